@@ -1,0 +1,11 @@
+/**
+ * The migrations, in order. Listed explicitly (rather than found by a glob at run time) so that the same
+ * list works from the TypeScript sources under test and from the compiled build under `npm start`.
+ * Add one with `npm run build -w server && node scripts/create-migration.mjs <Name>`, then list it here.
+ */
+import type { MigrationObject } from '@mikro-orm/core';
+import { Migration20261121055827_Initial } from './Migration20261121055827_Initial.js';
+
+export const migrationsList: MigrationObject[] = [
+  { name: 'Migration20261121055827_Initial', class: Migration20261121055827_Initial },
+];

@@ -1,0 +1,93 @@
+/**
+ * Composition of one Plansync instance: database, services, HTTP server. `main.ts` runs it as a process;
+ * tests start it in-process on port 0 against their own database.
+ */
+import { loadSigningKeys } from './auth/keys.js';
+import { EntraTokenVerifier } from './auth/entraTokens.js';
+import { LocalLogin } from './auth/localLogin.js';
+import { TokenService } from './auth/tokens.js';
+import { ViewerResolver } from './auth/viewers.js';
+import { BudgetLineWriter } from './budget/budgetLineWriter.js';
+import type { Config } from './config.js';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embeddedPostgres.js';
+import { ensureDatabase, openOrm, setOrmLogger, type Orm } from './db/orm.js';
+import { seedDemoData } from './db/seed.js';
+import { buildPlansyncSchema } from './graphql/schema.js';
+import { createMetrics } from './http/metrics.js';
+import { startHttpServer, type RunningHttpServer } from './http/server.js';
+import { createLogger, type Logger } from './log.js';
+import { createEventBus } from './realtime/eventBus.js';
+import type { Services } from './services.js';
+
+export interface Plansync {
+  /** http://host:port of the running server. */
+  url: string;
+  port: number;
+  services: Services;
+  /** Graceful stop: no new connections, requests in flight finish, then the database closes. */
+  stop(): Promise<void>;
+}
+
+/** The database name Plansync uses on the embedded cluster. */
+const EMBEDDED_DATABASE = 'plansync';
+
+export async function startPlansync(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Plansync> {
+  const started = Date.now();
+  let embedded: EmbeddedDatabase | undefined;
+  let orm: Orm | undefined;
+  let http: RunningHttpServer | undefined;
+  setOrmLogger(log.child({ component: 'mikro-orm' }));
+  try {
+    let databaseUrl = config.databaseUrl;
+    if (!databaseUrl) {
+      embedded = await startEmbeddedPostgres(config.dataDir, log);
+      databaseUrl = await ensureDatabase(embedded.url, EMBEDDED_DATABASE);
+    }
+    orm = await openOrm(databaseUrl);
+    if (config.seedDemo && (await seedDemoData(orm.em.fork()))) log.info('seeded the demo data');
+
+    const keys = await loadSigningKeys({ privatePem: config.jwtPrivateKey, publicPem: config.jwtPublicKey, dataDir: config.dataDir });
+    const tokens = new TokenService(keys, config.jwtTtlSeconds);
+    const entraTokens = config.entra ? new EntraTokenVerifier(config.entra) : undefined;
+    const events = createEventBus();
+    const services: Services = {
+      config,
+      log,
+      orm,
+      tokens,
+      viewers: new ViewerResolver(tokens, entraTokens),
+      localLogin: new LocalLogin(tokens, { threshold: config.lockoutThreshold, lockoutSeconds: config.lockoutSeconds }),
+      budgetLines: new BudgetLineWriter(events),
+      events,
+    };
+    const schema = await buildPlansyncSchema(events);
+    const metrics = createMetrics();
+    http = await startHttpServer({ schema, services, metrics });
+    const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+    const url = `http://${host}:${http.port}`;
+    log.info({ url, startupMs: Date.now() - started, embeddedDatabase: Boolean(embedded) }, 'Plansync is listening');
+
+    const running = { http, orm, embedded };
+    let stopping: Promise<void> | undefined;
+    return {
+      url,
+      port: http.port,
+      services,
+      stop: () => (stopping ??= shutdown(running, log)),
+    };
+  } catch (err) {
+    await shutdown({ http, orm, embedded }, log).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function shutdown(
+  parts: { http?: RunningHttpServer; orm?: Orm; embedded?: EmbeddedDatabase },
+  log: Logger,
+): Promise<void> {
+  log.info('shutting down');
+  await parts.http?.close().catch((err) => log.error({ err }, 'closing the HTTP server failed'));
+  await parts.orm?.close(true).catch((err) => log.error({ err }, 'closing the database pool failed'));
+  await parts.embedded?.stop().catch((err) => log.error({ err }, 'stopping the embedded PostgreSQL failed'));
+  log.info('stopped');
+}

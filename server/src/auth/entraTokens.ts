@@ -1,0 +1,98 @@
+/**
+ * Microsoft Entra ID: verifying its access tokens for this app (issuer, audience, expiry, signature from the
+ * tenant's JWKS), and creating or updating the Plansync user an Entra identity maps to.
+ */
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import type { EntraConfig, Role } from '../config.js';
+import { User } from '../directory/User.js';
+
+export interface EntraClaims {
+  /** The directory object id: stable across renames and email changes. */
+  oid: string;
+  email: string;
+  name: string;
+  /** Group object ids, when the app registration emits the groups claim. */
+  groups?: string[];
+}
+
+/** When a person is in several mapped groups, the most capable role wins. */
+const ROLE_PRECEDENCE: Role[] = ['ADMIN', 'ANALYST', 'PARTNER_ADMIN', 'BU_LEADER', 'VIEWER'];
+
+/** The role for a set of Entra groups; VIEWER (least privilege, no units) when none is mapped. */
+export function roleForGroups(groups: readonly string[], mapping: Record<string, Role>): Role {
+  const roles = new Set(groups.map((g) => mapping[g]).filter(Boolean));
+  return ROLE_PRECEDENCE.find((r) => roles.has(r)) ?? 'VIEWER';
+}
+
+/** Reads the claims Plansync needs from a verified Entra token (ID or access token). */
+export function entraClaims(payload: JWTPayload): EntraClaims | null {
+  const oid = typeof payload.oid === 'string' ? payload.oid : null;
+  const email = [payload.email, payload.preferred_username, payload.upn, payload.unique_name].find(
+    (v): v is string => typeof v === 'string' && v.includes('@'),
+  );
+  if (!oid || !email) return null;
+  const name = typeof payload.name === 'string' && payload.name.trim() ? payload.name : email;
+  const groups = Array.isArray(payload.groups) ? payload.groups.filter((g): g is string => typeof g === 'string') : undefined;
+  return { oid, email: email.toLowerCase(), name, groups };
+}
+
+export class EntraTokenVerifier {
+  readonly issuer: string;
+  private readonly jwks: ReturnType<typeof createRemoteJWKSet>;
+
+  constructor(private readonly config: EntraConfig) {
+    this.issuer = `${config.authorityHost}/${config.tenantId}/v2.0`;
+    this.jwks = createRemoteJWKSet(new URL(`${config.authorityHost}/${config.tenantId}/discovery/v2.0/keys`), {
+      timeoutDuration: 5000,
+      cooldownDuration: 30_000,
+    });
+  }
+
+  accepts(issuer: string | undefined): boolean {
+    return issuer === this.issuer;
+  }
+
+  /** The claims of a valid, current access token issued to this app by this tenant, or null. */
+  async verify(token: string): Promise<{ claims: EntraClaims; expiresAt: number } | null> {
+    try {
+      const { payload } = await jwtVerify(token, this.jwks, {
+        algorithms: ['RS256'],
+        issuer: this.issuer,
+        audience: [this.config.clientId, `api://${this.config.clientId}`],
+        requiredClaims: ['exp', 'oid'],
+      });
+      if (payload.tid !== undefined && payload.tid !== this.config.tenantId) return null;
+      const claims = entraClaims(payload);
+      return claims ? { claims, expiresAt: payload.exp! } : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * The Plansync user for an Entra identity: found by object id, else by email (linking an account that
+   * existed before), else created. The role follows the person's groups whenever the token carries them.
+   */
+  async upsertUser(em: EntityManager, claims: EntraClaims): Promise<User> {
+    const populate = ['businessUnits', 'organization'] as const;
+    let user: User | null =
+      (await em.findOne(User, { entraObjectId: claims.oid }, { populate })) ??
+      (await em.findOne(User, { email: claims.email }, { populate }));
+    const role = claims.groups ? roleForGroups(claims.groups, this.config.groupRoles) : undefined;
+    if (!user) {
+      user = em.create(User, {
+        email: claims.email,
+        displayName: claims.name,
+        role: role ?? 'VIEWER',
+        entraObjectId: claims.oid,
+      });
+    } else {
+      user.entraObjectId = claims.oid;
+      user.displayName = claims.name;
+      if (role) user.role = role;
+    }
+    await em.flush();
+    return user;
+  }
+}

@@ -1,0 +1,73 @@
+import { Arg, Ctx, Field, ID, Int, ObjectType, Query, Resolver } from 'type-graphql';
+import { requireViewer, type GraphQLContext } from '../graphql/context.js';
+import { isUuid } from '../ids.js';
+import { canReadLine } from '../policies/budgetLine.js';
+import { hiddenRowAnswer } from '../policies/businessUnit.js';
+import { readableCellChanges } from '../policies/cellChange.js';
+import { badUserInput, forbidden, notFound } from '../errors.js';
+import { decodeCursor, encodeCursor, PageInfo } from '../graphql/connections.js';
+import { BudgetLine } from './BudgetLine.js';
+import { CellChange } from './CellChange.js';
+
+@ObjectType()
+class CellChangeEdge {
+  @Field(() => String)
+  cursor!: string;
+
+  @Field(() => CellChange)
+  node!: CellChange;
+}
+
+@ObjectType()
+export class CellChangeConnection {
+  @Field(() => [CellChangeEdge])
+  edges!: CellChangeEdge[];
+
+  @Field(() => PageInfo)
+  pageInfo!: PageInfo;
+}
+
+const CURSOR_KIND = 'cell_change';
+const MAX_PAGE = 500;
+
+@Resolver()
+export class AuditLogResolver {
+  @Query(() => CellChangeConnection, {
+    description: 'Cell changes the caller may see, newest first; `after` continues from a cursor; `lineId` narrows to one line.',
+  })
+  async auditLog(
+    @Arg('first', () => Int, { nullable: true }) first: number | null,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Arg('lineId', () => ID, { nullable: true }) lineId: string | null,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<CellChangeConnection> {
+    const viewer = requireViewer(ctx);
+    const limit = first ?? 50;
+    if (limit < 0 || limit > MAX_PAGE) throw badUserInput(`first must be between 0 and ${MAX_PAGE}`, 'first');
+    const afterId = after != null ? decodeCursor(CURSOR_KIND, after) : null;
+
+    const where: Record<string, unknown> = {};
+    if (lineId != null) {
+      const line = isUuid(lineId) ? await ctx.em.findOne(BudgetLine, { id: lineId }) : null;
+      if (!line || !canReadLine(viewer, { unitId: line.businessUnit.id })) {
+        throw hiddenRowAnswer(viewer) === 'NOT_FOUND' ? notFound('Budget line') : forbidden('You may not read this budget line');
+      }
+      where.line = line.id;
+    }
+    const scope = readableCellChanges(viewer);
+    if (!scope.all) {
+      if (scope.unitIds.size === 0) return { edges: [], pageInfo: { hasNextPage: false, endCursor: null } };
+      where.businessUnit = { $in: [...scope.unitIds] };
+    }
+    if (afterId !== null) where.id = { $lt: afterId };
+
+    const rows = await ctx.em.find(CellChange, where, {
+      orderBy: { id: 'desc' },
+      limit: limit + 1,
+      populate: ['user', 'line'],
+    });
+    const page = rows.slice(0, limit);
+    const edges = page.map((node) => ({ cursor: encodeCursor(CURSOR_KIND, node.id), node }));
+    return { edges, pageInfo: { hasNextPage: rows.length > limit, endCursor: edges.at(-1)?.cursor ?? null } };
+  }
+}

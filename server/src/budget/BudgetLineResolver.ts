@@ -1,0 +1,114 @@
+import { Arg, Ctx, Field, Float, ID, InputType, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { filter, pipe } from '@graphql-yoga/subscription';
+import { forbidden } from '../errors.js';
+import { requireViewer, type GraphQLContext } from '../graphql/context.js';
+import { canReadPlans } from '../policies/budgetPlan.js';
+import { inScope, readableUnits } from '../policies/businessUnit.js';
+import type { BudgetLineChangedEvent } from '../realtime/eventBus.js';
+import { BudgetLine } from './BudgetLine.js';
+import { BudgetPlan } from './BudgetPlan.js';
+import { BusinessUnit } from './BusinessUnit.js';
+import type { CellChanges } from './budgetLineWriter.js';
+import type { BudgetLineSnapshot } from './lineSnapshot.js';
+import { readablePlan, readableUnitByCode } from './unitLookup.js';
+
+@InputType({ description: 'The editable columns of a budget line. Omit a column to leave it as it is; null clears an amount.' })
+export class BudgetLineInput {
+  @Field(() => Float, { nullable: true })
+  budgetAmount?: number | null;
+
+  @Field(() => Float, { nullable: true })
+  forecastSales?: number | null;
+
+  @Field(() => String, { nullable: true, description: 'At most 2000 characters; null or "" clears it.' })
+  comment?: string | null;
+}
+
+@Resolver()
+export class BudgetLineResolver {
+  @Query(() => [BusinessUnit], { description: 'The business units the caller may read.' })
+  async businessUnits(@Ctx() ctx: GraphQLContext): Promise<BusinessUnit[]> {
+    const scope = readableUnits(requireViewer(ctx));
+    if (!scope.all && scope.unitIds.size === 0) return [];
+    return ctx.em.find(BusinessUnit, scope.all ? {} : { id: { $in: [...scope.unitIds] } }, { orderBy: { code: 'asc' } });
+  }
+
+  @Query(() => [BudgetPlan])
+  async budgetPlans(@Ctx() ctx: GraphQLContext): Promise<BudgetPlan[]> {
+    if (!canReadPlans(requireViewer(ctx))) return [];
+    return ctx.em.find(BudgetPlan, {}, { orderBy: { fiscalYear: 'desc', name: 'asc' } });
+  }
+
+  @Query(() => [BudgetLine], {
+    description: 'Lines of a plan: of one unit, or every line the caller may read. A unit the caller may not read: FORBIDDEN.',
+  })
+  async budgetLines(
+    @Arg('planId', () => ID) planId: string,
+    @Arg('businessUnitCode', () => String, { nullable: true }) businessUnitCode: string | null,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<BudgetLine[]> {
+    const viewer = requireViewer(ctx);
+    const plan = await readablePlan(ctx.em, viewer, planId);
+    let unitFilter: object;
+    if (businessUnitCode != null) {
+      unitFilter = { businessUnit: (await readableUnitByCode(ctx.em, viewer, businessUnitCode)).id };
+    } else {
+      const scope = readableUnits(viewer);
+      if (!scope.all && scope.unitIds.size === 0) return [];
+      unitFilter = scope.all ? {} : { businessUnit: { $in: [...scope.unitIds] } };
+    }
+    // Scoped in the WHERE clause itself: rows outside the caller's units are never fetched.
+    return ctx.em.find(
+      BudgetLine,
+      { plan: plan.id, ...unitFilter },
+      { populate: ['businessUnit', 'updatedBy'], orderBy: { businessUnit: { code: 'asc' }, position: 'asc' } },
+    );
+  }
+
+  @Mutation(() => BudgetLine, {
+    description:
+      'Changes the editable columns of a line. FORBIDDEN outside writable units and while the unit is submitted or ' +
+      'approved; CONFLICT when expectedVersion is stale; BAD_USER_INPUT for a value out of range.',
+  })
+  async updateBudgetLine(
+    @Arg('id', () => ID) id: string,
+    @Arg('input', () => BudgetLineInput) input: BudgetLineInput,
+    @Arg('expectedVersion', () => Int, { nullable: true }) expectedVersion: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<BudgetLine> {
+    const viewer = requireViewer(ctx);
+    const changes: CellChanges = {};
+    if (input.budgetAmount !== undefined) changes.budgetAmount = input.budgetAmount;
+    if (input.forecastSales !== undefined) changes.forecastSales = input.forecastSales;
+    if (input.comment !== undefined) changes.comment = input.comment ?? '';
+    const line = await ctx.services.budgetLines.updateLine(ctx.em, viewer, id, changes, expectedVersion);
+    await ctx.em.populate(line, ['businessUnit', 'updatedBy']);
+    return line;
+  }
+
+  @Subscription(() => BudgetLine, {
+    description: 'Every change to a line of the plan (of one unit, or of every unit the caller may read).',
+    subscribe: async ({ args, context }) => {
+      const ctx = context as GraphQLContext;
+      const viewer = requireViewer(ctx);
+      if (!canReadPlans(viewer)) throw forbidden('You may not read budget plans');
+      const unitId = args.businessUnitCode != null ? (await readableUnitByCode(ctx.em, viewer, args.businessUnitCode)).id : null;
+      // The viewer's scope is computed once here; each event is checked against it without a query.
+      const scope = readableUnits(viewer);
+      return pipe(
+        ctx.services.events.subscribe('BUDGET_LINE_CHANGED'),
+        filter(
+          (event: BudgetLineChangedEvent) =>
+            event.planId === args.planId && (unitId === null || event.unitId === unitId) && inScope(scope, event.unitId),
+        ),
+      );
+    },
+  })
+  budgetLineChanged(
+    @Root() event: BudgetLineChangedEvent,
+    @Arg('planId', () => ID) _planId: string,
+    @Arg('businessUnitCode', () => String, { nullable: true }) _businessUnitCode: string | null,
+  ): BudgetLineSnapshot {
+    return event.line;
+  }
+}

@@ -1,0 +1,60 @@
+import { Entity, Enum, Index, ManyToOne, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
+import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { User } from '../directory/User.js';
+import { BudgetLine } from './BudgetLine.js';
+import { BusinessUnit } from './BusinessUnit.js';
+
+export const CHANGE_SOURCES = ['GRID', 'API'] as const;
+export type ChangeSource = (typeof CHANGE_SOURCES)[number];
+export const ChangeSourceEnum = Object.fromEntries(CHANGE_SOURCES.map((s) => [s, s])) as { [K in ChangeSource]: K };
+registerEnumType(ChangeSourceEnum, {
+  name: 'ChangeSource',
+  description: 'GRID: an edit over the collaborative grid websocket. API: a GraphQL mutation.',
+});
+
+/**
+ * One audit entry: one column of one line changed by one person. Append-only. The business unit is copied
+ * from the line so that the audit log can be scoped to the caller's units in the query itself.
+ */
+@ObjectType()
+@Entity({ tableName: 'cell_change' })
+@Index({ properties: ['line', 'id'] })
+@Index({ properties: ['businessUnit', 'id'] })
+export class CellChange {
+  [OptionalProps]?: 'at' | 'oldValue' | 'newValue' | 'user';
+
+  @Field(() => ID)
+  @PrimaryKey({ type: 'bigint', autoincrement: true })
+  id!: string;
+
+  @Field(() => BudgetLine)
+  @ManyToOne({ entity: () => BudgetLine, deleteRule: 'cascade' })
+  line!: BudgetLine;
+
+  @ManyToOne({ entity: () => BusinessUnit })
+  businessUnit!: BusinessUnit;
+
+  @Field(() => String)
+  @Property({ type: 'text', fieldName: 'column_name' })
+  column!: string;
+
+  @Field(() => String, { nullable: true })
+  @Property({ type: 'text', nullable: true })
+  oldValue: string | null = null;
+
+  @Field(() => String, { nullable: true })
+  @Property({ type: 'text', nullable: true })
+  newValue: string | null = null;
+
+  @Field(() => User, { nullable: true })
+  @ManyToOne({ entity: () => User, nullable: true, deleteRule: 'set null' })
+  user: User | null = null;
+
+  @Field(() => ChangeSourceEnum)
+  @Enum({ items: () => [...CHANGE_SOURCES], nativeEnumName: 'change_source' })
+  source!: ChangeSource;
+
+  @Field(() => Date)
+  @Property({ type: 'datetime', defaultRaw: 'now()' })
+  at: Date = new Date();
+}

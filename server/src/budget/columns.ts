@@ -1,0 +1,37 @@
+/**
+ * The editable columns of a budget line and their rules: one definition shared by the GraphQL mutation, the
+ * grid's validation and the projection, so the three can never disagree on what a valid cell is.
+ */
+export const EDITABLE_COLUMNS = ['budgetAmount', 'forecastSales', 'comment'] as const;
+export type EditableColumn = (typeof EDITABLE_COLUMNS)[number];
+export type CellValue = number | string | null;
+
+export const MAX_AMOUNT = 1e12;
+export const MAX_COMMENT_LENGTH = 2000;
+
+export function isEditableColumn(name: string): name is EditableColumn {
+  return (EDITABLE_COLUMNS as readonly string[]).includes(name);
+}
+
+/**
+ * Why a value cannot go into a column, or null when it can. `null` clears an amount; a comment is cleared
+ * with the empty string (the column is never null).
+ */
+export function cellValueProblem(column: EditableColumn, value: unknown): string | null {
+  if (column === 'comment') {
+    if (typeof value !== 'string') return 'comment must be a string';
+    if (value.length > MAX_COMMENT_LENGTH) return `comment must be at most ${MAX_COMMENT_LENGTH} characters`;
+    return null;
+  }
+  if (value === null) return null;
+  if (typeof value !== 'number' || !Number.isFinite(value)) return `${column} must be a finite number`;
+  if (value < 0) return `${column} must not be negative`;
+  if (value > MAX_AMOUNT) return `${column} must be at most ${MAX_AMOUNT}`;
+  return null;
+}
+
+/** How a cell value is written into the audit log: amounts as their decimal text, comments as they are. */
+export function auditText(value: CellValue | undefined): string | null {
+  if (value === null || value === undefined) return null;
+  return typeof value === 'number' ? String(value) : value;
+}

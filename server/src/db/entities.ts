@@ -1,0 +1,22 @@
+/** Every MikroORM entity, listed once so the ORM, the migrations and the tests agree on the model. */
+import { LoginThrottle } from '../auth/LoginThrottle.js';
+import { SignInEvent } from '../auth/SignInEvent.js';
+import { BudgetLine } from '../budget/BudgetLine.js';
+import { BudgetPlan } from '../budget/BudgetPlan.js';
+import { BudgetSubmission } from '../budget/BudgetSubmission.js';
+import { BusinessUnit } from '../budget/BusinessUnit.js';
+import { CellChange } from '../budget/CellChange.js';
+import { Organization } from '../directory/Organization.js';
+import { User } from '../directory/User.js';
+
+export const entities = [
+  Organization,
+  User,
+  BusinessUnit,
+  BudgetPlan,
+  BudgetLine,
+  BudgetSubmission,
+  CellChange,
+  LoginThrottle,
+  SignInEvent,
+];

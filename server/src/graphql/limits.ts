@@ -1,0 +1,30 @@
+/**
+ * Limits on what a single GraphQL document may ask for, as validation rules: the same list runs in Apollo
+ * (HTTP) and in graphql-ws (websockets), since graphql-ws skips Apollo's pipeline. A document over a limit
+ * fails validation (GRAPHQL_VALIDATION_FAILED) before anything executes.
+ */
+import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
+import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
+import type { ValidationRule } from 'graphql';
+
+export const LIMITS = {
+  /** Deepest selection; the deepest real query (audit log -> node -> user -> businessUnits) is 6. */
+  maxDepth: 10,
+  /** Aliases per document: aliasing one field hundreds of times is the classic amplification. */
+  maxAliases: 15,
+  /** Static cost (objects 2, scalars 1, deeper levels weigh more). */
+  maxCost: 5000,
+  /** Tokens per document, checked by the parser before anything else. */
+  maxTokens: 2000,
+  /** Request body size, for every POST. */
+  maxBodyBytes: 100 * 1024,
+  /** Active subscriptions on one websocket. */
+  maxSubscriptionsPerSocket: 50,
+} as const;
+
+export const validationRules: ValidationRule[] = [
+  maxDepthRule({ n: LIMITS.maxDepth, flattenFragments: true, exposeLimits: true }) as unknown as ValidationRule,
+  maxAliasesRule({ n: LIMITS.maxAliases, exposeLimits: true }) as unknown as ValidationRule,
+  costLimitRule({ maxCost: LIMITS.maxCost, exposeLimits: true }) as unknown as ValidationRule,
+];

@@ -1,0 +1,47 @@
+/**
+ * Prometheus metrics (prom-client): process defaults plus what operators watch on a collaboration server.
+ * One registry per server instance, so tests that start several servers in one process do not collide.
+ */
+import type { ApolloServerPlugin } from '@apollo/server';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'plansync_' });
+  const graphqlOperations = new Counter({
+    name: 'plansync_graphql_operations_total',
+    help: 'GraphQL operations over HTTP, by type and outcome',
+    labelNames: ['type', 'outcome'] as const,
+    registers: [registry],
+  });
+  const graphqlDuration = new Histogram({
+    name: 'plansync_graphql_duration_seconds',
+    help: 'Time to answer a GraphQL operation over HTTP',
+    labelNames: ['type'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const httpRequests = new Counter({
+    name: 'plansync_http_requests_total',
+    help: 'HTTP requests by route and status class',
+    labelNames: ['route', 'status'] as const,
+    registers: [registry],
+  });
+
+  const apolloPlugin: ApolloServerPlugin = {
+    async requestDidStart() {
+      const started = process.hrtime.bigint();
+      return {
+        async willSendResponse({ operation, errors }) {
+          const type = operation?.operation ?? 'unknown';
+          graphqlOperations.inc({ type, outcome: errors?.length ? 'error' : 'ok' });
+          graphqlDuration.observe({ type }, Number(process.hrtime.bigint() - started) / 1e9);
+        },
+      };
+    },
+  };
+
+  return { registry, httpRequests, apolloPlugin };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,172 @@
+/**
+ * The HTTP server: one port for everything.
+ *   /graphql   GraphQL over HTTP (Apollo) and over websockets (graphql-ws)
+ *   /healthz   200 once the server takes traffic
+ *   /readyz    200 while the database answers, 503 otherwise
+ *   /metrics   Prometheus
+ *   /auth/...  sign-in with Microsoft Entra ID
+ *   /          the web client
+ * Websocket upgrades are routed by path here: two `WebSocketServer({ server })` on one HTTP server break
+ * each other, so every websocket server is created with `noServer` and handed its own upgrades.
+ */
+import http from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Duplex } from 'node:stream';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { expressMiddleware } from '@as-integrations/express5';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { GraphQLSchema } from 'graphql';
+import { bearerToken } from '../auth/viewers.js';
+import { ErrorCode, isUnexpected, maskError } from '../errors.js';
+import type { GraphQLContext } from '../graphql/context.js';
+import { LIMITS, validationRules } from '../graphql/limits.js';
+import { createGraphQLWebSocketServer } from '../realtime/graphqlWs.js';
+import type { Services } from '../services.js';
+import type { Metrics } from './metrics.js';
+
+export interface RunningHttpServer {
+  server: http.Server;
+  port: number;
+  /** Stops taking connections, closes websockets, waits for requests in flight. */
+  close(): Promise<void>;
+}
+
+export interface HttpServerOptions {
+  schema: GraphQLSchema;
+  services: Services;
+  metrics: Metrics;
+  /** Extra routes (Entra sign-in), mounted before the web client. */
+  routes?: (app: express.Express) => void;
+  /** Extra websocket endpoints by path prefix (the grid's /yjs, later). */
+  upgrades?: Record<string, (request: http.IncomingMessage, socket: Duplex, head: Buffer) => void>;
+}
+
+function jsonError(res: Response, status: number, message: string, code: string) {
+  res.status(status).json({ errors: [{ message, extensions: { code } }] });
+}
+
+export async function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
+  const { schema, services, metrics } = options;
+  const { config, log } = services;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  const server = http.createServer(app);
+  // Slow-loris protection: a client gets this long to send its headers and body.
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 60_000;
+
+  app.use((req, res, next) => {
+    res.on('finish', () => {
+      const route = req.path.startsWith('/graphql') ? '/graphql' : req.path.startsWith('/auth/') ? '/auth' : ['/healthz', '/readyz', '/metrics'].includes(req.path) ? req.path : 'other';
+      metrics.httpRequests.inc({ route, status: `${Math.floor(res.statusCode / 100)}xx` });
+    });
+    next();
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    try {
+      await Promise.race([
+        services.orm.em.getConnection().execute('SELECT 1'),
+        new Promise((_, reject) => setTimeout(() => reject(new Error('database check timed out')), 2000)),
+      ]);
+      res.json({ status: 'ready', database: 'up' });
+    } catch (err) {
+      log.warn({ err }, 'readiness check failed');
+      res.status(503).json({ status: 'unavailable', database: 'down' });
+    }
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  const apollo = new ApolloServer<GraphQLContext>({
+    schema,
+    validationRules,
+    parseOptions: { maxTokens: LIMITS.maxTokens },
+    allowBatchedHttpRequests: false,
+    csrfPrevention: true,
+    // Shutdown is ours (main.ts): Apollo's own handler would stop it and re-raise the signal mid-way.
+    stopOnTerminationSignals: false,
+    introspection: !config.production,
+    includeStacktraceInErrorResponses: false,
+    formatError: (formatted, error) => {
+      if (isUnexpected(formatted)) log.error({ err: error }, 'GraphQL operation failed');
+      return maskError(formatted);
+    },
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer: server }),
+      metrics.apolloPlugin,
+      ...(config.production ? [ApolloServerPluginLandingPageDisabled()] : []),
+    ],
+  });
+  await apollo.start();
+
+  app.use(
+    '/graphql',
+    express.json({ limit: LIMITS.maxBodyBytes }),
+    expressMiddleware(apollo, {
+      context: async ({ req }) => {
+        const em = services.orm.em.fork();
+        const viewer = await services.viewers.fromToken(em, bearerToken(req.headers.authorization));
+        return { em, viewer, services, ip: req.ip ?? null };
+      },
+    }),
+  );
+
+  options.routes?.(app);
+
+  // The web client, with client-side routes falling back to index.html.
+  const indexFile = path.join(config.clientDir, 'index.html');
+  app.use(express.static(config.clientDir, { index: false, maxAge: '1h' }));
+  app.get(/^\/(?!graphql|yjs|auth\/|healthz|readyz|metrics).*/, (_req, res) => {
+    if (fs.existsSync(indexFile)) res.sendFile(indexFile, { maxAge: 0 });
+    else res.type('html').send('<!doctype html><title>Plansync</title><p>Plansync is running. The web client is not built: run <code>npm run build</code>.</p>');
+  });
+
+  // Body parser and other request errors: a JSON answer with the contract's code, never an HTML stack.
+  app.use((err: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
+    if (err.type === 'entity.too.large') return jsonError(res, 413, `Request body is over ${LIMITS.maxBodyBytes} bytes`, ErrorCode.BAD_USER_INPUT);
+    if (err.status && err.status >= 400 && err.status < 500) return jsonError(res, err.status, 'Malformed request body', ErrorCode.BAD_USER_INPUT);
+    log.error({ err }, 'unhandled HTTP error');
+    jsonError(res, 500, 'Internal server error', ErrorCode.INTERNAL_SERVER_ERROR);
+  });
+
+  const graphqlWs = createGraphQLWebSocketServer(schema, services);
+  const upgrades: NonNullable<HttpServerOptions['upgrades']> = {
+    '/graphql': (request, socket, head) =>
+      graphqlWs.wss.handleUpgrade(request, socket, head, (ws) => graphqlWs.wss.emit('connection', ws, request)),
+    ...options.upgrades,
+  };
+  server.on('upgrade', (request, socket, head) => {
+    const pathname = new URL(request.url ?? '/', 'http://localhost').pathname;
+    const route = Object.keys(upgrades).find((prefix) => pathname === prefix || pathname.startsWith(prefix + '/'));
+    if (!route) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    upgrades[route](request, socket, head);
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const port = (server.address() as { port: number }).port;
+
+  return {
+    server,
+    port,
+    async close() {
+      await graphqlWs.close();
+      await apollo.stop(); // drains HTTP requests in flight and closes the listener
+      server.closeAllConnections?.();
+    },
+  };
+}

@@ -1,0 +1,49 @@
+/**
+ * The Plansync process: read the configuration, start, and stop cleanly on SIGTERM or SIGINT (requests in
+ * flight finish, the embedded PostgreSQL shuts down properly). A second signal forces the exit.
+ */
+import 'reflect-metadata';
+import { startPlansync } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+import { createLogger } from './log.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`Plansync cannot start: ${err.message}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = createLogger(config.logLevel);
+  let app;
+  try {
+    app = await startPlansync(config, log);
+  } catch (err) {
+    log.fatal({ err }, 'Plansync did not start');
+    process.exit(1);
+  }
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) {
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    signalled = true;
+    log.info({ signal }, 'received signal, shutting down gracefully');
+    app.stop().then(
+      () => process.exit(0),
+      (err) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+void main();

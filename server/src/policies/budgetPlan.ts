@@ -1,0 +1,8 @@
+/** Budget plans hold no figures of their own: anyone who may read some unit's budget may list them. */
+import type { Viewer } from './viewer.js';
+import { readableUnits } from './businessUnit.js';
+
+export function canReadPlans(viewer: Viewer): boolean {
+  const scope = readableUnits(viewer);
+  return scope.all || scope.unitIds.size > 0;
+}

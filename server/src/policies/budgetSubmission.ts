@@ -1,0 +1,32 @@
+/** Unit submissions: read with the unit; submitted by its writers; reviewed by analysts and admins. */
+import type { SubmissionStatus } from '../budget/BudgetSubmission.js';
+import type { Viewer } from './viewer.js';
+import { canReadUnit, canWriteUnit } from './businessUnit.js';
+
+export interface SubmissionScope {
+  unitId: string;
+  status: SubmissionStatus;
+}
+
+export function canReadSubmission(viewer: Viewer, submission: SubmissionScope): boolean {
+  return canReadUnit(viewer, submission.unitId);
+}
+
+/** Whether the viewer's role lets them submit this unit at all (its status may still say "not now"). */
+export function maySubmitUnit(viewer: Viewer, submission: SubmissionScope): boolean {
+  return canWriteUnit(viewer, submission.unitId);
+}
+
+/** A draft or a rejected budget can be (re)submitted; a submitted or approved one cannot. */
+export function isSubmittable(status: SubmissionStatus): boolean {
+  return status === 'DRAFT' || status === 'REJECTED';
+}
+
+export function canSubmit(viewer: Viewer, submission: SubmissionScope): boolean {
+  return maySubmitUnit(viewer, submission) && isSubmittable(submission.status);
+}
+
+/** Finance review of a submitted budget. */
+export function canReview(viewer: Viewer, submission: SubmissionScope): boolean {
+  return (viewer.role === 'ANALYST' || viewer.role === 'ADMIN') && canReadUnit(viewer, submission.unitId);
+}

@@ -1,0 +1,16 @@
+/**
+ * Who is asking. Built once per request (HTTP) or per connection (websockets) from the verified token and
+ * the user's current row, and handed to every policy. Policies import nothing but types like this one.
+ */
+import type { Role } from '../config.js';
+
+export interface Viewer {
+  userId: string;
+  email: string;
+  role: Role;
+  /** Business units the person belongs to (by id). */
+  unitIds: ReadonlySet<string>;
+  organizationId: string | null;
+  /** When the token that proved this identity expires (seconds since the epoch). */
+  expiresAt: number;
+}

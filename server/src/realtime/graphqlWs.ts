@@ -1,0 +1,135 @@
+/**
+ * GraphQL over websockets (the graphql-transport-ws protocol, graphql-ws's server on ws).
+ *
+ * graphql-ws does not run Apollo's pipeline, so what Apollo does for HTTP is done again here:
+ * - authentication at `connection_init` (connection params `{ authorization: "Bearer <token>" }`): no valid
+ *   token closes the socket with 4401 before any operation runs; the socket closes with 4401 when the token
+ *   expires;
+ * - the same parse limits and validation rules (depth, cost, aliases), with the contract's codes;
+ * - the same error masking on every result;
+ * - a cap on active subscriptions per socket.
+ */
+import type { Server as HttpServer } from 'node:http';
+import { GraphQLError, parse, specifiedRules, validate, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import { CloseCode } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { bearerToken } from '../auth/viewers.js';
+import { ErrorCode, isUnexpected, maskError } from '../errors.js';
+import type { GraphQLContext } from '../graphql/context.js';
+import { LIMITS, validationRules } from '../graphql/limits.js';
+import type { Viewer } from '../policies/viewer.js';
+import type { Services } from '../services.js';
+
+/** What we keep per socket, on graphql-ws's `extra`. */
+interface SocketState {
+  socket: WebSocket;
+  viewer?: Viewer;
+  expiryTimer?: NodeJS.Timeout;
+  activeOperations: Set<string>;
+}
+
+/** Node's timers overflow beyond ~24.8 days; a token living longer is re-checked at that horizon. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function codedError(message: string, code: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code } });
+}
+
+function maskResult(result: ExecutionResult, services: Services): ExecutionResult {
+  if (!result.errors?.length) return result;
+  return {
+    ...result,
+    errors: result.errors.map((error) => {
+      const formatted = error.toJSON ? error.toJSON() : { message: error.message, extensions: error.extensions };
+      if (isUnexpected(formatted)) services.log.error({ err: error.originalError ?? error }, 'graphql-ws operation failed');
+      const masked = maskError(formatted);
+      return new GraphQLError(masked.message, { extensions: masked.extensions, path: masked.path });
+    }),
+  };
+}
+
+/** Creates the graphql-ws server; the caller routes `/graphql` upgrades to `wss.handleUpgrade`. */
+export function createGraphQLWebSocketServer(schema: GraphQLSchema, services: Services) {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.maxBodyBytes });
+  const rules = [...specifiedRules, ...validationRules];
+
+  const sockets = new WeakMap<WebSocket, SocketState>();
+  const state = (extra: { socket: WebSocket }): SocketState => {
+    let s = sockets.get(extra.socket);
+    if (!s) sockets.set(extra.socket, (s = { socket: extra.socket, activeOperations: new Set() }));
+    return s;
+  };
+
+  const disposable = useServer<Record<string, unknown> | undefined>(
+    {
+      schema,
+      connectionInitWaitTimeout: 10_000,
+      onConnect: async (ctx) => {
+        const raw = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
+        const token = bearerToken(typeof raw === 'string' ? raw : null);
+        const viewer = await services.viewers.fromToken(services.orm.em.fork(), token);
+        const s = state(ctx.extra);
+        if (!viewer) {
+          s.socket.close(CloseCode.Unauthorized, 'Unauthorized');
+          return false;
+        }
+        s.viewer = viewer;
+        const closeWhenExpired = () => {
+          const remaining = viewer.expiresAt * 1000 - Date.now();
+          if (remaining <= 0) s.socket.close(CloseCode.Unauthorized, 'Token expired');
+          else s.expiryTimer = setTimeout(closeWhenExpired, Math.min(remaining, MAX_TIMER_MS));
+        };
+        closeWhenExpired();
+        return true;
+      },
+      onClose: (ctx) => {
+        const s = sockets.get(ctx.extra.socket);
+        if (s?.expiryTimer) clearTimeout(s.expiryTimer);
+      },
+      onSubscribe: (ctx, id, payload) => {
+        const s = state(ctx.extra);
+        if (s.activeOperations.size >= LIMITS.maxSubscriptionsPerSocket) {
+          return [codedError(`At most ${LIMITS.maxSubscriptionsPerSocket} operations may run on one socket`, ErrorCode.BAD_USER_INPUT)];
+        }
+        let document;
+        try {
+          document = parse(payload.query, { maxTokens: LIMITS.maxTokens });
+        } catch (err) {
+          return [codedError((err as Error).message, ErrorCode.GRAPHQL_PARSE_FAILED)];
+        }
+        const errors = validate(schema, document, rules);
+        if (errors.length > 0) {
+          return errors.map((e) => codedError(e.message, ErrorCode.GRAPHQL_VALIDATION_FAILED));
+        }
+        s.activeOperations.add(id);
+        const contextValue: GraphQLContext = { em: services.orm.em.fork(), viewer: s.viewer ?? null, services, ip: null };
+        return {
+          schema,
+          document,
+          operationName: payload.operationName,
+          variableValues: payload.variables,
+          contextValue,
+        };
+      },
+      onNext: (_ctx, _id, _payload, _args, result) => maskResult(result, services),
+      onError: (_ctx, _id, _payload, errors) => errors.map((e) => maskError(e.toJSON())),
+      onComplete: (ctx, id) => {
+        sockets.get(ctx.extra.socket)?.activeOperations.delete(id);
+      },
+    },
+    wss,
+  );
+
+  return {
+    wss,
+    /** Closes every socket and stops accepting operations. */
+    async close(): Promise<void> {
+      await disposable.dispose();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}
+
+export type GraphQLWebSocketServer = ReturnType<typeof createGraphQLWebSocketServer>;
+export type { HttpServer };

@@ -1,0 +1,20 @@
+/** The services a request can reach, wired once in `main.ts` and handed to every resolver in the context. */
+import type { LocalLogin } from './auth/localLogin.js';
+import type { TokenService } from './auth/tokens.js';
+import type { ViewerResolver } from './auth/viewers.js';
+import type { BudgetLineWriter } from './budget/budgetLineWriter.js';
+import type { Config } from './config.js';
+import type { Orm } from './db/orm.js';
+import type { Logger } from './log.js';
+import type { EventBus } from './realtime/eventBus.js';
+
+export interface Services {
+  config: Config;
+  log: Logger;
+  orm: Orm;
+  tokens: TokenService;
+  viewers: ViewerResolver;
+  localLogin: LocalLogin;
+  budgetLines: BudgetLineWriter;
+  events: EventBus;
+}
