@@ -1,0 +1,2 @@
+// Decorator metadata needs the Reflect polyfill before any entity or resolver class loads.
+import 'reflect-metadata';

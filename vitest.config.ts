@@ -1,0 +1,18 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  resolve: {
+    // One copy of graphql for type-graphql, Apollo and the tests ("Cannot use GraphQLSchema from another realm").
+    alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }],
+  },
+  test: {
+    include: ['server/src/**/*.test.ts', 'client/test/**/*.test.ts'],
+    globalSetup: ['server/src/testing/globalSetup.ts'],
+    setupFiles: ['server/src/testing/setup.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    pool: 'forks',
+    // Two cores: files run two at a time, each against a database of its own.
+    maxWorkers: 2,
+  },
+});
