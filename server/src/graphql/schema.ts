@@ -4,11 +4,21 @@ import { buildSchema } from 'type-graphql';
 import { AuthResolver } from '../auth/AuthResolver.js';
 import { AuditLogResolver } from '../budget/AuditLogResolver.js';
 import { BudgetLineResolver } from '../budget/BudgetLineResolver.js';
+import { BudgetLineRelations, BudgetSubmissionRelations, CellChangeRelations } from '../budget/RelationResolvers.js';
 import { SubmissionResolver } from '../budget/SubmissionResolver.js';
 import { UserResolver } from '../directory/UserResolver.js';
 import type { EventBus } from '../realtime/eventBus.js';
 
-export const resolvers = [AuthResolver, UserResolver, BudgetLineResolver, SubmissionResolver, AuditLogResolver] as const;
+export const resolvers = [
+  AuthResolver,
+  UserResolver,
+  BudgetLineResolver,
+  BudgetLineRelations,
+  SubmissionResolver,
+  BudgetSubmissionRelations,
+  AuditLogResolver,
+  CellChangeRelations,
+] as const;
 
 export async function buildPlansyncSchema(events: EventBus): Promise<GraphQLSchema> {
   return buildSchema({

@@ -1,0 +1,52 @@
+/**
+ * Field resolvers for the relations of budget types, so that any nesting a client asks for works whether
+ * the parent query populated the relation or not. Rows reached this way belong to a row the caller was
+ * already allowed to read (a line's unit, an audit entry's line), so no further policy applies.
+ */
+import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
+import { User } from '../directory/User.js';
+import type { GraphQLContext } from '../graphql/context.js';
+import { loadedRelation } from '../graphql/relations.js';
+import { BudgetLine } from './BudgetLine.js';
+import { BudgetSubmission } from './BudgetSubmission.js';
+import { BusinessUnit } from './BusinessUnit.js';
+import { CellChange } from './CellChange.js';
+
+@Resolver(() => BudgetLine)
+export class BudgetLineRelations {
+  @FieldResolver(() => BusinessUnit)
+  async businessUnit(@Root() line: BudgetLine, @Ctx() ctx: GraphQLContext): Promise<BusinessUnit> {
+    return (await loadedRelation(ctx.em, BusinessUnit, line.businessUnit))!;
+  }
+
+  @FieldResolver(() => User, { nullable: true })
+  updatedBy(@Root() line: BudgetLine, @Ctx() ctx: GraphQLContext): Promise<User | null> {
+    return loadedRelation(ctx.em, User, line.updatedBy);
+  }
+}
+
+@Resolver(() => CellChange)
+export class CellChangeRelations {
+  @FieldResolver(() => BudgetLine)
+  async line(@Root() change: CellChange, @Ctx() ctx: GraphQLContext): Promise<BudgetLine> {
+    return (await loadedRelation(ctx.em, BudgetLine, change.line))!;
+  }
+
+  @FieldResolver(() => User, { nullable: true })
+  user(@Root() change: CellChange, @Ctx() ctx: GraphQLContext): Promise<User | null> {
+    return loadedRelation(ctx.em, User, change.user);
+  }
+}
+
+@Resolver(() => BudgetSubmission)
+export class BudgetSubmissionRelations {
+  @FieldResolver(() => BusinessUnit)
+  async businessUnit(@Root() submission: BudgetSubmission, @Ctx() ctx: GraphQLContext): Promise<BusinessUnit> {
+    return (await loadedRelation(ctx.em, BusinessUnit, submission.businessUnit))!;
+  }
+
+  @FieldResolver(() => User, { nullable: true })
+  submittedBy(@Root() submission: BudgetSubmission, @Ctx() ctx: GraphQLContext): Promise<User | null> {
+    return loadedRelation(ctx.em, User, submission.submittedBy);
+  }
+}

@@ -1,0 +1,31 @@
+import fs from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { schemaFile } from '../paths.js';
+import { createEventBus } from '../realtime/eventBus.js';
+import { buildPlansyncSchema, printPlansyncSchema } from './schema.js';
+
+describe('schema/schema.graphql', () => {
+  it('is what the code prints (run `npm run schema` after changing the API)', async () => {
+    const printed = printPlansyncSchema(await buildPlansyncSchema(createEventBus()));
+    const checkedIn = await fs.readFile(schemaFile, 'utf8');
+    expect(checkedIn).toBe(printed);
+  });
+
+  it('has every operation of the contract with its arguments', async () => {
+    const sdl = await fs.readFile(schemaFile, 'utf8');
+    for (const signature of [
+      'login(email: String!, password: String!): AuthPayload!',
+      'me: User!',
+      'businessUnits: [BusinessUnit!]!',
+      'budgetPlans: [BudgetPlan!]!',
+      'budgetLines(businessUnitCode: String, planId: ID!): [BudgetLine!]!',
+      'updateBudgetLine(expectedVersion: Int, id: ID!, input: BudgetLineInput!): BudgetLine!',
+      'budgetSubmissions(planId: ID!): [BudgetSubmission!]!',
+      'submitBudget(businessUnitCode: String!, planId: ID!): BudgetSubmission!',
+      'auditLog(after: String, first: Int, lineId: ID): CellChangeConnection!',
+      'budgetLineChanged(businessUnitCode: String, planId: ID!): BudgetLine!',
+    ]) {
+      expect(sdl).toContain(signature);
+    }
+  });
+});
