@@ -5,7 +5,9 @@
  */
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261121055827_Initial } from './Migration20261121055827_Initial.js';
+import { Migration20261121060256_GridStorage } from './Migration20261121060256_GridStorage.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261121055827_Initial', class: Migration20261121055827_Initial },
+  { name: 'Migration20261121060256_GridStorage', class: Migration20261121060256_GridStorage },
 ];

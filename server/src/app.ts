@@ -4,10 +4,13 @@
  */
 import { loadSigningKeys } from './auth/keys.js';
 import { EntraTokenVerifier } from './auth/entraTokens.js';
+import { entraSignInRoutes } from './auth/entraSignIn.js';
 import { LocalLogin } from './auth/localLogin.js';
 import { TokenService } from './auth/tokens.js';
 import { ViewerResolver } from './auth/viewers.js';
 import { BudgetLineWriter } from './budget/budgetLineWriter.js';
+import { createGridMetrics } from './collab/gridMetrics.js';
+import { GridServer } from './collab/GridServer.js';
 import type { Config } from './config.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embeddedPostgres.js';
 import { ensureDatabase, openOrm, setOrmLogger, type Orm } from './db/orm.js';
@@ -36,6 +39,7 @@ export async function startPlansync(config: Config, log: Logger = createLogger(c
   let embedded: EmbeddedDatabase | undefined;
   let orm: Orm | undefined;
   let http: RunningHttpServer | undefined;
+  let grid: GridServer | undefined;
   setOrmLogger(log.child({ component: 'mikro-orm' }));
   try {
     let databaseUrl = config.databaseUrl;
@@ -62,12 +66,27 @@ export async function startPlansync(config: Config, log: Logger = createLogger(c
     };
     const schema = await buildPlansyncSchema(events);
     const metrics = createMetrics();
-    http = await startHttpServer({ schema, services, metrics });
+    grid = new GridServer({
+      em: orm.em,
+      viewers: services.viewers,
+      writer: services.budgetLines,
+      events,
+      log: log.child({ component: 'grid' }),
+      metrics: createGridMetrics(metrics.registry),
+    });
+    const gridServer = grid;
+    http = await startHttpServer({
+      schema,
+      services,
+      metrics,
+      routes: entraSignInRoutes(services, entraTokens),
+      upgrades: { '/yjs': (request, socket, head) => gridServer.handleUpgrade(request, socket, head) },
+    });
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
     const url = `http://${host}:${http.port}`;
     log.info({ url, startupMs: Date.now() - started, embeddedDatabase: Boolean(embedded) }, 'Plansync is listening');
 
-    const running = { http, orm, embedded };
+    const running = { http, grid, orm, embedded };
     let stopping: Promise<void> | undefined;
     return {
       url,
@@ -76,17 +95,20 @@ export async function startPlansync(config: Config, log: Logger = createLogger(c
       stop: () => (stopping ??= shutdown(running, log)),
     };
   } catch (err) {
-    await shutdown({ http, orm, embedded }, log).catch(() => undefined);
+    await shutdown({ http, grid, orm, embedded }, log).catch(() => undefined);
     throw err;
   }
 }
 
 async function shutdown(
-  parts: { http?: RunningHttpServer; orm?: Orm; embedded?: EmbeddedDatabase },
+  parts: { http?: RunningHttpServer; grid?: GridServer; orm?: Orm; embedded?: EmbeddedDatabase },
   log: Logger,
 ): Promise<void> {
   log.info('shutting down');
+  // Order matters: stop taking requests and sockets, then store every accepted grid edit, then close the
+  // database, then stop it.
   await parts.http?.close().catch((err) => log.error({ err }, 'closing the HTTP server failed'));
+  await parts.grid?.stop().catch((err) => log.error({ err }, 'storing the grid documents failed'));
   await parts.orm?.close(true).catch((err) => log.error({ err }, 'closing the database pool failed'));
   await parts.embedded?.stop().catch((err) => log.error({ err }, 'stopping the embedded PostgreSQL failed'));
   log.info('stopped');

@@ -2,7 +2,7 @@
  * Plansync's own access tokens: ES256 JWTs signed and verified with jose. Verification pins the algorithm,
  * issuer and audience, so unsigned (`alg: none`), HS256-with-the-public-key and foreign tokens all fail.
  */
-import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
+import { SignJWT, jwtVerify, errors as joseErrors, type JWTPayload } from 'jose';
 import type { SigningKeys } from './keys.js';
 
 export const TOKEN_ISSUER = 'plansync';
@@ -29,6 +29,38 @@ export class TokenService {
       .setIssuedAt()
       .setExpirationTime(`${this.ttlSeconds}s`)
       .sign(this.keys.privateKey);
+  }
+
+  /**
+   * A short-lived token for a purpose other than access (the state of an Entra sign-in, kept in a cookie):
+   * it carries its own audience, so it is never accepted as an access token, nor an access token in its place.
+   */
+  async signForPurpose(audience: string, claims: Record<string, unknown>, ttlSeconds: number): Promise<string> {
+    if (audience === TOKEN_AUDIENCE) throw new Error('A purpose token needs an audience of its own');
+    return new SignJWT(claims)
+      .setProtectedHeader({ alg: 'ES256', typ: 'JWT' })
+      .setIssuer(TOKEN_ISSUER)
+      .setAudience(audience)
+      .setIssuedAt()
+      .setExpirationTime(`${ttlSeconds}s`)
+      .sign(this.keys.privateKey);
+  }
+
+  /** The claims of a valid, current purpose token for that audience, or null. */
+  async verifyForPurpose(audience: string, token: string | undefined | null): Promise<JWTPayload | null> {
+    if (!token || audience === TOKEN_AUDIENCE) return null;
+    try {
+      const { payload } = await jwtVerify(token, this.keys.publicKey, {
+        algorithms: ['ES256'],
+        issuer: TOKEN_ISSUER,
+        audience,
+        requiredClaims: ['exp'],
+      });
+      return payload;
+    } catch (err) {
+      if (err instanceof joseErrors.JOSEError || err instanceof TypeError) return null;
+      throw err;
+    }
   }
 
   /** Returns who the token speaks for, or null for anything that is not a valid, current Plansync token. */

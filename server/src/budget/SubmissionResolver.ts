@@ -17,9 +17,10 @@ export class SubmissionResolver {
     @Ctx() ctx: GraphQLContext,
   ): Promise<BudgetSubmission[]> {
     const viewer = requireViewer(ctx);
-    const plan = await readablePlan(ctx.em, viewer, planId);
     const scope = readableUnits(viewer);
+    // A caller who may read no unit gets no submissions (an empty list, as for every list query).
     if (!scope.all && scope.unitIds.size === 0) return [];
+    const plan = await readablePlan(ctx.em, viewer, planId);
     return ctx.em.find(
       BudgetSubmission,
       { plan: plan.id, ...(scope.all ? {} : { businessUnit: { $in: [...scope.unitIds] } }) },
@@ -52,6 +53,7 @@ export class SubmissionResolver {
       row.submittedBy = tx.getReference(User, viewer.userId);
       return row;
     });
+    ctx.services.events.publish('SUBMISSION_STATUS_CHANGED', { planId: plan.id, unitId: unit.id, status: submission.status });
     await ctx.em.populate(submission, ['businessUnit', 'submittedBy']);
     return submission;
   }

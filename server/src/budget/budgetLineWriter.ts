@@ -7,11 +7,11 @@
  * and publishes `budgetLineChanged` after commit. The grid server (collab/) will call `applyChanges` for
  * edits it accepted, and route `updateLine` through the live document, so both paths meet here.
  */
-import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { badUserInput, conflict, forbidden, notFound } from '../errors.js';
 import { User } from '../directory/User.js';
 import { isUuid } from '../ids.js';
-import { canEditLine, canReadLine } from '../policies/budgetLine.js';
+import { canEditLine, canReadLine, isFrozen } from '../policies/budgetLine.js';
 import { hiddenRowAnswer } from '../policies/businessUnit.js';
 import type { Viewer } from '../policies/viewer.js';
 import type { EventBus } from '../realtime/eventBus.js';
@@ -43,8 +43,32 @@ export function validateCellChanges(changes: CellChanges): void {
   }
 }
 
+/** Which live document a line belongs to. */
+export interface LiveEditTarget {
+  planId: string;
+  unitId: string;
+  unitCode: string;
+  lineId: string;
+}
+
+/**
+ * The live grid documents (collab/GridServer), seen from here: an API edit is applied to the line's
+ * document as a change by the user, and resolves once it is projected into the row. `beforeApply` runs
+ * when every earlier change of that document is in the rows, and may throw to refuse the edit.
+ */
+export interface LiveDocuments {
+  applyEdit(target: LiveEditTarget, changes: CellChanges, userId: string, beforeApply: () => Promise<void>): Promise<void>;
+}
+
 export class BudgetLineWriter {
+  private live?: LiveDocuments;
+
   constructor(private readonly events: EventBus) {}
+
+  /** Connects the grid server, through which every API edit then goes (one write path). */
+  attachLiveDocuments(live: LiveDocuments): void {
+    this.live = live;
+  }
 
   /** An API edit of one line, by `viewer`, optionally guarded by the version the caller last saw. */
   async updateLine(
@@ -56,45 +80,41 @@ export class BudgetLineWriter {
   ): Promise<BudgetLine> {
     if (!isUuid(lineId)) throw hiddenLine(viewer);
     validateCellChanges(changes);
-    const applied = await em.transactional(async (tx) => {
-      const line = await tx.findOne(BudgetLine, { id: lineId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-      if (!line || !canReadLine(viewer, { unitId: line.businessUnit.id })) throw hiddenLine(viewer);
-      // Read under a share lock: a concurrent submitBudget (which locks the row for update) waits for us,
-      // or we wait for it and see its status.
-      const submission = await tx.findOne(
-        BudgetSubmission,
-        { plan: line.plan, businessUnit: line.businessUnit },
-        { lockMode: LockMode.PESSIMISTIC_READ },
+    const line = await em.findOne(BudgetLine, { id: lineId }, { populate: ['businessUnit'] });
+    if (!line || !canReadLine(viewer, { unitId: line.businessUnit.id })) throw hiddenLine(viewer);
+    const submission = await em.findOne(BudgetSubmission, { plan: line.plan, businessUnit: line.businessUnit });
+    if (!canEditLine(viewer, { unitId: line.businessUnit.id }, submission?.status ?? 'DRAFT')) {
+      throw forbidden(
+        submission && isFrozen(submission.status)
+          ? `This unit's budget is ${submission.status.toLowerCase()} and cannot be changed`
+          : 'You may not change this budget line',
       );
-      if (!canEditLine(viewer, { unitId: line.businessUnit.id }, submission?.status ?? 'DRAFT')) {
-        throw forbidden(
-          submission && submission.status !== 'DRAFT' && submission.status !== 'REJECTED'
-            ? `This unit's budget is ${submission.status.toLowerCase()} and cannot be changed`
-            : 'You may not change this budget line',
-        );
-      }
-      if (expectedVersion != null && expectedVersion !== line.version) {
-        throw conflict(`The line changed since version ${expectedVersion}; it is now at version ${line.version}`, {
-          currentVersion: line.version,
+    }
+    if (!this.live) throw new Error('BudgetLineWriter: no live documents attached');
+    const target = { planId: line.plan.id, unitId: line.businessUnit.id, unitCode: line.businessUnit.code, lineId };
+    await this.live.applyEdit(target, changes, viewer.userId, async () => {
+      if (expectedVersion == null) return;
+      const current = await em.fork().findOneOrFail(BudgetLine, { id: lineId }, { fields: ['version'] });
+      if (current.version !== expectedVersion) {
+        throw conflict(`The line changed since version ${expectedVersion}; it is now at version ${current.version}`, {
+          currentVersion: current.version,
         });
       }
-      return this.writeChanges(tx, line, changes, viewer.userId, 'API');
     });
-    await this.publish(em, applied);
-    return applied.line;
+    return em.findOneOrFail(BudgetLine, { id: lineId }, { refresh: true, populate: ['businessUnit', 'updatedBy'] });
   }
 
   /**
-   * Writes already-authorised, already-validated changes to a line in the caller's transaction; returns
-   * what changed. The caller publishes after commit (see `publish`).
+   * Writes already-authorised, already-validated changes to a line in the caller's transaction (flushed
+   * when it commits); returns what changed. The caller publishes after commit (see `publish`).
    */
-  async writeChanges(
+  writeChanges(
     tx: EntityManager,
     line: BudgetLine,
     changes: CellChanges,
     userId: string,
     source: ChangeSource,
-  ): Promise<AppliedChange> {
+  ): AppliedChange {
     const changed: EditableColumn[] = [];
     for (const column of EDITABLE_COLUMNS) {
       if (!(column in changes) || changes[column] === undefined) continue;
@@ -117,7 +137,6 @@ export class BudgetLineWriter {
       line.version += 1;
       line.updatedAt = new Date();
       line.updatedBy = tx.getReference(User, userId);
-      await tx.flush();
     }
     return { line, changed };
   }

@@ -6,6 +6,8 @@ import { BudgetPlan } from '../budget/BudgetPlan.js';
 import { BudgetSubmission } from '../budget/BudgetSubmission.js';
 import { BusinessUnit } from '../budget/BusinessUnit.js';
 import { CellChange } from '../budget/CellChange.js';
+import { GridSnapshot } from '../collab/GridSnapshot.js';
+import { GridUpdate } from '../collab/GridUpdate.js';
 import { Organization } from '../directory/Organization.js';
 import { User } from '../directory/User.js';
 
@@ -19,4 +21,6 @@ export const entities = [
   CellChange,
   LoginThrottle,
   SignInEvent,
+  GridUpdate,
+  GridSnapshot,
 ];

@@ -6,6 +6,7 @@
  * Events carry what subscription filters need (plan, unit), so fan-out never queries the database.
  */
 import { createPubSub } from '@graphql-yoga/subscription';
+import type { SubmissionStatus } from '../budget/BudgetSubmission.js';
 import type { BudgetLineSnapshot } from '../budget/lineSnapshot.js';
 
 export interface BudgetLineChangedEvent {
@@ -14,13 +15,18 @@ export interface BudgetLineChangedEvent {
   line: BudgetLineSnapshot;
 }
 
-export interface Topics {
-  BUDGET_LINE_CHANGED: [BudgetLineChangedEvent];
-  [topic: string]: [unknown] | [string, unknown];
+/** A unit's submission changed status: open grid connections of the unit re-check their rights. */
+export interface SubmissionStatusChangedEvent {
+  planId: string;
+  unitId: string;
+  status: SubmissionStatus;
 }
 
 export function createEventBus() {
-  return createPubSub<{ BUDGET_LINE_CHANGED: [BudgetLineChangedEvent] }>();
+  return createPubSub<{
+    BUDGET_LINE_CHANGED: [BudgetLineChangedEvent];
+    SUBMISSION_STATUS_CHANGED: [SubmissionStatusChangedEvent];
+  }>();
 }
 
 export type EventBus = ReturnType<typeof createEventBus>;

@@ -1,0 +1,318 @@
+/**
+ * The collaborative grid server: y-websocket protocol on `/yjs/<docName>?token=<jwt>`.
+ *
+ * It orchestrates small parts: authentication and rights (the same policies as GraphQL), documents
+ * (GridDocument: validation, broadcast, presence), storage (GridStore: update log and snapshots) and the
+ * projection into budget rows (GridProjection). It also carries API edits into the live document, so
+ * there is one write path for grid and GraphQL alike.
+ *
+ * Life of a document: loaded (or seeded once from the rows) on first use; kept while a connection or an
+ * API edit holds it; when the last one leaves, its changes are projected and stored, then it is unloaded.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { WebSocketServer, type WebSocket } from 'ws';
+import * as Y from 'yjs';
+import type { ViewerResolver } from '../auth/viewers.js';
+import { BudgetLine } from '../budget/BudgetLine.js';
+import { BudgetSubmission, type SubmissionStatus } from '../budget/BudgetSubmission.js';
+import { BusinessUnit } from '../budget/BusinessUnit.js';
+import type { BudgetLineWriter, CellChanges, LiveDocuments, LiveEditTarget } from '../budget/budgetLineWriter.js';
+import type { Logger } from '../log.js';
+import { canEditLine } from '../policies/budgetLine.js';
+import { canReadUnit } from '../policies/businessUnit.js';
+import type { Viewer } from '../policies/viewer.js';
+import type { EventBus } from '../realtime/eventBus.js';
+import { CELLS_MAP, cellKey } from './cellRules.js';
+import { formatDocName, parseDocName } from './docName.js';
+import { GridCloseCode, GridConnection } from './GridConnection.js';
+import { GridDocument, LOAD_ORIGIN } from './GridDocument.js';
+import { GridProjection } from './gridProjection.js';
+import { GridStore, DEFAULT_STORE_OPTIONS, type GridStoreOptions } from './gridStore.js';
+import type { GridMetrics } from './gridMetrics.js';
+
+/** Largest frame a client may send; a bigger one closes that connection (1009). */
+export const MAX_FRAME_BYTES = 1024 * 1024;
+/** Frames accepted from a connection while its document is still loading. */
+const MAX_BUFFERED_FRAMES = 100;
+
+interface OpenDocument {
+  document: GridDocument;
+  connections: Set<GridConnection>;
+  /** API edits in progress that keep the document loaded. */
+  leases: number;
+  /** Serialises API edits with each other (version checks must see the projected rows). */
+  editChain: Promise<unknown>;
+  /** Pending unload once nobody holds the document (a short grace spares reloads on reconnects and bursts of API edits). */
+  idleTimer?: NodeJS.Timeout;
+}
+
+export interface GridServerOptions {
+  em: EntityManager;
+  viewers: ViewerResolver;
+  writer: BudgetLineWriter;
+  events: EventBus;
+  log: Logger;
+  metrics: GridMetrics;
+  store?: Partial<GridStoreOptions>;
+  projectionIntervalMs?: number;
+  /** How long a document nobody holds stays loaded. Default 5 s. */
+  idleUnloadMs?: number;
+}
+
+export class GridServer implements LiveDocuments {
+  readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+  private readonly store: GridStore;
+  private readonly projection: GridProjection;
+  private readonly open = new Map<string, OpenDocument>();
+  private readonly loading = new Map<string, Promise<OpenDocument>>();
+  private readonly unsubscribe: () => void;
+  private stopping = false;
+
+  constructor(private readonly options: GridServerOptions) {
+    this.store = new GridStore(options.em, options.log, { ...DEFAULT_STORE_OPTIONS, ...options.store });
+    this.store.onStoreLatency = (s) => options.metrics.storeLatency.observe(s);
+    this.projection = new GridProjection(options.em, options.writer, options.log, options.projectionIntervalMs);
+    options.writer.attachLiveDocuments(this);
+    this.unsubscribe = this.followSubmissionChanges();
+  }
+
+  /** Handles an HTTP upgrade on /yjs/...: accepts the socket, then authenticates before sending anything. */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (this.stopping) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    // Accept first and refuse with a close code: the stock client stops retrying on 4401/4403, whereas a
+    // refused HTTP upgrade makes it reconnect forever.
+    this.wss.handleUpgrade(request, socket, head, (ws) => void this.connect(ws, request));
+  }
+
+  private async connect(ws: WebSocket, request: IncomingMessage): Promise<void> {
+    const buffered: Uint8Array[] = [];
+    let closedEarly = false;
+    const buffer = (data: Buffer) => {
+      if (buffered.length >= MAX_BUFFERED_FRAMES) return ws.close(GridCloseCode.BadRequest, 'too many messages before sync');
+      buffered.push(new Uint8Array(data));
+    };
+    ws.on('message', buffer);
+    ws.once('close', () => (closedEarly = true));
+    ws.on('error', () => ws.terminate());
+
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    const docName = decodeURIComponent(url.pathname.slice('/yjs/'.length));
+    const em = this.options.em.fork();
+    let viewer: Viewer | null = null;
+    try {
+      viewer = await this.options.viewers.fromToken(em, url.searchParams.get('token'));
+    } catch (err) {
+      this.options.log.error({ err }, 'grid authentication failed');
+    }
+    if (!viewer) return ws.close(GridCloseCode.Unauthorized, 'Unauthorized');
+
+    const target = await this.resolveTarget(em, docName, viewer);
+    if (!target) return ws.close(GridCloseCode.Forbidden, 'Forbidden');
+    if (closedEarly) return;
+
+    let open: OpenDocument;
+    try {
+      open = await this.acquire(target.docName);
+    } catch (err) {
+      this.options.log.error({ err, docName }, 'loading a grid document failed');
+      return ws.close(1011, 'document unavailable');
+    }
+    ws.off('message', buffer);
+    if (closedEarly || ws.readyState !== ws.OPEN) return this.releaseIfIdle(target.docName);
+    const readOnly = !canEditLine(viewer, { unitId: target.unitId }, target.status);
+    const connection = new GridConnection(ws, viewer, open.document, readOnly, {
+      onAccepted: (n) => this.options.metrics.updates.inc({ outcome: 'accepted' }, n),
+      onRejected: (n, detail) => {
+        this.options.metrics.updates.inc({ outcome: 'rejected' }, n);
+        this.options.log.info({ docName: target.docName, userId: viewer!.userId, refused: detail.slice(0, 10) }, 'grid changes refused');
+      },
+      onClosed: (c) => {
+        open.connections.delete(c);
+        open.document.removePeer(c);
+        this.options.metrics.connections.dec();
+        this.releaseIfIdle(target.docName);
+      },
+    });
+    open.connections.add(connection);
+    this.options.metrics.connections.inc();
+    connection.start(buffered);
+  }
+
+  /** The document a name designates, if it exists and the viewer may read it (else null, alike). */
+  private async resolveTarget(em: EntityManager, docName: string, viewer: Viewer) {
+    const parsed = parseDocName(docName);
+    if (!parsed) return null;
+    const unit = await em.findOne(BusinessUnit, { code: parsed.unitCode });
+    if (!unit || !canReadUnit(viewer, unit.id)) return null;
+    const submission = await em.findOne(BudgetSubmission, { plan: parsed.planId, businessUnit: unit.id });
+    if (!submission) return null; // no such plan
+    return { docName: formatDocName(parsed.planId, unit.code), unitId: unit.id, status: submission.status };
+  }
+
+  /** The open document, loading it (once, however many ask at the same time) when needed. */
+  private async acquire(docName: string): Promise<OpenDocument> {
+    const open = this.open.get(docName);
+    if (open && !open.document.closing) {
+      clearTimeout(open.idleTimer);
+      open.idleTimer = undefined;
+      return open;
+    }
+    let loading = this.loading.get(docName);
+    if (!loading) {
+      loading = this.load(docName).finally(() => this.loading.delete(docName));
+      this.loading.set(docName, loading);
+    }
+    return loading;
+  }
+
+  private async load(docName: string): Promise<OpenDocument> {
+    // An unload in progress must finish (store everything) before the document is read back.
+    await this.unloading.get(docName);
+    const { planId, unitCode } = parseDocName(docName)!;
+    const em = this.options.em.fork();
+    const unit = await em.findOneOrFail(BusinessUnit, { code: unitCode });
+    const lines = await em.find(BudgetLine, { plan: planId, businessUnit: unit.id }, { orderBy: { position: 'asc' } });
+    const document = new GridDocument(docName, planId, unit.id, unitCode, new Set(lines.map((l) => l.id)));
+    const { state } = await this.store.load(docName, async () => seedFromRows(lines));
+    document.loadState(state);
+    document.doc.on('update', (update: Uint8Array, origin: unknown) => {
+      if (origin === LOAD_ORIGIN) return; // loading: already stored
+      this.store.append(docName, update);
+    });
+    this.projection.attach(document);
+    const open: OpenDocument = { document, connections: new Set(), leases: 0, editChain: Promise.resolve() };
+    this.open.set(docName, open);
+    this.options.metrics.documents.inc();
+    return open;
+  }
+
+  private readonly unloading = new Map<string, Promise<void>>();
+
+  private isIdle(open: OpenDocument | undefined): open is OpenDocument {
+    return !!open && open.connections.size === 0 && open.leases === 0 && !open.document.closing && !this.stopping;
+  }
+
+  /** Schedules the unload of a document nobody holds any more. */
+  private releaseIfIdle(docName: string): void {
+    const open = this.open.get(docName);
+    if (!this.isIdle(open)) return;
+    clearTimeout(open.idleTimer);
+    open.idleTimer = setTimeout(() => void this.unload(docName), this.options.idleUnloadMs ?? 5000);
+  }
+
+  /** Unloads a document still nobody holds, after its changes are projected and stored. */
+  private async unload(docName: string): Promise<void> {
+    const open = this.open.get(docName);
+    if (!this.isIdle(open)) return;
+    open.document.closing = true;
+    const unload = (async () => {
+      try {
+        await this.projection.flush(docName);
+        await this.store.flush(docName);
+      } finally {
+        this.projection.detach(docName);
+        this.store.release(docName);
+        this.open.delete(docName);
+        open.document.destroy();
+        this.options.metrics.documents.dec();
+      }
+    })();
+    this.unloading.set(docName, unload);
+    await unload.finally(() => this.unloading.delete(docName));
+  }
+
+  /**
+   * LiveDocuments: an API edit, applied to the line's live document as a change by `userId`, then
+   * projected like any grid edit. `beforeApply` (the version check) runs once earlier edits are in the row.
+   */
+  async applyEdit(target: LiveEditTarget, changes: CellChanges, userId: string, beforeApply: () => Promise<void>): Promise<void> {
+    const docName = formatDocName(target.planId, target.unitCode);
+    const open = await this.acquire(docName);
+    open.leases += 1;
+    try {
+      const run = open.editChain.then(async () => {
+        await this.projection.flush(docName);
+        await beforeApply();
+        open.document.applyEdits(target.lineId, changes, { userId, source: 'API' });
+        await this.projection.flush(docName);
+      });
+      open.editChain = run.catch(() => undefined);
+      await run;
+    } finally {
+      open.leases -= 1;
+      this.releaseIfIdle(docName);
+    }
+  }
+
+  /** Open connections learn their new rights as soon as a unit's submission status changes. */
+  private followSubmissionChanges(): () => void {
+    const iterator = this.options.events.subscribe('SUBMISSION_STATUS_CHANGED')[Symbol.asyncIterator]();
+    let running = true;
+    void (async () => {
+      while (running) {
+        const next = await iterator.next();
+        if (next.done) return;
+        this.applySubmissionStatus(next.value.planId, next.value.unitId, next.value.status);
+      }
+    })();
+    return () => {
+      running = false;
+      void iterator.return?.();
+    };
+  }
+
+  private applySubmissionStatus(planId: string, unitId: string, status: SubmissionStatus): void {
+    for (const open of this.open.values()) {
+      if (open.document.planId !== planId || open.document.unitId !== unitId) continue;
+      for (const connection of open.connections) {
+        connection.setReadOnly(!canEditLine(connection.viewer, { unitId }, status));
+      }
+    }
+  }
+
+  /**
+   * Graceful stop: refuse new sockets, close the open ones (no new edits arrive), then project and store
+   * every edit that was accepted, and so acknowledged to other clients, before the database closes.
+   */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.unsubscribe();
+    await Promise.all([...this.loading.values()].map((p) => p.catch(() => undefined)));
+    for (const open of this.open.values()) {
+      clearTimeout(open.idleTimer);
+      for (const connection of [...open.connections]) connection.close(GridCloseCode.GoingAway, 'server shutting down');
+    }
+    await Promise.all([...this.unloading.values()].map((p) => p.catch(() => undefined)));
+    await this.projection.flushAll();
+    await this.store.flushAll();
+    for (const open of this.open.values()) open.document.destroy();
+    this.open.clear();
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+
+  /** For tests and diagnostics: the documents open now. */
+  openDocumentNames(): string[] {
+    return [...this.open.keys()];
+  }
+}
+
+/** A new document's first state: the rows' editable values as cells (empty cells are absent keys). */
+function seedFromRows(lines: BudgetLine[]): Uint8Array {
+  const doc = new Y.Doc();
+  const cells = doc.getMap(CELLS_MAP);
+  doc.transact(() => {
+    for (const line of lines) {
+      if (line.budgetAmount !== null) cells.set(cellKey(line.id, 'budgetAmount'), line.budgetAmount);
+      if (line.forecastSales !== null) cells.set(cellKey(line.id, 'forecastSales'), line.forecastSales);
+      if (line.comment !== '') cells.set(cellKey(line.id, 'comment'), line.comment);
+    }
+  });
+  const update = Y.encodeStateAsUpdate(doc);
+  doc.destroy();
+  return update;
+}

@@ -1,0 +1,23 @@
+/** Prometheus metrics of the grid server, registered on the instance's registry. */
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+export function createGridMetrics(registry: Registry) {
+  return {
+    documents: new Gauge({ name: 'plansync_grid_open_documents', help: 'Grid documents loaded in memory', registers: [registry] }),
+    connections: new Gauge({ name: 'plansync_grid_connections', help: 'Open grid websockets', registers: [registry] }),
+    updates: new Counter({
+      name: 'plansync_grid_cell_changes_total',
+      help: 'Cell changes received from grid clients, by outcome (accepted or rejected)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    storeLatency: new Histogram({
+      name: 'plansync_grid_store_seconds',
+      help: 'Time to append a batch of grid updates to PostgreSQL',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers: [registry],
+    }),
+  };
+}
+
+export type GridMetrics = ReturnType<typeof createGridMetrics>;

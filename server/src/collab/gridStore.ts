@@ -1,0 +1,177 @@
+/**
+ * Durable storage of grid documents in PostgreSQL: an append-only log of accepted updates per document
+ * (`grid_update`), folded now and then into a snapshot (`grid_snapshot`).
+ *
+ * - Appends are batched: updates of a document queue in memory and are written as one merged row every
+ *   `flushIntervalMs` (or sooner when the queue grows), one write at a time per document, in order.
+ * - A document's first load seeds it once from the budget rows, inside a transaction holding an advisory
+ *   lock on the document name, so two loads (or two instances) can never seed it twice.
+ * - Compaction merges the snapshot and the oldest rows into a new snapshot in one transaction, under the
+ *   same lock, from what is stored (never from memory), so it is safe with any number of writers.
+ */
+import type { EntityManager } from '@mikro-orm/postgresql';
+import * as Y from 'yjs';
+import type { Logger } from '../log.js';
+
+export interface GridStoreOptions {
+  flushIntervalMs: number;
+  /** Queue length that triggers a write before the interval ends. */
+  maxQueuedUpdates: number;
+  /** Rows in a document's log beyond which it is compacted. */
+  compactAfterRows: number;
+}
+
+export const DEFAULT_STORE_OPTIONS: GridStoreOptions = { flushIntervalMs: 50, maxQueuedUpdates: 200, compactAfterRows: 500 };
+
+interface DocQueue {
+  updates: Uint8Array[];
+  timer?: NodeJS.Timeout;
+  /** The write in progress, so writes of one document never overlap and `flush` can wait for it. */
+  writing?: Promise<void>;
+  rowsSinceCompaction: number;
+}
+
+/** A 64-bit advisory lock key per document name (the lock space is shared with nothing else of ours). */
+function lockKey(docName: string): string {
+  let h = 0xcbf29ce484222325n;
+  for (const byte of Buffer.from(docName)) {
+    h ^= BigInt(byte);
+    h = (h * 0x100000001b3n) & 0xffffffffffffffffn;
+  }
+  return BigInt.asIntN(64, h).toString();
+}
+
+export class GridStore {
+  private readonly queues = new Map<string, DocQueue>();
+  /** Seconds each append took, for the metrics. */
+  onStoreLatency?: (seconds: number) => void;
+
+  constructor(
+    private readonly em: EntityManager,
+    private readonly log: Logger,
+    private readonly options: GridStoreOptions = DEFAULT_STORE_OPTIONS,
+  ) {}
+
+  /**
+   * The stored state of a document as one update, seeding it first with `seed()` when nothing is stored yet.
+   * `seed` runs inside the locked transaction and must return the initial update.
+   */
+  async load(docName: string, seed: () => Promise<Uint8Array>): Promise<{ state: Uint8Array; rows: number }> {
+    return this.em.fork().transactional(async (tx) => {
+      const conn = tx.getConnection();
+      await conn.execute('SELECT pg_advisory_xact_lock(?::bigint)', [lockKey(docName)]);
+      const [snapshot] = await conn.execute<{ state: Buffer }[]>('SELECT state FROM grid_snapshot WHERE doc_name = ?', [docName]);
+      const rows = await conn.execute<{ update: Buffer }[]>('SELECT "update" FROM grid_update WHERE doc_name = ? ORDER BY id', [docName]);
+      if (!snapshot && rows.length === 0) {
+        const initial = await seed();
+        await conn.execute('INSERT INTO grid_update (doc_name, "update") VALUES (?, ?)', [docName, Buffer.from(initial)]);
+        return { state: initial, rows: 1 };
+      }
+      const parts = [...(snapshot ? [snapshot.state] : []), ...rows.map((r) => r.update)].map((b) => new Uint8Array(b));
+      return { state: parts.length === 1 ? parts[0] : Y.mergeUpdates(parts), rows: rows.length };
+    });
+  }
+
+  /** Queues an accepted update for storage. */
+  append(docName: string, update: Uint8Array): void {
+    const queue = this.queue(docName);
+    queue.updates.push(update);
+    if (queue.updates.length >= this.options.maxQueuedUpdates) void this.write(docName);
+    else queue.timer ??= setTimeout(() => void this.write(docName), this.options.flushIntervalMs);
+  }
+
+  /** Resolves when everything queued for the document so far is stored. */
+  async flush(docName: string): Promise<void> {
+    const queue = this.queues.get(docName);
+    if (!queue) return;
+    while (queue.writing || queue.updates.length > 0) {
+      if (queue.writing) await queue.writing.catch(() => undefined);
+      else await this.write(docName);
+    }
+  }
+
+  /** Stores everything queued, for every document (shutdown). */
+  async flushAll(): Promise<void> {
+    await Promise.all([...this.queues.keys()].map((name) => this.flush(name)));
+  }
+
+  /** Forgets a document's queue once it is flushed (the document was unloaded). */
+  release(docName: string): void {
+    const queue = this.queues.get(docName);
+    if (queue && !queue.writing && queue.updates.length === 0) {
+      clearTimeout(queue.timer);
+      this.queues.delete(docName);
+    }
+  }
+
+  private queue(docName: string): DocQueue {
+    let queue = this.queues.get(docName);
+    if (!queue) this.queues.set(docName, (queue = { updates: [], rowsSinceCompaction: 0 }));
+    return queue;
+  }
+
+  private write(docName: string): Promise<void> {
+    const queue = this.queue(docName);
+    if (queue.writing) return queue.writing;
+    clearTimeout(queue.timer);
+    queue.timer = undefined;
+    if (queue.updates.length === 0) return Promise.resolve();
+    const batch = queue.updates;
+    queue.updates = [];
+    const started = process.hrtime.bigint();
+    queue.writing = (async () => {
+      try {
+        const merged = batch.length === 1 ? batch[0] : Y.mergeUpdates(batch);
+        await this.em
+          .fork()
+          .getConnection()
+          .execute('INSERT INTO grid_update (doc_name, "update") VALUES (?, ?)', [docName, Buffer.from(merged)]);
+        this.onStoreLatency?.(Number(process.hrtime.bigint() - started) / 1e9);
+        queue.rowsSinceCompaction += 1;
+        if (queue.rowsSinceCompaction >= this.options.compactAfterRows) {
+          queue.rowsSinceCompaction = 0;
+          await this.compact(docName);
+        }
+      } catch (err) {
+        // Keep the batch, in order, ahead of anything queued since: nothing accepted is dropped.
+        queue.updates = [...batch, ...queue.updates];
+        this.log.error({ err, docName }, 'storing grid updates failed; will retry');
+        queue.timer ??= setTimeout(() => void this.write(docName), 1000);
+        throw err;
+      } finally {
+        queue.writing = undefined;
+      }
+      if (queue.updates.length > 0 && !queue.timer) queue.timer = setTimeout(() => void this.write(docName), this.options.flushIntervalMs);
+    })();
+    queue.writing.catch(() => undefined);
+    return queue.writing;
+  }
+
+  /** Folds the snapshot and every stored row of the document into a new snapshot. */
+  async compact(docName: string): Promise<void> {
+    await this.em.fork().transactional(async (tx) => {
+      const conn = tx.getConnection();
+      await conn.execute('SELECT pg_advisory_xact_lock(?::bigint)', [lockKey(docName)]);
+      const [snapshot] = await conn.execute<{ state: Buffer }[]>('SELECT state FROM grid_snapshot WHERE doc_name = ?', [docName]);
+      const rows = await conn.execute<{ id: string; update: Buffer }[]>(
+        'SELECT id, "update" FROM grid_update WHERE doc_name = ? ORDER BY id',
+        [docName],
+      );
+      if (rows.length === 0) return;
+      const parts = [...(snapshot ? [snapshot.state] : []), ...rows.map((r) => r.update)].map((b) => new Uint8Array(b));
+      // Applying to a scratch document (rather than merging) lets Yjs garbage-collect deleted content.
+      const scratch = new Y.Doc();
+      Y.applyUpdate(scratch, Y.mergeUpdates(parts));
+      const state = Buffer.from(Y.encodeStateAsUpdate(scratch));
+      scratch.destroy();
+      const lastId = rows[rows.length - 1].id;
+      await conn.execute(
+        `INSERT INTO grid_snapshot (doc_name, state, last_update_id, updated_at) VALUES (?, ?, ?, now())
+         ON CONFLICT (doc_name) DO UPDATE SET state = excluded.state, last_update_id = excluded.last_update_id, updated_at = now()`,
+        [docName, state, lastId],
+      );
+      await conn.execute('DELETE FROM grid_update WHERE doc_name = ? AND id <= ?', [docName, lastId]);
+      this.log.debug({ docName, rows: rows.length, bytes: state.length }, 'compacted grid document');
+    });
+  }
+}
