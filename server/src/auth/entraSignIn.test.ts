@@ -1,0 +1,233 @@
+/**
+ * Microsoft Entra ID, end to end against a local fake of the authority: the browser sign-in (authorization
+ * code + PKCE through msal-node) and Entra access tokens as bearer tokens.
+ *
+ * The server under test runs as a child process (see testing/childServer.ts) so that it can trust the fake's
+ * self-signed certificate through NODE_EXTRA_CA_CERTS, as a production server trusts a corporate CA: the
+ * server code has no test switch. Its database is a real, fresh PostgreSQL database.
+ */
+import { randomUUID } from 'node:crypto';
+import { generateKeyPair } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startChildServer, type ChildServer } from '../testing/childServer.js';
+import { startFakeEntraAuthority, type FakeEntraAuthority, type FakeEntraUser } from '../testing/fakeEntraAuthority.js';
+import { errorCode, startTestServer } from '../testing/harness.js';
+
+const ADMINS = randomUUID();
+const ANALYSTS = randomUUID();
+/** The public address, as behind a proxy: the tests call the callback on the server directly. */
+const REDIRECT_URI = 'https://plansync.example/auth/microsoft/callback';
+const ME = '{ me { id email displayName role } }';
+
+let fake: FakeEntraAuthority;
+let server: ChildServer;
+
+beforeAll(async () => {
+  fake = await startFakeEntraAuthority();
+  server = await startChildServer({
+    ...fake.env(REDIRECT_URI, { [ADMINS]: 'ADMIN', [ANALYSTS]: 'ANALYST' }),
+    NODE_EXTRA_CA_CERTS: fake.caFile,
+    SEED_DEMO: 'false',
+  });
+});
+
+afterAll(async () => {
+  await server?.stop();
+  await fake?.close();
+});
+
+function person(overrides: Partial<FakeEntraUser> = {}): FakeEntraUser {
+  const id = randomUUID();
+  return { oid: id, email: `p-${id.slice(0, 8)}@contoso.example`, name: 'Pat Example', groups: [], ...overrides };
+}
+
+/** GET without following redirects, as a test of where the server sends the browser. */
+async function get(pathAndQuery: string, cookie?: string) {
+  const res = await fetch(`${server.url}${pathAndQuery}`, { redirect: 'manual', headers: cookie ? { cookie } : {} });
+  return { status: res.status, location: res.headers.get('location') ?? '', setCookie: res.headers.getSetCookie() };
+}
+
+/** Starts a sign-in: the authorize URL and the cookie the browser would keep. */
+async function startSignIn() {
+  const res = await get('/auth/microsoft/login');
+  expect(res.status).toBe(302);
+  const cookie = res.setCookie.find((c) => c.startsWith('plansync_entra_sign_in='));
+  expect(cookie).toBeDefined();
+  return { authorizeUrl: new URL(res.location), cookie: cookie!.split(';')[0], setCookie: cookie! };
+}
+
+/** The whole browser round trip for one person; returns where the callback sends the browser. */
+async function signIn(who: FakeEntraUser) {
+  const { authorizeUrl, cookie } = await startSignIn();
+  fake.signInAs(who);
+  const back = await fake.authorize(authorizeUrl.toString());
+  return get(`${back.pathname}${back.search}`, cookie);
+}
+
+function tokenFrom(location: string): string {
+  const match = /^\/#token=(.+)$/.exec(location);
+  if (!match) throw new Error(`expected a token redirect, got ${location}`);
+  return decodeURIComponent(match[1]);
+}
+
+describe('Entra sign-in in the browser', () => {
+  it('tells the client the Microsoft button is available', async () => {
+    const res = await fetch(`${server.url}/auth/config`);
+    expect(await res.json()).toEqual({ microsoft: true });
+  });
+
+  it('signs a person in through authorization code + PKCE and maps their group to a role', async () => {
+    const { authorizeUrl, setCookie } = await startSignIn();
+    expect(`${authorizeUrl.origin}${authorizeUrl.pathname}`).toBe(`${fake.host}/${fake.tenantId}/oauth2/v2.0/authorize`);
+    const q = authorizeUrl.searchParams;
+    expect(q.get('client_id')).toBe(fake.clientId);
+    expect(q.get('redirect_uri')).toBe(REDIRECT_URI);
+    expect(q.get('response_type')).toBe('code');
+    expect(q.get('code_challenge_method')).toBe('S256');
+    expect(q.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(q.get('state')).toBeTruthy();
+    expect(q.get('nonce')).toBeTruthy();
+    expect(setCookie).toMatch(/HttpOnly/i);
+    expect(setCookie).toMatch(/SameSite=Lax/i);
+    expect(setCookie).toMatch(/Max-Age=600/i);
+    expect(setCookie).toMatch(/Secure/i); // the redirect URI is https
+    // The cookie's token is signed by Plansync but for another audience: never an access token.
+    const cookieToken = setCookie.split(';')[0].split('=')[1];
+    expect(errorCode(await server.gql(ME, {}, cookieToken))).toBe('UNAUTHENTICATED');
+
+    const ada = person({ name: 'Ada Admin', groups: [ADMINS, randomUUID()] });
+    const res = await signIn(ada);
+    expect(res.status).toBe(302);
+    // The one-time cookie is cleared on the way back.
+    expect(res.setCookie.some((c) => /^plansync_entra_sign_in=;/.test(c))).toBe(true);
+    const token = tokenFrom(res.location);
+
+    const me = await server.gql(ME, {}, token);
+    expect(me.errors).toBeUndefined();
+    expect(me.data.me).toMatchObject({ email: ada.email, displayName: 'Ada Admin', role: 'ADMIN' });
+    const [row] = await server.sql('SELECT entra_object_id FROM app_user WHERE id = $1', [me.data.me.id]);
+    expect(row.entra_object_id).toBe(ada.oid);
+
+    const events = await server.sql('SELECT method, success, email, user_id FROM sign_in_event WHERE user_id = $1', [me.data.me.id]);
+    expect(events).toEqual([{ method: 'ENTRA_ID', success: true, email: ada.email, user_id: me.data.me.id }]);
+  });
+
+  it('gives VIEWER to a person whose groups are not mapped', async () => {
+    const res = await signIn(person({ groups: [randomUUID(), randomUUID()] }));
+    const me = await server.gql(ME, {}, tokenFrom(res.location));
+    expect(me.data.me.role).toBe('VIEWER');
+  });
+
+  it('updates the same user on a second sign-in, found by object id', async () => {
+    const bea = person({ name: 'Bea Before', groups: [ANALYSTS] });
+    const first = await server.gql(ME, {}, tokenFrom((await signIn(bea)).location));
+    expect(first.data.me.role).toBe('ANALYST');
+    const [{ count: usersBefore }] = await server.sql('SELECT count(*)::int AS count FROM app_user');
+
+    const second = await server.gql(ME, {}, tokenFrom((await signIn({ ...bea, name: 'Bea After', groups: [ADMINS] })).location));
+    expect(second.data.me).toMatchObject({ id: first.data.me.id, displayName: 'Bea After', role: 'ADMIN' });
+    const [{ count: usersAfter }] = await server.sql('SELECT count(*)::int AS count FROM app_user');
+    expect(usersAfter).toBe(usersBefore);
+    expect(await server.sql('SELECT id FROM app_user WHERE entra_object_id = $1', [bea.oid])).toHaveLength(1);
+  });
+
+  it('refuses a callback whose state does not match the cookie, and logs why', async () => {
+    const { authorizeUrl, cookie } = await startSignIn();
+    const who = person();
+    fake.signInAs(who);
+    const back = await fake.authorize(authorizeUrl.toString());
+    back.searchParams.set('state', 'forged');
+    const res = await get(`${back.pathname}${back.search}`, cookie);
+    expect(res.status).toBe(302);
+    expect(res.location).toBe('/#signInError=invalid_state');
+    expect(await server.sql('SELECT id FROM app_user WHERE entra_object_id = $1', [who.oid])).toHaveLength(0);
+    const logged = await server.waitForLog((l) => l.msg === 'Entra sign-in failed' && l.signInError === 'invalid_state');
+    expect(logged.level).toBe(40); // warn, and no stack page for the browser
+  });
+
+  it('refuses a callback without the cookie, or with a tampered one', async () => {
+    const { authorizeUrl, cookie } = await startSignIn();
+    fake.signInAs(person());
+    const back = await fake.authorize(authorizeUrl.toString());
+    const callback = `${back.pathname}${back.search}`;
+    expect((await get(callback)).location).toBe('/#signInError=invalid_state');
+    const [name, jwt] = cookie.split('=');
+    const [header, payload, signature] = jwt.split('.');
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
+    const forged = Buffer.from(JSON.stringify({ ...claims, state: 'mine' })).toString('base64url');
+    expect((await get(`${back.pathname}?code=x&state=mine`, `${name}=${header}.${forged}.${signature}`)).location).toBe(
+      '/#signInError=invalid_state',
+    );
+  });
+
+  it('refuses a code issued to another sign-in (PKCE binds the code to its own browser)', async () => {
+    const mine = await startSignIn();
+    const theirs = await startSignIn();
+    fake.signInAs(person());
+    const stolen = await fake.authorize(theirs.authorizeUrl.toString());
+    const res = await get(
+      `/auth/microsoft/callback?code=${encodeURIComponent(stolen.searchParams.get('code')!)}&state=${encodeURIComponent(mine.authorizeUrl.searchParams.get('state')!)}`,
+      mine.cookie,
+    );
+    expect(res.location).toBe('/#signInError=token_exchange_failed');
+    // ...and for that reason: the authority found that this browser's verifier does not fit the code.
+    await server.waitForLog((l) => l.signInError === 'token_exchange_failed' && /AADSTS50148/.test(l.err?.message));
+  });
+
+  it('reports a person who declines at Microsoft', async () => {
+    const { authorizeUrl, cookie } = await startSignIn();
+    const state = encodeURIComponent(authorizeUrl.searchParams.get('state')!);
+    const res = await get(`/auth/microsoft/callback?error=access_denied&error_description=AADSTS65004&state=${state}`, cookie);
+    expect(res.location).toBe('/#signInError=access_denied');
+  });
+
+  it('answers 404 with JSON when Entra is not configured', async () => {
+    const plain = await startTestServer();
+    try {
+      expect(await (await fetch(`${plain.url}/auth/config`)).json()).toEqual({ microsoft: false });
+      for (const route of ['/auth/microsoft/login', '/auth/microsoft/callback']) {
+        const res = await fetch(`${plain.url}${route}`, { redirect: 'manual' });
+        expect(res.status).toBe(404);
+        const body = (await res.json()) as { errors: { message: string }[] };
+        expect(body.errors[0].message).toMatch(/not configured/);
+      }
+    } finally {
+      await plain.stop();
+    }
+  });
+});
+
+describe('Entra access tokens as bearer tokens', () => {
+  it('accepts a valid one, creating the user with the mapped role', async () => {
+    const cy = person({ name: 'Cy Bearer', groups: [ANALYSTS] });
+    const me = await server.gql(ME, {}, await fake.accessToken(cy));
+    expect(me.errors).toBeUndefined();
+    expect(me.data.me).toMatchObject({ email: cy.email, displayName: 'Cy Bearer', role: 'ANALYST' });
+  });
+
+  it('accepts the api:// form of the audience', async () => {
+    const me = await server.gql(ME, {}, await fake.accessToken(person(), { claims: { aud: `api://${fake.clientId}` } }));
+    expect(me.errors).toBeUndefined();
+  });
+
+  // Each token differs from a valid one (the tests above) in one way only.
+  const now = () => Math.floor(Date.now() / 1000);
+  const rejected: [string, (who: FakeEntraUser) => Promise<string>][] = [
+    ['for another audience', (who) => fake.accessToken(who, { claims: { aud: randomUUID() } })],
+    ['from another issuer', (who) => fake.accessToken(who, { claims: { iss: `${fake.host}/${randomUUID()}/v2.0` } })],
+    ['from another tenant on the right issuer', (who) => fake.accessToken(who, { claims: { tid: randomUUID() } })],
+    ['that has expired', (who) => fake.accessToken(who, { claims: { iat: now() - 7200, nbf: now() - 7200, exp: now() - 3600 } })],
+    [
+      'signed by a key not in the JWKS (under the JWKS key id)',
+      async (who) => fake.accessToken(who, { signWith: (await generateKeyPair('RS256')).privateKey }),
+    ],
+    ['with alg none', (who) => fake.accessToken(who, { unsigned: true })],
+  ];
+  it.each(rejected)('rejects a token %s', async (_what, mint) => {
+    const who = person({ groups: [ADMINS] });
+    const me = await server.gql(ME, {}, await mint(who));
+    expect(me.data).toBeFalsy();
+    expect(errorCode(me)).toBe('UNAUTHENTICATED');
+    expect(await server.sql('SELECT id FROM app_user WHERE entra_object_id = $1', [who.oid])).toHaveLength(0);
+  });
+});
