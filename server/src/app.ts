@@ -73,6 +73,7 @@ export async function startPlansync(config: Config, log: Logger = createLogger(c
       events,
       log: log.child({ component: 'grid' }),
       metrics: createGridMetrics(metrics.registry),
+      idleUnloadMs: config.gridIdleUnloadMs,
     });
     const gridServer = grid;
     http = await startHttpServer({

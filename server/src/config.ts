@@ -47,6 +47,8 @@ export interface Config {
   logLevel: string;
   /** Directory of the built web client, served at `/` when it exists. */
   clientDir: string;
+  /** How long a grid document nobody has open stays in memory before it is stored and unloaded. */
+  gridIdleUnloadMs: number;
   /** Failed sign-ins in a row before an address is locked out, and for how long. */
   lockoutThreshold: number;
   lockoutSeconds: number;
@@ -140,6 +142,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     production: env.NODE_ENV === 'production',
     logLevel: env.LOG_LEVEL || 'info',
     clientDir: env.CLIENT_DIR ? path.resolve(env.CLIENT_DIR) : clientDistDir,
+    gridIdleUnloadMs: integer(env, 'GRID_IDLE_UNLOAD_MS', 5000),
     lockoutThreshold: integer(env, 'LOGIN_LOCKOUT_THRESHOLD', 5, 1),
     lockoutSeconds: integer(env, 'LOGIN_LOCKOUT_SECONDS', 15 * 60, 1),
   };

@@ -9,7 +9,7 @@ describe('grid sessions: presence, keepalive, token expiry', () => {
 
   beforeAll(async () => {
     // Short-lived tokens, so that expiry can be seen within the test.
-    server = await startTestServer({ JWT_TTL_SECONDS: '3' });
+    server = await startTestServer({ JWT_TTL_SECONDS: '3', GRID_IDLE_UNLOAD_MS: '200' });
     const admin = await server.login('admin@example.com');
     planId = (await server.gql('{ budgetPlans { id } }', {}, admin)).data.budgetPlans[0].id;
   });
@@ -39,6 +39,29 @@ describe('grid sessions: presence, keepalive, token expiry', () => {
     const leaving = a.doc.clientID;
     a.provider.disconnect();
     await eventually(() => !b.provider.awareness.getStates().has(leaving), 'the presence of a leaver to go');
+  });
+
+  it('keeps one document in memory per open unit, and unloads it once its last connection has left', async () => {
+    const metric = async () => {
+      const text = await (await fetch(`${server.url}/metrics`)).text();
+      return Number(/^plansync_grid_open_documents (\S+)$/m.exec(text)?.[1]);
+    };
+    const a = await open('lead.sales-north@example.com');
+    const b = await open('planner.sales-north@example.com');
+    expect(await metric()).toBe(1);
+    const lineId = (await server.gql(`query($p: ID!) { budgetLines(planId: $p, businessUnitCode: "SALES_NORTH") { id } }`, { p: planId }, await server.login('admin@example.com'))).data.budgetLines[5].id;
+    a.cells.set(`${lineId}/comment`, 'kept across unloads');
+    a.cells.set('nothing-valid', 1); // refused
+    await eventually(() => b.cells.get(`${lineId}/comment`) === 'kept across unloads', 'b to receive the edit');
+    a.destroy();
+    b.destroy();
+    clients.length = 0;
+    await eventually(async () => (await metric()) === 0, 'the document to be unloaded');
+    // What was stored comes back with the next connection.
+    const c = await open('lead.sales-north@example.com');
+    expect(c.cells.has('nothing-valid')).toBe(false);
+    expect(c.cells.get(`${lineId}/comment`)).toBe('kept across unloads');
+    expect(await metric()).toBe(1);
   });
 
   it('closes a grid connection with 4401 when its token expires', async () => {
