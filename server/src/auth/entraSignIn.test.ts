@@ -197,6 +197,36 @@ describe('Entra sign-in in the browser', () => {
   });
 });
 
+describe('Entra identities and existing accounts', () => {
+  // Entra's username claims do not prove that someone owns an address: a look-alike identity must never
+  // take over a password account by its email.
+  it('refuses to link an Entra identity to a password account with the same email, in the browser and as a bearer', async () => {
+    const email = `owner-${randomUUID().slice(0, 8)}@contoso.example`;
+    await server.sql(
+      `INSERT INTO app_user (id, email, display_name, role, password_hash) VALUES ($1, $2, 'Owner', 'ADMIN', '$argon2id$placeholder')`,
+      [randomUUID(), email],
+    );
+    const impostor = person({ email, groups: [] });
+    expect((await signIn(impostor)).location).toBe('/#signInError=account_conflict');
+    const me = await server.gql(ME, {}, await fake.accessToken(impostor));
+    expect(errorCode(me)).toBe('UNAUTHENTICATED');
+    const rows = await server.sql('SELECT entra_object_id, role FROM app_user WHERE email = $1', [email]);
+    expect(rows).toEqual([{ entra_object_id: null, role: 'ADMIN' }]);
+  });
+
+  it('links a pre-provisioned account (no password, no Entra id) on first sign-in, and follows email changes', async () => {
+    const email = `pre-${randomUUID().slice(0, 8)}@contoso.example`;
+    const id = randomUUID();
+    await server.sql(`INSERT INTO app_user (id, email, display_name, role) VALUES ($1, $2, 'Pre', 'VIEWER')`, [id, email]);
+    const who = person({ email, groups: [ANALYSTS] });
+    const me = await server.gql(ME, {}, tokenFrom((await signIn(who)).location));
+    expect(me.data.me).toMatchObject({ id, email, role: 'ANALYST' });
+    const renamed = { ...who, email: `renamed-${randomUUID().slice(0, 8)}@contoso.example` };
+    const again = await server.gql(ME, {}, tokenFrom((await signIn(renamed)).location));
+    expect(again.data.me).toMatchObject({ id, email: renamed.email });
+  });
+});
+
 describe('Entra access tokens as bearer tokens', () => {
   it('accepts a valid one, creating the user with the mapped role', async () => {
     const cy = person({ name: 'Cy Bearer', groups: [ANALYSTS] });

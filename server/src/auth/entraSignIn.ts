@@ -21,7 +21,7 @@ import type { EntraConfig } from '../config.js';
 import { ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Services } from '../services.js';
-import { entraClaims, type EntraTokenVerifier } from './entraTokens.js';
+import { entraClaims, type EntraTokenVerifier, EntraAccountConflict } from './entraTokens.js';
 import { SignInEvent } from './SignInEvent.js';
 
 const COOKIE = 'plansync_entra_sign_in';
@@ -33,7 +33,7 @@ const COOKIE_TTL_SECONDS = 10 * 60;
 const SCOPES = ['openid', 'profile', 'email'];
 
 /** The codes the web client may find in `#signInError=`. */
-export type SignInErrorCode = 'invalid_state' | 'access_denied' | 'authority_error' | 'token_exchange_failed' | 'missing_claims' | 'sign_in_failed';
+export type SignInErrorCode = 'invalid_state' | 'access_denied' | 'authority_error' | 'token_exchange_failed' | 'missing_claims' | 'account_conflict' | 'sign_in_failed';
 
 /** The routes option of `startHttpServer`: Entra sign-in when configured, 404s otherwise. */
 export function entraSignInRoutes(services: Services, verifier: EntraTokenVerifier | undefined): (app: Express) => void {
@@ -161,6 +161,7 @@ class EntraSignIn {
       // In the fragment, so it never reaches a server log or a Referer header; the client takes it from there.
       res.redirect(302, `/#token=${encodeURIComponent(token)}`);
     } catch (err) {
+      if (err instanceof EntraAccountConflict) return this.fail(res, 'account_conflict', { email: claims.email });
       this.fail(res, 'sign_in_failed', { err });
     }
   }

@@ -71,28 +71,46 @@ export class EntraTokenVerifier {
   }
 
   /**
-   * The Plansync user for an Entra identity: found by object id, else by email (linking an account that
-   * existed before), else created. The role follows the person's groups whenever the token carries them.
+   * The Plansync user for an Entra identity. Found by directory object id (stable across renames); a
+   * first sign-in links to an existing account with the same email only when that account was made for
+   * Entra (no password, no other Entra identity): Entra's username claims are not proof of owning an
+   * address, so linking a password account by email would let a look-alike identity take it over. Such a
+   * clash refuses the sign-in (EntraAccountConflict). The role follows the person's groups whenever the
+   * token carries them; the email follows Entra's when it changes and is free.
    */
   async upsertUser(em: EntityManager, claims: EntraClaims): Promise<User> {
-    const populate = ['businessUnits', 'organization'] as const;
-    let user: User | null =
-      (await em.findOne(User, { entraObjectId: claims.oid }, { populate })) ??
-      (await em.findOne(User, { email: claims.email }, { populate }));
-    const role = claims.groups ? roleForGroups(claims.groups, this.config.groupRoles) : undefined;
-    if (!user) {
-      user = em.create(User, {
-        email: claims.email,
-        displayName: claims.name,
-        role: role ?? 'VIEWER',
-        entraObjectId: claims.oid,
-      });
-    } else {
-      user.entraObjectId = claims.oid;
-      user.displayName = claims.name;
-      if (role) user.role = role;
+    try {
+      return await this.findOrCreate(em, claims);
+    } catch (err) {
+      // Two first sign-ins of one person at the same moment: the loser of the insert finds the winner's row.
+      if ((err as { code?: string }).code !== '23505') throw err;
+      em.clear();
+      return this.findOrCreate(em, claims);
     }
+  }
+
+  private async findOrCreate(em: EntityManager, claims: EntraClaims): Promise<User> {
+    const populate = ['businessUnits', 'organization'] as const;
+    const role = claims.groups ? roleForGroups(claims.groups, this.config.groupRoles) : undefined;
+    let user: User | null = await em.findOne(User, { entraObjectId: claims.oid }, { populate });
+    if (user) {
+      if (user.email !== claims.email && !(await em.count(User, { email: claims.email }))) user.email = claims.email;
+    } else {
+      user = await em.findOne(User, { email: claims.email }, { populate });
+      if (user && (user.entraObjectId !== null || user.passwordHash !== null)) throw new EntraAccountConflict(claims.email);
+      user ??= em.create(User, { email: claims.email, displayName: claims.name, role: role ?? 'VIEWER' });
+      user.entraObjectId = claims.oid;
+    }
+    user.displayName = claims.name;
+    if (role) user.role = role;
     await em.flush();
     return user;
+  }
+}
+
+/** An Entra identity whose email belongs to an account it may not take over. */
+export class EntraAccountConflict extends Error {
+  constructor(email: string) {
+    super(`An account with ${email} exists and is not linked to this Entra identity`);
   }
 }

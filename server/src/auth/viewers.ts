@@ -6,8 +6,9 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { decodeJwt } from 'jose';
 import { User } from '../directory/User.js';
+import { isUuid } from '../ids.js';
 import type { Viewer } from '../policies/viewer.js';
-import type { EntraTokenVerifier } from './entraTokens.js';
+import { EntraAccountConflict, type EntraTokenVerifier } from './entraTokens.js';
 import { TOKEN_ISSUER, type TokenService } from './tokens.js';
 
 /** Pulls the token out of an `Authorization: Bearer <token>` value; anything else gives null. */
@@ -45,15 +46,21 @@ export class ViewerResolver {
     }
     if (issuer === TOKEN_ISSUER) {
       const verified = await this.tokens.verify(token);
-      if (!verified) return null;
+      // A subject that is not a user id names nobody (and must not reach PostgreSQL as a uuid).
+      if (!verified || !isUuid(verified.userId)) return null;
       const user = await em.findOne(User, { id: verified.userId }, { populate: ['businessUnits'] });
       return user ? viewerFromUser(user, verified.expiresAt) : null;
     }
     if (this.entra && this.entra.accepts(issuer)) {
       const verified = await this.entra.verify(token);
       if (!verified) return null;
-      const user = await this.entra.upsertUser(em, verified.claims);
-      return viewerFromUser(user, verified.expiresAt);
+      try {
+        const user = await this.entra.upsertUser(em, verified.claims);
+        return viewerFromUser(user, verified.expiresAt);
+      } catch (err) {
+        if (err instanceof EntraAccountConflict) return null;
+        throw err;
+      }
     }
     return null;
   }
