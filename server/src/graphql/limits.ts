@@ -6,7 +6,7 @@
 import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
-import type { ValidationRule } from 'graphql';
+import type { GraphQLError, ValidationContext, ValidationRule } from 'graphql';
 
 export const LIMITS = {
   /** Deepest selection; the deepest real query (audit log -> node -> user -> businessUnits) is 6. */
@@ -23,8 +23,18 @@ export const LIMITS = {
   maxSubscriptionsPerSocket: 50,
 } as const;
 
+/**
+ * graphql-armor's rules throw their error out of `validate()` by default, which Apollo and graphql-ws treat
+ * as a crash (INTERNAL_SERVER_ERROR, or a closed socket). Reported on the validation context instead, the
+ * error is an ordinary validation error: GRAPHQL_VALIDATION_FAILED, nothing executed.
+ */
+const reportOnContext = {
+  propagateOnRejection: false,
+  onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(error)],
+};
+
 export const validationRules: ValidationRule[] = [
-  maxDepthRule({ n: LIMITS.maxDepth, flattenFragments: true, exposeLimits: true }) as unknown as ValidationRule,
-  maxAliasesRule({ n: LIMITS.maxAliases, exposeLimits: true }) as unknown as ValidationRule,
-  costLimitRule({ maxCost: LIMITS.maxCost, exposeLimits: true }) as unknown as ValidationRule,
+  maxDepthRule({ n: LIMITS.maxDepth, flattenFragments: true, exposeLimits: true, ...reportOnContext }) as unknown as ValidationRule,
+  maxAliasesRule({ n: LIMITS.maxAliases, exposeLimits: true, ...reportOnContext }) as unknown as ValidationRule,
+  costLimitRule({ maxCost: LIMITS.maxCost, exposeLimits: true, ...reportOnContext }) as unknown as ValidationRule,
 ];

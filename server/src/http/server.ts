@@ -60,8 +60,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   server.requestTimeout = 60_000;
 
   app.use((req, res, next) => {
+    // Named now: by 'finish', a router mounted on a path (app.use('/graphql', ...)) has rewritten req.path.
+    const route = req.path.startsWith('/graphql') ? '/graphql' : req.path.startsWith('/auth/') ? '/auth' : ['/healthz', '/readyz', '/metrics'].includes(req.path) ? req.path : 'other';
     res.on('finish', () => {
-      const route = req.path.startsWith('/graphql') ? '/graphql' : req.path.startsWith('/auth/') ? '/auth' : ['/healthz', '/readyz', '/metrics'].includes(req.path) ? req.path : 'other';
       metrics.httpRequests.inc({ route, status: `${Math.floor(res.statusCode / 100)}xx` });
     });
     next();

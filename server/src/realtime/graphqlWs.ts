@@ -10,7 +10,16 @@
  * - a cap on active subscriptions per socket.
  */
 import type { Server as HttpServer } from 'node:http';
-import { GraphQLError, parse, specifiedRules, validate, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import {
+  getOperationAST,
+  getVariableValues,
+  GraphQLError,
+  parse,
+  specifiedRules,
+  validate,
+  type ExecutionResult,
+  type GraphQLSchema,
+} from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -64,6 +73,8 @@ export function createGraphQLWebSocketServer(schema: GraphQLSchema, services: Se
   const disposable = useServer<Record<string, unknown> | undefined>(
     {
       schema,
+      // Close reasons never carry an internal error's message (graphql-ws would, outside NODE_ENV=production).
+      isProd: true,
       connectionInitWaitTimeout: 10_000,
       onConnect: async (ctx) => {
         const raw = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
@@ -102,6 +113,12 @@ export function createGraphQLWebSocketServer(schema: GraphQLSchema, services: Se
         if (errors.length > 0) {
           return errors.map((e) => codedError(e.message, ErrorCode.GRAPHQL_VALIDATION_FAILED));
         }
+        // What Apollo answers over HTTP: an operation that cannot be picked, or variables that do not fit their
+        // types, are the caller's mistake (graphql-js gives them no code, so they would be masked as internal).
+        const operation = getOperationAST(document, payload.operationName);
+        if (!operation) return [codedError('The document names no single operation to run (operationName)', ErrorCode.BAD_USER_INPUT)];
+        const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], payload.variables ?? {}, { maxErrors: 20 });
+        if (coerced.errors) return coerced.errors.map((e) => codedError(e.message, ErrorCode.BAD_USER_INPUT));
         s.activeOperations.add(id);
         const contextValue: GraphQLContext = { em: services.orm.em.fork(), viewer: s.viewer ?? null, services, ip: null };
         return {
