@@ -13,8 +13,12 @@ export const LIMITS = {
   maxDepth: 10,
   /** Aliases per document: aliasing one field hundreds of times is the classic amplification. */
   maxAliases: 15,
-  /** Static cost (objects 2, scalars 1, deeper levels weigh more). */
-  maxCost: 5000,
+  /**
+   * Static cost (objects 2, scalars 1, deeper levels weigh more, lists multiplied by a literal `first`).
+   * The contract's audit-log selection at the largest page (first: 500) costs about 33,000; documents that
+   * nest wide selections under big pages cost several times that.
+   */
+  maxCost: 40_000,
   /** Tokens per document, checked by the parser before anything else. */
   maxTokens: 2000,
   /** Request body size, for every POST. */

@@ -214,9 +214,9 @@ describe('HTTP protections', () => {
         line: { id: northLine.id, businessUnit: { code: 'SALES_NORTH' } },
         user: { email: 'lead.sales-north@example.com', businessUnits: [{ code: 'SALES_NORTH', name: 'Sales North' }] },
       });
-      // The contract's own selection, with a literal page size of the default 50.
+      // The contract's own selection, with a literal page size of the largest page the resolver serves.
       const page = await http.gql(
-        `{ auditLog(first: 50) { edges { cursor node { id line { id } column oldValue newValue user { email } source at } }
+        `{ auditLog(first: 500) { edges { cursor node { id line { id } column oldValue newValue user { email } source at } }
           pageInfo { hasNextPage endCursor } } }`,
         {},
         lead,
