@@ -48,13 +48,14 @@ export class BudgetLineResolver {
     @Ctx() ctx: GraphQLContext,
   ): Promise<BudgetLine[]> {
     const viewer = requireViewer(ctx);
+    const scope = readableUnits(viewer);
+    // Every line the caller may read, when they may read none: nothing (not FORBIDDEN, which names a unit).
+    if (businessUnitCode == null && !scope.all && scope.unitIds.size === 0) return [];
     const plan = await readablePlan(ctx.em, viewer, planId);
     let unitFilter: object;
     if (businessUnitCode != null) {
       unitFilter = { businessUnit: (await readableUnitByCode(ctx.em, viewer, businessUnitCode)).id };
     } else {
-      const scope = readableUnits(viewer);
-      if (!scope.all && scope.unitIds.size === 0) return [];
       unitFilter = scope.all ? {} : { businessUnit: { $in: [...scope.unitIds] } };
     }
     // Scoped in the WHERE clause itself: rows outside the caller's units are never fetched.

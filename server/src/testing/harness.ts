@@ -63,6 +63,9 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
   });
   const app = await startPlansync(config, createLogger(config.logLevel));
   const pool = new pg.Pool({ connectionString: database.url, max: 2 });
+  // pool.end() resolves before its connections have closed; DROP DATABASE ... WITH (FORCE) in stop() then
+  // terminates them, and an idle connection's error would otherwise be an unhandled 'error' event.
+  pool.on('error', () => undefined);
 
   const gql: TestServer['gql'] = async (query, variables, token) => {
     const res = await fetch(`${app.url}/graphql`, {
