@@ -6,8 +6,10 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261121055827_Initial } from './Migration20261121055827_Initial.js';
 import { Migration20261121060256_GridStorage } from './Migration20261121060256_GridStorage.js';
+import { Migration20261121061656_Workflows } from './Migration20261121061656_Workflows.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261121055827_Initial', class: Migration20261121055827_Initial },
   { name: 'Migration20261121060256_GridStorage', class: Migration20261121060256_GridStorage },
+  { name: 'Migration20261121061656_Workflows', class: Migration20261121061656_Workflows },
 ];

@@ -20,6 +20,8 @@ import { createMetrics } from './http/metrics.js';
 import { startHttpServer, type RunningHttpServer } from './http/server.js';
 import { createLogger, type Logger } from './log.js';
 import { createEventBus } from './realtime/eventBus.js';
+import { integrationProvider } from './workflow/adapters/index.js';
+import { WorkflowEngine } from './workflow/engine.js';
 import type { Services } from './services.js';
 
 export interface Plansync {
@@ -40,6 +42,7 @@ export async function startPlansync(config: Config, log: Logger = createLogger(c
   let orm: Orm | undefined;
   let http: RunningHttpServer | undefined;
   let grid: GridServer | undefined;
+  let workflows: WorkflowEngine | undefined;
   setOrmLogger(log.child({ component: 'mikro-orm' }));
   try {
     let databaseUrl = config.databaseUrl;
@@ -54,6 +57,18 @@ export async function startPlansync(config: Config, log: Logger = createLogger(c
     const tokens = new TokenService(keys, config.jwtTtlSeconds);
     const entraTokens = config.entra ? new EntraTokenVerifier(config.entra) : undefined;
     const events = createEventBus();
+    workflows = new WorkflowEngine({
+      em: orm.em,
+      databaseUrl,
+      events,
+      integrations: integrationProvider(config),
+      log: log.child({ component: 'workflow' }),
+      maxAttempts: config.workflowMaxAttempts,
+      retryDelaySeconds: config.workflowRetryDelaySeconds,
+      stepTimeoutSeconds: config.workflowStepTimeoutSeconds,
+      maintenanceIntervalSeconds: config.workflowMaintenanceSeconds,
+    });
+    await workflows.start();
     const services: Services = {
       config,
       log,
@@ -63,6 +78,7 @@ export async function startPlansync(config: Config, log: Logger = createLogger(c
       localLogin: new LocalLogin(tokens, { threshold: config.lockoutThreshold, lockoutSeconds: config.lockoutSeconds }),
       budgetLines: new BudgetLineWriter(events),
       events,
+      workflows,
     };
     const schema = await buildPlansyncSchema(events);
     const metrics = createMetrics();
@@ -87,7 +103,7 @@ export async function startPlansync(config: Config, log: Logger = createLogger(c
     const url = `http://${host}:${http.port}`;
     log.info({ url, startupMs: Date.now() - started, embeddedDatabase: Boolean(embedded) }, 'Plansync is listening');
 
-    const running = { http, grid, orm, embedded };
+    const running = { http, grid, workflows, orm, embedded };
     let stopping: Promise<void> | undefined;
     return {
       url,
@@ -96,19 +112,20 @@ export async function startPlansync(config: Config, log: Logger = createLogger(c
       stop: () => (stopping ??= shutdown(running, log)),
     };
   } catch (err) {
-    await shutdown({ http, grid, orm, embedded }, log).catch(() => undefined);
+    await shutdown({ http, grid, workflows, orm, embedded }, log).catch(() => undefined);
     throw err;
   }
 }
 
 async function shutdown(
-  parts: { http?: RunningHttpServer; grid?: GridServer; orm?: Orm; embedded?: EmbeddedDatabase },
+  parts: { http?: RunningHttpServer; grid?: GridServer; workflows?: WorkflowEngine; orm?: Orm; embedded?: EmbeddedDatabase },
   log: Logger,
 ): Promise<void> {
   log.info('shutting down');
   // Order matters: stop taking requests and sockets, then store every accepted grid edit, then close the
   // database, then stop it.
   await parts.http?.close().catch((err) => log.error({ err }, 'closing the HTTP server failed'));
+  await parts.workflows?.stop().catch((err) => log.error({ err }, 'stopping the workflow workers failed'));
   await parts.grid?.stop().catch((err) => log.error({ err }, 'storing the grid documents failed'));
   await parts.orm?.close(true).catch((err) => log.error({ err }, 'closing the database pool failed'));
   await parts.embedded?.stop().catch((err) => log.error({ err }, 'stopping the embedded PostgreSQL failed'));

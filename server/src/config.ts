@@ -6,8 +6,12 @@
 import path from 'node:path';
 import { clientDistDir } from './paths.js';
 
-export type Role = 'ADMIN' | 'ANALYST' | 'BU_LEADER' | 'VIEWER' | 'PARTNER_ADMIN';
-export const ROLES: readonly Role[] = ['ADMIN', 'ANALYST', 'BU_LEADER', 'VIEWER', 'PARTNER_ADMIN'];
+/**
+ * The roles of the contract, plus PARTNER_USER: a person a partner organisation onboarded through
+ * `new_partner_user`, who signs in but reads no budget and drives no workflow.
+ */
+export type Role = 'ADMIN' | 'ANALYST' | 'BU_LEADER' | 'VIEWER' | 'PARTNER_ADMIN' | 'PARTNER_USER';
+export const ROLES: readonly Role[] = ['ADMIN', 'ANALYST', 'BU_LEADER', 'VIEWER', 'PARTNER_ADMIN', 'PARTNER_USER'];
 
 export interface EntraConfig {
   tenantId: string;
@@ -47,6 +51,11 @@ export interface Config {
   logLevel: string;
   /** Directory of the built web client, served at `/` when it exists. */
   clientDir: string;
+  /** Workflow steps: attempts on transient errors, first retry delay, presumed-dead timeout, expiry checks. */
+  workflowMaxAttempts: number;
+  workflowRetryDelaySeconds: number;
+  workflowStepTimeoutSeconds: number;
+  workflowMaintenanceSeconds: number;
   /** How long a grid document nobody has open stays in memory before it is stored and unloaded. */
   gridIdleUnloadMs: number;
   /** Failed sign-ins in a row before an address is locked out, and for how long. */
@@ -143,6 +152,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.LOG_LEVEL || 'info',
     clientDir: env.CLIENT_DIR ? path.resolve(env.CLIENT_DIR) : clientDistDir,
     gridIdleUnloadMs: integer(env, 'GRID_IDLE_UNLOAD_MS', 5000),
+    workflowMaxAttempts: integer(env, 'WORKFLOW_MAX_ATTEMPTS', 3, 1),
+    workflowRetryDelaySeconds: integer(env, 'WORKFLOW_RETRY_DELAY_SECONDS', 1, 0),
+    workflowStepTimeoutSeconds: integer(env, 'WORKFLOW_STEP_TIMEOUT_SECONDS', 60, 1),
+    workflowMaintenanceSeconds: integer(env, 'WORKFLOW_MAINTENANCE_SECONDS', 10, 1),
     lockoutThreshold: integer(env, 'LOGIN_LOCKOUT_THRESHOLD', 5, 1),
     lockoutSeconds: integer(env, 'LOGIN_LOCKOUT_SECONDS', 15 * 60, 1),
   };

@@ -7,6 +7,7 @@ import type { Config } from './config.js';
 import type { Orm } from './db/orm.js';
 import type { Logger } from './log.js';
 import type { EventBus } from './realtime/eventBus.js';
+import type { WorkflowEngine } from './workflow/engine.js';
 
 export interface Services {
   config: Config;
@@ -17,4 +18,5 @@ export interface Services {
   localLogin: LocalLogin;
   budgetLines: BudgetLineWriter;
   events: EventBus;
+  workflows: WorkflowEngine;
 }

@@ -17,7 +17,7 @@ export interface EntraClaims {
 }
 
 /** When a person is in several mapped groups, the most capable role wins. */
-const ROLE_PRECEDENCE: Role[] = ['ADMIN', 'ANALYST', 'PARTNER_ADMIN', 'BU_LEADER', 'VIEWER'];
+const ROLE_PRECEDENCE: Role[] = ['ADMIN', 'ANALYST', 'PARTNER_ADMIN', 'BU_LEADER', 'VIEWER', 'PARTNER_USER'];
 
 /** The role for a set of Entra groups; VIEWER (least privilege, no units) when none is mapped. */
 export function roleForGroups(groups: readonly string[], mapping: Record<string, Role>): Role {

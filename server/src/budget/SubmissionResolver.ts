@@ -1,12 +1,15 @@
-import { LockMode } from '@mikro-orm/postgresql';
-import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { conflict, forbidden } from '../errors.js';
+import { filter, pipe } from '@graphql-yoga/subscription';
+import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { forbidden } from '../errors.js';
 import { requireViewer, type GraphQLContext } from '../graphql/context.js';
 import { isFrozen } from '../policies/budgetLine.js';
-import { canSubmit, canReview, isSubmittable, maySubmitUnit } from '../policies/budgetSubmission.js';
-import { canWriteUnit, readableUnits } from '../policies/businessUnit.js';
-import { User } from '../directory/User.js';
+import { canReadPlans } from '../policies/budgetPlan.js';
+import { canSubmit, canReview } from '../policies/budgetSubmission.js';
+import { canWriteUnit, inScope, readableUnits } from '../policies/businessUnit.js';
+import type { SubmissionStatusChangedEvent } from '../realtime/eventBus.js';
+import { WorkflowExecution } from '../workflow/WorkflowExecution.js';
 import { BudgetSubmission } from './BudgetSubmission.js';
+import type { SubmissionSnapshot } from './submissionSnapshot.js';
 import { readablePlan, readableUnitByCode } from './unitLookup.js';
 
 @Resolver(() => BudgetSubmission)
@@ -39,23 +42,38 @@ export class SubmissionResolver {
     const viewer = requireViewer(ctx);
     const plan = await readablePlan(ctx.em, viewer, planId);
     const unit = await readableUnitByCode(ctx.em, viewer, businessUnitCode);
-    const submission = await ctx.em.transactional(async (tx) => {
-      const row = await tx.findOneOrFail(
-        BudgetSubmission,
-        { plan: plan.id, businessUnit: unit.id },
-        { lockMode: LockMode.PESSIMISTIC_WRITE },
+    const id = await ctx.services.workflows.submitBudget(viewer, plan.id, unit.id);
+    return ctx.em.findOneOrFail(BudgetSubmission, { id }, { populate: ['businessUnit', 'submittedBy'], refresh: true });
+  }
+
+  @Subscription(() => BudgetSubmission, {
+    description: 'Every change of a submission status in the plan (of one unit, or of every unit the caller may read).',
+    subscribe: async ({ args, context }) => {
+      const ctx = context as GraphQLContext;
+      const viewer = requireViewer(ctx);
+      if (!canReadPlans(viewer)) throw forbidden('You may not read budget plans');
+      const unitId = args.businessUnitCode != null ? (await readableUnitByCode(ctx.em, viewer, args.businessUnitCode)).id : null;
+      const scope = readableUnits(viewer);
+      return pipe(
+        ctx.services.events.subscribe('SUBMISSION_STATUS_CHANGED'),
+        filter(
+          (event: SubmissionStatusChangedEvent) =>
+            event.planId === args.planId && (unitId === null || event.unitId === unitId) && inScope(scope, event.unitId),
+        ),
       );
-      const scope = { unitId: unit.id, status: row.status };
-      if (!maySubmitUnit(viewer, scope)) throw forbidden("You may not submit this unit's budget");
-      if (!isSubmittable(row.status)) throw conflict(`This budget is already ${row.status.toLowerCase()}`);
-      row.status = 'SUBMITTED';
-      row.submittedAt = new Date();
-      row.submittedBy = tx.getReference(User, viewer.userId);
-      return row;
-    });
-    ctx.services.events.publish('SUBMISSION_STATUS_CHANGED', { planId: plan.id, unitId: unit.id, status: submission.status });
-    await ctx.em.populate(submission, ['businessUnit', 'submittedBy']);
-    return submission;
+    },
+  })
+  submissionStatusChanged(
+    @Root() event: SubmissionStatusChangedEvent,
+    @Arg('planId', () => ID) _planId: string,
+    @Arg('businessUnitCode', () => String, { nullable: true }) _businessUnitCode: string | null,
+  ): SubmissionSnapshot {
+    return event.submission;
+  }
+
+  @FieldResolver(() => WorkflowExecution, { nullable: true, description: 'The budget_submission workflow reviewing it.' })
+  async execution(@Root() submission: Pick<BudgetSubmission, 'executionId'>, @Ctx() ctx: GraphQLContext): Promise<WorkflowExecution | null> {
+    return submission.executionId ? ctx.em.findOne(WorkflowExecution, { id: submission.executionId }) : null;
   }
 
   @FieldResolver(() => Boolean, { description: "Whether the caller may change this unit's cells now." })

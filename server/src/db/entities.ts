@@ -8,8 +8,14 @@ import { BusinessUnit } from '../budget/BusinessUnit.js';
 import { CellChange } from '../budget/CellChange.js';
 import { GridSnapshot } from '../collab/GridSnapshot.js';
 import { GridUpdate } from '../collab/GridUpdate.js';
+import { AccessGrant } from '../directory/AccessGrant.js';
 import { Organization } from '../directory/Organization.js';
+import { StudioCompany } from '../directory/StudioCompany.js';
+import { SystemGroup } from '../directory/SystemGroup.js';
 import { User } from '../directory/User.js';
+import { StepExecution } from '../workflow/StepExecution.js';
+import { WorkflowEvent } from '../workflow/WorkflowEvent.js';
+import { WorkflowExecution } from '../workflow/WorkflowExecution.js';
 
 export const entities = [
   Organization,
@@ -23,4 +29,10 @@ export const entities = [
   SignInEvent,
   GridUpdate,
   GridSnapshot,
+  StudioCompany,
+  SystemGroup,
+  AccessGrant,
+  WorkflowExecution,
+  StepExecution,
+  WorkflowEvent,
 ];

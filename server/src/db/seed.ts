@@ -12,6 +12,8 @@ import { BudgetPlan } from '../budget/BudgetPlan.js';
 import { BudgetSubmission } from '../budget/BudgetSubmission.js';
 import { BusinessUnit } from '../budget/BusinessUnit.js';
 import { Organization } from '../directory/Organization.js';
+import { StudioCompany } from '../directory/StudioCompany.js';
+import { SystemGroup } from '../directory/SystemGroup.js';
 import { User } from '../directory/User.js';
 import type { Role } from '../directory/role.js';
 
@@ -90,7 +92,15 @@ export async function seedDemoData(em: EntityManager): Promise<boolean> {
     await tx.getConnection().execute('SELECT pg_advisory_xact_lock(?)', [SEED_LOCK_KEY]);
     if ((await tx.count(BusinessUnit, {})) > 0) return false;
 
+    // Acme Partners is already onboarded: its Studio companies and tool groups exist, so people can be
+    // added to it with new_partner_user straight away.
     const organization = tx.create(Organization, { name: DEMO_ORGANIZATION });
+    tx.create(StudioCompany, { organization, name: 'Acme Partners', environment: 'prod', externalId: 'studio-prod-acme' });
+    tx.create(StudioCompany, { organization, name: 'Acme Partners Sandbox', environment: 'test', externalId: 'studio-test-acme' });
+    tx.create(SystemGroup, { organization, tool: 'metabase', name: 'Acme Partners analysts', externalId: 'metabase-group-acme' });
+    tx.create(SystemGroup, { organization, tool: 'teams', name: 'Acme Partners', externalId: 'team-acme/channel-acme' });
+    tx.create(SystemGroup, { organization, tool: 'slack', name: 'Acme Partners', externalId: 'slack-group-acme' });
+    tx.create(SystemGroup, { organization, tool: 'lms', name: 'Acme Partners', externalId: 'lms-tenant-acme' });
     const plan = tx.create(BudgetPlan, DEMO_PLAN);
     const units = new Map<string, BusinessUnit>();
     DEMO_UNITS.forEach((u, unitIndex) => {

@@ -8,6 +8,7 @@ import { BudgetLineRelations, BudgetSubmissionRelations, CellChangeRelations } f
 import { SubmissionResolver } from '../budget/SubmissionResolver.js';
 import { UserResolver } from '../directory/UserResolver.js';
 import type { EventBus } from '../realtime/eventBus.js';
+import { WorkflowResolver } from '../workflow/WorkflowResolver.js';
 
 export const resolvers = [
   AuthResolver,
@@ -18,6 +19,7 @@ export const resolvers = [
   BudgetSubmissionRelations,
   AuditLogResolver,
   CellChangeRelations,
+  WorkflowResolver,
 ] as const;
 
 export async function buildPlansyncSchema(events: EventBus): Promise<GraphQLSchema> {

@@ -18,6 +18,7 @@ export function readableUnits(viewer: Viewer): UnitScope {
     case 'VIEWER':
       return { all: false, unitIds: viewer.unitIds };
     case 'PARTNER_ADMIN':
+    case 'PARTNER_USER':
       return NO_UNITS;
   }
 }
@@ -32,6 +33,7 @@ export function writableUnits(viewer: Viewer): UnitScope {
     case 'ANALYST':
     case 'VIEWER':
     case 'PARTNER_ADMIN':
+    case 'PARTNER_USER':
       return NO_UNITS;
   }
 }

@@ -8,6 +8,8 @@
 import { createPubSub } from '@graphql-yoga/subscription';
 import type { SubmissionStatus } from '../budget/BudgetSubmission.js';
 import type { BudgetLineSnapshot } from '../budget/lineSnapshot.js';
+import type { SubmissionSnapshot } from '../budget/submissionSnapshot.js';
+import type { WorkflowEventRecord } from '../workflow/transitions.js';
 
 export interface BudgetLineChangedEvent {
   planId: string;
@@ -20,12 +22,14 @@ export interface SubmissionStatusChangedEvent {
   planId: string;
   unitId: string;
   status: SubmissionStatus;
+  submission: SubmissionSnapshot;
 }
 
 export function createEventBus() {
   return createPubSub<{
     BUDGET_LINE_CHANGED: [BudgetLineChangedEvent];
     SUBMISSION_STATUS_CHANGED: [SubmissionStatusChangedEvent];
+    WORKFLOW_EVENT: [WorkflowEventRecord];
   }>();
 }
 

@@ -1,0 +1,83 @@
+/**
+ * Workflow executions: who sees them, who starts them, who drives them (manual inputs, retries).
+ * ADMIN: everything. PARTNER_ADMIN: `new_partner_user` executions of their own organisation.
+ * ANALYST: every `budget_submission` (and reviews it). BU_LEADER: the `budget_submission` of their units.
+ * The same rules filter list queries (in SQL) and live events (on the event's own fields).
+ */
+import type { Role } from '../config.js';
+import type { Viewer } from './viewer.js';
+
+/** What visibility depends on: fields every execution row and every event carries. */
+export interface ExecutionScope {
+  definitionKey: string;
+  organizationId: string | null;
+  businessUnitId: string | null;
+}
+
+export function canReadExecution(viewer: Viewer, execution: ExecutionScope): boolean {
+  switch (viewer.role) {
+    case 'ADMIN':
+      return true;
+    case 'PARTNER_ADMIN':
+      return (
+        execution.definitionKey === 'new_partner_user' &&
+        viewer.organizationId !== null &&
+        execution.organizationId === viewer.organizationId
+      );
+    case 'ANALYST':
+      return execution.definitionKey === 'budget_submission';
+    case 'BU_LEADER':
+      return (
+        execution.definitionKey === 'budget_submission' &&
+        execution.businessUnitId !== null &&
+        viewer.unitIds.has(execution.businessUnitId)
+      );
+    default:
+      return false;
+  }
+}
+
+/** The executions a list query may return, as conditions a query can apply. */
+export type ExecutionListScope =
+  | { all: true }
+  | { all: false; definitionKey: string; organizationId?: string; businessUnitIds?: string[] }
+  | { none: true; all: false };
+
+export function readableExecutions(viewer: Viewer): ExecutionListScope {
+  switch (viewer.role) {
+    case 'ADMIN':
+      return { all: true };
+    case 'PARTNER_ADMIN':
+      return viewer.organizationId
+        ? { all: false, definitionKey: 'new_partner_user', organizationId: viewer.organizationId }
+        : { none: true, all: false };
+    case 'ANALYST':
+      return { all: false, definitionKey: 'budget_submission' };
+    case 'BU_LEADER':
+      return { all: false, definitionKey: 'budget_submission', businessUnitIds: [...viewer.unitIds] };
+    default:
+      return { none: true, all: false };
+  }
+}
+
+export function canStartWorkflow(viewer: Viewer, definitionKey: string): boolean {
+  if (definitionKey === 'new_partner') return viewer.role === 'ADMIN';
+  if (definitionKey === 'new_partner_user') {
+    return viewer.role === 'ADMIN' || (viewer.role === 'PARTNER_ADMIN' && viewer.organizationId !== null);
+  }
+  return false; // budget_submission starts from submitBudget
+}
+
+/** Retrying steps and giving manual input (subject to the step's own roles, below). */
+export function canDriveExecution(viewer: Viewer, execution: ExecutionScope): boolean {
+  if (!canReadExecution(viewer, execution)) return false;
+  if (viewer.role === 'ADMIN') return true;
+  if (viewer.role === 'PARTNER_ADMIN') return execution.definitionKey === 'new_partner_user';
+  if (viewer.role === 'ANALYST') return execution.definitionKey === 'budget_submission';
+  return false;
+}
+
+/** May the viewer provide the input of a manual step that names the roles allowed to (or none)? */
+export function canProvideStepInput(viewer: Viewer, execution: ExecutionScope, inputRoles?: readonly Role[]): boolean {
+  return canDriveExecution(viewer, execution) && (!inputRoles || inputRoles.includes(viewer.role));
+}

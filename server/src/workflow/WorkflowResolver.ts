@@ -1,0 +1,241 @@
+import { Arg, Ctx, Field, FieldResolver, ID, Int, Mutation, ObjectType, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { GraphQLJSON } from 'graphql-scalars';
+import { BusinessUnit } from '../budget/BusinessUnit.js';
+import { Organization } from '../directory/Organization.js';
+import { badUserInput } from '../errors.js';
+import { requireViewer, type GraphQLContext } from '../graphql/context.js';
+import { encodeCursor, PageInfo } from '../graphql/connections.js';
+import { loadedRelation } from '../graphql/relations.js';
+import { isUuid } from '../ids.js';
+import { canDriveExecution, canReadExecution, readableExecutions } from '../policies/workflowExecution.js';
+import { WORKFLOWS, type StepDefinition, type WorkflowDefinition } from './definitions.js';
+import { scopeOf } from './engine.js';
+import { StepExecution } from './StepExecution.js';
+import { EXECUTION_STATUSES, StepKindEnum, type ExecutionStatus, type StepKind } from './statuses.js';
+import { workflowEventStream, EVENT_CURSOR } from './eventStream.js';
+import type { WorkflowEventRecord } from './transitions.js';
+import { WorkflowExecution } from './WorkflowExecution.js';
+
+@ObjectType('WorkflowStepDefinition')
+class StepDefinitionType {
+  @Field(() => String)
+  key!: string;
+
+  @Field(() => String)
+  name!: string;
+
+  @Field(() => StepKindEnum)
+  kind!: StepKind;
+
+  @Field(() => GraphQLJSON, { nullable: true, description: 'JSON schema of the input of a manual step.' })
+  inputSchema?: object | null;
+
+  @Field(() => [String], { nullable: true, description: 'Roles allowed to give the input, when the step restricts it.' })
+  inputRoles?: readonly string[] | null;
+}
+
+@ObjectType('WorkflowDefinition')
+class WorkflowDefinitionType {
+  @Field(() => String)
+  key!: string;
+
+  @Field(() => String)
+  name!: string;
+
+  @Field(() => String)
+  description!: string;
+
+  @Field(() => Boolean, { description: 'False for workflows started by another operation (budget_submission: submitBudget).' })
+  startable!: boolean;
+
+  @Field(() => GraphQLJSON)
+  inputSchema!: object;
+
+  @Field(() => [StepDefinitionType])
+  steps!: readonly StepDefinition[];
+}
+
+@ObjectType()
+class WorkflowExecutionEdge {
+  @Field(() => String)
+  cursor!: string;
+
+  @Field(() => WorkflowExecution)
+  node!: WorkflowExecution;
+}
+
+@ObjectType()
+class WorkflowExecutionConnection {
+  @Field(() => [WorkflowExecutionEdge])
+  edges!: WorkflowExecutionEdge[];
+
+  @Field(() => PageInfo)
+  pageInfo!: PageInfo;
+}
+
+@ObjectType('WorkflowEvent', { description: 'One status change of an execution (stepKey null) or of one of its steps.' })
+class WorkflowEventType {
+  @Field(() => String, { description: 'Give it as `after` to resume right after this event.' })
+  cursor!: string;
+
+  @Field(() => ID)
+  executionId!: string;
+
+  @Field(() => String, { nullable: true })
+  stepKey!: string | null;
+
+  @Field(() => String)
+  status!: string;
+
+  @Field(() => Date)
+  at!: Date;
+
+  @Field(() => WorkflowExecution, { description: 'The execution as of this event.' })
+  execution!: WorkflowEventRecord['execution'];
+}
+
+const CURSOR_KIND = 'workflow_execution';
+const MAX_PAGE = 200;
+
+@Resolver(() => WorkflowExecution)
+export class WorkflowResolver {
+  @Query(() => [WorkflowDefinitionType])
+  workflowDefinitions(@Ctx() ctx: GraphQLContext): readonly WorkflowDefinition[] {
+    requireViewer(ctx);
+    return WORKFLOWS;
+  }
+
+  @Query(() => WorkflowExecutionConnection, { description: 'Executions the caller may see, newest first.' })
+  async workflowExecutions(
+    @Arg('status', () => String, { nullable: true }) status: string | null,
+    @Arg('definitionKey', () => String, { nullable: true }) definitionKey: string | null,
+    @Arg('first', () => Int, { nullable: true }) first: number | null,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<WorkflowExecutionConnection> {
+    const viewer = requireViewer(ctx);
+    const limit = first ?? 50;
+    if (limit < 0 || limit > MAX_PAGE) throw badUserInput(`first must be between 0 and ${MAX_PAGE}`, 'first');
+    if (status != null && !EXECUTION_STATUSES.includes(status as ExecutionStatus)) {
+      throw badUserInput(`status must be one of ${EXECUTION_STATUSES.join(', ')}`, 'status');
+    }
+    if (definitionKey != null && !WORKFLOWS.some((w) => w.key === definitionKey)) {
+      throw badUserInput(`definitionKey must be one of ${WORKFLOWS.map((w) => w.key).join(', ')}`, 'definitionKey');
+    }
+    const scope = readableExecutions(viewer);
+    const empty = { edges: [], pageInfo: { hasNextPage: false, endCursor: null } };
+    if ('none' in scope) return empty;
+    const where: Record<string, unknown>[] = [];
+    if (!scope.all) {
+      if (definitionKey != null && definitionKey !== scope.definitionKey) return empty;
+      where.push({ definitionKey: scope.definitionKey });
+      if (scope.organizationId) where.push({ organization: scope.organizationId });
+      if (scope.businessUnitIds) where.push({ businessUnit: { $in: scope.businessUnitIds } });
+    }
+    if (status != null) where.push({ status });
+    if (definitionKey != null) where.push({ definitionKey });
+    if (after != null) {
+      // Keyset pagination on (createdAt, id), newest first; the cursor carries both.
+      const [at, id] = Buffer.from(decodeCursorValue(after), 'base64url').toString().split('|');
+      const createdAt = new Date(at);
+      if (!isUuid(id) || Number.isNaN(createdAt.getTime())) throw badUserInput('after is not a cursor this query gave out', 'after');
+      where.push({ $or: [{ createdAt: { $lt: createdAt } }, { createdAt, id: { $lt: id } }] });
+    }
+    const rows = await ctx.em.find(WorkflowExecution, { $and: where }, { orderBy: { createdAt: 'desc', id: 'desc' }, limit: limit + 1 });
+    const page = rows.slice(0, limit);
+    const edges = page.map((node) => ({
+      cursor: encodeCursor(CURSOR_KIND, `${Buffer.from(`${node.createdAt.toISOString()}|${node.id}`).toString('base64url')}`),
+      node,
+    }));
+    return { edges, pageInfo: { hasNextPage: rows.length > limit, endCursor: edges.at(-1)?.cursor ?? null } };
+  }
+
+  @Query(() => WorkflowExecution, { nullable: true, description: 'Null when it does not exist or the caller may not see it.' })
+  async workflowExecution(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<WorkflowExecution | null> {
+    const viewer = requireViewer(ctx);
+    const execution = isUuid(id) ? await ctx.em.findOne(WorkflowExecution, { id }) : null;
+    return execution && canReadExecution(viewer, scopeOf(execution)) ? execution : null;
+  }
+
+  @Mutation(() => WorkflowExecution)
+  async startWorkflow(
+    @Arg('definitionKey', () => String) definitionKey: string,
+    @Arg('input', () => GraphQLJSON, { nullable: true }) input: unknown,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<WorkflowExecution> {
+    return ctx.services.workflows.startExecution(requireViewer(ctx), definitionKey, input);
+  }
+
+  @Mutation(() => WorkflowExecution, { description: 'Gives the input of a manual step that is AWAITING_INPUT.' })
+  async submitStepInput(
+    @Arg('executionId', () => ID) executionId: string,
+    @Arg('stepKey', () => String) stepKey: string,
+    @Arg('input', () => GraphQLJSON) input: unknown,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<WorkflowExecution> {
+    return ctx.services.workflows.submitStepInput(requireViewer(ctx), executionId, stepKey, input);
+  }
+
+  @Mutation(() => WorkflowExecution, { description: 'Runs a FAILED step again.' })
+  async retryStep(
+    @Arg('executionId', () => ID) executionId: string,
+    @Arg('stepKey', () => String) stepKey: string,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<WorkflowExecution> {
+    return ctx.services.workflows.retryStep(requireViewer(ctx), executionId, stepKey);
+  }
+
+  @Subscription(() => WorkflowEventType, {
+    description:
+      'Status changes the caller may see, of one execution or all. With `after`, every such event after that cursor is ' +
+      'replayed first, then live ones follow: no gap, no duplicate.',
+    subscribe: ({ args, context }) => {
+      const ctx = context as GraphQLContext;
+      return workflowEventStream(ctx.em, ctx.services.events, requireViewer(ctx), {
+        executionId: args.executionId ?? null,
+        after: args.after ?? null,
+      });
+    },
+  })
+  workflowEvents(
+    @Root() event: WorkflowEventRecord,
+    @Arg('executionId', () => ID, { nullable: true }) _executionId: string | null,
+    @Arg('after', () => String, { nullable: true }) _after: string | null,
+  ): WorkflowEventType {
+    return { ...event, cursor: encodeCursor(EVENT_CURSOR, event.cursor) };
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // Fields of WorkflowExecution. The root may be an entity or an event's snapshot of one.
+
+  @FieldResolver(() => [StepExecution])
+  async steps(@Root() execution: Pick<WorkflowExecution, 'id'>, @Ctx() ctx: GraphQLContext): Promise<StepExecution[]> {
+    return ctx.em.find(StepExecution, { execution: execution.id }, { orderBy: { position: 'asc' } });
+  }
+
+  @FieldResolver(() => Organization, { nullable: true })
+  async organization(@Root() execution: WorkflowExecution | WorkflowEventRecord['execution'], @Ctx() ctx: GraphQLContext): Promise<Organization | null> {
+    const row = execution instanceof WorkflowExecution ? execution : await ctx.em.findOne(WorkflowExecution, { id: execution.id });
+    return loadedRelation(ctx.em, Organization, row?.organization);
+  }
+
+  @FieldResolver(() => BusinessUnit, { nullable: true, description: 'The unit of a budget_submission.' })
+  async businessUnit(@Root() execution: WorkflowExecution | WorkflowEventRecord['execution'], @Ctx() ctx: GraphQLContext): Promise<BusinessUnit | null> {
+    const row = execution instanceof WorkflowExecution ? execution : await ctx.em.findOne(WorkflowExecution, { id: execution.id });
+    return loadedRelation(ctx.em, BusinessUnit, row?.businessUnit);
+  }
+
+  @FieldResolver(() => Boolean, { description: 'Whether the caller may retry steps and give input (manual steps may restrict it further).' })
+  async canDrive(@Root() execution: WorkflowExecution | WorkflowEventRecord['execution'], @Ctx() ctx: GraphQLContext): Promise<boolean> {
+    const row = execution instanceof WorkflowExecution ? execution : await ctx.em.findOne(WorkflowExecution, { id: execution.id });
+    return !!row && canDriveExecution(requireViewer(ctx), scopeOf(row));
+  }
+}
+
+/** The payload of one of our cursors, or BAD_USER_INPUT. */
+function decodeCursorValue(cursor: string): string {
+  const decoded = cursor.length <= 300 ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
+  if (!decoded.startsWith(`${CURSOR_KIND}:`)) throw badUserInput('after is not a cursor this query gave out', 'after');
+  return decoded.slice(CURSOR_KIND.length + 1);
+}
+

@@ -1,0 +1,392 @@
+/**
+ * The workflow engine: durable executions whose automatic steps run as pg-boss jobs.
+ *
+ * - Every change of status is a row and an event, written in one transaction (transitions.ts), together
+ *   with the job that runs the next automatic step: nothing is ever enqueued without its state, nor the
+ *   other way round.
+ * - A step job claims its step (PENDING -> RUNNING, under a row lock), calls the integrations outside any
+ *   transaction, then records SUCCEEDED with the step's domain rows, or schedules a retry (transient errors,
+ *   up to `maxAttempts`), or FAILED with the error. Jobs for a stale attempt do nothing, so a step never
+ *   runs twice at once, whichever instance fetched the job.
+ * - A process that dies mid-step leaves its job active; pg-boss hands it out again once it expires
+ *   (`stepTimeoutSeconds`), and the step is claimed again. Steps enqueued but not started simply wait.
+ */
+import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
+import { Ajv, type ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
+import PgBoss from 'pg-boss';
+import { BudgetSubmission, type SubmissionStatus } from '../budget/BudgetSubmission.js';
+import { snapshotSubmission } from '../budget/submissionSnapshot.js';
+import { Organization } from '../directory/Organization.js';
+import { User } from '../directory/User.js';
+import { badUserInput, conflict, forbidden, notFound } from '../errors.js';
+import { isUuid } from '../ids.js';
+import type { Logger } from '../log.js';
+import { isSubmittable, maySubmitUnit } from '../policies/budgetSubmission.js';
+import { canProvideStepInput, canDriveExecution, canReadExecution, canStartWorkflow } from '../policies/workflowExecution.js';
+import type { Viewer } from '../policies/viewer.js';
+import type { EventBus } from '../realtime/eventBus.js';
+import { isTransient, type IntegrationProvider } from './adapters/types.js';
+import { stepDefinition, workflowDefinition, WORKFLOWS, type WorkflowDefinition } from './definitions.js';
+import { StepExecution } from './StepExecution.js';
+import { INPUT_HANDLERS, STEP_RUNNERS, type InputEffect, type StepRunResult } from './steps.js';
+import { runTransition, STEP_QUEUE, type StepJob, type Transition } from './transitions.js';
+import { WorkflowExecution } from './WorkflowExecution.js';
+
+export interface WorkflowEngineOptions {
+  em: EntityManager;
+  databaseUrl: string;
+  events: EventBus;
+  integrations: IntegrationProvider;
+  log: Logger;
+  /** Attempts of a step before a transient error fails it. Default 3. */
+  maxAttempts?: number;
+  /** Seconds before the first automatic retry; doubles each time. Default 1. */
+  retryDelaySeconds?: number;
+  /** A step running longer is presumed dead with its process and run again. Default 60. */
+  stepTimeoutSeconds?: number;
+  /** How often pg-boss looks for expired jobs. Default 10. */
+  maintenanceIntervalSeconds?: number;
+  /** Step jobs one instance runs at the same time. Default 4. */
+  concurrency?: number;
+}
+
+const ajv = new Ajv({ allErrors: false, strict: false });
+addFormats.default(ajv);
+const validators = new Map<object, ValidateFunction>();
+
+/** Checks `input` against a schema; BAD_USER_INPUT naming the first problem. */
+function checkInput(schema: object, input: unknown, what: string): void {
+  let validate = validators.get(schema);
+  if (!validate) validators.set(schema, (validate = ajv.compile(schema)));
+  if (!validate(input)) {
+    const [error] = validate.errors ?? [];
+    const where = error?.instancePath ? error.instancePath.slice(1).replace(/\//g, '.') : what;
+    throw badUserInput(`Invalid ${what}: ${where} ${error?.message ?? 'is not valid'}`.trim(), where);
+  }
+}
+
+/** The answer for an execution that does not exist or that the viewer may not see: the same for both. */
+const hiddenExecution = () => notFound('Workflow execution');
+
+export class WorkflowEngine {
+  private boss?: PgBoss;
+  private readonly workerIds: string[] = [];
+  private readonly options: Required<Omit<WorkflowEngineOptions, 'em' | 'databaseUrl' | 'events' | 'integrations' | 'log'>> &
+    WorkflowEngineOptions;
+
+  constructor(options: WorkflowEngineOptions) {
+    this.options = {
+      maxAttempts: 3,
+      retryDelaySeconds: 1,
+      stepTimeoutSeconds: 60,
+      maintenanceIntervalSeconds: 10,
+      concurrency: 4,
+      ...options,
+    };
+  }
+
+  get definitions(): readonly WorkflowDefinition[] {
+    return WORKFLOWS;
+  }
+
+  async start(): Promise<void> {
+    const boss = new PgBoss({
+      connectionString: this.options.databaseUrl,
+      schema: 'pgboss',
+      max: this.options.concurrency + 2,
+      maintenanceIntervalSeconds: this.options.maintenanceIntervalSeconds,
+      monitorStateIntervalSeconds: 60,
+      schedule: false,
+    });
+    boss.on('error', (err) => this.options.log.error({ err }, 'pg-boss error'));
+    await boss.start();
+    await boss.createQueue(STEP_QUEUE, {
+      name: STEP_QUEUE,
+      // Our own retries are explicit steps (see runStep); pg-boss retries only jobs whose worker died.
+      retryLimit: 5,
+      retryDelay: 1,
+      expireInSeconds: this.options.stepTimeoutSeconds,
+    });
+    this.boss = boss;
+    for (let i = 0; i < this.options.concurrency; i++) {
+      this.workerIds.push(
+        await boss.work<StepJob>(STEP_QUEUE, { batchSize: 1, pollingIntervalSeconds: 0.5 }, async ([job]) => this.runStep(job.data)),
+      );
+    }
+  }
+
+  /** Stops taking jobs and waits for the steps running now to finish. */
+  async stop(): Promise<void> {
+    await this.boss?.stop({ graceful: true, wait: true, timeout: 20_000 });
+  }
+
+  private get jobs(): PgBoss {
+    if (!this.boss) throw new Error('The workflow engine is not started');
+    return this.boss;
+  }
+
+  /** Wakes a worker at once for jobs just enqueued, instead of at its next poll. */
+  private wake = (jobs: StepJob[]) => {
+    jobs.forEach((_, i) => this.boss?.notifyWorker(this.workerIds[i % this.workerIds.length]));
+  };
+
+  private transition<T>(work: (t: Transition) => Promise<T>): Promise<T> {
+    return runTransition(this.options.em, this.jobs, this.options.events, work, this.wake);
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // Operations
+
+  async startExecution(viewer: Viewer, definitionKey: string, input: unknown): Promise<WorkflowExecution> {
+    const definition = workflowDefinition(definitionKey);
+    if (!definition || !definition.startable) throw badUserInput(`There is no workflow "${definitionKey.slice(0, 100)}" to start`, 'definitionKey');
+    if (!canStartWorkflow(viewer, definitionKey)) throw forbidden('You may not start this workflow');
+    const given = input ?? {};
+    checkInput(definition.inputSchema, given, 'input');
+    if (definitionKey === 'new_partner') {
+      const name = String((given as { organizationName: string }).organizationName).trim();
+      const taken = await this.options.em.fork().getConnection().execute('SELECT 1 FROM organization WHERE lower(name) = lower(?)', [name]);
+      if (taken.length > 0) throw badUserInput(`An organisation named "${name}" already exists`, 'organizationName');
+      (given as { organizationName: string }).organizationName = name;
+    }
+    const id = await this.transition(async (t) => {
+      const execution = t.tx.create(WorkflowExecution, {
+        definitionKey,
+        input: given as Record<string, unknown>,
+        requestedBy: t.tx.getReference(User, viewer.userId),
+      });
+      const steps = this.createSteps(t.tx, execution, definition);
+      await t.record(execution, null, 'RUNNING');
+      // A partner admin adds people to their own organisation: that step is answered for them.
+      if (definitionKey === 'new_partner_user' && viewer.role === 'PARTNER_ADMIN') {
+        const step = steps.find((s) => s.key === 'select_organization')!;
+        execution.organization = t.tx.getReference(Organization, viewer.organizationId!);
+        const organization = await t.tx.findOneOrFail(Organization, { id: viewer.organizationId! });
+        step.input = { organizationId: viewer.organizationId };
+        step.output = { organizationName: organization.name, filledFor: 'PARTNER_ADMIN' };
+        step.startedAt = step.finishedAt = new Date();
+        await t.setStep(execution, step, 'SUCCEEDED');
+      }
+      await this.advance(t, execution);
+      return execution.id;
+    });
+    return this.options.em.fork().findOneOrFail(WorkflowExecution, { id });
+  }
+
+  /**
+   * Submits a unit's budget: the submission becomes SUBMITTED (the unit's cells freeze) and its
+   * budget_submission workflow starts, in one transaction. The caller has checked that the viewer may
+   * read the unit; whether they may submit it, and whether it can be submitted now, is decided here
+   * under the submission's row lock.
+   */
+  async submitBudget(viewer: Viewer, planId: string, unitId: string): Promise<string> {
+    return this.transition(async (t) => {
+      const submission = await t.tx.findOneOrFail(
+        BudgetSubmission,
+        { plan: planId, businessUnit: unitId },
+        { lockMode: LockMode.PESSIMISTIC_WRITE, populate: ['businessUnit', 'plan'] },
+      );
+      const scope = { unitId, status: submission.status };
+      if (!maySubmitUnit(viewer, scope)) throw forbidden("You may not submit this unit's budget");
+      if (!isSubmittable(submission.status)) throw conflict(`This budget is already ${submission.status.toLowerCase()}`);
+      submission.status = 'SUBMITTED';
+      submission.submittedAt = new Date();
+      submission.submittedBy = t.tx.getReference(User, viewer.userId);
+      const execution = t.tx.create(WorkflowExecution, {
+        definitionKey: 'budget_submission',
+        input: { planId, businessUnitCode: submission.businessUnit.code },
+        plan: submission.plan,
+        businessUnit: submission.businessUnit,
+        requestedBy: t.tx.getReference(User, viewer.userId),
+      });
+      this.createSteps(t.tx, execution, workflowDefinition('budget_submission')!);
+      submission.executionId = execution.id;
+      await t.record(execution, null, 'RUNNING');
+      await this.publishSubmissionStatus(t, execution, 'SUBMITTED');
+      await this.advance(t, execution);
+      return submission.id;
+    });
+  }
+
+  async submitStepInput(viewer: Viewer, executionId: string, stepKey: string, input: unknown): Promise<WorkflowExecution> {
+    const { execution, step, definition } = await this.visibleStep(viewer, executionId, stepKey);
+    const stepDef = stepDefinition(definition, stepKey)!;
+    if (stepDef.kind !== 'MANUAL') throw badUserInput(`${stepKey} is an automatic step: it takes no input`, 'stepKey');
+    if (!canProvideStepInput(viewer, scopeOf(execution), stepDef.inputRoles)) throw forbidden('You may not provide this input');
+    if (step.status !== 'AWAITING_INPUT') throw conflict(`${stepKey} is ${step.status}, not waiting for input`);
+    checkInput(stepDef.inputSchema ?? { type: 'object' }, input, 'input');
+    const effect: InputEffect = (await INPUT_HANDLERS[stepKey]?.(this.options.em.fork(), viewer, execution, input)) ?? { output: {} };
+    await this.transition(async (t) => {
+      const [lockedExecution, lockedStep] = await this.lock(t.tx, execution.id, step.id);
+      if (lockedStep.status !== 'AWAITING_INPUT') throw conflict(`${stepKey} is ${lockedStep.status}, not waiting for input`);
+      lockedStep.input = input;
+      lockedStep.output = { ...effect.output, providedBy: viewer.email };
+      lockedStep.attempts += 1;
+      lockedStep.finishedAt = new Date();
+      await effect.persist?.(t.tx, lockedExecution);
+      await t.setStep(lockedExecution, lockedStep, 'SUCCEEDED');
+      if (effect.submissionStatus) await this.publishSubmissionStatus(t, lockedExecution, effect.submissionStatus);
+      await this.advance(t, lockedExecution);
+    });
+    return this.options.em.fork().findOneOrFail(WorkflowExecution, { id: execution.id });
+  }
+
+  async retryStep(viewer: Viewer, executionId: string, stepKey: string): Promise<WorkflowExecution> {
+    const { execution, step } = await this.visibleStep(viewer, executionId, stepKey);
+    if (!canDriveExecution(viewer, scopeOf(execution))) throw forbidden('You may not retry steps of this workflow');
+    if (step.status !== 'FAILED') throw conflict(`${stepKey} is ${step.status}; only a failed step can be retried`);
+    await this.transition(async (t) => {
+      const [lockedExecution, lockedStep] = await this.lock(t.tx, execution.id, step.id);
+      if (lockedStep.status !== 'FAILED') throw conflict(`${stepKey} is ${lockedStep.status}; only a failed step can be retried`);
+      lockedStep.retriedByAdmin = true;
+      lockedStep.error = null;
+      lockedStep.finishedAt = null;
+      await t.setStep(lockedExecution, lockedStep, 'PENDING');
+      await this.advance(t, lockedExecution);
+    });
+    return this.options.em.fork().findOneOrFail(WorkflowExecution, { id: execution.id });
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // Running steps
+
+  /** The pg-boss handler of one step job. Throws only when the database fails (pg-boss retries then). */
+  async runStep(job: StepJob): Promise<void> {
+    const claimed = await this.transition(async (t) => {
+      const [execution, step] = await this.lock(t.tx, job.executionId, job.stepId).catch(() => [null, null] as const);
+      if (!execution || !step || execution.status === 'CANCELLED') return null;
+      const fresh = step.status === 'PENDING' && step.attempts === job.attempt - 1;
+      // The same job handed out again after its worker died mid-run: run it again.
+      const redelivered = step.status === 'RUNNING' && step.attempts === job.attempt;
+      if (!fresh && !redelivered) return null;
+      step.attempts = job.attempt;
+      step.startedAt = new Date();
+      step.finishedAt = null;
+      await t.setStep(execution, step, 'RUNNING');
+      await t.setExecution(execution, 'RUNNING');
+      return { executionId: execution.id, stepId: step.id };
+    });
+    if (!claimed) return;
+
+    const em = this.options.em.fork();
+    const execution = await em.findOneOrFail(WorkflowExecution, { id: claimed.executionId }, { populate: ['organization', 'businessUnit', 'plan'] });
+    const steps = await em.find(StepExecution, { execution: execution.id }, { orderBy: { position: 'asc' } });
+    const step = steps.find((s) => s.id === claimed.stepId)!;
+    let result: StepRunResult | undefined;
+    let failure: unknown;
+    try {
+      const runner = STEP_RUNNERS[step.key];
+      if (!runner) throw new Error(`No runner for step ${step.key}`);
+      result = await runner({
+        execution,
+        step,
+        inputs: new Map(steps.map((s) => [s.key, s.input])),
+        outputs: new Map(steps.map((s) => [s.key, s.output])),
+        integrations: this.options.integrations.forStep({ stepKey: step.key, retriedByAdmin: step.retriedByAdmin }),
+        em,
+      });
+    } catch (err) {
+      failure = err;
+    }
+
+    await this.transition(async (t) => {
+      const [lockedExecution, lockedStep] = await this.lock(t.tx, execution.id, step.id);
+      if (lockedStep.status !== 'RUNNING' || lockedStep.attempts !== job.attempt) return; // superseded
+      if (result) {
+        try {
+          await result.persist?.(t.tx, lockedExecution);
+          await t.tx.flush();
+        } catch (err) {
+          failure = err;
+          result = undefined;
+        }
+      }
+      if (result) {
+        lockedStep.output = result.output;
+        lockedStep.error = null;
+        lockedStep.finishedAt = new Date();
+        await t.setStep(lockedExecution, lockedStep, result.status ?? 'SUCCEEDED');
+        if (result.submissionStatus) await this.publishSubmissionStatus(t, lockedExecution, result.submissionStatus);
+        await this.advance(t, lockedExecution);
+        return;
+      }
+      const message = failure instanceof Error ? failure.message : String(failure);
+      lockedStep.error = message.slice(0, 2000);
+      if (isTransient(failure) && lockedStep.attempts < this.options.maxAttempts) {
+        await t.setStep(lockedExecution, lockedStep, 'PENDING');
+        await t.enqueue(lockedStep, this.options.retryDelaySeconds * 2 ** (lockedStep.attempts - 1));
+        return;
+      }
+      this.options.log.warn({ executionId: execution.id, step: step.key, err: failure }, 'workflow step failed');
+      lockedStep.finishedAt = new Date();
+      await t.setStep(lockedExecution, lockedStep, 'FAILED');
+      await t.setExecution(lockedExecution, 'FAILED');
+    });
+  }
+
+  /**
+   * Moves an execution on from its current state: the first step not done decides. An automatic step is
+   * enqueued; a manual one waits for input; no step left completes the execution.
+   */
+  private async advance(t: Transition, execution: WorkflowExecution): Promise<void> {
+    const steps = await t.tx.find(StepExecution, { execution: execution.id }, { orderBy: { position: 'asc' } });
+    const next = steps.find((s) => s.status !== 'SUCCEEDED' && s.status !== 'SKIPPED');
+    if (!next) return t.setExecution(execution, 'COMPLETED');
+    if (next.status === 'FAILED') return t.setExecution(execution, 'FAILED');
+    if (next.kind === 'MANUAL') {
+      if (next.status === 'PENDING') await t.setStep(execution, next, 'AWAITING_INPUT');
+      return t.setExecution(execution, 'AWAITING_INPUT');
+    }
+    if (next.status === 'PENDING') await t.enqueue(next);
+    await t.setExecution(execution, 'RUNNING');
+  }
+
+  private createSteps(tx: EntityManager, execution: WorkflowExecution, definition: WorkflowDefinition): StepExecution[] {
+    return definition.steps.map((s, position) => tx.create(StepExecution, { execution, key: s.key, name: s.name, kind: s.kind, position }));
+  }
+
+  private async lock(tx: EntityManager, executionId: string, stepId: string): Promise<[WorkflowExecution, StepExecution]> {
+    const execution = await tx.findOneOrFail(WorkflowExecution, { id: executionId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    const step = await tx.findOneOrFail(StepExecution, { id: stepId, execution: executionId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    return [execution, step];
+  }
+
+  /** The execution and step a request names, if the viewer may see them (else NOT_FOUND, alike). */
+  private async visibleStep(viewer: Viewer, executionId: string, stepKey: string) {
+    const em = this.options.em.fork();
+    const execution = isUuid(executionId) ? await em.findOne(WorkflowExecution, { id: executionId }) : null;
+    if (!execution || !canReadExecution(viewer, scopeOf(execution))) throw hiddenExecution();
+    const definition = workflowDefinition(execution.definitionKey)!;
+    const step = await em.findOne(StepExecution, { execution: execution.id, key: stepKey });
+    if (!step) throw notFound(`Step ${stepKey.slice(0, 100)}`);
+    return { execution, step, definition };
+  }
+
+  /** After commit, tells open grids and dashboards that a unit's submission changed (to `status`). */
+  private async publishSubmissionStatus(t: Transition, execution: WorkflowExecution, status: SubmissionStatus): Promise<void> {
+    await t.tx.flush();
+    const row = await t.tx.findOneOrFail(
+      BudgetSubmission,
+      { plan: execution.plan!.id, businessUnit: execution.businessUnit!.id },
+      { populate: ['businessUnit', 'submittedBy'] },
+    );
+    const submission = { ...snapshotSubmission(row), status };
+    t.afterCommit(() =>
+      this.options.events.publish('SUBMISSION_STATUS_CHANGED', {
+        planId: execution.plan!.id,
+        unitId: execution.businessUnit!.id,
+        status,
+        submission,
+      }),
+    );
+  }
+}
+
+export function scopeOf(execution: WorkflowExecution) {
+  return {
+    definitionKey: execution.definitionKey,
+    organizationId: execution.organization?.id ?? null,
+    businessUnitId: execution.businessUnit?.id ?? null,
+  };
+}

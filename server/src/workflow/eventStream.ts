@@ -1,0 +1,139 @@
+/**
+ * The `workflowEvents` stream: replay from a cursor, then live, with no gap and no duplicate.
+ *
+ * 1. Listen to the live bus first, buffering what arrives.
+ * 2. Replay the stored events after the cursor that the viewer may see, in cursor order, up to the
+ *    newest stored one (R).
+ * 3. Then deliver live events, skipping those with a cursor <= R: they were in the replay. Event ids
+ *    become visible in the order they are assigned (transitions.ts), so every event above R that the
+ *    replay could not see is still to come live, and nothing below R can appear later.
+ * Without `after`, only live events are delivered. The viewer's scope is computed once; each live event
+ * is checked against it from its own fields, never with a query.
+ */
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { forbidden, notFound } from '../errors.js';
+import { decodeCursor } from '../graphql/connections.js';
+import { isUuid } from '../ids.js';
+import { canReadExecution, readableExecutions } from '../policies/workflowExecution.js';
+import type { Viewer } from '../policies/viewer.js';
+import type { EventBus } from '../realtime/eventBus.js';
+import type { ExecutionStatus } from './statuses.js';
+import type { WorkflowEventRecord } from './transitions.js';
+import { WorkflowExecution } from './WorkflowExecution.js';
+import { scopeOf } from './engine.js';
+
+export const EVENT_CURSOR = 'workflow_event';
+const REPLAY_PAGE = 500;
+
+interface StoredEventRow {
+  id: string;
+  execution_id: string;
+  step_key: string | null;
+  status: string;
+  execution_status: ExecutionStatus;
+  at: Date;
+  definition_key: string;
+  organization_id: string | null;
+  business_unit_id: string | null;
+  created_at: Date;
+}
+
+function fromRow(row: StoredEventRow): WorkflowEventRecord {
+  return {
+    cursor: String(row.id),
+    executionId: row.execution_id,
+    stepKey: row.step_key,
+    status: row.status,
+    executionStatus: row.execution_status,
+    at: new Date(row.at),
+    definitionKey: row.definition_key,
+    organizationId: row.organization_id,
+    businessUnitId: row.business_unit_id,
+    execution: {
+      id: row.execution_id,
+      definitionKey: row.definition_key,
+      status: row.execution_status,
+      createdAt: new Date(row.created_at),
+      updatedAt: new Date(row.at),
+    },
+  };
+}
+
+/** SQL conditions (on workflow_event `e`) for the events a viewer may see, mirroring canReadExecution. */
+function scopeSql(viewer: Viewer): { sql: string; params: unknown[] } | null {
+  const scope = readableExecutions(viewer);
+  if ('none' in scope) return null;
+  if (scope.all) return { sql: 'TRUE', params: [] };
+  const parts = ['e.definition_key = ?'];
+  const params: unknown[] = [scope.definitionKey];
+  if (scope.organizationId) {
+    parts.push('e.organization_id = ?');
+    params.push(scope.organizationId);
+  }
+  if (scope.businessUnitIds) {
+    if (scope.businessUnitIds.length === 0) return null;
+    parts.push(`e.business_unit_id IN (${scope.businessUnitIds.map(() => '?').join(', ')})`);
+    params.push(...scope.businessUnitIds);
+  }
+  return { sql: parts.join(' AND '), params };
+}
+
+export async function workflowEventStream(
+  em: EntityManager,
+  bus: EventBus,
+  viewer: Viewer,
+  options: { executionId: string | null; after: string | null },
+): Promise<AsyncIterable<WorkflowEventRecord>> {
+  // Everything that can be refused is checked before the stream starts, so errors reach the subscriber.
+  if (options.executionId !== null) {
+    const execution = isUuid(options.executionId) ? await em.findOne(WorkflowExecution, { id: options.executionId }) : null;
+    if (!execution || !canReadExecution(viewer, scopeOf(execution))) throw notFound('Workflow execution');
+  }
+  const afterId = options.after !== null ? BigInt(decodeCursor(EVENT_CURSOR, options.after)) : null;
+  const found = scopeSql(viewer);
+  if (!found) throw forbidden('You may not follow workflows');
+  const scope = found;
+
+  const visible = (event: WorkflowEventRecord) =>
+    (options.executionId === null || event.executionId === options.executionId) && canReadExecution(viewer, event);
+
+  // 1. Listen first. The Repeater behind `subscribe` attaches its listener on the first next().
+  const live = bus.subscribe('WORKFLOW_EVENT')[Symbol.asyncIterator]();
+  let pendingLive = live.next();
+
+  async function* stream(): AsyncGenerator<WorkflowEventRecord> {
+    let replayedUpTo: bigint = -1n;
+    try {
+      // 2. Replay, up to the newest event stored when the replay starts (R). Anything committed later has a
+      //    greater id, and the live listener, attached before, delivers it.
+      if (afterId !== null) {
+        const [{ max }] = await em.getConnection().execute<{ max: string | null }[]>('SELECT max(id) AS max FROM workflow_event');
+        replayedUpTo = max === null ? -1n : BigInt(max);
+        let from = afterId;
+        while (from < replayedUpTo) {
+          const rows = await em.getConnection().execute<StoredEventRow[]>(
+            `SELECT e.*, x.created_at FROM workflow_event e JOIN workflow_execution x ON x.id = e.execution_id
+             WHERE e.id > ? AND e.id <= ? AND ${scope.sql} ${options.executionId !== null ? 'AND e.execution_id = ?' : ''}
+             ORDER BY e.id LIMIT ${REPLAY_PAGE}`,
+            [from.toString(), replayedUpTo.toString(), ...scope.params, ...(options.executionId !== null ? [options.executionId] : [])],
+          );
+          for (const row of rows) yield fromRow(row);
+          if (rows.length < REPLAY_PAGE) break;
+          from = BigInt(rows[rows.length - 1].id);
+        }
+      }
+      // 3. Live.
+      for (;;) {
+        const next = await pendingLive;
+        if (next.done) return;
+        pendingLive = live.next();
+        const event = next.value;
+        if (BigInt(event.cursor) <= replayedUpTo) continue;
+        if (visible(event)) yield event;
+      }
+    } finally {
+      await live.return?.();
+    }
+  }
+  return stream();
+}

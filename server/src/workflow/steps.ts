@@ -1,0 +1,309 @@
+/**
+ * What each step does. Automatic steps call integrations (outside any transaction) and return their output
+ * plus `persist`, the domain rows they create, written in the same transaction that marks the step
+ * SUCCEEDED. Manual steps check their input (`acceptInput`) and may change the domain when it is given.
+ */
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { BudgetLine } from '../budget/BudgetLine.js';
+import { BudgetSubmission, type SubmissionStatus } from '../budget/BudgetSubmission.js';
+import { AccessGrant } from '../directory/AccessGrant.js';
+import { Organization } from '../directory/Organization.js';
+import { StudioCompany } from '../directory/StudioCompany.js';
+import { SystemGroup, type GroupTool } from '../directory/SystemGroup.js';
+import { User } from '../directory/User.js';
+import { badUserInput, forbidden } from '../errors.js';
+import { isUuid } from '../ids.js';
+import type { Viewer } from '../policies/viewer.js';
+import { IntegrationError, type BudgetRow, type Integrations } from './adapters/types.js';
+import type { StepExecution } from './StepExecution.js';
+import type { WorkflowExecution } from './WorkflowExecution.js';
+
+export interface StepRunInput {
+  execution: WorkflowExecution;
+  step: StepExecution;
+  /** Input and output of every step of the execution, by key. */
+  inputs: ReadonlyMap<string, any>;
+  outputs: ReadonlyMap<string, any>;
+  integrations: Integrations;
+  /** For reads outside the step's transaction. */
+  em: EntityManager;
+}
+
+export interface StepRunResult {
+  output: Record<string, unknown>;
+  /** SKIPPED when the step had nothing to do (publishing a rejected budget). */
+  status?: 'SUCCEEDED' | 'SKIPPED';
+  persist?: (tx: EntityManager, execution: WorkflowExecution) => Promise<void>;
+  /** Submission status the step set, published after commit so open grids learn their rights. */
+  submissionStatus?: SubmissionStatus;
+}
+
+type StepRunner = (input: StepRunInput) => Promise<StepRunResult>;
+
+/** Side effects of a manual input on the domain, written with the step's success. */
+export interface InputEffect {
+  output: Record<string, unknown>;
+  persist?: (tx: EntityManager, execution: WorkflowExecution) => Promise<void>;
+  submissionStatus?: SubmissionStatus;
+}
+
+type InputHandler = (em: EntityManager, viewer: Viewer, execution: WorkflowExecution, input: any) => Promise<InputEffect>;
+
+// ---------------------------------------------------------------------------------------------------------
+// new_partner
+
+const organizationName = (execution: WorkflowExecution) => String(execution.input?.organizationName ?? '').trim();
+
+async function groupOf(em: EntityManager, organizationId: string | undefined, tool: GroupTool): Promise<SystemGroup> {
+  const group = organizationId ? await em.findOne(SystemGroup, { organization: organizationId, tool }) : null;
+  if (!group?.externalId) throw new IntegrationError(`The organisation has no ${tool} group yet (run new_partner first)`);
+  return group;
+}
+
+function addGroup(tool: GroupTool, name: string, externalId: string) {
+  return async (tx: EntityManager, execution: WorkflowExecution) => {
+    tx.create(SystemGroup, { organization: execution.organization!, tool, name, externalId });
+  };
+}
+
+const newPartnerSteps: Record<string, StepRunner> = {
+  async trigger_infrabot({ execution, inputs, integrations }) {
+    const name = organizationName(execution);
+    const companies = inputs.get('input_studio_companies').companies as { name: string; environment: 'test' | 'prod' }[];
+    const { runId } = await integrations.infrabot.provisionOrganization(name);
+    const created: { name: string; environment: 'test' | 'prod'; companyId: string }[] = [];
+    for (const company of companies) {
+      const { companyId } = await integrations.studio.createCompany(name, company);
+      created.push({ ...company, companyId });
+    }
+    return {
+      output: { infrabotRunId: runId, studioCompanies: created },
+      persist: async (tx, exec) => {
+        const organization = tx.create(Organization, { name });
+        exec.organization = organization;
+        for (const c of created) {
+          tx.create(StudioCompany, { organization, name: c.name, environment: c.environment, externalId: c.companyId });
+        }
+      },
+    };
+  },
+  async clone_metabase_collection({ execution, integrations }) {
+    return { output: await integrations.metabase.cloneCollection(organizationName(execution)) };
+  },
+  async create_metabase_group({ execution, integrations }) {
+    const name = `${organizationName(execution)} analysts`;
+    const { groupId } = await integrations.metabase.createGroup(organizationName(execution));
+    return { output: { groupId, name }, persist: addGroup('metabase', name, groupId) };
+  },
+  async grant_metabase_db_access({ outputs, integrations }) {
+    const { groupId } = outputs.get('create_metabase_group');
+    const { collectionId } = outputs.get('clone_metabase_collection');
+    await integrations.metabase.grantDatabaseAccess(groupId, collectionId);
+    return { output: { groupId, collectionId, granted: true } };
+  },
+  async create_teams_channel({ execution, integrations }) {
+    const { teamId, channelId } = await integrations.teams.createChannel(organizationName(execution));
+    return { output: { teamId, channelId }, persist: addGroup('teams', organizationName(execution), `${teamId}/${channelId}`) };
+  },
+  async create_slack_group({ execution, integrations }) {
+    const { groupId } = await integrations.slack.createUserGroup(organizationName(execution));
+    return { output: { groupId }, persist: addGroup('slack', organizationName(execution), groupId) };
+  },
+  async lms_setup({ execution, integrations }) {
+    const { tenantId } = await integrations.lms.setupTenant(organizationName(execution));
+    return { output: { tenantId }, persist: addGroup('lms', organizationName(execution), tenantId) };
+  },
+};
+
+// ---------------------------------------------------------------------------------------------------------
+// new_partner_user
+
+const person = (inputs: ReadonlyMap<string, any>) => inputs.get('input_user_details') as { email: string; displayName: string };
+
+async function newUser(em: EntityManager, inputs: ReadonlyMap<string, any>): Promise<User> {
+  const user = await em.findOne(User, { email: person(inputs).email.toLowerCase() });
+  if (!user) throw new IntegrationError('The user was not created by an earlier step');
+  return user;
+}
+
+function grant(system: string, resource: string, email: string) {
+  return async (tx: EntityManager) => {
+    const user = await tx.findOneOrFail(User, { email: email.toLowerCase() });
+    tx.create(AccessGrant, { user, system, resource });
+  };
+}
+
+const newPartnerUserSteps: Record<string, StepRunner> = {
+  async add_user_to_studio_companies({ execution, inputs, integrations, em }) {
+    const { email, displayName } = person(inputs);
+    const companies = await em.find(StudioCompany, { organization: execution.organization!.id, owner: null }, { orderBy: { name: 'asc' } });
+    for (const company of companies) await integrations.studio.addUserToCompany(email, company.externalId ?? company.id);
+    return {
+      output: { companies: companies.map((c) => c.name) },
+      persist: async (tx, exec) => {
+        const user = tx.create(User, {
+          email: email.toLowerCase(),
+          displayName,
+          role: 'PARTNER_USER',
+          organization: exec.organization,
+        });
+        for (const company of companies) tx.create(AccessGrant, { user, system: 'studio', resource: company.name });
+      },
+    };
+  },
+  async add_user_to_metabase_group({ execution, inputs, integrations, em }) {
+    const group = await groupOf(em, execution.organization?.id, 'metabase');
+    await integrations.metabase.addUserToGroup(person(inputs).email, group.externalId!);
+    return { output: { groupId: group.externalId }, persist: grant('metabase', group.name, person(inputs).email) };
+  },
+  async add_user_to_teams_channel({ execution, inputs, integrations, em }) {
+    const group = await groupOf(em, execution.organization?.id, 'teams');
+    const [teamId] = group.externalId!.split('/');
+    const { email, displayName } = person(inputs);
+    const { userId } = await integrations.teams.inviteUser(email, displayName);
+    await integrations.teams.addMember(teamId, userId);
+    return { output: { teamId, userId }, persist: grant('teams', group.name, email) };
+  },
+  async add_user_to_slack_group({ execution, inputs, integrations, em }) {
+    const group = await groupOf(em, execution.organization?.id, 'slack');
+    await integrations.slack.addUserToGroup(person(inputs).email, group.externalId!);
+    return { output: { groupId: group.externalId }, persist: grant('slack', group.name, person(inputs).email) };
+  },
+  async create_studio_user_company({ execution, inputs, integrations, em }) {
+    const { email, displayName } = person(inputs);
+    const name = `${displayName} (personal)`;
+    const { companyId } = await integrations.studio.createUserCompany(email, name);
+    const user = await newUser(em, inputs);
+    return {
+      output: { companyId, name },
+      persist: async (tx, exec) => {
+        tx.create(StudioCompany, { organization: exec.organization!, owner: tx.getReference(User, user.id), name, environment: 'prod', externalId: companyId });
+        tx.create(AccessGrant, { user: tx.getReference(User, user.id), system: 'studio', resource: name });
+      },
+    };
+  },
+  async send_studio_invite({ inputs, integrations }) {
+    return { output: await integrations.studio.sendInvite(person(inputs).email) };
+  },
+  async share_documentation({ execution, inputs, integrations, em }) {
+    const group = await groupOf(em, execution.organization?.id, 'lms');
+    await integrations.lms.shareDocumentation(person(inputs).email, group.externalId!);
+    return { output: { tenantId: group.externalId }, persist: grant('lms', group.name, person(inputs).email) };
+  },
+};
+
+// ---------------------------------------------------------------------------------------------------------
+// budget_submission
+
+async function unitLines(em: EntityManager, execution: WorkflowExecution): Promise<BudgetLine[]> {
+  return em.find(BudgetLine, { plan: execution.plan!.id, businessUnit: execution.businessUnit!.id }, { orderBy: { position: 'asc' }, populate: ['plan', 'businessUnit'] });
+}
+
+const budgetSubmissionSteps: Record<string, StepRunner> = {
+  async validate_budget({ execution, em }) {
+    const lines = await unitLines(em, execution);
+    const sum = (xs: (number | null)[]) => xs.reduce<number>((a, x) => a + (x ?? 0), 0);
+    const missingBudget = lines.filter((l) => l.budgetAmount === null).length;
+    return {
+      output: {
+        lines: lines.length,
+        missingBudgetAmount: missingBudget,
+        missingForecastSales: lines.filter((l) => l.forecastSales === null).length,
+        totalBudgetAmount: sum(lines.map((l) => l.budgetAmount)),
+        totalForecastSales: sum(lines.map((l) => l.forecastSales)),
+        totalPriorYearActual: sum(lines.map((l) => l.priorYearActual)),
+        complete: missingBudget === 0,
+      },
+    };
+  },
+  async lock_budget({ execution, em }) {
+    // The unit was frozen when it was submitted; this records exactly what was frozen, for the review.
+    const lines = await unitLines(em, execution);
+    return {
+      output: { lockedAt: new Date().toISOString(), versions: Object.fromEntries(lines.map((l) => [l.id, l.version])) },
+      persist: async (tx, exec) => {
+        const submission = await tx.findOneOrFail(BudgetSubmission, { plan: exec.plan!.id, businessUnit: exec.businessUnit!.id });
+        if (submission.status !== 'SUBMITTED') throw new IntegrationError(`The submission is ${submission.status}, not SUBMITTED`);
+      },
+    };
+  },
+  async publish_to_powerbi({ execution, inputs, integrations, em }) {
+    if (inputs.get('finance_review')?.decision !== 'APPROVE') return { status: 'SKIPPED', output: { reason: 'The budget was rejected' } };
+    const lines = await unitLines(em, execution);
+    const rows: BudgetRow[] = lines.map((l) => ({
+      planId: l.plan.id,
+      fiscalYear: l.plan.fiscalYear,
+      businessUnit: l.businessUnit.code,
+      productCategory: l.productCategory,
+      region: l.region,
+      quarter: l.quarter,
+      priorYearActual: l.priorYearActual,
+      budgetAmount: l.budgetAmount,
+      forecastSales: l.forecastSales,
+      comment: l.comment,
+    }));
+    return { output: await integrations.powerBi.pushBudgetRows(rows) };
+  },
+  async notify_business_unit({ execution, inputs, integrations }) {
+    const review = inputs.get('finance_review') as { decision: string; comment?: string };
+    const verdict = review.decision === 'APPROVE' ? 'approved' : 'rejected and open for changes again';
+    const message = `Your budget was ${verdict}${review.comment ? `: ${review.comment}` : '.'}`;
+    const { messageId } = await integrations.notifications.notifyBusinessUnit(execution.businessUnit!.code, message);
+    return { output: { messageId, message } };
+  },
+};
+
+export const STEP_RUNNERS: Record<string, StepRunner> = {
+  ...newPartnerSteps,
+  ...newPartnerUserSteps,
+  ...budgetSubmissionSteps,
+};
+
+// ---------------------------------------------------------------------------------------------------------
+// Manual inputs beyond their JSON schema
+
+export const INPUT_HANDLERS: Record<string, InputHandler> = {
+  async input_studio_companies(_em, _viewer, _execution, input) {
+    const seen = new Set<string>();
+    for (const c of input.companies as { name: string; environment: string }[]) {
+      const key = `${c.name.trim().toLowerCase()}/${c.environment}`;
+      if (seen.has(key)) throw badUserInput(`The company "${c.name}" (${c.environment}) is listed twice`, 'companies');
+      seen.add(key);
+    }
+    return { output: { companies: input.companies.length } };
+  },
+
+  async select_organization(em, viewer, _execution, input) {
+    if (!isUuid(input.organizationId)) throw badUserInput('organizationId must be an organisation id', 'organizationId');
+    if (viewer.role === 'PARTNER_ADMIN' && input.organizationId !== viewer.organizationId) {
+      throw forbidden('You may add people to your own organisation only');
+    }
+    const organization = await em.findOne(Organization, { id: input.organizationId });
+    if (!organization) throw badUserInput('No such organisation', 'organizationId');
+    return {
+      output: { organizationName: organization.name },
+      persist: async (tx, execution) => {
+        execution.organization = tx.getReference(Organization, organization.id);
+      },
+    };
+  },
+
+  async input_user_details(em, _viewer, _execution, input) {
+    const email = String(input.email).trim().toLowerCase();
+    if (await em.count(User, { email })) throw badUserInput('Someone with this email already has an account', 'email');
+    input.email = email;
+    return { output: { email } };
+  },
+
+  async finance_review(_em, _viewer, execution, input) {
+    const status: SubmissionStatus = input.decision === 'APPROVE' ? 'APPROVED' : 'REJECTED';
+    return {
+      output: { submissionStatus: status },
+      submissionStatus: status,
+      persist: async (tx) => {
+        const submission = await tx.findOneOrFail(BudgetSubmission, { plan: execution.plan!.id, businessUnit: execution.businessUnit!.id });
+        submission.status = status;
+      },
+    };
+  },
+};

@@ -1,0 +1,166 @@
+/**
+ * Workflow state changes, each in one transaction with its event rows and the jobs it enqueues.
+ *
+ * `runTransition(em, work)` opens a transaction, takes the event lock first (before any row lock, so lock
+ * order is always the same), lets `work` change executions and steps through the Transition (which writes
+ * one `workflow_event` row per status change and enqueues pg-boss jobs on the same connection), commits,
+ * and only then publishes the events live. A crash at any point leaves either all of it or none of it.
+ *
+ * The event lock makes event ids visible in the order they are assigned: a reader that has seen id N
+ * can never later find an id below N committed, which is what makes resuming from a cursor exact.
+ */
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type PgBoss from 'pg-boss';
+import type { EventBus } from '../realtime/eventBus.js';
+import type { StepExecution } from './StepExecution.js';
+import type { ExecutionStatus, StepStatus } from './statuses.js';
+import type { WorkflowExecution } from './WorkflowExecution.js';
+
+const WORKFLOW_EVENT_LOCK = 0x77666576; // "wfev"
+
+/** A workflow event as stored and as published: everything subscribers and their filters need. */
+export interface WorkflowEventRecord {
+  cursor: string;
+  executionId: string;
+  stepKey: string | null;
+  status: string;
+  executionStatus: ExecutionStatus;
+  at: Date;
+  definitionKey: string;
+  organizationId: string | null;
+  businessUnitId: string | null;
+  /** The execution as of this event, so a subscriber renders it without a query. */
+  execution: { id: string; definitionKey: string; status: ExecutionStatus; createdAt: Date; updatedAt: Date };
+}
+
+export interface StepJob {
+  stepId: string;
+  executionId: string;
+  /** The attempt this job is for (1-based); a job for an older attempt does nothing. */
+  attempt: number;
+}
+
+export const STEP_QUEUE = 'workflow-step';
+
+/**
+ * pg-boss writes its SQL with $1-style parameters; MikroORM's raw execute takes `?`. This adapter lets
+ * pg-boss insert a job on our transaction's connection, so the job exists exactly when the change does.
+ */
+function bossDb(tx: EntityManager): PgBoss.Db {
+  return {
+    async executeSql(text: string, values: unknown[]) {
+      const bindings: unknown[] = [];
+      const sql = text.replace(/\$(\d+)/g, (_, n: string) => {
+        bindings.push(values[Number(n) - 1]);
+        return '?';
+      });
+      const rows = await tx.getConnection().execute(sql, bindings, 'all', tx.getTransactionContext());
+      return { rows: rows as unknown[] };
+    },
+  };
+}
+
+export class Transition {
+  readonly events: WorkflowEventRecord[] = [];
+  readonly jobs: StepJob[] = [];
+  /** Work for after the commit (publishing other events); skipped when the transaction rolls back. */
+  readonly afterCommitCallbacks: (() => void)[] = [];
+
+  constructor(
+    readonly tx: EntityManager,
+    private readonly boss: PgBoss,
+  ) {}
+
+  /** Sets a step's status and records the event. */
+  async setStep(execution: WorkflowExecution, step: StepExecution, status: StepStatus): Promise<void> {
+    step.status = status;
+    await this.record(execution, step.key, status);
+  }
+
+  /** Sets an execution's status (recording the event only when it changes). */
+  async setExecution(execution: WorkflowExecution, status: ExecutionStatus): Promise<void> {
+    if (execution.status === status) return;
+    execution.status = status;
+    await this.record(execution, null, status);
+  }
+
+  /** Enqueues the run of an automatic step, in this transaction, optionally after a delay. */
+  async enqueue(step: StepExecution, startAfterSeconds = 0): Promise<void> {
+    const job: StepJob = { stepId: step.id, executionId: step.execution.id, attempt: step.attempts + 1 };
+    await this.boss.send(STEP_QUEUE, job as unknown as object, {
+      db: bossDb(this.tx),
+      singletonKey: `${step.id}:${job.attempt}`,
+      ...(startAfterSeconds > 0 ? { startAfter: startAfterSeconds } : {}),
+    });
+    this.jobs.push(job);
+  }
+
+  afterCommit(callback: () => void): void {
+    this.afterCommitCallbacks.push(callback);
+  }
+
+  /** Writes the event of a status change (already applied to the entities) of the execution or one step. */
+  async record(execution: WorkflowExecution, stepKey: string | null, status: string): Promise<void> {
+    const at = new Date();
+    execution.updatedAt = at;
+    // Flush first: the event must describe state that is written in this same transaction.
+    await this.tx.flush();
+    const [row] = await this.tx.getConnection().execute<{ id: string }[]>(
+      `INSERT INTO workflow_event (execution_id, step_key, status, execution_status, at, definition_key, organization_id, business_unit_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+      [
+        execution.id,
+        stepKey,
+        status,
+        execution.status,
+        at,
+        execution.definitionKey,
+        execution.organization?.id ?? null,
+        execution.businessUnit?.id ?? null,
+      ],
+      'all',
+      this.tx.getTransactionContext(),
+    );
+    this.events.push({
+      cursor: String(row.id),
+      executionId: execution.id,
+      stepKey,
+      status,
+      executionStatus: execution.status,
+      at,
+      definitionKey: execution.definitionKey,
+      organizationId: execution.organization?.id ?? null,
+      businessUnitId: execution.businessUnit?.id ?? null,
+      execution: {
+        id: execution.id,
+        definitionKey: execution.definitionKey,
+        status: execution.status,
+        createdAt: execution.createdAt,
+        updatedAt: execution.updatedAt,
+      },
+    });
+  }
+}
+
+/**
+ * Runs `work` as one workflow transition (see the header). Returns what `work` returned, after the
+ * events have been published and the workers woken for the jobs it enqueued.
+ */
+export async function runTransition<T>(
+  em: EntityManager,
+  boss: PgBoss,
+  events: EventBus,
+  work: (t: Transition) => Promise<T>,
+  onJobs?: (jobs: StepJob[]) => void,
+): Promise<T> {
+  let transition!: Transition;
+  const result = await em.fork().transactional(async (tx) => {
+    await tx.getConnection().execute('SELECT pg_advisory_xact_lock(?)', [WORKFLOW_EVENT_LOCK], 'all', tx.getTransactionContext());
+    transition = new Transition(tx, boss);
+    return work(transition);
+  });
+  for (const event of transition.events) events.publish('WORKFLOW_EVENT', event);
+  for (const callback of transition.afterCommitCallbacks) callback();
+  if (transition.jobs.length > 0) onJobs?.(transition.jobs);
+  return result;
+}
