@@ -290,39 +290,47 @@ export class WorkflowEngine {
       failure = err;
     }
 
-    await this.transition(async (t) => {
-      const [lockedExecution, lockedStep] = await this.lock(t.tx, execution.id, step.id);
-      if (lockedStep.status !== 'RUNNING' || lockedStep.attempts !== job.attempt) return; // superseded
-      if (result) {
-        try {
-          await result.persist?.(t.tx, lockedExecution);
-          await t.tx.flush();
-        } catch (err) {
-          failure = err;
-          result = undefined;
-        }
-      }
-      if (result) {
-        lockedStep.output = result.output;
-        lockedStep.error = null;
-        lockedStep.finishedAt = new Date();
-        await t.setStep(lockedExecution, lockedStep, result.status ?? 'SUCCEEDED');
-        if (result.submissionStatus) await this.publishSubmissionStatus(t, lockedExecution, result.submissionStatus);
-        await this.advance(t, lockedExecution);
+    if (result) {
+      try {
+        await this.transition((t) => this.recordSuccess(t, execution.id, step.id, job.attempt, result!));
         return;
+      } catch (err) {
+        // Its domain rows could not be written (a clash with existing data, say): the whole transaction
+        // rolled back, and the step fails in a fresh one below. If the database itself is down, that one
+        // throws too, and pg-boss hands the job out again later.
+        failure = err;
       }
-      const message = failure instanceof Error ? failure.message : String(failure);
-      lockedStep.error = message.slice(0, 2000);
-      if (isTransient(failure) && lockedStep.attempts < this.options.maxAttempts) {
-        await t.setStep(lockedExecution, lockedStep, 'PENDING');
-        await t.enqueue(lockedStep, this.options.retryDelaySeconds * 2 ** (lockedStep.attempts - 1));
-        return;
-      }
-      this.options.log.warn({ executionId: execution.id, step: step.key, err: failure }, 'workflow step failed');
-      lockedStep.finishedAt = new Date();
-      await t.setStep(lockedExecution, lockedStep, 'FAILED');
-      await t.setExecution(lockedExecution, 'FAILED');
-    });
+    }
+    await this.transition((t) => this.recordFailure(t, execution.id, step.id, job.attempt, failure));
+  }
+
+  private async recordSuccess(t: Transition, executionId: string, stepId: string, attempt: number, result: StepRunResult) {
+    const [execution, step] = await this.lock(t.tx, executionId, stepId);
+    if (step.status !== 'RUNNING' || step.attempts !== attempt) return; // superseded
+    await result.persist?.(t.tx, execution);
+    step.output = result.output;
+    step.error = null;
+    step.finishedAt = new Date();
+    await t.setStep(execution, step, result.status ?? 'SUCCEEDED');
+    if (result.submissionStatus) await this.publishSubmissionStatus(t, execution, result.submissionStatus);
+    await this.advance(t, execution);
+  }
+
+  /** A transient failure schedules the next attempt while attempts remain; anything else fails the step. */
+  private async recordFailure(t: Transition, executionId: string, stepId: string, attempt: number, failure: unknown) {
+    const [execution, step] = await this.lock(t.tx, executionId, stepId);
+    if (step.status !== 'RUNNING' || step.attempts !== attempt) return; // superseded
+    const message = failure instanceof Error ? failure.message : String(failure);
+    step.error = message.slice(0, 2000);
+    if (isTransient(failure) && step.attempts < this.options.maxAttempts) {
+      await t.setStep(execution, step, 'PENDING');
+      await t.enqueue(step, this.options.retryDelaySeconds * 2 ** (step.attempts - 1));
+      return;
+    }
+    this.options.log.warn({ executionId, step: step.key, err: failure }, 'workflow step failed');
+    step.finishedAt = new Date();
+    await t.setStep(execution, step, 'FAILED');
+    await t.setExecution(execution, 'FAILED');
   }
 
   /**

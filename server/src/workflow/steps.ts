@@ -171,7 +171,8 @@ const newPartnerUserSteps: Record<string, StepRunner> = {
   },
   async create_studio_user_company({ execution, inputs, integrations, em }) {
     const { email, displayName } = person(inputs);
-    const name = `${displayName} (personal)`;
+    // Unique within the organisation: two people may share a display name.
+    const name = `${displayName} (${email.toLowerCase()})`;
     const { companyId } = await integrations.studio.createUserCompany(email, name);
     const user = await newUser(em, inputs);
     return {

@@ -127,7 +127,7 @@ describe('workflows run to completion through their manual steps', () => {
     const personal = await server.sql(
       `SELECT c.name FROM studio_company c JOIN app_user u ON u.id = c.owner_id WHERE u.email = 'wile.e@acme.example'`,
     );
-    expect(personal).toEqual([{ name: 'Wile E. (personal)' }]);
+    expect(personal).toEqual([{ name: 'Wile E. (wile.e@acme.example)' }]);
     // The partner admin sees the new person among their organisation's users.
     const users = await server.gql('{ users { email } }', {}, partner);
     expect(users.data.users.map((u: any) => u.email)).toContain('wile.e@acme.example');
@@ -180,6 +180,25 @@ describe('workflows run to completion through their manual steps', () => {
     expect(approved.steps[3].output).toEqual({ rowsPushed: 120 });
     const final = await server.gql(`query($p: ID!) { budgetSubmissions(planId: $p) { status canEdit } }`, { p: planId }, lead);
     expect(final.data.budgetSubmissions[0]).toEqual({ status: 'APPROVED', canEdit: false });
+  });
+
+  it('fails a step whose results clash with existing data, instead of leaving it running', async () => {
+    const started = await server.gql(`mutation { startWorkflow(definitionKey: "new_partner", input: { organizationName: "Clash Corp" }) { id } }`, {}, admin);
+    const id = started.data.startWorkflow.id;
+    await until(id, 'AWAITING_INPUT');
+    // Someone else creates the organisation meanwhile.
+    await server.sql(`INSERT INTO organization (id, name) VALUES (gen_random_uuid(), 'Clash Corp')`);
+    await server.gql(
+      `mutation($id: ID!) { submitStepInput(executionId: $id, stepKey: "input_studio_companies", input: { companies: [{ name: "C", environment: "prod" }] }) { id } }`,
+      { id },
+      admin,
+    );
+    const failed = await until(id, 'FAILED');
+    const step = failed.steps.find((s: any) => s.key === 'trigger_infrabot');
+    expect(step.status).toBe('FAILED');
+    expect(step.error).toMatch(/unique|duplicate/i);
+    const [{ n }] = await server.sql(`SELECT count(*)::int AS n FROM organization WHERE name = 'Clash Corp'`);
+    expect(n).toBe(1);
   });
 
   it('answers a missing or hidden execution alike, and refuses what the caller may not do', async () => {
