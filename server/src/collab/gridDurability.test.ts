@@ -4,99 +4,41 @@
  * clients had already received. The server runs as a child process (the built `server/dist`, which
  * `npm test` builds first) on a fixed port, so that the stock clients reconnect to it by themselves.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs/promises';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cellsOf, connectGrid, eventually, synced, type GridClient } from '../testing/gridClients.js';
-import { createTestDatabase } from '../testing/harness.js';
-
-const MAIN = fileURLToPath(new URL('../../dist/server/src/main.js', import.meta.url));
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { restartableServer, type RestartableServer } from '../testing/restartableServer.js';
 
 describe('grid durability across server restarts', () => {
-  let database: Awaited<ReturnType<typeof createTestDatabase>>;
-  let dataDir: string;
-  let port: number;
-  let child: ChildProcess | undefined;
+  let server: RestartableServer;
   const clients: GridClient[] = [];
-  let url: string;
-
-  async function startServer(): Promise<void> {
-    child = spawn(process.execPath, [MAIN], {
-      env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, DATABASE_URL: database.url, LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    await eventually(async () => (await fetch(`${url}/healthz`)).ok, 'the server to listen', 30_000);
-  }
-
-  async function stopServer(signal: NodeJS.Signals): Promise<number | null> {
-    const proc = child!;
-    const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-    proc.kill(signal);
-    const code = await exited;
-    child = undefined;
-    return code;
-  }
-
-  async function gql(query: string, variables: Record<string, unknown>, token: string) {
-    const res = await fetch(`${url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query, variables }),
-    });
-    return (await res.json()) as { data: any };
-  }
-
   let token: string;
   let planId: string;
   let lineIds: string[];
   const docName = () => `budget:${planId}:SALES_NORTH`;
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'plansync-durability-'));
-    port = await freePort();
-    url = `http://127.0.0.1:${port}`;
-    await startServer();
-    const login = await fetch(`${url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: 'mutation { login(email: "lead.sales-north@example.com", password: "plansync-demo") { token } }' }),
-    });
-    token = ((await login.json()) as any).data.login.token;
-    planId = (await gql('{ budgetPlans { id } }', {}, token)).data.budgetPlans[0].id;
-    lineIds = (await gql('query($p: ID!) { budgetLines(planId: $p, businessUnitCode: "SALES_NORTH") { id } }', { p: planId }, token)).data.budgetLines.map(
+    server = await restartableServer();
+    await server.start();
+    token = await server.login('lead.sales-north@example.com');
+    planId = (await server.gql('{ budgetPlans { id } }', {}, token)).data.budgetPlans[0].id;
+    lineIds = (await server.gql('query($p: ID!) { budgetLines(planId: $p, businessUnitCode: "SALES_NORTH") { id } }', { p: planId }, token)).data.budgetLines.map(
       (l: { id: string }) => l.id,
     );
   });
 
   afterAll(async () => {
     clients.forEach((c) => c.destroy());
-    if (child) await stopServer('SIGTERM');
-    await database?.drop();
-    await fs.rm(dataDir, { recursive: true, force: true });
+    await server?.destroy();
   });
 
   function open(): GridClient {
-    const client = connectGrid(url, docName(), token);
+    const client = connectGrid(server.url, docName(), token);
     clients.push(client);
     return client;
   }
 
   async function amounts(): Promise<Map<string, number | null>> {
-    const res = await gql('query($p: ID!) { budgetLines(planId: $p, businessUnitCode: "SALES_NORTH") { id budgetAmount } }', { p: planId }, token);
+    const res = await server.gql('query($p: ID!) { budgetLines(planId: $p, businessUnitCode: "SALES_NORTH") { id budgetAmount } }', { p: planId }, token);
     return new Map(res.data.budgetLines.map((l: { id: string; budgetAmount: number | null }) => [l.id, l.budgetAmount]));
   }
 
@@ -111,11 +53,11 @@ describe('grid durability across server restarts', () => {
     }, 'the first edits to be projected');
     // Then a burst the server may or may not have stored when it dies.
     for (let i = 20; i < 30; i++) a.cells.set(`${lineIds[i]}/budgetAmount`, 1000 + i);
-    await stopServer('SIGKILL');
+    await server.stop('SIGKILL');
     // Edits made while the server is down stay with the client.
     for (let i = 30; i < 35; i++) b.cells.set(`${lineIds[i]}/budgetAmount`, 1000 + i);
 
-    await startServer();
+    await server.start();
     const expected = Object.fromEntries(lineIds.slice(0, 35).map((id, i) => [`${id}/budgetAmount`, 1000 + i]));
     await eventually(
       () => [a, b].every((c) => Object.entries(expected).every(([k, v]) => c.cells.get(k) === v)),
@@ -139,11 +81,11 @@ describe('grid durability across server restarts', () => {
     await Promise.all([synced(a), synced(b)]);
     for (let i = 40; i < 60; i++) a.cells.set(`${lineIds[i]}/budgetAmount`, 2000 + i);
     await eventually(() => b.cells.get(`${lineIds[59]}/budgetAmount`) === 2059, 'the other client to receive the burst');
-    expect(await stopServer('SIGTERM')).toBe(0);
+    expect(await server.stop('SIGTERM')).toBe(0);
     // Forget every client, so that nothing can come back from them.
     while (clients.length) clients.pop()!.destroy();
 
-    await startServer();
+    await server.start();
     const fresh = open();
     await synced(fresh);
     for (let i = 40; i < 60; i++) expect(fresh.cells.get(`${lineIds[i]}/budgetAmount`)).toBe(2000 + i);
