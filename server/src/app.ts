@@ -21,6 +21,8 @@ import { startHttpServer, type RunningHttpServer } from './http/server.js';
 import { createLogger, type Logger } from './log.js';
 import { createEventBus } from './realtime/eventBus.js';
 import { integrationProvider } from './workflow/adapters/index.js';
+import { powerBiAdapter } from './workflow/adapters/powerBi.js';
+import { teamsAdapter } from './workflow/adapters/teams.js';
 import { WorkflowEngine } from './workflow/engine.js';
 import type { Services } from './services.js';
 
@@ -57,11 +59,13 @@ export async function startPlansync(config: Config, log: Logger = createLogger(c
     const tokens = new TokenService(keys, config.jwtTtlSeconds);
     const entraTokens = config.entra ? new EntraTokenVerifier(config.entra) : undefined;
     const events = createEventBus();
+    const integrations = integrationProvider(config, { teams: teamsAdapter(config), powerBi: powerBiAdapter(config) });
+    log.info({ integrations: integrations.describe() }, 'workflow integrations');
     workflows = new WorkflowEngine({
       em: orm.em,
       databaseUrl,
       events,
-      integrations: integrationProvider(config),
+      integrations,
       log: log.child({ component: 'workflow' }),
       maxAttempts: config.workflowMaxAttempts,
       retryDelaySeconds: config.workflowRetryDelaySeconds,

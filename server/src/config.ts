@@ -27,6 +27,34 @@ export interface EntraConfig {
   authorityHost: string;
 }
 
+/**
+ * Microsoft Teams through Microsoft Graph, app-only with the Entra app's credentials (application permissions
+ * Channel.Create, User.Invite.All and TeamMember.ReadWrite.All, admin-consented). On when TEAMS_TEAM_ID is set.
+ */
+export interface TeamsConfig {
+  /** TEAMS_TEAM_ID: the team (its Microsoft 365 group id) in which each partner gets a standard channel. */
+  teamId: string;
+  /** TEAMS_INVITE_REDIRECT_URL: where an invited guest lands once they redeem. Default https://teams.microsoft.com */
+  inviteRedirectUrl: string;
+  /** GRAPH_BASE_URL: default https://graph.microsoft.com/v1.0 (another for a national cloud). */
+  graphBaseUrl: string;
+}
+
+/**
+ * Power BI push dataset the approved budgets go to, app-only with the Entra app's credentials (the app, as a
+ * service principal, is a member of the workspace). On when POWERBI_GROUP_ID and POWERBI_DATASET_ID are set.
+ */
+export interface PowerBiConfig {
+  /** POWERBI_GROUP_ID: the workspace id. */
+  groupId: string;
+  /** POWERBI_DATASET_ID: the push dataset id. */
+  datasetId: string;
+  /** POWERBI_TABLE: the dataset's table for budget rows. Default BudgetLines. */
+  table: string;
+  /** POWERBI_API_URL: default https://api.powerbi.com/v1.0/myorg */
+  apiUrl: string;
+}
+
 export interface Config {
   /** HTTP port; 0 picks a free one (tests). Default 4000. */
   port: number;
@@ -43,6 +71,9 @@ export interface Config {
   /** Lifetime of the tokens Plansync signs, in seconds. Default 8 hours. */
   jwtTtlSeconds: number;
   entra?: EntraConfig;
+  /** Real integrations; the simulated ones otherwise. Both need `entra` (they use the app's credentials). */
+  teams?: TeamsConfig;
+  powerBi?: PowerBiConfig;
   /** Seed the demo data into an empty database. Default on. */
   seedDemo: boolean;
   simulatedStepMs: number;
@@ -128,9 +159,69 @@ function entra(env: NodeJS.ProcessEnv): EntraConfig | undefined {
   };
 }
 
+/** An https URL (tokens travel to it), without its trailing slash. */
+function httpsUrl(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
+  const raw = env[name] || fallback;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be an https URL, got "${raw}"`);
+  }
+  if (url.protocol !== 'https:') throw new ConfigError(`${name} must be an https URL, got "${raw}"`);
+  return raw.replace(/\/+$/, '');
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function guid(env: NodeJS.ProcessEnv, name: string, what: string): string | undefined {
+  const raw = env[name]?.trim();
+  if (!raw) return undefined;
+  if (!GUID.test(raw)) throw new ConfigError(`${name} must be ${what} (a GUID), got "${raw}"`);
+  return raw;
+}
+
+/** The real integrations sign in as the Entra app: without its credentials they could never work. */
+function needsEntra(entraConfig: EntraConfig | undefined, variable: string, integration: string): void {
+  if (!entraConfig) {
+    throw new ConfigError(
+      `${variable} turns the real ${integration} integration on, which calls Microsoft as the Entra app: ` +
+        'set ENTRA_TENANT_ID, ENTRA_CLIENT_ID, ENTRA_CLIENT_SECRET and ENTRA_REDIRECT_URI as well',
+    );
+  }
+}
+
+function teams(env: NodeJS.ProcessEnv, entraConfig: EntraConfig | undefined): TeamsConfig | undefined {
+  // Parsed even when Teams is off, so a typo fails now rather than on the day the team id is added.
+  const inviteRedirectUrl = httpsUrl(env, 'TEAMS_INVITE_REDIRECT_URL', 'https://teams.microsoft.com');
+  const graphBaseUrl = httpsUrl(env, 'GRAPH_BASE_URL', 'https://graph.microsoft.com/v1.0');
+  const teamId = guid(env, 'TEAMS_TEAM_ID', "the team's id");
+  if (!teamId) return undefined;
+  needsEntra(entraConfig, 'TEAMS_TEAM_ID', 'Microsoft Teams');
+  return { teamId, inviteRedirectUrl, graphBaseUrl };
+}
+
+function powerBi(env: NodeJS.ProcessEnv, entraConfig: EntraConfig | undefined): PowerBiConfig | undefined {
+  const apiUrl = httpsUrl(env, 'POWERBI_API_URL', 'https://api.powerbi.com/v1.0/myorg');
+  const table = (env.POWERBI_TABLE ?? '').trim() || 'BudgetLines';
+  // The name becomes a path segment; Power BI table names are short and plain.
+  if (table.length > 100 || /[/\\?#%\u0000-\u001f]/.test(table)) {
+    throw new ConfigError(`POWERBI_TABLE must be a table name of at most 100 characters without / \\ ? # %, got "${table}"`);
+  }
+  const groupId = guid(env, 'POWERBI_GROUP_ID', "the workspace's id");
+  const datasetId = guid(env, 'POWERBI_DATASET_ID', "the push dataset's id");
+  if (!groupId && !datasetId) return undefined;
+  if (!groupId || !datasetId) {
+    throw new ConfigError('Power BI needs both POWERBI_GROUP_ID and POWERBI_DATASET_ID (the workspace and the push dataset)');
+  }
+  needsEntra(entraConfig, 'POWERBI_GROUP_ID', 'Power BI');
+  return { groupId, datasetId, table, apiUrl };
+}
+
 /** Reads the configuration from an environment (process.env by default) and checks every value. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = path.resolve(env.DATA_DIR || '.data');
+  const entraConfig = entra(env);
   const simulateFailureSteps = (env.SIMULATE_FAILURE_STEPS ?? '')
     .split(',')
     .map((s) => s.trim())
@@ -144,7 +235,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jwtPrivateKey: pem(env, 'JWT_PRIVATE_KEY'),
     jwtPublicKey: pem(env, 'JWT_PUBLIC_KEY'),
     jwtTtlSeconds: integer(env, 'JWT_TTL_SECONDS', 8 * 3600, 1),
-    entra: entra(env),
+    entra: entraConfig,
+    teams: teams(env, entraConfig),
+    powerBi: powerBi(env, entraConfig),
     seedDemo: flag(env, 'SEED_DEMO', true),
     simulatedStepMs: integer(env, 'SIMULATED_STEP_MS', 300),
     simulateFailureSteps,

@@ -8,7 +8,10 @@
  *                                                      redirects to redirect_uri with a code and the state
  *   /<tenant>/oauth2/v2.0/token                        redeems a code once: checks the client secret, the
  *                                                      redirect URI and the PKCE verifier against the
- *                                                      challenge, then returns RS256 ID and access tokens
+ *                                                      challenge, then returns RS256 ID and access tokens;
+ *                                                      or, for the client_credentials grant, an app-only
+ *                                                      token for `<resource>/.default` with the app roles
+ *                                                      `appRoles` grants on that resource
  *
  * It checks what the real one checks on these paths, so a client that skips PKCE or sends the wrong secret
  * fails here as it would against Microsoft. `accessToken()` mints tokens directly for bearer-token tests,
@@ -41,6 +44,8 @@ export interface FakeEntraAuthority {
   caFile: string;
   /** The ENTRA_* variables of a Plansync that uses this authority. */
   env(redirectUri: string, groupRoles?: Record<string, string>): Record<string, string>;
+  /** The scope of every client_credentials request so far, in order (to see a client's token cache at work). */
+  appTokenRequests: string[];
   /** The person who "types their password" at the authorize endpoint from now on. */
   signInAs(user: FakeEntraUser): void;
   /** Follows an authorize URL as a browser would and returns where the authority redirects it. */
@@ -63,7 +68,7 @@ interface IssuedCode {
 const b64url = (data: string | Buffer) => Buffer.from(data).toString('base64url');
 
 export async function startFakeEntraAuthority(
-  app: { tenantId?: string; clientId?: string; clientSecret?: string } = {},
+  app: { tenantId?: string; clientId?: string; clientSecret?: string; appRoles?: Record<string, string[]> } = {},
 ): Promise<FakeEntraAuthority> {
   const tenantId = app.tenantId ?? randomUUID();
   const clientId = app.clientId ?? randomUUID();
@@ -89,6 +94,8 @@ export async function startFakeEntraAuthority(
   const jwk: JWK = { ...(await exportJWK(signingKey.publicKey)), kid, use: 'sig', alg: 'RS256' };
 
   const codes = new Map<string, IssuedCode>();
+  const appTokenRequests: string[] = [];
+  const appObjectId = randomUUID(); // the app's service principal, the `oid` of its app-only tokens
   let currentUser: FakeEntraUser | undefined;
 
   const server = https.createServer({ key: pems.private, cert: pems.cert }, (req, res) => {
@@ -157,6 +164,17 @@ export async function startFakeEntraAuthority(
         if (form.get('client_id') !== clientId || form.get('client_secret') !== clientSecret) {
           return send(res, 401, { error: 'invalid_client', error_description: 'AADSTS7000215: Invalid client secret provided.' });
         }
+        if (form.get('grant_type') === 'client_credentials') {
+          // App-only: exactly one `<resource>/.default` scope, as Entra insists; the token is for that resource.
+          const scope = form.get('scope') ?? '';
+          appTokenRequests.push(scope);
+          const resource = /^(\S+)\/\.default$/.exec(scope)?.[1];
+          if (!resource) {
+            return send(res, 400, { error: 'invalid_scope', error_description: 'AADSTS1002012: Client credential flows must have a scope value with /.default suffixed to the resource identifier.' });
+          }
+          const claims = { aud: resource, appid: clientId, azp: clientId, idtyp: 'app', oid: appObjectId, sub: appObjectId, roles: app.appRoles?.[resource] ?? [] };
+          return send(res, 200, { token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: await sign(claims) });
+        }
         if (form.get('grant_type') !== 'authorization_code') return send(res, 400, { error: 'unsupported_grant_type' });
         const issued = codes.get(form.get('code') ?? '');
         codes.delete(form.get('code') ?? ''); // a code is redeemed once, even when the attempt fails
@@ -190,6 +208,7 @@ export async function startFakeEntraAuthority(
     clientSecret,
     issuer,
     caFile,
+    appTokenRequests,
     env: (redirectUri, groupRoles = {}) => ({
       ENTRA_AUTHORITY_HOST: host,
       ENTRA_TENANT_ID: tenantId,

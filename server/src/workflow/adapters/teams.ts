@@ -3,7 +3,7 @@
  * in one team (TEAMS_TEAM_ID); each partner user is invited as a guest (Graph invitations, User.Invite.All)
  * and then added to the team (TeamMember.ReadWrite.All). Standard channels are open to every team member, so
  * team membership is what gives a person their organisation's channel. Creating the channel needs
- * Channel.Create.
+ * Channel.Create, and finding it again after a lost answer Channel.ReadBasic.All.
  *
  * Every call is safe to repeat, because the engine retries a step after a transient failure and an answer can
  * be lost after Graph acted: a channel whose name is taken is looked up and reused, inviting someone twice

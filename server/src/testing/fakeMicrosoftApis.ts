@@ -1,0 +1,341 @@
+/**
+ * Local stand-ins for the Microsoft Graph and Power BI REST endpoints Plansync's real adapters call, for
+ * tests: HTTPS on 127.0.0.1 with a self-signed certificate, trusted by the server under test through
+ * NODE_EXTRA_CA_CERTS (`caFile` holds this certificate and the fake authority's, one file for both).
+ *
+ *   Graph (graphUrl = GRAPH_BASE_URL)
+ *     POST /teams/{team}/channels        a standard channel; a taken name answers 409 NameAlreadyExists
+ *     GET  /teams/{team}/channels?$filter=displayName eq '...'
+ *     POST /invitations                  a guest; the same address again returns the same user
+ *     POST /teams/{team}/members         an aadUserConversationMember bound to an invited user; 409 if in
+ *   Power BI (powerBiUrl = POWERBI_API_URL)
+ *     POST /groups/{group}/datasets/{dataset}/tables/{table}/rows   at most 10,000 rows
+ *
+ * Every request must carry an app-only token from the fake authority (signature, issuer, audience of the API,
+ * the app's id) and, for Graph, the application permission the real endpoint needs; otherwise it answers
+ * 401 or 403 as Microsoft does. Every request is recorded. `fail()` scripts 429, 5xx or 4xx answers.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
+import https from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
+import selfsigned from 'selfsigned';
+import type { FakeEntraAuthority } from './fakeEntraAuthority.js';
+
+export const GRAPH_RESOURCE = 'https://graph.microsoft.com';
+export const POWER_BI_RESOURCE = 'https://analysis.windows.net/powerbi/api';
+
+export type FakeRoute = 'createChannel' | 'listChannels' | 'invite' | 'addMember' | 'pushRows';
+
+/** The Graph application permission each route needs (what the real endpoint's docs list). */
+export const GRAPH_PERMISSIONS: Partial<Record<FakeRoute, string>> = {
+  createChannel: 'Channel.Create',
+  listChannels: 'Channel.ReadBasic.All',
+  invite: 'User.Invite.All',
+  addMember: 'TeamMember.ReadWrite.All',
+};
+
+export interface RecordedRequest {
+  route: FakeRoute | 'unknown';
+  method: string;
+  /** Path and query, below the API's base URL. */
+  path: string;
+  body: any;
+  /** The bearer token as sent, so tests can check it never leaks into messages. */
+  token?: string;
+  /** The claims of a valid token; undefined when it was missing or invalid. */
+  claims?: JWTPayload;
+  /** What the fake answered. */
+  status: number;
+}
+
+export interface ScriptedFailure {
+  status: number;
+  /** How many calls fail; every one until `clearFailures()` when absent. */
+  times?: number;
+  /** Retry-After header of the answer. */
+  retryAfter?: string;
+  /** Do the work, then answer the failure: an answer lost after the service acted. */
+  afterEffect?: boolean;
+}
+
+export interface FakeMicrosoftApis {
+  graphUrl: string;
+  powerBiUrl: string;
+  /** NODE_EXTRA_CA_CERTS for a server that calls these APIs and the fake authority. */
+  caFile: string;
+  requests: RecordedRequest[];
+  channels: { teamId: string; id: string; displayName: string; membershipType: string }[];
+  /** Invited guests: email (lowercase) -> directory user id. */
+  invitedUsers: Map<string, string>;
+  members: { teamId: string; userId: string }[];
+  /** Every accepted POST .../rows, in order. */
+  rowPushes: { groupId: string; datasetId: string; table: string; rows: Record<string, unknown>[] }[];
+  fail(route: FakeRoute, failure: ScriptedFailure): void;
+  clearFailures(): void;
+  close(): Promise<void>;
+}
+
+export interface FakeMicrosoftApisOptions {
+  authority: FakeEntraAuthority;
+  /** Team ids that exist. */
+  teams: string[];
+  /** The one push dataset table that exists. */
+  powerBi: { groupId: string; datasetId: string; table: string };
+}
+
+type Answer = { status: number; body?: unknown; headers?: Record<string, string> };
+
+const graphError = (status: number, code: string, message: string): Answer => ({
+  status,
+  body: { error: { code, message, innerError: { date: new Date().toISOString(), 'request-id': randomUUID() } } },
+});
+
+/** What each service says for a scripted status. */
+function scripted(api: 'graph' | 'powerbi', failure: ScriptedFailure): Answer {
+  const headers = failure.retryAfter ? { 'retry-after': failure.retryAfter } : undefined;
+  if (failure.status === 429) return { ...graphError(429, 'TooManyRequests', 'Too many requests, retry later.'), headers };
+  if (failure.status >= 500) return { ...graphError(failure.status, 'InternalServerError', 'An internal server error occurred.'), headers };
+  if (api === 'powerbi') {
+    return { status: failure.status, body: { error: { code: 'PowerBINotAuthorizedException', 'pbi.error': { code: 'PowerBINotAuthorizedException', parameters: {}, details: [] } } } };
+  }
+  return graphError(failure.status, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
+}
+
+export async function startFakeMicrosoftApis(options: FakeMicrosoftApisOptions): Promise<FakeMicrosoftApis> {
+  const { authority } = options;
+  // A subject of its own: with the authority's certificate also named 127.0.0.1 in one CA file, OpenSSL would
+  // pick a trust anchor by subject and could check this certificate against the wrong key.
+  const pems = await selfsigned.generate([{ name: 'commonName', value: 'Fake Microsoft APIs' }], {
+    keySize: 2048,
+    algorithm: 'sha256',
+    extensions: [
+      { name: 'basicConstraints', cA: true },
+      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, keyCertSign: true },
+      { name: 'extKeyUsage', serverAuth: true },
+      { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] },
+    ],
+  });
+  const authorityCert = await fs.readFile(authority.caFile, 'utf8');
+  const certDir = await fs.mkdtemp(path.join(os.tmpdir(), 'fake-microsoft-'));
+  const caFile = path.join(certDir, 'ca.pem');
+  await fs.writeFile(caFile, `${authorityCert.trim()}\n${pems.cert.trim()}\n`);
+
+  // The authority's signing keys, fetched once the way any resource server would (trusting its certificate).
+  const jwks = createLocalJWKSet(await getJson<JSONWebKeySet>(`${authority.host}/${authority.tenantId}/discovery/v2.0/keys`, authorityCert));
+
+  const requests: RecordedRequest[] = [];
+  const channels: FakeMicrosoftApis['channels'] = [];
+  const invitedUsers = new Map<string, string>();
+  const members: FakeMicrosoftApis['members'] = [];
+  const rowPushes: FakeMicrosoftApis['rowPushes'] = [];
+  const failures = new Map<FakeRoute, ScriptedFailure>();
+  const teams = new Set(options.teams);
+
+  const server = https.createServer({ key: pems.private, cert: pems.cert }, (req, res) => {
+    handle(req, res).catch((err) => send(res, { status: 500, body: { error: { code: 'FakeError', message: String(err) } } }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const host = `https://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const graphUrl = `${host}/v1.0`;
+  const powerBiUrl = `${host}/powerbi/v1.0/myorg`;
+
+  function send(res: ServerResponse, answer: Answer) {
+    res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
+    res.end(answer.body === undefined ? '' : JSON.stringify(answer.body));
+  }
+
+  /** Which route a request is, with its path parameters. */
+  function route(method: string, pathname: string): { route: FakeRoute; api: 'graph' | 'powerbi'; params: string[] } | undefined {
+    const table: [string, RegExp, FakeRoute, 'graph' | 'powerbi'][] = [
+      ['POST', /^\/v1\.0\/teams\/([^/]+)\/channels$/, 'createChannel', 'graph'],
+      ['GET', /^\/v1\.0\/teams\/([^/]+)\/channels$/, 'listChannels', 'graph'],
+      ['POST', /^\/v1\.0\/invitations$/, 'invite', 'graph'],
+      ['POST', /^\/v1\.0\/teams\/([^/]+)\/members$/, 'addMember', 'graph'],
+      ['POST', /^\/powerbi\/v1\.0\/myorg\/groups\/([^/]+)\/datasets\/([^/]+)\/tables\/([^/]+)\/rows$/, 'pushRows', 'powerbi'],
+    ];
+    for (const [m, pattern, name, api] of table) {
+      const match = m === method ? pattern.exec(pathname) : null;
+      if (match) return { route: name, api, params: match.slice(1).map(decodeURIComponent) };
+    }
+    return undefined;
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse) {
+    const url = new URL(req.url ?? '/', host);
+    let text = '';
+    for await (const chunk of req) text += chunk;
+    let body: any;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      body = text;
+    }
+    const matched = route(req.method ?? 'GET', url.pathname);
+    const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    const api = matched?.api ?? (url.pathname.startsWith('/powerbi/') ? 'powerbi' : 'graph');
+    const record: RecordedRequest = {
+      route: matched?.route ?? 'unknown',
+      method: req.method ?? 'GET',
+      path: `${url.pathname.replace(api === 'graph' ? /^\/v1\.0/ : /^\/powerbi\/v1\.0\/myorg/, '')}${url.search}`,
+      body,
+      token,
+      status: 0,
+    };
+    requests.push(record);
+    const answer = await respond(matched, api, token, body, url, record);
+    record.status = answer.status;
+    send(res, answer);
+  }
+
+  async function respond(
+    matched: ReturnType<typeof route>,
+    api: 'graph' | 'powerbi',
+    token: string | undefined,
+    body: any,
+    url: URL,
+    record: RecordedRequest,
+  ): Promise<Answer> {
+    // Authentication first, as the real services do: a bad token never reaches the scripted failures.
+    const audience = api === 'graph' ? GRAPH_RESOURCE : POWER_BI_RESOURCE;
+    try {
+      if (!token) throw new Error('no bearer token');
+      const { payload } = await jwtVerify(token, jwks, { issuer: authority.issuer, audience });
+      if (payload.appid !== authority.clientId || payload.idtyp !== 'app') throw new Error('not an app-only token of the app');
+      record.claims = payload;
+    } catch {
+      return api === 'graph'
+        ? graphError(401, 'InvalidAuthenticationToken', 'Access token validation failure. Invalid audience.')
+        : { status: 401, body: { error: { code: 'TokenExpired', message: 'Access token is missing, invalid or expired.' } } };
+    }
+    if (!matched) return graphError(404, 'UnknownError', `No fake for ${record.method} ${url.pathname}`);
+    const needed = GRAPH_PERMISSIONS[matched.route];
+    if (needed && !(record.claims!.roles as string[] | undefined)?.includes(needed)) {
+      return graphError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
+    }
+
+    const failure = failures.get(matched.route);
+    if (failure) {
+      if (failure.times !== undefined && --failure.times <= 0) failures.delete(matched.route);
+      if (!failure.afterEffect) return scripted(api, failure);
+      act(matched, body, url);
+      return scripted(api, failure);
+    }
+    return act(matched, body, url);
+  }
+
+  /** The work of each route, as the real service does it. */
+  function act(matched: NonNullable<ReturnType<typeof route>>, body: any, url: URL): Answer {
+    const [teamId] = matched.params;
+    switch (matched.route) {
+      case 'createChannel': {
+        if (!teams.has(teamId)) return graphError(404, 'NotFound', `No team found with Group Id ${teamId}`);
+        if (typeof body?.displayName !== 'string' || !body.displayName.trim()) return graphError(400, 'BadRequest', 'displayName is required');
+        if (channels.some((c) => c.teamId === teamId && c.displayName.toLowerCase() === body.displayName.toLowerCase())) {
+          return graphError(409, 'NameAlreadyExists', 'Channel name already existed, please use other name.');
+        }
+        const channel = { teamId, id: `19:${randomBytes(16).toString('hex')}@thread.tacv2`, displayName: body.displayName, membershipType: body.membershipType ?? 'standard' };
+        channels.push(channel);
+        return { status: 201, body: { id: channel.id, displayName: channel.displayName, membershipType: channel.membershipType } };
+      }
+      case 'listChannels': {
+        if (!teams.has(teamId)) return graphError(404, 'NotFound', `No team found with Group Id ${teamId}`);
+        const name = /^displayName eq '(.*)'$/.exec(url.searchParams.get('$filter') ?? '')?.[1]?.replace(/''/g, "'");
+        const value = channels.filter((c) => c.teamId === teamId && (name === undefined || c.displayName === name));
+        return { status: 200, body: { value: value.map(({ id, displayName, membershipType }) => ({ id, displayName, membershipType })) } };
+      }
+      case 'invite': {
+        const email = String(body?.invitedUserEmailAddress ?? '').toLowerCase();
+        if (!/^[^@\s]+@[^@\s]+$/.test(email) || typeof body?.inviteRedirectUrl !== 'string') {
+          return graphError(400, 'BadRequest', 'invitedUserEmailAddress and inviteRedirectUrl are required');
+        }
+        const userId = invitedUsers.get(email) ?? randomUUID();
+        invitedUsers.set(email, userId);
+        return {
+          status: 201,
+          body: {
+            id: randomUUID(),
+            invitedUserEmailAddress: body.invitedUserEmailAddress,
+            invitedUserDisplayName: body.invitedUserDisplayName,
+            inviteRedirectUrl: body.inviteRedirectUrl,
+            inviteRedeemUrl: `https://login.microsoftonline.com/redeem?rd=${randomBytes(8).toString('hex')}`,
+            sendInvitationMessage: body.sendInvitationMessage,
+            status: 'PendingAcceptance',
+            invitedUser: { id: userId },
+          },
+        };
+      }
+      case 'addMember': {
+        if (!teams.has(teamId)) return graphError(404, 'NotFound', `No team found with Group Id ${teamId}`);
+        const bound = new RegExp(`^${escapeRegExp(graphUrl)}/users\\('([^']+)'\\)$`).exec(body?.['user@odata.bind'] ?? '')?.[1];
+        if (body?.['@odata.type'] !== '#microsoft.graph.aadUserConversationMember' || !Array.isArray(body?.roles) || !bound) {
+          return graphError(400, 'BadRequest', 'Invalid conversation member');
+        }
+        if (![...invitedUsers.values()].includes(bound)) return graphError(404, 'NotFound', `User ${bound} not found`);
+        if (members.some((m) => m.teamId === teamId && m.userId === bound)) return graphError(409, 'Conflict', 'The user is already a member of the team.');
+        members.push({ teamId, userId: bound });
+        return { status: 201, body: { '@odata.type': '#microsoft.graph.aadUserConversationMember', id: randomUUID(), roles: body.roles, userId: bound } };
+      }
+      case 'pushRows': {
+        const [groupId, datasetId, table] = matched.params;
+        const target = options.powerBi;
+        if (groupId !== target.groupId || datasetId !== target.datasetId || table !== target.table) {
+          return { status: 404, body: { error: { code: 'ItemNotFound', message: `Table ${table} of dataset ${datasetId} in group ${groupId} is not found` } } };
+        }
+        if (!Array.isArray(body?.rows) || body.rows.length > 10_000) {
+          return { status: 400, body: { error: { code: 'InvalidRequest', message: 'rows must be an array of at most 10000 rows' } } };
+        }
+        rowPushes.push({ groupId, datasetId, table, rows: body.rows });
+        return { status: 200, body: {} };
+      }
+    }
+  }
+
+  return {
+    graphUrl,
+    powerBiUrl,
+    caFile,
+    requests,
+    channels,
+    invitedUsers,
+    members,
+    rowPushes,
+    fail(routeName, failure) {
+      failures.set(routeName, { ...failure });
+    },
+    clearFailures() {
+      failures.clear();
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await fs.rm(certDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** GET a JSON document over https, trusting one certificate for this request only. */
+function getJson<T>(url: string, ca: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    https
+      .get(url, { ca }, (res) => {
+        let text = '';
+        res.on('data', (chunk) => (text += chunk));
+        res.on('end', () => {
+          try {
+            resolve(JSON.parse(text) as T);
+          } catch (err) {
+            reject(err);
+          }
+        });
+      })
+      .on('error', reject);
+  });
+}
