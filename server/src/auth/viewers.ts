@@ -35,6 +35,15 @@ export class ViewerResolver {
     private readonly entra: EntraTokenVerifier | undefined,
   ) {}
 
+  /**
+   * The same person with their current role, units and organisation (after an admin changed them), keeping
+   * the expiry of the token they connected with; null when the account is gone.
+   */
+  async refresh(em: EntityManager, viewer: Viewer): Promise<Viewer | null> {
+    const user = await em.findOne(User, { id: viewer.userId }, { populate: ['businessUnits'] });
+    return user ? viewerFromUser(user, viewer.expiresAt) : null;
+  }
+
   /** The viewer a token speaks for, or null when it is not a valid, current token of a known person. */
   async fromToken(em: EntityManager, token: string | null): Promise<Viewer | null> {
     if (!token || token.length > 16 * 1024) return null;

@@ -42,12 +42,23 @@ export class GridConnection implements GridPeer {
 
   constructor(
     private readonly socket: WebSocket,
-    readonly viewer: Viewer,
+    private currentViewer: Viewer,
     readonly document: GridDocument,
     private readOnly: boolean,
     private readonly events: ConnectionEvents,
   ) {
-    this.origin = { userId: viewer.userId, source: 'GRID' };
+    this.origin = { userId: currentViewer.userId, source: 'GRID' };
+  }
+
+  /** Who is connected, with the rights they have now. */
+  get viewer(): Viewer {
+    return this.currentViewer;
+  }
+
+  /** The person's role or units changed while connected. */
+  updateViewer(viewer: Viewer, readOnly: boolean): void {
+    this.currentViewer = viewer;
+    this.readOnly = readOnly;
   }
 
   get isReadOnly(): boolean {

@@ -23,7 +23,7 @@ import type { Logger } from '../log.js';
 import { canEditLine } from '../policies/budgetLine.js';
 import { canReadUnit } from '../policies/businessUnit.js';
 import type { Viewer } from '../policies/viewer.js';
-import type { EventBus } from '../realtime/eventBus.js';
+import { onEvent, type EventBus } from '../realtime/eventBus.js';
 import { CELLS_MAP, cellKey } from './cellRules.js';
 import { formatDocName, parseDocName } from './docName.js';
 import { GridCloseCode, GridConnection } from './GridConnection.js';
@@ -75,7 +75,7 @@ export class GridServer implements LiveDocuments {
     this.store.onStoreLatency = (s) => options.metrics.storeLatency.observe(s);
     this.projection = new GridProjection(options.em, options.writer, options.log, options.projectionIntervalMs);
     options.writer.attachLiveDocuments(this);
-    this.unsubscribe = this.followSubmissionChanges();
+    this.unsubscribe = this.followAccessChanges();
   }
 
   /** Handles an HTTP upgrade on /yjs/...: accepts the socket, then authenticates before sending anything. */
@@ -249,21 +249,32 @@ export class GridServer implements LiveDocuments {
     }
   }
 
-  /** Open connections learn their new rights as soon as a unit's submission status changes. */
-  private followSubmissionChanges(): () => void {
-    const iterator = this.options.events.subscribe('SUBMISSION_STATUS_CHANGED')[Symbol.asyncIterator]();
-    let running = true;
-    void (async () => {
-      while (running) {
-        const next = await iterator.next();
-        if (next.done) return;
-        this.applySubmissionStatus(next.value.planId, next.value.unitId, next.value.status);
+  /** Open connections learn their new rights as soon as a submission or a person's access changes. */
+  private followAccessChanges(): () => void {
+    const stops = [
+      onEvent(this.options.events, 'SUBMISSION_STATUS_CHANGED', (e) => this.applySubmissionStatus(e.planId, e.unitId, e.status)),
+      onEvent(this.options.events, 'USER_ACCESS_CHANGED', (e) => void this.applyUserAccess(e.userId)),
+    ];
+    return () => stops.forEach((stop) => stop());
+  }
+
+  /** Re-reads a person's rights for each of their connections: read-only now, or closed (4403). */
+  private async applyUserAccess(userId: string): Promise<void> {
+    const theirs = [...this.open.values()].flatMap((open) =>
+      [...open.connections].filter((c) => c.viewer.userId === userId).map((connection) => ({ open, connection })),
+    );
+    // Nothing they send counts until their new rights are known: no edit slips in with the old ones.
+    for (const { connection } of theirs) connection.setReadOnly(true);
+    const em = this.options.em.fork();
+    for (const { open, connection } of theirs) {
+      const viewer = await this.options.viewers.refresh(em, connection.viewer);
+      if (!viewer || !canReadUnit(viewer, open.document.unitId)) {
+        connection.close(GridCloseCode.Forbidden, 'access changed');
+        continue;
       }
-    })();
-    return () => {
-      running = false;
-      void iterator.return?.();
-    };
+      const submission = await em.findOne(BudgetSubmission, { plan: open.document.planId, businessUnit: open.document.unitId });
+      connection.updateViewer(viewer, !canEditLine(viewer, { unitId: open.document.unitId }, submission?.status ?? 'DRAFT'));
+    }
   }
 
   private applySubmissionStatus(planId: string, unitId: string, status: SubmissionStatus): void {

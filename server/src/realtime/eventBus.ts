@@ -25,12 +25,48 @@ export interface SubmissionStatusChangedEvent {
   submission: SubmissionSnapshot;
 }
 
+/** A person's role, units or organisation changed: their open sockets must not keep the old rights. */
+export interface UserAccessChangedEvent {
+  userId: string;
+}
+
 export function createEventBus() {
-  return createPubSub<{
-    BUDGET_LINE_CHANGED: [BudgetLineChangedEvent];
-    SUBMISSION_STATUS_CHANGED: [SubmissionStatusChangedEvent];
-    WORKFLOW_EVENT: [WorkflowEventRecord];
-  }>();
+  return createPubSub<BusTopics>();
 }
 
 export type EventBus = ReturnType<typeof createEventBus>;
+
+type TopicPayload<K extends keyof BusTopics> = BusTopics[K][0];
+type BusTopics = {
+  BUDGET_LINE_CHANGED: [BudgetLineChangedEvent];
+  SUBMISSION_STATUS_CHANGED: [SubmissionStatusChangedEvent];
+  WORKFLOW_EVENT: [WorkflowEventRecord];
+  USER_ACCESS_CHANGED: [UserAccessChangedEvent];
+};
+
+/**
+ * Calls `handler` for every event of `topic` from now on (for server-side listeners such as the grid
+ * server, not subscriptions); returns the function that stops listening.
+ */
+export function onEvent<K extends keyof BusTopics>(bus: EventBus, topic: K, handler: (event: TopicPayload<K>) => void): () => void {
+  const iterator = (bus.subscribe as (t: K) => AsyncIterable<TopicPayload<K>>)(topic)[Symbol.asyncIterator]();
+  let running = true;
+  // The first next() attaches the listener (the subscription is a lazy Repeater), synchronously.
+  let next = iterator.next();
+  void (async () => {
+    while (running) {
+      const result = await next;
+      if (result.done) return;
+      next = iterator.next();
+      try {
+        handler(result.value);
+      } catch {
+        // A failing listener must not stop the others, nor this loop.
+      }
+    }
+  })();
+  return () => {
+    running = false;
+    void iterator.return?.();
+  };
+}

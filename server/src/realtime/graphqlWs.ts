@@ -29,6 +29,7 @@ import type { GraphQLContext } from '../graphql/context.js';
 import { LIMITS, validationRules } from '../graphql/limits.js';
 import type { Viewer } from '../policies/viewer.js';
 import type { Services } from '../services.js';
+import { onEvent } from './eventBus.js';
 
 /** What we keep per socket, on graphql-ws's `extra`. */
 interface SocketState {
@@ -64,6 +65,13 @@ export function createGraphQLWebSocketServer(schema: GraphQLSchema, services: Se
   const rules = [...specifiedRules, ...validationRules];
 
   const sockets = new WeakMap<WebSocket, SocketState>();
+  /** Open sockets per person, so that a change of their access reaches them. */
+  const byUser = new Map<string, Set<WebSocket>>();
+  // Subscriptions keep the scope computed when they started; after an access change the socket closes
+  // (4403), and the client subscribes again with the new rights.
+  const stopFollowing = onEvent(services.events, 'USER_ACCESS_CHANGED', ({ userId }) => {
+    for (const socket of byUser.get(userId) ?? []) socket.close(CloseCode.Forbidden, 'access changed');
+  });
   const state = (extra: { socket: WebSocket }): SocketState => {
     let s = sockets.get(extra.socket);
     if (!s) sockets.set(extra.socket, (s = { socket: extra.socket, activeOperations: new Set() }));
@@ -86,6 +94,9 @@ export function createGraphQLWebSocketServer(schema: GraphQLSchema, services: Se
           return false;
         }
         s.viewer = viewer;
+        let mine = byUser.get(viewer.userId);
+        if (!mine) byUser.set(viewer.userId, (mine = new Set()));
+        mine.add(s.socket);
         const closeWhenExpired = () => {
           const remaining = viewer.expiresAt * 1000 - Date.now();
           if (remaining <= 0) s.socket.close(CloseCode.Unauthorized, 'Token expired');
@@ -96,6 +107,11 @@ export function createGraphQLWebSocketServer(schema: GraphQLSchema, services: Se
       },
       onClose: (ctx) => {
         const s = sockets.get(ctx.extra.socket);
+        if (s?.viewer) {
+          const mine = byUser.get(s.viewer.userId);
+          mine?.delete(s.socket);
+          if (mine?.size === 0) byUser.delete(s.viewer.userId);
+        }
         if (s?.expiryTimer) clearTimeout(s.expiryTimer);
       },
       onSubscribe: (ctx, id, payload) => {
@@ -142,6 +158,7 @@ export function createGraphQLWebSocketServer(schema: GraphQLSchema, services: Se
     wss,
     /** Closes every socket and stops accepting operations. */
     async close(): Promise<void> {
+      stopFollowing();
       await disposable.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
