@@ -6,7 +6,9 @@ import { isFrozen } from '../policies/budgetLine.js';
 import { canReadPlans } from '../policies/budgetPlan.js';
 import { canSubmit, canReview } from '../policies/budgetSubmission.js';
 import { canWriteUnit, inScope, readableUnits } from '../policies/businessUnit.js';
+import { canReadExecution } from '../policies/workflowExecution.js';
 import type { SubmissionStatusChangedEvent } from '../realtime/eventBus.js';
+import { scopeOf } from '../workflow/engine.js';
 import { WorkflowExecution } from '../workflow/WorkflowExecution.js';
 import { BudgetSubmission } from './BudgetSubmission.js';
 import type { SubmissionSnapshot } from './submissionSnapshot.js';
@@ -73,7 +75,9 @@ export class SubmissionResolver {
 
   @FieldResolver(() => WorkflowExecution, { nullable: true, description: 'The budget_submission workflow reviewing it.' })
   async execution(@Root() submission: Pick<BudgetSubmission, 'executionId'>, @Ctx() ctx: GraphQLContext): Promise<WorkflowExecution | null> {
-    return submission.executionId ? ctx.em.findOne(WorkflowExecution, { id: submission.executionId }) : null;
+    const execution = submission.executionId ? await ctx.em.findOne(WorkflowExecution, { id: submission.executionId }) : null;
+    // Null for a caller who may not see it (a VIEWER reads the unit, not its workflow), as workflowExecution(id).
+    return execution && canReadExecution(requireViewer(ctx), scopeOf(execution)) ? execution : null;
   }
 
   @FieldResolver(() => Boolean, { description: "Whether the caller may change this unit's cells now." })

@@ -68,12 +68,16 @@ export function canStartWorkflow(viewer: Viewer, definitionKey: string): boolean
   return false; // budget_submission starts from submitBudget
 }
 
-/** Retrying steps and giving manual input (subject to the step's own roles, below). */
+/**
+ * Retrying steps and giving manual input (subject to the step's own roles, below). The contract: each role
+ * "sees and drives" the same executions, so a BU_LEADER retries their units' submissions too (and still may
+ * not give finance_review, which names its roles).
+ */
 export function canDriveExecution(viewer: Viewer, execution: ExecutionScope): boolean {
   if (!canReadExecution(viewer, execution)) return false;
   if (viewer.role === 'ADMIN') return true;
   if (viewer.role === 'PARTNER_ADMIN') return execution.definitionKey === 'new_partner_user';
-  if (viewer.role === 'ANALYST') return execution.definitionKey === 'budget_submission';
+  if (viewer.role === 'ANALYST' || viewer.role === 'BU_LEADER') return execution.definitionKey === 'budget_submission';
   return false;
 }
 
