@@ -1,114 +1,70 @@
 /**
- * Plansync's web client. For now: sign-in (demo password or Microsoft) and who you are; the budget grid,
- * the workflow monitor and the admin views come with their own issues.
+ * Plansync's web client: sign-in, then the budget grid, the workflow monitor and the admin views.
+ * The session survives a reload (localStorage) and ends on sign-out, on expiry, or when the server refuses
+ * the token, which brings the person back to the sign-in page.
  */
-import { StrictMode, useEffect, useState, type FormEvent } from 'react';
+import { StrictMode, useCallback, useEffect, useMemo, useState } from 'react';
 import { createRoot } from 'react-dom/client';
-import { clearToken, graphql, loadToken, saveToken } from './session';
+import { ApolloProvider } from '@apollo/client/react';
+import { useQuery } from '@apollo/client/react';
+import { BrowserRouter } from 'react-router';
+import { createApollo } from './apollo';
+import { SessionContext } from './auth/MeContext';
+import { clearSession, loadSession, saveSession, type Session, type SignOutReason } from './auth/session';
+import { SignInPage } from './auth/SignInPage';
+import { MeDocument } from './graphql/generated';
+import { Shell } from './layout/Shell';
+import { ErrorMessage, Loading } from './common/Status';
 import './styles.css';
 
-interface Me {
-  email: string;
-  displayName: string;
-  role: string;
-  businessUnits: { code: string; name: string }[];
-  organization: { name: string } | null;
-}
-
-function SignIn({ onSignedIn }: { onSignedIn: (token: string) => void }) {
-  const [email, setEmail] = useState('');
-  const [password, setPassword] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [microsoft, setMicrosoft] = useState(false);
-
-  useEffect(() => {
-    fetch('/auth/config')
-      .then((r) => (r.ok ? r.json() : { microsoft: false }))
-      .then((c) => setMicrosoft(Boolean(c.microsoft)))
-      .catch(() => setMicrosoft(false));
-    const failure = new URLSearchParams(window.location.hash.slice(1)).get('signInError');
-    if (failure) setError('Microsoft sign-in did not complete. Please try again.');
-  }, []);
-
-  async function submit(e: FormEvent) {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      const data = await graphql<{ login: { token: string } }>(
-        'mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }',
-        { e: email, p: password },
-      );
-      onSignedIn(data.login.token);
-    } catch (err) {
-      setError((err as Error).message);
-    } finally {
-      setBusy(false);
-    }
-  }
-
+function SignedIn({ session, signOut }: { session: Session; signOut: (reason: SignOutReason) => void }) {
+  const onRejected = useCallback(() => signOut('rejected'), [signOut]);
+  const apollo = useMemo(() => createApollo(session.token, onRejected), [session.token, onRejected]);
+  useEffect(() => apollo.dispose, [apollo]);
   return (
-    <main className="card">
-      <h1>Plansync</h1>
-      <p className="muted">Budgets and onboarding, live.</p>
-      <form onSubmit={submit} aria-label="Sign in">
-        <label>
-          Email
-          <input type="email" autoComplete="username" value={email} onChange={(e) => setEmail(e.target.value)} required />
-        </label>
-        <label>
-          Password
-          <input type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} required />
-        </label>
-        {error && <p role="alert" className="error">{error}</p>}
-        <button type="submit" disabled={busy}>{busy ? 'Signing in…' : 'Sign in'}</button>
-      </form>
-      {microsoft && (
-        <a className="button secondary" href="/auth/microsoft/login">Sign in with Microsoft</a>
-      )}
-      <p className="muted small">Demo accounts use the password <code>plansync-demo</code>, e.g. admin@example.com.</p>
-    </main>
+    <ApolloProvider client={apollo.client}>
+      <LoadMe session={session} signOut={() => signOut('signed-out')} />
+    </ApolloProvider>
   );
 }
 
-function Home({ token, onSignOut }: { token: string; onSignOut: () => void }) {
-  const [me, setMe] = useState<Me | null>(null);
-  const [error, setError] = useState<string | null>(null);
-
-  useEffect(() => {
-    graphql<{ me: Me }>('{ me { email displayName role businessUnits { code name } organization { name } } }', {}, token)
-      .then((d) => setMe(d.me))
-      .catch((err: Error & { code?: string }) => (err.code === 'UNAUTHENTICATED' ? onSignOut() : setError(err.message)));
-  }, [token, onSignOut]);
-
-  if (error) return <main className="card"><p role="alert" className="error">{error}</p></main>;
-  if (!me) return <main className="card"><p>Loading…</p></main>;
+function LoadMe({ session, signOut }: { session: Session; signOut: () => void }) {
+  const { data, error } = useQuery(MeDocument);
+  if (error) return <ErrorMessage error={error} />;
+  if (!data) return <Loading what="your profile" />;
   return (
-    <main className="card">
-      <h1>Plansync</h1>
-      <p>
-        Signed in as <strong>{me.displayName}</strong> ({me.email}), <span className="badge">{me.role}</span>
-      </p>
-      {me.businessUnits.length > 0 && <p>Business units: {me.businessUnits.map((u) => u.name).join(', ')}</p>}
-      {me.organization && <p>Organisation: {me.organization.name}</p>}
-      <p className="muted">The budget grid and the workflow monitor are on their way. The GraphQL API is at <code>/graphql</code>.</p>
-      <button onClick={onSignOut}>Sign out</button>
-    </main>
+    <SessionContext.Provider value={{ me: data.me, token: session.token, signOut }}>
+      <Shell />
+    </SessionContext.Provider>
   );
 }
 
 function App() {
-  const [token, setToken] = useState<string | null>(() => loadToken());
-  const signOut = () => {
-    clearToken();
-    setToken(null);
-  };
-  return token ? <Home token={token} onSignOut={signOut} /> : <SignIn onSignedIn={(t) => { saveToken(t); setToken(t); }} />;
+  const [session, setSession] = useState<Session | null>(() => loadSession());
+  const [reason, setReason] = useState<SignOutReason | null>(null);
+  const signOut = useCallback((why: SignOutReason) => {
+    clearSession();
+    setSession(null);
+    setReason(why);
+  }, []);
+
+  // An expired token sends the person back to sign in, even if they are idle.
+  useEffect(() => {
+    if (!session) return;
+    const timer = setTimeout(() => signOut('expired'), Math.max(0, session.expiresAt - Date.now()));
+    return () => clearTimeout(timer);
+  }, [session, signOut]);
+
+  if (!session) {
+    return <SignInPage reason={reason} onSignedIn={(token) => { setReason(null); setSession(saveSession(token)); }} />;
+  }
+  return <SignedIn key={session.token} session={session} signOut={signOut} />;
 }
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
-    <App />
+    <BrowserRouter>
+      <App />
+    </BrowserRouter>
   </StrictMode>,
 );

@@ -1,0 +1,45 @@
+/**
+ * The Apollo Client: queries and mutations over HTTP, subscriptions over graphql-ws, both with the bearer
+ * token. A 4401 close (expired or refused token) or an UNAUTHENTICATED error signs the person out; a 4403
+ * close (their access changed) reconnects, and the subscriptions start again with the new rights.
+ */
+import { ApolloClient, ApolloLink, HttpLink, InMemoryCache } from '@apollo/client';
+import { CombinedGraphQLErrors } from '@apollo/client/errors';
+import { ErrorLink } from '@apollo/client/link/error';
+import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
+import { getMainDefinition } from '@apollo/client/utilities';
+import { createClient } from 'graphql-ws';
+
+export type ConnectionState = 'connecting' | 'live' | 'reconnecting';
+
+export function createApollo(token: string, onUnauthenticated: () => void, onConnection?: (state: ConnectionState) => void) {
+  const http = new HttpLink({ uri: '/graphql', headers: { authorization: `Bearer ${token}` } });
+  const wsUrl = `${window.location.protocol === 'https:' ? 'wss' : 'ws'}://${window.location.host}/graphql`;
+  const ws = createClient({
+    url: wsUrl,
+    connectionParams: { authorization: `Bearer ${token}` },
+    lazy: true,
+    retryAttempts: Infinity,
+    shouldRetry: (event) => (event as CloseEvent)?.code !== 4401,
+    on: {
+      connected: () => onConnection?.('live'),
+      closed: (event) => {
+        if ((event as CloseEvent)?.code === 4401) onUnauthenticated();
+        else onConnection?.('reconnecting');
+      },
+    },
+  });
+  const errors = new ErrorLink(({ error }) => {
+    if (CombinedGraphQLErrors.is(error) && error.errors.some((e) => e.extensions?.code === 'UNAUTHENTICATED')) onUnauthenticated();
+  });
+  const link = ApolloLink.split(
+    ({ query }) => {
+      const definition = getMainDefinition(query);
+      return definition.kind === 'OperationDefinition' && definition.operation === 'subscription';
+    },
+    new GraphQLWsLink(ws),
+    errors.concat(http),
+  );
+  const client = new ApolloClient({ link, cache: new InMemoryCache() });
+  return { client, dispose: () => void ws.dispose() };
+}

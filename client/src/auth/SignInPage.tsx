@@ -1,0 +1,79 @@
+/** Sign-in: demo email and password, or Microsoft when the server has Entra ID set up. */
+import { useEffect, useState, type FormEvent } from 'react';
+import type { SignOutReason } from './session';
+
+const REASONS: Record<SignOutReason, string> = {
+  'signed-out': 'You are signed out.',
+  expired: 'Your session has expired. Please sign in again.',
+  rejected: 'Your session is no longer valid. Please sign in again.',
+};
+
+async function login(email: string, password: string): Promise<string> {
+  const res = await fetch('/graphql', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      query: 'mutation Login($email: String!, $password: String!) { login(email: $email, password: $password) { token } }',
+      variables: { email, password },
+    }),
+  });
+  const body = await res.json();
+  if (body.errors?.length) throw new Error(body.errors[0].message);
+  return body.data.login.token;
+}
+
+export function SignInPage({ reason, onSignedIn }: { reason: SignOutReason | null; onSignedIn: (token: string) => void }) {
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [microsoft, setMicrosoft] = useState(false);
+
+  useEffect(() => {
+    fetch('/auth/config')
+      .then((r) => (r.ok ? r.json() : { microsoft: false }))
+      .then((c) => setMicrosoft(Boolean(c.microsoft)))
+      .catch(() => setMicrosoft(false));
+    const failure = new URLSearchParams(window.location.hash.slice(1)).get('signInError');
+    if (failure) setError(failure === 'account_conflict' ? 'This Microsoft account cannot be linked to the existing Plansync account.' : 'Microsoft sign-in did not complete. Please try again.');
+  }, []);
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      onSignedIn(await login(email, password));
+    } catch (err) {
+      setError((err as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <main className="signin">
+      <section className="card" aria-labelledby="signin-title">
+        <h1 id="signin-title">Plansync</h1>
+        <p className="muted">Budgets and onboarding, live.</p>
+        {reason && reason !== 'signed-out' && <p className="notice" role="status">{REASONS[reason]}</p>}
+        <form onSubmit={submit} aria-label="Sign in">
+          <label>
+            Email
+            <input name="email" type="email" autoComplete="username" value={email} onChange={(e) => setEmail(e.target.value)} required autoFocus />
+          </label>
+          <label>
+            Password
+            <input name="password" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} required />
+          </label>
+          {error && <p role="alert" className="error">{error}</p>}
+          <button type="submit" disabled={busy}>{busy ? 'Signing in…' : 'Sign in'}</button>
+        </form>
+        {microsoft && (
+          <a className="button secondary wide" href="/auth/microsoft/login">Sign in with Microsoft</a>
+        )}
+        <p className="muted small">Demo accounts use the password <code>plansync-demo</code>, e.g. admin@example.com.</p>
+      </section>
+    </main>
+  );
+}

@@ -1,0 +1,3 @@
+export function GridPage() {
+  return <section className="panel"><h1>Budget grid</h1></section>;
+}

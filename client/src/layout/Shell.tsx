@@ -1,0 +1,57 @@
+/** The frame of every signed-in view: navigation by what the person may open, who they are, sign-out. */
+import { NavLink, Navigate, Route, Routes } from 'react-router';
+import { abilities, useSession } from '../auth/MeContext';
+import { GridPage } from '../grid/GridPage';
+import { WorkflowsPage } from '../workflows/WorkflowsPage';
+import { UsersPage } from '../admin/UsersPage';
+import { AuditLogPage } from '../admin/AuditLogPage';
+import { SubmissionsPage } from '../admin/SubmissionsPage';
+
+export function Shell() {
+  const { me, signOut } = useSession();
+  const can = abilities(me);
+  const home = can.grid ? '/grid' : can.workflows ? '/workflows' : can.users ? '/admin/users' : '/profile';
+  return (
+    <div className="shell">
+      <header className="topbar">
+        <span className="brand">Plansync</span>
+        <nav aria-label="Main">
+          {can.grid && <NavLink to="/grid">Budget grid</NavLink>}
+          {can.workflows && <NavLink to="/workflows">Workflows</NavLink>}
+          {can.submissions && <NavLink to="/admin/submissions">Submissions</NavLink>}
+          {can.audit && <NavLink to="/admin/audit">Audit log</NavLink>}
+          {can.users && <NavLink to="/admin/users">Users</NavLink>}
+        </nav>
+        <div className="who">
+          <span data-testid="me">
+            {me.displayName} <span className="badge">{me.role}</span>
+          </span>
+          <button className="link" onClick={signOut}>Sign out</button>
+        </div>
+      </header>
+      <main className="content">
+        <Routes>
+          {can.grid && <Route path="/grid/:unit?" element={<GridPage />} />}
+          {can.workflows && <Route path="/workflows/:executionId?" element={<WorkflowsPage />} />}
+          {can.users && <Route path="/admin/users" element={<UsersPage />} />}
+          {can.audit && <Route path="/admin/audit" element={<AuditLogPage />} />}
+          {can.submissions && <Route path="/admin/submissions" element={<SubmissionsPage />} />}
+          <Route path="/profile" element={<Profile />} />
+          <Route path="*" element={<Navigate to={home} replace />} />
+        </Routes>
+      </main>
+    </div>
+  );
+}
+
+function Profile() {
+  const { me } = useSession();
+  return (
+    <section className="panel">
+      <h1>{me.displayName}</h1>
+      <p>{me.email}</p>
+      <p>Role: {me.role}</p>
+      {me.organization && <p>Organisation: {me.organization.name}</p>}
+    </section>
+  );
+}

@@ -1,0 +1,56 @@
+/**
+ * Browser tests: Debian's Chromium driven by playwright-core (never a downloaded browser), against a whole
+ * Plansync started in-process (server/src/testing/harness.ts) serving the built client (`npm test` builds
+ * it first). Each person gets their own browser context, as two people on two machines would.
+ */
+import fs from 'node:fs';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { expect } from 'vitest';
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const hasChromium = fs.existsSync(CHROMIUM);
+if (!hasChromium) console.warn(`Browser tests skipped: no Chromium at ${CHROMIUM} (apt-get install -y chromium; .ci/run does it).`);
+
+export async function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+}
+
+export interface Person {
+  context: BrowserContext;
+  page: Page;
+  /** Console errors and page errors seen so far: a clean page has none. */
+  problems: string[];
+}
+
+/** A new browser context for one person, signed in through the sign-in page. */
+export async function signIn(browser: Browser, baseUrl: string, email: string, path = '/'): Promise<Person> {
+  const context = await browser.newContext({ baseURL: baseUrl, viewport: { width: 1440, height: 900 } });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: baseUrl });
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => problems.push(`page: ${error.message}`));
+  await page.goto(path);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill('plansync-demo');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByTestId('me').waitFor();
+  return { context, page, problems };
+}
+
+/** Console errors are bugs, except the ones a test provokes on purpose (refused sockets, say). */
+export function expectNoProblems(person: Person, allowed: RegExp[] = []) {
+  expect(person.problems.filter((p) => !allowed.some((a) => a.test(p)))).toEqual([]);
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  const dir = new URL('../../test-results/', import.meta.url).pathname;
+  fs.mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: `${dir}${name}.png`, fullPage: false });
+}
