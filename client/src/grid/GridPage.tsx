@@ -1,3 +1,203 @@
+/**
+ * The budget page of one business unit: the unit picker, the live grid, filters, totals, the connection
+ * badge, who else is here, and the unit's submission (status, and the submit button for its leaders).
+ */
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useMutation, useQuery, useSubscription } from '@apollo/client/react';
+import { useNavigate, useParams } from 'react-router';
+import { useSession } from '../auth/MeContext';
+import { ErrorMessage, Loading } from '../common/Status';
+import { GridLinesDocument, GridSetupDocument, GridSubmissionChangedDocument, SubmitBudgetDocument } from '../graphql/generated';
+import { BudgetGrid, type BudgetGridHandle, type Filters, type GridRow } from './BudgetGrid';
+import { Presence } from './Presence';
+import { Totals } from './Totals';
+import { useGridDocument, type ConnectionStatus } from './useGridDocument';
+import { useNotices, Notices } from '../common/Notices';
+
+const STATUS_LABEL: Record<ConnectionStatus, string> = {
+  connecting: 'Connecting…',
+  live: 'Live',
+  reconnecting: 'Reconnecting…',
+  offline: 'Offline: edits are kept and sent on return',
+  closed: 'Disconnected',
+};
+
+const SUBMISSION_BADGE: Record<string, string> = { DRAFT: 'neutral', SUBMITTED: 'warn', APPROVED: 'good', REJECTED: 'bad' };
+
 export function GridPage() {
-  return <section className="panel"><h1>Budget grid</h1></section>;
+  const { unit: unitParam } = useParams();
+  const navigate = useNavigate();
+  const setup = useQuery(GridSetupDocument);
+  const units = setup.data?.businessUnits ?? [];
+  const plan = setup.data?.budgetPlans[0];
+  const unit = units.find((u) => u.code === unitParam) ?? (unitParam ? undefined : units[0]);
+
+  useEffect(() => {
+    if (!unitParam && units[0]) navigate(`/grid/${units[0].code}`, { replace: true });
+  }, [unitParam, units, navigate]);
+
+  if (setup.error) return <ErrorMessage error={setup.error} retry={() => void setup.refetch()} />;
+  if (!setup.data) return <Loading what="your budgets" />;
+  if (!plan) return <section className="panel">There is no budget plan yet.</section>;
+  if (!unit) {
+    return (
+      <section className="panel" role="alert">
+        <h1>Not available</h1>
+        <p>You may not open the budget of {unitParam}. {units.length > 0 && 'Pick one of your units instead:'}</p>
+        <UnitPicker units={units} current={null} onPick={(code) => navigate(`/grid/${code}`)} />
+      </section>
+    );
+  }
+  return <UnitBudget key={`${plan.id}/${unit.code}`} planId={plan.id} planName={plan.name} unitCode={unit.code} unitName={unit.name} units={units} />;
+}
+
+function UnitPicker({ units, current, onPick }: { units: { code: string; name: string }[]; current: string | null; onPick: (code: string) => void }) {
+  if (units.length <= 1 && current) return null;
+  return (
+    <label>
+      Business unit
+      <select value={current ?? ''} onChange={(e) => onPick(e.target.value)} aria-label="Business unit">
+        {!current && <option value="">Choose…</option>}
+        {units.map((u) => (
+          <option key={u.code} value={u.code}>
+            {u.name}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+interface UnitProps {
+  planId: string;
+  planName: string;
+  unitCode: string;
+  unitName: string;
+  units: { code: string; name: string }[];
+}
+
+function UnitBudget({ planId, planName, unitCode, unitName, units }: UnitProps) {
+  const { me, token } = useSession();
+  const navigate = useNavigate();
+  const lines = useQuery(GridLinesDocument, { variables: { planId, unit: unitCode } });
+  // The submission status follows live: a submit or a review elsewhere flips the grid's rights at once.
+  useSubscription(GridSubmissionChangedDocument, {
+    variables: { planId, unit: unitCode },
+    onData: () => void lines.refetch(),
+  });
+  const [submit, submitting] = useMutation(SubmitBudgetDocument);
+  const grid = useGridDocument(`budget:${planId}:${unitCode}`, token, me);
+  const gridRef = useRef<BudgetGridHandle>(null);
+  const [filters, setFilters] = useState<Filters>({ region: '', category: '', quarter: '' });
+  const [visible, setVisible] = useState<GridRow[]>([]);
+  const { notices, notify, dismiss } = useNotices();
+
+  const submission = lines.data?.budgetSubmissions.find((s) => s.businessUnit.code === unitCode);
+  const options = useMemo(() => {
+    const all = lines.data?.budgetLines ?? [];
+    const distinct = (pick: (l: (typeof all)[number]) => string) => [...new Set(all.map(pick))];
+    return { regions: distinct((l) => l.region), categories: distinct((l) => l.productCategory), quarters: distinct((l) => l.quarter).sort() };
+  }, [lines.data]);
+  const onVisibleRows = useCallback((rows: GridRow[]) => setVisible(rows), []);
+
+  if (lines.error) return <ErrorMessage error={lines.error} retry={() => void lines.refetch()} />;
+  if (!lines.data || !grid) return <Loading what={`the ${unitName} budget`} />;
+  if (grid.closedCode === 4403) return <ErrorMessage error={{ message: `You may not open the budget of ${unitName}.` }} />;
+
+  const readOnly = !submission?.canEdit || grid.closedCode !== null;
+  const readOnlyReason = !submission?.canEdit
+    ? submission && submission.status !== 'DRAFT' && submission.status !== 'REJECTED'
+      ? `This budget is ${submission.status.toLowerCase()} and cannot be changed.`
+      : 'You can read this budget but not change it.'
+    : null;
+
+  async function onSubmit() {
+    if (!window.confirm(`Submit the ${unitName} budget for review? It becomes read-only until Finance decides.`)) return;
+    try {
+      await submit({ variables: { planId, unit: unitCode } });
+      await lines.refetch();
+      notify('Submitted for review.');
+    } catch (err) {
+      notify(`Could not submit: ${(err as Error).message}`);
+    }
+  }
+
+  return (
+    <section aria-labelledby="grid-title">
+      <div className="grid-toolbar">
+        <div>
+          <h1 id="grid-title">
+            {unitName} <span className="muted small">{planName}</span>
+          </h1>
+          <div className="people">
+            <span className={`connection ${grid.status}`} role="status" aria-live="polite" data-testid="connection">
+              {STATUS_LABEL[grid.status]}
+            </span>
+            {submission && (
+              <span className={`badge ${SUBMISSION_BADGE[submission.status]}`} data-testid="submission-status">
+                {submission.status}
+              </span>
+            )}
+            <Presence awareness={grid.provider.awareness} />
+          </div>
+        </div>
+        <div className="spacer" />
+        <UnitPicker units={units} current={unitCode} onPick={(code) => navigate(`/grid/${code}`)} />
+        <label>
+          Region
+          <select value={filters.region} onChange={(e) => setFilters({ ...filters, region: e.target.value })}>
+            <option value="">All regions</option>
+            {options.regions.map((r) => <option key={r}>{r}</option>)}
+          </select>
+        </label>
+        <label>
+          Category
+          <select value={filters.category} onChange={(e) => setFilters({ ...filters, category: e.target.value })}>
+            <option value="">All categories</option>
+            {options.categories.map((c) => <option key={c}>{c}</option>)}
+          </select>
+        </label>
+        <label>
+          Quarter
+          <select value={filters.quarter} onChange={(e) => setFilters({ ...filters, quarter: e.target.value })}>
+            <option value="">All quarters</option>
+            {options.quarters.map((q) => <option key={q}>{q}</option>)}
+          </select>
+        </label>
+        <button className="secondary" onClick={() => gridRef.current?.undo()} disabled={readOnly} title="Undo your last edit (Ctrl+Z)">
+          Undo
+        </button>
+        <button className="secondary" onClick={() => gridRef.current?.redo()} disabled={readOnly} title="Redo (Ctrl+Y)">
+          Redo
+        </button>
+        {submission?.canSubmit && (
+          <button onClick={onSubmit} disabled={submitting.loading}>
+            {submitting.loading ? 'Submitting…' : 'Submit for review'}
+          </button>
+        )}
+      </div>
+      {readOnlyReason && <p className="banner warn" role="status">{readOnlyReason}</p>}
+      {submission?.submittedBy && (
+        <p className="muted small">
+          Submitted by {submission.submittedBy.displayName} on {new Date(submission.submittedAt!).toLocaleString()}.
+        </p>
+      )}
+      <div className="legend" aria-hidden="true">
+        <span><span className="swatch editable" />Editable</span>
+        <span><span className="swatch readonly" />Read-only</span>
+        <span>Enter or type to edit · Tab and arrows to move · Ctrl+V pastes a block from Excel · Ctrl+Z / Ctrl+Y undo and redo your own edits</span>
+      </div>
+      <BudgetGrid
+        ref={gridRef}
+        lines={lines.data.budgetLines}
+        grid={grid}
+        readOnly={readOnly}
+        filters={filters}
+        onNotice={notify}
+        onVisibleRows={onVisibleRows}
+      />
+      <Totals rows={visible} />
+      <Notices notices={notices} dismiss={dismiss} />
+    </section>
+  );
 }

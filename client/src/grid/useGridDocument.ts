@@ -1,0 +1,99 @@
+/**
+ * The live grid document of one unit: a Y.Doc synced with the server by the stock y-websocket provider,
+ * an undo manager that tracks only this person's edits, presence (awareness) and the connection state.
+ *
+ * Edits made while offline stay in the document and are sent when the connection returns (the provider
+ * resyncs on reconnect). A 4401 close means the session ended; 4403 that the person may not open the unit.
+ */
+import { useEffect, useState } from 'react';
+import { WebsocketProvider } from 'y-websocket';
+import * as Y from 'yjs';
+
+export type ConnectionStatus = 'connecting' | 'live' | 'reconnecting' | 'offline' | 'closed';
+
+/** Transaction origin of this person's own edits: what undo and redo act on. */
+export const LOCAL_EDIT = Symbol('local-edit');
+
+export interface PresenceState {
+  user: { name: string; color: string; email: string };
+  /** The cell the person has selected, `<lineId>/<column>`. */
+  cell: string | null;
+}
+
+export interface GridDocument {
+  doc: Y.Doc;
+  cells: Y.Map<unknown>;
+  provider: WebsocketProvider;
+  undo: Y.UndoManager;
+  status: ConnectionStatus;
+  synced: boolean;
+  /** Why the server closed the connection for good (4401 session ended, 4403 no access). */
+  closedCode: number | null;
+}
+
+const PALETTE = ['#e5484d', '#3e63dd', '#30a46c', '#f76b15', '#8e4ec6', '#12a594', '#d6409f', '#ad7f58'];
+
+/** A stable colour per person, so everyone sees the same one for them. */
+export function colorFor(email: string): string {
+  let h = 0;
+  for (const ch of email) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+  return PALETTE[h % PALETTE.length];
+}
+
+interface Parts {
+  doc: Y.Doc;
+  cells: Y.Map<unknown>;
+  provider: WebsocketProvider;
+  undo: Y.UndoManager;
+}
+
+/** Null until the document exists (the first render). Created in an effect so that a remount starts clean. */
+export function useGridDocument(docName: string, token: string, me: { displayName: string; email: string }): GridDocument | null {
+  const [parts, setParts] = useState<Parts | null>(null);
+  const [status, setStatus] = useState<ConnectionStatus>('connecting');
+  const [synced, setSynced] = useState(false);
+  const [closedCode, setClosedCode] = useState<number | null>(null);
+
+  useEffect(() => {
+    const doc = new Y.Doc();
+    const wsUrl = `${window.location.protocol === 'https:' ? 'wss' : 'ws'}://${window.location.host}/yjs`;
+    const provider = new WebsocketProvider(wsUrl, docName, doc, { params: { token }, disableBc: true });
+    const cells = doc.getMap<unknown>('cells');
+    const undo = new Y.UndoManager(cells, { trackedOrigins: new Set([LOCAL_EDIT]), captureTimeout: 300 });
+    const presence: PresenceState = { user: { name: me.displayName, email: me.email, color: colorFor(me.email) }, cell: null };
+    provider.awareness.setLocalState(presence);
+    setStatus('connecting');
+    setSynced(false);
+    setClosedCode(null);
+
+    let everConnected = false;
+    const onStatus = ({ status: s }: { status: 'connected' | 'disconnected' | 'connecting' }) => {
+      if (s === 'connected') everConnected = true;
+      if (!navigator.onLine) setStatus('offline');
+      else setStatus(s === 'connected' ? 'live' : everConnected ? 'reconnecting' : 'connecting');
+    };
+    const onSync = (isSynced: boolean) => setSynced(isSynced);
+    const onClosed = (event: { code: number }) => {
+      setClosedCode(event.code);
+      setStatus('closed');
+    };
+    const onOffline = () => setStatus('offline');
+    const onOnline = () => setStatus(provider.wsconnected ? 'live' : 'reconnecting');
+    provider.on('status', onStatus);
+    provider.on('sync', onSync);
+    provider.on('closed', onClosed);
+    window.addEventListener('offline', onOffline);
+    window.addEventListener('online', onOnline);
+    setParts({ doc, cells, provider, undo });
+    return () => {
+      window.removeEventListener('offline', onOffline);
+      window.removeEventListener('online', onOnline);
+      undo.destroy();
+      provider.destroy();
+      doc.destroy();
+      setParts(null);
+    };
+  }, [docName, token, me.displayName, me.email]);
+
+  return parts ? { ...parts, status, synced, closedCode } : null;
+}

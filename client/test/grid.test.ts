@@ -1,0 +1,100 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../../server/src/testing/harness.js';
+import { expectNoProblems, hasChromium, launchBrowser, screenshot, signIn, type Person } from './browser.js';
+
+/** The grid cell of a row (by position in the displayed grid) and column id. */
+const cell = (page: Page, rowIndex: number, column: string) =>
+  page.locator(`[data-testid=budget-grid] .ag-row[row-index="${rowIndex}"] .ag-cell[col-id="${column}"]`);
+
+async function openGrid(person: Person, unit: string) {
+  await person.page.goto(`/grid/${unit}`);
+  await expect.poll(() => person.page.getByTestId('connection').textContent(), { timeout: 20_000 }).toBe('Live');
+}
+
+async function typeInto(page: Page, rowIndex: number, column: string, text: string) {
+  await cell(page, rowIndex, column).dblclick();
+  const editor = page.locator('[data-testid=budget-grid] .ag-cell-inline-editing input, .ag-popup-editor textarea');
+  await editor.fill(text);
+  await editor.press('Enter');
+}
+
+describe.skipIf(!hasChromium)('the live budget grid in a browser', () => {
+  let server: TestServer;
+  let browser: Browser;
+  const people: Person[] = [];
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    for (const p of people) await p.context.close();
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it('lets two leaders edit, paste and undo, and see each other’s values and selections', async () => {
+    const lead = await signIn(browser, server.url, 'lead.sales-north@example.com');
+    const planner = await signIn(browser, server.url, 'planner.sales-north@example.com');
+    people.push(lead, planner);
+    await Promise.all([openGrid(lead, 'SALES_NORTH'), openGrid(planner, 'SALES_NORTH')]);
+    await expect.poll(() => lead.page.getByTestId('presence').textContent()).toContain('Sales North Planner');
+
+    // An edit by the lead appears for the planner.
+    await typeInto(lead.page, 0, 'budgetAmount', '1234.5');
+    await expect.poll(() => cell(planner.page, 0, 'budgetAmount').textContent()).toContain('1,234.5');
+
+    // The planner's selection shows on the lead's grid, with the planner's name.
+    await cell(planner.page, 3, 'forecastSales').click();
+    await expect.poll(() => cell(lead.page, 3, 'forecastSales').textContent()).toContain('Sales North Planner');
+
+    // A block copied from Excel: two rows of budget, variance (read-only, skipped), var % (skipped), forecast.
+    await cell(planner.page, 5, 'budgetAmount').click();
+    await planner.page.evaluate(() => navigator.clipboard.writeText('100\tx\tx\t200\n300\tx\tx\t400\n'));
+    await planner.page.keyboard.press('Control+V');
+    await expect.poll(() => cell(lead.page, 6, 'forecastSales').textContent()).toContain('400');
+    expect(await cell(lead.page, 5, 'budgetAmount').textContent()).toContain('100');
+    expect(await cell(lead.page, 6, 'budgetAmount').textContent()).toContain('300');
+    await expect.poll(() => planner.page.getByTestId('notices').textContent()).toMatch(/Pasted 4 cells; skipped 4/);
+
+    await screenshot(lead.page, 'grid-two-people');
+
+    // The lead undoes their own edit only: the planner's paste stays.
+    await cell(lead.page, 8, 'comment').click();
+    await lead.page.keyboard.press('Control+Z');
+    await expect.poll(() => cell(planner.page, 0, 'budgetAmount').textContent()).not.toContain('1,234.5');
+    expect(await cell(planner.page, 5, 'budgetAmount').textContent()).toContain('100');
+    await lead.page.keyboard.press('Control+Y');
+    await expect.poll(() => cell(planner.page, 0, 'budgetAmount').textContent()).toContain('1,234.5');
+
+    // A value out of range is refused on the spot, with the reason.
+    await typeInto(lead.page, 1, 'budgetAmount', '-5');
+    await expect.poll(() => lead.page.getByTestId('notices').textContent()).toMatch(/cannot be negative/);
+    expect(await cell(planner.page, 1, 'budgetAmount').textContent()).toBe('');
+
+    // Totals follow the values.
+    await expect.poll(() => lead.page.getByTestId('totals').textContent()).toMatch(/Lines with a budget3 of 120/);
+    expectNoProblems(lead);
+    expectNoProblems(planner);
+  });
+
+  it('keeps a viewer read-only, and keeps a leader of another unit out', async () => {
+    const viewer = await signIn(browser, server.url, 'viewer.sales-north@example.com');
+    people.push(viewer);
+    await openGrid(viewer, 'SALES_NORTH');
+    await viewer.page.getByText('You can read this budget but not change it.').waitFor();
+    await cell(viewer.page, 10, 'budgetAmount').dblclick();
+    await viewer.page.keyboard.type('999');
+    await viewer.page.keyboard.press('Enter');
+    expect(await viewer.page.locator('.ag-cell-inline-editing').count()).toBe(0);
+    expect(await cell(viewer.page, 10, 'budgetAmount').textContent()).toBe('');
+
+    const other = await signIn(browser, server.url, 'lead.marketing@example.com');
+    people.push(other);
+    await other.page.goto('/grid/SALES_NORTH');
+    await other.page.getByText('You may not open the budget of SALES_NORTH').waitFor();
+    expectNoProblems(viewer);
+    expectNoProblems(other);
+  });
+});
