@@ -79,6 +79,30 @@ describe.skipIf(!hasChromium)('the live budget grid in a browser', () => {
     expectNoProblems(planner);
   });
 
+  it('keeps edits made offline and sends them on return; submitting freezes the grid for everyone', async () => {
+    const lead = await signIn(browser, server.url, 'lead.operations@example.com');
+    const planner = await signIn(browser, server.url, 'planner.operations@example.com');
+    people.push(lead, planner);
+    await Promise.all([openGrid(lead, 'OPERATIONS'), openGrid(planner, 'OPERATIONS')]);
+
+    await lead.context.setOffline(true);
+    await expect.poll(() => lead.page.getByTestId('connection').textContent(), { timeout: 40_000 }).toMatch(/Offline|Reconnecting/);
+    await typeInto(lead.page, 2, 'budgetAmount', '777');
+    await expect.poll(() => cell(lead.page, 2, 'budgetAmount').textContent()).toContain('777');
+    await lead.context.setOffline(false);
+    await expect.poll(() => lead.page.getByTestId('connection').textContent(), { timeout: 40_000 }).toBe('Live');
+    await expect.poll(() => cell(planner.page, 2, 'budgetAmount').textContent()).toContain('777');
+
+    lead.page.once('dialog', (dialog) => void dialog.accept());
+    await lead.page.getByRole('button', { name: 'Submit for review' }).click();
+    await expect.poll(() => planner.page.getByTestId('submission-status').textContent()).toBe('SUBMITTED');
+    await planner.page.getByText('This budget is submitted and cannot be changed.').waitFor();
+    await cell(planner.page, 4, 'budgetAmount').dblclick();
+    expect(await planner.page.locator('.ag-cell-inline-editing').count()).toBe(0);
+    expectNoProblems(lead, [/ERR_INTERNET_DISCONNECTED|WebSocket/]);
+    expectNoProblems(planner);
+  });
+
   it('keeps a viewer read-only, and keeps a leader of another unit out', async () => {
     const viewer = await signIn(browser, server.url, 'viewer.sales-north@example.com');
     people.push(viewer);
