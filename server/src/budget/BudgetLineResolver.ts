@@ -1,9 +1,7 @@
 import { Arg, Ctx, Field, Float, ID, InputType, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
-import { filter, pipe } from '@graphql-yoga/subscription';
-import { forbidden } from '../errors.js';
 import { requireViewer, type GraphQLContext } from '../graphql/context.js';
 import { canReadPlans } from '../policies/budgetPlan.js';
-import { inScope, readableUnits } from '../policies/businessUnit.js';
+import { readableUnits } from '../policies/businessUnit.js';
 import type { BudgetLineChangedEvent } from '../realtime/eventBus.js';
 import { BudgetLine } from './BudgetLine.js';
 import { BudgetPlan } from './BudgetPlan.js';
@@ -11,6 +9,7 @@ import { BusinessUnit } from './BusinessUnit.js';
 import type { CellChanges } from './budgetLineWriter.js';
 import type { BudgetLineSnapshot } from './lineSnapshot.js';
 import { readablePlan, readableUnitByCode } from './unitLookup.js';
+import { subscribeToUnitEvents } from './unitEvents.js';
 
 @InputType({ description: 'The editable columns of a budget line. Omit a column to leave it as it is; null clears an amount.' })
 export class BudgetLineInput {
@@ -89,21 +88,7 @@ export class BudgetLineResolver {
 
   @Subscription(() => BudgetLine, {
     description: 'Every change to a line of the plan (of one unit, or of every unit the caller may read).',
-    subscribe: async ({ args, context }) => {
-      const ctx = context as GraphQLContext;
-      const viewer = requireViewer(ctx);
-      if (!canReadPlans(viewer)) throw forbidden('You may not read budget plans');
-      const unitId = args.businessUnitCode != null ? (await readableUnitByCode(ctx.em, viewer, args.businessUnitCode)).id : null;
-      // The viewer's scope is computed once here; each event is checked against it without a query.
-      const scope = readableUnits(viewer);
-      return pipe(
-        ctx.services.events.subscribe('BUDGET_LINE_CHANGED'),
-        filter(
-          (event: BudgetLineChangedEvent) =>
-            event.planId === args.planId && (unitId === null || event.unitId === unitId) && inScope(scope, event.unitId),
-        ),
-      );
-    },
+    subscribe: ({ args, context }) => subscribeToUnitEvents(context, 'BUDGET_LINE_CHANGED', args),
   })
   budgetLineChanged(
     @Root() event: BudgetLineChangedEvent,

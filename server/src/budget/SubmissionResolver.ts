@@ -1,11 +1,8 @@
-import { filter, pipe } from '@graphql-yoga/subscription';
 import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
-import { forbidden } from '../errors.js';
 import { requireViewer, type GraphQLContext } from '../graphql/context.js';
 import { isFrozen } from '../policies/budgetLine.js';
-import { canReadPlans } from '../policies/budgetPlan.js';
 import { canSubmit, canReview } from '../policies/budgetSubmission.js';
-import { canWriteUnit, inScope, readableUnits } from '../policies/businessUnit.js';
+import { canWriteUnit, readableUnits } from '../policies/businessUnit.js';
 import { canReadExecution } from '../policies/workflowExecution.js';
 import type { SubmissionStatusChangedEvent } from '../realtime/eventBus.js';
 import { scopeOf } from '../workflow/engine.js';
@@ -13,6 +10,7 @@ import { WorkflowExecution } from '../workflow/WorkflowExecution.js';
 import { BudgetSubmission } from './BudgetSubmission.js';
 import type { SubmissionSnapshot } from './submissionSnapshot.js';
 import { readablePlan, readableUnitByCode } from './unitLookup.js';
+import { subscribeToUnitEvents } from './unitEvents.js';
 
 @Resolver(() => BudgetSubmission)
 export class SubmissionResolver {
@@ -50,20 +48,7 @@ export class SubmissionResolver {
 
   @Subscription(() => BudgetSubmission, {
     description: 'Every change of a submission status in the plan (of one unit, or of every unit the caller may read).',
-    subscribe: async ({ args, context }) => {
-      const ctx = context as GraphQLContext;
-      const viewer = requireViewer(ctx);
-      if (!canReadPlans(viewer)) throw forbidden('You may not read budget plans');
-      const unitId = args.businessUnitCode != null ? (await readableUnitByCode(ctx.em, viewer, args.businessUnitCode)).id : null;
-      const scope = readableUnits(viewer);
-      return pipe(
-        ctx.services.events.subscribe('SUBMISSION_STATUS_CHANGED'),
-        filter(
-          (event: SubmissionStatusChangedEvent) =>
-            event.planId === args.planId && (unitId === null || event.unitId === unitId) && inScope(scope, event.unitId),
-        ),
-      );
-    },
+    subscribe: ({ args, context }) => subscribeToUnitEvents(context, 'SUBMISSION_STATUS_CHANGED', args),
   })
   submissionStatusChanged(
     @Root() event: SubmissionStatusChangedEvent,
