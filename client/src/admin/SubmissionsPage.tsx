@@ -1,4 +1,146 @@
-/** Placeholder until this view is built. */
+/**
+ * The submission dashboard (`/admin/submissions`): each unit's status, who submitted it and when, how much
+ * of its budget is filled, and how far its review has gone, with a link to the review in the monitor.
+ * Live: submissionStatusChanged for statuses, budgetLineChanged for filled lines, workflowEvents (from the
+ * cursor the page was read at) for the review steps.
+ */
+import { useCallback, useMemo, useState, type ReactNode } from 'react';
+import { useApolloClient, useQuery, useSubscription } from '@apollo/client/react';
+import { Link } from 'react-router';
+import {
+  DashboardLineChangedDocument, DashboardPlansDocument, DashboardSubmissionChangedDocument, SubmissionDashboardDocument,
+} from '../graphql/generated';
+import { ErrorMessage, Loading } from '../common/Status';
+import { formatDateTime, StatusBadge } from '../common/format';
+import { LiveBadge } from '../common/wsConnection';
+import { createRefetcher, type WorkflowEvent } from '../workflows/cacheUpdates';
+import { useWorkflowEvents } from '../workflows/useWorkflowEvents';
+import { SubmissionChart } from './SubmissionChart';
+import { unitProgress, type UnitProgress } from './submissionProgress';
+
+function SubmissionTable({ units }: { units: UnitProgress[] }) {
+  return (
+    <div className="table-scroll">
+      <table className="data" aria-label="Submissions by business unit">
+        <thead>
+          <tr>
+            <th scope="col">Unit</th>
+            <th scope="col">Status</th>
+            <th scope="col">Submitted</th>
+            <th scope="col" className="num">Budget lines filled</th>
+            <th scope="col">Review</th>
+          </tr>
+        </thead>
+        <tbody>
+          {units.map(({ submission, filled, lines, review }) => (
+            <tr key={submission.id} data-unit={submission.businessUnit.code} data-status={submission.status}>
+              <th scope="row">{submission.businessUnit.name}</th>
+              <td><StatusBadge status={submission.status} /></td>
+              <td>
+                {submission.submittedAt ? (
+                  <>
+                    {submission.submittedBy?.displayName ?? 'Someone'}
+                    <div className="muted small">{formatDateTime(submission.submittedAt)}</div>
+                  </>
+                ) : (
+                  <span className="muted">Not yet</span>
+                )}
+              </td>
+              <td className="num" data-filled={filled}>{filled} / {lines}</td>
+              <td>
+                {submission.execution && review ? (
+                  <span className="review-cell">
+                    <Link to={`/workflows/${submission.execution.id}`} data-execution={submission.execution.id}>
+                      {review.done} of {review.total} steps
+                    </Link>
+                    <StatusBadge status={submission.execution.status} />
+                  </span>
+                ) : (
+                  <span className="muted">—</span>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function Dashboard({ planId, heading }: { planId: string; heading: ReactNode }) {
+  const apollo = useApolloClient();
+  const { data, error, refetch } = useQuery(SubmissionDashboardDocument, {
+    variables: { planId },
+    fetchPolicy: 'cache-and-network',
+    nextFetchPolicy: 'cache-first',
+  });
+  // Statuses and filled lines arrive normalised (by id) and update what is shown by themselves.
+  useSubscription(DashboardSubmissionChangedDocument, { variables: { planId } });
+  useSubscription(DashboardLineChangedDocument, { variables: { planId } });
+
+  const refetchExecution = useMemo(() => createRefetcher(apollo, () => undefined), [apollo]);
+  const onEvent = useCallback(
+    (event: WorkflowEvent) => {
+      const shown = apollo.cache.readQuery({ query: SubmissionDashboardDocument, variables: { planId } });
+      if (shown?.budgetSubmissions.some((s) => s.execution?.id === event.executionId)) refetchExecution(event.executionId);
+    },
+    [apollo, planId, refetchExecution],
+  );
+  const live = useWorkflowEvents(data?.workflowExecutions.eventCursor, onEvent);
+
+  const units = useMemo(() => (data ? unitProgress(data) : []), [data]);
+  const submitted = units.filter((u) => u.submission.status !== 'DRAFT').length;
+  const head = (
+    <div className="page-head">
+      {heading}
+      <LiveBadge state={live.state} />
+      {data && <span className="muted">{submitted} of {units.length} units submitted</span>}
+    </div>
+  );
+  if (!data) {
+    return <>{head}{error ? <ErrorMessage error={error} retry={() => void refetch()} /> : <Loading what="the submissions" />}</>;
+  }
+  return (
+    <>
+      {head}
+      <section className="panel" aria-labelledby="chart-heading">
+        <h2 id="chart-heading">Progress by unit</h2>
+        <SubmissionChart units={units} />
+      </section>
+      <section className="panel" aria-labelledby="table-heading">
+        <h2 id="table-heading">Submissions</h2>
+        <SubmissionTable units={units} />
+      </section>
+    </>
+  );
+}
+
 export function SubmissionsPage() {
-  return <section className="panel"><h1>Submissions</h1><p className="muted">Coming soon.</p></section>;
+  const plans = useQuery(DashboardPlansDocument);
+  const [chosen, setChosen] = useState<string | null>(null);
+  const list = plans.data?.budgetPlans ?? [];
+  const planId = chosen ?? list[0]?.id;
+  const heading = (
+    <>
+      <h1>Submissions</h1>
+      {list.length > 1 && (
+        <label className="inline">
+          Plan
+          <select value={planId} onChange={(e) => setChosen(e.target.value)}>
+            {list.map((p) => <option key={p.id} value={p.id}>{p.name}</option>)}
+          </select>
+        </label>
+      )}
+      {list.length === 1 && <span className="plan-name">{list[0].name}</span>}
+    </>
+  );
+  return (
+    <div className="admin-page dashboard">
+      {!planId && <div className="page-head">{heading}</div>}
+      {plans.error && <ErrorMessage error={plans.error} retry={() => void plans.refetch()} />}
+      {!plans.data && !plans.error && <Loading what="the plans" />}
+      {plans.data && !planId && <p className="muted">There is no budget plan yet.</p>}
+      {planId && <Dashboard key={planId} planId={planId} heading={heading} />}
+    </div>
+  );
 }

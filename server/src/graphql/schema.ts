@@ -6,6 +6,7 @@ import { AuditLogResolver } from '../budget/AuditLogResolver.js';
 import { BudgetLineResolver } from '../budget/BudgetLineResolver.js';
 import { BudgetLineRelations, BudgetSubmissionRelations, CellChangeRelations } from '../budget/RelationResolvers.js';
 import { SubmissionResolver } from '../budget/SubmissionResolver.js';
+import { OrganizationResolver } from '../directory/OrganizationResolver.js';
 import { UserResolver } from '../directory/UserResolver.js';
 import type { EventBus } from '../realtime/eventBus.js';
 import { WorkflowResolver } from '../workflow/WorkflowResolver.js';
@@ -13,6 +14,7 @@ import { WorkflowResolver } from '../workflow/WorkflowResolver.js';
 export const resolvers = [
   AuthResolver,
   UserResolver,
+  OrganizationResolver,
   BudgetLineResolver,
   BudgetLineRelations,
   SubmissionResolver,

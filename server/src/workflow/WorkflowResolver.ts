@@ -71,6 +71,13 @@ class WorkflowExecutionConnection {
 
   @Field(() => PageInfo)
   pageInfo!: PageInfo;
+
+  @Field(() => String, {
+    description:
+      'The newest workflow event when this page was read: give it as `after` to workflowEvents to follow every ' +
+      'change since, with nothing missed between this read and the subscription.',
+  })
+  eventCursor!: string;
 }
 
 @ObjectType('WorkflowEvent', { description: 'One status change of an execution (stepKey null) or of one of its steps.' })
@@ -123,7 +130,9 @@ export class WorkflowResolver {
       throw badUserInput(`definitionKey must be one of ${WORKFLOWS.map((w) => w.key).join(', ')}`, 'definitionKey');
     }
     const scope = readableExecutions(viewer);
-    const empty = { edges: [], pageInfo: { hasNextPage: false, endCursor: null } };
+    // Read before the rows: every event up to this cursor is reflected in them, later ones replay after it.
+    const eventCursor = await this.newestEventCursor(ctx);
+    const empty = { edges: [], pageInfo: { hasNextPage: false, endCursor: null }, eventCursor };
     if ('none' in scope) return empty;
     const where: Record<string, unknown>[] = [];
     if (!scope.all) {
@@ -147,7 +156,13 @@ export class WorkflowResolver {
       cursor: encodeCursor(CURSOR_KIND, `${Buffer.from(`${node.createdAt.toISOString()}|${node.id}`).toString('base64url')}`),
       node,
     }));
-    return { edges, pageInfo: { hasNextPage: rows.length > limit, endCursor: edges.at(-1)?.cursor ?? null } };
+    return { edges, pageInfo: { hasNextPage: rows.length > limit, endCursor: edges.at(-1)?.cursor ?? null }, eventCursor };
+  }
+
+  /** The cursor of the newest stored event ("0" before the first one), which workflowEvents resumes after. */
+  private async newestEventCursor(ctx: GraphQLContext): Promise<string> {
+    const [{ max }] = await ctx.em.getConnection().execute<{ max: string | null }[]>('SELECT max(id) AS max FROM workflow_event');
+    return encodeCursor(EVENT_CURSOR, max ?? '0');
   }
 
   @Query(() => WorkflowExecution, { nullable: true, description: 'Null when it does not exist or the caller may not see it.' })
@@ -223,6 +238,12 @@ export class WorkflowResolver {
   async businessUnit(@Root() execution: WorkflowExecution | WorkflowEventRecord['execution'], @Ctx() ctx: GraphQLContext): Promise<BusinessUnit | null> {
     const row = execution instanceof WorkflowExecution ? execution : await ctx.em.findOne(WorkflowExecution, { id: execution.id });
     return loadedRelation(ctx.em, BusinessUnit, row?.businessUnit);
+  }
+
+  @FieldResolver(() => GraphQLJSON, { nullable: true, description: 'The input it was started with (new_partner: the organisation name).' })
+  async input(@Root() execution: WorkflowExecution | WorkflowEventRecord['execution'], @Ctx() ctx: GraphQLContext): Promise<unknown> {
+    const row = execution instanceof WorkflowExecution ? execution : await ctx.em.findOne(WorkflowExecution, { id: execution.id });
+    return row?.input ?? null;
   }
 
   @FieldResolver(() => Boolean, { description: 'Whether the caller may retry steps and give input (manual steps may restrict it further).' })

@@ -1,0 +1,25 @@
+/** How audit entries read, on screen and in the CSV export (one place, so both say the same). */
+import { toCsv } from '../common/csv';
+import type { AuditEntry } from './useAuditLog';
+
+const COLUMN_LABELS: Record<string, string> = { budgetAmount: 'Budget', forecastSales: 'Forecast', comment: 'Comment' };
+export const columnLabel = (column: string) => COLUMN_LABELS[column] ?? column;
+
+const numberFormat = new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 });
+
+/** Amounts as numbers with separators; comments as they are; nothing as an em dash. */
+export function formatValue(column: string, value: string | null): string {
+  if (value === null || value === '') return '—';
+  if (column !== 'comment' && Number.isFinite(Number(value))) return numberFormat.format(Number(value));
+  return value;
+}
+
+export function auditCsv(entries: readonly AuditEntry[]): string {
+  return toCsv(
+    ['at', 'user', 'business_unit', 'product_category', 'region', 'quarter', 'column', 'old_value', 'new_value', 'source'],
+    entries.map((e) => [
+      e.at, e.user?.email ?? '', e.line.businessUnit.code, e.line.productCategory, e.line.region, e.line.quarter,
+      e.column, e.oldValue, e.newValue, e.source,
+    ]),
+  );
+}
