@@ -18,22 +18,26 @@ import { ErrorMessage, Loading } from './common/Status';
 import './styles.css';
 
 function SignedIn({ session, signOut }: { session: Session; signOut: (reason: SignOutReason) => void }) {
-  const onRejected = useCallback(() => signOut('rejected'), [signOut]);
+  // The server refusing the token at (or after) its expiry is the session ending, not something wrong.
+  const onRejected = useCallback(
+    () => signOut(session.expiresAt <= Date.now() + 5000 ? 'expired' : 'rejected'),
+    [signOut, session.expiresAt],
+  );
   const apollo = useMemo(() => createApollo(session.token, onRejected), [session.token, onRejected]);
   useEffect(() => apollo.dispose, [apollo]);
   return (
     <ApolloProvider client={apollo.client}>
-      <LoadMe session={session} signOut={() => signOut('signed-out')} />
+      <LoadMe session={session} signOut={() => signOut('signed-out')} rejected={onRejected} />
     </ApolloProvider>
   );
 }
 
-function LoadMe({ session, signOut }: { session: Session; signOut: () => void }) {
+function LoadMe({ session, signOut, rejected }: { session: Session; signOut: () => void; rejected: () => void }) {
   const { data, error } = useQuery(MeDocument);
   if (error) return <ErrorMessage error={error} />;
   if (!data) return <Loading what="your profile" />;
   return (
-    <SessionContext.Provider value={{ me: data.me, token: session.token, signOut }}>
+    <SessionContext.Provider value={{ me: data.me, token: session.token, signOut, rejected }}>
       <Shell />
     </SessionContext.Provider>
   );

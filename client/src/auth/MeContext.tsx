@@ -8,6 +8,8 @@ export interface SessionValue {
   me: Me;
   token: string;
   signOut: () => void;
+  /** A socket was closed with 4401: the token is no longer accepted. */
+  rejected: () => void;
 }
 
 export const SessionContext = createContext<SessionValue | null>(null);

@@ -77,7 +77,7 @@ interface UnitProps {
 }
 
 function UnitBudget({ planId, planName, unitCode, unitName, units }: UnitProps) {
-  const { me, token } = useSession();
+  const { me, token, rejected } = useSession();
   const navigate = useNavigate();
   const lines = useQuery(GridLinesDocument, { variables: { planId, unit: unitCode } });
   // The submission status follows live: a submit or a review elsewhere flips the grid's rights at once.
@@ -99,6 +99,9 @@ function UnitBudget({ planId, planName, unitCode, unitName, units }: UnitProps) 
     return { regions: distinct((l) => l.region), categories: distinct((l) => l.productCategory), quarters: distinct((l) => l.quarter).sort() };
   }, [lines.data]);
   const onVisibleRows = useCallback((rows: GridRow[]) => setVisible(rows), []);
+  useEffect(() => {
+    if (grid?.closedCode === 4401) rejected();
+  }, [grid?.closedCode, rejected]);
 
   if (lines.error) return <ErrorMessage error={lines.error} retry={() => void lines.refetch()} />;
   if (!lines.data || !grid) return <Loading what={`the ${unitName} budget`} />;
