@@ -20,6 +20,7 @@ import { createMetrics } from './http/metrics.js';
 import { startHttpServer, type RunningHttpServer } from './http/server.js';
 import { createLogger, type Logger } from './log.js';
 import { createEventBus } from './realtime/eventBus.js';
+import { RedisLink } from './realtime/redisLink.js';
 import { integrationProvider } from './workflow/adapters/index.js';
 import { powerBiAdapter } from './workflow/adapters/powerBi.js';
 import { teamsAdapter } from './workflow/adapters/teams.js';
@@ -45,6 +46,7 @@ export async function startPlansync(config: Config, log: Logger = createLogger(c
   let http: RunningHttpServer | undefined;
   let grid: GridServer | undefined;
   let workflows: WorkflowEngine | undefined;
+  let redis: RedisLink | undefined;
   setOrmLogger(log.child({ component: 'mikro-orm' }));
   try {
     let databaseUrl = config.databaseUrl;
@@ -58,7 +60,12 @@ export async function startPlansync(config: Config, log: Logger = createLogger(c
     const keys = await loadSigningKeys({ privatePem: config.jwtPrivateKey, publicPem: config.jwtPublicKey, dataDir: config.dataDir });
     const tokens = new TokenService(keys, config.jwtTtlSeconds);
     const entraTokens = config.entra ? new EntraTokenVerifier(config.entra) : undefined;
-    const events = createEventBus();
+    if (config.redisUrl) {
+      redis = new RedisLink({ url: config.redisUrl, prefix: config.redisPrefix, log: log.child({ component: 'redis' }) });
+      // Waits a little for Redis, never for ever: without it this instance still serves its own clients.
+      await redis.start(3000);
+    }
+    const events = createEventBus(redis);
     const integrations = integrationProvider(config, { teams: teamsAdapter(config), powerBi: powerBiAdapter(config) });
     log.info({ integrations: integrations.describe() }, 'workflow integrations');
     workflows = new WorkflowEngine({
@@ -82,6 +89,7 @@ export async function startPlansync(config: Config, log: Logger = createLogger(c
       localLogin: new LocalLogin(tokens, { threshold: config.lockoutThreshold, lockoutSeconds: config.lockoutSeconds }),
       budgetLines: new BudgetLineWriter(events),
       events,
+      redis,
       workflows,
     };
     const schema = await buildPlansyncSchema(events);
@@ -94,6 +102,7 @@ export async function startPlansync(config: Config, log: Logger = createLogger(c
       log: log.child({ component: 'grid' }),
       metrics: createGridMetrics(metrics.registry),
       idleUnloadMs: config.gridIdleUnloadMs,
+      redis,
     });
     const gridServer = grid;
     http = await startHttpServer({
@@ -105,9 +114,12 @@ export async function startPlansync(config: Config, log: Logger = createLogger(c
     });
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
     const url = `http://${host}:${http.port}`;
-    log.info({ url, startupMs: Date.now() - started, embeddedDatabase: Boolean(embedded) }, 'Plansync is listening');
+    log.info(
+      { url, startupMs: Date.now() - started, embeddedDatabase: Boolean(embedded), redis: redis ? (redis.up ? 'up' : 'down') : 'off' },
+      'Plansync is listening',
+    );
 
-    const running = { http, grid, workflows, orm, embedded };
+    const running = { http, grid, workflows, orm, embedded, redis };
     let stopping: Promise<void> | undefined;
     return {
       url,
@@ -116,13 +128,13 @@ export async function startPlansync(config: Config, log: Logger = createLogger(c
       stop: () => (stopping ??= shutdown(running, log)),
     };
   } catch (err) {
-    await shutdown({ http, grid, workflows, orm, embedded }, log).catch(() => undefined);
+    await shutdown({ http, grid, workflows, orm, embedded, redis }, log).catch(() => undefined);
     throw err;
   }
 }
 
 async function shutdown(
-  parts: { http?: RunningHttpServer; grid?: GridServer; workflows?: WorkflowEngine; orm?: Orm; embedded?: EmbeddedDatabase },
+  parts: { http?: RunningHttpServer; grid?: GridServer; workflows?: WorkflowEngine; orm?: Orm; embedded?: EmbeddedDatabase; redis?: RedisLink },
   log: Logger,
 ): Promise<void> {
   log.info('shutting down');
@@ -131,6 +143,7 @@ async function shutdown(
   await parts.http?.close().catch((err) => log.error({ err }, 'closing the HTTP server failed'));
   await parts.workflows?.stop().catch((err) => log.error({ err }, 'stopping the workflow workers failed'));
   await parts.grid?.stop().catch((err) => log.error({ err }, 'storing the grid documents failed'));
+  await parts.redis?.close().catch((err) => log.error({ err }, 'closing the Redis connections failed'));
   await parts.orm?.close(true).catch((err) => log.error({ err }, 'closing the database pool failed'));
   await parts.embedded?.stop().catch((err) => log.error({ err }, 'stopping the embedded PostgreSQL failed'));
   log.info('stopped');

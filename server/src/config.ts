@@ -64,7 +64,13 @@ export interface Config {
   dataDir: string;
   /** An external PostgreSQL; when absent an embedded one is started under dataDir. */
   databaseUrl?: string;
+  /**
+   * Redis that carries live events between instances (grid updates and presence, GraphQL events); absent:
+   * everything stays in memory, for one instance.
+   */
   redisUrl?: string;
+  /** Prefix of every Redis channel Plansync uses, so several deployments (or test runs) can share one Redis. Default plansync. */
+  redisPrefix: string;
   /** PEM keys for ES256 tokens; generated once under dataDir when absent. */
   jwtPrivateKey?: string;
   jwtPublicKey?: string;
@@ -218,6 +224,25 @@ function powerBi(env: NodeJS.ProcessEnv, entraConfig: EntraConfig | undefined): 
   return { groupId, datasetId, table, apiUrl };
 }
 
+function redisUrl(env: NodeJS.ProcessEnv): string | undefined {
+  const raw = env.REDIS_URL?.trim();
+  if (!raw) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`REDIS_URL must be a redis:// or rediss:// URL, got "${raw}"`);
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new ConfigError(`REDIS_URL must be a redis:// or rediss:// URL, got "${raw}"`);
+  return raw;
+}
+
+function redisPrefix(env: NodeJS.ProcessEnv): string {
+  const raw = (env.REDIS_PREFIX ?? '').trim() || 'plansync';
+  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(raw)) throw new ConfigError(`REDIS_PREFIX must be 1-64 letters, digits or _ . : -, got "${raw}"`);
+  return raw;
+}
+
 /** Reads the configuration from an environment (process.env by default) and checks every value. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = path.resolve(env.DATA_DIR || '.data');
@@ -231,7 +256,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: env.HOST || '0.0.0.0',
     dataDir,
     databaseUrl: env.DATABASE_URL || undefined,
-    redisUrl: env.REDIS_URL || undefined,
+    redisUrl: redisUrl(env),
+    redisPrefix: redisPrefix(env),
     jwtPrivateKey: pem(env, 'JWT_PRIVATE_KEY'),
     jwtPublicKey: pem(env, 'JWT_PUBLIC_KEY'),
     jwtTtlSeconds: integer(env, 'JWT_TTL_SECONDS', 8 * 3600, 1),

@@ -112,7 +112,8 @@ export class BudgetLineWriter {
     tx: EntityManager,
     line: BudgetLine,
     changes: CellChanges,
-    userId: string,
+    /** Who made the change; null only for a settled value whose author is unknown (see collab/gridProjection). */
+    userId: string | null,
     source: ChangeSource,
   ): AppliedChange {
     const changed: EditableColumn[] = [];
@@ -127,7 +128,7 @@ export class BudgetLineWriter {
         column,
         oldValue: auditText(previous),
         newValue: auditText(next),
-        user: tx.getReference(User, userId),
+        user: userId ? tx.getReference(User, userId) : null,
         source,
       });
       (line as unknown as Record<EditableColumn, CellValue>)[column] = next;
@@ -136,7 +137,7 @@ export class BudgetLineWriter {
     if (changed.length > 0) {
       line.version += 1;
       line.updatedAt = new Date();
-      line.updatedBy = tx.getReference(User, userId);
+      line.updatedBy = userId ? tx.getReference(User, userId) : null;
     }
     return { line, changed };
   }

@@ -23,6 +23,20 @@ export interface EditOrigin {
 
 export const LOAD_ORIGIN = Symbol('load');
 
+/**
+ * A change that another instance accepted (or that is stored already): relayed to this instance's peers, but
+ * never validated, stored or projected again here; the instance that accepted it did all three. `by` is
+ * who made it, when the message says (a relayed edit), null otherwise (a catch-up).
+ */
+export interface RelayOrigin {
+  relayedFrom: string;
+  by: EditOrigin | null;
+}
+
+export function isRelayOrigin(origin: unknown): origin is RelayOrigin {
+  return typeof origin === 'object' && origin !== null && 'relayedFrom' in origin;
+}
+
 export interface GridPeer {
   send(frame: Uint8Array): void;
   /** Awareness client ids this peer announced, removed when it leaves. */
@@ -154,6 +168,37 @@ export class GridDocument {
 
   applyAwareness(update: Uint8Array, peer: GridPeer): void {
     applyAwarenessUpdate(this.awareness, update, peer);
+  }
+
+  /**
+   * Applies a change another instance accepted: broadcast to our peers like any change, not validated again.
+   * The cells it settles become the valid values that a refused change is reverted to.
+   */
+  applyRelayedUpdate(update: Uint8Array, origin: RelayOrigin): void {
+    this.doc.transact((tr) => {
+      Y.applyUpdate(this.doc, update, origin);
+      const keys = tr.changed.get(this.cells as unknown as Y.AbstractType<Y.YEvent<any>>);
+      for (const key of keys ?? []) {
+        if (key === null) continue;
+        if (this.cells.has(key)) this.valid.set(key, this.cells.get(key));
+        else this.valid.delete(key);
+      }
+    }, origin);
+  }
+
+  /** Presence relayed from another instance's peers. */
+  applyRelayedAwareness(update: Uint8Array, origin: RelayOrigin): void {
+    applyAwarenessUpdate(this.awareness, update, origin);
+  }
+
+  /** Whether the document waits for changes it has not seen (it received a later one of the same writer). */
+  get missesUpdates(): boolean {
+    return this.doc.store.pendingStructs !== null || this.doc.store.pendingDs !== null;
+  }
+
+  /** Awareness client ids announced by this instance's own peers. */
+  localAwarenessClients(): number[] {
+    return [...this.peers].flatMap((peer) => [...peer.awarenessClients]);
   }
 
   addPeer(peer: GridPeer): void {

@@ -8,6 +8,11 @@
  *
  * Life of a document: loaded (or seeded once from the rows) on first use; kept while a connection or an
  * API edit holds it; when the last one leaves, its changes are projected and stored, then it is unloaded.
+ *
+ * Several instances (a RedisLink given): an open document also follows its Redis channel (GridRelay), so
+ * that peers on every instance see every change; each change is validated, stored and projected once, by
+ * the instance that accepted it. While Redis is away (now and then) and when it comes back, the rights of
+ * every connection are read again, in case an access or submission change made elsewhere was not heard.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -27,8 +32,10 @@ import { onEvent, type EventBus } from '../realtime/eventBus.js';
 import { CELLS_MAP, cellKey } from './cellRules.js';
 import { formatDocName, parseDocName } from './docName.js';
 import { GridCloseCode, GridConnection } from './GridConnection.js';
-import { GridDocument, LOAD_ORIGIN } from './GridDocument.js';
+import { GridDocument, isRelayOrigin, LOAD_ORIGIN } from './GridDocument.js';
 import { GridProjection } from './gridProjection.js';
+import { GridRelay, type RelayedDocument } from './gridRelay.js';
+import type { RedisLink } from '../realtime/redisLink.js';
 import { GridStore, DEFAULT_STORE_OPTIONS, type GridStoreOptions } from './gridStore.js';
 import type { GridMetrics } from './gridMetrics.js';
 
@@ -46,6 +53,8 @@ interface OpenDocument {
   editChain: Promise<unknown>;
   /** Pending unload once nobody holds the document (a short grace spares reloads on reconnects and bursts of API edits). */
   idleTimer?: NodeJS.Timeout;
+  /** Its Redis channel, when several instances share the work. */
+  relayed?: RelayedDocument;
 }
 
 export interface GridServerOptions {
@@ -59,21 +68,26 @@ export interface GridServerOptions {
   projectionIntervalMs?: number;
   /** How long a document nobody holds stays loaded. Default 5 s. */
   idleUnloadMs?: number;
+  /** Other instances, through Redis; absent for a single instance. */
+  redis?: RedisLink;
 }
 
 export class GridServer implements LiveDocuments {
   readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
   private readonly store: GridStore;
   private readonly projection: GridProjection;
+  private readonly relay?: GridRelay;
   private readonly open = new Map<string, OpenDocument>();
   private readonly loading = new Map<string, Promise<OpenDocument>>();
   private readonly unsubscribe: () => void;
   private stopping = false;
+  private rechecking = false;
 
   constructor(private readonly options: GridServerOptions) {
     this.store = new GridStore(options.em, options.log, { ...DEFAULT_STORE_OPTIONS, ...options.store });
     this.store.onStoreLatency = (s) => options.metrics.storeLatency.observe(s);
     this.projection = new GridProjection(options.em, options.writer, options.log, options.projectionIntervalMs);
+    if (options.redis) this.relay = new GridRelay(options.redis, this.store, options.log);
     options.writer.attachLiveDocuments(this);
     this.unsubscribe = this.followAccessChanges();
   }
@@ -178,14 +192,24 @@ export class GridServer implements LiveDocuments {
     const unit = await em.findOneOrFail(BusinessUnit, { code: unitCode });
     const lines = await em.find(BudgetLine, { plan: planId, businessUnit: unit.id }, { orderBy: { position: 'asc' } });
     const document = new GridDocument(docName, planId, unit.id, unitCode, new Set(lines.map((l) => l.id)));
-    const { state } = await this.store.load(docName, async () => seedFromRows(lines));
+    // Other instances' changes from now on are kept until the stored state is in (then merged: Yjs is idempotent).
+    const relayed = await this.relay?.join(docName);
+    let state: Uint8Array;
+    try {
+      state = (await this.store.load(docName, async () => seedFromRows(lines))).state;
+    } catch (err) {
+      relayed?.leave();
+      throw err;
+    }
     document.loadState(state);
     document.doc.on('update', (update: Uint8Array, origin: unknown) => {
-      if (origin === LOAD_ORIGIN) return; // loading: already stored
+      // Loading: already stored. Relayed: stored by the instance that accepted it.
+      if (origin === LOAD_ORIGIN || isRelayOrigin(origin)) return;
       this.store.append(docName, update);
     });
     this.projection.attach(document);
-    const open: OpenDocument = { document, connections: new Set(), leases: 0, editChain: Promise.resolve() };
+    relayed?.attach(document);
+    const open: OpenDocument = { document, connections: new Set(), leases: 0, editChain: Promise.resolve(), relayed };
     this.open.set(docName, open);
     this.options.metrics.documents.inc();
     return open;
@@ -215,6 +239,7 @@ export class GridServer implements LiveDocuments {
         await this.projection.flush(docName);
         await this.store.flush(docName);
       } finally {
+        open.relayed?.leave();
         this.projection.detach(docName);
         this.store.release(docName);
         this.open.delete(docName);
@@ -254,6 +279,9 @@ export class GridServer implements LiveDocuments {
     const stops = [
       onEvent(this.options.events, 'SUBMISSION_STATUS_CHANGED', (e) => this.applySubmissionStatus(e.planId, e.unitId, e.status)),
       onEvent(this.options.events, 'USER_ACCESS_CHANGED', (e) => void this.applyUserAccess(e.userId)),
+      // Redis is away (checked now and then) or came back: access or submission changes made on other instances
+      // meanwhile were not heard.
+      onEvent(this.options.events, 'CLUSTER_RESYNC', () => void this.recheckEveryConnection()),
     ];
     return () => stops.forEach((stop) => stop());
   }
@@ -277,6 +305,40 @@ export class GridServer implements LiveDocuments {
     }
   }
 
+  /**
+   * Re-reads the rights of every connection (submission statuses and people's access) and applies what
+   * changed. Unlike a heard access change, nobody is made read-only meanwhile: a refused edit would hold back
+   * that client's later ones, and most rights have not changed.
+   */
+  private async recheckEveryConnection(): Promise<void> {
+    if (this.rechecking) return;
+    this.rechecking = true;
+    try {
+      const em = this.options.em.fork();
+      const viewers = new Map<string, Viewer | null>();
+      for (const open of [...this.open.values()]) {
+        const submission = await em.findOne(BudgetSubmission, { plan: open.document.planId, businessUnit: open.document.unitId });
+        for (const connection of [...open.connections]) {
+          const userId = connection.viewer.userId;
+          if (!viewers.has(userId)) viewers.set(userId, await this.options.viewers.refresh(em, connection.viewer));
+          const viewer = viewers.get(userId);
+          if (!viewer || !canReadUnit(viewer, open.document.unitId)) {
+            connection.close(GridCloseCode.Forbidden, 'access changed');
+            continue;
+          }
+          connection.updateViewer(
+            { ...viewer, expiresAt: connection.viewer.expiresAt },
+            !canEditLine(viewer, { unitId: open.document.unitId }, submission?.status ?? 'DRAFT'),
+          );
+        }
+      }
+    } catch (err) {
+      this.options.log.error({ err }, 're-checking grid connections failed');
+    } finally {
+      this.rechecking = false;
+    }
+  }
+
   private applySubmissionStatus(planId: string, unitId: string, status: SubmissionStatus): void {
     for (const open of this.open.values()) {
       if (open.document.planId !== planId || open.document.unitId !== unitId) continue;
@@ -293,6 +355,7 @@ export class GridServer implements LiveDocuments {
   async stop(): Promise<void> {
     this.stopping = true;
     this.unsubscribe();
+    this.relay?.stop();
     await Promise.all([...this.loading.values()].map((p) => p.catch(() => undefined)));
     for (const open of this.open.values()) {
       clearTimeout(open.idleTimer);

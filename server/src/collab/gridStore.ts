@@ -7,7 +7,11 @@
  * - A document's first load seeds it once from the budget rows, inside a transaction holding an advisory
  *   lock on the document name, so two loads (or two instances) can never seed it twice.
  * - Compaction merges the snapshot and the oldest rows into a new snapshot in one transaction, under the
- *   same lock, from what is stored (never from memory), so it is safe with any number of writers.
+ *   same lock, from what is stored (never from memory), so it is safe with any number of writers: it runs on
+ *   one instance at a time, and deletes exactly the rows it folded in (another instance's append that
+ *   commits meanwhile stays in the log).
+ * - Several instances append to one document's log independently: Yjs updates merge in any order, so
+ *   their rows need no ordering among them.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import * as Y from 'yjs';
@@ -41,6 +45,15 @@ function lockKey(docName: string): string {
   return BigInt.asIntN(64, h).toString();
 }
 
+/**
+ * Raw SQL on the transaction's own connection. `getConnection().execute` without the transaction context runs
+ * on another pooled connection, outside the transaction: an advisory xact lock taken that way is released at
+ * once and protects nothing.
+ */
+function inTransaction(tx: EntityManager) {
+  return <T>(query: string, params: unknown[]) => tx.getConnection().execute<T[]>(query, params, 'all', tx.getTransactionContext());
+}
+
 export class GridStore {
   private readonly queues = new Map<string, DocQueue>();
   /** Seconds each append took, for the metrics. */
@@ -58,18 +71,36 @@ export class GridStore {
    */
   async load(docName: string, seed: () => Promise<Uint8Array>): Promise<{ state: Uint8Array; rows: number }> {
     return this.em.fork().transactional(async (tx) => {
-      const conn = tx.getConnection();
-      await conn.execute('SELECT pg_advisory_xact_lock(?::bigint)', [lockKey(docName)]);
-      const [snapshot] = await conn.execute<{ state: Buffer }[]>('SELECT state FROM grid_snapshot WHERE doc_name = ?', [docName]);
-      const rows = await conn.execute<{ update: Buffer }[]>('SELECT "update" FROM grid_update WHERE doc_name = ? ORDER BY id', [docName]);
+      const sql = inTransaction(tx);
+      await sql('SELECT pg_advisory_xact_lock(?::bigint)', [lockKey(docName)]);
+      const [snapshot] = await sql<{ state: Buffer }>('SELECT state FROM grid_snapshot WHERE doc_name = ?', [docName]);
+      const rows = await sql<{ update: Buffer }>('SELECT "update" FROM grid_update WHERE doc_name = ? ORDER BY id', [docName]);
       if (!snapshot && rows.length === 0) {
         const initial = await seed();
-        await conn.execute('INSERT INTO grid_update (doc_name, "update") VALUES (?, ?)', [docName, Buffer.from(initial)]);
+        await sql('INSERT INTO grid_update (doc_name, "update") VALUES (?, ?)', [docName, Buffer.from(initial)]);
         return { state: initial, rows: 1 };
       }
       const parts = [...(snapshot ? [snapshot.state] : []), ...rows.map((r) => r.update)].map((b) => new Uint8Array(b));
       return { state: parts.length === 1 ? parts[0] : Y.mergeUpdates(parts), rows: rows.length };
     });
+  }
+
+  /**
+   * What is stored of a document now, as one update (null when nothing is): how an instance catches up
+   * with changes it missed from the others. One statement, so a concurrent compaction is seen whole or not.
+   */
+  async readState(docName: string): Promise<Uint8Array | null> {
+    const rows = await this.em.fork().getConnection().execute<{ data: Buffer }[]>(
+      `SELECT data FROM (
+         SELECT 0 AS part, 0::bigint AS id, state AS data FROM grid_snapshot WHERE doc_name = ?
+         UNION ALL
+         SELECT 1, id, "update" FROM grid_update WHERE doc_name = ?
+       ) parts ORDER BY part, id`,
+      [docName, docName],
+    );
+    if (rows.length === 0) return null;
+    const parts = rows.map((r) => new Uint8Array(r.data));
+    return parts.length === 1 ? parts[0] : Y.mergeUpdates(parts);
   }
 
   /** Queues an accepted update for storage. */
@@ -150,10 +181,10 @@ export class GridStore {
   /** Folds the snapshot and every stored row of the document into a new snapshot. */
   async compact(docName: string): Promise<void> {
     await this.em.fork().transactional(async (tx) => {
-      const conn = tx.getConnection();
-      await conn.execute('SELECT pg_advisory_xact_lock(?::bigint)', [lockKey(docName)]);
-      const [snapshot] = await conn.execute<{ state: Buffer }[]>('SELECT state FROM grid_snapshot WHERE doc_name = ?', [docName]);
-      const rows = await conn.execute<{ id: string; update: Buffer }[]>(
+      const sql = inTransaction(tx);
+      await sql('SELECT pg_advisory_xact_lock(?::bigint)', [lockKey(docName)]);
+      const [snapshot] = await sql<{ state: Buffer }>('SELECT state FROM grid_snapshot WHERE doc_name = ?', [docName]);
+      const rows = await sql<{ id: string; update: Buffer }>(
         'SELECT id, "update" FROM grid_update WHERE doc_name = ? ORDER BY id',
         [docName],
       );
@@ -165,12 +196,17 @@ export class GridStore {
       const state = Buffer.from(Y.encodeStateAsUpdate(scratch));
       scratch.destroy();
       const lastId = rows[rows.length - 1].id;
-      await conn.execute(
+      await sql(
         `INSERT INTO grid_snapshot (doc_name, state, last_update_id, updated_at) VALUES (?, ?, ?, now())
          ON CONFLICT (doc_name) DO UPDATE SET state = excluded.state, last_update_id = excluded.last_update_id, updated_at = now()`,
         [docName, state, lastId],
       );
-      await conn.execute('DELETE FROM grid_update WHERE doc_name = ? AND id <= ?', [docName, lastId]);
+      // Exactly the rows folded in: a row another instance inserted with a lower id, committed after our
+      // SELECT, is not in the snapshot and must stay.
+      await sql('DELETE FROM grid_update WHERE doc_name = ? AND id = ANY(?::bigint[])', [
+        docName,
+        `{${rows.map((r) => String(r.id)).join(',')}}`,
+      ]);
       this.log.debug({ docName, rows: rows.length, bytes: state.length }, 'compacted grid document');
     });
   }

@@ -89,7 +89,9 @@ export function priorYearActual(unitIndex: number, category: number, region: num
 /** Seeds the demo data when the database has no business unit yet. Returns true when it seeded. */
 export async function seedDemoData(em: EntityManager): Promise<boolean> {
   return em.transactional(async (tx) => {
-    await tx.getConnection().execute('SELECT pg_advisory_xact_lock(?)', [SEED_LOCK_KEY]);
+    // On the transaction's connection (without its context, execute would take another pooled connection and
+    // the lock would end at once): replicas starting together seed once.
+    await tx.getConnection().execute('SELECT pg_advisory_xact_lock(?)', [SEED_LOCK_KEY], 'all', tx.getTransactionContext());
     if ((await tx.count(BusinessUnit, {})) > 0) return false;
 
     // Acme Partners is already onboarded: its Studio companies and tool groups exist, so people can be

@@ -2,7 +2,8 @@
  * The HTTP server: one port for everything.
  *   /graphql   GraphQL over HTTP (Apollo) and over websockets (graphql-ws)
  *   /healthz   200 once the server takes traffic
- *   /readyz    200 while the database answers, 503 otherwise
+ *   /readyz    200 while the database answers, 503 otherwise; says whether Redis is up (when configured): an
+ *              instance without Redis still serves its own clients, so it stays in the proxy's rotation
  *   /metrics   Prometheus
  *   /auth/...  sign-in with Microsoft Entra ID
  *   /          the web client
@@ -72,15 +73,16 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     res.json({ status: 'ok' });
   });
   app.get('/readyz', async (_req, res) => {
+    const redis = services.redis ? { redis: services.redis.up ? 'up' : 'down' } : {};
     try {
       await Promise.race([
         services.orm.em.getConnection().execute('SELECT 1'),
         new Promise((_, reject) => setTimeout(() => reject(new Error('database check timed out')), 2000)),
       ]);
-      res.json({ status: 'ready', database: 'up' });
+      res.json({ status: 'ready', database: 'up', ...redis });
     } catch (err) {
       log.warn({ err }, 'readiness check failed');
-      res.status(503).json({ status: 'unavailable', database: 'down' });
+      res.status(503).json({ status: 'unavailable', database: 'down', ...redis });
     }
   });
   app.get('/metrics', async (_req, res) => {

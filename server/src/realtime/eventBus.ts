@@ -1,7 +1,16 @@
 /**
- * The one event bus of the process: every live event (budget line changes now; workflow and submission
- * events later) is published here once and fanned out to subscribers. In memory today; a Redis-backed
- * event target slots in here for several instances without touching publishers or subscribers.
+ * The one event bus of the process: every live event (budget line changes, submissions, workflow events,
+ * access changes) is published here once and fanned out to subscribers.
+ *
+ * One instance: in memory. Several (REDIS_URL set): the same bus over a cluster event target. An event is
+ * delivered to this instance's subscribers at once, in memory, and published once to Redis with our
+ * instance id; the other instances deliver it to theirs, and skip their own echo. Unlike a target that
+ * routes even local events through Redis (@graphql-yoga/redis-event-target), local subscribers never wait
+ * for a round trip and keep receiving while Redis is away. Payloads cross as JSON, Dates tagged so they
+ * come back as Dates: a subscriber cannot tell a remote event from a local one.
+ *
+ * Two topics never leave the process: CLUSTER_RESYNC (Redis came back, or is still away: catch up from
+ * PostgreSQL) and WORKFLOW_EVENT_ORDERED (workflow events in cursor order, see workflow/eventSequencer.ts).
  *
  * Events carry what subscription filters need (plan, unit), so fan-out never queries the database.
  */
@@ -10,6 +19,7 @@ import type { SubmissionStatus } from '../budget/BudgetSubmission.js';
 import type { BudgetLineSnapshot } from '../budget/lineSnapshot.js';
 import type { SubmissionSnapshot } from '../budget/submissionSnapshot.js';
 import type { WorkflowEventRecord } from '../workflow/transitions.js';
+import type { RedisLink, ResyncReason } from './redisLink.js';
 
 export interface BudgetLineChangedEvent {
   planId: string;
@@ -30,8 +40,14 @@ export interface UserAccessChangedEvent {
   userId: string;
 }
 
-export function createEventBus() {
-  return createPubSub<BusTopics>();
+/** Redis came back after an outage ('reconnected'), or is still away ('degraded'): catch up from PostgreSQL. */
+export interface ClusterResyncEvent {
+  reason: ResyncReason;
+}
+
+/** In memory without a link; shared with the other instances through Redis with one. */
+export function createEventBus(link?: RedisLink) {
+  return link ? createPubSub<BusTopics>({ eventTarget: new ClusterEventTarget(link) }) : createPubSub<BusTopics>();
 }
 
 export type EventBus = ReturnType<typeof createEventBus>;
@@ -40,9 +56,81 @@ type TopicPayload<K extends keyof BusTopics> = BusTopics[K][0];
 type BusTopics = {
   BUDGET_LINE_CHANGED: [BudgetLineChangedEvent];
   SUBMISSION_STATUS_CHANGED: [SubmissionStatusChangedEvent];
+  /** As published by the instance that committed it, in whatever order instances' messages arrive. */
   WORKFLOW_EVENT: [WorkflowEventRecord];
   USER_ACCESS_CHANGED: [UserAccessChangedEvent];
+  /** Local: every workflow event exactly once, in cursor order (workflow/eventSequencer.ts). */
+  WORKFLOW_EVENT_ORDERED: [WorkflowEventRecord];
+  /** Local: see ClusterResyncEvent. */
+  CLUSTER_RESYNC: [ClusterResyncEvent];
 };
+
+/** The topics other instances receive; the rest stay in the process. */
+const CLUSTER_TOPICS: ReadonlySet<string> = new Set<keyof BusTopics>([
+  'BUDGET_LINE_CHANGED',
+  'SUBMISSION_STATUS_CHANGED',
+  'WORKFLOW_EVENT',
+  'USER_ACCESS_CHANGED',
+]);
+
+/** JSON with Dates tagged, so that they come back as Dates (`updatedAt`, `at`, `createdAt`, `submittedAt`, ...). */
+export function serializeEvent(value: unknown): string {
+  return JSON.stringify(value, function (this: Record<string, unknown>, key, v) {
+    const raw = this[key];
+    return raw instanceof Date ? { $date: raw.toISOString() } : v;
+  });
+}
+
+export function deserializeEvent(text: string): unknown {
+  return JSON.parse(text, (_key, v) =>
+    v !== null && typeof v === 'object' && typeof v.$date === 'string' && Object.keys(v).length === 1 ? new Date(v.$date) : v,
+  );
+}
+
+interface BusMessage {
+  from: string;
+  topic: string;
+  detail: unknown;
+}
+
+/**
+ * An EventTarget that delivers locally, then publishes cluster topics to Redis (one channel for the bus);
+ * events from other instances are delivered locally as if published here.
+ */
+class ClusterEventTarget extends EventTarget {
+  private readonly channel: string;
+
+  constructor(private readonly link: RedisLink) {
+    super();
+    this.channel = link.channel('bus');
+    void link.subscribe(this.channel, (message) => this.receive(message));
+    link.onResync((reason) => this.deliver('CLUSTER_RESYNC', { reason } satisfies ClusterResyncEvent));
+  }
+
+  override dispatchEvent(event: Event): boolean {
+    const delivered = super.dispatchEvent(event);
+    if (CLUSTER_TOPICS.has(event.type)) {
+      const message: BusMessage = { from: this.link.instanceId, topic: event.type, detail: (event as CustomEvent).detail };
+      this.link.publish(this.channel, serializeEvent(message));
+    }
+    return delivered;
+  }
+
+  private deliver(topic: string, detail: unknown): void {
+    super.dispatchEvent(new CustomEvent(topic, { detail }));
+  }
+
+  private receive(raw: Buffer): void {
+    let message: BusMessage;
+    try {
+      message = deserializeEvent(raw.toString('utf8')) as BusMessage;
+    } catch {
+      return;
+    }
+    if (message.from === this.link.instanceId || !CLUSTER_TOPICS.has(message.topic)) return;
+    this.deliver(message.topic, message.detail);
+  }
+}
 
 /**
  * Calls `handler` for every event of `topic` from now on (for server-side listeners such as the grid

@@ -59,6 +59,15 @@ function maskResult(result: ExecutionResult, services: Services): ExecutionResul
   };
 }
 
+function sameAccess(a: Viewer, b: Viewer): boolean {
+  return (
+    a.role === b.role &&
+    a.organizationId === b.organizationId &&
+    a.unitIds.size === b.unitIds.size &&
+    [...a.unitIds].every((id) => b.unitIds.has(id))
+  );
+}
+
 /** Creates the graphql-ws server; the caller routes `/graphql` upgrades to `wss.handleUpgrade`. */
 export function createGraphQLWebSocketServer(schema: GraphQLSchema, services: Services) {
   const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.maxBodyBytes });
@@ -69,9 +78,37 @@ export function createGraphQLWebSocketServer(schema: GraphQLSchema, services: Se
   const byUser = new Map<string, Set<WebSocket>>();
   // Subscriptions keep the scope computed when they started; after an access change the socket closes
   // (4403), and the client subscribes again with the new rights.
-  const stopFollowing = onEvent(services.events, 'USER_ACCESS_CHANGED', ({ userId }) => {
+  const stopFollowingAccess = onEvent(services.events, 'USER_ACCESS_CHANGED', ({ userId }) => {
     for (const socket of byUser.get(userId) ?? []) socket.close(CloseCode.Forbidden, 'access changed');
   });
+  // Redis is away (checked now and then) or came back: an access change made on another instance meanwhile
+  // was not heard. Re-read everyone connected here, and close the sockets of those whose access changed.
+  let rechecking = false;
+  const stopFollowingResync = onEvent(services.events, 'CLUSTER_RESYNC', () => {
+    if (rechecking) return;
+    rechecking = true;
+    void recheckEveryone().finally(() => (rechecking = false));
+  });
+  const stopFollowing = () => {
+    stopFollowingAccess();
+    stopFollowingResync();
+  };
+  async function recheckEveryone(): Promise<void> {
+    const em = services.orm.em.fork();
+    for (const [userId, mine] of [...byUser]) {
+      try {
+        const viewers = [...mine].map((socket) => sockets.get(socket)?.viewer).filter((v): v is Viewer => !!v);
+        if (viewers.length === 0) continue;
+        const now = await services.viewers.refresh(em, viewers[0]);
+        for (const socket of [...(byUser.get(userId) ?? [])]) {
+          const before = sockets.get(socket)?.viewer;
+          if (before && (!now || !sameAccess(before, now))) socket.close(CloseCode.Forbidden, 'access changed');
+        }
+      } catch (err) {
+        services.log.error({ err, userId }, 're-checking a GraphQL socket failed');
+      }
+    }
+  }
   const state = (extra: { socket: WebSocket }): SocketState => {
     let s = sockets.get(extra.socket);
     if (!s) sockets.set(extra.socket, (s = { socket: extra.socket, activeOperations: new Set() }));

@@ -8,6 +8,7 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { eventually } from './gridClients.js';
@@ -27,6 +28,8 @@ async function freePort(): Promise<number> {
 export interface RestartableServer {
   url: string;
   databaseUrl: string;
+  /** The JSON log lines it printed (at LOG_LEVEL, warn unless `env` says otherwise), across restarts. */
+  logs: Record<string, any>[];
   start(): Promise<void>;
   /** Sends the signal and resolves with the exit code. */
   stop(signal: NodeJS.Signals): Promise<number | null>;
@@ -46,6 +49,7 @@ export async function restartableServer(env: Record<string, string> = {}, shared
   const pool = new pg.Pool({ connectionString: database.url, max: 2 });
   pool.on('error', () => undefined);
   let child: ChildProcess | undefined;
+  const logs: Record<string, any>[] = [];
 
   const gql: RestartableServer['gql'] = async (query, variables, token) => {
     const res = await fetch(`${url}/graphql`, {
@@ -59,10 +63,18 @@ export async function restartableServer(env: Record<string, string> = {}, shared
   const server: RestartableServer = {
     url,
     databaseUrl: database.url,
+    logs,
     async start() {
       child = spawn(process.execPath, [MAIN], {
         env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, DATABASE_URL: database.url, LOG_LEVEL: 'warn', ...env },
-        stdio: ['ignore', 'ignore', 'inherit'],
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      readline.createInterface({ input: child.stdout! }).on('line', (text) => {
+        try {
+          logs.push(JSON.parse(text));
+        } catch {
+          // not a log line
+        }
       });
       await eventually(async () => (await fetch(`${url}/healthz`)).ok, 'the server to listen', 60_000);
     },

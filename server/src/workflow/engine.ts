@@ -30,6 +30,7 @@ import { isTransient, type IntegrationProvider } from './adapters/types.js';
 import { stepDefinition, workflowDefinition, WORKFLOWS, type WorkflowDefinition } from './definitions.js';
 import { StepExecution } from './StepExecution.js';
 import { INPUT_HANDLERS, STEP_RUNNERS, type InputEffect, type StepRunResult } from './steps.js';
+import { WorkflowEventSequencer } from './eventSequencer.js';
 import { runTransition, STEP_QUEUE, type StepJob, type Transition } from './transitions.js';
 import { WorkflowExecution } from './WorkflowExecution.js';
 
@@ -71,6 +72,7 @@ const hiddenExecution = () => notFound('Workflow execution');
 
 export class WorkflowEngine {
   private boss?: PgBoss;
+  private sequencer?: WorkflowEventSequencer;
   private readonly workerIds: string[] = [];
   private readonly options: Required<Omit<WorkflowEngineOptions, 'em' | 'databaseUrl' | 'events' | 'integrations' | 'log'>> &
     WorkflowEngineOptions;
@@ -91,6 +93,9 @@ export class WorkflowEngine {
   }
 
   async start(): Promise<void> {
+    // Workflow events in cursor order for the `workflowEvents` streams, from this instance and every other.
+    this.sequencer = new WorkflowEventSequencer(this.options.em, this.options.events, this.options.log);
+    await this.sequencer.start();
     const boss = new PgBoss({
       connectionString: this.options.databaseUrl,
       schema: 'pgboss',
@@ -119,6 +124,7 @@ export class WorkflowEngine {
   /** Stops taking jobs and waits for the steps running now to finish. */
   async stop(): Promise<void> {
     await this.boss?.stop({ graceful: true, wait: true, timeout: 20_000 });
+    this.sequencer?.stop();
   }
 
   private get jobs(): PgBoss {

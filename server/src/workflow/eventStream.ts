@@ -7,6 +7,9 @@
  * 3. Then deliver live events, skipping those with a cursor <= R: they were in the replay. Event ids
  *    become visible in the order they are assigned (transitions.ts), so every event above R that the
  *    replay could not see is still to come live, and nothing below R can appear later.
+ * Live events come from the instance's sequencer (eventSequencer.ts): every event of every instance,
+ * exactly once, in cursor order. So a subscriber that resumes with `after` on another instance than the
+ * one it left gets exactly the events it missed, in order, wherever they were committed.
  * Without `after`, only live events are delivered. The viewer's scope is computed once; each live event
  * is checked against it from its own fields, never with a query.
  */
@@ -25,7 +28,7 @@ import { scopeOf } from './engine.js';
 export const EVENT_CURSOR = 'workflow_event';
 const REPLAY_PAGE = 500;
 
-interface StoredEventRow {
+export interface StoredEventRow {
   id: string;
   execution_id: string;
   step_key: string | null;
@@ -38,7 +41,7 @@ interface StoredEventRow {
   created_at: Date;
 }
 
-function fromRow(row: StoredEventRow): WorkflowEventRecord {
+export function fromRow(row: StoredEventRow): WorkflowEventRecord {
   return {
     cursor: String(row.id),
     executionId: row.execution_id,
@@ -98,7 +101,7 @@ export async function workflowEventStream(
     (options.executionId === null || event.executionId === options.executionId) && canReadExecution(viewer, event);
 
   // 1. Listen first. The Repeater behind `subscribe` attaches its listener on the first next().
-  const live = bus.subscribe('WORKFLOW_EVENT')[Symbol.asyncIterator]();
+  const live = bus.subscribe('WORKFLOW_EVENT_ORDERED')[Symbol.asyncIterator]();
   let pendingLive = live.next();
 
   async function* stream(): AsyncGenerator<WorkflowEventRecord> {

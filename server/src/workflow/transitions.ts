@@ -7,7 +7,10 @@
  * and only then publishes the events live. A crash at any point leaves either all of it or none of it.
  *
  * The event lock makes event ids visible in the order they are assigned: a reader that has seen id N
- * can never later find an id below N committed, which is what makes resuming from a cursor exact.
+ * can never later find an id below N committed, which is what makes resuming from a cursor exact. Each
+ * event also names the event committed just before it (`previousCursor`), read under the same lock: the
+ * events form one chain, so an instance receiving them out of order, or missing one, knows it
+ * (eventSequencer.ts).
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type PgBoss from 'pg-boss';
@@ -29,6 +32,11 @@ export interface WorkflowEventRecord {
   definitionKey: string;
   organizationId: string | null;
   businessUnitId: string | null;
+  /**
+   * The cursor of the event committed just before this one ("0" for the first), on live events only: the
+   * chain that lets every instance deliver events in order, with no gap (eventSequencer.ts).
+   */
+  previousCursor?: string;
   /** The execution as of this event, so a subscriber renders it without a query. */
   execution: { id: string; definitionKey: string; status: ExecutionStatus; createdAt: Date; updatedAt: Date };
 }
@@ -105,9 +113,12 @@ export class Transition {
     execution.updatedAt = at;
     // Flush first: the event must describe state that is written in this same transaction.
     await this.tx.flush();
-    const [row] = await this.tx.getConnection().execute<{ id: string }[]>(
+    // The sub-select sees the table as it was before this insert (one snapshot per statement): under the event
+    // lock, that is the newest committed event, or this transaction's previous one.
+    const [row] = await this.tx.getConnection().execute<{ id: string; previous: string }[]>(
       `INSERT INTO workflow_event (execution_id, step_key, status, execution_status, at, definition_key, organization_id, business_unit_id)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       RETURNING id, (SELECT coalesce(max(id), 0) FROM workflow_event) AS previous`,
       [
         execution.id,
         stepKey,
@@ -123,6 +134,7 @@ export class Transition {
     );
     this.events.push({
       cursor: String(row.id),
+      previousCursor: String(row.previous),
       executionId: execution.id,
       stepKey,
       status,

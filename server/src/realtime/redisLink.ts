@@ -1,0 +1,257 @@
+/**
+ * The link between Plansync instances: one Redis connection that publishes and one that subscribes
+ * (ioredis), under a channel prefix (REDIS_PREFIX), with this instance's id on everything it sends so that
+ * it can ignore its own messages.
+ *
+ * Redis only carries live traffic; nothing is stored in it. When it goes away the instance keeps serving its
+ * own clients (publishing is skipped, never queued), reports it (`up`, /readyz, one log line), retries for
+ * ever, and once it is back re-subscribes and announces a resync: listeners then catch up from PostgreSQL,
+ * which holds everything that matters. While it is away, a "degraded" resync fires now and then so that
+ * listeners can catch up from PostgreSQL in the meantime.
+ */
+import { randomUUID } from 'node:crypto';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from '../log.js';
+
+export type ResyncReason = 'reconnected' | 'degraded';
+export type ChannelHandler = (message: Buffer) => void;
+
+export interface RedisLinkOptions {
+  url: string;
+  prefix: string;
+  log: Logger;
+  /** While Redis is away, how often listeners are asked to catch up from the database. Default 5 s. */
+  degradedResyncMs?: number;
+  /** How often the link checks that Redis still answers. Default 5 s. */
+  heartbeatMs?: number;
+}
+
+const SUBSCRIBE_CHUNK = 500;
+
+export class RedisLink {
+  /** Who we are on the wire: messages carrying it are our own, echoed back by Redis. */
+  readonly instanceId = randomUUID();
+  private readonly publisher: Redis;
+  private readonly subscriber: Redis;
+  private readonly handlers = new Map<string, Set<ChannelHandler>>();
+  private readonly resyncListeners = new Set<(reason: ResyncReason) => void>();
+  private isUp = false;
+  /** Set once Redis was unreachable (or never reached): the next time it is up, listeners resync. */
+  private missedSomething = false;
+  private closed = false;
+  private degradedTimer?: NodeJS.Timeout;
+  private heartbeatTimer?: NodeJS.Timeout;
+  private readonly upWaiters: (() => void)[] = [];
+  /** Resubscription after a (re)connect; `up` only once it is done. */
+  private resubscribing?: Promise<void>;
+
+  constructor(private readonly options: RedisLinkOptions) {
+    const common: RedisOptions = {
+      // Reconnect for ever, at most every 2 s.
+      retryStrategy: (times) => Math.min(100 * times, 2000),
+      // Nothing waits for Redis: a command while it is away fails at once (publishing is best effort).
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      connectTimeout: 5000,
+      lazyConnect: true,
+    };
+    this.publisher = new Redis(options.url, { ...common, connectionName: `plansync-pub-${this.instanceId.slice(0, 8)}` });
+    this.subscriber = new Redis(options.url, {
+      ...common,
+      connectionName: `plansync-sub-${this.instanceId.slice(0, 8)}`,
+      // We re-subscribe ourselves on 'ready', and only then say that Redis is up.
+      autoResubscribe: false,
+    });
+    // First: 'ready' on the subscriber must start the resubscription before anyone evaluates the state.
+    this.subscriber.on('ready', () => this.resubscribeAll());
+    for (const connection of [this.publisher, this.subscriber]) {
+      connection.on('ready', () => this.evaluate());
+      connection.on('close', () => this.evaluate());
+      connection.on('end', () => this.evaluate());
+      // Errors are reported once, as "Redis went away", not on every retry.
+      connection.on('error', () => undefined);
+    }
+    this.subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => {
+      const handlers = this.handlers.get(channel.toString());
+      if (!handlers) return;
+      for (const handler of [...handlers]) {
+        try {
+          handler(message);
+        } catch (err) {
+          this.options.log.error({ err, channel: channel.toString() }, 'handling a Redis message failed');
+        }
+      }
+    });
+  }
+
+  /**
+   * Connects, waiting up to `timeoutMs` for Redis. Never fails: an instance that cannot reach Redis starts
+   * anyway, serves its own clients, says so, and keeps trying.
+   */
+  async start(timeoutMs: number): Promise<boolean> {
+    void this.publisher.connect().catch(() => undefined);
+    void this.subscriber.connect().catch(() => undefined);
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.options.heartbeatMs ?? 5000);
+    this.heartbeatTimer.unref();
+    const up = await this.waitUntilUp(timeoutMs);
+    if (!up && !this.isUp) {
+      this.missedSomething = true;
+      this.options.log.error(
+        'Redis is not reachable: this instance serves its own clients and keeps trying; other instances catch up from PostgreSQL',
+      );
+      this.startDegraded();
+    }
+    return up;
+  }
+
+  /** A channel name under our prefix. */
+  channel(name: string): string {
+    return `${this.options.prefix}:${name}`;
+  }
+
+  /** Whether Redis is reachable now (both connections ready and our subscriptions in place). */
+  get up(): boolean {
+    return this.isUp;
+  }
+
+  /** Resolves once Redis is up, or after `timeoutMs` (false then). */
+  async waitUntilUp(timeoutMs: number): Promise<boolean> {
+    if (this.isUp) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const up = await Promise.race([
+      new Promise<boolean>((resolve) => this.upWaiters.push(() => resolve(true))),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    return up;
+  }
+
+  /**
+   * Calls `handler` with every message on `channel` (ours included: callers skip their own by instance
+   * id). Resolves once Redis confirmed the subscription, or at once while Redis is away (it is made when
+   * Redis is back, followed by a resync).
+   */
+  async subscribe(channel: string, handler: ChannelHandler): Promise<void> {
+    let handlers = this.handlers.get(channel);
+    const first = !handlers;
+    if (!handlers) this.handlers.set(channel, (handlers = new Set()));
+    handlers.add(handler);
+    if (!first) return;
+    if (this.resubscribing) await this.resubscribing;
+    if (this.subscriber.status !== 'ready' || !this.handlers.has(channel)) return;
+    try {
+      await this.subscriber.subscribe(channel);
+    } catch (err) {
+      // Redis went away meanwhile: the subscription is made again when it is back.
+      this.options.log.debug({ err, channel }, 'subscribing failed; will retry when Redis is back');
+    }
+  }
+
+  unsubscribe(channel: string, handler: ChannelHandler): void {
+    const handlers = this.handlers.get(channel);
+    if (!handlers?.delete(handler) || handlers.size > 0) return;
+    this.handlers.delete(channel);
+    if (this.subscriber.status === 'ready') void this.subscriber.unsubscribe(channel).catch(() => undefined);
+  }
+
+  /** Publishes when Redis is up; returns false (and drops the message) when it is not. */
+  publish(channel: string, message: Buffer | string): boolean {
+    if (!this.isUp) return false;
+    this.publisher.publish(channel, message).catch(() => this.evaluate());
+    return true;
+  }
+
+  /** Calls `listener` when Redis came back (and periodically while it is away); returns the unsubscribe. */
+  onResync(listener: (reason: ResyncReason) => void): () => void {
+    this.resyncListeners.add(listener);
+    return () => this.resyncListeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.heartbeatTimer);
+    clearInterval(this.degradedTimer);
+    this.handlers.clear();
+    this.resyncListeners.clear();
+    await Promise.all([this.publisher, this.subscriber].map((c) => c.quit().catch(() => c.disconnect())));
+  }
+
+  private resubscribeAll(): void {
+    const channels = [...this.handlers.keys()];
+    const work = (async () => {
+      for (let i = 0; i < channels.length; i += SUBSCRIBE_CHUNK) {
+        await this.subscriber.subscribe(...channels.slice(i, i + SUBSCRIBE_CHUNK));
+      }
+    })();
+    const resubscribing = work.then(
+      () => undefined,
+      (err) => this.options.log.debug({ err }, 'resubscribing failed; will retry on the next connection'),
+    );
+    this.resubscribing = resubscribing;
+    void resubscribing.finally(() => {
+      if (this.resubscribing === resubscribing) this.resubscribing = undefined;
+      this.evaluate();
+    });
+  }
+
+  private async heartbeat(): Promise<void> {
+    if (this.closed || !this.isUp) return;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.publisher.ping(),
+        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('Redis did not answer a ping within 3 s')), 3000))),
+      ]);
+    } catch (err) {
+      // A connection that silently stopped answering: drop both and let them reconnect.
+      this.options.log.debug({ err }, 'Redis heartbeat failed');
+      this.publisher.disconnect(true);
+      this.subscriber.disconnect(true);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Recomputes up/down from the connections' states; logs and announces the transitions. */
+  private evaluate(): void {
+    if (this.closed) return;
+    const up = this.publisher.status === 'ready' && this.subscriber.status === 'ready' && !this.resubscribing;
+    if (up === this.isUp) {
+      if (!up && !this.degradedTimer && this.missedSomething) this.startDegraded();
+      return;
+    }
+    this.isUp = up;
+    if (up) {
+      clearInterval(this.degradedTimer);
+      this.degradedTimer = undefined;
+      const wasAway = this.missedSomething;
+      this.missedSomething = false;
+      if (wasAway) this.options.log.warn('Redis is back: catching up with the other instances');
+      else this.options.log.info({ prefix: this.options.prefix }, 'Redis connected: live events are shared with the other instances');
+      for (const waiter of this.upWaiters.splice(0)) waiter();
+      if (wasAway) this.emitResync('reconnected');
+    } else {
+      this.missedSomething = true;
+      this.options.log.error(
+        'Redis went away: this instance keeps serving its own clients; other instances catch up from PostgreSQL until it returns',
+      );
+      this.startDegraded();
+    }
+  }
+
+  private startDegraded(): void {
+    clearInterval(this.degradedTimer);
+    this.degradedTimer = setInterval(() => this.emitResync('degraded'), this.options.degradedResyncMs ?? 5000);
+    this.degradedTimer.unref();
+  }
+
+  private emitResync(reason: ResyncReason): void {
+    for (const listener of [...this.resyncListeners]) {
+      try {
+        listener(reason);
+      } catch (err) {
+        this.options.log.error({ err }, 'a resync listener failed');
+      }
+    }
+  }
+}
