@@ -38,6 +38,7 @@ export class GridConnection implements GridPeer {
   private pingTimer?: NodeJS.Timeout;
   private expiryTimer?: NodeJS.Timeout;
   private alive = true;
+  private started = false;
   private closed = false;
 
   constructor(
@@ -58,7 +59,7 @@ export class GridConnection implements GridPeer {
   /** The person's role or units changed while connected. */
   updateViewer(viewer: Viewer, readOnly: boolean): void {
     this.currentViewer = viewer;
-    this.readOnly = readOnly;
+    this.setReadOnly(readOnly);
   }
 
   get isReadOnly(): boolean {
@@ -67,7 +68,12 @@ export class GridConnection implements GridPeer {
 
   /** Rights changed while connected (a submission, a role change): applies from the next message on. */
   setReadOnly(readOnly: boolean): void {
+    const reopened = this.readOnly && !readOnly;
     this.readOnly = readOnly;
+    // What the client sent while read-only was dropped, so the server lacks those structs, and Yjs holds
+    // every later change of that client until they arrive. Asking for a sync (step 1) gets them back,
+    // validated like any other change, and unblocks the client's later edits.
+    if (reopened && this.started) this.send(encodeSyncStep1(this.document.doc));
   }
 
   /**
@@ -75,6 +81,7 @@ export class GridConnection implements GridPeer {
    * messages that arrived while the document was loading, in order.
    */
   start(buffered: Uint8Array[]): void {
+    this.started = true;
     this.document.addPeer(this);
     this.send(encodeSyncStep1(this.document.doc));
     const present = [...this.document.awareness.getStates().keys()];

@@ -83,6 +83,31 @@ describe('access changes reach open sockets', () => {
     expect((await grid.closed).code).toBe(4403);
   });
 
+  it('lets a leader who was read-only for a while write again, including what they typed meanwhile', async () => {
+    const token = await server.login('lead.sales-south@example.com');
+    const southLines = (await server.gql(`query($p: ID!) { budgetLines(planId: $p, businessUnitCode: "SALES_SOUTH") { id } }`, { p: planId }, admin)).data.budgetLines.map(
+      (l: { id: string }) => l.id,
+    );
+    const grid = connectGrid(server.url, `budget:${planId}:SALES_SOUTH`, token);
+    const witness = connectGrid(server.url, `budget:${planId}:SALES_SOUTH`, admin);
+    grids.push(grid, witness);
+    await Promise.all([synced(grid), synced(witness)]);
+    const lead = await userId('lead.sales-south@example.com');
+
+    await server.gql(SET_ACCESS, { id: lead, role: 'VIEWER', units: ['SALES_SOUTH'] }, admin);
+    // Typed while read-only: dropped by the server (the client keeps it).
+    grid.cells.set(`${southLines[0]}/budgetAmount`, 10);
+    witness.cells.set(`${southLines[1]}/budgetAmount`, 11);
+    await eventually(() => grid.cells.get(`${southLines[1]}/budgetAmount`) === 11, 'a round trip while read-only');
+    expect(witness.cells.has(`${southLines[0]}/budgetAmount`)).toBe(false);
+
+    await server.gql(SET_ACCESS, { id: lead, role: 'BU_LEADER', units: ['SALES_SOUTH'] }, admin);
+    grid.cells.set(`${southLines[2]}/budgetAmount`, 12);
+    await eventually(() => witness.cells.get(`${southLines[2]}/budgetAmount`) === 12, 'the edit after the rights came back');
+    // The edit typed meanwhile is a writer's edit now, and nothing of theirs stays blocked behind it.
+    await eventually(() => witness.cells.get(`${southLines[0]}/budgetAmount`) === 10, 'the earlier edit');
+  });
+
   it('is for admins only, keeps at least one admin, and checks the units', async () => {
     const lead = await server.login('lead.sales-south@example.com');
     const target = await userId('viewer.finance@example.com');
