@@ -144,9 +144,16 @@ export class BudgetLineWriter {
 
   /** Publishes `budgetLineChanged` for a committed change. */
   async publish(em: EntityManager, applied: AppliedChange): Promise<void> {
-    if (applied.changed.length === 0) return;
-    const { line } = applied;
-    await em.populate(line, ['businessUnit', 'updatedBy'], { refresh: false });
-    this.events.publish('BUDGET_LINE_CHANGED', { planId: line.plan.id, unitId: line.businessUnit.id, line: snapshotLine(line) });
+    await this.publishAll(em, [applied]);
+  }
+
+  /** Publishes `budgetLineChanged` for committed changes, loading what the events carry in one go. */
+  async publishAll(em: EntityManager, applied: AppliedChange[]): Promise<void> {
+    const lines = applied.filter((a) => a.changed.length > 0).map((a) => a.line);
+    if (lines.length === 0) return;
+    await em.populate(lines, ['businessUnit', 'updatedBy'], { refresh: false });
+    for (const line of lines) {
+      this.events.publish('BUDGET_LINE_CHANGED', { planId: line.plan.id, unitId: line.businessUnit.id, line: snapshotLine(line) });
+    }
   }
 }

@@ -103,9 +103,9 @@ export class GridConnection implements GridPeer {
 
   send(frame: Uint8Array): void {
     if (this.closed || this.socket.readyState !== this.socket.OPEN) return;
-    this.socket.send(frame, (err) => {
-      if (err) this.close(GridCloseCode.GoingAway, 'send failed');
-    });
+    // No per-send callback: on a broadcast to many peers it is pure overhead; a failed write surfaces as the
+    // socket's 'error' event, which closes the connection.
+    this.socket.send(frame);
   }
 
   close(code: number, reason: string): void {

@@ -56,7 +56,7 @@ export class GridProjection {
     private readonly em: EntityManager,
     private readonly writer: BudgetLineWriter,
     private readonly log: Logger,
-    private readonly intervalMs = 50,
+    private readonly intervalMs = 100,
   ) {}
 
   attach(doc: GridDocument): void {
@@ -167,7 +167,7 @@ export class GridProjection {
       return [...results.values()];
     });
     this.onProjected?.(batch.length);
-    for (const change of applied) await this.writer.publish(em, change);
+    await this.writer.publishAll(em, applied);
   }
 
   /**

@@ -25,7 +25,7 @@ export interface GridStoreOptions {
   compactAfterRows: number;
 }
 
-export const DEFAULT_STORE_OPTIONS: GridStoreOptions = { flushIntervalMs: 50, maxQueuedUpdates: 200, compactAfterRows: 500 };
+export const DEFAULT_STORE_OPTIONS: GridStoreOptions = { flushIntervalMs: 100, maxQueuedUpdates: 200, compactAfterRows: 500 };
 
 interface DocQueue {
   updates: Uint8Array[];
