@@ -8,6 +8,7 @@ import { BudgetPlan } from './BudgetPlan.js';
 import { BusinessUnit } from './BusinessUnit.js';
 import type { CellChanges } from './budgetLineWriter.js';
 import type { BudgetLineSnapshot } from './lineSnapshot.js';
+import { readLines } from './lineQueries.js';
 import { readablePlan, readableUnitByCode } from './unitLookup.js';
 import { subscribeToUnitEvents } from './unitEvents.js';
 
@@ -45,24 +46,16 @@ export class BudgetLineResolver {
     @Arg('planId', () => ID) planId: string,
     @Arg('businessUnitCode', () => String, { nullable: true }) businessUnitCode: string | null,
     @Ctx() ctx: GraphQLContext,
-  ): Promise<BudgetLine[]> {
+  ): Promise<BudgetLineSnapshot[]> {
     const viewer = requireViewer(ctx);
     const scope = readableUnits(viewer);
     // Every line the caller may read, when they may read none: nothing (not FORBIDDEN, which names a unit).
     if (businessUnitCode == null && !scope.all && scope.unitIds.size === 0) return [];
     const plan = await readablePlan(ctx.em, viewer, planId);
-    let unitFilter: object;
-    if (businessUnitCode != null) {
-      unitFilter = { businessUnit: (await readableUnitByCode(ctx.em, viewer, businessUnitCode)).id };
-    } else {
-      unitFilter = scope.all ? {} : { businessUnit: { $in: [...scope.unitIds] } };
-    }
+    const unitIds =
+      businessUnitCode != null ? [(await readableUnitByCode(ctx.em, viewer, businessUnitCode)).id] : scope.all ? null : [...scope.unitIds];
     // Scoped in the WHERE clause itself: rows outside the caller's units are never fetched.
-    return ctx.em.find(
-      BudgetLine,
-      { plan: plan.id, ...unitFilter },
-      { populate: ['businessUnit', 'updatedBy'], orderBy: { businessUnit: { code: 'asc' }, position: 'asc' } },
-    );
+    return readLines(ctx.em, plan.id, unitIds);
   }
 
   @Mutation(() => BudgetLine, {

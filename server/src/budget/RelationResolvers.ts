@@ -15,12 +15,12 @@ import { CellChange } from './CellChange.js';
 @Resolver(() => BudgetLine)
 export class BudgetLineRelations {
   @FieldResolver(() => BusinessUnit)
-  async businessUnit(@Root() line: BudgetLine, @Ctx() ctx: GraphQLContext): Promise<BusinessUnit> {
-    return (await loadedRelation(ctx.em, BusinessUnit, line.businessUnit))!;
+  businessUnit(@Root() line: BudgetLine, @Ctx() ctx: GraphQLContext): BusinessUnit | Promise<BusinessUnit | null> | null {
+    return loadedRelation(ctx.em, BusinessUnit, line.businessUnit);
   }
 
   @FieldResolver(() => User, { nullable: true })
-  updatedBy(@Root() line: BudgetLine, @Ctx() ctx: GraphQLContext): Promise<User | null> {
+  updatedBy(@Root() line: BudgetLine, @Ctx() ctx: GraphQLContext): User | Promise<User | null> | null {
     return loadedRelation(ctx.em, User, line.updatedBy);
   }
 }
@@ -33,7 +33,7 @@ export class CellChangeRelations {
   }
 
   @FieldResolver(() => User, { nullable: true })
-  user(@Root() change: CellChange, @Ctx() ctx: GraphQLContext): Promise<User | null> {
+  user(@Root() change: CellChange, @Ctx() ctx: GraphQLContext): User | Promise<User | null> | null {
     return loadedRelation(ctx.em, User, change.user);
   }
 }
@@ -46,7 +46,7 @@ export class BudgetSubmissionRelations {
   }
 
   @FieldResolver(() => User, { nullable: true })
-  submittedBy(@Root() submission: BudgetSubmission, @Ctx() ctx: GraphQLContext): Promise<User | null> {
+  submittedBy(@Root() submission: BudgetSubmission, @Ctx() ctx: GraphQLContext): User | Promise<User | null> | null {
     return loadedRelation(ctx.em, User, submission.submittedBy);
   }
 }

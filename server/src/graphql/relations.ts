@@ -6,11 +6,12 @@
 import { wrap, type EntityClass } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 
-export async function loadedRelation<T extends object>(
+export function loadedRelation<T extends object>(
   em: EntityManager,
   entity: EntityClass<T>,
   value: T | null | undefined,
-): Promise<T | null> {
+): T | null | Promise<T | null> {
+  // Synchronous when nothing needs loading: lists resolve this for every row, and a promise per row adds up.
   if (!value) return null;
   if (!(value instanceof entity)) return value; // a plain snapshot: already complete
   if (wrap(value).isInitialized()) return value;
