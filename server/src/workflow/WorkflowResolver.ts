@@ -102,6 +102,8 @@ class WorkflowEventType {
 }
 
 const CURSOR_KIND = 'workflow_execution';
+/** Events as subscribers receive them (opaque cursor), by the event the bus delivered. */
+const publicEvents = new WeakMap<WorkflowEventRecord, WorkflowEventType>();
 const MAX_PAGE = 200;
 
 @Resolver(() => WorkflowExecution)
@@ -217,7 +219,10 @@ export class WorkflowResolver {
     @Arg('executionId', () => ID, { nullable: true }) _executionId: string | null,
     @Arg('after', () => String, { nullable: true }) _after: string | null,
   ): WorkflowEventType {
-    return { ...event, cursor: encodeCursor(EVENT_CURSOR, event.cursor) };
+    // One event object is shared by every subscriber it fans out to: shape it once, not once per subscriber.
+    let shaped = publicEvents.get(event);
+    if (!shaped) publicEvents.set(event, (shaped = { ...event, cursor: encodeCursor(EVENT_CURSOR, event.cursor) }));
+    return shaped;
   }
 
   // -------------------------------------------------------------------------------------------------------

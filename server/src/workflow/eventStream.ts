@@ -131,7 +131,7 @@ export async function workflowEventStream(
         if (next.done) return;
         pendingLive = live.next();
         const event = next.value;
-        if (BigInt(event.cursor) <= replayedUpTo) continue;
+        if (replayedUpTo >= 0n && BigInt(event.cursor) <= replayedUpTo) continue;
         if (visible(event)) yield event;
       }
     } finally {
