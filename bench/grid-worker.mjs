@@ -6,7 +6,8 @@
 //
 // Messages from the parent (IPC, advanced serialization):
 //   { type: 'connect', url, docName, token, epoch, clients: [{ index, key, writer }] }  -> { type: 'synced' }
-//   { type: 'start', writeStart, measureStart, measureEnd }   writers write from writeStart to measureEnd
+//   { type: 'start', writeStart, measureStart, measureEnd, periodMs? }   writers write from writeStart to measureEnd,
+//                                                             every periodMs (default 1000)
 //   { type: 'count' }   -> { type: 'count', received }        deliveries counted so far (drain check)
 //   { type: 'report' }  -> { type: 'report', ... }            latencies and counts
 //   { type: 'close' }   destroys the clients and exits
@@ -86,8 +87,8 @@ function connectClient(spec, url, docName, token) {
   return client;
 }
 
-function startWriting(client, writeStart) {
-  const first = writeStart + Math.random() * 1000;
+function startWriting(client, writeStart, periodMs = 1000) {
+  const first = writeStart + Math.random() * periodMs;
   let n = 0;
   const tick = () => {
     if (stopped) return;
@@ -96,7 +97,7 @@ function startWriting(client, writeStart) {
     client.cells.set(client.key, t);
     if (t >= measureStart) client.sent += 1;
     n += 1;
-    client.timer = setTimeout(tick, Math.max(0, first + n * 1000 - now()));
+    client.timer = setTimeout(tick, Math.max(0, first + n * periodMs - now()));
   };
   client.timer = setTimeout(tick, Math.max(0, first - now()));
 }
@@ -113,7 +114,7 @@ process.on('message', async (message) => {
     case 'start': {
       measureStart = message.measureStart;
       measureEnd = message.measureEnd;
-      for (const client of clients) if (client.writer) startWriting(client, message.writeStart);
+      for (const client of clients) if (client.writer) startWriting(client, message.writeStart, message.periodMs);
       setTimeout(() => {
         loopDelay.reset();
         loopDelay.enable();

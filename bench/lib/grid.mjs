@@ -1,0 +1,175 @@
+// The grid propagation run (W concurrent writers on one document, every client observing), shared by
+// bench/grid-propagation.mjs and bench/run.mjs. See bench/grid-propagation.mjs for what is measured.
+import os from 'node:os';
+import WebSocket from 'ws';
+import { WebsocketProvider } from 'y-websocket';
+import * as Y from 'yjs';
+import { busyShare, concatFloat64, cpuSample, distribution, epoch, graphql, login, machineCpu, now, sleep, started } from './common.mjs';
+import { startWorker, stopWorkers } from './workers.mjs';
+
+/**
+ * The document and cells of a unit (ids from Plansync): token, docName, and keys `<lineId>/budgetAmount` of
+ * every line, then `<lineId>/forecastSales`, so that every writer can own one cell.
+ */
+export async function gridTarget(plansyncUrl, { email = 'lead.sales-north@example.com', unitCode = 'SALES_NORTH' } = {}) {
+  const token = await login(plansyncUrl, email);
+  const { budgetPlans } = await graphql(plansyncUrl, '{ budgetPlans { id } }', {}, token);
+  const planId = budgetPlans[0].id;
+  const { budgetLines } = await graphql(plansyncUrl, 'query($planId: ID!, $unit: String!) { budgetLines(planId: $planId, businessUnitCode: $unit) { id } }', { planId, unit: unitCode }, token);
+  const lineIds = budgetLines.map((l) => l.id);
+  const keys = [...lineIds.map((id) => `${id}/budgetAmount`), ...lineIds.map((id) => `${id}/forecastSales`)];
+  return { token, planId, unitCode, lineIds, docName: `budget:${planId}:${unitCode}`, keys };
+}
+
+/** Reference only: made-up ids of the same shape (the reference checks nothing). */
+export function madeUpTarget() {
+  const keys = Array.from({ length: 240 }, (_, i) => `${String(i % 120).padStart(8, '0')}-0000-4000-8000-000000000000/${i < 120 ? 'budgetAmount' : 'forecastSales'}`);
+  return { token: 'none', docName: 'budget:00000000-0000-4000-8000-000000000000:SALES_NORTH', keys };
+}
+
+/**
+ * One idle stock-client connection held by this process: it keeps a document loaded (Plansync) or alive
+ * (the reference drops a document when its last connection leaves), so that both carry the same history
+ * from run to run. Closed by cleanup() at the latest.
+ */
+export async function openKeeper(server, target) {
+  const doc = new Y.Doc();
+  const provider = new WebsocketProvider(server.url.replace(/^http/, 'ws') + '/yjs', target.docName, doc, {
+    params: { token: target.token },
+    WebSocketPolyfill: WebSocket,
+    disableBc: true,
+  });
+  const keeper = {
+    doc,
+    provider,
+    close: async () => {
+      started.closers.delete(keeper.close);
+      provider.destroy();
+      doc.destroy();
+    },
+  };
+  started.closers.add(keeper.close);
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`keeper connection to ${server.name} did not sync`)), 30_000);
+    provider.on('sync', (synced) => synced && (clearTimeout(timer), resolve()));
+  });
+  return keeper;
+}
+
+/**
+ * One scenario against one server: connect, warm up, measure, drain, collect.
+ * options: { workers, warmupMs, measureMs, drainQuietMs = 1000, workerCpuProf, hooks: { onStart(window), onDone() } }
+ * hooks.onStart is called as the writers are told to start; hooks.onDone after the drain, and what it returns is
+ * the run's `extra`.
+ */
+export async function runGridScenario(server, target, writers, options) {
+  const clientCount = Math.max(writers, 2);
+  const workerCount = Math.min(options.workers, clientCount);
+  const specs = Array.from({ length: clientCount }, (_, index) => ({ index, key: target.keys[index], writer: index < writers }));
+  const wsUrl = server.url.replace(/^http/, 'ws') + '/yjs';
+  const execArgv = options.workerCpuProf ? ['--cpu-prof', `--cpu-prof-dir=${options.workerCpuProf}`] : [];
+  const workers = Array.from({ length: workerCount }, () => startWorker('grid-worker.mjs', { execArgv }));
+  const drainQuietMs = options.drainQuietMs ?? 1000;
+  try {
+    const connectStart = now();
+    await Promise.all(
+      workers.map((w, i) =>
+        w.request({ type: 'connect', url: wsUrl, docName: target.docName, token: target.token, epoch, clients: specs.filter((s) => s.index % workerCount === i) }, 'synced'),
+      ),
+    );
+    const connectMs = now() - connectStart;
+
+    const writeStart = now() + 100;
+    const measureStart = writeStart + options.warmupMs;
+    const measureEnd = measureStart + options.measureMs;
+    for (const w of workers) w.send({ type: 'start', writeStart, measureStart, measureEnd, periodMs: options.periodMs ?? 1000 });
+    options.hooks?.onStart?.({ writeStart, measureStart, measureEnd });
+    const load = [os.loadavg()[0]];
+
+    await sleep(measureStart - now());
+    const cpuBefore = cpuSample(server.pid);
+    const machineBefore = machineCpu();
+    const monoBefore = process.hrtime.bigint();
+    await sleep(measureEnd - now());
+    const cpuAfter = cpuSample(server.pid);
+    const machineAfter = machineCpu();
+    const monoAfter = process.hrtime.bigint();
+    load.push(os.loadavg()[0]);
+
+    // Drain: wait until no more deliveries arrive (drainQuietMs without change), at most 20 s.
+    await sleep(drainQuietMs);
+    let last = -1;
+    const drainDeadline = now() + 20_000;
+    for (;;) {
+      const counts = await Promise.all(workers.map((w) => w.request({ type: 'count' }, 'count')));
+      const total = counts.reduce((a, c) => a + c.received, 0);
+      if (total === last || now() > drainDeadline) break;
+      last = total;
+      await sleep(drainQuietMs);
+    }
+    const reports = await Promise.all(workers.map((w) => w.request({ type: 'report' }, 'report')));
+    const extra = (await options.hooks?.onDone?.()) ?? null;
+
+    const all = concatFloat64(reports.map((r) => r.latencies));
+    const latencyMs = distribution(all);
+
+    // Delivery check: every write sent in the window, by every other client.
+    const clients = reports.flatMap((r) => r.clients);
+    const sentByKey = new Map(clients.filter((c) => c.writer).map((c) => [c.key, c.sent]));
+    const sent = [...sentByKey.values()].reduce((a, b) => a + b, 0);
+    let expected = 0;
+    let missing = 0;
+    let unexpected = 0;
+    let incompletePairs = 0;
+    for (const c of clients) {
+      for (const [key, n] of sentByKey) {
+        if (key === c.key) continue;
+        const got = c.receivedByKey[key] ?? 0;
+        expected += n;
+        if (got < n) {
+          missing += n - got;
+          incompletePairs += 1;
+        } else if (got > n) unexpected += got - n;
+      }
+    }
+    const serverCpu = cpuAfter.ownSeconds - cpuBefore.ownSeconds;
+    const childCpu = cpuAfter.childSeconds - cpuBefore.childSeconds;
+    const workerCpu = reports.reduce((a, r) => a + (r.cpuSeconds ?? 0), 0);
+    const windowSeconds = options.measureMs / 1000;
+    return {
+      server: server.name,
+      writers,
+      clients: clientCount,
+      workers: workerCount,
+      connectMs: Math.round(connectMs),
+      sent,
+      expected,
+      delivered: all.length,
+      missing,
+      unexpected,
+      incompletePairs,
+      latencyMs: { p50: latencyMs.p50, p90: latencyMs.p90, p99: latencyMs.p99, max: latencyMs.max, min: latencyMs.min, mean: latencyMs.mean },
+      serverCpuSeconds: serverCpu,
+      serverSystemCpuSeconds: cpuAfter.ownSystemSeconds - cpuBefore.ownSystemSeconds,
+      serverCpuPercent: (100 * serverCpu) / windowSeconds,
+      serverCpuMicrosPerDelivery: all.length > 0 ? (1e6 * serverCpu) / all.length : null,
+      serverCpuMsPerWrite: sent > 0 ? (1000 * serverCpu) / sent : null,
+      databaseCpuSeconds: server.name === 'plansync' ? childCpu : null,
+      serverRssMb: cpuAfter.rssMb,
+      serverPeakRssMb: cpuAfter.hwmMb,
+      clientCpuSeconds: workerCpu,
+      clientLoopDelayP99Ms: Math.max(...reports.map((r) => r.loopDelayP99Ms ?? 0)),
+      /** Share of the machine's CPU used in the window by every process, ours or not (near 1: saturated). */
+      machineBusy: busyShare(machineBefore, machineAfter),
+      /** The part of it that the server under test and the load processes used. */
+      benchBusy: (serverCpu + (server.name === 'plansync' ? childCpu : 0) + workerCpu) / (windowSeconds * os.availableParallelism()),
+      disconnects: clients.reduce((a, c) => a + c.disconnects, 0),
+      closeCodes: [...new Set(clients.flatMap((c) => c.closeCodes))],
+      loadAverage1m: load,
+      window: { measureStart, measureEnd, monoStartMicros: Number(monoBefore / 1000n), monoEndMicros: Number(monoAfter / 1000n) },
+      ...(extra ? { extra } : {}),
+    };
+  } finally {
+    await stopWorkers(workers);
+  }
+}
