@@ -28,6 +28,8 @@ import {
 import pg from 'pg';
 
 const pool = new pg.Pool({ max: Number(process.env.POOL_SIZE ?? 10) });
+// An idle client whose server went away (PostgreSQL stopping) must not take the process down.
+pool.on('error', () => undefined);
 
 const DateTimeISO = new GraphQLScalarType({
   name: 'DateTimeISO',

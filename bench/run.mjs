@@ -1230,8 +1230,9 @@ async function main() {
   }
   for (const keeper of Object.values(ctx.keepers ?? {})) await keeper.close();
 
-  // Stop the servers (with --cpu-prof each writes its profile as it exits, named after its pid).
-  for (const server of Object.values(servers)) await stopProcess(server);
+  // Stop the servers, Plansync (and its PostgreSQL, which the graphql-js reference reads) last; with --cpu-prof each
+  // writes its profile as it exits, named after its pid.
+  for (const server of Object.values(servers).reverse()) await stopProcess(server);
   let suiteProfile = null;
   if (profileDir) {
     const files = fs.readdirSync(profileDir);
