@@ -173,7 +173,17 @@ export function createGraphQLWebSocketServer(schema: GraphQLSchema, services: Se
         const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], payload.variables ?? {}, { maxErrors: 20 });
         if (coerced.errors) return coerced.errors.map((e) => codedError(e.message, ErrorCode.BAD_USER_INPUT));
         s.activeOperations.add(id);
-        const contextValue: GraphQLContext = { em: services.orm.em.fork(), viewer: s.viewer ?? null, services, ip: null };
+        // The EntityManager is forked only when a resolver first needs one: most subscriptions sit idle, and
+        // their events carry what they render, so an eager fork per subscription was memory for nothing.
+        let em: GraphQLContext['em'] | undefined;
+        const contextValue: GraphQLContext = {
+          get em() {
+            return (em ??= services.orm.em.fork());
+          },
+          viewer: s.viewer ?? null,
+          services,
+          ip: null,
+        };
         return {
           schema,
           document,
