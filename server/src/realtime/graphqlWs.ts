@@ -8,20 +8,30 @@
  * - the same parse limits and validation rules (depth, cost, aliases), with the contract's codes;
  * - the same error masking on every result;
  * - a cap on active subscriptions per socket.
+ *
+ * The websocket side is ours (graphql-ws's `makeServer` on ws, in place of its `useServer`): sends are
+ * synchronous (no promise and callback per message), one timer pings every socket instead of two timers per
+ * socket, and the upgrade request is not kept for the socket's lifetime. Parsed and validated documents are
+ * cached by their text, so a thousand monitors with the same query share one document. Subscriptions to
+ * bus topics with a fanout (workflowEvents) are executed once per group of identical subscribers and sent to
+ * all (realtime/fanout.ts); the others are executed per subscriber.
  */
 import type { Server as HttpServer } from 'node:http';
 import {
+  createSourceEventStream,
+  execute,
   getOperationAST,
   getVariableValues,
   GraphQLError,
   parse,
   specifiedRules,
   validate,
+  type DocumentNode,
+  type ExecutionArgs,
   type ExecutionResult,
   type GraphQLSchema,
 } from 'graphql';
-import { CloseCode } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
+import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { bearerToken } from '../auth/viewers.js';
 import { ErrorCode, isUnexpected, maskError } from '../errors.js';
@@ -30,6 +40,9 @@ import { LIMITS, validationRules } from '../graphql/limits.js';
 import type { Viewer } from '../policies/viewer.js';
 import type { Services } from '../services.js';
 import { onEvent } from './eventBus.js';
+import { FanoutSubscription, TopicFanout, type LiveDelivery } from './fanout.js';
+import type { LiveFanouts, SubscriptionContext } from './liveContext.js';
+import type { WorkflowEventRecord } from '../workflow/transitions.js';
 
 /** What we keep per socket, on graphql-ws's `extra`. */
 interface SocketState {
@@ -37,7 +50,19 @@ interface SocketState {
   viewer?: Viewer;
   expiryTimer?: NodeJS.Timeout;
   activeOperations: Set<string>;
+  /** A ping went out and no pong came back yet. */
+  awaitingPong: boolean;
 }
+
+/** graphql-ws's `extra` for our sockets. */
+interface SocketExtra {
+  socket: WebSocket;
+}
+
+/** Every socket is pinged this often; one that has not answered the previous ping by then is dropped. */
+const KEEPALIVE_MS = 12_000;
+/** Documents kept parsed and validated, by query text (least recently used dropped first). */
+const DOCUMENT_CACHE_SIZE = 500;
 
 /** Node's timers overflow beyond ~24.8 days; a token living longer is re-checked at that horizon. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -68,10 +93,80 @@ function sameAccess(a: Viewer, b: Viewer): boolean {
   );
 }
 
+/** Subscribers with the same key get the same results: the same person with the same rights, document and variables. */
+function groupKeyOf(viewer: Viewer | null, documentId: number, operationName: string | null | undefined, variables: unknown): string {
+  const who = viewer ? [viewer.userId, viewer.role, viewer.organizationId ?? '', [...viewer.unitIds].sort().join(',')].join('\u0001') : '';
+  return [who, documentId, operationName ?? '', JSON.stringify(variables ?? null)].join('\u0000');
+}
+
+/** Executes a source stream's events one by one, for subscriptions without a fanout (as graphql-js does). */
+function executeEach(source: AsyncIterable<unknown>, args: ExecutionArgs): AsyncIterableIterator<ExecutionResult> {
+  const events = source[Symbol.asyncIterator]();
+  return {
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+    async next() {
+      const step = await events.next();
+      if (step.done) return { done: true, value: undefined };
+      return { done: false, value: await execute({ ...args, rootValue: step.value }) };
+    },
+    // Called while next() waits for an event (the client completed): end the source at once, do not wait.
+    async return() {
+      await events.return?.();
+      return { done: true, value: undefined };
+    },
+    async throw(err: unknown) {
+      await events.return?.();
+      throw err;
+    },
+  };
+}
+
 /** Creates the graphql-ws server; the caller routes `/graphql` upgrades to `wss.handleUpgrade`. */
 export function createGraphQLWebSocketServer(schema: GraphQLSchema, services: Services) {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.maxBodyBytes });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.maxBodyBytes, handleProtocols });
   const rules = [...specifiedRules, ...validationRules];
+  const fanouts: LiveFanouts = {
+    workflowEvents: new TopicFanout<WorkflowEventRecord>(services.events, 'WORKFLOW_EVENT_ORDERED'),
+  };
+
+  /** Parsed and validated documents by their text, with an id for group keys. */
+  const documents = new Map<string, { document: DocumentNode; id: number }>();
+  let documentIds = 0;
+  function documentFor(query: string): { document: DocumentNode; id: number } | GraphQLError[] {
+    const cached = documents.get(query);
+    if (cached) {
+      documents.delete(query);
+      documents.set(query, cached);
+      return cached;
+    }
+    let document;
+    try {
+      document = parse(query, { maxTokens: LIMITS.maxTokens });
+    } catch (err) {
+      return [codedError((err as Error).message, ErrorCode.GRAPHQL_PARSE_FAILED)];
+    }
+    const errors = validate(schema, document, rules);
+    if (errors.length > 0) return errors.map((e) => codedError(e.message, ErrorCode.GRAPHQL_VALIDATION_FAILED));
+    const entry = { document, id: ++documentIds };
+    documents.set(query, entry);
+    if (documents.size > DOCUMENT_CACHE_SIZE) documents.delete(documents.keys().next().value!);
+    return entry;
+  }
+
+  /** A resolver context; its EntityManager is forked only when a resolver first needs one. */
+  function newContext(viewer: Viewer | null): GraphQLContext {
+    let em: GraphQLContext['em'] | undefined;
+    return {
+      get em() {
+        return (em ??= services.orm.em.fork());
+      },
+      viewer,
+      services,
+      ip: null,
+    };
+  }
 
   const sockets = new WeakMap<WebSocket, SocketState>();
   /** Open sockets per person, so that a change of their access reaches them. */
@@ -109,17 +204,15 @@ export function createGraphQLWebSocketServer(schema: GraphQLSchema, services: Se
       }
     }
   }
-  const state = (extra: { socket: WebSocket }): SocketState => {
+  const state = (extra: SocketExtra): SocketState => {
     let s = sockets.get(extra.socket);
-    if (!s) sockets.set(extra.socket, (s = { socket: extra.socket, activeOperations: new Set() }));
+    if (!s) sockets.set(extra.socket, (s = { socket: extra.socket, activeOperations: new Set(), awaitingPong: false }));
     return s;
   };
 
-  const disposable = useServer<Record<string, unknown> | undefined>(
+  const server = makeServer<Record<string, unknown> | undefined, SocketExtra>(
     {
       schema,
-      // Close reasons never carry an internal error's message (graphql-ws would, outside NODE_ENV=production).
-      isProd: true,
       connectionInitWaitTimeout: 10_000,
       onConnect: async (ctx) => {
         const raw = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
@@ -156,16 +249,9 @@ export function createGraphQLWebSocketServer(schema: GraphQLSchema, services: Se
         if (s.activeOperations.size >= LIMITS.maxSubscriptionsPerSocket) {
           return [codedError(`At most ${LIMITS.maxSubscriptionsPerSocket} operations may run on one socket`, ErrorCode.BAD_USER_INPUT)];
         }
-        let document;
-        try {
-          document = parse(payload.query, { maxTokens: LIMITS.maxTokens });
-        } catch (err) {
-          return [codedError((err as Error).message, ErrorCode.GRAPHQL_PARSE_FAILED)];
-        }
-        const errors = validate(schema, document, rules);
-        if (errors.length > 0) {
-          return errors.map((e) => codedError(e.message, ErrorCode.GRAPHQL_VALIDATION_FAILED));
-        }
+        const parsed = documentFor(payload.query);
+        if (Array.isArray(parsed)) return parsed;
+        const { document } = parsed;
         // What Apollo answers over HTTP: an operation that cannot be picked, or variables that do not fit their
         // types, are the caller's mistake (graphql-js gives them no code, so they would be masked as internal).
         const operation = getOperationAST(document, payload.operationName);
@@ -173,24 +259,29 @@ export function createGraphQLWebSocketServer(schema: GraphQLSchema, services: Se
         const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], payload.variables ?? {}, { maxErrors: 20 });
         if (coerced.errors) return coerced.errors.map((e) => codedError(e.message, ErrorCode.BAD_USER_INPUT));
         s.activeOperations.add(id);
-        // The EntityManager is forked only when a resolver first needs one: most subscriptions sit idle, and
-        // their events carry what they render, so an eager fork per subscription was memory for nothing.
-        let em: GraphQLContext['em'] | undefined;
-        const contextValue: GraphQLContext = {
-          get em() {
-            return (em ??= services.orm.em.fork());
-          },
-          viewer: s.viewer ?? null,
-          services,
-          ip: null,
-        };
-        return {
-          schema,
-          document,
-          operationName: payload.operationName,
-          variableValues: payload.variables,
-          contextValue,
-        };
+        const viewer = s.viewer ?? null;
+        const execution = { schema, document, operationName: payload.operationName, variableValues: payload.variables };
+        const contextValue: SubscriptionContext = newContext(viewer);
+        if (operation.operation === 'subscription') {
+          const delivery: LiveDelivery = {
+            socket: s.socket,
+            id,
+            groupKey: groupKeyOf(viewer, parsed.id, payload.operationName, payload.variables),
+            execution,
+            makeContext: () => newContext(viewer),
+            finish: (result) => maskResult(result, services),
+          };
+          contextValue.live = { delivery, fanouts };
+        }
+        return { ...execution, contextValue };
+      },
+      // Subscriptions with a fanout are sent by it (their stream yields only replayed results); the others
+      // are executed event by event.
+      subscribe: async (args) => {
+        const source = await createSourceEventStream(args);
+        if (!(Symbol.asyncIterator in Object(source))) return source as ExecutionResult;
+        if (source instanceof FanoutSubscription) return source;
+        return executeEach(source as AsyncIterable<unknown>, args);
       },
       onNext: (_ctx, _id, _payload, _args, result) => maskResult(result, services),
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => maskError(e.toJSON())),
@@ -198,15 +289,59 @@ export function createGraphQLWebSocketServer(schema: GraphQLSchema, services: Se
         sockets.get(ctx.extra.socket)?.activeOperations.delete(id);
       },
     },
-    wss,
   );
+
+  wss.on('connection', (socket: WebSocket) => {
+    const s = state({ socket });
+    socket.once('error', (err) => {
+      services.log.warn({ err }, 'GraphQL websocket error');
+      socket.close(CloseCode.InternalServerError, 'Internal server error');
+    });
+    socket.on('pong', () => (s.awaitingPong = false));
+    const closed = server.opened(
+      {
+        protocol: socket.protocol,
+        send: (data) => {
+          if (socket.readyState === socket.OPEN) socket.send(data);
+        },
+        close: (code, reason) => socket.close(code, reason),
+        onMessage: (handle) =>
+          socket.on('message', (data) => {
+            handle(String(data)).catch((err) => {
+              services.log.error({ err }, 'handling a GraphQL websocket message failed');
+              // Close reasons never carry an internal error's message.
+              socket.close(CloseCode.InternalServerError, 'Internal server error');
+            });
+          }),
+      },
+      { socket },
+    );
+    socket.once('close', (code, reason) => void closed(code, String(reason)));
+  });
+
+  // Keepalive for every socket with one timer: a socket that did not answer the last ping is dropped.
+  const keepalive = setInterval(() => {
+    for (const socket of wss.clients) {
+      const s = sockets.get(socket);
+      if (!s || socket.readyState !== socket.OPEN) continue;
+      if (s.awaitingPong) {
+        socket.terminate();
+        continue;
+      }
+      s.awaitingPong = true;
+      socket.ping();
+    }
+  }, KEEPALIVE_MS);
+  keepalive.unref();
 
   return {
     wss,
     /** Closes every socket and stops accepting operations. */
     async close(): Promise<void> {
       stopFollowing();
-      await disposable.dispose();
+      clearInterval(keepalive);
+      fanouts.workflowEvents.close();
+      for (const socket of wss.clients) socket.close(1001, 'Going away');
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };

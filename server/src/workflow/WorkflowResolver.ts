@@ -7,6 +7,7 @@ import { requireViewer, type GraphQLContext } from '../graphql/context.js';
 import { encodeCursor, PageInfo } from '../graphql/connections.js';
 import { loadedRelation } from '../graphql/relations.js';
 import { isUuid } from '../ids.js';
+import { liveOf } from '../realtime/liveContext.js';
 import { canDriveExecution, canReadExecution, readableExecutions } from '../policies/workflowExecution.js';
 import { WORKFLOWS, type StepDefinition, type WorkflowDefinition } from './definitions.js';
 import { scopeOf } from './engine.js';
@@ -208,7 +209,8 @@ export class WorkflowResolver {
       'replayed first, then live ones follow: no gap, no duplicate.',
     subscribe: ({ args, context }) => {
       const ctx = context as GraphQLContext;
-      return workflowEventStream(ctx.em, ctx.services.events, requireViewer(ctx), {
+      const live = liveOf(ctx);
+      return workflowEventStream(() => ctx.em, live.fanouts.workflowEvents, live.delivery, requireViewer(ctx), {
         executionId: args.executionId ?? null,
         after: args.after ?? null,
       });

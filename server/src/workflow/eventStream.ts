@@ -1,7 +1,7 @@
 /**
  * The `workflowEvents` stream: replay from a cursor, then live, with no gap and no duplicate.
  *
- * 1. Listen to the live bus first, buffering what arrives.
+ * 1. Join the live fanout first (realtime/fanout.ts), buffering what arrives.
  * 2. Replay the stored events after the cursor that the viewer may see, in cursor order, up to the
  *    newest stored one (R).
  * 3. Then deliver live events, skipping those with a cursor <= R: they were in the replay. Event ids
@@ -14,12 +14,13 @@
  * is checked against it from its own fields, never with a query.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { ExecutionResult } from 'graphql';
 import { forbidden, notFound } from '../errors.js';
 import { decodeCursor } from '../graphql/connections.js';
 import { isUuid } from '../ids.js';
 import { canReadExecution, readableExecutions } from '../policies/workflowExecution.js';
 import type { Viewer } from '../policies/viewer.js';
-import type { EventBus } from '../realtime/eventBus.js';
+import type { LiveDelivery, TopicFanout } from '../realtime/fanout.js';
 import type { ExecutionStatus } from './statuses.js';
 import type { WorkflowEventRecord } from './transitions.js';
 import { WorkflowExecution } from './WorkflowExecution.js';
@@ -81,62 +82,53 @@ function scopeSql(viewer: Viewer): { sql: string; params: unknown[] } | null {
   return { sql: parts.join(' AND '), params };
 }
 
+/** The fanout of WORKFLOW_EVENT_ORDERED to graphql-ws subscribers (realtime/fanout.ts). */
+export type WorkflowEventFanout = TopicFanout<WorkflowEventRecord>;
+
 export async function workflowEventStream(
-  em: EntityManager,
-  bus: EventBus,
+  em: () => EntityManager,
+  fanout: WorkflowEventFanout,
+  delivery: LiveDelivery,
   viewer: Viewer,
   options: { executionId: string | null; after: string | null },
-): Promise<AsyncIterable<WorkflowEventRecord>> {
+): Promise<AsyncIterable<ExecutionResult>> {
   // Everything that can be refused is checked before the stream starts, so errors reach the subscriber.
   if (options.executionId !== null) {
-    const execution = isUuid(options.executionId) ? await em.findOne(WorkflowExecution, { id: options.executionId }) : null;
+    const execution = isUuid(options.executionId) ? await em().findOne(WorkflowExecution, { id: options.executionId }) : null;
     if (!execution || !canReadExecution(viewer, scopeOf(execution))) throw notFound('Workflow execution');
   }
   const afterId = options.after !== null ? BigInt(decodeCursor(EVENT_CURSOR, options.after)) : null;
   const found = scopeSql(viewer);
   if (!found) throw forbidden('You may not follow workflows');
   const scope = found;
+  const executionId = options.executionId;
 
-  const visible = (event: WorkflowEventRecord) =>
-    (options.executionId === null || event.executionId === options.executionId) && canReadExecution(viewer, event);
-
-  // 1. Listen first. The Repeater behind `subscribe` attaches its listener on the first next().
-  const live = bus.subscribe('WORKFLOW_EVENT_ORDERED')[Symbol.asyncIterator]();
-  let pendingLive = live.next();
-
-  async function* stream(): AsyncGenerator<WorkflowEventRecord> {
-    let replayedUpTo: bigint = -1n;
-    try {
-      // 2. Replay, up to the newest event stored when the replay starts (R). Anything committed later has a
-      //    greater id, and the live listener, attached before, delivers it.
-      if (afterId !== null) {
-        const [{ max }] = await em.getConnection().execute<{ max: string | null }[]>('SELECT max(id) AS max FROM workflow_event');
-        replayedUpTo = max === null ? -1n : BigInt(max);
-        let from = afterId;
-        while (from < replayedUpTo) {
-          const rows = await em.getConnection().execute<StoredEventRow[]>(
-            `SELECT e.*, x.created_at FROM workflow_event e JOIN workflow_execution x ON x.id = e.execution_id
-             WHERE e.id > ? AND e.id <= ? AND ${scope.sql} ${options.executionId !== null ? 'AND e.execution_id = ?' : ''}
-             ORDER BY e.id LIMIT ${REPLAY_PAGE}`,
-            [from.toString(), replayedUpTo.toString(), ...scope.params, ...(options.executionId !== null ? [options.executionId] : [])],
-          );
-          for (const row of rows) yield fromRow(row);
-          if (rows.length < REPLAY_PAGE) break;
-          from = BigInt(rows[rows.length - 1].id);
-        }
-      }
-      // 3. Live.
-      for (;;) {
-        const next = await pendingLive;
-        if (next.done) return;
-        pendingLive = live.next();
-        const event = next.value;
-        if (replayedUpTo >= 0n && BigInt(event.cursor) <= replayedUpTo) continue;
-        if (visible(event)) yield event;
-      }
-    } finally {
-      await live.return?.();
+  // 1. The subscription joins the fanout first (buffering live events), then replays.
+  // 2. Replay, up to the newest event stored when the replay starts (R). Anything committed later has a
+  //    greater id, and the fanout, joined before, delivers it.
+  // 3. Live events, skipping those with a cursor <= R: they were in the replay.
+  let replayedUpTo = -1n;
+  async function* replay(): AsyncGenerator<WorkflowEventRecord> {
+    const connection = em().getConnection();
+    const [{ max }] = await connection.execute<{ max: string | null }[]>('SELECT max(id) AS max FROM workflow_event');
+    replayedUpTo = max === null ? -1n : BigInt(max);
+    let from = afterId!;
+    while (from < replayedUpTo) {
+      const rows = await connection.execute<StoredEventRow[]>(
+        `SELECT e.*, x.created_at FROM workflow_event e JOIN workflow_execution x ON x.id = e.execution_id
+         WHERE e.id > ? AND e.id <= ? AND ${scope.sql} ${executionId !== null ? 'AND e.execution_id = ?' : ''}
+         ORDER BY e.id LIMIT ${REPLAY_PAGE}`,
+        [from.toString(), replayedUpTo.toString(), ...scope.params, ...(executionId !== null ? [executionId] : [])],
+      );
+      for (const row of rows) yield fromRow(row);
+      if (rows.length < REPLAY_PAGE) break;
+      from = BigInt(rows[rows.length - 1].id);
     }
   }
-  return stream();
+  return fanout.follow(delivery, {
+    // The group key includes the viewer and the variables, so this is the same for every subscriber of the group.
+    visible: (event) => (executionId === null || event.executionId === executionId) && canReadExecution(viewer, event),
+    replay: afterId !== null ? replay : undefined,
+    skipAfterReplay: afterId !== null ? (event) => replayedUpTo >= 0n && BigInt(event.cursor) <= replayedUpTo : undefined,
+  });
 }

@@ -1,0 +1,270 @@
+/**
+ * Live events to many GraphQL subscribers, computed once and sent to all.
+ *
+ * graphql-ws on its own runs, for every event and every subscriber: a pub/sub iterator step, an async
+ * generator step, a GraphQL execution, a JSON serialisation and an awaited send. With thousands of monitors
+ * open that is most of the server's work, and the same work thousands of times. Here subscribers that would
+ * receive the same result share a group: the same person (so the same rights), the same document and the
+ * same variables. For each event the group decides visibility once, executes once and serialises once; each
+ * subscriber then costs a string concatenation and a synchronous `ws.send`, with no promise unless a result
+ * needs the database. Events that arrive together (one transaction publishes several) go out together: every
+ * socket is corked for the batch, so a socket gets one write, not one per message.
+ *
+ * A subscriber starts buffering: it joins before its stream replays stored events (nothing published
+ * meanwhile is missed), and flushes what it buffered when the replay is done, skipping what the replay
+ * already sent. The stream is what graphql-ws iterates (FanoutSubscription): it yields the replayed results,
+ * then waits, while live results bypass it; graphql-ws still owns the protocol (ids, complete, errors,
+ * cancellation through `return()`).
+ */
+import { execute, GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import type { WebSocket } from 'ws';
+import { onEvent, type EventBus } from './eventBus.js';
+
+/** A subscriber whose socket holds more than this unsent is too slow to follow: it is closed (1013, try again later). */
+const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+const TRY_AGAIN_LATER = 1013;
+
+/** What a graphql-ws subscription brings to a fanout: where its results go and how they are computed. */
+export interface LiveDelivery {
+  socket: WebSocket;
+  /** The subscription id of graphql-transport-ws. */
+  id: string;
+  /** Subscribers with the same key receive the same results: viewer, rights, document, variables. */
+  groupKey: string;
+  /** The execution of this subscription, without its root value and context. */
+  execution: Omit<ExecutionArgs, 'rootValue' | 'contextValue'>;
+  /** A fresh context for one execution (its own EntityManager when a resolver asks for one). */
+  makeContext: () => unknown;
+  /** Masks errors, as every result leaving the server is. */
+  finish: (result: ExecutionResult) => ExecutionResult;
+}
+
+export interface FollowOptions<E> {
+  /** Whether the group's subscribers may see this event (the same for the whole group, by its key). */
+  visible: (event: E) => boolean;
+  /** Stored events to send first, in order; live ones published meanwhile wait, then follow. */
+  replay?: () => AsyncIterator<E>;
+  /** After the replay: live events it already covered. */
+  skipAfterReplay?: (event: E) => boolean;
+}
+
+type Payload = string | Promise<string>;
+
+class Group<E extends object> {
+  readonly subscribers = new Set<FanoutSubscription<E>>();
+  private readonly payloads = new WeakMap<E, Payload>();
+
+  constructor(
+    readonly key: string,
+    readonly visible: (event: E) => boolean,
+    private readonly delivery: LiveDelivery,
+  ) {}
+
+  /** The serialised result of this event for the group, computed once. */
+  payloadOf(event: E): Payload {
+    let payload = this.payloads.get(event);
+    if (payload === undefined) {
+      payload = serialise(executeFor(this.delivery, event), this.delivery);
+      this.payloads.set(event, payload);
+    }
+    return payload;
+  }
+}
+
+function executeFor(delivery: LiveDelivery, event: unknown): ExecutionResult | Promise<ExecutionResult> {
+  try {
+    return execute({ ...delivery.execution, rootValue: event, contextValue: delivery.makeContext() }) as
+      | ExecutionResult
+      | Promise<ExecutionResult>;
+  } catch (err) {
+    return { errors: [err instanceof GraphQLError ? err : new GraphQLError((err as Error).message, { originalError: err as Error })] };
+  }
+}
+
+function serialise(result: ExecutionResult | Promise<ExecutionResult>, delivery: LiveDelivery): Payload {
+  if (result instanceof Promise) return result.then((r) => JSON.stringify(delivery.finish(r)));
+  return JSON.stringify(delivery.finish(result));
+}
+
+/** The websocket's TCP socket: corked while a batch is written, so the kernel gets one write per socket. */
+function rawSocket(ws: WebSocket): { cork(): void; uncork(): void } | undefined {
+  return (ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+}
+
+/** One topic of the bus, fanned out to groups of subscribers. */
+export class TopicFanout<E extends object> {
+  private readonly groups = new Map<string, Group<E>>();
+  private pending: E[] = [];
+  private scheduled = false;
+  /** Sockets corked during the current batch; null outside one. */
+  private corked: Set<WebSocket> | null = null;
+  private readonly stopListening: () => void;
+  private closed = false;
+
+  constructor(bus: EventBus, topic: Parameters<typeof onEvent>[1]) {
+    this.stopListening = onEvent(bus, topic, (event) => this.receive(event as unknown as E));
+  }
+
+  /** A subscription (buffering until its first `next()`), for graphql-ws to iterate. */
+  follow(delivery: LiveDelivery, options: FollowOptions<E>): FanoutSubscription<E> {
+    let group = this.groups.get(delivery.groupKey);
+    if (!group) this.groups.set(delivery.groupKey, (group = new Group(delivery.groupKey, options.visible, delivery)));
+    const subscription = new FanoutSubscription<E>(this, group, delivery, options);
+    if (this.closed) subscription.end();
+    else group.subscribers.add(subscription);
+    return subscription;
+  }
+
+  leave(group: Group<E>, subscription: FanoutSubscription<E>): void {
+    group.subscribers.delete(subscription);
+    if (group.subscribers.size === 0 && this.groups.get(group.key) === group) this.groups.delete(group.key);
+  }
+
+  /** Sends one message, inside the current batch's cork when there is one. */
+  write(socket: WebSocket, data: string): void {
+    if (socket.readyState !== socket.OPEN) return;
+    if (socket.bufferedAmount > MAX_BUFFERED_BYTES) {
+      socket.close(TRY_AGAIN_LATER, 'Too slow to follow live events');
+      return;
+    }
+    if (this.corked && !this.corked.has(socket)) {
+      rawSocket(socket)?.cork();
+      this.corked.add(socket);
+    }
+    socket.send(data);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.stopListening();
+    for (const group of this.groups.values()) for (const subscription of group.subscribers) subscription.end();
+    this.groups.clear();
+  }
+
+  private receive(event: E): void {
+    this.pending.push(event);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    // Events published in the same turn (one transaction's events) are sent as one batch.
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const events = this.pending;
+    this.pending = [];
+    this.corked = new Set();
+    try {
+      for (const group of this.groups.values()) {
+        let visible: E[] | null = null;
+        for (const event of events) if (group.visible(event)) (visible ??= []).push(event);
+        if (!visible) continue;
+        const payloads = visible.map((event) => group.payloadOf(event));
+        for (const subscription of group.subscribers) {
+          for (let i = 0; i < visible.length; i++) subscription.push(visible[i], payloads[i]);
+        }
+      }
+    } finally {
+      const corked = this.corked;
+      this.corked = null;
+      for (const socket of corked) rawSocket(socket)?.uncork();
+    }
+  }
+}
+
+/**
+ * One subscriber, as graphql-ws iterates it: the replayed results one by one, then nothing until it ends
+ * (live results are sent by the fanout, in order, behind the replay).
+ */
+export class FanoutSubscription<E extends object> implements AsyncIterableIterator<ExecutionResult> {
+  /** Live events held until the replay is done; null once live. */
+  private buffer: E[] | null = [];
+  private replay: AsyncIterator<E> | null;
+  /** Sends waiting for a result that needs the database, in order. */
+  private tail: Promise<void> | null = null;
+  private readonly prefix: string;
+  private done = false;
+  private resolveEnded!: (result: IteratorResult<ExecutionResult>) => void;
+  private readonly ended = new Promise<IteratorResult<ExecutionResult>>((resolve) => (this.resolveEnded = resolve));
+
+  constructor(
+    private readonly fanout: TopicFanout<E>,
+    private readonly group: Group<E>,
+    private readonly delivery: LiveDelivery,
+    private readonly options: FollowOptions<E>,
+  ) {
+    this.prefix = `{"id":${JSON.stringify(delivery.id)},"type":"next","payload":`;
+    this.replay = options.replay?.() ?? null;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<ExecutionResult>> {
+    if (this.done) return { done: true, value: undefined };
+    if (this.replay) {
+      const step = await this.replay.next();
+      if (!step.done && !this.done) {
+        // graphql-ws masks it (onNext), as every result it sends.
+        return { done: false, value: await executeFor(this.delivery, step.value) };
+      }
+      this.replay = null;
+    }
+    if (this.buffer) {
+      // graphql-ws has sent every replayed result (it pulls the next one after sending), so what was
+      // buffered goes out now, in order, and the fanout sends the rest.
+      const buffered = this.buffer;
+      this.buffer = null;
+      for (const event of buffered) this.push(event, this.group.payloadOf(event));
+    }
+    return this.ended;
+  }
+
+  /** A live event for this subscriber, with its group's serialised result. */
+  push(event: E, payload: Payload): void {
+    if (this.done) return;
+    if (this.buffer) {
+      this.buffer.push(event);
+      return;
+    }
+    if (this.options.skipAfterReplay?.(event)) return;
+    if (this.tail === null && typeof payload === 'string') {
+      this.fanout.write(this.delivery.socket, this.prefix + payload + '}');
+      return;
+    }
+    // A result computed asynchronously: this and every later message wait for it, so order is kept.
+    const previous = this.tail ?? Promise.resolve();
+    const tail: Promise<void> = previous
+      .then(() => payload)
+      .then(
+        (json) => this.done || this.fanout.write(this.delivery.socket, this.prefix + json + '}'),
+        () => undefined,
+      )
+      .then(() => {
+        if (this.tail === tail) this.tail = null;
+      });
+    this.tail = tail;
+  }
+
+  async return(): Promise<IteratorResult<ExecutionResult>> {
+    this.end();
+    return { done: true, value: undefined };
+  }
+
+  async throw(err: unknown): Promise<IteratorResult<ExecutionResult>> {
+    this.end();
+    throw err;
+  }
+
+  /** Stops for good: leaves the group, ends the iteration, closes the replay. */
+  end(): void {
+    if (this.done) return;
+    this.done = true;
+    this.buffer = null;
+    this.fanout.leave(this.group, this);
+    void this.replay?.return?.();
+    this.replay = null;
+    this.resolveEnded({ done: true, value: undefined });
+  }
+}
