@@ -49,15 +49,20 @@ export interface FollowOptions<E> {
 }
 
 type Payload = string | Promise<string>;
+type Executor = Pick<LiveDelivery, 'execution' | 'makeContext' | 'finish'>;
 
 class Group<E extends object> {
   readonly subscribers = new Set<FanoutSubscription<E>>();
   private readonly payloads = new WeakMap<E, Payload>();
+  /** Work waiting for results that need the database; everything after it waits too, so order is kept. */
+  private tail: Promise<void> | null = null;
 
   constructor(
     readonly key: string,
     readonly visible: (event: E) => boolean,
-    private readonly delivery: LiveDelivery,
+    /** How the group's results are computed (of the subscriber that opened it; never its socket). */
+    private readonly delivery: Executor,
+    private readonly fanout: TopicFanout<E>,
   ) {}
 
   /** The serialised result of this event for the group, computed once. */
@@ -69,9 +74,42 @@ class Group<E extends object> {
     }
     return payload;
   }
+
+  /** Sends these (visible) events to every subscriber: at once when their results are ready, else in order later. */
+  deliver(events: E[]): void {
+    const payloads = events.map((event) => this.payloadOf(event));
+    this.whenReady(payloads, (ready) => {
+      for (const subscription of this.subscribers) {
+        for (let i = 0; i < events.length; i++) subscription.push(events[i], ready[i]);
+      }
+    });
+  }
+
+  /**
+   * Runs `send` with the results as strings: now if they all are and nothing waits before them, else after
+   * what waits and once they are computed (inside a batch of its own, so sockets are corked again).
+   */
+  private whenReady(payloads: Payload[], send: (ready: string[]) => void): void {
+    if (this.tail === null && payloads.every((p) => typeof p === 'string')) {
+      send(payloads as string[]);
+      return;
+    }
+    const tail: Promise<void> = (this.tail ?? Promise.resolve())
+      .then(() => Promise.all(payloads))
+      .then(
+        (ready) => this.fanout.batch(() => send(ready)),
+        // Serialising a result cannot fail (execution errors are results); a rejection here is a bug, not
+        // a reason to stop the group.
+        () => undefined,
+      )
+      .then(() => {
+        if (this.tail === tail) this.tail = null;
+      });
+    this.tail = tail;
+  }
 }
 
-function executeFor(delivery: LiveDelivery, event: unknown): ExecutionResult | Promise<ExecutionResult> {
+function executeFor(delivery: Executor, event: unknown): ExecutionResult | Promise<ExecutionResult> {
   try {
     return execute({ ...delivery.execution, rootValue: event, contextValue: delivery.makeContext() }) as
       | ExecutionResult
@@ -81,7 +119,7 @@ function executeFor(delivery: LiveDelivery, event: unknown): ExecutionResult | P
   }
 }
 
-function serialise(result: ExecutionResult | Promise<ExecutionResult>, delivery: LiveDelivery): Payload {
+function serialise(result: ExecutionResult | Promise<ExecutionResult>, delivery: Executor): Payload {
   if (result instanceof Promise) return result.then((r) => JSON.stringify(delivery.finish(r)));
   return JSON.stringify(delivery.finish(result));
 }
@@ -108,7 +146,11 @@ export class TopicFanout<E extends object> {
   /** A subscription (buffering until its first `next()`), for graphql-ws to iterate. */
   follow(delivery: LiveDelivery, options: FollowOptions<E>): FanoutSubscription<E> {
     let group = this.groups.get(delivery.groupKey);
-    if (!group) this.groups.set(delivery.groupKey, (group = new Group(delivery.groupKey, options.visible, delivery)));
+    if (!group) {
+      const { execution, makeContext, finish } = delivery;
+      group = new Group(delivery.groupKey, options.visible, { execution, makeContext, finish }, this);
+      this.groups.set(delivery.groupKey, group);
+    }
     const subscription = new FanoutSubscription<E>(this, group, delivery, options);
     if (this.closed) subscription.end();
     else group.subscribers.add(subscription);
@@ -153,17 +195,24 @@ export class TopicFanout<E extends object> {
     this.scheduled = false;
     const events = this.pending;
     this.pending = [];
-    this.corked = new Set();
-    try {
+    this.batch(() => {
       for (const group of this.groups.values()) {
         let visible: E[] | null = null;
         for (const event of events) if (group.visible(event)) (visible ??= []).push(event);
-        if (!visible) continue;
-        const payloads = visible.map((event) => group.payloadOf(event));
-        for (const subscription of group.subscribers) {
-          for (let i = 0; i < visible.length; i++) subscription.push(visible[i], payloads[i]);
-        }
+        if (visible) group.deliver(visible);
       }
+    });
+  }
+
+  /** Runs `send` with every socket it writes to corked until it returns. */
+  batch(send: () => void): void {
+    if (this.corked) {
+      send();
+      return;
+    }
+    this.corked = new Set();
+    try {
+      send();
     } finally {
       const corked = this.corked;
       this.corked = null;
@@ -177,11 +226,9 @@ export class TopicFanout<E extends object> {
  * (live results are sent by the fanout, in order, behind the replay).
  */
 export class FanoutSubscription<E extends object> implements AsyncIterableIterator<ExecutionResult> {
-  /** Live events held until the replay is done; null once live. */
-  private buffer: E[] | null = [];
+  /** Live events held until the replay is done, each followed by its result; null once live. */
+  private buffer: (E | string)[] | null = [];
   private replay: AsyncIterator<E> | null;
-  /** Sends waiting for a result that needs the database, in order. */
-  private tail: Promise<void> | null = null;
   private readonly prefix: string;
   private done = false;
   private resolveEnded!: (result: IteratorResult<ExecutionResult>) => void;
@@ -211,40 +258,32 @@ export class FanoutSubscription<E extends object> implements AsyncIterableIterat
       }
       this.replay = null;
     }
-    if (this.buffer) {
-      // graphql-ws has sent every replayed result (it pulls the next one after sending), so what was
-      // buffered goes out now, in order, and the fanout sends the rest.
-      const buffered = this.buffer;
-      this.buffer = null;
-      for (const event of buffered) this.push(event, this.group.payloadOf(event));
-    }
+    if (this.buffer) this.goLive();
     return this.ended;
   }
 
+  /**
+   * graphql-ws has sent every replayed result (it pulls the next one after sending), so what was buffered
+   * goes out now, in order; then the fanout sends the rest. Results the group still computes are of later
+   * events: they reach this subscriber after, as to every other.
+   */
+  private goLive(): void {
+    const buffered = this.buffer!;
+    this.buffer = null;
+    this.fanout.batch(() => {
+      for (let i = 0; i < buffered.length; i += 2) this.push(buffered[i] as E, buffered[i + 1] as string);
+    });
+  }
+
   /** A live event for this subscriber, with its group's serialised result. */
-  push(event: E, payload: Payload): void {
+  push(event: E, json: string): void {
     if (this.done) return;
     if (this.buffer) {
-      this.buffer.push(event);
+      this.buffer.push(event, json);
       return;
     }
     if (this.options.skipAfterReplay?.(event)) return;
-    if (this.tail === null && typeof payload === 'string') {
-      this.fanout.write(this.delivery.socket, this.prefix + payload + '}');
-      return;
-    }
-    // A result computed asynchronously: this and every later message wait for it, so order is kept.
-    const previous = this.tail ?? Promise.resolve();
-    const tail: Promise<void> = previous
-      .then(() => payload)
-      .then(
-        (json) => this.done || this.fanout.write(this.delivery.socket, this.prefix + json + '}'),
-        () => undefined,
-      )
-      .then(() => {
-        if (this.tail === tail) this.tail = null;
-      });
-    this.tail = tail;
+    this.fanout.write(this.delivery.socket, this.prefix + json + '}');
   }
 
   async return(): Promise<IteratorResult<ExecutionResult>> {

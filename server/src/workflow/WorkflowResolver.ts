@@ -82,7 +82,7 @@ class WorkflowExecutionConnection {
 }
 
 @ObjectType('WorkflowEvent', { description: 'One status change of an execution (stepKey null) or of one of its steps.' })
-class WorkflowEventType {
+export class WorkflowEventType {
   @Field(() => String, { description: 'Give it as `after` to resume right after this event.' })
   cursor!: string;
 
@@ -100,6 +100,13 @@ class WorkflowEventType {
 
   @Field(() => WorkflowExecution, { description: 'The execution as of this event.' })
   execution!: WorkflowEventRecord['execution'];
+}
+
+/** An event as subscribers receive it, its cursor opaque; shaped once, however many subscribers it reaches. */
+export function publicEvent(event: WorkflowEventRecord): WorkflowEventType {
+  let shaped = publicEvents.get(event);
+  if (!shaped) publicEvents.set(event, (shaped = { ...event, cursor: encodeCursor(EVENT_CURSOR, event.cursor) }));
+  return shaped;
 }
 
 const CURSOR_KIND = 'workflow_execution';
@@ -221,10 +228,7 @@ export class WorkflowResolver {
     @Arg('executionId', () => ID, { nullable: true }) _executionId: string | null,
     @Arg('after', () => String, { nullable: true }) _after: string | null,
   ): WorkflowEventType {
-    // One event object is shared by every subscriber it fans out to: shape it once, not once per subscriber.
-    let shaped = publicEvents.get(event);
-    if (!shaped) publicEvents.set(event, (shaped = { ...event, cursor: encodeCursor(EVENT_CURSOR, event.cursor) }));
-    return shaped;
+    return publicEvent(event);
   }
 
   // -------------------------------------------------------------------------------------------------------
