@@ -31,7 +31,7 @@ class Subscriber {
   private readonly client: Client;
   private readonly stop: () => void;
 
-  constructor(server: TestServer, token: string, variables: Record<string, unknown> = {}) {
+  constructor(server: TestServer, token: string, variables: Record<string, unknown> = {}, query = EVENTS) {
     this.client = createClient({
       url: server.url.replace('http', 'ws') + '/graphql',
       webSocketImpl: WebSocket,
@@ -39,7 +39,7 @@ class Subscriber {
       retryAttempts: 0,
     });
     this.stop = this.client.subscribe<{ workflowEvents: Event }>(
-      { query: EVENTS, variables },
+      { query, variables },
       {
         next: (result) => {
           if (result.data) this.events.push(result.data.workflowEvents);
@@ -65,8 +65,8 @@ describe('workflowEvents', () => {
   let server: TestServer;
   let admin: string;
   const subscribers: Subscriber[] = [];
-  const subscribe = (token: string, variables: Record<string, unknown> = {}) => {
-    const s = new Subscriber(server, token, variables);
+  const subscribe = (token: string, variables: Record<string, unknown> = {}, query = EVENTS) => {
+    const s = new Subscriber(server, token, variables, query);
     subscribers.push(s);
     return s;
   };
@@ -141,6 +141,33 @@ describe('workflowEvents', () => {
     for (const step of ['trigger_infrabot', 'lms_setup']) {
       expect(ofFirst.indexOf(`${step}:RUNNING`)).toBeLessThan(ofFirst.indexOf(`${step}:SUCCEEDED`));
     }
+  });
+
+  it('sends subscribers that share a result the same events in order, also when fields are read from the database', async () => {
+    // Identical subscriptions of one person share one execution per event (realtime/fanout.ts); a selection
+    // with a field read from PostgreSQL (steps) makes the shared result asynchronous.
+    const WITH_STEPS = `subscription { workflowEvents { cursor executionId stepKey status execution { id status steps { key status } } } }`;
+    const plain = [subscribe(admin), subscribe(admin), subscribe(admin)];
+    const withSteps = [subscribe(admin, {}, WITH_STEPS), subscribe(admin, {}, WITH_STEPS)];
+    const leaving = subscribe(admin);
+    // Live once an event reaches all of them.
+    const probe = await newPartner('Probe Co');
+    await eventually(() => [...plain, ...withSteps, leaving].every((s) => s.has(probe, 'COMPLETED')), 'every subscriber to follow the probe');
+    await leaving.close();
+
+    const first = await newPartner('Initech');
+    const second = await newPartner('Hooli');
+    await eventually(() => [...plain, ...withSteps].every((s) => s.has(first, 'COMPLETED') && s.has(second, 'COMPLETED')), 'both runs everywhere');
+
+    const cursors = (s: Subscriber) => s.events.map((e) => e.cursor);
+    for (const s of [...plain.slice(1), ...withSteps]) expect(cursors(s)).toEqual(cursors(plain[0]));
+    expect(new Set(cursors(plain[0])).size).toBe(plain[0].events.length);
+    const completed = withSteps[0].events.find((e) => e.executionId === first && e.status === 'COMPLETED' && e.stepKey === null)!;
+    const steps = (completed.execution as unknown as { steps: { key: string; status: string }[] }).steps;
+    expect(steps.length).toBeGreaterThan(3);
+    expect(steps.every((step) => step.status === 'SUCCEEDED')).toBe(true);
+    expect(JSON.stringify(withSteps[1].events)).toBe(JSON.stringify(withSteps[0].events));
+    expect(plain.every((s) => !s.errors) && withSteps.every((s) => !s.errors)).toBe(true);
   });
 
   it("never shows a partner admin another organisation's events, live or replayed", async () => {
