@@ -7,6 +7,7 @@
  *   stored. Rights can change while connected (`setReadOnly`).
  * - Ping every 30 s; a connection that missed a pong is terminated. It closes with 4401 when its token expires.
  */
+import type { Writable } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Viewer } from '../policies/viewer.js';
 import type { EditOrigin, GridDocument, GridPeer } from './GridDocument.js';
@@ -26,6 +27,14 @@ export const GridCloseCode = {
 const PING_INTERVAL_MS = 30_000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** The parts of a ws 8 WebSocket that a pre-framed broadcast writes through (see `sendFramed`). */
+interface WsInternals {
+  _socket?: Writable;
+  _sender?: { _state?: unknown; _queue?: unknown[] };
+}
+/** ws's Sender state when nothing is being compressed or read from a Blob: it writes to the socket at once. */
+const WS_SENDER_IDLE = 0;
+
 export interface ConnectionEvents {
   onAccepted(count: number): void;
   onRejected(count: number, detail: string[]): void;
@@ -40,6 +49,9 @@ export class GridConnection implements GridPeer {
   private alive = true;
   private started = false;
   private closed = false;
+  /** The TCP socket under the websocket, when ws's internals are as this code knows them (else undefined). */
+  private readonly rawSocket?: Writable;
+  private readonly sender?: { _state?: unknown; _queue?: unknown[] };
 
   constructor(
     private readonly socket: WebSocket,
@@ -49,6 +61,11 @@ export class GridConnection implements GridPeer {
     private readonly events: ConnectionEvents,
   ) {
     this.origin = { userId: currentViewer.userId, source: 'GRID' };
+    const internals = socket as unknown as WsInternals;
+    if (internals._socket && internals._sender && internals._sender._state === WS_SENDER_IDLE && Array.isArray(internals._sender._queue)) {
+      this.rawSocket = internals._socket;
+      this.sender = internals._sender;
+    }
   }
 
   /** Who is connected, with the rights they have now. */
@@ -106,6 +123,20 @@ export class GridConnection implements GridPeer {
     // No per-send callback: on a broadcast to many peers it is pure overhead; a failed write surfaces as the
     // socket's 'error' event, which closes the connection.
     this.socket.send(frame);
+  }
+
+  /**
+   * A broadcast: `framed` is `message` as a complete websocket frame (protocol.websocketFrame), built once for
+   * every receiver. When ws's sender is idle (no compression or Blob read in progress: always, as we send
+   * neither) ws would write its frame to the socket synchronously, so writing the same bytes ourselves keeps
+   * the order of everything sent on this socket; otherwise ws queues, and the message goes through ws behind
+   * what it holds. No callback, no promise, no allocation per receiver.
+   */
+  sendFramed(message: Uint8Array, framed: Buffer): void {
+    if (this.closed || this.socket.readyState !== 1 /* OPEN */) return;
+    const sender = this.sender;
+    if (sender && sender._state === WS_SENDER_IDLE && sender._queue!.length === 0) this.rawSocket!.write(framed);
+    else this.socket.send(message);
   }
 
   close(code: number, reason: string): void {

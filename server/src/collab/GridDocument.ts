@@ -13,7 +13,7 @@ import { Awareness, applyAwarenessUpdate, removeAwarenessStates } from 'y-protoc
 import * as Y from 'yjs';
 import type { CellValue, EditableColumn } from '../budget/columns.js';
 import { CELLS_MAP, cellChangeProblem, cellKey } from './cellRules.js';
-import { encodeAwareness, encodeUpdate } from './protocol.js';
+import { encodeAwareness, encodeUpdate, websocketFrame } from './protocol.js';
 
 /** Who a change comes from: a person (over the grid or the API), or the server itself (loading, seeding). */
 export interface EditOrigin {
@@ -39,6 +39,8 @@ export function isRelayOrigin(origin: unknown): origin is RelayOrigin {
 
 export interface GridPeer {
   send(frame: Uint8Array): void;
+  /** Sends a broadcast message, `framed` being it as a websocket frame built once for every peer. */
+  sendFramed(message: Uint8Array, framed: Buffer): void;
   /** Awareness client ids this peer announced, removed when it leaves. */
   awarenessClients: Set<number>;
 }
@@ -218,8 +220,11 @@ export class GridDocument {
     this.doc.destroy();
   }
 
-  private broadcast(frame: Uint8Array): void {
-    for (const peer of this.peers) peer.send(frame);
+  /** One message to every peer: encoded once by the caller, framed once here, the same bytes to all. */
+  private broadcast(message: Uint8Array): void {
+    if (this.peers.size === 0) return;
+    const framed = websocketFrame(message);
+    for (const peer of this.peers) peer.sendFramed(message, framed);
   }
 
   private describeType(type: Y.AbstractType<Y.YEvent<any>>): string {

@@ -88,6 +88,30 @@ export function encodeUpdate(update: Uint8Array): Uint8Array {
   });
 }
 
+/**
+ * A server-to-client websocket frame of one binary message, header and payload in one buffer (RFC 6455: FIN,
+ * opcode 2, unmasked, no extension). Built once per broadcast and written as is to every receiver's socket,
+ * instead of each send framing the message again (a header allocation, two writes, a writev).
+ */
+export function websocketFrame(message: Uint8Array): Buffer {
+  const length = message.byteLength;
+  const headerLength = length < 126 ? 2 : length < 65536 ? 4 : 10;
+  const framed = Buffer.allocUnsafe(headerLength + length);
+  framed[0] = 0x82;
+  if (length < 126) {
+    framed[1] = length;
+  } else if (length < 65536) {
+    framed[1] = 126;
+    framed.writeUInt16BE(length, 2);
+  } else {
+    framed[1] = 127;
+    framed.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
+    framed.writeUInt32BE(length >>> 0, 6);
+  }
+  framed.set(message, headerLength);
+  return framed;
+}
+
 export function encodeAwareness(awareness: awarenessProtocol.Awareness, clients: number[]): Uint8Array {
   return frame((e) => {
     encoding.writeVarUint(e, MessageType.Awareness);
