@@ -86,7 +86,7 @@ export class GridServer implements LiveDocuments {
   constructor(private readonly options: GridServerOptions) {
     this.store = new GridStore(options.em, options.log, { ...DEFAULT_STORE_OPTIONS, ...options.store });
     this.store.onStoreLatency = (s) => options.metrics.storeLatency.observe(s);
-    this.projection = new GridProjection(options.em, options.writer, options.log, options.projectionIntervalMs);
+    this.projection = new GridProjection(options.em, options.events, options.log, options.projectionIntervalMs);
     if (options.redis) this.relay = new GridRelay(options.redis, this.store, options.log);
     options.writer.attachLiveDocuments(this);
     this.unsubscribe = this.followAccessChanges();

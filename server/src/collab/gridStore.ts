@@ -16,6 +16,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import * as Y from 'yjs';
 import type { Logger } from '../log.js';
+import { withSqlClient } from './sql.js';
 
 export interface GridStoreOptions {
   flushIntervalMs: number;
@@ -153,10 +154,13 @@ export class GridStore {
     queue.writing = (async () => {
       try {
         const merged = batch.length === 1 ? batch[0] : Y.mergeUpdates(batch);
-        await this.em
-          .fork()
-          .getConnection()
-          .execute('INSERT INTO grid_update (doc_name, "update") VALUES (?, ?)', [docName, Buffer.from(merged)]);
+        await withSqlClient(this.em, (client) =>
+          client.query({
+            name: 'grid_store_append',
+            text: 'INSERT INTO grid_update (doc_name, "update") VALUES ($1, $2)',
+            values: [docName, Buffer.from(merged.buffer, merged.byteOffset, merged.byteLength)],
+          }),
+        );
         this.onStoreLatency?.(Number(process.hrtime.bigint() - started) / 1e9);
         queue.rowsSinceCompaction += 1;
         if (queue.rowsSinceCompaction >= this.options.compactAfterRows) {

@@ -1,0 +1,67 @@
+/**
+ * Plain SQL on a pooled PostgreSQL connection, for the grid's hot paths (the update log's appends, the
+ * projection's batches). They run every 100 ms per open document: through MikroORM's unit of work (an
+ * EntityManager fork, entity hydration and change sets, knex's query building) each batch cost milliseconds
+ * of CPU, several times the work itself. Here a batch is a few statements with fixed text (prepared once per
+ * connection) on a `pg` client borrowed from MikroORM's own pool, so no second pool and no connection of our
+ * own to manage.
+ */
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { QueryResultRow } from 'pg';
+
+/** The part of a `pg` client used here. */
+export interface SqlClient {
+  query<R extends QueryResultRow = QueryResultRow>(
+    query: string | { name?: string; text: string; values?: unknown[] },
+    values?: unknown[],
+  ): Promise<{ rows: R[]; rowCount: number | null }>;
+}
+
+interface PooledClient extends SqlClient {
+  /** knex's mark of a connection that must not go back into use (its pool then discards it). */
+  __knex__disposed?: unknown;
+}
+
+interface KnexClient {
+  acquireConnection(): Promise<PooledClient>;
+  releaseConnection(connection: PooledClient): Promise<void>;
+}
+
+function knexClient(em: EntityManager): KnexClient {
+  return (em.getConnection().getKnex() as unknown as { client: KnexClient }).client;
+}
+
+/** Runs `work` with a connection of MikroORM's pool, given back afterwards. */
+export async function withSqlClient<T>(em: EntityManager, work: (client: SqlClient) => Promise<T>): Promise<T> {
+  const pool = knexClient(em);
+  const client = await pool.acquireConnection();
+  try {
+    return await work(client);
+  } finally {
+    await pool.releaseConnection(client);
+  }
+}
+
+/** Runs `work` in a transaction of its own on a pooled connection: committed when it resolves, else rolled back. */
+export async function inSqlTransaction<T>(em: EntityManager, work: (client: SqlClient) => Promise<T>): Promise<T> {
+  return withSqlClient(em, async (client) => {
+    await client.query('BEGIN');
+    let result: T;
+    try {
+      result = await work(client);
+    } catch (err) {
+      await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+        // A connection that cannot even roll back must not be handed out again, mid-transaction.
+        (client as PooledClient).__knex__disposed = rollbackError;
+      });
+      throw err;
+    }
+    try {
+      await client.query('COMMIT');
+    } catch (err) {
+      (client as PooledClient).__knex__disposed = err;
+      throw err;
+    }
+    return result;
+  });
+}
