@@ -1,5 +1,4 @@
 import { Entity, Index, ManyToOne, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
-import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
 import { User } from '../directory/User.js';
 import { BudgetPlan } from './BudgetPlan.js';
@@ -12,66 +11,54 @@ import { BusinessUnit } from './BusinessUnit.js';
  *
  * Amounts are `double precision` on purpose: the grid document holds JavaScript numbers, and the projection
  * must give back exactly what the grid shows.
+ *
+ * Not a GraphQL type itself: the API's BudgetLine is BudgetLineType (why: see there).
  */
-@ObjectType()
 @Entity({ tableName: 'budget_line' })
 @Index({ properties: ['plan', 'businessUnit', 'position'] })
 export class BudgetLine {
   [OptionalProps]?: 'updatedAt' | 'version' | 'comment' | 'position' | 'budgetAmount' | 'forecastSales' | 'priorYearActual' | 'updatedBy';
 
-  @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 
   @ManyToOne({ entity: () => BudgetPlan, deleteRule: 'cascade' })
   plan!: BudgetPlan;
 
-  @Field(() => BusinessUnit)
   @ManyToOne({ entity: () => BusinessUnit })
   businessUnit!: BusinessUnit;
 
-  @Field(() => String)
   @Property({ type: 'text' })
   productCategory!: string;
 
-  @Field(() => String)
   @Property({ type: 'text' })
   region!: string;
 
-  @Field(() => String)
   @Property({ type: 'text' })
   quarter!: string;
 
   /** Order of the line in its unit's grid (category, then region, then quarter), from 0. */
-  @Field(() => Int)
   @Property({ type: 'integer', default: 0 })
   position: number = 0;
 
-  @Field(() => Float, { nullable: true })
   @Property({ type: 'double', nullable: true })
   priorYearActual: number | null = null;
 
-  @Field(() => Float, { nullable: true })
   @Property({ type: 'double', nullable: true })
   budgetAmount: number | null = null;
 
-  @Field(() => Float, { nullable: true })
   @Property({ type: 'double', nullable: true })
   forecastSales: number | null = null;
 
-  @Field(() => String)
   @Property({ type: 'text', default: '' })
   comment: string = '';
 
-  @Field(() => Int)
   @Property({ type: 'integer', default: 1 })
   version: number = 1;
 
-  @Field(() => Date)
   @Property({ type: 'datetime', defaultRaw: 'now()' })
   updatedAt: Date = new Date();
 
-  @Field(() => User, { nullable: true })
   @ManyToOne({ entity: () => User, nullable: true, deleteRule: 'set null' })
   updatedBy: User | null = null;
 }

@@ -3,13 +3,14 @@ import { requireViewer, type GraphQLContext } from '../graphql/context.js';
 import { canReadPlans } from '../policies/budgetPlan.js';
 import { readableUnits } from '../policies/businessUnit.js';
 import type { BudgetLineChangedEvent } from '../realtime/eventBus.js';
-import { BudgetLine } from './BudgetLine.js';
+import type { BudgetLine } from './BudgetLine.js';
+import { BudgetLineType } from './BudgetLineType.js';
 import { BudgetPlan } from './BudgetPlan.js';
 import { BusinessUnit } from './BusinessUnit.js';
 import type { CellChanges } from './budgetLineWriter.js';
 import type { BudgetLineSnapshot } from './lineSnapshot.js';
-import { readLines } from './lineQueries.js';
-import { readablePlan, readableUnitByCode } from './unitLookup.js';
+import { readPlanLines } from './lineQueries.js';
+import { MAX_UNIT_CODE_LENGTH, planNotFound, requirePlanReader, requireReadableUnit } from './unitLookup.js';
 import { subscribeToUnitEvents } from './unitEvents.js';
 
 @InputType({ description: 'The editable columns of a budget line. Omit a column to leave it as it is; null clears an amount.' })
@@ -39,7 +40,7 @@ export class BudgetLineResolver {
     return ctx.em.find(BudgetPlan, {}, { orderBy: { fiscalYear: 'desc', name: 'asc' } });
   }
 
-  @Query(() => [BudgetLine], {
+  @Query(() => [BudgetLineType], {
     description: 'Lines of a plan: of one unit, or every line the caller may read. A unit the caller may not read: FORBIDDEN.',
   })
   async budgetLines(
@@ -51,14 +52,19 @@ export class BudgetLineResolver {
     const scope = readableUnits(viewer);
     // Every line the caller may read, when they may read none: nothing (not FORBIDDEN, which names a unit).
     if (businessUnitCode == null && !scope.all && scope.unitIds.size === 0) return [];
-    const plan = await readablePlan(ctx.em, viewer, planId);
-    const unitIds =
-      businessUnitCode != null ? [(await readableUnitByCode(ctx.em, viewer, businessUnitCode)).id] : scope.all ? null : [...scope.unitIds];
-    // Scoped in the WHERE clause itself: rows outside the caller's units are never fetched.
-    return readLines(ctx.em, plan.id, unitIds);
+    requirePlanReader(viewer, planId);
+    // One query looks up the plan and the unit and reads the lines, scoped in its WHERE clause itself: rows
+    // outside the caller's units are never fetched. The checks then answer as readablePlan and
+    // readableUnitByCode do, in the same order.
+    // A code too long to name a unit is not looked up, and no line is read for it.
+    const unnamable = businessUnitCode != null && businessUnitCode.length > MAX_UNIT_CODE_LENGTH;
+    const found = await readPlanLines(ctx.em, planId, unnamable ? null : (businessUnitCode ?? null), unnamable ? [] : scope.all ? null : [...scope.unitIds]);
+    if (!found.planFound) throw planNotFound();
+    if (businessUnitCode != null) requireReadableUnit(viewer, businessUnitCode, found.unitId);
+    return found.lines;
   }
 
-  @Mutation(() => BudgetLine, {
+  @Mutation(() => BudgetLineType, {
     description:
       'Changes the editable columns of a line. FORBIDDEN outside writable units and while the unit is submitted or ' +
       'approved; CONFLICT when expectedVersion is stale; BAD_USER_INPUT for a value out of range.',
@@ -79,7 +85,7 @@ export class BudgetLineResolver {
     return line;
   }
 
-  @Subscription(() => BudgetLine, {
+  @Subscription(() => BudgetLineType, {
     description: 'Every change to a line of the plan (of one unit, or of every unit the caller may read).',
     subscribe: ({ args, context }) => subscribeToUnitEvents(context, 'BUDGET_LINE_CHANGED', args),
   })

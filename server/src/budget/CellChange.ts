@@ -2,6 +2,7 @@ import { Entity, Enum, Index, ManyToOne, OptionalProps, PrimaryKey, Property } f
 import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { User } from '../directory/User.js';
 import { BudgetLine } from './BudgetLine.js';
+import { BudgetLineType } from './BudgetLineType.js';
 import { BusinessUnit } from './BusinessUnit.js';
 
 export const CHANGE_SOURCES = ['GRID', 'API'] as const;
@@ -27,7 +28,7 @@ export class CellChange {
   @PrimaryKey({ type: 'bigint', autoincrement: true })
   id!: string;
 
-  @Field(() => BudgetLine)
+  @Field(() => BudgetLineType)
   @ManyToOne({ entity: () => BudgetLine, deleteRule: 'cascade' })
   line!: BudgetLine;
 

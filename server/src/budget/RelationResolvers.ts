@@ -8,26 +8,31 @@ import { User } from '../directory/User.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { loadedRelation } from '../graphql/relations.js';
 import { BudgetLine } from './BudgetLine.js';
+import { BudgetLineType, type BudgetLineParent } from './BudgetLineType.js';
 import { BudgetSubmission } from './BudgetSubmission.js';
 import { BusinessUnit } from './BusinessUnit.js';
 import { CellChange } from './CellChange.js';
+import type { BudgetLineSnapshot } from './lineSnapshot.js';
 
-@Resolver(() => BudgetLine)
+/** The last editor as a line holds it: the entity (or a reference to it), or a snapshot's plain copy. */
+type LineEditor = User | NonNullable<BudgetLineSnapshot['updatedBy']>;
+
+@Resolver(() => BudgetLineType)
 export class BudgetLineRelations {
   @FieldResolver(() => BusinessUnit)
-  businessUnit(@Root() line: BudgetLine, @Ctx() ctx: GraphQLContext): BusinessUnit | Promise<BusinessUnit | null> | null {
+  businessUnit(@Root() line: BudgetLineParent, @Ctx() ctx: GraphQLContext): BusinessUnit | Promise<BusinessUnit | null> | null {
     return loadedRelation(ctx.em, BusinessUnit, line.businessUnit);
   }
 
   @FieldResolver(() => User, { nullable: true })
-  updatedBy(@Root() line: BudgetLine, @Ctx() ctx: GraphQLContext): User | Promise<User | null> | null {
+  updatedBy(@Root() line: BudgetLineParent, @Ctx() ctx: GraphQLContext): LineEditor | Promise<LineEditor | null> | null {
     return loadedRelation(ctx.em, User, line.updatedBy);
   }
 }
 
 @Resolver(() => CellChange)
 export class CellChangeRelations {
-  @FieldResolver(() => BudgetLine)
+  @FieldResolver(() => BudgetLineType)
   async line(@Root() change: CellChange, @Ctx() ctx: GraphQLContext): Promise<BudgetLine> {
     return (await loadedRelation(ctx.em, BudgetLine, change.line))!;
   }

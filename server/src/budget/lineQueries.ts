@@ -2,13 +2,19 @@
  * Reading budget lines in bulk, for `budgetLines`: one SQL query that returns the lines as plain snapshots
  * (the shape events carry), with their unit and last editor joined in. Reports and tools read hundreds of
  * lines at a time; hydrating and tracking each as an ORM entity cost more than the query itself.
+ *
+ * The same query looks up the plan and the unit the request names, so that a request makes one round trip
+ * for all three; the caller applies the policies to what it finds, and the WHERE clause carries the viewer's
+ * scope, so that rows outside the caller's units are never fetched, whatever the lookups find.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { BudgetLineSnapshot } from './lineSnapshot.js';
 
 interface LineRow {
-  id: string;
-  plan_id: string;
+  found_plan_id: string | null;
+  found_unit_id: string | null;
+  /** Null on the one row of a request that matched no line. */
+  id: string | null;
   position: number;
   product_category: string;
   region: string;
@@ -28,38 +34,68 @@ interface LineRow {
   user_role: string | null;
 }
 
+export interface PlanLines {
+  /** Whether the plan exists. */
+  planFound: boolean;
+  /** The id of the unit `unitCode` names (null: none, or no code given). */
+  unitId: string | null;
+  /** Empty unless the plan was found; of the named unit only (when a code was given) and only in `scope`. */
+  lines: BudgetLineSnapshot[];
+}
+
 /**
- * The lines of a plan in the given units (all units when `unitIds` is null), ordered by unit code and grid
- * position. The caller has applied the policies: `unitIds` is the viewer's scope.
+ * The lines of plan `planId` (a uuid), of the unit with code `unitCode` (null: of every unit), within the
+ * viewer's `scope` (unit ids, null for every unit), ordered by unit code and grid position; and what the
+ * plan id and the unit code name, for the caller's checks.
  */
-export async function readLines(em: EntityManager, planId: string, unitIds: string[] | null): Promise<BudgetLineSnapshot[]> {
-  if (unitIds !== null && unitIds.length === 0) return [];
+export async function readPlanLines(
+  em: EntityManager,
+  planId: string,
+  unitCode: string | null,
+  scope: readonly string[] | null,
+): Promise<PlanLines> {
+  const scopeClause = scope === null ? '' : scope.length === 0 ? 'AND FALSE' : `AND l.business_unit_id IN (${scope.map(() => '?').join(', ')})`;
   const rows = await em.getConnection().execute<LineRow[]>(
-    `SELECT l.id, l.plan_id, l.position, l.product_category, l.region, l.quarter, l.prior_year_actual, l.budget_amount,
+    `WITH target AS (
+       SELECT (SELECT id FROM budget_plan WHERE id = ?) AS plan_id,
+              ${unitCode === null ? 'NULL::uuid' : '(SELECT id FROM business_unit WHERE code = ?)'} AS unit_id
+     )
+     SELECT t.plan_id AS found_plan_id, t.unit_id AS found_unit_id,
+            l.id, l.position, l.product_category, l.region, l.quarter, l.prior_year_actual, l.budget_amount,
             l.forecast_sales, l.comment, l.version, l.updated_at,
             u.id AS unit_id, u.code AS unit_code, u.name AS unit_name,
             p.id AS user_id, p.email AS user_email, p.display_name AS user_name, p.role AS user_role
-       FROM budget_line l
-       JOIN business_unit u ON u.id = l.business_unit_id
-       LEFT JOIN app_user p ON p.id = l.updated_by_id
-      WHERE l.plan_id = ? ${unitIds === null ? '' : `AND l.business_unit_id IN (${unitIds.map(() => '?').join(', ')})`}
+       FROM target t
+       LEFT JOIN (budget_line l
+                  JOIN business_unit u ON u.id = l.business_unit_id
+                  LEFT JOIN app_user p ON p.id = l.updated_by_id)
+         ON l.plan_id = t.plan_id ${unitCode === null ? '' : 'AND l.business_unit_id = t.unit_id'} ${scopeClause}
       ORDER BY u.code, l.position`,
-    [planId, ...(unitIds ?? [])],
+    [planId, ...(unitCode === null ? [] : [unitCode]), ...(scope ?? [])],
+    'all',
+    em.getTransactionContext(),
   );
-  return rows.map((r) => ({
-    id: r.id,
-    planId: r.plan_id,
-    businessUnit: { id: r.unit_id, code: r.unit_code, name: r.unit_name },
-    productCategory: r.product_category,
-    region: r.region,
-    quarter: r.quarter,
-    position: r.position,
-    priorYearActual: r.prior_year_actual,
-    budgetAmount: r.budget_amount,
-    forecastSales: r.forecast_sales,
-    comment: r.comment,
-    version: r.version,
-    updatedAt: new Date(r.updated_at),
-    updatedBy: r.user_id ? { id: r.user_id, email: r.user_email!, displayName: r.user_name!, role: r.user_role! } : null,
-  }));
+  const first = rows[0];
+  const foundPlanId = first?.found_plan_id ?? null;
+  const lines: BudgetLineSnapshot[] = [];
+  for (const r of rows) {
+    if (r.id === null) continue;
+    lines.push({
+      id: r.id,
+      planId: foundPlanId!,
+      businessUnit: { id: r.unit_id, code: r.unit_code, name: r.unit_name },
+      productCategory: r.product_category,
+      region: r.region,
+      quarter: r.quarter,
+      position: r.position,
+      priorYearActual: r.prior_year_actual,
+      budgetAmount: r.budget_amount,
+      forecastSales: r.forecast_sales,
+      comment: r.comment,
+      version: r.version,
+      updatedAt: new Date(r.updated_at),
+      updatedBy: r.user_id ? { id: r.user_id, email: r.user_email!, displayName: r.user_name!, role: r.user_role! } : null,
+    });
+  }
+  return { planFound: foundPlanId !== null, unitId: first?.found_unit_id ?? null, lines };
 }

@@ -8,19 +8,44 @@ import { BusinessUnit } from './BusinessUnit.js';
 import { isUuid } from '../ids.js';
 import { canReadPlans } from '../policies/budgetPlan.js';
 
+/** Longer codes name no unit (and are not looked up). */
+export const MAX_UNIT_CODE_LENGTH = 100;
+
 export async function readableUnitByCode(em: EntityManager, viewer: Viewer, code: string): Promise<BusinessUnit> {
-  const unit = code.length <= 100 ? await em.findOne(BusinessUnit, { code }) : null;
-  if (!unit || !canReadUnit(viewer, unit.id)) {
+  const unit = code.length <= MAX_UNIT_CODE_LENGTH ? await em.findOne(BusinessUnit, { code }) : null;
+  requireReadableUnit(viewer, code, unit?.id ?? null);
+  return unit!;
+}
+
+/**
+ * `unitId` is what `code` names (null: no unit), looked up by the caller: throws unless the viewer may read
+ * it, with the same answer for a missing unit as for a hidden one.
+ */
+export function requireReadableUnit(viewer: Viewer, code: string, unitId: string | null): string {
+  if (!unitId || !canReadUnit(viewer, unitId)) {
     throw hiddenRowAnswer(viewer) === 'NOT_FOUND'
-      ? notFound(`Business unit ${code.slice(0, 100)}`)
+      ? notFound(`Business unit ${code.slice(0, MAX_UNIT_CODE_LENGTH)}`)
       : forbidden('You may not read this business unit');
   }
-  return unit;
+  return unitId;
 }
 
 export async function readablePlan(em: EntityManager, viewer: Viewer, planId: string): Promise<BudgetPlan> {
-  if (!canReadPlans(viewer)) throw forbidden('You may not read budget plans');
-  const plan = isUuid(planId) ? await em.findOne(BudgetPlan, { id: planId }) : null;
-  if (!plan) throw notFound('Budget plan');
+  requirePlanReader(viewer, planId);
+  const plan = await em.findOne(BudgetPlan, { id: planId });
+  if (!plan) throw planNotFound();
   return plan;
+}
+
+/**
+ * The checks of `readablePlan` made before the plan is looked up: FORBIDDEN for someone who may read no
+ * plan, NOT_FOUND for an id that cannot name one. Afterwards the caller looks up a uuid.
+ */
+export function requirePlanReader(viewer: Viewer, planId: string): void {
+  if (!canReadPlans(viewer)) throw forbidden('You may not read budget plans');
+  if (!isUuid(planId)) throw planNotFound();
+}
+
+export function planNotFound() {
+  return notFound('Budget plan');
 }
