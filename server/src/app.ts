@@ -9,6 +9,7 @@ import { LocalLogin } from './auth/localLogin.js';
 import { TokenService } from './auth/tokens.js';
 import { ViewerResolver } from './auth/viewers.js';
 import { BudgetLineWriter } from './budget/budgetLineWriter.js';
+import { UnitEventCatchUp } from './budget/unitEventCatchUp.js';
 import { createGridMetrics } from './collab/gridMetrics.js';
 import { GridServer } from './collab/GridServer.js';
 import type { Config } from './config.js';
@@ -46,6 +47,7 @@ export async function startPlansync(config: Config, log: Logger = createLogger(c
   let http: RunningHttpServer | undefined;
   let grid: GridServer | undefined;
   let workflows: WorkflowEngine | undefined;
+  let catchUp: UnitEventCatchUp | undefined;
   let redis: RedisLink | undefined;
   setOrmLogger(log.child({ component: 'mikro-orm' }));
   try {
@@ -80,6 +82,10 @@ export async function startPlansync(config: Config, log: Logger = createLogger(c
       maintenanceIntervalSeconds: config.workflowMaintenanceSeconds,
     });
     await workflows.start();
+    if (redis) {
+      catchUp = new UnitEventCatchUp(orm.em, events, log.child({ component: 'catch-up' }));
+      await catchUp.start();
+    }
     const services: Services = {
       config,
       log,
@@ -119,7 +125,7 @@ export async function startPlansync(config: Config, log: Logger = createLogger(c
       'Plansync is listening',
     );
 
-    const running = { http, grid, workflows, orm, embedded, redis };
+    const running = { http, grid, workflows, catchUp, orm, embedded, redis };
     let stopping: Promise<void> | undefined;
     return {
       url,
@@ -128,13 +134,21 @@ export async function startPlansync(config: Config, log: Logger = createLogger(c
       stop: () => (stopping ??= shutdown(running, log)),
     };
   } catch (err) {
-    await shutdown({ http, grid, workflows, orm, embedded, redis }, log).catch(() => undefined);
+    await shutdown({ http, grid, workflows, catchUp, orm, embedded, redis }, log).catch(() => undefined);
     throw err;
   }
 }
 
 async function shutdown(
-  parts: { http?: RunningHttpServer; grid?: GridServer; workflows?: WorkflowEngine; orm?: Orm; embedded?: EmbeddedDatabase; redis?: RedisLink },
+  parts: {
+    http?: RunningHttpServer;
+    grid?: GridServer;
+    workflows?: WorkflowEngine;
+    catchUp?: UnitEventCatchUp;
+    orm?: Orm;
+    embedded?: EmbeddedDatabase;
+    redis?: RedisLink;
+  },
   log: Logger,
 ): Promise<void> {
   log.info('shutting down');
@@ -142,6 +156,7 @@ async function shutdown(
   // database, then stop it.
   await parts.http?.close().catch((err) => log.error({ err }, 'closing the HTTP server failed'));
   await parts.workflows?.stop().catch((err) => log.error({ err }, 'stopping the workflow workers failed'));
+  parts.catchUp?.stop();
   await parts.grid?.stop().catch((err) => log.error({ err }, 'storing the grid documents failed'));
   await parts.redis?.close().catch((err) => log.error({ err }, 'closing the Redis connections failed'));
   await parts.orm?.close(true).catch((err) => log.error({ err }, 'closing the database pool failed'));

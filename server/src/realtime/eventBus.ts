@@ -47,7 +47,23 @@ export interface ClusterResyncEvent {
 
 /** In memory without a link; shared with the other instances through Redis with one. */
 export function createEventBus(link?: RedisLink) {
-  return link ? createPubSub<BusTopics>({ eventTarget: new ClusterEventTarget(link) }) : createPubSub<BusTopics>();
+  if (!link) return createPubSub<BusTopics>();
+  const target = new ClusterEventTarget(link);
+  const bus = createPubSub<BusTopics>({ eventTarget: target });
+  clusterTargets.set(bus, target);
+  return bus;
+}
+
+const clusterTargets = new WeakMap<object, ClusterEventTarget>();
+
+/**
+ * Delivers an event to this instance's subscribers only: for what an instance reads back from PostgreSQL to
+ * catch up, which every other instance catches up with by itself.
+ */
+export function publishLocally<K extends keyof BusTopics>(bus: EventBus, topic: K, payload: TopicPayload<K>): void {
+  const target = clusterTargets.get(bus);
+  if (target) target.deliver(topic, payload);
+  else (bus.publish as (t: K, p: TopicPayload<K>) => void)(topic, payload);
 }
 
 export type EventBus = ReturnType<typeof createEventBus>;
@@ -116,7 +132,7 @@ class ClusterEventTarget extends EventTarget {
     return delivered;
   }
 
-  private deliver(topic: string, detail: unknown): void {
+  deliver(topic: string, detail: unknown): void {
     super.dispatchEvent(new CustomEvent(topic, { detail }));
   }
 

@@ -3,7 +3,8 @@
  * port) that the test kills and starts again: both instances keep serving their own clients, say "redis:
  * down" on /readyz (still 200) and in their logs, and once Redis is back they catch up: grid clients on both
  * converge with every edit made during the outage, workflow monitors on both have every event of both
- * instances, in order, and nothing stored is lost. An access change made on one instance during the outage
+ * instances, in order, budgetLineChanged and submissionStatusChanged subscribers get what the other instance
+ * changed meanwhile, and nothing stored is lost. An access change made on one instance during the outage
  * still reaches the other's sockets (each instance re-checks its sockets' rights while Redis is away).
  *
  * Skipped, with a message, when `redis-server` cannot be run here.
@@ -72,6 +73,29 @@ describe.skipIf(!installed)('when Redis goes away', () => {
     }, 'the companies step to wait for input');
     return id;
   }
+  /** Every budgetLineChanged and submissionStatusChanged of the plan that `server` delivers to an admin. */
+  function planWatcher(server: RestartableServer) {
+    const seen = { lines: new Map<string, { budgetAmount: number | null; version: number }>(), submissions: new Map<string, string>(), errors: [] as unknown[] };
+    const client = createClient({ url: server.url.replace('http', 'ws') + '/graphql', webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${admin}` }, retryAttempts: 0 });
+    clients.push(client);
+    const sink = <T>(next: (data: T) => void) => ({
+      next: (r: { data?: T | null; errors?: unknown }) => (r.data ? next(r.data) : seen.errors.push(r.errors)),
+      error: (e: unknown) => seen.errors.push(e),
+      complete: () => undefined,
+    });
+    client.subscribe<{ budgetLineChanged: { id: string; budgetAmount: number | null; version: number } }>(
+      { query: `subscription($p: ID!) { budgetLineChanged(planId: $p) { id budgetAmount version } }`, variables: { p: planId } },
+      sink(({ budgetLineChanged: l }) => {
+        const known = seen.lines.get(l.id);
+        if (!known || known.version < l.version) seen.lines.set(l.id, { budgetAmount: l.budgetAmount, version: l.version });
+      }),
+    );
+    client.subscribe<{ submissionStatusChanged: { status: string; businessUnit: { code: string } } }>(
+      { query: `subscription($p: ID!) { submissionStatusChanged(planId: $p) { status businessUnit { code } } }`, variables: { p: planId } },
+      sink(({ submissionStatusChanged: sub }) => seen.submissions.set(sub.businessUnit.code, sub.status)),
+    );
+    return seen;
+  }
   const isDone = (m: ReturnType<typeof monitor>, id: string) => m.events.some((e) => e.executionId === id && e.stepKey === null && e.status === 'COMPLETED');
   const readiness = async (server: RestartableServer) => {
     const res = await fetch(`${server.url}/readyz`);
@@ -136,6 +160,17 @@ describe.skipIf(!installed)('when Redis goes away', () => {
     clients.push(southWs);
     southWs.subscribe({ query: `subscription($p: ID!) { budgetLineChanged(planId: $p) { id } }`, variables: { p: planId } }, { next: () => undefined, error: () => undefined, complete: () => undefined });
     await new Promise((r) => southWs.on('connected', r));
+    // Changes of lines and submissions made through A reach B's subscribers through Redis; made during the
+    // outage, they reach them once B catches up from PostgreSQL.
+    const watcherB = planWatcher(b);
+    let probe = 1;
+    await eventually(() => {
+      if (watcherB.lines.has(lines[0])) return true;
+      a1.cells.set(`${lines[0]}/budgetAmount`, ++probe); // until the subscription is up
+      return false;
+    }, "B's budgetLineChanged subscriber to get A's edits");
+    a1.cells.set(`${lines[0]}/budgetAmount`, 2);
+    await eventually(() => watcherB.lines.get(lines[0])?.budgetAmount === 2, "B's budgetLineChanged subscriber to get A's last edit");
     const before = await startPartner(b, 'Before The Outage');
     await eventually(() => isDone(monitorA, before) && isDone(monitorB, before), 'both monitors to be live');
 
@@ -163,6 +198,9 @@ describe.skipIf(!installed)('when Redis goes away', () => {
     let v = 10;
     await eventually(() => editDropped(southLead, southWitness, `${southLines[1]}/budgetAmount`, ++v), 'the grid connection on B to turn read-only', 30_000);
 
+    const opsLead = await a.login('lead.operations@example.com');
+    const submitted = await a.gql(`mutation($p: ID!) { submitBudget(planId: $p, businessUnitCode: "OPERATIONS") { status } }`, { p: planId }, opsLead);
+    expect(submitted.data.submitBudget.status).toBe('SUBMITTED');
     const onA = await startPartner(a, 'During On A');
     const onB = await startPartner(b, 'During On B');
     await eventually(() => isDone(monitorA, onA) && isDone(monitorB, onB), 'each monitor to follow its own instance', 60_000);
@@ -178,7 +216,7 @@ describe.skipIf(!installed)('when Redis goes away', () => {
       await eventually(async () => (await readiness(server)).body.redis === 'up', '/readyz to say that Redis is up', 30_000);
       await eventually(() => logged(server, 'Redis is back'), 'the log to say that Redis is back');
     }
-    const expected = Object.fromEntries(lines.slice(0, 21).map((id, i) => [`${id}/budgetAmount`, i === 0 ? 1 : 100 + i]));
+    const expected = Object.fromEntries(lines.slice(0, 21).map((id, i) => [`${id}/budgetAmount`, i === 0 ? 2 : 100 + i]));
     const everyone = [a1, a2, b1, b2, joined];
     await eventually(
       () => everyone.every((c) => Object.entries(expected).every(([k, v]) => c.cells.get(k) === v)),
@@ -187,6 +225,14 @@ describe.skipIf(!installed)('when Redis goes away', () => {
     );
     const reference = JSON.stringify(cellsOf(a1));
     expect(everyone.every((c) => JSON.stringify(cellsOf(c)) === reference)).toBe(true);
+    // B's subscribers got what A changed during the outage: every line at its last version, the submission.
+    await eventually(
+      () => lines.slice(1, 11).every((id, k) => watcherB.lines.get(id)?.budgetAmount === 101 + k) && watcherB.submissions.get('OPERATIONS') === 'SUBMITTED',
+      "B's subscribers to catch up with A's changes",
+      30_000,
+    );
+    expect(lines.slice(11, 21).every((id, k) => watcherB.lines.get(id)?.budgetAmount === 111 + k)).toBe(true);
+    expect(watcherB.errors).toEqual([]);
     // Live again across instances.
     b2.cells.set(`${lines[30]}/comment`, 'after the outage');
     await eventually(() => a1.cells.get(`${lines[30]}/comment`) === 'after the outage', 'edits to cross instances again');
