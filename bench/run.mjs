@@ -3,8 +3,8 @@
 // machine. A benchmark, not a test: it asserts nothing, it measures and writes bench/results.md and
 // bench/results.json.
 //
-//   node bench/run.mjs [--quick] [--only=grid,fanout,cost,durability,subscriptions,reads,coldstart]
-//                      [--workers=4] [--no-wait] [--cpu-prof [--keep-notes]] [--render]
+//   node bench/run.mjs [--quick] [--only=grid,fanout,cost,durability,subscriptions,reads,coldstart,scaleout]
+//                      [--workers=4] [--no-wait] [--cpu-prof [--keep-notes]] [--render] [--redis=redis://host:port]
 //
 // It starts its own servers on free ports of 127.0.0.1 (Plansync with a fresh embedded PostgreSQL under a
 // temporary DATA_DIR, the reference y-websocket@1.5.4 server, and the two references written for this suite:
@@ -32,6 +32,10 @@
 //                 requests/s and p99. Reference: graphql-js alone on node:http, resolvers on the same database.
 //  coldstart      fresh DATA_DIR to the first 200 from /healthz (node server/dist/.../main.js, the build present),
 //                 median of 3; reference: y-websocket's bin/server.js to its first HTTP answer.
+//  scaleout       the grid run (1 and 50 writers; --quick: 50) with the clients, writers included, split across
+//                 two Plansync instances (one embedded PostgreSQL, one Redis); reference: the same load on ONE
+//                 instance, in the same run (bench/lib/scaleout.mjs, also `npm run bench:two-instances`). Redis:
+//                 --redis, else 127.0.0.1:6379 if it answers, else a redis-server of its own; else skipped, said so.
 //
 // Before each scenario the suite waits (up to 3 minutes; not with --quick or --no-wait) until the 1-minute load
 // average is below 1.5, or the machine has been under 15% busy for 10 s, and records what it saw. --quick
@@ -83,6 +87,7 @@ import {
   waitForQuiet,
 } from './lib/common.mjs';
 import { gridTarget, openKeeper, runGridScenario } from './lib/grid.mjs';
+import { runScaleout, scaleoutDefaults, scaleoutMarkdown, scaleoutSummary } from './lib/scaleout.mjs';
 import { split, startWorker, stopWorkers } from './lib/workers.mjs';
 
 // ---------------------------------------------------------------------------------------------- options
@@ -96,7 +101,7 @@ if (flag('help') || flag('h')) {
   console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\nimport ')[0].replace(/^#!.*\n/, '').replace(/^\/\/ ?/gm, ''));
   process.exit(0);
 }
-const ALL = ['grid', 'fanout', 'cost', 'durability', 'subscriptions', 'reads', 'coldstart'];
+const ALL = ['grid', 'fanout', 'cost', 'durability', 'subscriptions', 'reads', 'coldstart', 'scaleout'];
 const quick = flag('quick');
 const options = {
   quick,
@@ -115,6 +120,7 @@ const options = {
   subscriptions: { counts: [1000, 5000], perSocket: quick ? 50 : 1, periodMs: { 1000: 1000, 5000: quick ? 2000 : 3000 }, warmupMs: quick ? 500 : 3000, measureMs: quick ? 2500 : 15_000, quietMs: quick ? 400 : 1000 },
   reads: { concurrency: 16, warmupMs: quick ? 500 : 2000, durationMs: quick ? 2000 : 10_000 },
   coldStart: { runs: quick ? 1 : 3 },
+  scaleout: { ...scaleoutDefaults(quick), redis: option('redis', null) },
 };
 for (const s of options.only) if (!ALL.includes(s)) throw new Error(`--only: unknown scenario ${s} (${ALL.join(', ')})`);
 
@@ -896,6 +902,12 @@ async function coldStartScenario() {
   return { runs: options.coldStart.runs, plansync: { medianMs: p, runs: plansync }, reference: { medianMs: r, runs: reference }, ratio: ratio(p, r) };
 }
 
+// ---------------------------------------------------------------------------------------------- scenario 8
+/** Two Plansync instances of one deployment vs one instance, under the grid load (bench/lib/scaleout.mjs). */
+async function scaleoutScenario() {
+  return runScaleout({ ...options.scaleout, workers: options.workers, pauseMs: pause });
+}
+
 // ---------------------------------------------------------------------------------------------- summary
 function summaryRows(s, options) {
   const rows = [];
@@ -959,6 +971,9 @@ function summaryRows(s, options) {
     add('6 GraphQL reads', 'p99', s.reads.plansync.latencyMs.p99, s.reads.reference.latencyMs.p99, 'ms', 2);
   }
   if (s.coldstart) add('7 cold start', `to /healthz, median of ${s.coldstart.runs}`, s.coldstart.plansync.medianMs, s.coldstart.reference.medianMs, 'ms', 0);
+  scaleoutSummary(s.scaleout, add);
+  const firstScaleout = rows.find((r) => r.scenario.startsWith('8 '));
+  if (firstScaleout) firstScaleout.note = 'here "Plansync" is two instances with the writers split, "reference" one instance';
   return rows;
 }
 
@@ -985,6 +1000,7 @@ function markdown(result) {
       `| ${row.scenario} | ${row.metric} | ${fmt(row.plansync, row.digits)} ${row.unit} | ${row.reference == null ? '-' : `${fmt(row.reference, row.digits)} ${row.unit}`} | ${fmtRatio(row.ratio)} | ${row.target ?? ''} | ${status(row.met)}${row.note ? ` (${row.note})` : ''} |`,
     );
   }
+  if (s.scaleout?.skipped) out.push('', `**Scale-out (8) skipped:** ${s.scaleout.skipped}.`);
   const failed = Object.entries(result.errors ?? {});
   if (failed.length) out.push('', `**Failed scenarios** (no figures): ${failed.map(([k, e]) => `${k}: ${e}`).join('; ')}.`);
   for (const i of result.incidents ?? []) out.push('', `**${i.server} exited unexpectedly** (${i.exit}) ${fmt(i.at / 1000, 0)} s into the run; its last output:`, '', '```', i.output.trim().slice(-2000), '```');
@@ -1084,6 +1100,10 @@ function markdown(result) {
       out.push(`| ${i + 1} | ${p.readyMs} | ${p.initdbStartMs ?? '-'} | ${p.postgresListeningMs ?? '-'} | ${p.seededMs ?? '-'} | ${p.listeningMs ?? '-'} | ${c.reference.runs[i]?.readyMs ?? '-'} |`),
     );
   }
+  if (s.scaleout) {
+    scenarioHeader('8. Scale-out: two instances vs one', s.scaleout);
+    out.push(...scaleoutMarkdown(s.scaleout));
+  }
   // Profiles of the missed targets (and of the reads, the widest gap), from the latest `--cpu-prof` run.
   const missed = result.summary.filter((r) => r.target && r.met === false);
   const profile = result.profile;
@@ -1157,6 +1177,7 @@ const SCENARIOS = [
   ['subscriptions', '5. subscriptions', subscriptionsScenario],
   ['reads', '6. GraphQL reads', readsScenario],
   ['coldstart', '7. cold start', coldStartScenario],
+  ['scaleout', '8. scale-out', scaleoutScenario],
 ];
 
 /** --render: writes bench/results.md again from bench/results.json and the latest profile, running nothing. */

@@ -220,10 +220,11 @@ export function groupAlive(pgid) {
 /**
  * Starts a server in its own process group (so a Ctrl-C on the terminal reaches only us, and we stop it in
  * order: a second signal would make Plansync exit without stopping its PostgreSQL). With `ipc`, the process
- * gets an IPC channel (the memory probe answers on it).
+ * gets an IPC channel (the memory probe answers on it). `command` runs another program than node (e.g.
+ * redis-server, with `nodeArgs` as its arguments); it must exist.
  */
-export function startProcess(name, nodeArgs, env, { ipc = false } = {}) {
-  const child = spawn(process.execPath, nodeArgs, { cwd: root, env, detached: true, stdio: ['ignore', 'pipe', 'pipe', ...(ipc ? ['ipc'] : [])] });
+export function startProcess(name, nodeArgs, env, { ipc = false, command = process.execPath } = {}) {
+  const child = spawn(command, nodeArgs, { cwd: root, env, detached: true, stdio: ['ignore', 'pipe', 'pipe', ...(ipc ? ['ipc'] : [])] });
   let output = '';
   const keep = (chunk) => {
     output = (output + chunk).slice(-50_000);

@@ -58,15 +58,21 @@ export async function openKeeper(server, target) {
 
 /**
  * One scenario against one server: connect, warm up, measure, drain, collect.
+ * `server` may also be an array of servers (instances of one deployment, sharing a database): the load
+ * processes are dealt round-robin over them (at least one each), so clients, writers included, split evenly;
+ * then serverCpuSeconds, serverSystemCpuSeconds and serverRssMb are sums, with per-instance figures in
+ * serverCpuSecondsEach, serverRssMbEach and writersPerServer.
  * options: { workers, warmupMs, measureMs, drainQuietMs = 1000, workerCpuProf, hooks: { onStart(window), onDone() } }
  * hooks.onStart is called as the writers are told to start; hooks.onDone after the drain, and what it returns is
  * the run's `extra`.
  */
 export async function runGridScenario(server, target, writers, options) {
+  const servers = Array.isArray(server) ? server : [server];
   const clientCount = Math.max(writers, 2);
-  const workerCount = Math.min(options.workers, clientCount);
+  const workerCount = Math.max(servers.length, Math.min(options.workers, clientCount));
   const specs = Array.from({ length: clientCount }, (_, index) => ({ index, key: target.keys[index], writer: index < writers }));
-  const wsUrl = server.url.replace(/^http/, 'ws') + '/yjs';
+  /** Load process i talks to servers[i % servers.length]. */
+  const wsUrlOf = (i) => servers[i % servers.length].url.replace(/^http/, 'ws') + '/yjs';
   const execArgv = options.workerCpuProf ? ['--cpu-prof', `--cpu-prof-dir=${options.workerCpuProf}`] : [];
   const workers = Array.from({ length: workerCount }, () => startWorker('grid-worker.mjs', { execArgv }));
   const drainQuietMs = options.drainQuietMs ?? 1000;
@@ -74,7 +80,7 @@ export async function runGridScenario(server, target, writers, options) {
     const connectStart = now();
     await Promise.all(
       workers.map((w, i) =>
-        w.request({ type: 'connect', url: wsUrl, docName: target.docName, token: target.token, epoch, clients: specs.filter((s) => s.index % workerCount === i) }, 'synced'),
+        w.request({ type: 'connect', url: wsUrlOf(i), docName: target.docName, token: target.token, epoch, clients: specs.filter((s) => s.index % workerCount === i) }, 'synced'),
       ),
     );
     const connectMs = now() - connectStart;
@@ -87,11 +93,11 @@ export async function runGridScenario(server, target, writers, options) {
     const load = [os.loadavg()[0]];
 
     await sleep(measureStart - now());
-    const cpuBefore = cpuSample(server.pid);
+    const cpuBefore = servers.map((s) => cpuSample(s.pid));
     const machineBefore = machineCpu();
     const monoBefore = process.hrtime.bigint();
     await sleep(measureEnd - now());
-    const cpuAfter = cpuSample(server.pid);
+    const cpuAfter = servers.map((s) => cpuSample(s.pid));
     const machineAfter = machineCpu();
     const monoAfter = process.hrtime.bigint();
     load.push(os.loadavg()[0]);
@@ -132,12 +138,24 @@ export async function runGridScenario(server, target, writers, options) {
         } else if (got > n) unexpected += got - n;
       }
     }
-    const serverCpu = cpuAfter.ownSeconds - cpuBefore.ownSeconds;
-    const childCpu = cpuAfter.childSeconds - cpuBefore.childSeconds;
+    const serverCpuEach = cpuAfter.map((a, k) => a.ownSeconds - cpuBefore[k].ownSeconds);
+    const serverCpu = serverCpuEach.reduce((a, b) => a + b, 0);
+    const serverSystemCpu = cpuAfter.reduce((a, x, k) => a + x.ownSystemSeconds - cpuBefore[k].ownSystemSeconds, 0);
+    // The embedded PostgreSQL of a single Plansync (its child processes).
+    const childCpu = cpuAfter[0].childSeconds - cpuBefore[0].childSeconds;
+    const withDatabase = servers.length === 1 && server.name === 'plansync';
     const workerCpu = reports.reduce((a, r) => a + (r.cpuSeconds ?? 0), 0);
     const windowSeconds = options.measureMs / 1000;
     return {
-      server: server.name,
+      server: servers.map((s) => s.name).join('+'),
+      ...(servers.length > 1
+        ? {
+            servers: servers.map((s) => s.name),
+            writersPerServer: servers.map((_, k) => specs.filter((s) => s.writer && (s.index % workerCount) % servers.length === k).length),
+            serverCpuSecondsEach: serverCpuEach,
+            serverRssMbEach: cpuAfter.map((a) => a.rssMb),
+          }
+        : {}),
       writers,
       clients: clientCount,
       workers: workerCount,
@@ -150,19 +168,19 @@ export async function runGridScenario(server, target, writers, options) {
       incompletePairs,
       latencyMs: { p50: latencyMs.p50, p90: latencyMs.p90, p99: latencyMs.p99, max: latencyMs.max, min: latencyMs.min, mean: latencyMs.mean },
       serverCpuSeconds: serverCpu,
-      serverSystemCpuSeconds: cpuAfter.ownSystemSeconds - cpuBefore.ownSystemSeconds,
+      serverSystemCpuSeconds: serverSystemCpu,
       serverCpuPercent: (100 * serverCpu) / windowSeconds,
       serverCpuMicrosPerDelivery: all.length > 0 ? (1e6 * serverCpu) / all.length : null,
       serverCpuMsPerWrite: sent > 0 ? (1000 * serverCpu) / sent : null,
-      databaseCpuSeconds: server.name === 'plansync' ? childCpu : null,
-      serverRssMb: cpuAfter.rssMb,
-      serverPeakRssMb: cpuAfter.hwmMb,
+      databaseCpuSeconds: withDatabase ? childCpu : null,
+      serverRssMb: cpuAfter.reduce((a, x) => a + x.rssMb, 0),
+      serverPeakRssMb: servers.length === 1 ? cpuAfter[0].hwmMb : null,
       clientCpuSeconds: workerCpu,
       clientLoopDelayP99Ms: Math.max(...reports.map((r) => r.loopDelayP99Ms ?? 0)),
       /** Share of the machine's CPU used in the window by every process, ours or not (near 1: saturated). */
       machineBusy: busyShare(machineBefore, machineAfter),
       /** The part of it that the server under test and the load processes used. */
-      benchBusy: (serverCpu + (server.name === 'plansync' ? childCpu : 0) + workerCpu) / (windowSeconds * os.availableParallelism()),
+      benchBusy: (serverCpu + (withDatabase ? childCpu : 0) + workerCpu) / (windowSeconds * os.availableParallelism()),
       disconnects: clients.reduce((a, c) => a + c.disconnects, 0),
       closeCodes: [...new Set(clients.flatMap((c) => c.closeCodes))],
       loadAverage1m: load,
