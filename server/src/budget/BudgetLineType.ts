@@ -17,7 +17,9 @@ import type { BudgetLineSnapshot } from './lineSnapshot.js';
 /** What a BudgetLine field resolver gets as its parent. */
 export type BudgetLineParent = BudgetLine | BudgetLineSnapshot;
 
-@ObjectType('BudgetLine')
+// Simple resolvers: graphql-js reads the plain fields itself (no middleware applies to them), instead of a
+// type-graphql wrapper per field and line.
+@ObjectType('BudgetLine', { simpleResolvers: true })
 export class BudgetLineType {
   @Field(() => ID)
   id!: string;
