@@ -82,10 +82,15 @@ export class GridServer implements LiveDocuments {
   private readonly unsubscribe: () => void;
   private stopping = false;
   private rechecking = false;
+  /** The cell-change counters, resolved once rather than by labels on every update. */
+  private readonly acceptedChanges: { inc(value: number): void };
+  private readonly rejectedChanges: { inc(value: number): void };
 
   constructor(private readonly options: GridServerOptions) {
     this.store = new GridStore(options.em, options.log, { ...DEFAULT_STORE_OPTIONS, ...options.store });
     this.store.onStoreLatency = (s) => options.metrics.storeLatency.observe(s);
+    this.acceptedChanges = options.metrics.updates.labels({ outcome: 'accepted' });
+    this.rejectedChanges = options.metrics.updates.labels({ outcome: 'rejected' });
     this.projection = new GridProjection(options.em, options.events, options.log, options.projectionIntervalMs);
     if (options.redis) this.relay = new GridRelay(options.redis, this.store, options.log);
     options.writer.attachLiveDocuments(this);
@@ -140,9 +145,9 @@ export class GridServer implements LiveDocuments {
     if (closedEarly || ws.readyState !== ws.OPEN) return this.releaseIfIdle(target.docName);
     const readOnly = !canEditLine(viewer, { unitId: target.unitId }, target.status);
     const connection = new GridConnection(ws, viewer, open.document, readOnly, {
-      onAccepted: (n) => this.options.metrics.updates.inc({ outcome: 'accepted' }, n),
+      onAccepted: (n) => this.acceptedChanges.inc(n),
       onRejected: (n, detail) => {
-        this.options.metrics.updates.inc({ outcome: 'rejected' }, n);
+        this.rejectedChanges.inc(n);
         this.options.log.info({ docName: target.docName, userId: viewer!.userId, refused: detail.slice(0, 10) }, 'grid changes refused');
       },
       onClosed: (c) => {
