@@ -31,7 +31,7 @@ import type { Logger } from '../log.js';
 import type { EventBus } from '../realtime/eventBus.js';
 import { parseCellKey, projectedValue } from './cellRules.js';
 import { isRelayOrigin, type EditOrigin, type GridDocument, type RelayOrigin } from './GridDocument.js';
-import { inSqlTransaction, type SqlClient } from './sql.js';
+import { inSqlTransaction, withSqlClient, type SqlClient } from './sql.js';
 
 interface QueuedChange {
   lineId: string;
@@ -48,6 +48,8 @@ interface DocProjection {
   unobserve: () => void;
   /** Per cell this instance has written, the value it wrote last (invariant: its value in the document). */
   written: Map<string, CellValue>;
+  /** Per line this document has written or read under lock, its state as committed then (see `write`). */
+  lines: Map<string, KnownLine>;
 }
 
 function isEditOrigin(origin: unknown): origin is EditOrigin {
@@ -86,7 +88,7 @@ export class GridProjection {
       this.schedule(doc.name, projection);
     };
     doc.cells.observe(observer);
-    this.docs.set(doc.name, { queue: [], unobserve: () => doc.cells.unobserve(observer), written: new Map() });
+    this.docs.set(doc.name, { queue: [], unobserve: () => doc.cells.unobserve(observer), written: new Map(), lines: new Map() });
   }
 
   /** A relayed change moved cells this instance has written: write the settled values too. */
@@ -125,13 +127,16 @@ export class GridProjection {
       projection.timer = undefined;
       const batch = projection.queue;
       projection.queue = [];
-      projection.writing = this.write(batch).then(
+      projection.writing = this.write(projection, batch).then(
         () => {
           projection.writing = undefined;
         },
         async (err) => {
           projection.writing = undefined;
-          projection.queue = [...batch, ...projection.queue];
+          // Changes committed before the failure (see `write`) are not written twice.
+          const remaining = err instanceof ProjectionError ? err.remaining : batch;
+          projection.queue = [...remaining, ...projection.queue];
+          if (err instanceof ProjectionError) err = err.cause;
           this.log.error({ err, docName }, 'projecting grid changes failed; retrying');
           await new Promise((r) => setTimeout(r, 500));
         },
@@ -153,58 +158,108 @@ export class GridProjection {
   }
 
   /**
-   * One batch in one transaction: lock the lines (in id order, so that concurrent writers, another document's
-   * flush or another instance, can never deadlock with us), apply the changes in order as the API always has
-   * (a column whose value really changes gets an audit entry, and the line `version` + 1, `updatedBy`,
-   * `updatedAt` per change), then write every changed line with one UPDATE and every audit entry with one
-   * INSERT, in one statement that also reads the editors the events carry. After commit, `budgetLineChanged`
-   * once per changed line, with its full snapshot.
+   * Writes one batch and publishes `budgetLineChanged` for every line it changed. Changes apply in order, as
+   * the API's writer always did (BudgetLineWriter.writeChanges): a column whose value really changes gets an
+   * audit entry, and the line `version` + 1, `updatedBy`, `updatedAt`.
+   *
+   * The lines this document wrote before are known: their values and version as committed. Their changes go
+   * out as one statement without a transaction of ours (UPDATE every line where it is still as known, INSERT
+   * the audit entries of the lines updated, read what the events carry); a line found otherwise (another
+   * instance wrote it meanwhile) is not touched, and goes the careful way with the lines not known yet: in a
+   * transaction, lock them (in id order, so that concurrent writers, another document's flush or another
+   * instance, can never deadlock with us), read them, then the same statement.
    */
-  private async write(batch: QueuedChange[]): Promise<void> {
-    const ids = [...new Set(batch.map((c) => c.lineId))].sort();
-    const written = await inSqlTransaction(this.em, async (client) => {
-      const { rows } = await client.query<LineRow>({ name: 'grid_projection_lock', text: LOCK_LINES, values: [ids] });
-      const byId = new Map(rows.map((row) => [row.id, toLineState(row)]));
-      const now = new Date();
-      const audit: AuditRow[] = [];
-      /** Changed lines, in the order of their first change. */
-      const changed = new Map<string, LineState>();
-      for (const change of batch) {
-        const line = byId.get(change.lineId);
-        if (!line) continue;
-        const origin = change.origin ?? (await this.authorOf(client, line, change.changes));
-        if (applyChange(line, change.changes, origin.userId, origin.source, now, audit)) changed.set(line.id, line);
+  private async write(projection: DocProjection, batch: QueuedChange[]): Promise<void> {
+    const now = new Date();
+    const written = new Map<string, BudgetLineSnapshot>();
+    let rest = batch;
+    if (batch.every((c) => c.origin !== null && projection.lines.has(c.lineId))) {
+      const plan = planBatch(batch, projection.lines, now);
+      let committed: BudgetLineSnapshot[] = [];
+      if (plan.lines.length > 0) committed = await withSqlClient(this.em, (client) => writeLines(client, plan, now));
+      for (const line of committed) this.remember(projection, line, written);
+      // Lines found changed by someone else, and lines without any change, are left out of the statement.
+      const retry = new Set(plan.lines.map((l) => l.id).filter((id) => !written.has(id)));
+      rest = batch.filter((c) => retry.has(c.lineId));
+      if (rest.length > 0 && written.size > 0) {
+        // Published now: should the careful way fail, only `rest` is retried.
+        this.publish(batch, written);
+        written.clear();
       }
-      if (changed.size === 0) return { lines: [], editors: new Map<string, EditorRow>() };
-      const lines = [...changed.values()];
-      const editorIds = [...new Set(lines.map((l) => l.updatedById).filter((id): id is string => id !== null))];
-      const { rows: editors } = await client.query<EditorRow>({
-        name: 'grid_projection_write',
-        text: WRITE_LINES,
-        values: [
-          lines.map((l) => l.id),
-          lines.map((l) => l.budgetAmount),
-          lines.map((l) => l.forecastSales),
-          lines.map((l) => l.comment),
-          lines.map((l) => l.version),
-          lines.map((l) => l.updatedAt.toISOString()),
-          lines.map((l) => l.updatedById),
-          audit.map((a) => a.lineId),
-          audit.map((a) => a.unitId),
-          audit.map((a) => a.column),
-          audit.map((a) => a.oldValue),
-          audit.map((a) => a.newValue),
-          audit.map((a) => a.userId),
-          audit.map((a) => a.source),
-          now.toISOString(),
-          editorIds,
-        ],
-      });
-      return { lines, editors: new Map(editors.map((e) => [e.id, e])) };
-    });
+    }
+    if (rest.length > 0) {
+      try {
+        await this.writeLocked(projection, rest, now, written);
+      } catch (err) {
+        throw new ProjectionError(err, rest);
+      }
+    }
     this.onProjected?.(batch.length);
-    for (const line of written.lines) {
-      this.events.publish('BUDGET_LINE_CHANGED', { planId: line.planId, unitId: line.unitId, line: snapshotOf(line, written.editors) });
+    this.publish(batch, written);
+  }
+
+  /** The careful way: lock and read the lines, then apply and write the changes, in one transaction. */
+  private async writeLocked(projection: DocProjection, batch: QueuedChange[], now: Date, written: Map<string, BudgetLineSnapshot>): Promise<void> {
+    const ids = [...new Set(batch.map((c) => c.lineId))].sort();
+    const read = new Map<string, KnownLine>();
+    const committed = await inSqlTransaction(this.em, async (client) => {
+      const { rows } = await client.query<KnownLineRow>({ name: 'grid_projection_lock', text: LOCK_LINES, values: [ids] });
+      for (const row of rows) read.set(row.id, knownLine(row));
+      const origins = batch.some((c) => c.origin === null) ? await this.attribute(client, batch, read, now) : undefined;
+      const plan = planBatch(batch, read, now, origins);
+      return plan.lines.length > 0 ? writeLines(client, plan, now) : [];
+    });
+    // Committed: what was read is the lines' state, unless written since (under the lock, every planned line
+    // was written). A line not found is gone.
+    for (const id of ids) {
+      const line = read.get(id);
+      if (line) projection.lines.set(id, line);
+      else projection.lines.delete(id);
+    }
+    for (const line of committed) this.remember(projection, line, written);
+  }
+
+  /** The origin of each change, settled values the relay did not attribute included (see `authorOf`). */
+  private async attribute(
+    client: SqlClient,
+    batch: QueuedChange[],
+    read: ReadonlyMap<string, KnownLine>,
+    now: Date,
+  ): Promise<Map<QueuedChange, { userId: string | null; source: ChangeSource }>> {
+    const origins = new Map<QueuedChange, { userId: string | null; source: ChangeSource }>();
+    // The author is looked up against the line as the batch has left it so far.
+    const state = new Map([...read].map(([id, line]) => [id, { ...line }]));
+    for (const change of batch) {
+      const line = state.get(change.lineId);
+      if (!line) continue;
+      const origin = change.origin ?? (await this.authorOf(client, line, change.changes));
+      origins.set(change, origin);
+      applyChange(line, change.changes, origin.userId, origin.source, now, []);
+    }
+    return origins;
+  }
+
+  private remember(projection: DocProjection, snapshot: BudgetLineSnapshot, written: Map<string, BudgetLineSnapshot>): void {
+    projection.lines.set(snapshot.id, {
+      id: snapshot.id,
+      unitId: snapshot.businessUnit.id,
+      budgetAmount: snapshot.budgetAmount,
+      forecastSales: snapshot.forecastSales,
+      comment: snapshot.comment,
+      version: snapshot.version,
+    });
+    written.set(snapshot.id, snapshot);
+  }
+
+  /** `budgetLineChanged` for each written line, in the order of the lines' first change in the batch. */
+  private publish(batch: QueuedChange[], written: Map<string, BudgetLineSnapshot>): void {
+    if (written.size === 0) return;
+    const seen = new Set<string>();
+    for (const change of batch) {
+      const line = written.get(change.lineId);
+      if (!line || seen.has(line.id)) continue;
+      seen.add(line.id);
+      this.events.publish('BUDGET_LINE_CHANGED', { planId: line.planId, unitId: line.businessUnit.id, line });
     }
   }
 
@@ -212,7 +267,7 @@ export class GridProjection {
    * Who set a settled value, when the relay did not say (it came from storage or from another instance's
    * memory after Redis was away): the latest audit entry that wrote it, or nobody we know.
    */
-  private async authorOf(client: SqlClient, line: LineState, changes: CellChanges): Promise<{ userId: string | null; source: 'GRID' }> {
+  private async authorOf(client: SqlClient, line: KnownLine, changes: CellChanges): Promise<{ userId: string | null; source: 'GRID' }> {
     for (const [column, value] of Object.entries(changes) as [EditableColumn, CellValue][]) {
       if (line[column] === value) continue;
       const { rows } = await client.query<{ user_id: string | null }>({
@@ -226,78 +281,96 @@ export class GridProjection {
   }
 }
 
-/** The lines of a batch, locked, with what their events carry of their unit. */
+/** A failed write, with the changes still to write (those before them are committed and published). */
+class ProjectionError extends Error {
+  constructor(
+    readonly cause: unknown,
+    readonly remaining: QueuedChange[],
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause));
+  }
+}
+
+/** The lines of a batch not known yet (or found changed), locked, with what the changes depend on. */
 const LOCK_LINES = `
-  SELECT l.id, l.plan_id, l.business_unit_id, u.code AS unit_code, u.name AS unit_name, l.product_category, l.region,
-         l.quarter, l.position, l.prior_year_actual, l.budget_amount, l.forecast_sales, l.comment, l.version
-    FROM budget_line l
-    JOIN business_unit u ON u.id = l.business_unit_id
-   WHERE l.id = ANY($1::uuid[])
-   ORDER BY l.id
-     FOR UPDATE OF l`;
+  SELECT id, business_unit_id, budget_amount, forecast_sales, comment, version
+    FROM budget_line
+   WHERE id = ANY($1::uuid[])
+   ORDER BY id
+     FOR UPDATE`;
 
 /**
- * Every changed line's new state ($1-$7, one array element per line) and every audit entry ($8-$15), then the
- * editors' names for the events ($16). Data-modifying WITH clauses run to completion whether read or not.
+ * Every changed line's new state ($1-$7) where the row still is as expected ($8-$11), one array element per
+ * line; the audit entries ($12-$18) of the lines so updated, in order; then the updated rows as
+ * `budgetLineChanged` carries them. Data-modifying WITH clauses run to completion whether read or not, and the
+ * INSERT sees the UPDATE's rows through its RETURNING only.
  */
 const WRITE_LINES = `
-  WITH changed AS (
-    SELECT * FROM unnest($1::uuid[], $2::float8[], $3::float8[], $4::text[], $5::int[], $6::timestamptz[], $7::uuid[])
-      AS v(id, budget_amount, forecast_sales, comment, version, updated_at, updated_by_id)
+  WITH v AS (
+    SELECT *
+      FROM unnest($1::uuid[], $2::float8[], $3::float8[], $4::text[], $5::int[], $6::timestamptz[], $7::uuid[],
+                  $8::int[], $9::float8[], $10::float8[], $11::text[])
+        AS v(id, budget_amount, forecast_sales, comment, version, updated_at, updated_by_id,
+             was_version, was_budget_amount, was_forecast_sales, was_comment)
   ), updated AS (
     UPDATE budget_line l
        SET budget_amount = v.budget_amount, forecast_sales = v.forecast_sales, comment = v.comment,
            version = v.version, updated_at = v.updated_at, updated_by_id = v.updated_by_id
-      FROM changed v
+      FROM v
      WHERE l.id = v.id
+       AND l.version = v.was_version
+       AND l.budget_amount IS NOT DISTINCT FROM v.was_budget_amount
+       AND l.forecast_sales IS NOT DISTINCT FROM v.was_forecast_sales
+       AND l.comment = v.was_comment
+    RETURNING l.*
   ), audited AS (
     INSERT INTO cell_change (line_id, business_unit_id, column_name, old_value, new_value, user_id, source, at)
-    SELECT a.line_id, a.unit_id, a.column_name, a.old_value, a.new_value, a.user_id, a.source, $15::timestamptz
-      FROM unnest($8::uuid[], $9::uuid[], $10::text[], $11::text[], $12::text[], $13::uuid[], $14::change_source[])
-        AS a(line_id, unit_id, column_name, old_value, new_value, user_id, source)
+    SELECT a.line_id, a.unit_id, a.column_name, a.old_value, a.new_value, a.user_id, a.source, $19::timestamptz
+      FROM unnest($12::uuid[], $13::uuid[], $14::text[], $15::text[], $16::text[], $17::uuid[], $18::change_source[])
+           WITH ORDINALITY AS a(line_id, unit_id, column_name, old_value, new_value, user_id, source, n)
+     WHERE a.line_id IN (SELECT id FROM updated)
+     ORDER BY a.n
   )
-  SELECT id, email, display_name, role FROM app_user WHERE id = ANY($16::uuid[])`;
+  SELECT u.id, u.plan_id, u.business_unit_id, b.code AS unit_code, b.name AS unit_name, u.product_category, u.region,
+         u.quarter, u.position, u.prior_year_actual, u.budget_amount, u.forecast_sales, u.comment, u.version,
+         p.id AS user_id, p.email AS user_email, p.display_name AS user_name, p.role AS user_role
+    FROM updated u
+    JOIN business_unit b ON b.id = u.business_unit_id
+    LEFT JOIN app_user p ON p.id = u.updated_by_id`;
 
-interface LineRow {
+/** A line as this instance last committed (or read) it: what applying a change depends on. */
+interface KnownLine {
   id: string;
-  plan_id: string;
+  unitId: string;
+  budgetAmount: number | null;
+  forecastSales: number | null;
+  comment: string;
+  version: number;
+}
+
+interface KnownLineRow {
+  id: string;
   business_unit_id: string;
-  unit_code: string;
-  unit_name: string;
-  product_category: string;
-  region: string;
-  quarter: string;
-  position: number;
-  prior_year_actual: number | null;
   budget_amount: number | null;
   forecast_sales: number | null;
   comment: string;
   version: number;
 }
 
-interface EditorRow {
-  id: string;
-  email: string;
-  display_name: string;
-  role: string;
+function knownLine(row: KnownLineRow): KnownLine {
+  return {
+    id: row.id,
+    unitId: row.business_unit_id,
+    budgetAmount: row.budget_amount,
+    forecastSales: row.forecast_sales,
+    comment: row.comment,
+    version: row.version,
+  };
 }
 
-/** A locked line as the batch changes it. */
-interface LineState {
-  id: string;
-  planId: string;
-  unitId: string;
-  unitCode: string;
-  unitName: string;
-  productCategory: string;
-  region: string;
-  quarter: string;
-  position: number;
-  priorYearActual: number | null;
-  budgetAmount: number | null;
-  forecastSales: number | null;
-  comment: string;
-  version: number;
+/** A line as the batch leaves it. */
+interface PlannedLine extends KnownLine {
+  was: KnownLine;
   updatedAt: Date;
   updatedById: string | null;
 }
@@ -312,35 +385,100 @@ interface AuditRow {
   source: ChangeSource;
 }
 
-function toLineState(row: LineRow): LineState {
-  return {
-    id: row.id,
-    planId: row.plan_id,
-    unitId: row.business_unit_id,
-    unitCode: row.unit_code,
-    unitName: row.unit_name,
-    productCategory: row.product_category,
-    region: row.region,
-    quarter: row.quarter,
-    position: row.position,
-    priorYearActual: row.prior_year_actual,
-    budgetAmount: row.budget_amount,
-    forecastSales: row.forecast_sales,
-    comment: row.comment,
-    version: row.version,
-    // Only read once the line changed, and then set by the change.
-    updatedAt: new Date(0),
-    updatedById: null,
-  };
+interface BatchPlan {
+  /** Lines that change, in the order of their first change. */
+  lines: PlannedLine[];
+  audit: AuditRow[];
 }
 
 /**
- * One queued change, applied to a line as the API's writer (BudgetLineWriter.writeChanges) does: one audit
+ * Applies a batch to the given lines (left untouched): the lines that change, and their audit entries.
+ * Changes of unknown lines (deleted) are skipped. `origins` overrides each change's origin when given.
+ */
+function planBatch(
+  batch: QueuedChange[],
+  known: ReadonlyMap<string, KnownLine>,
+  now: Date,
+  origins?: Map<QueuedChange, { userId: string | null; source: ChangeSource }>,
+): BatchPlan {
+  const state = new Map<string, PlannedLine>();
+  const changed = new Map<string, PlannedLine>();
+  const audit: AuditRow[] = [];
+  for (const change of batch) {
+    let line = state.get(change.lineId);
+    if (!line) {
+      const was = known.get(change.lineId);
+      if (!was) continue;
+      line = { ...was, was, updatedAt: now, updatedById: null };
+      state.set(change.lineId, line);
+    }
+    const origin = origins?.get(change) ?? change.origin;
+    if (!origin) continue; // the careful way always gives one
+    if (applyChange(line, change.changes, origin.userId, origin.source, now, audit) && !changed.has(line.id)) changed.set(line.id, line);
+  }
+  return { lines: [...changed.values()], audit };
+}
+
+/** The write statement; returns the lines it updated (those still as expected). */
+async function writeLines(client: SqlClient, plan: BatchPlan, now: Date): Promise<BudgetLineSnapshot[]> {
+  const { lines, audit } = plan;
+  const at = now.toISOString();
+  const { rows } = await client.query<WrittenRow>({
+    name: 'grid_projection_write',
+    text: WRITE_LINES,
+    values: [
+      lines.map((l) => l.id),
+      lines.map((l) => l.budgetAmount),
+      lines.map((l) => l.forecastSales),
+      lines.map((l) => l.comment),
+      lines.map((l) => l.version),
+      lines.map(() => at),
+      lines.map((l) => l.updatedById),
+      lines.map((l) => l.was.version),
+      lines.map((l) => l.was.budgetAmount),
+      lines.map((l) => l.was.forecastSales),
+      lines.map((l) => l.was.comment),
+      audit.map((a) => a.lineId),
+      audit.map((a) => a.unitId),
+      audit.map((a) => a.column),
+      audit.map((a) => a.oldValue),
+      audit.map((a) => a.newValue),
+      audit.map((a) => a.userId),
+      audit.map((a) => a.source),
+      at,
+    ],
+  });
+  return rows.map((row) => snapshotOf(row, now));
+}
+
+interface WrittenRow {
+  id: string;
+  plan_id: string;
+  business_unit_id: string;
+  unit_code: string;
+  unit_name: string;
+  product_category: string;
+  region: string;
+  quarter: string;
+  position: number;
+  prior_year_actual: number | null;
+  budget_amount: number | null;
+  forecast_sales: number | null;
+  comment: string;
+  version: number;
+  user_id: string | null;
+  user_email: string | null;
+  user_name: string | null;
+  user_role: string | null;
+}
+
+/**
+ * One queued change applied to a line, as the API's writer (BudgetLineWriter.writeChanges) does: one audit
  * entry per column whose value really changes, then `version` + 1, `updatedAt`, `updatedBy` when any did.
  * Returns whether anything changed.
  */
 function applyChange(
-  line: LineState,
+  line: KnownLine & { updatedAt?: Date; updatedById?: string | null },
   changes: CellChanges,
   userId: string | null,
   source: ChangeSource,
@@ -365,23 +503,22 @@ function applyChange(
   return changed;
 }
 
-/** The line as `budgetLineChanged` carries it (budget/lineSnapshot.ts). */
-function snapshotOf(line: LineState, editors: Map<string, EditorRow>): BudgetLineSnapshot {
-  const editor = line.updatedById ? editors.get(line.updatedById) : undefined;
+/** An updated row as `budgetLineChanged` carries it (budget/lineSnapshot.ts); `updatedAt` is what was written. */
+function snapshotOf(row: WrittenRow, updatedAt: Date): BudgetLineSnapshot {
   return {
-    id: line.id,
-    planId: line.planId,
-    businessUnit: { id: line.unitId, code: line.unitCode, name: line.unitName },
-    productCategory: line.productCategory,
-    region: line.region,
-    quarter: line.quarter,
-    position: line.position,
-    priorYearActual: line.priorYearActual,
-    budgetAmount: line.budgetAmount,
-    forecastSales: line.forecastSales,
-    comment: line.comment,
-    version: line.version,
-    updatedAt: line.updatedAt,
-    updatedBy: editor ? { id: editor.id, email: editor.email, displayName: editor.display_name, role: editor.role } : null,
+    id: row.id,
+    planId: row.plan_id,
+    businessUnit: { id: row.business_unit_id, code: row.unit_code, name: row.unit_name },
+    productCategory: row.product_category,
+    region: row.region,
+    quarter: row.quarter,
+    position: row.position,
+    priorYearActual: row.prior_year_actual,
+    budgetAmount: row.budget_amount,
+    forecastSales: row.forecast_sales,
+    comment: row.comment,
+    version: row.version,
+    updatedAt,
+    updatedBy: row.user_id ? { id: row.user_id, email: row.user_email!, displayName: row.user_name!, role: row.user_role! } : null,
   };
 }

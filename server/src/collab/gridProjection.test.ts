@@ -1,0 +1,117 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { BudgetLineChangedEvent } from '../realtime/eventBus.js';
+import { connectGrid, eventually, synced, type GridClient } from '../testing/gridClients.js';
+import { startTestServer, type TestServer } from '../testing/harness.js';
+
+/**
+ * The projection's two ways of writing a batch (gridProjection.ts): lines it wrote before go out in one
+ * statement guarded by what it knows of them; a line changed by someone else meanwhile goes the careful way
+ * (locked and read). Either way the row, its version and the audit log are those of the API's rules.
+ */
+describe('grid projection into budget rows', () => {
+  let server: TestServer;
+  let planId: string;
+  let lineIds: string[];
+  let lead: string;
+  const clients: GridClient[] = [];
+  const events: BudgetLineChangedEvent[] = [];
+  let stopListening: () => void;
+
+  const open = () => {
+    const client = connectGrid(server.url, `budget:${planId}:SALES_NORTH`, lead);
+    clients.push(client);
+    return client;
+  };
+  const row = async (id: string) =>
+    (await server.sql('SELECT budget_amount, comment, version, updated_by_id FROM budget_line WHERE id = $1', [id]))[0];
+  const audit = (id: string) =>
+    server.sql<{ column_name: string; old_value: string | null; new_value: string | null; source: string; email: string }>(
+      `SELECT c.column_name, c.old_value, c.new_value, c.source, u.email
+         FROM cell_change c LEFT JOIN app_user u ON u.id = c.user_id WHERE c.line_id = $1 ORDER BY c.id`,
+      [id],
+    );
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    lead = await server.login('lead.sales-north@example.com');
+    const admin = await server.login('admin@example.com');
+    planId = (await server.gql('{ budgetPlans { id } }', {}, admin)).data.budgetPlans[0].id;
+    const lines = await server.gql(
+      `query($p: ID!) { budgetLines(planId: $p, businessUnitCode: "SALES_NORTH") { id } }`,
+      { p: planId },
+      admin,
+    );
+    lineIds = lines.data.budgetLines.map((l: { id: string }) => l.id);
+    const iterator = server.app.services.events.subscribe('BUDGET_LINE_CHANGED')[Symbol.asyncIterator]();
+    let listening = true;
+    void (async () => {
+      while (listening) {
+        const next = await iterator.next();
+        if (next.done) break;
+        events.push(next.value);
+      }
+    })();
+    stopListening = () => {
+      listening = false;
+      void iterator.return?.();
+    };
+  });
+  afterEach(() => {
+    while (clients.length) clients.pop()!.destroy();
+  });
+  afterAll(async () => {
+    stopListening?.();
+    await server?.stop();
+  });
+
+  it('applies several edits of one line in one batch in order: a version and an audit entry each', async () => {
+    const id = lineIds[3];
+    const before = await row(id);
+    const client = open();
+    await synced(client);
+    client.cells.set(`${id}/comment`, 'first');
+    client.cells.set(`${id}/comment`, 'second');
+    client.cells.set(`${id}/budgetAmount`, 17);
+    await eventually(async () => (await row(id)).budget_amount === 17, 'the row to take the edits');
+    const after = await row(id);
+    expect(after.comment).toBe('second');
+    expect(after.version).toBe(before.version + 3);
+    expect((await audit(id)).map((a) => [a.column_name, a.old_value, a.new_value, a.source, a.email])).toEqual([
+      ['comment', before.comment, 'first', 'GRID', 'lead.sales-north@example.com'],
+      ['comment', 'first', 'second', 'GRID', 'lead.sales-north@example.com'],
+      ['budgetAmount', before.budget_amount === null ? null : String(before.budget_amount), '17', 'GRID', 'lead.sales-north@example.com'],
+    ]);
+    const event = (await eventually(() => events.find((e) => e.line.id === id && e.line.version === after.version), 'the event'))!;
+    expect(event.planId).toBe(planId);
+    expect(event.line).toMatchObject({
+      budgetAmount: 17,
+      comment: 'second',
+      businessUnit: { code: 'SALES_NORTH' },
+      updatedBy: { email: 'lead.sales-north@example.com' },
+    });
+    expect(event.line.updatedAt).toBeInstanceOf(Date);
+  });
+
+  it('writes a line changed by someone else meanwhile from its row as it is, never over it', async () => {
+    const id = lineIds[4];
+    const client = open();
+    await synced(client);
+    client.cells.set(`${id}/budgetAmount`, 100);
+    await eventually(async () => (await row(id)).budget_amount === 100, 'the first edit in the row');
+    const known = await row(id);
+    // Another writer (another instance's projection) changes the row behind this document's back.
+    await server.sql('UPDATE budget_line SET budget_amount = 555, version = version + 1 WHERE id = $1', [id]);
+    client.cells.set(`${id}/budgetAmount`, 200);
+    await eventually(async () => (await row(id)).budget_amount === 200, 'the second edit in the row');
+    expect((await row(id)).version).toBe(known.version + 2);
+    const entries = await audit(id);
+    expect(entries.at(-1)).toMatchObject({ column_name: 'budgetAmount', old_value: '555', new_value: '200' });
+
+    // The same when only the values differ (a write that left the version alone).
+    await server.sql(`UPDATE budget_line SET comment = 'behind its back' WHERE id = $1`, [id]);
+    client.cells.set(`${id}/comment`, 'from the grid');
+    await eventually(async () => (await row(id)).comment === 'from the grid', 'the comment in the row');
+    expect((await audit(id)).at(-1)).toMatchObject({ column_name: 'comment', old_value: 'behind its back', new_value: 'from the grid' });
+    expect((await row(id)).version).toBe(known.version + 3);
+  });
+});
