@@ -10,6 +10,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { decodeJwt } from 'jose';
 import { User } from '../directory/User.js';
+import { withSqlClient } from '../collab/sql.js';
 import { isUuid } from '../ids.js';
 import type { Role } from '../config.js';
 import type { Viewer } from '../policies/viewer.js';
@@ -42,15 +43,21 @@ interface ViewerRow {
   unit_ids: string[];
 }
 
-/** A person's current row and units in one query (what `findOne(User, ..., { populate: ['businessUnits'] })` reads in two). */
-const VIEWER_SQL = `SELECT u.id, u.email, u.role, u.organization_id,
+/**
+ * A person's current row and units in one query (what `findOne(User, ..., { populate: ['businessUnits'] })`
+ * reads in two): a prepared statement on a connection of MikroORM's pool, outside any transaction of `em`.
+ */
+const VIEWER_STATEMENT = {
+  name: 'plansync.viewer',
+  text: `SELECT u.id, u.email, u.role, u.organization_id,
        ARRAY(SELECT m.business_unit_id::text FROM user_business_unit m WHERE m.user_id = u.id) AS unit_ids
   FROM app_user u
- WHERE u.id = ?`;
+ WHERE u.id = $1::uuid`,
+};
 
-/** The viewer of the person with this id as they are now, or null when there is no such person. */
+/** The viewer of the person with this id (a uuid) as they are now, or null when there is no such person. */
 async function currentViewer(em: EntityManager, userId: string, expiresAt: number): Promise<Viewer | null> {
-  const rows = await em.getConnection().execute<ViewerRow[]>(VIEWER_SQL, [userId], 'all', em.getTransactionContext());
+  const { rows } = await withSqlClient(em, (client) => client.query<ViewerRow>({ ...VIEWER_STATEMENT, values: [userId] }));
   const row = rows[0];
   if (!row) return null;
   return {

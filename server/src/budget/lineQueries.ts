@@ -8,6 +8,7 @@
  * scope, so that rows outside the caller's units are never fetched, whatever the lookups find.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { withSqlClient } from '../collab/sql.js';
 import type { BudgetLineSnapshot } from './lineSnapshot.js';
 
 interface LineRow {
@@ -43,22 +44,14 @@ export interface PlanLines {
   lines: BudgetLineSnapshot[];
 }
 
-/**
- * The lines of plan `planId` (a uuid), of the unit with code `unitCode` (null: of every unit), within the
- * viewer's `scope` (unit ids, null for every unit), ordered by unit code and grid position; and what the
- * plan id and the unit code name, for the caller's checks.
- */
-export async function readPlanLines(
-  em: EntityManager,
-  planId: string,
-  unitCode: string | null,
-  scope: readonly string[] | null,
-): Promise<PlanLines> {
-  const scopeClause = scope === null ? '' : scope.length === 0 ? 'AND FALSE' : `AND l.business_unit_id IN (${scope.map(() => '?').join(', ')})`;
-  const rows = await em.getConnection().execute<LineRow[]>(
-    `WITH target AS (
-       SELECT (SELECT id FROM budget_plan WHERE id = ?) AS plan_id,
-              ${unitCode === null ? 'NULL::uuid' : '(SELECT id FROM business_unit WHERE code = ?)'} AS unit_id
+/** The statement for each shape of request: by unit code or not, within a scope of unit ids or not. */
+function linesStatement(byCode: boolean, scoped: boolean): { name: string; text: string } {
+  const scopeParam = byCode ? '$3' : '$2';
+  return {
+    name: `plansync.budgetLines.${byCode ? 'unit' : 'plan'}.${scoped ? 'scoped' : 'all'}`,
+    text: `WITH target AS (
+       SELECT (SELECT id FROM budget_plan WHERE id = $1::uuid) AS plan_id,
+              ${byCode ? '(SELECT id FROM business_unit WHERE code = $2::text)' : 'NULL::uuid'} AS unit_id
      )
      SELECT t.plan_id AS found_plan_id, t.unit_id AS found_unit_id,
             l.id, l.position, l.product_category, l.region, l.quarter, l.prior_year_actual, l.budget_amount,
@@ -69,12 +62,36 @@ export async function readPlanLines(
        LEFT JOIN (budget_line l
                   JOIN business_unit u ON u.id = l.business_unit_id
                   LEFT JOIN app_user p ON p.id = l.updated_by_id)
-         ON l.plan_id = t.plan_id ${unitCode === null ? '' : 'AND l.business_unit_id = t.unit_id'} ${scopeClause}
+         ON l.plan_id = t.plan_id ${byCode ? 'AND l.business_unit_id = t.unit_id' : ''}
+            ${scoped ? `AND l.business_unit_id = ANY(${scopeParam}::uuid[])` : ''}
       ORDER BY u.code, l.position`,
-    [planId, ...(unitCode === null ? [] : [unitCode]), ...(scope ?? [])],
-    'all',
-    em.getTransactionContext(),
-  );
+  };
+}
+
+const STATEMENTS = {
+  plan: { all: linesStatement(false, false), scoped: linesStatement(false, true) },
+  unit: { all: linesStatement(true, false), scoped: linesStatement(true, true) },
+};
+
+/**
+ * The lines of plan `planId` (a uuid), of the unit with code `unitCode` (null: of every unit), within the
+ * viewer's `scope` (unit ids, null for every unit), ordered by unit code and grid position; and what the
+ * plan id and the unit code name, for the caller's checks.
+ *
+ * A prepared statement (of fixed text, so PostgreSQL parses and plans it once per connection) on a
+ * connection of MikroORM's pool, outside any transaction of `em`.
+ */
+export async function readPlanLines(
+  em: EntityManager,
+  planId: string,
+  unitCode: string | null,
+  scope: readonly string[] | null,
+): Promise<PlanLines> {
+  const statement = (unitCode === null ? STATEMENTS.plan : STATEMENTS.unit)[scope === null ? 'all' : 'scoped'];
+  const values: unknown[] = [planId];
+  if (unitCode !== null) values.push(unitCode);
+  if (scope !== null) values.push(scope);
+  const { rows } = await withSqlClient(em, (client) => client.query<LineRow>({ ...statement, values }));
   const first = rows[0];
   const foundPlanId = first?.found_plan_id ?? null;
   const lines: BudgetLineSnapshot[] = [];
