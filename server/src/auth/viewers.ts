@@ -90,7 +90,11 @@ export class ViewerResolver {
     return currentViewer(em, viewer.userId, viewer.expiresAt);
   }
 
-  /** The viewer a token speaks for, or null when it is not a valid, current token of a known person. */
+  /**
+   * The viewer a token speaks for, or null when it is not a valid, current token of a known person. Of `em`
+   * only the connection is used (the global EntityManager will do), except that an Entra ID sign-in creates
+   * or updates the person's row through a fork of it.
+   */
   async fromToken(em: EntityManager, token: string | null): Promise<Viewer | null> {
     if (!token || token.length > 16 * 1024) return null;
     const remembered = this.verified.get(token);
@@ -118,7 +122,7 @@ export class ViewerResolver {
       const verified = await this.entra.verify(token);
       if (!verified) return null;
       try {
-        const user = await this.entra.upsertUser(em, verified.claims);
+        const user = await this.entra.upsertUser(em.fork(), verified.claims);
         return viewerFromUser(user, verified.expiresAt);
       } catch (err) {
         if (err instanceof EntraAccountConflict) return null;

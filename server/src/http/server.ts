@@ -14,10 +14,9 @@ import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, HeaderMap } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { expressMiddleware } from '@as-integrations/express5';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { GraphQLSchema } from 'graphql';
 import { bearerToken } from '../auth/viewers.js';
@@ -113,17 +112,59 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   });
   await apollo.start();
 
-  app.use(
-    '/graphql',
-    express.json({ limit: LIMITS.maxBodyBytes }),
-    expressMiddleware(apollo, {
-      context: async ({ req }) => {
-        const em = services.orm.em.fork();
-        const viewer = await services.viewers.fromToken(em, bearerToken(req.headers.authorization));
-        return { em, viewer, services, ip: req.ip ?? null };
+  /**
+   * A request's context. The viewer lookup needs only a database connection; the EntityManager is forked
+   * when a resolver first asks for it (budgetLines never does), and the address worked out when read.
+   */
+  async function graphqlContext(req: Request): Promise<GraphQLContext> {
+    const viewer = await services.viewers.fromToken(services.orm.em, bearerToken(req.headers.authorization));
+    let em: GraphQLContext['em'] | undefined;
+    let ip: string | null | undefined;
+    return {
+      get em() {
+        return (em ??= services.orm.em.fork());
       },
-    }),
-  );
+      viewer,
+      services,
+      get ip() {
+        return ip === undefined ? (ip = req.ip ?? null) : ip;
+      },
+    };
+  }
+
+  // Apollo's express integration (@as-integrations/express5), except that a complete answer to a POST is
+  // written as it is: express's res.send would hash every answer for an ETag (of no use to a POST), copy it
+  // into a Buffer and rewrite its content type. GET answers still go through res.send (conditional GETs).
+  app.use('/graphql', express.json({ limit: LIMITS.maxBodyBytes }), async (req: Request, res: Response) => {
+    const headers = new HeaderMap();
+    for (const [key, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+    }
+    const query = req.url.indexOf('?');
+    const answer = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: {
+        method: req.method.toUpperCase(),
+        headers,
+        search: query < 0 ? '' : req.url.slice(query),
+        body: req.body,
+      },
+      context: () => graphqlContext(req),
+    });
+    for (const [key, value] of answer.headers) res.setHeader(key, value);
+    res.statusCode = answer.status || 200;
+    if (answer.body.kind === 'complete') {
+      const text = answer.body.string;
+      if (req.method === 'POST' && res.hasHeader('content-type')) {
+        res.setHeader('content-length', Buffer.byteLength(text));
+        res.end(text);
+      } else {
+        res.send(text);
+      }
+      return;
+    }
+    for await (const chunk of answer.body.asyncIterator) res.write(chunk);
+    res.end();
+  });
 
   options.routes?.(app);
 
