@@ -4,7 +4,7 @@
  * Live: submissionStatusChanged for statuses, budgetLineChanged for filled lines, workflowEvents (from the
  * cursor the page was read at) for the review steps.
  */
-import { useCallback, useMemo, useState, type ReactNode } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { useApolloClient, useQuery, useSubscription } from '@apollo/client/react';
 import { Link } from 'react-router';
 import {
@@ -87,6 +87,17 @@ function Dashboard({ planId, heading }: { planId: string; heading: ReactNode }) 
     [apollo, planId, refetchExecution],
   );
   const live = useWorkflowEvents(data?.workflowExecutions.eventCursor, onEvent);
+  // A review that starts while the page is open (a unit is submitted) can have events before its submission's
+  // change arrives: they are separate streams, and events of an execution not shown yet are ignored above.
+  // So an execution is read once when it first appears.
+  const shownExecutions = useRef<Set<string> | null>(null);
+  useEffect(() => {
+    if (!data) return;
+    const ids = new Set(data.budgetSubmissions.flatMap((s) => (s.execution ? [s.execution.id] : [])));
+    const before = shownExecutions.current;
+    if (before) for (const id of ids) if (!before.has(id)) refetchExecution(id);
+    shownExecutions.current = ids;
+  }, [data, refetchExecution]);
 
   const units = useMemo(() => (data ? unitProgress(data) : []), [data]);
   const submitted = units.filter((u) => u.submission.status !== 'DRAFT').length;
