@@ -318,12 +318,16 @@ export async function serverMemory(server, samples = 3) {
   return { rss: pick('rss'), heapUsed: pick('heapUsed'), heapTotal: pick('heapTotal'), external: pick('external'), arrayBuffers: pick('arrayBuffers'), gc: results[0].gc };
 }
 
-/** The environment for our servers: ours, minus anything that would point them elsewhere. */
+/**
+ * The environment for every server, ours and the references alike: ours, minus anything that would point them
+ * elsewhere, with NODE_ENV=production as deployed (the Dockerfile sets it; graphql-js, among others, skips its
+ * development-time checks then).
+ */
 export function serverEnv(extra) {
   const env = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !/^(PORT|HOST|DATA_DIR|DATABASE_URL|SEED_DEMO|REDIS_URL|LOG_LEVEL|NODE_OPTIONS|YPERSISTENCE|GC|SIMULATED_STEP_MS|SIMULATE_FAILURE_STEPS|GRID_IDLE_UNLOAD_MS)$/.test(k)),
+    Object.entries(process.env).filter(([k]) => !/^(PORT|HOST|DATA_DIR|DATABASE_URL|SEED_DEMO|REDIS_URL|LOG_LEVEL|NODE_OPTIONS|NODE_ENV|YPERSISTENCE|GC|SIMULATED_STEP_MS|SIMULATE_FAILURE_STEPS|GRID_IDLE_UNLOAD_MS)$/.test(k)),
   );
-  return { ...env, ...extra };
+  return { ...env, NODE_ENV: 'production', ...extra };
 }
 
 /** node flags for a server: the memory probe, and optionally --cpu-prof into profileDir. */
