@@ -1,13 +1,13 @@
 /**
  * Subscriptions to a plan's events, of one unit or of every unit the caller may read: the unit and the
  * caller's scope are checked once, when the subscription starts; each event is then filtered on the plan
- * and unit it carries, without a query.
+ * and unit it carries, without a query, once per group of identical subscribers (realtime/fanout.ts).
  */
-import { filter, pipe } from '@graphql-yoga/subscription';
 import { forbidden } from '../errors.js';
 import { requireViewer, type GraphQLContext } from '../graphql/context.js';
 import { canReadPlans } from '../policies/budgetPlan.js';
 import { inScope, readableUnits } from '../policies/businessUnit.js';
+import { liveOf } from '../realtime/liveContext.js';
 import { readableUnitByCode } from './unitLookup.js';
 
 type UnitTopic = 'BUDGET_LINE_CHANGED' | 'SUBMISSION_STATUS_CHANGED';
@@ -22,8 +22,11 @@ export async function subscribeToUnitEvents(
   if (!canReadPlans(viewer)) throw forbidden('You may not read budget plans');
   const unitId = args.businessUnitCode != null ? (await readableUnitByCode(ctx.em, viewer, args.businessUnitCode)).id : null;
   const scope = readableUnits(viewer);
-  return pipe(
-    ctx.services.events.subscribe(topic) as AsyncIterable<{ planId: string; unitId: string }>,
-    filter((event) => event.planId === args.planId && (unitId === null || event.unitId === unitId) && inScope(scope, event.unitId)),
-  );
+  const live = liveOf(ctx);
+  // Subscribers with the same person and arguments share a group in the fanout: this is the same for all of them.
+  const visible = (event: { planId: string; unitId: string }) =>
+    event.planId === args.planId && (unitId === null || event.unitId === unitId) && inScope(scope, event.unitId);
+  return topic === 'BUDGET_LINE_CHANGED'
+    ? live.fanouts.BUDGET_LINE_CHANGED.follow(live.delivery, { visible })
+    : live.fanouts.SUBMISSION_STATUS_CHANGED.follow(live.delivery, { visible });
 }

@@ -9,7 +9,7 @@ import { BudgetLineRelations, BudgetSubmissionRelations, CellChangeRelations } f
 import { SubmissionResolver } from '../budget/SubmissionResolver.js';
 import { OrganizationResolver } from '../directory/OrganizationResolver.js';
 import { UserResolver } from '../directory/UserResolver.js';
-import type { EventBus } from '../realtime/eventBus.js';
+import type { BudgetLineChangedEvent, EventBus, SubmissionStatusChangedEvent } from '../realtime/eventBus.js';
 import type { GraphQLContext } from './context.js';
 import type { WorkflowEventRecord } from '../workflow/transitions.js';
 import { publicEvent, WorkflowResolver } from '../workflow/WorkflowResolver.js';
@@ -35,10 +35,13 @@ export async function buildPlansyncSchema(events: EventBus): Promise<GraphQLSche
     validate: false,
   });
   // type-graphql makes every resolver that has an @Arg asynchronous (its argument validation is an async
-  // function even when validation is off). workflowEvents' root only shapes the event it is given, and its
-  // arguments serve `subscribe`; resolved synchronously, a fanout's shared result is ready at once and goes
-  // out to every subscriber in the same turn (realtime/fanout.ts).
-  schema.getSubscriptionType()!.getFields().workflowEvents.resolve = (event: WorkflowEventRecord) => publicEvent(event);
+  // function even when validation is off). Subscription roots only shape the event they are given (their
+  // arguments serve `subscribe`); resolved synchronously, a fanout's shared result is ready at once and goes
+  // out to every subscriber in the same turn (realtime/fanout.ts). The same as their resolver methods.
+  const roots = schema.getSubscriptionType()!.getFields();
+  roots.workflowEvents.resolve = (event: WorkflowEventRecord) => publicEvent(event);
+  roots.budgetLineChanged.resolve = (event: BudgetLineChangedEvent) => event.line;
+  roots.submissionStatusChanged.resolve = (event: SubmissionStatusChangedEvent) => event.submission;
   resolveDirectly(schema);
   return schema;
 }

@@ -12,14 +12,13 @@
  * The websocket side is ours (graphql-ws's `makeServer` on ws, in place of its `useServer`): sends are
  * synchronous (no promise and callback per message), one timer pings every socket instead of two timers per
  * socket, and the upgrade request is not kept for the socket's lifetime. Parsed and validated documents are
- * cached by their text, so a thousand monitors with the same query share one document. Subscriptions to
- * bus topics with a fanout (workflowEvents) are executed once per group of identical subscribers and sent to
- * all (realtime/fanout.ts); the others are executed per subscriber.
+ * cached by their text, so a thousand monitors with the same query share one document. Subscriptions follow
+ * the bus through fanouts: executed once per group of identical subscribers and sent to all
+ * (realtime/fanout.ts).
  */
 import type { Server as HttpServer } from 'node:http';
 import {
   createSourceEventStream,
-  execute,
   getOperationAST,
   getVariableValues,
   GraphQLError,
@@ -27,7 +26,6 @@ import {
   specifiedRules,
   validate,
   type DocumentNode,
-  type ExecutionArgs,
   type ExecutionResult,
   type GraphQLSchema,
 } from 'graphql';
@@ -39,7 +37,7 @@ import type { GraphQLContext } from '../graphql/context.js';
 import { LIMITS, validationRules } from '../graphql/limits.js';
 import type { Viewer } from '../policies/viewer.js';
 import type { Services } from '../services.js';
-import { onEvent } from './eventBus.js';
+import { onEvent, type BudgetLineChangedEvent, type SubmissionStatusChangedEvent } from './eventBus.js';
 import { FanoutSubscription, TopicFanout, type LiveDelivery } from './fanout.js';
 import type { LiveFanouts, SubscriptionContext } from './liveContext.js';
 import type { WorkflowEventRecord } from '../workflow/transitions.js';
@@ -99,36 +97,14 @@ function groupKeyOf(viewer: Viewer | null, documentId: number, operationName: st
   return [who, documentId, operationName ?? '', JSON.stringify(variables ?? null)].join('\u0000');
 }
 
-/** Executes a source stream's events one by one, for subscriptions without a fanout (as graphql-js does). */
-function executeEach(source: AsyncIterable<unknown>, args: ExecutionArgs): AsyncIterableIterator<ExecutionResult> {
-  const events = source[Symbol.asyncIterator]();
-  return {
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-    async next() {
-      const step = await events.next();
-      if (step.done) return { done: true, value: undefined };
-      return { done: false, value: await execute({ ...args, rootValue: step.value }) };
-    },
-    // Called while next() waits for an event (the client completed): end the source at once, do not wait.
-    async return() {
-      await events.return?.();
-      return { done: true, value: undefined };
-    },
-    async throw(err: unknown) {
-      await events.return?.();
-      throw err;
-    },
-  };
-}
-
 /** Creates the graphql-ws server; the caller routes `/graphql` upgrades to `wss.handleUpgrade`. */
 export function createGraphQLWebSocketServer(schema: GraphQLSchema, services: Services) {
   const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.maxBodyBytes, handleProtocols });
   const rules = [...specifiedRules, ...validationRules];
   const fanouts: LiveFanouts = {
-    workflowEvents: new TopicFanout<WorkflowEventRecord>(services.events, 'WORKFLOW_EVENT_ORDERED'),
+    WORKFLOW_EVENT_ORDERED: new TopicFanout<WorkflowEventRecord>(services.events, 'WORKFLOW_EVENT_ORDERED'),
+    BUDGET_LINE_CHANGED: new TopicFanout<BudgetLineChangedEvent>(services.events, 'BUDGET_LINE_CHANGED'),
+    SUBMISSION_STATUS_CHANGED: new TopicFanout<SubmissionStatusChangedEvent>(services.events, 'SUBMISSION_STATUS_CHANGED'),
   };
 
   /** Parsed and validated documents by their text, with an id for group keys. */
@@ -275,13 +251,13 @@ export function createGraphQLWebSocketServer(schema: GraphQLSchema, services: Se
         }
         return { ...execution, contextValue };
       },
-      // Subscriptions with a fanout are sent by it (their stream yields only replayed results); the others
-      // are executed event by event.
+      // Every subscription follows a fanout, which sends its live results (its stream yields only replayed
+      // ones); refusals before it starts come back as results with errors.
       subscribe: async (args) => {
         const source = await createSourceEventStream(args);
         if (!(Symbol.asyncIterator in Object(source))) return source as ExecutionResult;
         if (source instanceof FanoutSubscription) return source;
-        return executeEach(source as AsyncIterable<unknown>, args);
+        throw new Error('A subscription must follow a fanout (realtime/fanout.ts)');
       },
       onNext: (_ctx, _id, _payload, _args, result) => maskResult(result, services),
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => maskError(e.toJSON())),
@@ -340,7 +316,7 @@ export function createGraphQLWebSocketServer(schema: GraphQLSchema, services: Se
     async close(): Promise<void> {
       stopFollowing();
       clearInterval(keepalive);
-      fanouts.workflowEvents.close();
+      Object.values(fanouts).forEach((fanout) => fanout.close());
       for (const socket of wss.clients) socket.close(1001, 'Going away');
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },

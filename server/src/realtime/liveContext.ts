@@ -4,10 +4,14 @@
  */
 import type { GraphQLContext } from '../graphql/context.js';
 import type { WorkflowEventRecord } from '../workflow/transitions.js';
+import type { BudgetLineChangedEvent, SubmissionStatusChangedEvent } from './eventBus.js';
 import type { LiveDelivery, TopicFanout } from './fanout.js';
 
+/** One fanout per bus topic that subscriptions follow, by the topic. */
 export interface LiveFanouts {
-  workflowEvents: TopicFanout<WorkflowEventRecord>;
+  WORKFLOW_EVENT_ORDERED: TopicFanout<WorkflowEventRecord>;
+  BUDGET_LINE_CHANGED: TopicFanout<BudgetLineChangedEvent>;
+  SUBMISSION_STATUS_CHANGED: TopicFanout<SubmissionStatusChangedEvent>;
 }
 
 export interface SubscriptionContext extends GraphQLContext {

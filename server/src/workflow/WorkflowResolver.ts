@@ -217,7 +217,7 @@ export class WorkflowResolver {
     subscribe: ({ args, context }) => {
       const ctx = context as GraphQLContext;
       const live = liveOf(ctx);
-      return workflowEventStream(() => ctx.em, live.fanouts.workflowEvents, live.delivery, requireViewer(ctx), {
+      return workflowEventStream(() => ctx.em, live.fanouts.WORKFLOW_EVENT_ORDERED, live.delivery, requireViewer(ctx), {
         executionId: args.executionId ?? null,
         after: args.after ?? null,
       });
