@@ -76,7 +76,19 @@ export async function restartableServer(env: Record<string, string> = {}, shared
           // not a log line
         }
       });
-      await eventually(async () => (await fetch(`${url}/healthz`)).ok, 'the server to listen', 60_000);
+      const proc = child;
+      try {
+        await eventually(async () => {
+          if (proc.exitCode !== null || proc.signalCode !== null) return true;
+          return (await fetch(`${url}/healthz`)).ok;
+        }, 'the server to listen', 60_000);
+      } catch (err) {
+        // Say what the server was doing: its last log lines (warn and above, unless env says otherwise).
+        throw new Error(`${(err as Error).message}\nits last log lines:\n${logs.slice(-8).map((l) => JSON.stringify(l)).join('\n')}`);
+      }
+      if (proc.exitCode !== null || proc.signalCode !== null) {
+        throw new Error(`the server exited (${proc.exitCode ?? proc.signalCode}) before listening; its last log lines:\n${logs.slice(-8).map((l) => JSON.stringify(l)).join('\n')}`);
+      }
     },
     async stop(signal) {
       const proc = child;

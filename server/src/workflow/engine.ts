@@ -17,6 +17,7 @@ import addFormats from 'ajv-formats';
 import PgBoss from 'pg-boss';
 import { BudgetSubmission, type SubmissionStatus } from '../budget/BudgetSubmission.js';
 import { snapshotSubmission } from '../budget/submissionSnapshot.js';
+import { withSchemaLock } from '../db/orm.js';
 import { Organization } from '../directory/Organization.js';
 import { User } from '../directory/User.js';
 import { badUserInput, conflict, forbidden, notFound } from '../errors.js';
@@ -105,13 +106,18 @@ export class WorkflowEngine {
       schedule: false,
     });
     boss.on('error', (err) => this.options.log.error({ err }, 'pg-boss error'));
-    await boss.start();
-    await boss.createQueue(STEP_QUEUE, {
-      name: STEP_QUEUE,
-      // Our own retries are explicit steps (see runStep); pg-boss retries only jobs whose worker died.
-      retryLimit: 5,
-      retryDelay: 1,
-      expireInSeconds: this.options.stepTimeoutSeconds,
+    // Under the schema lock: replicas starting together on a new database would both create the queue, and
+    // pg-boss's create_queue deadlocks against itself then (its INSERT waits for the other's, whose foreign
+    // key on the queue table waits for this one's): one instance would fail to start.
+    await withSchemaLock(this.options.databaseUrl, async () => {
+      await boss.start();
+      await boss.createQueue(STEP_QUEUE, {
+        name: STEP_QUEUE,
+        // Our own retries are explicit steps (see runStep); pg-boss retries only jobs whose worker died.
+        retryLimit: 5,
+        retryDelay: 1,
+        expireInSeconds: this.options.stepTimeoutSeconds,
+      });
     });
     this.boss = boss;
     for (let i = 0; i < this.options.concurrency; i++) {
