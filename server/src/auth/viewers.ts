@@ -10,7 +10,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { decodeJwt } from 'jose';
 import { User } from '../directory/User.js';
-import { withSqlClient } from '../collab/sql.js';
+import { withSqlClient } from '../db/sql.js';
 import { isUuid } from '../ids.js';
 import type { Role } from '../config.js';
 import type { Viewer } from '../policies/viewer.js';

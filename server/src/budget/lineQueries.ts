@@ -8,7 +8,7 @@
  * scope, so that rows outside the caller's units are never fetched, whatever the lookups find.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { withSqlClient } from '../collab/sql.js';
+import { withSqlClient } from '../db/sql.js';
 import type { BudgetLineSnapshot } from './lineSnapshot.js';
 
 interface LineRow {

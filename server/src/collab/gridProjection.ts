@@ -31,7 +31,7 @@ import type { Logger } from '../log.js';
 import type { EventBus } from '../realtime/eventBus.js';
 import { parseCellKey, projectedValue } from './cellRules.js';
 import { isRelayOrigin, type EditOrigin, type GridDocument, type RelayOrigin } from './GridDocument.js';
-import { inSqlTransaction, withSqlClient, type SqlClient } from './sql.js';
+import { inSqlTransaction, withSqlClient, type SqlClient } from '../db/sql.js';
 
 interface QueuedChange {
   lineId: string;

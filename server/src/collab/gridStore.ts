@@ -16,7 +16,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import * as Y from 'yjs';
 import type { Logger } from '../log.js';
-import { withSqlClient } from './sql.js';
+import { withSqlClient } from '../db/sql.js';
 
 export interface GridStoreOptions {
   flushIntervalMs: number;

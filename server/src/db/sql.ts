@@ -1,10 +1,10 @@
 /**
- * Plain SQL on a pooled PostgreSQL connection, for the grid's hot paths (the update log's appends, the
- * projection's batches). They run every 100 ms per open document: through MikroORM's unit of work (an
- * EntityManager fork, entity hydration and change sets, knex's query building) each batch cost milliseconds
- * of CPU, several times the work itself. Here a batch is a few statements with fixed text (prepared once per
- * connection) on a `pg` client borrowed from MikroORM's own pool, so no second pool and no connection of our
- * own to manage.
+ * Plain SQL on a pooled PostgreSQL connection, for hot paths: the grid's update log appends and projection
+ * batches (every 100 ms per open document), `budgetLines` and the viewer lookup (every request). Through
+ * MikroORM's unit of work (an EntityManager fork, entity hydration and change sets, knex's query building)
+ * each cost milliseconds of CPU, several times the work itself. Here it is a few statements with fixed text
+ * (prepared once per connection) on a `pg` client borrowed from MikroORM's own pool, so no second pool and no
+ * connection of our own to manage.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { QueryResultRow } from 'pg';
