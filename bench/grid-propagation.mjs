@@ -4,13 +4,22 @@
 // one run, with the same clients, keys, values and load. A benchmark, not a test: it asserts nothing.
 //
 //   node bench/grid-propagation.mjs [--quick] [--scenarios=1,50,200] [--servers=plansync,reference]
-//                                   [--workers=4] [--cpu-prof] [--worker-cpu-prof=<dir>]
+//                                   [--workers=4] [--clients=light|stock] [--cpu-prof] [--worker-cpu-prof=<dir>]
 //
-// Each scenario puts W concurrent writers on ONE document (`budget:<planId>:SALES_NORTH`). Every client is a
-// stock y-websocket 3 `WebsocketProvider` (ws as its WebSocket, disableBc), hosted by forked load processes
-// (bench/grid-worker.mjs). Every client observes; each writer sets its own cell about once a second (random
-// phase) to the send time in ms since an epoch shared by all processes (performance.timeOrigin +
-// performance.now()); every other client records now - value when the change arrives from the server. With
+// Each scenario puts W concurrent writers on ONE document (`budget:<planId>:SALES_NORTH`). The clients are
+// light y-websocket clients (bench/grid-light-worker.mjs), hosted by forked load processes: each speaks the
+// y-websocket protocol over ws as a stock provider does (sync step 1/2 handshake, awareness on connect and
+// every 15 s); a writer is a real Y.Doc that applies the server's initial state and then sets its own cell
+// with Y.Map.set, sent as an update message, so the server validates, stores and broadcasts real Yjs updates;
+// but no client integrates other clients' updates into a Y.Doc: it reads the writer (Yjs client id) and the
+// value out of each update message it receives. Why: with stock providers every client applies every other
+// client's update, ~40,000 Yjs applies a second at 200 writers, which saturate the load processes on the CPUs
+// they share with the server, and the latency measured the load generator's queueing (2-7 s p99 on both
+// servers, swinging run to run). --clients=stock runs stock y-websocket 3 `WebsocketProvider`s (ws as their
+// WebSocket, disableBc; bench/grid-worker.mjs) instead, to compare. Every client observes; each writer sets
+// its own cell about once a second (random phase) to the send time in ms since an epoch shared by all
+// processes (performance.timeOrigin + performance.now()); every other client records now - value when the
+// update arrives from the server. With
 // W = 1 there is one extra, observe-only client. After a warm-up (connect, sync, writes running) the
 // measurement window lasts 10 s (3 s with --quick); only writes sent inside it count. Each server also has
 // one idle "keeper" connection from this process for the whole run, so both documents keep the same history
@@ -28,12 +37,12 @@
 // packages with the most self time (bench/results/grid-propagation-profile.{json,md}; the raw profiles stay
 // in bench/results/profiles/, not committed). Profiling slows the servers: compare its latencies with nothing.
 //
-// Reading the figures: the load processes run on the same machine as the servers. A stock Yjs client pays,
-// for every update it applies, time proportional to the number of clients in the document's history, and
-// every client applies every update, so client CPU grows with the cube of the writer count: on a 2-CPU
-// machine 200 writers saturate the load processes themselves (the `busy` figures say so), and there only the
-// server CPU figures compare the servers. Other processes on the machine add noise: run again when `busy` is
-// high with little of it ours.
+// Reading the figures: the load processes run on the same machine as the servers (`client CPU s` is theirs
+// in the window). With --clients=stock, a stock Yjs client pays, for every update it applies, time
+// proportional to the number of clients in the document's history, and every client applies every update,
+// so client CPU grows with the cube of the writer count: on a 2-CPU machine 200 writers saturate the load
+// processes themselves (the `busy` figures say so), and there only the server CPU figures compare the
+// servers. Other processes on the machine add noise: run again when `busy` is high with little of it ours.
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
@@ -73,6 +82,8 @@ const options = {
   scenarios: option('scenarios', '1,50,200').split(',').map(Number),
   servers: option('servers', 'plansync,reference').split(','),
   workers: Number(option('workers', '4')),
+  /** light: bench/grid-light-worker.mjs; stock: y-websocket WebsocketProviders (bench/grid-worker.mjs). */
+  clients: option('clients', 'light'),
   warmupMs: quick ? 2000 : 3000,
   measureMs: quick ? 3000 : 10_000,
   cpuProf: flag('cpu-prof'),
@@ -84,6 +95,7 @@ if (args.includes('--help') || args.includes('-h')) {
   process.exit(0);
 }
 for (const w of options.scenarios) if (!(Number.isInteger(w) && w >= 1 && w <= 240)) throw new Error(`--scenarios: writers must be 1..240, got ${w}`);
+if (!['light', 'stock'].includes(options.clients)) throw new Error(`--clients: light or stock, got ${options.clients}`);
 for (const s of options.servers) if (!['plansync', 'reference'].includes(s)) throw new Error(`--servers: unknown server ${s}`);
 
 // ------------------------------------------------------------------------------------------- output
@@ -122,7 +134,11 @@ function markdown(result) {
   out.push('# Grid propagation latency: Plansync vs reference y-websocket server', '');
   out.push(`Generated by \`node bench/grid-propagation.mjs${result.options.quick ? ' --quick' : ''}\` on ${m.date} (commit ${m.gitCommit ?? '?'}).`, '');
   out.push(`- Machine: ${m.nproc} CPU (${m.cpuModel}), ${m.memoryGb} GB, ${m.os}`);
-  out.push(`- Node ${m.node}; reference: y-websocket@1.5.4 \`bin/server.js\` (no auth, no validation, no persistence); clients: y-websocket ${result.clientVersion} \`WebsocketProvider\` + ws`);
+  out.push(`- Node ${m.node}; reference: y-websocket@1.5.4 \`bin/server.js\` (no auth, no validation, no persistence); clients: ${
+      result.options.clients === 'stock'
+        ? `y-websocket ${result.clientVersion} \`WebsocketProvider\` + ws`
+        : 'light y-websocket clients over ws (bench/grid-light-worker.mjs: real Y.Doc writers; no client applies the others\' updates, it reads writer and value from each update)'
+    }`);
   if (result.buildWarning) out.push(`- **Warning:** ${result.buildWarning}.`);
   out.push(`- Warm-up ${result.options.warmupMs / 1000} s, measurement ${result.options.measureMs / 1000} s per run; each writer sets its own cell about once a second; every other client observes it.`);
   out.push(`- Each server also holds one idle keeper connection (from the bench process) for the whole run, so that both documents carry the same history from run to run; it receives every update too and is not counted.`);
@@ -146,7 +162,11 @@ function markdown(result) {
   if (clientBound.length) {
     out.push(
       '',
-      `**Load-generator bound:** in the ${[...new Set(clientBound.map((r) => `${r.writers}-writer`))].join(', ')} runs the server and the load processes alone used over 60% of the machine (\`busy\` below, in parentheses). There the latencies are mostly queueing in the load processes, not server time: a stock Yjs client spends time proportional to the number of clients in the document's history on every update it applies, and every client applies every update, so the load grows with the cube of the writer count; writers then also fall behind their 1 s period (see \`sent\`). Compare server CPU there rather than latency.`,
+      `**Load-generator bound:** in the ${[...new Set(clientBound.map((r) => `${r.writers}-writer`))].join(', ')} runs the server and the load processes alone used over 60% of the machine (\`busy\` below, in parentheses). ${
+        result.options.clients === 'stock'
+          ? "There the latencies are mostly queueing in the load processes, not server time: a stock Yjs client spends time proportional to the number of clients in the document's history on every update it applies, and every client applies every update, so the load grows with the cube of the writer count; writers then also fall behind their 1 s period (see \`sent\`). Compare server CPU there rather than latency."
+          : 'The light clients cost a frame parse per delivery, so the machine itself is short of CPU there: latencies include waiting for one.'
+      }`,
     );
   }
   if (contended.length) {

@@ -1,5 +1,8 @@
 // The grid propagation run (W concurrent writers on one document, every client observing), shared by
 // bench/grid-propagation.mjs and bench/run.mjs. See bench/grid-propagation.mjs for what is measured.
+// The clients are light y-websocket clients (bench/grid-light-worker.mjs: real Y.Doc writers, observers that
+// read updates without applying them; why is said there); `clients: 'stock'` runs stock WebsocketProviders
+// (bench/grid-worker.mjs) instead, to compare.
 import os from 'node:os';
 import WebSocket from 'ws';
 import { WebsocketProvider } from 'y-websocket';
@@ -62,7 +65,8 @@ export async function openKeeper(server, target) {
  * processes are dealt round-robin over them (at least one each), so clients, writers included, split evenly;
  * then serverCpuSeconds, serverSystemCpuSeconds and serverRssMb are sums, with per-instance figures in
  * serverCpuSecondsEach, serverRssMbEach and writersPerServer.
- * options: { workers, warmupMs, measureMs, drainQuietMs = 1000, workerCpuProf, hooks: { onStart(window), onDone() } }
+ * options: { workers, warmupMs, measureMs, drainQuietMs = 1000, clients = 'light' | 'stock', workerCpuProf,
+ *            hooks: { onStart(window), onDone() } }
  * hooks.onStart is called as the writers are told to start; hooks.onDone after the drain, and what it returns is
  * the run's `extra`.
  */
@@ -74,21 +78,26 @@ export async function runGridScenario(server, target, writers, options) {
   /** Load process i talks to servers[i % servers.length]. */
   const wsUrlOf = (i) => servers[i % servers.length].url.replace(/^http/, 'ws') + '/yjs';
   const execArgv = options.workerCpuProf ? ['--cpu-prof', `--cpu-prof-dir=${options.workerCpuProf}`] : [];
-  const workers = Array.from({ length: workerCount }, () => startWorker('grid-worker.mjs', { execArgv }));
+  const clientKind = options.clients ?? 'light';
+  if (clientKind !== 'light' && clientKind !== 'stock') throw new Error(`clients: 'light' or 'stock', not ${clientKind}`);
+  const workerFile = clientKind === 'stock' ? 'grid-worker.mjs' : 'grid-light-worker.mjs';
+  const workers = Array.from({ length: workerCount }, () => startWorker(workerFile, { execArgv }));
   const drainQuietMs = options.drainQuietMs ?? 1000;
   try {
     const connectStart = now();
-    await Promise.all(
+    const synced = await Promise.all(
       workers.map((w, i) =>
         w.request({ type: 'connect', url: wsUrlOf(i), docName: target.docName, token: target.token, epoch, clients: specs.filter((s) => s.index % workerCount === i) }, 'synced'),
       ),
     );
+    /** Light clients: the writers' Yjs client ids, so that every client counts only their updates. */
+    const writerIds = synced.flatMap((r) => r.writerIds ?? []);
     const connectMs = now() - connectStart;
 
     const writeStart = now() + 100;
     const measureStart = writeStart + options.warmupMs;
     const measureEnd = measureStart + options.measureMs;
-    for (const w of workers) w.send({ type: 'start', writeStart, measureStart, measureEnd, periodMs: options.periodMs ?? 1000 });
+    for (const w of workers) w.send({ type: 'start', writeStart, measureStart, measureEnd, periodMs: options.periodMs ?? 1000, writerIds });
     options.hooks?.onStart?.({ writeStart, measureStart, measureEnd });
     const load = [os.loadavg()[0]];
 
@@ -119,8 +128,20 @@ export async function runGridScenario(server, target, writers, options) {
     const all = concatFloat64(reports.map((r) => r.latencies));
     const latencyMs = distribution(all);
 
-    // Delivery check: every write sent in the window, by every other client.
+    // Delivery check: every write sent in the window, by every other client. Light clients count deliveries
+    // per writer's Yjs client id (an update does not always name the key), mapped here to the writer's key.
     const clients = reports.flatMap((r) => r.clients);
+    if (clientKind === 'light') {
+      const keyOfClient = new Map(clients.filter((c) => c.writer).map((c) => [String(c.clientId), c.key]));
+      if (keyOfClient.size !== writers) throw new Error('two writers drew the same Yjs client id; run again');
+      for (const c of clients) {
+        c.receivedByKey = {};
+        for (const [id, n] of Object.entries(c.receivedByClient)) {
+          const key = keyOfClient.get(id);
+          if (key !== undefined) c.receivedByKey[key] = (c.receivedByKey[key] ?? 0) + n;
+        }
+      }
+    }
     const sentByKey = new Map(clients.filter((c) => c.writer).map((c) => [c.key, c.sent]));
     const sent = [...sentByKey.values()].reduce((a, b) => a + b, 0);
     let expected = 0;
@@ -148,6 +169,7 @@ export async function runGridScenario(server, target, writers, options) {
     const windowSeconds = options.measureMs / 1000;
     return {
       server: servers.map((s) => s.name).join('+'),
+      clientKind,
       ...(servers.length > 1
         ? {
             servers: servers.map((s) => s.name),

@@ -8,9 +8,9 @@
 //   one  Plansync without REDIS_URL (as a single instance runs today) on a database of its own on A's cluster.
 // Configurations: "two" deals the load processes alternately to A and B, so half of the writers are on each and
 // most deliveries cross instances through Redis (with 1 writer: the writer on A, its observer on B, so every
-// delivery crosses); "one" puts every client on `one`. Each run is bench/lib/grid.mjs's grid run (stock
-// y-websocket providers in bench/grid-worker.mjs, W writers on `budget:<plan>:SALES_NORTH`, each setting its
-// own cell about once a second, every other client recording the delay). Each instance holds one idle keeper
+// delivery crosses); "one" puts every client on `one`. Each run is bench/lib/grid.mjs's grid run (light
+// y-websocket clients in bench/grid-light-worker.mjs, W writers on `budget:<plan>:SALES_NORTH`, each a real
+// Y.Doc setting its own cell about once a second, every other client recording the delay without applying it). Each instance holds one idle keeper
 // connection for the whole scenario, so the two documents carry the same history from run to run.
 // CPU in the window: each instance's own; PostgreSQL (every database on A's cluster: A's child processes);
 // Redis only when we started it.
@@ -228,7 +228,7 @@ export function scaleoutMarkdown(sc) {
     return out;
   }
   out.push(
-    `The grid propagation run (scenario 1's load: stock y-websocket \`WebsocketProvider\`s in ${sc.workers} load processes, W writers on one document, each setting its own cell about once a second, every other client recording the delay) against two Plansync instances of one deployment, next to the same load on one instance, in the same run. **two**: A (embedded PostgreSQL) and B (\`DATABASE_URL\` on A's database), both with \`REDIS_URL\` (Redis: ${sc.redis}); the load processes alternate between A and B, so the writers split as shown and most deliveries cross instances through Redis (with 1 writer, the writer is on A and its observer on B: every delivery crosses). **one**: a single Plansync without \`REDIS_URL\` on a database of its own on the same cluster, every client on it. All three instances run throughout, fresh for this scenario (\`LOG_LEVEL=warn\`, no memory probe; started in ${fmt(sc.instancesStartMs / 1000, 1)} s), with one idle keeper connection each. Warm-up ${sc.warmupMs / 1000} s, window ${sc.measureMs / 1000} s. Ratio: two / one. PostgreSQL CPU is the whole cluster's; Redis CPU only when the benchmark started its own.`,
+    `The grid propagation run (scenario 1's load: light y-websocket clients, bench/grid-light-worker.mjs, in ${sc.workers} load processes, W writers on one document, each setting its own cell about once a second, every other client recording the delay) against two Plansync instances of one deployment, next to the same load on one instance, in the same run. **two**: A (embedded PostgreSQL) and B (\`DATABASE_URL\` on A's database), both with \`REDIS_URL\` (Redis: ${sc.redis}); the load processes alternate between A and B, so the writers split as shown and most deliveries cross instances through Redis (with 1 writer, the writer is on A and its observer on B: every delivery crosses). **one**: a single Plansync without \`REDIS_URL\` on a database of its own on the same cluster, every client on it. All three instances run throughout, fresh for this scenario (\`LOG_LEVEL=warn\`, no memory probe; started in ${fmt(sc.instancesStartMs / 1000, 1)} s), with one idle keeper connection each. Warm-up ${sc.warmupMs / 1000} s, window ${sc.measureMs / 1000} s. Ratio: two / one. PostgreSQL CPU is the whole cluster's; Redis CPU only when the benchmark started its own.`,
     '',
   );
   out.push('| writers (clients) | instances | writers per instance | p50 ms | p90 ms | p99 ms | max ms | delivered / expected | server CPU s (per instance) | PostgreSQL CPU s | Redis CPU s | machine busy (ours) |');
