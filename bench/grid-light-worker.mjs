@@ -6,7 +6,9 @@
 // Why: with stock providers every client applies every other client's update to its own Y.Doc. At 200 writers
 // (about 200 updates/s) that is 200 x 199 = ~40,000 Yjs applies a second in the load processes, which then
 // saturate the machine's cores shared with the server: the measured latency becomes the load generator's
-// queueing. Here a received update costs a frame parse and a few varints.
+// queueing. Here a received update costs its socket read, a ws frame and a few varints: 16-19 us of CPU
+// per delivery at 200 writers on a 2-CPU EPYC, against 85-95 us with stock providers (which then could not
+// even keep their writers' 1 s period).
 //
 // A client, as a stock provider would behave on the wire:
 //  - connects to <url>/<docName>?token=... (the name unencoded, as the stock client puts it; `ws` with its

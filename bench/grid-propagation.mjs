@@ -323,7 +323,7 @@ async function main() {
   console.log(textTable(scenarios));
   console.log('');
   for (const r of runs) {
-    if (r.benchBusy > 0.6) console.log(`note: ${r.writers} writers/${r.server}: the load processes and server used ${Math.round(100 * r.benchBusy)}% of the machine; latency is mostly client-side queueing.`);
+    if (r.benchBusy > 0.6) console.log(`note: ${r.writers} writers/${r.server}: the load processes and server used ${Math.round(100 * r.benchBusy)}% of the machine; latency ${options.clients === 'stock' ? 'is mostly client-side queueing' : 'includes waiting for a CPU'}.`);
     else if (r.machineBusy > 0.85) console.log(`note: ${r.writers} writers/${r.server}: the machine was ${Math.round(100 * r.machineBusy)}% busy, mostly with other processes; latency includes waiting for a CPU.`);
   }
   for (const [name, prof] of Object.entries(profile ?? {})) {
