@@ -97,13 +97,16 @@ export class WorkflowEngine {
     // Workflow events in cursor order for the `workflowEvents` streams, from this instance and every other.
     this.sequencer = new WorkflowEventSequencer(this.options.em, this.options.events, this.options.log);
     await this.sequencer.start();
-    const boss = new PgBoss({
+    const boss = new PgBoss(<PgBoss.ConstructorOptions & { idleTimeoutMillis: number }>{
       connectionString: this.options.databaseUrl,
       schema: 'pgboss',
       max: this.options.concurrency + 2,
       maintenanceIntervalSeconds: this.options.maintenanceIntervalSeconds,
       monitorStateIntervalSeconds: 60,
       schedule: false,
+      // Keep idle connections: each new one costs a SCRAM handshake on both sides, which polling paid for
+      // again and again with pg's 10 s default. (pg-boss hands its options to pg.Pool; its types omit this one.)
+      idleTimeoutMillis: 300_000,
     });
     boss.on('error', (err) => this.options.log.error({ err }, 'pg-boss error'));
     // Under the schema lock: replicas starting together on a new database would both create the queue, and
@@ -120,9 +123,12 @@ export class WorkflowEngine {
       });
     });
     this.boss = boss;
+    // Jobs this instance creates wake its workers at once (notifyWorker after commit); polling only finds
+    // delayed retries, jobs whose worker died and work other instances left, so it can be unhurried: an idle
+    // server then makes 2 queries a second, not 8.
     for (let i = 0; i < this.options.concurrency; i++) {
       this.workerIds.push(
-        await boss.work<StepJob>(STEP_QUEUE, { batchSize: 1, pollingIntervalSeconds: 0.5 }, async ([job]) => this.runStep(job.data)),
+        await boss.work<StepJob>(STEP_QUEUE, { batchSize: 1, pollingIntervalSeconds: 2 }, async ([job]) => this.runStep(job.data)),
       );
     }
   }
