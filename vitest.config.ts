@@ -10,6 +10,9 @@ export default defineConfig({
     globalSetup: ['server/src/testing/globalSetup.ts'],
     setupFiles: ['server/src/testing/setup.ts'],
     testTimeout: 60_000,
+    // expect.poll waits 1 s by default: browser tests poll what the page shows after websocket round trips,
+    // which a loaded CI machine can take longer than that to deliver.
+    expect: { poll: { timeout: 5_000 } },
     hookTimeout: 120_000,
     pool: 'forks',
     // Two cores: files run two at a time, each against a database of its own.

@@ -127,7 +127,8 @@ describe.skipIf(!hasChromium)('workflow monitor', () => {
 
     // Both sessions follow the automatic steps to the one that fails every attempt.
     for (const page of [a, b]) {
-      await expect.poll(() => stepStatus(page, 'input_studio_companies')).toBe('SUCCEEDED');
+      // The watcher may still be waiting to reconnect (graphql-ws waits 1.3-4 s, at random, before its first retry).
+      await expect.poll(() => stepStatus(page, 'input_studio_companies'), { timeout: 15_000 }).toBe('SUCCEEDED');
       await expect.poll(() => stepStatus(page, 'create_slack_group'), { timeout: 30_000 }).toBe('FAILED');
       await expect.poll(() => executionStatus(page)).toBe('FAILED');
     }
