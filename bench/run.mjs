@@ -117,12 +117,12 @@ const options = {
   /** Memory probes per measurement (median); each forces full GCs. */
   memorySamples: quick ? 1 : 3,
   quiet: { threshold: 1.5, maxWaitMs: 180_000, idleSeconds: 10 },
-  grid: { writers: [1, 50, 200], clients: option('grid-clients', 'light'), warmupMs: quick ? 1000 : 3000, measureMs: quick ? 2000 : 10_000, drainQuietMs: quick ? 250 : 1000 },
-  fanout: { observers: 1000, periodMs: 100, warmupMs: quick ? 1000 : 2000, measureMs: quick ? 2000 : 10_000 },
+  grid: { writers: [1, 50, 200], clients: option('grid-clients', 'light'), warmupMs: quick ? 500 : 3000, measureMs: quick ? 1500 : 10_000, drainQuietMs: quick ? 250 : 1000 },
+  fanout: { observers: 1000, periodMs: 100, warmupMs: quick ? 500 : 2000, measureMs: quick ? 1500 : 10_000 },
   cost: { idleConnections: 500, bigLines: 10_000 },
   durability: { writers: quick ? [50] : [1, 50, 200], pollMs: 20 },
   // One startWorkflow (one transaction: three events) every periodMs[subscribers] ms: 3,000 and 5,000 deliveries a second.
-  subscriptions: { counts: [1000, 5000], perSocket: quick ? 50 : 1, periodMs: { 1000: 1000, 5000: quick ? 2000 : 3000 }, warmupMs: quick ? 500 : 3000, measureMs: quick ? 2500 : 15_000, quietMs: quick ? 400 : 1000 },
+  subscriptions: { counts: [1000, 5000], perSocket: quick ? 50 : 1, periodMs: { 1000: 1000, 5000: quick ? 2000 : 3000 }, warmupMs: quick ? 500 : 3000, measureMs: quick ? 2000 : 15_000, quietMs: quick ? 400 : 1000 },
   reads: { concurrency: 16, warmupMs: quick ? 500 : 2000, durationMs: quick ? 2000 : 10_000 },
   coldStart: { runs: quick ? 1 : 3 },
   scaleout: { ...scaleoutDefaults(quick), redis: option('redis', null) },

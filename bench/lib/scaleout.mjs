@@ -199,13 +199,13 @@ export async function runScaleout(options) {
 
 /**
  * Writers and windows: the grid scenario's (1 and 50 writers, 3 s warm-up, 10 s window); --quick keeps the
- * 50-writer run only, with a 1 s warm-up and a 2 s window (the scenario, three instances' start included, then
+ * 50-writer run only, with a 0.5 s warm-up and a 1.5 s window (the scenario, three instances' start included, then
  * takes about 20 s on 2 CPUs).
  */
 export const scaleoutDefaults = (quick) => ({
   writers: quick ? [50] : [1, 50],
-  warmupMs: quick ? 1000 : 3000,
-  measureMs: quick ? 2000 : 10_000,
+  warmupMs: quick ? 500 : 3000,
+  measureMs: quick ? 1500 : 10_000,
   drainQuietMs: quick ? 250 : 1000,
 });
 
