@@ -17,6 +17,7 @@ import { cellsOf, connectGrid, eventually, synced, type GridClient } from '../te
 import { destroyInstances, ownRedis, redisServerInstalled, startInstances, type OwnRedis } from '../testing/instances.js';
 import type { RestartableServer } from '../testing/restartableServer.js';
 import { EVENT_CURSOR } from '../workflow/eventStream.js';
+import { runNewPartner } from '../testing/workflowRuns.js';
 
 const installed = await redisServerInstalled();
 if (!installed) console.warn('[redisOutage.test] SKIPPED: `redis-server` is not installed, so the test cannot start and kill a Redis of its own.');
@@ -60,19 +61,7 @@ describe.skipIf(!installed)('when Redis goes away', () => {
     return received;
   }
 
-  async function startPartner(server: RestartableServer, name: string): Promise<string> {
-    const res = await server.gql(`mutation($n: String!) { startWorkflow(definitionKey: "new_partner", input: { organizationName: $n }) { id } }`, { n: name }, admin);
-    const id = res.data.startWorkflow.id as string;
-    await eventually(async () => {
-      const r = await server.gql(
-        `mutation($id: ID!) { submitStepInput(executionId: $id, stepKey: "input_studio_companies", input: { companies: [{ name: "HQ", environment: "prod" }] }) { id } }`,
-        { id },
-        admin,
-      );
-      return !r.errors;
-    }, 'the companies step to wait for input');
-    return id;
-  }
+  const startPartner = (server: RestartableServer, name: string) => runNewPartner(server, admin, name);
   /** Every budgetLineChanged and submissionStatusChanged of the plan that `server` delivers to an admin. */
   function planWatcher(server: RestartableServer) {
     const seen = { lines: new Map<string, { budgetAmount: number | null; version: number }>(), submissions: new Map<string, string>(), errors: [] as unknown[] };

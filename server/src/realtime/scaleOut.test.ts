@@ -17,6 +17,7 @@ import { cellsOf, connectGrid, eventually, synced, type GridClient } from '../te
 import { destroyInstances, LOCAL_REDIS_URL, redisReachable, startInstances } from '../testing/instances.js';
 import type { RestartableServer } from '../testing/restartableServer.js';
 import { EVENT_CURSOR } from '../workflow/eventStream.js';
+import { runNewPartner } from '../testing/workflowRuns.js';
 
 const reachable = await redisReachable(LOCAL_REDIS_URL);
 if (!reachable) {
@@ -93,19 +94,7 @@ describe.skipIf(!reachable)('two instances on one database and one Redis', () =>
   const storedCursors = async () => (await a.sql<{ id: string }>('SELECT id FROM workflow_event ORDER BY id')).map((r) => String(r.id));
   const cursorsOf = (s: Subscription) => s.received.map((e) => Buffer.from(e.cursor, 'base64url').toString().split(':')[1]);
 
-  async function startPartner(server: RestartableServer, name: string): Promise<string> {
-    const res = await server.gql(`mutation($n: String!) { startWorkflow(definitionKey: "new_partner", input: { organizationName: $n }) { id } }`, { n: name }, tokens.admin);
-    const id = res.data.startWorkflow.id as string;
-    await eventually(async () => {
-      const r = await server.gql(
-        `mutation($id: ID!) { submitStepInput(executionId: $id, stepKey: "input_studio_companies", input: { companies: [{ name: "HQ", environment: "prod" }] }) { id } }`,
-        { id },
-        tokens.admin,
-      );
-      return !r.errors;
-    }, 'the companies step to wait for input');
-    return id;
-  }
+  const startPartner = (server: RestartableServer, name: string) => runNewPartner(server, tokens.admin, name);
   const completed = async (ids: string[]) =>
     (await a.sql(`SELECT count(*)::int AS n FROM workflow_execution WHERE id = ANY($1::uuid[]) AND status = 'COMPLETED'`, [ids]))[0].n === ids.length;
 

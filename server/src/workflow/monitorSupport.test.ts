@@ -9,6 +9,7 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../testing/gridClients.js';
 import { startTestServer, type TestServer } from '../testing/harness.js';
+import { answerCompaniesStep, startNewPartnerRun } from '../testing/workflowRuns.js';
 
 describe('workflow monitor support', () => {
   let server: TestServer;
@@ -20,9 +21,7 @@ describe('workflow monitor support', () => {
   });
   afterAll(() => server?.stop());
 
-  const startNewPartner = async (name: string) =>
-    (await server.gql(`mutation($n: String!) { startWorkflow(definitionKey: "new_partner", input: { organizationName: $n }) { id } }`, { n: name }, admin))
-      .data.startWorkflow.id as string;
+  const startNewPartner = (name: string) => startNewPartnerRun(server, admin, name);
 
   it('gives the list an event cursor: subscribing after it replays exactly what happened since the read', async () => {
     const before = await startNewPartner('Before Co');
@@ -67,14 +66,7 @@ describe('workflow monitor support', () => {
 
   it('lists every organisation for admins, their own for a partner admin, none for the others', async () => {
     const id = await startNewPartner('Fresh Partners');
-    await eventually(async () => {
-      const res = await server.gql(
-        `mutation($id: ID!) { submitStepInput(executionId: $id, stepKey: "input_studio_companies", input: { companies: [{ name: "HQ", environment: "prod" }] }) { id } }`,
-        { id },
-        admin,
-      );
-      return !res.errors;
-    }, 'the companies step');
+    await answerCompaniesStep(server, admin, id);
     await eventually(async () => {
       const res = await server.gql('{ organizations { name } }', {}, admin);
       return res.data.organizations.some((o: { name: string }) => o.name === 'Fresh Partners');

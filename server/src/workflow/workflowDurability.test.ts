@@ -5,25 +5,14 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { eventually } from '../testing/gridClients.js';
 import { restartableServer, type RestartableServer } from '../testing/restartableServer.js';
+import { runNewPartner } from '../testing/workflowRuns.js';
 
 const servers: RestartableServer[] = [];
 afterAll(async () => {
   for (const s of servers.reverse()) await s.destroy();
 });
 
-async function startNewPartner(server: RestartableServer, token: string, name: string): Promise<string> {
-  const res = await server.gql(`mutation($n: String!) { startWorkflow(definitionKey: "new_partner", input: { organizationName: $n }) { id } }`, { n: name }, token);
-  const id = res.data.startWorkflow.id as string;
-  await eventually(async () => {
-    const r = await server.gql(
-      `mutation($id: ID!) { submitStepInput(executionId: $id, stepKey: "input_studio_companies", input: { companies: [{ name: "HQ", environment: "prod" }] }) { id } }`,
-      { id },
-      token,
-    );
-    return !r.errors;
-  }, 'the companies step');
-  return id;
-}
+const startNewPartner = runNewPartner;
 
 const statusOf = async (server: RestartableServer, id: string) =>
   (await server.sql<{ status: string }>('SELECT status FROM workflow_execution WHERE id = $1', [id]))[0].status;

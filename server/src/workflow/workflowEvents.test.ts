@@ -10,6 +10,7 @@ import { encodeCursor } from '../graphql/connections.js';
 import { eventually } from '../testing/gridClients.js';
 import { errorCode, startTestServer, type TestServer } from '../testing/harness.js';
 import { EVENT_CURSOR } from './eventStream.js';
+import { runNewPartner } from '../testing/workflowRuns.js';
 
 const EVENTS = `subscription($execution: ID, $after: String) {
   workflowEvents(executionId: $execution, after: $after) { cursor executionId stepKey status at execution { id status } }
@@ -71,19 +72,7 @@ describe('workflowEvents', () => {
     return s;
   };
 
-  async function newPartner(name: string): Promise<string> {
-    const res = await server.gql(`mutation($n: String!) { startWorkflow(definitionKey: "new_partner", input: { organizationName: $n }) { id } }`, { n: name }, admin);
-    const id = res.data.startWorkflow.id;
-    await eventually(async () => {
-      const r = await server.gql(
-        `mutation($id: ID!) { submitStepInput(executionId: $id, stepKey: "input_studio_companies", input: { companies: [{ name: "HQ", environment: "prod" }] }) { id } }`,
-        { id },
-        admin,
-      );
-      return !r.errors;
-    }, 'the companies step to wait for input');
-    return id;
-  }
+  const newPartner = (name: string) => runNewPartner(server, admin, name);
 
   async function partnerUser(token: string, email: string, organizationId?: string): Promise<string> {
     const res = await server.gql(`mutation { startWorkflow(definitionKey: "new_partner_user", input: {}) { id } }`, {}, token);
