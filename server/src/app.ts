@@ -93,7 +93,7 @@ export async function startPlansync(config: Config, log: Logger = createLogger(c
       tokens,
       viewers: new ViewerResolver(tokens, entraTokens),
       localLogin: new LocalLogin(tokens, { threshold: config.lockoutThreshold, lockoutSeconds: config.lockoutSeconds }),
-      budgetLines: new BudgetLineWriter(events),
+      budgetLines: new BudgetLineWriter(),
       events,
       redis,
       workflows,

@@ -1,33 +1,23 @@
 /**
  * The one write path for budget cells.
  *
- * `updateLine` is the API's entry: it asks the policies, validates the input, checks the expected version,
- * then hands the accepted change to `applyChanges`. `applyChanges` is the projection: it writes the row,
- * bumps `version`, appends one audit entry per column whose value really changed, all in one transaction,
- * and publishes `budgetLineChanged` after commit. The grid server (collab/) will call `applyChanges` for
- * edits it accepted, and route `updateLine` through the live document, so both paths meet here.
+ * `updateLine` is the API's entry: it asks the policies, validates the input, and applies the change to the
+ * line's live grid document as an edit by the viewer, checking the expected version once every earlier edit
+ * of that document is in the rows. The grid's projection (collab/gridProjection.ts) then writes the row, its
+ * version, one audit entry per column that really changed and `budgetLineChanged`, for API and grid edits
+ * alike: one write path.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { badUserInput, conflict, forbidden, notFound } from '../errors.js';
-import { User } from '../directory/User.js';
 import { isUuid } from '../ids.js';
 import { canEditLine, canReadLine, isFrozen } from '../policies/budgetLine.js';
 import { hiddenRowAnswer } from '../policies/businessUnit.js';
 import type { Viewer } from '../policies/viewer.js';
-import type { EventBus } from '../realtime/eventBus.js';
 import { BudgetLine } from './BudgetLine.js';
 import { BudgetSubmission } from './BudgetSubmission.js';
-import { CellChange, type ChangeSource } from './CellChange.js';
-import { auditText, cellValueProblem, EDITABLE_COLUMNS, type CellValue, type EditableColumn } from './columns.js';
-import { snapshotLine } from './lineSnapshot.js';
+import { cellValueProblem, EDITABLE_COLUMNS, type CellValue, type EditableColumn } from './columns.js';
 
 export type CellChanges = Partial<Record<EditableColumn, CellValue>>;
-
-export interface AppliedChange {
-  line: BudgetLine;
-  /** Columns whose value changed (empty when the change was a no-op). */
-  changed: EditableColumn[];
-}
 
 /** The error for a line the viewer may not see or that does not exist: the same for both. */
 function hiddenLine(viewer: Viewer) {
@@ -62,8 +52,6 @@ export interface LiveDocuments {
 
 export class BudgetLineWriter {
   private live?: LiveDocuments;
-
-  constructor(private readonly events: EventBus) {}
 
   /** Connects the grid server, through which every API edit then goes (one write path). */
   attachLiveDocuments(live: LiveDocuments): void {
@@ -102,58 +90,5 @@ export class BudgetLineWriter {
       }
     });
     return em.findOneOrFail(BudgetLine, { id: lineId }, { refresh: true, populate: ['businessUnit', 'updatedBy'] });
-  }
-
-  /**
-   * Writes already-authorised, already-validated changes to a line in the caller's transaction (flushed
-   * when it commits); returns what changed. The caller publishes after commit (see `publish`).
-   */
-  writeChanges(
-    tx: EntityManager,
-    line: BudgetLine,
-    changes: CellChanges,
-    /** Who made the change; null only for a settled value whose author is unknown (see collab/gridProjection). */
-    userId: string | null,
-    source: ChangeSource,
-  ): AppliedChange {
-    const changed: EditableColumn[] = [];
-    for (const column of EDITABLE_COLUMNS) {
-      if (!(column in changes) || changes[column] === undefined) continue;
-      const next = changes[column] as CellValue;
-      const previous = line[column] as CellValue;
-      if (previous === next) continue;
-      tx.create(CellChange, {
-        line,
-        businessUnit: line.businessUnit,
-        column,
-        oldValue: auditText(previous),
-        newValue: auditText(next),
-        user: userId ? tx.getReference(User, userId) : null,
-        source,
-      });
-      (line as unknown as Record<EditableColumn, CellValue>)[column] = next;
-      changed.push(column);
-    }
-    if (changed.length > 0) {
-      line.version += 1;
-      line.updatedAt = new Date();
-      line.updatedBy = userId ? tx.getReference(User, userId) : null;
-    }
-    return { line, changed };
-  }
-
-  /** Publishes `budgetLineChanged` for a committed change. */
-  async publish(em: EntityManager, applied: AppliedChange): Promise<void> {
-    await this.publishAll(em, [applied]);
-  }
-
-  /** Publishes `budgetLineChanged` for committed changes, loading what the events carry in one go. */
-  async publishAll(em: EntityManager, applied: AppliedChange[]): Promise<void> {
-    const lines = applied.filter((a) => a.changed.length > 0).map((a) => a.line);
-    if (lines.length === 0) return;
-    await em.populate(lines, ['businessUnit', 'updatedBy'], { refresh: false });
-    for (const line of lines) {
-      this.events.publish('BUDGET_LINE_CHANGED', { planId: line.plan.id, unitId: line.businessUnit.id, line: snapshotLine(line) });
-    }
   }
 }

@@ -4,10 +4,10 @@
  * Every accepted cell change (observed on the document, so reverted changes never appear) is queued with
  * the person it came from; the queue of a document is written every `intervalMs` in one transaction:
  * each line's row gets its new values, `version` + 1, `updatedBy`/`updatedAt`, and one audit entry per
- * column that really changed (the rules of BudgetLineWriter.writeChanges). After commit, `budgetLineChanged`
+ * column that really changed. After commit, `budgetLineChanged`
  * is published once per changed line, with its full snapshot. Writes of one document never overlap.
  *
- * A batch is plain SQL (sql.ts): lock the lines, one UPDATE of every changed line and one INSERT of every
+ * A batch is plain SQL (db/sql.ts): lock the lines, one UPDATE of every changed line and one INSERT of every
  * audit entry, in one statement; no entity is hydrated, tracked or populated. API edits come through here
  * too (GridServer.applyEdit), so this is the only writer of those columns.
  *
@@ -159,7 +159,7 @@ export class GridProjection {
 
   /**
    * Writes one batch and publishes `budgetLineChanged` for every line it changed. Changes apply in order, as
-   * the API's writer always did (BudgetLineWriter.writeChanges): a column whose value really changes gets an
+   * the API's writer always did: a column whose value really changes gets an
    * audit entry, and the line `version` + 1, `updatedBy`, `updatedAt`.
    *
    * The lines this document wrote before are known: their values and version as committed. Their changes go
@@ -473,7 +473,7 @@ interface WrittenRow {
 }
 
 /**
- * One queued change applied to a line, as the API's writer (BudgetLineWriter.writeChanges) does: one audit
+ * One queued change applied to a line, for API and grid edits alike: one audit
  * entry per column whose value really changes, then `version` + 1, `updatedAt`, `updatedBy` when any did.
  * Returns whether anything changed.
  */
