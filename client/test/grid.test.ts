@@ -84,6 +84,13 @@ describe.skipIf(!hasChromium)('the live budget grid in a browser', () => {
 
     // Totals follow the values.
     await expect.poll(() => lead.page.getByTestId('totals').textContent()).toMatch(/Lines with a budget3 of 120/);
+
+    // Filters show the lines of one quarter (or region, category), and all again.
+    await planner.page.getByRole('combobox', { name: 'Quarter' }).selectOption('Q2');
+    await expect.poll(() => planner.page.locator('[data-testid=budget-grid] .ag-cell[col-id="quarter"]').allTextContents()).not.toContain('Q1');
+    expect(new Set(await planner.page.locator('[data-testid=budget-grid] .ag-cell[col-id="quarter"]').allTextContents())).toEqual(new Set(['Q2']));
+    await planner.page.getByRole('combobox', { name: 'Quarter' }).selectOption({ label: 'All quarters' });
+    await expect.poll(async () => new Set(await planner.page.locator('[data-testid=budget-grid] .ag-cell[col-id="quarter"]').allTextContents()).size).toBe(4);
     expectNoProblems(lead);
     expectNoProblems(planner);
   });

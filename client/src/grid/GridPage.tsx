@@ -146,27 +146,9 @@ function UnitBudget({ planId, planName, unitCode, unitName, units }: UnitProps) 
         </div>
         <div className="spacer" />
         <UnitPicker units={units} current={unitCode} onPick={(code) => navigate(`/grid/${code}`)} />
-        <label>
-          Region
-          <select value={filters.region} onChange={(e) => setFilters({ ...filters, region: e.target.value })}>
-            <option value="">All regions</option>
-            {options.regions.map((r) => <option key={r}>{r}</option>)}
-          </select>
-        </label>
-        <label>
-          Category
-          <select value={filters.category} onChange={(e) => setFilters({ ...filters, category: e.target.value })}>
-            <option value="">All categories</option>
-            {options.categories.map((c) => <option key={c}>{c}</option>)}
-          </select>
-        </label>
-        <label>
-          Quarter
-          <select value={filters.quarter} onChange={(e) => setFilters({ ...filters, quarter: e.target.value })}>
-            <option value="">All quarters</option>
-            {options.quarters.map((q) => <option key={q}>{q}</option>)}
-          </select>
-        </label>
+        <FilterSelect label="Region" all="All regions" choices={options.regions} value={filters.region} onChange={(region) => setFilters({ ...filters, region })} />
+        <FilterSelect label="Category" all="All categories" choices={options.categories} value={filters.category} onChange={(category) => setFilters({ ...filters, category })} />
+        <FilterSelect label="Quarter" all="All quarters" choices={options.quarters} value={filters.quarter} onChange={(quarter) => setFilters({ ...filters, quarter })} />
         <button className="secondary" onClick={() => gridRef.current?.undo()} disabled={readOnly} title="Undo your last edit (Ctrl+Z)">
           Undo
         </button>
@@ -202,5 +184,24 @@ function UnitBudget({ planId, planName, unitCode, unitName, units }: UnitProps) 
       <Totals rows={visible} />
       <Notices notices={notices} dismiss={dismiss} />
     </section>
+  );
+}
+
+/** One of the grid's filters: every value of a column, or all of them (""). */
+function FilterSelect({ label, all, choices, value, onChange }: {
+  label: string;
+  all: string;
+  choices: readonly string[];
+  value: string;
+  onChange: (value: string) => void;
+}) {
+  return (
+    <label>
+      {label}
+      <select value={value} onChange={(e) => onChange(e.target.value)}>
+        <option value="">{all}</option>
+        {choices.map((choice) => <option key={choice}>{choice}</option>)}
+      </select>
+    </label>
   );
 }
