@@ -12,32 +12,21 @@
 //   { type: 'report' } -> { type: 'report', latencies, received, perSubscription: { min, max }, errors, closes, closeCodes, cpuSeconds }
 //   { type: 'close' }  closes every socket and exits
 import WebSocket from 'ws';
+import { cpuWindow, Latencies, openInLanes, wallClock } from './lib/loadProcess.mjs';
 
-/** Wall-clock ms with sub-ms resolution (aligned with Date.now() at start). */
-let offset = Date.now() - (performance.timeOrigin + performance.now());
-const wallNow = () => performance.timeOrigin + performance.now() + offset;
+/** Wall-clock ms with sub-ms resolution (aligned with Date.now() at start, 'connect' and 'start'). */
+const wallNow = wallClock();
 
 const sockets = [];
 let measureStart = Infinity;
 let measureEnd = -Infinity;
-let latencies = new Float64Array(1 << 16);
-let latencyCount = 0;
+const latencies = new Latencies();
 let received = 0;
 let errors = 0;
 const errorSamples = [];
 let closes = 0;
 const closeCodes = new Set();
-let cpuAtStart;
-let cpuInWindow;
-
-function record(latency) {
-  if (latencyCount === latencies.length) {
-    const bigger = new Float64Array(latencies.length * 2);
-    bigger.set(latencies);
-    latencies = bigger;
-  }
-  latencies[latencyCount++] = latency;
-}
+const cpu = cpuWindow();
 
 let nextId = 0;
 function openSocket(url, token, perSocket, query) {
@@ -69,7 +58,7 @@ function openSocket(url, token, perSocket, query) {
         }
         const at = Date.parse(event.at);
         if (at < measureStart || at >= measureEnd) return;
-        record(t - at);
+        latencies.record(t - at);
         received += 1;
         socket.subs.set(message.id, socket.subs.get(message.id) + 1);
         break;
@@ -100,20 +89,14 @@ process.on('message', async (message) => {
   try {
     switch (message.type) {
       case 'connect': {
-        offset = Date.now() - (performance.timeOrigin + performance.now());
+        wallNow.align();
         const t0 = performance.now();
-        let failed = 0;
-        let next = 0;
-        const fresh = [];
-        const lane = async () => {
-          while (next < message.sockets) {
-            next += 1;
-            const socket = openSocket(message.url, message.token, message.perSocket, message.query);
-            fresh.push(socket);
-            await socket.readyPromise.catch(() => (failed += 1));
-          }
-        };
-        await Promise.all(Array.from({ length: Math.min(message.concurrency ?? 25, message.sockets) }, lane));
+        const { fresh, failed } = await openInLanes(
+          message.sockets,
+          message.concurrency,
+          () => openSocket(message.url, message.token, message.perSocket, message.query),
+          (socket) => socket.readyPromise,
+        );
         sockets.push(...fresh);
         process.send({
           type: 'ready',
@@ -126,11 +109,11 @@ process.on('message', async (message) => {
         break;
       }
       case 'start':
-        offset = Date.now() - (performance.timeOrigin + performance.now());
+        wallNow.align();
         measureStart = message.measureStart;
         measureEnd = message.measureEnd;
-        setTimeout(() => (cpuAtStart = process.cpuUsage()), Math.max(0, measureStart - Date.now()));
-        setTimeout(() => (cpuInWindow = process.cpuUsage(cpuAtStart)), Math.max(0, measureEnd - Date.now()));
+        setTimeout(() => cpu.begin(), Math.max(0, measureStart - Date.now()));
+        setTimeout(() => cpu.end(), Math.max(0, measureEnd - Date.now()));
         break;
       case 'count':
         process.send({ type: 'count', received });
@@ -139,19 +122,19 @@ process.on('message', async (message) => {
         const per = sockets.flatMap((s) => [...s.subs.values()]);
         process.send({
           type: 'report',
-          latencies: latencies.slice(0, latencyCount),
+          latencies: latencies.slice(),
           received,
           perSubscription: { min: per.length ? Math.min(...per) : 0, max: per.length ? Math.max(...per) : 0, subscriptions: per.length },
           errors,
           errorSamples,
           closes,
           closeCodes: [...closeCodes],
-          cpuSeconds: cpuInWindow ? (cpuInWindow.user + cpuInWindow.system) / 1e6 : null,
+          cpuSeconds: cpu.seconds(),
         });
         // The next window counts afresh.
         measureStart = Infinity;
         measureEnd = -Infinity;
-        latencyCount = 0;
+        latencies.reset();
         received = 0;
         for (const s of sockets) for (const id of s.subs.keys()) s.subs.set(id, 0);
         break;

@@ -43,15 +43,11 @@
 //   { type: 'report' }  -> { type: 'report', latencies, received, cpuSeconds, loopDelayP99Ms, loopDelayMaxMs,
 //                            clients: [{ index, key, writer, clientId, sent, receivedByClient, disconnects, closeCodes }] }
 //   { type: 'close' }   closes the clients and exits
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
-
-let epoch = 0;
-/** Milliseconds since the parent's epoch, sub-millisecond, comparable across processes. */
-const now = () => performance.timeOrigin + performance.now() - epoch;
+import { gridWorker, serveGridWorker } from './lib/gridWorkerCommon.mjs';
 
 const MESSAGE_SYNC = 0;
 const MESSAGE_AWARENESS = 1;
@@ -63,28 +59,9 @@ const SYNC_UPDATE = 2;
 const AWARENESS_CHECK_MS = 3000;
 const AWARENESS_RENEW_MS = 15_000;
 
-let measureStart = Infinity;
-let measureEnd = -Infinity;
-let stopped = false;
+const w = gridWorker();
 /** The writers' Yjs client ids (all load processes): only their items are counted. */
 let writerIds = new Set();
-const clients = [];
-let latencies = new Float64Array(1 << 16);
-let latencyCount = 0;
-let received = 0;
-let cpuAtStart;
-let cpuInWindow;
-const LOOP_RESOLUTION_MS = 10;
-const loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
-
-function record(latency) {
-  if (latencyCount === latencies.length) {
-    const bigger = new Float64Array(latencies.length * 2);
-    bigger.set(latencies);
-    latencies = bigger;
-  }
-  latencies[latencyCount++] = latency;
-}
 
 function frame(write) {
   const encoder = encoding.createEncoder();
@@ -235,11 +212,11 @@ function connectClient(spec, url, docName, token) {
   ws.on('error', () => undefined);
   ws.on('close', (code) => {
     clearInterval(client.awarenessTimer);
-    if (client.synced && !stopped) client.disconnects += 1;
+    if (client.synced && !w.stopped) client.disconnects += 1;
     if (code) client.closeCodes.push(code);
   });
   ws.on('message', (data) => {
-    const t = now();
+    const t = w.now();
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     const decoder = decoding.createDecoder(bytes);
     const messageType = decoding.readVarUint(decoder);
@@ -255,9 +232,9 @@ function connectClient(spec, url, docName, token) {
       for (let k = 0; k < found.length; k += 2) {
         const from = found[k];
         const value = found[k + 1];
-        if (from === client.clientId || value < measureStart || value >= measureEnd || !writerIds.has(from)) continue;
-        record(t - value);
-        received += 1;
+        if (from === client.clientId || value < w.measureStart || value >= w.measureEnd || !writerIds.has(from)) continue;
+        w.latencies.record(t - value);
+        w.received += 1;
         client.receivedByClient.set(from, (client.receivedByClient.get(from) ?? 0) + 1);
       }
     } else if (syncType === SYNC_STEP1) {
@@ -281,90 +258,39 @@ function connectClient(spec, url, docName, token) {
   return client;
 }
 
-function startWriting(client, writeStart, periodMs = 1000) {
-  const first = writeStart + Math.random() * periodMs;
-  let n = 0;
-  const tick = () => {
-    if (stopped) return;
-    const t = now();
-    if (t >= measureEnd) return;
-    client.cells.set(client.key, t);
-    if (t >= measureStart) client.sent += 1;
-    n += 1;
-    client.timer = setTimeout(tick, Math.max(0, first + n * periodMs - now()));
-  };
-  client.timer = setTimeout(tick, Math.max(0, first - now()));
-}
-
-process.on('message', async (message) => {
-  switch (message.type) {
-    case 'connect': {
-      epoch = message.epoch;
-      const fresh = message.clients.map((spec) => connectClient(spec, message.url, message.docName, message.token));
-      clients.push(...fresh);
-      try {
-        await Promise.all(fresh.map((c) => c.syncedPromise));
-        process.send({ type: 'synced', writerIds: fresh.filter((c) => c.writer).map((c) => c.clientId) });
-      } catch (err) {
-        process.send({ type: 'synced', error: String(err?.message ?? err) });
-      }
-      break;
+serveGridWorker(w, {
+  async connect(message) {
+    const fresh = message.clients.map((spec) => connectClient(spec, message.url, message.docName, message.token));
+    w.clients.push(...fresh);
+    try {
+      await Promise.all(fresh.map((c) => c.syncedPromise));
+      process.send({ type: 'synced', writerIds: fresh.filter((c) => c.writer).map((c) => c.clientId) });
+    } catch (err) {
+      process.send({ type: 'synced', error: String(err?.message ?? err) });
     }
-    case 'start': {
-      writerIds = new Set(message.writerIds);
-      measureStart = message.measureStart;
-      measureEnd = message.measureEnd;
-      for (const client of clients) if (client.writer) startWriting(client, message.writeStart, message.periodMs);
-      setTimeout(() => {
-        loopDelay.reset();
-        loopDelay.enable();
-        cpuAtStart = process.cpuUsage();
-      }, Math.max(0, measureStart - now()));
-      setTimeout(() => {
-        loopDelay.disable();
-        cpuInWindow = process.cpuUsage(cpuAtStart);
-      }, Math.max(0, measureEnd - now()));
-      break;
+  },
+  beforeStart(message) {
+    writerIds = new Set(message.writerIds);
+  },
+  describe: (c) => ({
+    index: c.index,
+    key: c.key,
+    writer: c.writer,
+    clientId: c.clientId,
+    sent: c.sent,
+    receivedByClient: Object.fromEntries(c.receivedByClient),
+    disconnects: c.disconnects,
+    closeCodes: c.closeCodes,
+  }),
+  close() {
+    for (const client of w.clients) {
+      clearTimeout(client.timer);
+      clearInterval(client.awarenessTimer);
+      // The stock provider's disconnect: its awareness removed, then the socket closed.
+      client.send(awarenessFrame(client.clientId, client.awarenessClock, null));
+      client.ws.close();
+      client.doc?.destroy();
     }
-    case 'count':
-      process.send({ type: 'count', received });
-      break;
-    case 'report': {
-      stopped = true;
-      process.send({
-        type: 'report',
-        latencies: latencies.slice(0, latencyCount),
-        received,
-        cpuSeconds: cpuInWindow ? (cpuInWindow.user + cpuInWindow.system) / 1e6 : null,
-        loopDelayP99Ms: loopDelay.count > 0 ? Math.max(0, loopDelay.percentile(99) / 1e6 - LOOP_RESOLUTION_MS) : null,
-        loopDelayMaxMs: loopDelay.count > 0 ? Math.max(0, loopDelay.max / 1e6 - LOOP_RESOLUTION_MS) : null,
-        clients: clients.map((c) => ({
-          index: c.index,
-          key: c.key,
-          writer: c.writer,
-          clientId: c.clientId,
-          sent: c.sent,
-          receivedByClient: Object.fromEntries(c.receivedByClient),
-          disconnects: c.disconnects,
-          closeCodes: c.closeCodes,
-        })),
-      });
-      break;
-    }
-    case 'close': {
-      stopped = true;
-      for (const client of clients) {
-        clearTimeout(client.timer);
-        clearInterval(client.awarenessTimer);
-        // The stock provider's disconnect: its awareness removed, then the socket closed.
-        client.send(awarenessFrame(client.clientId, client.awarenessClock, null));
-        client.ws.close();
-        client.doc?.destroy();
-      }
-      setTimeout(() => process.exit(0), 200);
-      break;
-    }
-  }
+    setTimeout(() => process.exit(0), 200);
+  },
 });
-
-process.on('disconnect', () => process.exit(0));

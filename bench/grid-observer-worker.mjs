@@ -25,18 +25,16 @@ import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
+import { cpuWindow, epochClock, Latencies, openInLanes } from './lib/loadProcess.mjs';
 
-let epoch = 0;
-const now = () => performance.timeOrigin + performance.now() - epoch;
+const now = epochClock();
 
 const clients = [];
 let measureStart = Infinity;
 let measureEnd = -Infinity;
-let latencies = new Float64Array(1 << 16);
-let latencyCount = 0;
+const latencies = new Latencies();
 let received = 0;
-let cpuAtStart;
-let cpuInWindow;
+const cpu = cpuWindow();
 let closes = 0;
 const closeCodes = new Set();
 
@@ -56,15 +54,6 @@ function frame(write) {
   const encoder = encoding.createEncoder();
   write(encoder);
   return encoding.toUint8Array(encoder);
-}
-
-function record(latency) {
-  if (latencyCount === latencies.length) {
-    const bigger = new Float64Array(latencies.length * 2);
-    bigger.set(latencies);
-    latencies = bigger;
-  }
-  latencies[latencyCount++] = latency;
 }
 
 /** The last number written in an update (the writer's send time), or null. Cached for the last payload. */
@@ -121,7 +110,7 @@ function connectClient(url, docName, token, keepState) {
     } else if (syncType === 2) {
       const value = valueOf(payload);
       if (value === null || value < measureStart || value >= measureEnd) return;
-      record(t - value);
+      latencies.record(t - value);
       received += 1;
       client.received += 1;
     }
@@ -133,21 +122,15 @@ process.on('message', async (message) => {
   try {
     switch (message.type) {
       case 'connect': {
-        epoch = message.epoch;
+        now.setEpoch(message.epoch);
         const t0 = performance.now();
-        const fresh = [];
-        let failed = 0;
-        let next = 0;
         // A bounded number of handshakes in flight: each costs the server an authentication.
-        const lane = async () => {
-          while (next < message.count) {
-            next += 1;
-            const client = connectClient(message.url, message.docName, message.token, message.keepState && clients.length + fresh.length === 0);
-            fresh.push(client);
-            await client.syncedPromise.catch(() => (failed += 1));
-          }
-        };
-        await Promise.all(Array.from({ length: Math.min(message.concurrency ?? 25, message.count) }, lane));
+        const { fresh, failed } = await openInLanes(
+          message.count,
+          message.concurrency,
+          (i) => connectClient(message.url, message.docName, message.token, message.keepState && clients.length + i === 0),
+          (client) => client.syncedPromise,
+        );
         clients.push(...fresh);
         process.send({
           type: 'synced',
@@ -178,8 +161,8 @@ process.on('message', async (message) => {
       case 'start':
         measureStart = message.measureStart;
         measureEnd = message.measureEnd;
-        setTimeout(() => (cpuAtStart = process.cpuUsage()), Math.max(0, measureStart - now()));
-        setTimeout(() => (cpuInWindow = process.cpuUsage(cpuAtStart)), Math.max(0, measureEnd - now()));
+        setTimeout(() => cpu.begin(), Math.max(0, measureStart - now()));
+        setTimeout(() => cpu.end(), Math.max(0, measureEnd - now()));
         break;
       case 'count':
         process.send({ type: 'count', received });
@@ -188,10 +171,10 @@ process.on('message', async (message) => {
         const per = clients.map((c) => c.received);
         process.send({
           type: 'report',
-          latencies: latencies.slice(0, latencyCount),
+          latencies: latencies.slice(),
           received,
           perClient: { min: per.length ? Math.min(...per) : 0, max: per.length ? Math.max(...per) : 0, clients: per.length },
-          cpuSeconds: cpuInWindow ? (cpuInWindow.user + cpuInWindow.system) / 1e6 : null,
+          cpuSeconds: cpu.seconds(),
           closes,
           closeCodes: [...closeCodes],
         });

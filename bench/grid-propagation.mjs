@@ -47,9 +47,8 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
-  cleanup,
+  commandLine,
   ensureBuilt,
   fmt,
   fmtRatio,
@@ -66,16 +65,13 @@ import {
   stopProcess,
   summarizeProfile,
   cpuSample,
+  printUsageAndExit,
+  runMain,
 } from './lib/common.mjs';
 import { gridTarget, madeUpTarget, openKeeper, runGridScenario } from './lib/grid.mjs';
 
 // ---------------------------------------------------------------------------------------------- options
-const args = process.argv.slice(2);
-const flag = (name) => args.includes(`--${name}`);
-const option = (name, fallback) => {
-  const hit = args.find((a) => a.startsWith(`--${name}=`));
-  return hit ? hit.slice(name.length + 3) : fallback;
-};
+const { args, flag, option } = commandLine();
 const quick = flag('quick');
 const options = {
   quick,
@@ -91,8 +87,7 @@ const options = {
   workerCpuProf: option('worker-cpu-prof', null) && path.resolve(option('worker-cpu-prof', null)),
 };
 if (args.includes('--help') || args.includes('-h')) {
-  console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\nimport ')[0].replace(/^#!.*\n/, '').replace(/^\/\/ ?/gm, ''));
-  process.exit(0);
+  printUsageAndExit(import.meta.url);
 }
 for (const w of options.scenarios) if (!(Number.isInteger(w) && w >= 1 && w <= 240)) throw new Error(`--scenarios: writers must be 1..240, got ${w}`);
 if (!['light', 'stock'].includes(options.clients)) throw new Error(`--clients: light or stock, got ${options.clients}`);
@@ -338,11 +333,4 @@ async function main() {
   console.log(`\nwritten: ${path.relative(root, path.join(resultsDir, `${base}.json`))}, ${path.relative(root, path.join(resultsDir, `${base}.md`))}`);
 }
 
-try {
-  await main();
-} catch (err) {
-  console.error(err);
-  process.exitCode = 1;
-} finally {
-  await cleanup();
-}
+await runMain(main);

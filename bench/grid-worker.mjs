@@ -11,39 +11,15 @@
 //   { type: 'count' }   -> { type: 'count', received }        deliveries counted so far (drain check)
 //   { type: 'report' }  -> { type: 'report', ... }            latencies and counts
 //   { type: 'close' }   destroys the clients and exits
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
+import { gridWorker, serveGridWorker } from './lib/gridWorkerCommon.mjs';
 
 // Each stock provider adds a process 'exit' listener; dozens per process are expected here.
 process.setMaxListeners(0);
 
-let epoch = 0;
-/** Milliseconds since the parent's epoch, sub-millisecond, comparable across processes. */
-const now = () => performance.timeOrigin + performance.now() - epoch;
-
-let measureStart = Infinity;
-let measureEnd = -Infinity;
-let stopped = false;
-const clients = [];
-/** Latencies (ms) of changes sent inside the measurement window, as received by any client here. */
-let latencies = new Float64Array(1 << 16);
-let latencyCount = 0;
-let received = 0;
-let cpuAtStart;
-let cpuInWindow;
-const LOOP_RESOLUTION_MS = 10;
-const loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
-
-function record(latency) {
-  if (latencyCount === latencies.length) {
-    const bigger = new Float64Array(latencies.length * 2);
-    bigger.set(latencies);
-    latencies = bigger;
-  }
-  latencies[latencyCount++] = latency;
-}
+const w = gridWorker();
 
 function connectClient(spec, url, docName, token) {
   const doc = new Y.Doc();
@@ -62,12 +38,12 @@ function connectClient(spec, url, docName, token) {
   });
   cells.observe((event, tr) => {
     if (tr.origin !== provider) return; // our own change, or not from the server
-    const t = now();
+    const t = w.now();
     for (const key of event.keysChanged) {
       const value = cells.get(key);
-      if (typeof value !== 'number' || value < measureStart || value >= measureEnd) continue;
-      record(t - value);
-      received += 1;
+      if (typeof value !== 'number' || value < w.measureStart || value >= w.measureEnd) continue;
+      w.latencies.record(t - value);
+      w.received += 1;
       client.receivedByKey.set(key, (client.receivedByKey.get(key) ?? 0) + 1);
     }
   });
@@ -87,82 +63,28 @@ function connectClient(spec, url, docName, token) {
   return client;
 }
 
-function startWriting(client, writeStart, periodMs = 1000) {
-  const first = writeStart + Math.random() * periodMs;
-  let n = 0;
-  const tick = () => {
-    if (stopped) return;
-    const t = now();
-    if (t >= measureEnd) return;
-    client.cells.set(client.key, t);
-    if (t >= measureStart) client.sent += 1;
-    n += 1;
-    client.timer = setTimeout(tick, Math.max(0, first + n * periodMs - now()));
-  };
-  client.timer = setTimeout(tick, Math.max(0, first - now()));
-}
-
-process.on('message', async (message) => {
-  switch (message.type) {
-    case 'connect': {
-      epoch = message.epoch;
-      for (const spec of message.clients) clients.push(connectClient(spec, message.url, message.docName, message.token));
-      await Promise.all(clients.map((c) => c.syncedPromise));
-      process.send({ type: 'synced' });
-      break;
+serveGridWorker(w, {
+  async connect(message) {
+    for (const spec of message.clients) w.clients.push(connectClient(spec, message.url, message.docName, message.token));
+    await Promise.all(w.clients.map((c) => c.syncedPromise));
+    process.send({ type: 'synced' });
+  },
+  describe: (c) => ({
+    index: c.index,
+    key: c.key,
+    writer: c.writer,
+    sent: c.sent,
+    receivedByKey: Object.fromEntries(c.receivedByKey),
+    disconnects: c.disconnects,
+    closeCodes: c.closeCodes,
+  }),
+  close() {
+    for (const client of w.clients) {
+      clearTimeout(client.timer);
+      client.provider.destroy();
+      client.doc.destroy();
     }
-    case 'start': {
-      measureStart = message.measureStart;
-      measureEnd = message.measureEnd;
-      for (const client of clients) if (client.writer) startWriting(client, message.writeStart, message.periodMs);
-      setTimeout(() => {
-        loopDelay.reset();
-        loopDelay.enable();
-        cpuAtStart = process.cpuUsage();
-      }, Math.max(0, measureStart - now()));
-      setTimeout(() => {
-        loopDelay.disable();
-        cpuInWindow = process.cpuUsage(cpuAtStart);
-      }, Math.max(0, measureEnd - now()));
-      break;
-    }
-    case 'count':
-      process.send({ type: 'count', received });
-      break;
-    case 'report': {
-      stopped = true;
-      process.send({
-        type: 'report',
-        latencies: latencies.slice(0, latencyCount),
-        received,
-        cpuSeconds: cpuInWindow ? (cpuInWindow.user + cpuInWindow.system) / 1e6 : null,
-        // The histogram holds whole timer intervals: the lag is what exceeds the resolution.
-        loopDelayP99Ms: loopDelay.count > 0 ? Math.max(0, loopDelay.percentile(99) / 1e6 - LOOP_RESOLUTION_MS) : null,
-        loopDelayMaxMs: loopDelay.count > 0 ? Math.max(0, loopDelay.max / 1e6 - LOOP_RESOLUTION_MS) : null,
-        clients: clients.map((c) => ({
-          index: c.index,
-          key: c.key,
-          writer: c.writer,
-          sent: c.sent,
-          receivedByKey: Object.fromEntries(c.receivedByKey),
-          disconnects: c.disconnects,
-          closeCodes: c.closeCodes,
-        })),
-      });
-      break;
-    }
-    case 'close': {
-      stopped = true;
-      for (const client of clients) {
-        clearTimeout(client.timer);
-        client.provider.destroy();
-        client.doc.destroy();
-      }
-      // Let the close frames go out, then leave.
-      setTimeout(() => process.exit(0), 200);
-      break;
-    }
-  }
+    // Let the close frames go out, then leave.
+    setTimeout(() => process.exit(0), 200);
+  },
 });
-
-process.on('disconnect', () => process.exit(0));

@@ -53,13 +53,12 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import WebSocket from 'ws';
 import {
   benchDir,
   busyShare,
-  cleanup,
+  commandLine,
   concatFloat64,
   cpuSample,
   distribution,
@@ -78,9 +77,11 @@ import {
   monoMicros,
   now,
   plansyncDatabase,
+  printUsageAndExit,
   ratio,
   resultsDir,
   root,
+  runMain,
   serverMemory,
   sleep,
   started,
@@ -96,15 +97,9 @@ import { runScaleout, scaleoutDefaults, scaleoutMarkdown, scaleoutSummary } from
 import { split, startWorker, stopWorkers } from './lib/workers.mjs';
 
 // ---------------------------------------------------------------------------------------------- options
-const args = process.argv.slice(2);
-const flag = (name) => args.includes(`--${name}`);
-const option = (name, fallback) => {
-  const hit = args.find((a) => a.startsWith(`--${name}=`));
-  return hit ? hit.slice(name.length + 3) : fallback;
-};
+const { flag, option } = commandLine();
 if (flag('help') || flag('h')) {
-  console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\nimport ')[0].replace(/^#!.*\n/, '').replace(/^\/\/ ?/gm, ''));
-  process.exit(0);
+  printUsageAndExit(import.meta.url);
 }
 const ALL = ['grid', 'fanout', 'cost', 'durability', 'subscriptions', 'reads', 'coldstart', 'scaleout'];
 const quick = flag('quick');
@@ -1343,11 +1338,4 @@ function printSummary(result) {
   console.log('');
 }
 
-try {
-  await main();
-} catch (err) {
-  console.error(err);
-  process.exitCode = 1;
-} finally {
-  await cleanup();
-}
+await runMain(main);

@@ -12,22 +12,14 @@
 // for the run on a free port; without any, it says so and writes nothing. PostgreSQL: the embedded cluster of
 // instance A (see bench/lib/scaleout.mjs). Every process and temporary folder it starts is removed at the end,
 // on errors and on Ctrl-C too.
-import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { cleanup, ensureBuilt, fmt, fmtRatio, incidents, installCleanup, log, machineInfo, resultsDir, setLogPrefix } from './lib/common.mjs';
+import { commandLine, ensureBuilt, fmt, fmtRatio, incidents, installCleanup, log, machineInfo, printUsageAndExit, resultsDir, runMain, setLogPrefix } from './lib/common.mjs';
 import { runScaleout, scaleoutDefaults, scaleoutMarkdown } from './lib/scaleout.mjs';
 
-const args = process.argv.slice(2);
-const flag = (name) => args.includes(`--${name}`);
-const option = (name, fallback) => {
-  const hit = args.find((a) => a.startsWith(`--${name}=`));
-  return hit ? hit.slice(name.length + 3) : fallback;
-};
+const { args, flag, option } = commandLine();
 if (flag('help') || flag('h')) {
-  console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\nimport ')[0].replace(/^#!.*\n/, '').replace(/^\/\/ ?/gm, ''));
-  process.exit(0);
+  printUsageAndExit(import.meta.url);
 }
 const known = /^--(quick|help|h|(scenarios|workers|redis)=.+)$/;
 for (const a of args) if (!known.test(a)) throw new Error(`unknown option ${a} (see --help)`);
@@ -89,11 +81,4 @@ async function main() {
   log('written: bench/results/two-instances.json, bench/results/two-instances.md');
 }
 
-try {
-  await main();
-} catch (err) {
-  console.error(err);
-  process.exitCode = 1;
-} finally {
-  await cleanup();
-}
+await runMain(main);

@@ -456,6 +456,35 @@ export function installCleanup() {
   });
 }
 
+/** Runs an entry point's main(): an error is printed and sets exit code 1; cleanup() runs in every case. */
+export async function runMain(main) {
+  try {
+    await main();
+  } catch (err) {
+    console.error(err);
+    process.exitCode = 1;
+  } finally {
+    await cleanup();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------- command line
+/** The entry points' options: `flag('quick')` for --quick, `option('workers', '4')` for --workers=<value>. */
+export function commandLine(args = process.argv.slice(2)) {
+  const flag = (name) => args.includes(`--${name}`);
+  const option = (name, fallback) => {
+    const hit = args.find((a) => a.startsWith(`--${name}=`));
+    return hit ? hit.slice(name.length + 3) : fallback;
+  };
+  return { args, flag, option };
+}
+
+/** Prints an entry point's leading comment (its usage; `fileUrl`: its import.meta.url) and exits. */
+export function printUsageAndExit(fileUrl) {
+  console.log(fs.readFileSync(fileURLToPath(fileUrl), 'utf8').split('\nimport ')[0].replace(/^#!.*\n/, '').replace(/^\/\/ ?/gm, ''));
+  process.exit(0);
+}
+
 // ---------------------------------------------------------------------------------------------- machine
 export function machineInfo() {
   const cpuinfo = fs.readFileSync('/proc/cpuinfo', 'utf8');
