@@ -8,6 +8,7 @@ import { useCallback, useMemo, useRef, useState } from 'react';
 import { NetworkStatus } from '@apollo/client';
 import { useApolloClient, useQuery } from '@apollo/client/react';
 import { AuditLogDocument, type AuditLogQuery, type AuditLogQueryVariables } from '../graphql/generated';
+import { appendPage } from '../common/pages';
 
 export const AUDIT_PAGE = 50;
 const MAX_CATCH_UP_PAGES = 10;
@@ -94,17 +95,7 @@ export function useAuditLog() {
     try {
       await query.fetchMore({
         variables: { first: AUDIT_PAGE, after: connection.pageInfo.endCursor },
-        updateQuery: (previous, { fetchMoreResult }) => {
-          const ids = new Set(previous.auditLog.edges.map((e) => e.node.id));
-          return {
-            ...previous,
-            auditLog: {
-              ...previous.auditLog,
-              edges: [...previous.auditLog.edges, ...fetchMoreResult.auditLog.edges.filter((e) => !ids.has(e.node.id))],
-              pageInfo: fetchMoreResult.auditLog.pageInfo,
-            },
-          };
-        },
+        updateQuery: (previous, { fetchMoreResult }) => ({ ...previous, auditLog: appendPage(previous.auditLog, fetchMoreResult.auditLog) }),
       });
     } catch (error) {
       setLoadMoreError(error as Error);

@@ -13,6 +13,7 @@ import {
   type MonitorWorkflowEventsSubscription, type WorkflowExecutionsQuery, type WorkflowExecutionsQueryVariables,
 } from '../graphql/generated';
 import type { Execution, Step } from './model';
+import { appendPage } from '../common/pages';
 
 export type WorkflowEvent = MonitorWorkflowEventsSubscription['workflowEvents'];
 
@@ -70,15 +71,7 @@ export function insertIntoList(cache: ApolloCache, variables: ListVariables, exe
 
 /** Appends a further page, without duplicates (an execution may have joined the list live meanwhile). */
 export function mergePages(previous: WorkflowExecutionsQuery, next: WorkflowExecutionsQuery): WorkflowExecutionsQuery {
-  const known = new Set(previous.workflowExecutions.edges.map((e) => e.node.id));
-  return {
-    ...previous,
-    workflowExecutions: {
-      ...previous.workflowExecutions,
-      edges: [...previous.workflowExecutions.edges, ...next.workflowExecutions.edges.filter((e) => !known.has(e.node.id))],
-      pageInfo: next.workflowExecutions.pageInfo,
-    },
-  };
+  return { ...previous, workflowExecutions: appendPage(previous.workflowExecutions, next.workflowExecutions) };
 }
 
 /**
