@@ -25,6 +25,11 @@ export interface EntraConfig {
    * (a local fake of the authority); it must be https, as msal-node insists.
    */
   authorityHost: string;
+  /**
+   * ENTRA_API_SCOPE: the delegated scope this API exposes; a bearer Entra token must carry it in `scp` (an ID
+   * token, or an access token for another API or scope, is refused). Default access_as_user.
+   */
+  apiScope: string;
 }
 
 /**
@@ -95,9 +100,28 @@ export interface Config {
   workflowMaintenanceSeconds: number;
   /** How long a grid document nobody has open stays in memory before it is stored and unloaded. */
   gridIdleUnloadMs: number;
-  /** Failed sign-ins in a row before an address is locked out, and for how long. */
+  /**
+   * Failed sign-ins in a row, from one address on one account, before that account is locked for that address
+   * (not for its owner elsewhere), and for how long. LOGIN_LOCKOUT_THRESHOLD (5), LOGIN_LOCKOUT_SECONDS (900).
+   */
   lockoutThreshold: number;
   lockoutSeconds: number;
+  /**
+   * LOGIN_FAILURES_PER_MINUTE: failed sign-ins one address may make per minute, whatever the emails, checked
+   * before any password is hashed; beyond it RATE_LIMITED (429 with Retry-After). Default 30.
+   */
+  loginFailuresPerMinute: number;
+  /**
+   * TRUST_PROXY: which proxies' X-Forwarded-For to believe for the caller's address (express's `trust proxy`:
+   * `loopback`, `uniquelocal`, addresses or subnets, comma-separated). Default loopback. Sign-in limits are per
+   * address: behind a proxy that is not on loopback, name it, or every caller has the proxy's address.
+   */
+  trustProxy: string;
+  /**
+   * METRICS_TOKEN: when set, /metrics answers only `Authorization: Bearer <METRICS_TOKEN>` (from anywhere);
+   * when absent, only callers on loopback. Default absent.
+   */
+  metricsToken?: string;
 }
 
 class ConfigError extends Error {}
@@ -162,6 +186,7 @@ function entra(env: NodeJS.ProcessEnv): EntraConfig | undefined {
     redirectUri: env.ENTRA_REDIRECT_URI!,
     groupRoles,
     authorityHost,
+    apiScope: (env.ENTRA_API_SCOPE ?? '').trim() || 'access_as_user',
   };
 }
 
@@ -243,6 +268,14 @@ function redisPrefix(env: NodeJS.ProcessEnv): string {
   return raw;
 }
 
+function metricsToken(env: NodeJS.ProcessEnv): string | undefined {
+  const raw = env.METRICS_TOKEN?.trim();
+  if (!raw) return undefined;
+  // It guards the process's internals: a guessable one is no guard.
+  if (raw.length < 16) throw new ConfigError('METRICS_TOKEN must be at least 16 characters');
+  return raw;
+}
+
 /** Reads the configuration from an environment (process.env by default) and checks every value. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = path.resolve(env.DATA_DIR || '.data');
@@ -277,6 +310,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workflowMaintenanceSeconds: integer(env, 'WORKFLOW_MAINTENANCE_SECONDS', 10, 1),
     lockoutThreshold: integer(env, 'LOGIN_LOCKOUT_THRESHOLD', 5, 1),
     lockoutSeconds: integer(env, 'LOGIN_LOCKOUT_SECONDS', 15 * 60, 1),
+    loginFailuresPerMinute: integer(env, 'LOGIN_FAILURES_PER_MINUTE', 30, 1),
+    trustProxy: (env.TRUST_PROXY ?? '').trim() || 'loopback',
+    metricsToken: metricsToken(env),
   };
 }
 

@@ -13,6 +13,7 @@ export const ErrorCode = {
   NOT_FOUND: 'NOT_FOUND',
   CONFLICT: 'CONFLICT',
   BAD_USER_INPUT: 'BAD_USER_INPUT',
+  RATE_LIMITED: 'RATE_LIMITED',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
   GRAPHQL_PARSE_FAILED: 'GRAPHQL_PARSE_FAILED',
   GRAPHQL_VALIDATION_FAILED: 'GRAPHQL_VALIDATION_FAILED',
@@ -42,6 +43,18 @@ export const conflict = (message: string, extra?: Record<string, unknown>) =>
 export const badUserInput = (message: string, field?: string) =>
   error(ErrorCode.BAD_USER_INPUT, message, field ? { field } : {});
 
+/**
+ * Too many attempts: HTTP 429 with `Retry-After` (Apollo turns `extensions.http` into the response's status and
+ * headers and drops it from the body); `extensions.retryAfter` says the same to websocket clients.
+ */
+export const rateLimited = (retryAfterSeconds: number, message = 'Too many attempts: try again later') => {
+  const seconds = Math.max(1, Math.ceil(retryAfterSeconds));
+  return error(ErrorCode.RATE_LIMITED, message, {
+    retryAfter: seconds,
+    http: { status: 429, headers: new Map([['retry-after', String(seconds)]]) },
+  });
+};
+
 /** True when an error is one of ours (or graphql-js's) and safe to show as it is. */
 function isPublic(formatted: GraphQLFormattedError): boolean {
   const code = formatted.extensions?.code;
@@ -59,7 +72,8 @@ export function maskError(formatted: GraphQLFormattedError): GraphQLFormattedErr
     return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code: FOLDED_CODES[code] } };
   }
   if (isPublic(formatted) && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
-    const { stacktrace: _drop, ...extensions } = formatted.extensions ?? {};
+    // `http` is Apollo's (status and headers); over websockets nothing else removes it.
+    const { stacktrace: _drop, http: _http, ...extensions } = formatted.extensions ?? {};
     return { ...formatted, extensions };
   }
   return {
