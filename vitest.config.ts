@@ -6,7 +6,7 @@ export default defineConfig({
     alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }],
   },
   test: {
-    include: ['server/src/**/*.test.ts', 'client/test/**/*.test.ts'],
+    include: ['server/src/**/*.test.ts', 'client/test/**/*.test.ts', 'scripts/**/*.test.mjs'],
     globalSetup: ['server/src/testing/globalSetup.ts'],
     setupFiles: ['server/src/testing/setup.ts'],
     testTimeout: 60_000,
