@@ -36,6 +36,7 @@ import { GridDocument, isRelayOrigin, LOAD_ORIGIN } from './GridDocument.js';
 import { GridProjection } from './gridProjection.js';
 import { GridRelay, type RelayedDocument } from './gridRelay.js';
 import type { RedisLink } from '../realtime/redisLink.js';
+import { decodeComponent, refuseUpgrade, requestTarget } from '../http/requestTarget.js';
 import { GridStore, DEFAULT_STORE_OPTIONS, type GridStoreOptions } from './gridStore.js';
 import type { GridMetrics } from './gridMetrics.js';
 
@@ -99,13 +100,17 @@ export class GridServer implements LiveDocuments {
 
   /** Handles an HTTP upgrade on /yjs/...: accepts the socket, then authenticates before sending anything. */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    if (this.stopping) {
-      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
-      return;
-    }
+    if (this.stopping) return refuseUpgrade(socket, 503, 'Service Unavailable');
     // Accept first and refuse with a close code: the stock client stops retrying on 4401/4403, whereas a
-    // refused HTTP upgrade makes it reconnect forever.
-    this.wss.handleUpgrade(request, socket, head, (ws) => void this.connect(ws, request));
+    // refused HTTP upgrade makes it reconnect forever. A malformed handshake (key, version) gets ws's 400.
+    this.wss.handleUpgrade(request, socket, head, (ws) => {
+      // Whatever fails for one socket (a database error while authenticating, say) ends that socket, never
+      // the process: an unhandled rejection here used to.
+      this.connect(ws, request).catch((err) => {
+        this.options.log.error({ err }, 'opening a grid connection failed');
+        if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(1011, 'Internal server error');
+      });
+    });
   }
 
   private async connect(ws: WebSocket, request: IncomingMessage): Promise<void> {
@@ -119,8 +124,11 @@ export class GridServer implements LiveDocuments {
     ws.once('close', () => (closedEarly = true));
     ws.on('error', () => ws.terminate());
 
-    const url = new URL(request.url ?? '/', 'http://localhost');
-    const docName = decodeURIComponent(url.pathname.slice('/yjs/'.length));
+    // A made-up target (`/yjs/%E0%A4%A`) is the client's mistake, told with a close code the stock client
+    // understands rather than an HTTP error it would retry for ever.
+    const url = requestTarget(request.url);
+    const docName = url && decodeComponent(url.pathname.slice('/yjs/'.length));
+    if (!url || docName === null) return ws.close(GridCloseCode.BadRequest, 'Bad Request');
     const em = this.options.em.fork();
     let viewer: Viewer | null = null;
     try {

@@ -24,6 +24,7 @@ import { ErrorCode, isUnexpected, maskError } from '../errors.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { LIMITS, validationRules } from '../graphql/limits.js';
 import { createGraphQLWebSocketServer } from '../realtime/graphqlWs.js';
+import { refuseUpgrade, requestTarget } from './requestTarget.js';
 import type { Services } from '../services.js';
 import type { Metrics } from './metrics.js';
 
@@ -191,13 +192,20 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     ...options.upgrades,
   };
   server.on('upgrade', (request, socket, head) => {
-    const pathname = new URL(request.url ?? '/', 'http://localhost').pathname;
+    // Node takes its own error listener off an upgraded socket: without one, a client resetting the
+    // connection mid-handshake would be an uncaught 'error' event, the end of the process.
+    socket.on('error', () => socket.destroy());
+    const target = requestTarget(request.url);
+    if (!target) return refuseUpgrade(socket, 400, 'Bad Request');
+    const pathname = target.pathname;
     const route = Object.keys(upgrades).find((prefix) => pathname === prefix || pathname.startsWith(prefix + '/'));
-    if (!route) {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
-      return;
+    if (!route) return refuseUpgrade(socket, 404, 'Not Found');
+    try {
+      upgrades[route](request, socket, head);
+    } catch (err) {
+      log.error({ err, route }, 'websocket upgrade failed');
+      refuseUpgrade(socket, 500, 'Internal Server Error');
     }
-    upgrades[route](request, socket, head);
   });
 
   await new Promise<void>((resolve, reject) => {
