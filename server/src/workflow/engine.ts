@@ -18,6 +18,7 @@ import PgBoss from 'pg-boss';
 import { BudgetSubmission, type SubmissionStatus } from '../budget/BudgetSubmission.js';
 import { snapshotSubmission } from '../budget/submissionSnapshot.js';
 import { withSchemaLock } from '../db/orm.js';
+import { storableText, unstorableJsonProblem } from '../db/storableText.js';
 import { Organization } from '../directory/Organization.js';
 import { User } from '../directory/User.js';
 import { badUserInput, conflict, forbidden, notFound } from '../errors.js';
@@ -61,6 +62,9 @@ const validators = new Map<object, ValidateFunction>();
 function checkInput(schema: object, input: unknown, what: string): void {
   let validate = validators.get(schema);
   if (!validate) validators.set(schema, (validate = ajv.compile(schema)));
+  // Inputs are kept as jsonb, which refuses U+0000 (and text refuses unpaired surrogates) whatever the schema.
+  const unstorable = unstorableJsonProblem(input);
+  if (unstorable) throw badUserInput(`Invalid ${what}: ${unstorable.path || what} ${unstorable.problem}`, unstorable.path || what);
   if (!validate(input)) {
     const [error] = validate.errors ?? [];
     const where = error?.instancePath ? error.instancePath.slice(1).replace(/\//g, '.') : what;
@@ -319,7 +323,17 @@ export class WorkflowEngine {
         failure = err;
       }
     }
-    await this.transition((t) => this.recordFailure(t, execution.id, step.id, job.attempt, failure));
+    try {
+      await this.transition((t) => this.recordFailure(t, execution.id, step.id, job.attempt, failure));
+    } catch (err) {
+      // Recording the failure failed: scheduling the retry, say. Left as it is, the step would stay RUNNING
+      // with no error for ever (pg-boss gives up on the job after its own retries). So fail it, with both
+      // errors, in a transaction that schedules nothing; an admin's retryStep runs it again. When even that
+      // fails, the database is away: throw, and pg-boss hands the job out again later.
+      this.options.log.error({ executionId: execution.id, step: step.key, err }, 'recording a workflow step failure failed');
+      const unrecorded = `${errorMessage(failure)} (and its next attempt could not be scheduled: ${errorMessage(err)})`;
+      await this.transition((t) => this.recordFailure(t, execution.id, step.id, job.attempt, new Error(unrecorded)));
+    }
   }
 
   private async recordSuccess(t: Transition, executionId: string, stepId: string, attempt: number, result: StepRunResult) {
@@ -338,8 +352,7 @@ export class WorkflowEngine {
   private async recordFailure(t: Transition, executionId: string, stepId: string, attempt: number, failure: unknown) {
     const [execution, step] = await this.lock(t.tx, executionId, stepId);
     if (step.status !== 'RUNNING' || step.attempts !== attempt) return; // superseded
-    const message = failure instanceof Error ? failure.message : String(failure);
-    step.error = message.slice(0, 2000);
+    step.error = storableText(errorMessage(failure).slice(0, 2000));
     if (isTransient(failure) && step.attempts < this.options.maxAttempts) {
       await t.setStep(execution, step, 'PENDING');
       await t.enqueue(step, this.options.retryDelaySeconds * 2 ** (step.attempts - 1));
@@ -407,6 +420,10 @@ export class WorkflowEngine {
       }),
     );
   }
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 export function scopeOf(execution: WorkflowExecution) {

@@ -12,7 +12,7 @@
  * events form one chain, so an instance receiving them out of order, or missing one, knows it
  * (eventSequencer.ts).
  */
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { EntityManager, Knex } from '@mikro-orm/postgresql';
 import type PgBoss from 'pg-boss';
 import type { EventBus } from '../realtime/eventBus.js';
 import type { StepExecution } from './StepExecution.js';
@@ -50,20 +50,29 @@ export interface StepJob {
 
 export const STEP_QUEUE = 'workflow-step';
 
+/** What pg-boss needs of a connection: `$1`-style parameters, each bound once however often it appears. */
+interface PgConnection {
+  query(text: string, values: unknown[]): Promise<{ rows: unknown[] }>;
+}
+
 /**
- * pg-boss writes its SQL with $1-style parameters; MikroORM's raw execute takes `?`. This adapter lets
- * pg-boss insert a job on our transaction's connection, so the job exists exactly when the change does.
+ * Lets pg-boss insert a job on our transaction's own connection, so the job exists exactly when the change
+ * does. Its SQL goes to that `pg` connection as pg-boss wrote it. It must not be rewritten into knex's `?`
+ * placeholders: a parameter used several times becomes several parameters, and PostgreSQL infers each one's
+ * type from its own context. pg-boss's `start_after` is `CASE WHEN right($5, 1) = 'Z' THEN CAST($5 AS
+ * timestamptz) ELSE now() + CAST(COALESCE($5, '0') AS interval) END`: split, the copy inside the first CAST is
+ * a timestamptz parameter, so a delay of "1" (seconds) is refused ("invalid input syntax for type timestamp")
+ * whichever branch runs. Every delayed retry failed that way; jobs without a delay pass null and worked.
  */
 function bossDb(tx: EntityManager): PgBoss.Db {
+  const trx = tx.getTransactionContext<Knex.Transaction>();
+  if (!trx) throw new Error('bossDb: not in a transaction');
   return {
     async executeSql(text: string, values: unknown[]) {
-      const bindings: unknown[] = [];
-      const sql = text.replace(/\$(\d+)/g, (_, n: string) => {
-        bindings.push(values[Number(n) - 1]);
-        return '?';
-      });
-      const rows = await tx.getConnection().execute(sql, bindings, 'all', tx.getTransactionContext());
-      return { rows: rows as unknown[] };
+      // knex's transaction client hands out the one connection the transaction runs on (and never releases it).
+      const connection = (await (trx.client as unknown as { acquireConnection(): Promise<PgConnection> }).acquireConnection());
+      const { rows } = await connection.query(text, values);
+      return { rows };
     },
   };
 }

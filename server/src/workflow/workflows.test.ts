@@ -20,7 +20,8 @@ describe('workflows run to completion through their manual steps', () => {
     }, `execution ${id} to be ${status}`);
 
   beforeAll(async () => {
-    server = await startTestServer({ SIMULATED_STEP_MS: '5', SIMULATE_FAILURE_STEPS: 'create_slack_group', WORKFLOW_RETRY_DELAY_SECONDS: '0' });
+    // The retry settings are the defaults users run (a zero delay once hid that delayed retries never ran).
+    server = await startTestServer({ SIMULATED_STEP_MS: '5', SIMULATE_FAILURE_STEPS: 'create_slack_group' });
     admin = await server.login('admin@example.com');
     analyst = await server.login('analyst@example.com');
   });
@@ -219,6 +220,27 @@ describe('workflows run to completion through their manual steps', () => {
     expect(errorCode(await server.gql(`mutation { startWorkflow(definitionKey: "new_partner", input: { organizationName: 12 }) { id } }`, {}, admin))).toBe('BAD_USER_INPUT');
     const notWaiting = await server.gql(`mutation($id: ID!) { retryStep(executionId: $id, stepKey: "input_studio_companies") { id } }`, { id }, admin);
     expect(errorCode(notWaiting)).toBe('CONFLICT');
+  });
+
+  it('refuses inputs PostgreSQL cannot store (U+0000, an unpaired surrogate) as BAD_USER_INPUT, storing nothing', async () => {
+    const before = (await server.sql('SELECT count(*)::int AS n FROM workflow_execution'))[0].n;
+    for (const organizationName of ['Nul\u0000Corp', 'Half \ud800 Corp']) {
+      const res = await server.gql(`mutation($n: String!) { startWorkflow(definitionKey: "new_partner", input: { organizationName: $n }) { id } }`, { n: organizationName }, admin);
+      expect(errorCode(res)).toBe('BAD_USER_INPUT');
+      expect(res.errors![0].message).toMatch(/organizationName/);
+    }
+    // In a manual step's input too, at any depth.
+    const started = await server.gql(`mutation { startWorkflow(definitionKey: "new_partner", input: { organizationName: "Deep Nul Corp" }) { id } }`, {}, admin);
+    const id = started.data.startWorkflow.id;
+    await until(id, 'AWAITING_INPUT');
+    const deep = await server.gql(
+      `mutation($id: ID!, $c: JSON!) { submitStepInput(executionId: $id, stepKey: "input_studio_companies", input: $c) { id } }`,
+      { id, c: { companies: [{ name: 'A\u0000', environment: 'prod' }] } },
+      admin,
+    );
+    expect(errorCode(deep)).toBe('BAD_USER_INPUT');
+    expect((await execution(id)).steps[0].status).toBe('AWAITING_INPUT');
+    expect((await server.sql('SELECT count(*)::int AS n FROM workflow_execution'))[0].n).toBe(before + 1);
   });
 
   it('pages and filters executions, scoped to what each person may see', async () => {
