@@ -5,12 +5,20 @@
  * - A read-only connection (VIEWER, ANALYST, or a unit whose submission is SUBMITTED or APPROVED) may sync
  *   and share presence, but its sync step 2 and update messages are dropped: never applied, broadcast or
  *   stored. Rights can change while connected (`setReadOnly`).
+ * - Updates go into the document's pipeline as this person's changes (GridDocument); an update whose
+ *   dependencies the server lacks is partly dropped there, and answered here with a sync request.
+ * - Presence is vetted by the document and sent at most every PRESENCE_INTERVAL_MS (the latest wins).
+ * - Backpressure: a client that does not read what it is sent stops being read from once more than
+ *   HIGH_WATER_BYTES wait to be sent (its questions, sync step 1 and query awareness, are answered once, when
+ *   it has caught up); beyond MAX_UNSENT_BYTES it is closed (1013, try again later).
  * - Ping every 30 s; a connection that missed a pong is terminated. It closes with 4401 when its token expires.
  */
 import type { Writable } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Viewer } from '../policies/viewer.js';
-import type { EditOrigin, GridDocument, GridPeer } from './GridDocument.js';
+import type { GridDocument, GridPeer } from './GridDocument.js';
+import type { ConnectionOrigin } from './origins.js';
+import { PresenceError, type PresenceIdentity } from './presence.js';
 import { decodeClientMessage, encodeAwareness, encodeSyncStep1, encodeSyncStep2, ProtocolError } from './protocol.js';
 
 export const GridCloseCode = {
@@ -22,10 +30,22 @@ export const GridCloseCode = {
   BadRequest: 4400,
   /** The server is shutting down; the client reconnects. */
   GoingAway: 1001,
+  /** The client does not read what it is sent (or the server is overloaded); it may reconnect later. */
+  TryAgainLater: 1013,
 } as const;
 
 const PING_INTERVAL_MS = 30_000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Above this many unsent bytes, nothing more is read from the client until it catches up. */
+export const HIGH_WATER_BYTES = 1024 * 1024;
+/** Above this many unsent bytes (broadcasts keep coming), the connection is closed with 1013. */
+export const MAX_UNSENT_BYTES = 16 * 1024 * 1024;
+/** How often a paused connection is looked at again. */
+const DRAIN_CHECK_MS = 50;
+/** At most one presence change per connection this often; later ones replace a waiting one. */
+export const PRESENCE_INTERVAL_MS = 100;
+/** At most one sync request (for dropped, incomplete updates) per connection this often. */
+const SYNC_REQUEST_INTERVAL_MS = 1000;
 
 /** The parts of a ws 8 WebSocket that a pre-framed broadcast writes through (see `sendFramed`). */
 interface WsInternals {
@@ -37,18 +57,33 @@ const WS_SENDER_IDLE = 0;
 
 export interface ConnectionEvents {
   onAccepted(count: number): void;
-  onRejected(count: number, detail: string[]): void;
+  /** Changes refused: counted every time; `detail` is given at most once a minute per connection (for the log). */
+  onRejected(count: number, detail: { refused: string[]; since: number } | null): void;
   onClosed(connection: GridConnection): void;
 }
 
 export class GridConnection implements GridPeer {
-  readonly awarenessClients = new Set<number>();
-  readonly origin: EditOrigin;
+  presenceId?: number;
+  readonly origin: ConnectionOrigin;
   private pingTimer?: NodeJS.Timeout;
   private expiryTimer?: NodeJS.Timeout;
+  private drainTimer?: NodeJS.Timeout;
+  private presenceTimer?: NodeJS.Timeout;
+  private syncTimer?: NodeJS.Timeout;
   private alive = true;
   private started = false;
   private closed = false;
+  private paused = false;
+  /** Questions that arrived while the client was not reading: answered once it has caught up. */
+  private deferred: { syncStep1?: Uint8Array; queryAwareness?: boolean } = {};
+  /** Presence waiting for its slot (the latest one the client sent). */
+  private waitingPresence?: Uint8Array;
+  private lastPresenceAt = 0;
+  private lastSyncRequestAt = 0;
+  /** Refusals not logged yet, and when the last log line was written. */
+  private unloggedRefusals: string[] = [];
+  private unloggedCount = 0;
+  private lastRefusalLogAt = 0;
   /** The TCP socket under the websocket, when ws's internals are as this code knows them (else undefined). */
   private readonly rawSocket?: Writable;
   private readonly sender?: { _state?: unknown; _queue?: unknown[] };
@@ -56,11 +91,12 @@ export class GridConnection implements GridPeer {
   constructor(
     private readonly socket: WebSocket,
     private currentViewer: Viewer,
+    readonly identity: PresenceIdentity,
     readonly document: GridDocument,
     private readOnly: boolean,
     private readonly events: ConnectionEvents,
   ) {
-    this.origin = { userId: currentViewer.userId, source: 'GRID' };
+    this.origin = { kind: 'connection', author: { userId: currentViewer.userId, source: 'GRID' }, connection: this };
     const internals = socket as unknown as WsInternals;
     if (internals._socket && internals._sender && internals._sender._state === WS_SENDER_IDLE && Array.isArray(internals._sender._queue)) {
       this.rawSocket = internals._socket;
@@ -71,6 +107,10 @@ export class GridConnection implements GridPeer {
   /** Who is connected, with the rights they have now. */
   get viewer(): Viewer {
     return this.currentViewer;
+  }
+
+  get userId(): string {
+    return this.currentViewer.userId;
   }
 
   /** The person's role or units changed while connected. */
@@ -87,9 +127,9 @@ export class GridConnection implements GridPeer {
   setReadOnly(readOnly: boolean): void {
     const reopened = this.readOnly && !readOnly;
     this.readOnly = readOnly;
-    // What the client sent while read-only was dropped, so the server lacks those structs, and Yjs holds
-    // every later change of that client until they arrive. Asking for a sync (step 1) gets them back,
-    // validated like any other change, and unblocks the client's later edits.
+    // What the client sent while read-only was dropped, so the server lacks those structs, and the client's
+    // later changes would be incomplete. Asking for a sync (step 1) gets them back, validated like any other
+    // change, and unblocks the client's later edits.
     if (reopened && this.started) this.send(encodeSyncStep1(this.document.doc));
   }
 
@@ -123,6 +163,7 @@ export class GridConnection implements GridPeer {
     // No per-send callback: on a broadcast to many peers it is pure overhead; a failed write surfaces as the
     // socket's 'error' event, which closes the connection.
     this.socket.send(frame);
+    this.checkBackpressure();
   }
 
   /**
@@ -137,6 +178,7 @@ export class GridConnection implements GridPeer {
     const sender = this.sender;
     if (sender && sender._state === WS_SENDER_IDLE && sender._queue!.length === 0) this.rawSocket!.write(framed);
     else this.socket.send(message);
+    this.checkBackpressure();
   }
 
   close(code: number, reason: string): void {
@@ -156,26 +198,108 @@ export class GridConnection implements GridPeer {
       const message = decodeClientMessage(frame);
       switch (message.kind) {
         case 'syncStep1':
-          this.send(encodeSyncStep2(this.document.doc, message.stateVector));
+          if (this.paused) this.deferred.syncStep1 = message.stateVector;
+          else this.send(encodeSyncStep2(this.document.doc, message.stateVector));
           break;
         case 'syncStep2':
         case 'update': {
           if (this.readOnly) break; // dropped: never applied, broadcast or stored
           const result = this.document.applyClientUpdate(message.update, this.origin);
           if (result.accepted > 0) this.events.onAccepted(result.accepted);
-          if (result.rejected.length > 0) this.events.onRejected(result.rejected.length, result.rejected);
+          const refused = result.foreignClientIds.length > 0 ? result.foreignClientIds.map((id) => `<client id ${id} of another person>`) : result.rejected;
+          if (refused.length > 0) this.refused(refused);
+          if (result.missing) this.requestSync();
           break;
         }
         case 'awareness':
-          this.document.applyAwareness(message.update, this);
+          this.presence(message.update);
           break;
         case 'queryAwareness':
-          this.send(encodeAwareness(this.document.awareness, [...this.document.awareness.getStates().keys()]));
+          if (this.paused) this.deferred.queryAwareness = true;
+          else this.answerQueryAwareness();
           break;
       }
     } catch (err) {
-      this.close(GridCloseCode.BadRequest, err instanceof ProtocolError ? 'malformed message' : 'invalid update');
+      this.close(GridCloseCode.BadRequest, err instanceof ProtocolError || err instanceof PresenceError ? 'malformed message' : 'invalid update');
     }
+  }
+
+  private answerQueryAwareness(): void {
+    const present = [...this.document.awareness.getStates().keys()];
+    if (present.length > 0) this.send(encodeAwareness(this.document.awareness, present));
+  }
+
+  /** Presence in its slot: at once if the last one was long enough ago, else the latest waits for the next slot. */
+  private presence(update: Uint8Array): void {
+    const wait = this.lastPresenceAt + PRESENCE_INTERVAL_MS - Date.now();
+    if (wait <= 0 && !this.presenceTimer) return this.applyPresence(update);
+    this.waitingPresence = update;
+    this.presenceTimer ??= setTimeout(() => {
+      this.presenceTimer = undefined;
+      const waiting = this.waitingPresence;
+      this.waitingPresence = undefined;
+      if (!waiting || this.closed) return;
+      try {
+        this.applyPresence(waiting);
+      } catch {
+        this.close(GridCloseCode.BadRequest, 'malformed message');
+      }
+    }, Math.max(wait, 0));
+  }
+
+  private applyPresence(update: Uint8Array): void {
+    this.lastPresenceAt = Date.now();
+    if (!this.document.applyPeerAwareness(update, this)) this.refused(['<presence of another client>']);
+  }
+
+  /** Part of an update could not be integrated (see GridDocument): ask the client for what the server lacks. */
+  private requestSync(): void {
+    if (this.syncTimer) return;
+    const wait = Math.max(0, this.lastSyncRequestAt + SYNC_REQUEST_INTERVAL_MS - Date.now());
+    this.syncTimer = setTimeout(() => {
+      this.syncTimer = undefined;
+      this.lastSyncRequestAt = Date.now();
+      this.send(encodeSyncStep1(this.document.doc));
+    }, wait);
+  }
+
+  /** Counts refusals; the detail goes to the log at most once a minute per connection, so a client cannot flood it. */
+  private refused(refused: string[]): void {
+    this.unloggedCount += refused.length;
+    if (this.unloggedRefusals.length < 10) this.unloggedRefusals.push(...refused.slice(0, 10 - this.unloggedRefusals.length));
+    const now = Date.now();
+    if (now - this.lastRefusalLogAt < 60_000) return this.events.onRejected(refused.length, null);
+    this.events.onRejected(refused.length, { refused: this.unloggedRefusals, since: this.unloggedCount });
+    this.lastRefusalLogAt = now;
+    this.unloggedRefusals = [];
+    this.unloggedCount = 0;
+  }
+
+  /** What waits to be sent to this client: ws's queue and the TCP socket's buffer. */
+  private get unsent(): number {
+    return this.socket.bufferedAmount;
+  }
+
+  private checkBackpressure(): void {
+    const unsent = this.unsent;
+    if (unsent <= HIGH_WATER_BYTES) return;
+    if (unsent > MAX_UNSENT_BYTES) return this.close(GridCloseCode.TryAgainLater, 'not reading');
+    if (this.paused) return;
+    this.paused = true;
+    this.socket.pause();
+    this.drainTimer = setInterval(() => this.resumeIfDrained(), DRAIN_CHECK_MS);
+  }
+
+  private resumeIfDrained(): void {
+    if (this.closed || this.unsent > HIGH_WATER_BYTES / 4) return;
+    clearInterval(this.drainTimer);
+    this.drainTimer = undefined;
+    this.paused = false;
+    const { syncStep1, queryAwareness } = this.deferred;
+    this.deferred = {};
+    if (syncStep1) this.send(encodeSyncStep2(this.document.doc, syncStep1));
+    if (queryAwareness) this.answerQueryAwareness();
+    if (!this.paused) this.socket.resume();
   }
 
   private scheduleExpiry(): void {
@@ -189,6 +313,9 @@ export class GridConnection implements GridPeer {
     this.closed = true;
     clearInterval(this.pingTimer);
     clearTimeout(this.expiryTimer);
+    clearInterval(this.drainTimer);
+    clearTimeout(this.presenceTimer);
+    clearTimeout(this.syncTimer);
     this.events.onClosed(this);
   }
 }

@@ -1,48 +1,61 @@
 /**
- * One open grid document: the Y.Doc of a plan's business unit, its awareness, its connections, and the
- * validation every writer's change goes through.
+ * One open grid document: the Y.Doc of a plan's business unit, its presence, its connections, and the one
+ * pipeline every change to it goes through.
  *
- * Validation applies the client's update and reverts what is not allowed *in the same transaction*, so
- * that observers (the projection), the broadcast and the stored log only ever see the net, valid change;
- * the sender gets the revert with the broadcast and converges back. Applying everything (rather than
- * dropping structs) keeps Yjs's per-client clock continuity intact, so a client's later valid changes are
- * never blocked by an earlier refused one. Reverted content is deleted in that transaction, and Yjs
- * garbage-collects it before the update is encoded: the refused values never leave the server.
+ * The pipeline. Whatever its source (a connection, the API, another instance, storage; see origins.ts), a change
+ * enters through one of the `apply*` methods below, which run it in a transaction of its own with a `GridOrigin`,
+ * and within that same transaction:
+ *   1. refuse writers who are not who they claim (client ids another person holds: clientIds.ts);
+ *   2. apply it, then validate what it changed: anything but an editable cell of this unit with a valid value
+ *      (other root types, nested types, list content under `cells`, wrong keys, values out of range) is reverted,
+ *      so the net change is valid and the refused content is garbage-collected before anything is encoded;
+ *   3. never hold what cannot be integrated yet: Yjs would keep structs whose dependencies are missing and apply
+ *      them, unvalidated, inside whichever later transaction supplies them (credited to its author). They are
+ *      dropped instead and the sender is asked for them again (a sync request); they come back, complete, as a
+ *      change of their own.
+ * Then one listener, the only one on the document, runs the parts in one visible order decided from the origin
+ * (`routeOf`): broadcast to this instance's connections, relay to other instances, append to the update log,
+ * project into rows and audit. A part that throws is logged and does not stop the others.
+ *
+ * Presence is vouched for by the server (presence.ts) and relayed by the same listener pattern.
  */
-import { Awareness, applyAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness';
+import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import type { CellValue, EditableColumn } from '../budget/columns.js';
 import { CELLS_MAP, cellChangeProblem, cellKey } from './cellRules.js';
+import { ClientIdOwners } from './clientIds.js';
+import { LOAD_ORIGIN, isGridOrigin, routeOf, type ApiOrigin, type Author, type ConnectionOrigin, type GridOrigin, type RelayOrigin } from './origins.js';
+import { vetAwarenessUpdate, type PresenceIdentity } from './presence.js';
 import { encodeAwareness, encodeUpdate, websocketFrame } from './protocol.js';
-
-/** Who a change comes from: a person (over the grid or the API), or the server itself (loading, seeding). */
-export interface EditOrigin {
-  userId: string;
-  source: 'GRID' | 'API';
-}
-
-export const LOAD_ORIGIN = Symbol('load');
-
-/**
- * A change that another instance accepted (or that is stored already): relayed to this instance's peers, but
- * never validated, stored or projected again here; the instance that accepted it did all three. `by` is
- * who made it, when the message says (a relayed edit), null otherwise (a catch-up).
- */
-export interface RelayOrigin {
-  relayedFrom: string;
-  by: EditOrigin | null;
-}
-
-export function isRelayOrigin(origin: unknown): origin is RelayOrigin {
-  return typeof origin === 'object' && origin !== null && 'relayedFrom' in origin;
-}
 
 export interface GridPeer {
   send(frame: Uint8Array): void;
   /** Sends a broadcast message, `framed` being it as a websocket frame built once for every peer. */
   sendFramed(message: Uint8Array, framed: Buffer): void;
-  /** Awareness client ids this peer announced, removed when it leaves. */
-  awarenessClients: Set<number>;
+  /** The one awareness client id this peer announced (owned until it leaves). */
+  presenceId?: number;
+  /** Who the peer is, for its presence. */
+  readonly identity: PresenceIdentity;
+  readonly userId: string;
+}
+
+/** One cell a change settled: its key and value (undefined: the key was deleted, i.e. the cell cleared). */
+export interface SettledCell {
+  key: string;
+  lineId: string;
+  column: EditableColumn;
+  value: unknown;
+}
+
+/** What a transaction did, once validated: handed to every part of the pipeline. */
+export interface DocumentChange {
+  /** The Yjs update of the net change (refused content already reverted). */
+  update: Uint8Array;
+  origin: GridOrigin;
+  /** Cells the change settled, in no particular order. */
+  cells: SettledCell[];
+  /** Keys (or "<root type>") whose change was refused and reverted. */
+  rejected: string[];
 }
 
 export interface ApplyResult {
@@ -50,6 +63,28 @@ export interface ApplyResult {
   rejected: string[];
   /** How many cell changes were accepted. */
   accepted: number;
+  /** Part of the update depended on changes the server has not seen: it was dropped; ask the sender again. */
+  missing: boolean;
+  /** Refused before anything was applied: it wrote under client ids other people hold. */
+  foreignClientIds: number[];
+}
+
+/** The parts a change goes to after the broadcast, in this order (GridServer provides them). */
+export interface DocumentParts {
+  relay?(update: Uint8Array, author: Author | null): void;
+  relayPresence?(update: Uint8Array): void;
+  store?(update: Uint8Array): void;
+  project?(change: DocumentChange): void;
+  /** A part threw, or a transaction arrived without a GridOrigin (a bug): logged, the rest goes on. */
+  onError(part: string, err: unknown): void;
+}
+
+/** Key of the validation result in a transaction's `meta`. */
+const VALIDATED = Symbol('validated');
+
+interface Validation {
+  cells: SettledCell[];
+  rejected: string[];
 }
 
 export class GridDocument {
@@ -59,8 +94,10 @@ export class GridDocument {
   readonly peers = new Set<GridPeer>();
   /** The last valid value of every cell: what a refused change is reverted to. */
   private readonly valid = new Map<string, unknown>();
+  private readonly writers: ClientIdOwners;
   /** Set while the document is being unloaded; no new peer may join it. */
   closing = false;
+  parts: DocumentParts = { onError: () => undefined };
 
   constructor(
     readonly name: string,
@@ -73,37 +110,17 @@ export class GridDocument {
     this.awareness = new Awareness(this.doc);
     // The server itself has no presence.
     this.awareness.setLocalState(null);
-
-    // Every accepted change goes to every peer, the sender too (so a sender whose change was partly
-    // reverted converges), encoded once.
-    this.doc.on('update', (update: Uint8Array, origin: unknown) => {
-      if (origin === LOAD_ORIGIN) return;
-      this.broadcast(encodeUpdate(update));
-    });
-    // Awareness is relayed to everyone, the sender included, as the reference server does: the stock
-    // client counts these echoes as signs of life and would otherwise drop a quiet connection after 30 s.
-    this.awareness.on('update', ({ added, updated, removed }: Record<string, number[]>, origin: unknown) => {
-      const changed = [...added, ...updated, ...removed];
-      const peer = origin as GridPeer | undefined;
-      if (peer && this.peers.has(peer)) {
-        added.forEach((id) => peer.awarenessClients.add(id));
-        removed.forEach((id) => peer.awarenessClients.delete(id));
-      }
-      this.broadcast(encodeAwareness(this.awareness, changed));
-    });
+    this.writers = new ClientIdOwners(this.doc.clientID);
+    this.doc.on('update', (update: Uint8Array, origin: unknown, _doc: Y.Doc, tr: Y.Transaction) => this.afterChange(update, origin, tr));
+    this.awareness.on('update', ({ added, updated, removed }: Record<string, number[]>, origin: unknown) =>
+      this.afterPresence([...added, ...updated, ...removed], origin),
+    );
   }
 
-  /** Loads stored state without broadcasting it, and records it as the valid state. */
+  /** Loads stored state without sending it anywhere; whatever in it is not valid (a line removed) is dropped. */
   loadState(state: Uint8Array): void {
-    Y.applyUpdate(this.doc, state, LOAD_ORIGIN);
     this.valid.clear();
-    const refused: string[] = [];
-    for (const [key, value] of this.cells.entries()) {
-      if (cellChangeProblem(key, value, false, this.lineIds)) refused.push(key);
-      else this.valid.set(key, value);
-    }
-    // Nothing invalid is ever stored; if something is (a line was removed), it must not come back.
-    if (refused.length > 0) this.doc.transact(() => refused.forEach((k) => this.cells.delete(k)), LOAD_ORIGIN);
+    this.transact(LOAD_ORIGIN, () => Y.applyUpdate(this.doc, state, LOAD_ORIGIN));
   }
 
   /** The cells as plain data (what the projection writes into rows). */
@@ -112,95 +129,66 @@ export class GridDocument {
   }
 
   /**
-   * Applies an update from a writer, keeping only the changes the rules allow (see the header).
-   * Throws (before touching the document) when the update cannot be decoded.
+   * A writer's update, from one of this instance's connections (see the header). Throws when it cannot be
+   * decoded; whatever was applied before the bad bytes is validated all the same.
    */
-  applyClientUpdate(update: Uint8Array, origin: EditOrigin): ApplyResult {
-    Y.decodeUpdate(update); // throws on a malformed update, before anything is applied
-    const result: ApplyResult = { rejected: [], accepted: 0 };
-    this.doc.transact((tr) => {
+  applyClientUpdate(update: Uint8Array, origin: ConnectionOrigin): ApplyResult {
+    const foreignClientIds = this.writers.foreignWriters(this.doc, update, origin.author.userId);
+    if (foreignClientIds.length > 0) return { rejected: [], accepted: 0, missing: false, foreignClientIds };
+    return this.transact(origin, (tr) => {
       Y.applyUpdate(this.doc, update, origin);
-      // applyUpdate marks the transaction as remote; our reverts below are local changes, and Yjs would
-      // otherwise take our own client id for a clash and pick a new one on every refused change.
-      tr.local = true;
-      const changed = [...tr.changed].map(([type, keys]) => [type, [...keys]] as const);
-      for (const [type, keys] of changed) {
-        if (type !== (this.cells as unknown as Y.AbstractType<Y.YEvent<any>>)) {
-          result.rejected.push(this.describeType(type));
-          clearType(type, tr);
-          continue;
-        }
-        for (const key of keys) {
-          if (key === null) continue;
-          const deleted = !this.cells.has(key);
-          const value = this.cells.get(key);
-          const problem = cellChangeProblem(key, value, deleted, this.lineIds);
-          if (!problem) {
-            if (deleted) this.valid.delete(key);
-            else this.valid.set(key, value);
-            result.accepted += 1;
-          } else if (this.valid.has(key)) {
-            result.rejected.push(key);
-            this.cells.set(key, this.valid.get(key));
-          } else if (!deleted) {
-            result.rejected.push(key);
-            this.cells.delete(key);
-          }
-        }
-      }
-    }, origin);
-    return result;
+      this.writers.claim(tr, origin.author.userId);
+    });
   }
 
   /** Applies already-authorised, already-validated cell values from the API (null or "" comment clears). */
-  applyEdits(lineId: string, values: Partial<Record<EditableColumn, CellValue>>, origin: EditOrigin): void {
-    this.doc.transact(() => {
+  applyEdits(lineId: string, values: Partial<Record<EditableColumn, CellValue>>, origin: ApiOrigin): ApplyResult {
+    return this.transact(origin, () => {
       for (const [column, value] of Object.entries(values) as [EditableColumn, CellValue][]) {
         const key = cellKey(lineId, column);
-        if (value === null || (column === 'comment' && value === '')) {
-          this.cells.delete(key);
-          this.valid.delete(key);
-        } else {
-          this.cells.set(key, value);
-          this.valid.set(key, value);
-        }
+        if (value === null || (column === 'comment' && value === '')) this.cells.delete(key);
+        else this.cells.set(key, value);
       }
-    }, origin);
+    });
   }
 
-  applyAwareness(update: Uint8Array, peer: GridPeer): void {
-    applyAwarenessUpdate(this.awareness, update, peer);
+  /** A change another instance accepted (or what storage holds, on a catch-up): validated like any other. */
+  applyRelayedUpdate(update: Uint8Array, origin: RelayOrigin): ApplyResult {
+    return this.transact(origin, (tr) => {
+      Y.applyUpdate(this.doc, update, origin);
+      if (origin.by) this.writers.claim(tr, origin.by.userId);
+    });
   }
 
   /**
-   * Applies a change another instance accepted: broadcast to our peers like any change, not validated again.
-   * The cells it settles become the valid values that a refused change is reverted to.
+   * A peer's presence, as the server vouches for it (presence.ts). Returns false when the message asked for
+   * nothing this peer may do (someone else's client id); throws PresenceError when it is malformed.
    */
-  applyRelayedUpdate(update: Uint8Array, origin: RelayOrigin): void {
-    this.doc.transact((tr) => {
-      Y.applyUpdate(this.doc, update, origin);
-      const keys = tr.changed.get(this.cells as unknown as Y.AbstractType<Y.YEvent<any>>);
-      for (const key of keys ?? []) {
-        if (key === null) continue;
-        if (this.cells.has(key)) this.valid.set(key, this.cells.get(key));
-        else this.valid.delete(key);
-      }
-    }, origin);
+  applyPeerAwareness(update: Uint8Array, peer: GridPeer): boolean {
+    const isTaken = (id: number) => {
+      if (!this.awareness.getStates().has(id)) return false;
+      for (const other of this.peers) if (other.presenceId === id) return other !== peer && other.userId !== peer.userId;
+      return true; // present through another instance
+    };
+    const vetted = vetAwarenessUpdate(update, peer.presenceId, isTaken, peer.identity, this.lineIds);
+    if (!vetted) return false;
+    if (peer.presenceId === undefined) {
+      // Taken over from another connection of the same person (a reconnect before the old socket closed).
+      for (const other of this.peers) if (other !== peer && other.presenceId === vetted.clientId) other.presenceId = undefined;
+      peer.presenceId = vetted.clientId;
+    }
+    applyAwarenessUpdate(this.awareness, vetted.update, peer);
+    return true;
   }
 
-  /** Presence relayed from another instance's peers. */
+  /** Presence relayed from another instance's peers (vetted there). */
   applyRelayedAwareness(update: Uint8Array, origin: RelayOrigin): void {
     applyAwarenessUpdate(this.awareness, update, origin);
   }
 
-  /** Whether the document waits for changes it has not seen (it received a later one of the same writer). */
-  get missesUpdates(): boolean {
-    return this.doc.store.pendingStructs !== null || this.doc.store.pendingDs !== null;
-  }
-
   /** Awareness client ids announced by this instance's own peers. */
   localAwarenessClients(): number[] {
-    return [...this.peers].flatMap((peer) => [...peer.awarenessClients]);
+    return [...this.peers].flatMap((peer) => (peer.presenceId === undefined ? [] : [peer.presenceId]));
   }
 
   addPeer(peer: GridPeer): void {
@@ -209,8 +197,10 @@ export class GridDocument {
 
   /** Removes a peer and its presence; returns how many peers remain. */
   removePeer(peer: GridPeer): number {
-    if (this.peers.delete(peer) && peer.awarenessClients.size > 0) {
-      removeAwarenessStates(this.awareness, [...peer.awarenessClients], null);
+    if (this.peers.delete(peer) && peer.presenceId !== undefined) {
+      const id = peer.presenceId;
+      peer.presenceId = undefined;
+      if (![...this.peers].some((p) => p.presenceId === id)) removeAwarenessStates(this.awareness, [id], null);
     }
     return this.peers.size;
   }
@@ -218,6 +208,110 @@ export class GridDocument {
   destroy(): void {
     this.awareness.destroy();
     this.doc.destroy();
+  }
+
+  /**
+   * Runs `apply` in a transaction with `origin`, then validates what it changed and drops what could not be
+   * integrated, in the same transaction (so no observer, broadcast or store sees anything else).
+   */
+  private transact(origin: GridOrigin, apply: (tr: Y.Transaction) => void): ApplyResult {
+    const result: ApplyResult = { rejected: [], accepted: 0, missing: false, foreignClientIds: [] };
+    let failure: unknown;
+    this.doc.transact((tr) => {
+      try {
+        apply(tr);
+      } catch (err) {
+        failure = err; // what was applied before the bad bytes is validated below all the same
+      }
+      // applyUpdate marks the transaction as remote; our reverts are local changes, and Yjs would otherwise
+      // take our own client id for a clash and pick a new one on every refused change.
+      tr.local = true;
+      result.missing = dropPending(this.doc);
+      const validation = this.validate(tr);
+      tr.meta.set(VALIDATED, validation);
+      result.rejected = validation.rejected;
+      result.accepted = validation.cells.length;
+    }, origin);
+    if (failure) throw failure;
+    return result;
+  }
+
+  /** Reverts every change of `tr` the rules do not allow; returns the cells it settled and what it refused. */
+  private validate(tr: Y.Transaction): Validation {
+    const cells: SettledCell[] = [];
+    const rejected: string[] = [];
+    const changed = [...tr.changed].map(([type, keys]) => [type, [...keys]] as const);
+    for (const [type, keys] of changed) {
+      if (type !== (this.cells as unknown as Y.AbstractType<Y.YEvent<any>>)) {
+        rejected.push(this.describeType(type));
+        clearType(type, tr);
+        continue;
+      }
+      for (const key of keys) {
+        if (key === null) {
+          // Sequence content inserted under the map (a Y.Map has no use for it): never a cell.
+          rejected.push('<list content in cells>');
+          clearSequence(type, tr);
+          continue;
+        }
+        const deleted = !this.cells.has(key);
+        const value = this.cells.get(key);
+        const problem = cellChangeProblem(key, value, deleted, this.lineIds);
+        if (!problem) {
+          if (deleted) this.valid.delete(key);
+          else this.valid.set(key, value);
+          const slash = key.indexOf('/');
+          cells.push({ key, lineId: key.slice(0, slash), column: key.slice(slash + 1) as EditableColumn, value: deleted ? undefined : value });
+        } else if (this.valid.has(key)) {
+          rejected.push(key);
+          this.cells.set(key, this.valid.get(key));
+        } else if (!deleted) {
+          rejected.push(key);
+          this.cells.delete(key);
+        }
+      }
+    }
+    return { cells, rejected };
+  }
+
+  /** The only listener of the document's updates: the parts, in order, for the change's origin. */
+  private afterChange(update: Uint8Array, origin: unknown, tr: Y.Transaction): void {
+    const validation = tr.meta.get(VALIDATED) as Validation | undefined;
+    if (!isGridOrigin(origin) || !validation) {
+      // Only the apply* methods may change the document; anything else would skip validation and attribution.
+      this.parts.onError('pipeline', new Error(`grid document ${this.name} changed outside the pipeline`));
+      return;
+    }
+    const route = routeOf(origin);
+    const change: DocumentChange = { update, origin, cells: validation.cells, rejected: validation.rejected };
+    // A relayed change that had to be reverted here: the revert is ours, and must reach storage and the others.
+    const reverted = origin.kind === 'relay' && validation.rejected.length > 0;
+    const parts = this.parts;
+    if (route.broadcast) this.run('broadcast', () => this.broadcast(encodeUpdate(update)));
+    if ((route.relay || reverted) && parts.relay) this.run('relay', () => parts.relay!(update, route.author));
+    if ((route.store || reverted) && parts.store) this.run('store', () => parts.store!(update));
+    if (route.project !== 'none' && parts.project && change.cells.length > 0) this.run('project', () => parts.project!(change));
+  }
+
+  /**
+   * Presence changed: relayed to everyone, the sender included, as the reference server does (the stock client
+   * counts these echoes as signs of life and would otherwise drop a quiet connection after 30 s); and to the
+   * other instances when it is our peers' own.
+   */
+  private afterPresence(changed: number[], origin: unknown): void {
+    if (changed.length === 0) return;
+    this.run('broadcast', () => this.broadcast(encodeAwareness(this.awareness, changed)));
+    const ours = !isGridOrigin(origin) && origin !== 'timeout';
+    const relayPresence = this.parts.relayPresence;
+    if (ours && relayPresence) this.run('relay', () => relayPresence(encodeAwarenessUpdate(this.awareness, changed)));
+  }
+
+  private run(part: string, action: () => void): void {
+    try {
+      action();
+    } catch (err) {
+      this.parts.onError(part, err);
+    }
   }
 
   /** One message to every peer: encoded once by the caller, framed once here, the same bytes to all. */
@@ -233,11 +327,28 @@ export class GridDocument {
   }
 }
 
+/**
+ * Drops what Yjs holds back because its dependencies are missing (see the header, step 3); true if there was any.
+ * The part of the update that could be integrated stays, and is validated with the rest of the transaction.
+ */
+function dropPending(doc: Y.Doc): boolean {
+  const store = doc.store;
+  if (store.pendingStructs === null && store.pendingDs === null) return false;
+  store.pendingStructs = null;
+  store.pendingDs = null;
+  return true;
+}
+
 /** Deletes every live item of a shared type (a root type nobody may write, or a nested type). */
 function clearType(type: Y.AbstractType<Y.YEvent<any>>, tr: Y.Transaction): void {
   type._map.forEach((item) => {
     if (!item.deleted) item.delete(tr);
   });
+  clearSequence(type, tr);
+}
+
+/** Deletes the sequence (list) content of a type. */
+function clearSequence(type: Y.AbstractType<Y.YEvent<any>>, tr: Y.Transaction): void {
   for (let item = type._start; item !== null; item = item.right) {
     if (!item.deleted) item.delete(tr);
   }

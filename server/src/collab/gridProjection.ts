@@ -1,8 +1,8 @@
 /**
  * The projection of grid documents into `budget_line` rows and `cell_change` audit entries.
  *
- * Every accepted cell change (observed on the document, so reverted changes never appear) is queued with
- * the person it came from; the queue of a document is written every `intervalMs` in one transaction:
+ * Every accepted cell change (handed over by the document's pipeline once validated, so reverted changes never
+ * appear) is queued with the person it came from; the queue of a document is written every `intervalMs` in one transaction:
  * each line's row gets its new values, `version` + 1, `updatedBy`/`updatedAt`, and one audit entry per
  * column that really changed. After commit, `budgetLineChanged`
  * is published once per changed line, with its full snapshot. Writes of one document never overlap.
@@ -22,22 +22,22 @@
  * entry, no event. Cells this instance never wrote cost nothing.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type * as Y from 'yjs';
 import type { CellChanges } from '../budget/budgetLineWriter.js';
 import type { ChangeSource } from '../budget/CellChange.js';
 import { auditText, EDITABLE_COLUMNS, type CellValue, type EditableColumn } from '../budget/columns.js';
 import type { BudgetLineSnapshot } from '../budget/lineSnapshot.js';
 import type { Logger } from '../log.js';
 import type { EventBus } from '../realtime/eventBus.js';
-import { parseCellKey, projectedValue } from './cellRules.js';
-import { isRelayOrigin, type EditOrigin, type GridDocument, type RelayOrigin } from './GridDocument.js';
+import { projectedValue } from './cellRules.js';
+import type { DocumentChange, GridDocument, SettledCell } from './GridDocument.js';
+import { routeOf, type Author } from './origins.js';
 import { inSqlTransaction, withSqlClient, type SqlClient } from '../db/sql.js';
 
 interface QueuedChange {
   lineId: string;
   changes: CellChanges;
   /** null: a settled value whose author the relay did not say (found in the audit log when it can be). */
-  origin: EditOrigin | null;
+  origin: Author | null;
 }
 
 interface DocProjection {
@@ -45,15 +45,10 @@ interface DocProjection {
   timer?: NodeJS.Timeout;
   /** The write in progress (one at a time per document). */
   writing?: Promise<void>;
-  unobserve: () => void;
   /** Per cell this instance has written, the value it wrote last (invariant: its value in the document). */
   written: Map<string, CellValue>;
   /** Per line this document has written or read under lock, its state as committed then (see `write`). */
   lines: Map<string, KnownLine>;
-}
-
-function isEditOrigin(origin: unknown): origin is EditOrigin {
-  return typeof origin === 'object' && origin !== null && 'userId' in origin && 'source' in origin;
 }
 
 export class GridProjection {
@@ -68,45 +63,49 @@ export class GridProjection {
     private readonly intervalMs = 100,
   ) {}
 
+  /** Starts projecting a document: the document's pipeline then hands every validated change to `project`. */
   attach(doc: GridDocument): void {
-    const observer = (event: Y.YMapEvent<unknown>, tr: Y.Transaction) => {
-      const projection = this.docs.get(doc.name)!;
-      if (isRelayOrigin(tr.origin)) return this.settle(doc, projection, event.keysChanged, tr.origin);
-      if (!isEditOrigin(tr.origin)) return; // loading and seeding change no row
-      const byLine = new Map<string, CellChanges>();
-      for (const key of event.keysChanged) {
-        const cell = parseCellKey(key, doc.lineIds);
-        if (!cell) continue;
-        const value = projectedValue(cell.column, doc.cells.has(key) ? doc.cells.get(key) : undefined);
-        const changes = byLine.get(cell.lineId) ?? {};
-        changes[cell.column] = value;
-        byLine.set(cell.lineId, changes);
-        projection.written.set(key, value);
-      }
-      if (byLine.size === 0) return;
-      for (const [lineId, changes] of byLine) projection.queue.push({ lineId, changes, origin: tr.origin });
-      this.schedule(doc.name, projection);
-    };
-    doc.cells.observe(observer);
-    this.docs.set(doc.name, { queue: [], unobserve: () => doc.cells.unobserve(observer), written: new Map(), lines: new Map() });
+    this.docs.set(doc.name, { queue: [], written: new Map(), lines: new Map() });
+  }
+
+  /**
+   * A validated change of an attached document (GridDocument's pipeline; origins.ts decides which): this
+   * instance's own changes are queued for the rows, credited to their author; a relayed one only where it
+   * moves a cell this instance wrote (see the header).
+   */
+  project(doc: GridDocument, change: DocumentChange): void {
+    const projection = this.docs.get(doc.name);
+    if (!projection) return;
+    const route = routeOf(change.origin);
+    if (route.project === 'settle') return this.settle(doc, projection, change.cells, route.author);
+    if (route.project !== 'own' || !route.author) return;
+    const byLine = new Map<string, CellChanges>();
+    for (const cell of change.cells) {
+      const value = projectedValue(cell.column, cell.value);
+      const changes = byLine.get(cell.lineId) ?? {};
+      changes[cell.column] = value;
+      byLine.set(cell.lineId, changes);
+      projection.written.set(cell.key, value);
+    }
+    if (byLine.size === 0) return;
+    for (const [lineId, changes] of byLine) projection.queue.push({ lineId, changes, origin: route.author });
+    this.schedule(doc.name, projection);
   }
 
   /** A relayed change moved cells this instance has written: write the settled values too. */
-  private settle(doc: GridDocument, projection: DocProjection, keys: Set<string>, origin: RelayOrigin): void {
+  private settle(doc: GridDocument, projection: DocProjection, cells: SettledCell[], by: Author | null): void {
     const byLine = new Map<string, CellChanges>();
-    for (const key of keys) {
-      if (!projection.written.has(key)) continue;
-      const cell = parseCellKey(key, doc.lineIds);
-      if (!cell) continue;
-      const value = projectedValue(cell.column, doc.cells.has(key) ? doc.cells.get(key) : undefined);
-      if (value === projection.written.get(key)) continue; // what we wrote last still stands
-      projection.written.set(key, value);
+    for (const cell of cells) {
+      if (!projection.written.has(cell.key)) continue;
+      const value = projectedValue(cell.column, cell.value);
+      if (value === projection.written.get(cell.key)) continue; // what we wrote last still stands
+      projection.written.set(cell.key, value);
       const changes = byLine.get(cell.lineId) ?? {};
       changes[cell.column] = value;
       byLine.set(cell.lineId, changes);
     }
     if (byLine.size === 0) return;
-    for (const [lineId, changes] of byLine) projection.queue.push({ lineId, changes, origin: origin.by });
+    for (const [lineId, changes] of byLine) projection.queue.push({ lineId, changes, origin: by });
     this.schedule(doc.name, projection);
   }
 
@@ -153,7 +152,6 @@ export class GridProjection {
     const projection = this.docs.get(docName);
     if (!projection) return;
     clearTimeout(projection.timer);
-    projection.unobserve();
     this.docs.delete(docName);
   }
 

@@ -16,7 +16,8 @@
  * - Catching up: when Redis comes back (and now and then while it is away), every open document re-reads what
  *   is stored and says hello again. Yjs merges idempotently, so a change that arrives twice does no harm, and
  *   a change lost on the way arrives from storage or from its instance. A document that received a writer's
- *   later change without an earlier one (Yjs keeps it pending) says hello at once.
+ *   later change without an earlier one says hello at once (the part it could not integrate was dropped, never
+ *   held: see GridDocument), and the answer brings it complete.
  */
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
@@ -24,7 +25,8 @@ import { encodeAwarenessUpdate } from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import type { Logger } from '../log.js';
 import type { RedisLink, ResyncReason } from '../realtime/redisLink.js';
-import { isRelayOrigin, LOAD_ORIGIN, type EditOrigin, type GridDocument, type RelayOrigin } from './GridDocument.js';
+import type { GridDocument } from './GridDocument.js';
+import type { Author, RelayOrigin } from './origins.js';
 import type { GridStore } from './gridStore.js';
 
 const Kind = { Update: 0, Awareness: 1, Hello: 2 } as const;
@@ -33,12 +35,8 @@ const HELLO_DEBOUNCE_MS = 100;
 /** ...and, if it stays missing (its instance died before storing it), at most this often. */
 const PENDING_HELLO_INTERVAL_MS = 2000;
 
-function isEditOrigin(origin: unknown): origin is EditOrigin {
-  return typeof origin === 'object' && origin !== null && 'userId' in origin && 'source' in origin;
-}
-
 type Message =
-  | { kind: typeof Kind.Update; from: string; by: EditOrigin | null; update: Uint8Array }
+  | { kind: typeof Kind.Update; from: string; by: Author | null; update: Uint8Array }
   | { kind: typeof Kind.Awareness; from: string; update: Uint8Array }
   | { kind: typeof Kind.Hello; from: string; stateVector: Uint8Array };
 
@@ -60,7 +58,7 @@ function decodeMessage(raw: Buffer): Message | null {
         const userId = decoding.readVarString(decoder);
         const source = decoding.readVarString(decoder);
         const update = decoding.readVarUint8Array(decoder);
-        const by = userId ? ({ userId, source: source === 'API' ? 'API' : 'GRID' } satisfies EditOrigin) : null;
+        const by = userId ? ({ userId, source: source === 'API' ? 'API' : 'GRID' } satisfies Author) : null;
         return { kind, from, by, update };
       }
       case Kind.Awareness:
@@ -123,9 +121,6 @@ export class RelayedDocument {
   private helloTimer?: NodeJS.Timeout;
   private lastPendingHello = 0;
   private readonly onMessage = (raw: Buffer) => this.receive(raw);
-  private readonly onUpdate = (update: Uint8Array, origin: unknown) => this.publishUpdate(update, origin);
-  private readonly onAwareness = (changes: { added: number[]; updated: number[]; removed: number[] }, origin: unknown) =>
-    this.publishAwareness(changes, origin);
 
   constructor(
     private readonly relay: GridRelay,
@@ -138,13 +133,14 @@ export class RelayedDocument {
     await this.relay.link.subscribe(this.channel, this.onMessage);
   }
 
-  /** The document is loaded: apply what arrived meanwhile, publish from now on, and say hello. */
+  /**
+   * The document is loaded: apply what arrived meanwhile, and say hello. From now on the document's pipeline
+   * hands us what to publish (`publishUpdate`, `publishPresence`).
+   */
   attach(document: GridDocument): void {
     if (this.left) return;
     this.document = document;
     for (const raw of this.buffered.splice(0)) this.receive(raw);
-    document.doc.on('update', this.onUpdate);
-    document.awareness.on('update', this.onAwareness);
     this.hello();
   }
 
@@ -154,8 +150,6 @@ export class RelayedDocument {
     this.left = true;
     clearTimeout(this.helloTimer);
     this.relay.link.unsubscribe(this.channel, this.onMessage);
-    this.document?.doc.off('update', this.onUpdate);
-    this.document?.awareness.off('update', this.onAwareness);
     this.relay.forget(this);
   }
 
@@ -165,24 +159,24 @@ export class RelayedDocument {
     if (!document || this.left) return;
     try {
       const state = await this.relay.store.readState(this.docName);
-      if (state && !this.left) document.applyRelayedUpdate(state, this.origin(null));
+      if (state && !this.left && document.applyRelayedUpdate(state, this.origin(null)).missing) this.helloSoon();
     } catch (err) {
       this.relay.log.warn({ err, docName: this.docName }, 'catching a grid document up from storage failed');
     }
     this.hello();
   }
 
-  private origin(by: EditOrigin | null): RelayOrigin {
-    return { relayedFrom: this.relay.link.instanceId, by };
+  private origin(by: Author | null): RelayOrigin {
+    return { kind: 'relay', relayedFrom: this.relay.link.instanceId, by };
   }
 
   private publish(write: (e: encoding.Encoder) => void): void {
     this.relay.link.publish(this.channel, encodeMessage(this.relay.link.instanceId, write));
   }
 
-  private publishUpdate(update: Uint8Array, origin: unknown): void {
-    if (origin === LOAD_ORIGIN || isRelayOrigin(origin)) return;
-    const by = isEditOrigin(origin) ? origin : null;
+  /** A change this instance accepted (the pipeline decides which: origins.ts), with who made it. */
+  publishUpdate(update: Uint8Array, by: Author | null): void {
+    if (this.left) return;
     this.publish((e) => {
       encoding.writeVarUint(e, Kind.Update);
       encoding.writeVarString(e, by?.userId ?? '');
@@ -191,20 +185,20 @@ export class RelayedDocument {
     });
   }
 
-  private publishAwareness({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }, origin: unknown): void {
-    // Relayed presence is the other instance's to send; outdated presence times out on every instance alike.
-    if (isRelayOrigin(origin) || origin === 'timeout' || !this.document) return;
-    const changed = [...added, ...updated, ...removed];
-    if (changed.length === 0) return;
-    this.sendAwareness(changed);
-  }
-
-  private sendAwareness(clients: number[]): void {
-    const update = encodeAwarenessUpdate(this.document!.awareness, clients);
+  /**
+   * Presence of this instance's own peers (vetted by the document; relayed presence is the other instance's to
+   * send, and outdated presence times out on every instance alike).
+   */
+  publishPresence(update: Uint8Array): void {
+    if (this.left) return;
     this.publish((e) => {
       encoding.writeVarUint(e, Kind.Awareness);
       encoding.writeVarUint8Array(e, update);
     });
+  }
+
+  private sendAwareness(clients: number[]): void {
+    this.publishPresence(encodeAwarenessUpdate(this.document!.awareness, clients));
   }
 
   /** Our state vector: every instance holding the document answers with what we lack. */
@@ -232,8 +226,8 @@ export class RelayedDocument {
     try {
       switch (message.kind) {
         case Kind.Update:
-          document.applyRelayedUpdate(message.update, this.origin(message.by));
-          if (document.missesUpdates) this.helloSoon();
+          // Part of it depends on a change not seen yet (on its way, or lost): dropped, and asked for again.
+          if (document.applyRelayedUpdate(message.update, this.origin(message.by)).missing) this.helloSoon();
           break;
         case Kind.Awareness:
           document.applyRelayedAwareness(message.update, this.origin(null));

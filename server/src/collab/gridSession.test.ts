@@ -29,13 +29,15 @@ describe('grid sessions: presence, keepalive, token expiry', () => {
     const a = await open('lead.sales-north@example.com');
     const b = await open('viewer.sales-north@example.com');
     const before = a.provider.wsLastMessageReceived;
-    a.provider.awareness.setLocalStateField('user', { name: 'Lead', cell: 'x/budgetAmount' });
-    await eventually(() => b.provider.awareness.getStates().get(a.doc.clientID)?.user?.name === 'Lead', 'b to see a');
+    // Whatever a client claims, the server vouches: who it is comes from its token.
+    a.provider.awareness.setLocalStateField('user', { name: 'Lead', email: 'someone.else@example.com' });
+    await eventually(() => b.provider.awareness.getStates().get(a.doc.clientID)?.user?.email === 'lead.sales-north@example.com', 'b to see a');
+    expect(b.provider.awareness.getStates().get(a.doc.clientID)?.user?.name).not.toBe('Lead');
     // Nothing else was sent to `a`: a newer message time means its own presence came back.
     await eventually(() => a.provider.wsLastMessageReceived > before, 'the echo to the sender');
     // A read-only person shares presence too.
     b.provider.awareness.setLocalStateField('user', { name: 'Viewer' });
-    await eventually(() => a.provider.awareness.getStates().get(b.doc.clientID)?.user?.name === 'Viewer', 'a to see b');
+    await eventually(() => a.provider.awareness.getStates().get(b.doc.clientID)?.user?.email === 'viewer.sales-north@example.com', 'a to see b');
     const leaving = a.doc.clientID;
     a.provider.disconnect();
     await eventually(() => !b.provider.awareness.getStates().has(leaving), 'the presence of a leaver to go');
