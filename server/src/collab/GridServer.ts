@@ -23,6 +23,7 @@ import type { ViewerResolver } from '../auth/viewers.js';
 import { BudgetLine } from '../budget/BudgetLine.js';
 import { BudgetSubmission, type SubmissionStatus } from '../budget/BudgetSubmission.js';
 import { BusinessUnit } from '../budget/BusinessUnit.js';
+import { User } from '../directory/User.js';
 import type { BudgetLineWriter, CellChanges, LiveDocuments, LiveEditTarget } from '../budget/budgetLineWriter.js';
 import type { Logger } from '../log.js';
 import { canEditLine } from '../policies/budgetLine.js';
@@ -32,7 +33,7 @@ import { onEvent, type EventBus } from '../realtime/eventBus.js';
 import { CELLS_MAP, cellKey } from './cellRules.js';
 import { formatDocName, parseDocName } from './docName.js';
 import { GridCloseCode, GridConnection } from './GridConnection.js';
-import { GridDocument, isRelayOrigin, LOAD_ORIGIN } from './GridDocument.js';
+import { GridDocument } from './GridDocument.js';
 import { GridProjection } from './gridProjection.js';
 import { GridRelay, type RelayedDocument } from './gridRelay.js';
 import type { RedisLink } from '../realtime/redisLink.js';
@@ -42,8 +43,9 @@ import type { GridMetrics } from './gridMetrics.js';
 
 /** Largest frame a client may send; a bigger one closes that connection (1009). */
 export const MAX_FRAME_BYTES = 1024 * 1024;
-/** Frames accepted from a connection while its document is still loading. */
+/** Frames, and bytes, accepted from a connection while its document is still loading. */
 const MAX_BUFFERED_FRAMES = 100;
+const MAX_BUFFERED_BYTES = 2 * MAX_FRAME_BYTES;
 
 interface OpenDocument {
   document: GridDocument;
@@ -115,9 +117,13 @@ export class GridServer implements LiveDocuments {
 
   private async connect(ws: WebSocket, request: IncomingMessage): Promise<void> {
     const buffered: Uint8Array[] = [];
+    let bufferedBytes = 0;
     let closedEarly = false;
     const buffer = (data: Buffer) => {
-      if (buffered.length >= MAX_BUFFERED_FRAMES) return ws.close(GridCloseCode.BadRequest, 'too many messages before sync');
+      bufferedBytes += data.byteLength;
+      if (buffered.length >= MAX_BUFFERED_FRAMES || bufferedBytes > MAX_BUFFERED_BYTES) {
+        return ws.close(GridCloseCode.BadRequest, 'too many messages before sync');
+      }
       buffered.push(new Uint8Array(data));
     };
     ws.on('message', buffer);
@@ -152,11 +158,13 @@ export class GridServer implements LiveDocuments {
     ws.off('message', buffer);
     if (closedEarly || ws.readyState !== ws.OPEN) return this.releaseIfIdle(target.docName);
     const readOnly = !canEditLine(viewer, { unitId: target.unitId }, target.status);
-    const connection = new GridConnection(ws, viewer, open.document, readOnly, {
+    const identity = { name: target.displayName, email: viewer.email };
+    const connection = new GridConnection(ws, viewer, identity, open.document, readOnly, {
       onAccepted: (n) => this.acceptedChanges.inc(n),
       onRejected: (n, detail) => {
         this.rejectedChanges.inc(n);
-        this.options.log.info({ docName: target.docName, userId: viewer!.userId, refused: detail.slice(0, 10) }, 'grid changes refused');
+        // At most one line a minute per connection (GridConnection), with the count since the last one.
+        if (detail) this.options.log.info({ docName: target.docName, userId: viewer!.userId, ...detail }, 'grid changes refused');
       },
       onClosed: (c) => {
         open.connections.delete(c);
@@ -178,7 +186,14 @@ export class GridServer implements LiveDocuments {
     if (!unit || !canReadUnit(viewer, unit.id)) return null;
     const submission = await em.findOne(BudgetSubmission, { plan: parsed.planId, businessUnit: unit.id });
     if (!submission) return null; // no such plan
-    return { docName: formatDocName(parsed.planId, unit.code), unitId: unit.id, status: submission.status };
+    // Their name as others see it next to their cursor (presence is the server's to vouch for).
+    const user = await em.findOne(User, { id: viewer.userId }, { fields: ['displayName'] });
+    return {
+      docName: formatDocName(parsed.planId, unit.code),
+      unitId: unit.id,
+      status: submission.status,
+      displayName: user?.displayName ?? viewer.email,
+    };
   }
 
   /** The open document, loading it (once, however many ask at the same time) when needed. */
@@ -215,11 +230,14 @@ export class GridServer implements LiveDocuments {
       throw err;
     }
     document.loadState(state);
-    document.doc.on('update', (update: Uint8Array, origin: unknown) => {
-      // Loading: already stored. Relayed: stored by the instance that accepted it.
-      if (origin === LOAD_ORIGIN || isRelayOrigin(origin)) return;
-      this.store.append(docName, update);
-    });
+    // The parts every change goes to after the broadcast, in this order (which changes: origins.ts).
+    document.parts = {
+      relay: relayed ? (update, author) => relayed.publishUpdate(update, author) : undefined,
+      relayPresence: relayed ? (update) => relayed.publishPresence(update) : undefined,
+      store: (update) => this.store.append(docName, update),
+      project: (change) => this.projection.project(document, change),
+      onError: (part, err) => this.options.log.error({ err, docName, part }, 'a grid document part failed'),
+    };
     this.projection.attach(document);
     relayed?.attach(document);
     const open: OpenDocument = { document, connections: new Set(), leases: 0, editChain: Promise.resolve(), relayed };
@@ -276,7 +294,7 @@ export class GridServer implements LiveDocuments {
       const run = open.editChain.then(async () => {
         await this.projection.flush(docName);
         await beforeApply();
-        open.document.applyEdits(target.lineId, changes, { userId, source: 'API' });
+        open.document.applyEdits(target.lineId, changes, { kind: 'api', author: { userId, source: 'API' } });
         await this.projection.flush(docName);
       });
       open.editChain = run.catch(() => undefined);
