@@ -103,6 +103,13 @@ describe('budget lines over GraphQL', () => {
       { forecastSales: -0.01 },
       { comment: 'x'.repeat(2001) },
       { budgetAmount: 5, comment: 'y'.repeat(2001) },
+      // PostgreSQL cannot store these: refused here, they once wedged the unit's whole projection.
+      { comment: 'nul \u0000 here' },
+      { comment: 'half a pair \ud83d' },
+      { comment: 'bell \u0007' },
+      { comment: '\u001b[31mred' },
+      { comment: 'next line \u0085' },
+      { comment: 'delete \u007f' },
     ];
     for (const input of bad) {
       const res = await server.gql(UPDATE, { id: line.id, input }, lead);
@@ -120,6 +127,14 @@ describe('budget lines over GraphQL', () => {
     const res = await server.gql(UPDATE, { id: line.id, input: { budgetAmount: 0, forecastSales: 1e12, comment: 'z'.repeat(2000) } }, lead);
     expect(res.errors).toBeUndefined();
     expect(res.data.updateBudgetLine).toMatchObject({ budgetAmount: 0, forecastSales: 1e12 });
+  });
+
+  it('keeps the tabs and line breaks Excel pastes, and characters beyond the BMP, in a comment', async () => {
+    const line = (await server.gql(LINES, { plan: planId, unit: 'SALES_NORTH' }, lead)).data.budgetLines[12];
+    const comment = 'Q1\tQ2\r\nsecond line\nthird 👍 ünïcödé';
+    const res = await server.gql(UPDATE, { id: line.id, input: { comment } }, lead);
+    expect(res.errors).toBeUndefined();
+    expect(res.data.updateBudgetLine.comment).toBe(comment);
   });
 
   it('freezes a submitted unit: FORBIDDEN for everyone, CONFLICT on a second submit', async () => {

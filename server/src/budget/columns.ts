@@ -2,6 +2,8 @@
  * The editable columns of a budget line and their rules: one definition shared by the GraphQL mutation, the
  * grid's validation and the projection, so the three can never disagree on what a valid cell is.
  */
+import { unstorableTextProblem } from '../db/storableText.js';
+
 export const EDITABLE_COLUMNS = ['budgetAmount', 'forecastSales', 'comment'] as const;
 export type EditableColumn = (typeof EDITABLE_COLUMNS)[number];
 export type CellValue = number | string | null;
@@ -14,6 +16,14 @@ export function isEditableColumn(name: string): name is EditableColumn {
 }
 
 /**
+ * Control characters a comment may not hold: every C0 control but tab, line feed and carriage return (which
+ * Excel puts in a pasted cell), DEL and the C1 controls. None is typed on purpose; they are invisible in the
+ * grid and break what reads the comments later (CSV and Excel exports, terminals, log lines). U+0000 and
+ * unpaired surrogates are refused anyway: PostgreSQL cannot store them (db/storableText.ts).
+ */
+const FORBIDDEN_CONTROL = /[\u0001-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/;
+
+/**
  * Why a value cannot go into a column, or null when it can. `null` clears an amount; a comment is cleared
  * with the empty string (the column is never null).
  */
@@ -21,6 +31,9 @@ export function cellValueProblem(column: EditableColumn, value: unknown): string
   if (column === 'comment') {
     if (typeof value !== 'string') return 'comment must be a string';
     if (value.length > MAX_COMMENT_LENGTH) return `comment must be at most ${MAX_COMMENT_LENGTH} characters`;
+    const unstorable = unstorableTextProblem(value);
+    if (unstorable) return `comment ${unstorable}`;
+    if (FORBIDDEN_CONTROL.test(value)) return 'comment must not contain control characters (tabs and line breaks are fine)';
     return null;
   }
   if (value === null) return null;
