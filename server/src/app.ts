@@ -92,7 +92,11 @@ export async function startPlansync(config: Config, log: Logger = createLogger(c
       orm,
       tokens,
       viewers: new ViewerResolver(tokens, entraTokens),
-      localLogin: new LocalLogin(tokens, { threshold: config.lockoutThreshold, lockoutSeconds: config.lockoutSeconds }),
+      localLogin: new LocalLogin(
+        tokens,
+        { threshold: config.lockoutThreshold, lockoutSeconds: config.lockoutSeconds, failuresPerMinute: config.loginFailuresPerMinute },
+        log.child({ component: 'sign-in' }),
+      ),
       budgetLines: new BudgetLineWriter(),
       events,
       redis,

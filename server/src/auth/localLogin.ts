@@ -1,77 +1,81 @@
 /**
- * Email and password sign-in, with lockout.
+ * Email and password sign-in, with limits (auth/signInLimits.ts).
  *
- * Every failure answers alike: unknown address, wrong password, Entra-only account or locked-out address
- * all give the same UNAUTHENTICATED error after the same argon2 work, so neither the message nor the time
- * taken tells an attacker whether an account exists. Failures are counted per address (known or not);
- * after `threshold` in a row the address is locked for `lockoutSeconds`.
+ * In order, for every attempt:
+ * 1. The caller's address takes a place in its window of LOGIN_FAILURES_PER_MINUTE, before anything is
+ *    hashed: a full window answers RATE_LIMITED (429, Retry-After) at once, for any email. So does a full
+ *    line of password checks (passwords.ts), which gives its place back.
+ * 2. A real account counts the attempt for this address; locked there, the password is not judged.
+ * 3. The password is checked, or a decoy for an unknown account, so timing says nothing.
+ * Every other failure (unknown address, wrong password, Entra-only account, account locked for this address)
+ * answers alike with UNAUTHENTICATED after the same argon2 work, so neither the message nor the time taken
+ * tells whether an account exists. A success gives the address's place back and clears the account's count
+ * for that address.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { User } from '../directory/User.js';
-import { unauthenticated } from '../errors.js';
-import { verifyPassword } from './passwords.js';
+import { rateLimited, unauthenticated } from '../errors.js';
+import type { Logger } from '../log.js';
+import { HashingBusy, verifyPassword } from './passwords.js';
 import { SignInEvent } from './SignInEvent.js';
+import { SignInLimits, type SignInLimitPolicy } from './signInLimits.js';
 import type { TokenService } from './tokens.js';
 import { viewerFromUser } from './viewers.js';
 import type { Viewer } from '../policies/viewer.js';
 
 export const LOGIN_FAILED_MESSAGE = 'Invalid email or password, or too many attempts: try again in a few minutes';
+const RATE_LIMITED_MESSAGE = 'Too many failed sign-ins from your address: try again later';
 const MAX_EMAIL_LENGTH = 320;
 const MAX_PASSWORD_LENGTH = 1024;
+/** Who signs in without a known address (none came with the request): they share one window. */
+const UNKNOWN_ADDRESS = 'unknown';
 
-export interface LoginPolicy {
-  threshold: number;
-  lockoutSeconds: number;
-}
+export type LoginPolicy = SignInLimitPolicy;
 
 export class LocalLogin {
+  private readonly limits: SignInLimits;
+
   constructor(
     private readonly tokens: TokenService,
-    private readonly policy: LoginPolicy,
-  ) {}
+    policy: LoginPolicy,
+    private readonly log?: Logger,
+  ) {
+    this.limits = new SignInLimits(policy);
+  }
 
   async login(em: EntityManager, emailInput: string, password: string, ip: string | null): Promise<{ token: string; user: User; viewer: Viewer }> {
+    const address = ip || UNKNOWN_ADDRESS;
+    this.limits.pruneNowAndThen(em, (err) => this.log?.warn({ err }, 'pruning old sign-in rows failed'));
+    const place = await this.limits.reserve(em, address);
+    if ('retryAfterSeconds' in place) throw rateLimited(place.retryAfterSeconds, RATE_LIMITED_MESSAGE);
+
     const email = emailInput.trim().toLowerCase();
-    if (!email || email.length > MAX_EMAIL_LENGTH || password.length > MAX_PASSWORD_LENGTH) {
-      await verifyPassword(null, '');
+    let user: User | null = null;
+    let passwordOk = false;
+    let locked = false;
+    try {
+      const wellFormed = email && email.length <= MAX_EMAIL_LENGTH && password.length <= MAX_PASSWORD_LENGTH;
+      if (wellFormed) user = await em.findOne(User, { email }, { populate: ['businessUnits', 'organization'] });
+      if (user) locked = !(await this.limits.reserveAccount(em, user.id, address));
+      // Checked even when locked or malformed (against a decoy), so every failure takes as long as any other.
+      passwordOk = await verifyPassword(user && !locked ? user.passwordHash : null, wellFormed ? password : '');
+    } catch (err) {
+      if (!(err instanceof HashingBusy)) throw err;
+      // Never tried: it counts against nobody.
+      await this.limits.release(em, place);
+      throw rateLimited(1, err.message);
+    }
+
+    if (!user || locked || !passwordOk) {
+      await this.recordEvent(em, email.slice(0, MAX_EMAIL_LENGTH), locked ? null : user, false, ip);
       throw unauthenticated(LOGIN_FAILED_MESSAGE);
     }
-    const locked = await this.isLocked(em, email);
-    const user = await em.findOne(User, { email }, { populate: ['businessUnits', 'organization'] });
-    // Verify even when locked, so a locked address takes as long to answer as any other.
-    const passwordOk = await verifyPassword(user?.passwordHash, password);
-    if (locked || !user || !passwordOk) {
-      if (!locked) await this.recordFailure(em, email);
-      await this.recordEvent(em, email, locked ? null : user, false, ip);
-      throw unauthenticated(LOGIN_FAILED_MESSAGE);
-    }
-    await em.getConnection().execute('DELETE FROM login_throttle WHERE email = ?', [email]);
+    await this.limits.clearFailures(em, user.id, address);
+    await this.limits.release(em, place);
     await this.recordEvent(em, email, user, true, ip);
     const token = await this.tokens.sign(user.id);
     const verified = (await this.tokens.verify(token))!;
-    return { token, user, viewer: viewerFromUser(user, verified.expiresAt) };
-  }
-
-  private async isLocked(em: EntityManager, email: string): Promise<boolean> {
-    const rows = await em
-      .getConnection()
-      .execute<{ locked: boolean }[]>('SELECT locked_until > now() AS locked FROM login_throttle WHERE email = ?', [email]);
-    return rows[0]?.locked === true;
-  }
-
-  /** Counts a failure atomically (concurrent attempts each count) and locks the address at the threshold. */
-  private async recordFailure(em: EntityManager, email: string): Promise<void> {
-    const connection = em.getConnection();
-    await connection.execute(
-      `INSERT INTO login_throttle (email, failures, last_failure_at) VALUES (?, 1, now())
-       ON CONFLICT (email) DO UPDATE SET failures = login_throttle.failures + 1, last_failure_at = now()`,
-      [email],
-    );
-    await connection.execute(
-      `UPDATE login_throttle SET failures = 0, locked_until = now() + make_interval(secs => ?)
-       WHERE email = ? AND failures >= ?`,
-      [this.policy.lockoutSeconds, email, this.policy.threshold],
-    );
+    return { token, user, viewer: viewerFromUser(user, verified.expiresAt, verified.tokenId) };
   }
 
   private async recordEvent(em: EntityManager, email: string, user: User | null, success: boolean, ip: string | null) {

@@ -1,7 +1,9 @@
 /**
  * Password sign-in from the attacker's side, against the real server: every failure answers alike (so a
- * login never tells whether an account exists or is locked), repeated failures lock the address (whatever
- * its case, however fast they come), the lock lifts by itself, and the sign-in log records every attempt.
+ * login never tells whether an account exists or is locked), repeated failures lock the account for the
+ * address they came from (whatever the email's case, however fast they come), the lock lifts by itself, and
+ * the sign-in log records every attempt. The per-address rate limit has tests of its own
+ * (signInLimits.test.ts); here it is raised out of the way.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_PASSWORD } from '../db/seed.js';
@@ -39,7 +41,11 @@ describe('password sign-in: one answer for every failure, lockout', () => {
 
   beforeAll(async () => {
     // A lockout far longer than the test: "locked" never depends on how fast the machine is.
-    server = await startTestServer({ LOGIN_LOCKOUT_THRESHOLD: String(THRESHOLD), LOGIN_LOCKOUT_SECONDS: '3600' });
+    server = await startTestServer({
+      LOGIN_LOCKOUT_THRESHOLD: String(THRESHOLD),
+      LOGIN_LOCKOUT_SECONDS: '3600',
+      LOGIN_FAILURES_PER_MINUTE: '100000',
+    });
     reference = answer(await attempt(server, 'analyst@example.com', WRONG));
     expect(reference.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
     expect(reference.data).toBeNull();
@@ -88,7 +94,10 @@ describe('password sign-in: one answer for every failure, lockout', () => {
     expect(answer(await attempt(server, email.toUpperCase(), DEMO_PASSWORD))).toEqual(reference);
     expect(answer(await attempt(server, `  ${email}  `, DEMO_PASSWORD))).toEqual(reference);
     expect(answer(await attempt(server, email, WRONG))).toEqual(reference);
-    const [row] = await server.sql('SELECT locked_until > now() AS locked FROM login_throttle WHERE email = $1', [email]);
+    const [row] = await server.sql(
+      'SELECT t.locked_until > now() AS locked FROM login_throttle t JOIN app_user u ON u.id = t.user_id WHERE u.email = $1',
+      [email],
+    );
     expect(row).toEqual({ locked: true });
     // Only this address: the others still sign in.
     await expectSignedIn(server, 'lead.marketing@example.com');
@@ -101,11 +110,18 @@ describe('password sign-in: one answer for every failure, lockout', () => {
     expect(answer(await attempt(server, email, DEMO_PASSWORD))).toEqual(reference);
   });
 
-  it('locks an address under a burst of concurrent failures', async () => {
+  it('a burst of concurrent guesses gets no more tries than the threshold', async () => {
     const email = 'lead.operations@example.com';
-    const burst = await Promise.all(Array.from({ length: 4 * THRESHOLD }, () => attempt(server, email, WRONG)));
+    const burst = await Promise.all(Array.from({ length: 8 * THRESHOLD }, () => attempt(server, email, WRONG)));
     for (const res of burst) expect(answer(res)).toEqual(reference);
     expect(answer(await attempt(server, email, DEMO_PASSWORD))).toEqual(reference);
+    // A guess that was judged is logged with the account; one refused by the lock without it.
+    const [judged] = await server.sql(
+      `SELECT count(*) FILTER (WHERE user_id IS NOT NULL)::int AS judged, count(*)::int AS all
+       FROM sign_in_event WHERE email = $1 AND NOT success`,
+      [email],
+    );
+    expect(judged).toEqual({ judged: THRESHOLD, all: 8 * THRESHOLD + 1 });
   });
 
   it('a locked unknown address answers like a locked account and like a wrong password', async () => {
@@ -144,9 +160,9 @@ describe('password sign-in: one answer for every failure, lockout', () => {
     );
     expect(counts).toEqual({ successes: 2, failures: 2 * (THRESHOLD - 1) + THRESHOLD + 4 });
 
-    // No password, right or wrong, is ever stored in the log or the throttle.
+    // No password, right or wrong, is ever stored in the log or the throttles.
     const stored = await server.sql(
-      `SELECT t::text AS row FROM sign_in_event t UNION ALL SELECT t::text FROM login_throttle t`,
+      `SELECT t::text AS row FROM sign_in_event t UNION ALL SELECT t::text FROM login_throttle t UNION ALL SELECT t::text FROM sign_in_rate t`,
     );
     for (const { row } of stored) {
       expect(row).not.toContain(WRONG);
@@ -174,7 +190,10 @@ describe('password sign-in: the lockout lifts by itself', () => {
     const reference = answer(await attempt(server, email, WRONG));
     expect(reference.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
     expect(answer(await attempt(server, email, WRONG))).toEqual(reference);
-    const [lock] = await server.sql('SELECT locked_until FROM login_throttle WHERE email = $1', [email]);
+    const [lock] = await server.sql(
+      'SELECT t.locked_until FROM login_throttle t JOIN app_user u ON u.id = t.user_id WHERE u.email = $1',
+      [email],
+    );
     expect(lock.locked_until).toBeInstanceOf(Date);
 
     // Wait until the database's own clock says the lock is over (waiting, not measuring).
@@ -184,6 +203,6 @@ describe('password sign-in: the lockout lifts by itself', () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     await expectSignedIn(server, email);
-    expect(await server.sql('SELECT * FROM login_throttle WHERE email = $1', [email])).toEqual([]);
+    expect(await server.sql('SELECT t.* FROM login_throttle t JOIN app_user u ON u.id = t.user_id WHERE u.email = $1', [email])).toEqual([]);
   });
 });

@@ -1,31 +1,81 @@
 /**
  * Password hashing with argon2id, at OWASP's recommended minimum (19 MiB, 2 passes, 1 lane): strong
  * enough for stored hashes, cheap enough that a sign-in costs ~25 ms of one core.
+ *
+ * argon2 work is bounded: at most HASHING_AT_ONCE hashes run at a time (the rest wait in line), so a flood of
+ * sign-ins from many addresses cannot take every core and libuv thread, and at most HASHING_QUEUE wait: a
+ * sign-in that would wait behind more is refused at once (`HashingBusy`) rather than queued without end.
  */
 import argon2 from 'argon2';
 
 const OPTIONS = { type: argon2.argon2id, memoryCost: 19 * 1024, timeCost: 2, parallelism: 1 } as const;
 
+/** Hashes running at once: half of a 4-thread libuv pool, the rest stays free for files and DNS. */
+const HASHING_AT_ONCE = 2;
+/** Verifications that may wait for a turn (about a second of work at ~25 ms each on two threads). */
+const HASHING_QUEUE = 64;
+
+/** Too many sign-ins are waiting for their password to be checked: try again in a moment. */
+export class HashingBusy extends Error {
+  constructor() {
+    super('Too many sign-ins at once: try again in a moment');
+  }
+}
+
+let running = 0;
+const waiting: (() => void)[] = [];
+/** argon2 operations started since the process began. */
+let started = 0;
+
+/** How much argon2 work there is: started so far, running now, waiting now (for metrics and tests). */
+export function hashingStats(): { started: number; running: number; waiting: number } {
+  return { started, running, waiting: waiting.length };
+}
+
+/** Runs `work` when a hashing slot is free. `mayRefuse`: throw HashingBusy instead of queueing behind a full line. */
+async function withHashingSlot<T>(work: () => Promise<T>, mayRefuse: boolean): Promise<T> {
+  if (running >= HASHING_AT_ONCE) {
+    if (mayRefuse && waiting.length >= HASHING_QUEUE) throw new HashingBusy();
+    await new Promise<void>((resolve) => waiting.push(resolve));
+  } else {
+    running += 1;
+  }
+  try {
+    started += 1;
+    return await work();
+  } finally {
+    // The slot passes straight to the next in line (running stays the same), or is freed.
+    const next = waiting.shift();
+    if (next) next();
+    else running -= 1;
+  }
+}
+
+/** Hashes a new password (waits for a slot; never refused). */
 export function hashPassword(password: string): Promise<string> {
-  return argon2.hash(password, OPTIONS);
+  return withHashingSlot(() => argon2.hash(password, OPTIONS), false);
 }
 
 /** A hash of nothing anyone knows, verified against when an account does not exist, to even out timing. */
 let decoyHash: Promise<string> | undefined;
 
 /**
- * Checks a password against a stored hash. With no hash (unknown account, Entra-only account) it still
- * spends the same work on a decoy, so response time does not tell whether an account exists.
+ * Checks a password against a stored hash. With no hash (unknown account, Entra-only account, refused
+ * attempt) it still spends the same work on a decoy, so response time does not tell whether an account
+ * exists. Throws HashingBusy when too many checks are already waiting.
  */
 export async function verifyPassword(hash: string | null | undefined, password: string): Promise<boolean> {
   if (!hash) {
     decoyHash ??= hashPassword('decoy: no account has this password');
-    await argon2.verify(await decoyHash, password).catch(() => false);
+    const decoy = await decoyHash;
+    await withHashingSlot(() => argon2.verify(decoy, password).catch(() => false), true);
     return false;
   }
-  try {
-    return await argon2.verify(hash, password);
-  } catch {
-    return false;
-  }
+  return withHashingSlot(async () => {
+    try {
+      return await argon2.verify(hash, password);
+    } catch {
+      return false;
+    }
+  }, true);
 }

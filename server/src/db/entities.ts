@@ -1,5 +1,7 @@
 /** Every MikroORM entity, listed once so the ORM, the migrations and the tests agree on the model. */
 import { LoginThrottle } from '../auth/LoginThrottle.js';
+import { RevokedToken } from '../auth/RevokedToken.js';
+import { SignInRate } from '../auth/SignInRate.js';
 import { SignInEvent } from '../auth/SignInEvent.js';
 import { BudgetLine } from '../budget/BudgetLine.js';
 import { BudgetPlan } from '../budget/BudgetPlan.js';
@@ -26,6 +28,8 @@ export const entities = [
   BudgetSubmission,
   CellChange,
   LoginThrottle,
+  SignInRate,
+  RevokedToken,
   SignInEvent,
   GridUpdate,
   GridSnapshot,

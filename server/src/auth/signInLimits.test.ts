@@ -1,0 +1,148 @@
+/**
+ * Sign-in limits from the attacker's side, with the defaults users run (LOGIN_FAILURES_PER_MINUTE 30,
+ * LOGIN_LOCKOUT_THRESHOLD 5): a flood of made-up emails from one address is refused before any password is
+ * hashed, concurrent guesses never get past the limits, nobody can lock a person out of their account from
+ * another address, and made-up emails leave no row behind. Addresses are told apart as the server is told
+ * them behind a proxy on loopback: X-Forwarded-For.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_PASSWORD } from '../db/seed.js';
+import { startTestServer, type TestServer } from '../testing/harness.js';
+import { hashingStats } from './passwords.js';
+
+const LOGIN = 'mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }';
+const DEFAULT_LIMIT = 30;
+const DEFAULT_THRESHOLD = 5;
+
+interface Answer {
+  status: number;
+  retryAfter: string | null;
+  code: string | undefined;
+  token: string | undefined;
+}
+
+/** A sign-in as a browser behind the proxy at `address` would send it, with what the caller sees of the answer. */
+async function signIn(server: TestServer, address: string, email: string, password: string): Promise<Answer> {
+  const res = await fetch(`${server.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-forwarded-for': address },
+    body: JSON.stringify({ query: LOGIN, variables: { e: email, p: password } }),
+  });
+  const body = (await res.json()) as { data?: { login?: { token: string } }; errors?: { extensions?: { code?: string } }[] };
+  return { status: res.status, retryAfter: res.headers.get('retry-after'), code: body.errors?.[0]?.extensions?.code, token: body.data?.login?.token };
+}
+
+function tally(answers: Answer[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const a of answers) counts[a.code ?? 'OK'] = (counts[a.code ?? 'OK'] ?? 0) + 1;
+  return counts;
+}
+
+describe('sign-in limits, with the defaults', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(() => server?.stop());
+
+  it('refuses a flood of made-up emails from one address before hashing, and leaves no row per email', async () => {
+    const attacker = '203.0.113.10';
+    // The decoy hash (checked against for unknown emails) is made on first use: made now, it is not counted below.
+    expect((await signIn(server, '198.51.100.9', 'warm.up@example.com', 'guess-1234')).code).toBe('UNAUTHENTICATED');
+    const hashedBefore = hashingStats().started;
+    const flood = await Promise.all(
+      Array.from({ length: 4 * DEFAULT_LIMIT }, (_, i) => signIn(server, attacker, `made.up.${i}@example.com`, 'guess-1234')),
+    );
+    // Exactly the limit got as far as a password check (concurrent guesses cannot exceed it); the rest were
+    // refused with 429 and a Retry-After, before any argon2 work.
+    expect(tally(flood)).toEqual({ UNAUTHENTICATED: DEFAULT_LIMIT, RATE_LIMITED: 3 * DEFAULT_LIMIT });
+    expect(hashingStats().started - hashedBefore).toBe(DEFAULT_LIMIT);
+    for (const refused of flood.filter((a) => a.code === 'RATE_LIMITED')) {
+      expect(refused.status).toBe(429);
+      expect(Number(refused.retryAfter)).toBeGreaterThanOrEqual(1);
+      expect(Number(refused.retryAfter)).toBeLessThanOrEqual(60);
+    }
+    // Later guesses are refused too, even with a real account's right password, until the minute is over.
+    expect((await signIn(server, attacker, 'admin@example.com', DEMO_PASSWORD)).code).toBe('RATE_LIMITED');
+
+    // Made-up emails write no lockout rows; the address has one window row; the log holds only what was judged.
+    expect(await server.sql(`SELECT * FROM login_throttle WHERE address = $1`, [attacker])).toEqual([]);
+    expect(await server.sql(`SELECT address, failures FROM sign_in_rate WHERE address = $1`, [attacker])).toEqual([
+      { address: attacker, failures: DEFAULT_LIMIT + 1 },
+    ]);
+    const [{ logged }] = await server.sql(`SELECT count(*)::int AS logged FROM sign_in_event WHERE ip = $1`, [attacker]);
+    expect(logged).toBe(DEFAULT_LIMIT);
+
+    // A real person from another address signs in meanwhile.
+    const real = await signIn(server, '198.51.100.20', 'lead.marketing@example.com', DEMO_PASSWORD);
+    expect(real).toMatchObject({ status: 200, code: undefined });
+    expect(real.token).toBeTruthy();
+  });
+
+  it('does not hold back an office signing in together from one address: successes do not count', async () => {
+    const office = '192.0.2.30';
+    const people = ['admin@example.com', 'analyst@example.com', 'lead.sales-north@example.com', 'planner.sales-north@example.com',
+      'viewer.sales-north@example.com', 'lead.finance@example.com', 'planner.finance@example.com', 'viewer.finance@example.com'];
+    // Everyone signs in several times over (new tabs, expired tokens): far more sign-ins than the limit.
+    for (let round = 0; round < 5; round++) {
+      const answers = await Promise.all(people.map((email) => signIn(server, office, email, DEMO_PASSWORD)));
+      expect(tally(answers)).toEqual({ OK: people.length });
+    }
+    // A few typos among them are fine too.
+    for (let i = 0; i < 3; i++) expect((await signIn(server, office, 'viewer.finance@example.com', 'typo')).code).toBe('UNAUTHENTICATED');
+    expect((await signIn(server, office, 'viewer.finance@example.com', DEMO_PASSWORD)).code).toBeUndefined();
+  });
+
+  it('a stranger cannot lock a person out of their account from another address', async () => {
+    const stranger = '203.0.113.40';
+    const victim = 'planner.operations@example.com';
+    const guesses = await Promise.all(Array.from({ length: 4 * DEFAULT_THRESHOLD }, () => signIn(server, stranger, victim, 'not-it-1234')));
+    expect(tally(guesses)).toEqual({ UNAUTHENTICATED: 4 * DEFAULT_THRESHOLD });
+    // Of the concurrent guesses, only the threshold's worth were judged; the account is locked for the stranger,
+    // even with the right password...
+    const [{ judged }] = await server.sql(
+      `SELECT count(*)::int AS judged FROM sign_in_event WHERE email = $1 AND ip = $2 AND user_id IS NOT NULL`,
+      [victim, stranger],
+    );
+    expect(judged).toBe(DEFAULT_THRESHOLD);
+    expect((await signIn(server, stranger, victim, DEMO_PASSWORD)).code).toBe('UNAUTHENTICATED');
+    // ...and not for its owner, from their own address.
+    const owner = await signIn(server, '198.51.100.41', victim, DEMO_PASSWORD);
+    expect(owner.code).toBeUndefined();
+    expect(owner.token).toBeTruthy();
+  });
+});
+
+describe('sign-in rows are cleaned up', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(() => server?.stop());
+
+  it('deletes old windows, locks, log entries and ended tokens', async () => {
+    const [{ id: userId }] = await server.sql(`SELECT id FROM app_user WHERE email = 'admin@example.com'`);
+    await server.sql(`INSERT INTO sign_in_rate (address, window_started_at, failures) VALUES ('203.0.113.50', now() - interval '2 hours', 30)`);
+    await server.sql(
+      `INSERT INTO login_throttle (user_id, address, failures, last_failure_at, locked_until)
+       VALUES ($1, '203.0.113.50', 3, now() - interval '2 days', now() - interval '2 days')`,
+      [userId],
+    );
+    await server.sql(`INSERT INTO sign_in_event (email, method, success, at) VALUES ('old@example.com', 'PASSWORD', false, now() - interval '100 days')`);
+    await server.sql(`INSERT INTO revoked_token (token_id, user_id, expires_at) VALUES ('gone', $1, now() - interval '1 minute')`, [userId]);
+    // What is still current stays.
+    await server.sql(`INSERT INTO revoked_token (token_id, user_id, expires_at) VALUES ('current', $1, now() + interval '1 hour')`, [userId]);
+
+    // Cleaning happens on sign-in attempts (now and then; the first one of a process does).
+    await signIn(server, '198.51.100.51', 'admin@example.com', DEMO_PASSWORD);
+    await expect
+      .poll(async () => (await server.sql(
+        `SELECT (SELECT count(*) FROM sign_in_rate WHERE address = '203.0.113.50')::int
+              + (SELECT count(*) FROM login_throttle WHERE address = '203.0.113.50')::int
+              + (SELECT count(*) FROM sign_in_event WHERE email = 'old@example.com')::int
+              + (SELECT count(*) FROM revoked_token WHERE token_id = 'gone')::int AS left`,
+      ))[0].left)
+      .toBe(0);
+    expect(await server.sql(`SELECT token_id FROM revoked_token`)).toEqual([{ token_id: 'current' }]);
+  });
+});
