@@ -37,6 +37,16 @@ export function entraClaims(payload: JWTPayload): EntraClaims | null {
   return { oid, email: email.toLowerCase(), name, groups };
 }
 
+/**
+ * Whether a token is a delegated access token with this API's scope: `scp` is a space-separated list of the
+ * scopes the person consented to for this API. ID tokens carry no `scp`; app-only tokens carry `roles` and
+ * `idtyp: "app"`, and speak for no person.
+ */
+export function grantsScope(payload: JWTPayload, scope: string): boolean {
+  if (payload.idtyp === 'app') return false;
+  return typeof payload.scp === 'string' && payload.scp.split(' ').includes(scope);
+}
+
 export class EntraTokenVerifier {
   readonly issuer: string;
   private readonly jwks: ReturnType<typeof createRemoteJWKSet>;
@@ -53,8 +63,14 @@ export class EntraTokenVerifier {
     return issuer === this.issuer;
   }
 
-  /** The claims of a valid, current access token issued to this app by this tenant, or null. */
-  async verify(token: string): Promise<{ claims: EntraClaims; expiresAt: number } | null> {
+  /**
+   * The claims of a valid, current access token issued for this API by this tenant, on behalf of a person,
+   * or null. Besides issuer, audience, expiry and signature, the token must be an access token granting this
+   * API's delegated scope (`scp` holds ENTRA_API_SCOPE): an ID token (same issuer and audience, no `scp`), an
+   * app-only token (`roles`, no person behind it) or a token for another of the app's scopes is refused.
+   * `tokenId`: its `uti` (Entra's unique token id), what signOut ends it by.
+   */
+  async verify(token: string): Promise<{ claims: EntraClaims; expiresAt: number; tokenId?: string } | null> {
     try {
       const { payload } = await jwtVerify(token, this.jwks, {
         algorithms: ['RS256'],
@@ -63,8 +79,10 @@ export class EntraTokenVerifier {
         requiredClaims: ['exp', 'oid'],
       });
       if (payload.tid !== undefined && payload.tid !== this.config.tenantId) return null;
+      if (!grantsScope(payload, this.config.apiScope)) return null;
       const claims = entraClaims(payload);
-      return claims ? { claims, expiresAt: payload.exp! } : null;
+      const tokenId = typeof payload.uti === 'string' ? payload.uti : undefined;
+      return claims ? { claims, expiresAt: payload.exp!, tokenId } : null;
     } catch {
       return null;
     }

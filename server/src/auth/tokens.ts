@@ -2,6 +2,7 @@
  * Plansync's own access tokens: ES256 JWTs signed and verified with jose. Verification pins the algorithm,
  * issuer and audience, so unsigned (`alg: none`), HS256-with-the-public-key and foreign tokens all fail.
  */
+import { createHash, randomUUID } from 'node:crypto';
 import { SignJWT, jwtVerify, errors as joseErrors, type JWTPayload } from 'jose';
 import type { SigningKeys } from './keys.js';
 
@@ -12,6 +13,16 @@ export interface VerifiedToken {
   userId: string;
   /** Expiry, seconds since the epoch: websockets close when it passes. */
   expiresAt: number;
+  /** What `signOut` ends this token by: its `jti` (see tokenIdOf). */
+  tokenId: string;
+}
+
+/**
+ * The id a token is ended by: its `jti` when it has one (every token Plansync signs does), else a hash of the
+ * whole token (tokens signed before `jti`, Entra ID tokens), which names it just as well.
+ */
+export function tokenIdOf(token: string, jti: unknown): string {
+  return typeof jti === 'string' && jti.length > 0 && jti.length <= 200 ? jti : `sha256:${createHash('sha256').update(token).digest('base64url')}`;
 }
 
 export class TokenService {
@@ -27,6 +38,7 @@ export class TokenService {
       .setIssuer(TOKEN_ISSUER)
       .setAudience(TOKEN_AUDIENCE)
       .setIssuedAt()
+      .setJti(randomUUID())
       .setExpirationTime(`${this.ttlSeconds}s`)
       .sign(this.keys.privateKey);
   }
@@ -72,7 +84,7 @@ export class TokenService {
         audience: TOKEN_AUDIENCE,
         requiredClaims: ['sub', 'exp'],
       });
-      return { userId: payload.sub!, expiresAt: payload.exp! };
+      return { userId: payload.sub!, expiresAt: payload.exp!, tokenId: tokenIdOf(token, payload.jti) };
     } catch (err) {
       if (err instanceof joseErrors.JOSEError || err instanceof TypeError) return null;
       throw err;

@@ -3,9 +3,10 @@
  * tokens for this app are accepted; the person's role and units are always read from their current row,
  * so a changed role or membership takes effect with the next request, not the next sign-in.
  *
- * Per request that is one query (the person's row with their unit ids), and a signature check only for a
- * token not seen lately: a token's signature cannot change, so a verified Plansync token is remembered (its
- * expiry still checked at every use); who it names and what they may do are never remembered.
+ * Per request that is one query (the person's row with their unit ids, unless the token was ended by
+ * `signOut`), and a signature check only for a token not seen lately: a token's signature cannot change, so a
+ * verified Plansync token is remembered (its expiry still checked at every use); who it names, what they may
+ * do and whether the token was ended are never remembered.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { decodeJwt } from 'jose';
@@ -15,7 +16,7 @@ import { isUuid } from '../ids.js';
 import type { Role } from '../config.js';
 import type { Viewer } from '../policies/viewer.js';
 import { EntraAccountConflict, type EntraTokenVerifier } from './entraTokens.js';
-import { TOKEN_ISSUER, type TokenService, type VerifiedToken } from './tokens.js';
+import { TOKEN_ISSUER, tokenIdOf, type TokenService, type VerifiedToken } from './tokens.js';
 
 /** Pulls the token out of an `Authorization: Bearer <token>` value; anything else gives null. */
 export function bearerToken(header: string | undefined | null): string | null {
@@ -24,8 +25,9 @@ export function bearerToken(header: string | undefined | null): string | null {
   return match ? match[1] : null;
 }
 
-export function viewerFromUser(user: User, expiresAt: number): Viewer {
+export function viewerFromUser(user: User, expiresAt: number, tokenId?: string): Viewer {
   return {
+    tokenId,
     userId: user.id,
     email: user.email,
     role: user.role,
@@ -45,22 +47,28 @@ interface ViewerRow {
 
 /**
  * A person's current row and units in one query (what `findOne(User, ..., { populate: ['businessUnits'] })`
- * reads in two): a prepared statement on a connection of MikroORM's pool, outside any transaction of `em`.
+ * reads in two), nothing when the token was ended: a prepared statement on a connection of MikroORM's pool,
+ * outside any transaction of `em`.
  */
 const VIEWER_STATEMENT = {
-  name: 'plansync.viewer',
+  name: 'plansync.viewer.v2',
   text: `SELECT u.id, u.email, u.role, u.organization_id,
        ARRAY(SELECT m.business_unit_id::text FROM user_business_unit m WHERE m.user_id = u.id) AS unit_ids
   FROM app_user u
- WHERE u.id = $1::uuid`,
+ WHERE u.id = $1::uuid
+   AND NOT EXISTS (SELECT 1 FROM revoked_token r WHERE r.token_id = $2::text)`,
 };
 
-/** The viewer of the person with this id (a uuid) as they are now, or null when there is no such person. */
-async function currentViewer(em: EntityManager, userId: string, expiresAt: number): Promise<Viewer | null> {
-  const { rows } = await withSqlClient(em, (client) => client.query<ViewerRow>({ ...VIEWER_STATEMENT, values: [userId] }));
+/**
+ * The viewer of the person with this id (a uuid) as they are now, or null when there is no such person or
+ * the token (by its id) was ended.
+ */
+async function currentViewer(em: EntityManager, userId: string, expiresAt: number, tokenId: string | undefined): Promise<Viewer | null> {
+  const { rows } = await withSqlClient(em, (client) => client.query<ViewerRow>({ ...VIEWER_STATEMENT, values: [userId, tokenId ?? ''] }));
   const row = rows[0];
   if (!row) return null;
   return {
+    tokenId,
     userId: row.id,
     email: row.email,
     role: row.role,
@@ -87,7 +95,21 @@ export class ViewerResolver {
    * the expiry of the token they connected with; null when the account is gone.
    */
   async refresh(em: EntityManager, viewer: Viewer): Promise<Viewer | null> {
-    return currentViewer(em, viewer.userId, viewer.expiresAt);
+    return currentViewer(em, viewer.userId, viewer.expiresAt, viewer.tokenId);
+  }
+
+  /**
+   * Ends the viewer's token on the server, until it would have expired anyway (`signOut`): every later request
+   * with it is refused. The caller tells open sockets (TOKENS_REVOKED).
+   */
+  async revoke(em: EntityManager, viewer: Viewer): Promise<boolean> {
+    if (!viewer.tokenId) return false;
+    await em.getConnection().execute(
+      `INSERT INTO revoked_token (token_id, user_id, expires_at) VALUES (?, ?, to_timestamp(?))
+       ON CONFLICT (token_id) DO NOTHING`,
+      [viewer.tokenId, viewer.userId, viewer.expiresAt],
+    );
+    return true;
   }
 
   /**
@@ -100,7 +122,9 @@ export class ViewerResolver {
     const remembered = this.verified.get(token);
     if (remembered) {
       // As jose judges `exp` (no clock tolerance): valid while exp > now, in whole seconds.
-      if (remembered.expiresAt > Math.floor(Date.now() / 1000)) return currentViewer(em, remembered.userId, remembered.expiresAt);
+      if (remembered.expiresAt > Math.floor(Date.now() / 1000)) {
+        return currentViewer(em, remembered.userId, remembered.expiresAt, remembered.tokenId);
+      }
       this.verified.delete(token);
       return null;
     }
@@ -116,14 +140,17 @@ export class ViewerResolver {
       if (!verified || !isUuid(verified.userId)) return null;
       if (this.verified.size >= VERIFIED_TOKENS_KEPT) this.verified.delete(this.verified.keys().next().value!);
       this.verified.set(token, verified);
-      return currentViewer(em, verified.userId, verified.expiresAt);
+      return currentViewer(em, verified.userId, verified.expiresAt, verified.tokenId);
     }
     if (this.entra && this.entra.accepts(issuer)) {
       const verified = await this.entra.verify(token);
       if (!verified) return null;
+      const tokenId = tokenIdOf(token, verified.tokenId);
+      const ended = await em.getConnection().execute('SELECT 1 FROM revoked_token WHERE token_id = ?', [tokenId]);
+      if (ended.length > 0) return null;
       try {
         const user = await this.entra.upsertUser(em.fork(), verified.claims);
-        return viewerFromUser(user, verified.expiresAt);
+        return viewerFromUser(user, verified.expiresAt, tokenId);
       } catch (err) {
         if (err instanceof EntraAccountConflict) return null;
         throw err;

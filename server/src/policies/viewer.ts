@@ -13,4 +13,6 @@ export interface Viewer {
   organizationId: string | null;
   /** When the token that proved this identity expires (seconds since the epoch). */
   expiresAt: number;
+  /** The id of that token (what `signOut` ends it by); absent for viewers made without a token. */
+  tokenId?: string;
 }
