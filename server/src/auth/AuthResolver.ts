@@ -30,6 +30,18 @@ export class AuthResolver {
     return session;
   }
 
+  @Mutation(() => Boolean, {
+    description:
+      'Ends, on the server, the token it is called with: every later request with it answers UNAUTHENTICATED, and ' +
+      "the GraphQL and grid sockets opened with it close with 4401. The person's other tokens are not affected.",
+  })
+  async signOut(@Ctx() ctx: GraphQLContext): Promise<boolean> {
+    const viewer = requireViewer(ctx);
+    if (!(await ctx.services.viewers.revoke(ctx.em, viewer))) return false;
+    ctx.services.events.publish('TOKENS_REVOKED', { userId: viewer.userId, tokenId: viewer.tokenId! });
+    return true;
+  }
+
   @Query(() => User, { description: 'The signed-in person.' })
   async me(@Ctx() ctx: GraphQLContext): Promise<User> {
     const viewer = requireViewer(ctx);

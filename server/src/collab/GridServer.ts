@@ -310,6 +310,12 @@ export class GridServer implements LiveDocuments {
     const stops = [
       onEvent(this.options.events, 'SUBMISSION_STATUS_CHANGED', (e) => this.applySubmissionStatus(e.planId, e.unitId, e.status)),
       onEvent(this.options.events, 'USER_ACCESS_CHANGED', (e) => void this.applyUserAccess(e.userId)),
+      // A token ended by signOut: its connections close as an expired token's would (4401).
+      onEvent(this.options.events, 'TOKENS_REVOKED', (e) => {
+        for (const open of this.open.values()) {
+          for (const c of [...open.connections]) if (c.viewer.tokenId === e.tokenId) c.close(GridCloseCode.Unauthorized, 'signed out');
+        }
+      }),
       // Redis is away (checked now and then) or came back: access or submission changes made on other instances
       // meanwhile were not heard.
       onEvent(this.options.events, 'CLUSTER_RESYNC', () => void this.recheckEveryConnection()),

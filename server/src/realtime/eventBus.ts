@@ -40,6 +40,13 @@ export interface UserAccessChangedEvent {
   userId: string;
 }
 
+/** A token was ended before its expiry (`signOut`): sockets opened with it close with 4401. */
+export interface TokensRevokedEvent {
+  userId: string;
+  /** The token's id (Viewer.tokenId). */
+  tokenId: string;
+}
+
 /** Redis came back after an outage ('reconnected'), or is still away ('degraded'): catch up from PostgreSQL. */
 export interface ClusterResyncEvent {
   reason: ResyncReason;
@@ -75,6 +82,7 @@ type BusTopics = {
   /** As published by the instance that committed it, in whatever order instances' messages arrive. */
   WORKFLOW_EVENT: [WorkflowEventRecord];
   USER_ACCESS_CHANGED: [UserAccessChangedEvent];
+  TOKENS_REVOKED: [TokensRevokedEvent];
   /** Local: every workflow event exactly once, in cursor order (workflow/eventSequencer.ts). */
   WORKFLOW_EVENT_ORDERED: [WorkflowEventRecord];
   /** Local: see ClusterResyncEvent. */
@@ -87,6 +95,7 @@ const CLUSTER_TOPICS: ReadonlySet<string> = new Set<keyof BusTopics>([
   'SUBMISSION_STATUS_CHANGED',
   'WORKFLOW_EVENT',
   'USER_ACCESS_CHANGED',
+  'TOKENS_REVOKED',
 ]);
 
 /** JSON with Dates tagged, so that they come back as Dates (`updatedAt`, `at`, `createdAt`, `submittedAt`, ...). */

@@ -160,9 +160,19 @@ export function createGraphQLWebSocketServer(schema: GraphQLSchema, services: Se
     rechecking = true;
     void recheckEveryone().finally(() => (rechecking = false));
   });
+  // A token ended by signOut: the sockets opened with it close as an expired token's would (4401). After the
+  // operations of this turn have answered: signOut called over the socket itself gets its `true` first.
+  const stopFollowingRevocations = onEvent(services.events, 'TOKENS_REVOKED', ({ userId, tokenId }) => {
+    setImmediate(() => {
+      for (const socket of byUser.get(userId) ?? []) {
+        if (sockets.get(socket)?.viewer?.tokenId === tokenId) socket.close(CloseCode.Unauthorized, 'Signed out');
+      }
+    });
+  });
   const stopFollowing = () => {
     stopFollowingAccess();
     stopFollowingResync();
+    stopFollowingRevocations();
   };
   async function recheckEveryone(): Promise<void> {
     const em = services.orm.em.fork();

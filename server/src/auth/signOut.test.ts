@@ -1,0 +1,106 @@
+/**
+ * signOut ends a token on the server: a stolen or left-behind token stops working at once, on HTTP and on the
+ * websockets already open with it (4401), while the person's other tokens carry on.
+ */
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { errorCode, startTestServer, type TestServer } from '../testing/harness.js';
+
+const SIGN_OUT = 'mutation { signOut }';
+
+/** A raw graphql-transport-ws socket, acknowledged, with the close it ends with. */
+async function graphqlSocket(server: TestServer, token: string) {
+  const socket = new WebSocket(server.url.replace(/^http/, 'ws') + '/graphql', 'graphql-transport-ws');
+  const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
+  await new Promise((resolve, reject) => {
+    socket.once('open', resolve);
+    socket.once('error', reject);
+  });
+  socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));
+  const first = await Promise.race([
+    new Promise<string>((resolve) => socket.once('message', (data) => resolve(JSON.parse(String(data)).type))),
+    closed.then((code) => `closed ${code}`),
+  ]);
+  return { socket, closed, first };
+}
+
+/** A raw grid socket to a unit's document, with the close it ends with. */
+async function gridSocket(server: TestServer, docName: string, token: string) {
+  const socket = new WebSocket(`${server.url.replace(/^http/, 'ws')}/yjs/${encodeURIComponent(docName)}?token=${encodeURIComponent(token)}`);
+  const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
+  // The server speaks first once it accepted the connection (its sync step 1).
+  const first = await Promise.race([
+    new Promise<string>((resolve) => socket.once('message', () => resolve('message'))),
+    closed.then((code) => `closed ${code}`),
+  ]);
+  return { socket, closed, first };
+}
+
+describe('signOut', () => {
+  let server: TestServer;
+  let docName: string;
+  beforeAll(async () => {
+    server = await startTestServer();
+    const admin = await server.login('admin@example.com');
+    const plans = await server.gql('{ budgetPlans { id } }', {}, admin);
+    docName = `budget:${plans.data.budgetPlans[0].id}:SALES_NORTH`;
+  });
+  afterAll(() => server?.stop());
+
+  it('ends the token it is called with, and closes its open sockets with 4401, not the other tokens', async () => {
+    const stolen = await server.login('lead.sales-north@example.com');
+    const other = await server.login('lead.sales-north@example.com');
+
+    const stolenGraphql = await graphqlSocket(server, stolen);
+    const stolenGrid = await gridSocket(server, docName, stolen);
+    const otherGraphql = await graphqlSocket(server, other);
+    const otherGrid = await gridSocket(server, docName, other);
+    expect([stolenGraphql.first, stolenGrid.first, otherGraphql.first, otherGrid.first]).toEqual([
+      'connection_ack', 'message', 'connection_ack', 'message',
+    ]);
+
+    const res = await server.gql(SIGN_OUT, {}, stolen);
+    expect(res.errors).toBeUndefined();
+    expect(res.data.signOut).toBe(true);
+
+    // Its sockets close as an expired token's do.
+    expect(await stolenGraphql.closed).toBe(4401);
+    expect(await stolenGrid.closed).toBe(4401);
+    // The token is refused everywhere from now on: HTTP, new GraphQL and grid sockets, signing out again.
+    expect(errorCode(await server.gql('{ me { email } }', {}, stolen))).toBe('UNAUTHENTICATED');
+    expect(errorCode(await server.gql(SIGN_OUT, {}, stolen))).toBe('UNAUTHENTICATED');
+    expect((await graphqlSocket(server, stolen)).first).toBe('closed 4401');
+    expect((await gridSocket(server, docName, stolen)).first).toBe('closed 4401');
+
+    // The person's other token, and its sockets, carry on.
+    expect((await server.gql('{ me { email } }', {}, other)).data.me.email).toBe('lead.sales-north@example.com');
+    expect(otherGraphql.socket.readyState).toBe(WebSocket.OPEN);
+    expect(otherGrid.socket.readyState).toBe(WebSocket.OPEN);
+    otherGraphql.socket.close();
+    otherGrid.socket.close();
+
+    // The ended token is remembered until it would have expired anyway, and no longer.
+    const [row] = await server.sql(`SELECT expires_at > now() AS current, user_id IS NOT NULL AS owned FROM revoked_token`);
+    expect(row).toEqual({ current: true, owned: true });
+  });
+
+  it('ends a token over the GraphQL socket it is called on, closing that socket with 4401', async () => {
+    const token = await server.login('viewer.sales-north@example.com');
+    const { socket, closed, first } = await graphqlSocket(server, token);
+    expect(first).toBe('connection_ack');
+    const answer = new Promise<unknown>((resolve) =>
+      socket.on('message', (data) => {
+        const message = JSON.parse(String(data));
+        if (message.type === 'next') resolve(message.payload);
+      }),
+    );
+    socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: SIGN_OUT } }));
+    expect(await answer).toEqual({ data: { signOut: true } });
+    expect(await closed).toBe(4401);
+  });
+
+  it('needs a token: without one, UNAUTHENTICATED', async () => {
+    expect(errorCode(await server.gql(SIGN_OUT))).toBe('UNAUTHENTICATED');
+    expect(errorCode(await server.gql(SIGN_OUT, {}, 'not-a-token'))).toBe('UNAUTHENTICATED');
+  });
+});
