@@ -2,6 +2,8 @@
  * Prometheus metrics (prom-client): process defaults plus what operators watch on a collaboration server.
  * One registry per server instance, so tests that start several servers in one process do not collide.
  */
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
@@ -45,3 +47,20 @@ export function createMetrics() {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/**
+ * Who may read /metrics (process internals, traffic by route): with METRICS_TOKEN, callers presenting it as a
+ * bearer token, from anywhere (Prometheus's `authorization` setting); without it, only callers on this machine
+ * that came straight in (a loopback peer and no X-Forwarded-For: a local reverse proxy forwarding an outside
+ * request adds one). Anyone else gets 404, as for a path that does not exist.
+ */
+export function canReadMetrics(req: IncomingMessage, metricsToken: string | undefined): boolean {
+  if (metricsToken) {
+    const given = Buffer.from(/^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1] ?? '');
+    const expected = Buffer.from(metricsToken);
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+  const peer = req.socket.remoteAddress ?? '';
+  const loopback = peer === '::1' || peer.startsWith('127.') || peer.startsWith('::ffff:127.');
+  return loopback && req.headers['x-forwarded-for'] === undefined && req.headers.forwarded === undefined;
+}

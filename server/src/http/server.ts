@@ -4,7 +4,7 @@
  *   /healthz   200 once the server takes traffic
  *   /readyz    200 while the database answers, 503 otherwise; says whether Redis is up (when configured): an
  *              instance without Redis still serves its own clients, so it stays in the proxy's rotation
- *   /metrics   Prometheus
+ *   /metrics   Prometheus: METRICS_TOKEN as a bearer token, or (without it) callers on loopback only
  *   /auth/...  sign-in with Microsoft Entra ID
  *   /          the web client
  * Websocket upgrades are routed by path here: two `WebSocketServer({ server })` on one HTTP server break
@@ -26,7 +26,8 @@ import { LIMITS, validationRules } from '../graphql/limits.js';
 import { createGraphQLWebSocketServer } from '../realtime/graphqlWs.js';
 import { refuseUpgrade, requestTarget } from './requestTarget.js';
 import type { Services } from '../services.js';
-import type { Metrics } from './metrics.js';
+import { canReadMetrics, type Metrics } from './metrics.js';
+import { securityHeaders } from './securityHeaders.js';
 
 export interface RunningHttpServer {
   server: http.Server;
@@ -54,7 +55,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   const { config, log } = services;
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
+  // Whose X-Forwarded-For names the caller (TRUST_PROXY): sign-in limits count per address.
+  app.set('trust proxy', config.trustProxy);
   const server = http.createServer(app);
   // Slow-loris protection: a client gets this long to send its headers and body.
   server.headersTimeout = 20_000;
@@ -68,6 +70,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     });
     next();
   });
+
+  app.use(securityHeaders);
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -85,7 +89,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       res.status(503).json({ status: 'unavailable', database: 'down', ...redis });
     }
   });
-  app.get('/metrics', async (_req, res) => {
+  app.get('/metrics', async (req, res) => {
+    if (!canReadMetrics(req, config.metricsToken)) return jsonError(res, 404, 'Not found', ErrorCode.NOT_FOUND);
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
