@@ -7,7 +7,7 @@
  * - Pasting a block copied from Excel fills a range (written here: range paste is Enterprise-only in AG Grid).
  * - Other people's selected cells are outlined in their colour, with their name.
  */
-import { forwardRef, useCallback, useEffect, useImperativeHandle, useMemo, useRef } from 'react';
+import { forwardRef, useCallback, useEffect, useImperativeHandle, useLayoutEffect, useMemo, useRef } from 'react';
 import { AgGridReact } from 'ag-grid-react';
 import {
   AllCommunityModule,
@@ -140,6 +140,7 @@ export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGri
   const pending = useRef(new Map<string, { value: unknown; at: number }>());
   const { cells, undo, provider } = grid;
   const lineById = useMemo(() => new Map(lines.map((l) => [l.id, l])), [lines]);
+  // Only the grid's starting rows: the document keeps changing before the grid is ready (see showDocument).
   const initialRows = useMemo(() => lines.map((l) => rowOf(l, cells)), [lines, cells]);
 
   useImperativeHandle(ref, () => ({ undo: () => undo.undo(), redo: () => undo.redo() }), [undo]);
@@ -149,6 +150,17 @@ export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGri
     api.current?.forEachNodeAfterFilterAndSort((node) => node.data && rows.push(node.data));
     onVisibleRows(rows);
   }, [onVisibleRows]);
+
+  /**
+   * Document -> grid, whole: every row from the document as it is now. AG Grid takes its rows at the first
+   * render but has no api until its onGridReady, a moment later; the first sync's changes often land in
+   * between, where the change observer below has no grid to update. So the grid is brought up to the
+   * document whenever it becomes ready and whenever the observer (re)attaches, and later changes only add
+   * to that. Asynchronous like the observer's transactions, so the two apply in the order they were made.
+   */
+  const showDocument = useCallback(() => {
+    api.current?.applyTransactionAsync({ update: lines.map((l) => rowOf(l, cells)) }, publishVisible);
+  }, [lines, cells, publishVisible]);
 
   // Document -> grid: every change (local, remote, undo) updates exactly the rows it touched.
   useEffect(() => {
@@ -170,11 +182,13 @@ export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGri
         }
       }
       if (touched.size === 0) return;
+      // No grid yet: onGridReady shows the document as it is then, this change included.
       api.current?.applyTransactionAsync({ update: [...touched].map((id) => rowOf(lineById.get(id)!, cells)) }, publishVisible);
     };
     cells.observe(observer);
+    showDocument(); // whatever changed between the first render and now
     return () => cells.unobserve(observer);
-  }, [cells, lineById, onNotice, publishVisible, undo]);
+  }, [cells, lineById, onNotice, publishVisible, showDocument, undo]);
 
   // Presence: remember who is where, and redraw the cells concerned.
   useEffect(() => {
@@ -330,13 +344,14 @@ export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGri
 
   // Every prop handed to AG Grid is stable: a new object or function on a re-render makes the grid
   // re-apply its options, which ends an edit in progress.
-  const gridReady = useCallback(
-    (e: GridReadyEvent<GridRow>) => {
-      api.current = e.api;
-      publishVisible();
-    },
-    [publishVisible],
-  );
+  const showDocumentNow = useRef(showDocument);
+  useLayoutEffect(() => {
+    showDocumentNow.current = showDocument;
+  }, [showDocument]);
+  const gridReady = useCallback((e: GridReadyEvent<GridRow>) => {
+    api.current = e.api;
+    showDocumentNow.current();
+  }, []);
 
   return (
     <div className="grid-frame" onPaste={onPaste} onKeyDownCapture={onKeyDown} data-testid="budget-grid">
