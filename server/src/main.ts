@@ -19,6 +19,14 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger(config.logLevel);
+  // Last resort, not a fix: every promise on a request or socket path handles its own failure, so that one
+  // client's error ends that client's request or socket. Should one slip through anyway, it is logged (and
+  // the process serves everyone else) rather than ending the process, as Node would by default.
+  process.on('unhandledRejection', (reason) => {
+    log.error({ err: reason }, 'unhandled promise rejection (a bug: whatever made this promise must handle its failure)');
+  });
+  // A synchronous throw nobody caught still ends the process (its state may be broken); it is logged first.
+  process.on('uncaughtExceptionMonitor', (err, origin) => log.fatal({ err, origin }, 'uncaught exception: exiting'));
   let app;
   try {
     app = await startPlansync(config, log);

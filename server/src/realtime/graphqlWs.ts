@@ -302,7 +302,9 @@ export function createGraphQLWebSocketServer(schema: GraphQLSchema, services: Se
       },
       { socket },
     );
-    socket.once('close', (code, reason) => void closed(code, String(reason)));
+    socket.once('close', (code, reason) => {
+      closed(code, String(reason)).catch((err) => services.log.error({ err }, 'closing a GraphQL websocket failed'));
+    });
   });
 
   // Keepalive for every socket with one timer: a socket that did not answer the last ping is dropped.

@@ -1,0 +1,209 @@
+/**
+ * Requests nobody's client would send, written by hand on raw TCP against the built server running as its own
+ * process with the default settings, exactly as `npm start` runs it. Each must get an answer (an HTTP 4xx, or
+ * an accepted websocket closed with 4400 where the stock y-websocket client needs a close code to stop
+ * retrying) while the process lives on and another person's grid and GraphQL sessions keep working.
+ *
+ * It prevents: a websocket upgrade to `/yjs/%E0%A4%A` ending the process (URIError from an unhandled promise),
+ * an upgrade to `//[` ending it ("Invalid URL"), and a reset mid-handshake ending it (an upgraded socket has
+ * no error listener of Node's).
+ */
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startChildServer, type ChildServer } from '../testing/childServer.js';
+import { connectGrid, eventually, synced, type GridClient } from '../testing/gridClients.js';
+
+interface RawAnswer {
+  /** HTTP status of the answer's first line (0 when the server sent nothing). */
+  status: number;
+  /** The websocket close code, when the upgrade was accepted and then closed. */
+  closeCode?: number;
+  text: string;
+}
+
+/** The close code of the first frame after a 101 answer, if that frame is a close frame. */
+function closeCodeAfter101(bytes: Buffer): number | undefined {
+  const end = bytes.indexOf('\r\n\r\n');
+  if (end < 0) return undefined;
+  const frame = bytes.subarray(end + 4);
+  if (frame.length < 4 || (frame[0] & 0x0f) !== 0x8) return undefined;
+  return frame.readUInt16BE(2);
+}
+
+/**
+ * Sends `request` as it is and reads the answer until the server has answered: an HTTP status, or a 101 and
+ * then a close frame (which we answer by closing, as a client would), or just the 101 with `until101`. `reset` drops the connection with a TCP
+ * reset right after sending, as a vanished client does.
+ */
+function raw(port: number, request: string | Buffer, options: { reset?: boolean; until101?: boolean } = {}): Promise<RawAnswer> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let bytes = Buffer.alloc(0);
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      socket.destroy();
+      const text = bytes.toString('latin1');
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
+      resolve({ status, closeCode: status === 101 ? closeCodeAfter101(bytes) : undefined, text });
+    };
+    socket.on('connect', () => {
+      socket.write(request);
+      if (options.reset) {
+        socket.resetAndDestroy();
+        finish();
+      }
+    });
+    socket.on('data', (chunk) => {
+      bytes = Buffer.concat([bytes, chunk]);
+      const text = bytes.toString('latin1');
+      const upgraded = text.startsWith('HTTP/1.1 101') && !options.until101;
+      if (upgraded ? closeCodeAfter101(bytes) !== undefined : text.includes('\r\n\r\n')) finish();
+    });
+    socket.on('error', finish);
+    socket.on('close', finish);
+  });
+}
+
+const KEY = () => randomBytes(16).toString('base64');
+
+/** A websocket upgrade request line and headers, with `extra` header lines and `omit`ted ones. */
+function upgrade(target: string, extra: string[] = [], omit: string[] = []): string {
+  const headers = [
+    'Host: 127.0.0.1',
+    'Upgrade: websocket',
+    'Connection: Upgrade',
+    `Sec-WebSocket-Key: ${KEY()}`,
+    'Sec-WebSocket-Version: 13',
+  ].filter((h) => !omit.some((name) => h.toLowerCase().startsWith(name.toLowerCase() + ':')));
+  return [`GET ${target} HTTP/1.1`, ...headers, ...extra, '', ''].join('\r\n');
+}
+
+const UPDATE = 'mutation($id: ID!, $c: String) { updateBudgetLine(id: $id, input: { comment: $c }) { version } }';
+const CHANGED = 'subscription($plan: ID!) { budgetLineChanged(planId: $plan, businessUnitCode: "SALES_NORTH") { id comment } }';
+
+describe('malformed requests and upgrades, as an unauthenticated outsider', () => {
+  let server: ChildServer;
+  let port: number;
+  let leadToken: string;
+  let planId: string;
+  let lineId: string;
+  let docName: string;
+  let grid: GridClient;
+  let ws: Client;
+  const heard: string[] = [];
+  let edits = 0;
+
+  beforeAll(async () => {
+    server = await startChildServer({});
+    port = Number(new URL(server.url).port);
+    const login = await server.gql('mutation { login(email: "lead.sales-north@example.com", password: "plansync-demo") { token } }');
+    leadToken = login.data.login.token;
+    planId = (await server.gql('{ budgetPlans { id } }', {}, leadToken)).data.budgetPlans[0].id;
+    lineId = (await server.gql('query($p: ID!) { budgetLines(planId: $p, businessUnitCode: "SALES_NORTH") { id } }', { p: planId }, leadToken)).data
+      .budgetLines[0].id;
+    docName = `budget:${planId}:SALES_NORTH`;
+
+    // Someone else at work: a grid open on their unit, and a GraphQL subscription to its changes.
+    grid = connectGrid(server.url, docName, leadToken);
+    await synced(grid);
+    ws = createClient({ url: server.url.replace(/^http/, 'ws') + '/graphql', webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${leadToken}` }, retryAttempts: 0 });
+    ws.subscribe<{ budgetLineChanged: { comment: string } }>(
+      { query: CHANGED, variables: { plan: planId } },
+      { next: (r) => r.data && heard.push(r.data.budgetLineChanged.comment), error: () => undefined, complete: () => undefined },
+    );
+  });
+
+  afterAll(async () => {
+    grid?.destroy();
+    await ws?.dispose();
+    await server?.stop();
+  });
+
+  /** The process is up, and the other person's edit reaches their open grid and their subscription. */
+  async function everyoneElseStillServed(what: string) {
+    const health = await fetch(`${server.url}/healthz`);
+    expect(health.status, what).toBe(200);
+    const comment = `still served after ${what} #${++edits}`;
+    // The subscription has no acknowledgement: edit until one arrives (only the first time matters).
+    await eventually(async () => {
+      const res = await server.gql(UPDATE, { id: lineId, c: comment }, leadToken);
+      expect(res.errors, what).toBeUndefined();
+      return heard.includes(comment);
+    }, `the subscription to hear "${comment}"`);
+    await eventually(() => grid.cells.get(`${lineId}/comment`) === comment, `the grid to show "${comment}"`);
+  }
+
+  const cases: { name: string; request: () => string | Buffer; expect: (a: RawAnswer) => void; reset?: boolean; until101?: boolean }[] = [
+    { name: 'grid upgrade with a malformed escape in the doc name', request: () => upgrade('/yjs/%E0%A4%A'), expect: (a) => expect([a.status, a.closeCode]).toEqual([101, 4400]) },
+    { name: 'grid upgrade with a lone %', request: () => upgrade('/yjs/budget%'), expect: (a) => expect([a.status, a.closeCode]).toEqual([101, 4400]) },
+    { name: 'upgrade whose target is //[ (a path, and no endpoint)', request: () => upgrade('//['), expect: (a) => expect(a.status).toBe(404) },
+    { name: 'upgrade whose target is //[/yjs/x', request: () => upgrade('//[/yjs/x'), expect: (a) => expect(a.status).toBe(404) },
+    { name: 'upgrade with an asterisk target', request: () => upgrade('*'), expect: (a) => expect(a.status).toBe(400) },
+    { name: 'upgrade in authority form', request: () => upgrade('127.0.0.1:80'), expect: (a) => expect(a.status).toBe(400) },
+    {
+      name: 'absolute-form grid upgrade with a malformed escape',
+      request: () => upgrade('http://elsewhere.example/yjs/%E0%A4%A?token=x'),
+      expect: (a) => expect([a.status, a.closeCode]).toEqual([101, 4400]),
+    },
+    { name: 'absolute-form upgrade to an invalid host', request: () => upgrade('http://[/yjs/x'), expect: (a) => expect(a.status).toBe(400) },
+    { name: 'grid upgrade without a token', request: () => upgrade(`/yjs/${encodeURIComponent('budget:x:SALES_NORTH')}`), expect: (a) => expect([a.status, a.closeCode]).toEqual([101, 4401]) },
+    { name: 'grid upgrade with a bogus token', request: () => upgrade('/yjs/x?token=%E0%A4%A'), expect: (a) => expect([a.status, a.closeCode]).toEqual([101, 4401]) },
+    { name: 'upgrade to an unknown path', request: () => upgrade('/nowhere/%E0%A4%A'), expect: (a) => expect(a.status).toBe(404) },
+    { name: 'grid upgrade without Sec-WebSocket-Key', request: () => upgrade('/yjs/x', [], ['Sec-WebSocket-Key']), expect: (a) => expect(a.status).toBe(400) },
+    { name: 'grid upgrade with a bad Sec-WebSocket-Key', request: () => upgrade('/yjs/x', ['Sec-WebSocket-Key: short'], ['Sec-WebSocket-Key']), expect: (a) => expect(a.status).toBe(400) },
+    { name: 'grid upgrade with version 99', request: () => upgrade('/yjs/x', ['Sec-WebSocket-Version: 99'], ['Sec-WebSocket-Version']), expect: (a) => expect(a.status).toBe(400) },
+    { name: 'grid upgrade without a version', request: () => upgrade('/yjs/x', [], ['Sec-WebSocket-Version']), expect: (a) => expect(a.status).toBe(400) },
+    {
+      name: 'grid upgrade with a garbled extension header (ignored: no extension is offered)',
+      request: () => upgrade('/yjs/x', ['Sec-WebSocket-Extensions: ;;=,"']),
+      expect: (a) => expect([a.status, a.closeCode]).toEqual([101, 4401]),
+    },
+    { name: 'grid upgrade by POST', request: () => upgrade('/yjs/x').replace(/^GET/, 'POST'), expect: (a) => expect(a.status).toBeGreaterThanOrEqual(400) },
+    { name: 'grid upgrade without a Host header', request: () => upgrade('/yjs/%E0%A4%A', [], ['Host']), expect: (a) => expect([a.status, a.closeCode]).toEqual([101, 4400]) },
+    { name: 'GraphQL upgrade with a malformed escape', request: () => upgrade('/graphql/%E0%A4%A', ['Sec-WebSocket-Protocol: graphql-transport-ws']), until101: true, expect: (a) => expect(a.status).toBe(101) },
+    { name: 'GraphQL upgrade with an unknown subprotocol', request: () => upgrade('/graphql', ['Sec-WebSocket-Protocol: nonsense']), expect: (a) => expect([a.status, a.closeCode]).toEqual([101, 4406]) },
+    { name: 'GraphQL upgrade with a garbled subprotocol list', request: () => upgrade('/graphql', ['Sec-WebSocket-Protocol: a,,b, ,']), expect: (a) => expect(a.status).toBe(400) },
+    { name: 'upgrade with 20 KB of headers', request: () => upgrade('/yjs/x', [`X-Padding: ${'a'.repeat(20_000)}`]), expect: (a) => expect(a.status).toBe(431) },
+    { name: 'upgrade with a 20 KB target', request: () => upgrade(`/yjs/${'%'.repeat(20_000)}`), expect: (a) => expect(a.status).toBe(431) },
+    { name: 'upgrade with a header line of garbage', request: () => upgrade('/yjs/x', ['\u0001\u0002: \u0003']), expect: (a) => expect(a.status).toBe(400) },
+    { name: 'request line of garbage', request: () => 'GARBAGE\r\n\r\n', expect: (a) => expect(a.status).toBe(400) },
+    { name: 'HTTP GET with a malformed escape', request: () => 'GET /%E0%A4%A HTTP/1.1\r\nHost: x\r\n\r\n', expect: (a) => expect(a.status).toBeLessThan(500) },
+    { name: 'HTTP GET of a static file with a malformed escape', request: () => 'GET /assets/%E0%A4%A.js HTTP/1.1\r\nHost: x\r\n\r\n', expect: (a) => expect(a.status).toBeLessThan(500) },
+    { name: 'HTTP GET whose target is //[', request: () => 'GET //[ HTTP/1.1\r\nHost: x\r\n\r\n', expect: (a) => expect(a.status).toBeLessThan(500) },
+    { name: 'HTTP GET in absolute form to an invalid host', request: () => 'GET http://[/graphql HTTP/1.1\r\nHost: x\r\n\r\n', expect: (a) => expect(a.status).toBeLessThan(500) },
+    {
+      name: 'HTTP GET /graphql with malformed escapes in the query string',
+      request: () => 'GET /graphql?query=%E0%A4%A&variables=%7B%E0 HTTP/1.1\r\nHost: x\r\napollo-require-preflight: 1\r\n\r\n',
+      expect: (a) => expect(a.status).toBe(400),
+    },
+    {
+      name: 'HTTP POST /graphql with a truncated JSON body',
+      request: () => 'POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 9\r\n\r\n{"query":',
+      expect: (a) => expect(a.status).toBe(400),
+    },
+    {
+      name: 'HTTP POST /graphql with a body in an unknown charset',
+      request: () => 'POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json; charset=klingon\r\nContent-Length: 2\r\n\r\n{}',
+      expect: (a) => expect(a.status).toBeGreaterThanOrEqual(400),
+    },
+    { name: 'unknown path upgrade, reset at once', request: () => upgrade('/nowhere'), reset: true, expect: () => undefined },
+    { name: 'bad escape grid upgrade, reset at once', request: () => upgrade('/yjs/%E0%A4%A'), reset: true, expect: () => undefined },
+    { name: 'grid upgrade with a token, reset at once', request: () => upgrade(`/yjs/${encodeURIComponent(docName)}?token=${leadToken}`), reset: true, expect: () => undefined },
+  ];
+
+  it.each(cases.map((c) => [c.name, c] as const))('answers a %s, and serves everyone else', async (name, c) => {
+    const answer = await raw(port, c.request(), { reset: c.reset, until101: c.until101 });
+    c.expect(answer);
+    await everyoneElseStillServed(name);
+  });
+
+  it('ends with no unhandled rejection or uncaught exception in the log', () => {
+    const bad = server.logs.filter((l) => /unhandled|uncaught/i.test(String(l.msg)));
+    expect(bad).toEqual([]);
+  });
+});
