@@ -18,7 +18,7 @@ import type { WebSocket } from 'ws';
 import type { Viewer } from '../policies/viewer.js';
 import type { GridDocument, GridPeer } from './GridDocument.js';
 import type { ConnectionOrigin } from './origins.js';
-import { PresenceError, type PresenceIdentity } from './presence.js';
+import { PresenceError, type PresenceIdentity, type VettedAwareness } from './presence.js';
 import { decodeClientMessage, encodeAwareness, encodeSyncStep1, encodeSyncStep2, ProtocolError } from './protocol.js';
 
 export const GridCloseCode = {
@@ -77,7 +77,7 @@ export class GridConnection implements GridPeer {
   /** Questions that arrived while the client was not reading: answered once it has caught up. */
   private deferred: { syncStep1?: Uint8Array; queryAwareness?: boolean } = {};
   /** Presence waiting for its slot (the latest one the client sent). */
-  private waitingPresence?: Uint8Array;
+  private waitingPresence?: VettedAwareness;
   private lastPresenceAt = 0;
   private lastSyncRequestAt = 0;
   /** Refusals not logged yet, and when the last log line was written. */
@@ -229,27 +229,27 @@ export class GridConnection implements GridPeer {
     if (present.length > 0) this.send(encodeAwareness(this.document.awareness, present));
   }
 
-  /** Presence in its slot: at once if the last one was long enough ago, else the latest waits for the next slot. */
+  /**
+   * Presence, vetted at once (so that what is not this connection's own never takes its slot), then applied in
+   * its slot: at once if the last one was long enough ago, else the latest waits for the next slot.
+   */
   private presence(update: Uint8Array): void {
+    const vetted = this.document.vetPeerAwareness(update, this);
+    if (!vetted) return;
     const wait = this.lastPresenceAt + PRESENCE_INTERVAL_MS - Date.now();
-    if (wait <= 0 && !this.presenceTimer) return this.applyPresence(update);
-    this.waitingPresence = update;
+    if (wait <= 0 && !this.presenceTimer) return this.applyPresence(vetted);
+    this.waitingPresence = vetted;
     this.presenceTimer ??= setTimeout(() => {
       this.presenceTimer = undefined;
       const waiting = this.waitingPresence;
       this.waitingPresence = undefined;
-      if (!waiting || this.closed) return;
-      try {
-        this.applyPresence(waiting);
-      } catch {
-        this.close(GridCloseCode.BadRequest, 'malformed message');
-      }
+      if (waiting && !this.closed) this.applyPresence(waiting);
     }, Math.max(wait, 0));
   }
 
-  private applyPresence(update: Uint8Array): void {
+  private applyPresence(vetted: VettedAwareness): void {
     this.lastPresenceAt = Date.now();
-    if (!this.document.applyPeerAwareness(update, this)) this.refused(['<presence of another client>']);
+    this.document.applyPeerAwareness(vetted, this);
   }
 
   /** Part of an update could not be integrated (see GridDocument): ask the client for what the server lacks. */

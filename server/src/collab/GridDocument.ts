@@ -25,7 +25,7 @@ import type { CellValue, EditableColumn } from '../budget/columns.js';
 import { CELLS_MAP, cellChangeProblem, cellKey } from './cellRules.js';
 import { ClientIdOwners } from './clientIds.js';
 import { LOAD_ORIGIN, isGridOrigin, routeOf, type ApiOrigin, type Author, type ConnectionOrigin, type GridOrigin, type RelayOrigin } from './origins.js';
-import { vetAwarenessUpdate, type PresenceIdentity } from './presence.js';
+import { vetAwarenessUpdate, type PresenceIdentity, type VettedAwareness } from './presence.js';
 import { encodeAwareness, encodeUpdate, websocketFrame } from './protocol.js';
 
 export interface GridPeer {
@@ -161,24 +161,31 @@ export class GridDocument {
   }
 
   /**
-   * A peer's presence, as the server vouches for it (presence.ts). Returns false when the message asked for
-   * nothing this peer may do (someone else's client id); throws PresenceError when it is malformed.
+   * A peer's presence message, as the server vouches for it (presence.ts): null when it holds nothing for this
+   * peer's own client id (the stock client also re-sends the others' presence it received: ignored). The first
+   * vetted message makes its client id the peer's (and its person's to write with). Throws PresenceError when it
+   * is malformed.
    */
-  applyPeerAwareness(update: Uint8Array, peer: GridPeer): boolean {
+  vetPeerAwareness(update: Uint8Array, peer: GridPeer): VettedAwareness | null {
     const isTaken = (id: number) => {
       if (!this.awareness.getStates().has(id)) return false;
       for (const other of this.peers) if (other.presenceId === id) return other !== peer && other.userId !== peer.userId;
       return true; // present through another instance
     };
     const vetted = vetAwarenessUpdate(update, peer.presenceId, isTaken, peer.identity, this.lineIds);
-    if (!vetted) return false;
-    if (peer.presenceId === undefined) {
+    if (vetted && peer.presenceId === undefined) {
       // Taken over from another connection of the same person (a reconnect before the old socket closed).
       for (const other of this.peers) if (other !== peer && other.presenceId === vetted.clientId) other.presenceId = undefined;
       peer.presenceId = vetted.clientId;
+      this.writers.reserve(vetted.clientId, peer.userId);
     }
+    return vetted;
+  }
+
+  /** Applies a peer's vetted presence (relayed to every peer and to the other instances). */
+  applyPeerAwareness(vetted: VettedAwareness, peer: GridPeer): void {
+    if (peer.presenceId !== vetted.clientId || !this.peers.has(peer)) return;
     applyAwarenessUpdate(this.awareness, vetted.update, peer);
-    return true;
   }
 
   /** Presence relayed from another instance's peers (vetted there). */

@@ -8,6 +8,8 @@
  * id another person holds is refused (the whole update: dropping part of one client's structs would block its
  * later ones). The server's own id (reverts) is held by the server.
  *
+ * An id is also claimed by announcing presence with it (the stock client's awareness id is its document's client
+ * id, and presence is how other people learn ids), so nobody can claim an id they only saw in someone's presence.
  * Ids found in stored state are free until someone extends them (they were written before this process started;
  * after a crash, a peer may resend another's unsaved edits, and is then credited with them).
  */
@@ -35,6 +37,15 @@ export class ClientIdOwners {
       if (holder !== undefined && holder !== owner) foreign.push(client);
     }
     return foreign;
+  }
+
+  /**
+   * A connection announced presence under `client` (the stock client uses its document's client id for both):
+   * that id is its person's to write with, if nobody writes with it yet. Presence is how ids become known to
+   * others, so the owner is always first to reserve its own.
+   */
+  reserve(client: number, owner: string): void {
+    if (!this.owners.has(client)) this.owners.set(client, owner);
   }
 
   /** After an update was applied: the ids whose clock moved in it are `owner`'s from now on (first come). */
