@@ -1,7 +1,10 @@
 /**
  * Field resolvers for the relations of budget types, so that any nesting a client asks for works whether
  * the parent query populated the relation or not. Rows reached this way belong to a row the caller was
- * already allowed to read (a line's unit, an audit entry's line), so no further policy applies.
+ * already allowed to read (a line's unit, an audit entry's line), so no further policy applies here. People
+ * reached this way (`updatedBy`, `user`, `submittedBy`) show who they are to everyone who reads the row; their
+ * details (role, units, organisation) are guarded on the User type itself (directory/UserResolver.ts), on
+ * every path including subscriptions.
  */
 import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
 import { User } from '../directory/User.js';

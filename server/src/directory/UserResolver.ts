@@ -7,18 +7,55 @@ import { isUuid } from '../ids.js';
 import { RoleEnum, type Role } from './role.js';
 import { requireViewer, type GraphQLContext } from '../graphql/context.js';
 import { canReadOrganization } from '../policies/organization.js';
-import { canManageUsers, readableUsers } from '../policies/user.js';
+import { canManageUsers, canReadUserDetails, canReadUserDetailsWithoutOrganization, readableUsers } from '../policies/user.js';
+import type { Viewer } from '../policies/viewer.js';
 import { Organization } from './Organization.js';
 import { User } from './User.js';
 
 /** A User as resolvers see it: the entity, or the plain snapshot an event carries. */
-type UserLike = Pick<User, 'id'> & Partial<Pick<User, 'businessUnits' | 'organization'>>;
+type UserLike = Pick<User, 'id'> & Partial<Pick<User, 'businessUnits' | 'organization' | 'role'>>;
+
+/** The organisation id of a person as a resolver meets them (loaded when the parent did not carry it). */
+async function organizationIdOf(ctx: GraphQLContext, user: UserLike): Promise<string | null> {
+  if (user.organization !== undefined) return user.organization?.id ?? null;
+  return (await ctx.em.findOne(User, { id: user.id }))?.organization?.id ?? null;
+}
+
+/**
+ * Whether the viewer may read this person's details (policies/user.ts): synchronous for everyone but a
+ * partner admin looking at someone else, whose organisation decides.
+ */
+function mayReadDetails(viewer: Viewer, ctx: GraphQLContext, user: UserLike): boolean | Promise<boolean> {
+  const known = canReadUserDetailsWithoutOrganization(viewer, user.id);
+  if (known !== null) return known;
+  return organizationIdOf(ctx, user).then((organizationId) => canReadUserDetails(viewer, { id: user.id, organizationId }));
+}
+
+const DETAILS_FORBIDDEN = "Only the person, admins and their organisation's partner admin see a person's role, units and organisation";
 
 @Resolver(() => User)
 export class UserResolver {
-  @FieldResolver(() => [BusinessUnit], { description: 'The business units this person belongs to.' })
+  @FieldResolver(() => RoleEnum, {
+    description: "What the person may do. Only the person, admins and their organisation's partner admin read it: FORBIDDEN for anyone else.",
+  })
+  role(@Root() user: UserLike, @Ctx() ctx: GraphQLContext): Role | Promise<Role> {
+    const viewer = requireViewer(ctx);
+    const roleOf = async () => user.role ?? (await ctx.em.findOneOrFail(User, { id: user.id })).role;
+    const allowed = mayReadDetails(viewer, ctx, user);
+    if (allowed === true && user.role) return user.role;
+    return Promise.resolve(allowed).then((ok) => {
+      if (!ok) throw forbidden(DETAILS_FORBIDDEN);
+      return roleOf();
+    });
+  }
+
+  @FieldResolver(() => [BusinessUnit], {
+    description:
+      "The business units this person belongs to. Only the person, admins and their organisation's partner admin read them: FORBIDDEN for anyone else.",
+  })
   async businessUnits(@Root() user: UserLike, @Ctx() ctx: GraphQLContext): Promise<BusinessUnit[]> {
-    requireViewer(ctx);
+    const viewer = requireViewer(ctx);
+    if (!(await mayReadDetails(viewer, ctx, user))) throw forbidden(DETAILS_FORBIDDEN);
     if (user.businessUnits instanceof Collection && user.businessUnits.isInitialized()) {
       return user.businessUnits.getItems();
     }
@@ -28,15 +65,14 @@ export class UserResolver {
 
   @FieldResolver(() => Organization, {
     nullable: true,
-    description: "The person's partner organisation, when the viewer may see it.",
+    description:
+      "The person's partner organisation, when the viewer may see it and may read the person's details (the person, admins, their organisation's partner admin).",
   })
   async organization(@Root() user: UserLike, @Ctx() ctx: GraphQLContext): Promise<Organization | null> {
     const viewer = requireViewer(ctx);
-    const organizationId =
-      user.organization === undefined
-        ? (await ctx.em.findOne(User, { id: user.id }))?.organization?.id
-        : user.organization?.id;
+    const organizationId = await organizationIdOf(ctx, user);
     if (!organizationId || !canReadOrganization(viewer, { id: organizationId })) return null;
+    if (!canReadUserDetails(viewer, { id: user.id, organizationId })) return null;
     return ctx.em.findOne(Organization, { id: organizationId });
   }
 

@@ -43,7 +43,8 @@ describe('security headers and /metrics, with the defaults', () => {
 
   it('answers /metrics on loopback only: a request forwarded by a proxy, as from outside, gets 404', async () => {
     expect((await fetch(`${server.url}/metrics`)).status).toBe(200);
-    for (const forwarded of [{ 'x-forwarded-for': '203.0.113.9' }, { forwarded: 'for=203.0.113.9' }]) {
+    const proxied: Record<string, string>[] = [{ 'x-forwarded-for': '203.0.113.9' }, { forwarded: 'for=203.0.113.9' }];
+    for (const forwarded of proxied) {
       const res = await fetch(`${server.url}/metrics`, { headers: forwarded });
       expect(res.status).toBe(404);
       expect(await res.text()).not.toContain('plansync_');

@@ -1,6 +1,10 @@
 /**
  * People: everyone reads themselves; admins read and manage everyone; partner admins read the people of
  * their own organisation. Nobody else may list users.
+ *
+ * Others appear in what a viewer may read (a line's last editor, an audit entry's author, who submitted a
+ * unit): of them the viewer learns who they are (id, email, display name), never their details (role,
+ * business units, organisation), which only those who may read the person see (`canReadUserDetails`).
  */
 import type { Viewer } from './viewer.js';
 
@@ -22,6 +26,25 @@ export function canReadUser(viewer: Viewer, user: UserScope): boolean {
   if (user.id === viewer.userId) return true;
   const scope = readableUsers(viewer);
   return scope.all || (scope.organizationId !== null && scope.organizationId === user.organizationId);
+}
+
+/**
+ * Whether the viewer may read a person's details (role, business units, organisation): themselves, admins,
+ * and the partner admin of the person's organisation. A User reached through another row (an editor, an
+ * author, a submitter) shows these fields only to them.
+ */
+export function canReadUserDetails(viewer: Viewer, user: UserScope): boolean {
+  return canReadUser(viewer, user);
+}
+
+/**
+ * The same decision when the person's organisation is not at hand: true or false when it does not matter
+ * (oneself, admins, anyone but a partner admin), null when it must be looked up.
+ */
+export function canReadUserDetailsWithoutOrganization(viewer: Viewer, userId: string): boolean | null {
+  if (userId === viewer.userId || viewer.role === 'ADMIN') return true;
+  if (viewer.role !== 'PARTNER_ADMIN' || !viewer.organizationId) return false;
+  return null;
 }
 
 /** Changing roles and memberships, and reading the sign-in log, is for admins only. */
