@@ -27,7 +27,9 @@ export class User {
   @Property({ type: 'text' })
   displayName!: string;
 
-  @Field(() => RoleEnum)
+  @Field(() => RoleEnum, {
+    description: "What the person may do. Only the person, admins and their organisation's partner admin read it: FORBIDDEN for anyone else.",
+  })
   @Enum({ items: () => [...ROLES], nativeEnumName: 'user_role' })
   role!: Role;
 
