@@ -13,6 +13,7 @@ import { SystemGroup, type GroupTool } from '../directory/SystemGroup.js';
 import { User } from '../directory/User.js';
 import { badUserInput, forbidden } from '../errors.js';
 import { isUuid } from '../ids.js';
+import { canReadUser } from '../policies/user.js';
 import type { Viewer } from '../policies/viewer.js';
 import { IntegrationError, type BudgetRow, type Integrations } from './adapters/types.js';
 import type { StepExecution } from './StepExecution.js';
@@ -136,6 +137,11 @@ function grant(system: string, resource: string, email: string) {
 const newPartnerUserSteps: Record<string, StepRunner> = {
   async add_user_to_studio_companies({ execution, inputs, integrations, em }) {
     const { email, displayName } = person(inputs);
+    // Taken since the input step, or taken outside the requester's organisation (which the input step may not
+    // tell them): stop before any integration hears of this address, without saying more to the requester.
+    if (await em.count(User, { email: email.toLowerCase() })) {
+      throw new Error('This person cannot be added through this request: an administrator has to review it');
+    }
     const companies = await em.find(StudioCompany, { organization: execution.organization!.id, owner: null }, { orderBy: { name: 'asc' } });
     for (const company of companies) await integrations.studio.addUserToCompany(email, company.externalId ?? company.id);
     return {
@@ -289,9 +295,15 @@ export const INPUT_HANDLERS: Record<string, InputHandler> = {
     };
   },
 
-  async input_user_details(em, _viewer, _execution, input) {
+  async input_user_details(em, viewer, _execution, input) {
     const email = String(input.email).trim().toLowerCase();
-    if (await em.count(User, { email })) throw badUserInput('Someone with this email already has an account', 'email');
+    // Whether an address has an account is told only to who may see that account: admins, and a partner admin
+    // for their own organisation. Any other taken address is accepted here like a free one, and the run stops
+    // at the step that would create the account (add_user_to_studio_companies), before any integration call.
+    const existing = await em.findOne(User, { email });
+    if (existing && canReadUser(viewer, { id: existing.id, organizationId: existing.organization?.id ?? null })) {
+      throw badUserInput('Someone with this email already has an account', 'email');
+    }
     input.email = email;
     return { output: { email } };
   },
