@@ -92,9 +92,13 @@ export class GridServer implements LiveDocuments {
   constructor(private readonly options: GridServerOptions) {
     this.store = new GridStore(options.em, options.log, { ...DEFAULT_STORE_OPTIONS, ...options.store });
     this.store.onStoreLatency = (s) => options.metrics.storeLatency.observe(s);
+    this.store.onDropped = (n, reason) => options.metrics.dropped.inc({ part: 'log', reason }, n);
+    this.store.onWriteFailed = (reason) => options.metrics.writeFailures.inc({ part: 'log', reason });
     this.acceptedChanges = options.metrics.updates.labels({ outcome: 'accepted' });
     this.rejectedChanges = options.metrics.updates.labels({ outcome: 'rejected' });
     this.projection = new GridProjection(options.em, options.events, options.log, options.projectionIntervalMs);
+    this.projection.onDropped = (n, reason) => options.metrics.dropped.inc({ part: 'rows', reason }, n);
+    this.projection.onWriteFailed = (reason) => options.metrics.writeFailures.inc({ part: 'rows', reason });
     if (options.redis) this.relay = new GridRelay(options.redis, this.store, options.log);
     options.writer.attachLiveDocuments(this);
     this.unsubscribe = this.followAccessChanges();

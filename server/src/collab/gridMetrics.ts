@@ -11,6 +11,18 @@ export function createGridMetrics(registry: Registry) {
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),
+    dropped: new Counter({
+      name: 'plansync_grid_dropped_changes_total',
+      help: 'Accepted grid changes given up by the projection into rows (part="rows") or the update log (part="log"): refused by the database on their own (reason="refused"), or unwritten when a shutdown ran out of time (reason="shutdown")',
+      labelNames: ['part', 'reason'] as const,
+      registers: [registry],
+    }),
+    writeFailures: new Counter({
+      name: 'plansync_grid_write_failures_total',
+      help: 'Failed writes of grid changes into rows (part="rows") or the update log (part="log"), tried again: the database unreachable (reason="unavailable") or refusing them (reason="refused")',
+      labelNames: ['part', 'reason'] as const,
+      registers: [registry],
+    }),
     storeLatency: new Histogram({
       name: 'plansync_grid_store_seconds',
       help: 'Time to append a batch of grid updates to PostgreSQL',

@@ -11,6 +11,11 @@
  * audit entry, in one statement; no entity is hydrated, tracked or populated. API edits come through here
  * too (GridServer.applyEdit), so this is the only writer of those columns.
  *
+ * A batch that fails never holds up what follows it (writeRetries.ts): while the database is unreachable it
+ * waits for it; a batch the database refuses is retried a few times, then written change by change, and a
+ * change refused on its own is dropped (logged with its values, counted in the metrics), so one bad value
+ * cannot wedge a unit's later edits, API or grid, nor a shutdown, which gives up after a bounded time.
+ *
  * Several instances: each projects the changes it accepted, never the ones relayed from another instance, so
  * every change is written once. One case needs more: two instances change the same cell at about the same
  * time. Both project their own value; Yjs settles on one of them everywhere, but the row keeps whichever
@@ -32,6 +37,14 @@ import { projectedValue } from './cellRules.js';
 import type { DocumentChange, GridDocument, SettledCell } from './GridDocument.js';
 import { routeOf, type Author } from './origins.js';
 import { inSqlTransaction, withSqlClient, type SqlClient } from '../db/sql.js';
+import {
+  DEFAULT_WRITE_RETRY,
+  PartialWriteError,
+  sqlStateOf,
+  writeWithRetries,
+  type RetryingWrite,
+  type WriteRetryOptions,
+} from './writeRetries.js';
 
 interface QueuedChange {
   lineId: string;
@@ -55,13 +68,23 @@ export class GridProjection {
   private readonly docs = new Map<string, DocProjection>();
   /** Seconds from a change being queued to its row being committed, for the metrics. */
   onProjected?: (count: number) => void;
+  /** Changes given up: refused by the database on their own, or still unwritten when a shutdown's time was up. */
+  onDropped?: (count: number, reason: 'refused' | 'shutdown') => void;
+  /** A write that failed (and will be tried again, or split): the database unreachable, or refusing it. */
+  onWriteFailed?: (reason: 'unavailable' | 'refused') => void;
+  /** When a shutdown stops waiting for an unreachable database (set by `flushAll`). */
+  private giveUpAt?: number;
+  private readonly retry: WriteRetryOptions;
 
   constructor(
     private readonly em: EntityManager,
     private readonly events: EventBus,
     private readonly log: Logger,
     private readonly intervalMs = 100,
-  ) {}
+    retry: Partial<WriteRetryOptions> = {},
+  ) {
+    this.retry = { ...DEFAULT_WRITE_RETRY, ...retry };
+  }
 
   /** Starts projecting a document: the document's pipeline then hands every validated change to `project`. */
   attach(doc: GridDocument): void {
@@ -113,38 +136,73 @@ export class GridProjection {
     projection.timer ??= setTimeout(() => void this.flush(docName), this.intervalMs);
   }
 
-  /** Writes everything queued for the document; resolves when it is committed (and retried until it is). */
+  /**
+   * Writes everything queued for the document; resolves when it is committed, or dropped because the database
+   * refused it (writeRetries.ts: a refused batch is retried a few times, then written change by change, and
+   * only a change refused on its own is dropped). While the database is unreachable it waits for it.
+   */
   async flush(docName: string): Promise<void> {
     const projection = this.docs.get(docName);
     if (!projection) return;
     while (projection.writing || projection.queue.length > 0) {
       if (projection.writing) {
-        await projection.writing.catch(() => undefined);
+        await projection.writing;
         continue;
       }
       clearTimeout(projection.timer);
       projection.timer = undefined;
       const batch = projection.queue;
       projection.queue = [];
-      projection.writing = this.write(projection, batch).then(
-        () => {
+      projection.writing = writeWithRetries(batch, this.retryingWrite(docName, projection), this.retry)
+        .catch((err: unknown) => this.log.error({ err, docName }, 'projecting grid changes failed'))
+        .finally(() => {
           projection.writing = undefined;
-        },
-        async (err) => {
-          projection.writing = undefined;
-          // Changes committed before the failure (see `write`) are not written twice.
-          const remaining = err instanceof ProjectionError ? err.remaining : batch;
-          projection.queue = [...remaining, ...projection.queue];
-          if (err instanceof ProjectionError) err = err.cause;
-          this.log.error({ err, docName }, 'projecting grid changes failed; retrying');
-          await new Promise((r) => setTimeout(r, 500));
-        },
-      );
+        });
     }
   }
 
+  /**
+   * The shutdown's flush of every document, in bounded time: once `shutdownMs` has passed, changes still
+   * waiting for an unreachable database are given up (logged and counted), and a write still running at twice
+   * that time (a database that never answers) is not waited for.
+   */
   async flushAll(): Promise<void> {
-    await Promise.all([...this.docs.keys()].map((name) => this.flush(name)));
+    this.giveUpAt = Date.now() + this.retry.shutdownMs;
+    let timer: NodeJS.Timeout | undefined;
+    const timeUp = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), 2 * this.retry.shutdownMs)));
+    const done = await Promise.race([Promise.all([...this.docs.keys()].map((name) => this.flush(name))).then(() => true), timeUp]);
+    clearTimeout(timer);
+    if (done) return;
+    const left = [...this.docs].map(([docName, p]) => ({ docName, queued: p.queue.length, writing: !!p.writing })).filter((d) => d.queued > 0 || d.writing);
+    const queued = left.reduce((n, d) => n + d.queued, 0);
+    this.log.error({ documents: left }, 'shutdown: grid changes still unwritten when its time was up; given up');
+    if (queued > 0) this.onDropped?.(queued, 'shutdown');
+  }
+
+  /** How a batch of this document is written, retried and, when the database refuses a change, dropped. */
+  private retryingWrite(docName: string, projection: DocProjection): RetryingWrite<QueuedChange> {
+    return {
+      write: (changes) => this.write(projection, changes),
+      failed: (err, count, unavailable) => {
+        this.onWriteFailed?.(unavailable ? 'unavailable' : 'refused');
+        this.log.warn({ err, docName, changes: count }, unavailable ? 'projecting grid changes: database unavailable; waiting' : 'projecting grid changes refused; retrying');
+      },
+      drop: (change, err) => {
+        this.log.error(
+          { err, sqlState: sqlStateOf(err), docName, lineId: change.lineId, changes: loggable(change.changes), origin: change.origin },
+          'a grid change the database refuses was dropped (its row and audit log do not have it)',
+        );
+        this.onDropped?.(1, 'refused');
+      },
+      giveUpAt: () => this.giveUpAt,
+      lost: (changes, err) => {
+        this.log.error(
+          { err, docName, changes: changes.map((c) => ({ lineId: c.lineId, changes: loggable(c.changes), origin: c.origin })) },
+          'shutdown: grid changes given up, the database being unreachable',
+        );
+        this.onDropped?.(changes.length, 'shutdown');
+      },
+    };
   }
 
   /** Stops projecting a document (after a final flush by the caller). */
@@ -189,7 +247,7 @@ export class GridProjection {
       try {
         await this.writeLocked(projection, rest, now, written);
       } catch (err) {
-        throw new ProjectionError(err, rest);
+        throw new PartialWriteError(err, rest);
       }
     }
     this.onProjected?.(batch.length);
@@ -279,14 +337,11 @@ export class GridProjection {
   }
 }
 
-/** A failed write, with the changes still to write (those before them are committed and published). */
-class ProjectionError extends Error {
-  constructor(
-    readonly cause: unknown,
-    readonly remaining: QueuedChange[],
-  ) {
-    super(cause instanceof Error ? cause.message : String(cause));
-  }
+/** A change as logged when it is dropped: values cut short (a comment is up to 2,000 characters). */
+function loggable(changes: CellChanges): Record<string, CellValue> {
+  return Object.fromEntries(
+    Object.entries(changes).map(([column, value]) => [column, typeof value === 'string' && value.length > 200 ? `${value.slice(0, 200)}…` : value]),
+  ) as Record<string, CellValue>;
 }
 
 /** The lines of a batch not known yet (or found changed), locked, with what the changes depend on. */

@@ -12,11 +12,15 @@
  *   commits meanwhile stays in the log).
  * - Several instances append to one document's log independently: Yjs updates merge in any order, so
  *   their rows need no ordering among them.
+ * - A failed append never holds up what follows it (writeRetries.ts): while the database is unreachable it
+ *   waits for it; a batch the database refuses is retried a few times, then appended update by update, and
+ *   an update refused on its own is dropped (logged, counted); a shutdown gives up after a bounded time.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import * as Y from 'yjs';
 import type { Logger } from '../log.js';
 import { withSqlClient } from '../db/sql.js';
+import { DEFAULT_WRITE_RETRY, sqlStateOf, writeWithRetries, type RetryingWrite, type WriteRetryOptions } from './writeRetries.js';
 
 export interface GridStoreOptions {
   flushIntervalMs: number;
@@ -24,9 +28,16 @@ export interface GridStoreOptions {
   maxQueuedUpdates: number;
   /** Rows in a document's log beyond which it is compacted. */
   compactAfterRows: number;
+  /** What a failed append does (writeRetries.ts). */
+  retry: WriteRetryOptions;
 }
 
-export const DEFAULT_STORE_OPTIONS: GridStoreOptions = { flushIntervalMs: 100, maxQueuedUpdates: 200, compactAfterRows: 500 };
+export const DEFAULT_STORE_OPTIONS: GridStoreOptions = {
+  flushIntervalMs: 100,
+  maxQueuedUpdates: 200,
+  compactAfterRows: 500,
+  retry: DEFAULT_WRITE_RETRY,
+};
 
 interface DocQueue {
   updates: Uint8Array[];
@@ -59,6 +70,12 @@ export class GridStore {
   private readonly queues = new Map<string, DocQueue>();
   /** Seconds each append took, for the metrics. */
   onStoreLatency?: (seconds: number) => void;
+  /** Updates given up: refused by the database on their own, or still unwritten when a shutdown's time was up. */
+  onDropped?: (count: number, reason: 'refused' | 'shutdown') => void;
+  /** A write that failed (and will be tried again, or split): the database unreachable, or refusing it. */
+  onWriteFailed?: (reason: 'unavailable' | 'refused') => void;
+  /** When a shutdown stops waiting for an unreachable database (set by `flushAll`). */
+  private giveUpAt?: number;
 
   constructor(
     private readonly em: EntityManager,
@@ -122,9 +139,23 @@ export class GridStore {
     }
   }
 
-  /** Stores everything queued, for every document (shutdown). */
+  /**
+   * Stores everything queued, for every document (shutdown), in bounded time: once `retry.shutdownMs` has
+   * passed, updates still waiting for an unreachable database are given up (logged and counted), and an
+   * append still running at twice that time (a database that never answers) is not waited for.
+   */
   async flushAll(): Promise<void> {
-    await Promise.all([...this.queues.keys()].map((name) => this.flush(name)));
+    const { shutdownMs } = this.options.retry;
+    this.giveUpAt = Date.now() + shutdownMs;
+    let timer: NodeJS.Timeout | undefined;
+    const timeUp = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), 2 * shutdownMs)));
+    const done = await Promise.race([Promise.all([...this.queues.keys()].map((name) => this.flush(name))).then(() => true), timeUp]);
+    clearTimeout(timer);
+    if (done) return;
+    const left = [...this.queues].map(([docName, q]) => ({ docName, queued: q.updates.length, writing: !!q.writing })).filter((d) => d.queued > 0 || d.writing);
+    const queued = left.reduce((n, d) => n + d.queued, 0);
+    this.log.error({ documents: left }, 'shutdown: grid updates still unstored when its time was up; given up');
+    if (queued > 0) this.onDropped?.(queued, 'shutdown');
   }
 
   /** Forgets a document's queue once it is flushed (the document was unloaded). */
@@ -150,36 +181,58 @@ export class GridStore {
     if (queue.updates.length === 0) return Promise.resolve();
     const batch = queue.updates;
     queue.updates = [];
-    const started = process.hrtime.bigint();
-    queue.writing = (async () => {
-      try {
-        const merged = batch.length === 1 ? batch[0] : Y.mergeUpdates(batch);
-        await withSqlClient(this.em, (client) =>
-          client.query({
-            name: 'grid_store_append',
-            text: 'INSERT INTO grid_update (doc_name, "update") VALUES ($1, $2)',
-            values: [docName, Buffer.from(merged.buffer, merged.byteOffset, merged.byteLength)],
-          }),
-        );
-        this.onStoreLatency?.(Number(process.hrtime.bigint() - started) / 1e9);
-        queue.rowsSinceCompaction += 1;
-        if (queue.rowsSinceCompaction >= this.options.compactAfterRows) {
-          queue.rowsSinceCompaction = 0;
-          await this.compact(docName);
-        }
-      } catch (err) {
-        // Keep the batch, in order, ahead of anything queued since: nothing accepted is dropped.
-        queue.updates = [...batch, ...queue.updates];
-        this.log.error({ err, docName }, 'storing grid updates failed; will retry');
-        queue.timer ??= setTimeout(() => void this.write(docName), 1000);
-        throw err;
-      } finally {
+    queue.writing = writeWithRetries(batch, this.retryingAppend(docName, queue), this.options.retry)
+      .catch((err: unknown) => this.log.error({ err, docName }, 'storing grid updates failed'))
+      .finally(() => {
         queue.writing = undefined;
-      }
-      if (queue.updates.length > 0 && !queue.timer) queue.timer = setTimeout(() => void this.write(docName), this.options.flushIntervalMs);
-    })();
-    queue.writing.catch(() => undefined);
+        if (queue.updates.length > 0 && !queue.timer) queue.timer = setTimeout(() => void this.write(docName), this.options.flushIntervalMs);
+      });
     return queue.writing;
+  }
+
+  /** How a batch of updates is appended (merged into one row), retried and, when refused, dropped. */
+  private retryingAppend(docName: string, queue: DocQueue): RetryingWrite<Uint8Array> {
+    return {
+      write: (updates) => this.appendRow(docName, queue, updates),
+      failed: (err, count, unavailable) => {
+        this.onWriteFailed?.(unavailable ? 'unavailable' : 'refused');
+        this.log.warn({ err, docName, updates: count }, unavailable ? 'storing grid updates: database unavailable; waiting' : 'storing grid updates refused; retrying');
+      },
+      drop: (update, err) => {
+        // What it held, so that it can be put back by hand: the update itself when it is small enough to log.
+        const bytes = update.byteLength;
+        this.log.error(
+          { err, sqlState: sqlStateOf(err), docName, bytes, update: bytes <= 16_384 ? Buffer.from(update).toString('base64') : undefined },
+          'a grid update the database refuses was dropped from the document\'s log',
+        );
+        this.onDropped?.(1, 'refused');
+      },
+      giveUpAt: () => this.giveUpAt,
+      lost: (updates, err) => {
+        this.log.error({ err, docName, updates: updates.length }, 'shutdown: grid updates given up, the database being unreachable');
+        this.onDropped?.(updates.length, 'shutdown');
+      },
+    };
+  }
+
+  /** One row for `updates` merged; then a compaction when the log has grown (its failure is only logged). */
+  private async appendRow(docName: string, queue: DocQueue, updates: Uint8Array[]): Promise<void> {
+    const started = process.hrtime.bigint();
+    const merged = updates.length === 1 ? updates[0] : Y.mergeUpdates(updates);
+    await withSqlClient(this.em, (client) =>
+      client.query({
+        name: 'grid_store_append',
+        text: 'INSERT INTO grid_update (doc_name, "update") VALUES ($1, $2)',
+        values: [docName, Buffer.from(merged.buffer, merged.byteOffset, merged.byteLength)],
+      }),
+    );
+    this.onStoreLatency?.(Number(process.hrtime.bigint() - started) / 1e9);
+    queue.rowsSinceCompaction += 1;
+    if (queue.rowsSinceCompaction >= this.options.compactAfterRows) {
+      queue.rowsSinceCompaction = 0;
+      // The rows are in: a failed compaction must not have them appended again. It is tried again later.
+      await this.compact(docName).catch((err: unknown) => this.log.error({ err, docName }, 'compacting a grid document failed'));
+    }
   }
 
   /** Folds the snapshot and every stored row of the document into a new snapshot. */

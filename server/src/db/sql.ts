@@ -31,10 +31,23 @@ function knexClient(em: EntityManager): KnexClient {
   return (em.getConnection().getKnex() as unknown as { client: KnexClient }).client;
 }
 
+/**
+ * No connection could be had (the database is unreachable, refuses connections, or the pool timed out): nothing
+ * was sent, so whatever was to be written may work later as it is. Its message is the cause's.
+ */
+export class SqlConnectionError extends Error {
+  constructor(readonly cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause));
+    this.name = 'SqlConnectionError';
+  }
+}
+
 /** Runs `work` with a connection of MikroORM's pool, given back afterwards. */
 export async function withSqlClient<T>(em: EntityManager, work: (client: SqlClient) => Promise<T>): Promise<T> {
   const pool = knexClient(em);
-  const client = await pool.acquireConnection();
+  const client = await pool.acquireConnection().catch((err: unknown) => {
+    throw new SqlConnectionError(err);
+  });
   try {
     return await work(client);
   } finally {
