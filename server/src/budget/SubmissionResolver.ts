@@ -42,7 +42,11 @@ export class SubmissionResolver {
     const viewer = requireViewer(ctx);
     const plan = await readablePlan(ctx.em, viewer, planId);
     const unit = await readableUnitByCode(ctx.em, viewer, businessUnitCode);
-    const id = await ctx.services.workflows.submitBudget(viewer, plan.id, unit.id);
+    // The review must see exactly what is submitted: edits accepted before the submission are in the rows first,
+    // and none is accepted after it (grid or API).
+    const id = await ctx.services.budgetLines.freezeWhile({ planId: plan.id, unitId: unit.id, unitCode: unit.code }, () =>
+      ctx.services.workflows.submitBudget(viewer, plan.id, unit.id),
+    );
     return ctx.em.findOneOrFail(BudgetSubmission, { id }, { populate: ['businessUnit', 'submittedBy'], refresh: true });
   }
 

@@ -48,10 +48,25 @@ export interface LiveEditTarget {
  */
 export interface LiveDocuments {
   applyEdit(target: LiveEditTarget, changes: CellChanges, userId: string, beforeApply: () => Promise<void>): Promise<void>;
+  /**
+   * Runs `commit` (a change that freezes the unit: a submission) once every edit accepted before it is in the
+   * rows, accepting no edit of that unit from then on (until the unit is editable again). A failing `commit`
+   * unfreezes it.
+   */
+  freezeWhile<T>(target: Omit<LiveEditTarget, 'lineId'>, commit: () => Promise<T>): Promise<T>;
 }
 
 export class BudgetLineWriter {
   private live?: LiveDocuments;
+
+  /**
+   * Runs a change that freezes a unit (`submitBudget`) so that the rows it sees are final: every edit accepted
+   * before it is projected first, and none is accepted after (see LiveDocuments.freezeWhile).
+   */
+  async freezeWhile<T>(target: Omit<LiveEditTarget, 'lineId'>, commit: () => Promise<T>): Promise<T> {
+    if (!this.live) throw new Error('BudgetLineWriter: no live documents attached');
+    return this.live.freezeWhile(target, commit);
+  }
 
   /** Connects the grid server, through which every API edit then goes (one write path). */
   attachLiveDocuments(live: LiveDocuments): void {
@@ -81,6 +96,10 @@ export class BudgetLineWriter {
     if (!this.live) throw new Error('BudgetLineWriter: no live documents attached');
     const target = { planId: line.plan.id, unitId: line.businessUnit.id, unitCode: line.businessUnit.code, lineId };
     await this.live.applyEdit(target, changes, viewer.userId, async () => {
+      // Read again in turn with the unit's other edits and its submission: a submission committed since the
+      // check above froze the unit, and this edit must not land after what was submitted.
+      const now = await em.fork().findOne(BudgetSubmission, { plan: target.planId, businessUnit: target.unitId }, { fields: ['status'] });
+      if (now && isFrozen(now.status)) throw forbidden(`This unit's budget is ${now.status.toLowerCase()} and cannot be changed`);
       if (expectedVersion == null) return;
       const current = await em.fork().findOneOrFail(BudgetLine, { id: lineId }, { fields: ['version'] });
       if (current.version !== expectedVersion) {

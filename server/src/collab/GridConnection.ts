@@ -203,7 +203,9 @@ export class GridConnection implements GridPeer {
           break;
         case 'syncStep2':
         case 'update': {
-          if (this.readOnly) break; // dropped: never applied, broadcast or stored
+          // Dropped: never applied, broadcast or stored. A frozen document (a submission in progress) counts as
+          // read-only for everyone, even before the submission's status reaches this connection.
+          if (this.readOnly || this.document.frozen) break;
           const result = this.document.applyClientUpdate(message.update, this.origin);
           if (result.accepted > 0) this.events.onAccepted(result.accepted);
           const refused = result.foreignClientIds.length > 0 ? result.foreignClientIds.map((id) => `<client id ${id} of another person>`) : result.rejected;

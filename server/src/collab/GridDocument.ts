@@ -97,6 +97,11 @@ export class GridDocument {
   private readonly writers: ClientIdOwners;
   /** Set while the document is being unloaded; no new peer may join it. */
   closing = false;
+  /**
+   * Set from the start of a submission until the unit is editable again: no connection's change is accepted
+   * (each is dropped, as from a read-only connection), so what is reviewed is what was submitted.
+   */
+  frozen = false;
   parts: DocumentParts = { onError: () => undefined };
 
   constructor(

@@ -26,7 +26,7 @@ import { BusinessUnit } from '../budget/BusinessUnit.js';
 import { User } from '../directory/User.js';
 import type { BudgetLineWriter, CellChanges, LiveDocuments, LiveEditTarget } from '../budget/budgetLineWriter.js';
 import type { Logger } from '../log.js';
-import { canEditLine } from '../policies/budgetLine.js';
+import { canEditLine, isFrozen } from '../policies/budgetLine.js';
 import { canReadUnit } from '../policies/businessUnit.js';
 import type { Viewer } from '../policies/viewer.js';
 import { onEvent, type EventBus } from '../realtime/eventBus.js';
@@ -309,6 +309,35 @@ export class GridServer implements LiveDocuments {
     }
   }
 
+  /**
+   * LiveDocuments: a submission. Runs in turn with the unit's API edits; from its start the document accepts no
+   * change from any connection (dropped as from a read-only one), then every accepted change is projected, then
+   * `commit` runs on the final rows. The document stays frozen until the unit is editable again (its submission
+   * status event), or is unfrozen at once when `commit` fails.
+   */
+  async freezeWhile<T>(target: Omit<LiveEditTarget, 'lineId'>, commit: () => Promise<T>): Promise<T> {
+    const docName = formatDocName(target.planId, target.unitCode);
+    const open = await this.acquire(docName);
+    open.leases += 1;
+    try {
+      const run = open.editChain.then(async () => {
+        open.document.frozen = true;
+        try {
+          await this.projection.flush(docName);
+          return await commit();
+        } catch (err) {
+          open.document.frozen = false;
+          throw err;
+        }
+      });
+      open.editChain = run.catch(() => undefined);
+      return await run;
+    } finally {
+      open.leases -= 1;
+      this.releaseIfIdle(docName);
+    }
+  }
+
   /** Open connections learn their new rights as soon as a submission or a person's access changes. */
   private followAccessChanges(): () => void {
     const stops = [
@@ -359,6 +388,8 @@ export class GridServer implements LiveDocuments {
       const viewers = new Map<string, Viewer | null>();
       for (const open of [...this.open.values()]) {
         const submission = await em.findOne(BudgetSubmission, { plan: open.document.planId, businessUnit: open.document.unitId });
+        // Frozen elsewhere while we did not hear it. (Never unfrozen here: a submission may be under way on this instance.)
+        if (isFrozen(submission?.status ?? 'DRAFT')) open.document.frozen = true;
         for (const connection of [...open.connections]) {
           const userId = connection.viewer.userId;
           if (!viewers.has(userId)) viewers.set(userId, await this.options.viewers.refresh(em, connection.viewer));
@@ -383,6 +414,7 @@ export class GridServer implements LiveDocuments {
   private applySubmissionStatus(planId: string, unitId: string, status: SubmissionStatus): void {
     for (const open of this.open.values()) {
       if (open.document.planId !== planId || open.document.unitId !== unitId) continue;
+      open.document.frozen = isFrozen(status);
       for (const connection of open.connections) {
         connection.setReadOnly(!canEditLine(connection.viewer, { unitId }, status));
       }
