@@ -240,6 +240,11 @@ describe('Entra access tokens as bearer tokens', () => {
     expect(me.errors).toBeUndefined();
   });
 
+  it("accepts this API's scope among others", async () => {
+    const me = await server.gql(ME, {}, await fake.accessToken(person(), { claims: { scp: 'User.Read access_as_user offline_access' } }));
+    expect(me.errors).toBeUndefined();
+  });
+
   // Each token differs from a valid one (the tests above) in one way only.
   const now = () => Math.floor(Date.now() / 1000);
   const rejected: [string, (who: FakeEntraUser) => Promise<string>][] = [
@@ -252,6 +257,14 @@ describe('Entra access tokens as bearer tokens', () => {
       async (who) => fake.accessToken(who, { signWith: (await generateKeyPair('RS256')).privateKey }),
     ],
     ['with alg none', (who) => fake.accessToken(who, { unsigned: true })],
+    // Same issuer, audience and signature, but not an access token for this API on behalf of a person.
+    ['that is an ID token (no scp: what the browser sign-in gets, never a bearer)', (who) =>
+      fake.accessToken(who, { claims: { scp: undefined, nonce: 'n-0S6_WzA2Mj' } })],
+    ['granting another scope of the app only', (who) => fake.accessToken(who, { claims: { scp: 'User.Read' } })],
+    ['whose scope only looks like this API\'s', (who) => fake.accessToken(who, { claims: { scp: 'access_as_user_admin' } })],
+    ['that is app-only (roles, idtyp app, no scp)', (who) =>
+      fake.accessToken(who, { claims: { scp: undefined, roles: ['Plansync.Admin'], idtyp: 'app' } })],
+    ['that is app-only even with a scope claim', (who) => fake.accessToken(who, { claims: { idtyp: 'app' } })],
   ];
   it.each(rejected)('rejects a token %s', async (_what, mint) => {
     const who = person({ groups: [ADMINS] });
