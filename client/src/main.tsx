@@ -14,6 +14,7 @@ import { clearSession, loadSession, saveSession, type Session, type SignOutReaso
 import { SignInPage } from './auth/SignInPage';
 import { MeDocument } from './graphql/generated';
 import { Shell } from './layout/Shell';
+import { ErrorBoundary } from './common/ErrorBoundary';
 import { ErrorMessage, Loading } from './common/Status';
 import './styles.css';
 
@@ -68,7 +69,9 @@ function App() {
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
     <BrowserRouter>
-      <App />
+      <ErrorBoundary what="this page">
+        <App />
+      </ErrorBoundary>
     </BrowserRouter>
   </StrictMode>,
 );

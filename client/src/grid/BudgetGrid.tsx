@@ -26,7 +26,8 @@ import {
 import type * as Y from 'yjs';
 import { cellKey, COLUMN_LABELS, formatAmount, formatPercent, isEditable, parseCell, type EditableColumn } from './cells';
 import { parseBlock, planPaste } from './paste';
-import { LOCAL_EDIT, type GridDocument, type PresenceState } from './useGridDocument';
+import { othersPresence, type PresenceUser } from './presenceState';
+import { LOCAL_EDIT, type GridDocument } from './useGridDocument';
 
 ModuleRegistry.registerModules([AllCommunityModule]);
 
@@ -101,19 +102,17 @@ const theme = themeQuartz.withParams({
 });
 
 /** Shows a value and, when others have this cell selected, a tag with their name. */
-function PresenceCell(params: ICellRendererParams<GridRow> & { presenceOf: (key: string) => PresenceState['user'][] }) {
+function PresenceCell(params: ICellRendererParams<GridRow> & { presenceOf: (key: string) => PresenceUser[] }) {
   const column = params.colDef?.field ?? '';
   const people = params.data && isEditable(column) ? params.presenceOf(cellKey(params.data.id, column)) : [];
+  // A few names and a count: however many people share a cell, the tag stays a tag.
+  const names = people.slice(0, 3).map((p) => p.name).join(', ') + (people.length > 3 ? ` +${people.length - 3}` : '');
   return (
     <span className="presence-cell">
       {params.valueFormatted ?? params.value}
       {people.length > 0 && (
-        <span
-          className={`presence-tag ${column === 'comment' ? 'right' : 'left'}`}
-          style={{ background: people[0].color }}
-          title={people.map((p) => p.name).join(', ')}
-        >
-          {people.map((p) => p.name).join(', ')}
+        <span className={`presence-tag ${column === 'comment' ? 'right' : 'left'}`} style={{ background: people[0].color }} title={names}>
+          {names}
         </span>
       )}
     </span>
@@ -135,7 +134,7 @@ const passesFilter = (node: IRowNode<GridRow>) => {
 export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGrid({ lines, grid, readOnly, filters, onNotice, onVisibleRows }, ref) {
   const api = useRef<GridApi<GridRow> | null>(null);
   /** Cell key -> the other people who have it selected. */
-  const presence = useRef(new Map<string, PresenceState['user'][]>());
+  const presence = useRef(new Map<string, PresenceUser[]>());
   /** This person's edits not yet confirmed: a remote change to one of them means it did not stick. */
   const pending = useRef(new Map<string, { value: unknown; at: number }>());
   const { cells, undo, provider } = grid;
@@ -193,14 +192,12 @@ export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGri
   // Presence: remember who is where, and redraw the cells concerned.
   useEffect(() => {
     const awareness = provider.awareness;
-    const signature = (people: PresenceState['user'][] | undefined) => (people ?? []).map((p) => `${p.email}:${p.color}`).join('|');
+    const signature = (people: PresenceUser[] | undefined) => (people ?? []).map((p) => `${p.email}:${p.color}`).join('|');
     const onChange = () => {
-      const next = new Map<string, PresenceState['user'][]>();
-      awareness.getStates().forEach((state, clientId) => {
-        const s = state as Partial<PresenceState>;
-        if (clientId === awareness.clientID || !s.user || !s.cell) return;
-        next.set(s.cell, [...(next.get(s.cell) ?? []), s.user]);
-      });
+      const next = new Map<string, PresenceUser[]>();
+      for (const { user, cell } of othersPresence(awareness.getStates(), awareness.clientID, (id) => lineById.has(id))) {
+        if (cell) next.set(cell, [...(next.get(cell) ?? []), user]);
+      }
       // Redraw only the cells whose people changed: a forced redraw of the cell being edited would end the
       // edit, and this person's own moves change nothing here.
       const changed = [...new Set([...presence.current.keys(), ...next.keys()])].filter(
@@ -221,7 +218,7 @@ export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGri
     awareness.on('change', onChange);
     onChange();
     return () => awareness.off('change', onChange);
-  }, [provider]);
+  }, [provider, lineById]);
 
   useEffect(() => {
     activeFilters = filters;

@@ -6,6 +6,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useMutation, useQuery, useSubscription } from '@apollo/client/react';
 import { useNavigate, useParams } from 'react-router';
 import { useSession } from '../auth/MeContext';
+import { ErrorBoundary } from '../common/ErrorBoundary';
 import { ErrorMessage, Loading } from '../common/Status';
 import { GridLinesDocument, GridSetupDocument, GridSubmissionChangedDocument, SubmitBudgetDocument } from '../graphql/generated';
 import { BudgetGrid, type BudgetGridHandle, type Filters, type GridRow } from './BudgetGrid';
@@ -141,7 +142,9 @@ function UnitBudget({ planId, planName, unitCode, unitName, units }: UnitProps) 
                 {submission.status}
               </span>
             )}
-            <Presence awareness={grid.provider.awareness} />
+            <ErrorBoundary what="who else is here" inline>
+              <Presence awareness={grid.provider.awareness} />
+            </ErrorBoundary>
           </div>
         </div>
         <div className="spacer" />
@@ -172,15 +175,18 @@ function UnitBudget({ planId, planName, unitCode, unitName, units }: UnitProps) 
         <span><span className="swatch readonly" />Read-only</span>
         <span>Enter or type to edit · Tab and arrows to move · Ctrl+V pastes a block from Excel · Ctrl+Z / Ctrl+Y undo and redo your own edits</span>
       </div>
-      <BudgetGrid
-        ref={gridRef}
-        lines={lines.data.budgetLines}
-        grid={grid}
-        readOnly={readOnly}
-        filters={filters}
-        onNotice={notify}
-        onVisibleRows={onVisibleRows}
-      />
+      {/* The document lives above the boundary: "Try again" redraws the grid from it, edits kept. */}
+      <ErrorBoundary what="the budget grid">
+        <BudgetGrid
+          ref={gridRef}
+          lines={lines.data.budgetLines}
+          grid={grid}
+          readOnly={readOnly}
+          filters={filters}
+          onNotice={notify}
+          onVisibleRows={onVisibleRows}
+        />
+      </ErrorBoundary>
       <Totals rows={visible} />
       <Notices notices={notices} dismiss={dismiss} />
     </section>

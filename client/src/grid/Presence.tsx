@@ -1,17 +1,15 @@
 /** Who else has this budget open right now, in their colours (from the document's awareness). */
 import { useEffect, useState } from 'react';
 import type { Awareness } from 'y-protocols/awareness';
-import type { PresenceState } from './useGridDocument';
+import { MAX_PEOPLE_SHOWN, othersPresence, type PresenceUser } from './presenceState';
 
 export function Presence({ awareness }: { awareness: Awareness }) {
-  const [people, setPeople] = useState<PresenceState['user'][]>([]);
+  const [people, setPeople] = useState<PresenceUser[]>([]);
   useEffect(() => {
     const update = () => {
-      const seen = new Map<string, PresenceState['user']>();
-      awareness.getStates().forEach((state, clientId) => {
-        const user = (state as Partial<PresenceState>).user;
-        if (clientId !== awareness.clientID && user) seen.set(user.email, user);
-      });
+      // One chip per person, however many tabs they have open.
+      const seen = new Map<string, PresenceUser>();
+      for (const { user } of othersPresence(awareness.getStates(), awareness.clientID)) seen.set(user.email, user);
       setPeople([...seen.values()]);
     };
     awareness.on('change', update);
@@ -19,13 +17,15 @@ export function Presence({ awareness }: { awareness: Awareness }) {
     return () => awareness.off('change', update);
   }, [awareness]);
   if (people.length === 0) return null;
+  const hidden = people.length - MAX_PEOPLE_SHOWN;
   return (
     <span className="people" aria-label="Also here" data-testid="presence">
-      {people.map((p) => (
+      {people.slice(0, MAX_PEOPLE_SHOWN).map((p) => (
         <span key={p.email} className="person" style={{ background: p.color }} title={p.email}>
           {p.name}
         </span>
       ))}
+      {hidden > 0 && <span className="person more">+{hidden} more</span>}
     </span>
   );
 }

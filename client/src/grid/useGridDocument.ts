@@ -8,17 +8,12 @@
 import { useEffect, useState } from 'react';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
+import type { PresenceState } from './presenceState';
 
 export type ConnectionStatus = 'connecting' | 'live' | 'reconnecting' | 'offline' | 'closed';
 
 /** Transaction origin of this person's own edits: what undo and redo act on. */
 export const LOCAL_EDIT = Symbol('local-edit');
-
-export interface PresenceState {
-  user: { name: string; color: string; email: string };
-  /** The cell the person has selected, `<lineId>/<column>`. */
-  cell: string | null;
-}
 
 export interface GridDocument {
   doc: Y.Doc;

@@ -1,5 +1,6 @@
 /** The frame of every signed-in view: navigation by what the person may open, who they are, sign-out. */
-import { NavLink, Navigate, Route, Routes } from 'react-router';
+import { NavLink, Navigate, Route, Routes, useLocation } from 'react-router';
+import { ErrorBoundary } from '../common/ErrorBoundary';
 import { abilities, useSession } from '../auth/MeContext';
 import { GridPage } from '../grid/GridPage';
 import { WorkflowsPage } from '../workflows/WorkflowsPage';
@@ -9,6 +10,7 @@ import { SubmissionsPage } from '../admin/SubmissionsPage';
 
 export function Shell() {
   const { me, signOut } = useSession();
+  const location = useLocation();
   const can = abilities(me);
   const home = can.grid ? '/grid' : can.workflows ? '/workflows' : can.users ? '/admin/users' : '/profile';
   return (
@@ -30,15 +32,18 @@ export function Shell() {
         </div>
       </header>
       <main className="content">
-        <Routes>
-          {can.grid && <Route path="/grid/:unit?" element={<GridPage />} />}
-          {can.workflows && <Route path="/workflows/:executionId?" element={<WorkflowsPage />} />}
-          {can.users && <Route path="/admin/users" element={<UsersPage />} />}
-          {can.audit && <Route path="/admin/audit" element={<AuditLogPage />} />}
-          {can.submissions && <Route path="/admin/submissions" element={<SubmissionsPage />} />}
-          <Route path="/profile" element={<Profile />} />
-          <Route path="*" element={<Navigate to={home} replace />} />
-        </Routes>
+        {/* A view that fails keeps the navigation usable; going elsewhere clears the message. */}
+        <ErrorBoundary what="this view" resetKey={location.pathname}>
+          <Routes>
+            {can.grid && <Route path="/grid/:unit?" element={<GridPage />} />}
+            {can.workflows && <Route path="/workflows/:executionId?" element={<WorkflowsPage />} />}
+            {can.users && <Route path="/admin/users" element={<UsersPage />} />}
+            {can.audit && <Route path="/admin/audit" element={<AuditLogPage />} />}
+            {can.submissions && <Route path="/admin/submissions" element={<SubmissionsPage />} />}
+            <Route path="/profile" element={<Profile />} />
+            <Route path="*" element={<Navigate to={home} replace />} />
+          </Routes>
+        </ErrorBoundary>
       </main>
     </div>
   );
