@@ -145,7 +145,6 @@ describe('real Teams and Power BI adapters against local fakes', () => {
       ...authority.env('https://plansync.example/auth/microsoft/callback'),
       NODE_EXTRA_CA_CERTS: apis.caFile,
       SIMULATED_STEP_MS: '5',
-      WORKFLOW_RETRY_DELAY_SECONDS: '0',
       TEAMS_TEAM_ID: TEAM_ID,
       TEAMS_INVITE_REDIRECT_URL: REDIRECT,
       GRAPH_BASE_URL: apis.graphUrl,
