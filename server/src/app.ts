@@ -19,6 +19,7 @@ import { seedDemoData } from './db/seed.js';
 import { buildPlansyncSchema } from './graphql/schema.js';
 import { createMetrics } from './http/metrics.js';
 import { startHttpServer, type RunningHttpServer } from './http/server.js';
+import { PersonSockets } from './realtime/personSockets.js';
 import { createLogger, type Logger } from './log.js';
 import { createEventBus } from './realtime/eventBus.js';
 import { RedisLink } from './realtime/redisLink.js';
@@ -99,6 +100,7 @@ export async function startPlansync(config: Config, log: Logger = createLogger(c
       ),
       budgetLines: new BudgetLineWriter(),
       events,
+      sockets: new PersonSockets(config.maxSocketsPerPerson),
       redis,
       workflows,
     };
@@ -112,6 +114,7 @@ export async function startPlansync(config: Config, log: Logger = createLogger(c
       log: log.child({ component: 'grid' }),
       metrics: createGridMetrics(metrics.registry),
       idleUnloadMs: config.gridIdleUnloadMs,
+      sockets: services.sockets,
       redis,
     });
     const gridServer = grid;

@@ -101,6 +101,11 @@ export interface Config {
   /** How long a grid document nobody has open stays in memory before it is stored and unloaded. */
   gridIdleUnloadMs: number;
   /**
+   * Websockets (grid and GraphQL together) one person may hold open on an instance; one more is closed with
+   * 4429. MAX_SOCKETS_PER_PERSON, default 20 (two per browser tab on the grid page, ten tabs).
+   */
+  maxSocketsPerPerson: number;
+  /**
    * Failed sign-ins in a row, from one address on one account, before that account is locked for that address
    * (not for its owner elsewhere), and for how long. LOGIN_LOCKOUT_THRESHOLD (5), LOGIN_LOCKOUT_SECONDS (900).
    */
@@ -304,6 +309,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.LOG_LEVEL || 'info',
     clientDir: env.CLIENT_DIR ? path.resolve(env.CLIENT_DIR) : clientDistDir,
     gridIdleUnloadMs: integer(env, 'GRID_IDLE_UNLOAD_MS', 5000),
+    maxSocketsPerPerson: integer(env, 'MAX_SOCKETS_PER_PERSON', 20, 1),
     workflowMaxAttempts: integer(env, 'WORKFLOW_MAX_ATTEMPTS', 3, 1),
     workflowRetryDelaySeconds: integer(env, 'WORKFLOW_RETRY_DELAY_SECONDS', 1, 0),
     workflowStepTimeoutSeconds: integer(env, 'WORKFLOW_STEP_TIMEOUT_SECONDS', 60, 1),

@@ -38,6 +38,7 @@ import { GridProjection } from './gridProjection.js';
 import { GridRelay, type RelayedDocument } from './gridRelay.js';
 import type { RedisLink } from '../realtime/redisLink.js';
 import { decodeComponent, refuseUpgrade, requestTarget } from '../http/requestTarget.js';
+import type { PersonSockets } from '../realtime/personSockets.js';
 import { GridStore, DEFAULT_STORE_OPTIONS, type GridStoreOptions } from './gridStore.js';
 import type { GridMetrics } from './gridMetrics.js';
 
@@ -71,6 +72,8 @@ export interface GridServerOptions {
   projectionIntervalMs?: number;
   /** How long a document nobody holds stays loaded. Default 5 s. */
   idleUnloadMs?: number;
+  /** Open websockets per person, capped (shared with GraphQL's); absent: no cap. */
+  sockets?: PersonSockets;
   /** Other instances, through Redis; absent for a single instance. */
   redis?: RedisLink;
 }
@@ -147,6 +150,7 @@ export class GridServer implements LiveDocuments {
       this.options.log.error({ err }, 'grid authentication failed');
     }
     if (!viewer) return ws.close(GridCloseCode.Unauthorized, 'Unauthorized');
+    if (this.options.sockets && !this.options.sockets.admit(viewer.userId, ws)) return; // closed with 4429
 
     const target = await this.resolveTarget(em, docName, viewer);
     if (!target) return ws.close(GridCloseCode.Forbidden, 'Forbidden');

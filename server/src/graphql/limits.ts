@@ -1,12 +1,14 @@
 /**
- * Limits on what a single GraphQL document may ask for, as validation rules: the same list runs in Apollo
- * (HTTP) and in graphql-ws (websockets), since graphql-ws skips Apollo's pipeline. A document over a limit
- * fails validation (GRAPHQL_VALIDATION_FAILED) before anything executes.
+ * Limits on what a single GraphQL document may ask for. Depth and aliases are validation rules; the cost needs
+ * the variables (`first: $n`) and is checked once they are known (`costCheck`, graphql/cost.ts). Both run in
+ * Apollo (HTTP) and in graphql-ws (websockets), since graphql-ws skips Apollo's pipeline. A document over a
+ * limit fails with GRAPHQL_VALIDATION_FAILED before anything executes.
  */
-import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
+import type { ApolloServerPlugin } from '@apollo/server';
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
-import type { GraphQLError, ValidationContext, ValidationRule } from 'graphql';
+import type { DocumentNode, GraphQLError, GraphQLSchema, ValidationContext, ValidationRule } from 'graphql';
+import { costError, documentCost } from './cost.js';
 
 export const LIMITS = {
   /** Deepest selection; the deepest real query (audit log -> node -> user -> businessUnits) is 6. */
@@ -14,9 +16,10 @@ export const LIMITS = {
   /** Aliases per document: aliasing one field hundreds of times is the classic amplification. */
   maxAliases: 15,
   /**
-   * Static cost (objects 2, scalars 1, deeper levels weigh more, lists multiplied by a literal `first`).
-   * The contract's audit-log selection at the largest page (first: 500) costs about 33,000; documents that
-   * nest wide selections under big pages cost several times that.
+   * Cost with the variables' values (objects 2, scalars 1, deeper levels weigh more, lists multiplied by their
+   * `first` or by the rows they can return; graphql/cost.ts). The contract's audit-log selection at the largest
+   * page (first: 500) costs about 33,000; documents that nest wide selections under big pages cost several
+   * times that.
    */
   maxCost: 40_000,
   /** Tokens per document, checked by the parser before anything else. */
@@ -25,6 +28,16 @@ export const LIMITS = {
   maxBodyBytes: 100 * 1024,
   /** Active subscriptions on one websocket. */
   maxSubscriptionsPerSocket: 50,
+  /**
+   * Longest operation id on a websocket: graphql-ws clients send UUIDs (36 characters). The id is kept for the
+   * subscription's life and repeated in every message it gets, so a long one multiplies memory and traffic.
+   */
+  maxOperationIdLength: 128,
+  /**
+   * Variables of one subscription, as JSON: kept, and part of its fanout group's key, for its whole life. Real
+   * ones (a plan, a unit, a cursor) are under 200 bytes.
+   */
+  maxSubscriptionVariablesBytes: 4 * 1024,
 } as const;
 
 /**
@@ -40,5 +53,22 @@ const reportOnContext = {
 export const validationRules: ValidationRule[] = [
   maxDepthRule({ n: LIMITS.maxDepth, flattenFragments: true, exposeLimits: true, ...reportOnContext }) as unknown as ValidationRule,
   maxAliasesRule({ n: LIMITS.maxAliases, exposeLimits: true, ...reportOnContext }) as unknown as ValidationRule,
-  costLimitRule({ maxCost: LIMITS.maxCost, exposeLimits: true, ...reportOnContext }) as unknown as ValidationRule,
 ];
+
+/** The cost limit's error for a document with these variables, or null when it is within the limit. */
+export function costCheck(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown> | null | undefined): GraphQLError | null {
+  const cost = documentCost(schema, document, variables);
+  return cost > LIMITS.maxCost ? costError(cost, LIMITS.maxCost) : null;
+}
+
+/** The cost limit on HTTP: checked once Apollo knows the operation and before it executes. */
+export const costLimitPlugin: ApolloServerPlugin = {
+  async requestDidStart() {
+    return {
+      async didResolveOperation({ schema, document, request }) {
+        const error = costCheck(schema, document, request.variables);
+        if (error) throw error;
+      },
+    };
+  },
+};

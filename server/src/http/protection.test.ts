@@ -195,6 +195,55 @@ describe('HTTP protections', () => {
       expect(await storedState(server)).toBe(before);
     });
 
+    it('costs `first: $n` from the variables: the page asked for, not one row (1.1 M accepted under a 40 k cap)', async () => {
+      const costly = `query Costly($n: Int) { auditLog(first: $n) { edges { cursor node { id column oldValue newValue source at
+        line { id budgetAmount businessUnit { code name } updatedBy { email businessUnits { code name } } }
+        user { email displayName businessUnits { code name } } } } pageInfo { hasNextPage endCursor } } }`;
+      const answer = await http.gql(costly, { n: 500 }, admin);
+      expect(answer.status).toBe(400);
+      expect(codes(answer)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+      expect(answer.json!.errors![0].message).toMatch(/cost/i);
+      expect(answer.json!.data).toBeUndefined();
+      // Through GET as well, and with the variable's default instead of a value.
+      const viaGet = await http.request(`/graphql?query=${encodeURIComponent(costly.replace('$n: Int', '$n: Int = 500'))}`, {
+        headers: { authorization: `Bearer ${admin}`, 'apollo-require-preflight': '1' },
+      });
+      expect(codes(viaGet)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+      // A small page of the same selection is fine; a page over the resolver's maximum is the resolver's
+      // BAD_USER_INPUT, as before (it reads nothing, so it costs no more than the largest page).
+      const small = await http.gql(costly, { n: 5 }, admin);
+      expect(small.json!.errors).toBeUndefined();
+      const tooBig = await http.gql('query($n: Int) { auditLog(first: $n) { edges { cursor } } }', { n: 100_000 }, admin);
+      expect(codes(tooBig)).toEqual(['BAD_USER_INPUT']);
+
+      // A mutation in the same document as an operation over the limit does not run either.
+      const before = await storedState(server);
+      const mixed = await http.gql(
+        `${costly}
+         mutation Write($id: ID!) { updateBudgetLine(id: $id, input: { budgetAmount: 4444 }) { id } }`,
+        { id: northLine.id, n: 500 },
+        lead,
+        'Write',
+      );
+      expect(codes(mixed)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+      expect(await storedState(server)).toBe(before);
+    });
+
+    it('costs budgetLines per line it can return', async () => {
+      const wide = `id businessUnit { id code name } productCategory region quarter priorYearActual budgetAmount forecastSales
+        comment version updatedAt updatedBy { id email displayName role businessUnits { id code name } organization { id name } }`;
+      // Every line of the plan (600), each with its editor's units and organisation: over the limit.
+      const all = await http.gql(`query($p: ID!) { budgetLines(planId: $p) { ${wide} } }`, { p: planId }, admin);
+      expect(codes(all)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+      expect(all.json!.errors![0].message).toMatch(/cost/i);
+      // One unit's lines (120) with the same selection are fine, and so is every line with the contract's.
+      const unit = await http.gql(`query($p: ID!, $u: String) { budgetLines(planId: $p, businessUnitCode: $u) { ${wide} } }`, { p: planId, u: 'SALES_NORTH' }, admin);
+      expect(unit.json!.errors).toBeUndefined();
+      expect(unit.json!.data.budgetLines.length).toBeGreaterThan(0);
+      const contract = await http.gql(LINES, { plan: planId }, admin);
+      expect(contract.json!.errors).toBeUndefined();
+    });
+
     it('still answers the ordinary deep queries of the contract', async () => {
       const edit = await http.gql(UPDATE, { id: northLine.id, input: { comment: 'deep read' } }, lead);
       expect(edit.json!.errors).toBeUndefined();

@@ -22,7 +22,7 @@ import type { GraphQLSchema } from 'graphql';
 import { bearerToken } from '../auth/viewers.js';
 import { ErrorCode, isUnexpected, maskError } from '../errors.js';
 import type { GraphQLContext } from '../graphql/context.js';
-import { LIMITS, validationRules } from '../graphql/limits.js';
+import { costLimitPlugin, LIMITS, validationRules } from '../graphql/limits.js';
 import { createGraphQLWebSocketServer } from '../realtime/graphqlWs.js';
 import { refuseUpgrade, requestTarget } from './requestTarget.js';
 import type { Services } from '../services.js';
@@ -111,6 +111,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer: server }),
       metrics.apolloPlugin,
+      // The cost limit needs the variables (`first: $n`): checked once the operation is known, before it runs.
+      costLimitPlugin,
       // We set no cache hints; Apollo's cache-control plugin would still wrap every field resolver.
       ApolloServerPluginCacheControlDisabled(),
       ...(config.production ? [ApolloServerPluginLandingPageDisabled()] : []),

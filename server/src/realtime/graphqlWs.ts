@@ -7,7 +7,9 @@
  *   expires;
  * - the same parse limits and validation rules (depth, cost, aliases), with the contract's codes;
  * - the same error masking on every result;
- * - a cap on active subscriptions per socket.
+ * - the cost limit with the operation's variables (graphql/cost.ts), as Apollo's plugin does over HTTP;
+ * - caps on active operations per socket, on operation id length and variables size, and (PersonSockets) on
+ *   sockets per person, so that what one person makes the server keep is bounded.
  *
  * The websocket side is ours (graphql-ws's `makeServer` on ws, in place of its `useServer`): sends are
  * synchronous (no promise and callback per message), one timer pings every socket instead of two timers per
@@ -34,7 +36,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { bearerToken } from '../auth/viewers.js';
 import { ErrorCode, isUnexpected, maskError } from '../errors.js';
 import type { GraphQLContext } from '../graphql/context.js';
-import { LIMITS, validationRules } from '../graphql/limits.js';
+import { costCheck, LIMITS, validationRules } from '../graphql/limits.js';
 import type { Viewer } from '../policies/viewer.js';
 import type { Services } from '../services.js';
 import { onEvent, type BudgetLineChangedEvent, type SubmissionStatusChangedEvent } from './eventBus.js';
@@ -61,6 +63,11 @@ interface SocketExtra {
 const KEEPALIVE_MS = 12_000;
 /** Documents kept parsed and validated, by query text (least recently used dropped first). */
 const DOCUMENT_CACHE_SIZE = 500;
+/**
+ * Longer query texts are parsed each time rather than kept: real documents are a few hundred characters, and
+ * the cache must not hold 500 padded 100 KB ones.
+ */
+const MAX_CACHED_QUERY_CHARS = 8 * 1024;
 
 /** Node's timers overflow beyond ~24.8 days; a token living longer is re-checked at that horizon. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -126,6 +133,7 @@ export function createGraphQLWebSocketServer(schema: GraphQLSchema, services: Se
     const errors = validate(schema, document, rules);
     if (errors.length > 0) return errors.map((e) => codedError(e.message, ErrorCode.GRAPHQL_VALIDATION_FAILED));
     const entry = { document, id: ++documentIds };
+    if (query.length > MAX_CACHED_QUERY_CHARS) return entry;
     documents.set(query, entry);
     if (documents.size > DOCUMENT_CACHE_SIZE) documents.delete(documents.keys().next().value!);
     return entry;
@@ -209,6 +217,8 @@ export function createGraphQLWebSocketServer(schema: GraphQLSchema, services: Se
           s.socket.close(CloseCode.Unauthorized, 'Unauthorized');
           return false;
         }
+        // Over the person's cap: closed with 4429 (graphql-ws's own 4403 for a refusal comes too late to show).
+        if (!services.sockets.admit(viewer.userId, s.socket)) return false;
         s.viewer = viewer;
         let mine = byUser.get(viewer.userId);
         if (!mine) byUser.set(viewer.userId, (mine = new Set()));
@@ -232,6 +242,12 @@ export function createGraphQLWebSocketServer(schema: GraphQLSchema, services: Se
       },
       onSubscribe: (ctx, id, payload) => {
         const s = state(ctx.extra);
+        // Ids and variables live as long as the subscription, and the id is repeated in each of its messages:
+        // both are bounded, as the operations per socket and the sockets per person are.
+        if (id.length > LIMITS.maxOperationIdLength) {
+          s.socket.close(CloseCode.BadRequest, `Operation ids are at most ${LIMITS.maxOperationIdLength} characters`);
+          return [codedError('Operation id too long', ErrorCode.BAD_USER_INPUT)];
+        }
         if (s.activeOperations.size >= LIMITS.maxSubscriptionsPerSocket) {
           return [codedError(`At most ${LIMITS.maxSubscriptionsPerSocket} operations may run on one socket`, ErrorCode.BAD_USER_INPUT)];
         }
@@ -242,8 +258,13 @@ export function createGraphQLWebSocketServer(schema: GraphQLSchema, services: Se
         // types, are the caller's mistake (graphql-js gives them no code, so they would be masked as internal).
         const operation = getOperationAST(document, payload.operationName);
         if (!operation) return [codedError('The document names no single operation to run (operationName)', ErrorCode.BAD_USER_INPUT)];
+        if (operation.operation === 'subscription' && payload.variables && Buffer.byteLength(JSON.stringify(payload.variables)) > LIMITS.maxSubscriptionVariablesBytes) {
+          return [codedError(`A subscription's variables are at most ${LIMITS.maxSubscriptionVariablesBytes} bytes (as JSON)`, ErrorCode.BAD_USER_INPUT)];
+        }
         const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], payload.variables ?? {}, { maxErrors: 20 });
         if (coerced.errors) return coerced.errors.map((e) => codedError(e.message, ErrorCode.BAD_USER_INPUT));
+        const tooCostly = costCheck(schema, document, coerced.coerced);
+        if (tooCostly) return [codedError(tooCostly.message, ErrorCode.GRAPHQL_VALIDATION_FAILED)];
         s.activeOperations.add(id);
         const viewer = s.viewer ?? null;
         const execution = { schema, document, operationName: payload.operationName, variableValues: payload.variables };

@@ -1,0 +1,52 @@
+/**
+ * How many websockets (grid and GraphQL together) one person may hold open on this instance. Everything a
+ * socket keeps (subscriptions, their ids and variables, a grid connection's state) is bounded per socket;
+ * this bounds the sockets, so that what one person can make the server hold, and send, is bounded too.
+ * A socket beyond the cap is accepted and closed with 4429 (`TOO_MANY_SOCKETS`) once its person is known.
+ *
+ * Out of scope: other instances' sockets (each instance counts its own) and sockets before authentication
+ * (they are closed unless they authenticate within the protocol's time: 10 s on GraphQL, at once on the grid).
+ */
+import type { WebSocket } from 'ws';
+
+/**
+ * The close code of a socket over the person's cap, in the style of graphql-ws's codes (4400 + HTTP status):
+ * graphql-ws clients treat it as final (no reconnection storm); a grid client retries now and then, and gets
+ * in once the person closes another tab.
+ */
+export const TOO_MANY_SOCKETS = 4429;
+
+export class PersonSockets {
+  private readonly open = new Map<string, Set<WebSocket>>();
+
+  /** @param maxPerPerson sockets one person may hold at once (MAX_SOCKETS_PER_PERSON, default 20). */
+  constructor(readonly maxPerPerson: number) {}
+
+  /**
+   * Counts `socket` for `userId` until it closes, or closes it with 4429 when the person already holds the
+   * maximum. Returns whether it was admitted (a socket no longer open is not); a refused socket must not be
+   * used further.
+   */
+  admit(userId: string, socket: WebSocket): boolean {
+    // Closed while its person was being looked up: its 'close' is past, it would never be uncounted.
+    if (socket.readyState !== socket.OPEN) return false;
+    let theirs = this.open.get(userId);
+    if (theirs?.has(socket)) return true;
+    if ((theirs?.size ?? 0) >= this.maxPerPerson) {
+      socket.close(TOO_MANY_SOCKETS, `At most ${this.maxPerPerson} open connections per person`);
+      return false;
+    }
+    if (!theirs) this.open.set(userId, (theirs = new Set()));
+    theirs.add(socket);
+    socket.once('close', () => {
+      theirs.delete(socket);
+      if (theirs.size === 0 && this.open.get(userId) === theirs) this.open.delete(userId);
+    });
+    return true;
+  }
+
+  /** Sockets the person holds now (for tests and metrics). */
+  count(userId: string): number {
+    return this.open.get(userId)?.size ?? 0;
+  }
+}
