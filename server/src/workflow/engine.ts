@@ -33,7 +33,7 @@ import { stepDefinition, workflowDefinition, WORKFLOWS, type WorkflowDefinition 
 import { StepExecution } from './StepExecution.js';
 import { INPUT_HANDLERS, STEP_RUNNERS, type InputEffect, type StepRunResult } from './steps.js';
 import { WorkflowEventSequencer } from './eventSequencer.js';
-import { runTransition, STEP_QUEUE, type StepJob, type Transition } from './transitions.js';
+import { runTransition, STEP_JOB_RETRIES, STEP_QUEUE, type StepJob, type Transition } from './transitions.js';
 import { WorkflowExecution } from './WorkflowExecution.js';
 
 export interface WorkflowEngineOptions {
@@ -120,9 +120,9 @@ export class WorkflowEngine {
       await boss.start();
       await boss.createQueue(STEP_QUEUE, {
         name: STEP_QUEUE,
-        // Our own retries are explicit steps (see runStep); pg-boss retries only jobs whose worker died.
-        retryLimit: 5,
-        retryDelay: 1,
+        // Our own retries are explicit attempts (see runStep); pg-boss retries only jobs whose handler threw or
+        // whose worker died (each job says how: STEP_JOB_RETRIES).
+        ...STEP_JOB_RETRIES,
         expireInSeconds: this.options.stepTimeoutSeconds,
       });
     });
@@ -132,7 +132,14 @@ export class WorkflowEngine {
     // server then makes 2 queries a second, not 8.
     for (let i = 0; i < this.options.concurrency; i++) {
       this.workerIds.push(
-        await boss.work<StepJob>(STEP_QUEUE, { batchSize: 1, pollingIntervalSeconds: 2 }, async ([job]) => this.runStep(job.data)),
+        await boss.work<StepJob>(STEP_QUEUE, { batchSize: 1, pollingIntervalSeconds: 2, includeMetadata: true }, async ([job]) => {
+          try {
+            await this.runStep(job.data);
+          } catch (err) {
+            if (job.retryCount >= job.retryLimit) await this.abandonStep(job.data, err);
+            throw err;
+          }
+        }),
       );
     }
   }
@@ -333,6 +340,30 @@ export class WorkflowEngine {
       this.options.log.error({ executionId: execution.id, step: step.key, err }, 'recording a workflow step failure failed');
       const unrecorded = `${errorMessage(failure)} (and its next attempt could not be scheduled: ${errorMessage(err)})`;
       await this.transition((t) => this.recordFailure(t, execution.id, step.id, job.attempt, new Error(unrecorded)));
+    }
+  }
+
+  /**
+   * The job of a step failed its last try (pg-boss gives it up): the step is failed with the error, so that it
+   * shows why and an admin can retry it, instead of staying RUNNING (or PENDING) with no job to move it on.
+   * When even that cannot be written, the database is away for good: it is logged.
+   */
+  private async abandonStep(job: StepJob, err: unknown): Promise<void> {
+    this.options.log.error({ executionId: job.executionId, stepId: job.stepId, attempt: job.attempt, err }, 'a workflow step job failed its last try');
+    try {
+      await this.transition(async (t) => {
+        const [execution, step] = await this.lock(t.tx, job.executionId, job.stepId);
+        const running = step.status === 'RUNNING' && step.attempts === job.attempt;
+        const unclaimed = step.status === 'PENDING' && step.attempts === job.attempt - 1;
+        if (execution.status === 'CANCELLED' || (!running && !unclaimed)) return; // moved on meanwhile
+        step.attempts = job.attempt;
+        step.error = storableText(`The step could not be run to its end: ${errorMessage(err)}`.slice(0, 2000));
+        step.finishedAt = new Date();
+        await t.setStep(execution, step, 'FAILED');
+        await t.setExecution(execution, 'FAILED');
+      });
+    } catch (failure) {
+      this.options.log.error({ executionId: job.executionId, stepId: job.stepId, err: failure }, 'failing an abandoned workflow step failed');
     }
   }
 

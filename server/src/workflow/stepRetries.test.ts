@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeCursor } from '../graphql/connections.js';
 import { eventually } from '../testing/gridClients.js';
 import { startTestServer, type TestServer } from '../testing/harness.js';
-import { runNewPartner } from '../testing/workflowRuns.js';
+import { answerCompaniesStep, runNewPartner, startNewPartnerRun } from '../testing/workflowRuns.js';
 import { EVENT_CURSOR } from './eventStream.js';
 
 const EXECUTION = `id status steps { key status attempts error startedAt finishedAt }`;
@@ -124,5 +124,31 @@ describe('a failing integration step, with the default retry settings', () => {
     const retried = await server.gql(`mutation($id: ID!) { retryStep(executionId: $id, stepKey: "create_slack_group") { id } }`, { id }, admin);
     expect(retried.errors).toBeUndefined();
     await eventually(async () => (await execution(id)).status === 'COMPLETED', 'the retried execution to complete', A_MINUTE);
+  }, 4 * A_MINUTE);
+
+  it('fails a step its job could never even start, once the job is given up, instead of leaving it PENDING for ever', async () => {
+    const id = await startNewPartnerRun(server, admin, 'Unstartable Step Ltd');
+    const [{ id: stepId }] = await server.sql(`SELECT id FROM step_execution WHERE execution_id = $1 AND key = 'trigger_infrabot'`, [id]);
+    // The database refuses to mark that step RUNNING, every time (the job's handler throws, pg-boss retries it).
+    await server.sql(`
+      CREATE FUNCTION refuse_start() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.id = '${stepId}' AND NEW.status::text = 'RUNNING' THEN RAISE EXCEPTION 'this step may not start'; END IF;
+        RETURN NEW;
+      END $$`);
+    await server.sql(`CREATE TRIGGER refuse_start BEFORE UPDATE ON step_execution FOR EACH ROW EXECUTE FUNCTION refuse_start()`);
+    try {
+      await answerCompaniesStep(server, admin, id);
+      const failed = await eventually(async () => {
+        const e = await execution(id);
+        return e.status === 'FAILED' && e;
+      }, 'the execution to fail', 2 * A_MINUTE);
+      expect(stepOf(failed, 'trigger_infrabot')).toMatchObject({ status: 'FAILED', error: expect.stringMatching(/could not be run.*this step may not start/) });
+    } finally {
+      await server.sql('DROP TRIGGER refuse_start ON step_execution');
+    }
+    const retried = await server.gql(`mutation($id: ID!) { retryStep(executionId: $id, stepKey: "trigger_infrabot") { id } }`, { id }, admin);
+    expect(retried.errors).toBeUndefined();
+    await eventually(async () => stepOf(await execution(id), 'trigger_infrabot').status === 'SUCCEEDED', 'the retried step to succeed', A_MINUTE);
   }, 4 * A_MINUTE);
 });

@@ -50,6 +50,15 @@ export interface StepJob {
 
 export const STEP_QUEUE = 'workflow-step';
 
+/**
+ * pg-boss's own retries of a step job: only for a job whose handler threw (the database failed while the step
+ * was claimed or its outcome recorded) or whose worker died (the job expired). Our retries of failing
+ * integrations are explicit attempts (engine.ts). Three, after about 1-2, 2-4 and 4-8 s: a database blip of a
+ * few seconds is ridden out; after the last, the step is failed with the error (engine.ts, `abandonStep`),
+ * never left RUNNING or PENDING with nothing to run it. Set on every job, so queues created before apply them.
+ */
+export const STEP_JOB_RETRIES = { retryLimit: 3, retryDelay: 1, retryBackoff: true } as const;
+
 /** What pg-boss needs of a connection: `$1`-style parameters, each bound once however often it appears. */
 interface PgConnection {
   query(text: string, values: unknown[]): Promise<{ rows: unknown[] }>;
@@ -107,6 +116,7 @@ export class Transition {
     await this.boss.send(STEP_QUEUE, job as unknown as object, {
       db: bossDb(this.tx),
       singletonKey: `${step.id}:${job.attempt}`,
+      ...STEP_JOB_RETRIES,
       ...(startAfterSeconds > 0 ? { startAfter: startAfterSeconds } : {}),
     });
     this.jobs.push(job);
