@@ -5,6 +5,7 @@
  * another address, and made-up emails leave no row behind. Addresses are told apart as the server is told
  * them behind a proxy on loopback: X-Forwarded-For.
  */
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_PASSWORD } from '../db/seed.js';
 import { startTestServer, type TestServer } from '../testing/harness.js';
@@ -110,6 +111,52 @@ describe('sign-in limits, with the defaults', () => {
     const owner = await signIn(server, '198.51.100.41', victim, DEMO_PASSWORD);
     expect(owner.code).toBeUndefined();
     expect(owner.token).toBeTruthy();
+  });
+});
+
+describe('sign-in limits over the GraphQL websocket', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(() => server?.stop());
+
+  it('counts guesses sent as login mutations over a socket against the address the socket came from', async () => {
+    const attacker = '203.0.113.60';
+    const token = await server.login('viewer.finance@example.com');
+    const socket = new WebSocket(server.url.replace(/^http/, 'ws') + '/graphql', 'graphql-transport-ws', {
+      headers: { 'x-forwarded-for': attacker },
+    });
+    const results = new Map<string, string>();
+    let acked!: () => void;
+    const ack = new Promise<void>((resolve) => (acked = resolve));
+    const waiters: (() => void)[] = [];
+    socket.on('message', (data) => {
+      const message = JSON.parse(String(data));
+      if (message.type === 'connection_ack') acked();
+      if (message.type === 'next') results.set(message.id, message.payload.errors?.[0]?.extensions?.code ?? 'OK');
+      if (message.type === 'error') results.set(message.id, `error ${JSON.stringify(message.payload)}`);
+      waiters.splice(0).forEach((w) => w());
+    });
+    await new Promise((resolve) => socket.once('open', resolve));
+    socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));
+    await ack;
+    // In two bursts of concurrent operations, each under the cap of operations per socket.
+    const guesses = 2 * DEFAULT_LIMIT;
+    for (const burst of [0, 1]) {
+      for (let i = burst * DEFAULT_LIMIT; i < (burst + 1) * DEFAULT_LIMIT; i++) {
+        socket.send(JSON.stringify({ id: String(i), type: 'subscribe', payload: { query: LOGIN, variables: { e: `ws.guess.${i}@example.com`, p: 'guess-1234' } } }));
+      }
+      while (results.size < (burst + 1) * DEFAULT_LIMIT) await new Promise<void>((resolve) => waiters.push(resolve));
+    }
+    socket.close();
+    expect(tally([...results.values()].map((code) => ({ code: code === 'OK' ? undefined : code }) as Answer))).toEqual({
+      UNAUTHENTICATED: DEFAULT_LIMIT,
+      RATE_LIMITED: DEFAULT_LIMIT,
+    });
+    // The same window as the address's HTTP sign-ins; other addresses are not concerned.
+    expect((await signIn(server, attacker, 'admin@example.com', DEMO_PASSWORD)).code).toBe('RATE_LIMITED');
+    expect((await signIn(server, '198.51.100.61', 'admin@example.com', DEMO_PASSWORD)).code).toBeUndefined();
   });
 });
 

@@ -33,7 +33,9 @@ import {
 } from 'graphql';
 import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
+import type { IncomingMessage } from 'node:http';
 import { bearerToken } from '../auth/viewers.js';
+import { callerAddressResolver } from '../http/callerAddress.js';
 import { ErrorCode, isUnexpected, maskError } from '../errors.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { costCheck, LIMITS, validationRules } from '../graphql/limits.js';
@@ -52,6 +54,8 @@ interface SocketState {
   activeOperations: Set<string>;
   /** A ping went out and no pong came back yet. */
   awaitingPong: boolean;
+  /** The caller's address (as TRUST_PROXY judges it), for what counts per address: sign-in limits. */
+  address: string | null;
 }
 
 /** graphql-ws's `extra` for our sockets. */
@@ -140,7 +144,7 @@ export function createGraphQLWebSocketServer(schema: GraphQLSchema, services: Se
   }
 
   /** A resolver context; its EntityManager is forked only when a resolver first needs one. */
-  function newContext(viewer: Viewer | null): GraphQLContext {
+  function newContext(viewer: Viewer | null, ip: string | null = null): GraphQLContext {
     let em: GraphQLContext['em'] | undefined;
     return {
       get em() {
@@ -148,7 +152,7 @@ export function createGraphQLWebSocketServer(schema: GraphQLSchema, services: Se
       },
       viewer,
       services,
-      ip: null,
+      ip,
     };
   }
 
@@ -200,7 +204,7 @@ export function createGraphQLWebSocketServer(schema: GraphQLSchema, services: Se
   }
   const state = (extra: SocketExtra): SocketState => {
     let s = sockets.get(extra.socket);
-    if (!s) sockets.set(extra.socket, (s = { socket: extra.socket, activeOperations: new Set(), awaitingPong: false }));
+    if (!s) sockets.set(extra.socket, (s = { socket: extra.socket, activeOperations: new Set(), awaitingPong: false, address: null }));
     return s;
   };
 
@@ -268,7 +272,7 @@ export function createGraphQLWebSocketServer(schema: GraphQLSchema, services: Se
         s.activeOperations.add(id);
         const viewer = s.viewer ?? null;
         const execution = { schema, document, operationName: payload.operationName, variableValues: payload.variables };
-        const contextValue: SubscriptionContext = newContext(viewer);
+        const contextValue: SubscriptionContext = newContext(viewer, s.address);
         if (operation.operation === 'subscription') {
           const delivery: LiveDelivery = {
             socket: s.socket,
@@ -298,8 +302,10 @@ export function createGraphQLWebSocketServer(schema: GraphQLSchema, services: Se
     },
   );
 
-  wss.on('connection', (socket: WebSocket) => {
+  const addressOf = callerAddressResolver(services.config.trustProxy);
+  wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
     const s = state({ socket });
+    s.address = addressOf(request);
     socket.once('error', (err) => {
       services.log.warn({ err }, 'GraphQL websocket error');
       socket.close(CloseCode.InternalServerError, 'Internal server error');
