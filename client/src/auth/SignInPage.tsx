@@ -1,6 +1,6 @@
 /** Sign-in: demo email and password, or Microsoft when the server has Entra ID set up. */
 import { useEffect, useState, type FormEvent } from 'react';
-import type { SignOutReason } from './session';
+import { startMicrosoftSignIn, type SignOutReason } from './session';
 
 const REASONS: Record<SignOutReason, string> = {
   'signed-out': 'You are signed out.',
@@ -70,7 +70,9 @@ export function SignInPage({ reason, onSignedIn }: { reason: SignOutReason | nul
           <button type="submit" disabled={busy}>{busy ? 'Signing in…' : 'Sign in'}</button>
         </form>
         {microsoft && (
-          <a className="button secondary wide" href="/auth/microsoft/login">Sign in with Microsoft</a>
+          <button type="button" className="secondary wide" onClick={() => window.location.assign(startMicrosoftSignIn())}>
+            Sign in with Microsoft
+          </button>
         )}
         <p className="muted small">Demo accounts use the password <code>plansync-demo</code>, e.g. admin@example.com.</p>
       </section>

@@ -19,13 +19,41 @@ function decodeExpiry(token: string): number | null {
   }
 }
 
-/** A valid token from a Microsoft sign-in redirect (/#token=...) or from storage, or null. */
+/** This tab's Microsoft sign-in in progress: the random value the server hands back beside the token. */
+const SIGN_IN_STATE_KEY = 'plansync.signInState';
+
+/**
+ * Where to send the browser to sign in with Microsoft. The random value stays in this tab (sessionStorage)
+ * and comes back as `#token=...&state=...`: only a redirect that carries it is a sign-in this tab started.
+ */
+export function startMicrosoftSignIn(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(24));
+  const state = btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  sessionStorage.setItem(SIGN_IN_STATE_KEY, state);
+  return `/auth/microsoft/login?client_state=${state}`;
+}
+
+/**
+ * The token of a Microsoft sign-in this tab started, from the redirect's fragment, or null. A `/#token=`
+ * link from anyone else (their own token, to have the victim work in their account: login CSRF) carries no
+ * state or the wrong one and is ignored. The fragment leaves the address bar and history either way, and
+ * the stored value is used once.
+ */
+function takeRedirectToken(): string | null {
+  const fragment = new URLSearchParams(window.location.hash.slice(1));
+  const token = fragment.get('token');
+  if (fragment.has('signInError')) sessionStorage.removeItem(SIGN_IN_STATE_KEY);
+  if (!token) return null;
+  history.replaceState(null, '', window.location.pathname + window.location.search);
+  const expected = sessionStorage.getItem(SIGN_IN_STATE_KEY);
+  sessionStorage.removeItem(SIGN_IN_STATE_KEY);
+  return expected !== null && fragment.get('state') === expected ? token : null;
+}
+
+/** A valid token from this tab's Microsoft sign-in redirect or from storage, or null. */
 export function loadSession(): Session | null {
-  const fromRedirect = new URLSearchParams(window.location.hash.slice(1)).get('token');
-  if (fromRedirect) {
-    localStorage.setItem(KEY, fromRedirect);
-    history.replaceState(null, '', window.location.pathname + window.location.search);
-  }
+  const fromRedirect = takeRedirectToken();
+  if (fromRedirect) localStorage.setItem(KEY, fromRedirect);
   const token = localStorage.getItem(KEY);
   const expiresAt = token ? decodeExpiry(token) : null;
   if (!token || !expiresAt || expiresAt <= Date.now()) {

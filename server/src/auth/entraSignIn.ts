@@ -92,8 +92,11 @@ class EntraSignIn {
     });
   }
 
-  async login(_req: Request, res: Response): Promise<void> {
+  async login(req: Request, res: Response): Promise<void> {
     noStore(res);
+    // The web client's own random value, handed back beside the token: the client takes a token only from
+    // a sign-in it started, never from a planted `/#token=` link (login CSRF).
+    const clientState = typeof req.query.client_state === 'string' && /^[\w-]{16,128}$/.test(req.query.client_state) ? req.query.client_state : undefined;
     try {
       const { verifier, challenge } = await this.crypto.generatePkceCodes();
       const state = randomBytes(24).toString('base64url');
@@ -107,7 +110,7 @@ class EntraSignIn {
         nonce,
         responseMode: 'query',
       });
-      const cookie = await this.services.tokens.signForPurpose(COOKIE_AUDIENCE, { state, nonce, verifier }, COOKIE_TTL_SECONDS);
+      const cookie = await this.services.tokens.signForPurpose(COOKIE_AUDIENCE, { state, nonce, verifier, clientState }, COOKIE_TTL_SECONDS);
       res.cookie(COOKIE, cookie, { ...this.cookieOptions(), maxAge: COOKIE_TTL_SECONDS * 1000 });
       res.redirect(302, url);
     } catch (err) {
@@ -159,7 +162,7 @@ class EntraSignIn {
       const token = await this.services.tokens.sign(user.id);
       this.log.info({ userId: user.id }, 'Entra sign-in');
       // In the fragment, so it never reaches a server log or a Referer header; the client takes it from there.
-      res.redirect(302, `/#token=${encodeURIComponent(token)}`);
+      res.redirect(302, `/#token=${encodeURIComponent(token)}${typeof saved.clientState === 'string' ? `&state=${saved.clientState}` : ''}`);
     } catch (err) {
       if (err instanceof EntraAccountConflict) return this.fail(res, 'account_conflict', { email: claims.email });
       this.fail(res, 'sign_in_failed', { err });
