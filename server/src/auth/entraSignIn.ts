@@ -4,7 +4,8 @@
  *   GET /auth/config               { microsoft: true|false }: whether the client shows the button
  *   GET /auth/microsoft/login      302 to the authority, with a PKCE challenge, a random state and a nonce
  *   GET /auth/microsoft/callback   checks the state, redeems the code, creates or updates the user, records
- *                                  the sign-in and sends the browser to `/#token=<jwt>`
+ *                                  the sign-in and sends the browser to `/#token=<jwt>&state=<client_state>`
+ *                                  (the web client's own value given to /login, checked by the client)
  *
  * What the callback needs from the login (PKCE verifier, state, nonce) travels in a short-lived HttpOnly
  * cookie signed with Plansync's own key instead of server memory, so any instance behind a proxy can finish
