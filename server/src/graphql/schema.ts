@@ -11,6 +11,7 @@ import { OrganizationResolver } from '../directory/OrganizationResolver.js';
 import { UserResolver } from '../directory/UserResolver.js';
 import type { BudgetLineChangedEvent, EventBus, SubmissionStatusChangedEvent } from '../realtime/eventBus.js';
 import type { GraphQLContext } from './context.js';
+import { refuseUnstorableArguments } from './storableArguments.js';
 import type { WorkflowEventRecord } from '../workflow/transitions.js';
 import { publicEvent, WorkflowResolver } from '../workflow/WorkflowResolver.js';
 
@@ -43,6 +44,7 @@ export async function buildPlansyncSchema(events: EventBus): Promise<GraphQLSche
   roots.budgetLineChanged.resolve = (event: BudgetLineChangedEvent) => event.line;
   roots.submissionStatusChanged.resolve = (event: SubmissionStatusChangedEvent) => event.submission;
   resolveDirectly(schema);
+  refuseUnstorableArguments(schema);
   return schema;
 }
 
