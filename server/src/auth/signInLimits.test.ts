@@ -92,6 +92,8 @@ describe('sign-in limits, with the defaults', () => {
     // A few typos among them are fine too.
     for (let i = 0; i < 3; i++) expect((await signIn(server, office, 'viewer.finance@example.com', 'typo')).code).toBe('UNAUTHENTICATED');
     expect((await signIn(server, office, 'viewer.finance@example.com', DEMO_PASSWORD)).code).toBeUndefined();
+    // Only the typos count against the address.
+    expect(await server.sql(`SELECT failures FROM sign_in_rate WHERE address = $1`, [office])).toEqual([{ failures: 3 }]);
   });
 
   it('a stranger cannot lock a person out of their account from another address', async () => {
@@ -141,8 +143,7 @@ describe('sign-in limits over the GraphQL websocket', () => {
     await new Promise((resolve) => socket.once('open', resolve));
     socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));
     await ack;
-    // In two bursts of concurrent operations, each under the cap of operations per socket.
-    const guesses = 2 * DEFAULT_LIMIT;
+    // Twice the limit, in two bursts of concurrent operations, each under the cap of operations per socket.
     for (const burst of [0, 1]) {
       for (let i = burst * DEFAULT_LIMIT; i < (burst + 1) * DEFAULT_LIMIT; i++) {
         socket.send(JSON.stringify({ id: String(i), type: 'subscribe', payload: { query: LOGIN, variables: { e: `ws.guess.${i}@example.com`, p: 'guess-1234' } } }));

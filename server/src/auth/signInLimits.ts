@@ -25,7 +25,8 @@ export interface SignInLimitPolicy {
 /** A place taken in an address's window: given back when the attempt succeeds. */
 export interface Reservation {
   address: string;
-  windowStartedAt: Date;
+  /** The window's start in microseconds since the epoch (exact, as PostgreSQL keeps it), as text. */
+  window: string;
 }
 
 /** Sign-in log entries are kept this long. */
@@ -53,18 +54,18 @@ export class SignInLimits {
       this.refusedUntil.delete(address);
     }
     const limit = this.policy.failuresPerMinute;
-    const [row] = await em.getConnection().execute<{ failures: number; window_started_at: Date; retry_after: number }[]>(
+    const [row] = await em.getConnection().execute<{ failures: number; window: string; retry_after: number }[]>(
       `INSERT INTO sign_in_rate AS r (address, window_started_at, failures) VALUES (?, now(), 1)
        ON CONFLICT (address) DO UPDATE SET
          failures = CASE WHEN r.window_started_at <= now() - interval '1 minute' THEN 1
                          ELSE least(r.failures + 1, ? + 1) END,
          window_started_at = CASE WHEN r.window_started_at <= now() - interval '1 minute' THEN now()
                                   ELSE r.window_started_at END
-       RETURNING failures, window_started_at,
+       RETURNING failures, (extract(epoch FROM window_started_at) * 1000000)::bigint::text AS window,
                  extract(epoch FROM window_started_at + interval '1 minute' - now())::float8 AS retry_after`,
       [address, limit],
     );
-    if (row.failures <= limit) return { address, windowStartedAt: row.window_started_at };
+    if (row.failures <= limit) return { address, window: row.window };
     const retryAfterSeconds = Math.max(1, row.retry_after);
     if (this.refusedUntil.size >= REFUSED_KEPT) this.forgetExpired();
     if (this.refusedUntil.size < REFUSED_KEPT) this.refusedUntil.set(address, Date.now() + retryAfterSeconds * 1000);
@@ -76,8 +77,8 @@ export class SignInLimits {
     const limit = this.policy.failuresPerMinute;
     await em.getConnection().execute(
       `UPDATE sign_in_rate SET failures = CASE WHEN failures > ? THEN ? - 1 ELSE greatest(failures - 1, 0) END
-       WHERE address = ? AND window_started_at = ?`,
-      [limit, limit, reservation.address, reservation.windowStartedAt],
+       WHERE address = ? AND (extract(epoch FROM window_started_at) * 1000000)::bigint = ?::bigint`,
+      [limit, limit, reservation.address, reservation.window],
     );
     this.refusedUntil.delete(reservation.address);
   }
