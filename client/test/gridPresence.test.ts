@@ -103,4 +103,47 @@ describe.skipIf(!hasChromium)('hostile presence states on an open grid', () => {
     expectNoProblems(lead);
     await lead.context.close();
   });
+
+  it('shows a message in place of a part that fails to render, and the rest of the page keeps working', async () => {
+    // Another unit than the test above edits: its budget total starts at 0.
+    const leader = await signIn(browser, server.url, 'lead.operations@example.com');
+    // A bug on purpose: formatting the amount 13 throws (it is the budget total once two cells hold 6.5).
+    await leader.context.addInitScript(() => {
+      const original = Object.getOwnPropertyDescriptor(Intl.NumberFormat.prototype, 'format')!.get!;
+      Object.defineProperty(Intl.NumberFormat.prototype, 'format', {
+        get() {
+          const format = original.call(this) as (value: number) => string;
+          return (value: number) => {
+            if (value === 13) throw new Error('injected failure');
+            return format(value);
+          };
+        },
+      });
+    });
+    await leader.page.goto('/grid/OPERATIONS');
+    await expect.poll(() => leader.page.getByTestId('connection').textContent(), { timeout: 20_000 }).toBe('Live');
+    for (const row of [10, 11]) {
+      await cell(leader.page, row, 'budgetAmount').dblclick();
+      const editor = leader.page.locator('[data-testid=budget-grid] .ag-cell-inline-editing input');
+      await editor.fill('6.5');
+      await editor.press('Enter');
+    }
+    try {
+      await leader.page.getByText('Could not show the totals.').waitFor({ timeout: 10_000 });
+    } finally {
+      await screenshot(leader.page, 'grid-part-failed');
+    }
+    // The grid, its badge and the navigation are still there, and the grid still takes edits.
+    expect(await leader.page.getByTestId('budget-grid').count()).toBe(1);
+    expect(await leader.page.getByTestId('connection').textContent()).toBe('Live');
+    await cell(leader.page, 12, 'budgetAmount').dblclick();
+    const editor = leader.page.locator('[data-testid=budget-grid] .ag-cell-inline-editing input');
+    await editor.fill('1');
+    await editor.press('Enter');
+    // The totals come back once their values change (the total is 14 now).
+    await expect.poll(() => leader.page.locator('[data-testid=totals]').count()).toBe(1);
+    await expect.poll(() => leader.page.getByTestId('totals').textContent()).toMatch(/Lines with a budget3 of 120/);
+    expectNoProblems(leader, [/injected failure|Could not show the totals|The above error occurred/]);
+    await leader.context.close();
+  });
 });

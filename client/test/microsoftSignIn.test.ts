@@ -13,7 +13,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startChildServer, type ChildServer } from '../../server/src/testing/childServer.js';
 import { startFakeEntraAuthority, type FakeEntraAuthority } from '../../server/src/testing/fakeEntraAuthority.js';
-import { hasChromium, launchBrowser } from './browser.js';
+import { hasChromium, launchBrowser, screenshot } from './browser.js';
 
 /** A port nobody listens on now: the redirect URI must name the server's address before it starts. */
 function freePort(): Promise<number> {
@@ -73,6 +73,8 @@ describe.skipIf(!hasChromium)('Microsoft sign-in in a browser, and planted token
     const page = await newPage();
     fake.signInAs({ oid: crypto.randomUUID(), email: 'pat@contoso.example', name: 'Pat Example', groups: [] });
     await page.goto('/');
+    await page.getByRole('button', { name: 'Sign in with Microsoft' }).waitFor();
+    await screenshot(page, 'sign-in-microsoft');
     await page.getByRole('button', { name: 'Sign in with Microsoft' }).click();
     await expect.poll(() => page.getByTestId('me').textContent({ timeout: 15_000 })).toContain('Pat Example');
     expect(new URL(page.url()).hash).toBe('');

@@ -187,7 +187,9 @@ function UnitBudget({ planId, planName, unitCode, unitName, units }: UnitProps) 
           onVisibleRows={onVisibleRows}
         />
       </ErrorBoundary>
-      <Totals rows={visible} />
+      <ErrorBoundary what="the totals" resetKey={visible}>
+        <Totals rows={visible} />
+      </ErrorBoundary>
       <Notices notices={notices} dismiss={dismiss} />
     </section>
   );
