@@ -16,7 +16,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { User } from '../directory/User.js';
 import { rateLimited, unauthenticated } from '../errors.js';
 import type { Logger } from '../log.js';
-import { HashingBusy, verifyPassword } from './passwords.js';
+import { HashingBusy, hashingLineFull, verifyPassword } from './passwords.js';
 import { SignInEvent } from './SignInEvent.js';
 import { SignInLimits, type SignInLimitPolicy } from './signInLimits.js';
 import type { TokenService } from './tokens.js';
@@ -48,6 +48,11 @@ export class LocalLogin {
     this.limits.pruneNowAndThen(em, (err) => this.log?.warn({ err }, 'pruning old sign-in rows failed'));
     const place = await this.limits.reserve(em, address);
     if ('retryAfterSeconds' in place) throw rateLimited(place.retryAfterSeconds, RATE_LIMITED_MESSAGE);
+    if (hashingLineFull()) {
+      // Too many password checks waiting (a flood from many addresses): refused before anything counts.
+      await this.limits.release(em, place);
+      throw rateLimited(1, new HashingBusy().message);
+    }
 
     const email = emailInput.trim().toLowerCase();
     let user: User | null = null;
@@ -61,7 +66,8 @@ export class LocalLogin {
       passwordOk = await verifyPassword(user && !locked ? user.passwordHash : null, wellFormed ? password : '');
     } catch (err) {
       if (!(err instanceof HashingBusy)) throw err;
-      // Never tried: it counts against nobody.
+      // The line filled up meanwhile. Never tried: it counts against nobody.
+      if (user && !locked) await this.limits.releaseAccount(em, user.id, address);
       await this.limits.release(em, place);
       throw rateLimited(1, err.message);
     }

@@ -24,24 +24,35 @@ export class HashingBusy extends Error {
 
 let running = 0;
 const waiting: (() => void)[] = [];
-/** argon2 operations started since the process began. */
+/** argon2 operations started since the process began, and the most ever running and waiting at once. */
 let started = 0;
+let peakRunning = 0;
+let peakWaiting = 0;
 
-/** How much argon2 work there is: started so far, running now, waiting now (for metrics and tests). */
-export function hashingStats(): { started: number; running: number; waiting: number } {
-  return { started, running, waiting: waiting.length };
+/** How much argon2 work there is and was (for metrics and tests). */
+export function hashingStats(): { started: number; running: number; waiting: number; peakRunning: number; peakWaiting: number } {
+  return { started, running, waiting: waiting.length, peakRunning, peakWaiting };
+}
+
+/** Whether a password check started now would be refused (HashingBusy): checked before anything is counted. */
+export function hashingLineFull(): boolean {
+  return running >= HASHING_AT_ONCE && waiting.length >= HASHING_QUEUE;
 }
 
 /** Runs `work` when a hashing slot is free. `mayRefuse`: throw HashingBusy instead of queueing behind a full line. */
 async function withHashingSlot<T>(work: () => Promise<T>, mayRefuse: boolean): Promise<T> {
   if (running >= HASHING_AT_ONCE) {
     if (mayRefuse && waiting.length >= HASHING_QUEUE) throw new HashingBusy();
-    await new Promise<void>((resolve) => waiting.push(resolve));
+    await new Promise<void>((resolve) => {
+      waiting.push(resolve);
+      peakWaiting = Math.max(peakWaiting, waiting.length);
+    });
   } else {
     running += 1;
   }
   try {
     started += 1;
+    peakRunning = Math.max(peakRunning, running);
     return await work();
   } finally {
     // The slot passes straight to the next in line (running stays the same), or is freed.

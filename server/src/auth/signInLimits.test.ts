@@ -116,6 +116,31 @@ describe('sign-in limits, with the defaults', () => {
   });
 });
 
+describe('argon2 work under a flood from many addresses', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(() => server?.stop());
+
+  it('hashes at most two passwords at a time, queues a bounded line, and a real person still signs in', async () => {
+    // 300 addresses, one guess each: no per-address limit applies, only the bound on argon2 work.
+    const flood = await Promise.all(
+      Array.from({ length: 300 }, (_, i) => signIn(server, `10.${(i >> 8) & 255}.${i & 255}.7`, `spray.${i}@example.com`, 'guess-1234')),
+    );
+    const counts = tally(flood);
+    expect((counts.UNAUTHENTICATED ?? 0) + (counts.RATE_LIMITED ?? 0)).toBe(300);
+    for (const busy of flood.filter((a) => a.code === 'RATE_LIMITED')) expect([busy.status, busy.retryAfter]).toEqual([429, '1']);
+    const stats = hashingStats();
+    expect(stats.peakRunning).toBeLessThanOrEqual(2);
+    expect(stats.peakWaiting).toBeLessThanOrEqual(64);
+    // Nothing is left running or waiting, and a real sign-in goes through.
+    expect([stats.running, stats.waiting]).toEqual([0, 0]);
+    const real = await signIn(server, '198.51.100.70', 'planner.marketing@example.com', DEMO_PASSWORD);
+    expect(real.code).toBeUndefined();
+  });
+});
+
 describe('sign-in limits over the GraphQL websocket', () => {
   let server: TestServer;
   beforeAll(async () => {

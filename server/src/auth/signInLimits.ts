@@ -109,6 +109,15 @@ export class SignInLimits {
     return row.failures <= threshold;
   }
 
+  /** Takes back an attempt counted by reserveAccount that was never judged (no lock it may have set is lifted). */
+  async releaseAccount(em: EntityManager, userId: string, address: string): Promise<void> {
+    await em.getConnection().execute(
+      `UPDATE login_throttle SET failures = greatest(failures - 1, 0)
+       WHERE user_id = ? AND address = ? AND (locked_until IS NULL OR locked_until <= now())`,
+      [userId, address],
+    );
+  }
+
   /** A success from this address starts its count on this account again. */
   async clearFailures(em: EntityManager, userId: string, address: string): Promise<void> {
     await em.getConnection().execute('DELETE FROM login_throttle WHERE user_id = ? AND address = ?', [userId, address]);
