@@ -45,7 +45,7 @@ describe.skipIf(!hasChromium)('workflow monitor', () => {
   const people: Person[] = [];
 
   beforeAll(async () => {
-    server = await startTestServer({ SIMULATED_STEP_MS: '50', SIMULATE_FAILURE_STEPS: 'create_slack_group', WORKFLOW_RETRY_DELAY_SECONDS: '0' });
+    server = await startTestServer({ SIMULATED_STEP_MS: '50', SIMULATE_FAILURE_STEPS: 'create_slack_group' });
     browser = await launchBrowser();
   });
   afterAll(async () => {

@@ -313,7 +313,6 @@ const FRESH: Record<Target, () => Promise<string>> = {
 async function openWorld(): Promise<void> {
   const server = await startTestServer({
     SIMULATED_STEP_MS: '5',
-    WORKFLOW_RETRY_DELAY_SECONDS: '0',
     SIMULATE_FAILURE_STEPS: Object.values(FAILING_STEPS).join(','),
   });
   w = { server } as World;
