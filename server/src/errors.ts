@@ -47,9 +47,9 @@ export const badUserInput = (message: string, field?: string) =>
  * Too many attempts: HTTP 429 with `Retry-After` (Apollo turns `extensions.http` into the response's status and
  * headers and drops it from the body); `extensions.retryAfter` says the same to websocket clients.
  */
-export const rateLimited = (retryAfterSeconds: number, message = 'Too many attempts: try again later') => {
+export const rateLimited = (retryAfterSeconds: number, what = 'Too many attempts') => {
   const seconds = Math.max(1, Math.ceil(retryAfterSeconds));
-  return error(ErrorCode.RATE_LIMITED, message, {
+  return error(ErrorCode.RATE_LIMITED, `${what}: try again in ${seconds} s`, {
     retryAfter: seconds,
     http: { status: 429, headers: new Map([['retry-after', String(seconds)]]) },
   });

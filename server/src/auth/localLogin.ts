@@ -24,7 +24,7 @@ import { viewerFromUser } from './viewers.js';
 import type { Viewer } from '../policies/viewer.js';
 
 export const LOGIN_FAILED_MESSAGE = 'Invalid email or password, or too many attempts: try again in a few minutes';
-const RATE_LIMITED_MESSAGE = 'Too many failed sign-ins from your address: try again later';
+const RATE_LIMITED_MESSAGE = 'Too many failed sign-ins from your address';
 const MAX_EMAIL_LENGTH = 320;
 const MAX_PASSWORD_LENGTH = 1024;
 /** Who signs in without a known address (none came with the request): they share one window. */

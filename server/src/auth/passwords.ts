@@ -18,7 +18,7 @@ const HASHING_QUEUE = 64;
 /** Too many sign-ins are waiting for their password to be checked: try again in a moment. */
 export class HashingBusy extends Error {
   constructor() {
-    super('Too many sign-ins at once: try again in a moment');
+    super('Too many sign-ins at once');
   }
 }
 

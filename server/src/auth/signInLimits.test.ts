@@ -33,6 +33,19 @@ async function signIn(server: TestServer, address: string, email: string, passwo
   return { status: res.status, retryAfter: res.headers.get('retry-after'), code: body.errors?.[0]?.extensions?.code, token: body.data?.login?.token };
 }
 
+/** The message a refused sign-in from `address` shows (the sign-in page shows it as it is). */
+async function refusalMessage(server: TestServer, address: string): Promise<string> {
+  const res = await fetch(`${server.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-forwarded-for': address },
+    body: JSON.stringify({ query: LOGIN, variables: { e: 'any@example.com', p: 'x' } }),
+  });
+  const body = (await res.json()) as { errors?: { message: string; extensions?: Record<string, unknown> }[] };
+  expect(body.errors?.[0]?.extensions).toMatchObject({ code: 'RATE_LIMITED', retryAfter: expect.any(Number) });
+  expect(body.errors?.[0]?.extensions).not.toHaveProperty('http');
+  return body.errors![0].message;
+}
+
 function tally(answers: Answer[]): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const a of answers) counts[a.code ?? 'OK'] = (counts[a.code ?? 'OK'] ?? 0) + 1;
@@ -63,6 +76,7 @@ describe('sign-in limits, with the defaults', () => {
       expect(Number(refused.retryAfter)).toBeGreaterThanOrEqual(1);
       expect(Number(refused.retryAfter)).toBeLessThanOrEqual(60);
     }
+    expect(await refusalMessage(server, attacker)).toMatch(/^Too many failed sign-ins from your address: try again in \d+ s$/);
     // Later guesses are refused too, even with a real account's right password, until the minute is over.
     expect((await signIn(server, attacker, 'admin@example.com', DEMO_PASSWORD)).code).toBe('RATE_LIMITED');
 
