@@ -8,80 +8,12 @@
  * an upgrade to `//[` ending it ("Invalid URL"), and a reset mid-handshake ending it (an upgraded socket has
  * no error listener of Node's).
  */
-import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startChildServer, type ChildServer } from '../testing/childServer.js';
 import { connectGrid, eventually, synced, type GridClient } from '../testing/gridClients.js';
-
-interface RawAnswer {
-  /** HTTP status of the answer's first line (0 when the server sent nothing). */
-  status: number;
-  /** The websocket close code, when the upgrade was accepted and then closed. */
-  closeCode?: number;
-  text: string;
-}
-
-/** The close code of the first frame after a 101 answer, if that frame is a close frame. */
-function closeCodeAfter101(bytes: Buffer): number | undefined {
-  const end = bytes.indexOf('\r\n\r\n');
-  if (end < 0) return undefined;
-  const frame = bytes.subarray(end + 4);
-  if (frame.length < 4 || (frame[0] & 0x0f) !== 0x8) return undefined;
-  return frame.readUInt16BE(2);
-}
-
-/**
- * Sends `request` as it is and reads the answer until the server has answered: an HTTP status, or a 101 and
- * then a close frame (which we answer by closing, as a client would), or just the 101 with `until101`. `reset` drops the connection with a TCP
- * reset right after sending, as a vanished client does.
- */
-function raw(port: number, request: string | Buffer, options: { reset?: boolean; until101?: boolean } = {}): Promise<RawAnswer> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    let bytes = Buffer.alloc(0);
-    let done = false;
-    const finish = () => {
-      if (done) return;
-      done = true;
-      socket.destroy();
-      const text = bytes.toString('latin1');
-      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
-      resolve({ status, closeCode: status === 101 ? closeCodeAfter101(bytes) : undefined, text });
-    };
-    socket.on('connect', () => {
-      socket.write(request);
-      if (options.reset) {
-        socket.resetAndDestroy();
-        finish();
-      }
-    });
-    socket.on('data', (chunk) => {
-      bytes = Buffer.concat([bytes, chunk]);
-      const text = bytes.toString('latin1');
-      const upgraded = text.startsWith('HTTP/1.1 101') && !options.until101;
-      if (upgraded ? closeCodeAfter101(bytes) !== undefined : text.includes('\r\n\r\n')) finish();
-    });
-    socket.on('error', finish);
-    socket.on('close', finish);
-  });
-}
-
-const KEY = () => randomBytes(16).toString('base64');
-
-/** A websocket upgrade request line and headers, with `extra` header lines and `omit`ted ones. */
-function upgrade(target: string, extra: string[] = [], omit: string[] = []): string {
-  const headers = [
-    'Host: 127.0.0.1',
-    'Upgrade: websocket',
-    'Connection: Upgrade',
-    `Sec-WebSocket-Key: ${KEY()}`,
-    'Sec-WebSocket-Version: 13',
-  ].filter((h) => !omit.some((name) => h.toLowerCase().startsWith(name.toLowerCase() + ':')));
-  return [`GET ${target} HTTP/1.1`, ...headers, ...extra, '', ''].join('\r\n');
-}
+import { raw, upgradeRequest as upgrade, type RawAnswer } from '../testing/rawHttp.js';
 
 const UPDATE = 'mutation($id: ID!, $c: String) { updateBudgetLine(id: $id, input: { comment: $c }) { version } }';
 const CHANGED = 'subscription($plan: ID!) { budgetLineChanged(planId: $plan, businessUnitCode: "SALES_NORTH") { id comment } }';
