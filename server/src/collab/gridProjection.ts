@@ -195,6 +195,7 @@ export class GridProjection {
         this.onDropped?.(1, 'refused');
       },
       giveUpAt: () => this.giveUpAt,
+      probe: () => withSqlClient(this.em, (client) => client.query('SELECT 1')),
       lost: (changes, err) => {
         this.log.error(
           { err, docName, changes: changes.map((c) => ({ lineId: c.lineId, changes: loggable(c.changes), origin: c.origin })) },

@@ -208,6 +208,7 @@ export class GridStore {
         this.onDropped?.(1, 'refused');
       },
       giveUpAt: () => this.giveUpAt,
+      probe: () => withSqlClient(this.em, (client) => client.query('SELECT 1')),
       lost: (updates, err) => {
         this.log.error({ err, docName, updates: updates.length }, 'shutdown: grid updates given up, the database being unreachable');
         this.onDropped?.(updates.length, 'shutdown');

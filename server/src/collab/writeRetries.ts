@@ -4,13 +4,15 @@
  * a shutdown:
  *
  * - The database is unreachable or busy (no connection could be had; an error with no SQLSTATE, as a lost
- *   connection; a class that says "try again": 08 connection, 40 rollback, 53 resources, 57 operator
- *   intervention, 58 system; a read-only database, as a replica is just after a failover): the batch waits
- *   and is tried again, with a growing pause, for as long as it takes; nothing is dropped for an outage.
- *   Only a shutdown whose time is up gives it up (`giveUpAt`), reported as lost.
- * - The database refuses the batch (any other SQLSTATE: a constraint, a value it cannot take): it is tried
- *   `attempts` times in all, then item by item, in order. An item refused on its own is dropped (`drop`: the
- *   caller logs it with what it held and counts it); every other item lands.
+ *   connection, while a `SELECT 1` gets no answer either; a class that says "try again": 08 connection,
+ *   40 rollback, 53 resources, 57 operator intervention, 58 system; a read-only database, as a replica is
+ *   just after a failover): the batch waits and is tried again, with a growing pause, for as long as it
+ *   takes; nothing is dropped for an outage. Only a shutdown whose time is up gives it up (`giveUpAt`),
+ *   reported as lost.
+ * - The database refuses the batch (any other SQLSTATE: a constraint, a value it cannot take; or an error of
+ *   ours, with no SQLSTATE, while the database answers): it is tried `attempts` times in all, then item by
+ *   item, in order. An item refused on its own is dropped (`drop`: the caller logs it with what it held and
+ *   counts it); every other item lands.
  *
  * Out of scope: what the dropped change leaves behind (the document still holds it; the caller decides).
  */
@@ -67,12 +69,21 @@ const TRY_AGAIN_CLASSES = new Set(['08', '40', '53', '57', '58']);
 /** Lock not available; read-only transaction (a replica just after a failover, or a database set read-only). */
 const TRY_AGAIN_STATES = new Set(['55P03', '25006']);
 
-/** Whether a failed write may work later unchanged (the database is away or busy), rather than refusing data. */
-export function isUnavailable(err: unknown): boolean {
+/**
+ * Whether a failed write may work later unchanged (the database is away or busy), rather than being refused.
+ * An error that is no answer of the database (no SQLSTATE) is either a lost connection or a failure of ours
+ * before anything was sent (a change that cannot even be encoded): whether the database answers `probe` now
+ * tells them apart, so that no such error is waited on for ever.
+ */
+export async function isUnavailable(err: unknown, probe: () => Promise<unknown>): Promise<boolean> {
   // Refused before anything was sent, whatever the SQLSTATE ("not currently accepting connections" is 55000).
   if (err instanceof SqlConnectionError) return true;
   const state = sqlStateOf(err);
-  return state === undefined || TRY_AGAIN_CLASSES.has(state.slice(0, 2)) || TRY_AGAIN_STATES.has(state);
+  if (state !== undefined) return TRY_AGAIN_CLASSES.has(state.slice(0, 2)) || TRY_AGAIN_STATES.has(state);
+  return probe().then(
+    () => false,
+    () => true,
+  );
 }
 
 export interface RetryingWrite<T> {
@@ -86,6 +97,8 @@ export interface RetryingWrite<T> {
   lost(items: T[], err: unknown): void;
   /** A failed attempt, before the pause that follows it. Must not throw. */
   failed(err: unknown, items: number, unavailable: boolean): void;
+  /** A trivial statement (`SELECT 1`): resolves when the database answers. */
+  probe(): Promise<unknown>;
 }
 
 const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -108,7 +121,7 @@ export async function writeWithRetries<T>(items: T[], target: RetryingWrite<T>, 
         err = failure.cause;
       }
     }
-    const unavailable = isUnavailable(err);
+    const unavailable = await isUnavailable(err, () => target.probe());
     target.failed(err, pending.length, unavailable);
     if (unavailable) {
       const giveUpAt = target.giveUpAt();
@@ -130,7 +143,7 @@ export async function writeWithRetries<T>(items: T[], target: RetryingWrite<T>, 
       const err = failure instanceof PartialWriteError ? failure.cause : failure;
       if (failure instanceof PartialWriteError && failure.remaining.length === 0) continue;
       // The database went away meanwhile: the rest waits for it, in order, as a batch again.
-      if (isUnavailable(err)) return writeWithRetries(pending.slice(i), target, options);
+      if (await isUnavailable(err, () => target.probe())) return writeWithRetries(pending.slice(i), target, options);
       target.drop(pending[i], err);
     }
   }
