@@ -321,13 +321,14 @@ export async function serverMemory(server, samples = 3) {
 /**
  * The environment for every server, ours and the references alike: ours, minus anything that would point them
  * elsewhere, with NODE_ENV=production as deployed (the Dockerfile sets it; graphql-js, among others, skips its
- * development-time checks then).
+ * development-time checks then). The load processes play thousands of people with a few demo tokens, so the
+ * cap on sockets per person (MAX_SOCKETS_PER_PERSON, 20 by default) is lifted.
  */
 export function serverEnv(extra) {
   const env = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !/^(PORT|HOST|DATA_DIR|DATABASE_URL|SEED_DEMO|REDIS_URL|LOG_LEVEL|NODE_OPTIONS|NODE_ENV|YPERSISTENCE|GC|SIMULATED_STEP_MS|SIMULATE_FAILURE_STEPS|GRID_IDLE_UNLOAD_MS)$/.test(k)),
+    Object.entries(process.env).filter(([k]) => !/^(PORT|HOST|DATA_DIR|DATABASE_URL|SEED_DEMO|REDIS_URL|LOG_LEVEL|NODE_OPTIONS|NODE_ENV|YPERSISTENCE|GC|SIMULATED_STEP_MS|SIMULATE_FAILURE_STEPS|GRID_IDLE_UNLOAD_MS|MAX_SOCKETS_PER_PERSON)$/.test(k)),
   );
-  return { ...env, NODE_ENV: 'production', ...extra };
+  return { ...env, NODE_ENV: 'production', MAX_SOCKETS_PER_PERSON: '1000000', ...extra };
 }
 
 /** node flags for a server: the memory probe, and optionally --cpu-prof into profileDir. */
