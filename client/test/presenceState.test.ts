@@ -4,7 +4,7 @@
  * never make React throw or inject styles. Pure function: no browser needed.
  */
 import { describe, expect, it } from 'vitest';
-import { MAX_CELL, MAX_EMAIL, MAX_NAME, othersPresence, readPresence } from '../src/grid/presenceState.js';
+import { MAX_CELL, MAX_EMAIL, MAX_NAME, MAX_STATES_READ, othersPresence, readPresence } from '../src/grid/presenceState.js';
 
 const LINE = '3f1c2a9e-0b7d-4c55-9a51-1d2e3f4a5b6c';
 const isLine = (id: string) => id === LINE;
@@ -80,5 +80,11 @@ describe('reading a presence state from the network', () => {
       [5, 'garbage'],
     ]);
     expect(othersPresence(states, 3, isLine)).toEqual([good, { ...good, user: { ...good.user, email: 'lead@example.com', name: 'Lead' }, cell: `${LINE}/comment` }]);
+  });
+
+  it('reads a bounded number of states however many are announced (a flood of 300,000 fake people)', () => {
+    const flood = new Map<number, unknown>();
+    for (let id = 1; id <= 300_000; id++) flood.set(id, { ...good, user: { ...good.user, email: `fake${id}@example.com` } });
+    expect(othersPresence(flood, 0, isLine)).toHaveLength(MAX_STATES_READ);
   });
 });

@@ -64,11 +64,19 @@ function readCell(cell: unknown, isLine: (lineId: string) => boolean): string | 
   return isEditable(cell.slice(slash + 1)) && isLine(lineId) ? cell : null;
 }
 
+/**
+ * States read per change at most: a unit's real audience is a few dozen people, and a flood of fake ones
+ * (300,000 were sent once) must not cost this page a pass over all of them at every presence change.
+ */
+export const MAX_STATES_READ = 500;
+
 /** Everyone else's presence that can be shown (a person with several tabs has several). */
 export function othersPresence(states: ReadonlyMap<number, unknown>, selfId: number, isLine?: (lineId: string) => boolean): PresenceState[] {
   const others: PresenceState[] = [];
+  let read = 0;
   for (const [clientId, state] of states) {
     if (clientId === selfId) continue;
+    if (++read > MAX_STATES_READ) break;
     const presence = readPresence(state, isLine);
     if (presence) others.push(presence);
   }
