@@ -217,8 +217,14 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(config.port, config.host, () => resolve());
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
+  // Once listening, an error of the listener (accept failing with EMFILE when file descriptors run out, say)
+  // is logged: unheard, an 'error' event would end the process and every session with it.
+  server.on('error', (err) => log.error({ err }, 'HTTP server error'));
   const port = (server.address() as { port: number }).port;
 
   return {
