@@ -302,7 +302,8 @@ export class FanoutSubscription<E extends object> implements AsyncIterableIterat
     this.done = true;
     this.buffer = null;
     this.fanout.leave(this.group, this);
-    void this.replay?.return?.();
+    // A replay's clean-up (its generator's finally) may fail, e.g. with the database: nothing waits for it.
+    Promise.resolve(this.replay?.return?.()).catch(() => undefined);
     this.replay = null;
     this.resolveEnded({ done: true, value: undefined });
   }

@@ -170,7 +170,9 @@ export function createGraphQLWebSocketServer(schema: GraphQLSchema, services: Se
   const stopFollowingResync = onEvent(services.events, 'CLUSTER_RESYNC', () => {
     if (rechecking) return;
     rechecking = true;
-    void recheckEveryone().finally(() => (rechecking = false));
+    recheckEveryone()
+      .catch((err) => services.log.error({ err }, 're-checking GraphQL sockets failed'))
+      .finally(() => (rechecking = false));
   });
   // A token ended by signOut: the sockets opened with it close as an expired token's would (4401). After the
   // operations of this turn have answered: signOut called over the socket itself gets its `true` first.
@@ -190,12 +192,18 @@ export function createGraphQLWebSocketServer(schema: GraphQLSchema, services: Se
     const em = services.orm.em.fork();
     for (const [userId, mine] of [...byUser]) {
       try {
-        const viewers = [...mine].map((socket) => sockets.get(socket)?.viewer).filter((v): v is Viewer => !!v);
-        if (viewers.length === 0) continue;
-        const now = await services.viewers.refresh(em, viewers[0]);
-        for (const socket of [...(byUser.get(userId) ?? [])]) {
+        // Re-read once per token: the person's rights are the same for all, but a token may have been ended
+        // (signOut) meanwhile, and that one's sockets close (4401) while the others stay.
+        const current = new Map<string, Viewer | null>();
+        for (const socket of [...mine]) {
           const before = sockets.get(socket)?.viewer;
-          if (before && (!now || !sameAccess(before, now))) socket.close(CloseCode.Forbidden, 'access changed');
+          if (!before) continue;
+          const key = before.tokenId ?? '';
+          if (!current.has(key)) current.set(key, await services.viewers.refresh(em, before));
+          const now = current.get(key);
+          if (now && sameAccess(before, now)) continue;
+          const ended = !now && (await services.viewers.refresh(em, { ...before, tokenId: undefined })) !== null;
+          socket.close(ended ? CloseCode.Unauthorized : CloseCode.Forbidden, ended ? 'Signed out' : 'access changed');
         }
       } catch (err) {
         services.log.error({ err, userId }, 're-checking a GraphQL socket failed');
