@@ -395,9 +395,10 @@ export class GridServer implements LiveDocuments {
         // Frozen elsewhere while we did not hear it. (Never unfrozen here: a submission may be under way on this instance.)
         if (isFrozen(submission?.status ?? 'DRAFT')) open.document.frozen = true;
         for (const connection of [...open.connections]) {
-          const userId = connection.viewer.userId;
-          if (!viewers.has(userId)) viewers.set(userId, await this.options.viewers.refresh(em, connection.viewer));
-          const viewer = viewers.get(userId);
+          // Per person and token: a token ended meanwhile (signOut) names nobody any more.
+          const key = `${connection.viewer.userId}/${connection.viewer.tokenId ?? ''}`;
+          if (!viewers.has(key)) viewers.set(key, await this.options.viewers.refresh(em, connection.viewer));
+          const viewer = viewers.get(key);
           if (!viewer || !canReadUnit(viewer, open.document.unitId)) {
             connection.close(GridCloseCode.Forbidden, 'access changed');
             continue;
