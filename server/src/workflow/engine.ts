@@ -334,12 +334,13 @@ export class WorkflowEngine {
       await this.transition((t) => this.recordFailure(t, execution.id, step.id, job.attempt, failure));
     } catch (err) {
       // Recording the failure failed: scheduling the retry, say. Left as it is, the step would stay RUNNING
-      // with no error for ever (pg-boss gives up on the job after its own retries). So fail it, with both
-      // errors, in a transaction that schedules nothing; an admin's retryStep runs it again. When even that
-      // fails, the database is away: throw, and pg-boss hands the job out again later.
+      // with no error. So fail it in a transaction that schedules nothing, saying why no retry came; an
+      // admin's retryStep runs it again. When even that fails, the database is away: throw, and pg-boss
+      // hands the job out again later (and fails the step after its last try: abandonStep).
       this.options.log.error({ executionId: execution.id, step: step.key, err }, 'recording a workflow step failure failed');
-      const unrecorded = `${errorMessage(failure)} (and its next attempt could not be scheduled: ${errorMessage(err)})`;
-      await this.transition((t) => this.recordFailure(t, execution.id, step.id, job.attempt, new Error(unrecorded)));
+      const retryWasDue = isTransient(failure) && job.attempt < this.options.maxAttempts;
+      const final = retryWasDue ? new Error(`${errorMessage(failure)} (its next attempt could not be scheduled: ${errorMessage(err)})`) : failure;
+      await this.transition((t) => this.recordFailure(t, execution.id, step.id, job.attempt, final));
     }
   }
 

@@ -79,7 +79,7 @@ function bossDb(tx: EntityManager): PgBoss.Db {
   return {
     async executeSql(text: string, values: unknown[]) {
       // knex's transaction client hands out the one connection the transaction runs on (and never releases it).
-      const connection = (await (trx.client as unknown as { acquireConnection(): Promise<PgConnection> }).acquireConnection());
+      const connection = await (trx.client as unknown as { acquireConnection(): Promise<PgConnection> }).acquireConnection();
       const { rows } = await connection.query(text, values);
       return { rows };
     },
