@@ -17,6 +17,7 @@ import type { Writable } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Viewer } from '../policies/viewer.js';
 import type { GridDocument, GridPeer } from './GridDocument.js';
+import type { Writer } from './clientIds.js';
 import type { ConnectionOrigin } from './origins.js';
 import { PresenceError, type PresenceIdentity, type VettedAwareness } from './presence.js';
 import { decodeClientMessage, encodeAwareness, encodeSyncStep1, encodeSyncStep2, ProtocolError } from './protocol.js';
@@ -65,6 +66,7 @@ export interface ConnectionEvents {
 export class GridConnection implements GridPeer {
   presenceId?: number;
   readonly origin: ConnectionOrigin;
+  readonly writer: Writer;
   private pingTimer?: NodeJS.Timeout;
   private expiryTimer?: NodeJS.Timeout;
   private drainTimer?: NodeJS.Timeout;
@@ -96,7 +98,8 @@ export class GridConnection implements GridPeer {
     private readOnly: boolean,
     private readonly events: ConnectionEvents,
   ) {
-    this.origin = { kind: 'connection', author: { userId: currentViewer.userId, source: 'GRID' }, connection: this };
+    this.writer = { userId: currentViewer.userId, connection: this };
+    this.origin = { kind: 'connection', author: { userId: currentViewer.userId, source: 'GRID' }, writer: this.writer };
     const internals = socket as unknown as WsInternals;
     if (internals._socket && internals._sender && internals._sender._state === WS_SENDER_IDLE && Array.isArray(internals._sender._queue)) {
       this.rawSocket = internals._socket;
@@ -206,9 +209,9 @@ export class GridConnection implements GridPeer {
           // Dropped: never applied, broadcast or stored. A frozen document (a submission in progress) counts as
           // read-only for everyone, even before the submission's status reaches this connection.
           if (this.readOnly || this.document.frozen) break;
-          const result = this.document.applyClientUpdate(message.update, this.origin);
+          const result = this.document.applyClientUpdate(message.update, this.origin, message.kind);
           if (result.accepted > 0) this.events.onAccepted(result.accepted);
-          const refused = result.foreignClientIds.length > 0 ? result.foreignClientIds.map((id) => `<client id ${id} of another person>`) : result.rejected;
+          const refused = [...result.foreignClientIds.map((id) => `<client id ${id} held by another connection>`), ...result.rejected];
           if (refused.length > 0) this.refused(refused);
           if (result.missing) this.requestSync();
           break;

@@ -5,7 +5,7 @@
  * The pipeline. Whatever its source (a connection, the API, another instance, storage; see origins.ts), a change
  * enters through one of the `apply*` methods below, which run it in a transaction of its own with a `GridOrigin`,
  * and within that same transaction:
- *   1. refuse writers who are not who they claim (client ids another person holds: clientIds.ts);
+ *   1. cut out content written under client ids other connections hold (clientIds.ts);
  *   2. apply it, then validate what it changed: anything but an editable cell of this unit with a valid value
  *      (other root types, nested types, list content under `cells`, wrong keys, values out of range) is reverted,
  *      so the net change is valid and the refused content is garbage-collected before anything is encoded;
@@ -20,10 +20,11 @@
  * Presence is vouched for by the server (presence.ts) and relayed by the same listener pattern.
  */
 import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness';
+import * as encoding from 'lib0/encoding';
 import * as Y from 'yjs';
 import type { CellValue, EditableColumn } from '../budget/columns.js';
 import { CELLS_MAP, cellChangeProblem, cellKey } from './cellRules.js';
-import { ClientIdOwners } from './clientIds.js';
+import { ClientIdOwners, type Writer } from './clientIds.js';
 import { LOAD_ORIGIN, isGridOrigin, routeOf, type ApiOrigin, type Author, type ConnectionOrigin, type GridOrigin, type RelayOrigin } from './origins.js';
 import { vetAwarenessUpdate, type PresenceIdentity, type VettedAwareness } from './presence.js';
 import { encodeAwareness, encodeUpdate, websocketFrame } from './protocol.js';
@@ -37,6 +38,8 @@ export interface GridPeer {
   /** Who the peer is, for its presence. */
   readonly identity: PresenceIdentity;
   readonly userId: string;
+  /** The peer as the writer of its client ids (clientIds.ts). */
+  readonly writer: Writer;
 }
 
 /** One cell a change settled: its key and value (undefined: the key was deleted, i.e. the cell cleared). */
@@ -65,7 +68,7 @@ export interface ApplyResult {
   accepted: number;
   /** Part of the update depended on changes the server has not seen: it was dropped; ask the sender again. */
   missing: boolean;
-  /** Refused before anything was applied: it wrote under client ids other people hold. */
+  /** Client ids held by other connections that the update wrote under: that content was cut out, the rest applied. */
   foreignClientIds: number[];
 }
 
@@ -115,7 +118,7 @@ export class GridDocument {
     this.awareness = new Awareness(this.doc);
     // The server itself has no presence.
     this.awareness.setLocalState(null);
-    this.writers = new ClientIdOwners(this.doc.clientID);
+    this.writers = new ClientIdOwners(this.doc.clientID, (connection) => this.peers.has(connection as GridPeer));
     this.doc.on('update', (update: Uint8Array, origin: unknown, _doc: Y.Doc, tr: Y.Transaction) => this.afterChange(update, origin, tr));
     this.awareness.on('update', ({ added, updated, removed }: Record<string, number[]>, origin: unknown) =>
       this.afterPresence([...added, ...updated, ...removed], origin),
@@ -137,13 +140,21 @@ export class GridDocument {
    * A writer's update, from one of this instance's connections (see the header). Throws when it cannot be
    * decoded; whatever was applied before the bad bytes is validated all the same.
    */
-  applyClientUpdate(update: Uint8Array, origin: ConnectionOrigin): ApplyResult {
-    const foreignClientIds = this.writers.foreignWriters(this.doc, update, origin.author.userId);
-    if (foreignClientIds.length > 0) return { rejected: [], accepted: 0, missing: false, foreignClientIds };
-    return this.transact(origin, (tr) => {
-      Y.applyUpdate(this.doc, update, origin);
-      this.writers.claim(tr, origin.author.userId);
+  applyClientUpdate(update: Uint8Array, origin: ConnectionOrigin, kind: 'update' | 'syncStep2' = 'update'): ApplyResult {
+    const writer = origin.writer;
+    const foreignClientIds = this.writers.foreignWriters(this.doc, update, writer);
+    // Content under ids other connections hold is cut out; the rest is applied. (A legitimate copy of someone's
+    // change, in a sync step 2 after a crash, comes again with the sync request below, once its owner resent it.)
+    const own = foreignClientIds.length > 0 ? Y.diffUpdate(update, stateVectorFrom(foreignClientIds)) : update;
+    const result = this.transact(origin, (tr) => {
+      Y.applyUpdate(this.doc, own, origin);
+      // A sync step 2 is everything the client has that the server lacks, other people's changes included (after a
+      // server crash, say): it claims no id; an update is the client's own change.
+      if (kind === 'update') this.writers.claim(tr, writer);
     });
+    result.foreignClientIds = foreignClientIds;
+    if (foreignClientIds.length > 0) result.missing = true;
+    return result;
   }
 
   /** Applies already-authorised, already-validated cell values from the API (null or "" comment clears). */
@@ -161,7 +172,7 @@ export class GridDocument {
   applyRelayedUpdate(update: Uint8Array, origin: RelayOrigin): ApplyResult {
     return this.transact(origin, (tr) => {
       Y.applyUpdate(this.doc, update, origin);
-      if (origin.by) this.writers.claim(tr, origin.by.userId);
+      if (origin.by) this.writers.claim(tr, { userId: origin.by.userId });
     });
   }
 
@@ -182,7 +193,7 @@ export class GridDocument {
       // Taken over from another connection of the same person (a reconnect before the old socket closed).
       for (const other of this.peers) if (other !== peer && other.presenceId === vetted.clientId) other.presenceId = undefined;
       peer.presenceId = vetted.clientId;
-      this.writers.reserve(vetted.clientId, peer.userId);
+      this.writers.reserve(vetted.clientId, peer.writer);
     }
     return vetted;
   }
@@ -349,6 +360,17 @@ function dropPending(doc: Y.Doc): boolean {
   store.pendingStructs = null;
   store.pendingDs = null;
   return true;
+}
+
+/** A state vector that is past every clock of `clients` (and says nothing of others): diffing with it cuts them out. */
+function stateVectorFrom(clients: number[]): Uint8Array {
+  const encoder = encoding.createEncoder();
+  encoding.writeVarUint(encoder, clients.length);
+  for (const client of clients) {
+    encoding.writeVarUint(encoder, client);
+    encoding.writeVarUint(encoder, Number.MAX_SAFE_INTEGER);
+  }
+  return encoding.toUint8Array(encoder);
 }
 
 /** Deletes every live item of a shared type (a root type nobody may write, or a nested type). */

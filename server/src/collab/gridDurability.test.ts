@@ -4,6 +4,7 @@
  * clients had already received. The server runs as a child process (the built `server/dist`, which
  * `npm test` builds first) on a fixed port, so that the stock clients reconnect to it by themselves.
  */
+import * as Y from 'yjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cellsOf, connectGrid, eventually, synced, type GridClient } from '../testing/gridClients.js';
 import { restartableServer, type RestartableServer } from '../testing/restartableServer.js';
@@ -31,8 +32,8 @@ describe('grid durability across server restarts', () => {
     await server?.destroy();
   });
 
-  function open(): GridClient {
-    const client = connectGrid(server.url, docName(), token);
+  function open(as = token): GridClient {
+    const client = connectGrid(server.url, docName(), as);
     clients.push(client);
     return client;
   }
@@ -91,5 +92,29 @@ describe('grid durability across server restarts', () => {
     for (let i = 40; i < 60; i++) expect(fresh.cells.get(`${lineIds[i]}/budgetAmount`)).toBe(2000 + i);
     const rows = await amounts();
     for (let i = 40; i < 60; i++) expect(rows.get(lineIds[i])).toBe(2000 + i);
+  });
+
+  it("after SIGKILL, a colleague resending your unsaved edits does not take your client id: you keep writing", async () => {
+    const planner = await server.login('planner.sales-north@example.com');
+    const a = open(); // the lead
+    const b = open(planner);
+    await Promise.all([synced(a), synced(b)]);
+    a.provider.awareness.setLocalStateField('cell', null);
+    b.provider.awareness.setLocalStateField('cell', null);
+    await server.stop('SIGKILL');
+    // The lead edits while the server is down; the planner has nothing of it. Then the planner gets the lead's
+    // edits another way (as if it had received them before the crash) and resends them on reconnect, first.
+    for (let i = 70; i < 75; i++) a.cells.set(`${lineIds[i]}/budgetAmount`, 3000 + i);
+    Y.applyUpdate(b.doc, Y.encodeStateAsUpdate(a.doc));
+    a.provider.disconnect();
+    await server.start();
+    await eventually(() => b.provider.synced, 'the planner to resync');
+    a.provider.connect();
+    await synced(a);
+    a.provider.awareness.setLocalStateField('cell', null);
+    // The lead's later edits land, under the lead's own client id.
+    a.cells.set(`${lineIds[75]}/budgetAmount`, 3075);
+    await eventually(async () => (await amounts()).get(lineIds[75]) === 3075, "the lead's later edit to reach the rows", 20_000);
+    await eventually(() => b.cells.get(`${lineIds[75]}/budgetAmount`) === 3075, 'the planner to see it');
   });
 });

@@ -6,6 +6,7 @@
  * other origin is a bug (GridDocument refuses to route it and logs it).
  */
 import type { ChangeSource } from '../budget/CellChange.js';
+import type { Writer } from './clientIds.js';
 
 /** Who made a change, as the audit log and `budgetLineChanged` name them. */
 export interface Author {
@@ -17,8 +18,8 @@ export interface Author {
 export interface ConnectionOrigin {
   kind: 'connection';
   author: Author;
-  /** The connection it came from (its own client ids, its presence). */
-  connection: unknown;
+  /** The connection it came from, as the writer of its client ids (clientIds.ts). */
+  writer: Writer;
 }
 
 /** An API edit (`updateBudgetLine`), already authorised and validated by the writer. */
