@@ -9,6 +9,7 @@ import { BudgetLineRelations, BudgetSubmissionRelations, CellChangeRelations } f
 import { SubmissionResolver } from '../budget/SubmissionResolver.js';
 import { OrganizationResolver } from '../directory/OrganizationResolver.js';
 import { UserResolver } from '../directory/UserResolver.js';
+import { badUserInput } from '../errors.js';
 import type { BudgetLineChangedEvent, EventBus, SubmissionStatusChangedEvent } from '../realtime/eventBus.js';
 import type { GraphQLContext } from './context.js';
 import { refuseUnstorableArguments } from './storableArguments.js';
@@ -40,12 +41,21 @@ export async function buildPlansyncSchema(events: EventBus): Promise<GraphQLSche
   // arguments serve `subscribe`); resolved synchronously, a fanout's shared result is ready at once and goes
   // out to every subscriber in the same turn (realtime/fanout.ts). The same as their resolver methods.
   const roots = schema.getSubscriptionType()!.getFields();
-  roots.workflowEvents.resolve = (event: WorkflowEventRecord) => publicEvent(event);
-  roots.budgetLineChanged.resolve = (event: BudgetLineChangedEvent) => event.line;
-  roots.submissionStatusChanged.resolve = (event: SubmissionStatusChangedEvent) => event.submission;
+  roots.workflowEvents.resolve = (event?: WorkflowEventRecord) => publicEvent(eventOf(event));
+  roots.budgetLineChanged.resolve = (event?: BudgetLineChangedEvent) => eventOf(event).line;
+  roots.submissionStatusChanged.resolve = (event?: SubmissionStatusChangedEvent) => eventOf(event).submission;
   resolveDirectly(schema);
   refuseUnstorableArguments(schema);
   return schema;
+}
+
+/**
+ * The event a subscription root shapes. A subscription sent over HTTP is executed like a query, with no event:
+ * the client's mistake (BAD_USER_INPUT), not a TypeError masked as an internal error.
+ */
+function eventOf<T>(event: T | undefined): T {
+  if (event === undefined || event === null) throw badUserInput('Subscriptions run over the websocket (graphql-transport-ws on /graphql), not over HTTP');
+  return event;
 }
 
 /**

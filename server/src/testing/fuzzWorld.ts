@@ -1,0 +1,111 @@
+/**
+ * The people and rows the fuzz suites act as and aim at: the demo roles of CONTRACT.md, a `FuzzWorld` of real
+ * ids for the generators, and a fingerprint of every row a role may NOT write, taken before and after a fuzz
+ * run to prove that nothing the fuzzer sent as that role changed them.
+ */
+import { expect } from 'vitest';
+import { eventually } from './gridClients.js';
+import type { FuzzWorld } from './graphqlArbitraries.js';
+import type { TestServer } from './harness.js';
+
+/** Who the fuzzers act as: nobody, and one demo user of each role. */
+export const FUZZ_ROLES = {
+  anonymous: null,
+  admin: 'admin@example.com',
+  analyst: 'analyst@example.com',
+  lead: 'lead.sales-north@example.com',
+  viewer: 'viewer.marketing@example.com',
+  partner: 'partner.admin@acme.example',
+} as const;
+export type FuzzRole = keyof typeof FUZZ_ROLES;
+export const FUZZ_ROLE_NAMES = Object.keys(FUZZ_ROLES) as FuzzRole[];
+
+/** The unit the lead may write. */
+export const LEAD_UNIT = 'SALES_NORTH';
+
+/**
+ * Real ids for the generators. People the fuzzers act as are left out of `userIds`: an admin's fuzzed
+ * `setUserAccess` may then change anyone else, but never the rights another run's fingerprint relies on.
+ */
+export async function loadWorld(server: TestServer): Promise<FuzzWorld> {
+  const lines = await server.sql<{ id: string; code: string }>(
+    `SELECT DISTINCT ON (u.code, l.position % 7) l.id, u.code FROM budget_line l JOIN business_unit u ON u.id = l.business_unit_id
+      ORDER BY u.code, l.position % 7, l.position`,
+  );
+  const plans = await server.sql<{ id: string }>('SELECT id FROM budget_plan');
+  const units = await server.sql<{ code: string }>('SELECT code FROM business_unit');
+  const fuzzers = Object.values(FUZZ_ROLES).filter((e): e is NonNullable<typeof e> => e !== null);
+  const users = await server.sql<{ id: string; email: string }>('SELECT id, email FROM app_user');
+  return {
+    planIds: plans.map((p) => p.id),
+    lineIds: lines.map((l) => l.id),
+    unitCodes: [...units.map((u) => u.code), 'NOPE', 'sales_north'],
+    userIds: users.filter((u) => !fuzzers.includes(u.email as never)).map((u) => u.id),
+    executionIds: ['00000000-0000-0000-0000-000000000000'],
+    emails: [...users.map((u) => u.email), 'nobody@example.com'],
+    keys: ['new_partner', 'new_partner_user', 'budget_submission', 'input_studio_companies', 'select_organization', 'input_user_details', 'finance_review', 'validate_budget'],
+  };
+}
+
+/**
+ * A fingerprint of what `role` may not write: budget lines, their audit entries and submissions outside the
+ * role's writable units, people and their units (a partner admin's organisation aside), plans and
+ * organisations. An admin may write everything: nothing to fingerprint.
+ */
+export async function protectedState(server: TestServer, role: FuzzRole): Promise<string> {
+  if (role === 'admin') return '';
+  const writableUnit = role === 'lead' ? LEAD_UNIT : null;
+  const unitFilter = `bu.code IS DISTINCT FROM $1`;
+  const [lines] = await server.sql(
+    `SELECT count(*)::int AS n, md5(coalesce(string_agg(concat_ws('|', l.id, l.budget_amount, l.forecast_sales, l.comment, l.version, l.updated_at, l.updated_by_id), ',' ORDER BY l.id), '')) AS h
+       FROM budget_line l JOIN business_unit bu ON bu.id = l.business_unit_id WHERE ${unitFilter}`,
+    [writableUnit],
+  );
+  const [audit] = await server.sql(
+    `SELECT count(*)::int AS n FROM cell_change c JOIN business_unit bu ON bu.id = c.business_unit_id WHERE ${unitFilter}`,
+    [writableUnit],
+  );
+  // An analyst reviews submissions; everyone else but the lead (their own unit) changes none.
+  const [submissions] =
+    role === 'analyst'
+      ? [{ h: 'reviewable' }]
+      : await server.sql(
+          `SELECT md5(coalesce(string_agg(concat_ws('|', s.id, s.status, s.submitted_at, s.submitted_by_id, s.execution_id), ',' ORDER BY s.id), '')) AS h
+             FROM budget_submission s JOIN business_unit bu ON bu.id = s.business_unit_id WHERE ${unitFilter}`,
+          [writableUnit],
+        );
+  const partnerOrg = role === 'partner' ? (await server.sql(`SELECT organization_id FROM app_user WHERE email = $1`, [FUZZ_ROLES.partner]))[0].organization_id : null;
+  const [users] = await server.sql(
+    `SELECT md5(coalesce(string_agg(concat_ws('|', u.id, u.email, u.role, u.organization_id, u.password_hash,
+              (SELECT string_agg(ub.business_unit_id::text, ',' ORDER BY ub.business_unit_id) FROM user_business_unit ub WHERE ub.user_id = u.id)), ',' ORDER BY u.id), '')) AS h
+       FROM app_user u WHERE $1::uuid IS NULL OR u.organization_id IS DISTINCT FROM $1::uuid`,
+    [partnerOrg],
+  );
+  const [plans] = await server.sql(`SELECT md5(coalesce(string_agg(concat_ws('|', id, name, fiscal_year), ',' ORDER BY id), '')) AS h FROM budget_plan`);
+  const [organizations] = await server.sql(
+    `SELECT md5(coalesce(string_agg(concat_ws('|', id, name), ',' ORDER BY id), '')) AS h FROM organization WHERE $1::uuid IS NULL OR id IS DISTINCT FROM $1::uuid`,
+    [partnerOrg],
+  );
+  return JSON.stringify({ lines, audit: audit.n, submissions: submissions.h, users: users.h, plans: plans.h, organizations: role === 'partner' ? 'own' : organizations.h });
+}
+
+/**
+ * Waits until no workflow execution is RUNNING: steps run in the background (a submission's validation and
+ * lock, say), and a fingerprint taken while they run would blame the next run's role for their writes.
+ */
+export async function workflowsSettled(server: TestServer): Promise<void> {
+  await eventually(async () => {
+    const [running] = await server.sql(`SELECT count(*)::int AS n FROM workflow_execution WHERE status = 'RUNNING'`);
+    return running.n === 0;
+  }, 'no workflow execution RUNNING', 30_000);
+}
+
+/** Runs `act` as `role` and fails if it changed a row the role may not write. */
+export async function expectNothingProtectedChanged(server: TestServer, role: FuzzRole, act: () => Promise<void>, what: () => string): Promise<void> {
+  await workflowsSettled(server);
+  const before = await protectedState(server, role);
+  await act();
+  await workflowsSettled(server);
+  const after = await protectedState(server, role);
+  expect(after, `rows ${role} may not write changed after ${what()}`).toBe(before);
+}
