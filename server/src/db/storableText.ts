@@ -12,22 +12,44 @@ export function unstorableTextProblem(text: string): string | null {
   return null;
 }
 
+interface JsonNode {
+  value: unknown;
+  key?: string;
+  parent?: JsonNode;
+}
+
+/** `a.b.0` for a node, cut short when a client nested it deep. */
+function pathOf(node: JsonNode): string {
+  const keys: string[] = [];
+  for (let n: JsonNode | undefined = node; n?.key !== undefined; n = n.parent) keys.push(n.key);
+  const path = keys.reverse().join('.');
+  return path.length > 200 ? `${path.slice(0, 200)}…` : path;
+}
+
 /**
  * The first string (key or value) anywhere in a JSON-like value that cannot be stored, with where it is
- * (`a.b.0`), or null. For inputs kept as `jsonb`.
+ * (`a.b.0`), or null. For inputs kept as `jsonb`. Walked without recursion, paths built only for a problem:
+ * a client chooses the depth.
  */
-export function unstorableJsonProblem(value: unknown, path = ''): { path: string; problem: string } | null {
-  if (typeof value === 'string') {
-    const problem = unstorableTextProblem(value);
-    return problem ? { path, problem } : null;
-  }
-  if (typeof value !== 'object' || value === null) return null;
-  for (const [key, item] of Object.entries(value)) {
-    const at = path ? `${path}.${key}` : key;
-    const keyProblem = unstorableTextProblem(key);
-    if (keyProblem) return { path: at, problem: `field name ${keyProblem}` };
-    const found = unstorableJsonProblem(item, at);
-    if (found) return found;
+export function unstorableJsonProblem(value: unknown): { path: string; problem: string } | null {
+  const stack: JsonNode[] = [{ value }];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    if (typeof node.value === 'string') {
+      const problem = unstorableTextProblem(node.value);
+      if (problem) return { path: pathOf(node), problem };
+      continue;
+    }
+    if (typeof node.value !== 'object' || node.value === null) continue;
+    const object = node.value as Record<string, unknown>;
+    const keys = Object.keys(object);
+    // Pushed in reverse, so that values are looked at in reading order.
+    for (let i = keys.length - 1; i >= 0; i--) {
+      const child: JsonNode = { value: object[keys[i]], key: keys[i], parent: node };
+      const keyProblem = unstorableTextProblem(keys[i]);
+      if (keyProblem) return { path: pathOf(child), problem: `field name ${keyProblem}` };
+      stack.push(child);
+    }
   }
   return null;
 }

@@ -36,6 +36,18 @@ describe('arguments PostgreSQL cannot take', () => {
     expect((await server.gql('{ budgetPlans { id } }', {}, admin)).data.budgetPlans).toHaveLength(1);
   });
 
+  it('finds one at any depth a client chooses (15,000 nested objects) without overflowing the stack', async () => {
+    // Written by hand: JSON.stringify itself overflows at this depth.
+    const depth = 15_000;
+    const query = JSON.stringify('mutation($i: JSON) { startWorkflow(definitionKey: "new_partner", input: $i) { id } }');
+    const body = `{"query":${query},"variables":{"i":{"organizationName":"Deep","d":${'{"a":'.repeat(depth)}"x\\u0000"${'}'.repeat(depth)}}}}`;
+    const res = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` }, body });
+    const answer = (await res.json()) as { errors: { message: string; extensions: { code: string } }[] };
+    expect(answer.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    expect(answer.errors[0].message).toMatch(/^input\.d\.a\.a.*U\+0000/);
+    expect((await server.gql('{ budgetPlans { id } }', {}, admin)).data.budgetPlans).toHaveLength(1);
+  });
+
   it('refuses them in a subscription too', async () => {
     const client = createClient({
       url: server.url.replace('http', 'ws') + '/graphql',
