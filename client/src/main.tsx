@@ -10,7 +10,7 @@ import { useQuery } from '@apollo/client/react';
 import { BrowserRouter } from 'react-router';
 import { createApollo } from './apollo';
 import { SessionContext } from './auth/MeContext';
-import { clearSession, loadSession, saveSession, type Session, type SignOutReason } from './auth/session';
+import { clearSession, endTokenOnServer, loadSession, saveSession, type Session, type SignOutReason } from './auth/session';
 import { SignInPage } from './auth/SignInPage';
 import { MeDocument } from './graphql/generated';
 import { Shell } from './layout/Shell';
@@ -48,6 +48,9 @@ function App() {
   const [session, setSession] = useState<Session | null>(() => loadSession());
   const [reason, setReason] = useState<SignOutReason | null>(null);
   const signOut = useCallback((why: SignOutReason) => {
+    // Signing out on purpose ends the token on the server too; an expired or refused one is over already.
+    const current = why === 'signed-out' ? loadSession() : null;
+    if (current) endTokenOnServer(current.token);
     clearSession();
     setSession(null);
     setReason(why);

@@ -22,8 +22,12 @@ describe.skipIf(!hasChromium)('signing in and out in a browser', () => {
     await expect.poll(() => page.getByTestId('me').textContent()).toContain('Sales North Lead');
     await page.reload();
     await page.getByTestId('me').waitFor();
+    const token = await page.evaluate(() => localStorage.getItem('plansync.token'));
+    expect((await server.gql('{ me { email } }', {}, token)).data?.me.email).toBe('lead.sales-north@example.com');
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    // Signing out ends the token on the server: a copy of it (another tab, a leaked grid URL) no longer works.
+    await expect.poll(async () => (await server.gql('{ me { email } }', {}, token)).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
 
     await page.getByLabel('Email').fill('lead.sales-north@example.com');
     await page.getByLabel('Password').fill('wrong');

@@ -72,5 +72,19 @@ export function clearSession(): void {
   localStorage.removeItem(KEY);
 }
 
+/**
+ * Ends the token on the server as well (`signOut`), so that a copy of it (another tab, a grid URL in some
+ * history or log) stops working at once and its open sockets close. Best effort: the person is signed out
+ * in this browser whatever the answer.
+ */
+export function endTokenOnServer(token: string): void {
+  void fetch('/graphql', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query: 'mutation SignOut { signOut }' }),
+    keepalive: true,
+  }).catch(() => undefined);
+}
+
 /** Why the person was sent back to the sign-in page, shown there once. */
 export type SignOutReason = 'signed-out' | 'expired' | 'rejected';
