@@ -8,6 +8,7 @@
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { connectGrid, eventually, synced, type GridClient } from '../testing/gridClients.js';
+import { startChildServer } from '../testing/childServer.js';
 import { errorCode, startTestServer, type TestServer } from '../testing/harness.js';
 
 const UPDATE = `mutation($id: ID!, $input: BudgetLineInput!) { updateBudgetLine(id: $id, input: $input) { id budgetAmount comment version } }`;
@@ -199,6 +200,40 @@ describe('a shutdown while the database is unreachable', () => {
       await postgres.query(`ALTER DATABASE "${name}" ALLOW_CONNECTIONS true`);
       await postgres.end();
       await server.stop();
+    }
+  }, 120_000);
+});
+
+describe('a refused change, in the process users run', () => {
+  it('is logged with what it held and where, counted, and SIGTERM still ends the process', async () => {
+    const server = await startChildServer({});
+    let stopped = false;
+    try {
+      const login = await server.gql('mutation { login(email: "lead.sales-north@example.com", password: "plansync-demo") { token } }');
+      const lead = login.data.login.token;
+      const planId = (await server.gql('{ budgetPlans { id } }', {}, lead)).data.budgetPlans[0].id;
+      const lines = await server.gql(`query($p: ID!) { budgetLines(planId: $p, businessUnitCode: "SALES_NORTH") { id } }`, { p: planId }, lead);
+      const [poisoned, fine] = lines.data.budgetLines.map((l: { id: string }) => l.id);
+      await server.sql(`ALTER TABLE budget_line ADD CONSTRAINT refuses_poison CHECK (comment NOT LIKE '%POISON%')`);
+      const writer = connectGrid(server.url, `budget:${planId}:SALES_NORTH`, lead);
+      await synced(writer);
+      writer.doc.transact(() => {
+        writer.cells.set(`${poisoned}/comment`, 'POISON');
+        writer.cells.set(`${fine}/budgetAmount`, 42);
+      });
+      const logged = await server.waitForLog((l) => /refuses was dropped/.test(l.msg ?? ''));
+      expect(logged).toMatchObject({ docName: `budget:${planId}:SALES_NORTH`, lineId: poisoned, changes: { comment: 'POISON' }, sqlState: '23514' });
+      expect(logged.origin.userId).toBeTruthy();
+      await eventually(async () => (await server.sql('SELECT budget_amount FROM budget_line WHERE id = $1', [fine]))[0].budget_amount === 42, 'the rest of the batch');
+      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      expect(metrics).toMatch(/^plansync_grid_dropped_changes_total\{part="rows",reason="refused"\} 1$/m);
+      writer.cells.set(`${poisoned}/comment`, 'POISON again');
+      writer.destroy();
+      await server.stop();
+      stopped = true;
+      expect(server.logs.at(-1)?.msg).toBe('stopped');
+    } finally {
+      if (!stopped) await server.stop();
     }
   }, 120_000);
 });
