@@ -1,10 +1,9 @@
 /**
- * Reading what a client put on the request line, for the paths that do it by hand (websocket upgrades: Node
- * hands them over before express sees anything). Both functions answer null for input a client made up
- * (`//[`, `%E0%A4%A`, `*`) instead of throwing: a throw there used to end the whole process from an
- * unauthenticated upgrade. What to answer (400 or a 4400 close) is the caller's choice.
+ * Reading what a client put on the request line, and refusing it, for the paths that do it by hand (websocket
+ * upgrades: Node hands them over before express sees anything). The readers answer null for input a client
+ * made up (`//[`, `%E0%A4%A`, `*`) instead of throwing: a throw there used to end the whole process from an
+ * unauthenticated upgrade. What to answer (400, or a 4400 close once accepted) is the caller's choice.
  */
-
 import type { Duplex } from 'node:stream';
 
 /** A fixed base: the Host header is the client's to choose and plays no part in routing. */
