@@ -13,8 +13,9 @@
  *
  * A batch that fails never holds up what follows it (writeRetries.ts): while the database is unreachable it
  * waits for it; a batch the database refuses is retried a few times, then written change by change, and a
- * change refused on its own is dropped (logged with its values, counted in the metrics), so one bad value
- * cannot wedge a unit's later edits, API or grid, nor a shutdown, which gives up after a bounded time.
+ * change refused on its own is dropped (logged with its values, counted in the metrics, and its cells put back
+ * in the document from the row, so that no replica keeps what storage refused), so one bad value cannot wedge a
+ * unit's later edits, API or grid, nor a shutdown, which gives up after a bounded time.
  *
  * Several instances: each projects the changes it accepted, never the ones relayed from another instance, so
  * every change is written once. One case needs more: two instances change the same cell at about the same
@@ -54,6 +55,7 @@ interface QueuedChange {
 }
 
 interface DocProjection {
+  doc: GridDocument;
   queue: QueuedChange[];
   timer?: NodeJS.Timeout;
   /** The write in progress (one at a time per document). */
@@ -88,7 +90,7 @@ export class GridProjection {
 
   /** Starts projecting a document: the document's pipeline then hands every validated change to `project`. */
   attach(doc: GridDocument): void {
-    this.docs.set(doc.name, { queue: [], written: new Map(), lines: new Map() });
+    this.docs.set(doc.name, { doc, queue: [], written: new Map(), lines: new Map() });
   }
 
   /**
@@ -193,6 +195,7 @@ export class GridProjection {
           'a grid change the database refuses was dropped (its row and audit log do not have it)',
         );
         this.onDropped?.(1, 'refused');
+        void this.restoreFromRow(docName, projection, change);
       },
       giveUpAt: () => this.giveUpAt,
       probe: () => withSqlClient(this.em, (client) => client.query('SELECT 1')),
@@ -204,6 +207,30 @@ export class GridProjection {
         this.onDropped?.(changes.length, 'shutdown');
       },
     };
+  }
+
+  /**
+   * After a change is dropped, the document (and so every replica and the update log) still shows it while its
+   * row does not. The row's values go back into the document for the cells that still show what was dropped
+   * (a newer edit of such a cell stands), as an edit of the same person: projected like any, it changes no row.
+   */
+  private async restoreFromRow(docName: string, projection: DocProjection, change: QueuedChange): Promise<void> {
+    if (!change.origin || this.giveUpAt !== undefined) return; // a settled value from elsewhere; or stopping
+    try {
+      const { rows } = await withSqlClient(this.em, (client) =>
+        client.query<KnownLineRow>({ name: 'grid_projection_row', text: READ_LINE, values: [change.lineId] }),
+      );
+      if (!rows[0] || this.docs.get(docName) !== projection) return; // the line is gone, or the document unloaded
+      const row = knownLine(rows[0]);
+      const restore: CellChanges = {};
+      for (const [column, dropped] of Object.entries(change.changes) as [EditableColumn, CellValue][]) {
+        const shown = projectedValue(column, projection.doc.cellValue(change.lineId, column));
+        if (shown === dropped && row[column] !== dropped) restore[column] = row[column];
+      }
+      if (Object.keys(restore).length > 0) projection.doc.applyEdits(change.lineId, restore, { kind: 'api', author: change.origin });
+    } catch (err) {
+      this.log.error({ err, docName, lineId: change.lineId }, "putting a refused change's cells back from its row failed");
+    }
   }
 
   /** Stops projecting a document (after a final flush by the caller). */
@@ -344,6 +371,9 @@ function loggable(changes: CellChanges): Record<string, CellValue> {
     Object.entries(changes).map(([column, value]) => [column, typeof value === 'string' && value.length > 200 ? `${value.slice(0, 200)}…` : value]),
   ) as Record<string, CellValue>;
 }
+
+/** One line as it is now (to put a refused change's cells back). */
+const READ_LINE = `SELECT id, business_unit_id, budget_amount, forecast_sales, comment, version FROM budget_line WHERE id = $1`;
 
 /** The lines of a batch not known yet (or found changed), locked, with what the changes depend on. */
 const LOCK_LINES = `

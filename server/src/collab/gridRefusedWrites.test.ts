@@ -79,13 +79,17 @@ describe('changes storage refuses', () => {
     await server.sql(`ALTER TABLE budget_line ADD CONSTRAINT refuses_poison CHECK (comment NOT LIKE '%POISON%')`);
     const before = await dropped('rows', 'refused');
     const sender = open();
-    await synced(sender);
+    const watcher = open();
+    await Promise.all([synced(sender), synced(watcher)]);
     sender.doc.transact(() => {
       sender.cells.set(`${poisoned}/comment`, 'a POISON pill');
       sender.cells.set(`${sameBatch}/budgetAmount`, 111);
     });
     await eventually(async () => Number((await row(sameBatch)).budget_amount) === 111, 'the rest of the batch');
     expect(await audited(sameBatch)).toEqual([{ column_name: 'budgetAmount', new_value: '111' }]);
+    // What storage refused does not stay in the document either: every replica shows the row's value again.
+    await eventually(() => !sender.cells.has(`${poisoned}/comment`) && !watcher.cells.has(`${poisoned}/comment`), 'the refused comment taken back');
+    expect(watcher.cells.get(`${sameBatch}/budgetAmount`)).toBe(111);
 
     sender.cells.set(`${laterGrid}/budgetAmount`, 222);
     await eventually(async () => Number((await row(laterGrid)).budget_amount) === 222, 'a later grid edit');
