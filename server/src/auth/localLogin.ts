@@ -60,8 +60,11 @@ export class LocalLogin {
     let locked = false;
     try {
       const wellFormed = email && email.length <= MAX_EMAIL_LENGTH && password.length <= MAX_PASSWORD_LENGTH;
-      if (wellFormed) user = await em.findOne(User, { email }, { populate: ['businessUnits', 'organization'] });
+      // The row alone: what a failure costs must not depend on whether the account exists (its units and
+      // organisation are read only after a success).
+      if (wellFormed) user = await em.findOne(User, { email });
       if (user) locked = !(await this.limits.reserveAccount(em, user.id, address));
+      else await this.limits.reserveNoAccount(em, address);
       // Checked even when locked or malformed (against a decoy), so every failure takes as long as any other.
       passwordOk = await verifyPassword(user && !locked ? user.passwordHash : null, wellFormed ? password : '');
     } catch (err) {
@@ -76,6 +79,7 @@ export class LocalLogin {
       await this.recordEvent(em, email.slice(0, MAX_EMAIL_LENGTH), locked ? null : user, false, ip);
       throw unauthenticated(LOGIN_FAILED_MESSAGE);
     }
+    await em.populate(user, ['businessUnits', 'organization']);
     await this.limits.clearFailures(em, user.id, address);
     await this.limits.release(em, place);
     await this.recordEvent(em, email, user, true, ip);

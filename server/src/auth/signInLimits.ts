@@ -109,6 +109,15 @@ export class SignInLimits {
     return row.failures <= threshold;
   }
 
+  /**
+   * For an email with no account: a write of the same kind and cost as reserveAccount's (one row updated and
+   * committed, here the address's own window row, unchanged), so that the time an answer takes does not tell
+   * a real account from a made-up one. Writes no row of its own.
+   */
+  async reserveNoAccount(em: EntityManager, address: string): Promise<void> {
+    await em.getConnection().execute('UPDATE sign_in_rate SET failures = failures WHERE address = ?', [address]);
+  }
+
   /** Takes back an attempt counted by reserveAccount that was never judged (no lock it may have set is lifted). */
   async releaseAccount(em: EntityManager, userId: string, address: string): Promise<void> {
     await em.getConnection().execute(
