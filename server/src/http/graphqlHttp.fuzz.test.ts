@@ -14,11 +14,10 @@ import fc from 'fast-check';
 import type { GraphQLSchema } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectMemoryBounded, expectWellFormedAnswer, memoryNow, type HttpAnswer } from '../testing/fuzzChecks.js';
-import { fuzzParams } from '../testing/fuzzBudget.js';
-import { FUZZ_ROLE_NAMES, FUZZ_ROLES, expectNothingProtectedChanged, loadWorld, type FuzzRole } from '../testing/fuzzWorld.js';
+import { FUZZ_SCALE, fuzzParams } from '../testing/fuzzBudget.js';
+import { FUZZ_ROLE_NAMES, FUZZ_ROLES, expectNothingProtectedChanged, loadWorld, signInFresh, stillSignedIn, type FuzzRole } from '../testing/fuzzWorld.js';
 import { anyOperation, contractSchema, hostileStrings, type FuzzWorld, type GeneratedOperation } from '../testing/graphqlArbitraries.js';
 import { startTestServer, type TestServer } from '../testing/harness.js';
-import { DEMO_PASSWORD } from '../db/seed.js';
 
 interface FuzzRequest {
   method: string;
@@ -93,6 +92,9 @@ function describeRequest(role: FuzzRole, r: FuzzRequest): string {
   return `${role} (${r.auth}): ${r.method} ${r.target.slice(0, 300)} ${JSON.stringify(r.headers).slice(0, 300)} ${body}`;
 }
 
+/** The property's time limit grows with its budget (npm run fuzz runs it FUZZ_SCALE times longer). */
+const FUZZ_TIMEOUT = 120_000 * FUZZ_SCALE;
+
 describe('GraphQL over HTTP, fuzzed', () => {
   let server: TestServer;
   let world: FuzzWorld;
@@ -106,18 +108,9 @@ describe('GraphQL over HTTP, fuzzed', () => {
   const statuses = new Map<number, number>();
   const codes = new Map<string, number>();
 
-  /** Signs `role` in from an address of its own, clear of whatever the fuzzer's sign-ins left on 127.0.0.1. */
   async function signIn(role: FuzzRole): Promise<void> {
     const email = FUZZ_ROLES[role];
-    if (!email) return;
-    const res = await fetch(`${server.url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-forwarded-for': `10.${requests % 250}.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}` },
-      body: JSON.stringify({ query: 'mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }', variables: { e: email, p: DEMO_PASSWORD } }),
-    });
-    const json = (await res.json()) as { data?: { login: { token: string } } };
-    expect(json.data?.login.token, `sign-in of ${email}`).toBeTruthy();
-    tokens[role] = json.data!.login.token;
+    if (email) tokens[role] = await signInFresh(server, email);
   }
 
   async function send(role: FuzzRole, r: FuzzRequest): Promise<HttpAnswer> {
@@ -167,11 +160,11 @@ describe('GraphQL over HTTP, fuzzed', () => {
         expect(good.errors, `known-good query after ${current}`).toBeUndefined();
         expect(good.data.budgetLines).toHaveLength(120);
         // A fuzzed signOut ends the token it ran with: sign in again so later runs still act as that role.
-        if (role !== 'anonymous' && (await server.gql('{ me { id } }', {}, tokens[role])).errors) await signIn(role);
+        if (role !== 'anonymous' && !(await stillSignedIn(server, tokens[role]!))) await signIn(role);
       }),
-      fuzzParams(25),
+      { ...fuzzParams(25), endOnFailure: true },
     );
-  });
+  }, FUZZ_TIMEOUT);
 
   // Found by this fuzzer: a subscription sent over HTTP ran its root resolver with no event (a TypeError,
   // masked as INTERNAL_SERVER_ERROR).

@@ -4,6 +4,7 @@
  * run to prove that nothing the fuzzer sent as that role changed them.
  */
 import { expect } from 'vitest';
+import { DEMO_PASSWORD } from '../db/seed.js';
 import { eventually } from './gridClients.js';
 import type { FuzzWorld } from './graphqlArbitraries.js';
 import type { TestServer } from './harness.js';
@@ -24,23 +25,24 @@ export const FUZZ_ROLE_NAMES = Object.keys(FUZZ_ROLES) as FuzzRole[];
 export const LEAD_UNIT = 'SALES_NORTH';
 
 /**
- * Real ids for the generators. People the fuzzers act as are left out of `userIds`: an admin's fuzzed
- * `setUserAccess` may then change anyone else, but never the rights another run's fingerprint relies on.
+ * Real ids for the generators. People the fuzzers act as (and `bystanders`, whose sessions a suite watches) are
+ * left out of `userIds`: an admin's fuzzed `setUserAccess` may then change anyone else, but never the rights
+ * another run's fingerprint or a watched session relies on.
  */
-export async function loadWorld(server: TestServer): Promise<FuzzWorld> {
+export async function loadWorld(server: TestServer, bystanders: string[] = []): Promise<FuzzWorld> {
   const lines = await server.sql<{ id: string; code: string }>(
     `SELECT DISTINCT ON (u.code, l.position % 7) l.id, u.code FROM budget_line l JOIN business_unit u ON u.id = l.business_unit_id
       ORDER BY u.code, l.position % 7, l.position`,
   );
   const plans = await server.sql<{ id: string }>('SELECT id FROM budget_plan');
   const units = await server.sql<{ code: string }>('SELECT code FROM business_unit');
-  const fuzzers = Object.values(FUZZ_ROLES).filter((e): e is NonNullable<typeof e> => e !== null);
+  const fuzzers: string[] = [...Object.values(FUZZ_ROLES).filter((e): e is NonNullable<typeof e> => e !== null), ...bystanders];
   const users = await server.sql<{ id: string; email: string }>('SELECT id, email FROM app_user');
   return {
     planIds: plans.map((p) => p.id),
     lineIds: lines.map((l) => l.id),
     unitCodes: [...units.map((u) => u.code), 'NOPE', 'sales_north'],
-    userIds: users.filter((u) => !fuzzers.includes(u.email as never)).map((u) => u.id),
+    userIds: users.filter((u) => !fuzzers.includes(u.email)).map((u) => u.id),
     executionIds: ['00000000-0000-0000-0000-000000000000'],
     emails: [...users.map((u) => u.email), 'nobody@example.com'],
     keys: ['new_partner', 'new_partner_user', 'budget_submission', 'input_studio_companies', 'select_organization', 'input_user_details', 'finance_review', 'validate_budget'],
@@ -108,4 +110,27 @@ export async function expectNothingProtectedChanged(server: TestServer, role: Fu
   await workflowsSettled(server);
   const after = await protectedState(server, role);
   expect(after, `rows ${role} may not write changed after ${what()}`).toBe(before);
+}
+
+let signIns = 0;
+
+/**
+ * A fresh token for `email`, signed in from an address of its own (X-Forwarded-For, believed from loopback):
+ * clear of the failed sign-ins and locks the fuzzers' own `login` calls leave on 127.0.0.1.
+ */
+export async function signInFresh(server: TestServer, email: string): Promise<string> {
+  signIns++;
+  const res = await fetch(`${server.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-forwarded-for': `10.${process.pid % 250}.${Math.floor(signIns / 250) % 250}.${signIns % 250}` },
+    body: JSON.stringify({ query: 'mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }', variables: { e: email, p: DEMO_PASSWORD } }),
+  });
+  const json = (await res.json()) as { data?: { login: { token: string } }; errors?: unknown };
+  expect(json.data?.login.token, `sign-in of ${email}: ${JSON.stringify(json.errors)}`).toBeTruthy();
+  return json.data!.login.token;
+}
+
+/** True when `token` still signs its owner in (a fuzzed signOut ends the token it ran with). */
+export async function stillSignedIn(server: TestServer, token: string): Promise<boolean> {
+  return !(await server.gql('{ me { id } }', {}, token)).errors;
 }

@@ -1,0 +1,300 @@
+/**
+ * GraphQL over websockets, fuzzed (issue 11): raw `ws` sockets send random graphql-transport-ws frames
+ * (connection_init with any params, messages before init, subscribes with schema-built, mutated and hostile
+ * documents and variables, duplicate, long and odd ids, completes, pings, unknown types, invalid JSON, binary
+ * frames, frames over the size limit), with any subprotocol, as nobody and as each demo role, against one real
+ * server and PostgreSQL.
+ *
+ * Each socket must get protocol answers only (ack, pong, next, error, complete for ids it sent; errors with
+ * contract codes) or be closed with one of graphql-ws's codes (or ws's own for a bad frame), never with an
+ * internal error and never left hanging. Mutations it ran change no row its role may not write. Meanwhile a
+ * stock graphql-ws client of another person keeps hearing the edits of a third; memory stays bounded.
+ */
+import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
+import { createClient, type Client } from 'graphql-ws';
+import type { GraphQLSchema } from 'graphql';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectMemoryBounded, graphqlErrorProblems, memoryNow } from '../testing/fuzzChecks.js';
+import { FUZZ_SCALE, fuzzParams } from '../testing/fuzzBudget.js';
+import { FUZZ_ROLE_NAMES, FUZZ_ROLES, expectNothingProtectedChanged, loadWorld, signInFresh, stillSignedIn, type FuzzRole } from '../testing/fuzzWorld.js';
+import { anyOperation, contractSchema, hostileStrings, hostileValue, schemaOperation, type FuzzWorld } from '../testing/graphqlArbitraries.js';
+import { eventually } from '../testing/gridClients.js';
+import { startTestServer, type TestServer } from '../testing/harness.js';
+
+/** Stands for "Bearer <the run's token>" in generated messages; swapped in when the frame is sent. */
+const ROLE_AUTH = '\u0001role-token';
+
+type Frame = { binary: boolean; data: string | Uint8Array };
+
+/**
+ * Close codes a fuzzed socket may get: graphql-ws's (bad request, unauthorized, forbidden, subprotocol,
+ * init timeout, duplicate id, too many inits or sockets) and ws's for a frame it refuses (protocol error,
+ * unsupported or invalid data, too big), plus a normal close echoing ours. Never 4500 or 1011 (internal
+ * error) nor 1006 (dropped without a close frame).
+ */
+const ALLOWED_CLOSE_CODES = new Set([1000, 1002, 1003, 1007, 1009, 4400, 4401, 4403, 4406, 4408, 4409, 4429]);
+const SERVER_MESSAGE_TYPES = new Set(['connection_ack', 'ping', 'pong', 'next', 'error', 'complete']);
+
+function frameArbitrary(schema: GraphQLSchema, world: FuzzWorld): fc.Arbitrary<Frame> {
+  const id = fc.oneof(
+    { arbitrary: fc.constantFrom('1', '2', '3'), weight: 6 },
+    { arbitrary: fc.uuid(), weight: 2 },
+    { arbitrary: fc.constantFrom('', 'x'.repeat(128), 'x'.repeat(129), 'x'.repeat(5000), '__proto__', 'constructor', 'toString', '\u0000', '🧨'), weight: 2 },
+    { arbitrary: fc.string({ maxLength: 20 }), weight: 1 },
+    { arbitrary: fc.oneof(fc.integer(), fc.constant(null), fc.constant({})), weight: 1 },
+  );
+  const operation = fc.oneof(
+    { arbitrary: schemaOperation(schema, world, ['subscription']), weight: 3 },
+    { arbitrary: anyOperation(schema, world), weight: 3 },
+  );
+  const message = fc.oneof(
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        type: fc.constant('connection_init'),
+        payload: fc.oneof(
+          { arbitrary: fc.constant({ authorization: ROLE_AUTH }), weight: 4 },
+          { arbitrary: fc.constant({ Authorization: ROLE_AUTH }), weight: 1 },
+          { arbitrary: hostileStrings.map((s) => ({ authorization: s })), weight: 1 },
+          { arbitrary: hostileStrings.map((s) => ({ authorization: `Bearer ${s}` })), weight: 1 },
+          { arbitrary: hostileValue(world), weight: 2 },
+        ),
+      }),
+    },
+    {
+      weight: 6,
+      arbitrary: fc.record({
+        type: fc.constant('subscribe'),
+        id,
+        payload: fc.oneof({ arbitrary: operation, weight: 8 }, { arbitrary: hostileValue(world), weight: 1 }),
+      }),
+    },
+    { weight: 2, arbitrary: fc.record({ type: fc.constant('complete'), id }) },
+    { weight: 1, arbitrary: fc.record({ type: fc.constantFrom('ping', 'pong'), payload: fc.oneof(fc.constant(undefined), hostileValue(world)) }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({ type: fc.oneof(fc.constantFrom('connection_ack', 'next', 'error', 'start', 'stop', 'connection_terminate', 'ka', ''), fc.string()), id, payload: hostileValue(world) }),
+    },
+    { weight: 1, arbitrary: hostileValue(world).map((payload) => ({ payload })) },
+  );
+  return fc.oneof(
+    { weight: 12, arbitrary: message.map((m) => ({ binary: false, data: JSON.stringify(m) })) },
+    { weight: 1, arbitrary: message.map((m) => ({ binary: true, data: Buffer.from(JSON.stringify(m)) })) },
+    { weight: 1, arbitrary: fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom('null', '[]', '"x"', '1', '{', '{"type":', '\u0000', '\ud800')).map((data) => ({ binary: false, data })) },
+    { weight: 1, arbitrary: fc.uint8Array({ maxLength: 64 }).map((data) => ({ binary: true, data })) },
+    // Over the server's 100 KB frame limit, and just under it with a subscription's variables far over theirs.
+    { weight: 1, arbitrary: fc.constant({ binary: false, data: JSON.stringify({ type: 'ping', payload: 'x'.repeat(110_000) }) }) },
+    {
+      weight: 1,
+      arbitrary: fc.constant({
+        binary: false,
+        data: JSON.stringify({ type: 'subscribe', id: '9', payload: { query: 'subscription($p: ID!) { budgetLineChanged(planId: $p) { id } }', variables: { p: world.planIds[0], pad: 'x'.repeat(90_000) } } }),
+      }),
+    },
+  );
+}
+
+interface SocketOutcome {
+  messages: string[];
+  /** The close code, when the server closed the socket before we did. */
+  serverClose?: { code: number; reason: string };
+  /** ws's client gave up on a 101 without the subprotocol it asked for. */
+  clientRefusedSubprotocol?: boolean;
+  /** What went wrong with the server's side of the protocol (empty when nothing). */
+  problems: string[];
+}
+
+/** The property's time limit grows with its budget (npm run fuzz runs it FUZZ_SCALE times longer). */
+const FUZZ_TIMEOUT = 120_000 * FUZZ_SCALE;
+
+describe('GraphQL over websockets, fuzzed', () => {
+  let server: TestServer;
+  let schema: GraphQLSchema;
+  let world: FuzzWorld;
+  let wsUrl: string;
+  const tokens: Partial<Record<FuzzRole, string>> = {};
+  let memoryBefore: ReturnType<typeof memoryNow>;
+  const closeCodes = new Map<number, number>();
+  // The bystanders: someone following a unit with the stock client, and a colleague editing it.
+  const FOLLOWER = 'lead.sales-south@example.com';
+  const EDITOR = 'planner.sales-south@example.com';
+  let follower: Client;
+  let editorToken: string;
+  let southLine: string;
+  const heard: string[] = [];
+  let edits = 0;
+
+  async function signIn(role: FuzzRole): Promise<void> {
+    const email = FUZZ_ROLES[role];
+    if (email) tokens[role] = await signInFresh(server, email);
+  }
+
+  /** Opens a raw socket, sends `frames` (then a ping), and collects what comes back until the pong or a close. */
+  function runSocket(role: FuzzRole, protocols: string[], frames: Frame[]): Promise<SocketOutcome> {
+    return new Promise((resolve) => {
+      const socket = new WebSocket(wsUrl, protocols);
+      const outcome: SocketOutcome = { messages: [], problems: [] };
+      const sentIds = new Set<string>();
+      let acknowledged = false;
+      let probing = false;
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        resolve(outcome);
+      };
+      // A liveness bound, far above any real answer time: a socket neither answered nor closed by then hangs.
+      const timer = setTimeout(() => {
+        outcome.problems.push('neither answered the final ping nor closed within 20 s');
+        socket.terminate();
+        finish();
+      }, 20_000);
+      socket.on('open', () => {
+        for (const frame of frames) {
+          let data = frame.data;
+          if (typeof data === 'string') {
+            data = data.replaceAll(JSON.stringify(ROLE_AUTH), JSON.stringify(`Bearer ${tokens[role] ?? 'none'}`));
+            try {
+              const parsed = JSON.parse(data);
+              if (parsed?.type === 'subscribe' && typeof parsed.id === 'string') sentIds.add(parsed.id);
+            } catch {
+              // Not JSON: sent as it is.
+            }
+          }
+          socket.send(data, { binary: frame.binary }, () => undefined);
+        }
+        probing = true;
+        socket.send(JSON.stringify({ type: 'ping', payload: { probe: true } }), () => undefined);
+      });
+      socket.on('message', (data, isBinary) => {
+        const text = String(data);
+        outcome.messages.push(text);
+        if (isBinary) outcome.problems.push(`a binary message: ${text.slice(0, 200)}`);
+        let message: { type?: string; id?: unknown; payload?: { errors?: unknown; probe?: boolean } | unknown[] };
+        try {
+          message = JSON.parse(text);
+        } catch {
+          outcome.problems.push(`a message that is not JSON: ${text.slice(0, 200)}`);
+          return;
+        }
+        if (!SERVER_MESSAGE_TYPES.has(String(message.type))) outcome.problems.push(`an unknown message type: ${text.slice(0, 200)}`);
+        if (message.type === 'connection_ack') acknowledged = true;
+        if (['next', 'error', 'complete'].includes(String(message.type))) {
+          if (!acknowledged) outcome.problems.push(`${message.type} before connection_ack: ${text.slice(0, 200)}`);
+          if (typeof message.id !== 'string' || !sentIds.has(message.id)) outcome.problems.push(`${message.type} for an id never subscribed: ${text.slice(0, 200)}`);
+        }
+        if (message.type === 'error') outcome.problems.push(...graphqlErrorProblems(message.payload));
+        if (message.type === 'next') outcome.problems.push(...graphqlErrorProblems((message.payload as { errors?: unknown })?.errors));
+        if (message.type === 'pong' && probing && (message.payload as { probe?: boolean })?.probe) socket.close(1000);
+      });
+      socket.on('close', (code, reason) => {
+        if (!outcome.serverClose && code !== 1000) outcome.serverClose = { code, reason: String(reason) };
+        finish();
+      });
+      socket.on('unexpected-response', (_req, res) => {
+        outcome.problems.push(`the upgrade was answered ${res.statusCode}`);
+        finish();
+      });
+      socket.on('error', (err) => {
+        // ws's client refuses a 101 that picked none of the subprotocols it asked for (and closes with 1006):
+        // the server answered, with 4406 to follow; nothing to check beyond that.
+        if (/subprotocol/i.test(err.message)) outcome.clientRefusedSubprotocol = true;
+      });
+    });
+  }
+
+  /** The follower's stock client hears an edit the editor makes now (edits again until one arrives). */
+  async function followerStillServed(after: string): Promise<void> {
+    const comment = `still followed after fuzz run #${++edits}`;
+    await eventually(
+      async () => {
+        const res = await server.gql('mutation($id: ID!, $c: String) { updateBudgetLine(id: $id, input: { comment: $c }) { version } }', { id: southLine, c: comment }, editorToken);
+        expect(res.errors, after).toBeUndefined();
+        return heard.includes(comment);
+      },
+      `the follower to hear "${comment}" after ${after}`,
+    );
+  }
+
+  beforeAll(async () => {
+    server = await startTestServer({ SIMULATED_STEP_MS: '5' });
+    wsUrl = server.url.replace(/^http/, 'ws') + '/graphql';
+    schema = contractSchema();
+    world = await loadWorld(server, [FOLLOWER, EDITOR]);
+    for (const role of FUZZ_ROLE_NAMES) await signIn(role);
+    editorToken = await signInFresh(server, EDITOR);
+    const followerToken = await signInFresh(server, FOLLOWER);
+    southLine = (await server.sql(`SELECT l.id FROM budget_line l JOIN business_unit u ON u.id = l.business_unit_id WHERE u.code = 'SALES_SOUTH' LIMIT 1`))[0].id;
+    follower = createClient({ url: wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${followerToken}` }, retryAttempts: 0 });
+    follower.subscribe<{ budgetLineChanged: { comment: string } }>(
+      { query: 'subscription($p: ID!) { budgetLineChanged(planId: $p, businessUnitCode: "SALES_SOUTH") { id comment } }', variables: { p: world.planIds[0] } },
+      { next: (r) => r.data && heard.push(r.data.budgetLineChanged.comment), error: () => undefined, complete: () => undefined },
+    );
+    await followerStillServed('start');
+    memoryBefore = memoryNow();
+  });
+  afterAll(async () => {
+    if (process.env.FUZZ_REPORT) console.log(`graphql-ws fuzz: close codes ${JSON.stringify([...closeCodes].sort())}`);
+    await follower?.dispose();
+    await server?.stop();
+  });
+
+  it('answers per protocol or closes with a graphql-ws code, whatever a socket sends, and keeps serving someone else', async () => {
+    const protocols = fc.oneof(
+      { arbitrary: fc.constant<string[]>(['graphql-transport-ws']), weight: 12 },
+      { arbitrary: fc.constantFrom<string[]>([], ['graphql-ws'], ['graphql-transport-ws', 'graphql-ws'], ['nope']), weight: 1 },
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...FUZZ_ROLE_NAMES), protocols, fc.array(frameArbitrary(schema, world), { minLength: 1, maxLength: 6 }), async (role, protocol, frames) => {
+        let outcome: SocketOutcome | undefined;
+        const what = () => `${role} ${JSON.stringify(protocol)} sent ${JSON.stringify(frames.map((f) => (typeof f.data === 'string' ? f.data.slice(0, 300) : `<binary ${Buffer.from(f.data).toString('hex').slice(0, 80)}>`)))}`;
+        await expectNothingProtectedChanged(
+          server,
+          role,
+          async () => {
+            outcome = await runSocket(role, protocol, frames);
+          },
+          what,
+        );
+        const close = outcome!.serverClose;
+        if (close) closeCodes.set(close.code, (closeCodes.get(close.code) ?? 0) + 1);
+        expect(outcome!.problems, `${what()}\n<- ${outcome!.messages.map((m) => m.slice(0, 300)).join('\n<- ')}`).toEqual([]);
+        if (close && !outcome!.clientRefusedSubprotocol) expect(ALLOWED_CLOSE_CODES.has(close.code), `closed ${close.code} ${close.reason} after ${what()}`).toBe(true);
+        await followerStillServed(what());
+        // A fuzzed signOut ends the token it ran with: sign in again so later runs still act as that role.
+        if (role !== 'anonymous' && !(await stillSignedIn(server, tokens[role]!))) await signIn(role);
+      }),
+      { ...fuzzParams(15), endOnFailure: true },
+    );
+  }, FUZZ_TIMEOUT);
+
+  it('refuses 25 sockets of one person past the cap, and a flood of subscriptions on one socket, and keeps serving', async () => {
+    // Many sockets at once, each with the largest number of subscriptions allowed and long ids: bounded by
+    // the caps (sockets per person, operations per socket, id length), not by the person's patience.
+    const sockets = Array.from({ length: 25 }, () =>
+      runSocket(
+        'viewer',
+        ['graphql-transport-ws'],
+        [
+          { binary: false, data: JSON.stringify({ type: 'connection_init', payload: { authorization: ROLE_AUTH } }) },
+          ...Array.from({ length: 60 }, (_, i) => ({
+            binary: false,
+            data: JSON.stringify({ type: 'subscribe', id: `${randomUUID()}${'i'.repeat(90)}${i}`, payload: { query: 'subscription { workflowEvents { cursor } }' } }),
+          })),
+        ],
+      ),
+    );
+    for (const outcome of await Promise.all(sockets)) {
+      expect(outcome.problems).toEqual([]);
+      if (outcome.serverClose) expect(ALLOWED_CLOSE_CODES.has(outcome.serverClose.code), JSON.stringify(outcome.serverClose)).toBe(true);
+    }
+    await followerStillServed('25 sockets of 60 subscriptions');
+  });
+
+  it('kept its memory bounded', () => {
+    expectMemoryBounded(memoryBefore, 'graphql-ws fuzz');
+  });
+});
