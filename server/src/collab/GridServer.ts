@@ -346,7 +346,9 @@ export class GridServer implements LiveDocuments {
   private followAccessChanges(): () => void {
     const stops = [
       onEvent(this.options.events, 'SUBMISSION_STATUS_CHANGED', (e) => this.applySubmissionStatus(e.planId, e.unitId, e.status)),
-      onEvent(this.options.events, 'USER_ACCESS_CHANGED', (e) => void this.applyUserAccess(e.userId)),
+      onEvent(this.options.events, 'USER_ACCESS_CHANGED', (e) =>
+        this.applyUserAccess(e.userId).catch((err) => this.options.log.error({ err, userId: e.userId }, 're-checking grid connections failed')),
+      ),
       // A token ended by signOut: its connections close as an expired token's would (4401).
       onEvent(this.options.events, 'TOKENS_REVOKED', (e) => {
         for (const open of this.open.values()) {

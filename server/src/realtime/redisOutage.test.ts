@@ -13,7 +13,7 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeCursor } from '../graphql/connections.js';
-import { cellsOf, connectGrid, eventually, synced, type GridClient } from '../testing/gridClients.js';
+import { cellsOf, connectGrid, eventually, synced, type GridClient, editDropped } from '../testing/gridClients.js';
 import { destroyInstances, ownRedis, redisServerInstalled, startInstances, type OwnRedis } from '../testing/instances.js';
 import type { RestartableServer } from '../testing/restartableServer.js';
 import { EVENT_CURSOR } from '../workflow/eventStream.js';
@@ -90,14 +90,6 @@ describe.skipIf(!installed)('when Redis goes away', () => {
     const res = await fetch(`${server.url}/readyz`);
     return { status: res.status, body: await res.json() };
   };
-  /** Whether `client`'s edit is dropped by its server, proven by order with a presence marker (see scaleOut.test.ts). */
-  async function editDropped(client: GridClient, witness: GridClient, key: string, value: number): Promise<boolean> {
-    client.cells.set(key, value);
-    const marker = `m${value}-${Math.random()}`;
-    client.provider.awareness.setLocalStateField('marker', marker);
-    await eventually(() => [...witness.provider.awareness.getStates().values()].some((st) => st.marker === marker), 'the presence marker');
-    return witness.cells.get(key) !== value;
-  }
   const logged = (server: RestartableServer, text: string) => server.logs.some((l) => typeof l.msg === 'string' && l.msg.startsWith(text));
 
   beforeAll(async () => {

@@ -13,7 +13,7 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { encodeCursor } from '../graphql/connections.js';
-import { cellsOf, connectGrid, eventually, synced, type GridClient } from '../testing/gridClients.js';
+import { cellsOf, connectGrid, eventually, synced, type GridClient, editDropped } from '../testing/gridClients.js';
 import { destroyInstances, LOCAL_REDIS_URL, redisReachable, startInstances } from '../testing/instances.js';
 import type { RestartableServer } from '../testing/restartableServer.js';
 import { EVENT_CURSOR } from '../workflow/eventStream.js';
@@ -98,20 +98,6 @@ describe.skipIf(!reachable)('two instances on one database and one Redis', () =>
   const completed = async (ids: string[]) =>
     (await a.sql(`SELECT count(*)::int AS n FROM workflow_execution WHERE id = ANY($1::uuid[]) AND status = 'COMPLETED'`, [ids]))[0].n === ids.length;
 
-  /**
-   * Whether `client`'s next edit is dropped by its server, proven by order: it writes `key`, then announces
-   * `marker` in its presence; when `witness` sees the marker, the edit would have arrived before it.
-   */
-  async function editDropped(client: GridClient, witness: GridClient, key: string, value: number): Promise<boolean> {
-    client.cells.set(key, value);
-    const marker = `m${value}-${Math.random()}`;
-    client.provider.awareness.setLocalStateField('marker', marker);
-    await eventually(
-      () => [...witness.provider.awareness.getStates().values()].some((s) => s.marker === marker),
-      'the presence marker to reach the witness',
-    );
-    return witness.cells.get(key) !== value;
-  }
 
   beforeAll(async () => {
     [a, b] = await startInstances(2, LOCAL_REDIS_URL, {
@@ -178,16 +164,18 @@ describe.skipIf(!reachable)('two instances on one database and one Redis', () =>
     await eventually(() => lead.cells.get(`${lines[1]}/comment`) === 'from B', 'A to see the edit made on B');
 
     // Presence both ways, and to a client that joins later.
+    // (Who someone is in presence comes from their token, whatever the client says.)
     lead.provider.awareness.setLocalStateField('user', { name: 'Lead on A' });
     planner.provider.awareness.setLocalStateField('user', { name: 'Planner on B' });
-    const names = (c: GridClient) => [...c.provider.awareness.getStates().values()].map((s) => s.user?.name).filter(Boolean);
-    await eventually(() => names(planner).includes('Lead on A'), 'the planner to see the lead');
-    await eventually(() => names(lead).includes('Planner on B'), 'the lead to see the planner');
+    const names = (c: GridClient) => [...c.provider.awareness.getStates().values()].map((s) => s.user?.email).filter(Boolean);
+    const [leadEmail, plannerEmail] = ['lead.sales-north@example.com', 'planner.sales-north@example.com'];
+    await eventually(() => names(planner).includes(leadEmail), 'the planner to see the lead');
+    await eventually(() => names(lead).includes(plannerEmail), 'the lead to see the planner');
     const late = grid(b, 'admin');
     await synced(late);
-    await eventually(() => names(late).includes('Lead on A') && names(late).includes('Planner on B'), 'a late client to see both');
+    await eventually(() => names(late).includes(leadEmail) && names(late).includes(plannerEmail), 'a late client to see both');
     lead.provider.disconnect();
-    await eventually(() => !names(planner).includes('Lead on A'), 'the lead to leave the presence on B');
+    await eventually(() => !names(planner).includes(leadEmail), 'the lead to leave the presence on B');
 
     // Both instances show the rows; one audit entry per edit, by its author.
     await eventually(async () => {

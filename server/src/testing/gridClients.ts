@@ -72,3 +72,17 @@ export async function eventually<T>(check: () => T | Promise<T>, what: string, t
 export function cellsOf(client: GridClient): Record<string, unknown> {
   return Object.fromEntries(Object.entries(client.cells.toJSON()).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
+
+let markers = 0;
+/**
+ * Whether `client`'s next edit is dropped by its server, proven by order: it writes `key`, then announces a new
+ * selected cell in its presence (the one presence field a client chooses; the server vouches for the rest); when
+ * `witness` sees that presence, the edit would have arrived before it.
+ */
+export async function editDropped(client: GridClient, witness: GridClient, key: string, value: number): Promise<boolean> {
+  client.cells.set(key, value);
+  const marker = `${key.split('/')[0]}/${markers++ % 2 === 0 ? 'comment' : 'forecastSales'}`;
+  client.provider.awareness.setLocalStateField('cell', marker);
+  await eventually(() => witness.provider.awareness.getStates().get(client.doc.clientID)?.cell === marker, 'the presence marker to reach the witness');
+  return witness.cells.get(key) !== value;
+}
