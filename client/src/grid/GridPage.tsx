@@ -17,6 +17,7 @@ import { useNotices, Notices } from '../common/Notices';
 
 const STATUS_LABEL: Record<ConnectionStatus, string> = {
   connecting: 'Connecting…',
+  syncing: 'Loading…',
   live: 'Live',
   reconnecting: 'Reconnecting…',
   offline: 'Offline: edits are kept and sent on return',
@@ -108,7 +109,8 @@ function UnitBudget({ planId, planName, unitCode, unitName, units }: UnitProps) 
   if (!lines.data || !grid) return <Loading what={`the ${unitName} budget`} />;
   if (grid.closedCode === 4403) return <ErrorMessage error={{ message: `You may not open the budget of ${unitName}.` }} />;
 
-  const readOnly = !submission?.canEdit || grid.closedCode !== null;
+  // Until the server's content is in, the grid looks blank: an entry then would overwrite a colleague's value.
+  const readOnly = !submission?.canEdit || grid.closedCode !== null || !grid.loaded;
   const readOnlyReason = !submission?.canEdit
     ? submission && submission.status !== 'DRAFT' && submission.status !== 'REJECTED'
       ? `This budget is ${submission.status.toLowerCase()} and cannot be changed.`

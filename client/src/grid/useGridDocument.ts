@@ -10,7 +10,8 @@ import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import type { PresenceState } from './presenceState';
 
-export type ConnectionStatus = 'connecting' | 'live' | 'reconnecting' | 'offline' | 'closed';
+/** `syncing`: connected, the server's content not in yet; `live` only once it is. */
+export type ConnectionStatus = 'connecting' | 'syncing' | 'live' | 'reconnecting' | 'offline' | 'closed';
 
 /** Transaction origin of this person's own edits: what undo and redo act on. */
 export const LOCAL_EDIT = Symbol('local-edit');
@@ -22,6 +23,8 @@ export interface GridDocument {
   undo: Y.UndoManager;
   status: ConnectionStatus;
   synced: boolean;
+  /** The document has had the server's content at least once (edits before that would land on a blank grid). */
+  loaded: boolean;
   /** Why the server closed the connection for good (4401 session ended, 4403 no access). */
   closedCode: number | null;
 }
@@ -47,6 +50,7 @@ export function useGridDocument(docName: string, token: string, me: { displayNam
   const [parts, setParts] = useState<Parts | null>(null);
   const [status, setStatus] = useState<ConnectionStatus>('connecting');
   const [synced, setSynced] = useState(false);
+  const [loaded, setLoaded] = useState(false);
   const [closedCode, setClosedCode] = useState<number | null>(null);
 
   useEffect(() => {
@@ -59,21 +63,30 @@ export function useGridDocument(docName: string, token: string, me: { displayNam
     provider.awareness.setLocalState(presence);
     setStatus('connecting');
     setSynced(false);
+    setLoaded(false);
     setClosedCode(null);
 
     let everConnected = false;
+    const showStatus = () => {
+      if (!navigator.onLine) setStatus('offline');
+      else if (provider.wsconnected) setStatus(provider.synced ? 'live' : 'syncing');
+      else setStatus(everConnected ? 'reconnecting' : 'connecting');
+    };
     const onStatus = ({ status: s }: { status: 'connected' | 'disconnected' | 'connecting' }) => {
       if (s === 'connected') everConnected = true;
-      if (!navigator.onLine) setStatus('offline');
-      else setStatus(s === 'connected' ? 'live' : everConnected ? 'reconnecting' : 'connecting');
+      showStatus();
     };
-    const onSync = (isSynced: boolean) => setSynced(isSynced);
+    const onSync = (isSynced: boolean) => {
+      setSynced(isSynced);
+      if (isSynced) setLoaded(true);
+      showStatus();
+    };
     const onClosed = (event: { code: number }) => {
       setClosedCode(event.code);
       setStatus('closed');
     };
     const onOffline = () => setStatus('offline');
-    const onOnline = () => setStatus(provider.wsconnected ? 'live' : 'reconnecting');
+    const onOnline = () => (provider.wsconnected ? showStatus() : setStatus('reconnecting'));
     provider.on('status', onStatus);
     provider.on('sync', onSync);
     provider.on('closed', onClosed);
@@ -90,5 +103,5 @@ export function useGridDocument(docName: string, token: string, me: { displayNam
     };
   }, [docName, token, me.displayName, me.email]);
 
-  return parts ? { ...parts, status, synced, closedCode } : null;
+  return parts ? { ...parts, status, synced, loaded, closedCode } : null;
 }
