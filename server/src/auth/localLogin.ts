@@ -2,12 +2,13 @@
  * Email and password sign-in, with limits (auth/signInLimits.ts).
  *
  * In order, for every attempt:
- * 1. The caller's address takes a place in its window of LOGIN_FAILURES_PER_MINUTE, before anything is
- *    hashed: a full window answers RATE_LIMITED (429, Retry-After) at once, for any email. So does a full
- *    line of password checks (passwords.ts), which gives its place back.
+ * 1. The caller's address (an IPv6 /64 counts as one: addressKey.ts) takes a place in its window of
+ *    LOGIN_FAILURES_PER_MINUTE, before anything is hashed: a full window answers RATE_LIMITED (429,
+ *    Retry-After) at once, for any email. So does a full line of password checks (passwords.ts), which gives
+ *    its place back.
  * 2. A real account counts the attempt for this address; locked there, the password is not judged.
  * 3. The password is checked, or a decoy for an unknown account, so timing says nothing.
- * Every other failure (unknown address, wrong password, Entra-only account, account locked for this address)
+ * Every other failure (unknown email, wrong password, Entra-only account, account locked for this address)
  * answers alike with UNAUTHENTICATED after the same argon2 work, so neither the message nor the time taken
  * tells whether an account exists. A success gives the address's place back and clears the account's count
  * for that address.
@@ -16,6 +17,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { User } from '../directory/User.js';
 import { rateLimited, unauthenticated } from '../errors.js';
 import type { Logger } from '../log.js';
+import { addressKey } from './addressKey.js';
 import { HashingBusy, hashingLineFull, verifyPassword } from './passwords.js';
 import { SignInEvent } from './SignInEvent.js';
 import { SignInLimits, type SignInLimitPolicy } from './signInLimits.js';
@@ -44,7 +46,7 @@ export class LocalLogin {
   }
 
   async login(em: EntityManager, emailInput: string, password: string, ip: string | null): Promise<{ token: string; user: User; viewer: Viewer }> {
-    const address = ip || UNKNOWN_ADDRESS;
+    const address = addressKey(ip || UNKNOWN_ADDRESS);
     this.limits.pruneNowAndThen(em, (err) => this.log?.warn({ err }, 'pruning old sign-in rows failed'));
     const place = await this.limits.reserve(em, address);
     if ('retryAfterSeconds' in place) throw rateLimited(place.retryAfterSeconds, RATE_LIMITED_MESSAGE);

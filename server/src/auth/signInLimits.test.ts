@@ -94,6 +94,15 @@ describe('sign-in limits, with the defaults', () => {
     expect(real.token).toBeTruthy();
   });
 
+  it('counts an IPv6 /64 as one address: a fresh address per guess gets no fresh limit', async () => {
+    const guesses = await Promise.all(
+      Array.from({ length: 2 * DEFAULT_LIMIT }, (_, i) => signIn(server, `2001:db8:77:1:${i.toString(16)}::1`, `v6.${i}@example.com`, 'guess-1234')),
+    );
+    expect(tally(guesses)).toEqual({ UNAUTHENTICATED: DEFAULT_LIMIT, RATE_LIMITED: DEFAULT_LIMIT });
+    // Another /64 is another address.
+    expect((await signIn(server, '2001:db8:77:2::1', 'admin@example.com', DEMO_PASSWORD)).code).toBeUndefined();
+  });
+
   it('does not hold back an office signing in together from one address: successes do not count', async () => {
     const office = '192.0.2.30';
     const people = ['admin@example.com', 'analyst@example.com', 'lead.sales-north@example.com', 'planner.sales-north@example.com',
