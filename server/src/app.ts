@@ -17,7 +17,8 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embeddedPostg
 import { ensureDatabase, openOrm, setOrmLogger, type Orm } from './db/orm.js';
 import { seedDemoData } from './db/seed.js';
 import { buildPlansyncSchema } from './graphql/schema.js';
-import { createMetrics } from './http/metrics.js';
+import { createMetrics, registerSignInMetrics } from './http/metrics.js';
+import { hashingStats } from './auth/passwords.js';
 import { startHttpServer, type RunningHttpServer } from './http/server.js';
 import { PersonSockets } from './realtime/personSockets.js';
 import { createLogger, type Logger } from './log.js';
@@ -106,6 +107,7 @@ export async function startPlansync(config: Config, log: Logger = createLogger(c
     };
     const schema = await buildPlansyncSchema(events);
     const metrics = createMetrics();
+    registerSignInMetrics(metrics.registry, { outcomes: () => services.localLogin.stats(), hashing: hashingStats });
     grid = new GridServer({
       em: orm.em,
       viewers: services.viewers,

@@ -34,8 +34,25 @@ const UNKNOWN_ADDRESS = 'unknown';
 
 export type LoginPolicy = SignInLimitPolicy;
 
+/** Sign-in attempts by how they ended, since the process started (for /metrics). */
+export interface SignInOutcomes {
+  ok: number;
+  /** Judged and refused: wrong password, unknown email, account locked for the address. */
+  failed: number;
+  /** Refused by the address's window, before any work. */
+  rateLimited: number;
+  /** Refused because too many password checks were waiting. */
+  busy: number;
+}
+
 export class LocalLogin {
   private readonly limits: SignInLimits;
+  private readonly outcomes: SignInOutcomes = { ok: 0, failed: 0, rateLimited: 0, busy: 0 };
+
+  /** How sign-in attempts ended so far. */
+  stats(): Readonly<SignInOutcomes> {
+    return this.outcomes;
+  }
 
   constructor(
     private readonly tokens: TokenService,
@@ -49,8 +66,12 @@ export class LocalLogin {
     const address = addressKey(ip || UNKNOWN_ADDRESS);
     this.limits.pruneNowAndThen(em, (err) => this.log?.warn({ err }, 'pruning old sign-in rows failed'));
     const place = await this.limits.reserve(em, address);
-    if ('retryAfterSeconds' in place) throw rateLimited(place.retryAfterSeconds, RATE_LIMITED_MESSAGE);
+    if ('retryAfterSeconds' in place) {
+      this.outcomes.rateLimited += 1;
+      throw rateLimited(place.retryAfterSeconds, RATE_LIMITED_MESSAGE);
+    }
     if (hashingLineFull()) {
+      this.outcomes.busy += 1;
       // Too many password checks waiting (a flood from many addresses): refused before anything counts.
       await this.limits.release(em, place);
       throw rateLimited(1, new HashingBusy().message);
@@ -72,15 +93,18 @@ export class LocalLogin {
     } catch (err) {
       if (!(err instanceof HashingBusy)) throw err;
       // The line filled up meanwhile. Never tried: it counts against nobody.
+      this.outcomes.busy += 1;
       if (user && !locked) await this.limits.releaseAccount(em, user.id, address);
       await this.limits.release(em, place);
       throw rateLimited(1, err.message);
     }
 
     if (!user || locked || !passwordOk) {
+      this.outcomes.failed += 1;
       await this.recordEvent(em, email.slice(0, MAX_EMAIL_LENGTH), locked ? null : user, false, ip);
       throw unauthenticated(LOGIN_FAILED_MESSAGE);
     }
+    this.outcomes.ok += 1;
     await em.populate(user, ['businessUnits', 'organization']);
     await this.limits.clearFailures(em, user.id, address);
     await this.limits.release(em, place);

@@ -88,6 +88,12 @@ describe('sign-in limits, with the defaults', () => {
     const [{ logged }] = await server.sql(`SELECT count(*)::int AS logged FROM sign_in_event WHERE ip = $1`, [attacker]);
     expect(logged).toBe(DEFAULT_LIMIT);
 
+    // Operators see it on /metrics.
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const refused = Number(/^plansync_sign_in_attempts_total\{outcome="rate_limited"\} (\d+)$/m.exec(metrics)?.[1]);
+    expect(refused).toBeGreaterThanOrEqual(3 * DEFAULT_LIMIT);
+    expect(metrics).toMatch(/^plansync_password_checks\{state="running"\} \d+$/m);
+
     // A real person from another address signs in meanwhile.
     const real = await signIn(server, '198.51.100.20', 'lead.marketing@example.com', DEMO_PASSWORD);
     expect(real).toMatchObject({ status: 200, code: undefined });

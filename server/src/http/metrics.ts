@@ -5,7 +5,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { ApolloServerPlugin } from '@apollo/server';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export function createMetrics() {
   const registry = new Registry();
@@ -63,4 +63,42 @@ export function canReadMetrics(req: IncomingMessage, metricsToken: string | unde
   const peer = req.socket.remoteAddress ?? '';
   const loopback = peer === '::1' || peer.startsWith('127.') || peer.startsWith('::ffff:127.');
   return loopback && req.headers['x-forwarded-for'] === undefined && req.headers.forwarded === undefined;
+}
+
+/** What sign-in reports of itself (auth/localLogin.ts, auth/passwords.ts), read at each scrape. */
+export interface SignInSource {
+  outcomes(): { ok: number; failed: number; rateLimited: number; busy: number };
+  hashing(): { running: number; waiting: number };
+}
+
+/**
+ * Sign-in attempts by outcome (a flood shows as rate_limited or busy growing), and the argon2 work running and
+ * waiting now.
+ */
+export function registerSignInMetrics(registry: Registry, source: SignInSource): void {
+  new Counter({
+    name: 'plansync_sign_in_attempts_total',
+    help: 'Password sign-in attempts by outcome: ok, failed (judged), rate_limited (address over its limit), busy (too many password checks waiting)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+    collect() {
+      const o = source.outcomes();
+      this.reset();
+      this.inc({ outcome: 'ok' }, o.ok);
+      this.inc({ outcome: 'failed' }, o.failed);
+      this.inc({ outcome: 'rate_limited' }, o.rateLimited);
+      this.inc({ outcome: 'busy' }, o.busy);
+    },
+  });
+  new Gauge({
+    name: 'plansync_password_checks',
+    help: 'argon2 password checks running now (state="running", at most 2) and waiting for a turn (state="waiting", at most 64)',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      const h = source.hashing();
+      this.set({ state: 'running' }, h.running);
+      this.set({ state: 'waiting' }, h.waiting);
+    },
+  });
 }
