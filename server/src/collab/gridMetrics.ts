@@ -13,7 +13,7 @@ export function createGridMetrics(registry: Registry) {
     }),
     dropped: new Counter({
       name: 'plansync_grid_dropped_changes_total',
-      help: 'Accepted grid changes given up by the projection into rows (part="rows") or the update log (part="log"): refused by the database on their own (reason="refused"), or unwritten when a shutdown ran out of time (reason="shutdown")',
+      help: 'Accepted grid changes given up by the projection into rows (part="rows") or the update log (part="log"): refused by the database on their own (reason="refused"), unwritten when a shutdown ran out of time (reason="shutdown"), or accepted before a submission made on another instance and refused after it (reason="frozen")',
       labelNames: ['part', 'reason'] as const,
       registers: [registry],
     }),

@@ -71,7 +71,7 @@ export class GridProjection {
   /** Seconds from a change being queued to its row being committed, for the metrics. */
   onProjected?: (count: number) => void;
   /** Changes given up: refused by the database on their own, or still unwritten when a shutdown's time was up. */
-  onDropped?: (count: number, reason: 'refused' | 'shutdown') => void;
+  onDropped?: (count: number, reason: 'refused' | 'shutdown' | 'frozen') => void;
   /** A write that failed (and will be tried again, or split): the database unreachable, or refusing it. */
   onWriteFailed?: (reason: 'unavailable' | 'refused') => void;
   /** When a shutdown stops waiting for an unreachable database (set by `flushAll`). */
@@ -286,13 +286,25 @@ export class GridProjection {
   private async writeLocked(projection: DocProjection, batch: QueuedChange[], now: Date, written: Map<string, BudgetLineSnapshot>): Promise<void> {
     const ids = [...new Set(batch.map((c) => c.lineId))].sort();
     const read = new Map<string, KnownLine>();
+    let frozen = false;
     const committed = await inSqlTransaction(this.em, async (client) => {
       const { rows } = await client.query<KnownLineRow>({ name: 'grid_projection_lock', text: LOCK_LINES, values: [ids] });
       for (const row of rows) read.set(row.id, knownLine(row));
+      // A submission committed (or committing: its lock is waited for) since these changes were accepted, on
+      // another instance: the review reads the rows as they are, so these changes must not land after it.
+      const status = await client.query<{ frozen: boolean }>({ name: 'grid_projection_frozen', text: UNIT_FROZEN, values: [projection.doc.planId, projection.doc.unitId] });
+      frozen = status.rows[0]?.frozen ?? false;
+      if (frozen) return [];
       const origins = batch.some((c) => c.origin === null) ? await this.attribute(client, batch, read, now) : undefined;
       const plan = planBatch(batch, read, now, origins);
       return plan.lines.length > 0 ? writeLines(client, plan, now) : [];
     });
+    if (frozen) {
+      // Refused like a change the database refuses: the document (every replica) shows the rows again.
+      this.log.info({ docName: projection.doc.name, changes: batch.length }, 'grid changes accepted before a submission made elsewhere were refused after it');
+      this.onDropped?.(batch.length, 'frozen');
+      for (const change of batch) void this.restoreFromRow(projection.doc.name, projection, change);
+    }
     // Committed: what was read is the lines' state, unless written since (under the lock, every planned line
     // was written). A line not found is gone.
     for (const id of ids) {
@@ -376,6 +388,13 @@ function loggable(changes: CellChanges): Record<string, CellValue> {
 const READ_LINE = `SELECT id, business_unit_id, budget_amount, forecast_sales, comment, version FROM budget_line WHERE id = $1`;
 
 /** The lines of a batch not known yet (or found changed), locked, with what the changes depend on. */
+/** Whether the unit's submission freezes it, waiting for a submission being committed (its row lock). */
+const UNIT_FROZEN = `
+  SELECT status IN ('SUBMITTED', 'APPROVED') AS frozen
+    FROM budget_submission
+   WHERE plan_id = $1 AND business_unit_id = $2
+     FOR SHARE`;
+
 const LOCK_LINES = `
   SELECT id, business_unit_id, budget_amount, forecast_sales, comment, version
     FROM budget_line
@@ -406,6 +425,12 @@ const WRITE_LINES = `
        AND l.budget_amount IS NOT DISTINCT FROM v.was_budget_amount
        AND l.forecast_sales IS NOT DISTINCT FROM v.was_forecast_sales
        AND l.comment = v.was_comment
+       -- Never after a submission of the unit (its lock is waited for while one commits): such a line goes the
+       -- careful way, which refuses the change.
+       AND EXISTS (SELECT 1 FROM budget_submission s
+                    WHERE s.plan_id = l.plan_id AND s.business_unit_id = l.business_unit_id
+                      AND s.status NOT IN ('SUBMITTED', 'APPROVED')
+                      FOR SHARE)
     RETURNING l.*
   ), audited AS (
     INSERT INTO cell_change (line_id, business_unit_id, column_name, old_value, new_value, user_id, source, at)

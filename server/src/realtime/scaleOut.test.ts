@@ -114,6 +114,7 @@ describe.skipIf(!reachable)('two instances on one database and one Redis', () =>
       'planner.sales-north@example.com',
       'lead.sales-south@example.com',
       'lead.finance@example.com',
+      'lead.marketing@example.com',
     ]) {
       // One instance signs, the other verifies: the keys are shared as in docker-compose.yml.
       tokens[email.split('@')[0]] = await a.login(email);
@@ -342,6 +343,44 @@ describe.skipIf(!reachable)('two instances on one database and one Redis', () =>
     }, 'the review to take the decision');
     const rejected = await eventually(() => dashboard.received.find((e) => e.status === 'REJECTED'), 'the rejection to reach the dashboard on A', 30_000);
     expect(rejected).toEqual({ status: 'REJECTED', submittedAt: submitted.data.submitBudget.submittedAt, submittedBy: { email: 'lead.finance@example.com' } });
+  });
+
+  it('reviews what was submitted through one instance while edits keep coming on the other: none lands after it', async () => {
+    const writer = grid(b, 'lead.marketing', 'MARKETING');
+    await synced(writer);
+    const marketing = [...(await rows(a, 'MARKETING')).keys()];
+    let writing = true;
+    const edits = (async () => {
+      for (let n = 0; writing; n++) {
+        writer.cells.set(`${marketing[n % marketing.length]}/budgetAmount`, 70_000 + n);
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 300)); // edits on their way to rows on B
+    const submitted = await a.gql(`mutation($p: ID!) { submitBudget(planId: $p, businessUnitCode: "MARKETING") { execution { id } } }`, { p: planId }, tokens['lead.marketing']);
+    expect(submitted.errors).toBeUndefined();
+    const executionId = submitted.data.submitBudget.execution.id;
+    const reviewed = await eventually(async () => {
+      const res = await a.gql(`query($id: ID!) { workflowExecution(id: $id) { steps { key status output } } }`, { id: executionId }, tokens.admin);
+      return res.data.workflowExecution.steps.find((st: any) => st.key === 'validate_budget' && st.status === 'SUCCEEDED')?.output.totalBudgetAmount as number | undefined;
+    }, 'validate_budget to finish', 30_000);
+    writing = false;
+    await edits;
+    const total = async () => [...(await rows(a, 'MARKETING')).values()].reduce((sum, l) => sum + (l.budgetAmount ?? 0), 0);
+    // No line written after the submission, whichever instance accepted the edit.
+    const late = await a.sql(
+      `SELECT l.id FROM budget_line l JOIN budget_submission s ON s.plan_id = l.plan_id AND s.business_unit_id = l.business_unit_id
+        WHERE s.business_unit_id = (SELECT id FROM business_unit WHERE code = 'MARKETING') AND l.updated_at > s.submitted_at`,
+    );
+    expect(late).toEqual([]);
+    expect(await total()).toBe(reviewed);
+    // And the document everyone sees says the same as the rows (edits refused after the submission snap back).
+    const fresh = grid(a, 'admin', 'MARKETING');
+    await synced(fresh);
+    await eventually(
+      () => marketing.reduce((sum, id) => sum + ((fresh.cells.get(`${id}/budgetAmount`) as number | undefined) ?? 0), 0) === reviewed,
+      'the document to show what was reviewed',
+    );
   });
 
   it('loses nothing that was stored when one instance is killed, and converges when it is back', async () => {
