@@ -1,0 +1,37 @@
+/**
+ * A client cannot flood the log: refused grid changes are counted every time, but logged at most once a minute per
+ * connection (with how many since the last line). Runs the built server at the default log level, as users do.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectGrid, eventually, synced } from '../testing/gridClients.js';
+import { restartableServer, type RestartableServer } from '../testing/restartableServer.js';
+
+describe('refused grid changes in the log', () => {
+  let server: RestartableServer;
+
+  beforeAll(async () => {
+    server = await restartableServer({ LOG_LEVEL: 'info' });
+    await server.start();
+  });
+  afterAll(() => server?.destroy());
+
+  it('logs a flood of 2,000 refused changes in one line', async () => {
+    const token = await server.login('lead.sales-north@example.com');
+    const planId = (await server.gql('{ budgetPlans { id } }', {}, token)).data.budgetPlans[0].id;
+    const client = connectGrid(server.url, `budget:${planId}:SALES_NORTH`, token);
+    try {
+      await synced(client);
+      for (let i = 0; i < 2000; i++) client.cells.set(`not-a-cell-${i}`, i); // each its own message, each refused
+      const refusedCount = async () => {
+        const text = await (await fetch(`${server.url}/metrics`)).text();
+        return Number(/^plansync_grid_cell_changes_total\{outcome="rejected"\} (\S+)$/m.exec(text)?.[1] ?? 0);
+      };
+      await eventually(async () => (await refusedCount()) >= 2000, 'every refusal to be counted', 30_000);
+      const lines = server.logs.filter((l) => l.msg === 'grid changes refused');
+      expect(lines.length).toBe(1);
+      expect(lines[0].refused.length).toBeLessThanOrEqual(10);
+    } finally {
+      client.destroy();
+    }
+  });
+});
