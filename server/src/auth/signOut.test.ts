@@ -5,11 +5,13 @@
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCode, startTestServer, type TestServer } from '../testing/harness.js';
+import { destroyInstances, LOCAL_REDIS_URL, redisReachable, startInstances } from '../testing/instances.js';
+import type { RestartableServer } from '../testing/restartableServer.js';
 
 const SIGN_OUT = 'mutation { signOut }';
 
 /** A raw graphql-transport-ws socket, acknowledged, with the close it ends with. */
-async function graphqlSocket(server: TestServer, token: string) {
+async function graphqlSocket(server: { url: string }, token: string) {
   const socket = new WebSocket(server.url.replace(/^http/, 'ws') + '/graphql', 'graphql-transport-ws');
   const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
   await new Promise((resolve, reject) => {
@@ -25,7 +27,7 @@ async function graphqlSocket(server: TestServer, token: string) {
 }
 
 /** A raw grid socket to a unit's document, with the close it ends with. */
-async function gridSocket(server: TestServer, docName: string, token: string) {
+async function gridSocket(server: { url: string }, docName: string, token: string) {
   const socket = new WebSocket(`${server.url.replace(/^http/, 'ws')}/yjs/${encodeURIComponent(docName)}?token=${encodeURIComponent(token)}`);
   const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
   // The server speaks first once it accepted the connection (its sync step 1).
@@ -102,5 +104,30 @@ describe('signOut', () => {
   it('needs a token: without one, UNAUTHENTICATED', async () => {
     expect(errorCode(await server.gql(SIGN_OUT))).toBe('UNAUTHENTICATED');
     expect(errorCode(await server.gql(SIGN_OUT, {}, 'not-a-token'))).toBe('UNAUTHENTICATED');
+  });
+});
+
+const reachable = await redisReachable(LOCAL_REDIS_URL);
+
+describe.skipIf(!reachable)('signOut with two instances behind one proxy', () => {
+  let a: RestartableServer;
+  let b: RestartableServer;
+  beforeAll(async () => {
+    [a, b] = await startInstances(2, LOCAL_REDIS_URL);
+  });
+  afterAll(() => destroyInstances([a, b].filter(Boolean)));
+
+  it("closes the token's sockets on the other instance too (4401), and the other instance refuses it", async () => {
+    const token = await a.login('lead.sales-north@example.com');
+    const plans = await b.gql('{ budgetPlans { id } }', {}, token);
+    const docName = `budget:${plans.data.budgetPlans[0].id}:SALES_NORTH`;
+    const onB = await graphqlSocket(b, token);
+    const gridOnB = await gridSocket(b, docName, token);
+    expect([onB.first, gridOnB.first]).toEqual(['connection_ack', 'message']);
+
+    expect((await a.gql('mutation { signOut }', {}, token)).data?.signOut).toBe(true);
+    expect(await onB.closed).toBe(4401);
+    expect(await gridOnB.closed).toBe(4401);
+    expect(errorCode(await b.gql('{ me { email } }', {}, token))).toBe('UNAUTHENTICATED');
   });
 });
