@@ -188,6 +188,39 @@ describe('GraphQL over HTTP, fuzzed', () => {
     }
   });
 
+  // Found by this fuzzer: graphql-js's SingleFieldSubscriptionsRule evaluates @include/@skip on a subscription's
+  // root fields with no variables and throws when it cannot, out of validate(): Apollo answered 500.
+  it('answers a subscription with @include or @skip it cannot evaluate on its root field with GRAPHQL_VALIDATION_FAILED, not a 500', async () => {
+    const documents = [
+      'subscription($x: Boolean!) { workflowEvents @include(if: $x) { cursor } }',
+      'subscription { workflowEvents @include { cursor } }',
+      'subscription { workflowEvents @skip(if: "no") { cursor } }',
+      'subscription S($x: Boolean = true) { ...F } fragment F on Subscription { workflowEvents @skip(if: $x) { cursor } }',
+      // A query beside such a subscription, picked by operationName: the document is still invalid.
+      'query Q { me { id } } subscription S($x: Boolean!) { workflowEvents @include(if: $x) { cursor } }',
+    ];
+    for (const query of documents) {
+      for (const viaGet of [false, true]) {
+        const res = viaGet
+          ? await fetch(`${server.url}/graphql?${new URLSearchParams({ query, variables: JSON.stringify({ x: true }), ...(query.startsWith('query Q') ? { operationName: 'Q' } : {}) })}`, {
+              headers: { authorization: `Bearer ${tokens.admin}` },
+            })
+          : await fetch(`${server.url}/graphql`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens.admin}` },
+              body: JSON.stringify({ query, variables: { x: true }, operationName: query.startsWith('query Q') ? 'Q' : undefined }),
+            });
+        const answer = { status: res.status, contentType: res.headers.get('content-type') ?? '', text: await res.text() };
+        expectWellFormedAnswer(answer, query);
+        expect(answer.status, `${viaGet ? 'GET' : 'POST'} ${query}`).toBe(400);
+        expect(JSON.parse(answer.text).errors.map((e: { extensions: { code: string } }) => e.extensions.code), query).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+      }
+    }
+    // The same subscription without the directive is an ordinary one (refused over HTTP as any subscription is).
+    const plain = await server.gql('subscription { workflowEvents { cursor } }', {}, tokens.admin);
+    expect(plain.errors?.map((e) => e.extensions?.code)).toEqual(['BAD_USER_INPUT']);
+  });
+
   it('kept its memory bounded', () => {
     expectMemoryBounded(memoryBefore, 'GraphQL over HTTP fuzz');
   });

@@ -23,6 +23,7 @@ import { bearerToken } from '../auth/viewers.js';
 import { ErrorCode, isUnexpected, maskError } from '../errors.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { costLimitPlugin, LIMITS, validationRules } from '../graphql/limits.js';
+import { unevaluableSubscriptionDirective } from '../graphql/safeValidation.js';
 import { createGraphQLWebSocketServer } from '../realtime/graphqlWs.js';
 import { refuseUpgrade, requestTarget } from './requestTarget.js';
 import type { Services } from '../services.js';
@@ -144,6 +145,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   // written as it is: express's res.send would hash every answer for an ETag (of no use to a POST), copy it
   // into a Buffer and rewrite its content type. GET answers still go through res.send (conditional GETs).
   app.use('/graphql', express.json({ limit: LIMITS.maxBodyBytes }), async (req: Request, res: Response) => {
+    // Apollo takes a throw out of validate() for an internal error (graphql/safeValidation.ts says which one).
+    const unevaluable = unevaluableSubscriptionDirective(schema, req.method === 'GET' ? req.query.query : req.body?.query, LIMITS.maxTokens);
+    if (unevaluable) return jsonError(res, 400, unevaluable.message, ErrorCode.GRAPHQL_VALIDATION_FAILED);
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);

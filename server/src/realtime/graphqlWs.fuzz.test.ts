@@ -132,7 +132,7 @@ describe('GraphQL over websockets, fuzzed', () => {
   }
 
   /** Opens a raw socket, sends `frames` (then a ping), and collects what comes back until the pong or a close. */
-  function runSocket(role: FuzzRole, protocols: string[], frames: Frame[]): Promise<SocketOutcome> {
+  function runSocket(role: FuzzRole, protocols: string[], frames: Frame[], options: { waitForAck?: boolean } = {}): Promise<SocketOutcome> {
     return new Promise((resolve) => {
       const socket = new WebSocket(wsUrl, protocols);
       const outcome: SocketOutcome = { messages: [], problems: [] };
@@ -152,8 +152,13 @@ describe('GraphQL over websockets, fuzzed', () => {
         socket.terminate();
         finish();
       }, 20_000);
-      socket.on('open', () => {
+      let closedNow: () => void = () => undefined;
+      const closed = new Promise<void>((resolve) => (closedNow = resolve));
+      let ackSeen: () => void = () => undefined;
+      const ack = new Promise<void>((resolve) => (ackSeen = resolve));
+      socket.on('open', async () => {
         for (const frame of frames) {
+          if (done) return;
           let data = frame.data;
           if (typeof data === 'string') {
             data = data.replaceAll(JSON.stringify(ROLE_AUTH), JSON.stringify(`Bearer ${tokens[role] ?? 'none'}`));
@@ -165,7 +170,11 @@ describe('GraphQL over websockets, fuzzed', () => {
             }
           }
           socket.send(data, { binary: frame.binary }, () => undefined);
+          // As a real client does, wait for the server to acknowledge a connection_init before going on (the
+          // token check is asynchronous; anything sent before the ack is refused with 4401).
+          if (options.waitForAck && typeof data === 'string' && data.includes('"connection_init"')) await Promise.race([ack, closed]);
         }
+        if (done) return;
         probing = true;
         socket.send(JSON.stringify({ type: 'ping', payload: { probe: true } }), () => undefined);
       });
@@ -181,7 +190,10 @@ describe('GraphQL over websockets, fuzzed', () => {
           return;
         }
         if (!SERVER_MESSAGE_TYPES.has(String(message.type))) outcome.problems.push(`an unknown message type: ${text.slice(0, 200)}`);
-        if (message.type === 'connection_ack') acknowledged = true;
+        if (message.type === 'connection_ack') {
+          acknowledged = true;
+          ackSeen();
+        }
         if (['next', 'error', 'complete'].includes(String(message.type))) {
           if (!acknowledged) outcome.problems.push(`${message.type} before connection_ack: ${text.slice(0, 200)}`);
           if (typeof message.id !== 'string' || !sentIds.has(message.id)) outcome.problems.push(`${message.type} for an id never subscribed: ${text.slice(0, 200)}`);
@@ -191,6 +203,7 @@ describe('GraphQL over websockets, fuzzed', () => {
         if (message.type === 'pong' && probing && (message.payload as { probe?: boolean })?.probe) socket.close(1000);
       });
       socket.on('close', (code, reason) => {
+        closedNow();
         if (!outcome.serverClose && code !== 1000) outcome.serverClose = { code, reason: String(reason) };
         finish();
       });
@@ -248,14 +261,14 @@ describe('GraphQL over websockets, fuzzed', () => {
       { arbitrary: fc.constantFrom<string[]>([], ['graphql-ws'], ['graphql-transport-ws', 'graphql-ws'], ['nope']), weight: 1 },
     );
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...FUZZ_ROLE_NAMES), protocols, fc.array(frameArbitrary(schema, world), { minLength: 1, maxLength: 6 }), async (role, protocol, frames) => {
+      fc.asyncProperty(fc.constantFrom(...FUZZ_ROLE_NAMES), protocols, fc.array(frameArbitrary(schema, world), { minLength: 1, maxLength: 6 }), fc.boolean(), async (role, protocol, frames, waitForAck) => {
         let outcome: SocketOutcome | undefined;
         const what = () => `${role} ${JSON.stringify(protocol)} sent ${JSON.stringify(frames.map((f) => (typeof f.data === 'string' ? f.data.slice(0, 300) : `<binary ${Buffer.from(f.data).toString('hex').slice(0, 80)}>`)))}`;
         await expectNothingProtectedChanged(
           server,
           role,
           async () => {
-            outcome = await runSocket(role, protocol, frames);
+            outcome = await runSocket(role, protocol, frames, { waitForAck });
           },
           what,
         );
@@ -285,6 +298,7 @@ describe('GraphQL over websockets, fuzzed', () => {
             data: JSON.stringify({ type: 'subscribe', id: `${randomUUID()}${'i'.repeat(90)}${i}`, payload: { query: 'subscription { workflowEvents { cursor } }' } }),
           })),
         ],
+        { waitForAck: true },
       ),
     );
     for (const outcome of await Promise.all(sockets)) {
@@ -292,6 +306,32 @@ describe('GraphQL over websockets, fuzzed', () => {
       if (outcome.serverClose) expect(ALLOWED_CLOSE_CODES.has(outcome.serverClose.code), JSON.stringify(outcome.serverClose)).toBe(true);
     }
     await followerStillServed('25 sockets of 60 subscriptions');
+  });
+
+  // Found by this fuzzer: graphql-js's SingleFieldSubscriptionsRule throws out of validate() for @include/@skip
+  // it cannot evaluate on a subscription's root field, and the socket (every subscription on it) was closed
+  // with 4500.
+  it('answers a subscription with @include or @skip it cannot evaluate on its root field with an error, and keeps the socket', async () => {
+    const documents = [
+      'subscription($x: Boolean!) { workflowEvents @include(if: $x) { cursor } }',
+      'subscription { workflowEvents @include { cursor } }',
+      'subscription { workflowEvents @skip(if: "no") { cursor } }',
+      'subscription S($x: Boolean = true) { ...F } fragment F on Subscription { workflowEvents @skip(if: $x) { cursor } }',
+    ];
+    const outcome = await runSocket('admin', ['graphql-transport-ws'], [
+      { binary: false, data: JSON.stringify({ type: 'connection_init', payload: { authorization: ROLE_AUTH } }) },
+      ...documents.map((query, i) => ({ binary: false, data: JSON.stringify({ type: 'subscribe', id: `d${i}`, payload: { query, variables: { x: true } } }) })),
+      { binary: false, data: JSON.stringify({ type: 'subscribe', id: 'fine', payload: { query: '{ me { email } }' } }) },
+    ], { waitForAck: true });
+    expect(outcome.problems).toEqual([]);
+    expect(outcome.serverClose).toBeUndefined();
+    const messages = outcome.messages.map((m) => JSON.parse(m));
+    for (let i = 0; i < documents.length; i++) {
+      const error = messages.find((m) => m.id === `d${i}`);
+      expect(error?.type, documents[i]).toBe('error');
+      expect(error.payload.map((e: { extensions: { code: string } }) => e.extensions.code), documents[i]).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+    }
+    expect(messages.find((m) => m.id === 'fine' && m.type === 'next')?.payload.data.me.email).toBe('admin@example.com');
   });
 
   it('kept its memory bounded', () => {

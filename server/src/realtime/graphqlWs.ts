@@ -26,7 +26,6 @@ import {
   GraphQLError,
   parse,
   specifiedRules,
-  validate,
   type DocumentNode,
   type ExecutionResult,
   type GraphQLSchema,
@@ -39,6 +38,7 @@ import { callerAddressResolver } from '../http/callerAddress.js';
 import { ErrorCode, isUnexpected, maskError } from '../errors.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { costCheck, LIMITS, validationRules } from '../graphql/limits.js';
+import { validateSafely } from '../graphql/safeValidation.js';
 import type { Viewer } from '../policies/viewer.js';
 import type { Services } from '../services.js';
 import { onEvent, type BudgetLineChangedEvent, type SubmissionStatusChangedEvent } from './eventBus.js';
@@ -134,7 +134,7 @@ export function createGraphQLWebSocketServer(schema: GraphQLSchema, services: Se
     } catch (err) {
       return [codedError((err as Error).message, ErrorCode.GRAPHQL_PARSE_FAILED)];
     }
-    const errors = validate(schema, document, rules);
+    const errors = validateSafely(schema, document, rules);
     if (errors.length > 0) return errors.map((e) => codedError(e.message, ErrorCode.GRAPHQL_VALIDATION_FAILED));
     const entry = { document, id: ++documentIds };
     if (query.length > MAX_CACHED_QUERY_CHARS) return entry;
