@@ -82,6 +82,9 @@ const MATRIX = {
   'auditLog(other line)':     [ OTHER,    OTHER,    FORBID,   FORBID,   FORBID,   FORBID,   UNAUTH ],
   'users':                    [ EVERYONE, SELF,     SELF,     SELF,     SELF,     ORG,      UNAUTH ],
   'signInEvents':             [ SOME,     FORBID,   FORBID,   FORBID,   FORBID,   FORBID,   UNAUTH ],
+  // Role and units of the people who made the audit entries the caller reads (an admin and the unit's leader):
+  // DONE = all readable; FORBID = FORBIDDEN for everyone but the caller; NONE = the caller reads no entry.
+  'auditLog(authors details)':[ DONE,     FORBID,   FORBID,   FORBID,   FORBID,   NONE,     UNAUTH ],
 } satisfies Record<string, Outcome[]>;
 type OperationName = keyof typeof MATRIX;
 
@@ -114,6 +117,7 @@ const Q = {
   }`,
   users: `{ users { id email role organization { name } } }`,
   signInEvents: `{ signInEvents(first: 300) { id email success method user { email } } }`,
+  authorsDetails: `{ auditLog(first: 100) { edges { node { id user { email role businessUnits { code } } } } } }`,
 };
 
 /** What the tests know about one server's seeded database. */
@@ -430,6 +434,43 @@ const OPERATIONS: Record<OperationName, Operation> = {
     expect(sorted(res.data.users.map((u: any) => u.email))).toEqual(sorted(rows.map((r) => r.email)));
     if (people === 'ORGANIZATION') {
       for (const user of res.data.users) expect(user.organization).toEqual({ name: 'Acme Partners' });
+    }
+  },
+
+  'auditLog(authors details)': async (world, actor, outcome) => {
+    const res = await world.server.gql(Q.authorsDetails, {}, world.tokens[actor]);
+    if (outcome === UNAUTH) return expectError(res, outcome);
+    const edges: { node: { id: string; user: { email: string; role: string } | null } }[] = res.data.auditLog.edges;
+    if (typeof outcome === 'object' && 'units' in outcome) {
+      expectNoErrors(res);
+      expect(edges).toEqual([]);
+      return;
+    }
+    const people = await world.server.sql<{ email: string; role: string }>('SELECT email, role FROM app_user');
+    const roleOf = new Map(people.map((p) => [p.email, p.role]));
+    const [{ n }] = await world.server.sql<{ n: number }>(
+      `SELECT count(*)::int AS n FROM cell_change c JOIN app_user u ON u.id = c.user_id WHERE u.email <> $1`,
+      [ACTORS[actor]],
+    );
+    expect(n).toBeGreaterThan(0);
+    if (outcome === DONE) {
+      expectNoErrors(res);
+      for (const { node } of edges) expect(node.user!.role).toBe(roleOf.get(node.user!.email));
+      return;
+    }
+    // FORBIDDEN on every entry by someone else, nothing of their role or units in the answer; the caller's own
+    // entries show theirs.
+    expect(res.errors!.length).toBeGreaterThan(0);
+    for (const error of res.errors!) {
+      expect(error.extensions?.code).toBe('FORBIDDEN');
+      expect(['role', 'businessUnits']).toContain(error.path?.at(-1));
+    }
+    const others = edges.filter((e) => e.node.user === null);
+    expect(others.length).toBeGreaterThan(0);
+    for (const { node } of edges) if (node.user) expect(node.user.email).toBe(ACTORS[actor]);
+    for (const role of new Set(people.map((p) => p.role))) {
+      const leaked = edges.some((e) => e.node.user && e.node.user.email !== ACTORS[actor] && e.node.user.role === role);
+      expect(leaked).toBe(false);
     }
   },
 
