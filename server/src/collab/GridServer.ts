@@ -372,7 +372,12 @@ export class GridServer implements LiveDocuments {
     const em = this.options.em.fork();
     for (const { open, connection } of theirs) {
       const viewer = await this.options.viewers.refresh(em, connection.viewer);
-      if (!viewer || !canReadUnit(viewer, open.document.unitId)) {
+      // No viewer any more: the token ended or the person is gone (4401, sign in again); else no access (4403).
+      if (!viewer) {
+        connection.close(GridCloseCode.Unauthorized, 'session ended');
+        continue;
+      }
+      if (!canReadUnit(viewer, open.document.unitId)) {
         connection.close(GridCloseCode.Forbidden, 'access changed');
         continue;
       }
@@ -401,7 +406,12 @@ export class GridServer implements LiveDocuments {
           const key = `${connection.viewer.userId}/${connection.viewer.tokenId ?? ''}`;
           if (!viewers.has(key)) viewers.set(key, await this.options.viewers.refresh(em, connection.viewer));
           const viewer = viewers.get(key);
-          if (!viewer || !canReadUnit(viewer, open.document.unitId)) {
+          // No viewer any more: the token ended or the person is gone (4401, sign in again); else no access (4403).
+          if (!viewer) {
+            connection.close(GridCloseCode.Unauthorized, 'session ended');
+            continue;
+          }
+          if (!canReadUnit(viewer, open.document.unitId)) {
             connection.close(GridCloseCode.Forbidden, 'access changed');
             continue;
           }
