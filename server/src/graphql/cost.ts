@@ -107,6 +107,9 @@ export function operationCost(schema: GraphQLSchema, document: DocumentNode, ope
     if (values[name] === undefined && definition.defaultValue && type && isInputType(type)) values[name] = valueFromAST(definition.defaultValue, type, {});
   }
 
+  /** The cost of each fragment spread on a type (the same wherever it is spread: variables are per operation). */
+  const fragmentCosts = new Map<string, number>();
+
   /** The selections' cost under `parent`; fragments in `spreading` are being expanded (no cycle can loop). */
   const selectionsCost = (selectionSet: SelectionSetNode, parent: GraphQLCompositeType, spreading: Set<string>): number => {
     let total = 0;
@@ -121,9 +124,18 @@ export function operationCost(schema: GraphQLSchema, document: DocumentNode, ope
         const fragment = fragments.get(name);
         if (!fragment || spreading.has(name)) continue;
         const on = schema.getType(fragment.typeCondition.name.value);
-        spreading.add(name);
-        total += selectionsCost(fragment.selectionSet, on && isCompositeType(on) ? on : parent, spreading);
-        spreading.delete(name);
+        const target = on && isCompositeType(on) ? on : parent;
+        // Counted once per fragment and type: a fragment spread twice in each of 40 nested fragments stands for
+        // 2^40 selections, and expanding them one by one blocked the process (found by the HTTP fuzzer).
+        const key = `${name}\u0000${target.name}`;
+        let cost = fragmentCosts.get(key);
+        if (cost === undefined) {
+          spreading.add(name);
+          cost = selectionsCost(fragment.selectionSet, target, spreading);
+          spreading.delete(name);
+          fragmentCosts.set(key, cost);
+        }
+        total += cost;
       }
     }
     return total;

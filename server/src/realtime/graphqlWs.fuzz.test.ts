@@ -198,8 +198,8 @@ describe('GraphQL over websockets, fuzzed', () => {
           if (!acknowledged) outcome.problems.push(`${message.type} before connection_ack: ${text.slice(0, 200)}`);
           if (typeof message.id !== 'string' || !sentIds.has(message.id)) outcome.problems.push(`${message.type} for an id never subscribed: ${text.slice(0, 200)}`);
         }
-        if (message.type === 'error') outcome.problems.push(...graphqlErrorProblems(message.payload));
-        if (message.type === 'next') outcome.problems.push(...graphqlErrorProblems((message.payload as { errors?: unknown })?.errors));
+        if (message.type === 'error') outcome.problems.push(...graphqlErrorProblems(message.payload, true));
+        if (message.type === 'next') outcome.problems.push(...graphqlErrorProblems((message.payload as { errors?: unknown })?.errors, true));
         if (message.type === 'pong' && probing && (message.payload as { probe?: boolean })?.probe) socket.close(1000);
       });
       socket.on('close', (code, reason) => {

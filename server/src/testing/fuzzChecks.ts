@@ -40,8 +40,12 @@ interface GraphQLErrorLike {
   extensions?: { code?: unknown; stacktrace?: unknown; exception?: unknown };
 }
 
-/** The problems with a list of GraphQL errors (empty when each carries a contract code and no internals). */
-export function graphqlErrorProblems(errors: unknown): string[] {
+/**
+ * The problems with a list of GraphQL errors (empty when each carries a contract code and no internals). With
+ * `noInternalErrors`, an INTERNAL_SERVER_ERROR is one too: while the database is up, nothing a client sends
+ * may make a resolver or a rule throw (it would be a crash, masked).
+ */
+export function graphqlErrorProblems(errors: unknown, noInternalErrors = false): string[] {
   if (errors === undefined) return [];
   if (!Array.isArray(errors) || errors.length === 0) return [`errors is not a non-empty list: ${JSON.stringify(errors)?.slice(0, 200)}`];
   const problems: string[] = [];
@@ -52,6 +56,7 @@ export function graphqlErrorProblems(errors: unknown): string[] {
     if (error?.extensions?.stacktrace !== undefined || error?.extensions?.exception !== undefined) {
       problems.push(`error with a stack trace: ${JSON.stringify(error).slice(0, 300)}`);
     }
+    if (code === 'INTERNAL_SERVER_ERROR' && noInternalErrors) problems.push(`an internal error: ${JSON.stringify(error).slice(0, 300)}`);
     if (code === 'INTERNAL_SERVER_ERROR' && typeof error.message === 'string' && LEAKS.test(error.message)) {
       problems.push(`internal error with details: ${error.message.slice(0, 300)}`);
     }
@@ -62,9 +67,10 @@ export function graphqlErrorProblems(errors: unknown): string[] {
 /**
  * Checks one HTTP answer, whatever was asked: a status under 500 (or a 500 whose every error is a masked
  * INTERNAL_SERVER_ERROR), JSON that parses when it says it is JSON, contract codes on every GraphQL error,
- * and no stack frame, path or SQL text anywhere in the body. `what` names the request in the failure.
+ * and no stack frame, path or SQL text anywhere in the body. `what` names the request in the failure;
+ * `noInternalErrors` fails on any INTERNAL_SERVER_ERROR too (see graphqlErrorProblems).
  */
-export function expectWellFormedAnswer(answer: HttpAnswer, what: string): void {
+export function expectWellFormedAnswer(answer: HttpAnswer, what: string, options: { noInternalErrors?: boolean } = {}): void {
   const label = `${what}\n-> ${answer.status} ${answer.contentType} ${answer.text.slice(0, 400)}`;
   expect(answer.status, label).toBeGreaterThanOrEqual(100);
   expect(answer.status, label).toBeLessThan(600);
@@ -80,7 +86,7 @@ export function expectWellFormedAnswer(answer: HttpAnswer, what: string): void {
   // A batch answers a list of results; anything else one result (or a non-GraphQL JSON body, e.g. a 404).
   const results = Array.isArray(json) ? json : json && typeof json === 'object' ? [json] : [];
   for (const result of results as { errors?: unknown }[]) {
-    expect(graphqlErrorProblems(result?.errors), label).toEqual([]);
+    expect(graphqlErrorProblems(result?.errors, options.noInternalErrors), label).toEqual([]);
   }
   if (answer.status >= 500) {
     const codes = results.flatMap((r) => ((r as { errors?: GraphQLErrorLike[] })?.errors ?? []).map((e) => e?.extensions?.code));
