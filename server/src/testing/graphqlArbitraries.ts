@@ -404,9 +404,45 @@ export const garbageDocument: fc.Arbitrary<GeneratedOperation> = fc
   .oneof(fc.string({ maxLength: 200 }), fc.string({ unit: 'binary', maxLength: 200 }), fc.string({ unit: 'grapheme', maxLength: 100 }), hostileStrings)
   .map((query) => ({ query }));
 
+/**
+ * The contract's writes and reads, well formed, aimed at real rows (other units' lines, other people, real
+ * plans) with values right, wrong and hostile: what gets past validation to the resolvers' own checks.
+ */
+export function targetedOperation(world: FuzzWorld): fc.Arbitrary<GeneratedOperation> {
+  const id = fc.oneof({ arbitrary: fc.constantFrom(...world.lineIds), weight: 4 }, { arbitrary: fc.constantFrom(...world.planIds, ...world.userIds, ...world.executionIds), weight: 1 }, { arbitrary: hostileStrings, weight: 1 });
+  const unit = fc.oneof({ arbitrary: fc.constantFrom(...world.unitCodes), weight: 4 }, { arbitrary: hostileStrings, weight: 1 });
+  const amount = fc.oneof({ arbitrary: fc.integer({ min: 0, max: 100_000 }), weight: 3 }, { arbitrary: hostileNumbers, weight: 2 }, { arbitrary: fc.constant(null), weight: 1 });
+  const text = fc.oneof({ arbitrary: fc.constantFrom('fuzz', '', 'a comment'), weight: 2 }, { arbitrary: hostileStrings, weight: 3 });
+  const json = fc.oneof(
+    fc.constantFrom<unknown>({ organizationName: 'Fuzz Co' }, { companies: [{ name: 'F', environment: 'test' }] }, { decision: 'APPROVE', comment: 'ok' }, { decision: 'REJECT', comment: '' }, { email: 'fuzz@example.com', displayName: 'Fuzz' }, {}),
+    hostileValue(world),
+  );
+  const op = (query: string, variables: fc.Arbitrary<Record<string, unknown>>) => variables.map((v) => ({ query, variables: v }));
+  return fc.oneof(
+    op(
+      'mutation($id: ID!, $input: BudgetLineInput!, $v: Int) { updateBudgetLine(id: $id, input: $input, expectedVersion: $v) { id budgetAmount forecastSales comment version } }',
+      fc.record({ id, input: fc.record({ budgetAmount: amount, forecastSales: amount, comment: text }, { requiredKeys: [] }), v: fc.oneof(fc.constant(undefined), fc.integer({ min: -1, max: 5 }), hostileNumbers) }),
+    ),
+    op('mutation($p: ID!, $u: String!) { submitBudget(planId: $p, businessUnitCode: $u) { status businessUnit { code } } }', fc.record({ p: fc.oneof(fc.constantFrom(...world.planIds), id), u: unit })),
+    op('mutation($u: ID!, $r: Role!, $b: [String!]!) { setUserAccess(userId: $u, role: $r, businessUnitCodes: $b) { id role } }', fc.record({ u: id, r: fc.constantFrom('ADMIN', 'ANALYST', 'BU_LEADER', 'VIEWER', 'PARTNER_ADMIN', 'PARTNER_USER', 'NOPE'), b: fc.array(unit, { maxLength: 3 }) })),
+    op('mutation($k: String!, $i: JSON) { startWorkflow(definitionKey: $k, input: $i) { id status } }', fc.record({ k: fc.oneof(fc.constantFrom(...world.keys), hostileStrings), i: json })),
+    op('mutation($e: ID!, $s: String!, $i: JSON!) { submitStepInput(executionId: $e, stepKey: $s, input: $i) { id status } }', fc.record({ e: id, s: fc.oneof(fc.constantFrom(...world.keys), hostileStrings), i: json })),
+    op('mutation($e: ID!, $s: String!) { retryStep(executionId: $e, stepKey: $s) { id status } }', fc.record({ e: id, s: fc.constantFrom(...world.keys) })),
+    op('mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }', fc.record({ e: fc.oneof(fc.constantFrom('nobody@example.com', 'NOBODY@EXAMPLE.COM '), hostileStrings), p: fc.oneof(fc.constant('plansync-demo'), hostileStrings) })),
+    op('mutation { signOut }', fc.constant({})),
+    op('query($p: ID!, $u: String) { budgetLines(planId: $p, businessUnitCode: $u) { id comment updatedBy { email } } }', fc.record({ p: fc.oneof(fc.constantFrom(...world.planIds), id), u: fc.oneof(fc.constant(undefined), unit) })),
+    op('query($n: Int, $a: String, $l: ID) { auditLog(first: $n, after: $a, lineId: $l) { edges { cursor node { id column user { email } } } } }', fc.record({ n: fc.oneof(fc.constant(undefined), fc.integer({ min: -1, max: 600 }), hostileNumbers), a: fc.oneof(fc.constant(undefined), hostileStrings), l: fc.oneof(fc.constant(undefined), id) })),
+    op('query($n: Int, $a: String, $s: String, $k: String) { workflowExecutions(first: $n, after: $a, status: $s, definitionKey: $k) { edges { node { id status } } eventCursor } }', fc.record({ n: fc.oneof(fc.constant(undefined), hostileNumbers), a: fc.oneof(fc.constant(undefined), hostileStrings), s: fc.oneof(fc.constant(undefined), fc.constantFrom('RUNNING', 'FAILED'), hostileStrings), k: fc.oneof(fc.constant(undefined), fc.constantFrom(...world.keys)) })),
+    op('query($e: ID!) { workflowExecution(id: $e) { id steps { key status error } } }', fc.record({ e: id })),
+    op('query($p: ID!) { budgetSubmissions(planId: $p) { status canEdit canSubmit canReview submittedBy { email role } } }', fc.record({ p: fc.oneof(fc.constantFrom(...world.planIds), id) })),
+    op('query($n: Int!) { signInEvents(first: $n) { email success } users { email role businessUnits { code } } organizations { name } }', fc.record({ n: fc.oneof(fc.integer({ min: -1, max: 2000 }), hostileNumbers) })),
+  );
+}
+
 /** Any of the above, weighted toward operations that reach the resolvers. */
 export function anyOperation(schema: GraphQLSchema, world: FuzzWorld): fc.Arbitrary<GeneratedOperation> {
   return fc.oneof(
+    { arbitrary: targetedOperation(world), weight: 6 },
     { arbitrary: schemaOperation(schema, world), weight: 6 },
     { arbitrary: mutatedOperation(schema, world), weight: 3 },
     { arbitrary: hostileDocument(world), weight: 2 },
