@@ -15,7 +15,7 @@ import type { GraphQLSchema } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectMemoryBounded, expectWellFormedAnswer, memoryNow, type HttpAnswer } from '../testing/fuzzChecks.js';
 import { FUZZ_SCALE, fuzzParams } from '../testing/fuzzBudget.js';
-import { FUZZ_ROLE_NAMES, FUZZ_ROLES, expectNothingProtectedChanged, loadWorld, signInFresh, stillSignedIn, type FuzzRole } from '../testing/fuzzWorld.js';
+import { FUZZ_ROLE_NAMES, FUZZ_ROLES, expectNothingInvalidStored, expectNothingProtectedChanged, loadWorld, signInFresh, stillSignedIn, type FuzzRole } from '../testing/fuzzWorld.js';
 import { anyOperation, contractSchema, hostileStrings, type FuzzWorld, type GeneratedOperation } from '../testing/graphqlArbitraries.js';
 import { startTestServer, type TestServer } from '../testing/harness.js';
 
@@ -155,6 +155,7 @@ describe('GraphQL over HTTP, fuzzed', () => {
           },
           () => current,
         );
+        await expectNothingInvalidStored(server, () => current);
         // Still serving: someone else's ordinary query answers.
         const good = await server.gql('query($p: ID!) { me { email } budgetLines(planId: $p, businessUnitCode: "SALES_NORTH") { id } }', { p: planId }, monitor);
         expect(good.errors, `known-good query after ${current}`).toBeUndefined();

@@ -18,7 +18,7 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectMemoryBounded, graphqlErrorProblems, memoryNow } from '../testing/fuzzChecks.js';
 import { FUZZ_SCALE, fuzzParams } from '../testing/fuzzBudget.js';
-import { FUZZ_ROLE_NAMES, FUZZ_ROLES, expectNothingProtectedChanged, loadWorld, signInFresh, stillSignedIn, type FuzzRole } from '../testing/fuzzWorld.js';
+import { FUZZ_ROLE_NAMES, FUZZ_ROLES, expectNothingInvalidStored, expectNothingProtectedChanged, loadWorld, signInFresh, stillSignedIn, type FuzzRole } from '../testing/fuzzWorld.js';
 import { anyOperation, contractSchema, hostileStrings, hostileValue, schemaOperation, type FuzzWorld } from '../testing/graphqlArbitraries.js';
 import { eventually } from '../testing/gridClients.js';
 import { startTestServer, type TestServer } from '../testing/harness.js';
@@ -132,13 +132,14 @@ describe('GraphQL over websockets, fuzzed', () => {
   }
 
   /** Opens a raw socket, sends `frames` (then a ping), and collects what comes back until the pong or a close. */
-  function runSocket(role: FuzzRole, protocols: string[], frames: Frame[], options: { waitForAck?: boolean } = {}): Promise<SocketOutcome> {
+  function runSocket(role: FuzzRole, protocols: string[], frames: Frame[], options: { waitForAck?: boolean; until?: (messages: string[]) => boolean } = {}): Promise<SocketOutcome> {
     return new Promise((resolve) => {
       const socket = new WebSocket(wsUrl, protocols);
       const outcome: SocketOutcome = { messages: [], problems: [] };
       const sentIds = new Set<string>();
       let acknowledged = false;
       let probing = false;
+      let probeAnswered = false;
       let done = false;
       const finish = () => {
         if (done) return;
@@ -200,7 +201,9 @@ describe('GraphQL over websockets, fuzzed', () => {
         }
         if (message.type === 'error') outcome.problems.push(...graphqlErrorProblems(message.payload, true));
         if (message.type === 'next') outcome.problems.push(...graphqlErrorProblems((message.payload as { errors?: unknown })?.errors, true));
-        if (message.type === 'pong' && probing && (message.payload as { probe?: boolean })?.probe) socket.close(1000);
+        if (message.type === 'pong' && probing && (message.payload as { probe?: boolean })?.probe) probeAnswered = true;
+        // Answers to operations are asynchronous and may come after the pong: `until` says what to wait for.
+        if (probeAnswered && (!options.until || options.until(outcome.messages))) socket.close(1000);
       });
       socket.on('close', (code, reason) => {
         closedNow();
@@ -272,6 +275,7 @@ describe('GraphQL over websockets, fuzzed', () => {
           },
           what,
         );
+        await expectNothingInvalidStored(server, what);
         const close = outcome!.serverClose;
         if (close) closeCodes.set(close.code, (closeCodes.get(close.code) ?? 0) + 1);
         expect(outcome!.problems, `${what()}\n<- ${outcome!.messages.map((m) => m.slice(0, 300)).join('\n<- ')}`).toEqual([]);
@@ -322,7 +326,7 @@ describe('GraphQL over websockets, fuzzed', () => {
       { binary: false, data: JSON.stringify({ type: 'connection_init', payload: { authorization: ROLE_AUTH } }) },
       ...documents.map((query, i) => ({ binary: false, data: JSON.stringify({ type: 'subscribe', id: `d${i}`, payload: { query, variables: { x: true } } }) })),
       { binary: false, data: JSON.stringify({ type: 'subscribe', id: 'fine', payload: { query: '{ me { email } }' } }) },
-    ], { waitForAck: true });
+    ], { waitForAck: true, until: (messages) => messages.filter((m) => /"id":"(d\d|fine)"/.test(m)).length >= documents.length + 2 });
     expect(outcome.problems).toEqual([]);
     expect(outcome.serverClose).toBeUndefined();
     const messages = outcome.messages.map((m) => JSON.parse(m));

@@ -134,3 +134,21 @@ export async function signInFresh(server: TestServer, email: string): Promise<st
 export async function stillSignedIn(server: TestServer, token: string): Promise<boolean> {
   return !(await server.gql('{ me { id } }', {}, token)).errors;
 }
+
+/**
+ * Fails when any stored row holds what the contract says can never be stored: an amount that is negative, not
+ * finite or above 1e12, a comment over 2000 characters, an audit entry of a column that is not editable, or a
+ * line counted twice for one unit and cell.
+ */
+export async function expectNothingInvalidStored(server: TestServer, after: () => string): Promise<void> {
+  const [lines] = await server.sql(
+    `SELECT count(*)::int AS n FROM budget_line
+      WHERE NOT (coalesce(budget_amount, 0) BETWEEN 0 AND 1e12) OR NOT (coalesce(forecast_sales, 0) BETWEEN 0 AND 1e12)
+         OR char_length(comment) > 2000`,
+  );
+  const [audit] = await server.sql(`SELECT count(*)::int AS n FROM cell_change WHERE column_name NOT IN ('budgetAmount', 'forecastSales', 'comment')`);
+  const [duplicates] = await server.sql(
+    `SELECT count(*)::int AS n FROM (SELECT 1 FROM budget_line GROUP BY plan_id, business_unit_id, product_category, region, quarter HAVING count(*) > 1) d`,
+  );
+  expect({ invalidLines: lines.n, invalidAudit: audit.n, duplicateLines: duplicates.n }, `invalid rows stored after ${after()}`).toEqual({ invalidLines: 0, invalidAudit: 0, duplicateLines: 0 });
+}
