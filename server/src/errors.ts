@@ -84,6 +84,18 @@ export function maskError(formatted: GraphQLFormattedError): GraphQLFormattedErr
   };
 }
 
+/**
+ * Apollo refuses some requests with an HTTP status and no code (a persisted query whose hash does not match its
+ * text), and its formatting then fills in INTERNAL_SERVER_ERROR. `original` is the error as thrown: a 4xx of
+ * Apollo's without a code is the client's mistake (BAD_USER_INPUT), not a crash to mask and log.
+ */
+export function requestErrorCode(formatted: GraphQLFormattedError, original: unknown): GraphQLFormattedError {
+  const extensions = original instanceof GraphQLError ? original.extensions : undefined;
+  const status = (extensions?.http as { status?: unknown } | undefined)?.status;
+  if (!extensions || extensions.code !== undefined || typeof status !== 'number' || status < 400 || status >= 500) return formatted;
+  return { ...formatted, extensions: { ...formatted.extensions, code: ErrorCode.BAD_USER_INPUT } };
+}
+
 /** True when the masked form of this error hides something worth logging. */
 export function isUnexpected(formatted: GraphQLFormattedError): boolean {
   const code = formatted.extensions?.code;

@@ -40,7 +40,7 @@ const printable = (s: string) => s.replace(/[^\x20-\x7e]/g, '?');
 
 function requestArbitrary(schema: GraphQLSchema, world: FuzzWorld): fc.Arbitrary<FuzzRequest> {
   const operation = anyOperation(schema, world);
-  const shape = fc.constantFrom('post', 'post', 'post', 'post', 'post', 'post', 'post', 'post', 'raw', 'batch', 'get', 'get', 'other-type', 'method', 'bomb', 'top-level');
+  const shape = fc.constantFrom('post', 'post', 'post', 'post', 'post', 'post', 'post', 'post', 'raw', 'fields', 'fields', 'batch', 'get', 'get', 'other-type', 'method', 'bomb', 'top-level');
   const auth = fc.constantFrom<FuzzRequest['auth']>('role', 'role', 'role', 'role', 'role', 'role', 'none', 'garbage', 'basic', 'tampered');
   const extraHeaders = fc.dictionary(
     fc.constantFrom('accept', 'apollo-require-preflight', 'x-apollo-operation-name', 'content-encoding', 'x-forwarded-for', 'origin', 'cookie', 'graphql-client-name', 'x-nope'),
@@ -62,6 +62,17 @@ function build(op: GeneratedOperation, shape: string, auth: FuzzRequest['auth'],
     case 'raw': {
       const name = Object.keys(op.variables ?? {})[0] ?? 'v0';
       return { method: 'POST', target: '/graphql', headers: json, auth, body: `{"query": ${JSON.stringify(op.query)}, "variables": {"${name}": ${raw}}, "query": ${JSON.stringify(op.query)}}` };
+    }
+    case 'fields': {
+      // The request's own fields of the wrong type, and Apollo's extensions (persisted queries) made up.
+      const pick = <T>(items: T[]) => items[raw.length % items.length];
+      const fields: Record<string, unknown> = {
+        query: pick<unknown>([op.query, 42, null, [op.query], { kind: 'Document' }, '']),
+        variables: pick<unknown>([op.variables, JSON.stringify(op.variables ?? {}), 'not json', [1], 7]),
+        operationName: pick<unknown>([op.operationName, 1, {}, ['a'], null]),
+        extensions: pick<unknown>([{ persistedQuery: { version: 1, sha256Hash: 'a'.repeat(64) } }, { persistedQuery: { version: 2 } }, 'x', [], { persistedQuery: null }]),
+      };
+      return { method: 'POST', target: '/graphql', headers: json, auth, body: JSON.stringify(fields) };
     }
     case 'batch':
       return { method: 'POST', target: '/graphql', headers: json, auth, body: `[${body}, ${body}]` };
@@ -187,6 +198,20 @@ describe('GraphQL over HTTP, fuzzed', () => {
       const codes = (JSON.parse(answer.text).errors ?? []).map((e: { extensions: { code: string } }) => e.extensions.code);
       expect(codes, query).toEqual([query.startsWith('query') ? 'GRAPHQL_VALIDATION_FAILED' : 'BAD_USER_INPUT']);
     }
+  });
+
+  // Found by this fuzzer: Apollo refuses a persisted query whose hash does not match its text with a 400 and no
+  // code, which was masked (and logged) as an internal error.
+  it('answers a persisted query whose hash does not match its text with BAD_USER_INPUT, not an internal error', async () => {
+    const res = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ me { id } }', extensions: { persistedQuery: { version: 1, sha256Hash: 'a'.repeat(64) } } }),
+    });
+    const answer = { status: res.status, contentType: res.headers.get('content-type') ?? '', text: await res.text() };
+    expectWellFormedAnswer(answer, 'mismatched persisted query', { noInternalErrors: true });
+    expect(answer.status).toBe(400);
+    expect(JSON.parse(answer.text).errors.map((e: { extensions: { code: string } }) => e.extensions.code)).toEqual(['BAD_USER_INPUT']);
   });
 
   // Found by this fuzzer: the cost limit expanded fragments one spread at a time, so 40 fragments each spreading

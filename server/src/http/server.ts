@@ -20,7 +20,7 @@ import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDi
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { GraphQLSchema } from 'graphql';
 import { bearerToken } from '../auth/viewers.js';
-import { ErrorCode, isUnexpected, maskError } from '../errors.js';
+import { ErrorCode, isUnexpected, maskError, requestErrorCode } from '../errors.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { costLimitPlugin, LIMITS, validationRules } from '../graphql/limits.js';
 import { unevaluableSubscriptionDirective } from '../graphql/safeValidation.js';
@@ -105,7 +105,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     stopOnTerminationSignals: false,
     introspection: !config.production,
     includeStacktraceInErrorResponses: false,
-    formatError: (formatted, error) => {
+    formatError: (apolloFormatted, error) => {
+      const formatted = requestErrorCode(apolloFormatted, error);
       if (isUnexpected(formatted)) log.error({ err: error }, 'GraphQL operation failed');
       return maskError(formatted);
     },
