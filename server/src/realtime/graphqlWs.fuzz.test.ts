@@ -161,14 +161,13 @@ describe('GraphQL over websockets, fuzzed', () => {
         for (const frame of frames) {
           if (done) return;
           let data = frame.data;
-          if (typeof data === 'string') {
-            data = data.replaceAll(JSON.stringify(ROLE_AUTH), JSON.stringify(`Bearer ${tokens[role] ?? 'none'}`));
-            try {
-              const parsed = JSON.parse(data);
-              if (parsed?.type === 'subscribe' && typeof parsed.id === 'string') sentIds.add(parsed.id);
-            } catch {
-              // Not JSON: sent as it is.
-            }
+          if (typeof data === 'string') data = data.replaceAll(JSON.stringify(ROLE_AUTH), JSON.stringify(`Bearer ${tokens[role] ?? 'none'}`));
+          try {
+            // Binary frames are read as UTF-8 text by the server: their ids count as well.
+            const parsed = JSON.parse(typeof data === 'string' ? data : Buffer.from(data).toString('utf8'));
+            if (parsed?.type === 'subscribe' && typeof parsed.id === 'string') sentIds.add(parsed.id);
+          } catch {
+            // Not JSON: sent as it is.
           }
           socket.send(data, { binary: frame.binary }, () => undefined);
           // As a real client does, wait for the server to acknowledge a connection_init before going on (the
