@@ -262,23 +262,30 @@ describe('GraphQL over websockets, fuzzed', () => {
       { arbitrary: fc.constant<string[]>(['graphql-transport-ws']), weight: 12 },
       { arbitrary: fc.constantFrom<string[]>([], ['graphql-ws'], ['graphql-transport-ws', 'graphql-ws'], ['nope']), weight: 1 },
     );
+    const script = fc.record({ protocol: protocols, frames: fc.array(frameArbitrary(schema, world), { minLength: 1, maxLength: 6 }), waitForAck: fc.boolean() });
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...FUZZ_ROLE_NAMES), protocols, fc.array(frameArbitrary(schema, world), { minLength: 1, maxLength: 6 }), fc.boolean(), async (role, protocol, frames, waitForAck) => {
-        let outcome: SocketOutcome | undefined;
-        const what = () => `${role} ${JSON.stringify(protocol)} sent ${JSON.stringify(frames.map((f) => (typeof f.data === 'string' ? f.data.slice(0, 300) : `<binary ${Buffer.from(f.data).toString('hex').slice(0, 80)}>`)))}`;
+      fc.asyncProperty(fc.constantFrom(...FUZZ_ROLE_NAMES), fc.array(script, { minLength: 1, maxLength: 2 }), async (role, scripts) => {
+        let outcomes: SocketOutcome[] = [];
+        const what = () =>
+          scripts
+            .map(({ protocol, frames, waitForAck }) => `${role} ${JSON.stringify(protocol)}${waitForAck ? ' (waiting for the ack)' : ''} sent ${JSON.stringify(frames.map((f) => (typeof f.data === 'string' ? f.data.slice(0, 300) : `<binary ${Buffer.from(f.data).toString('hex').slice(0, 80)}>`)))}`)
+            .join('\n  and at once ');
         await expectNothingProtectedChanged(
           server,
           role,
           async () => {
-            outcome = await runSocket(role, protocol, frames, { waitForAck });
+            // One socket, or two of one person at once (a second tab racing the first).
+            outcomes = await Promise.all(scripts.map(({ protocol, frames, waitForAck }) => runSocket(role, protocol, frames, { waitForAck })));
           },
           what,
         );
         await expectNothingInvalidStored(server, what);
-        const close = outcome!.serverClose;
-        if (close) closeCodes.set(close.code, (closeCodes.get(close.code) ?? 0) + 1);
-        expect(outcome!.problems, `${what()}\n<- ${outcome!.messages.map((m) => m.slice(0, 300)).join('\n<- ')}`).toEqual([]);
-        if (close && !outcome!.clientRefusedSubprotocol) expect(ALLOWED_CLOSE_CODES.has(close.code), `closed ${close.code} ${close.reason} after ${what()}`).toBe(true);
+        for (const outcome of outcomes) {
+          const close = outcome.serverClose;
+          if (close) closeCodes.set(close.code, (closeCodes.get(close.code) ?? 0) + 1);
+          expect(outcome.problems, `${what()}\n<- ${outcome.messages.map((m) => m.slice(0, 300)).join('\n<- ')}`).toEqual([]);
+          if (close && !outcome.clientRefusedSubprotocol) expect(ALLOWED_CLOSE_CODES.has(close.code), `closed ${close.code} ${close.reason} after ${what()}`).toBe(true);
+        }
         await followerStillServed(what());
         // A fuzzed signOut ends the token it ran with: sign in again so later runs still act as that role.
         if (role !== 'anonymous' && !(await stillSignedIn(server, tokens[role]!))) await signIn(role);
@@ -309,6 +316,28 @@ describe('GraphQL over websockets, fuzzed', () => {
       if (outcome.serverClose) expect(ALLOWED_CLOSE_CODES.has(outcome.serverClose.code), JSON.stringify(outcome.serverClose)).toBe(true);
     }
     await followerStillServed('25 sockets of 60 subscriptions');
+  });
+
+  // Found by this fuzzer: graphql-ws throws on a well-formed message of a server's type, and the socket was
+  // closed with 4500 (an internal error, logged at error level) from one unauthenticated message.
+  it('closes a socket that sends a message of a server type (next, error, connection_ack) with 4400, not 4500', async () => {
+    const messages = [
+      { type: 'next', id: '1', payload: { data: null } },
+      { type: 'error', id: '1', payload: [{ message: 'x' }] },
+      { type: 'connection_ack' },
+    ];
+    for (const role of ['anonymous', 'viewer'] as const) {
+      for (const message of messages) {
+        const frames = [
+          ...(role === 'viewer' ? [{ binary: false, data: JSON.stringify({ type: 'connection_init', payload: { authorization: ROLE_AUTH } }) }] : []),
+          { binary: false, data: JSON.stringify(message) },
+        ];
+        const outcome = await runSocket(role, ['graphql-transport-ws'], frames, { waitForAck: true });
+        expect(outcome.problems).toEqual([]);
+        expect(outcome.serverClose?.code, `${role} sent ${message.type}`).toBe(4400);
+      }
+    }
+    await followerStillServed('messages of server types');
   });
 
   // Found by this fuzzer: graphql-js's SingleFieldSubscriptionsRule throws out of validate() for @include/@skip

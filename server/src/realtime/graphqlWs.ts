@@ -329,6 +329,9 @@ export function createGraphQLWebSocketServer(schema: GraphQLSchema, services: Se
         onMessage: (handle) =>
           socket.on('message', (data) => {
             handle(String(data)).catch((err) => {
+              // A well-formed message of a type only servers send (next, error, connection_ack): graphql-ws
+              // throws, but it is the client's mistake, answered like any invalid message and not logged.
+              if (/^Unexpected message of type /.test((err as Error)?.message)) return socket.close(CloseCode.BadRequest, 'Invalid message received');
               services.log.error({ err }, 'handling a GraphQL websocket message failed');
               // Close reasons never carry an internal error's message.
               socket.close(CloseCode.InternalServerError, 'Internal server error');
