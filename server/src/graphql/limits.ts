@@ -38,6 +38,12 @@ export const LIMITS = {
    * ones (a plan, a unit, a cursor) are under 200 bytes.
    */
   maxSubscriptionVariablesBytes: 4 * 1024,
+  /**
+   * Deepest nesting of objects and arrays in variables (HTTP) and in a websocket message: recursive code
+   * (type-graphql's argument conversion, JSON.stringify) overflows the stack at a few thousand levels
+   * (graphql/nesting.ts). Real inputs nest three or four levels.
+   */
+  maxJsonDepth: 100,
 } as const;
 
 /**

@@ -36,15 +36,21 @@ describe('arguments PostgreSQL cannot take', () => {
     expect((await server.gql('{ budgetPlans { id } }', {}, admin)).data.budgetPlans).toHaveLength(1);
   });
 
-  it('finds one at any depth a client chooses (15,000 nested objects) without overflowing the stack', async () => {
-    // Written by hand: JSON.stringify itself overflows at this depth.
-    const depth = 15_000;
+  it('finds one at the deepest nesting variables may have, and refuses 15,000 nested objects without overflowing the stack', async () => {
+    // Written by hand: JSON.stringify itself overflows at 15,000 levels. Variables nest at most
+    // LIMITS.maxJsonDepth (100) levels: 95 here, inside `variables`, `i` and `d`.
     const query = JSON.stringify('mutation($i: JSON) { startWorkflow(definitionKey: "new_partner", input: $i) { id } }');
-    const body = `{"query":${query},"variables":{"i":{"organizationName":"Deep","d":${'{"a":'.repeat(depth)}"x\\u0000"${'}'.repeat(depth)}}}}`;
-    const res = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` }, body });
-    const answer = (await res.json()) as { errors: { message: string; extensions: { code: string } }[] };
-    expect(answer.errors[0].extensions.code).toBe('BAD_USER_INPUT');
-    expect(answer.errors[0].message).toMatch(/^input\.d\.a\.a.*U\+0000/);
+    const send = async (depth: number) => {
+      const body = `{"query":${query},"variables":{"i":{"organizationName":"Deep","d":${'{"a":'.repeat(depth)}"x\\u0000"${'}'.repeat(depth)}}}}`;
+      const res = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` }, body });
+      return (await res.json()) as { errors: { message: string; extensions: { code: string } }[] };
+    };
+    const deepest = await send(95);
+    expect(deepest.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    expect(deepest.errors[0].message).toMatch(/^input\.d\.a\.a.*U\+0000/);
+    const tooDeep = await send(15_000);
+    expect(tooDeep.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    expect(tooDeep.errors[0].message).toMatch(/nest at most 100 levels/);
     expect((await server.gql('{ budgetPlans { id } }', {}, admin)).data.budgetPlans).toHaveLength(1);
   });
 

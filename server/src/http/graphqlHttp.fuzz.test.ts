@@ -207,6 +207,32 @@ describe('GraphQL over HTTP, fuzzed', () => {
     }
   });
 
+  // Found while fuzzing: 5,000 nested arrays (10 KB) in a JSON argument overflowed type-graphql's recursive
+  // argument conversion (RangeError, masked as INTERNAL_SERVER_ERROR and logged).
+  it('refuses variables nested thousands of levels deep with BAD_USER_INPUT, by POST and GET, and still takes shallow ones', async () => {
+    const query = 'mutation($i: JSON) { startWorkflow(definitionKey: "new_partner", input: $i) { id } }';
+    for (const deep of [`${'['.repeat(5000)}1${']'.repeat(5000)}`, `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}`]) {
+      const res = await fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens.admin}` },
+        body: `{"query": ${JSON.stringify(query)}, "variables": {"i": ${deep}}}`,
+      });
+      const answer = { status: res.status, contentType: res.headers.get('content-type') ?? '', text: await res.text() };
+      expectWellFormedAnswer(answer, 'deep variables', { noInternalErrors: true });
+      expect(answer.status).toBe(400);
+      expect(JSON.parse(answer.text).errors.map((e: { extensions: { code: string } }) => e.extensions.code)).toEqual(['BAD_USER_INPUT']);
+    }
+    // Brackets travel unescaped in a query string: 5,000 levels fit in a request line.
+    const viaGet = await fetch(`${server.url}/graphql?query=${encodeURIComponent('{ me { id } }')}&variables=${encodeURIComponent('{"i":')}${'['.repeat(5000)}${']'.repeat(5000)}}`, {
+      headers: { authorization: `Bearer ${tokens.admin}` },
+    });
+    expect(viaGet.status).toBe(400);
+    expect((await viaGet.json()).errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    // Ordinary nesting is untouched.
+    const shallow = await server.gql('{ me { id } }', { i: { a: [[{ b: [1] }]] } }, tokens.admin);
+    expect(shallow.errors).toBeUndefined();
+  });
+
   // Found by this fuzzer: Apollo refuses a persisted query whose hash does not match its text with a 400 and no
   // code, which was masked (and logged) as an internal error.
   it('answers a persisted query whose hash does not match its text with BAD_USER_INPUT, not an internal error', async () => {

@@ -23,6 +23,7 @@ import { bearerToken } from '../auth/viewers.js';
 import { ErrorCode, isUnexpected, maskError, requestErrorCode } from '../errors.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { costLimitPlugin, LIMITS, validationRules } from '../graphql/limits.js';
+import { nestsDeeperThan, textNestsDeeperThan } from '../graphql/nesting.js';
 import { unevaluableSubscriptionDirective } from '../graphql/safeValidation.js';
 import { createGraphQLWebSocketServer } from '../realtime/graphqlWs.js';
 import { refuseUpgrade, requestTarget } from './requestTarget.js';
@@ -149,6 +150,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     // Apollo takes a throw out of validate() for an internal error (graphql/safeValidation.ts says which one).
     const unevaluable = unevaluableSubscriptionDirective(schema, req.method === 'GET' ? req.query.query : req.body?.query, LIMITS.maxTokens);
     if (unevaluable) return jsonError(res, 400, unevaluable.message, ErrorCode.GRAPHQL_VALIDATION_FAILED);
+    const variables: unknown = req.method === 'GET' ? req.query.variables : req.body?.variables;
+    if (typeof variables === 'string' ? textNestsDeeperThan(variables, LIMITS.maxJsonDepth) : nestsDeeperThan(variables, LIMITS.maxJsonDepth)) {
+      return jsonError(res, 400, `Variables nest at most ${LIMITS.maxJsonDepth} levels deep`, ErrorCode.BAD_USER_INPUT);
+    }
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);

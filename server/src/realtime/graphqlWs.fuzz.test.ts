@@ -318,6 +318,24 @@ describe('GraphQL over websockets, fuzzed', () => {
     await followerStillServed('25 sockets of 60 subscriptions');
   });
 
+  // Found while fuzzing: JSON.stringify of deeply nested subscription variables (or of a ping's payload, echoed
+  // in the pong) overflowed the stack, and the socket was closed with 4500.
+  it('closes a socket whose message nests thousands of levels deep with 4400, not 4500', async () => {
+    const deep = `${'['.repeat(15000)}1${']'.repeat(15000)}`;
+    const planId = world.planIds[0];
+    const messages = [
+      `{"type":"subscribe","id":"1","payload":{"query":"subscription($p: ID!) { budgetLineChanged(planId: $p) { id } }","variables":{"p":"${planId}","q":${deep}}}}`,
+      `{"type":"subscribe","id":"1","payload":{"query":"{ me { id } }","variables":{"q":${deep}}}}`,
+      `{"type":"ping","payload":${deep}}`,
+    ];
+    for (const message of messages) {
+      const outcome = await runSocket('viewer', ['graphql-transport-ws'], [{ binary: false, data: JSON.stringify({ type: 'connection_init', payload: { authorization: ROLE_AUTH } }) }, { binary: false, data: message }], { waitForAck: true });
+      expect(outcome.problems).toEqual([]);
+      expect(outcome.serverClose?.code, message.slice(0, 80)).toBe(4400);
+    }
+    await followerStillServed('deeply nested messages');
+  });
+
   // Found by this fuzzer: graphql-ws throws on a well-formed message of a server's type, and the socket was
   // closed with 4500 (an internal error, logged at error level) from one unauthenticated message.
   it('closes a socket that sends a message of a server type (next, error, connection_ack) with 4400, not 4500', async () => {

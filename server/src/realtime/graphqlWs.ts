@@ -38,6 +38,7 @@ import { callerAddressResolver } from '../http/callerAddress.js';
 import { ErrorCode, isUnexpected, maskError } from '../errors.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { costCheck, LIMITS, validationRules } from '../graphql/limits.js';
+import { textNestsDeeperThan } from '../graphql/nesting.js';
 import { validateSafely } from '../graphql/safeValidation.js';
 import type { Viewer } from '../policies/viewer.js';
 import type { Services } from '../services.js';
@@ -328,7 +329,10 @@ export function createGraphQLWebSocketServer(schema: GraphQLSchema, services: Se
         close: (code, reason) => socket.close(code, reason),
         onMessage: (handle) =>
           socket.on('message', (data) => {
-            handle(String(data)).catch((err) => {
+            const text = String(data);
+            // Recursive code (JSON.stringify of variables or of a ping's payload) would overflow on it.
+            if (textNestsDeeperThan(text, LIMITS.maxJsonDepth)) return socket.close(CloseCode.BadRequest, `Messages nest at most ${LIMITS.maxJsonDepth} levels deep`);
+            handle(text).catch((err) => {
               // A well-formed message of a type only servers send (next, error, connection_ack): graphql-ws
               // throws, but it is the client's mistake, answered like any invalid message and not logged.
               if (/^Unexpected message of type /.test((err as Error)?.message)) return socket.close(CloseCode.BadRequest, 'Invalid message received');
