@@ -24,6 +24,9 @@ import { startTestServer, type TestServer } from '../testing/harness.js';
 /** The property's time limit grows with its budget (npm run fuzz runs it FUZZ_SCALE times longer). */
 const FUZZ_TIMEOUT = 120_000 * FUZZ_SCALE;
 
+/** How long an edit may take to reach someone: a liveness bound for a loaded machine, not a measure. */
+const LIVENESS_MS = 30_000;
+
 /** Stand for a real token and a real grid document name; swapped in when the request is written. */
 const VIEWER_TOKEN = '\u0001viewer-token';
 const DOC = '\u0001doc';
@@ -166,8 +169,8 @@ describe('websocket upgrades, fuzzed on raw TCP', () => {
       const res = await server.gql('mutation($id: ID!, $c: String) { updateBudgetLine(id: $id, input: { comment: $c }) { version } }', { id: lineId, c: comment }, leadToken);
       expect(res.errors, what).toBeUndefined();
       return heard.includes(comment);
-    }, `the subscription to hear "${comment}" after ${what}`);
-    await eventually(() => grid.cells.get(`${lineId}/comment`) === comment, `the grid to show "${comment}" after ${what}`);
+    }, `the subscription to hear "${comment}" after ${what}`, LIVENESS_MS);
+    await eventually(() => grid.cells.get(`${lineId}/comment`) === comment, `the grid to show "${comment}" after ${what}`, LIVENESS_MS);
   }
 
   beforeAll(async () => {

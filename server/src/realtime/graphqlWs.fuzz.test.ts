@@ -231,6 +231,8 @@ describe('GraphQL over websockets, fuzzed', () => {
         return heard.includes(comment);
       },
       `the follower to hear "${comment}" after ${after}`,
+      // A liveness bound for a loaded machine, not a measure.
+      30_000,
     );
   }
 

@@ -120,7 +120,7 @@ export function hostileValue(world: FuzzWorld): fc.Arbitrary<unknown> {
     { arbitrary: fc.jsonValue({ maxDepth: 3 }), weight: 2 },
     { arbitrary: fc.constantFrom(10, 1000, 20_000).map((n) => Array.from({ length: n }, (_, i) => i)), weight: 1 },
     { arbitrary: fc.constantFrom(50, 3000).map((depth) => nested(depth)), weight: 1 },
-    { arbitrary: fc.constantFrom(99, 101, 6000).map((depth) => nestedArray(depth)), weight: 1 },
+    { arbitrary: fc.constantFrom(99, 101, 2500).map((depth) => nestedArray(depth)), weight: 1 },
     { arbitrary: fc.array(real, { maxLength: 8 }), weight: 1 },
   );
 }
