@@ -8,67 +8,34 @@
  * an upgrade to `//[` ending it ("Invalid URL"), and a reset mid-handshake ending it (an upgraded socket has
  * no error listener of Node's).
  */
-import { createClient, type Client } from 'graphql-ws';
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startBystander, type Bystander } from '../testing/bystander.js';
 import { startChildServer, type ChildServer } from '../testing/childServer.js';
-import { connectGrid, eventually, synced, type GridClient } from '../testing/gridClients.js';
 import { raw, upgradeRequest as upgrade, type RawAnswer } from '../testing/rawHttp.js';
-
-const UPDATE = 'mutation($id: ID!, $c: String) { updateBudgetLine(id: $id, input: { comment: $c }) { version } }';
-const CHANGED = 'subscription($plan: ID!) { budgetLineChanged(planId: $plan, businessUnitCode: "SALES_NORTH") { id comment } }';
 
 describe('malformed requests and upgrades, as an unauthenticated outsider', () => {
   let server: ChildServer;
   let port: number;
   let leadToken: string;
-  let planId: string;
-  let lineId: string;
   let docName: string;
-  let grid: GridClient;
-  let ws: Client;
-  const heard: string[] = [];
-  let edits = 0;
+  /** Someone else at work: a grid open on their unit, and a GraphQL subscription to its changes. */
+  let bystander: Bystander;
 
   beforeAll(async () => {
     server = await startChildServer({});
     port = Number(new URL(server.url).port);
     const login = await server.gql('mutation { login(email: "lead.sales-north@example.com", password: "plansync-demo") { token } }');
     leadToken = login.data.login.token;
-    planId = (await server.gql('{ budgetPlans { id } }', {}, leadToken)).data.budgetPlans[0].id;
-    lineId = (await server.gql('query($p: ID!) { budgetLines(planId: $p, businessUnitCode: "SALES_NORTH") { id } }', { p: planId }, leadToken)).data
-      .budgetLines[0].id;
-    docName = `budget:${planId}:SALES_NORTH`;
-
-    // Someone else at work: a grid open on their unit, and a GraphQL subscription to its changes.
-    grid = connectGrid(server.url, docName, leadToken);
-    await synced(grid);
-    ws = createClient({ url: server.url.replace(/^http/, 'ws') + '/graphql', webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${leadToken}` }, retryAttempts: 0 });
-    ws.subscribe<{ budgetLineChanged: { comment: string } }>(
-      { query: CHANGED, variables: { plan: planId } },
-      { next: (r) => r.data && heard.push(r.data.budgetLineChanged.comment), error: () => undefined, complete: () => undefined },
-    );
+    bystander = await startBystander(server, leadToken);
+    docName = `budget:${bystander.planId}:SALES_NORTH`;
   });
 
   afterAll(async () => {
-    grid?.destroy();
-    await ws?.dispose();
+    await bystander?.close();
     await server?.stop();
   });
 
-  /** The process is up, and the other person's edit reaches their open grid and their subscription. */
-  async function everyoneElseStillServed(what: string) {
-    const health = await fetch(`${server.url}/healthz`);
-    expect(health.status, what).toBe(200);
-    const comment = `still served after ${what} #${++edits}`;
-    // The subscription has no acknowledgement: edit until one arrives (only the first time matters).
-    await eventually(async () => {
-      const res = await server.gql(UPDATE, { id: lineId, c: comment }, leadToken);
-      expect(res.errors, what).toBeUndefined();
-      return heard.includes(comment);
-    }, `the subscription to hear "${comment}"`);
-    await eventually(() => grid.cells.get(`${lineId}/comment`) === comment, `the grid to show "${comment}"`);
-  }
+  const everyoneElseStillServed = (what: string) => bystander.stillServed(what);
 
   const cases: { name: string; request: () => string | Buffer; expect: (a: RawAnswer) => void; reset?: boolean; until101?: boolean }[] = [
     { name: 'grid upgrade with a malformed escape in the doc name', request: () => upgrade('/yjs/%E0%A4%A'), expect: (a) => expect([a.status, a.closeCode]).toEqual([101, 4400]) },

@@ -11,14 +11,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import { createClient, type Client } from 'graphql-ws';
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectMemoryBounded, memoryNow, rawExchange } from '../testing/fuzzChecks.js';
 import { FUZZ_SCALE, fuzzParams } from '../testing/fuzzBudget.js';
 import { signInFresh } from '../testing/fuzzWorld.js';
 import { hostileStrings } from '../testing/graphqlArbitraries.js';
-import { connectGrid, eventually, synced, type GridClient } from '../testing/gridClients.js';
+import { startBystander, type Bystander } from '../testing/bystander.js';
 import { startTestServer, type TestServer } from '../testing/harness.js';
 
 /** The property's time limit grows with its budget (npm run fuzz runs it FUZZ_SCALE times longer). */
@@ -143,13 +141,9 @@ describe('websocket upgrades, fuzzed on raw TCP', () => {
   let server: TestServer;
   let port: number;
   let viewerToken: string;
-  let leadToken: string;
   let docName: string;
-  let lineId: string;
-  let grid: GridClient;
-  let ws: Client;
-  const heard: string[] = [];
-  let edits = 0;
+  /** Someone else at work: the lead's grid and GraphQL subscription on SALES_NORTH. */
+  let bystander: Bystander;
   let memoryBefore: ReturnType<typeof memoryNow>;
   const statuses = new Map<string, number>();
 
@@ -161,41 +155,22 @@ describe('websocket upgrades, fuzzed on raw TCP', () => {
     return Buffer.concat([Buffer.from([`${c.method} ${fill(c.target)} HTTP/1.1`, ...headers.map(fill), '', ''].join('\r\n'), 'utf8'), Buffer.from(c.after)]);
   }
 
-  /** The process is up, and the lead's edit reaches their open grid and their GraphQL subscription. */
-  async function everyoneElseStillServed(what: string) {
-    expect((await fetch(`${server.url}/healthz`)).status, what).toBe(200);
-    const comment = `still served after upgrade fuzz #${++edits}`;
-    await eventually(async () => {
-      const res = await server.gql('mutation($id: ID!, $c: String) { updateBudgetLine(id: $id, input: { comment: $c }) { version } }', { id: lineId, c: comment }, leadToken);
-      expect(res.errors, what).toBeUndefined();
-      return heard.includes(comment);
-    }, `the subscription to hear "${comment}" after ${what}`, LIVENESS_MS);
-    await eventually(() => grid.cells.get(`${lineId}/comment`) === comment, `the grid to show "${comment}" after ${what}`, LIVENESS_MS);
-  }
+  const everyoneElseStillServed = (what: string) => bystander.stillServed(`upgrade fuzz: ${what}`, LIVENESS_MS);
 
   beforeAll(async () => {
     server = await startTestServer();
     port = Number(new URL(server.url).port);
     viewerToken = await signInFresh(server, 'viewer.marketing@example.com');
-    leadToken = await signInFresh(server, 'lead.sales-north@example.com');
-    const planId = (await server.sql('SELECT id FROM budget_plan LIMIT 1'))[0].id;
-    lineId = (await server.sql(`SELECT l.id FROM budget_line l JOIN business_unit u ON u.id = l.business_unit_id WHERE u.code = 'SALES_NORTH' LIMIT 1`))[0].id;
+    bystander = await startBystander(server, await signInFresh(server, 'lead.sales-north@example.com'));
+    const planId = bystander.planId;
     // The fuzzer's token reads MARKETING: its upgrades to that unit's document are accepted, read-only.
     docName = `budget:${planId}:MARKETING`;
-    grid = connectGrid(server.url, `budget:${planId}:SALES_NORTH`, leadToken);
-    await synced(grid);
-    ws = createClient({ url: server.url.replace(/^http/, 'ws') + '/graphql', webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${leadToken}` }, retryAttempts: 0 });
-    ws.subscribe<{ budgetLineChanged: { comment: string } }>(
-      { query: 'subscription($p: ID!) { budgetLineChanged(planId: $p, businessUnitCode: "SALES_NORTH") { comment } }', variables: { p: planId } },
-      { next: (r) => r.data && heard.push(r.data.budgetLineChanged.comment), error: () => undefined, complete: () => undefined },
-    );
     await everyoneElseStillServed('start');
     memoryBefore = memoryNow();
   });
   afterAll(async () => {
     if (process.env.FUZZ_REPORT) console.log(`upgrade fuzz: answers ${JSON.stringify([...statuses].sort())}`);
-    grid?.destroy();
-    await ws?.dispose();
+    await bystander?.close();
     await server?.stop();
   });
 

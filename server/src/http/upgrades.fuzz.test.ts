@@ -10,12 +10,10 @@
  * replays a failure.
  */
 import fc from 'fast-check';
-import { createClient, type Client } from 'graphql-ws';
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startChildServer, type ChildServer } from '../testing/childServer.js';
 import { fuzzParams } from '../testing/fuzzBudget.js';
-import { connectGrid, eventually, synced, type GridClient } from '../testing/gridClients.js';
+import { startBystander, type Bystander } from '../testing/bystander.js';
 import { raw, websocketKey } from '../testing/rawHttp.js';
 
 /** Printable ASCII without space (a space ends the request-target). */
@@ -59,35 +57,21 @@ const request = fc.record({
   reset: fc.integer({ min: 0, max: 9 }).map((n) => n === 0),
 });
 
-const UPDATE = 'mutation($id: ID!, $c: String) { updateBudgetLine(id: $id, input: { comment: $c }) { version } }';
-const CHANGED = 'subscription($plan: ID!) { budgetLineChanged(planId: $plan, businessUnitCode: "SALES_NORTH") { id comment } }';
-
 describe('random upgrade requests, fuzzed', () => {
   let server: ChildServer;
   let port: number;
   let token: string;
-  let lineId: string;
-  let grid: GridClient;
-  let ws: Client;
-  const heard: string[] = [];
+  /** Someone else at work: a grid open on their unit, and a GraphQL subscription to its changes. */
+  let bystander: Bystander;
 
   beforeAll(async () => {
     server = await startChildServer({});
     port = Number(new URL(server.url).port);
     token = (await server.gql('mutation { login(email: "lead.sales-north@example.com", password: "plansync-demo") { token } }')).data.login.token;
-    const planId = (await server.gql('{ budgetPlans { id } }', {}, token)).data.budgetPlans[0].id;
-    lineId = (await server.gql('query($p: ID!) { budgetLines(planId: $p, businessUnitCode: "SALES_NORTH") { id } }', { p: planId }, token)).data.budgetLines[0].id;
-    grid = connectGrid(server.url, `budget:${planId}:SALES_NORTH`, token);
-    await synced(grid);
-    ws = createClient({ url: server.url.replace(/^http/, 'ws') + '/graphql', webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0 });
-    ws.subscribe<{ budgetLineChanged: { comment: string } }>(
-      { query: CHANGED, variables: { plan: planId } },
-      { next: (r) => r.data && heard.push(r.data.budgetLineChanged.comment), error: () => undefined, complete: () => undefined },
-    );
+    bystander = await startBystander(server, token);
   });
   afterAll(async () => {
-    grid?.destroy();
-    await ws?.dispose();
+    await bystander?.close();
     await server?.stop();
   });
 
@@ -103,13 +87,7 @@ describe('random upgrade requests, fuzzed', () => {
       fuzzParams(150),
     );
 
-    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
-    const comment = `after the fuzz ${Date.now()}`;
-    await eventually(async () => {
-      expect((await server.gql(UPDATE, { id: lineId, c: comment }, token)).errors).toBeUndefined();
-      return heard.includes(comment);
-    }, 'the subscription to hear an edit');
-    await eventually(() => grid.cells.get(`${lineId}/comment`) === comment, 'the grid to show the edit');
+    await bystander.stillServed('the fuzz');
     expect(server.logs.filter((l) => /unhandled|uncaught/i.test(String(l.msg)))).toEqual([]);
   });
 });
