@@ -8,17 +8,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { LIMITS } from '../graphql/limits.js';
 import { startTestServer, type GraphQLResponse, type TestServer } from '../testing/harness.js';
+import { CONTRACT_CODES } from '../testing/fuzzChecks.js';
 
-const CONTRACT_CODES = new Set([
-  'UNAUTHENTICATED',
-  'FORBIDDEN',
-  'NOT_FOUND',
-  'CONFLICT',
-  'BAD_USER_INPUT',
-  'INTERNAL_SERVER_ERROR',
-  'GRAPHQL_PARSE_FAILED',
-  'GRAPHQL_VALIDATION_FAILED',
-]);
 
 interface RawAnswer {
   status: number;

@@ -16,17 +16,8 @@ import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { LIMITS } from '../graphql/limits.js';
 import { errorCode, startTestServer, type TestServer } from '../testing/harness.js';
+import { CONTRACT_CODES } from '../testing/fuzzChecks.js';
 
-const CONTRACT_CODES = new Set([
-  'UNAUTHENTICATED',
-  'FORBIDDEN',
-  'NOT_FOUND',
-  'CONFLICT',
-  'BAD_USER_INPUT',
-  'INTERNAL_SERVER_ERROR',
-  'GRAPHQL_PARSE_FAILED',
-  'GRAPHQL_VALIDATION_FAILED',
-]);
 
 const CHANGED = `subscription($plan: ID!, $unit: String) {
   budgetLineChanged(planId: $plan, businessUnitCode: $unit) {
