@@ -125,10 +125,13 @@ export class GridDocument {
     );
   }
 
-  /** Loads stored state without sending it anywhere; whatever in it is not valid (a line removed) is dropped. */
-  loadState(state: Uint8Array): void {
+  /**
+   * Loads stored state without sending it anywhere; whatever in it is not valid (a line removed) is dropped, and
+   * so is what depends on a change the log lacks (`missing` in the result: the caller says so in the log).
+   */
+  loadState(state: Uint8Array): ApplyResult {
     this.valid.clear();
-    this.transact(LOAD_ORIGIN, () => Y.applyUpdate(this.doc, state, LOAD_ORIGIN));
+    return this.transact(LOAD_ORIGIN, () => Y.applyUpdate(this.doc, state, LOAD_ORIGIN));
   }
 
   /** The cells as plain data (what the projection writes into rows). */

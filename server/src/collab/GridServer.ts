@@ -237,7 +237,11 @@ export class GridServer implements LiveDocuments {
       relayed?.leave();
       throw err;
     }
-    document.loadState(state);
+    const loaded = document.loadState(state);
+    if (loaded.missing) {
+      // An update was dropped from the log (the database refused it): what depends on it cannot be read back.
+      this.options.log.warn({ docName }, "a grid document's stored log lacks an update; later changes that depend on it were left out");
+    }
     // The parts every change goes to after the broadcast, in this order (which changes: origins.ts).
     document.parts = {
       relay: relayed ? (update, author) => relayed.publishUpdate(update, author) : undefined,
