@@ -15,7 +15,7 @@ import { auditText, EDITABLE_COLUMNS, type EditableColumn } from '../budget/colu
 import { fuzzParams } from '../testing/fuzzBudget.js';
 import { cellsOf, connectGrid, eventually, synced, type GridClient } from '../testing/gridClients.js';
 import { startTestServer, type TestServer } from '../testing/harness.js';
-import { awarenessUpdateOf, connectRawGrid, frameOf, updateFrame, type RawGridClient } from '../testing/rawGrid.js';
+import { awarenessUpdateOf, connectRawGrid, frameOf, replicaOf, updateFrame, type RawGridClient } from '../testing/rawGrid.js';
 import { cellChangeProblem } from './cellRules.js';
 
 const UNIT = 'OPERATIONS';
@@ -164,12 +164,6 @@ describe('grid fuzz: random and mutated frames and updates from several clients'
 
   // --- running an operation ---------------------------------------------------------------------------------
   const stockClients = () => [...writers, viewer];
-  const replicaOf = (source: Y.Doc, clientId?: number) => {
-    const doc = new Y.Doc();
-    if (clientId !== undefined) doc.clientID = clientId;
-    Y.applyUpdate(doc, Y.encodeStateAsUpdate(source));
-    return doc;
-  };
   const setValue = (map: Y.Map<unknown>, key: string, value: unknown) => map.set(key, value as any);
 
   async function run(op: Op): Promise<void> {

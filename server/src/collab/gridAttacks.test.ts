@@ -7,7 +7,7 @@ import * as Y from 'yjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connectGrid, eventually, synced, type GridClient } from '../testing/gridClients.js';
 import { startTestServer, type TestServer } from '../testing/harness.js';
-import { awarenessUpdateOf, connectRawGrid, frameOf, type RawGridClient } from '../testing/rawGrid.js';
+import { awarenessUpdateOf, connectRawGrid, frameOf, replicaOf, type RawGridClient } from '../testing/rawGrid.js';
 
 const LINES = `query($plan: ID!, $unit: String) {
   budgetLines(planId: $plan, businessUnitCode: $unit) { id budgetAmount forecastSales comment version updatedBy { email } }
@@ -44,13 +44,6 @@ describe('grid attacks: nothing a client sends lands unvalidated or in someone e
   };
   const audit = async (lineId: string) =>
     (await server.gql(AUDIT, { l: lineId }, tokens.admin)).data.auditLog.edges.map((e: any) => e.node);
-  /** A document in the state the attacker has seen, with a chosen client id. */
-  const replicaOf = (source: Y.Doc, clientId?: number) => {
-    const doc = new Y.Doc();
-    if (clientId !== undefined) doc.clientID = clientId;
-    Y.applyUpdate(doc, Y.encodeStateAsUpdate(source));
-    return doc;
-  };
 
   beforeAll(async () => {
     server = await startTestServer();

@@ -36,6 +36,17 @@ export function frameOf(write: (e: encoding.Encoder) => void): Uint8Array {
   return encoding.toUint8Array(encoder);
 }
 
+/**
+ * A copy of `source` that writes as `clientId` (someone else's, for an attack): the id is set after the state is
+ * applied, or Yjs, seeing "its own" id advanced by a remote change, would pick a new one.
+ */
+export function replicaOf(source: Y.Doc, clientId?: number): Y.Doc {
+  const doc = new Y.Doc();
+  Y.applyUpdate(doc, Y.encodeStateAsUpdate(source));
+  if (clientId !== undefined) doc.clientID = clientId;
+  return doc;
+}
+
 export function updateFrame(update: Uint8Array): Uint8Array {
   return frameOf((e) => {
     encoding.writeVarUint(e, 0);
