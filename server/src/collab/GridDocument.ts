@@ -223,6 +223,7 @@ export class GridDocument {
 
   /** Removes a peer and its presence; returns how many peers remain. */
   removePeer(peer: GridPeer): number {
+    this.writers.release(peer.writer);
     if (this.peers.delete(peer) && peer.presenceId !== undefined) {
       const id = peer.presenceId;
       peer.presenceId = undefined;

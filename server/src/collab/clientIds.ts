@@ -59,6 +59,16 @@ export class ClientIdOwners {
     if (this.mayWrite(client, writer)) this.owners.set(client, writer);
   }
 
+  /**
+   * A connection closed: its ids stay its person's (the same person's next connection may take them over), but
+   * the connection itself is let go, or a document open all day would keep every connection that ever wrote.
+   */
+  release(writer: Writer): void {
+    if (!writer.connection) return;
+    const released: Writer = { userId: writer.userId };
+    for (const [client, holder] of this.owners) if (holder === writer) this.owners.set(client, released);
+  }
+
   private mayWrite(client: number, writer: Writer): boolean {
     const holder = this.owners.get(client);
     if (holder === undefined || holder === writer) return true;

@@ -12,6 +12,7 @@ import * as encoding from 'lib0/encoding';
 import * as Y from 'yjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditText, EDITABLE_COLUMNS, type EditableColumn } from '../budget/columns.js';
+import { expectMemoryBounded, memoryNow } from '../testing/fuzzChecks.js';
 import { fuzzParams } from '../testing/fuzzBudget.js';
 import { cellsOf, connectGrid, eventually, synced, type GridClient } from '../testing/gridClients.js';
 import { startTestServer, type TestServer } from '../testing/harness.js';
@@ -282,7 +283,7 @@ describe('grid fuzz: random and mutated frames and updates from several clients'
   }
 
   it('keeps the server up, every replica equal, nothing invalid anywhere, rows and audit in agreement', async () => {
-    const memoryBefore = process.memoryUsage();
+    const memoryBefore = memoryNow();
     await fc.assert(
       fc.asyncProperty(fc.array(opArb, { minLength: 5, maxLength: 25 }), async (ops) => {
         for (const op of ops) await run(op);
@@ -293,9 +294,7 @@ describe('grid fuzz: random and mutated frames and updates from several clients'
       }),
       fuzzParams(4),
     );
-    const memoryAfter = process.memoryUsage();
-    // Generous: this guards against the floods the issue found (hundreds of MB), not against noise.
-    expect(memoryAfter.heapUsed - memoryBefore.heapUsed).toBeLessThan(200 * 1024 * 1024);
-    expect(memoryAfter.arrayBuffers - memoryBefore.arrayBuffers).toBeLessThan(100 * 1024 * 1024);
+    // Measured after a full collection: it guards against the floods the issue found (hundreds of MB), not noise.
+    expectMemoryBounded(memoryBefore, 'grid fuzz');
   });
 });
