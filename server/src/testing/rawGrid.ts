@@ -83,6 +83,8 @@ export function connectRawGrid(baseUrl: string, docName: string, token: string):
   const synced = new Promise<void>((resolve) => (markSynced = resolve));
   const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
   ws.on('error', () => undefined);
+  // An Awareness runs a timer until destroyed, which would keep this client and its document alive for good.
+  ws.on('close', () => awareness.destroy());
   const client: RawGridClient = {
     ws,
     doc,
