@@ -36,6 +36,7 @@ class Subscription<T = any> {
   readonly received: T[] = [];
   errors: unknown[] = [];
   closeCode?: number;
+  private closing = false;
   private readonly client: Client;
 
   constructor(server: RestartableServer, token: string, query: string, variables: Record<string, unknown>, field: string) {
@@ -52,6 +53,8 @@ class Subscription<T = any> {
       { query, variables },
       {
         next: (result) => {
+          // What arrives while closing is not seen: a client that resumes does so from what it saw.
+          if (this.closing) return;
           if (result.data) this.received.push(result.data[field]);
           if (result.errors) this.errors.push(result.errors);
         },
@@ -62,6 +65,7 @@ class Subscription<T = any> {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await this.client.dispose();
   }
 }
