@@ -8,13 +8,14 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { ormOptions, ensureDatabase } = await import(path.join(root, 'server/dist/server/src/db/orm.js'));
+const { entities } = await import(path.join(root, 'server/dist/server/src/entities.js'));
 const { MikroORM } = await import('@mikro-orm/postgresql');
 const pg = (await import('pg')).default;
 
 const server = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const scratch = `plansync_migration_${process.pid}`;
 const url = await ensureDatabase(server, scratch);
-const orm = await MikroORM.init(ormOptions(url, {}));
+const orm = await MikroORM.init(ormOptions(url, entities, {}));
 try {
   const migrator = orm.getMigrator();
   await migrator.up();

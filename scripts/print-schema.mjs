@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const { buildPlansyncSchema, printPlansyncSchema } = await import(path.join(root, 'server/dist/server/src/graphql/schema.js'));
+const { buildPlansyncSchema, printPlansyncSchema } = await import(path.join(root, 'server/dist/server/src/schema.js'));
 const { createEventBus } = await import(path.join(root, 'server/dist/server/src/realtime/eventBus.js'));
 const sdl = printPlansyncSchema(await buildPlansyncSchema(createEventBus()));
 await fs.mkdir(path.join(root, 'schema'), { recursive: true });

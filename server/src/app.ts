@@ -15,8 +15,9 @@ import { GridServer } from './collab/GridServer.js';
 import type { Config } from './config.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embeddedPostgres.js';
 import { ensureDatabase, openOrm, setOrmLogger, type Orm } from './db/orm.js';
-import { seedDemoData } from './db/seed.js';
-import { buildPlansyncSchema } from './graphql/schema.js';
+import { seedDemoData } from './seed.js';
+import { entities } from './entities.js';
+import { buildPlansyncSchema } from './schema.js';
 import { createMetrics, registerSignInMetrics } from './http/metrics.js';
 import { hashingStats } from './auth/passwords.js';
 import { startHttpServer, type RunningHttpServer } from './http/server.js';
@@ -58,7 +59,7 @@ export async function startPlansync(config: Config, log: Logger = createLogger(c
       embedded = await startEmbeddedPostgres(config.dataDir, log);
       databaseUrl = await ensureDatabase(embedded.url, EMBEDDED_DATABASE);
     }
-    orm = await openOrm(databaseUrl);
+    orm = await openOrm(databaseUrl, entities);
     if (config.seedDemo && (await seedDemoData(orm.em.fork()))) log.info('seeded the demo data');
 
     const keys = await loadSigningKeys({ privatePem: config.jwtPrivateKey, publicPem: config.jwtPublicKey, dataDir: config.dataDir });

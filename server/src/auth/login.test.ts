@@ -6,7 +6,7 @@
  * (signInLimits.test.ts); here it is raised out of the way.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_PASSWORD } from '../db/seed.js';
+import { DEMO_PASSWORD } from '../seed.js';
 import { startTestServer, type GraphQLResponse, type TestServer } from '../testing/harness.js';
 
 const LOGIN = 'mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token user { email role } } }';

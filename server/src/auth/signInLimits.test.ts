@@ -7,7 +7,7 @@
  */
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_PASSWORD } from '../db/seed.js';
+import { DEMO_PASSWORD } from '../seed.js';
 import { startTestServer, type TestServer } from '../testing/harness.js';
 import { hashingStats } from './passwords.js';
 

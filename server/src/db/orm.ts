@@ -6,7 +6,6 @@ import { MikroORM, defineConfig, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import pg from 'pg';
 import { migrationsList } from '../../../migrations/index.js';
-import { entities } from './entities.js';
 
 export type Orm = MikroORM;
 
@@ -19,7 +18,8 @@ export function setOrmLogger(log: { debug(msg: string): void }): void {
 /** The advisory lock key that serialises migrations and seeding across instances ("plansync" in hex-ish). */
 const SCHEMA_LOCK_KEY = 0x706c616e;
 
-export function ormOptions(clientUrl: string, overrides: Partial<Options> = {}): Options {
+/** MikroORM's options for this database and these entities (the registry is `entities.ts`, beside `app.ts`). */
+export function ormOptions(clientUrl: string, entities: Options['entities'], overrides: Partial<Options> = {}): Options {
   return defineConfig({
     clientUrl,
     // MikroORM's own messages (the migrator's) go to our structured log at debug level.
@@ -68,8 +68,8 @@ export async function withSchemaLock<T>(clientUrl: string, work: () => Promise<T
 }
 
 /** Connects and brings the schema up to date. */
-export async function openOrm(clientUrl: string): Promise<Orm> {
-  const orm = await MikroORM.init(ormOptions(clientUrl));
+export async function openOrm(clientUrl: string, entities: Options['entities']): Promise<Orm> {
+  const orm = await MikroORM.init(ormOptions(clientUrl, entities));
   await withSchemaLock(clientUrl, () => orm.getMigrator().up());
   return orm;
 }

@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createEventBus } from '../realtime/eventBus.js';
 import { documentCost } from './cost.js';
 import { costCheck, LIMITS } from './limits.js';
-import { buildPlansyncSchema } from './schema.js';
+import { buildPlansyncSchema } from '../schema.js';
 
 const clientSrc = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../client/src');
 

@@ -4,7 +4,7 @@
  * run to prove that nothing the fuzzer sent as that role changed them.
  */
 import { expect } from 'vitest';
-import { DEMO_PASSWORD } from '../db/seed.js';
+import { DEMO_PASSWORD } from '../seed.js';
 import { eventually } from './gridClients.js';
 import type { FuzzWorld } from './graphqlArbitraries.js';
 import type { TestServer } from './harness.js';

@@ -12,7 +12,7 @@ import { inject } from 'vitest';
 import { startPlansync, type Plansync } from '../app.js';
 import { loadConfig } from '../config.js';
 import { ensureDatabase } from '../db/orm.js';
-import { DEMO_PASSWORD } from '../db/seed.js';
+import { DEMO_PASSWORD } from '../seed.js';
 import { createLogger } from '../log.js';
 
 export interface GraphQLResponse<T = any> {

@@ -6,16 +6,16 @@
  * half-way, can never seed twice: either everything was committed or nothing was.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { hashPassword } from '../auth/passwords.js';
-import { BudgetLine } from '../budget/BudgetLine.js';
-import { BudgetPlan } from '../budget/BudgetPlan.js';
-import { BudgetSubmission } from '../budget/BudgetSubmission.js';
-import { BusinessUnit } from '../budget/BusinessUnit.js';
-import { Organization } from '../directory/Organization.js';
-import { StudioCompany } from '../directory/StudioCompany.js';
-import { SystemGroup } from '../directory/SystemGroup.js';
-import { User } from '../directory/User.js';
-import type { Role } from '../directory/role.js';
+import { hashPassword } from './auth/passwords.js';
+import { BudgetLine } from './budget/BudgetLine.js';
+import { BudgetPlan } from './budget/BudgetPlan.js';
+import { BudgetSubmission } from './budget/BudgetSubmission.js';
+import { BusinessUnit } from './budget/BusinessUnit.js';
+import { Organization } from './directory/Organization.js';
+import { StudioCompany } from './directory/StudioCompany.js';
+import { SystemGroup } from './directory/SystemGroup.js';
+import { User } from './directory/User.js';
+import type { Role } from './directory/role.js';
 
 export const DEMO_PASSWORD = 'plansync-demo';
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { schemaFile } from '../paths.js';
-import { createEventBus } from '../realtime/eventBus.js';
+import { schemaFile } from './paths.js';
+import { createEventBus } from './realtime/eventBus.js';
 import { buildPlansyncSchema, printPlansyncSchema } from './schema.js';
 
 describe('schema/schema.graphql', () => {

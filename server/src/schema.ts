@@ -1,20 +1,20 @@
 /** The GraphQL schema, built code-first from the resolvers; `schema/schema.graphql` is its printed form. */
 import { isObjectType, lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
-import { AuthResolver } from '../auth/AuthResolver.js';
-import { AuditLogResolver } from '../budget/AuditLogResolver.js';
-import { BudgetLineResolver } from '../budget/BudgetLineResolver.js';
-import type { BudgetLineParent } from '../budget/BudgetLineType.js';
-import { BudgetLineRelations, BudgetSubmissionRelations, CellChangeRelations } from '../budget/RelationResolvers.js';
-import { SubmissionResolver } from '../budget/SubmissionResolver.js';
-import { OrganizationResolver } from '../directory/OrganizationResolver.js';
-import { UserResolver } from '../directory/UserResolver.js';
-import { badUserInput } from '../errors.js';
-import type { BudgetLineChangedEvent, EventBus, SubmissionStatusChangedEvent } from '../realtime/eventBus.js';
-import type { GraphQLContext } from './context.js';
-import { refuseUnstorableArguments } from './storableArguments.js';
-import type { WorkflowEventRecord } from '../workflow/transitions.js';
-import { publicEvent, WorkflowResolver } from '../workflow/WorkflowResolver.js';
+import { AuthResolver } from './auth/AuthResolver.js';
+import { AuditLogResolver } from './budget/AuditLogResolver.js';
+import { BudgetLineResolver } from './budget/BudgetLineResolver.js';
+import type { BudgetLineParent } from './budget/BudgetLineType.js';
+import { BudgetLineRelations, BudgetSubmissionRelations, CellChangeRelations } from './budget/RelationResolvers.js';
+import { SubmissionResolver } from './budget/SubmissionResolver.js';
+import { OrganizationResolver } from './directory/OrganizationResolver.js';
+import { UserResolver } from './directory/UserResolver.js';
+import { badUserInput } from './errors.js';
+import type { BudgetLineChangedEvent, EventBus, SubmissionStatusChangedEvent } from './realtime/eventBus.js';
+import type { GraphQLContext } from './graphql/context.js';
+import { refuseUnstorableArguments } from './graphql/storableArguments.js';
+import type { WorkflowEventRecord } from './workflow/transitions.js';
+import { publicEvent, WorkflowResolver } from './workflow/WorkflowResolver.js';
 
 export const resolvers = [
   AuthResolver,
