@@ -15,8 +15,12 @@ const SKIPPED_FOLDERS = new Set(['node_modules', 'dist', '.git']);
 /** Test files are not part of the build (server/tsconfig.json excludes them): editing one rebuilds nothing. */
 const TEST_FILE = /\.test\.[cm]?[jt]sx?$/;
 
-/** Newest modification time (ms) of the source files at or under the given paths; 0 when there are none. */
-export function newestSource(paths) {
+/**
+ * Newest modification time (ms) of the files at or under the given paths; 0 when there are none. `skip(p,
+ * stat)` leaves out a file, or a folder with everything under it. The one walk behind both build checks:
+ * `npm start`'s (newestSource, below) and the benchmarks' (bench/lib/common.mjs ensureBuilt).
+ */
+export function newestMtime(paths, skip = () => false) {
   let latest = 0;
   const visit = (p) => {
     let stat;
@@ -25,15 +29,17 @@ export function newestSource(paths) {
     } catch {
       return;
     }
-    if (stat.isDirectory()) {
-      if (SKIPPED_FOLDERS.has(path.basename(p))) return;
-      for (const entry of fs.readdirSync(p)) visit(path.join(p, entry));
-    } else if (!TEST_FILE.test(p)) {
-      latest = Math.max(latest, stat.mtimeMs);
-    }
+    if (skip(p, stat)) return;
+    if (stat.isDirectory()) for (const entry of fs.readdirSync(p)) visit(path.join(p, entry));
+    else latest = Math.max(latest, stat.mtimeMs);
   };
   paths.forEach(visit);
   return latest;
+}
+
+/** Newest modification time (ms) of the source files at or under the given paths; 0 when there are none. */
+export function newestSource(paths) {
+  return newestMtime(paths, (p, stat) => (stat.isDirectory() ? SKIPPED_FOLDERS.has(path.basename(p)) : TEST_FILE.test(p)));
 }
 
 /**

@@ -8,6 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { newestMtime } from '../../scripts/staleness.mjs';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const benchDir = path.join(root, 'bench');
@@ -159,28 +160,12 @@ export const fmtRatio = (v) => (v == null || Number.isNaN(v) ? '-' : `${v.toFixe
 export const ratio = (a, b) => (a == null || b == null || Number.isNaN(a) || Number.isNaN(b) || b === 0 ? null : a / b);
 
 // ---------------------------------------------------------------------------------------------- build
-/** Newest modification time under the given paths, skipping what `tsc -b` does not compile. */
-export function newest(paths, skip = () => false) {
-  let latest = 0;
-  const visit = (p) => {
-    let stat;
-    try {
-      stat = fs.statSync(p);
-    } catch {
-      return;
-    }
-    if (skip(p)) return;
-    if (stat.isDirectory()) for (const entry of fs.readdirSync(p)) visit(path.join(p, entry));
-    else latest = Math.max(latest, stat.mtimeMs);
-  };
-  paths.forEach((p) => visit(path.join(root, p)));
-  return latest;
-}
-
 /** Builds the server when server/dist is missing or older than its sources; returns a warning or null. */
 export function ensureBuilt() {
-  const sources = newest(['server/src', 'migrations', 'server/tsconfig.json', 'tsconfig.base.json'], (p) => p.endsWith('.test.ts') || p.includes(`${path.sep}testing`));
-  const built = fs.existsSync(serverEntry) ? newest(['server/dist']) : 0;
+  const at = (paths) => paths.map((p) => path.join(root, p));
+  // What `tsc -b` does not compile (tests, the testing helpers) cannot make the build stale.
+  const sources = newestMtime(at(['server/src', 'migrations', 'server/tsconfig.json', 'tsconfig.base.json']), (p) => p.endsWith('.test.ts') || p.includes(`${path.sep}testing`));
+  const built = fs.existsSync(serverEntry) ? newestMtime(at(['server/dist'])) : 0;
   if (built >= sources) return null;
   log('server/dist is missing or older than its sources: npm run build -w server');
   const result = spawnSync('npm', ['run', 'build', '-w', 'server'], { cwd: root, stdio: ['ignore', 2, 2] });
