@@ -13,8 +13,8 @@
  *   it has caught up); beyond MAX_UNSENT_BYTES it is closed (1013, try again later).
  * - Ping every 30 s; a connection that missed a pong is terminated. It closes with 4401 when its token expires.
  */
-import type { Writable } from 'node:stream';
 import type { WebSocket } from 'ws';
+import { directFrameWriter, type FrameWriter } from '../internals/wsSender.js';
 import type { Viewer } from '../policies/viewer.js';
 import type { GridDocument, GridPeer } from './GridDocument.js';
 import type { Writer } from './clientIds.js';
@@ -48,14 +48,6 @@ export const PRESENCE_INTERVAL_MS = 100;
 /** At most one sync request (for dropped, incomplete updates) per connection this often. */
 const SYNC_REQUEST_INTERVAL_MS = 1000;
 
-/** The parts of a ws 8 WebSocket that a pre-framed broadcast writes through (see `sendFramed`). */
-interface WsInternals {
-  _socket?: Writable;
-  _sender?: { _state?: unknown; _queue?: unknown[] };
-}
-/** ws's Sender state when nothing is being compressed or read from a Blob: it writes to the socket at once. */
-const WS_SENDER_IDLE = 0;
-
 export interface ConnectionEvents {
   onAccepted(count: number): void;
   /** Changes refused: counted every time; `detail` is given at most once a minute per connection (for the log). */
@@ -86,9 +78,8 @@ export class GridConnection implements GridPeer {
   private unloggedRefusals: string[] = [];
   private unloggedCount = 0;
   private lastRefusalLogAt = 0;
-  /** The TCP socket under the websocket, when ws's internals are as this code knows them (else undefined). */
-  private readonly rawSocket?: Writable;
-  private readonly sender?: { _state?: unknown; _queue?: unknown[] };
+  /** Writes a pre-framed broadcast straight to the socket (internals/wsSender.ts); undefined: through ws. */
+  private readonly writeFramed?: FrameWriter;
 
   constructor(
     private readonly socket: WebSocket,
@@ -100,11 +91,7 @@ export class GridConnection implements GridPeer {
   ) {
     this.writer = { userId: currentViewer.userId, connection: this };
     this.origin = { kind: 'connection', author: { userId: currentViewer.userId, source: 'GRID' }, writer: this.writer };
-    const internals = socket as unknown as WsInternals;
-    if (internals._socket && internals._sender && internals._sender._state === WS_SENDER_IDLE && Array.isArray(internals._sender._queue)) {
-      this.rawSocket = internals._socket;
-      this.sender = internals._sender;
-    }
+    this.writeFramed = directFrameWriter(socket);
   }
 
   /** Who is connected, with the rights they have now. */
@@ -173,14 +160,12 @@ export class GridConnection implements GridPeer {
    * A broadcast: `framed` is `message` as a complete websocket frame (protocol.websocketFrame), built once for
    * every receiver. When ws's sender is idle (no compression or Blob read in progress: always, as we send
    * neither) ws would write its frame to the socket synchronously, so writing the same bytes ourselves keeps
-   * the order of everything sent on this socket; otherwise ws queues, and the message goes through ws behind
-   * what it holds. No callback, no promise, no allocation per receiver.
+   * the order of everything sent on this socket (internals/wsSender.ts); otherwise ws queues, and the message
+   * goes through ws behind what it holds. No callback, no promise, no allocation per receiver.
    */
   sendFramed(message: Uint8Array, framed: Buffer): void {
     if (this.closed || this.socket.readyState !== 1 /* OPEN */) return;
-    const sender = this.sender;
-    if (sender && sender._state === WS_SENDER_IDLE && sender._queue!.length === 0) this.rawSocket!.write(framed);
-    else this.socket.send(message);
+    if (!this.writeFramed?.(framed)) this.socket.send(message);
     this.checkBackpressure();
   }
 

@@ -1,0 +1,55 @@
+/**
+ * Writing a pre-framed websocket message straight to a socket, past ws's sender: ws's private
+ * `websocket._sender`, its `_state` and its `_queue`.
+ *
+ * Relies on ws 8 (checked on 8.23.0, lib/sender.js): a Sender whose `_state` is 0 (`DEFAULT`: not
+ * compressing, not reading a Blob) and whose `_queue` is empty frames a message and writes it to the TCP socket
+ * at once, inside `ws.send`. So while that holds, writing the same bytes to the TCP socket ourselves
+ * (internals/wsSocket.ts) keeps the order of everything sent on the socket; when it does not hold, ws holds
+ * messages back, and so must we. ws counts what we wrote in `bufferedAmount` (it reads the socket's buffer), so
+ * backpressure still sees it.
+ *
+ * Why we reach in: a grid broadcast goes to every connection of a document. Through `ws.send` each receiver costs
+ * its own framing, options object and `writev`; here the message is framed once (collab/protocol.ts
+ * `websocketFrame`) and the same bytes are written to every socket, about 1 us of JavaScript per receiver
+ * (bench/results.md, "What the profiles show", grid fan-out; commit 8170609).
+ *
+ * Fallback: when ws's internals are not as described, `directFrameWriter` answers undefined and the caller
+ * sends through `ws.send`: the same bytes on the wire, only slower. When the sender is busy, the writer answers
+ * false and the caller does the same for that message. wsSender.test.ts fails, saying what changed, so that a
+ * ws upgrade cannot turn this off (or break the order of messages) unnoticed.
+ *
+ * Out of scope: building frames (collab/protocol.ts), compression (grid sockets never compress).
+ */
+import type { WebSocket } from 'ws';
+import { tcpSocketOf } from './wsSocket.js';
+
+/** ws's Sender `_state` when nothing is being compressed or read from a Blob (lib/sender.js `DEFAULT`). */
+const SENDER_IDLE = 0;
+
+interface SenderInternals {
+  _state: unknown;
+  _queue: unknown[];
+}
+
+/**
+ * Writes one complete websocket frame to the socket and answers true, when ws would itself write at once (its
+ * sender idle, nothing queued); answers false, writing nothing, otherwise: send that message through ws.
+ */
+export type FrameWriter = (framed: Buffer) => boolean;
+
+/**
+ * A writer of pre-framed messages for `ws`, or undefined when ws's sender is not as this module knows it (then
+ * every message goes through `ws.send`). Built once per socket; a write allocates nothing.
+ */
+export function directFrameWriter(ws: WebSocket): FrameWriter | undefined {
+  const socket = tcpSocketOf(ws);
+  const sender = (ws as unknown as { _sender?: Partial<SenderInternals> | null })._sender;
+  if (!socket || !sender || sender._state !== SENDER_IDLE || !Array.isArray(sender._queue)) return undefined;
+  const known = sender as SenderInternals;
+  return (framed) => {
+    if (known._state !== SENDER_IDLE || known._queue.length !== 0) return false;
+    socket.write(framed);
+    return true;
+  };
+}
