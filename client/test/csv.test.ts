@@ -45,6 +45,28 @@ describe('CSV export neutralises formulas', () => {
   });
 });
 
+describe('CSV export as csv-stringify writes it', () => {
+  it('writes a BOM, CRLF line ends, and RFC 4180 quotes only where a cell needs them', () => {
+    const csv = toCsv(['a', 'b', 'c'], [['plain', 'with, comma', 'say "hi"'], [null, undefined, 0], ['two\nlines', 'a\rb', 12.5]]);
+    expect(csv).toBe('\ufeffa,b,c\r\nplain,"with, comma","say ""hi"""\r\n,,0\r\n"two\nlines","a\rb",12.5\r\n');
+  });
+
+  it('neutralises the full-width look-alikes that Apple Numbers folds into = + - @', () => {
+    for (const lookalike of ['\uFF1D1+1', '\uFF0B1', '\uFF0D1', '\uFF20SUM(A1)']) {
+      expect(neutraliseFormula(lookalike)).toBe(`'${lookalike}`);
+      expect(toCsv(['v'], [[lookalike]]).split('\r\n')[1]).toBe(`'${lookalike}`);
+    }
+  });
+
+  it('prefixes a negative-looking text but never a negative number', () => {
+    expect(toCsv(['text', 'number'], [['-3', -3]]).split('\r\n')[1]).toBe("'-3,-3");
+  });
+
+  it('neutralises a header cell like any other', () => {
+    expect(toCsv(['=1+1'], []).replace(/^\ufeff/, '')).toBe("'=1+1\r\n");
+  });
+});
+
 describe('the audit export of a comment typed as a formula', () => {
   let server: TestServer;
   beforeAll(async () => {

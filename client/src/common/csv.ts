@@ -1,29 +1,34 @@
 /**
- * CSV files people open in Excel: RFC 4180 quoting, CRLF line ends, a BOM so accents survive, and text that a
- * spreadsheet would run as a formula neutralised.
+ * CSV files people open in Excel, written by csv-stringify (its browser build, so no Node stream in the
+ * bundle): RFC 4180 quoting, CRLF line ends, a BOM so accents survive, and text that a spreadsheet would run
+ * as a formula neutralised; and the text offered as a download.
+ *
+ * Out of scope: parsing CSV, and streaming (an export is the rows already loaded in the page).
  */
+import { stringify, type Options } from 'csv-stringify/browser/esm/sync';
 
 /**
- * What makes Excel, LibreOffice or Google Sheets read a cell as a formula (or a DDE command): its first
- * character. Tab and carriage return count too, since some importers strip them and read what follows.
+ * The export's settings. `escape_formulas` is OWASP's "CSV injection" advice, as the library implements it: a
+ * text cell that starts like a formula (= + - @, a tab or a carriage return, which some importers strip
+ * before reading what follows, and their full-width look-alikes, which Apple Numbers folds into them) gets a
+ * leading apostrophe, which the spreadsheet hides and which makes the rest plain text. Numbers are numbers,
+ * never formulas, and stay as they are (-3 is not prefixed).
+ * `quote_record_delimiter`: the library stops quoting a lone \n or \r once `record_delimiter` is given; a
+ * comment typed over two lines must stay one cell.
  */
-const FORMULA_START = /^[=+\-@\t\r]/;
+const EXPORT: Options = { bom: true, record_delimiter: 'windows', quote_record_delimiter: true, escape_formulas: true };
 
 /**
- * A text cell as a spreadsheet shows it, never runs it (OWASP's "CSV injection" advice): one that starts like a
- * formula gets a leading apostrophe, which the spreadsheet hides and which makes the rest plain text. Numbers
- * are numbers, never formulas, and stay as they are.
+ * One text as the export writes it, without the quoting: the same rule as the export's cells (the library's,
+ * applied with quote and escape characters switched off), for callers and tests that check one value.
  */
 export function neutraliseFormula(value: string): string {
-  return FORMULA_START.test(value) ? `'${value}` : value;
+  return stringify([[value]], { escape_formulas: true, quote: '', escape: '', eof: false });
 }
 
+/** A header row and rows as CSV text; null and undefined cells are empty. */
 export function toCsv(header: readonly string[], rows: readonly (readonly (string | number | null | undefined)[])[]): string {
-  const cell = (value: string | number | null | undefined) => {
-    const text = value === null || value === undefined ? '' : typeof value === 'number' ? String(value) : neutraliseFormula(value);
-    return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-  };
-  return '\ufeff' + [header, ...rows].map((row) => row.map(cell).join(',')).join('\r\n') + '\r\n';
+  return stringify([header, ...rows] as unknown[][], EXPORT);
 }
 
 /** Offers a text as a file download, without a round trip to the server. */
