@@ -23,12 +23,13 @@ import { hashingStats } from './auth/passwords.js';
 import { startHttpServer, type RunningHttpServer } from './http/server.js';
 import { PersonSockets } from './realtime/personSockets.js';
 import { createLogger, type Logger } from './log.js';
-import { createEventBus } from './realtime/eventBus.js';
+import { createPlansyncBus } from './events.js';
 import { RedisLink } from './realtime/redisLink.js';
 import { integrationProvider } from './workflow/adapters/index.js';
 import { powerBiAdapter } from './workflow/adapters/powerBi.js';
 import { teamsAdapter } from './workflow/adapters/teams.js';
 import { WorkflowEngine } from './workflow/engine.js';
+import { WorkflowEventSequencer } from './workflow/eventSequencer.js';
 import type { Services } from './services.js';
 
 export interface Plansync {
@@ -50,6 +51,7 @@ export async function startPlansync(config: Config, log: Logger = createLogger(c
   let http: RunningHttpServer | undefined;
   let grid: GridServer | undefined;
   let workflows: WorkflowEngine | undefined;
+  let sequencer: WorkflowEventSequencer | undefined;
   let catchUp: UnitEventCatchUp | undefined;
   let redis: RedisLink | undefined;
   setOrmLogger(log.child({ component: 'mikro-orm' }));
@@ -70,9 +72,13 @@ export async function startPlansync(config: Config, log: Logger = createLogger(c
       // Waits a little for Redis, never for ever: without it this instance still serves its own clients.
       await redis.start(3000);
     }
-    const events = createEventBus(redis);
+    const events = createPlansyncBus(redis);
     const integrations = integrationProvider(config, { teams: teamsAdapter(config), powerBi: powerBiAdapter(config) });
     log.info({ integrations: integrations.describe() }, 'workflow integrations');
+    // Workflow events in cursor order for the `workflowEvents` streams, from this instance and every other:
+    // listening before the engine runs a step, so no event of this instance passes unseen.
+    sequencer = new WorkflowEventSequencer(orm.em, events, log.child({ component: 'workflow' }));
+    await sequencer.start();
     workflows = new WorkflowEngine({
       em: orm.em,
       databaseUrl,
@@ -135,7 +141,7 @@ export async function startPlansync(config: Config, log: Logger = createLogger(c
       'Plansync is listening',
     );
 
-    const running = { http, grid, workflows, catchUp, orm, embedded, redis };
+    const running = { http, grid, workflows, sequencer, catchUp, orm, embedded, redis };
     let stopping: Promise<void> | undefined;
     return {
       url,
@@ -144,7 +150,7 @@ export async function startPlansync(config: Config, log: Logger = createLogger(c
       stop: () => (stopping ??= shutdown(running, log)),
     };
   } catch (err) {
-    await shutdown({ http, grid, workflows, catchUp, orm, embedded, redis }, log).catch(() => undefined);
+    await shutdown({ http, grid, workflows, sequencer, catchUp, orm, embedded, redis }, log).catch(() => undefined);
     throw err;
   }
 }
@@ -154,6 +160,7 @@ async function shutdown(
     http?: RunningHttpServer;
     grid?: GridServer;
     workflows?: WorkflowEngine;
+    sequencer?: WorkflowEventSequencer;
     catchUp?: UnitEventCatchUp;
     orm?: Orm;
     embedded?: EmbeddedDatabase;
@@ -166,6 +173,7 @@ async function shutdown(
   // database, then stop it.
   await parts.http?.close().catch((err) => log.error({ err }, 'closing the HTTP server failed'));
   await parts.workflows?.stop().catch((err) => log.error({ err }, 'stopping the workflow workers failed'));
+  parts.sequencer?.stop();
   parts.catchUp?.stop();
   await parts.grid?.stop().catch((err) => log.error({ err }, 'storing the grid documents failed'));
   await parts.redis?.close().catch((err) => log.error({ err }, 'closing the Redis connections failed'));

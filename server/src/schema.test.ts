@@ -1,12 +1,12 @@
 import fs from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { schemaFile } from './paths.js';
-import { createEventBus } from './realtime/eventBus.js';
+import { createPlansyncBus } from './events.js';
 import { buildPlansyncSchema, printPlansyncSchema } from './schema.js';
 
 describe('schema/schema.graphql', () => {
   it('is what the code prints (run `npm run schema` after changing the API)', async () => {
-    const printed = printPlansyncSchema(await buildPlansyncSchema(createEventBus()));
+    const printed = printPlansyncSchema(await buildPlansyncSchema(createPlansyncBus()));
     const checkedIn = await fs.readFile(schemaFile, 'utf8');
     expect(checkedIn).toBe(printed);
   });

@@ -10,10 +10,11 @@ import { SubmissionResolver } from './budget/SubmissionResolver.js';
 import { OrganizationResolver } from './directory/OrganizationResolver.js';
 import { UserResolver } from './directory/UserResolver.js';
 import { badUserInput } from './errors.js';
-import type { BudgetLineChangedEvent, EventBus, SubmissionStatusChangedEvent } from './realtime/eventBus.js';
+import type { BudgetLineChangedEvent, SubmissionStatusChangedEvent } from './budget/events.js';
+import type { PlansyncBus } from './events.js';
 import type { GraphQLContext } from './graphql/context.js';
 import { refuseUnstorableArguments } from './graphql/storableArguments.js';
-import type { WorkflowEventRecord } from './workflow/transitions.js';
+import type { WorkflowEventRecord } from './workflow/events.js';
 import { publicEvent, WorkflowResolver } from './workflow/WorkflowResolver.js';
 
 export const resolvers = [
@@ -29,7 +30,7 @@ export const resolvers = [
   WorkflowResolver,
 ] as const;
 
-export async function buildPlansyncSchema(events: EventBus): Promise<GraphQLSchema> {
+export async function buildPlansyncSchema(events: PlansyncBus): Promise<GraphQLSchema> {
   const schema = await buildSchema({
     resolvers: [...resolvers],
     pubSub: events,

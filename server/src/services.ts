@@ -6,7 +6,7 @@ import type { BudgetLineWriter } from './budget/budgetLineWriter.js';
 import type { Config } from './config.js';
 import type { Orm } from './db/orm.js';
 import type { Logger } from './log.js';
-import type { EventBus } from './realtime/eventBus.js';
+import type { PlansyncBus } from './events.js';
 import type { PersonSockets } from './realtime/personSockets.js';
 import type { RedisLink } from './realtime/redisLink.js';
 import type { WorkflowEngine } from './workflow/engine.js';
@@ -19,7 +19,7 @@ export interface Services {
   viewers: ViewerResolver;
   localLogin: LocalLogin;
   budgetLines: BudgetLineWriter;
-  events: EventBus;
+  events: PlansyncBus;
   /** Open websockets per person, capped (grid and GraphQL alike). */
   sockets: PersonSockets;
   /** The link to the other instances, when REDIS_URL is set. */

@@ -2,7 +2,7 @@ import { Arg, Ctx, Field, Float, ID, InputType, Int, Mutation, Query, Resolver, 
 import { requireViewer, type GraphQLContext } from '../graphql/context.js';
 import { canReadPlans } from '../policies/budgetPlan.js';
 import { readableUnits } from '../policies/businessUnit.js';
-import type { BudgetLineChangedEvent } from '../realtime/eventBus.js';
+import type { BudgetLineChangedEvent } from './events.js';
 import type { BudgetLine } from './BudgetLine.js';
 import { BudgetLineType } from './BudgetLineType.js';
 import { BudgetPlan } from './BudgetPlan.js';

@@ -4,7 +4,7 @@ import { isFrozen } from '../policies/budgetLine.js';
 import { canSubmit, canReview } from '../policies/budgetSubmission.js';
 import { canWriteUnit, readableUnits } from '../policies/businessUnit.js';
 import { canReadExecution } from '../policies/workflowExecution.js';
-import type { SubmissionStatusChangedEvent } from '../realtime/eventBus.js';
+import type { SubmissionStatusChangedEvent } from './events.js';
 import { scopeOf } from '../workflow/engine.js';
 import { WorkflowExecution } from '../workflow/WorkflowExecution.js';
 import { BudgetSubmission } from './BudgetSubmission.js';

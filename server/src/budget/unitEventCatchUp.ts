@@ -14,6 +14,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from '../log.js';
 import { onEvent, publishLocally, type EventBus } from '../realtime/eventBus.js';
+import type { SessionTopics } from '../realtime/sessionEvents.js';
+import type { BudgetTopics } from './events.js';
 import { BudgetLine } from './BudgetLine.js';
 import { BudgetSubmission } from './BudgetSubmission.js';
 import { snapshotLine } from './lineSnapshot.js';
@@ -40,7 +42,7 @@ export class UnitEventCatchUp {
 
   constructor(
     private readonly em: EntityManager,
-    private readonly bus: EventBus,
+    private readonly bus: EventBus<BudgetTopics & SessionTopics>,
     private readonly log: Logger,
   ) {}
 

@@ -7,7 +7,8 @@ import { forbidden } from '../errors.js';
 import { requireViewer, type GraphQLContext } from '../graphql/context.js';
 import { canReadPlans } from '../policies/budgetPlan.js';
 import { inScope, readableUnits } from '../policies/businessUnit.js';
-import { liveOf } from '../realtime/liveContext.js';
+import { liveTopics } from '../realtime/liveContext.js';
+import type { BudgetTopics } from './events.js';
 import { readableUnitByCode } from './unitLookup.js';
 
 type UnitTopic = 'BUDGET_LINE_CHANGED' | 'SUBMISSION_STATUS_CHANGED';
@@ -22,11 +23,9 @@ export async function subscribeToUnitEvents(
   if (!canReadPlans(viewer)) throw forbidden('You may not read budget plans');
   const unitId = args.businessUnitCode != null ? (await readableUnitByCode(ctx.em, viewer, args.businessUnitCode)).id : null;
   const scope = readableUnits(viewer);
-  const live = liveOf(ctx);
+  const live = liveTopics<BudgetTopics>(ctx);
   // Subscribers with the same person and arguments share a group in the fanout: this is the same for all of them.
   const visible = (event: { planId: string; unitId: string }) =>
     event.planId === args.planId && (unitId === null || event.unitId === unitId) && inScope(scope, event.unitId);
-  return topic === 'BUDGET_LINE_CHANGED'
-    ? live.fanouts.BUDGET_LINE_CHANGED.follow(live.delivery, { visible })
-    : live.fanouts.SUBMISSION_STATUS_CHANGED.follow(live.delivery, { visible });
+  return live.fanout(topic).follow(live.delivery, { visible });
 }

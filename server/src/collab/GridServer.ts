@@ -29,7 +29,9 @@ import type { Logger } from '../log.js';
 import { canEditLine, isFrozen } from '../policies/budgetLine.js';
 import { canReadUnit } from '../policies/businessUnit.js';
 import type { Viewer } from '../policies/viewer.js';
+import type { BudgetTopics } from '../budget/events.js';
 import { onEvent, type EventBus } from '../realtime/eventBus.js';
+import type { SessionTopics } from '../realtime/sessionEvents.js';
 import { CELLS_MAP, cellKey } from './cellRules.js';
 import { formatDocName, parseDocName } from './docName.js';
 import { GridCloseCode, GridConnection } from './GridConnection.js';
@@ -65,7 +67,7 @@ export interface GridServerOptions {
   em: EntityManager;
   viewers: ViewerResolver;
   writer: BudgetLineWriter;
-  events: EventBus;
+  events: EventBus<BudgetTopics & SessionTopics>;
   log: Logger;
   metrics: GridMetrics;
   store?: Partial<GridStoreOptions>;

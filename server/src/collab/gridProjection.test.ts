@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { BudgetLineChangedEvent } from '../realtime/eventBus.js';
+import type { BudgetLineChangedEvent } from '../budget/events.js';
 import { connectGrid, eventually, synced, type GridClient } from '../testing/gridClients.js';
 import { startTestServer, type TestServer } from '../testing/harness.js';
 

@@ -33,6 +33,7 @@ import type { ChangeSource } from '../budget/CellChange.js';
 import { auditText, EDITABLE_COLUMNS, type CellValue, type EditableColumn } from '../budget/columns.js';
 import type { BudgetLineSnapshot } from '../budget/lineSnapshot.js';
 import type { Logger } from '../log.js';
+import type { BudgetTopics } from '../budget/events.js';
 import type { EventBus } from '../realtime/eventBus.js';
 import { projectedValue } from './cellRules.js';
 import type { DocumentChange, GridDocument, SettledCell } from './GridDocument.js';
@@ -80,7 +81,7 @@ export class GridProjection {
 
   constructor(
     private readonly em: EntityManager,
-    private readonly events: EventBus,
+    private readonly events: EventBus<BudgetTopics>,
     private readonly log: Logger,
     private readonly intervalMs = 100,
     retry: Partial<WriteRetryOptions> = {},

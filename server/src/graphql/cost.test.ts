@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kind, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createEventBus } from '../realtime/eventBus.js';
+import { createPlansyncBus } from '../events.js';
 import { documentCost } from './cost.js';
 import { costCheck, LIMITS } from './limits.js';
 import { buildPlansyncSchema } from '../schema.js';
@@ -32,7 +32,7 @@ function clientOperations(): { file: string; name: string; document: DocumentNod
 describe('the cost limit', () => {
   let schema: GraphQLSchema;
   beforeAll(async () => {
-    schema = await buildPlansyncSchema(createEventBus());
+    schema = await buildPlansyncSchema(createPlansyncBus());
   });
 
   it("lets every operation of the web client through, with the client's page sizes and every line of a plan", () => {

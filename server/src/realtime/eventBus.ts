@@ -1,6 +1,8 @@
 /**
- * The one event bus of the process: every live event (budget line changes, submissions, workflow events,
- * access changes) is published here once and fanned out to subscribers.
+ * The event bus of the process, generic over its topics: every live event is published here once and fanned
+ * out to subscribers. The topics and their payloads belong to the capabilities that publish them
+ * (budget/events.ts, workflow/events.ts, realtime/sessionEvents.ts); `events.ts`, beside `app.ts`, puts
+ * them together into the bus the process runs, and says which topics cross to other instances.
  *
  * One instance: in memory. Several (REDIS_URL set): the same bus over a cluster event target. An event is
  * delivered to this instance's subscribers at once, in memory, and published once to Redis with our
@@ -9,54 +11,37 @@
  * for a round trip and keep receiving while Redis is away. Payloads cross as JSON, Dates tagged so they
  * come back as Dates: a subscriber cannot tell a remote event from a local one.
  *
- * Two topics never leave the process: CLUSTER_RESYNC (Redis came back, or is still away: catch up from
- * PostgreSQL) and WORKFLOW_EVENT_ORDERED (workflow events in cursor order, see workflow/eventSequencer.ts).
+ * Topics not named as cluster topics never leave the process. CLUSTER_RESYNC (realtime/sessionEvents.ts) is
+ * delivered here when Redis comes back, or is still away: catch up from PostgreSQL.
  *
- * Events carry what subscription filters need (plan, unit), so fan-out never queries the database.
+ * Out of scope: what an event means, who may see it (subscription filters ask policies/), and ordering
+ * across instances (workflow/eventSequencer.ts orders workflow events by their chain).
  */
-import { createPubSub } from '@graphql-yoga/subscription';
-import type { SubmissionStatus } from '../budget/BudgetSubmission.js';
-import type { BudgetLineSnapshot } from '../budget/lineSnapshot.js';
-import type { SubmissionSnapshot } from '../budget/submissionSnapshot.js';
-import type { WorkflowEventRecord } from '../workflow/transitions.js';
-import type { RedisLink, ResyncReason } from './redisLink.js';
+import { createPubSub, type PubSub } from '@graphql-yoga/subscription';
+import type { RedisLink } from './redisLink.js';
+import { CLUSTER_RESYNC, type ClusterResyncEvent } from './sessionEvents.js';
 
-export interface BudgetLineChangedEvent {
-  planId: string;
-  unitId: string;
-  line: BudgetLineSnapshot;
-}
+/** Topic name -> payload, one payload per event. */
+export type TopicMap = Record<string, unknown>;
 
-/** A unit's submission changed status: open grid connections of the unit re-check their rights. */
-export interface SubmissionStatusChangedEvent {
-  planId: string;
-  unitId: string;
-  status: SubmissionStatus;
-  submission: SubmissionSnapshot;
-}
+/**
+ * The bus over these topics: graphql-yoga's PubSub (type-graphql's `pubSub`), one payload per topic. `topics`
+ * exists only in the type, so that `onEvent(bus, topic, ...)` infers the payload from the bus it is given.
+ */
+export type EventBus<T extends TopicMap = TopicMap> = PubSub<{ [K in keyof T]: [T[K]] }> & { readonly topics?: T };
 
-/** A person's role, units or organisation changed: their open sockets must not keep the old rights. */
-export interface UserAccessChangedEvent {
-  userId: string;
-}
-
-/** A token was ended before its expiry (`signOut`): sockets opened with it close with 4401. */
-export interface TokensRevokedEvent {
-  userId: string;
-  /** The token's id (Viewer.tokenId). */
-  tokenId: string;
-}
-
-/** Redis came back after an outage ('reconnected'), or is still away ('degraded'): catch up from PostgreSQL. */
-export interface ClusterResyncEvent {
-  reason: ResyncReason;
+export interface EventBusOptions<T extends TopicMap> {
+  /** The link to the other instances; without it the bus stays in memory. */
+  link?: RedisLink;
+  /** The topics other instances receive; the rest stay in the process. */
+  clusterTopics: readonly (keyof T & string)[];
 }
 
 /** In memory without a link; shared with the other instances through Redis with one. */
-export function createEventBus(link?: RedisLink) {
-  if (!link) return createPubSub<BusTopics>();
-  const target = new ClusterEventTarget(link);
-  const bus = createPubSub<BusTopics>({ eventTarget: target });
+export function createEventBus<T extends TopicMap>(options: EventBusOptions<T>): EventBus<T> {
+  if (!options.link) return createPubSub() as EventBus<T>;
+  const target = new ClusterEventTarget(options.link, new Set(options.clusterTopics));
+  const bus = createPubSub({ eventTarget: target }) as EventBus<T>;
   clusterTargets.set(bus, target);
   return bus;
 }
@@ -67,36 +52,16 @@ const clusterTargets = new WeakMap<object, ClusterEventTarget>();
  * Delivers an event to this instance's subscribers only: for what an instance reads back from PostgreSQL to
  * catch up, which every other instance catches up with by itself.
  */
-export function publishLocally<K extends keyof BusTopics>(bus: EventBus, topic: K, payload: TopicPayload<K>): void {
+export function publishLocally<T extends TopicMap, K extends keyof T & string>(bus: EventBus<T>, topic: K, payload: T[K]): void {
   const target = clusterTargets.get(bus);
   if (target) target.deliver(topic, payload);
-  else (bus.publish as (t: K, p: TopicPayload<K>) => void)(topic, payload);
+  else (bus.publish as (t: K, p: T[K]) => void)(topic, payload);
 }
 
-export type EventBus = ReturnType<typeof createEventBus>;
-
-type TopicPayload<K extends keyof BusTopics> = BusTopics[K][0];
-type BusTopics = {
-  BUDGET_LINE_CHANGED: [BudgetLineChangedEvent];
-  SUBMISSION_STATUS_CHANGED: [SubmissionStatusChangedEvent];
-  /** As published by the instance that committed it, in whatever order instances' messages arrive. */
-  WORKFLOW_EVENT: [WorkflowEventRecord];
-  USER_ACCESS_CHANGED: [UserAccessChangedEvent];
-  TOKENS_REVOKED: [TokensRevokedEvent];
-  /** Local: every workflow event exactly once, in cursor order (workflow/eventSequencer.ts). */
-  WORKFLOW_EVENT_ORDERED: [WorkflowEventRecord];
-  /** Local: see ClusterResyncEvent. */
-  CLUSTER_RESYNC: [ClusterResyncEvent];
-};
-
-/** The topics other instances receive; the rest stay in the process. */
-const CLUSTER_TOPICS: ReadonlySet<string> = new Set<keyof BusTopics>([
-  'BUDGET_LINE_CHANGED',
-  'SUBMISSION_STATUS_CHANGED',
-  'WORKFLOW_EVENT',
-  'USER_ACCESS_CHANGED',
-  'TOKENS_REVOKED',
-]);
+/** Publishes one event (the typed form of `bus.publish`, for generic callers). */
+export function publish<T extends TopicMap, K extends keyof T & string>(bus: EventBus<T>, topic: K, payload: T[K]): void {
+  (bus.publish as (t: K, p: T[K]) => void)(topic, payload);
+}
 
 /** JSON with Dates tagged, so that they come back as Dates (`updatedAt`, `at`, `createdAt`, `submittedAt`, ...). */
 export function serializeEvent(value: unknown): string {
@@ -125,16 +90,19 @@ interface BusMessage {
 class ClusterEventTarget extends EventTarget {
   private readonly channel: string;
 
-  constructor(private readonly link: RedisLink) {
+  constructor(
+    private readonly link: RedisLink,
+    private readonly clusterTopics: ReadonlySet<string>,
+  ) {
     super();
     this.channel = link.channel('bus');
     void link.subscribe(this.channel, (message) => this.receive(message));
-    link.onResync((reason) => this.deliver('CLUSTER_RESYNC', { reason } satisfies ClusterResyncEvent));
+    link.onResync((reason) => this.deliver(CLUSTER_RESYNC, { reason } satisfies ClusterResyncEvent));
   }
 
   override dispatchEvent(event: Event): boolean {
     const delivered = super.dispatchEvent(event);
-    if (CLUSTER_TOPICS.has(event.type)) {
+    if (this.clusterTopics.has(event.type)) {
       const message: BusMessage = { from: this.link.instanceId, topic: event.type, detail: (event as CustomEvent).detail };
       this.link.publish(this.channel, serializeEvent(message));
     }
@@ -152,7 +120,7 @@ class ClusterEventTarget extends EventTarget {
     } catch {
       return;
     }
-    if (message.from === this.link.instanceId || !CLUSTER_TOPICS.has(message.topic)) return;
+    if (message.from === this.link.instanceId || !this.clusterTopics.has(message.topic)) return;
     this.deliver(message.topic, message.detail);
   }
 }
@@ -161,8 +129,8 @@ class ClusterEventTarget extends EventTarget {
  * Calls `handler` for every event of `topic` from now on (for server-side listeners such as the grid
  * server, not subscriptions); returns the function that stops listening.
  */
-export function onEvent<K extends keyof BusTopics>(bus: EventBus, topic: K, handler: (event: TopicPayload<K>) => void): () => void {
-  const iterator = (bus.subscribe as (t: K) => AsyncIterable<TopicPayload<K>>)(topic)[Symbol.asyncIterator]();
+export function onEvent<T extends TopicMap, K extends keyof T & string>(bus: EventBus<T>, topic: K, handler: (event: T[K]) => void): () => void {
+  const iterator = (bus.subscribe as (t: K) => AsyncIterable<T[K]>)(topic)[Symbol.asyncIterator]();
   let running = true;
   // The first next() attaches the listener (the subscription is a lazy Repeater), synchronously.
   let next = iterator.next();

@@ -139,8 +139,8 @@ export class TopicFanout<E extends object> {
   private readonly stopListening: () => void;
   private closed = false;
 
-  constructor(bus: EventBus, topic: Parameters<typeof onEvent>[1]) {
-    this.stopListening = onEvent(bus, topic, (event) => this.receive(event as unknown as E));
+  constructor(bus: EventBus<Record<string, E>>, topic: string) {
+    this.stopListening = onEvent(bus, topic, (event) => this.receive(event));
   }
 
   /** A subscription (buffering until its first `next()`), for graphql-ws to iterate. */

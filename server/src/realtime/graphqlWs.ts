@@ -42,10 +42,9 @@ import { textNestsDeeperThan } from '../graphql/nesting.js';
 import { validateSafely } from '../graphql/safeValidation.js';
 import type { Viewer } from '../policies/viewer.js';
 import type { Services } from '../services.js';
-import { onEvent, type BudgetLineChangedEvent, type SubmissionStatusChangedEvent } from './eventBus.js';
+import { onEvent } from './eventBus.js';
 import { FanoutSubscription, TopicFanout, type LiveDelivery } from './fanout.js';
-import type { LiveFanouts, SubscriptionContext } from './liveContext.js';
-import type { WorkflowEventRecord } from '../workflow/transitions.js';
+import type { LiveSubscriptions, SubscriptionContext } from './liveContext.js';
 
 /** What we keep per socket, on graphql-ws's `extra`. */
 interface SocketState {
@@ -113,10 +112,12 @@ function groupKeyOf(viewer: Viewer | null, documentId: number, operationName: st
 export function createGraphQLWebSocketServer(schema: GraphQLSchema, services: Services) {
   const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.maxBodyBytes, handleProtocols });
   const rules = [...specifiedRules, ...validationRules];
-  const fanouts: LiveFanouts = {
-    WORKFLOW_EVENT_ORDERED: new TopicFanout<WorkflowEventRecord>(services.events, 'WORKFLOW_EVENT_ORDERED'),
-    BUDGET_LINE_CHANGED: new TopicFanout<BudgetLineChangedEvent>(services.events, 'BUDGET_LINE_CHANGED'),
-    SUBMISSION_STATUS_CHANGED: new TopicFanout<SubmissionStatusChangedEvent>(services.events, 'SUBMISSION_STATUS_CHANGED'),
+  // One fanout per topic that some subscription follows, made when the first one starts.
+  const fanouts = new Map<string, TopicFanout<object>>();
+  const fanout: LiveSubscriptions['fanout'] = (topic) => {
+    let found = fanouts.get(topic);
+    if (!found) fanouts.set(topic, (found = new TopicFanout<object>(services.events, topic)));
+    return found;
   };
 
   /** Parsed and validated documents by their text, with an id for group keys. */
@@ -291,7 +292,7 @@ export function createGraphQLWebSocketServer(schema: GraphQLSchema, services: Se
             makeContext: () => newContext(viewer),
             finish: (result) => maskResult(result, services),
           };
-          contextValue.live = { delivery, fanouts };
+          contextValue.live = { delivery, fanout };
         }
         return { ...execution, contextValue };
       },
@@ -370,7 +371,7 @@ export function createGraphQLWebSocketServer(schema: GraphQLSchema, services: Se
     async close(): Promise<void> {
       stopFollowing();
       clearInterval(keepalive);
-      Object.values(fanouts).forEach((fanout) => fanout.close());
+      fanouts.forEach((each) => each.close());
       for (const socket of wss.clients) socket.close(1001, 'Going away');
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },

@@ -7,14 +7,14 @@ import { requireViewer, type GraphQLContext } from '../graphql/context.js';
 import { encodeCursor, PageInfo } from '../graphql/connections.js';
 import { loadedRelation } from '../graphql/relations.js';
 import { isUuid } from '../ids.js';
-import { liveOf } from '../realtime/liveContext.js';
+import { liveTopics } from '../realtime/liveContext.js';
 import { canDriveExecution, canReadExecution, readableExecutions } from '../policies/workflowExecution.js';
 import { WORKFLOWS, type StepDefinition, type WorkflowDefinition } from './definitions.js';
 import { scopeOf } from './engine.js';
 import { StepExecution } from './StepExecution.js';
 import { EXECUTION_STATUSES, StepKindEnum, type ExecutionStatus, type StepKind } from './statuses.js';
 import { workflowEventStream, EVENT_CURSOR } from './eventStream.js';
-import type { WorkflowEventRecord } from './transitions.js';
+import type { WorkflowEventRecord, WorkflowTopics } from './events.js';
 import { WorkflowExecution } from './WorkflowExecution.js';
 
 @ObjectType('WorkflowStepDefinition')
@@ -36,7 +36,7 @@ class StepDefinitionType {
 }
 
 @ObjectType('WorkflowDefinition')
-class WorkflowDefinitionType {
+export class WorkflowDefinitionType {
   @Field(() => String)
   key!: string;
 
@@ -216,8 +216,8 @@ export class WorkflowResolver {
       'replayed first, then live ones follow: no gap, no duplicate.',
     subscribe: ({ args, context }) => {
       const ctx = context as GraphQLContext;
-      const live = liveOf(ctx);
-      return workflowEventStream(() => ctx.em, live.fanouts.WORKFLOW_EVENT_ORDERED, live.delivery, requireViewer(ctx), {
+      const live = liveTopics<WorkflowTopics>(ctx);
+      return workflowEventStream(() => ctx.em, live.fanout('WORKFLOW_EVENT_ORDERED'), live.delivery, requireViewer(ctx), {
         executionId: args.executionId ?? null,
         after: args.after ?? null,
       });

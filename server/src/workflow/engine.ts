@@ -27,19 +27,20 @@ import type { Logger } from '../log.js';
 import { isSubmittable, maySubmitUnit } from '../policies/budgetSubmission.js';
 import { canProvideStepInput, canDriveExecution, canReadExecution, canStartWorkflow } from '../policies/workflowExecution.js';
 import type { Viewer } from '../policies/viewer.js';
+import type { BudgetTopics } from '../budget/events.js';
 import type { EventBus } from '../realtime/eventBus.js';
+import type { WorkflowTopics } from './events.js';
 import { isTransient, type IntegrationProvider } from './adapters/types.js';
 import { stepDefinition, workflowDefinition, WORKFLOWS, type WorkflowDefinition } from './definitions.js';
 import { StepExecution } from './StepExecution.js';
 import { INPUT_HANDLERS, STEP_RUNNERS, type InputEffect, type StepRunResult } from './steps.js';
-import { WorkflowEventSequencer } from './eventSequencer.js';
 import { runTransition, STEP_JOB_RETRIES, STEP_QUEUE, type StepJob, type Transition } from './transitions.js';
 import { WorkflowExecution } from './WorkflowExecution.js';
 
 export interface WorkflowEngineOptions {
   em: EntityManager;
   databaseUrl: string;
-  events: EventBus;
+  events: EventBus<WorkflowTopics & BudgetTopics>;
   integrations: IntegrationProvider;
   log: Logger;
   /** Attempts of a step before a transient error fails it. Default 3. */
@@ -77,7 +78,6 @@ const hiddenExecution = () => notFound('Workflow execution');
 
 export class WorkflowEngine {
   private boss?: PgBoss;
-  private sequencer?: WorkflowEventSequencer;
   private readonly workerIds: string[] = [];
   private readonly options: Required<Omit<WorkflowEngineOptions, 'em' | 'databaseUrl' | 'events' | 'integrations' | 'log'>> &
     WorkflowEngineOptions;
@@ -98,9 +98,6 @@ export class WorkflowEngine {
   }
 
   async start(): Promise<void> {
-    // Workflow events in cursor order for the `workflowEvents` streams, from this instance and every other.
-    this.sequencer = new WorkflowEventSequencer(this.options.em, this.options.events, this.options.log);
-    await this.sequencer.start();
     const boss = new PgBoss(<PgBoss.ConstructorOptions & { idleTimeoutMillis: number }>{
       connectionString: this.options.databaseUrl,
       schema: 'pgboss',
@@ -147,7 +144,6 @@ export class WorkflowEngine {
   /** Stops taking jobs and waits for the steps running now to finish. */
   async stop(): Promise<void> {
     await this.boss?.stop({ graceful: true, wait: true, timeout: 20_000 });
-    this.sequencer?.stop();
   }
 
   private get jobs(): PgBoss {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onEvent } from '../realtime/eventBus.js';
 import { eventually } from '../testing/gridClients.js';
 import { startTestServer, type TestServer } from '../testing/harness.js';
-import type { WorkflowEventRecord } from './transitions.js';
+import type { WorkflowEventRecord } from './events.js';
 
 describe('workflow event sequencer', () => {
   let server: TestServer;

@@ -20,8 +20,9 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from '../log.js';
 import { onEvent, type EventBus } from '../realtime/eventBus.js';
-import { fromRow, type StoredEventRow } from './eventStream.js';
-import type { WorkflowEventRecord } from './transitions.js';
+import type { SessionTopics } from '../realtime/sessionEvents.js';
+import { fromRow, type StoredEventRow } from './events.js';
+import type { WorkflowEventRecord, WorkflowTopics } from './events.js';
 
 /** How long an early event waits for the ones before it before they are read from storage. */
 const GAP_WAIT_MS = 250;
@@ -43,7 +44,7 @@ export class WorkflowEventSequencer {
 
   constructor(
     private readonly em: EntityManager,
-    private readonly bus: EventBus,
+    private readonly bus: EventBus<WorkflowTopics & SessionTopics>,
     private readonly log: Logger,
   ) {}
 

@@ -21,47 +21,13 @@ import { isUuid } from '../ids.js';
 import { canReadExecution, readableExecutions } from '../policies/workflowExecution.js';
 import type { Viewer } from '../policies/viewer.js';
 import type { LiveDelivery, TopicFanout } from '../realtime/fanout.js';
-import type { ExecutionStatus } from './statuses.js';
-import type { WorkflowEventRecord } from './transitions.js';
+import { fromRow, type StoredEventRow, type WorkflowEventRecord } from './events.js';
 import { WorkflowExecution } from './WorkflowExecution.js';
 import { scopeOf } from './engine.js';
 
 export const EVENT_CURSOR = 'workflow_event';
 const REPLAY_PAGE = 500;
 
-export interface StoredEventRow {
-  id: string;
-  execution_id: string;
-  step_key: string | null;
-  status: string;
-  execution_status: ExecutionStatus;
-  at: Date;
-  definition_key: string;
-  organization_id: string | null;
-  business_unit_id: string | null;
-  created_at: Date;
-}
-
-export function fromRow(row: StoredEventRow): WorkflowEventRecord {
-  return {
-    cursor: String(row.id),
-    executionId: row.execution_id,
-    stepKey: row.step_key,
-    status: row.status,
-    executionStatus: row.execution_status,
-    at: new Date(row.at),
-    definitionKey: row.definition_key,
-    organizationId: row.organization_id,
-    businessUnitId: row.business_unit_id,
-    execution: {
-      id: row.execution_id,
-      definitionKey: row.definition_key,
-      status: row.execution_status,
-      createdAt: new Date(row.created_at),
-      updatedAt: new Date(row.at),
-    },
-  };
-}
 
 /** SQL conditions (on workflow_event `e`) for the events a viewer may see, mirroring canReadExecution. */
 function scopeSql(viewer: Viewer): { sql: string; params: unknown[] } | null {

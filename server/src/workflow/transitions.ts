@@ -15,31 +15,12 @@
 import type { EntityManager, Knex } from '@mikro-orm/postgresql';
 import type PgBoss from 'pg-boss';
 import type { EventBus } from '../realtime/eventBus.js';
+import type { WorkflowEventRecord, WorkflowTopics } from './events.js';
 import type { StepExecution } from './StepExecution.js';
 import type { ExecutionStatus, StepStatus } from './statuses.js';
 import type { WorkflowExecution } from './WorkflowExecution.js';
 
 const WORKFLOW_EVENT_LOCK = 0x77666576; // "wfev"
-
-/** A workflow event as stored and as published: everything subscribers and their filters need. */
-export interface WorkflowEventRecord {
-  cursor: string;
-  executionId: string;
-  stepKey: string | null;
-  status: string;
-  executionStatus: ExecutionStatus;
-  at: Date;
-  definitionKey: string;
-  organizationId: string | null;
-  businessUnitId: string | null;
-  /**
-   * The cursor of the event committed just before this one ("0" for the first), on live events only: the
-   * chain that lets every instance deliver events in order, with no gap (eventSequencer.ts).
-   */
-  previousCursor?: string;
-  /** The execution as of this event, so a subscriber renders it without a query. */
-  execution: { id: string; definitionKey: string; status: ExecutionStatus; createdAt: Date; updatedAt: Date };
-}
 
 export interface StepJob {
   stepId: string;
@@ -180,7 +161,7 @@ export class Transition {
 export async function runTransition<T>(
   em: EntityManager,
   boss: PgBoss,
-  events: EventBus,
+  events: EventBus<WorkflowTopics>,
   work: (t: Transition) => Promise<T>,
   onJobs?: (jobs: StepJob[]) => void,
 ): Promise<T> {
