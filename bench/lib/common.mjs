@@ -1,6 +1,7 @@
-// Shared by the benchmarks (bench/run.mjs, bench/grid-propagation.mjs): process management with cleanup on
-// every exit path, CPU and memory sampling from /proc, statistics, the machine's description, waiting for a
-// quiet machine, and CPU profile summaries. Nothing here asserts anything.
+// Shared by the benchmarks (bench/run.mjs and its bench/scenarios/, bench/grid-propagation.mjs and the other
+// entry points): process management with cleanup on every exit path, CPU and memory sampling from /proc,
+// statistics, the machine's description, waiting for a quiet machine, and CPU profile summaries. Nothing here
+// asserts anything.
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';

@@ -1,0 +1,379 @@
+// The suite's report (bench/run.mjs runs the scenarios, bench/scenarios/*.mjs measure): the targets, the
+// summary rows, bench/results.md and bench/results.json, and with --cpu-prof bench/results/suite-profile.{json,md}.
+// It reads only what the scenarios returned (results.json), so `--render` can write results.md again without
+// running anything. Out of scope: measuring, and judging anything but the targets below.
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { benchDir, fmt, fmtRatio, log, ratio, resultsDir, root, summarizeProfile } from './lib/common.mjs';
+import { scaleoutMarkdown, scaleoutSummary } from './lib/scaleout.mjs';
+
+/** The targets the summary judges (written to results.json as `targets`). */
+export const TARGETS = {
+  gridP99: 'grid p99 with 200 writers no worse than the reference',
+  fanoutCpu: 'CPU per update per observer < 10 us',
+  idleConnection: 'memory per idle grid connection < 10 KB',
+  subscriptionP99: 'subscription fan-out p99 < 100 ms at 5,000 subscribers',
+  idleSubscription: 'memory per idle subscription < 20 KB',
+};
+
+/**
+ * The summary table's rows, one a metric, in scenario order: Plansync's figure, the reference's, their ratio,
+ * and the target with whether it is met (null where none). `s`: the scenarios' results by key.
+ */
+export function summaryRows(s, options) {
+  const rows = [];
+  const add = (scenario, metric, p, r, unit, digits, target = null, met = null, ratioValue = ratio(p, r)) =>
+    rows.push({ scenario, metric, plansync: p, reference: r, unit, digits, ratio: ratioValue, target, met });
+  if (s.grid) {
+    for (const g of s.grid.scenarios) {
+      const targetHere = g.writers === 200 ? TARGETS.gridP99 : null;
+      add('1 grid propagation', `${g.writers} writer(s): p50`, g.plansync.latencyMs.p50, g.reference.latencyMs.p50, 'ms', 2);
+      add('1 grid propagation', `${g.writers} writer(s): p99`, g.plansync.latencyMs.p99, g.reference.latencyMs.p99, 'ms', 2, targetHere, targetHere ? g.plansync.latencyMs.p99 <= g.reference.latencyMs.p99 : null);
+      if (targetHere && (s.grid.clients ?? 'stock') === 'stock' && (g.plansync.benchBusy > 0.6 || g.reference.benchBusy > 0.6))
+        rows[rows.length - 1].note = 'load-generator bound: client-side queueing dominates, and runs of the same code differ by tens of percent';
+      add('1 grid propagation', `${g.writers} writer(s): server CPU in the window`, g.plansync.serverCpuSeconds, g.reference.serverCpuSeconds, 's', 2);
+    }
+  }
+  if (s.fanout) {
+    add('2 grid fan-out', '1 writer, 1,000 observers: p50', s.fanout.plansync.latencyMs.p50, s.fanout.reference.latencyMs.p50, 'ms', 2);
+    add('2 grid fan-out', '1 writer, 1,000 observers: p99', s.fanout.plansync.latencyMs.p99, s.fanout.reference.latencyMs.p99, 'ms', 2);
+    const cpu = s.fanout.plansync.cpuMicrosPerUpdatePerObserver;
+    add('2 grid fan-out', 'server CPU per update per observer', cpu, s.fanout.reference.cpuMicrosPerUpdatePerObserver, 'us', 2, TARGETS.fanoutCpu, cpu != null ? cpu < 10 : null);
+  }
+  if (s.cost) {
+    const c = s.cost;
+    add('3 grid cost', 'memory per idle connection (V8 heap + external, after GC)', c.plansync.idleConnection.retainedKb, c.reference.idleConnection.retainedKb, 'KB', 2, TARGETS.idleConnection, c.plansync.idleConnection.retainedKb < 10);
+    add('3 grid cost', 'memory per idle connection (RSS)', c.plansync.idleConnection.rssKb, c.reference.idleConnection.rssKb, 'KB', 2);
+    add('3 grid cost', 'open document, 120 filled lines (heap + external)', c.plansync.document120.retainedKb, c.reference.document120.retainedKb, 'KB', 0);
+    add('3 grid cost', `open document, ${options.cost.bigLines.toLocaleString('en')} filled lines (heap + external)`, c.plansync.document10k.retainedKb, c.reference.document10k.retainedKb, 'KB', 0);
+    add('3 grid cost', `open document, ${options.cost.bigLines.toLocaleString('en')} filled lines (RSS)`, c.plansync.document10k.rssKb, c.reference.document10k.rssKb, 'KB', 0);
+  }
+  if (s.durability) {
+    for (const d of s.durability.runs) {
+      add('4 grid durability', `${d.writers} writer(s): edit to row, p50`, d.editToRowMs.p50, null, 'ms', 1);
+      add('4 grid durability', `${d.writers} writer(s): edit to row, p99`, d.editToRowMs.p99, null, 'ms', 1);
+      if (d.cpuVsReference) add('4 grid durability', `${d.writers} writer(s): CPU (server + PostgreSQL) per write`, (1000 * (d.cpuVsReference.plansyncCpuSeconds + d.cpuVsReference.databaseCpuSeconds)) / Math.max(1, s.grid.scenarios.find((g) => g.writers === d.writers).plansync.sent), (1000 * d.cpuVsReference.referenceCpuSeconds) / Math.max(1, s.grid.scenarios.find((g) => g.writers === d.writers).reference.sent), 'ms', 2);
+    }
+  }
+  if (s.subscriptions) {
+    const sub = s.subscriptions;
+    sub.plansync.runs.forEach((p, i) => {
+      const r = sub.reference.runs[i];
+      const is5k = p.subscribers >= 5000;
+      add('5 subscriptions', `${p.subscribers.toLocaleString('en')} subscribers: p50`, p.latencyMs.p50, r?.latencyMs.p50, 'ms', 1);
+      add('5 subscriptions', `${p.subscribers.toLocaleString('en')} subscribers: p99`, p.latencyMs.p99, r?.latencyMs.p99, 'ms', 1, is5k ? TARGETS.subscriptionP99 : null, is5k ? p.latencyMs.p99 < 100 : null);
+      const own = sub.perSocket === 1;
+      add(
+        '5 subscriptions',
+        `${p.subscribers.toLocaleString('en')} subscribers: memory per idle subscription (heap + external${own ? ', one socket each' : `, ${sub.perSocket} per socket`})`,
+        p.memoryPerIdleSubscription.retainedKb,
+        r?.memoryPerIdleSubscription.retainedKb,
+        'KB',
+        2,
+        is5k ? (own ? TARGETS.idleSubscription : `${TARGETS.idleSubscription} (not judged: shared sockets)`) : null,
+        is5k && own ? p.memoryPerIdleSubscription.retainedKb < 20 : null,
+      );
+    });
+    if (sub.plansync.sharedSocket)
+      add('5 subscriptions', '50 per socket: memory per idle subscription', sub.plansync.sharedSocket.memoryPerIdleSubscription.retainedKb, sub.reference.sharedSocket?.memoryPerIdleSubscription.retainedKb, 'KB', 2);
+  }
+  if (s.reads) {
+    add('6 GraphQL reads', `budgetLines (120 lines), ${s.reads.concurrency} clients: requests/s`, s.reads.plansync.requestsPerSecond, s.reads.reference.requestsPerSecond, '/s', 0);
+    add('6 GraphQL reads', 'p99', s.reads.plansync.latencyMs.p99, s.reads.reference.latencyMs.p99, 'ms', 2);
+  }
+  if (s.coldstart) add('7 cold start', `to /healthz, median of ${s.coldstart.runs}`, s.coldstart.plansync.medianMs, s.coldstart.reference.medianMs, 'ms', 0);
+  scaleoutSummary(s.scaleout, add);
+  const firstScaleout = rows.find((r) => r.scenario.startsWith('8 '));
+  if (firstScaleout) firstScaleout.note = 'here "Plansync" is two instances with the writers split, "reference" one instance';
+  return rows;
+}
+
+const status = (met) => (met === null ? '' : met ? 'met' : '**missed**');
+
+/** bench/results.md from a run's result (what results.json holds, with its summary and the latest profile). */
+function markdown(result) {
+  const options = result.options;
+  const m = result.machine;
+  const s = result.scenarios;
+  const out = [];
+  out.push('# Plansync benchmarks', '');
+  out.push(`Generated by \`node bench/run.mjs${options.quick ? ' --quick' : ''}\` (\`npm run bench\`) on ${m.date}, commit ${m.gitCommit ?? '?'}${m.gitDirty ? ' (with uncommitted changes under server/)' : ''}.`, '');
+  out.push(`- Machine: ${m.nproc} CPU (${m.cpuModel}), ${m.memoryGb} GB, ${m.os}; Node ${m.node}.`);
+  out.push(`- Load average (1 min) before the suite ${fmt(result.loadBefore[0])}, after ${fmt(result.loadAfter[0])}; before each scenario in its section. Took ${fmt(result.durationSeconds, 0)} s.`);
+  if (result.buildWarning) out.push(`- **Warning:** ${result.buildWarning}.`);
+  out.push('- Every server, load process and PostgreSQL ran on this machine, on 127.0.0.1; the load processes compete with the servers for the same CPUs. Ratios are Plansync / reference: below 1 is better for Plansync where lower is better (latency, CPU, memory, start time) and worse where higher is better (requests/s).');
+  out.push('- Plansync ran from server/dist with an embedded PostgreSQL in a fresh DATA_DIR, `GRID_IDLE_UNLOAD_MS=1000` (documents nobody holds unload after 1 s instead of 5 s), `LOG_LEVEL=warn`; every server, Plansync and the references, ran with `NODE_ENV=production` (as the Dockerfile sets it), and every measured one with `--expose-gc` and bench/lib/memory-probe.mjs preloaded (a forced GC and `process.memoryUsage()` on request over IPC).');
+  out.push('');
+  out.push('## Summary', '');
+  out.push('| scenario | metric | Plansync | reference | ratio | target | |');
+  out.push('|---|---|---|---|---|---|---|');
+  for (const row of result.summary) {
+    out.push(
+      `| ${row.scenario} | ${row.metric} | ${fmt(row.plansync, row.digits)} ${row.unit} | ${row.reference == null ? '-' : `${fmt(row.reference, row.digits)} ${row.unit}`} | ${fmtRatio(row.ratio)} | ${row.target ?? ''} | ${status(row.met)}${row.note ? ` (${row.note})` : ''} |`,
+    );
+  }
+  if (s.scaleout?.skipped) out.push('', `**Scale-out (8) skipped:** ${s.scaleout.skipped}.`);
+  const failed = Object.entries(result.errors ?? {});
+  if (failed.length) out.push('', `**Failed scenarios** (no figures): ${failed.map(([k, e]) => `${k}: ${e}`).join('; ')}.`);
+  for (const i of result.incidents ?? []) out.push('', `**${i.server} exited unexpectedly** (${i.exit}) ${fmt(i.at / 1000, 0)} s into the run; its last output:`, '', '```', i.output.trim().slice(-2000), '```');
+  const targets = result.summary.filter((r) => r.target);
+  out.push('', `Targets: ${targets.filter((r) => r.met).length} of ${targets.length} met${targets.some((r) => !r.met) ? `; missed: ${targets.filter((r) => !r.met).map((r) => r.target).join('; ')}` : ''}.`);
+  const scenarioHeader = (title, sc) => {
+    out.push('', `## ${title}`, '');
+    if (sc?.quiet) out.push(`Load average before: ${fmt(sc.quiet.load1m)}${sc.quiet.waitedMs > 1000 ? ` (waited ${fmt(sc.quiet.waitedMs / 1000, 0)} s from ${fmt(sc.quiet.loadAtStart)}: ${sc.quiet.reason})` : ''}; after: ${fmt(sc.loadAfter)}.`, '');
+  };
+
+  if (s.grid) {
+    scenarioHeader('1. Grid propagation', s.grid);
+    const stock = (s.grid.clients ?? 'stock') === 'stock';
+    out.push(
+      stock
+        ? `W concurrent writers on one document (\`${s.grid.document.replace(/:[0-9a-f-]{36}:/, ':<plan>:')}\`), every client a stock y-websocket \`WebsocketProvider\` in ${options.workers} load processes; each writer sets its own cell about once a second to its send time, every other client records the delay. Warm-up ${s.grid.warmupMs / 1000} s, window ${s.grid.measureMs / 1000} s. Reference: y-websocket@1.5.4 \`bin/server.js\`. Same code as \`npm run bench:grid\` (bench/lib/grid.mjs).`
+        : `W concurrent writers on one document (\`${s.grid.document.replace(/:[0-9a-f-]{36}:/, ':<plan>:')}\`), every writer also observing, with one extra observer when W = 1, in ${options.workers} load processes; each writer sets its own cell about once a second to its send time, every other client records the delay. The clients are light y-websocket clients (bench/grid-light-worker.mjs) rather than stock \`WebsocketProvider\`s: the same traffic to the server (sync step 1/2 handshake, awareness on connect and every 15 s, and each writer a real Y.Doc, loaded with the server's state, whose \`Y.Map.set\` on its own cell is sent as an update message, so the server validates, stores and broadcasts real Yjs updates), but no client applies the others' updates: it reads the writer's Yjs client id and the value from each update message, and counts deliveries per writer. With stock providers every client applies every other client's update to its own Y.Doc, about 40,000 Yjs applies a second at 200 writers, which saturated the load processes on the 2 CPUs they share with the server: the p99 (2 to 7 s on both servers, swinging from run to run) measured the load generator's queueing, not the server. Warm-up ${s.grid.warmupMs / 1000} s, window ${s.grid.measureMs / 1000} s. Reference: y-websocket@1.5.4 \`bin/server.js\`. Same code as \`npm run bench:grid\` (bench/lib/grid.mjs); \`--grid-clients=stock\` runs stock providers.`,
+      '',
+    );
+    out.push('| writers | server | p50 ms | p90 ms | p99 ms | max ms | delivered / expected | server CPU s | PostgreSQL CPU s | RSS MB | load processes CPU s | machine busy (ours) |');
+    out.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const g of s.grid.scenarios)
+      for (const r of [g.plansync, g.reference])
+        out.push(`| ${r.writers} | ${r.server} | ${fmt(r.latencyMs.p50)} | ${fmt(r.latencyMs.p90)} | ${fmt(r.latencyMs.p99)} | ${fmt(r.latencyMs.max, 1)} | ${r.delivered}/${r.expected} | ${fmt(r.serverCpuSeconds)} | ${fmt(r.databaseCpuSeconds)} | ${fmt(r.serverRssMb, 0)} | ${fmt(r.clientCpuSeconds)} | ${Math.round(100 * r.machineBusy)}% (${Math.round(100 * r.benchBusy)}%) |`);
+    const w = result.warmup;
+    if (w)
+      out.push(
+        '',
+        `Before it, a warm-up: ${w.writers} writers on another document (${w.document}) against both servers for a few seconds, not counted. Then, with no client at all for ${w.idle.plansync.seconds} s: Plansync ${fmt(w.idle.plansync.cpuSeconds)} CPU s (+ ${fmt(w.idle.plansync.databaseCpuSeconds)} s PostgreSQL), the reference ${fmt(w.idle.reference.cpuSeconds)} s.`,
+      );
+    const bound = s.grid.scenarios.flatMap((g) => [g.plansync, g.reference]).filter((r) => r.benchBusy > 0.6);
+    if (bound.length && !stock)
+      out.push('', `Busy: in ${[...new Set(bound.map((r) => `${r.writers}-writer`))].join(', ')} runs the server, its PostgreSQL and the load processes used over 60% of the machine (load processes CPU: the column above; ${bound.map((r) => `${r.writers}/${r.server} ${fmt((1e6 * r.clientCpuSeconds) / Math.max(1, r.delivered), 1)} us`).join(', ')} of load-process CPU per delivery, mostly node's socket reads and ws framing). The light clients no longer saturate the machine, but they still compete with the server for its 2 CPUs: latencies include some waiting for a CPU, and p99 differs between runs of the same code by tens of percent; compare server CPU too.`);
+    else if (bound.length)
+      out.push('', `Load-generator bound: in ${[...new Set(bound.map((r) => `${r.writers}-writer`))].join(', ')} runs the server and the load processes used over 60% of the machine. A stock Yjs client applies every update to its own document, at a cost that grows with the number of clients in the document's history, so the client load grows with the cube of the writer count: those latencies are mostly queueing in the load processes, and server CPU compares the servers better than latency there.`);
+  }
+  if (s.fanout) {
+    const f = s.fanout;
+    scenarioHeader('2. Grid fan-out', f);
+    out.push(`One writer (a stock \`WebsocketProvider\`) sets a cell ${f.plansync.updatesPerSecond} times a second; 1,000 observers in ${options.workers} load processes record the delay. The observers are light y-protocols clients (bench/grid-observer-worker.mjs: sync handshake, then each update's value read from the update) rather than stock providers: 1,000 stock providers would each apply every update to their own Y.Doc, and would each announce awareness on connect and every 15 s, which the server relays to all others (about 67,000 relayed messages a second at 1,000 clients), so on 2 CPUs the load processes, not the server, would be measured. Server CPU per update per observer = server CPU time in the window (/proc/<pid>/stat) / (updates sent in the window x observers). Warm-up ${f.warmupMs / 1000} s, window ${f.measureMs / 1000} s.`, '');
+    out.push('| server | observers | updates | p50 ms | p90 ms | p99 ms | max ms | delivered / expected | server CPU s | us per update per observer | + PostgreSQL | client CPU s | machine busy |');
+    out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const name of ['plansync', 'reference']) {
+      const r = f[name];
+      out.push(`| ${name} | ${r.observers} | ${r.sent} | ${fmt(r.latencyMs.p50)} | ${fmt(r.latencyMs.p90)} | ${fmt(r.latencyMs.p99)} | ${fmt(r.latencyMs.max, 1)} | ${r.delivered}/${r.expected} | ${fmt(r.serverCpuSeconds)} | ${fmt(r.cpuMicrosPerUpdatePerObserver)} | ${r.cpuMicrosPerUpdatePerObserverWithDatabase != null ? fmt(r.cpuMicrosPerUpdatePerObserverWithDatabase) : '-'} | ${fmt(r.clientCpuSeconds)} | ${Math.round(100 * r.machineBusy)}% |`);
+    }
+  }
+  if (s.cost) {
+    const c = s.cost;
+    scenarioHeader('3. Grid cost', c);
+    out.push(`Server memory after forced full GCs (three rounds; the median of ${options.memorySamples} probe${options.memorySamples > 1 ? 's' : ''}), as deltas: an open document with one connection (before: not loaded), then ${c.idleConnections} idle connections to it (light clients: no awareness, no Y.Doc), then a document of ${options.cost.bigLines.toLocaleString('en')} lines. Another document of 120 lines (OPERATIONS) is opened first and held throughout, so that code compiled on first use is not counted. Documents: MARKETING's 120 lines with both amounts filled (240 cells) and a unit of ${options.cost.bigLines.toLocaleString('en')} lines inserted into PostgreSQL with both amounts (${(2 * options.cost.bigLines).toLocaleString('en')} cells); Plansync seeds the document from the rows, and the reference receives the very state Plansync sent (one update from one client). "Retained" is V8 heap used + external memory; RSS deltas include allocator and heap-reservation growth and are noisier.`, '');
+    out.push('| server | per idle connection: retained KB | RSS KB | 120-line document: retained KB | RSS KB | open ms | 10,000-line document: retained KB | RSS KB | open ms | state bytes (120 / 10,000) |');
+    out.push('|---|---|---|---|---|---|---|---|---|---|');
+    for (const name of ['plansync', 'reference']) {
+      const r = c[name];
+      out.push(`| ${name} | ${fmt(r.idleConnection.retainedKb)} | ${fmt(r.idleConnection.rssKb)} | ${fmt(r.document120.retainedKb, 0)} | ${fmt(r.document120.rssKb, 0)} | ${r.document120.openMs} | ${fmt(r.document10k.retainedKb, 0)} | ${fmt(r.document10k.rssKb, 0)} | ${r.document10k.openMs} | ${c.plansync.document120.stateBytes} / ${c.plansync.document10k.stateBytes} |`);
+    }
+  }
+  if (s.durability) {
+    const d = s.durability;
+    scenarioHeader('4. Grid durability cost', d);
+    out.push(`The grid writers again, on Plansync (which stores every edit: update log, snapshots, projection into budget_line rows and the audit log), while this process polls the unit's budget_line rows every ${d.pollMs} ms. Edit to row: from the writer's send time (the value itself) to the first poll that saw the value (so up to ${d.pollMs} ms late); edit to updatedAt: to the row's updatedAt, which the server sets just before its transaction commits. The reference stores nothing: its CPU and latency are its grid propagation runs (scenario 1); the CPU comparison uses the grid runs (no poller there) of both, and \"beyond idle\" first takes from each server what it burns with no client over as long a window (measured after the warm-up).`, '');
+    out.push('| writers | writes sent | seen in rows | edit to row p50 / p90 / p99 / max ms | edit to updatedAt p50 / p99 ms | propagation p99 ms (this run) | Plansync CPU s: server + PostgreSQL (grid run) | reference CPU s | extra CPU ms per write | same, beyond idle | CPU ratio |');
+    out.push('|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const r of d.runs) {
+      const x = r.cpuVsReference;
+      out.push(`| ${r.writers} | ${r.sent} | ${r.rowsSeen} | ${fmt(r.editToRowMs.p50, 1)} / ${fmt(r.editToRowMs.p90, 1)} / ${fmt(r.editToRowMs.p99, 1)} / ${fmt(r.editToRowMs.max, 1)} | ${fmt(r.editToUpdatedAtMs.p50, 1)} / ${fmt(r.editToUpdatedAtMs.p99, 1)} | ${fmt(r.propagationMs.p99)} | ${x ? `${fmt(x.plansyncCpuSeconds)} + ${fmt(x.databaseCpuSeconds)}` : '-'} | ${x ? fmt(x.referenceCpuSeconds) : '-'} | ${x ? fmt(x.extraCpuMsPerWrite) : '-'} | ${x?.extraCpuMsPerWriteBeyondIdle != null ? fmt(x.extraCpuMsPerWriteBeyondIdle) : '-'} | ${x ? fmtRatio(x.ratio) : '-'} |`);
+    }
+  }
+  if (s.subscriptions) {
+    const sub = s.subscriptions;
+    scenarioHeader('5. Subscriptions', sub);
+    out.push(
+      `\`${sub.query}\` as admin@example.com, ${sub.perSocket === 1 ? "one subscription per socket (each subscriber a browser tab with its own socket: the costlier case for the server, as every socket authenticates and holds its own state; the shared-socket rows show a subscription's cost without its socket, 50 per socket, the server's cap)" : `${sub.perSocket} subscriptions per socket (--quick: connecting thousands of sockets, each authenticated, would not fit in its time)`}, from ${options.workers} load processes speaking graphql-transport-ws on ws directly (bench/gql-subscriber-worker.mjs). Events: one \`startWorkflow(new_partner)\` every ${Object.entries(sub.periodMs).map(([n, ms]) => `${ms / 1000} s at ${Number(n).toLocaleString('en')}`).join(' and ')} subscribers; each start is one transaction with three events (execution RUNNING, first step AWAITING_INPUT, execution AWAITING_INPUT), published together, so the server fans out 3 x subscribers messages at once. Executions are not driven through their automatic steps: those come in bursts of about 17 events paced by the job queue, and at 5,000 subscribers on 2 CPUs such bursts keep the server saturated, so latency would measure queueing rather than fan-out. Latency: delivery time - the event's \`at\` (ms resolution; Plansync sets \`at\` inside the transaction, so its commit and the event sequencer count). The reference (bench/reference-graphql-ws.mjs: graphql-js schema of the same shape, graphql-ws \`useServer\` on ws, an in-memory pub/sub) publishes the events Plansync published, grouped as they were, at the same offsets. Warm-up ${sub.warmupMs / 1000} s, window ${sub.measureMs / 1000} s. Memory per idle subscription: delta after a forced GC from before the first subscriber, divided by the subscriptions.`,
+      '',
+    );
+    out.push('| server | subscribers | events (per s) | p50 ms | p90 ms | p99 ms | max ms | delivered / expected | server CPU s | CPU us per delivery | PostgreSQL CPU s | idle KB per subscription: retained / RSS | connect s | machine busy |');
+    out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const name of ['plansync', 'reference']) {
+      for (const r of sub[name].runs) {
+        out.push(`| ${name} | ${r.subscribers} | ${r.events} (${fmt(r.eventsPerSecond, 1)}) | ${fmt(r.latencyMs.p50, 1)} | ${fmt(r.latencyMs.p90, 1)} | ${fmt(r.latencyMs.p99, 1)} | ${fmt(r.latencyMs.max, 1)} | ${r.delivered}/${r.expected} | ${fmt(r.serverCpuSeconds)} | ${fmt(r.cpuMicrosPerDelivery, 1)} | ${fmt(r.databaseCpuSeconds)} | ${fmt(r.memoryPerIdleSubscription.retainedKb)} / ${fmt(r.memoryPerIdleSubscription.rssKb)} | ${fmt(r.connectMs / 1000, 1)} | ${Math.round(100 * r.machineBusy)}% |`);
+      }
+      const shared = sub[name].sharedSocket;
+      if (shared) out.push(`| ${name}, shared sockets | ${shared.subscriptions} on ${shared.sockets} sockets | | | | | | | | | | ${fmt(shared.memoryPerIdleSubscription.retainedKb)} / ${fmt(shared.memoryPerIdleSubscription.rssKb)} | | |`);
+    }
+  }
+  if (s.reads) {
+    const r = s.reads;
+    scenarioHeader('6. GraphQL reads', r);
+    out.push(`\`budgetLines(planId, businessUnitCode: "SALES_NORTH")\` with the contract's fields (120 lines), POSTed by ${r.concurrency} closed-loop clients on keep-alive connections from one load process (bench/http-load-worker.mjs); Plansync with admin@example.com's token. Reference (bench/reference-graphql-http.mjs): graphql-js \`execute\` on node:http, the resolver reading the same PostgreSQL with pg in one query (no authentication, no authorisation, no ORM). Both answers identical: ${r.sameAnswer ? 'yes' : 'no'}. Warm-up ${r.warmupMs / 1000} s, window ${r.durationMs / 1000} s.`, '');
+    out.push('| server | requests/s | p50 ms | p90 ms | p99 ms | max ms | errors | bytes per answer | server CPU ms per request | PostgreSQL CPU s | client CPU s | machine busy |');
+    out.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const name of ['plansync', 'reference']) {
+      const x = r[name];
+      out.push(`| ${name} | ${fmt(x.requestsPerSecond, 0)} | ${fmt(x.latencyMs.p50)} | ${fmt(x.latencyMs.p90)} | ${fmt(x.latencyMs.p99)} | ${fmt(x.latencyMs.max, 1)} | ${x.errors} | ${fmt(x.bytesPerResponse, 0)} | ${fmt(x.serverCpuMsPerRequest, 3)} | ${fmt(x.databaseCpuSeconds)} | ${fmt(x.clientCpuSeconds)} | ${Math.round(100 * x.machineBusy)}% |`);
+    }
+  }
+  if (s.coldstart) {
+    const c = s.coldstart;
+    scenarioHeader('7. Cold start', c);
+    out.push(`From spawning \`node server/dist/server/src/main.js\` (what \`npm start\` runs once the build is present) on a fresh DATA_DIR to the first 200 from /healthz (polled every 10 ms): initialising the embedded PostgreSQL cluster, starting it, migrations, seeding the demo data (argon2 password hashes), the workflow engine. Phases from Plansync's own log, in ms from the spawn: until initdb starts, Node and Plansync's modules load. The reference, y-websocket's \`bin/server.js\` to its first HTTP answer, is the floor of any Node server (runtime and module loading): there is no reference that also brings up a database; the phases show where Plansync's time goes.`, '');
+    out.push('| run | Plansync ready ms | from spawn: initdb starts ms | PostgreSQL listening ms | demo data seeded ms | Plansync listening ms | reference ready ms |');
+    out.push('|---|---|---|---|---|---|---|');
+    c.plansync.runs.forEach((p, i) =>
+      out.push(`| ${i + 1} | ${p.readyMs} | ${p.initdbStartMs ?? '-'} | ${p.postgresListeningMs ?? '-'} | ${p.seededMs ?? '-'} | ${p.listeningMs ?? '-'} | ${c.reference.runs[i]?.readyMs ?? '-'} |`),
+    );
+  }
+  if (s.scaleout) {
+    scenarioHeader('8. Scale-out: two instances vs one', s.scaleout);
+    out.push(...scaleoutMarkdown(s.scaleout));
+  }
+  // Profiles of the missed targets (and of the reads, the widest gap), from the latest `--cpu-prof` run.
+  const missed = result.summary.filter((r) => r.target && r.met === false);
+  const profile = result.profile;
+  if (missed.length) {
+    out.push('', '## CPU profiles where a target is missed', '');
+    if (!profile) out.push('No profile yet: run `node bench/run.mjs --cpu-prof` (it writes bench/results/suite-profile.json, which this report then summarises).');
+    else {
+      out.push(
+        `From \`node bench/run.mjs${profile.quick ? ' --quick' : ''} --cpu-prof\` on ${profile.date} (commit ${profile.gitCommit}), a separate run: every server under \`node --cpu-prof\`, main thread, self time inside each measurement window, Plansync beside its reference (profiling slows the servers: compare none of that run's latencies). All windows: bench/results/suite-profile.md.`,
+      );
+      if (profile.notes) out.push('', profile.notes);
+      const wanted = new Set();
+      for (const row of missed) {
+        if (row.target === TARGETS.gridP99) wanted.add('grid 200 writers');
+        if (row.target === TARGETS.fanoutCpu) wanted.add('fanout 1 writer x 1000 observers');
+        if (row.target === TARGETS.subscriptionP99) wanted.add('subscriptions 5000');
+      }
+      wanted.add('reads');
+      for (const label of wanted) out.push(...profileTables(profile, label, 12, 8));
+      if (missed.some((r) => r.target === TARGETS.idleConnection || r.target === TARGETS.idleSubscription))
+        out.push('', 'Memory targets: a CPU profile says nothing about them; see the retained and RSS figures above.');
+    }
+  }
+  out.push('');
+  return out.join('\n');
+}
+
+/** Plansync's and the reference's self time in one window, as two pairs of tables (functions, packages). */
+function profileTables(profile, label, functions, packages) {
+  const out = [];
+  const windows = profile.windows.filter((w) => w.label === label);
+  if (!windows.length) return out;
+  out.push('', `### ${label}`, '');
+  out.push(windows.map((w) => `${w.server}: ${w.busyMs} ms busy of ${w.windowedMs} ms`).join('; ') + '.', '');
+  const p = windows.find((w) => w.server === 'plansync');
+  const r = windows.find((w) => w.server === 'reference');
+  const rows = (w, key, n) => (w ? w[key].filter((f) => f.name !== '(idle)').slice(0, n) : []);
+  const table = (key, n, what) => {
+    const left = rows(p, key, n);
+    const right = rows(r, key, n);
+    out.push(`| Plansync self ms | % | ${what} | reference self ms | % | ${what} |`, '|---|---|---|---|---|---|');
+    for (let i = 0; i < Math.max(left.length, right.length); i++) {
+      const a = left[i];
+      const b = right[i];
+      out.push(`| ${a ? a.ms : ''} | ${a ? a.percent : ''} | ${a ? `\`${a.name}\`` : ''} | ${b ? b.ms : ''} | ${b ? b.percent : ''} | ${b ? `\`${b.name}\`` : ''} |`);
+    }
+    out.push('');
+  };
+  table('topFunctions', functions, 'function');
+  table('byPackage', packages, 'package');
+  return out;
+}
+
+/** bench/results/suite-profile.md: every measurement window's profile tables. */
+function profileMarkdown(p) {
+  const out = [
+    `# CPU profile per benchmark window`,
+    '',
+    `\`node bench/run.mjs${p.quick ? ' --quick' : ''} --cpu-prof\` on ${p.date} (commit ${p.gitCommit}). Every server under \`node --cpu-prof\` (raw profiles in bench/results/profiles/, not committed); self time on the main thread inside each measurement window, without idle time. Profiling slows the servers: compare none of this run's latencies.`,
+  ];
+  for (const label of [...new Set(p.windows.map((w) => w.label))]) out.push(...profileTables(p, label, 20, 12));
+  out.push('');
+  return out.join('\n');
+}
+
+/** --render: writes bench/results.md again from bench/results.json and the latest profile, running nothing. */
+export async function render() {
+  const result = JSON.parse(fs.readFileSync(path.join(benchDir, 'results.json'), 'utf8'));
+  result.summary = summaryRows(result.scenarios, result.options);
+  result.profile = readProfile();
+  await fsp.writeFile(path.join(benchDir, 'results.json'), JSON.stringify(result, null, 2) + '\n');
+  await fsp.writeFile(path.join(benchDir, 'results.md'), markdown(result));
+  log('written: bench/results.md, bench/results.json (rendered again, nothing run)');
+}
+
+/** The latest --cpu-prof run's profile (bench/results/suite-profile.json) without its summary, or null. */
+function readProfile() {
+  try {
+    const profile = JSON.parse(fs.readFileSync(path.join(resultsDir, 'suite-profile.json'), 'utf8'));
+    delete profile.summary;
+    return profile;
+  } catch {
+    return null;
+  }
+}
+
+/** Writes bench/results.json and bench/results.md from a run's result, with the latest profile; prints the summary. */
+export async function writeResults(result) {
+  result.profile = readProfile();
+  await fsp.writeFile(path.join(benchDir, 'results.json'), JSON.stringify(result, null, 2) + '\n');
+  await fsp.writeFile(path.join(benchDir, 'results.md'), markdown(result));
+  printSummary(result);
+  log(`written: bench/results.md, bench/results.json (${fmt(result.durationSeconds, 0)} s)`);
+}
+
+/**
+ * The --cpu-prof run's profile: for each measurement window the scenarios marked, the self time of the server
+ * measured then, from the profile it wrote into `profileDir` as it exited (named after its pid). Call it once
+ * the servers have stopped.
+ */
+export function collectProfile({ profileDir, windows: marked, servers, machine, quick }) {
+  const files = fs.readdirSync(profileDir);
+  const fileOf = (server) => {
+    const name = files.find((f) => f.endsWith('.cpuprofile') && f.split('.')[3] === String(server.pid));
+    return name ? path.join(profileDir, name) : null;
+  };
+  const windows = [];
+  for (const w of marked) {
+    const file = servers[w.server] && fileOf(servers[w.server]);
+    if (!file) continue;
+    windows.push({ label: w.label, server: w.server === 'plansync' ? 'plansync' : 'reference', file: path.relative(root, file), ...summarizeProfile(file, [w.window]) });
+  }
+  if (!windows.length) log('no CPU profile was written');
+  return { date: machine.date, gitCommit: machine.gitCommit, quick, windows };
+}
+
+/**
+ * --cpu-prof: writes bench/results/suite-profile.{json,md} (with the run's summary) instead of bench/results.*,
+ * which profiling would skew; prints the summary. `keepNotes`: carry the hand-written notes of the previous
+ * profile over.
+ */
+export async function writeProfile(suiteProfile, result, keepNotes) {
+  await fsp.mkdir(resultsDir, { recursive: true });
+  if (suiteProfile) {
+    const previous = (() => {
+      try {
+        return JSON.parse(fs.readFileSync(path.join(resultsDir, 'suite-profile.json'), 'utf8'));
+      } catch {
+        return null;
+      }
+    })();
+    // Hand-written notes survive a new profile run only when asked to (they describe the previous one).
+    if (previous?.notes && keepNotes) suiteProfile.notes = previous.notes;
+    await fsp.writeFile(path.join(resultsDir, 'suite-profile.json'), JSON.stringify({ ...suiteProfile, summary: result.summary }, null, 2) + '\n');
+    await fsp.writeFile(path.join(resultsDir, 'suite-profile.md'), profileMarkdown(suiteProfile));
+  }
+  printSummary(result);
+  log(`written: bench/results/suite-profile.json, bench/results/suite-profile.md (results.* untouched: profiling slows the server)`);
+}
+
+/** The summary table on stdout. */
+export function printSummary(result) {
+  const rows = result.summary.map((r) => [r.scenario, r.metric, `${fmt(r.plansync, r.digits)} ${r.unit}`, r.reference == null ? '-' : `${fmt(r.reference, r.digits)} ${r.unit}`, fmtRatio(r.ratio), r.met === null ? '' : r.met ? 'met' : 'MISSED']);
+  const header = ['scenario', 'metric', 'Plansync', 'reference', 'ratio', 'target'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells) => cells.map((c, i) => (i <= 1 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  console.log('');
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of rows) console.log(line(r));
+  console.log('');
+}

@@ -1,0 +1,92 @@
+// Scenario 2, grid fan-out: one writer (a stock WebsocketProvider, 10 updates a second) and 1,000 observers on
+// one document, against Plansync and the reference y-websocket server. The observers are light y-protocols
+// clients (bench/grid-observer-worker.mjs says why not stock providers).
+import os from 'node:os';
+import { busyShare, concatFloat64, cpuSample, distribution, epoch, fmt, log, machineCpu, monoMicros, now, ratio, sleep } from '../lib/common.mjs';
+import { gridTarget } from '../lib/grid.mjs';
+import { startWorker, stopWorkers } from '../lib/workers.mjs';
+import { connectObservers, drain } from './shared.mjs';
+
+/**
+ * Measures, per server: latency from the writer's send to each observer (p50 to max), deliveries, and server
+ * CPU per update per observer (with PostgreSQL's for Plansync), and the ratios Plansync / reference.
+ * @param {import('./shared.mjs').Suite} suite
+ */
+export async function measure({ servers, options, pause, markWindow }) {
+  const target = await gridTarget(servers.plansync.url, { email: 'admin@example.com', unitCode: 'SALES_SOUTH' });
+  const { observers, periodMs, warmupMs, measureMs } = options.fanout;
+  const runs = {};
+  for (const name of ['plansync', 'reference']) {
+    const server = servers[name];
+    log(`fanout: 1 writer, ${observers} observers -> ${name}...`);
+    const obs = await connectObservers(server, target, observers, options.workers);
+    const writer = startWorker('grid-worker.mjs');
+    const all = [...obs.workers, writer];
+    try {
+      await writer.request(
+        { type: 'connect', url: server.url.replace(/^http/, 'ws') + '/yjs', docName: target.docName, token: target.token, epoch, clients: [{ index: 0, key: target.keys[0], writer: true }] },
+        'synced',
+      );
+      const writeStart = now() + 200;
+      const measureStart = writeStart + warmupMs;
+      const measureEnd = measureStart + measureMs;
+      for (const w of obs.workers) w.send({ type: 'start', measureStart, measureEnd });
+      writer.send({ type: 'start', writeStart, measureStart, measureEnd, periodMs });
+      const load = [os.loadavg()[0]];
+      await sleep(measureStart - now());
+      const cpu0 = cpuSample(server.pid);
+      const m0 = machineCpu();
+      const mono0 = monoMicros();
+      await sleep(measureEnd - now());
+      const cpu1 = cpuSample(server.pid);
+      const m1 = machineCpu();
+      const mono1 = monoMicros();
+      load.push(os.loadavg()[0]);
+      markWindow('fanout 1 writer x 1000 observers', name, mono0, mono1);
+      await drain(obs.workers, 'count', 'count', 500);
+      const reports = await Promise.all(obs.workers.map((w) => w.request({ type: 'report' }, 'report')));
+      const writerReport = await writer.request({ type: 'report' }, 'report');
+      const sent = writerReport.clients[0].sent;
+      const latencies = concatFloat64(reports.map((r) => r.latencies));
+      const serverCpu = cpu1.ownSeconds - cpu0.ownSeconds;
+      const dbCpu = name === 'plansync' ? cpu1.childSeconds - cpu0.childSeconds : null;
+      const clientCpu = reports.reduce((a, r) => a + (r.cpuSeconds ?? 0), 0);
+      runs[name] = {
+        observers: obs.connected,
+        connectMs: Math.round(obs.connectMs),
+        updatesPerSecond: 1000 / periodMs,
+        sent,
+        expected: sent * obs.connected,
+        delivered: latencies.length,
+        latencyMs: distribution(latencies),
+        serverCpuSeconds: serverCpu,
+        databaseCpuSeconds: dbCpu,
+        cpuMicrosPerUpdatePerObserver: sent > 0 ? (1e6 * serverCpu) / (sent * obs.connected) : null,
+        cpuMicrosPerUpdatePerObserverWithDatabase: sent > 0 && dbCpu != null ? (1e6 * (serverCpu + dbCpu)) / (sent * obs.connected) : null,
+        serverRssMb: cpu1.rssMb,
+        clientCpuSeconds: clientCpu,
+        machineBusy: busyShare(m0, m1),
+        closes: reports.reduce((a, r) => a + r.closes, 0),
+        loadAverage1m: load,
+      };
+      log(
+        `  p50 ${fmt(runs[name].latencyMs.p50)} ms, p99 ${fmt(runs[name].latencyMs.p99)} ms; ${runs[name].delivered}/${runs[name].expected} delivered; ${fmt(runs[name].cpuMicrosPerUpdatePerObserver)} us CPU per update per observer`,
+      );
+    } finally {
+      await stopWorkers(all);
+    }
+    await sleep(pause);
+  }
+  return {
+    document: target.docName,
+    clients: 'light y-protocols clients (bench/grid-observer-worker.mjs); the writer is a stock WebsocketProvider',
+    warmupMs,
+    measureMs,
+    ...runs,
+    ratio: {
+      p50: ratio(runs.plansync.latencyMs.p50, runs.reference.latencyMs.p50),
+      p99: ratio(runs.plansync.latencyMs.p99, runs.reference.latencyMs.p99),
+      cpu: ratio(runs.plansync.cpuMicrosPerUpdatePerObserver, runs.reference.cpuMicrosPerUpdatePerObserver),
+    },
+  };
+}

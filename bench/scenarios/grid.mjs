@@ -1,0 +1,40 @@
+// Scenario 1, grid propagation: 1, 50 and 200 concurrent writers on one document, each run against Plansync
+// and the reference y-websocket@1.5.4 bin/server.js in alternating order (bench/lib/grid.mjs does the run,
+// as for bench/grid-propagation.mjs). Why the clients are light ones by default: bench/grid-light-worker.mjs.
+import { fmt, log, ratio, sleep } from '../lib/common.mjs';
+import { gridTarget, openKeeper, runGridScenario } from '../lib/grid.mjs';
+
+/**
+ * Measures, per writer count and server: propagation latency (p50 to max), deliveries, server and PostgreSQL
+ * CPU, and the ratios Plansync / reference. Leaves the document and one idle keeper per server in
+ * `suite.gridTarget` and `suite.keepers` for the durability scenario.
+ * @param {import('./shared.mjs').Suite} suite
+ */
+export async function measure(suite) {
+  const { servers, options, pause, markWindow } = suite;
+  const target = await gridTarget(servers.plansync.url);
+  suite.gridTarget = target;
+  // Keepers: one idle stock client per server for the grid and durability runs (see bench/lib/grid.mjs).
+  suite.keepers = { plansync: await openKeeper(servers.plansync, target), reference: await openKeeper(servers.reference, target) };
+  const scenarios = [];
+  for (const [i, writers] of options.grid.writers.entries()) {
+    const order = i % 2 === 0 ? ['plansync', 'reference'] : ['reference', 'plansync'];
+    const scenario = { writers, clients: Math.max(writers, 2) };
+    for (const name of order) {
+      log(`grid: ${writers} writer(s) -> ${name}...`);
+      const run = await runGridScenario(servers[name], target, writers, { ...options.grid, workers: options.workers });
+      markWindow(`grid ${writers} writers`, name, run.window.monoStartMicros, run.window.monoEndMicros);
+      delete run.window;
+      scenario[name] = run;
+      log(`  p50 ${fmt(run.latencyMs.p50)} ms, p99 ${fmt(run.latencyMs.p99)} ms; ${run.delivered}/${run.expected} delivered; server CPU ${fmt(run.serverCpuSeconds)} s${run.databaseCpuSeconds != null ? ` (+${fmt(run.databaseCpuSeconds)} s PostgreSQL)` : ''}`);
+      await sleep(pause);
+    }
+    scenario.ratio = {
+      p50: ratio(scenario.plansync.latencyMs.p50, scenario.reference.latencyMs.p50),
+      p99: ratio(scenario.plansync.latencyMs.p99, scenario.reference.latencyMs.p99),
+      cpu: ratio(scenario.plansync.serverCpuSeconds, scenario.reference.serverCpuSeconds),
+    };
+    scenarios.push(scenario);
+  }
+  return { document: target.docName, clients: options.grid.clients, warmupMs: options.grid.warmupMs, measureMs: options.grid.measureMs, scenarios };
+}
