@@ -9,6 +9,7 @@ COPY tsconfig.base.json ./
 COPY server server
 COPY client client
 COPY migrations migrations
+COPY schema schema
 COPY scripts scripts
 RUN npm run build && npm prune --omit=dev
 

@@ -13,13 +13,13 @@ const at = (...parts) => path.join(root, ...parts);
 const targets = [
   {
     workspace: 'server',
-    sources: ['server/src', 'migrations', 'server/tsconfig.json', 'server/package.json', 'tsconfig.base.json', 'package-lock.json'].map((p) => at(p)),
+    sources: ['server/src', 'migrations', 'schema/codes.ts', 'server/tsconfig.json', 'server/package.json', 'tsconfig.base.json', 'package-lock.json'].map((p) => at(p)),
     outDir: at('server/dist'),
     entry: at('server/dist/server/src/main.js'),
   },
   {
     workspace: 'client',
-    sources: ['client/src', 'client/index.html', 'client/vite.config.ts', 'client/public', 'client/package.json', 'package-lock.json'].map((p) => at(p)),
+    sources: ['client/src', 'schema/codes.ts', 'client/index.html', 'client/vite.config.ts', 'client/public', 'client/package.json', 'package-lock.json'].map((p) => at(p)),
     outDir: at('client/dist'),
     entry: at('client/dist/index.html'),
   },

@@ -6,19 +6,10 @@
  * ever reaches a client.
  */
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { ErrorCode } from '../../schema/codes.js';
 
-export const ErrorCode = {
-  UNAUTHENTICATED: 'UNAUTHENTICATED',
-  FORBIDDEN: 'FORBIDDEN',
-  NOT_FOUND: 'NOT_FOUND',
-  CONFLICT: 'CONFLICT',
-  BAD_USER_INPUT: 'BAD_USER_INPUT',
-  RATE_LIMITED: 'RATE_LIMITED',
-  INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
-  GRAPHQL_PARSE_FAILED: 'GRAPHQL_PARSE_FAILED',
-  GRAPHQL_VALIDATION_FAILED: 'GRAPHQL_VALIDATION_FAILED',
-} as const;
-export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+// The codes themselves are the contract's, in schema/codes.ts (the web client reads the same table).
+export { ErrorCode };
 
 const PUBLIC_CODES = new Set<string>(Object.values(ErrorCode));
 
