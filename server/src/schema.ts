@@ -8,6 +8,7 @@ import type { BudgetLineParent } from './budget/BudgetLineType.js';
 import { BudgetLineRelations, BudgetSubmissionRelations, CellChangeRelations } from './budget/RelationResolvers.js';
 import { SubmissionResolver } from './budget/SubmissionResolver.js';
 import { OrganizationResolver } from './directory/OrganizationResolver.js';
+import { AbilitiesResolver } from './directory/AbilitiesResolver.js';
 import { UserResolver } from './directory/UserResolver.js';
 import { badUserInput } from './errors.js';
 import type { BudgetLineChangedEvent, SubmissionStatusChangedEvent } from './budget/events.js';
@@ -15,11 +16,13 @@ import type { PlansyncBus } from './events.js';
 import type { GraphQLContext } from './graphql/context.js';
 import { refuseUnstorableArguments } from './graphql/storableArguments.js';
 import type { WorkflowEventRecord } from './workflow/events.js';
+import { WorkflowDefinitionAbilities, WorkflowStepAbilities } from './workflow/WorkflowAbilityResolvers.js';
 import { publicEvent, WorkflowResolver } from './workflow/WorkflowResolver.js';
 
 export const resolvers = [
   AuthResolver,
   UserResolver,
+  AbilitiesResolver,
   OrganizationResolver,
   BudgetLineResolver,
   BudgetLineRelations,
@@ -28,6 +31,8 @@ export const resolvers = [
   AuditLogResolver,
   CellChangeRelations,
   WorkflowResolver,
+  WorkflowDefinitionAbilities,
+  WorkflowStepAbilities,
 ] as const;
 
 export async function buildPlansyncSchema(events: PlansyncBus): Promise<GraphQLSchema> {

@@ -1,0 +1,43 @@
+/**
+ * The viewer's abilities on workflow definitions and steps (`canStart`, `canReadExecutions`, `canGiveInput`),
+ * answered from the policies that guard startWorkflow, workflowExecutions and submitStepInput
+ * (policies/abilities.ts), so the monitor offers exactly what the server would accept.
+ */
+import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
+import { requireViewer, type GraphQLContext } from '../graphql/context.js';
+import { loadedRelation } from '../graphql/relations.js';
+import { canGiveStepInput, canReadExecutionsOf, canStartDefinition } from '../policies/abilities.js';
+import { stepDefinition, workflowDefinition, type WorkflowDefinition } from './definitions.js';
+import { scopeOf } from './engine.js';
+import { StepExecution } from './StepExecution.js';
+import { WorkflowDefinitionType } from './WorkflowResolver.js';
+import { WorkflowExecution } from './WorkflowExecution.js';
+
+@Resolver(() => WorkflowDefinitionType)
+export class WorkflowDefinitionAbilities {
+  @FieldResolver(() => Boolean, { description: 'Whether the caller may start this workflow (startWorkflow, given valid input).' })
+  canStart(@Root() definition: WorkflowDefinition, @Ctx() ctx: GraphQLContext): boolean {
+    return canStartDefinition(requireViewer(ctx), definition);
+  }
+
+  @FieldResolver(() => Boolean, { description: 'Whether the caller sees executions of this workflow (workflowExecutions).' })
+  canReadExecutions(@Root() definition: WorkflowDefinition, @Ctx() ctx: GraphQLContext): boolean {
+    return canReadExecutionsOf(requireViewer(ctx), definition.key);
+  }
+}
+
+@Resolver(() => StepExecution)
+export class WorkflowStepAbilities {
+  @FieldResolver(() => Boolean, {
+    description: 'Whether the caller may give the input of this step now (submitStepInput): a manual step waiting for it.',
+  })
+  async canGiveInput(@Root() step: StepExecution, @Ctx() ctx: GraphQLContext): Promise<boolean> {
+    const viewer = requireViewer(ctx);
+    if (step.kind !== 'MANUAL' || step.status !== 'AWAITING_INPUT') return false;
+    const execution = await loadedRelation(ctx.em, WorkflowExecution, step.execution);
+    const definition = execution && workflowDefinition(execution.definitionKey);
+    if (!execution || !definition) return false;
+    const inputRoles = stepDefinition(definition, step.key)?.inputRoles;
+    return canGiveStepInput(viewer, scopeOf(execution), { kind: step.kind, status: step.status, inputRoles });
+  }
+}
