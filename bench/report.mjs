@@ -119,113 +119,14 @@ function markdown(result) {
   for (const i of result.incidents ?? []) out.push('', `**${i.server} exited unexpectedly** (${i.exit}) ${fmt(i.at / 1000, 0)} s into the run; its last output:`, '', '```', i.output.trim().slice(-2000), '```');
   const targets = result.summary.filter((r) => r.target);
   out.push('', `Targets: ${targets.filter((r) => r.met).length} of ${targets.length} met${targets.some((r) => !r.met) ? `; missed: ${targets.filter((r) => !r.met).map((r) => r.target).join('; ')}` : ''}.`);
-  const scenarioHeader = (title, sc) => {
-    out.push('', `## ${title}`, '');
-    if (sc?.quiet) out.push(`Load average before: ${fmt(sc.quiet.load1m)}${sc.quiet.waitedMs > 1000 ? ` (waited ${fmt(sc.quiet.waitedMs / 1000, 0)} s from ${fmt(sc.quiet.loadAtStart)}: ${sc.quiet.reason})` : ''}; after: ${fmt(sc.loadAfter)}.`, '');
-  };
+  for (const [key, section] of SECTIONS) if (s[key]) section(out, s, options, result);
+  missedTargetProfiles(out, result);
+  out.push('');
+  return out.join('\n');
+}
 
-  if (s.grid) {
-    scenarioHeader('1. Grid propagation', s.grid);
-    const stock = (s.grid.clients ?? 'stock') === 'stock';
-    out.push(
-      stock
-        ? `W concurrent writers on one document (\`${s.grid.document.replace(/:[0-9a-f-]{36}:/, ':<plan>:')}\`), every client a stock y-websocket \`WebsocketProvider\` in ${options.workers} load processes; each writer sets its own cell about once a second to its send time, every other client records the delay. Warm-up ${s.grid.warmupMs / 1000} s, window ${s.grid.measureMs / 1000} s. Reference: y-websocket@1.5.4 \`bin/server.js\`. Same code as \`npm run bench:grid\` (bench/lib/grid.mjs).`
-        : `W concurrent writers on one document (\`${s.grid.document.replace(/:[0-9a-f-]{36}:/, ':<plan>:')}\`), every writer also observing, with one extra observer when W = 1, in ${options.workers} load processes; each writer sets its own cell about once a second to its send time, every other client records the delay. The clients are light y-websocket clients (bench/grid-light-worker.mjs) rather than stock \`WebsocketProvider\`s: the same traffic to the server (sync step 1/2 handshake, awareness on connect and every 15 s, and each writer a real Y.Doc, loaded with the server's state, whose \`Y.Map.set\` on its own cell is sent as an update message, so the server validates, stores and broadcasts real Yjs updates), but no client applies the others' updates: it reads the writer's Yjs client id and the value from each update message, and counts deliveries per writer. With stock providers every client applies every other client's update to its own Y.Doc, about 40,000 Yjs applies a second at 200 writers, which saturated the load processes on the 2 CPUs they share with the server: the p99 (2 to 7 s on both servers, swinging from run to run) measured the load generator's queueing, not the server. Warm-up ${s.grid.warmupMs / 1000} s, window ${s.grid.measureMs / 1000} s. Reference: y-websocket@1.5.4 \`bin/server.js\`. Same code as \`npm run bench:grid\` (bench/lib/grid.mjs); \`--grid-clients=stock\` runs stock providers.`,
-      '',
-    );
-    out.push('| writers | server | p50 ms | p90 ms | p99 ms | max ms | delivered / expected | server CPU s | PostgreSQL CPU s | RSS MB | load processes CPU s | machine busy (ours) |');
-    out.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
-    for (const g of s.grid.scenarios)
-      for (const r of [g.plansync, g.reference])
-        out.push(`| ${r.writers} | ${r.server} | ${fmt(r.latencyMs.p50)} | ${fmt(r.latencyMs.p90)} | ${fmt(r.latencyMs.p99)} | ${fmt(r.latencyMs.max, 1)} | ${r.delivered}/${r.expected} | ${fmt(r.serverCpuSeconds)} | ${fmt(r.databaseCpuSeconds)} | ${fmt(r.serverRssMb, 0)} | ${fmt(r.clientCpuSeconds)} | ${Math.round(100 * r.machineBusy)}% (${Math.round(100 * r.benchBusy)}%) |`);
-    const w = result.warmup;
-    if (w)
-      out.push(
-        '',
-        `Before it, a warm-up: ${w.writers} writers on another document (${w.document}) against both servers for a few seconds, not counted. Then, with no client at all for ${w.idle.plansync.seconds} s: Plansync ${fmt(w.idle.plansync.cpuSeconds)} CPU s (+ ${fmt(w.idle.plansync.databaseCpuSeconds)} s PostgreSQL), the reference ${fmt(w.idle.reference.cpuSeconds)} s.`,
-      );
-    const bound = s.grid.scenarios.flatMap((g) => [g.plansync, g.reference]).filter((r) => r.benchBusy > 0.6);
-    if (bound.length && !stock)
-      out.push('', `Busy: in ${[...new Set(bound.map((r) => `${r.writers}-writer`))].join(', ')} runs the server, its PostgreSQL and the load processes used over 60% of the machine (load processes CPU: the column above; ${bound.map((r) => `${r.writers}/${r.server} ${fmt((1e6 * r.clientCpuSeconds) / Math.max(1, r.delivered), 1)} us`).join(', ')} of load-process CPU per delivery, mostly node's socket reads and ws framing). The light clients no longer saturate the machine, but they still compete with the server for its 2 CPUs: latencies include some waiting for a CPU, and p99 differs between runs of the same code by tens of percent; compare server CPU too.`);
-    else if (bound.length)
-      out.push('', `Load-generator bound: in ${[...new Set(bound.map((r) => `${r.writers}-writer`))].join(', ')} runs the server and the load processes used over 60% of the machine. A stock Yjs client applies every update to its own document, at a cost that grows with the number of clients in the document's history, so the client load grows with the cube of the writer count: those latencies are mostly queueing in the load processes, and server CPU compares the servers better than latency there.`);
-  }
-  if (s.fanout) {
-    const f = s.fanout;
-    scenarioHeader('2. Grid fan-out', f);
-    out.push(`One writer (a stock \`WebsocketProvider\`) sets a cell ${f.plansync.updatesPerSecond} times a second; 1,000 observers in ${options.workers} load processes record the delay. The observers are light y-protocols clients (bench/grid-observer-worker.mjs: sync handshake, then each update's value read from the update) rather than stock providers: 1,000 stock providers would each apply every update to their own Y.Doc, and would each announce awareness on connect and every 15 s, which the server relays to all others (about 67,000 relayed messages a second at 1,000 clients), so on 2 CPUs the load processes, not the server, would be measured. Server CPU per update per observer = server CPU time in the window (/proc/<pid>/stat) / (updates sent in the window x observers). Warm-up ${f.warmupMs / 1000} s, window ${f.measureMs / 1000} s.`, '');
-    out.push('| server | observers | updates | p50 ms | p90 ms | p99 ms | max ms | delivered / expected | server CPU s | us per update per observer | + PostgreSQL | client CPU s | machine busy |');
-    out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
-    for (const name of ['plansync', 'reference']) {
-      const r = f[name];
-      out.push(`| ${name} | ${r.observers} | ${r.sent} | ${fmt(r.latencyMs.p50)} | ${fmt(r.latencyMs.p90)} | ${fmt(r.latencyMs.p99)} | ${fmt(r.latencyMs.max, 1)} | ${r.delivered}/${r.expected} | ${fmt(r.serverCpuSeconds)} | ${fmt(r.cpuMicrosPerUpdatePerObserver)} | ${r.cpuMicrosPerUpdatePerObserverWithDatabase != null ? fmt(r.cpuMicrosPerUpdatePerObserverWithDatabase) : '-'} | ${fmt(r.clientCpuSeconds)} | ${Math.round(100 * r.machineBusy)}% |`);
-    }
-  }
-  if (s.cost) {
-    const c = s.cost;
-    scenarioHeader('3. Grid cost', c);
-    out.push(`Server memory after forced full GCs (three rounds; the median of ${options.memorySamples} probe${options.memorySamples > 1 ? 's' : ''}), as deltas: an open document with one connection (before: not loaded), then ${c.idleConnections} idle connections to it (light clients: no awareness, no Y.Doc), then a document of ${options.cost.bigLines.toLocaleString('en')} lines. Another document of 120 lines (OPERATIONS) is opened first and held throughout, so that code compiled on first use is not counted. Documents: MARKETING's 120 lines with both amounts filled (240 cells) and a unit of ${options.cost.bigLines.toLocaleString('en')} lines inserted into PostgreSQL with both amounts (${(2 * options.cost.bigLines).toLocaleString('en')} cells); Plansync seeds the document from the rows, and the reference receives the very state Plansync sent (one update from one client). "Retained" is V8 heap used + external memory; RSS deltas include allocator and heap-reservation growth and are noisier.`, '');
-    out.push('| server | per idle connection: retained KB | RSS KB | 120-line document: retained KB | RSS KB | open ms | 10,000-line document: retained KB | RSS KB | open ms | state bytes (120 / 10,000) |');
-    out.push('|---|---|---|---|---|---|---|---|---|---|');
-    for (const name of ['plansync', 'reference']) {
-      const r = c[name];
-      out.push(`| ${name} | ${fmt(r.idleConnection.retainedKb)} | ${fmt(r.idleConnection.rssKb)} | ${fmt(r.document120.retainedKb, 0)} | ${fmt(r.document120.rssKb, 0)} | ${r.document120.openMs} | ${fmt(r.document10k.retainedKb, 0)} | ${fmt(r.document10k.rssKb, 0)} | ${r.document10k.openMs} | ${c.plansync.document120.stateBytes} / ${c.plansync.document10k.stateBytes} |`);
-    }
-  }
-  if (s.durability) {
-    const d = s.durability;
-    scenarioHeader('4. Grid durability cost', d);
-    out.push(`The grid writers again, on Plansync (which stores every edit: update log, snapshots, projection into budget_line rows and the audit log), while this process polls the unit's budget_line rows every ${d.pollMs} ms. Edit to row: from the writer's send time (the value itself) to the first poll that saw the value (so up to ${d.pollMs} ms late); edit to updatedAt: to the row's updatedAt, which the server sets just before its transaction commits. The reference stores nothing: its CPU and latency are its grid propagation runs (scenario 1); the CPU comparison uses the grid runs (no poller there) of both, and \"beyond idle\" first takes from each server what it burns with no client over as long a window (measured after the warm-up).`, '');
-    out.push('| writers | writes sent | seen in rows | edit to row p50 / p90 / p99 / max ms | edit to updatedAt p50 / p99 ms | propagation p99 ms (this run) | Plansync CPU s: server + PostgreSQL (grid run) | reference CPU s | extra CPU ms per write | same, beyond idle | CPU ratio |');
-    out.push('|---|---|---|---|---|---|---|---|---|---|---|');
-    for (const r of d.runs) {
-      const x = r.cpuVsReference;
-      out.push(`| ${r.writers} | ${r.sent} | ${r.rowsSeen} | ${fmt(r.editToRowMs.p50, 1)} / ${fmt(r.editToRowMs.p90, 1)} / ${fmt(r.editToRowMs.p99, 1)} / ${fmt(r.editToRowMs.max, 1)} | ${fmt(r.editToUpdatedAtMs.p50, 1)} / ${fmt(r.editToUpdatedAtMs.p99, 1)} | ${fmt(r.propagationMs.p99)} | ${x ? `${fmt(x.plansyncCpuSeconds)} + ${fmt(x.databaseCpuSeconds)}` : '-'} | ${x ? fmt(x.referenceCpuSeconds) : '-'} | ${x ? fmt(x.extraCpuMsPerWrite) : '-'} | ${x?.extraCpuMsPerWriteBeyondIdle != null ? fmt(x.extraCpuMsPerWriteBeyondIdle) : '-'} | ${x ? fmtRatio(x.ratio) : '-'} |`);
-    }
-  }
-  if (s.subscriptions) {
-    const sub = s.subscriptions;
-    scenarioHeader('5. Subscriptions', sub);
-    out.push(
-      `\`${sub.query}\` as admin@example.com, ${sub.perSocket === 1 ? "one subscription per socket (each subscriber a browser tab with its own socket: the costlier case for the server, as every socket authenticates and holds its own state; the shared-socket rows show a subscription's cost without its socket, 50 per socket, the server's cap)" : `${sub.perSocket} subscriptions per socket (--quick: connecting thousands of sockets, each authenticated, would not fit in its time)`}, from ${options.workers} load processes speaking graphql-transport-ws on ws directly (bench/gql-subscriber-worker.mjs). Events: one \`startWorkflow(new_partner)\` every ${Object.entries(sub.periodMs).map(([n, ms]) => `${ms / 1000} s at ${Number(n).toLocaleString('en')}`).join(' and ')} subscribers; each start is one transaction with three events (execution RUNNING, first step AWAITING_INPUT, execution AWAITING_INPUT), published together, so the server fans out 3 x subscribers messages at once. Executions are not driven through their automatic steps: those come in bursts of about 17 events paced by the job queue, and at 5,000 subscribers on 2 CPUs such bursts keep the server saturated, so latency would measure queueing rather than fan-out. Latency: delivery time - the event's \`at\` (ms resolution; Plansync sets \`at\` inside the transaction, so its commit and the event sequencer count). The reference (bench/reference-graphql-ws.mjs: graphql-js schema of the same shape, graphql-ws \`useServer\` on ws, an in-memory pub/sub) publishes the events Plansync published, grouped as they were, at the same offsets. Warm-up ${sub.warmupMs / 1000} s, window ${sub.measureMs / 1000} s. Memory per idle subscription: delta after a forced GC from before the first subscriber, divided by the subscriptions.`,
-      '',
-    );
-    out.push('| server | subscribers | events (per s) | p50 ms | p90 ms | p99 ms | max ms | delivered / expected | server CPU s | CPU us per delivery | PostgreSQL CPU s | idle KB per subscription: retained / RSS | connect s | machine busy |');
-    out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
-    for (const name of ['plansync', 'reference']) {
-      for (const r of sub[name].runs) {
-        out.push(`| ${name} | ${r.subscribers} | ${r.events} (${fmt(r.eventsPerSecond, 1)}) | ${fmt(r.latencyMs.p50, 1)} | ${fmt(r.latencyMs.p90, 1)} | ${fmt(r.latencyMs.p99, 1)} | ${fmt(r.latencyMs.max, 1)} | ${r.delivered}/${r.expected} | ${fmt(r.serverCpuSeconds)} | ${fmt(r.cpuMicrosPerDelivery, 1)} | ${fmt(r.databaseCpuSeconds)} | ${fmt(r.memoryPerIdleSubscription.retainedKb)} / ${fmt(r.memoryPerIdleSubscription.rssKb)} | ${fmt(r.connectMs / 1000, 1)} | ${Math.round(100 * r.machineBusy)}% |`);
-      }
-      const shared = sub[name].sharedSocket;
-      if (shared) out.push(`| ${name}, shared sockets | ${shared.subscriptions} on ${shared.sockets} sockets | | | | | | | | | | ${fmt(shared.memoryPerIdleSubscription.retainedKb)} / ${fmt(shared.memoryPerIdleSubscription.rssKb)} | | |`);
-    }
-  }
-  if (s.reads) {
-    const r = s.reads;
-    scenarioHeader('6. GraphQL reads', r);
-    out.push(`\`budgetLines(planId, businessUnitCode: "SALES_NORTH")\` with the contract's fields (120 lines), POSTed by ${r.concurrency} closed-loop clients on keep-alive connections from one load process (bench/http-load-worker.mjs); Plansync with admin@example.com's token. Reference (bench/reference-graphql-http.mjs): graphql-js \`execute\` on node:http, the resolver reading the same PostgreSQL with pg in one query (no authentication, no authorisation, no ORM). Both answers identical: ${r.sameAnswer ? 'yes' : 'no'}. Warm-up ${r.warmupMs / 1000} s, window ${r.durationMs / 1000} s.`, '');
-    out.push('| server | requests/s | p50 ms | p90 ms | p99 ms | max ms | errors | bytes per answer | server CPU ms per request | PostgreSQL CPU s | client CPU s | machine busy |');
-    out.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
-    for (const name of ['plansync', 'reference']) {
-      const x = r[name];
-      out.push(`| ${name} | ${fmt(x.requestsPerSecond, 0)} | ${fmt(x.latencyMs.p50)} | ${fmt(x.latencyMs.p90)} | ${fmt(x.latencyMs.p99)} | ${fmt(x.latencyMs.max, 1)} | ${x.errors} | ${fmt(x.bytesPerResponse, 0)} | ${fmt(x.serverCpuMsPerRequest, 3)} | ${fmt(x.databaseCpuSeconds)} | ${fmt(x.clientCpuSeconds)} | ${Math.round(100 * x.machineBusy)}% |`);
-    }
-  }
-  if (s.coldstart) {
-    const c = s.coldstart;
-    scenarioHeader('7. Cold start', c);
-    out.push(`From spawning \`node server/dist/server/src/main.js\` (what \`npm start\` runs once the build is present) on a fresh DATA_DIR to the first 200 from /healthz (polled every 10 ms): initialising the embedded PostgreSQL cluster, starting it, migrations, seeding the demo data (argon2 password hashes), the workflow engine. Phases from Plansync's own log, in ms from the spawn: until initdb starts, Node and Plansync's modules load. The reference, y-websocket's \`bin/server.js\` to its first HTTP answer, is the floor of any Node server (runtime and module loading): there is no reference that also brings up a database; the phases show where Plansync's time goes.`, '');
-    out.push('| run | Plansync ready ms | from spawn: initdb starts ms | PostgreSQL listening ms | demo data seeded ms | Plansync listening ms | reference ready ms |');
-    out.push('|---|---|---|---|---|---|---|');
-    c.plansync.runs.forEach((p, i) =>
-      out.push(`| ${i + 1} | ${p.readyMs} | ${p.initdbStartMs ?? '-'} | ${p.postgresListeningMs ?? '-'} | ${p.seededMs ?? '-'} | ${p.listeningMs ?? '-'} | ${c.reference.runs[i]?.readyMs ?? '-'} |`),
-    );
-  }
-  if (s.scaleout) {
-    scenarioHeader('8. Scale-out: two instances vs one', s.scaleout);
-    out.push(...scaleoutMarkdown(s.scaleout));
-  }
-  // Profiles of the missed targets (and of the reads, the widest gap), from the latest `--cpu-prof` run.
+/** Profiles of the missed targets (and of the reads, the widest gap), from the latest `--cpu-prof` run. */
+function missedTargetProfiles(out, result) {
   const missed = result.summary.filter((r) => r.target && r.met === false);
   const profile = result.profile;
   if (missed.length) {
@@ -248,9 +149,142 @@ function markdown(result) {
         out.push('', 'Memory targets: a CPU profile says nothing about them; see the retained and RSS figures above.');
     }
   }
-  out.push('');
-  return out.join('\n');
 }
+
+/** A scenario's section title and the load before and after it. */
+function scenarioHeader(out, title, sc) {
+  out.push('', `## ${title}`, '');
+  if (sc?.quiet) out.push(`Load average before: ${fmt(sc.quiet.load1m)}${sc.quiet.waitedMs > 1000 ? ` (waited ${fmt(sc.quiet.waitedMs / 1000, 0)} s from ${fmt(sc.quiet.loadAtStart)}: ${sc.quiet.reason})` : ''}; after: ${fmt(sc.loadAfter)}.`, '');
+}
+
+/** Section 1: the grid runs per writer count and server, the warm-up, and when the machine was busy. */
+function gridSection(out, s, options, result) {
+  scenarioHeader(out, '1. Grid propagation', s.grid);
+  const stock = (s.grid.clients ?? 'stock') === 'stock';
+  out.push(
+    stock
+      ? `W concurrent writers on one document (\`${s.grid.document.replace(/:[0-9a-f-]{36}:/, ':<plan>:')}\`), every client a stock y-websocket \`WebsocketProvider\` in ${options.workers} load processes; each writer sets its own cell about once a second to its send time, every other client records the delay. Warm-up ${s.grid.warmupMs / 1000} s, window ${s.grid.measureMs / 1000} s. Reference: y-websocket@1.5.4 \`bin/server.js\`. Same code as \`npm run bench:grid\` (bench/lib/grid.mjs).`
+      : `W concurrent writers on one document (\`${s.grid.document.replace(/:[0-9a-f-]{36}:/, ':<plan>:')}\`), every writer also observing, with one extra observer when W = 1, in ${options.workers} load processes; each writer sets its own cell about once a second to its send time, every other client records the delay. The clients are light y-websocket clients (bench/grid-light-worker.mjs) rather than stock \`WebsocketProvider\`s: the same traffic to the server (sync step 1/2 handshake, awareness on connect and every 15 s, and each writer a real Y.Doc, loaded with the server's state, whose \`Y.Map.set\` on its own cell is sent as an update message, so the server validates, stores and broadcasts real Yjs updates), but no client applies the others' updates: it reads the writer's Yjs client id and the value from each update message, and counts deliveries per writer. With stock providers every client applies every other client's update to its own Y.Doc, about 40,000 Yjs applies a second at 200 writers, which saturated the load processes on the 2 CPUs they share with the server: the p99 (2 to 7 s on both servers, swinging from run to run) measured the load generator's queueing, not the server. Warm-up ${s.grid.warmupMs / 1000} s, window ${s.grid.measureMs / 1000} s. Reference: y-websocket@1.5.4 \`bin/server.js\`. Same code as \`npm run bench:grid\` (bench/lib/grid.mjs); \`--grid-clients=stock\` runs stock providers.`,
+    '',
+  );
+  out.push('| writers | server | p50 ms | p90 ms | p99 ms | max ms | delivered / expected | server CPU s | PostgreSQL CPU s | RSS MB | load processes CPU s | machine busy (ours) |');
+  out.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const g of s.grid.scenarios)
+    for (const r of [g.plansync, g.reference])
+      out.push(`| ${r.writers} | ${r.server} | ${fmt(r.latencyMs.p50)} | ${fmt(r.latencyMs.p90)} | ${fmt(r.latencyMs.p99)} | ${fmt(r.latencyMs.max, 1)} | ${r.delivered}/${r.expected} | ${fmt(r.serverCpuSeconds)} | ${fmt(r.databaseCpuSeconds)} | ${fmt(r.serverRssMb, 0)} | ${fmt(r.clientCpuSeconds)} | ${Math.round(100 * r.machineBusy)}% (${Math.round(100 * r.benchBusy)}%) |`);
+  const w = result.warmup;
+  if (w)
+    out.push(
+      '',
+      `Before it, a warm-up: ${w.writers} writers on another document (${w.document}) against both servers for a few seconds, not counted. Then, with no client at all for ${w.idle.plansync.seconds} s: Plansync ${fmt(w.idle.plansync.cpuSeconds)} CPU s (+ ${fmt(w.idle.plansync.databaseCpuSeconds)} s PostgreSQL), the reference ${fmt(w.idle.reference.cpuSeconds)} s.`,
+    );
+  const bound = s.grid.scenarios.flatMap((g) => [g.plansync, g.reference]).filter((r) => r.benchBusy > 0.6);
+  if (bound.length && !stock)
+    out.push('', `Busy: in ${[...new Set(bound.map((r) => `${r.writers}-writer`))].join(', ')} runs the server, its PostgreSQL and the load processes used over 60% of the machine (load processes CPU: the column above; ${bound.map((r) => `${r.writers}/${r.server} ${fmt((1e6 * r.clientCpuSeconds) / Math.max(1, r.delivered), 1)} us`).join(', ')} of load-process CPU per delivery, mostly node's socket reads and ws framing). The light clients no longer saturate the machine, but they still compete with the server for its 2 CPUs: latencies include some waiting for a CPU, and p99 differs between runs of the same code by tens of percent; compare server CPU too.`);
+  else if (bound.length)
+    out.push('', `Load-generator bound: in ${[...new Set(bound.map((r) => `${r.writers}-writer`))].join(', ')} runs the server and the load processes used over 60% of the machine. A stock Yjs client applies every update to its own document, at a cost that grows with the number of clients in the document's history, so the client load grows with the cube of the writer count: those latencies are mostly queueing in the load processes, and server CPU compares the servers better than latency there.`);
+}
+
+/** Section 2: the fan-out run of each server. */
+function fanoutSection(out, s, options, result) {
+  const f = s.fanout;
+  scenarioHeader(out, '2. Grid fan-out', f);
+  out.push(`One writer (a stock \`WebsocketProvider\`) sets a cell ${f.plansync.updatesPerSecond} times a second; 1,000 observers in ${options.workers} load processes record the delay. The observers are light y-protocols clients (bench/grid-observer-worker.mjs: sync handshake, then each update's value read from the update) rather than stock providers: 1,000 stock providers would each apply every update to their own Y.Doc, and would each announce awareness on connect and every 15 s, which the server relays to all others (about 67,000 relayed messages a second at 1,000 clients), so on 2 CPUs the load processes, not the server, would be measured. Server CPU per update per observer = server CPU time in the window (/proc/<pid>/stat) / (updates sent in the window x observers). Warm-up ${f.warmupMs / 1000} s, window ${f.measureMs / 1000} s.`, '');
+  out.push('| server | observers | updates | p50 ms | p90 ms | p99 ms | max ms | delivered / expected | server CPU s | us per update per observer | + PostgreSQL | client CPU s | machine busy |');
+  out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const name of ['plansync', 'reference']) {
+    const r = f[name];
+    out.push(`| ${name} | ${r.observers} | ${r.sent} | ${fmt(r.latencyMs.p50)} | ${fmt(r.latencyMs.p90)} | ${fmt(r.latencyMs.p99)} | ${fmt(r.latencyMs.max, 1)} | ${r.delivered}/${r.expected} | ${fmt(r.serverCpuSeconds)} | ${fmt(r.cpuMicrosPerUpdatePerObserver)} | ${r.cpuMicrosPerUpdatePerObserverWithDatabase != null ? fmt(r.cpuMicrosPerUpdatePerObserverWithDatabase) : '-'} | ${fmt(r.clientCpuSeconds)} | ${Math.round(100 * r.machineBusy)}% |`);
+  }
+}
+
+/** Section 3: memory per idle connection and per open document, per server. */
+function costSection(out, s, options, result) {
+  const c = s.cost;
+  scenarioHeader(out, '3. Grid cost', c);
+  out.push(`Server memory after forced full GCs (three rounds; the median of ${options.memorySamples} probe${options.memorySamples > 1 ? 's' : ''}), as deltas: an open document with one connection (before: not loaded), then ${c.idleConnections} idle connections to it (light clients: no awareness, no Y.Doc), then a document of ${options.cost.bigLines.toLocaleString('en')} lines. Another document of 120 lines (OPERATIONS) is opened first and held throughout, so that code compiled on first use is not counted. Documents: MARKETING's 120 lines with both amounts filled (240 cells) and a unit of ${options.cost.bigLines.toLocaleString('en')} lines inserted into PostgreSQL with both amounts (${(2 * options.cost.bigLines).toLocaleString('en')} cells); Plansync seeds the document from the rows, and the reference receives the very state Plansync sent (one update from one client). "Retained" is V8 heap used + external memory; RSS deltas include allocator and heap-reservation growth and are noisier.`, '');
+  out.push('| server | per idle connection: retained KB | RSS KB | 120-line document: retained KB | RSS KB | open ms | 10,000-line document: retained KB | RSS KB | open ms | state bytes (120 / 10,000) |');
+  out.push('|---|---|---|---|---|---|---|---|---|---|');
+  for (const name of ['plansync', 'reference']) {
+    const r = c[name];
+    out.push(`| ${name} | ${fmt(r.idleConnection.retainedKb)} | ${fmt(r.idleConnection.rssKb)} | ${fmt(r.document120.retainedKb, 0)} | ${fmt(r.document120.rssKb, 0)} | ${r.document120.openMs} | ${fmt(r.document10k.retainedKb, 0)} | ${fmt(r.document10k.rssKb, 0)} | ${r.document10k.openMs} | ${c.plansync.document120.stateBytes} / ${c.plansync.document10k.stateBytes} |`);
+  }
+}
+
+/** Section 4: edit to row delays and the CPU beyond the reference, per writer count. */
+function durabilitySection(out, s, options, result) {
+  const d = s.durability;
+  scenarioHeader(out, '4. Grid durability cost', d);
+  out.push(`The grid writers again, on Plansync (which stores every edit: update log, snapshots, projection into budget_line rows and the audit log), while this process polls the unit's budget_line rows every ${d.pollMs} ms. Edit to row: from the writer's send time (the value itself) to the first poll that saw the value (so up to ${d.pollMs} ms late); edit to updatedAt: to the row's updatedAt, which the server sets just before its transaction commits. The reference stores nothing: its CPU and latency are its grid propagation runs (scenario 1); the CPU comparison uses the grid runs (no poller there) of both, and \"beyond idle\" first takes from each server what it burns with no client over as long a window (measured after the warm-up).`, '');
+  out.push('| writers | writes sent | seen in rows | edit to row p50 / p90 / p99 / max ms | edit to updatedAt p50 / p99 ms | propagation p99 ms (this run) | Plansync CPU s: server + PostgreSQL (grid run) | reference CPU s | extra CPU ms per write | same, beyond idle | CPU ratio |');
+  out.push('|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of d.runs) {
+    const x = r.cpuVsReference;
+    out.push(`| ${r.writers} | ${r.sent} | ${r.rowsSeen} | ${fmt(r.editToRowMs.p50, 1)} / ${fmt(r.editToRowMs.p90, 1)} / ${fmt(r.editToRowMs.p99, 1)} / ${fmt(r.editToRowMs.max, 1)} | ${fmt(r.editToUpdatedAtMs.p50, 1)} / ${fmt(r.editToUpdatedAtMs.p99, 1)} | ${fmt(r.propagationMs.p99)} | ${x ? `${fmt(x.plansyncCpuSeconds)} + ${fmt(x.databaseCpuSeconds)}` : '-'} | ${x ? fmt(x.referenceCpuSeconds) : '-'} | ${x ? fmt(x.extraCpuMsPerWrite) : '-'} | ${x?.extraCpuMsPerWriteBeyondIdle != null ? fmt(x.extraCpuMsPerWriteBeyondIdle) : '-'} | ${x ? fmtRatio(x.ratio) : '-'} |`);
+  }
+}
+
+/** Section 5: the subscription runs per server and subscriber count, and the shared-socket memory. */
+function subscriptionsSection(out, s, options, result) {
+  const sub = s.subscriptions;
+  scenarioHeader(out, '5. Subscriptions', sub);
+  out.push(
+    `\`${sub.query}\` as admin@example.com, ${sub.perSocket === 1 ? "one subscription per socket (each subscriber a browser tab with its own socket: the costlier case for the server, as every socket authenticates and holds its own state; the shared-socket rows show a subscription's cost without its socket, 50 per socket, the server's cap)" : `${sub.perSocket} subscriptions per socket (--quick: connecting thousands of sockets, each authenticated, would not fit in its time)`}, from ${options.workers} load processes speaking graphql-transport-ws on ws directly (bench/gql-subscriber-worker.mjs). Events: one \`startWorkflow(new_partner)\` every ${Object.entries(sub.periodMs).map(([n, ms]) => `${ms / 1000} s at ${Number(n).toLocaleString('en')}`).join(' and ')} subscribers; each start is one transaction with three events (execution RUNNING, first step AWAITING_INPUT, execution AWAITING_INPUT), published together, so the server fans out 3 x subscribers messages at once. Executions are not driven through their automatic steps: those come in bursts of about 17 events paced by the job queue, and at 5,000 subscribers on 2 CPUs such bursts keep the server saturated, so latency would measure queueing rather than fan-out. Latency: delivery time - the event's \`at\` (ms resolution; Plansync sets \`at\` inside the transaction, so its commit and the event sequencer count). The reference (bench/reference-graphql-ws.mjs: graphql-js schema of the same shape, graphql-ws \`useServer\` on ws, an in-memory pub/sub) publishes the events Plansync published, grouped as they were, at the same offsets. Warm-up ${sub.warmupMs / 1000} s, window ${sub.measureMs / 1000} s. Memory per idle subscription: delta after a forced GC from before the first subscriber, divided by the subscriptions.`,
+    '',
+  );
+  out.push('| server | subscribers | events (per s) | p50 ms | p90 ms | p99 ms | max ms | delivered / expected | server CPU s | CPU us per delivery | PostgreSQL CPU s | idle KB per subscription: retained / RSS | connect s | machine busy |');
+  out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const name of ['plansync', 'reference']) {
+    for (const r of sub[name].runs) {
+      out.push(`| ${name} | ${r.subscribers} | ${r.events} (${fmt(r.eventsPerSecond, 1)}) | ${fmt(r.latencyMs.p50, 1)} | ${fmt(r.latencyMs.p90, 1)} | ${fmt(r.latencyMs.p99, 1)} | ${fmt(r.latencyMs.max, 1)} | ${r.delivered}/${r.expected} | ${fmt(r.serverCpuSeconds)} | ${fmt(r.cpuMicrosPerDelivery, 1)} | ${fmt(r.databaseCpuSeconds)} | ${fmt(r.memoryPerIdleSubscription.retainedKb)} / ${fmt(r.memoryPerIdleSubscription.rssKb)} | ${fmt(r.connectMs / 1000, 1)} | ${Math.round(100 * r.machineBusy)}% |`);
+    }
+    const shared = sub[name].sharedSocket;
+    if (shared) out.push(`| ${name}, shared sockets | ${shared.subscriptions} on ${shared.sockets} sockets | | | | | | | | | | ${fmt(shared.memoryPerIdleSubscription.retainedKb)} / ${fmt(shared.memoryPerIdleSubscription.rssKb)} | | |`);
+  }
+}
+
+/** Section 6: the reads run of each server. */
+function readsSection(out, s, options, result) {
+  const r = s.reads;
+  scenarioHeader(out, '6. GraphQL reads', r);
+  out.push(`\`budgetLines(planId, businessUnitCode: "SALES_NORTH")\` with the contract's fields (120 lines), POSTed by ${r.concurrency} closed-loop clients on keep-alive connections from one load process (bench/http-load-worker.mjs); Plansync with admin@example.com's token. Reference (bench/reference-graphql-http.mjs): graphql-js \`execute\` on node:http, the resolver reading the same PostgreSQL with pg in one query (no authentication, no authorisation, no ORM). Both answers identical: ${r.sameAnswer ? 'yes' : 'no'}. Warm-up ${r.warmupMs / 1000} s, window ${r.durationMs / 1000} s.`, '');
+  out.push('| server | requests/s | p50 ms | p90 ms | p99 ms | max ms | errors | bytes per answer | server CPU ms per request | PostgreSQL CPU s | client CPU s | machine busy |');
+  out.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const name of ['plansync', 'reference']) {
+    const x = r[name];
+    out.push(`| ${name} | ${fmt(x.requestsPerSecond, 0)} | ${fmt(x.latencyMs.p50)} | ${fmt(x.latencyMs.p90)} | ${fmt(x.latencyMs.p99)} | ${fmt(x.latencyMs.max, 1)} | ${x.errors} | ${fmt(x.bytesPerResponse, 0)} | ${fmt(x.serverCpuMsPerRequest, 3)} | ${fmt(x.databaseCpuSeconds)} | ${fmt(x.clientCpuSeconds)} | ${Math.round(100 * x.machineBusy)}% |`);
+  }
+}
+
+/** Section 7: each cold start run, with its phases. */
+function coldstartSection(out, s, options, result) {
+  const c = s.coldstart;
+  scenarioHeader(out, '7. Cold start', c);
+  out.push(`From spawning \`node server/dist/server/src/main.js\` (what \`npm start\` runs once the build is present) on a fresh DATA_DIR to the first 200 from /healthz (polled every 10 ms): initialising the embedded PostgreSQL cluster, starting it, migrations, seeding the demo data (argon2 password hashes), the workflow engine. Phases from Plansync's own log, in ms from the spawn: until initdb starts, Node and Plansync's modules load. The reference, y-websocket's \`bin/server.js\` to its first HTTP answer, is the floor of any Node server (runtime and module loading): there is no reference that also brings up a database; the phases show where Plansync's time goes.`, '');
+  out.push('| run | Plansync ready ms | from spawn: initdb starts ms | PostgreSQL listening ms | demo data seeded ms | Plansync listening ms | reference ready ms |');
+  out.push('|---|---|---|---|---|---|---|');
+  c.plansync.runs.forEach((p, i) =>
+    out.push(`| ${i + 1} | ${p.readyMs} | ${p.initdbStartMs ?? '-'} | ${p.postgresListeningMs ?? '-'} | ${p.seededMs ?? '-'} | ${p.listeningMs ?? '-'} | ${c.reference.runs[i]?.readyMs ?? '-'} |`),
+  );
+}
+
+/** Section 8: two instances against one (bench/lib/scaleout.mjs writes it). */
+function scaleoutSection(out, s, options, result) {
+  scenarioHeader(out, '8. Scale-out: two instances vs one', s.scaleout);
+  out.push(...scaleoutMarkdown(s.scaleout));
+}
+
+/** results.md's sections after the summary, in scenario order; one for each scenario that ran. */
+const SECTIONS = [
+  ['grid', gridSection],
+  ['fanout', fanoutSection],
+  ['cost', costSection],
+  ['durability', durabilitySection],
+  ['subscriptions', subscriptionsSection],
+  ['reads', readsSection],
+  ['coldstart', coldstartSection],
+  ['scaleout', scaleoutSection],
+];
 
 /** Plansync's and the reference's self time in one window, as two pairs of tables (functions, packages). */
 function profileTables(profile, label, functions, packages) {
