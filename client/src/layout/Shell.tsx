@@ -1,12 +1,18 @@
 /** The frame of every signed-in view: navigation by what the person may open, who they are, sign-out. */
+import { lazy, Suspense } from 'react';
 import { NavLink, Navigate, Route, Routes, useLocation } from 'react-router';
 import { ErrorBoundary } from '../common/ErrorBoundary';
+import { Loading } from '../common/Status';
 import { abilities, useSession } from '../auth/MeContext';
 import { GridPage } from '../grid/GridPage';
-import { WorkflowsPage } from '../workflows/WorkflowsPage';
-import { UsersPage } from '../admin/UsersPage';
-import { AuditLogPage } from '../admin/AuditLogPage';
-import { SubmissionsPage } from '../admin/SubmissionsPage';
+
+// The grid is where most people work, and comes with the app. The other views load when first opened, each
+// with the libraries only it uses (the workflow forms' @rjsf, the submission chart's recharts, the audit
+// export's csv-stringify), so that signing in and the grid do not download them.
+const WorkflowsPage = lazy(() => import('../workflows/WorkflowsPage').then((m) => ({ default: m.WorkflowsPage })));
+const UsersPage = lazy(() => import('../admin/UsersPage').then((m) => ({ default: m.UsersPage })));
+const AuditLogPage = lazy(() => import('../admin/AuditLogPage').then((m) => ({ default: m.AuditLogPage })));
+const SubmissionsPage = lazy(() => import('../admin/SubmissionsPage').then((m) => ({ default: m.SubmissionsPage })));
 
 export function Shell() {
   const { me, signOut } = useSession();
@@ -34,15 +40,17 @@ export function Shell() {
       <main className="content">
         {/* A view that fails keeps the navigation usable; going elsewhere clears the message. */}
         <ErrorBoundary what="this view" resetKey={location.pathname}>
-          <Routes>
-            {can.grid && <Route path="/grid/:unit?" element={<GridPage />} />}
-            {can.workflows && <Route path="/workflows/:executionId?" element={<WorkflowsPage />} />}
-            {can.users && <Route path="/admin/users" element={<UsersPage />} />}
-            {can.audit && <Route path="/admin/audit" element={<AuditLogPage />} />}
-            {can.submissions && <Route path="/admin/submissions" element={<SubmissionsPage />} />}
-            <Route path="/profile" element={<Profile />} />
-            <Route path="*" element={<Navigate to={home} replace />} />
-          </Routes>
+          <Suspense fallback={<Loading what="this view" />}>
+            <Routes>
+              {can.grid && <Route path="/grid/:unit?" element={<GridPage />} />}
+              {can.workflows && <Route path="/workflows/:executionId?" element={<WorkflowsPage />} />}
+              {can.users && <Route path="/admin/users" element={<UsersPage />} />}
+              {can.audit && <Route path="/admin/audit" element={<AuditLogPage />} />}
+              {can.submissions && <Route path="/admin/submissions" element={<SubmissionsPage />} />}
+              <Route path="/profile" element={<Profile />} />
+              <Route path="*" element={<Navigate to={home} replace />} />
+            </Routes>
+          </Suspense>
         </ErrorBoundary>
       </main>
     </div>
