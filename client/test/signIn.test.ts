@@ -1,5 +1,6 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CloseCode, ErrorCode } from '../../schema/codes.js';
 import { startTestServer, type TestServer } from '../../server/src/testing/harness.js';
 import { expectNoProblems, hasChromium, launchBrowser, signIn } from './browser.js';
 
@@ -27,7 +28,7 @@ describe.skipIf(!hasChromium)('signing in and out in a browser', () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
     // Signing out ends the token on the server: a copy of it (another tab, a leaked grid URL) no longer works.
-    await expect.poll(async () => (await server.gql('{ me { email } }', {}, token)).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    await expect.poll(async () => (await server.gql('{ me { email } }', {}, token)).errors?.[0]?.extensions?.code).toBe(ErrorCode.UNAUTHENTICATED);
 
     await page.getByLabel('Email').fill('lead.sales-north@example.com');
     await page.getByLabel('Password').fill('wrong');
@@ -39,7 +40,7 @@ describe.skipIf(!hasChromium)('signing in and out in a browser', () => {
     await page.getByTestId('me').waitFor();
     // Tokens live 6 s here: the session ends by itself and says why.
     await page.getByText('Your session has expired').waitFor({ timeout: 15_000 });
-    expectNoProblems(person, [/4401|WebSocket|Failed to load resource/]);
+    expectNoProblems(person, [new RegExp(`${CloseCode.Unauthorized}|WebSocket|Failed to load resource`)]);
     await person.context.close();
   });
 });

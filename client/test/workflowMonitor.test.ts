@@ -91,8 +91,9 @@ describe.skipIf(!hasChromium)('workflow monitor', () => {
     await expect.poll(() => stepStatus(a, 'input_studio_companies')).toBe('AWAITING_INPUT');
     await screenshot(b, 'workflow-monitor-awaiting-input');
 
-    // The server closes every socket of the admin (an access change does: 4403). The watcher's monitor comes
-    // back on its own and resubscribes after the last event it applied, so the steps run meanwhile replay.
+    // The server closes every socket of the admin (an access change does: CloseCode.Forbidden). The watcher's
+    // monitor comes back on its own and resubscribes after the last event it applied, so the steps run
+    // meanwhile replay.
     const received = frames.filter((f): f is { cursor: string } => 'cursor' in f);
     expect(received.length).toBeGreaterThan(0);
     const lastBeforeClose = received.at(-1)!.cursor;

@@ -102,7 +102,8 @@ export interface Config {
   gridIdleUnloadMs: number;
   /**
    * Websockets (grid and GraphQL together) one person may hold open on an instance; one more is closed with
-   * 4429. MAX_SOCKETS_PER_PERSON, default 20 (two per browser tab on the grid page, ten tabs).
+   * CloseCode.TooManySockets. MAX_SOCKETS_PER_PERSON, default 20 (two per browser tab on the grid page, ten
+   * tabs).
    */
   maxSocketsPerPerson: number;
   /**

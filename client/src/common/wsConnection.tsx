@@ -10,6 +10,7 @@ import type { ApolloClient, ApolloLink } from '@apollo/client';
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import { useApolloClient } from '@apollo/client/react';
 import type { Client } from 'graphql-ws';
+import { CloseCode } from '../../../schema/codes';
 
 export type SocketState = 'connecting' | 'live' | 'reconnecting';
 
@@ -56,12 +57,13 @@ function trackerOf(apollo: ApolloClient): Tracker {
     tracker.snapshot = merged;
     listeners.forEach((l) => l());
   };
-  // 1000 is graphql-ws closing an idle lazy socket: nothing was missed. Anything else (the server closing
-  // with 4403 after an access change, a network drop, a restart) may have lost events.
+  // CloseCode.NormalClosure is graphql-ws closing an idle lazy socket: nothing was missed. Anything else (the
+  // server closing with CloseCode.Forbidden after an access change, a network drop, a restart) may have lost
+  // events.
   let unexpectedClose = false;
   ws.on('closed', (event) => {
     const code = (event as CloseEvent | undefined)?.code;
-    if (code !== 1000) {
+    if (code !== CloseCode.NormalClosure) {
       unexpectedClose = true;
       set({ state: 'reconnecting', closes: tracker.snapshot.closes + 1 });
     }

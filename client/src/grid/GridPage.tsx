@@ -5,6 +5,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useMutation, useQuery, useSubscription } from '@apollo/client/react';
 import { useNavigate, useParams } from 'react-router';
+import { CloseCode } from '../../../schema/codes';
 import { useSession } from '../auth/MeContext';
 import { ErrorBoundary } from '../common/ErrorBoundary';
 import { ErrorMessage, Loading } from '../common/Status';
@@ -102,12 +103,12 @@ function UnitBudget({ planId, planName, unitCode, unitName, units }: UnitProps) 
   }, [lines.data]);
   const onVisibleRows = useCallback((rows: GridRow[]) => setVisible(rows), []);
   useEffect(() => {
-    if (grid?.closedCode === 4401) rejected();
+    if (grid?.closedCode === CloseCode.Unauthorized) rejected();
   }, [grid?.closedCode, rejected]);
 
   if (lines.error) return <ErrorMessage error={lines.error} retry={() => void lines.refetch()} />;
   if (!lines.data || !grid) return <Loading what={`the ${unitName} budget`} />;
-  if (grid.closedCode === 4403) return <ErrorMessage error={{ message: `You may not open the budget of ${unitName}.` }} />;
+  if (grid.closedCode === CloseCode.Forbidden) return <ErrorMessage error={{ message: `You may not open the budget of ${unitName}.` }} />;
 
   // Until the server's content is in, the grid looks blank: an entry then would overwrite a colleague's value.
   const readOnly = !submission?.canEdit || grid.closedCode !== null || !grid.loaded;

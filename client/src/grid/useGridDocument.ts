@@ -3,7 +3,8 @@
  * an undo manager that tracks only this person's edits, presence (awareness) and the connection state.
  *
  * Edits made while offline stay in the document and are sent when the connection returns (the provider
- * resyncs on reconnect). A 4401 close means the session ended; 4403 that the person may not open the unit.
+ * resyncs on reconnect). A CloseCode.Unauthorized close means the session ended; CloseCode.Forbidden that the
+ * person may not open the unit.
  */
 import { useEffect, useState } from 'react';
 import { WebsocketProvider } from 'y-websocket';
@@ -25,7 +26,10 @@ export interface GridDocument {
   synced: boolean;
   /** The document has had the server's content at least once (edits before that would land on a blank grid). */
   loaded: boolean;
-  /** Why the server closed the connection for good (4401 session ended, 4403 no access). */
+  /**
+   * Why the server closed the connection for good, a CloseCode: Unauthorized (the session ended), Forbidden (no
+   * access), or another 44xx code.
+   */
   closedCode: number | null;
 }
 

@@ -2,6 +2,7 @@ import { Arg, Ctx, Field, Mutation, ObjectType, Query, Resolver } from 'type-gra
 import { User } from '../directory/User.js';
 import type { Viewer } from '../policies/viewer.js';
 import { requireViewer, type GraphQLContext } from '../graphql/context.js';
+import { CloseCode } from '../../../schema/codes.js';
 
 @ObjectType({ description: 'A signed-in session: the token to send as `Authorization: Bearer <token>`.' })
 export class AuthPayload {
@@ -33,7 +34,7 @@ export class AuthResolver {
   @Mutation(() => Boolean, {
     description:
       'Ends, on the server, the token it is called with: every later request with it answers UNAUTHENTICATED, and ' +
-      "the GraphQL and grid sockets opened with it close with 4401. The person's other tokens are not affected.",
+      `the GraphQL and grid sockets opened with it close with ${CloseCode.Unauthorized}. The person's other tokens are not affected.`,
   })
   async signOut(@Ctx() ctx: GraphQLContext): Promise<boolean> {
     const viewer = requireViewer(ctx);

@@ -1,12 +1,13 @@
 /**
  * signOut ends a token on the server: a stolen or left-behind token stops working at once, on HTTP and on the
- * websockets already open with it (4401), while the person's other tokens carry on.
+ * websockets already open with it (CloseCode.Unauthorized), while the person's other tokens carry on.
  */
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCode, startTestServer, type TestServer } from '../testing/harness.js';
 import { destroyInstances, LOCAL_REDIS_URL, redisReachable, startInstances } from '../testing/instances.js';
 import type { RestartableServer } from '../testing/restartableServer.js';
+import { CloseCode } from '../../../schema/codes.js';
 
 const SIGN_OUT = 'mutation { signOut }';
 
@@ -49,7 +50,7 @@ describe('signOut', () => {
   });
   afterAll(() => server?.stop());
 
-  it('ends the token it is called with, and closes its open sockets with 4401, not the other tokens', async () => {
+  it('ends the token it is called with, and closes its open sockets with CloseCode.Unauthorized, not the other tokens', async () => {
     const stolen = await server.login('lead.sales-north@example.com');
     const other = await server.login('lead.sales-north@example.com');
 
@@ -66,13 +67,13 @@ describe('signOut', () => {
     expect(res.data.signOut).toBe(true);
 
     // Its sockets close as an expired token's do.
-    expect(await stolenGraphql.closed).toBe(4401);
-    expect(await stolenGrid.closed).toBe(4401);
+    expect(await stolenGraphql.closed).toBe(CloseCode.Unauthorized);
+    expect(await stolenGrid.closed).toBe(CloseCode.Unauthorized);
     // The token is refused everywhere from now on: HTTP, new GraphQL and grid sockets, signing out again.
     expect(errorCode(await server.gql('{ me { email } }', {}, stolen))).toBe('UNAUTHENTICATED');
     expect(errorCode(await server.gql(SIGN_OUT, {}, stolen))).toBe('UNAUTHENTICATED');
-    expect((await graphqlSocket(server, stolen)).first).toBe('closed 4401');
-    expect((await gridSocket(server, docName, stolen)).first).toBe('closed 4401');
+    expect((await graphqlSocket(server, stolen)).first).toBe(`closed ${CloseCode.Unauthorized}`);
+    expect((await gridSocket(server, docName, stolen)).first).toBe(`closed ${CloseCode.Unauthorized}`);
 
     // The person's other token, and its sockets, carry on.
     expect((await server.gql('{ me { email } }', {}, other)).data.me.email).toBe('lead.sales-north@example.com');
@@ -86,7 +87,7 @@ describe('signOut', () => {
     expect(row).toEqual({ current: true, owned: true });
   });
 
-  it('ends a token over the GraphQL socket it is called on, closing that socket with 4401', async () => {
+  it('ends a token over the GraphQL socket it is called on, closing that socket with CloseCode.Unauthorized', async () => {
     const token = await server.login('viewer.sales-north@example.com');
     const { socket, closed, first } = await graphqlSocket(server, token);
     expect(first).toBe('connection_ack');
@@ -98,7 +99,7 @@ describe('signOut', () => {
     );
     socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: SIGN_OUT } }));
     expect(await answer).toEqual({ data: { signOut: true } });
-    expect(await closed).toBe(4401);
+    expect(await closed).toBe(CloseCode.Unauthorized);
   });
 
   it('needs a token: without one, UNAUTHENTICATED', async () => {
@@ -117,7 +118,7 @@ describe.skipIf(!reachable)('signOut with two instances behind one proxy', () =>
   });
   afterAll(() => destroyInstances([a, b].filter(Boolean)));
 
-  it("closes the token's sockets on the other instance too (4401), and the other instance refuses it", async () => {
+  it("closes the token's sockets on the other instance too (CloseCode.Unauthorized), and the other instance refuses it", async () => {
     const token = await a.login('lead.sales-north@example.com');
     const plans = await b.gql('{ budgetPlans { id } }', {}, token);
     const docName = `budget:${plans.data.budgetPlans[0].id}:SALES_NORTH`;
@@ -126,8 +127,8 @@ describe.skipIf(!reachable)('signOut with two instances behind one proxy', () =>
     expect([onB.first, gridOnB.first]).toEqual(['connection_ack', 'message']);
 
     expect((await a.gql('mutation { signOut }', {}, token)).data?.signOut).toBe(true);
-    expect(await onB.closed).toBe(4401);
-    expect(await gridOnB.closed).toBe(4401);
+    expect(await onB.closed).toBe(CloseCode.Unauthorized);
+    expect(await gridOnB.closed).toBe(CloseCode.Unauthorized);
     expect(errorCode(await b.gql('{ me { email } }', {}, token))).toBe('UNAUTHENTICATED');
   });
 });

@@ -3,6 +3,7 @@ import * as Y from 'yjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cellsOf, connectGrid, eventually, synced, type GridClient } from '../testing/gridClients.js';
 import { startTestServer, type TestServer } from '../testing/harness.js';
+import { CloseCode } from '../../../schema/codes.js';
 
 const LINES = `query($plan: ID!, $unit: String) {
   budgetLines(planId: $plan, businessUnitCode: $unit) { id budgetAmount forecastSales comment version updatedBy { email } }
@@ -127,13 +128,13 @@ describe('collaborative grid over the y-websocket protocol', () => {
 
   it('closes connections without a token, with a bad one, or to a unit the user may not read, before any content', async () => {
     const cases: [string | null, string, number][] = [
-      [null, doc(), 4401],
-      ['not-a-jwt', doc(), 4401],
-      [tokens['lead.marketing'], doc(), 4403],
-      [tokens['viewer.sales-north'], doc('MARKETING'), 4403],
-      [tokens['lead.sales-north'], `budget:${planId}:NO_SUCH_UNIT`, 4403],
-      [tokens['lead.sales-north'], `budget:00000000-0000-4000-8000-000000000000:SALES_NORTH`, 4403],
-      [tokens['lead.sales-north'], 'something-else', 4403],
+      [null, doc(), CloseCode.Unauthorized],
+      ['not-a-jwt', doc(), CloseCode.Unauthorized],
+      [tokens['lead.marketing'], doc(), CloseCode.Forbidden],
+      [tokens['viewer.sales-north'], doc('MARKETING'), CloseCode.Forbidden],
+      [tokens['lead.sales-north'], `budget:${planId}:NO_SUCH_UNIT`, CloseCode.Forbidden],
+      [tokens['lead.sales-north'], `budget:00000000-0000-4000-8000-000000000000:SALES_NORTH`, CloseCode.Forbidden],
+      [tokens['lead.sales-north'], 'something-else', CloseCode.Forbidden],
     ];
     for (const [token, name, code] of cases) {
       const client = connectGrid(server.url, name, token);
@@ -284,13 +285,13 @@ describe('collaborative grid over the y-websocket protocol', () => {
       const closed = new Promise<number>((resolve) => raw.once('close', (code) => resolve(code)));
       raw.send(frame);
       const code = await closed;
-      expect([4400, 1009]).toContain(code);
+      expect([CloseCode.BadRequest, CloseCode.MessageTooBig]).toContain(code);
     }
     const text = new WebSocket(`${server.url.replace('http', 'ws')}/yjs/${doc()}?token=${tokens['lead.sales-north']}`);
     await new Promise((resolve) => text.once('open', resolve));
     const textClosed = new Promise<number>((resolve) => text.once('close', (code) => resolve(code)));
     text.send('hello');
-    expect(await textClosed).toBe(4400);
+    expect(await textClosed).toBe(CloseCode.BadRequest);
 
     bystander.cells.set(`${lineIds[100]}/budgetAmount`, 5);
     await eventually(() => other.cells.get(`${lineIds[100]}/budgetAmount`) === 5, 'the others to keep working');

@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connectGrid, eventually, synced, type GridClient } from '../testing/gridClients.js';
 import { startTestServer, type TestServer } from '../testing/harness.js';
 import { awarenessUpdateOf, connectRawGrid, frameOf, replicaOf, type RawGridClient } from '../testing/rawGrid.js';
+import { CloseCode } from '../../../schema/codes.js';
 
 const LINES = `query($plan: ID!, $unit: String) {
   budgetLines(planId: $plan, businessUnitCode: $unit) { id budgetAmount forecastSales comment version updatedBy { email } }
@@ -192,7 +193,7 @@ describe('grid attacks: nothing a client sends lands unvalidated or in someone e
       attacker.sendAwareness(
         awarenessUpdateOf(Array.from({ length: 300 }, (_, i) => ({ clientId: 20_000 + i, clock: 1, state: { user: { name: `fake ${i}` } } }))),
       );
-      expect((await attacker.closed).code).toBe(4400);
+      expect((await attacker.closed).code).toBe(CloseCode.BadRequest);
       await eventually(() => attackerSeen().length === 0, "the attacker's presence to go with its connection");
       states = observer.provider.awareness.getStates();
       expect([...states.keys()].sort()).toEqual([victimId, observer.doc.clientID].sort());
@@ -214,11 +215,11 @@ describe('grid attacks: nothing a client sends lands unvalidated or in someone e
       expect(state.extra).toBeUndefined();
     });
 
-    it('an oversized presence closes only that connection (4400)', async () => {
+    it('an oversized presence closes only that connection (CloseCode.BadRequest)', async () => {
       const observer = await open('admin');
       const attacker = await openRaw('lead.sales-north');
       attacker.sendAwareness(awarenessUpdateOf([{ clientId: attacker.doc.clientID, clock: 1, state: { cell: 'x'.repeat(100_000) } }]));
-      expect((await attacker.closed).code).toBe(4400);
+      expect((await attacker.closed).code).toBe(CloseCode.BadRequest);
       observer.cells.set(`${lineIds[9]}/comment`, 'still fine');
       await eventually(async () => (await row(lineIds[9])).comment === 'still fine', 'the observer\'s edit');
     });

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connectGrid, eventually, synced, type GridClient } from '../testing/gridClients.js';
 import { startTestServer, type TestServer } from '../testing/harness.js';
+import { CloseCode } from '../../../schema/codes.js';
 
 describe('grid sessions: presence, keepalive, token expiry', () => {
   let server: TestServer;
@@ -66,9 +67,9 @@ describe('grid sessions: presence, keepalive, token expiry', () => {
     expect(await metric()).toBe(1);
   });
 
-  it('closes a grid connection with 4401 when its token expires', async () => {
+  it('closes a grid connection with CloseCode.Unauthorized when its token expires', async () => {
     const client = await open('lead.sales-north@example.com');
     const closed = await client.closed;
-    expect(closed.code).toBe(4401);
+    expect(closed.code).toBe(CloseCode.Unauthorized);
   });
 });

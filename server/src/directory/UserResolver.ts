@@ -11,6 +11,7 @@ import { canManageUsers, canReadUserDetails, canReadUserDetailsWithoutOrganizati
 import type { Viewer } from '../policies/viewer.js';
 import { Organization } from './Organization.js';
 import { User } from './User.js';
+import { CloseCode } from '../../../schema/codes.js';
 
 /** A User as resolvers see it: the entity, or the plain snapshot an event carries. */
 type UserLike = Pick<User, 'id'> & Partial<Pick<User, 'businessUnits' | 'organization' | 'role'>>;
@@ -93,7 +94,7 @@ export class UserResolver {
   @Mutation(() => User, {
     description:
       "Sets a person's role and business units (admins only). Their open sockets follow at once: grid connections " +
-      'become read-only or close (4403), GraphQL sockets close (4403) so that subscriptions restart with the new rights.',
+      `become read-only or close (${CloseCode.Forbidden}), GraphQL sockets close (${CloseCode.Forbidden}) so that subscriptions restart with the new rights.`,
   })
   async setUserAccess(
     @Arg('userId', () => ID) userId: string,

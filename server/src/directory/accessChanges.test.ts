@@ -1,13 +1,14 @@
 /**
  * When an admin changes someone's role or units, their open sockets follow at once: grid connections turn
- * read-only or close with 4403, and GraphQL websockets close with 4403 (subscriptions restart with the new
- * rights). Nobody keeps the rights they had when they connected.
+ * read-only or close with CloseCode.Forbidden, and GraphQL websockets close with CloseCode.Forbidden
+ * (subscriptions restart with the new rights). Nobody keeps the rights they had when they connected.
  */
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectGrid, eventually, synced, type GridClient } from '../testing/gridClients.js';
 import { errorCode, startTestServer, type TestServer } from '../testing/harness.js';
+import { CloseCode } from '../../../schema/codes.js';
 
 const SET_ACCESS = `mutation($id: ID!, $role: Role!, $units: [String!]!) {
   setUserAccess(userId: $id, role: $role, businessUnitCodes: $units) { email role businessUnits { code } }
@@ -63,7 +64,7 @@ describe('access changes reach open sockets', () => {
     const lead = await userId('lead.sales-north@example.com');
     const demoted = await server.gql(SET_ACCESS, { id: lead, role: 'VIEWER', units: ['SALES_NORTH'] }, admin);
     expect(demoted.data.setUserAccess).toEqual({ email: 'lead.sales-north@example.com', role: 'VIEWER', businessUnits: [{ code: 'SALES_NORTH' }] });
-    expect(await wsClosed).toBe(4403);
+    expect(await wsClosed).toBe(CloseCode.Forbidden);
 
     // After: the same connection's edits are dropped. Proven by order: the planner writes after, and when
     // that arrives, the leader's would have.
@@ -80,7 +81,7 @@ describe('access changes reach open sockets', () => {
 
     // Moved to another unit: the grid connection to this one closes.
     await server.gql(SET_ACCESS, { id: lead, role: 'BU_LEADER', units: ['MARKETING'] }, admin);
-    expect((await grid.closed).code).toBe(4403);
+    expect((await grid.closed).code).toBe(CloseCode.Forbidden);
   });
 
   it('lets a leader who was read-only for a while write again, including what they typed meanwhile', async () => {

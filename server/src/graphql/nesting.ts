@@ -2,8 +2,8 @@
  * How deep client JSON nests, measured without recursion. Recursive code meets any value a client sends:
  * type-graphql converting a JSON argument, JSON.stringify of subscription variables or of a ping's payload
  * echoed back; 5,000 nested arrays (10 KB) overflow the stack there, and the RangeError came back as an
- * internal error (HTTP) or closed the socket with 4500 (graphql-ws). Values nesting deeper than
- * LIMITS.maxJsonDepth are refused before any of that runs.
+ * internal error (HTTP) or closed the socket with CloseCode.InternalServerError (graphql-ws). Values nesting
+ * deeper than LIMITS.maxJsonDepth are refused before any of that runs.
  *
  * Out of scope: size (the body and frame limits bound it).
  */

@@ -2,8 +2,8 @@
  * Validation that never throws. graphql-js's SingleFieldSubscriptionsRule evaluates `@include`/`@skip` on a
  * subscription's root selection with no variables, and THROWS (instead of reporting) when it cannot:
  * `@include(if: $x)`, `@include` without `if`, `@skip(if: "no")`. Apollo and graphql-ws both take a throw out
- * of `validate()` for an internal error (HTTP 500; the socket, with every subscription on it, closed 4500),
- * though the document is merely invalid (graphql-js 17 and the spec refuse such directives there).
+ * of `validate()` for an internal error (HTTP 500; the socket, with every subscription on it, closed with
+ * CloseCode.InternalServerError), though the document is merely invalid (graphql-js 17 and the spec refuse such directives there).
  *
  * Out of scope: every other rule (they report, as they should).
  */

@@ -1,8 +1,9 @@
 /**
  * Requests nobody's client would send, written by hand on raw TCP against the built server running as its own
  * process with the default settings, exactly as `npm start` runs it. Each must get an answer (an HTTP 4xx, or
- * an accepted websocket closed with 4400 where the stock y-websocket client needs a close code to stop
- * retrying) while the process lives on and another person's grid and GraphQL sessions keep working.
+ * an accepted websocket closed with CloseCode.BadRequest where the stock y-websocket client needs a close
+ * code to stop retrying) while the process lives on and another person's grid and GraphQL sessions keep
+ * working.
  *
  * It prevents: a websocket upgrade to `/yjs/%E0%A4%A` ending the process (URIError from an unhandled promise),
  * an upgrade to `//[` ending it ("Invalid URL"), and a reset mid-handshake ending it (an upgraded socket has
@@ -12,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBystander, type Bystander } from '../testing/bystander.js';
 import { startChildServer, type ChildServer } from '../testing/childServer.js';
 import { raw, upgradeRequest as upgrade, type RawAnswer } from '../testing/rawHttp.js';
+import { CloseCode } from '../../../schema/codes.js';
 
 describe('malformed requests and upgrades, as an unauthenticated outsider', () => {
   let server: ChildServer;
@@ -38,8 +40,8 @@ describe('malformed requests and upgrades, as an unauthenticated outsider', () =
   const everyoneElseStillServed = (what: string) => bystander.stillServed(what);
 
   const cases: { name: string; request: () => string | Buffer; expect: (a: RawAnswer) => void; reset?: boolean; until101?: boolean }[] = [
-    { name: 'grid upgrade with a malformed escape in the doc name', request: () => upgrade('/yjs/%E0%A4%A'), expect: (a) => expect([a.status, a.closeCode]).toEqual([101, 4400]) },
-    { name: 'grid upgrade with a lone %', request: () => upgrade('/yjs/budget%'), expect: (a) => expect([a.status, a.closeCode]).toEqual([101, 4400]) },
+    { name: 'grid upgrade with a malformed escape in the doc name', request: () => upgrade('/yjs/%E0%A4%A'), expect: (a) => expect([a.status, a.closeCode]).toEqual([101, CloseCode.BadRequest]) },
+    { name: 'grid upgrade with a lone %', request: () => upgrade('/yjs/budget%'), expect: (a) => expect([a.status, a.closeCode]).toEqual([101, CloseCode.BadRequest]) },
     { name: 'upgrade whose target is //[ (a path, and no endpoint)', request: () => upgrade('//['), expect: (a) => expect(a.status).toBe(404) },
     { name: 'upgrade whose target is //[/yjs/x', request: () => upgrade('//[/yjs/x'), expect: (a) => expect(a.status).toBe(404) },
     { name: 'upgrade with an asterisk target', request: () => upgrade('*'), expect: (a) => expect(a.status).toBe(400) },
@@ -47,11 +49,11 @@ describe('malformed requests and upgrades, as an unauthenticated outsider', () =
     {
       name: 'absolute-form grid upgrade with a malformed escape',
       request: () => upgrade('http://elsewhere.example/yjs/%E0%A4%A?token=x'),
-      expect: (a) => expect([a.status, a.closeCode]).toEqual([101, 4400]),
+      expect: (a) => expect([a.status, a.closeCode]).toEqual([101, CloseCode.BadRequest]),
     },
     { name: 'absolute-form upgrade to an invalid host', request: () => upgrade('http://[/yjs/x'), expect: (a) => expect(a.status).toBe(400) },
-    { name: 'grid upgrade without a token', request: () => upgrade(`/yjs/${encodeURIComponent('budget:x:SALES_NORTH')}`), expect: (a) => expect([a.status, a.closeCode]).toEqual([101, 4401]) },
-    { name: 'grid upgrade with a bogus token', request: () => upgrade('/yjs/x?token=%E0%A4%A'), expect: (a) => expect([a.status, a.closeCode]).toEqual([101, 4401]) },
+    { name: 'grid upgrade without a token', request: () => upgrade(`/yjs/${encodeURIComponent('budget:x:SALES_NORTH')}`), expect: (a) => expect([a.status, a.closeCode]).toEqual([101, CloseCode.Unauthorized]) },
+    { name: 'grid upgrade with a bogus token', request: () => upgrade('/yjs/x?token=%E0%A4%A'), expect: (a) => expect([a.status, a.closeCode]).toEqual([101, CloseCode.Unauthorized]) },
     { name: 'upgrade to an unknown path', request: () => upgrade('/nowhere/%E0%A4%A'), expect: (a) => expect(a.status).toBe(404) },
     { name: 'grid upgrade without Sec-WebSocket-Key', request: () => upgrade('/yjs/x', [], ['Sec-WebSocket-Key']), expect: (a) => expect(a.status).toBe(400) },
     { name: 'grid upgrade with a bad Sec-WebSocket-Key', request: () => upgrade('/yjs/x', ['Sec-WebSocket-Key: short'], ['Sec-WebSocket-Key']), expect: (a) => expect(a.status).toBe(400) },
@@ -60,12 +62,12 @@ describe('malformed requests and upgrades, as an unauthenticated outsider', () =
     {
       name: 'grid upgrade with a garbled extension header (ignored: no extension is offered)',
       request: () => upgrade('/yjs/x', ['Sec-WebSocket-Extensions: ;;=,"']),
-      expect: (a) => expect([a.status, a.closeCode]).toEqual([101, 4401]),
+      expect: (a) => expect([a.status, a.closeCode]).toEqual([101, CloseCode.Unauthorized]),
     },
     { name: 'grid upgrade by POST', request: () => upgrade('/yjs/x').replace(/^GET/, 'POST'), expect: (a) => expect(a.status).toBeGreaterThanOrEqual(400) },
-    { name: 'grid upgrade without a Host header', request: () => upgrade('/yjs/%E0%A4%A', [], ['Host']), expect: (a) => expect([a.status, a.closeCode]).toEqual([101, 4400]) },
+    { name: 'grid upgrade without a Host header', request: () => upgrade('/yjs/%E0%A4%A', [], ['Host']), expect: (a) => expect([a.status, a.closeCode]).toEqual([101, CloseCode.BadRequest]) },
     { name: 'GraphQL upgrade with a malformed escape', request: () => upgrade('/graphql/%E0%A4%A', ['Sec-WebSocket-Protocol: graphql-transport-ws']), until101: true, expect: (a) => expect(a.status).toBe(101) },
-    { name: 'GraphQL upgrade with an unknown subprotocol', request: () => upgrade('/graphql', ['Sec-WebSocket-Protocol: nonsense']), expect: (a) => expect([a.status, a.closeCode]).toEqual([101, 4406]) },
+    { name: 'GraphQL upgrade with an unknown subprotocol', request: () => upgrade('/graphql', ['Sec-WebSocket-Protocol: nonsense']), expect: (a) => expect([a.status, a.closeCode]).toEqual([101, CloseCode.SubprotocolNotAcceptable]) },
     { name: 'GraphQL upgrade with a garbled subprotocol list', request: () => upgrade('/graphql', ['Sec-WebSocket-Protocol: a,,b, ,']), expect: (a) => expect(a.status).toBe(400) },
     { name: 'upgrade with 20 KB of headers', request: () => upgrade('/yjs/x', [`X-Padding: ${'a'.repeat(20_000)}`]), expect: (a) => expect(a.status).toBe(431) },
     { name: 'upgrade with a 20 KB target', request: () => upgrade(`/yjs/${'%'.repeat(20_000)}`), expect: (a) => expect(a.status).toBe(431) },

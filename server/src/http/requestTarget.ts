@@ -2,7 +2,8 @@
  * Reading what a client put on the request line, and refusing it, for the paths that do it by hand (websocket
  * upgrades: Node hands them over before express sees anything). The readers answer null for input a client
  * made up (`//[`, `%E0%A4%A`, `*`) instead of throwing: a throw there used to end the whole process from an
- * unauthenticated upgrade. What to answer (400, or a 4400 close once accepted) is the caller's choice.
+ * unauthenticated upgrade. What to answer (400, or a CloseCode.BadRequest close once accepted) is the caller's
+ * choice.
  */
 import type { Duplex } from 'node:stream';
 

@@ -21,6 +21,7 @@ import { encodeCursor } from '../graphql/connections.js';
 import { eventually } from '../testing/gridClients.js';
 import { startTestServer, type GraphQLResponse, type TestServer } from '../testing/harness.js';
 import { EVENT_CURSOR } from '../workflow/eventStream.js';
+import { CloseCode } from '../../../schema/codes.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Who asks
@@ -461,9 +462,12 @@ class Subscription {
     );
   }
 
-  /** The refusal's code: an error's, or UNAUTHENTICATED for a socket closed with 4401; null while accepted. */
+  /**
+   * The refusal's code: an error's, or UNAUTHENTICATED for a socket closed with CloseCode.Unauthorized; null
+   * while accepted.
+   */
   get refusal(): string | null {
-    if (this.closeCode === 4401) return UN;
+    if (this.closeCode === CloseCode.Unauthorized) return UN;
     if (this.closeCode !== null) return `closed ${this.closeCode}`;
     if (this.errors) return this.errors[0]?.extensions?.code ?? `uncoded ${JSON.stringify(this.errors)}`;
     return null;

@@ -22,6 +22,7 @@ import { FUZZ_ROLE_NAMES, FUZZ_ROLES, expectNothingInvalidStored, expectNothingP
 import { anyOperation, contractSchema, hostileStrings, hostileValue, schemaOperation, type FuzzWorld } from '../testing/graphqlArbitraries.js';
 import { eventually } from '../testing/gridClients.js';
 import { startTestServer, type TestServer } from '../testing/harness.js';
+import { CloseCode } from '../../../schema/codes.js';
 
 /** Stands for "Bearer <the run's token>" in generated messages; swapped in when the frame is sent. */
 const ROLE_AUTH = '\u0001role-token';
@@ -31,10 +32,25 @@ type Frame = { binary: boolean; data: string | Uint8Array };
 /**
  * Close codes a fuzzed socket may get: graphql-ws's (bad request, unauthorized, forbidden, subprotocol,
  * init timeout, duplicate id, too many inits or sockets) and ws's for a frame it refuses (protocol error,
- * unsupported or invalid data, too big), plus a normal close echoing ours. Never 4500 or 1011 (internal
- * error) nor 1006 (dropped without a close frame).
+ * unsupported or invalid data, too big), plus a normal close echoing ours. Never an internal error
+ * (CloseCode.InternalServerError, CloseCode.InternalError) nor CloseCode.AbnormalClosure (dropped without a
+ * close frame).
  */
-const ALLOWED_CLOSE_CODES = new Set([1000, 1002, 1003, 1007, 1009, 4400, 4401, 4403, 4406, 4408, 4409, 4429]);
+const ALLOWED_CLOSE_CODES = new Set<number>([
+  CloseCode.NormalClosure,
+  CloseCode.ProtocolError,
+  CloseCode.UnsupportedData,
+  CloseCode.InvalidFramePayloadData,
+  CloseCode.MessageTooBig,
+  CloseCode.BadRequest,
+  CloseCode.Unauthorized,
+  CloseCode.Forbidden,
+  CloseCode.SubprotocolNotAcceptable,
+  CloseCode.ConnectionInitialisationTimeout,
+  CloseCode.SubscriberAlreadyExists,
+  CloseCode.TooManyInitialisationRequests,
+  CloseCode.TooManySockets,
+]);
 const SERVER_MESSAGE_TYPES = new Set(['connection_ack', 'ping', 'pong', 'next', 'error', 'complete']);
 
 function frameArbitrary(schema: GraphQLSchema, world: FuzzWorld): fc.Arbitrary<Frame> {
@@ -171,7 +187,7 @@ describe('GraphQL over websockets, fuzzed', () => {
           }
           socket.send(data, { binary: frame.binary }, () => undefined);
           // As a real client does, wait for the server to acknowledge a connection_init before going on (the
-          // token check is asynchronous; anything sent before the ack is refused with 4401).
+          // token check is asynchronous; anything sent before the ack is refused with CloseCode.Unauthorized).
           if (options.waitForAck && typeof data === 'string' && data.includes('"connection_init"')) await Promise.race([ack, closed]);
         }
         if (done) return;
@@ -202,11 +218,11 @@ describe('GraphQL over websockets, fuzzed', () => {
         if (message.type === 'next') outcome.problems.push(...graphqlErrorProblems((message.payload as { errors?: unknown })?.errors, true));
         if (message.type === 'pong' && probing && (message.payload as { probe?: boolean })?.probe) probeAnswered = true;
         // Answers to operations are asynchronous and may come after the pong: `until` says what to wait for.
-        if (probeAnswered && (!options.until || options.until(outcome.messages))) socket.close(1000);
+        if (probeAnswered && (!options.until || options.until(outcome.messages))) socket.close(CloseCode.NormalClosure);
       });
       socket.on('close', (code, reason) => {
         closedNow();
-        if (!outcome.serverClose && code !== 1000) outcome.serverClose = { code, reason: String(reason) };
+        if (!outcome.serverClose && code !== CloseCode.NormalClosure) outcome.serverClose = { code, reason: String(reason) };
         finish();
       });
       socket.on('unexpected-response', (_req, res) => {
@@ -214,8 +230,9 @@ describe('GraphQL over websockets, fuzzed', () => {
         finish();
       });
       socket.on('error', (err) => {
-        // ws's client refuses a 101 that picked none of the subprotocols it asked for (and closes with 1006):
-        // the server answered, with 4406 to follow; nothing to check beyond that.
+        // ws's client refuses a 101 that picked none of the subprotocols it asked for (and closes with
+        // CloseCode.AbnormalClosure): the server answered, with CloseCode.SubprotocolNotAcceptable to follow;
+        // nothing to check beyond that.
         if (/subprotocol/i.test(err.message)) outcome.clientRefusedSubprotocol = true;
       });
     });
@@ -321,8 +338,8 @@ describe('GraphQL over websockets, fuzzed', () => {
   });
 
   // Found while fuzzing: JSON.stringify of deeply nested subscription variables (or of a ping's payload, echoed
-  // in the pong) overflowed the stack, and the socket was closed with 4500.
-  it('closes a socket whose message nests thousands of levels deep with 4400, not 4500', async () => {
+  // in the pong) overflowed the stack, and the socket was closed with CloseCode.InternalServerError.
+  it('closes a socket whose message nests thousands of levels deep with BadRequest, not InternalServerError', async () => {
     const deep = `${'['.repeat(15000)}1${']'.repeat(15000)}`;
     const planId = world.planIds[0];
     const messages = [
@@ -333,14 +350,15 @@ describe('GraphQL over websockets, fuzzed', () => {
     for (const message of messages) {
       const outcome = await runSocket('viewer', ['graphql-transport-ws'], [{ binary: false, data: JSON.stringify({ type: 'connection_init', payload: { authorization: ROLE_AUTH } }) }, { binary: false, data: message }], { waitForAck: true });
       expect(outcome.problems).toEqual([]);
-      expect(outcome.serverClose?.code, message.slice(0, 80)).toBe(4400);
+      expect(outcome.serverClose?.code, message.slice(0, 80)).toBe(CloseCode.BadRequest);
     }
     await followerStillServed('deeply nested messages');
   });
 
   // Found by this fuzzer: graphql-ws throws on a well-formed message of a server's type, and the socket was
-  // closed with 4500 (an internal error, logged at error level) from one unauthenticated message.
-  it('closes a socket that sends a message of a server type (next, error, connection_ack) with 4400, not 4500', async () => {
+  // closed with CloseCode.InternalServerError (an internal error, logged at error level) from one
+  // unauthenticated message.
+  it('closes a socket that sends a message of a server type (next, error, connection_ack) with BadRequest, not InternalServerError', async () => {
     const messages = [
       { type: 'next', id: '1', payload: { data: null } },
       { type: 'error', id: '1', payload: [{ message: 'x' }] },
@@ -354,7 +372,7 @@ describe('GraphQL over websockets, fuzzed', () => {
         ];
         const outcome = await runSocket(role, ['graphql-transport-ws'], frames, { waitForAck: true });
         expect(outcome.problems).toEqual([]);
-        expect(outcome.serverClose?.code, `${role} sent ${message.type}`).toBe(4400);
+        expect(outcome.serverClose?.code, `${role} sent ${message.type}`).toBe(CloseCode.BadRequest);
       }
     }
     await followerStillServed('messages of server types');
@@ -362,7 +380,7 @@ describe('GraphQL over websockets, fuzzed', () => {
 
   // Found by this fuzzer: graphql-js's SingleFieldSubscriptionsRule throws out of validate() for @include/@skip
   // it cannot evaluate on a subscription's root field, and the socket (every subscription on it) was closed
-  // with 4500.
+  // with CloseCode.InternalServerError.
   it('answers a subscription with @include or @skip it cannot evaluate on its root field with an error, and keeps the socket', async () => {
     const documents = [
       'subscription($x: Boolean!) { workflowEvents @include(if: $x) { cursor } }',

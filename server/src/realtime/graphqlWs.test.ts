@@ -17,6 +17,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vi
 import { LIMITS } from '../graphql/limits.js';
 import { errorCode, startTestServer, type TestServer } from '../testing/harness.js';
 import { CONTRACT_CODES } from '../testing/fuzzChecks.js';
+import { CloseCode } from '../../../schema/codes.js';
 
 
 const CHANGED = `subscription($plan: ID!, $unit: String) {
@@ -241,7 +242,7 @@ describe('GraphQL over websockets', () => {
   afterAll(() => server?.stop());
 
   describe('authentication', () => {
-    it('closes the socket with 4401 without a token or with a bad one', async () => {
+    it('closes the socket with CloseCode.Unauthorized without a token or with a bad one', async () => {
       const good = tokens.leadNorth;
       const tampered = good.slice(0, -4) + (good.endsWith('AAAA') ? 'BBBB' : 'AAAA');
       const params = [
@@ -259,9 +260,9 @@ describe('GraphQL over websockets', () => {
         const op = c.subscribe(CHANGED, { plan: planId });
         await op.ended();
         expect(op.results, JSON.stringify(p).slice(0, 80)).toEqual([]);
-        expect((op.error as { code?: number }).code, JSON.stringify(p).slice(0, 80)).toBe(4401);
+        expect((op.error as { code?: number }).code, JSON.stringify(p).slice(0, 80)).toBe(CloseCode.Unauthorized);
         expect(c.connected).toBe(false);
-        expect(c.closes.map((e) => e.code)).toEqual([4401]);
+        expect(c.closes.map((e) => e.code)).toEqual([CloseCode.Unauthorized]);
       }
     });
 
@@ -282,13 +283,13 @@ describe('GraphQL over websockets', () => {
 
       for (const closed of [firstClosed, secondClosed]) {
         const { code, messages } = await closed;
-        expect(code).toBe(4401);
+        expect(code).toBe(CloseCode.Unauthorized);
         expect(messages.filter((m) => JSON.parse(m).type !== 'connection_ack')).toEqual([]);
       }
       expect(await storedLines()).toBe(before);
     });
 
-    it('closes the socket with 4401 when the token expires', async () => {
+    it('closes the socket with CloseCode.Unauthorized when the token expires', async () => {
       const shortLived = await startTestServer({ JWT_TTL_SECONDS: '2' });
       try {
         const token = await shortLived.login('analyst@example.com');
@@ -310,9 +311,9 @@ describe('GraphQL over websockets', () => {
         // Accepted at connect; closed by the server once the token runs out.
         await connected;
         const op = new Operation(client, CHANGED, { plan });
-        expect(await closed).toBe(4401);
+        expect(await closed).toBe(CloseCode.Unauthorized);
         await op.ended();
-        expect((op.error as { code?: number }).code).toBe(4401);
+        expect((op.error as { code?: number }).code).toBe(CloseCode.Unauthorized);
         expect(op.results).toEqual([]);
         // The same token over HTTP is refused too.
         expect(errorCode(await shortLived.gql('{ me { email } }', {}, token))).toBe('UNAUTHENTICATED');
@@ -527,7 +528,7 @@ describe('GraphQL over websockets', () => {
   });
 
   describe('database outage', () => {
-    it('closes a socket whose authentication fails inside with 4500 and a reason that reveals nothing', async () => {
+    it('closes a socket whose authentication fails inside with CloseCode.InternalServerError and a reason that reveals nothing', async () => {
       // A server of its own: its database is made unreachable, which nothing else here may suffer.
       const other = await startTestServer();
       const admin = new pg.Client({ connectionString: inject('postgresServerUrl') });
@@ -543,7 +544,7 @@ describe('GraphQL over websockets', () => {
         const closed = closeOf(socket);
         socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));
         const { code, reason, messages } = await closed;
-        expect(code).toBe(4500);
+        expect(code).toBe(CloseCode.InternalServerError);
         expect(reason).toBe('Internal server error');
         expect(messages).toEqual([]);
 
@@ -615,7 +616,7 @@ describe('GraphQL over websockets', () => {
   });
 
   describe('garbage', () => {
-    it('closes a socket that sends garbage with 4400 and echoes nothing, while other clients keep working', async () => {
+    it('closes a socket that sends garbage with CloseCode.BadRequest and echoes nothing, while other clients keep working', async () => {
       const bystander = connect(tokens.leadNorth);
       const watching = bystander.subscribe(CHANGED, { plan: planId, unit: 'SALES_NORTH' });
       await makeLive([watching], 'leadNorth', lines.SALES_NORTH[11].id);
@@ -641,7 +642,7 @@ describe('GraphQL over websockets', () => {
           }
           socket.send(frame);
           const { code, messages } = await closed;
-          expect(code, `${String(frame).slice(0, 40)} (init: ${init})`).toBe(4400);
+          expect(code, `${String(frame).slice(0, 40)} (init: ${init})`).toBe(CloseCode.BadRequest);
           expect(messages.filter((m) => JSON.parse(m).type !== 'connection_ack')).toEqual([]);
         }
       }
@@ -652,11 +653,11 @@ describe('GraphQL over websockets', () => {
       const init = JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${tokens.leadNorth}` } });
       twice.send(init);
       twice.send(init);
-      expect((await twiceClosed).code).toBe(4429);
+      expect((await twiceClosed).code).toBe(CloseCode.TooManyInitialisationRequests);
       const big = await rawSocket();
       const bigClosed = closeOf(big);
       big.send('x'.repeat(LIMITS.maxBodyBytes + 1));
-      expect((await bigClosed).code).toBe(1009);
+      expect((await bigClosed).code).toBe(CloseCode.MessageTooBig);
 
       // The bystander saw none of it and still receives changes.
       const after = await change('leadNorth', lines.SALES_NORTH[12].id, { comment: 'after the garbage' });

@@ -2,19 +2,15 @@
  * How many websockets (grid and GraphQL together) one person may hold open on this instance. Everything a
  * socket keeps (subscriptions, their ids and variables, a grid connection's state) is bounded per socket;
  * this bounds the sockets, so that what one person can make the server hold, and send, is bounded too.
- * A socket beyond the cap is accepted and closed with 4429 (`TOO_MANY_SOCKETS`) once its person is known.
+ * A socket beyond the cap is accepted and closed with CloseCode.TooManySockets once its person is known: in
+ * the style of graphql-ws's codes (44xx, HTTP's 429), which the stock clients, graphql-ws's and y-websocket's,
+ * take as final (no reconnection storm): the person opens it again after closing another tab.
  *
  * Out of scope: other instances' sockets (each instance counts its own) and sockets before authentication
  * (they are closed unless they authenticate within the protocol's time: 10 s on GraphQL, at once on the grid).
  */
 import type { WebSocket } from 'ws';
-
-/**
- * The close code of a socket over the person's cap, in the style of graphql-ws's codes (4400 + HTTP status):
- * graphql-ws clients treat it as final (no reconnection storm); a grid client retries now and then, and gets
- * in once the person closes another tab.
- */
-export const TOO_MANY_SOCKETS = 4429;
+import { CloseCode } from '../../../schema/codes.js';
 
 export class PersonSockets {
   private readonly open = new Map<string, Set<WebSocket>>();
@@ -23,9 +19,9 @@ export class PersonSockets {
   constructor(readonly maxPerPerson: number) {}
 
   /**
-   * Counts `socket` for `userId` until it closes, or closes it with 4429 when the person already holds the
-   * maximum. Returns whether it was admitted (a socket no longer open is not); a refused socket must not be
-   * used further.
+   * Counts `socket` for `userId` until it closes, or closes it with CloseCode.TooManySockets when the person
+   * already holds the maximum. Returns whether it was admitted (a socket no longer open is not); a refused
+   * socket must not be used further.
    */
   admit(userId: string, socket: WebSocket): boolean {
     // Closed while its person was being looked up: its 'close' is past, it would never be uncounted.
@@ -33,7 +29,7 @@ export class PersonSockets {
     let theirs = this.open.get(userId);
     if (theirs?.has(socket)) return true;
     if ((theirs?.size ?? 0) >= this.maxPerPerson) {
-      socket.close(TOO_MANY_SOCKETS, `At most ${this.maxPerPerson} open connections per person`);
+      socket.close(CloseCode.TooManySockets, `At most ${this.maxPerPerson} open connections per person`);
       return false;
     }
     if (!theirs) this.open.set(userId, (theirs = new Set()));

@@ -18,6 +18,7 @@ import { destroyInstances, ownRedis, redisServerInstalled, startInstances, type 
 import type { RestartableServer } from '../testing/restartableServer.js';
 import { EVENT_CURSOR } from '../workflow/eventStream.js';
 import { runNewPartner } from '../testing/workflowRuns.js';
+import { CloseCode } from '../../../schema/codes.js';
 
 const installed = await redisServerInstalled();
 if (!installed) console.warn('[redisOutage.test] SKIPPED: `redis-server` is not installed, so the test cannot start and kill a Redis of its own.');
@@ -175,7 +176,7 @@ describe.skipIf(!installed)('when Redis goes away', () => {
     const setAccess = (role: string) =>
       a.gql(`mutation($id: ID!, $r: Role!) { setUserAccess(userId: $id, role: $r, businessUnitCodes: ["SALES_SOUTH"]) { role } }`, { id: southLeadId, r: role }, admin);
     expect((await setAccess('VIEWER')).data.setUserAccess.role).toBe('VIEWER');
-    await eventually(() => southClosed === 4403, 'the GraphQL socket on B to close with 4403', 30_000);
+    await eventually(() => southClosed === CloseCode.Forbidden, 'the GraphQL socket on B to close with CloseCode.Forbidden', 30_000);
     let v = 10;
     await eventually(() => editDropped(southLead, southWitness, `${southLines[1]}/budgetAmount`, ++v), 'the grid connection on B to turn read-only', 30_000);
 

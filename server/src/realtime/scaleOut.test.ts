@@ -18,6 +18,7 @@ import { destroyInstances, LOCAL_REDIS_URL, redisReachable, startInstances } fro
 import type { RestartableServer } from '../testing/restartableServer.js';
 import { EVENT_CURSOR } from '../workflow/eventStream.js';
 import { runNewPartner } from '../testing/workflowRuns.js';
+import { CloseCode } from '../../../schema/codes.js';
 
 const reachable = await redisReachable(LOCAL_REDIS_URL);
 if (!reachable) {
@@ -316,7 +317,7 @@ describe.skipIf(!reachable)('two instances on one database and one Redis', () =>
     try {
       const demoted = await a.gql(SET_ACCESS, { id: leadId, role: 'VIEWER', units: ['SALES_SOUTH'] }, tokens.admin);
       expect(demoted.data.setUserAccess.role).toBe('VIEWER');
-      await eventually(() => ws.closeCode === 4403, 'the GraphQL socket on B to close with 4403');
+      await eventually(() => ws.closeCode === CloseCode.Forbidden, 'the GraphQL socket on B to close with CloseCode.Forbidden');
       // The grid connection on B is read-only now: its edits are dropped.
       let v = 100;
       await eventually(() => editDropped(leadGrid, witness, `${south[1]}/budgetAmount`, ++v), 'the grid connection on B to turn read-only');

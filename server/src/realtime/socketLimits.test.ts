@@ -1,9 +1,9 @@
 /**
  * What one person can make the server hold and send over websockets, as attacks on a real server with the
- * default settings: many sockets (grid and GraphQL together, capped per person: 4429), long subscription ids
- * (4400), big subscription variables (BAD_USER_INPUT), and the cost limit with `first: $n` from the variables
- * (GRAPHQL_VALIDATION_FAILED, as over HTTP). The flood at the caps prints the server's memory before and after
- * (figures for the notes, never a threshold).
+ * default settings: many sockets (grid and GraphQL together, capped per person: CloseCode.TooManySockets),
+ * long subscription ids (CloseCode.BadRequest), big subscription variables (BAD_USER_INPUT), and the cost limit
+ * with `first: $n` from the variables (GRAPHQL_VALIDATION_FAILED, as over HTTP). The flood at the caps prints
+ * the server's memory before and after (figures for the notes, never a threshold).
  *
  * It prevents: 20 sockets x 50 subscriptions with long ids costing +200 MB, one edit then sending 90 MB to that
  * person, and `first: $n` escaping the cost limit over graphql-ws.
@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LIMITS } from '../graphql/limits.js';
 import { startTestServer, type TestServer } from '../testing/harness.js';
 import { eventually } from '../testing/gridClients.js';
-import { TOO_MANY_SOCKETS } from './personSockets.js';
+import { CloseCode } from '../../../schema/codes.js';
 
 /** The default MAX_SOCKETS_PER_PERSON: this file runs the defaults. */
 const CAP = 20;
@@ -127,7 +127,7 @@ describe('websocket limits per person', () => {
     await server?.stop();
   });
 
-  it(`closes a person's socket beyond ${CAP} (grid and GraphQL together) with 4429, and nobody else's`, async () => {
+  it(`closes a person's socket beyond ${CAP} (grid and GraphQL together) with CloseCode.TooManySockets, and nobody else's`, async () => {
     const mine: { close(): void }[] = [];
     for (let i = 0; i < CAP / 2; i++) {
       const g = new RawGraphQLSocket(server.url);
@@ -139,11 +139,11 @@ describe('websocket limits per person', () => {
     }
     opened.push(...mine);
 
-    // One more of either kind is refused with 4429.
+    // One more of either kind is refused with CloseCode.TooManySockets.
     const extraGrid = await gridSocket(server.url, docName, lead);
-    expect(extraGrid.closed).toBe(TOO_MANY_SOCKETS);
+    expect(extraGrid.closed).toBe(CloseCode.TooManySockets);
     const extraGraphQL = new RawGraphQLSocket(server.url);
-    expect(await extraGraphQL.open(lead)).toMatchObject({ closed: { code: TOO_MANY_SOCKETS } });
+    expect(await extraGraphQL.open(lead)).toMatchObject({ closed: { code: CloseCode.TooManySockets } });
 
     // Another person is not affected.
     const theirs = new RawGraphQLSocket(server.url);
@@ -182,7 +182,7 @@ describe('websocket limits per person', () => {
     await closeAll([socket]);
   });
 
-  it('refuses big subscription variables (BAD_USER_INPUT) and closes a socket that sends a long id (4400)', async () => {
+  it('refuses big subscription variables (BAD_USER_INPUT) and closes a socket that sends a long id (CloseCode.BadRequest)', async () => {
     const socket = new RawGraphQLSocket(server.url);
     opened.push(socket);
     await socket.open(lead);
@@ -191,7 +191,7 @@ describe('websocket limits per person', () => {
     expect(padded).toMatchObject({ type: 'error', payload: [{ extensions: { code: 'BAD_USER_INPUT' } }] });
 
     socket.subscribe('x'.repeat(LIMITS.maxOperationIdLength + 1), CHANGED, { plan: planId });
-    expect(await socket.until(() => false)).toEqual({ closed: { code: 4400, reason: expect.stringMatching(/id/) } });
+    expect(await socket.until(() => false)).toEqual({ closed: { code: CloseCode.BadRequest, reason: expect.stringMatching(/id/) } });
     await closeAll([socket]);
   });
 
@@ -208,10 +208,10 @@ describe('websocket limits per person', () => {
       await socket.open(lead);
       // Each subscription its own group (distinct variables), as an attacker would make them.
       for (let j = 0; j < LIMITS.maxSubscriptionsPerSocket; j++) socket.subscribe(longId(), CHANGED, { plan: planId, unit: 'SALES_NORTH', padding: `${i}/${j}/${padding}` });
-      // The socket over the cap: 4429.
+      // The socket over the cap: CloseCode.TooManySockets.
     }
     const beyond = new RawGraphQLSocket(server.url);
-    expect(await beyond.open(lead)).toMatchObject({ closed: { code: TOO_MANY_SOCKETS } });
+    expect(await beyond.open(lead)).toMatchObject({ closed: { code: CloseCode.TooManySockets } });
     // Subscriptions have no acknowledgement: edit until every one of them has heard an edit.
     let edits = 0;
     await eventually(

@@ -9,6 +9,7 @@ import net from 'node:net';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { expect } from 'vitest';
+import { CloseCode } from '../../../schema/codes.js';
 
 /** Every `extensions.code` the contract allows (CONTRACT.md, v1 and the v1.1 additions). */
 export const CONTRACT_CODES = new Set([
@@ -150,8 +151,8 @@ export function closeCodeAfter101(bytes: Buffer): number | undefined {
   if (end < 0) return undefined;
   const frame = bytes.subarray(end + 4);
   if (frame.length < 2 || (frame[0] & 0x0f) !== 0x8) return undefined;
-  // A close frame may carry no code at all (1005 on the receiving side).
-  return frame.length >= 4 ? frame.readUInt16BE(2) : 1005;
+  // A close frame may carry no code at all (CloseCode.NoStatusReceived on the receiving side).
+  return frame.length >= 4 ? frame.readUInt16BE(2) : CloseCode.NoStatusReceived;
 }
 
 /**

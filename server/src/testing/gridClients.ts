@@ -10,7 +10,7 @@ export interface GridClient {
   doc: Y.Doc;
   cells: Y.Map<unknown>;
   provider: WebsocketProvider;
-  /** The close code the server sent, once it closed us for good (4400-4499). */
+  /** The close code the server sent, once it closed us for good (a 44xx code, CloseCode.BadRequest to CloseCode.TooManySockets). */
   closed: Promise<{ code: number; reason: string }>;
   destroy(): void;
 }

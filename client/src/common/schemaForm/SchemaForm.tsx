@@ -5,6 +5,7 @@
  * and friends) is shown next to the form, and beside the field it names when it names one.
  */
 import { useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import { ErrorCode } from '../../../../schema/codes';
 import type { ProblemInfo } from '../errors';
 import {
   getAt, initialValue, labelOf, setAt, toInput, validate,
@@ -277,7 +278,7 @@ export function SchemaForm({ schema, submitLabel, onSubmit, busy = false, server
       {errors[''] && <p className="field-error">{errors['']}</p>}
       {serverProblem && (
         <div className="form-problem" role="alert">
-          <strong>{serverProblem.code === 'BAD_USER_INPUT' ? 'The server did not accept this input:' : 'This did not work:'}</strong>{' '}
+          <strong>{serverProblem.code === ErrorCode.BAD_USER_INPUT ? 'The server did not accept this input:' : 'This did not work:'}</strong>{' '}
           {serverProblem.message}
         </div>
       )}
