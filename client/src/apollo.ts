@@ -10,9 +10,11 @@ import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import { getMainDefinition } from '@apollo/client/utilities';
 import { createClient } from 'graphql-ws';
 
-export type ConnectionState = 'connecting' | 'live' | 'reconnecting';
-
-export function createApollo(token: string, onUnauthenticated: () => void, onConnection?: (state: ConnectionState) => void) {
+/**
+ * The client for one session's token. `onUnauthenticated` runs when the server stops accepting the token.
+ * How the subscription socket is doing is shown by the views that use it (common/wsConnection.tsx).
+ */
+export function createApollo(token: string, onUnauthenticated: () => void) {
   const http = new HttpLink({ uri: '/graphql', headers: { authorization: `Bearer ${token}` } });
   const wsUrl = `${window.location.protocol === 'https:' ? 'wss' : 'ws'}://${window.location.host}/graphql`;
   const ws = createClient({
@@ -22,10 +24,8 @@ export function createApollo(token: string, onUnauthenticated: () => void, onCon
     retryAttempts: Infinity,
     shouldRetry: (event) => (event as CloseEvent)?.code !== 4401,
     on: {
-      connected: () => onConnection?.('live'),
       closed: (event) => {
         if ((event as CloseEvent)?.code === 4401) onUnauthenticated();
-        else onConnection?.('reconnecting');
       },
     },
   });

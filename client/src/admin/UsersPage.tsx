@@ -13,7 +13,8 @@ import { SignInLog } from './SignInLog';
 
 export function UsersPage() {
   const { me } = useSession();
-  const isAdmin = me.role === 'ADMIN';
+  // Whoever may manage people (admins) edits access and reads the sign-in log; a partner admin only reads.
+  const isAdmin = me.can.manageUsers;
   const users = useQuery(AdminUsersDocument, { fetchPolicy: 'cache-and-network' });
   const units = useQuery(AccessUnitsDocument, { skip: !isAdmin });
   const [editing, setEditing] = useState<string | null>(null);

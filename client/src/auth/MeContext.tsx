@@ -1,4 +1,7 @@
-/** Who is signed in, loaded once per session and shared by every view. */
+/**
+ * Who is signed in, loaded once per session and shared by every view. What they may open and do is the
+ * server's answer (`me.can`, `canStart`, `canGiveInput`, `canEdit`…), never derived here from the role.
+ */
 import { createContext, useContext } from 'react';
 import type { MeQuery } from '../graphql/generated';
 
@@ -18,16 +21,4 @@ export function useSession(): SessionValue {
   const value = useContext(SessionContext);
   if (!value) throw new Error('useSession outside of a signed-in view');
   return value;
-}
-
-/** What each role may open, for the navigation (the server decides everything for real). */
-export function abilities(me: Me) {
-  const readsBudgets = me.role !== 'PARTNER_ADMIN' && me.role !== 'PARTNER_USER';
-  return {
-    grid: readsBudgets && (me.role === 'ADMIN' || me.role === 'ANALYST' || me.businessUnits.length > 0),
-    workflows: me.role === 'ADMIN' || me.role === 'PARTNER_ADMIN' || me.role === 'ANALYST' || me.role === 'BU_LEADER',
-    users: me.role === 'ADMIN' || me.role === 'PARTNER_ADMIN',
-    audit: readsBudgets,
-    submissions: me.role === 'ADMIN' || me.role === 'ANALYST',
-  };
 }

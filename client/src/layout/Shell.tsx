@@ -3,7 +3,7 @@ import { lazy, Suspense } from 'react';
 import { NavLink, Navigate, Route, Routes, useLocation } from 'react-router';
 import { ErrorBoundary } from '../common/ErrorBoundary';
 import { Loading } from '../common/Status';
-import { abilities, useSession } from '../auth/MeContext';
+import { useSession } from '../auth/MeContext';
 import { GridPage } from '../grid/GridPage';
 
 // The grid is where most people work, and comes with the app. The other views load when first opened, each
@@ -17,18 +17,19 @@ const SubmissionsPage = lazy(() => import('../admin/SubmissionsPage').then((m) =
 export function Shell() {
   const { me, signOut } = useSession();
   const location = useLocation();
-  const can = abilities(me);
-  const home = can.grid ? '/grid' : can.workflows ? '/workflows' : can.users ? '/admin/users' : '/profile';
+  // What to offer is the server's answer (me.can), from the same policies that guard each view's data.
+  const { can } = me;
+  const home = can.readBudgets ? '/grid' : can.readWorkflows ? '/workflows' : can.listUsers ? '/admin/users' : '/profile';
   return (
     <div className="shell">
       <header className="topbar">
         <span className="brand">Plansync</span>
         <nav aria-label="Main">
-          {can.grid && <NavLink to="/grid">Budget grid</NavLink>}
-          {can.workflows && <NavLink to="/workflows">Workflows</NavLink>}
-          {can.submissions && <NavLink to="/admin/submissions">Submissions</NavLink>}
-          {can.audit && <NavLink to="/admin/audit">Audit log</NavLink>}
-          {can.users && <NavLink to="/admin/users">Users</NavLink>}
+          {can.readBudgets && <NavLink to="/grid">Budget grid</NavLink>}
+          {can.readWorkflows && <NavLink to="/workflows">Workflows</NavLink>}
+          {can.reviewSubmissions && <NavLink to="/admin/submissions">Submissions</NavLink>}
+          {can.readAuditLog && <NavLink to="/admin/audit">Audit log</NavLink>}
+          {can.listUsers && <NavLink to="/admin/users">Users</NavLink>}
         </nav>
         <div className="who">
           <span data-testid="me">
@@ -42,11 +43,11 @@ export function Shell() {
         <ErrorBoundary what="this view" resetKey={location.pathname}>
           <Suspense fallback={<Loading what="this view" />}>
             <Routes>
-              {can.grid && <Route path="/grid/:unit?" element={<GridPage />} />}
-              {can.workflows && <Route path="/workflows/:executionId?" element={<WorkflowsPage />} />}
-              {can.users && <Route path="/admin/users" element={<UsersPage />} />}
-              {can.audit && <Route path="/admin/audit" element={<AuditLogPage />} />}
-              {can.submissions && <Route path="/admin/submissions" element={<SubmissionsPage />} />}
+              {can.readBudgets && <Route path="/grid/:unit?" element={<GridPage />} />}
+              {can.readWorkflows && <Route path="/workflows/:executionId?" element={<WorkflowsPage />} />}
+              {can.listUsers && <Route path="/admin/users" element={<UsersPage />} />}
+              {can.readAuditLog && <Route path="/admin/audit" element={<AuditLogPage />} />}
+              {can.reviewSubmissions && <Route path="/admin/submissions" element={<SubmissionsPage />} />}
               <Route path="/profile" element={<Profile />} />
               <Route path="*" element={<Navigate to={home} replace />} />
             </Routes>

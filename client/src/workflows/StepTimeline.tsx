@@ -6,12 +6,11 @@
 import { useState } from 'react';
 import { useMutation } from '@apollo/client/react';
 import { RetryStepDocument } from '../graphql/generated';
-import { useSession } from '../auth/MeContext';
 import { problemOf, type ProblemInfo } from '../common/errors';
 import { formatDuration, formatTime, roleLabel, StatusBadge } from '../common/format';
 import { useNow } from '../common/useNow';
 import { StepInputForm } from './StepInputForm';
-import { mayGiveInput, type Definition, type Execution, type Step } from './model';
+import type { Definition, Execution, Step } from './model';
 
 function Duration({ step, now }: { step: Step; now: number }) {
   // A manual step has no run of its own: say who answered it, and when.
@@ -66,10 +65,9 @@ function RetryButton({ execution, step }: { execution: Execution; step: Step }) 
 function StepItem({ execution, step, index, definition, now }: {
   execution: Execution; step: Step; index: number; definition: Definition | undefined; now: number;
 }) {
-  const { me } = useSession();
   const stepDefinition = definition?.steps.find((s) => s.key === step.key);
   const awaiting = step.status === 'AWAITING_INPUT' && step.kind === 'MANUAL';
-  const mayAnswer = awaiting && mayGiveInput(me, execution, stepDefinition);
+  const mayAnswer = awaiting && step.canGiveInput;
   return (
     <li className={`step step-${step.status.toLowerCase()}`} data-step={step.key} data-status={step.status}>
       <span className="step-marker" aria-hidden="true">{index + 1}</span>

@@ -1,9 +1,8 @@
 /**
- * The monitor's vocabulary: the shapes it works with, which definitions a person may see and start, who
- * may give a manual step's input, and what an execution is about. These mirror the server's rules
- * (server/src/policies/workflowExecution.ts) only to offer the right choices; the server decides.
+ * The monitor's vocabulary: the shapes it works with, what an execution is about, how far it got. What a
+ * person may see, start and answer is the server's to say (`canReadExecutions`, `canStart` on a definition,
+ * `canDrive` on an execution, `canGiveInput` on a step), never derived here from the role.
  */
-import type { Me } from '../auth/MeContext';
 import type { MonitorExecutionFragment, MonitorStepFragment, WorkflowDefinitionsQuery } from '../graphql/generated';
 
 export type Execution = MonitorExecutionFragment;
@@ -11,34 +10,6 @@ export type Step = MonitorStepFragment;
 export type Definition = WorkflowDefinitionsQuery['workflowDefinitions'][number];
 
 export const EXECUTION_STATUSES = ['RUNNING', 'AWAITING_INPUT', 'FAILED', 'COMPLETED', 'CANCELLED'] as const;
-
-/** The workflow types whose executions a role can see: the type filter offers these only. */
-export function visibleDefinitionKeys(me: Me): string[] {
-  switch (me.role) {
-    case 'ADMIN':
-      return ['new_partner', 'new_partner_user', 'budget_submission'];
-    case 'PARTNER_ADMIN':
-      return ['new_partner_user'];
-    case 'ANALYST':
-    case 'BU_LEADER':
-      return ['budget_submission'];
-    default:
-      return [];
-  }
-}
-
-/** ADMIN starts both onboarding workflows; a partner admin adds people to their own organisation. */
-export function mayStart(me: Me, definitionKey: string): boolean {
-  if (definitionKey === 'new_partner') return me.role === 'ADMIN';
-  if (definitionKey === 'new_partner_user') return me.role === 'ADMIN' || (me.role === 'PARTNER_ADMIN' && !!me.organization);
-  return false;
-}
-
-/** Whether this person may give the input of a manual step (finance_review names its roles). */
-export function mayGiveInput(me: Me, execution: Execution, stepDefinition: Definition['steps'][number] | undefined): boolean {
-  if (!execution.canDrive || !stepDefinition) return false;
-  return !stepDefinition.inputRoles || stepDefinition.inputRoles.includes(me.role);
-}
 
 /** What a run is about, in a few words: the organisation, the person, or the business unit. */
 export function subjectOf(execution: Execution): string {
