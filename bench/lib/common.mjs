@@ -165,7 +165,7 @@ export const ratio = (a, b) => (a == null || b == null || Number.isNaN(a) || Num
 export function ensureBuilt() {
   const at = (paths) => paths.map((p) => path.join(root, p));
   // What `tsc -b` does not compile (tests, the testing helpers) cannot make the build stale.
-  const sources = newestMtime(at(['server/src', 'migrations', 'server/tsconfig.json', 'tsconfig.base.json']), (p) => p.endsWith('.test.ts') || p.includes(`${path.sep}testing`));
+  const sources = newestMtime(at(['server/src', 'migrations', 'schema/codes.ts', 'server/tsconfig.json', 'tsconfig.base.json']), (p) => p.endsWith('.test.ts') || p.includes(`${path.sep}testing`));
   const built = fs.existsSync(serverEntry) ? newestMtime(at(['server/dist'])) : 0;
   if (built >= sources) return null;
   log('server/dist is missing or older than its sources: npm run build -w server');
