@@ -8,10 +8,12 @@ import { Migration20261121055827_Initial } from './Migration20261121055827_Initi
 import { Migration20261121060256_GridStorage } from './Migration20261121060256_GridStorage.js';
 import { Migration20261121061656_Workflows } from './Migration20261121061656_Workflows.js';
 import { Migration20261203080637_SignInLimitsAndRevokedTokens } from './Migration20261203080637_SignInLimitsAndRevokedTokens.js';
+import { Migration20261203114340_SignInLimitTable } from './Migration20261203114340_SignInLimitTable.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261121055827_Initial', class: Migration20261121055827_Initial },
   { name: 'Migration20261121060256_GridStorage', class: Migration20261121060256_GridStorage },
   { name: 'Migration20261121061656_Workflows', class: Migration20261121061656_Workflows },
   { name: 'Migration20261203080637_SignInLimitsAndRevokedTokens', class: Migration20261203080637_SignInLimitsAndRevokedTokens },
+  { name: 'Migration20261203114340_SignInLimitTable', class: Migration20261203114340_SignInLimitTable },
 ];

@@ -8,14 +8,15 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { ormOptions, ensureDatabase } = await import(path.join(root, 'server/dist/server/src/db/orm.js'));
-const { entities } = await import(path.join(root, 'server/dist/server/src/entities.js'));
+const { entities, unmappedTables } = await import(path.join(root, 'server/dist/server/src/entities.js'));
 const { MikroORM } = await import('@mikro-orm/postgresql');
 const pg = (await import('pg')).default;
 
 const server = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const scratch = `plansync_migration_${process.pid}`;
 const url = await ensureDatabase(server, scratch);
-const orm = await MikroORM.init(ormOptions(url, entities, {}));
+// Tables a library owns (entities.ts, unmappedTables) are not the entities' to drop.
+const orm = await MikroORM.init(ormOptions(url, entities, { schemaGenerator: { skipTables: unmappedTables } }));
 try {
   const migrator = orm.getMigrator();
   await migrator.up();

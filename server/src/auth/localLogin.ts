@@ -1,5 +1,5 @@
 /**
- * Email and password sign-in, with limits (auth/signInLimits.ts).
+ * Email and password sign-in, with limits (auth/signInLimits.ts, on rate-limiter-flexible).
  *
  * In order, for every attempt:
  * 1. The caller's address (an IPv6 /64 counts as one: addressKey.ts) takes a place in its window of
@@ -20,7 +20,7 @@ import type { Logger } from '../log.js';
 import { addressKey } from './addressKey.js';
 import { HashingBusy, hashingLineFull, verifyPassword } from './passwords.js';
 import { SignInEvent } from './SignInEvent.js';
-import { SignInLimits, type SignInLimitPolicy } from './signInLimits.js';
+import { SignInLimits, type AccountTurn, type SignInLimitPolicy } from './signInLimits.js';
 import type { TokenService } from './tokens.js';
 import { viewerFromUser } from './viewers.js';
 import type { Viewer } from '../policies/viewer.js';
@@ -81,20 +81,26 @@ export class LocalLogin {
     let user: User | null = null;
     let passwordOk = false;
     let locked = false;
+    let turn: AccountTurn | undefined;
     try {
       const wellFormed = email && email.length <= MAX_EMAIL_LENGTH && password.length <= MAX_PASSWORD_LENGTH;
       // The row alone: what a failure costs must not depend on whether the account exists (its units and
       // organisation are read only after a success).
       if (wellFormed) user = await em.findOne(User, { email });
-      if (user) locked = !(await this.limits.reserveAccount(em, user.id, address));
+      if (user) turn = await this.limits.reserveAccount(em, user.id, address);
       else await this.limits.reserveNoAccount(em, address);
-      // Checked even when locked or malformed (against a decoy), so every failure takes as long as any other.
-      passwordOk = await verifyPassword(user && !locked ? user.passwordHash : null, wellFormed ? password : '');
+      locked = turn !== undefined && !turn.mayTry;
+      // Checked even when locked or malformed (against a decoy), so every failure takes as long as any other;
+      // a lock this attempt sets is written meanwhile.
+      [passwordOk] = await Promise.all([
+        verifyPassword(user && !locked ? user.passwordHash : null, wellFormed ? password : ''),
+        turn?.locking,
+      ]);
     } catch (err) {
       if (!(err instanceof HashingBusy)) throw err;
       // The line filled up meanwhile. Never tried: it counts against nobody.
       this.outcomes.busy += 1;
-      if (user && !locked) await this.limits.releaseAccount(em, user.id, address);
+      if (turn) await this.limits.releaseAccount(em, turn);
       await this.limits.release(em, place);
       throw rateLimited(1, err.message);
     }

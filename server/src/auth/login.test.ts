@@ -94,9 +94,11 @@ describe('password sign-in: one answer for every failure, lockout', () => {
     expect(answer(await attempt(server, email.toUpperCase(), DEMO_PASSWORD))).toEqual(reference);
     expect(answer(await attempt(server, `  ${email}  `, DEMO_PASSWORD))).toEqual(reference);
     expect(answer(await attempt(server, email, WRONG))).toEqual(reference);
+    // The account's counter for this address (`expire`: ms since the epoch) is at the threshold, and current.
     const [row] = await server.sql(
-      'SELECT t.locked_until > now() AS locked FROM login_throttle t JOIN app_user u ON u.id = t.user_id WHERE u.email = $1',
-      [email],
+      `SELECT t.points >= $2 AND t.expire > extract(epoch FROM now()) * 1000 AS locked
+       FROM sign_in_limit t JOIN app_user u ON t.key LIKE 'account:' || u.id || '@%' WHERE u.email = $1`,
+      [email, THRESHOLD],
     );
     expect(row).toEqual({ locked: true });
     // Only this address: the others still sign in.
@@ -162,7 +164,7 @@ describe('password sign-in: one answer for every failure, lockout', () => {
 
     // No password, right or wrong, is ever stored in the log or the throttles.
     const stored = await server.sql(
-      `SELECT t::text AS row FROM sign_in_event t UNION ALL SELECT t::text FROM login_throttle t UNION ALL SELECT t::text FROM sign_in_rate t`,
+      `SELECT t::text AS row FROM sign_in_event t UNION ALL SELECT t::text FROM sign_in_limit t`,
     );
     for (const { row } of stored) {
       expect(row).not.toContain(WRONG);
@@ -191,7 +193,8 @@ describe('password sign-in: the lockout lifts by itself', () => {
     expect(reference.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
     expect(answer(await attempt(server, email, WRONG))).toEqual(reference);
     const [lock] = await server.sql(
-      'SELECT t.locked_until FROM login_throttle t JOIN app_user u ON u.id = t.user_id WHERE u.email = $1',
+      `SELECT to_timestamp(t.expire / 1000.0) AS locked_until
+       FROM sign_in_limit t JOIN app_user u ON t.key LIKE 'account:' || u.id || '@%' WHERE u.email = $1 AND t.points >= 2`,
       [email],
     );
     expect(lock.locked_until).toBeInstanceOf(Date);
@@ -203,6 +206,8 @@ describe('password sign-in: the lockout lifts by itself', () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     await expectSignedIn(server, email);
-    expect(await server.sql('SELECT t.* FROM login_throttle t JOIN app_user u ON u.id = t.user_id WHERE u.email = $1', [email])).toEqual([]);
+    expect(
+      await server.sql(`SELECT t.* FROM sign_in_limit t JOIN app_user u ON t.key LIKE 'account:' || u.id || '@%' WHERE u.email = $1`, [email]),
+    ).toEqual([]);
   });
 });

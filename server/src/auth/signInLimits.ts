@@ -1,18 +1,35 @@
 /**
- * The limits on password sign-in, all kept in PostgreSQL so that every instance and every concurrent attempt
- * shares them:
+ * The limits on password sign-in, counted by rate-limiter-flexible in PostgreSQL (its `RateLimiterPostgres`,
+ * on MikroORM's pool through db/sql.ts) so that every instance and every concurrent attempt shares them, and a
+ * restart keeps them:
  * - per address: at most `failuresPerMinute` failed attempts in a one-minute window, whatever the emails. An
- *   attempt reserves its place BEFORE any password is hashed (so a flood is refused without argon2 work, and
+ *   attempt takes its place BEFORE any password is hashed (so a flood is refused without argon2 work, and
  *   concurrent guesses cannot exceed the limit); a success gives its place back, so an office signing in
  *   together from one address is not held back by its own successes.
  * - per account and address: `threshold` failures in a row lock that account for that address only. A
  *   stranger guessing a password locks out themselves, never the owner signing in from elsewhere.
- * Neither writes a row per made-up email: the window is one row per address, the lock one row per real
- * account and address; old rows are deleted now and then (`prune`), along with old sign-in log entries.
+ * Both live in one table, `sign_in_limit` (key, points, expire in ms since the epoch), which a migration makes
+ * (the library is told it exists: it never creates tables at run time). Keys are `address:<address>` and
+ * `account:<user id>@<address>`; neither is ever written for a made-up email. Rows whose window or lock ended
+ * an hour ago are deleted now and then (`pruneNowAndThen`), along with old sign-in log entries.
+ *
+ * How the library's counters map onto the lockout, which the library has no notion of "the attempt that
+ * reaches the threshold is still tried" for: the account counter allows `threshold - 1` points, so the
+ * threshold-th failure in a row is the first one it rejects (exactly one attempt is told it consumed exactly
+ * `threshold`, however many race); that one is still judged, and sets the lock (`block`) while its password is
+ * checked. Every later one is refused until the lock ends; then the count starts again at 1.
+ *
+ * Windows and locks are timed by each instance's clock (the library's choice), not the database's: instances
+ * sharing the limits need synchronised clocks, as for tokens.
  *
  * Out of scope: the general per-token request limit of the contract (RATE_LIMIT_PER_MINUTE).
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
+import { withSqlClient } from '../db/sql.js';
+
+/** The table both counters live in, made by migrations/Migration20261203114340_SignInLimitTable.ts. */
+export const SIGN_IN_LIMIT_TABLE = 'sign_in_limit';
 
 export interface SignInLimitPolicy {
   /** Failures in a row on one account from one address before it is locked there. */
@@ -22,137 +39,160 @@ export interface SignInLimitPolicy {
   failuresPerMinute: number;
 }
 
-/** A place taken in an address's window: given back when the attempt succeeds. */
+/** A place taken in a counter: given back when the attempt succeeds, or is never tried. */
 export interface Reservation {
-  address: string;
-  /** The window's start in microseconds since the epoch (exact, as PostgreSQL keeps it), as text. */
-  window: string;
+  counter: 'address' | 'account';
+  key: string;
+  /** When the window it was taken in ends (ms since the epoch): a place is never given back to a later window. */
+  windowEndsAt: number;
+}
+
+/** What an attempt on a real account from one address may do. */
+export interface AccountTurn {
+  /** False while the account is locked for this address: the password is not judged. */
+  mayTry: boolean;
+  /** The place this attempt took, when it may be given back (not by the attempt that locks). */
+  reservation?: Reservation;
+  /**
+   * The lock this attempt sets (it is the threshold-th failure in a row), being written meanwhile: await it
+   * together with the password check, so that this attempt takes no longer than any other.
+   */
+  locking?: Promise<void>;
 }
 
 /** Sign-in log entries are kept this long. */
 const SIGN_IN_LOG_RETENTION_DAYS = 90;
 /** Old rows are looked for at most this often (on a sign-in attempt, never on a timer). */
 const PRUNE_EVERY_MS = 10 * 60_000;
-/** Addresses remembered as refused in this process, so a flood does not reach PostgreSQL at all. */
-const REFUSED_KEPT = 10_000;
+/** Rows are deleted this long after their window or lock ended. */
+const EXPIRED_KEPT_MS = 60 * 60_000;
+/** A run of failures on an account is forgotten this long after it began (unless it led to a lock). */
+const FAILURE_RUN_SECONDS = 24 * 60 * 60;
+
+interface Counters {
+  address: RateLimiterPostgres;
+  account: RateLimiterPostgres;
+}
 
 export class SignInLimits {
-  /** Address -> when its window ends (ms), for addresses refused lately: answered without a query. */
-  private readonly refusedUntil = new Map<string, number>();
+  private counters?: Counters;
   private lastPrune = 0;
 
   constructor(private readonly policy: SignInLimitPolicy) {}
 
   /**
    * Takes one place in the address's window, atomically: a place, or the seconds until the window ends when
-   * it is full. The count saturates at limit + 1, which marks a window that refused someone.
+   * it is full. An address refused lately is answered from memory until its window ends (the library's
+   * in-memory block), so a flood does not reach PostgreSQL at all.
    */
   async reserve(em: EntityManager, address: string): Promise<Reservation | { retryAfterSeconds: number }> {
-    const until = this.refusedUntil.get(address);
-    if (until !== undefined) {
-      if (until > Date.now()) return { retryAfterSeconds: (until - Date.now()) / 1000 };
-      this.refusedUntil.delete(address);
+    try {
+      const taken = await this.countersFor(em).address.consume(address);
+      return { counter: 'address', key: address, windowEndsAt: Date.now() + taken.msBeforeNext };
+    } catch (refusal) {
+      if (!(refusal instanceof RateLimiterRes)) throw refusal;
+      return { retryAfterSeconds: Math.max(1, refusal.msBeforeNext / 1000) };
     }
-    const limit = this.policy.failuresPerMinute;
-    const [row] = await em.getConnection().execute<{ failures: number; window: string; retry_after: number }[]>(
-      `INSERT INTO sign_in_rate AS r (address, window_started_at, failures) VALUES (?, now(), 1)
-       ON CONFLICT (address) DO UPDATE SET
-         failures = CASE WHEN r.window_started_at <= now() - interval '1 minute' THEN 1
-                         ELSE least(r.failures + 1, ? + 1) END,
-         window_started_at = CASE WHEN r.window_started_at <= now() - interval '1 minute' THEN now()
-                                  ELSE r.window_started_at END
-       RETURNING failures, (extract(epoch FROM window_started_at) * 1000000)::bigint::text AS window,
-                 extract(epoch FROM window_started_at + interval '1 minute' - now())::float8 AS retry_after`,
-      [address, limit],
-    );
-    if (row.failures <= limit) return { address, window: row.window };
-    const retryAfterSeconds = Math.max(1, row.retry_after);
-    if (this.refusedUntil.size >= REFUSED_KEPT) this.forgetExpired();
-    if (this.refusedUntil.size < REFUSED_KEPT) this.refusedUntil.set(address, Date.now() + retryAfterSeconds * 1000);
-    return { retryAfterSeconds };
   }
 
-  /** Gives a place back (the attempt succeeded, or was never tried), in the window it was taken from. */
+  /**
+   * Gives a place back (the attempt succeeded, or was never tried), in the window it was taken from: once that
+   * window is over there is nothing to give back (the library would carry it into the next one).
+   */
   async release(em: EntityManager, reservation: Reservation): Promise<void> {
-    const limit = this.policy.failuresPerMinute;
-    await em.getConnection().execute(
-      `UPDATE sign_in_rate SET failures = CASE WHEN failures > ? THEN ? - 1 ELSE greatest(failures - 1, 0) END
-       WHERE address = ? AND (extract(epoch FROM window_started_at) * 1000000)::bigint = ?::bigint`,
-      [limit, limit, reservation.address, reservation.window],
-    );
-    this.refusedUntil.delete(reservation.address);
+    if (Date.now() >= reservation.windowEndsAt) return;
+    await this.countersFor(em)[reservation.counter].reward(reservation.key);
   }
 
   /**
    * Counts an attempt on this account from this address before its password is checked, atomically, and
-   * says whether it may be tried: false while the account is locked for this address. The attempt that
+   * says whether it may be tried: not while the account is locked for this address. The attempt that
    * reaches the threshold is still tried, and locks it for the next ones; a success clears the count
-   * (`clearFailures`). Concurrent attempts each count, so no burst gets more tries than the threshold. The
-   * count saturates at threshold + 1, which marks a refused attempt.
+   * (`clearFailures`). Concurrent attempts each count, so no burst gets more tries than the threshold.
    */
-  async reserveAccount(em: EntityManager, userId: string, address: string): Promise<boolean> {
-    const { threshold, lockoutSeconds } = this.policy;
-    const [row] = await em.getConnection().execute<{ failures: number }[]>(
-      `INSERT INTO login_throttle AS t (user_id, address, failures, last_failure_at, locked_until)
-       VALUES (?, ?, 1, now(), CASE WHEN 1 >= ? THEN now() + make_interval(secs => ?) END)
-       ON CONFLICT (user_id, address) DO UPDATE SET
-         failures = CASE WHEN t.locked_until > now() THEN ? + 1
-                         WHEN t.locked_until IS NOT NULL THEN 1
-                         ELSE t.failures + 1 END,
-         locked_until = CASE WHEN t.locked_until > now() THEN t.locked_until
-                             WHEN (CASE WHEN t.locked_until IS NOT NULL THEN 1 ELSE t.failures + 1 END) >= ?
-                               THEN now() + make_interval(secs => ?) END,
-         last_failure_at = now()
-       RETURNING failures`,
-      [userId, address, threshold, lockoutSeconds, threshold, threshold, lockoutSeconds],
-    );
-    return row.failures <= threshold;
+  async reserveAccount(em: EntityManager, userId: string, address: string): Promise<AccountTurn> {
+    const counter = this.countersFor(em).account;
+    const key = accountKey(userId, address);
+    try {
+      const taken = await counter.consume(key);
+      return { mayTry: true, reservation: { counter: 'account', key, windowEndsAt: Date.now() + taken.msBeforeNext } };
+    } catch (refusal) {
+      if (!(refusal instanceof RateLimiterRes)) throw refusal;
+      if (refusal.consumedPoints !== this.policy.threshold) return { mayTry: false };
+      // The threshold-th failure in a row. The lock is written while the password is checked, not before:
+      // a made-up email writes once (reserveNoAccount), and so must every attempt on a real one, as timed.
+      const locking = counter.block(key, this.policy.lockoutSeconds).then(() => undefined);
+      locking.catch(() => undefined); // awaited by the caller; until then, not an unhandled rejection
+      return { mayTry: true, locking };
+    }
   }
 
   /**
-   * For an email with no account: a write of the same kind and cost as reserveAccount's (one row updated and
-   * committed, here the address's own window row, unchanged), so that the time an answer takes does not tell
-   * a real account from a made-up one. Writes no row of its own.
+   * For an email with no account: a write of the same kind and cost as reserveAccount's (the same upsert, on
+   * the address's own window row, adding nothing), so that the time an answer takes does not tell a real
+   * account from a made-up one. Writes no row of its own.
    */
   async reserveNoAccount(em: EntityManager, address: string): Promise<void> {
-    await em.getConnection().execute('UPDATE sign_in_rate SET failures = failures WHERE address = ?', [address]);
+    await this.countersFor(em).address.penalty(address, 0);
   }
 
   /** Takes back an attempt counted by reserveAccount that was never judged (no lock it may have set is lifted). */
-  async releaseAccount(em: EntityManager, userId: string, address: string): Promise<void> {
-    await em.getConnection().execute(
-      `UPDATE login_throttle SET failures = greatest(failures - 1, 0)
-       WHERE user_id = ? AND address = ? AND (locked_until IS NULL OR locked_until <= now())`,
-      [userId, address],
-    );
+  async releaseAccount(em: EntityManager, turn: AccountTurn): Promise<void> {
+    if (turn.reservation) await this.release(em, turn.reservation);
   }
 
   /** A success from this address starts its count on this account again. */
   async clearFailures(em: EntityManager, userId: string, address: string): Promise<void> {
-    await em.getConnection().execute('DELETE FROM login_throttle WHERE user_id = ? AND address = ?', [userId, address]);
+    await this.countersFor(em).account.delete(accountKey(userId, address));
   }
 
   /**
-   * Deletes what no longer counts: windows over for an hour, locks and failure runs a day old, sign-in log
-   * entries past their retention, revoked tokens past their expiry. At most every ten minutes; in the
-   * background (a failure is logged by the caller and tried again next time).
+   * Deletes what no longer counts: windows and locks over for an hour, sign-in log entries past their
+   * retention, revoked tokens past their expiry. At most every ten minutes; in the background (a failure is
+   * logged by the caller and tried again next time).
    */
   pruneNowAndThen(em: EntityManager, onError: (err: unknown) => void): void {
     if (Date.now() - this.lastPrune < PRUNE_EVERY_MS) return;
     this.lastPrune = Date.now();
     const connection = em.getConnection();
     void (async () => {
-      await connection.execute(`DELETE FROM sign_in_rate WHERE window_started_at < now() - interval '1 hour'`);
-      await connection.execute(
-        `DELETE FROM login_throttle WHERE last_failure_at < now() - interval '1 day' AND (locked_until IS NULL OR locked_until < now())`,
-      );
+      await connection.execute(`DELETE FROM ${SIGN_IN_LIMIT_TABLE} WHERE expire < ?`, [Date.now() - EXPIRED_KEPT_MS]);
       await connection.execute(`DELETE FROM sign_in_event WHERE at < now() - make_interval(days => ?)`, [SIGN_IN_LOG_RETENTION_DAYS]);
       await connection.execute(`DELETE FROM revoked_token WHERE expires_at < now()`);
     })().catch(onError);
   }
 
-  private forgetExpired(): void {
-    const now = Date.now();
-    for (const [address, until] of this.refusedUntil) if (until <= now) this.refusedUntil.delete(address);
+  /**
+   * The two counters, made on first use with the first entity manager seen: every fork shares MikroORM's one
+   * pool, which the library borrows a connection of for each statement (as a `pg` pool would lend one).
+   */
+  private countersFor(em: EntityManager): Counters {
+    if (this.counters) return this.counters;
+    const store = {
+      storeClient: { query: (query: { name?: string; text: string; values?: unknown[] }) => withSqlClient(em, (client) => client.query(query)) },
+      storeType: 'pool',
+      tableName: SIGN_IN_LIMIT_TABLE,
+      tableCreated: true, // by the migration
+      clearExpiredByTimeout: false, // pruneNowAndThen does it, on sign-in attempts rather than on a timer
+    };
+    const { threshold, failuresPerMinute } = this.policy;
+    this.counters = {
+      address: new RateLimiterPostgres({
+        ...store,
+        keyPrefix: 'address',
+        points: failuresPerMinute,
+        duration: 60,
+        // The first refusal in a window keeps the address refused in this process until the window ends.
+        inMemoryBlockOnConsumed: failuresPerMinute + 1,
+      }),
+      // Rejects the threshold-th failure in a row, which reserveAccount turns into "tried, and locks".
+      account: new RateLimiterPostgres({ ...store, keyPrefix: 'account', points: threshold - 1, duration: FAILURE_RUN_SECONDS }),
+    };
+    return this.counters;
   }
+}
+
+/** The account counter's key for one account and one address (an address key may contain ':' and '/'). */
+function accountKey(userId: string, address: string): string {
+  return `${userId}@${address}`;
 }
