@@ -28,6 +28,7 @@ import { ClientIdOwners, type Writer } from './clientIds.js';
 import { LOAD_ORIGIN, isGridOrigin, routeOf, type ApiOrigin, type Author, type ConnectionOrigin, type GridOrigin, type RelayOrigin } from './origins.js';
 import { vetAwarenessUpdate, type PresenceIdentity, type VettedAwareness } from './presence.js';
 import { encodeAwareness, encodeUpdate, websocketFrame } from './protocol.js';
+import { deleteMapContent, deleteSequenceContent, dropPendingStructs, treatAsLocal } from '../internals/yjsStore.js';
 
 export interface GridPeer {
   send(frame: Uint8Array): void;
@@ -252,8 +253,8 @@ export class GridDocument {
       }
       // applyUpdate marks the transaction as remote; our reverts are local changes, and Yjs would otherwise
       // take our own client id for a clash and pick a new one on every refused change.
-      tr.local = true;
-      result.missing = dropPending(this.doc);
+      treatAsLocal(tr);
+      result.missing = dropPendingStructs(this.doc);
       const validation = this.validate(tr);
       tr.meta.set(VALIDATED, validation);
       result.rejected = validation.rejected;
@@ -271,14 +272,16 @@ export class GridDocument {
     for (const [type, keys] of changed) {
       if (type !== (this.cells as unknown as Y.AbstractType<Y.YEvent<any>>)) {
         rejected.push(this.describeType(type));
-        clearType(type, tr);
+        // A root type nobody may write, or a nested type: all its content goes.
+        deleteMapContent(type, tr);
+        deleteSequenceContent(type, tr);
         continue;
       }
       for (const key of keys) {
         if (key === null) {
           // Sequence content inserted under the map (a Y.Map has no use for it): never a cell.
           rejected.push('<list content in cells>');
-          clearSequence(type, tr);
+          deleteSequenceContent(type, tr);
           continue;
         }
         const deleted = !this.cells.has(key);
@@ -354,18 +357,6 @@ export class GridDocument {
   }
 }
 
-/**
- * Drops what Yjs holds back because its dependencies are missing (see the header, step 3); true if there was any.
- * The part of the update that could be integrated stays, and is validated with the rest of the transaction.
- */
-function dropPending(doc: Y.Doc): boolean {
-  const store = doc.store;
-  if (store.pendingStructs === null && store.pendingDs === null) return false;
-  store.pendingStructs = null;
-  store.pendingDs = null;
-  return true;
-}
-
 /** A state vector that is past every clock of `clients` (and says nothing of others): diffing with it cuts them out. */
 function stateVectorFrom(clients: number[]): Uint8Array {
   const encoder = encoding.createEncoder();
@@ -375,19 +366,4 @@ function stateVectorFrom(clients: number[]): Uint8Array {
     encoding.writeVarUint(encoder, Number.MAX_SAFE_INTEGER);
   }
   return encoding.toUint8Array(encoder);
-}
-
-/** Deletes every live item of a shared type (a root type nobody may write, or a nested type). */
-function clearType(type: Y.AbstractType<Y.YEvent<any>>, tr: Y.Transaction): void {
-  type._map.forEach((item) => {
-    if (!item.deleted) item.delete(tr);
-  });
-  clearSequence(type, tr);
-}
-
-/** Deletes the sequence (list) content of a type. */
-function clearSequence(type: Y.AbstractType<Y.YEvent<any>>, tr: Y.Transaction): void {
-  for (let item = type._start; item !== null; item = item.right) {
-    if (!item.deleted) item.delete(tr);
-  }
 }

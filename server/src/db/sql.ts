@@ -8,6 +8,7 @@
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { QueryResultRow } from 'pg';
+import { acquirePooledConnection, discardOnRelease, releasePooledConnection } from '../internals/knexPool.js';
 
 /** The part of a `pg` client used here. */
 export interface SqlClient {
@@ -15,20 +16,6 @@ export interface SqlClient {
     query: string | { name?: string; text: string; values?: unknown[] },
     values?: unknown[],
   ): Promise<{ rows: R[]; rowCount: number | null }>;
-}
-
-interface PooledClient extends SqlClient {
-  /** knex's mark of a connection that must not go back into use (its pool then discards it). */
-  __knex__disposed?: unknown;
-}
-
-interface KnexClient {
-  acquireConnection(): Promise<PooledClient>;
-  releaseConnection(connection: PooledClient): Promise<void>;
-}
-
-function knexClient(em: EntityManager): KnexClient {
-  return (em.getConnection().getKnex() as unknown as { client: KnexClient }).client;
 }
 
 /**
@@ -44,14 +31,13 @@ export class SqlConnectionError extends Error {
 
 /** Runs `work` with a connection of MikroORM's pool, given back afterwards. */
 export async function withSqlClient<T>(em: EntityManager, work: (client: SqlClient) => Promise<T>): Promise<T> {
-  const pool = knexClient(em);
-  const client = await pool.acquireConnection().catch((err: unknown) => {
+  const client = await acquirePooledConnection(em).catch((err: unknown) => {
     throw new SqlConnectionError(err);
   });
   try {
     return await work(client);
   } finally {
-    await pool.releaseConnection(client);
+    await releasePooledConnection(em, client);
   }
 }
 
@@ -65,14 +51,14 @@ export async function inSqlTransaction<T>(em: EntityManager, work: (client: SqlC
     } catch (err) {
       await client.query('ROLLBACK').catch((rollbackError: unknown) => {
         // A connection that cannot even roll back must not be handed out again, mid-transaction.
-        (client as PooledClient).__knex__disposed = rollbackError;
+        discardOnRelease(client, rollbackError);
       });
       throw err;
     }
     try {
       await client.query('COMMIT');
     } catch (err) {
-      (client as PooledClient).__knex__disposed = err;
+      discardOnRelease(client, err);
       throw err;
     }
     return result;

@@ -6,14 +6,14 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { inject } from 'vitest';
 import { startPlansync, type Plansync } from '../app.js';
 import { loadConfig } from '../config.js';
-import { ensureDatabase } from '../db/orm.js';
 import { DEMO_PASSWORD } from '../seed.js';
 import { createLogger } from '../log.js';
+import { createTestDatabase } from './testDatabase.js';
+
+export { createTestDatabase };
 
 export interface GraphQLResponse<T = any> {
   status: number;
@@ -32,22 +32,6 @@ export interface TestServer {
   /** Runs SQL directly against the test database (for assertions on stored state). */
   sql<T = any>(text: string, params?: unknown[]): Promise<T[]>;
   stop(): Promise<void>;
-}
-
-/** A fresh, empty database on the test PostgreSQL server. */
-export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const serverUrl = inject('postgresServerUrl');
-  const name = `plansync_test_${randomBytes(6).toString('hex')}`;
-  const url = await ensureDatabase(serverUrl, name);
-  return {
-    url,
-    async drop() {
-      const client = new pg.Client({ connectionString: serverUrl });
-      await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      await client.end();
-    },
-  };
 }
 
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {

@@ -14,6 +14,7 @@
  */
 import type { EntityManager, Knex } from '@mikro-orm/postgresql';
 import type PgBoss from 'pg-boss';
+import { transactionConnection } from '../internals/knexPool.js';
 import type { EventBus } from '../realtime/eventBus.js';
 import type { WorkflowEventRecord, WorkflowTopics } from './events.js';
 import type { StepExecution } from './StepExecution.js';
@@ -40,11 +41,6 @@ export const STEP_QUEUE = 'workflow-step';
  */
 export const STEP_JOB_RETRIES = { retryLimit: 3, retryDelay: 1, retryBackoff: true } as const;
 
-/** What pg-boss needs of a connection: `$1`-style parameters, each bound once however often it appears. */
-interface PgConnection {
-  query(text: string, values: unknown[]): Promise<{ rows: unknown[] }>;
-}
-
 /**
  * Lets pg-boss insert a job on our transaction's own connection, so the job exists exactly when the change
  * does. Its SQL goes to that `pg` connection as pg-boss wrote it. It must not be rewritten into knex's `?`
@@ -59,8 +55,8 @@ function bossDb(tx: EntityManager): PgBoss.Db {
   if (!trx) throw new Error('bossDb: not in a transaction');
   return {
     async executeSql(text: string, values: unknown[]) {
-      // knex's transaction client hands out the one connection the transaction runs on (and never releases it).
-      const connection = await (trx.client as unknown as { acquireConnection(): Promise<PgConnection> }).acquireConnection();
+      // The one connection the transaction runs on, which takes `$1`-style parameters, each bound once.
+      const connection = await transactionConnection(trx);
       const { rows } = await connection.query(text, values);
       return { rows };
     },
