@@ -1,7 +1,8 @@
 /**
  * One grid websocket: a person connected to one document, with the rights they have on it right now.
  *
- * - Frames are decoded at the edge; a malformed or unknown one closes this connection only (4400).
+ * - Frames are decoded at the edge; a malformed or unknown one closes this connection only
+ *   (CloseCode.BadRequest).
  * - A read-only connection (VIEWER, ANALYST, or a unit whose submission is SUBMITTED or APPROVED) may sync
  *   and share presence, but its sync step 2 and update messages are dropped: never applied, broadcast or
  *   stored. Rights can change while connected (`setReadOnly`).
@@ -10,10 +11,14 @@
  * - Presence is vetted by the document and sent at most every PRESENCE_INTERVAL_MS (the latest wins).
  * - Backpressure: a client that does not read what it is sent stops being read from once more than
  *   HIGH_WATER_BYTES wait to be sent (its questions, sync step 1 and query awareness, are answered once, when
- *   it has caught up); beyond MAX_UNSENT_BYTES it is closed (1013, try again later).
- * - Ping every 30 s; a connection that missed a pong is terminated. It closes with 4401 when its token expires.
+ *   it has caught up); beyond MAX_UNSENT_BYTES it is closed (CloseCode.TryAgainLater).
+ * - Ping every 30 s; a connection that missed a pong is terminated. It closes with CloseCode.Unauthorized when
+ *   its token expires.
+ *
+ * Close codes are the contract's (schema/codes.ts), shared with the client.
  */
 import type { WebSocket } from 'ws';
+import { CloseCode } from '../../../schema/codes.js';
 import { directFrameWriter, type FrameWriter } from '../internals/wsSender.js';
 import type { Viewer } from '../policies/viewer.js';
 import type { GridDocument, GridPeer } from './GridDocument.js';
@@ -22,24 +27,11 @@ import type { ConnectionOrigin } from './origins.js';
 import { PresenceError, type PresenceIdentity, type VettedAwareness } from './presence.js';
 import { decodeClientMessage, encodeAwareness, encodeSyncStep1, encodeSyncStep2, ProtocolError } from './protocol.js';
 
-export const GridCloseCode = {
-  /** No valid token, or the token expired. */
-  Unauthorized: 4401,
-  /** The person may not read this document (or it does not exist: the same answer). */
-  Forbidden: 4403,
-  /** A frame we could not understand. */
-  BadRequest: 4400,
-  /** The server is shutting down; the client reconnects. */
-  GoingAway: 1001,
-  /** The client does not read what it is sent (or the server is overloaded); it may reconnect later. */
-  TryAgainLater: 1013,
-} as const;
-
 const PING_INTERVAL_MS = 30_000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Above this many unsent bytes, nothing more is read from the client until it catches up. */
 export const HIGH_WATER_BYTES = 1024 * 1024;
-/** Above this many unsent bytes (broadcasts keep coming), the connection is closed with 1013. */
+/** Above this many unsent bytes (broadcasts keep coming), the connection is closed (CloseCode.TryAgainLater). */
 export const MAX_UNSENT_BYTES = 16 * 1024 * 1024;
 /** How often a paused connection is looked at again. */
 const DRAIN_CHECK_MS = 50;
@@ -138,7 +130,7 @@ export class GridConnection implements GridPeer {
       this.alive = true;
     });
     this.socket.on('close', () => this.cleanup());
-    this.socket.on('error', () => this.close(GridCloseCode.BadRequest, 'socket error'));
+    this.socket.on('error', () => this.close(CloseCode.BadRequest, 'socket error'));
     this.pingTimer = setInterval(() => {
       if (!this.alive) return this.socket.terminate();
       this.alive = false;
@@ -169,14 +161,15 @@ export class GridConnection implements GridPeer {
     this.checkBackpressure();
   }
 
-  close(code: number, reason: string): void {
+  /** Closes the socket with one of the contract's close codes, and lets go of the document. */
+  close(code: CloseCode, reason: string): void {
     if (this.closed) return;
     this.socket.close(code, reason);
     this.cleanup();
   }
 
   private receive(data: Buffer, isBinary: boolean): void {
-    if (!isBinary) return this.close(GridCloseCode.BadRequest, 'binary frames only');
+    if (!isBinary) return this.close(CloseCode.BadRequest, 'binary frames only');
     this.handle(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   }
 
@@ -210,7 +203,7 @@ export class GridConnection implements GridPeer {
           break;
       }
     } catch (err) {
-      this.close(GridCloseCode.BadRequest, err instanceof ProtocolError || err instanceof PresenceError ? 'malformed message' : 'invalid update');
+      this.close(CloseCode.BadRequest, err instanceof ProtocolError || err instanceof PresenceError ? 'malformed message' : 'invalid update');
     }
   }
 
@@ -273,7 +266,7 @@ export class GridConnection implements GridPeer {
   private checkBackpressure(): void {
     const unsent = this.unsent;
     if (unsent <= HIGH_WATER_BYTES) return;
-    if (unsent > MAX_UNSENT_BYTES) return this.close(GridCloseCode.TryAgainLater, 'not reading');
+    if (unsent > MAX_UNSENT_BYTES) return this.close(CloseCode.TryAgainLater, 'not reading');
     if (this.paused) return;
     this.paused = true;
     this.socket.pause();
@@ -294,7 +287,7 @@ export class GridConnection implements GridPeer {
 
   private scheduleExpiry(): void {
     const remaining = this.viewer.expiresAt * 1000 - Date.now();
-    if (remaining <= 0) return this.close(GridCloseCode.Unauthorized, 'token expired');
+    if (remaining <= 0) return this.close(CloseCode.Unauthorized, 'token expired');
     this.expiryTimer = setTimeout(() => this.scheduleExpiry(), Math.min(remaining, MAX_TIMER_MS));
   }
 

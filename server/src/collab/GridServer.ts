@@ -19,6 +19,7 @@ import type { Duplex } from 'node:stream';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { WebSocketServer, type WebSocket } from 'ws';
 import * as Y from 'yjs';
+import { CloseCode } from '../../../schema/codes.js';
 import type { ViewerResolver } from '../auth/viewers.js';
 import { BudgetLine } from '../budget/BudgetLine.js';
 import { BudgetSubmission, type SubmissionStatus } from '../budget/BudgetSubmission.js';
@@ -34,7 +35,7 @@ import { onEvent, type EventBus } from '../realtime/eventBus.js';
 import type { SessionTopics } from '../realtime/sessionEvents.js';
 import { CELLS_MAP, cellKey } from './cellRules.js';
 import { formatDocName, parseDocName } from './docName.js';
-import { GridCloseCode, GridConnection } from './GridConnection.js';
+import { GridConnection } from './GridConnection.js';
 import { GridDocument } from './GridDocument.js';
 import { GridProjection } from './gridProjection.js';
 import { GridRelay, type RelayedDocument } from './gridRelay.js';
@@ -44,7 +45,7 @@ import type { PersonSockets } from '../realtime/personSockets.js';
 import { GridStore, DEFAULT_STORE_OPTIONS, type GridStoreOptions } from './gridStore.js';
 import type { GridMetrics } from './gridMetrics.js';
 
-/** Largest frame a client may send; a bigger one closes that connection (1009). */
+/** Largest frame a client may send; a bigger one closes that connection (CloseCode.MessageTooBig). */
 export const MAX_FRAME_BYTES = 1024 * 1024;
 /** Frames, and bytes, accepted from a connection while its document is still loading. */
 const MAX_BUFFERED_FRAMES = 100;
@@ -112,14 +113,14 @@ export class GridServer implements LiveDocuments {
   /** Handles an HTTP upgrade on /yjs/...: accepts the socket, then authenticates before sending anything. */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     if (this.stopping) return refuseUpgrade(socket, 503, 'Service Unavailable');
-    // Accept first and refuse with a close code: the stock client stops retrying on 4401/4403, whereas a
-    // refused HTTP upgrade makes it reconnect forever. A malformed handshake (key, version) gets ws's 400.
+    // Accept first and refuse with a close code: the stock client stops retrying on CloseCode.Unauthorized or
+    // CloseCode.Forbidden, whereas a refused HTTP upgrade makes it reconnect forever. A malformed handshake (key, version) gets ws's 400.
     this.wss.handleUpgrade(request, socket, head, (ws) => {
       // Whatever fails for one socket (a database error while authenticating, say) ends that socket, never
       // the process: an unhandled rejection here used to.
       this.connect(ws, request).catch((err) => {
         this.options.log.error({ err }, 'opening a grid connection failed');
-        if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(1011, 'Internal server error');
+        if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(CloseCode.InternalError, 'Internal server error');
       });
     });
   }
@@ -131,7 +132,7 @@ export class GridServer implements LiveDocuments {
     const buffer = (data: Buffer) => {
       bufferedBytes += data.byteLength;
       if (buffered.length >= MAX_BUFFERED_FRAMES || bufferedBytes > MAX_BUFFERED_BYTES) {
-        return ws.close(GridCloseCode.BadRequest, 'too many messages before sync');
+        return ws.close(CloseCode.BadRequest, 'too many messages before sync');
       }
       buffered.push(new Uint8Array(data));
     };
@@ -143,7 +144,7 @@ export class GridServer implements LiveDocuments {
     // understands rather than an HTTP error it would retry for ever.
     const url = requestTarget(request.url);
     const docName = url && decodeComponent(url.pathname.slice('/yjs/'.length));
-    if (!url || docName === null) return ws.close(GridCloseCode.BadRequest, 'Bad Request');
+    if (!url || docName === null) return ws.close(CloseCode.BadRequest, 'Bad Request');
     const em = this.options.em.fork();
     let viewer: Viewer | null = null;
     try {
@@ -151,11 +152,11 @@ export class GridServer implements LiveDocuments {
     } catch (err) {
       this.options.log.error({ err }, 'grid authentication failed');
     }
-    if (!viewer) return ws.close(GridCloseCode.Unauthorized, 'Unauthorized');
-    if (this.options.sockets && !this.options.sockets.admit(viewer.userId, ws)) return; // closed with 4429
+    if (!viewer) return ws.close(CloseCode.Unauthorized, 'Unauthorized');
+    if (this.options.sockets && !this.options.sockets.admit(viewer.userId, ws)) return; // closed with CloseCode.TooManySockets
 
     const target = await this.resolveTarget(em, docName, viewer);
-    if (!target) return ws.close(GridCloseCode.Forbidden, 'Forbidden');
+    if (!target) return ws.close(CloseCode.Forbidden, 'Forbidden');
     if (closedEarly) return;
 
     let open: OpenDocument;
@@ -163,7 +164,7 @@ export class GridServer implements LiveDocuments {
       open = await this.acquire(target.docName);
     } catch (err) {
       this.options.log.error({ err, docName }, 'loading a grid document failed');
-      return ws.close(1011, 'document unavailable');
+      return ws.close(CloseCode.InternalError, 'document unavailable');
     }
     ws.off('message', buffer);
     if (closedEarly || ws.readyState !== ws.OPEN) return this.releaseIfIdle(target.docName);
@@ -355,10 +356,10 @@ export class GridServer implements LiveDocuments {
       onEvent(this.options.events, 'USER_ACCESS_CHANGED', (e) =>
         this.applyUserAccess(e.userId).catch((err) => this.options.log.error({ err, userId: e.userId }, 're-checking grid connections failed')),
       ),
-      // A token ended by signOut: its connections close as an expired token's would (4401).
+      // A token ended by signOut: its connections close as an expired token's would (CloseCode.Unauthorized).
       onEvent(this.options.events, 'TOKENS_REVOKED', (e) => {
         for (const open of this.open.values()) {
-          for (const c of [...open.connections]) if (c.viewer.tokenId === e.tokenId) c.close(GridCloseCode.Unauthorized, 'signed out');
+          for (const c of [...open.connections]) if (c.viewer.tokenId === e.tokenId) c.close(CloseCode.Unauthorized, 'signed out');
         }
       }),
       // Redis is away (checked now and then) or came back: access or submission changes made on other instances
@@ -368,7 +369,7 @@ export class GridServer implements LiveDocuments {
     return () => stops.forEach((stop) => stop());
   }
 
-  /** Re-reads a person's rights for each of their connections: read-only now, or closed (4403). */
+  /** Re-reads a person's rights for each of their connections: read-only now, or closed (CloseCode.Forbidden). */
   private async applyUserAccess(userId: string): Promise<void> {
     const theirs = [...this.open.values()].flatMap((open) =>
       [...open.connections].filter((c) => c.viewer.userId === userId).map((connection) => ({ open, connection })),
@@ -378,13 +379,14 @@ export class GridServer implements LiveDocuments {
     const em = this.options.em.fork();
     for (const { open, connection } of theirs) {
       const viewer = await this.options.viewers.refresh(em, connection.viewer);
-      // No viewer any more: the token ended or the person is gone (4401, sign in again); else no access (4403).
+      // No viewer any more: the token ended or the person is gone (CloseCode.Unauthorized, sign in
+      // again); else no access (CloseCode.Forbidden).
       if (!viewer) {
-        connection.close(GridCloseCode.Unauthorized, 'session ended');
+        connection.close(CloseCode.Unauthorized, 'session ended');
         continue;
       }
       if (!canReadUnit(viewer, open.document.unitId)) {
-        connection.close(GridCloseCode.Forbidden, 'access changed');
+        connection.close(CloseCode.Forbidden, 'access changed');
         continue;
       }
       const submission = await em.findOne(BudgetSubmission, { plan: open.document.planId, businessUnit: open.document.unitId });
@@ -412,13 +414,14 @@ export class GridServer implements LiveDocuments {
           const key = `${connection.viewer.userId}/${connection.viewer.tokenId ?? ''}`;
           if (!viewers.has(key)) viewers.set(key, await this.options.viewers.refresh(em, connection.viewer));
           const viewer = viewers.get(key);
-          // No viewer any more: the token ended or the person is gone (4401, sign in again); else no access (4403).
+          // No viewer any more: the token ended or the person is gone (CloseCode.Unauthorized, sign in
+          // again); else no access (CloseCode.Forbidden).
           if (!viewer) {
-            connection.close(GridCloseCode.Unauthorized, 'session ended');
+            connection.close(CloseCode.Unauthorized, 'session ended');
             continue;
           }
           if (!canReadUnit(viewer, open.document.unitId)) {
-            connection.close(GridCloseCode.Forbidden, 'access changed');
+            connection.close(CloseCode.Forbidden, 'access changed');
             continue;
           }
           connection.updateViewer(
@@ -455,7 +458,7 @@ export class GridServer implements LiveDocuments {
     await Promise.all([...this.loading.values()].map((p) => p.catch(() => undefined)));
     for (const open of this.open.values()) {
       clearTimeout(open.idleTimer);
-      for (const connection of [...open.connections]) connection.close(GridCloseCode.GoingAway, 'server shutting down');
+      for (const connection of [...open.connections]) connection.close(CloseCode.GoingAway, 'server shutting down');
     }
     await Promise.all([...this.unloading.values()].map((p) => p.catch(() => undefined)));
     await this.projection.flushAll();

@@ -18,11 +18,11 @@
  */
 import { execute, GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { WebSocket } from 'ws';
+import { CloseCode } from '../../../schema/codes.js';
 import { onEvent, type EventBus } from './eventBus.js';
 
-/** A subscriber whose socket holds more than this unsent is too slow to follow: it is closed (1013, try again later). */
+/** A subscriber whose socket holds more than this unsent is too slow to follow: closed (CloseCode.TryAgainLater). */
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
-const TRY_AGAIN_LATER = 1013;
 
 /** What a graphql-ws subscription brings to a fanout: where its results go and how they are computed. */
 export interface LiveDelivery {
@@ -166,7 +166,7 @@ export class TopicFanout<E extends object> {
   write(socket: WebSocket, data: string): void {
     if (socket.readyState !== socket.OPEN) return;
     if (socket.bufferedAmount > MAX_BUFFERED_BYTES) {
-      socket.close(TRY_AGAIN_LATER, 'Too slow to follow live events');
+      socket.close(CloseCode.TryAgainLater, 'Too slow to follow live events');
       return;
     }
     if (this.corked && !this.corked.has(socket)) {

@@ -3,8 +3,8 @@
  *
  * graphql-ws does not run Apollo's pipeline, so what Apollo does for HTTP is done again here:
  * - authentication at `connection_init` (connection params `{ authorization: "Bearer <token>" }`): no valid
- *   token closes the socket with 4401 before any operation runs; the socket closes with 4401 when the token
- *   expires;
+ *   token closes the socket with CloseCode.Unauthorized before any operation runs; the socket closes with
+ *   CloseCode.Unauthorized when the token expires;
  * - the same parse limits and validation rules (depth, cost, aliases), with the contract's codes;
  * - the same error masking on every result;
  * - the cost limit with the operation's variables (graphql/cost.ts), as Apollo's plugin does over HTTP;
@@ -30,8 +30,10 @@ import {
   type ExecutionResult,
   type GraphQLSchema,
 } from 'graphql';
-import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
+import { handleProtocols, makeServer } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
+// Ours, not graphql-ws's: the same numbers for its codes (checked by structure/codeLiterals.test.ts), plus ours.
+import { CloseCode } from '../../../schema/codes.js';
 import type { IncomingMessage } from 'node:http';
 import { bearerToken } from '../auth/viewers.js';
 import { callerAddressResolver } from '../http/callerAddress.js';
@@ -162,7 +164,7 @@ export function createGraphQLWebSocketServer(schema: GraphQLSchema, services: Se
   /** Open sockets per person, so that a change of their access reaches them. */
   const byUser = new Map<string, Set<WebSocket>>();
   // Subscriptions keep the scope computed when they started; after an access change the socket closes
-  // (4403), and the client subscribes again with the new rights.
+  // (CloseCode.Forbidden), and the client subscribes again with the new rights.
   const stopFollowingAccess = onEvent(services.events, 'USER_ACCESS_CHANGED', ({ userId }) => {
     for (const socket of byUser.get(userId) ?? []) socket.close(CloseCode.Forbidden, 'access changed');
   });
@@ -176,8 +178,9 @@ export function createGraphQLWebSocketServer(schema: GraphQLSchema, services: Se
       .catch((err) => services.log.error({ err }, 're-checking GraphQL sockets failed'))
       .finally(() => (rechecking = false));
   });
-  // A token ended by signOut: the sockets opened with it close as an expired token's would (4401). After the
-  // operations of this turn have answered: signOut called over the socket itself gets its `true` first.
+  // A token ended by signOut: the sockets opened with it close as an expired token's would
+  // (CloseCode.Unauthorized). After the operations of this turn have answered: signOut called over the socket
+  // itself gets its `true` first.
   const stopFollowingRevocations = onEvent(services.events, 'TOKENS_REVOKED', ({ userId, tokenId }) => {
     setImmediate(() => {
       for (const socket of byUser.get(userId) ?? []) {
@@ -195,7 +198,7 @@ export function createGraphQLWebSocketServer(schema: GraphQLSchema, services: Se
     for (const [userId, mine] of [...byUser]) {
       try {
         // Re-read once per token: the person's rights are the same for all, but a token may have been ended
-        // (signOut) meanwhile, and that one's sockets close (4401) while the others stay.
+        // (signOut) meanwhile, and that one's sockets close (CloseCode.Unauthorized) while the others stay.
         const current = new Map<string, Viewer | null>();
         for (const socket of [...mine]) {
           const before = sockets.get(socket)?.viewer;
@@ -231,7 +234,8 @@ export function createGraphQLWebSocketServer(schema: GraphQLSchema, services: Se
           s.socket.close(CloseCode.Unauthorized, 'Unauthorized');
           return false;
         }
-        // Over the person's cap: closed with 4429 (graphql-ws's own 4403 for a refusal comes too late to show).
+        // Over the person's cap: closed with CloseCode.TooManySockets (graphql-ws's own CloseCode.Forbidden for
+        // a refusal comes too late to show).
         if (!services.sockets.admit(viewer.userId, s.socket)) return false;
         s.viewer = viewer;
         let mine = byUser.get(viewer.userId);
@@ -372,7 +376,7 @@ export function createGraphQLWebSocketServer(schema: GraphQLSchema, services: Se
       stopFollowing();
       clearInterval(keepalive);
       fanouts.forEach((each) => each.close());
-      for (const socket of wss.clients) socket.close(1001, 'Going away');
+      for (const socket of wss.clients) socket.close(CloseCode.GoingAway, 'Going away');
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
