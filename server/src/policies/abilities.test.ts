@@ -6,24 +6,33 @@
  * an ability is true exactly where the operation it stands for succeeds.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Role } from '../config.js';
+import { demoUsers, DEMO_UNITS } from '../seed.js';
 import { eventually } from '../testing/gridClients.js';
 import { startTestServer, type GraphQLResponse, type TestServer } from '../testing/harness.js';
 import { WORKFLOWS } from '../workflow/definitions.js';
 import { abilitiesOf, canReadExecutionsOf, canStartDefinition, type Abilities } from './abilities.js';
 import type { Viewer } from './viewer.js';
 
+/** A person of the demo seed by role (and unit), so that the actors are exactly the contract's demo data. */
+function demoPerson(role: Role, unitCode?: string): string {
+  const person = demoUsers().find((u) => u.role === role && (!unitCode || u.unitCodes.includes(unitCode)));
+  if (!person) throw new Error(`The demo seed has no ${role}${unitCode ? ` of ${unitCode}` : ''}`);
+  return person.email;
+}
+
 const ACTORS = {
-  ADMIN: 'admin@example.com',
-  ANALYST: 'analyst@example.com',
-  LEAD: 'lead.sales-north@example.com', // BU_LEADER of SALES_NORTH
-  VIEWER: 'viewer.sales-north@example.com', // VIEWER of SALES_NORTH
-  PARTNER: 'partner.admin@acme.example', // PARTNER_ADMIN of Acme Partners
-  PUSER: 'pat.user@acme.example', // PARTNER_USER of Acme Partners, onboarded by the partner admin below
-  UNITLESS: 'viewer.sales-south@example.com', // a VIEWER whose unit an admin took away below
+  ADMIN: demoPerson('ADMIN'),
+  ANALYST: demoPerson('ANALYST'),
+  LEAD: demoPerson('BU_LEADER', 'SALES_NORTH'),
+  VIEWER: demoPerson('VIEWER', 'SALES_NORTH'),
+  PARTNER: demoPerson('PARTNER_ADMIN'),
+  PUSER: 'pat.user@acme.example', // a PARTNER_USER of Acme Partners, onboarded by the partner admin below
+  UNITLESS: demoPerson('VIEWER', 'SALES_SOUTH'), // a VIEWER whose unit an admin takes away below
 } as const;
 type Actor = keyof typeof ACTORS;
 const ACTOR_NAMES = Object.keys(ACTORS) as Actor[];
-const UNITS = ['FINANCE', 'MARKETING', 'OPERATIONS', 'SALES_NORTH', 'SALES_SOUTH'];
+const UNITS = DEMO_UNITS.map((unit) => unit.code);
 const ABILITY_NAMES = ['readBudgets', 'readAuditLog', 'reviewSubmissions', 'readWorkflows', 'listUsers', 'manageUsers'] as const;
 
 const Y = true;
