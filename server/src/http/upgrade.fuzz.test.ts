@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectMemoryBounded, memoryNow, rawExchange } from '../testing/fuzzChecks.js';
+import { expectMemoryBounded, memoryNow, rawExchange, REFUSAL_CLOSE_CODES } from '../testing/fuzzChecks.js';
 import { FUZZ_SCALE, fuzzParams } from '../testing/fuzzBudget.js';
 import { signInFresh } from '../testing/fuzzWorld.js';
 import { hostileStrings } from '../testing/graphqlArbitraries.js';
@@ -26,25 +26,8 @@ const FUZZ_TIMEOUT = 120_000 * FUZZ_SCALE;
 /** How long an edit may take to reach someone: a liveness bound for a loaded machine, not a measure. */
 const LIVENESS_MS = 30_000;
 
-/**
- * Close codes an accepted upgrade may end with: a normal close, ws's for a frame it refuses, the grid's and
- * graphql-ws's refusals (bad request, no token, no access, subprotocol, init timeout, too many inits or
- * sockets). Never an internal error.
- */
-const UPGRADE_CLOSE_CODES: number[] = [
-  CloseCode.NormalClosure,
-  CloseCode.ProtocolError,
-  CloseCode.NoStatusReceived,
-  CloseCode.InvalidFramePayloadData,
-  CloseCode.MessageTooBig,
-  CloseCode.BadRequest,
-  CloseCode.Unauthorized,
-  CloseCode.Forbidden,
-  CloseCode.SubprotocolNotAcceptable,
-  CloseCode.ConnectionInitialisationTimeout,
-  CloseCode.TooManyInitialisationRequests,
-  CloseCode.TooManySockets,
-];
+/** Close codes an accepted upgrade may end with; a close frame without a code reads as NoStatusReceived. */
+const UPGRADE_CLOSE_CODES = [...REFUSAL_CLOSE_CODES, CloseCode.NoStatusReceived];
 
 /** Stand for a real token and a real grid document name; swapped in when the request is written. */
 const VIEWER_TOKEN = '\u0001viewer-token';

@@ -9,20 +9,31 @@ import net from 'node:net';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { expect } from 'vitest';
-import { CloseCode } from '../../../schema/codes.js';
+import { CloseCode, ErrorCode } from '../../../schema/codes.js';
 
-/** Every `extensions.code` the contract allows (CONTRACT.md, v1 and the v1.1 additions). */
-export const CONTRACT_CODES = new Set([
-  'UNAUTHENTICATED',
-  'FORBIDDEN',
-  'NOT_FOUND',
-  'CONFLICT',
-  'BAD_USER_INPUT',
-  'INTERNAL_SERVER_ERROR',
-  'GRAPHQL_PARSE_FAILED',
-  'GRAPHQL_VALIDATION_FAILED',
-  'RATE_LIMITED',
-]);
+/** Every `extensions.code` the contract allows (CONTRACT.md, v1 and the v1.1 additions: schema/codes.ts). */
+export const CONTRACT_CODES = new Set<string>(Object.values(ErrorCode));
+
+/**
+ * Close codes that may end a fuzzed websocket: a normal close, ws's for a frame it refuses (protocol error,
+ * invalid UTF-8, too big), and the refusals of the grid and graphql-ws (bad request, no token, no access,
+ * subprotocol, init timeout, too many inits or sockets). Never an internal error (CloseCode.InternalError,
+ * CloseCode.InternalServerError) nor CloseCode.AbnormalClosure (dropped without a close frame). Each fuzzer
+ * adds what only its own clients can get.
+ */
+export const REFUSAL_CLOSE_CODES: readonly number[] = [
+  CloseCode.NormalClosure,
+  CloseCode.ProtocolError,
+  CloseCode.InvalidFramePayloadData,
+  CloseCode.MessageTooBig,
+  CloseCode.BadRequest,
+  CloseCode.Unauthorized,
+  CloseCode.Forbidden,
+  CloseCode.SubprotocolNotAcceptable,
+  CloseCode.ConnectionInitialisationTimeout,
+  CloseCode.TooManyInitialisationRequests,
+  CloseCode.TooManySockets,
+];
 
 /**
  * Text that only the server's insides produce: stack frames (plain, or in express's HTML error page), source
