@@ -18,6 +18,8 @@
  */
 import { execute, GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { WebSocket } from 'ws';
+import { nextMessage, nextMessagePrefix } from '../internals/graphqlWsEnvelope.js';
+import { corkSocket, uncorkSocket } from '../internals/wsSocket.js';
 import { CloseCode } from '../../../schema/codes.js';
 import { onEvent, type EventBus } from './eventBus.js';
 
@@ -124,11 +126,6 @@ function serialise(result: ExecutionResult | Promise<ExecutionResult>, delivery:
   return JSON.stringify(delivery.finish(result));
 }
 
-/** The websocket's TCP socket: corked while a batch is written, so the kernel gets one write per socket. */
-function rawSocket(ws: WebSocket): { cork(): void; uncork(): void } | undefined {
-  return (ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
-}
-
 /** One topic of the bus, fanned out to groups of subscribers. */
 export class TopicFanout<E extends object> {
   private readonly groups = new Map<string, Group<E>>();
@@ -170,7 +167,7 @@ export class TopicFanout<E extends object> {
       return;
     }
     if (this.corked && !this.corked.has(socket)) {
-      rawSocket(socket)?.cork();
+      corkSocket(socket);
       this.corked.add(socket);
     }
     socket.send(data);
@@ -216,7 +213,7 @@ export class TopicFanout<E extends object> {
     } finally {
       const corked = this.corked;
       this.corked = null;
-      for (const socket of corked) rawSocket(socket)?.uncork();
+      for (const socket of corked) uncorkSocket(socket);
     }
   }
 }
@@ -240,7 +237,7 @@ export class FanoutSubscription<E extends object> implements AsyncIterableIterat
     private readonly delivery: LiveDelivery,
     private readonly options: FollowOptions<E>,
   ) {
-    this.prefix = `{"id":${JSON.stringify(delivery.id)},"type":"next","payload":`;
+    this.prefix = nextMessagePrefix(delivery.id);
     this.replay = options.replay?.() ?? null;
   }
 
@@ -283,7 +280,7 @@ export class FanoutSubscription<E extends object> implements AsyncIterableIterat
       return;
     }
     if (this.options.skipAfterReplay?.(event)) return;
-    this.fanout.write(this.delivery.socket, this.prefix + json + '}');
+    this.fanout.write(this.delivery.socket, nextMessage(this.prefix, json));
   }
 
   async return(): Promise<IteratorResult<ExecutionResult>> {

@@ -42,6 +42,7 @@ import type { GraphQLContext } from '../graphql/context.js';
 import { costCheck, LIMITS, validationRules } from '../graphql/limits.js';
 import { textNestsDeeperThan } from '../graphql/nesting.js';
 import { validateSafely } from '../graphql/safeValidation.js';
+import { isServerOnlyMessageError } from '../internals/graphqlWsEnvelope.js';
 import type { Viewer } from '../policies/viewer.js';
 import type { Services } from '../services.js';
 import { onEvent } from './eventBus.js';
@@ -340,7 +341,7 @@ export function createGraphQLWebSocketServer(schema: GraphQLSchema, services: Se
             handle(text).catch((err) => {
               // A well-formed message of a type only servers send (next, error, connection_ack): graphql-ws
               // throws, but it is the client's mistake, answered like any invalid message and not logged.
-              if (/^Unexpected message of type /.test((err as Error)?.message)) return socket.close(CloseCode.BadRequest, 'Invalid message received');
+              if (isServerOnlyMessageError(err)) return socket.close(CloseCode.BadRequest, 'Invalid message received');
               services.log.error({ err }, 'handling a GraphQL websocket message failed');
               // Close reasons never carry an internal error's message.
               socket.close(CloseCode.InternalServerError, 'Internal server error');
