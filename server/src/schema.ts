@@ -1,5 +1,5 @@
 /** The GraphQL schema, built code-first from the resolvers; `schema/schema.graphql` is its printed form. */
-import { isObjectType, lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
+import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
 import { AuthResolver } from './auth/AuthResolver.js';
 import { AuditLogResolver } from './budget/AuditLogResolver.js';
@@ -15,6 +15,7 @@ import type { BudgetLineChangedEvent, SubmissionStatusChangedEvent } from './bud
 import type { PlansyncBus } from './events.js';
 import type { GraphQLContext } from './graphql/context.js';
 import { refuseUnstorableArguments } from './graphql/storableArguments.js';
+import { replaceFieldResolver, replaceSubscriptionResolve } from './internals/typeGraphqlFields.js';
 import type { WorkflowEventRecord } from './workflow/events.js';
 import { WorkflowDefinitionAbilities, WorkflowStepAbilities } from './workflow/WorkflowAbilityResolvers.js';
 import { publicEvent, WorkflowResolver } from './workflow/WorkflowResolver.js';
@@ -46,10 +47,9 @@ export async function buildPlansyncSchema(events: PlansyncBus): Promise<GraphQLS
   // function even when validation is off). Subscription roots only shape the event they are given (their
   // arguments serve `subscribe`); resolved synchronously, a fanout's shared result is ready at once and goes
   // out to every subscriber in the same turn (realtime/fanout.ts). The same as their resolver methods.
-  const roots = schema.getSubscriptionType()!.getFields();
-  roots.workflowEvents.resolve = (event?: WorkflowEventRecord) => publicEvent(eventOf(event));
-  roots.budgetLineChanged.resolve = (event?: BudgetLineChangedEvent) => eventOf(event).line;
-  roots.submissionStatusChanged.resolve = (event?: SubmissionStatusChangedEvent) => eventOf(event).submission;
+  replaceSubscriptionResolve<WorkflowEventRecord>(schema, 'workflowEvents', (event) => publicEvent(eventOf(event)));
+  replaceSubscriptionResolve<BudgetLineChangedEvent>(schema, 'budgetLineChanged', (event) => eventOf(event).line);
+  replaceSubscriptionResolve<SubmissionStatusChangedEvent>(schema, 'submissionStatusChanged', (event) => eventOf(event).submission);
   resolveDirectly(schema);
   refuseUnstorableArguments(schema);
   return schema;
@@ -72,15 +72,8 @@ function eventOf<T>(event: T | undefined): T {
  */
 function resolveDirectly(schema: GraphQLSchema): void {
   const lineRelations = new BudgetLineRelations();
-  setResolver<BudgetLineParent>(schema, 'BudgetLine', 'businessUnit', (line, ctx) => lineRelations.businessUnit(line, ctx));
-  setResolver<BudgetLineParent>(schema, 'BudgetLine', 'updatedBy', (line, ctx) => lineRelations.updatedBy(line, ctx));
-}
-
-function setResolver<TParent>(schema: GraphQLSchema, typeName: string, fieldName: string, resolve: (parent: TParent, ctx: GraphQLContext) => unknown): void {
-  const type = schema.getType(typeName);
-  const field = isObjectType(type) ? type.getFields()[fieldName] : undefined;
-  if (!field?.resolve || field.args.length > 0) throw new Error(`${typeName}.${fieldName} is not a resolved field without arguments`);
-  field.resolve = (parent: TParent, _args: unknown, ctx: GraphQLContext) => resolve(parent, ctx);
+  replaceFieldResolver<BudgetLineParent, GraphQLContext>(schema, 'BudgetLine', 'businessUnit', (line, ctx) => lineRelations.businessUnit(line, ctx));
+  replaceFieldResolver<BudgetLineParent, GraphQLContext>(schema, 'BudgetLine', 'updatedBy', (line, ctx) => lineRelations.updatedBy(line, ctx));
 }
 
 /** The SDL as checked in: sorted, so that it only changes when the schema does. */
