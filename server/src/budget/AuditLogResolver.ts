@@ -1,10 +1,9 @@
 import { Arg, Ctx, Field, ID, Int, ObjectType, Query, Resolver } from 'type-graphql';
 import { requireViewer, type GraphQLContext } from '../graphql/context.js';
 import { isUuid } from '../ids.js';
-import { canReadLine } from '../policies/budgetLine.js';
-import { hiddenRowAnswer } from '../policies/businessUnit.js';
+import { authorize } from '../policies/authorize.js';
 import { readableCellChanges } from '../policies/cellChange.js';
-import { badUserInput, forbidden, notFound } from '../errors.js';
+import { badUserInput } from '../errors.js';
 import { decodeCursor, encodeCursor, PageInfo } from '../graphql/connections.js';
 import { BudgetLine } from './BudgetLine.js';
 import { CellChange } from './CellChange.js';
@@ -49,10 +48,8 @@ export class AuditLogResolver {
     const where: Record<string, unknown> = {};
     if (lineId != null) {
       const line = isUuid(lineId) ? await ctx.em.findOne(BudgetLine, { id: lineId }) : null;
-      if (!line || !canReadLine(viewer, { unitId: line.businessUnit.id })) {
-        throw hiddenRowAnswer(viewer) === 'NOT_FOUND' ? notFound('Budget line') : forbidden('You may not read this budget line');
-      }
-      where.line = line.id;
+      authorize(viewer, 'read', 'BudgetLine', line && { unitId: line.businessUnit.id });
+      where.line = line!.id;
     }
     const scope = readableCellChanges(viewer);
     if (!scope.all) {

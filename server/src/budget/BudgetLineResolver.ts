@@ -60,7 +60,7 @@ export class BudgetLineResolver {
     const unnamable = businessUnitCode != null && businessUnitCode.length > MAX_UNIT_CODE_LENGTH;
     const found = await readPlanLines(ctx.em, planId, unnamable ? null : (businessUnitCode ?? null), unnamable ? [] : scope.all ? null : [...scope.unitIds]);
     if (!found.planFound) throw planNotFound();
-    if (businessUnitCode != null) requireReadableUnit(viewer, businessUnitCode, found.unitId);
+    if (businessUnitCode != null) requireReadableUnit(viewer, found.unitId);
     return found.lines;
   }
 

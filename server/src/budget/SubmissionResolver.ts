@@ -1,11 +1,10 @@
 import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { requireViewer, type GraphQLContext } from '../graphql/context.js';
-import { isFrozen } from '../policies/budgetLine.js';
 import { canSubmit, canReview } from '../policies/budgetSubmission.js';
-import { canWriteUnit, readableUnits } from '../policies/businessUnit.js';
-import { canReadExecution } from '../policies/workflowExecution.js';
+import { readableUnits } from '../policies/businessUnit.js';
+import { can, readableOrNull } from '../policies/authorize.js';
+import { executionScope } from '../policies/workflowExecution.js';
 import type { SubmissionStatusChangedEvent } from './events.js';
-import { scopeOf } from '../workflow/engine.js';
 import { WorkflowExecution } from '../workflow/WorkflowExecution.js';
 import { BudgetSubmission } from './BudgetSubmission.js';
 import type { SubmissionSnapshot } from './submissionSnapshot.js';
@@ -66,13 +65,12 @@ export class SubmissionResolver {
   async execution(@Root() submission: Pick<BudgetSubmission, 'executionId'>, @Ctx() ctx: GraphQLContext): Promise<WorkflowExecution | null> {
     const execution = submission.executionId ? await ctx.em.findOne(WorkflowExecution, { id: submission.executionId }) : null;
     // Null for a caller who may not see it (a VIEWER reads the unit, not its workflow), as workflowExecution(id).
-    return execution && canReadExecution(requireViewer(ctx), scopeOf(execution)) ? execution : null;
+    return readableOrNull(requireViewer(ctx), 'WorkflowExecution', execution, executionScope);
   }
 
   @FieldResolver(() => Boolean, { description: "Whether the caller may change this unit's cells now." })
   canEdit(@Root() submission: BudgetSubmission, @Ctx() ctx: GraphQLContext): boolean {
-    const viewer = requireViewer(ctx);
-    return canWriteUnit(viewer, submission.businessUnit.id) && !isFrozen(submission.status);
+    return can(requireViewer(ctx), 'edit', 'BudgetSubmission', { unitId: submission.businessUnit.id, status: submission.status });
   }
 
   @FieldResolver(() => Boolean, { description: 'Whether the caller may submit this unit now.' })

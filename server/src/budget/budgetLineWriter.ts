@@ -8,21 +8,16 @@
  * alike: one write path.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { badUserInput, conflict, forbidden, notFound } from '../errors.js';
+import { badUserInput, conflict, forbidden } from '../errors.js';
 import { isUuid } from '../ids.js';
-import { canEditLine, canReadLine, isFrozen } from '../policies/budgetLine.js';
-import { hiddenRowAnswer } from '../policies/businessUnit.js';
+import { authorize, hiddenRow } from '../policies/authorize.js';
+import { isFrozen } from '../policies/budgetLine.js';
 import type { Viewer } from '../policies/viewer.js';
 import { BudgetLine } from './BudgetLine.js';
 import { BudgetSubmission } from './BudgetSubmission.js';
 import { cellValueProblem, EDITABLE_COLUMNS, type CellValue, type EditableColumn } from './columns.js';
 
 export type CellChanges = Partial<Record<EditableColumn, CellValue>>;
-
-/** The error for a line the viewer may not see or that does not exist: the same for both. */
-function hiddenLine(viewer: Viewer) {
-  return hiddenRowAnswer(viewer) === 'NOT_FOUND' ? notFound('Budget line') : forbidden('You may not change this budget line');
-}
 
 /** Checks every given column; throws BAD_USER_INPUT naming the first bad one. */
 export function validateCellChanges(changes: CellChanges): void {
@@ -81,20 +76,16 @@ export class BudgetLineWriter {
     changes: CellChanges,
     expectedVersion?: number | null,
   ): Promise<BudgetLine> {
-    if (!isUuid(lineId)) throw hiddenLine(viewer);
+    if (!isUuid(lineId)) throw hiddenRow(viewer, 'update', 'BudgetLine');
     validateCellChanges(changes);
     const line = await em.findOne(BudgetLine, { id: lineId }, { populate: ['businessUnit'] });
-    if (!line || !canReadLine(viewer, { unitId: line.businessUnit.id })) throw hiddenLine(viewer);
-    const submission = await em.findOne(BudgetSubmission, { plan: line.plan, businessUnit: line.businessUnit });
-    if (!canEditLine(viewer, { unitId: line.businessUnit.id }, submission?.status ?? 'DRAFT')) {
-      throw forbidden(
-        submission && isFrozen(submission.status)
-          ? `This unit's budget is ${submission.status.toLowerCase()} and cannot be changed`
-          : 'You may not change this budget line',
-      );
-    }
+    const submission = line && (await em.findOne(BudgetSubmission, { plan: line.plan, businessUnit: line.businessUnit }));
+    const status = submission?.status ?? 'DRAFT';
+    authorize(viewer, 'update', 'BudgetLine', line && { unitId: line.businessUnit.id, submissionStatus: status }, () =>
+      isFrozen(status) ? `This unit's budget is ${status.toLowerCase()} and cannot be changed` : 'You may not change this budget line',
+    );
     if (!this.live) throw new Error('BudgetLineWriter: no live documents attached');
-    const target = { planId: line.plan.id, unitId: line.businessUnit.id, unitCode: line.businessUnit.code, lineId };
+    const target = { planId: line!.plan.id, unitId: line!.businessUnit.id, unitCode: line!.businessUnit.code, lineId };
     await this.live.applyEdit(target, changes, viewer.userId, async () => {
       // Read again in turn with the unit's other edits and its submission: a submission committed since the
       // check above froze the unit, and this edit must not land after what was submitted.

@@ -1,7 +1,7 @@
 /** Finding the business unit a request names, answering alike for a unit that is missing or hidden. */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { forbidden, notFound } from '../errors.js';
-import { canReadUnit, hiddenRowAnswer } from '../policies/businessUnit.js';
+import { authorize } from '../policies/authorize.js';
 import type { Viewer } from '../policies/viewer.js';
 import { BudgetPlan } from './BudgetPlan.js';
 import { BusinessUnit } from './BusinessUnit.js';
@@ -13,7 +13,7 @@ export const MAX_UNIT_CODE_LENGTH = 100;
 
 export async function readableUnitByCode(em: EntityManager, viewer: Viewer, code: string): Promise<BusinessUnit> {
   const unit = code.length <= MAX_UNIT_CODE_LENGTH ? await em.findOne(BusinessUnit, { code }) : null;
-  requireReadableUnit(viewer, code, unit?.id ?? null);
+  requireReadableUnit(viewer, unit?.id ?? null);
   return unit!;
 }
 
@@ -21,13 +21,9 @@ export async function readableUnitByCode(em: EntityManager, viewer: Viewer, code
  * `unitId` is what `code` names (null: no unit), looked up by the caller: throws unless the viewer may read
  * it, with the same answer for a missing unit as for a hidden one.
  */
-export function requireReadableUnit(viewer: Viewer, code: string, unitId: string | null): string {
-  if (!unitId || !canReadUnit(viewer, unitId)) {
-    throw hiddenRowAnswer(viewer) === 'NOT_FOUND'
-      ? notFound(`Business unit ${code.slice(0, MAX_UNIT_CODE_LENGTH)}`)
-      : forbidden('You may not read this business unit');
-  }
-  return unitId;
+export function requireReadableUnit(viewer: Viewer, unitId: string | null): string {
+  authorize(viewer, 'read', 'BusinessUnit', unitId === null ? null : { id: unitId });
+  return unitId!;
 }
 
 export async function readablePlan(em: EntityManager, viewer: Viewer, planId: string): Promise<BudgetPlan> {

@@ -22,13 +22,14 @@ import * as Y from 'yjs';
 import { CloseCode } from '../../../schema/codes.js';
 import type { ViewerResolver } from '../auth/viewers.js';
 import { BudgetLine } from '../budget/BudgetLine.js';
+import { BudgetPlan } from '../budget/BudgetPlan.js';
 import { BudgetSubmission, type SubmissionStatus } from '../budget/BudgetSubmission.js';
 import { BusinessUnit } from '../budget/BusinessUnit.js';
 import { User } from '../directory/User.js';
 import type { BudgetLineWriter, CellChanges, LiveDocuments, LiveEditTarget } from '../budget/budgetLineWriter.js';
 import type { Logger } from '../log.js';
-import { canEditLine, isFrozen } from '../policies/budgetLine.js';
-import { canReadUnit } from '../policies/businessUnit.js';
+import { isFrozen } from '../policies/budgetLine.js';
+import { gridRights, type GridRights } from '../policies/grid.js';
 import type { Viewer } from '../policies/viewer.js';
 import type { BudgetTopics } from '../budget/events.js';
 import { onEvent, type EventBus } from '../realtime/eventBus.js';
@@ -168,7 +169,7 @@ export class GridServer implements LiveDocuments {
     }
     ws.off('message', buffer);
     if (closedEarly || ws.readyState !== ws.OPEN) return this.releaseIfIdle(target.docName);
-    const readOnly = !canEditLine(viewer, { unitId: target.unitId }, target.status);
+    const readOnly = target.rights !== 'write';
     const identity = { name: target.displayName, email: viewer.email };
     const connection = new GridConnection(ws, viewer, identity, open.document, readOnly, {
       onAccepted: (n) => this.acceptedChanges.inc(n),
@@ -194,15 +195,16 @@ export class GridServer implements LiveDocuments {
     const parsed = parseDocName(docName);
     if (!parsed) return null;
     const unit = await em.findOne(BusinessUnit, { code: parsed.unitCode });
-    if (!unit || !canReadUnit(viewer, unit.id)) return null;
-    const submission = await em.findOne(BudgetSubmission, { plan: parsed.planId, businessUnit: unit.id });
-    if (!submission) return null; // no such plan
+    const plan = unit ? await em.findOne(BudgetPlan, { id: parsed.planId }, { fields: ['id'] }) : null;
+    const submission = plan && unit ? await em.findOne(BudgetSubmission, { plan: plan.id, businessUnit: unit.id }) : null;
+    const rights = gridRights(viewer, unit, submission, plan);
+    if (rights === 'none') return null;
     // Their name as others see it next to their cursor (presence is the server's to vouch for).
     const user = await em.findOne(User, { id: viewer.userId }, { fields: ['displayName'] });
     return {
-      docName: formatDocName(parsed.planId, unit.code),
-      unitId: unit.id,
-      status: submission.status,
+      docName: formatDocName(parsed.planId, unit!.code),
+      unitId: unit!.id,
+      rights,
       displayName: user?.displayName ?? viewer.email,
     };
   }
@@ -379,18 +381,8 @@ export class GridServer implements LiveDocuments {
     const em = this.options.em.fork();
     for (const { open, connection } of theirs) {
       const viewer = await this.options.viewers.refresh(em, connection.viewer);
-      // No viewer any more: the token ended or the person is gone (CloseCode.Unauthorized, sign in
-      // again); else no access (CloseCode.Forbidden).
-      if (!viewer) {
-        connection.close(CloseCode.Unauthorized, 'session ended');
-        continue;
-      }
-      if (!canReadUnit(viewer, open.document.unitId)) {
-        connection.close(CloseCode.Forbidden, 'access changed');
-        continue;
-      }
-      const submission = await em.findOne(BudgetSubmission, { plan: open.document.planId, businessUnit: open.document.unitId });
-      connection.updateViewer(viewer, !canEditLine(viewer, { unitId: open.document.unitId }, submission?.status ?? 'DRAFT'));
+      const submission = viewer ? await em.findOne(BudgetSubmission, { plan: open.document.planId, businessUnit: open.document.unitId }) : null;
+      applyRights(connection, viewer, open.document, submission);
     }
   }
 
@@ -414,20 +406,7 @@ export class GridServer implements LiveDocuments {
           const key = `${connection.viewer.userId}/${connection.viewer.tokenId ?? ''}`;
           if (!viewers.has(key)) viewers.set(key, await this.options.viewers.refresh(em, connection.viewer));
           const viewer = viewers.get(key);
-          // No viewer any more: the token ended or the person is gone (CloseCode.Unauthorized, sign in
-          // again); else no access (CloseCode.Forbidden).
-          if (!viewer) {
-            connection.close(CloseCode.Unauthorized, 'session ended');
-            continue;
-          }
-          if (!canReadUnit(viewer, open.document.unitId)) {
-            connection.close(CloseCode.Forbidden, 'access changed');
-            continue;
-          }
-          connection.updateViewer(
-            { ...viewer, expiresAt: connection.viewer.expiresAt },
-            !canEditLine(viewer, { unitId: open.document.unitId }, submission?.status ?? 'DRAFT'),
-          );
+          applyRights(connection, viewer && { ...viewer, expiresAt: connection.viewer.expiresAt }, open.document, submission);
         }
       }
     } catch (err) {
@@ -442,7 +421,7 @@ export class GridServer implements LiveDocuments {
       if (open.document.planId !== planId || open.document.unitId !== unitId) continue;
       open.document.frozen = isFrozen(status);
       for (const connection of open.connections) {
-        connection.setReadOnly(!canEditLine(connection.viewer, { unitId }, status));
+        connection.setReadOnly(gridRights(connection.viewer, { id: unitId }, { status }, { id: planId }) !== 'write');
       }
     }
   }
@@ -488,4 +467,21 @@ function seedFromRows(lines: BudgetLine[]): Uint8Array {
   const update = Y.encodeStateAsUpdate(doc);
   doc.destroy();
   return update;
+}
+
+/**
+ * Applies a person's current rights to one of their connections: closed when they are signed out or gone
+ * (Unauthorized: sign in again) or may no longer read the unit (Forbidden); else read-only or not, as
+ * `gridRights` says for the unit's submission now.
+ */
+function applyRights(
+  connection: GridConnection,
+  viewer: Viewer | null | undefined,
+  document: { planId: string; unitId: string },
+  submission: { status: SubmissionStatus } | null,
+): void {
+  if (!viewer) return connection.close(CloseCode.Unauthorized, 'session ended');
+  const rights: GridRights = gridRights(viewer, { id: document.unitId }, submission, { id: document.planId });
+  if (rights === 'none') return connection.close(CloseCode.Forbidden, 'access changed');
+  connection.updateViewer(viewer, rights !== 'write');
 }

@@ -1,6 +1,7 @@
 /** Unit submissions: read with the unit; submitted by its writers; reviewed by analysts and admins. */
 import type { SubmissionStatus } from '../budget/BudgetSubmission.js';
 import type { Viewer } from './viewer.js';
+import { isFrozen } from './budgetLine.js';
 import { canReadUnit, canWriteUnit } from './businessUnit.js';
 
 export interface SubmissionScope {
@@ -15,6 +16,11 @@ export function canReadSubmission(viewer: Viewer, submission: SubmissionScope): 
 /** Whether the viewer's role lets them submit this unit at all (its status may still say "not now"). */
 export function maySubmitUnit(viewer: Viewer, submission: SubmissionScope): boolean {
   return canWriteUnit(viewer, submission.unitId);
+}
+
+/** May the viewer change the unit's cells now (its writers, while the submission is not frozen)? */
+export function canEditSubmission(viewer: Viewer, submission: SubmissionScope): boolean {
+  return canWriteUnit(viewer, submission.unitId) && !isFrozen(submission.status);
 }
 
 /** A draft or a rejected budget can be (re)submitted; a submitted or approved one cannot. */

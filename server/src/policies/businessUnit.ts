@@ -2,6 +2,7 @@
  * Business units are the unit of budget security: who may read a unit's lines, audit entries and
  * submission, and who may write its cells. Every other budget policy is built from these.
  */
+import { noteConsulted } from './consulted.js';
 import type { Viewer } from './viewer.js';
 
 /** Which units a viewer may read: every unit, or exactly these ids (possibly none). */
@@ -10,6 +11,7 @@ export type UnitScope = { all: true } | { all: false; unitIds: ReadonlySet<strin
 const NO_UNITS: UnitScope = { all: false, unitIds: new Set() };
 
 export function readableUnits(viewer: Viewer): UnitScope {
+  noteConsulted();
   switch (viewer.role) {
     case 'ADMIN':
     case 'ANALYST':
@@ -25,6 +27,7 @@ export function readableUnits(viewer: Viewer): UnitScope {
 
 /** Units whose cells the viewer's role lets them write (a locked submission may still forbid it). */
 export function writableUnits(viewer: Viewer): UnitScope {
+  noteConsulted();
   switch (viewer.role) {
     case 'ADMIN':
       return { all: true };
@@ -48,13 +51,4 @@ export function canReadUnit(viewer: Viewer, unitId: string): boolean {
 
 export function canWriteUnit(viewer: Viewer, unitId: string): boolean {
   return inScope(writableUnits(viewer), unitId);
-}
-
-/**
- * What a viewer is told about a unit-scoped row that does not exist or that they may not read: the same
- * answer in both cases, so the answer never reveals existence. Someone who reads every unit learns nothing
- * from "not found"; anyone else is told "forbidden" for both, as the contract asks for other units' rows.
- */
-export function hiddenRowAnswer(viewer: Viewer): 'NOT_FOUND' | 'FORBIDDEN' {
-  return readableUnits(viewer).all ? 'NOT_FOUND' : 'FORBIDDEN';
 }

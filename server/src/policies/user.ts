@@ -6,6 +6,7 @@
  * unit): of them the viewer learns who they are (id, email, display name), never their details (role,
  * business units, organisation), which only those who may read the person see (`canReadUserDetails`).
  */
+import { noteConsulted } from './consulted.js';
 import type { Viewer } from './viewer.js';
 
 export interface UserScope {
@@ -17,6 +18,7 @@ export interface UserScope {
 export type UserListScope = { all: true } | { all: false; organizationId: string | null; selfId: string };
 
 export function readableUsers(viewer: Viewer): UserListScope {
+  noteConsulted();
   if (viewer.role === 'ADMIN') return { all: true };
   if (viewer.role === 'PARTNER_ADMIN') return { all: false, organizationId: viewer.organizationId, selfId: viewer.userId };
   return { all: false, organizationId: null, selfId: viewer.userId };
@@ -49,5 +51,6 @@ export function canReadUserDetailsWithoutOrganization(viewer: Viewer, userId: st
 
 /** Changing roles and memberships, and reading the sign-in log, is for admins only. */
 export function canManageUsers(viewer: Viewer): boolean {
+  noteConsulted();
   return viewer.role === 'ADMIN';
 }

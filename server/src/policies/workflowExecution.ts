@@ -5,6 +5,7 @@
  * The same rules filter list queries (in SQL) and live events (on the event's own fields).
  */
 import type { Role } from '../config.js';
+import { noteConsulted } from './consulted.js';
 import type { Viewer } from './viewer.js';
 
 /** What visibility depends on: fields every execution row and every event carries. */
@@ -12,6 +13,19 @@ export interface ExecutionScope {
   definitionKey: string;
   organizationId: string | null;
   businessUnitId: string | null;
+}
+
+/** The fields of a loaded execution that its policy looks at (its organisation and unit may be unloaded references). */
+export function executionScope(execution: {
+  definitionKey: string;
+  organization?: { id: string } | null;
+  businessUnit?: { id: string } | null;
+}): ExecutionScope {
+  return {
+    definitionKey: execution.definitionKey,
+    organizationId: execution.organization?.id ?? null,
+    businessUnitId: execution.businessUnit?.id ?? null,
+  };
 }
 
 export function canReadExecution(viewer: Viewer, execution: ExecutionScope): boolean {
@@ -44,6 +58,7 @@ export type ExecutionListScope =
   | { none: true; all: false };
 
 export function readableExecutions(viewer: Viewer): ExecutionListScope {
+  noteConsulted();
   switch (viewer.role) {
     case 'ADMIN':
       return { all: true };
@@ -66,6 +81,16 @@ export function canStartWorkflow(viewer: Viewer, definitionKey: string): boolean
     return viewer.role === 'ADMIN' || (viewer.role === 'PARTNER_ADMIN' && viewer.organizationId !== null);
   }
   return false; // budget_submission starts from submitBudget
+}
+
+/**
+ * Starting a workflow for an organisation: the definition's rule, and a partner admin acts for their own
+ * organisation only (adding people to another one is refused, whatever the form says).
+ */
+export function canStartWorkflowFor(viewer: Viewer, start: { definitionKey: string; organizationId?: string | null }): boolean {
+  if (!canStartWorkflow(viewer, start.definitionKey)) return false;
+  if (viewer.role === 'PARTNER_ADMIN' && start.organizationId != null) return start.organizationId === viewer.organizationId;
+  return true;
 }
 
 /**

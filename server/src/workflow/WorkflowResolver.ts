@@ -8,9 +8,9 @@ import { encodeCursor, PageInfo } from '../graphql/connections.js';
 import { loadedRelation } from '../graphql/relations.js';
 import { isUuid } from '../ids.js';
 import { liveTopics } from '../realtime/liveContext.js';
-import { canDriveExecution, canReadExecution, readableExecutions } from '../policies/workflowExecution.js';
+import { can, readableOrNull } from '../policies/authorize.js';
+import { executionScope, readableExecutions } from '../policies/workflowExecution.js';
 import { WORKFLOWS, type StepDefinition, type WorkflowDefinition } from './definitions.js';
-import { scopeOf } from './engine.js';
 import { StepExecution } from './StepExecution.js';
 import { EXECUTION_STATUSES, StepKindEnum, type ExecutionStatus, type StepKind } from './statuses.js';
 import { workflowEventStream, EVENT_CURSOR } from './eventStream.js';
@@ -179,7 +179,7 @@ export class WorkflowResolver {
   async workflowExecution(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<WorkflowExecution | null> {
     const viewer = requireViewer(ctx);
     const execution = isUuid(id) ? await ctx.em.findOne(WorkflowExecution, { id }) : null;
-    return execution && canReadExecution(viewer, scopeOf(execution)) ? execution : null;
+    return readableOrNull(viewer, 'WorkflowExecution', execution, executionScope);
   }
 
   @Mutation(() => WorkflowExecution)
@@ -260,7 +260,7 @@ export class WorkflowResolver {
   @FieldResolver(() => Boolean, { description: 'Whether the caller may retry steps and give input (manual steps may restrict it further).' })
   async canDrive(@Root() execution: WorkflowExecution | WorkflowEventRecord['execution'], @Ctx() ctx: GraphQLContext): Promise<boolean> {
     const row = execution instanceof WorkflowExecution ? execution : await ctx.em.findOne(WorkflowExecution, { id: execution.id });
-    return !!row && canDriveExecution(requireViewer(ctx), scopeOf(row));
+    return !!row && can(requireViewer(ctx), 'drive', 'WorkflowExecution', executionScope(row));
   }
 }
 

@@ -21,11 +21,12 @@ import { withSchemaLock } from '../db/orm.js';
 import { storableText, unstorableJsonProblem } from '../db/storableText.js';
 import { Organization } from '../directory/Organization.js';
 import { User } from '../directory/User.js';
-import { badUserInput, conflict, forbidden, notFound } from '../errors.js';
+import { badUserInput, conflict, notFound } from '../errors.js';
 import { isUuid } from '../ids.js';
 import type { Logger } from '../log.js';
-import { isSubmittable, maySubmitUnit } from '../policies/budgetSubmission.js';
-import { canProvideStepInput, canDriveExecution, canReadExecution, canStartWorkflow } from '../policies/workflowExecution.js';
+import { isSubmittable } from '../policies/budgetSubmission.js';
+import { authorize } from '../policies/authorize.js';
+import { executionScope } from '../policies/workflowExecution.js';
 import type { Viewer } from '../policies/viewer.js';
 import type { BudgetTopics } from '../budget/events.js';
 import type { EventBus } from '../realtime/eventBus.js';
@@ -74,7 +75,6 @@ function checkInput(schema: object, input: unknown, what: string): void {
 }
 
 /** The answer for an execution that does not exist or that the viewer may not see: the same for both. */
-const hiddenExecution = () => notFound('Workflow execution');
 
 export class WorkflowEngine {
   private boss?: PgBoss;
@@ -166,7 +166,7 @@ export class WorkflowEngine {
   async startExecution(viewer: Viewer, definitionKey: string, input: unknown): Promise<WorkflowExecution> {
     const definition = workflowDefinition(definitionKey);
     if (!definition || !definition.startable) throw badUserInput(`There is no workflow "${definitionKey.slice(0, 100)}" to start`, 'definitionKey');
-    if (!canStartWorkflow(viewer, definitionKey)) throw forbidden('You may not start this workflow');
+    authorize(viewer, 'start', 'WorkflowDefinition', { definitionKey }, () => 'You may not start this workflow');
     const given = input ?? {};
     checkInput(definition.inputSchema, given, 'input');
     if (definitionKey === 'new_partner') {
@@ -212,8 +212,7 @@ export class WorkflowEngine {
         { plan: planId, businessUnit: unitId },
         { lockMode: LockMode.PESSIMISTIC_WRITE, populate: ['businessUnit', 'plan'] },
       );
-      const scope = { unitId, status: submission.status };
-      if (!maySubmitUnit(viewer, scope)) throw forbidden("You may not submit this unit's budget");
+      authorize(viewer, 'submit', 'BudgetSubmission', { unitId, status: submission.status }, () => "You may not submit this unit's budget");
       if (!isSubmittable(submission.status)) throw conflict(`This budget is already ${submission.status.toLowerCase()}`);
       submission.status = 'SUBMITTED';
       submission.submittedAt = new Date();
@@ -238,7 +237,7 @@ export class WorkflowEngine {
     const { execution, step, definition } = await this.visibleStep(viewer, executionId, stepKey);
     const stepDef = stepDefinition(definition, stepKey)!;
     if (stepDef.kind !== 'MANUAL') throw badUserInput(`${stepKey} is an automatic step: it takes no input`, 'stepKey');
-    if (!canProvideStepInput(viewer, scopeOf(execution), stepDef.inputRoles)) throw forbidden('You may not provide this input');
+    authorize(viewer, 'provideInput', 'WorkflowStep', { execution: executionScope(execution), inputRoles: stepDef.inputRoles }, () => 'You may not provide this input');
     if (step.status !== 'AWAITING_INPUT') throw conflict(`${stepKey} is ${step.status}, not waiting for input`);
     checkInput(stepDef.inputSchema ?? { type: 'object' }, input, 'input');
     const effect: InputEffect = (await INPUT_HANDLERS[stepKey]?.(this.options.em.fork(), viewer, execution, input)) ?? { output: {} };
@@ -259,7 +258,7 @@ export class WorkflowEngine {
 
   async retryStep(viewer: Viewer, executionId: string, stepKey: string): Promise<WorkflowExecution> {
     const { execution, step } = await this.visibleStep(viewer, executionId, stepKey);
-    if (!canDriveExecution(viewer, scopeOf(execution))) throw forbidden('You may not retry steps of this workflow');
+    authorize(viewer, 'retry', 'WorkflowStep', { execution: executionScope(execution) }, () => 'You may not retry steps of this workflow');
     if (step.status !== 'FAILED') throw conflict(`${stepKey} is ${step.status}; only a failed step can be retried`);
     await this.transition(async (t) => {
       const [lockedExecution, lockedStep] = await this.lock(t.tx, execution.id, step.id);
@@ -423,11 +422,11 @@ export class WorkflowEngine {
   private async visibleStep(viewer: Viewer, executionId: string, stepKey: string) {
     const em = this.options.em.fork();
     const execution = isUuid(executionId) ? await em.findOne(WorkflowExecution, { id: executionId }) : null;
-    if (!execution || !canReadExecution(viewer, scopeOf(execution))) throw hiddenExecution();
-    const definition = workflowDefinition(execution.definitionKey)!;
-    const step = await em.findOne(StepExecution, { execution: execution.id, key: stepKey });
+    authorize(viewer, 'read', 'WorkflowExecution', execution && executionScope(execution));
+    const definition = workflowDefinition(execution!.definitionKey)!;
+    const step = await em.findOne(StepExecution, { execution: execution!.id, key: stepKey });
     if (!step) throw notFound(`Step ${stepKey.slice(0, 100)}`);
-    return { execution, step, definition };
+    return { execution: execution!, step, definition };
   }
 
   /** After commit, tells open grids and dashboards that a unit's submission changed (to `status`). */
@@ -452,12 +451,4 @@ export class WorkflowEngine {
 
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-export function scopeOf(execution: WorkflowExecution) {
-  return {
-    definitionKey: execution.definitionKey,
-    organizationId: execution.organization?.id ?? null,
-    businessUnitId: execution.businessUnit?.id ?? null,
-  };
 }

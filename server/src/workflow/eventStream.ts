@@ -15,15 +15,15 @@
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { ExecutionResult } from 'graphql';
-import { forbidden, notFound } from '../errors.js';
+import { forbidden } from '../errors.js';
 import { decodeCursor } from '../graphql/connections.js';
 import { isUuid } from '../ids.js';
-import { canReadExecution, readableExecutions } from '../policies/workflowExecution.js';
+import { authorize } from '../policies/authorize.js';
+import { canReadExecution, executionScope, readableExecutions } from '../policies/workflowExecution.js';
 import type { Viewer } from '../policies/viewer.js';
 import type { LiveDelivery, TopicFanout } from '../realtime/fanout.js';
 import { fromRow, type StoredEventRow, type WorkflowEventRecord } from './events.js';
 import { WorkflowExecution } from './WorkflowExecution.js';
-import { scopeOf } from './engine.js';
 
 export const EVENT_CURSOR = 'workflow_event';
 const REPLAY_PAGE = 500;
@@ -61,7 +61,7 @@ export async function workflowEventStream(
   // Everything that can be refused is checked before the stream starts, so errors reach the subscriber.
   if (options.executionId !== null) {
     const execution = isUuid(options.executionId) ? await em().findOne(WorkflowExecution, { id: options.executionId }) : null;
-    if (!execution || !canReadExecution(viewer, scopeOf(execution))) throw notFound('Workflow execution');
+    authorize(viewer, 'read', 'WorkflowExecution', execution && executionScope(execution));
   }
   const afterId = options.after !== null ? BigInt(decodeCursor(EVENT_CURSOR, options.after)) : null;
   const found = scopeSql(viewer);

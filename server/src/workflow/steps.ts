@@ -11,9 +11,9 @@ import { Organization } from '../directory/Organization.js';
 import { StudioCompany } from '../directory/StudioCompany.js';
 import { SystemGroup, type GroupTool } from '../directory/SystemGroup.js';
 import { User } from '../directory/User.js';
-import { badUserInput, forbidden } from '../errors.js';
+import { badUserInput } from '../errors.js';
 import { isUuid } from '../ids.js';
-import { canReadUser } from '../policies/user.js';
+import { authorize, can } from '../policies/authorize.js';
 import type { Viewer } from '../policies/viewer.js';
 import { IntegrationError, type BudgetRow, type Integrations } from './adapters/types.js';
 import type { StepExecution } from './StepExecution.js';
@@ -282,9 +282,9 @@ export const INPUT_HANDLERS: Record<string, InputHandler> = {
 
   async select_organization(em, viewer, _execution, input) {
     if (!isUuid(input.organizationId)) throw badUserInput('organizationId must be an organisation id', 'organizationId');
-    if (viewer.role === 'PARTNER_ADMIN' && input.organizationId !== viewer.organizationId) {
-      throw forbidden('You may add people to your own organisation only');
-    }
+    authorize(viewer, 'start', 'WorkflowDefinition', { definitionKey: 'new_partner_user', organizationId: input.organizationId }, () =>
+      'You may add people to your own organisation only',
+    );
     const organization = await em.findOne(Organization, { id: input.organizationId });
     if (!organization) throw badUserInput('No such organisation', 'organizationId');
     return {
@@ -301,7 +301,7 @@ export const INPUT_HANDLERS: Record<string, InputHandler> = {
     // for their own organisation. Any other taken address is accepted here like a free one, and the run stops
     // at the step that would create the account (add_user_to_studio_companies), before any integration call.
     const existing = await em.findOne(User, { email });
-    if (existing && canReadUser(viewer, { id: existing.id, organizationId: existing.organization?.id ?? null })) {
+    if (existing && can(viewer, 'read', 'User', { id: existing.id, organizationId: existing.organization?.id ?? null })) {
       throw badUserInput('Someone with this email already has an account', 'email');
     }
     input.email = email;
