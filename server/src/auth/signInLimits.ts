@@ -182,7 +182,9 @@ export class SignInLimits {
         keyPrefix: 'address',
         points: failuresPerMinute,
         duration: 60,
-        // The first refusal in a window keeps the address refused in this process until the window ends.
+        // The first refusal in a window keeps the address refused in this process until the window ends. The
+        // library's map of such addresses has no cap, but an entry lasts a minute at most and costs an address
+        // more than the limit's worth of writes to get in.
         inMemoryBlockOnConsumed: failuresPerMinute + 1,
       }),
       // Rejects the threshold-th failure in a row, which reserveAccount turns into "tried, and locks".
