@@ -1,7 +1,8 @@
 /**
  * The Apollo Client: queries and mutations over HTTP, subscriptions over graphql-ws, both with the bearer
- * token. A 4401 close (expired or refused token) or an UNAUTHENTICATED error signs the person out; a 4403
- * close (their access changed) reconnects, and the subscriptions start again with the new rights.
+ * token. A CloseCode.Unauthorized close (expired or refused token) or an UNAUTHENTICATED error signs the
+ * person out; a CloseCode.Forbidden close (their access changed) reconnects, and the subscriptions start again
+ * with the new rights. The codes are the contract's, shared with the server (schema/codes.ts).
  */
 import { ApolloClient, ApolloLink, HttpLink, InMemoryCache } from '@apollo/client';
 import { CombinedGraphQLErrors } from '@apollo/client/errors';
@@ -9,6 +10,7 @@ import { ErrorLink } from '@apollo/client/link/error';
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import { getMainDefinition } from '@apollo/client/utilities';
 import { createClient } from 'graphql-ws';
+import { CloseCode, ErrorCode } from '../../schema/codes';
 
 /**
  * The client for one session's token. `onUnauthenticated` runs when the server stops accepting the token.
@@ -22,15 +24,15 @@ export function createApollo(token: string, onUnauthenticated: () => void) {
     connectionParams: { authorization: `Bearer ${token}` },
     lazy: true,
     retryAttempts: Infinity,
-    shouldRetry: (event) => (event as CloseEvent)?.code !== 4401,
+    shouldRetry: (event) => (event as CloseEvent)?.code !== CloseCode.Unauthorized,
     on: {
       closed: (event) => {
-        if ((event as CloseEvent)?.code === 4401) onUnauthenticated();
+        if ((event as CloseEvent)?.code === CloseCode.Unauthorized) onUnauthenticated();
       },
     },
   });
   const errors = new ErrorLink(({ error }) => {
-    if (CombinedGraphQLErrors.is(error) && error.errors.some((e) => e.extensions?.code === 'UNAUTHENTICATED')) onUnauthenticated();
+    if (CombinedGraphQLErrors.is(error) && error.errors.some((e) => e.extensions?.code === ErrorCode.UNAUTHENTICATED)) onUnauthenticated();
   });
   const link = ApolloLink.split(
     ({ query }) => {

@@ -11,7 +11,7 @@ export interface SessionValue {
   me: Me;
   token: string;
   signOut: () => void;
-  /** A socket was closed with 4401: the token is no longer accepted. */
+  /** A socket was closed with CloseCode.Unauthorized: the token is no longer accepted. */
   rejected: () => void;
 }
 
