@@ -7,8 +7,8 @@ import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
 import { requireViewer, type GraphQLContext } from '../graphql/context.js';
 import { loadedRelation } from '../graphql/relations.js';
 import { canGiveStepInput, canReadExecutionsOf, canStartDefinition } from '../policies/abilities.js';
+import { executionScope } from '../policies/workflowExecution.js';
 import { stepDefinition, workflowDefinition, type WorkflowDefinition } from './definitions.js';
-import { scopeOf } from './engine.js';
 import { StepExecution } from './StepExecution.js';
 import { WorkflowDefinitionType } from './WorkflowResolver.js';
 import { WorkflowExecution } from './WorkflowExecution.js';
@@ -38,6 +38,6 @@ export class WorkflowStepAbilities {
     const definition = execution && workflowDefinition(execution.definitionKey);
     if (!execution || !definition) return false;
     const inputRoles = stepDefinition(definition, step.key)?.inputRoles;
-    return canGiveStepInput(viewer, scopeOf(execution), { kind: step.kind, status: step.status, inputRoles });
+    return canGiveStepInput(viewer, executionScope(execution), { kind: step.kind, status: step.status, inputRoles });
   }
 }
