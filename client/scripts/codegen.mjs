@@ -10,6 +10,7 @@ import { codegen } from '@graphql-codegen/core';
 import * as typedDocumentNode from '@graphql-codegen/typed-document-node';
 import * as typescriptOperations from '@graphql-codegen/typescript-operations';
 import { parse } from 'graphql';
+import { writeOrCheck } from './writeGenerated.mjs';
 
 const client = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const schemaFile = path.join(client, '..', 'schema', 'schema.graphql');
@@ -45,16 +46,5 @@ export async function generate() {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const text = await generate();
-  const check = process.argv.includes('--check');
-  if (check) {
-    const current = fs.existsSync(outFile) ? fs.readFileSync(outFile, 'utf8') : '';
-    if (current !== text) {
-      console.error('client/src/graphql/generated.ts is stale: run `npm run codegen -w client`');
-      process.exit(1);
-    }
-  } else {
-    fs.writeFileSync(outFile, text);
-    console.log(`wrote ${path.relative(process.cwd(), outFile)}`);
-  }
+  writeOrCheck(outFile, await generate(), 'client/src/graphql/generated.ts is stale: run `npm run codegen -w client`');
 }

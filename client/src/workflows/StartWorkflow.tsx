@@ -8,7 +8,7 @@ import { useMutation } from '@apollo/client/react';
 import { StartWorkflowDocument } from '../graphql/generated';
 import { problemOf, type ProblemInfo } from '../common/errors';
 import { SchemaForm } from '../common/schemaForm/SchemaForm';
-import { asSchema, hasFields } from '../common/schemaForm/jsonSchema';
+import { asSchema, hasFields } from '../common/schemaForm/schema';
 import type { Definition, Execution } from './model';
 
 const LABELS = { organizationName: 'Organisation name' };

@@ -7,7 +7,7 @@ import { useMutation } from '@apollo/client/react';
 import { SubmitStepInputDocument } from '../graphql/generated';
 import { problemOf, type ProblemInfo } from '../common/errors';
 import { SchemaForm, type Widget } from '../common/schemaForm/SchemaForm';
-import { asSchema } from '../common/schemaForm/jsonSchema';
+import { asSchema } from '../common/schemaForm/schema';
 import { OrganizationPicker } from './OrganizationPicker';
 import type { Definition, Execution } from './model';
 

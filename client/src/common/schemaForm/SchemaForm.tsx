@@ -1,32 +1,27 @@
 /**
- * A form generated from a JSON schema (see jsonSchema.ts for the supported subset): text, email and id
- * fields, choices from an enum, and lists of objects as rows that can be added and removed. The schema's
- * rules are checked on submit and then as the person corrects them; the server's refusal (BAD_USER_INPUT
- * and friends) is shown next to the form, and beside the field it names when it names one.
+ * A form generated from a JSON schema by @rjsf/core, checked by @rjsf/validator-ajv8 (precompiled:
+ * validator.ts) and drawn in the app's own markup (templates.tsx). The schema's rules are checked on submit,
+ * then as the person corrects them; the server's refusal (BAD_USER_INPUT and friends) is shown above the
+ * submit button, and the field it names is marked.
+ *
+ * Callers know nothing of rjsf: they give a schema, labels and custom inputs, and get the input to send.
  */
-import { useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import { useId, useMemo, useState } from 'react';
+import Form from '@rjsf/core';
+import type { RegistryWidgetsType, UiSchema } from '@rjsf/utils';
 import { ErrorCode } from '../../../../schema/codes';
 import type { ProblemInfo } from '../errors';
-import {
-  getAt, initialValue, labelOf, setAt, toInput, validate,
-  type FormErrors, type FormValue, type JsonSchema,
-} from './jsonSchema';
+import { problemMessages } from './messages';
+import { labelOf, type JsonSchema } from './schema';
+import { adaptWidget, ID_SEPARATOR, TEMPLATES, WIDGETS, type FormContext, type Widget } from './templates';
+import { validatorFor } from './validator';
 
-export interface WidgetProps {
-  id: string;
-  label: string;
-  value: string;
-  onChange: (value: string) => void;
-  invalid: boolean;
-  describedBy?: string;
-  required: boolean;
-}
-
-export type Widget = (props: WidgetProps) => ReactNode;
+export type { Widget, WidgetProps } from './templates';
 
 export interface SchemaFormProps {
   schema: JsonSchema;
   submitLabel: string;
+  /** Called with the input (as the server expects it: optional fields left empty are absent) once it is valid. */
   onSubmit: (input: unknown) => void;
   busy?: boolean;
   /** The server's answer to the last submit, when it refused it. */
@@ -35,247 +30,93 @@ export interface SchemaFormProps {
   onEdit?: () => void;
   /** Labels by property key, when the schema's own names are not what people call them. */
   labels?: Record<string, string>;
-  /** Custom inputs by path ("organizationId"), such as a picker of organisations. */
+  /** Custom inputs by path ("organizationId"; "companies.*.name" inside rows), such as a picker of organisations. */
   widgets?: Record<string, Widget>;
 }
 
-interface FieldContext {
-  idBase: string;
-  value: FormValue;
-  errors: FormErrors;
-  serverField?: string;
-  labels: Record<string, string>;
-  widgets: Record<string, Widget>;
-  disabled: boolean;
-  change: (path: string, next: FormValue) => void;
-}
-
-/** "APPROVE" reads "Approve"; values already in lower case ("prod") are shown as they are sent. */
-const optionLabel = (option: unknown) => {
-  const text = String(option);
-  return /^[A-Z_]+$/.test(text) ? text.charAt(0) + text.slice(1).toLowerCase().replace(/_/g, ' ') : text;
-};
-
-const fieldId = (ctx: FieldContext, path: string) => `${ctx.idBase}-${path.replace(/\./g, '-') || 'root'}`;
-
-/** The problem found here at a path. The server's message is shown once, above the submit button. */
-function problemAt(ctx: FieldContext, path: string): string | undefined {
-  return ctx.errors[path];
-}
-
-/** Whether the server's refusal names this path (or something inside it): the field is marked, not repeated. */
-const namedByServer = (ctx: FieldContext, path: string) =>
-  !!ctx.serverField && (ctx.serverField === path || ctx.serverField.startsWith(`${path}.`));
-
-function FieldProblem({ id, message }: { id: string; message?: string }) {
-  if (!message) return null;
-  return <p className="field-error" id={id}>{message}</p>;
-}
-
-function StringInput({ ctx, path, schema, label, required, ariaLabel }: {
-  ctx: FieldContext; path: string; schema: JsonSchema; label: string; required: boolean; ariaLabel?: string;
-}) {
-  const id = fieldId(ctx, path);
-  const problem = problemAt(ctx, path);
-  const errorId = `${id}-error`;
-  const value = (getAt(ctx.value, path) as string | undefined) ?? '';
-  const common = {
-    id,
-    'aria-invalid': problem || namedByServer(ctx, path) ? true : undefined,
-    'aria-describedby': problem ? errorId : undefined,
-    'aria-required': required || undefined,
-    'aria-label': ariaLabel,
-    disabled: ctx.disabled,
-  };
-  const Widget = ctx.widgets[path.replace(/\.\d+\./g, '.*.')];
-  let input: ReactNode;
-  if (Widget) {
-    input = (
-      <Widget id={id} label={label} value={value} onChange={(v) => ctx.change(path, v)} invalid={!!problem || namedByServer(ctx, path)}
-        describedBy={problem ? errorId : undefined} required={required} />
-    );
-  } else if (schema.enum) {
-    input = (
-      <select {...common} value={value} onChange={(e) => ctx.change(path, e.target.value)}>
-        <option value="">Choose…</option>
-        {schema.enum.map((option) => (
-          <option key={String(option)} value={String(option)}>{optionLabel(option)}</option>
-        ))}
-      </select>
-    );
-  } else if ((schema.maxLength ?? 0) > 500 && !schema.format) {
-    // Room for a paragraph (a review comment), not for an address.
-    input = <textarea {...common} rows={3} value={value} onChange={(e) => ctx.change(path, e.target.value)} />;
-  } else {
-    input = (
-      <input
-        {...common}
-        type={schema.format === 'email' ? 'email' : 'text'}
-        autoComplete="off"
-        value={value}
-        onChange={(e) => ctx.change(path, e.target.value)}
-      />
-    );
-  }
-  if (ariaLabel) {
-    // Inside a table row: the column header is the visible label.
-    return (
-      <div className="field cell-field">
-        {input}
-        <FieldProblem id={errorId} message={problem} />
-      </div>
-    );
-  }
-  return (
-    <div className="field">
-      <label htmlFor={id}>
-        <span>{label}{required && <span className="required" aria-hidden="true"> *</span>}</span>
-      </label>
-      {input}
-      {schema.description && <p className="hint">{schema.description}</p>}
-      <FieldProblem id={errorId} message={problem} />
-    </div>
-  );
-}
-
-function RowsField({ ctx, path, schema, label }: { ctx: FieldContext; path: string; schema: JsonSchema; label: string }) {
-  const rows = (getAt(ctx.value, path) as FormValue[] | undefined) ?? [];
-  const item = schema.items ?? { type: 'string' };
-  const columns = Object.entries(item.properties ?? {});
-  const problem = problemAt(ctx, path);
-  const errorId = `${fieldId(ctx, path)}-error`;
-  const canAdd = schema.maxItems === undefined || rows.length < schema.maxItems;
-  const canRemove = rows.length > (schema.minItems ?? 0);
-  return (
-    <fieldset className={`rows-field${namedByServer(ctx, path) ? ' invalid' : ''}`} aria-describedby={problem ? errorId : undefined}>
-      <legend>{label}</legend>
-      {rows.length > 0 && (
-        <table className="rows-table">
-          <thead>
-            <tr>
-              <th scope="col" className="row-number">#</th>
-              {columns.map(([key, column]) => (
-                <th scope="col" key={key}>
-                  {ctx.labels[key] ?? labelOf(key, column)}
-                  {item.required?.includes(key) && <span className="required" aria-hidden="true"> *</span>}
-                </th>
-              ))}
-              <th scope="col"><span className="visually-hidden">Actions</span></th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((_, index) => (
-              <tr key={index}>
-                <td className="row-number">{index + 1}</td>
-                {columns.map(([key, column]) => {
-                  const columnLabel = ctx.labels[key] ?? labelOf(key, column);
-                  return (
-                    <td key={key}>
-                      <StringInput
-                        ctx={ctx}
-                        path={`${path}.${index}.${key}`}
-                        schema={column}
-                        label={columnLabel}
-                        required={!!item.required?.includes(key)}
-                        ariaLabel={`${columnLabel}, row ${index + 1}`}
-                      />
-                    </td>
-                  );
-                })}
-                <td>
-                  <button
-                    type="button"
-                    className="secondary small-button"
-                    disabled={!canRemove || ctx.disabled}
-                    aria-label={`Remove row ${index + 1}`}
-                    onClick={() => ctx.change(path, rows.filter((__, i) => i !== index))}
-                  >
-                    Remove
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      <button
-        type="button"
-        className="secondary small-button"
-        disabled={!canAdd || ctx.disabled}
-        onClick={() => ctx.change(path, [...rows, initialValue(item)])}
-      >
-        Add a row
-      </button>
-      <FieldProblem id={errorId} message={problem} />
-    </fieldset>
-  );
-}
-
-function Fields({ ctx, schema, path }: { ctx: FieldContext; schema: JsonSchema; path: string }) {
-  return (
-    <>
-      {Object.entries(schema.properties ?? {}).map(([key, property]) => {
-        const childPath = path ? `${path}.${key}` : key;
-        const label = ctx.labels[key] ?? labelOf(key, property);
-        const required = !!schema.required?.includes(key);
-        if (property.type === 'array') return <RowsField key={key} ctx={ctx} path={childPath} schema={property} label={label} />;
-        if (property.type === 'object') {
-          return (
-            <fieldset key={key} className="object-field">
-              <legend>{label}</legend>
-              <Fields ctx={ctx} schema={property} path={childPath} />
-            </fieldset>
-          );
-        }
-        return <StringInput key={key} ctx={ctx} path={childPath} schema={property} label={label} required={required} />;
-      })}
-    </>
-  );
-}
-
-export function SchemaForm({ schema, submitLabel, onSubmit, busy = false, serverProblem, onEdit, labels = {}, widgets = {} }: SchemaFormProps) {
-  const idBase = useId().replace(/:/g, '');
-  const form = useRef<HTMLFormElement>(null);
-  const [value, setValue] = useState<FormValue>(() => initialValue(schema));
-  const [errors, setErrors] = useState<FormErrors>({});
-  // Problems appear on the first submit, then follow each correction.
-  const [checked, setChecked] = useState(false);
-
-  const change = (path: string, next: FormValue) => {
-    const updated = setAt(value, path, next);
-    setValue(updated);
-    if (checked) setErrors(validate(schema, updated));
-    onEdit?.();
-  };
-
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    const found = validate(schema, value);
-    setErrors(found);
-    setChecked(true);
-    if (Object.keys(found).length > 0) {
-      // Bring the person to the first thing to fix.
-      requestAnimationFrame(() => form.current?.querySelector<HTMLElement>('[aria-invalid="true"], .field-error')?.focus());
-      return;
+/**
+ * rjsf's uiSchema for our schemas: every field's label (`labels`, else the schema's title, else its key in
+ * words) and the custom inputs, by path.
+ */
+function uiSchemaFor(schema: JsonSchema, labels: Record<string, string>, widgetPaths: readonly string[], path = ''): UiSchema {
+  const ui: UiSchema = {};
+  for (const [key, property] of Object.entries(schema.properties ?? {}) as [string, JsonSchema][]) {
+    const at = path ? `${path}.${key}` : key;
+    const field: UiSchema = { 'ui:title': labels[key] ?? labelOf(key, property) };
+    if (widgetPaths.includes(at)) field['ui:widget'] = at;
+    if (property.type === 'object') Object.assign(field, uiSchemaFor(property, labels, widgetPaths, at));
+    const item = property.items;
+    if (property.type === 'array' && item && typeof item === 'object' && !Array.isArray(item)) {
+      field.items = uiSchemaFor(item as JsonSchema, labels, widgetPaths, `${at}.*`);
     }
-    onSubmit(toInput(schema, value));
+    ui[key] = field;
+  }
+  return ui;
+}
+
+/**
+ * What every form of ours shares: our templates and ids, problems beside their fields (no list of them above
+ * the form, no browser bubbles), and the first one focused on a refused submit.
+ */
+const EVERY_FORM = {
+  className: 'schema-form',
+  templates: TEMPLATES,
+  idSeparator: ID_SEPARATOR,
+  noHtml5Validate: true,
+  showErrorList: false,
+  focusOnFirstError: true,
+} as const;
+
+// Defaults that keep their identity between renders (the uiSchema and widgets are computed from them).
+const NO_LABELS: Record<string, string> = {};
+const NO_WIDGETS: Record<string, Widget> = {};
+
+export function SchemaForm({
+  schema, submitLabel, onSubmit, busy = false, serverProblem, onEdit, labels = NO_LABELS, widgets = NO_WIDGETS,
+}: SchemaFormProps) {
+  // Several forms can be on one page: each gets its own ids.
+  const idPrefix = `form${useId().replace(/[^a-zA-Z0-9]/g, '')}`;
+  // What rjsf is given for this schema, made once per schema, labels and custom inputs.
+  const forSchema = useMemo(() => {
+    const custom = Object.entries(widgets).map(([path, widget]) => [path, adaptWidget(widget)]);
+    return {
+      schema,
+      uiSchema: uiSchemaFor(schema, labels, Object.keys(widgets)),
+      validator: validatorFor(schema),
+      transformErrors: problemMessages(schema),
+      widgets: { ...WIDGETS, ...Object.fromEntries(custom) } as RegistryWidgetsType,
+    };
+  }, [schema, labels, widgets]);
+  // Problems appear on the first submit, then follow each correction.
+  const [submitted, setSubmitted] = useState(false);
+  const [problemCount, setProblemCount] = useState(0);
+  const formContext: FormContext = {
+    labels,
+    serverFieldId: serverProblem?.field ? [idPrefix, ...serverProblem.field.split('.')].join(ID_SEPARATOR) : undefined,
   };
 
-  const ctx: FieldContext = {
-    idBase,
-    value,
-    errors,
-    serverField: serverProblem?.field,
-    labels,
-    widgets,
-    disabled: busy,
-    change,
-  };
-  const count = Object.keys(errors).length;
   return (
-    <form ref={form} className="schema-form" noValidate onSubmit={submit}>
-      <Fields ctx={ctx} schema={schema} path="" />
-      {errors[''] && <p className="field-error">{errors['']}</p>}
+    <Form
+      {...EVERY_FORM}
+      {...forSchema}
+      formContext={formContext}
+      idPrefix={idPrefix}
+      disabled={busy}
+      liveValidate={submitted ? 'onChange' : undefined}
+      onChange={(event) => {
+        if (submitted) setProblemCount(event.errors.length);
+        onEdit?.();
+      }}
+      onError={(errors) => {
+        setSubmitted(true);
+        setProblemCount(errors.length);
+      }}
+      onSubmit={({ formData }) => {
+        setSubmitted(true);
+        setProblemCount(0);
+        onSubmit(formData);
+      }}
+    >
       {serverProblem && (
         <div className="form-problem" role="alert">
           <strong>{serverProblem.code === ErrorCode.BAD_USER_INPUT ? 'The server did not accept this input:' : 'This did not work:'}</strong>{' '}
@@ -284,12 +125,12 @@ export function SchemaForm({ schema, submitLabel, onSubmit, busy = false, server
       )}
       <div className="form-actions">
         <button type="submit" disabled={busy}>{busy ? 'Sending…' : submitLabel}</button>
-        {count > 0 && (
+        {problemCount > 0 && (
           <span className="field-error" role="status">
-            {count === 1 ? 'One field needs attention.' : `${count} fields need attention.`}
+            {problemCount === 1 ? 'One field needs attention.' : `${problemCount} fields need attention.`}
           </span>
         )}
       </div>
-    </form>
+    </Form>
   );
 }
