@@ -10,6 +10,12 @@ const VENDOR_CHUNKS = [
   { name: 'react', test: /node_modules[\\/](react|react-dom|react-router|scheduler|cookie|set-cookie-parser)[\\/]/ },
   { name: 'apollo', test: /node_modules[\\/](@apollo|@wry|graphql|graphql-ws|optimism|rxjs|tslib|ts-invariant|@graphql-typed-document-node)[\\/]/ },
   { name: 'yjs', test: /node_modules[\\/](yjs|y-websocket|y-protocols|lib0)[\\/]/ },
+  // Loaded with the views that use them only (Shell loads those views lazily): the workflow forms and the charts.
+  { name: 'rjsf', test: /node_modules[\\/](@rjsf|@x0k|markdown-to-jsx|fast-equals|fast-uri|jsonpointer)[\\/]/ },
+  {
+    name: 'recharts',
+    test: /node_modules[\\/](recharts|@reduxjs|redux|redux-thunk|react-redux|reselect|immer|victory-vendor|d3-[a-z-]+|internmap|decimal\.js-light|es-toolkit|eventemitter3|tiny-invariant|use-sync-external-store)[\\/]/,
+  },
 ];
 
 // The server serves client/dist at `/` in production; `vite` alone proxies the API to a running server.
