@@ -10,7 +10,9 @@ const VENDOR_CHUNKS = [
   { name: 'react', test: /node_modules[\\/](react|react-dom|react-router|scheduler|cookie|set-cookie-parser)[\\/]/ },
   { name: 'apollo', test: /node_modules[\\/](@apollo|@wry|graphql|graphql-ws|optimism|rxjs|tslib|ts-invariant|@graphql-typed-document-node)[\\/]/ },
   { name: 'yjs', test: /node_modules[\\/](yjs|y-websocket|y-protocols|lib0)[\\/]/ },
-  // Loaded with the views that use them only (Shell loads those views lazily): the workflow forms and the charts.
+  // Loaded with the views that use them only (Shell loads those views lazily): the workflow forms, the charts
+  // and the audit log's CSV export.
+  { name: 'csv-stringify', test: /node_modules[\\/]csv-stringify[\\/]/ },
   { name: 'rjsf', test: /node_modules[\\/](@rjsf|@x0k|markdown-to-jsx|fast-equals|fast-uri|jsonpointer)[\\/]/ },
   {
     name: 'recharts',
