@@ -14,6 +14,7 @@ import { badUserInput } from './errors.js';
 import type { BudgetLineChangedEvent, SubmissionStatusChangedEvent } from './budget/events.js';
 import type { PlansyncBus } from './events.js';
 import type { GraphQLContext } from './graphql/context.js';
+import { guardRootFields } from './graphql/policyGuard.js';
 import { refuseUnstorableArguments } from './graphql/storableArguments.js';
 import { replaceFieldResolver, replaceSubscriptionResolve } from './internals/typeGraphqlFields.js';
 import type { WorkflowEventRecord } from './workflow/events.js';
@@ -52,8 +53,17 @@ export async function buildPlansyncSchema(events: PlansyncBus): Promise<GraphQLS
   replaceSubscriptionResolve<SubmissionStatusChangedEvent>(schema, 'submissionStatusChanged', (event) => eventOf(event).submission);
   resolveDirectly(schema);
   refuseUnstorableArguments(schema);
+  guardRootFields(schema, OPEN_ROOT_FIELDS);
   return schema;
 }
+
+/** The root fields that answer without row-level security (every other one must ask policies/, or fails). */
+export const OPEN_ROOT_FIELDS: Readonly<Record<string, string>> = {
+  'Mutation.login': 'signs in: there is no viewer yet, and the throttle guards it',
+  'Mutation.signOut': "ends the caller's own token, nothing else",
+  'Query.me': "the caller's own row, which everyone signed in reads",
+  'Query.workflowDefinitions': 'definitions are code, not rows; what the caller may start is each one\'s canStart',
+};
 
 /**
  * The event a subscription root shapes. A subscription sent over HTTP is executed like a query, with no event:
