@@ -5,7 +5,7 @@ import { SIGN_IN_LIMIT_TABLE } from './auth/signInLimits.js';
 import { BudgetLine } from './budget/BudgetLine.js';
 import { BudgetPlan } from './budget/BudgetPlan.js';
 import { BudgetSubmission } from './budget/BudgetSubmission.js';
-import { BusinessUnit } from './budget/BusinessUnit.js';
+import { BusinessUnit } from './directory/BusinessUnit.js';
 import { CellChange } from './budget/CellChange.js';
 import { GridSnapshot } from './collab/GridSnapshot.js';
 import { GridUpdate } from './collab/GridUpdate.js';

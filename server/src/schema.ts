@@ -2,6 +2,7 @@
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
 import { AuthResolver } from './auth/AuthResolver.js';
+import { SignInLogResolver } from './auth/SignInLogResolver.js';
 import { AuditLogResolver } from './budget/AuditLogResolver.js';
 import { BudgetLineResolver } from './budget/BudgetLineResolver.js';
 import type { BudgetLineParent } from './budget/BudgetLineType.js';
@@ -20,9 +21,11 @@ import { replaceFieldResolver, replaceSubscriptionResolve } from './internals/ty
 import type { WorkflowEventRecord } from './workflow/events.js';
 import { WorkflowDefinitionAbilities, WorkflowStepAbilities } from './workflow/WorkflowAbilityResolvers.js';
 import { publicEvent, WorkflowResolver } from './workflow/WorkflowResolver.js';
+import { SubmissionWorkflowResolver } from './workflow/SubmissionWorkflowResolver.js';
 
 export const resolvers = [
   AuthResolver,
+  SignInLogResolver,
   UserResolver,
   AbilitiesResolver,
   OrganizationResolver,
@@ -33,6 +36,7 @@ export const resolvers = [
   AuditLogResolver,
   CellChangeRelations,
   WorkflowResolver,
+  SubmissionWorkflowResolver,
   WorkflowDefinitionAbilities,
   WorkflowStepAbilities,
 ] as const;

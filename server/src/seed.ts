@@ -10,7 +10,7 @@ import { hashPassword } from './auth/passwords.js';
 import { BudgetLine } from './budget/BudgetLine.js';
 import { BudgetPlan } from './budget/BudgetPlan.js';
 import { BudgetSubmission } from './budget/BudgetSubmission.js';
-import { BusinessUnit } from './budget/BusinessUnit.js';
+import { BusinessUnit } from './directory/BusinessUnit.js';
 import { Organization } from './directory/Organization.js';
 import { StudioCompany } from './directory/StudioCompany.js';
 import { SystemGroup } from './directory/SystemGroup.js';

@@ -2,7 +2,7 @@ import { Entity, Index, ManyToOne, OptionalProps, PrimaryKey, Property } from '@
 import { randomUUID } from 'node:crypto';
 import { User } from '../directory/User.js';
 import { BudgetPlan } from './BudgetPlan.js';
-import { BusinessUnit } from './BusinessUnit.js';
+import { BusinessUnit } from '../directory/BusinessUnit.js';
 
 /**
  * One row of a unit's budget grid: product category x region x quarter. The editable columns

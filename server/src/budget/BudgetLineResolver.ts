@@ -6,7 +6,7 @@ import type { BudgetLineChangedEvent } from './events.js';
 import type { BudgetLine } from './BudgetLine.js';
 import { BudgetLineType } from './BudgetLineType.js';
 import { BudgetPlan } from './BudgetPlan.js';
-import { BusinessUnit } from './BusinessUnit.js';
+import { BusinessUnit } from '../directory/BusinessUnit.js';
 import type { CellChanges } from './budgetLineWriter.js';
 import type { BudgetLineSnapshot } from './lineSnapshot.js';
 import { readPlanLines } from './lineQueries.js';

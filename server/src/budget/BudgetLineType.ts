@@ -11,7 +11,7 @@
 import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import { User } from '../directory/User.js';
 import type { BudgetLine } from './BudgetLine.js';
-import { BusinessUnit } from './BusinessUnit.js';
+import { BusinessUnit } from '../directory/BusinessUnit.js';
 import type { BudgetLineSnapshot } from './lineSnapshot.js';
 
 /** What a BudgetLine field resolver gets as its parent. */

@@ -3,7 +3,7 @@ import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
 import { User } from '../directory/User.js';
 import { BudgetPlan } from './BudgetPlan.js';
-import { BusinessUnit } from './BusinessUnit.js';
+import { BusinessUnit } from '../directory/BusinessUnit.js';
 
 export const SUBMISSION_STATUSES = ['DRAFT', 'SUBMITTED', 'APPROVED', 'REJECTED'] as const;
 export type SubmissionStatus = (typeof SUBMISSION_STATUSES)[number];

@@ -3,7 +3,7 @@ import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { User } from '../directory/User.js';
 import { BudgetLine } from './BudgetLine.js';
 import { BudgetLineType } from './BudgetLineType.js';
-import { BusinessUnit } from './BusinessUnit.js';
+import { BusinessUnit } from '../directory/BusinessUnit.js';
 
 export const CHANGE_SOURCES = ['GRID', 'API'] as const;
 export type ChangeSource = (typeof CHANGE_SOURCES)[number];

@@ -13,7 +13,7 @@ import { loadedRelation } from '../graphql/relations.js';
 import { BudgetLine } from './BudgetLine.js';
 import { BudgetLineType, type BudgetLineParent } from './BudgetLineType.js';
 import { BudgetSubmission } from './BudgetSubmission.js';
-import { BusinessUnit } from './BusinessUnit.js';
+import { BusinessUnit } from '../directory/BusinessUnit.js';
 import { CellChange } from './CellChange.js';
 import type { BudgetLineSnapshot } from './lineSnapshot.js';
 

@@ -2,10 +2,8 @@ import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscript
 import { requireViewer, type GraphQLContext } from '../graphql/context.js';
 import { canSubmit, canReview } from '../policies/budgetSubmission.js';
 import { readableUnits } from '../policies/businessUnit.js';
-import { can, readableOrNull } from '../policies/authorize.js';
-import { executionScope } from '../policies/workflowExecution.js';
+import { can } from '../policies/authorize.js';
 import type { SubmissionStatusChangedEvent } from './events.js';
-import { WorkflowExecution } from '../workflow/WorkflowExecution.js';
 import { BudgetSubmission } from './BudgetSubmission.js';
 import type { SubmissionSnapshot } from './submissionSnapshot.js';
 import { readablePlan, readableUnitByCode } from './unitLookup.js';
@@ -59,13 +57,6 @@ export class SubmissionResolver {
     @Arg('businessUnitCode', () => String, { nullable: true }) _businessUnitCode: string | null,
   ): SubmissionSnapshot {
     return event.submission;
-  }
-
-  @FieldResolver(() => WorkflowExecution, { nullable: true, description: 'The budget_submission workflow reviewing it.' })
-  async execution(@Root() submission: Pick<BudgetSubmission, 'executionId'>, @Ctx() ctx: GraphQLContext): Promise<WorkflowExecution | null> {
-    const execution = submission.executionId ? await ctx.em.findOne(WorkflowExecution, { id: submission.executionId }) : null;
-    // Null for a caller who may not see it (a VIEWER reads the unit, not its workflow), as workflowExecution(id).
-    return readableOrNull(requireViewer(ctx), 'WorkflowExecution', execution, executionScope);
   }
 
   @FieldResolver(() => Boolean, { description: "Whether the caller may change this unit's cells now." })

@@ -9,31 +9,10 @@
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { withSqlClient } from '../db/sql.js';
-import type { BudgetLineSnapshot } from './lineSnapshot.js';
+import { snapshotFromRow, type BudgetLineSnapshot, type LineSnapshotRow } from './lineSnapshot.js';
 
-interface LineRow {
-  found_plan_id: string | null;
-  found_unit_id: string | null;
-  /** Null on the one row of a request that matched no line. */
-  id: string | null;
-  position: number;
-  product_category: string;
-  region: string;
-  quarter: string;
-  prior_year_actual: number | null;
-  budget_amount: number | null;
-  forecast_sales: number | null;
-  comment: string;
-  version: number;
-  updated_at: Date;
-  unit_id: string;
-  unit_code: string;
-  unit_name: string;
-  user_id: string | null;
-  user_email: string | null;
-  user_name: string | null;
-  user_role: string | null;
-}
+/** A line of the answer, or the one row of a request that matched no line (`id` null, the rest too). */
+type LineRow = { found_plan_id: string | null; found_unit_id: string | null } & (LineSnapshotRow | { id: null });
 
 export interface PlanLines {
   /** Whether the plan exists. */
@@ -54,7 +33,7 @@ function linesStatement(byCode: boolean, scoped: boolean): { name: string; text:
               ${byCode ? '(SELECT id FROM business_unit WHERE code = $2::text)' : 'NULL::uuid'} AS unit_id
      )
      SELECT t.plan_id AS found_plan_id, t.unit_id AS found_unit_id,
-            l.id, l.position, l.product_category, l.region, l.quarter, l.prior_year_actual, l.budget_amount,
+            l.id, l.plan_id, l.position, l.product_category, l.region, l.quarter, l.prior_year_actual, l.budget_amount,
             l.forecast_sales, l.comment, l.version, l.updated_at,
             u.id AS unit_id, u.code AS unit_code, u.name AS unit_name,
             p.id AS user_id, p.email AS user_email, p.display_name AS user_name, p.role AS user_role
@@ -95,24 +74,6 @@ export async function readPlanLines(
   const first = rows[0];
   const foundPlanId = first?.found_plan_id ?? null;
   const lines: BudgetLineSnapshot[] = [];
-  for (const r of rows) {
-    if (r.id === null) continue;
-    lines.push({
-      id: r.id,
-      planId: foundPlanId!,
-      businessUnit: { id: r.unit_id, code: r.unit_code, name: r.unit_name },
-      productCategory: r.product_category,
-      region: r.region,
-      quarter: r.quarter,
-      position: r.position,
-      priorYearActual: r.prior_year_actual,
-      budgetAmount: r.budget_amount,
-      forecastSales: r.forecast_sales,
-      comment: r.comment,
-      version: r.version,
-      updatedAt: new Date(r.updated_at),
-      updatedBy: r.user_id ? { id: r.user_id, email: r.user_email!, displayName: r.user_name!, role: r.user_role! } : null,
-    });
-  }
+  for (const r of rows) if (r.id !== null) lines.push(snapshotFromRow(r));
   return { planFound: foundPlanId !== null, unitId: first?.found_unit_id ?? null, lines };
 }

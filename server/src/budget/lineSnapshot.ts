@@ -42,3 +42,49 @@ export function snapshotLine(line: BudgetLine): BudgetLineSnapshot {
     updatedBy: by ? { id: by.id, email: by.email, displayName: by.displayName, role: by.role } : null,
   };
 }
+
+/**
+ * A line as SQL reads it for a snapshot: the `budget_line` columns, its unit's (`unit_*`) and its last
+ * editor's (`user_*`, null when nobody edited it). Every statement that returns lines selects these names.
+ */
+export interface LineSnapshotRow {
+  id: string;
+  plan_id: string;
+  unit_id: string;
+  unit_code: string;
+  unit_name: string;
+  product_category: string;
+  region: string;
+  quarter: string;
+  position: number;
+  prior_year_actual: number | null;
+  budget_amount: number | null;
+  forecast_sales: number | null;
+  comment: string;
+  version: number;
+  updated_at: Date | string;
+  user_id: string | null;
+  user_email: string | null;
+  user_name: string | null;
+  user_role: string | null;
+}
+
+/** The one mapping of a line row to its snapshot (the projection's writes and `budgetLines` alike). */
+export function snapshotFromRow(row: LineSnapshotRow): BudgetLineSnapshot {
+  return {
+    id: row.id,
+    planId: row.plan_id,
+    businessUnit: { id: row.unit_id, code: row.unit_code, name: row.unit_name },
+    productCategory: row.product_category,
+    region: row.region,
+    quarter: row.quarter,
+    position: row.position,
+    priorYearActual: row.prior_year_actual,
+    budgetAmount: row.budget_amount,
+    forecastSales: row.forecast_sales,
+    comment: row.comment,
+    version: row.version,
+    updatedAt: new Date(row.updated_at),
+    updatedBy: row.user_id ? { id: row.user_id, email: row.user_email!, displayName: row.user_name!, role: row.user_role! } : null,
+  };
+}

@@ -4,7 +4,7 @@ import { forbidden, notFound } from '../errors.js';
 import { authorize } from '../policies/authorize.js';
 import type { Viewer } from '../policies/viewer.js';
 import { BudgetPlan } from './BudgetPlan.js';
-import { BusinessUnit } from './BusinessUnit.js';
+import { BusinessUnit } from '../directory/BusinessUnit.js';
 import { isUuid } from '../ids.js';
 import { canReadPlans } from '../policies/budgetPlan.js';
 

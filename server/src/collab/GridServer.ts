@@ -24,7 +24,7 @@ import type { ViewerResolver } from '../auth/viewers.js';
 import { BudgetLine } from '../budget/BudgetLine.js';
 import { BudgetPlan } from '../budget/BudgetPlan.js';
 import { BudgetSubmission, type SubmissionStatus } from '../budget/BudgetSubmission.js';
-import { BusinessUnit } from '../budget/BusinessUnit.js';
+import { BusinessUnit } from '../directory/BusinessUnit.js';
 import { User } from '../directory/User.js';
 import type { BudgetLineWriter, CellChanges, LiveDocuments, LiveEditTarget } from '../budget/budgetLineWriter.js';
 import type { Logger } from '../log.js';

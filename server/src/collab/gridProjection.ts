@@ -31,6 +31,17 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { CellChanges } from '../budget/budgetLineWriter.js';
 import type { ChangeSource } from '../budget/CellChange.js';
 import { auditText, EDITABLE_COLUMNS, type CellValue, type EditableColumn } from '../budget/columns.js';
+import {
+  lastWriterOf,
+  lockKnownLines,
+  readKnownLine,
+  unitIsFrozen,
+  writeLines,
+  type AuditRow,
+  type BatchPlan,
+  type KnownLine,
+  type PlannedLine,
+} from '../budget/lineStore.js';
 import type { BudgetLineSnapshot } from '../budget/lineSnapshot.js';
 import type { Logger } from '../log.js';
 import type { BudgetTopics } from '../budget/events.js';
@@ -218,11 +229,8 @@ export class GridProjection {
   private async restoreFromRow(docName: string, projection: DocProjection, change: QueuedChange): Promise<void> {
     if (!change.origin || this.giveUpAt !== undefined) return; // a settled value from elsewhere; or stopping
     try {
-      const { rows } = await withSqlClient(this.em, (client) =>
-        client.query<KnownLineRow>({ name: 'grid_projection_row', text: READ_LINE, values: [change.lineId] }),
-      );
-      if (!rows[0] || this.docs.get(docName) !== projection) return; // the line is gone, or the document unloaded
-      const row = knownLine(rows[0]);
+      const row = await withSqlClient(this.em, (client) => readKnownLine(client, change.lineId));
+      if (!row || this.docs.get(docName) !== projection) return; // the line is gone, or the document unloaded
       const restore: CellChanges = {};
       for (const [column, dropped] of Object.entries(change.changes) as [EditableColumn, CellValue][]) {
         const shown = projectedValue(column, projection.doc.cellValue(change.lineId, column));
@@ -289,12 +297,10 @@ export class GridProjection {
     const read = new Map<string, KnownLine>();
     let frozen = false;
     const committed = await inSqlTransaction(this.em, async (client) => {
-      const { rows } = await client.query<KnownLineRow>({ name: 'grid_projection_lock', text: LOCK_LINES, values: [ids] });
-      for (const row of rows) read.set(row.id, knownLine(row));
+      for (const row of await lockKnownLines(client, ids)) read.set(row.id, row);
       // A submission committed (or committing: its lock is waited for) since these changes were accepted, on
       // another instance: the review reads the rows as they are, so these changes must not land after it.
-      const status = await client.query<{ frozen: boolean }>({ name: 'grid_projection_frozen', text: UNIT_FROZEN, values: [projection.doc.planId, projection.doc.unitId] });
-      frozen = status.rows[0]?.frozen ?? false;
+      frozen = await unitIsFrozen(client, projection.doc.planId, projection.doc.unitId);
       if (frozen) return [];
       const origins = batch.some((c) => c.origin === null) ? await this.attribute(client, batch, read, now) : undefined;
       const plan = planBatch(batch, read, now, origins);
@@ -367,12 +373,8 @@ export class GridProjection {
   private async authorOf(client: SqlClient, line: KnownLine, changes: CellChanges): Promise<{ userId: string | null; source: 'GRID' }> {
     for (const [column, value] of Object.entries(changes) as [EditableColumn, CellValue][]) {
       if (line[column] === value) continue;
-      const { rows } = await client.query<{ user_id: string | null }>({
-        name: 'grid_projection_author',
-        text: `SELECT user_id FROM cell_change WHERE line_id = $1 AND column_name = $2 AND new_value IS NOT DISTINCT FROM $3 ORDER BY id DESC LIMIT 1`,
-        values: [line.id, column, auditText(value)],
-      });
-      if (rows[0]) return { userId: rows[0].user_id, source: 'GRID' };
+      const found = await lastWriterOf(client, line.id, column, value);
+      if (found) return { userId: found.userId, source: 'GRID' };
     }
     return { userId: null, source: 'GRID' };
   }
@@ -383,122 +385,6 @@ function loggable(changes: CellChanges): Record<string, CellValue> {
   return Object.fromEntries(
     Object.entries(changes).map(([column, value]) => [column, typeof value === 'string' && value.length > 200 ? `${value.slice(0, 200)}…` : value]),
   ) as Record<string, CellValue>;
-}
-
-/** One line as it is now (to put a refused change's cells back). */
-const READ_LINE = `SELECT id, business_unit_id, budget_amount, forecast_sales, comment, version FROM budget_line WHERE id = $1`;
-
-/** The lines of a batch not known yet (or found changed), locked, with what the changes depend on. */
-/** Whether the unit's submission freezes it, waiting for a submission being committed (its row lock). */
-const UNIT_FROZEN = `
-  SELECT status IN ('SUBMITTED', 'APPROVED') AS frozen
-    FROM budget_submission
-   WHERE plan_id = $1 AND business_unit_id = $2
-     FOR SHARE`;
-
-const LOCK_LINES = `
-  SELECT id, business_unit_id, budget_amount, forecast_sales, comment, version
-    FROM budget_line
-   WHERE id = ANY($1::uuid[])
-   ORDER BY id
-     FOR UPDATE`;
-
-/**
- * Every changed line's new state ($1-$7) where the row still is as expected ($8-$11), one array element per
- * line; the audit entries ($12-$18) of the lines so updated, in order; then the updated rows as
- * `budgetLineChanged` carries them. Data-modifying WITH clauses run to completion whether read or not, and the
- * INSERT sees the UPDATE's rows through its RETURNING only.
- */
-const WRITE_LINES = `
-  WITH v AS (
-    SELECT *
-      FROM unnest($1::uuid[], $2::float8[], $3::float8[], $4::text[], $5::int[], $6::timestamptz[], $7::uuid[],
-                  $8::int[], $9::float8[], $10::float8[], $11::text[])
-        AS v(id, budget_amount, forecast_sales, comment, version, updated_at, updated_by_id,
-             was_version, was_budget_amount, was_forecast_sales, was_comment)
-  ), updated AS (
-    UPDATE budget_line l
-       SET budget_amount = v.budget_amount, forecast_sales = v.forecast_sales, comment = v.comment,
-           version = v.version, updated_at = v.updated_at, updated_by_id = v.updated_by_id
-      FROM v
-     WHERE l.id = v.id
-       AND l.version = v.was_version
-       AND l.budget_amount IS NOT DISTINCT FROM v.was_budget_amount
-       AND l.forecast_sales IS NOT DISTINCT FROM v.was_forecast_sales
-       AND l.comment = v.was_comment
-       -- Never after a submission of the unit (its lock is waited for while one commits): such a line goes the
-       -- careful way, which refuses the change.
-       AND EXISTS (SELECT 1 FROM budget_submission s
-                    WHERE s.plan_id = l.plan_id AND s.business_unit_id = l.business_unit_id
-                      AND s.status NOT IN ('SUBMITTED', 'APPROVED')
-                      FOR SHARE)
-    RETURNING l.*
-  ), audited AS (
-    INSERT INTO cell_change (line_id, business_unit_id, column_name, old_value, new_value, user_id, source, at)
-    SELECT a.line_id, a.unit_id, a.column_name, a.old_value, a.new_value, a.user_id, a.source, $19::timestamptz
-      FROM unnest($12::uuid[], $13::uuid[], $14::text[], $15::text[], $16::text[], $17::uuid[], $18::change_source[])
-           WITH ORDINALITY AS a(line_id, unit_id, column_name, old_value, new_value, user_id, source, n)
-     WHERE a.line_id IN (SELECT id FROM updated)
-     ORDER BY a.n
-  )
-  SELECT u.id, u.plan_id, u.business_unit_id, b.code AS unit_code, b.name AS unit_name, u.product_category, u.region,
-         u.quarter, u.position, u.prior_year_actual, u.budget_amount, u.forecast_sales, u.comment, u.version,
-         p.id AS user_id, p.email AS user_email, p.display_name AS user_name, p.role AS user_role
-    FROM updated u
-    JOIN business_unit b ON b.id = u.business_unit_id
-    LEFT JOIN app_user p ON p.id = u.updated_by_id`;
-
-/** A line as this instance last committed (or read) it: what applying a change depends on. */
-interface KnownLine {
-  id: string;
-  unitId: string;
-  budgetAmount: number | null;
-  forecastSales: number | null;
-  comment: string;
-  version: number;
-}
-
-interface KnownLineRow {
-  id: string;
-  business_unit_id: string;
-  budget_amount: number | null;
-  forecast_sales: number | null;
-  comment: string;
-  version: number;
-}
-
-function knownLine(row: KnownLineRow): KnownLine {
-  return {
-    id: row.id,
-    unitId: row.business_unit_id,
-    budgetAmount: row.budget_amount,
-    forecastSales: row.forecast_sales,
-    comment: row.comment,
-    version: row.version,
-  };
-}
-
-/** A line as the batch leaves it. */
-interface PlannedLine extends KnownLine {
-  was: KnownLine;
-  updatedAt: Date;
-  updatedById: string | null;
-}
-
-interface AuditRow {
-  lineId: string;
-  unitId: string;
-  column: EditableColumn;
-  oldValue: string | null;
-  newValue: string | null;
-  userId: string | null;
-  source: ChangeSource;
-}
-
-interface BatchPlan {
-  /** Lines that change, in the order of their first change. */
-  lines: PlannedLine[];
-  audit: AuditRow[];
 }
 
 /**
@@ -527,59 +413,6 @@ function planBatch(
     if (applyChange(line, change.changes, origin.userId, origin.source, now, audit) && !changed.has(line.id)) changed.set(line.id, line);
   }
   return { lines: [...changed.values()], audit };
-}
-
-/** The write statement; returns the lines it updated (those still as expected). */
-async function writeLines(client: SqlClient, plan: BatchPlan, now: Date): Promise<BudgetLineSnapshot[]> {
-  const { lines, audit } = plan;
-  const at = now.toISOString();
-  const { rows } = await client.query<WrittenRow>({
-    name: 'grid_projection_write',
-    text: WRITE_LINES,
-    values: [
-      lines.map((l) => l.id),
-      lines.map((l) => l.budgetAmount),
-      lines.map((l) => l.forecastSales),
-      lines.map((l) => l.comment),
-      lines.map((l) => l.version),
-      lines.map(() => at),
-      lines.map((l) => l.updatedById),
-      lines.map((l) => l.was.version),
-      lines.map((l) => l.was.budgetAmount),
-      lines.map((l) => l.was.forecastSales),
-      lines.map((l) => l.was.comment),
-      audit.map((a) => a.lineId),
-      audit.map((a) => a.unitId),
-      audit.map((a) => a.column),
-      audit.map((a) => a.oldValue),
-      audit.map((a) => a.newValue),
-      audit.map((a) => a.userId),
-      audit.map((a) => a.source),
-      at,
-    ],
-  });
-  return rows.map((row) => snapshotOf(row, now));
-}
-
-interface WrittenRow {
-  id: string;
-  plan_id: string;
-  business_unit_id: string;
-  unit_code: string;
-  unit_name: string;
-  product_category: string;
-  region: string;
-  quarter: string;
-  position: number;
-  prior_year_actual: number | null;
-  budget_amount: number | null;
-  forecast_sales: number | null;
-  comment: string;
-  version: number;
-  user_id: string | null;
-  user_email: string | null;
-  user_name: string | null;
-  user_role: string | null;
 }
 
 /**
@@ -611,24 +444,4 @@ function applyChange(
     line.updatedById = userId;
   }
   return changed;
-}
-
-/** An updated row as `budgetLineChanged` carries it (budget/lineSnapshot.ts); `updatedAt` is what was written. */
-function snapshotOf(row: WrittenRow, updatedAt: Date): BudgetLineSnapshot {
-  return {
-    id: row.id,
-    planId: row.plan_id,
-    businessUnit: { id: row.business_unit_id, code: row.unit_code, name: row.unit_name },
-    productCategory: row.product_category,
-    region: row.region,
-    quarter: row.quarter,
-    position: row.position,
-    priorYearActual: row.prior_year_actual,
-    budgetAmount: row.budget_amount,
-    forecastSales: row.forecast_sales,
-    comment: row.comment,
-    version: row.version,
-    updatedAt,
-    updatedBy: row.user_id ? { id: row.user_id, email: row.user_email!, displayName: row.user_name!, role: row.user_role! } : null,
-  };
 }

@@ -5,7 +5,7 @@
  * FORBIDDEN for `can`, as abilities are the viewer's, not a property of the row.
  */
 import { Ctx, Field, FieldResolver, ObjectType, Resolver, Root } from 'type-graphql';
-import { BusinessUnit } from '../budget/BusinessUnit.js';
+import { BusinessUnit } from './BusinessUnit.js';
 import { forbidden } from '../errors.js';
 import { requireViewer, type GraphQLContext } from '../graphql/context.js';
 import { abilitiesOf, type Abilities } from '../policies/abilities.js';

@@ -1,7 +1,7 @@
 import { Collection, Entity, Enum, ManyToMany, ManyToOne, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
 import { Field, ID, ObjectType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
-import { BusinessUnit } from '../budget/BusinessUnit.js';
+import { BusinessUnit } from './BusinessUnit.js';
 import { Organization } from './Organization.js';
 import { RoleEnum, ROLES, type Role } from './role.js';
 

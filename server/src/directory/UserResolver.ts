@@ -1,7 +1,6 @@
 import { Collection } from '@mikro-orm/core';
-import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { SignInEvent } from '../auth/SignInEvent.js';
-import { BusinessUnit } from '../budget/BusinessUnit.js';
+import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { BusinessUnit } from './BusinessUnit.js';
 import { badUserInput, conflict, forbidden, notFound } from '../errors.js';
 import { isUuid } from '../ids.js';
 import { RoleEnum, type Role } from './role.js';
@@ -125,14 +124,4 @@ export class UserResolver {
     return user;
   }
 
-  @Query(() => [SignInEvent], { description: 'The most recent sign-in attempts, newest first. Admins only.' })
-  async signInEvents(
-    @Arg('first', () => Int, { defaultValue: 100 }) first: number,
-    @Ctx() ctx: GraphQLContext,
-  ): Promise<SignInEvent[]> {
-    const viewer = requireViewer(ctx);
-    if (!canManageUsers(viewer)) throw forbidden();
-    if (first < 1 || first > 1000) throw badUserInput('first must be between 1 and 1000', 'first');
-    return ctx.em.find(SignInEvent, {}, { orderBy: { id: 'desc' }, limit: first, populate: ['user'] });
-  }
 }

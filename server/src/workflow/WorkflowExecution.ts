@@ -2,7 +2,7 @@ import { Entity, Enum, Index, ManyToOne, OptionalProps, PrimaryKey, Property } f
 import { Field, ID, ObjectType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
 import { BudgetPlan } from '../budget/BudgetPlan.js';
-import { BusinessUnit } from '../budget/BusinessUnit.js';
+import { BusinessUnit } from '../directory/BusinessUnit.js';
 import { Organization } from '../directory/Organization.js';
 import { User } from '../directory/User.js';
 import { EXECUTION_STATUSES, ExecutionStatusEnum, type ExecutionStatus } from './statuses.js';

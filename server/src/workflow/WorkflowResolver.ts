@@ -1,6 +1,6 @@
 import { Arg, Ctx, Field, FieldResolver, ID, Int, Mutation, ObjectType, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { GraphQLJSON } from 'graphql-scalars';
-import { BusinessUnit } from '../budget/BusinessUnit.js';
+import { BusinessUnit } from '../directory/BusinessUnit.js';
 import { Organization } from '../directory/Organization.js';
 import { badUserInput } from '../errors.js';
 import { requireViewer, type GraphQLContext } from '../graphql/context.js';

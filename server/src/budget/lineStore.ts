@@ -1,0 +1,187 @@
+/**
+ * The `budget_line` and `cell_change` SQL of the grid's projection (collab/gridProjection.ts), the one write
+ * path of budget cells: read a line, lock a batch's lines, ask whether a unit is frozen, write a batch of
+ * changed lines with their audit entries in one statement, and find who last wrote a value. Plain SQL on a
+ * pooled connection (db/sql.ts), prepared once per connection. Deciding what a batch changes is the
+ * projection's; this module only stores it.
+ */
+import type { ChangeSource } from './CellChange.js';
+import { auditText, type CellValue, type EditableColumn } from './columns.js';
+import { snapshotFromRow, type BudgetLineSnapshot, type LineSnapshotRow } from './lineSnapshot.js';
+import type { SqlClient } from '../db/sql.js';
+
+/** One line as it is now (to put a refused change's cells back). */
+const READ_LINE = `SELECT id, business_unit_id, budget_amount, forecast_sales, comment, version FROM budget_line WHERE id = $1`;
+
+/** Whether the unit's submission freezes it, waiting for a submission being committed (its row lock). */
+const UNIT_FROZEN = `
+  SELECT status IN ('SUBMITTED', 'APPROVED') AS frozen
+    FROM budget_submission
+   WHERE plan_id = $1 AND business_unit_id = $2
+     FOR SHARE`;
+
+/** The lines of a batch not known yet (or found changed), locked, with what the changes depend on. */
+const LOCK_LINES = `
+  SELECT id, business_unit_id, budget_amount, forecast_sales, comment, version
+    FROM budget_line
+   WHERE id = ANY($1::uuid[])
+   ORDER BY id
+     FOR UPDATE`;
+
+/**
+ * Every changed line's new state ($1-$7) where the row still is as expected ($8-$11), one array element per
+ * line; the audit entries ($12-$18) of the lines so updated, in order; then the updated rows as
+ * `budgetLineChanged` carries them. Data-modifying WITH clauses run to completion whether read or not, and the
+ * INSERT sees the UPDATE's rows through its RETURNING only.
+ */
+const WRITE_LINES = `
+  WITH v AS (
+    SELECT *
+      FROM unnest($1::uuid[], $2::float8[], $3::float8[], $4::text[], $5::int[], $6::timestamptz[], $7::uuid[],
+                  $8::int[], $9::float8[], $10::float8[], $11::text[])
+        AS v(id, budget_amount, forecast_sales, comment, version, updated_at, updated_by_id,
+             was_version, was_budget_amount, was_forecast_sales, was_comment)
+  ), updated AS (
+    UPDATE budget_line l
+       SET budget_amount = v.budget_amount, forecast_sales = v.forecast_sales, comment = v.comment,
+           version = v.version, updated_at = v.updated_at, updated_by_id = v.updated_by_id
+      FROM v
+     WHERE l.id = v.id
+       AND l.version = v.was_version
+       AND l.budget_amount IS NOT DISTINCT FROM v.was_budget_amount
+       AND l.forecast_sales IS NOT DISTINCT FROM v.was_forecast_sales
+       AND l.comment = v.was_comment
+       -- Never after a submission of the unit (its lock is waited for while one commits): such a line goes the
+       -- careful way, which refuses the change.
+       AND EXISTS (SELECT 1 FROM budget_submission s
+                    WHERE s.plan_id = l.plan_id AND s.business_unit_id = l.business_unit_id
+                      AND s.status NOT IN ('SUBMITTED', 'APPROVED')
+                      FOR SHARE)
+    RETURNING l.*
+  ), audited AS (
+    INSERT INTO cell_change (line_id, business_unit_id, column_name, old_value, new_value, user_id, source, at)
+    SELECT a.line_id, a.unit_id, a.column_name, a.old_value, a.new_value, a.user_id, a.source, $19::timestamptz
+      FROM unnest($12::uuid[], $13::uuid[], $14::text[], $15::text[], $16::text[], $17::uuid[], $18::change_source[])
+           WITH ORDINALITY AS a(line_id, unit_id, column_name, old_value, new_value, user_id, source, n)
+     WHERE a.line_id IN (SELECT id FROM updated)
+     ORDER BY a.n
+  )
+  SELECT u.id, u.plan_id, u.business_unit_id AS unit_id, b.code AS unit_code, b.name AS unit_name, u.product_category,
+         u.region, u.quarter, u.position, u.prior_year_actual, u.budget_amount, u.forecast_sales, u.comment, u.version,
+         u.updated_at, p.id AS user_id, p.email AS user_email, p.display_name AS user_name, p.role AS user_role
+    FROM updated u
+    JOIN business_unit b ON b.id = u.business_unit_id
+    LEFT JOIN app_user p ON p.id = u.updated_by_id`;
+
+/** A line as this instance last committed (or read) it: what applying a change depends on. */
+export interface KnownLine {
+  id: string;
+  unitId: string;
+  budgetAmount: number | null;
+  forecastSales: number | null;
+  comment: string;
+  version: number;
+}
+
+interface KnownLineRow {
+  id: string;
+  business_unit_id: string;
+  budget_amount: number | null;
+  forecast_sales: number | null;
+  comment: string;
+  version: number;
+}
+
+function knownLine(row: KnownLineRow): KnownLine {
+  return {
+    id: row.id,
+    unitId: row.business_unit_id,
+    budgetAmount: row.budget_amount,
+    forecastSales: row.forecast_sales,
+    comment: row.comment,
+    version: row.version,
+  };
+}
+
+/** A line as the batch leaves it. */
+export interface PlannedLine extends KnownLine {
+  was: KnownLine;
+  updatedAt: Date;
+  updatedById: string | null;
+}
+
+export interface AuditRow {
+  lineId: string;
+  unitId: string;
+  column: EditableColumn;
+  oldValue: string | null;
+  newValue: string | null;
+  userId: string | null;
+  source: ChangeSource;
+}
+
+export interface BatchPlan {
+  /** Lines that change, in the order of their first change. */
+  lines: PlannedLine[];
+  audit: AuditRow[];
+}
+
+/** The write statement; returns the lines it updated (those still as expected). */
+export async function writeLines(client: SqlClient, plan: BatchPlan, now: Date): Promise<BudgetLineSnapshot[]> {
+  const { lines, audit } = plan;
+  const at = now.toISOString();
+  const { rows } = await client.query<LineSnapshotRow>({
+    name: 'grid_projection_write',
+    text: WRITE_LINES,
+    values: [
+      lines.map((l) => l.id),
+      lines.map((l) => l.budgetAmount),
+      lines.map((l) => l.forecastSales),
+      lines.map((l) => l.comment),
+      lines.map((l) => l.version),
+      lines.map(() => at),
+      lines.map((l) => l.updatedById),
+      lines.map((l) => l.was.version),
+      lines.map((l) => l.was.budgetAmount),
+      lines.map((l) => l.was.forecastSales),
+      lines.map((l) => l.was.comment),
+      audit.map((a) => a.lineId),
+      audit.map((a) => a.unitId),
+      audit.map((a) => a.column),
+      audit.map((a) => a.oldValue),
+      audit.map((a) => a.newValue),
+      audit.map((a) => a.userId),
+      audit.map((a) => a.source),
+      at,
+    ],
+  });
+  return rows.map(snapshotFromRow);
+}
+
+/** One line as it is now (to put a refused change's cells back); null when it is gone. */
+export async function readKnownLine(client: SqlClient, lineId: string): Promise<KnownLine | null> {
+  const { rows } = await client.query<KnownLineRow>({ name: 'grid_projection_row', text: READ_LINE, values: [lineId] });
+  return rows[0] ? knownLine(rows[0]) : null;
+}
+
+/** Locks these lines (sorted ids: always the same lock order) for the rest of the transaction, and reads them. */
+export async function lockKnownLines(client: SqlClient, sortedIds: readonly string[]): Promise<KnownLine[]> {
+  const { rows } = await client.query<KnownLineRow>({ name: 'grid_projection_lock', text: LOCK_LINES, values: [sortedIds] });
+  return rows.map(knownLine);
+}
+
+/** Whether the unit's submission freezes it now, waiting for a submission being committed (its row lock). */
+export async function unitIsFrozen(client: SqlClient, planId: string, unitId: string): Promise<boolean> {
+  const { rows } = await client.query<{ frozen: boolean }>({ name: 'grid_projection_frozen', text: UNIT_FROZEN, values: [planId, unitId] });
+  return rows[0]?.frozen ?? false;
+}
+
+/** The latest audit entry that set this cell to `value`: who wrote it (null: nobody we know). */
+export async function lastWriterOf(client: SqlClient, lineId: string, column: EditableColumn, value: CellValue): Promise<{ userId: string | null } | null> {
+  const { rows } = await client.query<{ user_id: string | null }>({
+    name: 'grid_projection_author',
+    text: `SELECT user_id FROM cell_change WHERE line_id = $1 AND column_name = $2 AND new_value IS NOT DISTINCT FROM $3 ORDER BY id DESC LIMIT 1`,
+    values: [lineId, column, auditText(value)],
+  });
+  return rows[0] ? { userId: rows[0].user_id } : null;
+}
