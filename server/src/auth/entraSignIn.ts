@@ -15,13 +15,14 @@
  * Failures never show a stack page: they are logged and the browser lands on `/#signInError=<code>`.
  */
 import { randomBytes } from 'node:crypto';
-import { ConfidentialClientApplication, CryptoProvider, LogLevel } from '@azure/msal-node';
+import { type ConfidentialClientApplication, CryptoProvider } from '@azure/msal-node';
 import type { Express, Request, Response } from 'express';
 import type { JWTPayload } from 'jose';
 import type { EntraConfig } from '../config.js';
 import { ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Services } from '../services.js';
+import { entraAppClient } from './entraApp.js';
 import { entraClaims, type EntraTokenVerifier, EntraAccountConflict } from './entraTokens.js';
 import { SignInEvent } from './SignInEvent.js';
 
@@ -70,27 +71,8 @@ class EntraSignIn {
     private readonly verifier: EntraTokenVerifier,
   ) {
     this.log = services.log.child({ component: 'entra-sign-in' });
-    const authority = `${entra.authorityHost}/${entra.tenantId}`;
     this.secureCookie = new URL(entra.redirectUri).protocol === 'https:';
-    this.msal = new ConfidentialClientApplication({
-      auth: {
-        clientId: entra.clientId,
-        clientSecret: entra.clientSecret,
-        authority,
-        // Naming the authority's host as known makes msal trust it as is: no instance discovery call to
-        // Microsoft, which matters for a sovereign cloud or a local fake and costs a round trip otherwise.
-        knownAuthorities: [new URL(authority).host],
-      },
-      system: {
-        loggerOptions: {
-          piiLoggingEnabled: false,
-          logLevel: LogLevel.Warning,
-          loggerCallback: (level, message) => {
-            if (level <= LogLevel.Warning) this.log.warn({ msal: message }, 'msal-node');
-          },
-        },
-      },
-    });
+    this.msal = entraAppClient(entra, this.log);
   }
 
   async login(req: Request, res: Response): Promise<void> {

@@ -6,8 +6,8 @@
  * msal keeps the tokens in its own in-memory cache and hands a cached one back until shortly before it
  * expires, so a busy workflow asks Entra for a token about once an hour per API, not once per call.
  */
-import { AuthError, ConfidentialClientApplication, ServerError } from '@azure/msal-node';
-import type { EntraConfig } from '../../config.js';
+import { AuthError, type ConfidentialClientApplication, ServerError } from '@azure/msal-node';
+import { entraAppClient, type EntraAppCredentials } from '../../auth/entraApp.js';
 import { IntegrationError, TransientIntegrationError } from './types.js';
 
 /** Graph's and Power BI's application scopes: every permission consented to the app, nothing to list. */
@@ -25,17 +25,8 @@ export interface AccessTokenSource {
 export class MicrosoftAppTokens implements AccessTokenSource {
   private readonly msal: ConfidentialClientApplication;
 
-  constructor(entra: Pick<EntraConfig, 'tenantId' | 'clientId' | 'clientSecret' | 'authorityHost'>) {
-    const authority = `${entra.authorityHost}/${entra.tenantId}`;
-    this.msal = new ConfidentialClientApplication({
-      auth: {
-        clientId: entra.clientId,
-        clientSecret: entra.clientSecret,
-        authority,
-        // A known authority is trusted as is: no instance-discovery call to Microsoft (sovereign clouds, tests).
-        knownAuthorities: [new URL(authority).host],
-      },
-    });
+  constructor(entra: EntraAppCredentials) {
+    this.msal = entraAppClient(entra);
   }
 
   async token(scope: string): Promise<string> {
