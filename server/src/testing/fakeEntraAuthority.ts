@@ -18,12 +18,9 @@
  * with the knobs to make them wrong in each way a verifier must catch.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import fs from 'node:fs/promises';
 import https from 'node:https';
-import os from 'node:os';
-import path from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
-import selfsigned from 'selfsigned';
+import { startSelfSignedHttps } from './selfSignedHttps.js';
 
 export interface FakeEntraUser {
   oid: string;
@@ -74,21 +71,6 @@ export async function startFakeEntraAuthority(
   const clientId = app.clientId ?? randomUUID();
   const clientSecret = app.clientSecret ?? randomBytes(16).toString('hex');
 
-  // selfsigned 5 is async. The certificate is its own CA (cA: true), so it can be a trust anchor as is.
-  const pems = await selfsigned.generate([{ name: 'commonName', value: '127.0.0.1' }], {
-    keySize: 2048,
-    algorithm: 'sha256',
-    extensions: [
-      { name: 'basicConstraints', cA: true },
-      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, keyCertSign: true },
-      { name: 'extKeyUsage', serverAuth: true },
-      { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }] },
-    ],
-  });
-  const certDir = await fs.mkdtemp(path.join(os.tmpdir(), 'fake-entra-'));
-  const caFile = path.join(certDir, 'ca.pem');
-  await fs.writeFile(caFile, pems.cert);
-
   const signingKey = await generateKeyPair('RS256', { extractable: true });
   const kid = randomBytes(8).toString('hex');
   const jwk: JWK = { ...(await exportJWK(signingKey.publicKey)), kid, use: 'sig', alg: 'RS256' };
@@ -98,11 +80,10 @@ export async function startFakeEntraAuthority(
   const appObjectId = randomUUID(); // the app's service principal, the `oid` of its app-only tokens
   let currentUser: FakeEntraUser | undefined;
 
-  const server = https.createServer({ key: pems.private, cert: pems.cert }, (req, res) => {
+  const server = await startSelfSignedHttps({ commonName: '127.0.0.1', dnsNames: ['localhost'], dirPrefix: 'fake-entra-' }, (req, res) => {
     handle(req, res).catch((err) => send(res, 500, { error: 'server_error', error_description: String(err) }));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const host = `https://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const { host, caFile } = server;
   const base = `${host}/${tenantId}`;
   const issuer = `${base}/v2.0`;
 
@@ -224,7 +205,7 @@ export async function startFakeEntraAuthority(
       // The test process trusts the certificate per request (`ca`), not process-wide.
       return new Promise((resolve, reject) => {
         https
-          .get(url, { ca: pems.cert }, (res) => {
+          .get(url, { ca: server.cert }, (res) => {
             res.resume();
             if (res.statusCode !== 302 || !res.headers.location) reject(new Error(`authorize answered ${res.statusCode}`));
             else resolve(new URL(res.headers.location));
@@ -241,10 +222,6 @@ export async function startFakeEntraAuthority(
       }
       return sign(claims, options.signWith);
     },
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await fs.rm(certDir, { recursive: true, force: true });
-    },
+    close: () => server.close(),
   };
 }

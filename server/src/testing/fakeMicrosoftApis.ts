@@ -19,11 +19,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
-import selfsigned from 'selfsigned';
 import type { FakeEntraAuthority } from './fakeEntraAuthority.js';
+import { startSelfSignedHttps } from './selfSignedHttps.js';
 
 export const GRAPH_RESOURCE = 'https://graph.microsoft.com';
 export const POWER_BI_RESOURCE = 'https://analysis.windows.net/powerbi/api';
@@ -107,22 +105,7 @@ function scripted(api: 'graph' | 'powerbi', failure: ScriptedFailure): Answer {
 
 export async function startFakeMicrosoftApis(options: FakeMicrosoftApisOptions): Promise<FakeMicrosoftApis> {
   const { authority } = options;
-  // A subject of its own: with the authority's certificate also named 127.0.0.1 in one CA file, OpenSSL would
-  // pick a trust anchor by subject and could check this certificate against the wrong key.
-  const pems = await selfsigned.generate([{ name: 'commonName', value: 'Fake Microsoft APIs' }], {
-    keySize: 2048,
-    algorithm: 'sha256',
-    extensions: [
-      { name: 'basicConstraints', cA: true },
-      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, keyCertSign: true },
-      { name: 'extKeyUsage', serverAuth: true },
-      { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] },
-    ],
-  });
   const authorityCert = await fs.readFile(authority.caFile, 'utf8');
-  const certDir = await fs.mkdtemp(path.join(os.tmpdir(), 'fake-microsoft-'));
-  const caFile = path.join(certDir, 'ca.pem');
-  await fs.writeFile(caFile, `${authorityCert.trim()}\n${pems.cert.trim()}\n`);
 
   // The authority's signing keys, fetched once the way any resource server would (trusting its certificate).
   const jwks = createLocalJWKSet(await getJson<JSONWebKeySet>(`${authority.host}/${authority.tenantId}/discovery/v2.0/keys`, authorityCert));
@@ -135,11 +118,11 @@ export async function startFakeMicrosoftApis(options: FakeMicrosoftApisOptions):
   const failures = new Map<FakeRoute, ScriptedFailure>();
   const teams = new Set(options.teams);
 
-  const server = https.createServer({ key: pems.private, cert: pems.cert }, (req, res) => {
+  // A subject of its own: the authority's certificate is named 127.0.0.1 and shares the CA file.
+  const server = await startSelfSignedHttps({ commonName: 'Fake Microsoft APIs', dirPrefix: 'fake-microsoft-', alsoTrust: authorityCert }, (req, res) => {
     handle(req, res).catch((err) => send(res, { status: 500, body: { error: { code: 'FakeError', message: String(err) } } }));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const host = `https://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const { host, caFile } = server;
   const graphUrl = `${host}/v1.0`;
   const powerBiUrl = `${host}/powerbi/v1.0/myorg`;
 
@@ -309,11 +292,7 @@ export async function startFakeMicrosoftApis(options: FakeMicrosoftApisOptions):
     clearFailures() {
       failures.clear();
     },
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await fs.rm(certDir, { recursive: true, force: true });
-    },
+    close: () => server.close(),
   };
 }
 
