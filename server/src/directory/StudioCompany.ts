@@ -1,7 +1,6 @@
-import { Entity, Enum, ManyToOne, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/core';
-import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
-import { randomUUID } from 'node:crypto';
-import { Organization } from './Organization.js';
+import { Entity, Enum, ManyToOne, Property, Unique } from '@mikro-orm/core';
+import { Field, ObjectType, registerEnumType } from 'type-graphql';
+import { OrganizationRecord } from './OrganizationRecord.js';
 import { User } from './User.js';
 
 export const STUDIO_ENVIRONMENTS = ['test', 'prod'] as const;
@@ -16,16 +15,7 @@ registerEnumType(StudioEnvironmentEnum, { name: 'StudioEnvironment' });
 @ObjectType()
 @Entity({ tableName: 'studio_company' })
 @Unique({ properties: ['organization', 'name', 'environment'] })
-export class StudioCompany {
-  [OptionalProps]?: 'createdAt' | 'owner' | 'externalId';
-
-  @Field(() => ID)
-  @PrimaryKey({ type: 'uuid' })
-  id: string = randomUUID();
-
-  @ManyToOne({ entity: () => Organization, deleteRule: 'cascade' })
-  organization!: Organization;
-
+export class StudioCompany extends OrganizationRecord<'owner'> {
   @Field(() => String)
   @Property({ type: 'text' })
   name!: string;
@@ -37,12 +27,4 @@ export class StudioCompany {
   /** The user whose personal company this is. */
   @ManyToOne({ entity: () => User, nullable: true, deleteRule: 'cascade' })
   owner: User | null = null;
-
-  /** The id the integration gave it. */
-  @Field(() => String, { nullable: true })
-  @Property({ type: 'text', nullable: true })
-  externalId: string | null = null;
-
-  @Property({ type: 'datetime', defaultRaw: 'now()' })
-  createdAt: Date = new Date();
 }

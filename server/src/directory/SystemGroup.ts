@@ -1,7 +1,6 @@
-import { Entity, Enum, ManyToOne, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/core';
-import { Field, ID, ObjectType } from 'type-graphql';
-import { randomUUID } from 'node:crypto';
-import { Organization } from './Organization.js';
+import { Entity, Enum, Property, Unique } from '@mikro-orm/core';
+import { Field, ObjectType } from 'type-graphql';
+import { OrganizationRecord } from './OrganizationRecord.js';
 
 export const GROUP_TOOLS = ['metabase', 'teams', 'slack', 'lms'] as const;
 export type GroupTool = (typeof GROUP_TOOLS)[number];
@@ -10,16 +9,7 @@ export type GroupTool = (typeof GROUP_TOOLS)[number];
 @ObjectType()
 @Entity({ tableName: 'system_group' })
 @Unique({ properties: ['organization', 'tool'] })
-export class SystemGroup {
-  [OptionalProps]?: 'createdAt' | 'externalId';
-
-  @Field(() => ID)
-  @PrimaryKey({ type: 'uuid' })
-  id: string = randomUUID();
-
-  @ManyToOne({ entity: () => Organization, deleteRule: 'cascade' })
-  organization!: Organization;
-
+export class SystemGroup extends OrganizationRecord {
   @Field(() => String)
   @Enum({ items: () => [...GROUP_TOOLS], nativeEnumName: 'group_tool' })
   tool!: GroupTool;
@@ -27,11 +17,4 @@ export class SystemGroup {
   @Field(() => String)
   @Property({ type: 'text' })
   name!: string;
-
-  @Field(() => String, { nullable: true })
-  @Property({ type: 'text', nullable: true })
-  externalId: string | null = null;
-
-  @Property({ type: 'datetime', defaultRaw: 'now()' })
-  createdAt: Date = new Date();
 }
