@@ -28,6 +28,18 @@ export interface WorkflowDefinition {
   startable: boolean;
 }
 
+/** An automatic step: what it does is in `steps.ts`. */
+const auto = (key: string, name: string): StepDefinition => ({ key, name, kind: 'AUTO' });
+
+/** A manual step: the input a person gives, checked against `inputSchema`; `inputRoles` may give it too. */
+function manual(key: string, name: string, inputSchema: object, inputRoles?: readonly Role[]): StepDefinition {
+  // Spelled in this order so the definitions serialise as they always have (the client and tests read them).
+  return { key, name, kind: 'MANUAL', ...(inputRoles ? { inputRoles } : {}), inputSchema };
+}
+
+/** A closed JSON object schema: these properties, the required ones, nothing else. */
+const closedObject = (properties: Record<string, object>, required: string[]) => ({ type: 'object', properties, required, additionalProperties: false });
+
 const companiesSchema: JSONSchemaType<{ companies: { name: string; environment: 'test' | 'prod' }[] }> = {
   type: 'object',
   properties: {
@@ -55,21 +67,16 @@ export const NEW_PARTNER: WorkflowDefinition = {
   name: 'New partner organisation',
   description: 'Creates a partner organisation with its Studio companies, Metabase, Teams, Slack and LMS set-up.',
   startable: true,
-  inputSchema: {
-    type: 'object',
-    properties: { organizationName: { type: 'string', minLength: 1, maxLength: 200, pattern: '\\S' } },
-    required: ['organizationName'],
-    additionalProperties: false,
-  },
+  inputSchema: closedObject({ organizationName: { type: 'string', minLength: 1, maxLength: 200, pattern: '\\S' } }, ['organizationName']),
   steps: [
-    { key: 'input_studio_companies', name: 'Enter the Studio companies', kind: 'MANUAL', inputSchema: companiesSchema },
-    { key: 'trigger_infrabot', name: 'Provision with Infrabot', kind: 'AUTO' },
-    { key: 'clone_metabase_collection', name: 'Clone the Metabase collection', kind: 'AUTO' },
-    { key: 'create_metabase_group', name: 'Create the Metabase group', kind: 'AUTO' },
-    { key: 'grant_metabase_db_access', name: 'Grant Metabase database access', kind: 'AUTO' },
-    { key: 'create_teams_channel', name: 'Create the Teams channel', kind: 'AUTO' },
-    { key: 'create_slack_group', name: 'Create the Slack group', kind: 'AUTO' },
-    { key: 'lms_setup', name: 'Set up the LMS', kind: 'AUTO' },
+    manual('input_studio_companies', 'Enter the Studio companies', companiesSchema),
+    auto('trigger_infrabot', 'Provision with Infrabot'),
+    auto('clone_metabase_collection', 'Clone the Metabase collection'),
+    auto('create_metabase_group', 'Create the Metabase group'),
+    auto('grant_metabase_db_access', 'Grant Metabase database access'),
+    auto('create_teams_channel', 'Create the Teams channel'),
+    auto('create_slack_group', 'Create the Slack group'),
+    auto('lms_setup', 'Set up the LMS'),
   ],
 };
 
@@ -80,38 +87,25 @@ export const NEW_PARTNER_USER: WorkflowDefinition = {
   startable: true,
   inputSchema: { type: 'object', additionalProperties: false },
   steps: [
-    {
-      key: 'select_organization',
-      name: 'Select the organisation',
-      kind: 'MANUAL',
-      inputSchema: {
-        type: 'object',
-        properties: { organizationId: { type: 'string', format: 'uuid' } },
-        required: ['organizationId'],
-        additionalProperties: false,
-      },
-    },
-    {
-      key: 'input_user_details',
-      name: "Enter the person's details",
-      kind: 'MANUAL',
-      inputSchema: {
-        type: 'object',
-        properties: {
+    manual('select_organization', 'Select the organisation', closedObject({ organizationId: { type: 'string', format: 'uuid' } }, ['organizationId'])),
+    manual(
+      'input_user_details',
+      "Enter the person's details",
+      closedObject(
+        {
           email: { type: 'string', format: 'email', maxLength: 320 },
           displayName: { type: 'string', minLength: 1, maxLength: 200, pattern: '\\S' },
         },
-        required: ['email', 'displayName'],
-        additionalProperties: false,
-      },
-    },
-    { key: 'add_user_to_studio_companies', name: "Add to the organisation's Studio companies", kind: 'AUTO' },
-    { key: 'add_user_to_metabase_group', name: 'Add to the Metabase group', kind: 'AUTO' },
-    { key: 'add_user_to_teams_channel', name: 'Add to the Teams channel', kind: 'AUTO' },
-    { key: 'add_user_to_slack_group', name: 'Add to the Slack group', kind: 'AUTO' },
-    { key: 'create_studio_user_company', name: 'Create their personal Studio company', kind: 'AUTO' },
-    { key: 'send_studio_invite', name: 'Send the Studio invitation', kind: 'AUTO' },
-    { key: 'share_documentation', name: 'Share the documentation', kind: 'AUTO' },
+        ['email', 'displayName'],
+      ),
+    ),
+    auto('add_user_to_studio_companies', "Add to the organisation's Studio companies"),
+    auto('add_user_to_metabase_group', 'Add to the Metabase group'),
+    auto('add_user_to_teams_channel', 'Add to the Teams channel'),
+    auto('add_user_to_slack_group', 'Add to the Slack group'),
+    auto('create_studio_user_company', 'Create their personal Studio company'),
+    auto('send_studio_invite', 'Send the Studio invitation'),
+    auto('share_documentation', 'Share the documentation'),
   ],
 };
 
@@ -122,25 +116,16 @@ export const BUDGET_SUBMISSION: WorkflowDefinition = {
   startable: false,
   inputSchema: { type: 'object' },
   steps: [
-    { key: 'validate_budget', name: 'Validate the budget', kind: 'AUTO' },
-    { key: 'lock_budget', name: 'Lock the budget', kind: 'AUTO' },
-    {
-      key: 'finance_review',
-      name: 'Finance review',
-      kind: 'MANUAL',
-      inputRoles: ['ANALYST', 'ADMIN'],
-      inputSchema: {
-        type: 'object',
-        properties: {
-          decision: { type: 'string', enum: ['APPROVE', 'REJECT'] },
-          comment: { type: 'string', maxLength: 2000 },
-        },
-        required: ['decision'],
-        additionalProperties: false,
-      },
-    },
-    { key: 'publish_to_powerbi', name: 'Publish to Power BI', kind: 'AUTO' },
-    { key: 'notify_business_unit', name: 'Notify the business unit', kind: 'AUTO' },
+    auto('validate_budget', 'Validate the budget'),
+    auto('lock_budget', 'Lock the budget'),
+    manual(
+      'finance_review',
+      'Finance review',
+      closedObject({ decision: { type: 'string', enum: ['APPROVE', 'REJECT'] }, comment: { type: 'string', maxLength: 2000 } }, ['decision']),
+      ['ANALYST', 'ADMIN'],
+    ),
+    auto('publish_to_powerbi', 'Publish to Power BI'),
+    auto('notify_business_unit', 'Notify the business unit'),
   ],
 };
 
