@@ -803,37 +803,32 @@ const STEP_INPUT_MATRIX: Record<string, MutationRow> = {
                                                            outcomes: [HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, UN] },
 };
 
+/**
+ * A retryStep row. Retrying is driving, and whoever sees an execution drives it (CONTRACT.md, the SEES table):
+ * so every caller who sees the target gets `answer`, every other signed-in caller HIDDEN (NOT_FOUND for all
+ * on a missing execution), and an anonymous one UNAUTHENTICATED. (submitStepInput's rows list every caller:
+ * there, who may give a step's input is not always who drives the execution.)
+ */
+function retry(target: Ref, step: string, answer: Outcome): MutationRow {
+  const outcomes = ACTOR_NAMES.map((actor) => (actor === 'ANON' ? UN : target === 'MISSING' ? NF : sees(actor, target) ? answer : HIDDEN));
+  return { target, step, outcomes };
+}
+
 // prettier-ignore
 const RETRY_MATRIX: Record<string, MutationRow> = {
-  //                                                                                                     ADMIN ANALYST LEAD    VIEWER  PARTNER PUSER   ANON
-  'lms_setup of a failed new_partner':                    { target: 'NP_FAIL', step: 'lms_setup', outcomes: [OK, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, UN] },
-  'share_documentation of a failed Acme new_partner_user':{ target: 'ACME_USER_FAIL', step: 'share_documentation',
-                                                            outcomes: [OK,     HIDDEN, HIDDEN, HIDDEN, OK,     HIDDEN, UN] },
-  "share_documentation of another organisation's failed new_partner_user": {
-                                                            target: 'OTHER_USER_FAIL', step: 'share_documentation',
-                                                            outcomes: [OK,     HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, UN] },
-  'notify_business_unit of a failed SALES_NORTH submission': {
-                                                            target: 'NORTH_BUDGET_FAIL', step: 'notify_business_unit',
-                                                            outcomes: [OK,     OK,     OK,     HIDDEN, HIDDEN, HIDDEN, UN] },
-  'notify_business_unit of a failed MARKETING submission': {
-                                                            target: 'MARKETING_BUDGET_FAIL', step: 'notify_business_unit',
-                                                            outcomes: [OK,     OK,     HIDDEN, HIDDEN, HIDDEN, HIDDEN, UN] },
-  'a waiting manual step (input_studio_companies)':       { target: 'NP_WAIT', step: 'input_studio_companies',
-                                                            outcomes: [CF,     HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, UN] },
-  'a pending step (lms_setup) of a waiting new_partner':  { target: 'NP_WAIT', step: 'lms_setup',
-                                                            outcomes: [CF,     HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, UN] },
-  'a waiting finance_review':                             { target: 'NORTH_BUDGET_WAIT', step: 'finance_review',
-                                                            outcomes: [CF,     CF,     CF,     HIDDEN, HIDDEN, HIDDEN, UN] },
-  'a succeeded step of a failed Acme new_partner_user':   { target: 'ACME_USER_FAIL', step: 'add_user_to_studio_companies',
-                                                            outcomes: [CF,     HIDDEN, HIDDEN, HIDDEN, CF,     HIDDEN, UN] },
-  'a step of a completed new_partner_user':               { target: 'ACME_USER_DONE', step: 'share_documentation',
-                                                            outcomes: [CF,     HIDDEN, HIDDEN, HIDDEN, CF,     HIDDEN, UN] },
-  'a step that does not exist':                           { target: 'NORTH_BUDGET_FAIL', step: 'no_such_step',
-                                                            outcomes: [NF,     NF,     NF,     HIDDEN, HIDDEN, HIDDEN, UN] },
-  'a missing execution':                                  { target: 'MISSING', step: 'notify_business_unit',
-                                                            outcomes: [NF,     NF,     NF,     NF,     NF,     NF,     UN] },
-  'a malformed id':                                       { target: 'MALFORMED', step: 'notify_business_unit',
-                                                            outcomes: [HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, UN] },
+  'lms_setup of a failed new_partner':                                     retry('NP_FAIL', 'lms_setup', OK),
+  'share_documentation of a failed Acme new_partner_user':                 retry('ACME_USER_FAIL', 'share_documentation', OK),
+  "share_documentation of another organisation's failed new_partner_user": retry('OTHER_USER_FAIL', 'share_documentation', OK),
+  'notify_business_unit of a failed SALES_NORTH submission':               retry('NORTH_BUDGET_FAIL', 'notify_business_unit', OK),
+  'notify_business_unit of a failed MARKETING submission':                 retry('MARKETING_BUDGET_FAIL', 'notify_business_unit', OK),
+  'a waiting manual step (input_studio_companies)':                        retry('NP_WAIT', 'input_studio_companies', CF),
+  'a pending step (lms_setup) of a waiting new_partner':                   retry('NP_WAIT', 'lms_setup', CF),
+  'a waiting finance_review':                                              retry('NORTH_BUDGET_WAIT', 'finance_review', CF),
+  'a succeeded step of a failed Acme new_partner_user':                    retry('ACME_USER_FAIL', 'add_user_to_studio_companies', CF),
+  'a step of a completed new_partner_user':                                retry('ACME_USER_DONE', 'share_documentation', CF),
+  'a step that does not exist':                                            retry('NORTH_BUDGET_FAIL', 'no_such_step', NF),
+  'a missing execution':                                                   retry('MISSING', 'notify_business_unit', NF),
+  'a malformed id':                                                        retry('MALFORMED', 'notify_business_unit', HIDDEN),
 };
 
 const OPERATIONS = { submitStepInput: STEP_INPUT_MATRIX, retryStep: RETRY_MATRIX };

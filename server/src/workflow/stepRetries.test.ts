@@ -53,6 +53,31 @@ describe('a failing integration step, with the default retry settings', () => {
   const execution = async (id: string) =>
     (await server.gql(`query($id: ID!) { workflowExecution(id: $id) { ${EXECUTION} } }`, { id }, admin)).data.workflowExecution;
   const stepOf = (e: any, key: string) => e.steps.find((s: any) => s.key === key);
+  /** The execution once it has reached `status`. */
+  const executionOnce = (id: string, status: string, what: string, timeout = A_MINUTE) =>
+    eventually(async () => {
+      const e = await execution(id);
+      return e.status === status && e;
+    }, what, timeout);
+  /** retryStep as the admin, which must be accepted. */
+  const retryStep = async (id: string, stepKey: string) => {
+    const retried = await server.gql(`mutation($id: ID!, $step: String!) { retryStep(executionId: $id, stepKey: $step) { id } }`, { id, step: stepKey }, admin);
+    expect(retried.errors).toBeUndefined();
+  };
+  /**
+   * Makes the database itself refuse a write (a trigger raising `message` when `condition` holds for NEW),
+   * until the returned function drops the trigger: a failure the server cannot see coming.
+   */
+  const refuseWrites = async (name: string, write: 'INSERT' | 'UPDATE', table: string, condition: string, message: string) => {
+    await server.sql(`
+      CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF ${condition} THEN RAISE EXCEPTION '${message}'; END IF;
+        RETURN NEW;
+      END $$`);
+    await server.sql(`CREATE TRIGGER ${name} BEFORE ${write} ON ${table} FOR EACH ROW EXECUTE FUNCTION ${name}()`);
+    return () => server.sql(`DROP TRIGGER ${name} ON ${table}`);
+  };
 
   beforeAll(async () => {
     server = await startTestServer({ SIMULATE_FAILURE_STEPS: 'create_slack_group' });
@@ -75,10 +100,7 @@ describe('a failing integration step, with the default retry settings', () => {
       );
       expect(retrying.error).toMatch(/Simulated failure/);
 
-      const failed = await eventually(async () => {
-        const e = await execution(id);
-        return e.status === 'FAILED' && e;
-      }, 'the execution to fail', A_MINUTE);
+      const failed = await executionOnce(id, 'FAILED', 'the execution to fail');
       expect(stepOf(failed, 'create_slack_group')).toMatchObject({ status: 'FAILED', attempts: 3, error: expect.stringMatching(/Simulated failure/) });
       expect(stepOf(failed, 'lms_setup').status).toBe('PENDING');
       // Every attempt and every wait for the next one, in order, to whoever follows the run.
@@ -86,12 +108,8 @@ describe('a failing integration step, with the default retry settings', () => {
       await eventually(() => slackStatuses().includes('FAILED'), 'the FAILED event');
       expect(slackStatuses()).toEqual(['RUNNING', 'PENDING', 'RUNNING', 'PENDING', 'RUNNING', 'FAILED']);
 
-      const retried = await server.gql(`mutation($id: ID!) { retryStep(executionId: $id, stepKey: "create_slack_group") { id } }`, { id }, admin);
-      expect(retried.errors).toBeUndefined();
-      const done = await eventually(async () => {
-        const e = await execution(id);
-        return e.status === 'COMPLETED' && e;
-      }, 'the retried execution to complete', A_MINUTE);
+      await retryStep(id, 'create_slack_group');
+      const done = await executionOnce(id, 'COMPLETED', 'the retried execution to complete');
       expect(stepOf(done, 'create_slack_group')).toMatchObject({ status: 'SUCCEEDED', attempts: 4, error: null });
       expect(done.steps.every((s: any) => s.status === 'SUCCEEDED')).toBe(true);
     } finally {
@@ -103,26 +121,22 @@ describe('a failing integration step, with the default retry settings', () => {
     const id = await runNewPartner(server, admin, 'Unschedulable Retry Ltd');
     const [{ id: stepId }] = await server.sql(`SELECT id FROM step_execution WHERE execution_id = $1 AND key = 'create_slack_group'`, [id]);
     // The database itself refuses the job of the step's second attempt (a trigger on pg-boss's job table).
-    await server.sql(`
-      CREATE FUNCTION refuse_second_attempt() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF NEW.data->>'stepId' = '${stepId}' AND NEW.data->>'attempt' = '2' THEN RAISE EXCEPTION 'no second attempt today'; END IF;
-        RETURN NEW;
-      END $$`);
-    await server.sql(`CREATE TRIGGER refuse_second_attempt BEFORE INSERT ON pgboss.job FOR EACH ROW EXECUTE FUNCTION refuse_second_attempt()`);
+    const allow = await refuseWrites(
+      'refuse_second_attempt',
+      'INSERT',
+      'pgboss.job',
+      `NEW.data->>'stepId' = '${stepId}' AND NEW.data->>'attempt' = '2'`,
+      'no second attempt today',
+    );
     try {
-      const failed = await eventually(async () => {
-        const e = await execution(id);
-        return e.status === 'FAILED' && e;
-      }, 'the execution to fail', A_MINUTE);
+      const failed = await executionOnce(id, 'FAILED', 'the execution to fail');
       const slack = stepOf(failed, 'create_slack_group');
       expect(slack).toMatchObject({ status: 'FAILED', attempts: 1 });
       expect(slack.error).toMatch(/Simulated failure.*could not be scheduled.*no second attempt today/);
     } finally {
-      await server.sql('DROP TRIGGER refuse_second_attempt ON pgboss.job');
+      await allow();
     }
-    const retried = await server.gql(`mutation($id: ID!) { retryStep(executionId: $id, stepKey: "create_slack_group") { id } }`, { id }, admin);
-    expect(retried.errors).toBeUndefined();
+    await retryStep(id, 'create_slack_group');
     await eventually(async () => (await execution(id)).status === 'COMPLETED', 'the retried execution to complete', A_MINUTE);
   }, 4 * A_MINUTE);
 
@@ -130,25 +144,15 @@ describe('a failing integration step, with the default retry settings', () => {
     const id = await startNewPartnerRun(server, admin, 'Unstartable Step Ltd');
     const [{ id: stepId }] = await server.sql(`SELECT id FROM step_execution WHERE execution_id = $1 AND key = 'trigger_infrabot'`, [id]);
     // The database refuses to mark that step RUNNING, every time (the job's handler throws, pg-boss retries it).
-    await server.sql(`
-      CREATE FUNCTION refuse_start() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF NEW.id = '${stepId}' AND NEW.status::text = 'RUNNING' THEN RAISE EXCEPTION 'this step may not start'; END IF;
-        RETURN NEW;
-      END $$`);
-    await server.sql(`CREATE TRIGGER refuse_start BEFORE UPDATE ON step_execution FOR EACH ROW EXECUTE FUNCTION refuse_start()`);
+    const allow = await refuseWrites('refuse_start', 'UPDATE', 'step_execution', `NEW.id = '${stepId}' AND NEW.status::text = 'RUNNING'`, 'this step may not start');
     try {
       await answerCompaniesStep(server, admin, id);
-      const failed = await eventually(async () => {
-        const e = await execution(id);
-        return e.status === 'FAILED' && e;
-      }, 'the execution to fail', 2 * A_MINUTE);
+      const failed = await executionOnce(id, 'FAILED', 'the execution to fail', 2 * A_MINUTE);
       expect(stepOf(failed, 'trigger_infrabot')).toMatchObject({ status: 'FAILED', error: expect.stringMatching(/could not be run.*this step may not start/) });
     } finally {
-      await server.sql('DROP TRIGGER refuse_start ON step_execution');
+      await allow();
     }
-    const retried = await server.gql(`mutation($id: ID!) { retryStep(executionId: $id, stepKey: "trigger_infrabot") { id } }`, { id }, admin);
-    expect(retried.errors).toBeUndefined();
+    await retryStep(id, 'trigger_infrabot');
     await eventually(async () => stepOf(await execution(id), 'trigger_infrabot').status === 'SUCCEEDED', 'the retried step to succeed', A_MINUTE);
   }, 4 * A_MINUTE);
 });
