@@ -2,6 +2,7 @@ import { Arg, Ctx, Field, ID, Int, ObjectType, Query, Resolver } from 'type-grap
 import { requireViewer, type GraphQLContext } from '../graphql/context.js';
 import { isUuid } from '../ids.js';
 import { authorize } from '../policies/authorize.js';
+import { unitIdsOf } from '../policies/businessUnit.js';
 import { readableCellChanges } from '../policies/cellChange.js';
 import { badUserInput } from '../errors.js';
 import { decodeCursor, encodeCursor, PageInfo } from '../graphql/connections.js';
@@ -51,11 +52,9 @@ export class AuditLogResolver {
       authorize(viewer, 'read', 'BudgetLine', line && { unitId: line.businessUnit.id });
       where.line = line!.id;
     }
-    const scope = readableCellChanges(viewer);
-    if (!scope.all) {
-      if (scope.unitIds.size === 0) return { edges: [], pageInfo: { hasNextPage: false, endCursor: null } };
-      where.businessUnit = { $in: [...scope.unitIds] };
-    }
+    const unitIds = unitIdsOf(readableCellChanges(viewer));
+    if (unitIds?.length === 0) return { edges: [], pageInfo: { hasNextPage: false, endCursor: null } };
+    if (unitIds !== null) where.businessUnit = { $in: unitIds };
     if (afterId !== null) where.id = { $lt: afterId };
 
     const rows = await ctx.em.find(CellChange, where, {

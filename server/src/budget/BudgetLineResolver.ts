@@ -1,7 +1,7 @@
 import { Arg, Ctx, Field, Float, ID, InputType, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { requireViewer, type GraphQLContext } from '../graphql/context.js';
 import { canReadPlans } from '../policies/budgetPlan.js';
-import { readableUnits } from '../policies/businessUnit.js';
+import { readableUnits, unitIdsOf } from '../policies/businessUnit.js';
 import type { BudgetLineChangedEvent } from './events.js';
 import type { BudgetLine } from './BudgetLine.js';
 import { BudgetLineType } from './BudgetLineType.js';
@@ -29,9 +29,9 @@ export class BudgetLineInput {
 export class BudgetLineResolver {
   @Query(() => [BusinessUnit], { description: 'The business units the caller may read.' })
   async businessUnits(@Ctx() ctx: GraphQLContext): Promise<BusinessUnit[]> {
-    const scope = readableUnits(requireViewer(ctx));
-    if (!scope.all && scope.unitIds.size === 0) return [];
-    return ctx.em.find(BusinessUnit, scope.all ? {} : { id: { $in: [...scope.unitIds] } }, { orderBy: { code: 'asc' } });
+    const unitIds = unitIdsOf(readableUnits(requireViewer(ctx)));
+    if (unitIds?.length === 0) return [];
+    return ctx.em.find(BusinessUnit, unitIds === null ? {} : { id: { $in: unitIds } }, { orderBy: { code: 'asc' } });
   }
 
   @Query(() => [BudgetPlan])
@@ -49,16 +49,16 @@ export class BudgetLineResolver {
     @Ctx() ctx: GraphQLContext,
   ): Promise<BudgetLineSnapshot[]> {
     const viewer = requireViewer(ctx);
-    const scope = readableUnits(viewer);
+    const scope = unitIdsOf(readableUnits(viewer));
     // Every line the caller may read, when they may read none: nothing (not FORBIDDEN, which names a unit).
-    if (businessUnitCode == null && !scope.all && scope.unitIds.size === 0) return [];
+    if (businessUnitCode == null && scope?.length === 0) return [];
     requirePlanReader(viewer, planId);
     // One query looks up the plan and the unit and reads the lines, scoped in its WHERE clause itself: rows
     // outside the caller's units are never fetched. The checks then answer as readablePlan and
     // readableUnitByCode do, in the same order.
     // A code too long to name a unit is not looked up, and no line is read for it.
     const unnamable = businessUnitCode != null && businessUnitCode.length > MAX_UNIT_CODE_LENGTH;
-    const found = await readPlanLines(ctx.em, planId, unnamable ? null : (businessUnitCode ?? null), unnamable ? [] : scope.all ? null : [...scope.unitIds]);
+    const found = await readPlanLines(ctx.em, planId, unnamable ? null : (businessUnitCode ?? null), unnamable ? [] : scope);
     if (!found.planFound) throw planNotFound();
     if (businessUnitCode != null) requireReadableUnit(viewer, found.unitId);
     return found.lines;

@@ -1,7 +1,7 @@
 import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { requireViewer, type GraphQLContext } from '../graphql/context.js';
 import { canSubmit, canReview } from '../policies/budgetSubmission.js';
-import { readableUnits } from '../policies/businessUnit.js';
+import { readableUnits, unitIdsOf } from '../policies/businessUnit.js';
 import { can } from '../policies/authorize.js';
 import type { SubmissionStatusChangedEvent } from './events.js';
 import { BudgetSubmission } from './BudgetSubmission.js';
@@ -17,13 +17,13 @@ export class SubmissionResolver {
     @Ctx() ctx: GraphQLContext,
   ): Promise<BudgetSubmission[]> {
     const viewer = requireViewer(ctx);
-    const scope = readableUnits(viewer);
+    const unitIds = unitIdsOf(readableUnits(viewer));
     // A caller who may read no unit gets no submissions (an empty list, as for every list query).
-    if (!scope.all && scope.unitIds.size === 0) return [];
+    if (unitIds?.length === 0) return [];
     const plan = await readablePlan(ctx.em, viewer, planId);
     return ctx.em.find(
       BudgetSubmission,
-      { plan: plan.id, ...(scope.all ? {} : { businessUnit: { $in: [...scope.unitIds] } }) },
+      { plan: plan.id, ...(unitIds === null ? {} : { businessUnit: { $in: unitIds } }) },
       { populate: ['businessUnit', 'submittedBy'], orderBy: { businessUnit: { code: 'asc' } } },
     );
   }

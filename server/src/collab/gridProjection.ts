@@ -7,8 +7,8 @@
  * column that really changed. After commit, `budgetLineChanged`
  * is published once per changed line, with its full snapshot. Writes of one document never overlap.
  *
- * A batch is plain SQL (db/sql.ts): lock the lines, one UPDATE of every changed line and one INSERT of every
- * audit entry, in one statement; no entity is hydrated, tracked or populated. API edits come through here
+ * A batch is plain SQL (budget/lineStore.ts, on db/sql.ts): lock the lines, one UPDATE of every changed line and
+ * one INSERT of every audit entry, in one statement; no entity is hydrated, tracked or populated. API edits come through here
  * too (GridServer.applyEdit), so this is the only writer of those columns.
  *
  * A batch that fails never holds up what follows it (writeRetries.ts): while the database is unreachable it

@@ -12,7 +12,7 @@ export class OrganizationResolver {
   @Query(() => [Organization], { description: 'Partner organisations the caller may see, by name: all for admins, else their own.' })
   async organizations(@Ctx() ctx: GraphQLContext): Promise<Organization[]> {
     const scope = readableOrganizations(requireViewer(ctx));
-    if ('none' in scope) return [];
-    return ctx.em.find(Organization, scope.all ? {} : { id: scope.id }, { orderBy: { name: 'asc' } });
+    if (scope.kind === 'none') return [];
+    return ctx.em.find(Organization, scope.kind === 'all' ? {} : { id: scope.where.id }, { orderBy: { name: 'asc' } });
   }
 }

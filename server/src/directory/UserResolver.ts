@@ -82,11 +82,13 @@ export class UserResolver {
   async users(@Ctx() ctx: GraphQLContext): Promise<User[]> {
     const viewer = requireViewer(ctx);
     const scope = readableUsers(viewer);
-    const where = scope.all
+    if (scope.kind === 'none') return [];
+    const only = scope.kind === 'some' ? scope.where : null;
+    const where = !only
       ? {}
-      : scope.organizationId
-        ? { $or: [{ organization: scope.organizationId }, { id: scope.selfId }] }
-        : { id: scope.selfId };
+      : only.organizationId
+        ? { $or: [{ organization: only.organizationId }, { id: only.selfId }] }
+        : { id: only.selfId };
     return ctx.em.find(User, where, { populate: ['businessUnits', 'organization'], orderBy: { email: 'asc' } });
   }
 

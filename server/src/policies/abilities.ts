@@ -47,8 +47,8 @@ export function abilitiesOf(viewer: Viewer, unitIds: readonly string[]): Abiliti
     readBudgets: unitIds.some((unitId) => canReadUnit(viewer, unitId)),
     readAuditLog: unitIds.some((unitId) => canReadCellChange(viewer, { unitId })),
     reviewSubmissions: unitIds.some((unitId) => canReview(viewer, { unitId, status: UNDER_REVIEW })),
-    readWorkflows: !('none' in readableExecutions(viewer)),
-    listUsers: users.all || users.organizationId !== null,
+    readWorkflows: readableExecutions(viewer).kind !== 'none',
+    listUsers: users.kind === 'all' || (users.kind === 'some' && users.where.organizationId !== null),
     manageUsers: canManageUsers(viewer),
   };
 }
@@ -56,8 +56,8 @@ export function abilitiesOf(viewer: Viewer, unitIds: readonly string[]): Abiliti
 /** Whether the viewer sees any execution of this kind of workflow (the monitor's type filter offers these). */
 export function canReadExecutionsOf(viewer: Viewer, definitionKey: string): boolean {
   const scope = readableExecutions(viewer);
-  if ('none' in scope) return false;
-  return scope.all || scope.definitionKey === definitionKey;
+  if (scope.kind !== 'some') return scope.kind === 'all';
+  return scope.where.definitionKey === definitionKey;
 }
 
 /**

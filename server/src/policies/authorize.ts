@@ -55,7 +55,7 @@ const notFoundForAll: HiddenAnswer = (_viewer, noun) => notFound(noun);
  * from "not found"; anyone else is told FORBIDDEN for both, as the contract asks for other units' rows.
  */
 const unitScoped: HiddenAnswer = (viewer, noun, verb) =>
-  readableUnits(viewer).all ? notFound(noun) : forbidden(`You may not ${verb} this ${noun.toLowerCase()}`);
+  readableUnits(viewer).kind === 'all' ? notFound(noun) : forbidden(`You may not ${verb} this ${noun.toLowerCase()}`);
 
 /** Fails loudly when a rule needs a field the caller did not load (Outline's `invariant`). */
 function loaded<T>(value: T | undefined, what: string): T {
@@ -145,10 +145,7 @@ const policies = {
     noun: 'User',
     hidden: notFoundForAll,
     read: canReadUser,
-    actions: {
-      readDetails: { rule: canReadUserDetails, verb: 'read the details of' },
-      manage: { rule: (viewer) => canManageUsers(viewer), verb: 'manage' },
-    },
+    actions: { readDetails: { rule: canReadUserDetails, verb: 'read the details of' }, manage: { rule: canManageUsers, verb: 'manage' } },
   }),
   Organization: policy<{ id: string }>()({
     noun: 'Organization',

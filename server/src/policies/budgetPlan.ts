@@ -3,6 +3,5 @@ import type { Viewer } from './viewer.js';
 import { readableUnits } from './businessUnit.js';
 
 export function canReadPlans(viewer: Viewer): boolean {
-  const scope = readableUnits(viewer);
-  return scope.all || scope.unitIds.size > 0;
+  return readableUnits(viewer).kind !== 'none';
 }

@@ -3,25 +3,29 @@
  * submission, and who may write its cells. Every other budget policy is built from these.
  */
 import { noteConsulted } from './consulted.js';
+import { ALL, NONE, some, type Scope } from './scope.js';
 import type { Viewer } from './viewer.js';
 
-/** Which units a viewer may read: every unit, or exactly these ids (possibly none). */
-export type UnitScope = { all: true } | { all: false; unitIds: ReadonlySet<string> };
+/** Units as a list query scopes them: a non-empty set of ids when not all and not none. */
+export type UnitScope = Scope<{ unitIds: ReadonlySet<string> }>;
 
-const NO_UNITS: UnitScope = { all: false, unitIds: new Set() };
+function theirUnits(viewer: Viewer): UnitScope {
+  return viewer.unitIds.size > 0 ? some({ unitIds: viewer.unitIds }) : NONE;
+}
 
+/** Which units a viewer may read. */
 export function readableUnits(viewer: Viewer): UnitScope {
   noteConsulted();
   switch (viewer.role) {
     case 'ADMIN':
     case 'ANALYST':
-      return { all: true };
+      return ALL;
     case 'BU_LEADER':
     case 'VIEWER':
-      return { all: false, unitIds: viewer.unitIds };
+      return theirUnits(viewer);
     case 'PARTNER_ADMIN':
     case 'PARTNER_USER':
-      return NO_UNITS;
+      return NONE;
   }
 }
 
@@ -30,19 +34,25 @@ export function writableUnits(viewer: Viewer): UnitScope {
   noteConsulted();
   switch (viewer.role) {
     case 'ADMIN':
-      return { all: true };
+      return ALL;
     case 'BU_LEADER':
-      return { all: false, unitIds: viewer.unitIds };
+      return theirUnits(viewer);
     case 'ANALYST':
     case 'VIEWER':
     case 'PARTNER_ADMIN':
     case 'PARTNER_USER':
-      return NO_UNITS;
+      return NONE;
   }
 }
 
 export function inScope(scope: UnitScope, unitId: string): boolean {
-  return scope.all || scope.unitIds.has(unitId);
+  return scope.kind === 'all' || (scope.kind === 'some' && scope.where.unitIds.has(unitId));
+}
+
+/** The unit ids a query is limited to: null for every unit, an empty list for none. */
+export function unitIdsOf(scope: UnitScope): string[] | null {
+  if (scope.kind === 'all') return null;
+  return scope.kind === 'some' ? [...scope.where.unitIds] : [];
 }
 
 export function canReadUnit(viewer: Viewer, unitId: string): boolean {

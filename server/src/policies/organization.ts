@@ -1,5 +1,6 @@
 /** Partner organisations: admins see all; a person sees their own. */
 import { noteConsulted } from './consulted.js';
+import { ALL, NONE, some, type Scope } from './scope.js';
 import type { Viewer } from './viewer.js';
 
 export function canReadOrganization(viewer: Viewer, organization: { id: string }): boolean {
@@ -7,8 +8,8 @@ export function canReadOrganization(viewer: Viewer, organization: { id: string }
 }
 
 /** The organisations a list query may return. */
-export function readableOrganizations(viewer: Viewer): { all: true } | { all: false; id: string } | { all: false; none: true } {
+export function readableOrganizations(viewer: Viewer): Scope<{ id: string }> {
   noteConsulted();
-  if (viewer.role === 'ADMIN') return { all: true };
-  return viewer.organizationId ? { all: false, id: viewer.organizationId } : { all: false, none: true };
+  if (viewer.role === 'ADMIN') return ALL;
+  return viewer.organizationId ? some({ id: viewer.organizationId }) : NONE;
 }

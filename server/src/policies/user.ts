@@ -7,6 +7,7 @@
  * business units, organisation), which only those who may read the person see (`canReadUserDetails`).
  */
 import { noteConsulted } from './consulted.js';
+import { ALL, some, type Scope } from './scope.js';
 import type { Viewer } from './viewer.js';
 
 export interface UserScope {
@@ -15,19 +16,20 @@ export interface UserScope {
 }
 
 /** Which users a list query may return. */
-export type UserListScope = { all: true } | { all: false; organizationId: string | null; selfId: string };
+export type UserListScope = Scope<{ organizationId: string | null; selfId: string }>;
 
 export function readableUsers(viewer: Viewer): UserListScope {
   noteConsulted();
-  if (viewer.role === 'ADMIN') return { all: true };
-  if (viewer.role === 'PARTNER_ADMIN') return { all: false, organizationId: viewer.organizationId, selfId: viewer.userId };
-  return { all: false, organizationId: null, selfId: viewer.userId };
+  if (viewer.role === 'ADMIN') return ALL;
+  if (viewer.role === 'PARTNER_ADMIN') return some({ organizationId: viewer.organizationId, selfId: viewer.userId });
+  return some({ organizationId: null, selfId: viewer.userId });
 }
 
 export function canReadUser(viewer: Viewer, user: UserScope): boolean {
   if (user.id === viewer.userId) return true;
   const scope = readableUsers(viewer);
-  return scope.all || (scope.organizationId !== null && scope.organizationId === user.organizationId);
+  if (scope.kind !== 'some') return scope.kind === 'all';
+  return scope.where.organizationId !== null && scope.where.organizationId === user.organizationId;
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * Who is asking. Built once per request (HTTP) or per connection (websockets) from the verified token and
- * the user's current row, and handed to every policy. Policies import nothing but types like this one.
+ * the user's current row, and handed to every policy. Policies run no code outside policies/ but the error
+ * factories (errors.ts): they take plain rows and types like this one, and import capabilities' types only.
  */
 import type { Role } from '../config.js';
 

@@ -6,6 +6,7 @@
  */
 import type { Role } from '../config.js';
 import { noteConsulted } from './consulted.js';
+import { ALL, NONE, some, type Scope } from './scope.js';
 import type { Viewer } from './viewer.js';
 
 /** What visibility depends on: fields every execution row and every event carries. */
@@ -51,27 +52,22 @@ export function canReadExecution(viewer: Viewer, execution: ExecutionScope): boo
   }
 }
 
-/** The executions a list query may return, as conditions a query can apply. */
-export type ExecutionListScope =
-  | { all: true }
-  | { all: false; definitionKey: string; organizationId?: string; businessUnitIds?: string[] }
-  | { none: true; all: false };
+/** The executions a list query may return: of one definition, and of one organisation or some units. */
+export type ExecutionListScope = Scope<{ definitionKey: string; organizationId?: string; businessUnitIds?: string[] }>;
 
 export function readableExecutions(viewer: Viewer): ExecutionListScope {
   noteConsulted();
   switch (viewer.role) {
     case 'ADMIN':
-      return { all: true };
+      return ALL;
     case 'PARTNER_ADMIN':
-      return viewer.organizationId
-        ? { all: false, definitionKey: 'new_partner_user', organizationId: viewer.organizationId }
-        : { none: true, all: false };
+      return viewer.organizationId ? some({ definitionKey: 'new_partner_user', organizationId: viewer.organizationId }) : NONE;
     case 'ANALYST':
-      return { all: false, definitionKey: 'budget_submission' };
+      return some({ definitionKey: 'budget_submission' });
     case 'BU_LEADER':
-      return { all: false, definitionKey: 'budget_submission', businessUnitIds: [...viewer.unitIds] };
+      return viewer.unitIds.size > 0 ? some({ definitionKey: 'budget_submission', businessUnitIds: [...viewer.unitIds] }) : NONE;
     default:
-      return { none: true, all: false };
+      return NONE;
   }
 }
 

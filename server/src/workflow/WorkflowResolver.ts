@@ -143,13 +143,14 @@ export class WorkflowResolver {
     // Read before the rows: every event up to this cursor is reflected in them, later ones replay after it.
     const eventCursor = await this.newestEventCursor(ctx);
     const empty = { edges: [], pageInfo: { hasNextPage: false, endCursor: null }, eventCursor };
-    if ('none' in scope) return empty;
+    if (scope.kind === 'none') return empty;
     const where: Record<string, unknown>[] = [];
-    if (!scope.all) {
-      if (definitionKey != null && definitionKey !== scope.definitionKey) return empty;
-      where.push({ definitionKey: scope.definitionKey });
-      if (scope.organizationId) where.push({ organization: scope.organizationId });
-      if (scope.businessUnitIds) where.push({ businessUnit: { $in: scope.businessUnitIds } });
+    if (scope.kind === 'some') {
+      const only = scope.where;
+      if (definitionKey != null && definitionKey !== only.definitionKey) return empty;
+      where.push({ definitionKey: only.definitionKey });
+      if (only.organizationId) where.push({ organization: only.organizationId });
+      if (only.businessUnitIds) where.push({ businessUnit: { $in: only.businessUnitIds } });
     }
     if (status != null) where.push({ status });
     if (definitionKey != null) where.push({ definitionKey });

@@ -31,9 +31,10 @@ const REPLAY_PAGE = 500;
 
 /** SQL conditions (on workflow_event `e`) for the events a viewer may see, mirroring canReadExecution. */
 function scopeSql(viewer: Viewer): { sql: string; params: unknown[] } | null {
-  const scope = readableExecutions(viewer);
-  if ('none' in scope) return null;
-  if (scope.all) return { sql: 'TRUE', params: [] };
+  const readable = readableExecutions(viewer);
+  if (readable.kind === 'none') return null;
+  if (readable.kind === 'all') return { sql: 'TRUE', params: [] };
+  const scope = readable.where;
   const parts = ['e.definition_key = ?'];
   const params: unknown[] = [scope.definitionKey];
   if (scope.organizationId) {
