@@ -1,4 +1,4 @@
-/** The services a request can reach, wired once in `main.ts` and handed to every resolver in the context. */
+/** The services a request can reach, wired once in `app.ts` and handed to every resolver in the context. */
 import type { LocalLogin } from './auth/localLogin.js';
 import type { TokenService } from './auth/tokens.js';
 import type { ViewerResolver } from './auth/viewers.js';

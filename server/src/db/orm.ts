@@ -1,6 +1,9 @@
 /**
- * Opening the database: MikroORM over PostgreSQL, migrations applied under an advisory lock (so that two
- * instances starting together never run them twice), and the demo data seeded into an empty database.
+ * Opening the database: MikroORM over PostgreSQL, with migrations applied under an advisory lock (so that two
+ * instances starting together never run them twice).
+ *
+ * Out of scope: which entities there are (entities.ts, handed in by the composition root) and the demo data
+ * (seed.ts, run by app.ts after this, under a lock of its own).
  */
 import { MikroORM, defineConfig, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
@@ -15,7 +18,10 @@ export function setOrmLogger(log: { debug(msg: string): void }): void {
   ormLog = log;
 }
 
-/** The advisory lock key that serialises migrations and seeding across instances ("plansync" in hex-ish). */
+/**
+ * The advisory lock key that serialises schema changes across instances: migrations here, and pg-boss's queue
+ * set-up (workflow/engine.ts). "plan" in ASCII. The demo seed takes a lock of its own (seed.ts).
+ */
 const SCHEMA_LOCK_KEY = 0x706c616e;
 
 /** MikroORM's options for this database and these entities (the registry is `entities.ts`, beside `app.ts`). */

@@ -1,11 +1,13 @@
 /**
  * Whether a resolver asked the policies: each entry point of policies/ (`authorize`, `can`, the list scopes)
- * notes that it was consulted in the current async context, and the schema (schema.ts, `guardResolvers`)
- * runs every root field in such a context and refuses an answer given without asking. A resolver that
+ * notes that it was consulted in the current async context, and the root-field guard (graphql/policyGuard.ts,
+ * `guardRootFields`, applied by schema.ts) runs every root field in such a context and refuses an answer given
+ * without asking. A resolver that
  * forgets row-level security then fails loudly in every test that calls it, instead of leaking quietly.
  *
  * Out of scope: whether the right rule was asked (the security matrices test that), and fields reached
- * through a parent that was authorized (they inherit its check; schema.ts lists them).
+ * through a parent that was authorized (they inherit its check; only root fields are guarded). The root fields
+ * that need no policy are named in schema.ts (`OPEN_ROOT_FIELDS`), each with its reason.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 
