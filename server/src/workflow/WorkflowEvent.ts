@@ -2,9 +2,10 @@ import { Entity, Index, PrimaryKey, Property } from '@mikro-orm/core';
 
 /**
  * Every status change of an execution or a step, in commit order: `id` is the cursor subscribers resume
- * from. Rows are inserted under a transaction-level lock (see eventLog.ts), so ids become visible in the
- * order they were assigned and a reader never skips one that commits late. The columns after `status`
- * are what visibility rules need, so replay filters in SQL and fan-out filters without a query.
+ * from. Rows are inserted under a transaction-level lock (see transitions.ts), so ids become visible in the
+ * order they were assigned and a reader never skips one that commits late. The last three columns
+ * (definition, organisation, unit) are what visibility rules need, so replay filters in SQL and fan-out
+ * filters without a query. The record events carry, and its mapping from this row, are in events.ts.
  */
 @Entity({ tableName: 'workflow_event' })
 @Index({ properties: ['executionId', 'id'] })

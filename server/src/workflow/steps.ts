@@ -1,7 +1,9 @@
 /**
  * What each step does. Automatic steps call integrations (outside any transaction) and return their output
  * plus `persist`, the domain rows they create, written in the same transaction that marks the step
- * SUCCEEDED. Manual steps check their input (`acceptInput`) and may change the domain when it is given.
+ * SUCCEEDED. Manual steps check what their JSON schema cannot (`INPUT_HANDLERS`: duplicates, an organisation
+ * the person may pick) and may change the domain when the input is given. Who may do what is asked of
+ * policies/ (`authorize`, `can`), never decided here.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { BudgetLine } from '../budget/BudgetLine.js';
