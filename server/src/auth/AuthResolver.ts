@@ -1,3 +1,10 @@
+/**
+ * Signing in and out over GraphQL: `login` (email and password, with limits: localLogin.ts), `signOut` (ends
+ * the token it is called with; its open sockets close on TOKENS_REVOKED) and `me`.
+ *
+ * Out of scope: Microsoft sign-in (entraSignIn.ts, plain HTTP routes) and the sign-in log
+ * (SignInLogResolver.ts).
+ */
 import { Arg, Ctx, Field, Mutation, ObjectType, Query, Resolver } from 'type-graphql';
 import { User } from '../directory/User.js';
 import type { Viewer } from '../policies/viewer.js';

@@ -1,3 +1,11 @@
+/**
+ * `auditLog`: the cell changes the caller may see, newest first, a page at a time (keyset on the id). The
+ * scope is in the query (the caller's units: policies/cellChange.ts), never filtered after fetching; a
+ * `lineId` the caller may not read answers exactly like a missing one (policies/authorize.ts).
+ *
+ * Out of scope: writing entries (the grid's projection, collab/gridProjection.ts, through lineStore.ts) and
+ * an entry's line and author (RelationResolvers.ts).
+ */
 import { Arg, Ctx, Field, ID, Int, ObjectType, Query, Resolver } from 'type-graphql';
 import { requireViewer, type GraphQLContext } from '../graphql/context.js';
 import { isUuid } from '../ids.js';

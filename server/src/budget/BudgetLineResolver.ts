@@ -1,3 +1,11 @@
+/**
+ * The budget's units, plans and lines over GraphQL: `businessUnits` and `budgetPlans` (what the caller may
+ * read), `budgetLines` (one SQL query scoped in its WHERE clause: lineQueries.ts), `updateBudgetLine` (the
+ * one write path, budgetLineWriter.ts, which asks the policies) and `budgetLineChanged` (unitEvents.ts).
+ *
+ * Out of scope: a line's GraphQL type (BudgetLineType.ts, and why it is not the entity) and its relations
+ * (RelationResolvers.ts).
+ */
 import { Arg, Ctx, Field, Float, ID, InputType, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { requireViewer, type GraphQLContext } from '../graphql/context.js';
 import { canReadPlans } from '../policies/budgetPlan.js';

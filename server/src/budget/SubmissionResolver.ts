@@ -1,3 +1,12 @@
+/**
+ * A unit's submission over GraphQL: `budgetSubmissions` of a plan (the caller's units, in the query),
+ * `submitBudget` (the unit's cells freeze, budgetLineWriter.ts `freezeWhile`, while the engine starts the
+ * review workflow and asks the policies), `submissionStatusChanged` (unitEvents.ts), and what the caller may
+ * do with a submission now (`canEdit`, `canSubmit`, `canReview`, answered by policies/).
+ *
+ * Out of scope: the review itself (the budget_submission workflow) and a submission's review workflow field
+ * (workflow/SubmissionWorkflowResolver.ts).
+ */
 import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { requireViewer, type GraphQLContext } from '../graphql/context.js';
 import { canSubmit, canReview } from '../policies/budgetSubmission.js';

@@ -1,3 +1,10 @@
+/**
+ * People over GraphQL: `users` (scoped in the query: policies/user.ts), `setUserAccess` (admins; the person's
+ * open sockets follow at once, on USER_ACCESS_CHANGED), and a person's details (role, units, organisation),
+ * which only those who may read them see, on every path a User is reached, events included.
+ *
+ * Out of scope: what the signed-in person may do (`me { can }`, AbilitiesResolver.ts).
+ */
 import { Collection } from '@mikro-orm/core';
 import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { BusinessUnit } from './BusinessUnit.js';

@@ -1,3 +1,14 @@
+/**
+ * Workflows over GraphQL: the definitions; the executions the caller may see (scoped in the query by
+ * policies/workflowExecution.ts; one that is hidden reads as null, like a missing one); starting one, giving
+ * a manual step's input and retrying a failed step (the engine's, engine.ts, which asks the policies); and
+ * the `workflowEvents` stream (eventStream.ts: replay from a cursor, then live, in cursor order).
+ *
+ * Fields of WorkflowExecution resolve from an entity or from the snapshot of one an event carries.
+ *
+ * Out of scope: the abilities on definitions and steps (WorkflowAbilityResolvers.ts) and a submission's
+ * review workflow (SubmissionWorkflowResolver.ts).
+ */
 import { Arg, Ctx, Field, FieldResolver, ID, Int, Mutation, ObjectType, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { GraphQLJSON } from 'graphql-scalars';
 import { BusinessUnit } from '../directory/BusinessUnit.js';
