@@ -1,17 +1,19 @@
 /**
  * The one door to row-level security: `authorize(viewer, action, kind, row)` asserts the viewer may do
  * `action` on a loaded row, and `can(...)` asks the same question without throwing. Every resolver, field
- * resolver, subscription, grid join and export asks through here (or through a list scope, `*Scope` in the
- * policy files); the rules themselves are the pure functions of the policy files beside this one, one per
- * kind of row (after Outline's `server/policies/cancan.ts`).
+ * resolver, subscription and export asks through here, or through a list scope (the `readable*` functions
+ * of the policy files, all of one shape: scope.ts); a grid join and its re-checks ask `gridRights` (grid.ts),
+ * built on the same rules. The rules themselves are the pure functions of the policy files beside this one,
+ * one per kind of row (after Outline's `server/policies/cancan.ts`).
  *
- * A row the viewer may not read is answered exactly like a missing one (`authorize` with a null row), so
- * that no answer reveals whether a row exists: per kind, either NOT_FOUND for both, or (unit-scoped rows, as
- * the contract asks) NOT_FOUND to who reads every unit and FORBIDDEN to everyone else. A row the viewer may
- * read but not act on is FORBIDDEN, with the reason.
+ * A row the viewer may not read is answered exactly like a missing one (`authorize` with a null row;
+ * `hiddenRow` for an id that cannot name a row; `readableOrNull` for fields that answer null), so that no
+ * answer reveals whether a row exists: per kind, either NOT_FOUND for both, or (unit-scoped rows, as the
+ * contract asks) NOT_FOUND to who reads every unit and FORBIDDEN to everyone else. A row the viewer may read
+ * but not act on is FORBIDDEN, with the reason.
  *
  * Out of scope: loading rows (callers load, then authorize), and list queries, which are scoped in their
- * WHERE clause by the policy files' scope functions, not filtered after fetching.
+ * WHERE clause by the policy files' scopes, not filtered after fetching.
  */
 import type { GraphQLError } from 'graphql';
 import type { Role } from '../config.js';

@@ -1,8 +1,8 @@
 /**
- * What a person may do in a unit's grid (`/yjs/<plan>/<unit>`): nothing (the join is refused), read (the
- * connection is read-only: its edits are dropped), or write. Asked when a socket joins and at every
- * re-check (an access change, a submission's status change, Redis coming back), so that a grid never keeps
- * rights its person no longer has.
+ * What a person may do in a unit's grid (`/yjs/budget:<plan>:<unit>`, collab/docName.ts): nothing (the join
+ * is refused), read (the connection is read-only: its edits are dropped), or write. Asked by the grid server
+ * when a socket joins and at every re-check (an access change, a submission's status change, Redis coming
+ * back), so that a grid never keeps rights its person no longer has.
  */
 import { canEditLine } from './budgetLine.js';
 import type { SubmissionScope } from './budgetSubmission.js';
