@@ -1,4 +1,8 @@
-/** Finding the business unit a request names, answering alike for a unit that is missing or hidden. */
+/**
+ * Finding the plan and the business unit a request names, through the policies: a unit that is missing is
+ * answered exactly like one that is hidden (policies/authorize.ts), and a plan is asked for only by who may
+ * read plans.
+ */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { forbidden, notFound } from '../errors.js';
 import { authorize } from '../policies/authorize.js';
