@@ -1,6 +1,8 @@
 /**
  * A budget line as plain data, shaped like the GraphQL BudgetLine type: what events carry, so that a
- * subscriber renders it without touching the database and the bus can serialise it (Redis, later).
+ * subscriber renders it without touching the database, and the bus can send it to other instances as JSON
+ * (realtime/eventBus.ts). One mapping from a stored row (`snapshotFromRow`), for the grid projection's writes
+ * and `budgetLines` alike.
  */
 import type { BudgetLine } from './BudgetLine.js';
 

@@ -1,10 +1,13 @@
 /**
  * Plain SQL on a pooled PostgreSQL connection, for hot paths: the grid's update log appends and projection
- * batches (every 100 ms per open document), `budgetLines` and the viewer lookup (every request). Through
+ * batches (every 100 ms per open document), `budgetLines`, the viewer lookup (every request) and the sign-in
+ * limits' counters (auth/signInLimits.ts: rate-limiter-flexible borrows the pool through here). Through
  * MikroORM's unit of work (an EntityManager fork, entity hydration and change sets, knex's query building)
  * each cost milliseconds of CPU, several times the work itself. Here it is a few statements with fixed text
  * (prepared once per connection) on a `pg` client borrowed from MikroORM's own pool, so no second pool and no
  * connection of our own to manage.
+ *
+ * Out of scope: how a connection is borrowed from knex's pool and given back (internals/knexPool.ts).
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { QueryResultRow } from 'pg';

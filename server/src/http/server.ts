@@ -5,7 +5,8 @@
  *   /readyz    200 while the database answers, 503 otherwise; says whether Redis is up (when configured): an
  *              instance without Redis still serves its own clients, so it stays in the proxy's rotation
  *   /metrics   Prometheus: METRICS_TOKEN as a bearer token, or (without it) callers on loopback only
- *   /auth/...  sign-in with Microsoft Entra ID
+ *   /auth/...  sign-in with Microsoft Entra ID (auth/entraSignIn.ts, mounted by app.ts)
+ *   /yjs/...   the grid's websockets (collab/GridServer.ts, handed in by app.ts)
  *   /          the web client
  * Websocket upgrades are routed by path here: two `WebSocketServer({ server })` on one HTTP server break
  * each other, so every websocket server is created with `noServer` and handed its own upgrades.
@@ -44,7 +45,7 @@ export interface HttpServerOptions {
   metrics: Metrics;
   /** Extra routes (Entra sign-in), mounted before the web client. */
   routes?: (app: express.Express) => void;
-  /** Extra websocket endpoints by path prefix (the grid's /yjs, later). */
+  /** Extra websocket endpoints by path prefix (the grid's /yjs). */
   upgrades?: Record<string, (request: http.IncomingMessage, socket: Duplex, head: Buffer) => void>;
 }
 
