@@ -1,5 +1,6 @@
 /**
- * The error codes of the public contract, and the one place that decides what an error may reveal.
+ * The errors of the public contract, as factories by code (the codes themselves are in schema/codes.ts,
+ * shared with the client), and the one place that decides what an error may reveal.
  *
  * Resolvers throw these factories; anything else that escapes (a database error, a bug) is masked as
  * INTERNAL_SERVER_ERROR by `maskError`, on HTTP and on websockets alike, so no stack, SQL or row detail

@@ -1,6 +1,7 @@
 /**
  * The budget page of one business unit: the unit picker, the live grid, filters, totals, the connection
- * badge, who else is here, and the unit's submission (status, and the submit button for its leaders).
+ * badge, who else is here, and the unit's submission (its status, and the submit button). Whether the grid
+ * is editable and the unit may be submitted is the server's answer (`canEdit`, `canSubmit`), not the role's.
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useMutation, useQuery, useSubscription } from '@apollo/client/react';
