@@ -1,11 +1,14 @@
 /**
  * The one write path for budget cells.
  *
- * `updateLine` is the API's entry: it asks the policies, validates the input, and applies the change to the
+ * `updateLine` is the API's entry: it validates the input, asks the policies, and applies the change to the
  * line's live grid document as an edit by the viewer, checking the expected version once every earlier edit
- * of that document is in the rows. The grid's projection (collab/gridProjection.ts) then writes the row, its
- * version, one audit entry per column that really changed and `budgetLineChanged`, for API and grid edits
- * alike: one write path.
+ * of that document is in the rows. The grid's projection (collab/gridProjection.ts, with the SQL of
+ * lineStore.ts) then writes the row, its version, one audit entry per column that really changed and
+ * `budgetLineChanged`, for API and grid edits alike: one write path. `freezeWhile` runs a submission with the
+ * unit's document frozen, so that the review sees final rows.
+ *
+ * The grid server attaches itself (`attachLiveDocuments`, as `LiveDocuments`): budget/ does not import collab/.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { badUserInput, conflict, forbidden } from '../errors.js';
