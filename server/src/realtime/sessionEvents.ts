@@ -1,8 +1,9 @@
 /**
  * The topics every live transport follows, whatever the capability: a person's access changed, a token was
- * ended, the cluster link came back. The directory and auth publish them; the grid server and the GraphQL
- * websocket close or re-check sockets on them. They live here, below the capabilities, so that transports
- * follow them without importing the capabilities that publish them.
+ * ended, the cluster link came back. The directory and auth publish the first two, the bus itself the third
+ * (realtime/eventBus.ts); the grid server and the GraphQL websocket close or re-check sockets on them (and the
+ * catch-ups of budget and workflow events follow the third too). They live here, below the capabilities, so
+ * that transports follow them without importing the capabilities that publish them.
  */
 import type { ResyncReason } from './redisLink.js';
 
