@@ -1,4 +1,8 @@
-/** The frame of every signed-in view: navigation by what the person may open, who they are, sign-out. */
+/**
+ * The frame of every signed-in view: navigation by what the person may open (`me.can`), who they are,
+ * sign-out. The views other than the grid load on first open (React.lazy), so that their libraries (rjsf,
+ * recharts, csv-stringify) stay out of the sign-in and grid bundle.
+ */
 import { lazy, Suspense } from 'react';
 import { NavLink, Navigate, Route, Routes, useLocation } from 'react-router';
 import { ErrorBoundary } from '../common/ErrorBoundary';
