@@ -10,8 +10,9 @@
  * Live events come from the instance's sequencer (eventSequencer.ts): every event of every instance,
  * exactly once, in cursor order. So a subscriber that resumes with `after` on another instance than the
  * one it left gets exactly the events it missed, in order, wherever they were committed.
- * Without `after`, only live events are delivered. The viewer's scope is computed once; each live event
- * is checked against it from its own fields, never with a query.
+ * Without `after`, only live events are delivered. The viewer's scope (policies/workflowExecution.ts) is
+ * computed once, for the replay's SQL; each live event is checked by the same rule on its own fields, never
+ * with a query.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { ExecutionResult } from 'graphql';
