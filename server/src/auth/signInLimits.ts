@@ -11,7 +11,8 @@
  * Both live in one table, `sign_in_limit` (key, points, expire in ms since the epoch), which a migration makes
  * (the library is told it exists: it never creates tables at run time). Keys are `address:<address>` and
  * `account:<user id>@<address>`; neither is ever written for a made-up email. Rows whose window or lock ended
- * an hour ago are deleted now and then (`pruneNowAndThen`), along with old sign-in log entries.
+ * an hour ago are deleted now and then (`pruneNowAndThen`), along with old sign-in log entries and revoked
+ * tokens past their expiry.
  *
  * How the library's counters map onto the lockout, which the library has no notion of "the attempt that
  * reaches the threshold is still tried" for: the account counter allows `threshold - 1` points, so the
