@@ -15,9 +15,6 @@ registerEnumType(SubmissionStatusEnum, {
   description: 'Where a unit budget is in review. SUBMITTED and APPROVED units are read-only; REJECTED opens again.',
 });
 
-/** Statuses in which nobody may change the unit's cells. */
-export const LOCKED_STATUSES: ReadonlySet<SubmissionStatus> = new Set(['SUBMITTED', 'APPROVED']);
-
 /** A unit's submission of its budget in a plan: one row per plan and unit, created with the plan. */
 @ObjectType()
 @Entity({ tableName: 'budget_submission' })
