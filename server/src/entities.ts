@@ -1,4 +1,5 @@
 /** Every MikroORM entity, listed once so the ORM, the migrations and the tests agree on the model. */
+import { ActivityEntry } from './activity/ActivityEntry.js';
 import { RevokedToken } from './auth/RevokedToken.js';
 import { SignInEvent } from './auth/SignInEvent.js';
 import { SIGN_IN_LIMIT_TABLE } from './auth/signInLimits.js';
@@ -19,6 +20,7 @@ import { WorkflowEvent } from './workflow/WorkflowEvent.js';
 import { WorkflowExecution } from './workflow/WorkflowExecution.js';
 
 export const entities = [
+  ActivityEntry,
   Organization,
   User,
   BusinessUnit,

@@ -1,6 +1,7 @@
 /** The GraphQL schema, built code-first from the resolvers; `schema/schema.graphql` is its printed form. */
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
+import { ActivityLogResolver } from './activity/ActivityLogResolver.js';
 import { AuthResolver } from './auth/AuthResolver.js';
 import { SignInLogResolver } from './auth/SignInLogResolver.js';
 import { AuditLogResolver } from './budget/AuditLogResolver.js';
@@ -25,6 +26,7 @@ import { SubmissionWorkflowResolver } from './workflow/SubmissionWorkflowResolve
 
 export const resolvers = [
   AuthResolver,
+  ActivityLogResolver,
   SignInLogResolver,
   UserResolver,
   AbilitiesResolver,

@@ -55,6 +55,7 @@ const LIST_ROWS: Record<string, number | ((args: Record<string, unknown>) => num
   // A connection's edges are its page: the `first` of the field that returns the connection counts them.
   'CellChangeConnection.edges': 1,
   'WorkflowExecutionConnection.edges': 1,
+  'ActivityConnection.edges': 1,
 };
 const DEFAULT_LIST_ROWS = 20;
 
@@ -66,6 +67,7 @@ const MAX_PAGE: Record<string, number> = {
   'Query.auditLog': 500,
   'Query.workflowExecutions': 200,
   'Query.signInEvents': 1000,
+  'Query.activityLog': 500,
 };
 /** Rows of a paged field called without `first` and whose argument has no default (the resolvers' page). */
 const DEFAULT_PAGE = 50;

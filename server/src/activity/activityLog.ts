@@ -1,0 +1,67 @@
+/**
+ * The activity log: one entry for every action of the contract's list ("Activity log" in CONTRACT.md v1.1),
+ * written with the EntityManager of the change, so that it commits or rolls back with it: there is never a
+ * change without its entry, nor an entry for a change that did not happen.
+ *
+ * Out of scope: cell edits (the audit log, budget/CellChange.ts, has them) and sign-ins (auth/SignInEvent.ts).
+ */
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { ActivityEntry } from './ActivityEntry.js';
+
+export const ACTIVITY_ACTIONS = [
+  'USER_CREATED',
+  'USER_ACCESS_CHANGED',
+  'PASSWORD_RESET',
+  'PASSWORD_CHANGED',
+  'USER_DEACTIVATED',
+  'USER_REACTIVATED',
+  'USER_DELETED',
+  'USER_UNLOCKED',
+  'TOTP_ENABLED',
+  'TOTP_DISABLED',
+  'ACCESS_TOKEN_CREATED',
+  'ACCESS_TOKEN_REVOKED',
+  'SERVICE_ACCOUNT_CREATED',
+  'PLAN_CREATED',
+  'PLAN_STATUS_CHANGED',
+  'LINES_ADDED',
+  'LINES_REMOVED',
+  'UNIT_CREATED',
+  'VALUES_IMPORTED',
+  'ORGANIZATION_RENAMED',
+  'ORGANIZATION_DELETED',
+  'EXECUTION_CANCELLED',
+  'SUBMISSION_WITHDRAWN',
+  'SUBMISSION_REOPENED',
+  'WEBHOOK_CREATED',
+  'WEBHOOK_DELETED',
+] as const;
+export type ActivityAction = (typeof ACTIVITY_ACTIONS)[number];
+
+/** Who acted: the viewer of the request (its id and email), or null for the system itself. */
+export interface Actor {
+  userId: string;
+  email: string;
+}
+
+/**
+ * Adds one entry to `em`'s unit of work: it is written by the caller's next flush, inside the caller's
+ * transaction when there is one (`em.transactional`), so call it where the change is made.
+ */
+export function recordActivity(
+  em: EntityManager,
+  actor: Actor | null,
+  action: ActivityAction,
+  subject: string,
+  details?: Record<string, unknown>,
+): ActivityEntry {
+  const entry = em.create(ActivityEntry, {
+    action,
+    actorId: actor?.userId ?? null,
+    actorEmail: actor?.email ?? null,
+    subject,
+    details: details ?? null,
+  });
+  em.persist(entry);
+  return entry;
+}
