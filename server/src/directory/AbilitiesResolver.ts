@@ -30,6 +30,9 @@ export class AbilitiesType implements Abilities {
 
   @Field(() => Boolean, { description: "Changes people's roles and units and reads the sign-in log (setUserAccess, signInEvents)." })
   manageUsers!: boolean;
+
+  @Field(() => Boolean, { description: 'Reads the activity log: who did what to whom (activityLog).' })
+  readActivityLog!: boolean;
 }
 
 @Resolver(() => User)

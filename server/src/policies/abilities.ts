@@ -11,6 +11,7 @@
 import type { Role } from '../config.js';
 import type { SubmissionStatus } from '../budget/BudgetSubmission.js';
 import type { StepKind, StepStatus } from '../workflow/statuses.js';
+import { canReadActivityLog } from './activity.js';
 import { canReview } from './budgetSubmission.js';
 import { canReadUnit } from './businessUnit.js';
 import { canReadCellChange } from './cellChange.js';
@@ -32,6 +33,8 @@ export interface Abilities {
   listUsers: boolean;
   /** Changes roles and memberships and reads the sign-in log. */
   manageUsers: boolean;
+  /** Reads the activity log (who did what to whom). */
+  readActivityLog: boolean;
 }
 
 /** A submission in the state a review is asked for: what `canReview` is asked about. */
@@ -50,6 +53,7 @@ export function abilitiesOf(viewer: Viewer, unitIds: readonly string[]): Abiliti
     readWorkflows: readableExecutions(viewer).kind !== 'none',
     listUsers: users.kind === 'all' || (users.kind === 'some' && users.where.organizationId !== null),
     manageUsers: canManageUsers(viewer),
+    readActivityLog: canReadActivityLog(viewer),
   };
 }
 
