@@ -8,8 +8,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { buildPlansyncSchema, printPlansyncSchema } = await import(path.join(root, 'server/dist/server/src/schema.js'));
-const { createEventBus } = await import(path.join(root, 'server/dist/server/src/realtime/eventBus.js'));
-const sdl = printPlansyncSchema(await buildPlansyncSchema(createEventBus()));
+const { createPlansyncBus } = await import(path.join(root, 'server/dist/server/src/events.js'));
+const sdl = printPlansyncSchema(await buildPlansyncSchema(createPlansyncBus()));
 await fs.mkdir(path.join(root, 'schema'), { recursive: true });
 await fs.writeFile(path.join(root, 'schema/schema.graphql'), sdl);
 console.log(`wrote schema/schema.graphql (${sdl.split('\n').length} lines)`);
