@@ -1,0 +1,85 @@
+/**
+ * The activity log page in a browser against a real server: an admin reads who did what, filters by action,
+ * person and day on the server, clears the filters and exports what is loaded; a non-admin is not offered the
+ * page and cannot open it by its address.
+ */
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordActivity } from '../../server/src/activity/activityLog.js';
+import { startTestServer, type TestServer } from '../../server/src/testing/harness.js';
+import { expectNoProblems, hasChromium, launchBrowser, screenshot, signIn, type Person } from './browser.js';
+
+describe.skipIf(!hasChromium)('activity log page', () => {
+  let server: TestServer;
+  let browser: Browser;
+  const people: Person[] = [];
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    browser = await launchBrowser();
+    const [admin] = await server.sql<{ id: string }>(`SELECT id FROM app_user WHERE email = 'admin@example.com'`);
+    const actor = { userId: admin.id, email: 'admin@example.com' };
+    const em = server.app.services.orm.em.fork();
+    await em.transactional(async (tx) => {
+      recordActivity(tx, actor, 'PLAN_CREATED', 'FY2028 Budget', { fiscalYear: 2028, copiedFrom: 'FY2027 Budget' });
+      recordActivity(tx, actor, 'USER_DEACTIVATED', 'viewer.sales-north@example.com');
+      recordActivity(tx, { userId: admin.id, email: 'other.admin@example.com' }, 'UNIT_CREATED', 'RESEARCH', { name: 'Research' });
+    });
+  });
+  afterAll(async () => {
+    await Promise.all(people.map((p) => p.context.close()));
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it('shows an admin who did what, filters on the server, and exports what is loaded', async () => {
+    const admin = await signIn(browser, server.url, 'admin@example.com', '/admin/activity');
+    people.push(admin);
+    const { page } = admin;
+    const rows = page.locator('table.activity tbody tr');
+    await expect.poll(() => rows.count()).toBe(3);
+    await expect.poll(() => rows.first().textContent()).toContain('Business unit created');
+    await expect.poll(() => page.locator('tr[data-action="PLAN_CREATED"]').textContent()).toContain('copiedFrom: FY2027 Budget');
+    await screenshot(page, 'activity-log');
+
+    const filters = page.getByRole('search', { name: 'Filter the activity log' });
+    await filters.getByLabel('Action').selectOption('USER_DEACTIVATED');
+    await filters.getByRole('button', { name: 'Apply' }).click();
+    await expect.poll(() => rows.count()).toBe(1);
+    await expect.poll(() => rows.first().textContent()).toContain('viewer.sales-north@example.com');
+
+    await filters.getByRole('button', { name: 'Clear' }).click();
+    await filters.getByLabel('By (email)').fill('other.admin@example.com');
+    await filters.getByRole('button', { name: 'Apply' }).click();
+    await expect.poll(() => rows.count()).toBe(1);
+    await expect.poll(() => rows.first().textContent()).toContain('RESEARCH');
+
+    // A day after today: nothing since then.
+    const tomorrow = new Date(Date.now() + 86_400_000);
+    const day = `${tomorrow.getFullYear()}-${String(tomorrow.getMonth() + 1).padStart(2, '0')}-${String(tomorrow.getDate()).padStart(2, '0')}`;
+    await filters.getByLabel('By (email)').fill('');
+    await filters.getByLabel('Since').fill(day);
+    await filters.getByRole('button', { name: 'Apply' }).click();
+    await expect.poll(() => page.getByText('Nothing matches these filters.').count()).toBe(1);
+
+    await filters.getByRole('button', { name: 'Clear' }).click();
+    await expect.poll(() => rows.count()).toBe(3);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: /Export CSV/ }).click()]);
+    const csv = await (await download.createReadStream()).toArray();
+    const text = Buffer.concat(csv).toString('utf8');
+    expect(text).toContain('at,action,actor,subject,details');
+    expect(text).toContain('UNIT_CREATED,other.admin@example.com,RESEARCH');
+    expectNoProblems(admin);
+  });
+
+  it('is not offered to anyone else, nor opened by its address', async () => {
+    const analyst = await signIn(browser, server.url, 'analyst@example.com', '/admin/activity');
+    people.push(analyst);
+    const { page } = analyst;
+    await expect.poll(() => page.getByRole('navigation', { name: 'Main' }).textContent()).toContain('Budget grid');
+    expect(await page.getByRole('link', { name: 'Activity' }).count()).toBe(0);
+    await expect.poll(() => new URL(page.url()).pathname).not.toBe('/admin/activity');
+    expect(await page.locator('table.activity').count()).toBe(0);
+    expectNoProblems(analyst);
+  });
+});
