@@ -40,6 +40,9 @@ describe.skipIf(!hasChromium)('activity log page', () => {
     await expect.poll(() => rows.count()).toBe(3);
     await expect.poll(() => rows.first().textContent()).toContain('Business unit created');
     await expect.poll(() => page.locator('tr[data-action="PLAN_CREATED"]').textContent()).toContain('copiedFrom: FY2027 Budget');
+    // Each entry shows the email it was written with, even when the same person had another one later.
+    await expect.poll(() => page.locator('tr[data-action="PLAN_CREATED"]').textContent()).toContain('admin@example.com');
+    expect(await page.locator('tr[data-action="PLAN_CREATED"]').textContent()).not.toContain('other.admin@example.com');
     await screenshot(page, 'activity-log');
 
     const filters = page.getByRole('search', { name: 'Filter the activity log' });
