@@ -10,6 +10,7 @@ import { Migration20261121061656_Workflows } from './Migration20261121061656_Wor
 import { Migration20261203080637_SignInLimitsAndRevokedTokens } from './Migration20261203080637_SignInLimitsAndRevokedTokens.js';
 import { Migration20261203114340_SignInLimitTable } from './Migration20261203114340_SignInLimitTable.js';
 import { Migration20261203130000_ActivityLog } from './Migration20261203130000_ActivityLog.js';
+import { Migration20261203130200_PlanStatus } from './Migration20261203130200_PlanStatus.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261121055827_Initial', class: Migration20261121055827_Initial },
@@ -18,4 +19,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261203080637_SignInLimitsAndRevokedTokens', class: Migration20261203080637_SignInLimitsAndRevokedTokens },
   { name: 'Migration20261203114340_SignInLimitTable', class: Migration20261203114340_SignInLimitTable },
   { name: 'Migration20261203130000_ActivityLog', class: Migration20261203130000_ActivityLog },
+  { name: 'Migration20261203130200_PlanStatus', class: Migration20261203130200_PlanStatus },
 ];

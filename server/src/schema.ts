@@ -8,6 +8,7 @@ import { AuditLogResolver } from './budget/AuditLogResolver.js';
 import { BudgetLineResolver } from './budget/BudgetLineResolver.js';
 import type { BudgetLineParent } from './budget/BudgetLineType.js';
 import { BudgetLineRelations, BudgetSubmissionRelations, CellChangeRelations } from './budget/RelationResolvers.js';
+import { PlanAdminResolver } from './budget/PlanAdminResolver.js';
 import { SubmissionResolver } from './budget/SubmissionResolver.js';
 import { OrganizationResolver } from './directory/OrganizationResolver.js';
 import { AbilitiesResolver } from './directory/AbilitiesResolver.js';
@@ -33,6 +34,7 @@ export const resolvers = [
   OrganizationResolver,
   BudgetLineResolver,
   BudgetLineRelations,
+  PlanAdminResolver,
   SubmissionResolver,
   BudgetSubmissionRelations,
   AuditLogResolver,

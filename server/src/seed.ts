@@ -9,6 +9,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { hashPassword } from './auth/passwords.js';
 import { BudgetLine } from './budget/BudgetLine.js';
 import { BudgetPlan } from './budget/BudgetPlan.js';
+import { linePosition, PRODUCT_CATEGORIES, QUARTERS, REGIONS } from './budget/planLayout.js';
 import { BudgetSubmission } from './budget/BudgetSubmission.js';
 import { BusinessUnit } from './directory/BusinessUnit.js';
 import { Organization } from './directory/Organization.js';
@@ -27,9 +28,8 @@ export const DEMO_UNITS = [
   { code: 'FINANCE', name: 'Finance', slug: 'finance' },
 ] as const;
 
-export const PRODUCT_CATEGORIES = ['Laptops', 'Desktops', 'Servers', 'Storage', 'Networking', 'Software'] as const;
-export const REGIONS = ['North America', 'Europe', 'Asia Pacific', 'Latin America', 'Middle East & Africa'] as const;
-export const QUARTERS = ['Q1', 'Q2', 'Q3', 'Q4'] as const;
+// The grid's layout is budget/'s (plans created by admins are laid out alike); re-exported for the tests.
+export { PRODUCT_CATEGORIES, REGIONS, QUARTERS };
 
 export const DEMO_PLAN = { name: 'FY2027 Budget', fiscalYear: 2027 };
 export const DEMO_ORGANIZATION = 'Acme Partners';
@@ -118,7 +118,7 @@ export async function seedDemoData(em: EntityManager): Promise<boolean> {
               productCategory,
               region,
               quarter,
-              position: (c * REGIONS.length + r) * QUARTERS.length + q,
+              position: linePosition(c, r, q),
               priorYearActual: priorYearActual(unitIndex, c, r, q),
               budgetAmount: null,
               forecastSales: null,

@@ -1,18 +1,22 @@
 /**
  * A unit's submission over GraphQL: `budgetSubmissions` of a plan (the caller's units, in the query),
  * `submitBudget` (the unit's cells freeze, budgetLineWriter.ts `freezeWhile`, while the engine starts the
- * review workflow and asks the policies), `submissionStatusChanged` (unitEvents.ts), and what the caller may
- * do with a submission now (`canEdit`, `canSubmit`, `canReview`, answered by policies/).
+ * review workflow and asks the policies; refused in a closed plan), `submissionStatusChanged` (unitEvents.ts),
+ * and what the caller may do with a submission now (`canEdit`, `canSubmit`, `canReview`, answered by policies/).
  *
  * Out of scope: the review itself (the budget_submission workflow) and a submission's review workflow field
  * (workflow/SubmissionWorkflowResolver.ts).
  */
 import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { requireViewer, type GraphQLContext } from '../graphql/context.js';
+import { forbidden } from '../errors.js';
+import { isPlanOpen } from '../policies/budgetPlan.js';
 import { canSubmit, canReview } from '../policies/budgetSubmission.js';
 import { readableUnits, unitIdsOf } from '../policies/businessUnit.js';
 import { can } from '../policies/authorize.js';
 import type { SubmissionStatusChangedEvent } from './events.js';
+import { PLAN_CLOSED } from './budgetLineWriter.js';
+import { BudgetPlan } from './BudgetPlan.js';
 import { BudgetSubmission } from './BudgetSubmission.js';
 import type { SubmissionSnapshot } from './submissionSnapshot.js';
 import { readablePlan, readableUnitByCode } from './unitLookup.js';
@@ -48,11 +52,15 @@ export class SubmissionResolver {
     const viewer = requireViewer(ctx);
     const plan = await readablePlan(ctx.em, viewer, planId);
     const unit = await readableUnitByCode(ctx.em, viewer, businessUnitCode);
+    if (!isPlanOpen(plan.status)) throw forbidden(PLAN_CLOSED);
     // The review must see exactly what is submitted: edits accepted before the submission are in the rows first,
     // and none is accepted after it (grid or API).
-    const id = await ctx.services.budgetLines.freezeWhile({ planId: plan.id, unitId: unit.id, unitCode: unit.code }, () =>
-      ctx.services.workflows.submitBudget(viewer, plan.id, unit.id),
-    );
+    const id = await ctx.services.budgetLines.freezeWhile({ planId: plan.id, unitId: unit.id, unitCode: unit.code }, async () => {
+      // A plan closed while this waited its turn: nothing is submitted from it.
+      const now = await ctx.em.fork().findOne(BudgetPlan, { id: plan.id }, { fields: ['status'] });
+      if (now && !isPlanOpen(now.status)) throw forbidden(PLAN_CLOSED);
+      return ctx.services.workflows.submitBudget(viewer, plan.id, unit.id);
+    });
     return ctx.em.findOneOrFail(BudgetSubmission, { id }, { populate: ['businessUnit', 'submittedBy'], refresh: true });
   }
 

@@ -6,7 +6,8 @@
  * of that document is in the rows. The grid's projection (collab/gridProjection.ts, with the SQL of
  * lineStore.ts) then writes the row, its version, one audit entry per column that really changed and
  * `budgetLineChanged`, for API and grid edits alike: one write path. `freezeWhile` runs a submission with the
- * unit's document frozen, so that the review sees final rows.
+ * unit's document frozen, so that the review sees final rows. A closed plan's lines are refused (the policy has
+ * the plan's status), and so is an edit whose plan closed while it waited its turn.
  *
  * The grid server attaches itself (`attachLiveDocuments`, as `LiveDocuments`): budget/ does not import collab/.
  */
@@ -15,10 +16,15 @@ import { badUserInput, conflict, forbidden } from '../errors.js';
 import { isUuid } from '../ids.js';
 import { authorize, hiddenRow } from '../policies/authorize.js';
 import { isFrozen } from '../policies/budgetLine.js';
+import { isPlanOpen } from '../policies/budgetPlan.js';
 import type { Viewer } from '../policies/viewer.js';
 import { BudgetLine } from './BudgetLine.js';
+import { BudgetPlan } from './BudgetPlan.js';
 import { BudgetSubmission } from './BudgetSubmission.js';
 import { cellValueProblem, EDITABLE_COLUMNS, type CellValue, type EditableColumn } from './columns.js';
+
+/** The refusal of any change to a closed plan's figures. */
+export const PLAN_CLOSED = 'This budget plan is closed and cannot be changed';
 
 export type CellChanges = Partial<Record<EditableColumn, CellValue>>;
 
@@ -81,11 +87,16 @@ export class BudgetLineWriter {
   ): Promise<BudgetLine> {
     if (!isUuid(lineId)) throw hiddenRow(viewer, 'update', 'BudgetLine');
     validateCellChanges(changes);
-    const line = await em.findOne(BudgetLine, { id: lineId }, { populate: ['businessUnit'] });
+    const line = await em.findOne(BudgetLine, { id: lineId }, { populate: ['businessUnit', 'plan'] });
     const submission = line && (await em.findOne(BudgetSubmission, { plan: line.plan, businessUnit: line.businessUnit }));
     const status = submission?.status ?? 'DRAFT';
-    authorize(viewer, 'update', 'BudgetLine', line && { unitId: line.businessUnit.id, submissionStatus: status }, () =>
-      isFrozen(status) ? `This unit's budget is ${status.toLowerCase()} and cannot be changed` : 'You may not change this budget line',
+    const planStatus = line?.plan.status ?? 'OPEN';
+    authorize(viewer, 'update', 'BudgetLine', line && { unitId: line.businessUnit.id, submissionStatus: status, planStatus }, () =>
+      !isPlanOpen(planStatus)
+        ? PLAN_CLOSED
+        : isFrozen(status)
+          ? `This unit's budget is ${status.toLowerCase()} and cannot be changed`
+          : 'You may not change this budget line',
     );
     if (!this.live) throw new Error('BudgetLineWriter: no live documents attached');
     const target = { planId: line!.plan.id, unitId: line!.businessUnit.id, unitCode: line!.businessUnit.code, lineId };
@@ -94,6 +105,9 @@ export class BudgetLineWriter {
       // check above froze the unit, and this edit must not land after what was submitted.
       const now = await em.fork().findOne(BudgetSubmission, { plan: target.planId, businessUnit: target.unitId }, { fields: ['status'] });
       if (now && isFrozen(now.status)) throw forbidden(`This unit's budget is ${now.status.toLowerCase()} and cannot be changed`);
+      // Likewise a plan closed since (setBudgetPlanStatus).
+      const plan = await em.fork().findOne(BudgetPlan, { id: target.planId }, { fields: ['status'] });
+      if (plan && !isPlanOpen(plan.status)) throw forbidden(PLAN_CLOSED);
       if (expectedVersion == null) return;
       const current = await em.fork().findOneOrFail(BudgetLine, { id: lineId }, { fields: ['version'] });
       if (current.version !== expectedVersion) {

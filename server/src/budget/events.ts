@@ -1,8 +1,9 @@
 /**
  * The budget's live events: a line changed (from the grid, the API or a relay), a unit's submission changed
- * status. They carry what subscription filters need (plan, unit) and the row as the GraphQL type shows it,
+ * status, a plan was closed or reopened. They carry what subscription filters need (plan, unit) and the row as the GraphQL type shows it,
  * so fan-out never queries the database.
  */
+import type { PlanStatus } from './BudgetPlan.js';
 import type { SubmissionStatus } from './BudgetSubmission.js';
 import type { BudgetLineSnapshot } from './lineSnapshot.js';
 import type { SubmissionSnapshot } from './submissionSnapshot.js';
@@ -21,10 +22,17 @@ export interface SubmissionStatusChangedEvent {
   submission: SubmissionSnapshot;
 }
 
+/** A plan was closed or reopened (setBudgetPlanStatus): open grid connections of the plan re-check their rights. */
+export interface PlanStatusChangedEvent {
+  planId: string;
+  status: PlanStatus;
+}
+
 export type BudgetTopics = {
   BUDGET_LINE_CHANGED: BudgetLineChangedEvent;
   SUBMISSION_STATUS_CHANGED: SubmissionStatusChangedEvent;
+  PLAN_STATUS_CHANGED: PlanStatusChangedEvent;
 };
 
-/** Both cross to the other instances. */
-export const BUDGET_CLUSTER_TOPICS = ['BUDGET_LINE_CHANGED', 'SUBMISSION_STATUS_CHANGED'] as const satisfies readonly (keyof BudgetTopics)[];
+/** All cross to the other instances. */
+export const BUDGET_CLUSTER_TOPICS = ['BUDGET_LINE_CHANGED', 'SUBMISSION_STATUS_CHANGED', 'PLAN_STATUS_CHANGED'] as const satisfies readonly (keyof BudgetTopics)[];

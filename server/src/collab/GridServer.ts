@@ -12,7 +12,10 @@
  * Several instances (a RedisLink given): an open document also follows its Redis channel (GridRelay), so
  * that peers on every instance see every change; each change is validated, stored and projected once, by
  * the instance that accepted it. While Redis is away (now and then) and when it comes back, the rights of
- * every connection are read again, in case an access or submission change made elsewhere was not heard.
+ * every connection are read again, in case an access, submission or plan change made elsewhere was not heard.
+ *
+ * A closed plan (PLAN_STATUS_CHANGED) freezes its documents and makes every connection to them read-only, like a
+ * submitted unit's; reopening it gives each connection back the rights `gridRights` says.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -22,13 +25,14 @@ import * as Y from 'yjs';
 import { CloseCode } from '../../../schema/codes.js';
 import type { ViewerResolver } from '../auth/viewers.js';
 import { BudgetLine } from '../budget/BudgetLine.js';
-import { BudgetPlan } from '../budget/BudgetPlan.js';
+import { BudgetPlan, type PlanStatus } from '../budget/BudgetPlan.js';
 import { BudgetSubmission, type SubmissionStatus } from '../budget/BudgetSubmission.js';
 import { BusinessUnit } from '../directory/BusinessUnit.js';
 import { User } from '../directory/User.js';
 import type { BudgetLineWriter, CellChanges, LiveDocuments, LiveEditTarget } from '../budget/budgetLineWriter.js';
 import type { Logger } from '../log.js';
 import { isFrozen } from '../policies/budgetLine.js';
+import { isPlanOpen } from '../policies/budgetPlan.js';
 import { gridRights, type GridRights } from '../policies/grid.js';
 import type { Viewer } from '../policies/viewer.js';
 import type { BudgetTopics } from '../budget/events.js';
@@ -63,6 +67,8 @@ interface OpenDocument {
   idleTimer?: NodeJS.Timeout;
   /** Its Redis channel, when several instances share the work. */
   relayed?: RelayedDocument;
+  /** Its plan's status as last read or heard (a closed plan's document is frozen). */
+  planStatus: PlanStatus;
 }
 
 export interface GridServerOptions {
@@ -195,7 +201,7 @@ export class GridServer implements LiveDocuments {
     const parsed = parseDocName(docName);
     if (!parsed) return null;
     const unit = await em.findOne(BusinessUnit, { code: parsed.unitCode });
-    const plan = unit ? await em.findOne(BudgetPlan, { id: parsed.planId }, { fields: ['id'] }) : null;
+    const plan = unit ? await em.findOne(BudgetPlan, { id: parsed.planId }, { fields: ['id', 'status'] }) : null;
     const submission = plan && unit ? await em.findOne(BudgetSubmission, { plan: plan.id, businessUnit: unit.id }) : null;
     const rights = gridRights(viewer, unit, submission, plan);
     if (rights === 'none') return null;
@@ -231,6 +237,7 @@ export class GridServer implements LiveDocuments {
     const { planId, unitCode } = parseDocName(docName)!;
     const em = this.options.em.fork();
     const unit = await em.findOneOrFail(BusinessUnit, { code: unitCode });
+    const plan = await em.findOneOrFail(BudgetPlan, { id: planId }, { fields: ['status'] });
     const lines = await em.find(BudgetLine, { plan: planId, businessUnit: unit.id }, { orderBy: { position: 'asc' } });
     const document = new GridDocument(docName, planId, unit.id, unitCode, new Set(lines.map((l) => l.id)));
     // Other instances' changes from now on are kept until the stored state is in (then merged: Yjs is idempotent).
@@ -257,7 +264,8 @@ export class GridServer implements LiveDocuments {
     };
     this.projection.attach(document);
     relayed?.attach(document);
-    const open: OpenDocument = { document, connections: new Set(), leases: 0, editChain: Promise.resolve(), relayed };
+    document.frozen = !isPlanOpen(plan.status);
+    const open: OpenDocument = { document, connections: new Set(), leases: 0, editChain: Promise.resolve(), relayed, planStatus: plan.status };
     this.open.set(docName, open);
     this.options.metrics.documents.inc();
     return open;
@@ -355,6 +363,7 @@ export class GridServer implements LiveDocuments {
   private followAccessChanges(): () => void {
     const stops = [
       onEvent(this.options.events, 'SUBMISSION_STATUS_CHANGED', (e) => this.applySubmissionStatus(e.planId, e.unitId, e.status)),
+      onEvent(this.options.events, 'PLAN_STATUS_CHANGED', (e) => this.applyPlanStatus(e.planId, e.status)),
       onEvent(this.options.events, 'USER_ACCESS_CHANGED', (e) =>
         this.applyUserAccess(e.userId).catch((err) => this.options.log.error({ err, userId: e.userId }, 're-checking grid connections failed')),
       ),
@@ -382,7 +391,7 @@ export class GridServer implements LiveDocuments {
     for (const { open, connection } of theirs) {
       const viewer = await this.options.viewers.refresh(em, connection.viewer);
       const submission = viewer ? await em.findOne(BudgetSubmission, { plan: open.document.planId, businessUnit: open.document.unitId }) : null;
-      applyRights(connection, viewer, open.document, submission);
+      applyRights(connection, viewer, open.document, submission, open.planStatus);
     }
   }
 
@@ -399,14 +408,16 @@ export class GridServer implements LiveDocuments {
       const viewers = new Map<string, Viewer | null>();
       for (const open of [...this.open.values()]) {
         const submission = await em.findOne(BudgetSubmission, { plan: open.document.planId, businessUnit: open.document.unitId });
+        const plan = await em.findOne(BudgetPlan, { id: open.document.planId }, { fields: ['status'] });
+        if (plan) open.planStatus = plan.status;
         // Frozen elsewhere while we did not hear it. (Never unfrozen here: a submission may be under way on this instance.)
-        if (isFrozen(submission?.status ?? 'DRAFT')) open.document.frozen = true;
+        if (isFrozen(submission?.status ?? 'DRAFT') || !isPlanOpen(open.planStatus)) open.document.frozen = true;
         for (const connection of [...open.connections]) {
           // Per person and token: a token ended meanwhile (signOut) names nobody any more.
           const key = `${connection.viewer.userId}/${connection.viewer.tokenId ?? ''}`;
           if (!viewers.has(key)) viewers.set(key, await this.options.viewers.refresh(em, connection.viewer));
           const viewer = viewers.get(key);
-          applyRights(connection, viewer && { ...viewer, expiresAt: connection.viewer.expiresAt }, open.document, submission);
+          applyRights(connection, viewer && { ...viewer, expiresAt: connection.viewer.expiresAt }, open.document, submission, open.planStatus);
         }
       }
     } catch (err) {
@@ -419,10 +430,36 @@ export class GridServer implements LiveDocuments {
   private applySubmissionStatus(planId: string, unitId: string, status: SubmissionStatus): void {
     for (const open of this.open.values()) {
       if (open.document.planId !== planId || open.document.unitId !== unitId) continue;
-      open.document.frozen = isFrozen(status);
+      open.document.frozen = isFrozen(status) || !isPlanOpen(open.planStatus);
       for (const connection of open.connections) {
-        connection.setReadOnly(gridRights(connection.viewer, { id: unitId }, { status }, { id: planId }) !== 'write');
+        connection.setReadOnly(gridRights(connection.viewer, { id: unitId }, { status }, { id: planId, status: open.planStatus }) !== 'write');
       }
+    }
+  }
+
+  /**
+   * A plan closed or reopened. Closing freezes its open documents and makes their connections read-only at
+   * once. Then, in turn with the document's API edits and submissions (its edit chain, so that a submission in
+   * progress is not unfrozen under it), each connection gets the rights its unit's submission and the plan give.
+   */
+  private applyPlanStatus(planId: string, status: PlanStatus): void {
+    for (const open of this.open.values()) {
+      if (open.document.planId !== planId) continue;
+      open.planStatus = status;
+      if (!isPlanOpen(status)) {
+        open.document.frozen = true;
+        for (const connection of open.connections) connection.setReadOnly(true);
+      }
+      const run = open.editChain.then(async () => {
+        if (open.planStatus !== status) return; // changed again since: that event applies its own
+        const submission = await this.options.em.fork().findOne(BudgetSubmission, { plan: planId, businessUnit: open.document.unitId }, { fields: ['status'] });
+        const submissionStatus = submission?.status ?? 'DRAFT';
+        open.document.frozen = isFrozen(submissionStatus) || !isPlanOpen(status);
+        for (const connection of open.connections) {
+          connection.setReadOnly(gridRights(connection.viewer, { id: open.document.unitId }, { status: submissionStatus }, { id: planId, status }) !== 'write');
+        }
+      });
+      open.editChain = run.catch((err) => this.options.log.error({ err, planId }, "applying a plan's status to its grids failed"));
     }
   }
 
@@ -472,16 +509,17 @@ function seedFromRows(lines: BudgetLine[]): Uint8Array {
 /**
  * Applies a person's current rights to one of their connections: closed when they are signed out or gone
  * (Unauthorized: sign in again) or may no longer read the unit (Forbidden); else read-only or not, as
- * `gridRights` says for the unit's submission now.
+ * `gridRights` says for the unit's submission and its plan now.
  */
 function applyRights(
   connection: GridConnection,
   viewer: Viewer | null | undefined,
   document: { planId: string; unitId: string },
   submission: { status: SubmissionStatus } | null,
+  planStatus: PlanStatus,
 ): void {
   if (!viewer) return connection.close(CloseCode.Unauthorized, 'session ended');
-  const rights: GridRights = gridRights(viewer, { id: document.unitId }, submission, { id: document.planId });
+  const rights: GridRights = gridRights(viewer, { id: document.unitId }, submission, { id: document.planId, status: planStatus });
   if (rights === 'none') return connection.close(CloseCode.Forbidden, 'access changed');
   connection.updateViewer(viewer, rights !== 'write');
 }

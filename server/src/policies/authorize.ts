@@ -19,7 +19,8 @@ import type { GraphQLError } from 'graphql';
 import type { Role } from '../config.js';
 import { forbidden, notFound } from '../errors.js';
 import { canEditLine, canReadLine, type LineScope } from './budgetLine.js';
-import { canReadPlans } from './budgetPlan.js';
+import type { PlanStatus } from '../budget/BudgetPlan.js';
+import { canManagePlans, canReadPlans } from './budgetPlan.js';
 import { canEditSubmission, canReadSubmission, canReview, maySubmitUnit, type SubmissionScope } from './budgetSubmission.js';
 import { canReadUnit, canWriteUnit, readableUnits } from './businessUnit.js';
 import { canReadCellChange } from './cellChange.js';
@@ -92,15 +93,21 @@ const policies = {
     noun: 'Budget plan',
     hidden: notFoundForAll,
     read: (viewer) => canReadPlans(viewer),
-    actions: {},
+    actions: { manage: { rule: (viewer) => canManagePlans(viewer), verb: 'manage' } },
   }),
-  BudgetLine: policy<LineScope & { submissionStatus?: SubmissionScope['status'] }>()({
+  BudgetLine: policy<LineScope & { submissionStatus?: SubmissionScope['status']; planStatus?: PlanStatus }>()({
     noun: 'Budget line',
     hidden: unitScoped,
     read: canReadLine,
     actions: {
       update: {
-        rule: (viewer, line) => canEditLine(viewer, line, loaded(line.submissionStatus, "a line's update needs its unit's submission status")),
+        rule: (viewer, line) =>
+          canEditLine(
+            viewer,
+            line,
+            loaded(line.submissionStatus, "a line's update needs its unit's submission status"),
+            loaded(line.planStatus, "a line's update needs its plan's status"),
+          ),
         verb: 'change',
       },
     },

@@ -62,3 +62,9 @@ export function canReadUnit(viewer: Viewer, unitId: string): boolean {
 export function canWriteUnit(viewer: Viewer, unitId: string): boolean {
   return inScope(writableUnits(viewer), unitId);
 }
+
+/** Creating business units is for admins only. */
+export function canManageUnits(viewer: Viewer): boolean {
+  noteConsulted();
+  return viewer.role === 'ADMIN';
+}

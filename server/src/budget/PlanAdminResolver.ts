@@ -1,0 +1,60 @@
+/**
+ * Plans and units administered over GraphQL (admins; everyone else FORBIDDEN): `createBudgetPlan`,
+ * `setBudgetPlanStatus` and `createBusinessUnit`, which planAdmin.ts carries out and the policies guard.
+ *
+ * Out of scope: reading plans and units (BudgetLineResolver.ts).
+ */
+import { Arg, Ctx, Field, ID, InputType, Int, Mutation, registerEnumType, Resolver } from 'type-graphql';
+import { requireViewer, type GraphQLContext } from '../graphql/context.js';
+import { BusinessUnit } from '../directory/BusinessUnit.js';
+import { BudgetPlan, PlanStatusEnum, type PlanStatus } from './BudgetPlan.js';
+import { CARRY_OVERS, createPlan, createUnit, setPlanStatus, type CarryOver } from './planAdmin.js';
+
+export const CarryOverEnum = Object.fromEntries(CARRY_OVERS.map((c) => [c, c])) as { [K in CarryOver]: K };
+registerEnumType(CarryOverEnum, {
+  name: 'CarryOver',
+  description:
+    "What a copied plan takes over: NONE (values empty, priorYearActual null), BUDGET_AS_PRIOR_YEAR (the source's " +
+    'budgetAmount becomes priorYearActual) or VALUES (every value copied).',
+});
+
+@InputType()
+export class CreateBudgetPlanInput {
+  @Field(() => String, { description: 'Unique among plans.' })
+  name!: string;
+
+  @Field(() => Int)
+  fiscalYear!: number;
+
+  @Field(() => ID, { nullable: true, description: 'A plan whose lines the new one takes; without it, every unit x category x region x quarter.' })
+  copyFromPlanId?: string | null;
+
+  @Field(() => CarryOverEnum, { nullable: true, defaultValue: 'NONE' })
+  carryOver?: CarryOver | null;
+}
+
+@Resolver()
+export class PlanAdminResolver {
+  @Mutation(() => BudgetPlan, { description: 'Creates a plan, empty or as a copy of another (admins). A taken name: BAD_USER_INPUT.' })
+  createBudgetPlan(@Arg('input', () => CreateBudgetPlanInput) input: CreateBudgetPlanInput, @Ctx() ctx: GraphQLContext): Promise<BudgetPlan> {
+    return createPlan(ctx.em, requireViewer(ctx), input);
+  }
+
+  @Mutation(() => BudgetPlan, { description: 'Closes a plan (read-only on every path) or reopens it (admins).' })
+  setBudgetPlanStatus(
+    @Arg('planId', () => ID) planId: string,
+    @Arg('status', () => PlanStatusEnum) status: PlanStatus,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<BudgetPlan> {
+    return setPlanStatus(ctx.em, ctx.services.events, requireViewer(ctx), planId, status);
+  }
+
+  @Mutation(() => BusinessUnit, { description: 'Creates a business unit with a DRAFT submission in every open plan (admins).' })
+  createBusinessUnit(
+    @Arg('code', () => String, { description: 'Matches [A-Z][A-Z0-9_]{1,31}; a taken code: BAD_USER_INPUT.' }) code: string,
+    @Arg('name', () => String) name: string,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<BusinessUnit> {
+    return createUnit(ctx.em, requireViewer(ctx), code, name);
+  }
+}

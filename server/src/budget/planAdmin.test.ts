@@ -1,0 +1,266 @@
+/**
+ * Plans and units administered through GraphQL against the real server (contract v1.1, "Plans and their
+ * structure"): only admins may create plans and units or close and reopen plans; a copy carries over what
+ * `carryOver` says; a closed plan is read-only on every path (API, submissions, open and new grid connections)
+ * until it is reopened; every change writes its activity entry.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectGrid, editDropped, eventually, synced, type GridClient } from '../testing/gridClients.js';
+import { errorCode, startTestServer, type TestServer } from '../testing/harness.js';
+import { DEMO_UNITS, PRODUCT_CATEGORIES, QUARTERS, REGIONS } from '../seed.js';
+
+const CREATE = `mutation($i: CreateBudgetPlanInput!) { createBudgetPlan(input: $i) { id name fiscalYear status createdAt } }`;
+const SET_STATUS = `mutation($p: ID!, $s: PlanStatus!) { setBudgetPlanStatus(planId: $p, status: $s) { id status } }`;
+const CREATE_UNIT = `mutation($c: String!, $n: String!) { createBusinessUnit(code: $c, name: $n) { code name } }`;
+const LINES = `query($p: ID!, $u: String) { budgetLines(planId: $p, businessUnitCode: $u) {
+  id businessUnit { code } productCategory region quarter priorYearActual budgetAmount forecastSales comment version } }`;
+const UPDATE = `mutation($id: ID!, $v: Float) { updateBudgetLine(id: $id, input: { budgetAmount: $v }) { id budgetAmount } }`;
+const SUBMISSIONS = `query($p: ID!) { budgetSubmissions(planId: $p) { businessUnit { code } status } }`;
+
+/** Everyone of the demo data but the admin, one of each role. */
+const NON_ADMINS = ['analyst@example.com', 'lead.sales-north@example.com', 'viewer.sales-north@example.com', 'partner.admin@acme.example'];
+
+const keyOf = (l: any) => `${l.businessUnit.code}/${l.productCategory}/${l.region}/${l.quarter}`;
+
+describe('plan administration', () => {
+  let server: TestServer;
+  let admin: string;
+  let demoPlanId: string;
+  let names = 0;
+  const freshName = () => `Plan ${++names} ${Date.now()}`;
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    admin = await server.login('admin@example.com');
+    demoPlanId = (await server.gql('{ budgetPlans { id } }', {}, admin)).data.budgetPlans[0].id;
+  });
+  afterAll(() => server?.stop());
+
+  const activity = (action: string, subject: string) =>
+    server.sql(`SELECT actor_email, subject, details FROM activity_entry WHERE action = $1 AND subject = $2`, [action, subject]);
+
+  const lines = async (planId: string) => (await server.gql(LINES, { p: planId }, admin)).data.budgetLines as any[];
+
+  it('lets only admins create plans, close and reopen them, and create units', async () => {
+    for (const email of NON_ADMINS) {
+      const token = await server.login(email);
+      const created = await server.gql(CREATE, { i: { name: freshName(), fiscalYear: 2028 } }, token);
+      expect(errorCode(created), email).toBe('FORBIDDEN');
+      const status = await server.gql(SET_STATUS, { p: demoPlanId, s: 'CLOSED' }, token);
+      expect(errorCode(status), email).toBe('FORBIDDEN');
+      const unit = await server.gql(CREATE_UNIT, { c: 'NOT_ALLOWED', n: 'Not allowed' }, token);
+      expect(errorCode(unit), email).toBe('FORBIDDEN');
+    }
+    expect(await server.sql(`SELECT 1 FROM business_unit WHERE code = 'NOT_ALLOWED'`)).toEqual([]);
+    expect((await server.sql(`SELECT status FROM budget_plan WHERE id = $1`, [demoPlanId]))[0].status).toBe('OPEN');
+    expect((await server.sql(`SELECT count(*)::int AS n FROM budget_plan`))[0].n).toBe(1);
+    // Without a token: UNAUTHENTICATED, as everywhere.
+    expect(errorCode(await server.gql(CREATE, { i: { name: freshName(), fiscalYear: 2028 } }))).toBe('UNAUTHENTICATED');
+  });
+
+  it('creates an empty plan with every unit x category x region x quarter, laid out as the seed lays them out', async () => {
+    const name = freshName();
+    const res = await server.gql(CREATE, { i: { name, fiscalYear: 2028 } }, admin);
+    expect(res.errors).toBeUndefined();
+    const plan = res.data.createBudgetPlan;
+    expect(plan).toMatchObject({ name, fiscalYear: 2028, status: 'OPEN' });
+    expect(Number.isNaN(Date.parse(plan.createdAt))).toBe(false);
+
+    const created = await lines(plan.id);
+    expect(created).toHaveLength(DEMO_UNITS.length * PRODUCT_CATEGORIES.length * REGIONS.length * QUARTERS.length);
+    for (const line of created) {
+      expect(line).toMatchObject({ priorYearActual: null, budgetAmount: null, forecastSales: null, comment: '', version: 1 });
+    }
+    // The same lines in the same order (position) as the demo plan's, unit by unit.
+    for (const unit of DEMO_UNITS) {
+      const mine = (await server.gql(LINES, { p: plan.id, u: unit.code }, admin)).data.budgetLines.map(keyOf);
+      const demo = (await server.gql(LINES, { p: demoPlanId, u: unit.code }, admin)).data.budgetLines.map(keyOf);
+      expect(mine).toEqual(demo);
+    }
+    const submissions = (await server.gql(SUBMISSIONS, { p: plan.id }, admin)).data.budgetSubmissions;
+    expect(submissions.map((s: any) => [s.businessUnit.code, s.status]).sort()).toEqual(DEMO_UNITS.map((u) => [u.code, 'DRAFT']).sort());
+    // Everyone who reads plans sees it.
+    const lead = await server.login('lead.sales-north@example.com');
+    expect((await server.gql('{ budgetPlans { name status } }', {}, lead)).data.budgetPlans).toContainEqual({ name, status: 'OPEN' });
+
+    const entries = await activity('PLAN_CREATED', name);
+    expect(entries).toHaveLength(1);
+    expect(entries[0].actor_email).toBe('admin@example.com');
+    expect(entries[0].details).toMatchObject({ planId: plan.id, fiscalYear: 2028, copyFromPlanId: null, lines: 600 });
+
+    // The same name again: BAD_USER_INPUT, and nothing is created.
+    const again = await server.gql(CREATE, { i: { name, fiscalYear: 2029 } }, admin);
+    expect(errorCode(again)).toBe('BAD_USER_INPUT');
+    expect((await server.sql(`SELECT count(*)::int AS n FROM budget_plan WHERE name = $1`, [name]))[0].n).toBe(1);
+    expect(await activity('PLAN_CREATED', name)).toHaveLength(1);
+  });
+
+  it('refuses bad input and an unknown source plan', async () => {
+    expect(errorCode(await server.gql(CREATE, { i: { name: '  ', fiscalYear: 2028 } }, admin))).toBe('BAD_USER_INPUT');
+    expect(errorCode(await server.gql(CREATE, { i: { name: freshName(), fiscalYear: 20280 } }, admin))).toBe('BAD_USER_INPUT');
+    const unknown = '00000000-0000-4000-8000-000000000000';
+    expect(errorCode(await server.gql(CREATE, { i: { name: freshName(), fiscalYear: 2028, copyFromPlanId: unknown } }, admin))).toBe('NOT_FOUND');
+    expect(errorCode(await server.gql(CREATE, { i: { name: freshName(), fiscalYear: 2028, copyFromPlanId: 'nope' } }, admin))).toBe('NOT_FOUND');
+  });
+
+  it('copies a plan with each carryOver, checked against the source values', async () => {
+    // Give the source some values of every kind.
+    const source = (await lines(demoPlanId)).slice(0, 12);
+    for (const [i, line] of source.entries()) {
+      const res = await server.gql(
+        `mutation($id: ID!, $i: BudgetLineInput!) { updateBudgetLine(id: $id, input: $i) { id } }`,
+        { id: line.id, i: { budgetAmount: 1000 + i, forecastSales: i % 2 ? 2000 + i : null, comment: i % 3 ? `note ${i}` : '' } },
+        admin,
+      );
+      expect(res.errors).toBeUndefined();
+    }
+    const sourceLines = new Map((await lines(demoPlanId)).map((l) => [keyOf(l), l]));
+
+    for (const carryOver of ['NONE', 'BUDGET_AS_PRIOR_YEAR', 'VALUES'] as const) {
+      const name = freshName();
+      const res = await server.gql(CREATE, { i: { name, fiscalYear: 2028, copyFromPlanId: demoPlanId, carryOver } }, admin);
+      expect(res.errors, carryOver).toBeUndefined();
+      const copied = await lines(res.data.createBudgetPlan.id);
+      expect(copied).toHaveLength(sourceLines.size);
+      for (const line of copied) {
+        const from = sourceLines.get(keyOf(line))!;
+        expect(from, keyOf(line)).toBeDefined();
+        expect(line.id).not.toBe(from.id);
+        expect(line.version).toBe(1);
+        if (carryOver === 'NONE') {
+          expect(line).toMatchObject({ priorYearActual: null, budgetAmount: null, forecastSales: null, comment: '' });
+        } else if (carryOver === 'BUDGET_AS_PRIOR_YEAR') {
+          expect(line).toMatchObject({ priorYearActual: from.budgetAmount, budgetAmount: null, forecastSales: null, comment: '' });
+        } else {
+          expect(line).toMatchObject({
+            priorYearActual: from.priorYearActual,
+            budgetAmount: from.budgetAmount,
+            forecastSales: from.forecastSales,
+            comment: from.comment,
+          });
+        }
+      }
+      // The edited lines did carry something (the checks above are not vacuous).
+      if (carryOver !== 'NONE') expect(copied.filter((l) => (carryOver === 'VALUES' ? l.budgetAmount : l.priorYearActual) === 1000)).toHaveLength(1);
+      const submissions = (await server.gql(SUBMISSIONS, { p: res.data.createBudgetPlan.id }, admin)).data.budgetSubmissions;
+      expect(submissions.every((s: any) => s.status === 'DRAFT')).toBe(true);
+      expect(submissions).toHaveLength(DEMO_UNITS.length);
+      const [entry] = await activity('PLAN_CREATED', name);
+      expect(entry.details).toMatchObject({ copyFromPlanId: demoPlanId, carryOver, lines: sourceLines.size });
+    }
+  });
+
+  it('creates business units with a DRAFT submission in every open plan', async () => {
+    const closedName = freshName();
+    const closed = (await server.gql(CREATE, { i: { name: closedName, fiscalYear: 2026 } }, admin)).data.createBudgetPlan;
+    expect((await server.gql(SET_STATUS, { p: closed.id, s: 'CLOSED' }, admin)).errors).toBeUndefined();
+
+    for (const code of ['R', 'lower', '1ABC', 'A-B', 'A'.repeat(33), 'ÄB']) {
+      expect(errorCode(await server.gql(CREATE_UNIT, { c: code, n: 'Bad code' }, admin)), code).toBe('BAD_USER_INPUT');
+    }
+    expect(errorCode(await server.gql(CREATE_UNIT, { c: 'SALES_NORTH', n: 'Again' }, admin))).toBe('BAD_USER_INPUT');
+    expect(errorCode(await server.gql(CREATE_UNIT, { c: 'RESEARCH_2', n: '' }, admin))).toBe('BAD_USER_INPUT');
+
+    const res = await server.gql(CREATE_UNIT, { c: 'RESEARCH_2', n: 'Research 2' }, admin);
+    expect(res.errors).toBeUndefined();
+    expect(res.data.createBusinessUnit).toEqual({ code: 'RESEARCH_2', name: 'Research 2' });
+    expect((await server.gql('{ businessUnits { code } }', {}, admin)).data.businessUnits.map((u: any) => u.code)).toContain('RESEARCH_2');
+
+    const open = (await server.gql(SUBMISSIONS, { p: demoPlanId }, admin)).data.budgetSubmissions;
+    expect(open).toContainEqual({ businessUnit: { code: 'RESEARCH_2' }, status: 'DRAFT' });
+    const inClosed = (await server.gql(SUBMISSIONS, { p: closed.id }, admin)).data.budgetSubmissions;
+    expect(inClosed.map((s: any) => s.businessUnit.code)).not.toContain('RESEARCH_2');
+
+    const entries = await activity('UNIT_CREATED', 'RESEARCH_2');
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ actor_email: 'admin@example.com', details: { name: 'Research 2' } });
+    expect(errorCode(await server.gql(CREATE_UNIT, { c: 'RESEARCH_2', n: 'Twice' }, admin))).toBe('BAD_USER_INPUT');
+    expect(await activity('UNIT_CREATED', 'RESEARCH_2')).toHaveLength(1);
+
+    // A plan created afterwards has the new unit's lines too.
+    const later = (await server.gql(CREATE, { i: { name: freshName(), fiscalYear: 2030 } }, admin)).data.createBudgetPlan;
+    expect((await server.gql(LINES, { p: later.id, u: 'RESEARCH_2' }, admin)).data.budgetLines).toHaveLength(120);
+  });
+
+  describe('a closed plan', () => {
+    let planId: string;
+    let planName: string;
+    let lead: string;
+    let line: any;
+    const grids: GridClient[] = [];
+    const grid = async (token: string) => {
+      const client = connectGrid(server.url, `budget:${planId}:SALES_NORTH`, token);
+      grids.push(client);
+      await synced(client);
+      return client;
+    };
+
+    beforeAll(async () => {
+      planName = freshName();
+      planId = (await server.gql(CREATE, { i: { name: planName, fiscalYear: 2029 } }, admin)).data.createBudgetPlan.id;
+      lead = await server.login('lead.sales-north@example.com');
+      line = (await server.gql(LINES, { p: planId, u: 'SALES_NORTH' }, admin)).data.budgetLines[0];
+    });
+    afterAll(() => grids.forEach((g) => g.destroy()));
+
+    it('is read-only on every path until reopened, and open grids follow live', async () => {
+      const editor = await grid(lead);
+      const witness = await grid(admin);
+      const key = `${line.id}/budgetAmount`;
+      // Open: the lead's grid edits land.
+      expect(await editDropped(editor, witness, key, 111)).toBe(false);
+
+      const closed = await server.gql(SET_STATUS, { p: planId, s: 'CLOSED' }, admin);
+      expect(closed.errors).toBeUndefined();
+      expect(closed.data.setBudgetPlanStatus).toEqual({ id: planId, status: 'CLOSED' });
+
+      // API edits: FORBIDDEN for the unit's leader and for admins alike.
+      for (const token of [lead, admin]) {
+        const res = await server.gql(UPDATE, { id: line.id, v: 5 }, token);
+        expect(errorCode(res)).toBe('FORBIDDEN');
+        expect(res.errors![0].message).toMatch(/closed/);
+      }
+      // A viewer is refused as before (FORBIDDEN), and a line of another unit as the contract says.
+      const viewer = await server.login('viewer.sales-north@example.com');
+      expect(errorCode(await server.gql(UPDATE, { id: line.id, v: 5 }, viewer))).toBe('FORBIDDEN');
+      // Submitting: refused.
+      const submit = await server.gql(`mutation($p: ID!) { submitBudget(planId: $p, businessUnitCode: "SALES_NORTH") { status } }`, { p: planId }, lead);
+      expect(errorCode(submit)).toBe('FORBIDDEN');
+      expect((await server.gql(SUBMISSIONS, { p: planId }, admin)).data.budgetSubmissions).toContainEqual({ businessUnit: { code: 'SALES_NORTH' }, status: 'DRAFT' });
+
+      // The open grid connection is read-only now, for the leader and the admin, and so is a new one.
+      await eventually(async () => editDropped(editor, witness, key, 222), "the lead's grid to turn read-only");
+      const fresh = await grid(lead);
+      expect(await editDropped(fresh, witness, key, 333)).toBe(true);
+      const adminGrid = await grid(admin);
+      expect(await editDropped(adminGrid, editor, key, 444)).toBe(true);
+      await new Promise((r) => setTimeout(r, 300));
+      const [row] = await server.sql(`SELECT budget_amount FROM budget_line WHERE id = $1`, [line.id]);
+      expect(row.budget_amount).toBe(111);
+
+      // Setting the status it has changes nothing and logs nothing.
+      expect((await server.gql(SET_STATUS, { p: planId, s: 'CLOSED' }, admin)).data.setBudgetPlanStatus.status).toBe('CLOSED');
+
+      // Reopened: editable again, live on the connections opened while it was closed.
+      const reopened = await server.gql(SET_STATUS, { p: planId, s: 'OPEN' }, admin);
+      expect(reopened.data.setBudgetPlanStatus.status).toBe('OPEN');
+      await eventually(async () => !(await editDropped(fresh, witness, key, 555)), 'the grid to be writable again');
+      await eventually(async () => (await server.sql(`SELECT budget_amount FROM budget_line WHERE id = $1`, [line.id]))[0].budget_amount === 555, 'the grid edit in the row');
+      const api = await server.gql(UPDATE, { id: line.id, v: 666 }, lead);
+      expect(api.errors).toBeUndefined();
+      expect(api.data.updateBudgetLine.budgetAmount).toBe(666);
+      await eventually(() => witness.cells.get(key) === 666, 'the API edit to reach the grid');
+
+      const entries = await server.sql(`SELECT actor_email, details FROM activity_entry WHERE action = 'PLAN_STATUS_CHANGED' AND subject = $1 ORDER BY id`, [planName]);
+      expect(entries).toEqual([
+        { actor_email: 'admin@example.com', details: { planId, from: 'OPEN', to: 'CLOSED' } },
+        { actor_email: 'admin@example.com', details: { planId, from: 'CLOSED', to: 'OPEN' } },
+      ]);
+    });
+
+    it('answers NOT_FOUND to admins for a plan that does not exist', async () => {
+      expect(errorCode(await server.gql(SET_STATUS, { p: '00000000-0000-4000-8000-000000000000', s: 'CLOSED' }, admin))).toBe('NOT_FOUND');
+      expect(errorCode(await server.gql(SET_STATUS, { p: 'nope', s: 'CLOSED' }, admin))).toBe('NOT_FOUND');
+    });
+  });
+});

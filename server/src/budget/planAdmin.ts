@@ -1,0 +1,188 @@
+/**
+ * Administering plans and units (admins only, policies/budgetPlan.ts and businessUnit.ts): creating a plan,
+ * empty or as a copy of another, closing and reopening it, and creating a business unit. Each change is one
+ * transaction with its activity-log entry (activity/activityLog.ts), so there is never a half-made plan nor a
+ * change without its entry.
+ *
+ * A new plan's lines are written by one INSERT ... SELECT each (a plan has a unit count x 120 lines, or as many
+ * as the plan it copies), not entity by entity. A plan's status change is published once it is committed
+ * (PLAN_STATUS_CHANGED, events.ts): open grids of the plan turn read-only, or writable again, on every instance.
+ *
+ * Out of scope: adding and removing lines of an existing plan; who may edit a closed plan's lines (nobody:
+ * policies/budgetLine.ts) and how open grids follow a status change (collab/GridServer.ts).
+ */
+import { LockMode, UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
+import { recordActivity } from '../activity/activityLog.js';
+import { BusinessUnit } from '../directory/BusinessUnit.js';
+import { badUserInput, forbidden } from '../errors.js';
+import { isUuid } from '../ids.js';
+import { authorize } from '../policies/authorize.js';
+import { canManagePlans } from '../policies/budgetPlan.js';
+import { canManageUnits } from '../policies/businessUnit.js';
+import type { Viewer } from '../policies/viewer.js';
+import { publish, type EventBus } from '../realtime/eventBus.js';
+import { BudgetPlan, type PlanStatus } from './BudgetPlan.js';
+import type { BudgetTopics } from './events.js';
+import { unitGridLayout } from './planLayout.js';
+import { planNotFound } from './unitLookup.js';
+
+/** What a copied plan takes over from the plan it copies, beyond its lines. */
+export const CARRY_OVERS = ['NONE', 'BUDGET_AS_PRIOR_YEAR', 'VALUES'] as const;
+export type CarryOver = (typeof CARRY_OVERS)[number];
+
+export interface NewPlan {
+  name: string;
+  fiscalYear: number;
+  /** Another plan whose lines (units, categories, regions, quarters, positions) the new one takes. */
+  copyFromPlanId?: string | null;
+  /**
+   * NONE: values empty, priorYearActual null. BUDGET_AS_PRIOR_YEAR: the source's budgetAmount becomes
+   * priorYearActual. VALUES: every value copied (priorYearActual, budgetAmount, forecastSales, comment).
+   * Without copyFromPlanId it does not apply. Default NONE.
+   */
+  carryOver?: CarryOver | null;
+}
+
+/** A business unit's code: an upper-case letter, then 1 to 31 upper-case letters, digits or underscores. */
+export const UNIT_CODE = /^[A-Z][A-Z0-9_]{1,31}$/;
+const MAX_NAME_LENGTH = 200;
+
+function requirePlanManager(viewer: Viewer): void {
+  if (!canManagePlans(viewer)) throw forbidden('Only admins may manage budget plans');
+}
+
+function cleanName(name: string, what: string): string {
+  const trimmed = name.trim();
+  if (trimmed.length === 0 || trimmed.length > MAX_NAME_LENGTH) throw badUserInput(`${what} must be 1 to ${MAX_NAME_LENGTH} characters`, 'name');
+  return trimmed;
+}
+
+/** Runs SQL on the transaction's own connection (without its context it would take another pooled one). */
+async function run(tx: EntityManager, sql: string, params: unknown[]): Promise<number> {
+  const result = await tx.getConnection().execute<{ affectedRows: number }>(sql, params, 'run', tx.getTransactionContext());
+  return result.affectedRows;
+}
+
+/**
+ * Creates a plan: every business unit x the grid's layout (planLayout.ts) with empty values, or the lines of
+ * `copyFromPlanId` with what `carryOver` says; every unit's submission DRAFT. A taken name: BAD_USER_INPUT.
+ */
+export async function createPlan(em: EntityManager, viewer: Viewer, input: NewPlan): Promise<BudgetPlan> {
+  requirePlanManager(viewer);
+  const name = cleanName(input.name, 'A plan name');
+  if (!Number.isInteger(input.fiscalYear) || input.fiscalYear < 1900 || input.fiscalYear > 9999) {
+    throw badUserInput('The fiscal year must be a year between 1900 and 9999', 'fiscalYear');
+  }
+  const carryOver: CarryOver = input.carryOver ?? 'NONE';
+  let source: BudgetPlan | null = null;
+  if (input.copyFromPlanId != null) {
+    source = isUuid(input.copyFromPlanId) ? await em.findOne(BudgetPlan, { id: input.copyFromPlanId }) : null;
+    authorize(viewer, 'read', 'BudgetPlan', source);
+  }
+  const taken = () => badUserInput(`A plan named "${name}" already exists`, 'name');
+  try {
+    const planId = await em.transactional(async (tx) => {
+      if ((await tx.count(BudgetPlan, { name })) > 0) throw taken();
+      const plan = tx.create(BudgetPlan, { name, fiscalYear: input.fiscalYear });
+      await tx.flush();
+      const lines = source ? await copyLines(tx, plan.id, source.id, carryOver) : await layOutLines(tx, plan.id);
+      await run(tx, `insert into "budget_submission" ("id", "plan_id", "business_unit_id", "status") select gen_random_uuid(), ?, "id", 'DRAFT' from "business_unit"`, [plan.id]);
+      recordActivity(tx, viewer, 'PLAN_CREATED', name, {
+        planId: plan.id,
+        fiscalYear: plan.fiscalYear,
+        copyFromPlanId: source?.id ?? null,
+        carryOver: source ? carryOver : null,
+        lines,
+      });
+      return plan.id;
+    });
+    return await em.findOneOrFail(BudgetPlan, { id: planId }, { refresh: true });
+  } catch (err) {
+    // Two admins creating the same name at once: the second meets the unique constraint.
+    if (err instanceof UniqueConstraintViolationException) throw taken();
+    throw err;
+  }
+}
+
+/** Every unit's lines as the seed lays them out, values empty. */
+function layOutLines(tx: EntityManager, planId: string): Promise<number> {
+  return run(
+    tx,
+    `insert into "budget_line" ("id", "plan_id", "business_unit_id", "product_category", "region", "quarter", "position")
+     select gen_random_uuid(), ?, u."id", l."product_category", l."region", l."quarter", l."position"
+       from "business_unit" u
+       cross join jsonb_to_recordset(cast(? as jsonb)) as l("product_category" text, "region" text, "quarter" text, "position" int)`,
+    [
+      planId,
+      JSON.stringify(unitGridLayout().map((l) => ({ product_category: l.productCategory, region: l.region, quarter: l.quarter, position: l.position }))),
+    ],
+  );
+}
+
+/** The source plan's lines, with the values `carryOver` keeps; versions start again at 1, nobody has edited them. */
+function copyLines(tx: EntityManager, planId: string, sourceId: string, carryOver: CarryOver): Promise<number> {
+  const priorYear = { NONE: 'null', BUDGET_AS_PRIOR_YEAR: 's."budget_amount"', VALUES: 's."prior_year_actual"' }[carryOver];
+  const values = carryOver === 'VALUES';
+  return run(
+    tx,
+    `insert into "budget_line" ("id", "plan_id", "business_unit_id", "product_category", "region", "quarter", "position",
+                                "prior_year_actual", "budget_amount", "forecast_sales", "comment")
+     select gen_random_uuid(), ?, s."business_unit_id", s."product_category", s."region", s."quarter", s."position",
+            ${priorYear}, ${values ? 's."budget_amount"' : 'null'}, ${values ? 's."forecast_sales"' : 'null'}, ${values ? 's."comment"' : "''"}
+       from "budget_line" s where s."plan_id" = ?`,
+    [planId, sourceId],
+  );
+}
+
+/**
+ * Closes or reopens a plan. Committed with its activity entry, then published, so that open grids of the plan
+ * follow (read-only while it is closed). Setting the status it already has changes nothing and logs nothing.
+ */
+export async function setPlanStatus(
+  em: EntityManager,
+  events: EventBus<BudgetTopics>,
+  viewer: Viewer,
+  planId: string,
+  status: PlanStatus,
+): Promise<BudgetPlan> {
+  requirePlanManager(viewer);
+  if (!isUuid(planId)) throw planNotFound();
+  const changed = await em.transactional(async (tx) => {
+    const plan = await tx.findOne(BudgetPlan, { id: planId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    authorize(viewer, 'manage', 'BudgetPlan', plan);
+    if (plan.status === status) return false;
+    recordActivity(tx, viewer, 'PLAN_STATUS_CHANGED', plan.name, { planId, from: plan.status, to: status });
+    plan.status = status;
+    return true;
+  });
+  if (changed) publish(events, 'PLAN_STATUS_CHANGED', { planId, status });
+  return em.findOneOrFail(BudgetPlan, { id: planId }, { refresh: true });
+}
+
+/** Creates a business unit, with a DRAFT submission in every open plan. A taken code: BAD_USER_INPUT. */
+export async function createUnit(em: EntityManager, viewer: Viewer, code: string, unitName: string): Promise<BusinessUnit> {
+  if (!canManageUnits(viewer)) throw forbidden('Only admins may create business units');
+  if (!UNIT_CODE.test(code)) {
+    throw badUserInput('A unit code is an upper-case letter followed by 1 to 31 upper-case letters, digits or underscores', 'code');
+  }
+  const name = cleanName(unitName, 'A unit name');
+  const taken = () => badUserInput(`A business unit with the code ${code} already exists`, 'code');
+  try {
+    const unitId = await em.transactional(async (tx) => {
+      if ((await tx.count(BusinessUnit, { code })) > 0) throw taken();
+      const unit = tx.create(BusinessUnit, { code, name });
+      await tx.flush();
+      const plans = await run(
+        tx,
+        `insert into "budget_submission" ("id", "plan_id", "business_unit_id", "status") select gen_random_uuid(), "id", ?, 'DRAFT' from "budget_plan" where "status" = 'OPEN'`,
+        [unit.id],
+      );
+      recordActivity(tx, viewer, 'UNIT_CREATED', code, { unitId: unit.id, name, openPlans: plans });
+      return unit.id;
+    });
+    return await em.findOneOrFail(BusinessUnit, { id: unitId }, { refresh: true });
+  } catch (err) {
+    if (err instanceof UniqueConstraintViolationException) throw taken();
+    throw err;
+  }
+}
