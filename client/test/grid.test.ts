@@ -1,32 +1,10 @@
 /// <reference lib="dom" />
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../server/src/testing/harness.js';
 import { expectNoProblems, hasChromium, launchBrowser, screenshot, signIn, type Person } from './browser.js';
+import { cell, openGrid, typeInto, valueOf } from './gridPage.js';
 
-/** The grid cell of a row (by position in the displayed grid) and column id. */
-const cell = (page: Page, rowIndex: number, column: string) =>
-  page.locator(`[data-testid=budget-grid] .ag-row[row-index="${rowIndex}"] .ag-cell[col-id="${column}"]`);
-
-/** A cell's value as shown, without the name tag of someone who has it selected. */
-const valueOf = (page: Page, rowIndex: number, column: string) =>
-  cell(page, rowIndex, column).evaluate((element) => {
-    const copy = element.cloneNode(true) as HTMLElement;
-    copy.querySelectorAll('.presence-tag').forEach((tag) => tag.remove());
-    return copy.textContent ?? '';
-  });
-
-async function openGrid(person: Person, unit: string) {
-  await person.page.goto(`/grid/${unit}`);
-  await expect.poll(() => person.page.getByTestId('connection').textContent(), { timeout: 20_000 }).toBe('Live');
-}
-
-async function typeInto(page: Page, rowIndex: number, column: string, text: string) {
-  await cell(page, rowIndex, column).dblclick();
-  const editor = page.locator('[data-testid=budget-grid] .ag-cell-inline-editing input, .ag-popup-editor textarea');
-  await editor.fill(text);
-  await editor.press('Enter');
-}
 
 describe.skipIf(!hasChromium)('the live budget grid in a browser', () => {
   let server: TestServer;

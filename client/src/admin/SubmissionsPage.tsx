@@ -4,13 +4,14 @@
  * Live: submissionStatusChanged for statuses, budgetLineChanged for filled lines, workflowEvents (from the
  * cursor the page was read at) for the review steps.
  */
-import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
+import { useCallback, useEffect, useMemo, useRef, type ReactNode } from 'react';
 import { useApolloClient, useQuery, useSubscription } from '@apollo/client/react';
 import { Link } from 'react-router';
 import {
   DashboardLineChangedDocument, DashboardPlansDocument, DashboardSubmissionChangedDocument, SubmissionDashboardDocument,
 } from '../graphql/generated';
 import { ErrorMessage, Loading } from '../common/Status';
+import { PlanPicker, usePlanChoice } from '../common/planChoice';
 import { formatDateTime, StatusBadge } from '../common/format';
 import { LiveBadge } from '../common/wsConnection';
 import { createRefetcher, type WorkflowEvent } from '../workflows/cacheUpdates';
@@ -128,21 +129,13 @@ function Dashboard({ planId, heading }: { planId: string; heading: ReactNode }) 
 
 export function SubmissionsPage() {
   const plans = useQuery(DashboardPlansDocument);
-  const [chosen, setChosen] = useState<string | null>(null);
   const list = plans.data?.budgetPlans ?? [];
-  const planId = chosen ?? list[0]?.id;
+  const { plan, choose } = usePlanChoice(list);
+  const planId = plan?.id;
   const heading = (
     <>
       <h1>Submissions</h1>
-      {list.length > 1 && (
-        <label className="inline">
-          Plan
-          <select value={planId} onChange={(e) => setChosen(e.target.value)}>
-            {list.map((p) => <option key={p.id} value={p.id}>{p.name}</option>)}
-          </select>
-        </label>
-      )}
-      {list.length === 1 && <span className="plan-name">{list[0].name}</span>}
+      <PlanPicker plans={list} current={planId} onPick={choose} />
     </>
   );
   return (

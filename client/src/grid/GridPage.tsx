@@ -3,7 +3,7 @@
  * badge, who else is here, and the unit's submission (its status, and the submit button). Whether the grid
  * is editable and the unit may be submitted is the server's answer (`canEdit`, `canSubmit`), not the role's.
  */
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { useMutation, useQuery, useSubscription } from '@apollo/client/react';
 import { useNavigate, useParams } from 'react-router';
 import { CloseCode } from '../../../schema/codes';
@@ -16,6 +16,7 @@ import { Presence } from './Presence';
 import { Totals } from './Totals';
 import { useGridDocument, type ConnectionStatus } from './useGridDocument';
 import { useNotices, Notices } from '../common/Notices';
+import { PlanPicker, usePlanChoice } from '../common/planChoice';
 
 const STATUS_LABEL: Record<ConnectionStatus, string> = {
   connecting: 'Connecting…',
@@ -33,12 +34,13 @@ export function GridPage() {
   const navigate = useNavigate();
   const setup = useQuery(GridSetupDocument);
   const units = setup.data?.businessUnits ?? [];
-  const plan = setup.data?.budgetPlans[0];
+  const plans = setup.data?.budgetPlans ?? [];
+  const { plan, choose, query } = usePlanChoice(plans);
   const unit = units.find((u) => u.code === unitParam) ?? (unitParam ? undefined : units[0]);
 
   useEffect(() => {
-    if (!unitParam && units[0]) navigate(`/grid/${units[0].code}`, { replace: true });
-  }, [unitParam, units, navigate]);
+    if (!unitParam && units[0]) navigate(`/grid/${units[0].code}${query}`, { replace: true });
+  }, [unitParam, units, navigate, query]);
 
   if (setup.error) return <ErrorMessage error={setup.error} retry={() => void setup.refetch()} />;
   if (!setup.data) return <Loading what="your budgets" />;
@@ -48,11 +50,22 @@ export function GridPage() {
       <section className="panel" role="alert">
         <h1>Not available</h1>
         <p>You may not open the budget of {unitParam}. {units.length > 0 && 'Pick one of your units instead:'}</p>
-        <UnitPicker units={units} current={null} onPick={(code) => navigate(`/grid/${code}`)} />
+        <UnitPicker units={units} current={null} onPick={(code) => navigate(`/grid/${code}${query}`)} />
       </section>
     );
   }
-  return <UnitBudget key={`${plan.id}/${unit.code}`} planId={plan.id} planName={plan.name} unitCode={unit.code} unitName={unit.name} units={units} />;
+  return (
+    <UnitBudget
+      key={`${plan.id}/${unit.code}`}
+      planId={plan.id}
+      planName={plan.name}
+      unitCode={unit.code}
+      unitName={unit.name}
+      units={units}
+      planPicker={<PlanPicker plans={plans} current={plan.id} onPick={choose} />}
+      planQuery={query}
+    />
+  );
 }
 
 function UnitPicker({ units, current, onPick }: { units: { code: string; name: string }[]; current: string | null; onPick: (code: string) => void }) {
@@ -78,9 +91,13 @@ interface UnitProps {
   unitCode: string;
   unitName: string;
   units: { code: string; name: string }[];
+  /** The plan picker, shown in the toolbar. */
+  planPicker: ReactNode;
+  /** `?plan=…` when the address names the plan, for links to the same plan's other units. */
+  planQuery: string;
 }
 
-function UnitBudget({ planId, planName, unitCode, unitName, units }: UnitProps) {
+function UnitBudget({ planId, planName, unitCode, unitName, units, planPicker, planQuery }: UnitProps) {
   const { me, token, rejected } = useSession();
   const navigate = useNavigate();
   const lines = useQuery(GridLinesDocument, { variables: { planId, unit: unitCode } });
@@ -135,7 +152,7 @@ function UnitBudget({ planId, planName, unitCode, unitName, units }: UnitProps) 
       <div className="grid-toolbar">
         <div>
           <h1 id="grid-title">
-            {unitName} <span className="muted small">{planName}</span>
+            {unitName} <span className="muted small" data-testid="plan-name">{planName}</span>
           </h1>
           <div className="people">
             <span className={`connection ${grid.status}`} role="status" aria-live="polite" data-testid="connection">
@@ -152,7 +169,8 @@ function UnitBudget({ planId, planName, unitCode, unitName, units }: UnitProps) 
           </div>
         </div>
         <div className="spacer" />
-        <UnitPicker units={units} current={unitCode} onPick={(code) => navigate(`/grid/${code}`)} />
+        {planPicker}
+        <UnitPicker units={units} current={unitCode} onPick={(code) => navigate(`/grid/${code}${planQuery}`)} />
         <FilterSelect label="Region" all="All regions" choices={options.regions} value={filters.region} onChange={(region) => setFilters({ ...filters, region })} />
         <FilterSelect label="Category" all="All categories" choices={options.categories} value={filters.category} onChange={(category) => setFilters({ ...filters, category })} />
         <FilterSelect label="Quarter" all="All quarters" choices={options.quarters} value={filters.quarter} onChange={(quarter) => setFilters({ ...filters, quarter })} />
