@@ -135,7 +135,7 @@ export function SubmissionsPage() {
   const heading = (
     <>
       <h1>Submissions</h1>
-      <PlanPicker plans={list} current={planId} onPick={choose} />
+      <PlanPicker plans={list} current={planId} onPick={choose} inline />
     </>
   );
   return (

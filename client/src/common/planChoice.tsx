@@ -28,11 +28,14 @@ export function usePlanChoice<P extends PlanChoice>(plans: readonly P[]): { plan
   return { plan, choose, query };
 }
 
-/** A plan picker; with a single plan, just its name. */
-export function PlanPicker({ plans, current, onPick }: { plans: readonly PlanChoice[]; current: string | undefined; onPick: (id: string) => void }) {
-  if (plans.length <= 1) return plans[0] ? <span className="plan-name">{plans[0].name}</span> : null;
+/**
+ * A plan picker; with a single plan, just its name. `inline` puts the label beside the list (in a heading),
+ * else above it, as the grid toolbar's other pickers.
+ */
+export function PlanPicker({ plans, current, onPick, inline = false }: { plans: readonly PlanChoice[]; current: string | undefined; onPick: (id: string) => void; inline?: boolean }) {
+  if (plans.length <= 1) return inline && plans[0] ? <span className="plan-name">{plans[0].name}</span> : null;
   return (
-    <label className="inline">
+    <label className={inline ? 'inline' : undefined}>
       Plan
       <select value={current ?? ''} onChange={(e) => onPick(e.target.value)} aria-label="Plan">
         {plans.map((p) => (
