@@ -33,6 +33,9 @@ export class AbilitiesType implements Abilities {
 
   @Field(() => Boolean, { description: 'Reads the activity log: who did what to whom (activityLog).' })
   readActivityLog!: boolean;
+
+  @Field(() => Boolean, { description: 'Creates, closes and reopens plans, and creates business units (createBudgetPlan, setBudgetPlanStatus, createBusinessUnit).' })
+  managePlans!: boolean;
 }
 
 @Resolver(() => User)

@@ -33,21 +33,21 @@ const ACTORS = {
 type Actor = keyof typeof ACTORS;
 const ACTOR_NAMES = Object.keys(ACTORS) as Actor[];
 const UNITS = DEMO_UNITS.map((unit) => unit.code);
-const ABILITY_NAMES = ['readBudgets', 'readAuditLog', 'reviewSubmissions', 'readWorkflows', 'listUsers', 'manageUsers', 'readActivityLog'] as const;
+const ABILITY_NAMES = ['readBudgets', 'readAuditLog', 'reviewSubmissions', 'readWorkflows', 'listUsers', 'manageUsers', 'readActivityLog', 'managePlans'] as const;
 
 const Y = true;
 const N = false;
 /** What each one may do, from the contract's roles (columns in ABILITY_NAMES order). */
 // prettier-ignore
 const CAN: Record<Actor, boolean[]> = {
-  //          readBudgets readAuditLog reviewSubmissions readWorkflows listUsers manageUsers readActivityLog
-  ADMIN:    [ Y,          Y,           Y,                Y,            Y,        Y,          Y ],
-  ANALYST:  [ Y,          Y,           Y,                Y,            N,        N,          N ],
-  LEAD:     [ Y,          Y,           N,                Y,            N,        N,          N ],
-  VIEWER:   [ Y,          Y,           N,                N,            N,        N,          N ],
-  PARTNER:  [ N,          N,           N,                Y,            Y,        N,          N ],
-  PUSER:    [ N,          N,           N,                N,            N,        N,          N ],
-  UNITLESS: [ N,          N,           N,                N,            N,        N,          N ],
+  //          readBudgets readAuditLog reviewSubmissions readWorkflows listUsers manageUsers readActivityLog managePlans
+  ADMIN:    [ Y,          Y,           Y,                Y,            Y,        Y,          Y,              Y ],
+  ANALYST:  [ Y,          Y,           Y,                Y,            N,        N,          N,              N ],
+  LEAD:     [ Y,          Y,           N,                Y,            N,        N,          N,              N ],
+  VIEWER:   [ Y,          Y,           N,                N,            N,        N,          N,              N ],
+  PARTNER:  [ N,          N,           N,                Y,            Y,        N,          N,              N ],
+  PUSER:    [ N,          N,           N,                N,            N,        N,          N,              N ],
+  UNITLESS: [ N,          N,           N,                N,            N,        N,          N,              N ],
 };
 /** Per workflow: who may start it, and who sees its executions. */
 // prettier-ignore
@@ -190,6 +190,10 @@ describe('each ability is true exactly where its operation succeeds', () => {
     const signIns = await server.gql(Q.signIns, {}, tokens[actor]);
     expect(!signIns.errors, 'signInEvents').toBe(can.manageUsers);
     if (signIns.errors) expect(signIns.errors[0].extensions?.code).toBe('FORBIDDEN');
+    // A plan status set to what it is changes nothing, and is refused to whoever may not manage plans.
+    const plans = await ok(server.gql(`{ budgetPlans { id status } }`, {}, tokens.ADMIN));
+    const same = await server.gql(`mutation($id: ID!, $s: PlanStatus!) { setBudgetPlanStatus(planId: $id, status: $s) { id } }`, { id: plans.budgetPlans[0].id, s: plans.budgetPlans[0].status }, tokens[actor]);
+    expect(!same.errors, `setBudgetPlanStatus: ${JSON.stringify(same.errors)}`).toBe(can.managePlans);
     const activity = await server.gql(`{ activityLog(first: 1) { edges { cursor } } }`, {}, tokens[actor]);
     expect(!activity.errors, 'activityLog').toBe(can.readActivityLog);
     if (activity.errors) expect(activity.errors[0].extensions?.code).toBe('FORBIDDEN');

@@ -12,6 +12,7 @@ import type { Role } from '../config.js';
 import type { SubmissionStatus } from '../budget/BudgetSubmission.js';
 import type { StepKind, StepStatus } from '../workflow/statuses.js';
 import { canReadActivityLog } from './activity.js';
+import { canManagePlans } from './budgetPlan.js';
 import { canReview } from './budgetSubmission.js';
 import { canReadUnit } from './businessUnit.js';
 import { canReadCellChange } from './cellChange.js';
@@ -35,6 +36,8 @@ export interface Abilities {
   manageUsers: boolean;
   /** Reads the activity log (who did what to whom). */
   readActivityLog: boolean;
+  /** Creates, closes and reopens plans, and creates business units. */
+  managePlans: boolean;
 }
 
 /** A submission in the state a review is asked for: what `canReview` is asked about. */
@@ -54,6 +57,7 @@ export function abilitiesOf(viewer: Viewer, unitIds: readonly string[]): Abiliti
     listUsers: users.kind === 'all' || (users.kind === 'some' && users.where.organizationId !== null),
     manageUsers: canManageUsers(viewer),
     readActivityLog: canReadActivityLog(viewer),
+    managePlans: canManagePlans(viewer),
   };
 }
 
