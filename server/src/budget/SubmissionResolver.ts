@@ -16,7 +16,7 @@ import { readableUnits, unitIdsOf } from '../policies/businessUnit.js';
 import { can } from '../policies/authorize.js';
 import type { SubmissionStatusChangedEvent } from './events.js';
 import { PLAN_CLOSED } from './budgetLineWriter.js';
-import { BudgetPlan } from './BudgetPlan.js';
+import { BudgetPlan, type PlanStatus } from './BudgetPlan.js';
 import { BudgetSubmission } from './BudgetSubmission.js';
 import type { SubmissionSnapshot } from './submissionSnapshot.js';
 import { readablePlan, readableUnitByCode } from './unitLookup.js';
@@ -76,18 +76,30 @@ export class SubmissionResolver {
     return event.submission;
   }
 
-  @FieldResolver(() => Boolean, { description: "Whether the caller may change this unit's cells now." })
-  canEdit(@Root() submission: BudgetSubmission, @Ctx() ctx: GraphQLContext): boolean {
-    return can(requireViewer(ctx), 'edit', 'BudgetSubmission', { unitId: submission.businessUnit.id, status: submission.status });
+  @FieldResolver(() => Boolean, { description: "Whether the caller may change this unit's cells now (never in a closed plan)." })
+  async canEdit(@Root() submission: BudgetSubmission | SubmissionSnapshot, @Ctx() ctx: GraphQLContext): Promise<boolean> {
+    const planStatus = await planStatusOf(ctx, submission);
+    return can(requireViewer(ctx), 'edit', 'BudgetSubmission', { unitId: submission.businessUnit.id, status: submission.status, planStatus });
   }
 
-  @FieldResolver(() => Boolean, { description: 'Whether the caller may submit this unit now.' })
-  canSubmit(@Root() submission: BudgetSubmission, @Ctx() ctx: GraphQLContext): boolean {
-    return canSubmit(requireViewer(ctx), { unitId: submission.businessUnit.id, status: submission.status });
+  @FieldResolver(() => Boolean, { description: 'Whether the caller may submit this unit now (never in a closed plan).' })
+  async canSubmit(@Root() submission: BudgetSubmission | SubmissionSnapshot, @Ctx() ctx: GraphQLContext): Promise<boolean> {
+    const planStatus = await planStatusOf(ctx, submission);
+    return canSubmit(requireViewer(ctx), { unitId: submission.businessUnit.id, status: submission.status, planStatus });
   }
 
   @FieldResolver(() => Boolean, { description: 'Whether the caller may review (approve or reject) this submission.' })
   canReview(@Root() submission: BudgetSubmission, @Ctx() ctx: GraphQLContext): boolean {
     return canReview(requireViewer(ctx), { unitId: submission.businessUnit.id, status: submission.status });
   }
+}
+
+/**
+ * The status of a submission's plan, read now: a row (its plan reference) or an event's snapshot (its planId).
+ * Read on a fork, so that a subscription's long-lived context never answers from a plan it read before it closed.
+ */
+async function planStatusOf(ctx: GraphQLContext, submission: BudgetSubmission | SubmissionSnapshot): Promise<PlanStatus> {
+  const planId = 'planId' in submission ? submission.planId : submission.plan.id;
+  const plan = await ctx.em.fork().findOne(BudgetPlan, { id: planId }, { fields: ['status'] });
+  return plan?.status ?? 'OPEN';
 }

@@ -16,6 +16,7 @@ const LINES = `query($p: ID!, $u: String) { budgetLines(planId: $p, businessUnit
   id businessUnit { code } productCategory region quarter priorYearActual budgetAmount forecastSales comment version } }`;
 const UPDATE = `mutation($id: ID!, $v: Float) { updateBudgetLine(id: $id, input: { budgetAmount: $v }) { id budgetAmount } }`;
 const SUBMISSIONS = `query($p: ID!) { budgetSubmissions(planId: $p) { businessUnit { code } status } }`;
+const ABILITIES = `query($p: ID!) { budgetSubmissions(planId: $p) { businessUnit { code } canEdit canSubmit } }`;
 
 /** Everyone of the demo data but the admin, one of each role. */
 const NON_ADMINS = ['analyst@example.com', 'lead.sales-north@example.com', 'viewer.sales-north@example.com', 'partner.admin@acme.example'];
@@ -207,7 +208,10 @@ describe('plan administration', () => {
       const editor = await grid(lead);
       const witness = await grid(admin);
       const key = `${line.id}/budgetAmount`;
-      // Open: the lead's grid edits land.
+      // Open: the lead may edit and submit, and their grid edits land.
+      expect((await server.gql(ABILITIES, { p: planId }, lead)).data.budgetSubmissions).toEqual([
+        { businessUnit: { code: 'SALES_NORTH' }, canEdit: true, canSubmit: true },
+      ]);
       expect(await editDropped(editor, witness, key, 111)).toBe(false);
 
       const closed = await server.gql(SET_STATUS, { p: planId, s: 'CLOSED' }, admin);
@@ -223,6 +227,10 @@ describe('plan administration', () => {
       // A viewer is refused as before (FORBIDDEN), and a line of another unit as the contract says.
       const viewer = await server.login('viewer.sales-north@example.com');
       expect(errorCode(await server.gql(UPDATE, { id: line.id, v: 5 }, viewer))).toBe('FORBIDDEN');
+      // What the server tells the client it may do: neither edit nor submit.
+      expect((await server.gql(ABILITIES, { p: planId }, lead)).data.budgetSubmissions).toEqual([
+        { businessUnit: { code: 'SALES_NORTH' }, canEdit: false, canSubmit: false },
+      ]);
       // Submitting: refused.
       const submit = await server.gql(`mutation($p: ID!) { submitBudget(planId: $p, businessUnitCode: "SALES_NORTH") { status } }`, { p: planId }, lead);
       expect(errorCode(submit)).toBe('FORBIDDEN');
@@ -246,6 +254,9 @@ describe('plan administration', () => {
       expect(reopened.data.setBudgetPlanStatus.status).toBe('OPEN');
       await eventually(async () => !(await editDropped(fresh, witness, key, 555)), 'the grid to be writable again');
       await eventually(async () => (await server.sql(`SELECT budget_amount FROM budget_line WHERE id = $1`, [line.id]))[0].budget_amount === 555, 'the grid edit in the row');
+      expect((await server.gql(ABILITIES, { p: planId }, lead)).data.budgetSubmissions).toEqual([
+        { businessUnit: { code: 'SALES_NORTH' }, canEdit: true, canSubmit: true },
+      ]);
       const api = await server.gql(UPDATE, { id: line.id, v: 666 }, lead);
       expect(api.errors).toBeUndefined();
       expect(api.data.updateBudgetLine.budgetAmount).toBe(666);

@@ -1,12 +1,24 @@
-/** Unit submissions: read with the unit; submitted by its writers; reviewed by analysts and admins. */
+/**
+ * Unit submissions: read with the unit; submitted by its writers; reviewed by analysts and admins. Nothing of a
+ * closed plan is edited or submitted (`planStatus`, where a rule needs it).
+ */
+import type { PlanStatus } from '../budget/BudgetPlan.js';
 import type { SubmissionStatus } from '../budget/BudgetSubmission.js';
 import type { Viewer } from './viewer.js';
 import { isFrozen } from './budgetLine.js';
+import { isPlanOpen } from './budgetPlan.js';
 import { canReadUnit, canWriteUnit } from './businessUnit.js';
 
 export interface SubmissionScope {
   unitId: string;
   status: SubmissionStatus;
+  /** Its plan's status: needed to edit or submit (a closed plan allows neither). */
+  planStatus?: PlanStatus;
+}
+
+function planStatusOf(submission: SubmissionScope): PlanStatus {
+  if (submission.planStatus === undefined) throw new Error("Policy: a submission's plan status is needed; load it before asking");
+  return submission.planStatus;
 }
 
 export function canReadSubmission(viewer: Viewer, submission: SubmissionScope): boolean {
@@ -20,7 +32,7 @@ export function maySubmitUnit(viewer: Viewer, submission: SubmissionScope): bool
 
 /** May the viewer change the unit's cells now (its writers, while the submission is not frozen)? */
 export function canEditSubmission(viewer: Viewer, submission: SubmissionScope): boolean {
-  return canWriteUnit(viewer, submission.unitId) && !isFrozen(submission.status);
+  return canWriteUnit(viewer, submission.unitId) && !isFrozen(submission.status) && isPlanOpen(planStatusOf(submission));
 }
 
 /** A draft or a rejected budget can be (re)submitted; a submitted or approved one cannot. */
@@ -29,7 +41,7 @@ export function isSubmittable(status: SubmissionStatus): boolean {
 }
 
 export function canSubmit(viewer: Viewer, submission: SubmissionScope): boolean {
-  return maySubmitUnit(viewer, submission) && isSubmittable(submission.status);
+  return maySubmitUnit(viewer, submission) && isSubmittable(submission.status) && isPlanOpen(planStatusOf(submission));
 }
 
 /** Finance review of a submitted budget. */
