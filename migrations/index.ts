@@ -9,8 +9,9 @@ import { Migration20261121060256_GridStorage } from './Migration20261121060256_G
 import { Migration20261121061656_Workflows } from './Migration20261121061656_Workflows.js';
 import { Migration20261203080637_SignInLimitsAndRevokedTokens } from './Migration20261203080637_SignInLimitsAndRevokedTokens.js';
 import { Migration20261203114340_SignInLimitTable } from './Migration20261203114340_SignInLimitTable.js';
-import { Migration20261203130000_ActivityLog } from './Migration20261203130000_ActivityLog.js';
 import { Migration20261203130200_PlanStatus } from './Migration20261203130200_PlanStatus.js';
+import { Migration20261203130000_ActivityLog } from './Migration20261203130000_ActivityLog.js';
+import { Migration20261203131500_People } from './Migration20261203131500_People.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261121055827_Initial', class: Migration20261121055827_Initial },
@@ -20,4 +21,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261203114340_SignInLimitTable', class: Migration20261203114340_SignInLimitTable },
   { name: 'Migration20261203130000_ActivityLog', class: Migration20261203130000_ActivityLog },
   { name: 'Migration20261203130200_PlanStatus', class: Migration20261203130200_PlanStatus },
+  { name: 'Migration20261203131500_People', class: Migration20261203131500_People },
 ];

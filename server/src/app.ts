@@ -2,6 +2,7 @@
  * Composition of one Plansync instance: database, services, HTTP server. `main.ts` runs it as a process;
  * tests start it in-process on port 0 against their own database.
  */
+import { Accounts } from './auth/accounts.js';
 import { loadSigningKeys } from './auth/keys.js';
 import { EntraTokenVerifier } from './auth/entraTokens.js';
 import { entraSignInRoutes } from './auth/entraSignIn.js';
@@ -63,6 +64,16 @@ export async function startPlansync(config: Config, log: Logger = createLogger(c
     }
     orm = await openOrm(databaseUrl, entities);
     if (config.seedDemo && (await seedDemoData(orm.em.fork()))) log.info('seeded the demo data');
+    // Set-password links start with PUBLIC_URL, else with where this instance listens (known once it does).
+    let listeningUrl = '';
+    const accounts = new Accounts({
+      invitationTtlHours: config.invitationTtlHours,
+      passwordMinLength: config.passwordMinLength,
+      publicUrl: () => config.publicUrl ?? listeningUrl,
+    });
+    if (config.firstAdmin && (await accounts.ensureFirstAdmin(orm.em, config.firstAdmin))) {
+      log.info({ email: config.firstAdmin.email }, 'created the first admin (ADMIN_EMAIL)');
+    }
 
     const keys = await loadSigningKeys({ privatePem: config.jwtPrivateKey, publicPem: config.jwtPublicKey, dataDir: config.dataDir });
     const tokens = new TokenService(keys, config.jwtTtlSeconds);
@@ -106,6 +117,7 @@ export async function startPlansync(config: Config, log: Logger = createLogger(c
         { threshold: config.lockoutThreshold, lockoutSeconds: config.lockoutSeconds, failuresPerMinute: config.loginFailuresPerMinute },
         log.child({ component: 'sign-in' }),
       ),
+      accounts,
       budgetLines: new BudgetLineWriter(),
       events,
       sockets: new PersonSockets(config.maxSocketsPerPerson),
@@ -136,6 +148,7 @@ export async function startPlansync(config: Config, log: Logger = createLogger(c
     });
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
     const url = `http://${host}:${http.port}`;
+    listeningUrl = `http://${config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : host}:${http.port}`;
     log.info(
       { url, startupMs: Date.now() - started, embeddedDatabase: Boolean(embedded), redis: redis ? (redis.up ? 'up' : 'down') : 'off' },
       'Plansync is listening',

@@ -128,6 +128,22 @@ export interface Config {
    * when absent, only callers on loopback. Default absent.
    */
   metricsToken?: string;
+  /**
+   * PUBLIC_URL: the address people reach Plansync at, which set-password links start with
+   * (`<PUBLIC_URL>/set-password#<token>`). Default: where this instance listens (http://<HOST>:<PORT>, with
+   * localhost for 0.0.0.0), which suits one machine; set it behind a proxy or a domain.
+   */
+  publicUrl?: string;
+  /** INVITATION_TTL_HOURS: how long a set-password link works. Default 72. */
+  invitationTtlHours: number;
+  /** PASSWORD_MIN_LENGTH: the shortest password accepted (at most 256, never the email's local part). Default 10. */
+  passwordMinLength: number;
+  /**
+   * ADMIN_EMAIL and ADMIN_PASSWORD: when both are set and no active admin exists at start (an empty production
+   * database), this admin is created. Ignored once any admin exists. Both or neither; the password follows the
+   * password rules. Default absent (see also `npm run create-admin -- <email>`).
+   */
+  firstAdmin?: { email: string; password: string };
 }
 
 class ConfigError extends Error {}
@@ -282,10 +298,40 @@ function metricsToken(env: NodeJS.ProcessEnv): string | undefined {
   return raw;
 }
 
+function publicUrl(env: NodeJS.ProcessEnv): string | undefined {
+  const raw = env.PUBLIC_URL?.trim();
+  if (!raw) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`PUBLIC_URL must be an http or https URL, got "${raw}"`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(`PUBLIC_URL must be an http or https URL, got "${raw}"`);
+  return raw.replace(/\/+$/, '');
+}
+
+function firstAdmin(env: NodeJS.ProcessEnv, passwordMinLength: number): Config['firstAdmin'] {
+  const email = env.ADMIN_EMAIL?.trim().toLowerCase();
+  const password = env.ADMIN_PASSWORD ?? '';
+  if (!email && !password) return undefined;
+  if (!email || !password) throw new ConfigError('ADMIN_EMAIL and ADMIN_PASSWORD go together: set both, or neither');
+  if (!/^[^@\s]+@[^@\s]+$/.test(email)) throw new ConfigError(`ADMIN_EMAIL must be an email address, got "${email}"`);
+  const length = [...password].length;
+  // The password rules (auth/passwords.ts), checked here so that a bad one fails at start, not at sign-in.
+  if (length < passwordMinLength || length > 256) {
+    throw new ConfigError(`ADMIN_PASSWORD must have between ${passwordMinLength} (PASSWORD_MIN_LENGTH) and 256 characters`);
+  }
+  if (password.toLowerCase().includes(email.split('@')[0])) throw new ConfigError("ADMIN_PASSWORD may not contain ADMIN_EMAIL's local part");
+  return { email, password };
+}
+
 /** Reads the configuration from an environment (process.env by default) and checks every value. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = path.resolve(env.DATA_DIR || '.data');
   const entraConfig = entra(env);
+  const passwordMinLength = integer(env, 'PASSWORD_MIN_LENGTH', 10, 1);
+  if (passwordMinLength > 256) throw new ConfigError(`PASSWORD_MIN_LENGTH must be at most 256, got ${passwordMinLength}`);
   const simulateFailureSteps = (env.SIMULATE_FAILURE_STEPS ?? '')
     .split(',')
     .map((s) => s.trim())
@@ -320,6 +366,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     loginFailuresPerMinute: integer(env, 'LOGIN_FAILURES_PER_MINUTE', 30, 1),
     trustProxy: (env.TRUST_PROXY ?? '').trim() || 'loopback',
     metricsToken: metricsToken(env),
+    publicUrl: publicUrl(env),
+    invitationTtlHours: integer(env, 'INVITATION_TTL_HOURS', 72, 1),
+    passwordMinLength,
+    firstAdmin: firstAdmin(env, passwordMinLength),
   };
 }
 

@@ -1,5 +1,6 @@
 /** Every MikroORM entity, listed once so the ORM, the migrations and the tests agree on the model. */
 import { ActivityEntry } from './activity/ActivityEntry.js';
+import { PasswordInvitation } from './auth/PasswordInvitation.js';
 import { RevokedToken } from './auth/RevokedToken.js';
 import { SignInEvent } from './auth/SignInEvent.js';
 import { SIGN_IN_LIMIT_TABLE } from './auth/signInLimits.js';
@@ -29,6 +30,7 @@ export const entities = [
   BudgetSubmission,
   CellChange,
   RevokedToken,
+  PasswordInvitation,
   SignInEvent,
   GridUpdate,
   GridSnapshot,

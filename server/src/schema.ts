@@ -2,6 +2,7 @@
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
 import { ActivityLogResolver } from './activity/ActivityLogResolver.js';
+import { AccountResolver } from './auth/AccountResolver.js';
 import { AuthResolver } from './auth/AuthResolver.js';
 import { SignInLogResolver } from './auth/SignInLogResolver.js';
 import { AuditLogResolver } from './budget/AuditLogResolver.js';
@@ -12,6 +13,7 @@ import { PlanAdminResolver } from './budget/PlanAdminResolver.js';
 import { SubmissionResolver } from './budget/SubmissionResolver.js';
 import { OrganizationResolver } from './directory/OrganizationResolver.js';
 import { AbilitiesResolver } from './directory/AbilitiesResolver.js';
+import { PeopleAdminResolver } from './directory/PeopleAdminResolver.js';
 import { UserResolver } from './directory/UserResolver.js';
 import { badUserInput } from './errors.js';
 import type { BudgetLineChangedEvent, SubmissionStatusChangedEvent } from './budget/events.js';
@@ -30,6 +32,8 @@ export const resolvers = [
   ActivityLogResolver,
   SignInLogResolver,
   UserResolver,
+  PeopleAdminResolver,
+  AccountResolver,
   AbilitiesResolver,
   OrganizationResolver,
   BudgetLineResolver,
@@ -69,6 +73,8 @@ export async function buildPlansyncSchema(events: PlansyncBus): Promise<GraphQLS
 export const OPEN_ROOT_FIELDS: Readonly<Record<string, string>> = {
   'Mutation.login': 'signs in: there is no viewer yet, and the throttle guards it',
   'Mutation.signOut': "ends the caller's own token, nothing else",
+  'Mutation.setPasswordWithToken': 'whoever holds a one-time set-password link acts on the account it was made for, and no other',
+  'Mutation.changePassword': "the caller's own password, proven by the current one",
   'Query.me': "the caller's own row, which everyone signed in reads",
   'Query.workflowDefinitions': 'definitions are code, not rows; what the caller may start is each one\'s canStart',
 };

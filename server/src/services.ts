@@ -1,4 +1,5 @@
 /** The services a request can reach, wired once in `app.ts` and handed to every resolver in the context. */
+import type { Accounts } from './auth/accounts.js';
 import type { LocalLogin } from './auth/localLogin.js';
 import type { TokenService } from './auth/tokens.js';
 import type { ViewerResolver } from './auth/viewers.js';
@@ -18,6 +19,8 @@ export interface Services {
   tokens: TokenService;
   viewers: ViewerResolver;
   localLogin: LocalLogin;
+  /** Set-password links, password rules, the first admin. */
+  accounts: Accounts;
   budgetLines: BudgetLineWriter;
   events: PlansyncBus;
   /** Open websockets per person, capped (grid and GraphQL alike). */

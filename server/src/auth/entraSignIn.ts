@@ -140,6 +140,12 @@ class EntraSignIn {
     try {
       const em = this.services.orm.em.fork();
       const user = await this.verifier.upsertUser(em, claims);
+      if (!user.active) {
+        em.create(SignInEvent, { email: claims.email, user, method: 'ENTRA_ID', success: false, ip: req.ip ?? null });
+        await em.flush();
+        return this.fail(res, 'account_conflict', { email: claims.email, deactivated: true });
+      }
+      user.lastSignInAt = new Date();
       em.create(SignInEvent, { email: claims.email, user, method: 'ENTRA_ID', success: true, ip: req.ip ?? null });
       await em.flush();
       const token = await this.services.tokens.sign(user.id);

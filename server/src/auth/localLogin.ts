@@ -8,7 +8,7 @@
  *    its place back.
  * 2. A real account counts the attempt for this address; locked there, the password is not judged.
  * 3. The password is checked, or a decoy for an unknown account, so timing says nothing.
- * Every other failure (unknown email, wrong password, Entra-only account, account locked for this address)
+ * Every other failure (unknown email, wrong password, Entra-only or deactivated account, account locked for this address)
  * answers alike with UNAUTHENTICATED after the same argon2 work, so neither the message nor the time taken
  * tells whether an account exists. A success gives the address's place back and clears the account's count
  * for that address.
@@ -93,7 +93,8 @@ export class LocalLogin {
       // Checked even when locked or malformed (against a decoy), so every failure takes as long as any other;
       // a lock this attempt sets is written meanwhile.
       [passwordOk] = await Promise.all([
-        verifyPassword(user && !locked ? user.passwordHash : null, wellFormed ? password : ''),
+        // A deactivated person is judged against the decoy: refused like a wrong password, in the same time.
+        verifyPassword(user && !locked && user.active ? user.passwordHash : null, wellFormed ? password : ''),
         turn?.locking,
       ]);
     } catch (err) {
@@ -114,10 +115,21 @@ export class LocalLogin {
     await em.populate(user, ['businessUnits', 'organization']);
     await this.limits.clearFailures(em, user.id, address);
     await this.limits.release(em, place);
+    user.lastSignInAt = new Date();
     await this.recordEvent(em, email, user, true, ip);
     const token = await this.tokens.sign(user.id);
     const verified = (await this.tokens.verify(token))!;
-    return { token, user, viewer: viewerFromUser(user, verified.expiresAt, verified.tokenId) };
+    return { token, user, viewer: viewerFromUser(user, verified.expiresAt, verified.tokenId, verified.issuedAtMs) };
+  }
+
+  /** Until when the person's account is locked (from any address), or null. */
+  lockedUntil(em: EntityManager, userId: string): Promise<Date | null> {
+    return this.limits.lockedUntil(em, userId);
+  }
+
+  /** Lifts every lock of the person's account (an admin's `unlockUser`). */
+  unlock(em: EntityManager, userId: string): Promise<void> {
+    return this.limits.unlock(em, userId);
   }
 
   private async recordEvent(em: EntityManager, email: string, user: User | null, success: boolean, ip: string | null) {

@@ -90,3 +90,19 @@ export async function verifyPassword(hash: string | null | undefined, password: 
     }
   }, true);
 }
+
+/** The longest password accepted (the contract's limit): argon2 hashes any length, but nobody types more. */
+export const MAX_NEW_PASSWORD_LENGTH = 256;
+
+/**
+ * What is wrong with a new password, or null: the contract's rules (at least `minLength` characters, at most
+ * 256, not containing the local part of the person's email, whatever the case).
+ */
+export function passwordProblem(password: string, email: string, minLength: number): string | null {
+  const length = [...password].length;
+  if (length < minLength) return `A password needs at least ${minLength} characters`;
+  if (length > MAX_NEW_PASSWORD_LENGTH) return `A password has at most ${MAX_NEW_PASSWORD_LENGTH} characters`;
+  const localPart = email.split('@')[0]?.toLowerCase() ?? '';
+  if (localPart && password.toLowerCase().includes(localPart)) return 'A password may not contain the name of your email address';
+  return null;
+}

@@ -148,6 +148,23 @@ export class SignInLimits {
   }
 
   /**
+   * Until when the account is locked, from any address (the latest of its locks), or null: a lock is a row of
+   * the account counter that `block` raised to the threshold, not yet expired.
+   */
+  async lockedUntil(em: EntityManager, userId: string): Promise<Date | null> {
+    const [row] = await em.getConnection().execute<{ until: string | null }[]>(
+      `SELECT max(expire)::text AS until FROM ${SIGN_IN_LIMIT_TABLE} WHERE key LIKE ? AND points >= ? AND expire > ?`,
+      [`${ACCOUNT_PREFIX}${userId}@%`, this.policy.threshold, Date.now()],
+    );
+    return row?.until ? new Date(Number(row.until)) : null;
+  }
+
+  /** Lifts every lock of the account, from every address, and forgets its runs of failures (an admin's unlock). */
+  async unlock(em: EntityManager, userId: string): Promise<void> {
+    await em.getConnection().execute(`DELETE FROM ${SIGN_IN_LIMIT_TABLE} WHERE key LIKE ?`, [`${ACCOUNT_PREFIX}${userId}@%`]);
+  }
+
+  /**
    * Deletes what no longer counts: windows and locks over for an hour, sign-in log entries past their
    * retention, revoked tokens past their expiry. At most every ten minutes; in the background (a failure is
    * logged by the caller and tried again next time).
@@ -194,6 +211,9 @@ export class SignInLimits {
     return this.counters;
   }
 }
+
+/** How the library prefixes the account counter's keys in the table (`<keyPrefix>:<key>`). */
+const ACCOUNT_PREFIX = 'account:';
 
 /** The account counter's key for one account and one address (an address key may contain ':' and '/'). */
 function accountKey(userId: string, address: string): string {

@@ -15,7 +15,15 @@ export interface VerifiedToken {
   expiresAt: number;
   /** What `signOut` ends this token by: its `jti` (see tokenIdOf). */
   tokenId: string;
+  /**
+   * When it was issued, in ms since the epoch (its `iat_ms` claim, else `iat`): a token issued before the
+   * person's tokens were all ended (a password change or reset, a deactivation) is refused (viewers.ts).
+   */
+  issuedAtMs: number;
 }
+
+/** The claim that says, to the millisecond, when a token was issued (`iat` is in whole seconds). */
+const ISSUED_AT_MS_CLAIM = 'iat_ms';
 
 /**
  * The id a token is ended by: its `jti` when it has one (every token Plansync signs does), else a hash of the
@@ -32,7 +40,7 @@ export class TokenService {
   ) {}
 
   async sign(userId: string, claims: Record<string, unknown> = {}): Promise<string> {
-    return new SignJWT(claims)
+    return new SignJWT({ ...claims, [ISSUED_AT_MS_CLAIM]: Date.now() })
       .setProtectedHeader({ alg: 'ES256', typ: 'JWT' })
       .setSubject(userId)
       .setIssuer(TOKEN_ISSUER)
@@ -84,7 +92,13 @@ export class TokenService {
         audience: TOKEN_AUDIENCE,
         requiredClaims: ['sub', 'exp'],
       });
-      return { userId: payload.sub!, expiresAt: payload.exp!, tokenId: tokenIdOf(token, payload.jti) };
+      const issuedAtMs = payload[ISSUED_AT_MS_CLAIM];
+      return {
+        userId: payload.sub!,
+        expiresAt: payload.exp!,
+        tokenId: tokenIdOf(token, payload.jti),
+        issuedAtMs: typeof issuedAtMs === 'number' && Number.isFinite(issuedAtMs) ? issuedAtMs : (payload.iat ?? 0) * 1000,
+      };
     } catch (err) {
       if (err instanceof joseErrors.JOSEError || err instanceof TypeError) return null;
       throw err;

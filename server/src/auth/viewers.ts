@@ -25,9 +25,10 @@ export function bearerToken(header: string | undefined | null): string | null {
   return match ? match[1] : null;
 }
 
-export function viewerFromUser(user: User, expiresAt: number, tokenId?: string): Viewer {
+export function viewerFromUser(user: User, expiresAt: number, tokenId?: string, issuedAtMs?: number): Viewer {
   return {
     tokenId,
+    issuedAtMs,
     userId: user.id,
     email: user.email,
     role: user.role,
@@ -47,28 +48,41 @@ interface ViewerRow {
 
 /**
  * A person's current row and units in one query (what `findOne(User, ..., { populate: ['businessUnits'] })`
- * reads in two), nothing when the token was ended: a prepared statement on a connection of MikroORM's pool,
- * outside any transaction of `em`.
+ * reads in two), nothing when the token was ended: by `signOut` (revoked_token), or with all the person's
+ * tokens issued before `tokens_valid_after` (a password change or reset, a deactivation; the token a password
+ * change was made with, `kept_token_id`, excepted), or when the person is deactivated. A prepared statement
+ * on a connection of MikroORM's pool, outside any transaction of `em`.
  */
 const VIEWER_STATEMENT = {
-  name: 'plansync.viewer.v2',
+  name: 'plansync.viewer.v3',
   text: `SELECT u.id, u.email, u.role, u.organization_id,
        ARRAY(SELECT m.business_unit_id::text FROM user_business_unit m WHERE m.user_id = u.id) AS unit_ids
   FROM app_user u
  WHERE u.id = $1::uuid
+   AND u.active
+   AND (u.tokens_valid_after IS NULL OR $3::float8 > extract(epoch FROM u.tokens_valid_after) * 1000 OR u.kept_token_id = $2::text)
    AND NOT EXISTS (SELECT 1 FROM revoked_token r WHERE r.token_id = $2::text)`,
 };
 
 /**
- * The viewer of the person with this id (a uuid) as they are now, or null when there is no such person or
- * the token (by its id) was ended.
+ * The viewer of the person with this id (a uuid) as they are now, or null when there is no such person, they
+ * are deactivated, or the token (by its id and when it was issued) was ended. A token of unknown issue time
+ * (`issuedAtMs` absent) counts as issued at the epoch: any ending of the person's tokens ends it.
  */
-async function currentViewer(em: EntityManager, userId: string, expiresAt: number, tokenId: string | undefined): Promise<Viewer | null> {
-  const { rows } = await withSqlClient(em, (client) => client.query<ViewerRow>({ ...VIEWER_STATEMENT, values: [userId, tokenId ?? ''] }));
+async function currentViewer(
+  em: EntityManager,
+  userId: string,
+  expiresAt: number,
+  tokenId: string | undefined,
+  issuedAtMs: number | undefined,
+): Promise<Viewer | null> {
+  const values = [userId, tokenId ?? '', issuedAtMs ?? 0];
+  const { rows } = await withSqlClient(em, (client) => client.query<ViewerRow>({ ...VIEWER_STATEMENT, values }));
   const row = rows[0];
   if (!row) return null;
   return {
     tokenId,
+    issuedAtMs,
     userId: row.id,
     email: row.email,
     role: row.role,
@@ -95,7 +109,7 @@ export class ViewerResolver {
    * the expiry of the token they connected with; null when the account is gone.
    */
   async refresh(em: EntityManager, viewer: Viewer): Promise<Viewer | null> {
-    return currentViewer(em, viewer.userId, viewer.expiresAt, viewer.tokenId);
+    return currentViewer(em, viewer.userId, viewer.expiresAt, viewer.tokenId, viewer.issuedAtMs);
   }
 
   /**
@@ -123,7 +137,7 @@ export class ViewerResolver {
     if (remembered) {
       // As jose judges `exp` (no clock tolerance): valid while exp > now, in whole seconds.
       if (remembered.expiresAt > Math.floor(Date.now() / 1000)) {
-        return currentViewer(em, remembered.userId, remembered.expiresAt, remembered.tokenId);
+        return currentViewer(em, remembered.userId, remembered.expiresAt, remembered.tokenId, remembered.issuedAtMs);
       }
       this.verified.delete(token);
       return null;
@@ -140,7 +154,7 @@ export class ViewerResolver {
       if (!verified || !isUuid(verified.userId)) return null;
       if (this.verified.size >= VERIFIED_TOKENS_KEPT) this.verified.delete(this.verified.keys().next().value!);
       this.verified.set(token, verified);
-      return currentViewer(em, verified.userId, verified.expiresAt, verified.tokenId);
+      return currentViewer(em, verified.userId, verified.expiresAt, verified.tokenId, verified.issuedAtMs);
     }
     if (this.entra && this.entra.accepts(issuer)) {
       const verified = await this.entra.verify(token);
@@ -150,6 +164,8 @@ export class ViewerResolver {
       if (ended.length > 0) return null;
       try {
         const user = await this.entra.upsertUser(em.fork(), verified.claims);
+        // A deactivated person's Entra tokens are refused like any other of theirs.
+        if (!user.active) return null;
         return viewerFromUser(user, verified.expiresAt, tokenId);
       } catch (err) {
         if (err instanceof EntraAccountConflict) return null;

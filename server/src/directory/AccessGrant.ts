@@ -8,7 +8,7 @@ import { User } from './User.js';
 @Entity({ tableName: 'access_grant' })
 @Unique({ properties: ['user', 'system', 'resource'] })
 export class AccessGrant {
-  [OptionalProps]?: 'grantedAt';
+  [OptionalProps]?: 'grantedAt' | 'name';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
@@ -26,6 +26,12 @@ export class AccessGrant {
   @Field(() => String)
   @Property({ type: 'text' })
   resource!: string;
+
+  /** The contract's name for `resource`: what in that system the person has access to. */
+  @Field(() => String, { description: 'What in that system the person has access to: a company, group or channel.' })
+  get name(): string {
+    return this.resource;
+  }
 
   @Field(() => Date)
   @Property({ type: 'datetime', defaultRaw: 'now()' })

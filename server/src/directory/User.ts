@@ -1,9 +1,15 @@
 import { Collection, Entity, Enum, ManyToMany, ManyToOne, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
-import { Field, ID, ObjectType } from 'type-graphql';
+import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
 import { BusinessUnit } from './BusinessUnit.js';
 import { Organization } from './Organization.js';
 import { RoleEnum, ROLES, type Role } from './role.js';
+
+/** PERSON: someone who signs in; SERVICE: an account the tools use (tokens only, no password). */
+export const USER_KINDS = ['PERSON', 'SERVICE'] as const;
+export type UserKind = (typeof USER_KINDS)[number];
+export const UserKindEnum = Object.fromEntries(USER_KINDS.map((k) => [k, k])) as { [K in UserKind]: K };
+registerEnumType(UserKindEnum, { name: 'UserKind' });
 
 /**
  * A person who signs in. `businessUnits` are the units whose budget they belong to (read or write depends on
@@ -12,7 +18,18 @@ import { RoleEnum, ROLES, type Role } from './role.js';
 @ObjectType()
 @Entity({ tableName: 'app_user' })
 export class User {
-  [OptionalProps]?: 'createdAt' | 'updatedAt' | 'passwordHash' | 'entraObjectId' | 'organization';
+  [OptionalProps]?:
+    | 'createdAt'
+    | 'updatedAt'
+    | 'passwordHash'
+    | 'entraObjectId'
+    | 'organization'
+    | 'active'
+    | 'kind'
+    | 'lastSignInAt'
+    | 'tokensValidAfter'
+    | 'keptTokenId'
+    | 'deletedAt';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
@@ -46,9 +63,53 @@ export class User {
   @ManyToMany({ entity: () => BusinessUnit, pivotTable: 'user_business_unit', owner: true })
   businessUnits = new Collection<BusinessUnit>(this);
 
+  /**
+   * False once an admin deactivated the person: their sign-in fails like a wrong password and every token of
+   * theirs is refused (auth/viewers.ts), until an admin reactivates them.
+   */
+  @Property({ type: 'boolean', default: true })
+  active: boolean = true;
+
+  @Field(() => UserKindEnum)
+  @Enum({ items: () => [...USER_KINDS], nativeEnumName: 'user_kind', default: 'PERSON' })
+  kind: UserKind = 'PERSON';
+
+  /** When the person last signed in (password or Entra ID); null before the first time. */
+  @Property({ type: 'datetime', nullable: true })
+  lastSignInAt: Date | null = null;
+
+  /**
+   * Tokens issued before this moment are refused (a password change or reset, a deactivation ended them),
+   * except `keptTokenId`: checked with every request's viewer lookup (auth/viewers.ts).
+   */
+  @Property({ type: 'datetime', nullable: true, hidden: true })
+  tokensValidAfter: Date | null = null;
+
+  /** The token a password change was made with, which keeps working while the person's others end. */
+  @Property({ type: 'text', nullable: true, hidden: true })
+  keptTokenId: string | null = null;
+
+  /**
+   * Set when an admin deleted the person. The row stays (deactivated, without password, units or grants) so
+   * that the audit entries, lines and submissions that name them keep their email; every list and every
+   * admin operation leaves it out, as if it were gone.
+   */
+  @Property({ type: 'datetime', nullable: true, hidden: true })
+  deletedAt: Date | null = null;
+
   @Property({ type: 'datetime', defaultRaw: 'now()' })
   createdAt: Date = new Date();
 
   @Property({ type: 'datetime', defaultRaw: 'now()', onUpdate: () => new Date() })
   updatedAt: Date = new Date();
+
+  /**
+   * Ends every token of the person issued until now, except `keptTokenId` (the one a password change was made
+   * with), once flushed: the viewer lookup refuses them on every instance (auth/viewers.ts). The caller then
+   * publishes TOKENS_REVOKED for the person, so that their open sockets re-check and close.
+   */
+  endTokens(keptTokenId: string | null = null): void {
+    this.tokensValidAfter = new Date();
+    this.keptTokenId = keptTokenId;
+  }
 }

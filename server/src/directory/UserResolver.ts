@@ -1,14 +1,19 @@
 /**
- * People over GraphQL: `users` (scoped in the query: policies/user.ts), `setUserAccess` (admins; the person's
- * open sockets follow at once, on USER_ACCESS_CHANGED), and a person's details (role, units, organisation),
- * which only those who may read them see, on every path a User is reached, events included.
+ * People over GraphQL: `users` (scoped in the query: policies/user.ts; deleted people are not listed),
+ * `setUserAccess` (admins; the person's open sockets follow at once, on USER_ACCESS_CHANGED; an activity entry),
+ * and a person's details (role, units, organisation, whether they are active, their last sign-in, their access
+ * grants), which only those who may read them see, on every path a User is reached, events included.
  *
- * Out of scope: what the signed-in person may do (`me { can }`, AbilitiesResolver.ts).
+ * Out of scope: what the signed-in person may do (`me { can }`, AbilitiesResolver.ts); creating, deactivating
+ * and deleting people (PeopleAdminResolver.ts) and their passwords and locks (auth/AccountResolver.ts).
  */
 import { Collection } from '@mikro-orm/core';
+import { recordActivity } from '../activity/activityLog.js';
+import { AccessGrant } from './AccessGrant.js';
+import { keepAnActiveAdmin } from './people.js';
 import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { BusinessUnit } from './BusinessUnit.js';
-import { badUserInput, conflict, forbidden, notFound } from '../errors.js';
+import { badUserInput, forbidden, notFound } from '../errors.js';
 import { isUuid } from '../ids.js';
 import { RoleEnum, type Role } from './role.js';
 import { requireViewer, type GraphQLContext } from '../graphql/context.js';
@@ -20,6 +25,7 @@ import { User } from './User.js';
 import { CloseCode } from '../../../schema/codes.js';
 
 /** A User as resolvers see it: the entity, or the plain snapshot an event carries. */
+export
 type UserLike = Pick<User, 'id'> & Partial<Pick<User, 'businessUnits' | 'organization' | 'role'>>;
 
 /** The organisation id of a person as a resolver meets them (loaded when the parent did not carry it). */
@@ -32,13 +38,13 @@ async function organizationIdOf(ctx: GraphQLContext, user: UserLike): Promise<st
  * Whether the viewer may read this person's details (policies/user.ts): synchronous for everyone but a
  * partner admin looking at someone else, whose organisation decides.
  */
-function mayReadDetails(viewer: Viewer, ctx: GraphQLContext, user: UserLike): boolean | Promise<boolean> {
+export function mayReadDetails(viewer: Viewer, ctx: GraphQLContext, user: UserLike): boolean | Promise<boolean> {
   const known = canReadUserDetailsWithoutOrganization(viewer, user.id);
   if (known !== null) return known;
   return organizationIdOf(ctx, user).then((organizationId) => canReadUserDetails(viewer, { id: user.id, organizationId }));
 }
 
-const DETAILS_FORBIDDEN = "Only the person, admins and their organisation's partner admin see a person's role, units and organisation";
+export const DETAILS_FORBIDDEN = "Only the person, admins and their organisation's partner admin see a person's role, units and organisation";
 
 @Resolver(() => User)
 export class UserResolver {
@@ -83,6 +89,38 @@ export class UserResolver {
     return ctx.em.findOne(Organization, { id: organizationId });
   }
 
+  @FieldResolver(() => Boolean, {
+    description:
+      "False while the person is deactivated: they cannot sign in and every token of theirs is refused. Only the person, admins and their organisation's partner admin read it: FORBIDDEN for anyone else.",
+  })
+  async active(@Root() user: UserLike, @Ctx() ctx: GraphQLContext): Promise<boolean> {
+    return (await detailsOf(ctx, user)).active;
+  }
+
+  @FieldResolver(() => Date, {
+    nullable: true,
+    description:
+      "When the person last signed in; null before the first time. Only the person, admins and their organisation's partner admin read it: FORBIDDEN for anyone else.",
+  })
+  async lastSignInAt(@Root() user: UserLike, @Ctx() ctx: GraphQLContext): Promise<Date | null> {
+    return (await detailsOf(ctx, user)).lastSignInAt;
+  }
+
+  @FieldResolver(() => Boolean, { description: 'Whether the person signs in with a second factor (TOTP). Not offered yet: always false.' })
+  totpEnabled(): boolean {
+    return false;
+  }
+
+  @FieldResolver(() => [AccessGrant], {
+    description:
+      "What the person was given access to in other systems (by onboarding workflows). Only the person, admins and their organisation's partner admin read it: FORBIDDEN for anyone else.",
+  })
+  async accessGrants(@Root() user: UserLike, @Ctx() ctx: GraphQLContext): Promise<AccessGrant[]> {
+    const viewer = requireViewer(ctx);
+    if (!(await mayReadDetails(viewer, ctx, user))) throw forbidden(DETAILS_FORBIDDEN);
+    return ctx.em.find(AccessGrant, { user: user.id }, { orderBy: { grantedAt: 'asc', id: 'asc' } });
+  }
+
   @Query(() => [User], {
     description: 'People the caller may see: everyone for admins, their organisation for partner admins, else themselves.',
   })
@@ -92,10 +130,10 @@ export class UserResolver {
     if (scope.kind === 'none') return [];
     const only = scope.kind === 'some' ? scope.where : null;
     const where = !only
-      ? {}
+      ? { deletedAt: null }
       : only.organizationId
-        ? { $or: [{ organization: only.organizationId }, { id: only.selfId }] }
-        : { id: only.selfId };
+        ? { deletedAt: null, $or: [{ organization: only.organizationId }, { id: only.selfId }] }
+        : { deletedAt: null, id: only.selfId };
     return ctx.em.find(User, where, { populate: ['businessUnits', 'organization'], orderBy: { email: 'asc' } });
   }
 
@@ -112,25 +150,39 @@ export class UserResolver {
   ): Promise<User> {
     const viewer = requireViewer(ctx);
     if (!canManageUsers(viewer)) throw forbidden('Only admins change roles and units');
-    const user = isUuid(userId) ? await ctx.em.findOne(User, { id: userId }, { populate: ['businessUnits', 'organization'] }) : null;
-    if (!user) throw notFound('User');
-    const codes = [...new Set(businessUnitCodes)];
-    const units = codes.length > 0 ? await ctx.em.find(BusinessUnit, { code: { $in: codes } }) : [];
-    if (units.length !== codes.length) {
-      const unknown = codes.filter((c) => !units.some((u) => u.code === c));
-      throw badUserInput(`Unknown business units: ${unknown.join(', ').slice(0, 200)}`, 'businessUnitCodes');
-    }
-    if ((role === 'PARTNER_ADMIN' || role === 'PARTNER_USER') && !user.organization) {
-      throw badUserInput(`${role} is for people of a partner organisation`, 'role');
-    }
-    if (user.role === 'ADMIN' && role !== 'ADMIN' && (await ctx.em.count(User, { role: 'ADMIN' })) <= 1) {
-      throw conflict('This is the last admin: make someone else admin first');
-    }
-    user.role = role;
-    user.businessUnits.set(units);
-    await ctx.em.flush();
+    const user = await ctx.em.transactional(async (tx) => {
+      const user = isUuid(userId)
+        ? await tx.findOne(User, { id: userId, deletedAt: null }, { populate: ['businessUnits', 'organization'] })
+        : null;
+      if (!user) throw notFound('User');
+      const codes = [...new Set(businessUnitCodes)];
+      const units = codes.length > 0 ? await tx.find(BusinessUnit, { code: { $in: codes } }) : [];
+      if (units.length !== codes.length) {
+        const unknown = codes.filter((c) => !units.some((u) => u.code === c));
+        throw badUserInput(`Unknown business units: ${unknown.join(', ').slice(0, 200)}`, 'businessUnitCodes');
+      }
+      if ((role === 'PARTNER_ADMIN' || role === 'PARTNER_USER') && !user.organization) {
+        throw badUserInput(`${role} is for people of a partner organisation`, 'role');
+      }
+      if (role !== 'ADMIN') await keepAnActiveAdmin(tx, user, 'demote');
+      const before = { role: user.role, businessUnitCodes: user.businessUnits.getItems().map((u) => u.code).sort() };
+      user.role = role;
+      user.businessUnits.set(units);
+      recordActivity(tx, viewer, 'USER_ACCESS_CHANGED', user.email, {
+        before,
+        after: { role, businessUnitCodes: units.map((u) => u.code).sort() },
+      });
+      return user;
+    });
     ctx.services.events.publish('USER_ACCESS_CHANGED', { userId: user.id });
     return user;
   }
+}
 
+/** The person's row for their details (`active`, `lastSignInAt`), once the viewer may read them. */
+async function detailsOf(ctx: GraphQLContext, user: UserLike): Promise<User> {
+  const viewer = requireViewer(ctx);
+  if (!(await mayReadDetails(viewer, ctx, user))) throw forbidden(DETAILS_FORBIDDEN);
+  if (user instanceof User) return user;
+  return ctx.em.findOneOrFail(User, { id: user.id });
 }

@@ -16,4 +16,9 @@ export interface Viewer {
   expiresAt: number;
   /** The id of that token (what `signOut` ends it by); absent for viewers made without a token. */
   tokenId?: string;
+  /**
+   * When that token was issued (ms since the epoch): re-checks refuse it once the person's tokens were ended
+   * after that (auth/viewers.ts). Absent for viewers made without a token.
+   */
+  issuedAtMs?: number;
 }

@@ -182,13 +182,30 @@ export function createGraphQLWebSocketServer(schema: GraphQLSchema, services: Se
   // A token ended by signOut: the sockets opened with it close as an expired token's would
   // (CloseCode.Unauthorized). After the operations of this turn have answered: signOut called over the socket
   // itself gets its `true` first.
+  // Without a token id, the person's tokens were ended wholesale (a password change or reset, a deactivation):
+  // each of their sockets re-reads its viewer, and those whose token names nobody any more close the same way.
   const stopFollowingRevocations = onEvent(services.events, 'TOKENS_REVOKED', ({ userId, tokenId }) => {
     setImmediate(() => {
+      if (tokenId === undefined) {
+        recheckTokens(userId).catch((err) => services.log.error({ err, userId }, 're-checking GraphQL sockets failed'));
+        return;
+      }
       for (const socket of byUser.get(userId) ?? []) {
         if (sockets.get(socket)?.viewer?.tokenId === tokenId) socket.close(CloseCode.Unauthorized, 'Signed out');
       }
     });
   });
+  async function recheckTokens(userId: string): Promise<void> {
+    const em = services.orm.em.fork();
+    const current = new Map<string, Viewer | null>();
+    for (const socket of [...(byUser.get(userId) ?? [])]) {
+      const before = sockets.get(socket)?.viewer;
+      if (!before) continue;
+      const key = before.tokenId ?? '';
+      if (!current.has(key)) current.set(key, await services.viewers.refresh(em, before));
+      if (!current.get(key)) socket.close(CloseCode.Unauthorized, 'Signed out');
+    }
+  }
   const stopFollowing = () => {
     stopFollowingAccess();
     stopFollowingResync();
@@ -208,8 +225,8 @@ export function createGraphQLWebSocketServer(schema: GraphQLSchema, services: Se
           if (!current.has(key)) current.set(key, await services.viewers.refresh(em, before));
           const now = current.get(key);
           if (now && sameAccess(before, now)) continue;
-          const ended = !now && (await services.viewers.refresh(em, { ...before, tokenId: undefined })) !== null;
-          socket.close(ended ? CloseCode.Unauthorized : CloseCode.Forbidden, ended ? 'Signed out' : 'access changed');
+          // No viewer: the token was ended, or the person deactivated or deleted: signed out either way.
+          socket.close(now ? CloseCode.Forbidden : CloseCode.Unauthorized, now ? 'access changed' : 'Signed out');
         }
       } catch (err) {
         services.log.error({ err, userId }, 're-checking a GraphQL socket failed');

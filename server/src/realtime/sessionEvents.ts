@@ -12,11 +12,16 @@ export interface UserAccessChangedEvent {
   userId: string;
 }
 
-/** A token was ended before its expiry (`signOut`): sockets opened with it close as an expired token's would. */
+/**
+ * Tokens were ended before their expiry: sockets opened with them close as an expired token's would
+ * (CloseCode.Unauthorized). One token (`signOut`: `tokenId`), or, without `tokenId`, any number of the person's
+ * (a password change or reset, a deactivation, a deletion): then each of their sockets re-reads its viewer and
+ * closes when its token names nobody any more.
+ */
 export interface TokensRevokedEvent {
   userId: string;
-  /** The token's id (Viewer.tokenId). */
-  tokenId: string;
+  /** The token's id (Viewer.tokenId); absent when the person's tokens were ended wholesale. */
+  tokenId?: string;
 }
 
 /** Redis came back after an outage ('reconnected'), or is still away ('degraded'): catch up from PostgreSQL. */

@@ -1,0 +1,201 @@
+/**
+ * Password accounts over GraphQL: `createUser` and `resetPassword` (admins; each answers a one-time
+ * set-password link, accounts.ts), `setPasswordWithToken` (whoever holds the link: it signs them in, like
+ * `login`), `changePassword` (the person's other tokens end), `unlockUser` and `User.lockedUntil` (the sign-in
+ * limits' locks, signInLimits.ts). Every change writes its activity entry in its transaction; ending tokens
+ * publishes TOKENS_REVOKED, on which open sockets re-check and close with CloseCode.Unauthorized.
+ *
+ * Out of scope: deactivating and deleting people (directory/PeopleAdminResolver.ts), signing in and out
+ * (AuthResolver.ts), two-factor sign-in.
+ */
+import { Arg, Ctx, Field, FieldResolver, ID, InputType, Mutation, ObjectType, Resolver, Root } from 'type-graphql';
+import { recordActivity } from '../activity/activityLog.js';
+import { BusinessUnit } from '../directory/BusinessUnit.js';
+import { Organization } from '../directory/Organization.js';
+import { manageableUser } from '../directory/people.js';
+import { RoleEnum, type Role } from '../directory/role.js';
+import { User } from '../directory/User.js';
+import { DETAILS_FORBIDDEN, mayReadDetails, type UserLike } from '../directory/UserResolver.js';
+import { badUserInput, forbidden, rateLimited } from '../errors.js';
+import { requireViewer, type GraphQLContext } from '../graphql/context.js';
+import { isUuid } from '../ids.js';
+import { canManageUsers } from '../policies/user.js';
+import { AuthPayload } from './AuthResolver.js';
+import { HashingBusy, verifyPassword } from './passwords.js';
+import { viewerFromUser } from './viewers.js';
+
+@ObjectType({ description: 'A person and their one-time set-password link, shown this once.' })
+export class UserInvitation {
+  @Field(() => User)
+  user!: User;
+
+  @Field(() => String, { description: '`<base>/set-password#<token>`: lets the person choose a password once, before expiresAt.' })
+  setPasswordUrl!: string;
+
+  @Field(() => Date)
+  expiresAt!: Date;
+}
+
+@InputType()
+export class CreateUserInput {
+  @Field(() => String)
+  email!: string;
+
+  @Field(() => String)
+  displayName!: string;
+
+  @Field(() => RoleEnum)
+  role!: Role;
+
+  @Field(() => [String], { nullable: true })
+  businessUnitCodes?: string[] | null;
+
+  @Field(() => ID, { nullable: true })
+  organizationId?: string | null;
+}
+
+const MAX_EMAIL_LENGTH = 320;
+const MAX_DISPLAY_NAME_LENGTH = 200;
+const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+
+@Resolver(() => User)
+export class AccountResolver {
+  @FieldResolver(() => Date, {
+    nullable: true,
+    description:
+      "Until when the person's account is locked after failed sign-ins (from the address they came from); null when it is not. " +
+      "Only the person, admins and their organisation's partner admin read it: FORBIDDEN for anyone else.",
+  })
+  async lockedUntil(@Root() user: UserLike, @Ctx() ctx: GraphQLContext): Promise<Date | null> {
+    const viewer = requireViewer(ctx);
+    if (!(await mayReadDetails(viewer, ctx, user))) throw forbidden(DETAILS_FORBIDDEN);
+    return ctx.services.localLogin.lockedUntil(ctx.em, user.id);
+  }
+
+  @Mutation(() => UserInvitation, {
+    description: 'Creates a person without a password (admins) and answers their one-time set-password link. An email already taken: BAD_USER_INPUT.',
+  })
+  async createUser(@Arg('input', () => CreateUserInput) input: CreateUserInput, @Ctx() ctx: GraphQLContext): Promise<UserInvitation> {
+    const viewer = requireViewer(ctx);
+    if (!canManageUsers(viewer)) throw forbidden('Only admins create people');
+    const email = input.email.trim().toLowerCase();
+    if (email.length > MAX_EMAIL_LENGTH || !EMAIL.test(email)) throw badUserInput('Not an email address', 'email');
+    const displayName = input.displayName.trim();
+    if (!displayName || displayName.length > MAX_DISPLAY_NAME_LENGTH) {
+      throw badUserInput(`A display name has 1 to ${MAX_DISPLAY_NAME_LENGTH} characters`, 'displayName');
+    }
+    try {
+      return await ctx.em.transactional(async (tx) => {
+        if (await tx.count(User, { email })) throw badUserInput('This email is already taken', 'email');
+        const codes = [...new Set(input.businessUnitCodes ?? [])];
+        const units = codes.length > 0 ? await tx.find(BusinessUnit, { code: { $in: codes } }) : [];
+        if (units.length !== codes.length) {
+          const unknown = codes.filter((c) => !units.some((u) => u.code === c));
+          throw badUserInput(`Unknown business units: ${unknown.join(', ').slice(0, 200)}`, 'businessUnitCodes');
+        }
+        const organization = input.organizationId
+          ? isUuid(input.organizationId)
+            ? await tx.findOne(Organization, { id: input.organizationId })
+            : null
+          : null;
+        if (input.organizationId && !organization) throw badUserInput('Unknown organisation', 'organizationId');
+        if ((input.role === 'PARTNER_ADMIN' || input.role === 'PARTNER_USER') && !organization) {
+          throw badUserInput(`${input.role} is for people of a partner organisation: give organizationId`, 'organizationId');
+        }
+        const user = tx.create(User, { email, displayName, role: input.role, organization });
+        user.businessUnits.set(units);
+        const invitation = await ctx.services.accounts.invite(tx, user);
+        recordActivity(tx, viewer, 'USER_CREATED', email, {
+          role: input.role,
+          businessUnitCodes: codes.sort(),
+          organization: organization?.name ?? null,
+        });
+        return { user, ...invitation };
+      });
+    } catch (err) {
+      // Two creations of one email at once: the unique index decides, with the same answer.
+      if ((err as { code?: string }).code === '23505') throw badUserInput('This email is already taken', 'email');
+      throw err;
+    }
+  }
+
+  @Mutation(() => UserInvitation, {
+    description:
+      "Ends a person's password and every token of theirs at once (admins), and answers a new one-time set-password link.",
+  })
+  async resetPassword(@Arg('userId', () => ID) userId: string, @Ctx() ctx: GraphQLContext): Promise<UserInvitation> {
+    const viewer = requireViewer(ctx);
+    const result = await ctx.em.transactional(async (tx) => {
+      const user = await manageableUser(tx, viewer, userId);
+      user.passwordHash = null;
+      user.endTokens();
+      const invitation = await ctx.services.accounts.invite(tx, user);
+      recordActivity(tx, viewer, 'PASSWORD_RESET', user.email);
+      return { user, ...invitation };
+    });
+    ctx.services.events.publish('TOKENS_REVOKED', { userId: result.user.id });
+    return result;
+  }
+
+  @Mutation(() => AuthPayload, {
+    description:
+      'Chooses a password with a one-time link (createUser, resetPassword) and signs in, as login does. A used, expired or unknown link: BAD_USER_INPUT.',
+  })
+  async setPasswordWithToken(
+    @Arg('token', () => String) token: string,
+    @Arg('password', () => String) password: string,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<AuthPayload> {
+    const user = await ctx.em.transactional(async (tx) => {
+      const user = await ctx.services.accounts.setPasswordWithToken(tx, token, password);
+      user.lastSignInAt = new Date();
+      return user;
+    });
+    await ctx.em.populate(user, ['businessUnits', 'organization']);
+    const signed = await ctx.services.tokens.sign(user.id);
+    const verified = (await ctx.services.tokens.verify(signed))!;
+    const viewer = viewerFromUser(user, verified.expiresAt, verified.tokenId, verified.issuedAtMs);
+    // The rest of this response is resolved as the person who just signed in (as for login).
+    ctx.viewer = viewer;
+    return Object.assign(new AuthPayload(), { token: signed, user, viewer });
+  }
+
+  @Mutation(() => Boolean, {
+    description:
+      "Changes the caller's password. A wrong current password: BAD_USER_INPUT. The person's other tokens stop working (their sockets close); this one carries on.",
+  })
+  async changePassword(
+    @Arg('currentPassword', () => String) currentPassword: string,
+    @Arg('newPassword', () => String) newPassword: string,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<boolean> {
+    const viewer = requireViewer(ctx);
+    const user = await ctx.em.findOneOrFail(User, { id: viewer.userId });
+    ctx.services.accounts.checkPassword(newPassword, user.email, 'newPassword');
+    let ok: boolean;
+    try {
+      ok = currentPassword.length <= 1024 && (await verifyPassword(user.passwordHash, currentPassword));
+    } catch (err) {
+      if (err instanceof HashingBusy) throw rateLimited(1, err.message);
+      throw err;
+    }
+    if (!ok) throw badUserInput('The current password is not right', 'currentPassword');
+    await ctx.services.accounts.setPassword(user, newPassword, viewer.tokenId ?? null);
+    recordActivity(ctx.em, viewer, 'PASSWORD_CHANGED', user.email);
+    await ctx.em.flush();
+    ctx.services.events.publish('TOKENS_REVOKED', { userId: user.id });
+    return true;
+  }
+
+  @Mutation(() => User, { description: "Lifts every lock failed sign-ins put on a person's account (admins)." })
+  async unlockUser(@Arg('userId', () => ID) userId: string, @Ctx() ctx: GraphQLContext): Promise<User> {
+    const viewer = requireViewer(ctx);
+    return ctx.em.transactional(async (tx) => {
+      const user = await manageableUser(tx, viewer, userId);
+      const lockedUntil = await ctx.services.localLogin.lockedUntil(tx, user.id);
+      await ctx.services.localLogin.unlock(tx, user.id);
+      recordActivity(tx, viewer, 'USER_UNLOCKED', user.email, { lockedUntil: lockedUntil?.toISOString() ?? null });
+      return user;
+    });
+  }
+}

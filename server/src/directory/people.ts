@@ -1,0 +1,42 @@
+/**
+ * What the people operations share: loading a person an admin acts on (a deleted person is gone for them),
+ * the policy row of a person, and the last-admin rule.
+ *
+ * Out of scope: the operations themselves (PeopleAdminResolver.ts here, auth/AccountResolver.ts for passwords).
+ */
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { conflict } from '../errors.js';
+import { isUuid } from '../ids.js';
+import { authorize, hiddenRow } from '../policies/authorize.js';
+import type { UserScope } from '../policies/user.js';
+import type { Viewer } from '../policies/viewer.js';
+import { User } from './User.js';
+
+/** The row the User policy decides on. */
+export function userScope(user: User): UserScope {
+  return { id: user.id, organizationId: user.organization?.id ?? null };
+}
+
+/**
+ * The person an admin acts on, with units and organisation: NOT_FOUND for an id that names nobody, a deleted
+ * person, or one the viewer may not read; FORBIDDEN for someone the viewer reads but may not manage.
+ */
+export async function manageableUser(em: EntityManager, viewer: Viewer, userId: string): Promise<User> {
+  const user = isUuid(userId) ? await em.findOne(User, { id: userId, deletedAt: null }, { populate: ['businessUnits', 'organization'] }) : null;
+  if (!user) throw hiddenRow(viewer, 'manage', 'User');
+  authorize(viewer, 'manage', 'User', userScope(user), () => 'Only admins manage people');
+  return user;
+}
+
+/**
+ * CONFLICT when taking `user` away (deactivating, deleting, or giving another role) would leave no active
+ * admin. Call it inside the change's transaction: it locks the active admins' rows, so that two admins taking
+ * each other away at once cannot both pass.
+ */
+export async function keepAnActiveAdmin(tx: EntityManager, user: User, what: string): Promise<void> {
+  if (user.role !== 'ADMIN' || !user.active) return;
+  const admins = await tx.execute<{ id: string }[]>(`SELECT id FROM app_user WHERE role = 'ADMIN' AND active AND deleted_at IS NULL FOR UPDATE`);
+  if (admins.filter((a) => a.id !== user.id).length === 0) {
+    throw conflict(`This is the last active admin: make someone else admin before you ${what} them`);
+  }
+}
