@@ -369,7 +369,13 @@ export class GridServer implements LiveDocuments {
         this.applyUserAccess(e.userId).catch((err) => this.options.log.error({ err, userId: e.userId }, 're-checking grid connections failed')),
       ),
       // A token ended by signOut: its connections close as an expired token's would (CloseCode.Unauthorized).
+      // The person's tokens ended wholesale (no token id: a password change or reset, a deactivation): each of
+      // their connections re-reads its viewer, and closes the same way when its token names nobody any more.
       onEvent(this.options.events, 'TOKENS_REVOKED', (e) => {
+        if (e.tokenId === undefined) {
+          this.applyUserAccess(e.userId).catch((err) => this.options.log.error({ err, userId: e.userId }, 're-checking grid connections failed'));
+          return;
+        }
         for (const open of this.open.values()) {
           for (const c of [...open.connections]) if (c.viewer.tokenId === e.tokenId) c.close(CloseCode.Unauthorized, 'signed out');
         }
