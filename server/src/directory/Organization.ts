@@ -16,6 +16,7 @@ export class Organization {
   @Property({ type: 'text', unique: true })
   name!: string;
 
+  @Field(() => Date)
   @Property({ type: 'datetime', defaultRaw: 'now()' })
   createdAt: Date = new Date();
 }

@@ -25,7 +25,7 @@ import { canEditSubmission, canReadSubmission, canReview, maySubmitUnit, type Su
 import { canReadUnit, canWriteUnit, readableUnits } from './businessUnit.js';
 import { canReadCellChange } from './cellChange.js';
 import { noteConsulted } from './consulted.js';
-import { canReadOrganization } from './organization.js';
+import { canManageOrganization, canReadOrganization, canReadOrganizationDetails } from './organization.js';
 import { canManageUsers, canReadUser, canReadUserDetails, type UserScope } from './user.js';
 import type { Viewer } from './viewer.js';
 import {
@@ -160,7 +160,10 @@ const policies = {
     noun: 'Organization',
     hidden: notFoundForAll,
     read: canReadOrganization,
-    actions: {},
+    actions: {
+      readDetails: { rule: canReadOrganizationDetails, verb: 'read the details of' },
+      manage: { rule: canManageOrganization, verb: 'manage' },
+    },
   }),
 };
 

@@ -1,7 +1,8 @@
 /**
  * Workflows over GraphQL: the definitions; the executions the caller may see (scoped in the query by
  * policies/workflowExecution.ts; one that is hidden reads as null, like a missing one); starting one, giving
- * a manual step's input and retrying a failed step (the engine's, engine.ts, which asks the policies); and
+ * a manual step's input, retrying a failed step and cancelling an execution (the engine's, engine.ts and
+ * cancellation.ts, which ask the policies); and
  * the `workflowEvents` stream (eventStream.ts: replay from a cursor, then live, in cursor order).
  *
  * Fields of WorkflowExecution resolve from an entity or from the snapshot of one an event carries.
@@ -13,6 +14,7 @@ import { Arg, Ctx, Field, FieldResolver, ID, Int, Mutation, ObjectType, Query, R
 import { GraphQLJSON } from 'graphql-scalars';
 import { BusinessUnit } from '../directory/BusinessUnit.js';
 import { Organization } from '../directory/Organization.js';
+import { User } from '../directory/User.js';
 import { badUserInput } from '../errors.js';
 import { requireViewer, type GraphQLContext } from '../graphql/context.js';
 import { encodeCursor, PageInfo } from '../graphql/connections.js';
@@ -222,6 +224,19 @@ export class WorkflowResolver {
     return ctx.services.workflows.retryStep(requireViewer(ctx), executionId, stepKey);
   }
 
+  @Mutation(() => WorkflowExecution, {
+    description:
+      'Cancels a RUNNING, AWAITING_INPUT or FAILED execution (whoever may drive it): its unfinished steps SKIPPED; a cancelled ' +
+      'budget_submission puts the unit back to DRAFT. A finished execution: CONFLICT.',
+  })
+  async cancelExecution(
+    @Arg('executionId', () => ID) executionId: string,
+    @Arg('reason', () => String, { nullable: true }) reason: string | null,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<WorkflowExecution> {
+    return ctx.services.workflows.cancelExecution(requireViewer(ctx), executionId, reason ?? null);
+  }
+
   @Subscription(() => WorkflowEventType, {
     description:
       'Status changes the caller may see, of one execution or all. With `after`, every such event after that cursor is ' +
@@ -255,6 +270,12 @@ export class WorkflowResolver {
   async organization(@Root() execution: WorkflowExecution | WorkflowEventRecord['execution'], @Ctx() ctx: GraphQLContext): Promise<Organization | null> {
     const row = execution instanceof WorkflowExecution ? execution : await ctx.em.findOne(WorkflowExecution, { id: execution.id });
     return loadedRelation(ctx.em, Organization, row?.organization);
+  }
+
+  @FieldResolver(() => User, { nullable: true, description: 'Who started it (null once that person is deleted). Their details follow the User rules.' })
+  async requestedBy(@Root() execution: WorkflowExecution | WorkflowEventRecord['execution'], @Ctx() ctx: GraphQLContext): Promise<User | null> {
+    const row = execution instanceof WorkflowExecution ? execution : await ctx.em.findOne(WorkflowExecution, { id: execution.id });
+    return loadedRelation(ctx.em, User, row?.requestedBy);
   }
 
   @FieldResolver(() => BusinessUnit, { nullable: true, description: 'The unit of a budget_submission.' })

@@ -33,6 +33,7 @@ import type { EventBus } from '../realtime/eventBus.js';
 import type { WorkflowTopics } from './events.js';
 import { isTransient, type IntegrationProvider } from './adapters/types.js';
 import { stepDefinition, workflowDefinition, WORKFLOWS, type WorkflowDefinition } from './definitions.js';
+import { cancelExecution } from './cancellation.js';
 import { StepExecution } from './StepExecution.js';
 import { INPUT_HANDLERS, STEP_RUNNERS, type InputEffect, type StepRunResult } from './steps.js';
 import { runTransition, STEP_JOB_RETRIES, STEP_QUEUE, type StepJob, type Transition } from './transitions.js';
@@ -270,6 +271,16 @@ export class WorkflowEngine {
       await this.advance(t, lockedExecution);
     });
     return this.options.em.fork().findOneOrFail(WorkflowExecution, { id: execution.id });
+  }
+
+  /** Cancels an execution with its unfinished steps (cancellation.ts). */
+  async cancelExecution(viewer: Viewer, executionId: string, reason: string | null): Promise<WorkflowExecution> {
+    return cancelExecution(
+      { em: this.options.em, transition: (work) => this.transition(work), publishSubmissionStatus: (t, e, s) => this.publishSubmissionStatus(t, e, s) },
+      viewer,
+      executionId,
+      reason,
+    );
   }
 
   // -------------------------------------------------------------------------------------------------------
