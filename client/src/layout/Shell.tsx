@@ -17,6 +17,7 @@ const WorkflowsPage = lazy(() => import('../workflows/WorkflowsPage').then((m) =
 const UsersPage = lazy(() => import('../admin/UsersPage').then((m) => ({ default: m.UsersPage })));
 const AuditLogPage = lazy(() => import('../admin/AuditLogPage').then((m) => ({ default: m.AuditLogPage })));
 const SubmissionsPage = lazy(() => import('../admin/SubmissionsPage').then((m) => ({ default: m.SubmissionsPage })));
+const PlansPage = lazy(() => import('../admin/PlansPage').then((m) => ({ default: m.PlansPage })));
 const ActivityLogPage = lazy(() => import('../admin/ActivityLogPage').then((m) => ({ default: m.ActivityLogPage })));
 
 export function Shell() {
@@ -35,6 +36,7 @@ export function Shell() {
           {can.reviewSubmissions && <NavLink to="/admin/submissions">Submissions</NavLink>}
           {can.readAuditLog && <NavLink to="/admin/audit">Audit log</NavLink>}
           {can.listUsers && <NavLink to="/admin/users">Users</NavLink>}
+          {can.managePlans && <NavLink to="/admin/plans">Plans</NavLink>}
           {can.readActivityLog && <NavLink to="/admin/activity">Activity</NavLink>}
         </nav>
         <div className="who">
@@ -54,6 +56,7 @@ export function Shell() {
               {can.listUsers && <Route path="/admin/users" element={<UsersPage />} />}
               {can.readAuditLog && <Route path="/admin/audit" element={<AuditLogPage />} />}
               {can.reviewSubmissions && <Route path="/admin/submissions" element={<SubmissionsPage />} />}
+              {can.managePlans && <Route path="/admin/plans" element={<PlansPage />} />}
               {can.readActivityLog && <Route path="/admin/activity" element={<ActivityLogPage />} />}
               <Route path="/profile" element={<Profile />} />
               <Route path="*" element={<Navigate to={home} replace />} />

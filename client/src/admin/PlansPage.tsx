@@ -1,0 +1,220 @@
+/**
+ * Plans and business units (`/admin/plans`, admins): the plans with their status, a new plan (empty, or a
+ * copy of another with last year's budget as prior-year actuals or with all its values), closing and
+ * reopening a plan after a confirmation (closing makes it read-only for everyone at once), and new units.
+ * What each action may do is the server's to decide; its refusals are shown as it words them.
+ */
+import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { useMutation, useQuery } from '@apollo/client/react';
+import { CreateBudgetPlanDocument, CreateBusinessUnitDocument, PlanAdminDocument, SetBudgetPlanStatusDocument, type PlanAdminQuery } from '../graphql/generated';
+import { problemOf, type ProblemInfo } from '../common/errors';
+import { formatDateTime } from '../common/format';
+import { Notices, useNotices } from '../common/Notices';
+import { ErrorMessage, Loading } from '../common/Status';
+
+type Plan = PlanAdminQuery['budgetPlans'][number];
+type CarryOver = 'NONE' | 'BUDGET_AS_PRIOR_YEAR' | 'VALUES';
+
+const CARRY_OVER: Record<CarryOver, string> = {
+  NONE: 'Structure only (empty values)',
+  BUDGET_AS_PRIOR_YEAR: "Its budget as this plan's prior-year actuals",
+  VALUES: 'All its values (budget, forecast, comments)',
+};
+
+function StatusDialog({ plan, busy, problem, onConfirm, onCancel }: {
+  plan: Plan; busy: boolean; problem: ProblemInfo | null; onConfirm: () => void; onCancel: () => void;
+}) {
+  const dialog = useRef<HTMLDialogElement>(null);
+  // A modal <dialog> keeps focus inside and closes with Escape, as people expect of a confirmation.
+  useEffect(() => {
+    const element = dialog.current;
+    if (element && !element.open) element.showModal();
+    return () => element?.close();
+  }, []);
+  const closing = plan.status === 'OPEN';
+  return (
+    <dialog ref={dialog} className="confirm" aria-labelledby="plan-status-title" onCancel={(e) => { e.preventDefault(); onCancel(); }}>
+      <h2 id="plan-status-title">{closing ? `Close ${plan.name}?` : `Reopen ${plan.name}?`}</h2>
+      <p>
+        {closing
+          ? 'Nobody can change its figures any more, in the grid or over the API, until it is reopened. Open grids turn read-only at once.'
+          : 'Its units can be edited again where their submission allows it.'}
+      </p>
+      {problem && <div className="form-problem" role="alert">{problem.message}</div>}
+      <div className="form-actions">
+        <button type="button" onClick={onConfirm} disabled={busy}>{busy ? 'Saving…' : closing ? 'Close plan' : 'Reopen plan'}</button>
+        <button type="button" className="secondary" onClick={onCancel} disabled={busy}>Cancel</button>
+      </div>
+    </dialog>
+  );
+}
+
+function NewPlanForm({ plans, onCreated }: { plans: readonly Plan[]; onCreated: (plan: Plan) => void }) {
+  const latest = plans.reduce<Plan | undefined>((best, p) => (!best || p.fiscalYear > best.fiscalYear ? p : best), undefined);
+  const year = (latest?.fiscalYear ?? new Date().getFullYear()) + 1;
+  const [name, setName] = useState(`FY${year} Budget`);
+  const [fiscalYear, setFiscalYear] = useState(String(year));
+  const [copyFrom, setCopyFrom] = useState(latest?.id ?? '');
+  const [carryOver, setCarryOver] = useState<CarryOver>('BUDGET_AS_PRIOR_YEAR');
+  const [problem, setProblem] = useState<ProblemInfo | null>(null);
+  const [create, { loading }] = useMutation(CreateBudgetPlanDocument, { refetchQueries: [PlanAdminDocument], awaitRefetchQueries: true });
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setProblem(null);
+    try {
+      const input = { name: name.trim(), fiscalYear: Number(fiscalYear), copyFromPlanId: copyFrom || null, carryOver: copyFrom ? carryOver : 'NONE' as CarryOver };
+      const { data } = await create({ variables: { input } });
+      if (data) onCreated(data.createBudgetPlan);
+    } catch (error) {
+      setProblem(problemOf(error));
+    }
+  };
+  return (
+    <form className="stacked-form" aria-label="New plan" onSubmit={submit}>
+      <h2>New plan</h2>
+      <label>
+        Name
+        <input value={name} onChange={(e) => setName(e.target.value)} required maxLength={200} />
+      </label>
+      <label>
+        Fiscal year
+        <input type="number" value={fiscalYear} onChange={(e) => setFiscalYear(e.target.value)} required min={2000} max={2100} />
+      </label>
+      <label>
+        Start from
+        <select value={copyFrom} onChange={(e) => setCopyFrom(e.target.value)}>
+          <option value="">Every unit, category, region and quarter, empty</option>
+          {plans.map((p) => <option key={p.id} value={p.id}>A copy of {p.name}</option>)}
+        </select>
+      </label>
+      {copyFrom && (
+        <fieldset>
+          <legend>Carry over</legend>
+          {(Object.keys(CARRY_OVER) as CarryOver[]).map((value) => (
+            <label key={value} className="choice">
+              <input type="radio" name="carryOver" value={value} checked={carryOver === value} onChange={() => setCarryOver(value)} />
+              {CARRY_OVER[value]}
+            </label>
+          ))}
+        </fieldset>
+      )}
+      {problem && <div className="form-problem" role="alert">{problem.message}</div>}
+      <div className="form-actions">
+        <button type="submit" disabled={loading}>{loading ? 'Creating…' : 'Create plan'}</button>
+      </div>
+    </form>
+  );
+}
+
+function NewUnitForm({ onCreated }: { onCreated: (name: string) => void }) {
+  const [code, setCode] = useState('');
+  const [name, setName] = useState('');
+  const [problem, setProblem] = useState<ProblemInfo | null>(null);
+  const [create, { loading }] = useMutation(CreateBusinessUnitDocument, { refetchQueries: [PlanAdminDocument], awaitRefetchQueries: true });
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setProblem(null);
+    try {
+      await create({ variables: { code: code.trim(), name: name.trim() } });
+      onCreated(name.trim());
+      setCode('');
+      setName('');
+    } catch (error) {
+      setProblem(problemOf(error));
+    }
+  };
+  return (
+    <form className="stacked-form" aria-label="New business unit" onSubmit={submit}>
+      <h2>New business unit</h2>
+      <label>
+        Code
+        <input value={code} onChange={(e) => setCode(e.target.value.toUpperCase())} required pattern="[A-Z][A-Z0-9_]{1,31}" placeholder="RESEARCH" title="Capital letters, digits and _, starting with a letter" />
+      </label>
+      <label>
+        Name
+        <input value={name} onChange={(e) => setName(e.target.value)} required maxLength={200} placeholder="Research" />
+      </label>
+      <p className="small muted">It gets a draft submission in every open plan; add its lines to a plan to budget it.</p>
+      {problem && <div className="form-problem" role="alert">{problem.message}</div>}
+      <div className="form-actions">
+        <button type="submit" disabled={loading}>{loading ? 'Creating…' : 'Create unit'}</button>
+      </div>
+    </form>
+  );
+}
+
+export function PlansPage() {
+  const query = useQuery(PlanAdminDocument, { fetchPolicy: 'cache-and-network' });
+  const { notices, notify, dismiss } = useNotices();
+  const [confirming, setConfirming] = useState<Plan | null>(null);
+  const [problem, setProblem] = useState<ProblemInfo | null>(null);
+  const [setStatus, { loading }] = useMutation(SetBudgetPlanStatusDocument);
+  const plans = query.data?.budgetPlans ?? [];
+  const units = query.data?.businessUnits ?? [];
+
+  const confirmStatus = async () => {
+    if (!confirming) return;
+    setProblem(null);
+    const status = confirming.status === 'OPEN' ? 'CLOSED' : 'OPEN';
+    try {
+      await setStatus({ variables: { planId: confirming.id, status } });
+      notify(`${confirming.name} is ${status === 'OPEN' ? 'open' : 'closed'}.`);
+      setConfirming(null);
+    } catch (error) {
+      setProblem(problemOf(error));
+    }
+  };
+
+  if (query.error && !query.data) return <ErrorMessage error={query.error} retry={() => void query.refetch()} />;
+  if (!query.data) return <Loading what="the plans" />;
+  return (
+    <div className="admin-page">
+      <div className="page-head">
+        <h1>Plans</h1>
+      </div>
+      <section className="panel" aria-labelledby="plans-title">
+        <h2 id="plans-title">Budget plans</h2>
+        <table className="data plans" aria-label="Budget plans">
+          <thead>
+            <tr>
+              <th scope="col">Plan</th>
+              <th scope="col">Fiscal year</th>
+              <th scope="col">Status</th>
+              <th scope="col">Created</th>
+              <th scope="col"><span className="visually-hidden">Actions</span></th>
+            </tr>
+          </thead>
+          <tbody>
+            {[...plans].sort((a, b) => b.fiscalYear - a.fiscalYear || a.name.localeCompare(b.name)).map((plan) => (
+              <tr key={plan.id} data-plan={plan.name}>
+                <td><a href={`/grid?plan=${encodeURIComponent(plan.id)}`}>{plan.name}</a></td>
+                <td>{plan.fiscalYear}</td>
+                <td><span className={`badge ${plan.status === 'OPEN' ? 'good' : 'neutral'}`}>{plan.status === 'OPEN' ? 'Open' : 'Closed'}</span></td>
+                <td className="nowrap">{formatDateTime(plan.createdAt)}</td>
+                <td>
+                  <button type="button" className="secondary small" onClick={() => { setProblem(null); setConfirming(plan); }} aria-label={`${plan.status === 'OPEN' ? 'Close' : 'Reopen'} ${plan.name}`}>
+                    {plan.status === 'OPEN' ? 'Close…' : 'Reopen…'}
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+      <div className="admin-columns">
+        <section className="panel">
+          <NewPlanForm key={plans.length} plans={plans} onCreated={(plan) => notify(`Created ${plan.name}.`)} />
+        </section>
+        <section className="panel">
+          <NewUnitForm onCreated={(name) => notify(`Created the unit ${name}.`)} />
+          <h3>Business units</h3>
+          <ul className="unit-list" aria-label="Business units">
+            {units.map((u) => <li key={u.id}><code>{u.code}</code> {u.name}</li>)}
+          </ul>
+        </section>
+      </div>
+      {confirming && <StatusDialog plan={confirming} busy={loading} problem={problem} onConfirm={() => void confirmStatus()} onCancel={() => setConfirming(null)} />}
+      <Notices notices={notices} dismiss={dismiss} />
+    </div>
+  );
+}
