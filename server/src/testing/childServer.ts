@@ -22,6 +22,8 @@ const MAIN = fileURLToPath(new URL('../../dist/server/src/main.js', import.meta.
 
 export interface ChildServer {
   url: string;
+  /** The test database it runs against (dropped by `stop`). */
+  databaseUrl: string;
   /** Every JSON log line the server printed so far. */
   logs: Record<string, any>[];
   /** Resolves with the first log line (past or future) that matches. */
@@ -85,6 +87,7 @@ export async function startChildServer(env: Record<string, string>): Promise<Chi
 
   return {
     url,
+    databaseUrl: database.url,
     logs,
     waitForLog,
     async gql(query, variables, token) {
