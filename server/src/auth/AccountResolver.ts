@@ -16,12 +16,11 @@ import { manageableUser } from '../directory/people.js';
 import { RoleEnum, type Role } from '../directory/role.js';
 import { User } from '../directory/User.js';
 import { DETAILS_FORBIDDEN, mayReadDetails, type UserLike } from '../directory/UserResolver.js';
-import { badUserInput, forbidden, rateLimited } from '../errors.js';
+import { badUserInput, forbidden } from '../errors.js';
 import { requireViewer, type GraphQLContext } from '../graphql/context.js';
 import { isUuid } from '../ids.js';
 import { canManageUsers } from '../policies/user.js';
 import { AuthPayload } from './AuthResolver.js';
-import { HashingBusy, verifyPassword } from './passwords.js';
 import { viewerFromUser } from './viewers.js';
 
 @ObjectType({ description: 'A person and their one-time set-password link, shown this once.' })
@@ -162,7 +161,7 @@ export class AccountResolver {
 
   @Mutation(() => Boolean, {
     description:
-      "Changes the caller's password. A wrong current password: BAD_USER_INPUT. The person's other tokens stop working (their sockets close); this one carries on.",
+      "Changes the caller's password. A wrong current password: BAD_USER_INPUT (counted like failed sign-ins, with the same lock). The person's other tokens stop working (their sockets close); this one carries on.",
   })
   async changePassword(
     @Arg('currentPassword', () => String) currentPassword: string,
@@ -172,14 +171,10 @@ export class AccountResolver {
     const viewer = requireViewer(ctx);
     const user = await ctx.em.findOneOrFail(User, { id: viewer.userId });
     ctx.services.accounts.checkPassword(newPassword, user.email, 'newPassword');
-    let ok: boolean;
-    try {
-      ok = currentPassword.length <= 1024 && (await verifyPassword(user.passwordHash, currentPassword));
-    } catch (err) {
-      if (err instanceof HashingBusy) throw rateLimited(1, err.message);
-      throw err;
+    // Counted like sign-in attempts (localLogin.ts): a token does not buy unlimited guesses at the password.
+    if (!(await ctx.services.localLogin.checkCurrentPassword(ctx.em, user, currentPassword, ctx.ip))) {
+      throw badUserInput('The current password is not right, or there were too many attempts: try again in a few minutes', 'currentPassword');
     }
-    if (!ok) throw badUserInput('The current password is not right', 'currentPassword');
     await ctx.services.accounts.setPassword(user, newPassword, viewer.tokenId ?? null);
     recordActivity(ctx.em, viewer, 'PASSWORD_CHANGED', user.email);
     await ctx.em.flush();

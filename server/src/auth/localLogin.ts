@@ -122,6 +122,33 @@ export class LocalLogin {
     return { token, user, viewer: viewerFromUser(user, verified.expiresAt, verified.tokenId, verified.issuedAtMs) };
   }
 
+  /**
+   * Checks a signed-in person's current password (`changePassword`) under the same limits as a sign-in: the
+   * address's window (RATE_LIMITED when full) and the account's count for this address, so that a token does
+   * not buy unlimited guesses; locked, it answers false without judging the password. A right password clears
+   * the count, as a sign-in does.
+   */
+  async checkCurrentPassword(em: EntityManager, user: User, password: string, ip: string | null): Promise<boolean> {
+    const address = addressKey(ip || UNKNOWN_ADDRESS);
+    const place = await this.limits.reserve(em, address);
+    if ('retryAfterSeconds' in place) throw rateLimited(place.retryAfterSeconds, RATE_LIMITED_MESSAGE);
+    let turn: AccountTurn | undefined;
+    try {
+      turn = await this.limits.reserveAccount(em, user.id, address);
+      const judged = turn.mayTry && password.length <= MAX_PASSWORD_LENGTH;
+      const [ok] = await Promise.all([verifyPassword(judged ? user.passwordHash : null, judged ? password : ''), turn.locking]);
+      if (!ok || !turn.mayTry) return false;
+      await this.limits.clearFailures(em, user.id, address);
+      await this.limits.release(em, place);
+      return true;
+    } catch (err) {
+      if (!(err instanceof HashingBusy)) throw err;
+      if (turn) await this.limits.releaseAccount(em, turn);
+      await this.limits.release(em, place);
+      throw rateLimited(1, err.message);
+    }
+  }
+
   /** Until when the person's account is locked (from any address), or null. */
   lockedUntil(em: EntityManager, userId: string): Promise<Date | null> {
     return this.limits.lockedUntil(em, userId);

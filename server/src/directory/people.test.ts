@@ -328,6 +328,18 @@ describe('people', () => {
     expect(entry).toMatchObject({ actor: { email: 'admin@example.com' }, subject: person.email });
   });
 
+  it('changePassword counts wrong current passwords like failed sign-ins: the account locks, and unlockUser lifts it', async () => {
+    const person = await newPerson();
+    for (let i = 0; i < 3; i++) {
+      expect(errorCode(await server.gql(CHANGE_PASSWORD, { c: 'a wrong guess', n: 'a brand new secret' }, person.token))).toBe('BAD_USER_INPUT');
+    }
+    // Locked: the right password is not judged either.
+    expect(errorCode(await server.gql(CHANGE_PASSWORD, { c: PASSWORD, n: 'a brand new secret' }, person.token))).toBe('BAD_USER_INPUT');
+    expect((await server.gql('{ me { lockedUntil } }', {}, person.token)).data.me.lockedUntil).not.toBeNull();
+    expect((await server.gql(ADMIN_MUTATIONS.unlockUser, { id: person.id }, admin)).errors).toBeUndefined();
+    expect((await server.gql(CHANGE_PASSWORD, { c: PASSWORD, n: 'a brand new secret' }, person.token)).data.changePassword).toBe(true);
+  });
+
   it('setUserAccess writes a USER_ACCESS_CHANGED entry with the access before and after', async () => {
     const person = await newPerson();
     const res = await server.gql(
