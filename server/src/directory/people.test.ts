@@ -7,6 +7,8 @@
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCode, startTestServer, type TestServer } from '../testing/harness.js';
+import { destroyInstances, LOCAL_REDIS_URL, redisReachable, startInstances } from '../testing/instances.js';
+import type { RestartableServer } from '../testing/restartableServer.js';
 import { CloseCode } from '../../../schema/codes.js';
 
 const CREATE_USER = `mutation($input: CreateUserInput!) {
@@ -354,5 +356,32 @@ describe('people', () => {
       subject: person.email,
       details: { before: { role: 'BU_LEADER', businessUnitCodes: ['SALES_NORTH'] }, after: { role: 'VIEWER', businessUnitCodes: ['FINANCE'] } },
     });
+  });
+});
+
+const reachable = await redisReachable(LOCAL_REDIS_URL);
+
+describe.skipIf(!reachable)('deactivating someone with two instances behind one Redis', () => {
+  let a: RestartableServer;
+  let b: RestartableServer;
+  beforeAll(async () => {
+    [a, b] = await startInstances(2, LOCAL_REDIS_URL);
+  });
+  afterAll(() => destroyInstances([a, b].filter(Boolean)));
+
+  it("closes the person's sockets on the other instance too (CloseCode.Unauthorized), and the other instance refuses their token", async () => {
+    const admin = await a.login('admin@example.com');
+    const token = await b.login('lead.sales-north@example.com');
+    const plans = await b.gql('{ budgetPlans { id } me { id } }', {}, token);
+    const docName = `budget:${plans.data.budgetPlans[0].id}:SALES_NORTH`;
+    const onB = await graphqlSocket(b, token);
+    const gridOnB = await gridSocket(b, docName, token);
+    expect([onB.first, gridOnB.first]).toEqual(['connection_ack', 'message']);
+
+    const res = await a.gql(ADMIN_MUTATIONS.deactivateUser, { id: plans.data.me.id }, admin);
+    expect(res.errors).toBeUndefined();
+    expect(await onB.closed).toBe(CloseCode.Unauthorized);
+    expect(await gridOnB.closed).toBe(CloseCode.Unauthorized);
+    expect(errorCode(await b.gql(ME, {}, token))).toBe('UNAUTHENTICATED');
   });
 });
