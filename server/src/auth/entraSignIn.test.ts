@@ -235,6 +235,22 @@ describe('Entra access tokens as bearer tokens', () => {
     expect(me.data.me).toMatchObject({ email: cy.email, displayName: 'Cy Bearer', role: 'ANALYST' });
   });
 
+  it("refuses a deactivated person's tokens, and those issued before an admin ended their tokens (resetPassword)", async () => {
+    const boss = await fake.accessToken(person({ groups: [ADMINS] }));
+    const pat = person();
+    const before = await fake.accessToken(pat, { claims: { iat: now() - 60 } });
+    const me = await server.gql(ME, {}, before);
+    expect(me.errors).toBeUndefined();
+    const id = me.data.me.id;
+    expect((await server.gql('mutation($id: ID!) { resetPassword(userId: $id) { expiresAt } }', { id }, boss)).errors).toBeUndefined();
+    expect(errorCode(await server.gql(ME, {}, before))).toBe('UNAUTHENTICATED');
+    const after = await fake.accessToken(pat, { claims: { iat: now() + 1 } });
+    expect((await server.gql(ME, {}, after)).data.me.id).toBe(id);
+    expect((await server.gql('mutation($id: ID!) { deactivateUser(userId: $id) { active } }', { id }, boss)).errors).toBeUndefined();
+    expect(errorCode(await server.gql(ME, {}, after))).toBe('UNAUTHENTICATED');
+    expect(errorCode(await server.gql(ME, {}, await fake.accessToken(pat, { claims: { iat: now() + 2 } })))).toBe('UNAUTHENTICATED');
+  });
+
   it('accepts the api:// form of the audience', async () => {
     const me = await server.gql(ME, {}, await fake.accessToken(person(), { claims: { aud: `api://${fake.clientId}` } }));
     expect(me.errors).toBeUndefined();

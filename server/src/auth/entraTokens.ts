@@ -70,7 +70,7 @@ export class EntraTokenVerifier {
    * app-only token (`roles`, no person behind it) or a token for another of the app's scopes is refused.
    * `tokenId`: its `uti` (Entra's unique token id), what signOut ends it by.
    */
-  async verify(token: string): Promise<{ claims: EntraClaims; expiresAt: number; tokenId?: string } | null> {
+  async verify(token: string): Promise<{ claims: EntraClaims; expiresAt: number; tokenId?: string; issuedAtMs: number } | null> {
     try {
       const { payload } = await jwtVerify(token, this.jwks, {
         algorithms: ['RS256'],
@@ -82,7 +82,9 @@ export class EntraTokenVerifier {
       if (!grantsScope(payload, this.config.apiScope)) return null;
       const claims = entraClaims(payload);
       const tokenId = typeof payload.uti === 'string' ? payload.uti : undefined;
-      return claims ? { claims, expiresAt: payload.exp!, tokenId } : null;
+      // When it was issued (`iat`, whole seconds): ending a person's tokens ends their Entra tokens too (viewers.ts).
+      const issuedAtMs = typeof payload.iat === 'number' ? payload.iat * 1000 : 0;
+      return claims ? { claims, expiresAt: payload.exp!, tokenId, issuedAtMs } : null;
     } catch {
       return null;
     }

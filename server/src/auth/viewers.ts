@@ -164,9 +164,11 @@ export class ViewerResolver {
       if (ended.length > 0) return null;
       try {
         const user = await this.entra.upsertUser(em.fork(), verified.claims);
-        // A deactivated person's Entra tokens are refused like any other of theirs.
-        if (!user.active) return null;
-        return viewerFromUser(user, verified.expiresAt, tokenId);
+        // A deactivated person's Entra tokens are refused like any other of theirs, and so are those issued
+        // before their tokens were ended (as VIEWER_STATEMENT decides for Plansync's own).
+        const ended = user.tokensValidAfter !== null && verified.issuedAtMs <= user.tokensValidAfter.getTime() && user.keptTokenId !== tokenId;
+        if (!user.active || ended) return null;
+        return viewerFromUser(user, verified.expiresAt, tokenId, verified.issuedAtMs);
       } catch (err) {
         if (err instanceof EntraAccountConflict) return null;
         throw err;
