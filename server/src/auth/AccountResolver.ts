@@ -10,9 +10,8 @@
  */
 import { Arg, Ctx, Field, FieldResolver, ID, InputType, Mutation, ObjectType, Resolver, Root } from 'type-graphql';
 import { recordActivity } from '../activity/activityLog.js';
-import { BusinessUnit } from '../directory/BusinessUnit.js';
 import { Organization } from '../directory/Organization.js';
-import { manageableUser } from '../directory/people.js';
+import { manageableUser, unitsByCode } from '../directory/people.js';
 import { RoleEnum, type Role } from '../directory/role.js';
 import { User } from '../directory/User.js';
 import { DETAILS_FORBIDDEN, mayReadDetails, type UserLike } from '../directory/UserResolver.js';
@@ -86,12 +85,7 @@ export class AccountResolver {
     try {
       return await ctx.em.transactional(async (tx) => {
         if (await tx.count(User, { email })) throw badUserInput('This email is already taken', 'email');
-        const codes = [...new Set(input.businessUnitCodes ?? [])];
-        const units = codes.length > 0 ? await tx.find(BusinessUnit, { code: { $in: codes } }) : [];
-        if (units.length !== codes.length) {
-          const unknown = codes.filter((c) => !units.some((u) => u.code === c));
-          throw badUserInput(`Unknown business units: ${unknown.join(', ').slice(0, 200)}`, 'businessUnitCodes');
-        }
+        const units = await unitsByCode(tx, input.businessUnitCodes ?? []);
         const organization = input.organizationId
           ? isUuid(input.organizationId)
             ? await tx.findOne(Organization, { id: input.organizationId })
@@ -106,7 +100,7 @@ export class AccountResolver {
         const invitation = await ctx.services.accounts.invite(tx, user);
         recordActivity(tx, viewer, 'USER_CREATED', email, {
           role: input.role,
-          businessUnitCodes: codes.sort(),
+          businessUnitCodes: units.map((u) => u.code).sort(),
           organization: organization?.name ?? null,
         });
         return { user, ...invitation };

@@ -5,39 +5,12 @@
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCode, startTestServer, type TestServer } from '../testing/harness.js';
+import { graphqlSocket, gridSocket } from '../testing/sessionSockets.js';
 import { destroyInstances, LOCAL_REDIS_URL, redisReachable, startInstances } from '../testing/instances.js';
 import type { RestartableServer } from '../testing/restartableServer.js';
 import { CloseCode } from '../../../schema/codes.js';
 
 const SIGN_OUT = 'mutation { signOut }';
-
-/** A raw graphql-transport-ws socket, acknowledged, with the close it ends with. */
-async function graphqlSocket(server: { url: string }, token: string) {
-  const socket = new WebSocket(server.url.replace(/^http/, 'ws') + '/graphql', 'graphql-transport-ws');
-  const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
-  await new Promise((resolve, reject) => {
-    socket.once('open', resolve);
-    socket.once('error', reject);
-  });
-  socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));
-  const first = await Promise.race([
-    new Promise<string>((resolve) => socket.once('message', (data) => resolve(JSON.parse(String(data)).type))),
-    closed.then((code) => `closed ${code}`),
-  ]);
-  return { socket, closed, first };
-}
-
-/** A raw grid socket to a unit's document, with the close it ends with. */
-async function gridSocket(server: { url: string }, docName: string, token: string) {
-  const socket = new WebSocket(`${server.url.replace(/^http/, 'ws')}/yjs/${encodeURIComponent(docName)}?token=${encodeURIComponent(token)}`);
-  const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
-  // The server speaks first once it accepted the connection (its sync step 1).
-  const first = await Promise.race([
-    new Promise<string>((resolve) => socket.once('message', () => resolve('message'))),
-    closed.then((code) => `closed ${code}`),
-  ]);
-  return { socket, closed, first };
-}
 
 describe('signOut', () => {
   let server: TestServer;

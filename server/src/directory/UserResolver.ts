@@ -10,7 +10,7 @@
 import { Collection } from '@mikro-orm/core';
 import { recordActivity } from '../activity/activityLog.js';
 import { AccessGrant } from './AccessGrant.js';
-import { keepAnActiveAdmin } from './people.js';
+import { keepAnActiveAdmin, unitsByCode } from './people.js';
 import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { BusinessUnit } from './BusinessUnit.js';
 import { badUserInput, forbidden, notFound } from '../errors.js';
@@ -155,12 +155,7 @@ export class UserResolver {
         ? await tx.findOne(User, { id: userId, deletedAt: null }, { populate: ['businessUnits', 'organization'] })
         : null;
       if (!user) throw notFound('User');
-      const codes = [...new Set(businessUnitCodes)];
-      const units = codes.length > 0 ? await tx.find(BusinessUnit, { code: { $in: codes } }) : [];
-      if (units.length !== codes.length) {
-        const unknown = codes.filter((c) => !units.some((u) => u.code === c));
-        throw badUserInput(`Unknown business units: ${unknown.join(', ').slice(0, 200)}`, 'businessUnitCodes');
-      }
+      const units = await unitsByCode(tx, businessUnitCodes);
       if ((role === 'PARTNER_ADMIN' || role === 'PARTNER_USER') && !user.organization) {
         throw badUserInput(`${role} is for people of a partner organisation`, 'role');
       }

@@ -5,12 +5,24 @@
  * Out of scope: the operations themselves (PeopleAdminResolver.ts here, auth/AccountResolver.ts for passwords).
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { conflict } from '../errors.js';
+import { badUserInput, conflict } from '../errors.js';
 import { isUuid } from '../ids.js';
 import { authorize, hiddenRow } from '../policies/authorize.js';
 import type { UserScope } from '../policies/user.js';
 import type { Viewer } from '../policies/viewer.js';
+import { BusinessUnit } from './BusinessUnit.js';
 import { User } from './User.js';
+
+/** The business units with these codes (each once), or BAD_USER_INPUT naming the codes that name none. */
+export async function unitsByCode(em: EntityManager, businessUnitCodes: readonly string[]): Promise<BusinessUnit[]> {
+  const codes = [...new Set(businessUnitCodes)];
+  const units = codes.length > 0 ? await em.find(BusinessUnit, { code: { $in: codes } }) : [];
+  if (units.length !== codes.length) {
+    const unknown = codes.filter((c) => !units.some((u) => u.code === c));
+    throw badUserInput(`Unknown business units: ${unknown.join(', ').slice(0, 200)}`, 'businessUnitCodes');
+  }
+  return units;
+}
 
 /** The row the User policy decides on. */
 export function userScope(user: User): UserScope {
