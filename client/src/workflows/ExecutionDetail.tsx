@@ -1,7 +1,12 @@
-/** One execution: what it is about, where it stands, and its step timeline. Kept live by the page's events. */
-import { useQuery } from '@apollo/client/react';
+/**
+ * One execution: what it is about, who started it, where it stands, and its step timeline, kept live by the
+ * page's events; and, for whoever may drive it, cancelling it (with a reason, after a confirmation).
+ */
+import { useEffect, useRef, useState } from 'react';
+import { useMutation, useQuery } from '@apollo/client/react';
 import { Link } from 'react-router';
-import { WorkflowExecutionDocument } from '../graphql/generated';
+import { CancelExecutionDocument, WorkflowExecutionDocument } from '../graphql/generated';
+import { problemOf, type ProblemInfo } from '../common/errors';
 import { ErrorMessage, Loading } from '../common/Status';
 import { formatDateTime, formatDuration, StatusBadge } from '../common/format';
 import { useNow } from '../common/useNow';
@@ -16,6 +21,46 @@ function Elapsed({ execution }: { execution: Execution }) {
   return <>{done ? `took ${elapsed} in all` : `open for ${elapsed}`}</>;
 }
 
+function CancelDialog({ execution, onDone }: { execution: Execution; onDone: () => void }) {
+  const dialog = useRef<HTMLDialogElement>(null);
+  const [reason, setReason] = useState('');
+  const [problem, setProblem] = useState<ProblemInfo | null>(null);
+  const [cancel, { loading }] = useMutation(CancelExecutionDocument);
+  // A modal <dialog> keeps focus inside and closes with Escape, as people expect of a confirmation.
+  useEffect(() => {
+    const element = dialog.current;
+    if (element && !element.open) element.showModal();
+    return () => element?.close();
+  }, []);
+  const confirm = async () => {
+    setProblem(null);
+    try {
+      await cancel({ variables: { executionId: execution.id, reason: reason.trim() || null } });
+      onDone();
+    } catch (error) {
+      setProblem(problemOf(error));
+    }
+  };
+  return (
+    <dialog ref={dialog} className="confirm" aria-labelledby="cancel-title" onCancel={(e) => { e.preventDefault(); onDone(); }}>
+      <h2 id="cancel-title">Cancel this workflow?</h2>
+      <p>
+        Its unfinished steps are skipped and it cannot be resumed.
+        {execution.definitionKey === 'budget_submission' && ' The unit goes back to draft, editable again.'}
+      </p>
+      <label className="stacked">
+        Reason (kept in the activity log)
+        <textarea value={reason} onChange={(e) => setReason(e.target.value)} maxLength={2000} rows={3} />
+      </label>
+      {problem && <div className="form-problem" role="alert">{problem.message}</div>}
+      <div className="form-actions">
+        <button type="button" className="danger" onClick={() => void confirm()} disabled={loading}>{loading ? 'Cancelling…' : 'Cancel workflow'}</button>
+        <button type="button" className="secondary" onClick={onDone} disabled={loading}>Keep it running</button>
+      </div>
+    </dialog>
+  );
+}
+
 export function ExecutionDetail({ id, definitions, backTo }: { id: string; definitions: readonly Definition[] | undefined; backTo: string }) {
   const { data, error, loading, refetch } = useQuery(WorkflowExecutionDocument, {
     variables: { id },
@@ -23,6 +68,7 @@ export function ExecutionDetail({ id, definitions, backTo }: { id: string; defin
     nextFetchPolicy: 'cache-first',
   });
   const execution = data?.workflowExecution;
+  const [cancelling, setCancelling] = useState(false);
   if (!execution) {
     if (error) return <ErrorMessage error={error} retry={() => void refetch()} />;
     if (loading) return <Loading what="the execution" />;
@@ -46,12 +92,15 @@ export function ExecutionDetail({ id, definitions, backTo }: { id: string; defin
             {subject && <span className="subject"> — {subject}</span>}
           </h2>
           <p className="muted small">
-            Started {formatDateTime(execution.createdAt)} · last change {formatDateTime(execution.updatedAt)} · <Elapsed execution={execution} />
+            Started {execution.requestedBy ? <>by {execution.requestedBy.displayName} </> : null}{formatDateTime(execution.createdAt)} · last change {formatDateTime(execution.updatedAt)} · <Elapsed execution={execution} />
           </p>
         </div>
         <div className="execution-status">
           <StatusBadge status={execution.status} />
           <span className="muted small">{done} of {total} steps done</span>
+          {execution.canDrive && !isFinished(execution.status) && (
+            <button type="button" className="secondary small" onClick={() => setCancelling(true)}>Cancel…</button>
+          )}
         </div>
       </header>
       {execution.organization && (
@@ -61,6 +110,7 @@ export function ExecutionDetail({ id, definitions, backTo }: { id: string; defin
         <p className="small">Business unit: <strong>{execution.businessUnit.name}</strong></p>
       )}
       <StepTimeline execution={execution} definition={definition} />
+      {cancelling && <CancelDialog execution={execution} onDone={() => setCancelling(false)} />}
     </section>
   );
 }
