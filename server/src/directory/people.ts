@@ -49,6 +49,6 @@ export async function keepAnActiveAdmin(tx: EntityManager, user: User, what: str
   if (user.role !== 'ADMIN' || !user.active) return;
   const admins = await tx.execute<{ id: string }[]>(`SELECT id FROM app_user WHERE role = 'ADMIN' AND active AND deleted_at IS NULL FOR UPDATE`);
   if (admins.filter((a) => a.id !== user.id).length === 0) {
-    throw conflict(`This is the last active admin: make someone else admin before you ${what} them`);
+    throw conflict(`This is the last admin (the last active one): make someone else admin before you ${what} them`);
   }
 }
