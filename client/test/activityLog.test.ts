@@ -3,20 +3,15 @@
  * person and day on the server, clears the filters and exports what is loaded; a non-admin is not offered the
  * page and cannot open it by its address.
  */
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { recordActivity } from '../../server/src/activity/activityLog.js';
-import { startTestServer, type TestServer } from '../../server/src/testing/harness.js';
-import { expectNoProblems, hasChromium, launchBrowser, screenshot, signIn, type Person } from './browser.js';
+import { browserWorld, expectNoProblems, hasChromium, screenshot } from './browser.js';
 
 describe.skipIf(!hasChromium)('activity log page', () => {
-  let server: TestServer;
-  let browser: Browser;
-  const people: Person[] = [];
+  const world = browserWorld();
 
   beforeAll(async () => {
-    server = await startTestServer();
-    browser = await launchBrowser();
+    const { server } = world;
     const [admin] = await server.sql<{ id: string }>(`SELECT id FROM app_user WHERE email = 'admin@example.com'`);
     const actor = { userId: admin.id, email: 'admin@example.com' };
     const em = server.app.services.orm.em.fork();
@@ -26,15 +21,9 @@ describe.skipIf(!hasChromium)('activity log page', () => {
       recordActivity(tx, { userId: admin.id, email: 'other.admin@example.com' }, 'UNIT_CREATED', 'RESEARCH', { name: 'Research' });
     });
   });
-  afterAll(async () => {
-    await Promise.all(people.map((p) => p.context.close()));
-    await browser?.close();
-    await server?.stop();
-  });
 
   it('shows an admin who did what, filters on the server, and exports what is loaded', async () => {
-    const admin = await signIn(browser, server.url, 'admin@example.com', '/admin/activity');
-    people.push(admin);
+    const admin = await world.signIn('admin@example.com', '/admin/activity');
     const { page } = admin;
     const rows = page.locator('table.activity tbody tr');
     await expect.poll(() => rows.count()).toBe(3);
@@ -76,8 +65,7 @@ describe.skipIf(!hasChromium)('activity log page', () => {
   });
 
   it('is not offered to anyone else, nor opened by its address', async () => {
-    const analyst = await signIn(browser, server.url, 'analyst@example.com', '/admin/activity');
-    people.push(analyst);
+    const analyst = await world.signIn('analyst@example.com', '/admin/activity');
     const { page } = analyst;
     await expect.poll(() => page.getByRole('navigation', { name: 'Main' }).textContent()).toContain('Budget grid');
     expect(await page.getByRole('link', { name: 'Activity' }).count()).toBe(0);

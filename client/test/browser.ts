@@ -5,7 +5,8 @@
  */
 import fs from 'node:fs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { startTestServer, type TestServer } from '../../server/src/testing/harness.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const hasChromium = fs.existsSync(CHROMIUM);
@@ -53,4 +54,37 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   const dir = new URL('../../test-results/', import.meta.url).pathname;
   fs.mkdirSync(dir, { recursive: true });
   await page.screenshot({ path: `${dir}${name}.png`, fullPage: false });
+}
+
+/** A test file's world: one server (with `env`), one browser, and the people signed in, all torn down after. */
+export interface BrowserWorld {
+  server: TestServer;
+  browser: Browser;
+  /** Signs someone in (their own browser context) at `path`; closed with the world. */
+  signIn(email: string, path?: string): Promise<Person>;
+}
+
+/**
+ * Registers beforeAll/afterAll for a world and returns it; its fields are set once beforeAll has run. Call
+ * inside a describe block.
+ */
+export function browserWorld(env: Record<string, string> = {}): BrowserWorld {
+  const people: Person[] = [];
+  const world = {
+    signIn: async (email: string, path = '/') => {
+      const person = await signIn(world.browser, world.server.url, email, path);
+      people.push(person);
+      return person;
+    },
+  } as BrowserWorld;
+  beforeAll(async () => {
+    world.server = await startTestServer(env);
+    world.browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await Promise.all(people.map((p) => p.context.close()));
+    await world.browser?.close();
+    await world.server?.stop();
+  });
+  return world;
 }

@@ -3,27 +3,14 @@
  * may drive it cancels it with a reason after a confirmation, its unfinished steps are skipped live, and the
  * reason is in the activity log; someone who may only read it is not offered the button.
  */
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../../server/src/testing/harness.js';
-import { expectNoProblems, hasChromium, launchBrowser, screenshot, signIn, type Person } from './browser.js';
+import { describe, expect, it } from 'vitest';
+import { browserWorld, expectNoProblems, hasChromium, screenshot } from './browser.js';
 
 describe.skipIf(!hasChromium)('cancelling a workflow', () => {
-  let server: TestServer;
-  let browser: Browser;
-  const people: Person[] = [];
-
-  beforeAll(async () => {
-    server = await startTestServer();
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await Promise.all(people.map((p) => p.context.close()));
-    await browser?.close();
-    await server?.stop();
-  });
+  const world = browserWorld();
 
   it('shows who started it, and cancels it with a reason after a confirmation', async () => {
+    const { server } = world;
     const admin = await server.login('admin@example.com');
     const started = await server.gql(
       `mutation { startWorkflow(definitionKey: "new_partner", input: { organizationName: "Initech" }) { id } }`,
@@ -33,8 +20,7 @@ describe.skipIf(!hasChromium)('cancelling a workflow', () => {
     expect(started.errors).toBeUndefined();
     const id = started.data.startWorkflow.id as string;
 
-    const person = await signIn(browser, server.url, 'admin@example.com', `/workflows/${id}`);
-    people.push(person);
+    const person = await world.signIn('admin@example.com', `/workflows/${id}`);
     const { page } = person;
     const detail = page.getByTestId('execution-detail');
     await expect.poll(() => detail.textContent()).toContain('Started by Ada Admin');

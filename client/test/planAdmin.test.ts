@@ -4,27 +4,22 @@
  * after a confirmation (the leader's edits no longer land, and the grid says it is read-only), and creates a
  * business unit.
  */
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../../server/src/testing/harness.js';
-import { expectNoProblems, hasChromium, launchBrowser, screenshot, signIn, type Person } from './browser.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { browserWorld, expectNoProblems, hasChromium, screenshot } from './browser.js';
 import { openGrid, typeInto, valueOf } from './gridPage.js';
 
 describe.skipIf(!hasChromium)('plans administration', () => {
-  let server: TestServer;
-  let browser: Browser;
-  const people: Person[] = [];
+  const world = browserWorld();
 
   const firstLineOf = async (planName: string) =>
-    (await server.sql<{ budget_amount: number | null; prior_year_actual: number | null }>(
+    (await world.server.sql<{ budget_amount: number | null; prior_year_actual: number | null }>(
       `SELECT l.budget_amount, l.prior_year_actual FROM budget_line l JOIN business_unit u ON u.id = l.business_unit_id
         JOIN budget_plan p ON p.id = l.plan_id WHERE p.name = $1 AND u.code = 'SALES_NORTH' ORDER BY l.position LIMIT 1`,
       [planName],
     ))[0];
 
   beforeAll(async () => {
-    server = await startTestServer();
-    browser = await launchBrowser();
+    const { server } = world;
     // This year's budget of the first Sales North line, which next year's plan takes as its prior-year actual.
     const token = await server.login('lead.sales-north@example.com');
     const [line] = await server.sql<{ id: string }>(
@@ -33,15 +28,9 @@ describe.skipIf(!hasChromium)('plans administration', () => {
     const res = await server.gql('mutation($id: ID!) { updateBudgetLine(id: $id, input: { budgetAmount: 98765 }) { id } }', { id: line.id }, token);
     expect(res.errors).toBeUndefined();
   });
-  afterAll(async () => {
-    await Promise.all(people.map((p) => p.context.close()));
-    await browser?.close();
-    await server?.stop();
-  });
 
   it('creates a plan by copying FY2027, which a leader picks and edits, then closes it after a confirmation', async () => {
-    const admin = await signIn(browser, server.url, 'admin@example.com', '/admin/plans');
-    people.push(admin);
+    const admin = await world.signIn('admin@example.com', '/admin/plans');
     const page = admin.page;
     const form = page.getByRole('form', { name: 'New plan' });
     await expect.poll(() => form.getByLabel('Name').inputValue()).toBe('FY2028 Budget');
@@ -56,8 +45,7 @@ describe.skipIf(!hasChromium)('plans administration', () => {
     await expect.poll(() => form.getByRole('alert').textContent()).toMatch(/FY2028 Budget/);
     await screenshot(page, 'plans-admin');
 
-    const lead = await signIn(browser, server.url, 'lead.sales-north@example.com');
-    people.push(lead);
+    const lead = await world.signIn('lead.sales-north@example.com');
     await openGrid(lead, 'SALES_NORTH');
     await expect.poll(() => lead.page.getByTestId('plan-name').textContent()).toBe('FY2028 Budget');
     await expect.poll(() => valueOf(lead.page, 0, 'priorYearActual')).toContain('98,765');
@@ -73,7 +61,7 @@ describe.skipIf(!hasChromium)('plans administration', () => {
     // The leader's grid is read-only now: an edit does not land, and after a reload the page says so.
     await typeInto(lead.page, 1, 'budgetAmount', '222');
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    const [second] = await server.sql<{ budget_amount: number | null }>(
+    const [second] = await world.server.sql<{ budget_amount: number | null }>(
       `SELECT l.budget_amount FROM budget_line l JOIN business_unit u ON u.id = l.business_unit_id JOIN budget_plan p ON p.id = l.plan_id
         WHERE p.name = 'FY2028 Budget' AND u.code = 'SALES_NORTH' ORDER BY l.position OFFSET 1 LIMIT 1`,
     );
@@ -88,20 +76,18 @@ describe.skipIf(!hasChromium)('plans administration', () => {
   });
 
   it('creates a business unit, and refuses a code the contract does not allow', async () => {
-    const admin = await signIn(browser, server.url, 'admin@example.com', '/admin/plans');
-    people.push(admin);
+    const admin = await world.signIn('admin@example.com', '/admin/plans');
     const form = admin.page.getByRole('form', { name: 'New business unit' });
     await form.getByLabel('Code').fill('research');
     await form.getByLabel('Name').fill('Research');
     await form.getByRole('button', { name: 'Create unit' }).click();
     await expect.poll(() => admin.page.getByRole('list', { name: 'Business units' }).textContent()).toContain('RESEARCH Research');
-    expect(await server.sql(`SELECT code FROM business_unit WHERE code = 'RESEARCH'`)).toEqual([{ code: 'RESEARCH' }]);
+    expect(await world.server.sql(`SELECT code FROM business_unit WHERE code = 'RESEARCH'`)).toEqual([{ code: 'RESEARCH' }]);
     expectNoProblems(admin);
   });
 
   it('is not offered to anyone but admins', async () => {
-    const analyst = await signIn(browser, server.url, 'analyst@example.com', '/admin/plans');
-    people.push(analyst);
+    const analyst = await world.signIn('analyst@example.com', '/admin/plans');
     await expect.poll(() => analyst.page.getByRole('navigation', { name: 'Main' }).textContent()).toContain('Budget grid');
     expect(await analyst.page.getByRole('link', { name: 'Plans' }).count()).toBe(0);
     expect(await analyst.page.getByRole('form', { name: 'New plan' }).count()).toBe(0);

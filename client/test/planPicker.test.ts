@@ -3,22 +3,17 @@
  * the picker switches to another (the address keeps it, so a reload and the unit picker stay on it), and an
  * edit lands in the plan shown, not in the other; the submissions dashboard picks plans the same way.
  */
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../../server/src/testing/harness.js';
-import { expectNoProblems, hasChromium, launchBrowser, screenshot, signIn, type Person } from './browser.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { browserWorld, expectNoProblems, hasChromium, screenshot } from './browser.js';
 import { openGrid, typeInto, valueOf } from './gridPage.js';
 
 describe.skipIf(!hasChromium)('the plan picker', () => {
-  let server: TestServer;
-  let browser: Browser;
+  const world = browserWorld();
   let fy2027: string;
   let fy2028: string;
-  const people: Person[] = [];
 
   beforeAll(async () => {
-    server = await startTestServer();
-    browser = await launchBrowser();
+    const { server } = world;
     [{ id: fy2027 }] = await server.sql<{ id: string }>(`SELECT id FROM budget_plan`);
     // Next year's plan: the same lines, every budget 7 (as a plan copied with its values would be), all DRAFT.
     [{ id: fy2028 }] = await server.sql<{ id: string }>(`INSERT INTO budget_plan (id, name, fiscal_year) VALUES (gen_random_uuid(), 'FY2028 Budget', 2028) RETURNING id`);
@@ -29,22 +24,16 @@ describe.skipIf(!hasChromium)('the plan picker', () => {
     );
     await server.sql(`INSERT INTO budget_submission (id, plan_id, business_unit_id) SELECT gen_random_uuid(), $1, id FROM business_unit`, [fy2028]);
   });
-  afterAll(async () => {
-    await Promise.all(people.map((p) => p.context.close()));
-    await browser?.close();
-    await server?.stop();
-  });
 
   const firstLine = async (planId: string) =>
-    (await server.sql<{ budget_amount: number | null }>(
+    (await world.server.sql<{ budget_amount: number | null }>(
       `SELECT l.budget_amount FROM budget_line l JOIN business_unit u ON u.id = l.business_unit_id
         WHERE l.plan_id = $1 AND u.code = 'SALES_NORTH' ORDER BY l.position LIMIT 1`,
       [planId],
     ))[0].budget_amount;
 
   it('opens the latest plan, switches plans from the picker, and edits the plan shown', async () => {
-    const lead = await signIn(browser, server.url, 'lead.sales-north@example.com');
-    people.push(lead);
+    const lead = await world.signIn('lead.sales-north@example.com');
     const { page } = lead;
     await openGrid(lead, 'SALES_NORTH');
     await expect.poll(() => page.getByTestId('plan-name').textContent()).toBe('FY2028 Budget');
@@ -68,8 +57,7 @@ describe.skipIf(!hasChromium)('the plan picker', () => {
   });
 
   it('picks the plan of the submissions dashboard the same way', async () => {
-    const admin = await signIn(browser, server.url, 'admin@example.com', '/admin/submissions');
-    people.push(admin);
+    const admin = await world.signIn('admin@example.com', '/admin/submissions');
     const { page } = admin;
     const picker = page.getByLabel('Plan', { exact: true });
     await expect.poll(async () => (await picker.count()) === 1 && (await picker.inputValue())).toBe(fy2028);
