@@ -160,10 +160,7 @@ const policies = {
     noun: 'Organization',
     hidden: notFoundForAll,
     read: canReadOrganization,
-    actions: {
-      readDetails: { rule: canReadOrganizationDetails, verb: 'read the details of' },
-      manage: { rule: canManageOrganization, verb: 'manage' },
-    },
+    actions: { readDetails: { rule: canReadOrganizationDetails, verb: 'read the details of' }, manage: { rule: canManageOrganization, verb: 'manage' } },
   }),
 };
 
