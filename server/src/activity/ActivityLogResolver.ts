@@ -1,6 +1,7 @@
 /**
- * `activityLog`: the activity log for admins, newest first, paged by cursor and filtered by action, actor
- * and time, all in the query's WHERE clause.
+ * `activityLog`: the activity log for admins, newest first, paged by cursor and filtered by action, actor,
+ * subject (what was acted on: a person's page asks for the entries about them) and time, all in the query's
+ * WHERE clause.
  */
 import { Arg, Ctx, Field, Int, ObjectType, Query, Resolver } from 'type-graphql';
 import { badUserInput, forbidden } from '../errors.js';
@@ -46,7 +47,9 @@ function shown(entry: ActivityEntry): ActivityEntryType {
 @Resolver()
 export class ActivityLogResolver {
   @Query(() => ActivityConnection, {
-    description: 'Who did what to whom, newest first. Admins only. `action` is one of the contract\'s actions; `since` includes that instant.',
+    description:
+      'Who did what to whom, newest first. Admins only. `action` is one of the contract\'s actions; `subject` matches exactly ' +
+      '(an email in any case); `since` includes that instant.',
   })
   async activityLog(
     @Arg('first', () => Int, { nullable: true }) first: number | null,
@@ -54,6 +57,7 @@ export class ActivityLogResolver {
     @Arg('action', () => String, { nullable: true }) action: string | null,
     @Arg('actorEmail', () => String, { nullable: true }) actorEmail: string | null,
     @Arg('since', () => Date, { nullable: true }) since: Date | null,
+    @Arg('subject', () => String, { nullable: true }) subject: string | null,
     @Ctx() ctx: GraphQLContext,
   ): Promise<ActivityConnection> {
     const viewer = requireViewer(ctx);
@@ -66,6 +70,9 @@ export class ActivityLogResolver {
     if (action != null) where.action = action;
     if (actorEmail != null) where.actorEmail = actorEmail.trim().toLowerCase();
     if (since != null) where.at = { $gte: since };
+    // Subjects that are emails are stored lower-cased (as User.email); the rest (plan names, token names) as
+    // typed, so both spellings are looked for.
+    if (subject != null) where.subject = { $in: [...new Set([subject.trim(), subject.trim().toLowerCase()])] };
     const rows = await ctx.em.find(ActivityEntry, where, { orderBy: { id: 'desc' }, limit: limit + 1 });
     const edges = rows.slice(0, limit).map((entry) => ({ cursor: encodeCursor(CURSOR_KIND, entry.id), node: shown(entry) }));
     return { edges, pageInfo: { hasNextPage: rows.length > limit, endCursor: edges.at(-1)?.cursor ?? null } };

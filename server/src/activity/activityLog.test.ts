@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCode, startTestServer, type TestServer } from '../testing/harness.js';
 import { recordActivity } from './activityLog.js';
 
-const LOG = `query($first: Int, $after: String, $action: String, $actor: String, $since: DateTimeISO) {
-  activityLog(first: $first, after: $after, action: $action, actorEmail: $actor, since: $since) {
+const LOG = `query($first: Int, $after: String, $action: String, $actor: String, $since: DateTimeISO, $subject: String) {
+  activityLog(first: $first, after: $after, action: $action, actorEmail: $actor, since: $since, subject: $subject) {
     edges { cursor node { id at action actor { email } subject details } }
     pageInfo { hasNextPage endCursor }
   }
@@ -57,6 +57,16 @@ describe('activityLog', () => {
     expect(byActor.data.activityLog.edges).toHaveLength(1);
     const future = await server.gql(LOG, { since: new Date(Date.now() + 60_000).toISOString() }, admin);
     expect(future.data.activityLog.edges).toEqual([]);
+  });
+
+  it('filters by subject: the entries about one person (any case of their email), or one plan by its name', async () => {
+    const subjects = async (subject: string) =>
+      (await server.gql(LOG, { subject }, admin)).data.activityLog.edges.map((e: { node: { action: string } }) => e.node.action);
+    expect(await subjects('Viewer.Sales-North@example.com')).toEqual(['USER_DEACTIVATED']);
+    expect(await subjects('FY2028 Budget')).toEqual(['PLAN_CREATED']);
+    expect(await subjects('nobody@example.com')).toEqual([]);
+    // With the other filters, all of them apply.
+    expect((await server.gql(LOG, { subject: 'FY2028 Budget', action: 'USER_DEACTIVATED' }, admin)).data.activityLog.edges).toEqual([]);
   });
 
   it('refuses an unknown action, a bad page size and a forged cursor with BAD_USER_INPUT', async () => {
