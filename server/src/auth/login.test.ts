@@ -211,3 +211,106 @@ describe('password sign-in: the lockout lifts by itself', () => {
     ).toEqual([]);
   });
 });
+
+describe('the sign-in log: filters, admins only', () => {
+  const FILTERED = `query($first: Int, $email: String, $userId: ID, $success: Boolean, $method: SignInMethod, $since: DateTimeISO) {
+    signInEvents(first: $first, email: $email, userId: $userId, success: $success, method: $method, since: $since) {
+      id email success method user { id email } at
+    }
+  }`;
+  type Event = { id: string; email: string; success: boolean; method: string; user: { id: string; email: string } | null; at: string };
+  let server: TestServer;
+  let admin: string;
+  /** The whole log, newest first, as the filters must slice it. */
+  let all: Event[];
+  const ids = (events: Event[]) => events.map((e) => e.id);
+
+  beforeAll(async () => {
+    server = await startTestServer({ LOGIN_FAILURES_PER_MINUTE: '100000' });
+    await attempt(server, 'Analyst@Example.com', WRONG);
+    await expectSignedIn(server, 'analyst@example.com');
+    await attempt(server, 'lead.finance@example.com', WRONG);
+    await attempt(server, 'nobody@example.com', WRONG);
+    // A Microsoft sign-in is recorded by the OIDC callback (auth/entraSignIn.ts), which needs the fake
+    // authority of entraSignIn.test.ts; that test filters its own ENTRA_ID rows. Here one row as the callback
+    // writes it, so that `method` has something to tell apart.
+    await server.sql(
+      `INSERT INTO sign_in_event (email, user_id, method, success, ip)
+       SELECT email, id, 'ENTRA_ID', true, '10.0.0.1' FROM app_user WHERE email = 'viewer.finance@example.com'`,
+    );
+    admin = await server.login('admin@example.com');
+    const res = await server.gql<{ signInEvents: Event[] }>(FILTERED, { first: 1000 }, admin);
+    expect(res.errors).toBeUndefined();
+    all = res.data!.signInEvents;
+    expect(all.length).toBeGreaterThanOrEqual(6);
+  });
+  afterAll(() => server?.stop());
+
+  it('filters by email (exact, whatever the case), user, outcome, method and time, and by all of them at once', async () => {
+    const query = async (variables: Record<string, unknown>) => {
+      const res = await server.gql<{ signInEvents: Event[] }>(FILTERED, { first: 1000, ...variables }, admin);
+      expect(res.errors, JSON.stringify(variables)).toBeUndefined();
+      return res.data!.signInEvents;
+    };
+    const byEmail = await query({ email: ' ANALYST@example.COM ' });
+    expect(ids(byEmail)).toEqual(ids(all.filter((e) => e.email === 'analyst@example.com')));
+    expect(byEmail.map((e) => e.success)).toEqual([true, false]);
+    // Exact: a prefix or a part of an address matches nothing.
+    expect(await query({ email: 'analyst@example' })).toEqual([]);
+    expect(await query({ email: 'nobody@example.com' })).toMatchObject([{ email: 'nobody@example.com', success: false, user: null }]);
+
+    const analystId = byEmail[0].user!.id;
+    expect(ids(await query({ userId: analystId }))).toEqual(ids(all.filter((e) => e.user?.id === analystId)));
+    expect(await query({ userId: '00000000-0000-4000-8000-000000000000' })).toEqual([]);
+    expect(await query({ userId: 'not-an-id' })).toEqual([]);
+
+    const failures = await query({ success: false });
+    expect(ids(failures)).toEqual(ids(all.filter((e) => !e.success)));
+    expect(failures.map((e) => e.email).sort()).toEqual(['analyst@example.com', 'lead.finance@example.com', 'nobody@example.com']);
+    expect(ids(await query({ success: true }))).toEqual(ids(all.filter((e) => e.success)));
+
+    expect(await query({ method: 'ENTRA_ID' })).toMatchObject([{ email: 'viewer.finance@example.com', success: true, method: 'ENTRA_ID' }]);
+    expect(ids(await query({ method: 'PASSWORD' }))).toEqual(ids(all.filter((e) => e.method === 'PASSWORD')));
+
+    // `since` includes that instant: from the third-newest attempt's time on.
+    const pivot = all[2];
+    const since = await query({ since: pivot.at });
+    expect(ids(since)).toEqual(ids(all.filter((e) => Date.parse(e.at) >= Date.parse(pivot.at))));
+    expect(ids(since)).toContain(pivot.id);
+    expect(await query({ since: new Date(Date.parse(all[0].at) + 60_000).toISOString() })).toEqual([]);
+
+    const combined = await query({ email: 'analyst@example.com', success: false, method: 'PASSWORD', userId: analystId, since: all.at(-1)!.at });
+    expect(combined).toHaveLength(1);
+    expect(combined[0]).toMatchObject({ email: 'analyst@example.com', success: false, method: 'PASSWORD' });
+    expect(await query({ email: 'analyst@example.com', method: 'ENTRA_ID' })).toEqual([]);
+
+    // `first` still limits what the filters leave, newest first.
+    expect(ids(await query({ first: 1, success: false }))).toEqual(ids(failures.slice(0, 1)));
+  });
+
+  it('refuses a bad page size, an unknown method and a malformed time', async () => {
+    expect((await server.gql(FILTERED, { first: 0 }, admin)).errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect((await server.gql(FILTERED, { first: 1001, success: false }, admin)).errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const method = await server.gql(FILTERED, { method: 'CARRIER_PIGEON' }, admin);
+    expect(method.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(method.data ?? null).toBeNull();
+    const since = await server.gql(FILTERED, { since: 'yesterday' }, admin);
+    expect(since.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(since.data ?? null).toBeNull();
+  });
+
+  it('answers, filtered or not, to admins only', async () => {
+    const filters = [{}, { email: 'admin@example.com' }, { success: false }, { method: 'PASSWORD' }, { since: all.at(-1)!.at }, { userId: all[0].user?.id }];
+    for (const email of ['analyst@example.com', 'lead.sales-north@example.com', 'planner.sales-north@example.com', 'viewer.sales-north@example.com', 'partner.admin@acme.example']) {
+      const token = await server.login(email);
+      for (const variables of filters) {
+        const denied = await server.gql(FILTERED, variables, token);
+        expect(denied.errors?.[0]?.extensions?.code, `${email} ${JSON.stringify(variables)}`).toBe('FORBIDDEN');
+        expect(denied.data ?? null).toBeNull();
+      }
+    }
+    for (const variables of filters) {
+      expect((await server.gql(FILTERED, variables)).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    }
+  });
+});
