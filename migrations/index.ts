@@ -12,6 +12,7 @@ import { Migration20261203114340_SignInLimitTable } from './Migration20261203114
 import { Migration20261203130200_PlanStatus } from './Migration20261203130200_PlanStatus.js';
 import { Migration20261203130000_ActivityLog } from './Migration20261203130000_ActivityLog.js';
 import { Migration20261203131500_People } from './Migration20261203131500_People.js';
+import { Migration20261203150100_Totp } from './Migration20261203150100_Totp.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261121055827_Initial', class: Migration20261121055827_Initial },
@@ -22,4 +23,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261203130000_ActivityLog', class: Migration20261203130000_ActivityLog },
   { name: 'Migration20261203130200_PlanStatus', class: Migration20261203130200_PlanStatus },
   { name: 'Migration20261203131500_People', class: Migration20261203131500_People },
+  { name: 'Migration20261203150100_Totp', class: Migration20261203150100_Totp },
 ];
