@@ -154,6 +154,11 @@ export class LocalLogin {
     return this.limits.lockedUntil(em, userId);
   }
 
+  /** Every lock in force now: account, address and until when (the sign-in page's "locked now"). */
+  locksInForce(em: EntityManager): Promise<{ userId: string; address: string; until: Date }[]> {
+    return this.limits.locksInForce(em);
+  }
+
   /** Lifts every lock of the person's account (an admin's `unlockUser`). */
   unlock(em: EntityManager, userId: string): Promise<void> {
     return this.limits.unlock(em, userId);

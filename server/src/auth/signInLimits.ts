@@ -159,6 +159,23 @@ export class SignInLimits {
     return row?.until ? new Date(Number(row.until)) : null;
   }
 
+  /**
+   * Every lock in force now, of every account, one per account and address: the rows of the account counter
+   * that `block` raised to the threshold and that have not expired (as `lockedUntil` reads them for one).
+   */
+  async locksInForce(em: EntityManager): Promise<{ userId: string; address: string; until: Date }[]> {
+    const rows = await em.getConnection().execute<{ key: string; expire: string }[]>(
+      `SELECT key, expire::text AS expire FROM ${SIGN_IN_LIMIT_TABLE} WHERE key LIKE ? AND points >= ? AND expire > ? ORDER BY expire DESC`,
+      [`${ACCOUNT_PREFIX}%`, this.policy.threshold, Date.now()],
+    );
+    return rows.map(({ key, expire }) => {
+      // `account:<user id>@<address>`: the id is a uuid (no '@'), the address may hold ':' and '/' but no '@'.
+      const rest = key.slice(ACCOUNT_PREFIX.length);
+      const at = rest.indexOf('@');
+      return { userId: rest.slice(0, at), address: rest.slice(at + 1), until: new Date(Number(expire)) };
+    });
+  }
+
   /** Lifts every lock of the account, from every address, and forgets its runs of failures (an admin's unlock). */
   async unlock(em: EntityManager, userId: string): Promise<void> {
     await em.getConnection().execute(`DELETE FROM ${SIGN_IN_LIMIT_TABLE} WHERE key LIKE ?`, [`${ACCOUNT_PREFIX}${userId}@%`]);

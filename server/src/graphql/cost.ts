@@ -67,6 +67,7 @@ const MAX_PAGE: Record<string, number> = {
   'Query.auditLog': 500,
   'Query.workflowExecutions': 200,
   'Query.signInEvents': 1000,
+  'Query.failedSignIns': 500,
   'Query.activityLog': 500,
 };
 /** Rows of a paged field called without `first` and whose argument has no default (the resolvers' page). */
