@@ -13,6 +13,7 @@ import { Migration20261203130200_PlanStatus } from './Migration20261203130200_Pl
 import { Migration20261203130000_ActivityLog } from './Migration20261203130000_ActivityLog.js';
 import { Migration20261203131500_People } from './Migration20261203131500_People.js';
 import { Migration20261203150100_Totp } from './Migration20261203150100_Totp.js';
+import { Migration20261203150200_AwaitingAccess } from './Migration20261203150200_AwaitingAccess.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261121055827_Initial', class: Migration20261121055827_Initial },
@@ -24,4 +25,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261203130200_PlanStatus', class: Migration20261203130200_PlanStatus },
   { name: 'Migration20261203131500_People', class: Migration20261203131500_People },
   { name: 'Migration20261203150100_Totp', class: Migration20261203150100_Totp },
+  { name: 'Migration20261203150200_AwaitingAccess', class: Migration20261203150200_AwaitingAccess },
 ];

@@ -70,6 +70,19 @@ export class AccountResolver {
     return ctx.services.localLogin.lockedUntil(ctx.em, user.id);
   }
 
+  @FieldResolver(() => Boolean, {
+    description:
+      'True for a person their first Microsoft sign-in created without access (their groups mapped to no role: VIEWER, no units), ' +
+      "until an admin gives them access (setUserAccess) or their groups bring a role. Only the person, admins and their organisation's " +
+      'partner admin read it: FORBIDDEN for anyone else.',
+  })
+  async awaitingAccess(@Root() user: UserLike, @Ctx() ctx: GraphQLContext): Promise<boolean> {
+    const viewer = requireViewer(ctx);
+    if (!(await mayReadDetails(viewer, ctx, user))) throw forbidden(DETAILS_FORBIDDEN);
+    if (user instanceof User) return user.awaitingAccess;
+    return (await ctx.em.findOneOrFail(User, { id: user.id })).awaitingAccess;
+  }
+
   @Mutation(() => UserInvitation, {
     description: 'Creates a person without a password (admins) and answers their one-time set-password link. An email already taken: BAD_USER_INPUT.',
   })

@@ -1,7 +1,8 @@
 /**
  * The sign-in log: every attempt, local or Microsoft, with its outcome; what it adds up to (failed attempts
- * per address typed); and the accounts failed attempts have locked now (signInLimits.ts). Admins only
- * (policies/user.ts).
+ * per address typed); the accounts failed attempts have locked now (signInLimits.ts); and the people a
+ * Microsoft sign-in created who wait for access (entraTokens.ts). What an admin's sign-in page shows. Admins
+ * only (policies/user.ts).
  */
 import { Arg, Ctx, Field, ID, Int, ObjectType, Query, Resolver } from 'type-graphql';
 import { User } from '../directory/User.js';
@@ -134,5 +135,16 @@ export class SignInLogResolver {
       else accounts.set(user.id, { user, lockedUntil: lock.until, addresses: [lock.address] });
     }
     return [...accounts.values()];
+  }
+
+  @Query(() => [User], {
+    description:
+      'The people their first Microsoft sign-in created without access (User.awaitingAccess), the latest first. Admins only; ' +
+      'setUserAccess gives them access.',
+  })
+  async usersAwaitingAccess(@Ctx() ctx: GraphQLContext): Promise<User[]> {
+    const viewer = requireViewer(ctx);
+    if (!canManageUsers(viewer)) throw forbidden();
+    return ctx.em.find(User, { awaitingAccess: true, deletedAt: null }, { populate: ['businessUnits', 'organization'], orderBy: { createdAt: 'desc', id: 'asc' } });
   }
 }

@@ -290,3 +290,70 @@ describe('Entra access tokens as bearer tokens', () => {
     expect(await server.sql('SELECT id FROM app_user WHERE entra_object_id = $1', [who.oid])).toHaveLength(0);
   });
 });
+
+describe('Entra people waiting for access', () => {
+  const WAITING = '{ usersAwaitingAccess { id email role awaitingAccess businessUnits { code } } }';
+  const ME_WAITING = '{ me { id role awaitingAccess businessUnits { code } } }';
+  let admin: string;
+
+  beforeAll(async () => {
+    admin = tokenFrom((await signIn(person({ name: 'Wes Admin', groups: [ADMINS] }))).location);
+  });
+
+  it('marks a new person whose groups map to no role, lists them for admins, and clears it when an admin gives them access', async () => {
+    const newcomer = person({ name: 'Nia Newcomer', groups: [randomUUID()] });
+    const token = tokenFrom((await signIn(newcomer)).location);
+    const me = await server.gql(ME_WAITING, {}, token);
+    expect(me.errors).toBeUndefined();
+    expect(me.data.me).toMatchObject({ role: 'VIEWER', awaitingAccess: true, businessUnits: [] });
+
+    const waiting = await server.gql(WAITING, {}, admin);
+    expect(waiting.errors).toBeUndefined();
+    expect(waiting.data.usersAwaitingAccess).toContainEqual({ id: me.data.me.id, email: newcomer.email, role: 'VIEWER', awaitingAccess: true, businessUnits: [] });
+    // Those who got a role from their groups never wait.
+    const emails = waiting.data.usersAwaitingAccess.map((u: { email: string }) => u.email);
+    expect(emails).not.toContain((await server.gql('{ me { email } }', {}, admin)).data.me.email);
+    expect(waiting.data.usersAwaitingAccess.every((u: { awaitingAccess: boolean }) => u.awaitingAccess)).toBe(true);
+
+    // Their Microsoft sign-in is in the log, under its method.
+    const log = await server.gql('query($e: String) { signInEvents(email: $e, method: ENTRA_ID) { email method success } }', { e: newcomer.email }, admin);
+    expect(log.data.signInEvents).toEqual([{ email: newcomer.email, method: 'ENTRA_ID', success: true }]);
+    expect((await server.gql('query($e: String) { signInEvents(email: $e, method: PASSWORD) { id } }', { e: newcomer.email }, admin)).data.signInEvents).toEqual([]);
+
+    await server.gql('mutation { createBusinessUnit(code: "WAITING_ROOM", name: "Waiting room") { code } }', {}, admin);
+    const given = await server.gql(
+      'mutation($id: ID!) { setUserAccess(userId: $id, role: BU_LEADER, businessUnitCodes: ["WAITING_ROOM"]) { role awaitingAccess } }',
+      { id: me.data.me.id },
+      admin,
+    );
+    expect(given.errors).toBeUndefined();
+    expect(given.data.setUserAccess).toEqual({ role: 'BU_LEADER', awaitingAccess: false });
+    const after = await server.gql(WAITING, {}, admin);
+    expect(after.data.usersAwaitingAccess.map((u: { id: string }) => u.id)).not.toContain(me.data.me.id);
+  });
+
+  it('clears it when a later sign-in brings a mapped group; a person with no groups claim at all waits too', async () => {
+    const late = person({ name: 'Lou Later', groups: [] });
+    const first = await server.gql(ME_WAITING, {}, tokenFrom((await signIn(late)).location));
+    expect(first.data.me).toMatchObject({ role: 'VIEWER', awaitingAccess: true });
+    const second = await server.gql(ME_WAITING, {}, tokenFrom((await signIn({ ...late, groups: [ANALYSTS] })).location));
+    expect(second.data.me).toMatchObject({ id: first.data.me.id, role: 'ANALYST', awaitingAccess: false });
+    expect((await server.gql(WAITING, {}, admin)).data.usersAwaitingAccess.map((u: { id: string }) => u.id)).not.toContain(first.data.me.id);
+
+    const ungrouped = person({ name: 'Una Ungrouped', groups: undefined });
+    const third = await server.gql(ME_WAITING, {}, tokenFrom((await signIn(ungrouped)).location));
+    expect(third.data.me).toMatchObject({ role: 'VIEWER', awaitingAccess: true });
+  });
+
+  it('is for admins only', async () => {
+    const waiter = tokenFrom((await signIn(person({ groups: [randomUUID()] }))).location);
+    const analyst = tokenFrom((await signIn(person({ groups: [ANALYSTS] }))).location);
+    for (const token of [waiter, analyst]) {
+      const denied = await server.gql(WAITING, {}, token);
+      expect(errorCode(denied)).toBe('FORBIDDEN');
+      expect(denied.data ?? null).toBeNull();
+    }
+    expect(errorCode(await server.gql(WAITING, {}))).toBe('UNAUTHENTICATED');
+    // Every other role's refusal: auth/signInAdmin.test.ts, on the demo people.
+  });
+});

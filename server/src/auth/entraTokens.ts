@@ -21,8 +21,13 @@ const ROLE_PRECEDENCE: Role[] = ['ADMIN', 'ANALYST', 'PARTNER_ADMIN', 'BU_LEADER
 
 /** The role for a set of Entra groups; VIEWER (least privilege, no units) when none is mapped. */
 export function roleForGroups(groups: readonly string[], mapping: Record<string, Role>): Role {
+  return mappedRole(groups, mapping) ?? 'VIEWER';
+}
+
+/** The role a set of Entra groups maps to, or null when none of them is mapped. */
+export function mappedRole(groups: readonly string[], mapping: Record<string, Role>): Role | null {
   const roles = new Set(groups.map((g) => mapping[g]).filter(Boolean));
-  return ROLE_PRECEDENCE.find((r) => roles.has(r)) ?? 'VIEWER';
+  return ROLE_PRECEDENCE.find((r) => roles.has(r)) ?? null;
 }
 
 /** Reads the claims Plansync needs from a verified Entra token (ID or access token). */
@@ -97,6 +102,10 @@ export class EntraTokenVerifier {
    * address, so linking a password account by email would let a look-alike identity take it over. Such a
    * clash refuses the sign-in (EntraAccountConflict). The role follows the person's groups whenever the
    * token carries them; the email follows Entra's when it changes and is free.
+   *
+   * A person created here whose groups map to no role gets VIEWER with no units, which reads nothing: they
+   * are marked `awaitingAccess` so that admins see who waits (the sign-in page), until an admin gives them
+   * access (setUserAccess) or a later sign-in brings a mapped group.
    */
   async upsertUser(em: EntityManager, claims: EntraClaims): Promise<User> {
     try {
@@ -111,18 +120,20 @@ export class EntraTokenVerifier {
 
   private async findOrCreate(em: EntityManager, claims: EntraClaims): Promise<User> {
     const populate = ['businessUnits', 'organization'] as const;
-    const role = claims.groups ? roleForGroups(claims.groups, this.config.groupRoles) : undefined;
+    const mapped = claims.groups ? mappedRole(claims.groups, this.config.groupRoles) : null;
+    const role = claims.groups ? (mapped ?? 'VIEWER') : undefined;
     let user: User | null = await em.findOne(User, { entraObjectId: claims.oid }, { populate });
     if (user) {
       if (user.email !== claims.email && !(await em.count(User, { email: claims.email }))) user.email = claims.email;
     } else {
       user = await em.findOne(User, { email: claims.email }, { populate });
       if (user && (user.entraObjectId !== null || user.passwordHash !== null)) throw new EntraAccountConflict(claims.email);
-      user ??= em.create(User, { email: claims.email, displayName: claims.name, role: role ?? 'VIEWER' });
+      user ??= em.create(User, { email: claims.email, displayName: claims.name, role: role ?? 'VIEWER', awaitingAccess: mapped === null });
       user.entraObjectId = claims.oid;
     }
     user.displayName = claims.name;
     if (role) user.role = role;
+    if (mapped) user.awaitingAccess = false;
     await em.flush();
     return user;
   }

@@ -14,10 +14,11 @@ const FAILED = `query($since: DateTimeISO, $first: Int) {
   failedSignIns(since: $since, first: $first) { email user { id email } failures addresses lastAt }
 }`;
 const LOCKED = '{ lockedUsers { user { id email lockedUntil } lockedUntil addresses } }';
+const WAITING = '{ usersAwaitingAccess { id email } }';
 const OFFICE = '203.0.113.5';
 const ELSEWHERE = '2001:db8::1';
 
-describe('failed sign-ins and the accounts locked now', () => {
+describe('failed sign-ins, the accounts locked now, the people waiting for access', () => {
   let server: TestServer;
   let admin: string;
 
@@ -107,7 +108,7 @@ describe('failed sign-ins and the accounts locked now', () => {
   it('answers admins only', async () => {
     for (const email of ['analyst@example.com', 'lead.sales-north@example.com', 'planner.sales-north@example.com', 'viewer.sales-north@example.com', 'partner.admin@acme.example']) {
       const token = await server.login(email);
-      for (const [query, variables] of [[FAILED, {}], [FAILED, { since: new Date(0).toISOString() }], [LOCKED, {}]] as const) {
+      for (const [query, variables] of [[FAILED, {}], [FAILED, { since: new Date(0).toISOString() }], [LOCKED, {}], [WAITING, {}]] as const) {
         const denied = await server.gql(query, variables, token);
         expect(errorCode(denied), `${email} ${query}`).toBe('FORBIDDEN');
         expect(denied.data ?? null).toBeNull();
@@ -115,5 +116,6 @@ describe('failed sign-ins and the accounts locked now', () => {
     }
     expect(errorCode(await server.gql(FAILED, {}))).toBe('UNAUTHENTICATED');
     expect(errorCode(await server.gql(LOCKED, {}))).toBe('UNAUTHENTICATED');
+    expect(errorCode(await server.gql(WAITING, {}))).toBe('UNAUTHENTICATED');
   });
 });

@@ -29,7 +29,8 @@ export class User {
     | 'lastSignInAt'
     | 'tokensValidAfter'
     | 'keptTokenId'
-    | 'deletedAt';
+    | 'deletedAt'
+    | 'awaitingAccess';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
@@ -96,6 +97,14 @@ export class User {
    */
   @Property({ type: 'datetime', nullable: true, hidden: true })
   deletedAt: Date | null = null;
+
+  /**
+   * True for a person their first Microsoft sign-in created without access (their groups mapped to no role:
+   * VIEWER, no units), until an admin gives them access (setUserAccess) or their groups bring a role
+   * (auth/entraTokens.ts). Admins list them to act on (`usersAwaitingAccess`).
+   */
+  @Property({ type: 'boolean', default: false })
+  awaitingAccess: boolean = false;
 
   @Property({ type: 'datetime', defaultRaw: 'now()' })
   createdAt: Date = new Date();

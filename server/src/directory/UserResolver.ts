@@ -163,6 +163,8 @@ export class UserResolver {
       const before = { role: user.role, businessUnitCodes: user.businessUnits.getItems().map((u) => u.code).sort() };
       user.role = role;
       user.businessUnits.set(units);
+      // An admin decided what the person may do, even if it is VIEWER without units: nobody waits any more.
+      user.awaitingAccess = false;
       recordActivity(tx, viewer, 'USER_ACCESS_CHANGED', user.email, {
         before,
         after: { role, businessUnitCodes: units.map((u) => u.code).sort() },
