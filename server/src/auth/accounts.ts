@@ -104,9 +104,8 @@ export class Accounts {
     return em.fork().transactional(async (tx) => {
       await tx.execute(`SELECT pg_advisory_xact_lock(hashtext('plansync.first-admin'))`);
       if (await tx.count(User, { role: 'ADMIN', active: true, deletedAt: null })) return false;
-      const user = await this.adminRow(tx, admin.email);
+      const user = await this.adminRow(tx, admin.email, 'ADMIN_EMAIL');
       user.passwordHash = passwordHash;
-      recordActivity(tx, null, 'USER_CREATED', user.email, { role: 'ADMIN', from: 'ADMIN_EMAIL' });
       return true;
     });
   }
@@ -117,21 +116,36 @@ export class Accounts {
    */
   async inviteAdmin(em: EntityManager, email: string): Promise<Invitation> {
     return em.fork().transactional(async (tx) => {
-      const user = await this.adminRow(tx, email.trim().toLowerCase());
+      const user = await this.adminRow(tx, email.trim().toLowerCase(), 'create-admin');
       user.passwordHash = null;
       user.endTokens();
-      recordActivity(tx, null, 'USER_CREATED', user.email, { role: 'ADMIN', from: 'create-admin' });
       return this.invite(tx, user);
     });
   }
 
-  /** The person with this email made an active admin, or a new admin (their display name: the email's local part). */
-  private async adminRow(tx: EntityManager, email: string): Promise<User> {
-    const found = await tx.findOne(User, { email });
+  /**
+   * The person with this email made an active admin, or a new admin (their display name: the email's local
+   * part), with its activity entry: USER_CREATED for a new person, USER_ACCESS_CHANGED (before and after, as
+   * setUserAccess writes it) for one who existed, since nobody was created then.
+   */
+  private async adminRow(tx: EntityManager, email: string, from: 'ADMIN_EMAIL' | 'create-admin'): Promise<User> {
+    const found = await tx.findOne(User, { email }, { populate: ['businessUnits'] });
     if (found && found.deletedAt) throw badUserInput(`${email} belonged to a deleted person: choose another email`, 'email');
-    const user = found ?? tx.create(User, { email, displayName: email.split('@')[0] || email, role: 'ADMIN' });
-    user.role = 'ADMIN';
-    user.active = true;
-    return user;
+    if (!found) {
+      const user = tx.create(User, { email, displayName: email.split('@')[0] || email, role: 'ADMIN' });
+      recordActivity(tx, null, 'USER_CREATED', user.email, { role: 'ADMIN', from });
+      return user;
+    }
+    const businessUnitCodes = found.businessUnits.getItems().map((u) => u.code).sort();
+    recordActivity(tx, null, 'USER_ACCESS_CHANGED', found.email, {
+      before: { role: found.role, businessUnitCodes, active: found.active },
+      after: { role: 'ADMIN', businessUnitCodes, active: true },
+      from,
+    });
+    found.role = 'ADMIN';
+    found.active = true;
+    // An admin is given access; nobody waits for it any more (a Microsoft sign-in may have created them).
+    found.awaitingAccess = false;
+    return found;
   }
 }

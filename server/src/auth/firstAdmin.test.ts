@@ -45,6 +45,39 @@ describe('the first admin of an empty database', () => {
     expect(set.errors).toBeUndefined();
     expect(set.data.setPasswordWithToken.user).toEqual({ email: 'second@example.org', role: 'ADMIN' });
     expect((await server.gql(LOGIN, { e: 'second@example.org', p: 'another admin pass phrase' })).errors).toBeUndefined();
+    const entries = await server.sql(`SELECT action, actor_email, details FROM activity_entry WHERE subject = 'second@example.org'`);
+    expect(entries).toEqual([{ action: 'USER_CREATED', actor_email: null, details: { role: 'ADMIN', from: 'create-admin' } }]);
+  });
+
+  it('npm run create-admin -- <email> of an existing person promotes them, recorded as an access change, not a creation', async () => {
+    const boss = (await server.gql(LOGIN, { e: 'boss@example.org', p: ADMIN.ADMIN_PASSWORD })).data.login.token;
+    await server.gql('mutation { createBusinessUnit(code: "PROMO", name: "Promo") { code } }', {}, boss);
+    const created = await server.gql(
+      'mutation { createUser(input: { email: "already@example.org", displayName: "Already Here", role: VIEWER, businessUnitCodes: ["PROMO"] }) { user { id } } }',
+      {},
+      boss,
+    );
+    expect(created.errors).toBeUndefined();
+    const id = created.data.createUser.user.id;
+    expect((await server.gql('mutation($id: ID!) { deactivateUser(userId: $id) { active } }', { id }, boss)).errors).toBeUndefined();
+
+    const { stdout } = await promisify(execFile)(process.execPath, [SCRIPT, 'Already@Example.org'], {
+      env: { PATH: process.env.PATH, DATABASE_URL: server.databaseUrl, LOG_LEVEL: 'silent' },
+    });
+    expect(stdout.trim()).toMatch(/\/set-password#[A-Za-z0-9_-]{43}$/);
+    const users = await server.gql('{ users { id email role active } }', {}, boss);
+    expect(users.data.users.find((u: { id: string }) => u.id === id)).toEqual({ id, email: 'already@example.org', role: 'ADMIN', active: true });
+    const entries = await server.sql(`SELECT action, actor_email, details FROM activity_entry WHERE subject = 'already@example.org' ORDER BY id`);
+    expect(entries.map((e) => e.action)).toEqual(['USER_CREATED', 'USER_DEACTIVATED', 'USER_ACCESS_CHANGED']);
+    expect(entries[2]).toEqual({
+      action: 'USER_ACCESS_CHANGED',
+      actor_email: null,
+      details: {
+        before: { role: 'VIEWER', businessUnitCodes: ['PROMO'], active: false },
+        after: { role: 'ADMIN', businessUnitCodes: ['PROMO'], active: true },
+        from: 'create-admin',
+      },
+    });
   });
 
   it('refuses to start with an ADMIN_PASSWORD that breaks the password rules, naming the variable', async () => {

@@ -87,7 +87,9 @@ export class OrganizationResolver {
     return ctx.em.fork().transactional(async (tx) => {
       // The row lock holds off anyone adding a person or an execution to it (their foreign key waits for it).
       const organization = await lockedOrganization(tx, viewer, id);
-      const people = await tx.count(User, { organization: id });
+      // Deleted people do not count: they are listed nowhere (not in `users`), and their rows let go of it
+      // (ON DELETE SET NULL), keeping their email for the entries that name them.
+      const people = await tx.count(User, { organization: id, deletedAt: null });
       if (people > 0) throw conflict(`${organization.name} still has ${people} ${people === 1 ? 'person' : 'people'}: remove them first`);
       const [{ n: running }] = await tx.getConnection().execute<{ n: number }[]>(UNFINISHED_EXECUTIONS_SQL, [id], 'all', tx.getTransactionContext());
       if (running > 0) throw conflict(`${organization.name} has ${running} unfinished workflow ${running === 1 ? 'execution' : 'executions'}: let them finish or cancel them first`);
@@ -113,10 +115,12 @@ export class OrganizationResolver {
     return ctx.em.find(SystemGroup, { organization: organization.id }, { orderBy: { tool: 'asc' } });
   }
 
-  @FieldResolver(() => [User], { description: 'The people of the organisation, by email.' })
+  @FieldResolver(() => [User], { description: 'The people of the organisation, by email (deleted people are listed nowhere).' })
   async users(@Root() organization: Organization, @Ctx() ctx: GraphQLContext): Promise<User[]> {
     authorize(requireViewer(ctx), 'readDetails', 'Organization', { id: organization.id });
-    return ctx.em.find(User, { organization: organization.id }, { populate: ['businessUnits', 'organization'], orderBy: { email: 'asc' } });
+    // A deleted person's row stays for the entries that name them (PeopleAdminResolver.deleteUser), still
+    // pointing at the organisation; like every list, this one leaves it out.
+    return ctx.em.find(User, { organization: organization.id, deletedAt: null }, { populate: ['businessUnits', 'organization'], orderBy: { email: 'asc' } });
   }
 }
 

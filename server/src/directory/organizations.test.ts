@@ -230,5 +230,32 @@ describe('organisations', () => {
       // Deleted once: a second time it is missing.
       expect(errorCode(await server.gql(DELETE, { id: beta }, tokens.ADMIN))).toBe('NOT_FOUND');
     });
+
+    it('lists no deleted person among its people, and counts none of them against deleting it', async () => {
+      const gamma = await runNewPartner(server, tokens.ADMIN, 'Gamma Partners');
+      await eventually(
+        async () => (await server.gql(`query($id: ID!) { workflowExecution(id: $id) { status } }`, { id: gamma }, tokens.ADMIN)).data.workflowExecution.status === 'COMPLETED',
+        'Gamma Partners to be onboarded',
+      );
+      const id = await organizationId('Gamma Partners');
+      const created = await server.gql(
+        `mutation($org: ID!) { createUser(input: { email: "gone@gamma.example", displayName: "Gone Soon", role: PARTNER_USER, organizationId: $org }) { user { id } } }`,
+        { org: id },
+        tokens.ADMIN,
+      );
+      expect(created.errors).toBeUndefined();
+      expect((await server.gql(DETAILS, { id }, tokens.ADMIN)).data.organization.users).toEqual([{ email: 'gone@gamma.example' }]);
+      expect(errorCode(await server.gql(DELETE, { id }, tokens.ADMIN))).toBe('CONFLICT');
+
+      const removed = await server.gql(`mutation($id: ID!) { deleteUser(userId: $id) }`, { id: created.data.createUser.user.id }, tokens.ADMIN);
+      expect(removed.errors).toBeUndefined();
+      expect((await server.gql(DETAILS, { id }, tokens.ADMIN)).data.organization.users).toEqual([]);
+      const deleted = await server.gql(DELETE, { id }, tokens.ADMIN);
+      expect(deleted.errors).toBeUndefined();
+      // The deleted person's row stays, with its email, no longer in the organisation.
+      expect(await server.sql(`SELECT organization_id, deleted_at IS NOT NULL AS deleted FROM app_user WHERE email = 'gone@gamma.example'`)).toEqual([
+        { organization_id: null, deleted: true },
+      ]);
+    });
   });
 });
