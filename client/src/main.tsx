@@ -7,11 +7,12 @@ import { StrictMode, useCallback, useEffect, useMemo, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { ApolloProvider } from '@apollo/client/react';
 import { useQuery } from '@apollo/client/react';
-import { BrowserRouter } from 'react-router';
+import { BrowserRouter, useLocation, useNavigate } from 'react-router';
 import { createApollo } from './apollo';
 import { SessionContext } from './auth/MeContext';
 import { clearSession, endTokenOnServer, loadSession, saveSession, type Session, type SignOutReason } from './auth/session';
 import { SignInPage } from './auth/SignInPage';
+import { SetPasswordPage } from './auth/SetPasswordPage';
 import { MeDocument } from './graphql/generated';
 import { Shell } from './layout/Shell';
 import { ErrorBoundary } from './common/ErrorBoundary';
@@ -47,6 +48,8 @@ function LoadMe({ session, signOut, rejected }: { session: Session; signOut: () 
 function App() {
   const [session, setSession] = useState<Session | null>(() => loadSession());
   const [reason, setReason] = useState<SignOutReason | null>(null);
+  const location = useLocation();
+  const navigate = useNavigate();
   const signOut = useCallback((why: SignOutReason) => {
     // Signing out on purpose ends the token on the server too; an expired or refused one is over already.
     const current = why === 'signed-out' ? loadSession() : null;
@@ -63,6 +66,11 @@ function App() {
     return () => clearTimeout(timer);
   }, [session, signOut]);
 
+  // A set-password link works signed in or not (an admin may try one in their own browser): choosing the
+  // password signs in as its person, in place of whoever was signed in.
+  if (location.pathname === '/set-password') {
+    return <SetPasswordPage onSignedIn={(token) => { setReason(null); navigate('/', { replace: true }); setSession(saveSession(token)); }} />;
+  }
   if (!session) {
     return <SignInPage reason={reason} onSignedIn={(token) => { setReason(null); setSession(saveSession(token)); }} />;
   }

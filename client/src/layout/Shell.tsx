@@ -15,6 +15,7 @@ import { GridPage } from '../grid/GridPage';
 // export's csv-stringify), so that signing in and the grid do not download them.
 const WorkflowsPage = lazy(() => import('../workflows/WorkflowsPage').then((m) => ({ default: m.WorkflowsPage })));
 const UsersPage = lazy(() => import('../admin/UsersPage').then((m) => ({ default: m.UsersPage })));
+const PersonPage = lazy(() => import('../admin/PersonPage').then((m) => ({ default: m.PersonPage })));
 const AuditLogPage = lazy(() => import('../admin/AuditLogPage').then((m) => ({ default: m.AuditLogPage })));
 const SubmissionsPage = lazy(() => import('../admin/SubmissionsPage').then((m) => ({ default: m.SubmissionsPage })));
 const PlansPage = lazy(() => import('../admin/PlansPage').then((m) => ({ default: m.PlansPage })));
@@ -54,6 +55,7 @@ export function Shell() {
               {can.readBudgets && <Route path="/grid/:unit?" element={<GridPage />} />}
               {can.readWorkflows && <Route path="/workflows/:executionId?" element={<WorkflowsPage />} />}
               {can.listUsers && <Route path="/admin/users" element={<UsersPage />} />}
+              {can.manageUsers && <Route path="/admin/users/:userId" element={<PersonPage />} />}
               {can.readAuditLog && <Route path="/admin/audit" element={<AuditLogPage />} />}
               {can.reviewSubmissions && <Route path="/admin/submissions" element={<SubmissionsPage />} />}
               {can.managePlans && <Route path="/admin/plans" element={<PlansPage />} />}
