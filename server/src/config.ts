@@ -144,6 +144,13 @@ export interface Config {
    * password rules. Default absent (see also `npm run create-admin -- <email>`).
    */
   firstAdmin?: { email: string; password: string };
+  /**
+   * SMTP_URL and SMTP_FROM: when SMTP_URL is set (`smtp://user:pass@host:587`, or `smtps://...:465` for TLS from
+   * the start), createUser and resetPassword also e-mail the set-password link to the person
+   * (auth/invitationMail.ts), from SMTP_FROM (required then: `Plansync <plansync@example.com>`). Default absent:
+   * the admin passes the link on.
+   */
+  smtp?: { url: string; from: string };
 }
 
 class ConfigError extends Error {}
@@ -298,6 +305,25 @@ function metricsToken(env: NodeJS.ProcessEnv): string | undefined {
   return raw;
 }
 
+function smtp(env: NodeJS.ProcessEnv): Config['smtp'] {
+  const url = env.SMTP_URL?.trim();
+  const from = env.SMTP_FROM?.trim();
+  if (!url) {
+    if (from) throw new ConfigError('SMTP_FROM is set without SMTP_URL: set both, or neither');
+    return undefined;
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError('SMTP_URL must be an smtp:// or smtps:// URL');
+  }
+  // The URL holds the password: no error message repeats it.
+  if (parsed.protocol !== 'smtp:' && parsed.protocol !== 'smtps:') throw new ConfigError('SMTP_URL must be an smtp:// or smtps:// URL');
+  if (!from) throw new ConfigError('SMTP_URL needs SMTP_FROM, the sender of the invitations (Plansync <plansync@example.com>)');
+  return { url, from };
+}
+
 function publicUrl(env: NodeJS.ProcessEnv): string | undefined {
   const raw = env.PUBLIC_URL?.trim();
   if (!raw) return undefined;
@@ -370,6 +396,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     invitationTtlHours: integer(env, 'INVITATION_TTL_HOURS', 72, 1),
     passwordMinLength,
     firstAdmin: firstAdmin(env, passwordMinLength),
+    smtp: smtp(env),
   };
 }
 
