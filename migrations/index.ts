@@ -12,6 +12,7 @@ import { Migration20261203114340_SignInLimitTable } from './Migration20261203114
 import { Migration20261203130200_PlanStatus } from './Migration20261203130200_PlanStatus.js';
 import { Migration20261203130000_ActivityLog } from './Migration20261203130000_ActivityLog.js';
 import { Migration20261203131500_People } from './Migration20261203131500_People.js';
+import { Migration20261203150000_PlanLines } from './Migration20261203150000_PlanLines.js';
 import { Migration20261203150100_Totp } from './Migration20261203150100_Totp.js';
 import { Migration20261203150200_AwaitingAccess } from './Migration20261203150200_AwaitingAccess.js';
 
@@ -24,6 +25,7 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261203130000_ActivityLog', class: Migration20261203130000_ActivityLog },
   { name: 'Migration20261203130200_PlanStatus', class: Migration20261203130200_PlanStatus },
   { name: 'Migration20261203131500_People', class: Migration20261203131500_People },
+  { name: 'Migration20261203150000_PlanLines', class: Migration20261203150000_PlanLines },
   { name: 'Migration20261203150100_Totp', class: Migration20261203150100_Totp },
   { name: 'Migration20261203150200_AwaitingAccess', class: Migration20261203150200_AwaitingAccess },
 ];

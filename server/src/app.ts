@@ -8,6 +8,7 @@ import { EntraTokenVerifier } from './auth/entraTokens.js';
 import { entraSignInRoutes } from './auth/entraSignIn.js';
 import { LocalLogin } from './auth/localLogin.js';
 import { TokenService } from './auth/tokens.js';
+import { TotpService } from './auth/totp.js';
 import { ViewerResolver } from './auth/viewers.js';
 import { BudgetLineWriter } from './budget/budgetLineWriter.js';
 import { UnitEventCatchUp } from './budget/unitEventCatchUp.js';
@@ -77,6 +78,7 @@ export async function startPlansync(config: Config, log: Logger = createLogger(c
 
     const keys = await loadSigningKeys({ privatePem: config.jwtPrivateKey, publicPem: config.jwtPublicKey, dataDir: config.dataDir });
     const tokens = new TokenService(keys, config.jwtTtlSeconds);
+    const totp = new TotpService(keys.deriveKey);
     const entraTokens = config.entra ? new EntraTokenVerifier(config.entra) : undefined;
     if (config.redisUrl) {
       redis = new RedisLink({ url: config.redisUrl, prefix: config.redisPrefix, log: log.child({ component: 'redis' }) });
@@ -111,13 +113,15 @@ export async function startPlansync(config: Config, log: Logger = createLogger(c
       log,
       orm,
       tokens,
-      viewers: new ViewerResolver(tokens, entraTokens),
+      viewers: new ViewerResolver(tokens, entraTokens, config.requireTotpRoles),
       localLogin: new LocalLogin(
         tokens,
         { threshold: config.lockoutThreshold, lockoutSeconds: config.lockoutSeconds, failuresPerMinute: config.loginFailuresPerMinute },
         log.child({ component: 'sign-in' }),
+        totp,
       ),
       accounts,
+      totp,
       budgetLines: new BudgetLineWriter(),
       events,
       sockets: new PersonSockets(config.maxSocketsPerPerson),

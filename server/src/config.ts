@@ -145,6 +145,13 @@ export interface Config {
    */
   firstAdmin?: { email: string; password: string };
   /**
+   * REQUIRE_TOTP_ROLES: comma-separated roles whose people, when they sign in with a password, must use
+   * two-factor sign-in (TOTP). Until they have enrolled, their sign-in works but their session may only enrol
+   * (every other operation answers FORBIDDEN with `extensions.totpEnrollmentRequired`, auth/totpGate.ts).
+   * Default empty: nobody is required.
+   */
+  requireTotpRoles: Role[];
+  /**
    * SMTP_URL and SMTP_FROM: when SMTP_URL is set (`smtp://user:pass@host:587`, or `smtps://...:465` for TLS from
    * the start), createUser and resetPassword also e-mail the set-password link to the person
    * (auth/invitationMail.ts), from SMTP_FROM (required then: `Plansync <plansync@example.com>`). Default absent:
@@ -352,6 +359,14 @@ function firstAdmin(env: NodeJS.ProcessEnv, passwordMinLength: number): Config['
   return { email, password };
 }
 
+function requireTotpRoles(env: NodeJS.ProcessEnv): Role[] {
+  const names = (env.REQUIRE_TOTP_ROLES ?? '').split(',').map((r) => r.trim().toUpperCase()).filter(Boolean);
+  for (const name of names) {
+    if (!ROLES.includes(name as Role)) throw new ConfigError(`REQUIRE_TOTP_ROLES names "${name}", which is not one of ${ROLES.join(', ')}`);
+  }
+  return [...new Set(names as Role[])];
+}
+
 /** Reads the configuration from an environment (process.env by default) and checks every value. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = path.resolve(env.DATA_DIR || '.data');
@@ -396,6 +411,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     invitationTtlHours: integer(env, 'INVITATION_TTL_HOURS', 72, 1),
     passwordMinLength,
     firstAdmin: firstAdmin(env, passwordMinLength),
+    requireTotpRoles: requireTotpRoles(env),
     smtp: smtp(env),
   };
 }

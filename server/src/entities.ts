@@ -7,6 +7,7 @@ import { SIGN_IN_LIMIT_TABLE } from './auth/signInLimits.js';
 import { BudgetLine } from './budget/BudgetLine.js';
 import { BudgetPlan } from './budget/BudgetPlan.js';
 import { BudgetSubmission } from './budget/BudgetSubmission.js';
+import { RemovedBudgetLine } from './budget/RemovedBudgetLine.js';
 import { BusinessUnit } from './directory/BusinessUnit.js';
 import { CellChange } from './budget/CellChange.js';
 import { GridSnapshot } from './collab/GridSnapshot.js';
@@ -27,6 +28,7 @@ export const entities = [
   BusinessUnit,
   BudgetPlan,
   BudgetLine,
+  RemovedBudgetLine,
   BudgetSubmission,
   CellChange,
   RevokedToken,

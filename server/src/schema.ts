@@ -10,13 +10,14 @@ import { BudgetLineResolver } from './budget/BudgetLineResolver.js';
 import type { BudgetLineParent } from './budget/BudgetLineType.js';
 import { BudgetLineRelations, BudgetSubmissionRelations, CellChangeRelations } from './budget/RelationResolvers.js';
 import { PlanAdminResolver } from './budget/PlanAdminResolver.js';
+import { PlanLinesResolver, structureChangeOf } from './budget/PlanLinesResolver.js';
 import { SubmissionResolver } from './budget/SubmissionResolver.js';
 import { OrganizationResolver } from './directory/OrganizationResolver.js';
 import { AbilitiesResolver } from './directory/AbilitiesResolver.js';
 import { PeopleAdminResolver } from './directory/PeopleAdminResolver.js';
 import { UserResolver } from './directory/UserResolver.js';
 import { badUserInput } from './errors.js';
-import type { BudgetLineChangedEvent, SubmissionStatusChangedEvent } from './budget/events.js';
+import type { BudgetLineChangedEvent, LinesRestructuredEvent, SubmissionStatusChangedEvent } from './budget/events.js';
 import type { PlansyncBus } from './events.js';
 import type { GraphQLContext } from './graphql/context.js';
 import { guardRootFields } from './graphql/policyGuard.js';
@@ -39,6 +40,7 @@ export const resolvers = [
   BudgetLineResolver,
   BudgetLineRelations,
   PlanAdminResolver,
+  PlanLinesResolver,
   SubmissionResolver,
   BudgetSubmissionRelations,
   AuditLogResolver,
@@ -63,6 +65,7 @@ export async function buildPlansyncSchema(events: PlansyncBus): Promise<GraphQLS
   replaceSubscriptionResolve<WorkflowEventRecord>(schema, 'workflowEvents', (event) => publicEvent(eventOf(event)));
   replaceSubscriptionResolve<BudgetLineChangedEvent>(schema, 'budgetLineChanged', (event) => eventOf(event).line);
   replaceSubscriptionResolve<SubmissionStatusChangedEvent>(schema, 'submissionStatusChanged', (event) => eventOf(event).submission);
+  replaceSubscriptionResolve<LinesRestructuredEvent>(schema, 'budgetLinesStructureChanged', (event) => structureChangeOf(eventOf(event)));
   resolveDirectly(schema);
   refuseUnstorableArguments(schema);
   guardRootFields(schema, OPEN_ROOT_FIELDS);

@@ -2,6 +2,7 @@
 import type { Accounts } from './auth/accounts.js';
 import type { LocalLogin } from './auth/localLogin.js';
 import type { TokenService } from './auth/tokens.js';
+import type { TotpService } from './auth/totp.js';
 import type { ViewerResolver } from './auth/viewers.js';
 import type { BudgetLineWriter } from './budget/budgetLineWriter.js';
 import type { Config } from './config.js';
@@ -21,6 +22,8 @@ export interface Services {
   localLogin: LocalLogin;
   /** Set-password links, password rules, the first admin. */
   accounts: Accounts;
+  /** Two-factor sign-in: secrets (encrypted at rest) and codes. */
+  totp: TotpService;
   budgetLines: BudgetLineWriter;
   events: PlansyncBus;
   /** Open websockets per person, capped (grid and GraphQL alike). */

@@ -20,7 +20,8 @@ import { requireViewer, type GraphQLContext } from '../graphql/context.js';
 import { isUuid } from '../ids.js';
 import { canManageUsers } from '../policies/user.js';
 import { AuthPayload } from './AuthResolver.js';
-import { withInvitationMail } from './invitationMail.js';
+import { TOTP_CODE_NEEDED_MESSAGE, TOTP_CODE_WRONG_MESSAGE } from './localLogin.js';
+import { totpRequired } from './totp.js';
 import { viewerFromUser } from './viewers.js';
 
 @ObjectType({ description: 'A person and their one-time set-password link, shown this once.' })
@@ -33,14 +34,6 @@ export class UserInvitation {
 
   @Field(() => Date)
   expiresAt!: Date;
-
-  @Field(() => Boolean, {
-    nullable: true,
-    description:
-      'Whether the link was also e-mailed to the person: true once the mail server took it, false when sending failed (the link ' +
-      'above still works: pass it on), null when no mail server is configured (SMTP_URL).',
-  })
-  emailSent!: boolean | null;
 }
 
 @InputType()
@@ -105,7 +98,7 @@ export class AccountResolver {
       throw badUserInput(`A display name has 1 to ${MAX_DISPLAY_NAME_LENGTH} characters`, 'displayName');
     }
     try {
-      const invitation = await ctx.em.transactional(async (tx) => {
+      return await ctx.em.transactional(async (tx) => {
         if (await tx.count(User, { email })) throw badUserInput('This email is already taken', 'email');
         const units = await unitsByCode(tx, input.businessUnitCodes ?? []);
         const organization = input.organizationId
@@ -127,8 +120,6 @@ export class AccountResolver {
         });
         return { user, ...invitation };
       });
-      // Committed: now the person may get their link by mail too (a failure is reported, it undoes nothing).
-      return await withInvitationMail(ctx.services, invitation, 'CREATED');
     } catch (err) {
       // Two creations of one email at once: the unique index decides, with the same answer.
       if ((err as { code?: string }).code === '23505') throw badUserInput('This email is already taken', 'email');
@@ -151,20 +142,30 @@ export class AccountResolver {
       return { user, ...invitation };
     });
     ctx.services.events.publish('TOKENS_REVOKED', { userId: result.user.id });
-    return withInvitationMail(ctx.services, result, 'RESET');
+    return result;
   }
 
   @Mutation(() => AuthPayload, {
     description:
-      'Chooses a password with a one-time link (createUser, resetPassword) and signs in, as login does. A used, expired or unknown link: BAD_USER_INPUT.',
+      'Chooses a password with a one-time link (createUser, resetPassword) and signs in, as login does. A used, expired or unknown link: BAD_USER_INPUT. ' +
+      'With two-factor sign-in on (a reset keeps it), as login: without a valid totpCode UNAUTHENTICATED with extensions.totpRequired, and nothing changes.',
   })
   async setPasswordWithToken(
     @Arg('token', () => String) token: string,
     @Arg('password', () => String) password: string,
+    @Arg('totpCode', () => String, { nullable: true, description: 'The 6-digit code of the authenticator app, when two-factor sign-in is on.' })
+    totpCode: string | null | undefined,
     @Ctx() ctx: GraphQLContext,
   ): Promise<AuthPayload> {
     const user = await ctx.em.transactional(async (tx) => {
       const user = await ctx.services.accounts.setPasswordWithToken(tx, token, password);
+      // A link that went astray must not also get past the second factor: the code, or nothing happens (the
+      // transaction rolls back, the link stays usable). Wrong codes count like failed sign-ins.
+      if (user.totpEnabledAt) {
+        if (!totpCode) throw totpRequired(TOTP_CODE_NEEDED_MESSAGE);
+        const accepted = await ctx.services.localLogin.checkCode(ctx.em, user.id, ctx.ip, () => ctx.services.totp.accept(tx, user, totpCode));
+        if (!accepted) throw totpRequired(TOTP_CODE_WRONG_MESSAGE);
+      }
       user.lastSignInAt = new Date();
       return user;
     });

@@ -25,14 +25,18 @@ export class AuthPayload {
 @Resolver()
 export class AuthResolver {
   @Mutation(() => AuthPayload, {
-    description: 'Signs in with email and password. Every failure answers alike, whatever its reason.',
+    description:
+      'Signs in with email and password. Every failure answers alike, whatever its reason. With two-factor sign-in on, a right ' +
+      'password without a valid totpCode answers UNAUTHENTICATED with extensions.totpRequired: true (a wrong code counts as a failed sign-in).',
   })
   async login(
     @Arg('email', () => String) email: string,
     @Arg('password', () => String) password: string,
+    @Arg('totpCode', () => String, { nullable: true, description: 'The 6-digit code of the authenticator app, when two-factor sign-in is on.' })
+    totpCode: string | null | undefined,
     @Ctx() ctx: GraphQLContext,
   ): Promise<AuthPayload> {
-    const session = await ctx.services.localLogin.login(ctx.em, email, password, ctx.ip);
+    const session = await ctx.services.localLogin.login(ctx.em, email, password, ctx.ip, totpCode);
     // The rest of this response (the user's units, organisation) is resolved as the person who just signed in.
     ctx.viewer = session.viewer;
     return session;

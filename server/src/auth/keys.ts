@@ -2,6 +2,7 @@
  * The ES256 key pair that signs Plansync's own tokens: JWT_PRIVATE_KEY / JWT_PUBLIC_KEY when given,
  * otherwise generated once into DATA_DIR (mode 600) so that tokens survive a restart.
  */
+import { hkdfSync } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { exportPKCS8, exportSPKI, generateKeyPair, importPKCS8, importSPKI, type CryptoKey } from 'jose';
@@ -9,6 +10,13 @@ import { exportPKCS8, exportSPKI, generateKeyPair, importPKCS8, importSPKI, type
 export interface SigningKeys {
   privateKey: CryptoKey;
   publicKey: CryptoKey;
+  /**
+   * A 32-byte key for one purpose (e.g. encrypting TOTP secrets at rest), derived with HKDF-SHA256 from the
+   * private signing key: every instance that signs tokens derives the same one, and nothing else has to be
+   * configured or stored. A new signing key gives new derived keys (what was encrypted with the old ones can
+   * no longer be read).
+   */
+  deriveKey(purpose: string): Buffer;
 }
 
 const ALG = 'ES256';
@@ -43,8 +51,10 @@ export async function loadSigningKeys(options: {
       await fs.writeFile(publicFile, publicPem, { mode: 0o644 });
     }
   }
+  const secret = privatePem.trim();
   return {
     privateKey: await importPKCS8(privatePem, ALG),
     publicKey: await importSPKI(publicPem, ALG),
+    deriveKey: (purpose) => Buffer.from(hkdfSync('sha256', secret, 'plansync', purpose, 32)),
   };
 }

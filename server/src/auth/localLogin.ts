@@ -8,6 +8,10 @@
  *    its place back.
  * 2. A real account counts the attempt for this address; locked there, the password is not judged.
  * 3. The password is checked, or a decoy for an unknown account, so timing says nothing.
+ * 4. With two-factor sign-in on (totp.ts), a right password still needs a valid, unused code: without one the
+ *    answer is UNAUTHENTICATED with `extensions.totpRequired` (the attempt gives its places back: it guessed
+ *    nothing); a wrong or replayed code counts as a failed attempt, exactly as a wrong password does (the
+ *    address's window and the account's lock), so codes cannot be guessed any faster than passwords.
  * Every other failure (unknown email, wrong password, Entra-only or deactivated account, account locked for this address)
  * answers alike with UNAUTHENTICATED after the same argon2 work, so neither the message nor the time taken
  * tells whether an account exists. A success gives the address's place back and clears the account's count
@@ -22,11 +26,14 @@ import { HashingBusy, hashingLineFull, verifyPassword } from './passwords.js';
 import { SignInEvent } from './SignInEvent.js';
 import { SignInLimits, type AccountTurn, type SignInLimitPolicy } from './signInLimits.js';
 import type { TokenService } from './tokens.js';
+import { totpRequired, type TotpService } from './totp.js';
 import { viewerFromUser } from './viewers.js';
 import type { Viewer } from '../policies/viewer.js';
 
 export const LOGIN_FAILED_MESSAGE = 'Invalid email or password, or too many attempts: try again in a few minutes';
 const RATE_LIMITED_MESSAGE = 'Too many failed sign-ins from your address';
+export const TOTP_CODE_NEEDED_MESSAGE = 'Enter the 6-digit code from your authenticator app';
+export const TOTP_CODE_WRONG_MESSAGE = 'That code is not right, or was used already: enter the current code from your authenticator app';
 const MAX_EMAIL_LENGTH = 320;
 const MAX_PASSWORD_LENGTH = 1024;
 /** Who signs in without a known address (none came with the request): they share one window. */
@@ -58,11 +65,18 @@ export class LocalLogin {
     private readonly tokens: TokenService,
     policy: LoginPolicy,
     private readonly log?: Logger,
+    private readonly totp?: TotpService,
   ) {
     this.limits = new SignInLimits(policy);
   }
 
-  async login(em: EntityManager, emailInput: string, password: string, ip: string | null): Promise<{ token: string; user: User; viewer: Viewer }> {
+  async login(
+    em: EntityManager,
+    emailInput: string,
+    password: string,
+    ip: string | null,
+    totpCode?: string | null,
+  ): Promise<{ token: string; user: User; viewer: Viewer }> {
     const address = addressKey(ip || UNKNOWN_ADDRESS);
     this.limits.pruneNowAndThen(em, (err) => this.log?.warn({ err }, 'pruning old sign-in rows failed'));
     const place = await this.limits.reserve(em, address);
@@ -111,6 +125,19 @@ export class LocalLogin {
       await this.recordEvent(em, email.slice(0, MAX_EMAIL_LENGTH), locked ? null : user, false, ip);
       throw unauthenticated(LOGIN_FAILED_MESSAGE);
     }
+    if (this.totp && user.totpEnabledAt) {
+      if (!totpCode) {
+        // The first step of a two-step sign-in: nothing was guessed wrong, so nothing counts against anyone.
+        if (turn) await this.limits.releaseAccount(em, turn);
+        await this.limits.release(em, place);
+        throw totpRequired(TOTP_CODE_NEEDED_MESSAGE);
+      }
+      if (!(await this.totp.accept(em, user, totpCode))) {
+        this.outcomes.failed += 1;
+        await this.recordEvent(em, email, user, false, ip);
+        throw totpRequired(TOTP_CODE_WRONG_MESSAGE);
+      }
+    }
     this.outcomes.ok += 1;
     await em.populate(user, ['businessUnits', 'organization']);
     await this.limits.clearFailures(em, user.id, address);
@@ -147,6 +174,24 @@ export class LocalLogin {
       await this.limits.release(em, place);
       throw rateLimited(1, err.message);
     }
+  }
+
+  /**
+   * Judges a second-factor code of a signed-in person (confirming or turning off TOTP) under the same limits
+   * as a sign-in, as checkCurrentPassword does for passwords: the address's window (RATE_LIMITED when full)
+   * and the account's count for this address; locked, it answers false without judging. A right code clears
+   * the count.
+   */
+  async checkCode(em: EntityManager, userId: string, ip: string | null, judge: () => Promise<boolean>): Promise<boolean> {
+    const address = addressKey(ip || UNKNOWN_ADDRESS);
+    const place = await this.limits.reserve(em, address);
+    if ('retryAfterSeconds' in place) throw rateLimited(place.retryAfterSeconds, RATE_LIMITED_MESSAGE);
+    const turn = await this.limits.reserveAccount(em, userId, address);
+    await turn.locking;
+    if (!turn.mayTry || !(await judge())) return false;
+    await this.limits.clearFailures(em, userId, address);
+    await this.limits.release(em, place);
+    return true;
   }
 
   /** Until when the person's account is locked (from any address), or null. */

@@ -7,6 +7,11 @@
  * `signOut`), and a signature check only for a token not seen lately: a token's signature cannot change, so a
  * verified Plansync token is remembered (its expiry still checked at every use); who it names, what they may
  * do and whether the token was ended are never remembered.
+ *
+ * The same lookup says whether the person must enrol in two-factor sign-in first (REQUIRE_TOTP_ROLES): such a
+ * viewer is handed out only where enrolling happens (GraphQL over HTTP, `allowTotpEnrollment`, whose root
+ * fields auth/totpGate.ts narrows to the enrolment ones); everywhere else (grid, GraphQL sockets, and any path
+ * added later that asks `fromToken` plainly) the token is refused as if it were none.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { decodeJwt } from 'jose';
@@ -44,6 +49,7 @@ interface ViewerRow {
   role: Role;
   organization_id: string | null;
   unit_ids: string[];
+  totp_enrollment_required: boolean;
 }
 
 /**
@@ -54,9 +60,10 @@ interface ViewerRow {
  * on a connection of MikroORM's pool, outside any transaction of `em`.
  */
 const VIEWER_STATEMENT = {
-  name: 'plansync.viewer.v3',
+  name: 'plansync.viewer.v4',
   text: `SELECT u.id, u.email, u.role, u.organization_id,
-       ARRAY(SELECT m.business_unit_id::text FROM user_business_unit m WHERE m.user_id = u.id) AS unit_ids
+       ARRAY(SELECT m.business_unit_id::text FROM user_business_unit m WHERE m.user_id = u.id) AS unit_ids,
+       (u.role::text = ANY($4::text[]) AND u.password_hash IS NOT NULL AND u.totp_enabled_at IS NULL) AS totp_enrollment_required
   FROM app_user u
  WHERE u.id = $1::uuid
    AND u.active
@@ -75,8 +82,9 @@ async function currentViewer(
   expiresAt: number,
   tokenId: string | undefined,
   issuedAtMs: number | undefined,
+  requireTotpRoles: readonly Role[],
 ): Promise<Viewer | null> {
-  const values = [userId, tokenId ?? '', issuedAtMs ?? 0];
+  const values = [userId, tokenId ?? '', issuedAtMs ?? 0, requireTotpRoles];
   const { rows } = await withSqlClient(em, (client) => client.query<ViewerRow>({ ...VIEWER_STATEMENT, values }));
   const row = rows[0];
   if (!row) return null;
@@ -89,7 +97,13 @@ async function currentViewer(
     unitIds: new Set(row.unit_ids),
     organizationId: row.organization_id,
     expiresAt,
+    ...(row.totp_enrollment_required ? { totpEnrollmentRequired: true } : {}),
   };
+}
+
+/** A viewer restricted to enrolling in TOTP is handed out only to who asked for one. */
+function unlessEnrolling(viewer: Viewer | null, allowTotpEnrollment: boolean): Viewer | null {
+  return viewer?.totpEnrollmentRequired && !allowTotpEnrollment ? null : viewer;
 }
 
 /** How many verified tokens are remembered (the oldest is forgotten first). */
@@ -102,6 +116,8 @@ export class ViewerResolver {
   constructor(
     private readonly tokens: TokenService,
     private readonly entra: EntraTokenVerifier | undefined,
+    /** REQUIRE_TOTP_ROLES: people of these roles with a password must enrol in TOTP before anything else. */
+    private readonly requireTotpRoles: readonly Role[] = [],
   ) {}
 
   /**
@@ -109,7 +125,9 @@ export class ViewerResolver {
    * the expiry of the token they connected with; null when the account is gone.
    */
   async refresh(em: EntityManager, viewer: Viewer): Promise<Viewer | null> {
-    return currentViewer(em, viewer.userId, viewer.expiresAt, viewer.tokenId, viewer.issuedAtMs);
+    // Sockets only: one of a person who must now enrol first (their role changed) is closed like an ended token.
+    const current = await currentViewer(em, viewer.userId, viewer.expiresAt, viewer.tokenId, viewer.issuedAtMs, this.requireTotpRoles);
+    return unlessEnrolling(current, false);
   }
 
   /**
@@ -130,14 +148,19 @@ export class ViewerResolver {
    * The viewer a token speaks for, or null when it is not a valid, current token of a known person. Of `em`
    * only the connection is used (the global EntityManager will do), except that an Entra ID sign-in creates
    * or updates the person's row through a fork of it.
+   *
+   * A person who must enrol in TOTP first (REQUIRE_TOTP_ROLES) gets a viewer only with `allowTotpEnrollment`
+   * (GraphQL over HTTP, where auth/totpGate.ts lets them enrol and nothing else); null otherwise.
    */
-  async fromToken(em: EntityManager, token: string | null): Promise<Viewer | null> {
+  async fromToken(em: EntityManager, token: string | null, options: { allowTotpEnrollment?: boolean } = {}): Promise<Viewer | null> {
+    const allow = options.allowTotpEnrollment === true;
     if (!token || token.length > 16 * 1024) return null;
     const remembered = this.verified.get(token);
     if (remembered) {
       // As jose judges `exp` (no clock tolerance): valid while exp > now, in whole seconds.
       if (remembered.expiresAt > Math.floor(Date.now() / 1000)) {
-        return currentViewer(em, remembered.userId, remembered.expiresAt, remembered.tokenId, remembered.issuedAtMs);
+        const viewer = await currentViewer(em, remembered.userId, remembered.expiresAt, remembered.tokenId, remembered.issuedAtMs, this.requireTotpRoles);
+        return unlessEnrolling(viewer, allow);
       }
       this.verified.delete(token);
       return null;
@@ -154,7 +177,8 @@ export class ViewerResolver {
       if (!verified || !isUuid(verified.userId)) return null;
       if (this.verified.size >= VERIFIED_TOKENS_KEPT) this.verified.delete(this.verified.keys().next().value!);
       this.verified.set(token, verified);
-      return currentViewer(em, verified.userId, verified.expiresAt, verified.tokenId, verified.issuedAtMs);
+      const viewer = await currentViewer(em, verified.userId, verified.expiresAt, verified.tokenId, verified.issuedAtMs, this.requireTotpRoles);
+      return unlessEnrolling(viewer, allow);
     }
     if (this.entra && this.entra.accepts(issuer)) {
       const verified = await this.entra.verify(token);

@@ -16,6 +16,7 @@ import { badUserInput } from '../errors.js';
 import { decodeCursor, encodeCursor, PageInfo } from '../graphql/connections.js';
 import { BudgetLine } from './BudgetLine.js';
 import { CellChange } from './CellChange.js';
+import { RemovedBudgetLine } from './RemovedBudgetLine.js';
 
 @ObjectType()
 class CellChangeEdge {
@@ -56,7 +57,8 @@ export class AuditLogResolver {
 
     const where: Record<string, unknown> = {};
     if (lineId != null) {
-      const line = isUuid(lineId) ? await ctx.em.findOne(BudgetLine, { id: lineId }) : null;
+      // A removed line's history stays readable (removeBudgetLines keeps what the line was).
+      const line = isUuid(lineId) ? ((await ctx.em.findOne(BudgetLine, { id: lineId })) ?? (await ctx.em.findOne(RemovedBudgetLine, { id: lineId }))) : null;
       authorize(viewer, 'read', 'BudgetLine', line && { unitId: line.businessUnit.id });
       where.line = line!.id;
     }
@@ -69,6 +71,9 @@ export class AuditLogResolver {
       orderBy: { id: 'desc' },
       limit: limit + 1,
       populate: ['user', 'line'],
+      // Separate queries, not joins: a joined line would drop the entries of removed lines (no row to join), whose
+      // `line` then comes from removed_budget_line (RelationResolvers.ts).
+      strategy: 'select-in',
     });
     const page = rows.slice(0, limit);
     const edges = page.map((node) => ({ cursor: encodeCursor(CURSOR_KIND, node.id), node }));

@@ -1,4 +1,4 @@
-import { Entity, Index, ManyToOne, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
+import { Entity, Index, ManyToOne, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
 import { User } from '../directory/User.js';
 import { BudgetPlan } from './BudgetPlan.js';
@@ -16,6 +16,8 @@ import { BusinessUnit } from '../directory/BusinessUnit.js';
  */
 @Entity({ tableName: 'budget_line' })
 @Index({ properties: ['plan', 'businessUnit', 'position'] })
+// One line per unit, category, region and quarter in a plan (addBudgetLines: a line that exists is refused).
+@Unique({ name: 'budget_line_plan_unit_category_region_quarter_unique', properties: ['plan', 'businessUnit', 'productCategory', 'region', 'quarter'] })
 export class BudgetLine {
   [OptionalProps]?: 'updatedAt' | 'version' | 'comment' | 'position' | 'budgetAmount' | 'forecastSales' | 'priorYearActual' | 'updatedBy';
 

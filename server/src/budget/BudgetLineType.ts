@@ -60,4 +60,7 @@ export class BudgetLineType {
 
   @Field(() => User, { nullable: true })
   updatedBy!: User | null;
+
+  @Field(() => Date, { nullable: true, description: 'When the line was removed from its plan (an audit entry of a removed line); null for a line in the plan.' })
+  removedAt?: Date | null;
 }

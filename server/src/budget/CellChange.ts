@@ -28,8 +28,13 @@ export class CellChange {
   @PrimaryKey({ type: 'bigint', autoincrement: true })
   id!: string;
 
+  /**
+   * The line changed. No foreign key: a removed line's audit history stays (removeBudgetLines), and its `line`
+   * is then answered from removed_budget_line (RelationResolvers.ts). Populate it with separate queries
+   * (strategy 'select-in'): a join drops the entries whose line is gone.
+   */
   @Field(() => BudgetLineType)
-  @ManyToOne({ entity: () => BudgetLine, deleteRule: 'cascade' })
+  @ManyToOne({ entity: () => BudgetLine, createForeignKeyConstraint: false })
   line!: BudgetLine;
 
   @ManyToOne({ entity: () => BusinessUnit })

@@ -15,7 +15,8 @@ import { BudgetLineType, type BudgetLineParent } from './BudgetLineType.js';
 import { BudgetSubmission } from './BudgetSubmission.js';
 import { BusinessUnit } from '../directory/BusinessUnit.js';
 import { CellChange } from './CellChange.js';
-import type { BudgetLineSnapshot } from './lineSnapshot.js';
+import { removedLineSnapshot, type BudgetLineSnapshot } from './lineSnapshot.js';
+import { RemovedBudgetLine } from './RemovedBudgetLine.js';
 
 /** The last editor as a line holds it: the entity (or a reference to it), or a snapshot's plain copy. */
 type LineEditor = User | NonNullable<BudgetLineSnapshot['updatedBy']>;
@@ -35,9 +36,16 @@ export class BudgetLineRelations {
 
 @Resolver(() => CellChange)
 export class CellChangeRelations {
+  /** The line, or what it was when it was removed (removeBudgetLines keeps its audit history readable). */
   @FieldResolver(() => BudgetLineType)
-  async line(@Root() change: CellChange, @Ctx() ctx: GraphQLContext): Promise<BudgetLine> {
-    return (await loadedRelation(ctx.em, BudgetLine, change.line))!;
+  async line(@Root() change: CellChange, @Ctx() ctx: GraphQLContext): Promise<BudgetLineParent> {
+    const line = await loadedRelation(ctx.em, BudgetLine, change.line);
+    if (line) return line;
+    // A removed line: populating found no row, so the relation is empty; the entry's line_id still names it.
+    const [entry] = await ctx.em.getConnection().execute<{ line_id: string }[]>('select "line_id" from "cell_change" where "id" = ?', [change.id]);
+    const removed = entry && (await ctx.em.findOne(RemovedBudgetLine, { id: entry.line_id }, { populate: ['businessUnit', 'updatedBy'] }));
+    if (!removed) throw new Error(`audit entry ${change.id} names a line that is neither in budget_line nor in removed_budget_line`);
+    return removedLineSnapshot(removed);
   }
 
   @FieldResolver(() => User, { nullable: true })

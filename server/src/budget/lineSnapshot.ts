@@ -5,6 +5,7 @@
  * and `budgetLines` alike.
  */
 import type { BudgetLine } from './BudgetLine.js';
+import type { RemovedBudgetLine } from './RemovedBudgetLine.js';
 
 export interface BudgetLineSnapshot {
   id: string;
@@ -21,6 +22,8 @@ export interface BudgetLineSnapshot {
   version: number;
   updatedAt: Date;
   updatedBy: { id: string; email: string; displayName: string; role: string } | null;
+  /** When the line was removed (removeBudgetLines); absent for a line that is in the plan. */
+  removedAt?: Date;
 }
 
 /** Needs `businessUnit` and `updatedBy` loaded. */
@@ -89,4 +92,9 @@ export function snapshotFromRow(row: LineSnapshotRow): BudgetLineSnapshot {
     updatedAt: new Date(row.updated_at),
     updatedBy: row.user_id ? { id: row.user_id, email: row.user_email!, displayName: row.user_name!, role: row.user_role! } : null,
   };
+}
+
+/** A removed line as it was when it was removed (audit entries' `line`); needs `businessUnit` and `updatedBy` loaded. */
+export function removedLineSnapshot(line: RemovedBudgetLine): BudgetLineSnapshot {
+  return { ...snapshotLine(line as unknown as BudgetLine), removedAt: line.removedAt };
 }

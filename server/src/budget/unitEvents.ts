@@ -11,7 +11,7 @@ import { liveTopics } from '../realtime/liveContext.js';
 import type { BudgetTopics } from './events.js';
 import { readableUnitByCode } from './unitLookup.js';
 
-type UnitTopic = 'BUDGET_LINE_CHANGED' | 'SUBMISSION_STATUS_CHANGED';
+type UnitTopic = 'BUDGET_LINE_CHANGED' | 'SUBMISSION_STATUS_CHANGED' | 'BUDGET_LINES_RESTRUCTURED';
 
 export async function subscribeToUnitEvents(
   context: unknown,

@@ -25,7 +25,7 @@ import * as Y from 'yjs';
 import type { CellValue, EditableColumn } from '../budget/columns.js';
 import { CELLS_MAP, cellChangeProblem, cellKey } from './cellRules.js';
 import { ClientIdOwners, type Writer } from './clientIds.js';
-import { LOAD_ORIGIN, isGridOrigin, routeOf, type ApiOrigin, type Author, type ConnectionOrigin, type GridOrigin, type RelayOrigin } from './origins.js';
+import { LOAD_ORIGIN, STRUCTURE_ORIGIN, isGridOrigin, routeOf, type ApiOrigin, type Author, type ConnectionOrigin, type GridOrigin, type RelayOrigin } from './origins.js';
 import { vetAwarenessUpdate, type PresenceIdentity, type VettedAwareness } from './presence.js';
 import { encodeAwareness, encodeUpdate, websocketFrame } from './protocol.js';
 import { deleteMapContent, deleteSequenceContent, dropPendingStructs, treatAsLocal } from '../internals/yjsStore.js';
@@ -96,6 +96,8 @@ export class GridDocument {
   readonly cells: Y.Map<unknown>;
   readonly awareness: Awareness;
   readonly peers = new Set<GridPeer>();
+  /** The unit's lines: only their cells may be written (addLines, removeLines follow the plan's structure). */
+  private readonly lines: Set<string>;
   /** The last valid value of every cell: what a refused change is reverted to. */
   private readonly valid = new Map<string, unknown>();
   private readonly writers: ClientIdOwners;
@@ -113,8 +115,9 @@ export class GridDocument {
     readonly planId: string,
     readonly unitId: string,
     readonly unitCode: string,
-    readonly lineIds: ReadonlySet<string>,
+    lineIds: Iterable<string>,
   ) {
+    this.lines = new Set(lineIds);
     this.cells = this.doc.getMap(CELLS_MAP);
     this.awareness = new Awareness(this.doc);
     // The server itself has no presence.
@@ -133,6 +136,31 @@ export class GridDocument {
   loadState(state: Uint8Array): ApplyResult {
     this.valid.clear();
     return this.transact(LOAD_ORIGIN, () => Y.applyUpdate(this.doc, state, LOAD_ORIGIN));
+  }
+
+  /** The unit's lines, whose cells the document may hold. */
+  get lineIds(): ReadonlySet<string> {
+    return this.lines;
+  }
+
+  /** Lines added to the unit (addBudgetLines): their cells are editable from now on. Nothing in the document changes. */
+  addLines(lineIds: Iterable<string>): void {
+    for (const id of lineIds) this.lines.add(id);
+  }
+
+  /**
+   * Lines removed from the unit (removeBudgetLines): their cells may no longer be written, and the ones the
+   * document holds are deleted, as a change of STRUCTURE_ORIGIN (sent to the connections and stored, neither
+   * projected nor audited: see origins.ts). Returns how many cells went.
+   */
+  removeLines(lineIds: Iterable<string>): number {
+    const gone = new Set(lineIds);
+    for (const id of gone) this.lines.delete(id);
+    const keys = [...this.cells.keys()].filter((key) => gone.has(key.slice(0, key.indexOf('/'))));
+    // Forgotten first: validation would otherwise put a deleted cell of a line it no longer knows back.
+    for (const key of keys) this.valid.delete(key);
+    if (keys.length > 0) this.transact(STRUCTURE_ORIGIN, () => keys.forEach((key) => this.cells.delete(key)));
+    return keys.length;
   }
 
   /** The cells as plain data (what the projection writes into rows). */

@@ -16,6 +16,9 @@
  *
  * A closed plan (PLAN_STATUS_CHANGED) freezes its documents and makes every connection to them read-only, like a
  * submitted unit's; reopening it gives each connection back the rights `gridRights` says.
+ *
+ * Lines added to or removed from a unit (BUDGET_LINES_RESTRUCTURED) change which cells its open document accepts;
+ * a removed line's cells leave the document and its stored state.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -35,7 +38,7 @@ import { isFrozen } from '../policies/budgetLine.js';
 import { isPlanOpen } from '../policies/budgetPlan.js';
 import { gridRights, type GridRights } from '../policies/grid.js';
 import type { Viewer } from '../policies/viewer.js';
-import type { BudgetTopics } from '../budget/events.js';
+import type { BudgetTopics, LinesRestructuredEvent } from '../budget/events.js';
 import { onEvent, type EventBus } from '../realtime/eventBus.js';
 import type { SessionTopics } from '../realtime/sessionEvents.js';
 import { CELLS_MAP, cellKey } from './cellRules.js';
@@ -250,6 +253,12 @@ export class GridServer implements LiveDocuments {
       throw err;
     }
     const loaded = document.loadState(state);
+    if (loaded.rejected.length > 0) {
+      // What the stored state holds that is not valid now, the cells of lines removed while the document was not
+      // open above all, was dropped in the load: its deletions are stored (the delete set alone), so that the
+      // stored state forgets them too instead of dropping them again on every load.
+      this.store.append(docName, Y.encodeStateAsUpdate(document.doc, Y.encodeStateVector(document.doc)));
+    }
     if (loaded.missing) {
       // An update was dropped from the log (the database refused it): what depends on it cannot be read back.
       this.options.log.warn({ docName }, "a grid document's stored log lacks an update; later changes that depend on it were left out");
@@ -380,6 +389,8 @@ export class GridServer implements LiveDocuments {
           for (const c of [...open.connections]) if (c.viewer.tokenId === e.tokenId) c.close(CloseCode.Unauthorized, 'signed out');
         }
       }),
+      // Lines added to or removed from a unit (addBudgetLines, removeBudgetLines), on any instance.
+      onEvent(this.options.events, 'BUDGET_LINES_RESTRUCTURED', (e) => this.applyStructure(e)),
       // Redis is away (checked now and then) or came back: access or submission changes made on other instances
       // meanwhile were not heard.
       onEvent(this.options.events, 'CLUSTER_RESYNC', () => void this.recheckEveryConnection()),
@@ -442,6 +453,23 @@ export class GridServer implements LiveDocuments {
         connection.setReadOnly(gridRights(connection.viewer, { id: unitId }, { status }, { id: planId, status: open.planStatus }) !== 'write');
       }
     }
+  }
+
+  /**
+   * Lines added to or removed from a unit, committed: its open document accepts the new lines' cells at once,
+   * and the removed lines' cells leave it (sent to its connections and stored, never projected: origins.ts).
+   * A document being loaded gets the same once it is in (its rows may have been read before the change).
+   * Each instance applies this to its own documents; nothing of it is relayed.
+   */
+  private applyStructure(event: LinesRestructuredEvent): void {
+    const docName = formatDocName(event.planId, event.unit.code);
+    const apply = (open: OpenDocument) => {
+      open.document.addLines(event.added.map((l) => l.id));
+      open.document.removeLines(event.removedLineIds);
+    };
+    const open = this.open.get(docName);
+    if (open) apply(open);
+    this.loading.get(docName)?.then(apply, () => undefined);
   }
 
   /**

@@ -44,11 +44,22 @@ export interface LoadOrigin {
   kind: 'load';
 }
 
-export type GridOrigin = ConnectionOrigin | ApiOrigin | RelayOrigin | LoadOrigin;
+/**
+ * Lines removed from the unit (removeBudgetLines): their cells leave the document. The rows and the audit log
+ * know already (the lines are gone, their history kept), so it is not projected; every instance removes them
+ * from its own copy on the same event (GridServer), so it is not relayed either; it is sent to this instance's
+ * connections, whose grids drop the cells, and stored, so that the stored state forgets them too.
+ */
+export interface StructureOrigin {
+  kind: 'structure';
+}
+
+export type GridOrigin = ConnectionOrigin | ApiOrigin | RelayOrigin | LoadOrigin | StructureOrigin;
 
 export const LOAD_ORIGIN: LoadOrigin = Object.freeze({ kind: 'load' });
+export const STRUCTURE_ORIGIN: StructureOrigin = Object.freeze({ kind: 'structure' });
 
-const KINDS = new Set(['connection', 'api', 'relay', 'load']);
+const KINDS = new Set(['connection', 'api', 'relay', 'load', 'structure']);
 
 export function isGridOrigin(origin: unknown): origin is GridOrigin {
   return typeof origin === 'object' && origin !== null && KINDS.has((origin as { kind?: unknown }).kind as string);
@@ -79,5 +90,7 @@ export function routeOf(origin: GridOrigin): ChangeRoute {
       return { broadcast: true, relay: false, store: false, project: 'settle', author: origin.by };
     case 'load':
       return { broadcast: false, relay: false, store: false, project: 'none', author: null };
+    case 'structure':
+      return { broadcast: true, relay: false, store: true, project: 'none', author: null };
   }
 }

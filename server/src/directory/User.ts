@@ -29,6 +29,11 @@ export class User {
     | 'lastSignInAt'
     | 'tokensValidAfter'
     | 'keptTokenId'
+    | 'totpSecret'
+    | 'totpEnabledAt'
+    | 'totpLastStep'
+    | 'totpPendingSecret'
+    | 'totpPendingAt'
     | 'deletedAt'
     | 'awaitingAccess';
 
@@ -105,6 +110,27 @@ export class User {
    */
   @Property({ type: 'boolean', default: false })
   awaitingAccess: boolean = false;
+
+  /**
+   * Two-factor sign-in (auth/totp.ts). The secrets are stored encrypted (never the plain base32), and only the
+   * TOTP service reads them. `totpEnabledAt` is set once an enrolment was confirmed with a code; a pending
+   * secret (begun, not confirmed) turns nothing on. `totpLastStep` is the 30-second step of the last code
+   * accepted: a code of that step or an earlier one is refused (replay).
+   */
+  @Property({ type: 'text', nullable: true, hidden: true })
+  totpSecret: string | null = null;
+
+  @Property({ type: 'datetime', nullable: true, hidden: true })
+  totpEnabledAt: Date | null = null;
+
+  @Property({ type: 'bigint', nullable: true, hidden: true })
+  totpLastStep: string | null = null;
+
+  @Property({ type: 'text', nullable: true, hidden: true })
+  totpPendingSecret: string | null = null;
+
+  @Property({ type: 'datetime', nullable: true, hidden: true })
+  totpPendingAt: Date | null = null;
 
   @Property({ type: 'datetime', defaultRaw: 'now()' })
   createdAt: Date = new Date();

@@ -106,11 +106,6 @@ export class UserResolver {
     return (await detailsOf(ctx, user)).lastSignInAt;
   }
 
-  @FieldResolver(() => Boolean, { description: 'Whether the person signs in with a second factor (TOTP). Not offered yet: always false.' })
-  totpEnabled(): boolean {
-    return false;
-  }
-
   @FieldResolver(() => [AccessGrant], {
     description:
       "What the person was given access to in other systems (by onboarding workflows). Only the person, admins and their organisation's partner admin read it: FORBIDDEN for anyone else.",

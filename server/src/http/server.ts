@@ -129,7 +129,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
    * when a resolver first asks for it (budgetLines never does), and the address worked out when read.
    */
   async function graphqlContext(req: Request): Promise<GraphQLContext> {
-    const viewer = await services.viewers.fromToken(services.orm.em, bearerToken(req.headers.authorization));
+    // Someone who must enrol in TOTP first gets a viewer here only, which auth/totpGate.ts limits to enrolling.
+    const viewer = await services.viewers.fromToken(services.orm.em, bearerToken(req.headers.authorization), { allowTotpEnrollment: true });
     let em: GraphQLContext['em'] | undefined;
     let ip: string | null | undefined;
     return {

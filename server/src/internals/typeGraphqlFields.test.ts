@@ -3,7 +3,7 @@ import { buildSchema } from 'type-graphql';
 import { describe, expect, it } from 'vitest';
 import { createPlansyncBus } from '../events.js';
 import { resolvers } from '../schema.js';
-import { replaceFieldResolver, replaceSubscriptionResolve } from './typeGraphqlFields.js';
+import { replaceFieldResolver, replaceSubscriptionResolve, wrapRootResolvers } from './typeGraphqlFields.js';
 
 const HINT = 'See server/src/internals/typeGraphqlFields.ts and how this type-graphql version builds fields (build/cjs/schema/schema-generator.js, resolvers/create.js).';
 
@@ -80,5 +80,31 @@ describe("type-graphql's built field resolvers (internals/typeGraphqlFields.ts),
     expect(() => replaceFieldResolver(schema, 'Query', 'budgetLines', () => null)).toThrow(/Query\.budgetLines is not a resolved field without arguments/);
     expect(() => replaceFieldResolver(schema, 'BudgetLine', 'nothing', () => null)).toThrow(/BudgetLine\.nothing/);
     expect(() => replaceSubscriptionResolve(schema, 'nothing', () => null)).toThrow(/Subscription\.nothing/);
+  });
+
+  it("wraps root resolvers around type-graphql's own, which still runs (with its arguments) when the wrapper calls on", async () => {
+    const schema = await buildRaw();
+    for (const root of [schema.getQueryType()!, schema.getMutationType()!]) {
+      for (const f of Object.values(root.getFields())) {
+        expect(typeof f.resolve, `type-graphql no longer builds ${root.name}.${f.name} with a resolve function. ${HINT}`).toBe('function');
+      }
+    }
+    const seen: string[] = [];
+    wrapRootResolvers<{ refuse: boolean }>(
+      schema,
+      (coordinate) => coordinate === 'Query.workflowDefinitions',
+      (context, next) => {
+        seen.push(context.refuse ? 'refused' : 'passed');
+        if (context.refuse) throw new Error('refused by the wrapper');
+        return next();
+      },
+    );
+    const document = parse('{ workflowDefinitions { key } }');
+    const refused = await execute({ schema, document, contextValue: { refuse: true } });
+    expect(refused.errors?.[0].message).toBe('refused by the wrapper');
+    const passed = await execute({ schema, document, contextValue: { refuse: false, viewer: null } });
+    // type-graphql's resolver ran: it answered (or refused) for itself, not the wrapper.
+    expect(passed.errors?.[0]?.message ?? '').not.toBe('refused by the wrapper');
+    expect(seen).toEqual(['refused', 'passed']);
   });
 });

@@ -57,3 +57,25 @@ export function replaceSubscriptionResolve<TEvent>(schema: GraphQLSchema, fieldN
   if (!field?.subscribe || !field.resolve) throw new Error(`Subscription.${fieldName} is not a subscription root built with subscribe and resolve (internals/typeGraphqlFields.ts)`);
   field.resolve = (event) => resolve(event as TEvent | undefined);
 }
+
+/**
+ * Wraps the resolver of every Query and Mutation root field that `wrapsField(coordinate)` names, keeping
+ * type-graphql's own (its dispatch, middleware and arguments all still run, inside `wrap`): for a check that
+ * must come before any root field answers (auth/totpGate.ts). Throws for a root field without a resolver.
+ */
+export function wrapRootResolvers<TContext>(
+  schema: GraphQLSchema,
+  wrapsField: (coordinate: string) => boolean,
+  wrap: (context: TContext, next: () => unknown) => unknown,
+): void {
+  for (const root of [schema.getQueryType(), schema.getMutationType()]) {
+    if (!root) continue;
+    for (const field of Object.values(root.getFields())) {
+      const coordinate = `${root.name}.${field.name}`;
+      if (!wrapsField(coordinate)) continue;
+      const original = field.resolve;
+      if (!original) throw new Error(`${coordinate} has no resolver to wrap (internals/typeGraphqlFields.ts)`);
+      field.resolve = (source, args, context, info) => wrap(context as TContext, () => original(source, args, context, info));
+    }
+  }
+}

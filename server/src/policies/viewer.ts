@@ -21,4 +21,10 @@ export interface Viewer {
    * after that (auth/viewers.ts). Absent for viewers made without a token.
    */
   issuedAtMs?: number;
+  /**
+   * True while the person must enrol in two-factor sign-in before anything else (their role is in
+   * REQUIRE_TOTP_ROLES, they sign in with a password, TOTP is not on): only the GraphQL operations that enrol
+   * them answer (auth/totpGate.ts); every other path refuses such a viewer as it refuses no token.
+   */
+  totpEnrollmentRequired?: boolean;
 }
