@@ -5,6 +5,8 @@ import { ActivityLogResolver } from './activity/ActivityLogResolver.js';
 import { AccountResolver } from './auth/AccountResolver.js';
 import { AuthResolver } from './auth/AuthResolver.js';
 import { SignInLogResolver } from './auth/SignInLogResolver.js';
+import { gateUntilTotpEnrolled } from './auth/totpGate.js';
+import { TotpResolver } from './auth/TotpResolver.js';
 import { AuditLogResolver } from './budget/AuditLogResolver.js';
 import { BudgetLineResolver } from './budget/BudgetLineResolver.js';
 import type { BudgetLineParent } from './budget/BudgetLineType.js';
@@ -35,6 +37,7 @@ export const resolvers = [
   UserResolver,
   PeopleAdminResolver,
   AccountResolver,
+  TotpResolver,
   AbilitiesResolver,
   OrganizationResolver,
   BudgetLineResolver,
@@ -69,6 +72,8 @@ export async function buildPlansyncSchema(events: PlansyncBus): Promise<GraphQLS
   resolveDirectly(schema);
   refuseUnstorableArguments(schema);
   guardRootFields(schema, OPEN_ROOT_FIELDS);
+  // Outermost: a person who must enrol in TOTP first is refused before any resolver or policy runs.
+  gateUntilTotpEnrolled(schema);
   return schema;
 }
 
@@ -78,6 +83,9 @@ export const OPEN_ROOT_FIELDS: Readonly<Record<string, string>> = {
   'Mutation.signOut': "ends the caller's own token, nothing else",
   'Mutation.setPasswordWithToken': 'whoever holds a one-time set-password link acts on the account it was made for, and no other',
   'Mutation.changePassword': "the caller's own password, proven by the current one",
+  'Mutation.beginTotpEnrollment': "the caller's own second factor; there is no user argument to act on anyone else",
+  'Mutation.confirmTotpEnrollment': "the caller's own second factor, proven by a code of the new secret",
+  'Mutation.disableTotp': "the caller's own second factor, proven by a current code",
   'Query.me': "the caller's own row, which everyone signed in reads",
   'Query.workflowDefinitions': 'definitions are code, not rows; what the caller may start is each one\'s canStart',
 };
