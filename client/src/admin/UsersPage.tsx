@@ -18,7 +18,6 @@ import { AccessEditor, ROLES } from './AccessEditor';
 import { BulkChangeDialog, type BulkKind } from './BulkChange';
 import { CreatePersonDialog } from './peopleActions';
 import { filterPeople, NO_FILTERS, NO_UNIT, peopleCsv, statusLabel, statusOf, unitList, type PeopleFilters, type Person } from './people';
-import { SignInLog } from './SignInLog';
 
 export function UsersPage() {
   const { me } = useSession();
@@ -163,7 +162,6 @@ export function UsersPage() {
           </>
         )}
       </section>
-      {isAdmin && <SignInLog />}
       {creating && (
         <CreatePersonDialog units={allUnits} onClose={(email) => {
           setCreating(false);

@@ -20,6 +20,7 @@ const AuditLogPage = lazy(() => import('../admin/AuditLogPage').then((m) => ({ d
 const SubmissionsPage = lazy(() => import('../admin/SubmissionsPage').then((m) => ({ default: m.SubmissionsPage })));
 const PlansPage = lazy(() => import('../admin/PlansPage').then((m) => ({ default: m.PlansPage })));
 const ActivityLogPage = lazy(() => import('../admin/ActivityLogPage').then((m) => ({ default: m.ActivityLogPage })));
+const SignInsPage = lazy(() => import('../admin/SignInsPage').then((m) => ({ default: m.SignInsPage })));
 
 export function Shell() {
   const { me, signOut } = useSession();
@@ -37,6 +38,7 @@ export function Shell() {
           {can.reviewSubmissions && <NavLink to="/admin/submissions">Submissions</NavLink>}
           {can.readAuditLog && <NavLink to="/admin/audit">Audit log</NavLink>}
           {can.listUsers && <NavLink to="/admin/users">Users</NavLink>}
+          {can.manageUsers && <NavLink to="/admin/sign-ins">Sign-ins</NavLink>}
           {can.managePlans && <NavLink to="/admin/plans">Plans</NavLink>}
           {can.readActivityLog && <NavLink to="/admin/activity">Activity</NavLink>}
         </nav>
@@ -56,6 +58,7 @@ export function Shell() {
               {can.readWorkflows && <Route path="/workflows/:executionId?" element={<WorkflowsPage />} />}
               {can.listUsers && <Route path="/admin/users" element={<UsersPage />} />}
               {can.manageUsers && <Route path="/admin/users/:userId" element={<PersonPage />} />}
+              {can.manageUsers && <Route path="/admin/sign-ins" element={<SignInsPage />} />}
               {can.readAuditLog && <Route path="/admin/audit" element={<AuditLogPage />} />}
               {can.reviewSubmissions && <Route path="/admin/submissions" element={<SubmissionsPage />} />}
               {can.managePlans && <Route path="/admin/plans" element={<PlansPage />} />}
