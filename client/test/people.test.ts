@@ -51,7 +51,7 @@ describe('people', () => {
     const hostile = ['=1+2', '+1', '-1', '@SUM(A1)', '\t=1', '\r=1'].map((name, i) =>
       person({ email: `p${i}@example.com`, displayName: name, organization: { id: 'o', name: '=cmd|"/c calc"!A1' } }),
     );
-    const csv = peopleCsv([...hostile, locked], NOW).replace(/^\uFEFF/, '');
+    const csv = peopleCsv([...hostile, locked], (role) => (role === 'VIEWER' ? 'Viewer' : role), NOW).replace(/^\uFEFF/, '');
     const lines = csv.split('\r\n');
     expect(lines[0]).toBe('Name,Email,Role,Kind,Business units,Organisation,Status,Locked until,Last sign-in,Two-factor');
     for (const name of ['=1+2', '+1', '-1', '@SUM(A1)']) expect(csv).toContain(`'${name},`);

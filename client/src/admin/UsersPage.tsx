@@ -55,7 +55,7 @@ export function UsersPage() {
   const toggleAll = (on: boolean) => setSelected(on ? new Set(shown.map((p) => p.id)) : new Set());
   const exportCsv = () => {
     const stamp = new Date().toISOString().slice(0, 16).replace(/[-:T]/g, '');
-    download(`plansync-people-${stamp}.csv`, peopleCsv(shown, now));
+    download(`plansync-people-${stamp}.csv`, peopleCsv(shown, roleLabel, now));
   };
 
   return (

@@ -9,9 +9,8 @@
  *
  * Out of scope: who appears in the list at all (the server's `users` decides, policies/user.ts).
  */
-import type { PersonRowFragment } from '../graphql/generated';
-import { roleLabel } from '../common/format';
-import { toCsv } from '../common/csv';
+import type { PersonRowFragment } from '../graphql/generated.js';
+import { toCsv } from '../common/csv.js';
 
 export type Person = PersonRowFragment;
 
@@ -62,9 +61,10 @@ export const unitList = (person: Person) => person.businessUnits.map((u) => u.na
 /**
  * The rows as CSV (common/csv.ts: quoting, and text a spreadsheet would run as a formula neutralised; a
  * display name is typed by an admin or comes from Entra ID, so it may start with = or @). Times are ISO, so
- * that a spreadsheet sorts them.
+ * that a spreadsheet sorts them. `roleLabel` names a role as the page does (common/format.tsx, which is JSX and
+ * stays out of this module so that tests load it without a bundler).
  */
-export function peopleCsv(people: readonly Person[], now = Date.now()): string {
+export function peopleCsv(people: readonly Person[], roleLabel: (role: string) => string, now = Date.now()): string {
   return toCsv(
     ['Name', 'Email', 'Role', 'Kind', 'Business units', 'Organisation', 'Status', 'Locked until', 'Last sign-in', 'Two-factor'],
     people.map((p) => [

@@ -18,6 +18,15 @@ export const LINK_NOT_VALID = 'This link has already been used or has expired; a
 
 let taken: string | null | undefined;
 
+/** A mangled link (a stray %) is still read as it is, and the server says it is not valid, as for any other. */
+function safeDecode(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
 /**
  * The link's token, read from the fragment once and then removed from the address bar and the history entry
  * (so that it is not left behind in this browser). Kept in this module, so that a second read (React's
@@ -26,7 +35,7 @@ let taken: string | null | undefined;
 export function takeSetPasswordToken(): string | null {
   if (taken !== undefined) return taken;
   const raw = window.location.hash.slice(1);
-  taken = raw ? decodeURIComponent(raw) : null;
+  taken = raw ? safeDecode(raw) : null;
   if (raw) history.replaceState(history.state, '', window.location.pathname + window.location.search);
   return taken;
 }
