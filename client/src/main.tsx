@@ -3,7 +3,7 @@
  * The session survives a reload (localStorage) and ends on sign-out, on expiry, or when the server refuses
  * the token, which brings the person back to the sign-in page.
  */
-import { StrictMode, useCallback, useEffect, useMemo, useState } from 'react';
+import { StrictMode, useCallback, useEffect, useMemo, useState, lazy, Suspense } from 'react';
 import { createRoot } from 'react-dom/client';
 import { ApolloProvider } from '@apollo/client/react';
 import { useQuery } from '@apollo/client/react';
@@ -18,6 +18,9 @@ import { Shell } from './layout/Shell';
 import { ErrorBoundary } from './common/ErrorBoundary';
 import { ErrorMessage, Loading } from './common/Status';
 import './styles.css';
+
+// Only people who must enrol in two-factor sign-in see it, and it brings the QR code library: loaded then.
+const TotpEnrollmentRequiredPage = lazy(() => import('./auth/AccountPage').then((m) => ({ default: m.TotpEnrollmentRequiredPage })));
 
 function SignedIn({ session, signOut }: { session: Session; signOut: (reason: SignOutReason) => void }) {
   // The server refusing the token at (or after) its expiry is the session ending, not something wrong.
@@ -40,7 +43,14 @@ function LoadMe({ session, signOut, rejected }: { session: Session; signOut: () 
   if (!data) return <Loading what="your profile" />;
   return (
     <SessionContext.Provider value={{ me: data.me, token: session.token, signOut, rejected }}>
-      <Shell />
+      {/* REQUIRE_TOTP_ROLES: until they enrol, the server answers nothing else for them; once on, Me is refetched. */}
+      {data.me.totpEnrollmentRequired ? (
+        <Suspense fallback={<Loading what="two-factor set-up" />}>
+          <TotpEnrollmentRequiredPage />
+        </Suspense>
+      ) : (
+        <Shell />
+      )}
     </SessionContext.Provider>
   );
 }

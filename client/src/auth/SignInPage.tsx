@@ -1,5 +1,10 @@
-/** Sign-in: demo email and password, or Microsoft when the server has Entra ID set up. */
+/**
+ * Sign-in: email and password, or Microsoft when the server has Entra ID set up. With two-factor sign-in on,
+ * the server answers a right password with `totpRequired`: the form then asks for the code of the
+ * authenticator app as well and sends the three together.
+ */
 import { useEffect, useState, type FormEvent } from 'react';
+import { CodeInput } from './CodeInput';
 import { startMicrosoftSignIn, type SignOutReason } from './session';
 
 const REASONS: Record<SignOutReason, string> = {
@@ -8,17 +13,25 @@ const REASONS: Record<SignOutReason, string> = {
   rejected: 'Your session is no longer valid. Please sign in again.',
 };
 
-async function login(email: string, password: string): Promise<string> {
+/** A refused sign-in; `totpRequired` when the password was right and a valid code is what is missing. */
+class SignInRefused extends Error {
+  constructor(message: string, readonly totpRequired: boolean) {
+    super(message);
+  }
+}
+
+async function login(email: string, password: string, totpCode: string | null): Promise<string> {
   const res = await fetch('/graphql', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
-      query: 'mutation Login($email: String!, $password: String!) { login(email: $email, password: $password) { token } }',
-      variables: { email, password },
+      query: 'mutation Login($email: String!, $password: String!, $totpCode: String) { login(email: $email, password: $password, totpCode: $totpCode) { token } }',
+      variables: { email, password, totpCode },
     }),
   });
   const body = await res.json();
-  if (body.errors?.length) throw new Error(body.errors[0].message);
+  const error = body.errors?.[0];
+  if (error) throw new SignInRefused(error.message, error.extensions?.totpRequired === true);
   return body.data.login.token;
 }
 
@@ -28,6 +41,9 @@ export function SignInPage({ reason, onSignedIn }: { reason: SignOutReason | nul
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [microsoft, setMicrosoft] = useState(false);
+  // Asked for once the server said the password needs a code with it.
+  const [codeNeeded, setCodeNeeded] = useState(false);
+  const [code, setCode] = useState('');
 
   useEffect(() => {
     fetch('/auth/config')
@@ -43,9 +59,16 @@ export function SignInPage({ reason, onSignedIn }: { reason: SignOutReason | nul
     setBusy(true);
     setError(null);
     try {
-      onSignedIn(await login(email, password));
+      onSignedIn(await login(email, password, codeNeeded ? code.replace(/\s/g, '') : null));
     } catch (err) {
-      setError((err as Error).message);
+      if (err instanceof SignInRefused && err.totpRequired) {
+        // The first time, asking for the code is the whole answer; after a code, the server's words.
+        if (codeNeeded) setError(err.message);
+        setCodeNeeded(true);
+        setCode('');
+      } else {
+        setError((err as Error).message);
+      }
     } finally {
       setBusy(false);
     }
@@ -64,10 +87,17 @@ export function SignInPage({ reason, onSignedIn }: { reason: SignOutReason | nul
           </label>
           <label>
             Password
-            <input name="password" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} required />
+            <input name="password" type="password" autoComplete="current-password" value={password}
+              onChange={(e) => { setPassword(e.target.value); }} required />
           </label>
+          {codeNeeded && (
+            <div className="code-step" role="group" aria-label="Two-factor sign-in">
+              <p className="small">Two-factor sign-in is on for this account: enter the 6-digit code your authenticator app shows.</p>
+              <CodeInput value={code} onChange={setCode} label="Authentication code" autoFocus />
+            </div>
+          )}
           {error && <p role="alert" className="error">{error}</p>}
-          <button type="submit" disabled={busy}>{busy ? 'Signing in…' : 'Sign in'}</button>
+          <button type="submit" disabled={busy}>{busy ? 'Signing in…' : codeNeeded ? 'Verify and sign in' : 'Sign in'}</button>
         </form>
         {microsoft && (
           <button type="button" className="secondary wide" onClick={() => window.location.assign(startMicrosoftSignIn())}>

@@ -14,6 +14,7 @@ import { GridPage } from '../grid/GridPage';
 // with the libraries only it uses (the workflow forms' @rjsf, the submission chart's recharts, the audit
 // export's csv-stringify), so that signing in and the grid do not download them.
 const WorkflowsPage = lazy(() => import('../workflows/WorkflowsPage').then((m) => ({ default: m.WorkflowsPage })));
+const AccountPage = lazy(() => import('../auth/AccountPage').then((m) => ({ default: m.AccountPage })));
 const UsersPage = lazy(() => import('../admin/UsersPage').then((m) => ({ default: m.UsersPage })));
 const PersonPage = lazy(() => import('../admin/PersonPage').then((m) => ({ default: m.PersonPage })));
 const AuditLogPage = lazy(() => import('../admin/AuditLogPage').then((m) => ({ default: m.AuditLogPage })));
@@ -27,7 +28,7 @@ export function Shell() {
   const location = useLocation();
   // What to offer is the server's answer (me.can), from the same policies that guard each view's data.
   const { can } = me;
-  const home = can.readBudgets ? '/grid' : can.readWorkflows ? '/workflows' : can.listUsers ? '/admin/users' : '/profile';
+  const home = can.readBudgets ? '/grid' : can.readWorkflows ? '/workflows' : can.listUsers ? '/admin/users' : '/account';
   return (
     <div className="shell">
       <header className="topbar">
@@ -43,9 +44,10 @@ export function Shell() {
           {can.readActivityLog && <NavLink to="/admin/activity">Activity</NavLink>}
         </nav>
         <div className="who">
-          <span data-testid="me">
+          {/* The person's own account (password, two-factor sign-in) is one click from every view. */}
+          <NavLink to="/account" className="account-link" title="Your account: password and two-factor sign-in" data-testid="me">
             {me.displayName} <span className="badge">{me.role}</span>
-          </span>
+          </NavLink>
           <button className="link" onClick={signOut}>Sign out</button>
         </div>
       </header>
@@ -63,24 +65,13 @@ export function Shell() {
               {can.reviewSubmissions && <Route path="/admin/submissions" element={<SubmissionsPage />} />}
               {can.managePlans && <Route path="/admin/plans" element={<PlansPage />} />}
               {can.readActivityLog && <Route path="/admin/activity" element={<ActivityLogPage />} />}
-              <Route path="/profile" element={<Profile />} />
+              <Route path="/account" element={<AccountPage />} />
+              <Route path="/profile" element={<Navigate to="/account" replace />} />
               <Route path="*" element={<Navigate to={home} replace />} />
             </Routes>
           </Suspense>
         </ErrorBoundary>
       </main>
     </div>
-  );
-}
-
-function Profile() {
-  const { me } = useSession();
-  return (
-    <section className="panel">
-      <h1>{me.displayName}</h1>
-      <p>{me.email}</p>
-      <p>Role: {me.role}</p>
-      {me.organization && <p>Organisation: {me.organization.name}</p>}
-    </section>
   );
 }

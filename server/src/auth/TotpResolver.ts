@@ -61,6 +61,15 @@ export class TotpResolver {
     return ctx.services.config.requireTotpRoles.includes(row.role) && row.passwordHash !== null && row.totpEnabledAt === null;
   }
 
+  @FieldResolver(() => Boolean, {
+    description:
+      'Whether the person signs in with a password (false for people who sign in with Microsoft only, for service accounts, and ' +
+      "before a set-password link was used): what changePassword and two-factor sign-in apply to. Only the person, admins and their organisation's partner admin read it.",
+  })
+  async hasPassword(@Root() user: UserLike, @Ctx() ctx: GraphQLContext): Promise<boolean> {
+    return (await totpRowOf(ctx, user)).passwordHash !== null;
+  }
+
   @Mutation(() => TotpEnrollment, {
     description:
       "Begins the caller's enrolment in two-factor sign-in: a new secret, which turns nothing on until confirmTotpEnrollment. " +

@@ -22,7 +22,7 @@ const BEGIN = 'mutation { beginTotpEnrollment { secret otpauthUri } }';
 const CONFIRM = 'mutation($c: String!) { confirmTotpEnrollment(code: $c) }';
 const DISABLE = 'mutation($c: String!) { disableTotp(code: $c) }';
 const RESET = 'mutation($id: ID!) { resetTotp(userId: $id) { id totpEnabled } }';
-const ME = '{ me { id email totpEnabled totpEnrollmentRequired } }';
+const ME = '{ me { id email totpEnabled totpEnrollmentRequired hasPassword } }';
 const CREATE_USER = 'mutation($input: CreateUserInput!) { createUser(input: $input) { setPasswordUrl user { id } } }';
 const SET_PASSWORD = 'mutation($t: String!, $p: String!, $c: String) { setPasswordWithToken(token: $t, password: $p, totpCode: $c) { token } }';
 const PASSWORD = 'correct horse battery';
@@ -100,7 +100,7 @@ describe('two-factor sign-in (TOTP)', () => {
     expect(otpauthUri).toContain('issuer=Plansync');
 
     // Begun, not confirmed: still off, and signing in needs no code.
-    expect((await server.gql(ME, {}, person.token)).data.me).toMatchObject({ totpEnabled: false, totpEnrollmentRequired: false });
+    expect((await server.gql(ME, {}, person.token)).data.me).toMatchObject({ totpEnabled: false, totpEnrollmentRequired: false, hasPassword: true });
     expect((await server.gql(LOGIN, { e: person.email, p: PASSWORD })).errors).toBeUndefined();
     // The secret is not stored in the clear.
     const [row] = await server.sql('SELECT totp_secret, totp_pending_secret, totp_enabled_at FROM app_user WHERE id = $1', [person.id]);
@@ -324,6 +324,7 @@ describe('two-factor sign-in (TOTP)', () => {
     await server.sql(`UPDATE app_user SET kind = 'SERVICE' WHERE email = 'robot@example.com'`);
     for (const { id } of rows) {
       const token = await server.app.services.tokens.sign(id);
+      expect((await server.gql(ME, {}, token)).data.me).toMatchObject({ hasPassword: false, totpEnabled: false, totpEnrollmentRequired: false });
       const res = await server.gql(BEGIN, {}, token);
       expect(errorCode(res)).toBe('BAD_USER_INPUT');
       expect(res.errors![0].message).toMatch(/password/);
