@@ -22,6 +22,8 @@ const SubmissionsPage = lazy(() => import('../admin/SubmissionsPage').then((m) =
 const PlansPage = lazy(() => import('../admin/PlansPage').then((m) => ({ default: m.PlansPage })));
 const ActivityLogPage = lazy(() => import('../admin/ActivityLogPage').then((m) => ({ default: m.ActivityLogPage })));
 const SignInsPage = lazy(() => import('../admin/SignInsPage').then((m) => ({ default: m.SignInsPage })));
+const OrganizationsPage = lazy(() => import('../admin/OrganizationsPage').then((m) => ({ default: m.OrganizationsPage })));
+const OrganizationPage = lazy(() => import('../admin/OrganizationPage').then((m) => ({ default: m.OrganizationPage })));
 
 export function Shell() {
   const { me, signOut } = useSession();
@@ -40,6 +42,7 @@ export function Shell() {
           {can.readAuditLog && <NavLink to="/admin/audit">Audit log</NavLink>}
           {can.listUsers && <NavLink to="/admin/users">Users</NavLink>}
           {can.manageUsers && <NavLink to="/admin/sign-ins">Sign-ins</NavLink>}
+          {can.manageUsers && <NavLink to="/admin/organizations">Organisations</NavLink>}
           {can.managePlans && <NavLink to="/admin/plans">Plans</NavLink>}
           {can.readActivityLog && <NavLink to="/admin/activity">Activity</NavLink>}
         </nav>
@@ -61,6 +64,8 @@ export function Shell() {
               {can.listUsers && <Route path="/admin/users" element={<UsersPage />} />}
               {can.manageUsers && <Route path="/admin/users/:userId" element={<PersonPage />} />}
               {can.manageUsers && <Route path="/admin/sign-ins" element={<SignInsPage />} />}
+              {can.manageUsers && <Route path="/admin/organizations" element={<OrganizationsPage />} />}
+              {can.manageUsers && <Route path="/admin/organizations/:organizationId" element={<OrganizationPage />} />}
               {can.readAuditLog && <Route path="/admin/audit" element={<AuditLogPage />} />}
               {can.reviewSubmissions && <Route path="/admin/submissions" element={<SubmissionsPage />} />}
               {can.managePlans && <Route path="/admin/plans" element={<PlansPage />} />}

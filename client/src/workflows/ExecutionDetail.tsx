@@ -10,6 +10,7 @@ import { problemOf, type ProblemInfo } from '../common/errors';
 import { ErrorMessage, Loading } from '../common/Status';
 import { formatDateTime, formatDuration, StatusBadge } from '../common/format';
 import { useNow } from '../common/useNow';
+import { useSession } from '../auth/MeContext';
 import { definitionName, isFinished, stepProgress, subjectOf, type Definition, type Execution } from './model';
 import { StepTimeline } from './StepTimeline';
 
@@ -69,6 +70,7 @@ export function ExecutionDetail({ id, definitions, backTo }: { id: string; defin
   });
   const execution = data?.workflowExecution;
   const [cancelling, setCancelling] = useState(false);
+  const { me } = useSession();
   if (!execution) {
     if (error) return <ErrorMessage error={error} retry={() => void refetch()} />;
     if (loading) return <Loading what="the execution" />;
@@ -104,7 +106,15 @@ export function ExecutionDetail({ id, definitions, backTo }: { id: string; defin
         </div>
       </header>
       {execution.organization && (
-        <p className="small">Organisation: <strong>{execution.organization.name}</strong></p>
+        <p className="small">
+          Organisation:{' '}
+          {/* Its page is for admins (who may rename or delete it); others read the name. */}
+          {me.can.manageUsers ? (
+            <Link to={`/admin/organizations/${execution.organization.id}`}><strong>{execution.organization.name}</strong></Link>
+          ) : (
+            <strong>{execution.organization.name}</strong>
+          )}
+        </p>
       )}
       {execution.businessUnit && (
         <p className="small">Business unit: <strong>{execution.businessUnit.name}</strong></p>
