@@ -1,7 +1,8 @@
 /**
  * Plans and business units (`/admin/plans`, admins): the plans with their status, a new plan (empty, or a
  * copy of another with last year's budget as prior-year actuals or with all its values), closing and
- * reopening a plan after a confirmation (closing makes it read-only for everyone at once), and new units.
+ * reopening a plan after a confirmation (closing makes it read-only for everyone at once), new units, and a
+ * plan's lines, unit by unit (PlanLines.tsx: adding lines, removing them after a confirmation).
  * What each action may do is the server's to decide; its refusals are shown as it words them.
  */
 import { useEffect, useRef, useState, type FormEvent } from 'react';
@@ -11,6 +12,7 @@ import { problemOf, type ProblemInfo } from '../common/errors';
 import { formatDateTime } from '../common/format';
 import { Notices, useNotices } from '../common/Notices';
 import { ErrorMessage, Loading } from '../common/Status';
+import { PlanLines } from './PlanLines';
 
 type Plan = PlanAdminQuery['budgetPlans'][number];
 type CarryOver = 'NONE' | 'BUDGET_AS_PRIOR_YEAR' | 'VALUES';
@@ -213,6 +215,7 @@ export function PlansPage() {
           </ul>
         </section>
       </div>
+      <PlanLines plans={plans} units={units} onNotice={notify} />
       {confirming && <StatusDialog plan={confirming} busy={loading} problem={problem} onConfirm={() => void confirmStatus()} onCancel={() => setConfirming(null)} />}
       <Notices notices={notices} dismiss={dismiss} />
     </div>

@@ -139,8 +139,11 @@ export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGri
   const pending = useRef(new Map<string, { value: unknown; at: number }>());
   const { cells, undo, provider } = grid;
   const lineById = useMemo(() => new Map(lines.map((l) => [l.id, l])), [lines]);
-  // Only the grid's starting rows: the document keeps changing before the grid is ready (see showDocument).
-  const initialRows = useMemo(() => lines.map((l) => rowOf(l, cells)), [lines, cells]);
+  // Only the grid's starting rows (so not recomputed when the lines change): the document keeps changing before
+  // the grid is ready, and lines an admin adds or removes later arrive as transactions (see showDocument).
+  const initialRows = useMemo(() => lines.map((l) => rowOf(l, cells)), [cells]);
+  /** The rows the grid has been given (its starting rows, then showDocument's transactions), by line id. */
+  const shown = useRef<ReadonlySet<string>>(new Set(lines.map((l) => l.id)));
 
   useImperativeHandle(ref, () => ({ undo: () => undo.undo(), redo: () => undo.redo() }), [undo]);
 
@@ -158,7 +161,19 @@ export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGri
    * to that. Asynchronous like the observer's transactions, so the two apply in the order they were made.
    */
   const showDocument = useCallback(() => {
-    api.current?.applyTransactionAsync({ update: lines.map((l) => rowOf(l, cells)) }, publishVisible);
+    const gridApi = api.current;
+    if (!gridApi) return;
+    // Lines added or removed since the grid last heard (an admin changed the plan while it is open): the rows go
+    // and come in the same queue as the cell updates, so no update ever names a row the grid no longer has, and
+    // each new row takes its place in the lines' order.
+    const ids = new Set(lines.map((l) => l.id));
+    const removed = [...shown.current].filter((id) => !ids.has(id));
+    if (removed.length > 0) gridApi.applyTransactionAsync({ remove: removed.map((id) => ({ id }) as GridRow) }, publishVisible);
+    gridApi.applyTransactionAsync({ update: lines.filter((l) => shown.current.has(l.id)).map((l) => rowOf(l, cells)) }, publishVisible);
+    lines.forEach((l, index) => {
+      if (!shown.current.has(l.id)) gridApi.applyTransactionAsync({ add: [rowOf(l, cells)], addIndex: index }, publishVisible);
+    });
+    shown.current = ids;
   }, [lines, cells, publishVisible]);
 
   // Document -> grid: every change (local, remote, undo) updates exactly the rows it touched.

@@ -10,7 +10,7 @@ import { CloseCode } from '../../../schema/codes';
 import { useSession } from '../auth/MeContext';
 import { ErrorBoundary } from '../common/ErrorBoundary';
 import { ErrorMessage, Loading } from '../common/Status';
-import { GridLinesDocument, GridSetupDocument, GridSubmissionChangedDocument, SubmitBudgetDocument } from '../graphql/generated';
+import { GridLinesDocument, GridLinesRestructuredDocument, GridSetupDocument, GridSubmissionChangedDocument, SubmitBudgetDocument } from '../graphql/generated';
 import { BudgetGrid, type BudgetGridHandle, type Filters, type GridRow } from './BudgetGrid';
 import { Presence } from './Presence';
 import { Totals } from './Totals';
@@ -105,6 +105,25 @@ function UnitBudget({ planId, planName, unitCode, unitName, units, planPicker, p
   useSubscription(GridSubmissionChangedDocument, {
     variables: { planId, unit: unitCode },
     onData: () => void lines.refetch(),
+  });
+  // Rows added or removed by an admin while the page is open (the document holds cells, not rows): the page's
+  // lines change in the cache, and the grid adds and drops the rows; the removed rows' cells leave the document
+  // from the server's side.
+  useSubscription(GridLinesRestructuredDocument, {
+    variables: { planId, unit: unitCode },
+    onData: ({ client, data }) => {
+      const change = data.data?.budgetLinesStructureChanged;
+      if (!change) return;
+      const removed = new Set(change.removedLineIds);
+      client.cache.updateQuery({ query: GridLinesDocument, variables: { planId, unit: unitCode } }, (current) => {
+        if (!current) return current;
+        const known = new Set(current.budgetLines.map((l) => l.id));
+        const kept = current.budgetLines.filter((l) => !removed.has(l.id));
+        const added = change.added.filter((l) => !known.has(l.id));
+        if (added.length === 0 && kept.length === current.budgetLines.length) return current;
+        return { ...current, budgetLines: [...kept, ...added].sort((a, b) => a.position - b.position) };
+      });
+    },
   });
   const [submit, submitting] = useMutation(SubmitBudgetDocument);
   const grid = useGridDocument(`budget:${planId}:${unitCode}`, token, me);
