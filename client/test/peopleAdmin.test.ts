@@ -239,6 +239,81 @@ describe.skipIf(!hasChromium)('people administration', () => {
     expectNoProblems(admin);
   });
 
+  it("unlocks, reactivates and deletes on a person's page, and changes units or deactivates a selection", async () => {
+    const admin = await world.signIn('admin@example.com', '/admin/users');
+    const page = admin.page;
+    const filters = page.getByRole('search', { name: 'Filter people' });
+    const act = async (button: string, title: string, confirm: string) => {
+      await page.getByRole('button', { name: button }).click();
+      const dialog = page.getByRole('dialog', { name: title });
+      await dialog.getByRole('button', { name: confirm }).click();
+      await expect.poll(() => dialog.count()).toBe(0);
+    };
+
+    // Locked by failed sign-ins (beforeAll): unlocked, they sign in at once.
+    await filters.getByLabel('Status').selectOption('LOCKED');
+    await page.getByRole('link', { name: 'Operations Viewer' }).click();
+    await expect.poll(() => page.getByTestId('person-status').textContent()).toMatch(/^Locked until /);
+    expect(await loginCode('viewer.operations@example.com', 'plansync-demo')).toBe('UNAUTHENTICATED');
+    await act('Unlock…', 'Unlock Operations Viewer?', 'Unlock');
+    await expect.poll(() => page.getByTestId('person-status').textContent()).toBe('Active');
+    expect(await loginCode('viewer.operations@example.com', 'plansync-demo')).toBeUndefined();
+
+    // Deactivated (beforeAll): reactivated, they sign in again.
+    await page.getByRole('link', { name: '← All people' }).click();
+    await page.getByRole('link', { name: 'Finance Viewer' }).click();
+    await expect.poll(() => page.getByTestId('person-status').textContent()).toBe('Deactivated');
+    await act('Reactivate…', 'Reactivate Finance Viewer?', 'Reactivate');
+    await expect.poll(() => page.getByTestId('person-status').textContent()).toBe('Active');
+    expect(await loginCode('viewer.finance@example.com', 'plansync-demo')).toBeUndefined();
+    await expect.poll(() => page.getByRole('table', { name: 'Activity about this person' }).locator('[data-action]').evaluateAll((r) => r.map((row) => row.getAttribute('data-action'))))
+      .toEqual(['USER_REACTIVATED', 'USER_DEACTIVATED']);
+
+    // Deleted: after a confirmation that says it cannot be undone; listed nowhere, the activity keeps the email.
+    await page.getByRole('link', { name: '← All people' }).click();
+    await page.getByRole('link', { name: '=HYPERLINK("http://evil.example")' }).click();
+    await page.getByRole('button', { name: 'Delete…' }).click();
+    const deleting = page.getByRole('dialog', { name: 'Delete =HYPERLINK("http://evil.example")?' });
+    expect(await deleting.textContent()).toContain('cannot be undone');
+    expect(await deleting.textContent()).toContain('keep their email');
+    await deleting.getByRole('button', { name: 'Delete for good' }).click();
+    await expect.poll(() => page.url()).toBe(`${world.server.url}/admin/users`);
+    await expect.poll(() => rows(page).count()).toBeGreaterThan(15);
+    expect(await shownEmails(page)).not.toContain('formula@example.com');
+    expect(await world.server.sql(`SELECT subject FROM activity_entry WHERE action = 'USER_DELETED'`)).toEqual([{ subject: 'formula@example.com' }]);
+
+    // A selection's units: Finance added to Sales South's two leaders, keeping their own.
+    await filters.getByLabel('Search').fill('sales-south');
+    await page.getByRole('checkbox', { name: 'Select Sales South Lead' }).check();
+    await page.getByRole('checkbox', { name: 'Select Sales South Planner' }).check();
+    await page.getByRole('toolbar', { name: 'Change the selected people' }).getByRole('button', { name: 'Change units…' }).click();
+    const units = page.getByRole('dialog', { name: 'Change the business units of 2 people' });
+    await units.getByLabel('Add these units').check();
+    await units.getByLabel('Finance').check();
+    await units.getByRole('button', { name: 'Apply to all' }).click();
+    await expect.poll(() => units.getByRole('status').textContent()).toBe('Done: all 2 changed.');
+    await units.getByRole('button', { name: 'Close' }).click();
+    const unitsOf = (email: string) =>
+      world.server.sql<{ code: string }>(
+        `SELECT b.code FROM user_business_unit ub JOIN app_user u ON u.id = ub.user_id JOIN business_unit b ON b.id = ub.business_unit_id WHERE u.email = $1 ORDER BY b.code`,
+        [email],
+      ).then((r) => r.map((x) => x.code));
+    expect(await unitsOf('lead.sales-south@example.com')).toEqual(['FINANCE', 'SALES_SOUTH']);
+    expect(await unitsOf('planner.sales-south@example.com')).toEqual(['FINANCE', 'SALES_SOUTH']);
+
+    // A selection deactivated: after a confirmation, and they can no longer sign in.
+    await page.getByRole('checkbox', { name: 'Select Sales South Planner' }).check();
+    await page.getByRole('toolbar', { name: 'Change the selected people' }).getByRole('button', { name: 'Deactivate…' }).click();
+    const off = page.getByRole('dialog', { name: 'Deactivate 1 person?' });
+    expect(await off.textContent()).toContain('signed out everywhere at once');
+    await off.getByRole('button', { name: 'Deactivate' }).click();
+    await expect.poll(() => off.getByRole('status').textContent()).toBe('Done: all 1 changed.');
+    await off.getByRole('button', { name: 'Close' }).click();
+    await expect.poll(() => rows(page).filter({ hasText: 'planner.sales-south@example.com' }).locator('[data-status]').textContent()).toBe('Deactivated');
+    expect(await loginCode('planner.sales-south@example.com', 'plansync-demo')).toBe('UNAUTHENTICATED');
+    expectNoProblems(admin);
+  });
+
   it('keeps the partner admin’s view read-only: their organisation, no selection, no new person', async () => {
     const partner = await world.signIn('partner.admin@acme.example', '/admin/users');
     await expect.poll(() => shownEmails(partner.page)).toEqual(['partner.admin@acme.example']);
