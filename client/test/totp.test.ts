@@ -142,6 +142,27 @@ describe.skipIf(!hasChromium)('two-factor sign-in and the account page', () => {
     expectNoProblems(person, [/status of 4\d\d/]);
   });
 
+  it("an admin turns off someone's two-factor sign-in from their page (a lost phone), and they sign in with the password alone", async () => {
+    const [lead] = await world.server.sql<{ id: string }>(`SELECT id FROM app_user WHERE email = 'lead.marketing@example.com'`);
+    expect((await world.server.sql('SELECT totp_enabled_at FROM app_user WHERE id = $1', [lead.id]))[0].totp_enabled_at).not.toBeNull();
+    const admin = await world.signIn('admin@example.com', `/admin/users/${lead.id}`);
+    const { page } = admin;
+    await page.getByRole('button', { name: 'Turn off two-factor…' }).click();
+    const dialog = page.getByRole('dialog');
+    await expect.poll(() => dialog.textContent()).toMatch(/lost or replaced phone/);
+    await shot(page, 'admin-reset-totp');
+    await dialog.getByRole('button', { name: 'Turn off two-factor', exact: true }).click();
+    await expect.poll(() => page.getByText('Two-factor sign-in is off for Marketing Lead.').count()).toBe(1);
+    await expect.poll(() => page.getByRole('button', { name: 'Turn off two-factor…' }).count()).toBe(0);
+    expect((await world.server.sql('SELECT totp_enabled_at FROM app_user WHERE id = $1', [lead.id]))[0].totp_enabled_at).toBeNull();
+    const [entry] = await world.server.sql(`SELECT actor_email, details FROM activity_entry WHERE action = 'TOTP_DISABLED' AND subject = 'lead.marketing@example.com'`);
+    expect(entry).toMatchObject({ actor_email: 'admin@example.com', details: { by: 'admin' } });
+    // The password alone signs them in again (the one they changed to above).
+    const res = await world.server.gql('mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }', { e: 'lead.marketing@example.com', p: 'a much better password' });
+    expect(res.errors).toBeUndefined();
+    expectNoProblems(admin);
+  });
+
   it('a person whose role requires two-factor sign-in sees the set-up instead of the app, and the app once it is on', async () => {
     const context = await world.browser.newContext({ baseURL: world.server.url, viewport: { width: 1280, height: 900 } });
     try {

@@ -65,6 +65,10 @@ export function PersonPage() {
           <button type="button" className="secondary" onClick={() => { setNotice(null); setAction('reset'); }} disabled={!person.active}>Reset password…</button>
         )}
         {status === 'LOCKED' && <button type="button" className="secondary" onClick={() => { setNotice(null); setAction('unlock'); }}>Unlock…</button>}
+        {/* A lost phone's only way back, and an admin's alone (resetTotp): recorded as TOTP_DISABLED. */}
+        {person.totpEnabled && (
+          <button type="button" className="secondary" onClick={() => { setNotice(null); setAction('resetTotp'); }}>Turn off two-factor…</button>
+        )}
         {person.active
           ? <button type="button" className="secondary danger-text" onClick={() => { setNotice(null); setAction('deactivate'); }}>Deactivate…</button>
           : <button type="button" className="secondary" onClick={() => { setNotice(null); setAction('reactivate'); }}>Reactivate…</button>}

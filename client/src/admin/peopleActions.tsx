@@ -15,6 +15,7 @@ import {
   PeopleOrganizationsDocument,
   ReactivateUserDocument,
   ResetPasswordDocument,
+  ResetTotpDocument,
   UnlockUserDocument,
   type Role,
 } from '../graphql/generated';
@@ -180,7 +181,7 @@ export function CreatePersonDialog({ units, onClose }: {
   );
 }
 
-export type PersonAction = 'reset' | 'deactivate' | 'reactivate' | 'delete' | 'unlock';
+export type PersonAction = 'reset' | 'deactivate' | 'reactivate' | 'delete' | 'unlock' | 'resetTotp';
 
 const ACTION_TEXT: Record<PersonAction, { title: (name: string) => string; confirm: string; danger: boolean; body: string }> = {
   reset: {
@@ -213,6 +214,12 @@ const ACTION_TEXT: Record<PersonAction, { title: (name: string) => string; confi
     danger: false,
     body: 'Failed sign-ins locked their account for a while. Unlocking lets them try again at once, from anywhere.',
   },
+  resetTotp: {
+    title: (name) => `Turn off two-factor sign-in for ${name}?`,
+    confirm: 'Turn off two-factor',
+    danger: true,
+    body: 'For a lost or replaced phone: they sign in with their password alone until they set up two-factor sign-in again (at once, if their role requires it). Recorded in the activity log. Make sure it is really them asking.',
+  },
 };
 
 /**
@@ -231,6 +238,7 @@ export function PersonActionDialog({ person, action, onDone }: {
   const [reactivate] = useMutation(ReactivateUserDocument);
   const [remove] = useMutation(DeleteUserDocument, refetch);
   const [unlock] = useMutation(UnlockUserDocument);
+  const [resetTotp] = useMutation(ResetTotpDocument);
   const text = ACTION_TEXT[action];
 
   const run = async () => {
@@ -247,6 +255,7 @@ export function PersonActionDialog({ person, action, onDone }: {
       if (action === 'reactivate') await reactivate({ variables });
       if (action === 'delete') await remove({ variables });
       if (action === 'unlock') await unlock({ variables });
+      if (action === 'resetTotp') await resetTotp({ variables });
       onDone(action);
     } catch (error) {
       setProblem(problemOf(error));
@@ -286,4 +295,5 @@ export const ACTION_DONE: Record<PersonAction, (name: string) => string> = {
   reactivate: (name) => `${name} is active again.`,
   delete: (name) => `${name} was deleted.`,
   unlock: (name) => `${name} is unlocked.`,
+  resetTotp: (name) => `Two-factor sign-in is off for ${name}.`,
 };
