@@ -15,6 +15,7 @@ import { Migration20261203131500_People } from './Migration20261203131500_People
 import { Migration20261203150000_PlanLines } from './Migration20261203150000_PlanLines.js';
 import { Migration20261203150100_Totp } from './Migration20261203150100_Totp.js';
 import { Migration20261203150200_AwaitingAccess } from './Migration20261203150200_AwaitingAccess.js';
+import { Migration20261203150210_RoleFromGroups } from './Migration20261203150210_RoleFromGroups.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261121055827_Initial', class: Migration20261121055827_Initial },
@@ -28,4 +29,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261203150000_PlanLines', class: Migration20261203150000_PlanLines },
   { name: 'Migration20261203150100_Totp', class: Migration20261203150100_Totp },
   { name: 'Migration20261203150200_AwaitingAccess', class: Migration20261203150200_AwaitingAccess },
+  { name: 'Migration20261203150210_RoleFromGroups', class: Migration20261203150210_RoleFromGroups },
 ];

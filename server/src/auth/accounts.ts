@@ -146,6 +146,8 @@ export class Accounts {
     found.active = true;
     // An admin is given access; nobody waits for it any more (a Microsoft sign-in may have created them).
     found.awaitingAccess = false;
+    // Given by whoever runs the server, not by Entra groups: a Microsoft sign-in leaves it.
+    found.roleFromGroups = false;
     return found;
   }
 }

@@ -330,6 +330,23 @@ describe('Entra people waiting for access', () => {
     expect(given.data.setUserAccess).toEqual({ role: 'BU_LEADER', awaitingAccess: false });
     const after = await server.gql(WAITING, {}, admin);
     expect(after.data.usersAwaitingAccess.map((u: { id: string }) => u.id)).not.toContain(me.data.me.id);
+
+    // Their next Microsoft sign-in, with the same unmapped groups, leaves the access the admin gave.
+    const again = await server.gql(ME_WAITING, {}, tokenFrom((await signIn(newcomer)).location));
+    expect(again.data.me).toEqual({ id: me.data.me.id, role: 'BU_LEADER', awaitingAccess: false, businessUnits: [{ code: 'WAITING_ROOM' }] });
+  });
+
+  it('takes back a role the groups gave once the person is in no mapped group any more', async () => {
+    const leaving = person({ name: 'Lee Leaving', groups: [ANALYSTS] });
+    const first = await server.gql(ME_WAITING, {}, tokenFrom((await signIn(leaving)).location));
+    expect(first.data.me).toMatchObject({ role: 'ANALYST', awaitingAccess: false });
+    const second = await server.gql(ME_WAITING, {}, tokenFrom((await signIn({ ...leaving, groups: [randomUUID()] })).location));
+    expect(second.data.me).toMatchObject({ id: first.data.me.id, role: 'VIEWER' });
+    const promoted = await server.gql(ME_WAITING, {}, tokenFrom((await signIn({ ...leaving, groups: [ADMINS] })).location));
+    expect(promoted.data.me.role).toBe('ADMIN');
+    // A token without the groups claim says nothing about them: the role stays.
+    const ungrouped = await server.gql(ME_WAITING, {}, tokenFrom((await signIn({ ...leaving, groups: undefined })).location));
+    expect(ungrouped.data.me.role).toBe('ADMIN');
   });
 
   it('clears it when a later sign-in brings a mapped group; a person with no groups claim at all waits too', async () => {

@@ -100,8 +100,9 @@ export class EntraTokenVerifier {
    * first sign-in links to an existing account with the same email only when that account was made for
    * Entra (no password, no other Entra identity): Entra's username claims are not proof of owning an
    * address, so linking a password account by email would let a look-alike identity take it over. Such a
-   * clash refuses the sign-in (EntraAccountConflict). The role follows the person's groups whenever the
-   * token carries them; the email follows Entra's when it changes and is free.
+   * clash refuses the sign-in (EntraAccountConflict). The role follows the person's groups whenever they map
+   * to one; when none does, a role the groups gave before is taken back (VIEWER), and one an admin gave stays.
+   * The email follows Entra's when it changes and is free.
    *
    * A person created here whose groups map to no role gets VIEWER with no units, which reads nothing: they
    * are marked `awaitingAccess` so that admins see who waits (the sign-in page), until an admin gives them
@@ -121,19 +122,27 @@ export class EntraTokenVerifier {
   private async findOrCreate(em: EntityManager, claims: EntraClaims): Promise<User> {
     const populate = ['businessUnits', 'organization'] as const;
     const mapped = claims.groups ? mappedRole(claims.groups, this.config.groupRoles) : null;
-    const role = claims.groups ? (mapped ?? 'VIEWER') : undefined;
     let user: User | null = await em.findOne(User, { entraObjectId: claims.oid }, { populate });
     if (user) {
       if (user.email !== claims.email && !(await em.count(User, { email: claims.email }))) user.email = claims.email;
     } else {
       user = await em.findOne(User, { email: claims.email }, { populate });
       if (user && (user.entraObjectId !== null || user.passwordHash !== null)) throw new EntraAccountConflict(claims.email);
-      user ??= em.create(User, { email: claims.email, displayName: claims.name, role: role ?? 'VIEWER', awaitingAccess: mapped === null });
+      user ??= em.create(User, { email: claims.email, displayName: claims.name, role: 'VIEWER', awaitingAccess: mapped === null });
       user.entraObjectId = claims.oid;
     }
     user.displayName = claims.name;
-    if (role) user.role = role;
-    if (mapped) user.awaitingAccess = false;
+    if (mapped) {
+      user.role = mapped;
+      user.roleFromGroups = true;
+      user.awaitingAccess = false;
+    } else if (claims.groups && user.roleFromGroups) {
+      // Out of every mapped group: what the groups gave goes (least privilege, no units).
+      user.role = 'VIEWER';
+      user.roleFromGroups = false;
+    }
+    // Otherwise the role stays as it is: groups that map to no role say nothing about the one an admin gave
+    // (setUserAccess), which a sign-in must not take back.
     await em.flush();
     return user;
   }

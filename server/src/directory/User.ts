@@ -35,7 +35,8 @@ export class User {
     | 'totpPendingSecret'
     | 'totpPendingAt'
     | 'deletedAt'
-    | 'awaitingAccess';
+    | 'awaitingAccess'
+    | 'roleFromGroups';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
@@ -131,6 +132,13 @@ export class User {
 
   @Property({ type: 'datetime', nullable: true, hidden: true })
   totpPendingAt: Date | null = null;
+
+  /**
+   * Whether `role` came from the person's Entra groups (auth/entraTokens.ts), which then take it back when they
+   * no longer map to a role; false once an admin set it (setUserAccess), which a sign-in leaves alone.
+   */
+  @Property({ type: 'boolean', default: false, hidden: true })
+  roleFromGroups: boolean = false;
 
   @Property({ type: 'datetime', defaultRaw: 'now()' })
   createdAt: Date = new Date();

@@ -158,8 +158,10 @@ export class UserResolver {
       const before = { role: user.role, businessUnitCodes: user.businessUnits.getItems().map((u) => u.code).sort() };
       user.role = role;
       user.businessUnits.set(units);
-      // An admin decided what the person may do, even if it is VIEWER without units: nobody waits any more.
+      // An admin decided what the person may do, even if it is VIEWER without units: nobody waits any more,
+      // and a Microsoft sign-in whose groups map to no role leaves it as it is (auth/entraTokens.ts).
       user.awaitingAccess = false;
+      user.roleFromGroups = false;
       recordActivity(tx, viewer, 'USER_ACCESS_CHANGED', user.email, {
         before,
         after: { role, businessUnitCodes: units.map((u) => u.code).sort() },
