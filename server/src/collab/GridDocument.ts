@@ -98,6 +98,8 @@ export class GridDocument {
   readonly peers = new Set<GridPeer>();
   /** The unit's lines: only their cells may be written (addLines, removeLines follow the plan's structure). */
   private readonly lines: Set<string>;
+  /** Lines removed while the document is open: a removed line's id never comes back, so none is added again. */
+  private readonly removed = new Set<string>();
   /** The last valid value of every cell: what a refused change is reverted to. */
   private readonly valid = new Map<string, unknown>();
   private readonly writers: ClientIdOwners;
@@ -145,7 +147,7 @@ export class GridDocument {
 
   /** Lines added to the unit (addBudgetLines): their cells are editable from now on. Nothing in the document changes. */
   addLines(lineIds: Iterable<string>): void {
-    for (const id of lineIds) this.lines.add(id);
+    for (const id of lineIds) if (!this.removed.has(id)) this.lines.add(id);
   }
 
   /**
@@ -155,7 +157,10 @@ export class GridDocument {
    */
   removeLines(lineIds: Iterable<string>): number {
     const gone = new Set(lineIds);
-    for (const id of gone) this.lines.delete(id);
+    for (const id of gone) {
+      this.lines.delete(id);
+      this.removed.add(id);
+    }
     const keys = [...this.cells.keys()].filter((key) => gone.has(key.slice(0, key.indexOf('/'))));
     // Forgotten first: validation would otherwise put a deleted cell of a line it no longer knows back.
     for (const key of keys) this.valid.delete(key);

@@ -393,7 +393,10 @@ export class GridServer implements LiveDocuments {
       onEvent(this.options.events, 'BUDGET_LINES_RESTRUCTURED', (e) => this.applyStructure(e)),
       // Redis is away (checked now and then) or came back: access or submission changes made on other instances
       // meanwhile were not heard.
-      onEvent(this.options.events, 'CLUSTER_RESYNC', () => void this.recheckEveryConnection()),
+      onEvent(this.options.events, 'CLUSTER_RESYNC', () => {
+        void this.recheckEveryConnection();
+        void this.recheckEveryStructure();
+      }),
     ];
     return () => stops.forEach((stop) => stop());
   }
@@ -470,6 +473,28 @@ export class GridServer implements LiveDocuments {
     const open = this.open.get(docName);
     if (open) apply(open);
     this.loading.get(docName)?.then(apply, () => undefined);
+  }
+
+  /**
+   * Redis is away or came back: lines added or removed on another instance meanwhile were not heard. Each open
+   * document reads its unit's lines again and applies the difference, as the event would have.
+   */
+  private async recheckEveryStructure(): Promise<void> {
+    try {
+      const em = this.options.em.fork();
+      for (const open of [...this.open.values()]) {
+        const { planId, unitId } = open.document;
+        // Known before the read: a line added after it (its event heard meanwhile) is not taken for removed. A
+        // removed line's id never comes back, so one known before and not read is gone.
+        const knownBefore = [...open.document.lineIds];
+        const rows = await em.find(BudgetLine, { plan: planId, businessUnit: unitId }, { fields: ['id'] });
+        const now = new Set(rows.map((l) => l.id));
+        open.document.addLines([...now].filter((id) => !open.document.lineIds.has(id)));
+        open.document.removeLines(knownBefore.filter((id) => !now.has(id)));
+      }
+    } catch (err) {
+      this.options.log.error({ err }, "re-reading open grids' lines failed");
+    }
   }
 
   /**
