@@ -34,7 +34,7 @@ export class AbilitiesType implements Abilities {
   @Field(() => Boolean, { description: 'Reads the activity log: who did what to whom (activityLog).' })
   readActivityLog!: boolean;
 
-  @Field(() => Boolean, { description: 'Creates, closes and reopens plans, and creates business units (createBudgetPlan, setBudgetPlanStatus, createBusinessUnit).' })
+  @Field(() => Boolean, { description: 'Creates, closes and reopens plans, adds and removes their lines, and creates business units (createBudgetPlan, setBudgetPlanStatus, addBudgetLines, removeBudgetLines, createBusinessUnit).' })
   managePlans!: boolean;
 }
 
