@@ -187,6 +187,10 @@ describe('adding and removing budget lines', () => {
     expect((await unitLines('RESEARCH')).map((l) => l.id)).toEqual(research.slice(2).map((l) => l.id));
     // Removing again: nothing left to remove.
     expect((await remove([first.id])).data.removeBudgetLines).toBe(0);
+    // More than 5,000 ids: refused whole, the real one among them stays.
+    const tooMany = [research[2].id, ...Array.from({ length: 5000 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`)];
+    expect(errorCode(await remove(tooMany))).toBe('BAD_USER_INPUT');
+    expect((await unitLines('RESEARCH')).map((l) => l.id)).toContain(research[2].id);
 
     const entries = await activity('LINES_REMOVED');
     expect(entries).toHaveLength(1);
