@@ -107,6 +107,31 @@ describe.skipIf(!hasChromium)('sign-ins page', () => {
     expectNoProblems(admin);
   });
 
+  it('tells a person waiting for access so, until an admin gives it', async () => {
+    // A demo viewer in the state a Microsoft sign-in without a mapped group leaves a new person in (that
+    // sign-in itself needs the fake Entra authority of the server's tests), so that a browser can sign in.
+    const [viewer] = await world.server.sql(`UPDATE app_user SET awaiting_access = true WHERE email = 'viewer.operations@example.com' RETURNING id`);
+    await world.server.sql(`DELETE FROM user_business_unit WHERE user_id = $1`, [viewer.id]);
+    const waiting = await world.signIn('viewer.operations@example.com');
+    const { page } = waiting;
+    await expect.poll(() => page.getByTestId('awaiting-access').textContent()).toContain('you have no access yet');
+    expect(await page.getByRole('link', { name: 'Budget grid' }).count()).toBe(0);
+    await page.screenshot({ path: `${SHOTS}/awaiting-access.png` });
+
+    const admin = await world.server.login('admin@example.com');
+    const given = await world.server.gql(
+      'mutation($id: ID!) { setUserAccess(userId: $id, role: VIEWER, businessUnitCodes: ["OPERATIONS"]) { awaitingAccess } }',
+      { id: viewer.id },
+      admin,
+    );
+    expect(given.data.setUserAccess.awaitingAccess).toBe(false);
+    await page.reload();
+    await page.getByTestId('me').waitFor();
+    await expect.poll(() => page.getByRole('navigation', { name: 'Main' }).textContent()).toContain('Budget grid');
+    expect(await page.getByTestId('awaiting-access').count()).toBe(0);
+    expectNoProblems(waiting);
+  });
+
   it('is not offered to anyone else, nor opened by its address', async () => {
     const analyst = await world.signIn('analyst@example.com', '/admin/sign-ins');
     const { page } = analyst;

@@ -9,6 +9,7 @@ import { ErrorBoundary } from '../common/ErrorBoundary';
 import { Loading } from '../common/Status';
 import { useSession } from '../auth/MeContext';
 import { GridPage } from '../grid/GridPage';
+import { WaitingForAccess } from '../auth/WaitingForAccess';
 
 // The grid is where most people work, and comes with the app. The other views load when first opened, each
 // with the libraries only it uses (the workflow forms' @rjsf, the submission chart's recharts, the audit
@@ -55,6 +56,7 @@ export function Shell() {
         </div>
       </header>
       <main className="content">
+        <WaitingForAccess />
         {/* A view that fails keeps the navigation usable; going elsewhere clears the message. */}
         <ErrorBoundary what="this view" resetKey={location.pathname}>
           <Suspense fallback={<Loading what="this view" />}>
