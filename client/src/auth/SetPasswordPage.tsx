@@ -6,8 +6,13 @@
  * The token lives in the URL's fragment, which browsers never send to a server (no access log, no Referer),
  * and is taken out of the address bar and history as soon as it is read; it only ever travels in the body of
  * the `setPasswordWithToken` mutation. The server judges the password and words what is wrong with it.
+ *
+ * A reset keeps two-factor sign-in: for such a person the server answers `totpRequired` (and changes nothing),
+ * and the page asks for their authenticator code, as the sign-in page does, so a link that went astray is not
+ * enough on its own.
  */
 import { useState, type FormEvent } from 'react';
+import { CodeInput } from './CodeInput';
 
 /** The rules as the contract states them; the server checks them (PASSWORD_MIN_LENGTH may be set higher). */
 const MIN_LENGTH = 10;
@@ -41,23 +46,25 @@ export function takeSetPasswordToken(): string | null {
 }
 
 class LinkProblem extends Error {
-  constructor(message: string, readonly field: string | undefined) {
+  constructor(message: string, readonly field: string | undefined, readonly totpRequired = false) {
     super(message);
   }
 }
 
-async function setPasswordWithToken(token: string, password: string): Promise<string> {
+async function setPasswordWithToken(token: string, password: string, totpCode: string | null): Promise<string> {
   const res = await fetch('/graphql', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
-      query: 'mutation SetPasswordWithToken($token: String!, $password: String!) { setPasswordWithToken(token: $token, password: $password) { token } }',
-      variables: { token, password },
+      query:
+        'mutation SetPasswordWithToken($token: String!, $password: String!, $totpCode: String) { ' +
+        'setPasswordWithToken(token: $token, password: $password, totpCode: $totpCode) { token } }',
+      variables: { token, password, totpCode },
     }),
   });
   const body = await res.json().catch(() => null);
   const error = body?.errors?.[0];
-  if (error) throw new LinkProblem(error.message, error.extensions?.field);
+  if (error) throw new LinkProblem(error.message, error.extensions?.field, error.extensions?.totpRequired === true);
   if (!res.ok || !body?.data) throw new LinkProblem(`The server answered ${res.status}; please try again.`, undefined);
   return body.data.setPasswordWithToken.token;
 }
@@ -70,6 +77,9 @@ export function SetPasswordPage({ onSignedIn }: { onSignedIn: (token: string) =>
   // A link the server refused: the form has nothing left to do.
   const [linkRefused, setLinkRefused] = useState(false);
   const [busy, setBusy] = useState(false);
+  // Two-factor sign-in is on for this person: their code goes with the password.
+  const [codeNeeded, setCodeNeeded] = useState(false);
+  const [code, setCode] = useState('');
   const mismatch = again.length > 0 && again !== password;
 
   async function submit(event: FormEvent) {
@@ -82,12 +92,17 @@ export function SetPasswordPage({ onSignedIn }: { onSignedIn: (token: string) =>
     setBusy(true);
     setProblem(null);
     try {
-      onSignedIn(await setPasswordWithToken(token, password));
+      onSignedIn(await setPasswordWithToken(token, password, codeNeeded ? code.replace(/\s/g, '') : null));
     } catch (error) {
       // The link itself is refused (field `token`): say so plainly. A password the rules refuse: the
       // server's words, and the link stays usable for another try.
       if (error instanceof LinkProblem && error.field === 'token') setLinkRefused(true);
-      else setProblem((error as Error).message);
+      else if (error instanceof LinkProblem && error.totpRequired) {
+        // The first time, the question itself; after a wrong code, the server's words about it.
+        if (codeNeeded) setProblem(error.message);
+        setCodeNeeded(true);
+        setCode('');
+      } else setProblem((error as Error).message);
     } finally {
       setBusy(false);
     }
@@ -123,6 +138,12 @@ export function SetPasswordPage({ onSignedIn }: { onSignedIn: (token: string) =>
                 required maxLength={MAX_LENGTH} aria-invalid={mismatch || undefined} aria-describedby={mismatch ? 'again-problem' : undefined} />
               {mismatch && <span id="again-problem" className="field-error">Not the same as above yet.</span>}
             </label>
+            {codeNeeded && (
+              <>
+                <p className="notice" role="status">Your account has two-factor sign-in: enter the code your authenticator app shows now.</p>
+                <CodeInput value={code} onChange={setCode} label="Authentication code" autoFocus />
+              </>
+            )}
             {problem && <p role="alert" className="error">{problem}</p>}
             <button type="submit" disabled={busy}>{busy ? 'Saving…' : 'Set password and sign in'}</button>
           </form>
