@@ -21,7 +21,7 @@ import { isUuid } from '../ids.js';
 import { canManageUsers } from '../policies/user.js';
 import { AuthPayload } from './AuthResolver.js';
 import { TOTP_CODE_NEEDED_MESSAGE, TOTP_CODE_WRONG_MESSAGE } from './localLogin.js';
-import { totpRequired } from './totp.js';
+import { mustEnrolTotp, totpRequired } from './totp.js';
 import { viewerFromUser } from './viewers.js';
 
 @ObjectType({ description: 'A person and their one-time set-password link, shown this once.' })
@@ -174,7 +174,7 @@ export class AccountResolver {
     const verified = (await ctx.services.tokens.verify(signed))!;
     const viewer = viewerFromUser(user, verified.expiresAt, verified.tokenId, verified.issuedAtMs);
     // The rest of this response is resolved as the person who just signed in (as for login).
-    ctx.viewer = viewer;
+    ctx.viewer = mustEnrolTotp(user, ctx.services.config.requireTotpRoles) ? { ...viewer, totpEnrollmentRequired: true } : viewer;
     return Object.assign(new AuthPayload(), { token: signed, user, viewer });
   }
 

@@ -10,6 +10,7 @@ import { User } from '../directory/User.js';
 import type { Viewer } from '../policies/viewer.js';
 import { requireViewer, type GraphQLContext } from '../graphql/context.js';
 import { CloseCode } from '../../../schema/codes.js';
+import { mustEnrolTotp } from './totp.js';
 
 @ObjectType({ description: 'A signed-in session: the token to send as `Authorization: Bearer <token>`.' })
 export class AuthPayload {
@@ -38,7 +39,8 @@ export class AuthResolver {
   ): Promise<AuthPayload> {
     const session = await ctx.services.localLogin.login(ctx.em, email, password, ctx.ip, totpCode);
     // The rest of this response (the user's units, organisation) is resolved as the person who just signed in.
-    ctx.viewer = session.viewer;
+    // Someone who must enrol in TOTP first (REQUIRE_TOTP_ROLES) reads their own row here and nothing beyond.
+    ctx.viewer = mustEnrolTotp(session.user, ctx.services.config.requireTotpRoles) ? { ...session.viewer, totpEnrollmentRequired: true } : session.viewer;
     return session;
   }
 

@@ -27,6 +27,7 @@ import { User } from '../directory/User.js';
 import { DETAILS_FORBIDDEN, mayReadDetails, type UserLike } from '../directory/UserResolver.js';
 import { badUserInput, conflict, forbidden } from '../errors.js';
 import { requireViewer, type GraphQLContext } from '../graphql/context.js';
+import { mustEnrolTotp } from './totp.js';
 
 @ObjectType({ description: 'A new two-factor secret, shown once: scan otpauthUri as a QR code, or type the secret in.' })
 export class TotpEnrollment {
@@ -57,8 +58,7 @@ export class TotpResolver {
       "sign in with a password, and TOTP is not on). Only the person, admins and their organisation's partner admin read it.",
   })
   async totpEnrollmentRequired(@Root() user: UserLike, @Ctx() ctx: GraphQLContext): Promise<boolean> {
-    const row = await totpRowOf(ctx, user);
-    return ctx.services.config.requireTotpRoles.includes(row.role) && row.passwordHash !== null && row.totpEnabledAt === null;
+    return mustEnrolTotp(await totpRowOf(ctx, user), ctx.services.config.requireTotpRoles);
   }
 
   @FieldResolver(() => Boolean, {

@@ -316,6 +316,14 @@ describe('two-factor sign-in (TOTP)', () => {
     expect(entry).toMatchObject({ actor: { email: 'admin@example.com' }, details: { by: 'admin', wasOn: true } });
   });
 
+  it('deleting a person forgets their two-factor secrets with their password', async () => {
+    const person = await newPerson();
+    await enrol(person.token);
+    expect((await server.gql('mutation($id: ID!) { deleteUser(userId: $id) }', { id: person.id }, admin)).errors).toBeUndefined();
+    const [row] = await server.sql('SELECT password_hash, totp_secret, totp_enabled_at, totp_pending_secret FROM app_user WHERE id = $1', [person.id]);
+    expect(row).toEqual({ password_hash: null, totp_secret: null, totp_enabled_at: null, totp_pending_secret: null });
+  });
+
   it('accounts without a password (Microsoft, service accounts) cannot enrol: BAD_USER_INPUT', async () => {
     const rows = await server.sql<{ id: string }>(
       `INSERT INTO app_user (id, email, display_name, role, entra_object_id) VALUES (gen_random_uuid(), 'entra.person@example.com', 'Entra Person', 'VIEWER', 'oid-1'),
@@ -356,7 +364,7 @@ describe('REQUIRE_TOTP_ROLES', () => {
   let docName: string;
 
   beforeAll(async () => {
-    server = await startTestServer({ REQUIRE_TOTP_ROLES: 'ADMIN, analyst', LOGIN_FAILURES_PER_MINUTE: '100000' });
+    server = await startTestServer({ REQUIRE_TOTP_ROLES: 'ADMIN, analyst,PARTNER_ADMIN', LOGIN_FAILURES_PER_MINUTE: '100000' });
   });
   afterAll(() => server?.stop());
 
@@ -387,6 +395,34 @@ describe('REQUIRE_TOTP_ROLES', () => {
     expect((await server.gql(ME, {}, token)).data.me).toMatchObject({ totpEnabled: true, totpEnrollmentRequired: false });
     expect((await server.gql('{ budgetPlans { id } }', {}, token)).errors).toBeUndefined();
     expect((await gridSocket(server, docName, token)).first).toBe('message');
+  });
+
+  it("what the open fields lead to stays the person's own: their organisation's people, companies and groups are gated too", async () => {
+    const nested = 'organization { name users { email } studioCompanies { name } systemGroups { name } }';
+    const login = await server.gql(`mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token user { email ${nested} } } }`, {
+      e: 'partner.admin@acme.example',
+      p: DEMO_PASSWORD,
+    });
+    // The organisation (nullable) is what gives way: nothing of its people, companies or groups comes out.
+    expect(login.data.login.user).toEqual({ email: 'partner.admin@acme.example', organization: null });
+    expect(login.errors!.map((e) => e.extensions)).toContainEqual({ code: 'FORBIDDEN', totpEnrollmentRequired: true });
+    const token = await server.login('partner.admin@acme.example');
+    const me = await server.gql(`{ me { email ${nested} } }`, {}, token);
+    expect(me.data.me).toEqual({ email: 'partner.admin@acme.example', organization: null });
+    expect(me.errors!.length).toBeGreaterThan(0);
+    for (const e of me.errors!) {
+      expect(e.path?.join('.')).toMatch(/^me\.organization\.(users|studioCompanies|systemGroups)$/);
+      expect(e.extensions).toEqual({ code: 'FORBIDDEN', totpEnrollmentRequired: true });
+    }
+    // Each of the three on its own, too.
+    for (const field of ['users { email }', 'studioCompanies { name }', 'systemGroups { name }']) {
+      const one = await server.gql(`{ me { organization { ${field} } } }`, {}, token);
+      expect(one.errors?.[0].extensions, field).toEqual({ code: 'FORBIDDEN', totpEnrollmentRequired: true });
+    }
+    // Their own row, organisation's name included, is theirs to read.
+    const own = await server.gql('{ me { email totpEnrollmentRequired organization { name } businessUnits { code } can { manageUsers } } }', {}, token);
+    expect(own.errors).toBeUndefined();
+    expect(own.data.me).toMatchObject({ email: 'partner.admin@acme.example', totpEnrollmentRequired: true, organization: { name: 'Acme Partners' } });
   });
 
   it('other roles are not required; signOut works for a restricted session', async () => {

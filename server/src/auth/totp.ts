@@ -46,6 +46,14 @@ export function totpRequired(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: ErrorCode.UNAUTHENTICATED, totpRequired: true } });
 }
 
+/**
+ * Whether the person must enrol before anything else (REQUIRE_TOTP_ROLES): a password account of one of those
+ * roles without TOTP on. The viewer lookup decides the same in SQL (viewers.ts VIEWER_STATEMENT).
+ */
+export function mustEnrolTotp(user: Pick<User, 'role' | 'passwordHash' | 'totpEnabledAt'>, requiredRoles: readonly string[]): boolean {
+  return requiredRoles.includes(user.role) && user.passwordHash !== null && user.totpEnabledAt === null;
+}
+
 /** A code as people type it ("123 456", "123-456"), or null when it cannot be one. */
 function normalizedCode(input: string): string | null {
   if (input.length > 20) return null;

@@ -13,7 +13,7 @@
  * Out of scope: who must enrol (config.ts REQUIRE_TOTP_ROLES, decided in the viewer lookup).
  */
 import { GraphQLError, type GraphQLSchema } from 'graphql';
-import { wrapRootResolvers } from '../internals/typeGraphqlFields.js';
+import { wrapFieldResolver, wrapRootResolvers } from '../internals/typeGraphqlFields.js';
 import { ErrorCode } from '../errors.js';
 import type { Viewer } from '../policies/viewer.js';
 
@@ -35,14 +35,21 @@ export function totpEnrollmentRequired(): GraphQLError {
   return new GraphQLError(ENROLMENT_REQUIRED_MESSAGE, { extensions: { code: ErrorCode.FORBIDDEN, totpEnrollmentRequired: true } });
 }
 
-/** Wraps every Query and Mutation root field of `schema` but ENROLMENT_FIELDS, in place. */
+/**
+ * The fields below the open roots (`me`, `login`'s user) that reach beyond the person themselves: their
+ * organisation's people, Studio companies and groups (a partner admin reads them). Gated like root fields.
+ */
+export const GATED_NESTED_FIELDS = ['Organization.users', 'Organization.studioCompanies', 'Organization.systemGroups'] as const;
+
+/** Wraps every Query and Mutation root field of `schema` but ENROLMENT_FIELDS, and GATED_NESTED_FIELDS, in place. */
 export function gateUntilTotpEnrolled(schema: GraphQLSchema): void {
-  wrapRootResolvers<{ viewer: Viewer | null }>(
-    schema,
-    (coordinate) => !ENROLMENT_FIELDS.has(coordinate),
-    (context, next) => {
-      if (context.viewer?.totpEnrollmentRequired) throw totpEnrollmentRequired();
-      return next();
-    },
-  );
+  const gate = (context: { viewer: Viewer | null }, next: () => unknown) => {
+    if (context.viewer?.totpEnrollmentRequired) throw totpEnrollmentRequired();
+    return next();
+  };
+  wrapRootResolvers(schema, (coordinate) => !ENROLMENT_FIELDS.has(coordinate), gate);
+  for (const coordinate of GATED_NESTED_FIELDS) {
+    const [typeName, fieldName] = coordinate.split('.');
+    wrapFieldResolver(schema, typeName, fieldName, gate);
+  }
 }

@@ -70,6 +70,8 @@ export class PeopleAdminResolver {
       user.active = false;
       user.deletedAt = new Date();
       user.passwordHash = null;
+      // Their two-factor secrets go with the password: a deleted person keeps nothing to sign in with.
+      ctx.services.totp.disable(user);
       user.businessUnits.removeAll();
       user.endTokens();
       await tx.nativeDelete(AccessGrant, { user: user.id });

@@ -3,7 +3,7 @@ import { buildSchema } from 'type-graphql';
 import { describe, expect, it } from 'vitest';
 import { createPlansyncBus } from '../events.js';
 import { resolvers } from '../schema.js';
-import { replaceFieldResolver, replaceSubscriptionResolve, wrapRootResolvers } from './typeGraphqlFields.js';
+import { replaceFieldResolver, replaceSubscriptionResolve, wrapFieldResolver, wrapRootResolvers } from './typeGraphqlFields.js';
 
 const HINT = 'See server/src/internals/typeGraphqlFields.ts and how this type-graphql version builds fields (build/cjs/schema/schema-generator.js, resolvers/create.js).';
 
@@ -106,5 +106,25 @@ describe("type-graphql's built field resolvers (internals/typeGraphqlFields.ts),
     // type-graphql's resolver ran: it answered (or refused) for itself, not the wrapper.
     expect(passed.errors?.[0]?.message ?? '').not.toBe('refused by the wrapper');
     expect(seen).toEqual(['refused', 'passed']);
+  });
+
+  it('wraps a nested field resolver the same way, and refuses a field without one', async () => {
+    const schema = await buildRaw();
+    for (const name of ['users', 'studioCompanies', 'systemGroups']) {
+      expect(typeof field(schema, 'Organization', name).resolve, `type-graphql no longer builds Organization.${name} with a resolve function. ${HINT}`).toBe('function');
+    }
+    const seen: string[] = [];
+    wrapFieldResolver<unknown>(schema, 'Organization', 'users', (_context, next) => {
+      seen.push('wrapped');
+      return next();
+    });
+    const resolve = field(schema, 'Organization', 'users').resolve!;
+    try {
+      await resolve({ id: 'org-1' }, {}, { viewer: null }, {} as never);
+    } catch {
+      // type-graphql's own resolver ran and refused (no viewer): what matters is that the wrapper ran first.
+    }
+    expect(seen).toEqual(['wrapped']);
+    expect(() => wrapFieldResolver(schema, 'Organization', 'nothing', (_c, next) => next())).toThrow(/Organization\.nothing has no resolver/);
   });
 });

@@ -79,3 +79,14 @@ export function wrapRootResolvers<TContext>(
     }
   }
 }
+
+/**
+ * Wraps the resolver of `typeName.fieldName` (a field type-graphql built with a resolver of its own), keeping
+ * type-graphql's, as wrapRootResolvers does for root fields. Throws when the field has no resolver.
+ */
+export function wrapFieldResolver<TContext>(schema: GraphQLSchema, typeName: string, fieldName: string, wrap: (context: TContext, next: () => unknown) => unknown): void {
+  const field = fieldOf(schema, typeName, fieldName);
+  const original = field?.resolve;
+  if (!field || !original) throw new Error(`${typeName}.${fieldName} has no resolver to wrap (internals/typeGraphqlFields.ts)`);
+  field.resolve = (source, args, context, info) => wrap(context as TContext, () => original(source, args, context, info));
+}
