@@ -20,6 +20,7 @@ import { requireViewer, type GraphQLContext } from '../graphql/context.js';
 import { isUuid } from '../ids.js';
 import { canManageUsers } from '../policies/user.js';
 import { AuthPayload } from './AuthResolver.js';
+import { withInvitationMail } from './invitationMail.js';
 import { TOTP_CODE_NEEDED_MESSAGE, TOTP_CODE_WRONG_MESSAGE } from './localLogin.js';
 import { mustEnrolTotp, totpRequired } from './totp.js';
 import { viewerFromUser } from './viewers.js';
@@ -34,6 +35,14 @@ export class UserInvitation {
 
   @Field(() => Date)
   expiresAt!: Date;
+
+  @Field(() => Boolean, {
+    nullable: true,
+    description:
+      'Whether the link was also e-mailed to the person: true once the mail server took it, false when sending failed (the link ' +
+      'above still works: pass it on), null when no mail server is configured (SMTP_URL).',
+  })
+  emailSent!: boolean | null;
 }
 
 @InputType()
@@ -98,7 +107,7 @@ export class AccountResolver {
       throw badUserInput(`A display name has 1 to ${MAX_DISPLAY_NAME_LENGTH} characters`, 'displayName');
     }
     try {
-      return await ctx.em.transactional(async (tx) => {
+      const invitation = await ctx.em.transactional(async (tx) => {
         if (await tx.count(User, { email })) throw badUserInput('This email is already taken', 'email');
         const units = await unitsByCode(tx, input.businessUnitCodes ?? []);
         const organization = input.organizationId
@@ -120,6 +129,8 @@ export class AccountResolver {
         });
         return { user, ...invitation };
       });
+      // Committed: now the person may get their link by mail too (a failure is reported, it undoes nothing).
+      return await withInvitationMail(ctx.services, invitation, 'CREATED');
     } catch (err) {
       // Two creations of one email at once: the unique index decides, with the same answer.
       if ((err as { code?: string }).code === '23505') throw badUserInput('This email is already taken', 'email');
@@ -142,7 +153,7 @@ export class AccountResolver {
       return { user, ...invitation };
     });
     ctx.services.events.publish('TOKENS_REVOKED', { userId: result.user.id });
-    return result;
+    return withInvitationMail(ctx.services, result, 'RESET');
   }
 
   @Mutation(() => AuthPayload, {
