@@ -111,7 +111,7 @@ export function SignInsPage() {
   const waiting = troubles.data?.usersAwaitingAccess;
 
   return (
-    <div className="admin-page">
+    <div className="admin-page signins-page">
       <div className="page-head">
         <h1>Sign-ins</h1>
         <span className="spacer" />
