@@ -216,7 +216,6 @@ describe.skipIf(!hasChromium)('people administration', () => {
     await page.getByRole('heading', { name: 'Marketing Lead' }).waitFor();
     await expect.poll(() => page.getByTestId('person-units').textContent()).toBe('Marketing');
     await expect.poll(() => page.getByRole('table', { name: 'Sign-ins of lead.marketing@example.com' }).textContent()).toContain('Signed in');
-    await shot(page, 'person-page');
 
     await page.getByRole('button', { name: 'Reset password…' }).click();
     const confirm = page.getByRole('dialog', { name: 'Reset Marketing Lead’s password?' });
@@ -231,6 +230,7 @@ describe.skipIf(!hasChromium)('people administration', () => {
     await done.getByRole('button', { name: 'Done' }).click();
     await expect.poll(() => page.getByRole('status').filter({ hasText: 'password was reset' }).count()).toBe(1);
     await expect.poll(() => page.getByRole('table', { name: 'Activity about this person' }).textContent()).toMatch(/Password reset|PASSWORD_RESET/i);
+    await shot(page, 'person-page');
 
     const person = await openLink(link);
     await choosePassword(person.page, 'a brand new passphrase');

@@ -111,7 +111,7 @@ export function SetPasswordPage({ onSignedIn }: { onSignedIn: (token: string) =>
   return (
     <main className="signin">
       <section className="card" aria-labelledby="set-password-title">
-        <h1 id="set-password-title">Choose your password</h1>
+        <h1 id="set-password-title">{!token || linkRefused ? 'This link does not work' : 'Choose your password'}</h1>
         <p className="muted">Plansync: budgets and onboarding, live.</p>
         {!token || linkRefused ? (
           <>
