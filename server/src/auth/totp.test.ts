@@ -340,7 +340,34 @@ describe('two-factor sign-in (TOTP)', () => {
       const [row] = await server.sql('SELECT totp_pending_secret FROM app_user WHERE id = $1', [id]);
       expect(row.totp_pending_secret).toBeNull();
     }
-    expect(errorCode(await server.gql(BEGIN, {}))).toBe('UNAUTHENTICATED');
+    for (const [query, variables] of [[BEGIN, {}], [CONFIRM, { c: '123456' }], [DISABLE, { c: '123456' }]] as const) {
+      expect(errorCode(await server.gql(query, variables)), query).toBe('UNAUTHENTICATED');
+    }
+  });
+
+  it('an enrolment not confirmed within 30 minutes must be begun again', async () => {
+    const person = await newPerson();
+    const begun = await server.gql(BEGIN, {}, person.token);
+    const { secret } = begun.data.beginTotpEnrollment;
+    await server.sql(`UPDATE app_user SET totp_pending_at = now() - interval '31 minutes' WHERE id = $1`, [person.id]);
+    const late = await server.gql(CONFIRM, { c: await codeAt(secret) }, person.token);
+    expect(errorCode(late)).toBe('BAD_USER_INPUT');
+    expect(late.errors![0].message).toMatch(/Begin the enrolment/);
+    expect((await server.gql(ME, {}, person.token)).data.me.totpEnabled).toBe(false);
+  });
+
+  it('a stored secret is bound to its row: copied onto another person, it opens nothing', async () => {
+    const owner = await newPerson();
+    const secret = await enrol(owner.token);
+    const other = await newPerson();
+    await enrol(other.token);
+    await server.sql(
+      `UPDATE app_user SET totp_secret = (SELECT totp_secret FROM app_user WHERE id = $1), totp_last_step = NULL WHERE id = $2`,
+      [owner.id, other.id],
+    );
+    await freshStep();
+    const res = await server.gql(LOGIN, { e: other.email, p: PASSWORD, c: await codeAt(secret, now() + STEP_SECONDS) });
+    expect(res.errors![0].extensions).toEqual({ code: 'UNAUTHENTICATED', totpRequired: true });
   });
 
   it('a password reset keeps TOTP: the set-password link asks for the code, and changes nothing without it', async () => {
