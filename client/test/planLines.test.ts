@@ -2,7 +2,8 @@
  * A plan's lines administered in a browser against a real server: an open grid shows lines added elsewhere and
  * drops a removed one without a reload, and its new row takes an edit; on the plans page an admin adds a unit's
  * lines (a category and region with its quarters, then one line), is told why a line that exists cannot be added
- * again, and removes lines after a confirmation that says how many and that their history stays.
+ * again, removes lines after a confirmation that says how many and that their history stays, and sees another
+ * admin's addition without a reload.
  */
 import fs from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -128,15 +129,21 @@ describe.skipIf(!hasChromium)('plan lines', () => {
     await section.getByRole('button', { name: 'Remove selected (2)…' }).click();
     await page.getByRole('dialog', { name: 'Remove 2 lines from Research?' }).getByRole('button', { name: 'Remove 2 lines' }).click();
     await expect.poll(() => section.getByTestId('line-count').textContent()).toBe('3 lines');
+    // Another admin's addition shows without a reload.
+    const elsewhere = await server.gql(ADD, { p: planId, l: [{ businessUnitCode: 'RESEARCH', productCategory: 'Storage', region: 'Asia Pacific', quarter: 'Q1' }] }, admin);
+    expect(elsewhere.errors).toBeUndefined();
+    await expect.poll(() => section.getByTestId('line-count').textContent()).toBe('4 lines');
+    await expect.poll(() => table.textContent()).toContain('StorageAsia PacificQ1');
     expect((await unitLines('RESEARCH')).map((l) => `${l.product_category} ${l.region} ${l.quarter}`)).toEqual([
       'Laptops North America Q2',
       'Servers Europe Q3',
       'Servers Europe Q4',
+      'Storage Asia Pacific Q1',
     ]);
     const entries = await server.sql<{ action: string; details: { count: number } }>(
       `SELECT action, details FROM activity_entry WHERE action IN ('LINES_ADDED', 'LINES_REMOVED') AND details->'units' ? 'RESEARCH' ORDER BY at`,
     );
-    expect(entries.map((e) => [e.action, e.details.count])).toEqual([['LINES_ADDED', 4], ['LINES_ADDED', 1], ['LINES_REMOVED', 2]]);
+    expect(entries.map((e) => [e.action, e.details.count])).toEqual([['LINES_ADDED', 4], ['LINES_ADDED', 1], ['LINES_REMOVED', 2], ['LINES_ADDED', 1]]);
     expectNoProblems(person);
   });
 });

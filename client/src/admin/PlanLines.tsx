@@ -6,8 +6,8 @@
  * refusals are shown as it words them.
  */
 import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
-import { useMutation, useQuery } from '@apollo/client/react';
-import { AddBudgetLinesDocument, PlanLinesDocument, RemoveBudgetLinesDocument, type PlanAdminQuery } from '../graphql/generated';
+import { useMutation, useQuery, useSubscription } from '@apollo/client/react';
+import { AddBudgetLinesDocument, PlanLinesChangedDocument, PlanLinesDocument, RemoveBudgetLinesDocument, type PlanAdminQuery } from '../graphql/generated';
 import { problemOf, type ProblemInfo } from '../common/errors';
 import { formatAmount } from '../grid/cells';
 import { ErrorMessage, Loading } from '../common/Status';
@@ -71,6 +71,8 @@ export function PlanLines({ plans, units, onNotice }: { plans: readonly Plan[]; 
   const skip = !plan || !unit;
   const lines = useQuery(PlanLinesDocument, { variables: { planId: plan?.id ?? '', unit: unit?.code ?? '' }, skip, fetchPolicy: 'cache-and-network' });
   const rows = useMemo(() => lines.data?.budgetLines ?? [], [lines.data]);
+  // Another admin's additions and removals show here too, as in the grids.
+  useSubscription(PlanLinesChangedDocument, { variables: { planId: plan?.id ?? '', unit: unit?.code ?? '' }, skip, onData: () => void lines.refetch() });
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
   const [confirming, setConfirming] = useState(false);
   const [problem, setProblem] = useState<ProblemInfo | null>(null);
