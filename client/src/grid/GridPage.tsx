@@ -139,6 +139,16 @@ function UnitBudget({ planId, planName, unitCode, unitName, units, planPicker, p
     return { regions: distinct((l) => l.region), categories: distinct((l) => l.productCategory), quarters: distinct((l) => l.quarter).sort() };
   }, [lines.data]);
   const onVisibleRows = useCallback((rows: GridRow[]) => setVisible(rows), []);
+  // Back live after a disconnect (a server restart, say): lines added or removed meanwhile were not heard (a
+  // subscription replays nothing), so the rows are read again.
+  const wasLive = useRef(false);
+  const refetchLines = useRef(lines.refetch);
+  refetchLines.current = lines.refetch;
+  useEffect(() => {
+    if (grid?.status !== 'live') return;
+    if (wasLive.current) void refetchLines.current();
+    wasLive.current = true;
+  }, [grid?.status]);
   useEffect(() => {
     if (grid?.closedCode === CloseCode.Unauthorized) rejected();
   }, [grid?.closedCode, rejected]);
