@@ -41,7 +41,7 @@ export function SignInPage({ reason, onSignedIn }: { reason: SignOutReason | nul
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [microsoft, setMicrosoft] = useState(false);
-  // Asked for once the server said the password needs a code with it.
+  // Asked for once the server said the password needs a code with it; another email starts over.
   const [codeNeeded, setCodeNeeded] = useState(false);
   const [code, setCode] = useState('');
 
@@ -83,12 +83,13 @@ export function SignInPage({ reason, onSignedIn }: { reason: SignOutReason | nul
         <form onSubmit={submit} aria-label="Sign in">
           <label>
             Email
-            <input name="email" type="email" autoComplete="username" value={email} onChange={(e) => setEmail(e.target.value)} required autoFocus />
+            <input name="email" type="email" autoComplete="username" value={email}
+              onChange={(e) => { setEmail(e.target.value); setCodeNeeded(false); }} required autoFocus />
           </label>
           <label>
             Password
             <input name="password" type="password" autoComplete="current-password" value={password}
-              onChange={(e) => { setPassword(e.target.value); }} required />
+              onChange={(e) => setPassword(e.target.value)} required />
           </label>
           {codeNeeded && (
             <div className="code-step" role="group" aria-label="Two-factor sign-in">
