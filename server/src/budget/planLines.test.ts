@@ -9,9 +9,9 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { unitGridLayout } from './planLayout.js';
 import { connectGrid, eventually, synced, type GridClient } from '../testing/gridClients.js';
 import { errorCode, startTestServer, type TestServer } from '../testing/harness.js';
-import { addLines, removeLines } from './planLines.js';
 
 const ADD = `mutation($p: ID!, $l: [NewBudgetLineInput!]!) { addBudgetLines(planId: $p, lines: $l) {
   id businessUnit { code } productCategory region quarter position priorYearActual budgetAmount forecastSales comment version } }`;
@@ -164,13 +164,10 @@ describe('adding and removing budget lines', () => {
       expect(errorCode(res), what).toBe('BAD_USER_INPUT');
       expect(res.errors![0].message.length, what).toBeGreaterThan(0);
     }
-    // More than 5,000 lines. So many do not fit in a request body over HTTP (LIMITS.maxBodyBytes, refused before
-    // any resolver runs), so the service's own cap is asked directly, as a resolver would.
-    const { services } = server.app;
-    const em = services.orm.em.fork();
-    const viewer = (await services.viewers.fromToken(em, admin))!;
-    const overCap = addLines(em, services.events, viewer, planId, Array.from({ length: 5001 }, () => good));
-    await expect(overCap).rejects.toMatchObject({ extensions: { code: 'BAD_USER_INPUT' }, message: expect.stringMatching(/5000 lines/) });
+    // More than 5,000 lines in one call, over HTTP as a script would send them: refused whole.
+    const overCap = await add(Array.from({ length: 5001 }, () => good));
+    expect(errorCode(overCap)).toBe('BAD_USER_INPUT');
+    expect(overCap.errors![0].message).toMatch(/5000 lines/);
     // A plan that does not exist.
     expect(errorCode(await add([good], admin, '00000000-0000-4000-8000-000000000000'))).toBe('NOT_FOUND');
     expect(errorCode(await add([good], admin, 'nope'))).toBe('NOT_FOUND');
@@ -194,13 +191,9 @@ describe('adding and removing budget lines', () => {
     expect((await unitLines('RESEARCH')).map((l) => l.id)).toEqual(research.slice(2).map((l) => l.id));
     // Removing again: nothing left to remove.
     expect((await remove([first.id])).data.removeBudgetLines).toBe(0);
-    // More than 5,000 ids: refused whole, the real one among them stays (asked of the service directly: so many
-    // ids do not fit in a request body over HTTP).
+    // More than 5,000 ids, over HTTP: refused whole, the real one among them stays.
     const tooMany = [research[2].id, ...Array.from({ length: 5000 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`)];
-    const { services } = server.app;
-    const em = services.orm.em.fork();
-    const viewer = (await services.viewers.fromToken(em, admin))!;
-    await expect(removeLines(em, services.events, viewer, tooMany)).rejects.toMatchObject({ extensions: { code: 'BAD_USER_INPUT' } });
+    expect(errorCode(await remove(tooMany))).toBe('BAD_USER_INPUT');
     expect((await unitLines('RESEARCH')).map((l) => l.id)).toContain(research[2].id);
 
     const entries = await activity('LINES_REMOVED');
@@ -362,5 +355,22 @@ describe('adding and removing budget lines', () => {
     expect(new Set(northLead.received.map((e) => e.businessUnit.code))).toEqual(new Set(['SALES_NORTH']));
     expect(new Set(northViewer.received.map((e) => e.businessUnit.code))).toEqual(new Set(['SALES_NORTH']));
     expect(northLead.errors).toEqual([]);
+  });
+
+  it("takes the contract's 5,000 lines in one HTTP call (a new year's structure for 42 units), with one activity entry", async () => {
+    // 120 lines a unit (6 categories x 5 regions x 4 quarters): 42 new units hold 5,040 possible lines.
+    const units = Array.from({ length: 42 }, (_, i) => `BULK_${String(i).padStart(2, '0')}`);
+    for (const code of units) {
+      expect((await server.gql(`mutation($c: String!) { createBusinessUnit(code: $c, name: $c) { code } }`, { c: code }, admin)).errors).toBeUndefined();
+    }
+    const lines = units.flatMap((unit) => unitGridLayout().map((l) => line(unit, l.productCategory, l.region, l.quarter, 1))).slice(0, 5000);
+    expect(lines).toHaveLength(5000);
+    const before = await lineCount();
+    const res = await add(lines);
+    expect(res.errors).toBeUndefined();
+    expect(res.data.addBudgetLines).toHaveLength(5000);
+    expect(await lineCount()).toBe(before + 5000);
+    const entry = (await activity('LINES_ADDED')).at(-1) as any;
+    expect(entry.details).toMatchObject({ planId, count: 5000 });
   });
 });

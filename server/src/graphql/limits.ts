@@ -24,8 +24,18 @@ export const LIMITS = {
   maxCost: 40_000,
   /** Tokens per document, checked by the parser before anything else. */
   maxTokens: 2000,
-  /** Request body size, for every POST. */
-  maxBodyBytes: 100 * 1024,
+  /**
+   * Request body size of a GraphQL POST. The contract's batch mutations take up to 5,000 lines a call
+   * (addBudgetLines, updateBudgetLines): 5,000 new lines are about 600 KB of JSON, 5,000 changes with
+   * ordinary comments a few MB. Parsing 4 MiB of JSON takes milliseconds; anything larger is refused (413)
+   * before it is parsed.
+   */
+  maxBodyBytes: 4 * 1024 * 1024,
+  /**
+   * One graphql-ws message. Subscriptions and the occasional mutation are small; batches of thousands of
+   * lines go over HTTP, and a socket's buffer is held for its whole life, so this stays small.
+   */
+  maxWebSocketMessageBytes: 100 * 1024,
   /** Active subscriptions on one websocket. */
   maxSubscriptionsPerSocket: 50,
   /**

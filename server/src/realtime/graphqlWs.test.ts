@@ -656,7 +656,7 @@ describe('GraphQL over websockets', () => {
       expect((await twiceClosed).code).toBe(CloseCode.TooManyInitialisationRequests);
       const big = await rawSocket();
       const bigClosed = closeOf(big);
-      big.send('x'.repeat(LIMITS.maxBodyBytes + 1));
+      big.send('x'.repeat(LIMITS.maxWebSocketMessageBytes + 1));
       expect((await bigClosed).code).toBe(CloseCode.MessageTooBig);
 
       // The bystander saw none of it and still receives changes.

@@ -113,7 +113,7 @@ function groupKeyOf(viewer: Viewer | null, documentId: number, operationName: st
 
 /** Creates the graphql-ws server; the caller routes `/graphql` upgrades to `wss.handleUpgrade`. */
 export function createGraphQLWebSocketServer(schema: GraphQLSchema, services: Services) {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.maxBodyBytes, handleProtocols });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.maxWebSocketMessageBytes, handleProtocols });
   const rules = [...specifiedRules, ...validationRules];
   // One fanout per topic that some subscription follows, made when the first one starts.
   const fanouts = new Map<string, TopicFanout<object>>();
