@@ -14,7 +14,8 @@ describe('schema/schema.graphql', () => {
   it('has every operation of the contract with its arguments', async () => {
     const sdl = await fs.readFile(schemaFile, 'utf8');
     for (const signature of [
-      'login(email: String!, password: String!): AuthPayload!',
+      // Contract v1.1 adds totpCode (two-factor sign-in).
+      'login(email: String!, password: String!, totpCode: String): AuthPayload!',
       'me: User!',
       'businessUnits: [BusinessUnit!]!',
       'budgetPlans: [BudgetPlan!]!',

@@ -164,8 +164,9 @@ export class AccountResolver {
   async setPasswordWithToken(
     @Arg('token', () => String) token: string,
     @Arg('password', () => String) password: string,
-    @Arg('totpCode', () => String, { nullable: true, description: 'The 6-digit code of the authenticator app, when two-factor sign-in is on.' })
-    totpCode: string | null | undefined,
+    // The authenticator app's 6-digit code, when two-factor sign-in is on (described with the field: an argument's
+    // own description would print the contract's one-line signature over several lines).
+    @Arg('totpCode', () => String, { nullable: true }) totpCode: string | null | undefined,
     @Ctx() ctx: GraphQLContext,
   ): Promise<AuthPayload> {
     const user = await ctx.em.transactional(async (tx) => {

@@ -33,8 +33,9 @@ export class AuthResolver {
   async login(
     @Arg('email', () => String) email: string,
     @Arg('password', () => String) password: string,
-    @Arg('totpCode', () => String, { nullable: true, description: 'The 6-digit code of the authenticator app, when two-factor sign-in is on.' })
-    totpCode: string | null | undefined,
+    // The authenticator app's 6-digit code, when two-factor sign-in is on (described with the field: an argument's
+    // own description would print the contract's one-line signature over several lines).
+    @Arg('totpCode', () => String, { nullable: true }) totpCode: string | null | undefined,
     @Ctx() ctx: GraphQLContext,
   ): Promise<AuthPayload> {
     const session = await ctx.services.localLogin.login(ctx.em, email, password, ctx.ip, totpCode);
