@@ -61,10 +61,11 @@ describe('two-factor sign-in (TOTP)', () => {
   afterAll(() => server?.stop());
 
   /** A new person with a password (a BU leader unless told), signed in. */
-  async function newPerson(role = 'BU_LEADER', units = ['SALES_NORTH']) {
+  async function newPerson(role = 'BU_LEADER', units = ['SALES_NORTH'], organizationId?: string) {
     seq += 1;
     const email = `totp${seq}@example.com`;
-    const created = await server.gql(CREATE_USER, { input: { email, displayName: `Totp ${seq}`, role, businessUnitCodes: units } }, admin);
+    const input = { email, displayName: `Totp ${seq}`, role, businessUnitCodes: units, organizationId };
+    const created = await server.gql(CREATE_USER, { input }, admin);
     expect(created.errors).toBeUndefined();
     const set = await server.gql(SET_PASSWORD, { t: created.data.createUser.setPasswordUrl.split('#')[1], p: PASSWORD });
     expect(set.errors).toBeUndefined();
@@ -282,6 +283,11 @@ describe('two-factor sign-in (TOTP)', () => {
       const back = await server.gql(DISABLE, { c: await codeAt(secret, now() + STEP_SECONDS) }, token);
       expect(back.errors, email).toBeUndefined();
     }
+    // PARTNER_USER, the one role the demo has nobody of.
+    const [acme] = await server.sql<{ id: string }>(`SELECT id FROM organization WHERE name = 'Acme Partners'`);
+    const partnerUser = await newPerson('PARTNER_USER', [], acme.id);
+    await enrol(partnerUser.token);
+    expect((await server.gql(ME, {}, partnerUser.token)).data.me.totpEnabled).toBe(true);
 
     const person = await newPerson('VIEWER', ['MARKETING']);
     const secret = await enrol(person.token);
