@@ -10,6 +10,7 @@ import { generate } from 'otplib';
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { errorCode } from '../../server/src/testing/harness.js';
+import { ErrorCode } from '../../schema/codes.js';
 import { browserWorld, expectNoProblems, hasChromium, screenshot } from './browser.js';
 
 const SHOTS = '/tmp/shots';
@@ -50,7 +51,7 @@ describe.skipIf(!hasChromium)('people administration', () => {
     // Someone deactivated, someone locked by failed sign-ins, and a name a spreadsheet would run as a formula.
     const [finance] = await server.sql<{ id: string }>(`SELECT id FROM app_user WHERE email = 'viewer.finance@example.com'`);
     expect((await server.gql('mutation($id: ID!) { deactivateUser(userId: $id) { id } }', { id: finance.id }, admin)).errors).toBeUndefined();
-    for (let i = 0; i < 5; i++) expect(await loginCode('viewer.operations@example.com', 'not-the-password')).toBe('UNAUTHENTICATED');
+    for (let i = 0; i < 5; i++) expect(await loginCode('viewer.operations@example.com', 'not-the-password')).toBe(ErrorCode.UNAUTHENTICATED);
     const created = await server.gql(
       'mutation($input: CreateUserInput!) { createUser(input: $input) { user { id } } }',
       { input: { email: 'formula@example.com', displayName: '=HYPERLINK("http://evil.example")', role: 'VIEWER', businessUnitCodes: ['FINANCE'] } },
@@ -115,7 +116,7 @@ describe.skipIf(!hasChromium)('people administration', () => {
     await shot(madeUp.page, 'set-password-used');
     const noToken = await openLink(`${world.server.url}/set-password`);
     await expect.poll(() => noToken.page.getByRole('alert').textContent()).toContain('needs the whole link');
-    expect(await loginCode('nina.new@example.com', 'another good password')).toBe('UNAUTHENTICATED');
+    expect(await loginCode('nina.new@example.com', 'another good password')).toBe(ErrorCode.UNAUTHENTICATED);
     await Promise.all([nina, again, madeUp, noToken].map((p) => p.context.close()));
     expectNoProblems(admin);
   });
@@ -225,8 +226,8 @@ describe.skipIf(!hasChromium)('people administration', () => {
     const link = await done.getByLabel('Set-password link').inputValue();
     expect(link).toMatch(/\/set-password#/);
     expect(await done.textContent()).toContain('will not be shown again');
-    expect(await loginCode('lead.marketing@example.com', 'plansync-demo')).toBe('UNAUTHENTICATED');
-    expect(errorCode(await world.server.gql('{ me { id } }', {}, lead))).toBe('UNAUTHENTICATED');
+    expect(await loginCode('lead.marketing@example.com', 'plansync-demo')).toBe(ErrorCode.UNAUTHENTICATED);
+    expect(errorCode(await world.server.gql('{ me { id } }', {}, lead))).toBe(ErrorCode.UNAUTHENTICATED);
     await done.getByRole('button', { name: 'Done' }).click();
     await expect.poll(() => page.getByRole('status').filter({ hasText: 'password was reset' }).count()).toBe(1);
     await expect.poll(() => page.getByRole('table', { name: 'Activity about this person' }).textContent()).toMatch(/Password reset|PASSWORD_RESET/i);
@@ -255,7 +256,7 @@ describe.skipIf(!hasChromium)('people administration', () => {
     await filters.getByLabel('Status').selectOption('LOCKED');
     await page.getByRole('link', { name: 'Operations Viewer' }).click();
     await expect.poll(() => page.getByTestId('person-status').textContent()).toMatch(/^Locked until /);
-    expect(await loginCode('viewer.operations@example.com', 'plansync-demo')).toBe('UNAUTHENTICATED');
+    expect(await loginCode('viewer.operations@example.com', 'plansync-demo')).toBe(ErrorCode.UNAUTHENTICATED);
     await act('Unlock…', 'Unlock Operations Viewer?', 'Unlock');
     await expect.poll(() => page.getByTestId('person-status').textContent()).toBe('Active');
     expect(await loginCode('viewer.operations@example.com', 'plansync-demo')).toBeUndefined();
@@ -311,7 +312,7 @@ describe.skipIf(!hasChromium)('people administration', () => {
     await expect.poll(() => off.getByRole('status').textContent()).toBe('Done: all 1 changed.');
     await off.getByRole('button', { name: 'Close' }).click();
     await expect.poll(() => rows(page).filter({ hasText: 'planner.sales-south@example.com' }).locator('[data-status]').textContent()).toBe('Deactivated');
-    expect(await loginCode('planner.sales-south@example.com', 'plansync-demo')).toBe('UNAUTHENTICATED');
+    expect(await loginCode('planner.sales-south@example.com', 'plansync-demo')).toBe(ErrorCode.UNAUTHENTICATED);
     expectNoProblems(admin);
   });
 
@@ -335,7 +336,7 @@ describe.skipIf(!hasChromium)('people administration', () => {
     await person.page.getByLabel('Authentication code').fill('000000');
     await person.page.getByRole('button', { name: 'Set password and sign in' }).click();
     await expect.poll(() => person.page.getByRole('alert').textContent()).toMatch(/code/i);
-    expect(await loginCode('analyst@example.com', 'ann has a new passphrase')).toBe('UNAUTHENTICATED');
+    expect(await loginCode('analyst@example.com', 'ann has a new passphrase')).toBe(ErrorCode.UNAUTHENTICATED);
     // The code of the next step (the server takes a step either side, and never one used already).
     await person.page.getByLabel('Authentication code').fill(await generate({ secret, epoch: (step + 1) * 30 }));
     await person.page.getByRole('button', { name: 'Set password and sign in' }).click();
