@@ -271,6 +271,14 @@ describe.skipIf(!hasChromium)('people administration', () => {
     await expect.poll(() => page.getByRole('table', { name: 'Activity about this person' }).locator('[data-action]').evaluateAll((r) => r.map((row) => row.getAttribute('data-action'))))
       .toEqual(['USER_REACTIVATED', 'USER_DEACTIVATED']);
 
+    // The admin's own page: what they did, and to whom, the organisation of each person linked.
+    await page.getByRole('link', { name: '← All people' }).click();
+    await page.getByRole('link', { name: 'Ada Admin', exact: true }).click();
+    const theirs = page.getByRole('table', { name: 'Activity by this person' });
+    await expect.poll(() => theirs.locator('[data-action]').first().getAttribute('data-action')).toBe('USER_REACTIVATED');
+    expect(await theirs.textContent()).toContain('viewer.operations@example.com');
+    expect(await theirs.locator('[data-action="USER_REACTIVATED"]').textContent()).toContain('viewer.finance@example.com');
+
     // Deleted: after a confirmation that says it cannot be undone; listed nowhere, the activity keeps the email.
     await page.getByRole('link', { name: '← All people' }).click();
     await page.getByRole('link', { name: '=HYPERLINK("http://evil.example")' }).click();

@@ -1,7 +1,7 @@
 /**
  * A person's page (`/admin/users/<id>`, admins): who they are, their status, role, units and organisation,
  * what other systems gave them (access grants), their recent sign-ins, what admins did about them (the
- * activity log's entries whose subject is their email), and the actions on them: change access, reset the
+ * activity log's entries whose subject is their email) and what they did themselves (whose actor they are), and the actions on them: change access, reset the
  * password (a new one-time link), deactivate or reactivate, unlock, delete.
  *
  * There is no `user(id)` query: the person comes from `users` (loaded once for the table anyway, people.ts
@@ -11,7 +11,7 @@
 import { useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { useQuery } from '@apollo/client/react';
-import { AccessUnitsDocument, AdminUsersDocument, PersonDetailsDocument } from '../graphql/generated';
+import { AccessUnitsDocument, AdminUsersDocument, PersonDetailsDocument, type PersonDetailsQuery } from '../graphql/generated';
 import { ErrorMessage, Loading } from '../common/Status';
 import { formatDateTime, roleLabel } from '../common/format';
 import { useNow } from '../common/useNow';
@@ -46,6 +46,7 @@ export function PersonPage() {
   const status = statusOf(person, now);
   const grants = details.data?.users.find((u) => u.id === person.id)?.accessGrants;
   const activity = details.data?.activityLog.edges.map((e) => e.node);
+  const theirActions = details.data?.theirActions.edges.map((e) => e.node);
 
   return (
     <div className="admin-page person-page">
@@ -89,7 +90,9 @@ export function PersonPage() {
             <dt>Email</dt><dd>{person.email}</dd>
             <dt>Role</dt><dd><span className="badge neutral" data-role={person.role}>{roleLabel(person.role)}</span></dd>
             <dt>Business units</dt><dd data-testid="person-units">{unitList(person) || <span className="muted">None</span>}</dd>
-            <dt>Organisation</dt><dd>{person.organization?.name ?? <span className="muted">None (one of us)</span>}</dd>
+            <dt>Organisation</dt><dd>{person.organization
+              ? <Link to={`/admin/organizations/${person.organization.id}`}>{person.organization.name}</Link>
+              : <span className="muted">None (one of us)</span>}</dd>
             <dt>Kind</dt><dd>{person.kind === 'SERVICE' ? 'Service account (tokens only, no sign-in)' : 'Person'}</dd>
             <dt>Last sign-in</dt><dd>{person.lastSignInAt ? formatDateTime(person.lastSignInAt) : <span className="muted">Never</span>}</dd>
             <dt>Two-factor</dt><dd>{person.totpEnabled ? 'On (authenticator app)' : 'Off'}</dd>
@@ -113,29 +116,10 @@ export function PersonPage() {
         </section>
       </div>
       <PersonSignIns email={person.email} />
-      <section className="panel" aria-labelledby="person-activity-title">
-        <div className="list-head">
-          <h2 id="person-activity-title">What admins did about them</h2>
-          <Link to="/admin/activity" className="small">Whole activity log</Link>
-        </div>
-        {!activity && !details.error && <Loading what="their activity" />}
-        {activity && activity.length === 0 && <p className="muted empty">Nothing yet.</p>}
-        {activity && activity.length > 0 && (
-          <table className="data" aria-label="Activity about this person">
-            <thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">What</th><th scope="col">Details</th></tr></thead>
-            <tbody>
-              {activity.map((entry) => (
-                <tr key={entry.id} data-action={entry.action}>
-                  <td className="nowrap">{formatDateTime(entry.at)}</td>
-                  <td>{entry.actor?.email ?? <span className="muted">Plansync</span>}</td>
-                  <td>{actionLabel(entry.action)}</td>
-                  <td className="muted small">{detailsText(entry.details)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
-      </section>
+      <ActivityPanel id="person-activity-title" title="What admins did about them" label="Activity about this person"
+        entries={activity} error={Boolean(details.error)} showActor />
+      <ActivityPanel id="person-actions-title" title="What they did" label="Activity by this person"
+        entries={theirActions} error={Boolean(details.error)} showSubject />
       {action && (
         <PersonActionDialog person={person} action={action} onDone={(done) => {
           setAction(null);
@@ -149,5 +133,48 @@ export function PersonPage() {
         }} />
       )}
     </div>
+  );
+}
+
+type ActivityRow = PersonDetailsQuery['activityLog']['edges'][number]['node'];
+
+/** A short table of activity entries: about the person (who did it matters) or by them (to whom matters). */
+function ActivityPanel({ id, title, label, entries, error, showActor, showSubject }: {
+  id: string; title: string; label: string; entries: ActivityRow[] | undefined; error: boolean;
+  showActor?: boolean; showSubject?: boolean;
+}) {
+  return (
+    <section className="panel" aria-labelledby={id}>
+      <div className="list-head">
+        <h2 id={id}>{title}</h2>
+        <Link to="/admin/activity" className="small">Whole activity log</Link>
+      </div>
+      {!entries && !error && <Loading what="their activity" />}
+      {entries && entries.length === 0 && <p className="muted empty">Nothing yet.</p>}
+      {entries && entries.length > 0 && (
+        <table className="data" aria-label={label}>
+          <thead>
+            <tr>
+              <th scope="col">When</th>
+              {showActor && <th scope="col">Who</th>}
+              <th scope="col">What</th>
+              {showSubject && <th scope="col">About</th>}
+              <th scope="col">Details</th>
+            </tr>
+          </thead>
+          <tbody>
+            {entries.map((entry) => (
+              <tr key={entry.id} data-action={entry.action}>
+                <td className="nowrap">{formatDateTime(entry.at)}</td>
+                {showActor && <td>{entry.actor?.email ?? <span className="muted">Plansync</span>}</td>}
+                <td>{actionLabel(entry.action)}</td>
+                {showSubject && <td>{entry.subject}</td>}
+                <td className="muted small">{detailsText(entry.details)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
   );
 }

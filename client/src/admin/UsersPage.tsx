@@ -209,7 +209,9 @@ function UserRows({ user, isAdmin, editing, columns, units, now, selected, onSel
         <td className="email">{user.email}</td>
         <td><span className="badge neutral" data-role={user.role}>{roleLabel(user.role)}</span></td>
         <td>{unitList(user) || <span className="muted">—</span>}</td>
-        {isAdmin && <td>{user.organization?.name ?? <span className="muted">—</span>}</td>}
+        {isAdmin && <td>{user.organization
+          ? <Link to={`/admin/organizations/${user.organization.id}`}>{user.organization.name}</Link>
+          : <span className="muted">—</span>}</td>}
         <td><StatusCell user={user} now={now} /></td>
         <td>{user.kind === 'SERVICE' ? <span className="tag">Service</span> : 'Person'}</td>
         <td className="nowrap">{user.lastSignInAt ? formatDateTime(user.lastSignInAt) : <span className="muted">Never</span>}</td>
