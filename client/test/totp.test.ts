@@ -113,7 +113,7 @@ describe.skipIf(!hasChromium)('two-factor sign-in and the account page', () => {
     // Signed out and in again: the code is asked for, and then the app opens.
     await page.getByRole('button', { name: 'Sign out' }).click();
     await signInWithCode(page, email, 'plansync-demo', secret, 'sign-in-code-step');
-    expect(await page.getByTestId('me').textContent()).toContain('BU_LEADER');
+    expect(await page.getByTestId('me').textContent()).toContain('BU leader');
 
     // Change the password on the account page: this session carries on.
     await page.getByTestId('me').click();
@@ -172,12 +172,12 @@ describe.skipIf(!hasChromium)('two-factor sign-in and the account page', () => {
       await page.getByLabel('Password').fill('plansync-demo');
       await page.getByRole('button', { name: 'Sign in', exact: true }).click();
       await page.getByRole('heading', { name: 'Set up two-factor sign-in' }).waitFor();
-      expect(await page.getByRole('status').first().textContent()).toMatch(/As an ANALYST, you need two-factor sign-in/);
+      expect(await page.getByRole('status').first().textContent()).toMatch(/As an Analyst, you need two-factor sign-in/);
       // None of the app is offered meanwhile.
       expect(await page.getByRole('navigation', { name: 'Main' }).count()).toBe(0);
       await enrolOnPage(page, 'totp-required-enrolment');
       await page.getByTestId('me').waitFor();
-      expect(await page.getByTestId('me').textContent()).toContain('ANALYST');
+      expect(await page.getByTestId('me').textContent()).toContain('Analyst');
       await page.getByRole('navigation', { name: 'Main' }).waitFor();
     } finally {
       await context.close();

@@ -11,6 +11,7 @@ import { useState, type FormEvent } from 'react';
 import { useMutation } from '@apollo/client/react';
 import { ChangePasswordDocument } from '../graphql/generated';
 import { problemOf } from '../common/errors';
+import { roleLabel } from '../common/format';
 import { useSession } from './MeContext';
 import { TwoFactor } from './TwoFactor';
 
@@ -75,7 +76,7 @@ export function AccountPage() {
         <h2 id="account-who">{me.displayName}</h2>
         <dl className="facts">
           <dt>Email</dt><dd>{me.email}</dd>
-          <dt>Role</dt><dd>{me.role}</dd>
+          <dt>Role</dt><dd>{roleLabel(me.role)}</dd>
           {me.organization && <><dt>Organisation</dt><dd>{me.organization.name}</dd></>}
           {me.businessUnits.length > 0 && <><dt>Business units</dt><dd>{me.businessUnits.map((u) => u.name).join(', ')}</dd></>}
         </dl>
@@ -108,7 +109,7 @@ export function TotpEnrollmentRequiredPage() {
       <section className="card wide-card" aria-labelledby="enrol-title">
         <h1 id="enrol-title">Set up two-factor sign-in</h1>
         <p className="notice" role="status">
-          As {/^[AEIOU]/.test(me.role) ? 'an' : 'a'} {me.role}, you need two-factor sign-in before you can use Plansync. It takes a minute: you will
+          As {/^[AEIOU]/.test(me.role) ? 'an' : 'a'} {roleLabel(me.role)}, you need two-factor sign-in before you can use Plansync. It takes a minute: you will
           need an authenticator app on your phone.
         </p>
         <TwoFactor enabled={me.totpEnabled} />

@@ -8,6 +8,7 @@ import { NavLink, Navigate, Route, Routes, useLocation } from 'react-router';
 import { ErrorBoundary } from '../common/ErrorBoundary';
 import { Loading } from '../common/Status';
 import { useSession } from '../auth/MeContext';
+import { roleLabel } from '../common/format';
 import { GridPage } from '../grid/GridPage';
 import { WaitingForAccess } from '../auth/WaitingForAccess';
 
@@ -50,7 +51,7 @@ export function Shell() {
         <div className="who">
           {/* The person's own account (password, two-factor sign-in) is one click from every view. */}
           <NavLink to="/account" className="account-link" title="Your account: password and two-factor sign-in" data-testid="me">
-            {me.displayName} <span className="badge">{me.role}</span>
+            {me.displayName} <span className="badge" data-role={me.role}>{roleLabel(me.role)}</span>
           </NavLink>
           <button className="link" onClick={signOut}>Sign out</button>
         </div>
