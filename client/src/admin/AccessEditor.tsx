@@ -3,7 +3,8 @@
  * change back in a confirmation dialog, because it takes effect at once: the person's open grid and
  * GraphQL connections follow the new rights (server/src/directory/UserResolver.ts).
  */
-import { useEffect, useRef, useState } from 'react';
+import { useState } from 'react';
+import { ConfirmDialog } from '../common/Dialogs';
 import { useMutation } from '@apollo/client/react';
 import { SetUserAccessDocument, type AdminUsersQuery, type Role } from '../graphql/generated';
 import { problemOf, type ProblemInfo } from '../common/errors';
@@ -16,22 +17,15 @@ const PARTNER_ROLES: Role[] = ['PARTNER_ADMIN', 'PARTNER_USER'];
 const unitNames = (codes: string[], units: readonly { code: string; name: string }[]) =>
   codes.length === 0 ? 'no unit' : codes.map((c) => units.find((u) => u.code === c)?.name ?? c).sort().join(', ');
 
-function ConfirmDialog({ user, role, codes, units, busy, problem, onConfirm, onCancel }: {
+function ConfirmAccessChange({ user, role, codes, units, busy, problem, onConfirm, onCancel }: {
   user: User; role: Role; codes: string[]; units: readonly { code: string; name: string }[];
   busy: boolean; problem: ProblemInfo | null; onConfirm: () => void; onCancel: () => void;
 }) {
-  const dialog = useRef<HTMLDialogElement>(null);
-  // A modal <dialog> keeps focus inside and closes with Escape, as people expect of a confirmation.
-  useEffect(() => {
-    const element = dialog.current;
-    if (element && !element.open) element.showModal();
-    return () => element?.close();
-  }, []);
   const before = user.businessUnits.map((u) => u.code);
   const sameUnits = [...before].sort().join() === [...codes].sort().join();
   return (
-    <dialog ref={dialog} className="confirm" aria-labelledby="confirm-title" onCancel={(e) => { e.preventDefault(); onCancel(); }}>
-      <h2 id="confirm-title">Change {user.displayName}’s access?</h2>
+    <ConfirmDialog title={`Change ${user.displayName}’s access?`} problem={problem} busy={busy}
+      confirmLabel="Confirm change" busyLabel="Saving…" onConfirm={onConfirm} onCancel={onCancel}>
       <dl className="change-summary">
         <dt>Role</dt>
         <dd>{role === user.role ? `${roleLabel(role)} (unchanged)` : <>{roleLabel(user.role)} → <strong>{roleLabel(role)}</strong></>}</dd>
@@ -39,12 +33,7 @@ function ConfirmDialog({ user, role, codes, units, busy, problem, onConfirm, onC
         <dd>{sameUnits ? `${unitNames(codes, units)} (unchanged)` : <>{unitNames(before, units)} → <strong>{unitNames(codes, units)}</strong></>}</dd>
       </dl>
       <p className="small muted">It takes effect at once: their open grids and live views reconnect with the new rights.</p>
-      {problem && <div className="form-problem" role="alert">{problem.message}</div>}
-      <div className="form-actions">
-        <button type="button" onClick={onConfirm} disabled={busy}>{busy ? 'Saving…' : 'Confirm change'}</button>
-        <button type="button" className="secondary" onClick={onCancel} disabled={busy}>Cancel</button>
-      </div>
-    </dialog>
+    </ConfirmDialog>
   );
 }
 
@@ -98,7 +87,7 @@ export function AccessEditor({ user, units, onDone }: {
         <button type="button" className="secondary" onClick={() => onDone(false)}>Cancel</button>
       </div>
       {confirming && (
-        <ConfirmDialog user={user} role={role} codes={codes} units={units} busy={loading} problem={problem}
+        <ConfirmAccessChange user={user} role={role} codes={codes} units={units} busy={loading} problem={problem}
           onConfirm={() => void confirm()} onCancel={() => { setConfirming(false); setProblem(null); }} />
       )}
     </div>

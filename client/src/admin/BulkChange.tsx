@@ -15,7 +15,8 @@ import { DeactivateUserDocument, SetUserAccessDocument, type Role } from '../gra
 import { problemOf } from '../common/errors';
 import { roleLabel } from '../common/format';
 import { ROLES } from './AccessEditor';
-import { Modal, UnitChoices } from './peopleActions';
+import { Modal } from '../common/Dialogs';
+import { UnitChoices } from './peopleActions';
 import type { Person } from './people';
 
 export type BulkKind = 'role' | 'units' | 'deactivate';
@@ -80,7 +81,7 @@ export function BulkChangeDialog({ kind, people, units, onClose }: {
   const failed = outcomes?.filter((o) => !o.ok).length ?? 0;
 
   return (
-    <Modal title={TITLES[kind](people.length)} titleId="bulk-title" onCancel={() => (running ? undefined : close())} wide>
+    <Modal title={TITLES[kind](people.length)} onCancel={() => (running ? undefined : close())} wide>
       {outcomes === null && kind === 'role' && (
         <label>
           New role

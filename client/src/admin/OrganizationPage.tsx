@@ -4,7 +4,8 @@
  * page), and deleting it after a confirmation. The server decides whether it may go (not while it has people
  * or unfinished workflows: CONFLICT), and its refusals are shown as it words them.
  */
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
+import { ConfirmDialog } from '../common/Dialogs';
 import { Link, useNavigate, useParams } from 'react-router';
 import { useMutation, useQuery } from '@apollo/client/react';
 import { DeleteOrganizationDocument, OrganizationDetailsDocument, OrganizationListDocument, RenameOrganizationDocument } from '../graphql/generated';
@@ -15,23 +16,11 @@ import { ErrorMessage, Loading } from '../common/Status';
 function DeleteDialog({ name, busy, problem, onConfirm, onCancel }: {
   name: string; busy: boolean; problem: ProblemInfo | null; onConfirm: () => void; onCancel: () => void;
 }) {
-  const dialog = useRef<HTMLDialogElement>(null);
-  // A modal <dialog> keeps focus inside and closes with Escape, as people expect of a confirmation.
-  useEffect(() => {
-    const element = dialog.current;
-    if (element && !element.open) element.showModal();
-    return () => element?.close();
-  }, []);
   return (
-    <dialog ref={dialog} className="confirm" aria-labelledby="delete-organization-title" onCancel={(e) => { e.preventDefault(); onCancel(); }}>
-      <h2 id="delete-organization-title">Delete {name}?</h2>
+    <ConfirmDialog title={`Delete ${name}?`} problem={problem} busy={busy} danger confirmLabel="Delete organisation" busyLabel="Deleting…"
+      onConfirm={onConfirm} onCancel={onCancel}>
       <p>Its studio companies and groups go with it. Finished workflows keep their history. This cannot be undone.</p>
-      {problem && <div className="form-problem" role="alert">{problem.message}</div>}
-      <div className="form-actions">
-        <button type="button" className="danger" onClick={onConfirm} disabled={busy}>{busy ? 'Deleting…' : 'Delete organisation'}</button>
-        <button type="button" className="secondary" onClick={onCancel} disabled={busy}>Cancel</button>
-      </div>
-    </dialog>
+    </ConfirmDialog>
   );
 }
 

@@ -5,7 +5,8 @@
  * be added or removed is the server's to decide (a closed plan, a submitted unit, a line that exists); its
  * refusals are shown as it words them.
  */
-import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useMemo, useState, type FormEvent } from 'react';
+import { ConfirmDialog } from '../common/Dialogs';
 import { useMutation, useQuery, useSubscription } from '@apollo/client/react';
 import { AddBudgetLinesDocument, PlanLinesChangedDocument, PlanLinesDocument, RemoveBudgetLinesDocument, type PlanAdminQuery } from '../graphql/generated';
 import { problemOf, type ProblemInfo } from '../common/errors';
@@ -28,26 +29,14 @@ const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? o
 function RemoveDialog({ count, unit, plan, busy, problem, onConfirm, onCancel }: {
   count: number; unit: Unit; plan: Plan; busy: boolean; problem: ProblemInfo | null; onConfirm: () => void; onCancel: () => void;
 }) {
-  const dialog = useRef<HTMLDialogElement>(null);
-  // A modal <dialog>: focus stays inside, Escape cancels, as with the plan status confirmation.
-  useEffect(() => {
-    const element = dialog.current;
-    if (element && !element.open) element.showModal();
-    return () => element?.close();
-  }, []);
   return (
-    <dialog ref={dialog} className="confirm" aria-labelledby="remove-lines-title" onCancel={(e) => { e.preventDefault(); onCancel(); }}>
-      <h2 id="remove-lines-title">Remove {plural(count, 'line')} from {unit.name}?</h2>
+    <ConfirmDialog title={`Remove ${plural(count, 'line')} from ${unit.name}?`} problem={problem} busy={busy} danger
+      confirmLabel={`Remove ${plural(count, 'line')}`} busyLabel="Removing…" onConfirm={onConfirm} onCancel={onCancel}>
       <p>
         {count === 1 ? 'It leaves' : 'They leave'} {plan.name} and every open grid at once, with {count === 1 ? 'its' : 'their'} figures.
         {' '}{count === 1 ? 'Its' : 'Their'} audit history stays readable in the audit log.
       </p>
-      {problem && <div className="form-problem" role="alert">{problem.message}</div>}
-      <div className="form-actions">
-        <button type="button" className="danger" onClick={onConfirm} disabled={busy}>{busy ? 'Removing…' : `Remove ${plural(count, 'line')}`}</button>
-        <button type="button" className="secondary" onClick={onCancel} disabled={busy}>Cancel</button>
-      </div>
-    </dialog>
+    </ConfirmDialog>
   );
 }
 

@@ -5,7 +5,8 @@
  * plan's lines, unit by unit (PlanLines.tsx: adding lines, removing them after a confirmation).
  * What each action may do is the server's to decide; its refusals are shown as it words them.
  */
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
+import { ConfirmDialog } from '../common/Dialogs';
 import { useMutation, useQuery } from '@apollo/client/react';
 import { CreateBudgetPlanDocument, CreateBusinessUnitDocument, PlanAdminDocument, SetBudgetPlanStatusDocument, type PlanAdminQuery } from '../graphql/generated';
 import { problemOf, type ProblemInfo } from '../common/errors';
@@ -26,28 +27,16 @@ const CARRY_OVER: Record<CarryOver, string> = {
 function StatusDialog({ plan, busy, problem, onConfirm, onCancel }: {
   plan: Plan; busy: boolean; problem: ProblemInfo | null; onConfirm: () => void; onCancel: () => void;
 }) {
-  const dialog = useRef<HTMLDialogElement>(null);
-  // A modal <dialog> keeps focus inside and closes with Escape, as people expect of a confirmation.
-  useEffect(() => {
-    const element = dialog.current;
-    if (element && !element.open) element.showModal();
-    return () => element?.close();
-  }, []);
   const closing = plan.status === 'OPEN';
   return (
-    <dialog ref={dialog} className="confirm" aria-labelledby="plan-status-title" onCancel={(e) => { e.preventDefault(); onCancel(); }}>
-      <h2 id="plan-status-title">{closing ? `Close ${plan.name}?` : `Reopen ${plan.name}?`}</h2>
+    <ConfirmDialog title={closing ? `Close ${plan.name}?` : `Reopen ${plan.name}?`} problem={problem} busy={busy}
+      confirmLabel={closing ? 'Close plan' : 'Reopen plan'} busyLabel="Saving…" onConfirm={onConfirm} onCancel={onCancel}>
       <p>
         {closing
           ? 'Nobody can change its figures any more, in the grid or over the API, until it is reopened. Open grids turn read-only at once.'
           : 'Its units can be edited again where their submission allows it.'}
       </p>
-      {problem && <div className="form-problem" role="alert">{problem.message}</div>}
-      <div className="form-actions">
-        <button type="button" onClick={onConfirm} disabled={busy}>{busy ? 'Saving…' : closing ? 'Close plan' : 'Reopen plan'}</button>
-        <button type="button" className="secondary" onClick={onCancel} disabled={busy}>Cancel</button>
-      </div>
-    </dialog>
+    </ConfirmDialog>
   );
 }
 

@@ -5,7 +5,7 @@
  *
  * The server decides and words every refusal (the last admin, a taken email): its message is shown as is.
  */
-import { useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from '@apollo/client/react';
 import {
   AdminUsersDocument,
@@ -19,6 +19,7 @@ import {
   UnlockUserDocument,
   type Role,
 } from '../graphql/generated';
+import { Modal } from '../common/Dialogs';
 import { problemOf, type ProblemInfo } from '../common/errors';
 import { formatDateTime, roleLabel } from '../common/format';
 import { ROLES } from './AccessEditor';
@@ -26,23 +27,6 @@ import type { Person } from './people';
 
 const PARTNER_ROLES: Role[] = ['PARTNER_ADMIN', 'PARTNER_USER'];
 
-/** A modal <dialog>: focus stays inside and Escape cancels, as people expect of a confirmation. */
-export function Modal({ title, titleId, onCancel, children, wide = false }: {
-  title: string; titleId: string; onCancel: () => void; children: ReactNode; wide?: boolean;
-}) {
-  const dialog = useRef<HTMLDialogElement>(null);
-  useEffect(() => {
-    const element = dialog.current;
-    if (element && !element.open) element.showModal();
-    return () => element?.close();
-  }, []);
-  return (
-    <dialog ref={dialog} className={`confirm${wide ? ' wide' : ''}`} aria-labelledby={titleId} onCancel={(e) => { e.preventDefault(); onCancel(); }}>
-      <h2 id={titleId}>{title}</h2>
-      {children}
-    </dialog>
-  );
-}
 
 export interface Invitation {
   setPasswordUrl: string;
@@ -135,7 +119,7 @@ export function CreatePersonDialog({ units, onClose }: {
 
   if (created) {
     return (
-      <Modal title={`${created.displayName} can now set a password`} titleId="created-title" onCancel={() => onClose(created.email)} wide>
+      <Modal title={`${created.displayName} can now set a password`} onCancel={() => onClose(created.email)} wide>
         <InvitationLink invitation={created} who={created.email} />
         <div className="form-actions">
           <button type="button" onClick={() => onClose(created.email)}>Done</button>
@@ -145,7 +129,7 @@ export function CreatePersonDialog({ units, onClose }: {
   }
   const partnerRole = PARTNER_ROLES.includes(role);
   return (
-    <Modal title="New person" titleId="create-title" onCancel={() => onClose(null)} wide>
+    <Modal title="New person" onCancel={() => onClose(null)} wide>
       <form className="stacked-form" aria-label="New person" onSubmit={submit}>
         <label>
           Email
@@ -266,7 +250,7 @@ export function PersonActionDialog({ person, action, onDone }: {
 
   if (invitation) {
     return (
-      <Modal title={`New set-password link for ${person.displayName}`} titleId="reset-done-title" onCancel={() => onDone('reset')} wide>
+      <Modal title={`New set-password link for ${person.displayName}`} onCancel={() => onDone('reset')} wide>
         <p>Their old password and sessions have ended.</p>
         <InvitationLink invitation={invitation} who={person.email} />
         <div className="form-actions">
@@ -276,7 +260,7 @@ export function PersonActionDialog({ person, action, onDone }: {
     );
   }
   return (
-    <Modal title={text.title(person.displayName)} titleId="person-action-title" onCancel={() => onDone(null)}>
+    <Modal title={text.title(person.displayName)} onCancel={() => onDone(null)}>
       <p>{text.body}</p>
       {problem && <div className="form-problem" role="alert">{problem.message}</div>}
       <div className="form-actions">

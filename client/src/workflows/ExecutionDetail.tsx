@@ -2,7 +2,8 @@
  * One execution: what it is about, who started it, where it stands, and its step timeline, kept live by the
  * page's events; and, for whoever may drive it, cancelling it (with a reason, after a confirmation).
  */
-import { useEffect, useRef, useState } from 'react';
+import { useState } from 'react';
+import { ConfirmDialog } from '../common/Dialogs';
 import { useMutation, useQuery } from '@apollo/client/react';
 import { Link } from 'react-router';
 import { CancelExecutionDocument, WorkflowExecutionDocument } from '../graphql/generated';
@@ -23,16 +24,9 @@ function Elapsed({ execution }: { execution: Execution }) {
 }
 
 function CancelDialog({ execution, onDone }: { execution: Execution; onDone: () => void }) {
-  const dialog = useRef<HTMLDialogElement>(null);
   const [reason, setReason] = useState('');
   const [problem, setProblem] = useState<ProblemInfo | null>(null);
   const [cancel, { loading }] = useMutation(CancelExecutionDocument);
-  // A modal <dialog> keeps focus inside and closes with Escape, as people expect of a confirmation.
-  useEffect(() => {
-    const element = dialog.current;
-    if (element && !element.open) element.showModal();
-    return () => element?.close();
-  }, []);
   const confirm = async () => {
     setProblem(null);
     try {
@@ -43,8 +37,8 @@ function CancelDialog({ execution, onDone }: { execution: Execution; onDone: () 
     }
   };
   return (
-    <dialog ref={dialog} className="confirm" aria-labelledby="cancel-title" onCancel={(e) => { e.preventDefault(); onDone(); }}>
-      <h2 id="cancel-title">Cancel this workflow?</h2>
+    <ConfirmDialog title="Cancel this workflow?" problem={problem} busy={loading} danger confirmLabel="Cancel workflow"
+      busyLabel="Cancelling…" cancelLabel="Keep it running" onConfirm={() => void confirm()} onCancel={onDone}>
       <p>
         Its unfinished steps are skipped and it cannot be resumed.
         {execution.definitionKey === 'budget_submission' && ' The unit goes back to draft, editable again.'}
@@ -53,12 +47,7 @@ function CancelDialog({ execution, onDone }: { execution: Execution; onDone: () 
         Reason (kept in the activity log)
         <textarea value={reason} onChange={(e) => setReason(e.target.value)} maxLength={2000} rows={3} />
       </label>
-      {problem && <div className="form-problem" role="alert">{problem.message}</div>}
-      <div className="form-actions">
-        <button type="button" className="danger" onClick={() => void confirm()} disabled={loading}>{loading ? 'Cancelling…' : 'Cancel workflow'}</button>
-        <button type="button" className="secondary" onClick={onDone} disabled={loading}>Keep it running</button>
-      </div>
-    </dialog>
+    </ConfirmDialog>
   );
 }
 
