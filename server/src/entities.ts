@@ -1,5 +1,6 @@
 /** Every MikroORM entity, listed once so the ORM, the migrations and the tests agree on the model. */
 import { ActivityEntry } from './activity/ActivityEntry.js';
+import { AccessToken } from './auth/AccessToken.js';
 import { PasswordInvitation } from './auth/PasswordInvitation.js';
 import { RevokedToken } from './auth/RevokedToken.js';
 import { SignInEvent } from './auth/SignInEvent.js';
@@ -32,6 +33,7 @@ export const entities = [
   BudgetSubmission,
   CellChange,
   RevokedToken,
+  AccessToken,
   PasswordInvitation,
   SignInEvent,
   GridUpdate,

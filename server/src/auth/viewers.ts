@@ -19,7 +19,8 @@ import { User } from '../directory/User.js';
 import { withSqlClient } from '../db/sql.js';
 import { isUuid } from '../ids.js';
 import type { Role } from '../config.js';
-import type { Viewer } from '../policies/viewer.js';
+import type { TokenScope, Viewer } from '../policies/viewer.js';
+import { ACCESS_TOKEN_PREFIX, hashAccessToken, isAccessTokenText } from './accessTokenSecrets.js';
 import { EntraAccountConflict, type EntraTokenVerifier } from './entraTokens.js';
 import { TOKEN_ISSUER, tokenIdOf, type TokenService, type VerifiedToken } from './tokens.js';
 
@@ -101,6 +102,62 @@ async function currentViewer(
   };
 }
 
+interface AccessTokenRow extends Omit<ViewerRow, 'totp_enrollment_required'> {
+  token_id: string;
+  scopes: TokenScope[];
+  expires_at: number;
+  /** Seconds since the epoch; null before the first use. */
+  last_used_at: number | null;
+}
+
+/**
+ * An access token's owner as they are now, with the token's scopes and expiry: nothing when the token is
+ * unknown, revoked or expired, or its owner deactivated or deleted (a deletion deactivates too). Looked up by
+ * the token's hash (`$1`) or, for a socket's re-check, by its id (`$2`). Refused at once on every instance,
+ * as nothing about the token is remembered between requests. A person's password change does not end their
+ * access tokens (scripts would break for an unrelated reason); a deactivation does.
+ */
+const ACCESS_TOKEN_STATEMENT = {
+  name: 'plansync.viewer.access-token.v1',
+  text: `SELECT t.id::text AS token_id, t.scopes, extract(epoch FROM t.expires_at)::float8 AS expires_at,
+       extract(epoch FROM t.last_used_at)::float8 AS last_used_at,
+       u.id, u.email, u.role, u.organization_id,
+       ARRAY(SELECT m.business_unit_id::text FROM user_business_unit m WHERE m.user_id = u.id) AS unit_ids
+  FROM access_token t JOIN app_user u ON u.id = t.owner_id
+ WHERE (t.token_hash = $1::text OR t.id = $2::uuid)
+   AND t.revoked_at IS NULL
+   AND t.expires_at > now()
+   AND u.active
+   AND u.deleted_at IS NULL`,
+};
+
+/** How stale `last_used_at` may get (ms): it is written at most about this often per token, not per request. */
+const LAST_USED_PRECISION_MS = 60_000;
+
+async function accessTokenViewer(em: EntityManager, by: { hash: string } | { id: string }): Promise<Viewer | null> {
+  const values = 'hash' in by ? [by.hash, null] : ['', by.id];
+  const { rows } = await withSqlClient(em, (client) => client.query<AccessTokenRow>({ ...ACCESS_TOKEN_STATEMENT, values }));
+  const row = rows[0];
+  if (!row) return null;
+  if (row.last_used_at === null || Date.now() - row.last_used_at * 1000 > LAST_USED_PRECISION_MS) {
+    // The condition again in SQL: of several instances seeing the same stale time, one writes.
+    await em.getConnection().execute(
+      `UPDATE access_token SET last_used_at = now() WHERE id = ? AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`,
+      [row.token_id],
+    );
+  }
+  return {
+    tokenId: row.token_id,
+    userId: row.id,
+    email: row.email,
+    role: row.role,
+    unitIds: new Set(row.unit_ids),
+    organizationId: row.organization_id,
+    expiresAt: Math.floor(row.expires_at),
+    tokenScopes: row.scopes,
+  };
+}
+
 /** A viewer restricted to enrolling in TOTP is handed out only to who asked for one. */
 function unlessEnrolling(viewer: Viewer | null, allowTotpEnrollment: boolean): Viewer | null {
   return viewer?.totpEnrollmentRequired && !allowTotpEnrollment ? null : viewer;
@@ -125,6 +182,8 @@ export class ViewerResolver {
    * the expiry of the token they connected with; null when the account is gone.
    */
   async refresh(em: EntityManager, viewer: Viewer): Promise<Viewer | null> {
+    // An access token's socket: the token itself may have been revoked or have expired meanwhile.
+    if (viewer.tokenScopes !== undefined) return viewer.tokenId && isUuid(viewer.tokenId) ? accessTokenViewer(em, { id: viewer.tokenId }) : null;
     // Sockets only: one of a person who must now enrol first (their role changed) is closed like an ended token.
     const current = await currentViewer(em, viewer.userId, viewer.expiresAt, viewer.tokenId, viewer.issuedAtMs, this.requireTotpRoles);
     return unlessEnrolling(current, false);
@@ -136,6 +195,11 @@ export class ViewerResolver {
    */
   async revoke(em: EntityManager, viewer: Viewer): Promise<boolean> {
     if (!viewer.tokenId) return false;
+    if (viewer.tokenScopes !== undefined) {
+      // Signing out with an access token revokes it, as revokeAccessToken would.
+      await em.getConnection().execute('UPDATE access_token SET revoked_at = now() WHERE id = ? AND revoked_at IS NULL', [viewer.tokenId]);
+      return true;
+    }
     await em.getConnection().execute(
       `INSERT INTO revoked_token (token_id, user_id, expires_at) VALUES (?, ?, to_timestamp(?))
        ON CONFLICT (token_id) DO NOTHING`,
@@ -155,6 +219,8 @@ export class ViewerResolver {
   async fromToken(em: EntityManager, token: string | null, options: { allowTotpEnrollment?: boolean } = {}): Promise<Viewer | null> {
     const allow = options.allowTotpEnrollment === true;
     if (!token || token.length > 16 * 1024) return null;
+    // Access tokens need no TOTP enrolment: they are made by someone already signed in, or by an admin.
+    if (token.startsWith(ACCESS_TOKEN_PREFIX)) return isAccessTokenText(token) ? accessTokenViewer(em, { hash: hashAccessToken(token) }) : null;
     const remembered = this.verified.get(token);
     if (remembered) {
       // As jose judges `exp` (no clock tolerance): valid while exp > now, in whole seconds.

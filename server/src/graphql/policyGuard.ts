@@ -9,6 +9,8 @@
  */
 import { isObjectType, type GraphQLFieldConfig, type GraphQLSchema } from 'graphql';
 import { whileConsulting } from '../policies/consulted.js';
+import { credentialsMayWrite, type Viewer } from '../policies/viewer.js';
+import { forbidden } from '../errors.js';
 
 /** Marks a guarded field (read by the structure test). */
 export const GUARDED = 'plansyncPolicyGuarded';
@@ -30,13 +32,15 @@ export function guardRootFields(schema: GraphQLSchema, open: Readonly<Record<str
   for (const root of [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()]) {
     if (!root || !isObjectType(root)) continue;
     const subscription = root === schema.getSubscriptionType();
+    const mutation = root === schema.getMutationType();
     for (const field of Object.values(root.getFields())) {
       const coordinate = `${root.name}.${field.name}`;
+      const config = field as unknown as GraphQLFieldConfig<unknown, unknown> & { extensions: Record<string, unknown> };
+      if (mutation) refuseReadOnlyCredentials(config, coordinate);
       if (coordinate in open) {
         seen.add(coordinate);
         continue;
       }
-      const config = field as unknown as GraphQLFieldConfig<unknown, unknown> & { extensions: Record<string, unknown> };
       const key = subscription ? 'subscribe' : 'resolve';
       const original = config[key];
       if (!original) throw new Error(`${coordinate} has no ${key} function to guard`);
@@ -53,4 +57,18 @@ export function guardRootFields(schema: GraphQLSchema, open: Readonly<Record<str
   }
   const stale = Object.keys(open).filter((coordinate) => !seen.has(coordinate));
   if (stale.length > 0) throw new Error(`Open root fields that the schema does not have: ${stale.join(', ')}`);
+}
+
+/**
+ * Every mutation, open ones included, refuses a READ access token (FORBIDDEN) before its resolver runs: in one
+ * place for GraphQL over HTTP and over websockets alike, so that no mutation added later can forget it.
+ */
+function refuseReadOnlyCredentials(config: GraphQLFieldConfig<unknown, unknown>, coordinate: string): void {
+  const original = config.resolve;
+  if (!original) throw new Error(`${coordinate} has no resolve function to guard`);
+  config.resolve = (source, args, context, info) => {
+    const viewer = (context as { viewer?: Viewer | null } | null)?.viewer;
+    if (viewer && !credentialsMayWrite(viewer)) throw forbidden('This access token may only read (scope READ)');
+    return original(source, args, context, info);
+  };
 }

@@ -9,7 +9,7 @@ import { canEditLine } from './budgetLine.js';
 import type { SubmissionScope } from './budgetSubmission.js';
 import { canReadUnit } from './businessUnit.js';
 import { noteConsulted } from './consulted.js';
-import type { Viewer } from './viewer.js';
+import { credentialsMayWrite, type Viewer } from './viewer.js';
 
 export type GridRights = 'none' | 'read' | 'write';
 
@@ -26,5 +26,7 @@ export function gridRights(
 ): GridRights {
   noteConsulted();
   if (!plan || !unit || !canReadUnit(viewer, unit.id)) return 'none';
+  // A READ access token reads what its owner reads, and edits nothing.
+  if (!credentialsMayWrite(viewer)) return 'read';
   return canEditLine(viewer, { unitId: unit.id }, submission?.status ?? 'DRAFT', plan.status) ? 'write' : 'read';
 }

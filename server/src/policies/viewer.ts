@@ -5,6 +5,10 @@
  */
 import type { Role } from '../config.js';
 
+/** What an access token may do (auth/accessTokens.ts): READ, or READ and WRITE; always within its owner's rights. */
+export const TOKEN_SCOPES = ['READ', 'WRITE'] as const;
+export type TokenScope = (typeof TOKEN_SCOPES)[number];
+
 export interface Viewer {
   userId: string;
   email: string;
@@ -27,4 +31,22 @@ export interface Viewer {
    * them answer (auth/totpGate.ts); every other path refuses such a viewer as it refuses no token.
    */
   totpEnrollmentRequired?: boolean;
+  /**
+   * Set when the identity was proved by an access token (`pst_…`, auth/accessTokens.ts), to that token's scopes;
+   * `tokenId` is then the token's row id. Absent for a sign-in token, which may do all its owner may.
+   */
+  tokenScopes?: readonly TokenScope[];
+}
+
+/**
+ * Whether the viewer's credentials allow changes at all: a READ-only access token does not (every mutation,
+ * import and grid edit is refused for it, whatever its owner may do). The owner's rights still decide the rest.
+ */
+export function credentialsMayWrite(viewer: Viewer): boolean {
+  return viewer.tokenScopes === undefined || viewer.tokenScopes.includes('WRITE');
+}
+
+/** Whether the viewer came with an access token rather than a sign-in (such a viewer cannot mint tokens). */
+export function viaAccessToken(viewer: Viewer): boolean {
+  return viewer.tokenScopes !== undefined;
 }
