@@ -8,6 +8,7 @@ import { SignInLogResolver } from './auth/SignInLogResolver.js';
 import { gateUntilTotpEnrolled } from './auth/totpGate.js';
 import { TotpResolver } from './auth/TotpResolver.js';
 import { AuditLogResolver } from './budget/AuditLogResolver.js';
+import { BatchWriteResolver } from './budget/BatchWriteResolver.js';
 import { BudgetLineResolver } from './budget/BudgetLineResolver.js';
 import type { BudgetLineParent } from './budget/BudgetLineType.js';
 import { BudgetLineRelations, BudgetSubmissionRelations, CellChangeRelations } from './budget/RelationResolvers.js';
@@ -41,6 +42,7 @@ export const resolvers = [
   AbilitiesResolver,
   OrganizationResolver,
   BudgetLineResolver,
+  BatchWriteResolver,
   BudgetLineRelations,
   PlanAdminResolver,
   PlanLinesResolver,

@@ -45,6 +45,12 @@ export interface LiveEditTarget {
   lineId: string;
 }
 
+/** A batch's edits of one live document (plan + unit), in the order of the call. */
+export interface LiveEditGroup {
+  target: Omit<LiveEditTarget, 'lineId'>;
+  edits: { lineId: string; changes: CellChanges }[];
+}
+
 /**
  * The live grid documents (collab/GridServer), seen from here: an API edit is applied to the line's
  * document as a change by the user, and resolves once it is projected into the row. `beforeApply` runs
@@ -52,6 +58,12 @@ export interface LiveEditTarget {
  */
 export interface LiveDocuments {
   applyEdit(target: LiveEditTarget, changes: CellChanges, userId: string, beforeApply: () => Promise<void>): Promise<void>;
+  /**
+   * A batch of API edits (updateBudgetLines), one group per document: once every earlier change of each of
+   * these documents is in the rows, `decide` says which lines to apply (it may read the rows); each document
+   * then gets its edits as one change by the user, and this resolves once they are projected.
+   */
+  applyEditBatch(groups: readonly LiveEditGroup[], userId: string, decide: () => Promise<ReadonlySet<string>>): Promise<void>;
   /**
    * Runs `commit` (a change that freezes the unit: a submission) once every edit accepted before it is in the
    * rows, accepting no edit of that unit from then on (until the unit is editable again). A failing `commit`
@@ -75,6 +87,15 @@ export class BudgetLineWriter {
   /** Connects the grid server, through which every API edit then goes (one write path). */
   attachLiveDocuments(live: LiveDocuments): void {
     this.live = live;
+  }
+
+  /**
+   * A batch of API edits (updateBudgetLines, batchWrites.ts, which judges each change as `updateLine` does) applied
+   * to the live documents, one transaction per document.
+   */
+  async applyEditBatch(groups: readonly LiveEditGroup[], userId: string, decide: () => Promise<ReadonlySet<string>>): Promise<void> {
+    if (!this.live) throw new Error('BudgetLineWriter: no live documents attached');
+    return this.live.applyEditBatch(groups, userId, decide);
   }
 
   /** An API edit of one line, by `viewer`, optionally guarded by the version the caller last saw. */

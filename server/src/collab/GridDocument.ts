@@ -196,11 +196,22 @@ export class GridDocument {
 
   /** Applies already-authorised, already-validated cell values from the API (null or "" comment clears). */
   applyEdits(lineId: string, values: Partial<Record<EditableColumn, CellValue>>, origin: ApiOrigin): ApplyResult {
+    return this.applyEditBatch([{ lineId, values }], origin);
+  }
+
+  /**
+   * A batch of API edits (updateBudgetLines), each already authorised and validated, as ONE transaction: one
+   * validation pass, one update broadcast to the peers, stored and relayed, and one projection of all its cells,
+   * rather than one round of the pipeline per line.
+   */
+  applyEditBatch(edits: readonly { lineId: string; values: Partial<Record<EditableColumn, CellValue>> }[], origin: ApiOrigin): ApplyResult {
     return this.transact(origin, () => {
-      for (const [column, value] of Object.entries(values) as [EditableColumn, CellValue][]) {
-        const key = cellKey(lineId, column);
-        if (value === null || (column === 'comment' && value === '')) this.cells.delete(key);
-        else this.cells.set(key, value);
+      for (const { lineId, values } of edits) {
+        for (const [column, value] of Object.entries(values) as [EditableColumn, CellValue][]) {
+          const key = cellKey(lineId, column);
+          if (value === null || (column === 'comment' && value === '')) this.cells.delete(key);
+          else this.cells.set(key, value);
+        }
       }
     });
   }

@@ -32,7 +32,7 @@ import { BudgetPlan, type PlanStatus } from '../budget/BudgetPlan.js';
 import { BudgetSubmission, type SubmissionStatus } from '../budget/BudgetSubmission.js';
 import { BusinessUnit } from '../directory/BusinessUnit.js';
 import { User } from '../directory/User.js';
-import type { BudgetLineWriter, CellChanges, LiveDocuments, LiveEditTarget } from '../budget/budgetLineWriter.js';
+import type { BudgetLineWriter, CellChanges, LiveDocuments, LiveEditGroup, LiveEditTarget } from '../budget/budgetLineWriter.js';
 import type { Logger } from '../log.js';
 import { isFrozen } from '../policies/budgetLine.js';
 import { isPlanOpen } from '../policies/budgetPlan.js';
@@ -336,6 +336,53 @@ export class GridServer implements LiveDocuments {
     } finally {
       open.leases -= 1;
       this.releaseIfIdle(docName);
+    }
+  }
+
+  /**
+   * LiveDocuments: a batch of API edits (updateBudgetLines) over one or more documents. Each document is held in
+   * its turn (its edit chain, as a single edit would be) and its earlier changes projected; then `decide`, seeing
+   * final rows, says which lines to apply; then each document gets its edits as ONE transaction (one broadcast,
+   * one stored update, one projection batch) and the projection is flushed before the turns are given back.
+   *
+   * Turns are taken in document-name order. A single edit, a submission or a plan status change holds one turn
+   * at a time, and every batch takes its turns in the same order, so no two holders can wait for each other in a
+   * cycle.
+   */
+  async applyEditBatch(groups: readonly LiveEditGroup[], userId: string, decide: () => Promise<ReadonlySet<string>>): Promise<void> {
+    const byName = new Map<string, LiveEditGroup>();
+    for (const group of groups) byName.set(formatDocName(group.target.planId, group.target.unitCode), group);
+    const names = [...byName.keys()].sort();
+    const held: { docName: string; open: OpenDocument }[] = [];
+    let giveBack!: () => void;
+    const done = new Promise<void>((resolve) => (giveBack = resolve));
+    try {
+      for (const docName of names) {
+        const open = await this.acquire(docName);
+        open.leases += 1;
+        held.push({ docName, open });
+        await new Promise<void>((inTurn) => {
+          const run = open.editChain.then(() => {
+            inTurn();
+            return done;
+          });
+          open.editChain = run.catch(() => undefined);
+        });
+      }
+      await Promise.all(names.map((docName) => this.projection.flush(docName)));
+      const apply = await decide();
+      const author = { userId, source: 'API' as const };
+      for (const { docName, open } of held) {
+        const edits = byName.get(docName)!.edits.filter((e) => apply.has(e.lineId)).map((e) => ({ lineId: e.lineId, values: e.changes }));
+        if (edits.length > 0) open.document.applyEditBatch(edits, { kind: 'api', author });
+      }
+      await Promise.all(names.map((docName) => this.projection.flush(docName)));
+    } finally {
+      giveBack();
+      for (const { docName, open } of held) {
+        open.leases -= 1;
+        this.releaseIfIdle(docName);
+      }
     }
   }
 

@@ -77,6 +77,26 @@ describe('the cost limit', () => {
     expect(unit).toBeLessThan(LIMITS.maxCost);
   });
 
+  it('costs updateBudgetLines per change sent: 5,000 with a few fields pass, wide rows do not', () => {
+    const changes = (n: number) => ({ c: Array.from({ length: n }, (_, i) => ({ id: String(i), input: { budgetAmount: i } })) });
+    const slim = parse(`mutation($c: [BudgetLineChangeInput!]!) { updateBudgetLines(changes: $c) {
+      updated { id version budgetAmount } rejected { id code message } } }`);
+    expect(costCheck(schema, slim, changes(5000))).toBeNull();
+    // Each change is updated or rejected: the costlier list counts, once per change sent.
+    expect(documentCost(schema, slim, changes(5000))).toBe(2 + 5000 * (2 + 1.5 * 3));
+    expect(documentCost(schema, slim, changes(10))).toBe(2 + 10 * (2 + 1.5 * 3));
+    // Without the variable (or through a fragment) the most a call may carry counts.
+    expect(documentCost(schema, slim, {})).toBe(documentCost(schema, slim, changes(5000)));
+    const viaFragment = parse(`mutation($c: [BudgetLineChangeInput!]!) { updateBudgetLines(changes: $c) { ...R } }
+      fragment R on BatchUpdateResult { updated { id } }`);
+    expect(documentCost(schema, viaFragment, changes(1))).toBeGreaterThanOrEqual(5000);
+    // Asking each of 5,000 lines for its nested rows is what it costs.
+    const wide = parse(`mutation($c: [BudgetLineChangeInput!]!) { updateBudgetLines(changes: $c) {
+      updated { id businessUnit { id code name } updatedBy { email businessUnits { code name } organization { name } } } } }`);
+    expect(costCheck(schema, wide, changes(5000))?.extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(costCheck(schema, wide, changes(100))).toBeNull();
+  });
+
   it('counts every operation of a document, not only the one that runs', () => {
     const mixed = parse(`query Costly($n: Int = 500) { auditLog(first: $n) { edges { node { id line { updatedBy { businessUnits { code name } } } user { businessUnits { code name } } } } } }
       mutation Write { signOut }`);

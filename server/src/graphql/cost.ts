@@ -56,6 +56,9 @@ const LIST_ROWS: Record<string, number | ((args: Record<string, unknown>) => num
   'CellChangeConnection.edges': 1,
   'WorkflowExecutionConnection.edges': 1,
   'ActivityConnection.edges': 1,
+  // Counted per change sent when reached from the mutation (ROWS_PER_INPUT); through a fragment, at the most.
+  'BatchUpdateResult.updated': 5000,
+  'BatchUpdateResult.rejected': 5000,
 };
 const DEFAULT_LIST_ROWS = 20;
 
@@ -70,6 +73,19 @@ const MAX_PAGE: Record<string, number> = {
   'Query.failedSignIns': 500,
   'Query.activityLog': 500,
 };
+/**
+ * Mutations answering one row per item of their input (`updateBudgetLines`): the rows are what the caller sent
+ * (at most `max`), and each item lands in exactly one of `lists` (a change is updated or rejected), so the lists
+ * together hold that many rows and cost as the costlier of them at that many rows. The result object only wraps
+ * the lists, as a connection wraps its edges: it adds no level of nesting. So 5,000 changes answered with
+ * `updated { id version } rejected { id code message }` cost 32,502, within the limit, while asking each updated
+ * line for its nested objects costs what those objects cost 5,000 times.
+ */
+const ROWS_PER_INPUT: Record<string, { argument: string; max: number; lists: readonly string[] }> = {
+  // budget/batchWrites.ts MAX_CHANGES_PER_CALL (a larger call is refused whole, before any row is read).
+  'Mutation.updateBudgetLines': { argument: 'changes', max: 5000, lists: ['updated', 'rejected'] },
+};
+
 /** Rows of a paged field called without `first` and whose argument has no default (the resolvers' page). */
 const DEFAULT_PAGE = 50;
 
@@ -150,8 +166,37 @@ export function operationCost(schema: GraphQLSchema, document: DocumentNode, ope
     const field = isObjectType(parent) || isInterfaceType(parent) ? parent.getFields()[name] : undefined;
     if (!node.selectionSet) return SCALAR_COST;
     const type = field ? getNamedType(field.type) : undefined;
+    const perInput = field && ROWS_PER_INPUT[`${parent.name}.${name}`];
+    if (perInput && type && isObjectType(type)) {
+      const given = argumentValues(field, node)[perInput.argument];
+      const rows = Math.min(Array.isArray(given) ? given.length : perInput.max, perInput.max);
+      return OBJECT_COST + rowsPerInputCost(node.selectionSet, type, perInput.lists, rows, spreading);
+    }
     const children = selectionsCost(node.selectionSet, type && isCompositeType(type) ? type : parent, spreading);
     return (OBJECT_COST + DEPTH_FACTOR * children) * (field ? rowsOf(parent.name, field, node) : 1);
+  };
+
+  /**
+   * The selections of a ROWS_PER_INPUT result: each list's row (aliases of one list add up) at `rows` rows, the
+   * costlier list only; anything else selected (`__typename`, fragments) as usual.
+   */
+  const rowsPerInputCost = (selectionSet: SelectionSetNode, type: GraphQLCompositeType, lists: readonly string[], rows: number, spreading: Set<string>): number => {
+    const perRow = new Map<string, number>();
+    let others = 0;
+    for (const selection of selectionSet.selections) {
+      const list = selection.kind === Kind.FIELD && lists.includes(selection.name.value) ? selection.name.value : null;
+      if (!list || selection.kind !== Kind.FIELD) {
+        others += selectionsCost({ kind: Kind.SELECTION_SET, selections: [selection] }, type, spreading);
+        continue;
+      }
+      const field = isObjectType(type) ? type.getFields()[list] : undefined;
+      const rowType = field && getNamedType(field.type);
+      const row = selection.selectionSet
+        ? OBJECT_COST + DEPTH_FACTOR * selectionsCost(selection.selectionSet, rowType && isCompositeType(rowType) ? rowType : type, spreading)
+        : SCALAR_COST;
+      perRow.set(list, (perRow.get(list) ?? 0) + row);
+    }
+    return others + rows * Math.max(0, ...perRow.values());
   };
 
   /** How many rows a field returns: its `first`/`last`, else its list estimate, else 1. */
