@@ -242,8 +242,6 @@ describe('updateBudgetLines', () => {
     const watched = units[3];
     const watcher = grid(watched);
     await synced(watcher);
-    const gridUpdates: unknown[] = [];
-    watcher.doc.on('update', (u: Uint8Array) => gridUpdates.push(u));
     const events: any[] = [];
     const subscriber = createClient({
       url: server.url.replace('http', 'ws') + '/graphql',
@@ -252,13 +250,25 @@ describe('updateBudgetLines', () => {
       retryAttempts: 0,
     });
     subscriptions.push(subscriber);
-    await new Promise<void>((resolve, reject) => {
-      subscriber.subscribe(
-        { query: `subscription($p: ID!, $u: String) { budgetLineChanged(planId: $p, businessUnitCode: $u) { id budgetAmount } }`, variables: { p: planId, u: watched } },
-        { next: (m) => events.push(m.data?.budgetLineChanged), error: reject, complete: () => undefined },
-      );
-      subscriber.on('connected', () => setTimeout(resolve, 200));
-    });
+    subscriber.subscribe(
+      { query: `subscription($p: ID!, $u: String) { budgetLineChanged(planId: $p, businessUnitCode: $u) { id budgetAmount } }`, variables: { p: planId, u: watched } },
+      { next: (m) => events.push(m.data?.budgetLineChanged), error: (e) => events.push(e), complete: () => undefined },
+    );
+    // Subscriptions have no acknowledgement: change a line of the unit until the subscriber hears of it, then
+    // wait for every such change on the subscription and on the grid, so that what follows is the batch's alone.
+    const primer = lines.find((l) => l.businessUnit.code === watched)!;
+    let primes = 0;
+    await eventually(async () => {
+      if (events.length > 0) return true;
+      primes += 1;
+      const res = await server.gql(`mutation($id: ID!, $v: Float) { updateBudgetLine(id: $id, input: { forecastSales: $v }) { id } }`, { id: primer.id, v: primes }, admin);
+      expect(res.errors).toBeUndefined();
+      return false;
+    }, 'the subscription to hear a first change');
+    await eventually(() => events.length === primes && watcher.cells.get(`${primer.id}/forecastSales`) === primes, 'every priming change heard');
+    events.length = 0;
+    const gridUpdates: unknown[] = [];
+    watcher.doc.on('update', (u: Uint8Array) => gridUpdates.push(u));
 
     const audits = await auditCount();
     const changes = lines.map((l, i) => ({ id: l.id, input: { budgetAmount: 10_000 + i } }));
