@@ -2,6 +2,7 @@
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
 import { ActivityLogResolver } from './activity/ActivityLogResolver.js';
+import { AccessTokenResolver } from './auth/AccessTokenResolver.js';
 import { AccountResolver } from './auth/AccountResolver.js';
 import { AuthResolver } from './auth/AuthResolver.js';
 import { SignInLogResolver } from './auth/SignInLogResolver.js';
@@ -38,6 +39,7 @@ export const resolvers = [
   UserResolver,
   PeopleAdminResolver,
   AccountResolver,
+  AccessTokenResolver,
   TotpResolver,
   AbilitiesResolver,
   OrganizationResolver,

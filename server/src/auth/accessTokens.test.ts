@@ -7,7 +7,30 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCode, startTestServer, type TestServer } from '../testing/harness.js';
 import { graphqlSocket, gridSocket } from '../testing/sessionSockets.js';
 import { CloseCode } from '../../../schema/codes.js';
+import { DEMO_PASSWORD } from '../seed.js';
+import { connectGrid, editDropped, synced } from '../testing/gridClients.js';
 import { hashAccessToken, newAccessTokenText } from './accessTokenSecrets.js';
+
+const CREATE = `mutation($name: String!, $scopes: [TokenScope!]!, $days: Int, $sa: ID) {
+  createAccessToken(name: $name, scopes: $scopes, expiresInDays: $days, serviceAccountId: $sa) {
+    token accessToken { id name scopes createdAt expiresAt lastUsedAt owner { email } }
+  }
+}`;
+const LIST = '{ accessTokens { id name scopes owner { email } } }';
+const REVOKE = 'mutation($id: ID!) { revokeAccessToken(id: $id) }';
+const CREATE_SA = `mutation($name: String!, $role: Role!, $units: [String!]) {
+  createServiceAccount(name: $name, role: $role, businessUnitCodes: $units) { id email kind role businessUnits { code } }
+}`;
+const ME = '{ me { email } }';
+
+/** One person of each role the demo data has. */
+const PEOPLE = {
+  ADMIN: 'admin@example.com',
+  ANALYST: 'analyst@example.com',
+  BU_LEADER: 'lead.sales-north@example.com',
+  VIEWER: 'viewer.sales-north@example.com',
+  PARTNER_ADMIN: 'partner.admin@acme.example',
+} as const;
 
 describe('access tokens', () => {
   let server: TestServer;
@@ -55,6 +78,225 @@ describe('access tokens', () => {
       expect(errorCode(res)).toBe('FORBIDDEN');
       // Reads still answer.
       expect((await server.gql('{ me { email } }', {}, token)).data.me.email).toBe('admin@example.com');
+    });
+  });
+
+  describe('createAccessToken, accessTokens, revokeAccessToken, for every role', () => {
+    for (const [role, email] of Object.entries(PEOPLE)) {
+      it(`${role}: makes a token for themselves, lists it, uses it, revokes it`, async () => {
+        const session = await server.login(email);
+        const made = await server.gql(CREATE, { name: `${role} script`, scopes: ['READ'], days: 7 }, session);
+        expect(made.errors).toBeUndefined();
+        const { token, accessToken } = made.data.createAccessToken;
+        expect(token).toMatch(/^pst_[A-Za-z0-9_-]{43}$/);
+        expect(accessToken).toMatchObject({ name: `${role} script`, scopes: ['READ'], lastUsedAt: null, owner: { email } });
+        expect(new Date(accessToken.expiresAt).getTime() - new Date(accessToken.createdAt).getTime()).toBe(7 * 24 * 3600 * 1000);
+        const listed = (await server.gql(LIST, {}, session)).data.accessTokens;
+        expect(listed.map((t: { id: string }) => t.id)).toContain(accessToken.id);
+        if (role !== 'ADMIN') expect(listed.every((t: { owner: { email: string } }) => t.owner.email === email)).toBe(true);
+        expect((await server.gql(ME, {}, token)).data.me.email).toBe(email);
+        expect((await server.gql(REVOKE, { id: accessToken.id }, session)).data.revokeAccessToken).toBe(true);
+        expect(errorCode(await server.gql(ME, {}, token))).toBe('UNAUTHENTICATED');
+        expect((await server.gql(LIST, {}, session)).data.accessTokens.map((t: { id: string }) => t.id)).not.toContain(accessToken.id);
+        // Revoking again: it is gone.
+        expect(errorCode(await server.gql(REVOKE, { id: accessToken.id }, session))).toBe('NOT_FOUND');
+      });
+    }
+
+    it("someone else's token: not listed, and revoking it answers NOT_FOUND like a missing one; admins list and revoke it", async () => {
+      const lead = await server.login(PEOPLE.BU_LEADER);
+      const viewer = await server.login(PEOPLE.VIEWER);
+      const admin = await server.login(PEOPLE.ADMIN);
+      const { accessToken } = (await server.gql(CREATE, { name: 'lead only', scopes: ['WRITE'] }, lead)).data.createAccessToken;
+      expect(accessToken.scopes).toEqual(['READ', 'WRITE']);
+      expect((await server.gql(LIST, {}, viewer)).data.accessTokens.map((t: { id: string }) => t.id)).not.toContain(accessToken.id);
+      expect(errorCode(await server.gql(REVOKE, { id: accessToken.id }, viewer))).toBe('NOT_FOUND');
+      expect(errorCode(await server.gql(REVOKE, { id: '00000000-0000-4000-8000-000000000000' }, viewer))).toBe('NOT_FOUND');
+      expect(errorCode(await server.gql(REVOKE, { id: 'not-an-id' }, viewer))).toBe('NOT_FOUND');
+      const all = (await server.gql(LIST, {}, admin)).data.accessTokens;
+      expect(all.find((t: { id: string }) => t.id === accessToken.id)?.owner.email).toBe(PEOPLE.BU_LEADER);
+      expect((await server.gql(REVOKE, { id: accessToken.id }, admin)).data.revokeAccessToken).toBe(true);
+      const [row] = await server.sql('SELECT revoked_at IS NOT NULL AS revoked FROM access_token WHERE id = $1', [accessToken.id]);
+      expect(row.revoked).toBe(true);
+    });
+
+    it('bad input: BAD_USER_INPUT, nothing stored', async () => {
+      const session = await server.login(PEOPLE.ANALYST);
+      const before = await server.sql('SELECT count(*)::int AS n FROM access_token');
+      for (const vars of [
+        { name: '  ', scopes: ['READ'] },
+        { name: 'x'.repeat(101), scopes: ['READ'] },
+        { name: 'ok', scopes: [] },
+        { name: 'ok', scopes: ['READ'], days: 0 },
+        { name: 'ok', scopes: ['READ'], days: 366 },
+      ]) {
+        expect(errorCode(await server.gql(CREATE, vars, session))).toBe('BAD_USER_INPUT');
+      }
+      expect(await server.sql('SELECT count(*)::int AS n FROM access_token')).toEqual(before);
+      // Left out, the expiry is 90 days.
+      const made = (await server.gql(CREATE, { name: 'default expiry', scopes: ['READ'] }, session)).data.createAccessToken.accessToken;
+      expect(new Date(made.expiresAt).getTime() - new Date(made.createdAt).getTime()).toBe(90 * 24 * 3600 * 1000);
+    });
+
+    it('a token cannot make tokens or service accounts (FORBIDDEN), even a WRITE token of an admin', async () => {
+      const admin = await server.login(PEOPLE.ADMIN);
+      const { token } = (await server.gql(CREATE, { name: 'admin write', scopes: ['WRITE'] }, admin)).data.createAccessToken;
+      expect(errorCode(await server.gql(CREATE, { name: 'minted', scopes: ['READ'] }, token))).toBe('FORBIDDEN');
+      expect(errorCode(await server.gql(CREATE_SA, { name: 'minted', role: 'VIEWER' }, token))).toBe('FORBIDDEN');
+      expect(await server.sql("SELECT count(*)::int AS n FROM access_token WHERE name = 'minted'")).toEqual([{ n: 0 }]);
+    });
+
+    it('needs a sign-in: UNAUTHENTICATED without one', async () => {
+      expect(errorCode(await server.gql(CREATE, { name: 'x', scopes: ['READ'] }))).toBe('UNAUTHENTICATED');
+      expect(errorCode(await server.gql(LIST))).toBe('UNAUTHENTICATED');
+      expect(errorCode(await server.gql(REVOKE, { id: 'x' }))).toBe('UNAUTHENTICATED');
+      expect(errorCode(await server.gql(CREATE_SA, { name: 'x', role: 'VIEWER' }))).toBe('UNAUTHENTICATED');
+    });
+  });
+
+  describe('service accounts', () => {
+    it('admins make one (kind SERVICE, no sign-in) and a token for it, which works with its role and units', async () => {
+      const admin = await server.login(PEOPLE.ADMIN);
+      const made = await server.gql(CREATE_SA, { name: 'Nightly export', role: 'VIEWER', units: ['SALES_NORTH'] }, admin);
+      expect(made.errors).toBeUndefined();
+      const account = made.data.createServiceAccount;
+      expect(account).toMatchObject({ kind: 'SERVICE', role: 'VIEWER', businessUnits: [{ code: 'SALES_NORTH' }] });
+      // No sign-in, even with a password set behind our back: refused like a wrong one.
+      const [{ hash }] = await server.sql("SELECT password_hash AS hash FROM app_user WHERE email = 'admin@example.com'");
+      await server.sql('UPDATE app_user SET password_hash = $2 WHERE id = $1', [account.id, hash]);
+      expect(errorCode(await server.gql('mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }', { e: account.email, p: DEMO_PASSWORD })))
+        .toBe('UNAUTHENTICATED');
+      await server.sql('UPDATE app_user SET password_hash = NULL WHERE id = $1', [account.id]);
+
+      const created = await server.gql(CREATE, { name: 'nightly', scopes: ['READ'], sa: account.id }, admin);
+      expect(created.errors).toBeUndefined();
+      const { token, accessToken } = created.data.createAccessToken;
+      expect(accessToken.owner.email).toBe(account.email);
+      expect((await server.gql(ME, {}, token)).data.me.email).toBe(account.email);
+      // Its role and units apply: a VIEWER of SALES_NORTH reads that unit's lines only.
+      const plans = await server.gql('{ budgetPlans { id } }', {}, token);
+      const planId = plans.data.budgetPlans[0].id;
+      expect((await server.gql('query($p: ID!) { budgetLines(planId: $p, businessUnitCode: "SALES_NORTH") { id } }', { p: planId }, token)).data.budgetLines.length).toBeGreaterThan(0);
+      expect(errorCode(await server.gql('query($p: ID!) { budgetLines(planId: $p, businessUnitCode: "SALES_SOUTH") { id } }', { p: planId }, token))).toBe('FORBIDDEN');
+
+      const activity = await server.sql(
+        "SELECT action, subject FROM activity_entry WHERE action IN ('SERVICE_ACCOUNT_CREATED', 'ACCESS_TOKEN_CREATED') AND (subject = $1 OR subject = 'nightly') ORDER BY id",
+        [account.email],
+      );
+      expect(activity).toEqual([{ action: 'SERVICE_ACCOUNT_CREATED', subject: account.email }, { action: 'ACCESS_TOKEN_CREATED', subject: 'nightly' }]);
+    });
+
+    it('everyone else: FORBIDDEN to make one, or a token for one; an unknown or a person\'s id: NOT_FOUND for admins', async () => {
+      const admin = await server.login(PEOPLE.ADMIN);
+      const account = (await server.gql(CREATE_SA, { name: 'Other', role: 'ANALYST' }, admin)).data.createServiceAccount;
+      for (const [role, email] of Object.entries(PEOPLE)) {
+        if (role === 'ADMIN') continue;
+        const session = await server.login(email);
+        expect(errorCode(await server.gql(CREATE_SA, { name: 'mine', role: 'VIEWER' }, session))).toBe('FORBIDDEN');
+        expect(errorCode(await server.gql(CREATE, { name: 'for sa', scopes: ['READ'], sa: account.id }, session))).toBe('FORBIDDEN');
+      }
+      const [person] = await server.sql("SELECT id FROM app_user WHERE email = 'analyst@example.com'");
+      expect(errorCode(await server.gql(CREATE, { name: 'for a person', scopes: ['READ'], sa: person.id }, admin))).toBe('NOT_FOUND');
+      expect(errorCode(await server.gql(CREATE, { name: 'for nobody', scopes: ['READ'], sa: 'nope' }, admin))).toBe('NOT_FOUND');
+      expect(errorCode(await server.gql(CREATE_SA, { name: 'p', role: 'PARTNER_USER' }, admin))).toBe('BAD_USER_INPUT');
+      expect(errorCode(await server.gql(CREATE_SA, { name: 'u', role: 'VIEWER', units: ['NO_SUCH_UNIT'] }, admin))).toBe('BAD_USER_INPUT');
+      expect(await server.sql("SELECT count(*)::int AS n FROM app_user WHERE display_name IN ('mine', 'p', 'u')")).toEqual([{ n: 0 }]);
+    });
+  });
+
+  describe('on every surface', () => {
+    it('is never stored in clear; its last use is recorded; creation and revocation are in the activity log', async () => {
+      const session = await server.login(PEOPLE.ANALYST);
+      const { token, accessToken } = (await server.gql(CREATE, { name: 'stored', scopes: ['READ'] }, session)).data.createAccessToken;
+      const [row] = await server.sql('SELECT * FROM access_token WHERE id = $1', [accessToken.id]);
+      expect(JSON.stringify(row)).not.toContain(token);
+      expect(JSON.stringify(row)).not.toContain(token.slice(4));
+      expect(row.token_hash).toBe(hashAccessToken(token));
+      expect(row.last_used_at).toBeNull();
+      await server.gql(ME, {}, token);
+      const [used] = await server.sql('SELECT last_used_at FROM access_token WHERE id = $1', [accessToken.id]);
+      expect(used.last_used_at).not.toBeNull();
+      expect((await server.gql(LIST, {}, session)).data.accessTokens.length).toBeGreaterThan(0);
+      // A second use within the minute writes nothing.
+      await server.gql(ME, {}, token);
+      const [again] = await server.sql('SELECT last_used_at FROM access_token WHERE id = $1', [accessToken.id]);
+      expect(again.last_used_at).toEqual(used.last_used_at);
+      await server.gql(REVOKE, { id: accessToken.id }, session);
+      const entries = await server.sql(
+        "SELECT action, subject, actor_email, details->>'tokenId' AS token_id FROM activity_entry WHERE details->>'tokenId' = $1 ORDER BY id",
+        [accessToken.id],
+      );
+      expect(entries).toEqual([
+        { action: 'ACCESS_TOKEN_CREATED', subject: 'stored', actor_email: PEOPLE.ANALYST, token_id: accessToken.id },
+        { action: 'ACCESS_TOKEN_REVOKED', subject: 'stored', actor_email: PEOPLE.ANALYST, token_id: accessToken.id },
+      ]);
+    });
+
+    it('grid ?token= with the stock client: a READ token is read-only, a leader\'s WRITE token edits', async () => {
+      const lead = await server.login(PEOPLE.BU_LEADER);
+      const read = (await server.gql(CREATE, { name: 'grid read', scopes: ['READ'] }, lead)).data.createAccessToken.token;
+      const write = (await server.gql(CREATE, { name: 'grid write', scopes: ['WRITE'] }, lead)).data.createAccessToken.token;
+      const planId = docName.split(':')[1];
+      const lines = (await server.gql('query($p: ID!) { budgetLines(planId: $p, businessUnitCode: "SALES_NORTH") { id } }', { p: planId }, lead)).data.budgetLines;
+      const witness = connectGrid(server.url, docName, lead);
+      const reader = connectGrid(server.url, docName, read);
+      const writer = connectGrid(server.url, docName, write);
+      try {
+        await Promise.all([synced(witness), synced(reader), synced(writer)]);
+        expect(await editDropped(reader, witness, `${lines[0].id}/budgetAmount`, 4242)).toBe(true);
+        expect(await editDropped(writer, witness, `${lines[0].id}/budgetAmount`, 4343)).toBe(false);
+      } finally {
+        witness.destroy();
+        reader.destroy();
+        writer.destroy();
+      }
+    });
+
+    it('revocation closes open graphql-ws and grid sockets with CloseCode.Unauthorized; other tokens carry on', async () => {
+      const lead = await server.login(PEOPLE.BU_LEADER);
+      const doomed = (await server.gql(CREATE, { name: 'doomed', scopes: ['WRITE'] }, lead)).data.createAccessToken;
+      const kept = (await server.gql(CREATE, { name: 'kept', scopes: ['READ'] }, lead)).data.createAccessToken;
+      const ws = await graphqlSocket(server, doomed.token);
+      const grid = await gridSocket(server, docName, doomed.token);
+      const keptWs = await graphqlSocket(server, kept.token);
+      expect([ws.first, grid.first, keptWs.first]).toEqual(['connection_ack', 'message', 'connection_ack']);
+      await server.gql(REVOKE, { id: doomed.accessToken.id }, lead);
+      expect(await ws.closed).toBe(CloseCode.Unauthorized);
+      expect(await grid.closed).toBe(CloseCode.Unauthorized);
+      expect(errorCode(await server.gql(ME, {}, doomed.token))).toBe('UNAUTHENTICATED');
+      expect((await graphqlSocket(server, doomed.token)).first).toBe(`closed ${CloseCode.Unauthorized}`);
+      expect(keptWs.socket.readyState).toBe(keptWs.socket.OPEN);
+      keptWs.socket.close();
+    });
+
+    it('a READ token over graphql-ws: mutations FORBIDDEN there too', async () => {
+      const session = await server.login(PEOPLE.ADMIN);
+      const { token } = (await server.gql(CREATE, { name: 'ws read', scopes: ['READ'] }, session)).data.createAccessToken;
+      const { socket } = await graphqlSocket(server, token);
+      const answer = new Promise<any>((resolve) =>
+        socket.on('message', (data) => {
+          const message = JSON.parse(String(data));
+          if (message.type === 'next') resolve(message.payload);
+        }),
+      );
+      socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: 'mutation { signOut }' } }));
+      expect((await answer).errors[0].extensions.code).toBe('FORBIDDEN');
+      socket.close();
+    });
+
+    it("a deactivated owner's tokens are refused at once, their sockets closed, and stay ended after a reactivation", async () => {
+      const admin = await server.login(PEOPLE.ADMIN);
+      const email = 'planner.sales-north@example.com';
+      const session = await server.login(email);
+      const { token } = (await server.gql(CREATE, { name: 'planner', scopes: ['WRITE'] }, session)).data.createAccessToken;
+      const ws = await graphqlSocket(server, token);
+      expect(ws.first).toBe('connection_ack');
+      const [{ id }] = await server.sql('SELECT id FROM app_user WHERE email = $1', [email]);
+      expect((await server.gql('mutation($u: ID!) { deactivateUser(userId: $u) { active } }', { u: id }, admin)).errors).toBeUndefined();
+      expect(await ws.closed).toBe(CloseCode.Unauthorized);
+      expect(errorCode(await server.gql(ME, {}, token))).toBe('UNAUTHENTICATED');
+      await server.gql('mutation($u: ID!) { reactivateUser(userId: $u) { active } }', { u: id }, admin);
+      expect(errorCode(await server.gql(ME, {}, token))).toBe('UNAUTHENTICATED');
     });
   });
 });

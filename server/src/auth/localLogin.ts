@@ -107,8 +107,9 @@ export class LocalLogin {
       // Checked even when locked or malformed (against a decoy), so every failure takes as long as any other;
       // a lock this attempt sets is written meanwhile.
       [passwordOk] = await Promise.all([
-        // A deactivated person is judged against the decoy: refused like a wrong password, in the same time.
-        verifyPassword(user && !locked && user.active ? user.passwordHash : null, wellFormed ? password : ''),
+        // A deactivated person, and a service account (tokens only, even if someone gave it a password), are judged
+        // against the decoy: refused like a wrong password, in the same time.
+        verifyPassword(user && !locked && user.active && user.kind === 'PERSON' ? user.passwordHash : null, wellFormed ? password : ''),
         turn?.locking,
       ]);
     } catch (err) {

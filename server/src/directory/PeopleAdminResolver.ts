@@ -13,6 +13,7 @@
  * Out of scope: creating people and their passwords and locks (auth/AccountResolver.ts), roles and units
  * (UserResolver.ts `setUserAccess`).
  */
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
 import { recordActivity } from '../activity/activityLog.js';
 import { requireViewer, type GraphQLContext } from '../graphql/context.js';
@@ -20,6 +21,15 @@ import { AccessGrant } from './AccessGrant.js';
 import { keepAnActiveAdmin, manageableUser } from './people.js';
 import { User } from './User.js';
 import { CloseCode } from '../../../schema/codes.js';
+
+/**
+ * Revokes the person's access tokens (auth/AccessToken.ts) with their sign-in tokens: the viewer lookup
+ * already refuses them while the person is inactive, and this keeps them ended after a reactivation too, as
+ * their sign-in tokens stay ended. SQL by table name: the directory does not reach into auth's entities.
+ */
+async function endAccessTokens(tx: EntityManager, userId: string): Promise<void> {
+  await tx.execute('UPDATE access_token SET revoked_at = now() WHERE owner_id = ? AND revoked_at IS NULL', [userId]);
+}
 
 @Resolver()
 export class PeopleAdminResolver {
@@ -36,6 +46,7 @@ export class PeopleAdminResolver {
       await keepAnActiveAdmin(tx, user, 'deactivate');
       user.active = false;
       user.endTokens();
+      await endAccessTokens(tx, user.id);
       recordActivity(tx, viewer, 'USER_DEACTIVATED', user.email);
       return { user, changed: true };
     });
@@ -74,6 +85,7 @@ export class PeopleAdminResolver {
       ctx.services.totp.disable(user);
       user.businessUnits.removeAll();
       user.endTokens();
+      await endAccessTokens(tx, user.id);
       await tx.nativeDelete(AccessGrant, { user: user.id });
       recordActivity(tx, viewer, 'USER_DELETED', user.email, { role: user.role });
       return user;

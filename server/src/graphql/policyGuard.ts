@@ -64,9 +64,11 @@ export function guardRootFields(schema: GraphQLSchema, open: Readonly<Record<str
  * place for GraphQL over HTTP and over websockets alike, so that no mutation added later can forget it.
  */
 function refuseReadOnlyCredentials(config: GraphQLFieldConfig<unknown, unknown>, coordinate: string): void {
-  const original = config.resolve;
+  // Wrapped as guardRootFields wraps (the field's public graphql-js config, by key), before the policy check.
+  const key = 'resolve';
+  const original = config[key];
   if (!original) throw new Error(`${coordinate} has no resolve function to guard`);
-  config.resolve = (source, args, context, info) => {
+  config[key] = (source, args, context, info) => {
     const viewer = (context as { viewer?: Viewer | null } | null)?.viewer;
     if (viewer && !credentialsMayWrite(viewer)) throw forbidden('This access token may only read (scope READ)');
     return original(source, args, context, info);
