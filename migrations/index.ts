@@ -16,6 +16,7 @@ import { Migration20261203150000_PlanLines } from './Migration20261203150000_Pla
 import { Migration20261203150100_Totp } from './Migration20261203150100_Totp.js';
 import { Migration20261203150200_AwaitingAccess } from './Migration20261203150200_AwaitingAccess.js';
 import { Migration20261203150210_RoleFromGroups } from './Migration20261203150210_RoleFromGroups.js';
+import { Migration20261203160200_Webhooks } from './Migration20261203160200_Webhooks.js';
 import { Migration20261203160000_AccessTokens } from './Migration20261203160000_AccessTokens.js';
 
 export const migrationsList: MigrationObject[] = [
@@ -31,5 +32,6 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261203150100_Totp', class: Migration20261203150100_Totp },
   { name: 'Migration20261203150200_AwaitingAccess', class: Migration20261203150200_AwaitingAccess },
   { name: 'Migration20261203150210_RoleFromGroups', class: Migration20261203150210_RoleFromGroups },
+  { name: 'Migration20261203160200_Webhooks', class: Migration20261203160200_Webhooks },
   { name: 'Migration20261203160000_AccessTokens', class: Migration20261203160000_AccessTokens },
 ];

@@ -32,6 +32,7 @@ import { powerBiAdapter } from './workflow/adapters/powerBi.js';
 import { teamsAdapter } from './workflow/adapters/teams.js';
 import { WorkflowEngine } from './workflow/engine.js';
 import { WorkflowEventSequencer } from './workflow/eventSequencer.js';
+import { WebhookService } from './webhooks/webhooks.js';
 import type { Services } from './services.js';
 
 export interface Plansync {
@@ -56,6 +57,7 @@ export async function startPlansync(config: Config, log: Logger = createLogger(c
   let sequencer: WorkflowEventSequencer | undefined;
   let catchUp: UnitEventCatchUp | undefined;
   let redis: RedisLink | undefined;
+  let webhooks: WebhookService | undefined;
   setOrmLogger(log.child({ component: 'mikro-orm' }));
   try {
     let databaseUrl = config.databaseUrl;
@@ -104,6 +106,19 @@ export async function startPlansync(config: Config, log: Logger = createLogger(c
       maintenanceIntervalSeconds: config.workflowMaintenanceSeconds,
     });
     await workflows.start();
+    // Its own pg-boss on the same database and schema as the workflow engine's: deliveries are jobs there.
+    webhooks = new WebhookService({
+      em: orm.em,
+      databaseUrl,
+      events,
+      deriveKey: keys.deriveKey,
+      log: log.child({ component: 'webhooks' }),
+      maxAttempts: config.webhookMaxAttempts,
+      retryBaseSeconds: config.webhookRetryBaseSeconds,
+      timeoutSeconds: config.webhookTimeoutSeconds,
+      allowInsecure: config.webhookAllowInsecure,
+    });
+    await webhooks.start();
     if (redis) {
       catchUp = new UnitEventCatchUp(orm.em, events, log.child({ component: 'catch-up' }));
       await catchUp.start();
@@ -127,6 +142,7 @@ export async function startPlansync(config: Config, log: Logger = createLogger(c
       sockets: new PersonSockets(config.maxSocketsPerPerson),
       redis,
       workflows,
+      webhooks,
     };
     const schema = await buildPlansyncSchema(events);
     const metrics = createMetrics();
@@ -158,7 +174,7 @@ export async function startPlansync(config: Config, log: Logger = createLogger(c
       'Plansync is listening',
     );
 
-    const running = { http, grid, workflows, sequencer, catchUp, orm, embedded, redis };
+    const running = { http, grid, workflows, webhooks, sequencer, catchUp, orm, embedded, redis };
     let stopping: Promise<void> | undefined;
     return {
       url,
@@ -167,7 +183,7 @@ export async function startPlansync(config: Config, log: Logger = createLogger(c
       stop: () => (stopping ??= shutdown(running, log)),
     };
   } catch (err) {
-    await shutdown({ http, grid, workflows, sequencer, catchUp, orm, embedded, redis }, log).catch(() => undefined);
+    await shutdown({ http, grid, workflows, webhooks, sequencer, catchUp, orm, embedded, redis }, log).catch(() => undefined);
     throw err;
   }
 }
@@ -177,6 +193,7 @@ async function shutdown(
     http?: RunningHttpServer;
     grid?: GridServer;
     workflows?: WorkflowEngine;
+    webhooks?: WebhookService;
     sequencer?: WorkflowEventSequencer;
     catchUp?: UnitEventCatchUp;
     orm?: Orm;
@@ -190,6 +207,7 @@ async function shutdown(
   // database, then stop it.
   await parts.http?.close().catch((err) => log.error({ err }, 'closing the HTTP server failed'));
   await parts.workflows?.stop().catch((err) => log.error({ err }, 'stopping the workflow workers failed'));
+  await parts.webhooks?.stop().catch((err) => log.error({ err }, 'stopping the webhook workers failed'));
   parts.sequencer?.stop();
   parts.catchUp?.stop();
   await parts.grid?.stop().catch((err) => log.error({ err }, 'storing the grid documents failed'));

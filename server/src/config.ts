@@ -118,6 +118,16 @@ export interface Config {
    */
   loginFailuresPerMinute: number;
   /**
+   * Webhooks (webhooks/): WEBHOOK_MAX_ATTEMPTS attempts of a delivery in all (default 8); the n-th retry waits
+   * WEBHOOK_RETRY_BASE_SECONDS x 2^(n-1) (default 5, fractions allowed for tests); an answer later than
+   * WEBHOOK_TIMEOUT_SECONDS (default 10) is a failed attempt; WEBHOOK_ALLOW_INSECURE=true accepts plain http and
+   * loopback or private addresses (tests, development only).
+   */
+  webhookMaxAttempts: number;
+  webhookRetryBaseSeconds: number;
+  webhookTimeoutSeconds: number;
+  webhookAllowInsecure: boolean;
+  /**
    * TRUST_PROXY: which proxies' X-Forwarded-For to believe for the caller's address (express's `trust proxy`:
    * `loopback`, `uniquelocal`, addresses or subnets, comma-separated). Default loopback. Sign-in limits are per
    * address: behind a proxy that is not on loopback, name it, or every caller has the proxy's address.
@@ -169,6 +179,15 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0
   if (!Number.isInteger(value) || value < min) {
     throw new ConfigError(`${name} must be a whole number >= ${min}, got "${raw}"`);
   }
+  return value;
+}
+
+/** A positive number of seconds, fractions allowed (tests shorten waits with e.g. 0.2). */
+function seconds(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new ConfigError(`${name} must be a number of seconds > 0, got "${raw}"`);
   return value;
 }
 
@@ -405,6 +424,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     lockoutThreshold: integer(env, 'LOGIN_LOCKOUT_THRESHOLD', 5, 1),
     lockoutSeconds: integer(env, 'LOGIN_LOCKOUT_SECONDS', 15 * 60, 1),
     loginFailuresPerMinute: integer(env, 'LOGIN_FAILURES_PER_MINUTE', 30, 1),
+    webhookMaxAttempts: integer(env, 'WEBHOOK_MAX_ATTEMPTS', 8, 1),
+    webhookRetryBaseSeconds: seconds(env, 'WEBHOOK_RETRY_BASE_SECONDS', 5),
+    webhookTimeoutSeconds: seconds(env, 'WEBHOOK_TIMEOUT_SECONDS', 10),
+    webhookAllowInsecure: flag(env, 'WEBHOOK_ALLOW_INSECURE', false),
     trustProxy: (env.TRUST_PROXY ?? '').trim() || 'loopback',
     metricsToken: metricsToken(env),
     publicUrl: publicUrl(env),

@@ -31,6 +31,7 @@ import type { WorkflowEventRecord } from './workflow/events.js';
 import { WorkflowDefinitionAbilities, WorkflowStepAbilities } from './workflow/WorkflowAbilityResolvers.js';
 import { publicEvent, WorkflowResolver } from './workflow/WorkflowResolver.js';
 import { SubmissionWorkflowResolver } from './workflow/SubmissionWorkflowResolver.js';
+import { WebhookResolver } from './webhooks/WebhookResolver.js';
 
 export const resolvers = [
   AuthResolver,
@@ -56,6 +57,7 @@ export const resolvers = [
   SubmissionWorkflowResolver,
   WorkflowDefinitionAbilities,
   WorkflowStepAbilities,
+  WebhookResolver,
 ] as const;
 
 export async function buildPlansyncSchema(events: PlansyncBus): Promise<GraphQLSchema> {

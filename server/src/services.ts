@@ -11,6 +11,7 @@ import type { Logger } from './log.js';
 import type { PlansyncBus } from './events.js';
 import type { PersonSockets } from './realtime/personSockets.js';
 import type { RedisLink } from './realtime/redisLink.js';
+import type { WebhookService } from './webhooks/webhooks.js';
 import type { WorkflowEngine } from './workflow/engine.js';
 
 export interface Services {
@@ -31,4 +32,6 @@ export interface Services {
   /** The link to the other instances, when REDIS_URL is set. */
   redis?: RedisLink;
   workflows: WorkflowEngine;
+  /** Webhooks: admins' endpoints and their durable, signed deliveries. */
+  webhooks: WebhookService;
 }

@@ -1,0 +1,433 @@
+/**
+ * Webhooks per the Standard Webhooks specification: admins' endpoints, signed deliveries, retries.
+ *
+ * Delivery is at least once and survives restarts:
+ * - Events reach the outbox (`webhook_outbox`) by database triggers in the transaction of the change itself
+ *   (see events.ts): nothing is lost if a process dies between the change and the enqueue, since there is no
+ *   "between".
+ * - The dispatcher moves outbox rows into `webhook_delivery` rows (one per webhook taking the event) and pg-boss
+ *   jobs, in ONE transaction, taking the rows with FOR UPDATE SKIP LOCKED: with several instances each row is
+ *   taken by exactly one. It runs when the bus says something changed (a submission, a workflow event) and
+ *   every `pollSeconds` for the rest (plans created, imports) and for other instances' changes.
+ * - A job makes one attempt. Its outcome and the next attempt's job (after WEBHOOK_RETRY_BASE_SECONDS x
+ *   2^(n-1)) are written in one transaction; a job whose process dies mid-request expires and pg-boss hands it
+ *   out again. The `webhook-id` is the delivery's id: the same on every attempt, so receivers dedupe on it.
+ * - Deleting a webhook deletes its deliveries (cascade); a job that finds no PENDING delivery does nothing.
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import type { EntityManager, Knex } from '@mikro-orm/postgresql';
+import PgBoss from 'pg-boss';
+import { Webhook as StandardWebhook } from 'standardwebhooks';
+import { recordActivity } from '../activity/activityLog.js';
+import type { BudgetTopics } from '../budget/events.js';
+import { withSchemaLock } from '../db/orm.js';
+import { badUserInput, forbidden, notFound } from '../errors.js';
+import { isUuid } from '../ids.js';
+import { transactionConnection } from '../internals/knexPool.js';
+import type { Logger } from '../log.js';
+import { canManageWebhooks } from '../policies/webhook.js';
+import type { Viewer } from '../policies/viewer.js';
+import { onEvent, type EventBus } from '../realtime/eventBus.js';
+import type { WorkflowTopics } from '../workflow/events.js';
+import { pinnedLookup, resolveTarget, UnsafeUrlError, type CheckedTarget } from './addresses.js';
+import { isWebhookEvent, WEBHOOK_EVENTS, type DeliveryStatus } from './events.js';
+
+export const DELIVERY_QUEUE = 'webhook-delivery';
+/** A receiver's answer is read up to this many bytes (only its status matters; the rest is not kept). */
+const MAX_RESPONSE_BYTES = 64 * 1024;
+const MAX_DESCRIPTION = 500;
+const MAX_URL = 2000;
+export const MAX_DELIVERY_PAGE = 500;
+const KEY_PURPOSE = 'webhook-secrets';
+const FORMAT = 'v1';
+
+export interface WebhookOptions {
+  em: EntityManager;
+  databaseUrl: string;
+  events: EventBus<BudgetTopics & WorkflowTopics>;
+  deriveKey: (purpose: string) => Buffer;
+  log: Logger;
+  /** WEBHOOK_MAX_ATTEMPTS: attempts of one delivery in all, the first included. */
+  maxAttempts: number;
+  /** WEBHOOK_RETRY_BASE_SECONDS: the n-th retry waits base x 2^(n-1). */
+  retryBaseSeconds: number;
+  /** WEBHOOK_TIMEOUT_SECONDS: an answer later than this is a failed attempt (10 s by the contract). */
+  timeoutSeconds: number;
+  /** WEBHOOK_ALLOW_INSECURE: plain http and internal addresses accepted (tests, development). */
+  allowInsecure: boolean;
+  /** How often the outbox is looked at without a nudge from the bus. */
+  pollSeconds?: number;
+}
+
+export interface WebhookRow {
+  id: string;
+  url: string;
+  events: string[];
+  description: string | null;
+  active: boolean;
+  createdAt: Date;
+}
+
+export interface DeliveryRow {
+  id: string;
+  event: string;
+  status: DeliveryStatus;
+  attempts: number;
+  responseStatus: number | null;
+  at: Date;
+}
+
+interface DeliveryJob {
+  deliveryId: string;
+  attempt: number;
+}
+
+/** pg-boss's SQL on our transaction's own connection, as pg-boss wrote it (see workflow/transitions.ts for why). */
+function bossDb(tx: EntityManager): PgBoss.Db {
+  const trx = tx.getTransactionContext<Knex.Transaction>();
+  if (!trx) throw new Error('bossDb: not in a transaction');
+  return {
+    async executeSql(text: string, values: unknown[]) {
+      const connection = await transactionConnection(trx);
+      const { rows } = await connection.query(text, values);
+      return { rows };
+    },
+  };
+}
+
+function exec<T>(tx: EntityManager, sql: string, params: unknown[] = []): Promise<T[]> {
+  return tx.getConnection().execute<T[]>(sql, params, 'all', tx.getTransactionContext());
+}
+
+export class WebhookService {
+  private boss?: PgBoss;
+  private readonly workerIds: string[] = [];
+  private readonly key: Buffer;
+  private readonly unsubscribe: (() => void)[] = [];
+  private pollTimer?: NodeJS.Timeout;
+  private draining?: Promise<void>;
+  private drainAgain = false;
+  private stopped = false;
+
+  constructor(private readonly options: WebhookOptions) {
+    this.key = options.deriveKey(KEY_PURPOSE);
+  }
+
+  async start(): Promise<void> {
+    const boss = new PgBoss(<PgBoss.ConstructorOptions & { idleTimeoutMillis: number }>{
+      connectionString: this.options.databaseUrl,
+      schema: 'pgboss',
+      max: 4,
+      maintenanceIntervalSeconds: 10,
+      monitorStateIntervalSeconds: 60,
+      schedule: false,
+      idleTimeoutMillis: 300_000,
+    });
+    boss.on('error', (err) => this.options.log.error({ err }, 'pg-boss error (webhooks)'));
+    await withSchemaLock(this.options.databaseUrl, async () => {
+      await boss.start();
+      await boss.createQueue(DELIVERY_QUEUE, {
+        name: DELIVERY_QUEUE,
+        // Our retries are explicit attempts with their own jobs; pg-boss's are for a job whose worker died
+        // (it expires) or whose outcome could not be written (the database failed).
+        retryLimit: 3,
+        retryDelay: 1,
+        retryBackoff: true,
+        expireInSeconds: Math.ceil(this.options.timeoutSeconds) + 30,
+      });
+    });
+    this.boss = boss;
+    for (let i = 0; i < 2; i++) {
+      this.workerIds.push(
+        // Polling finds the delayed retries; fresh jobs wake a worker at once (notifyWorker after the commit).
+        await boss.work<DeliveryJob>(DELIVERY_QUEUE, { batchSize: 1, pollingIntervalSeconds: 0.5 }, async ([job]) => {
+          await this.attempt(job.data);
+        }),
+      );
+    }
+    // A change that may have written outbox rows: look now rather than at the next poll.
+    const nudge = () => this.drainSoon();
+    this.unsubscribe.push(onEvent(this.options.events, 'SUBMISSION_STATUS_CHANGED', nudge));
+    this.unsubscribe.push(onEvent(this.options.events, 'WORKFLOW_EVENT', nudge));
+    this.unsubscribe.push(onEvent(this.options.events, 'BUDGET_LINES_RESTRUCTURED', nudge));
+    this.pollTimer = setInterval(nudge, (this.options.pollSeconds ?? 1) * 1000);
+    this.pollTimer.unref();
+    this.drainSoon();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.unsubscribe.forEach((u) => u());
+    await this.draining?.catch(() => undefined);
+    await this.boss?.stop({ graceful: true, wait: true, timeout: 15_000 });
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // Admin operations
+
+  async create(viewer: Viewer, url: string, events: string[], description: string | null): Promise<{ secret: string; webhook: WebhookRow }> {
+    if (!canManageWebhooks(viewer)) throw forbidden('Only admins manage webhooks');
+    if (url.length > MAX_URL) throw badUserInput(`The URL is longer than ${MAX_URL} characters`, 'url');
+    try {
+      await resolveTarget(url, this.options.allowInsecure);
+    } catch (err) {
+      if (err instanceof UnsafeUrlError) throw badUserInput(`${err.message}. Plain http and loopback or private addresses are refused unless WEBHOOK_ALLOW_INSECURE=true`, 'url');
+      throw err;
+    }
+    const unknown = events.find((e) => !isWebhookEvent(e));
+    if (unknown !== undefined) throw badUserInput(`Unknown event "${unknown.slice(0, 100)}": events are ${WEBHOOK_EVENTS.join(', ')}`, 'events');
+    const chosen = [...new Set(events)];
+    if (chosen.length === 0) throw badUserInput('Choose at least one event', 'events');
+    const text = description?.trim() || null;
+    if (text && text.length > MAX_DESCRIPTION) throw badUserInput(`The description is longer than ${MAX_DESCRIPTION} characters`, 'description');
+    if (text && /\u0000/.test(text)) throw badUserInput('The description contains a NUL character', 'description');
+    const secret = `whsec_${randomBytes(32).toString('base64')}`;
+    const cleanUrl = url.trim();
+    const row = await this.options.em.fork().transactional(async (tx) => {
+      const id = (await exec<{ id: string }>(tx, 'select gen_random_uuid() as id'))[0].id;
+      const [created] = await exec<Record<string, unknown>>(
+        tx,
+        `insert into webhook (id, url, events, description, secret, created_by_id)
+         values (?, ?, array(select jsonb_array_elements_text(cast(? as jsonb))), ?, ?, ?)
+         returning id, url, events, description, active, created_at`,
+        [id, cleanUrl, JSON.stringify(chosen), text, this.encrypt(id, secret), viewer.userId],
+      );
+      recordActivity(tx, viewer, 'WEBHOOK_CREATED', cleanUrl, { webhookId: id, events: chosen, description: text });
+      return created;
+    });
+    return { secret, webhook: webhookOf(row) };
+  }
+
+  async list(viewer: Viewer): Promise<WebhookRow[]> {
+    if (!canManageWebhooks(viewer)) throw forbidden('Only admins read webhooks');
+    const rows = await exec<Record<string, unknown>>(
+      this.options.em.fork(),
+      'select id, url, events, description, active, created_at from webhook order by created_at, id',
+    );
+    return rows.map(webhookOf);
+  }
+
+  /** Deletes the webhook and with it its deliveries, pending ones included: they are never attempted again. */
+  async delete(viewer: Viewer, id: string): Promise<boolean> {
+    if (!canManageWebhooks(viewer)) throw forbidden('Only admins manage webhooks');
+    if (!isUuid(id)) throw notFound('The webhook');
+    await this.options.em.fork().transactional(async (tx) => {
+      const [gone] = await exec<{ url: string; events: string[] }>(tx, 'delete from webhook where id = ? returning url, events', [id]);
+      if (!gone) throw notFound('The webhook');
+      recordActivity(tx, viewer, 'WEBHOOK_DELETED', gone.url, { webhookId: id, events: gone.events });
+    });
+    return true;
+  }
+
+  async deliveries(viewer: Viewer, webhookId: string, first: number | null): Promise<DeliveryRow[]> {
+    if (!canManageWebhooks(viewer)) throw forbidden('Only admins read webhook deliveries');
+    const limit = first ?? 50;
+    if (!Number.isInteger(limit) || limit < 0 || limit > MAX_DELIVERY_PAGE) throw badUserInput(`first must be between 0 and ${MAX_DELIVERY_PAGE}`, 'first');
+    const em = this.options.em.fork();
+    if (!isUuid(webhookId) || (await exec(em, 'select 1 from webhook where id = ?', [webhookId])).length === 0) throw notFound('The webhook');
+    const rows = await exec<Record<string, unknown>>(
+      em,
+      `select id, event, status, attempts, response_status, at from webhook_delivery where webhook_id = ?
+       order by created_at desc, id desc limit ?`,
+      [webhookId, limit],
+    );
+    return rows.map((r) => ({
+      id: String(r.id),
+      event: String(r.event),
+      status: r.status as DeliveryStatus,
+      attempts: Number(r.attempts),
+      responseStatus: r.response_status === null ? null : Number(r.response_status),
+      at: new Date(r.at as string),
+    }));
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // Dispatch: outbox -> deliveries and jobs
+
+  /** Drains the outbox now, or once more after the drain under way (a nudge during a drain is never lost). */
+  drainSoon(): void {
+    if (this.stopped || !this.boss) return;
+    if (this.draining) {
+      this.drainAgain = true;
+      return;
+    }
+    this.draining = (async () => {
+      try {
+        do {
+          this.drainAgain = false;
+          while (!this.stopped && (await this.dispatchBatch()) > 0);
+        } while (this.drainAgain && !this.stopped);
+      } catch (err) {
+        // The rows stay in the outbox: the next poll takes them again.
+        this.options.log.error({ err }, 'moving webhook events to deliveries failed');
+      } finally {
+        this.draining = undefined;
+      }
+    })();
+  }
+
+  /** One transaction: up to 100 outbox rows become deliveries and their first jobs. Returns how many rows. */
+  private async dispatchBatch(): Promise<number> {
+    const boss = this.boss!;
+    let jobs = 0;
+    const taken = await this.options.em.fork().transactional(async (tx) => {
+      const rows = await exec<{ id: string; event: string; data: unknown; at: Date }>(
+        tx,
+        `delete from webhook_outbox where id in (select id from webhook_outbox order by id limit 100 for update skip locked)
+         returning id, event, data, at`,
+      );
+      rows.sort((a, b) => Number(a.id) - Number(b.id));
+      for (const row of rows) {
+        const payload = { type: row.event, timestamp: new Date(row.at).toISOString(), data: row.data };
+        const deliveries = await exec<{ id: string }>(
+          tx,
+          `insert into webhook_delivery (webhook_id, event, payload, created_at, at)
+           select id, ?, cast(? as jsonb), clock_timestamp(), clock_timestamp() from webhook where active and ? = any(events) returning id`,
+          [row.event, JSON.stringify(payload), row.event],
+        );
+        for (const d of deliveries) {
+          await this.enqueue(boss, tx, { deliveryId: d.id, attempt: 1 }, null);
+          jobs++;
+        }
+      }
+      return rows.length;
+    });
+    if (jobs > 0) this.workerIds.forEach((id) => boss.notifyWorker(id));
+    return taken;
+  }
+
+  private async enqueue(boss: PgBoss, tx: EntityManager, job: DeliveryJob, startAfter: Date | null): Promise<void> {
+    await boss.send(DELIVERY_QUEUE, job as unknown as object, {
+      db: bossDb(tx),
+      singletonKey: `${job.deliveryId}:${job.attempt}`,
+      retryLimit: 3,
+      retryDelay: 1,
+      retryBackoff: true,
+      ...(startAfter ? { startAfter } : {}),
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // Delivery: one attempt per job
+
+  private async attempt(job: DeliveryJob): Promise<void> {
+    const em = this.options.em.fork();
+    const [delivery] = await exec<{ id: string; webhook_id: string; url: string; secret: string; payload: unknown; status: string; attempts: number }>(
+      em,
+      `select d.id, d.webhook_id, w.url, w.secret, d.payload, d.status, d.attempts
+         from webhook_delivery d join webhook w on w.id = d.webhook_id where d.id = ? and w.active`,
+      [job.deliveryId],
+    );
+    // Deleted with its webhook, already answered, or a stale job for an attempt already made.
+    if (!delivery || delivery.status !== 'PENDING' || delivery.attempts !== job.attempt - 1) return;
+    const body = JSON.stringify(delivery.payload);
+    let responseStatus: number | null = null;
+    let error: string | null = null;
+    try {
+      // Resolved and checked again now: the name may point elsewhere than when the webhook was created.
+      const target = await resolveTarget(delivery.url, this.options.allowInsecure);
+      const secret = this.decrypt(delivery.webhook_id, delivery.secret);
+      const timestamp = new Date();
+      const signature = new StandardWebhook(secret).sign(delivery.id, timestamp, body);
+      responseStatus = await post(target, body, {
+        'content-type': 'application/json',
+        'user-agent': 'Plansync-Webhooks/1',
+        'webhook-id': delivery.id,
+        'webhook-timestamp': String(Math.floor(timestamp.getTime() / 1000)),
+        'webhook-signature': signature,
+      }, this.options.timeoutSeconds * 1000);
+      if (responseStatus < 200 || responseStatus > 299) error = `The receiver answered ${responseStatus}`;
+    } catch (err) {
+      error = err instanceof Error ? err.message : String(err);
+    }
+    const attempts = job.attempt;
+    const status: DeliveryStatus = error === null ? 'SUCCEEDED' : attempts >= this.options.maxAttempts ? 'FAILED' : 'PENDING';
+    await this.options.em.fork().transactional(async (tx) => {
+      const updated = await exec(
+        tx,
+        `update webhook_delivery set attempts = ?, status = ?, response_status = ?, last_error = ?, at = clock_timestamp()
+          where id = ? and status = 'PENDING' and attempts = ? returning id`,
+        [attempts, status, responseStatus, error?.slice(0, 1000) ?? null, delivery.id, attempts - 1],
+      );
+      if (updated.length > 0 && status === 'PENDING') {
+        const waitMs = this.options.retryBaseSeconds * 2 ** (attempts - 1) * 1000;
+        await this.enqueue(this.boss!, tx, { deliveryId: delivery.id, attempt: attempts + 1 }, new Date(Date.now() + waitMs));
+      }
+    });
+    if (error) this.options.log.info({ deliveryId: delivery.id, attempts, status, error }, 'webhook delivery attempt failed');
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // Secrets at rest: AES-256-GCM, the webhook's id as associated data (a secret copied to another row fails).
+
+  private encrypt(webhookId: string, secret: string): string {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
+    cipher.setAAD(Buffer.from(webhookId));
+    const body = Buffer.concat([cipher.update(secret, 'utf8'), cipher.final()]);
+    return [FORMAT, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), body.toString('base64url')].join('.');
+  }
+
+  private decrypt(webhookId: string, stored: string): string {
+    const [format, iv, tag, body] = stored.split('.');
+    if (format !== FORMAT) throw new Error('Unknown webhook secret format');
+    const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64url'));
+    decipher.setAAD(Buffer.from(webhookId));
+    decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+    return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
+  }
+}
+
+function webhookOf(row: Record<string, unknown>): WebhookRow {
+  return {
+    id: String(row.id),
+    url: String(row.url),
+    events: row.events as string[],
+    description: (row.description as string | null) ?? null,
+    active: Boolean(row.active),
+    createdAt: new Date(row.created_at as string),
+  };
+}
+
+/**
+ * One POST to the checked address (never another one DNS might give now), no redirects followed (Node's
+ * request follows none), the answer read up to MAX_RESPONSE_BYTES, the whole exchange within `timeoutMs`.
+ * Resolves with the status; rejects on no answer in time or a broken connection.
+ */
+function post(target: CheckedTarget, body: string, headers: Record<string, string>, timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const client = target.url.protocol === 'https:' ? https : http;
+    const request = client.request(target.url, {
+      method: 'POST',
+      headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+      lookup: pinnedLookup(target),
+      agent: false,
+    });
+    const timer = setTimeout(() => request.destroy(new Error(`No answer within ${timeoutMs / 1000} s`)), timeoutMs);
+    request.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    request.on('response', (response) => {
+      let read = 0;
+      const done = () => {
+        clearTimeout(timer);
+        resolve(response.statusCode ?? 0);
+      };
+      response.on('data', (chunk: Buffer) => {
+        read += chunk.length;
+        // Enough: the status is all we keep, and a receiver must not make us buffer without end.
+        if (read > MAX_RESPONSE_BYTES) {
+          response.destroy();
+          done();
+        }
+      });
+      response.on('end', done);
+      response.on('error', () => done());
+    });
+    request.end(body);
+  });
+}
