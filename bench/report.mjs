@@ -83,6 +83,10 @@ export function summaryRows(s, options) {
     add('6 GraphQL reads', 'p99', s.reads.plansync.latencyMs.p99, s.reads.reference.latencyMs.p99, 'ms', 2);
   }
   if (s.coldstart) add('7 cold start', `to /healthz, median of ${s.coldstart.runs}`, s.coldstart.plansync.medianMs, s.coldstart.reference.medianMs, 'ms', 0);
+  if (s.batch) {
+    add('9 batch writes', `updateBudgetLines, ${s.batch.cells.toLocaleString('en')} cells: wall time per cell`, s.batch.plansync.wallMicrosPerCell, s.batch.reference.wallMicrosPerCell, 'us', 1);
+    add('9 batch writes', 'CPU per cell (server + PostgreSQL)', s.batch.plansync.cpuMicrosPerCell, s.batch.reference.cpuMicrosPerCell, 'us', 1);
+  }
   scaleoutSummary(s.scaleout, add);
   const firstScaleout = rows.find((r) => r.scenario.startsWith('8 '));
   if (firstScaleout) firstScaleout.note = 'here "Plansync" is two instances with the writers split, "reference" one instance';
@@ -274,6 +278,20 @@ function scaleoutSection(out, s, options, result) {
   out.push(...scaleoutMarkdown(s.scaleout));
 }
 
+/** Section 9: batch writes, each run of each side. */
+function batchSection(out, s, options, result) {
+  const b = s.batch;
+  scenarioHeader(out, '9. Batch writes', b);
+  out.push(`\`updateBudgetLines\` with ${b.cells.toLocaleString('en')} changes (one budgetAmount each, every one a real change) in one HTTP POST, as admin@example.com, over ${b.cells.toLocaleString('en')} lines of ${b.documents} units of their own (${b.documents} grid documents, nobody connected), answering \`updated { id version } rejected { id code message }\`. Each change is judged as updateBudgetLine would judge it, applied to its document in one transaction per document, projected into its row with an audit entry (source API) and published as budgetLineChanged. The first call also loads the ${b.documents} documents (${fmt(b.plansync.firstCall.wallMs, 0)} ms wall, ${fmt(b.plansync.firstCall.serverCpuSeconds)} s server CPU); the median of the ${b.runs} calls after it is reported, documents open. Reference: the same rows updated and their audit entries inserted by one plain SQL statement through \`pg\` (no check, no document, no event), the lower bound of this write; median of ${b.runs} after a warm-up. 5,000 single updateBudgetLine calls are not the reference: they measure 5,000 round trips, the cost a batch exists to avoid. CPU: the server process and its PostgreSQL (the reference's pg client CPU is the load process's and not counted).`, '');
+  out.push('| side | median wall ms | wall us per cell | server CPU us per cell | PostgreSQL CPU us per cell | CPU us per cell |');
+  out.push('|---|---|---|---|---|---|');
+  for (const name of ['plansync', 'reference']) {
+    const x = b[name];
+    out.push(`| ${name} | ${fmt(x.wallMs, 0)} | ${fmt(x.wallMicrosPerCell, 1)} | ${fmt(x.serverCpuMicrosPerCell, 1)} | ${fmt(x.databaseCpuMicrosPerCell, 1)} | ${fmt(x.cpuMicrosPerCell, 1)} |`);
+  }
+  out.push('', `Ratios Plansync / reference: wall ${fmtRatio(b.ratio.wall)}, CPU ${fmtRatio(b.ratio.cpu)}.`);
+}
+
 /** results.md's sections after the summary, in scenario order; one for each scenario that ran. */
 const SECTIONS = [
   ['grid', gridSection],
@@ -284,6 +302,7 @@ const SECTIONS = [
   ['reads', readsSection],
   ['coldstart', coldstartSection],
   ['scaleout', scaleoutSection],
+  ['batch', batchSection],
 ];
 
 /** Plansync's and the reference's self time in one window, as two pairs of tables (functions, packages). */

@@ -3,7 +3,7 @@
 // machine. A benchmark, not a test: it asserts nothing, it measures and writes bench/results.md and
 // bench/results.json.
 //
-//   node bench/run.mjs [--quick] [--only=grid,fanout,cost,durability,subscriptions,reads,coldstart,scaleout]
+//   node bench/run.mjs [--quick] [--only=grid,fanout,cost,durability,subscriptions,reads,coldstart,scaleout,batch]
 //                      [--workers=4] [--grid-clients=light|stock] [--no-wait] [--cpu-prof [--keep-notes]] [--render] [--redis=redis://host:port]
 //
 // It starts its own servers on free ports of 127.0.0.1 (Plansync with a fresh embedded PostgreSQL under a
@@ -43,6 +43,9 @@
 //                 two Plansync instances (one embedded PostgreSQL, one Redis); reference: the same load on ONE
 //                 instance, in the same run (bench/lib/scaleout.mjs, also `npm run bench:two-instances`). Redis:
 //                 --redis, else 127.0.0.1:6379 if it answers, else a redis-server of its own; else skipped, said so.
+//  batch          updateBudgetLines with 5,000 changes in one HTTP call over 42 documents: wall time and CPU
+//                 (server, PostgreSQL) per cell; reference: the same rows and audit entries written by one plain SQL
+//                 statement through pg, the lower bound (bench/scenarios/batch.mjs says why not 5,000 single calls).
 //
 // Before each scenario the suite waits (up to 3 minutes; not with --quick or --no-wait) until the 1-minute load
 // average is below 1.5, or the machine has been under 15% busy for 10 s, and records what it saw. --quick
@@ -57,6 +60,7 @@ import path from 'node:path';
 import { commandLine, ensureBuilt, fmt, incidents, installCleanup, log, machineInfo, now, plansyncDatabase, printUsageAndExit, resultsDir, root, runMain, started, startPlansync, startReference, startScript, stopProcess, waitForQuiet } from './lib/common.mjs';
 import { scaleoutDefaults } from './lib/scaleout.mjs';
 import { collectProfile, render, summaryRows, TARGETS, writeProfile, writeResults } from './report.mjs';
+import * as batch from './scenarios/batch.mjs';
 import * as cost from './scenarios/cost.mjs';
 import * as coldstart from './scenarios/coldstart.mjs';
 import * as durability from './scenarios/durability.mjs';
@@ -78,6 +82,7 @@ const SCENARIOS = [
   ['reads', '6. GraphQL reads', reads.measure],
   ['coldstart', '7. cold start', coldstart.measure],
   ['scaleout', '8. scale-out', scaleout.measure],
+  ['batch', '9. batch writes', batch.measure],
 ];
 
 const { flag, option } = commandLine();
@@ -104,6 +109,7 @@ const options = {
   reads: { concurrency: 16, warmupMs: quick ? 500 : 2000, durationMs: quick ? 2000 : 10_000 },
   coldStart: { runs: quick ? 1 : 3 },
   scaleout: { ...scaleoutDefaults(quick), redis: option('redis', null) },
+  batch: { runs: quick ? 2 : 5 },
 };
 if (!['light', 'stock'].includes(options.grid.clients)) throw new Error(`--grid-clients: light or stock, got ${options.grid.clients}`);
 for (const s of options.only) if (!ALL.includes(s)) throw new Error(`--only: unknown scenario ${s} (${ALL.join(', ')})`);

@@ -128,6 +128,12 @@ export interface Config {
   webhookTimeoutSeconds: number;
   webhookAllowInsecure: boolean;
   /**
+   * RATE_LIMIT_PER_MINUTE: requests per minute on HTTP (/graphql, and the other API routes that mount
+   * http/rateLimits.ts) for one access token, one person, or one unauthenticated address; beyond it
+   * RATE_LIMITED (429 with Retry-After). Shared between instances through Redis when REDIS_URL is set. Default 1200.
+   */
+  rateLimitPerMinute: number;
+  /**
    * TRUST_PROXY: which proxies' X-Forwarded-For to believe for the caller's address (express's `trust proxy`:
    * `loopback`, `uniquelocal`, addresses or subnets, comma-separated). Default loopback. Sign-in limits are per
    * address: behind a proxy that is not on loopback, name it, or every caller has the proxy's address.
@@ -424,6 +430,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     lockoutThreshold: integer(env, 'LOGIN_LOCKOUT_THRESHOLD', 5, 1),
     lockoutSeconds: integer(env, 'LOGIN_LOCKOUT_SECONDS', 15 * 60, 1),
     loginFailuresPerMinute: integer(env, 'LOGIN_FAILURES_PER_MINUTE', 30, 1),
+    rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 1200, 1),
     webhookMaxAttempts: integer(env, 'WEBHOOK_MAX_ATTEMPTS', 8, 1),
     webhookRetryBaseSeconds: seconds(env, 'WEBHOOK_RETRY_BASE_SECONDS', 5),
     webhookTimeoutSeconds: seconds(env, 'WEBHOOK_TIMEOUT_SECONDS', 10),

@@ -1,6 +1,7 @@
 /**
  * The HTTP server: one port for everything.
- *   /graphql   GraphQL over HTTP (Apollo) and over websockets (graphql-ws)
+ *   /graphql   GraphQL over HTTP (Apollo; queries by GET too) and over websockets (graphql-ws); rate-limited
+ *              per token, person or address (http/rateLimits.ts), as /odata, /export and /import are
  *   /healthz   200 once the server takes traffic
  *   /readyz    200 while the database answers, 503 otherwise; says whether Redis is up (when configured): an
  *              instance without Redis still serves its own clients, so it stays in the proxy's rotation
@@ -20,6 +21,7 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { GraphQLSchema } from 'graphql';
+import { requestToken } from '../auth/credentials.js';
 import { bearerToken } from '../auth/viewers.js';
 import { ErrorCode, isUnexpected, maskError, requestErrorCode } from '../errors.js';
 import type { GraphQLContext } from '../graphql/context.js';
@@ -27,6 +29,8 @@ import { costLimitPlugin, LIMITS, validationRules } from '../graphql/limits.js';
 import { nestsDeeperThan, textNestsDeeperThan } from '../graphql/nesting.js';
 import { unevaluableSubscriptionDirective } from '../graphql/safeValidation.js';
 import { createGraphQLWebSocketServer } from '../realtime/graphqlWs.js';
+import { legacyJsonStatusPlugin } from './legacyJsonStatus.js';
+import { RequestLimits, type Identify } from './rateLimits.js';
 import { refuseUpgrade, requestTarget } from './requestTarget.js';
 import type { Services } from '../services.js';
 import { canReadMetrics, type Metrics } from './metrics.js';
@@ -102,7 +106,14 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     validationRules,
     parseOptions: { maxTokens: LIMITS.maxTokens },
     allowBatchedHttpRequests: false,
-    csrfPrevention: true,
+    // Off, so that GET answers queries with no header beyond the credentials (GraphQL over HTTP; Power Query's
+    // Web.Contents can send nothing else). CSRF needs credentials a browser attaches by itself, and there are
+    // none here: every surface takes a token from the Authorization header (or a graphql-ws connection param),
+    // which a page on another site can neither read nor make a browser send. The one cookie Plansync sets is
+    // the Entra sign-in's flow state (auth/entraSignIn.ts), scoped to /auth/microsoft, read only there, and it
+    // proves nobody's identity. Mutations still never run by GET (Apollo: 405, Allow: POST), and a cross-site
+    // form POST still cannot run one: it cannot send application/json, which express.json alone parses.
+    csrfPrevention: false,
     // Shutdown is ours (main.ts): Apollo's own handler would stop it and re-raise the signal mid-way.
     stopOnTerminationSignals: false,
     introspection: !config.production,
@@ -117,6 +128,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       metrics.apolloPlugin,
       // The cost limit needs the variables (`first: $n`): checked once the operation is known, before it runs.
       costLimitPlugin,
+      // 200 for invalid documents when the client accepts only application/json (GraphQL over HTTP).
+      legacyJsonStatusPlugin,
       // We set no cache hints; Apollo's cache-control plugin would still wrap every field resolver.
       ApolloServerPluginCacheControlDisabled(),
       ...(config.production ? [ApolloServerPluginLandingPageDisabled()] : []),
@@ -128,9 +141,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
    * A request's context. The viewer lookup needs only a database connection; the EntityManager is forked
    * when a resolver first asks for it (budgetLines never does), and the address worked out when read.
    */
-  async function graphqlContext(req: Request): Promise<GraphQLContext> {
-    // Someone who must enrol in TOTP first gets a viewer here only, which auth/totpGate.ts limits to enrolling.
-    const viewer = await services.viewers.fromToken(services.orm.em, bearerToken(req.headers.authorization), { allowTotpEnrollment: true });
+  async function graphqlContext(req: Request, res: Response): Promise<GraphQLContext> {
+    const viewer = await graphqlViewer(req, res);
     let em: GraphQLContext['em'] | undefined;
     let ip: string | null | undefined;
     return {
@@ -145,10 +157,34 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     };
   }
 
+  /**
+   * Who a GraphQL request over HTTP is from, looked up once: by the rate limit first, then by the context.
+   * Someone who must enrol in TOTP first gets a viewer here only, which auth/totpGate.ts limits to enrolling.
+   */
+  const graphqlViewer: Identify = (req, res) =>
+    (res.locals.viewer ??= services.viewers.fromToken(services.orm.em, bearerToken(req.headers.authorization), { allowTotpEnrollment: true }));
+  const limits = new RequestLimits({
+    perMinute: config.rateLimitPerMinute,
+    redisUrl: config.redisUrl,
+    redisPrefix: config.redisPrefix,
+    log: log.child({ component: 'rate-limits' }),
+  });
+  await limits.start(3000);
+  // Before the body is parsed: a refused request costs no parsing. The other API routes (their own modules)
+  // are counted here too, by their credentials (Bearer, or Basic's password), so that none of them can be
+  // forgotten or counted twice: their handlers must not mount the limit again.
+  app.use('/graphql', limits.middleware('graphql', graphqlViewer));
+  app.use(['/odata', '/export', '/import'], limits.middleware('json', (req) => services.viewers.fromToken(services.orm.em, requestToken(req))));
+
   // Apollo's express integration (@as-integrations/express5), except that a complete answer to a POST is
   // written as it is: express's res.send would hash every answer for an ETag (of no use to a POST), copy it
   // into a Buffer and rewrite its content type. GET answers still go through res.send (conditional GETs).
   app.use('/graphql', express.json({ limit: LIMITS.maxBodyBytes }), async (req: Request, res: Response) => {
+    // Answers are per person: nothing may be kept by a browser or proxy cache, GET answers least of all.
+    res.setHeader('cache-control', 'no-store');
+    if (req.method === 'GET' && req.url.length > LIMITS.maxGetUrlBytes) {
+      return jsonError(res, 414, `A GET request's query string is at most ${LIMITS.maxGetUrlBytes} bytes: send larger documents by POST`, ErrorCode.BAD_USER_INPUT);
+    }
     // Apollo takes a throw out of validate() for an internal error (graphql/safeValidation.ts says which one).
     const unevaluable = unevaluableSubscriptionDirective(schema, req.method === 'GET' ? req.query.query : req.body?.query, LIMITS.maxTokens);
     if (unevaluable) return jsonError(res, 400, unevaluable.message, ErrorCode.GRAPHQL_VALIDATION_FAILED);
@@ -168,7 +204,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
         search: query < 0 ? '' : req.url.slice(query),
         body: req.body,
       },
-      context: () => graphqlContext(req),
+      context: () => graphqlContext(req, res),
     });
     for (const [key, value] of answer.headers) res.setHeader(key, value);
     res.statusCode = answer.status || 200;
@@ -245,6 +281,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     async close() {
       await graphqlWs.close();
       await apollo.stop(); // drains HTTP requests in flight and closes the listener
+      await limits.close();
       server.closeAllConnections?.();
     },
   };
