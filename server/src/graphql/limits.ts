@@ -54,6 +54,12 @@ export const LIMITS = {
    * (graphql/nesting.ts). Real inputs nest three or four levels.
    */
   maxJsonDepth: 100,
+  /**
+   * Longest target of a GraphQL GET (path and query string, URL-encoded): 414 beyond it, with a message saying
+   * to POST instead. Under Node's own 16 KiB limit on a request's head, past which Node answers 431 by itself
+   * before any of our code runs. Tools' queries by GET (Power Query) are a few hundred bytes.
+   */
+  maxGetUrlBytes: 12 * 1024,
 } as const;
 
 /**

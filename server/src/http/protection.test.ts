@@ -341,27 +341,16 @@ describe('HTTP protections', () => {
       }
     });
 
-    it('refuses GET queries without a preflight header (CSRF)', async () => {
+    it('answers GET queries with no header beyond the credentials (no CSRF preflight: tokens are never cookies)', async () => {
       const query = encodeURIComponent('{ me { email } }');
-      const blocked = await http.request(`/graphql?query=${query}`, { headers: { authorization: `Bearer ${lead}` } });
-      expect(blocked.status).toBe(400);
-      expect(codes(blocked)).toEqual(['BAD_USER_INPUT']);
-      expect(blocked.json!.data).toBeUndefined();
-      expect(blocked.json!.errors![0].message).toMatch(/CSRF|Cross-Site/i);
-
-      // A non-browser client that says so is served.
-      const allowed = await http.request(`/graphql?query=${query}`, {
-        headers: { authorization: `Bearer ${lead}`, 'apollo-require-preflight': 'true' },
-      });
+      const allowed = await http.request(`/graphql?query=${query}`, { headers: { authorization: `Bearer ${lead}` } });
       expect(allowed.status).toBe(200);
       expect(allowed.json!.data.me.email).toBe('lead.sales-north@example.com');
 
-      // Mutations never run over GET, preflight or not.
+      // Mutations never run over GET (graphqlGet.test.ts tries every role).
       const before = await storedState(server);
       const mutation = encodeURIComponent(`mutation { updateBudgetLine(id: "${northLine.id}", input: { budgetAmount: 5 }) { id } }`);
-      const get = await http.request(`/graphql?query=${mutation}`, {
-        headers: { authorization: `Bearer ${lead}`, 'apollo-require-preflight': 'true' },
-      });
+      const get = await http.request(`/graphql?query=${mutation}`, { headers: { authorization: `Bearer ${lead}` } });
       expect(get.status).toBe(405);
       expect(codes(get)).toEqual(['BAD_USER_INPUT']);
       expect(await storedState(server)).toBe(before);
