@@ -10,7 +10,7 @@
 // avoid (and a script would not do it). Reported: wall time and CPU (server process, PostgreSQL) per cell, and the
 // ratios Plansync / reference.
 import pg from 'pg';
-import { cpuSample, fmt, graphql, log, login, median, now, plansyncDatabase, ratio, sleep } from '../lib/common.mjs';
+import { cpuSample, fmt, graphql, log, login, median, monoMicros, now, plansyncDatabase, ratio, sleep } from '../lib/common.mjs';
 
 const CELLS = 5000;
 const UNITS = 42; // 120 lines a unit (the grid layout): 42 units hold the 5,000 lines
@@ -74,7 +74,7 @@ function summary(runs) {
 /**
  * @param {import('./shared.mjs').Suite} suite
  */
-export async function measure({ servers, options, pause }) {
+export async function measure({ servers, options, pause, markWindow }) {
   const { url, pid, dataDir } = servers.plansync;
   const token = await login(url, 'admin@example.com');
   log(`batch: adding ${CELLS} lines in ${UNITS} units...`);
@@ -94,7 +94,9 @@ export async function measure({ servers, options, pause }) {
     const amounts = values();
     const body = { c: ids.map((id, j) => ({ id, input: { budgetAmount: amounts[j] } })) };
     let answer;
+    const mono0 = monoMicros();
     const run = await timed(pid, async () => (answer = await graphql(url, BATCH, body, token)));
+    if (i > 0) markWindow('batch', 'plansync', mono0, monoMicros());
     const result = answer.updateBudgetLines;
     if (result.updated.length !== CELLS || result.rejected.length) throw new Error(`batch: ${result.updated.length} updated, ${result.rejected.length} rejected`);
     if (i === 0) first = run;

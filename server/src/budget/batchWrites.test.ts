@@ -160,8 +160,33 @@ describe('updateBudgetLines', () => {
     expect(after).toEqual(before.filter((r) => r.id !== north[1].id));
     expect(await auditCount()).toBe(audits + 2); // budgetAmount and comment of north[1]
 
-    // An empty batch does nothing and says so.
+    // An empty batch does nothing and says so; without a token nothing is judged at all.
     expect((await batch([], leader)).data.updateBudgetLines).toEqual({ updated: [], rejected: [] });
+    const anonymous = await batch([{ id: north[5].id, input: { budgetAmount: 1 } }], null as never);
+    expect(errorCode(anonymous)).toBe(ErrorCode.UNAUTHENTICATED);
+    expect(await auditCount()).toBe(audits + 2);
+  });
+
+  it('runs concurrent batches over the same units in opposite orders, and single edits among them, to the end', async () => {
+    const north = await unitLines('SALES_NORTH');
+    const south = await unitLines('SALES_SOUTH');
+    const marketing = await unitLines('MARKETING');
+    const audits = await auditCount();
+    const forward = [...north.slice(20, 30), ...south.slice(20, 30), ...marketing.slice(20, 30)];
+    const backward = [...marketing.slice(30, 40), ...south.slice(30, 40), ...north.slice(30, 40)];
+    const results = await Promise.all([
+      batch(forward.map((l) => ({ id: l.id, input: { forecastSales: 77 } }))),
+      batch(backward.map((l) => ({ id: l.id, input: { forecastSales: 78 } }))),
+      server.gql(`mutation($id: ID!) { updateBudgetLine(id: $id, input: { forecastSales: 79 }) { id } }`, { id: south[40].id }, admin),
+      batch(forward.map((l) => ({ id: l.id, input: { comment: 'again' } }))),
+    ]);
+    for (const res of results) expect(res.errors).toBeUndefined();
+    expect(results[0].data.updateBudgetLines.updated).toHaveLength(30);
+    expect(results[1].data.updateBudgetLines.updated).toHaveLength(30);
+    expect(results[3].data.updateBudgetLines.updated).toHaveLength(30);
+    expect(await auditCount()).toBe(audits + 30 + 30 + 1 + 30);
+    const now = await rows(forward.map((l) => l.id));
+    for (const row of now) expect(row.comment).toBe('again');
   });
 
   it('refuses changes to a submitted unit and to a closed plan, as updateBudgetLine does', async () => {
