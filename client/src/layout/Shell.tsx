@@ -23,6 +23,7 @@ const AuditLogPage = lazy(() => import('../admin/AuditLogPage').then((m) => ({ d
 const SubmissionsPage = lazy(() => import('../admin/SubmissionsPage').then((m) => ({ default: m.SubmissionsPage })));
 const PlansPage = lazy(() => import('../admin/PlansPage').then((m) => ({ default: m.PlansPage })));
 const ActivityLogPage = lazy(() => import('../admin/ActivityLogPage').then((m) => ({ default: m.ActivityLogPage })));
+const WebhooksPage = lazy(() => import('../admin/WebhooksPage').then((m) => ({ default: m.WebhooksPage })));
 const SignInsPage = lazy(() => import('../admin/SignInsPage').then((m) => ({ default: m.SignInsPage })));
 const OrganizationsPage = lazy(() => import('../admin/OrganizationsPage').then((m) => ({ default: m.OrganizationsPage })));
 const OrganizationPage = lazy(() => import('../admin/OrganizationPage').then((m) => ({ default: m.OrganizationPage })));
@@ -47,6 +48,7 @@ export function Shell() {
           {can.manageUsers && <NavLink to="/admin/organizations">Organisations</NavLink>}
           {can.managePlans && <NavLink to="/admin/plans">Plans</NavLink>}
           {can.readActivityLog && <NavLink to="/admin/activity">Activity</NavLink>}
+          {can.readActivityLog && <NavLink to="/admin/webhooks">Webhooks</NavLink>}
         </nav>
         <div className="who">
           {/* The person's own account (password, two-factor sign-in) is one click from every view. */}
@@ -73,6 +75,8 @@ export function Shell() {
               {can.reviewSubmissions && <Route path="/admin/submissions" element={<SubmissionsPage />} />}
               {can.managePlans && <Route path="/admin/plans" element={<PlansPage />} />}
               {can.readActivityLog && <Route path="/admin/activity" element={<ActivityLogPage />} />}
+              {/* Webhooks are for admins only, as the activity log is (the server refuses everyone else anyway). */}
+              {can.readActivityLog && <Route path="/admin/webhooks" element={<WebhooksPage />} />}
               <Route path="/account" element={<AccountPage />} />
               <Route path="/profile" element={<Navigate to="/account" replace />} />
               <Route path="*" element={<Navigate to={home} replace />} />
