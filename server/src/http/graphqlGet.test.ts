@@ -140,7 +140,13 @@ describe('GET /graphql', () => {
     const costly = `query Costly($n: Int = 500) { auditLog(first: $n) { edges { cursor node { id column oldValue newValue source at
       line { id budgetAmount businessUnit { code name } updatedBy { email businessUnits { code name } } }
       user { email displayName businessUnits { code name } } } } pageInfo { hasNextPage endCursor } } }`;
-    for (const [name, params] of Object.entries({ nested: { query: nested }, aliases: { query: aliases }, cost: { query: costly }, costByVariables: { query: costly, variables: '{"n": 500}' } })) {
+    const documents: Record<string, Record<string, string>> = {
+      nested: { query: nested },
+      aliases: { query: aliases },
+      cost: { query: costly },
+      costByVariables: { query: costly, variables: '{"n": 500}' },
+    };
+    for (const [name, params] of Object.entries(documents)) {
       const answer = await get(server, params, tokens.ADMIN);
       expect([name, answer.status]).toEqual([name, 400]);
       expect([...new Set(codes(answer))], name).toEqual([ErrorCode.GRAPHQL_VALIDATION_FAILED]);
