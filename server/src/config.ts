@@ -144,6 +144,8 @@ export interface Config {
    * when absent, only callers on loopback. Default absent.
    */
   metricsToken?: string;
+  /** ODATA_PAGE_SIZE: rows per page of the OData feed before an @odata.nextLink (odata/). Default 5000. */
+  odataPageSize: number;
   /**
    * PUBLIC_URL: the address people reach Plansync at, which set-password links start with
    * (`<PUBLIC_URL>/set-password#<token>`). Default: where this instance listens (http://<HOST>:<PORT>, with
@@ -437,6 +439,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookAllowInsecure: flag(env, 'WEBHOOK_ALLOW_INSECURE', false),
     trustProxy: (env.TRUST_PROXY ?? '').trim() || 'loopback',
     metricsToken: metricsToken(env),
+    odataPageSize: integer(env, 'ODATA_PAGE_SIZE', 5000, 1),
     publicUrl: publicUrl(env),
     invitationTtlHours: integer(env, 'INVITATION_TTL_HOURS', 72, 1),
     passwordMinLength,

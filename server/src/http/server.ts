@@ -6,6 +6,7 @@
  *   /readyz    200 while the database answers, 503 otherwise; says whether Redis is up (when configured): an
  *              instance without Redis still serves its own clients, so it stays in the proxy's rotation
  *   /metrics   Prometheus: METRICS_TOKEN as a bearer token, or (without it) callers on loopback only
+ *   /odata     the read-only OData v4 feed for Excel and Power BI (odata/router.ts)
  *   /auth/...  sign-in with Microsoft Entra ID (auth/entraSignIn.ts, mounted by app.ts)
  *   /yjs/...   the grid's websockets (collab/GridServer.ts, handed in by app.ts)
  *   /          the web client
@@ -31,6 +32,7 @@ import { unevaluableSubscriptionDirective } from '../graphql/safeValidation.js';
 import { createGraphQLWebSocketServer } from '../realtime/graphqlWs.js';
 import { legacyJsonStatusPlugin } from './legacyJsonStatus.js';
 import { RequestLimits, type Identify } from './rateLimits.js';
+import { odataRouter } from '../odata/router.js';
 import { refuseUpgrade, requestTarget } from './requestTarget.js';
 import type { Services } from '../services.js';
 import { canReadMetrics, type Metrics } from './metrics.js';
@@ -222,12 +224,14 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     res.end();
   });
 
+  app.use('/odata', odataRouter(services, log.child({ component: 'odata' })));
+
   options.routes?.(app);
 
   // The web client, with client-side routes falling back to index.html.
   const indexFile = path.join(config.clientDir, 'index.html');
   app.use(express.static(config.clientDir, { index: false, maxAge: '1h' }));
-  app.get(/^\/(?!graphql|yjs|auth\/|healthz|readyz|metrics).*/, (_req, res) => {
+  app.get(/^\/(?!graphql|yjs|auth\/|healthz|readyz|metrics|odata).*/, (_req, res) => {
     if (fs.existsSync(indexFile)) res.sendFile(indexFile, { maxAge: 0 });
     else res.type('html').send('<!doctype html><title>Plansync</title><p>Plansync is running. The web client is not built: run <code>npm run build</code>.</p>');
   });

@@ -1,0 +1,177 @@
+/**
+ * Reading an entity set for the OData feed: the statement for a request (its scope, filter, order and keyset
+ * position), run a chunk at a time, each chunk's rows written to the response as they come, so memory stays
+ * flat whatever the page size; and the `$skiptoken` that carries a page's last position to the next.
+ *
+ * Paging is by keyset, not OFFSET: the order is the request's `$orderby` with the entity's tiebreak (its key)
+ * last, so every row has one place in it, and a next page starts strictly after the last row sent. A row
+ * present throughout a read is sent exactly once, however rows around it change meanwhile (unless its own
+ * ordered values change between pages, which the default order, by the immutable key, rules out).
+ */
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { withSqlClient } from '../db/sql.js';
+import { outputSql, sqlTypeOf, type EdmType, type EntitySet, type Property, type RowScope } from './entitySets.js';
+import { BadOption, SqlParams, type QueryOptions } from './queryOptions.js';
+
+/** One term of a read's order: an SQL expression, its type, and whether it may be null. */
+interface OrderTerm {
+  sql: string;
+  type: EdmType;
+  nullable: boolean;
+  descending: boolean;
+}
+
+/** Rows read per statement within a page: bounds the memory of one request whatever ODATA_PAGE_SIZE is. */
+const CHUNK_ROWS = 1000;
+
+/**
+ * Called with every statement the feed runs (text and values). For tests, which check that a filter is in the
+ * SQL PostgreSQL was given (and with EXPLAIN ANALYZE, that it read only matching rows); empty otherwise.
+ */
+export const statementObservers = new Set<(text: string, values: readonly unknown[]) => void>();
+
+function orderTerms(set: EntitySet, options: QueryOptions): OrderTerm[] {
+  const terms: OrderTerm[] = options.orderBy.map((o) => ({ sql: o.property.sql, type: o.property.type, nullable: o.property.nullable, descending: o.descending }));
+  for (const t of set.tiebreak) terms.push({ sql: t.sql, type: t.type, nullable: false, descending: false });
+  return terms;
+}
+
+/** Where a page starts: after the row with these ordered values (as PostgreSQL's text), and how many rows remain of $top. */
+interface Position {
+  after: (string | null)[];
+  remaining: number | null;
+}
+
+export function encodeSkipToken(position: Position): string {
+  return Buffer.from(JSON.stringify({ a: position.after, r: position.remaining })).toString('base64url');
+}
+
+/** What each type's text looks like as PostgreSQL writes it: a token whose values are not is refused (400), never cast. */
+const VALUE_TEXT: Record<EdmType, RegExp> = {
+  'Edm.Guid': /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+  'Edm.String': /^[^\0]*$/,
+  'Edm.Int32': /^-?\d{1,10}$/,
+  'Edm.Int64': /^-?\d{1,19}$/,
+  'Edm.Double': /^(-?\d+(\.\d+)?(e[+-]\d+)?|-?Infinity|NaN)$/,
+  'Edm.DateTimeOffset': /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2}){0,2}$/,
+};
+
+function decodeSkipToken(token: string, terms: OrderTerm[]): Position {
+  const bad = () => new BadOption('$skiptoken is not one this feed gave (follow @odata.nextLink as it is)');
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+  } catch {
+    throw bad();
+  }
+  const { a, r } = (decoded ?? {}) as { a?: unknown; r?: unknown };
+  if (!Array.isArray(a) || a.length !== terms.length) throw bad();
+  a.forEach((value, i) => {
+    if (value === null ? !terms[i].nullable : typeof value !== 'string' || !VALUE_TEXT[terms[i].type].test(value)) throw bad();
+  });
+  if (r !== null && !(Number.isSafeInteger(r) && (r as number) >= 0)) throw bad();
+  return { after: a as (string | null)[], remaining: r as number | null };
+}
+
+/** The condition "ordered after `after`", with nulls last in ascending order and first in descending (PostgreSQL's defaults, made explicit). */
+function afterCondition(terms: OrderTerm[], after: (string | null)[], params: SqlParams): string {
+  const alternatives: string[] = [];
+  for (let i = 0; i < terms.length; i++) {
+    const equalBefore = terms.slice(0, i).map((t, j) => (after[j] === null ? `${t.sql} IS NULL` : `${t.sql} = ${params.add(after[j], sqlTypeOf(t.type))}`));
+    const t = terms[i];
+    const v = after[i];
+    let beyond: string | null;
+    if (t.descending) beyond = v === null ? `${t.sql} IS NOT NULL` : `${t.sql} < ${params.add(v, sqlTypeOf(t.type))}`;
+    else if (v === null) beyond = null; // nothing comes after a null, which sorts last
+    else beyond = t.nullable ? `(${t.sql} > ${params.add(v, sqlTypeOf(t.type))} OR ${t.sql} IS NULL)` : `${t.sql} > ${params.add(v, sqlTypeOf(t.type))}`;
+    if (beyond !== null) alternatives.push(`(${[...equalBefore, beyond].join(' AND ')})`);
+  }
+  return alternatives.length ? `(${alternatives.join(' OR ')})` : 'FALSE';
+}
+
+function scopeCondition(set: EntitySet, scope: RowScope, params: SqlParams): string | null {
+  if (scope.kind !== 'units') return null;
+  return `${set.unitIdSql} = ANY(${params.add(scope.unitIds, 'uuid[]')})`;
+}
+
+function whereClause(conditions: (string | null)[]): string {
+  const present = conditions.filter((c): c is string => c !== null);
+  return present.length ? `WHERE ${present.join(' AND ')}` : '';
+}
+
+async function run<R extends Record<string, unknown>>(em: EntityManager, text: string, values: unknown[]): Promise<R[]> {
+  for (const observe of statementObservers) observe(text, values);
+  const { rows } = await withSqlClient(em, (client) => client.query<R>({ text, values }));
+  return rows;
+}
+
+/** How many rows the filter matches within the scope ($count=true). */
+export async function countRows(em: EntityManager, set: EntitySet, scope: RowScope, options: QueryOptions): Promise<number> {
+  if (scope.kind === 'none') return 0;
+  const params = new SqlParams();
+  const where = whereClause([scopeCondition(set, scope, params), options.filter?.(params) ?? null]);
+  const rows = await run<{ n: string }>(em, `SELECT count(*) AS n FROM ${set.from} ${where}`, params.values);
+  return Number(rows[0].n);
+}
+
+function jsonValue(property: Property, value: unknown): unknown {
+  // bigint comes back from pg as text; OData's JSON writes Int64 as a number (no IEEE754Compatible asked).
+  if (property.type === 'Edm.Int64' && typeof value === 'string') return Number(value);
+  return value ?? null;
+}
+
+export interface PageWriter {
+  /** Writes a piece of the answer; resolves once the response can take more (backpressure). */
+  write(text: string): Promise<void>;
+}
+
+/**
+ * Reads one page of `set` (at most `pageSize` rows, and what remains of $top) starting at the request's
+ * position, writing each row's JSON (comma-separated) through `out` as it is read. Returns the position of
+ * the next page, or null when this one is the last.
+ */
+export async function writePage(
+  em: EntityManager,
+  set: EntitySet,
+  scope: RowScope,
+  options: QueryOptions,
+  pageSize: number,
+  out: PageWriter,
+): Promise<Position | null> {
+  const terms = orderTerms(set, options);
+  const start = options.skipToken !== null ? decodeSkipToken(options.skipToken, terms) : null;
+  let after = start?.after ?? null;
+  let remaining = start ? start.remaining : options.top;
+  // $skip counts from the first row of the first page; later pages start after a position instead.
+  let offset = start ? 0 : options.skip;
+  if (scope.kind === 'none') return null;
+  let sent = 0;
+  const columns = options.select.map((p, i) => `${outputSql(p)} AS c${i}`);
+  const keys = terms.map((t, i) => `(${t.sql})::text AS k${i}`);
+  const orderBy = terms.map((t) => `${t.sql} ${t.descending ? 'DESC NULLS FIRST' : 'ASC NULLS LAST'}`).join(', ');
+  for (;;) {
+    const want = Math.min(CHUNK_ROWS, pageSize - sent, remaining ?? Infinity);
+    if (want <= 0) break;
+    const params = new SqlParams();
+    const where = whereClause([scopeCondition(set, scope, params), options.filter?.(params) ?? null, after ? afterCondition(terms, after, params) : null]);
+    // One row more than wanted says whether there is more after this chunk.
+    const text = `SELECT ${[...columns, ...keys].join(', ')} FROM ${set.from} ${where} ORDER BY ${orderBy} LIMIT ${want + 1}${offset ? ` OFFSET ${params.add(String(offset), 'int8')}` : ''}`;
+    const rows = await run(em, text, params.values);
+    offset = 0;
+    const taken = rows.slice(0, want);
+    let json = '';
+    for (const row of taken) {
+      const entity: Record<string, unknown> = {};
+      options.select.forEach((p, i) => (entity[p.name] = jsonValue(p, row[`c${i}`])));
+      json += (sent === 0 && json === '' ? '' : ',') + JSON.stringify(entity);
+    }
+    if (json) await out.write(json);
+    sent += taken.length;
+    if (remaining !== null) remaining -= taken.length;
+    if (taken.length) after = terms.map((_, i) => (taken[taken.length - 1][`k${i}`] as string | null) ?? null);
+    const more = rows.length > want;
+    if (!more || remaining === 0) return null;
+    if (sent >= pageSize) return { after: after!, remaining };
+  }
+  return null;
+}
