@@ -1,7 +1,8 @@
 /**
  * The contract's request limit (RATE_LIMIT_PER_MINUTE) against real servers: at the default, the 1201st
  * request of a person in a minute is refused with 429, Retry-After and RATE_LIMITED while another person and
- * another address go on; with a lower limit, the same for an unauthenticated address, on GET and POST and on
+ * another address go on; with a lower limit, the same for an access token (its owner's sign-in and other
+ * tokens go on) and for an unauthenticated address, on GET and POST and on
  * the other API routes (their JSON shape), never on /healthz, /readyz, /metrics or the web client; two
  * instances sharing the local Redis share the limit; with Redis set but absent, requests are let through.
  * Addresses are told apart as behind a proxy on loopback: X-Forwarded-For.
@@ -180,6 +181,31 @@ describe('the request limit for an unauthenticated address (RATE_LIMIT_PER_MINUT
     // Another address, and the same network's IPv6 neighbour of another /64, go on.
     expect((await post(server.url, { address: '192.0.2.11' })).status).toBe(200);
     expect((await get(server.url, { address: '2001:db8:1::1' })).status).toBe(200);
+  });
+
+  it("counts an access token by itself: its 21st request is refused, its owner's sign-in and other token go on", async () => {
+    const signedIn = await signIn(server.url, 'analyst@example.com', '198.51.100.20');
+    const make = async (name: string) => {
+      const res = await fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${signedIn}` },
+        body: JSON.stringify({ query: 'mutation($n: String!) { createAccessToken(name: $n, scopes: [READ]) { token } }', variables: { n: name } }),
+      });
+      const body = (await res.json()) as { data?: { createAccessToken?: { token: string } }; errors?: unknown };
+      if (!body.data?.createAccessToken) throw new Error(`createAccessToken failed: ${JSON.stringify(body)}`);
+      return body.data.createAccessToken.token;
+    };
+    const script = await make('rate-limit script');
+    const other = await make('rate-limit other script');
+    expect(script).toMatch(/^pst_/);
+    // By GET, as Power Query would, from one address after another.
+    let n = 0;
+    const statuses = await flood(LIMIT, () => get(server.url, { token: script, address: `203.0.113.${n++}` }), 5);
+    expect(tally(statuses)).toEqual({ 200: LIMIT });
+    expectGraphQLRefusal(await get(server.url, { token: script }));
+    expectGraphQLRefusal(await post(server.url, { token: script }));
+    expect((await post(server.url, { token: other }, '{ me { email } }')).body.data.me.email).toBe('analyst@example.com');
+    expect((await post(server.url, { token: signedIn }, '{ me { email } }')).body.data.me.email).toBe('analyst@example.com');
   });
 
   it('counts an IPv6 /64 as one address', async () => {
