@@ -27,6 +27,7 @@ const WebhooksPage = lazy(() => import('../admin/WebhooksPage').then((m) => ({ d
 const SignInsPage = lazy(() => import('../admin/SignInsPage').then((m) => ({ default: m.SignInsPage })));
 const OrganizationsPage = lazy(() => import('../admin/OrganizationsPage').then((m) => ({ default: m.OrganizationsPage })));
 const OrganizationPage = lazy(() => import('../admin/OrganizationPage').then((m) => ({ default: m.OrganizationPage })));
+const TokensPage = lazy(() => import('../tokens/TokensPage').then((m) => ({ default: m.TokensPage })));
 
 export function Shell() {
   const { me, signOut } = useSession();
@@ -55,6 +56,8 @@ export function Shell() {
           <NavLink to="/account" className="account-link" title="Your account: password and two-factor sign-in" data-testid="me">
             {me.displayName} <span className="badge" data-role={me.role}>{roleLabel(me.role)}</span>
           </NavLink>
+          {/* Everyone may make access tokens for their scripts and spreadsheets. */}
+          <NavLink to="/tokens" className="account-link" title="Access tokens for scripts, Excel and Power BI">Tokens</NavLink>
           <button className="link" onClick={signOut}>Sign out</button>
         </div>
       </header>
@@ -78,6 +81,7 @@ export function Shell() {
               {/* Webhooks are for admins only, as the activity log is (the server refuses everyone else anyway). */}
               {can.readActivityLog && <Route path="/admin/webhooks" element={<WebhooksPage />} />}
               <Route path="/account" element={<AccountPage />} />
+              <Route path="/tokens" element={<TokensPage />} />
               <Route path="/profile" element={<Navigate to="/account" replace />} />
               <Route path="*" element={<Navigate to={home} replace />} />
             </Routes>
