@@ -25,6 +25,8 @@ describe('schema/schema.graphql', () => {
       'submitBudget(businessUnitCode: String!, planId: ID!): BudgetSubmission!',
       'auditLog(after: String, first: Int, lineId: ID): CellChangeConnection!',
       'budgetLineChanged(businessUnitCode: String, planId: ID!): BudgetLine!',
+      // Contract v1.1, "Tools and scripts".
+      'updateBudgetLines(atomic: Boolean = false, changes: [BudgetLineChangeInput!]!): BatchUpdateResult!',
     ]) {
       expect(sdl).toContain(signature);
     }

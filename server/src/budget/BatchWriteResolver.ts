@@ -54,7 +54,8 @@ export class BatchWriteResolver {
   })
   async updateBudgetLines(
     @Arg('changes', () => [BudgetLineChangeInput]) changes: BudgetLineChangeInput[],
-    @Arg('atomic', () => Boolean, { defaultValue: false }) atomic: boolean,
+    // Nullable with its default, as the contract writes it (`atomic: Boolean = false`): null is not atomic either.
+    @Arg('atomic', () => Boolean, { nullable: true, defaultValue: false }) atomic: boolean | null,
     @Ctx() ctx: GraphQLContext,
   ): Promise<BatchOutcome> {
     const viewer = requireViewer(ctx);
@@ -65,6 +66,6 @@ export class BatchWriteResolver {
       if (c.input.comment !== undefined) cells.comment = c.input.comment ?? '';
       return { id: c.id, changes: cells, expectedVersion: c.expectedVersion };
     });
-    return updateLines(ctx.em, ctx.services.budgetLines, viewer, lineChanges, atomic);
+    return updateLines(ctx.em, ctx.services.budgetLines, viewer, lineChanges, atomic === true);
   }
 }
