@@ -142,8 +142,15 @@ export class WebhookService {
     for (let i = 0; i < 2; i++) {
       this.workerIds.push(
         // Polling finds the delayed retries; fresh jobs wake a worker at once (notifyWorker after the commit).
-        await boss.work<DeliveryJob>(DELIVERY_QUEUE, { batchSize: 1, pollingIntervalSeconds: 0.5 }, async ([job]) => {
-          await this.attempt(job.data);
+        await boss.work<DeliveryJob>(DELIVERY_QUEUE, { batchSize: 1, pollingIntervalSeconds: 0.5, includeMetadata: true }, async ([job]) => {
+          try {
+            await this.attempt(job.data);
+          } catch (err) {
+            // pg-boss's own retries are spent (the outcome could never be written): FAILED with the reason,
+            // rather than PENDING for ever with no job left to run it.
+            if (job.retryCount >= job.retryLimit) await this.abandon(job.data, err).catch(() => undefined);
+            throw err;
+          }
         }),
       );
     }
@@ -358,6 +365,12 @@ export class WebhookService {
       }
     });
     if (error) this.options.log.info({ deliveryId: delivery.id, attempts, status, error }, 'webhook delivery attempt failed');
+  }
+
+  private async abandon(job: DeliveryJob, err: unknown): Promise<void> {
+    const reason = `Not delivered: ${err instanceof Error ? err.message : String(err)}`.slice(0, 1000);
+    await exec(this.options.em.fork(), `update webhook_delivery set status = 'FAILED', last_error = ?, at = clock_timestamp() where id = ? and status = 'PENDING'`, [reason, job.deliveryId]);
+    this.options.log.error({ err, deliveryId: job.deliveryId }, 'webhook delivery abandoned');
   }
 
   // -------------------------------------------------------------------------------------------------------
