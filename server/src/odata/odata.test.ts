@@ -11,6 +11,7 @@ import { EdmV4, OData } from '@odata/client';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../errors.js';
+import { startFakeEntraAuthority } from '../testing/fakeEntraAuthority.js';
 import { eventually } from '../testing/gridClients.js';
 import { startTestServer, type TestServer } from '../testing/harness.js';
 import { statementObservers } from './feed.js';
@@ -120,6 +121,24 @@ describe('OData feed', () => {
     expect((await server.gql('mutation { signOut }', {}, ended)).errors).toBeUndefined();
     expect((await get(feed('BusinessUnits'), basic(ended))).status).toBe(401);
     expect((await get(feed('BusinessUnits'), `Bearer ${ended}`)).status).toBe(401);
+  });
+
+  it("accepts a pst_ access token through Basic, as Excel sends it, within its owner's rights, and not once revoked", async () => {
+    const created = await server.gql(
+      `mutation { createAccessToken(name: "Excel", scopes: [READ]) { token accessToken { id } } }`,
+      {},
+      tokens.lead,
+    );
+    expect(created.errors).toBeUndefined();
+    const { token, accessToken } = created.data.createAccessToken;
+    expect(token.startsWith('pst_')).toBe(true);
+    const lines = await readAll(server, `BudgetLines?$select=BusinessUnitCode`, basic(token, 'finance.analyst'));
+    expect(lines.rows).toHaveLength(120);
+    expect(new Set(lines.rows.map((l) => l.BusinessUnitCode))).toEqual(new Set(['SALES_NORTH']));
+    expect((await get(feed('BusinessUnits'), `Bearer ${token}`)).body.value).toEqual([{ Code: 'SALES_NORTH', Name: 'Sales North' }]);
+    expect((await server.gql(`mutation($id: ID!) { revokeAccessToken(id: $id) }`, { id: accessToken.id }, tokens.lead)).errors).toBeUndefined();
+    const refused = await get(feed('BudgetLines'), basic(token, 'finance.analyst'));
+    expectODataError(refused, 401, ErrorCode.UNAUTHENTICATED);
   });
 
   it('serves the service document and a CSDL $metadata that parses as XML and names every set and property', async () => {
@@ -526,4 +545,21 @@ describe('OData paging with small pages while rows change', () => {
     const second = await get(first.body['@odata.nextLink'], `Bearer ${token}`);
     expect(second.body['@odata.count']).toBe(first.body['@odata.count']);
   });
+});
+
+describe('OData 401 challenge with Entra ID set up', () => {
+  it("names the Entra authority in the Bearer challenge (what Power Query's organizational account follows)", async () => {
+    const fake = await startFakeEntraAuthority();
+    const server = await startTestServer(fake.env('https://plansync.example/auth/microsoft/callback'));
+    try {
+      const page = await get(`${server.url}/odata/`);
+      expectODataError(page, 401, ErrorCode.UNAUTHENTICATED);
+      const challenge = page.headers.get('www-authenticate') ?? '';
+      expect(challenge).toContain('Basic realm="Plansync"');
+      expect(challenge).toContain(`Bearer realm="Plansync", authorization_uri="${fake.host}/${fake.tenantId}/oauth2/authorize"`);
+    } finally {
+      await server.stop();
+      await fake.close();
+    }
+  }, 60_000);
 });

@@ -96,7 +96,12 @@ function literalOf(token: Token): Literal | null {
   const type = token.value as unknown as string;
   const raw = token.raw;
   if (type === 'null') return { kind: 'null' };
-  if (type === 'Edm.String') return { kind: 'string', value: raw.slice(1, -1).replace(/''/g, "'") };
+  if (type === 'Edm.String') {
+    const value = raw.slice(1, -1).replace(/''/g, "'");
+    // PostgreSQL's text cannot hold a NUL: no stored value has one, and sent as a parameter it is an error.
+    if (value.includes('\0')) throw new BadOption('A text value cannot contain a NUL character');
+    return { kind: 'string', value };
+  }
   if (NUMERIC_LITERALS.has(type)) {
     const value = Number(raw);
     // NaN, INF and numbers beyond a double: nothing a stored amount can equal or be compared with.
@@ -146,20 +151,26 @@ const COMPARISONS: Record<string, string> = {
   GreaterOrEqualsExpression: '>=',
 };
 
+/** How deep a filter may nest, and how many values it may hold: far beyond any real one, well within PostgreSQL's limits. */
+const MAX_FILTER_DEPTH = 100;
+const MAX_FILTER_VALUES = 1000;
+
 /** The SQL condition of a boolean filter expression. */
-function condition(set: EntitySet, token: Token, params: SqlParams): string {
+function condition(set: EntitySet, token: Token, params: SqlParams, depth = 0): string {
+  if (depth > MAX_FILTER_DEPTH) throw new BadOption(`$filter nests more than ${MAX_FILTER_DEPTH} levels deep`);
+  if (params.values.length > MAX_FILTER_VALUES) throw new BadOption(`$filter holds more than ${MAX_FILTER_VALUES} values`);
   switch (token?.type) {
     case 'AndExpression':
     case 'OrExpression': {
       const { left, right } = token.value as { left: Token; right: Token };
       const op = token.type === 'AndExpression' ? 'AND' : 'OR';
-      return `(${condition(set, left, params)} ${op} ${condition(set, right, params)})`;
+      return `(${condition(set, left, params, depth + 1)} ${op} ${condition(set, right, params, depth + 1)})`;
     }
     case 'NotExpression':
       // OData's `not` of a comparison with null in it is false, as SQL's is unknown: a row shows in neither.
-      return `(NOT ${condition(set, token.value as Token, params)})`;
+      return `(NOT ${condition(set, token.value as Token, params, depth + 1)})`;
     case 'BoolParenExpression':
-      return condition(set, token.value as Token, params);
+      return condition(set, token.value as Token, params, depth + 1);
     case 'MethodCallExpression': {
       const { method, parameters } = token.value as { method: string; parameters: Token[] };
       if (!['contains', 'startswith', 'endswith'].includes(method)) throw new BadOption(`${method}() is not supported; contains, startswith and endswith are`);

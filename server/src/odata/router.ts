@@ -4,11 +4,13 @@
  * $top, $skip, $count and server-driven paging (@odata.nextLink every ODATA_PAGE_SIZE rows).
  *
  * Credentials: `Authorization: Bearer <token>`, or HTTP Basic with any user name and the token as the password
- * (what Excel and Power Query's "Basic" send); the token is then verified like any other (auth/viewers.ts).
+ * (what Excel and Power Query's "Basic" send), read by auth/credentials.ts; the token is then verified like any
+ * other (auth/viewers.ts `fromToken`: sign-in tokens, pst_ access tokens, Entra tokens).
  * Without valid credentials: 401 with a Basic and a Bearer challenge, the Bearer one naming the Entra authority
  * when Entra ID is set up (Power Query's "Organizational account" follows it).
  */
 import express, { type Request, type Response } from 'express';
+import { requestToken } from '../auth/credentials.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Services } from '../services.js';
@@ -20,22 +22,6 @@ import { metadataXml } from './metadata.js';
 import { BadOption, parseQueryOptions } from './queryOptions.js';
 
 const JSON_TYPE = 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8';
-
-/**
- * The token of a request: `Bearer <token>`, or Basic whose password is the token (the user name is ignored:
- * Excel insists on one). Null when there is neither.
- */
-export function requestToken(header: string | undefined): string | null {
-  if (!header) return null;
-  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (bearer) return bearer[1];
-  const basic = /^Basic\s+([A-Za-z0-9+/=_-]+)\s*$/i.exec(header);
-  if (!basic) return null;
-  const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  const password = colon < 0 ? '' : decoded.slice(colon + 1);
-  return password || null;
-}
 
 function odataError(res: Response, status: number, code: string, message: string) {
   res.status(status).type(JSON_TYPE).send(JSON.stringify({ error: { code, message } }));
@@ -74,7 +60,7 @@ export function odataRouter(services: Services, log: Logger): express.Router {
 
   /** The viewer of the request's credentials; answers 401 itself (and gives null) when there are none valid. */
   async function viewerOf(req: Request, res: Response): Promise<Viewer | null> {
-    const viewer = await services.viewers.fromToken(services.orm.em, requestToken(req.headers.authorization));
+    const viewer = await services.viewers.fromToken(services.orm.em, requestToken(req));
     if (!viewer) {
       res.setHeader('WWW-Authenticate', challenges(config));
       odataError(res, 401, ErrorCode.UNAUTHENTICATED, 'Sign in: HTTP Basic with any user name and an access token as the password, or a Bearer token');
