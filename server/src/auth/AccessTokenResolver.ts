@@ -97,12 +97,15 @@ export class AccessTokenResolver {
       if (!owner || !canCreateAccessTokenFor(viewer, owner)) throw forbidden();
       if (!owner.active) throw badUserInput('This service account is deactivated', 'serviceAccountId');
       const token = newAccessTokenText();
+      // One instant for both, so that the expiry is exactly the days asked after the creation.
+      const now = new Date();
       const row = tx.create(AccessToken, {
+        createdAt: now,
         owner,
         name: wanted.name,
         scopes: wanted.scopes,
         tokenHash: hashAccessToken(token),
-        expiresAt: new Date(Date.now() + wanted.days * DAY_MS),
+        expiresAt: new Date(now.getTime() + wanted.days * DAY_MS),
       });
       recordActivity(tx, viewer, 'ACCESS_TOKEN_CREATED', wanted.name, {
         tokenId: row.id,

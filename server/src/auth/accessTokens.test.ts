@@ -71,6 +71,17 @@ describe('access tokens', () => {
       expect(errorCode(await server.gql('{ me { email } }', {}, 'pst_' + 'A'.repeat(43)))).toBe('UNAUTHENTICATED');
     });
 
+    it('open sockets close with CloseCode.Unauthorized when the token expires, and it is refused from then on', async () => {
+      const { token } = await insertedToken('lead.sales-north@example.com', ['READ'], "now() + interval '2 seconds'");
+      const ws = await graphqlSocket(server, token);
+      const grid = await gridSocket(server, docName, token);
+      expect([ws.first, grid.first]).toEqual(['connection_ack', 'message']);
+      expect(await ws.closed).toBe(CloseCode.Unauthorized);
+      expect(await grid.closed).toBe(CloseCode.Unauthorized);
+      // Sockets close at the expiry rounded up to the second: by then the database refuses the token too.
+      expect(errorCode(await server.gql('{ me { email } }', {}, token))).toBe('UNAUTHENTICATED');
+    });
+
     it('a READ token is refused every mutation (FORBIDDEN), over HTTP and graphql-ws', async () => {
       const { token } = await insertedToken('admin@example.com', ['READ']);
       expect(errorCode(await server.gql('mutation { signOut }', {}, token))).toBe('FORBIDDEN');

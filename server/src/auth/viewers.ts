@@ -153,7 +153,8 @@ async function accessTokenViewer(em: EntityManager, by: { hash: string } | { id:
     role: row.role,
     unitIds: new Set(row.unit_ids),
     organizationId: row.organization_id,
-    expiresAt: Math.floor(row.expires_at),
+    // Rounded up: a socket closing at this second finds the token refused by this statement already.
+    expiresAt: Math.ceil(row.expires_at),
     tokenScopes: row.scopes,
   };
 }
