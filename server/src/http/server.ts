@@ -174,9 +174,13 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   await limits.start(3000);
   // Before the body is parsed: a refused request costs no parsing. The other API routes (their own modules)
   // are counted here too, by their credentials (Bearer, or Basic's password), so that none of them can be
-  // forgotten or counted twice: their handlers must not mount the limit again.
+  // forgotten or counted twice: their handlers must not mount the limit again. The viewer found is left in
+  // `res.locals.viewer` (a promise of Viewer | null), for those handlers to use rather than look it up again.
   app.use('/graphql', limits.middleware('graphql', graphqlViewer));
-  app.use(['/odata', '/export', '/import'], limits.middleware('json', (req) => services.viewers.fromToken(services.orm.em, requestToken(req))));
+  app.use(
+    ['/odata', '/export', '/import'],
+    limits.middleware('json', (req, res) => (res.locals.viewer ??= services.viewers.fromToken(services.orm.em, requestToken(req)))),
+  );
 
   // Apollo's express integration (@as-integrations/express5), except that a complete answer to a POST is
   // written as it is: express's res.send would hash every answer for an ETag (of no use to a POST), copy it
