@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { ErrorCode } from '../../schema/codes.js';
 import { browserWorld, expectNoProblems, hasChromium, screenshot } from './browser.js';
 
 const SHOTS = '/tmp/shots';
@@ -69,7 +70,7 @@ describe.skipIf(!hasChromium)('access tokens page', () => {
     await dialog.getByRole('button', { name: 'Revoke token' }).click();
     await page.getByText('Budget export script was revoked').waitFor();
     await expect.poll(() => row.count()).toBe(0);
-    expect(await me(world.server.url, token)).toEqual({ email: undefined, code: 'UNAUTHENTICATED' });
+    expect(await me(world.server.url, token)).toEqual({ email: undefined, code: ErrorCode.UNAUTHENTICATED });
     expectNoProblems(lead);
   });
 

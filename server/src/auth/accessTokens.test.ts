@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCode, startTestServer, type TestServer } from '../testing/harness.js';
 import { graphqlSocket, gridSocket } from '../testing/sessionSockets.js';
-import { CloseCode } from '../../../schema/codes.js';
+import { CloseCode, ErrorCode } from '../../../schema/codes.js';
 import { DEMO_PASSWORD } from '../seed.js';
 import { connectGrid, editDropped, synced } from '../testing/gridClients.js';
 import { hashAccessToken, newAccessTokenText } from './accessTokenSecrets.js';
@@ -65,10 +65,10 @@ describe('access tokens', () => {
       grid.socket.close();
 
       const expired = await insertedToken('lead.sales-north@example.com', ['READ', 'WRITE'], "now() - interval '1 second'");
-      expect(errorCode(await server.gql('{ me { email } }', {}, expired.token))).toBe('UNAUTHENTICATED');
+      expect(errorCode(await server.gql('{ me { email } }', {}, expired.token))).toBe(ErrorCode.UNAUTHENTICATED);
       expect((await graphqlSocket(server, expired.token)).first).toBe(`closed ${CloseCode.Unauthorized}`);
-      expect(errorCode(await server.gql('{ me { email } }', {}, token.slice(0, -1)))).toBe('UNAUTHENTICATED');
-      expect(errorCode(await server.gql('{ me { email } }', {}, 'pst_' + 'A'.repeat(43)))).toBe('UNAUTHENTICATED');
+      expect(errorCode(await server.gql('{ me { email } }', {}, token.slice(0, -1)))).toBe(ErrorCode.UNAUTHENTICATED);
+      expect(errorCode(await server.gql('{ me { email } }', {}, 'pst_' + 'A'.repeat(43)))).toBe(ErrorCode.UNAUTHENTICATED);
     });
 
     it('open sockets close with CloseCode.Unauthorized when the token expires, and it is refused from then on', async () => {
@@ -79,14 +79,14 @@ describe('access tokens', () => {
       expect(await ws.closed).toBe(CloseCode.Unauthorized);
       expect(await grid.closed).toBe(CloseCode.Unauthorized);
       // Sockets close at the expiry rounded up to the second: by then the database refuses the token too.
-      expect(errorCode(await server.gql('{ me { email } }', {}, token))).toBe('UNAUTHENTICATED');
+      expect(errorCode(await server.gql('{ me { email } }', {}, token))).toBe(ErrorCode.UNAUTHENTICATED);
     });
 
     it('a READ token is refused every mutation (FORBIDDEN), over HTTP and graphql-ws', async () => {
       const { token } = await insertedToken('admin@example.com', ['READ']);
-      expect(errorCode(await server.gql('mutation { signOut }', {}, token))).toBe('FORBIDDEN');
+      expect(errorCode(await server.gql('mutation { signOut }', {}, token))).toBe(ErrorCode.FORBIDDEN);
       const res = await server.gql('mutation($n: String!) { createBusinessUnit(code: "RO_UNIT", name: $n) { code } }', { n: 'x' }, token);
-      expect(errorCode(res)).toBe('FORBIDDEN');
+      expect(errorCode(res)).toBe(ErrorCode.FORBIDDEN);
       // Reads still answer.
       expect((await server.gql('{ me { email } }', {}, token)).data.me.email).toBe('admin@example.com');
     });
@@ -107,10 +107,10 @@ describe('access tokens', () => {
         if (role !== 'ADMIN') expect(listed.every((t: { owner: { email: string } }) => t.owner.email === email)).toBe(true);
         expect((await server.gql(ME, {}, token)).data.me.email).toBe(email);
         expect((await server.gql(REVOKE, { id: accessToken.id }, session)).data.revokeAccessToken).toBe(true);
-        expect(errorCode(await server.gql(ME, {}, token))).toBe('UNAUTHENTICATED');
+        expect(errorCode(await server.gql(ME, {}, token))).toBe(ErrorCode.UNAUTHENTICATED);
         expect((await server.gql(LIST, {}, session)).data.accessTokens.map((t: { id: string }) => t.id)).not.toContain(accessToken.id);
         // Revoking again: it is gone.
-        expect(errorCode(await server.gql(REVOKE, { id: accessToken.id }, session))).toBe('NOT_FOUND');
+        expect(errorCode(await server.gql(REVOKE, { id: accessToken.id }, session))).toBe(ErrorCode.NOT_FOUND);
       });
     }
 
@@ -121,9 +121,9 @@ describe('access tokens', () => {
       const { accessToken } = (await server.gql(CREATE, { name: 'lead only', scopes: ['WRITE'] }, lead)).data.createAccessToken;
       expect(accessToken.scopes).toEqual(['READ', 'WRITE']);
       expect((await server.gql(LIST, {}, viewer)).data.accessTokens.map((t: { id: string }) => t.id)).not.toContain(accessToken.id);
-      expect(errorCode(await server.gql(REVOKE, { id: accessToken.id }, viewer))).toBe('NOT_FOUND');
-      expect(errorCode(await server.gql(REVOKE, { id: '00000000-0000-4000-8000-000000000000' }, viewer))).toBe('NOT_FOUND');
-      expect(errorCode(await server.gql(REVOKE, { id: 'not-an-id' }, viewer))).toBe('NOT_FOUND');
+      expect(errorCode(await server.gql(REVOKE, { id: accessToken.id }, viewer))).toBe(ErrorCode.NOT_FOUND);
+      expect(errorCode(await server.gql(REVOKE, { id: '00000000-0000-4000-8000-000000000000' }, viewer))).toBe(ErrorCode.NOT_FOUND);
+      expect(errorCode(await server.gql(REVOKE, { id: 'not-an-id' }, viewer))).toBe(ErrorCode.NOT_FOUND);
       const all = (await server.gql(LIST, {}, admin)).data.accessTokens;
       expect(all.find((t: { id: string }) => t.id === accessToken.id)?.owner.email).toBe(PEOPLE.BU_LEADER);
       expect((await server.gql(REVOKE, { id: accessToken.id }, admin)).data.revokeAccessToken).toBe(true);
@@ -141,7 +141,7 @@ describe('access tokens', () => {
         { name: 'ok', scopes: ['READ'], days: 0 },
         { name: 'ok', scopes: ['READ'], days: 366 },
       ]) {
-        expect(errorCode(await server.gql(CREATE, vars, session))).toBe('BAD_USER_INPUT');
+        expect(errorCode(await server.gql(CREATE, vars, session))).toBe(ErrorCode.BAD_USER_INPUT);
       }
       expect(await server.sql('SELECT count(*)::int AS n FROM access_token')).toEqual(before);
       // Left out, the expiry is 90 days.
@@ -152,16 +152,16 @@ describe('access tokens', () => {
     it('a token cannot make tokens or service accounts (FORBIDDEN), even a WRITE token of an admin', async () => {
       const admin = await server.login(PEOPLE.ADMIN);
       const { token } = (await server.gql(CREATE, { name: 'admin write', scopes: ['WRITE'] }, admin)).data.createAccessToken;
-      expect(errorCode(await server.gql(CREATE, { name: 'minted', scopes: ['READ'] }, token))).toBe('FORBIDDEN');
-      expect(errorCode(await server.gql(CREATE_SA, { name: 'minted', role: 'VIEWER' }, token))).toBe('FORBIDDEN');
+      expect(errorCode(await server.gql(CREATE, { name: 'minted', scopes: ['READ'] }, token))).toBe(ErrorCode.FORBIDDEN);
+      expect(errorCode(await server.gql(CREATE_SA, { name: 'minted', role: 'VIEWER' }, token))).toBe(ErrorCode.FORBIDDEN);
       expect(await server.sql("SELECT count(*)::int AS n FROM access_token WHERE name = 'minted'")).toEqual([{ n: 0 }]);
     });
 
     it('needs a sign-in: UNAUTHENTICATED without one', async () => {
-      expect(errorCode(await server.gql(CREATE, { name: 'x', scopes: ['READ'] }))).toBe('UNAUTHENTICATED');
-      expect(errorCode(await server.gql(LIST))).toBe('UNAUTHENTICATED');
-      expect(errorCode(await server.gql(REVOKE, { id: 'x' }))).toBe('UNAUTHENTICATED');
-      expect(errorCode(await server.gql(CREATE_SA, { name: 'x', role: 'VIEWER' }))).toBe('UNAUTHENTICATED');
+      expect(errorCode(await server.gql(CREATE, { name: 'x', scopes: ['READ'] }))).toBe(ErrorCode.UNAUTHENTICATED);
+      expect(errorCode(await server.gql(LIST))).toBe(ErrorCode.UNAUTHENTICATED);
+      expect(errorCode(await server.gql(REVOKE, { id: 'x' }))).toBe(ErrorCode.UNAUTHENTICATED);
+      expect(errorCode(await server.gql(CREATE_SA, { name: 'x', role: 'VIEWER' }))).toBe(ErrorCode.UNAUTHENTICATED);
     });
   });
 
@@ -176,7 +176,7 @@ describe('access tokens', () => {
       const [{ hash }] = await server.sql("SELECT password_hash AS hash FROM app_user WHERE email = 'admin@example.com'");
       await server.sql('UPDATE app_user SET password_hash = $2 WHERE id = $1', [account.id, hash]);
       expect(errorCode(await server.gql('mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }', { e: account.email, p: DEMO_PASSWORD })))
-        .toBe('UNAUTHENTICATED');
+        .toBe(ErrorCode.UNAUTHENTICATED);
       await server.sql('UPDATE app_user SET password_hash = NULL WHERE id = $1', [account.id]);
 
       const created = await server.gql(CREATE, { name: 'nightly', scopes: ['READ'], sa: account.id }, admin);
@@ -188,7 +188,7 @@ describe('access tokens', () => {
       const plans = await server.gql('{ budgetPlans { id } }', {}, token);
       const planId = plans.data.budgetPlans[0].id;
       expect((await server.gql('query($p: ID!) { budgetLines(planId: $p, businessUnitCode: "SALES_NORTH") { id } }', { p: planId }, token)).data.budgetLines.length).toBeGreaterThan(0);
-      expect(errorCode(await server.gql('query($p: ID!) { budgetLines(planId: $p, businessUnitCode: "SALES_SOUTH") { id } }', { p: planId }, token))).toBe('FORBIDDEN');
+      expect(errorCode(await server.gql('query($p: ID!) { budgetLines(planId: $p, businessUnitCode: "SALES_SOUTH") { id } }', { p: planId }, token))).toBe(ErrorCode.FORBIDDEN);
 
       const activity = await server.sql(
         "SELECT action, subject FROM activity_entry WHERE action IN ('SERVICE_ACCOUNT_CREATED', 'ACCESS_TOKEN_CREATED') AND (subject = $1 OR subject = 'nightly') ORDER BY id",
@@ -203,14 +203,14 @@ describe('access tokens', () => {
       for (const [role, email] of Object.entries(PEOPLE)) {
         if (role === 'ADMIN') continue;
         const session = await server.login(email);
-        expect(errorCode(await server.gql(CREATE_SA, { name: 'mine', role: 'VIEWER' }, session))).toBe('FORBIDDEN');
-        expect(errorCode(await server.gql(CREATE, { name: 'for sa', scopes: ['READ'], sa: account.id }, session))).toBe('FORBIDDEN');
+        expect(errorCode(await server.gql(CREATE_SA, { name: 'mine', role: 'VIEWER' }, session))).toBe(ErrorCode.FORBIDDEN);
+        expect(errorCode(await server.gql(CREATE, { name: 'for sa', scopes: ['READ'], sa: account.id }, session))).toBe(ErrorCode.FORBIDDEN);
       }
       const [person] = await server.sql("SELECT id FROM app_user WHERE email = 'analyst@example.com'");
-      expect(errorCode(await server.gql(CREATE, { name: 'for a person', scopes: ['READ'], sa: person.id }, admin))).toBe('NOT_FOUND');
-      expect(errorCode(await server.gql(CREATE, { name: 'for nobody', scopes: ['READ'], sa: 'nope' }, admin))).toBe('NOT_FOUND');
-      expect(errorCode(await server.gql(CREATE_SA, { name: 'p', role: 'PARTNER_USER' }, admin))).toBe('BAD_USER_INPUT');
-      expect(errorCode(await server.gql(CREATE_SA, { name: 'u', role: 'VIEWER', units: ['NO_SUCH_UNIT'] }, admin))).toBe('BAD_USER_INPUT');
+      expect(errorCode(await server.gql(CREATE, { name: 'for a person', scopes: ['READ'], sa: person.id }, admin))).toBe(ErrorCode.NOT_FOUND);
+      expect(errorCode(await server.gql(CREATE, { name: 'for nobody', scopes: ['READ'], sa: 'nope' }, admin))).toBe(ErrorCode.NOT_FOUND);
+      expect(errorCode(await server.gql(CREATE_SA, { name: 'p', role: 'PARTNER_USER' }, admin))).toBe(ErrorCode.BAD_USER_INPUT);
+      expect(errorCode(await server.gql(CREATE_SA, { name: 'u', role: 'VIEWER', units: ['NO_SUCH_UNIT'] }, admin))).toBe(ErrorCode.BAD_USER_INPUT);
       expect(await server.sql("SELECT count(*)::int AS n FROM app_user WHERE display_name IN ('mine', 'p', 'u')")).toEqual([{ n: 0 }]);
     });
   });
@@ -274,7 +274,7 @@ describe('access tokens', () => {
       await server.gql(REVOKE, { id: doomed.accessToken.id }, lead);
       expect(await ws.closed).toBe(CloseCode.Unauthorized);
       expect(await grid.closed).toBe(CloseCode.Unauthorized);
-      expect(errorCode(await server.gql(ME, {}, doomed.token))).toBe('UNAUTHENTICATED');
+      expect(errorCode(await server.gql(ME, {}, doomed.token))).toBe(ErrorCode.UNAUTHENTICATED);
       expect((await graphqlSocket(server, doomed.token)).first).toBe(`closed ${CloseCode.Unauthorized}`);
       expect(keptWs.socket.readyState).toBe(keptWs.socket.OPEN);
       keptWs.socket.close();
@@ -291,7 +291,7 @@ describe('access tokens', () => {
         }),
       );
       socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: 'mutation { signOut }' } }));
-      expect((await answer).errors[0].extensions.code).toBe('FORBIDDEN');
+      expect((await answer).errors[0].extensions.code).toBe(ErrorCode.FORBIDDEN);
       socket.close();
     });
 
@@ -305,9 +305,9 @@ describe('access tokens', () => {
       const [{ id }] = await server.sql('SELECT id FROM app_user WHERE email = $1', [email]);
       expect((await server.gql('mutation($u: ID!) { deactivateUser(userId: $u) { active } }', { u: id }, admin)).errors).toBeUndefined();
       expect(await ws.closed).toBe(CloseCode.Unauthorized);
-      expect(errorCode(await server.gql(ME, {}, token))).toBe('UNAUTHENTICATED');
+      expect(errorCode(await server.gql(ME, {}, token))).toBe(ErrorCode.UNAUTHENTICATED);
       await server.gql('mutation($u: ID!) { reactivateUser(userId: $u) { active } }', { u: id }, admin);
-      expect(errorCode(await server.gql(ME, {}, token))).toBe('UNAUTHENTICATED');
+      expect(errorCode(await server.gql(ME, {}, token))).toBe(ErrorCode.UNAUTHENTICATED);
     });
   });
 });
