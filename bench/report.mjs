@@ -87,6 +87,10 @@ export function summaryRows(s, options) {
     add('9 batch writes', `updateBudgetLines, ${s.batch.cells.toLocaleString('en')} cells: wall time per cell`, s.batch.plansync.wallMicrosPerCell, s.batch.reference.wallMicrosPerCell, 'us', 1);
     add('9 batch writes', 'CPU per cell (server + PostgreSQL)', s.batch.plansync.cpuMicrosPerCell, s.batch.reference.cpuMicrosPerCell, 'us', 1);
   }
+  if (s.odata) {
+    add('11 OData full read', `${s.odata.lines.toLocaleString('en')} lines, every page: rows/s`, s.odata.plansync.rowsPerSecond, s.odata.reference.rowsPerSecond, '/s', 0);
+    add('11 OData full read', 'peak RSS growth over the read', s.odata.plansync.peakRssGrowthMb, s.odata.reference.peakRssGrowthMb, 'MB', 1);
+  }
   scaleoutSummary(s.scaleout, add);
   const firstScaleout = rows.find((r) => r.scenario.startsWith('8 '));
   if (firstScaleout) firstScaleout.note = 'here "Plansync" is two instances with the writers split, "reference" one instance';
@@ -292,6 +296,20 @@ function batchSection(out, s, options, result) {
   out.push('', `Ratios Plansync / reference: wall ${fmtRatio(b.ratio.wall)}, CPU ${fmtRatio(b.ratio.cpu)}.`);
 }
 
+/** Section 11: the OData full read, each run of each side. */
+function odataSection(out, s) {
+  const o = s.odata;
+  scenarioHeader(out, '11. OData full read', o);
+  out.push(`\`GET /odata/BudgetLines?$filter=PlanId eq <plan>\` for a plan of ${o.lines.toLocaleString('en')} lines (inserted by SQL), with Basic (any user name, a sign-in token as the password) as Excel sends it, following @odata.nextLink through ${o.plansync.pages} pages (${fmt(o.plansync.bytes / 1e6, 1)} MB of JSON); median of ${o.runs} after a warm-up. Memory: the server's RSS sampled every 20 ms during the read, its peak minus its level before. Reference: the same rows and columns by one plain SQL query through \`pg\` and one JSON.stringify, in a node process of its own (its maxRSS minus its RSS before the query): no scope, no paging, no HTTP, every row in memory at once.`, '');
+  out.push('| side | median wall ms | rows/s | peak RSS growth MB |');
+  out.push('|---|---|---|---|');
+  for (const name of ['plansync', 'reference']) {
+    const x = o[name];
+    out.push(`| ${name} | ${fmt(x.wallMs, 0)} | ${fmt(x.rowsPerSecond, 0)} | ${fmt(x.peakRssGrowthMb, 1)} |`);
+  }
+  out.push('', `Ratios Plansync / reference: rows/s ${fmtRatio(o.ratio.rowsPerSecond)}, peak RSS growth ${fmtRatio(o.ratio.peakRss)}.`);
+}
+
 /** results.md's sections after the summary, in scenario order; one for each scenario that ran. */
 const SECTIONS = [
   ['grid', gridSection],
@@ -303,6 +321,7 @@ const SECTIONS = [
   ['coldstart', coldstartSection],
   ['scaleout', scaleoutSection],
   ['batch', batchSection],
+  ['odata', odataSection],
 ];
 
 /** Plansync's and the reference's self time in one window, as two pairs of tables (functions, packages). */

@@ -46,6 +46,9 @@
 //  batch          updateBudgetLines with 5,000 changes in one HTTP call over 42 documents: wall time and CPU
 //                 (server, PostgreSQL) per cell; reference: the same rows and audit entries written by one plain SQL
 //                 statement through pg, the lower bound (bench/scenarios/batch.mjs says why not 5,000 single calls).
+//  odata          OData full read of 100,000 lines (GET /odata/BudgetLines, Basic, following @odata.nextLink):
+//                 rows/s and the server's peak RSS growth; reference: the same rows by one plain pg query and
+//                 JSON.stringify in a process of its own (bench/scenarios/odata.mjs).
 //
 // Before each scenario the suite waits (up to 3 minutes; not with --quick or --no-wait) until the 1-minute load
 // average is below 1.5, or the machine has been under 15% busy for 10 s, and records what it saw. --quick
@@ -66,6 +69,7 @@ import * as coldstart from './scenarios/coldstart.mjs';
 import * as durability from './scenarios/durability.mjs';
 import * as fanout from './scenarios/fanout.mjs';
 import * as grid from './scenarios/grid.mjs';
+import * as odata from './scenarios/odata.mjs';
 import * as reads from './scenarios/reads.mjs';
 import * as scaleout from './scenarios/scaleout.mjs';
 import * as subscriptions from './scenarios/subscriptions.mjs';
@@ -83,6 +87,7 @@ const SCENARIOS = [
   ['coldstart', '7. cold start', coldstart.measure],
   ['scaleout', '8. scale-out', scaleout.measure],
   ['batch', '9. batch writes', batch.measure],
+  ['odata', '11. OData full read', odata.measure],
 ];
 
 const { flag, option } = commandLine();
@@ -110,6 +115,7 @@ const options = {
   coldStart: { runs: quick ? 1 : 3 },
   scaleout: { ...scaleoutDefaults(quick), redis: option('redis', null) },
   batch: { runs: quick ? 2 : 5 },
+  odata: { runs: quick ? 1 : 3 },
 };
 if (!['light', 'stock'].includes(options.grid.clients)) throw new Error(`--grid-clients: light or stock, got ${options.grid.clients}`);
 for (const s of options.only) if (!ALL.includes(s)) throw new Error(`--only: unknown scenario ${s} (${ALL.join(', ')})`);
