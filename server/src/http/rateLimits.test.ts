@@ -15,6 +15,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPlansync } from '../app.js';
 import { loadConfig } from '../config.js';
@@ -272,19 +273,33 @@ describe.skipIf(!reachable)('the request limit across two instances sharing Redi
 });
 
 describe('the request limit with Redis set but not answering', () => {
-  let server: TestServer;
+  let database: TestServer;
+  let server: Awaited<ReturnType<typeof startPlansync>>;
+  let dataDir: string;
+  const logged: { level: number; msg: string; component?: string }[] = [];
   beforeAll(async () => {
+    database = await startTestServer();
+    dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'plansync-test-'));
     // Port 1: nothing listens, the connection is refused at once (and retried in the background).
-    server = await startTestServer({ RATE_LIMIT_PER_MINUTE: '3', REDIS_URL: 'redis://127.0.0.1:1', REDIS_PREFIX: testRedisPrefix() });
+    const config = loadConfig({
+      PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, DATABASE_URL: database.databaseUrl, LOG_LEVEL: 'info',
+      RATE_LIMIT_PER_MINUTE: '3', REDIS_URL: 'redis://127.0.0.1:1', REDIS_PREFIX: testRedisPrefix(),
+    });
+    const log = pino({ level: 'info' }, { write: (line: string) => void logged.push(JSON.parse(line)) });
+    server = await startPlansync(config, log);
   });
   afterAll(async () => {
     await server?.stop();
+    await fs.rm(dataDir, { recursive: true, force: true });
+    await database?.stop();
   });
 
-  it('lets requests through uncounted rather than refuse everyone', async () => {
+  it('lets requests through uncounted rather than refuse everyone, and says so once', async () => {
     const statuses = await flood(20, () => post(server.url, { address: '192.0.2.40' }), 5);
     expect(tally(statuses)).toEqual({ 200: 20 });
     const readiness = await get(server.url, {}, '/readyz');
     expect(readiness.body).toMatchObject({ status: 'ready', redis: 'down' });
+    const said = logged.filter((entry) => entry.component === 'rate-limits');
+    expect(said.map((entry) => entry.msg)).toEqual(['rate limits cannot be counted in Redis: requests are let through uncounted until it answers again']);
   });
 });
