@@ -23,7 +23,8 @@
  * Windows and locks are timed by each instance's clock (the library's choice), not the database's: instances
  * sharing the limits need synchronised clocks, as for tokens.
  *
- * Out of scope: the general per-token request limit of the contract (RATE_LIMIT_PER_MINUTE).
+ * The contract's general request limit (RATE_LIMIT_PER_MINUTE per token, person or address, every request
+ * whatever its outcome) is http/rateLimits.ts's; a sign-in is counted there too, as one request of its address.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
