@@ -91,6 +91,9 @@ export function summaryRows(s, options) {
     add('11 OData full read', `${s.odata.lines.toLocaleString('en')} lines, every page: rows/s`, s.odata.plansync.rowsPerSecond, s.odata.reference.rowsPerSecond, '/s', 0);
     add('11 OData full read', 'peak RSS growth over the read', s.odata.plansync.peakRssGrowthMb, s.odata.reference.peakRssGrowthMb, 'MB', 1);
   }
+  if (s.webhooks) {
+    add('10 webhook deliveries', `${s.webhooks.deliveries.toLocaleString('en')} signed deliveries, ${s.webhooks.concurrency} in flight: deliveries/s`, s.webhooks.plansync.deliveriesPerSecond, s.webhooks.reference.deliveriesPerSecond, '/s', 0);
+  }
   scaleoutSummary(s.scaleout, add);
   const firstScaleout = rows.find((r) => r.scenario.startsWith('8 '));
   if (firstScaleout) firstScaleout.note = 'here "Plansync" is two instances with the writers split, "reference" one instance';

@@ -3,7 +3,7 @@
 // machine. A benchmark, not a test: it asserts nothing, it measures and writes bench/results.md and
 // bench/results.json.
 //
-//   node bench/run.mjs [--quick] [--only=grid,fanout,cost,durability,subscriptions,reads,coldstart,scaleout,batch]
+//   node bench/run.mjs [--quick] [--only=grid,fanout,cost,durability,subscriptions,reads,coldstart,scaleout,batch,webhooks]
 //                      [--workers=4] [--grid-clients=light|stock] [--no-wait] [--cpu-prof [--keep-notes]] [--render] [--redis=redis://host:port]
 //
 // It starts its own servers on free ports of 127.0.0.1 (Plansync with a fresh embedded PostgreSQL under a
@@ -46,6 +46,9 @@
 //  batch          updateBudgetLines with 5,000 changes in one HTTP call over 42 documents: wall time and CPU
 //                 (server, PostgreSQL) per cell; reference: the same rows and audit entries written by one plain SQL
 //                 statement through pg, the lower bound (bench/scenarios/batch.mjs says why not 5,000 single calls).
+//  webhooks       2,000 events (--quick: 300) from the outbox to SUCCEEDED deliveries at a local receiver, on a
+//                 Plansync of its own: deliveries/s and CPU each; reference: the same bodies signed with
+//                 standardwebhooks and POSTed by this process with the same parallelism, nothing stored.
 //  odata          OData full read of 100,000 lines (GET /odata/BudgetLines, Basic, following @odata.nextLink):
 //                 rows/s and the server's peak RSS growth; reference: the same rows by one plain pg query and
 //                 JSON.stringify in a process of its own (bench/scenarios/odata.mjs).
@@ -73,6 +76,7 @@ import * as odata from './scenarios/odata.mjs';
 import * as reads from './scenarios/reads.mjs';
 import * as scaleout from './scenarios/scaleout.mjs';
 import * as subscriptions from './scenarios/subscriptions.mjs';
+import * as webhooks from './scenarios/webhooks.mjs';
 import { warmUp } from './scenarios/warmup.mjs';
 
 // ---------------------------------------------------------------------------------------------- options
@@ -87,6 +91,7 @@ const SCENARIOS = [
   ['coldstart', '7. cold start', coldstart.measure],
   ['scaleout', '8. scale-out', scaleout.measure],
   ['batch', '9. batch writes', batch.measure],
+  ['webhooks', '10. webhook deliveries', webhooks.measure],
   ['odata', '11. OData full read', odata.measure],
 ];
 
@@ -115,6 +120,7 @@ const options = {
   coldStart: { runs: quick ? 1 : 3 },
   scaleout: { ...scaleoutDefaults(quick), redis: option('redis', null) },
   batch: { runs: quick ? 2 : 5 },
+  webhooks: { deliveries: quick ? 300 : 2000 },
   odata: { runs: quick ? 1 : 3 },
 };
 if (!['light', 'stock'].includes(options.grid.clients)) throw new Error(`--grid-clients: light or stock, got ${options.grid.clients}`);
