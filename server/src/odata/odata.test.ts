@@ -331,6 +331,12 @@ describe('OData feed', () => {
     expect((await q(`$count=false`))['@odata.count']).toBeUndefined();
     expect((await q(`$top=0&$count=true`))).toMatchObject({ '@odata.count': 600, value: [] });
     expect((await q(`$skip=599`)).value).toHaveLength(1);
+    // The count alone ($count segment), filtered and scoped.
+    const countOnly = await fetch(feed(`BudgetLines/$count?$filter=${encodeURIComponent(`Quarter eq 'Q2'`)}`), { headers: { authorization: as('admin') } });
+    expect(countOnly.status).toBe(200);
+    expect(await countOnly.text()).toBe('150');
+    expect(await (await fetch(feed('BudgetLines/$count'), { headers: { authorization: as('viewer') } })).text()).toBe('120');
+    expect((await fetch(feed('BudgetLines/$count'))).status).toBe(401);
     expect((await q(`$format=json&$top=1&custom=ignored`)).value).toHaveLength(1);
   });
 

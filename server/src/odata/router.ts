@@ -132,6 +132,24 @@ export function odataRouter(services: Services, log: Logger): express.Router {
     }
   });
 
+  // The count alone, as plain text (what Power Query asks for Table.RowCount): $filter applies, paging does not.
+  router.get('/:set/\\$count', async (req, res) => {
+    const set = entitySet(req.params.set);
+    if (!set) return odataError(res, 404, ErrorCode.NOT_FOUND, `No entity set ${req.params.set}`);
+    const viewer = await viewerOf(req, res);
+    if (!viewer) return;
+    const search = req.originalUrl.indexOf('?');
+    let options;
+    try {
+      options = parseQueryOptions(set, new URLSearchParams(search < 0 ? '' : req.originalUrl.slice(search + 1)));
+    } catch (err) {
+      if (err instanceof BadOption) return odataError(res, 400, ErrorCode.BAD_USER_INPUT, err.message);
+      throw err;
+    }
+    const count = await countRows(services.orm.em, set, set.scopeOf(viewer), options);
+    res.type('text/plain;charset=utf-8').send(String(count));
+  });
+
   router.use((_req: Request, res: Response) => odataError(res, 404, ErrorCode.NOT_FOUND, 'Not an OData resource of this feed'));
   return router;
 }
