@@ -6,6 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCode, startTestServer, type TestServer } from '../testing/harness.js';
 import { graphqlSocket, gridSocket } from '../testing/sessionSockets.js';
+import { destroyInstances, LOCAL_REDIS_URL, redisReachable, startInstances } from '../testing/instances.js';
+import type { RestartableServer } from '../testing/restartableServer.js';
 import { CloseCode, ErrorCode } from '../../../schema/codes.js';
 import { DEMO_PASSWORD } from '../seed.js';
 import { connectGrid, editDropped, synced } from '../testing/gridClients.js';
@@ -280,6 +282,19 @@ describe('access tokens', () => {
       keptWs.socket.close();
     });
 
+    it('signOut with a WRITE token revokes it (activity entry), and closes its sockets', async () => {
+      const session = await server.login(PEOPLE.ANALYST);
+      const { token, accessToken } = (await server.gql(CREATE, { name: 'signs out', scopes: ['WRITE'] }, session)).data.createAccessToken;
+      const ws = await graphqlSocket(server, token);
+      expect(ws.first).toBe('connection_ack');
+      expect((await server.gql('mutation { signOut }', {}, token)).data.signOut).toBe(true);
+      expect(await ws.closed).toBe(CloseCode.Unauthorized);
+      expect(errorCode(await server.gql(ME, {}, token))).toBe(ErrorCode.UNAUTHENTICATED);
+      const entries = await server.sql("SELECT action, subject, actor_email FROM activity_entry WHERE details->>'tokenId' = $1 ORDER BY id", [accessToken.id]);
+      expect(entries.map((e: { action: string }) => e.action)).toEqual(['ACCESS_TOKEN_CREATED', 'ACCESS_TOKEN_REVOKED']);
+      expect(entries[1]).toMatchObject({ subject: 'signs out', actor_email: PEOPLE.ANALYST });
+    });
+
     it('a READ token over graphql-ws: mutations FORBIDDEN there too', async () => {
       const session = await server.login(PEOPLE.ADMIN);
       const { token } = (await server.gql(CREATE, { name: 'ws read', scopes: ['READ'] }, session)).data.createAccessToken;
@@ -309,5 +324,30 @@ describe('access tokens', () => {
       await server.gql('mutation($u: ID!) { reactivateUser(userId: $u) { active } }', { u: id }, admin);
       expect(errorCode(await server.gql(ME, {}, token))).toBe(ErrorCode.UNAUTHENTICATED);
     });
+  });
+});
+
+const reachable = await redisReachable(LOCAL_REDIS_URL);
+
+describe.skipIf(!reachable)('access tokens with two instances behind one proxy', () => {
+  let a: RestartableServer;
+  let b: RestartableServer;
+  beforeAll(async () => {
+    [a, b] = await startInstances(2, LOCAL_REDIS_URL);
+  });
+  afterAll(() => destroyInstances([a, b].filter(Boolean)));
+
+  it('revoking on one instance closes the sockets on the other (CloseCode.Unauthorized), which refuses it at once', async () => {
+    const session = await a.login('lead.sales-north@example.com');
+    const { token, accessToken } = (await a.gql(CREATE, { name: 'two instances', scopes: ['WRITE'] }, session)).data.createAccessToken;
+    const plans = await b.gql('{ budgetPlans { id } }', {}, token);
+    const docName = `budget:${plans.data.budgetPlans[0].id}:SALES_NORTH`;
+    const onB = await graphqlSocket(b, token);
+    const gridOnB = await gridSocket(b, docName, token);
+    expect([onB.first, gridOnB.first]).toEqual(['connection_ack', 'message']);
+    expect((await a.gql(REVOKE, { id: accessToken.id }, session)).data.revokeAccessToken).toBe(true);
+    expect(await onB.closed).toBe(CloseCode.Unauthorized);
+    expect(await gridOnB.closed).toBe(CloseCode.Unauthorized);
+    expect(errorCode(await b.gql(ME, {}, token))).toBe(ErrorCode.UNAUTHENTICATED);
   });
 });

@@ -197,8 +197,16 @@ export class ViewerResolver {
   async revoke(em: EntityManager, viewer: Viewer): Promise<boolean> {
     if (!viewer.tokenId) return false;
     if (viewer.tokenScopes !== undefined) {
-      // Signing out with an access token revokes it, as revokeAccessToken would.
-      await em.getConnection().execute('UPDATE access_token SET revoked_at = now() WHERE id = ? AND revoked_at IS NULL', [viewer.tokenId]);
+      // Signing out with an access token revokes it, as revokeAccessToken would, with its activity entry: one
+      // statement, so that both happen or neither.
+      await em.getConnection().execute(
+        `WITH revoked AS (
+           UPDATE access_token SET revoked_at = now() WHERE id = ? AND revoked_at IS NULL RETURNING id, name
+         )
+         INSERT INTO activity_entry (action, actor_id, actor_email, subject, details)
+         SELECT 'ACCESS_TOKEN_REVOKED', ?, ?, name, jsonb_build_object('tokenId', id::text, 'owner', ?::text, 'by', 'signOut') FROM revoked`,
+        [viewer.tokenId, viewer.userId, viewer.email, viewer.email],
+      );
       return true;
     }
     await em.getConnection().execute(
