@@ -32,6 +32,7 @@ const PEOPLE = {
   BU_LEADER: 'lead.sales-north@example.com',
   VIEWER: 'viewer.sales-north@example.com',
   PARTNER_ADMIN: 'partner.admin@acme.example',
+  PARTNER_USER: 'partner.user@acme.example',
 } as const;
 
 describe('access tokens', () => {
@@ -42,6 +43,15 @@ describe('access tokens', () => {
     const admin = await server.login('admin@example.com');
     const plans = await server.gql('{ budgetPlans { id } }', {}, admin);
     docName = `budget:${plans.data.budgetPlans[0].id}:SALES_NORTH`;
+    // The demo data has no partner user: one of Acme's, with the demo password (as if they had set it).
+    const [acme] = await server.sql("SELECT organization_id AS id FROM app_user WHERE email = 'partner.admin@acme.example'");
+    const made = await server.gql(
+      'mutation($input: CreateUserInput!) { createUser(input: $input) { user { id } } }',
+      { input: { email: PEOPLE.PARTNER_USER, displayName: 'Acme User', role: 'PARTNER_USER', organizationId: acme.id } },
+      admin,
+    );
+    expect(made.errors).toBeUndefined();
+    await server.sql("UPDATE app_user SET password_hash = (SELECT password_hash FROM app_user WHERE email = 'admin@example.com') WHERE email = $1", [PEOPLE.PARTNER_USER]);
   });
   afterAll(() => server?.stop());
 
