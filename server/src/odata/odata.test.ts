@@ -145,6 +145,7 @@ describe('OData feed', () => {
     const service = await get(feed(''), as('analyst'));
     expect(service.status).toBe(200);
     expect(service.headers.get('odata-version')).toBe('4.0');
+    expect(service.headers.get('cache-control')).toBe('no-store');
     expect(service.body['@odata.context']).toBe(`${server.url}/odata/$metadata`);
     expect(service.body.value.map((s: Row) => s.name)).toEqual(['BudgetPlans', 'BusinessUnits', 'BudgetLines', 'BudgetSubmissions', 'CellChanges']);
     expect(service.body.value.every((s: Row) => s.kind === 'EntitySet' && s.url === s.name)).toBe(true);

@@ -51,6 +51,8 @@ export function odataRouter(services: Services, log: Logger): express.Router {
 
   router.use((req, res, next) => {
     res.setHeader('OData-Version', '4.0');
+    // Answers are per person: no browser or proxy may keep one.
+    res.setHeader('Cache-Control', 'no-store');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('Allow', 'GET, HEAD');
       return odataError(res, 405, ErrorCode.BAD_USER_INPUT, 'The OData feed is read-only');
@@ -60,7 +62,8 @@ export function odataRouter(services: Services, log: Logger): express.Router {
 
   /** The viewer of the request's credentials; answers 401 itself (and gives null) when there are none valid. */
   async function viewerOf(req: Request, res: Response): Promise<Viewer | null> {
-    const viewer = await services.viewers.fromToken(services.orm.em, requestToken(req));
+    // The rate limit in front of the feed (http/server.ts) has looked the credentials up already, when mounted.
+    const viewer = await ((res.locals.viewer as Promise<Viewer | null> | undefined) ?? services.viewers.fromToken(services.orm.em, requestToken(req)));
     if (!viewer) {
       res.setHeader('WWW-Authenticate', challenges(config));
       odataError(res, 401, ErrorCode.UNAUTHENTICATED, 'Sign in: HTTP Basic with any user name and an access token as the password, or a Bearer token');
