@@ -73,7 +73,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
 
   app.use((req, res, next) => {
     // Named now: by 'finish', a router mounted on a path (app.use('/graphql', ...)) has rewritten req.path.
-    const route = req.path.startsWith('/graphql') ? '/graphql' : req.path.startsWith('/auth/') ? '/auth' : ['/healthz', '/readyz', '/metrics'].includes(req.path) ? req.path : 'other';
+    const route = req.path.startsWith('/graphql') ? '/graphql' : req.path.startsWith('/auth/') ? '/auth' : req.path === '/odata' || req.path.startsWith('/odata/') ? '/odata' : ['/healthz', '/readyz', '/metrics'].includes(req.path) ? req.path : 'other';
     res.on('finish', () => {
       metrics.httpRequests.inc({ route, status: `${Math.floor(res.statusCode / 100)}xx` });
     });

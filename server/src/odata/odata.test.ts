@@ -386,6 +386,9 @@ describe('OData feed', () => {
       statementObservers.delete(observe);
     }
     expect(observed).toEqual([]);
+    // The feed's requests are counted under their own route in /metrics, refusals included.
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/plansync_http_requests_total\{route="\/odata",status="4xx"\} [1-9]/);
     expectODataError(await get(feed('Nothing'), as('admin')), 404, ErrorCode.NOT_FOUND);
     const post = await fetch(feed('BudgetLines'), { method: 'POST', headers: { authorization: as('admin'), 'content-type': 'application/json' }, body: '{}' });
     expect(post.status).toBe(405);
