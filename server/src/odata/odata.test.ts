@@ -301,6 +301,9 @@ describe('OData feed', () => {
     await expectSame(`BudgetAmount ne null`, (l) => l.BudgetAmount !== null);
     // OData's ne holds for a null: every line but the one of 1234.
     await expectSame(`BudgetAmount ne 1234`, (l) => l.BudgetAmount !== 1234);
+    // And `not` of a comparison with a null is true, as OData says (SQL's NOT would leave the null rows out).
+    await expectSame(`not (BudgetAmount eq 1234)`, (l) => l.BudgetAmount !== 1234);
+    await expectSame(`not (BudgetAmount gt 0 and Quarter eq 'Q1')`, (l) => !(l.BudgetAmount !== null && l.BudgetAmount > 0 && l.Quarter === 'Q1'));
     await expectSame(`Quarter eq 'Q1' and (Region eq 'North' or not (BusinessUnitCode eq 'FINANCE'))`, (l) => l.Quarter === 'Q1' && (l.Region === 'North' || l.BusinessUnitCode !== 'FINANCE'));
     await expectSame(`contains(BusinessUnitName,'ale')`, (l) => l.BusinessUnitName.includes('ale'));
     await expectSame(`startswith(BusinessUnitCode,'SALES_')`, (l) => l.BusinessUnitCode.startsWith('SALES_'));

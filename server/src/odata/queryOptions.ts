@@ -167,8 +167,9 @@ function condition(set: EntitySet, token: Token, params: SqlParams, depth = 0): 
       return `(${condition(set, left, params, depth + 1)} ${op} ${condition(set, right, params, depth + 1)})`;
     }
     case 'NotExpression':
-      // OData's `not` of a comparison with null in it is false, as SQL's is unknown: a row shows in neither.
-      return `(NOT ${condition(set, token.value as Token, params, depth + 1)})`;
+      // In OData a comparison with a null is false, so `not` of it is true (not (BudgetAmount eq 5) holds for a
+      // null amount); SQL's NOT of unknown is unknown. IS NOT TRUE is OData's not: true for false and for unknown.
+      return `(${condition(set, token.value as Token, params, depth + 1)} IS NOT TRUE)`;
     case 'BoolParenExpression':
       return condition(set, token.value as Token, params, depth + 1);
     case 'MethodCallExpression': {
