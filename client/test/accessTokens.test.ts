@@ -75,8 +75,11 @@ describe.skipIf(!hasChromium)('access tokens page', () => {
   });
 
   it('lets an admin make a service account and a read-only token for it', async () => {
-    const admin = await world.signIn('admin@example.com', '/tokens');
+    const admin = await world.signIn('admin@example.com', '/account');
     const { page } = admin;
+    // The account page leads there too.
+    await page.getByRole('link', { name: 'Manage your tokens' }).click();
+    await expect.poll(() => new URL(page.url()).pathname).toBe('/tokens');
     const accountForm = page.getByRole('form', { name: 'New service account' });
     await accountForm.getByLabel('Name').fill('Power BI refresh');
     await accountForm.getByLabel('Role').selectOption('VIEWER');

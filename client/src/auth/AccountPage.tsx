@@ -9,6 +9,7 @@
  */
 import { useState, type FormEvent } from 'react';
 import { useMutation } from '@apollo/client/react';
+import { Link } from 'react-router';
 import { ChangePasswordDocument } from '../graphql/generated';
 import { problemOf } from '../common/errors';
 import { roleLabel } from '../common/format';
@@ -97,6 +98,12 @@ export function AccountPage() {
           <p className="muted">You sign in with Microsoft: your password and second factor are managed there.</p>
         </section>
       )}
+      <section className="panel" aria-labelledby="account-tokens">
+        <h2 id="account-tokens">Access tokens</h2>
+        <p className="muted">
+          Scripts, Excel and Power BI sign in as you with an access token instead of your password. <Link to="/tokens">Manage your tokens</Link>
+        </p>
+      </section>
     </div>
   );
 }
