@@ -12,6 +12,7 @@ import { recordActivity } from '../activity/activityLog.js';
 import { ErrorCode } from '../errors.js';
 import { eventually } from '../testing/gridClients.js';
 import { errorCode, startTestServer, type TestServer } from '../testing/harness.js';
+import { sharedJwtEnv } from '../testing/instances.js';
 import { restartableServer, type RestartableServer } from '../testing/restartableServer.js';
 import { runNewPartner } from '../testing/workflowRuns.js';
 import { WEBHOOK_EVENTS } from './events.js';
@@ -314,5 +315,46 @@ describe('webhook deliveries across a restart', () => {
     const last = attempts.at(-1)!;
     expect(new Webhook(secret).verify(last.body, last.headers)).toMatchObject({ type: 'plan.created', data: { name: 'Restart FY' } });
     expect(new Set(attempts.map((a) => a.headers['webhook-id'])).size).toBe(1);
+  });
+});
+
+describe('webhooks on two instances of one database', () => {
+  let first: TestServer;
+  let second: RestartableServer;
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  beforeAll(async () => {
+    receiver = await startReceiver();
+    // Instances of one deployment share their signing key (JWT_PRIVATE_KEY), from which webhook secrets'
+    // encryption key is derived: each decrypts the secrets the other stored.
+    const keys = await sharedJwtEnv();
+    first = await startTestServer({ WEBHOOK_ALLOW_INSECURE: 'true', ...keys });
+    second = await restartableServer({ WEBHOOK_ALLOW_INSECURE: 'true', ...keys }, { databaseUrl: first.databaseUrl });
+    await second.start();
+  });
+  afterAll(async () => {
+    await second?.destroy();
+    await first?.stop();
+    await receiver?.close();
+  });
+
+  it('delivers each event once, whichever instance made the change, though both take from the outbox', async () => {
+    const admin = await first.login('admin@example.com');
+    const otherAdmin = await second.login('admin@example.com');
+    const created = await first.gql(CREATE, { url: receiver.base + '/ok', events: ['plan.created'] }, admin);
+    expect(created.errors).toBeUndefined();
+    const names = Array.from({ length: 12 }, (_, i) => `Twin FY ${i}`);
+    const answers = await Promise.all(
+      names.map((name, i) =>
+        (i % 2 ? second : first).gql(`mutation($n: String!) { createBudgetPlan(input: { name: $n, fiscalYear: 2050 }) { id } }`, { n: name }, i % 2 ? otherAdmin : admin),
+      ),
+    );
+    expect(answers.map((a) => a.errors)).toEqual(names.map(() => undefined));
+    await eventually(async () => {
+      const [{ n }] = await first.sql(`select count(*)::int as n from webhook_delivery where status = 'SUCCEEDED'`);
+      return n === names.length;
+    }, 'every delivery answered', 20_000);
+    const got = receiver.at('/ok').map((r) => JSON.parse(r.body).data.name as string);
+    expect(got.sort()).toEqual([...names].sort());
+    expect(await first.sql(`select count(*)::int as n from webhook_delivery`)).toEqual([{ n: names.length }]);
   });
 });

@@ -389,12 +389,20 @@ export class WebhookService {
   }
 
   private decrypt(webhookId: string, stored: string): string {
-    const [format, iv, tag, body] = stored.split('.');
-    if (format !== FORMAT) throw new Error('Unknown webhook secret format');
-    const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64url'));
-    decipher.setAAD(Buffer.from(webhookId));
-    decipher.setAuthTag(Buffer.from(tag, 'base64url'));
-    return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
+    try {
+      const [format, iv, tag, body] = stored.split('.');
+      if (format !== FORMAT) throw new Error('unknown format');
+      const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64url'));
+      decipher.setAAD(Buffer.from(webhookId));
+      decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+      return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
+    } catch {
+      // What the admin reading the delivery log needs to know, rather than the cipher's own words.
+      throw new Error(
+        "The webhook's secret cannot be decrypted with this server's key: every instance must share JWT_PRIVATE_KEY " +
+          '(or DATA_DIR), the key it was stored with. Delete the webhook and create it again if that key is gone.',
+      );
+    }
   }
 }
 
