@@ -87,12 +87,12 @@ export function summaryRows(s, options) {
     add('9 batch writes', `updateBudgetLines, ${s.batch.cells.toLocaleString('en')} cells: wall time per cell`, s.batch.plansync.wallMicrosPerCell, s.batch.reference.wallMicrosPerCell, 'us', 1);
     add('9 batch writes', 'CPU per cell (server + PostgreSQL)', s.batch.plansync.cpuMicrosPerCell, s.batch.reference.cpuMicrosPerCell, 'us', 1);
   }
+  if (s.webhooks) {
+    add('10 webhook deliveries', `${s.webhooks.deliveries.toLocaleString('en')} signed deliveries, ${s.webhooks.concurrency} in flight: deliveries/s`, s.webhooks.plansync.deliveriesPerSecond, s.webhooks.reference.deliveriesPerSecond, '/s', 0);
+  }
   if (s.odata) {
     add('11 OData full read', `${s.odata.lines.toLocaleString('en')} lines, every page: rows/s`, s.odata.plansync.rowsPerSecond, s.odata.reference.rowsPerSecond, '/s', 0);
     add('11 OData full read', 'peak RSS growth over the read', s.odata.plansync.peakRssGrowthMb, s.odata.reference.peakRssGrowthMb, 'MB', 1);
-  }
-  if (s.webhooks) {
-    add('10 webhook deliveries', `${s.webhooks.deliveries.toLocaleString('en')} signed deliveries, ${s.webhooks.concurrency} in flight: deliveries/s`, s.webhooks.plansync.deliveriesPerSecond, s.webhooks.reference.deliveriesPerSecond, '/s', 0);
   }
   scaleoutSummary(s.scaleout, add);
   const firstScaleout = rows.find((r) => r.scenario.startsWith('8 '));
