@@ -60,6 +60,21 @@ export interface PowerBiConfig {
   apiUrl: string;
 }
 
+/**
+ * The Power BI import semantic model (dataset) to refresh when a budget is approved: it reads the OData feed
+ * (integrations/powerbi/), so a refresh shows the approved figures. Push datasets, the other path, can no
+ * longer be created (Microsoft retires them); this is the path new deployments take. On when
+ * POWERBI_REFRESH_GROUP_ID and POWERBI_REFRESH_DATASET_ID are set; app-only with the Entra app's credentials.
+ */
+export interface PowerBiRefreshConfig {
+  /** POWERBI_REFRESH_GROUP_ID: the workspace id. */
+  groupId: string;
+  /** POWERBI_REFRESH_DATASET_ID: the import semantic model's id. */
+  datasetId: string;
+  /** POWERBI_API_URL, shared with the push dataset. */
+  apiUrl: string;
+}
+
 export interface Config {
   /** HTTP port; 0 picks a free one (tests). Default 4000. */
   port: number;
@@ -85,6 +100,7 @@ export interface Config {
   /** Real integrations; the simulated ones otherwise. Both need `entra` (they use the app's credentials). */
   teams?: TeamsConfig;
   powerBi?: PowerBiConfig;
+  powerBiRefresh?: PowerBiRefreshConfig;
   /** Seed the demo data into an empty database. Default on. */
   seedDemo: boolean;
   simulatedStepMs: number;
@@ -312,6 +328,18 @@ function powerBi(env: NodeJS.ProcessEnv, entraConfig: EntraConfig | undefined): 
   return { groupId, datasetId, table, apiUrl };
 }
 
+function powerBiRefresh(env: NodeJS.ProcessEnv, entraConfig: EntraConfig | undefined): PowerBiRefreshConfig | undefined {
+  const apiUrl = httpsUrl(env, 'POWERBI_API_URL', 'https://api.powerbi.com/v1.0/myorg');
+  const groupId = guid(env, 'POWERBI_REFRESH_GROUP_ID', "the workspace's id");
+  const datasetId = guid(env, 'POWERBI_REFRESH_DATASET_ID', "the import semantic model's id");
+  if (!groupId && !datasetId) return undefined;
+  if (!groupId || !datasetId) {
+    throw new ConfigError('Power BI refresh needs both POWERBI_REFRESH_GROUP_ID and POWERBI_REFRESH_DATASET_ID (the workspace and the semantic model)');
+  }
+  needsEntra(entraConfig, 'POWERBI_REFRESH_GROUP_ID', 'Power BI refresh');
+  return { groupId, datasetId, apiUrl };
+}
+
 function redisUrl(env: NodeJS.ProcessEnv): string | undefined {
   const raw = env.REDIS_URL?.trim();
   if (!raw) return undefined;
@@ -417,6 +445,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     entra: entraConfig,
     teams: teams(env, entraConfig),
     powerBi: powerBi(env, entraConfig),
+    powerBiRefresh: powerBiRefresh(env, entraConfig),
     seedDemo: flag(env, 'SEED_DEMO', true),
     simulatedStepMs: integer(env, 'SIMULATED_STEP_MS', 300),
     simulateFailureSteps,

@@ -10,6 +10,7 @@
  *     POST /teams/{team}/members         an aadUserConversationMember bound to an invited user; 409 if in
  *   Power BI (powerBiUrl = POWERBI_API_URL)
  *     POST /groups/{group}/datasets/{dataset}/tables/{table}/rows   at most 10,000 rows
+ *     POST /groups/{group}/datasets/{dataset}/refreshes              202 Accepted with a RequestId
  *
  * Every request must carry an app-only token from the fake authority (signature, issuer, audience of the API,
  * the app's id) and, for Graph, the application permission the real endpoint needs; otherwise it answers
@@ -26,7 +27,7 @@ import { startSelfSignedHttps } from './selfSignedHttps.js';
 export const GRAPH_RESOURCE = 'https://graph.microsoft.com';
 export const POWER_BI_RESOURCE = 'https://analysis.windows.net/powerbi/api';
 
-export type FakeRoute = 'createChannel' | 'listChannels' | 'invite' | 'addMember' | 'pushRows';
+export type FakeRoute = 'createChannel' | 'listChannels' | 'invite' | 'addMember' | 'pushRows' | 'refreshDataset';
 
 /** The Graph application permission each route needs (what the real endpoint's docs list). */
 export const GRAPH_PERMISSIONS: Partial<Record<FakeRoute, string>> = {
@@ -72,6 +73,8 @@ export interface FakeMicrosoftApis {
   members: { teamId: string; userId: string }[];
   /** Every accepted POST .../rows, in order. */
   rowPushes: { groupId: string; datasetId: string; table: string; rows: Record<string, unknown>[] }[];
+  /** Every accepted POST .../refreshes, in order. */
+  refreshes: { groupId: string; datasetId: string; requestId: string; body: any }[];
   fail(route: FakeRoute, failure: ScriptedFailure): void;
   clearFailures(): void;
   close(): Promise<void>;
@@ -83,6 +86,8 @@ export interface FakeMicrosoftApisOptions {
   teams: string[];
   /** The one push dataset table that exists. */
   powerBi: { groupId: string; datasetId: string; table: string };
+  /** The import semantic models that exist (refreshable). */
+  semanticModels?: { groupId: string; datasetId: string }[];
 }
 
 type Answer = { status: number; body?: unknown; headers?: Record<string, string> };
@@ -115,6 +120,7 @@ export async function startFakeMicrosoftApis(options: FakeMicrosoftApisOptions):
   const invitedUsers = new Map<string, string>();
   const members: FakeMicrosoftApis['members'] = [];
   const rowPushes: FakeMicrosoftApis['rowPushes'] = [];
+  const refreshes: FakeMicrosoftApis['refreshes'] = [];
   const failures = new Map<FakeRoute, ScriptedFailure>();
   const teams = new Set(options.teams);
 
@@ -139,6 +145,7 @@ export async function startFakeMicrosoftApis(options: FakeMicrosoftApisOptions):
       ['POST', /^\/v1\.0\/invitations$/, 'invite', 'graph'],
       ['POST', /^\/v1\.0\/teams\/([^/]+)\/members$/, 'addMember', 'graph'],
       ['POST', /^\/powerbi\/v1\.0\/myorg\/groups\/([^/]+)\/datasets\/([^/]+)\/tables\/([^/]+)\/rows$/, 'pushRows', 'powerbi'],
+      ['POST', /^\/powerbi\/v1\.0\/myorg\/groups\/([^/]+)\/datasets\/([^/]+)\/refreshes$/, 'refreshDataset', 'powerbi'],
     ];
     for (const [m, pattern, name, api] of table) {
       const match = m === method ? pattern.exec(pathname) : null;
@@ -274,6 +281,19 @@ export async function startFakeMicrosoftApis(options: FakeMicrosoftApisOptions):
         rowPushes.push({ groupId, datasetId, table, rows: body.rows });
         return { status: 200, body: {} };
       }
+      case 'refreshDataset': {
+        const [groupId, datasetId] = matched.params;
+        if (!(options.semanticModels ?? []).some((m) => m.groupId === groupId && m.datasetId === datasetId)) {
+          return { status: 404, body: { error: { code: 'ItemNotFound', message: `Dataset ${datasetId} in group ${groupId} is not found` } } };
+        }
+        if (body !== undefined && (typeof body !== 'object' || !['MailOnFailure', 'MailOnCompletion', 'NoNotification', undefined].includes(body.notifyOption))) {
+          return { status: 400, body: { error: { code: 'InvalidRequest', message: 'notifyOption is not valid' } } };
+        }
+        const requestId = randomUUID();
+        refreshes.push({ groupId, datasetId, requestId, body });
+        // As Power BI does: accepted, refreshed in the background; the request id in a header, no body.
+        return { status: 202, headers: { requestid: requestId, location: `${powerBiUrl}/groups/${groupId}/datasets/${datasetId}/refreshes/${requestId}` } };
+      }
     }
   }
 
@@ -286,6 +306,7 @@ export async function startFakeMicrosoftApis(options: FakeMicrosoftApisOptions):
     invitedUsers,
     members,
     rowPushes,
+    refreshes,
     fail(routeName, failure) {
       failures.set(routeName, { ...failure });
     },

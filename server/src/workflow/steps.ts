@@ -251,7 +251,11 @@ const budgetSubmissionSteps: Record<string, StepRunner> = {
       forecastSales: l.forecastSales,
       comment: l.comment,
     }));
-    return { output: await integrations.powerBi.pushBudgetRows(rows) };
+    // The push first, then the refresh: both are safe to repeat on a retry (a push adds rows with a newer
+    // publishedAt that supersede the earlier ones; a second refresh reads the same feed).
+    const powerBi = integrations.powerBi;
+    const output = { ...(powerBi.pushBudgetRows ? await powerBi.pushBudgetRows(rows) : {}), ...(powerBi.refreshDataset ? await powerBi.refreshDataset() : {}) };
+    return { output };
   },
   async notify_business_unit({ execution, inputs, integrations }) {
     const review = inputs.get('finance_review') as { decision: string; comment?: string };

@@ -57,6 +57,7 @@ export function simulatedIntegrations(settings: SimulationSettings, context: Ste
     },
     powerBi: {
       pushBudgetRows: (rows) => call('powerBi.pushBudgetRows', () => ({ rowsPushed: rows.length })),
+      refreshDataset: () => call('powerBi.refreshDataset', () => ({ datasetRefresh: 'requested' as const })),
     },
     notifications: {
       notifyBusinessUnit: () => call('notifications.notifyBusinessUnit', () => ({ messageId: id('message') })),

@@ -64,9 +64,16 @@ export interface BudgetRow {
   comment: string;
 }
 
+/**
+ * Power BI after an approval. Each part is there only when configured (the simulated twin has both): a push
+ * dataset (retired by Microsoft: kept for deployments that still have one) and the refresh of an import
+ * semantic model that reads the OData feed (the path from 2026 on).
+ */
 export interface PowerBiAdapter {
   /** Pushes an approved unit budget into the Power BI push dataset. */
-  pushBudgetRows(rows: BudgetRow[]): Promise<{ rowsPushed: number }>;
+  pushBudgetRows?(rows: BudgetRow[]): Promise<{ rowsPushed: number }>;
+  /** Asks Power BI to refresh the import semantic model (it then reads the feed, approved figures included). */
+  refreshDataset?(): Promise<{ datasetRefresh: 'requested' }>;
 }
 
 export interface NotificationAdapter {
