@@ -12,6 +12,7 @@ import type { PlansyncBus } from './events.js';
 import type { PersonSockets } from './realtime/personSockets.js';
 import type { RedisLink } from './realtime/redisLink.js';
 import type { WebhookService } from './webhooks/webhooks.js';
+import type { IntegrationHealth } from './workflow/adapters/health.js';
 import type { WorkflowEngine } from './workflow/engine.js';
 
 export interface Services {
@@ -34,4 +35,6 @@ export interface Services {
   workflows: WorkflowEngine;
   /** Webhooks: admins' endpoints and their durable, signed deliveries. */
   webhooks: WebhookService;
+  /** Microsoft Graph and Power BI: simulated, configured, last call ok or failing (for /readyz). */
+  integrationHealth: IntegrationHealth;
 }

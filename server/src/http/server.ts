@@ -4,7 +4,8 @@
  *              per token, person or address (http/rateLimits.ts), as /odata, /export and /import are
  *   /healthz   200 once the server takes traffic
  *   /readyz    200 while the database answers, 503 otherwise; says whether Redis is up (when configured): an
- *              instance without Redis still serves its own clients, so it stays in the proxy's rotation
+ *              instance without Redis still serves its own clients, so it stays in the proxy's rotation;
+ *              and how Microsoft Graph and Power BI are doing (`integrations`), never failing readiness
  *   /metrics   Prometheus: METRICS_TOKEN as a bearer token, or (without it) callers on loopback only
  *   /odata     the read-only OData v4 feed for Excel and Power BI (odata/router.ts)
  *   /auth/...  sign-in with Microsoft Entra ID (auth/entraSignIn.ts, mounted by app.ts)
@@ -87,15 +88,19 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   });
   app.get('/readyz', async (_req, res) => {
     const redis = services.redis ? { redis: services.redis.up ? 'up' : 'down' } : {};
+    // Shown, never a reason for 503: an outage of Power BI or Graph is the same for every replica, and this
+    // instance serves the grid, GraphQL and OData without them; their workflow steps fail retryably and wait.
+    // Taken out of rotation, every replica would be, turning Microsoft's outage into Plansync's.
+    const details = { ...redis, integrations: services.integrationHealth.snapshot() };
     try {
       await Promise.race([
         services.orm.em.getConnection().execute('SELECT 1'),
         new Promise((_, reject) => setTimeout(() => reject(new Error('database check timed out')), 2000)),
       ]);
-      res.json({ status: 'ready', database: 'up', ...redis });
+      res.json({ status: 'ready', database: 'up', ...details });
     } catch (err) {
       log.warn({ err }, 'readiness check failed');
-      res.status(503).json({ status: 'unavailable', database: 'down', ...redis });
+      res.status(503).json({ status: 'unavailable', database: 'down', ...details });
     }
   });
   app.get('/metrics', async (req, res) => {

@@ -146,7 +146,12 @@ describe.skipIf(!reachable)('two instances on one database and one Redis', () =>
     for (const server of [a, b]) {
       const res = await fetch(`${server.url}/readyz`);
       expect(res.status).toBe(200);
-      expect(await res.json()).toEqual({ status: 'ready', database: 'up', redis: 'up' });
+      expect(await res.json()).toEqual({
+        status: 'ready',
+        database: 'up',
+        redis: 'up',
+        integrations: { microsoftGraph: { status: 'simulated' }, powerBi: { status: 'simulated' } },
+      });
     }
   });
 

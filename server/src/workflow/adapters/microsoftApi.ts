@@ -9,6 +9,7 @@
  *
  * Callers that treat some refusals as success (409 "already exists") pass them in `accept`.
  */
+import type { ApiCallRecorder, MicrosoftService } from './health.js';
 import type { AccessTokenSource } from './microsoftToken.js';
 import { IntegrationError, TransientIntegrationError } from './types.js';
 
@@ -22,8 +23,8 @@ export interface MicrosoftApiError {
 }
 
 export interface ApiRequest {
-  /** For messages: "Microsoft Graph", "Power BI". */
-  service: string;
+  /** For messages and /readyz: "Microsoft Graph", "Power BI". */
+  service: MicrosoftService;
   tokens: AccessTokenSource;
   scope: string;
   method: 'GET' | 'POST';
@@ -31,11 +32,25 @@ export interface ApiRequest {
   body?: unknown;
   /** Refusals the caller handles itself; the call then resolves with `{ refused }`. */
   accept?: (error: MicrosoftApiError) => boolean;
+  /** Told whether the call succeeded (an accepted refusal counts as success), for /readyz. */
+  health?: ApiCallRecorder;
 }
 
 export type ApiResult<T> = { ok: T; refused?: undefined } | { ok?: undefined; refused: MicrosoftApiError };
 
 export async function callMicrosoftApi<T = any>(request: ApiRequest): Promise<ApiResult<T>> {
+  try {
+    const result = await callOnce<T>(request);
+    request.health?.record(request.service, true);
+    return result;
+  } catch (err) {
+    // A failed token request (the authority down, a revoked secret) is a failing service too.
+    request.health?.record(request.service, false);
+    throw err;
+  }
+}
+
+async function callOnce<T>(request: ApiRequest): Promise<ApiResult<T>> {
   const token = await request.tokens.token(request.scope);
   const where = `${request.method} ${new URL(request.url).pathname}`;
   let res: Response;

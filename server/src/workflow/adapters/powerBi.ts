@@ -19,6 +19,7 @@
  * priorYearActual, budgetAmount, forecastSales (Double, may be null), comment, publishedAt (DateTime).
  */
 import type { Config, PowerBiConfig, PowerBiRefreshConfig } from '../../config.js';
+import type { ApiCallRecorder } from './health.js';
 import { callMicrosoftApi } from './microsoftApi.js';
 import { MicrosoftAppTokens, POWER_BI_SCOPE, type AccessTokenSource } from './microsoftToken.js';
 import type { BudgetRow, PowerBiAdapter } from './types.js';
@@ -31,11 +32,11 @@ export const MAX_ROWS_PER_REQUEST = 10_000;
  * twin). A part that is not configured is absent, not simulated: a deployment on real Power BI gets no
  * pretend push.
  */
-export function powerBiAdapter(config: Pick<Config, 'powerBi' | 'powerBiRefresh' | 'entra'>): PowerBiAdapter | undefined {
+export function powerBiAdapter(config: Pick<Config, 'powerBi' | 'powerBiRefresh' | 'entra'>, health?: ApiCallRecorder): PowerBiAdapter | undefined {
   if ((!config.powerBi && !config.powerBiRefresh) || !config.entra) return undefined;
   const tokens = new MicrosoftAppTokens(config.entra);
-  const push = config.powerBi ? new PushDatasetAdapter(config.powerBi, tokens) : undefined;
-  const refresh = config.powerBiRefresh ? new RefreshDatasetAdapter(config.powerBiRefresh, tokens) : undefined;
+  const push = config.powerBi ? new PushDatasetAdapter(config.powerBi, tokens, health) : undefined;
+  const refresh = config.powerBiRefresh ? new RefreshDatasetAdapter(config.powerBiRefresh, tokens, health) : undefined;
   return {
     ...(push ? { pushBudgetRows: (rows: BudgetRow[]) => push.pushBudgetRows(rows) } : {}),
     ...(refresh ? { refreshDataset: () => refresh.refreshDataset() } : {}),
@@ -46,6 +47,7 @@ export class PushDatasetAdapter implements PowerBiAdapter {
   constructor(
     private readonly config: PowerBiConfig,
     private readonly tokens: AccessTokenSource,
+    private readonly health?: ApiCallRecorder,
   ) {}
 
   private get rowsUrl() {
@@ -61,6 +63,7 @@ export class PushDatasetAdapter implements PowerBiAdapter {
         service: 'Power BI',
         tokens: this.tokens,
         scope: POWER_BI_SCOPE,
+        health: this.health,
         method: 'POST',
         url: this.rowsUrl,
         body: { rows: stamped.slice(start, start + MAX_ROWS_PER_REQUEST) },
@@ -74,6 +77,7 @@ export class RefreshDatasetAdapter implements PowerBiAdapter {
   constructor(
     private readonly config: PowerBiRefreshConfig,
     private readonly tokens: AccessTokenSource,
+    private readonly health?: ApiCallRecorder,
   ) {}
 
   /**
@@ -88,6 +92,7 @@ export class RefreshDatasetAdapter implements PowerBiAdapter {
       service: 'Power BI',
       tokens: this.tokens,
       scope: POWER_BI_SCOPE,
+      health: this.health,
       method: 'POST',
       url: `${apiUrl}/groups/${encodeURIComponent(groupId)}/datasets/${encodeURIComponent(datasetId)}/refreshes`,
       // Failures reach whoever runs Plansync through the step; mail from Power BI is not wanted for each approval.

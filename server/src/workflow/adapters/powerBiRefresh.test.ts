@@ -4,11 +4,13 @@
  * fake of the Power BI REST API ("Refresh Dataset In Group") with an app-only token from a fake Entra authority.
  * Only the refresh is configured, as a deployment from 2026 on has it: no push dataset, so no push is made.
  * A 5xx is retried by the engine; a 429 past the attempts fails the step (retryable by an admin, and then it
- * completes), as for every Microsoft call.
+ * completes), as for every Microsoft call. /readyz follows it all (configured, ok, failing, ok again) and stays
+ * 200 while Power BI fails; on a server without the settings it says simulated.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../config.js';
+import { startTestServer } from '../../testing/harness.js';
 import { startChildServer, type ChildServer } from '../../testing/childServer.js';
 import { startFakeEntraAuthority, type FakeEntraAuthority } from '../../testing/fakeEntraAuthority.js';
 import { POWER_BI_RESOURCE, startFakeMicrosoftApis, type FakeMicrosoftApis, type RecordedRequest } from '../../testing/fakeMicrosoftApis.js';
@@ -70,6 +72,11 @@ describe('Power BI semantic model refreshed on approval, against a local fake', 
     }
   }
 
+  const readiness = async () => {
+    const res = await fetch(`${server.url}/readyz`);
+    return { status: res.status, body: await res.json() };
+  };
+
   const since = () => {
     const start = apis.requests.length;
     return (route?: RecordedRequest['route']) => apis.requests.slice(start).filter((r) => !route || r.route === route);
@@ -112,6 +119,11 @@ describe('Power BI semantic model refreshed on approval, against a local fake', 
   });
 
   it('an approved budget asks Power BI to refresh the semantic model, app-only, and pushes nothing', async () => {
+    // Before any call: configured; Graph (no TEAMS_TEAM_ID) simulated.
+    expect(await readiness()).toEqual({
+      status: 200,
+      body: { status: 'ready', database: 'up', integrations: { powerBi: { status: 'configured' }, microsoftGraph: { status: 'simulated' } } },
+    });
     const received = since();
     const done = await until(await approvedBudget('FINANCE', 'lead.finance@example.com'), 'COMPLETED');
     expect(step(done, 'publish_to_powerbi')).toMatchObject({ status: 'SUCCEEDED', attempts: 1, output: { datasetRefresh: 'requested' } });
@@ -123,6 +135,9 @@ describe('Power BI semantic model refreshed on approval, against a local fake', 
     expect(refresh.claims).toMatchObject({ aud: POWER_BI_RESOURCE, appid: authority.clientId, idtyp: 'app' });
     expect(received('pushRows')).toEqual([]);
     expect(apis.refreshes).toHaveLength(1);
+    const { body } = await readiness();
+    expect(body.integrations.powerBi).toEqual({ status: 'ok', lastCallAt: expect.any(String) });
+    expect(new Date(body.integrations.powerBi.lastCallAt).toISOString()).toBe(body.integrations.powerBi.lastCallAt);
   });
 
   it('a 5xx makes the step try again, and it succeeds', async () => {
@@ -141,11 +156,32 @@ describe('Power BI semantic model refreshed on approval, against a local fake', 
     expect(publish.error).toMatch(/Power BI POST .*\/refreshes answered 429 TooManyRequests.*Retry-After: 30 s/);
     expect(step(failed, 'notify_business_unit').status).toBe('PENDING');
     for (const token of new Set(received().map((r) => r.token!))) expect(publish.error).not.toContain(token);
+    // Power BI failing: said so, and this instance stays ready (it serves everything else without Power BI).
+    const down = await readiness();
+    expect(down.status).toBe(200);
+    expect(down.body).toMatchObject({ status: 'ready', database: 'up', integrations: { powerBi: { status: 'failing' }, microsoftGraph: { status: 'simulated' } } });
+    // No error text on the unauthenticated endpoint (it would name the workspace and dataset).
+    expect(JSON.stringify(down.body)).not.toContain(GROUP_ID);
+    expect(JSON.stringify(down.body)).not.toContain('TooManyRequests');
 
     apis.clearFailures();
     await gql(`mutation($id: ID!) { retryStep(executionId: $id, stepKey: "publish_to_powerbi") { id } }`, { id }, admin);
     const done = await until(id, 'COMPLETED');
     expect(step(done, 'publish_to_powerbi')).toMatchObject({ status: 'SUCCEEDED', attempts: 4, output: { datasetRefresh: 'requested' } });
     expect(received('refreshDataset').map((r) => r.status)).toEqual([429, 429, 429, 202]);
+    expect((await readiness()).body.integrations.powerBi.status).toBe('ok');
+  });
+});
+
+describe('/readyz without Microsoft settings', () => {
+  it('says Power BI and Microsoft Graph are simulated', async () => {
+    const server = await startTestServer();
+    try {
+      const res = await fetch(`${server.url}/readyz`);
+      expect(res.status).toBe(200);
+      expect((await res.json()).integrations).toEqual({ powerBi: { status: 'simulated' }, microsoftGraph: { status: 'simulated' } });
+    } finally {
+      await server.stop();
+    }
   });
 });

@@ -10,6 +10,7 @@
  * returns the same directory user, and "already a member" counts as done.
  */
 import type { Config, TeamsConfig } from '../../config.js';
+import type { ApiCallRecorder } from './health.js';
 import { callMicrosoftApi, type MicrosoftApiError } from './microsoftApi.js';
 import { GRAPH_SCOPE, MicrosoftAppTokens, type AccessTokenSource } from './microsoftToken.js';
 import { IntegrationError, type TeamsAdapter } from './types.js';
@@ -17,9 +18,9 @@ import { IntegrationError, type TeamsAdapter } from './types.js';
 const SERVICE = 'Microsoft Graph';
 
 /** The real adapter when TEAMS_TEAM_ID is set (config.ts ensures the Entra app is configured then). */
-export function teamsAdapter(config: Pick<Config, 'teams' | 'entra'>): TeamsAdapter | undefined {
+export function teamsAdapter(config: Pick<Config, 'teams' | 'entra'>, health?: ApiCallRecorder): TeamsAdapter | undefined {
   if (!config.teams || !config.entra) return undefined;
-  return new GraphTeamsAdapter(config.teams, new MicrosoftAppTokens(config.entra));
+  return new GraphTeamsAdapter(config.teams, new MicrosoftAppTokens(config.entra), health);
 }
 
 /** Graph answers a taken channel name with 409, or with 400 and a message saying so. */
@@ -30,10 +31,11 @@ export class GraphTeamsAdapter implements TeamsAdapter {
   constructor(
     private readonly config: TeamsConfig,
     private readonly tokens: AccessTokenSource,
+    private readonly health?: ApiCallRecorder,
   ) {}
 
   private call<T>(method: 'GET' | 'POST', path: string, body?: unknown, accept?: (e: MicrosoftApiError) => boolean) {
-    return callMicrosoftApi<T>({ service: SERVICE, tokens: this.tokens, scope: GRAPH_SCOPE, method, url: `${this.config.graphBaseUrl}${path}`, body, accept });
+    return callMicrosoftApi<T>({ service: SERVICE, tokens: this.tokens, scope: GRAPH_SCOPE, method, url: `${this.config.graphBaseUrl}${path}`, body, accept, health: this.health });
   }
 
   private get teamPath() {
