@@ -159,7 +159,10 @@ describe.skipIf(!installed)('when Redis goes away', () => {
     await redis.kill();
     for (const server of [a, b]) {
       await eventually(async () => (await readiness(server)).body.redis === 'down', '/readyz to say that Redis is down');
-      expect(await readiness(server)).toEqual({ status: 200, body: { status: 'ready', database: 'up', redis: 'down' } });
+      expect(await readiness(server)).toEqual({
+        status: 200,
+        body: { status: 'ready', database: 'up', redis: 'down', integrations: { microsoftGraph: { status: 'simulated' }, powerBi: { status: 'simulated' } } },
+      });
       await eventually(() => logged(server, 'Redis went away'), 'the log to say that Redis went away');
     }
 
