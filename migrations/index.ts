@@ -18,6 +18,7 @@ import { Migration20261203150200_AwaitingAccess } from './Migration2026120315020
 import { Migration20261203150210_RoleFromGroups } from './Migration20261203150210_RoleFromGroups.js';
 import { Migration20261203160200_Webhooks } from './Migration20261203160200_Webhooks.js';
 import { Migration20261203160000_AccessTokens } from './Migration20261203160000_AccessTokens.js';
+import { Migration20261203170200_ServiceAccountEntraApp } from './Migration20261203170200_ServiceAccountEntraApp.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261121055827_Initial', class: Migration20261121055827_Initial },
@@ -34,4 +35,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261203150210_RoleFromGroups', class: Migration20261203150210_RoleFromGroups },
   { name: 'Migration20261203160200_Webhooks', class: Migration20261203160200_Webhooks },
   { name: 'Migration20261203160000_AccessTokens', class: Migration20261203160000_AccessTokens },
+  { name: 'Migration20261203170200_ServiceAccountEntraApp', class: Migration20261203170200_ServiceAccountEntraApp },
 ];

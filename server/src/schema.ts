@@ -3,6 +3,7 @@ import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphq
 import { buildSchema } from 'type-graphql';
 import { ActivityLogResolver } from './activity/ActivityLogResolver.js';
 import { AccessTokenResolver } from './auth/AccessTokenResolver.js';
+import { ServiceAccountEntraAppResolver } from './auth/ServiceAccountEntraAppResolver.js';
 import { AccountResolver } from './auth/AccountResolver.js';
 import { AuthResolver } from './auth/AuthResolver.js';
 import { SignInLogResolver } from './auth/SignInLogResolver.js';
@@ -41,6 +42,7 @@ export const resolvers = [
   PeopleAdminResolver,
   AccountResolver,
   AccessTokenResolver,
+  ServiceAccountEntraAppResolver,
   TotpResolver,
   AbilitiesResolver,
   OrganizationResolver,

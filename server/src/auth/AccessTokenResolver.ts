@@ -27,6 +27,7 @@ import {
 import type { TokenScope } from '../policies/viewer.js';
 import { AccessToken, TokenScopeEnum } from './AccessToken.js';
 import { hashAccessToken, newAccessTokenText } from './accessTokenSecrets.js';
+import { asTaken, entraAppIdArgument, linkEntraApp } from './ServiceAccountEntraAppResolver.js';
 
 export const DEFAULT_TOKEN_DAYS = 90;
 export const MAX_TOKEN_DAYS = 365;
@@ -149,19 +150,26 @@ export class AccessTokenResolver {
   @Mutation(() => User, {
     description:
       'Makes a service account (admins, signed in): kind SERVICE, no password and no sign-in; its tools use access tokens an admin ' +
-      'makes for it (createAccessToken with serviceAccountId). Partner roles need an organisation: BAD_USER_INPUT.',
+      'makes for it (createAccessToken with serviceAccountId), or an Entra application linked to it (entraAppId, setServiceAccountEntraApp). ' +
+      'Partner roles need an organisation: BAD_USER_INPUT.',
   })
   async createServiceAccount(
     @Arg('name', () => String) name: string,
     @Arg('role', () => RoleEnum) role: Role,
     @Arg('businessUnitCodes', () => [String], { nullable: true }) businessUnitCodes: string[] | null,
+    @Arg('entraAppId', () => String, {
+      nullable: true,
+      description: 'A Microsoft Entra application (client) id to link at once (see setServiceAccountEntraApp).',
+    })
+    entraAppId: string | null | undefined,
     @Ctx() ctx: GraphQLContext,
   ): Promise<User> {
     const viewer = requireViewer(ctx);
     if (!canCreateServiceAccount(viewer)) throw forbidden('Only admins, signed in, make service accounts');
     const displayName = tokenName(name);
     if (role === 'PARTNER_ADMIN' || role === 'PARTNER_USER') throw badUserInput('A service account cannot have a partner role', 'role');
-    return ctx.em.transactional(async (tx) => {
+    const appId = entraAppId == null ? null : entraAppIdArgument(entraAppId);
+    return asTaken(() => ctx.em.transactional(async (tx) => {
       const units = await unitsByCode(tx, businessUnitCodes ?? []);
       const user = tx.create(User, { email: serviceAccountEmail(displayName), displayName, role, kind: 'SERVICE' });
       user.businessUnits.set(units);
@@ -171,7 +179,8 @@ export class AccessTokenResolver {
         role,
         businessUnitCodes: units.map((u) => u.code).sort(),
       });
+      if (appId) await linkEntraApp(tx, viewer, user, appId);
       return user;
-    });
+    }));
   }
 }

@@ -278,9 +278,12 @@ describe('Entra access tokens as bearer tokens', () => {
       fake.accessToken(who, { claims: { scp: undefined, nonce: 'n-0S6_WzA2Mj' } })],
     ['granting another scope of the app only', (who) => fake.accessToken(who, { claims: { scp: 'User.Read' } })],
     ['whose scope only looks like this API\'s', (who) => fake.accessToken(who, { claims: { scp: 'access_as_user_admin' } })],
-    ['that is app-only (roles, idtyp app, no scp)', (who) =>
-      fake.accessToken(who, { claims: { scp: undefined, roles: ['Plansync.Admin'], idtyp: 'app' } })],
-    ['that is app-only even with a scope claim', (who) => fake.accessToken(who, { claims: { idtyp: 'app' } })],
+    // App-only tokens speak for a service account linked to their app (entraAppTokens.test.ts), never for a
+    // person: one of an app linked to no account, with a role that would grant everything, is refused.
+    ['that is app-only (roles, idtyp app, no scp) of an app linked to no service account', (who) =>
+      fake.accessToken(who, { claims: { scp: undefined, roles: ['Plansync.ReadWrite'], idtyp: 'app', azp: randomUUID(), appid: randomUUID() } })],
+    ['that is app-only even with a scope claim', (who) =>
+      fake.accessToken(who, { claims: { idtyp: 'app', roles: ['Plansync.ReadWrite'], azp: randomUUID() } })],
   ];
   it.each(rejected)('rejects a token %s', async (_what, mint) => {
     const who = person({ groups: [ADMINS] });

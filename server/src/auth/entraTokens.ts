@@ -6,6 +6,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import type { EntraConfig, Role } from '../config.js';
 import { User } from '../directory/User.js';
+import { appTokenClaims, isAppOnly, type EntraAppClaims } from './entraAppTokens.js';
 
 export interface EntraClaims {
   /** The directory object id: stable across renames and email changes. */
@@ -15,6 +16,11 @@ export interface EntraClaims {
   /** Group object ids, when the app registration emits the groups claim. */
   groups?: string[];
 }
+
+/** A verified Entra bearer token: a person's delegated token, or an app's app-only token. */
+export type EntraBearer =
+  | { kind: 'person'; claims: EntraClaims; expiresAt: number; tokenId?: string; issuedAtMs: number }
+  | { kind: 'app'; app: EntraAppClaims; expiresAt: number; tokenId?: string; issuedAtMs: number };
 
 /** When a person is in several mapped groups, the most capable role wins. */
 const ROLE_PRECEDENCE: Role[] = ['ADMIN', 'ANALYST', 'PARTNER_ADMIN', 'BU_LEADER', 'VIEWER', 'PARTNER_USER'];
@@ -76,23 +82,43 @@ export class EntraTokenVerifier {
    * `tokenId`: its `uti` (Entra's unique token id), what signOut ends it by.
    */
   async verify(token: string): Promise<{ claims: EntraClaims; expiresAt: number; tokenId?: string; issuedAtMs: number } | null> {
+    const verified = await this.verifyBearer(token);
+    return verified?.kind === 'person' ? verified : null;
+  }
+
+  /**
+   * A bearer token for this API, as one of the two kinds Plansync accepts (the checks are `verify`'s for both:
+   * issuer, audience, expiry, signature, tenant):
+   * - `person`: a delegated access token granting this API's scope (see `verify`);
+   * - `app`: an app-only token (client credentials) of another Entra application, which must name this tenant
+   *   (`tid`) and hold one of Plansync's app roles (entraAppTokens.ts). Whether that app speaks for anyone is
+   *   the caller's to decide (a linked service account).
+   * Anything else (an ID token, another scope, an app-only token without a known role) is null.
+   */
+  async verifyBearer(token: string): Promise<EntraBearer | null> {
+    let payload: JWTPayload;
     try {
-      const { payload } = await jwtVerify(token, this.jwks, {
+      ({ payload } = await jwtVerify(token, this.jwks, {
         algorithms: ['RS256'],
         issuer: this.issuer,
         audience: [this.config.clientId, `api://${this.config.clientId}`],
         requiredClaims: ['exp', 'oid'],
-      });
-      if (payload.tid !== undefined && payload.tid !== this.config.tenantId) return null;
-      if (!grantsScope(payload, this.config.apiScope)) return null;
-      const claims = entraClaims(payload);
-      const tokenId = typeof payload.uti === 'string' ? payload.uti : undefined;
-      // When it was issued (`iat`, whole seconds): ending a person's tokens ends their Entra tokens too (viewers.ts).
-      const issuedAtMs = typeof payload.iat === 'number' ? payload.iat * 1000 : 0;
-      return claims ? { claims, expiresAt: payload.exp!, tokenId, issuedAtMs } : null;
+      }));
     } catch {
       return null;
     }
+    if (payload.tid !== undefined && payload.tid !== this.config.tenantId) return null;
+    const tokenId = typeof payload.uti === 'string' ? payload.uti : undefined;
+    // When it was issued (`iat`, whole seconds): ending a person's tokens ends their Entra tokens too (viewers.ts).
+    const issuedAtMs = typeof payload.iat === 'number' ? payload.iat * 1000 : 0;
+    const expiresAt = payload.exp!;
+    if (isAppOnly(payload)) {
+      const app = appTokenClaims(payload, this.config.tenantId);
+      return app ? { kind: 'app', app, expiresAt, tokenId, issuedAtMs } : null;
+    }
+    if (!grantsScope(payload, this.config.apiScope)) return null;
+    const claims = entraClaims(payload);
+    return claims ? { kind: 'person', claims, expiresAt, tokenId, issuedAtMs } : null;
   }
 
   /**

@@ -1,6 +1,7 @@
 /**
  * From a bearer token to a Viewer. Plansync's own tokens and, when Entra ID is configured, Entra access
- * tokens for this app are accepted; the person's role and units are always read from their current row,
+ * tokens for this app are accepted (a person's delegated ones, and app-only ones of an application linked to a
+ * service account: entraAppTokens.ts); the person's role and units are always read from their current row,
  * so a changed role or membership takes effect with the next request, not the next sign-in.
  *
  * Per request that is one query (the person's row with their unit ids, unless the token was ended by
@@ -21,6 +22,7 @@ import { isUuid } from '../ids.js';
 import type { Role } from '../config.js';
 import type { TokenScope, Viewer } from '../policies/viewer.js';
 import { ACCESS_TOKEN_PREFIX, hashAccessToken, isAccessTokenText } from './accessTokenSecrets.js';
+import { entraAppViewer } from './entraAppTokens.js';
 import { EntraAccountConflict, type EntraTokenVerifier } from './entraTokens.js';
 import { TOKEN_ISSUER, tokenIdOf, type TokenService, type VerifiedToken } from './tokens.js';
 
@@ -183,11 +185,20 @@ export class ViewerResolver {
    * the expiry of the token they connected with; null when the account is gone.
    */
   async refresh(em: EntityManager, viewer: Viewer): Promise<Viewer | null> {
+    // An Entra app's socket: its service account may have been deactivated, or the app unlinked, meanwhile.
+    if (viewer.entraAppId !== undefined) return this.refreshEntraApp(em, viewer);
     // An access token's socket: the token itself may have been revoked or have expired meanwhile.
     if (viewer.tokenScopes !== undefined) return viewer.tokenId && isUuid(viewer.tokenId) ? accessTokenViewer(em, { id: viewer.tokenId }) : null;
     // Sockets only: one of a person who must now enrol first (their role changed) is closed like an ended token.
     const current = await currentViewer(em, viewer.userId, viewer.expiresAt, viewer.tokenId, viewer.issuedAtMs, this.requireTotpRoles);
     return unlessEnrolling(current, false);
+  }
+
+  private refreshEntraApp(em: EntityManager, viewer: Viewer): Promise<Viewer | null> {
+    const { entraAppId, tokenScopes, tokenId, issuedAtMs } = viewer;
+    if (!entraAppId || !tokenScopes || !tokenId || issuedAtMs === undefined) return Promise.resolve(null);
+    const token = { appId: entraAppId, scopes: tokenScopes, expiresAt: viewer.expiresAt, tokenId, issuedAtMs };
+    return entraAppViewer(em, token, viewer.userId);
   }
 
   /**
@@ -196,7 +207,8 @@ export class ViewerResolver {
    */
   async revoke(em: EntityManager, viewer: Viewer): Promise<boolean> {
     if (!viewer.tokenId) return false;
-    if (viewer.tokenScopes !== undefined) {
+    // An Entra app's token is Entra's, not a row of ours: ended by its id, as a person's Entra token is (below).
+    if (viewer.tokenScopes !== undefined && viewer.entraAppId === undefined) {
       // Signing out with an access token revokes it, as revokeAccessToken would, with its activity entry: one
       // statement, so that both happen or neither.
       await em.getConnection().execute(
@@ -256,9 +268,15 @@ export class ViewerResolver {
       return unlessEnrolling(viewer, allow);
     }
     if (this.entra && this.entra.accepts(issuer)) {
-      const verified = await this.entra.verify(token);
+      const verified = await this.entra.verifyBearer(token);
       if (!verified) return null;
       const tokenId = tokenIdOf(token, verified.tokenId);
+      // An app signing in as itself (client credentials): the service account linked to it, if any. No TOTP
+      // enrolment either: nobody signs in with a password there.
+      if (verified.kind === 'app') {
+        const { app, expiresAt, issuedAtMs } = verified;
+        return entraAppViewer(em, { appId: app.appId, scopes: app.scopes, expiresAt, tokenId, issuedAtMs });
+      }
       const ended = await em.getConnection().execute('SELECT 1 FROM revoked_token WHERE token_id = ?', [tokenId]);
       if (ended.length > 0) return null;
       try {

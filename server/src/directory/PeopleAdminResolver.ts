@@ -87,7 +87,10 @@ export class PeopleAdminResolver {
       user.endTokens();
       await endAccessTokens(tx, user.id);
       await tx.nativeDelete(AccessGrant, { user: user.id });
-      recordActivity(tx, viewer, 'USER_DELETED', user.email, { role: user.role });
+      // A service account's Entra app stops speaking for it, and may be linked to another account.
+      const entraAppId = user.entraAppId;
+      user.entraAppId = null;
+      recordActivity(tx, viewer, 'USER_DELETED', user.email, { role: user.role, ...(entraAppId && { entraAppId }) });
       return user;
     });
     ctx.services.events.publish('TOKENS_REVOKED', { userId: user.id });

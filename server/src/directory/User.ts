@@ -36,7 +36,8 @@ export class User {
     | 'totpPendingAt'
     | 'deletedAt'
     | 'awaitingAccess'
-    | 'roleFromGroups';
+    | 'roleFromGroups'
+    | 'entraAppId';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
@@ -63,6 +64,14 @@ export class User {
 
   @Property({ type: 'text', nullable: true, unique: true })
   entraObjectId: string | null = null;
+
+  /**
+   * For a service account: the Microsoft Entra application (client) id whose app-only tokens speak for it
+   * (auth/entraAppTokens.ts), lower-case; null when none is linked. One app per account and one account per
+   * app. Read by admins only (auth/ServiceAccountEntraAppResolver.ts).
+   */
+  @Property({ type: 'text', nullable: true, unique: true })
+  entraAppId: string | null = null;
 
   @ManyToOne({ entity: () => Organization, nullable: true, deleteRule: 'set null' })
   organization: Organization | null = null;

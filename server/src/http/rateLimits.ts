@@ -6,7 +6,8 @@
  *
  * Who is counted:
  * - an access token (`pst_…`, the viewer carries `tokenScopes`) by its id: a script's token has its own budget,
- *   and a runaway script does not hold back its owner in the browser;
+ *   and a runaway script does not hold back its owner in the browser; an Entra app's app-only tokens by the
+ *   app (`entraAppId`), since it may fetch a new token whenever it likes;
  * - anyone else with valid credentials (a sign-in token, Plansync's or Entra's) as the person: opening more
  *   tabs or signing in again gives no fresh budget;
  * - without valid credentials, the caller's address (`req.ip`, so TRUST_PROXY decides whose X-Forwarded-For
@@ -50,6 +51,8 @@ export interface RequestLimitsOptions {
 
 /** The key a caller is counted under. */
 export function rateLimitKey(viewer: Viewer | null, address: string | undefined): string {
+  // An Entra app by its app id: it can fetch a fresh token at will, and must not get a fresh budget with it.
+  if (viewer?.entraAppId) return `entra-app:${viewer.entraAppId}`;
   if (viewer?.tokenScopes && viewer.tokenId) return `token:${viewer.tokenId}`;
   if (viewer) return `person:${viewer.userId}`;
   return `address:${address ? addressKey(address) : 'unknown'}`;

@@ -44,3 +44,19 @@ export function canCreateServiceAccount(viewer: Viewer): boolean {
   noteConsulted();
   return mayMintCredentials(viewer) && viewer.role === 'ADMIN';
 }
+
+/**
+ * Linking a service account to an Entra application, or unlinking it (auth/ServiceAccountEntraAppResolver.ts),
+ * and reading which app is linked: admins, signed in. The app's tokens are credentials of the account, so this
+ * is minting credentials: not with a token.
+ */
+export function canLinkEntraApp(viewer: Viewer): boolean {
+  noteConsulted();
+  return mayMintCredentials(viewer) && viewer.role === 'ADMIN';
+}
+
+/** Reading which Entra application a service account is linked to: admins (with any credentials). */
+export function canReadEntraAppLink(viewer: Viewer): boolean {
+  noteConsulted();
+  return viewer.role === 'ADMIN';
+}

@@ -36,6 +36,12 @@ export interface Viewer {
    * `tokenId` is then the token's row id. Absent for a sign-in token, which may do all its owner may.
    */
   tokenScopes?: readonly TokenScope[];
+  /**
+   * Set when the identity was proved by an app-only Entra token (auth/entraAppTokens.ts), to the calling
+   * application's id: the viewer is the service account linked to it, `tokenScopes` are what its app roles
+   * grant, and `tokenId` is the Entra token's id (what `signOut` ends it by).
+   */
+  entraAppId?: string;
 }
 
 /**
@@ -46,7 +52,10 @@ export function credentialsMayWrite(viewer: Viewer): boolean {
   return viewer.tokenScopes === undefined || viewer.tokenScopes.includes('WRITE');
 }
 
-/** Whether the viewer came with an access token rather than a sign-in (such a viewer cannot mint tokens). */
+/**
+ * Whether the viewer came with an access token or an app's Entra token rather than a person's sign-in (such a
+ * viewer cannot mint tokens).
+ */
 export function viaAccessToken(viewer: Viewer): boolean {
   return viewer.tokenScopes !== undefined;
 }

@@ -52,6 +52,13 @@ export interface FakeEntraAuthority {
    * with another key (still naming this authority's key id), `unsigned` makes an `alg: none` token.
    */
   accessToken(user: FakeEntraUser, options?: { claims?: Record<string, unknown>; signWith?: CryptoKey; unsigned?: boolean }): Promise<string>;
+  /**
+   * An app-only access token for this app's API (client credentials) held by the application `appId`, as Entra
+   * issues it with the `idtyp` optional claim: `azp`/`appid` the app, `oid`/`sub` its service principal,
+   * `roles` the app roles granted to it. `claims` override or add claims (undefined removes one), `signWith`
+   * signs with another key.
+   */
+  appToken(appId: string, options?: { roles?: string[]; claims?: Record<string, unknown>; signWith?: CryptoKey }): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -220,6 +227,22 @@ export async function startFakeEntraAuthority(
         const payload = { iss: issuer, aud: clientId, tid: tenantId, iat: now, nbf: now, exp: now + 3600, ...claims };
         return `${b64url(JSON.stringify({ alg: 'none', typ: 'JWT' }))}.${b64url(JSON.stringify(payload))}.`;
       }
+      return sign(claims, options.signWith);
+    },
+    appToken(appId, options = {}) {
+      const principal = randomUUID();
+      const claims = {
+        aud: clientId,
+        azp: appId,
+        appid: appId,
+        azpacr: '1',
+        idtyp: 'app',
+        oid: principal,
+        sub: principal,
+        roles: options.roles ?? [],
+        uti: randomBytes(16).toString('base64url'),
+        ...options.claims,
+      };
       return sign(claims, options.signWith);
     },
     close: () => server.close(),
