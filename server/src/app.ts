@@ -89,7 +89,7 @@ export async function startPlansync(config: Config, log: Logger = createLogger(c
       await redis.start(3000);
     }
     const events = createPlansyncBus(redis);
-    const integrationHealth = new IntegrationHealth({ 'Microsoft Graph': Boolean(config.teams), 'Power BI': Boolean(config.powerBi || config.powerBiRefresh) });
+    const integrationHealth = new IntegrationHealth({ 'Microsoft Graph': Boolean(config.teams), 'Power BI': Boolean(config.powerBi || config.powerBiRefresh || config.powerBiActuals) });
     const integrations = integrationProvider(config, { teams: teamsAdapter(config, integrationHealth), powerBi: powerBiAdapter(config, integrationHealth) });
     log.info({ integrations: integrations.describe() }, 'workflow integrations');
     // Workflow events in cursor order for the `workflowEvents` streams, from this instance and every other:

@@ -75,6 +75,25 @@ export interface PowerBiRefreshConfig {
   apiUrl: string;
 }
 
+/**
+ * Prior-year actuals read from a Power BI semantic model (REST "Execute Queries", a DAX query) into a plan's
+ * priorYearActual column by an admin (loadPriorYearActuals). On when POWERBI_ACTUALS_DATASET_ID and
+ * POWERBI_ACTUALS_DAX are set; app-only with the Entra app's credentials.
+ */
+export interface PowerBiActualsConfig {
+  /** POWERBI_ACTUALS_DATASET_ID: the semantic model's id. */
+  datasetId: string;
+  /** POWERBI_ACTUALS_GROUP_ID: its workspace; absent: the "Execute Queries" call without a workspace. */
+  groupId?: string;
+  /**
+   * POWERBI_ACTUALS_DAX: the DAX query; `{fiscalYear}` in it is replaced by the plan's fiscal year minus 1.
+   * Its result columns: BusinessUnitCode, ProductCategory, Region, Quarter, Amount (Table[...] prefixes ignored).
+   */
+  query: string;
+  /** POWERBI_API_URL, shared with the other Power BI settings. */
+  apiUrl: string;
+}
+
 export interface Config {
   /** HTTP port; 0 picks a free one (tests). Default 4000. */
   port: number;
@@ -101,6 +120,7 @@ export interface Config {
   teams?: TeamsConfig;
   powerBi?: PowerBiConfig;
   powerBiRefresh?: PowerBiRefreshConfig;
+  powerBiActuals?: PowerBiActualsConfig;
   /** Seed the demo data into an empty database. Default on. */
   seedDemo: boolean;
   simulatedStepMs: number;
@@ -340,6 +360,23 @@ function powerBiRefresh(env: NodeJS.ProcessEnv, entraConfig: EntraConfig | undef
   return { groupId, datasetId, apiUrl };
 }
 
+/** The longest DAX query accepted: a query is a few lines; this bounds what travels on every load. */
+export const MAX_ACTUALS_DAX_LENGTH = 20_000;
+
+function powerBiActuals(env: NodeJS.ProcessEnv, entraConfig: EntraConfig | undefined): PowerBiActualsConfig | undefined {
+  const apiUrl = httpsUrl(env, 'POWERBI_API_URL', 'https://api.powerbi.com/v1.0/myorg');
+  const datasetId = guid(env, 'POWERBI_ACTUALS_DATASET_ID', "the semantic model's id");
+  const groupId = guid(env, 'POWERBI_ACTUALS_GROUP_ID', "the workspace's id");
+  const query = (env.POWERBI_ACTUALS_DAX ?? '').trim();
+  if (!datasetId && !query && !groupId) return undefined;
+  if (!datasetId || !query) {
+    throw new ConfigError('Prior-year actuals from Power BI need both POWERBI_ACTUALS_DATASET_ID and POWERBI_ACTUALS_DAX (the semantic model and the DAX query)');
+  }
+  if (query.length > MAX_ACTUALS_DAX_LENGTH) throw new ConfigError(`POWERBI_ACTUALS_DAX must be at most ${MAX_ACTUALS_DAX_LENGTH} characters`);
+  needsEntra(entraConfig, 'POWERBI_ACTUALS_DATASET_ID', 'Power BI actuals');
+  return { datasetId, ...(groupId ? { groupId } : {}), query, apiUrl };
+}
+
 function redisUrl(env: NodeJS.ProcessEnv): string | undefined {
   const raw = env.REDIS_URL?.trim();
   if (!raw) return undefined;
@@ -446,6 +483,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     teams: teams(env, entraConfig),
     powerBi: powerBi(env, entraConfig),
     powerBiRefresh: powerBiRefresh(env, entraConfig),
+    powerBiActuals: powerBiActuals(env, entraConfig),
     seedDemo: flag(env, 'SEED_DEMO', true),
     simulatedStepMs: integer(env, 'SIMULATED_STEP_MS', 300),
     simulateFailureSteps,

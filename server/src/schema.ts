@@ -33,6 +33,7 @@ import { WorkflowDefinitionAbilities, WorkflowStepAbilities } from './workflow/W
 import { publicEvent, WorkflowResolver } from './workflow/WorkflowResolver.js';
 import { SubmissionWorkflowResolver } from './workflow/SubmissionWorkflowResolver.js';
 import { WebhookResolver } from './webhooks/WebhookResolver.js';
+import { PriorYearActualsResolver } from './workflow/PriorYearActualsResolver.js';
 
 export const resolvers = [
   AuthResolver,
@@ -60,6 +61,7 @@ export const resolvers = [
   WorkflowDefinitionAbilities,
   WorkflowStepAbilities,
   WebhookResolver,
+  PriorYearActualsResolver,
 ] as const;
 
 export async function buildPlansyncSchema(events: PlansyncBus): Promise<GraphQLSchema> {

@@ -6,6 +6,7 @@
  * Out of scope: cell edits (the audit log, budget/CellChange.ts, has them) and sign-ins (auth/SignInEvent.ts).
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { SqlClient } from '../db/sql.js';
 import { ActivityEntry } from './ActivityEntry.js';
 
 export const ACTIVITY_ACTIONS = [
@@ -66,4 +67,21 @@ export function recordActivity(
   });
   em.persist(entry);
   return entry;
+}
+
+/**
+ * The same entry written on a plain SQL transaction's connection (db/sql.ts), for changes made there (the
+ * prior-year actuals load, workflow/priorYearActuals.ts): it commits or rolls back with them.
+ */
+export async function recordActivityOn(
+  client: SqlClient,
+  actor: Actor | null,
+  action: ActivityAction,
+  subject: string,
+  details?: Record<string, unknown>,
+): Promise<void> {
+  await client.query(
+    'INSERT INTO activity_entry (action, actor_id, actor_email, subject, details) VALUES ($1, $2, $3, $4, $5::jsonb)',
+    [action, actor?.userId ?? null, actor?.email ?? null, subject, details ? JSON.stringify(details) : null],
+  );
 }

@@ -12,6 +12,7 @@
  * The grid server attaches itself (`attachLiveDocuments`, as `LiveDocuments`): budget/ does not import collab/.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { SqlClient } from '../db/sql.js';
 import { badUserInput, conflict, forbidden } from '../errors.js';
 import { isUuid } from '../ids.js';
 import { authorize, hiddenRow } from '../policies/authorize.js';
@@ -22,6 +23,7 @@ import { BudgetLine } from './BudgetLine.js';
 import { BudgetPlan } from './BudgetPlan.js';
 import { BudgetSubmission } from './BudgetSubmission.js';
 import { cellValueProblem, EDITABLE_COLUMNS, type CellValue, type EditableColumn } from './columns.js';
+import type { BudgetLineSnapshot } from './lineSnapshot.js';
 
 /** The refusal of any change to a closed plan's figures. */
 export const PLAN_CLOSED = 'This budget plan is closed and cannot be changed';
@@ -70,6 +72,20 @@ export interface LiveDocuments {
    * unfreezes it.
    */
   freezeWhile<T>(target: Omit<LiveEditTarget, 'lineId'>, commit: () => Promise<T>): Promise<T>;
+  /**
+   * A write of a system-only column (priorYearActual: never in the grid document, so never a client's), in turn
+   * with the API edits and submissions of these documents as a batch takes its turns: once every earlier change
+   * of each is in the rows, `write` runs in ONE database transaction (all or nothing) and returns the lines it
+   * changed; after commit the grid's projection learns their new versions and `budgetLineChanged` is published
+   * for each, as for any edit.
+   */
+  writeSystemColumn<T>(targets: readonly Omit<LiveEditTarget, 'lineId'>[], write: (client: SqlClient) => Promise<SystemColumnWrite<T>>): Promise<T>;
+}
+
+/** What a system-column write did: its result for the caller, and the lines it changed as they are now. */
+export interface SystemColumnWrite<T> {
+  result: T;
+  changed: BudgetLineSnapshot[];
 }
 
 export class BudgetLineWriter {
@@ -96,6 +112,12 @@ export class BudgetLineWriter {
   async applyEditBatch(groups: readonly LiveEditGroup[], userId: string, decide: () => Promise<ReadonlySet<string>>): Promise<void> {
     if (!this.live) throw new Error('BudgetLineWriter: no live documents attached');
     return this.live.applyEditBatch(groups, userId, decide);
+  }
+
+  /** A system-only column written for many lines in one transaction, in turn with these documents' edits (LiveDocuments). */
+  async writeSystemColumn<T>(targets: readonly Omit<LiveEditTarget, 'lineId'>[], write: (client: SqlClient) => Promise<SystemColumnWrite<T>>): Promise<T> {
+    if (!this.live) throw new Error('BudgetLineWriter: no live documents attached');
+    return this.live.writeSystemColumn(targets, write);
   }
 
   /** An API edit of one line, by `viewer`, optionally guarded by the version the caller last saw. */

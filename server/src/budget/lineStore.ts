@@ -185,3 +185,56 @@ export async function lastWriterOf(client: SqlClient, lineId: string, column: Ed
   });
   return rows[0] ? { userId: rows[0].user_id } : null;
 }
+
+/**
+ * The system-only column priorYearActual (not in BudgetLineInput, read-only in the grid and not in its document),
+ * written for many lines at once: each line's new value, `version` + 1, `updatedAt`/`updatedBy`, and one audit
+ * entry (column priorYearActual, source API) per line; then the lines as `budgetLineChanged` carries them. The
+ * caller passes only lines whose value really changes, read under lock in its transaction (`was`).
+ */
+const WRITE_PRIOR_YEAR_ACTUALS = `
+  WITH v AS (
+    SELECT * FROM unnest($1::uuid[], $2::float8[], $3::text[], $4::text[]) AS v(id, prior_year_actual, old_text, new_text)
+  ), updated AS (
+    UPDATE budget_line l
+       SET prior_year_actual = v.prior_year_actual, version = l.version + 1, updated_at = $6::timestamptz, updated_by_id = $5::uuid
+      FROM v
+     WHERE l.id = v.id
+    RETURNING l.*
+  ), audited AS (
+    INSERT INTO cell_change (line_id, business_unit_id, column_name, old_value, new_value, user_id, source, at)
+    SELECT u.id, u.business_unit_id, 'priorYearActual', v.old_text, v.new_text, $5::uuid, 'API', $6::timestamptz
+      FROM updated u JOIN v ON v.id = u.id
+     ORDER BY u.id
+  )
+  SELECT u.id, u.plan_id, u.business_unit_id AS unit_id, b.code AS unit_code, b.name AS unit_name, u.product_category,
+         u.region, u.quarter, u.position, u.prior_year_actual, u.budget_amount, u.forecast_sales, u.comment, u.version,
+         u.updated_at, p.id AS user_id, p.email AS user_email, p.display_name AS user_name, p.role AS user_role
+    FROM updated u
+    JOIN business_unit b ON b.id = u.business_unit_id
+    LEFT JOIN app_user p ON p.id = u.updated_by_id
+   ORDER BY u.id`;
+
+export interface PriorYearActualChange {
+  lineId: string;
+  was: number | null;
+  value: number;
+}
+
+/** Writes priorYearActual of these lines (see WRITE_PRIOR_YEAR_ACTUALS); returns them as they are now. */
+export async function writePriorYearActuals(client: SqlClient, changes: readonly PriorYearActualChange[], userId: string, now: Date): Promise<BudgetLineSnapshot[]> {
+  if (changes.length === 0) return [];
+  const { rows } = await client.query<LineSnapshotRow>({
+    name: 'prior_year_actuals_write',
+    text: WRITE_PRIOR_YEAR_ACTUALS,
+    values: [
+      changes.map((c) => c.lineId),
+      changes.map((c) => c.value),
+      changes.map((c) => auditText(c.was)),
+      changes.map((c) => auditText(c.value)),
+      userId,
+      now.toISOString(),
+    ],
+  });
+  return rows.map(snapshotFromRow);
+}

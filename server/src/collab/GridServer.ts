@@ -32,7 +32,8 @@ import { BudgetPlan, type PlanStatus } from '../budget/BudgetPlan.js';
 import { BudgetSubmission, type SubmissionStatus } from '../budget/BudgetSubmission.js';
 import { BusinessUnit } from '../directory/BusinessUnit.js';
 import { User } from '../directory/User.js';
-import type { BudgetLineWriter, CellChanges, LiveDocuments, LiveEditGroup, LiveEditTarget } from '../budget/budgetLineWriter.js';
+import type { BudgetLineWriter, CellChanges, LiveDocuments, LiveEditGroup, LiveEditTarget, SystemColumnWrite } from '../budget/budgetLineWriter.js';
+import { inSqlTransaction, type SqlClient } from '../db/sql.js';
 import type { Logger } from '../log.js';
 import { isFrozen } from '../policies/budgetLine.js';
 import { isPlanOpen } from '../policies/budgetPlan.js';
@@ -420,6 +421,51 @@ export class GridServer implements LiveDocuments {
     } finally {
       open.leases -= 1;
       this.releaseIfIdle(docName);
+    }
+  }
+
+  /**
+   * LiveDocuments: a system-only column (priorYearActual) written for lines of these documents. It is not in the
+   * documents (CONTRACT: they hold the editable columns only), so the write is SQL in one transaction (all or
+   * nothing, budget/lineStore.ts); it takes the documents' turns as a batch does (in document-name order, see
+   * applyEditBatch), so that it lands between their API edits and submissions, never across one, with every
+   * earlier change projected first. The projection then knows the lines' new versions (its next write of them
+   * takes the quick way), and `budgetLineChanged` tells every subscriber, on every instance.
+   */
+  async writeSystemColumn<T>(targets: readonly Omit<LiveEditTarget, 'lineId'>[], write: (client: SqlClient) => Promise<SystemColumnWrite<T>>): Promise<T> {
+    const names = [...new Set(targets.map((t) => formatDocName(t.planId, t.unitCode)))].sort();
+    const held: { docName: string; open: OpenDocument }[] = [];
+    let giveBack!: () => void;
+    const done = new Promise<void>((resolve) => (giveBack = resolve));
+    try {
+      const loads = await Promise.allSettled(names.map((docName) => this.acquire(docName)));
+      loads.forEach((load, i) => {
+        if (load.status !== 'fulfilled') return;
+        load.value.leases += 1;
+        held.push({ docName: names[i], open: load.value });
+      });
+      const failed = loads.find((load): load is PromiseRejectedResult => load.status === 'rejected');
+      if (failed) throw failed.reason;
+      for (const { open } of held) {
+        await new Promise<void>((inTurn) => {
+          const run = open.editChain.then(() => {
+            inTurn();
+            return done;
+          });
+          open.editChain = run.catch(() => undefined);
+        });
+      }
+      await Promise.all(names.map((docName) => this.projection.flush(docName)));
+      const { result, changed } = await inSqlTransaction(this.options.em, write);
+      this.projection.learn(changed);
+      for (const line of changed) this.options.events.publish('BUDGET_LINE_CHANGED', { planId: line.planId, unitId: line.businessUnit.id, line });
+      return result;
+    } finally {
+      giveBack();
+      for (const { docName, open } of held) {
+        open.leases -= 1;
+        this.releaseIfIdle(docName);
+      }
     }
   }
 

@@ -342,15 +342,21 @@ export class GridProjection {
     return origins;
   }
 
+  /**
+   * Lines written outside the documents (a system-only column, GridServer.writeSystemColumn): the documents that
+   * know them learn their new state, so their next write expects the new version (else it would find the line
+   * changed and go the careful way: correct, only slower).
+   */
+  learn(lines: readonly BudgetLineSnapshot[]): void {
+    for (const line of lines) {
+      for (const projection of this.docs.values()) {
+        if (projection.lines.has(line.id)) projection.lines.set(line.id, knownFrom(line));
+      }
+    }
+  }
+
   private remember(projection: DocProjection, snapshot: BudgetLineSnapshot, written: Map<string, BudgetLineSnapshot>): void {
-    projection.lines.set(snapshot.id, {
-      id: snapshot.id,
-      unitId: snapshot.businessUnit.id,
-      budgetAmount: snapshot.budgetAmount,
-      forecastSales: snapshot.forecastSales,
-      comment: snapshot.comment,
-      version: snapshot.version,
-    });
+    projection.lines.set(snapshot.id, knownFrom(snapshot));
     written.set(snapshot.id, snapshot);
   }
 
@@ -378,6 +384,18 @@ export class GridProjection {
     }
     return { userId: null, source: 'GRID' };
   }
+}
+
+/** A line's committed state as the projection keeps it. */
+function knownFrom(snapshot: BudgetLineSnapshot): KnownLine {
+  return {
+    id: snapshot.id,
+    unitId: snapshot.businessUnit.id,
+    budgetAmount: snapshot.budgetAmount,
+    forecastSales: snapshot.forecastSales,
+    comment: snapshot.comment,
+    version: snapshot.version,
+  };
 }
 
 /** A change as logged when it is dropped: values cut short (a comment is up to 2,000 characters). */

@@ -11,6 +11,7 @@
  *   Power BI (powerBiUrl = POWERBI_API_URL)
  *     POST /groups/{group}/datasets/{dataset}/tables/{table}/rows   at most 10,000 rows
  *     POST /groups/{group}/datasets/{dataset}/refreshes              202 Accepted with a RequestId
+ *     POST [/groups/{group}]/datasets/{dataset}/executeQueries       the rows of `queryResult` (or its error)
  *
  * Every request must carry an app-only token from the fake authority (signature, issuer, audience of the API,
  * the app's id) and, for Graph, the application permission the real endpoint needs; otherwise it answers
@@ -27,7 +28,7 @@ import { startSelfSignedHttps } from './selfSignedHttps.js';
 export const GRAPH_RESOURCE = 'https://graph.microsoft.com';
 export const POWER_BI_RESOURCE = 'https://analysis.windows.net/powerbi/api';
 
-export type FakeRoute = 'createChannel' | 'listChannels' | 'invite' | 'addMember' | 'pushRows' | 'refreshDataset';
+export type FakeRoute = 'createChannel' | 'listChannels' | 'invite' | 'addMember' | 'pushRows' | 'refreshDataset' | 'executeQueries';
 
 /** The Graph application permission each route needs (what the real endpoint's docs list). */
 export const GRAPH_PERMISSIONS: Partial<Record<FakeRoute, string>> = {
@@ -75,6 +76,13 @@ export interface FakeMicrosoftApis {
   rowPushes: { groupId: string; datasetId: string; table: string; rows: Record<string, unknown>[] }[];
   /** Every accepted POST .../refreshes, in order. */
   refreshes: { groupId: string; datasetId: string; requestId: string; body: any }[];
+  /** Every accepted POST .../executeQueries, in order (groupId null: the call without a workspace). */
+  executedQueries: { groupId: string | null; datasetId: string; query: string }[];
+  /**
+   * What executeQueries answers: 200 with `rows` as the one result table; `error`: 200 with an error in the
+   * result (as for a result cut short); `daxError`: 400 DatasetExecuteQueriesError with that detail.
+   */
+  queryResult: { rows?: Record<string, unknown>[]; error?: { code: string; message: string }; daxError?: string };
   fail(route: FakeRoute, failure: ScriptedFailure): void;
   clearFailures(): void;
   close(): Promise<void>;
@@ -88,6 +96,8 @@ export interface FakeMicrosoftApisOptions {
   powerBi: { groupId: string; datasetId: string; table: string };
   /** The import semantic models that exist (refreshable). */
   semanticModels?: { groupId: string; datasetId: string }[];
+  /** Semantic models that answer DAX queries (groupId absent: reachable without a workspace only). */
+  queryableModels?: { groupId?: string; datasetId: string }[];
 }
 
 type Answer = { status: number; body?: unknown; headers?: Record<string, string> };
@@ -121,6 +131,7 @@ export async function startFakeMicrosoftApis(options: FakeMicrosoftApisOptions):
   const members: FakeMicrosoftApis['members'] = [];
   const rowPushes: FakeMicrosoftApis['rowPushes'] = [];
   const refreshes: FakeMicrosoftApis['refreshes'] = [];
+  const executedQueries: FakeMicrosoftApis['executedQueries'] = [];
   const failures = new Map<FakeRoute, ScriptedFailure>();
   const teams = new Set(options.teams);
 
@@ -146,6 +157,8 @@ export async function startFakeMicrosoftApis(options: FakeMicrosoftApisOptions):
       ['POST', /^\/v1\.0\/teams\/([^/]+)\/members$/, 'addMember', 'graph'],
       ['POST', /^\/powerbi\/v1\.0\/myorg\/groups\/([^/]+)\/datasets\/([^/]+)\/tables\/([^/]+)\/rows$/, 'pushRows', 'powerbi'],
       ['POST', /^\/powerbi\/v1\.0\/myorg\/groups\/([^/]+)\/datasets\/([^/]+)\/refreshes$/, 'refreshDataset', 'powerbi'],
+      ['POST', /^\/powerbi\/v1\.0\/myorg\/groups\/([^/]+)\/datasets\/([^/]+)\/executeQueries$/, 'executeQueries', 'powerbi'],
+      ['POST', /^\/powerbi\/v1\.0\/myorg()\/datasets\/([^/]+)\/executeQueries$/, 'executeQueries', 'powerbi'],
     ];
     for (const [m, pattern, name, api] of table) {
       const match = m === method ? pattern.exec(pathname) : null;
@@ -294,10 +307,36 @@ export async function startFakeMicrosoftApis(options: FakeMicrosoftApisOptions):
         // As Power BI does: accepted, refreshed in the background; the request id in a header, no body.
         return { status: 202, headers: { requestid: requestId, location: `${powerBiUrl}/groups/${groupId}/datasets/${datasetId}/refreshes/${requestId}` } };
       }
+      case 'executeQueries': {
+        const [groupId, datasetId] = matched.params;
+        const model = (options.queryableModels ?? []).find((m) => m.datasetId === datasetId && (groupId === '' || m.groupId === groupId));
+        if (!model) return { status: 404, body: { error: { code: 'ItemNotFound', message: `Dataset ${datasetId} is not found` } } };
+        const queries = body?.queries;
+        if (!Array.isArray(queries) || queries.length !== 1 || typeof queries[0]?.query !== 'string') {
+          return { status: 400, body: { error: { code: 'InvalidRequest', message: 'queries must hold exactly one query' } } };
+        }
+        executedQueries.push({ groupId: groupId || null, datasetId, query: queries[0].query });
+        const result = fake.queryResult;
+        if (result.daxError) {
+          return {
+            status: 400,
+            body: {
+              error: {
+                code: 'DatasetExecuteQueriesError',
+                'pbi.error': { code: 'DatasetExecuteQueriesError', parameters: {}, details: [{ code: 'DetailsMessage', detail: { type: 1, value: result.daxError } }] },
+              },
+            },
+          };
+        }
+        if (result.error) return { status: 200, body: { results: [{ tables: [{ rows: [] }], error: result.error }] } };
+        const includeNulls = body?.serializerSettings?.includeNulls === true;
+        const rows = (result.rows ?? []).map((row) => (includeNulls ? row : Object.fromEntries(Object.entries(row).filter(([, v]) => v !== null))));
+        return { status: 200, body: { results: [{ tables: [{ rows }] }] } };
+      }
     }
   }
 
-  return {
+  const fake: FakeMicrosoftApis = {
     graphUrl,
     powerBiUrl,
     caFile,
@@ -307,6 +346,8 @@ export async function startFakeMicrosoftApis(options: FakeMicrosoftApisOptions):
     members,
     rowPushes,
     refreshes,
+    executedQueries,
+    queryResult: {},
     fail(routeName, failure) {
       failures.set(routeName, { ...failure });
     },
@@ -315,6 +356,7 @@ export async function startFakeMicrosoftApis(options: FakeMicrosoftApisOptions):
     },
     close: () => server.close(),
   };
+  return fake;
 }
 
 function escapeRegExp(text: string): string {

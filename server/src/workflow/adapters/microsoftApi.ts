@@ -96,13 +96,18 @@ function safeJson(text: string): unknown {
 
 /**
  * The code and message of an error body. Graph: `{ error: { code, message } }`; Power BI: the same, or
- * `{ error: { code, "pbi.error": { code, details } } }` without a message.
+ * `{ error: { code, "pbi.error": { code, details: [{ detail: { value } }] } } }` without a message.
  */
 function errorOf(text: string, statusText: string): { code: string; message: string } {
-  const body = safeJson(text) as { error?: { code?: unknown; message?: unknown; 'pbi.error'?: { code?: unknown } } } | undefined;
+  const body = safeJson(text) as
+    | { error?: { code?: unknown; message?: unknown; 'pbi.error'?: { code?: unknown; details?: { detail?: { value?: unknown } }[] } } }
+    | undefined;
   const error = body?.error;
   const code = typeof error?.code === 'string' ? error.code : typeof error?.['pbi.error']?.code === 'string' ? error['pbi.error'].code : statusText || 'Error';
-  const message = typeof error?.message === 'string' ? error.message : '';
+  // Power BI puts what went wrong (a DAX query's error, say) in its details when there is no message.
+  const details = Array.isArray(error?.['pbi.error']?.details) ? error['pbi.error'].details : [];
+  const detail = details.map((d) => d?.detail?.value).filter((v): v is string => typeof v === 'string').join(' ');
+  const message = typeof error?.message === 'string' ? error.message : detail;
   // A bound on what lands in the step's error column; these messages are a sentence or two.
   return { code: code.slice(0, 100), message: message.slice(0, 500) };
 }
