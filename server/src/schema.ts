@@ -34,6 +34,7 @@ import { publicEvent, WorkflowResolver } from './workflow/WorkflowResolver.js';
 import { SubmissionWorkflowResolver } from './workflow/SubmissionWorkflowResolver.js';
 import { WebhookResolver } from './webhooks/WebhookResolver.js';
 import { PriorYearActualsResolver } from './workflow/PriorYearActualsResolver.js';
+import { IntegrationStatusResolver } from './workflow/IntegrationStatusResolver.js';
 
 export const resolvers = [
   AuthResolver,
@@ -62,6 +63,7 @@ export const resolvers = [
   WorkflowStepAbilities,
   WebhookResolver,
   PriorYearActualsResolver,
+  IntegrationStatusResolver,
 ] as const;
 
 export async function buildPlansyncSchema(events: PlansyncBus): Promise<GraphQLSchema> {

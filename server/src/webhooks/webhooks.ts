@@ -31,6 +31,7 @@ import { canManageWebhooks } from '../policies/webhook.js';
 import type { Viewer } from '../policies/viewer.js';
 import { onEvent, type EventBus } from '../realtime/eventBus.js';
 import type { WorkflowTopics } from '../workflow/events.js';
+import type { WebhookHealth } from '../workflow/integrationStatus.js';
 import { pinnedLookup, resolveTarget, UnsafeUrlError, type CheckedTarget } from './addresses.js';
 import { isWebhookEvent, WEBHOOK_EVENTS, type DeliveryStatus } from './events.js';
 
@@ -231,6 +232,35 @@ export class WebhookService {
       recordActivity(tx, viewer, 'WEBHOOK_DELETED', gone.url, { webhookId: id, events: gone.events });
     });
     return true;
+  }
+
+  /**
+   * How the webhooks are doing, for the admins' integrations page: active ones, deliveries that gave up in the
+   * last 24 hours (FAILED) or wait for a retry after a failed attempt, and the last attempt and failure.
+   */
+  async health(viewer: Viewer): Promise<WebhookHealth> {
+    if (!canManageWebhooks(viewer)) throw forbidden('Only admins read webhooks');
+    const em = this.options.em.fork();
+    const [counts] = await exec<Record<string, unknown>>(
+      em,
+      `select (select count(*) from webhook where active) as active,
+              count(*) filter (where d.status = 'FAILED' and d.at > now() - interval '24 hours') as failed,
+              count(*) filter (where d.status = 'PENDING' and d.attempts > 0) as retrying,
+              max(d.at) filter (where d.attempts > 0 or d.status = 'FAILED') as last_attempt_at
+         from webhook_delivery d`,
+    );
+    const [failure] = await exec<{ last_error: string | null; at: string }>(
+      em,
+      `select last_error, at from webhook_delivery where last_error is not null order by at desc limit 1`,
+    );
+    return {
+      active: Number(counts.active),
+      failedLastDay: Number(counts.failed),
+      retrying: Number(counts.retrying),
+      lastAttemptAt: counts.last_attempt_at ? new Date(counts.last_attempt_at as string) : null,
+      lastError: failure?.last_error ?? null,
+      lastErrorAt: failure ? new Date(failure.at) : null,
+    };
   }
 
   async deliveries(viewer: Viewer, webhookId: string, first: number | null): Promise<DeliveryRow[]> {

@@ -45,7 +45,7 @@ export async function callMicrosoftApi<T = any>(request: ApiRequest): Promise<Ap
     return result;
   } catch (err) {
     // A failed token request (the authority down, a revoked secret) is a failing service too.
-    request.health?.record(request.service, false);
+    request.health?.record(request.service, false, err instanceof Error ? err.message : String(err));
     throw err;
   }
 }
