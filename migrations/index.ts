@@ -19,6 +19,7 @@ import { Migration20261203150210_RoleFromGroups } from './Migration2026120315021
 import { Migration20261203160200_Webhooks } from './Migration20261203160200_Webhooks.js';
 import { Migration20261203160000_AccessTokens } from './Migration20261203160000_AccessTokens.js';
 import { Migration20261203170200_ServiceAccountEntraApp } from './Migration20261203170200_ServiceAccountEntraApp.js';
+import { Migration20261203170300_ImportSource } from './Migration20261203170300_ImportSource.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261121055827_Initial', class: Migration20261121055827_Initial },
@@ -36,4 +37,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261203160200_Webhooks', class: Migration20261203160200_Webhooks },
   { name: 'Migration20261203160000_AccessTokens', class: Migration20261203160000_AccessTokens },
   { name: 'Migration20261203170200_ServiceAccountEntraApp', class: Migration20261203170200_ServiceAccountEntraApp },
+  { name: 'Migration20261203170300_ImportSource', class: Migration20261203170300_ImportSource },
 ];

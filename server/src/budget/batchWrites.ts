@@ -14,7 +14,8 @@
  *
  * What passes is grouped per grid document (plan + unit) and applied to each as one transaction
  * (LiveDocuments.applyEditBatch): one broadcast to open grids, one projection batch writing the rows, their
- * audit entries (source API) and `budgetLineChanged` for every line, as for any grid or API edit.
+ * audit entries (source API, or IMPORT for a spreadsheet import: spreadsheets/) and `budgetLineChanged` for every
+ * line, as for any grid or API edit.
  * Atomic: any rejection, found before or in turn, and nothing is applied; every problem is listed.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
@@ -29,7 +30,7 @@ import { readableUnits } from '../policies/businessUnit.js';
 import type { Viewer } from '../policies/viewer.js';
 import type { PlanStatus } from './BudgetPlan.js';
 import type { SubmissionStatus } from './BudgetSubmission.js';
-import type { CellChanges, LiveDocuments, LiveEditGroup } from './budgetLineWriter.js';
+import type { BatchSource, CellChanges, LiveDocuments, LiveEditGroup } from './budgetLineWriter.js';
 import { PLAN_CLOSED, validateCellChanges } from './budgetLineWriter.js';
 import { snapshotFromRow, type BudgetLineSnapshot, type LineSnapshotRow } from './lineSnapshot.js';
 
@@ -99,11 +100,11 @@ function rejection(id: string, err: unknown): RejectedLineChange {
 }
 
 /** The refusal updateBudgetLine gives a readable line the viewer may not change (budgetLineWriter.ts). */
-function refusalOf(state: LineState): string {
-  return !isPlanOpen(state.plan_status)
+export function updateRefusal(planStatus: PlanStatus, submissionStatus: SubmissionStatus): string {
+  return !isPlanOpen(planStatus)
     ? PLAN_CLOSED
-    : isFrozen(state.submission_status)
-      ? `This unit's budget is ${state.submission_status.toLowerCase()} and cannot be changed`
+    : isFrozen(submissionStatus)
+      ? `This unit's budget is ${submissionStatus.toLowerCase()} and cannot be changed`
       : 'You may not change this budget line';
 }
 
@@ -113,6 +114,7 @@ export async function updateLines(
   viewer: Viewer,
   changes: readonly LineChange[],
   atomic: boolean,
+  source: BatchSource = 'API',
 ): Promise<BatchOutcome> {
   if (changes.length > MAX_CHANGES_PER_CALL) throw badUserInput(`At most ${MAX_CHANGES_PER_CALL} changes may be made at once`, 'changes');
   // The caller's scope is asked even for an empty batch: every root field consults the policies.
@@ -144,7 +146,7 @@ export async function updateLines(
     try {
       // Missing or hidden alike: NOT_FOUND (the contract's answer for the batch, to every role).
       if (!row || !can(viewer, 'read', 'BudgetLine', row)) throw notFound('Budget line');
-      authorize(viewer, 'update', 'BudgetLine', row, () => refusalOf(state!));
+      authorize(viewer, 'update', 'BudgetLine', row, () => updateRefusal(state!.plan_status, state!.submission_status));
       accepted.push(i);
     } catch (err) {
       rejected.set(i, rejection(changes[i].id, err));
@@ -183,7 +185,7 @@ export async function updateLines(
       }
       if (atomic && rejected.size > 0) apply.clear();
       return apply;
-    });
+    }, source);
   }
 
   const ordered = [...rejected.entries()].sort(([a], [b]) => a - b).map(([, r]) => r);

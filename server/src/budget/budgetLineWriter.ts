@@ -22,6 +22,7 @@ import type { Viewer } from '../policies/viewer.js';
 import { BudgetLine } from './BudgetLine.js';
 import { BudgetPlan } from './BudgetPlan.js';
 import { BudgetSubmission } from './BudgetSubmission.js';
+import type { ChangeSource } from './CellChange.js';
 import { cellValueProblem, EDITABLE_COLUMNS, type CellValue, type EditableColumn } from './columns.js';
 import type { BudgetLineSnapshot } from './lineSnapshot.js';
 
@@ -29,6 +30,9 @@ import type { BudgetLineSnapshot } from './lineSnapshot.js';
 export const PLAN_CLOSED = 'This budget plan is closed and cannot be changed';
 
 export type CellChanges = Partial<Record<EditableColumn, CellValue>>;
+
+/** How a batch of edits came (the audit log's source): updateBudgetLines, or a spreadsheet import. */
+export type BatchSource = Extract<ChangeSource, 'API' | 'IMPORT'>;
 
 /** Checks every given column; throws BAD_USER_INPUT naming the first bad one. */
 export function validateCellChanges(changes: CellChanges): void {
@@ -63,9 +67,10 @@ export interface LiveDocuments {
   /**
    * A batch of API edits (updateBudgetLines), one group per document: once every earlier change of each of
    * these documents is in the rows, `decide` says which lines to apply (it may read the rows); each document
-   * then gets its edits as one change by the user, and this resolves once they are projected.
+   * then gets its edits as one change by the user (audited with `source`, API when not given), and this resolves
+   * once they are projected.
    */
-  applyEditBatch(groups: readonly LiveEditGroup[], userId: string, decide: () => Promise<ReadonlySet<string>>): Promise<void>;
+  applyEditBatch(groups: readonly LiveEditGroup[], userId: string, decide: () => Promise<ReadonlySet<string>>, source?: BatchSource): Promise<void>;
   /**
    * Runs `commit` (a change that freezes the unit: a submission) once every edit accepted before it is in the
    * rows, accepting no edit of that unit from then on (until the unit is editable again). A failing `commit`
@@ -109,9 +114,14 @@ export class BudgetLineWriter {
    * A batch of API edits (updateBudgetLines, batchWrites.ts, which judges each change as `updateLine` does) applied
    * to the live documents, one transaction per document.
    */
-  async applyEditBatch(groups: readonly LiveEditGroup[], userId: string, decide: () => Promise<ReadonlySet<string>>): Promise<void> {
+  async applyEditBatch(
+    groups: readonly LiveEditGroup[],
+    userId: string,
+    decide: () => Promise<ReadonlySet<string>>,
+    source: BatchSource = 'API',
+  ): Promise<void> {
     if (!this.live) throw new Error('BudgetLineWriter: no live documents attached');
-    return this.live.applyEditBatch(groups, userId, decide);
+    return this.live.applyEditBatch(groups, userId, decide, source);
   }
 
   /** A system-only column written for many lines in one transaction, in turn with these documents' edits (LiveDocuments). */

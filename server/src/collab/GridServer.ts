@@ -32,7 +32,7 @@ import { BudgetPlan, type PlanStatus } from '../budget/BudgetPlan.js';
 import { BudgetSubmission, type SubmissionStatus } from '../budget/BudgetSubmission.js';
 import { BusinessUnit } from '../directory/BusinessUnit.js';
 import { User } from '../directory/User.js';
-import type { BudgetLineWriter, CellChanges, LiveDocuments, LiveEditGroup, LiveEditTarget, SystemColumnWrite } from '../budget/budgetLineWriter.js';
+import type { BatchSource, BudgetLineWriter, CellChanges, LiveDocuments, LiveEditGroup, LiveEditTarget, SystemColumnWrite } from '../budget/budgetLineWriter.js';
 import { inSqlTransaction, type SqlClient } from '../db/sql.js';
 import type { Logger } from '../log.js';
 import { isFrozen } from '../policies/budgetLine.js';
@@ -341,7 +341,8 @@ export class GridServer implements LiveDocuments {
   }
 
   /**
-   * LiveDocuments: a batch of API edits (updateBudgetLines) over one or more documents. Each document is held in
+   * LiveDocuments: a batch of API edits (updateBudgetLines, or a spreadsheet import: `source`) over one or more
+   * documents. Each document is held in
    * its turn (its edit chain, as a single edit would be) and its earlier changes projected; then `decide`, seeing
    * final rows, says which lines to apply; then each document gets its edits as ONE transaction (one broadcast,
    * one stored update, one projection batch) and the projection is flushed before the turns are given back.
@@ -350,7 +351,12 @@ export class GridServer implements LiveDocuments {
    * at a time, and every batch takes its turns in the same order, so no two holders can wait for each other in a
    * cycle.
    */
-  async applyEditBatch(groups: readonly LiveEditGroup[], userId: string, decide: () => Promise<ReadonlySet<string>>): Promise<void> {
+  async applyEditBatch(
+    groups: readonly LiveEditGroup[],
+    userId: string,
+    decide: () => Promise<ReadonlySet<string>>,
+    source: BatchSource = 'API',
+  ): Promise<void> {
     const byName = new Map<string, LiveEditGroup>();
     for (const group of groups) byName.set(formatDocName(group.target.planId, group.target.unitCode), group);
     const names = [...byName.keys()].sort();
@@ -379,7 +385,7 @@ export class GridServer implements LiveDocuments {
       }
       await Promise.all(names.map((docName) => this.projection.flush(docName)));
       const apply = await decide();
-      const author = { userId, source: 'API' as const };
+      const author = { userId, source };
       for (const { docName, open } of held) {
         const edits = byName.get(docName)!.edits.filter((e) => apply.has(e.lineId)).map((e) => ({ lineId: e.lineId, values: e.changes }));
         if (edits.length > 0) open.document.applyEditBatch(edits, { kind: 'api', author });

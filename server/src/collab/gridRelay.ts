@@ -23,6 +23,7 @@ import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import { encodeAwarenessUpdate } from 'y-protocols/awareness';
 import * as Y from 'yjs';
+import { isChangeSource } from '../budget/CellChange.js';
 import type { Logger } from '../log.js';
 import type { RedisLink, ResyncReason } from '../realtime/redisLink.js';
 import type { GridDocument } from './GridDocument.js';
@@ -58,7 +59,7 @@ function decodeMessage(raw: Buffer): Message | null {
         const userId = decoding.readVarString(decoder);
         const source = decoding.readVarString(decoder);
         const update = decoding.readVarUint8Array(decoder);
-        const by = userId ? ({ userId, source: source === 'API' ? 'API' : 'GRID' } satisfies Author) : null;
+        const by = userId ? ({ userId, source: isChangeSource(source) ? source : 'GRID' } satisfies Author) : null;
         return { kind, from, by, update };
       }
       case Kind.Awareness:

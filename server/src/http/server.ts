@@ -8,6 +8,7 @@
  *              and how Microsoft Graph and Power BI are doing (`integrations`), never failing readiness
  *   /metrics   Prometheus: METRICS_TOKEN as a bearer token, or (without it) callers on loopback only
  *   /odata     the read-only OData v4 feed for Excel and Power BI (odata/router.ts)
+ *   /export, /import  budget lines as CSV or xlsx files, out and back in (spreadsheets/router.ts)
  *   /auth/...  sign-in with Microsoft Entra ID (auth/entraSignIn.ts, mounted by app.ts)
  *   /yjs/...   the grid's websockets (collab/GridServer.ts, handed in by app.ts)
  *   /          the web client
@@ -34,6 +35,7 @@ import { createGraphQLWebSocketServer } from '../realtime/graphqlWs.js';
 import { legacyJsonStatusPlugin } from './legacyJsonStatus.js';
 import { RequestLimits, type Identify } from './rateLimits.js';
 import { odataRouter } from '../odata/router.js';
+import { spreadsheetRouters } from '../spreadsheets/router.js';
 import { refuseUpgrade, requestTarget } from './requestTarget.js';
 import type { Services } from '../services.js';
 import { canReadMetrics, type Metrics } from './metrics.js';
@@ -74,7 +76,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
 
   app.use((req, res, next) => {
     // Named now: by 'finish', a router mounted on a path (app.use('/graphql', ...)) has rewritten req.path.
-    const route = req.path.startsWith('/graphql') ? '/graphql' : req.path.startsWith('/auth/') ? '/auth' : req.path === '/odata' || req.path.startsWith('/odata/') ? '/odata' : ['/healthz', '/readyz', '/metrics'].includes(req.path) ? req.path : 'other';
+    const route = req.path.startsWith('/graphql')
+      ? '/graphql'
+      : req.path.startsWith('/auth/')
+        ? '/auth'
+        : (['/odata', '/export', '/import'].find((r) => req.path === r || req.path.startsWith(`${r}/`)) ??
+          (['/healthz', '/readyz', '/metrics'].includes(req.path) ? req.path : 'other'));
     res.on('finish', () => {
       metrics.httpRequests.inc({ route, status: `${Math.floor(res.statusCode / 100)}xx` });
     });
@@ -234,6 +241,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   });
 
   app.use('/odata', odataRouter(services, log.child({ component: 'odata' })));
+  const spreadsheets = spreadsheetRouters(services, log.child({ component: 'spreadsheets' }));
+  app.use('/export', spreadsheets.exports);
+  app.use('/import', spreadsheets.imports);
 
   options.routes?.(app);
 

@@ -1,0 +1,325 @@
+/**
+ * An imported sheet judged and applied (CONTRACT.md, "Spreadsheets in and out"): each data row is matched to a
+ * line of the plan by `Line id`, else by Business unit + Product category + Region + Quarter; only the editable
+ * columns are read (Budget amount, Forecast sales, Comment), an empty cell clearing its column; each cell is
+ * judged by the rules and rights of `updateBudgetLine`, and every refusal is listed with its row (as the file
+ * numbers it, the header being row 1), its column and the reason.
+ *
+ * - A value the rules refuse (not a number, negative, above 1e12, a comment over 2,000 characters): that cell.
+ * - A line missing, or outside the caller's units (the lookup is scoped in its WHERE clause: such lines are
+ *   never read), alike: the row, column `Line id`, as `updateBudgetLines` answers a hidden line (NOT_FOUND).
+ * - A line the caller may read but not change (a viewer's, a submitted or approved unit's): each cell that would
+ *   change, with updateBudgetLine's reason. A cell that already holds the file's value is `unchanged`, never
+ *   refused: exporting a read-only unit and importing the file back is not an error.
+ * - The same line in two rows: the later row is refused.
+ *
+ * Accepted cells go through the one write path (budget/batchWrites.ts `updateLines`, with source IMPORT): the
+ * grid documents' turns, the projection's audit entries and `budgetLineChanged`, as for every edit; chunks of
+ * MAX_CHANGES_PER_CALL lines, each chunk one transaction per unit it touches. What a submission or a plan
+ * closure committed since the judgement refuses is listed like any refusal. A dry run judges and applies nothing.
+ *
+ * `applied`, `unchanged` and `rejected` count cells.
+ */
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { recordActivity } from '../activity/activityLog.js';
+import { MAX_CHANGES_PER_CALL, updateLines, updateRefusal, type LineChange } from '../budget/batchWrites.js';
+import type { PlanStatus } from '../budget/BudgetPlan.js';
+import type { SubmissionStatus } from '../budget/BudgetSubmission.js';
+import type { CellChanges, LiveDocuments } from '../budget/budgetLineWriter.js';
+import { cellValueProblem, EDITABLE_COLUMNS, type CellValue, type EditableColumn } from '../budget/columns.js';
+import { withSqlClient } from '../db/sql.js';
+import { ErrorCode } from '../errors.js';
+import { isUuid } from '../ids.js';
+import { can } from '../policies/authorize.js';
+import type { Viewer } from '../policies/viewer.js';
+import { MalformedFile } from './csv.js';
+import { EDITABLE_HEADERS, HEADERS, KEY_HEADERS, locateHeaders, type Header } from './sheetColumns.js';
+
+/** A cell as read from a file: text, a number (xlsx), empty, or a spreadsheet error value (#DIV/0!, #REF!). */
+export type SheetCell = string | number | null | { error: string };
+
+export interface SheetRow {
+  /** The row number the file shows (the header is row 1). */
+  row: number;
+  cells: SheetCell[];
+}
+
+export interface RejectedCell {
+  row: number;
+  column: string;
+  reason: string;
+}
+
+export interface ImportOutcome {
+  applied: number;
+  unchanged: number;
+  rejected: RejectedCell[];
+}
+
+export interface ImportPlan {
+  id: string;
+  name: string;
+  status: PlanStatus;
+}
+
+/** What an import learns of a line it may touch. */
+interface KnownLine {
+  id: string;
+  unit_id: string;
+  unit_code: string;
+  product_category: string;
+  region: string;
+  quarter: string;
+  budget_amount: number | null;
+  forecast_sales: number | null;
+  comment: string;
+  submission_status: SubmissionStatus;
+}
+
+const LINE_COLUMNS = `l.id, l.business_unit_id AS unit_id, u.code AS unit_code, l.product_category, l.region, l.quarter,
+  l.budget_amount, l.forecast_sales, l.comment, COALESCE(s.status, 'DRAFT') AS submission_status
+  FROM budget_line l
+  JOIN business_unit u ON u.id = l.business_unit_id
+  LEFT JOIN budget_submission s ON s.plan_id = l.plan_id AND s.business_unit_id = l.business_unit_id`;
+
+/** The plan's lines with these ids, within the scope (null: every unit). */
+const LINES_BY_ID = `SELECT ${LINE_COLUMNS}
+  WHERE l.plan_id = $1::uuid AND l.id = ANY($2::uuid[]) AND ($3::uuid[] IS NULL OR l.business_unit_id = ANY($3::uuid[]))`;
+
+/** The plan's lines with these keys (compared as `lineKey` writes them), within the scope. */
+const LINES_BY_KEY = `SELECT ${LINE_COLUMNS}
+  JOIN unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS k(unit, category, region, quarter)
+    ON lower(u.code) = k.unit AND lower(btrim(l.product_category)) = k.category AND lower(btrim(l.region)) = k.region
+   AND lower(l.quarter) = k.quarter
+  WHERE l.plan_id = $1::uuid AND ($6::uuid[] IS NULL OR l.business_unit_id = ANY($6::uuid[]))`;
+
+/** How a row's key cells, or a line's key columns, are compared: trimmed and case-insensitive. */
+function lineKey(parts: readonly string[]): string {
+  return JSON.stringify(parts.map((p) => p.trim().toLowerCase()));
+}
+
+const NOT_FOUND_REASON = 'No budget line of this plan that you may read matches this row (Budget line was not found)';
+
+/** The text of a cell, as a key or an id is read. */
+function cellText(cell: SheetCell | undefined): string {
+  if (cell === null || cell === undefined) return '';
+  if (typeof cell === 'number') return String(cell);
+  if (typeof cell === 'string') return cell.trim();
+  return '';
+}
+
+function isBlank(cell: SheetCell | undefined): boolean {
+  return cell === null || cell === undefined || (typeof cell === 'string' && cell.trim() === '');
+}
+
+/**
+ * A number as people type it into a spreadsheet: digits with an optional decimal point and exponent; with a
+ * `;`-separated CSV (where Excel writes a decimal comma) a decimal comma too. No thousands separators: "1,234"
+ * would be a thousand or one and a bit depending on who wrote it.
+ */
+function parseAmount(text: string, decimalComma: boolean): number | null {
+  const t = text.trim();
+  if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t)) return Number(t);
+  if (decimalComma && /^[+-]?\d+,\d+$/.test(t)) return Number(t.replace(',', '.'));
+  return null;
+}
+
+/** The value a cell sets in `column`, or why it cannot. */
+function cellValue(column: EditableColumn, cell: SheetCell | undefined, decimalComma: boolean): { value: CellValue } | { problem: string } {
+  const header = EDITABLE_HEADERS[column];
+  if (cell !== null && typeof cell === 'object') return { problem: `The cell holds the spreadsheet error ${cell.error}, not a value` };
+  let value: CellValue;
+  if (column === 'comment') value = cell === null || cell === undefined ? '' : String(cell);
+  else if (isBlank(cell)) value = null;
+  else if (typeof cell === 'number') value = cell;
+  else {
+    value = parseAmount(cell as string, decimalComma);
+    if (value === null) return { problem: `${header} must be a number, like 1234.56 (without thousands separators or a currency)` };
+  }
+  const problem = cellValueProblem(column, value);
+  // The rules name the API's column (budgetAmount); a file's reader knows it by its header.
+  return problem ? { problem: problem.replace(column, header) } : { value };
+}
+
+interface JudgedRow {
+  row: number;
+  line: KnownLine;
+  /** The cells that change the line. */
+  changes: CellChanges;
+}
+
+export interface ImportRequest {
+  em: EntityManager;
+  live: Pick<LiveDocuments, 'applyEditBatch'>;
+  viewer: Viewer;
+  plan: ImportPlan;
+  /** Unit ids the viewer may read (null: every unit). */
+  scope: readonly string[] | null;
+  rows: readonly SheetRow[];
+  /** A `;`-separated CSV: amounts may have a decimal comma. */
+  decimalComma: boolean;
+  dryRun: boolean;
+  /** What the activity log says the file was ("csv", "xlsx"). */
+  format: string;
+}
+
+/** Judges the sheet, applies what passes unless a dry run, and says what happened to every cell. */
+export async function importSheet(request: ImportRequest): Promise<ImportOutcome> {
+  const { em, viewer, plan, scope, rows, decimalComma } = request;
+  const header = rows[0];
+  if (!header || header.cells.every(isBlank)) throw new MalformedFile('The file is empty: its first row must be the header row of an export');
+  const columns = locateHeaders(header.cells.map(cellText));
+  const byKey = KEY_HEADERS.every((h) => columns.has(h));
+  if (!columns.has('Line id') && !byKey) {
+    throw new MalformedFile(`The header row must name the column Line id, or ${KEY_HEADERS.join(', ')}: it has ${describeHeader(header.cells)}`);
+  }
+  const editable = EDITABLE_COLUMNS.filter((c) => columns.has(EDITABLE_HEADERS[c]));
+  if (editable.length === 0) {
+    throw new MalformedFile(`The header row names none of the editable columns (${Object.values(EDITABLE_HEADERS).join(', ')}): nothing to import`);
+  }
+  const cellOf = (row: SheetRow, h: Header) => (columns.has(h) ? row.cells[columns.get(h)!] : undefined);
+
+  const rejected: RejectedCell[] = [];
+  const reject = (row: number, column: string, reason: string) => rejected.push({ row, column, reason });
+
+  // Each data row's values and how it names its line.
+  interface Parsed {
+    row: number;
+    id: string | null;
+    key: string | null;
+    values: CellChanges;
+  }
+  const parsed: Parsed[] = [];
+  for (const row of rows.slice(1)) {
+    if (row.cells.every(isBlank)) continue;
+    const values: CellChanges = {};
+    let anyValid = false;
+    for (const column of editable) {
+      const judged = cellValue(column, cellOf(row, EDITABLE_HEADERS[column]), decimalComma);
+      if ('problem' in judged) reject(row.row, EDITABLE_HEADERS[column], judged.problem);
+      else {
+        values[column] = judged.value;
+        anyValid = true;
+      }
+    }
+    const idText = cellText(cellOf(row, 'Line id'));
+    const keyParts = KEY_HEADERS.map((h) => cellText(cellOf(row, h)));
+    if (idText === '' && !(byKey && keyParts.every((p) => p !== ''))) {
+      reject(row.row, 'Line id', `Give the Line id, or all of ${KEY_HEADERS.join(', ')}, to say which line this row changes`);
+      continue;
+    }
+    if (!anyValid) continue;
+    parsed.push({ row: row.row, id: idText === '' ? null : idText.toLowerCase(), key: idText === '' ? lineKey(keyParts) : null, values });
+  }
+
+  // The lines the rows name, within the caller's units only.
+  const ids = [...new Set(parsed.flatMap((p) => (p.id && isUuid(p.id) ? [p.id] : [])))];
+  // A key with a NUL names no line, and PostgreSQL cannot take it as text: not looked up.
+  const keyed = [...new Set(parsed.flatMap((p) => (p.key ? [p.key] : [])))]
+    .map((k) => JSON.parse(k) as string[])
+    .filter((parts) => parts.every((part) => !part.includes('\u0000')));
+  const [foundById, foundByKey] = await withSqlClient(em, async (client) => [
+    ids.length ? (await client.query<KnownLine>({ text: LINES_BY_ID, values: [plan.id, ids, scope] })).rows : [],
+    keyed.length
+      ? (await client.query<KnownLine>({ text: LINES_BY_KEY, values: [plan.id, ...[0, 1, 2, 3].map((i) => keyed.map((k) => k[i])), scope] })).rows
+      : [],
+  ]);
+  const lineById = new Map(foundById.map((l) => [l.id, l]));
+  const linesByKey = new Map<string, KnownLine[]>();
+  for (const line of foundByKey) {
+    const key = lineKey([line.unit_code, line.product_category, line.region, line.quarter]);
+    linesByKey.set(key, [...(linesByKey.get(key) ?? []), line]);
+  }
+
+  const judged: JudgedRow[] = [];
+  const firstRowOf = new Map<string, number>();
+  let unchanged = 0;
+  for (const p of parsed) {
+    let line: KnownLine | undefined;
+    if (p.id !== null) line = lineById.get(p.id);
+    else {
+      const matches = linesByKey.get(p.key!) ?? [];
+      if (matches.length > 1) {
+        reject(p.row, 'Line id', 'More than one line matches this Business unit, Product category, Region and Quarter: give the Line id');
+        continue;
+      }
+      line = matches[0];
+    }
+    if (!line) {
+      reject(p.row, 'Line id', NOT_FOUND_REASON);
+      continue;
+    }
+    const earlier = firstRowOf.get(line.id);
+    if (earlier !== undefined) {
+      reject(p.row, 'Line id', `Row ${earlier} already changes this line: give each line one row`);
+      continue;
+    }
+    firstRowOf.set(line.id, p.row);
+    const changes: CellChanges = {};
+    for (const [column, value] of Object.entries(p.values) as [EditableColumn, CellValue][]) {
+      if (line[columnOf(column)] === value) unchanged += 1;
+      else changes[column] = value;
+    }
+    if (Object.keys(changes).length === 0) continue;
+    const row = { unitId: line.unit_id, submissionStatus: line.submission_status, planStatus: plan.status };
+    if (!can(viewer, 'update', 'BudgetLine', row)) {
+      const reason = updateRefusal(plan.status, line.submission_status);
+      for (const column of Object.keys(changes) as EditableColumn[]) reject(p.row, EDITABLE_HEADERS[column], reason);
+      continue;
+    }
+    judged.push({ row: p.row, line, changes });
+  }
+
+  const cellCount = (j: JudgedRow) => Object.keys(j.changes).length;
+  let applied = 0;
+  if (request.dryRun) {
+    for (const j of judged) applied += cellCount(j);
+  } else {
+    const units = new Set<string>();
+    for (let start = 0; start < judged.length; start += MAX_CHANGES_PER_CALL) {
+      const chunk = judged.slice(start, start + MAX_CHANGES_PER_CALL);
+      const changes: LineChange[] = chunk.map((j) => ({ id: j.line.id, changes: j.changes }));
+      const outcome = await updateLines(em, request.live, viewer, changes, false, 'IMPORT');
+      const byId = new Map(chunk.map((j) => [j.line.id, j]));
+      for (const line of outcome.updated) {
+        const j = byId.get(line.id);
+        if (!j) continue;
+        applied += cellCount(j);
+        units.add(j.line.unit_code);
+      }
+      // Refused in turn (a submission or a plan closure committed since the judgement, a line removed).
+      for (const refusal of outcome.rejected) {
+        const j = byId.get(refusal.id);
+        if (!j) continue;
+        if (refusal.code === ErrorCode.NOT_FOUND) reject(j.row, 'Line id', NOT_FOUND_REASON);
+        else for (const column of Object.keys(j.changes) as EditableColumn[]) reject(j.row, EDITABLE_HEADERS[column], refusal.message);
+      }
+    }
+    if (applied > 0) {
+      // The activity entry (and with it the webhook event budget.values_imported, written by its trigger).
+      await em.fork().transactional(async (tx) => {
+        recordActivity(tx, { userId: viewer.userId, email: viewer.email }, 'VALUES_IMPORTED', plan.name, {
+          planId: plan.id,
+          businessUnitCodes: [...units].sort(),
+          applied,
+          unchanged,
+          rejected: rejected.length,
+          format: request.format,
+        });
+      });
+    }
+  }
+  const order = (c: string) => HEADERS.indexOf(c as Header);
+  rejected.sort((a, b) => a.row - b.row || order(a.column) - order(b.column));
+  return { applied, unchanged, rejected };
+}
+
+function columnOf(column: EditableColumn): 'budget_amount' | 'forecast_sales' | 'comment' {
+  return column === 'budgetAmount' ? 'budget_amount' : column === 'forecastSales' ? 'forecast_sales' : 'comment';
+}
+
+function describeHeader(cells: readonly SheetCell[]): string {
+  const names = cells.map(cellText).filter((t) => t !== '');
+  const shown = names.slice(0, 12).map((n) => JSON.stringify(n.length > 40 ? `${n.slice(0, 40)}…` : n));
+  return shown.length ? shown.join(', ') + (names.length > 12 ? ', …' : '') : 'no names';
+}

@@ -1,0 +1,119 @@
+/**
+ * Writing an export to the response as its rows are read, in either format, with backpressure: a writer waits
+ * for the response to drain before it takes more rows, so a slow download holds one chunk in memory, not the
+ * plan.
+ *
+ * - CSV: UTF-8 with a byte order mark, CRLF, numbers as numbers, every text through `neutraliseFormula` (a
+ *   spreadsheet opening a CSV file evaluates `=…`, `+…`, `-…`, `@…`; OWASP's CSV injection guidance).
+ * - xlsx: exceljs's streaming WorkbookWriter (rows committed as written, inline strings: no shared-string
+ *   table growing with the plan). Text is written as string cells, never as formulas, so nothing in it is
+ *   evaluated; it is not prefixed, so what a person reads in Excel is the text itself.
+ */
+import type { Writable } from 'node:stream';
+import ExcelJS from 'exceljs';
+import { BOM, csvRecord } from './csv.js';
+import type { ExportRow } from './lineReader.js';
+import { HEADERS, neutraliseFormula } from './sheetColumns.js';
+import { XLSX_TYPE, type SheetFormat } from './requestBody.js';
+
+export interface SheetWriter {
+  contentType: string;
+  addRows(rows: readonly ExportRow[]): Promise<void>;
+  finish(): Promise<void>;
+}
+
+/** Waits until `out` takes more (or is gone: the caller then stops at its next write). */
+function drained(out: Writable): Promise<void> {
+  if (!out.writableNeedDrain) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      out.off('drain', done).off('close', done);
+      resolve();
+    };
+    out.on('drain', done).on('close', done);
+  });
+}
+
+function csvWriter(out: Writable): SheetWriter {
+  let started = false;
+  const start = () => {
+    if (started) return;
+    started = true;
+    out.write(BOM + csvRecord(HEADERS));
+  };
+  return {
+    contentType: 'text/csv; charset=utf-8',
+    async addRows(rows) {
+      start();
+      let text = '';
+      for (const r of rows) {
+        text += csvRecord([
+          r.id,
+          neutraliseFormula(r.unit_code),
+          neutraliseFormula(r.product_category),
+          neutraliseFormula(r.region),
+          neutraliseFormula(r.quarter),
+          r.prior_year_actual,
+          r.budget_amount,
+          r.forecast_sales,
+          neutraliseFormula(r.comment),
+          r.version,
+          new Date(r.updated_at).toISOString(),
+          r.updated_by === null ? null : neutraliseFormula(r.updated_by),
+        ]);
+      }
+      out.write(text);
+      await drained(out);
+    },
+    async finish() {
+      start();
+      await new Promise<void>((resolve) => out.end(resolve));
+    },
+  };
+}
+
+const AMOUNT_FORMAT = '#,##0.00';
+
+function xlsxWriter(out: Writable): SheetWriter {
+  const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: true, useSharedStrings: false });
+  workbook.creator = 'Plansync';
+  const sheet = workbook.addWorksheet('Budget lines', { views: [{ state: 'frozen', ySplit: 1 }] });
+  const widths = [38, 16, 22, 18, 9, 18, 18, 18, 40, 9, 21, 28];
+  sheet.columns = HEADERS.map((header, i) => ({ header, width: widths[i] }));
+  sheet.getRow(1).font = { bold: true };
+  sheet.getRow(1).commit();
+  for (const column of [6, 7, 8]) sheet.getColumn(column).numFmt = AMOUNT_FORMAT;
+  sheet.getColumn(11).numFmt = 'yyyy-mm-dd hh:mm:ss';
+  return {
+    contentType: XLSX_TYPE,
+    async addRows(rows) {
+      for (const r of rows) {
+        sheet
+          .addRow([
+            r.id,
+            r.unit_code,
+            r.product_category,
+            r.region,
+            r.quarter,
+            r.prior_year_actual,
+            r.budget_amount,
+            r.forecast_sales,
+            r.comment,
+            r.version,
+            new Date(r.updated_at),
+            r.updated_by,
+          ])
+          .commit();
+      }
+      await drained(out);
+    },
+    async finish() {
+      sheet.commit();
+      await workbook.commit();
+    },
+  };
+}
+
+export function sheetWriter(format: SheetFormat, out: Writable): SheetWriter {
+  return format === 'csv' ? csvWriter(out) : xlsxWriter(out);
+}
