@@ -19,6 +19,8 @@ export const ACTION_LABELS: Record<string, string> = {
   ACCESS_TOKEN_CREATED: 'Access token created',
   ACCESS_TOKEN_REVOKED: 'Access token revoked',
   SERVICE_ACCOUNT_CREATED: 'Service account created',
+  SERVICE_ACCOUNT_ENTRA_APP_LINKED: 'Service account linked to an Entra app',
+  SERVICE_ACCOUNT_ENTRA_APP_UNLINKED: 'Service account unlinked from its Entra app',
   PLAN_CREATED: 'Plan created',
   PLAN_STATUS_CHANGED: 'Plan opened or closed',
   LINES_ADDED: 'Lines added',

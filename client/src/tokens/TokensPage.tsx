@@ -21,6 +21,7 @@ import { ConfirmDialog } from '../common/Dialogs';
 import { problemOf, type ProblemInfo } from '../common/errors';
 import { formatDateTime, roleLabel } from '../common/format';
 import { ErrorMessage, Loading } from '../common/Status';
+import { EntraAppCell, EntraAppExplanation } from './EntraAppLink';
 
 /** The expiries offered; the server takes 1 to 365 days and makes it 90 when none is given. */
 const EXPIRIES = [7, 30, 90, 180, 365] as const;
@@ -244,6 +245,7 @@ function ServiceAccounts() {
   const [name, setName] = useState('');
   const [role, setRole] = useState<Role>('VIEWER');
   const [codes, setCodes] = useState<string[]>([]);
+  const [entraAppId, setEntraAppId] = useState('');
   const [problem, setProblem] = useState<ProblemInfo | null>(null);
   const [done, setDone] = useState<string | null>(null);
   const [create, { loading }] = useMutation(CreateServiceAccountDocument, { refetchQueries: [ServiceAccountsDocument], awaitRefetchQueries: true });
@@ -253,11 +255,12 @@ function ServiceAccounts() {
     setProblem(null);
     setDone(null);
     try {
-      const { data } = await create({ variables: { name: name.trim(), role, businessUnitCodes: codes } });
+      const { data } = await create({ variables: { name: name.trim(), role, businessUnitCodes: codes, entraAppId: entraAppId.trim() || null } });
       if (data) {
         setDone(data.createServiceAccount.displayName);
         setName('');
         setCodes([]);
+        setEntraAppId('');
       }
     } catch (error) {
       setProblem(problemOf(error));
@@ -267,7 +270,9 @@ function ServiceAccounts() {
     <section className="panel" aria-labelledby="service-accounts-title">
       <h2 id="service-accounts-title">Service accounts</h2>
       <p className="muted small">
-        Accounts for tools, not people: they cannot sign in, and act only through the tokens you make for them above (choose them under “For”).
+        Accounts for tools, not people: they cannot sign in, and act only through the tokens you make for them above (choose them under “For”),
+        or through the Microsoft Entra application linked to them: a tool that signs in to Entra as itself (client credentials) acts as the
+        account, read only with the app role Plansync.Read, read and write with Plansync.ReadWrite.
       </p>
       {accounts.error && !accounts.data && <ErrorMessage error={accounts.error} retry={() => void accounts.refetch()} />}
       {list.length > 0 && (
@@ -278,6 +283,7 @@ function ServiceAccounts() {
               <th scope="col">Role</th>
               <th scope="col">Business units</th>
               <th scope="col">Status</th>
+              <th scope="col">Entra application</th>
             </tr>
           </thead>
           <tbody>
@@ -287,6 +293,7 @@ function ServiceAccounts() {
                 <td>{roleLabel(a.role)}</td>
                 <td>{a.businessUnits.map((u) => u.name).sort().join(', ') || <span className="muted">None</span>}</td>
                 <td>{a.active ? 'Active' : 'Deactivated'}</td>
+                <td><EntraAppCell account={a} /></td>
               </tr>
             ))}
           </tbody>
@@ -316,6 +323,11 @@ function ServiceAccounts() {
             </label>
           ))}
         </fieldset>
+        <label>
+          Entra application (client) id
+          <input value={entraAppId} onChange={(e) => setEntraAppId(e.target.value)} spellCheck={false} placeholder="00000000-0000-0000-0000-000000000000" />
+        </label>
+        <EntraAppExplanation optional />
         {problem && <div className="form-problem" role="alert">{problem.message}</div>}
         <div className="form-actions">
           <button type="submit" disabled={loading}>{loading ? 'Creating…' : 'Create service account'}</button>
