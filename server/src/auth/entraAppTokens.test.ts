@@ -95,7 +95,7 @@ describe('an app-only token of a linked application', () => {
     expect(errorCode(await server.gql(LINK, { id: account.id, app: randomUUID() }, token))).toBe(ErrorCode.FORBIDDEN);
   });
 
-  it('with Plansync.Read reads (HTTP, OData, grid) and changes nothing: mutations FORBIDDEN, the grid read-only', async () => {
+  it('with Plansync.Read reads (HTTP, OData, export, grid) and changes nothing: mutations and imports FORBIDDEN, the grid read-only', async () => {
     const account = await linkedAccount();
     const read = await fake.appToken(account.app, { roles: ['Plansync.Read'] });
     const lines = await server.gql(LINES, { p: planId }, read);
@@ -106,9 +106,22 @@ describe('an app-only token of a linked application', () => {
     const odata = await fetch(`${server.url}/odata/`, { headers: { authorization: `Bearer ${read}` } });
     expect(odata.status).toBe(200);
     expect((await fetch(`${server.url}/odata/`)).status).toBe(401);
+    // Spreadsheets: it exports, and may not import (not even a dry run); a ReadWrite app's token imports.
+    const exported = await fetch(`${server.url}/export/budget-lines.csv?planId=${planId}&businessUnitCode=SALES_NORTH`, { headers: { authorization: `Bearer ${read}` } });
+    expect(exported.status).toBe(200);
+    const csv = await exported.text();
+    const importAs = (token: string, dryRun = false) =>
+      fetch(`${server.url}/import/budget-lines?planId=${planId}${dryRun ? '&dryRun=true' : ''}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'text/csv' },
+        body: csv,
+      });
+    expect((await importAs(read)).status).toBe(403);
+    expect((await importAs(read, true)).status).toBe(403);
 
     const writer = await linkedAccount();
     const write = await fake.appToken(writer.app, { roles: ['Plansync.Read', 'Plansync.ReadWrite'] });
+    expect((await importAs(write, true)).status).toBe(200);
     const docName = `budget:${planId}:SALES_NORTH`;
     const witness = connectGrid(server.url, docName, admin);
     const reader = connectGrid(server.url, docName, read);
