@@ -235,6 +235,19 @@ describe('ending an app link', () => {
     expect((await server.gql(ME, {}, fresh)).data.me.id).toBe(account.id);
   });
 
+  it('signOut with an app token ends that token only (its socket closes); the app signs in anew', async () => {
+    const account = await linkedAccount();
+    const token = await fake.appToken(account.app, { roles: ['Plansync.ReadWrite'] });
+    const other = await fake.appToken(account.app, { roles: ['Plansync.ReadWrite'] });
+    const ws = await graphqlSocket(server, token);
+    expect(ws.first).toBe('connection_ack');
+    const out = await server.gql('mutation { signOut }', {}, token);
+    expect(out.data).toEqual({ signOut: true });
+    expect(await ws.closed).toBe(CloseCode.Unauthorized);
+    expect(errorCode(await server.gql(ME, {}, token))).toBe(ErrorCode.UNAUTHENTICATED);
+    expect((await server.gql(ME, {}, other)).data.me.id).toBe(account.id);
+  });
+
   it('deleting the account closes its sockets, refuses its tokens and frees the app for another account', async () => {
     const account = await linkedAccount();
     const ws = await graphqlSocket(server, await fake.appToken(account.app, { roles: ['Plansync.Read'] }));
