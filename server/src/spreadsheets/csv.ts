@@ -5,8 +5,9 @@
  * without one. The delimiter read is the header row's most frequent of `,` `;` and tab: Excel writes `;` where
  * the decimal separator is a comma.
  *
- * Small enough to own, and fuzzed (spreadsheets.fuzz.test.ts); exceljs is for xlsx.
+ * Written here (a few lines); read by csv-parse. Fuzzed through the import (spreadsheets.fuzz.test.ts).
  */
+import { CsvError, parse } from 'csv-parse/sync';
 
 export const BOM = '\uFEFF';
 
@@ -63,73 +64,26 @@ function detectDelimiter(text: string): string {
 }
 
 /**
- * Every record of `text`, numbered from 1. An empty line is a record of one empty field (a spreadsheet shows it
- * as an empty row, and counts it); the line break after the last record does not start another.
+ * Every record of `text`, numbered from 1, read by csv-parse: RFC 4180 with the byte order mark dropped, CRLF, LF
+ * or CR, rows of any length, and (as spreadsheets read them) quotes inside an unquoted value taken as text. An
+ * empty line is a record of one empty field (a spreadsheet shows it as an empty row, and counts it); the line
+ * break after the last record does not start another.
  */
 export function parseCsv(input: string): ParsedCsv {
   const text = input.startsWith(BOM) ? input.slice(1) : input;
   const delimiter = detectDelimiter(text);
-  const rows: CsvRow[] = [];
-  let cells: string[] = [];
-  let field = '';
-  let i = 0;
-  const n = text.length;
-  const endRecord = () => {
-    cells.push(field);
-    field = '';
-    if (cells.length > MAX_COLUMNS) throw new MalformedFile(`Row ${rows.length + 1} has more than ${MAX_COLUMNS} columns`);
-    rows.push({ row: rows.length + 1, cells });
-    cells = [];
-  };
-  while (i < n) {
-    const c = text[i];
-    if (c === '"' && field === '') {
-      // A quoted field: up to the quote that is not doubled.
-      const start = i + 1;
-      let j = start;
-      let value = '';
-      for (;;) {
-        const q = text.indexOf('"', j);
-        if (q < 0) throw new MalformedFile(`Row ${rows.length + 1}: a quoted value is never closed (a " is missing)`);
-        value += text.slice(j, q);
-        if (text[q + 1] === '"') {
-          value += '"';
-          j = q + 2;
-          continue;
-        }
-        i = q + 1;
-        break;
-      }
-      const after = text[i];
-      if (i < n && after !== delimiter && after !== '\r' && after !== '\n') {
-        throw new MalformedFile(`Row ${rows.length + 1}: a quoted value must be followed by a ${delimiterName(delimiter)} or the end of the line`);
-      }
-      // Marks the field as quoted-and-done: an empty quoted field is still a field.
-      field = value;
-      if (i >= n) break;
-      continue;
-    }
-    if (c === delimiter) {
-      cells.push(field);
-      field = '';
-      if (cells.length > MAX_COLUMNS) throw new MalformedFile(`Row ${rows.length + 1} has more than ${MAX_COLUMNS} columns`);
-      i += 1;
-      continue;
-    }
-    if (c === '\r' || c === '\n') {
-      endRecord();
-      i += c === '\r' && text[i + 1] === '\n' ? 2 : 1;
-      continue;
-    }
-    // Unquoted text up to the next delimiter, quote-free or not (a quote inside an unquoted field is text, as
-    // spreadsheets read it).
-    let j = i;
-    while (j < n && text[j] !== delimiter && text[j] !== '\r' && text[j] !== '\n') j++;
-    field += text.slice(i, j);
-    i = j;
+  let records: { record: string[]; info: { records: number } }[];
+  try {
+    records = parse(text, { delimiter, relax_column_count: true, relax_quotes: true, skip_empty_lines: false, info: true }) as unknown as typeof records;
+  } catch (err) {
+    if (err instanceof CsvError) throw new MalformedFile(`The file cannot be read as CSV (${delimiterName(delimiter)}-separated): ${err.message}`);
+    throw err;
   }
-  // The last record, unless the text ended with its line break (or is empty).
-  if (field !== '' || cells.length > 0 || (n > 0 && text[n - 1] === '"')) endRecord();
+  const rows: CsvRow[] = [];
+  for (const { record, info } of records) {
+    if (record.length > MAX_COLUMNS) throw new MalformedFile(`Row ${info.records} has more than ${MAX_COLUMNS} columns`);
+    rows.push({ row: info.records, cells: record });
+  }
   return { delimiter, rows };
 }
 

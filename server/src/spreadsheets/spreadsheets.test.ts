@@ -454,7 +454,6 @@ describe('spreadsheets', () => {
       for (const [body, type] of [
         [Buffer.from(''), 'text/csv'],
         [Buffer.from('Line id,Budget amount\r\n"unclosed,5\r\n'), 'text/csv'],
-        [Buffer.from('Line id,Budget amount\r\n"x"y,5\r\n'), 'text/csv'],
         [Buffer.from('Something,Else\r\n1,2\r\n'), 'text/csv'],
         [Buffer.from('Line id,Version\r\n1,2\r\n'), 'text/csv'],
         [Buffer.from('not a zip at all'), XLSX],
