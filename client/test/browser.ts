@@ -40,7 +40,8 @@ export async function signIn(browser: Browser, baseUrl: string, email: string, p
   await page.goto(path);
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill('plansync-demo');
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  // Exact: with Entra ID set up the page also has "Sign in with Microsoft".
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.getByTestId('me').waitFor();
   return { context, page, problems };
 }

@@ -2,18 +2,27 @@
  * Plans and business units (`/admin/plans`, admins): the plans with their status, a new plan (empty, or a
  * copy of another with last year's budget as prior-year actuals or with all its values), closing and
  * reopening a plan after a confirmation (closing makes it read-only for everyone at once), new units, and a
- * plan's lines, unit by unit (PlanLines.tsx: adding lines, removing them after a confirmation).
+ * plan's lines, unit by unit (PlanLines.tsx: adding lines, removing them after a confirmation), and, when the
+ * server has a Power BI semantic model for it, loading an open plan's prior-year actuals (PriorYearActuals.tsx).
  * What each action may do is the server's to decide; its refusals are shown as it words them.
  */
 import { useState, type FormEvent } from 'react';
 import { ConfirmDialog } from '../common/Dialogs';
 import { useMutation, useQuery } from '@apollo/client/react';
-import { CreateBudgetPlanDocument, CreateBusinessUnitDocument, PlanAdminDocument, SetBudgetPlanStatusDocument, type PlanAdminQuery } from '../graphql/generated';
+import {
+  CreateBudgetPlanDocument,
+  CreateBusinessUnitDocument,
+  PlanAdminDocument,
+  PriorYearActualsSourceDocument,
+  SetBudgetPlanStatusDocument,
+  type PlanAdminQuery,
+} from '../graphql/generated';
 import { problemOf, type ProblemInfo } from '../common/errors';
 import { formatDateTime } from '../common/format';
 import { Notices, useNotices } from '../common/Notices';
 import { ErrorMessage, Loading } from '../common/Status';
 import { PlanLines } from './PlanLines';
+import { PriorYearActualsDialog } from './PriorYearActuals';
 
 type Plan = PlanAdminQuery['budgetPlans'][number];
 type CarryOver = 'NONE' | 'BUDGET_AS_PRIOR_YEAR' | 'VALUES';
@@ -140,6 +149,9 @@ export function PlansPage() {
   const [confirming, setConfirming] = useState<Plan | null>(null);
   const [problem, setProblem] = useState<ProblemInfo | null>(null);
   const [setStatus, { loading }] = useMutation(SetBudgetPlanStatusDocument);
+  // Not knowing (still loading, or refused) hides the action: the server refuses it then anyway.
+  const actualsSource = useQuery(PriorYearActualsSourceDocument).data?.priorYearActualsSource;
+  const [loadingActuals, setLoadingActuals] = useState<Plan | null>(null);
   const plans = query.data?.budgetPlans ?? [];
   const units = query.data?.businessUnits ?? [];
 
@@ -186,11 +198,19 @@ export function PlansPage() {
                   <button type="button" className="secondary small" onClick={() => { setProblem(null); setConfirming(plan); }} aria-label={`${plan.status === 'OPEN' ? 'Close' : 'Reopen'} ${plan.name}`}>
                     {plan.status === 'OPEN' ? 'Close…' : 'Reopen…'}
                   </button>
+                  {actualsSource?.configured && plan.status === 'OPEN' && (
+                    <button type="button" className="secondary small" onClick={() => setLoadingActuals(plan)} aria-label={`Load prior-year actuals into ${plan.name}`}>
+                      Load actuals…
+                    </button>
+                  )}
                 </td>
               </tr>
             ))}
           </tbody>
         </table>
+        {actualsSource && !actualsSource.configured && (
+          <p className="small muted">Prior-year actuals can be loaded from a Power BI semantic model once the server has its POWERBI_ACTUALS_* settings.</p>
+        )}
       </section>
       <div className="admin-columns">
         <section className="panel">
@@ -206,6 +226,10 @@ export function PlansPage() {
       </div>
       <PlanLines plans={plans} units={units} onNotice={notify} />
       {confirming && <StatusDialog plan={confirming} busy={loading} problem={problem} onConfirm={() => void confirmStatus()} onCancel={() => setConfirming(null)} />}
+      {loadingActuals && (
+        <PriorYearActualsDialog plan={loadingActuals} onCancel={() => setLoadingActuals(null)}
+          onDone={(message) => { notify(message); setLoadingActuals(null); }} />
+      )}
       <Notices notices={notices} dismiss={dismiss} />
     </div>
   );

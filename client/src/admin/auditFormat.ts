@@ -2,7 +2,7 @@
 import { toCsv } from '../common/csv';
 import type { AuditEntry } from './useAuditLog';
 
-const COLUMN_LABELS: Record<string, string> = { budgetAmount: 'Budget', forecastSales: 'Forecast', comment: 'Comment' };
+const COLUMN_LABELS: Record<string, string> = { budgetAmount: 'Budget', forecastSales: 'Forecast', comment: 'Comment', priorYearActual: 'Prior-year actual' };
 export const columnLabel = (column: string) => COLUMN_LABELS[column] ?? column;
 
 const numberFormat = new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 });

@@ -10,7 +10,14 @@ import { CloseCode } from '../../../schema/codes';
 import { useSession } from '../auth/MeContext';
 import { ErrorBoundary } from '../common/ErrorBoundary';
 import { ErrorMessage, Loading } from '../common/Status';
-import { GridLinesDocument, GridLinesRestructuredDocument, GridSetupDocument, GridSubmissionChangedDocument, SubmitBudgetDocument } from '../graphql/generated';
+import {
+  GridLineReferenceDocument,
+  GridLinesDocument,
+  GridLinesRestructuredDocument,
+  GridSetupDocument,
+  GridSubmissionChangedDocument,
+  SubmitBudgetDocument,
+} from '../graphql/generated';
 import { BudgetGrid, type BudgetGridHandle, type Filters, type GridRow } from './BudgetGrid';
 import { Presence } from './Presence';
 import { Totals } from './Totals';
@@ -125,6 +132,9 @@ function UnitBudget({ planId, planName, unitCode, unitName, units, planPicker, p
       });
     },
   });
+  // Prior-year actuals are not in the grid document: a load (admins, from Power BI) reaches the row's read-only
+  // column through the cache, which this subscription's lines update by id.
+  useSubscription(GridLineReferenceDocument, { variables: { planId, unit: unitCode } });
   const [submit, submitting] = useMutation(SubmitBudgetDocument);
   const grid = useGridDocument(`budget:${planId}:${unitCode}`, token, me);
   const gridRef = useRef<BudgetGridHandle>(null);
