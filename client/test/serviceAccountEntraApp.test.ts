@@ -45,6 +45,15 @@ describe.skipIf(!hasChromium)('service accounts linked to an Entra application',
     await expect.poll(() => row.textContent()).toContain(second);
     expect(await stored()).toBe(second);
 
+    // The account's own page says which app is linked, and where to change it.
+    const [{ id }] = await world.server.sql("SELECT id FROM app_user WHERE display_name = 'Nightly sync'");
+    await page.goto(`/admin/users/${id}`);
+    const shown = page.getByTestId('person-entra-app');
+    await expect.poll(() => shown.textContent()).toContain(second);
+    await screenshot(page, 'service-account-entra-person');
+    await shown.getByRole('link', { name: 'Change on the Tokens page' }).click();
+    await expect.poll(() => new URL(page.url()).pathname).toBe('/tokens');
+
     await row.getByRole('button', { name: 'Unlink the Entra application of Nightly sync' }).click();
     const confirm = page.getByRole('dialog', { name: 'Unlink the Entra application of Nightly sync?' });
     await confirm.getByText('its open connections close').waitFor();

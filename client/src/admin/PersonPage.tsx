@@ -93,7 +93,16 @@ export function PersonPage() {
             <dt>Organisation</dt><dd>{person.organization
               ? <Link to={`/admin/organizations/${person.organization.id}`}>{person.organization.name}</Link>
               : <span className="muted">None (one of us)</span>}</dd>
-            <dt>Kind</dt><dd>{person.kind === 'SERVICE' ? 'Service account (tokens only, no sign-in)' : 'Person'}</dd>
+            <dt>Kind</dt><dd>{person.kind === 'SERVICE' ? 'Service account (no sign-in: access tokens or a linked Entra application)' : 'Person'}</dd>
+            {person.kind === 'SERVICE' && (
+              <>
+                <dt>Entra application</dt>
+                <dd data-testid="person-entra-app">
+                  {person.entraAppId ? <code>{person.entraAppId}</code> : <span className="muted">None</span>}{' '}
+                  <Link to="/tokens">{person.entraAppId ? 'Change on the Tokens page' : 'Link one on the Tokens page'}</Link>
+                </dd>
+              </>
+            )}
             <dt>Last sign-in</dt><dd>{person.lastSignInAt ? formatDateTime(person.lastSignInAt) : <span className="muted">Never</span>}</dd>
             <dt>Two-factor</dt><dd>{person.totpEnabled ? 'On (authenticator app)' : 'Off'}</dd>
           </dl>
