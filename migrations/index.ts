@@ -20,6 +20,7 @@ import { Migration20261203160200_Webhooks } from './Migration20261203160200_Webh
 import { Migration20261203160000_AccessTokens } from './Migration20261203160000_AccessTokens.js';
 import { Migration20261203170200_ServiceAccountEntraApp } from './Migration20261203170200_ServiceAccountEntraApp.js';
 import { Migration20261203170300_ImportSource } from './Migration20261203170300_ImportSource.js';
+import { Migration20261203171000_LineOrderIndex } from './Migration20261203171000_LineOrderIndex.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261121055827_Initial', class: Migration20261121055827_Initial },
@@ -38,4 +39,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261203160000_AccessTokens', class: Migration20261203160000_AccessTokens },
   { name: 'Migration20261203170200_ServiceAccountEntraApp', class: Migration20261203170200_ServiceAccountEntraApp },
   { name: 'Migration20261203170300_ImportSource', class: Migration20261203170300_ImportSource },
+  { name: 'Migration20261203171000_LineOrderIndex', class: Migration20261203171000_LineOrderIndex },
 ];

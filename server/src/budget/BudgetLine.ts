@@ -15,7 +15,8 @@ import { BusinessUnit } from '../directory/BusinessUnit.js';
  * Not a GraphQL type itself: the API's BudgetLine is BudgetLineType (why: see there).
  */
 @Entity({ tableName: 'budget_line' })
-@Index({ properties: ['plan', 'businessUnit', 'position'] })
+// A unit's lines in the grid's order, the id last: the OData feed's default order reads pages as index ranges.
+@Index({ properties: ['plan', 'businessUnit', 'position', 'id'] })
 // One line per unit, category, region and quarter in a plan (addBudgetLines: a line that exists is refused).
 @Unique({ name: 'budget_line_plan_unit_category_region_quarter_unique', properties: ['plan', 'businessUnit', 'productCategory', 'region', 'quarter'] })
 export class BudgetLine {

@@ -38,6 +38,12 @@ export interface EntitySet {
    * whose OData key is two properties, its row id): SQL expressions of non-null values, unique together.
    */
   tiebreak: { sql: string; type: EdmType }[];
+  /**
+   * The order of a request without `$orderby`, before the tiebreak: what a person opening the feed in Excel
+   * expects to see (a unit's lines together, in the grid's order), not the random order of ids. Non-null
+   * values that an edit of a row's figures never changes, so a read is still exactly-once while people work.
+   */
+  defaultOrder?: { sql: string; type: EdmType }[];
   from: string;
   /** The SQL expression of a row's business unit id, which the scope limits (null: plans, read whole). */
   unitIdSql: string | null;
@@ -64,6 +70,7 @@ export const ENTITY_SETS: readonly EntitySet[] = [
     properties: [p('Id', 'Edm.Guid', 'bp.id'), p('Name', 'Edm.String', 'bp.name'), p('FiscalYear', 'Edm.Int32', 'bp.fiscal_year'), p('Status', 'Edm.String', 'bp.status::text')],
     key: ['Id'],
     tiebreak: [{ sql: 'bp.id', type: 'Edm.Guid' }],
+    defaultOrder: [{ sql: 'bp.fiscal_year', type: 'Edm.Int32' }],
     from: 'budget_plan bp',
     unitIdSql: null,
     // Plans hold no figures: whoever may read some unit may list them all (as `budgetPlans` answers).
@@ -102,6 +109,15 @@ export const ENTITY_SETS: readonly EntitySet[] = [
     ],
     key: ['Id'],
     tiebreak: [{ sql: 'l.id', type: 'Edm.Guid' }],
+    // Plan by plan, unit by unit, each unit's lines in the grid's order (category, region, quarter: `position`,
+    // budget/planLayout.ts). The index on (plan_id, business_unit_id, position) serves it, so a page is an index
+    // range rather than a sort of every line. Units come in the order of their ids, not their codes: ordering by
+    // code would sort the whole set on every page.
+    defaultOrder: [
+      { sql: 'l.plan_id', type: 'Edm.Guid' },
+      { sql: 'l.business_unit_id', type: 'Edm.Guid' },
+      { sql: 'l.position', type: 'Edm.Int32' },
+    ],
     from: `budget_line l
       JOIN budget_plan bp ON bp.id = l.plan_id
       JOIN business_unit bu ON bu.id = l.business_unit_id

@@ -6,10 +6,11 @@
  * Paging is by keyset, not OFFSET: the order is the request's `$orderby` with the entity's tiebreak (its key)
  * last, so every row has one place in it, and a next page starts strictly after the last row sent. A row
  * present throughout a read is sent exactly once, however rows around it change meanwhile (unless its own
- * ordered values change between pages, which the default order, by the immutable key, rules out).
+ * ordered values change between pages, which the default orders rule out: they are by values an edit never
+ * changes, the plan, unit and grid position of a line, then the key).
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { withSqlClient } from '../db/sql.js';
+import { inSqlTransaction, withSqlClient } from '../db/sql.js';
 import { outputSql, sqlTypeOf, type EdmType, type EntitySet, type Property, type RowScope } from './entitySets.js';
 import { BadOption, SqlParams, type QueryOptions } from './queryOptions.js';
 
@@ -32,6 +33,7 @@ export const statementObservers = new Set<(text: string, values: readonly unknow
 
 function orderTerms(set: EntitySet, options: QueryOptions): OrderTerm[] {
   const terms: OrderTerm[] = options.orderBy.map((o) => ({ sql: o.property.sql, type: o.property.type, nullable: o.property.nullable, descending: o.descending }));
+  if (!options.orderBy.length) for (const t of set.defaultOrder ?? []) terms.push({ sql: t.sql, type: t.type, nullable: false, descending: false });
   for (const t of set.tiebreak) terms.push({ sql: t.sql, type: t.type, nullable: false, descending: false });
   return terms;
 }
@@ -75,6 +77,11 @@ function decodeSkipToken(token: string, terms: OrderTerm[]): Position {
 
 /** The condition "ordered after `after`", with nulls last in ascending order and first in descending (PostgreSQL's defaults, made explicit). */
 function afterCondition(terms: OrderTerm[], after: (string | null)[], params: SqlParams): string {
+  // Every term ascending and never null (the default orders): one row comparison, which PostgreSQL turns into
+  // an index range where an index has those columns, instead of an OR it can only filter with.
+  if (terms.every((t) => !t.descending && !t.nullable) && after.every((v) => v !== null)) {
+    return `(${terms.map((t) => t.sql).join(', ')}) > (${terms.map((t, i) => params.add(after[i], sqlTypeOf(t.type))).join(', ')})`;
+  }
   const alternatives: string[] = [];
   for (let i = 0; i < terms.length; i++) {
     const equalBefore = terms.slice(0, i).map((t, j) => (after[j] === null ? `${t.sql} IS NULL` : `${t.sql} = ${params.add(after[j], sqlTypeOf(t.type))}`));
@@ -99,10 +106,19 @@ function whereClause(conditions: (string | null)[]): string {
   return present.length ? `WHERE ${present.join(' AND ')}` : '';
 }
 
-async function run<R extends Record<string, unknown>>(em: EntityManager, text: string, values: unknown[]): Promise<R[]> {
+async function run<R extends Record<string, unknown>>(em: EntityManager, text: string, values: unknown[], walkTheIndex = false): Promise<R[]> {
   for (const observe of statementObservers) observe(text, values);
-  const { rows } = await withSqlClient(em, (client) => client.query<R>({ text, values }));
-  return rows;
+  if (!walkTheIndex) return (await withSqlClient(em, (client) => client.query<R>({ text, values }))).rows;
+  // A page in a default order (BudgetLines: plan, unit, position, id) is an index range: walk it in order and
+  // stop at the page's end. PostgreSQL estimates a row comparison by its first column alone, so after the
+  // first page of a big plan it expects a few hundred rows left, and would join and sort every remaining line
+  // on every page instead (measured: 100,000 lines read 20 times slower). Sorting is made its last resort for
+  // this one statement (SET LOCAL: the pooled connection keeps its settings); with no index in the order's
+  // shape it still sorts.
+  return inSqlTransaction(em, async (client) => {
+    await client.query('SET LOCAL enable_sort = off');
+    return (await client.query<R>({ text, values })).rows;
+  });
 }
 
 /** How many rows the filter matches within the scope ($count=true). */
@@ -156,7 +172,7 @@ export async function writePage(
     const where = whereClause([scopeCondition(set, scope, params), options.filter?.(params) ?? null, after ? afterCondition(terms, after, params) : null]);
     // One row more than wanted says whether there is more after this chunk.
     const text = `SELECT ${[...columns, ...keys].join(', ')} FROM ${set.from} ${where} ORDER BY ${orderBy} LIMIT ${want + 1}${offset ? ` OFFSET ${params.add(String(offset), 'int8')}` : ''}`;
-    const rows = await run(em, text, params.values);
+    const rows = await run(em, text, params.values, !options.orderBy.length && !!set.defaultOrder);
     offset = 0;
     const taken = rows.slice(0, want);
     let json = '';

@@ -14,6 +14,7 @@ import { ErrorCode } from '../errors.js';
 import { startFakeEntraAuthority } from '../testing/fakeEntraAuthority.js';
 import { eventually } from '../testing/gridClients.js';
 import { startTestServer, type TestServer } from '../testing/harness.js';
+import { unitGridLayout } from '../budget/planLayout.js';
 import { statementObservers } from './feed.js';
 
 type Row = Record<string, any>;
@@ -509,6 +510,18 @@ describe('OData feed', () => {
     }
   }, 60_000);
 
+  it('lists BudgetLines without $orderby as a person reads the grid: plan by plan, unit by unit, in the grid order', async () => {
+    const { rows } = await readAll(server, 'BudgetLines?$select=Id,PlanId,BusinessUnitCode,ProductCategory,Region,Quarter', as('admin'));
+    // Each unit's 120 lines come together (one block per plan and unit), in its grid's order.
+    const blocks = rows.map((r) => `${r.PlanId}/${r.BusinessUnitCode}`).filter((key, i, all) => i === 0 || all[i - 1] !== key);
+    expect(new Set(blocks).size).toBe(blocks.length);
+    const layout = unitGridLayout().map((l) => `${l.productCategory}/${l.region}/${l.quarter}`);
+    const firstUnit = rows.filter((r) => r.PlanId === rows[0].PlanId && r.BusinessUnitCode === rows[0].BusinessUnitCode);
+    expect(firstUnit.map((r) => `${r.ProductCategory}/${r.Region}/${r.Quarter}`)).toEqual(layout);
+    const expected = await server.sql(`SELECT id FROM budget_line ORDER BY plan_id, business_unit_id, position, id`);
+    expect(rows.map((r) => r.Id)).toEqual(expected.map((r) => r.id));
+  });
+
   it('reads BudgetLines through a real OData client (@odata/client) with a filter', async () => {
     const client = OData.New4({ serviceEndpoint: `${server.url}/odata/`, commonHeaders: { authorization: basic(tokens.viewer, 'excel') } });
     const filter = client.newFilter().property('Quarter').eq(EdmV4.String.from('Q4')).property('Region').eq(EdmV4.String.from('Asia Pacific'));
@@ -528,7 +541,7 @@ describe('OData paging with small pages while rows change', () => {
   }, 60_000);
   afterAll(() => server?.stop());
 
-  it('sends every row exactly once across pages, in the key order and in an $orderby order, as lines change and are added meanwhile', async () => {
+  it('sends every row exactly once across pages, in the default order and in an $orderby order, as lines change and are added meanwhile', async () => {
     const ids = (await server.sql(`SELECT id FROM budget_line`)).map((r) => r.id as string);
     let edits = 0;
     for (const query of ['BudgetLines?$select=Id', 'BudgetLines?$select=Id&$orderby=BudgetAmount desc,Region', 'BudgetLines?$select=Id&$orderby=Comment']) {
