@@ -299,6 +299,19 @@ function batchSection(out, s, options, result) {
   out.push('', `Ratios Plansync / reference: wall ${fmtRatio(b.ratio.wall)}, CPU ${fmtRatio(b.ratio.cpu)}.`);
 }
 
+/** Section 10: webhook deliveries, from the outbox to SUCCEEDED at a local receiver. */
+function webhooksSection(out, s) {
+  const w = s.webhooks;
+  scenarioHeader(out, '10. Webhook deliveries', w);
+  out.push(`${w.deliveries.toLocaleString('en')} events already in the outbox of a Plansync of its own (WEBHOOK_ALLOW_INSECURE, for a receiver on 127.0.0.1 that answers 204 at once), to every delivery SUCCEEDED in the log. Each goes the whole durable path: outbox row -> delivery row + pg-boss job (one transaction per 100 events), a worker takes the job, resolves and checks the address, decrypts the secret, signs with standardwebhooks, POSTs, and records the outcome (one transaction); ${w.concurrency} deliveries in flight (the server's workers). Reference, in the same run: the same bodies signed with standardwebhooks and POSTed by the load process with the same parallelism, nothing stored: the lower bound of the work without durability.`, '');
+  out.push('| side | wall ms | deliveries/s | server CPU s | PostgreSQL CPU s | CPU us per delivery (server + PostgreSQL) |');
+  out.push('|---|---|---|---|---|---|');
+  const p = w.plansync;
+  out.push(`| plansync | ${fmt(p.wallMs, 0)} | ${fmt(p.deliveriesPerSecond, 0)} | ${fmt(p.serverCpuSeconds)} | ${fmt(p.databaseCpuSeconds)} | ${fmt(p.cpuMicrosPerDelivery, 0)} |`);
+  out.push(`| reference | ${fmt(w.reference.wallMs, 0)} | ${fmt(w.reference.deliveriesPerSecond, 0)} | - | - | - |`);
+  out.push('', `Ratio Plansync / reference: deliveries/s ${fmtRatio(w.ratio.throughput)}. What the durability costs: a delivery is at least three PostgreSQL transactions (outbox to delivery and job, pg-boss fetch, outcome), which is where most of the ${fmt(p.cpuMicrosPerDelivery / 1000, 1)} ms of CPU per delivery goes; a budget cycle's events number in the hundreds, so this bounds a backlog's drain time, not everyday latency.`);
+}
+
 /** Section 11: the OData full read, each run of each side. */
 function odataSection(out, s) {
   const o = s.odata;
@@ -324,6 +337,7 @@ const SECTIONS = [
   ['coldstart', coldstartSection],
   ['scaleout', scaleoutSection],
   ['batch', batchSection],
+  ['webhooks', webhooksSection],
   ['odata', odataSection],
 ];
 
