@@ -34,6 +34,7 @@ import { BusinessUnit } from '../directory/BusinessUnit.js';
 import { User } from '../directory/User.js';
 import type { BatchSource, BudgetLineWriter, CellChanges, LiveDocuments, LiveEditGroup, LiveEditTarget, SystemColumnWrite } from '../budget/budgetLineWriter.js';
 import { inSqlTransaction, type SqlClient } from '../db/sql.js';
+import { sqlStateOf } from './writeRetries.js';
 import type { Logger } from '../log.js';
 import { isFrozen } from '../policies/budgetLine.js';
 import { isPlanOpen } from '../policies/budgetPlan.js';
@@ -462,7 +463,7 @@ export class GridServer implements LiveDocuments {
         });
       }
       await Promise.all(names.map((docName) => this.projection.flush(docName)));
-      const { result, changed } = await inSqlTransaction(this.options.em, write);
+      const { result, changed } = await this.transactionRetried(write);
       this.projection.learn(changed);
       for (const line of changed) this.options.events.publish('BUDGET_LINE_CHANGED', { planId: line.planId, unitId: line.businessUnit.id, line });
       return result;
@@ -471,6 +472,24 @@ export class GridServer implements LiveDocuments {
       for (const { docName, open } of held) {
         open.leases -= 1;
         this.releaseIfIdle(docName);
+      }
+    }
+  }
+
+  /**
+   * `write` in a transaction, once more (twice at most) when PostgreSQL broke a deadlock or a serialization
+   * conflict by ending it: grid edits keep being projected meanwhile (a turn holds API edits, not connections),
+   * and a projection batch that locks its lines in another order can meet the write's locks. Nothing of an ended
+   * transaction stays, and `write` reads everything again.
+   */
+  private async transactionRetried<T>(write: (client: SqlClient) => Promise<SystemColumnWrite<T>>): Promise<SystemColumnWrite<T>> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await inSqlTransaction(this.options.em, write);
+      } catch (err) {
+        const state = sqlStateOf(err);
+        if (attempt >= 3 || (state !== '40P01' && state !== '40001')) throw err;
+        this.options.log.warn({ err, attempt }, 'a system-column write met a deadlock; trying again');
       }
     }
   }

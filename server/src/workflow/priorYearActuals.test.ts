@@ -331,6 +331,47 @@ describe('loadPriorYearActuals against a local fake of Power BI', () => {
     expect((await gql(LOAD, { p: planId })).loadPriorYearActuals).toMatchObject({ linesUpdated: 1 });
   });
 
+  it('stays exact while a grid writes the same lines: every load lands whole, every version has its audit entry', async () => {
+    const planId = await newPlan(2036);
+    const finance = (await lines(planId)).filter((l) => l.businessUnit.code === 'FINANCE');
+    const start = new Map(finance.map((l) => [l.id, l.version as number]));
+    const grid = connectGrid(server.url, `budget:${planId}:FINANCE`, admin);
+    sockets.push(grid);
+    await synced(grid);
+    const rowsFor = (k: number) => finance.map((l, i) => row('FINANCE', l.productCategory, l.region, l.quarter, k * 1000 + i));
+
+    // Grid edits of every line, in reverse id order (the load locks in id order), while each load runs.
+    const byIdDesc = [...finance].sort((a, b) => (a.id < b.id ? 1 : -1));
+    let edits = 0;
+    const results: any[] = [];
+    for (let k = 1; k <= 5; k++) {
+      apis.queryResult = { rows: rowsFor(k) };
+      const load = server.gql(LOAD, { p: planId }, admin);
+      // A bounded burst: a flush waits for the queue to empty, so edits without end would hold the load back.
+      for (let burst = 0; burst < 10; burst++) {
+        edits += 1;
+        grid.doc.transact(() => byIdDesc.forEach((l, i) => grid.cells.set(`${l.id}/budgetAmount`, edits * 1000 + i)));
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      results.push(await load);
+    }
+    for (const res of results) expect(res.errors).toBeUndefined();
+    expect(results.map((r) => r.data.loadPriorYearActuals.linesUpdated)).toEqual([120, 120, 120, 120, 120]);
+
+    const lastEdit = (id: string) => edits * 1000 + byIdDesc.findIndex((b) => b.id === id);
+    await eventually(async () => (await lines(planId)).filter((l) => l.businessUnit.code === 'FINANCE').every((l) => l.budgetAmount === lastEdit(l.id)), 'the last grid edits projected');
+    const after = (await lines(planId)).filter((l) => l.businessUnit.code === 'FINANCE');
+    const audits = new Map(
+      (await server.sql<{ line_id: string; n: string }>('SELECT line_id, count(*) AS n FROM cell_change WHERE line_id = ANY($1::uuid[]) GROUP BY line_id', [finance.map((l) => l.id)])).map((r) => [r.line_id, Number(r.n)]),
+    );
+    for (const line of after) {
+      expect(line.priorYearActual).toBe(5000 + finance.findIndex((l) => l.id === line.id));
+      expect(line.version - start.get(line.id)!, line.id).toBe(audits.get(line.id));
+    }
+    const priorEntries = await server.sql<{ n: string }>("SELECT count(*) AS n FROM cell_change WHERE line_id = ANY($1::uuid[]) AND column_name = 'priorYearActual'", [finance.map((l) => l.id)]);
+    expect(Number(priorEntries[0].n)).toBe(5 * 120);
+  });
+
   it('is refused on a closed plan, and to every role but admins', async () => {
     const planId = await newPlan(2035);
     apis.queryResult = { rows: [row('FINANCE', 'Laptops', 'Europe', 'Q1', 10)] };
