@@ -167,7 +167,9 @@ export interface ImportRequest {
 export async function importSheet(request: ImportRequest): Promise<ImportOutcome> {
   const { em, viewer, plan, scope, rows, decimalComma } = request;
   const header = rows[0];
-  if (!header || header.cells.every(isBlank)) throw new MalformedFile('The file is empty: its first row must be the header row of an export');
+  if (!header || header.cells.every(isBlank)) {
+    throw new MalformedFile(rows.length === 0 ? 'The file is empty: it needs the header row of an export, then the lines' : 'The first row must be the header row of an export (Line id, Business unit, …)');
+  }
   const columns = locateHeaders(header.cells.map(cellText));
   const byKey = KEY_HEADERS.every((h) => columns.has(h));
   if (!columns.has('Line id') && !byKey) {

@@ -319,9 +319,19 @@ describe('spreadsheets', () => {
       // A formula as Excel saves it, with its result: the result is imported.
       sheet.getRow(5).getCell(8).value = { formula: 'G5*2', result: 1554 };
       sheet.getRow(5).getCell(9).value = '=not a formula, a comment';
+      // Nothing is evaluated here: a formula without a saved value, and an error value, are refused.
+      sheet.getRow(6).getCell(7).value = { formula: 'G5*3' } as ExcelJS.CellFormulaValue;
+      sheet.getRow(6).getCell(8).value = { error: '#DIV/0!' } as ExcelJS.CellErrorValue;
       const edited = Buffer.from(await workbook.xlsx.writeBuffer());
       const answer = await importAs('admin', edited, { type: XLSX });
-      expect(answer.json).toEqual({ applied: 3, unchanged: 120 * 3 - 3, rejected: [] });
+      expect(answer.json).toEqual({
+        applied: 3,
+        unchanged: 120 * 3 - 5,
+        rejected: [
+          { row: 6, column: 'Budget amount', reason: expect.stringContaining('a formula without a saved value') },
+          { row: 6, column: 'Forecast sales', reason: expect.stringContaining('#DIV/0!') },
+        ],
+      });
       const [row] = await server.sql(`SELECT budget_amount, forecast_sales, comment FROM budget_line WHERE id = $1`, [lineId]);
       expect(row).toEqual({ budget_amount: 777, forecast_sales: 1554, comment: '=not a formula, a comment' });
     });
