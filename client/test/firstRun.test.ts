@@ -9,6 +9,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startChildServer, type ChildServer } from '../../server/src/testing/childServer.js';
 import { hasChromium, launchBrowser, screenshot, type Person } from './browser.js';
+import { openAdminSection } from './adminNav.js';
 import { openGrid, typeInto } from './gridPage.js';
 
 const ADMIN = { ADMIN_EMAIL: 'first.admin@example.org', ADMIN_PASSWORD: 'the very first password' };
@@ -52,7 +53,7 @@ describe.skipIf(!hasChromium)('the first run, from an empty database to a first 
     await page.getByTestId('me').waitFor();
 
     // A unit, then a plan with every unit's lines (there is no plan to copy).
-    await page.getByRole('link', { name: 'Plans' }).click();
+    await openAdminSection(page, 'Plans');
     const unitForm = page.getByRole('form', { name: 'New business unit' });
     await unitForm.getByLabel('Code').fill('RESEARCH');
     await unitForm.getByLabel('Name').fill('Research');
@@ -65,7 +66,7 @@ describe.skipIf(!hasChromium)('the first run, from an empty database to a first 
     await expect.poll(() => page.locator('tr[data-plan="FY2027 Budget"]').textContent()).toContain('Open');
 
     // A leader for the unit, invited with a one-time link.
-    await page.getByRole('link', { name: 'Users' }).click();
+    await page.getByRole('navigation', { name: 'Admin' }).getByRole('link', { name: 'Users' }).click();
     await page.getByRole('button', { name: 'New person…' }).click();
     const form = page.getByRole('form', { name: 'New person' });
     await form.getByLabel('Email').fill('rita@example.org');

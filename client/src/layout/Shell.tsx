@@ -1,10 +1,14 @@
 /**
  * The frame of every signed-in view: navigation by what the person may open (`me.can`), who they are,
- * sign-out. The views other than the grid load on first open (React.lazy), so that their libraries (rjsf,
+ * sign-out. The top bar holds the daily work (grid, workflows, submissions, audit log) and one "Admin" entry;
+ * the administration sections (people, sign-ins, organisations, plans, activity, webhooks, integrations) have
+ * their own navigation, a second row under the top bar on those pages only, so the top bar stays one short row.
+ * The views other than the grid load on first open (React.lazy), so that their libraries (rjsf,
  * recharts, csv-stringify) stay out of the sign-in and grid bundle.
  */
 import { lazy, Suspense } from 'react';
-import { NavLink, Navigate, Route, Routes, useLocation } from 'react-router';
+import { Link, NavLink, Navigate, Route, Routes, useLocation } from 'react-router';
+import type { MeQuery } from '../graphql/generated';
 import { ErrorBoundary } from '../common/ErrorBoundary';
 import { Loading } from '../common/Status';
 import { useSession } from '../auth/MeContext';
@@ -28,6 +32,36 @@ const SignInsPage = lazy(() => import('../admin/SignInsPage').then((m) => ({ def
 const OrganizationsPage = lazy(() => import('../admin/OrganizationsPage').then((m) => ({ default: m.OrganizationsPage })));
 const OrganizationPage = lazy(() => import('../admin/OrganizationPage').then((m) => ({ default: m.OrganizationPage })));
 const TokensPage = lazy(() => import('../tokens/TokensPage').then((m) => ({ default: m.TokensPage })));
+const IntegrationsPage = lazy(() => import('../admin/IntegrationsPage').then((m) => ({ default: m.IntegrationsPage })));
+
+type Abilities = MeQuery['me']['can'];
+
+/** The administration sections, in the admin area's order, each offered when `me.can` says so. */
+const ADMIN_SECTIONS: { to: string; label: string; offered: (can: Abilities) => boolean }[] = [
+  { to: '/admin/users', label: 'Users', offered: (can) => can.listUsers },
+  { to: '/admin/sign-ins', label: 'Sign-ins', offered: (can) => can.manageUsers },
+  { to: '/admin/organizations', label: 'Organisations', offered: (can) => can.manageUsers },
+  { to: '/admin/plans', label: 'Plans', offered: (can) => can.managePlans },
+  { to: '/admin/activity', label: 'Activity', offered: (can) => can.readActivityLog },
+  // Webhooks and integrations are for admins only, as the activity log is (the server refuses everyone else anyway).
+  { to: '/admin/webhooks', label: 'Webhooks', offered: (can) => can.readActivityLog },
+  { to: '/admin/integrations', label: 'Integrations', offered: (can) => can.readActivityLog },
+];
+
+const within = (pathname: string, to: string) => pathname === to || pathname.startsWith(`${to}/`);
+
+/**
+ * The admin area's own navigation: a second row under the top bar, on the admin pages only. A row rather than a
+ * column beside the page: the people, sign-in and activity tables need the page's whole width.
+ */
+function AdminNav({ sections }: { sections: typeof ADMIN_SECTIONS }) {
+  return (
+    <nav aria-label="Admin" className="admin-nav">
+      <span className="admin-nav-title" aria-hidden="true">Admin</span>
+      {sections.map((section) => <NavLink key={section.to} to={section.to}>{section.label}</NavLink>)}
+    </nav>
+  );
+}
 
 export function Shell() {
   const { me, signOut } = useSession();
@@ -35,31 +69,34 @@ export function Shell() {
   // What to offer is the server's answer (me.can), from the same policies that guard each view's data.
   const { can } = me;
   const home = can.readBudgets ? '/grid' : can.readWorkflows ? '/workflows' : can.listUsers ? '/admin/users' : '/account';
+  const adminSections = ADMIN_SECTIONS.filter((section) => section.offered(can));
+  const inAdmin = adminSections.some((section) => within(location.pathname, section.to));
   return (
     <div className="shell">
-      <header className="topbar">
-        <span className="brand">Plansync</span>
-        <nav aria-label="Main">
-          {can.readBudgets && <NavLink to="/grid">Budget grid</NavLink>}
-          {can.readWorkflows && <NavLink to="/workflows">Workflows</NavLink>}
-          {can.reviewSubmissions && <NavLink to="/admin/submissions">Submissions</NavLink>}
-          {can.readAuditLog && <NavLink to="/admin/audit">Audit log</NavLink>}
-          {can.listUsers && <NavLink to="/admin/users">Users</NavLink>}
-          {can.manageUsers && <NavLink to="/admin/sign-ins">Sign-ins</NavLink>}
-          {can.manageUsers && <NavLink to="/admin/organizations">Organisations</NavLink>}
-          {can.managePlans && <NavLink to="/admin/plans">Plans</NavLink>}
-          {can.readActivityLog && <NavLink to="/admin/activity">Activity</NavLink>}
-          {can.readActivityLog && <NavLink to="/admin/webhooks">Webhooks</NavLink>}
-        </nav>
-        <div className="who">
-          {/* The person's own account (password, two-factor sign-in) is one click from every view. */}
-          <NavLink to="/account" className="account-link" title="Your account: password and two-factor sign-in" data-testid="me">
-            {me.displayName} <span className="badge" data-role={me.role}>{roleLabel(me.role)}</span>
-          </NavLink>
-          {/* Everyone may make access tokens for their scripts and spreadsheets. */}
-          <NavLink to="/tokens" className="account-link" title="Access tokens for scripts, Excel and Power BI">Tokens</NavLink>
-          <button className="link" onClick={signOut}>Sign out</button>
+      <header className="masthead">
+        <div className="topbar">
+          <span className="brand">Plansync</span>
+          <nav aria-label="Main" className="main-nav">
+            {can.readBudgets && <NavLink to="/grid">Budget grid</NavLink>}
+            {can.readWorkflows && <NavLink to="/workflows">Workflows</NavLink>}
+            {can.reviewSubmissions && <NavLink to="/admin/submissions">Submissions</NavLink>}
+            {can.readAuditLog && <NavLink to="/admin/audit">Audit log</NavLink>}
+            {/* One entry for every administration section: it opens the first the person may use. */}
+            {adminSections.length > 0 && (
+              <Link to={adminSections[0].to} className={inAdmin ? 'active' : undefined} aria-current={inAdmin ? 'true' : undefined}>Admin</Link>
+            )}
+          </nav>
+          <div className="who">
+            {/* The person's own account (password, two-factor sign-in) is one click from every view. */}
+            <NavLink to="/account" className="account-link" title="Your account: password and two-factor sign-in" data-testid="me">
+              {me.displayName} <span className="badge" data-role={me.role}>{roleLabel(me.role)}</span>
+            </NavLink>
+            {/* Everyone may make access tokens for their scripts and spreadsheets. */}
+            <NavLink to="/tokens" className="account-link" title="Access tokens for scripts, Excel and Power BI">Tokens</NavLink>
+            <button className="link" onClick={signOut}>Sign out</button>
+          </div>
         </div>
+        {inAdmin && <AdminNav sections={adminSections} />}
       </header>
       <main className="content">
         <WaitingForAccess />
@@ -78,8 +115,8 @@ export function Shell() {
               {can.reviewSubmissions && <Route path="/admin/submissions" element={<SubmissionsPage />} />}
               {can.managePlans && <Route path="/admin/plans" element={<PlansPage />} />}
               {can.readActivityLog && <Route path="/admin/activity" element={<ActivityLogPage />} />}
-              {/* Webhooks are for admins only, as the activity log is (the server refuses everyone else anyway). */}
               {can.readActivityLog && <Route path="/admin/webhooks" element={<WebhooksPage />} />}
+              {can.readActivityLog && <Route path="/admin/integrations" element={<IntegrationsPage />} />}
               <Route path="/account" element={<AccountPage />} />
               <Route path="/tokens" element={<TokensPage />} />
               <Route path="/profile" element={<Navigate to="/account" replace />} />
