@@ -12,6 +12,7 @@ import { TotpResolver } from './auth/TotpResolver.js';
 import { AuditLogResolver } from './budget/AuditLogResolver.js';
 import { BatchWriteResolver } from './budget/BatchWriteResolver.js';
 import { BudgetLineResolver } from './budget/BudgetLineResolver.js';
+import { CellHistoryResolver } from './budget/CellHistoryResolver.js';
 import type { BudgetLineParent } from './budget/BudgetLineType.js';
 import { BudgetLineRelations, BudgetSubmissionRelations, CellChangeRelations } from './budget/RelationResolvers.js';
 import { PlanAdminResolver } from './budget/PlanAdminResolver.js';
@@ -56,6 +57,7 @@ export const resolvers = [
   SubmissionResolver,
   BudgetSubmissionRelations,
   AuditLogResolver,
+  CellHistoryResolver,
   CellChangeRelations,
   WorkflowResolver,
   SubmissionWorkflowResolver,

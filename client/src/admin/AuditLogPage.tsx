@@ -9,7 +9,7 @@ import { download } from '../common/csv';
 import { ErrorMessage, Loading } from '../common/Status';
 import { formatDateTime } from '../common/format';
 import { LiveBadge, useSocket } from '../common/wsConnection';
-import { auditCsv, columnLabel, formatValue } from './auditFormat';
+import { auditCsv, columnLabel, formatValue, sourceLabel } from './auditFormat';
 import { useAuditLog, type AuditEntry } from './useAuditLog';
 
 /** Listens to one plan's line changes; each one means new audit entries to show. */
@@ -32,7 +32,7 @@ function AuditRow({ entry, fresh }: { entry: AuditEntry; fresh: boolean }) {
         {' '}<span role="img" aria-label="changed to">→</span>{' '}
         <span className="new" title={entry.newValue ?? ''}>{formatValue(entry.column, entry.newValue)}</span>
       </td>
-      <td><span className={`badge ${entry.source === 'GRID' ? '' : 'neutral'}`}>{entry.source === 'GRID' ? 'Grid' : 'API'}</span></td>
+      <td><span className={`badge ${entry.source === 'GRID' ? '' : 'neutral'}`}>{sourceLabel(entry.source)}</span></td>
     </tr>
   );
 }

@@ -5,6 +5,10 @@ import type { AuditEntry } from './useAuditLog';
 const COLUMN_LABELS: Record<string, string> = { budgetAmount: 'Budget', forecastSales: 'Forecast', comment: 'Comment', priorYearActual: 'Prior-year actual' };
 export const columnLabel = (column: string) => COLUMN_LABELS[column] ?? column;
 
+const SOURCE_LABELS: Record<string, string> = { GRID: 'Grid', API: 'API', IMPORT: 'Import', RESTORE: 'Restore' };
+/** How an entry came: the grid, a mutation, a spreadsheet import, or a restore of an earlier value. */
+export const sourceLabel = (source: string) => SOURCE_LABELS[source] ?? source;
+
 const numberFormat = new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 });
 
 /** Amounts as numbers with separators; comments as they are; nothing as an em dash. */

@@ -5,7 +5,7 @@ import { BudgetLine } from './BudgetLine.js';
 import { BudgetLineType } from './BudgetLineType.js';
 import { BusinessUnit } from '../directory/BusinessUnit.js';
 
-export const CHANGE_SOURCES = ['GRID', 'API', 'IMPORT'] as const;
+export const CHANGE_SOURCES = ['GRID', 'API', 'IMPORT', 'RESTORE'] as const;
 export type ChangeSource = (typeof CHANGE_SOURCES)[number];
 
 export function isChangeSource(text: string): text is ChangeSource {
@@ -14,7 +14,8 @@ export function isChangeSource(text: string): text is ChangeSource {
 export const ChangeSourceEnum = Object.fromEntries(CHANGE_SOURCES.map((s) => [s, s])) as { [K in ChangeSource]: K };
 registerEnumType(ChangeSourceEnum, {
   name: 'ChangeSource',
-  description: 'GRID: an edit over the collaborative grid websocket. API: a GraphQL mutation. IMPORT: a spreadsheet imported (POST /import/budget-lines).',
+  description: 'GRID: an edit over the collaborative grid websocket. API: a GraphQL mutation. IMPORT: a spreadsheet imported (POST /import/budget-lines). ' +
+    'RESTORE: a cell set back to an earlier change\'s old value (restoreCell).',
 });
 
 /**

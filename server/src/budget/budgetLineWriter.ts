@@ -34,6 +34,9 @@ export type CellChanges = Partial<Record<EditableColumn, CellValue>>;
 /** How a batch of edits came (the audit log's source): updateBudgetLines, or a spreadsheet import. */
 export type BatchSource = Extract<ChangeSource, 'API' | 'IMPORT'>;
 
+/** How a single-line edit came: updateBudgetLine, or restoreCell setting a cell back to an earlier value. */
+export type EditSource = Extract<ChangeSource, 'API' | 'RESTORE'>;
+
 /** Checks every given column; throws BAD_USER_INPUT naming the first bad one. */
 export function validateCellChanges(changes: CellChanges): void {
   for (const column of EDITABLE_COLUMNS) {
@@ -63,7 +66,7 @@ export interface LiveEditGroup {
  * when every earlier change of that document is in the rows, and may throw to refuse the edit.
  */
 export interface LiveDocuments {
-  applyEdit(target: LiveEditTarget, changes: CellChanges, userId: string, beforeApply: () => Promise<void>): Promise<void>;
+  applyEdit(target: LiveEditTarget, changes: CellChanges, userId: string, beforeApply: () => Promise<void>, source?: EditSource): Promise<void>;
   /**
    * A batch of API edits (updateBudgetLines), one group per document: once every earlier change of each of
    * these documents is in the rows, `decide` says which lines to apply (it may read the rows); each document
@@ -130,13 +133,17 @@ export class BudgetLineWriter {
     return this.live.writeSystemColumn(targets, write);
   }
 
-  /** An API edit of one line, by `viewer`, optionally guarded by the version the caller last saw. */
+  /**
+   * An API edit of one line, by `viewer`, optionally guarded by the version the caller last saw; audited with
+   * `source` (API, or RESTORE for restoreCell).
+   */
   async updateLine(
     em: EntityManager,
     viewer: Viewer,
     lineId: string,
     changes: CellChanges,
     expectedVersion?: number | null,
+    source: EditSource = 'API',
   ): Promise<BudgetLine> {
     if (!isUuid(lineId)) throw hiddenRow(viewer, 'update', 'BudgetLine');
     validateCellChanges(changes);
@@ -168,7 +175,7 @@ export class BudgetLineWriter {
           currentVersion: current.version,
         });
       }
-    });
+    }, source);
     return em.findOneOrFail(BudgetLine, { id: lineId }, { refresh: true, populate: ['businessUnit', 'updatedBy'] });
   }
 }

@@ -11,6 +11,16 @@ export type CellValue = number | string | null;
 export const MAX_AMOUNT = 1e12;
 export const MAX_COMMENT_LENGTH = 2000;
 
+/**
+ * The columns the audit log records: the editable ones, and priorYearActual, which only the Power BI actuals load
+ * writes (workflow/priorYearActuals.ts).
+ */
+export const AUDITED_COLUMNS = [...EDITABLE_COLUMNS, 'priorYearActual'] as const;
+
+export function isAuditedColumn(name: string): name is (typeof AUDITED_COLUMNS)[number] {
+  return (AUDITED_COLUMNS as readonly string[]).includes(name);
+}
+
 export function isEditableColumn(name: string): name is EditableColumn {
   return (EDITABLE_COLUMNS as readonly string[]).includes(name);
 }

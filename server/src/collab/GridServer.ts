@@ -32,7 +32,7 @@ import { BudgetPlan, type PlanStatus } from '../budget/BudgetPlan.js';
 import { BudgetSubmission, type SubmissionStatus } from '../budget/BudgetSubmission.js';
 import { BusinessUnit } from '../directory/BusinessUnit.js';
 import { User } from '../directory/User.js';
-import type { BatchSource, BudgetLineWriter, CellChanges, LiveDocuments, LiveEditGroup, LiveEditTarget, SystemColumnWrite } from '../budget/budgetLineWriter.js';
+import type { BatchSource, BudgetLineWriter, CellChanges, EditSource, LiveDocuments, LiveEditGroup, LiveEditTarget, SystemColumnWrite } from '../budget/budgetLineWriter.js';
 import { inSqlTransaction, type SqlClient } from '../db/sql.js';
 import { sqlStateOf } from './writeRetries.js';
 import type { Logger } from '../log.js';
@@ -319,10 +319,16 @@ export class GridServer implements LiveDocuments {
   }
 
   /**
-   * LiveDocuments: an API edit, applied to the line's live document as a change by `userId`, then
+   * LiveDocuments: an API edit (or a restore: `source`), applied to the line's live document as a change by `userId`, then
    * projected like any grid edit. `beforeApply` (the version check) runs once earlier edits are in the row.
    */
-  async applyEdit(target: LiveEditTarget, changes: CellChanges, userId: string, beforeApply: () => Promise<void>): Promise<void> {
+  async applyEdit(
+    target: LiveEditTarget,
+    changes: CellChanges,
+    userId: string,
+    beforeApply: () => Promise<void>,
+    source: EditSource = 'API',
+  ): Promise<void> {
     const docName = formatDocName(target.planId, target.unitCode);
     const open = await this.acquire(docName);
     open.leases += 1;
@@ -330,7 +336,7 @@ export class GridServer implements LiveDocuments {
       const run = open.editChain.then(async () => {
         await this.projection.flush(docName);
         await beforeApply();
-        open.document.applyEdits(target.lineId, changes, { kind: 'api', author: { userId, source: 'API' } });
+        open.document.applyEdits(target.lineId, changes, { kind: 'api', author: { userId, source } });
         await this.projection.flush(docName);
       });
       open.editChain = run.catch(() => undefined);
