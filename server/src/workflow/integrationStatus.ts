@@ -92,8 +92,8 @@ export function integrationStatus({ config, health, redisUp, webhooks }: Integra
     {
       key: 'powerBi',
       name: 'Power BI',
-      purpose: "Approved budgets: the budget_submission workflow's publish_to_powerbi step refreshes the semantic model (and appends to a push dataset where one is still configured).",
-      howToConfigure: 'Set POWERBI_REFRESH_GROUP_ID and POWERBI_REFRESH_DATASET_ID (or POWERBI_GROUP_ID and POWERBI_DATASET_ID for a push dataset) with the ENTRA_* settings; simulated without.',
+      purpose: "Approved budgets: the budget_submission workflow's publish_to_powerbi step refreshes the semantic model (and appends to a push dataset where one is still configured). Prior-year actuals: the Plans page's \"Load actuals\" runs a DAX query on a semantic model (loadPriorYearActuals).",
+      howToConfigure: 'Set POWERBI_REFRESH_GROUP_ID and POWERBI_REFRESH_DATASET_ID (or POWERBI_GROUP_ID and POWERBI_DATASET_ID for a push dataset) with the ENTRA_* settings; simulated without. Actuals: POWERBI_ACTUALS_DATASET_ID and POWERBI_ACTUALS_DAX (POWERBI_ACTUALS_GROUP_ID for a workspace); off without.',
       detail: null,
       ...microsoft(health, 'Power BI'),
     },
