@@ -3,6 +3,12 @@
  * scope is in the query (the caller's units: policies/cellChange.ts), never filtered after fetching; a
  * `lineId` the caller may not read answers exactly like a missing one (policies/authorize.ts).
  *
+ * Filters (all optional, combined with AND, in the WHERE clause with the scope): a unit by code (one the caller
+ * may not read, or none by that code: FORBIDDEN, as `budgetLines` answers), a person by email (nobody by that
+ * email: an empty page, as for someone with no entries), a column, and `since`/`until` (both inclusive). A
+ * cursor carries a digest of the filters it was given out with (`auditFilters.ts`): with other filters it is
+ * BAD_USER_INPUT, never a page of something else. Without filters the cursor is as it always was.
+ *
  * Out of scope: writing entries (the grid's projection, collab/gridProjection.ts, through lineStore.ts) and
  * an entry's line and author (RelationResolvers.ts).
  */
@@ -17,6 +23,9 @@ import { decodeCursor, encodeCursor, PageInfo } from '../graphql/connections.js'
 import { BudgetLine } from './BudgetLine.js';
 import { CellChange } from './CellChange.js';
 import { RemovedBudgetLine } from './RemovedBudgetLine.js';
+import { auditCursorKind, normalizeAuditFilters, type AuditFilters } from './auditFilters.js';
+import { readableUnitByCode } from './unitLookup.js';
+import { User } from '../directory/User.js';
 
 @ObjectType()
 class CellChangeEdge {
@@ -36,24 +45,34 @@ export class CellChangeConnection {
   pageInfo!: PageInfo;
 }
 
-const CURSOR_KIND = 'cell_change';
 const MAX_PAGE = 500;
 
 @Resolver()
 export class AuditLogResolver {
   @Query(() => CellChangeConnection, {
-    description: 'Cell changes the caller may see, newest first; `after` continues from a cursor; `lineId` narrows to one line.',
+    description:
+      'Cell changes the caller may see, newest first; `after` continues from a cursor given out with the same filters; ' +
+      '`lineId` narrows to one line, `businessUnitCode` to a unit (FORBIDDEN if the caller may not read it), `userEmail` ' +
+      'to one person\'s changes, `column` to one column, `since`/`until` to a time range (inclusive; since after until: ' +
+      'BAD_USER_INPUT).',
   })
   async auditLog(
     @Arg('first', () => Int, { nullable: true }) first: number | null,
     @Arg('after', () => String, { nullable: true }) after: string | null,
     @Arg('lineId', () => ID, { nullable: true }) lineId: string | null,
+    @Arg('businessUnitCode', () => String, { nullable: true }) businessUnitCode: string | null,
+    @Arg('userEmail', () => String, { nullable: true }) userEmail: string | null,
+    @Arg('column', () => String, { nullable: true }) column: string | null,
+    @Arg('since', () => Date, { nullable: true }) since: Date | null,
+    @Arg('until', () => Date, { nullable: true }) until: Date | null,
     @Ctx() ctx: GraphQLContext,
   ): Promise<CellChangeConnection> {
     const viewer = requireViewer(ctx);
     const limit = first ?? 50;
     if (limit < 0 || limit > MAX_PAGE) throw badUserInput(`first must be between 0 and ${MAX_PAGE}`, 'first');
-    const afterId = after != null ? decodeCursor(CURSOR_KIND, after) : null;
+    const filters: AuditFilters = normalizeAuditFilters({ businessUnitCode, userEmail, column, since, until });
+    const cursorKind = auditCursorKind(filters);
+    const afterId = after != null ? decodeCursor(cursorKind, after) : null;
 
     const where: Record<string, unknown> = {};
     if (lineId != null) {
@@ -62,9 +81,26 @@ export class AuditLogResolver {
       authorize(viewer, 'read', 'BudgetLine', line && { unitId: line.businessUnit.id });
       where.line = line!.id;
     }
-    const unitIds = unitIdsOf(readableCellChanges(viewer));
-    if (unitIds?.length === 0) return { edges: [], pageInfo: { hasNextPage: false, endCursor: null } };
-    if (unitIds !== null) where.businessUnit = { $in: unitIds };
+    const empty = { edges: [], pageInfo: { hasNextPage: false, endCursor: null } };
+    if (filters.businessUnitCode != null) {
+      // The caller's scope is checked here: a readable unit is within it, so the WHERE below needs no $in.
+      where.businessUnit = (await readableUnitByCode(ctx.em, viewer, filters.businessUnitCode)).id;
+    } else {
+      const unitIds = unitIdsOf(readableCellChanges(viewer));
+      if (unitIds?.length === 0) return empty;
+      if (unitIds !== null) where.businessUnit = { $in: unitIds };
+    }
+    if (filters.userEmail != null) {
+      // Looked up first so that the query stays on cell_change's (user_id, id) index; nobody: nothing to show.
+      // Whole (no `fields`): a partial entity in the identity map would answer `user { email }` below without it.
+      const person = await ctx.em.findOne(User, { email: filters.userEmail });
+      if (!person) return empty;
+      where.user = person.id;
+    }
+    if (filters.column != null) where.column = filters.column;
+    if (filters.since != null || filters.until != null) {
+      where.at = { ...(filters.since != null && { $gte: filters.since }), ...(filters.until != null && { $lte: filters.until }) };
+    }
     if (afterId !== null) where.id = { $lt: afterId };
 
     const rows = await ctx.em.find(CellChange, where, {
@@ -76,7 +112,7 @@ export class AuditLogResolver {
       strategy: 'select-in',
     });
     const page = rows.slice(0, limit);
-    const edges = page.map((node) => ({ cursor: encodeCursor(CURSOR_KIND, node.id), node }));
+    const edges = page.map((node) => ({ cursor: encodeCursor(cursorKind, node.id), node }));
     return { edges, pageInfo: { hasNextPage: rows.length > limit, endCursor: edges.at(-1)?.cursor ?? null } };
   }
 }
