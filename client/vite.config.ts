@@ -28,6 +28,8 @@ export default defineConfig({
       '/graphql': { target: 'http://127.0.0.1:4000', ws: true },
       '/yjs': { target: 'http://127.0.0.1:4000', ws: true },
       '/auth': 'http://127.0.0.1:4000',
+      '/export': 'http://127.0.0.1:4000',
+      '/import': 'http://127.0.0.1:4000',
     },
   },
   build: {

@@ -24,6 +24,8 @@ import { Totals } from './Totals';
 import { useGridDocument, type ConnectionStatus } from './useGridDocument';
 import { useNotices, Notices } from '../common/Notices';
 import { PlanPicker, usePlanChoice } from '../common/planChoice';
+import { SpreadsheetExport } from './SpreadsheetExport';
+import { SpreadsheetImport } from './SpreadsheetImport';
 
 const STATUS_LABEL: Record<ConnectionStatus, string> = {
   connecting: 'Connecting…',
@@ -213,6 +215,11 @@ function UnitBudget({ planId, planName, unitCode, unitName, units, planPicker, p
         <FilterSelect label="Region" all="All regions" choices={options.regions} value={filters.region} onChange={(region) => setFilters({ ...filters, region })} />
         <FilterSelect label="Category" all="All categories" choices={options.categories} value={filters.category} onChange={(category) => setFilters({ ...filters, category })} />
         <FilterSelect label="Quarter" all="All quarters" choices={options.quarters} value={filters.quarter} onChange={(quarter) => setFilters({ ...filters, quarter })} />
+        <SpreadsheetExport token={token} planId={planId} unitCode={unitCode} onNotice={notify} onUnauthenticated={rejected} />
+        {/* Offered to who may change the unit now (the server's canEdit); otherwise the banner says why not. */}
+        {submission?.canEdit && (
+          <SpreadsheetImport token={token} planId={planId} planName={planName} onNotice={notify} onUnauthenticated={rejected} />
+        )}
         <button className="secondary" onClick={() => gridRef.current?.undo()} disabled={readOnly} title="Undo your last edit (Ctrl+Z)">
           Undo
         </button>

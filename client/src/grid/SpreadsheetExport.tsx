@@ -1,0 +1,49 @@
+/**
+ * The grid page's Export menu: the unit's lines of the plan as an Excel or a CSV file, as the server writes
+ * them (every line the person may read of the unit, whatever the grid's filters show).
+ */
+import { useRef, useState } from 'react';
+import { downloadSheet, SheetRequestError, type SheetFormat } from './spreadsheetHttp';
+
+const CHOICES: { format: SheetFormat; label: string }[] = [
+  { format: 'xlsx', label: 'Excel (.xlsx)' },
+  { format: 'csv', label: 'CSV (.csv)' },
+];
+
+export function SpreadsheetExport({ token, planId, unitCode, onNotice, onUnauthenticated }: {
+  token: string;
+  planId: string;
+  unitCode: string;
+  onNotice: (text: string) => void;
+  onUnauthenticated: () => void;
+}) {
+  const menu = useRef<HTMLDetailsElement>(null);
+  const [busy, setBusy] = useState<SheetFormat | null>(null);
+
+  async function exportAs(format: SheetFormat) {
+    if (menu.current) menu.current.open = false;
+    setBusy(format);
+    try {
+      const name = await downloadSheet(token, planId, unitCode, format);
+      onNotice(`Exported ${name}.`);
+    } catch (err) {
+      if (err instanceof SheetRequestError && err.unauthenticated) onUnauthenticated();
+      onNotice(`Could not export: ${(err as Error).message}`);
+    } finally {
+      setBusy(null);
+    }
+  }
+
+  return (
+    <details className="menu" ref={menu}>
+      <summary className="button secondary" aria-busy={busy !== null}>{busy ? 'Exporting…' : 'Export'}</summary>
+      <div className="menu-items" role="group" aria-label="Export as">
+        {CHOICES.map(({ format, label }) => (
+          <button key={format} type="button" className="secondary" onClick={() => void exportAs(format)} disabled={busy !== null}>
+            {label}
+          </button>
+        ))}
+      </div>
+    </details>
+  );
+}

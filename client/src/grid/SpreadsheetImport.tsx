@@ -1,0 +1,209 @@
+/**
+ * Import of an edited export into the plan: the person picks (or drops) a .csv or .xlsx file, the server judges
+ * it without applying anything (dry run) and the dialog shows what would change and every refused cell with its
+ * row, column and reason; only "Apply" changes values. The applied cells reach the open grid through its own
+ * connection (the server writes them and the document follows), so nothing is redrawn here.
+ *
+ * Not an undoable step of the grid: the server applies an import through its write path, not through this
+ * browser's undo manager (each cell keeps its audit entry with source IMPORT).
+ */
+import { useEffect, useRef, useState, type DragEvent } from 'react';
+import { Modal } from '../common/Dialogs';
+import { formatOfFile, MAX_IMPORT_BYTES, SheetRequestError, uploadSheet, type ImportOutcome } from './spreadsheetHttp';
+
+type Phase =
+  | { name: 'choose' }
+  | { name: 'checking' }
+  | { name: 'preview'; outcome: ImportOutcome }
+  | { name: 'applying'; preview: ImportOutcome }
+  | { name: 'done'; outcome: ImportOutcome };
+
+const megabytes = (bytes: number) => `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+const cells = (n: number) => `${n.toLocaleString()} ${n === 1 ? 'cell' : 'cells'}`;
+
+/** The "Import…" button and its dialog; the page offers it to who may change the unit (its `canEdit`). */
+export function SpreadsheetImport({ token, planId, planName, onNotice, onUnauthenticated }: {
+  token: string;
+  planId: string;
+  planName: string;
+  onNotice: (text: string) => void;
+  onUnauthenticated: () => void;
+}) {
+  const [open, setOpen] = useState(false);
+  return (
+    <>
+      <button
+        type="button"
+        className="secondary"
+        onClick={() => setOpen(true)}
+        title="Import values from an edited export (.csv or .xlsx)"
+      >
+        Import…
+      </button>
+      {open && (
+        <ImportDialog
+          token={token}
+          planId={planId}
+          planName={planName}
+          onNotice={onNotice}
+          onUnauthenticated={onUnauthenticated}
+          onClose={() => setOpen(false)}
+        />
+      )}
+    </>
+  );
+}
+
+function ImportDialog({ token, planId, planName, onNotice, onUnauthenticated, onClose }: {
+  token: string;
+  planId: string;
+  planName: string;
+  onNotice: (text: string) => void;
+  onUnauthenticated: () => void;
+  onClose: () => void;
+}) {
+  const [file, setFile] = useState<File | null>(null);
+  const [phase, setPhase] = useState<Phase>({ name: 'choose' });
+  const [progress, setProgress] = useState<{ sent: number; total: number } | null>(null);
+  const [problem, setProblem] = useState<string | null>(null);
+  const [dragging, setDragging] = useState(false);
+  const upload = useRef<AbortController | null>(null);
+  // Closing the dialog mid-upload stops the upload.
+  useEffect(() => () => upload.current?.abort(), []);
+
+  const busy = phase.name === 'checking' || phase.name === 'applying';
+
+  async function send(chosen: File, dryRun: boolean): Promise<ImportOutcome | null> {
+    const controller = new AbortController();
+    upload.current = controller;
+    setProgress({ sent: 0, total: chosen.size });
+    setProblem(null);
+    try {
+      return await uploadSheet(token, planId, chosen, dryRun, (sent, total) => setProgress({ sent, total }), controller.signal);
+    } catch (err) {
+      if (controller.signal.aborted) return null;
+      if (err instanceof SheetRequestError && err.unauthenticated) onUnauthenticated();
+      setProblem((err as Error).message);
+      return null;
+    } finally {
+      if (upload.current === controller) upload.current = null;
+      setProgress(null);
+    }
+  }
+
+  async function choose(chosen: File | undefined) {
+    if (!chosen || busy) return;
+    setFile(chosen);
+    setPhase({ name: 'choose' });
+    if (!formatOfFile(chosen.name)) return setProblem(`${chosen.name} is neither a .csv nor an .xlsx file.`);
+    if (chosen.size > MAX_IMPORT_BYTES) {
+      return setProblem(`${chosen.name} is ${megabytes(chosen.size)}, more than the import takes (${MAX_IMPORT_BYTES / (1024 * 1024)} MB). Split it, or leave out the lines you did not change.`);
+    }
+    setPhase({ name: 'checking' });
+    const outcome = await send(chosen, true);
+    setPhase(outcome ? { name: 'preview', outcome } : { name: 'choose' });
+  }
+
+  async function apply(preview: ImportOutcome) {
+    if (!file) return;
+    setPhase({ name: 'applying', preview });
+    const outcome = await send(file, false);
+    if (!outcome) return setPhase({ name: 'preview', outcome: preview });
+    setPhase({ name: 'done', outcome });
+    onNotice(`Imported ${file.name}: ${cells(outcome.applied)} changed${outcome.rejected.length ? `, ${cells(outcome.rejected.length)} refused` : ''}.`);
+  }
+
+  function onDrop(event: DragEvent) {
+    event.preventDefault();
+    setDragging(false);
+    void choose(event.dataTransfer.files[0]);
+  }
+
+  const shown = phase.name === 'preview' ? phase.outcome : phase.name === 'applying' ? phase.preview : phase.name === 'done' ? phase.outcome : null;
+
+  return (
+    <Modal title="Import from a spreadsheet" onCancel={() => !busy && onClose()} wide>
+      <p className="muted small">
+        A file exported from here (.xlsx or .csv, up to 10 MB), edited: rows are matched by their line id; only Budget
+        amount, Forecast sales and Comment are read, and an empty cell clears its value. Lines of other units of{' '}
+        {planName} in the file are imported too, where you may change them. Nothing changes before you apply.
+      </p>
+      {phase.name !== 'done' && (
+        <div
+          className={`dropzone${dragging ? ' dragging' : ''}`}
+          onDragOver={(e) => { e.preventDefault(); setDragging(true); }}
+          onDragLeave={() => setDragging(false)}
+          onDrop={onDrop}
+        >
+          <label>
+            File
+            <input type="file" accept=".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" disabled={busy} onChange={(e) => void choose(e.target.files?.[0])} />
+          </label>
+          <span className="muted small">or drop it here</span>
+        </div>
+      )}
+      {progress && (
+        <div className="upload-progress">
+          <progress max={progress.total || 1} value={progress.sent} aria-label={phase.name === 'applying' ? 'Applying' : 'Checking'} />
+          <span className="muted small">
+            {progress.sent < progress.total
+              ? `Sending ${megabytes(progress.sent)} of ${megabytes(progress.total)}…`
+              : phase.name === 'applying' ? 'Applying…' : 'Checking…'}
+          </span>
+        </div>
+      )}
+      {problem && <div className="form-problem" role="alert">{problem}</div>}
+      {shown && <Outcome outcome={shown} done={phase.name === 'done'} fileName={file?.name ?? ''} />}
+      <div className="form-actions">
+        {(phase.name === 'preview' || phase.name === 'applying') && (
+          <button type="button" onClick={() => void apply(shown!)} disabled={busy || shown!.applied === 0}>
+            {phase.name === 'applying' ? 'Applying…' : `Apply ${shown!.applied.toLocaleString()} ${shown!.applied === 1 ? 'change' : 'changes'}`}
+          </button>
+        )}
+        <button type="button" className="secondary" onClick={() => (busy ? upload.current?.abort() : onClose())}>
+          {busy ? 'Stop' : phase.name === 'done' ? 'Close' : 'Cancel'}
+        </button>
+      </div>
+    </Modal>
+  );
+}
+
+/** What the file would do (the dry run) or did: the counts, and every refused cell. */
+function Outcome({ outcome, done, fileName }: { outcome: ImportOutcome; done: boolean; fileName: string }) {
+  const { applied, unchanged, rejected } = outcome;
+  return (
+    <div data-testid={done ? 'import-result' : 'import-preview'}>
+      <p role="status">
+        {done ? (
+          <>
+            <strong>{fileName}</strong> is imported: {cells(applied)} changed, {cells(unchanged)} unchanged
+            {rejected.length > 0 && <>, {cells(rejected.length)} refused (left as they were)</>}.
+          </>
+        ) : (
+          <>
+            <strong>{fileName}</strong>: {cells(applied)} would change, {cells(unchanged)} unchanged
+            {rejected.length > 0 ? <>, {cells(rejected.length)} refused. Applying changes the others; the refused cells stay as they are.</> : <>, none refused.</>}
+          </>
+        )}
+      </p>
+      {rejected.length > 0 && (
+        <div className="import-rejected">
+          <table className="data" aria-label="Refused cells">
+            <thead>
+              <tr><th className="num">Row</th><th>Column</th><th>Reason</th></tr>
+            </thead>
+            <tbody>
+              {rejected.map((r, i) => (
+                <tr key={`${r.row}/${r.column}/${i}`}>
+                  <td className="num">{r.row}</td>
+                  <td className="nowrap">{r.column}</td>
+                  <td>{r.reason}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </div>
+  );
+}
