@@ -44,6 +44,17 @@ describe('the cost limit', () => {
     }
   });
 
+  it("counts cellHistory as its bound (500 entries): a popover's selection passes, wide nested rows do not", () => {
+    const popover = parse(`query($l: ID!) { cellHistory(lineId: $l, column: "budgetAmount") { id oldValue newValue source at user { displayName email } } }`);
+    const wide = parse(`query($l: ID!) { cellHistory(lineId: $l, column: "budgetAmount") { id column oldValue newValue source at
+      line { id budgetAmount businessUnit { code name } updatedBy { email businessUnits { code name } } }
+      user { email displayName businessUnits { code name } } } }`);
+    const oneRow = parse(`query($l: ID!) { cellHistory(lineId: $l, column: "budgetAmount") { id } }`);
+    expect(documentCost(schema, oneRow, {})).toBeGreaterThanOrEqual(500);
+    expect(costCheck(schema, popover, {})).toBeNull();
+    expect(costCheck(schema, wide, {})?.extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+  });
+
   it('counts `first` given through variables, and through a variable default', () => {
     const selection = `edges { cursor node { id column oldValue newValue source at
       line { id budgetAmount businessUnit { code name } updatedBy { email businessUnits { code name } } }

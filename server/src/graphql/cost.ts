@@ -47,6 +47,8 @@ const LIST_ROWS: Record<string, number | ((args: Record<string, unknown>) => num
   'Query.budgetSubmissions': 10,
   'Query.businessUnits': 10,
   'Query.budgetPlans': 10,
+  // budget/CellHistoryResolver.ts MAX_CELL_HISTORY: a cell's newest entries.
+  'Query.cellHistory': 500,
   // Leaders and viewers belong to one unit or two; admins and analysts to none.
   'User.businessUnits': 2,
   'Organization.users': 20,
