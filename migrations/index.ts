@@ -22,6 +22,7 @@ import { Migration20261203170200_ServiceAccountEntraApp } from './Migration20261
 import { Migration20261203170300_ImportSource } from './Migration20261203170300_ImportSource.js';
 import { Migration20261203171000_LineOrderIndex } from './Migration20261203171000_LineOrderIndex.js';
 import { Migration20261203172000_RestoreSource } from './Migration20261203172000_RestoreSource.js';
+import { Migration20261203173000_AuditLogFilters } from './Migration20261203173000_AuditLogFilters.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261121055827_Initial', class: Migration20261121055827_Initial },
@@ -42,4 +43,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261203170300_ImportSource', class: Migration20261203170300_ImportSource },
   { name: 'Migration20261203171000_LineOrderIndex', class: Migration20261203171000_LineOrderIndex },
   { name: 'Migration20261203172000_RestoreSource', class: Migration20261203172000_RestoreSource },
+  { name: 'Migration20261203173000_AuditLogFilters', class: Migration20261203173000_AuditLogFilters },
 ];

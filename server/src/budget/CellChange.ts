@@ -26,6 +26,9 @@ registerEnumType(ChangeSourceEnum, {
 @Entity({ tableName: 'cell_change' })
 @Index({ properties: ['line', 'id'] })
 @Index({ properties: ['businessUnit', 'id'] })
+// The audit log's person and time filters (migration AuditLogFilters).
+@Index({ properties: ['user', 'id'] })
+@Index({ properties: ['at'] })
 export class CellChange {
   [OptionalProps]?: 'at' | 'oldValue' | 'newValue' | 'user';
 
