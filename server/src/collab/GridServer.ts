@@ -303,7 +303,7 @@ export class GridServer implements LiveDocuments {
     open.document.closing = true;
     const unload = (async () => {
       try {
-        await this.projection.flush(docName);
+        await this.projection.drain(docName);
         await this.store.flush(docName);
       } finally {
         open.relayed?.leave();

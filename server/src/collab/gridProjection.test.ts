@@ -114,4 +114,35 @@ describe('grid projection into budget rows', () => {
     expect((await audit(id)).at(-1)).toMatchObject({ column_name: 'comment', old_value: 'behind its back', new_value: 'from the grid' });
     expect((await row(id)).version).toBe(known.version + 3);
   });
+  it('lets an API write through while a colleague keeps editing the same unit without a pause', async () => {
+    const typist = open();
+    await synced(typist);
+    const [typed, apiLine] = [lineIds[6], lineIds[7]];
+    const before = await row(typed);
+    // Edits as fast as the event loop turns: the projection always has some queued while it writes the last ones.
+    let typing = true;
+    let n = 0;
+    const stream = (async () => {
+      const stopAt = Date.now() + 60_000; // only so that a failing run ends
+      while (typing && Date.now() < stopAt) {
+        typist.cells.set(`${typed}/budgetAmount`, ++n);
+        await new Promise((r) => setImmediate(r));
+      }
+      return typing; // true: the stream ran out before the API write answered
+    })();
+    await eventually(async () => (await row(typed)).version > before.version + 3, 'the stream reaching the rows');
+    const answer = await server.gql(
+      `mutation($id: ID!) { updateBudgetLine(id: $id, input: { budgetAmount: 777 }) { budgetAmount } }`,
+      { id: apiLine },
+      lead,
+    );
+    typing = false;
+    const ranOut = await stream;
+    expect(answer.errors).toBeUndefined();
+    expect(answer.data.updateBudgetLine.budgetAmount).toBe(777);
+    // The write answered while the edits kept coming, not once they stopped.
+    expect(ranOut).toBe(false);
+    // And nothing typed was lost: the row ends with the last value typed.
+    await eventually(async () => (await row(typed)).budget_amount === n, 'the last typed value in the row');
+  }, 90_000);
 });

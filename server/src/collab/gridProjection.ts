@@ -69,6 +69,9 @@ interface QueuedChange {
 interface DocProjection {
   doc: GridDocument;
   queue: QueuedChange[];
+  /** Changes ever queued, and of those, how many are behind a finished write (committed or dropped): see `flush`. */
+  queued: number;
+  settled: number;
   timer?: NodeJS.Timeout;
   /** The write in progress (one at a time per document). */
   writing?: Promise<void>;
@@ -102,7 +105,7 @@ export class GridProjection {
 
   /** Starts projecting a document: the document's pipeline then hands every validated change to `project`. */
   attach(doc: GridDocument): void {
-    this.docs.set(doc.name, { doc, queue: [], written: new Map(), lines: new Map() });
+    this.docs.set(doc.name, { doc, queue: [], queued: 0, settled: 0, written: new Map(), lines: new Map() });
   }
 
   /**
@@ -126,6 +129,7 @@ export class GridProjection {
     }
     if (byLine.size === 0) return;
     for (const [lineId, changes] of byLine) projection.queue.push({ lineId, changes, origin: route.author });
+    projection.queued += byLine.size;
     this.schedule(doc.name, projection);
   }
 
@@ -143,6 +147,7 @@ export class GridProjection {
     }
     if (byLine.size === 0) return;
     for (const [lineId, changes] of byLine) projection.queue.push({ lineId, changes, origin: by });
+    projection.queued += byLine.size;
     this.schedule(doc.name, projection);
   }
 
@@ -151,14 +156,21 @@ export class GridProjection {
   }
 
   /**
-   * Writes everything queued for the document; resolves when it is committed, or dropped because the database
-   * refused it (writeRetries.ts: a refused batch is retried a few times, then written change by change, and
-   * only a change refused on its own is dropped). While the database is unreachable it waits for it.
+   * Writes everything queued for the document up to this call; resolves when it is committed, or dropped
+   * because the database refused it (writeRetries.ts: a refused batch is retried a few times, then written
+   * change by change, and only a change refused on its own is dropped). While the database is unreachable it
+   * waits for it.
+   *
+   * Changes queued after the call are not waited for: an API write flushes the grid's earlier edits before its
+   * own transaction, and waiting until the queue is empty would hold it for as long as people keep typing in
+   * that unit (a steady stream of grid edits, or one client flooding them, would block every batch, import and
+   * load there).
    */
   async flush(docName: string): Promise<void> {
     const projection = this.docs.get(docName);
     if (!projection) return;
-    while (projection.writing || projection.queue.length > 0) {
+    const target = projection.queued;
+    while (projection.settled < target) {
       if (projection.writing) {
         await projection.writing;
         continue;
@@ -167,12 +179,22 @@ export class GridProjection {
       projection.timer = undefined;
       const batch = projection.queue;
       projection.queue = [];
+      const upTo = projection.queued;
       projection.writing = writeWithRetries(batch, this.retryingWrite(docName, projection), this.retry)
         .catch((err: unknown) => this.log.error({ err, docName }, 'projecting grid changes failed'))
         .finally(() => {
+          projection.settled = upTo;
           projection.writing = undefined;
+          // Changes that came during this write wait for their own turn, as usual.
+          if (projection.queue.length > 0) this.schedule(docName, projection);
         });
     }
+  }
+
+  /** Writes until nothing is queued or being written for the document: for a document nobody edits any more (unload, shutdown). */
+  async drain(docName: string): Promise<void> {
+    const projection = this.docs.get(docName);
+    while (projection && this.docs.get(docName) === projection && (projection.writing || projection.queue.length > 0)) await this.flush(docName);
   }
 
   /**
@@ -184,7 +206,7 @@ export class GridProjection {
     this.giveUpAt = Date.now() + this.retry.shutdownMs;
     let timer: NodeJS.Timeout | undefined;
     const timeUp = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), 2 * this.retry.shutdownMs)));
-    const done = await Promise.race([Promise.all([...this.docs.keys()].map((name) => this.flush(name))).then(() => true), timeUp]);
+    const done = await Promise.race([Promise.all([...this.docs.keys()].map((name) => this.drain(name))).then(() => true), timeUp]);
     clearTimeout(timer);
     if (done) return;
     const left = [...this.docs].map(([docName, p]) => ({ docName, queued: p.queue.length, writing: !!p.writing })).filter((d) => d.queued > 0 || d.writing);
