@@ -94,6 +94,14 @@ export function summaryRows(s, options) {
     add('11 OData full read', `${s.odata.lines.toLocaleString('en')} lines, every page: rows/s`, s.odata.plansync.rowsPerSecond, s.odata.reference.rowsPerSecond, '/s', 0);
     add('11 OData full read', 'peak RSS growth over the read', s.odata.plansync.peakRssGrowthMb, s.odata.reference.peakRssGrowthMb, 'MB', 1);
   }
+  if (s.spreadsheets) {
+    const x = s.spreadsheets;
+    const big = Math.max(...x.exportLines);
+    add('12 spreadsheets', `CSV export of ${big.toLocaleString('en')} lines: rows/s`, x.exports[`csv${big}`].rowsPerSecond, x.reference.rowsPerSecond, '/s', 0);
+    add('12 spreadsheets', 'CSV export: peak RSS growth', x.exports[`csv${big}`].peakRssGrowthMb, x.reference.peakRssGrowthMb, 'MB', 1);
+    add('12 spreadsheets', `xlsx export of ${big.toLocaleString('en')} lines: rows/s (reference: CSV)`, x.exports[`xlsx${big}`].rowsPerSecond, x.reference.rowsPerSecond, '/s', 0);
+    add('12 spreadsheets', `import of ${x.importLines.toLocaleString('en')} lines: wall time per cell (reference: updateBudgetLines)`, x.import.plansync.wallPerCellUs, x.import.reference.wallPerCellUs, 'us', 1);
+  }
   scaleoutSummary(s.scaleout, add);
   const firstScaleout = rows.find((r) => r.scenario.startsWith('8 '));
   if (firstScaleout) firstScaleout.note = 'here "Plansync" is two instances with the writers split, "reference" one instance';
@@ -326,6 +334,22 @@ function odataSection(out, s) {
   out.push('', `Ratios Plansync / reference: rows/s ${fmtRatio(o.ratio.rowsPerSecond)}, peak RSS growth ${fmtRatio(o.ratio.peakRss)}.`);
 }
 
+/** Section 12: spreadsheets in and out. */
+function spreadsheetsSection(out, s) {
+  const x = s.spreadsheets;
+  scenarioHeader(out, '12. spreadsheets in and out', x);
+  out.push(`Exports: \`GET /export/budget-lines.csv|xlsx?planId=<plan>\` of plans of ${x.exportLines.map((n) => n.toLocaleString('en')).join(' and ')} lines (made by createBudgetPlan, lines inserted by SQL), the body read and dropped as it comes; median of ${x.runs} after a warm-up. Memory: the server's RSS sampled every 20 ms, its peak minus its level before; the same at both sizes means it does not grow with the rows. Reference: the same rows by one plain SQL query through \`pg\` written as CSV text in a node process of its own (its maxRSS minus its RSS before): no scope, no chunks, every row in memory at once.`, '');
+  out.push('| export | lines | median wall ms | rows/s | MB | peak RSS growth MB |');
+  out.push('|---|---|---|---|---|---|');
+  for (const e of Object.values(x.exports)) out.push(`| ${e.format} | ${e.lines.toLocaleString('en')} | ${fmt(e.wallMs, 0)} | ${fmt(e.rowsPerSecond, 0)} | ${fmt(e.bytes / 1e6, 1)} | ${fmt(e.peakRssGrowthMb, 1)} |`);
+  out.push(`| reference CSV | ${Math.max(...x.exportLines).toLocaleString('en')} | ${fmt(x.reference.wallMs, 0)} | ${fmt(x.reference.rowsPerSecond, 0)} | ${fmt(x.reference.bytes / 1e6, 1)} | ${fmt(x.reference.peakRssGrowthMb, 1)} |`);
+  out.push('', `Import: ${x.importLines.toLocaleString('en')} lines (2,000 in each of 5 units) exported as CSV, every budget amount changed, POSTed to /import/budget-lines (judged, applied through updateLines in chunks of 5,000, audited as IMPORT); the first import also loads the 5 grid documents, the median of the ${x.runs} after it is reported. Reference: the same changes through updateBudgetLines, two calls of 5,000.`, '');
+  out.push('| side | median wall ms | wall us/cell | CPU us/cell (server + PostgreSQL) |');
+  out.push('|---|---|---|---|');
+  for (const [name, r] of [['import', x.import.plansync], ['updateBudgetLines', x.import.reference]]) out.push(`| ${name} | ${fmt(r.wallMs, 0)} | ${fmt(r.wallPerCellUs, 1)} | ${fmt(r.cpuPerCellUs, 1)} |`);
+  out.push('', `Ratios: CSV rows/s Plansync / reference ${fmtRatio(x.ratio.csvRowsPerSecond)}; RSS growth at ${Math.max(...x.exportLines).toLocaleString('en')} over ${Math.min(...x.exportLines).toLocaleString('en')} lines: CSV ${fmtRatio(x.ratio.csvRssGrowthWithRows)}, xlsx ${fmtRatio(x.ratio.xlsxRssGrowthWithRows)}; import wall per cell over updateBudgetLines ${fmtRatio(x.ratio.importWallPerCell)}.`);
+}
+
 /** results.md's sections after the summary, in scenario order; one for each scenario that ran. */
 const SECTIONS = [
   ['grid', gridSection],
@@ -339,6 +363,7 @@ const SECTIONS = [
   ['batch', batchSection],
   ['webhooks', webhooksSection],
   ['odata', odataSection],
+  ['spreadsheets', spreadsheetsSection],
 ];
 
 /** Plansync's and the reference's self time in one window, as two pairs of tables (functions, packages). */

@@ -52,6 +52,11 @@
 //  odata          OData full read of 100,000 lines (GET /odata/BudgetLines, Basic, following @odata.nextLink):
 //                 rows/s and the server's peak RSS growth; reference: the same rows by one plain pg query and
 //                 JSON.stringify in a process of its own (bench/scenarios/odata.mjs).
+//  spreadsheets   exports of 50,000 and 100,000 lines as CSV and xlsx (GET /export/budget-lines.*): rows/s and the
+//                 server's peak RSS growth (the same at both sizes: it does not grow with the rows); reference: the
+//                 rows by one plain pg query written as CSV text in a process of its own. An import of 10,000 lines
+//                 (POST /import/budget-lines, every budget amount changed): wall and CPU per cell; reference: the
+//                 same changes through updateBudgetLines (bench/scenarios/spreadsheets.mjs).
 //
 // Before each scenario the suite waits (up to 3 minutes; not with --quick or --no-wait) until the 1-minute load
 // average is below 1.5, or the machine has been under 15% busy for 10 s, and records what it saw. --quick
@@ -75,6 +80,7 @@ import * as grid from './scenarios/grid.mjs';
 import * as odata from './scenarios/odata.mjs';
 import * as reads from './scenarios/reads.mjs';
 import * as scaleout from './scenarios/scaleout.mjs';
+import * as spreadsheets from './scenarios/spreadsheets.mjs';
 import * as subscriptions from './scenarios/subscriptions.mjs';
 import * as webhooks from './scenarios/webhooks.mjs';
 import { warmUp } from './scenarios/warmup.mjs';
@@ -93,6 +99,7 @@ const SCENARIOS = [
   ['batch', '9. batch writes', batch.measure],
   ['webhooks', '10. webhook deliveries', webhooks.measure],
   ['odata', '11. OData full read', odata.measure],
+  ['spreadsheets', '12. spreadsheets in and out', spreadsheets.measure],
 ];
 
 const { flag, option } = commandLine();
@@ -122,6 +129,7 @@ const options = {
   batch: { runs: quick ? 2 : 5 },
   webhooks: { deliveries: quick ? 300 : 2000 },
   odata: { runs: quick ? 1 : 3 },
+  spreadsheets: { runs: quick ? 1 : 3 },
 };
 if (!['light', 'stock'].includes(options.grid.clients)) throw new Error(`--grid-clients: light or stock, got ${options.grid.clients}`);
 for (const s of options.only) if (!ALL.includes(s)) throw new Error(`--only: unknown scenario ${s} (${ALL.join(', ')})`);

@@ -34,6 +34,9 @@ function drained(out: Writable): Promise<void> {
   });
 }
 
+/** Rows per piece of CSV text (about 13 KB: see addRows). */
+const PIECE_ROWS = 100;
+
 function csvWriter(out: Writable): SheetWriter {
   let started = false;
   const start = () => {
@@ -45,8 +48,19 @@ function csvWriter(out: Writable): SheetWriter {
     contentType: 'text/csv; charset=utf-8',
     async addRows(rows) {
       start();
+      // Written in pieces of PIECE_ROWS rows, corked into one write to the socket: a string of a whole chunk
+      // (1,000 rows, 130 KB and more) would be a large object for V8, freed only by a full collection, so the
+      // garbage of a long export would pile up until one; small pieces die young.
+      out.cork();
       let text = '';
+      let inPiece = 0;
       for (const r of rows) {
+        if (inPiece === PIECE_ROWS) {
+          out.write(text);
+          text = '';
+          inPiece = 0;
+        }
+        inPiece += 1;
         text += csvRecord([
           r.id,
           neutraliseFormula(r.unit_code),
@@ -62,7 +76,8 @@ function csvWriter(out: Writable): SheetWriter {
           r.updated_by === null ? null : neutraliseFormula(r.updated_by),
         ]);
       }
-      out.write(text);
+      if (text) out.write(text);
+      out.uncork();
       await drained(out);
     },
     async finish() {
