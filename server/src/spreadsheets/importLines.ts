@@ -17,6 +17,9 @@
  * grid documents' turns, the projection's audit entries and `budgetLineChanged`, as for every edit; chunks of
  * MAX_CHANGES_PER_CALL lines, each chunk one transaction per unit it touches. What a submission or a plan
  * closure committed since the judgement refuses is listed like any refusal. A dry run judges and applies nothing.
+ * Once cells are in, a VALUES_IMPORTED activity entry (and by its trigger the webhook event budget.values_imported)
+ * says who imported how many cells into which plan and units: in a transaction of its own after the cells', since
+ * the cells are written by the grid's projection; a crash between the two loses the entry, never a cell.
  *
  * `applied`, `unchanged` and `rejected` count cells.
  */

@@ -10,9 +10,11 @@
  *   definitionKey, stepKey (null for the execution's), status, executionStatus, organizationId, businessUnitId,
  *   eventCursor (the position in `workflowEvents`).
  * - `plan.created`: a PLAN_CREATED activity entry. data: planId, name, fiscalYear, copyFromPlanId, createdBy.
- * - `budget.values_imported`: a VALUES_IMPORTED activity entry, which the spreadsheet import (issue 15) writes
- *   with its import in one transaction: the event comes with it, nothing else to wire. data: subject (the
- *   plan's name as the entry names it), details (the entry's details as the import records them), importedBy.
+ * - `budget.values_imported`: a VALUES_IMPORTED activity entry. The spreadsheet import (spreadsheets/importLines.ts)
+ *   writes it once its cells are in (they go through the grid's write path, in transactions of their own), when it
+ *   applied any; the prior-year actuals load (workflow/priorYearActuals.ts) in the transaction of its writes.
+ *   data: subject (the plan's name), details (what the writer records; the import: planId, businessUnitCodes,
+ *   applied, unchanged, rejected, format), importedBy.
  * Payloads carry what an admin may read and never a secret: webhooks are admins' integrations.
  */
 export const WEBHOOK_EVENTS = [
