@@ -1,16 +1,33 @@
 /**
  * The audit log (`/admin/audit`): every cell change the person may see, newest first, a page at a time,
- * with new changes appearing as they happen; the loaded entries export as CSV.
+ * with new changes appearing as they happen; the loaded entries export as CSV. Filtered on the server by
+ * unit, person, days and line, the filters kept in the address (`?unit=&person=&from=&to=&line=`) so a
+ * filtered view can be shared and survives a reload; the export holds what the filters show.
  */
-import { useEffect, useRef } from 'react';
+import { useEffect, useMemo, useRef } from 'react';
 import { useQuery, useSubscription } from '@apollo/client/react';
-import { AuditLineChangedDocument, AuditPlansDocument } from '../graphql/generated';
+import { AuditLineChangedDocument, AuditPlansDocument, AuditUnitsDocument } from '../graphql/generated';
+import { endOfDay, FilterForm, startOfDay, useUrlFilters, type FilterValues } from '../common/FilterForm';
 import { download } from '../common/csv';
 import { ErrorMessage, Loading } from '../common/Status';
 import { formatDateTime } from '../common/format';
 import { LiveBadge, useSocket } from '../common/wsConnection';
 import { auditCsv, columnLabel, formatValue, sourceLabel } from './auditFormat';
-import { useAuditLog, type AuditEntry } from './useAuditLog';
+import { useAuditLog, type AuditEntry, type AuditFilterVariables } from './useAuditLog';
+
+const FILTER_KEYS = ['unit', 'person', 'from', 'to', 'line'] as const;
+type AuditFilterKey = (typeof FILTER_KEYS)[number];
+
+/** The address's filters as auditLog's arguments; from/to are the person's local days, both included. */
+function filterVariables(filters: FilterValues<AuditFilterKey>): AuditFilterVariables {
+  return {
+    businessUnitCode: filters.unit || null,
+    userEmail: filters.person.trim() || null,
+    since: startOfDay(filters.from),
+    until: endOfDay(filters.to),
+    lineId: filters.line || null,
+  };
+}
 
 /** Listens to one plan's line changes; each one means new audit entries to show. */
 function PlanWatcher({ planId, onChange }: { planId: string; onChange: () => void }) {
@@ -38,8 +55,14 @@ function AuditRow({ entry, fresh }: { entry: AuditEntry; fresh: boolean }) {
 }
 
 export function AuditLogPage() {
-  const log = useAuditLog();
+  const filters = useUrlFilters(FILTER_KEYS);
+  const { applied, draft, edit } = filters;
+  // A range that ends before it starts is not asked for (the server would refuse it): the form says so.
+  const badRange = applied.from !== '' && applied.to !== '' && applied.from > applied.to;
+  const variables = useMemo(() => filterVariables(badRange ? { ...applied, to: '' } : applied), [applied, badRange]);
+  const log = useAuditLog(variables);
   const plans = useQuery(AuditPlansDocument);
+  const units = useQuery(AuditUnitsDocument);
   const { state, reconnects } = useSocket();
 
   // After an unexpected close nothing was announced meanwhile: read the newest entries again.
@@ -56,7 +79,8 @@ export function AuditLogPage() {
   const exportCsv = () => {
     if (!entries) return;
     const stamp = new Date().toISOString().slice(0, 16).replace(/[-:T]/g, '');
-    download(`plansync-audit-${stamp}.csv`, auditCsv(entries));
+    const scope = [applied.unit, applied.person.split('@')[0]].filter(Boolean).join('-');
+    download(`plansync-audit${scope ? `-${scope}` : ''}-${stamp}.csv`, auditCsv(entries));
   };
 
   return (
@@ -72,6 +96,38 @@ export function AuditLogPage() {
       {plans.data?.budgetPlans.map((plan) => <PlanWatcher key={plan.id} planId={plan.id} onChange={log.refreshNewest} />)}
       <section className="panel" aria-labelledby="audit-title">
         <h2 id="audit-title" className="visually-hidden">Cell changes</h2>
+        <FilterForm label="Filter the audit log" filtered={filters.filtered} onApply={filters.apply} onClear={filters.clear}>
+          <label>
+            Unit
+            <select value={draft.unit} onChange={(e) => edit('unit', e.target.value)}>
+              <option value="">All units</option>
+              {units.data?.businessUnits.map((unit) => <option key={unit.code} value={unit.code}>{unit.name}</option>)}
+              {/* A unit from a shared link that this person may not read: shown, so the refusal below makes sense. */}
+              {draft.unit && units.data && !units.data.businessUnits.some((u) => u.code === draft.unit) && <option value={draft.unit}>{draft.unit}</option>}
+            </select>
+          </label>
+          <label>
+            Person (email)
+            <input type="email" value={draft.person} placeholder="anyone" onChange={(e) => edit('person', e.target.value)} />
+          </label>
+          <label>
+            From
+            <input type="date" value={draft.from} max={draft.to || undefined} onChange={(e) => edit('from', e.target.value)} />
+          </label>
+          <label>
+            To
+            <input type="date" value={draft.to} min={draft.from || undefined} onChange={(e) => edit('to', e.target.value)} />
+          </label>
+        </FilterForm>
+        {applied.line && (
+          <p className="filter-chips">
+            <span className="badge neutral">
+              One line{entries?.[0] ? `: ${entries[0].line.businessUnit.name} · ${entries[0].line.productCategory} · ${entries[0].line.region} · ${entries[0].line.quarter}` : ''}
+            </span>{' '}
+            <button type="button" className="small-button secondary" onClick={() => filters.drop('line')}>Show every line</button>
+          </p>
+        )}
+        {badRange && <div className="form-problem" role="alert">The “to” day is before the “from” day: only “from” is applied.</div>}
         {log.error && !entries && <ErrorMessage error={log.error} retry={log.retry} />}
         {!entries && !log.error && <Loading what="the audit log" />}
         {entries && (
@@ -94,7 +150,11 @@ export function AuditLogPage() {
                 </tbody>
               </table>
             </div>
-            {entries.length === 0 && <p className="muted empty">No changes yet. Edits in the grid or over the API appear here as they happen.</p>}
+            {entries.length === 0 && (
+              <p className="muted empty">
+                {filters.filtered ? 'Nothing matches these filters.' : 'No changes yet. Edits in the grid or over the API appear here as they happen.'}
+              </p>
+            )}
             {log.hasMore && (
               <button type="button" className="secondary load-more" onClick={() => void log.loadMore()} disabled={log.loadingMore}>
                 {log.loadingMore ? 'Loading…' : 'Load more'}

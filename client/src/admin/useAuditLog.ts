@@ -3,6 +3,7 @@
  * prepended as they happen. A line change (budgetLineChanged) or a reconnect asks for the newest entries:
  * pages are read from the top until one reaches an entry already shown, so a burst larger than a page
  * (a pasted block) is not cut short. One refresh runs at a time; changes meanwhile ask for one more.
+ * Filters are the server's (auditLog's arguments): every page of a view, and each catch-up, asks with them.
  */
 import { useCallback, useMemo, useRef, useState } from 'react';
 import { NetworkStatus } from '@apollo/client';
@@ -13,11 +14,14 @@ import { appendPage } from '../common/pages';
 export const AUDIT_PAGE = 50;
 const MAX_CATCH_UP_PAGES = 10;
 export type AuditEntry = AuditLogQuery['auditLog']['edges'][number]['node'];
+/** What narrows the log; null: not filtered on. */
+export type AuditFilterVariables = Pick<AuditLogQueryVariables, 'lineId' | 'businessUnitCode' | 'userEmail' | 'since' | 'until'>;
 type Edge = AuditLogQuery['auditLog']['edges'][number];
 
-export function useAuditLog() {
+/** `filters` must keep its identity while the filters stay the same (a new object reads the log again). */
+export function useAuditLog(filters: AuditFilterVariables) {
   const apollo = useApolloClient();
-  const variables = useMemo(() => ({ first: AUDIT_PAGE, after: null }), []);
+  const variables = useMemo(() => ({ first: AUDIT_PAGE, after: null, ...filters }), [filters]);
   const query = useQuery(AuditLogDocument, {
     variables,
     fetchPolicy: 'cache-and-network',
@@ -41,7 +45,7 @@ export function useAuditLog() {
     let last: AuditLogQuery['auditLog'] | null = null;
     for (let page = 0; page < MAX_CATCH_UP_PAGES && !overlap; page++) {
       // no-cache: these pages must not replace the list the page shows, only feed it.
-      const pageVariables: AuditLogQueryVariables = { first: AUDIT_PAGE, after };
+      const pageVariables: AuditLogQueryVariables = { ...variables, after };
       const { data } = await apollo.query({ query: AuditLogDocument, variables: pageVariables, fetchPolicy: 'no-cache' });
       if (!data) return;
       last = data.auditLog;
@@ -94,7 +98,7 @@ export function useAuditLog() {
     setLoadMoreError(null);
     try {
       await query.fetchMore({
-        variables: { first: AUDIT_PAGE, after: connection.pageInfo.endCursor },
+        variables: { ...variables, after: connection.pageInfo.endCursor },
         updateQuery: (previous, { fetchMoreResult }) => ({ ...previous, auditLog: appendPage(previous.auditLog, fetchMoreResult.auditLog) }),
       });
     } catch (error) {

@@ -1,0 +1,80 @@
+/**
+ * The audit log's filter bar in a browser against a real server: an admin reaches the Audit log from the top
+ * bar, filters by unit and person, sees only those people's changes in that unit, the filters are in the
+ * address, a reload keeps them, the CSV export holds what is shown, and Clear brings everything back.
+ */
+import fs from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { browserWorld, expectNoProblems, hasChromium, screenshot } from './browser.js';
+
+describe.skipIf(!hasChromium)('audit log filters', () => {
+  const world = browserWorld();
+
+  it('an admin filters by unit and person, and a reload keeps the filter from the address', async () => {
+    const { server } = world;
+    const adminToken = await server.login('admin@example.com');
+    const planId = (await server.gql('{ budgetPlans { id } }', {}, adminToken)).data.budgetPlans[0].id;
+    const linesOf = async (unit: string) =>
+      (await server.gql('query($p: ID!, $u: String!) { budgetLines(planId: $p, businessUnitCode: $u) { id } }', { p: planId, u: unit }, adminToken)).data.budgetLines as { id: string }[];
+    const north = await linesOf('SALES_NORTH');
+    const south = await linesOf('SALES_SOUTH');
+    const edits: [string, string, number][] = [
+      ['lead.sales-north@example.com', north[0].id, 101],
+      ['planner.sales-north@example.com', north[1].id, 202],
+      ['lead.sales-north@example.com', north[2].id, 303],
+      ['lead.sales-south@example.com', south[0].id, 404],
+      ['admin@example.com', north[3].id, 505],
+    ];
+    for (const [email, id, budgetAmount] of edits) {
+      const res = await server.gql('mutation($id: ID!, $input: BudgetLineInput!) { updateBudgetLine(id: $id, input: $input) { id } }', { id, input: { budgetAmount } }, await server.login(email));
+      expect(res.errors).toBeUndefined();
+    }
+    const expectedIds = (
+      await server.sql<{ id: string }>(
+        `select c.id::text from cell_change c join app_user u on u.id = c.user_id join business_unit b on b.id = c.business_unit_id
+         where b.code = 'SALES_NORTH' and u.email = 'lead.sales-north@example.com' order by c.id desc`,
+      )
+    ).map((r) => r.id);
+    expect(expectedIds).toHaveLength(2);
+
+    const admin = await world.signIn('admin@example.com', '/');
+    const { page } = admin;
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit log', exact: true }).click();
+    const table = page.getByRole('table', { name: 'Cell changes, newest first' });
+    const shownIds = () => table.locator('tr[data-entry]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-entry')));
+    await expect.poll(async () => (await shownIds()).length).toBe(edits.length);
+
+    const form = page.getByRole('search', { name: 'Filter the audit log' });
+    await form.getByLabel('Unit').selectOption({ label: 'Sales North' });
+    await form.getByLabel('Person (email)').fill('lead.sales-north@example.com');
+    await form.getByRole('button', { name: 'Apply' }).click();
+    await expect.poll(shownIds).toEqual(expectedIds);
+    const url = new URL(page.url());
+    expect(url.pathname).toBe('/admin/audit');
+    expect(url.searchParams.get('unit')).toBe('SALES_NORTH');
+    expect(url.searchParams.get('person')).toBe('lead.sales-north@example.com');
+    for (const row of await table.locator('tbody tr').all()) {
+      const cells = await row.locator('td').allTextContents();
+      expect(cells[1]).toContain('lead.sales-north@example.com');
+      expect(cells[2]).toBe('Sales North');
+    }
+    await screenshot(page, 'audit-log-filtered');
+
+    // The export holds what the filters show.
+    const [file] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: /Export CSV/ }).click()]);
+    const csv = (await fs.readFile(await file.path(), 'utf8')).replace(/^\ufeff/, '').trimEnd().split('\r\n');
+    expect(csv.slice(1).map((row) => row.split(',').slice(1, 3).join(','))).toEqual(expectedIds.map(() => 'lead.sales-north@example.com,SALES_NORTH'));
+
+    // A reload (or the link shared) shows the same filtered view, with the form saying so.
+    await page.reload();
+    await expect.poll(shownIds).toEqual(expectedIds);
+    await expect.poll(() => form.getByLabel('Unit').inputValue()).toBe('SALES_NORTH');
+    expect(await form.getByLabel('Person (email)').inputValue()).toBe('lead.sales-north@example.com');
+    await screenshot(page, 'audit-log-filtered-reloaded');
+
+    await form.getByRole('button', { name: 'Clear' }).click();
+    await expect.poll(async () => (await shownIds()).length).toBe(edits.length);
+    expect(new URL(page.url()).search).toBe('');
+    expectNoProblems(admin);
+  });
+});
