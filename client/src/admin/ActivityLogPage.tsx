@@ -1,62 +1,51 @@
 /**
  * The activity log (`/admin/activity`, admins): who did what to whom, newest first, filtered on the server by
- * action, person and time, a page at a time; the loaded entries export as CSV.
+ * action, person and time (kept in the address, so a filtered view can be shared and survives a reload), a
+ * page at a time; the loaded entries export as CSV.
  */
-import { useState, type FormEvent } from 'react';
+import { useMemo, useState } from 'react';
 import { NetworkStatus } from '@apollo/client';
 import { useQuery } from '@apollo/client/react';
 import { ActivityLogDocument } from '../graphql/generated';
 import { download } from '../common/csv';
 import { appendPage } from '../common/pages';
 import { ErrorMessage, Loading } from '../common/Status';
+import { FilterForm, startOfDay, useUrlFilters, type FilterValues } from '../common/FilterForm';
 import { formatDateTime } from '../common/format';
 import { ACTION_LABELS, actionLabel, activityCsv, detailsText } from './activityFormat';
 
 const PAGE = 50;
 
-interface Filters {
-  action: string;
-  actorEmail: string;
-  /** A local date (yyyy-mm-dd) from which on, or empty. */
-  since: string;
-}
+/** `since` is a local date (yyyy-mm-dd) from which on. */
+const FILTER_KEYS = ['action', 'person', 'since'] as const;
 
-const NO_FILTERS: Filters = { action: '', actorEmail: '', since: '' };
-
-function variablesOf(filters: Filters) {
+function variablesOf(filters: FilterValues<(typeof FILTER_KEYS)[number]>) {
   return {
     first: PAGE,
     after: null,
     action: filters.action || null,
-    actorEmail: filters.actorEmail.trim() || null,
+    actorEmail: filters.person.trim() || null,
     // The start of that day where the admin is.
-    since: filters.since ? new Date(`${filters.since}T00:00:00`).toISOString() : null,
+    since: startOfDay(filters.since),
   };
 }
 
 export function ActivityLogPage() {
   // What the form shows, and what the list was asked with (applied on submit, not on every keystroke).
-  const [draft, setDraft] = useState<Filters>(NO_FILTERS);
-  const [applied, setApplied] = useState<Filters>(NO_FILTERS);
+  const filters = useUrlFilters(FILTER_KEYS);
+  const { applied, draft, edit, filtered } = filters;
+  const variables = useMemo(() => variablesOf(applied), [applied]);
   const [loadMoreError, setLoadMoreError] = useState<Error | null>(null);
-  const query = useQuery(ActivityLogDocument, { variables: variablesOf(applied), fetchPolicy: 'network-only', notifyOnNetworkStatusChange: true });
+  const query = useQuery(ActivityLogDocument, { variables, fetchPolicy: 'network-only', notifyOnNetworkStatusChange: true });
   const connection = query.data?.activityLog;
   const entries = connection?.edges.map((e) => e.node);
 
-  const apply = (event: FormEvent) => {
-    event.preventDefault();
-    setApplied(draft);
-  };
-  const clear = () => {
-    setDraft(NO_FILTERS);
-    setApplied(NO_FILTERS);
-  };
   const loadMore = async () => {
     if (!connection?.pageInfo.endCursor) return;
     setLoadMoreError(null);
     try {
       await query.fetchMore({
-        variables: { ...variablesOf(applied), after: connection.pageInfo.endCursor },
+        variables: { ...variables, after: connection.pageInfo.endCursor },
         updateQuery: (previous, { fetchMoreResult }) => ({ ...previous, activityLog: appendPage(previous.activityLog, fetchMoreResult.activityLog) }),
       });
     } catch (error) {
@@ -68,7 +57,6 @@ export function ActivityLogPage() {
     const stamp = new Date().toISOString().slice(0, 16).replace(/[-:T]/g, '');
     download(`plansync-activity-${stamp}.csv`, activityCsv(entries));
   };
-  const filtered = applied.action !== '' || applied.actorEmail.trim() !== '' || applied.since !== '';
 
   return (
     <div className="admin-page">
@@ -81,10 +69,10 @@ export function ActivityLogPage() {
       </div>
       <section className="panel" aria-labelledby="activity-title">
         <h2 id="activity-title" className="visually-hidden">Who did what</h2>
-        <form className="filters" role="search" aria-label="Filter the activity log" onSubmit={apply}>
+        <FilterForm label="Filter the activity log" filtered={filtered} onApply={filters.apply} onClear={filters.clear}>
           <label>
             Action
-            <select value={draft.action} onChange={(e) => setDraft({ ...draft, action: e.target.value })}>
+            <select value={draft.action} onChange={(e) => edit('action', e.target.value)}>
               <option value="">All actions</option>
               {Object.entries(ACTION_LABELS).map(([action, label]) => (
                 <option key={action} value={action}>{label}</option>
@@ -93,17 +81,13 @@ export function ActivityLogPage() {
           </label>
           <label>
             By (email)
-            <input type="email" value={draft.actorEmail} placeholder="anyone" onChange={(e) => setDraft({ ...draft, actorEmail: e.target.value })} />
+            <input type="email" value={draft.person} placeholder="anyone" onChange={(e) => edit('person', e.target.value)} />
           </label>
           <label>
             Since
-            <input type="date" value={draft.since} onChange={(e) => setDraft({ ...draft, since: e.target.value })} />
+            <input type="date" value={draft.since} onChange={(e) => edit('since', e.target.value)} />
           </label>
-          <div className="filter-actions">
-            <button type="submit">Apply</button>
-            {filtered && <button type="button" className="secondary" onClick={clear}>Clear</button>}
-          </div>
-        </form>
+        </FilterForm>
         {query.error && !entries && <ErrorMessage error={query.error} retry={() => void query.refetch()} />}
         {!entries && !query.error && <Loading what="the activity log" />}
         {entries && (

@@ -1,10 +1,10 @@
 /**
  * Sign-ins (`/admin/sign-ins`, admins): the sign-in log filtered on the server (address, result, method,
- * since), exported as CSV; the accounts failed attempts have locked now, each with an Unlock button; failed
+ * since; kept in the address, so a filtered view can be shared and survives a reload), exported as CSV; the accounts failed attempts have locked now, each with an Unlock button; failed
  * attempts per address typed; and the people a Microsoft sign-in created who wait for access, each a link to
  * their page where an admin gives it. What the server refuses is shown as it words it.
  */
-import { useState, type FormEvent } from 'react';
+import { useMemo, useState } from 'react';
 import { Link } from 'react-router';
 import { useMutation, useQuery } from '@apollo/client/react';
 import { SignInsDocument, SignInTroublesDocument, UnlockLockedAccountDocument, type SignInsQuery, type SignInMethod } from '../graphql/generated';
@@ -13,37 +13,26 @@ import { problemOf } from '../common/errors';
 import { formatDateTime, StatusBadge } from '../common/format';
 import { Notices, useNotices } from '../common/Notices';
 import { ErrorMessage, Loading } from '../common/Status';
+import { FilterForm, startOfDay, useUrlFilters, type FilterValues } from '../common/FilterForm';
 
 /** Rows of the log loaded at once: the server serves up to 1000. */
 const LOG_ROWS = 200;
 /** Failed attempts are added up over this many days unless the filter says since when. */
 const FAILURE_DAYS = 7;
 
-type Result = '' | 'SUCCESS' | 'FAILURE';
-
-interface Filters {
-  email: string;
-  result: Result;
-  method: '' | SignInMethod;
-  /** A local date (yyyy-mm-dd) from which on, or empty. */
-  since: string;
-}
-
-const NO_FILTERS: Filters = { email: '', result: '', method: '', since: '' };
+/** result: SUCCESS or FAILURE; method: a SignInMethod; since: a local date (yyyy-mm-dd) from which on. */
+const FILTER_KEYS = ['email', 'result', 'method', 'since'] as const;
+type Filters = FilterValues<(typeof FILTER_KEYS)[number]>;
 
 const METHOD_LABELS: Record<SignInMethod, string> = { PASSWORD: 'Password', ENTRA_ID: 'Microsoft (Entra ID)' };
-
-/** The start of that day where the admin is, as the server's DateTimeISO. */
-function startOfDay(day: string): string | null {
-  return day ? new Date(`${day}T00:00:00`).toISOString() : null;
-}
 
 function variablesOf(filters: Filters) {
   return {
     first: LOG_ROWS,
     email: filters.email.trim() || null,
-    success: filters.result === '' ? null : filters.result === 'SUCCESS',
-    method: filters.method || null,
+    // What the address holds is checked: anything else (a hand-edited link) filters on nothing.
+    success: filters.result === 'SUCCESS' ? true : filters.result === 'FAILURE' ? false : null,
+    method: filters.method in METHOD_LABELS ? (filters.method as SignInMethod) : null,
     since: startOfDay(filters.since),
   };
 }
@@ -58,12 +47,13 @@ function signInsCsv(events: readonly SignInEvent[]): string {
 }
 
 export function SignInsPage() {
-  const [draft, setDraft] = useState<Filters>(NO_FILTERS);
-  const [applied, setApplied] = useState<Filters>(NO_FILTERS);
+  const filters = useUrlFilters(FILTER_KEYS);
+  const { applied, draft, edit, filtered } = filters;
+  const variables = useMemo(() => variablesOf(applied), [applied]);
   // Whatever the log shows, the failures are added up from a fixed start: the filter's day, else a week ago
   // (taken once, so that re-rendering does not ask again with a new instant).
   const [weekAgo] = useState(() => new Date(Date.now() - FAILURE_DAYS * 86_400_000).toISOString());
-  const log = useQuery(SignInsDocument, { variables: variablesOf(applied), fetchPolicy: 'network-only', notifyOnNetworkStatusChange: true });
+  const log = useQuery(SignInsDocument, { variables, fetchPolicy: 'network-only', notifyOnNetworkStatusChange: true });
   const troubles = useQuery(SignInTroublesDocument, {
     variables: { since: startOfDay(applied.since) ?? weekAgo },
     fetchPolicy: 'network-only',
@@ -75,14 +65,6 @@ export function SignInsPage() {
   const [problem, setProblem] = useState<string | null>(null);
   const events = log.data?.signInEvents;
 
-  const apply = (event: FormEvent) => {
-    event.preventDefault();
-    setApplied(draft);
-  };
-  const clear = () => {
-    setDraft(NO_FILTERS);
-    setApplied(NO_FILTERS);
-  };
   const refresh = () => {
     void log.refetch();
     void troubles.refetch();
@@ -105,7 +87,6 @@ export function SignInsPage() {
     const stamp = new Date().toISOString().slice(0, 16).replace(/[-:T]/g, '');
     download(`plansync-sign-ins-${stamp}.csv`, signInsCsv(events));
   };
-  const filtered = applied.email.trim() !== '' || applied.result !== '' || applied.method !== '' || applied.since !== '';
   const locked = troubles.data?.lockedUsers;
   const failed = troubles.data?.failedSignIns;
   const waiting = troubles.data?.usersAwaitingAccess;
@@ -206,14 +187,14 @@ export function SignInsPage() {
             Export CSV{events ? ` (${events.length})` : ''}
           </button>
         </div>
-        <form className="filters" role="search" aria-label="Filter the sign-in log" onSubmit={apply}>
+        <FilterForm label="Filter the sign-in log" filtered={filtered} onApply={filters.apply} onClear={filters.clear}>
           <label>
             Email
-            <input type="email" value={draft.email} placeholder="any" onChange={(e) => setDraft({ ...draft, email: e.target.value })} />
+            <input type="email" value={draft.email} placeholder="any" onChange={(e) => edit('email', e.target.value)} />
           </label>
           <label>
             Result
-            <select value={draft.result} onChange={(e) => setDraft({ ...draft, result: e.target.value as Result })}>
+            <select value={draft.result} onChange={(e) => edit('result', e.target.value)}>
               <option value="">Any result</option>
               <option value="SUCCESS">Signed in</option>
               <option value="FAILURE">Refused</option>
@@ -221,7 +202,7 @@ export function SignInsPage() {
           </label>
           <label>
             Method
-            <select value={draft.method} onChange={(e) => setDraft({ ...draft, method: e.target.value as Filters['method'] })}>
+            <select value={draft.method} onChange={(e) => edit('method', e.target.value)}>
               <option value="">Any method</option>
               {Object.entries(METHOD_LABELS).map(([method, label]) => (
                 <option key={method} value={method}>{label}</option>
@@ -230,13 +211,9 @@ export function SignInsPage() {
           </label>
           <label>
             Since
-            <input type="date" value={draft.since} onChange={(e) => setDraft({ ...draft, since: e.target.value })} />
+            <input type="date" value={draft.since} onChange={(e) => edit('since', e.target.value)} />
           </label>
-          <div className="filter-actions">
-            <button type="submit">Apply</button>
-            {filtered && <button type="button" className="secondary" onClick={clear}>Clear</button>}
-          </div>
-        </form>
+        </FilterForm>
         {log.error && !events && <ErrorMessage error={log.error} retry={() => void log.refetch()} />}
         {!events && !log.error && <Loading what="the sign-in log" />}
         {events && (
