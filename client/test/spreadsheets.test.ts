@@ -102,6 +102,37 @@ describe.skipIf(!hasChromium)('spreadsheet export and import on the grid page', 
     expect(await dialog.getByTestId('import-preview').count()).toBe(0);
     await screenshot(lead.page, 'spreadsheets-import-too-large');
     expectNoProblems(lead);
+    // Done with this page: one less live grid for the machine to keep up (closing again at the end is harmless).
+    await lead.context.close();
+  });
+
+  it('shows a slow upload’s progress, and Stop ends it with nothing applied', async () => {
+    const lead = await world.signIn('lead.sales-north@example.com');
+    await openGrid(lead, 'SALES_NORTH');
+    // A slow line (Chromium's network emulation) so that the upload is seen under way.
+    const cdp = await lead.context.newCDPSession(lead.page);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 64 * 1024 });
+    const versions = () => world.server.sql(`SELECT sum(version)::int AS v FROM budget_line`);
+    const before = await versions();
+    await lead.page.getByRole('button', { name: 'Import…' }).click();
+    const dialog = lead.page.getByRole('dialog', { name: 'Import from a spreadsheet' });
+    const rows = Array.from({ length: 20_000 }, (_, i) => `,SALES_NORTH,Laptops,Europe,Q1,,${i},,a comment of some length to fill the file up,,,\r\n`);
+    const file = Buffer.from(`${HEADER.join(',')}\r\n${rows.join('')}`);
+    await dialog.getByLabel('File').setInputFiles({ name: 'slow.csv', mimeType: 'text/csv', buffer: file });
+    const bar = dialog.locator('progress');
+    await expect.poll(() => bar.evaluate((p: HTMLProgressElement) => p.value).catch(() => 0)).toBeGreaterThan(0);
+    expect(await bar.evaluate((p: HTMLProgressElement) => p.value < p.max)).toBe(true);
+    await expect.poll(() => dialog.textContent()).toMatch(/Sending \d+\.\d MB of 1\.7 MB \(\d+%\)…/);
+    await screenshot(lead.page, 'spreadsheets-import-progress');
+    await dialog.getByRole('button', { name: 'Stop' }).click();
+    await expect.poll(() => bar.count()).toBe(0);
+    expect(await dialog.getByRole('alert').count()).toBe(0);
+    expect(await dialog.getByTestId('import-preview').count()).toBe(0);
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    expect(await versions()).toEqual(before);
+    expectNoProblems(lead);
+    await lead.context.close();
   });
 
   it('offers a viewer Export but not Import', async () => {

@@ -124,9 +124,9 @@ function ImportDialog({ token, planId, planName, onNotice, onUnauthenticated, on
   return (
     <Modal title="Import from a spreadsheet" onCancel={() => !busy && onClose()} wide>
       <p className="muted small">
-        A file exported from here (.xlsx or .csv, up to 10 MB), edited: rows are matched by their line id; only Budget
-        amount, Forecast sales and Comment are read, and an empty cell clears its value. Lines of other units of{' '}
-        {planName} in the file are imported too, where you may change them. Nothing changes before you apply.
+        Choose a file exported from here and edited (.xlsx or .csv, up to 10 MB). Rows are matched by their line id;
+        Budget amount, Forecast sales and Comment are read, and an empty cell clears its value. Rows of other units of{' '}
+        {planName} count too, where you may change them. Nothing changes until you apply.
       </p>
       {phase.name !== 'done' && (
         <div
@@ -147,7 +147,7 @@ function ImportDialog({ token, planId, planName, onNotice, onUnauthenticated, on
           <progress max={progress.total || 1} value={progress.sent} aria-label={phase.name === 'applying' ? 'Applying' : 'Checking'} />
           <span className="muted small">
             {progress.sent < progress.total
-              ? `Sending ${megabytes(progress.sent)} of ${megabytes(progress.total)}…`
+              ? `Sending ${megabytes(progress.sent)} of ${megabytes(progress.total)} (${Math.floor((100 * progress.sent) / (progress.total || 1))}%)…`
               : phase.name === 'applying' ? 'Applying…' : 'Checking…'}
           </span>
         </div>
@@ -157,7 +157,9 @@ function ImportDialog({ token, planId, planName, onNotice, onUnauthenticated, on
       <div className="form-actions">
         {(phase.name === 'preview' || phase.name === 'applying') && (
           <button type="button" onClick={() => void apply(shown!)} disabled={busy || shown!.applied === 0}>
-            {phase.name === 'applying' ? 'Applying…' : `Apply ${shown!.applied.toLocaleString()} ${shown!.applied === 1 ? 'change' : 'changes'}`}
+            {phase.name === 'applying'
+              ? 'Applying…'
+              : shown!.applied === 0 ? 'Nothing to apply' : `Apply ${shown!.applied.toLocaleString()} ${shown!.applied === 1 ? 'change' : 'changes'}`}
           </button>
         )}
         <button type="button" className="secondary" onClick={() => (busy ? upload.current?.abort() : onClose())}>
