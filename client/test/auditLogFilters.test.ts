@@ -1,7 +1,8 @@
 /**
  * The audit log's filter bar in a browser against a real server: an admin reaches the Audit log from the top
  * bar, filters by unit and person, sees only those people's changes in that unit, the filters are in the
- * address, a reload keeps them, the CSV export holds what is shown, and Clear brings everything back.
+ * address, a reload keeps them, the CSV export holds what is shown, and Clear brings everything back; a link
+ * to one line's entries shows that line only, with a way back to every line.
  */
 import fs from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
@@ -75,6 +76,16 @@ describe.skipIf(!hasChromium)('audit log filters', () => {
     await form.getByRole('button', { name: 'Clear' }).click();
     await expect.poll(async () => (await shownIds()).length).toBe(edits.length);
     expect(new URL(page.url()).search).toBe('');
+
+    // Arriving with a line (a link from elsewhere): that line's entries only, said above the table.
+    await page.goto(`/admin/audit?line=${north[1].id}`);
+    const lineOnly = (await server.sql<{ id: string }>('select id::text from cell_change where line_id = $1 order by id desc', [north[1].id])).map((r) => r.id);
+    expect(lineOnly).toHaveLength(1);
+    await expect.poll(shownIds).toEqual(lineOnly);
+    await expect.poll(() => page.locator('.filter-chips').textContent()).toContain('One line: Sales North · ');
+    await screenshot(page, 'audit-log-one-line');
+    await page.getByRole('button', { name: 'Show every line' }).click();
+    await expect.poll(async () => (await shownIds()).length).toBe(edits.length);
     expectNoProblems(admin);
   });
 });
