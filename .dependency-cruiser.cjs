@@ -6,7 +6,7 @@
  *   foundation    config, log, ids, errors, paths, internals/, and schema/codes.ts (shared with the client)
  *   platform      db/, graphql/, realtime/ (the bus, fanout, Redis link, socket caps), policies/, and http/'s
  *                 request utilities (addresses, upgrade targets, headers, metrics)
- *   capabilities  activity < directory < auth < budget < workflow < webhooks < odata (the read-only feed) < spreadsheets
+ *   capabilities  activity < directory < auth < budget < workflow < webhooks < notifications < odata (the read-only feed) < spreadsheets
  *                 (export and import files), and collab (the grid, beside workflow)
  *   transports    http/server.ts, realtime/graphqlWs.ts: serve the schema and the capabilities
  *   composition   app, main, schema, entities, seed, services, events: the one place that knows everything
@@ -17,14 +17,14 @@
  */
 const FOUNDATION = '^server/src/(config|log|ids|errors|paths)\\.ts$|^server/src/internals/|^schema/codes\\.ts$';
 const PLATFORM = '^server/src/(db|graphql|policies)/|^server/src/realtime/(?!graphqlWs\\.ts$)|^server/src/http/(?!server\\.ts$)';
-const CAPABILITIES = '^server/src/(activity|directory|auth|budget|workflow|collab|webhooks|odata|spreadsheets)/';
+const CAPABILITIES = '^server/src/(activity|directory|auth|budget|workflow|collab|webhooks|notifications|odata|spreadsheets)/';
 const TRANSPORTS = '^server/src/http/server\\.ts$|^server/src/realtime/graphqlWs\\.ts$';
 const COMPOSITION = '^server/src/(app|main|schema|entities|seed|services|events)\\.ts$';
 const SERVICES_TYPE = '^server/src/services\\.ts$';
 const TESTS = '\\.test\\.ts$|^server/src/testing/';
 
 /** A capability may use the ones before it in this order, never the ones after. */
-const ORDER = ['activity', 'directory', 'auth', 'budget', 'workflow', 'webhooks', 'odata', 'spreadsheets'];
+const ORDER = ['activity', 'directory', 'auth', 'budget', 'workflow', 'webhooks', 'notifications', 'odata', 'spreadsheets'];
 const capabilityOrder = ORDER.map((name, i) => ({
   name: `capability-order-${name}`,
   comment: `${name}/ may not import ${ORDER.slice(i + 1).concat('collab').join(', ')}/ (capabilities import the ones below them)`,

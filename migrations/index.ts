@@ -23,6 +23,7 @@ import { Migration20261203170300_ImportSource } from './Migration20261203170300_
 import { Migration20261203171000_LineOrderIndex } from './Migration20261203171000_LineOrderIndex.js';
 import { Migration20261203172000_RestoreSource } from './Migration20261203172000_RestoreSource.js';
 import { Migration20261203173000_AuditLogFilters } from './Migration20261203173000_AuditLogFilters.js';
+import { Migration20261203180000_Notifications } from './Migration20261203180000_Notifications.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261121055827_Initial', class: Migration20261121055827_Initial },
@@ -44,4 +45,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261203171000_LineOrderIndex', class: Migration20261203171000_LineOrderIndex },
   { name: 'Migration20261203172000_RestoreSource', class: Migration20261203172000_RestoreSource },
   { name: 'Migration20261203173000_AuditLogFilters', class: Migration20261203173000_AuditLogFilters },
+  { name: 'Migration20261203180000_Notifications', class: Migration20261203180000_Notifications },
 ];

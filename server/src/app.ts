@@ -34,6 +34,7 @@ import { teamsAdapter } from './workflow/adapters/teams.js';
 import { WorkflowEngine } from './workflow/engine.js';
 import { WorkflowEventSequencer } from './workflow/eventSequencer.js';
 import { WebhookService } from './webhooks/webhooks.js';
+import { NotificationFeed } from './notifications/notificationFeed.js';
 import type { Services } from './services.js';
 
 export interface Plansync {
@@ -59,6 +60,7 @@ export async function startPlansync(config: Config, log: Logger = createLogger(c
   let catchUp: UnitEventCatchUp | undefined;
   let redis: RedisLink | undefined;
   let webhooks: WebhookService | undefined;
+  let notifications: NotificationFeed | undefined;
   setOrmLogger(log.child({ component: 'mikro-orm' }));
   try {
     let databaseUrl = config.databaseUrl;
@@ -121,6 +123,9 @@ export async function startPlansync(config: Config, log: Logger = createLogger(c
       allowInsecure: config.webhookAllowInsecure,
     });
     await webhooks.start();
+    // Notifications written by any instance (database triggers), pushed to this instance's subscribers.
+    notifications = new NotificationFeed({ em: orm.em, databaseUrl, events, log: log.child({ component: 'notifications' }) });
+    await notifications.start();
     if (redis) {
       catchUp = new UnitEventCatchUp(orm.em, events, log.child({ component: 'catch-up' }));
       await catchUp.start();
@@ -177,7 +182,7 @@ export async function startPlansync(config: Config, log: Logger = createLogger(c
       'Plansync is listening',
     );
 
-    const running = { http, grid, workflows, webhooks, sequencer, catchUp, orm, embedded, redis };
+    const running = { http, grid, workflows, webhooks, notifications, sequencer, catchUp, orm, embedded, redis };
     let stopping: Promise<void> | undefined;
     return {
       url,
@@ -186,7 +191,7 @@ export async function startPlansync(config: Config, log: Logger = createLogger(c
       stop: () => (stopping ??= shutdown(running, log)),
     };
   } catch (err) {
-    await shutdown({ http, grid, workflows, webhooks, sequencer, catchUp, orm, embedded, redis }, log).catch(() => undefined);
+    await shutdown({ http, grid, workflows, webhooks, notifications, sequencer, catchUp, orm, embedded, redis }, log).catch(() => undefined);
     throw err;
   }
 }
@@ -197,6 +202,7 @@ async function shutdown(
     grid?: GridServer;
     workflows?: WorkflowEngine;
     webhooks?: WebhookService;
+    notifications?: NotificationFeed;
     sequencer?: WorkflowEventSequencer;
     catchUp?: UnitEventCatchUp;
     orm?: Orm;
@@ -211,6 +217,7 @@ async function shutdown(
   await parts.http?.close().catch((err) => log.error({ err }, 'closing the HTTP server failed'));
   await parts.workflows?.stop().catch((err) => log.error({ err }, 'stopping the workflow workers failed'));
   await parts.webhooks?.stop().catch((err) => log.error({ err }, 'stopping the webhook workers failed'));
+  await parts.notifications?.stop().catch((err) => log.error({ err }, 'stopping the notification feed failed'));
   parts.sequencer?.stop();
   parts.catchUp?.stop();
   await parts.grid?.stop().catch((err) => log.error({ err }, 'storing the grid documents failed'));

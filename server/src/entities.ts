@@ -18,6 +18,7 @@ import { Organization } from './directory/Organization.js';
 import { StudioCompany } from './directory/StudioCompany.js';
 import { SystemGroup } from './directory/SystemGroup.js';
 import { User } from './directory/User.js';
+import { NOTIFICATION_TABLES } from './notifications/tables.js';
 import { WEBHOOK_TABLES } from './webhooks/tables.js';
 import { StepExecution } from './workflow/StepExecution.js';
 import { WorkflowEvent } from './workflow/WorkflowEvent.js';
@@ -52,4 +53,4 @@ export const entities = [
  * limits' counters, rate-limiter-flexible's shape): a schema diff (scripts/create-migration.mjs) leaves them
  * alone instead of proposing to drop them.
  */
-export const unmappedTables = [SIGN_IN_LIMIT_TABLE, ...WEBHOOK_TABLES];
+export const unmappedTables = [SIGN_IN_LIMIT_TABLE, ...WEBHOOK_TABLES, ...NOTIFICATION_TABLES];

@@ -6,12 +6,13 @@
  */
 import type { BudgetTopics } from './budget/events.js';
 import { BUDGET_CLUSTER_TOPICS } from './budget/events.js';
+import type { NotificationTopics } from './notifications/events.js';
 import { createEventBus, type EventBus } from './realtime/eventBus.js';
 import type { RedisLink } from './realtime/redisLink.js';
 import { SESSION_CLUSTER_TOPICS, type SessionTopics } from './realtime/sessionEvents.js';
 import { WORKFLOW_CLUSTER_TOPICS, type WorkflowTopics } from './workflow/events.js';
 
-export type PlansyncTopics = BudgetTopics & WorkflowTopics & SessionTopics;
+export type PlansyncTopics = BudgetTopics & WorkflowTopics & SessionTopics & NotificationTopics;
 
 export type PlansyncBus = EventBus<PlansyncTopics>;
 

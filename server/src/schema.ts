@@ -34,6 +34,7 @@ import { WorkflowDefinitionAbilities, WorkflowStepAbilities } from './workflow/W
 import { publicEvent, WorkflowResolver } from './workflow/WorkflowResolver.js';
 import { SubmissionWorkflowResolver } from './workflow/SubmissionWorkflowResolver.js';
 import { WebhookResolver } from './webhooks/WebhookResolver.js';
+import { NotificationResolver } from './notifications/NotificationResolver.js';
 import { PriorYearActualsResolver } from './workflow/PriorYearActualsResolver.js';
 import { IntegrationStatusResolver } from './workflow/IntegrationStatusResolver.js';
 
@@ -64,6 +65,7 @@ export const resolvers = [
   WorkflowDefinitionAbilities,
   WorkflowStepAbilities,
   WebhookResolver,
+  NotificationResolver,
   PriorYearActualsResolver,
   IntegrationStatusResolver,
 ] as const;

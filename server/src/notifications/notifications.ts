@@ -1,0 +1,71 @@
+/**
+ * Reading and marking a person's notifications. Always the caller's own (recipient = viewer, in the WHERE
+ * clause), and notifications about cells only while the caller may read the line's unit (policies/notification.ts).
+ */
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { badUserInput } from '../errors.js';
+import { notificationUnits } from '../policies/notification.js';
+import type { Viewer } from '../policies/viewer.js';
+import { fromRow, NOTIFICATION_COLUMNS, type NotificationRecord, type StoredNotificationRow } from './events.js';
+
+export const DEFAULT_NOTIFICATIONS = 50;
+export const MAX_NOTIFICATIONS = 200;
+/** More ids than a page could ever show are a client's mistake, not something to run. */
+const MAX_IDS = 1000;
+
+/** SQL (on `l`, the left-joined line) for the cells whose notifications the viewer may still see. */
+function unitCondition(viewer: Viewer): { sql: string; params: unknown[] } {
+  const units = notificationUnits(viewer);
+  if (units.kind === 'all') return { sql: 'TRUE', params: [] };
+  if (units.kind === 'none') return { sql: 'l.id IS NULL', params: [] };
+  const ids = [...units.where.unitIds];
+  return { sql: `(l.id IS NULL OR l.business_unit_id IN (${ids.map(() => '?').join(', ')}))`, params: ids };
+}
+
+export async function listNotifications(
+  em: EntityManager,
+  viewer: Viewer,
+  options: { first: number | null; unreadOnly: boolean },
+): Promise<NotificationRecord[]> {
+  const first = options.first ?? DEFAULT_NOTIFICATIONS;
+  if (!Number.isInteger(first) || first < 0 || first > MAX_NOTIFICATIONS) {
+    throw badUserInput(`first must be between 0 and ${MAX_NOTIFICATIONS}`, 'first');
+  }
+  if (first === 0) return [];
+  const units = unitCondition(viewer);
+  const rows = await em.getConnection().execute<StoredNotificationRow[]>(
+    `SELECT ${NOTIFICATION_COLUMNS} FROM notification n LEFT JOIN budget_line l ON l.id = n.line_id
+      WHERE n.recipient_id = ? ${options.unreadOnly ? 'AND n.read_at IS NULL' : ''} AND ${units.sql}
+      ORDER BY n.id DESC LIMIT ${first}`,
+    [viewer.userId, ...units.params],
+  );
+  return rows.map(fromRow);
+}
+
+/** Marks the caller's own unread notifications read (those of `ids`, or all); others' ids are ignored. How many. */
+export async function markNotificationsRead(em: EntityManager, viewer: Viewer, ids: string[] | null): Promise<number> {
+  if (ids !== null) {
+    if (ids.length > MAX_IDS) throw badUserInput(`At most ${MAX_IDS} ids at once`, 'ids');
+    const bad = ids.find((id) => !/^[0-9]{1,18}$/.test(id));
+    if (bad !== undefined) throw badUserInput('Not a notification id', 'ids');
+    if (ids.length === 0) return 0;
+  }
+  notificationUnits(viewer);
+  const rows = await em.getConnection().execute<{ id: string }[]>(
+    `UPDATE notification SET read_at = now() WHERE recipient_id = ? AND read_at IS NULL
+     ${ids !== null ? `AND id IN (${ids.map(() => '?').join(', ')})` : ''} RETURNING id`,
+    [viewer.userId, ...(ids ?? [])],
+  );
+  return rows.length;
+}
+
+/** The notifications of these ids (what the feed announces), whoever they are for. */
+export async function loadNotifications(em: EntityManager, ids: string[]): Promise<NotificationRecord[]> {
+  if (ids.length === 0) return [];
+  const rows = await em.getConnection().execute<StoredNotificationRow[]>(
+    `SELECT ${NOTIFICATION_COLUMNS} FROM notification n LEFT JOIN budget_line l ON l.id = n.line_id
+      WHERE n.id IN (${ids.map(() => '?').join(', ')}) ORDER BY n.id`,
+    ids,
+  );
+  return rows.map(fromRow);
+}
