@@ -4,10 +4,17 @@
  * manual step waiting, a failing step), read with the query and received over a subscription; each person
  * sees and marks only their own.
  */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPlansync } from '../app.js';
+import { loadConfig } from '../config.js';
 import { ErrorCode } from '../errors.js';
+import { createLogger } from '../log.js';
+import { sharedJwtEnv } from '../testing/instances.js';
 import { connectGrid, eventually, synced } from '../testing/gridClients.js';
 import { errorCode, startTestServer, type TestServer } from '../testing/harness.js';
 
@@ -72,6 +79,7 @@ describe('notifications', () => {
   const tokens: Record<string, string> = {};
   let planId: string;
   const followers: Follower[] = [];
+  let jwt: Record<string, string>;
 
   const list = async (who: string, variables: Record<string, unknown> = {}): Promise<Note[]> => {
     const res = await server.gql(LIST, variables, tokens[who]);
@@ -91,7 +99,9 @@ describe('notifications', () => {
   };
 
   beforeAll(async () => {
+    jwt = await sharedJwtEnv();
     server = await startTestServer({
+      ...jwt,
       SIMULATED_STEP_MS: '5',
       SIMULATE_FAILURE_STEPS: 'create_slack_group,share_documentation',
       WORKFLOW_MAX_ATTEMPTS: '1',
@@ -288,6 +298,48 @@ describe('notifications', () => {
 
     expect(errorCode(await server.gql(MARK, { ids: ['not-an-id'] }, tokens['lead.sales-north']))).toBe(ErrorCode.BAD_USER_INPUT);
     expect(errorCode(await server.gql(LIST, { first: -1 }, tokens['lead.sales-north']))).toBe(ErrorCode.BAD_USER_INPUT);
+  });
+
+  it('reaches a subscriber on another instance of the same database', async () => {
+    const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'plansync-test-'));
+    const config = loadConfig({
+      ...jwt,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATA_DIR: dataDir,
+      DATABASE_URL: server.databaseUrl,
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    });
+    const other = await startPlansync(config, createLogger(config.logLevel));
+    try {
+      const lines = (await server.gql(LINES, { plan: planId, unit: 'SALES_NORTH' }, tokens.admin)).data.budgetLines;
+      const there = new Follower(other.url, tokens['lead.sales-north']);
+      followers.push(there);
+      await there.ready;
+      await update('lead.sales-north', lines[6].id, { budgetAmount: 600 });
+      await update('admin', lines[6].id, { budgetAmount: 700 });
+      const [note] = await list('lead.sales-north');
+      expect(note).toMatchObject({ kind: 'CELL_OVERWRITTEN', line: { id: lines[6].id } });
+      await eventually(() => there.received.some((n) => n.id === note.id), 'the other instance to push it');
+      await there.close();
+    } finally {
+      await other.stop();
+      await fs.rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it("hides a cell's notifications from whoever may no longer read its unit", async () => {
+    const lines = (await server.gql(LINES, { plan: planId, unit: 'MARKETING' }, tokens.admin)).data.budgetLines;
+    await update('lead.marketing', lines[0].id, { budgetAmount: 5 });
+    await update('admin', lines[0].id, { budgetAmount: 6 });
+    expect((await list('lead.marketing')).some((n) => n.line?.id === lines[0].id)).toBe(true);
+    await server.sql(
+      `delete from user_business_unit where user_id = (select id from app_user where email = 'lead.marketing@example.com')`,
+    );
+    tokens['lead.marketing'] = await server.login('lead.marketing@example.com');
+    expect((await list('lead.marketing')).some((n) => n.line?.id === lines[0].id)).toBe(false);
+    // Still theirs: marking all read counts it, and nobody else sees it.
+    expect((await server.gql(MARK, {}, tokens['lead.marketing'])).data.markNotificationsRead).toBeGreaterThanOrEqual(1);
   });
 
   it('refuses callers who are not signed in', async () => {
