@@ -21,7 +21,7 @@ const FORECAST = HEADER.indexOf('Forecast sales');
 describe.skipIf(!hasChromium)('spreadsheet export and import on the grid page', () => {
   const world = browserWorld();
 
-  it('exports CSV, previews an edited file with its refused cell, applies it, and the grid shows the values', async () => {
+  it('exports CSV and Excel, previews an edited file with its refused cell, applies it, and the grid shows the values', async () => {
     const lead = await world.signIn('lead.sales-north@example.com');
     await openGrid(lead, 'SALES_NORTH');
     const { page } = lead;
@@ -45,6 +45,17 @@ describe.skipIf(!hasChromium)('spreadsheet export and import on the grid page', 
     expect(rows).toHaveLength(n);
     expect(new Set(rows.map((r) => r[1]))).toEqual(new Set(['SALES_NORTH']));
     await expect.poll(() => page.getByTestId('notices').textContent()).toContain(`Exported ${download.suggestedFilename()}`);
+
+    // Excel too: an xlsx file (a zip) under the server's name; the menu closes on Escape.
+    await page.locator('summary', { hasText: 'Export' }).click();
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.getByRole('button', { name: 'Excel (.xlsx)' }).isVisible()).toBe(false);
+    await page.locator('summary', { hasText: 'Export' }).click();
+    const xlsxDownloading = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Excel (.xlsx)' }).click();
+    const xlsx = await xlsxDownloading;
+    expect(xlsx.suggestedFilename()).toBe(`budget-lines-${plan.name}-SALES_NORTH.xlsx`);
+    expect((await fs.readFile((await xlsx.path())!)).subarray(0, 2).toString('latin1')).toBe('PK');
 
     // Two cells edited, and a negative amount, which the import refuses (file row 4: the header is row 1).
     rows[0][BUDGET] = '4321';

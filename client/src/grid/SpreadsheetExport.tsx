@@ -2,7 +2,7 @@
  * The grid page's Export menu: the unit's lines of the plan as an Excel or a CSV file, as the server writes
  * them (every line the person may read of the unit, whatever the grid's filters show).
  */
-import { useRef, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { downloadSheet, SheetRequestError, type SheetFormat } from './spreadsheetHttp';
 
 const CHOICES: { format: SheetFormat; label: string }[] = [
@@ -19,6 +19,26 @@ export function SpreadsheetExport({ token, planId, unitCode, onNotice, onUnauthe
 }) {
   const menu = useRef<HTMLDetailsElement>(null);
   const [busy, setBusy] = useState<SheetFormat | null>(null);
+  const [open, setOpen] = useState(false);
+  // A click elsewhere or Escape closes the menu, as a menu does (a <details> alone stays open).
+  useEffect(() => {
+    if (!open) return;
+    const close = () => {
+      if (menu.current) menu.current.open = false;
+    };
+    const onPointer = (event: PointerEvent) => {
+      if (!menu.current?.contains(event.target as Node)) close();
+    };
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key === 'Escape') close();
+    };
+    document.addEventListener('pointerdown', onPointer);
+    document.addEventListener('keydown', onKey);
+    return () => {
+      document.removeEventListener('pointerdown', onPointer);
+      document.removeEventListener('keydown', onKey);
+    };
+  }, [open]);
 
   async function exportAs(format: SheetFormat) {
     if (menu.current) menu.current.open = false;
@@ -35,7 +55,7 @@ export function SpreadsheetExport({ token, planId, unitCode, onNotice, onUnauthe
   }
 
   return (
-    <details className="menu" ref={menu}>
+    <details className="menu" ref={menu} onToggle={(e) => setOpen(e.currentTarget.open)}>
       <summary className="button secondary" aria-busy={busy !== null}>{busy ? 'Exporting…' : 'Export'}</summary>
       <div className="menu-items" role="group" aria-label="Export as">
         {CHOICES.map(({ format, label }) => (
