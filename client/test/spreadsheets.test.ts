@@ -99,7 +99,7 @@ describe.skipIf(!hasChromium)('spreadsheet export and import on the grid page', 
     expectNoProblems(lead);
   });
 
-  it('refuses a file over 10 MB before sending it', async () => {
+  it('refuses a file over 10 MB before sending it, and shows why the server refuses an unreadable one', async () => {
     const lead = await world.signIn('lead.sales-north@example.com');
     await openGrid(lead, 'SALES_NORTH');
     const imports: string[] = [];
@@ -112,7 +112,13 @@ describe.skipIf(!hasChromium)('spreadsheet export and import on the grid page', 
     expect(imports).toEqual([]);
     expect(await dialog.getByTestId('import-preview').count()).toBe(0);
     await screenshot(lead.page, 'spreadsheets-import-too-large');
-    expectNoProblems(lead);
+    // A file the server cannot read: its reason, in the dialog, and nothing to apply.
+    await dialog.getByLabel('File').setInputFiles({ name: 'renamed.xlsx', mimeType: 'application/octet-stream', buffer: Buffer.from('not a workbook') });
+    await expect.poll(() => dialog.getByRole('alert').textContent().catch(() => '')).toMatch(/not an xlsx workbook \(it is no zip archive\)/);
+    expect(imports).toHaveLength(1);
+    expect(await dialog.getByTestId('import-preview').count()).toBe(0);
+    // The browser logs the refusal it was asked to provoke.
+    expectNoProblems(lead, [/status of 400 \(Bad Request\)/]);
     // Done with this page: one less live grid for the machine to keep up (closing again at the end is harmless).
     await lead.context.close();
   });
