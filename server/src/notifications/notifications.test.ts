@@ -195,8 +195,8 @@ describe('notifications', () => {
       async () => (await list('analyst')).find((n) => n.kind === 'STEP_AWAITING_INPUT' && n.execution?.id === executionId),
       'the analyst to be told the review waits',
     );
-    expect(waiting.message).toContain('Finance review');
-    await eventually(() => analyst.received.some((n) => n.id === waiting.id), 'the analyst to receive it live');
+    expect(waiting!.message).toContain('Finance review');
+    await eventually(() => analyst.received.some((n) => n.id === waiting!.id), 'the analyst to receive it live');
     // Exactly those who may give the input: what canGiveInput answers each of them.
     for (const who of Object.keys(tokens)) {
       const steps = await server.gql(
@@ -220,8 +220,8 @@ describe('notifications', () => {
         async () => (await list(who)).find((n) => n.kind === 'SUBMISSION_REVIEWED' && n.execution?.id === executionId),
         `${who} to be told of the review`,
       );
-      expect(note.message).toContain('REJECTED');
-      expect(note.message).toContain('Travel is twice last year');
+      expect(note!.message).toContain('REJECTED');
+      expect(note!.message).toContain('Travel is twice last year');
     }
     for (const who of ['lead.sales-north', 'lead.marketing', 'analyst']) {
       expect((await list(who)).some((n) => n.kind === 'SUBMISSION_REVIEWED')).toBe(false);
@@ -244,7 +244,7 @@ describe('notifications', () => {
       'the admin to be told the step failed',
       30_000,
     );
-    expect(failed.message).toContain('Slack');
+    expect(failed!.message).toContain('Slack');
     for (const who of ['analyst', 'partner.admin', 'lead.sales-north']) {
       expect((await list(who)).some((n) => n.kind === 'STEP_FAILED' && n.execution?.id === executionId)).toBe(false);
     }
@@ -265,7 +265,7 @@ describe('notifications', () => {
         `${who} to be told the onboarding step failed`,
         30_000,
       );
-      expect(note.message).toContain('documentation');
+      expect(note!.message).toContain('documentation');
     }
     expect((await list('analyst')).some((n) => n.kind === 'STEP_FAILED')).toBe(false);
   });
