@@ -51,12 +51,13 @@ const WRITE_LINES = `
        AND l.budget_amount IS NOT DISTINCT FROM v.was_budget_amount
        AND l.forecast_sales IS NOT DISTINCT FROM v.was_forecast_sales
        AND l.comment = v.was_comment
-       -- Never after a submission of the unit (its lock is waited for while one commits): such a line goes the
-       -- careful way, which refuses the change.
-       AND EXISTS (SELECT 1 FROM budget_submission s
-                    WHERE s.plan_id = l.plan_id AND s.business_unit_id = l.business_unit_id
-                      AND s.status NOT IN ('SUBMITTED', 'APPROVED')
-                      FOR SHARE)
+       -- Never after a submission of the unit (its lock is waited for while one commits, and the status read is
+       -- the committed one): such a line goes the careful way, which refuses the change. A unit without a
+       -- submission row is not frozen, as UNIT_FROZEN has it: the two must agree, or a change this statement
+       -- skips and the careful way lets through would be skipped again there, and lost without a word.
+       AND coalesce((SELECT s.status NOT IN ('SUBMITTED', 'APPROVED') FROM budget_submission s
+                      WHERE s.plan_id = l.plan_id AND s.business_unit_id = l.business_unit_id
+                        FOR SHARE), true)
     RETURNING l.*
   ), audited AS (
     INSERT INTO cell_change (line_id, business_unit_id, column_name, old_value, new_value, user_id, source, at)

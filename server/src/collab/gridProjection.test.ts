@@ -145,4 +145,25 @@ describe('grid projection into budget rows', () => {
     // And nothing typed was lost: the row ends with the last value typed.
     await eventually(async () => (await row(typed)).budget_amount === n, 'the last typed value in the row');
   }, 90_000);
+  it('writes the changes of a unit that has no submission row, as a unit that is not frozen', async () => {
+    // No path of the product makes lines without their unit's submission, but a database edited by hand can
+    // hold them: the fast write and the careful one must agree that such a unit is editable, or its changes
+    // are skipped by both and lost without a word.
+    const admin = await server.login('admin@example.com');
+    const [line] = await server.sql<{ id: string; business_unit_id: string }>(
+      `SELECT l.id, l.business_unit_id FROM budget_line l JOIN business_unit u ON u.id = l.business_unit_id
+        WHERE u.code = 'MARKETING' AND l.plan_id = $1 ORDER BY l.position LIMIT 1`,
+      [planId],
+    );
+    await server.sql('DELETE FROM budget_submission WHERE plan_id = $1 AND business_unit_id = $2', [planId, line.business_unit_id]);
+    const answer = await server.gql(
+      `mutation($id: ID!) { updateBudgetLine(id: $id, input: { budgetAmount: 4321 }) { budgetAmount version } }`,
+      { id: line.id },
+      admin,
+    );
+    expect(answer.errors).toBeUndefined();
+    expect(answer.data.updateBudgetLine.budgetAmount).toBe(4321);
+    expect((await row(line.id)).budget_amount).toBe(4321);
+    expect((await audit(line.id)).at(-1)).toMatchObject({ column_name: 'budgetAmount', new_value: '4321', source: 'API' });
+  });
 });
