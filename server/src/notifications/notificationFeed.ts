@@ -16,6 +16,8 @@ import type { NotificationTopics } from './events.js';
 import { loadNotifications } from './notifications.js';
 
 export const NOTIFICATION_CHANNEL = 'plansync_notification';
+/** How the feed's connection names itself in pg_stat_activity. */
+export const FEED_APPLICATION_NAME = 'plansync-notifications';
 const RECONNECT_MS = 1000;
 const BATCH = 500;
 
@@ -42,7 +44,7 @@ export class NotificationFeed {
   }
 
   private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.options.databaseUrl });
+    const client = new pg.Client({ connectionString: this.options.databaseUrl, application_name: FEED_APPLICATION_NAME });
     client.on('notification', (message) => {
       if (message.channel === NOTIFICATION_CHANNEL && message.payload) this.announced(message.payload);
     });

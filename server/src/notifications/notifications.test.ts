@@ -15,6 +15,7 @@ import { loadConfig } from '../config.js';
 import { ErrorCode } from '../errors.js';
 import { createLogger } from '../log.js';
 import { sharedJwtEnv } from '../testing/instances.js';
+import { FEED_APPLICATION_NAME } from './notificationFeed.js';
 import { connectGrid, eventually, synced } from '../testing/gridClients.js';
 import { errorCode, startTestServer, type TestServer } from '../testing/harness.js';
 
@@ -326,6 +327,25 @@ describe('notifications', () => {
       await other.stop();
       await fs.rm(dataDir, { recursive: true, force: true });
     }
+  });
+
+  it('listens again after its database connection is cut', async () => {
+    const listener = async () =>
+      (await server.sql<{ pid: number }>('select pid from pg_stat_activity where datname = current_database() and application_name = $1', [FEED_APPLICATION_NAME]))[0]?.pid;
+    const before = await listener();
+    expect(before).toBeDefined();
+    await server.sql('select pg_terminate_backend($1)', [before]);
+    await eventually(async () => {
+      const now = await listener();
+      return now !== undefined && now !== before;
+    }, 'the feed to reconnect');
+    const lead = await follow('lead.sales-north');
+    const lines = (await server.gql(LINES, { plan: planId, unit: 'SALES_NORTH' }, tokens.admin)).data.budgetLines;
+    await update('lead.sales-north', lines[7].id, { budgetAmount: 800 });
+    await update('admin', lines[7].id, { budgetAmount: 900 });
+    const [note] = await list('lead.sales-north');
+    expect(note.line).toEqual({ id: lines[7].id });
+    await eventually(() => lead.received.some((n) => n.id === note.id), 'the reconnected feed to push it');
   });
 
   it("hides a cell's notifications from whoever may no longer read its unit", async () => {
