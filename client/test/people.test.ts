@@ -13,6 +13,7 @@ const person = (over: Partial<Person>): Person => ({
   displayName: 'Someone',
   role: 'VIEWER',
   kind: 'PERSON',
+  entraAppId: null,
   active: true,
   lastSignInAt: null,
   lockedUntil: null,
