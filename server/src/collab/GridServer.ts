@@ -349,14 +349,10 @@ export class GridServer implements LiveDocuments {
 
   /**
    * LiveDocuments: a batch of API edits (updateBudgetLines, or a spreadsheet import: `source`) over one or more
-   * documents. Each document is held in
-   * its turn (its edit chain, as a single edit would be) and its earlier changes projected; then `decide`, seeing
-   * final rows, says which lines to apply; then each document gets its edits as ONE transaction (one broadcast,
-   * one stored update, one projection batch) and the projection is flushed before the turns are given back.
-   *
-   * Turns are taken in document-name order. A single edit, a submission or a plan status change holds one turn
-   * at a time, and every batch takes its turns in the same order, so no two holders can wait for each other in a
-   * cycle.
+   * documents. Each document is held in its turn (its edit chain, as a single edit would be) and its earlier
+   * changes projected (`inTurnOfAll`); then `decide`, seeing final rows, says which lines to apply; then each
+   * document gets its edits as ONE transaction (one broadcast, one stored update, one projection batch) and the
+   * projection is flushed before the turns are given back.
    */
   async applyEditBatch(
     groups: readonly LiveEditGroup[],
@@ -366,13 +362,30 @@ export class GridServer implements LiveDocuments {
   ): Promise<void> {
     const byName = new Map<string, LiveEditGroup>();
     for (const group of groups) byName.set(formatDocName(group.target.planId, group.target.unitCode), group);
-    const names = [...byName.keys()].sort();
+    await this.inTurnOfAll([...byName.keys()], async (held) => {
+      const apply = await decide();
+      const author = { userId, source };
+      for (const { docName, open } of held) {
+        const edits = byName.get(docName)!.edits.filter((e) => apply.has(e.lineId)).map((e) => ({ lineId: e.lineId, values: e.changes }));
+        if (edits.length > 0) open.document.applyEditBatch(edits, { kind: 'api', author });
+      }
+      await Promise.all(held.map(({ docName }) => this.projection.flush(docName)));
+    });
+  }
+
+  /**
+   * Runs `work` holding the turns of these documents (API edits, submissions and plan status changes wait for
+   * it), with every change made before it projected into the rows. The documents are loaded all at once (a cold
+   * batch over 42 units would otherwise load them one after another), each held by a lease before any turn is
+   * taken, and the turns are taken in document-name order: every holder of several turns takes them in the same
+   * order, so no two can wait for each other in a cycle.
+   */
+  private async inTurnOfAll<T>(docNames: readonly string[], work: (held: readonly { docName: string; open: OpenDocument }[]) => Promise<T>): Promise<T> {
+    const names = [...new Set(docNames)].sort();
     const held: { docName: string; open: OpenDocument }[] = [];
     let giveBack!: () => void;
     const done = new Promise<void>((resolve) => (giveBack = resolve));
     try {
-      // Loaded all at once (a cold batch over 42 units would otherwise load them one after another), each held
-      // by a lease before any turn is taken.
       const loads = await Promise.allSettled(names.map((docName) => this.acquire(docName)));
       loads.forEach((load, i) => {
         if (load.status !== 'fulfilled') return;
@@ -391,13 +404,7 @@ export class GridServer implements LiveDocuments {
         });
       }
       await Promise.all(names.map((docName) => this.projection.flush(docName)));
-      const apply = await decide();
-      const author = { userId, source };
-      for (const { docName, open } of held) {
-        const edits = byName.get(docName)!.edits.filter((e) => apply.has(e.lineId)).map((e) => ({ lineId: e.lineId, values: e.changes }));
-        if (edits.length > 0) open.document.applyEditBatch(edits, { kind: 'api', author });
-      }
-      await Promise.all(names.map((docName) => this.projection.flush(docName)));
+      return await work(held);
     } finally {
       giveBack();
       for (const { docName, open } of held) {
@@ -446,40 +453,15 @@ export class GridServer implements LiveDocuments {
    * takes the quick way), and `budgetLineChanged` tells every subscriber, on every instance.
    */
   async writeSystemColumn<T>(targets: readonly Omit<LiveEditTarget, 'lineId'>[], write: (client: SqlClient) => Promise<SystemColumnWrite<T>>): Promise<T> {
-    const names = [...new Set(targets.map((t) => formatDocName(t.planId, t.unitCode)))].sort();
-    const held: { docName: string; open: OpenDocument }[] = [];
-    let giveBack!: () => void;
-    const done = new Promise<void>((resolve) => (giveBack = resolve));
-    try {
-      const loads = await Promise.allSettled(names.map((docName) => this.acquire(docName)));
-      loads.forEach((load, i) => {
-        if (load.status !== 'fulfilled') return;
-        load.value.leases += 1;
-        held.push({ docName: names[i], open: load.value });
-      });
-      const failed = loads.find((load): load is PromiseRejectedResult => load.status === 'rejected');
-      if (failed) throw failed.reason;
-      for (const { open } of held) {
-        await new Promise<void>((inTurn) => {
-          const run = open.editChain.then(() => {
-            inTurn();
-            return done;
-          });
-          open.editChain = run.catch(() => undefined);
-        });
-      }
-      await Promise.all(names.map((docName) => this.projection.flush(docName)));
-      const { result, changed } = await this.transactionRetried(write);
-      this.projection.learn(changed);
-      for (const line of changed) this.options.events.publish('BUDGET_LINE_CHANGED', { planId: line.planId, unitId: line.businessUnit.id, line });
-      return result;
-    } finally {
-      giveBack();
-      for (const { docName, open } of held) {
-        open.leases -= 1;
-        this.releaseIfIdle(docName);
-      }
-    }
+    return this.inTurnOfAll(
+      targets.map((t) => formatDocName(t.planId, t.unitCode)),
+      async () => {
+        const { result, changed } = await this.transactionRetried(write);
+        this.projection.learn(changed);
+        for (const line of changed) this.options.events.publish('BUDGET_LINE_CHANGED', { planId: line.planId, unitId: line.businessUnit.id, line });
+        return result;
+      },
+    );
   }
 
   /**
