@@ -68,7 +68,20 @@ interface Props {
   onNotice: (message: string) => void;
   /** The rows as shown after filters (for totals). */
   onVisibleRows: (rows: GridRow[]) => void;
+  /**
+   * Marked cells (a colleague overwrote them, say): key `${lineId}:${column}` (column 'budgetAmount' |
+   * 'forecastSales' | 'comment') -> tooltip text. A marked cell gets the class `cell-marked` (a corner flag) and
+   * the text as its title.
+   */
+  cellMarks?: ReadonlyMap<string, string>;
+  /** A cell's history was asked for: its context menu's "History…" or Alt+H on the focused cell. */
+  onCellHistory?: (lineId: string, column: string, anchor: DOMRect) => void;
+  /** A marked cell got the focus (seen). */
+  onCellSeen?: (lineId: string, column: string) => void;
 }
+
+/** The key of a cell in `cellMarks`. */
+export const markKey = (lineId: string, column: string) => `${lineId}:${column}`;
 
 /** A row from reference data and the document's cells. */
 export function rowOf(line: LineInfo, cells: Y.Map<unknown>): GridRow {
