@@ -15,6 +15,7 @@ import { useSession } from '../auth/MeContext';
 import { roleLabel } from '../common/format';
 import { GridPage } from '../grid/GridPage';
 import { WaitingForAccess } from '../auth/WaitingForAccess';
+import { NotificationBell } from '../notifications/NotificationBell';
 
 // The grid is where most people work, and comes with the app. The other views load when first opened, each
 // with the libraries only it uses (the workflow forms' @rjsf, the submission chart's recharts, the audit
@@ -87,6 +88,8 @@ export function Shell() {
             )}
           </nav>
           <div className="who">
+            {/* Unread notifications, live: a colleague's overwrite, a review, a step waiting for the person. */}
+            <NotificationBell />
             {/* The person's own account (password, two-factor sign-in) is one click from every view. */}
             <NavLink to="/account" className="account-link" title="Your account: password and two-factor sign-in" data-testid="me">
               {me.displayName} <span className="badge" data-role={me.role}>{roleLabel(me.role)}</span>
