@@ -26,6 +26,8 @@ import { useNotices, Notices } from '../common/Notices';
 import { PlanPicker, usePlanChoice } from '../common/planChoice';
 import { SpreadsheetExport } from './SpreadsheetExport';
 import { SpreadsheetImport } from './SpreadsheetImport';
+import { CellHistoryPopover } from './CellHistoryPopover';
+import { useCellHistory } from './useCellHistory';
 
 const STATUS_LABEL: Record<ConnectionStatus, string> = {
   connecting: 'Connecting…',
@@ -143,6 +145,8 @@ function UnitBudget({ planId, planName, unitCode, unitName, units, planPicker, p
   const [filters, setFilters] = useState<Filters>({ region: '', category: '', quarter: '' });
   const [visible, setVisible] = useState<GridRow[]>([]);
   const { notices, notify, dismiss } = useNotices();
+  // Colleagues' overwrites of this person's values marked on the grid until seen, and a cell's history popover.
+  const history = useCellHistory(lines.data?.budgetLines);
 
   const submission = lines.data?.budgetSubmissions.find((s) => s.businessUnit.code === unitCode);
   const options = useMemo(() => {
@@ -253,8 +257,12 @@ function UnitBudget({ planId, planName, unitCode, unitName, units, planPicker, p
           filters={filters}
           onNotice={notify}
           onVisibleRows={onVisibleRows}
+          cellMarks={history.cellMarks}
+          onCellSeen={history.onCellSeen}
+          onCellHistory={history.onCellHistory}
         />
       </ErrorBoundary>
+      {history.open && <CellHistoryPopover key={`${history.open.lineId}:${history.open.column}`} {...history.open} canEdit={!readOnly} onClose={history.close} />}
       <ErrorBoundary what="the totals" resetKey={visible}>
         <Totals rows={visible} />
       </ErrorBoundary>
