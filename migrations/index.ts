@@ -24,6 +24,7 @@ import { Migration20261203171000_LineOrderIndex } from './Migration2026120317100
 import { Migration20261203172000_RestoreSource } from './Migration20261203172000_RestoreSource.js';
 import { Migration20261203173000_AuditLogFilters } from './Migration20261203173000_AuditLogFilters.js';
 import { Migration20261203180000_Notifications } from './Migration20261203180000_Notifications.js';
+import { Migration20261203190000_ReviewLoop } from './Migration20261203190000_ReviewLoop.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261121055827_Initial', class: Migration20261121055827_Initial },
@@ -46,4 +47,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261203172000_RestoreSource', class: Migration20261203172000_RestoreSource },
   { name: 'Migration20261203173000_AuditLogFilters', class: Migration20261203173000_AuditLogFilters },
   { name: 'Migration20261203180000_Notifications', class: Migration20261203180000_Notifications },
+  { name: 'Migration20261203190000_ReviewLoop', class: Migration20261203190000_ReviewLoop },
 ];

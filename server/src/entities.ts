@@ -9,6 +9,7 @@ import { BudgetLine } from './budget/BudgetLine.js';
 import { BudgetPlan } from './budget/BudgetPlan.js';
 import { BudgetSubmission } from './budget/BudgetSubmission.js';
 import { RemovedBudgetLine } from './budget/RemovedBudgetLine.js';
+import { SUBMISSION_VERSION_TABLES } from './budget/submissionVersions.js';
 import { BusinessUnit } from './directory/BusinessUnit.js';
 import { CellChange } from './budget/CellChange.js';
 import { GridSnapshot } from './collab/GridSnapshot.js';
@@ -53,4 +54,4 @@ export const entities = [
  * limits' counters, rate-limiter-flexible's shape): a schema diff (scripts/create-migration.mjs) leaves them
  * alone instead of proposing to drop them.
  */
-export const unmappedTables = [SIGN_IN_LIMIT_TABLE, ...WEBHOOK_TABLES, ...NOTIFICATION_TABLES];
+export const unmappedTables = [SIGN_IN_LIMIT_TABLE, ...WEBHOOK_TABLES, ...NOTIFICATION_TABLES, ...SUBMISSION_VERSION_TABLES];

@@ -18,6 +18,7 @@ import { BudgetLineRelations, BudgetSubmissionRelations, CellChangeRelations } f
 import { PlanAdminResolver } from './budget/PlanAdminResolver.js';
 import { PlanLinesResolver, structureChangeOf } from './budget/PlanLinesResolver.js';
 import { SubmissionResolver } from './budget/SubmissionResolver.js';
+import { ReviewResolver } from './budget/ReviewResolver.js';
 import { OrganizationResolver } from './directory/OrganizationResolver.js';
 import { AbilitiesResolver } from './directory/AbilitiesResolver.js';
 import { PeopleAdminResolver } from './directory/PeopleAdminResolver.js';
@@ -57,6 +58,7 @@ export const resolvers = [
   PlanLinesResolver,
   SubmissionResolver,
   BudgetSubmissionRelations,
+  ReviewResolver,
   AuditLogResolver,
   CellHistoryResolver,
   CellChangeRelations,

@@ -14,7 +14,7 @@ registerEnumType(PlanStatusEnum, {
 @ObjectType()
 @Entity({ tableName: 'budget_plan' })
 export class BudgetPlan {
-  [OptionalProps]?: 'status' | 'createdAt';
+  [OptionalProps]?: 'status' | 'createdAt' | 'requireCompleteSubmission';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
@@ -36,4 +36,8 @@ export class BudgetPlan {
   @Field(() => Date)
   @Property({ type: 'datetime', defaultRaw: 'now()' })
   createdAt: Date = new Date();
+
+  @Field(() => Boolean, { description: 'When true, a unit can be submitted only once every line has a budget amount (submitBudget: BAD_USER_INPUT).' })
+  @Property({ type: 'boolean', default: false })
+  requireCompleteSubmission: boolean = false;
 }

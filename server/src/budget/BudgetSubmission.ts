@@ -1,5 +1,5 @@
 import { Entity, Enum, ManyToOne, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/core';
-import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { randomUUID } from 'node:crypto';
 import { User } from '../directory/User.js';
 import { BudgetPlan } from './BudgetPlan.js';
@@ -20,7 +20,7 @@ registerEnumType(SubmissionStatusEnum, {
 @Entity({ tableName: 'budget_submission' })
 @Unique({ properties: ['plan', 'businessUnit'] })
 export class BudgetSubmission {
-  [OptionalProps]?: 'status' | 'submittedAt' | 'submittedBy' | 'executionId';
+  [OptionalProps]?: 'status' | 'submittedAt' | 'submittedBy' | 'executionId' | 'version' | 'reviewComment' | 'reviewedBy' | 'reviewedAt';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
@@ -44,6 +44,22 @@ export class BudgetSubmission {
   @Field(() => User, { nullable: true })
   @ManyToOne({ entity: () => User, nullable: true, deleteRule: 'set null' })
   submittedBy: User | null = null;
+
+  @Field(() => Int, { description: 'How many times the unit was submitted: 0 before the first submit, +1 at each (submissionVersions).' })
+  @Property({ type: 'integer', default: 0 })
+  version: number = 0;
+
+  @Field(() => String, { nullable: true, description: "The finance reviewer's comment on the current version (null until reviewed; cleared at the next submit or a reopen)." })
+  @Property({ type: 'text', nullable: true })
+  reviewComment: string | null = null;
+
+  @Field(() => User, { nullable: true, description: 'Who approved or rejected the current version.' })
+  @ManyToOne({ entity: () => User, nullable: true, deleteRule: 'set null' })
+  reviewedBy: User | null = null;
+
+  @Field(() => Date, { nullable: true, description: 'When the current version was approved or rejected.' })
+  @Property({ type: 'datetime', nullable: true })
+  reviewedAt: Date | null = null;
 
   /** The budget_submission workflow execution that reviews it (set by the workflow engine). */
   @Property({ type: 'uuid', nullable: true })

@@ -8,7 +8,7 @@ import { Arg, Ctx, Field, ID, InputType, Int, Mutation, registerEnumType, Resolv
 import { requireViewer, type GraphQLContext } from '../graphql/context.js';
 import { BusinessUnit } from '../directory/BusinessUnit.js';
 import { BudgetPlan, PlanStatusEnum, type PlanStatus } from './BudgetPlan.js';
-import { CARRY_OVERS, createPlan, createUnit, setPlanStatus, type CarryOver } from './planAdmin.js';
+import { CARRY_OVERS, createPlan, createUnit, setPlanStatus, setRequireCompleteSubmission, type CarryOver } from './planAdmin.js';
 
 export const CarryOverEnum = Object.fromEntries(CARRY_OVERS.map((c) => [c, c])) as { [K in CarryOver]: K };
 registerEnumType(CarryOverEnum, {
@@ -31,6 +31,9 @@ export class CreateBudgetPlanInput {
 
   @Field(() => CarryOverEnum, { nullable: true, defaultValue: 'NONE' })
   carryOver?: CarryOver | null;
+
+  @Field(() => Boolean, { nullable: true, defaultValue: false, description: 'Units can be submitted only once every line has a budget amount.' })
+  requireCompleteSubmission?: boolean | null;
 }
 
 @Resolver()
@@ -47,6 +50,17 @@ export class PlanAdminResolver {
     @Ctx() ctx: GraphQLContext,
   ): Promise<BudgetPlan> {
     return setPlanStatus(ctx.em, ctx.services.events, requireViewer(ctx), planId, status);
+  }
+
+  @Mutation(() => BudgetPlan, {
+    description: 'Sets whether units of the plan can be submitted only once every line has a budget amount (admins).',
+  })
+  setBudgetPlanRequireCompleteSubmission(
+    @Arg('planId', () => ID) planId: string,
+    @Arg('required', () => Boolean) required: boolean,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<BudgetPlan> {
+    return setRequireCompleteSubmission(ctx.em, requireViewer(ctx), planId, required);
   }
 
   @Mutation(() => BusinessUnit, { description: 'Creates a business unit with a DRAFT submission in every open plan (admins).' })

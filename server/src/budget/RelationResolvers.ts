@@ -65,4 +65,9 @@ export class BudgetSubmissionRelations {
   submittedBy(@Root() submission: BudgetSubmission, @Ctx() ctx: GraphQLContext): User | Promise<User | null> | null {
     return loadedRelation(ctx.em, User, submission.submittedBy);
   }
+
+  @FieldResolver(() => User, { nullable: true })
+  reviewedBy(@Root() submission: BudgetSubmission, @Ctx() ctx: GraphQLContext): User | Promise<User | null> | null {
+    return loadedRelation(ctx.em, User, submission.reviewedBy);
+  }
 }

@@ -41,6 +41,8 @@ export interface NewPlan {
    * Without copyFromPlanId it does not apply. Default NONE.
    */
   carryOver?: CarryOver | null;
+  /** Units can be submitted only once every line has a budget amount (default false). */
+  requireCompleteSubmission?: boolean | null;
 }
 
 /** A business unit's code: an upper-case letter, then 1 to 31 upper-case letters, digits or underscores. */
@@ -83,7 +85,7 @@ export async function createPlan(em: EntityManager, viewer: Viewer, input: NewPl
   try {
     const planId = await em.transactional(async (tx) => {
       if ((await tx.count(BudgetPlan, { name })) > 0) throw taken();
-      const plan = tx.create(BudgetPlan, { name, fiscalYear: input.fiscalYear });
+      const plan = tx.create(BudgetPlan, { name, fiscalYear: input.fiscalYear, requireCompleteSubmission: input.requireCompleteSubmission ?? false });
       await tx.flush();
       const lines = source ? await copyLines(tx, plan.id, source.id, carryOver) : await layOutLines(tx, plan.id);
       await run(tx, `insert into "budget_submission" ("id", "plan_id", "business_unit_id", "status") select gen_random_uuid(), ?, "id", 'DRAFT' from "business_unit"`, [plan.id]);
@@ -93,6 +95,7 @@ export async function createPlan(em: EntityManager, viewer: Viewer, input: NewPl
         copyFromPlanId: source?.id ?? null,
         carryOver: source ? carryOver : null,
         lines,
+        ...(input.requireCompleteSubmission ? { requireCompleteSubmission: true } : {}),
       });
       return plan.id;
     });
@@ -156,6 +159,18 @@ export async function setPlanStatus(
     return true;
   });
   if (changed) publish(events, 'PLAN_STATUS_CHANGED', { planId, status });
+  return em.findOneOrFail(BudgetPlan, { id: planId }, { refresh: true });
+}
+
+/** Sets whether the plan's units can be submitted only once every line has a budget amount (admins). */
+export async function setRequireCompleteSubmission(em: EntityManager, viewer: Viewer, planId: string, required: boolean): Promise<BudgetPlan> {
+  requirePlanManager(viewer);
+  if (!isUuid(planId)) throw planNotFound();
+  await em.transactional(async (tx) => {
+    const plan = await tx.findOne(BudgetPlan, { id: planId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    authorize(viewer, 'manage', 'BudgetPlan', plan);
+    plan.requireCompleteSubmission = required;
+  });
   return em.findOneOrFail(BudgetPlan, { id: planId }, { refresh: true });
 }
 

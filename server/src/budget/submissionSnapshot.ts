@@ -4,26 +4,39 @@
  */
 import type { BudgetSubmission, SubmissionStatus } from './BudgetSubmission.js';
 
+type PersonSnapshot = { id: string; email: string; displayName: string; role: string };
+
 export interface SubmissionSnapshot {
   id: string;
   planId: string;
   businessUnit: { id: string; code: string; name: string };
   status: SubmissionStatus;
   submittedAt: Date | null;
-  submittedBy: { id: string; email: string; displayName: string; role: string } | null;
+  submittedBy: PersonSnapshot | null;
   executionId: string | null;
+  version: number;
+  reviewComment: string | null;
+  reviewedBy: PersonSnapshot | null;
+  reviewedAt: Date | null;
 }
 
-/** Needs `businessUnit` and `submittedBy` loaded. */
+function person(by: BudgetSubmission['submittedBy']): PersonSnapshot | null {
+  return by ? { id: by.id, email: by.email, displayName: by.displayName, role: by.role } : null;
+}
+
+/** Needs `businessUnit`, `submittedBy` and `reviewedBy` loaded. */
 export function snapshotSubmission(row: BudgetSubmission): SubmissionSnapshot {
-  const by = row.submittedBy;
   return {
     id: row.id,
     planId: row.plan.id,
     businessUnit: { id: row.businessUnit.id, code: row.businessUnit.code, name: row.businessUnit.name },
     status: row.status,
     submittedAt: row.submittedAt,
-    submittedBy: by ? { id: by.id, email: by.email, displayName: by.displayName, role: by.role } : null,
+    submittedBy: person(row.submittedBy),
     executionId: row.executionId,
+    version: row.version,
+    reviewComment: row.reviewComment,
+    reviewedBy: person(row.reviewedBy),
+    reviewedAt: row.reviewedAt,
   };
 }

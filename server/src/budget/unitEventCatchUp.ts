@@ -55,7 +55,7 @@ export class UnitEventCatchUp {
         this.catchUp(reason === 'reconnected');
       }),
     );
-    for (const row of await this.em.fork().find(BudgetSubmission, {}, { populate: ['businessUnit', 'submittedBy'] })) {
+    for (const row of await this.em.fork().find(BudgetSubmission, {}, { populate: ['businessUnit', 'submittedBy', 'reviewedBy'] })) {
       this.submissionStates.set(row.id, stateOf(snapshotSubmission(row)));
     }
   }
@@ -108,7 +108,7 @@ export class UnitEventCatchUp {
       publishLocally(this.bus, 'BUDGET_LINE_CHANGED', { planId: line.plan.id, unitId: line.businessUnit.id, line: snapshotLine(line) });
       delivered += 1;
     }
-    for (const row of await em.find(BudgetSubmission, {}, { populate: ['businessUnit', 'submittedBy'] })) {
+    for (const row of await em.find(BudgetSubmission, {}, { populate: ['businessUnit', 'submittedBy', 'reviewedBy'] })) {
       const submission = snapshotSubmission(row);
       if (this.submissionStates.get(row.id) === stateOf(submission)) continue;
       publishLocally(this.bus, 'SUBMISSION_STATUS_CHANGED', { planId: submission.planId, unitId: submission.businessUnit.id, status: submission.status, submission });
@@ -119,5 +119,5 @@ export class UnitEventCatchUp {
 }
 
 function stateOf(submission: SubmissionSnapshot): string {
-  return `${submission.status}|${submission.executionId ?? ''}|${submission.submittedAt?.toISOString() ?? ''}`;
+  return `${submission.status}|${submission.version}|${submission.executionId ?? ''}|${submission.submittedAt?.toISOString() ?? ''}|${submission.reviewedAt?.toISOString() ?? ''}`;
 }

@@ -21,7 +21,7 @@ import { forbidden, notFound } from '../errors.js';
 import { canEditLine, canReadLine, type LineScope } from './budgetLine.js';
 import type { PlanStatus } from '../budget/BudgetPlan.js';
 import { canManagePlans, canReadPlans } from './budgetPlan.js';
-import { canEditSubmission, canReadSubmission, canReview, maySubmitUnit, type SubmissionScope } from './budgetSubmission.js';
+import { canEditSubmission, canReadSubmission, canReview, mayReopen, maySubmitUnit, mayWithdrawUnit, type SubmissionScope } from './budgetSubmission.js';
 import { canReadUnit, canWriteUnit, readableUnits } from './businessUnit.js';
 import { canReadCellChange } from './cellChange.js';
 import { noteConsulted } from './consulted.js';
@@ -121,6 +121,9 @@ const policies = {
       /** The role's side only: whether the status allows it now is the caller's CONFLICT to tell. */
       submit: { rule: maySubmitUnit, verb: 'submit' },
       review: { rule: canReview, verb: 'review' },
+      /** The role's side only, as for submit: whether the status allows it now is the caller's CONFLICT. */
+      withdraw: { rule: mayWithdrawUnit, verb: 'withdraw' },
+      reopen: { rule: mayReopen, verb: 'reopen' },
     },
   }),
   CellChange: policy<{ unitId: string }>()({

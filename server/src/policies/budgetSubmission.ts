@@ -48,3 +48,13 @@ export function canSubmit(viewer: Viewer, submission: SubmissionScope): boolean 
 export function canReview(viewer: Viewer, submission: SubmissionScope): boolean {
   return (viewer.role === 'ANALYST' || viewer.role === 'ADMIN') && canReadUnit(viewer, submission.unitId);
 }
+
+/** Withdrawing a submission before its review: whoever may submit the unit (its leaders; admins). */
+export function mayWithdrawUnit(viewer: Viewer, submission: SubmissionScope): boolean {
+  return maySubmitUnit(viewer, submission);
+}
+
+/** Reopening an approved budget: administrators. */
+export function mayReopen(viewer: Viewer, submission: SubmissionScope): boolean {
+  return viewer.role === 'ADMIN' && canReadUnit(viewer, submission.unitId);
+}

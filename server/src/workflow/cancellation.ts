@@ -19,6 +19,7 @@
 import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
 import { recordActivity } from '../activity/activityLog.js';
 import { BudgetSubmission, type SubmissionStatus } from '../budget/BudgetSubmission.js';
+import { markWithdrawn } from '../budget/submissionVersions.js';
 import { badUserInput, conflict } from '../errors.js';
 import { isUuid } from '../ids.js';
 import { authorize } from '../policies/authorize.js';
@@ -63,18 +64,7 @@ export async function cancelExecution(deps: CancelDeps, viewer: Viewer, executio
     const locked = await t.tx.findOneOrFail(WorkflowExecution, { id: execution!.id }, { lockMode: LockMode.PESSIMISTIC_WRITE, populate: ['businessUnit'] });
     // Checked again under the lock: a step may have completed or failed it meanwhile.
     if (!CANCELLABLE.has(locked.status)) throw over(locked.status);
-    const previousStatus = locked.status;
-    const steps = await t.tx.find(StepExecution, { execution: locked.id }, { orderBy: { position: 'asc' }, lockMode: LockMode.PESSIMISTIC_WRITE });
-    const skipped: string[] = [];
-    const now = new Date();
-    for (const step of steps) {
-      if (DONE.has(step.status)) continue;
-      step.finishedAt ??= now;
-      skipped.push(step.key);
-      await t.setStep(locked, step, 'SKIPPED');
-    }
-    await t.setExecution(locked, 'CANCELLED');
-    const reopened = locked.definitionKey === 'budget_submission' && (await reopenSubmission(deps, t, locked));
+    const { previousStatus, skipped, reopened } = await cancelLocked(deps, t, locked);
     recordActivity(t.tx, viewer, 'EXECUTION_CANCELLED', `${locked.definitionKey} ${locked.id}`, {
       executionId: locked.id,
       definitionKey: locked.definitionKey,
@@ -90,6 +80,40 @@ export async function cancelExecution(deps: CancelDeps, viewer: Viewer, executio
   return deps.em.fork().findOneOrFail(WorkflowExecution, { id: execution!.id });
 }
 
+/** What cancelling an execution did. */
+export interface Cancelled {
+  previousStatus: ExecutionStatus;
+  skipped: string[];
+  /** Whether its unit's submission went back to DRAFT. */
+  reopened: boolean;
+}
+
+/**
+ * Cancels `locked` (an execution the caller holds the row lock of, in `t`, and found cancellable): its unfinished
+ * steps SKIPPED, the execution CANCELLED, a budget_submission's unit back to DRAFT. The caller records the activity.
+ * Used by cancelExecution and by withdrawSubmission (reviewActions.ts).
+ */
+export async function cancelLocked(deps: CancelDeps, t: Transition, locked: WorkflowExecution): Promise<Cancelled> {
+  const previousStatus = locked.status;
+  const steps = await t.tx.find(StepExecution, { execution: locked.id }, { orderBy: { position: 'asc' }, lockMode: LockMode.PESSIMISTIC_WRITE });
+  const skipped: string[] = [];
+  const now = new Date();
+  for (const step of steps) {
+    if (DONE.has(step.status)) continue;
+    step.finishedAt ??= now;
+    skipped.push(step.key);
+    await t.setStep(locked, step, 'SKIPPED');
+  }
+  await t.setExecution(locked, 'CANCELLED');
+  const reopened = locked.definitionKey === 'budget_submission' && (await reopenSubmission(deps, t, locked));
+  return { previousStatus, skipped, reopened };
+}
+
+/** Executions that can still be cancelled. */
+export function isCancellable(status: ExecutionStatus): boolean {
+  return CANCELLABLE.has(status);
+}
+
 /**
  * Puts the unit of a cancelled budget_submission back to DRAFT, if its submission is still the one this
  * execution reviews (a later submission has an execution of its own) and not DRAFT already. True when it did.
@@ -103,6 +127,8 @@ async function reopenSubmission(deps: CancelDeps, t: Transition, execution: Work
   );
   if (!submission || submission.executionId !== execution.id || submission.status === 'DRAFT') return false;
   submission.status = 'DRAFT';
+  // The version it reviewed was never decided: withdrawn (its record keeps what was submitted).
+  await markWithdrawn(t.tx, execution.id);
   await deps.publishSubmissionStatus(t, execution, 'DRAFT');
   return true;
 }

@@ -17,6 +17,7 @@ import addFormats from 'ajv-formats';
 import PgBoss from 'pg-boss';
 import { BudgetSubmission, type SubmissionStatus } from '../budget/BudgetSubmission.js';
 import { snapshotSubmission } from '../budget/submissionSnapshot.js';
+import { freezeVersion, missingBudgets } from '../budget/submissionVersions.js';
 import { withSchemaLock } from '../db/orm.js';
 import { storableText, unstorableJsonProblem } from '../db/storableText.js';
 import { Organization } from '../directory/Organization.js';
@@ -34,6 +35,7 @@ import type { WorkflowTopics } from './events.js';
 import { isTransient, type IntegrationProvider } from './adapters/types.js';
 import { stepDefinition, workflowDefinition, WORKFLOWS, type WorkflowDefinition } from './definitions.js';
 import { cancelExecution } from './cancellation.js';
+import { reopenSubmission, withdrawSubmission, type ReviewDeps } from './reviewActions.js';
 import { StepExecution } from './StepExecution.js';
 import { INPUT_HANDLERS, STEP_RUNNERS, type InputEffect, type StepRunResult } from './steps.js';
 import { runTransition, STEP_JOB_RETRIES, STEP_QUEUE, type StepJob, type Transition } from './transitions.js';
@@ -215,9 +217,18 @@ export class WorkflowEngine {
       );
       authorize(viewer, 'submit', 'BudgetSubmission', { unitId, status: submission.status }, () => "You may not submit this unit's budget");
       if (!isSubmittable(submission.status)) throw conflict(`This budget is already ${submission.status.toLowerCase()}`);
+      if (submission.plan.requireCompleteSubmission) {
+        const { missing, total } = await missingBudgets(t.tx, planId, unitId);
+        if (missing > 0) throw badUserInput(`${missing} of ${total} lines have no budget: this plan requires every line to have one before it is submitted`, 'businessUnitCode');
+      }
       submission.status = 'SUBMITTED';
       submission.submittedAt = new Date();
       submission.submittedBy = t.tx.getReference(User, viewer.userId);
+      // A new version: the review fields are the previous version's (its own record keeps them).
+      submission.version += 1;
+      submission.reviewComment = null;
+      submission.reviewedBy = null;
+      submission.reviewedAt = null;
       const execution = t.tx.create(WorkflowExecution, {
         definitionKey: 'budget_submission',
         input: { planId, businessUnitCode: submission.businessUnit.code },
@@ -227,6 +238,17 @@ export class WorkflowEngine {
       });
       this.createSteps(t.tx, execution, workflowDefinition('budget_submission')!);
       submission.executionId = execution.id;
+      await t.tx.flush();
+      // What is reviewed, diffed and published: the unit's lines as they are now (frozen: `freezeWhile`).
+      await freezeVersion(t.tx, {
+        submissionId: submission.id,
+        version: submission.version,
+        executionId: execution.id,
+        submittedAt: submission.submittedAt,
+        submittedById: viewer.userId,
+        planId,
+        unitId,
+      });
       await t.record(execution, null, 'RUNNING');
       await this.publishSubmissionStatus(t, execution, 'SUBMITTED');
       await this.advance(t, execution);
@@ -281,6 +303,16 @@ export class WorkflowEngine {
       executionId,
       reason,
     );
+  }
+
+  /** Withdraws a submitted budget before its review (reviewActions.ts). Returns the submission's id. */
+  async withdrawSubmission(viewer: Viewer, planId: string, unitId: string): Promise<string> {
+    return withdrawSubmission(this.reviewDeps(), viewer, planId, unitId);
+  }
+
+  /** Reopens an approved budget (admins; reviewActions.ts). Returns the submission's id. */
+  async reopenSubmission(viewer: Viewer, planId: string, unitId: string, reason: string): Promise<string> {
+    return reopenSubmission(this.reviewDeps(), viewer, planId, unitId, reason);
   }
 
   // -------------------------------------------------------------------------------------------------------
@@ -442,21 +474,24 @@ export class WorkflowEngine {
 
   /** After commit, tells open grids and dashboards that a unit's submission changed (to `status`). */
   private async publishSubmissionStatus(t: Transition, execution: WorkflowExecution, status: SubmissionStatus): Promise<void> {
+    await this.publishUnitSubmission(t, execution.plan!.id, execution.businessUnit!.id, status);
+  }
+
+  /** After commit, tells open grids and dashboards that the unit's submission changed (to `status`, else as it is in `t`). */
+  private async publishUnitSubmission(t: Transition, planId: string, unitId: string, status?: SubmissionStatus): Promise<void> {
     await t.tx.flush();
-    const row = await t.tx.findOneOrFail(
-      BudgetSubmission,
-      { plan: execution.plan!.id, businessUnit: execution.businessUnit!.id },
-      { populate: ['businessUnit', 'submittedBy'] },
-    );
-    const submission = { ...snapshotSubmission(row), status };
-    t.afterCommit(() =>
-      this.options.events.publish('SUBMISSION_STATUS_CHANGED', {
-        planId: execution.plan!.id,
-        unitId: execution.businessUnit!.id,
-        status,
-        submission,
-      }),
-    );
+    const row = await t.tx.findOneOrFail(BudgetSubmission, { plan: planId, businessUnit: unitId }, { populate: ['businessUnit', 'submittedBy', 'reviewedBy'] });
+    const submission = { ...snapshotSubmission(row), status: status ?? row.status };
+    t.afterCommit(() => this.options.events.publish('SUBMISSION_STATUS_CHANGED', { planId, unitId, status: submission.status, submission }));
+  }
+
+  private reviewDeps(): ReviewDeps {
+    return {
+      em: this.options.em,
+      transition: (work) => this.transition(work),
+      publishSubmissionStatus: (t, e, s) => this.publishSubmissionStatus(t, e, s),
+      publishUnitSubmission: (t, planId, unitId) => this.publishUnitSubmission(t, planId, unitId),
+    };
   }
 }
 

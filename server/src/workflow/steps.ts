@@ -7,7 +7,10 @@
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { BudgetLine } from '../budget/BudgetLine.js';
+import { BudgetPlan } from '../budget/BudgetPlan.js';
 import { BudgetSubmission, type SubmissionStatus } from '../budget/BudgetSubmission.js';
+import { linesOfExecution, recordReview } from '../budget/submissionVersions.js';
+import { BusinessUnit } from '../directory/BusinessUnit.js';
 import { AccessGrant } from '../directory/AccessGrant.js';
 import { Organization } from '../directory/Organization.js';
 import { StudioCompany } from '../directory/StudioCompany.js';
@@ -238,11 +241,16 @@ const budgetSubmissionSteps: Record<string, StepRunner> = {
   },
   async publish_to_powerbi({ execution, inputs, integrations, em }) {
     if (inputs.get('finance_review')?.decision !== 'APPROVE') return { status: 'SKIPPED', output: { reason: 'The budget was rejected' } };
-    const lines = await unitLines(em, execution);
-    const rows: BudgetRow[] = lines.map((l) => ({
-      planId: l.plan.id,
-      fiscalYear: l.plan.fiscalYear,
-      businessUnit: l.businessUnit.code,
+    // Exactly the reviewed version: the lines frozen when it was submitted, not the live ones (a unit reopened
+    // since may be changing them). A review started before versions were kept publishes the (frozen) lines.
+    const frozen = await linesOfExecution(em, execution.id);
+    const plan = await em.findOneOrFail(BudgetPlan, { id: execution.plan!.id });
+    const unit = await em.findOneOrFail(BusinessUnit, { id: execution.businessUnit!.id });
+    const source = frozen ?? (await unitLines(em, execution));
+    const rows: BudgetRow[] = source.map((l) => ({
+      planId: plan.id,
+      fiscalYear: plan.fiscalYear,
+      businessUnit: unit.code,
       productCategory: l.productCategory,
       region: l.region,
       quarter: l.quarter,
@@ -314,14 +322,21 @@ export const INPUT_HANDLERS: Record<string, InputHandler> = {
     return { output: { email } };
   },
 
-  async finance_review(_em, _viewer, execution, input) {
-    const status: SubmissionStatus = input.decision === 'APPROVE' ? 'APPROVED' : 'REJECTED';
+  async finance_review(_em, viewer, execution, input) {
+    const status = input.decision === 'APPROVE' ? 'APPROVED' : 'REJECTED';
+    const comment = typeof input.comment === 'string' && input.comment.trim() !== '' ? input.comment.trim() : null;
     return {
       output: { submissionStatus: status },
       submissionStatus: status,
       persist: async (tx) => {
         const submission = await tx.findOneOrFail(BudgetSubmission, { plan: execution.plan!.id, businessUnit: execution.businessUnit!.id });
+        const reviewedAt = new Date();
         submission.status = status;
+        // The outcome of the version under review, shown where the unit works, until it is submitted again.
+        submission.reviewComment = comment;
+        submission.reviewedBy = tx.getReference(User, viewer.userId);
+        submission.reviewedAt = reviewedAt;
+        await recordReview(tx, execution.id, { status, reviewedById: viewer.userId, reviewedAt, comment });
       },
     };
   },

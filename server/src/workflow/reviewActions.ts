@@ -1,0 +1,88 @@
+/**
+ * The review loop's own moves on a submission (CONTRACT.md v1.1, "The grid's history, notifications and the
+ * review loop"), each one workflow transition:
+ * - `withdrawSubmission`: the unit's writers (its leaders, and admins, who may submit any unit: `submit` and
+ *   `withdraw` share one rule), while it is SUBMITTED and not yet reviewed: its review execution is cancelled
+ *   through the cancellation path (cancellation.ts `cancelLocked`: steps SKIPPED, execution CANCELLED, the unit
+ *   back to DRAFT, the version marked WITHDRAWN), with the activity entry SUBMISSION_WITHDRAWN.
+ * - `reopenSubmission`: admins, APPROVED -> DRAFT with a reason (SUBMISSION_REOPENED). The approved version keeps
+ *   its record; the submission's review fields are cleared (the unit is a draft again).
+ * Both are refused with CONFLICT in any other status; the webhook `submission.status_changed` (a trigger on the
+ * row) and `submissionStatusChanged` follow from the status change.
+ *
+ * Locks are taken in the review's order (execution, then submission), so a withdrawal racing the review's
+ * decision waits for it and then finds the submission reviewed.
+ */
+import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
+import { recordActivity } from '../activity/activityLog.js';
+import { BudgetSubmission } from '../budget/BudgetSubmission.js';
+import { badUserInput, conflict } from '../errors.js';
+import { authorize } from '../policies/authorize.js';
+import type { Viewer } from '../policies/viewer.js';
+import { cancelLocked, isCancellable, MAX_REASON_LENGTH, type CancelDeps } from './cancellation.js';
+import type { Transition } from './transitions.js';
+import { WorkflowExecution } from './WorkflowExecution.js';
+
+export interface ReviewDeps extends CancelDeps {
+  /** Tells open grids and dashboards, after the commit, that the unit's submission is now `status`. */
+  publishUnitSubmission(t: Transition, planId: string, unitId: string): Promise<void>;
+}
+
+const notWithdrawable = (status: string) =>
+  conflict(`This budget is ${status.toLowerCase()}: only a submitted budget not yet reviewed can be withdrawn`);
+
+async function lockedSubmission(tx: EntityManager, planId: string, unitId: string): Promise<BudgetSubmission> {
+  return tx.findOneOrFail(BudgetSubmission, { plan: planId, businessUnit: unitId }, { lockMode: LockMode.PESSIMISTIC_WRITE, populate: ['businessUnit', 'plan'] });
+}
+
+/** The caller has checked the viewer may read the plan and the unit. Returns the submission's id. */
+export async function withdrawSubmission(deps: ReviewDeps, viewer: Viewer, planId: string, unitId: string): Promise<string> {
+  const first = await deps.em.fork().findOneOrFail(BudgetSubmission, { plan: planId, businessUnit: unitId });
+  authorize(viewer, 'withdraw', 'BudgetSubmission', { unitId, status: first.status }, () => "You may not withdraw this unit's submission");
+  if (first.status !== 'SUBMITTED' || !first.executionId) throw notWithdrawable(first.status);
+  return deps.transition(async (t) => {
+    const execution = await t.tx.findOneOrFail(WorkflowExecution, { id: first.executionId! }, { lockMode: LockMode.PESSIMISTIC_WRITE, populate: ['businessUnit'] });
+    const submission = await lockedSubmission(t.tx, planId, unitId);
+    // Checked again under the locks: reviewed, withdrawn or resubmitted meanwhile.
+    if (submission.status !== 'SUBMITTED' || submission.executionId !== execution.id) throw notWithdrawable(submission.status);
+    if (!isCancellable(execution.status)) throw notWithdrawable(submission.status);
+    const { skipped } = await cancelLocked(deps, t, execution);
+    recordActivity(t.tx, viewer, 'SUBMISSION_WITHDRAWN', `${submission.plan.name} / ${submission.businessUnit.code}`, {
+      planId,
+      businessUnitCode: submission.businessUnit.code,
+      version: submission.version,
+      executionId: execution.id,
+      skippedSteps: skipped,
+    });
+    await t.tx.flush();
+    return submission.id;
+  });
+}
+
+/** The caller has checked the viewer may read the plan and the unit. Returns the submission's id. */
+export async function reopenSubmission(deps: ReviewDeps, viewer: Viewer, planId: string, unitId: string, reason: string): Promise<string> {
+  const first = await deps.em.fork().findOneOrFail(BudgetSubmission, { plan: planId, businessUnit: unitId });
+  authorize(viewer, 'reopen', 'BudgetSubmission', { unitId, status: first.status }, () => 'Only administrators may reopen an approved budget');
+  const why = reason.trim();
+  if (!why) throw badUserInput('A reason is required to reopen an approved budget', 'reason');
+  if (why.length > MAX_REASON_LENGTH) throw badUserInput(`The reason may have at most ${MAX_REASON_LENGTH} characters`, 'reason');
+  return deps.transition(async (t) => {
+    const submission = await lockedSubmission(t.tx, planId, unitId);
+    if (submission.status !== 'APPROVED') throw conflict(`This budget is ${submission.status.toLowerCase()}: only an approved budget can be reopened`);
+    const reviewed = { reviewedAt: submission.reviewedAt?.toISOString() ?? null, reviewComment: submission.reviewComment };
+    submission.status = 'DRAFT';
+    submission.reviewComment = null;
+    submission.reviewedBy = null;
+    submission.reviewedAt = null;
+    recordActivity(t.tx, viewer, 'SUBMISSION_REOPENED', `${submission.plan.name} / ${submission.businessUnit.code}`, {
+      planId,
+      businessUnitCode: submission.businessUnit.code,
+      version: submission.version,
+      reason: why,
+      ...reviewed,
+    });
+    await t.tx.flush();
+    await deps.publishUnitSubmission(t, planId, unitId);
+    return submission.id;
+  });
+}
