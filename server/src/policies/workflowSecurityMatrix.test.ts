@@ -315,6 +315,10 @@ async function openWorld(): Promise<void> {
   const server = await startTestServer({
     SIMULATED_STEP_MS: '5',
     SIMULATE_FAILURE_STEPS: Object.values(FAILING_STEPS).join(','),
+    // The matrix is about who may do what, not about when retries come: without the 1 s, 2 s backoff every
+    // failing fixture and every step input that runs into a failing step settles at once (the file took
+    // 170 s, nearly all of it waiting). The default backoff is proven in stepRetries.test.ts.
+    WORKFLOW_RETRY_DELAY_SECONDS: '0',
   });
   w = { server } as World;
   w.tokens = { ANON: null } as Record<Actor, string | null>;
