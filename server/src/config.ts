@@ -115,6 +115,11 @@ export interface Config {
   jwtPublicKey?: string;
   /** Lifetime of the tokens Plansync signs, in seconds. Default 8 hours. */
   jwtTtlSeconds: number;
+  /**
+   * SESSION_MAX_HOURS: how long after a sign-in its session may be renewed to (`renewSession`, which the web
+   * client calls while the person works); then they sign in again. Default 12, a long working day.
+   */
+  sessionMaxHours: number;
   entra?: EntraConfig;
   /** Real integrations; the simulated ones otherwise. Both need `entra` (they use the app's credentials). */
   teams?: TeamsConfig;
@@ -479,6 +484,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jwtPrivateKey: pem(env, 'JWT_PRIVATE_KEY'),
     jwtPublicKey: pem(env, 'JWT_PUBLIC_KEY'),
     jwtTtlSeconds: integer(env, 'JWT_TTL_SECONDS', 8 * 3600, 1),
+    sessionMaxHours: integer(env, 'SESSION_MAX_HOURS', 12, 1),
     entra: entraConfig,
     teams: teams(env, entraConfig),
     powerBi: powerBi(env, entraConfig),

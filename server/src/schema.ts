@@ -99,6 +99,7 @@ export async function buildPlansyncSchema(events: PlansyncBus): Promise<GraphQLS
 export const OPEN_ROOT_FIELDS: Readonly<Record<string, string>> = {
   'Mutation.login': 'signs in: there is no viewer yet, and the throttle guards it',
   'Mutation.signOut': "ends the caller's own token, nothing else",
+  'Mutation.renewSession': "a new token for the caller's own session; there is no argument to act on anyone else",
   'Mutation.setPasswordWithToken': 'whoever holds a one-time set-password link acts on the account it was made for, and no other',
   'Mutation.changePassword': "the caller's own password, proven by the current one",
   'Mutation.beginTotpEnrollment': "the caller's own second factor; there is no user argument to act on anyone else",

@@ -1,6 +1,7 @@
 /**
- * Signing in and out over GraphQL: `login` (email and password, with limits: localLogin.ts), `signOut` (ends
- * the token it is called with; its open sockets close on TOKENS_REVOKED) and `me`.
+ * Signing in and out over GraphQL: `login` (email and password, with limits: localLogin.ts), `renewSession`
+ * (a fresh token for a signed-in session, up to SESSION_MAX_HOURS after its sign-in), `signOut` (ends the
+ * token it is called with; its open sockets close on TOKENS_REVOKED) and `me`.
  *
  * Out of scope: Microsoft sign-in (entraSignIn.ts, plain HTTP routes) and the sign-in log
  * (SignInLogResolver.ts).
@@ -9,6 +10,8 @@ import { Arg, Ctx, Field, Mutation, ObjectType, Query, Resolver } from 'type-gra
 import { User } from '../directory/User.js';
 import type { Viewer } from '../policies/viewer.js';
 import { requireViewer, type GraphQLContext } from '../graphql/context.js';
+import { forbidden } from '../errors.js';
+import { AUTH_TIME_CLAIM } from './tokens.js';
 import { CloseCode } from '../../../schema/codes.js';
 import { mustEnrolTotp } from './totp.js';
 
@@ -43,6 +46,29 @@ export class AuthResolver {
     // Someone who must enrol in TOTP first (REQUIRE_TOTP_ROLES) reads their own row here and nothing beyond.
     ctx.viewer = mustEnrolTotp(session.user, ctx.services.config.requireTotpRoles) ? { ...session.viewer, totpEnrollmentRequired: true } : session.viewer;
     return session;
+  }
+
+  @Mutation(() => AuthPayload, {
+    description:
+      'A new token for the session it is called with, so that someone at work is not sent to sign in mid-edit: it lasts ' +
+      'JWT_TTL_SECONDS, but never past SESSION_MAX_HOURS after the sign-in (then the person signs in again). The token it ' +
+      'replaces keeps working until it expires. Only a sign-in session renews: an access token or an Entra token answers FORBIDDEN.',
+  })
+  async renewSession(@Ctx() ctx: GraphQLContext): Promise<AuthPayload> {
+    const viewer = requireViewer(ctx);
+    const startedAt = viewer.sessionStartedAtMs;
+    if (startedAt === undefined) throw forbidden('Only a signed-in session can be renewed; an access token or a Microsoft token cannot');
+    const { tokens, config } = ctx.services;
+    // The session's end is fixed at its sign-in: renewals move a token's expiry up to it, never beyond. (Never
+    // shorter than one token's lifetime: the first token already lives that long.)
+    const sessionEnd = Math.floor(startedAt / 1000) + Math.max(config.sessionMaxHours * 3600, tokens.lifetimeSeconds);
+    if (sessionEnd - Date.now() / 1000 < 60) {
+      throw forbidden(`This session started more than ${config.sessionMaxHours} hours ago and cannot be renewed: sign in again`);
+    }
+    const token = await tokens.sign(viewer.userId, { [AUTH_TIME_CLAIM]: Math.floor(startedAt / 1000) }, sessionEnd);
+    const verified = (await tokens.verify(token))!;
+    const user = await ctx.em.findOneOrFail(User, { id: viewer.userId }, { populate: ['businessUnits', 'organization'] });
+    return { token, user, viewer: { ...viewer, expiresAt: verified.expiresAt, tokenId: verified.tokenId, issuedAtMs: verified.issuedAtMs } };
   }
 
   @Mutation(() => Boolean, {

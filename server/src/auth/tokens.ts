@@ -20,10 +20,19 @@ export interface VerifiedToken {
    * person's tokens were all ended (a password change or reset, a deactivation) is refused (viewers.ts).
    */
   issuedAtMs: number;
+  /**
+   * When the person signed in, in ms since the epoch: the `auth_time` claim (OpenID Connect's name, in
+   * seconds) that renewed tokens carry over from the token they replace, else when this token was issued.
+   * Renewals never reach past SESSION_MAX_HOURS after it (auth/sessionRenewal.ts).
+   */
+  sessionStartedAtMs: number;
 }
 
 /** The claim that says, to the millisecond, when a token was issued (`iat` is in whole seconds). */
 const ISSUED_AT_MS_CLAIM = 'iat_ms';
+
+/** The claim that says when the person signed in (seconds since the epoch): kept by renewals. */
+export const AUTH_TIME_CLAIM = 'auth_time';
 
 /**
  * The id a token is ended by: its `jti` when it has one (every token Plansync signs does), else a hash of the
@@ -39,7 +48,9 @@ export class TokenService {
     private readonly ttlSeconds: number,
   ) {}
 
-  async sign(userId: string, claims: Record<string, unknown> = {}): Promise<string> {
+  /** A sign-in token for the person; `expiresAt` (seconds since the epoch) shortens it below the usual lifetime. */
+  async sign(userId: string, claims: Record<string, unknown> = {}, expiresAt?: number): Promise<string> {
+    const lifetimeEnd = Math.floor(Date.now() / 1000) + this.ttlSeconds;
     return new SignJWT({ ...claims, [ISSUED_AT_MS_CLAIM]: Date.now() })
       .setProtectedHeader({ alg: 'ES256', typ: 'JWT' })
       .setSubject(userId)
@@ -47,8 +58,13 @@ export class TokenService {
       .setAudience(TOKEN_AUDIENCE)
       .setIssuedAt()
       .setJti(randomUUID())
-      .setExpirationTime(`${this.ttlSeconds}s`)
+      .setExpirationTime(expiresAt === undefined ? lifetimeEnd : Math.min(expiresAt, lifetimeEnd))
       .sign(this.keys.privateKey);
+  }
+
+  /** How long a token lasts when nothing shortens it, in seconds (JWT_TTL_SECONDS). */
+  get lifetimeSeconds(): number {
+    return this.ttlSeconds;
   }
 
   /**
@@ -92,12 +108,16 @@ export class TokenService {
         audience: TOKEN_AUDIENCE,
         requiredClaims: ['sub', 'exp'],
       });
-      const issuedAtMs = payload[ISSUED_AT_MS_CLAIM];
+      const issuedAtClaim = payload[ISSUED_AT_MS_CLAIM];
+      const issuedAtMs = typeof issuedAtClaim === 'number' && Number.isFinite(issuedAtClaim) ? issuedAtClaim : (payload.iat ?? 0) * 1000;
+      const authTime = payload[AUTH_TIME_CLAIM];
       return {
         userId: payload.sub!,
         expiresAt: payload.exp!,
         tokenId: tokenIdOf(token, payload.jti),
-        issuedAtMs: typeof issuedAtMs === 'number' && Number.isFinite(issuedAtMs) ? issuedAtMs : (payload.iat ?? 0) * 1000,
+        issuedAtMs,
+        // Never later than the token itself: a signed claim, but a session cannot start after its token.
+        sessionStartedAtMs: typeof authTime === 'number' && Number.isFinite(authTime) ? Math.min(authTime * 1000, issuedAtMs) : issuedAtMs,
       };
     } catch (err) {
       if (err instanceof joseErrors.JOSEError || err instanceof TypeError) return null;

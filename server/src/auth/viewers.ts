@@ -161,6 +161,11 @@ async function accessTokenViewer(em: EntityManager, by: { hash: string } | { id:
   };
 }
 
+/** A viewer proved by Plansync's own sign-in token knows when that sign-in was (what renewals keep). */
+function withSessionStart(viewer: Viewer | null, token: VerifiedToken): Viewer | null {
+  return viewer && { ...viewer, sessionStartedAtMs: token.sessionStartedAtMs };
+}
+
 /** A viewer restricted to enrolling in TOTP is handed out only to who asked for one. */
 function unlessEnrolling(viewer: Viewer | null, allowTotpEnrollment: boolean): Viewer | null {
   return viewer?.totpEnrollmentRequired && !allowTotpEnrollment ? null : viewer;
@@ -247,7 +252,7 @@ export class ViewerResolver {
       // As jose judges `exp` (no clock tolerance): valid while exp > now, in whole seconds.
       if (remembered.expiresAt > Math.floor(Date.now() / 1000)) {
         const viewer = await currentViewer(em, remembered.userId, remembered.expiresAt, remembered.tokenId, remembered.issuedAtMs, this.requireTotpRoles);
-        return unlessEnrolling(viewer, allow);
+        return unlessEnrolling(withSessionStart(viewer, remembered), allow);
       }
       this.verified.delete(token);
       return null;
@@ -265,7 +270,7 @@ export class ViewerResolver {
       if (this.verified.size >= VERIFIED_TOKENS_KEPT) this.verified.delete(this.verified.keys().next().value!);
       this.verified.set(token, verified);
       const viewer = await currentViewer(em, verified.userId, verified.expiresAt, verified.tokenId, verified.issuedAtMs, this.requireTotpRoles);
-      return unlessEnrolling(viewer, allow);
+      return unlessEnrolling(withSessionStart(viewer, verified), allow);
     }
     if (this.entra && this.entra.accepts(issuer)) {
       const verified = await this.entra.verifyBearer(token);

@@ -42,6 +42,11 @@ export interface Viewer {
    * grant, and `tokenId` is the Entra token's id (what `signOut` ends it by).
    */
   entraAppId?: string;
+  /**
+   * Set only when the identity was proved by a token Plansync signed at a sign-in (or renewed from one): when
+   * that sign-in happened, in ms since the epoch. Only such a session can be renewed (`renewSession`).
+   */
+  sessionStartedAtMs?: number;
 }
 
 /**
