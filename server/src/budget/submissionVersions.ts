@@ -122,6 +122,12 @@ export async function versionLines(em: EntityManager, submissionId: string, vers
   return row ? row.lines : null;
 }
 
+/** The version number an execution reviews, or null. */
+export async function versionOfExecution(em: EntityManager, executionId: string): Promise<number | null> {
+  const [row] = await em.execute<{ version: number }[]>(`select "version" from "submission_version" where "execution_id" = ? order by "version" desc limit 1`, [executionId]);
+  return row ? row.version : null;
+}
+
 /** The lines an execution submitted (its version), or null when it froze none (a review started before versions). */
 export async function linesOfExecution(em: EntityManager, executionId: string): Promise<FrozenLine[] | null> {
   const [row] = await em.execute<{ lines: FrozenLine[] }[]>(`select "lines" from "submission_version" where "execution_id" = ? order by "version" desc limit 1`, [executionId]);

@@ -132,23 +132,19 @@ export const ENTITY_SETS: readonly EntitySet[] = [
       p('PlanId', 'Edm.Guid', 's.plan_id'),
       p('BusinessUnitCode', 'Edm.String', 'bu.code'),
       p('Status', 'Edm.String', 's.status::text'),
-      // How many times the unit was submitted in the plan (its review executions, withdrawn ones aside): the
-      // submission rows keep no version of their own.
-      p('Version', 'Edm.Int32', `(SELECT count(*)::int FROM workflow_execution we
-          WHERE we.definition_key = 'budget_submission' AND we.plan_id = s.plan_id
-            AND we.business_unit_id = s.business_unit_id AND we.status <> 'CANCELLED')`),
+      // How many times the unit was submitted in the plan (BudgetSubmission.version; submissionVersions has each).
+      p('Version', 'Edm.Int32', 's.version'),
       p('SubmittedAt', 'Edm.DateTimeOffset', 's.submitted_at', true),
       p('SubmittedBy', 'Edm.String', 'sa.email', true),
-      // The finance review of the current submission (the finance_review step of its execution, once answered).
-      p('ReviewedAt', 'Edm.DateTimeOffset', 'rv.finished_at', true),
-      p('ReviewComment', 'Edm.String', `rv.input->>'comment'`, true),
+      // The finance review of the current version (cleared when it is submitted again or reopened).
+      p('ReviewedAt', 'Edm.DateTimeOffset', 's.reviewed_at', true),
+      p('ReviewComment', 'Edm.String', 's.review_comment', true),
     ],
     key: ['PlanId', 'BusinessUnitCode'],
     tiebreak: [{ sql: 's.id', type: 'Edm.Guid' }],
     from: `budget_submission s
       JOIN business_unit bu ON bu.id = s.business_unit_id
-      LEFT JOIN app_user sa ON sa.id = s.submitted_by_id
-      LEFT JOIN step_execution rv ON rv.execution_id = s.execution_id AND rv.key = 'finance_review' AND rv.status = 'SUCCEEDED'`,
+      LEFT JOIN app_user sa ON sa.id = s.submitted_by_id`,
     unitIdSql: 's.business_unit_id',
     scopeOf: (viewer) => unitScope(readableUnits(viewer)),
   },

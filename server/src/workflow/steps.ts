@@ -9,7 +9,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { BudgetLine } from '../budget/BudgetLine.js';
 import { BudgetPlan } from '../budget/BudgetPlan.js';
 import { BudgetSubmission, type SubmissionStatus } from '../budget/BudgetSubmission.js';
-import { linesOfExecution, recordReview } from '../budget/submissionVersions.js';
+import { linesOfExecution, recordReview, versionOfExecution } from '../budget/submissionVersions.js';
 import { BusinessUnit } from '../directory/BusinessUnit.js';
 import { AccessGrant } from '../directory/AccessGrant.js';
 import { Organization } from '../directory/Organization.js';
@@ -262,7 +262,13 @@ const budgetSubmissionSteps: Record<string, StepRunner> = {
     // The push first, then the refresh: both are safe to repeat on a retry (a push adds rows with a newer
     // publishedAt that supersede the earlier ones; a second refresh reads the same feed).
     const powerBi = integrations.powerBi;
-    const output = { ...(powerBi.pushBudgetRows ? await powerBi.pushBudgetRows(rows) : {}), ...(powerBi.refreshDataset ? await powerBi.refreshDataset() : {}) };
+    const output = {
+      ...(frozen ? { publishedVersion: await versionOfExecution(em, execution.id) } : {}),
+      rows: rows.length,
+      totalBudgetAmount: rows.reduce((sum, r) => sum + (r.budgetAmount ?? 0), 0),
+      ...(powerBi.pushBudgetRows ? await powerBi.pushBudgetRows(rows) : {}),
+      ...(powerBi.refreshDataset ? await powerBi.refreshDataset() : {}),
+    };
     return { output };
   },
   async notify_business_unit({ execution, inputs, integrations }) {

@@ -179,7 +179,7 @@ describe('workflows run to completion through their manual steps', () => {
     );
     const approved = await until(second, 'COMPLETED', lead);
     expect(approved.steps.map((s: any) => s.status)).toEqual(Array(5).fill('SUCCEEDED'));
-    expect(approved.steps[3].output).toEqual({ rowsPushed: 120, datasetRefresh: 'requested' });
+    expect(approved.steps[3].output).toEqual({ publishedVersion: 2, rows: 120, totalBudgetAmount: expect.any(Number), rowsPushed: 120, datasetRefresh: 'requested' });
     const final = await server.gql(`query($p: ID!) { budgetSubmissions(planId: $p) { status canEdit } }`, { p: planId }, lead);
     expect(final.data.budgetSubmissions[0]).toEqual({ status: 'APPROVED', canEdit: false });
   });
