@@ -47,6 +47,11 @@ interface Props {
   onClose: () => void;
 }
 
+/** "Restore 500", "Restore empty"; a comment's text is in the button's name and title, not its face. */
+function restoreLabel(column: string, oldValue: string | null): string {
+  return column === 'comment' && oldValue ? 'Restore' : `Restore ${auditValueText(column, oldValue)}`;
+}
+
 const WIDTH = 420;
 const GAP = 6;
 
@@ -125,7 +130,10 @@ export function CellHistoryPopover({ lineId, column, anchor, lineLabel, canEdit,
       <div className="history-head">
         <div>
           <h2 id={titleId}>History of {columnLabel(column)}</h2>
-          <p className="muted small">{lineLabel}</p>
+          <p className="muted small">
+            {lineLabel}
+            {entries.length > 0 && <> · now <span data-testid="history-now">{auditValueText(column, current)}</span></>}
+          </p>
         </div>
         <button type="button" className="history-close" aria-label="Close history" onClick={onClose}>
           ×
@@ -175,7 +183,7 @@ export function CellHistoryPopover({ lineId, column, anchor, lineLabel, canEdit,
                     aria-label={`Restore ${auditValueText(column, entry.oldValue)}`}
                     onClick={() => void restoreTo(entry)}
                   >
-                    {busy === entry.id ? 'Restoring…' : 'Restore'}
+                    {busy === entry.id ? 'Restoring…' : restoreLabel(column, entry.oldValue)}
                   </button>
                 </div>
               </li>

@@ -107,15 +107,22 @@ export function useCellHistory(lines: readonly LineLabel[] | undefined) {
     [labelOf, onCellSeen],
   );
 
-  // Arriving from the bell: the cell's history, beside the cell when it is drawn, else at the grid's top.
+  // Arriving from the bell: the cell's history, beside the cell when it is drawn, else at the grid's top. Once
+  // for each arrival (the address is cleaned up after it, but not within the same render).
   const wantedLine = params.get('line');
   const wantedColumn = params.get('column');
+  const openFor = useRef(onCellHistory);
+  openFor.current = onCellHistory;
+  const arrived = useRef<string | null>(null);
   useEffect(() => {
     if (!wantedLine || !wantedColumn || !lineById.has(wantedLine)) return;
+    const arrival = `${wantedLine}:${wantedColumn}`;
+    if (arrived.current === arrival) return;
+    arrived.current = arrival;
     const cell = document.querySelector(`[data-testid=budget-grid] .ag-row[row-id="${CSS.escape(wantedLine)}"] .ag-cell[col-id="${CSS.escape(wantedColumn)}"]`);
     const frame = document.querySelector('[data-testid=budget-grid]');
     const anchor = cell?.getBoundingClientRect() ?? frame?.getBoundingClientRect() ?? new DOMRect(16, 120, 0, 0);
-    onCellHistory(wantedLine, wantedColumn, cell ? anchor : new DOMRect(anchor.left + 16, anchor.top + 40, 0, 0));
+    openFor.current(wantedLine, wantedColumn, cell ? anchor : new DOMRect(anchor.left + 16, anchor.top + 40, 0, 0));
     setParams(
       (current) => {
         const next = new URLSearchParams(current);
@@ -125,7 +132,10 @@ export function useCellHistory(lines: readonly LineLabel[] | undefined) {
       },
       { replace: true },
     );
-  }, [wantedLine, wantedColumn, lineById, onCellHistory, setParams]);
+  }, [wantedLine, wantedColumn, lineById, setParams]);
+  useEffect(() => {
+    if (!wantedLine) arrived.current = null;
+  }, [wantedLine]);
 
   return { cellMarks, onCellSeen, onCellHistory, open, close: useCallback(() => setOpen(null), []) };
 }

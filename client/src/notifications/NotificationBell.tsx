@@ -88,9 +88,9 @@ export function NotificationBell() {
                       {!n.read && <span className="bell-dot" aria-label="Unread" />}
                       {KIND_LABEL[n.kind] ?? n.kind}
                     </span>
-                    <span className="bell-message">{n.message}</span>
+                    <span className="bell-message">{messageOf(n)}</span>
                     <span className="bell-meta">
-                      {n.actor ? `${n.actor.displayName} · ` : ''}
+                      {n.actor && !messageOf(n).includes(n.actor.displayName) ? `${n.actor.displayName} · ` : ''}
                       <time dateTime={n.at} title={new Date(n.at).toLocaleString()}>{whenText(n.at, now)}</time>
                     </span>
                   </Link>
@@ -102,6 +102,15 @@ export function NotificationBell() {
       )}
     </div>
   );
+}
+
+const COLUMN_WORDS: Record<string, string> = { budgetAmount: 'Budget amount', forecastSales: 'Forecast sales', comment: 'Comment' };
+
+/** The server's words, except an overwritten cell's, said with the column's label as the grid shows it. */
+function messageOf(n: NotificationItem): string {
+  if (n.kind !== 'CELL_OVERWRITTEN' || !n.line || !n.column) return n.message;
+  const { line } = n;
+  return `${n.actor?.displayName ?? 'Someone'} changed ${COLUMN_WORDS[n.column] ?? n.column} of ${line.productCategory} · ${line.region} · ${line.quarter} (${line.businessUnit.code}), which you set last`;
 }
 
 function BellIcon() {

@@ -6,7 +6,7 @@
  * Marking read sets `read` on the cached entries at once (Apollo normalises them by id), so the count, the
  * dropdown and the marks change together, and then tells the server.
  */
-import { useCallback, useEffect, useRef } from 'react';
+import { useCallback, useEffect, useMemo, useRef } from 'react';
 import { useApolloClient, useMutation, useQuery, useSubscription } from '@apollo/client/react';
 import {
   MarkNotificationsReadDocument,
@@ -57,6 +57,8 @@ export interface Notifications {
   markRead: (ids?: readonly string[]) => Promise<void>;
 }
 
+const NONE: readonly NotificationItem[] = [];
+
 export function useNotifications(): Notifications {
   const query = useQuery(NotificationsDocument);
   const [mark] = useMutation(MarkNotificationsReadDocument);
@@ -64,6 +66,8 @@ export function useNotifications(): Notifications {
   const unread = query.data?.unread;
   const unreadRef = useRef(unread);
   unreadRef.current = unread;
+  const refetch = useRef(query.refetch);
+  refetch.current = query.refetch;
 
   const markRead = useCallback(
     async (ids?: readonly string[]) => {
@@ -76,15 +80,17 @@ export function useNotifications(): Notifications {
         await mark({ variables: { ids: ids ? [...ids] : null } });
       } catch {
         // Not marked after all: the server's list says what is unread.
-        void query.refetch();
+        void refetch.current();
       }
     },
-    [apollo, mark, query],
+    [apollo, mark],
   );
+  // The same array while nothing changes, so what is derived from it (the grid's marks) is too.
+  const unreadNow = useMemo(() => (unread ?? []).filter((n) => !n.read), [unread]);
 
   return {
-    recent: query.data?.recent ?? [],
-    unread: (unread ?? []).filter((n) => !n.read),
+    recent: query.data?.recent ?? NONE,
+    unread: unreadNow,
     loaded: query.data !== undefined,
     error: query.error,
     markRead,

@@ -1,0 +1,116 @@
+/// <reference lib="dom" />
+/**
+ * History where people look, and a colleague's overwrite never silent (issue 15): two leaders of one unit in two
+ * browser contexts. The lead sets two cells, the planner overwrites both; the lead's bell counts them live and
+ * the grid marks both cells ("Changed by … was …"); the lead opens one cell's history from the grid (Alt+H),
+ * sees both changes with names and how they were made, and restores the old value, which the planner's grid
+ * shows at once; the mark goes and the count drops; "Mark all read" clears the rest. The restore overwrote the
+ * planner's value, so the planner's bell rings in turn, and its entry leads to the grid with that cell's history
+ * open.
+ */
+import fs from 'node:fs';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { browserWorld, expectNoProblems, hasChromium, type Person } from './browser.js';
+import { cell, openGrid, typeInto, valueOf } from './gridPage.js';
+
+const SHOTS = '/tmp/shots';
+
+const bell = (page: Page) => page.getByTestId('bell');
+const bellLabel = (page: Page) => bell(page).getAttribute('aria-label');
+/** A cell's class and the tooltip text it (or what it holds) carries. */
+const markOf = (page: Page, row: number, column: string) =>
+  cell(page, row, column).evaluate((element) => ({
+    marked: element.classList.contains('cell-marked'),
+    title: (element as HTMLElement).title || (element.querySelector('[title]') as HTMLElement | null)?.title || '',
+  }));
+
+async function shot(person: Person, name: string) {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await person.page.screenshot({ path: `${SHOTS}/${name}.png` });
+}
+
+describe.skipIf(!hasChromium)('cell history and notifications in the browser', () => {
+  const world = browserWorld();
+
+  it('marks a colleague’s overwrite, counts it on the bell, and restores from the cell’s history', async () => {
+    const lead = await world.signIn('lead.sales-north@example.com');
+    const planner = await world.signIn('planner.sales-north@example.com');
+    await Promise.all([openGrid(lead, 'SALES_NORTH'), openGrid(planner, 'SALES_NORTH')]);
+    expect(await bellLabel(lead.page)).toBe('Notifications, none unread');
+
+    // The lead sets two cells; the planner overwrites both.
+    await typeInto(lead.page, 0, 'budgetAmount', '500');
+    await typeInto(lead.page, 1, 'forecastSales', '900');
+    await expect.poll(() => valueOf(planner.page, 1, 'forecastSales')).toContain('900');
+    await cell(lead.page, 6, 'comment').click(); // the lead's focus elsewhere: the marked cells are not seen yet
+    await typeInto(planner.page, 0, 'budgetAmount', '750');
+    await typeInto(planner.page, 1, 'forecastSales', '950');
+
+    // Live on the lead's page: the count, and both cells marked with who changed them and what they were.
+    await expect.poll(() => bellLabel(lead.page), { timeout: 15_000 }).toBe('Notifications, 2 unread');
+    expect(await lead.page.getByTestId('bell-count').textContent()).toBe('2');
+    await expect.poll(() => markOf(lead.page, 0, 'budgetAmount')).toEqual({ marked: true, title: expect.stringMatching(/^Changed by Sales North Planner at .+: was 500$/) });
+    await expect.poll(() => markOf(lead.page, 1, 'forecastSales')).toEqual({ marked: true, title: expect.stringMatching(/was 900$/) });
+    expect(await valueOf(lead.page, 0, 'budgetAmount')).toContain('750');
+
+    // The bell's dropdown: what happened, by whom; Escape closes it and gives the focus back to the bell.
+    await bell(lead.page).click();
+    const panel = lead.page.getByTestId('bell-panel');
+    await expect.poll(() => panel.locator('li.unread').count()).toBe(2);
+    expect(await panel.locator('li').first().textContent()).toMatch(/Cell changed.*Sales North Planner changed Forecast sales of .+ · .+ · Q\d \(SALES_NORTH\), which you set last.*just now/);
+    await shot(lead, 'bell');
+    await lead.page.keyboard.press('Escape');
+    await expect.poll(() => panel.count()).toBe(0);
+    expect(await lead.page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('bell');
+
+    // The history of the first cell, opened from the grid: newest first, names, how, from what to what.
+    await cell(lead.page, 0, 'budgetAmount').click();
+    await lead.page.keyboard.press('Alt+H');
+    const popover = lead.page.getByTestId('cell-history');
+    await expect.poll(() => popover.getByTestId('history-entry').count()).toBe(2);
+    const entries = popover.getByTestId('history-entry');
+    expect(await popover.getByRole('heading').textContent()).toBe('History of Budget amount');
+    expect(await entries.nth(0).textContent()).toMatch(/Sales North Planner in the grid.*500 → +to 750/);
+    expect(await entries.nth(1).textContent()).toMatch(/Sales North Lead in the grid.*empty → +to 500/);
+    // Opening it (or focusing the cell) was seeing it: that mark is gone, one left.
+    await expect.poll(() => bellLabel(lead.page)).toBe('Notifications, 1 unread');
+    expect((await markOf(lead.page, 0, 'budgetAmount')).marked).toBe(false);
+    expect((await markOf(lead.page, 1, 'forecastSales')).marked).toBe(true);
+    await shot(lead, 'history-popover');
+
+    // Restore the value the planner replaced: the planner's grid shows it, the history says how.
+    await entries.nth(0).getByRole('button', { name: 'Restore 500' }).click();
+    await expect.poll(() => popover.getByRole('status').textContent()).toBe('Set back to 500.');
+    await expect.poll(() => valueOf(planner.page, 0, 'budgetAmount')).toMatch(/^500$/);
+    await expect.poll(() => entries.count()).toBe(3);
+    expect(await entries.nth(0).textContent()).toMatch(/Sales North Lead by restoring an earlier value.*750 → +to 500/);
+    expect(await popover.getByTestId('history-now').textContent()).toBe('500');
+    // The cell holds 500 now: the entries that would set it to 500 again are not offered.
+    expect(await entries.nth(1).getByRole('button', { name: 'Restore 500' }).isDisabled()).toBe(true);
+    expect(await entries.nth(0).getByRole('button', { name: 'Restore 750' }).isEnabled()).toBe(true);
+    await lead.page.keyboard.press('Escape');
+    await expect.poll(() => popover.count()).toBe(0);
+
+    // "Mark all read": the count and the last mark go.
+    await bell(lead.page).click();
+    await lead.page.getByRole('button', { name: 'Mark all read' }).click();
+    await expect.poll(() => bellLabel(lead.page)).toBe('Notifications, none unread');
+    expect(await lead.page.getByTestId('bell-count').count()).toBe(0);
+    await expect.poll(async () => (await markOf(lead.page, 1, 'forecastSales')).marked).toBe(false);
+
+    // The restore overwrote the planner's value: the planner is told, and the entry leads to that cell's history.
+    await expect.poll(() => bellLabel(planner.page), { timeout: 15_000 }).toBe('Notifications, 1 unread');
+    await expect.poll(() => markOf(planner.page, 0, 'budgetAmount')).toEqual({ marked: true, title: expect.stringMatching(/^Changed by Sales North Lead at .+: was 750$/) });
+    await bell(planner.page).click();
+    await planner.page.getByTestId('bell-panel').getByRole('link', { name: /Sales North Lead changed Budget amount/ }).click();
+    const plannerHistory = planner.page.getByTestId('cell-history');
+    await expect.poll(() => plannerHistory.getByTestId('history-entry').count()).toBe(3);
+    expect(planner.page.url()).not.toContain('line=');
+    await expect.poll(() => bellLabel(planner.page)).toBe('Notifications, none unread');
+    await expect.poll(async () => (await markOf(planner.page, 0, 'budgetAmount')).marked).toBe(false);
+
+    expectNoProblems(lead);
+    expectNoProblems(planner);
+  });
+});
