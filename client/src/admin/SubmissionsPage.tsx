@@ -18,8 +18,13 @@ import { createRefetcher, type WorkflowEvent } from '../workflows/cacheUpdates';
 import { useWorkflowEvents } from '../workflows/useWorkflowEvents';
 import { SubmissionChart } from './SubmissionChart';
 import { unitProgress, type UnitProgress } from './submissionProgress';
+import { formatAmount, formatPercent } from '../grid/cells';
+import { shownStatus } from '../review/outcome';
+import { reviewPathOf } from '../review/paths';
+import { unitTotals, type UnitTotals } from '../review/unitTotals';
+import { VarianceChart } from '../review/VarianceChart';
 
-function SubmissionTable({ units }: { units: UnitProgress[] }) {
+function SubmissionTable({ planId, units, totals }: { planId: string; units: UnitProgress[]; totals: Map<string, UnitTotals> }) {
   return (
     <div className="table-scroll">
       <table className="data" aria-label="Submissions by business unit">
@@ -29,6 +34,8 @@ function SubmissionTable({ units }: { units: UnitProgress[] }) {
             <th scope="col">Status</th>
             <th scope="col">Submitted</th>
             <th scope="col" className="num">Budget lines filled</th>
+            <th scope="col" className="num">Budget total</th>
+            <th scope="col" className="num">vs last year</th>
             <th scope="col">Review</th>
           </tr>
         </thead>
@@ -48,13 +55,19 @@ function SubmissionTable({ units }: { units: UnitProgress[] }) {
                 )}
               </td>
               <td className="num" data-filled={filled}>{filled} / {lines}</td>
+              <td className="num" data-total={totals.get(submission.businessUnit.code)?.budget ?? 0}>{formatAmount(totals.get(submission.businessUnit.code)?.budget ?? 0)}</td>
+              <td className="num" data-variance>
+                {filled === 0 ? '—' : formatPercent(totals.get(submission.businessUnit.code)?.variancePct ?? null) || '—'}
+                <div className="muted small">{formatAmount(totals.get(submission.businessUnit.code)?.priorYear ?? 0)} last year</div>
+              </td>
               <td>
                 {submission.execution && review ? (
                   <span className="review-cell">
                     <Link to={`/workflows/${submission.execution.id}`} data-execution={submission.execution.id}>
                       {review.done} of {review.total} steps
                     </Link>
-                    <StatusBadge status={submission.execution.status} />
+                    <StatusBadge {...shownStatus(submission.execution)} />
+                    <Link to={reviewPathOf(planId, submission.businessUnit.code)} data-review-link={submission.businessUnit.code}>Changes</Link>
                   </span>
                 ) : (
                   <span className="muted">—</span>
@@ -101,6 +114,7 @@ function Dashboard({ planId, heading }: { planId: string; heading: ReactNode }) 
   }, [data, refetchExecution]);
 
   const units = useMemo(() => (data ? unitProgress(data) : []), [data]);
+  const totals = useMemo(() => unitTotals(data?.budgetLines ?? []), [data]);
   const submitted = units.filter((u) => u.submission.status !== 'DRAFT').length;
   const head = (
     <div className="page-head">
@@ -119,9 +133,16 @@ function Dashboard({ planId, heading }: { planId: string; heading: ReactNode }) 
         <h2 id="chart-heading">Progress by unit</h2>
         <SubmissionChart units={units} />
       </section>
+      <section className="panel" aria-labelledby="totals-heading">
+        <h2 id="totals-heading">Budget against last year</h2>
+        <VarianceChart units={units.map(({ submission: s, filled, lines }) => ({
+          code: s.businessUnit.code, name: s.businessUnit.name, filled, lines,
+          totals: totals.get(s.businessUnit.code) ?? { budget: 0, priorYear: 0, variance: 0, variancePct: null },
+        }))} />
+      </section>
       <section className="panel" aria-labelledby="table-heading">
         <h2 id="table-heading">Submissions</h2>
-        <SubmissionTable units={units} />
+        <SubmissionTable planId={planId} units={units} totals={totals} />
       </section>
     </>
   );

@@ -14,6 +14,7 @@ import { useNow } from '../common/useNow';
 import { useSession } from '../auth/MeContext';
 import { definitionName, isFinished, stepProgress, subjectOf, type Definition, type Execution } from './model';
 import { StepTimeline } from './StepTimeline';
+import { shownStatus } from '../review/outcome';
 
 function Elapsed({ execution }: { execution: Execution }) {
   const done = isFinished(execution.status);
@@ -87,7 +88,7 @@ export function ExecutionDetail({ id, definitions, backTo }: { id: string; defin
           </p>
         </div>
         <div className="execution-status">
-          <StatusBadge status={execution.status} />
+          <StatusBadge {...shownStatus(execution)} />
           <span className="muted small">{done} of {total} steps done</span>
           {execution.canDrive && !isFinished(execution.status) && (
             <button type="button" className="secondary small" onClick={() => setCancelling(true)}>Cancel…</button>

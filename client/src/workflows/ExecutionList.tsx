@@ -5,6 +5,7 @@
  */
 import { Link } from 'react-router';
 import { formatDateTime, humanStatus, StatusBadge } from '../common/format';
+import { shownStatus } from '../review/outcome';
 import { definitionName, EXECUTION_STATUSES, stepProgress, subjectOf, type Definition, type Execution } from './model';
 
 export interface Filters {
@@ -75,7 +76,7 @@ export function ExecutionList({ executions, selectedId, definitions, linkSearch 
             >
               <span className="execution-line">
                 <strong>{definitionName(definitions, execution.definitionKey)}</strong>
-                <StatusBadge status={execution.status} />
+                <StatusBadge {...shownStatus(execution)} />
               </span>
               <span className="execution-subject">{subjectOf(execution) || '\u00a0'}</span>
               <span className="execution-line muted small">

@@ -10,6 +10,7 @@ import { problemOf, type ProblemInfo } from '../common/errors';
 import { formatDuration, formatTime, roleLabel, StatusBadge } from '../common/format';
 import { useNow } from '../common/useNow';
 import { StepInputForm } from './StepInputForm';
+import { StepSummary } from '../review/StepSummary';
 import type { Definition, Execution, Step } from './model';
 
 function Duration({ step, now }: { step: Step; now: number }) {
@@ -82,6 +83,7 @@ function StepItem({ execution, step, index, definition, now }: {
           {step.startedAt && <span>started {formatTime(step.startedAt)}</span>}
           <Duration step={step} now={now} />
         </div>
+        <StepSummary execution={execution} step={step} />
         {step.error && <p className="step-error">{step.error}</p>}
         {step.status === 'FAILED' && execution.canDrive && <RetryButton execution={execution} step={step} />}
         {mayAnswer && stepDefinition && <StepInputForm key={`${execution.id}/${step.key}`} execution={execution} step={stepDefinition} />}

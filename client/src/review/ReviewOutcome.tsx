@@ -1,0 +1,101 @@
+/**
+ * The review's outcome where the unit works (the grid page): "Rejected by <name> on <date>: <comment>" or
+ * "Approved by <name> on <date>", "Waiting for Finance's review" with Withdraw for the unit's leaders while it
+ * is not yet reviewed, and Reopen… (with a reason) for admins on an approved unit. The mutations answer the
+ * submission with the grid's fields too, so the grid's rights follow at once from the cache.
+ */
+import { useEffect, useState } from 'react';
+import { useMutation, useQuery } from '@apollo/client/react';
+import { Link } from 'react-router';
+import { GridReviewOutcomeDocument, ReopenSubmissionDocument, WithdrawSubmissionDocument } from '../graphql/generated';
+import { useSession } from '../auth/MeContext';
+import { ConfirmDialog } from '../common/Dialogs';
+import { problemOf, type ProblemInfo } from '../common/errors';
+import { formatDateTime } from '../common/format';
+import { reviewPathOf } from './paths';
+import './review.css';
+
+/** A person as the review loop names them: their display name, else their address. */
+export const personName = (p: { displayName?: string | null; email: string }) => p.displayName || p.email;
+
+type Action = 'withdraw' | 'reopen';
+
+function ActionDialog({ action, planId, unitCode, onDone }: { action: Action; planId: string; unitCode: string; onDone: (message?: string) => void }) {
+  const [reason, setReason] = useState('');
+  const [problem, setProblem] = useState<ProblemInfo | null>(null);
+  const [withdraw, withdrawing] = useMutation(WithdrawSubmissionDocument);
+  const [reopen, reopening] = useMutation(ReopenSubmissionDocument);
+  const confirm = async () => {
+    setProblem(null);
+    try {
+      if (action === 'withdraw') {
+        await withdraw({ variables: { planId, unit: unitCode } });
+        onDone('Submission withdrawn: the budget is a draft again.');
+      } else {
+        if (!reason.trim()) return setProblem({ message: 'Say why it is reopened (kept in the activity log).' });
+        await reopen({ variables: { planId, unit: unitCode, reason: reason.trim() } });
+        onDone('Reopened: the budget is a draft again.');
+      }
+    } catch (error) {
+      setProblem(problemOf(error));
+    }
+  };
+  const busy = withdrawing.loading || reopening.loading;
+  return action === 'withdraw' ? (
+    <ConfirmDialog title="Withdraw this submission?" problem={problem} busy={busy} confirmLabel="Withdraw" busyLabel="Withdrawing…"
+      cancelLabel="Keep it submitted" onConfirm={() => void confirm()} onCancel={() => onDone()}>
+      <p>Finance will not review it. The budget goes back to draft and can be changed and submitted again.</p>
+    </ConfirmDialog>
+  ) : (
+    <ConfirmDialog title="Reopen the approved budget?" problem={problem} busy={busy} danger confirmLabel="Reopen" busyLabel="Reopening…"
+      onConfirm={() => void confirm()} onCancel={() => onDone()}>
+      <p>The approval is withdrawn and the unit can change its budget and submit it again.</p>
+      <label className="stacked">
+        Reason
+        <textarea value={reason} onChange={(e) => setReason(e.target.value)} maxLength={2000} rows={3} />
+      </label>
+    </ConfirmDialog>
+  );
+}
+
+export function ReviewOutcome({ planId, unitCode, status, onNotice }: {
+  planId: string;
+  unitCode: string;
+  /** The unit's status as the page knows it: the outcome is read again when it changes. */
+  status: string | undefined;
+  onNotice: (message: string) => void;
+}) {
+  const { me } = useSession();
+  const { data, refetch } = useQuery(GridReviewOutcomeDocument, { variables: { planId }, fetchPolicy: 'cache-and-network' });
+  const [action, setAction] = useState<Action | null>(null);
+  useEffect(() => {
+    if (status) void refetch();
+  }, [status, refetch]);
+  const submission = data?.budgetSubmissions.find((s) => s.businessUnit.code === unitCode);
+  if (!submission || submission.status === 'DRAFT') return null;
+  const reviewed = submission.reviewedAt !== null && submission.reviewedAt !== undefined;
+  // Withdrawing is for who may submit the unit (its leaders, admins), reopening for admins; the server decides.
+  const mayWithdraw = submission.status === 'SUBMITTED' && !reviewed &&
+    (me.role === 'ADMIN' || (me.role === 'BU_LEADER' && me.businessUnits.some((u) => u.code === unitCode)));
+  const mayReopen = submission.status === 'APPROVED' && me.role === 'ADMIN';
+  const by = submission.reviewedBy ? ` by ${personName(submission.reviewedBy)}` : '';
+  const on = submission.reviewedAt ? ` on ${formatDateTime(submission.reviewedAt)}` : '';
+  const tone = submission.status === 'REJECTED' ? 'bad' : submission.status === 'APPROVED' ? 'good' : 'info';
+  return (
+    <div className={`banner ${tone} review-outcome`} role="status" data-testid="review-outcome" data-status={submission.status}>
+      <span>
+        {submission.status === 'REJECTED' && <>Rejected{by}{on}{submission.reviewComment ? <>: <span className="comment">{submission.reviewComment}</span></> : '.'}</>}
+        {submission.status === 'APPROVED' && <>Approved{by}{on}{submission.reviewComment ? <>: <span className="comment">{submission.reviewComment}</span></> : '.'}</>}
+        {submission.status === 'SUBMITTED' && <>Waiting for Finance&apos;s review of version {submission.version}.</>}
+      </span>
+      <span className="spacer" />
+      <Link to={reviewPathOf(planId, unitCode)}>{submission.canReview && submission.status === 'SUBMITTED' ? 'Review the changes' : 'Versions and changes'}</Link>
+      {mayWithdraw && <button type="button" className="secondary small" onClick={() => setAction('withdraw')}>Withdraw</button>}
+      {mayReopen && <button type="button" className="secondary small" onClick={() => setAction('reopen')}>Reopen…</button>}
+      {action && (
+        <ActionDialog action={action} planId={planId} unitCode={unitCode}
+          onDone={(message) => { setAction(null); if (message) onNotice(message); }} />
+      )}
+    </div>
+  );
+}
