@@ -18,7 +18,7 @@ import {
   GridSubmissionChangedDocument,
   SubmitBudgetDocument,
 } from '../graphql/generated';
-import { BudgetGrid, type BudgetGridHandle, type Filters, type GridRow } from './BudgetGrid';
+import { BudgetGrid, rowOf, type BudgetGridHandle, type Filters, type GridRow } from './BudgetGrid';
 import { Presence } from './Presence';
 import { Totals } from './Totals';
 import { useGridDocument, type ConnectionStatus } from './useGridDocument';
@@ -28,6 +28,9 @@ import { SpreadsheetExport } from './SpreadsheetExport';
 import { SpreadsheetImport } from './SpreadsheetImport';
 import { CellHistoryPopover } from './CellHistoryPopover';
 import { useCellHistory } from './useCellHistory';
+import { LineFocusBanner, useLineFocus } from '../review/lineFocus';
+import { SubmitForReview } from '../review/SubmitDialog';
+import { ReviewOutcome } from '../review/ReviewOutcome';
 
 const STATUS_LABEL: Record<ConnectionStatus, string> = {
   connecting: 'Connecting…',
@@ -139,7 +142,7 @@ function UnitBudget({ planId, planName, unitCode, unitName, units, planPicker, p
   // Prior-year actuals are not in the grid document: a load (admins, from Power BI) reaches the row's read-only
   // column through the cache, which this subscription's lines update by id.
   useSubscription(GridLineReferenceDocument, { variables: { planId, unit: unitCode } });
-  const [submit, submitting] = useMutation(SubmitBudgetDocument);
+  const [submit] = useMutation(SubmitBudgetDocument);
   const grid = useGridDocument(`budget:${planId}:${unitCode}`, token, me);
   const gridRef = useRef<BudgetGridHandle>(null);
   const [filters, setFilters] = useState<Filters>({ region: '', category: '', quarter: '' });
@@ -147,6 +150,7 @@ function UnitBudget({ planId, planName, unitCode, unitName, units, planPicker, p
   const { notices, notify, dismiss } = useNotices();
   // Colleagues' overwrites of this person's values marked on the grid until seen, and a cell's history popover.
   const history = useCellHistory(lines.data?.budgetLines);
+  const focus = useLineFocus(lines.data?.budgetLines);
 
   const submission = lines.data?.budgetSubmissions.find((s) => s.businessUnit.code === unitCode);
   const options = useMemo(() => {
@@ -180,17 +184,6 @@ function UnitBudget({ planId, planName, unitCode, unitName, units, planPicker, p
       ? `This budget is ${submission.status.toLowerCase()} and cannot be changed.`
       : 'You can read this budget but not change it.'
     : null;
-
-  async function onSubmit() {
-    if (!window.confirm(`Submit the ${unitName} budget for review? It becomes read-only until Finance decides.`)) return;
-    try {
-      await submit({ variables: { planId, unit: unitCode } });
-      await lines.refetch();
-      notify('Submitted for review.');
-    } catch (err) {
-      notify(`Could not submit: ${(err as Error).message}`);
-    }
-  }
 
   return (
     <section aria-labelledby="grid-title">
@@ -231,11 +224,12 @@ function UnitBudget({ planId, planName, unitCode, unitName, units, planPicker, p
           Redo
         </button>
         {submission?.canSubmit && (
-          <button onClick={onSubmit} disabled={submitting.loading}>
-            {submitting.loading ? 'Submitting…' : 'Submit for review'}
-          </button>
+          <SubmitForReview planId={planId} unitCode={unitCode} unitName={unitName} rows={() => lines.data!.budgetLines.map((l) => rowOf(l, grid.cells))}
+            submit={() => submit({ variables: { planId, unit: unitCode } }).then(() => lines.refetch())}
+            onSubmitted={() => { focus.clear(); notify('Submitted for review.'); }} onShowLines={focus.show} />
         )}
       </div>
+      <ReviewOutcome planId={planId} unitCode={unitCode} status={submission?.status} onNotice={notify} />
       {readOnlyReason && <p className="banner warn" role="status">{readOnlyReason}</p>}
       {submission?.submittedBy && (
         <p className="muted small">
@@ -247,11 +241,12 @@ function UnitBudget({ planId, planName, unitCode, unitName, units, planPicker, p
         <span><span className="swatch readonly" />Read-only</span>
         <span>Enter or type to edit · Tab and arrows to move · Ctrl+V pastes a block from Excel · Ctrl+Z / Ctrl+Y undo and redo your own edits</span>
       </div>
+      <LineFocusBanner focus={focus.focus} count={focus.shown?.length ?? 0} onClear={focus.clear} />
       {/* The document lives above the boundary: "Try again" redraws the grid from it, edits kept. */}
       <ErrorBoundary what="the budget grid">
         <BudgetGrid
           ref={gridRef}
-          lines={lines.data.budgetLines}
+          lines={focus.shown ?? lines.data.budgetLines}
           grid={grid}
           readOnly={readOnly}
           filters={filters}

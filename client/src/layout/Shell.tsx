@@ -33,6 +33,7 @@ const SignInsPage = lazy(() => import('../admin/SignInsPage').then((m) => ({ def
 const OrganizationsPage = lazy(() => import('../admin/OrganizationsPage').then((m) => ({ default: m.OrganizationsPage })));
 const OrganizationPage = lazy(() => import('../admin/OrganizationPage').then((m) => ({ default: m.OrganizationPage })));
 const TokensPage = lazy(() => import('../tokens/TokensPage').then((m) => ({ default: m.TokensPage })));
+const ReviewPage = lazy(() => import('../review/ReviewPage').then((m) => ({ default: m.ReviewPage })));
 const IntegrationsPage = lazy(() => import('../admin/IntegrationsPage').then((m) => ({ default: m.IntegrationsPage })));
 
 type Abilities = MeQuery['me']['can'];
@@ -109,6 +110,7 @@ export function Shell() {
             <Routes>
               {can.readBudgets && <Route path="/grid/:unit?" element={<GridPage />} />}
               {can.readWorkflows && <Route path="/workflows/:executionId?" element={<WorkflowsPage />} />}
+              {can.readBudgets && <Route path="/review/:planId/:unit" element={<ReviewPage />} />}
               {can.listUsers && <Route path="/admin/users" element={<UsersPage />} />}
               {can.manageUsers && <Route path="/admin/users/:userId" element={<PersonPage />} />}
               {can.manageUsers && <Route path="/admin/sign-ins" element={<SignInsPage />} />}
