@@ -32,7 +32,7 @@ const ALL_UNITS = ['FINANCE', 'MARKETING', 'OPERATIONS', 'SALES_NORTH', 'SALES_S
 // ---------------------------------------------------------------------------------------------------------
 // What they get
 
-type ErrorOutcome = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND';
+type ErrorOutcome = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'CONFLICT';
 /** Rows of exactly these units (a list query, or a query naming one unit or one line). */
 type RowsOutcome = { units: readonly string[] };
 /** People: everyone, the caller alone, or the people of the caller's organisation. */
@@ -45,6 +45,8 @@ type Outcome = ErrorOutcome | RowsOutcome | PeopleOutcome | DoneOutcome | ListOu
 
 const UNAUTH = 'UNAUTHENTICATED' as const;
 const FORBID = 'FORBIDDEN' as const;
+/** Allowed, but not in the unit's status: withdrawing or reopening a DRAFT (nothing is submitted in this world). */
+const CONFLICT = 'CONFLICT' as const;
 const ALL: RowsOutcome = { units: ALL_UNITS };
 const OWN: RowsOutcome = { units: [OWN_UNIT] };
 const OTHER: RowsOutcome = { units: [OTHER_UNIT] };
@@ -77,6 +79,17 @@ const MATRIX = {
   'budgetSubmissions':        [ ALL,      ALL,      OWN,      OWN,      OWN,      NONE,     UNAUTH ],
   'submitBudget(own)':        [ DONE,     FORBID,   DONE,     DONE,     FORBID,   FORBID,   UNAUTH ],
   'submitBudget(other)':      [ DONE,     FORBID,   FORBID,   FORBID,   FORBID,   FORBID,   UNAUTH ],
+  // The review loop: versions, changes and readiness read with the unit; withdraw (the unit's writers) and reopen
+  // (admins) are allowed to whom CONFLICT answers, every unit being a draft here.
+  'submissionVersions(own)':  [ OWN,      OWN,      OWN,      OWN,      OWN,      FORBID,   UNAUTH ],
+  'submissionVersions(other)':[ OTHER,    OTHER,    FORBID,   FORBID,   FORBID,   FORBID,   UNAUTH ],
+  'submissionChanges(own)':   [ 'NOT_FOUND', 'NOT_FOUND', 'NOT_FOUND', 'NOT_FOUND', 'NOT_FOUND', FORBID, UNAUTH ],
+  'submissionChanges(other)': [ 'NOT_FOUND', 'NOT_FOUND', FORBID, FORBID,   FORBID,   FORBID,   UNAUTH ],
+  'submissionReadiness(own)': [ OWN,      OWN,      OWN,      OWN,      OWN,      FORBID,   UNAUTH ],
+  'submissionReadiness(other)':[ OTHER,   OTHER,    FORBID,   FORBID,   FORBID,   FORBID,   UNAUTH ],
+  'withdrawSubmission(own)':  [ CONFLICT, FORBID,   CONFLICT, CONFLICT, FORBID,   FORBID,   UNAUTH ],
+  'withdrawSubmission(other)':[ CONFLICT, FORBID,   FORBID,   FORBID,   FORBID,   FORBID,   UNAUTH ],
+  'reopenSubmission(own)':    [ CONFLICT, FORBID,   FORBID,   FORBID,   FORBID,   FORBID,   UNAUTH ],
   'auditLog':                 [ ALL,      ALL,      OWN,      OWN,      OWN,      NONE,     UNAUTH ],
   'auditLog(own line)':       [ OWN,      OWN,      OWN,      OWN,      OWN,      FORBID,   UNAUTH ],
   'auditLog(other line)':     [ OTHER,    OTHER,    FORBID,   FORBID,   FORBID,   FORBID,   UNAUTH ],
@@ -115,6 +128,11 @@ const Q = {
       pageInfo { hasNextPage endCursor }
     }
   }`,
+  submissionVersions: `query($plan: ID!, $unit: String!) { submissionVersions(planId: $plan, businessUnitCode: $unit) { version total } }`,
+  submissionChanges: `query($plan: ID!, $unit: String!) { submissionChanges(planId: $plan, businessUnitCode: $unit, version: 1) { column } }`,
+  submissionReadiness: `query($plan: ID!, $unit: String!) { submissionReadiness(planId: $plan, businessUnitCode: $unit) { lineCount } }`,
+  withdrawSubmission: `mutation($plan: ID!, $unit: String!) { withdrawSubmission(planId: $plan, businessUnitCode: $unit) { status } }`,
+  reopenSubmission: `mutation($plan: ID!, $unit: String!) { reopenSubmission(planId: $plan, businessUnitCode: $unit, reason: "matrix") { status } }`,
   users: `{ users { id email role organization { name } } }`,
   signInEvents: `{ signInEvents(first: 300) { id email success method user { email } } }`,
   authorsDetails: `{ auditLog(first: 100) { edges { node { id user { email role businessUnits { code } } } } } }`,
@@ -276,6 +294,27 @@ function mutation(
   };
 }
 
+/** A query naming one unit: an error as the matrix says, else `check` reads the answer (its unit's). */
+function unitQuery(query: string, unit: string, check: (world: World, data: any) => void): Operation {
+  return async (world, actor, outcome) => {
+    const res = await world.server.gql(query, { plan: world.planId, unit }, world.tokens[actor]);
+    if (typeof outcome === 'string') return expectError(res, outcome);
+    expectNoErrors(res);
+    expect(outcome).toEqual({ units: [unit] });
+    check(world, res.data);
+  };
+}
+
+/** A mutation every actor is refused in this world (with its own reason); nothing stored changes. */
+function refusedOnly(query: string, unit: string): Operation {
+  return mutation(
+    (world, actor) => world.server.gql(query, { plan: world.planId, unit }, world.tokens[actor]),
+    async () => {
+      throw new Error('not expected to succeed here');
+    },
+  );
+}
+
 function updateLine(unit: string): Operation {
   const amount = (actor: Actor) => 1000 + ACTOR_NAMES.indexOf(actor);
   return mutation(
@@ -399,6 +438,16 @@ const OPERATIONS: Record<OperationName, Operation> = {
 
   'submitBudget(own)': submit(OWN_UNIT),
   'submitBudget(other)': submit(OTHER_UNIT),
+
+  'submissionVersions(own)': unitQuery(Q.submissionVersions, OWN_UNIT, (world, data) => expect(data.submissionVersions).toEqual([])),
+  'submissionVersions(other)': unitQuery(Q.submissionVersions, OTHER_UNIT, (world, data) => expect(data.submissionVersions).toEqual([])),
+  'submissionChanges(own)': unitQuery(Q.submissionChanges, OWN_UNIT, () => undefined),
+  'submissionChanges(other)': unitQuery(Q.submissionChanges, OTHER_UNIT, () => undefined),
+  'submissionReadiness(own)': unitQuery(Q.submissionReadiness, OWN_UNIT, (world, data) => expect(data.submissionReadiness.lineCount).toBe(world.lines[OWN_UNIT].length)),
+  'submissionReadiness(other)': unitQuery(Q.submissionReadiness, OTHER_UNIT, (world, data) => expect(data.submissionReadiness.lineCount).toBe(world.lines[OTHER_UNIT].length)),
+  'withdrawSubmission(own)': refusedOnly(Q.withdrawSubmission, OWN_UNIT),
+  'withdrawSubmission(other)': refusedOnly(Q.withdrawSubmission, OTHER_UNIT),
+  'reopenSubmission(own)': refusedOnly(Q.reopenSubmission, OWN_UNIT),
 
   auditLog: unitRowsQuery(
     (world, token) => wholeAuditLog(world.server, token),
