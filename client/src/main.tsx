@@ -1,9 +1,10 @@
 /**
  * Plansync's web client: sign-in, then the budget grid, the workflow monitor and the admin views.
- * The session survives a reload (localStorage) and ends on sign-out, on expiry, or when the server refuses
- * the token, which brings the person back to the sign-in page.
+ * The session survives a reload (localStorage), is renewed while the person works (auth/useSessionRenewal.ts),
+ * and ends on sign-out, on expiry, or when the server refuses the token, which brings the person back to the
+ * sign-in page.
  */
-import { StrictMode, useCallback, useEffect, useMemo, useState, lazy, Suspense } from 'react';
+import { StrictMode, useCallback, useEffect, useMemo, useRef, useState, lazy, Suspense } from 'react';
 import { createRoot } from 'react-dom/client';
 import { ApolloProvider } from '@apollo/client/react';
 import { useQuery } from '@apollo/client/react';
@@ -12,6 +13,7 @@ import { createApollo } from './apollo';
 import { SessionContext } from './auth/MeContext';
 import { clearSession, endTokenOnServer, loadSession, saveSession, type Session, type SignOutReason } from './auth/session';
 import { SignInPage } from './auth/SignInPage';
+import { useSessionRenewal } from './auth/useSessionRenewal';
 import { SetPasswordPage } from './auth/SetPasswordPage';
 import { MeDocument } from './graphql/generated';
 import { Shell } from './layout/Shell';
@@ -24,12 +26,14 @@ const TotpEnrollmentRequiredPage = lazy(() => import('./auth/AccountPage').then(
 
 function SignedIn({ session, signOut }: { session: Session; signOut: (reason: SignOutReason) => void }) {
   // The server refusing the token at (or after) its expiry is the session ending, not something wrong.
-  const onRejected = useCallback(
-    () => signOut(session.expiresAt <= Date.now() + 5000 ? 'expired' : 'rejected'),
-    [signOut, session.expiresAt],
-  );
-  const apollo = useMemo(() => createApollo(session.token, onRejected), [session.token, onRejected]);
+  const expiresAt = useRef(session.expiresAt);
+  expiresAt.current = session.expiresAt;
+  const onRejected = useCallback(() => signOut(expiresAt.current <= Date.now() + 5000 ? 'expired' : 'rejected'), [signOut]);
+  // One client for the whole session: a renewed token is handed to it, nothing is remounted or refetched.
+  const firstToken = useRef(session.token);
+  const apollo = useMemo(() => createApollo(firstToken.current, onRejected), [onRejected]);
   useEffect(() => apollo.dispose, [apollo]);
+  useEffect(() => apollo.setToken(session.token), [apollo, session.token]);
   return (
     <ApolloProvider client={apollo.client}>
       <LoadMe session={session} signOut={() => signOut('signed-out')} rejected={onRejected} />
@@ -69,6 +73,9 @@ function App() {
     setReason(why);
   }, []);
 
+  // Someone at work is not sent to sign in mid-edit: their token is renewed before it ends.
+  useSessionRenewal(session, useCallback((token: string) => setSession(saveSession(token)), []));
+
   // An expired token sends the person back to sign in, even if they are idle.
   useEffect(() => {
     if (!session) return;
@@ -84,7 +91,8 @@ function App() {
   if (!session) {
     return <SignInPage reason={reason} onSignedIn={(token) => { setReason(null); setSession(saveSession(token)); }} />;
   }
-  return <SignedIn key={session.token} session={session} signOut={signOut} />;
+  // Keyed by the person, not the token: a renewal swaps the token without a remount (open grids, undo kept).
+  return <SignedIn key={session.userId} session={session} signOut={signOut} />;
 }
 
 createRoot(document.getElementById('root')!).render(

@@ -8,12 +8,15 @@ export interface Session {
   token: string;
   /** Milliseconds since the epoch. */
   expiresAt: number;
+  /** When the token was issued, ms since the epoch: with `expiresAt`, how long it lasts. */
+  issuedAt: number;
+  /** Who it is for (the token's subject): the signed-in views stay mounted while a renewal changes the token. */
+  userId: string;
 }
 
-function decodeExpiry(token: string): number | null {
+function decodePayload(token: string): { exp?: unknown; iat?: unknown; sub?: unknown } | null {
   try {
-    const payload = JSON.parse(atob(token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
-    return typeof payload.exp === 'number' ? payload.exp * 1000 : null;
+    return JSON.parse(atob(token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
   } catch {
     return null;
   }
@@ -55,12 +58,14 @@ export function loadSession(): Session | null {
   const fromRedirect = takeRedirectToken();
   if (fromRedirect) localStorage.setItem(KEY, fromRedirect);
   const token = localStorage.getItem(KEY);
-  const expiresAt = token ? decodeExpiry(token) : null;
+  const payload = token ? decodePayload(token) : null;
+  const expiresAt = typeof payload?.exp === 'number' ? payload.exp * 1000 : null;
   if (!token || !expiresAt || expiresAt <= Date.now()) {
     localStorage.removeItem(KEY);
     return null;
   }
-  return { token, expiresAt };
+  const issuedAt = typeof payload?.iat === 'number' ? payload.iat * 1000 : Date.now();
+  return { token, expiresAt, issuedAt, userId: typeof payload?.sub === 'string' ? payload.sub : '' };
 }
 
 export function saveSession(token: string): Session | null {
@@ -84,6 +89,25 @@ export function endTokenOnServer(token: string): void {
     body: JSON.stringify({ query: 'mutation SignOut { signOut }' }),
     keepalive: true,
   }).catch(() => undefined);
+}
+
+/**
+ * A new token for the session (`renewSession`): the token, null when the server will not renew it (the
+ * session reached SESSION_MAX_HOURS, or the token is no longer accepted), or an Error when it could not be
+ * asked (offline, say: worth another try).
+ */
+export async function renewSessionToken(token: string): Promise<string | null | Error> {
+  try {
+    const res = await fetch('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: 'mutation RenewSession { renewSession { token } }' }),
+    });
+    const body = (await res.json()) as { data?: { renewSession?: { token: string } | null } | null };
+    return body.data?.renewSession?.token ?? null;
+  } catch (err) {
+    return err instanceof Error ? err : new Error(String(err));
+  }
 }
 
 /** Why the person was sent back to the sign-in page, shown there once. */

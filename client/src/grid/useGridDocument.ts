@@ -6,7 +6,7 @@
  * resyncs on reconnect). A CloseCode.Unauthorized close means the session ended; CloseCode.Forbidden that the
  * person may not open the unit.
  */
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import type { PresenceState } from './presenceState';
@@ -56,11 +56,14 @@ export function useGridDocument(docName: string, token: string, me: { displayNam
   const [synced, setSynced] = useState(false);
   const [loaded, setLoaded] = useState(false);
   const [closedCode, setClosedCode] = useState<number | null>(null);
+  // The token at the time the document opens; a renewed one reconnects the same document (below).
+  const tokenRef = useRef(token);
+  tokenRef.current = token;
 
   useEffect(() => {
     const doc = new Y.Doc();
     const wsUrl = `${window.location.protocol === 'https:' ? 'wss' : 'ws'}://${window.location.host}/yjs`;
-    const provider = new WebsocketProvider(wsUrl, docName, doc, { params: { token }, disableBc: true });
+    const provider = new WebsocketProvider(wsUrl, docName, doc, { params: { token: tokenRef.current }, disableBc: true });
     const cells = doc.getMap<unknown>('cells');
     const undo = new Y.UndoManager(cells, { trackedOrigins: new Set([LOCAL_EDIT]), captureTimeout: 300 });
     const presence: PresenceState = { user: { name: me.displayName, email: me.email, color: colorFor(me.email) }, cell: null };
@@ -105,7 +108,20 @@ export function useGridDocument(docName: string, token: string, me: { displayNam
       doc.destroy();
       setParts(null);
     };
-  }, [docName, token, me.displayName, me.email]);
+  }, [docName, me.displayName, me.email]);
+
+  // A renewed session token (auth/useSessionRenewal.ts): the server closes a socket when the token it opened
+  // with expires, so the same document reconnects with the new one now. Yjs syncs both ways on reconnect:
+  // edits made meanwhile, the undo history and the person's place are all kept.
+  useEffect(() => {
+    const provider = parts?.provider;
+    if (!provider || provider.params.token === token) return;
+    provider.params = { ...provider.params, token };
+    if (provider.wsconnected || provider.wsconnecting) {
+      provider.disconnect();
+      provider.connect();
+    }
+  }, [parts, token]);
 
   return parts ? { ...parts, status, synced, loaded, closedCode } : null;
 }
