@@ -110,6 +110,22 @@ describe.skipIf(!hasChromium)('cell history and notifications in the browser', (
     await expect.poll(() => bellLabel(planner.page)).toBe('Notifications, none unread');
     await expect.poll(async () => (await markOf(planner.page, 0, 'budgetAmount')).marked).toBe(false);
 
+    // The server's refusal, in its words: the line is removed (an admin) while its history is open.
+    const admin = await world.server.login('admin@example.com');
+    const planId = (await world.server.gql('{ budgetPlans { id fiscalYear } }', {}, admin)).data.budgetPlans.sort((a: { fiscalYear: number }, b: { fiscalYear: number }) => b.fiscalYear - a.fiscalYear)[0].id;
+    const [line] = (await world.server.sql<{ line_id: string }>('select line_id from cell_change where new_value = $1 and column_name = $2', ['750', 'budgetAmount']));
+    expect((await world.server.gql('mutation($ids: [ID!]!) { removeBudgetLines(ids: $ids) }', { ids: [line.line_id] }, admin)).data).toEqual({ removeBudgetLines: 1 });
+    await plannerHistory.getByRole('button', { name: 'Restore 750' }).click();
+    await expect.poll(() => plannerHistory.getByRole('alert').textContent()).toBe('Could not restore: This line was removed from the plan; its cells cannot be restored');
+    // Submitted (elsewhere): the budget is read-only, and nothing is offered to restore.
+    const submitted = await world.server.gql('mutation($p: ID!) { submitBudget(planId: $p, businessUnitCode: "SALES_NORTH") { status } }', { p: planId }, await world.server.login('lead.sales-north@example.com'));
+    expect(submitted.data).toEqual({ submitBudget: { status: 'SUBMITTED' } });
+    await expect.poll(() => plannerHistory.getByRole('button', { name: /^Restore/ }).evaluateAll((buttons) => buttons.map((b) => [(b as HTMLButtonElement).disabled, (b as HTMLButtonElement).title]))).toEqual([
+      [true, 'You cannot change this budget now'],
+      [true, 'You cannot change this budget now'],
+      [true, 'You cannot change this budget now'],
+    ]);
+
     expectNoProblems(lead);
     expectNoProblems(planner);
   });
