@@ -37,12 +37,15 @@ export class SubmissionResolver {
     return ctx.em.find(
       BudgetSubmission,
       { plan: plan.id, ...(unitIds === null ? {} : { businessUnit: { $in: unitIds } }) },
-      { populate: ['businessUnit', 'submittedBy'], orderBy: { businessUnit: { code: 'asc' } } },
+      { populate: ['businessUnit', 'submittedBy', 'reviewedBy'], orderBy: { businessUnit: { code: 'asc' } } },
     );
   }
 
   @Mutation(() => BudgetSubmission, {
-    description: "Submits a unit's budget for review; its cells become read-only until it is rejected.",
+    description:
+      "Submits a unit's budget for review; its cells become read-only until it is rejected (or withdrawn, or reopened), and " +
+      'what was submitted is kept as a new version (submissionVersions). A plan that requires complete submissions refuses ' +
+      'a unit with lines lacking a budget amount: BAD_USER_INPUT ("108 of 120 lines have no budget…").',
   })
   async submitBudget(
     @Arg('planId', () => ID) planId: string,
@@ -61,7 +64,7 @@ export class SubmissionResolver {
       if (now && !isPlanOpen(now.status)) throw forbidden(PLAN_CLOSED);
       return ctx.services.workflows.submitBudget(viewer, plan.id, unit.id);
     });
-    return ctx.em.findOneOrFail(BudgetSubmission, { id }, { populate: ['businessUnit', 'submittedBy'], refresh: true });
+    return ctx.em.findOneOrFail(BudgetSubmission, { id }, { populate: ['businessUnit', 'submittedBy', 'reviewedBy'], refresh: true });
   }
 
   @Subscription(() => BudgetSubmission, {
@@ -86,6 +89,16 @@ export class SubmissionResolver {
   async canSubmit(@Root() submission: BudgetSubmission | SubmissionSnapshot, @Ctx() ctx: GraphQLContext): Promise<boolean> {
     const planStatus = await planStatusOf(ctx, submission);
     return canSubmit(requireViewer(ctx), { unitId: submission.businessUnit.id, status: submission.status, planStatus });
+  }
+
+  @FieldResolver(() => Boolean, { description: 'Whether the caller may withdraw this submission now (withdrawSubmission: submitted, not yet reviewed).' })
+  canWithdraw(@Root() submission: BudgetSubmission | SubmissionSnapshot, @Ctx() ctx: GraphQLContext): boolean {
+    return submission.status === 'SUBMITTED' && can(requireViewer(ctx), 'withdraw', 'BudgetSubmission', { unitId: submission.businessUnit.id, status: submission.status });
+  }
+
+  @FieldResolver(() => Boolean, { description: 'Whether the caller may reopen this submission now (reopenSubmission: admins, approved).' })
+  canReopen(@Root() submission: BudgetSubmission | SubmissionSnapshot, @Ctx() ctx: GraphQLContext): boolean {
+    return submission.status === 'APPROVED' && can(requireViewer(ctx), 'reopen', 'BudgetSubmission', { unitId: submission.businessUnit.id, status: submission.status });
   }
 
   @FieldResolver(() => Boolean, { description: 'Whether the caller may review (approve or reject) this submission.' })

@@ -75,6 +75,11 @@ describe('the review loop', () => {
     await executionOnce(data.submitBudget.execution.id, 'AWAITING_INPUT');
     return data.submitBudget as { version: number; execution: { id: string } };
   };
+  const abilities = async (who: string) => {
+    const all = (await ok(`query($p: ID!) { budgetSubmissions(planId: $p) { businessUnit { code } canWithdraw canReopen } }`, { p: planId }, who)).budgetSubmissions;
+    const { canWithdraw, canReopen } = all.find((s: any) => s.businessUnit.code === UNIT);
+    return { canWithdraw, canReopen };
+  };
   const activity = async (action: string) => (await ok(Q.activity, { a: action }, ADMIN)).activityLog.edges.map((e: any) => e.node);
   const sum = (xs: any[]) => xs.reduce((s, l) => s + (l.budgetAmount ?? 0), 0);
 
@@ -220,6 +225,9 @@ describe('the review loop', () => {
     expect(errorCode(await server.gql(Q.withdraw, vars, as(OTHER_LEAD)))).toBe(ErrorCode.FORBIDDEN);
     expect(errorCode(await server.gql(Q.withdraw, vars, null))).toBe(ErrorCode.UNAUTHENTICATED);
     expect((await submission()).status).toBe('SUBMITTED');
+    for (const [who, may] of [[LEAD, true], [ADMIN, true], [ANALYST, false], [VIEWER, false]] as const) {
+      expect(await abilities(who)).toEqual({ canWithdraw: may, canReopen: false });
+    }
 
     const withdrawn = (await ok(Q.withdraw, vars, LEAD)).withdrawSubmission;
     expect(withdrawn).toMatchObject({ status: 'DRAFT', version: 2 });
@@ -252,6 +260,7 @@ describe('the review loop', () => {
     await executionOnce(submitted.execution.id, 'FAILED'); // publish_to_powerbi, until retried
     expect(await submission()).toMatchObject({ status: 'APPROVED', reviewComment: 'Fine', reviewedBy: { email: ANALYST } });
 
+    for (const [who, may] of [[ADMIN, true], [LEAD, false], [ANALYST, false]] as const) expect(await abilities(who)).toEqual({ canWithdraw: false, canReopen: may });
     const vars = { p: planId, u: UNIT, r: 'Late correction from the region' };
     for (const who of [LEAD, ANALYST, VIEWER, OTHER_LEAD]) expect(errorCode(await server.gql(Q.reopen, vars, as(who)))).toBe(ErrorCode.FORBIDDEN);
     expect(errorCode(await server.gql(Q.reopen, vars, null))).toBe(ErrorCode.UNAUTHENTICATED);
