@@ -5,15 +5,21 @@
  *   transaction, and the grid re-renders from the document, for local and remote changes alike.
  * - Undo and redo act on this person's edits only (Y.UndoManager with the local origin).
  * - Pasting a block copied from Excel fills a range (written here: range paste is Enterprise-only in AG Grid).
+ * - Ranges as in Excel (range selection, copy, fill and the fill handle are Enterprise-only in AG Grid too, so
+ *   they are written here, ranges/): drag, Shift+click, Shift+arrows, a column's header label, a row's number;
+ *   Ctrl+C copies tab-separated text, Delete clears, Ctrl+D fills down, the square at the corner fills by
+ *   dragging, and the bar above sets a value, adds a percentage or spreads a year. Each is one edit of this
+ *   person (one undo step), written into the document like typing, so the server validates it.
  * - Other people's selected cells are outlined in their colour, with their name.
  */
-import { forwardRef, useCallback, useEffect, useImperativeHandle, useLayoutEffect, useMemo, useRef } from 'react';
+import { forwardRef, useCallback, useEffect, useImperativeHandle, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { AgGridReact } from 'ag-grid-react';
 import {
   AllCommunityModule,
   ModuleRegistry,
   themeQuartz,
   type CellClassParams,
+  type CellClassRules,
   type CellEditRequestEvent,
   type CellFocusedEvent,
   type ColDef,
@@ -24,8 +30,30 @@ import {
   type IRowNode,
 } from 'ag-grid-community';
 import type * as Y from 'yjs';
-import { cellKey, COLUMN_LABELS, formatAmount, formatPercent, isEditable, parseCell, type EditableColumn } from './cells';
+import { cellKey, COLUMN_LABELS, formatAmount, formatPercent, isEditable, parseCell, withUnit, type EditableColumn } from './cells';
 import { parseBlock, planPaste } from './paste';
+import { ContextMenu, type MenuItem } from './ranges/ContextMenu';
+import { HeaderCell, type HeaderCellParams } from './ranges/HeaderCell';
+import { RangeBar, type BulkAction } from './ranges/RangeBar';
+import {
+  boundsOf,
+  cellCount,
+  contains,
+  planClear,
+  planFill,
+  planFillDown,
+  planPercent,
+  planSetValue,
+  planSpread,
+  single,
+  toTsv,
+  type Bounds,
+  type Cell,
+  type Plan,
+  type Range,
+  type View,
+} from './ranges/range';
+import './ranges/ranges.css';
 import { othersPresence, type PresenceUser } from './presenceState';
 import { LOCAL_EDIT, type GridDocument } from './useGridDocument';
 
@@ -114,10 +142,19 @@ const theme = themeQuartz.withParams({
   wrapperBorderRadius: 0,
 });
 
-/** Shows a value and, when others have this cell selected, a tag with their name. */
-function PresenceCell(params: ICellRendererParams<GridRow> & { presenceOf: (key: string) => PresenceUser[] }) {
+/** Shows a value and, when others have this cell selected, a tag with their name; a marked cell's text as its title. */
+function PresenceCell(
+  params: ICellRendererParams<GridRow> & { presenceOf: (key: string) => PresenceUser[]; markOf: (lineId: string, column: string) => string | undefined },
+) {
   const column = params.colDef?.field ?? '';
   const people = params.data && isEditable(column) ? params.presenceOf(cellKey(params.data.id, column)) : [];
+  const mark = params.data ? params.markOf(params.data.id, column) : undefined;
+  const cellElement = params.eGridCell;
+  useLayoutEffect(() => {
+    if (!cellElement) return;
+    if (mark) cellElement.title = mark;
+    else cellElement.removeAttribute('title');
+  }, [cellElement, mark]);
   // A few names and a count: however many people share a cell, the tag stays a tag.
   const names = people.slice(0, 3).map((p) => p.name).join(', ') + (people.length > 3 ? ` +${people.length - 3}` : '');
   return (
@@ -132,8 +169,76 @@ function PresenceCell(params: ICellRendererParams<GridRow> & { presenceOf: (key:
   );
 }
 
-const DEFAULT_COLUMN: ColDef<GridRow> = { sortable: true, resizable: true, suppressHeaderMenuButton: true };
 const rowId = (p: GetRowIdParams<GridRow>) => p.data.id;
+
+/** The row-number column (the row header: click to select the row). Not data: ranges count the columns after it. */
+const ROW_NUMBER = 'rowNumber';
+
+/** Read by the cell class rules (AG Grid's `context`): one mutable object per grid, so the rules never change. */
+interface RangeContext {
+  bounds: Bounds | null;
+  /** Column id -> index among the data columns as displayed. */
+  colIndex: Map<string, number>;
+  /** The fill handle being dragged: the last row it reaches. */
+  fillTo: number | null;
+  readOnly: boolean;
+  marks: ReadonlyMap<string, string>;
+}
+
+const where = (p: CellClassParams<GridRow>) => {
+  const c = p.context as RangeContext;
+  const row = p.node.rowIndex;
+  const col = c.colIndex.get(p.column.getColId());
+  return { c, b: c.bounds, row: row ?? -1, col: col ?? -1, ok: Boolean(c.bounds) && row !== null && col !== undefined };
+};
+const inSelection = (p: CellClassParams<GridRow>) => {
+  const { b, row, col, ok } = where(p);
+  return ok && cellCount(b!) > 1 && contains(b!, row, col);
+};
+/** The classes a range gives its cells (ranges/ranges.css), re-applied by a refresh when the range changes. */
+const RANGE_RULES: CellClassRules<GridRow> = {
+  'range-selected': inSelection,
+  'range-top': (p) => inSelection(p) && where(p).row === where(p).b!.top,
+  'range-bottom': (p) => inSelection(p) && where(p).row === where(p).b!.bottom,
+  'range-left': (p) => inSelection(p) && where(p).col === where(p).b!.left,
+  'range-right': (p) => inSelection(p) && where(p).col === where(p).b!.right,
+  'range-corner': (p) => {
+    const { c, b, row, col, ok } = where(p);
+    return ok && !c.readOnly && row === b!.bottom && col === b!.right;
+  },
+  'fill-preview': (p) => {
+    const { c, b, row, col, ok } = where(p);
+    return ok && c.fillTo !== null && row > b!.bottom && row <= c.fillTo && col >= b!.left && col <= b!.right;
+  },
+  'fill-last': (p) => where(p).c.fillTo === p.node.rowIndex,
+  'cell-marked': (p) => {
+    const c = p.context as RangeContext;
+    return Boolean(p.data) && c.marks.size > 0 && c.marks.has(markKey(p.data!.id, p.column.getColId()));
+  },
+};
+
+/** The displayed cell under a mouse event's target: its row index and column id. */
+function cellAt(target: EventTarget | null): { row: number; colId: string; element: HTMLElement } | null {
+  const element = target instanceof Element ? target.closest<HTMLElement>('.ag-cell') : null;
+  const rowElement = element?.closest('.ag-row');
+  if (!element || !rowElement) return null;
+  const row = Number(rowElement.getAttribute('row-index'));
+  const colId = element.getAttribute('col-id');
+  return Number.isInteger(row) && colId ? { row, colId, element } : null;
+}
+
+/** Narrow screens pin the identifying columns (category, region, quarter), so the amounts scroll beside them. */
+function useNarrow(maxWidth = 1100): boolean {
+  const query = `(max-width: ${maxWidth}px)`;
+  const [narrow, setNarrow] = useState(() => window.matchMedia(query).matches);
+  useEffect(() => {
+    const list = window.matchMedia(query);
+    const onChange = () => setNarrow(list.matches);
+    list.addEventListener('change', onChange);
+    return () => list.removeEventListener('change', onChange);
+  }, [query]);
+  return narrow;
+}
 
 /** The current filters, read by AG Grid's external filter (a module-level function keeps its identity). */
 let activeFilters: Filters = { region: '', category: '', quarter: '' };
@@ -144,8 +249,32 @@ const passesFilter = (node: IRowNode<GridRow>) => {
   return (!f.region || d.region === f.region) && (!f.category || d.productCategory === f.category) && (!f.quarter || d.quarter === f.quarter);
 };
 
-export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGrid({ lines, grid, readOnly, filters, onNotice, onVisibleRows }, ref) {
+const NO_MARKS: ReadonlyMap<string, string> = new Map();
+
+export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGrid(
+  { lines, grid, readOnly, filters, onNotice, onVisibleRows, cellMarks = NO_MARKS, onCellHistory, onCellSeen },
+  ref,
+) {
   const api = useRef<GridApi<GridRow> | null>(null);
+  const frame = useRef<HTMLDivElement>(null);
+  const narrow = useNarrow();
+  /** What the cell class rules read (stable identity: handed to AG Grid once). */
+  const context = useRef<RangeContext>({ bounds: null, colIndex: new Map(), fillTo: null, readOnly, marks: cellMarks }).current;
+  context.readOnly = readOnly;
+  const [range, setRangeState] = useState<Range | null>(null);
+  const rangeRef = useRef<Range | null>(null);
+  /** Bumped when the document changes, so the bar's sum follows the values. */
+  const [, setDocTick] = useState(0);
+  /**
+   * The cell that a click or a selection put AG Grid's focus on, as `row/column`: focusing it keeps the range (other
+   * focus moves, arrows or Tab, collapse it to the focused cell, as in Excel). Cleared by the next key.
+   */
+  const keepRangeOn = useRef<string | null>(null);
+  /** A mouse drag in progress: selecting cells, whole rows, or dragging the fill handle. */
+  const dragging = useRef<'cells' | 'rows' | 'fill' | null>(null);
+  /** Tab-separated text waiting for the copy event that Ctrl+C is about to fire. */
+  const pendingCopy = useRef<string | null>(null);
+  const [menu, setMenu] = useState<{ x: number; y: number; lineId: string | null; column: string; element: HTMLElement } | null>(null);
   /** Cell key -> the other people who have it selected. */
   const presence = useRef(new Map<string, PresenceUser[]>());
   /** This person's edits not yet confirmed: a remote change to one of them means it did not stick. */
@@ -164,6 +293,7 @@ export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGri
     const rows: GridRow[] = [];
     api.current?.forEachNodeAfterFilterAndSort((node) => node.data && rows.push(node.data));
     onVisibleRows(rows);
+    if (rangeRef.current) setDocTick((t) => t + 1);
   }, [onVisibleRows]);
 
   /**
@@ -264,41 +394,61 @@ export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGri
     [presenceOf],
   );
 
+  const markOf = useCallback((lineId: string, column: string) => context.marks.get(markKey(lineId, column)), [context]);
   const columns = useMemo<ColDef<GridRow>[]>(() => {
-    const readonlyCol = (col: ColDef<GridRow>): ColDef<GridRow> => ({ ...col, editable: false, cellClass: ['cell-readonly', ...(col.type === 'numericColumn' ? ['cell-number'] : [])] });
-    const editableCol = (field: EditableColumn, col: ColDef<GridRow>): ColDef<GridRow> => ({
-      field,
-      headerName: COLUMN_LABELS[field],
-      editable: !readOnly,
-      cellClass: readOnly ? ['cell-readonly', field === 'comment' ? '' : 'cell-number'] : ['cell-editable', field === 'comment' ? '' : 'cell-number'],
-      cellRenderer: PresenceCell,
-      cellRendererParams: { presenceOf },
-      cellStyle: presenceStyle as never,
-      ...col,
-    });
+    const withRules = (col: ColDef<GridRow>): ColDef<GridRow> => ({ ...col, cellClassRules: { ...RANGE_RULES, ...col.cellClassRules } });
+    const readonlyCol = (col: ColDef<GridRow>): ColDef<GridRow> =>
+      withRules({ ...col, editable: false, cellClass: ['cell-readonly', ...(col.type === 'numericColumn' ? ['cell-number'] : [])] });
+    const editableCol = (field: EditableColumn, col: ColDef<GridRow>): ColDef<GridRow> =>
+      withRules({
+        field,
+        headerName: field === 'comment' ? COLUMN_LABELS[field] : withUnit(COLUMN_LABELS[field]),
+        editable: !readOnly,
+        cellClass: readOnly ? ['cell-readonly', field === 'comment' ? '' : 'cell-number'] : ['cell-editable', field === 'comment' ? '' : 'cell-number'],
+        cellRenderer: PresenceCell,
+        cellRendererParams: { presenceOf, markOf },
+        cellStyle: presenceStyle as never,
+        ...col,
+      });
+    // The identifying columns stay in view on a narrow screen; the category always.
+    const pinOnNarrow = narrow ? ('left' as const) : undefined;
     return [
+      {
+        colId: ROW_NUMBER,
+        headerName: '#',
+        headerTooltip: 'Select all',
+        valueGetter: (p) => (p.node?.rowIndex ?? 0) + 1,
+        width: 54,
+        pinned: 'left',
+        sortable: false,
+        resizable: false,
+        suppressNavigable: true,
+        cellClass: 'row-number',
+      },
       readonlyCol({ field: 'productCategory', headerName: 'Category', pinned: 'left', width: 130 }),
-      readonlyCol({ field: 'region', headerName: 'Region', width: 170 }),
-      readonlyCol({ field: 'quarter', headerName: 'Quarter', width: 90 }),
-      readonlyCol({ field: 'priorYearActual', headerName: 'Prior year actual', type: 'numericColumn', width: 150, valueFormatter: (p) => formatAmount(p.value) }),
-      editableCol('budgetAmount', { type: 'numericColumn', width: 150, valueFormatter: (p) => formatAmount(p.value) }),
+      readonlyCol({ field: 'region', headerName: 'Region', width: 170, pinned: pinOnNarrow }),
+      readonlyCol({ field: 'quarter', headerName: 'Quarter', width: 90, pinned: pinOnNarrow }),
+      readonlyCol({ field: 'priorYearActual', headerName: withUnit('Prior year actual'), type: 'numericColumn', width: 170, valueFormatter: (p) => formatAmount(p.value) }),
+      editableCol('budgetAmount', { type: 'numericColumn', width: 170, valueFormatter: (p) => formatAmount(p.value) }),
       readonlyCol({
         field: 'variance',
-        headerName: 'Variance vs PY',
+        headerName: withUnit('Variance vs PY'),
         type: 'numericColumn',
-        width: 140,
+        width: 175,
         valueFormatter: (p) => (p.value === null || p.value === undefined ? '' : `${p.value >= 0 ? '+' : ''}${formatAmount(p.value)}`),
         cellClassRules: { 'cell-negative': (p) => (p.value ?? 0) < 0, 'cell-positive': (p) => (p.value ?? 0) > 0 },
       }),
       readonlyCol({ field: 'variancePct', headerName: 'Var %', type: 'numericColumn', width: 95, valueFormatter: (p) => formatPercent(p.value ?? null) }),
-      editableCol('forecastSales', { type: 'numericColumn', width: 150, valueFormatter: (p) => formatAmount(p.value) }),
+      editableCol('forecastSales', { type: 'numericColumn', width: 170, valueFormatter: (p) => formatAmount(p.value) }),
       editableCol('comment', { flex: 1, minWidth: 220, cellEditor: 'agLargeTextCellEditor', cellEditorPopup: true, cellEditorParams: { maxLength: 2000 } }),
     ];
-  }, [readOnly, presenceOf, presenceStyle]);
+  }, [readOnly, presenceOf, presenceStyle, markOf, narrow]);
 
   /** Writes values into the document as one edit of this person (one undo step). */
   const write = useCallback(
     (changes: Map<string, number | string | null>) => {
+      // Its own undo step, whatever came just before or comes just after (the manager merges edits within 300 ms).
+      undo.stopCapturing();
       grid.doc.transact(() => {
         for (const [key, value] of changes) {
           if (value === null) cells.delete(key);
@@ -306,8 +456,9 @@ export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGri
           pending.current.set(key, { value: value ?? undefined, at: Date.now() });
         }
       }, LOCAL_EDIT);
+      undo.stopCapturing();
     },
-    [cells, grid.doc],
+    [cells, grid.doc, undo],
   );
 
   const onCellEditRequest = useCallback(
@@ -321,13 +472,178 @@ export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGri
     [onNotice, readOnly, write],
   );
 
+  // ------------------------------------------------------------------------------------------ ranges
+  /** The data columns as displayed (the row numbers excluded), in order. */
+  const dataColumns = useCallback((): string[] => {
+    const ids = api.current?.getAllDisplayedColumns().map((c) => c.getColId()) ?? [];
+    return ids.filter((id) => id !== ROW_NUMBER);
+  }, []);
+  const indexColumns = useCallback(() => {
+    context.colIndex = new Map(dataColumns().map((id, i) => [id, i]));
+  }, [context, dataColumns]);
+
+  const view = useCallback((): View => {
+    const gridApi = api.current!;
+    const rowIds: string[] = [];
+    for (let i = 0; i < gridApi.getDisplayedRowCount(); i++) rowIds.push(gridApi.getDisplayedRowAtIndex(i)!.data!.id);
+    return { rowIds, columnIds: dataColumns(), value: (row, column) => (gridApi.getDisplayedRowAtIndex(row)?.data as Record<string, unknown> | undefined)?.[column] };
+  }, [dataColumns]);
+
+  /** Redraws the range's classes on the rendered cells (not forced: values and editors are left alone). */
+  const redrawRange = useCallback(() => api.current?.refreshCells({ suppressFlash: true }), []);
+
+  const setRange = useCallback(
+    (next: Range | null) => {
+      const previous = rangeRef.current;
+      if (previous && next && JSON.stringify(previous) === JSON.stringify(next)) return;
+      rangeRef.current = next;
+      context.bounds = next ? boundsOf(next) : null;
+      setRangeState(next);
+      redrawRange();
+    },
+    [context, redrawRange],
+  );
+
+  const clampCell = useCallback((cell: Cell): Cell => {
+    const rows = api.current?.getDisplayedRowCount() ?? 0;
+    const cols = context.colIndex.size;
+    return { row: Math.max(0, Math.min(rows - 1, cell.row)), col: Math.max(0, Math.min(cols - 1, cell.col)) };
+  }, [context]);
+
+  /** Scrolls a cell into view. */
+  const reveal = useCallback((cell: Cell) => {
+    const gridApi = api.current;
+    if (!gridApi) return;
+    gridApi.ensureIndexVisible(cell.row);
+    const colId = dataColumns()[cell.col];
+    if (colId) gridApi.ensureColumnVisible(colId);
+  }, [dataColumns]);
+
+  /** Moves AG Grid's focus (the active cell) without collapsing the range when `keep`. */
+  const focusCell = useCallback((cell: Cell, keep: boolean) => {
+    const colId = dataColumns()[cell.col];
+    if (!colId) return;
+    keepRangeOn.current = keep ? `${cell.row}/${colId}` : null;
+    api.current?.setFocusedCell(cell.row, colId);
+  }, [dataColumns]);
+
+  /** Writes a plan as one edit and says what happened. */
+  const apply = useCallback(
+    (plan: Plan, done: string): boolean => {
+      if (readOnly) {
+        onNotice('This budget is read-only: nothing was changed.');
+        return false;
+      }
+      if (plan.changes.size > 0) write(plan.changes);
+      const notes = [`${done} ${plan.changes.size} cell${plan.changes.size === 1 ? '' : 's'}`];
+      if (plan.refused.length > 0) notes.push(`refused ${plan.refused.length}: ${plan.refused[0]}`);
+      onNotice(notes.join('; ') + '.');
+      return plan.changes.size > 0;
+    },
+    [onNotice, readOnly, write],
+  );
+
+  /** The current range, or the focused cell as a range of one. */
+  const currentBounds = useCallback((): Bounds | null => {
+    if (rangeRef.current) return boundsOf(rangeRef.current);
+    const focused = api.current?.getFocusedCell();
+    const col = focused ? context.colIndex.get(focused.column.getColId()) : undefined;
+    return focused && col !== undefined ? boundsOf(single({ row: focused.rowIndex, col })) : null;
+  }, [context]);
+
+  const copyText = useCallback((): string | null => {
+    const b = currentBounds();
+    if (!b || !api.current) return null;
+    onNotice(`Copied ${b.bottom - b.top + 1} × ${b.right - b.left + 1} cell${cellCount(b) === 1 ? '' : 's'}.`);
+    return toTsv(view(), b);
+  }, [currentBounds, onNotice, view]);
+
+  const clearRange = useCallback(() => {
+    const b = currentBounds();
+    if (b) apply(planClear(view(), b), 'Cleared');
+  }, [apply, currentBounds, view]);
+
+  const fillDown = useCallback(() => {
+    const b = currentBounds();
+    if (b) apply(planFillDown(view(), b), 'Filled down');
+  }, [apply, currentBounds, view]);
+
+  const history = useCallback(
+    (row: number, colId: string, element?: HTMLElement | null) => {
+      const lineId = api.current?.getDisplayedRowAtIndex(row)?.data?.id;
+      if (!onCellHistory || !lineId || !isEditable(colId)) return;
+      const cellElement = element ?? frame.current?.querySelector<HTMLElement>(`.ag-row[row-index="${row}"] .ag-cell[col-id="${colId}"]`);
+      onCellHistory(lineId, colId, (cellElement ?? frame.current!).getBoundingClientRect());
+    },
+    [onCellHistory],
+  );
+
+  const onBulk = useCallback(
+    (action: BulkAction): string | null => {
+      const b = currentBounds();
+      if (!b || !api.current) return 'Select the cells first.';
+      const v = view();
+      if (action.kind === 'set') {
+        const plan = planSetValue(v, b, action.text);
+        if (plan.changes.size === 0 && plan.refused.length > 0) return plan.refused[0].replace(/^[^:]*: /, '');
+        apply(plan, 'Set');
+      } else if (action.kind === 'percent') {
+        apply(planPercent(v, b, action.percent), `${action.percent >= 0 ? 'Added' : 'Subtracted'} ${Math.abs(action.percent)}% to`);
+      } else {
+        const current = (lineId: string, column: EditableColumn) => {
+          const value = cells.get(cellKey(lineId, column));
+          return typeof value === 'number' ? value : null;
+        };
+        const plan = planSpread(v, b, lines, current, action.annual, action.mode);
+        const fallback = plan.evenFallback > 0 ? ` (${plan.evenFallback} without last year's actuals: evenly)` : '';
+        apply(plan, `Spread over the quarters of ${plan.groups} category and region${plan.groups === 1 ? '' : 's'}${fallback}:`);
+      }
+      return null;
+    },
+    [apply, cells, currentBounds, lines, view],
+  );
+
+  // Ctrl+C: the keydown leaves the text here and the copy event that follows puts it on the clipboard.
+  useEffect(() => {
+    const onCopy = (event: ClipboardEvent) => {
+      const text = pendingCopy.current;
+      if (text === null || !event.clipboardData) return;
+      pendingCopy.current = null;
+      event.clipboardData.setData('text/plain', text);
+      event.preventDefault();
+    };
+    document.addEventListener('copy', onCopy);
+    return () => document.removeEventListener('copy', onCopy);
+  }, []);
+
+  // Marks: the cells whose mark came or went are redrawn (their class and title), not the one being edited.
+  useEffect(() => {
+    const previous = context.marks;
+    context.marks = cellMarks;
+    const gridApi = api.current;
+    if (!gridApi || previous === cellMarks) return;
+    const changed = [...new Set([...previous.keys(), ...cellMarks.keys()])].filter((key) => previous.get(key) !== cellMarks.get(key));
+    const editing = new Set(gridApi.getEditingCells().map((c) => `${c.rowIndex}/${c.column?.getColId()}`));
+    for (const key of changed) {
+      const colon = key.lastIndexOf(':');
+      const node = gridApi.getRowNode(key.slice(0, colon));
+      const column = key.slice(colon + 1);
+      if (!node || editing.has(`${node.rowIndex}/${column}`) || !isEditable(column)) continue;
+      gridApi.refreshCells({ force: true, rowNodes: [node], columns: [column] });
+    }
+  }, [cellMarks, context]);
+
   const onCellFocused = useCallback(
     (event: CellFocusedEvent<GridRow>) => {
       const column = typeof event.column === 'string' ? event.column : event.column?.getColId();
       const row = event.rowIndex !== null && event.rowIndex !== undefined ? api.current?.getDisplayedRowAtIndex(event.rowIndex) : undefined;
       provider.awareness.setLocalStateField('cell', row?.data && column && isEditable(column) ? cellKey(row.data.id, column) : null);
+      if (row?.data && column && context.marks.has(markKey(row.data.id, column))) onCellSeen?.(row.data.id, column);
+      if (keepRangeOn.current !== null && keepRangeOn.current === `${event.rowIndex}/${column}`) return;
+      const col = column ? context.colIndex.get(column) : undefined;
+      if (event.rowIndex !== null && event.rowIndex !== undefined && col !== undefined) setRange(single({ row: event.rowIndex, col }));
     },
-    [provider],
+    [provider, context, onCellSeen, setRange],
   );
 
   const onPaste = useCallback(
@@ -336,36 +652,291 @@ export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGri
       if (!gridApi || gridApi.getEditingCells().length > 0) return; // pasting inside an editor: the editor's business
       event.preventDefault();
       if (readOnly) return onNotice('This budget is read-only: nothing was pasted.');
-      const focused = gridApi.getFocusedCell();
-      if (!focused) return onNotice('Select the cell where the pasted block should start.');
-      const rowIds: string[] = [];
-      for (let i = 0; i < gridApi.getDisplayedRowCount(); i++) rowIds.push(gridApi.getDisplayedRowAtIndex(i)!.data!.id);
-      const columnIds = gridApi.getAllDisplayedColumns().map((c) => c.getColId());
+      const b = currentBounds();
+      if (!b) return onNotice('Select the cell where the pasted block should start.');
+      const v = view();
       const block = parseBlock(event.clipboardData.getData('text/plain'));
-      const plan = planPaste(block, { rowIds, columnIds, startRow: focused.rowIndex, startColumn: columnIds.indexOf(focused.column.getColId()) });
+      // One value onto a range fills the range, as in Excel.
+      if (block.length === 1 && block[0].length === 1 && cellCount(b) > 1) {
+        apply(planSetValue(v, b, block[0][0]), 'Pasted into');
+        return;
+      }
+      const plan = planPaste(block, { rowIds: [...v.rowIds], columnIds: [...v.columnIds], startRow: b.top, startColumn: b.left });
       if (plan.changes.size > 0) write(plan.changes);
       const notes = [`Pasted ${plan.changes.size} cell${plan.changes.size === 1 ? '' : 's'}`];
       if (plan.skipped > 0) notes.push(`skipped ${plan.skipped} read-only or out-of-grid`);
       if (plan.refused.length > 0) notes.push(`refused ${plan.refused.length}: ${plan.refused[0].reason}`);
       onNotice(notes.join('; ') + '.');
+      // The pasted block becomes the range.
+      const width = Math.max(...block.map((r) => r.length));
+      setRange({ anchor: { row: b.top, col: b.left }, focus: clampCell({ row: b.top + block.length - 1, col: b.left + width - 1 }) });
     },
-    [onNotice, readOnly, write],
+    [apply, clampCell, currentBounds, onNotice, readOnly, setRange, view, write],
   );
 
   const onKeyDown = useCallback(
     (event: React.KeyboardEvent) => {
-      if (!(event.ctrlKey || event.metaKey) || api.current?.getEditingCells().length) return;
-      const key = event.key.toLowerCase();
-      if (key === 'z' && !event.shiftKey) {
+      const gridApi = api.current;
+      if (!gridApi || gridApi.getEditingCells().length) return;
+      // Keys typed in the header (its sort buttons) or a menu are theirs.
+      if (!(event.target instanceof Element) || !event.target.closest('.ag-body, .ag-body-viewport, .ag-center-cols-viewport, .ag-pinned-left-cols-container, .ag-row')) return;
+      const mod = event.ctrlKey || event.metaKey;
+      const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
+      keepRangeOn.current = null;
+      const handled = () => {
         event.preventDefault();
+        event.stopPropagation();
+      };
+      if (mod && key === 'z' && !event.shiftKey) {
+        handled();
         undo.undo();
-      } else if (key === 'y' || (key === 'z' && event.shiftKey)) {
-        event.preventDefault();
+      } else if (mod && (key === 'y' || (key === 'z' && event.shiftKey))) {
+        handled();
         undo.redo();
+      } else if (mod && key === 'c') {
+        pendingCopy.current = copyText();
+        // Had no copy event followed (no selection to copy, say), the clipboard API takes the text.
+        const text = pendingCopy.current;
+        setTimeout(() => {
+          if (text !== null && pendingCopy.current === text) {
+            pendingCopy.current = null;
+            void navigator.clipboard?.writeText(text).catch(() => onNotice('The browser did not let the grid use the clipboard.'));
+          }
+        }, 0);
+      } else if (mod && key === 'd') {
+        handled();
+        fillDown();
+      } else if (mod && key === 'a') {
+        handled();
+        const rows = gridApi.getDisplayedRowCount();
+        if (rows > 0) setRange({ anchor: { row: 0, col: 0 }, focus: { row: rows - 1, col: context.colIndex.size - 1 } });
+      } else if (!mod && !event.altKey && (key === 'Delete' || key === 'Backspace')) {
+        handled();
+        clearRange();
+      } else if (event.altKey && !mod && (event.code === 'KeyH' || key === 'h')) {
+        handled();
+        const focused = gridApi.getFocusedCell();
+        if (focused) history(focused.rowIndex, focused.column.getColId());
+      } else if (key === 'Escape' && rangeRef.current) {
+        const a = rangeRef.current.anchor;
+        setRange(single(a));
+      } else if (['ArrowUp', 'ArrowDown', 'ArrowLeft', 'ArrowRight', 'Home', 'End', 'PageUp', 'PageDown'].includes(key)) {
+        const focusedCell = gridApi.getFocusedCell();
+        const focusedCol = focusedCell ? context.colIndex.get(focusedCell.column.getColId()) : undefined;
+        const r = rangeRef.current ?? (focusedCell && focusedCol !== undefined ? single({ row: focusedCell.rowIndex, col: focusedCol }) : null);
+        if (!r) return;
+        const lastRow = gridApi.getDisplayedRowCount() - 1;
+        const lastCol = context.colIndex.size - 1;
+        const from = event.shiftKey ? r.focus : r.anchor;
+        let to: Cell | null = null;
+        // Home/End: the row's first or last column; with Ctrl, the grid's first or last cell (as in Excel).
+        if (key === 'Home') to = mod ? { row: 0, col: 0 } : { row: from.row, col: 0 };
+        else if (key === 'End') to = mod ? { row: lastRow, col: lastCol } : { row: from.row, col: lastCol };
+        else if (event.shiftKey && !key.startsWith('Page')) {
+          // Shift+arrow extends by one; Ctrl+Shift+arrow to the edge.
+          const step = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] }[key as 'ArrowUp']!;
+          to = mod
+            ? { row: step[0] < 0 ? 0 : step[0] > 0 ? lastRow : from.row, col: step[1] < 0 ? 0 : step[1] > 0 ? lastCol : from.col }
+            : { row: from.row + step[0], col: from.col + step[1] };
+        }
+        if (!to) return; // plain arrows and pages: AG Grid moves the focus, which collapses the range
+        handled();
+        to = clampCell(to);
+        reveal(to);
+        if (event.shiftKey) setRange({ anchor: r.anchor, focus: to });
+        else focusCell(to, false);
       }
     },
-    [undo],
+    [undo, copyText, onNotice, fillDown, setRange, context, clearRange, history, clampCell, reveal, focusCell],
   );
+
+  // Mouse: press on a cell to start a range (Shift: extend it), drag to grow it; a row number selects rows; the
+  // square at the range's corner drags a fill.
+  const onMouseDown = useCallback(
+    (event: React.MouseEvent) => {
+      if (event.button !== 0) return;
+      const hit = cellAt(event.target);
+      const gridApi = api.current;
+      if (!hit || !gridApi || hit.element.classList.contains('ag-cell-inline-editing')) return;
+      const lastCol = context.colIndex.size - 1;
+      const r = rangeRef.current;
+      if (hit.colId === ROW_NUMBER) {
+        const anchorRow = event.shiftKey && r ? r.anchor.row : hit.row;
+        dragging.current = 'rows';
+        setRange({ anchor: { row: anchorRow, col: 0 }, focus: { row: hit.row, col: lastCol } });
+        event.preventDefault();
+        event.stopPropagation();
+        focusCell({ row: anchorRow, col: 0 }, true);
+        frame.current?.classList.add('selecting');
+        return;
+      }
+      const col = context.colIndex.get(hit.colId);
+      if (col === undefined) return;
+      if (r && !readOnly && hit.element.classList.contains('range-corner')) {
+        const box = hit.element.getBoundingClientRect();
+        if (event.clientX >= box.right - 10 && event.clientY >= box.bottom - 10) {
+          event.preventDefault();
+          event.stopPropagation();
+          dragging.current = 'fill';
+          context.fillTo = boundsOf(r).bottom;
+          frame.current?.classList.add('filling');
+          return;
+        }
+      }
+      keepRangeOn.current = `${hit.row}/${hit.colId}`;
+      dragging.current = 'cells';
+      frame.current?.classList.add('selecting');
+      if (event.shiftKey && r) {
+        event.preventDefault();
+        setRange({ anchor: r.anchor, focus: { row: hit.row, col } });
+      } else setRange(single({ row: hit.row, col }));
+    },
+    [context, readOnly, setRange, focusCell],
+  );
+
+  useEffect(() => {
+    const onMove = (event: MouseEvent) => {
+      const mode = dragging.current;
+      const r = rangeRef.current;
+      if (!mode || !r) return;
+      if (event.buttons === 0) return onUp();
+      const hit = cellAt(event.target);
+      if (!hit) return;
+      if (mode === 'fill') {
+        const to = Math.max(boundsOf(r).bottom, hit.row);
+        if (to !== context.fillTo) {
+          context.fillTo = to;
+          redrawRange();
+        }
+      } else if (mode === 'rows') setRange({ anchor: r.anchor, focus: { row: hit.row, col: r.focus.col } });
+      else {
+        const col = context.colIndex.get(hit.colId);
+        if (col !== undefined) setRange({ anchor: r.anchor, focus: { row: hit.row, col } });
+      }
+    };
+    const onUp = () => {
+      const mode = dragging.current;
+      dragging.current = null;
+      frame.current?.classList.remove('selecting', 'filling');
+      const r = rangeRef.current;
+      if (mode !== 'fill' || !r) return;
+      const b = boundsOf(r);
+      const to = context.fillTo ?? b.bottom;
+      context.fillTo = null;
+      if (to > b.bottom) {
+        apply(planFill(view(), b, [b.top, b.bottom], [b.bottom + 1, to]), 'Filled');
+        setRange({ anchor: { row: b.top, col: b.left }, focus: { row: to, col: b.right } });
+      } else redrawRange();
+    };
+    window.addEventListener('mousemove', onMove);
+    window.addEventListener('mouseup', onUp);
+    return () => {
+      window.removeEventListener('mousemove', onMove);
+      window.removeEventListener('mouseup', onUp);
+    };
+  }, [apply, context, redrawRange, setRange, view]);
+
+  const onSelectColumn = useCallback(
+    (colId: string, extend: boolean) => {
+      const gridApi = api.current;
+      const rows = gridApi?.getDisplayedRowCount() ?? 0;
+      if (!gridApi || rows === 0) return;
+      const lastCol = context.colIndex.size - 1;
+      // The row numbers' header: everything.
+      if (colId === ROW_NUMBER) {
+        setRange({ anchor: { row: 0, col: 0 }, focus: { row: rows - 1, col: lastCol } });
+        focusCell({ row: 0, col: 0 }, true);
+        return;
+      }
+      const col = context.colIndex.get(colId);
+      if (col === undefined) return;
+      const r = rangeRef.current;
+      const anchorCol = extend && r ? r.anchor.col : col;
+      setRange({ anchor: { row: 0, col: anchorCol }, focus: { row: rows - 1, col } });
+      focusCell({ row: 0, col: anchorCol }, true);
+    },
+    [context, focusCell, setRange],
+  );
+  const selectColumn = useRef(onSelectColumn);
+  useLayoutEffect(() => {
+    selectColumn.current = onSelectColumn;
+  }, [onSelectColumn]);
+  const defaultColumn = useMemo<ColDef<GridRow>>(
+    () => ({
+      sortable: true,
+      resizable: true,
+      suppressHeaderMenuButton: true,
+      // Dragging from a header never moves a column by accident.
+      suppressMovable: true,
+      headerComponent: HeaderCell,
+      headerComponentParams: { onSelectColumn: (colId: string, extend: boolean) => selectColumn.current(colId, extend) } satisfies HeaderCellParams,
+    }),
+    [],
+  );
+
+  const onContextMenu = useCallback(
+    (event: React.MouseEvent) => {
+      const hit = cellAt(event.target);
+      const gridApi = api.current;
+      if (!hit || !gridApi || hit.colId === ROW_NUMBER) return;
+      event.preventDefault();
+      const col = context.colIndex.get(hit.colId);
+      const b = rangeRef.current ? boundsOf(rangeRef.current) : null;
+      if (col !== undefined && !(b && contains(b, hit.row, col))) {
+        setRange(single({ row: hit.row, col }));
+        focusCell({ row: hit.row, col }, true);
+      }
+      const lineId = gridApi.getDisplayedRowAtIndex(hit.row)?.data?.id ?? null;
+      setMenu({ x: event.clientX, y: event.clientY, lineId, column: hit.colId, element: hit.element });
+    },
+    [context, focusCell, setRange],
+  );
+  const closeMenu = useCallback(() => setMenu(null), []);
+  const menuItems = (): MenuItem[] => {
+    if (!menu) return [];
+    const items: MenuItem[] = [
+      {
+        label: 'Copy',
+        shortcut: 'Ctrl+C',
+        run: () => {
+          const text = copyText();
+          if (text !== null) void navigator.clipboard?.writeText(text).catch(() => onNotice('The browser did not let the grid use the clipboard: use Ctrl+C.'));
+        },
+      },
+      { label: 'Clear', shortcut: 'Delete', disabled: readOnly, run: clearRange },
+      { label: 'Fill down', shortcut: 'Ctrl+D', disabled: readOnly, run: fillDown },
+    ];
+    if (onCellHistory && menu.lineId && isEditable(menu.column)) {
+      const rowIndex = api.current?.getRowNode(menu.lineId)?.rowIndex;
+      const { column, element } = menu;
+      items.push({ label: 'History…', shortcut: 'Alt+H', run: () => rowIndex != null && history(rowIndex, column, element.isConnected ? element : null) });
+    }
+    return items;
+  };
+
+  // What the bar above says about the range.
+  const bar = (() => {
+    const b = range ? boundsOf(range) : null;
+    const gridApi = api.current;
+    if (!b || !gridApi) return null;
+    const columnIds = dataColumns();
+    let sum: number | null = null;
+    let editable = 0;
+    let amounts = 0;
+    for (let row = b.top; row <= b.bottom; row++) {
+      const data = gridApi.getDisplayedRowAtIndex(row)?.data as Record<string, unknown> | undefined;
+      for (let col = b.left; col <= b.right; col++) {
+        const column = columnIds[col];
+        const value = data?.[column];
+        if (typeof value === 'number' && column !== 'variancePct') sum = (sum ?? 0) + value;
+        if (isEditable(column)) {
+          editable += 1;
+          if (column !== 'comment') amounts += 1;
+        }
+      }
+    }
+    return { rows: b.bottom - b.top + 1, columns: b.right - b.left + 1, sum, editable, amounts };
+  })();
 
   // Every prop handed to AG Grid is stable: a new object or function on a re-render makes the grid
   // re-apply its options, which ends an edit in progress.
@@ -373,31 +944,66 @@ export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGri
   useLayoutEffect(() => {
     showDocumentNow.current = showDocument;
   }, [showDocument]);
-  const gridReady = useCallback((e: GridReadyEvent<GridRow>) => {
-    api.current = e.api;
-    showDocumentNow.current();
-  }, []);
+  const gridReady = useCallback(
+    (e: GridReadyEvent<GridRow>) => {
+      api.current = e.api;
+      indexColumns();
+      showDocumentNow.current();
+    },
+    [indexColumns],
+  );
+  // Sorting or filtering moves the rows under the range: it starts again from the focused cell; row numbers follow.
+  const onRowsReordered = useCallback(() => {
+    publishVisible();
+    setRange(null);
+    api.current?.refreshCells({ columns: [ROW_NUMBER] });
+  }, [publishVisible, setRange]);
+  const onColumnsChanged = useCallback(() => {
+    indexColumns();
+    setRange(null);
+  }, [indexColumns, setRange]);
 
   return (
-    <div className="grid-frame" onPaste={onPaste} onKeyDownCapture={onKeyDown} data-testid="budget-grid">
-      <AgGridReact<GridRow>
-        theme={theme}
-        rowData={initialRows}
-        columnDefs={columns}
-        getRowId={rowId}
-        readOnlyEdit
-        onCellEditRequest={onCellEditRequest}
-        onCellFocused={onCellFocused}
-        stopEditingWhenCellsLoseFocus
-        enterNavigatesVertically
-        enterNavigatesVerticallyAfterEdit
-        isExternalFilterPresent={isFilterPresent}
-        doesExternalFilterPass={passesFilter}
-        onGridReady={gridReady}
-        onFilterChanged={publishVisible}
-        onSortChanged={publishVisible}
-        defaultColDef={DEFAULT_COLUMN}
+    <>
+      <RangeBar
+        rows={bar?.rows ?? 0}
+        columns={bar?.columns ?? 0}
+        sum={bar?.sum ?? null}
+        editable={bar?.editable ?? 0}
+        amounts={bar?.amounts ?? 0}
+        readOnly={readOnly || !bar}
+        onAction={onBulk}
       />
-    </div>
+      <div
+        ref={frame}
+        className="grid-frame"
+        onPaste={onPaste}
+        onKeyDownCapture={onKeyDown}
+        onMouseDownCapture={onMouseDown}
+        onContextMenu={onContextMenu}
+        data-testid="budget-grid"
+      >
+        <AgGridReact<GridRow>
+          theme={theme}
+          rowData={initialRows}
+          columnDefs={columns}
+          getRowId={rowId}
+          context={context}
+          readOnlyEdit
+          onCellEditRequest={onCellEditRequest}
+          onCellFocused={onCellFocused}
+          stopEditingWhenCellsLoseFocus
+          enterNavigatesVerticallyAfterEdit
+          isExternalFilterPresent={isFilterPresent}
+          doesExternalFilterPass={passesFilter}
+          onGridReady={gridReady}
+          onFilterChanged={onRowsReordered}
+          onSortChanged={onRowsReordered}
+          onDisplayedColumnsChanged={onColumnsChanged}
+          defaultColDef={defaultColumn}
+        />
+      </div>
+      {menu && <ContextMenu x={menu.x} y={menu.y} items={menuItems()} onClose={closeMenu} />}
+    </>
   );
 });

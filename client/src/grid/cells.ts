@@ -11,6 +11,15 @@ export const COLUMN_LABELS: Record<EditableColumn, string> = {
   comment: 'Comment',
 };
 
+/**
+ * The currency the plan's amounts are in, shown in the grid's headers and totals. Plans have no currency of their
+ * own (one company, one reporting currency): this is the one place to change it.
+ */
+export const CURRENCY = 'USD';
+
+/** A column header with its unit: "Budget amount (USD)". */
+export const withUnit = (label: string) => `${label} (${CURRENCY})`;
+
 export const MAX_AMOUNT = 1e12;
 export const MAX_COMMENT = 2000;
 

@@ -5,11 +5,60 @@
  */
 import { cellKey, isEditable, parseCell, type EditableColumn } from './cells';
 
-/** Rows of cells from clipboard text (a trailing newline, as Excel adds, makes no empty row). */
+/**
+ * Rows of cells from clipboard text (a trailing newline, as Excel adds, makes no empty row). A field that starts
+ * with a double quote is quoted as Excel writes it (a comment with a tab or a line break; "" for a quote).
+ */
 export function parseBlock(text: string): string[][] {
-  const rows = text.replace(/\r\n?/g, '\n').split('\n');
-  if (rows.length > 1 && rows[rows.length - 1] === '') rows.pop();
-  return rows.map((row) => row.split('\t'));
+  const t = text.replace(/\r\n?/g, '\n');
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let i = 0;
+  for (;;) {
+    let field = '';
+    if (t[i] === '"') {
+      let j = i + 1;
+      for (;;) {
+        const q = t.indexOf('"', j);
+        if (q < 0) {
+          field += t.slice(j);
+          j = t.length;
+          break;
+        }
+        field += t.slice(j, q);
+        if (t[q + 1] === '"') {
+          field += '"';
+          j = q + 2;
+        } else {
+          j = q + 1;
+          break;
+        }
+      }
+      // Not a quoted field after all (text after the closing quote): taken as it is.
+      const end = nextSeparator(t, j);
+      if (end !== j) field = t.slice(i, end);
+      i = end;
+    } else {
+      const end = nextSeparator(t, i);
+      field = t.slice(i, end);
+      i = end;
+    }
+    row.push(field);
+    if (i >= t.length) break;
+    if (t[i] === '\n') {
+      rows.push(row);
+      row = [];
+      if (i + 1 >= t.length) return rows; // trailing newline
+    }
+    i += 1;
+  }
+  rows.push(row);
+  return rows;
+}
+
+function nextSeparator(t: string, from: number): number {
+  for (let k = from; k < t.length; k++) if (t[k] === '\t' || t[k] === '\n') return k;
+  return t.length;
 }
 
 export interface PasteTarget {
