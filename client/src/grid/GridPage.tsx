@@ -239,7 +239,7 @@ function UnitBudget({ planId, planName, unitCode, unitName, units, planPicker, p
       <div className="legend" aria-hidden="true">
         <span><span className="swatch editable" />Editable</span>
         <span><span className="swatch readonly" />Read-only</span>
-        <span>Enter or type to edit · Tab and arrows to move · Ctrl+V pastes a block from Excel · Ctrl+Z / Ctrl+Y undo and redo your own edits</span>
+        <span>Enter, F2 or type to edit · Tab, arrows, Home/End to move · Shift+arrows, Shift+click or drag to select · Ctrl+C / Ctrl+V copy and paste with Excel · Delete clears · Ctrl+D or the corner square fills down · Ctrl+Z / Ctrl+Y undo and redo your own edits</span>
       </div>
       <LineFocusBanner focus={focus.focus} count={focus.shown?.length ?? 0} onClear={focus.clear} />
       {/* The document lives above the boundary: "Try again" redraws the grid from it, edits kept. */}
