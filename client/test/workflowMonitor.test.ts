@@ -65,6 +65,9 @@ describe.skipIf(!hasChromium)('workflow monitor', () => {
     // The watcher opens the monitor from the navigation, with its socket recorded from the start.
     const watcher = await person('admin@example.com', '/profile');
     const frames = recordWorkflowEvents(watcher.page);
+    // The notification bell opens the socket at sign-in, before the recorder listens: a reload opens it again.
+    await watcher.page.reload();
+    await watcher.page.getByTestId('me').waitFor();
     await watcher.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Workflows' }).click();
     await watcher.page.getByRole('heading', { name: 'Executions' }).waitFor();
     await expect.poll(() => watcher.page.getByTestId('live-state').textContent()).toBe('Live');
