@@ -89,13 +89,20 @@ describe.skipIf(!hasChromium)('spreadsheet export and import on the grid page', 
     expect(Number(after.get(rows[0][0]).budget_amount)).toBe(4321);
     expect(Number(after.get(rows[1][0]).forecast_sales)).toBe(8765);
     expect(after.get(rows[2][0]).budget_amount).toBe(before.find((l) => l.id === rows[2][0]).budget_amount);
-    await dialog.getByRole('button', { name: 'Close' }).click();
     // The open grid shows the applied values through its own connection (export and grid are in position order).
     await expect.poll(() => valueOf(page, 0, 'budgetAmount')).toContain('4,321');
     await expect.poll(() => valueOf(page, 1, 'forecastSales')).toContain('8,765');
     expect(await valueOf(page, 2, 'budgetAmount')).toBe('');
     await expect.poll(() => page.getByTestId('notices').textContent()).toMatch(/Imported north-edited\.csv: 2 cells changed, 1 cell refused/);
     await screenshot(page, 'spreadsheets-grid-after-import');
+
+    // The import is one step to undo: both cells go back, in the database and in the grid.
+    await dialog.getByRole('button', { name: 'Undo this import' }).click();
+    await dialog.getByTestId('import-undone').waitFor();
+    await expect.poll(() => valuesOf(touched)).toEqual(before);
+    await expect.poll(() => valueOf(page, 0, 'budgetAmount')).toBe('');
+    await expect.poll(() => page.getByTestId('notices').textContent()).toMatch(/Import of north-edited\.csv undone: 2 lines back as they were\./);
+    await dialog.getByRole('button', { name: 'Close' }).click();
     expectNoProblems(lead);
   });
 

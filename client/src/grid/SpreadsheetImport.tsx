@@ -4,19 +4,39 @@
  * row, column and reason; only "Apply" changes values. The applied cells reach the open grid through its own
  * connection (the server writes them and the document follows), so nothing is redrawn here.
  *
- * Not an undoable step of the grid: the server applies an import through its write path, not through this
- * browser's undo manager (each cell keeps its audit entry with source IMPORT).
+ * An applied import is one step to undo, from the same dialog ("Undo this import"): the server applies an import
+ * through its write path (each cell audited with source IMPORT), not through this browser's undo manager, and
+ * lists the cells it changed; the undo sets them back with updateBudgetLines at the versions the import left,
+ * so a line somebody changed since is kept and said so, never overwritten.
  */
 import { useEffect, useRef, useState, type DragEvent } from 'react';
+import { useMutation } from '@apollo/client/react';
 import { Modal } from '../common/Dialogs';
-import { formatOfFile, MAX_IMPORT_BYTES, SheetRequestError, uploadSheet, type ImportOutcome } from './spreadsheetHttp';
+import { UndoImportDocument, type BudgetLineChangeInput } from '../graphql/generated';
+import { formatOfFile, MAX_IMPORT_BYTES, SheetRequestError, uploadSheet, type AppliedCell, type ImportOutcome } from './spreadsheetHttp';
+
+/** updateBudgetLines takes at most this many lines a call. */
+const LINES_PER_CALL = 5000;
+
+/** The import's cells back to their old values, one change per line, at the version the import left it. */
+export function undoChanges(cells: readonly AppliedCell[]): BudgetLineChangeInput[] {
+  const byLine = new Map<string, BudgetLineChangeInput>();
+  for (const cell of cells) {
+    const change = byLine.get(cell.lineId) ?? { id: cell.lineId, input: {}, expectedVersion: cell.version };
+    change.input = { ...change.input, [cell.column]: cell.before };
+    byLine.set(cell.lineId, change);
+  }
+  return [...byLine.values()];
+}
 
 type Phase =
   | { name: 'choose' }
   | { name: 'checking' }
   | { name: 'preview'; outcome: ImportOutcome }
   | { name: 'applying'; preview: ImportOutcome }
-  | { name: 'done'; outcome: ImportOutcome };
+  | { name: 'done'; outcome: ImportOutcome }
+  | { name: 'undoing'; outcome: ImportOutcome }
+  | { name: 'undone'; outcome: ImportOutcome };
 
 const megabytes = (bytes: number) => `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
 const cells = (n: number) => `${n.toLocaleString()} ${n === 1 ? 'cell' : 'cells'}`;
@@ -71,7 +91,8 @@ function ImportDialog({ token, planId, planName, onNotice, onUnauthenticated, on
   // Closing the dialog mid-upload stops the upload.
   useEffect(() => () => upload.current?.abort(), []);
 
-  const busy = phase.name === 'checking' || phase.name === 'applying';
+  const busy = phase.name === 'checking' || phase.name === 'applying' || phase.name === 'undoing';
+  const [undoImport] = useMutation(UndoImportDocument);
 
   async function send(chosen: File, dryRun: boolean): Promise<ImportOutcome | null> {
     const controller = new AbortController();
@@ -113,13 +134,38 @@ function ImportDialog({ token, planId, planName, onNotice, onUnauthenticated, on
     onNotice(`Imported ${file.name}: ${cells(outcome.applied)} changed${outcome.rejected.length ? `, ${cells(outcome.rejected.length)} refused` : ''}.`);
   }
 
+  async function undo(outcome: ImportOutcome) {
+    const changes = undoChanges(outcome.changes ?? []);
+    setPhase({ name: 'undoing', outcome });
+    setProblem(null);
+    let restored = 0;
+    let kept = 0;
+    try {
+      for (let start = 0; start < changes.length; start += LINES_PER_CALL) {
+        const { data } = await undoImport({ variables: { changes: changes.slice(start, start + LINES_PER_CALL) } });
+        restored += data?.updateBudgetLines.updated.length ?? 0;
+        kept += data?.updateBudgetLines.rejected.length ?? 0;
+      }
+    } catch (err) {
+      setProblem(`Could not undo the import: ${(err as Error).message}`);
+      return setPhase({ name: 'done', outcome });
+    }
+    setPhase({ name: 'undone', outcome });
+    const lines = (n: number) => `${n.toLocaleString()} ${n === 1 ? 'line' : 'lines'}`;
+    const text = `Import of ${file?.name ?? 'the file'} undone: ${lines(restored)} back as they were` +
+      (kept > 0 ? `; ${lines(kept)} changed by someone since the import kept as they are.` : '.');
+    setProblem(null);
+    onNotice(text);
+  }
+
   function onDrop(event: DragEvent) {
     event.preventDefault();
     setDragging(false);
     void choose(event.dataTransfer.files[0]);
   }
 
-  const shown = phase.name === 'preview' ? phase.outcome : phase.name === 'applying' ? phase.preview : phase.name === 'done' ? phase.outcome : null;
+  const shown = phase.name === 'preview' ? phase.outcome : phase.name === 'applying' ? phase.preview : 'outcome' in phase ? phase.outcome : null;
+  const applied = phase.name === 'done' || phase.name === 'undoing' || phase.name === 'undone';
 
   return (
     <Modal title="Import from a spreadsheet" onCancel={() => !busy && onClose()} wide>
@@ -128,7 +174,7 @@ function ImportDialog({ token, planId, planName, onNotice, onUnauthenticated, on
         Budget amount, Forecast sales and Comment are read, and an empty cell clears its value. Rows of other units of{' '}
         {planName} count too, where you may change them. Nothing changes until you apply.
       </p>
-      {phase.name !== 'done' && (
+      {!applied && (
         <div
           className={`dropzone${dragging ? ' dragging' : ''}`}
           onDragOver={(e) => { e.preventDefault(); setDragging(true); }}
@@ -153,7 +199,8 @@ function ImportDialog({ token, planId, planName, onNotice, onUnauthenticated, on
         </div>
       )}
       {problem && <div className="form-problem" role="alert">{problem}</div>}
-      {shown && <Outcome outcome={shown} done={phase.name === 'done'} fileName={file?.name ?? ''} />}
+      {shown && <Outcome outcome={shown} done={applied} fileName={file?.name ?? ''} />}
+      {phase.name === 'undone' && <p role="status" data-testid="import-undone">The import is undone.</p>}
       <div className="form-actions">
         {(phase.name === 'preview' || phase.name === 'applying') && (
           <button type="button" onClick={() => void apply(shown!)} disabled={busy || shown!.applied === 0}>
@@ -162,8 +209,18 @@ function ImportDialog({ token, planId, planName, onNotice, onUnauthenticated, on
               : shown!.applied === 0 ? 'Nothing to apply' : `Apply ${shown!.applied.toLocaleString()} ${shown!.applied === 1 ? 'change' : 'changes'}`}
           </button>
         )}
-        <button type="button" className="secondary" onClick={() => (busy ? upload.current?.abort() : onClose())}>
-          {busy ? 'Stop' : phase.name === 'done' ? 'Close' : 'Cancel'}
+        {(phase.name === 'done' || phase.name === 'undoing') && (phase.outcome.changes?.length ?? 0) > 0 && (
+          <button type="button" className="secondary" onClick={() => void undo(phase.outcome)} disabled={busy}>
+            {phase.name === 'undoing' ? 'Undoing…' : 'Undo this import'}
+          </button>
+        )}
+        <button
+          type="button"
+          className="secondary"
+          onClick={() => (busy ? upload.current?.abort() : onClose())}
+          disabled={phase.name === 'undoing'}
+        >
+          {busy ? 'Stop' : applied ? 'Close' : 'Cancel'}
         </button>
       </div>
     </Modal>

@@ -21,6 +21,16 @@ export interface ImportOutcome {
   applied: number;
   unchanged: number;
   rejected: { row: number; column: string; reason: string }[];
+  /** Once applied: each changed cell, before and after, and its line's version after the import (for an undo). */
+  changes?: AppliedCell[];
+}
+
+export interface AppliedCell {
+  lineId: string;
+  column: 'budgetAmount' | 'forecastSales' | 'comment';
+  before: number | string | null;
+  after: number | string | null;
+  version: number;
 }
 
 /** A refusal of the server (`{ error: { code, message } }`), or a failed request, in words for people. */

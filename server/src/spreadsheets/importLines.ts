@@ -57,6 +57,20 @@ export interface ImportOutcome {
   applied: number;
   unchanged: number;
   rejected: RejectedCell[];
+  /**
+   * Beyond the contract's three fields, once applied (not on a dry run): each changed cell with its value
+   * before and after, and its line's version after the import, so that the person can undo the import
+   * (updateBudgetLines back to `before`, with `expectedVersion`: a line changed since is kept, not clobbered).
+   */
+  changes?: AppliedCell[];
+}
+
+export interface AppliedCell {
+  lineId: string;
+  column: EditableColumn;
+  before: CellValue;
+  after: CellValue;
+  version: number;
 }
 
 export interface ImportPlan {
@@ -277,6 +291,7 @@ export async function importSheet(request: ImportRequest): Promise<ImportOutcome
 
   const cellCount = (j: JudgedRow) => Object.keys(j.changes).length;
   let applied = 0;
+  const appliedCells: AppliedCell[] = [];
   if (request.dryRun) {
     for (const j of judged) applied += cellCount(j);
   } else {
@@ -291,6 +306,9 @@ export async function importSheet(request: ImportRequest): Promise<ImportOutcome
         if (!j) continue;
         applied += cellCount(j);
         units.add(j.line.unit_code);
+        for (const [column, after] of Object.entries(j.changes) as [EditableColumn, CellValue][]) {
+          appliedCells.push({ lineId: line.id, column, before: j.line[columnOf(column)], after, version: line.version });
+        }
       }
       // Refused in turn (a submission or a plan closure committed since the judgement, a line removed).
       for (const refusal of outcome.rejected) {
@@ -316,7 +334,7 @@ export async function importSheet(request: ImportRequest): Promise<ImportOutcome
   }
   const order = (c: string) => HEADERS.indexOf(c as Header);
   rejected.sort((a, b) => a.row - b.row || order(a.column) - order(b.column));
-  return { applied, unchanged, rejected };
+  return { applied, unchanged, rejected, ...(request.dryRun ? {} : { changes: appliedCells }) };
 }
 
 function columnOf(column: EditableColumn): 'budget_amount' | 'forecast_sales' | 'comment' {

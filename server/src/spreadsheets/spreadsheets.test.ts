@@ -124,6 +124,9 @@ describe('spreadsheets', () => {
     return client;
   }
 
+  /** An import's answer without the applied cells it lists for an undo (checked on their own below). */
+  const counts = ({ changes: _changes, ...rest }: { changes?: unknown; [key: string]: unknown }) => rest;
+
   async function xlsxRows(body: Buffer): Promise<{ sheet: ExcelJS.Worksheet; rows: ExcelJS.CellValue[][] }> {
     const workbook = new ExcelJS.Workbook();
     await workbook.xlsx.load(body as unknown as ArrayBuffer);
@@ -234,7 +237,7 @@ describe('spreadsheets', () => {
       const csv = await exportOf('csv', 'admin', `planId=${planId}&businessUnitCode=MARKETING`);
       const audits = await auditCount();
       const answer = await importAs('admin', csv.body);
-      expect(answer.json).toEqual({ applied: 0, unchanged: 120 * 3, rejected: [] });
+      expect(counts(answer.json)).toEqual({ applied: 0, unchanged: 120 * 3, rejected: [] });
       expect(await auditCount()).toBe(audits);
     });
 
@@ -275,10 +278,20 @@ describe('spreadsheets', () => {
       rows[0][6] = '4321.5';
       rows[0][8] = 'from Excel';
       rows[1][7] = '250';
+      const linesBefore = await server.sql(`SELECT id, budget_amount, forecast_sales, comment, version FROM budget_line WHERE id = ANY($1)`, [[rows[0][0], rows[1][0]]]);
       const before = await auditCount();
       const answer = await importAs('lead', csvBody(rows));
       expect(answer.status).toBe(200);
-      expect(answer.json).toEqual({ applied: 3, unchanged: 120 * 3 - 3, rejected: [] });
+      expect(counts(answer.json)).toEqual({ applied: 3, unchanged: 120 * 3 - 3, rejected: [] });
+      // The applied cells, with their values before and after and their lines' versions: what an undo needs.
+      const was = (id: string) => linesBefore.find((l) => l.id === id)!;
+      expect(answer.json.changes.sort((a: any, b: any) => (a.lineId + a.column).localeCompare(b.lineId + b.column))).toEqual(
+        [
+          { lineId: rows[0][0], column: 'budgetAmount', before: was(rows[0][0]).budget_amount, after: 4321.5, version: was(rows[0][0]).version + 1 },
+          { lineId: rows[0][0], column: 'comment', before: was(rows[0][0]).comment, after: 'from Excel', version: was(rows[0][0]).version + 1 },
+          { lineId: rows[1][0], column: 'forecastSales', before: was(rows[1][0]).forecast_sales, after: 250, version: was(rows[1][0]).version + 1 },
+        ].sort((a, b) => (a.lineId + a.column).localeCompare(b.lineId + b.column)),
+      );
       const audit = await server.sql(
         `SELECT c.line_id, c.column_name, c.new_value, c.source, u.email FROM cell_change c JOIN app_user u ON u.id = c.user_id WHERE c.id > (SELECT max(id) - 3 FROM cell_change) ORDER BY c.id`,
       );
@@ -301,12 +314,45 @@ describe('spreadsheets', () => {
       expect(JSON.stringify(delivery.payload)).toContain('lead.sales-north@example.com');
       await server.gql(`mutation($id: ID!) { deleteWebhook(id: $id) }`, { id: hook.data.createWebhook.webhook.id }, tokens.admin);
       // The same file again: nothing left to change. An empty cell clears its column.
-      expect((await importAs('lead', csvBody(rows))).json).toEqual({ applied: 0, unchanged: 120 * 3, rejected: [] });
+      expect(counts((await importAs('lead', csvBody(rows))).json)).toEqual({ applied: 0, unchanged: 120 * 3, rejected: [] });
       rows[0][6] = '';
-      expect((await importAs('lead', csvBody(rows))).json).toEqual({ applied: 1, unchanged: 120 * 3 - 1, rejected: [] });
+      expect(counts((await importAs('lead', csvBody(rows))).json)).toEqual({ applied: 1, unchanged: 120 * 3 - 1, rejected: [] });
       const [cleared] = await server.sql(`SELECT c.old_value, c.new_value, c.source FROM cell_change c ORDER BY c.id DESC LIMIT 1`);
       expect(cleared).toEqual({ old_value: '4321.5', new_value: null, source: 'IMPORT' });
       await eventually(() => watcher.cells.get(`${rows[0][0]}/budgetAmount`) === undefined, 'the open grid to show the cleared cell');
+    });
+
+    it('can be undone with the changes it lists: updateBudgetLines back to the old values, a line changed since kept', async () => {
+      const csv = await exportOf('csv', 'lead', `planId=${planId}&businessUnitCode=SALES_NORTH`);
+      const [, ...rows] = csvRows(csv);
+      const [a, b] = [rows[5], rows[6]];
+      const original = await server.sql(`SELECT id, budget_amount, comment FROM budget_line WHERE id = ANY($1) ORDER BY id`, [[a[0], b[0]]]);
+      a[6] = '777';
+      b[6] = '888';
+      b[8] = 'imported';
+      const imported = (await importAs('lead', csvBody(rows))).json;
+      expect(counts(imported)).toMatchObject({ applied: 3, rejected: [] });
+      // A colleague changes line b after the import.
+      const later = await server.gql(`mutation($id: ID!) { updateBudgetLine(id: $id, input: { forecastSales: 5 }) { version } }`, { id: b[0] }, tokens.admin);
+      expect(later.errors).toBeUndefined();
+
+      // The web client's undo: per line, the old values, at the version the import left.
+      const byLine = new Map<string, { id: string; input: Record<string, unknown>; expectedVersion: number }>();
+      for (const c of imported.changes) {
+        const change = byLine.get(c.lineId) ?? { id: c.lineId, input: {}, expectedVersion: c.version };
+        change.input[c.column] = c.before;
+        byLine.set(c.lineId, change);
+      }
+      const undo = await server.gql(
+        `mutation($c: [BudgetLineChangeInput!]!) { updateBudgetLines(changes: $c) { updated { id budgetAmount } rejected { id code } } }`,
+        { c: [...byLine.values()] },
+        tokens.lead,
+      );
+      expect(undo.errors).toBeUndefined();
+      expect(undo.data.updateBudgetLines.updated).toEqual([{ id: a[0], budgetAmount: original.find((l) => l.id === a[0])!.budget_amount }]);
+      expect(undo.data.updateBudgetLines.rejected).toEqual([{ id: b[0], code: ErrorCode.CONFLICT }]);
+      const [kept] = await server.sql(`SELECT budget_amount, comment, forecast_sales FROM budget_line WHERE id = $1`, [b[0]]);
+      expect(kept).toEqual({ budget_amount: 888, comment: 'imported', forecast_sales: 5 });
     });
 
     it('round-trips an xlsx workbook edited with exceljs', async () => {
@@ -324,7 +370,7 @@ describe('spreadsheets', () => {
       sheet.getRow(6).getCell(8).value = { error: '#DIV/0!' } as ExcelJS.CellErrorValue;
       const edited = Buffer.from(await workbook.xlsx.writeBuffer());
       const answer = await importAs('admin', edited, { type: XLSX });
-      expect(answer.json).toEqual({
+      expect(counts(answer.json)).toEqual({
         applied: 3,
         unchanged: 120 * 3 - 5,
         rejected: [
@@ -345,7 +391,7 @@ describe('spreadsheets', () => {
       const audits = await auditCount();
       const activity = (await server.sql(`SELECT count(*)::int AS n FROM activity_entry`))[0].n;
       const answer = await importAs('admin', csvBody(rows), { dryRun: true });
-      expect(answer.json).toEqual({ applied: 1, unchanged: 120 * 3 - 2, rejected: [{ row: 3, column: 'Budget amount', reason: 'Budget amount must not be negative' }] });
+      expect(counts(answer.json)).toEqual({ applied: 1, unchanged: 120 * 3 - 2, rejected: [{ row: 3, column: 'Budget amount', reason: 'Budget amount must not be negative' }] });
       expect(await lineRows()).toEqual(before);
       expect(await auditCount()).toBe(audits);
       expect((await server.sql(`SELECT count(*)::int AS n FROM activity_entry`))[0].n).toBe(activity);
@@ -397,11 +443,11 @@ describe('spreadsheets', () => {
       for (const who of ['viewer', 'analyst']) {
         const csv = await exportOf('csv', who, `planId=${planId}&businessUnitCode=SALES_NORTH`);
         // Unchanged: nothing refused.
-        expect((await importAs(who, csv.body)).json).toEqual({ applied: 0, unchanged: 360, rejected: [] });
+        expect(counts((await importAs(who, csv.body)).json)).toEqual({ applied: 0, unchanged: 360, rejected: [] });
         const [, ...rows] = csvRows(csv);
         rows[2][6] = '99';
         const answer = await importAs(who, csvBody(rows));
-        expect(answer.json).toEqual({ applied: 0, unchanged: 359, rejected: [{ row: 4, column: 'Budget amount', reason: 'You may not change this budget line' }] });
+        expect(counts(answer.json)).toEqual({ applied: 0, unchanged: 359, rejected: [{ row: 4, column: 'Budget amount', reason: 'You may not change this budget line' }] });
       }
       // A submitted unit is frozen for everyone, admins included.
       const submitted = await server.gql(`mutation($p: ID!) { submitBudget(planId: $p, businessUnitCode: "SALES_SOUTH") { status } }`, { p: planId }, tokens.southLead);
@@ -412,7 +458,7 @@ describe('spreadsheets', () => {
       rows[0][8] = 'late';
       const before = await lineRows();
       const answer = await importAs('admin', csvBody(rows));
-      expect(answer.json).toEqual({
+      expect(counts(answer.json)).toEqual({
         applied: 0,
         unchanged: 358,
         rejected: [
@@ -428,12 +474,12 @@ describe('spreadsheets', () => {
       const header = ['quarter', ' REGION ', 'Comment', 'Business Unit', 'Product category', 'Line id'];
       const body = csvBody([[line.quarter, line.region, 'by key', 'marketing', line.productCategory.toUpperCase(), '']], header);
       const answer = await importAs('admin', body);
-      expect(answer.json).toEqual({ applied: 1, unchanged: 0, rejected: [] });
+      expect(counts(answer.json)).toEqual({ applied: 1, unchanged: 0, rejected: [] });
       const [row] = await server.sql(`SELECT comment FROM budget_line WHERE id = $1`, [line.id]);
       expect(row.comment).toBe('by key');
       // Semicolons and a decimal comma, as Excel writes CSV where the comma is the decimal separator.
       const semi = Buffer.from(`\uFEFFLine id;Budget amount\r\n${line.id};1234,75\r\n`);
-      expect((await importAs('admin', semi)).json).toEqual({ applied: 1, unchanged: 0, rejected: [] });
+      expect(counts((await importAs('admin', semi)).json)).toEqual({ applied: 1, unchanged: 0, rejected: [] });
       const [after] = await server.sql(`SELECT budget_amount FROM budget_line WHERE id = $1`, [line.id]);
       expect(after.budget_amount).toBe(1234.75);
     });
