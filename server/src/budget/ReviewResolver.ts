@@ -16,7 +16,7 @@ import { authorize } from '../policies/authorize.js';
 import type { Viewer } from '../policies/viewer.js';
 import { BudgetSubmission } from './BudgetSubmission.js';
 import { CellDiff, SubmissionReadiness, SubmissionVersion } from './ReviewTypes.js';
-import { diffVersions, listVersions, versionLines } from './submissionVersions.js';
+import { diffStoredVersions, listVersions } from './submissionVersions.js';
 import { readablePlan, readableUnitByCode } from './unitLookup.js';
 
 /** A line's budget this far (in percent of the prior-year actual) from last year wants a comment. */
@@ -66,11 +66,9 @@ export class ReviewResolver {
     const against = againstVersion ?? version - 1;
     if (version < 1) throw badUserInput('version must be 1 or more', 'version');
     if (against < 0) throw badUserInput('againstVersion must be 0 or more', 'againstVersion');
-    const after = await versionLines(ctx.em, submission.id, version);
-    if (!after) throw notFound(`Submission version ${version}`);
-    const before = against === 0 ? null : await versionLines(ctx.em, submission.id, against);
-    if (against !== 0 && !before) throw notFound(`Submission version ${against}`);
-    return diffVersions(before, after);
+    const diffs = await diffStoredVersions(ctx.em, submission.id, version, against);
+    if (!diffs) throw notFound('Submission version');
+    return diffs;
   }
 
   @Mutation(() => BudgetSubmission, {
