@@ -107,7 +107,7 @@ describe.skipIf(!hasChromium)('the review loop', () => {
     // The analyst's open diff view follows: version 3 against 2, exactly the two cells, with totals.
     await expect.poll(() => ap.getByTestId('changes').getAttribute('data-version'), { timeout: 15_000 }).toBe('3');
     const diffRows = () => ap.getByTestId('diff-table').locator('tbody tr').evaluateAll((rows) =>
-      rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)));
+      rows.map((r) => Array.from(r.querySelectorAll('td'), (td) => td.textContent)));
     const amount = (n: number) => new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 }).format(n);
     await expect.poll(diffRows).toHaveLength(2);
     const shownRows = await diffRows();
@@ -132,7 +132,27 @@ describe.skipIf(!hasChromium)('the review loop', () => {
     await expect.poll(() => detail.getByTestId('summary-finance_review').textContent()).toMatch(/^Approved by /);
     await expect.poll(() => detail.getAttribute('data-status'), { timeout: 15_000 }).toBe('COMPLETED');
     await shot(ap, 'monitor-approved');
-    expectNoProblems(leader);
     expectNoProblems(analyst);
-  });
+
+    // An admin reopens the approved unit with a reason; the leader's open grid is a draft again.
+    const admin = await world.signIn('admin@example.com', `/grid/SALES_NORTH?plan=${plan.id}`);
+    const outcome = admin.page.getByTestId('review-outcome');
+    await expect.poll(() => outcome.getAttribute('data-status')).toBe('APPROVED');
+    await outcome.getByRole('button', { name: 'Reopen…' }).click();
+    const reopen = admin.page.getByRole('dialog');
+    await reopen.getByLabel('Reason').fill('Q4 plans changed');
+    await reopen.getByRole('button', { name: 'Reopen' }).click();
+    await expect.poll(() => lp.getByTestId('submission-status').textContent()).toBe('DRAFT');
+
+    // A plan that requires every line to have a budget: Submit is disabled, and the dialog says why.
+    const adminToken = await server.login('admin@example.com');
+    const required = await server.gql('mutation($p: ID!) { setBudgetPlanRequireCompleteSubmission(planId: $p, required: true) { id } }', { p: plan.id }, adminToken);
+    expect(required.errors).toBeUndefined();
+    await lp.getByRole('button', { name: 'Submit for review' }).click();
+    await expect.poll(() => dialog.getByTestId('submit-blocked').textContent()).toContain('requires a budget on every line');
+    expect(await dialog.getByRole('button', { name: 'Submit for review' }).isDisabled()).toBe(true);
+    await dialog.getByRole('button', { name: 'Keep editing' }).click();
+    expectNoProblems(leader);
+    expectNoProblems(admin);
+  }, 180_000);
 });

@@ -22,12 +22,16 @@ export interface ChartUnit {
   lines: number;
 }
 
-/** The variance in words: "+4.2% vs last year", "−84.0% vs last year (12 of 120 lines)", "no budget yet". */
-export function varianceText({ totals, filled, lines }: Pick<ChartUnit, 'totals' | 'filled' | 'lines'>): string {
+/** The variance in words: "+4.2% vs last year", "no budget yet". */
+export function varianceText({ totals, filled }: Pick<ChartUnit, 'totals' | 'filled'>): string {
   if (filled === 0) return 'no budget yet';
   if (totals.variancePct === null) return 'no last year';
-  return `${formatPercent(totals.variancePct)} vs last year${filled < lines ? ` (${filled} of ${lines} lines)` : ''}`;
+  return `${formatPercent(totals.variancePct)} vs last year`;
 }
+
+/** Under it: last year's figure, and how much of the budget is in ("12 of 120 lines budgeted"). */
+const priorText = ({ totals, filled, lines }: ChartUnit) =>
+  `${formatCompact(totals.priorYear)} last year${filled > 0 && filled < lines ? ` · ${filled} of ${lines} lines budgeted` : ''}`;
 
 const tone = (u: ChartUnit) => {
   const pct = u.totals.variancePct;
@@ -36,7 +40,7 @@ const tone = (u: ChartUnit) => {
 
 export function describeTotals(units: readonly ChartUnit[]): string {
   return units
-    .map((u) => `${u.name}: budget ${formatCompact(u.totals.budget)}, last year ${formatCompact(u.totals.priorYear)}, ${varianceText(u)}.`)
+    .map((u) => `${u.name}: budget ${formatCompact(u.totals.budget)}, ${varianceText(u)}; ${priorText(u)}.`)
     .join(' ');
 }
 
@@ -61,7 +65,7 @@ export function VarianceChart({ units }: { units: readonly ChartUnit[] }) {
               <rect className="bar-prior" x={LABEL} y={BAR + 4} width={length(totals.priorYear)} height={BAR} rx={3} />
               <text x={WIDTH - VALUE + 10} y={BAR - 2}>{formatCompact(totals.budget)}</text>
               <text x={WIDTH - VALUE + 60} y={BAR - 2} className={tone(unit)}>{varianceText(unit)}</text>
-              <text x={WIDTH - VALUE + 10} y={2 * BAR + 2} className="none">{formatCompact(totals.priorYear)}</text>
+              <text x={WIDTH - VALUE + 10} y={2 * BAR + 2} className="none">{priorText(unit)}</text>
             </g>
           );
         })}

@@ -3,8 +3,8 @@
  * Completed, and each step's output as a sentence ("120 lines, 108 without budget", "Rejected by Ann Analyst:
  * too high in Q3") where it would show raw JSON. Pure functions over the monitor's execution fragment.
  */
-import type { Execution, Step } from '../workflows/model';
-import { formatAmount } from '../grid/cells';
+import type { MonitorExecutionFragment as Execution, MonitorStepFragment as Step } from '../graphql/generated.js';
+import { formatAmount } from '../grid/cells.js';
 
 export type Decision = 'APPROVE' | 'REJECT';
 

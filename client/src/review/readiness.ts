@@ -6,17 +6,27 @@
  * than FAR_FROM_PRIOR_YEAR either way) with no comment explaining why. Neither stops a submission by itself;
  * a plan that requires completeness is the server's rule (submitBudget refuses), and the dialog only mirrors it.
  */
-import type { GridRow } from '../grid/BudgetGrid';
+
+/** What readiness reads of a grid row (BudgetGrid's GridRow has these and more). */
+export interface GridRow {
+  id: string;
+  productCategory: string;
+  region: string;
+  quarter: string;
+  priorYearActual: number | null;
+  budgetAmount: number | null;
+  comment: string;
+}
 
 /** A budget this far from last year's actual, as a share of it (0.5: below 50% or above 150%), wants a comment. */
 export const FAR_FROM_PRIOR_YEAR = 0.5;
 
-export interface Readiness {
+export interface Readiness<R extends GridRow = GridRow> {
   lines: number;
   /** Lines with no budget amount. */
-  missingBudget: GridRow[];
+  missingBudget: R[];
   /** Lines whose budget differs from last year's actual by more than FAR_FROM_PRIOR_YEAR, without a comment. */
-  farWithoutComment: GridRow[];
+  farWithoutComment: R[];
   /** Sum of the budget amounts entered, and of last year's actuals over those same lines (budgeted lines only). */
   totalBudget: number;
   budgetedPriorYear: number;
@@ -29,9 +39,9 @@ export function isFarFromPriorYear(row: Pick<GridRow, 'budgetAmount' | 'priorYea
   return Math.abs(budget - prior) / Math.abs(prior) > FAR_FROM_PRIOR_YEAR;
 }
 
-export function readinessOf(rows: readonly GridRow[]): Readiness {
-  const missingBudget: GridRow[] = [];
-  const farWithoutComment: GridRow[] = [];
+export function readinessOf<R extends GridRow>(rows: readonly R[]): Readiness<R> {
+  const missingBudget: R[] = [];
+  const farWithoutComment: R[] = [];
   let totalBudget = 0;
   let budgetedPriorYear = 0;
   for (const row of rows) {
