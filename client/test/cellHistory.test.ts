@@ -128,5 +128,6 @@ describe.skipIf(!hasChromium)('cell history and notifications in the browser', (
 
     expectNoProblems(lead);
     expectNoProblems(planner);
-  });
+    // About 30 s on a quiet machine; one story in two browsers, so more when the machine is shared.
+  }, 150_000);
 });

@@ -2,8 +2,8 @@
  * The bell in the top bar: how many notifications are unread (live, from `notificationAdded`), and a dropdown of
  * the newest with where each leads: an overwritten cell to its unit's grid (its history open), a review to the
  * grid page, a step awaiting input or failed to its execution in the workflow monitor. Opening one marks it read;
- * "Mark all read" marks every one. The button names the count for screen readers; Escape or a click elsewhere
- * closes the dropdown, and Escape gives the focus back to the button.
+ * "Mark all read" marks every one. The button names the count for screen readers; Escape, a click elsewhere or
+ * tabbing out closes the dropdown, and Escape gives the focus back to the button.
  */
 import { useEffect, useId, useRef, useState } from 'react';
 import { Link } from 'react-router';
@@ -49,7 +49,14 @@ export function NotificationBell() {
   }
 
   return (
-    <div className="bell" ref={root}>
+    <div
+      className="bell"
+      ref={root}
+      // Tabbing out of the dropdown closes it, as a click elsewhere does.
+      onBlur={(event) => {
+        if (open && event.relatedTarget && !root.current?.contains(event.relatedTarget as Node)) setOpen(false);
+      }}
+    >
       <button
         ref={button}
         type="button"
