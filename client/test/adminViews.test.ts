@@ -146,7 +146,7 @@ describe.skipIf(!hasChromium)('admin views', () => {
     const row = page.locator('tr[data-unit="OPERATIONS"]');
     await expect.poll(() => row.getAttribute('data-status')).toBe('DRAFT');
     await expect.poll(() => row.locator('[data-filled]').textContent()).toBe('0 / 120');
-    await expect.poll(() => page.locator('svg[role="img"] desc').textContent()).toContain('Operations: Draft, 0 of 120 budget lines filled.');
+    await expect.poll(() => page.locator('.chart svg[role="img"] desc').textContent()).toContain('Operations: Draft, 0 of 120 budget lines filled.');
 
     const lines = await linesOf('OPERATIONS');
     for (const line of lines.slice(0, 3)) await edit('lead.operations@example.com', line.id, { budgetAmount: 500 });
@@ -176,8 +176,9 @@ describe.skipIf(!hasChromium)('admin views', () => {
     await expect.poll(() => analyst.page.getByTestId('execution-detail').getAttribute('data-status'), { timeout: 30_000 }).toBe('COMPLETED');
     expectNoProblems(analyst);
     await expect.poll(() => row.getAttribute('data-status')).toBe('APPROVED');
-    await expect.poll(() => row.locator('.review-cell').textContent()).toBe('5 of 5 stepsCompleted');
-    await expect.poll(() => page.locator('svg[role="img"] desc').textContent()).toContain('Operations: Approved, 3 of 120 budget lines filled, review 5 of 5 steps done.');
+    // A reviewed submission reads as its outcome, not just Completed.
+    await expect.poll(() => row.locator('.review-cell').textContent()).toBe('5 of 5 stepsApproved');
+    await expect.poll(() => page.locator('.chart svg[role="img"] desc').textContent()).toContain('Operations: Approved, 3 of 120 budget lines filled, review 5 of 5 steps done.');
     await screenshot(page, 'submissions');
 
     await row.locator(`a[data-execution="${executionId}"]`).click();

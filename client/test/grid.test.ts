@@ -87,8 +87,8 @@ describe.skipIf(!hasChromium)('the live budget grid in a browser', () => {
     await expect.poll(() => lead.page.getByTestId('connection').textContent(), { timeout: 40_000 }).toBe('Live');
     await expect.poll(() => valueOf(planner.page, 2, 'budgetAmount')).toContain('777');
 
-    lead.page.once('dialog', (dialog) => void dialog.accept());
     await lead.page.getByRole('button', { name: 'Submit for review' }).click();
+    await lead.page.getByTestId('submit-dialog').getByRole('button', { name: 'Submit for review' }).click();
     await expect.poll(() => planner.page.getByTestId('submission-status').textContent()).toBe('SUBMITTED');
     await planner.page.getByText('This budget is submitted and cannot be changed.').waitFor();
     await cell(planner.page, 4, 'budgetAmount').dblclick();

@@ -67,8 +67,12 @@ function SubmissionTable({ planId, units, totals }: { planId: string; units: Uni
                       {review.done} of {review.total} steps
                     </Link>
                     <StatusBadge {...shownStatus(submission.execution)} />
-                    <Link to={reviewPathOf(planId, submission.businessUnit.code)} data-review-link={submission.businessUnit.code}>Changes</Link>
                   </span>
+                ) : null}
+                {submission.status !== 'DRAFT' || submission.version > 0 ? (
+                  <div className="small">
+                    <Link to={reviewPathOf(planId, submission.businessUnit.code)} data-review-link={submission.businessUnit.code}>Versions and changes</Link>
+                  </div>
                 ) : (
                   <span className="muted">—</span>
                 )}
