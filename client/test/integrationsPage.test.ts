@@ -41,7 +41,7 @@ describe.skipIf(!hasChromium)('integrations page and admin area', () => {
     const admin = await world.signIn('admin@example.com', '/grid');
     const { page } = admin;
     const main = page.getByRole('navigation', { name: 'Main' });
-    expect(await main.getByRole('link').allTextContents()).toEqual(['Budget grid', 'Workflows', 'Submissions', 'Audit log', 'Admin']);
+    expect(await main.getByRole('link').allTextContents()).toEqual(['Budget grid', 'Consolidated', 'Workflows', 'Submissions', 'Audit log', 'Admin']);
     // The admin area's navigation belongs to its pages only.
     expect(await page.getByRole('navigation', { name: 'Admin' }).count()).toBe(0);
     expect(await offeredAdminSections(page)).toEqual(ADMIN_SECTIONS);

@@ -35,6 +35,7 @@ const OrganizationPage = lazy(() => import('../admin/OrganizationPage').then((m)
 const TokensPage = lazy(() => import('../tokens/TokensPage').then((m) => ({ default: m.TokensPage })));
 const ReviewPage = lazy(() => import('../review/ReviewPage').then((m) => ({ default: m.ReviewPage })));
 const IntegrationsPage = lazy(() => import('../admin/IntegrationsPage').then((m) => ({ default: m.IntegrationsPage })));
+const ConsolidatedPage = lazy(() => import('../consolidated/ConsolidatedPage').then((m) => ({ default: m.ConsolidatedPage })));
 
 type Abilities = MeQuery['me']['can'];
 
@@ -80,6 +81,8 @@ export function Shell() {
           <span className="brand">Plansync</span>
           <nav aria-label="Main" className="main-nav">
             {can.readBudgets && <NavLink to="/grid">Budget grid</NavLink>}
+            {/* Every unit at once, read-only: for those who read them all (analysts, admins). */}
+            {can.reviewSubmissions && <NavLink to="/consolidated">Consolidated</NavLink>}
             {can.readWorkflows && <NavLink to="/workflows">Workflows</NavLink>}
             {can.reviewSubmissions && <NavLink to="/admin/submissions">Submissions</NavLink>}
             {can.readAuditLog && <NavLink to="/admin/audit">Audit log</NavLink>}
@@ -109,6 +112,7 @@ export function Shell() {
           <Suspense fallback={<Loading what="this view" />}>
             <Routes>
               {can.readBudgets && <Route path="/grid/:unit?" element={<GridPage />} />}
+              {can.readBudgets && <Route path="/consolidated" element={<ConsolidatedPage />} />}
               {can.readWorkflows && <Route path="/workflows/:executionId?" element={<WorkflowsPage />} />}
               {can.readBudgets && <Route path="/review/:planId/:unit" element={<ReviewPage />} />}
               {can.listUsers && <Route path="/admin/users" element={<UsersPage />} />}
