@@ -14,7 +14,8 @@ import { Migration } from '@mikro-orm/migrations';
  */
 export class Migration20261203190000_ReviewLoop extends Migration {
   override async up(): Promise<void> {
-    this.addSql(`alter table "budget_submission" add column "version" int not null default 0, add column "review_comment" text null, add column "reviewed_by_id" uuid null references "app_user" ("id") on delete set null, add column "reviewed_at" timestamptz null;`);
+    this.addSql(`alter table "budget_submission" add column "version" int not null default 0, add column "review_comment" text null, add column "reviewed_by_id" uuid null, add column "reviewed_at" timestamptz null;`);
+    this.addSql(`alter table "budget_submission" add constraint "budget_submission_reviewed_by_id_foreign" foreign key ("reviewed_by_id") references "app_user" ("id") on update cascade on delete set null;`);
     this.addSql(`alter table "budget_plan" add column "require_complete_submission" boolean not null default false;`);
     this.addSql(`create table "submission_version" ("id" uuid not null primary key, "submission_id" uuid not null references "budget_submission" ("id") on delete cascade, "version" int not null, "status" text not null check ("status" in ('SUBMITTED', 'APPROVED', 'REJECTED', 'WITHDRAWN')), "execution_id" uuid null references "workflow_execution" ("id") on delete set null, "submitted_at" timestamptz not null, "submitted_by_id" uuid null references "app_user" ("id") on delete set null, "reviewed_at" timestamptz null, "reviewed_by_id" uuid null references "app_user" ("id") on delete set null, "review_comment" text null, "total" double precision not null, "line_count" int not null, "lines" jsonb not null, constraint "submission_version_submission_id_version_unique" unique ("submission_id", "version"));`);
     this.addSql(`create index "submission_version_execution_id_index" on "submission_version" ("execution_id");`);
