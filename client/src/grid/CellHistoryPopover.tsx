@@ -171,10 +171,12 @@ export function CellHistoryPopover({ lineId, column, anchor, lineLabel, canEdit,
                   </time>
                 </div>
                 <div className="history-change">
-                  <span className="history-old">{auditValueText(column, entry.oldValue)}</span>
-                  <span aria-hidden="true"> → </span>
-                  <span className="visually-hidden"> to </span>
-                  <span className="history-new">{auditValueText(column, entry.newValue)}</span>
+                  <span className="history-values">
+                    <span className="history-old">{auditValueText(column, entry.oldValue)}</span>
+                    <span aria-hidden="true"> → </span>
+                    <span className="visually-hidden"> to </span>
+                    <span className="history-new">{auditValueText(column, entry.newValue)}</span>
+                  </span>
                   <button
                     type="button"
                     className="secondary small-button"
