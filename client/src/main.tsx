@@ -14,6 +14,7 @@ import { SessionContext } from './auth/MeContext';
 import { clearSession, endTokenOnServer, loadSession, saveSession, type Session, type SignOutReason } from './auth/session';
 import { SignInPage } from './auth/SignInPage';
 import { useSessionRenewal } from './auth/useSessionRenewal';
+import { clearLocalCopies } from './grid/useLocalCopy';
 import { SetPasswordPage } from './auth/SetPasswordPage';
 import { MeDocument } from './graphql/generated';
 import { Shell } from './layout/Shell';
@@ -68,6 +69,9 @@ function App() {
     // Signing out on purpose ends the token on the server too; an expired or refused one is over already.
     const current = why === 'signed-out' ? loadSession() : null;
     if (current) endTokenOnServer(current.token);
+    // Grid copies kept for offline work stay through an expiry (signing in again brings the edits back), not
+    // through a sign-out or a refused token (deactivated, signed out elsewhere): no budget left on the machine.
+    if (why !== 'expired') void clearLocalCopies();
     clearSession();
     setSession(null);
     setReason(why);

@@ -26,6 +26,7 @@ import { useNotices, Notices } from '../common/Notices';
 import { PlanPicker, usePlanChoice } from '../common/planChoice';
 import { SpreadsheetExport } from './SpreadsheetExport';
 import { SpreadsheetImport } from './SpreadsheetImport';
+import { localCopyName, useLocalCopy } from './useLocalCopy';
 import { CellHistoryPopover } from './CellHistoryPopover';
 import { useCellHistory } from './useCellHistory';
 import { LineFocusBanner, useLineFocus } from '../review/lineFocus';
@@ -153,6 +154,8 @@ function UnitBudget({ planId, planName, unitCode, unitName, units, planPicker, p
   const focus = useLineFocus(lines.data?.budgetLines);
 
   const submission = lines.data?.budgetSubmissions.find((s) => s.businessUnit.code === unitCode);
+  // Edits made offline survive closing the tab, while the unit is the person's to edit.
+  useLocalCopy(grid?.doc, localCopyName(me.email, `budget:${planId}:${unitCode}`), submission ? submission.canEdit : undefined);
   const options = useMemo(() => {
     const all = lines.data?.budgetLines ?? [];
     const distinct = (pick: (l: (typeof all)[number]) => string) => [...new Set(all.map(pick))];
