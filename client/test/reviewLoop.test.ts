@@ -49,8 +49,9 @@ describe.skipIf(!hasChromium)('the review loop', () => {
     await expect.poll(() => dialog.getByTestId('far-without-comment').textContent()).toContain("1 line is more than 50% away from last year's actual and has no comment.");
     await shot(lp, 'submit-dialog');
     await dialog.getByTestId('far-without-comment').getByRole('button', { name: 'Show these lines' }).click();
-    await expect.poll(() => lp.getByTestId('line-focus').textContent()).toContain('Showing 1 lines more than 50% from last year');
+    await expect.poll(() => lp.getByTestId('line-focus').textContent()).toContain('Showing 1 line more than 50% from last year without a comment.');
     await expect.poll(() => shownRowCount(lp)).toBe(1);
+    await shot(lp, 'grid-line-focus');
     await lp.getByTestId('line-focus').getByRole('button', { name: 'Show all lines' }).click();
     await expect.poll(() => lp.locator('[data-testid=line-focus]').count()).toBe(0);
 
@@ -96,6 +97,7 @@ describe.skipIf(!hasChromium)('the review loop', () => {
     // The leader reads the outcome where they work, and the grid is editable again.
     await expect.poll(() => lp.getByTestId('review-outcome').textContent()).toMatch(/^Rejected by Ann Analyst on .+: Too high in Q3/);
     await expect.poll(() => lp.getByTestId('submission-status').textContent()).toBe('REJECTED');
+    await shot(lp, 'grid-rejected');
     await typeInto(lp, 0, 'budgetAmount', '1234');
     await typeInto(lp, 1, 'budgetAmount', '5678');
     const stored = () => server.sql(`SELECT id, budget_amount::float AS amount FROM budget_line WHERE id = ANY($1) ORDER BY position`, [[lines[0].id, lines[1].id]]);

@@ -4,19 +4,24 @@
  * with their line and column in words and the totals before and after, and the decision (Approve, or Reject
  * with a comment) given right here, as the review step's input (submitStepInput on finance_review).
  * Version 1 has nothing before it: its cells are shown as submitted.
- * Live: a submit, review, withdraw or reopen elsewhere reads the page again.
+ * Live: a submit, review, withdraw or reopen elsewhere reads the page again, and so does each step of its review
+ * workflow (followed from the event cursor read before the page), so the decision form appears as soon as the
+ * review step waits for it.
  */
-import { useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import { useMutation, useQuery, useSubscription } from '@apollo/client/react';
 import { Link, useParams } from 'react-router';
 import {
-  ReviewChangesDocument, ReviewPageDocument, ReviewSubmissionChangedDocument, SubmitStepInputDocument,
+  ReviewChangesDocument, ReviewEventCursorDocument, ReviewPageDocument, ReviewSubmissionChangedDocument, SubmitStepInputDocument,
   type ReviewChangesQuery, type ReviewVersionFragment,
 } from '../graphql/generated';
 import { problemOf, type ProblemInfo } from '../common/errors';
 import { ErrorMessage, Loading } from '../common/Status';
 import { formatDateTime, humanStatus, StatusBadge } from '../common/format';
 import { COLUMN_LABELS, formatAmount, formatPercent, type EditableColumn } from '../grid/cells';
+import { useSession } from '../auth/MeContext';
+import type { WorkflowEvent } from '../workflows/cacheUpdates';
+import { useWorkflowEvents } from '../workflows/useWorkflowEvents';
 import type { Decision } from './outcome';
 import { personName } from './ReviewOutcome';
 import './review.css';
@@ -187,8 +192,22 @@ function DecisionForm({ executionId, onDone }: { executionId: string; onDone: ()
 
 export function ReviewPage() {
   const { planId = '', unit = '' } = useParams();
-  const page = useQuery(ReviewPageDocument, { variables: { planId, unit }, fetchPolicy: 'cache-and-network', nextFetchPolicy: 'cache-first' });
-  useSubscription(ReviewSubmissionChangedDocument, { variables: { planId, unit }, onData: () => void page.refetch() });
+  const { me } = useSession();
+  const cursor = useQuery(ReviewEventCursorDocument, { skip: !me.can.readWorkflows, fetchPolicy: 'network-only' });
+  const page = useQuery(ReviewPageDocument, {
+    variables: { planId, unit },
+    // After the cursor, so that no step of the review happens unheard between the two reads.
+    skip: me.can.readWorkflows && !cursor.data && !cursor.error,
+    fetchPolicy: 'cache-and-network',
+    nextFetchPolicy: 'cache-first',
+  });
+  const refetchPage = page.refetch;
+  useSubscription(ReviewSubmissionChangedDocument, { variables: { planId, unit }, onData: () => void refetchPage() });
+  const executionId = page.data?.budgetSubmissions.find((s) => s.businessUnit.code === unit)?.execution?.id;
+  const onEvent = useCallback((event: WorkflowEvent) => {
+    if (event.executionId === executionId) void refetchPage();
+  }, [executionId, refetchPage]);
+  useWorkflowEvents(cursor.data?.workflowExecutions.eventCursor, onEvent);
   const versions = useMemo(() => [...(page.data?.submissionVersions ?? [])].sort((a, b) => b.version - a.version), [page.data]);
   const latest = versions[0]?.version ?? 0;
   const [picked, setPicked] = useState<number | null>(null);
@@ -201,7 +220,7 @@ export function ReviewPage() {
     fetchPolicy: 'cache-and-network',
   });
 
-  if (!page.data) return page.error ? <ErrorMessage error={page.error} retry={() => void page.refetch()} /> : <Loading what="the submission" />;
+  if (!page.data) return page.error ? <ErrorMessage error={page.error} retry={() => void refetchPage()} /> : <Loading what="the submission" />;
   const plan = page.data.budgetPlans.find((p) => p.id === planId);
   const submission = page.data.budgetSubmissions.find((s) => s.businessUnit.code === unit);
   if (!plan || !submission) {

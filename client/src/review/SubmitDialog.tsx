@@ -53,7 +53,7 @@ export function SubmitDialog({ unitName, rows, requiresComplete, busy, problem, 
             {missingBudget.length > 0 && (
               <li data-testid="missing-budget">
                 <span>{describeMissing(readiness)}</span>
-                <button type="button" className="link" onClick={() => onShowLines(missingBudget.map((r) => r.id), 'lines without a budget')}>
+                <button type="button" className="link" onClick={() => onShowLines(missingBudget.map((r) => r.id), 'without a budget')}>
                   Show these lines
                 </button>
               </li>
@@ -62,7 +62,7 @@ export function SubmitDialog({ unitName, rows, requiresComplete, busy, problem, 
               <li data-testid="far-without-comment">
                 <span>{describeFar(readiness)}</span>
                 <button type="button" className="link"
-                  onClick={() => onShowLines(farWithoutComment.map((r) => r.id), `lines more than ${FAR_FROM_PRIOR_YEAR * 100}% from last year without a comment`)}>
+                  onClick={() => onShowLines(farWithoutComment.map((r) => r.id), `more than ${FAR_FROM_PRIOR_YEAR * 100}% from last year without a comment`)}>
                   Show these lines
                 </button>
                 <ul className="far-lines">

@@ -8,7 +8,7 @@ import { useCallback, useMemo, useState } from 'react';
 
 export interface LineFocus {
   ids: ReadonlySet<string>;
-  /** What the shown lines are, in words: "lines without a budget". */
+  /** What the shown lines are, after "Showing 108 lines": "without a budget". */
   label: string;
 }
 
@@ -25,7 +25,7 @@ export function LineFocusBanner({ focus, count, onClear }: { focus: LineFocus | 
   if (!focus) return null;
   return (
     <p className="banner info line-focus" role="status" data-testid="line-focus">
-      Showing {count.toLocaleString()} {focus.label}.{' '}
+      Showing {count.toLocaleString()} {count === 1 ? 'line' : 'lines'} {focus.label}.{' '}
       <button type="button" className="link" onClick={onClear}>Show all lines</button>
     </p>
   );
