@@ -6,10 +6,10 @@
  * copied onto the version it reviewed; a withdrawal (or a cancelled review) marks it WITHDRAWN.
  *
  * What reads them: `submissionVersions` and `submissionChanges` (ReviewResolver.ts, diffed here in
- * `diffVersions`), and the Power BI publish (workflow/steps.ts), which publishes the reviewed version's values,
+ * `diffStoredVersions`), and the Power BI publish (workflow/steps.ts), which publishes the reviewed version's values,
  * never the live lines.
  *
- * Rows are written and read with SQL (no entity): the lines are one value, read whole or not at all.
+ * Rows are written and read with SQL (no entity): the lines are one jsonb value, compared and read in the database.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { auditText, EDITABLE_COLUMNS, type EditableColumn } from './columns.js';
@@ -116,12 +116,6 @@ export async function listVersions(em: EntityManager, submissionId: string): Pro
   return rows.map(recordOf);
 }
 
-/** The lines of one version, or null when the submission has no such version. */
-export async function versionLines(em: EntityManager, submissionId: string, version: number): Promise<FrozenLine[] | null> {
-  const [row] = await em.execute<{ lines: FrozenLine[] }[]>(`select "lines" from "submission_version" where "submission_id" = ? and "version" = ?`, [submissionId, version]);
-  return row ? row.lines : null;
-}
-
 /** The version number an execution reviews, or null. */
 export async function versionOfExecution(em: EntityManager, executionId: string): Promise<number | null> {
   const [row] = await em.execute<{ version: number }[]>(`select "version" from "submission_version" where "execution_id" = ? order by "version" desc limit 1`, [executionId]);
@@ -161,20 +155,11 @@ function lineDiffs(was: FrozenLine | undefined, now: FrozenLine | undefined): Ce
 }
 
 /**
- * The cells whose values differ between `before` (null: nothing, every non-empty cell of `after` is a change)
- * and `after`: a line in only one of them is a change of each of its non-empty cells. In `after`'s line order,
- * then the lines only `before` had, in its order; columns in their grid order.
- */
-export function diffVersions(before: readonly FrozenLine[] | null, after: readonly FrozenLine[]): CellDiffRecord[] {
-  const old = new Map((before ?? []).map((l) => [l.id, l]));
-  const seen = new Set(after.map((l) => l.id));
-  return [...after.flatMap((l) => lineDiffs(old.get(l.id), l)), ...(before ?? []).filter((l) => !seen.has(l.id)).flatMap((l) => lineDiffs(l, undefined))];
-}
-
-/**
- * `diffVersions` of two stored versions (`against` 0: nothing), the lines compared in the database: only the
- * lines that differ at all leave it (at 10,000 lines, a version is about 0.5 MB of jsonb, and a resubmission
- * usually changes few). Null when either version does not exist.
+ * The cells whose submitted values differ between `version` and `against` (0: nothing, so every non-empty cell
+ * of `version` is a change): a line in only one of them is a change of each of its non-empty cells. In
+ * `version`'s line order, then the lines only `against` had, in its order; columns in their grid order. The
+ * lines are compared in the database, so only those that differ at all leave it (at 10,000 lines a version is
+ * about 0.5 MB of jsonb, and a resubmission usually changes few). Null when either version does not exist.
  */
 export async function diffStoredVersions(em: EntityManager, submissionId: string, version: number, against: number): Promise<CellDiffRecord[] | null> {
   const [found] = await em.execute<{ n: string }[]>(
