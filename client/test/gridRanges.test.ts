@@ -164,11 +164,29 @@ describe.skipIf(!hasChromium)('ranges in the budget grid', () => {
     expect(await menu.getByRole('menuitem').allTextContents()).toEqual(expect.arrayContaining([expect.stringContaining('Copy'), expect.stringContaining('Fill down'), expect.stringContaining('History…')]));
     await page.keyboard.press('Escape');
     await expect.poll(() => menu.count()).toBe(0);
+
+    // Sorting is the small button beside the label: ascending, descending, then the plan's order again.
+    const sortButton = page.getByRole('button', { name: 'Sort by Prior year actual (USD)' });
+    const firstPrior = () => valueOf(page, 0, 'priorYearActual');
+    const original = await firstPrior();
+    await sortButton.click();
+    await expect.poll(async () => amount(await firstPrior())).toBeLessThan(amount(original)!);
+    await sortButton.click();
+    await sortButton.click();
+    await expect.poll(firstPrior).toBe(original);
+
+    // On a narrow screen the identifying columns stay pinned while the amounts scroll.
+    const lastPinned = () => page.locator('[data-testid=budget-grid] .ag-cell-last-left-pinned').first().getAttribute('col-id');
+    expect(await lastPinned()).toBe('productCategory');
+    await page.setViewportSize({ width: 1000, height: 900 });
+    await expect.poll(lastPinned).toBe('quarter');
+    await page.setViewportSize({ width: 1440, height: 900 });
+    await expect.poll(lastPinned).toBe('productCategory');
   });
 
   it('undoes each range action as one step, seen by the colleague', async () => {
     // Undo, one step per range action, newest first; the colleague sees each.
-    await cell(page, 2, 'comment').click();
+    await cell(page, 2, 'quarter').click();
     const undo = () => page.keyboard.press('Control+Z');
     await undo(); // the Delete
     await expect.poll(() => seen(5, 'budgetAmount')).toBe('275');

@@ -411,14 +411,15 @@ export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGri
         ...col,
       });
     // The identifying columns stay in view on a narrow screen; the category always.
-    const pinOnNarrow = narrow ? ('left' as const) : undefined;
+    // null, not undefined: AG Grid keeps a column's pinned state when the new definition leaves it unsaid.
+    const pinOnNarrow = narrow ? ('left' as const) : null;
     return [
       {
         colId: ROW_NUMBER,
         headerName: '#',
         headerTooltip: 'Select all',
         valueGetter: (p) => (p.node?.rowIndex ?? 0) + 1,
-        width: 54,
+        width: 46,
         pinned: 'left',
         sortable: false,
         resizable: false,
@@ -426,21 +427,21 @@ export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGri
         cellClass: 'row-number',
       },
       readonlyCol({ field: 'productCategory', headerName: 'Category', pinned: 'left', width: 130 }),
-      readonlyCol({ field: 'region', headerName: 'Region', width: 170, pinned: pinOnNarrow }),
-      readonlyCol({ field: 'quarter', headerName: 'Quarter', width: 90, pinned: pinOnNarrow }),
-      readonlyCol({ field: 'priorYearActual', headerName: withUnit('Prior year actual'), type: 'numericColumn', width: 170, valueFormatter: (p) => formatAmount(p.value) }),
-      editableCol('budgetAmount', { type: 'numericColumn', width: 170, valueFormatter: (p) => formatAmount(p.value) }),
+      readonlyCol({ field: 'region', headerName: 'Region', width: 160, pinned: pinOnNarrow }),
+      readonlyCol({ field: 'quarter', headerName: 'Quarter', width: 84, pinned: pinOnNarrow }),
+      readonlyCol({ field: 'priorYearActual', headerName: withUnit('Prior year actual'), type: 'numericColumn', width: 160, valueFormatter: (p) => formatAmount(p.value) }),
+      editableCol('budgetAmount', { type: 'numericColumn', width: 160, valueFormatter: (p) => formatAmount(p.value) }),
       readonlyCol({
         field: 'variance',
         headerName: withUnit('Variance vs PY'),
         type: 'numericColumn',
-        width: 175,
+        width: 160,
         valueFormatter: (p) => (p.value === null || p.value === undefined ? '' : `${p.value >= 0 ? '+' : ''}${formatAmount(p.value)}`),
         cellClassRules: { 'cell-negative': (p) => (p.value ?? 0) < 0, 'cell-positive': (p) => (p.value ?? 0) > 0 },
       }),
-      readonlyCol({ field: 'variancePct', headerName: 'Var %', type: 'numericColumn', width: 95, valueFormatter: (p) => formatPercent(p.value ?? null) }),
-      editableCol('forecastSales', { type: 'numericColumn', width: 170, valueFormatter: (p) => formatAmount(p.value) }),
-      editableCol('comment', { flex: 1, minWidth: 220, cellEditor: 'agLargeTextCellEditor', cellEditorPopup: true, cellEditorParams: { maxLength: 2000 } }),
+      readonlyCol({ field: 'variancePct', headerName: 'Var %', type: 'numericColumn', width: 90, valueFormatter: (p) => formatPercent(p.value ?? null) }),
+      editableCol('forecastSales', { type: 'numericColumn', width: 160, valueFormatter: (p) => formatAmount(p.value) }),
+      editableCol('comment', { flex: 1, minWidth: 200, cellEditor: 'agLargeTextCellEditor', cellEditorPopup: true, cellEditorParams: { maxLength: 2000 } }),
     ];
   }, [readOnly, presenceOf, presenceStyle, markOf, narrow]);
 
@@ -598,9 +599,11 @@ export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGri
         const fallback = plan.evenFallback > 0 ? ` (${plan.evenFallback} without last year's actuals: evenly)` : '';
         apply(plan, `Spread over the quarters of ${plan.groups} category and region${plan.groups === 1 ? '' : 's'}${fallback}:`);
       }
+      // Back to the grid, the range kept, so the keys (Ctrl+Z, arrows) work on it at once.
+      if (rangeRef.current) focusCell(rangeRef.current.anchor, true);
       return null;
     },
-    [apply, cells, currentBounds, lines, view],
+    [apply, cells, currentBounds, lines, view, focusCell],
   );
 
   // Ctrl+C: the keydown leaves the text here and the copy event that follows puts it on the clipboard.
