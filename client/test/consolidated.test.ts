@@ -67,6 +67,21 @@ describe.skipIf(!hasChromium)('consolidated view', () => {
     await page.getByRole('button', { name: 'Download this view (CSV)' }).click();
     const csv = await downloading;
     expect(csv.suggestedFilename()).toMatch(/^consolidated-.*-by-region\.csv$/);
+
+    // A unit's grid page has the same subtotals for its own lines: by category (the default), or by region.
+    await page.getByLabel('Group by').selectOption('unit');
+    await page.getByRole('link', { name: 'Sales North (SALES_NORTH)' }).click();
+    const subtotals = page.getByRole('table', { name: 'Subtotals' });
+    await subtotals.waitFor();
+    const categories = await server.sql(
+      `SELECT DISTINCT product_category FROM budget_line l JOIN business_unit u ON u.id = l.business_unit_id WHERE u.code = 'SALES_NORTH' AND l.plan_id = $1`,
+      [plan.id],
+    );
+    await expect.poll(() => subtotals.locator('tbody tr').count()).toBe(categories.length);
+    await expect.poll(() => subtotals.locator('tfoot').textContent()).toContain(amount(1234567));
+    await page.getByLabel('Subtotals by').selectOption('region+productCategory');
+    await expect.poll(() => subtotals.locator('tbody tr[data-level="1"]').count()).toBeGreaterThan(0);
+    await screenshot(page, 'grid-subtotals');
     expectNoProblems(analyst);
 
     // A unit's leader has their unit's grid and totals; the consolidated view is not in their navigation.

@@ -20,8 +20,8 @@ import {
 import { ErrorMessage, Loading } from '../common/Status';
 import { PlanPicker, usePlanChoice } from '../common/planChoice';
 import { download, toCsv } from '../common/csv';
-import { formatAmount, formatPercent } from '../grid/cells';
 import { consolidate, DIMENSION_LABEL, variance, type Dimension, type Figures, type LineFigures } from './grouping';
+import { FigureCells, FigureHeaders } from './figures';
 
 const DIMENSIONS = Object.keys(DIMENSION_LABEL) as Dimension[];
 const isDimension = (value: string | null): value is Dimension => value !== null && (DIMENSIONS as string[]).includes(value);
@@ -130,12 +130,7 @@ function ConsolidatedTable({ planId, planName, first, second }: { planId: string
           <thead>
             <tr>
               <th>{DIMENSION_LABEL[first]}{second ? ` / ${DIMENSION_LABEL[second]}` : ''}</th>
-              {result.quarters.map((q) => <th key={q} className="num">Budget {q}</th>)}
-              <th className="num">Budget amount</th>
-              <th className="num">Prior-year actual</th>
-              <th className="num">Variance (budgeted lines)</th>
-              <th className="num">Forecast sales</th>
-              <th className="num">Lines with a budget</th>
+              <FigureHeaders quarters={result.quarters} />
             </tr>
           </thead>
           <tbody>
@@ -171,23 +166,6 @@ function ConsolidatedTable({ planId, planName, first, second }: { planId: string
           </tfoot>
         </table>
       </div>
-    </>
-  );
-}
-
-function FigureCells({ figures, quarters }: { figures: Figures; quarters: string[] }) {
-  const v = variance(figures);
-  return (
-    <>
-      {/* Nothing budgeted is a dash, not a zero: a zero budget is a decision, an empty one is work left. */}
-      {quarters.map((q) => <td key={q} className="num">{q in figures.budgetByQuarter ? formatAmount(figures.budgetByQuarter[q]) : <span className="muted">—</span>}</td>)}
-      <td className="num">{figures.budgeted > 0 ? formatAmount(figures.budget) : <span className="muted">—</span>}</td>
-      <td className="num">{formatAmount(figures.prior)}</td>
-      <td className={`num ${v ? (v.amount < 0 ? 'cell-negative' : 'cell-positive') : ''}`}>
-        {v ? `${v.amount >= 0 ? '+' : ''}${formatAmount(v.amount)}${v.share !== null ? ` (${formatPercent(v.share)})` : ''}` : '—'}
-      </td>
-      <td className="num">{formatAmount(figures.forecast)}</td>
-      <td className="num">{figures.budgeted.toLocaleString()} of {figures.lines.toLocaleString()}</td>
     </>
   );
 }

@@ -1,6 +1,23 @@
-/** Totals of the rows shown (after filters): per column, and per quarter, with the variance against last year. */
+/**
+ * Totals of the rows shown (after filters): per column, and per quarter, with the variance against last year;
+ * and subtotals by category, by region or both, with the budget per quarter (AG Grid Community has no row
+ * grouping, so they are a table under the grid, computed as the consolidated view does: consolidated/grouping.ts).
+ */
+import { useState } from 'react';
 import type { GridRow } from './BudgetGrid';
 import { formatAmount, formatPercent } from './cells';
+import { consolidate, DIMENSION_LABEL, type Dimension } from '../consolidated/grouping';
+import { FigureCells, FigureHeaders } from '../consolidated/figures';
+
+type Subtotals = 'none' | 'productCategory' | 'region' | 'productCategory+region' | 'region+productCategory';
+const SUBTOTALS: { value: Subtotals; label: string }[] = [
+  { value: 'productCategory', label: 'Category' },
+  { value: 'region', label: 'Region' },
+  { value: 'productCategory+region', label: 'Category, then region' },
+  { value: 'region+productCategory', label: 'Region, then category' },
+  { value: 'none', label: 'None' },
+];
+const SUBTOTALS_KEY = 'plansync.grid.subtotals';
 
 function sum(rows: GridRow[], pick: (r: GridRow) => number | null): number {
   return rows.reduce((total, r) => total + (pick(r) ?? 0), 0);
@@ -30,6 +47,7 @@ export function Totals({ rows }: { rows: GridRow[] }) {
         <Total label="Forecast sales" value={formatAmount(forecast)} />
         <Total label="Lines with a budget" value={`${filled} of ${rows.length}`} />
       </div>
+      <SubtotalsTable rows={rows} />
       {quarters.length > 1 && (
         <table className="data" style={{ marginTop: '0.75rem' }} aria-label="Totals per quarter">
           <thead>
@@ -67,6 +85,54 @@ function Total({ label, value }: { label: string; value: string }) {
     <div className="total">
       <div className="label">{label}</div>
       <div className="value">{value}</div>
+    </div>
+  );
+}
+
+/** Subtotals of the rows shown, grouped as the person chose last (kept in this browser). */
+function SubtotalsTable({ rows }: { rows: GridRow[] }) {
+  const [by, setBy] = useState<Subtotals>(() => {
+    const saved = localStorage.getItem(SUBTOTALS_KEY);
+    return SUBTOTALS.some((o) => o.value === saved) ? (saved as Subtotals) : 'productCategory';
+  });
+  const choose = (value: Subtotals) => {
+    setBy(value);
+    localStorage.setItem(SUBTOTALS_KEY, value);
+  };
+  const [first, second] = by === 'none' ? [null, null] : (by.split('+') as [Dimension, Dimension | undefined]);
+  const result = first ? consolidate(rows.map((r) => ({ ...r, unit: '' })), first, second ?? null) : null;
+  return (
+    <div className="subtotals">
+      <label className="inline">
+        Subtotals by
+        <select value={by} onChange={(e) => choose(e.target.value as Subtotals)} aria-label="Subtotals by">
+          {SUBTOTALS.map((o) => <option key={o.value} value={o.value}>{o.label}</option>)}
+        </select>
+      </label>
+      {result && result.rows.length > 0 && (
+        <table className="data" aria-label="Subtotals">
+          <thead>
+            <tr>
+              <th>{DIMENSION_LABEL[first!]}{second ? ` / ${DIMENSION_LABEL[second]}` : ''}</th>
+              <FigureHeaders quarters={result.quarters} />
+            </tr>
+          </thead>
+          <tbody>
+            {result.rows.map((row) => (
+              <tr key={row.path.join('\u0000')} data-level={row.level} className={row.level === 0 && second ? 'group' : undefined}>
+                <th scope="row">{row.level === 0 ? row.path[0] : <span className="indent">{row.path[1]}</span>}</th>
+                <FigureCells figures={row} quarters={result.quarters} />
+              </tr>
+            ))}
+          </tbody>
+          <tfoot>
+            <tr>
+              <th scope="row">Total</th>
+              <FigureCells figures={result.total} quarters={result.quarters} />
+            </tr>
+          </tfoot>
+        </table>
+      )}
     </div>
   );
 }
