@@ -1,6 +1,6 @@
 /**
  * A submission reviews exactly what was submitted: edits sent just before `submitBudget` (grid or API) are either
- * in the rows the review reads, or refused; none lands after it.
+ * in the rows the review reads and in the version the submission froze, or refused; none lands after it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectGrid, eventually, synced } from '../testing/gridClients.js';
@@ -24,6 +24,11 @@ describe('edits racing a submission', () => {
   const total = async (unit: string) => {
     const res = await server.gql(LINES, { p: planId, u: unit }, admin);
     return res.data.budgetLines.reduce((sum: number, l: any) => sum + (l.budgetAmount ?? 0), 0);
+  };
+  const frozenTotal = async (unit: string) => {
+    const res = await server.gql(`query($p: ID!, $u: String!) { submissionVersions(planId: $p, businessUnitCode: $u) { version total } }`, { p: planId, u: unit }, admin);
+    expect(res.data.submissionVersions).toHaveLength(1);
+    return res.data.submissionVersions[0].total as number;
   };
   const reviewedTotal = async (executionId: string) =>
     eventually(async () => {
@@ -64,6 +69,8 @@ describe('edits racing a submission', () => {
       // More edits after the submission: refused (the connection is read-only now).
       for (let i = 60; i < 120; i++) grid.cells.set(`${lines[i].id}/budgetAmount`, 99_999);
       expect(reviewed).toBe(atSubmit);
+      // The version frozen with the submission holds exactly those values (submissionVersions, submissionChanges).
+      expect(await frozenTotal('SALES_NORTH')).toBe(atSubmit);
       // No line of the unit was written after the submission was made.
       const late = await server.sql(
         `SELECT l.id FROM budget_line l JOIN budget_submission s ON s.plan_id = l.plan_id AND s.business_unit_id = l.business_unit_id
@@ -96,6 +103,7 @@ describe('edits racing a submission', () => {
     for (const res of results) if (res.errors) expect(res.errors[0].extensions?.code).toBe('FORBIDDEN');
     const reviewed = await reviewedTotal(submitted.data.submitBudget.execution.id);
     expect(reviewed).toBe(await total('MARKETING'));
+    expect(await frozenTotal('MARKETING')).toBe(reviewed);
     // Every edit that said it succeeded is in what was reviewed.
     const rows = new Map<string, number | null>((await server.gql(LINES, { p: planId, u: 'MARKETING' }, admin)).data.budgetLines.map((l: any) => [l.id, l.budgetAmount]));
     results.forEach((res, i) => {
