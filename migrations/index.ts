@@ -25,6 +25,7 @@ import { Migration20261203172000_RestoreSource } from './Migration20261203172000
 import { Migration20261203173000_AuditLogFilters } from './Migration20261203173000_AuditLogFilters.js';
 import { Migration20261203180000_Notifications } from './Migration20261203180000_Notifications.js';
 import { Migration20261203190000_ReviewLoop } from './Migration20261203190000_ReviewLoop.js';
+import { Migration20261203190100_ReviewLoopWebhook } from './Migration20261203190100_ReviewLoopWebhook.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261121055827_Initial', class: Migration20261121055827_Initial },
@@ -48,4 +49,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261203173000_AuditLogFilters', class: Migration20261203173000_AuditLogFilters },
   { name: 'Migration20261203180000_Notifications', class: Migration20261203180000_Notifications },
   { name: 'Migration20261203190000_ReviewLoop', class: Migration20261203190000_ReviewLoop },
+  { name: 'Migration20261203190100_ReviewLoopWebhook', class: Migration20261203190100_ReviewLoopWebhook },
 ];

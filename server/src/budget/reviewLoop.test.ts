@@ -288,6 +288,11 @@ describe('the review loop', () => {
     const moves = delivered.filter((d) => d.type === 'submission.status_changed' && d.data.businessUnit.code === UNIT).map((d) => `${d.data.previousStatus}>${d.data.status}`);
     expect(moves.filter((m) => m === 'SUBMITTED>DRAFT')).toHaveLength(2);
     expect(moves).toContain('APPROVED>DRAFT');
+    // With the version and its review: the approval's, then the reopen clearing it on the submission.
+    const approval = delivered.find((d) => d.data.status === 'APPROVED' && d.data.version === 5);
+    expect(approval.data).toMatchObject({ reviewComment: 'Fine', reviewedBy: ANALYST });
+    expect(Date.parse(approval.data.reviewedAt)).toBeGreaterThan(0);
+    expect(delivered.find((d) => d.data.previousStatus === 'APPROVED').data).toMatchObject({ status: 'DRAFT', version: 5, reviewComment: null, reviewedBy: null });
   });
 
   it('plans may require complete submissions; submissionReadiness tells what is incomplete', async () => {

@@ -4,7 +4,7 @@
  * (migrations/Migration20261203160200_Webhooks.ts), so every path that makes the change emits the event:
  * - `submission.status_changed`: a unit's submission changed status (submitted, approved, rejected, withdrawn,
  *   reopened). data: submissionId, planId, planName, businessUnit { id code name }, status, previousStatus,
- *   executionId.
+ *   executionId, version, reviewComment, reviewedAt, reviewedBy (an email; the review of the current version).
  * - `workflow.step_failed`, `workflow.step_awaiting_input`, `workflow.execution_completed`,
  *   `workflow.execution_failed`: a `workflow_event` row (the workflow's own event log). data: executionId,
  *   definitionKey, stepKey (null for the execution's), status, executionStatus, organizationId, businessUnitId,
