@@ -102,6 +102,13 @@ export function summaryRows(s, options) {
     add('12 spreadsheets', `xlsx export of ${big.toLocaleString('en')} lines: rows/s (reference: CSV)`, x.exports[`xlsx${big}`].rowsPerSecond, x.reference.rowsPerSecond, '/s', 0);
     add('12 spreadsheets', `import of ${x.importLines.toLocaleString('en')} lines: wall time per cell (reference: updateBudgetLines)`, x.import.plansync.wallPerCellUs, x.import.reference.wallPerCellUs, 'us', 1);
   }
+  if (s.gridbrowser) {
+    const g = s.gridbrowser;
+    const what = `${g.lines.toLocaleString('en')} lines (reference: ${g.referenceLines})`;
+    add('13 grid in the browser', `${what}: first rows drawn`, g.plansync.loadMs, g.reference.loadMs, 'ms', 0);
+    add('13 grid in the browser', `${what}: JS heap after GC`, g.plansync.heapMb, g.reference.heapMb, 'MB', 1);
+    add('13 grid in the browser', `${what}: main-thread time per 128 px scroll step`, g.plansync.scrollTaskMsPerStep, g.reference.scrollTaskMsPerStep, 'ms', 1);
+  }
   scaleoutSummary(s.scaleout, add);
   const firstScaleout = rows.find((r) => r.scenario.startsWith('8 '));
   if (firstScaleout) firstScaleout.note = 'here "Plansync" is two instances with the writers split, "reference" one instance';
@@ -350,6 +357,17 @@ function spreadsheetsSection(out, s) {
   out.push('', `Ratios: CSV rows/s Plansync / reference ${fmtRatio(x.ratio.csvRowsPerSecond)}; RSS growth at ${Math.max(...x.exportLines).toLocaleString('en')} over ${Math.min(...x.exportLines).toLocaleString('en')} lines: CSV ${fmtRatio(x.ratio.csvRssGrowthWithRows)}, xlsx ${fmtRatio(x.ratio.xlsxRssGrowthWithRows)}; import wall per cell over updateBudgetLines ${fmtRatio(x.ratio.importWallPerCell)}.`);
 }
 
+/** Section 13: the grid in the browser. */
+function gridBrowserSection(out, s) {
+  const g = s.gridbrowser;
+  scenarioHeader(out, '13. grid in the browser', g);
+  out.push(`The budget grid page (AG Grid Community 36 over the unit's Yjs document) in headless Chromium, a fresh context per run signed in as the admin, 1440 x 900: a unit of ${g.lines.toLocaleString('en')} lines (amounts filled), and as the reference the same page on a unit of ${g.referenceLines} lines. Load: navigation to the first rows drawn with the document's values and the connection Live (the page's clock). Memory: JS heap used after a forced GC (CDP). Scrolling: up to 100 steps of 128 px (the steps that moved count: 120 lines end sooner), two animation frames each; main-thread task time and wall time per step. Median of ${g.runs} after a warm-up.`, '');
+  out.push('| page | lines | first rows ms | JS heap MB | scroll task ms/step | scroll wall ms/step | scroll steps | rows in the DOM |');
+  out.push('|---|---|---|---|---|---|---|---|');
+  for (const [name, r, lines] of [['Plansync', g.plansync, g.lines], ['reference', g.reference, g.referenceLines]]) out.push(`| ${name} (${r.unit}) | ${lines.toLocaleString('en')} | ${fmt(r.loadMs, 0)} | ${fmt(r.heapMb, 1)} | ${fmt(r.scrollTaskMsPerStep, 1)} | ${fmt(r.scrollWallMsPerStep, 1)} | ${r.scrollSteps ?? '—'} | ${r.renderedRows} |`);
+  out.push('', `Ratios ${g.lines.toLocaleString('en')} / ${g.referenceLines} lines: load ${fmtRatio(g.ratio.loadMs)}, heap ${fmtRatio(g.ratio.heapMb)}. Why AG Grid Community and not a grid with ranges built in: README, "Ranges and keyboard".`);
+}
+
 /** results.md's sections after the summary, in scenario order; one for each scenario that ran. */
 const SECTIONS = [
   ['grid', gridSection],
@@ -364,6 +382,7 @@ const SECTIONS = [
   ['webhooks', webhooksSection],
   ['odata', odataSection],
   ['spreadsheets', spreadsheetsSection],
+  ['gridbrowser', gridBrowserSection],
 ];
 
 /** Plansync's and the reference's self time in one window, as two pairs of tables (functions, packages). */
