@@ -8,7 +8,6 @@ import { useEffect, useState } from 'react';
 import { useMutation, useQuery } from '@apollo/client/react';
 import { Link } from 'react-router';
 import { GridReviewOutcomeDocument, ReopenSubmissionDocument, WithdrawSubmissionDocument } from '../graphql/generated';
-import { useSession } from '../auth/MeContext';
 import { ConfirmDialog } from '../common/Dialogs';
 import { problemOf, type ProblemInfo } from '../common/errors';
 import { formatDateTime } from '../common/format';
@@ -65,7 +64,6 @@ export function ReviewOutcome({ planId, unitCode, status, onNotice }: {
   status: string | undefined;
   onNotice: (message: string) => void;
 }) {
-  const { me } = useSession();
   const { data, refetch } = useQuery(GridReviewOutcomeDocument, { variables: { planId }, fetchPolicy: 'cache-and-network' });
   const [action, setAction] = useState<Action | null>(null);
   useEffect(() => {
@@ -74,10 +72,9 @@ export function ReviewOutcome({ planId, unitCode, status, onNotice }: {
   const submission = data?.budgetSubmissions.find((s) => s.businessUnit.code === unitCode);
   if (!submission || submission.status === 'DRAFT') return null;
   const reviewed = submission.reviewedAt !== null && submission.reviewedAt !== undefined;
-  // Withdrawing is for who may submit the unit (its leaders, admins), reopening for admins; the server decides.
-  const mayWithdraw = submission.status === 'SUBMITTED' && !reviewed &&
-    (me.role === 'ADMIN' || (me.role === 'BU_LEADER' && me.businessUnits.some((u) => u.code === unitCode)));
-  const mayReopen = submission.status === 'APPROVED' && me.role === 'ADMIN';
+  // Who may withdraw (the unit's leaders, admins, before review) or reopen (admins, once approved): the server's answer.
+  const mayWithdraw = submission.canWithdraw && !reviewed;
+  const mayReopen = submission.canReopen;
   const by = submission.reviewedBy ? ` by ${personName(submission.reviewedBy)}` : '';
   const on = submission.reviewedAt ? ` on ${formatDateTime(submission.reviewedAt)}` : '';
   const tone = submission.status === 'REJECTED' ? 'bad' : submission.status === 'APPROVED' ? 'good' : 'info';

@@ -337,9 +337,10 @@ describe('spreadsheets', () => {
       expect(later.errors).toBeUndefined();
 
       // The web client's undo: per line, the old values, at the version the import left.
-      const byLine = new Map<string, { id: string; input: Record<string, unknown>; expectedVersion: number }>();
+      type Change = { id: string; input: Record<string, unknown>; expectedVersion: number };
+      const byLine = new Map<string, Change>();
       for (const c of imported.changes) {
-        const change = byLine.get(c.lineId) ?? { id: c.lineId, input: {}, expectedVersion: c.version };
+        const change: Change = byLine.get(c.lineId) ?? { id: c.lineId, input: {}, expectedVersion: c.version };
         change.input[c.column] = c.before;
         byLine.set(c.lineId, change);
       }

@@ -268,7 +268,9 @@ export class WorkflowEngine {
       const [lockedExecution, lockedStep] = await this.lock(t.tx, execution.id, step.id);
       if (lockedStep.status !== 'AWAITING_INPUT') throw conflict(`${stepKey} is ${lockedStep.status}, not waiting for input`);
       lockedStep.input = input;
-      lockedStep.output = { ...effect.output, providedBy: viewer.email };
+      // The name too: the monitor says "Approved by Ann Analyst", and a later rename does not rewrite history.
+      const person = await t.tx.findOne(User, { id: viewer.userId }, { fields: ['displayName'] });
+      lockedStep.output = { ...effect.output, providedBy: viewer.email, ...(person ? { providedByName: person.displayName } : {}) };
       lockedStep.attempts += 1;
       lockedStep.finishedAt = new Date();
       await effect.persist?.(t.tx, lockedExecution);
