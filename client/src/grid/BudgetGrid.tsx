@@ -427,9 +427,9 @@ export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGri
         cellClass: 'row-number',
       },
       readonlyCol({ field: 'productCategory', headerName: 'Category', pinned: 'left', width: 130 }),
-      readonlyCol({ field: 'region', headerName: 'Region', width: 160, pinned: pinOnNarrow }),
+      readonlyCol({ field: 'region', headerName: 'Region', width: 150, pinned: pinOnNarrow }),
       readonlyCol({ field: 'quarter', headerName: 'Quarter', width: 84, pinned: pinOnNarrow }),
-      readonlyCol({ field: 'priorYearActual', headerName: withUnit('Prior year actual'), type: 'numericColumn', width: 160, valueFormatter: (p) => formatAmount(p.value) }),
+      readonlyCol({ field: 'priorYearActual', headerName: withUnit('Prior year actual'), type: 'numericColumn', width: 172, valueFormatter: (p) => formatAmount(p.value) }),
       editableCol('budgetAmount', { type: 'numericColumn', width: 160, valueFormatter: (p) => formatAmount(p.value) }),
       readonlyCol({
         field: 'variance',
