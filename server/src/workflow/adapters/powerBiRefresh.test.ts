@@ -127,7 +127,8 @@ describe('Power BI semantic model refreshed on approval, against a local fake', 
     const received = since();
     const done = await until(await approvedBudget('FINANCE', 'lead.finance@example.com'), 'COMPLETED');
     expect(step(done, 'publish_to_powerbi')).toMatchObject({ status: 'SUCCEEDED', attempts: 1, output: { datasetRefresh: 'requested' } });
-    expect(step(done, 'publish_to_powerbi').output).toEqual({ datasetRefresh: 'requested' });
+    // Nothing pushed (no rowsPushed): the version, its rows and total, and the refresh asked for.
+    expect(step(done, 'publish_to_powerbi').output).toEqual({ publishedVersion: 1, rows: 120, totalBudgetAmount: expect.any(Number), datasetRefresh: 'requested' });
     const [refresh, ...more] = received('refreshDataset');
     expect(more).toEqual([]);
     expect(refresh).toMatchObject({ method: 'POST', path: `/groups/${GROUP_ID}/datasets/${DATASET_ID}/refreshes`, status: 202 });

@@ -219,7 +219,8 @@ describe('real Teams and Power BI adapters against local fakes', () => {
     const received = since();
     const { id, planId } = await approvedBudget('FINANCE', 'lead.finance@example.com');
     const done = await until(id, 'COMPLETED');
-    expect(step(done, 'publish_to_powerbi').output).toEqual({ rowsPushed: 120 });
+    // What was published: the submitted version, its rows and total, and what Power BI took.
+    expect(step(done, 'publish_to_powerbi').output).toEqual({ publishedVersion: 1, rows: 120, totalBudgetAmount: expect.any(Number), rowsPushed: 120 });
 
     const [push] = received('pushRows');
     expect(received('pushRows')).toHaveLength(1);
