@@ -3,7 +3,7 @@
  * the focused cell rightwards and downwards over the rows and columns as they are displayed (filters and
  * sorting included); read-only columns in the way are skipped, as Excel skips protected cells.
  */
-import { cellKey, isEditable, parseCell, type EditableColumn } from './cells';
+import { cellKey, isEditable, parseCell, type EditableColumn } from './cells.js';
 
 /**
  * Rows of cells from clipboard text (a trailing newline, as Excel adds, makes no empty row). A field that starts

@@ -4,7 +4,7 @@
  * makes. Every plan here is a Map of cell key -> value (null clears) that the grid writes into the document as
  * one edit of this person, the same path as typing: one undo step, validated by the server.
  */
-import { cellKey, isEditable, parseCell, type EditableColumn } from '../cells';
+import { cellKey, isEditable, parseCell, type EditableColumn } from '../cells.js';
 
 export interface Cell {
   row: number;
