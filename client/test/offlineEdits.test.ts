@@ -1,8 +1,9 @@
 /// <reference lib="dom" />
 /**
- * Offline edits survive closing the tab: a leader edits while offline, closes the tab before the connection
- * comes back, opens the grid again once online, and the edit is there and reaches the server as theirs (validated
- * there like any other change). Signing out deletes the copy kept in the browser.
+ * What the grid keeps in the browser. Offline edits survive closing the tab: a leader edits while offline, closes
+ * the tab before the connection comes back, opens the grid again once online, and the edit is there and reaches
+ * the server as theirs (validated there like any other change). Signing out deletes the copy kept in the browser.
+ * The person's column widths and filters are still theirs after a reload.
  */
 import { describe, expect, it } from 'vitest';
 import { browserWorld, expectNoProblems, hasChromium } from './browser.js';
@@ -52,5 +53,30 @@ describe.skipIf(!hasChromium)('offline edits', () => {
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
     await expect.poll(() => copies(page)).not.toContain(copyName);
     expectNoProblems({ ...lead, page }, [/WebSocket|ERR_INTERNET_DISCONNECTED|Failed to load resource/]);
+  });
+  it("keeps the person's column widths and filters through a reload", async () => {
+    const planner = await world.signIn('planner.sales-north@example.com');
+    const { page } = planner;
+    await openGrid(planner, 'SALES_NORTH');
+    await page.getByRole('combobox', { name: 'Region' }).selectOption('Europe');
+    const header = page.locator('[data-testid=budget-grid] .ag-header-cell[col-id="budgetAmount"]');
+    const before = (await header.boundingBox())!;
+    const handle = (await header.locator('.ag-header-cell-resize').boundingBox())!;
+    await page.mouse.move(handle.x + handle.width / 2, handle.y + handle.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(handle.x + handle.width / 2 + 80, handle.y + handle.height / 2, { steps: 8 });
+    await page.mouse.up();
+    await expect.poll(async () => (await header.boundingBox())!.width).toBeGreaterThan(before.width + 60);
+    const resized = (await header.boundingBox())!.width;
+
+    await page.reload();
+    await expect.poll(() => page.getByTestId('connection').textContent(), { timeout: 20_000 }).toBe('Live');
+    expect(await page.getByRole('combobox', { name: 'Region' }).inputValue()).toBe('Europe');
+    // Only Europe's rows are shown.
+    const regionCells = page.locator('[data-testid=budget-grid] .ag-cell[col-id="region"]');
+    await expect.poll(() => regionCells.count()).toBeGreaterThan(0);
+    await expect.poll(async () => [...new Set(await regionCells.allTextContents())]).toEqual(['Europe']);
+    await expect.poll(async () => Math.round((await header.boundingBox())!.width)).toBe(Math.round(resized));
+    expectNoProblems(planner);
   });
 });

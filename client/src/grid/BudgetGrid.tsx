@@ -24,6 +24,7 @@ import {
   type CellFocusedEvent,
   type ColDef,
   type GetRowIdParams,
+  type ColumnResizedEvent,
   type GridReadyEvent,
   type GridApi,
   type ICellRendererParams,
@@ -56,6 +57,7 @@ import {
 import './ranges/ranges.css';
 import { othersPresence, type PresenceUser } from './presenceState';
 import { LOCAL_EDIT, type GridDocument } from './useGridDocument';
+import { readSetting, writeSetting } from '../common/personalSettings';
 
 ModuleRegistry.registerModules([AllCommunityModule]);
 
@@ -106,7 +108,13 @@ interface Props {
   onCellHistory?: (lineId: string, column: string, anchor: DOMRect) => void;
   /** A marked cell got the focus (seen). */
   onCellSeen?: (lineId: string, column: string) => void;
+  /** Whose column widths these are (they are kept in this browser for the person, common/personalSettings.ts). */
+  widthsOf?: string;
 }
+
+type ColumnWidths = Record<string, number>;
+const isColumnWidths = (value: unknown): value is ColumnWidths =>
+  typeof value === 'object' && value !== null && Object.values(value).every((w) => typeof w === 'number' && w >= 20 && w <= 2000);
 
 /** The key of a cell in `cellMarks`. */
 export const markKey = (lineId: string, column: string) => `${lineId}:${column}`;
@@ -252,10 +260,12 @@ const passesFilter = (node: IRowNode<GridRow>) => {
 const NO_MARKS: ReadonlyMap<string, string> = new Map();
 
 export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGrid(
-  { lines, grid, readOnly, filters, onNotice, onVisibleRows, cellMarks = NO_MARKS, onCellHistory, onCellSeen },
+  { lines, grid, readOnly, filters, onNotice, onVisibleRows, cellMarks = NO_MARKS, onCellHistory, onCellSeen, widthsOf },
   ref,
 ) {
   const api = useRef<GridApi<GridRow> | null>(null);
+  /** The widths the person gave columns (by column id): the column definitions start from them. */
+  const widths = useRef<ColumnWidths>(widthsOf ? readSetting(widthsOf, 'grid.columnWidths', {}, isColumnWidths) : {});
   const frame = useRef<HTMLDivElement>(null);
   const narrow = useNarrow();
   /** What the cell class rules read (stable identity: handed to AG Grid once). */
@@ -333,7 +343,7 @@ export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGri
             const line = lineById.get(lineId);
             const column = key.slice(key.indexOf('/') + 1) as EditableColumn;
             onNotice(
-              `Your change to ${COLUMN_LABELS[column] ?? column}${line ? ` (${line.productCategory}, ${line.region}, ${line.quarter})` : ''} was refused or overwritten by someone else.`,
+              `Your change to ${COLUMN_LABELS[column] ?? column}${line ? ` (${line.productCategory}, ${line.region}, ${line.quarter})` : ''} did not stay: someone changed it at the same moment, or the server refused it. Its history (Alt+H) says which.`,
             );
           }
         }
@@ -413,7 +423,7 @@ export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGri
     // The identifying columns stay in view on a narrow screen; the category always.
     // null, not undefined: AG Grid keeps a column's pinned state when the new definition leaves it unsaid.
     const pinOnNarrow = narrow ? ('left' as const) : null;
-    return [
+    return ([
       {
         colId: ROW_NUMBER,
         headerName: '#',
@@ -442,8 +452,22 @@ export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGri
       readonlyCol({ field: 'variancePct', headerName: 'Var %', type: 'numericColumn', width: 90, valueFormatter: (p) => formatPercent(p.value ?? null) }),
       editableCol('forecastSales', { type: 'numericColumn', width: 160, valueFormatter: (p) => formatAmount(p.value) }),
       editableCol('comment', { flex: 1, minWidth: 200, cellEditor: 'agLargeTextCellEditor', cellEditorPopup: true, cellEditorParams: { maxLength: 2000 } }),
-    ];
+    ] satisfies ColDef<GridRow>[] as ColDef<GridRow>[]).map((col) => {
+      // The person's own width for a column they resized (not for the one that fills the rest).
+      const saved = widths.current[col.colId ?? col.field ?? ''];
+      return saved && !col.flex && col.resizable !== false ? { ...col, width: saved } : col;
+    });
   }, [readOnly, presenceOf, presenceStyle, markOf, narrow]);
+  const onColumnResized = useCallback(
+    (e: ColumnResizedEvent<GridRow>) => {
+      if (!e.finished || e.source !== 'uiColumnResized' || !widthsOf) return;
+      for (const column of e.columns ?? []) {
+        if (!column.getColDef().flex) widths.current[column.getColId()] = column.getActualWidth();
+      }
+      writeSetting(widthsOf, 'grid.columnWidths', widths.current);
+    },
+    [widthsOf],
+  );
 
   /** Writes values into the document as one edit of this person (one undo step). */
   const write = useCallback(
@@ -952,6 +976,9 @@ export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGri
       api.current = e.api;
       indexColumns();
       showDocumentNow.current();
+      // Filters set before the grid was ready (the person's kept ones, at once): AG Grid asked the external filter
+      // when it started, before the effect above set them, and asks again only when told.
+      if (isFilterPresent()) e.api.onFilterChanged();
     },
     [indexColumns],
   );
@@ -1003,6 +1030,7 @@ export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGri
           onFilterChanged={onRowsReordered}
           onSortChanged={onRowsReordered}
           onDisplayedColumnsChanged={onColumnsChanged}
+          onColumnResized={onColumnResized}
           defaultColDef={defaultColumn}
         />
       </div>

@@ -27,6 +27,11 @@ import { PlanPicker, usePlanChoice } from '../common/planChoice';
 import { SpreadsheetExport } from './SpreadsheetExport';
 import { SpreadsheetImport } from './SpreadsheetImport';
 import { localCopyName, useLocalCopy } from './useLocalCopy';
+import { usePersonalSetting } from '../common/personalSettings';
+
+const NO_FILTERS: Filters = { region: '', category: '', quarter: '' };
+const isFilters = (value: unknown): value is Filters =>
+  typeof value === 'object' && value !== null && ['region', 'category', 'quarter'].every((k) => typeof (value as Record<string, unknown>)[k] === 'string');
 import { CellHistoryPopover } from './CellHistoryPopover';
 import { useCellHistory } from './useCellHistory';
 import { LineFocusBanner, useLineFocus } from '../review/lineFocus';
@@ -146,7 +151,8 @@ function UnitBudget({ planId, planName, unitCode, unitName, units, planPicker, p
   const [submit] = useMutation(SubmitBudgetDocument);
   const grid = useGridDocument(`budget:${planId}:${unitCode}`, token, me);
   const gridRef = useRef<BudgetGridHandle>(null);
-  const [filters, setFilters] = useState<Filters>({ region: '', category: '', quarter: '' });
+  // The person's last filters, kept in this browser (common/personalSettings.ts); one the unit lacks is dropped below.
+  const [storedFilters, setFilters] = usePersonalSetting<Filters>(me.email, 'grid.filters', NO_FILTERS, isFilters);
   const [visible, setVisible] = useState<GridRow[]>([]);
   const { notices, notify, dismiss } = useNotices();
   // Colleagues' overwrites of this person's values marked on the grid until seen, and a cell's history popover.
@@ -161,6 +167,17 @@ function UnitBudget({ planId, planName, unitCode, unitName, units, planPicker, p
     const distinct = (pick: (l: (typeof all)[number]) => string) => [...new Set(all.map(pick))];
     return { regions: distinct((l) => l.region), categories: distinct((l) => l.productCategory), quarters: distinct((l) => l.quarter).sort() };
   }, [lines.data]);
+  const filters = useMemo<Filters>(
+    () =>
+      lines.data
+        ? {
+            region: options.regions.includes(storedFilters.region) ? storedFilters.region : '',
+            category: options.categories.includes(storedFilters.category) ? storedFilters.category : '',
+            quarter: options.quarters.includes(storedFilters.quarter) ? storedFilters.quarter : '',
+          }
+        : NO_FILTERS,
+    [lines.data, options, storedFilters],
+  );
   const onVisibleRows = useCallback((rows: GridRow[]) => setVisible(rows), []);
   // Back live after a disconnect (a server restart, say): lines added or removed meanwhile were not heard (a
   // subscription replays nothing), so the rows are read again.
@@ -253,6 +270,7 @@ function UnitBudget({ planId, planName, unitCode, unitName, units, planPicker, p
           grid={grid}
           readOnly={readOnly}
           filters={filters}
+          widthsOf={me.email}
           onNotice={notify}
           onVisibleRows={onVisibleRows}
           cellMarks={history.cellMarks}

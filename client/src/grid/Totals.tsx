@@ -5,7 +5,7 @@
  */
 import { useState } from 'react';
 import type { GridRow } from './BudgetGrid';
-import { formatAmount, formatPercent } from './cells';
+import { formatAmount, formatPercent, withUnit } from './cells';
 import { consolidate, DIMENSION_LABEL, type Dimension } from '../consolidated/grouping';
 import { FigureCells, FigureHeaders } from '../consolidated/figures';
 
@@ -41,10 +41,10 @@ export function Totals({ rows }: { rows: GridRow[] }) {
   return (
     <div aria-label="Totals">
       <div className="totals" data-testid="totals">
-        <Total label="Budget amount" value={formatAmount(budget)} />
-        <Total label="Prior year actual" value={formatAmount(prior)} />
-        <Total label="Variance vs PY (budgeted lines)" value={variance(rows)} />
-        <Total label="Forecast sales" value={formatAmount(forecast)} />
+        <Total label={withUnit('Budget amount')} value={formatAmount(budget)} />
+        <Total label={withUnit('Prior year actual')} value={formatAmount(prior)} />
+        <Total label={withUnit('Variance vs PY (budgeted lines)')} value={variance(rows)} />
+        <Total label={withUnit('Forecast sales')} value={formatAmount(forecast)} />
         <Total label="Lines with a budget" value={`${filled} of ${rows.length}`} />
       </div>
       <SubtotalsTable rows={rows} />
@@ -53,10 +53,10 @@ export function Totals({ rows }: { rows: GridRow[] }) {
           <thead>
             <tr>
               <th>Quarter</th>
-              <th className="num">Budget amount</th>
-              <th className="num">Prior year actual</th>
-              <th className="num">Variance (budgeted lines)</th>
-              <th className="num">Forecast sales</th>
+              <th className="num">{withUnit('Budget amount')}</th>
+              <th className="num">{withUnit('Prior year actual')}</th>
+              <th className="num">{withUnit('Variance (budgeted lines)')}</th>
+              <th className="num">{withUnit('Forecast sales')}</th>
             </tr>
           </thead>
           <tbody>

@@ -5,21 +5,30 @@ export interface UnitTotals {
   budget: number;
   /** Sum of last year's actuals over the unit's lines. */
   priorYear: number;
-  /** budget - priorYear, and as a share of priorYear (null when there is no last year to compare with). */
+  /**
+   * The budget against last year over the budgeted lines only, and as a share of that (null when those lines
+   * had no last year to compare with).
+   */
   variance: number;
   variancePct: number | null;
 }
 
 export function unitTotals(lines: readonly { businessUnit: { code: string }; budgetAmount?: number | null; priorYearActual?: number | null }[]): Map<string, UnitTotals> {
-  const sums = new Map<string, { budget: number; priorYear: number }>();
+  // The variance compares the budget with last year over the lines that have a budget, as the grid's totals and
+  // the consolidated view do: 12 of 120 lines budgeted is not an 84% cut.
+  const sums = new Map<string, { budget: number; priorYear: number; priorOfBudgeted: number }>();
   for (const line of lines) {
-    const sum = sums.get(line.businessUnit.code) ?? { budget: 0, priorYear: 0 };
+    const sum = sums.get(line.businessUnit.code) ?? { budget: 0, priorYear: 0, priorOfBudgeted: 0 };
     sum.budget += line.budgetAmount ?? 0;
     sum.priorYear += line.priorYearActual ?? 0;
+    if (line.budgetAmount !== null && line.budgetAmount !== undefined) sum.priorOfBudgeted += line.priorYearActual ?? 0;
     sums.set(line.businessUnit.code, sum);
   }
   return new Map(
-    [...sums].map(([code, { budget, priorYear }]) => [code, { budget, priorYear, variance: budget - priorYear, variancePct: priorYear ? (budget - priorYear) / priorYear : null }]),
+    [...sums].map(([code, { budget, priorYear, priorOfBudgeted }]) => [
+      code,
+      { budget, priorYear, variance: budget - priorOfBudgeted, variancePct: priorOfBudgeted ? (budget - priorOfBudgeted) / priorOfBudgeted : null },
+    ]),
   );
 }
 

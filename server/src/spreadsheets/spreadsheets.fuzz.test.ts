@@ -126,8 +126,10 @@ describe('CSV import fuzz', () => {
           expect(after).toEqual(before);
           return;
         }
-        expect(Object.keys(answer).sort()).toEqual(['applied', 'rejected', 'unchanged']);
+        expect(Object.keys(answer).sort()).toEqual(['applied', 'changes', 'rejected', 'unchanged']);
         expect(Number.isInteger(answer.applied) && answer.applied >= 0).toBe(true);
+        // The cells it lists for an undo are exactly the applied ones, each of a line of the leader's unit.
+        expect(answer.changes).toHaveLength(answer.applied);
         expect(Number.isInteger(answer.unchanged) && answer.unchanged >= 0).toBe(true);
         // Exactly the applied cells were written, each with its audit entry.
         expect(after.audits - before.audits).toBe(answer.applied);
