@@ -21,7 +21,7 @@ import { ErrorMessage, Loading } from '../common/Status';
 import { PlanPicker, usePlanChoice } from '../common/planChoice';
 import { download, toCsv } from '../common/csv';
 import { consolidate, DIMENSION_LABEL, variance, type Dimension, type Figures, type LineFigures } from './grouping';
-import { FigureCells, FigureHeaders } from './figures';
+import { FigureCells, FigureHeaders, TotalsFoot } from './figures';
 
 const DIMENSIONS = Object.keys(DIMENSION_LABEL) as Dimension[];
 const isDimension = (value: string | null): value is Dimension => value !== null && (DIMENSIONS as string[]).includes(value);
@@ -158,12 +158,7 @@ function ConsolidatedTable({ planId, planName, first, second }: { planId: string
               );
             })}
           </tbody>
-          <tfoot>
-            <tr data-testid="consolidated-total">
-              <th scope="row">Total</th>
-              <FigureCells figures={result.total} quarters={result.quarters} />
-            </tr>
-          </tfoot>
+          <TotalsFoot total={result.total} quarters={result.quarters} testId="consolidated-total" />
         </table>
       </div>
     </>

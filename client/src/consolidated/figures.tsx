@@ -34,3 +34,15 @@ export function FigureCells({ figures, quarters }: { figures: Figures; quarters:
     </>
   );
 }
+
+/** The table's foot: the totals of every row, in the same columns. */
+export function TotalsFoot({ total, quarters, testId }: { total: Figures; quarters: string[]; testId?: string }) {
+  return (
+    <tfoot>
+      <tr data-testid={testId}>
+        <th scope="row">Total</th>
+        <FigureCells figures={total} quarters={quarters} />
+      </tr>
+    </tfoot>
+  );
+}

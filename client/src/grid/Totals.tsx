@@ -7,7 +7,7 @@ import { useState } from 'react';
 import type { GridRow } from './BudgetGrid';
 import { formatAmount, formatPercent, withUnit } from './cells';
 import { consolidate, DIMENSION_LABEL, type Dimension } from '../consolidated/grouping';
-import { FigureCells, FigureHeaders } from '../consolidated/figures';
+import { FigureCells, FigureHeaders, TotalsFoot } from '../consolidated/figures';
 
 type Subtotals = 'none' | 'productCategory' | 'region' | 'productCategory+region' | 'region+productCategory';
 const SUBTOTALS: { value: Subtotals; label: string }[] = [
@@ -125,12 +125,7 @@ function SubtotalsTable({ rows }: { rows: GridRow[] }) {
               </tr>
             ))}
           </tbody>
-          <tfoot>
-            <tr>
-              <th scope="row">Total</th>
-              <FigureCells figures={result.total} quarters={result.quarters} />
-            </tr>
-          </tfoot>
+          <TotalsFoot total={result.total} quarters={result.quarters} />
         </table>
       )}
     </div>
