@@ -14,7 +14,6 @@ import { SessionContext } from './auth/MeContext';
 import { clearSession, endTokenOnServer, loadSession, saveSession, type Session, type SignOutReason } from './auth/session';
 import { SignInPage } from './auth/SignInPage';
 import { useSessionRenewal } from './auth/useSessionRenewal';
-import { clearLocalCopies } from './grid/useLocalCopy';
 import { SetPasswordPage } from './auth/SetPasswordPage';
 import { MeDocument } from './graphql/generated';
 import { Shell } from './layout/Shell';
@@ -71,7 +70,8 @@ function App() {
     if (current) endTokenOnServer(current.token);
     // Grid copies kept for offline work stay through an expiry (signing in again brings the edits back), not
     // through a sign-out or a refused token (deactivated, signed out elsewhere): no budget left on the machine.
-    if (why !== 'expired') void clearLocalCopies();
+    // Imported here: y-indexeddb and Yjs come with the grid, not with the sign-in page.
+    if (why !== 'expired') void import('./grid/useLocalCopy').then((m) => m.clearLocalCopies());
     clearSession();
     setSession(null);
     setReason(why);

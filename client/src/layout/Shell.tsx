@@ -3,8 +3,8 @@
  * sign-out. The top bar holds the daily work (grid, workflows, submissions, audit log) and one "Admin" entry;
  * the administration sections (people, sign-ins, organisations, plans, activity, webhooks, integrations) have
  * their own navigation, a second row under the top bar on those pages only, so the top bar stays one short row.
- * The views other than the grid load on first open (React.lazy), so that their libraries (rjsf,
- * recharts, csv-stringify) stay out of the sign-in and grid bundle.
+ * Every view loads on first open (React.lazy), so that its libraries (AG Grid and Yjs for the grid, rjsf,
+ * recharts, csv-stringify) stay out of the sign-in page, the monitor and each other's downloads.
  */
 import { lazy, Suspense } from 'react';
 import { Link, NavLink, Navigate, Route, Routes, useLocation } from 'react-router';
@@ -13,13 +13,13 @@ import { ErrorBoundary } from '../common/ErrorBoundary';
 import { Loading } from '../common/Status';
 import { useSession } from '../auth/MeContext';
 import { roleLabel } from '../common/format';
-import { GridPage } from '../grid/GridPage';
 import { WaitingForAccess } from '../auth/WaitingForAccess';
 import { NotificationBell } from '../notifications/NotificationBell';
 
-// The grid is where most people work, and comes with the app. The other views load when first opened, each
-// with the libraries only it uses (the workflow forms' @rjsf, the submission chart's recharts, the audit
-// export's csv-stringify), so that signing in and the grid do not download them.
+// Each view loads when first opened, with the libraries only it uses: the grid's AG Grid (1.2 MB) and Yjs, the
+// workflow forms' @rjsf, the submission chart's recharts, the audit export's csv-stringify. Signing in and the
+// workflow monitor download no grid; the grid downloads no forms or charts (issue 16).
+const GridPage = lazy(() => import('../grid/GridPage').then((m) => ({ default: m.GridPage })));
 const WorkflowsPage = lazy(() => import('../workflows/WorkflowsPage').then((m) => ({ default: m.WorkflowsPage })));
 const AccountPage = lazy(() => import('../auth/AccountPage').then((m) => ({ default: m.AccountPage })));
 const UsersPage = lazy(() => import('../admin/UsersPage').then((m) => ({ default: m.UsersPage })));
