@@ -1,5 +1,6 @@
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
+import { precompress } from './scripts/precompress';
 
 /**
  * Libraries in chunks of their own: they change far less often than the app, so a deploy invalidates only the
@@ -22,9 +23,10 @@ const VENDOR_CHUNKS = [
   },
 ];
 
-// The server serves client/dist at `/` in production; `vite` alone proxies the API to a running server.
+// The server serves client/dist at `/` in production, each file's .br or .gz copy (scripts/precompress.ts) where the
+// browser accepts it; `vite` alone proxies the API to a running server.
 export default defineConfig({
-  plugins: [react()],
+  plugins: [react(), precompress()],
   server: {
     proxy: {
       '/graphql': { target: 'http://127.0.0.1:4000', ws: true },
