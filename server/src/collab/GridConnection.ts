@@ -12,23 +12,27 @@
  * - Backpressure: a client that does not read what it is sent stops being read from once more than
  *   HIGH_WATER_BYTES wait to be sent (its questions, sync step 1 and query awareness, are answered once, when
  *   it has caught up); beyond MAX_UNSENT_BYTES it is closed (CloseCode.TryAgainLater).
- * - Ping every 30 s; a connection that missed a pong is terminated. It closes with CloseCode.Unauthorized when
- *   its token expires.
+ * - Kept alive and timed out by the server's sweeps (GridServer: one ping sweep every 30 s for all connections, a
+ *   connection that missed a pong is terminated; one timer for the earliest token expiry, a connection closes
+ *   with CloseCode.Unauthorized when its token expires), not by timers of its own.
+ *
+ * Memory: an idle connection is what most of a server's connections are, so it holds little: no closure, timer or
+ * object of its own (the socket's listeners are shared functions, `this` being the socket; the connection is the
+ * origin and the writer of its changes itself), and what only a busy or misbehaving client needs (presence and
+ * sync pacing, backpressure, refusal logging) in `Pacing`, made on first use.
  *
  * Close codes are the contract's (schema/codes.ts), shared with the client.
  */
 import type { WebSocket } from 'ws';
 import { CloseCode } from '../../../schema/codes.js';
-import { directFrameWriter, type FrameWriter } from '../internals/wsSender.js';
+import { writeFrameDirect } from '../internals/wsSender.js';
 import type { Viewer } from '../policies/viewer.js';
 import type { GridDocument, GridPeer } from './GridDocument.js';
 import type { Writer } from './clientIds.js';
-import type { ConnectionOrigin } from './origins.js';
+import type { Author, ConnectionOrigin } from './origins.js';
 import { PresenceError, type PresenceIdentity, type VettedAwareness } from './presence.js';
 import { decodeClientMessage, encodeAwareness, encodeSyncStep1, encodeSyncStep2, ProtocolError } from './protocol.js';
 
-const PING_INTERVAL_MS = 30_000;
-const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Above this many unsent bytes, nothing more is read from the client until it catches up. */
 export const HIGH_WATER_BYTES = 1024 * 1024;
 /** Above this many unsent bytes (broadcasts keep coming), the connection is closed (CloseCode.TryAgainLater). */
@@ -40,51 +44,69 @@ export const PRESENCE_INTERVAL_MS = 100;
 /** At most one sync request (for dropped, incomplete updates) per connection this often. */
 const SYNC_REQUEST_INTERVAL_MS = 1000;
 
+/** What a connection tells its server; one object for all of a server's connections. */
 export interface ConnectionEvents {
   onAccepted(count: number): void;
   /** Changes refused: counted every time; `detail` is given at most once a minute per connection (for the log). */
-  onRejected(count: number, detail: { refused: string[]; since: number } | null): void;
+  onRejected(connection: GridConnection, count: number, detail: { refused: string[]; since: number } | null): void;
   onClosed(connection: GridConnection): void;
+  /** The connection's token expires at `atMs` (ms since the epoch): the server closes it then (`expire`). */
+  expiresAt(atMs: number): void;
 }
 
-export class GridConnection implements GridPeer {
+/** The connection a socket carries, for the shared listeners below. */
+const CONNECTION = Symbol('gridConnection');
+type ConnectedSocket = WebSocket & { [CONNECTION]?: GridConnection };
+
+function onSocketMessage(this: ConnectedSocket, data: Buffer, isBinary: boolean): void {
+  this[CONNECTION]?.receive(data, isBinary);
+}
+function onSocketPong(this: ConnectedSocket): void {
+  const connection = this[CONNECTION];
+  if (connection) connection.alive = true;
+}
+function onSocketClose(this: ConnectedSocket): void {
+  this[CONNECTION]?.cleanup();
+}
+function onSocketError(this: ConnectedSocket): void {
+  this[CONNECTION]?.close(CloseCode.BadRequest, 'socket error');
+}
+
+/** State only a busy or misbehaving client needs: made on first use, dropped with the connection. */
+interface Pacing {
+  /** Presence waiting for its slot (the latest one the client sent), and its timer. */
+  waitingPresence?: VettedAwareness;
+  presenceTimer?: NodeJS.Timeout;
+  lastPresenceAt: number;
+  syncTimer?: NodeJS.Timeout;
+  lastSyncRequestAt: number;
+  /** Backpressure: set while the client is not read from; questions that arrived meanwhile, answered once it caught up. */
+  drainTimer?: NodeJS.Timeout;
+  deferredSyncStep1?: Uint8Array;
+  deferredQueryAwareness?: boolean;
+  /** Refusals not logged yet, and when the last log line was written. */
+  unloggedRefusals: string[];
+  unloggedCount: number;
+  lastRefusalLogAt: number;
+}
+
+export class GridConnection implements GridPeer, ConnectionOrigin, Writer {
   presenceId?: number;
-  readonly origin: ConnectionOrigin;
-  readonly writer: Writer;
-  private pingTimer?: NodeJS.Timeout;
-  private expiryTimer?: NodeJS.Timeout;
-  private drainTimer?: NodeJS.Timeout;
-  private presenceTimer?: NodeJS.Timeout;
-  private syncTimer?: NodeJS.Timeout;
-  private alive = true;
+  /** Answered the last ping (the server's keep-alive sweep). */
+  alive = true;
   private started = false;
   private closed = false;
-  private paused = false;
-  /** Questions that arrived while the client was not reading: answered once it has caught up. */
-  private deferred: { syncStep1?: Uint8Array; queryAwareness?: boolean } = {};
-  /** Presence waiting for its slot (the latest one the client sent). */
-  private waitingPresence?: VettedAwareness;
-  private lastPresenceAt = 0;
-  private lastSyncRequestAt = 0;
-  /** Refusals not logged yet, and when the last log line was written. */
-  private unloggedRefusals: string[] = [];
-  private unloggedCount = 0;
-  private lastRefusalLogAt = 0;
-  /** Writes a pre-framed broadcast straight to the socket (internals/wsSender.ts); undefined: through ws. */
-  private readonly writeFramed?: FrameWriter;
+  private pacing?: Pacing;
 
   constructor(
     private readonly socket: WebSocket,
     private currentViewer: Viewer,
-    readonly identity: PresenceIdentity,
+    /** Their name as others see it next to their cursor. */
+    private readonly displayName: string,
     readonly document: GridDocument,
     private readOnly: boolean,
     private readonly events: ConnectionEvents,
-  ) {
-    this.writer = { userId: currentViewer.userId, connection: this };
-    this.origin = { kind: 'connection', author: { userId: currentViewer.userId, source: 'GRID' }, writer: this.writer };
-    this.writeFramed = directFrameWriter(socket);
-  }
+  ) {}
 
   /** Who is connected, with the rights they have now. */
   get viewer(): Viewer {
@@ -95,9 +117,33 @@ export class GridConnection implements GridPeer {
     return this.currentViewer.userId;
   }
 
+  /** Who the person is, for their presence (presence.ts). */
+  get identity(): PresenceIdentity {
+    return { name: this.displayName, email: this.currentViewer.email };
+  }
+
+  // The connection is the origin of the changes it applies (origins.ts) and the writer of its client ids
+  // (clientIds.ts): no object of their own per connection.
+  get kind(): 'connection' {
+    return 'connection';
+  }
+
+  get author(): Author {
+    return { userId: this.currentViewer.userId, source: 'GRID' };
+  }
+
+  get writer(): Writer {
+    return this;
+  }
+
+  get connection(): object {
+    return this;
+  }
+
   /** The person's role or units changed while connected. */
   updateViewer(viewer: Viewer, readOnly: boolean): void {
     this.currentViewer = viewer;
+    this.events.expiresAt(viewer.expiresAt * 1000);
     this.setReadOnly(readOnly);
   }
 
@@ -125,19 +171,30 @@ export class GridConnection implements GridPeer {
     this.send(encodeSyncStep1(this.document.doc));
     const present = [...this.document.awareness.getStates().keys()];
     if (present.length > 0) this.send(encodeAwareness(this.document.awareness, present));
-    this.socket.on('message', (data, isBinary) => this.receive(data as Buffer, isBinary));
-    this.socket.on('pong', () => {
-      this.alive = true;
-    });
-    this.socket.on('close', () => this.cleanup());
-    this.socket.on('error', () => this.close(CloseCode.BadRequest, 'socket error'));
-    this.pingTimer = setInterval(() => {
-      if (!this.alive) return this.socket.terminate();
-      this.alive = false;
-      this.socket.ping();
-    }, PING_INTERVAL_MS);
-    this.scheduleExpiry();
+    const socket = this.socket as ConnectedSocket;
+    socket[CONNECTION] = this;
+    socket.on('message', onSocketMessage);
+    socket.on('pong', onSocketPong);
+    socket.on('close', onSocketClose);
+    socket.on('error', onSocketError);
+    if (this.expired()) return;
+    this.events.expiresAt(this.currentViewer.expiresAt * 1000);
     for (const frame of buffered) this.handle(frame);
+  }
+
+  /** The server's keep-alive sweep: terminates a connection that did not answer the last ping, pings the others. */
+  keepAlive(): void {
+    if (this.closed) return;
+    if (!this.alive) return this.socket.terminate();
+    this.alive = false;
+    this.socket.ping();
+  }
+
+  /** Closes the connection (CloseCode.Unauthorized) once its token has expired; says whether it did. */
+  expired(now = Date.now()): boolean {
+    if (this.closed || this.currentViewer.expiresAt * 1000 > now) return false;
+    this.close(CloseCode.Unauthorized, 'token expired');
+    return true;
   }
 
   send(frame: Uint8Array): void {
@@ -157,7 +214,7 @@ export class GridConnection implements GridPeer {
    */
   sendFramed(message: Uint8Array, framed: Buffer): void {
     if (this.closed || this.socket.readyState !== 1 /* OPEN */) return;
-    if (!this.writeFramed?.(framed)) this.socket.send(message);
+    if (!writeFrameDirect(this.socket, framed)) this.socket.send(message);
     this.checkBackpressure();
   }
 
@@ -168,9 +225,18 @@ export class GridConnection implements GridPeer {
     this.cleanup();
   }
 
-  private receive(data: Buffer, isBinary: boolean): void {
+  /** A frame from the socket (its shared 'message' listener). */
+  receive(data: Buffer, isBinary: boolean): void {
     if (!isBinary) return this.close(CloseCode.BadRequest, 'binary frames only');
     this.handle(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  }
+
+  private get paused(): boolean {
+    return this.pacing?.drainTimer !== undefined;
+  }
+
+  private paced(): Pacing {
+    return (this.pacing ??= { lastPresenceAt: 0, lastSyncRequestAt: 0, unloggedRefusals: [], unloggedCount: 0, lastRefusalLogAt: 0 });
   }
 
   private handle(frame: Uint8Array): void {
@@ -179,7 +245,7 @@ export class GridConnection implements GridPeer {
       const message = decodeClientMessage(frame);
       switch (message.kind) {
         case 'syncStep1':
-          if (this.paused) this.deferred.syncStep1 = message.stateVector;
+          if (this.paused) this.paced().deferredSyncStep1 = message.stateVector;
           else this.send(encodeSyncStep2(this.document.doc, message.stateVector));
           break;
         case 'syncStep2':
@@ -187,10 +253,11 @@ export class GridConnection implements GridPeer {
           // Dropped: never applied, broadcast or stored. A frozen document (a submission in progress) counts as
           // read-only for everyone, even before the submission's status reaches this connection.
           if (this.readOnly || this.document.frozen) break;
-          const result = this.document.applyClientUpdate(message.update, this.origin, message.kind);
+          const result = this.document.applyClientUpdate(message.update, this, message.kind);
           if (result.accepted > 0) this.events.onAccepted(result.accepted);
-          const refused = [...result.foreignClientIds.map((id) => `<client id ${id} held by another connection>`), ...result.rejected];
-          if (refused.length > 0) this.refused(refused);
+          if (result.foreignClientIds.length > 0 || result.rejected.length > 0) {
+            this.refused([...result.foreignClientIds.map((id) => `<client id ${id} held by another connection>`), ...result.rejected]);
+          }
           if (result.missing) this.requestSync();
           break;
         }
@@ -198,7 +265,7 @@ export class GridConnection implements GridPeer {
           this.presence(message.update);
           break;
         case 'queryAwareness':
-          if (this.paused) this.deferred.queryAwareness = true;
+          if (this.paused) this.paced().deferredQueryAwareness = true;
           else this.answerQueryAwareness();
           break;
       }
@@ -219,43 +286,46 @@ export class GridConnection implements GridPeer {
   private presence(update: Uint8Array): void {
     const vetted = this.document.vetPeerAwareness(update, this);
     if (!vetted) return;
-    const wait = this.lastPresenceAt + PRESENCE_INTERVAL_MS - Date.now();
-    if (wait <= 0 && !this.presenceTimer) return this.applyPresence(vetted);
-    this.waitingPresence = vetted;
-    this.presenceTimer ??= setTimeout(() => {
-      this.presenceTimer = undefined;
-      const waiting = this.waitingPresence;
-      this.waitingPresence = undefined;
+    const pacing = this.paced();
+    const wait = pacing.lastPresenceAt + PRESENCE_INTERVAL_MS - Date.now();
+    if (wait <= 0 && !pacing.presenceTimer) return this.applyPresence(vetted);
+    pacing.waitingPresence = vetted;
+    pacing.presenceTimer ??= setTimeout(() => {
+      pacing.presenceTimer = undefined;
+      const waiting = pacing.waitingPresence;
+      pacing.waitingPresence = undefined;
       if (waiting && !this.closed) this.applyPresence(waiting);
     }, Math.max(wait, 0));
   }
 
   private applyPresence(vetted: VettedAwareness): void {
-    this.lastPresenceAt = Date.now();
+    this.paced().lastPresenceAt = Date.now();
     this.document.applyPeerAwareness(vetted, this);
   }
 
   /** Part of an update could not be integrated (see GridDocument): ask the client for what the server lacks. */
   private requestSync(): void {
-    if (this.syncTimer) return;
-    const wait = Math.max(0, this.lastSyncRequestAt + SYNC_REQUEST_INTERVAL_MS - Date.now());
-    this.syncTimer = setTimeout(() => {
-      this.syncTimer = undefined;
-      this.lastSyncRequestAt = Date.now();
+    const pacing = this.paced();
+    if (pacing.syncTimer) return;
+    const wait = Math.max(0, pacing.lastSyncRequestAt + SYNC_REQUEST_INTERVAL_MS - Date.now());
+    pacing.syncTimer = setTimeout(() => {
+      pacing.syncTimer = undefined;
+      pacing.lastSyncRequestAt = Date.now();
       this.send(encodeSyncStep1(this.document.doc));
     }, wait);
   }
 
   /** Counts refusals; the detail goes to the log at most once a minute per connection, so a client cannot flood it. */
   private refused(refused: string[]): void {
-    this.unloggedCount += refused.length;
-    if (this.unloggedRefusals.length < 10) this.unloggedRefusals.push(...refused.slice(0, 10 - this.unloggedRefusals.length));
+    const pacing = this.paced();
+    pacing.unloggedCount += refused.length;
+    if (pacing.unloggedRefusals.length < 10) pacing.unloggedRefusals.push(...refused.slice(0, 10 - pacing.unloggedRefusals.length));
     const now = Date.now();
-    if (now - this.lastRefusalLogAt < 60_000) return this.events.onRejected(refused.length, null);
-    this.events.onRejected(refused.length, { refused: this.unloggedRefusals, since: this.unloggedCount });
-    this.lastRefusalLogAt = now;
-    this.unloggedRefusals = [];
-    this.unloggedCount = 0;
+    if (now - pacing.lastRefusalLogAt < 60_000) return this.events.onRejected(this, refused.length, null);
+    this.events.onRejected(this, refused.length, { refused: pacing.unloggedRefusals, since: pacing.unloggedCount });
+    pacing.lastRefusalLogAt = now;
+    pacing.unloggedRefusals = [];
+    pacing.unloggedCount = 0;
   }
 
   /** What waits to be sent to this client: ws's queue and the TCP socket's buffer. */
@@ -268,37 +338,33 @@ export class GridConnection implements GridPeer {
     if (unsent <= HIGH_WATER_BYTES) return;
     if (unsent > MAX_UNSENT_BYTES) return this.close(CloseCode.TryAgainLater, 'not reading');
     if (this.paused) return;
-    this.paused = true;
     this.socket.pause();
-    this.drainTimer = setInterval(() => this.resumeIfDrained(), DRAIN_CHECK_MS);
+    this.paced().drainTimer = setInterval(() => this.resumeIfDrained(), DRAIN_CHECK_MS);
   }
 
   private resumeIfDrained(): void {
-    if (this.closed || this.unsent > HIGH_WATER_BYTES / 4) return;
-    clearInterval(this.drainTimer);
-    this.drainTimer = undefined;
-    this.paused = false;
-    const { syncStep1, queryAwareness } = this.deferred;
-    this.deferred = {};
-    if (syncStep1) this.send(encodeSyncStep2(this.document.doc, syncStep1));
-    if (queryAwareness) this.answerQueryAwareness();
+    const pacing = this.pacing;
+    if (this.closed || !pacing || this.unsent > HIGH_WATER_BYTES / 4) return;
+    clearInterval(pacing.drainTimer);
+    pacing.drainTimer = undefined;
+    const { deferredSyncStep1, deferredQueryAwareness } = pacing;
+    pacing.deferredSyncStep1 = undefined;
+    pacing.deferredQueryAwareness = undefined;
+    if (deferredSyncStep1) this.send(encodeSyncStep2(this.document.doc, deferredSyncStep1));
+    if (deferredQueryAwareness) this.answerQueryAwareness();
     if (!this.paused) this.socket.resume();
   }
 
-  private scheduleExpiry(): void {
-    const remaining = this.viewer.expiresAt * 1000 - Date.now();
-    if (remaining <= 0) return this.close(CloseCode.Unauthorized, 'token expired');
-    this.expiryTimer = setTimeout(() => this.scheduleExpiry(), Math.min(remaining, MAX_TIMER_MS));
-  }
-
-  private cleanup(): void {
+  /** The socket closed (its shared 'close' listener) or we closed it: lets go of everything, once. */
+  cleanup(): void {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.pingTimer);
-    clearTimeout(this.expiryTimer);
-    clearInterval(this.drainTimer);
-    clearTimeout(this.presenceTimer);
-    clearTimeout(this.syncTimer);
+    const pacing = this.pacing;
+    if (pacing) {
+      clearInterval(pacing.drainTimer);
+      clearTimeout(pacing.presenceTimer);
+      clearTimeout(pacing.syncTimer);
+    }
     this.events.onClosed(this);
   }
 }

@@ -45,7 +45,7 @@ import { onEvent, type EventBus } from '../realtime/eventBus.js';
 import type { SessionTopics } from '../realtime/sessionEvents.js';
 import { CELLS_MAP, cellKey } from './cellRules.js';
 import { formatDocName, parseDocName } from './docName.js';
-import { GridConnection } from './GridConnection.js';
+import { GridConnection, type ConnectionEvents } from './GridConnection.js';
 import { GridDocument } from './GridDocument.js';
 import { GridProjection } from './gridProjection.js';
 import { GridRelay, type RelayedDocument } from './gridRelay.js';
@@ -57,6 +57,9 @@ import type { GridMetrics } from './gridMetrics.js';
 
 /** Largest frame a client may send; a bigger one closes that connection (CloseCode.MessageTooBig). */
 export const MAX_FRAME_BYTES = 1024 * 1024;
+/** How often every connection is pinged; one that did not answer the last ping is terminated. */
+const KEEPALIVE_INTERVAL_MS = 30_000;
+const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Frames, and bytes, accepted from a connection while its document is still loading. */
 const MAX_BUFFERED_FRAMES = 100;
 const MAX_BUFFERED_BYTES = 2 * MAX_FRAME_BYTES;
@@ -94,7 +97,8 @@ export interface GridServerOptions {
 }
 
 export class GridServer implements LiveDocuments {
-  readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+  // No client tracking: the documents know their connections, and ws's would cost every socket a listener.
+  readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, clientTracking: false });
   private readonly store: GridStore;
   private readonly projection: GridProjection;
   private readonly relay?: GridRelay;
@@ -106,6 +110,13 @@ export class GridServer implements LiveDocuments {
   /** The cell-change counters, resolved once rather than by labels on every update. */
   private readonly acceptedChanges: { inc(value: number): void };
   private readonly rejectedChanges: { inc(value: number): void };
+  /** What every connection tells us: one object for all of them (a connection holds no closure of its own). */
+  private readonly connectionEvents: ConnectionEvents;
+  /** One keep-alive sweep for every connection, rather than a timer each. */
+  private readonly keepAliveTimer: NodeJS.Timeout;
+  /** One timer for the earliest token expiry among the connections, and when that is (ms since the epoch). */
+  private expiryTimer?: NodeJS.Timeout;
+  private nextExpiryAt = Infinity;
 
   constructor(private readonly options: GridServerOptions) {
     this.store = new GridStore(options.em, options.log, { ...DEFAULT_STORE_OPTIONS, ...options.store });
@@ -120,6 +131,50 @@ export class GridServer implements LiveDocuments {
     if (options.redis) this.relay = new GridRelay(options.redis, this.store, options.log);
     options.writer.attachLiveDocuments(this);
     this.unsubscribe = this.followAccessChanges();
+    this.connectionEvents = {
+      onAccepted: (n) => this.acceptedChanges.inc(n),
+      onRejected: (connection, n, detail) => {
+        this.rejectedChanges.inc(n);
+        // At most one line a minute per connection (GridConnection), with the count since the last one.
+        if (detail) this.options.log.info({ docName: connection.document.name, userId: connection.userId, ...detail }, 'grid changes refused');
+      },
+      onClosed: (connection) => {
+        const docName = connection.document.name;
+        const open = this.open.get(docName);
+        if (open?.document === connection.document) open.connections.delete(connection);
+        connection.document.removePeer(connection);
+        this.options.metrics.connections.dec();
+        this.releaseIfIdle(docName);
+      },
+      expiresAt: (atMs) => this.scheduleExpiry(atMs),
+    };
+    // Ping every 30 s; a connection that did not answer the last ping is terminated.
+    this.keepAliveTimer = setInterval(() => this.forEachConnection((c) => c.keepAlive()), KEEPALIVE_INTERVAL_MS);
+    this.keepAliveTimer.unref();
+  }
+
+  private forEachConnection(action: (connection: GridConnection) => void): void {
+    for (const open of this.open.values()) for (const connection of [...open.connections]) action(connection);
+  }
+
+  /** Closes the connections whose token expires at `atMs` or before, then, at the next expiry among the rest. */
+  private scheduleExpiry(atMs: number): void {
+    if (atMs >= this.nextExpiryAt) return;
+    clearTimeout(this.expiryTimer);
+    this.nextExpiryAt = atMs;
+    this.expiryTimer = setTimeout(() => this.expireConnections(), Math.min(Math.max(atMs - Date.now(), 0), MAX_TIMER_MS));
+    this.expiryTimer.unref();
+  }
+
+  private expireConnections(): void {
+    this.expiryTimer = undefined;
+    this.nextExpiryAt = Infinity;
+    const now = Date.now();
+    let next = Infinity;
+    this.forEachConnection((connection) => {
+      if (!connection.expired(now)) next = Math.min(next, connection.viewer.expiresAt * 1000);
+    });
+    if (next !== Infinity) this.scheduleExpiry(next);
   }
 
   /** Handles an HTTP upgrade on /yjs/...: accepts the socket, then authenticates before sending anything. */
@@ -148,9 +203,11 @@ export class GridServer implements LiveDocuments {
       }
       buffered.push(new Uint8Array(data));
     };
+    const markClosed = () => (closedEarly = true);
+    const terminate = () => ws.terminate();
     ws.on('message', buffer);
-    ws.once('close', () => (closedEarly = true));
-    ws.on('error', () => ws.terminate());
+    ws.on('close', markClosed);
+    ws.on('error', terminate);
 
     // A made-up target (`/yjs/%E0%A4%A`) is the client's mistake, told with a close code the stock client
     // understands rather than an HTTP error it would retry for ever.
@@ -178,24 +235,13 @@ export class GridServer implements LiveDocuments {
       this.options.log.error({ err, docName }, 'loading a grid document failed');
       return ws.close(CloseCode.InternalError, 'document unavailable');
     }
+    // The connection has listeners of its own from now on (shared functions, GridConnection): these closures,
+    // and this function's scope with them, must not stay with the socket.
     ws.off('message', buffer);
+    ws.off('close', markClosed);
+    ws.off('error', terminate);
     if (closedEarly || ws.readyState !== ws.OPEN) return this.releaseIfIdle(target.docName);
-    const readOnly = target.rights !== 'write';
-    const identity = { name: target.displayName, email: viewer.email };
-    const connection = new GridConnection(ws, viewer, identity, open.document, readOnly, {
-      onAccepted: (n) => this.acceptedChanges.inc(n),
-      onRejected: (n, detail) => {
-        this.rejectedChanges.inc(n);
-        // At most one line a minute per connection (GridConnection), with the count since the last one.
-        if (detail) this.options.log.info({ docName: target.docName, userId: viewer!.userId, ...detail }, 'grid changes refused');
-      },
-      onClosed: (c) => {
-        open.connections.delete(c);
-        open.document.removePeer(c);
-        this.options.metrics.connections.dec();
-        this.releaseIfIdle(target.docName);
-      },
-    });
+    const connection = new GridConnection(ws, viewer, target.displayName, open.document, target.rights !== 'write', this.connectionEvents);
     open.connections.add(connection);
     this.options.metrics.connections.inc();
     connection.start(buffered);
@@ -643,6 +689,8 @@ export class GridServer implements LiveDocuments {
   async stop(): Promise<void> {
     this.stopping = true;
     this.unsubscribe();
+    clearInterval(this.keepAliveTimer);
+    clearTimeout(this.expiryTimer);
     this.relay?.stop();
     await Promise.all([...this.loading.values()].map((p) => p.catch(() => undefined)));
     for (const open of this.open.values()) {

@@ -14,7 +14,7 @@
  * `websocketFrame`) and the same bytes are written to every socket, about 1 us of JavaScript per receiver
  * (bench/results.md, "What the profiles show", grid fan-out; commit 8170609).
  *
- * Fallback: when ws's internals are not as described, `directFrameWriter` answers undefined and the caller
+ * Fallback: when ws's internals are not as described, `writeFrameDirect` answers false (and `directFrameWriter`, which tests use to check, undefined) and the caller
  * sends through `ws.send`: the same bytes on the wire, only slower. When the sender is busy, the writer answers
  * false and the caller does the same for that message. wsSender.test.ts fails, saying what changed, so that a
  * ws upgrade cannot turn this off (or break the order of messages) unnoticed.
@@ -39,17 +39,24 @@ interface SenderInternals {
 export type FrameWriter = (framed: Buffer) => boolean;
 
 /**
- * A writer of pre-framed messages for `ws`, or undefined when ws's sender is not as this module knows it (then
- * every message goes through `ws.send`). Built once per socket; a write allocates nothing.
+ * Writes one complete websocket frame to `ws`'s TCP socket when ws would itself write at once (its sender idle,
+ * nothing queued), and answers true; answers false, writing nothing, otherwise (or when ws's internals are not
+ * as described): send that message through `ws.send`. A plain function rather than a writer made per socket:
+ * a grid server holds thousands of idle sockets, and a closure each is memory they pay for nothing.
  */
+export function writeFrameDirect(ws: WebSocket, framed: Buffer): boolean {
+  const sender = (ws as unknown as { _sender?: Partial<SenderInternals> | null })._sender;
+  if (!sender || sender._state !== SENDER_IDLE || !Array.isArray(sender._queue) || sender._queue.length !== 0) return false;
+  const socket = tcpSocketOf(ws);
+  if (!socket) return false;
+  socket.write(framed);
+  return true;
+}
+
+/** `writeFrameDirect` bound to one socket; undefined when ws's internals are not as described (see the header). */
 export function directFrameWriter(ws: WebSocket): FrameWriter | undefined {
   const socket = tcpSocketOf(ws);
   const sender = (ws as unknown as { _sender?: Partial<SenderInternals> | null })._sender;
   if (!socket || !sender || sender._state !== SENDER_IDLE || !Array.isArray(sender._queue)) return undefined;
-  const known = sender as SenderInternals;
-  return (framed) => {
-    if (known._state !== SENDER_IDLE || known._queue.length !== 0) return false;
-    socket.write(framed);
-    return true;
-  };
+  return (framed) => writeFrameDirect(ws, framed);
 }

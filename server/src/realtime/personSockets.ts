@@ -14,9 +14,18 @@ import { CloseCode } from '../../../schema/codes.js';
 
 export class PersonSockets {
   private readonly open = new Map<string, Set<WebSocket>>();
+  /** Whose each counted socket is. */
+  private readonly owners = new WeakMap<WebSocket, string>();
+  /** The one 'close' listener of every counted socket (`this` is the socket): no closure per socket. */
+  private readonly forget: (this: WebSocket) => void;
 
   /** @param maxPerPerson sockets one person may hold at once (MAX_SOCKETS_PER_PERSON, default 20). */
-  constructor(readonly maxPerPerson: number) {}
+  constructor(readonly maxPerPerson: number) {
+    const sockets = this;
+    this.forget = function (this: WebSocket) {
+      sockets.release(this);
+    };
+  }
 
   /**
    * Counts `socket` for `userId` until it closes, or closes it with CloseCode.TooManySockets when the person
@@ -34,11 +43,18 @@ export class PersonSockets {
     }
     if (!theirs) this.open.set(userId, (theirs = new Set()));
     theirs.add(socket);
-    socket.once('close', () => {
-      theirs.delete(socket);
-      if (theirs.size === 0 && this.open.get(userId) === theirs) this.open.delete(userId);
-    });
+    this.owners.set(socket, userId);
+    socket.on('close', this.forget); // 'close' comes once: `on` spares the wrapper `once` makes per socket
     return true;
+  }
+
+  private release(socket: WebSocket): void {
+    const userId = this.owners.get(socket);
+    if (userId === undefined) return;
+    this.owners.delete(socket);
+    const theirs = this.open.get(userId);
+    theirs?.delete(socket);
+    if (theirs?.size === 0) this.open.delete(userId);
   }
 
   /** Sockets the person holds now (for tests and metrics). */
