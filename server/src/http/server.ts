@@ -16,8 +16,6 @@
  * each other, so every websocket server is created with `noServer` and handed its own upgrades.
  */
 import http from 'node:http';
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { ApolloServer, HeaderMap } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
@@ -40,6 +38,7 @@ import { refuseUpgrade, requestTarget } from './requestTarget.js';
 import type { Services } from '../services.js';
 import { canReadMetrics, type Metrics } from './metrics.js';
 import { securityHeaders } from './securityHeaders.js';
+import { clientFiles } from './clientFiles.js';
 
 export interface RunningHttpServer {
   server: http.Server;
@@ -247,13 +246,11 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
 
   options.routes?.(app);
 
-  // The web client, with client-side routes falling back to index.html.
-  const indexFile = path.join(config.clientDir, 'index.html');
-  app.use(express.static(config.clientDir, { index: false, maxAge: '1h' }));
-  app.get(/^\/(?!graphql|yjs|auth\/|healthz|readyz|metrics|odata).*/, (_req, res) => {
-    if (fs.existsSync(indexFile)) res.sendFile(indexFile, { maxAge: 0 });
-    else res.type('html').send('<!doctype html><title>Plansync</title><p>Plansync is running. The web client is not built: run <code>npm run build</code>.</p>');
-  });
+  // The web client, with client-side routes falling back to index.html: precompressed copies by Accept-Encoding,
+  // hashed /assets/ immutable for a year, index.html revalidated on every load (clientFiles.ts).
+  const client = clientFiles(config.clientDir);
+  app.use(client.files);
+  app.get(/^\/(?!graphql|yjs|auth\/|healthz|readyz|metrics|odata).*/, client.index);
 
   // Body parser and other request errors: a JSON answer with the contract's code, never an HTML stack.
   app.use((err: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
@@ -271,10 +268,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   };
   server.on('upgrade', (request, socket, head) => {
     // Node takes its own error listener off an upgraded socket: without one, a client resetting the
-    // connection mid-handshake would be an uncaught 'error' event, the end of the process. One shared function,
-    // not a closure: a closure here kept this handler's scope (the request's URL, token included) for the
-    // socket's whole life.
-    socket.on('error', destroySocket);
+    // connection mid-handshake would be an uncaught 'error' event, the end of the process.
+    socket.on('error', () => socket.destroy());
     const target = requestTarget(request.url);
     if (!target) return refuseUpgrade(socket, 400, 'Bad Request');
     const pathname = target.pathname;
@@ -310,9 +305,4 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       server.closeAllConnections?.();
     },
   };
-}
-
-/** An upgraded socket's 'error' listener (`this` is the socket). */
-function destroySocket(this: Duplex): void {
-  this.destroy();
 }
