@@ -21,6 +21,10 @@ import { ErrorBoundary } from './common/ErrorBoundary';
 import { ErrorMessage, Loading } from './common/Status';
 import './styles.css';
 
+// A grid page opened by its address (a bookmark, a link, a reload) starts loading the grid's chunks (AG Grid is most
+// of the download) with the app, not after the profile query and the shell: the same import as Shell's lazy one.
+if (window.location.pathname.startsWith('/grid') && loadSession()) void import('./grid/GridPage');
+
 // Only people who must enrol in two-factor sign-in see it, and it brings the QR code library: loaded then.
 const TotpEnrollmentRequiredPage = lazy(() => import('./auth/AccountPage').then((m) => ({ default: m.TotpEnrollmentRequiredPage })));
 
