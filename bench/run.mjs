@@ -3,7 +3,7 @@
 // machine. A benchmark, not a test: it asserts nothing, it measures and writes bench/results.md and
 // bench/results.json.
 //
-//   node bench/run.mjs [--quick] [--only=grid,fanout,cost,durability,subscriptions,reads,coldstart,scaleout,batch,webhooks,...,gridbrowser]
+//   node bench/run.mjs [--quick] [--only=grid,fanout,cost,durability,subscriptions,reads,coldstart,scaleout,batch,webhooks,...,gridbrowser,clientload]
 //                      [--workers=4] [--grid-clients=light|stock] [--no-wait] [--cpu-prof [--keep-notes]] [--render] [--redis=redis://host:port]
 //
 // It starts its own servers on free ports of 127.0.0.1 (Plansync with a fresh embedded PostgreSQL under a
@@ -60,6 +60,10 @@
 //  gridbrowser    the budget grid page (AG Grid Community) of a unit of 10,000 lines in headless Chromium: time to the
 //                 first rows drawn with their values, JS heap after a forced GC, main-thread time per scroll step;
 //                 reference: the same page on a unit of 120 lines (bench/scenarios/gridBrowser.mjs). Needs client/dist.
+//  clientload     the web client's load in headless Chromium: time from navigation to the first cell value of a
+//                 120-line grid page, cold (empty cache), warm (second visit), reloaded and cold on a 10 Mbit/s link,
+//                 bytes over the wire, the sign-in page's bytes; reference: the same client/dist served the old way
+//                 (express.static, maxAge 1h, uncompressed: bench/reference-client-static.mjs). Needs client/dist.
 //
 // Before each scenario the suite waits (up to 3 minutes; not with --quick or --no-wait) until the 1-minute load
 // average is below 1.5, or the machine has been under 15% busy for 10 s, and records what it saw. --quick
@@ -81,6 +85,7 @@ import * as durability from './scenarios/durability.mjs';
 import * as fanout from './scenarios/fanout.mjs';
 import * as grid from './scenarios/grid.mjs';
 import * as gridBrowser from './scenarios/gridBrowser.mjs';
+import * as clientLoad from './scenarios/clientLoad.mjs';
 import * as odata from './scenarios/odata.mjs';
 import * as reads from './scenarios/reads.mjs';
 import * as scaleout from './scenarios/scaleout.mjs';
@@ -105,6 +110,7 @@ const SCENARIOS = [
   ['odata', '11. OData full read', odata.measure],
   ['spreadsheets', '12. spreadsheets in and out', spreadsheets.measure],
   ['gridbrowser', '13. grid in the browser', gridBrowser.measure],
+  ['clientload', '14. loading the web client', clientLoad.measure],
 ];
 
 const { flag, option } = commandLine();
@@ -136,6 +142,7 @@ const options = {
   odata: { runs: quick ? 1 : 3 },
   spreadsheets: { runs: quick ? 1 : 3 },
   gridBrowser: { runs: quick ? 1 : 3 },
+  clientLoad: { runs: quick ? 1 : 5 },
 };
 if (!['light', 'stock'].includes(options.grid.clients)) throw new Error(`--grid-clients: light or stock, got ${options.grid.clients}`);
 for (const s of options.only) if (!ALL.includes(s)) throw new Error(`--only: unknown scenario ${s} (${ALL.join(', ')})`);

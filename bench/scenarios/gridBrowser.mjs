@@ -19,7 +19,7 @@ const BIG = 10_000;
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /** A plan of its own with `lines` lines in MARKETING and the plan's layout (120 lines) elsewhere, amounts filled. */
-async function planWithUnit(url, token, db, lines) {
+export async function planWithUnit(url, token, db, lines) {
   const made = await graphql(url, `mutation($i: CreateBudgetPlanInput!) { createBudgetPlan(input: $i) { id } }`, { i: { name: `Bench grid: ${lines} lines`, fiscalYear: 2400 } }, token);
   const planId = made.createBudgetPlan.id;
   const client = new pg.Client(db);
