@@ -206,15 +206,16 @@ export class GridConnection implements GridPeer, ConnectionOrigin, Writer {
   }
 
   /**
-   * A broadcast: `framed` is `message` as a complete websocket frame (protocol.websocketFrame), built once for
-   * every receiver. When ws's sender is idle (no compression or Blob read in progress: always, as we send
-   * neither) ws would write its frame to the socket synchronously, so writing the same bytes ourselves keeps
-   * the order of everything sent on this socket (internals/wsSender.ts); otherwise ws queues, and the message
-   * goes through ws behind what it holds. No callback, no promise, no allocation per receiver.
+   * Broadcasts of one event-loop turn: `framed` is `messages` as consecutive complete websocket frames
+   * (protocol.websocketFrame), built once for every receiver. When ws's sender is idle (no compression or Blob
+   * read in progress: always, as we send neither) ws would write each frame to the socket synchronously, so
+   * writing the same bytes ourselves, at once, keeps the order of everything sent on this socket
+   * (internals/wsSender.ts): one write for them all, no callback, no promise, no allocation per receiver.
+   * Otherwise ws queues, and each message goes through ws behind what it holds.
    */
-  sendFramed(message: Uint8Array, framed: Buffer): void {
+  sendFramed(messages: readonly Uint8Array[], framed: Buffer): void {
     if (this.closed || this.socket.readyState !== 1 /* OPEN */) return;
-    if (!writeFrameDirect(this.socket, framed)) this.socket.send(message);
+    if (!writeFrameDirect(this.socket, framed)) for (const message of messages) this.socket.send(message);
     this.checkBackpressure();
   }
 

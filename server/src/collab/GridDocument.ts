@@ -32,8 +32,11 @@ import { deleteMapContent, deleteSequenceContent, dropPendingStructs, treatAsLoc
 
 export interface GridPeer {
   send(frame: Uint8Array): void;
-  /** Sends a broadcast message, `framed` being it as a websocket frame built once for every peer. */
-  sendFramed(message: Uint8Array, framed: Buffer): void;
+  /**
+   * Sends broadcast messages, in order: `framed` is all of them as consecutive websocket frames, built once for
+   * every peer (one write to the socket for the lot).
+   */
+  sendFramed(messages: readonly Uint8Array[], framed: Buffer): void;
   /** The one awareness client id this peer announced (owned until it leaves). */
   presenceId?: number;
   /** Who the peer is, for its presence. */
@@ -111,6 +114,9 @@ export class GridDocument {
    */
   frozen = false;
   parts: DocumentParts = { onError: () => undefined };
+  /** Broadcast messages of this event-loop turn, sent together when it ends (`flushBroadcasts`). */
+  private outgoing: Uint8Array[] = [];
+  private flushScheduled = false;
 
   constructor(
     readonly name: string,
@@ -278,6 +284,7 @@ export class GridDocument {
   }
 
   destroy(): void {
+    this.outgoing = [];
     this.awareness.destroy();
     this.doc.destroy();
   }
@@ -388,17 +395,49 @@ export class GridDocument {
     }
   }
 
-  /** One message to every peer: encoded once by the caller, framed once here, the same bytes to all. */
+  /**
+   * One message to every peer, encoded once by the caller. Sent when this turn of the event loop ends, with
+   * every other broadcast of the turn: framed once, written once to each socket. Under load many updates arrive
+   * in one turn (every socket that became readable is read before `setImmediate` callbacks run), and a write to
+   * a socket costs a system call whatever it carries: so the busier the document, the fewer writes per update,
+   * where a server that writes each update to each socket at once (the reference y-websocket server) pays
+   * updates x peers writes and queues behind them. Yjs updates and presence commute (a client applies them in
+   * any order, twice harmlessly), so holding them for the rest of the turn reorders nothing that matters; sync
+   * answers to one peer go at once.
+   */
   private broadcast(message: Uint8Array): void {
     if (this.peers.size === 0) return;
-    const framed = websocketFrame(message);
-    for (const peer of this.peers) peer.sendFramed(message, framed);
+    this.outgoing.push(message);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(flushBroadcasts, this);
+  }
+
+  /** Sends the turn's broadcasts (see `broadcast`). */
+  sendOutgoing(): void {
+    this.flushScheduled = false;
+    const messages = this.outgoing;
+    if (messages.length === 0) return;
+    this.outgoing = [];
+    if (this.peers.size === 0) return;
+    const framed = messages.length === 1 ? websocketFrame(messages[0]) : Buffer.concat(messages.map(websocketFrame));
+    for (const peer of this.peers) {
+      try {
+        peer.sendFramed(messages, framed);
+      } catch (err) {
+        this.parts.onError('broadcast', err);
+      }
+    }
   }
 
   private describeType(type: Y.AbstractType<Y.YEvent<any>>): string {
     for (const [name, root] of this.doc.share) if ((root as unknown) === type) return `<root ${name.slice(0, 40)}>`;
     return '<nested type>';
   }
+}
+
+function flushBroadcasts(document: GridDocument): void {
+  document.sendOutgoing();
 }
 
 /** A state vector that is past every clock of `clients` (and says nothing of others): diffing with it cuts them out. */
