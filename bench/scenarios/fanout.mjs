@@ -2,7 +2,7 @@
 // one document, against Plansync and the reference y-websocket server. The observers are light y-protocols
 // clients (bench/grid-observer-worker.mjs says why not stock providers).
 import os from 'node:os';
-import { busyShare, concatFloat64, cpuSample, distribution, epoch, fmt, log, machineCpu, monoMicros, now, ratio, sleep } from '../lib/common.mjs';
+import { busyShare, concatFloat64, cpuSample, distribution, epoch, fmt, log, machineCpu, monoMicros, now, ratio, sleep, startScript, stopProcess } from '../lib/common.mjs';
 import { gridTarget } from '../lib/grid.mjs';
 import { startWorker, stopWorkers } from '../lib/workers.mjs';
 import { connectObservers, drain } from './shared.mjs';
@@ -16,8 +16,11 @@ export async function measure({ servers, options, pause, markWindow }) {
   const target = await gridTarget(servers.plansync.url, { email: 'admin@example.com', unitCode: 'SALES_SOUTH' });
   const { observers, periodMs, warmupMs, measureMs } = options.fanout;
   const runs = {};
-  for (const name of ['plansync', 'reference']) {
-    const server = servers[name];
+  // The floor (bench/send-floor-server.mjs): the same clients and sends on a server that only relays, to show
+  // what the sends themselves cost on this machine.
+  const floor = await startScript('floor', 'send-floor-server.mjs');
+  for (const name of ['plansync', 'reference', 'floor']) {
+    const server = name === 'floor' ? floor : servers[name];
     log(`fanout: 1 writer, ${observers} observers -> ${name}...`);
     const obs = await connectObservers(server, target, observers, options.workers);
     const writer = startWorker('grid-worker.mjs');
@@ -77,6 +80,7 @@ export async function measure({ servers, options, pause, markWindow }) {
     }
     await sleep(pause);
   }
+  await stopProcess(floor);
   return {
     document: target.docName,
     clients: 'light y-protocols clients (bench/grid-observer-worker.mjs); the writer is a stock WebsocketProvider',
@@ -87,6 +91,8 @@ export async function measure({ servers, options, pause, markWindow }) {
       p50: ratio(runs.plansync.latencyMs.p50, runs.reference.latencyMs.p50),
       p99: ratio(runs.plansync.latencyMs.p99, runs.reference.latencyMs.p99),
       cpu: ratio(runs.plansync.cpuMicrosPerUpdatePerObserver, runs.reference.cpuMicrosPerUpdatePerObserver),
+      cpuToFloor: ratio(runs.plansync.cpuMicrosPerUpdatePerObserver, runs.floor.cpuMicrosPerUpdatePerObserver),
+      referenceCpuToFloor: ratio(runs.reference.cpuMicrosPerUpdatePerObserver, runs.floor.cpuMicrosPerUpdatePerObserver),
     },
   };
 }

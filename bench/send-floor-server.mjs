@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+// The floor of grid fan-out on this machine (bench/scenarios/fanout.mjs): the least a y-websocket server can do
+// to deliver one writer's updates to many observers, so that the CPU per update per observer of Plansync and of
+// the reference can be set against what the sends alone cost here. Not a server anyone should run.
+//
+// It speaks just enough of the y-websocket protocol for the fan-out run's clients (a stock WebsocketProvider
+// writer, light observers): a sync step 1 is answered with an empty sync step 2; sync step 2 and query-awareness
+// are ignored; every update and awareness message is relayed to every connection (the sender included, as the
+// reference does) as a websocket frame built once and written to each TCP socket with one `socket.write`, the
+// same send path Plansync's broadcasts take (server/src/internals/wsSender.ts). No Y.Doc, no validation, no
+// storage, no authentication: what is left is ws's frame parsing of the writer's message and one system call per
+// observer, which is what the kernel charges for a loopback send.
+//
+// Environment: PORT, HOST (default 127.0.0.1). Prints `listening <port>` once it listens.
+import http from 'node:http';
+import { WebSocketServer } from 'ws';
+
+const MESSAGE_SYNC = 0;
+const MESSAGE_AWARENESS = 1;
+const SYNC_STEP1 = 0;
+const SYNC_UPDATE = 2;
+/** Sync step 2 carrying an empty update (Y.encodeStateAsUpdate of an empty Y.Doc is [0, 0]). */
+const EMPTY_STEP2 = Buffer.from([MESSAGE_SYNC, 1, 2, 0, 0]);
+/** Sync step 1 with an empty state vector: asks the client for everything (it answers with sync step 2). */
+const EMPTY_STEP1 = Buffer.from([MESSAGE_SYNC, SYNC_STEP1, 1, 0]);
+
+/** One unmasked binary websocket frame (RFC 6455, 5.2), as a server sends it. */
+function frame(message) {
+  const n = message.length;
+  const header = n < 126 ? Buffer.from([0x82, n]) : n < 65536 ? Buffer.from([0x82, 126, n >> 8, n & 255]) : null;
+  if (!header) throw new Error('message too large for the floor server');
+  return Buffer.concat([header, message]);
+}
+
+const connections = new Set();
+const server = http.createServer((_req, res) => res.end('floor'));
+const wss = new WebSocketServer({ server, clientTracking: false });
+wss.on('connection', (ws) => {
+  connections.add(ws);
+  ws.on('close', () => connections.delete(ws));
+  ws.on('error', () => ws.terminate());
+  ws.send(EMPTY_STEP1);
+  ws.on('message', (data) => {
+    const kind = data[0];
+    if (kind === MESSAGE_SYNC && data[1] === SYNC_STEP1) return ws.send(EMPTY_STEP2);
+    if ((kind === MESSAGE_SYNC && data[1] === SYNC_UPDATE) || kind === MESSAGE_AWARENESS) {
+      const framed = frame(data);
+      for (const peer of connections) peer._socket.write(framed);
+    }
+  });
+});
+server.listen(Number(process.env.PORT ?? 0), process.env.HOST ?? '127.0.0.1', () => {
+  console.log(`listening ${server.address().port}`);
+});
+process.on('SIGTERM', () => process.exit(0));
