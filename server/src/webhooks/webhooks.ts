@@ -142,7 +142,7 @@ export class WebhookService {
     this.boss = boss;
     for (let i = 0; i < 2; i++) {
       let self = '';
-      self = await boss.work<DeliveryJob>(DELIVERY_QUEUE, { batchSize: 1, pollingIntervalSeconds: 0.5, includeMetadata: true }, async ([job]) => {
+      self = await boss.work<DeliveryJob>(DELIVERY_QUEUE, { batchSize: 1, pollingIntervalSeconds: this.pollingSeconds(), includeMetadata: true }, async ([job]) => {
         try {
           await this.attempt(job.data);
         } catch (err) {
@@ -167,6 +167,15 @@ export class WebhookService {
     this.pollTimer = setInterval(nudge, (this.options.pollSeconds ?? 1) * 1000);
     this.pollTimer.unref();
     this.drainSoon();
+  }
+
+  /**
+   * How often an idle delivery worker looks for a job. Fresh jobs wake a worker at once (notifyWorker), so polling
+   * only finds retries that came due, which wait WEBHOOK_RETRY_BASE_SECONDS (5 s) or more: half of that, at most
+   * 2 s, is soon enough, and an idle server no longer asks PostgreSQL four times a second (pg-boss's floor is 0.5 s).
+   */
+  private pollingSeconds(): number {
+    return Math.min(2, Math.max(0.5, this.options.retryBaseSeconds / 2));
   }
 
   async stop(): Promise<void> {
