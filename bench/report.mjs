@@ -124,6 +124,12 @@ export function summaryRows(s, options) {
     add('14 loading the web client', `${grid}, cold on a ${c.slowLink.downMbit} Mbit/s, ${c.slowLink.latencyMs} ms link: to the first cell value`, p.slowColdMs, r.slowColdMs, 'ms', 0);
     add('14 loading the web client', `${grid}, cold: bytes over the wire`, p.coldBytes / 1024, r.coldBytes / 1024, 'KB', 0);
     add('14 loading the web client', 'sign-in page, cold: bytes over the wire', p.signInBytes / 1024, r.signInBytes / 1024, 'KB', 0);
+    if (c.before) {
+      const b = c.before;
+      add('14 loading the web client', `${grid}, cold: to the first cell value (reference: the client before issue 16)`, p.coldMs, b.coldMs, 'ms', 0);
+      add('14 loading the web client', `${grid}, cold on the slow link (reference: the client before issue 16)`, p.slowColdMs, b.slowColdMs, 'ms', 0);
+      add('14 loading the web client', 'sign-in page, cold: bytes over the wire (reference: the client before issue 16)', p.signInBytes / 1024, b.signInBytes / 1024, 'KB', 0);
+    }
   }
   scaleoutSummary(s.scaleout, add);
   const firstScaleout = rows.find((r) => r.scenario.startsWith('8 '));
@@ -406,11 +412,17 @@ function clientLoadSection(out, s) {
   const c = s.clientload;
   scenarioHeader(out, '14. loading the web client', c);
   out.push(`The budget grid page of a unit of ${c.lines} lines (amounts filled) and the sign-in page in headless Chromium, 1440 x 900, signed in as the admin. Plansync serves the client as it does (server/src/http/clientFiles.ts): the build's brotli copies (client/scripts/precompress.ts) by Accept-Encoding, hashed /assets/ \`immutable\` for a year, index.html \`no-cache\`. Reference, in the same run: the same client/dist served the old way, \`express.static\` with \`maxAge: '1h'\` and no compression (bench/reference-client-static.mjs, which passes GraphQL and the grid's websocket through to the same Plansync). The old client's single bundle cannot be rebuilt from the same build, so both load the same chunks: the time and grid byte ratios measure compression and caching; the code splitting shows in the sign-in page's scripts (the grid's chunks are not among them). Cold: a new browser context (empty cache), from the navigation's start to the first row's budget cell showing a value (the page's clock). Warm: the same context, a second navigation to the same address. Reload: the same page reloaded (today's Chromium revalidates only the page itself on a reload, so both sides ask the same). Slow link: cold under CDP network emulation, ${c.slowLink.downMbit} Mbit/s down, ${c.slowLink.upMbit} up, ${c.slowLink.latencyMs} ms added latency. Bytes: CDP Network encodedDataLength per request (headers included; from the cache 0), the websocket's frames not counted. Median of ${c.runs} runs after a warm-up, the sides alternating.`, '');
-  out.push('| side | cold ms | warm ms | reload ms | slow link cold ms | cold KB (client files) | warm KB | files asked warm / reload | sign-in ms | sign-in KB | scripts encoded |');
-  out.push('|---|---|---|---|---|---|---|---|---|---|---|');
-  for (const [name, x] of [['Plansync', c.plansync], ['reference', c.reference]])
-    out.push(`| ${name} | ${fmt(x.coldMs, 0)} | ${fmt(x.warmMs, 0)} | ${fmt(x.reloadMs, 0)} | ${fmt(x.slowColdMs, 0)} | ${fmt(x.coldBytes / 1024, 0)} (${fmt(x.coldFileBytes / 1024, 0)}) | ${fmt(x.warmBytes / 1024, 1)} | ${x.warmFileRequests} / ${x.reloadFileRequests} | ${fmt(x.signInMs, 0)} | ${fmt(x.signInBytes / 1024, 0)} | ${x.encodings.join(', ')} |`);
+  const range = (x, k) => (x[`${k}Range`] ? ` (${fmt(x[`${k}Range`][0], 0)}-${fmt(x[`${k}Range`][1], 0)})` : '');
+  out.push('| side | cold ms (min-max) | warm ms (min-max) | reload ms | slow link cold ms (min-max) | cold KB (client files) | warm KB | files asked warm / reload | sign-in ms | sign-in KB | sign-in scripts | scripts encoded |');
+  out.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  const sides = [['Plansync', c.plansync], ['reference (same build, old serving)', c.reference], ...(c.before ? [[`before issue 16 (${c.beforeDist}, old serving)`, c.before]] : [])];
+  for (const [name, x] of sides)
+    out.push(`| ${name} | ${fmt(x.coldMs, 0)}${range(x, 'coldMs')} | ${fmt(x.warmMs, 0)}${range(x, 'warmMs')} | ${fmt(x.reloadMs, 0)} | ${fmt(x.slowColdMs, 0)}${range(x, 'slowColdMs')} | ${fmt(x.coldBytes / 1024, 0)} (${fmt(x.coldFileBytes / 1024, 0)}) | ${fmt(x.warmBytes / 1024, 1)} | ${x.warmFileRequests} / ${x.reloadFileRequests} | ${fmt(x.signInMs, 0)} | ${fmt(x.signInBytes / 1024, 0)} | ${x.signInScripts.length} | ${x.encodings.join(', ')} |`);
   out.push('', `Ratios Plansync / reference: cold ${fmtRatio(c.ratio.coldMs)}, warm ${fmtRatio(c.ratio.warmMs)}, reload ${fmtRatio(c.ratio.reloadMs)}, slow link cold ${fmtRatio(c.ratio.slowColdMs)}; bytes cold ${fmtRatio(c.ratio.coldBytes)}, warm ${fmtRatio(c.ratio.warmBytes)}, sign-in ${fmtRatio(c.ratio.signInBytes)}.`);
+  if (c.ratioToBefore) {
+    const b = c.ratioToBefore;
+    out.push('', `Ratios Plansync / the client before issue 16: cold ${fmtRatio(b.coldMs)}, warm ${fmtRatio(b.warmMs)}, slow link cold ${fmtRatio(b.slowColdMs)}; bytes cold ${fmtRatio(b.coldBytes)}, sign-in ${fmtRatio(b.signInBytes)} (its sign-in page: ${c.before.signInScripts.length} scripts, AG Grid among them).`);
+  }
   out.push('', `The sign-in page's scripts: ${c.plansync.signInScripts.map((n) => `\`${n}\``).join(', ')}. Files asked of the server on the warm visit (Plansync): ${(c.plansync.warmAsked ?? []).map((n) => `\`${n}\``).join(', ')}; the reference asks the same within its hour, and every file again once the hour has passed, where Plansync asks only for index.html.`);
 }
 

@@ -19,6 +19,10 @@
 // Bytes: per request, the CDP Network domain's encodedDataLength at loadingFinished (what came over the wire,
 // headers included; a file from the browser's cache counts 0), summed over the navigation's requests; the
 // websocket's frames are not counted. Median of `runs` after a warm-up run of each side.
+//
+// CLIENT_LOAD_BEFORE_DIST=<dir> adds a third side: another build of the client (the one before issue 16, say: one
+// entry with AG Grid preloaded on every page) served the old way by the same reference server, so the split and
+// the old single bundle can be compared as well. Without it, the scenario measures the two sides above.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fmt, log, login, median, plansyncDatabase, ratio, root, startScript, stopProcess } from '../lib/common.mjs';
@@ -142,11 +146,15 @@ async function measureSide(browser, baseURL, token, target) {
   return out;
 }
 
-/** The medians of a side's runs, figures only (the lists of scripts from the first run). */
+/** The medians of a side's runs, figures only (the lists of scripts from the first run), and the spread of the times. */
 function medians(runs) {
   const m = (f) => median(runs.map(f));
+  const range = (f) => [Math.min(...runs.map(f)), Math.max(...runs.map(f))];
   const r0 = runs[0];
   return {
+    coldMsRange: range((r) => r.coldMs),
+    warmMsRange: range((r) => r.warmMs),
+    slowColdMsRange: range((r) => r.slowColdMs),
     coldMs: m((r) => r.coldMs),
     warmMs: m((r) => r.warmMs),
     reloadMs: m((r) => r.reloadMs),
@@ -182,17 +190,20 @@ export async function measure({ servers, options }) {
   log(`client load: a plan with ${UNIT}'s 120 lines filled; the reference client server...`);
   const planId = await planWithUnit(url, token, plansyncDatabase(dataDir), 120);
   const reference = await startScript('reference-client-static', 'reference-client-static.mjs', { env: { UPSTREAM: url, CLIENT_DIR: dist } });
+  const beforeDist = process.env.CLIENT_LOAD_BEFORE_DIST ? path.resolve(process.env.CLIENT_LOAD_BEFORE_DIST) : null;
+  const before = beforeDist ? await startScript('reference-client-before', 'reference-client-static.mjs', { env: { UPSTREAM: url, CLIENT_DIR: beforeDist } }) : null;
   const target = `/grid/${UNIT}?plan=${planId}`;
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
-  const sides = { plansync: { url, runs: [] }, reference: { url: reference.url, runs: [] } };
+  const sides = { plansync: { url, runs: [] }, reference: { url: reference.url, runs: [] }, ...(before ? { before: { url: before.url, runs: [] } } : {}) };
   try {
     for (let i = 0; i <= runs; i++) {
       // Alternating which side goes first, so that neither always follows the other.
-      const order = i % 2 === 0 ? ['plansync', 'reference'] : ['reference', 'plansync'];
+      const names = Object.keys(sides);
+      const order = i % 2 === 0 ? names : [...names].reverse();
       for (const name of order) {
         const r = await measureSide(browser, sides[name].url, token, target);
         if (i > 0) sides[name].runs.push(r);
@@ -206,9 +217,10 @@ export async function measure({ servers, options }) {
   } finally {
     await browser.close();
     await stopProcess(reference);
+    if (before) await stopProcess(before);
   }
-  const out = { unit: UNIT, lines: 120, runs, slowLink: { downMbit: 10, upMbit: 5, latencyMs: 40 }, precompressed };
-  for (const name of ['plansync', 'reference']) out[name] = medians(sides[name].runs);
+  const out = { unit: UNIT, lines: 120, runs, slowLink: { downMbit: 10, upMbit: 5, latencyMs: 40 }, precompressed, beforeDist };
+  for (const name of Object.keys(sides)) out[name] = medians(sides[name].runs);
   const p = out.plansync;
   const r = out.reference;
   out.ratio = {
@@ -221,5 +233,16 @@ export async function measure({ servers, options }) {
     signInBytes: ratio(p.signInBytes, r.signInBytes),
     signInMs: ratio(p.signInMs, r.signInMs),
   };
+  if (out.before) {
+    const b = out.before;
+    out.ratioToBefore = {
+      coldMs: ratio(p.coldMs, b.coldMs),
+      warmMs: ratio(p.warmMs, b.warmMs),
+      slowColdMs: ratio(p.slowColdMs, b.slowColdMs),
+      coldBytes: ratio(p.coldBytes, b.coldBytes),
+      signInBytes: ratio(p.signInBytes, b.signInBytes),
+      signInMs: ratio(p.signInMs, b.signInMs),
+    };
+  }
   return out;
 }
