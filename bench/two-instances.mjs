@@ -5,8 +5,12 @@
 // (`node bench/run.mjs --only=scaleout`, results in bench/results.md); this entry point runs it alone and
 // writes bench/results/two-instances.md and .json, leaving the suite's results alone.
 //
-//   node bench/two-instances.mjs [--quick] [--scenarios=1,50] [--workers=4] [--redis=redis://127.0.0.1:6379]
+//   node bench/two-instances.mjs [--quick] [--scenarios=1,50] [--workers=4] [--redis=redis://127.0.0.1:6379] [--warmup=3] [--window=10] [--cpu-prof]
 //
+// --warmup, --window: seconds of warm-up and of measurement (defaults: the suite's, 3 and 10; --quick 0.5 and 1.5).
+// --cpu-prof: the three instances run under `node --cpu-prof` (raw profiles in bench/results/profiles/scaleout/,
+// not committed); each instance's self time per measurement window, by function and by package, is printed and
+// kept in the JSON. Profiling slows the servers: compare its CPU figures with nothing.
 // --scenarios: the writer counts (default 1 and 50; --quick: 50 only, with a 1 s warm-up and a 2 s window
 // instead of 3 s and 10 s). Redis: --redis, else 127.0.0.1:6379 when it answers, else a `redis-server` started
 // for the run on a free port; without any, it says so and writes nothing. PostgreSQL: the embedded cluster of
@@ -21,7 +25,7 @@ const { args, flag, option } = commandLine();
 if (flag('help') || flag('h')) {
   printUsageAndExit(import.meta.url);
 }
-const known = /^--(quick|help|h|(scenarios|workers|redis)=.+)$/;
+const known = /^--(quick|help|h|cpu-prof|(scenarios|workers|redis|warmup|window)=.+)$/;
 for (const a of args) if (!known.test(a)) throw new Error(`unknown option ${a} (see --help)`);
 const quick = flag('quick');
 const defaults = scaleoutDefaults(quick);
@@ -31,7 +35,11 @@ const options = {
   writers: option('scenarios', defaults.writers.join(',')).split(',').map(Number),
   workers: Number(option('workers', '4')),
   redis: option('redis', null),
+  cpuProf: flag('cpu-prof'),
+  warmupMs: Number(option('warmup', String(defaults.warmupMs / 1000))) * 1000,
+  measureMs: Number(option('window', String(defaults.measureMs / 1000))) * 1000,
 };
+for (const [name, ms] of [['warmup', options.warmupMs], ['window', options.measureMs]]) if (!(ms >= 0 && Number.isFinite(ms))) throw new Error(`--${name}: seconds, got ${option(name)}`);
 for (const w of options.writers) if (!(Number.isInteger(w) && w >= 1 && w <= 240)) throw new Error(`--scenarios: writers must be 1..240, got ${w}`);
 if (!(Number.isInteger(options.workers) && options.workers >= 2)) throw new Error('--workers must be at least 2 (one per instance)');
 
@@ -39,14 +47,14 @@ setLogPrefix('two-instances');
 installCleanup();
 
 function textTable(sc) {
-  const header = ['writers', 'instances', 'writers/instance', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'delivered', 'server CPU s', 'db CPU s', 'busy'];
+  const header = ['writers', 'instances', 'writers/instance', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'delivered', 'server CPU s', 'CPU us/delivery', 'db CPU s', 'busy'];
   const rows = [];
   for (const s of sc.scenarios) {
     for (const name of ['one', 'two']) {
       const r = s[name];
-      rows.push([String(r.writers), name, r.writersPerServer.join('+'), fmt(r.latencyMs.p50), fmt(r.latencyMs.p90), fmt(r.latencyMs.p99), fmt(r.latencyMs.max, 1), `${r.delivered}/${r.expected}`, r.serverCpuSecondsEach.map((c) => fmt(c)).join('+'), fmt(r.databaseCpuSeconds), `${Math.round(100 * r.machineBusy)}%`]);
+      rows.push([String(r.writers), name, r.writersPerServer.join('+'), fmt(r.latencyMs.p50), fmt(r.latencyMs.p90), fmt(r.latencyMs.p99), fmt(r.latencyMs.max, 1), `${r.delivered}/${r.expected}`, r.serverCpuSecondsEach.map((c) => fmt(c)).join('+'), fmt(r.serverCpuMicrosPerDelivery, 1), fmt(r.databaseCpuSeconds), `${Math.round(100 * r.machineBusy)}%`]);
     }
-    rows.push(['', 'two/one', '', fmtRatio(s.ratio.p50), '', fmtRatio(s.ratio.p99), '', '', fmtRatio(s.ratio.cpu), '', '']);
+    rows.push(['', 'two/one', '', fmtRatio(s.ratio.p50), '', fmtRatio(s.ratio.p99), '', '', fmtRatio(s.ratio.cpu), fmtRatio(s.ratio.cpuPerDelivery), '', '']);
   }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells) => cells.map((c, i) => (i <= 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
@@ -75,6 +83,11 @@ async function main() {
   }
   const result = { machine, options, buildWarning, scaleout, incidents };
   console.log(textTable(scaleout));
+  for (const p of scaleout.profile ?? []) {
+    console.log(`\n${p.instance} (${p.writers} writer(s), ${p.config}) CPU profile (${p.file ?? 'none written'}), self time in the window: ${p.busyMs ?? '-'} ms busy of ${p.windowedMs ?? '-'} ms`);
+    for (const f of p.topFunctions ?? []) if (!f.name.startsWith('(idle)')) console.log(`  ${String(f.ms).padStart(6)} ms  ${f.name}`);
+    console.log('  by package: ' + (p.byPackage ?? []).map((x) => `${x.name} ${x.ms} ms`).join(', '));
+  }
   await fsp.mkdir(resultsDir, { recursive: true });
   await fsp.writeFile(path.join(resultsDir, 'two-instances.json'), JSON.stringify(result, null, 2) + '\n');
   await fsp.writeFile(path.join(resultsDir, 'two-instances.md'), markdown(result));

@@ -26,7 +26,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { exportPKCS8, exportSPKI, generateKeyPair } from 'jose';
 import pg from 'pg';
-import { cpuSample, fmt, fmtRatio, freePort, log, now, plansyncDatabase, ratio, sleep, started, startPlansync, startProcess, stopProcess } from './common.mjs';
+import { cpuSample, fmt, fmtRatio, freePort, log, newProfile, now, plansyncDatabase, ratio, resultsDir, root, sleep, started, startPlansync, startProcess, stopProcess, summarizeProfile } from './common.mjs';
 import { gridTarget, openKeeper, runGridScenario } from './grid.mjs';
 
 const LOCAL_REDIS = 'redis://127.0.0.1:6379';
@@ -92,16 +92,21 @@ async function createDatabase(dataDir, name) {
   }
 }
 
-/** Stops a Plansync we started and removes its DATA_DIR. */
+/** Stops a Plansync we started and removes its DATA_DIR; with --cpu-prof, keeps the profile it writes as it exits. */
 async function stopPlansync(server) {
+  const before = server.profileDir ? new Set(fs.readdirSync(server.profileDir)) : null;
   await stopProcess(server);
+  // Node names a profile CPU.<date>.<time>.<pid>...: instances stopped together each take their own.
+  if (before) server.profileFile = newProfile(server.profileDir, new Set([...before, ...fs.readdirSync(server.profileDir).filter((f) => !f.includes(`.${server.pid}.`))]));
   await fsp.rm(server.dataDir, { recursive: true, force: true }).catch(() => undefined);
   started.dirs.delete(server.dataDir);
 }
 
 /**
- * Runs the scenario. options: { writers: [1, 50], warmupMs, measureMs, drainQuietMs, workers, pauseMs, redis }
- * (redis: a URL, or null to find or start one). Returns { skipped } or the runs with their ratios.
+ * Runs the scenario. options: { writers: [1, 50], warmupMs, measureMs, drainQuietMs, workers, pauseMs, redis, cpuProf }
+ * (redis: a URL, or null to find or start one; cpuProf: run the three instances under `node --cpu-prof`, profiles
+ * in bench/results/profiles/scaleout/, and summarise each instance's self time per measurement window). Returns
+ * { skipped } or the runs with their ratios (and `profile` with cpuProf).
  */
 export async function runScaleout(options) {
   const redis = await provideRedis(options.redis);
@@ -112,18 +117,24 @@ export async function runScaleout(options) {
   log(`scaleout: Redis: ${redis.origin}`);
   const instances = [];
   const keepers = [];
+  const profileDir = options.cpuProf ? path.join(resultsDir, 'profiles', 'scaleout') : null;
+  /** With cpuProf: [instance, writers, config, window] of every run, summarised once the profiles are written. */
+  const windows = [];
+  let result;
   try {
     const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
     const keys = { JWT_PRIVATE_KEY: await exportPKCS8(privateKey), JWT_PUBLIC_KEY: await exportSPKI(publicKey) };
+    // SCALEOUT_NODE_OPTIONS: node options for the three instances (e.g. --perf-basic-prof, to profile them with perf).
+    if (process.env.SCALEOUT_NODE_OPTIONS) keys.NODE_OPTIONS = process.env.SCALEOUT_NODE_OPTIONS;
     const clusterEnv = { REDIS_URL: redis.url, REDIS_PREFIX: `plansync-bench-${randomBytes(4).toString('hex')}`, ...keys };
     const t0 = now();
     log('scaleout: starting instance A (embedded PostgreSQL), then B (A\'s database) and one (a database of its own on A\'s cluster)...');
-    const a = await startPlansync({ name: 'scaleout-A', env: clusterEnv });
+    const a = await startPlansync({ name: 'scaleout-A', env: clusterEnv, profileDir });
     instances.push(a);
     await createDatabase(a.dataDir, 'plansync_one');
     const starts = await Promise.allSettled([
-      startPlansync({ name: 'scaleout-B', env: { ...clusterEnv, DATABASE_URL: databaseUrl(a.dataDir, 'plansync') } }),
-      startPlansync({ name: 'scaleout-one', env: { ...keys, DATABASE_URL: databaseUrl(a.dataDir, 'plansync_one') } }),
+      startPlansync({ name: 'scaleout-B', env: { ...clusterEnv, DATABASE_URL: databaseUrl(a.dataDir, 'plansync') }, profileDir }),
+      startPlansync({ name: 'scaleout-one', env: { ...keys, DATABASE_URL: databaseUrl(a.dataDir, 'plansync_one') }, profileDir }),
     ]);
     for (const s of starts) if (s.status === 'fulfilled') instances.push(s.value);
     for (const s of starts) if (s.status === 'rejected') throw s.reason;
@@ -160,6 +171,7 @@ export async function runScaleout(options) {
       for (const name of i % 2 === 0 ? ['one', 'two'] : ['two', 'one']) {
         log(`scaleout: ${writers} writer(s) -> ${name === 'one' ? 'one instance' : 'two instances'}...`);
         const run = await runGridScenario(configs[name].servers, configs[name].target, writers, { ...options, hooks: sampler() });
+        for (const server of configs[name].servers) windows.push({ server, writers, config: name, window: [run.window.monoStartMicros, run.window.monoEndMicros] });
         delete run.window;
         Object.assign(run, run.extra);
         delete run.extra;
@@ -175,10 +187,11 @@ export async function runScaleout(options) {
         p50: ratio(scenario.two.latencyMs.p50, scenario.one.latencyMs.p50),
         p99: ratio(scenario.two.latencyMs.p99, scenario.one.latencyMs.p99),
         cpu: ratio(scenario.two.serverCpuSeconds, scenario.one.serverCpuSeconds),
+        cpuPerDelivery: ratio(scenario.two.serverCpuMicrosPerDelivery, scenario.one.serverCpuMicrosPerDelivery),
       };
       scenarios.push(scenario);
     }
-    return {
+    result = {
       redis: redis.origin,
       instancesStartMs: Math.round(startMs),
       document: configs.two.target.docName,
@@ -195,6 +208,17 @@ export async function runScaleout(options) {
     if (a) await stopPlansync(a);
     if (redis.server) await stopProcess(redis.server, 5000);
   }
+  if (profileDir) {
+    result.profile = windows.map(({ server, writers, config, window }) => ({
+      instance: server.name,
+      writers,
+      config,
+      file: server.profileFile ? path.relative(root, server.profileFile) : null,
+      window,
+      ...(server.profileFile ? summarizeProfile(server.profileFile, [window]) : {}),
+    }));
+  }
+  return result;
 }
 
 /**
@@ -217,6 +241,10 @@ export function scaleoutSummary(sc, add) {
     add(name, `${s.writers} writer(s) split over two instances: p50`, s.two.latencyMs.p50, s.one.latencyMs.p50, 'ms', 2);
     add(name, `${s.writers} writer(s) split over two instances: p99`, s.two.latencyMs.p99, s.one.latencyMs.p99, 'ms', 2);
     add(name, `${s.writers} writer(s): server CPU in the window (both instances)`, s.two.serverCpuSeconds, s.one.serverCpuSeconds, 's', 2);
+    // Issue 16's target: CPU per delivered update, both instances together, within 1.3x of one instance's.
+    const perDelivery = ratio(s.two.serverCpuMicrosPerDelivery, s.one.serverCpuMicrosPerDelivery);
+    const target = s.writers >= 50 ? 'CPU per delivered update, two instances <= 1.3x one' : null;
+    add(name, `${s.writers} writer(s): server CPU per delivered update (both instances)`, s.two.serverCpuMicrosPerDelivery, s.one.serverCpuMicrosPerDelivery, 'us', 1, target, target && perDelivery != null ? perDelivery <= 1.3 : null);
   }
 }
 
@@ -228,19 +256,19 @@ export function scaleoutMarkdown(sc) {
     return out;
   }
   out.push(
-    `The grid propagation run (scenario 1's load: light y-websocket clients, bench/grid-light-worker.mjs, in ${sc.workers} load processes, W writers on one document, each setting its own cell about once a second, every other client recording the delay) against two Plansync instances of one deployment, next to the same load on one instance, in the same run. **two**: A (embedded PostgreSQL) and B (\`DATABASE_URL\` on A's database), both with \`REDIS_URL\` (Redis: ${sc.redis}); the load processes alternate between A and B, so the writers split as shown and most deliveries cross instances through Redis (with 1 writer, the writer is on A and its observer on B: every delivery crosses). **one**: a single Plansync without \`REDIS_URL\` on a database of its own on the same cluster, every client on it. All three instances run throughout, fresh for this scenario (\`LOG_LEVEL=warn\`, no memory probe; started in ${fmt(sc.instancesStartMs / 1000, 1)} s), with one idle keeper connection each. Warm-up ${sc.warmupMs / 1000} s, window ${sc.measureMs / 1000} s. Ratio: two / one. PostgreSQL CPU is the whole cluster's; Redis CPU only when the benchmark started its own.`,
+    `The grid propagation run (scenario 1's load: light y-websocket clients, bench/grid-light-worker.mjs, in ${sc.workers} load processes, W writers on one document, each setting its own cell about once a second, every other client recording the delay) against two Plansync instances of one deployment, next to the same load on one instance, in the same run. **two**: A (embedded PostgreSQL) and B (\`DATABASE_URL\` on A's database), both with \`REDIS_URL\` (Redis: ${sc.redis}); the load processes alternate between A and B, so the writers split as shown and most deliveries cross instances through Redis (with 1 writer, the writer is on A and its observer on B: every delivery crosses). **one**: a single Plansync without \`REDIS_URL\` on a database of its own on the same cluster, every client on it. All three instances run throughout, fresh for this scenario (\`LOG_LEVEL=warn\`, no memory probe; started in ${fmt(sc.instancesStartMs / 1000, 1)} s), with one idle keeper connection each. Warm-up ${sc.warmupMs / 1000} s, window ${sc.measureMs / 1000} s. Ratio: two / one. Server CPU per delivered update: both instances' CPU in the window over every delivery counted in it (issue 16's measure: within 1.3x of one instance). PostgreSQL CPU is the whole cluster's; Redis CPU only when the benchmark started its own.`,
     '',
   );
-  out.push('| writers (clients) | instances | writers per instance | p50 ms | p90 ms | p99 ms | max ms | delivered / expected | server CPU s (per instance) | PostgreSQL CPU s | Redis CPU s | machine busy (ours) |');
-  out.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  out.push('| writers (clients) | instances | writers per instance | p50 ms | p90 ms | p99 ms | max ms | delivered / expected | server CPU s (per instance) | server CPU per delivered update, us | PostgreSQL CPU s | Redis CPU s | machine busy (ours) |');
+  out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const s of sc.scenarios) {
     for (const name of ['one', 'two']) {
       const r = s[name];
       out.push(
-        `| ${s.writers} (${s.clients}) | ${name} | ${r.writersPerServer.join(' + ')} | ${fmt(r.latencyMs.p50)} | ${fmt(r.latencyMs.p90)} | ${fmt(r.latencyMs.p99)} | ${fmt(r.latencyMs.max, 1)} | ${r.delivered}/${r.expected} | ${fmt(r.serverCpuSeconds)}${r.serverCpuSecondsEach.length > 1 ? ` (${r.serverCpuSecondsEach.map((c) => fmt(c)).join(' + ')})` : ''} | ${fmt(r.databaseCpuSeconds)} | ${fmt(r.redisCpuSeconds)} | ${Math.round(100 * r.machineBusy)}% (${Math.round(100 * r.benchBusy)}%) |`,
+        `| ${s.writers} (${s.clients}) | ${name} | ${r.writersPerServer.join(' + ')} | ${fmt(r.latencyMs.p50)} | ${fmt(r.latencyMs.p90)} | ${fmt(r.latencyMs.p99)} | ${fmt(r.latencyMs.max, 1)} | ${r.delivered}/${r.expected} | ${fmt(r.serverCpuSeconds)}${r.serverCpuSecondsEach.length > 1 ? ` (${r.serverCpuSecondsEach.map((c) => fmt(c)).join(' + ')})` : ''} | ${fmt(r.serverCpuMicrosPerDelivery, 1)} | ${fmt(r.databaseCpuSeconds)} | ${fmt(r.redisCpuSeconds)} | ${Math.round(100 * r.machineBusy)}% (${Math.round(100 * r.benchBusy)}%) |`,
       );
     }
-    out.push(`| | two / one | | ${fmtRatio(s.ratio.p50)} | | ${fmtRatio(s.ratio.p99)} | | | ${fmtRatio(s.ratio.cpu)} | | | |`);
+    out.push(`| | two / one | | ${fmtRatio(s.ratio.p50)} | | ${fmtRatio(s.ratio.p99)} | | | ${fmtRatio(s.ratio.cpu)} | ${fmtRatio(s.ratio.cpuPerDelivery)} | | | |`);
   }
   const short = sc.scenarios.flatMap((s) => [s.one, s.two]).filter((r) => r.missing > 0 || r.disconnects > 0);
   if (short.length) out.push('', `**Not every delivery arrived:** ${short.map((r) => `${r.writers} writer(s) on ${r.server}: ${r.missing} missing, ${r.disconnects} disconnects${r.closeCodes.length ? ` (close codes ${r.closeCodes.join(', ')})` : ''}`).join('; ')}.`);

@@ -3,13 +3,18 @@
  * (`<prefix>:grid:<docName>`) carries its updates and its presence.
  *
  * - Every change this instance accepts (a validated client update, an API edit: the document's 'update'
- *   for any origin but loading and relaying) is published once, with our instance id and who made it.
+ *   for any origin but loading and relaying) is published once, with our instance id and who made it. The
+ *   changes of one document accepted in one turn of the event loop go out together, in order, as one Redis
+ *   message (one publish, one message to parse and one wake-up on every instance, rather than one per change);
+ *   anything else published on the document's channel (presence, a hello, an answer) goes after them.
  * - A change from another instance is applied with a relay origin: broadcast to our peers, but never
  *   validated, stored or projected again (the accepting instance does that, once).
  * - Presence the same way: what our peers announce (and their departures) goes out; what comes in is relayed
  *   to our peers.
- * - Nothing is echoed in a loop: our own messages come back from Redis and are skipped by instance id, and
- *   relayed changes are never published again.
+ * - Nothing is echoed in a loop: our own messages come back from Redis and are skipped by instance id (by
+ *   their first bytes, before anything is decoded), and relayed changes are never published again.
+ * - A message that cannot be decoded (or forged to look like one) is dropped: at worst a change is missing,
+ *   and a later change that depends on it makes the document ask for it again (see "Catching up").
  * - Joining: the channel is subscribed before the document is read from PostgreSQL (messages meanwhile wait),
  *   then we say hello with our state vector; instances holding the document answer with what we lack (from
  *   memory: including what they have not stored yet) and with their peers' presence.
@@ -30,16 +35,47 @@ import type { GridDocument } from './GridDocument.js';
 import type { Author, RelayOrigin } from './origins.js';
 import type { GridStore } from './gridStore.js';
 
-const Kind = { Update: 0, Awareness: 1, Hello: 2 } as const;
+/** Updates: several changes in one message, in the order they were accepted (each with who made it). */
+const Kind = { Update: 0, Awareness: 1, Hello: 2, Updates: 3 } as const;
 /** A document missing a change asks the others after this short wait (the change may be on its way)... */
 const HELLO_DEBOUNCE_MS = 100;
 /** ...and, if it stays missing (its instance died before storing it), at most this often. */
 const PENDING_HELLO_INTERVAL_MS = 2000;
 
+/** A change as it travels: the Yjs update and who made it (null: not said, as in an answer to a hello). */
+interface RelayedChange {
+  update: Uint8Array;
+  by: Author | null;
+}
+
 type Message =
-  | { kind: typeof Kind.Update; from: string; by: Author | null; update: Uint8Array }
+  | { kind: typeof Kind.Update; from: string; changes: RelayedChange[] }
   | { kind: typeof Kind.Awareness; from: string; update: Uint8Array }
   | { kind: typeof Kind.Hello; from: string; stateVector: Uint8Array };
+
+/** At most this many changes in one message (a larger turn goes out as several messages, in order). */
+const MAX_CHANGES_PER_MESSAGE = 256;
+
+/** The first bytes of every message we publish (our instance id, as encodeMessage writes it). */
+function senderPrefix(from: string): Buffer {
+  const encoder = encoding.createEncoder();
+  encoding.writeVarString(encoder, from);
+  return Buffer.from(encoding.toUint8Array(encoder));
+}
+
+function writeChange(e: encoding.Encoder, { update, by }: RelayedChange): void {
+  encoding.writeVarString(e, by?.userId ?? '');
+  encoding.writeVarString(e, by?.source ?? '');
+  encoding.writeVarUint8Array(e, update);
+}
+
+function readChange(decoder: decoding.Decoder): RelayedChange {
+  const userId = decoding.readVarString(decoder);
+  const source = decoding.readVarString(decoder);
+  const update = decoding.readVarUint8Array(decoder);
+  const by = userId ? ({ userId, source: isChangeSource(source) ? source : 'GRID' } satisfies Author) : null;
+  return { update, by };
+}
 
 function encodeMessage(from: string, write: (e: encoding.Encoder) => void): Buffer {
   const encoder = encoding.createEncoder();
@@ -52,37 +88,49 @@ function encodeMessage(from: string, write: (e: encoding.Encoder) => void): Buff
 function decodeMessage(raw: Buffer): Message | null {
   try {
     const decoder = decoding.createDecoder(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength));
-    const from = decoding.readVarString(decoder);
-    const kind = decoding.readVarUint(decoder);
-    switch (kind) {
-      case Kind.Update: {
-        const userId = decoding.readVarString(decoder);
-        const source = decoding.readVarString(decoder);
-        const update = decoding.readVarUint8Array(decoder);
-        const by = userId ? ({ userId, source: isChangeSource(source) ? source : 'GRID' } satisfies Author) : null;
-        return { kind, from, by, update };
-      }
-      case Kind.Awareness:
-        return { kind, from, update: decoding.readVarUint8Array(decoder) };
-      case Kind.Hello:
-        return { kind, from, stateVector: decoding.readVarUint8Array(decoder) };
-      default:
-        return null;
-    }
+    const message = readMessage(decoder);
+    // A length that runs past the end (the bytes may be a view into a larger buffer): not a message of ours.
+    return decoder.pos <= raw.byteLength ? message : null;
   } catch {
     return null;
+  }
+}
+
+function readMessage(decoder: decoding.Decoder): Message | null {
+  const from = decoding.readVarString(decoder);
+  const kind = decoding.readVarUint(decoder);
+  switch (kind) {
+    case Kind.Update:
+      return { kind, from, changes: [readChange(decoder)] };
+    case Kind.Updates: {
+      const count = decoding.readVarUint(decoder);
+      if (count < 1 || count > MAX_CHANGES_PER_MESSAGE) return null;
+      const changes: RelayedChange[] = [];
+      // Read whole before anything is applied: a message cut short is dropped entirely.
+      for (let i = 0; i < count; i++) changes.push(readChange(decoder));
+      return { kind: Kind.Update, from, changes };
+    }
+    case Kind.Awareness:
+      return { kind, from, update: decoding.readVarUint8Array(decoder) };
+    case Kind.Hello:
+      return { kind, from, stateVector: decoding.readVarUint8Array(decoder) };
+    default:
+      return null;
   }
 }
 
 export class GridRelay {
   private readonly joined = new Map<string, RelayedDocument>();
   private readonly stopResync: () => void;
+  /** How every message we publish starts: what comes back from Redis with it is ours, skipped undecoded. */
+  readonly ownPrefix: Buffer;
 
   constructor(
     readonly link: RedisLink,
     readonly store: GridStore,
     readonly log: Logger,
   ) {
+    this.ownPrefix = senderPrefix(link.instanceId);
     this.stopResync = link.onResync((reason) => void this.resync(reason));
   }
 
@@ -121,7 +169,11 @@ export class RelayedDocument {
   private left = false;
   private helloTimer?: NodeJS.Timeout;
   private lastPendingHello = 0;
+  /** Changes accepted in this turn of the event loop, published together at its end (`flushChanges`). */
+  private outgoing: RelayedChange[] = [];
+  private flushImmediate?: NodeJS.Immediate;
   private readonly onMessage = (raw: Buffer) => this.receive(raw);
+  private readonly flush = () => this.flushChanges();
 
   constructor(
     private readonly relay: GridRelay,
@@ -148,6 +200,8 @@ export class RelayedDocument {
   /** Stops following the document (it is being unloaded). */
   leave(): void {
     if (this.left) return;
+    // Changes accepted up to now still go out (they are stored; the others should not wait for a hello).
+    this.flushChanges();
     this.left = true;
     clearTimeout(this.helloTimer);
     this.relay.link.unsubscribe(this.channel, this.onMessage);
@@ -171,19 +225,44 @@ export class RelayedDocument {
     return { kind: 'relay', relayedFrom: this.relay.link.instanceId, by };
   }
 
+  /** Publishes one message on the document's channel, after the changes waiting to go out (order is kept). */
   private publish(write: (e: encoding.Encoder) => void): void {
+    this.flushChanges();
     this.relay.link.publish(this.channel, encodeMessage(this.relay.link.instanceId, write));
   }
 
-  /** A change this instance accepted (the pipeline decides which: origins.ts), with who made it. */
+  /**
+   * A change this instance accepted (the pipeline decides which: origins.ts), with who made it. It goes out at
+   * the end of this turn of the event loop, with the document's other changes of the same turn.
+   */
   publishUpdate(update: Uint8Array, by: Author | null): void {
     if (this.left) return;
-    this.publish((e) => {
-      encoding.writeVarUint(e, Kind.Update);
-      encoding.writeVarString(e, by?.userId ?? '');
-      encoding.writeVarString(e, by?.source ?? '');
-      encoding.writeVarUint8Array(e, update);
-    });
+    this.outgoing.push({ update, by });
+    this.flushImmediate ??= setImmediate(this.flush);
+  }
+
+  /** Publishes the changes waiting to go out: one message (several when there are very many), in order. */
+  private flushChanges(): void {
+    if (this.flushImmediate) clearImmediate(this.flushImmediate);
+    this.flushImmediate = undefined;
+    if (this.outgoing.length === 0 || this.left) return;
+    const changes = this.outgoing;
+    this.outgoing = [];
+    for (let i = 0; i < changes.length; i += MAX_CHANGES_PER_MESSAGE) {
+      const part = changes.slice(i, i + MAX_CHANGES_PER_MESSAGE);
+      this.relay.link.publish(
+        this.channel,
+        encodeMessage(this.relay.link.instanceId, (e) => {
+          if (part.length === 1) {
+            encoding.writeVarUint(e, Kind.Update);
+          } else {
+            encoding.writeVarUint(e, Kind.Updates);
+            encoding.writeVarUint(e, part.length);
+          }
+          for (const change of part) writeChange(e, change);
+        }),
+      );
+    }
   }
 
   /**
@@ -217,6 +296,9 @@ export class RelayedDocument {
 
   private receive(raw: Buffer): void {
     if (this.left) return;
+    // Our own message, back from Redis: skipped before anything is decoded.
+    const own = this.relay.ownPrefix;
+    if (raw.length >= own.length && raw.compare(own, 0, own.length, 0, own.length) === 0) return;
     const document = this.document;
     if (!document) {
       this.buffered.push(raw);
@@ -227,8 +309,16 @@ export class RelayedDocument {
     try {
       switch (message.kind) {
         case Kind.Update:
-          // Part of it depends on a change not seen yet (on its way, or lost): dropped, and asked for again.
-          if (document.applyRelayedUpdate(message.update, this.origin(message.by)).missing) this.helloSoon();
+          for (const change of message.changes) {
+            try {
+              // Part of it depends on a change not seen yet (on its way, or lost): dropped, and asked for again.
+              if (document.applyRelayedUpdate(change.update, this.origin(change.by)).missing) this.helloSoon();
+            } catch (err) {
+              // Bytes Yjs cannot read: what it applied before them was validated; the next change still comes.
+              this.relay.log.error({ err, docName: this.docName }, 'applying a relayed grid change failed');
+              this.helloSoon();
+            }
+          }
           break;
         case Kind.Awareness:
           document.applyRelayedAwareness(message.update, this.origin(null));
@@ -237,9 +327,7 @@ export class RelayedDocument {
           const diff = Y.encodeStateAsUpdate(document.doc, message.stateVector);
           this.publish((e) => {
             encoding.writeVarUint(e, Kind.Update);
-            encoding.writeVarString(e, '');
-            encoding.writeVarString(e, '');
-            encoding.writeVarUint8Array(e, diff);
+            writeChange(e, { update: diff, by: null });
           });
           const present = document.localAwarenessClients().filter((id) => document.awareness.getStates().has(id));
           if (present.length > 0) this.sendAwareness(present);

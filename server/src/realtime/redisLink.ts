@@ -8,6 +8,9 @@
  * ever, and once it is back re-subscribes and announces a resync: listeners then catch up from PostgreSQL,
  * which holds everything that matters. While it is away, a "degraded" resync fires now and then so that
  * listeners can catch up from PostgreSQL in the meantime.
+ *
+ * Publishing: what is published in one run of JavaScript (a loop over changed lines, say) goes out at its end,
+ * in order, in one write to Redis (a pipeline) rather than one write and one Redis wake-up per message.
  */
 import { randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
@@ -44,6 +47,10 @@ export class RedisLink {
   private readonly upWaiters: (() => void)[] = [];
   /** Resubscription after a (re)connect; `up` only once it is done. */
   private resubscribing?: Promise<void>;
+  /** Messages published in this run of JavaScript, sent together at its end (`flushOutbox`). */
+  private outbox: [channel: string, message: Buffer | string][] = [];
+  private readonly flushOutbox = () => this.sendOutbox();
+  private readonly onPublishFailed = () => this.evaluate();
 
   constructor(private readonly options: RedisLinkOptions) {
     const common: RedisOptions = {
@@ -72,13 +79,15 @@ export class RedisLink {
       connection.on('error', () => undefined);
     }
     this.subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => {
-      const handlers = this.handlers.get(channel.toString());
+      const name = channel.toString();
+      const handlers = this.handlers.get(name);
       if (!handlers) return;
-      for (const handler of [...handlers]) {
+      // (A copy only when there are several: a handler may unsubscribe another.)
+      for (const handler of handlers.size === 1 ? handlers : [...handlers]) {
         try {
           handler(message);
         } catch (err) {
-          this.options.log.error({ err, channel: channel.toString() }, 'handling a Redis message failed');
+          this.options.log.error({ err, channel: name }, 'handling a Redis message failed');
         }
       }
     });
@@ -154,11 +163,29 @@ export class RedisLink {
     if (this.subscriber.status === 'ready') void this.subscriber.unsubscribe(channel).catch(() => undefined);
   }
 
-  /** Publishes when Redis is up; returns false (and drops the message) when it is not. */
+  /**
+   * Publishes when Redis is up; returns false (and drops the message) when it is not. The message goes out at
+   * the end of this run of JavaScript, after the ones published before it, with the others published meanwhile.
+   */
   publish(channel: string, message: Buffer | string): boolean {
     if (!this.isUp) return false;
-    this.publisher.publish(channel, message).catch(() => this.evaluate());
+    if (this.outbox.push([channel, message]) === 1) process.nextTick(this.flushOutbox);
     return true;
+  }
+
+  private sendOutbox(): void {
+    const batch = this.outbox;
+    if (batch.length === 0) return;
+    this.outbox = [];
+    // Redis went away meanwhile: dropped, as anything published while it is away.
+    if (!this.isUp || this.closed) return;
+    if (batch.length === 1) {
+      this.publisher.publish(batch[0][0], batch[0][1]).catch(this.onPublishFailed);
+      return;
+    }
+    const pipeline = this.publisher.pipeline();
+    for (const [channel, message] of batch) pipeline.publish(channel, message);
+    pipeline.exec().catch(this.onPublishFailed);
   }
 
   /** Calls `listener` when Redis came back (and periodically while it is away); returns the unsubscribe. */
@@ -168,6 +195,8 @@ export class RedisLink {
   }
 
   async close(): Promise<void> {
+    // What was published just now goes out before the connection says goodbye.
+    this.sendOutbox();
     this.closed = true;
     clearInterval(this.heartbeatTimer);
     clearInterval(this.degradedTimer);

@@ -1,0 +1,339 @@
+/**
+ * The grid relay between instances, on the local Redis (skipped, with a message, when none answers): two
+ * RedisLinks with GridRelays in this process stand for two instances, each with its own copy of a document.
+ * The changes of one turn of the event loop go out as one message and arrive complete and in order; what
+ * Redis carries that is not a message of ours (garbage, cut short, forged lengths, bytes Yjs cannot read) is
+ * dropped without harm and the relay keeps working; changes published just before a document is unloaded
+ * still go out; and bursts from both ends leave both copies identical.
+ */
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import * as decoding from 'lib0/decoding';
+import * as encoding from 'lib0/encoding';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import type { EditableColumn } from '../budget/columns.js';
+import { createLogger } from '../log.js';
+import { RedisLink } from '../realtime/redisLink.js';
+import { eventually } from '../testing/gridClients.js';
+
+/** Retries `check` (assertions) until it passes. */
+const until = (what: string, check: () => void) =>
+  eventually(() => {
+    check();
+    return true;
+  }, what);
+import { LOCAL_REDIS_URL, redisReachable } from '../testing/instances.js';
+import { cellKey } from './cellRules.js';
+import { GridDocument } from './GridDocument.js';
+import { GridRelay, type RelayedDocument } from './gridRelay.js';
+import type { GridStore } from './gridStore.js';
+import type { ApiOrigin } from './origins.js';
+
+const reachable = await redisReachable(LOCAL_REDIS_URL);
+if (!reachable) console.warn(`[gridRelay.test] SKIPPED: no Redis answers at ${LOCAL_REDIS_URL}.`);
+
+const LINES = ['line-1', 'line-2', 'line-3'];
+const origin = (userId: string): ApiOrigin => ({ kind: 'api', author: { userId, source: 'API' } });
+
+interface Instance {
+  link: RedisLink;
+  relay: GridRelay;
+}
+
+interface Copy {
+  doc: GridDocument;
+  relayed: RelayedDocument;
+  errors: unknown[];
+}
+
+describe.skipIf(!reachable)('grid relay between instances', () => {
+  const prefix = `plansync-test-relay-${randomBytes(4).toString('hex')}`;
+  const log = createLogger('silent');
+  // Nothing here is stored: a catch-up from storage finds nothing (storage is not what these tests are about).
+  const store = { readState: async () => null } as unknown as GridStore;
+  const instances: Instance[] = [];
+  /** Plain connections: one sees what travels on the channels, one publishes what no instance would. */
+  let spy: Redis;
+  let forger: Redis;
+  let a: Instance;
+  let b: Instance;
+  let docCount = 0;
+
+  async function instance(): Promise<Instance> {
+    const link = new RedisLink({ url: LOCAL_REDIS_URL, prefix, log });
+    await link.start(5000);
+    const created = { link, relay: new GridRelay(link, store, log) };
+    instances.push(created);
+    return created;
+  }
+
+  async function open(on: Instance, docName: string): Promise<Copy> {
+    const relayed = await on.relay.join(docName);
+    const doc = new GridDocument(docName, 'plan', 'unit', 'UNIT', LINES);
+    const errors: unknown[] = [];
+    doc.parts = {
+      relay: (update, author) => relayed.publishUpdate(update, author),
+      relayPresence: (update) => relayed.publishPresence(update),
+      onError: (_part, err) => errors.push(err),
+    };
+    relayed.attach(doc);
+    return { doc, relayed, errors };
+  }
+
+  /** The same document open on A and on B, the hellos answered. */
+  async function openOnBoth(): Promise<{ docName: string; channel: string; onA: Copy; onB: Copy }> {
+    const docName = `budget:plan-${++docCount}:UNIT`;
+    const onA = await open(a, docName);
+    const onB = await open(b, docName);
+    await settle(a.link.channel(`grid:${docName}`));
+    return { docName, channel: a.link.channel(`grid:${docName}`), onA, onB };
+  }
+
+  /** Waits until a marker published now has come back: whatever was published before it has arrived too. */
+  async function settle(channel: string): Promise<void> {
+    const marker = Buffer.from(`marker-${randomBytes(6).toString('hex')}`);
+    let seen = false;
+    const onMessage = (c: Buffer, m: Buffer) => {
+      if (c.toString() === channel && m.equals(marker)) seen = true;
+    };
+    spy.on('messageBuffer', onMessage);
+    await spy.subscribe(channel);
+    await forger.publish(channel, marker);
+    await until('the marker to come back', () => expect(seen).toBe(true));
+    spy.off('messageBuffer', onMessage);
+  }
+
+  /** Messages on `channel` while `during` runs, up to a marker published after it. */
+  async function messagesDuring(channel: string, during: () => void | Promise<void>): Promise<Buffer[]> {
+    const seen: Buffer[] = [];
+    const onMessage = (c: Buffer, m: Buffer) => {
+      if (c.toString() === channel) seen.push(m);
+    };
+    await spy.subscribe(channel);
+    spy.on('messageBuffer', onMessage);
+    await during();
+    await settle(channel);
+    spy.off('messageBuffer', onMessage);
+    return seen.filter((m) => !m.toString().startsWith('marker-'));
+  }
+
+  const cells = (copy: Copy) => copy.doc.cells.toJSON();
+
+  /** Of `messages`, those from `from` that carry someone's changes (not the answer to a hello, which names nobody). */
+  function changesFrom(from: Instance, messages: Buffer[]): Buffer[] {
+    const e = encoding.createEncoder();
+    encoding.writeVarString(e, from.link.instanceId);
+    const prefix = Buffer.from(encoding.toUint8Array(e));
+    return messages.filter((m) => {
+      if (!m.subarray(0, prefix.length).equals(prefix)) return false;
+      const d = decoding.createDecoder(new Uint8Array(m.subarray(prefix.length)));
+      const kind = decoding.readVarUint(d);
+      if (kind === 3) return true;
+      return kind === 0 && decoding.readVarString(d) !== '';
+    });
+  }
+
+  beforeAll(async () => {
+    spy = new Redis(LOCAL_REDIS_URL, { lazyConnect: true });
+    forger = new Redis(LOCAL_REDIS_URL, { lazyConnect: true });
+    await Promise.all([spy.connect(), forger.connect()]);
+    a = await instance();
+    b = await instance();
+  });
+
+  afterAll(async () => {
+    for (const { relay, link } of instances) {
+      relay.stop();
+      await link.close();
+    }
+    await spy?.quit();
+    await forger?.quit();
+  });
+
+  it('sends the changes of one turn as one message, which arrives complete and in order', async () => {
+    const { channel, onA, onB } = await openOnBoth();
+    const key = cellKey('line-1', 'budgetAmount');
+    const seenOnB: unknown[] = [];
+    onB.doc.cells.observe((event) => {
+      if (event.keysChanged.has(key)) seenOnB.push(onB.doc.cells.get(key));
+    });
+    const messages = await messagesDuring(channel, () => {
+      // One synchronous run: twenty changes to one cell by two people, and one to another cell.
+      for (let i = 1; i <= 20; i++) onA.doc.applyEdits('line-1', { budgetAmount: i }, origin(i % 2 ? 'ann' : 'bob'));
+      onA.doc.applyEdits('line-2', { comment: 'last' }, origin('ann'));
+    });
+    expect(changesFrom(a, messages)).toHaveLength(1);
+    await until('B to have what A has', () => expect(cells(onB)).toEqual(cells(onA)));
+    expect(seenOnB).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(cells(onB)).toEqual({ [key]: 20, [cellKey('line-2', 'comment')]: 'last' });
+    expect([...onA.errors, ...onB.errors]).toEqual([]);
+  });
+
+  it('keeps changes of separate turns in separate messages, in order', async () => {
+    const { channel, onA, onB } = await openOnBoth();
+    const key = cellKey('line-3', 'forecastSales');
+    const messages = await messagesDuring(channel, async () => {
+      for (let i = 1; i <= 5; i++) {
+        onA.doc.applyEdits('line-3', { forecastSales: i * 10 }, origin('ann'));
+        await new Promise((resolve) => setImmediate(resolve));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    });
+    expect(changesFrom(a, messages)).toHaveLength(5);
+    await until('the last change on B', () => expect(onB.doc.cells.get(key)).toBe(50));
+  });
+
+  it('drops what is not a message of ours, and keeps relaying', async () => {
+    const { channel, onA, onB } = await openOnBoth();
+    const before = Y.encodeStateAsUpdate(onB.doc.doc);
+    const from = 'someone-else';
+    const message = (write: (e: encoding.Encoder) => void) => {
+      const e = encoding.createEncoder();
+      encoding.writeVarString(e, from);
+      write(e);
+      return Buffer.from(encoding.toUint8Array(e));
+    };
+    const change = (e: encoding.Encoder, update: Uint8Array) => {
+      encoding.writeVarString(e, 'mallory');
+      encoding.writeVarString(e, 'GRID');
+      encoding.writeVarUint8Array(e, update);
+    };
+    /** Bytes Yjs (or y-protocols) cannot read: a length that runs past the end. */
+    const unreadable = new Uint8Array([0xff, 0xff, 0xff]);
+    const junk = [
+      Buffer.alloc(0),
+      Buffer.from([0xff]),
+      Buffer.from('not even binary'),
+      // An unknown kind.
+      message((e) => encoding.writeVarUint(e, 99)),
+      // A batch of three with one change: cut short.
+      message((e) => {
+        encoding.writeVarUint(e, 3);
+        encoding.writeVarUint(e, 3);
+        change(e, new Uint8Array([0, 0]));
+      }),
+      // A batch of none, and one claiming a million changes.
+      message((e) => {
+        encoding.writeVarUint(e, 3);
+        encoding.writeVarUint(e, 0);
+      }),
+      message((e) => {
+        encoding.writeVarUint(e, 3);
+        encoding.writeVarUint(e, 1_000_000);
+      }),
+      // A length far past the end of the message.
+      message((e) => {
+        encoding.writeVarUint(e, 0);
+        encoding.writeVarString(e, 'mallory');
+        encoding.writeVarString(e, 'GRID');
+        encoding.writeVarUint(e, 1 << 20);
+      }),
+      // Bytes Yjs cannot read, alone and in a batch.
+      message((e) => {
+        encoding.writeVarUint(e, 0);
+        change(e, unreadable);
+      }),
+      message((e) => {
+        encoding.writeVarUint(e, 3);
+        encoding.writeVarUint(e, 2);
+        change(e, unreadable);
+        change(e, unreadable);
+      }),
+      // A hello whose state vector cannot be read, and presence that is not presence.
+      message((e) => {
+        encoding.writeVarUint(e, 2);
+        encoding.writeVarUint8Array(e, unreadable);
+      }),
+      message((e) => {
+        encoding.writeVarUint(e, 1);
+        encoding.writeVarUint8Array(e, unreadable);
+      }),
+    ];
+    for (const raw of junk) await forger.publish(channel, raw);
+    await settle(channel);
+    expect(Y.encodeStateAsUpdate(onB.doc.doc)).toEqual(before);
+
+    // Still relaying, both ways.
+    onA.doc.applyEdits('line-1', { budgetAmount: 7 }, origin('ann'));
+    onB.doc.applyEdits('line-2', { budgetAmount: 8 }, origin('bob'));
+    await until('both copies to converge', () => {
+      expect(cells(onA)).toEqual({ [cellKey('line-1', 'budgetAmount')]: 7, [cellKey('line-2', 'budgetAmount')]: 8 });
+      expect(cells(onB)).toEqual(cells(onA));
+    });
+  });
+
+  it('applies a valid change in a batch from another instance even when the one before it cannot be read', async () => {
+    const { channel, onA, onB } = await openOnBoth();
+    // A change made on a third copy, sent by hand behind an unreadable one in the same message.
+    const third = new Y.Doc();
+    third.getMap('cells').set(cellKey('line-3', 'budgetAmount'), 42);
+    const good = Y.encodeStateAsUpdate(third);
+    const e = encoding.createEncoder();
+    encoding.writeVarString(e, 'a-third-instance');
+    encoding.writeVarUint(e, 3);
+    encoding.writeVarUint(e, 2);
+    for (const update of [new Uint8Array([0xff, 0xff, 0xff]), good]) {
+      encoding.writeVarString(e, '');
+      encoding.writeVarString(e, '');
+      encoding.writeVarUint8Array(e, update);
+    }
+    await forger.publish(channel, Buffer.from(encoding.toUint8Array(e)));
+    await until('the readable change on both', () => {
+      expect(onA.doc.cells.get(cellKey('line-3', 'budgetAmount'))).toBe(42);
+      expect(onB.doc.cells.get(cellKey('line-3', 'budgetAmount'))).toBe(42);
+    });
+  });
+
+  it('still sends the changes of the turn in which a document is unloaded', async () => {
+    const { onA, onB } = await openOnBoth();
+    onA.doc.applyEdits('line-1', { comment: 'said just before leaving' }, origin('ann'));
+    onA.relayed.leave();
+    await until('the change made before leaving on B', () => expect(onB.doc.cells.get(cellKey('line-1', 'comment'))).toBe('said just before leaving'));
+  });
+
+  it('leaves both copies identical after bursts from both ends, in many turns', async () => {
+    const { onA, onB } = await openOnBoth();
+    const columns: EditableColumn[] = ['budgetAmount', 'forecastSales'];
+    for (let turn = 0; turn < 30; turn++) {
+      for (let i = 0; i < 1 + (turn % 4); i++) {
+        const line = LINES[(turn + i) % LINES.length];
+        const column = columns[(turn * 7 + i) % 2];
+        onA.doc.applyEdits(line, { [column]: turn * 100 + i }, origin('ann'));
+        onB.doc.applyEdits(LINES[(turn + i + 1) % LINES.length], { [column]: turn * 100 + i + 50 }, origin('bob'));
+      }
+      if (turn % 3 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await until('the same state on both', () => expect(Y.encodeStateVector(onB.doc.doc)).toEqual(Y.encodeStateVector(onA.doc.doc)));
+    expect(cells(onB)).toEqual(cells(onA));
+    expect([...onA.errors, ...onB.errors]).toEqual([]);
+  });
+});
+
+describe.skipIf(!reachable)('RedisLink publishing', () => {
+  it('sends what one run publishes together, in order, on every channel', async () => {
+    const prefix = `plansync-test-link-${randomBytes(4).toString('hex')}`;
+    const log = createLogger('silent');
+    const sender = new RedisLink({ url: LOCAL_REDIS_URL, prefix, log });
+    const receiver = new RedisLink({ url: LOCAL_REDIS_URL, prefix, log });
+    try {
+      await Promise.all([sender.start(5000), receiver.start(5000)]);
+      const got: string[] = [];
+      await receiver.subscribe(receiver.channel('one'), (m) => got.push(`one:${m.toString()}`));
+      await receiver.subscribe(receiver.channel('two'), (m) => got.push(`two:${m.toString()}`));
+      const sent: string[] = [];
+      for (let i = 0; i < 40; i++) {
+        const name = i % 3 === 0 ? 'two' : 'one';
+        expect(sender.publish(sender.channel(name), i % 2 ? Buffer.from(String(i)) : String(i))).toBe(true);
+        sent.push(`${name}:${i}`);
+      }
+      // And one alone in a later run.
+      await new Promise((resolve) => setImmediate(resolve));
+      sender.publish(sender.channel('one'), 'last');
+      sent.push('one:last');
+      await until('every message, in order', () => expect(got).toEqual(sent));
+    } finally {
+      await Promise.all([sender.close(), receiver.close()]);
+    }
+  });
+});
