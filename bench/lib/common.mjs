@@ -301,7 +301,7 @@ export async function serverMemory(server, samples = 3) {
     results.push(await reply);
   }
   const pick = (k) => median(results.map((r) => r[k]));
-  return { rss: pick('rss'), heapUsed: pick('heapUsed'), heapTotal: pick('heapTotal'), external: pick('external'), arrayBuffers: pick('arrayBuffers'), gc: results[0].gc };
+  return { rss: pick('rss'), heapUsed: pick('heapUsed'), heapTotal: pick('heapTotal'), external: pick('external'), arrayBuffers: pick('arrayBuffers'), code: pick('code'), gc: results[0].gc };
 }
 
 /**

@@ -69,6 +69,10 @@ export const memoryDelta = (after, before, per = 1) => ({
   heapKb: (after.heapUsed - before.heapUsed) / per / KB,
   externalKb: (after.external - before.external) / per / KB,
   retainedKb: (after.heapUsed + after.external - before.heapUsed - before.external) / per / KB,
+  /** Of retained, V8's compiled code (the JIT optimising the path just used): bounded, not data held. */
+  codeKb: after.code != null && before.code != null ? (after.code - before.code) / per / KB : null,
+  /** Retained without compiled code: what the server holds. */
+  dataKb: after.code != null && before.code != null ? (after.heapUsed + after.external - after.code - before.heapUsed - before.external + before.code) / per / KB : null,
   rssKb: (after.rss - before.rss) / per / KB,
 });
 
