@@ -19,7 +19,7 @@ const targets = [
   },
   {
     workspace: 'client',
-    sources: ['client/src', 'schema/codes.ts', 'client/index.html', 'client/vite.config.ts', 'client/public', 'client/package.json', 'package-lock.json'].map((p) => at(p)),
+    sources: ['client/src', 'schema/codes.ts', 'client/index.html', 'client/vite.config.ts', 'client/scripts/precompress.ts', 'client/public', 'client/package.json', 'package-lock.json'].map((p) => at(p)),
     outDir: at('client/dist'),
     entry: at('client/dist/index.html'),
   },
