@@ -72,4 +72,20 @@ describe('grid sessions: presence, keepalive, token expiry', () => {
     const closed = await client.closed;
     expect(closed.code).toBe(CloseCode.Unauthorized);
   });
+
+  it('closes each connection when its own token expires, one server timer for them all', async () => {
+    // Tokens issued a second and a half apart (JWT expiry has whole seconds): the first expiry must not close the
+    // second connection, and the server's one expiry timer must then be set again for the second.
+    const first = await open('lead.sales-north@example.com');
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const second = await open('viewer.sales-north@example.com');
+    let firstClosed = false;
+    let secondClosedFirst = false;
+    void second.closed.then(() => (secondClosedFirst = !firstClosed));
+    expect((await first.closed).code).toBe(CloseCode.Unauthorized);
+    firstClosed = true;
+    expect(second.provider.wsconnected, 'the later token has not expired yet').toBe(true);
+    expect((await second.closed).code).toBe(CloseCode.Unauthorized);
+    expect(secondClosedFirst).toBe(false);
+  });
 });
