@@ -21,9 +21,22 @@ import { ErrorBoundary } from './common/ErrorBoundary';
 import { ErrorMessage, Loading } from './common/Status';
 import './styles.css';
 
+// A view's chunk that does not load (a deploy since this tab opened removed the old hashed files: /assets/ answers
+// 404 for them) reloads the page onto the new build, at most once a minute so that a chunk really missing from the
+// deploy shows its error instead of reloading in a loop.
+const RELOADED_AT = 'plansync.reloadedForNewBuild';
+window.addEventListener('vite:preloadError', (event) => {
+  const last = Number(sessionStorage.getItem(RELOADED_AT) ?? 0);
+  if (Date.now() - last < 60_000) return;
+  event.preventDefault();
+  sessionStorage.setItem(RELOADED_AT, String(Date.now()));
+  window.location.reload();
+});
+
 // A grid page opened by its address (a bookmark, a link, a reload) starts loading the grid's chunks (AG Grid is most
 // of the download) with the app, not after the profile query and the shell: the same import as Shell's lazy one.
-if (window.location.pathname.startsWith('/grid') && loadSession()) void import('./grid/GridPage');
+// (A failure here shows where the view is rendered.)
+if (window.location.pathname.startsWith('/grid') && loadSession()) import('./grid/GridPage').catch(() => undefined);
 
 // Only people who must enrol in two-factor sign-in see it, and it brings the QR code library: loaded then.
 const TotpEnrollmentRequiredPage = lazy(() => import('./auth/AccountPage').then((m) => ({ default: m.TotpEnrollmentRequiredPage })));

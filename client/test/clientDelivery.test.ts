@@ -7,11 +7,14 @@
  * - index.html and the client's routes: `no-cache`, compressed too, revalidated by ETag (304);
  * - an unknown /assets/ name is a 404 (not index.html), and so are names reaching outside the directory;
  * - in Chromium, the sign-in page and the workflow monitor load neither AG Grid nor the grid page's chunk, and the
- *   grid page does (the split works, and the test is not vacuous).
+ *   grid page does (the split works, and the test is not vacuous);
+ * - a tab whose build was replaced by a deploy (its view's chunk gone) reloads once, and does not loop when the
+ *   chunk is missing after the reload too.
  * Needs `npm run build -w client`.
  */
 import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import type { Browser, Page } from 'playwright-core';
@@ -210,6 +213,46 @@ describe.skipIf(!hasChromium || !fs.existsSync(path.join(DIST, 'index.html')))('
       await person.page.locator('[data-testid=budget-grid] .ag-row').first().waitFor({ timeout: 30_000 });
       for (const chunk of [agGrid, gridPage, yjs]) expect([...scripts.keys()]).toContain(chunk);
       expectNoProblems(person);
+    } finally {
+      await person.context.close();
+    }
+  });
+});
+
+describe.skipIf(!hasChromium || !fs.existsSync(path.join(DIST, 'index.html')))('a tab whose build is gone', () => {
+  // A copy of the build of its own: the test removes a chunk from it, as a deploy removes the old build's files.
+  let dir: string;
+  let server: TestServer;
+  let browser: Browser;
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plansync-client-'));
+    fs.cpSync(DIST, dir, { recursive: true });
+    server = await startTestServer({ CLIENT_DIR: dir });
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reloads once when the chunk of a view is no longer there, then shows the error rather than reloading again', async () => {
+    const person = await signIn(browser, server.url, 'admin@example.com', '/workflows');
+    try {
+      const { page } = person;
+      await page.getByRole('heading', { name: 'Executions' }).waitFor();
+      let reloads = 0;
+      // Page loads, not route changes (those are navigations too, within the document).
+      page.on('load', () => (reloads += 1));
+      const gridChunk = builtAsset('GridPage-');
+      for (const name of fs.readdirSync(path.join(dir, 'assets')).filter((n) => n.startsWith(gridChunk))) fs.rmSync(path.join(dir, 'assets', name));
+
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Budget grid' }).click();
+      // The reload lands on /grid, whose chunk is still missing: this time the view says so.
+      await page.getByTestId('error-boundary').waitFor({ timeout: 30_000 });
+      expect(reloads).toBe(1);
+      expect(new URL(page.url()).pathname).toMatch(/^\/grid/);
+      await page.getByTestId('me').waitFor();
     } finally {
       await person.context.close();
     }
