@@ -164,7 +164,7 @@ export class WebhookService {
     this.unsubscribe.push(onEvent(this.options.events, 'SUBMISSION_STATUS_CHANGED', nudge));
     this.unsubscribe.push(onEvent(this.options.events, 'WORKFLOW_EVENT', nudge));
     this.unsubscribe.push(onEvent(this.options.events, 'BUDGET_LINES_RESTRUCTURED', nudge));
-    this.pollTimer = setInterval(nudge, (this.options.pollSeconds ?? 1) * 1000);
+    this.pollTimer = setInterval(() => void this.pollOutbox(), (this.options.pollSeconds ?? 1) * 1000);
     this.pollTimer.unref();
     this.drainSoon();
   }
@@ -317,6 +317,20 @@ export class WebhookService {
         this.draining = undefined;
       }
     })();
+  }
+
+  /**
+   * The poll: drains when the outbox holds anything. One plain query when it is empty (as it is most of the time)
+   * rather than the drain's transaction, which an idle server would otherwise open every second.
+   */
+  private async pollOutbox(): Promise<void> {
+    if (this.stopped || this.draining) return;
+    try {
+      const [row] = await exec<{ waiting: boolean }>(this.options.em.fork(), 'select exists (select 1 from webhook_outbox) as waiting');
+      if (row?.waiting) this.drainSoon();
+    } catch (err) {
+      this.options.log.error({ err }, 'looking at the webhook outbox failed');
+    }
   }
 
   /** One transaction: up to 100 outbox rows become deliveries and their first jobs. Returns how many rows. */
