@@ -268,8 +268,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   };
   server.on('upgrade', (request, socket, head) => {
     // Node takes its own error listener off an upgraded socket: without one, a client resetting the
-    // connection mid-handshake would be an uncaught 'error' event, the end of the process.
-    socket.on('error', () => socket.destroy());
+    // connection mid-handshake would be an uncaught 'error' event, the end of the process. One shared function,
+    // not a closure: a closure here kept this handler's scope (the request's URL, token included) for the
+    // socket's whole life.
+    socket.on('error', destroySocket);
     const target = requestTarget(request.url);
     if (!target) return refuseUpgrade(socket, 400, 'Bad Request');
     const pathname = target.pathname;
@@ -305,4 +307,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       server.closeAllConnections?.();
     },
   };
+}
+
+/** An upgraded socket's 'error' listener (`this` is the socket). */
+function destroySocket(this: Duplex): void {
+  this.destroy();
 }
