@@ -185,7 +185,7 @@ export class GridDocument {
    */
   applyClientUpdate(update: Uint8Array, origin: ConnectionOrigin, kind: 'update' | 'syncStep2' = 'update'): ApplyResult {
     const writer = origin.writer;
-    const foreignClientIds = this.writers.foreignWriters(this.doc, update, writer);
+    const { foreign: foreignClientIds, writes } = this.writers.foreignWriters(this.doc, update, writer);
     // Content under ids other connections hold is cut out; the rest is applied. (A legitimate copy of someone's
     // change, in a sync step 2 after a crash, comes again with the sync request below, once its owner resent it.)
     const own = foreignClientIds.length > 0 ? Y.diffUpdate(update, stateVectorFrom(foreignClientIds)) : update;
@@ -193,7 +193,7 @@ export class GridDocument {
       Y.applyUpdate(this.doc, own, origin);
       // A sync step 2 is everything the client has that the server lacks, other people's changes included (after a
       // server crash, say): it claims no id; an update is the client's own change.
-      if (kind === 'update') this.writers.claim(tr, writer);
+      if (kind === 'update') this.writers.claim(tr, writer, writes);
     });
     result.foreignClientIds = foreignClientIds;
     if (foreignClientIds.length > 0) result.missing = true;

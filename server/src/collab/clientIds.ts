@@ -37,21 +37,30 @@ export class ClientIdOwners {
    * The client ids `update` writes new content for (beyond what `doc` has) that another writer holds.
    * Throws when the update's structs cannot be read.
    */
-  foreignWriters(doc: Y.Doc, update: Uint8Array, writer: Writer): number[] {
+  foreignWriters(doc: Y.Doc, update: Uint8Array, writer: Writer): { foreign: number[]; writes: number[] } {
     const { to } = Y.parseUpdateMeta(update);
     const foreign: number[] = [];
+    const writes: number[] = [];
     for (const [client, end] of to) {
       if (end <= Y.getState(doc.store, client)) continue; // nothing new for this id: a duplicate, harmless
+      writes.push(client);
       if (!this.mayWrite(client, writer)) foreign.push(client);
     }
-    return foreign;
+    return { foreign, writes };
   }
 
-  /** After an update was applied: the ids whose clock moved in it are `writer`'s from now on. */
-  claim(transaction: Y.Transaction, writer: Writer): void {
-    for (const [client, clock] of transaction.afterState) {
-      if (clock !== (transaction.beforeState.get(client) ?? 0) && this.mayWrite(client, writer)) this.owners.set(client, writer);
+  /**
+   * After an update was applied: the ids whose clock moved in it are `writer`'s from now on. `among`: the ids the
+   * update could have moved (foreignWriters' `writes`), so that a document with thousands of past writers is not
+   * walked whole on every update; absent, every id of the document is looked at.
+   */
+  claim(transaction: Y.Transaction, writer: Writer, among?: readonly number[]): void {
+    const moved = (client: number) => (transaction.afterState.get(client) ?? 0) !== (transaction.beforeState.get(client) ?? 0);
+    if (among) {
+      for (const client of among) if (moved(client) && this.mayWrite(client, writer)) this.owners.set(client, writer);
+      return;
     }
+    for (const client of transaction.afterState.keys()) if (moved(client) && this.mayWrite(client, writer)) this.owners.set(client, writer);
   }
 
   /** A connection announced presence under `client` (see the header): it holds that id, if it may. */
