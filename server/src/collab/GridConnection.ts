@@ -41,6 +41,7 @@ export const MAX_UNSENT_BYTES = 16 * 1024 * 1024;
 const DRAIN_CHECK_MS = 50;
 /** At most one presence change per connection this often; later ones replace a waiting one. */
 export const PRESENCE_INTERVAL_MS = 100;
+const MS_PER_SECOND = 1e3;
 /** At most one sync request (for dropped, incomplete updates) per connection this often. */
 const SYNC_REQUEST_INTERVAL_MS = 1000;
 
@@ -143,7 +144,7 @@ export class GridConnection implements GridPeer, ConnectionOrigin, Writer {
   /** The person's role or units changed while connected. */
   updateViewer(viewer: Viewer, readOnly: boolean): void {
     this.currentViewer = viewer;
-    this.events.expiresAt(viewer.expiresAt * 1000);
+    this.events.expiresAt(this.expiresAtMs);
     this.setReadOnly(readOnly);
   }
 
@@ -178,7 +179,7 @@ export class GridConnection implements GridPeer, ConnectionOrigin, Writer {
     socket.on('close', onSocketClose);
     socket.on('error', onSocketError);
     if (this.expired()) return;
-    this.events.expiresAt(this.currentViewer.expiresAt * 1000);
+    this.events.expiresAt(this.expiresAtMs);
     for (const frame of buffered) this.handle(frame);
   }
 
@@ -190,9 +191,14 @@ export class GridConnection implements GridPeer, ConnectionOrigin, Writer {
     this.socket.ping();
   }
 
+  /** When the connection's token expires, in ms since the epoch (the token says it in seconds). */
+  get expiresAtMs(): number {
+    return this.currentViewer.expiresAt * MS_PER_SECOND;
+  }
+
   /** Closes the connection (CloseCode.Unauthorized) once its token has expired; says whether it did. */
   expired(now = Date.now()): boolean {
-    if (this.closed || this.currentViewer.expiresAt * 1000 > now) return false;
+    if (this.closed || this.expiresAtMs > now) return false;
     this.close(CloseCode.Unauthorized, 'token expired');
     return true;
   }

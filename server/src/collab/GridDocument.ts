@@ -382,7 +382,9 @@ export class GridDocument {
   private afterPresence(changed: number[], origin: unknown): void {
     if (changed.length === 0) return;
     this.run('broadcast', () => this.broadcast(encodeAwareness(this.awareness, changed)));
-    const ours = !isGridOrigin(origin) && origin !== 'timeout';
+    // Ours: a peer's own presence (its origin is the peer, a connection), or its removal when it left (null).
+    // Not what another instance relayed, nor what the awareness timed out (every instance times out its own).
+    const ours = origin !== 'timeout' && !(isGridOrigin(origin) && origin.kind === 'relay');
     const relayPresence = this.parts.relayPresence;
     if (ours && relayPresence) this.run('relay', () => relayPresence(encodeAwarenessUpdate(this.awareness, changed)));
   }

@@ -172,7 +172,7 @@ export class GridServer implements LiveDocuments {
     const now = Date.now();
     let next = Infinity;
     this.forEachConnection((connection) => {
-      if (!connection.expired(now)) next = Math.min(next, connection.viewer.expiresAt * 1000);
+      if (!connection.expired(now)) next = Math.min(next, connection.expiresAtMs);
     });
     if (next !== Infinity) this.scheduleExpiry(next);
   }
