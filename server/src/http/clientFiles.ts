@@ -97,7 +97,8 @@ export function clientFiles(dir: string): ClientFiles {
     // Content-Length, ETag (of the copy sent: one per encoding), Last-Modified, 304s and HEAD are send's. Dotfiles:
     // `files` refuses them in the request; the directory itself may sit under one (~/.local/...).
     res.sendFile(chosen, { cacheControl: false, dotfiles: 'allow', acceptRanges: !encoding }, (err?: Error & { status?: number; code?: string }) => {
-      if (!err || res.headersSent) return;
+      // The client went away before the file was sent (ECONNABORTED): nobody is left to answer, nothing failed.
+      if (!err || res.headersSent || err.code === 'ECONNABORTED') return;
       // Gone between the check and the read (a build replacing dist): as if it never was.
       if (err.status === 404 || err.code === 'ENOENT') return res.status(404).type('text').send('Not found');
       next(err);
