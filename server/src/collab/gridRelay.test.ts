@@ -311,13 +311,14 @@ describe.skipIf(!reachable)('grid relay between instances', () => {
 });
 
 describe.skipIf(!reachable)('RedisLink publishing', () => {
-  it('sends what one run publishes together, in order, on every channel', async () => {
+  it('sends what one run publishes together, in order, on every channel, on the connection Redis does not answer', async () => {
     const prefix = `plansync-test-link-${randomBytes(4).toString('hex')}`;
     const log = createLogger('silent');
     const sender = new RedisLink({ url: LOCAL_REDIS_URL, prefix, log });
     const receiver = new RedisLink({ url: LOCAL_REDIS_URL, prefix, log });
     try {
       await Promise.all([sender.start(5000), receiver.start(5000)]);
+      await until('publishing unanswered', () => expect(sender.quietPublishing).toBe(true));
       const got: string[] = [];
       await receiver.subscribe(receiver.channel('one'), (m) => got.push(`one:${m.toString()}`));
       await receiver.subscribe(receiver.channel('two'), (m) => got.push(`two:${m.toString()}`));
@@ -332,6 +333,13 @@ describe.skipIf(!reachable)('RedisLink publishing', () => {
       sender.publish(sender.channel('one'), 'last');
       sent.push('one:last');
       await until('every message, in order', () => expect(got).toEqual(sent));
+      expect(sender.quietPublishing).toBe(true);
+      // And the other way.
+      receiver.publish(receiver.channel('back'), 'ok');
+      const back: string[] = [];
+      await sender.subscribe(sender.channel('back'), (m) => back.push(m.toString()));
+      receiver.publish(receiver.channel('back'), 'ok');
+      await until('a message the other way', () => expect(back).toContain('ok'));
     } finally {
       await Promise.all([sender.close(), receiver.close()]);
     }

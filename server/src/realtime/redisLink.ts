@@ -10,7 +10,11 @@
  * listeners can catch up from PostgreSQL in the meantime.
  *
  * Publishing: what is published in one run of JavaScript (a loop over changed lines, say) goes out at its end,
- * in order, in one write to Redis (a pipeline) rather than one write and one Redis wake-up per message.
+ * in order, in one write to Redis rather than one write and one Redis wake-up per message. It goes out on a
+ * third connection that Redis does not answer (CLIENT REPLY OFF): a publish's reply is of no use to us, and
+ * reading it cost a wake-up of the process per publish (bench/results.md, scale-out: about a third of a
+ * relayed change's CPU here). While that connection is not ready, or when Redis (or a proxy) answers it all
+ * the same, the publisher publishes, as any other command, answered.
  */
 import { randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
@@ -30,12 +34,26 @@ export interface RedisLinkOptions {
 }
 
 const SUBSCRIBE_CHUNK = 500;
+const CRLF = Buffer.from('\r\n');
+/** CLIENT REPLY OFF, as written to the sender: from then on Redis answers nothing on that connection. */
+const REPLY_OFF = Buffer.from('*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$3\r\nOFF\r\n');
+
+/** PUBLISH channel message, as RESP. */
+function publishCommand(channel: string, message: Buffer | string, into: Buffer[]): void {
+  const body = typeof message === 'string' ? Buffer.from(message) : message;
+  into.push(Buffer.from(`*3\r\n$7\r\nPUBLISH\r\n$${Buffer.byteLength(channel)}\r\n${channel}\r\n$${body.length}\r\n`), body, CRLF);
+}
 
 export class RedisLink {
   /** Who we are on the wire: messages carrying it are our own, echoed back by Redis. */
   readonly instanceId = randomUUID();
   private readonly publisher: Redis;
   private readonly subscriber: Redis;
+  /** Where publishes go out unanswered (see the header); `quiet` once CLIENT REPLY OFF is written on it. */
+  private readonly sender: Redis;
+  private senderQuiet = false;
+  /** False once Redis answered the sender anyway (CLIENT REPLY unsupported): the publisher publishes from then on. */
+  private senderUsable = true;
   private readonly handlers = new Map<string, Set<ChannelHandler>>();
   private readonly resyncListeners = new Set<(reason: ResyncReason) => void>();
   private isUp = false;
@@ -69,6 +87,26 @@ export class RedisLink {
       // We re-subscribe ourselves on 'ready', and only then say that Redis is up.
       autoResubscribe: false,
     });
+    this.sender = new Redis(options.url, {
+      ...common,
+      connectionName: `plansync-send-${this.instanceId.slice(0, 8)}`,
+      // Nothing is ever sent on it through ioredis after the handshake.
+      autoResendUnfulfilledCommands: false,
+    });
+    this.sender.on('ready', () => {
+      if (!this.senderUsable) return void this.sender.disconnect();
+      this.sender.stream.write(REPLY_OFF);
+      this.senderQuiet = true;
+    });
+    this.sender.on('close', () => (this.senderQuiet = false));
+    this.sender.on('error', (err: Error) => {
+      // A reply nobody asked for: Redis (or a proxy in front of it) answers despite CLIENT REPLY OFF.
+      if (!this.senderUsable || !err.message.startsWith('Command queue state error')) return;
+      this.senderUsable = false;
+      this.senderQuiet = false;
+      this.sender.disconnect();
+      this.options.log.warn('Redis answers publishes despite CLIENT REPLY OFF: publishing on the answered connection');
+    });
     // First: 'ready' on the subscriber must start the resubscription before anyone evaluates the state.
     this.subscriber.on('ready', () => this.resubscribeAll());
     for (const connection of [this.publisher, this.subscriber]) {
@@ -100,6 +138,7 @@ export class RedisLink {
   async start(timeoutMs: number): Promise<boolean> {
     void this.publisher.connect().catch(() => undefined);
     void this.subscriber.connect().catch(() => undefined);
+    void this.sender.connect().catch(() => undefined);
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.options.heartbeatMs ?? 5000);
     this.heartbeatTimer.unref();
     const up = await this.waitUntilUp(timeoutMs);
@@ -121,6 +160,11 @@ export class RedisLink {
   /** Whether Redis is reachable now (both connections ready and our subscriptions in place). */
   get up(): boolean {
     return this.isUp;
+  }
+
+  /** Whether publishes go out unanswered now (see the header); otherwise the publisher publishes them. */
+  get quietPublishing(): boolean {
+    return this.senderQuiet && this.sender.status === 'ready';
   }
 
   /** Resolves once Redis is up, or after `timeoutMs` (false then). */
@@ -179,6 +223,12 @@ export class RedisLink {
     this.outbox = [];
     // Redis went away meanwhile: dropped, as anything published while it is away.
     if (!this.isUp || this.closed) return;
+    if (this.senderQuiet && this.sender.status === 'ready') {
+      const parts: Buffer[] = [];
+      for (const [channel, message] of batch) publishCommand(channel, message, parts);
+      this.sender.stream.write(Buffer.concat(parts));
+      return;
+    }
     if (batch.length === 1) {
       this.publisher.publish(batch[0][0], batch[0][1]).catch(this.onPublishFailed);
       return;
@@ -202,6 +252,8 @@ export class RedisLink {
     clearInterval(this.degradedTimer);
     this.handlers.clear();
     this.resyncListeners.clear();
+    // The sender answers nothing, QUIT included: it is ended (what it was given is still written first).
+    this.sender.disconnect();
     await Promise.all([this.publisher, this.subscriber].map((c) => c.quit().catch(() => c.disconnect())));
   }
 
@@ -236,6 +288,7 @@ export class RedisLink {
       this.options.log.debug({ err }, 'Redis heartbeat failed');
       this.publisher.disconnect(true);
       this.subscriber.disconnect(true);
+      this.sender.disconnect(true);
     } finally {
       clearTimeout(timer);
     }
