@@ -11,8 +11,9 @@ export default defineConfig({
     setupFiles: ['server/src/testing/setup.ts'],
     testTimeout: 60_000,
     // expect.poll waits 1 s by default: browser tests poll what the page shows after websocket round trips,
-    // which a loaded CI machine can take longer than that to deliver.
-    expect: { poll: { timeout: 5_000 } },
+    // which a loaded CI machine (two test files at once, each with its server, database and Chromium) can take
+    // several seconds to deliver: a wait bound, not a timing threshold.
+    expect: { poll: { timeout: 10_000 } },
     hookTimeout: 120_000,
     pool: 'forks',
     // Two cores: files run two at a time, each against a database of its own.
