@@ -21,10 +21,15 @@ export interface StudioAdapter {
   addUserToCompany(email: string, companyId: string): Promise<void>;
   createUserCompany(email: string, name: string): Promise<{ companyId: string }>;
   sendInvite(email: string): Promise<{ inviteId: string }>;
+  // Offboarding. Every removal is idempotent: removing what is already gone succeeds.
+  removeUserFromCompany(email: string, companyId: string): Promise<void>;
+  /** Closes a company (a person's own, or each of an organisation's when it leaves). */
+  archiveCompany(companyId: string): Promise<void>;
 }
 
 export interface InfrabotAdapter {
   provisionOrganization(organizationName: string): Promise<{ runId: string }>;
+  deprovisionOrganization(organizationName: string): Promise<{ runId: string }>;
 }
 
 export interface MetabaseAdapter {
@@ -32,6 +37,10 @@ export interface MetabaseAdapter {
   createGroup(organizationName: string): Promise<{ groupId: string }>;
   grantDatabaseAccess(groupId: string, collectionId: string): Promise<void>;
   addUserToGroup(email: string, groupId: string): Promise<void>;
+  removeUserFromGroup(email: string, groupId: string): Promise<void>;
+  /** Deletes the group, and with it the database access it was granted. */
+  deleteGroup(groupId: string): Promise<void>;
+  archiveCollection(collectionId: string): Promise<void>;
 }
 
 export interface TeamsAdapter {
@@ -39,16 +48,23 @@ export interface TeamsAdapter {
   /** Invites a guest (Graph invitations) and returns their directory id. */
   inviteUser(email: string, displayName: string): Promise<{ userId: string }>;
   addMember(teamId: string, userId: string): Promise<void>;
+  /** Removes the guest with this address from the team (nothing to do when they are not a member). */
+  removeMember(teamId: string, email: string): Promise<void>;
+  archiveChannel(teamId: string, channelId: string): Promise<void>;
 }
 
 export interface SlackAdapter {
   createUserGroup(organizationName: string): Promise<{ groupId: string }>;
   addUserToGroup(email: string, groupId: string): Promise<void>;
+  removeUserFromGroup(email: string, groupId: string): Promise<void>;
+  disableUserGroup(groupId: string): Promise<void>;
 }
 
 export interface LmsAdapter {
   setupTenant(organizationName: string): Promise<{ tenantId: string }>;
   shareDocumentation(email: string, tenantId: string): Promise<void>;
+  revokeDocumentation(email: string, tenantId: string): Promise<void>;
+  closeTenant(tenantId: string): Promise<void>;
 }
 
 export interface BudgetRow {
