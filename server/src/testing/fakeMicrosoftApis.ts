@@ -8,6 +8,9 @@
  *     GET  /teams/{team}/channels?$filter=displayName eq '...'
  *     POST /invitations                  a guest; the same address again returns the same user
  *     POST /teams/{team}/members         an aadUserConversationMember bound to an invited user; 409 if in
+ *     GET  /teams/{team}/members?$filter=(microsoft.graph.aadUserConversationMember/email eq '...')
+ *     DELETE /teams/{team}/members/{membership}                            204; 404 when not a member
+ *     POST /teams/{team}/channels/{channel}/archive                         202; 400 when archived already
  *   Power BI (powerBiUrl = POWERBI_API_URL)
  *     POST /groups/{group}/datasets/{dataset}/tables/{table}/rows   at most 10,000 rows
  *     POST /groups/{group}/datasets/{dataset}/refreshes              202 Accepted with a RequestId
@@ -16,9 +19,12 @@
  * Every request must carry an app-only token from the fake authority (signature, issuer, audience of the API,
  * the app's id) and, for Graph, the application permission the real endpoint needs; otherwise it answers
  * 401 or 403 as Microsoft does. Every request is recorded. `fail()` scripts 429, 5xx or 4xx answers.
+ * `plainHttp` serves plain http instead, for tests that call an adapter in the test's own process (which
+ * cannot be told to trust a self-signed certificate on Node 20).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
+import http from 'node:http';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
@@ -28,7 +34,15 @@ import { startSelfSignedHttps } from './selfSignedHttps.js';
 export const GRAPH_RESOURCE = 'https://graph.microsoft.com';
 export const POWER_BI_RESOURCE = 'https://analysis.windows.net/powerbi/api';
 
-export type FakeRoute = 'createChannel' | 'listChannels' | 'invite' | 'addMember' | 'pushRows' | 'refreshDataset' | 'executeQueries';
+export type FakeRoute =
+  | 'createChannel'
+  | 'listChannels'
+  | 'invite'
+  | 'addMember'
+  | 'listMembers'
+  | 'removeMember'
+  | 'archiveChannel'
+  | 'pushRows' | 'refreshDataset' | 'executeQueries';
 
 /** The Graph application permission each route needs (what the real endpoint's docs list). */
 export const GRAPH_PERMISSIONS: Partial<Record<FakeRoute, string>> = {
@@ -36,6 +50,9 @@ export const GRAPH_PERMISSIONS: Partial<Record<FakeRoute, string>> = {
   listChannels: 'Channel.ReadBasic.All',
   invite: 'User.Invite.All',
   addMember: 'TeamMember.ReadWrite.All',
+  listMembers: 'TeamMember.Read.All',
+  removeMember: 'TeamMember.ReadWrite.All',
+  archiveChannel: 'ChannelSettings.ReadWrite.All',
 };
 
 export interface RecordedRequest {
@@ -68,9 +85,10 @@ export interface FakeMicrosoftApis {
   /** NODE_EXTRA_CA_CERTS for a server that calls these APIs and the fake authority. */
   caFile: string;
   requests: RecordedRequest[];
-  channels: { teamId: string; id: string; displayName: string; membershipType: string }[];
+  channels: { teamId: string; id: string; displayName: string; membershipType: string; isArchived: boolean }[];
   /** Invited guests: email (lowercase) -> directory user id. */
   invitedUsers: Map<string, string>;
+  /** Current team memberships (a removal takes its entry out). */
   members: { teamId: string; userId: string }[];
   /** Every accepted POST .../rows, in order. */
   rowPushes: { groupId: string; datasetId: string; table: string; rows: Record<string, unknown>[] }[];
@@ -98,6 +116,8 @@ export interface FakeMicrosoftApisOptions {
   semanticModels?: { groupId: string; datasetId: string }[];
   /** Semantic models that answer DAX queries (groupId absent: reachable without a workspace only). */
   queryableModels?: { groupId?: string; datasetId: string }[];
+  /** Serve plain http on 127.0.0.1 (see the module comment); `caFile` is then the authority's alone. */
+  plainHttp?: boolean;
 }
 
 type Answer = { status: number; body?: unknown; headers?: Record<string, string> };
@@ -136,9 +156,12 @@ export async function startFakeMicrosoftApis(options: FakeMicrosoftApisOptions):
   const teams = new Set(options.teams);
 
   // A subject of its own: the authority's certificate is named 127.0.0.1 and shares the CA file.
-  const server = await startSelfSignedHttps({ commonName: 'Fake Microsoft APIs', dirPrefix: 'fake-microsoft-', alsoTrust: authorityCert }, (req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((err) => send(res, { status: 500, body: { error: { code: 'FakeError', message: String(err) } } }));
-  });
+  };
+  const server = options.plainHttp
+    ? await startPlainHttp(listener, authority.caFile)
+    : await startSelfSignedHttps({ commonName: 'Fake Microsoft APIs', dirPrefix: 'fake-microsoft-', alsoTrust: authorityCert }, listener);
   const { host, caFile } = server;
   const graphUrl = `${host}/v1.0`;
   const powerBiUrl = `${host}/powerbi/v1.0/myorg`;
@@ -155,6 +178,9 @@ export async function startFakeMicrosoftApis(options: FakeMicrosoftApisOptions):
       ['GET', /^\/v1\.0\/teams\/([^/]+)\/channels$/, 'listChannels', 'graph'],
       ['POST', /^\/v1\.0\/invitations$/, 'invite', 'graph'],
       ['POST', /^\/v1\.0\/teams\/([^/]+)\/members$/, 'addMember', 'graph'],
+      ['GET', /^\/v1\.0\/teams\/([^/]+)\/members$/, 'listMembers', 'graph'],
+      ['DELETE', /^\/v1\.0\/teams\/([^/]+)\/members\/([^/]+)$/, 'removeMember', 'graph'],
+      ['POST', /^\/v1\.0\/teams\/([^/]+)\/channels\/([^/]+)\/archive$/, 'archiveChannel', 'graph'],
       ['POST', /^\/powerbi\/v1\.0\/myorg\/groups\/([^/]+)\/datasets\/([^/]+)\/tables\/([^/]+)\/rows$/, 'pushRows', 'powerbi'],
       ['POST', /^\/powerbi\/v1\.0\/myorg\/groups\/([^/]+)\/datasets\/([^/]+)\/refreshes$/, 'refreshDataset', 'powerbi'],
       ['POST', /^\/powerbi\/v1\.0\/myorg\/groups\/([^/]+)\/datasets\/([^/]+)\/executeQueries$/, 'executeQueries', 'powerbi'],
@@ -240,7 +266,13 @@ export async function startFakeMicrosoftApis(options: FakeMicrosoftApisOptions):
         if (channels.some((c) => c.teamId === teamId && c.displayName.toLowerCase() === body.displayName.toLowerCase())) {
           return graphError(409, 'NameAlreadyExists', 'Channel name already existed, please use other name.');
         }
-        const channel = { teamId, id: `19:${randomBytes(16).toString('hex')}@thread.tacv2`, displayName: body.displayName, membershipType: body.membershipType ?? 'standard' };
+        const channel = {
+          teamId,
+          id: `19:${randomBytes(16).toString('hex')}@thread.tacv2`,
+          displayName: body.displayName,
+          membershipType: body.membershipType ?? 'standard',
+          isArchived: false,
+        };
         channels.push(channel);
         return { status: 201, body: { id: channel.id, displayName: channel.displayName, membershipType: channel.membershipType } };
       }
@@ -281,6 +313,39 @@ export async function startFakeMicrosoftApis(options: FakeMicrosoftApisOptions):
         if (members.some((m) => m.teamId === teamId && m.userId === bound)) return graphError(409, 'Conflict', 'The user is already a member of the team.');
         members.push({ teamId, userId: bound });
         return { status: 201, body: { '@odata.type': '#microsoft.graph.aadUserConversationMember', id: randomUUID(), roles: body.roles, userId: bound } };
+      }
+      case 'listMembers': {
+        if (!teams.has(teamId)) return graphError(404, 'NotFound', `No team found with Group Id ${teamId}`);
+        const filter = url.searchParams.get('$filter');
+        const email = /^\(microsoft\.graph\.aadUserConversationMember\/email eq '(.*)'\)$/.exec(filter ?? '')?.[1]?.replace(/''/g, "'");
+        if (filter && email === undefined) return graphError(400, 'BadRequest', `Unsupported filter ${filter}`);
+        const value = members
+          .filter((m) => m.teamId === teamId)
+          .map((m) => ({ m, email: emailOf(m.userId) }))
+          .filter((x) => email === undefined || x.email?.toLowerCase() === email.toLowerCase())
+          .map(({ m, email: address }) => ({
+            '@odata.type': '#microsoft.graph.aadUserConversationMember',
+            id: membershipId(m),
+            roles: [],
+            displayName: address,
+            userId: m.userId,
+            email: address ?? null,
+          }));
+        return { status: 200, body: { value } };
+      }
+      case 'removeMember': {
+        if (!teams.has(teamId)) return graphError(404, 'NotFound', `No team found with Group Id ${teamId}`);
+        const index = members.findIndex((m) => m.teamId === teamId && membershipId(m) === matched.params[1]);
+        if (index < 0) return graphError(404, 'NotFound', 'Member not found');
+        members.splice(index, 1);
+        return { status: 204 };
+      }
+      case 'archiveChannel': {
+        const channel = channels.find((c) => c.teamId === teamId && c.id === matched.params[1]);
+        if (!channel) return graphError(404, 'NotFound', `Channel ${matched.params[1]} not found`);
+        if (channel.isArchived) return graphError(400, 'BadRequest', 'Channel is already archived.');
+        channel.isArchived = true;
+        return { status: 202 };
       }
       case 'pushRows': {
         const [groupId, datasetId, table] = matched.params;
@@ -336,6 +401,10 @@ export async function startFakeMicrosoftApis(options: FakeMicrosoftApisOptions):
     }
   }
 
+  /** Graph's membership ids are opaque: this one encodes the team and the user. */
+  const membershipId = (m: { teamId: string; userId: string }) => Buffer.from(`${m.teamId}|${m.userId}`).toString('base64url');
+  const emailOf = (userId: string) => [...invitedUsers].find(([, id]) => id === userId)?.[0];
+
   const fake: FakeMicrosoftApis = {
     graphUrl,
     powerBiUrl,
@@ -357,6 +426,20 @@ export async function startFakeMicrosoftApis(options: FakeMicrosoftApisOptions):
     close: () => server.close(),
   };
   return fake;
+}
+
+/** The plain http twin of startSelfSignedHttps. */
+async function startPlainHttp(listener: (req: IncomingMessage, res: ServerResponse) => void, caFile: string) {
+  const server = http.createServer(listener);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    host: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    caFile,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }
 
 function escapeRegExp(text: string): string {

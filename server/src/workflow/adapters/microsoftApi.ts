@@ -27,7 +27,7 @@ export interface ApiRequest {
   service: MicrosoftService;
   tokens: AccessTokenSource;
   scope: string;
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   url: string;
   body?: unknown;
   /** Refusals the caller handles itself; the call then resolves with `{ refused }`. */

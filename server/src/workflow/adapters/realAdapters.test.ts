@@ -19,6 +19,9 @@ import {
   type FakeMicrosoftApis,
   type RecordedRequest,
 } from '../../testing/fakeMicrosoftApis.js';
+import { IntegrationHealth } from './health.js';
+import { GraphTeamsAdapter } from './teams.js';
+import { IntegrationError, TransientIntegrationError } from './types.js';
 
 const EXECUTION = `id definitionKey status organization { id name } steps { key status attempts error output }`;
 const TEAM_ID = randomUUID();
@@ -314,5 +317,96 @@ describe('real Teams and Power BI adapters against local fakes', () => {
       microsoftGraph: { status: 'ok', lastCallAt: expect.any(String) },
       powerBi: { status: 'ok', lastCallAt: expect.any(String) },
     });
+  });
+});
+
+describe('Teams offboarding: removing a guest and archiving a channel, against the Graph fake in process', () => {
+  let authority: FakeEntraAuthority;
+  let apis: FakeMicrosoftApis;
+  let teams: GraphTeamsAdapter;
+  let health: IntegrationHealth;
+
+  beforeAll(async () => {
+    authority = await startFakeEntraAuthority();
+    apis = await startFakeMicrosoftApis({ authority, teams: [TEAM_ID], powerBi: { groupId: GROUP_ID, datasetId: DATASET_ID, table: 'BudgetLines' }, plainHttp: true });
+    const tokens = {
+      token: () => authority.appToken(authority.clientId, { roles: Object.values(GRAPH_PERMISSIONS) as string[], claims: { aud: GRAPH_RESOURCE } }),
+    };
+    health = new IntegrationHealth({ 'Microsoft Graph': true, 'Power BI': false });
+    teams = new GraphTeamsAdapter({ teamId: TEAM_ID, inviteRedirectUrl: REDIRECT, graphBaseUrl: apis.graphUrl }, tokens, health);
+  });
+
+  afterAll(async () => {
+    await apis?.close();
+    await authority?.close();
+  });
+
+  const since = () => {
+    const start = apis.requests.length;
+    return (route?: RecordedRequest['route']) => apis.requests.slice(start).filter((r) => !route || r.route === route);
+  };
+
+  it('removes the guest found by address (any case); again, or for a stranger, it is done without a removal', async () => {
+    const { userId } = await teams.inviteUser('bugs@looney.example', 'Bugs');
+    const other = await teams.inviteUser('daffy@looney.example', 'Daffy');
+    await teams.addMember(TEAM_ID, userId);
+    await teams.addMember(TEAM_ID, other.userId);
+
+    const received = since();
+    await teams.removeMember(TEAM_ID, 'Bugs@Looney.example');
+    expect(apis.members).toEqual([{ teamId: TEAM_ID, userId: other.userId }]);
+    const [list] = received('listMembers');
+    expect(decodeURIComponent(list.path)).toBe(`/teams/${TEAM_ID}/members?$filter=(microsoft.graph.aadUserConversationMember/email eq 'bugs@looney.example')`);
+    expect(received('removeMember')).toMatchObject([{ method: 'DELETE', status: 204 }]);
+
+    await teams.removeMember(TEAM_ID, 'bugs@looney.example');
+    await teams.removeMember(TEAM_ID, 'nobody@looney.example');
+    expect(received('removeMember')).toHaveLength(1);
+    expect(apis.members).toEqual([{ teamId: TEAM_ID, userId: other.userId }]);
+  });
+
+  it('a removal whose answer was lost (500 after the deletion) is retried to done: the 404 then counts as removed', async () => {
+    const { userId } = await teams.inviteUser('porky@looney.example', 'Porky');
+    await teams.addMember(TEAM_ID, userId);
+    apis.fail('removeMember', { status: 500, times: 1, afterEffect: true });
+    await expect(teams.removeMember(TEAM_ID, 'porky@looney.example')).rejects.toBeInstanceOf(TransientIntegrationError);
+    expect(apis.members.some((m) => m.userId === userId)).toBe(false);
+    await teams.removeMember(TEAM_ID, 'porky@looney.example');
+    expect(health.details('Microsoft Graph').status).toBe('ok');
+  });
+
+  it('a membership deleted between the look-up and the deletion (404) is done', async () => {
+    const { userId } = await teams.inviteUser('tweety@looney.example', 'Tweety');
+    await teams.addMember(TEAM_ID, userId);
+    apis.fail('removeMember', { status: 404, times: 1 });
+    await teams.removeMember(TEAM_ID, 'tweety@looney.example');
+  });
+
+  it('archives the channel once; archiving it again, or a channel that is gone, is done', async () => {
+    const { channelId } = await teams.createChannel('Looney Partners');
+    const received = since();
+    await teams.archiveChannel(TEAM_ID, channelId);
+    expect(apis.channels.find((c) => c.id === channelId)?.isArchived).toBe(true);
+    await teams.archiveChannel(TEAM_ID, channelId);
+    await teams.archiveChannel(TEAM_ID, '19:gone@thread.tacv2');
+    expect(received('archiveChannel').map((r) => [r.method, r.path, r.status])).toEqual([
+      ['POST', `/teams/${TEAM_ID}/channels/${encodeURIComponent(channelId)}/archive`, 202],
+      ['POST', `/teams/${TEAM_ID}/channels/${encodeURIComponent(channelId)}/archive`, 400],
+      ['POST', `/teams/${TEAM_ID}/channels/${encodeURIComponent('19:gone@thread.tacv2')}/archive`, 404],
+    ]);
+  });
+
+  it('a 429 on a removal is transient with its Retry-After; a 403 is not, and names Graph’s code', async () => {
+    apis.fail('listMembers', { status: 429, times: 1, retryAfter: '2' });
+    const throttled = await teams.removeMember(TEAM_ID, 'daffy@looney.example').catch((e) => e);
+    expect(throttled).toBeInstanceOf(TransientIntegrationError);
+    expect(throttled.message).toMatch(/429 TooManyRequests.*Retry-After: 2 s/);
+
+    apis.fail('archiveChannel', { status: 403, times: 1 });
+    const refused = await teams.archiveChannel(TEAM_ID, 'any').catch((e) => e);
+    expect(refused).toBeInstanceOf(IntegrationError);
+    expect(refused).not.toBeInstanceOf(TransientIntegrationError);
+    expect(refused.message).toContain('403 Authorization_RequestDenied');
+    expect(health.details('Microsoft Graph')).toMatchObject({ status: 'failing', lastError: expect.stringContaining('403') });
   });
 });

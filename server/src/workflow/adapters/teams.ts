@@ -5,9 +5,13 @@
  * team membership is what gives a person their organisation's channel. Creating the channel needs
  * Channel.Create, and finding it again after a lost answer Channel.ReadBasic.All.
  *
+ * Offboarding removes a guest from the team (TeamMember.ReadWrite.All: the membership is found by the guest's
+ * address, then deleted) and archives an organisation's channel (ChannelSettings.ReadWrite.All).
+ *
  * Every call is safe to repeat, because the engine retries a step after a transient failure and an answer can
  * be lost after Graph acted: a channel whose name is taken is looked up and reused, inviting someone twice
- * returns the same directory user, and "already a member" counts as done.
+ * returns the same directory user, "already a member" counts as done, and so do removing someone who is not (or
+ * no longer) a member and archiving a channel that is archived already or gone.
  */
 import type { Config, TeamsConfig } from '../../config.js';
 import type { ApiCallRecorder } from './health.js';
@@ -25,6 +29,10 @@ export function teamsAdapter(config: Pick<Config, 'teams' | 'entra'>, health?: A
 
 /** Graph answers a taken channel name with 409, or with 400 and a message saying so. */
 const nameTaken = (e: MicrosoftApiError) => e.status === 409 || (e.status === 400 && /already exist/i.test(e.message));
+/** Removing what is gone is done: the membership, channel or team no longer exists. */
+const notFound = (e: MicrosoftApiError) => e.status === 404;
+/** Archiving twice: Graph refuses with 400 or 409 and says the channel is archived already. */
+const alreadyArchived = (e: MicrosoftApiError) => (e.status === 400 || e.status === 409) && /already archived|is archived/i.test(e.message);
 const alreadyMember = (e: MicrosoftApiError) => e.status === 409 || (e.status === 400 && /already (a )?member|already exist/i.test(e.message));
 
 export class GraphTeamsAdapter implements TeamsAdapter {
@@ -34,7 +42,7 @@ export class GraphTeamsAdapter implements TeamsAdapter {
     private readonly health?: ApiCallRecorder,
   ) {}
 
-  private call<T>(method: 'GET' | 'POST', path: string, body?: unknown, accept?: (e: MicrosoftApiError) => boolean) {
+  private call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, accept?: (e: MicrosoftApiError) => boolean) {
     return callMicrosoftApi<T>({ service: SERVICE, tokens: this.tokens, scope: GRAPH_SCOPE, method, url: `${this.config.graphBaseUrl}${path}`, body, accept, health: this.health });
   }
 
@@ -81,5 +89,22 @@ export class GraphTeamsAdapter implements TeamsAdapter {
       },
       alreadyMember,
     );
+  }
+
+  async removeMember(teamId: string, email: string): Promise<void> {
+    const team = `/teams/${encodeURIComponent(teamId)}`;
+    const address = email.trim().toLowerCase();
+    const filter = `(microsoft.graph.aadUserConversationMember/email eq '${address.replace(/'/g, "''")}')`;
+    const found = await this.call<{ value?: { id: string; email?: string | null }[] }>('GET', `${team}/members?$filter=${encodeURIComponent(filter)}`, undefined, notFound);
+    if (found.refused) return; // no such team any more: nobody left to remove
+    const memberships = (found.ok.value ?? []).filter((m) => m.email?.toLowerCase() === address);
+    // Usually one; a guest invited twice under two spellings of the address could hold two.
+    for (const membership of memberships) {
+      await this.call('DELETE', `${team}/members/${encodeURIComponent(membership.id)}`, undefined, notFound);
+    }
+  }
+
+  async archiveChannel(teamId: string, channelId: string): Promise<void> {
+    await this.call('POST', `/teams/${encodeURIComponent(teamId)}/channels/${encodeURIComponent(channelId)}/archive`, undefined, (e) => notFound(e) || alreadyArchived(e));
   }
 }
