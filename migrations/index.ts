@@ -26,6 +26,7 @@ import { Migration20261203173000_AuditLogFilters } from './Migration202612031730
 import { Migration20261203180000_Notifications } from './Migration20261203180000_Notifications.js';
 import { Migration20261203190000_ReviewLoop } from './Migration20261203190000_ReviewLoop.js';
 import { Migration20261203190100_ReviewLoopWebhook } from './Migration20261203190100_ReviewLoopWebhook.js';
+import { Migration20261204040305_Offboarding } from './Migration20261204040305_Offboarding.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261121055827_Initial', class: Migration20261121055827_Initial },
@@ -50,4 +51,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261203180000_Notifications', class: Migration20261203180000_Notifications },
   { name: 'Migration20261203190000_ReviewLoop', class: Migration20261203190000_ReviewLoop },
   { name: 'Migration20261203190100_ReviewLoopWebhook', class: Migration20261203190100_ReviewLoopWebhook },
+  { name: 'Migration20261204040305_Offboarding', class: Migration20261204040305_Offboarding },
 ];

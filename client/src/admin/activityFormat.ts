@@ -34,6 +34,9 @@ export const ACTION_LABELS: Record<string, string> = {
   SUBMISSION_REOPENED: 'Submission reopened',
   WEBHOOK_CREATED: 'Webhook created',
   WEBHOOK_DELETED: 'Webhook deleted',
+  ACCESS_REMOVED: 'Access removed (offboarding)',
+  PARTNER_GROUP_CLOSED: 'Partner company or group closed',
+  ORGANIZATION_OFFBOARDED: 'Organisation offboarded',
 };
 
 export const actionLabel = (action: string) => ACTION_LABELS[action] ?? action;

@@ -38,6 +38,11 @@ export const ACTIVITY_ACTIONS = [
   'SUBMISSION_REOPENED',
   'WEBHOOK_CREATED',
   'WEBHOOK_DELETED',
+  // Offboarding (workflow/offboarding.ts): each access removed in another system, each of an organisation's
+  // companies and groups closed there, and the organisation offboarded.
+  'ACCESS_REMOVED',
+  'PARTNER_GROUP_CLOSED',
+  'ORGANIZATION_OFFBOARDED',
 ] as const;
 export type ActivityAction = (typeof ACTIVITY_ACTIONS)[number];
 

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 @ObjectType()
 @Entity({ tableName: 'organization' })
 export class Organization {
-  [OptionalProps]?: 'createdAt';
+  [OptionalProps]?: 'createdAt' | 'offboardedAt';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
@@ -19,4 +19,9 @@ export class Organization {
   @Field(() => Date)
   @Property({ type: 'datetime', defaultRaw: 'now()' })
   createdAt: Date = new Date();
+
+  /** When `offboard_partner` finished with it: its people are deactivated and its groups closed. Null while active. */
+  @Field(() => Date, { nullable: true, description: 'When the organisation was offboarded (offboard_partner); null while it is active.' })
+  @Property({ type: 'datetime', nullable: true })
+  offboardedAt: Date | null = null;
 }

@@ -17,7 +17,7 @@ import { Organization } from './Organization.js';
  */
 @ObjectType()
 export abstract class OrganizationRecord<Optional extends string = never> {
-  [OptionalProps]?: 'createdAt' | 'externalId' | Optional;
+  [OptionalProps]?: 'createdAt' | 'externalId' | 'closedAt' | Optional;
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
@@ -33,4 +33,9 @@ export abstract class OrganizationRecord<Optional extends string = never> {
 
   @Property({ type: 'datetime', defaultRaw: 'now()' })
   createdAt: Date = new Date();
+
+  /** When offboarding archived or closed it in its system (a person's own company, an organisation's groups). */
+  @Field(() => Date, { nullable: true, description: 'When offboarding archived or closed it in its system; null while it is in use.' })
+  @Property({ type: 'datetime', nullable: true })
+  closedAt: Date | null = null;
 }

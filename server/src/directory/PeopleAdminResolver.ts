@@ -13,23 +13,13 @@
  * Out of scope: creating people and their passwords and locks (auth/AccountResolver.ts), roles and units
  * (UserResolver.ts `setUserAccess`).
  */
-import type { EntityManager } from '@mikro-orm/postgresql';
 import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
 import { recordActivity } from '../activity/activityLog.js';
 import { requireViewer, type GraphQLContext } from '../graphql/context.js';
 import { AccessGrant } from './AccessGrant.js';
-import { keepAnActiveAdmin, manageableUser } from './people.js';
+import { deactivatePerson, endAccessTokens, keepAnActiveAdmin, manageableUser } from './people.js';
 import { User } from './User.js';
 import { CloseCode } from '../../../schema/codes.js';
-
-/**
- * Revokes the person's access tokens (auth/AccessToken.ts) with their sign-in tokens: the viewer lookup
- * already refuses them while the person is inactive, and this keeps them ended after a reactivation too, as
- * their sign-in tokens stay ended. SQL by table name: the directory does not reach into auth's entities.
- */
-async function endAccessTokens(tx: EntityManager, userId: string): Promise<void> {
-  await tx.execute('UPDATE access_token SET revoked_at = now() WHERE owner_id = ? AND revoked_at IS NULL', [userId]);
-}
 
 @Resolver()
 export class PeopleAdminResolver {
@@ -44,11 +34,7 @@ export class PeopleAdminResolver {
       const user = await manageableUser(tx, viewer, userId);
       if (!user.active) return { user, changed: false };
       await keepAnActiveAdmin(tx, user, 'deactivate');
-      user.active = false;
-      user.endTokens();
-      await endAccessTokens(tx, user.id);
-      recordActivity(tx, viewer, 'USER_DEACTIVATED', user.email);
-      return { user, changed: true };
+      return { user, changed: await deactivatePerson(tx, viewer, user) };
     });
     if (changed) ctx.services.events.publish('TOKENS_REVOKED', { userId: user.id });
     return user;

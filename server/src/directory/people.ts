@@ -5,6 +5,7 @@
  * Out of scope: the operations themselves (PeopleAdminResolver.ts here, auth/AccountResolver.ts for passwords).
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { recordActivity, type Actor } from '../activity/activityLog.js';
 import { badUserInput, conflict } from '../errors.js';
 import { isUuid } from '../ids.js';
 import { authorize, hiddenRow } from '../policies/authorize.js';
@@ -51,4 +52,28 @@ export async function keepAnActiveAdmin(tx: EntityManager, user: User, what: str
   if (admins.filter((a) => a.id !== user.id).length === 0) {
     throw conflict(`This is the last admin (the last active one): make someone else admin before you ${what} them`);
   }
+}
+
+/**
+ * Revokes the person's access tokens (auth/AccessToken.ts) with their sign-in tokens: the viewer lookup
+ * already refuses them while the person is inactive, and this keeps them ended after a reactivation too, as
+ * their sign-in tokens stay ended. SQL by table name: the directory does not reach into auth's entities.
+ */
+export async function endAccessTokens(tx: EntityManager, userId: string): Promise<void> {
+  await tx.execute('UPDATE access_token SET revoked_at = now() WHERE owner_id = ? AND revoked_at IS NULL', [userId]);
+}
+
+/**
+ * Ends a person's access in Plansync, in the caller's transaction (deactivateUser, and the offboarding
+ * workflows): `active` false, every sign-in and access token of theirs ended, one USER_DEACTIVATED entry.
+ * False when they were already inactive (nothing changes then). The caller publishes TOKENS_REVOKED for them
+ * once committed, so that their open sockets close. The last-admin rule is the caller's (keepAnActiveAdmin).
+ */
+export async function deactivatePerson(tx: EntityManager, actor: Actor | null, user: User, details?: Record<string, unknown>): Promise<boolean> {
+  if (!user.active) return false;
+  user.active = false;
+  user.endTokens();
+  await endAccessTokens(tx, user.id);
+  recordActivity(tx, actor, 'USER_DEACTIVATED', user.email, details);
+  return true;
 }

@@ -65,7 +65,7 @@ export function abilitiesOf(viewer: Viewer, unitIds: readonly string[]): Abiliti
 export function canReadExecutionsOf(viewer: Viewer, definitionKey: string): boolean {
   const scope = readableExecutions(viewer);
   if (scope.kind !== 'some') return scope.kind === 'all';
-  return scope.where.definitionKey === definitionKey;
+  return scope.where.definitionKeys.includes(definitionKey);
 }
 
 /**

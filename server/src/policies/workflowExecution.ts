@@ -1,6 +1,7 @@
 /**
  * Workflow executions: who sees them, who starts them, who drives them (manual inputs, retries).
- * ADMIN: everything. PARTNER_ADMIN: `new_partner_user` executions of their own organisation.
+ * ADMIN: everything. PARTNER_ADMIN: `new_partner_user` and `offboard_partner_user` executions of their own
+ * organisation (they add and remove their organisation's people; a whole organisation's offboarding is ADMIN's).
  * ANALYST: every `budget_submission` (and reviews it). BU_LEADER: the `budget_submission` of their units.
  * The same rules filter list queries (in SQL) and live events (on the event's own fields).
  */
@@ -29,13 +30,16 @@ export function executionScope(execution: {
   };
 }
 
+/** The workflows a partner admin starts, sees and drives for their own organisation: adding and removing its people. */
+export const PARTNER_ADMIN_WORKFLOWS: readonly string[] = ['new_partner_user', 'offboard_partner_user'];
+
 export function canReadExecution(viewer: Viewer, execution: ExecutionScope): boolean {
   switch (viewer.role) {
     case 'ADMIN':
       return true;
     case 'PARTNER_ADMIN':
       return (
-        execution.definitionKey === 'new_partner_user' &&
+        PARTNER_ADMIN_WORKFLOWS.includes(execution.definitionKey) &&
         viewer.organizationId !== null &&
         execution.organizationId === viewer.organizationId
       );
@@ -52,8 +56,8 @@ export function canReadExecution(viewer: Viewer, execution: ExecutionScope): boo
   }
 }
 
-/** The executions a list query may return: of one definition, and of one organisation or some units. */
-export type ExecutionListScope = Scope<{ definitionKey: string; organizationId?: string; businessUnitIds?: string[] }>;
+/** The executions a list query may return: of some definitions, and of one organisation or some units. */
+export type ExecutionListScope = Scope<{ definitionKeys: readonly string[]; organizationId?: string; businessUnitIds?: string[] }>;
 
 export function readableExecutions(viewer: Viewer): ExecutionListScope {
   noteConsulted();
@@ -61,19 +65,19 @@ export function readableExecutions(viewer: Viewer): ExecutionListScope {
     case 'ADMIN':
       return ALL;
     case 'PARTNER_ADMIN':
-      return viewer.organizationId ? some({ definitionKey: 'new_partner_user', organizationId: viewer.organizationId }) : NONE;
+      return viewer.organizationId ? some({ definitionKeys: PARTNER_ADMIN_WORKFLOWS, organizationId: viewer.organizationId }) : NONE;
     case 'ANALYST':
-      return some({ definitionKey: 'budget_submission' });
+      return some({ definitionKeys: ['budget_submission'] });
     case 'BU_LEADER':
-      return viewer.unitIds.size > 0 ? some({ definitionKey: 'budget_submission', businessUnitIds: [...viewer.unitIds] }) : NONE;
+      return viewer.unitIds.size > 0 ? some({ definitionKeys: ['budget_submission'], businessUnitIds: [...viewer.unitIds] }) : NONE;
     default:
       return NONE;
   }
 }
 
 export function canStartWorkflow(viewer: Viewer, definitionKey: string): boolean {
-  if (definitionKey === 'new_partner') return viewer.role === 'ADMIN';
-  if (definitionKey === 'new_partner_user') {
+  if (definitionKey === 'new_partner' || definitionKey === 'offboard_partner') return viewer.role === 'ADMIN';
+  if (definitionKey === 'new_partner_user' || definitionKey === 'offboard_partner_user') {
     return viewer.role === 'ADMIN' || (viewer.role === 'PARTNER_ADMIN' && viewer.organizationId !== null);
   }
   return false; // budget_submission starts from submitBudget
@@ -81,7 +85,8 @@ export function canStartWorkflow(viewer: Viewer, definitionKey: string): boolean
 
 /**
  * Starting a workflow for an organisation: the definition's rule, and a partner admin acts for their own
- * organisation only (adding people to another one is refused, whatever the form says).
+ * organisation only (adding people to another one, or offboarding someone of another one, is refused, whatever
+ * the form says).
  */
 export function canStartWorkflowFor(viewer: Viewer, start: { definitionKey: string; organizationId?: string | null }): boolean {
   if (!canStartWorkflow(viewer, start.definitionKey)) return false;
@@ -97,7 +102,7 @@ export function canStartWorkflowFor(viewer: Viewer, start: { definitionKey: stri
 export function canDriveExecution(viewer: Viewer, execution: ExecutionScope): boolean {
   if (!canReadExecution(viewer, execution)) return false;
   if (viewer.role === 'ADMIN') return true;
-  if (viewer.role === 'PARTNER_ADMIN') return execution.definitionKey === 'new_partner_user';
+  if (viewer.role === 'PARTNER_ADMIN') return PARTNER_ADMIN_WORKFLOWS.includes(execution.definitionKey);
   if (viewer.role === 'ANALYST' || viewer.role === 'BU_LEADER') return execution.definitionKey === 'budget_submission';
   return false;
 }

@@ -160,8 +160,8 @@ export class WorkflowResolver {
     const where: Record<string, unknown>[] = [];
     if (scope.kind === 'some') {
       const only = scope.where;
-      if (definitionKey != null && definitionKey !== only.definitionKey) return empty;
-      where.push({ definitionKey: only.definitionKey });
+      if (definitionKey != null && !only.definitionKeys.includes(definitionKey)) return empty;
+      where.push({ definitionKey: { $in: [...only.definitionKeys] } });
       if (only.organizationId) where.push({ organization: only.organizationId });
       if (only.businessUnitIds) where.push({ businessUnit: { $in: only.businessUnitIds } });
     }

@@ -129,7 +129,60 @@ export const BUDGET_SUBMISSION: WorkflowDefinition = {
   ],
 };
 
-export const WORKFLOWS: readonly WorkflowDefinition[] = [NEW_PARTNER, NEW_PARTNER_USER, BUDGET_SUBMISSION];
+/**
+ * Offboarding asks for an explicit yes before its first destructive step. What will be removed is listed in
+ * the execution's input and in this step's output from the start (workflow/offboarding.ts), so the person
+ * confirming sees it in the monitor.
+ */
+const confirmation = (key: string) =>
+  manual(
+    key,
+    'Confirm the offboarding',
+    closedObject({ confirm: { type: 'boolean', const: true, title: 'I confirm: remove this access now (it cannot be undone)' } }, ['confirm']),
+  );
+
+export const OFFBOARD_PARTNER_USER: WorkflowDefinition = {
+  key: 'offboard_partner_user',
+  name: 'Offboard a partner user',
+  description: "Removes a partner organisation's person from every tool that gave them access, then deactivates them in Plansync.",
+  startable: true,
+  inputSchema: closedObject({ userId: { type: 'string', format: 'uuid', title: 'Person' } }, ['userId']),
+  steps: [
+    confirmation('confirm_offboarding'),
+    auto('remove_from_studio_companies', 'Remove from the Studio companies (and archive their own)'),
+    auto('remove_from_metabase_group', 'Remove from the Metabase group'),
+    auto('remove_from_teams_channel', 'Remove from the Teams channel'),
+    auto('remove_from_slack_group', 'Remove from the Slack group'),
+    auto('revoke_documentation', 'Withdraw the documentation'),
+    auto('deactivate_in_plansync', 'Deactivate them in Plansync'),
+  ],
+};
+
+export const OFFBOARD_PARTNER: WorkflowDefinition = {
+  key: 'offboard_partner',
+  name: 'Offboard a partner organisation',
+  description: "Offboards every person of a partner organisation, then closes the organisation's Studio companies, Metabase, Teams, Slack, LMS and Infrabot set-up.",
+  startable: true,
+  inputSchema: closedObject({ organizationId: { type: 'string', format: 'uuid', title: 'Organisation' } }, ['organizationId']),
+  steps: [
+    confirmation('confirm_partner_offboarding'),
+    auto('remove_everyone_from_studio', 'Remove everyone from the Studio companies'),
+    auto('remove_everyone_from_metabase', 'Remove everyone from the Metabase group'),
+    auto('remove_everyone_from_teams', 'Remove everyone from the Teams channel'),
+    auto('remove_everyone_from_slack', 'Remove everyone from the Slack group'),
+    auto('revoke_everyones_documentation', "Withdraw everyone's documentation"),
+    auto('deactivate_everyone', 'Deactivate everyone in Plansync'),
+    auto('archive_studio_companies', 'Archive the Studio companies'),
+    auto('close_metabase', 'Delete the Metabase group and archive its collection'),
+    auto('archive_teams_channel', 'Archive the Teams channel'),
+    auto('disable_slack_group', 'Disable the Slack group'),
+    auto('close_lms_tenant', 'Close the LMS tenant'),
+    auto('deprovision_infrabot', 'Deprovision with Infrabot'),
+    auto('mark_organization_offboarded', 'Mark the organisation offboarded'),
+  ],
+};
+
+export const WORKFLOWS: readonly WorkflowDefinition[] = [NEW_PARTNER, NEW_PARTNER_USER, BUDGET_SUBMISSION, OFFBOARD_PARTNER_USER, OFFBOARD_PARTNER];
 
 export function workflowDefinition(key: string): WorkflowDefinition | undefined {
   return WORKFLOWS.find((w) => w.key === key);

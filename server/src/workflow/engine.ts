@@ -31,10 +31,12 @@ import { executionScope } from '../policies/workflowExecution.js';
 import type { Viewer } from '../policies/viewer.js';
 import type { BudgetTopics } from '../budget/events.js';
 import type { EventBus } from '../realtime/eventBus.js';
+import type { SessionTopics } from '../realtime/sessionEvents.js';
 import type { WorkflowTopics } from './events.js';
 import { isTransient, type IntegrationProvider } from './adapters/types.js';
 import { stepDefinition, workflowDefinition, WORKFLOWS, type WorkflowDefinition } from './definitions.js';
 import { cancelExecution } from './cancellation.js';
+import { CONFIRMATION_STEPS, OFFBOARDING_WORKFLOWS, prepareOffboarding } from './offboarding.js';
 import { reopenSubmission, withdrawSubmission, type ReviewDeps } from './reviewActions.js';
 import { StepExecution } from './StepExecution.js';
 import { INPUT_HANDLERS, STEP_RUNNERS, type InputEffect, type StepRunResult } from './steps.js';
@@ -44,7 +46,7 @@ import { WorkflowExecution } from './WorkflowExecution.js';
 export interface WorkflowEngineOptions {
   em: EntityManager;
   databaseUrl: string;
-  events: EventBus<WorkflowTopics & BudgetTopics>;
+  events: EventBus<WorkflowTopics & BudgetTopics & SessionTopics>;
   integrations: IntegrationProvider;
   log: Logger;
   /** Attempts of a step before a transient error fails it. Default 3. */
@@ -178,13 +180,20 @@ export class WorkflowEngine {
       if (taken.length > 0) throw badUserInput(`An organisation named "${name}" already exists`, 'organizationName');
       (given as { organizationName: string }).organizationName = name;
     }
+    // An offboarding names its person or organisation (a partner admin: of their own only) and lists, before
+    // anyone confirms, what it will remove (offboarding.ts).
+    const offboarding = OFFBOARDING_WORKFLOWS.includes(definitionKey)
+      ? await prepareOffboarding(this.options.em.fork(), viewer, definitionKey, given as Record<string, unknown>)
+      : null;
     const id = await this.transition(async (t) => {
       const execution = t.tx.create(WorkflowExecution, {
         definitionKey,
-        input: given as Record<string, unknown>,
+        input: offboarding?.input ?? (given as Record<string, unknown>),
         requestedBy: t.tx.getReference(User, viewer.userId),
+        ...(offboarding ? { organization: t.tx.getReference(Organization, offboarding.organizationId) } : {}),
       });
       const steps = this.createSteps(t.tx, execution, definition);
+      if (offboarding) steps.find((s) => s.key === CONFIRMATION_STEPS[definitionKey])!.output = offboarding.confirmationOutput;
       await t.record(execution, null, 'RUNNING');
       // A partner admin adds people to their own organisation: that step is answered for them.
       if (definitionKey === 'new_partner_user' && viewer.role === 'PARTNER_ADMIN') {
@@ -417,6 +426,8 @@ export class WorkflowEngine {
     step.finishedAt = new Date();
     await t.setStep(execution, step, result.status ?? 'SUCCEEDED');
     if (result.submissionStatus) await this.publishSubmissionStatus(t, execution, result.submissionStatus);
+    // Their open sockets re-check their viewer and close (a deactivation), as deactivateUser's do.
+    for (const userId of result.revokeTokensOf ?? []) t.afterCommit(() => this.options.events.publish('TOKENS_REVOKED', { userId }));
     await this.advance(t, execution);
   }
 

@@ -36,8 +36,8 @@ function scopeSql(viewer: Viewer): { sql: string; params: unknown[] } | null {
   if (readable.kind === 'none') return null;
   if (readable.kind === 'all') return { sql: 'TRUE', params: [] };
   const scope = readable.where;
-  const parts = ['e.definition_key = ?'];
-  const params: unknown[] = [scope.definitionKey];
+  const parts = [`e.definition_key IN (${scope.definitionKeys.map(() => '?').join(', ')})`];
+  const params: unknown[] = [...scope.definitionKeys];
   if (scope.organizationId) {
     parts.push('e.organization_id = ?');
     params.push(scope.organizationId);

@@ -21,6 +21,7 @@ import { isUuid } from '../ids.js';
 import { authorize, can } from '../policies/authorize.js';
 import type { Viewer } from '../policies/viewer.js';
 import { IntegrationError, type BudgetRow, type Integrations } from './adapters/types.js';
+import { confirmOffboarding, OFFBOARDING_STEPS } from './offboarding.js';
 import type { StepExecution } from './StepExecution.js';
 import type { WorkflowExecution } from './WorkflowExecution.js';
 
@@ -42,6 +43,8 @@ export interface StepRunResult {
   persist?: (tx: EntityManager, execution: WorkflowExecution) => Promise<void>;
   /** Submission status the step set, published after commit so open grids learn their rights. */
   submissionStatus?: SubmissionStatus;
+  /** People whose tokens the step ended (a deactivation): told after commit, so their open sockets close. */
+  revokeTokensOf?: string[];
 }
 
 type StepRunner = (input: StepRunInput) => Promise<StepRunResult>;
@@ -284,6 +287,7 @@ export const STEP_RUNNERS: Record<string, StepRunner> = {
   ...newPartnerSteps,
   ...newPartnerUserSteps,
   ...budgetSubmissionSteps,
+  ...OFFBOARDING_STEPS,
 };
 
 // ---------------------------------------------------------------------------------------------------------
@@ -307,6 +311,7 @@ export const INPUT_HANDLERS: Record<string, InputHandler> = {
     );
     const organization = await em.findOne(Organization, { id: input.organizationId });
     if (!organization) throw badUserInput('No such organisation', 'organizationId');
+    if (organization.offboardedAt) throw badUserInput(`${organization.name} was offboarded: nobody can be added to it`, 'organizationId');
     return {
       output: { organizationName: organization.name },
       persist: async (tx, execution) => {
@@ -326,6 +331,14 @@ export const INPUT_HANDLERS: Record<string, InputHandler> = {
     }
     input.email = email;
     return { output: { email } };
+  },
+
+  // The offboardings' yes (the schema asks for `confirm: true`): the output keeps what it confirmed.
+  async confirm_offboarding(_em, _viewer, execution) {
+    return confirmOffboarding(execution);
+  },
+  async confirm_partner_offboarding(_em, _viewer, execution) {
+    return confirmOffboarding(execution);
   },
 
   async finance_review(_em, viewer, execution, input) {
