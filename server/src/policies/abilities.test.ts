@@ -55,6 +55,8 @@ const WORKFLOW_CAN: Record<string, { canStart: Actor[]; canReadExecutions: Actor
   new_partner:       { canStart: ['ADMIN'],            canReadExecutions: ['ADMIN'] },
   new_partner_user:  { canStart: ['ADMIN', 'PARTNER'], canReadExecutions: ['ADMIN', 'PARTNER'] },
   budget_submission: { canStart: [],                   canReadExecutions: ['ADMIN', 'ANALYST', 'LEAD'] },
+  offboard_partner_user: { canStart: ['ADMIN', 'PARTNER'], canReadExecutions: ['ADMIN', 'PARTNER'] },
+  offboard_partner:  { canStart: ['ADMIN'],            canReadExecutions: ['ADMIN'] },
 };
 
 const Q = {
@@ -73,11 +75,20 @@ const Q = {
   executions: `query($key: String) { workflowExecutions(definitionKey: $key, first: 10) { edges { node { id } } } }`,
   users: `{ users { id } }`,
   signIns: `{ signInEvents(first: 1) { id } }`,
+  createPartnerUser: `mutation($e: String!, $o: ID!) { createUser(input: { email: $e, displayName: "Leaving Soon", role: PARTNER_USER, organizationId: $o }) { user { id } } }`,
+  cancel: `mutation($id: ID!) { cancelExecution(executionId: $id) { id } }`,
 };
 
 let server: TestServer;
 const tokens = {} as Record<Actor, string>;
 let planId: string;
+let acme: string;
+let leavers = 0;
+/** A new person of Acme Partners (created by the admin), for an offboarding to name; their id. */
+async function acmeLeaver(): Promise<string> {
+  const data = await ok(server.gql(Q.createPartnerUser, { e: `leaver-${++leavers}@acme.example`, o: acme }, tokens.ADMIN));
+  return data.createUser.user.id;
+}
 /** What each actor was told, read before any of the operations below changed anything. */
 const told = {} as Record<Actor, { id: string; can: Abilities; definitions: { key: string; canStart: boolean; canReadExecutions: boolean }[] }>;
 /** budget_submission executions waiting for finance_review, by unit. */
@@ -132,6 +143,12 @@ beforeAll(async () => {
   const lines = await sql(`SELECT DISTINCT ON (business_unit_id) id FROM budget_line ORDER BY business_unit_id, id`);
   for (const line of lines) await ok(server.gql(Q.edit, { id: line.id }, tokens.ADMIN));
   await ok(server.gql(Q.start, { key: 'new_partner', input: { organizationName: 'Abilities Org' } }, tokens.ADMIN));
+  [{ id: acme }] = await sql(`SELECT id FROM organization WHERE name = 'Acme Partners'`);
+  // Offboardings wait for their confirmation: nothing is removed. Acme's is cancelled, so it can be started again.
+  await ok(server.gql(Q.start, { key: 'offboard_partner_user', input: { userId: await acmeLeaver() } }, tokens.PARTNER));
+  const acmeOffboarding = (await ok(server.gql(Q.start, { key: 'offboard_partner', input: { organizationId: acme } }, tokens.ADMIN))).startWorkflow.id;
+  await until(acmeOffboarding, 'AWAITING_INPUT');
+  await ok(server.gql(Q.cancel, { id: acmeOffboarding }, tokens.ADMIN));
   for (const unit of UNITS) {
     reviews[unit] = (await ok(server.gql(Q.submit, { plan: planId, unit }, tokens.ADMIN))).submitBudget.execution.id;
     await until(reviews[unit], 'AWAITING_INPUT');
@@ -201,7 +218,14 @@ describe('each ability is true exactly where its operation succeeds', () => {
 
   it.each(ACTOR_NAMES)('%s: canStart is true exactly where startWorkflow starts it', async (actor) => {
     for (const definition of told[actor].definitions) {
-      const input = definition.key === 'new_partner' ? { organizationName: `Started by ${actor}` } : {};
+      const input =
+        definition.key === 'new_partner'
+          ? { organizationName: `Started by ${actor}` }
+          : definition.key === 'offboard_partner_user'
+            ? { userId: await acmeLeaver() }
+            : definition.key === 'offboard_partner'
+              ? { organizationId: acme }
+              : {};
       const res = await server.gql(Q.start, { key: definition.key, input }, tokens[actor]);
       expect(!res.errors, `startWorkflow(${definition.key}): ${JSON.stringify(res.errors)}`).toBe(definition.canStart);
     }
