@@ -21,19 +21,12 @@ export async function openGrid(person: Person, unit: string, query = '') {
   await expect.poll(() => person.page.getByTestId('connection').textContent(), { timeout: 20_000 }).toBe('Live');
 }
 
+/** The cell editor open in the grid: the inline input, or the comment's popup textarea. */
+export const EDITOR = '[data-testid=budget-grid] .ag-cell-inline-editing input, .ag-popup-editor textarea';
+
 export async function typeInto(page: Page, rowIndex: number, column: string, text: string) {
-  const editor = page.locator('[data-testid=budget-grid] .ag-cell-inline-editing input, .ag-popup-editor textarea');
-  // An editor that opens and is then closed by a redraw of the grid (seen in CI while a renewed session token
-  // reconnected the grid: "element was detached from the DOM") is opened again, up to three times; what was typed
-  // is still checked by the caller. Known defect, issue 16's note: a renewal should not close an open editor.
-  for (let attempt = 1; ; attempt++) {
-    await cell(page, rowIndex, column).dblclick();
-    try {
-      await editor.fill(text, { timeout: attempt < 3 ? 5_000 : 30_000 });
-      break;
-    } catch (err) {
-      if (attempt >= 3) throw err;
-    }
-  }
+  await cell(page, rowIndex, column).dblclick();
+  const editor = page.locator(EDITOR);
+  await editor.fill(text);
   await editor.press('Enter');
 }

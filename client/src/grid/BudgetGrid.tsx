@@ -389,8 +389,12 @@ export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGri
   }, [provider, lineById]);
 
   useEffect(() => {
+    const previous = activeFilters;
     activeFilters = filters;
-    api.current?.onFilterChanged();
+    // Re-filtering redraws the rows, which ends an edit in progress: only for a filter that changed.
+    if (previous.region !== filters.region || previous.category !== filters.category || previous.quarter !== filters.quarter) {
+      api.current?.onFilterChanged();
+    }
   }, [filters]);
 
   const presenceOf = useCallback((key: string) => presence.current.get(key) ?? [], []);
@@ -660,17 +664,22 @@ export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGri
     }
   }, [cellMarks, context]);
 
+  // onCellSeen changes whenever the lines or the person's notifications do; the grid is handed one function for good.
+  const cellSeen = useRef(onCellSeen);
+  useLayoutEffect(() => {
+    cellSeen.current = onCellSeen;
+  }, [onCellSeen]);
   const onCellFocused = useCallback(
     (event: CellFocusedEvent<GridRow>) => {
       const column = typeof event.column === 'string' ? event.column : event.column?.getColId();
       const row = event.rowIndex !== null && event.rowIndex !== undefined ? api.current?.getDisplayedRowAtIndex(event.rowIndex) : undefined;
       provider.awareness.setLocalStateField('cell', row?.data && column && isEditable(column) ? cellKey(row.data.id, column) : null);
-      if (row?.data && column && context.marks.has(markKey(row.data.id, column))) onCellSeen?.(row.data.id, column);
+      if (row?.data && column && context.marks.has(markKey(row.data.id, column))) cellSeen.current?.(row.data.id, column);
       if (keepRangeOn.current !== null && keepRangeOn.current === `${event.rowIndex}/${column}`) return;
       const col = column ? context.colIndex.get(column) : undefined;
       if (event.rowIndex !== null && event.rowIndex !== undefined && col !== undefined) setRange(single({ row: event.rowIndex, col }));
     },
-    [provider, context, onCellSeen, setRange],
+    [provider, context, setRange],
   );
 
   const onPaste = useCallback(

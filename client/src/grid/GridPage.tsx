@@ -167,16 +167,15 @@ function UnitBudget({ planId, planName, unitCode, unitName, units, planPicker, p
     const distinct = (pick: (l: (typeof all)[number]) => string) => [...new Set(all.map(pick))];
     return { regions: distinct((l) => l.region), categories: distinct((l) => l.productCategory), quarters: distinct((l) => l.quarter).sort() };
   }, [lines.data]);
+  const region = options.regions.includes(storedFilters.region) ? storedFilters.region : '';
+  const category = options.categories.includes(storedFilters.category) ? storedFilters.category : '';
+  const quarter = options.quarters.includes(storedFilters.quarter) ? storedFilters.quarter : '';
+  // A new object only when a filter changes, not whenever the lines are read again (after a reconnect, a
+  // submission or line change): the grid re-filters on a new one, which redraws its rows and ends an edit in
+  // progress.
   const filters = useMemo<Filters>(
-    () =>
-      lines.data
-        ? {
-            region: options.regions.includes(storedFilters.region) ? storedFilters.region : '',
-            category: options.categories.includes(storedFilters.category) ? storedFilters.category : '',
-            quarter: options.quarters.includes(storedFilters.quarter) ? storedFilters.quarter : '',
-          }
-        : NO_FILTERS,
-    [lines.data, options, storedFilters],
+    () => (region || category || quarter ? { region, category, quarter } : NO_FILTERS),
+    [region, category, quarter],
   );
   const onVisibleRows = useCallback((rows: GridRow[]) => setVisible(rows), []);
   // Back live after a disconnect (a server restart, say): lines added or removed meanwhile were not heard (a

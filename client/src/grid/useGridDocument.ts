@@ -5,10 +5,15 @@
  * Edits made while offline stay in the document and are sent when the connection returns (the provider
  * resyncs on reconnect). A CloseCode.Unauthorized close means the session ended; CloseCode.Forbidden that the
  * person may not open the unit.
+ *
+ * A renewed session token changes nothing on screen: the open socket stays (the document, the provider, the
+ * grid and any cell editor with them), and the token only takes effect at the next connection, which the server
+ * forces when the socket's own token expires (`reconnectsAfter`).
  */
 import { useEffect, useRef, useState } from 'react';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
+import { CloseCode } from '../../../schema/codes';
 import type { PresenceState } from './presenceState';
 
 /** `syncing`: connected, the server's content not in yet; `live` only once it is. */
@@ -42,6 +47,22 @@ export function colorFor(email: string): string {
   return PALETTE[h % PALETTE.length];
 }
 
+/**
+ * Whether the provider connects again after the server closed its socket: y-websocket's default (never after a
+ * 44xx code, which says reconnecting cannot help), except for a CloseCode.Unauthorized close of a socket opened
+ * with an older token than the provider now has. The server closes a socket when the token it was opened with
+ * expires; after a renewal (`params.token` replaced) that is no reason to stop: the next connection carries the
+ * renewed token. Should that one be refused too (the person deactivated meanwhile, say), the close is final.
+ */
+export function reconnectsAfter(event: CloseEvent, provider: Pick<WebsocketProvider, 'params'>): boolean {
+  if (event.code === CloseCode.Unauthorized) {
+    const socket = event.target instanceof WebSocket ? event.target : null;
+    const openedWith = socket ? new URL(socket.url).searchParams.get('token') : null;
+    return openedWith !== null && openedWith !== provider.params.token;
+  }
+  return !(event.code >= 4400 && event.code < 4500);
+}
+
 interface Parts {
   doc: Y.Doc;
   cells: Y.Map<unknown>;
@@ -56,14 +77,18 @@ export function useGridDocument(docName: string, token: string, me: { displayNam
   const [synced, setSynced] = useState(false);
   const [loaded, setLoaded] = useState(false);
   const [closedCode, setClosedCode] = useState<number | null>(null);
-  // The token at the time the document opens; a renewed one reconnects the same document (below).
+  // The token at the time the document opens; a renewed one is used from the next connection on (below).
   const tokenRef = useRef(token);
   tokenRef.current = token;
 
   useEffect(() => {
     const doc = new Y.Doc();
     const wsUrl = `${window.location.protocol === 'https:' ? 'wss' : 'ws'}://${window.location.host}/yjs`;
-    const provider = new WebsocketProvider(wsUrl, docName, doc, { params: { token: tokenRef.current }, disableBc: true });
+    const provider = new WebsocketProvider(wsUrl, docName, doc, {
+      params: { token: tokenRef.current },
+      disableBc: true,
+      shouldReconnect: reconnectsAfter,
+    });
     const cells = doc.getMap<unknown>('cells');
     const undo = new Y.UndoManager(cells, { trackedOrigins: new Set([LOCAL_EDIT]), captureTimeout: 300 });
     const presence: PresenceState = { user: { name: me.displayName, email: me.email, color: colorFor(me.email) }, cell: null };
@@ -110,17 +135,16 @@ export function useGridDocument(docName: string, token: string, me: { displayNam
     };
   }, [docName, me.displayName, me.email]);
 
-  // A renewed session token (auth/useSessionRenewal.ts): the server closes a socket when the token it opened
-  // with expires, so the same document reconnects with the new one now. Yjs syncs both ways on reconnect:
-  // edits made meanwhile, the undo history and the person's place are all kept.
+  // A renewed session token (auth/useSessionRenewal.ts) is only handed to the provider, for its next connection.
+  // Reconnecting now would change nothing for the server, yet the page would go through a disconnect, presence
+  // dropping and coming back, and the lines read again, around whatever the person is typing. The open socket
+  // keeps working until its own token expires; the server then closes it (CloseCode.Unauthorized) and the
+  // provider connects again at once with the renewed token (reconnectsAfter), on the same document: Yjs syncs
+  // both ways, so edits made in between, the undo history and the person's place are all kept.
   useEffect(() => {
     const provider = parts?.provider;
     if (!provider || provider.params.token === token) return;
     provider.params = { ...provider.params, token };
-    if (provider.wsconnected || provider.wsconnecting) {
-      provider.disconnect();
-      provider.connect();
-    }
   }, [parts, token]);
 
   return parts ? { ...parts, status, synced, loaded, closedCode } : null;
