@@ -43,7 +43,16 @@ const SIGNED_IN = ACTOR_NAMES.filter((a) => a !== 'ANON');
 // What they act on
 
 /** Kinds of execution, by who may see them. */
-type Kind = 'NEW_PARTNER' | 'ACME_USER' | 'OTHER_USER' | 'UNASSIGNED_USER' | 'NORTH_BUDGET' | 'MARKETING_BUDGET';
+type Kind =
+  | 'NEW_PARTNER'
+  | 'ACME_USER'
+  | 'OTHER_USER'
+  | 'UNASSIGNED_USER'
+  | 'NORTH_BUDGET'
+  | 'MARKETING_BUDGET'
+  | 'ACME_OFFBOARD'
+  | 'OTHER_OFFBOARD'
+  | 'PARTNER_OFFBOARD';
 
 const Y = true;
 const N = false;
@@ -57,6 +66,9 @@ const SEES: Record<Kind, boolean[]> = {
   UNASSIGNED_USER:    [ Y,    N,      N,   N,     N,      N,    N ], // new_partner_user before its organisation is chosen
   NORTH_BUDGET:       [ Y,    Y,      Y,   N,     N,      N,    N ],
   MARKETING_BUDGET:   [ Y,    Y,      N,   N,     N,      N,    N ],
+  ACME_OFFBOARD:      [ Y,    N,      N,   N,     Y,      N,    N ], // offboard_partner_user of an Acme person
+  OTHER_OFFBOARD:     [ Y,    N,      N,   N,     N,      N,    N ], // offboard_partner_user of another organisation's person
+  PARTNER_OFFBOARD:   [ Y,    N,      N,   N,     N,      N,    N ], // offboard_partner
 };
 
 /** The executions the matrix aims at, all made in `beforeAll`, in the state their name says. */
@@ -75,6 +87,9 @@ const TARGETS = {
   NORTH_BUDGET_FAIL: 'NORTH_BUDGET', // rejected, then notify_business_unit failed
   MARKETING_BUDGET_WAIT: 'MARKETING_BUDGET',
   MARKETING_BUDGET_FAIL: 'MARKETING_BUDGET',
+  ACME_OFFBOARD_WAIT: 'ACME_OFFBOARD', // partner-admin-started, waiting for its confirmation
+  OTHER_OFFBOARD_WAIT: 'OTHER_OFFBOARD', // admin-started, waiting for its confirmation
+  PARTNER_OFFBOARD_WAIT: 'PARTNER_OFFBOARD', // admin-started for a throwaway organisation, waiting for its confirmation
 } as const satisfies Record<string, Kind>;
 type Target = keyof typeof TARGETS;
 const TARGET_NAMES = Object.keys(TARGETS) as Target[];
@@ -105,7 +120,7 @@ const RULES: Record<Exclude<Actor, 'ANON'>, (t: string) => string> = {
     `${t}.definition_key = 'budget_submission' AND ${t}.business_unit_id IN
        (SELECT m.business_unit_id FROM user_business_unit m JOIN app_user u ON u.id = m.user_id WHERE u.email = $1)`,
   VIEWER: () => 'FALSE',
-  PARTNER: (t) => `${t}.definition_key = 'new_partner_user' AND ${t}.organization_id = (SELECT organization_id FROM app_user WHERE email = $1)`,
+  PARTNER: (t) => `${t}.definition_key IN ('new_partner_user', 'offboard_partner_user') AND ${t}.organization_id = (SELECT organization_id FROM app_user WHERE email = $1)`,
   PUSER: () => 'FALSE',
 };
 const rule = (actor: Actor, table: string) => `($1::text IS NOT NULL AND (${RULES[actor as Exclude<Actor, 'ANON'>](table)}))`;
@@ -168,6 +183,17 @@ const DEFINITIONS = [
     key: 'budget_submission',
     steps: ['validate_budget', 'lock_budget', 'finance_review:MANUAL', 'publish_to_powerbi', 'notify_business_unit'],
   },
+  {
+    key: 'offboard_partner_user',
+    steps: ['confirm_offboarding:MANUAL', 'remove_from_studio_companies', 'remove_from_metabase_group', 'remove_from_teams_channel',
+      'remove_from_slack_group', 'revoke_documentation', 'deactivate_in_plansync'],
+  },
+  {
+    key: 'offboard_partner',
+    steps: ['confirm_partner_offboarding:MANUAL', 'remove_everyone_from_studio', 'remove_everyone_from_metabase', 'remove_everyone_from_teams',
+      'remove_everyone_from_slack', 'revoke_everyones_documentation', 'deactivate_everyone', 'archive_studio_companies', 'close_metabase',
+      'archive_teams_channel', 'disable_slack_group', 'close_lms_tenant', 'deprovision_infrabot', 'mark_organization_offboarded'],
+  },
 ].map((d) => ({ key: d.key, steps: d.steps.map((s) => ({ key: s.split(':')[0], kind: s.split(':')[1] ?? 'AUTO' })) }));
 
 /** Steps whose simulated integration fails every attempt until someone retries them: one per workflow kind. */
@@ -187,6 +213,9 @@ interface World {
   /** The organisation onboarded with new_partner in setup. */
   other: string;
   userIds: Record<string, string>;
+  /** People to offboard when starting: of Acme, one per caller who may; and one of the other organisation. */
+  leavers: Partial<Record<Actor, string>>;
+  otherLeaver: string;
 }
 
 let w: World;
@@ -255,6 +284,33 @@ async function newPartnerUserFailed(token: string, organizationId?: string, emai
   return execution;
 }
 
+/** A person of an organisation (created by the admin), for an offboarding to name; their id. */
+async function leaver(organizationId: string): Promise<string> {
+  const data = await ok(
+    w.server.gql(
+      `mutation($e: String!, $o: ID!) { createUser(input: { email: $e, displayName: "Leaving Soon", role: PARTNER_USER, organizationId: $o }) { user { id } } }`,
+      { e: `${unique('leaver')}@partner.example`, o: organizationId },
+      w.tokens.ADMIN,
+    ),
+  );
+  return data.createUser.user.id;
+}
+
+/** An offboard_partner_user of a new person of the organisation, started by `token`, waiting for its confirmation. */
+async function offboarding(token: string, organizationId: string): Promise<string> {
+  const data = await ok(w.server.gql(Q.start, { key: 'offboard_partner_user', input: { userId: await leaver(organizationId) } }, token));
+  await until(data.startWorkflow.id, 'AWAITING_INPUT');
+  return data.startWorkflow.id;
+}
+
+/** An offboard_partner of a throwaway organisation (its new_partner failed after making it), waiting for its confirmation. */
+async function partnerOffboarding(): Promise<string> {
+  const [{ organization_id }] = await sql('SELECT organization_id FROM workflow_execution WHERE id = $1', [await newPartnerFailed()]);
+  const data = await ok(w.server.gql(Q.start, { key: 'offboard_partner', input: { organizationId: organization_id } }, w.tokens.ADMIN));
+  await until(data.startWorkflow.id, 'AWAITING_INPUT');
+  return data.startWorkflow.id;
+}
+
 async function submission(unit: string): Promise<{ status: string; execution_id: string | null }> {
   const [row] = await sql(
     `SELECT s.status, s.execution_id FROM budget_submission s JOIN business_unit u ON u.id = s.business_unit_id WHERE u.code = $1 AND s.plan_id = $2`,
@@ -309,6 +365,9 @@ const FRESH: Record<Target, () => Promise<string>> = {
   NORTH_BUDGET_FAIL: () => failedSubmission('SALES_NORTH'),
   MARKETING_BUDGET_WAIT: () => openSubmission('MARKETING'),
   MARKETING_BUDGET_FAIL: () => failedSubmission('MARKETING'),
+  ACME_OFFBOARD_WAIT: () => offboarding(w.tokens.PARTNER!, w.acme),
+  OTHER_OFFBOARD_WAIT: () => offboarding(w.tokens.ADMIN!, w.other),
+  PARTNER_OFFBOARD_WAIT: partnerOffboarding,
 };
 
 async function openWorld(): Promise<void> {
@@ -357,6 +416,11 @@ async function openWorld(): Promise<void> {
   ids.NORTH_BUDGET_WAIT = await openSubmission('SALES_NORTH');
   ids.MARKETING_BUDGET_FAIL = await failedSubmission('MARKETING');
   ids.MARKETING_BUDGET_WAIT = await openSubmission('MARKETING');
+  ids.ACME_OFFBOARD_WAIT = await offboarding(w.tokens.PARTNER!, w.acme);
+  ids.OTHER_OFFBOARD_WAIT = await offboarding(w.tokens.ADMIN!, w.other);
+  ids.PARTNER_OFFBOARD_WAIT = await partnerOffboarding();
+  w.leavers = { ADMIN: await leaver(w.acme), PARTNER: await leaver(w.acme) };
+  w.otherLeaver = await leaver(w.other);
   w.ids = ids;
   w.userIds = Object.fromEntries((await sql<{ id: string; email: string }>('SELECT id, email FROM app_user')).map((u) => [u.email, u.id]));
   await settle();
@@ -688,13 +752,23 @@ describe('workflowEvents(executionId): the replay when visible, NOT_FOUND alike 
 
 /** The start cases: who may start what. budget_submission starts from submitBudget only, for everyone. */
 // prettier-ignore
-const START_MATRIX: Record<string, { key: string; input: (actor: Actor) => unknown; outcomes: Outcome[] }> = {
+const START_MATRIX: Record<string, { key: string; input: (actor: Actor) => unknown; outcomes: Outcome[]; organization?: () => string }> = {
   //                                                                                              ADMIN ANALYST LEAD VIEWER PARTNER PUSER ANON
   'new_partner':                   { key: 'new_partner',       input: () => ({ organizationName: unique('Started Org') }), outcomes: [OK, FB, FB, FB, FB, FB, UN] },
   'new_partner of an existing org':{ key: 'new_partner',       input: () => ({ organizationName: 'Acme Partners' }),       outcomes: [BAD, FB, FB, FB, FB, FB, UN] },
   'new_partner_user':              { key: 'new_partner_user',  input: () => ({}),                                          outcomes: [OK, FB, FB, FB, OK, FB, UN] },
   'new_partner_user naming an organisation': {
                                      key: 'new_partner_user',  input: () => ({ organizationId: w.other }),                 outcomes: [BAD, FB, FB, FB, BAD, FB, UN] },
+  'offboard_partner_user of an Acme person': {
+                                     key: 'offboard_partner_user', input: (a) => ({ userId: w.leavers[a] ?? w.leavers.ADMIN }), outcomes: [OK, FB, FB, FB, OK, FB, UN],
+                                     organization: () => w.acme },
+  "offboard_partner_user of another organisation's person": {
+                                     key: 'offboard_partner_user', input: () => ({ userId: w.otherLeaver }),              outcomes: [OK, FB, FB, FB, FB, FB, UN],
+                                     organization: () => w.other },
+  'offboard_partner_user naming nobody': {
+                                     key: 'offboard_partner_user', input: () => ({ userId: MISSING_ID }),                 outcomes: [BAD, FB, FB, FB, FB, FB, UN] },
+  'offboard_partner':              { key: 'offboard_partner',  input: () => ({ organizationId: w.other }),                 outcomes: [OK, FB, FB, FB, FB, FB, UN],
+                                     organization: () => w.other },
   'budget_submission':             { key: 'budget_submission', input: () => ({ planId: w.planId, businessUnitCode: 'SALES_NORTH' }), outcomes: [BAD, BAD, BAD, BAD, BAD, BAD, UN] },
   'an unknown workflow':           { key: 'no_such_workflow',  input: () => ({}),                                          outcomes: [BAD, BAD, BAD, BAD, BAD, BAD, UN] },
 };
@@ -726,6 +800,11 @@ describe('startWorkflow', () => {
       expect(execution.organization).toEqual(mine ? { id: w.acme, name: 'Acme Partners' } : null);
       expect(execution.steps[0]).toMatchObject({ key: 'select_organization', status: mine ? 'SUCCEEDED' : 'AWAITING_INPUT', input: mine ? { organizationId: w.acme } : null });
       expect(execution.steps[1]).toMatchObject({ key: 'input_user_details', status: mine ? 'AWAITING_INPUT' : 'PENDING' });
+    } else if (row.organization) {
+      // An offboarding belongs to its organisation at once, and waits for its confirmation before anything else.
+      expect(stored.organization_id).toBe(row.organization());
+      expect(execution.steps[0]).toMatchObject({ key: row.key === 'offboard_partner' ? 'confirm_partner_offboarding' : 'confirm_offboarding', status: 'AWAITING_INPUT' });
+      expect(execution.steps.slice(1).map((s: { status: string }) => s.status)).toEqual(execution.steps.slice(1).map(() => 'PENDING'));
     } else {
       expect(execution.steps[0]).toMatchObject({ key: 'input_studio_companies', status: 'AWAITING_INPUT' });
     }
@@ -801,6 +880,15 @@ const STEP_INPUT_MATRIX: Record<string, MutationRow> = {
                                                            outcomes: [NF,     HIDDEN, HIDDEN, HIDDEN, NF,     HIDDEN, UN] },
   'a step that does not exist':                          { target: 'NP_WAIT', step: 'no_such_step', input: () => ({}),
                                                            outcomes: [NF,     HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, UN] },
+  'confirm_offboarding of an Acme offboarding':          { target: 'ACME_OFFBOARD_WAIT', step: 'confirm_offboarding', input: () => ({ confirm: true }),
+                                                           outcomes: [OK,     HIDDEN, HIDDEN, HIDDEN, OK,     HIDDEN, UN] },
+  'confirm_offboarding, not confirmed':                  { target: 'ACME_OFFBOARD_WAIT', step: 'confirm_offboarding', input: () => ({ confirm: false }),
+                                                           outcomes: [BAD,    HIDDEN, HIDDEN, HIDDEN, BAD,    HIDDEN, UN] },
+  "confirm_offboarding of another organisation's offboarding": {
+                                                           target: 'OTHER_OFFBOARD_WAIT', step: 'confirm_offboarding', input: () => ({ confirm: true }),
+                                                           outcomes: [OK,     HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, UN] },
+  'confirm_partner_offboarding':                         { target: 'PARTNER_OFFBOARD_WAIT', step: 'confirm_partner_offboarding', input: () => ({ confirm: true }),
+                                                           outcomes: [OK,     HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, UN] },
   'finance_review of a missing execution':               { target: 'MISSING', step: 'finance_review', input: review('APPROVE'),
                                                            outcomes: [NF,     NF,     NF,     NF,     NF,     NF,     UN] },
   'finance_review of a malformed id':                    { target: 'MALFORMED', step: 'finance_review', input: review('APPROVE'),
@@ -830,6 +918,8 @@ const RETRY_MATRIX: Record<string, MutationRow> = {
   'a waiting finance_review':                                              retry('NORTH_BUDGET_WAIT', 'finance_review', CF),
   'a succeeded step of a failed Acme new_partner_user':                    retry('ACME_USER_FAIL', 'add_user_to_studio_companies', CF),
   'a step of a completed new_partner_user':                                retry('ACME_USER_DONE', 'share_documentation', CF),
+  'a waiting offboarding confirmation':                                    retry('ACME_OFFBOARD_WAIT', 'confirm_offboarding', CF),
+  'a pending step of a waiting offboard_partner':                          retry('PARTNER_OFFBOARD_WAIT', 'close_metabase', CF),
   'a step that does not exist':                                            retry('NORTH_BUDGET_FAIL', 'no_such_step', NF),
   'a missing execution':                                                   retry('MISSING', 'notify_business_unit', NF),
   'a malformed id':                                                        retry('MALFORMED', 'notify_business_unit', HIDDEN),
