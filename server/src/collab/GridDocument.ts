@@ -88,6 +88,15 @@ export interface DocumentParts {
 
 /** Key of the validation result in a transaction's `meta`. */
 const VALIDATED = Symbol('validated');
+/** Key, in a transaction's `meta`, saying its update already went to the peers (`settle`). */
+const SENT_AHEAD = Symbol('sent ahead');
+
+/** A writer's update sent to the peers before it was applied (`applyClientUpdate`); applied by `settle`. */
+interface UpdateSentAhead {
+  update: Uint8Array;
+  origin: ConnectionOrigin;
+  client: number;
+}
 
 interface Validation {
   cells: SettledCell[];
@@ -95,8 +104,9 @@ interface Validation {
 }
 
 export class GridDocument {
-  readonly doc = new Y.Doc({ gc: true });
-  readonly cells: Y.Map<unknown>;
+  /** The document itself; outside this class, through `doc`, which applies what was sent ahead first. */
+  private readonly ydoc = new Y.Doc({ gc: true });
+  private readonly cells: Y.Map<unknown>;
   readonly awareness: Awareness;
   readonly peers = new Set<GridPeer>();
   /** The unit's lines: only their cells may be written (addLines, removeLines follow the plan's structure). */
@@ -117,6 +127,8 @@ export class GridDocument {
   /** Broadcast messages of this event-loop turn, sent together when it ends (`flushBroadcasts`). */
   private outgoing: Uint8Array[] = [];
   private flushScheduled = false;
+  /** Writers' updates already sent to the peers, applied when the turn's broadcasts have gone (`settle`). */
+  private sentAhead: UpdateSentAhead[] = [];
 
   constructor(
     readonly name: string,
@@ -126,12 +138,12 @@ export class GridDocument {
     lineIds: Iterable<string>,
   ) {
     this.lines = new Set(lineIds);
-    this.cells = this.doc.getMap(CELLS_MAP);
-    this.awareness = new Awareness(this.doc);
+    this.cells = this.ydoc.getMap(CELLS_MAP);
+    this.awareness = new Awareness(this.ydoc);
     // The server itself has no presence.
     this.awareness.setLocalState(null);
-    this.writers = new ClientIdOwners(this.doc.clientID, (connection) => this.peers.has(connection as GridPeer));
-    this.doc.on('update', (update: Uint8Array, origin: unknown, _doc: Y.Doc, tr: Y.Transaction) => this.afterChange(update, origin, tr));
+    this.writers = new ClientIdOwners(this.ydoc.clientID, (connection) => this.peers.has(connection as GridPeer));
+    this.ydoc.on('update', (update: Uint8Array, origin: unknown, _doc: Y.Doc, tr: Y.Transaction) => this.afterChange(update, origin, tr));
     this.awareness.on('update', ({ added, updated, removed }: Record<string, number[]>, origin: unknown) =>
       this.afterPresence([...added, ...updated, ...removed], origin),
     );
@@ -143,7 +155,13 @@ export class GridDocument {
    */
   loadState(state: Uint8Array): ApplyResult {
     this.valid.clear();
-    return this.transact(LOAD_ORIGIN, () => Y.applyUpdate(this.doc, state, LOAD_ORIGIN));
+    return this.transact(LOAD_ORIGIN, () => Y.applyUpdate(this.ydoc, state, LOAD_ORIGIN));
+  }
+
+  /** The Y.Doc, every accepted change applied (what was sent ahead included): for reading it. */
+  get doc(): Y.Doc {
+    this.settle();
+    return this.ydoc;
   }
 
   /** The unit's lines, whose cells the document may hold. */
@@ -176,6 +194,7 @@ export class GridDocument {
 
   /** The cells as plain data (what the projection writes into rows). */
   cellValue(lineId: string, column: EditableColumn): unknown {
+    this.settle();
     return this.cells.get(cellKey(lineId, column));
   }
 
@@ -185,12 +204,22 @@ export class GridDocument {
    */
   applyClientUpdate(update: Uint8Array, origin: ConnectionOrigin, kind: 'update' | 'syncStep2' = 'update'): ApplyResult {
     const writer = origin.writer;
-    const { foreign: foreignClientIds, writes } = this.writers.foreignWriters(this.doc, update, writer);
+    if (kind === 'update' && this.sentAhead.length === 0 && this.peers.size > 0) {
+      const client = this.acceptableAsSent(update, writer);
+      if (client !== null) {
+        // Sent to the peers now, applied once the turn's broadcasts have gone: see `acceptableAsSent`.
+        this.sentAhead.push({ update, origin, client });
+        this.broadcast(encodeUpdate(update));
+        return { rejected: [], accepted: 1, missing: false, foreignClientIds: [] };
+      }
+    }
+    this.settle();
+    const { foreign: foreignClientIds, writes } = this.writers.foreignWriters(this.ydoc, update, writer);
     // Content under ids other connections hold is cut out; the rest is applied. (A legitimate copy of someone's
     // change, in a sync step 2 after a crash, comes again with the sync request below, once its owner resent it.)
     const own = foreignClientIds.length > 0 ? Y.diffUpdate(update, stateVectorFrom(foreignClientIds)) : update;
     const result = this.transact(origin, (tr) => {
-      Y.applyUpdate(this.doc, own, origin);
+      Y.applyUpdate(this.ydoc, own, origin);
       // A sync step 2 is everything the client has that the server lacks, other people's changes included (after a
       // server crash, say): it claims no id; an update is the client's own change.
       if (kind === 'update') this.writers.claim(tr, writer, writes);
@@ -225,7 +254,7 @@ export class GridDocument {
   /** A change another instance accepted (or what storage holds, on a catch-up): validated like any other. */
   applyRelayedUpdate(update: Uint8Array, origin: RelayOrigin): ApplyResult {
     return this.transact(origin, (tr) => {
-      Y.applyUpdate(this.doc, update, origin);
+      Y.applyUpdate(this.ydoc, update, origin);
       if (origin.by) this.writers.claim(tr, { userId: origin.by.userId });
     });
   }
@@ -274,6 +303,7 @@ export class GridDocument {
 
   /** Removes a peer and its presence; returns how many peers remain. */
   removePeer(peer: GridPeer): number {
+    this.settle();
     this.writers.release(peer.writer);
     if (this.peers.delete(peer) && peer.presenceId !== undefined) {
       const id = peer.presenceId;
@@ -284,9 +314,95 @@ export class GridDocument {
   }
 
   destroy(): void {
+    this.settle();
     this.outgoing = [];
     this.awareness.destroy();
-    this.doc.destroy();
+    this.ydoc.destroy();
+  }
+
+  /**
+   * Whether a writer's update can go to the peers before it is applied, and if so the client id it writes under.
+   * Most edits are one cell set by its owner: one value item under one cell key, and the deletion of that cell's
+   * earlier value. Such an update is checked here by decoding it, against exactly what the pipeline would check
+   * once it is applied (the key an editable cell of this unit, the value valid, the client id this connection's,
+   * every struct it depends on already here), and then sent to the peers at once, so that its propagation does
+   * not wait for Yjs to integrate it: the apply (which validates it again, and stores, relays and projects it)
+   * runs when the turn's broadcasts have gone. Anything else (several structs, other types, deletions of other
+   * content, content not yet integrable, an id not yet this connection's) takes the ordinary path. Only one
+   * update per document waits at a time: the next change of any kind applies it first (`settle`).
+   */
+  private acceptableAsSent(update: Uint8Array, writer: Writer): number | null {
+    let decoded: ReturnType<typeof Y.decodeUpdate>;
+    try {
+      decoded = Y.decodeUpdate(update);
+    } catch {
+      return null; // the ordinary path says what is wrong with it
+    }
+    const { structs, ds } = decoded;
+    if (structs.length !== 1) return null;
+    const item = structs[0];
+    if (!(item instanceof Y.Item) || !(item.content instanceof Y.ContentAny) || item.content.arr.length !== 1) return null;
+    const store = this.ydoc.store;
+    const client = item.id.client;
+    if (!this.writers.holds(client, writer) || item.id.clock !== Y.getState(store, client) || item.rightOrigin !== null) return null;
+    let key: string;
+    if (item.origin === null) {
+      // A key set for the first time: the update names the root type and the key.
+      if ((item.parent as unknown) !== CELLS_MAP || typeof item.parentSub !== 'string') return null;
+      key = item.parentSub;
+    } else {
+      // A key set again: placed after its earlier value, whose parent and key it takes.
+      const left = this.cellItem(item.origin);
+      if (!left) return null;
+      key = left.parentSub!;
+    }
+    if (cellChangeProblem(key, item.content.arr[0], false, this.lines)) return null;
+    for (const [deletedClient, ranges] of ds.clients) {
+      const structsOfClient = store.clients.get(deletedClient);
+      for (const { clock, len } of ranges) {
+        if (!structsOfClient || clock + len > Y.getState(store, deletedClient)) return null;
+        for (let i = Y.findIndexSS(structsOfClient, clock); i < structsOfClient.length && structsOfClient[i].id.clock < clock + len; i++) {
+          const deleted = structsOfClient[i];
+          if (deleted instanceof Y.GC) continue; // gone already: deleting it again does nothing
+          if (!(deleted instanceof Y.Item) || deleted.parent !== this.cells || deleted.parentSub !== key) return null;
+        }
+      }
+    }
+    return client;
+  }
+
+  /** The item of the cells map holding `id`, or null (not here, collected, or not a cell). */
+  private cellItem(id: Y.ID): Y.Item | null {
+    if (id.clock >= Y.getState(this.ydoc.store, id.client)) return null;
+    const found = Y.getItem(this.ydoc.store, id);
+    return found instanceof Y.Item && found.parent === this.cells && typeof found.parentSub === 'string' ? found : null;
+  }
+
+  /**
+   * Applies the updates already sent to the peers (`acceptableAsSent`), through the pipeline like any change:
+   * validated, stored, relayed and projected, but not broadcast again. Runs when the turn's broadcasts have gone,
+   * and before anything else reads or changes the document.
+   */
+  settle(): void {
+    if (this.sentAhead.length === 0) return;
+    const pending = this.sentAhead;
+    this.sentAhead = [];
+    for (const { update, origin, client } of pending) {
+      try {
+        const result = this.transact(origin, (tr) => {
+          tr.meta.set(SENT_AHEAD, true);
+          Y.applyUpdate(this.ydoc, update, origin);
+          this.writers.claim(tr, origin.writer, [client]);
+        });
+        // The check ahead is meant to accept only what validation accepts: a refusal here is a bug (the peers got
+        // the refused content, then its revert with this transaction's update, so they still end up valid).
+        if (result.rejected.length > 0 || result.missing) {
+          this.parts.onError('settle', new Error(`an update sent ahead was then refused (${result.rejected.join(', ') || 'missing dependencies'})`));
+        }
+      } catch (err) {
+        this.parts.onError('settle', err);
+      }
+    }
   }
 
   /**
@@ -294,9 +410,10 @@ export class GridDocument {
    * integrated, in the same transaction (so no observer, broadcast or store sees anything else).
    */
   private transact(origin: GridOrigin, apply: (tr: Y.Transaction) => void): ApplyResult {
+    this.settle();
     const result: ApplyResult = { rejected: [], accepted: 0, missing: false, foreignClientIds: [] };
     let failure: unknown;
-    this.doc.transact((tr) => {
+    this.ydoc.transact((tr) => {
       try {
         apply(tr);
       } catch (err) {
@@ -305,7 +422,7 @@ export class GridDocument {
       // applyUpdate marks the transaction as remote; our reverts are local changes, and Yjs would otherwise
       // take our own client id for a clash and pick a new one on every refused change.
       treatAsLocal(tr);
-      result.missing = dropPendingStructs(this.doc);
+      result.missing = dropPendingStructs(this.ydoc);
       const validation = this.validate(tr);
       tr.meta.set(VALIDATED, validation);
       result.rejected = validation.rejected;
@@ -368,7 +485,9 @@ export class GridDocument {
     // A relayed change that had to be reverted here: the revert is ours, and must reach storage and the others.
     const reverted = origin.kind === 'relay' && validation.rejected.length > 0;
     const parts = this.parts;
-    if (route.broadcast) this.run('broadcast', () => this.broadcast(encodeUpdate(update)));
+    // Sent ahead (`settle`): the peers have it, unless validation changed it after all.
+    const sentAlready = tr.meta.get(SENT_AHEAD) === true && validation.rejected.length === 0;
+    if (route.broadcast && !sentAlready) this.run('broadcast', () => this.broadcast(encodeUpdate(update)));
     if ((route.relay || reverted) && parts.relay) this.run('relay', () => parts.relay!(update, route.author));
     if ((route.store || reverted) && parts.store) this.run('store', () => parts.store!(update));
     if (route.project !== 'none' && parts.project && change.cells.length > 0) this.run('project', () => parts.project!(change));
@@ -433,13 +552,14 @@ export class GridDocument {
   }
 
   private describeType(type: Y.AbstractType<Y.YEvent<any>>): string {
-    for (const [name, root] of this.doc.share) if ((root as unknown) === type) return `<root ${name.slice(0, 40)}>`;
+    for (const [name, root] of this.ydoc.share) if ((root as unknown) === type) return `<root ${name.slice(0, 40)}>`;
     return '<nested type>';
   }
 }
 
 function flushBroadcasts(document: GridDocument): void {
   document.sendOutgoing();
+  document.settle();
 }
 
 /** A state vector that is past every clock of `clients` (and says nothing of others): diffing with it cuts them out. */

@@ -55,12 +55,19 @@ export class ClientIdOwners {
    * walked whole on every update; absent, every id of the document is looked at.
    */
   claim(transaction: Y.Transaction, writer: Writer, among?: readonly number[]): void {
-    const moved = (client: number) => (transaction.afterState.get(client) ?? 0) !== (transaction.beforeState.get(client) ?? 0);
+    // Called inside the transaction, before Yjs computes its afterState: the store's state is the state after.
+    const store = transaction.doc.store;
+    const moved = (client: number) => Y.getState(store, client) !== (transaction.beforeState.get(client) ?? 0);
     if (among) {
       for (const client of among) if (moved(client) && this.mayWrite(client, writer)) this.owners.set(client, writer);
       return;
     }
-    for (const client of transaction.afterState.keys()) if (moved(client) && this.mayWrite(client, writer)) this.owners.set(client, writer);
+    for (const client of store.clients.keys()) if (moved(client) && this.mayWrite(client, writer)) this.owners.set(client, writer);
+  }
+
+  /** Whether `writer` (its very connection) holds `client` now. */
+  holds(client: number, writer: Writer): boolean {
+    return this.owners.get(client) === writer;
   }
 
   /** A connection announced presence under `client` (see the header): it holds that id, if it may. */

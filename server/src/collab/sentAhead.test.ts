@@ -1,0 +1,171 @@
+/**
+ * A writer's plain cell edit goes to the peers before it is applied (GridDocument.acceptableAsSent): checked by
+ * decoding, sent with the turn's broadcasts, then applied, validated, stored and projected once, and never sent
+ * twice. What the check cannot vouch for takes the ordinary path, validated before anyone sees it. These run one
+ * GridDocument with in-process peers (what a connection is to the document: GridPeer) and real Yjs client docs.
+ */
+import * as decoding from 'lib0/decoding';
+import { describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { cellChangeProblem, cellKey } from './cellRules.js';
+import { GridDocument, type DocumentChange, type GridPeer } from './GridDocument.js';
+import type { ConnectionOrigin } from './origins.js';
+import { encodeUpdate } from './protocol.js';
+
+const LINES = ['11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222'];
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+/** A peer that records the messages broadcast to it, and is its own writer and origin, as a connection is. */
+class TestPeer implements GridPeer, ConnectionOrigin {
+  readonly kind = 'connection' as const;
+  readonly received: Uint8Array[] = [];
+  readonly identity = { name: 'Test', email: 'test@example.com' };
+  constructor(readonly userId: string) {}
+  get author() {
+    return { userId: this.userId, source: 'GRID' as const };
+  }
+  get writer() {
+    return this;
+  }
+  send(frame: Uint8Array): void {
+    this.received.push(frame);
+  }
+  sendFramed(messages: readonly Uint8Array[]): void {
+    this.received.push(...messages);
+  }
+}
+
+/** A document with two peers, recording what the pipeline stores and projects. */
+function setUp() {
+  const document = new GridDocument('budget:plan:UNIT', 'plan', 'unit', 'UNIT', LINES);
+  const stored: Uint8Array[] = [];
+  const projected: DocumentChange[] = [];
+  const errors: unknown[] = [];
+  document.parts = { store: (u) => stored.push(u), project: (c) => projected.push(c), onError: (_part, err) => errors.push(err) };
+  const writer = new TestPeer('user-writer');
+  const observer = new TestPeer('user-observer');
+  document.addPeer(writer);
+  document.addPeer(observer);
+  const client = new Y.Doc();
+  Y.applyUpdate(client, Y.encodeStateAsUpdate(document.doc));
+  /** The update a client-side change produces. */
+  const edit = (change: (cells: Y.Map<unknown>) => void): Uint8Array => {
+    let update: Uint8Array | undefined;
+    const capture = (u: Uint8Array) => (update = u);
+    client.on('update', capture);
+    client.transact(() => change(client.getMap('cells')));
+    client.off('update', capture);
+    return update!;
+  };
+  /** The client takes in what the server holds (its reverts among it), as the stock client would from broadcasts. */
+  const catchUp = () => Y.applyUpdate(client, Y.encodeStateAsUpdate(document.doc));
+  return { document, stored, projected, errors, writer, observer, client, edit, catchUp };
+}
+
+describe('a writer edit sent ahead of its apply', () => {
+  it('goes to the peers with the turn, as sent, once; then is applied, stored and projected once', async () => {
+    const { document, stored, projected, errors, writer, observer, edit } = setUp();
+    // The first write claims the client id for this connection (the ordinary path: applied at once).
+    const first = edit((cells) => cells.set(cellKey(LINES[0], 'budgetAmount'), 100));
+    expect(document.applyClientUpdate(first, writer).accepted).toBe(1);
+    expect(stored).toHaveLength(1);
+    await nextTurn();
+    observer.received.length = 0;
+
+    const second = edit((cells) => cells.set(cellKey(LINES[0], 'budgetAmount'), 250));
+    const result = document.applyClientUpdate(second, writer);
+    expect(result).toMatchObject({ accepted: 1, rejected: [], missing: false });
+    expect(stored).toHaveLength(1); // not applied yet
+    await nextTurn();
+    expect(observer.received).toEqual([encodeUpdate(second)]);
+    expect(stored).toHaveLength(2);
+    expect(projected.at(-1)!.cells).toEqual([expect.objectContaining({ key: cellKey(LINES[0], 'budgetAmount'), value: 250 })]);
+    await nextTurn();
+    expect(observer.received).toHaveLength(1); // not broadcast again when applied
+    expect(document.cellValue(LINES[0], 'budgetAmount')).toBe(250);
+    expect(errors).toEqual([]);
+  });
+
+  it('is applied before anything reads the document in the same turn', async () => {
+    const { document, writer, edit } = setUp();
+    document.applyClientUpdate(edit((cells) => cells.set(cellKey(LINES[1], 'comment'), 'first')), writer);
+    await nextTurn();
+    document.applyClientUpdate(edit((cells) => cells.set(cellKey(LINES[1], 'comment'), 'second')), writer);
+    expect((document.doc.getMap('cells') as Y.Map<unknown>).get(cellKey(LINES[1], 'comment'))).toBe('second');
+  });
+
+  it('keeps the order of a writer\'s updates within one turn, and every peer converges', async () => {
+    const { document, writer, observer, edit } = setUp();
+    document.applyClientUpdate(edit((cells) => cells.set(cellKey(LINES[0], 'forecastSales'), 1)), writer);
+    await nextTurn();
+    observer.received.length = 0;
+    const updates = [2, 3, 4].map((value) => edit((cells) => cells.set(cellKey(LINES[0], 'forecastSales'), value)));
+    for (const update of updates) document.applyClientUpdate(update, writer);
+    await nextTurn();
+    const replica = new Y.Doc();
+    Y.applyUpdate(replica, Y.encodeStateAsUpdate(document.doc));
+    expect(replica.getMap('cells').get(cellKey(LINES[0], 'forecastSales'))).toBe(4);
+    expect(document.cellValue(LINES[0], 'forecastSales')).toBe(4);
+    expect(observer.received).toHaveLength(3);
+  });
+
+  it('is never what an invalid value or a cell of another unit takes: refused before anyone sees it', async () => {
+    const { document, stored, writer, observer, edit, catchUp } = setUp();
+    document.applyClientUpdate(edit((cells) => cells.set(cellKey(LINES[0], 'budgetAmount'), 5)), writer);
+    await nextTurn();
+    observer.received.length = 0;
+    const before = stored.length;
+    const peer = new Y.Doc();
+    Y.applyUpdate(peer, Y.encodeStateAsUpdate(document.doc));
+    for (const [key, value] of [
+      [cellKey(LINES[0], 'budgetAmount'), 'not a number'],
+      [cellKey(LINES[0], 'budgetAmount'), -1e30],
+      ['33333333-3333-4333-8333-333333333333/budgetAmount', 7],
+      [cellKey(LINES[0], 'priorYearActual'), 7],
+    ] as const) {
+      const result = document.applyClientUpdate(edit((cells) => cells.set(key, value)), writer);
+      expect(result.rejected, key).toEqual([key]);
+      catchUp();
+    }
+    await nextTurn();
+    // What went out is each refused value with its revert, in one update (never the value alone): a peer that
+    // applies the messages one by one never holds anything but valid cells.
+    for (const message of observer.received) {
+      const decoder = decoding.createDecoder(message);
+      decoding.readVarUint(decoder); // sync
+      decoding.readVarUint(decoder); // update
+      Y.applyUpdate(peer, decoding.readVarUint8Array(decoder));
+      for (const [key, value] of peer.getMap('cells')) expect(cellChangeProblem(key, value, false, new Set(LINES)), key).toBeNull();
+    }
+    expect(observer.received.length).toBeGreaterThan(0);
+    expect(document.cellValue(LINES[0], 'budgetAmount')).toBe(5);
+    expect(stored.length).toBeGreaterThan(before);
+  });
+
+  it('is not taken for an id this connection does not hold yet, nor for several cells at once', async () => {
+    const { document, stored, writer, edit } = setUp();
+    // A fresh client id: claimed by the ordinary path, applied at once.
+    document.applyClientUpdate(edit((cells) => cells.set(cellKey(LINES[0], 'budgetAmount'), 1)), writer);
+    expect(stored).toHaveLength(1);
+    await nextTurn();
+    // Two cells in one update: the ordinary path too.
+    document.applyClientUpdate(
+      edit((cells) => {
+        cells.set(cellKey(LINES[0], 'budgetAmount'), 2);
+        cells.set(cellKey(LINES[1], 'budgetAmount'), 3);
+      }),
+      writer,
+    );
+    expect(stored).toHaveLength(2);
+  });
+
+  it('a connection that leaves in the same turn still has its edit applied and stored', async () => {
+    const { document, stored, writer, edit } = setUp();
+    document.applyClientUpdate(edit((cells) => cells.set(cellKey(LINES[0], 'budgetAmount'), 1)), writer);
+    await nextTurn();
+    document.applyClientUpdate(edit((cells) => cells.set(cellKey(LINES[0], 'budgetAmount'), 9)), writer);
+    document.removePeer(writer);
+    expect(stored).toHaveLength(2);
+    expect(document.cellValue(LINES[0], 'budgetAmount')).toBe(9);
+  });
+});
