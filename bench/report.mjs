@@ -36,6 +36,7 @@ export function summaryRows(s, options) {
       if (targetHere && (s.grid.clients ?? 'stock') === 'stock' && (g.plansync.benchBusy > 0.6 || g.reference.benchBusy > 0.6))
         rows[rows.length - 1].note = 'load-generator bound: client-side queueing dominates, and runs of the same code differ by tens of percent';
       add('1 grid propagation', `${g.writers} writer(s): server CPU in the window`, g.plansync.serverCpuSeconds, g.reference.serverCpuSeconds, 's', 2);
+      if (g.floor) add('1 grid propagation', `${g.writers} writer(s): p99, the floor (a server that only relays) against the reference`, g.floor.latencyMs.p99, g.reference.latencyMs.p99, 'ms', 2);
     }
   }
   if (s.fanout) {
@@ -222,7 +223,7 @@ function gridSection(out, s, options, result) {
   out.push('| writers | server | p50 ms | p90 ms | p99 ms | max ms | delivered / expected | server CPU s | PostgreSQL CPU s | RSS MB | load processes CPU s | machine busy (ours) |');
   out.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const g of s.grid.scenarios)
-    for (const r of [g.plansync, g.reference])
+    for (const r of [g.plansync, g.reference, ...(g.floor ? [g.floor] : [])])
       out.push(`| ${r.writers} | ${r.server} | ${fmt(r.latencyMs.p50)} | ${fmt(r.latencyMs.p90)} | ${fmt(r.latencyMs.p99)} | ${fmt(r.latencyMs.max, 1)} | ${r.delivered}/${r.expected} | ${fmt(r.serverCpuSeconds)} | ${fmt(r.databaseCpuSeconds)} | ${fmt(r.serverRssMb, 0)} | ${fmt(r.clientCpuSeconds)} | ${Math.round(100 * r.machineBusy)}% (${Math.round(100 * r.benchBusy)}%) |`);
   const repeated = s.grid.scenarios.filter((g) => g.runs);
   if (repeated.length) {
@@ -234,7 +235,7 @@ function gridSection(out, s, options, result) {
       '|---|---|' + repeated[0].runs.plansync.map(() => '---|').join('') + '---|',
     );
     for (const g of repeated)
-      for (const name of ['plansync', 'reference']) {
+      for (const name of Object.keys(g.runs)) {
         const runs = g.runs[name];
         const p99s = runs.map((r) => r.p99);
         out.push(`| ${g.writers} | ${name} | ${runs.map((r) => `${fmt(r.p50)} / ${fmt(r.p99)} / ${fmt(r.max, 1)}, ${fmt(r.serverCpuSeconds)} s, load ${fmt(r.loadAverage1m?.[0])}`).join(' | ')} | ${fmt(Math.min(...p99s))}-${fmt(Math.max(...p99s))} |`);

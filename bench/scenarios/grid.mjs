@@ -2,7 +2,7 @@
 // and the reference y-websocket@1.5.4 bin/server.js in alternating order (50 and 200: three rounds in a full run,
 // to show the spread) (bench/lib/grid.mjs does the run,
 // as for bench/grid-propagation.mjs). Why the clients are light ones by default: bench/grid-light-worker.mjs.
-import { fmt, log, ratio, sleep } from '../lib/common.mjs';
+import { fmt, log, ratio, sleep, startScript, stopProcess } from '../lib/common.mjs';
 import { gridTarget, openKeeper, runGridScenario } from '../lib/grid.mjs';
 
 /**
@@ -18,17 +18,24 @@ export async function measure(suite) {
   // Keepers: one idle stock client per server for the grid and durability runs (see bench/lib/grid.mjs).
   suite.keepers = { plansync: await openKeeper(servers.plansync, target), reference: await openKeeper(servers.reference, target) };
   const scenarios = [];
+  // The floor (bench/send-floor-server.mjs), at 50 writers: the same clients and load on a server that only
+  // relays bytes (no Y.Doc, no validation, no storage), to show what latency this machine allows at all there,
+  // where both servers are mostly idle and the p99 is the kernel's and the load processes' scheduling.
+  const floor = options.grid.writers.includes(50) ? await startScript('floor', 'send-floor-server.mjs') : null;
   for (const [i, writers] of options.grid.writers.entries()) {
     const scenario = { writers, clients: Math.max(writers, 2) };
+    const withFloor = floor && writers === 50;
+    const serverOf = (name) => (name === 'floor' ? floor : servers[name]);
     // Several writers: `repeats` rounds (three in a full run), each server once a round, the order alternating,
     // so that the spread from run to run shows; the run with the median p99 stands for the server.
     const rounds = writers > 1 ? options.grid.repeats : 1;
-    const all = { plansync: [], reference: [] };
+    const all = { plansync: [], reference: [], ...(withFloor ? { floor: [] } : {}) };
     for (let round = 0; round < rounds; round++) {
       const order = (i + round) % 2 === 0 ? ['plansync', 'reference'] : ['reference', 'plansync'];
+      if (withFloor) order.push('floor');
       for (const name of order) {
         log(`grid: ${writers} writer(s) -> ${name}${rounds > 1 ? ` (run ${round + 1} of ${rounds})` : ''}...`);
-        const run = await runGridScenario(servers[name], target, writers, { ...options.grid, workers: options.workers });
+        const run = await runGridScenario(serverOf(name), target, writers, { ...options.grid, workers: options.workers });
         markWindow(`grid ${writers} writers`, name, run.window.monoStartMicros, run.window.monoEndMicros);
         delete run.window;
         all[name].push(run);
@@ -36,20 +43,22 @@ export async function measure(suite) {
         await sleep(pause);
       }
     }
-    for (const name of ['plansync', 'reference']) {
+    for (const name of Object.keys(all)) {
       const byP99 = [...all[name]].sort((a, b) => a.latencyMs.p99 - b.latencyMs.p99);
       scenario[name] = byP99[Math.floor((byP99.length - 1) / 2)];
     }
     if (rounds > 1) {
       const brief = (run) => ({ p50: run.latencyMs.p50, p99: run.latencyMs.p99, max: run.latencyMs.max, serverCpuSeconds: run.serverCpuSeconds, loadAverage1m: run.loadAverage1m ?? null });
-      scenario.runs = { plansync: all.plansync.map(brief), reference: all.reference.map(brief) };
+      scenario.runs = Object.fromEntries(Object.entries(all).map(([name, runs]) => [name, runs.map(brief)]));
     }
     scenario.ratio = {
       p50: ratio(scenario.plansync.latencyMs.p50, scenario.reference.latencyMs.p50),
       p99: ratio(scenario.plansync.latencyMs.p99, scenario.reference.latencyMs.p99),
       cpu: ratio(scenario.plansync.serverCpuSeconds, scenario.reference.serverCpuSeconds),
+      ...(withFloor ? { floorP99: ratio(scenario.floor.latencyMs.p99, scenario.reference.latencyMs.p99) } : {}),
     };
     scenarios.push(scenario);
   }
+  if (floor) await stopProcess(floor);
   return { document: target.docName, clients: options.grid.clients, warmupMs: options.grid.warmupMs, measureMs: options.grid.measureMs, repeats: options.grid.repeats, scenarios };
 }
