@@ -27,10 +27,7 @@ import { PersonSockets } from './realtime/personSockets.js';
 import { createLogger, type Logger } from './log.js';
 import { createPlansyncBus } from './events.js';
 import { RedisLink } from './realtime/redisLink.js';
-import { IntegrationHealth } from './workflow/adapters/health.js';
-import { integrationProvider } from './workflow/adapters/index.js';
-import { powerBiAdapter } from './workflow/adapters/powerBi.js';
-import { teamsAdapter } from './workflow/adapters/teams.js';
+import { integrationHealthFor, integrationProvider, realAdapters } from './workflow/adapters/index.js';
 import { WorkflowEngine } from './workflow/engine.js';
 import { WorkflowEventSequencer } from './workflow/eventSequencer.js';
 import { WebhookService } from './webhooks/webhooks.js';
@@ -91,8 +88,8 @@ export async function startPlansync(config: Config, log: Logger = createLogger(c
       await redis.start(3000);
     }
     const events = createPlansyncBus(redis);
-    const integrationHealth = new IntegrationHealth({ 'Microsoft Graph': Boolean(config.teams), 'Power BI': Boolean(config.powerBi || config.powerBiRefresh || config.powerBiActuals) });
-    const integrations = integrationProvider(config, { teams: teamsAdapter(config, integrationHealth), powerBi: powerBiAdapter(config, integrationHealth) });
+    const integrationHealth = integrationHealthFor(config);
+    const integrations = integrationProvider(config, realAdapters(config, integrationHealth));
     log.info({ integrations: integrations.describe() }, 'workflow integrations');
     // Workflow events in cursor order for the `workflowEvents` streams, from this instance and every other:
     // listening before the engine runs a step, so no event of this instance passes unseen.

@@ -94,6 +94,52 @@ export interface PowerBiActualsConfig {
   apiUrl: string;
 }
 
+/**
+ * Metabase through its REST API with an API key (Admin > Settings > Authentication > API keys, in the Admin
+ * group: creating groups and changing permissions needs an admin). On when METABASE_URL is set; then
+ * METABASE_API_KEY, METABASE_TEMPLATE_COLLECTION_ID and METABASE_DATABASE_ID are required.
+ */
+export interface MetabaseConfig {
+  /** METABASE_URL: the instance's address (http or https), without /api. */
+  url: string;
+  /** METABASE_API_KEY: sent as the x-api-key header. */
+  apiKey: string;
+  /** METABASE_TEMPLATE_COLLECTION_ID: the collection whose questions and dashboards each partner gets a copy of. */
+  templateCollectionId: number;
+  /** METABASE_DATABASE_ID: the database each partner's group may query. */
+  databaseId: number;
+  /** METABASE_PARENT_COLLECTION_ID: where the partners' collections go. Default the root collection. */
+  parentCollectionId?: number;
+  /** PROVISIONING_TIMEOUT_SECONDS, in ms. */
+  timeoutMs: number;
+}
+
+/**
+ * Slack through the official Web API client with a bot token (scopes usergroups:read, usergroups:write,
+ * users:read, users:read.email). On when SLACK_BOT_TOKEN is set.
+ */
+export interface SlackConfig {
+  /** SLACK_BOT_TOKEN: xoxb-... */
+  botToken: string;
+  /** SLACK_API_URL: default https://slack.com/api/ (tests point it at a fake). */
+  apiUrl: string;
+  /** PROVISIONING_TIMEOUT_SECONDS, in ms. */
+  timeoutMs: number;
+}
+
+/**
+ * Studio, Infrabot or LMS: a company's own service behind the generic HTTP adapter (README, "Connecting the
+ * provisioning targets"). On when <NAME>_URL is set, with <NAME>_SECRET.
+ */
+export interface ProvisioningServiceConfig {
+  /** <NAME>_URL: the base URL; each operation is POST <url>/<operation>. */
+  url: string;
+  /** <NAME>_SECRET: sent as Authorization: Bearer <secret>. */
+  secret: string;
+  /** PROVISIONING_TIMEOUT_SECONDS, in ms. */
+  timeoutMs: number;
+}
+
 export interface Config {
   /** HTTP port; 0 picks a free one (tests). Default 4000. */
   port: number;
@@ -126,6 +172,12 @@ export interface Config {
   powerBi?: PowerBiConfig;
   powerBiRefresh?: PowerBiRefreshConfig;
   powerBiActuals?: PowerBiActualsConfig;
+  /** The other provisioning targets of the onboarding workflows, real when configured (issue 17). */
+  metabase?: MetabaseConfig;
+  slack?: SlackConfig;
+  studio?: ProvisioningServiceConfig;
+  infrabot?: ProvisioningServiceConfig;
+  lms?: ProvisioningServiceConfig;
   /** Seed the demo data into an empty database. Default on. */
   seedDemo: boolean;
   simulatedStepMs: number;
@@ -382,6 +434,70 @@ function powerBiActuals(env: NodeJS.ProcessEnv, entraConfig: EntraConfig | undef
   return { datasetId, ...(groupId ? { groupId } : {}), query, apiUrl };
 }
 
+/** A service's base URL: http or https (often an address inside the company's network), without trailing slashes. */
+function serviceUrl(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const raw = env[name]?.trim();
+  if (!raw) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be an http or https URL, got "${raw}"`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(`${name} must be an http or https URL, got "${raw}"`);
+  if (url.username || url.password || url.search || url.hash) throw new ConfigError(`${name} must be a plain base URL (no credentials, query or fragment)`);
+  return raw.replace(/\/+$/, '');
+}
+
+function positiveId(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name]?.trim();
+  if (!raw) return undefined;
+  if (!/^[1-9]\d{0,15}$/.test(raw)) throw new ConfigError(`${name} must be a Metabase id (a whole number > 0), got "${raw}"`);
+  return Number(raw);
+}
+
+function provisioningTimeoutMs(env: NodeJS.ProcessEnv): number {
+  return Math.round(seconds(env, 'PROVISIONING_TIMEOUT_SECONDS', 15) * 1000);
+}
+
+function metabase(env: NodeJS.ProcessEnv): MetabaseConfig | undefined {
+  const url = serviceUrl(env, 'METABASE_URL');
+  const apiKey = env.METABASE_API_KEY?.trim();
+  const templateCollectionId = positiveId(env, 'METABASE_TEMPLATE_COLLECTION_ID');
+  const databaseId = positiveId(env, 'METABASE_DATABASE_ID');
+  const parentCollectionId = positiveId(env, 'METABASE_PARENT_COLLECTION_ID');
+  const required = { METABASE_API_KEY: apiKey, METABASE_TEMPLATE_COLLECTION_ID: templateCollectionId, METABASE_DATABASE_ID: databaseId };
+  if (!url) {
+    const stray = [...Object.entries(required), ['METABASE_PARENT_COLLECTION_ID', parentCollectionId] as const].filter(([, v]) => v !== undefined && v !== '').map(([n]) => n);
+    if (stray.length > 0) throw new ConfigError(`${stray.join(', ')} ${stray.length === 1 ? 'is' : 'are'} set without METABASE_URL: set METABASE_URL too, or none`);
+    return undefined;
+  }
+  const missing = Object.entries(required).filter(([, v]) => v === undefined || v === '').map(([n]) => n);
+  if (missing.length > 0) throw new ConfigError(`METABASE_URL turns the real Metabase integration on, which needs ${missing.join(', ')} as well`);
+  return { url, apiKey: apiKey!, templateCollectionId: templateCollectionId!, databaseId: databaseId!, parentCollectionId, timeoutMs: provisioningTimeoutMs(env) };
+}
+
+function slack(env: NodeJS.ProcessEnv): SlackConfig | undefined {
+  const botToken = env.SLACK_BOT_TOKEN?.trim();
+  const apiUrl = serviceUrl(env, 'SLACK_API_URL');
+  if (!botToken) {
+    if (apiUrl) throw new ConfigError('SLACK_API_URL is set without SLACK_BOT_TOKEN: set SLACK_BOT_TOKEN too, or neither');
+    return undefined;
+  }
+  // The token never appears in a message.
+  if (!/^xoxb-[\w-]+$/.test(botToken)) throw new ConfigError("SLACK_BOT_TOKEN must be a Slack bot token (it starts with xoxb-)");
+  return { botToken, apiUrl: `${apiUrl ?? 'https://slack.com/api'}/`, timeoutMs: provisioningTimeoutMs(env) };
+}
+
+/** STUDIO, INFRABOT or LMS: <NAME>_URL and <NAME>_SECRET, both or neither. */
+function provisioningService(env: NodeJS.ProcessEnv, name: 'STUDIO' | 'INFRABOT' | 'LMS'): ProvisioningServiceConfig | undefined {
+  const url = serviceUrl(env, `${name}_URL`);
+  const secret = env[`${name}_SECRET`]?.trim();
+  if (!url && !secret) return undefined;
+  if (!url || !secret) throw new ConfigError(`${name}_URL and ${name}_SECRET go together: set both, or neither`);
+  return { url, secret, timeoutMs: provisioningTimeoutMs(env) };
+}
+
 function redisUrl(env: NodeJS.ProcessEnv): string | undefined {
   const raw = env.REDIS_URL?.trim();
   if (!raw) return undefined;
@@ -490,6 +606,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     powerBi: powerBi(env, entraConfig),
     powerBiRefresh: powerBiRefresh(env, entraConfig),
     powerBiActuals: powerBiActuals(env, entraConfig),
+    metabase: metabase(env),
+    slack: slack(env),
+    studio: provisioningService(env, 'STUDIO'),
+    infrabot: provisioningService(env, 'INFRABOT'),
+    lms: provisioningService(env, 'LMS'),
     seedDemo: flag(env, 'SEED_DEMO', true),
     simulatedStepMs: integer(env, 'SIMULATED_STEP_MS', 300),
     simulateFailureSteps,

@@ -12,14 +12,14 @@ export const IntegrationStateEnum = Object.fromEntries(INTEGRATION_STATES.map((s
 registerEnumType(IntegrationStateEnum, {
   name: 'IntegrationState',
   description:
-    'NOT_CONFIGURED: off (its settings are absent). SIMULATED: a stand-in answers instead (Microsoft Graph, Power BI). ' +
+    'NOT_CONFIGURED: off (its settings are absent). SIMULATED: a stand-in answers instead (Microsoft Graph, Power BI, Metabase, Slack, Studio, Infrabot, LMS). ' +
     'CONFIGURED: set up, no call yet. OK: the last call succeeded. FAILING: the last call failed (or Redis is unreachable, ' +
     'or webhook deliveries failed in the last 24 hours or wait for a retry).',
 });
 
 @ObjectType({ description: 'An outside service Plansync talks to, and how it is doing.' })
 export class IntegrationStatus {
-  @Field(() => String, { description: 'Stable: microsoftGraph, powerBi, entraSignIn, mail, redis, webhooks.' })
+  @Field(() => String, { description: 'Stable: microsoftGraph, powerBi, metabase, slack, studio, infrabot, lms, entraSignIn, mail, redis, webhooks.' })
   key!: string;
 
   @Field(() => String)
@@ -37,7 +37,7 @@ export class IntegrationStatus {
   @Field(() => String, { description: 'The settings that turn it on (README, "Configuration").' })
   howToConfigure!: string;
 
-  @Field(() => Date, { nullable: true, description: 'When the last call ended (Microsoft: made by this instance; webhooks: any).' })
+  @Field(() => Date, { nullable: true, description: 'When the last call ended (Microsoft and the provisioning targets: made by this instance; webhooks: any).' })
   lastCallAt!: Date | null;
 
   @Field(() => String, { nullable: true, description: 'The last failure, shortened, without tokens; kept after a later success.' })
@@ -51,8 +51,8 @@ export class IntegrationStatus {
 export class IntegrationStatusResolver {
   @Query(() => [IntegrationStatus], {
     description:
-      'Every integration: configured or not, and how its last call went (admins). Microsoft Graph and Power BI count the ' +
-      'calls of the instance that answers, as /readyz does.',
+      'Every integration: configured or not, and how its last call went (admins). Microsoft Graph, Power BI and the ' +
+      'provisioning targets (Metabase, Slack, Studio, Infrabot, LMS) count the calls of the instance that answers, as /readyz does.',
   })
   async integrations(@Ctx() ctx: GraphQLContext): Promise<IntegrationStatus[]> {
     const viewer = requireViewer(ctx);

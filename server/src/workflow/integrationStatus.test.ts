@@ -106,13 +106,16 @@ describe('integrations, on a server without Microsoft settings', () => {
       expect(res.data?.integrations ?? null, role).toBeNull();
     }
     expect(errorCode(await server.gql(INTEGRATIONS, {}, null))).toBe(ErrorCode.UNAUTHENTICATED);
-    expect(Object.keys(await integrations())).toEqual(['microsoftGraph', 'powerBi', 'entraSignIn', 'mail', 'redis', 'webhooks']);
+    expect(Object.keys(await integrations())).toEqual(['microsoftGraph', 'powerBi', 'metabase', 'slack', 'studio', 'infrabot', 'lms', 'entraSignIn', 'mail', 'redis', 'webhooks']);
   });
 
   it('says what is simulated, configured or off, with how to turn each on, and never the SMTP password', async () => {
     const rows = await integrations();
     expect(rows.microsoftGraph).toMatchObject({ name: 'Microsoft Graph', state: 'SIMULATED', lastCallAt: null, lastError: null });
     expect(rows.powerBi).toMatchObject({ name: 'Power BI', state: 'SIMULATED', lastCallAt: null, lastError: null });
+    for (const key of ['metabase', 'slack', 'studio', 'infrabot', 'lms']) expect(rows[key], key).toMatchObject({ state: 'SIMULATED', lastCallAt: null, lastError: null });
+    expect(rows.metabase.howToConfigure).toContain('METABASE_URL');
+    expect(rows.slack.howToConfigure).toContain('SLACK_BOT_TOKEN');
     expect(rows.entraSignIn.state).toBe('NOT_CONFIGURED');
     expect(rows.mail.state).toBe('CONFIGURED');
     expect(rows.redis.state).toBe('NOT_CONFIGURED');

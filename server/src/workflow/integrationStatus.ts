@@ -1,13 +1,13 @@
 /**
  * What the admins' integrations page shows: every outside service Plansync talks to, whether it is set up,
  * and, where this server keeps track, how the last call went. Built from what is already at hand (the
- * configuration, the Microsoft calls' health, the Redis link, the webhook tables); nothing is probed.
+ * configuration, the health of the real adapters' calls (Microsoft, Metabase, Slack, Studio, Infrabot, LMS), the Redis link, the webhook tables); nothing is probed.
  *
  * Out of scope: sign-ins and mails are not tracked call by call (a failed mail is logged and counted in
  * `emailSent`), so Entra and SMTP say only whether they are configured.
  */
 import type { Config } from '../config.js';
-import { shownError, type IntegrationHealth, type MicrosoftService } from './adapters/health.js';
+import { shownError, type IntegrationHealth, type IntegrationService } from './adapters/health.js';
 
 export type IntegrationState = 'NOT_CONFIGURED' | 'SIMULATED' | 'CONFIGURED' | 'OK' | 'FAILING';
 export const INTEGRATION_STATES: readonly IntegrationState[] = ['NOT_CONFIGURED', 'SIMULATED', 'CONFIGURED', 'OK', 'FAILING'];
@@ -51,7 +51,8 @@ export interface IntegrationSources {
 
 const noCall = { lastCallAt: null, lastError: null, lastErrorAt: null, detail: null };
 
-function microsoft(health: IntegrationHealth, service: MicrosoftService): Pick<IntegrationStatusRow, 'state' | 'lastCallAt' | 'lastError' | 'lastErrorAt'> {
+/** A service whose adapter reports its calls (Microsoft, and the provisioning targets of issue 17). */
+function tracked(health: IntegrationHealth, service: IntegrationService): Pick<IntegrationStatusRow, 'state' | 'lastCallAt' | 'lastError' | 'lastErrorAt'> {
   const d = health.details(service);
   return {
     state: d.status.toUpperCase() as IntegrationState,
@@ -87,7 +88,7 @@ export function integrationStatus({ config, health, redisUp, webhooks }: Integra
       purpose: 'Microsoft Teams for partners: the new_partner workflow creates their channel (create_teams_channel), new_partner_user invites each person and adds them to it (add_user_to_teams_channel).',
       howToConfigure: 'Set TEAMS_TEAM_ID with the ENTRA_* settings (the app needs Channel.Create, Channel.ReadBasic.All, User.Invite.All, TeamMember.ReadWrite.All); simulated without.',
       detail: null,
-      ...microsoft(health, 'Microsoft Graph'),
+      ...tracked(health, 'Microsoft Graph'),
     },
     {
       key: 'powerBi',
@@ -95,7 +96,51 @@ export function integrationStatus({ config, health, redisUp, webhooks }: Integra
       purpose: "Approved budgets: the budget_submission workflow's publish_to_powerbi step refreshes the semantic model (and appends to a push dataset where one is still configured). Prior-year actuals: the Plans page's \"Load actuals\" runs a DAX query on a semantic model (loadPriorYearActuals).",
       howToConfigure: 'Set POWERBI_REFRESH_GROUP_ID and POWERBI_REFRESH_DATASET_ID (or POWERBI_GROUP_ID and POWERBI_DATASET_ID for a push dataset) with the ENTRA_* settings; simulated without. Actuals: POWERBI_ACTUALS_DATASET_ID and POWERBI_ACTUALS_DAX (POWERBI_ACTUALS_GROUP_ID for a workspace); off without.',
       detail: null,
-      ...microsoft(health, 'Power BI'),
+      ...tracked(health, 'Power BI'),
+    },
+    {
+      key: 'metabase',
+      name: 'Metabase',
+      purpose:
+        "Partners' dashboards: new_partner copies the template collection (clone_metabase_collection), creates the organisation's group (create_metabase_group) and grants it the database and its collection (grant_metabase_db_access); new_partner_user adds the person to the group (add_user_to_metabase_group); offboarding removes them, then deletes the group and archives the collection.",
+      howToConfigure: 'Set METABASE_URL, METABASE_API_KEY (an admin API key), METABASE_TEMPLATE_COLLECTION_ID and METABASE_DATABASE_ID (METABASE_PARENT_COLLECTION_ID optional); simulated without.',
+      detail: null,
+      ...tracked(health, 'Metabase'),
+    },
+    {
+      key: 'slack',
+      name: 'Slack',
+      purpose:
+        "Partners' Slack user group: new_partner creates it (create_slack_group), new_partner_user adds the person by their address (add_user_to_slack_group); offboarding removes them and disables the group.",
+      howToConfigure: 'Set SLACK_BOT_TOKEN (a bot token with usergroups:read, usergroups:write, users:read, users:read.email); simulated without.',
+      detail: null,
+      ...tracked(health, 'Slack'),
+    },
+    {
+      key: 'studio',
+      name: 'Studio',
+      purpose:
+        "Partners' Studio companies (your own service, README \"Connecting the provisioning targets\"): new_partner creates them, new_partner_user adds the person, creates their own company and sends the invitation; offboarding removes them and archives the companies.",
+      howToConfigure: 'Set STUDIO_URL and STUDIO_SECRET (PROVISIONING_TIMEOUT_SECONDS for the timeout); simulated without.',
+      detail: null,
+      ...tracked(health, 'Studio'),
+    },
+    {
+      key: 'infrabot',
+      name: 'Infrabot',
+      purpose: 'Infrastructure for partners (your own service, README "Connecting the provisioning targets"): new_partner provisions the organisation (trigger_infrabot), offboard_partner deprovisions it.',
+      howToConfigure: 'Set INFRABOT_URL and INFRABOT_SECRET (PROVISIONING_TIMEOUT_SECONDS for the timeout); simulated without.',
+      detail: null,
+      ...tracked(health, 'Infrabot'),
+    },
+    {
+      key: 'lms',
+      name: 'LMS',
+      purpose:
+        'Documentation for partners (your own service, README "Connecting the provisioning targets"): new_partner sets up the tenant (lms_setup), new_partner_user shares the documentation (share_documentation); offboarding withdraws it and closes the tenant.',
+      howToConfigure: 'Set LMS_URL and LMS_SECRET (PROVISIONING_TIMEOUT_SECONDS for the timeout); simulated without.',
+      detail: null,
+      ...tracked(health, 'LMS'),
     },
     {
       key: 'entraSignIn',

@@ -1,5 +1,6 @@
 /**
- * How the Microsoft integrations are doing, for /readyz: per service, simulated (not configured), configured
+ * How the real integrations are doing, for /readyz: per service (Microsoft Graph, Power BI, Metabase, Slack and
+ * the Studio, Infrabot and LMS services), simulated (not configured), configured
  * (real, no call yet), ok (the last call succeeded) or failing (the last call failed), with the time of that
  * call. Per instance: each replica reports the calls it made itself (the workflow steps run on any of them).
  *
@@ -9,6 +10,20 @@
  */
 
 export type MicrosoftService = 'Microsoft Graph' | 'Power BI';
+/** The provisioning targets of the onboarding workflows other than Teams (issue 17). */
+export type ProvisioningService = 'Metabase' | 'Slack' | 'Studio' | 'Infrabot' | 'LMS';
+export type IntegrationService = MicrosoftService | ProvisioningService;
+
+/** Every service, with its key in /readyz's `integrations` and in the admins' `integrations` query. */
+export const SERVICE_KEYS: Record<IntegrationService, string> = {
+  'Microsoft Graph': 'microsoftGraph',
+  'Power BI': 'powerBi',
+  Metabase: 'metabase',
+  Slack: 'slack',
+  Studio: 'studio',
+  Infrabot: 'infrabot',
+  LMS: 'lms',
+};
 
 export interface ServiceHealth {
   status: 'simulated' | 'configured' | 'ok' | 'failing';
@@ -22,9 +37,9 @@ export interface ServiceHealthDetails extends ServiceHealth {
   lastErrorAt?: string;
 }
 
-/** What callMicrosoftApi reports each finished call to; `error` is the failed call's message. */
+/** What the adapters report each finished call to; `error` is the failed call's message. */
 export interface ApiCallRecorder {
-  record(service: MicrosoftService, ok: boolean, error?: string): void;
+  record(service: IntegrationService, ok: boolean, error?: string): void;
 }
 
 /** Long enough for "Power BI POST <path> answered 429 TooManyRequests: <the service's sentence>". */
@@ -44,31 +59,33 @@ export function shownError(message: string): string {
 }
 
 export class IntegrationHealth implements ApiCallRecorder {
-  private readonly last = new Map<MicrosoftService, { ok: boolean; at: Date }>();
-  private readonly lastFailure = new Map<MicrosoftService, { message: string; at: Date }>();
+  private readonly last = new Map<IntegrationService, { ok: boolean; at: Date }>();
+  private readonly lastFailure = new Map<IntegrationService, { message: string; at: Date }>();
 
-  constructor(private readonly real: Record<MicrosoftService, boolean>) {}
+  /** `real`: which services have their real adapter (configured); the others are simulated. */
+  constructor(private readonly real: Partial<Record<IntegrationService, boolean>>) {}
 
-  record(service: MicrosoftService, ok: boolean, error?: string): void {
+  record(service: IntegrationService, ok: boolean, error?: string): void {
     const at = new Date();
     this.last.set(service, { ok, at });
     if (!ok) this.lastFailure.set(service, { message: shownError(error ?? 'failed without a message'), at });
   }
 
   /** As /readyz shows it, plus the last failure (admins only). */
-  details(service: MicrosoftService): ServiceHealthDetails {
+  details(service: IntegrationService): ServiceHealthDetails {
     const failure = this.lastFailure.get(service);
     return { ...this.of(service), ...(failure ? { lastError: failure.message, lastErrorAt: failure.at.toISOString() } : {}) };
   }
 
-  private of(service: MicrosoftService): ServiceHealth {
+  private of(service: IntegrationService): ServiceHealth {
     if (!this.real[service]) return { status: 'simulated' };
     const last = this.last.get(service);
     if (!last) return { status: 'configured' };
     return { status: last.ok ? 'ok' : 'failing', lastCallAt: last.at.toISOString() };
   }
 
-  snapshot(): { microsoftGraph: ServiceHealth; powerBi: ServiceHealth } {
-    return { microsoftGraph: this.of('Microsoft Graph'), powerBi: this.of('Power BI') };
+  /** Every service by its key (SERVICE_KEYS): microsoftGraph, powerBi, metabase, slack, studio, infrabot, lms. */
+  snapshot(): Record<string, ServiceHealth> {
+    return Object.fromEntries((Object.keys(SERVICE_KEYS) as IntegrationService[]).map((s) => [SERVICE_KEYS[s], this.of(s)]));
   }
 }
