@@ -85,8 +85,8 @@ export function integrationStatus({ config, health, redisUp, webhooks }: Integra
     {
       key: 'microsoftGraph',
       name: 'Microsoft Graph',
-      purpose: 'Microsoft Teams for partners: the new_partner workflow creates their channel (create_teams_channel), new_partner_user invites each person and adds them to it (add_user_to_teams_channel).',
-      howToConfigure: 'Set TEAMS_TEAM_ID with the ENTRA_* settings (the app needs Channel.Create, Channel.ReadBasic.All, User.Invite.All, TeamMember.ReadWrite.All); simulated without.',
+      purpose: 'Microsoft Teams for partners: the new_partner workflow creates their channel (create_teams_channel), new_partner_user invites each person and adds them to it (add_user_to_teams_channel); offboarding removes them and archives the channel.',
+      howToConfigure: 'Set TEAMS_TEAM_ID with the ENTRA_* settings (the app needs Channel.Create, Channel.ReadBasic.All, User.Invite.All, TeamMember.ReadWrite.All, and ChannelSettings.ReadWrite.All for offboarding); simulated without.',
       detail: null,
       ...tracked(health, 'Microsoft Graph'),
     },

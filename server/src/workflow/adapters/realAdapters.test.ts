@@ -310,12 +310,17 @@ describe('real Teams and Power BI adapters against local fakes', () => {
     expect(authority.appTokenRequests.filter((s) => s === `${POWER_BI_RESOURCE}/.default`)).toHaveLength(1);
   });
 
-  it('/readyz says both services are real and their last calls went well', async () => {
+  it('/readyz says both services are real and their last calls went well, the others simulated', async () => {
     const res = await fetch(`${server.url}/readyz`);
     expect(res.status).toBe(200);
     expect((await res.json()).integrations).toEqual({
       microsoftGraph: { status: 'ok', lastCallAt: expect.any(String) },
       powerBi: { status: 'ok', lastCallAt: expect.any(String) },
+      metabase: { status: 'simulated' },
+      slack: { status: 'simulated' },
+      studio: { status: 'simulated' },
+      infrabot: { status: 'simulated' },
+      lms: { status: 'simulated' },
     });
   });
 });
