@@ -18,7 +18,6 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ApolloServer, HeaderMap } from '@apollo/server';
-import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { GraphQLSchema } from 'graphql';
@@ -30,6 +29,7 @@ import { costLimitPlugin, LIMITS, validationRules } from '../graphql/limits.js';
 import { nestsDeeperThan, textNestsDeeperThan } from '../graphql/nesting.js';
 import { unevaluableSubscriptionDirective } from '../graphql/safeValidation.js';
 import { createGraphQLWebSocketServer } from '../realtime/graphqlWs.js';
+import { drainHttpServer } from './drain.js';
 import { legacyJsonStatusPlugin } from './legacyJsonStatus.js';
 import { RequestLimits, type Identify } from './rateLimits.js';
 import { odataRouter } from '../odata/router.js';
@@ -137,7 +137,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       return maskError(formatted);
     },
     plugins: [
-      ApolloServerPluginDrainHttpServer({ httpServer: server }),
+      drainHttpServer(server),
       metrics.apolloPlugin,
       // The cost limit needs the variables (`first: $n`): checked once the operation is known, before it runs.
       costLimitPlugin,
