@@ -16,6 +16,8 @@ import { startFakeEntraAuthority, type FakeEntraAuthority } from '../../testing/
 import { POWER_BI_RESOURCE, startFakeMicrosoftApis, type FakeMicrosoftApis, type RecordedRequest } from '../../testing/fakeMicrosoftApis.js';
 
 const EXECUTION = `id status steps { key status attempts error output }`;
+/** The provisioning targets of the partner workflows, none configured here (provisioningAdapters.test.ts). */
+const PROVISIONING_SIMULATED = { metabase: { status: 'simulated' }, slack: { status: 'simulated' }, studio: { status: 'simulated' }, infrabot: { status: 'simulated' }, lms: { status: 'simulated' } };
 const GROUP_ID = randomUUID();
 const DATASET_ID = randomUUID();
 
@@ -122,7 +124,7 @@ describe('Power BI semantic model refreshed on approval, against a local fake', 
     // Before any call: configured; Graph (no TEAMS_TEAM_ID) simulated.
     expect(await readiness()).toEqual({
       status: 200,
-      body: { status: 'ready', database: 'up', integrations: { powerBi: { status: 'configured' }, microsoftGraph: { status: 'simulated' } } },
+      body: { status: 'ready', database: 'up', integrations: { powerBi: { status: 'configured' }, microsoftGraph: { status: 'simulated' }, ...PROVISIONING_SIMULATED } },
     });
     const received = since();
     const done = await until(await approvedBudget('FINANCE', 'lead.finance@example.com'), 'COMPLETED');
@@ -175,12 +177,12 @@ describe('Power BI semantic model refreshed on approval, against a local fake', 
 });
 
 describe('/readyz without Microsoft settings', () => {
-  it('says Power BI and Microsoft Graph are simulated', async () => {
+  it('says Power BI, Microsoft Graph and the provisioning targets are simulated', async () => {
     const server = await startTestServer();
     try {
       const res = await fetch(`${server.url}/readyz`);
       expect(res.status).toBe(200);
-      expect((await res.json()).integrations).toEqual({ powerBi: { status: 'simulated' }, microsoftGraph: { status: 'simulated' } });
+      expect((await res.json()).integrations).toEqual({ powerBi: { status: 'simulated' }, microsoftGraph: { status: 'simulated' }, ...PROVISIONING_SIMULATED });
     } finally {
       await server.stop();
     }
