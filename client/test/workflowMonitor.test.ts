@@ -2,7 +2,7 @@
  * The workflow monitor in two browsers at once: an admin starts new_partner, a second admin session follows
  * it step by step (the list and the execution open), without reloading; the manual step is answered from
  * its generated form, the failing step retried from its button, and both see it complete. A partner admin
- * sees their own organisation's new_partner_user runs only.
+ * sees their own organisation's new_partner_user runs only. An admin offboards a person from the monitor.
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -207,8 +207,9 @@ describe.skipIf(!hasChromium)('workflow monitor', () => {
     const partner = await person('partner.admin@acme.example', '/workflows');
     const p = partner.page;
     await expect.poll(() => listIds(p)).toEqual([acmeRun]);
-    expect(await p.getByLabel('Type').count()).toBe(0);
-    expect(await p.locator('.start-card h3').allTextContents()).toEqual(['New partner user']);
+    // They see (and start) their organisation's onboardings and offboardings, nothing else.
+    expect(await p.getByLabel('Type').locator('option').allTextContents()).toEqual(['All types', 'New partner user', 'Offboard a partner user']);
+    expect(await p.locator('.start-card h3').allTextContents()).toEqual(['New partner user', 'Offboard a partner user']);
 
     // Their own run: the organisation is theirs already; they give the person's details.
     await p.getByRole('button', { name: 'Start “New partner user”' }).click();
@@ -226,5 +227,41 @@ describe.skipIf(!hasChromium)('workflow monitor', () => {
     await screenshot(p, 'workflow-monitor-partner-admin');
     expectNoProblems(admin);
     expectNoProblems(partner);
+  });
+
+  it('offboards a person from the monitor: picked from a list, what is removed shown, then confirmed', async () => {
+    const admin = await person('admin@example.com', '/workflows');
+    const a = admin.page;
+    const card = a.getByRole('region', { name: 'Offboard a partner user' });
+    const picker = card.getByLabel('Person');
+    const leaver = 'New Person <new.person@acme.example> · Acme Partners';
+    await expect.poll(() => picker.locator('option').allTextContents()).toContain(leaver);
+    await picker.selectOption({ label: leaver });
+    await card.getByRole('button', { name: 'Start “Offboard a partner user”' }).click();
+    await a.waitForURL(/\/workflows\/[0-9a-f-]{36}/);
+    const run = a.url().split('/workflows/')[1];
+
+    // Before anything is removed: what will be, in words, and the confirmation it waits for.
+    const summary = a.getByRole('region', { name: 'What the offboarding removes' });
+    await expect.poll(() => summary.locator('li').allTextContents()).toEqual(expect.arrayContaining(['Metabase: Acme Partners analysts', 'LMS: Acme Partners']));
+    expect(await summary.textContent()).toContain('then deactivates new.person@acme.example in Plansync');
+    expect(await stepStatus(a, 'remove_from_studio_companies')).toBe('PENDING');
+    const confirm = a.getByRole('region', { name: 'Input for Confirm the offboarding' });
+    await confirm.getByRole('button', { name: 'Submit' }).click();
+    await expect.poll(() => confirm.locator('.field-error').first().textContent()).toBe('Tick this to go on.');
+    expect(await stepStatus(a, 'confirm_offboarding')).toBe('AWAITING_INPUT');
+    await screenshot(a, 'workflow-monitor-offboarding-confirmation');
+    await confirm.getByLabel('I confirm: remove this access now (it cannot be undone)').check();
+    await confirm.getByRole('button', { name: 'Submit' }).click();
+    await expect.poll(() => executionStatus(a), { timeout: 30_000 }).toBe('COMPLETED');
+    await expect.poll(() => listItem(a, run).textContent()).toContain('new.person@acme.example · Acme Partners');
+
+    const token = await server.login('admin@example.com');
+    const users = (await server.gql('{ users { email active accessGrants { system } } }', {}, token)).data.users;
+    expect(users.find((u: { email: string }) => u.email === 'new.person@acme.example')).toEqual({ email: 'new.person@acme.example', active: false, accessGrants: [] });
+    // Nobody inactive is offered again.
+    await a.goto(`${server.url}/workflows`);
+    await expect.poll(() => a.getByRole('region', { name: 'Offboard a partner user' }).getByLabel('Person').locator('option').allTextContents()).not.toContain(leaver);
+    expectNoProblems(admin);
   });
 });

@@ -1,6 +1,7 @@
 /**
- * The select_organization step's input: a choice among the organisations the person may see, instead of
- * an id to paste. `organizations` lists new ones too, which have nobody in them yet.
+ * The select_organization step's input (and offboard_partner's start input): a choice among the organisations
+ * the person may see that are not offboarded, instead of an id to paste. `organizations` lists new ones too,
+ * which have nobody in them yet.
  */
 import { useQuery } from '@apollo/client/react';
 import { PickableOrganizationsDocument } from '../graphql/generated';
@@ -8,7 +9,7 @@ import type { WidgetProps } from '../common/schemaForm/SchemaForm';
 
 export function OrganizationPicker({ id, value, onChange, invalid, describedBy, required }: WidgetProps) {
   const { data, loading, error } = useQuery(PickableOrganizationsDocument, { fetchPolicy: 'cache-and-network' });
-  const organizations = data?.organizations ?? [];
+  const organizations = (data?.organizations ?? []).filter((o) => !o.offboardedAt);
   return (
     <>
       <select

@@ -1,17 +1,24 @@
 /**
  * Starting a workflow from the monitor: one card per definition the person may start, with the form of
- * its start input (new_partner asks for the organisation's name; new_partner_user for nothing). The new
- * execution opens at once.
+ * its start input (new_partner asks for the organisation's name; new_partner_user for nothing; the
+ * offboardings for a person or an organisation, picked from a list). The new execution opens at once.
  */
 import { useState } from 'react';
 import { useMutation } from '@apollo/client/react';
 import { StartWorkflowDocument } from '../graphql/generated';
 import { problemOf, type ProblemInfo } from '../common/errors';
-import { SchemaForm } from '../common/schemaForm/SchemaForm';
+import { SchemaForm, type Widget } from '../common/schemaForm/SchemaForm';
 import { asSchema, hasFields } from '../common/schemaForm/schema';
+import { OrganizationPicker } from './OrganizationPicker';
+import { PersonPicker } from './PersonPicker';
 import type { Definition, Execution } from './model';
 
-const LABELS = { organizationName: 'Organisation name' };
+const LABELS = { organizationName: 'Organisation name', userId: 'Person', organizationId: 'Organisation' };
+/** Start inputs that deserve better than a text box. */
+const WIDGETS: Record<string, Record<string, Widget>> = {
+  offboard_partner_user: { userId: PersonPicker },
+  offboard_partner: { organizationId: OrganizationPicker },
+};
 
 function StartCard({ definition, onStarted }: { definition: Definition; onStarted: (execution: Execution) => void }) {
   const [start, { loading }] = useMutation(StartWorkflowDocument);
@@ -33,7 +40,7 @@ function StartCard({ definition, onStarted }: { definition: Definition; onStarte
       <p className="muted small">{definition.description}</p>
       {schema && hasFields(schema) ? (
         <SchemaForm schema={schema} submitLabel={`Start “${definition.name}”`} busy={loading} serverProblem={problem}
-          onEdit={() => setProblem(null)} labels={LABELS} onSubmit={run} />
+          onEdit={() => setProblem(null)} labels={LABELS} widgets={WIDGETS[definition.key]} onSubmit={run} />
       ) : (
         <div className="form-actions">
           <button type="button" disabled={loading} onClick={() => void run({})}>

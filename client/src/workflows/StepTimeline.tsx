@@ -13,6 +13,60 @@ import { StepInputForm } from './StepInputForm';
 import { StepSummary } from '../review/StepSummary';
 import type { Definition, Execution, Step } from './model';
 
+interface AccessLine {
+  system: string;
+  name: string;
+}
+/** What an offboarding lists in its confirmation step's output (server/src/workflow/offboarding.ts). */
+interface OffboardingList {
+  toRemove?: AccessLine[];
+  thenDeactivate?: string;
+  people?: { email: string; toRemove: AccessLine[] }[];
+  toClose?: AccessLine[];
+}
+
+/** The tools as people name them. */
+const SYSTEMS: Record<string, string> = { studio: 'Studio', metabase: 'Metabase', teams: 'Teams', slack: 'Slack', lms: 'LMS', infrabot: 'Infrabot' };
+const accessLine = (l: AccessLine) => `${SYSTEMS[l.system] ?? l.system}: ${l.name}`;
+
+function AccessList({ lines }: { lines: readonly AccessLine[] }) {
+  if (lines.length === 0) return <ul><li>No access in other tools</li></ul>;
+  return <ul>{lines.map((l) => <li key={`${l.system}/${l.name}`}>{accessLine(l)}</li>)}</ul>;
+}
+
+/** Above an offboarding's confirmation: what it removes, in words, before anyone confirms it. */
+function OffboardingSummary({ step }: { step: Step }) {
+  const list = (step.output ?? {}) as OffboardingList;
+  if (!list.toRemove && !list.people) return null;
+  return (
+    <div className="offboarding-summary" role="region" aria-label="What the offboarding removes">
+      {list.toRemove && (
+        <>
+          <p>Removes their access:</p>
+          <AccessList lines={list.toRemove} />
+          <p>then deactivates {list.thenDeactivate} in Plansync.</p>
+        </>
+      )}
+      {list.people && (
+        <>
+          <p>{list.people.length === 1 ? '1 person loses their access and is' : `${list.people.length} people lose their access and are`} deactivated in Plansync:</p>
+          <ul>
+            {list.people.map((p) => (
+              <li key={p.email}>{p.email}: {p.toRemove.length === 0 ? 'no access in other tools' : p.toRemove.map(accessLine).join(', ')}</li>
+            ))}
+          </ul>
+          {list.toClose && (
+            <>
+              <p>then closes the organisation&apos;s own:</p>
+              <AccessList lines={list.toClose} />
+            </>
+          )}
+        </>
+      )}
+    </div>
+  );
+}
+
 function Duration({ step, now }: { step: Step; now: number }) {
   // A manual step has no run of its own: say who answered it, and when.
   const output = (step.output ?? {}) as { providedBy?: string; filledFor?: string };
@@ -84,6 +138,7 @@ function StepItem({ execution, step, index, definition, now }: {
           <Duration step={step} now={now} />
         </div>
         <StepSummary execution={execution} step={step} />
+        {step.kind === 'MANUAL' && step.key.startsWith('confirm_') && <OffboardingSummary step={step} />}
         {step.error && <p className="step-error">{step.error}</p>}
         {step.status === 'FAILED' && execution.canDrive && <RetryButton execution={execution} step={step} />}
         {mayAnswer && stepDefinition && <StepInputForm key={`${execution.id}/${step.key}`} execution={execution} step={stepDefinition} />}

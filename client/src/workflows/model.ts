@@ -24,6 +24,12 @@ export function subjectOf(execution: Execution): string {
     }
     case 'budget_submission':
       return execution.businessUnit?.name ?? '';
+    case 'offboard_partner_user': {
+      const who = String(input.email ?? 'A person');
+      return execution.organization ? `${who} · ${execution.organization.name}` : who;
+    }
+    case 'offboard_partner':
+      return String(input.organizationName ?? execution.organization?.name ?? '');
     default:
       return '';
   }

@@ -65,6 +65,8 @@ const EVERY_FORM = {
   noHtml5Validate: true,
   showErrorList: false,
   focusOnFirstError: true,
+  // A `const` is what must be given, not a value to fill in: an offboarding's `confirm: true` starts unticked.
+  experimental_defaultFormStateBehavior: { constAsDefaults: 'never' },
 } as const;
 
 // Defaults that keep their identity between renders (the uiSchema and widgets are computed from them).

@@ -16,10 +16,14 @@ function sentence(error: RJSFValidationError, field: JsonSchema | undefined): st
   const limit = Number(error.params?.limit);
   switch (error.name) {
     case 'required':
-      // An enum or an id is picked from a list; the rest is typed.
+      // An enum or an id is picked from a list; a box is ticked; the rest is typed.
+      if (field?.type === 'boolean') return 'Tick this to go on.';
       return field?.enum || field?.format === 'uuid' ? 'Choose one.' : 'Required.';
     case 'enum':
       return `Choose one of: ${(field?.enum ?? []).join(', ')}.`;
+    case 'const':
+      // The one value a field accepts: a box to tick (an offboarding's confirmation).
+      return field?.type === 'boolean' ? 'Tick this to go on.' : 'Not accepted.';
     case 'minLength':
       return limit === 1 ? 'Required.' : `At least ${limit} characters.`;
     case 'maxLength':

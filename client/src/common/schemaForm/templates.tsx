@@ -12,7 +12,8 @@
  * list, a number before last is a cell of a row.
  *
  * Out of scope: what rjsf supports that our schemas never use (oneOf, additional properties, numbers,
- * booleans, reordering rows): rjsf's own templates would draw those, unstyled.
+ * reordering rows): rjsf's own templates would draw those, unstyled. Booleans are one checkbox (an
+ * offboarding's confirmation).
  */
 import { createContext, useContext, type ChangeEvent, type ReactNode } from 'react';
 import type {
@@ -222,8 +223,24 @@ function SelectWidget(props: RjsfWidgetProps) {
   );
 }
 
+/** A yes or no, labelled by the field's label (an offboarding's "I confirm…"); unticked is left out. */
+function CheckboxWidget(props: RjsfWidgetProps) {
+  const { value, disabled, readonly, onChange, onBlur, onFocus, id } = props;
+  return (
+    <input
+      type="checkbox"
+      {...useInputAttributes(props)}
+      checked={value === true}
+      disabled={disabled || readonly}
+      onChange={(e) => onChange(e.target.checked ? true : props.options.emptyValue)}
+      onBlur={() => onBlur(id, value)}
+      onFocus={() => onFocus(id, value)}
+    />
+  );
+}
+
 /** Our widgets, for rjsf's `widgets` prop (email fields use the text widget with type="email"). */
-export const WIDGETS: RegistryWidgetsType = { TextWidget, EmailWidget: TextWidget, TextareaWidget: TextWidget, SelectWidget };
+export const WIDGETS: RegistryWidgetsType = { TextWidget, EmailWidget: TextWidget, TextareaWidget: TextWidget, SelectWidget, CheckboxWidget };
 
 /** The props of a custom input (SchemaForm's `widgets`): what it shows and what it reports, nothing of rjsf. */
 export interface WidgetProps {
