@@ -5,6 +5,7 @@
  * to one line's entries shows that line only, with a way back to every line.
  */
 import fs from 'node:fs/promises';
+import type { Route } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { browserWorld, expectNoProblems, hasChromium, screenshot } from './browser.js';
 
@@ -86,6 +87,44 @@ describe.skipIf(!hasChromium)('audit log filters', () => {
     await screenshot(page, 'audit-log-one-line');
     await page.getByRole('button', { name: 'Show every line' }).click();
     await expect.poll(async () => (await shownIds()).length).toBe(edits.length);
+    expectNoProblems(admin);
+  });
+
+  // Regression (this file flaked under load with 0 rows: the page was on /grid/FINANCE): signed in at '/', the grid
+  // is the home view and puts its first unit in the address once it knows the units. A click on Audit log before
+  // that keeps the grid on screen while the audit view's code loads (the router's navigations are transitions),
+  // and the grid's late replace took the person back to the grid.
+  it('keeps the view the person opened while the grid was still loading', async () => {
+    // Signed in on a page that loads no grid: the only grid below is the one opened at '/'.
+    const admin = await world.signIn('admin@example.com', '/account');
+    const { page } = admin;
+    const address = () => page.evaluate(() => window.location.pathname);
+    // Held: the grid's first query (so it learns the units only after the click), and the audit view's code (so
+    // the grid is still on screen when it does).
+    let setupHeld!: (route: Route) => void;
+    const setup = new Promise<Route>((resolve) => (setupHeld = resolve));
+    await page.route('**/graphql', (route) =>
+      route.request().postDataJSON()?.operationName === 'GridSetup' ? setupHeld(route) : route.continue(),
+    );
+    let chunkHeld!: (route: Route) => void;
+    const chunk = new Promise<Route>((resolve) => (chunkHeld = resolve));
+    await page.route(/\/assets\/AuditLogPage-[^/]*\.js$/, (route) => chunkHeld(route));
+
+    await page.goto('/');
+    const setupRoute = await setup;
+    expect(await address()).toBe('/grid');
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit log', exact: true }).click();
+    const chunkRoute = await chunk;
+    expect(await address()).toBe('/admin/audit');
+    // The grid learns the units now and draws its first unit (it asks for that unit's lines).
+    const linesAsked = page.waitForRequest((request) => request.postDataJSON()?.operationName === 'GridLines');
+    await setupRoute.continue();
+    await linesAsked;
+    expect(await address()).toBe('/admin/audit');
+    await chunkRoute.continue();
+
+    await page.getByRole('table', { name: 'Cell changes, newest first' }).waitFor();
+    expect(await address()).toBe('/admin/audit');
     expectNoProblems(admin);
   });
 });

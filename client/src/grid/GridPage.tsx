@@ -5,7 +5,7 @@
  */
 import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { useMutation, useQuery, useSubscription } from '@apollo/client/react';
-import { useNavigate, useParams } from 'react-router';
+import { useLocation, useNavigate, useParams } from 'react-router';
 import { CloseCode } from '../../../schema/codes';
 import { useSession } from '../auth/MeContext';
 import { ErrorBoundary } from '../common/ErrorBoundary';
@@ -58,9 +58,13 @@ export function GridPage() {
   const { plan, choose, query } = usePlanChoice(plans);
   const unit = units.find((u) => u.code === unitParam) ?? (unitParam ? undefined : units[0]);
 
+  // The first unit goes into the address, unless the person has gone elsewhere meanwhile: a view opened while this
+  // one was loading leaves it on screen until that view's code is in (the router's navigations are transitions),
+  // and a replace from here would take them back to the grid. The browser's address is already the new one.
+  const { pathname } = useLocation();
   useEffect(() => {
-    if (!unitParam && units[0]) navigate(`/grid/${units[0].code}${query}`, { replace: true });
-  }, [unitParam, units, navigate, query]);
+    if (!unitParam && units[0] && window.location.pathname === pathname) navigate(`/grid/${units[0].code}${query}`, { replace: true });
+  }, [unitParam, units, navigate, query, pathname]);
 
   if (setup.error) return <ErrorMessage error={setup.error} retry={() => void setup.refetch()} />;
   if (!setup.data) return <Loading what="your budgets" />;
