@@ -326,6 +326,16 @@ describe('Slack adapter (@slack/web-api) against a local fake of the Web API', (
     expect(handleFor('Société Générale & Co.')).toBe('societe-generale-co');
   });
 
+  it('a handle taken by another group gets a suffix from the name; a retry finds that group by its name', async () => {
+    const first = await slack.createUserGroup('Acme, Inc.');
+    expect(fake.usergroups.find((g) => g.id === first.groupId)?.handle).toBe('acme-inc');
+    const second = await slack.createUserGroup('Acme Inc');
+    expect(second.groupId).not.toBe(first.groupId);
+    const made = fake.usergroups.filter((g) => g.name === 'Acme Inc');
+    expect(made).toEqual([expect.objectContaining({ id: second.groupId, handle: expect.stringMatching(/^acme-inc-[0-9a-f]{6}$/) })]);
+    expect(await slack.createUserGroup('Acme Inc')).toEqual(second);
+  });
+
   it('an answer lost after Slack created the group: the retry finds it', async () => {
     fake.fail('usergroups.create', { status: 500, times: 1, afterEffect: true });
     expect((await transient(slack.createUserGroup('Looney Partners'))).message).toMatch(/Slack usergroups.create answered 500/);

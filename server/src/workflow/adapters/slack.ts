@@ -5,7 +5,7 @@
  *
  * Every call is safe to repeat (the engine retries a step after a transient failure, and an answer can be lost
  * after Slack acted): a taken name is looked up (usergroups.list, disabled ones included) and reused, enabled
- * again when it was disabled; adding sets the group's users to their union with the person, so a second add
+ * again when it was disabled (a handle taken by something else gets a suffix made from the name); adding sets the group's users to their union with the person, so a second add
  * changes nothing; removing someone who is not in the group, and disabling a disabled or unknown group, are done.
  * Slack keeps no empty user group: removing its last member disables it instead, and adding someone to a
  * disabled group enables it again.
@@ -14,6 +14,7 @@
  * one that counts, with the step's attempts and history. Rate limits, 5xx, Slack's transient errors and no
  * answer within PROVISIONING_TIMEOUT_SECONDS are `TransientIntegrationError`; the rest `IntegrationError`.
  */
+import { createHash } from 'node:crypto';
 import { ErrorCode, LogLevel, WebClient, type WebAPICallError } from '@slack/web-api';
 import type { SlackConfig } from '../../config.js';
 import type { ApiCallRecorder } from './health.js';
@@ -40,6 +41,8 @@ export function handleFor(organizationName: string): string {
     .slice(0, 80);
   return handle || 'partner';
 }
+
+const shortHash = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 6);
 
 interface Usergroup {
   id?: string;
@@ -90,22 +93,38 @@ export class SlackUserGroups implements SlackAdapter {
 
   async createUserGroup(organizationName: string): Promise<{ groupId: string }> {
     const name = organizationName.trim();
+    const handle = handleFor(name);
+    const created = await this.create(name, handle);
+    if (created.groupId) return { groupId: created.groupId };
+    // Taken: most likely our own earlier attempt whose answer was lost, or a group disabled at an offboarding.
+    const found = await this.findByName(name);
+    if (found) return found;
+    // Only the handle is taken, by another group (another organisation's name made the same handle) or by a
+    // channel or a person: the handle gets a suffix made from the name, the same on every attempt.
+    const second = await this.create(name, `${handle.slice(0, 72)}-${shortHash(name)}`);
+    if (second.groupId) return { groupId: second.groupId };
+    const again = await this.findByName(name);
+    if (again) return again;
+    throw new IntegrationError(`${SERVICE} says the user group name "${name}" or its handle (@${handle}) is taken, but no user group has that name`);
+  }
+
+  private async create(name: string, handle: string): Promise<{ groupId?: string }> {
     const created = await this.call<{ usergroup?: Usergroup }>(
       'usergroups.create',
-      { name, handle: handleFor(name), description: `Plansync partner ${name}` },
+      { name, handle, description: `Plansync partner ${name}` },
       ['name_already_exists', 'name_taken', 'handle_already_exists', 'handle_taken'],
     );
-    if (created.ok) {
-      const id = created.ok.usergroup?.id;
-      if (!id) throw new IntegrationError(`${SERVICE} created the user group "${name}" but returned no id`);
-      return { groupId: id };
-    }
-    // Taken: most likely our own earlier attempt whose answer was lost, or a group disabled at an offboarding.
+    if (!created.ok) return {};
+    const id = created.ok.usergroup?.id;
+    if (!id) throw new IntegrationError(`${SERVICE} created the user group "${name}" but returned no id`);
+    return { groupId: id };
+  }
+
+  /** The user group of this name (disabled ones included, and enabled again). */
+  private async findByName(name: string): Promise<{ groupId: string } | undefined> {
     const list = await this.call<{ usergroups?: Usergroup[] }>('usergroups.list', { include_disabled: true });
-    const group = (list.ok?.usergroups ?? []).find((g) => g.name?.toLowerCase() === name.toLowerCase() || g.handle === handleFor(name));
-    if (!group?.id) {
-      throw new IntegrationError(`${SERVICE} says the user group name or handle "${name}" (@${handleFor(name)}) is taken, but no user group has it: a channel or a person may hold the handle`);
-    }
+    const group = (list.ok?.usergroups ?? []).find((g) => g.name?.toLowerCase() === name.toLowerCase());
+    if (!group?.id) return undefined;
     if (group.date_delete) await this.call('usergroups.enable', { usergroup: group.id }, ['already_enabled']);
     return { groupId: group.id };
   }
