@@ -216,6 +216,8 @@ interface World {
   /** People to offboard when starting: of Acme, one per caller who may; and one of the other organisation. */
   leavers: Partial<Record<Actor, string>>;
   otherLeaver: string;
+  /** An organisation nobody is being added to, for offboard_partner to name. */
+  throwaway: string;
 }
 
 let w: World;
@@ -421,6 +423,7 @@ async function openWorld(): Promise<void> {
   ids.PARTNER_OFFBOARD_WAIT = await partnerOffboarding();
   w.leavers = { ADMIN: await leaver(w.acme), PARTNER: await leaver(w.acme) };
   w.otherLeaver = await leaver(w.other);
+  [{ organization_id: w.throwaway }] = await sql('SELECT organization_id FROM workflow_execution WHERE id = $1', [await newPartnerFailed()]);
   w.ids = ids;
   w.userIds = Object.fromEntries((await sql<{ id: string; email: string }>('SELECT id, email FROM app_user')).map((u) => [u.email, u.id]));
   await settle();
@@ -767,8 +770,8 @@ const START_MATRIX: Record<string, { key: string; input: (actor: Actor) => unkno
                                      organization: () => w.other },
   'offboard_partner_user naming nobody': {
                                      key: 'offboard_partner_user', input: () => ({ userId: MISSING_ID }),                 outcomes: [BAD, FB, FB, FB, FB, FB, UN] },
-  'offboard_partner':              { key: 'offboard_partner',  input: () => ({ organizationId: w.other }),                 outcomes: [OK, FB, FB, FB, FB, FB, UN],
-                                     organization: () => w.other },
+  'offboard_partner':              { key: 'offboard_partner',  input: () => ({ organizationId: w.throwaway }),             outcomes: [OK, FB, FB, FB, FB, FB, UN],
+                                     organization: () => w.throwaway },
   'budget_submission':             { key: 'budget_submission', input: () => ({ planId: w.planId, businessUnitCode: 'SALES_NORTH' }), outcomes: [BAD, BAD, BAD, BAD, BAD, BAD, UN] },
   'an unknown workflow':           { key: 'no_such_workflow',  input: () => ({}),                                          outcomes: [BAD, BAD, BAD, BAD, BAD, BAD, UN] },
 };

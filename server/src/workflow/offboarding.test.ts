@@ -221,11 +221,23 @@ describe('offboarding', () => {
     const emails = ['one@byeco.example', 'two@byeco.example'];
     for (const email of emails) await onboard(byeco, email, email.split('@')[0]);
 
+    // Not while someone is being added to it.
+    const adding = (await start('new_partner_user', {})).data.startWorkflow.id;
+    await until(adding, ['AWAITING_INPUT']);
+    expect((await give(adding, 'select_organization', { organizationId: byeco })).errors).toBeUndefined();
+    expect(errorCode(await start('offboard_partner', { organizationId: byeco }))).toBe('CONFLICT');
+    expect((await server.gql(`mutation($id: ID!) { cancelExecution(executionId: $id) { id } }`, { id: adding }, admin)).errors).toBeUndefined();
+
     const started = await start('offboard_partner', { organizationId: byeco });
     expect(started.errors).toBeUndefined();
     const id = started.data.startWorkflow.id;
     const waiting = await until(id, ['AWAITING_INPUT']);
     expect(waiting.organization.name).toBe('Byeco');
+    // Nobody joins it once its offboarding started.
+    const late = (await start('new_partner_user', {})).data.startWorkflow.id;
+    await until(late, ['AWAITING_INPUT']);
+    expect(errorCode(await give(late, 'select_organization', { organizationId: byeco }))).toBe('BAD_USER_INPUT');
+    expect((await server.gql(`mutation($id: ID!) { cancelExecution(executionId: $id) { id } }`, { id: late }, admin)).errors).toBeUndefined();
     expect(waiting.steps[0].output.people.map((p: any) => [p.email, p.toRemove.length])).toEqual([[emails[0], 6], [emails[1], 6]]);
     expect(waiting.steps[0].output.toClose.map((c: any) => c.system)).toEqual(['studio', 'studio', 'studio', 'lms', 'metabase', 'slack', 'teams', 'infrabot']);
     expect(await grantsOf(emails[0])).toHaveLength(6);
@@ -252,8 +264,8 @@ describe('offboarding', () => {
 
     // Once offboarded: not again, and nobody is added to it.
     expect(errorCode(await start('offboard_partner', { organizationId: byeco }))).toBe('BAD_USER_INPUT');
-    const adding = (await start('new_partner_user', {})).data.startWorkflow.id;
-    await until(adding, ['AWAITING_INPUT']);
-    expect(errorCode(await give(adding, 'select_organization', { organizationId: byeco }))).toBe('BAD_USER_INPUT');
+    const after = (await start('new_partner_user', {})).data.startWorkflow.id;
+    await until(after, ['AWAITING_INPUT']);
+    expect(errorCode(await give(after, 'select_organization', { organizationId: byeco }))).toBe('BAD_USER_INPUT');
   });
 });

@@ -32,7 +32,7 @@ import type { Viewer } from '../policies/viewer.js';
 import { IntegrationError, type Integrations } from './adapters/types.js';
 import { StepExecution } from './StepExecution.js';
 import type { StepRunInput, StepRunResult } from './steps.js';
-import type { WorkflowExecution } from './WorkflowExecution.js';
+import { WorkflowExecution } from './WorkflowExecution.js';
 
 export const OFFBOARDING_WORKFLOWS: readonly string[] = ['offboard_partner_user', 'offboard_partner'];
 
@@ -74,6 +74,15 @@ async function unfinished(em: EntityManager, definitionKey: string, field: strin
 }
 
 /**
+ * Whether no one may be added to the organisation any more: it is offboarded, or its offboarding has started
+ * (new_partner_user refuses it then: steps.ts).
+ */
+export async function organizationLeaving(em: EntityManager, organizationId: string): Promise<boolean> {
+  const organization = await em.findOne(Organization, { id: organizationId }, { fields: ['offboardedAt'] });
+  return Boolean(organization?.offboardedAt) || (await unfinished(em, 'offboard_partner', 'organizationId', organizationId));
+}
+
+/**
  * Checks an offboarding's start and lists what it will remove. `offboard_partner_user`: a person of a partner
  * organisation, and a partner admin names people of their own organisation only (FORBIDDEN otherwise, whether
  * or not the id names anyone: the answer tells nothing about other organisations). `offboard_partner`: an
@@ -106,6 +115,9 @@ export async function prepareOffboarding(em: EntityManager, viewer: Viewer, defi
   if (!organization) throw badUserInput('No such organisation', 'organizationId');
   if (organization.offboardedAt) throw badUserInput(`${organization.name} was offboarded already`, 'organizationId');
   if (await unfinished(em, definitionKey, 'organizationId', organization.id)) throw conflict(`${organization.name} is already being offboarded`);
+  // A person being added meanwhile could keep access that nobody lists: those runs end first.
+  const adding = await em.count(WorkflowExecution, { definitionKey: 'new_partner_user', organization: organization.id, status: { $nin: ['COMPLETED', 'CANCELLED'] } });
+  if (adding > 0) throw conflict(`${organization.name} has ${adding === 1 ? 'a person' : `${adding} people`} being added (new_partner_user): finish or cancel that first`);
   const users = await em.find(User, { organization: organization.id, deletedAt: null }, { orderBy: { email: 'asc' } });
   const people = [];
   for (const user of users) people.push({ email: user.email, displayName: user.displayName, toRemove: await grantLines(em, user.id) });

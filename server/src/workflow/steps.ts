@@ -21,7 +21,7 @@ import { isUuid } from '../ids.js';
 import { authorize, can } from '../policies/authorize.js';
 import type { Viewer } from '../policies/viewer.js';
 import { IntegrationError, type BudgetRow, type Integrations } from './adapters/types.js';
-import { confirmOffboarding, OFFBOARDING_STEPS } from './offboarding.js';
+import { confirmOffboarding, OFFBOARDING_STEPS, organizationLeaving } from './offboarding.js';
 import type { StepExecution } from './StepExecution.js';
 import type { WorkflowExecution } from './WorkflowExecution.js';
 
@@ -150,6 +150,8 @@ const newPartnerUserSteps: Record<string, StepRunner> = {
     if (await em.count(User, { email: email.toLowerCase() })) {
       throw new Error('This person cannot be added through this request: an administrator has to review it');
     }
+    // Offboarded, or being offboarded, since the organisation was chosen: nobody joins it any more.
+    if (await organizationLeaving(em, execution.organization!.id)) throw new Error(`${execution.organization!.name} is offboarded: nobody can be added to it`);
     const companies = await em.find(StudioCompany, { organization: execution.organization!.id, owner: null }, { orderBy: { name: 'asc' } });
     for (const company of companies) await integrations.studio.addUserToCompany(email, company.externalId ?? company.id);
     return {
@@ -311,7 +313,7 @@ export const INPUT_HANDLERS: Record<string, InputHandler> = {
     );
     const organization = await em.findOne(Organization, { id: input.organizationId });
     if (!organization) throw badUserInput('No such organisation', 'organizationId');
-    if (organization.offboardedAt) throw badUserInput(`${organization.name} was offboarded: nobody can be added to it`, 'organizationId');
+    if (await organizationLeaving(em, organization.id)) throw badUserInput(`${organization.name} is offboarded: nobody can be added to it`, 'organizationId');
     return {
       output: { organizationName: organization.name },
       persist: async (tx, execution) => {
