@@ -13,7 +13,8 @@
  *   GET  /api/user?query=..[&include_deactivated=true]   { data, total }
  *   POST /api/user { email }   400 { errors: { email } } when the address is in use;  PUT /api/user/:id/reactivate
  *   POST /api/permissions/membership { group_id, user_id }  400 when a member already;  DELETE .../membership/:id
- *   GET/PUT /api/permissions/graph and /api/collection/graph   { revision, groups }; a stale revision: 409
+ *   GET/PUT /api/permissions/graph (GET also /graph/db/:id) and /api/collection/graph   { revision, groups };
+ *        a PUT holds only what changes; a stale revision: 409
  *
  * Everything it holds is inspectable, so tests check that a retried call never made a second thing.
  */
@@ -86,6 +87,7 @@ export async function startFakeMetabase(apiKey = 'mb_test_key'): Promise<FakeMet
       ['POST', /^\/api\/permissions\/membership$/, 'addMembership'],
       ['DELETE', /^\/api\/permissions\/membership\/(\d+)$/, 'deleteMembership'],
       ['GET', /^\/api\/permissions\/graph$/, 'getDataGraph'],
+      ['GET', /^\/api\/permissions\/graph\/db\/(\d+)$/, 'getDataGraphOfDb'],
       ['PUT', /^\/api\/permissions\/graph$/, 'putDataGraph'],
     ]),
     authorise: (req) => (req.headers['x-api-key'] === apiKey ? undefined : { status: 401, body: 'Unauthenticated' }),
@@ -198,6 +200,10 @@ export async function startFakeMetabase(apiKey = 'mb_test_key'): Promise<FakeMet
         }
         case 'getDataGraph':
           return { status: 200, body: structuredClone(dataGraph) };
+        case 'getDataGraphOfDb': {
+          const groupsOfDb = Object.fromEntries(Object.entries(dataGraph.groups).map(([g, dbs]) => [g, dbs[param] ? { [param]: dbs[param] } : {}]));
+          return { status: 200, body: { revision: dataGraph.revision, groups: structuredClone(groupsOfDb) } };
+        }
         case 'getCollectionGraph':
           return { status: 200, body: structuredClone(collectionGraph) };
         case 'putDataGraph':

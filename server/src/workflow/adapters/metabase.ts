@@ -129,24 +129,25 @@ export class MetabaseApi implements MetabaseAdapter {
     const collection = metabaseId(collectionId, 'collection');
     const database = this.config.databaseId;
 
-    await this.updateGraph('/api/permissions/graph', (groups) => {
+    await this.updateGraph('/api/permissions/graph', `/api/permissions/graph/db/${database}`, (groups) => {
       const current = (groups[group] as Record<string, Record<string, unknown>> | undefined)?.[database];
       const has = Object.entries(PARTNER_DATA_ACCESS).every(([k, v]) => current?.[k] === v);
       return has ? undefined : { [group]: { [database]: { ...PARTNER_DATA_ACCESS } } };
     });
-    await this.updateGraph('/api/collection/graph', (groups) => {
+    await this.updateGraph('/api/collection/graph', '/api/collection/graph', (groups) => {
       const current = (groups[group] as Record<string, unknown> | undefined)?.[collection];
       return current === 'write' ? undefined : { [group]: { [collection]: 'write' } };
     });
   }
 
   /**
-   * Reads a permission graph and, when `change` returns the groups' part to write, writes it with the revision
-   * read. Someone else's change in between (409, the revision is stale) is read again and retried once.
+   * Reads a permission graph (`read`: the part that matters, the data graph of one database) and, when `change`
+   * returns the groups' part to write, writes it to `path` with the revision read (a partial graph: only what
+   * changes). Someone else's change in between (409, the revision is stale) is read again and retried once.
    */
-  private async updateGraph(path: string, change: (groups: Record<string, unknown>) => Record<string, unknown> | undefined): Promise<void> {
+  private async updateGraph(path: string, read: string, change: (groups: Record<string, unknown>) => Record<string, unknown> | undefined): Promise<void> {
     for (let attempt = 1; ; attempt++) {
-      const { ok } = await this.call<{ revision: number; groups: Record<string, unknown> }>('GET', path);
+      const { ok } = await this.call<{ revision: number; groups: Record<string, unknown> }>('GET', read);
       const groups = change(ok?.groups ?? {});
       if (!groups) return;
       const put = await this.call('PUT', path, { revision: ok?.revision ?? 0, groups }, (e) => e.status === 409);

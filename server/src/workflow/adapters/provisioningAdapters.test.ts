@@ -194,6 +194,7 @@ describe('Metabase adapter against a local fake of its REST API', () => {
     expect(mb.collectionGraph.groups[groupId]).toEqual({ [collectionId]: 'write' });
     expect(mb.received('putDataGraph').at(-1)!.body).toEqual({ revision: revisions.data, groups: { [groupId]: { '7': PARTNER_DATA_ACCESS } } });
     expect(mb.received('putCollectionGraph').at(-1)!.body).toEqual({ revision: revisions.collection, groups: { [groupId]: { [collectionId]: 'write' } } });
+    expect(mb.received('getDataGraphOfDb').at(-1)!.path).toBe('/api/permissions/graph/db/7');
     // Other groups untouched.
     expect(mb.dataGraph.groups['1']).toEqual({ '7': { 'view-data': 'blocked', 'create-queries': 'no' } });
 
