@@ -257,7 +257,7 @@ describe('offboarding', () => {
     expect(await server.sql(`SELECT 1 FROM studio_company WHERE organization_id = $1 AND closed_at IS NULL`, [byeco])).toEqual([]);
     const closures = await activity('PARTNER_GROUP_CLOSED', 'Byeco');
     // The people's own companies were archived with them; the organisation's one here.
-    expect(closures.map((c) => c.details.system).sort()).toEqual(['lms', 'metabase', 'slack', 'studio', 'teams']);
+    expect(closures.map((c) => c.details.system).sort()).toEqual(['infrabot', 'lms', 'metabase', 'slack', 'studio', 'teams']);
     expect(await activity('ORGANIZATION_OFFBOARDED', 'Byeco')).toHaveLength(1);
     const organization = await server.gql(`query($id: ID!) { organization(id: $id) { offboardedAt } }`, { id: byeco }, admin);
     expect(organization.data.organization.offboardedAt).not.toBeNull();

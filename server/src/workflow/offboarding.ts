@@ -356,8 +356,15 @@ export const OFFBOARDING_STEPS: Record<string, (input: StepRunInput) => Promise<
     await integrations.lms.closeTenant(tenantId);
     return {};
   }),
-  async deprovision_infrabot({ execution, integrations }) {
-    return { output: await integrations.infrabot.deprovisionOrganization(execution.organization!.name) };
+  async deprovision_infrabot({ execution, integrations, em }) {
+    const output = await integrations.infrabot.deprovisionOrganization(execution.organization!.name);
+    const actor = await requesterOf(em, execution);
+    return {
+      output,
+      persist: async (tx, exec) => {
+        recordActivity(tx, actor, 'PARTNER_GROUP_CLOSED', execution.organization!.name, { system: 'infrabot', ...output, executionId: exec.id });
+      },
+    };
   },
   async mark_organization_offboarded({ execution, em }) {
     const actor = await requesterOf(em, execution);
