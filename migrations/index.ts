@@ -27,6 +27,7 @@ import { Migration20261203180000_Notifications } from './Migration20261203180000
 import { Migration20261203190000_ReviewLoop } from './Migration20261203190000_ReviewLoop.js';
 import { Migration20261203190100_ReviewLoopWebhook } from './Migration20261203190100_ReviewLoopWebhook.js';
 import { Migration20261204040305_Offboarding } from './Migration20261204040305_Offboarding.js';
+import { Migration20261204043000_OffboardingNotifications } from './Migration20261204043000_OffboardingNotifications.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261121055827_Initial', class: Migration20261121055827_Initial },
@@ -52,4 +53,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261203190000_ReviewLoop', class: Migration20261203190000_ReviewLoop },
   { name: 'Migration20261203190100_ReviewLoopWebhook', class: Migration20261203190100_ReviewLoopWebhook },
   { name: 'Migration20261204040305_Offboarding', class: Migration20261204040305_Offboarding },
+  { name: 'Migration20261204043000_OffboardingNotifications', class: Migration20261204043000_OffboardingNotifications },
 ];

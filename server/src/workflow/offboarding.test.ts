@@ -203,6 +203,11 @@ describe('offboarding', () => {
     // The partner admin sees it among their executions, and confirms and retries it themselves.
     const listed = await server.gql(`{ workflowExecutions(definitionKey: "offboard_partner_user") { edges { node { id } } } }`, {}, partner);
     expect(listed.data.workflowExecutions.edges.map((e: any) => e.node.id)).toContain(id);
+    // Its confirmation is theirs to give: they are told it waits.
+    await eventually(async () => {
+      const told = await server.gql('{ notifications { kind execution { id } } }', {}, partner);
+      return told.data.notifications.some((n: any) => n.kind === 'STEP_AWAITING_INPUT' && n.execution?.id === id);
+    }, 'the partner admin to be told the confirmation waits');
     expect((await give(id, 'confirm_offboarding', { confirm: true }, partner)).errors).toBeUndefined();
     await finish(id, partner);
     expect(await grantsOf(email)).toEqual([]);
