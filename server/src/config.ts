@@ -178,6 +178,11 @@ export interface Config {
   studio?: ProvisioningServiceConfig;
   infrabot?: ProvisioningServiceConfig;
   lms?: ProvisioningServiceConfig;
+  /**
+   * PROVISIONING_TIMEOUT_SECONDS: how long one call to Metabase, Slack, Studio, Infrabot or the LMS may take
+   * (fractions allowed); no answer by then is a transient failure. Default 15. Checked even when none is set up.
+   */
+  provisioningTimeoutSeconds: number;
   /** Seed the demo data into an empty database. Default on. */
   seedDemo: boolean;
   simulatedStepMs: number;
@@ -611,6 +616,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     studio: provisioningService(env, 'STUDIO'),
     infrabot: provisioningService(env, 'INFRABOT'),
     lms: provisioningService(env, 'LMS'),
+    provisioningTimeoutSeconds: seconds(env, 'PROVISIONING_TIMEOUT_SECONDS', 15),
     seedDemo: flag(env, 'SEED_DEMO', true),
     simulatedStepMs: integer(env, 'SIMULATED_STEP_MS', 300),
     simulateFailureSteps,

@@ -59,6 +59,7 @@ describe('configuration of the provisioning targets', () => {
   it('with nothing set, every integration is simulated, and says so', () => {
     const config = loadConfig({});
     for (const key of ['metabase', 'slack', 'studio', 'infrabot', 'lms'] as const) expect(config[key], key).toBeUndefined();
+    expect(config.provisioningTimeoutSeconds).toBe(15);
     const health = integrationHealthFor(config);
     expect(realAdapters(config, health)).toEqual({});
     const provider = integrationProvider(config, realAdapters(config, health));
@@ -113,6 +114,7 @@ describe('configuration of the provisioning targets', () => {
     fails({ STUDIO_URL: 'https://studio.internal' }, /STUDIO_URL and STUDIO_SECRET go together/);
     fails({ LMS_SECRET: 'x' }, /LMS_URL and LMS_SECRET go together/);
     fails({ ...all, PROVISIONING_TIMEOUT_SECONDS: '0' }, /PROVISIONING_TIMEOUT_SECONDS must be/);
+    fails({ PROVISIONING_TIMEOUT_SECONDS: 'soon' }, /PROVISIONING_TIMEOUT_SECONDS must be/);
     // The secrets never appear in a message.
     try {
       loadConfig({ SLACK_BOT_TOKEN: 'xoxp-very-secret' });
