@@ -50,12 +50,13 @@ describe.skipIf(!hasChromium)('integrations page and admin area', () => {
 
     await openAdminSection(page, 'Integrations');
     await expect.poll(() => new URL(page.url()).pathname).toBe('/admin/integrations');
-    await expect.poll(() => page.locator('[data-testid^="integration-"][data-state]').count()).toBe(6);
+    await expect.poll(() => page.locator('[data-testid^="integration-"][data-state]').count()).toBe(11);
     expect(await page.getByRole('heading', { level: 2 }).allTextContents()).toEqual([
-      'Microsoft Graph', 'Power BI', 'Microsoft Entra ID sign-in', 'Mail (SMTP)', 'Redis (scale-out)', 'Webhooks',
+      'Microsoft Graph', 'Power BI', 'Metabase', 'Slack', 'Studio', 'Infrabot', 'LMS', 'Microsoft Entra ID sign-in', 'Mail (SMTP)', 'Redis (scale-out)', 'Webhooks',
     ]);
     expect(await stateOf(page, 'microsoftGraph')).toBe('Simulated');
     expect(await stateOf(page, 'powerBi')).toBe('Simulated');
+    for (const key of ['metabase', 'slack', 'studio', 'infrabot', 'lms']) expect(await stateOf(page, key), key).toBe('Simulated');
     expect(await stateOf(page, 'entraSignIn')).toBe('Not configured');
     expect(await stateOf(page, 'mail')).toBe('Not configured');
     expect(await stateOf(page, 'webhooks')).toBe('Not configured');
@@ -91,7 +92,7 @@ describe.skipIf(!hasChromium)('integrations page and admin area', () => {
       await page.getByRole('navigation', { name: 'Main' }).waitFor();
       await screenshot(page, `nav-grid-${width}`);
       await page.goto('/admin/integrations');
-      await expect.poll(() => page.locator('[data-testid^="integration-"][data-state]').count()).toBe(6);
+      await expect.poll(() => page.locator('[data-testid^="integration-"][data-state]').count()).toBe(11);
       await screenshot(page, `nav-integrations-${width}`);
       // Every section is in reach, and nothing makes the page scroll sideways.
       expect(await page.getByRole('navigation', { name: 'Admin' }).getByRole('link').allTextContents()).toEqual(ADMIN_SECTIONS);

@@ -1,6 +1,7 @@
 /**
  * Integrations (`/admin/integrations`, admins): every outside service Plansync talks to (Microsoft Graph,
- * Power BI, Entra sign-in, mail, Redis, webhooks), each with a status badge, when it was last called, its
+ * Power BI, the provisioning targets Metabase, Slack, Studio, Infrabot and LMS, Entra sign-in, mail, Redis,
+ * webhooks), each with a status badge, when it was last called, its
  * last error, what uses it and the settings that turn it on. Asked again every 15 seconds while the page is
  * open (and on demand): the server keeps the state in memory, there is no event to subscribe to.
  */
