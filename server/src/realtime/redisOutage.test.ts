@@ -161,7 +161,7 @@ describe.skipIf(!installed)('when Redis goes away', () => {
       await eventually(async () => (await readiness(server)).body.redis === 'down', '/readyz to say that Redis is down');
       expect(await readiness(server)).toEqual({
         status: 200,
-        body: { status: 'ready', database: 'up', redis: 'down', integrations: { microsoftGraph: { status: 'simulated' }, powerBi: { status: 'simulated' } } },
+        body: { status: 'ready', database: 'up', redis: 'down', integrations: { microsoftGraph: { status: 'simulated' }, powerBi: { status: 'simulated' }, metabase: { status: 'simulated' }, slack: { status: 'simulated' }, studio: { status: 'simulated' }, infrabot: { status: 'simulated' }, lms: { status: 'simulated' } } },
       });
       await eventually(() => logged(server, 'Redis went away'), 'the log to say that Redis went away');
     }

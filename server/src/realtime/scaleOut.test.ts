@@ -150,7 +150,7 @@ describe.skipIf(!reachable)('two instances on one database and one Redis', () =>
         status: 'ready',
         database: 'up',
         redis: 'up',
-        integrations: { microsoftGraph: { status: 'simulated' }, powerBi: { status: 'simulated' } },
+        integrations: { microsoftGraph: { status: 'simulated' }, powerBi: { status: 'simulated' }, metabase: { status: 'simulated' }, slack: { status: 'simulated' }, studio: { status: 'simulated' }, infrabot: { status: 'simulated' }, lms: { status: 'simulated' } },
       });
     }
   });
