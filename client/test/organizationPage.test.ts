@@ -114,4 +114,30 @@ describe.skipIf(!hasChromium)('organisation pages', () => {
       expectNoProblems(person);
     }
   });
+
+  it('shows an offboarded organisation as such, with the companies and groups its offboarding closed', async () => {
+    const { server } = world;
+    const admin = await server.login('admin@example.com');
+    const run = await runNewPartner(server, admin, 'Gamma Partners');
+    const executionStatus = async (id: string) => (await server.gql(`query($id: ID!) { workflowExecution(id: $id) { status } }`, { id }, admin)).data.workflowExecution.status;
+    await eventually(async () => (await executionStatus(run)) === 'COMPLETED', 'Gamma Partners to be onboarded');
+    const [{ id: gamma }] = await server.sql(`SELECT id FROM organization WHERE name = 'Gamma Partners'`);
+    const started = await server.gql(`mutation($o: ID!) { startWorkflow(definitionKey: "offboard_partner", input: { organizationId: $o }) { id } }`, { o: gamma }, admin);
+    const offboarding = started.data.startWorkflow.id;
+    await eventually(async () => {
+      const res = await server.gql(`mutation($id: ID!) { submitStepInput(executionId: $id, stepKey: "confirm_partner_offboarding", input: { confirm: true }) { id } }`, { id: offboarding }, admin);
+      return !res.errors;
+    }, 'the offboarding to be confirmed');
+    await eventually(async () => (await executionStatus(offboarding)) === 'COMPLETED', 'Gamma Partners to be offboarded');
+
+    const person = await world.signIn('admin@example.com', `/admin/organizations/${gamma}`);
+    const { page } = person;
+    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Gamma Partners');
+    await expect.poll(() => page.locator('dl.facts').textContent()).toMatch(/Offboarded.*\d{4}/);
+    expect(await page.getByRole('table', { name: 'Studio companies' }).locator('tbody tr').allTextContents()).toEqual([expect.stringContaining('closed')]);
+    const groups = await page.getByRole('table', { name: 'Groups in other tools' }).locator('tbody tr').allTextContents();
+    expect(groups).toHaveLength(4);
+    expect(groups.every((g) => g.includes('closed'))).toBe(true);
+    expectNoProblems(person);
+  });
 });

@@ -1,7 +1,7 @@
 /**
  * One partner organisation (`/admin/organizations/:organizationId`, admins): its name (renamed in place),
- * when it was made, its studio companies, its groups in the other tools and its people (each a link to their
- * page), and deleting it after a confirmation. The server decides whether it may go (not while it has people
+ * when it was made (and offboarded), its studio companies, its groups in the other tools (those an offboarding
+ * closed marked so) and its people (each a link to their page), and deleting it after a confirmation. The server decides whether it may go (not while it has people
  * or unfinished workflows: CONFLICT), and its refusals are shown as it words them.
  */
 import { useState, type FormEvent } from 'react';
@@ -12,6 +12,12 @@ import { DeleteOrganizationDocument, OrganizationDetailsDocument, OrganizationLi
 import { problemOf, type ProblemInfo } from '../common/errors';
 import { formatDateTime, StatusBadge } from '../common/format';
 import { ErrorMessage, Loading } from '../common/Status';
+
+/** After a company's or group's name: closed by an offboarding, and when. */
+function Closed({ at }: { at: string | null }) {
+  if (!at) return null;
+  return <span className="badge muted small" title={`Closed ${formatDateTime(at)}`}> closed</span>;
+}
 
 function DeleteDialog({ name, busy, problem, onConfirm, onCancel }: {
   name: string; busy: boolean; problem: ProblemInfo | null; onConfirm: () => void; onCancel: () => void;
@@ -105,6 +111,12 @@ export function OrganizationPage() {
         <dl className="facts">
           <dt>Created</dt>
           <dd>{formatDateTime(organization.createdAt)}</dd>
+          {organization.offboardedAt && (
+            <>
+              <dt>Offboarded</dt>
+              <dd>{formatDateTime(organization.offboardedAt)}: its people are deactivated and its companies and groups closed</dd>
+            </>
+          )}
           <dt>People</dt>
           <dd>{organization.users.length}</dd>
         </dl>
@@ -120,7 +132,7 @@ export function OrganizationPage() {
             <tbody>
               {organization.studioCompanies.map((c) => (
                 <tr key={c.id}>
-                  <td>{c.name}</td>
+                  <td>{c.name}<Closed at={c.closedAt} /></td>
                   <td><span className="badge">{c.environment}</span></td>
                   <td className="muted small">{c.externalId ?? '—'}</td>
                 </tr>
@@ -141,7 +153,7 @@ export function OrganizationPage() {
               {organization.systemGroups.map((g) => (
                 <tr key={g.id}>
                   <td>{g.tool}</td>
-                  <td>{g.name}</td>
+                  <td>{g.name}<Closed at={g.closedAt} /></td>
                   <td className="muted small">{g.externalId ?? '—'}</td>
                 </tr>
               ))}
