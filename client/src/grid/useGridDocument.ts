@@ -60,7 +60,8 @@ export function reconnectsAfter(event: CloseEvent, provider: Pick<WebsocketProvi
     const openedWith = socket ? new URL(socket.url).searchParams.get('token') : null;
     return openedWith !== null && openedWith !== provider.params.token;
   }
-  return !(event.code >= 4400 && event.code < 4500);
+  // The 44xx range, from its first code (BadRequest) to the first of the 45xx (InternalServerError).
+  return !(event.code >= CloseCode.BadRequest && event.code < CloseCode.InternalServerError);
 }
 
 interface Parts {
