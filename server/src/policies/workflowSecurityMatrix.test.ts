@@ -4,8 +4,9 @@
  * job queue and websockets. What each caller may do is written down as tables derived from CONTRACT.md:
  *
  *   ADMIN sees and drives every execution; PARTNER_ADMIN only new_partner_user executions of their own
- *   organisation; ANALYST the budget_submission ones; a BU_LEADER the budget_submission of their units.
- *   finance_review is given by an ANALYST or an ADMIN only. budget_submission starts from submitBudget only.
+ *   organisation (and, issue 17, its offboard_partner_user ones); ANALYST the budget_submission ones; a
+ *   BU_LEADER the budget_submission of their units. finance_review is given by an ANALYST or an ADMIN only.
+ *   budget_submission starts from submitBudget only; offboard_partner is started and seen by ADMIN only.
  *
  * Every case checks the exact outcome (data, or the error code), which rows come back (compared with SQL
  * that encodes the same rules), that a refused mutation changed nothing stored, and that a hidden execution

@@ -284,7 +284,11 @@ export class WorkflowResolver {
     return loadedRelation(ctx.em, BusinessUnit, row?.businessUnit);
   }
 
-  @FieldResolver(() => GraphQLJSON, { nullable: true, description: 'The input it was started with (new_partner: the organisation name).' })
+  @FieldResolver(() => GraphQLJSON, {
+    nullable: true,
+    description:
+      'The input it was started with (new_partner: the organisation name; an offboarding: the person or organisation, and what it removes as listed at its start).',
+  })
   async input(@Root() execution: WorkflowExecution | WorkflowEventRecord['execution'], @Ctx() ctx: GraphQLContext): Promise<unknown> {
     const row = execution instanceof WorkflowExecution ? execution : await ctx.em.findOne(WorkflowExecution, { id: execution.id });
     return row?.input ?? null;
