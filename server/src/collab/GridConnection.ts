@@ -31,6 +31,7 @@ import type { GridDocument, GridPeer } from './GridDocument.js';
 import type { Writer } from './clientIds.js';
 import type { Author, ConnectionOrigin } from './origins.js';
 import { PresenceError, type PresenceIdentity, type VettedAwareness } from './presence.js';
+import type { SharedIdentity } from './sharedViewers.js';
 import { decodeClientMessage, encodeAwareness, encodeSyncStep1, encodeSyncStep2, ProtocolError } from './protocol.js';
 
 /** Above this many unsent bytes, nothing more is read from the client until it catches up. */
@@ -55,22 +56,70 @@ export interface ConnectionEvents {
   expiresAt(atMs: number): void;
 }
 
-/** The connection a socket carries, for the shared listeners below. */
+/** At most this many frames, and bytes (two of the largest frames GridServer takes), wait while a socket's person and document are looked up. */
+const MAX_BUFFERED_FRAMES = 100;
+const MAX_BUFFERED_BYTES = 2 * 1024 * 1024;
+
+/**
+ * A socket whose person and document are being looked up (GridServer.connect): what it sends meanwhile waits
+ * here, in order, for the connection to handle once it starts.
+ */
+export class PendingSocket {
+  readonly buffered: Uint8Array[] = [];
+  private bytes = 0;
+  /** The socket closed before the connection started. */
+  closed = false;
+
+  constructor(private readonly socket: WebSocket) {}
+
+  buffer(data: Buffer): void {
+    this.bytes += data.byteLength;
+    if (this.buffered.length >= MAX_BUFFERED_FRAMES || this.bytes > MAX_BUFFERED_BYTES) {
+      this.socket.close(CloseCode.BadRequest, 'too many messages before sync');
+      return;
+    }
+    this.buffered.push(new Uint8Array(data));
+  }
+}
+
+/** What a socket carries, for the shared listeners below: its connection, or its state until that starts. */
 const CONNECTION = Symbol('gridConnection');
-type ConnectedSocket = WebSocket & { [CONNECTION]?: GridConnection };
+type ConnectedSocket = WebSocket & { [CONNECTION]?: GridConnection | PendingSocket };
 
 function onSocketMessage(this: ConnectedSocket, data: Buffer, isBinary: boolean): void {
-  this[CONNECTION]?.receive(data, isBinary);
+  const holder = this[CONNECTION];
+  if (holder instanceof GridConnection) holder.receive(data, isBinary);
+  else holder?.buffer(data);
 }
 function onSocketPong(this: ConnectedSocket): void {
-  const connection = this[CONNECTION];
-  if (connection) connection.alive = true;
+  const holder = this[CONNECTION];
+  if (holder instanceof GridConnection) holder.alive = true;
 }
 function onSocketClose(this: ConnectedSocket): void {
-  this[CONNECTION]?.cleanup();
+  const holder = this[CONNECTION];
+  if (holder instanceof GridConnection) holder.cleanup();
+  else if (holder) holder.closed = true;
 }
 function onSocketError(this: ConnectedSocket): void {
-  this[CONNECTION]?.close(CloseCode.BadRequest, 'socket error');
+  const holder = this[CONNECTION];
+  if (holder instanceof GridConnection) holder.close(CloseCode.BadRequest, 'socket error');
+  else this.terminate();
+}
+
+/**
+ * Gives a socket just accepted its listeners, for good: shared functions that hand what comes to its pending
+ * state now, and to its connection once that starts. Never removed and added again: removing a listener
+ * deletes a property of the socket's listener table, which turns it into a dictionary for the socket's
+ * lifetime (about 0.2 KB more per idle connection, issue 16).
+ */
+export function listenToSocket(socket: WebSocket): PendingSocket {
+  const pending = new PendingSocket(socket);
+  (socket as ConnectedSocket)[CONNECTION] = pending;
+  socket.on('message', onSocketMessage);
+  socket.on('pong', onSocketPong);
+  socket.on('close', onSocketClose);
+  socket.on('error', onSocketError);
+  return pending;
 }
 
 /** State only a busy or misbehaving client needs: made on first use, dropped with the connection. */
@@ -101,9 +150,8 @@ export class GridConnection implements GridPeer, ConnectionOrigin, Writer {
 
   constructor(
     private readonly socket: WebSocket,
-    private currentViewer: Viewer,
-    /** Their name as others see it next to their cursor. */
-    private readonly displayName: string,
+    /** Who is connected and their name next to their cursor: shared with their other connections (sharedViewers.ts). */
+    private shared: SharedIdentity,
     readonly document: GridDocument,
     private readOnly: boolean,
     private readonly events: ConnectionEvents,
@@ -111,16 +159,16 @@ export class GridConnection implements GridPeer, ConnectionOrigin, Writer {
 
   /** Who is connected, with the rights they have now. */
   get viewer(): Viewer {
-    return this.currentViewer;
+    return this.shared.viewer;
   }
 
   get userId(): string {
-    return this.currentViewer.userId;
+    return this.shared.viewer.userId;
   }
 
   /** Who the person is, for their presence (presence.ts). */
   get identity(): PresenceIdentity {
-    return { name: this.displayName, email: this.currentViewer.email };
+    return { name: this.shared.displayName, email: this.shared.viewer.email };
   }
 
   // The connection is the origin of the changes it applies (origins.ts) and the writer of its client ids
@@ -130,7 +178,7 @@ export class GridConnection implements GridPeer, ConnectionOrigin, Writer {
   }
 
   get author(): Author {
-    return { userId: this.currentViewer.userId, source: 'GRID' };
+    return { userId: this.shared.viewer.userId, source: 'GRID' };
   }
 
   get writer(): Writer {
@@ -142,8 +190,8 @@ export class GridConnection implements GridPeer, ConnectionOrigin, Writer {
   }
 
   /** The person's role or units changed while connected. */
-  updateViewer(viewer: Viewer, readOnly: boolean): void {
-    this.currentViewer = viewer;
+  updateViewer(shared: SharedIdentity, readOnly: boolean): void {
+    this.shared = shared;
     this.events.expiresAt(this.expiresAtMs);
     this.setReadOnly(readOnly);
   }
@@ -172,12 +220,8 @@ export class GridConnection implements GridPeer, ConnectionOrigin, Writer {
     this.send(encodeSyncStep1(this.document.doc));
     const present = [...this.document.awareness.getStates().keys()];
     if (present.length > 0) this.send(encodeAwareness(this.document.awareness, present));
-    const socket = this.socket as ConnectedSocket;
-    socket[CONNECTION] = this;
-    socket.on('message', onSocketMessage);
-    socket.on('pong', onSocketPong);
-    socket.on('close', onSocketClose);
-    socket.on('error', onSocketError);
+    // The socket's listeners (listenToSocket) hand everything to this connection from now on.
+    (this.socket as ConnectedSocket)[CONNECTION] = this;
     if (this.expired()) return;
     this.events.expiresAt(this.expiresAtMs);
     for (const frame of buffered) this.handle(frame);
@@ -193,7 +237,7 @@ export class GridConnection implements GridPeer, ConnectionOrigin, Writer {
 
   /** When the connection's token expires, in ms since the epoch (the token says it in seconds). */
   get expiresAtMs(): number {
-    return this.currentViewer.expiresAt * MS_PER_SECOND;
+    return this.shared.viewer.expiresAt * MS_PER_SECOND;
   }
 
   /** Closes the connection (CloseCode.Unauthorized) once its token has expired; says whether it did. */

@@ -45,7 +45,8 @@ import { onEvent, type EventBus } from '../realtime/eventBus.js';
 import type { SessionTopics } from '../realtime/sessionEvents.js';
 import { CELLS_MAP, cellKey } from './cellRules.js';
 import { formatDocName, parseDocName } from './docName.js';
-import { GridConnection, type ConnectionEvents } from './GridConnection.js';
+import { SharedViewers } from './sharedViewers.js';
+import { GridConnection, listenToSocket, type ConnectionEvents } from './GridConnection.js';
 import { GridDocument } from './GridDocument.js';
 import { GridProjection } from './gridProjection.js';
 import { GridRelay, type RelayedDocument } from './gridRelay.js';
@@ -60,9 +61,6 @@ export const MAX_FRAME_BYTES = 1024 * 1024;
 /** How often every connection is pinged; one that did not answer the last ping is terminated. */
 const KEEPALIVE_INTERVAL_MS = 30_000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
-/** Frames, and bytes, accepted from a connection while its document is still loading. */
-const MAX_BUFFERED_FRAMES = 100;
-const MAX_BUFFERED_BYTES = 2 * MAX_FRAME_BYTES;
 
 interface OpenDocument {
   document: GridDocument;
@@ -103,6 +101,8 @@ export class GridServer implements LiveDocuments {
   private readonly projection: GridProjection;
   private readonly relay?: GridRelay;
   private readonly open = new Map<string, OpenDocument>();
+  /** Equal viewers of different connections, one object (sharedViewers.ts). */
+  private readonly identities = new SharedViewers();
   private readonly loading = new Map<string, Promise<OpenDocument>>();
   private readonly unsubscribe: () => void;
   private stopping = false;
@@ -193,21 +193,8 @@ export class GridServer implements LiveDocuments {
   }
 
   private async connect(ws: WebSocket, request: IncomingMessage): Promise<void> {
-    const buffered: Uint8Array[] = [];
-    let bufferedBytes = 0;
-    let closedEarly = false;
-    const buffer = (data: Buffer) => {
-      bufferedBytes += data.byteLength;
-      if (buffered.length >= MAX_BUFFERED_FRAMES || bufferedBytes > MAX_BUFFERED_BYTES) {
-        return ws.close(CloseCode.BadRequest, 'too many messages before sync');
-      }
-      buffered.push(new Uint8Array(data));
-    };
-    const markClosed = () => (closedEarly = true);
-    const terminate = () => ws.terminate();
-    ws.on('message', buffer);
-    ws.on('close', markClosed);
-    ws.on('error', terminate);
+    // Its listeners for good: what it sends while we look up its person and document waits in `pending`.
+    const pending = listenToSocket(ws);
 
     // A made-up target (`/yjs/%E0%A4%A`) is the client's mistake, told with a close code the stock client
     // understands rather than an HTTP error it would retry for ever.
@@ -226,7 +213,7 @@ export class GridServer implements LiveDocuments {
 
     const target = await this.resolveTarget(em, docName, viewer);
     if (!target) return ws.close(CloseCode.Forbidden, 'Forbidden');
-    if (closedEarly) return;
+    if (pending.closed) return;
 
     let open: OpenDocument;
     try {
@@ -235,16 +222,11 @@ export class GridServer implements LiveDocuments {
       this.options.log.error({ err, docName }, 'loading a grid document failed');
       return ws.close(CloseCode.InternalError, 'document unavailable');
     }
-    // The connection has listeners of its own from now on (shared functions, GridConnection): these closures,
-    // and this function's scope with them, must not stay with the socket.
-    ws.off('message', buffer);
-    ws.off('close', markClosed);
-    ws.off('error', terminate);
-    if (closedEarly || ws.readyState !== ws.OPEN) return this.releaseIfIdle(target.docName);
-    const connection = new GridConnection(ws, viewer, target.displayName, open.document, target.rights !== 'write', this.connectionEvents);
+    if (pending.closed || ws.readyState !== ws.OPEN) return this.releaseIfIdle(target.docName);
+    const connection = new GridConnection(ws, this.identities.share(viewer, target.displayName), open.document, target.rights !== 'write', this.connectionEvents);
     open.connections.add(connection);
     this.options.metrics.connections.inc();
-    connection.start(buffered);
+    connection.start(pending.buffered);
   }
 
   /** The document a name designates, if it exists and the viewer may read it (else null, alike). */
@@ -577,7 +559,7 @@ export class GridServer implements LiveDocuments {
     for (const { open, connection } of theirs) {
       const viewer = await this.options.viewers.refresh(em, connection.viewer);
       const submission = viewer ? await em.findOne(BudgetSubmission, { plan: open.document.planId, businessUnit: open.document.unitId }) : null;
-      applyRights(connection, viewer, open.document, submission, open.planStatus);
+      applyRights(connection, viewer, open.document, submission, open.planStatus, this.identities);
     }
   }
 
@@ -603,7 +585,7 @@ export class GridServer implements LiveDocuments {
           const key = `${connection.viewer.userId}/${connection.viewer.tokenId ?? ''}`;
           if (!viewers.has(key)) viewers.set(key, await this.options.viewers.refresh(em, connection.viewer));
           const viewer = viewers.get(key);
-          applyRights(connection, viewer && { ...viewer, expiresAt: connection.viewer.expiresAt }, open.document, submission, open.planStatus);
+          applyRights(connection, viewer && { ...viewer, expiresAt: connection.viewer.expiresAt }, open.document, submission, open.planStatus, this.identities);
         }
       }
     } catch (err) {
@@ -768,9 +750,10 @@ function applyRights(
   document: { planId: string; unitId: string },
   submission: { status: SubmissionStatus } | null,
   planStatus: PlanStatus,
+  identities: SharedViewers,
 ): void {
   if (!viewer) return connection.close(CloseCode.Unauthorized, 'session ended');
   const rights: GridRights = gridRights(viewer, { id: document.unitId }, submission, { id: document.planId, status: planStatus });
   if (rights === 'none') return connection.close(CloseCode.Forbidden, 'access changed');
-  connection.updateViewer(viewer, rights !== 'write');
+  connection.updateViewer(identities.share(viewer, connection.identity.name), rights !== 'write');
 }

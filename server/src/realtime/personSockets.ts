@@ -12,10 +12,17 @@
 import type { WebSocket } from 'ws';
 import { CloseCode } from '../../../schema/codes.js';
 
+/** One person's open sockets, with their id: what each of their sockets points to (one id string per person). */
+class TheirSockets extends Set<WebSocket> {
+  constructor(readonly userId: string) {
+    super();
+  }
+}
+
 export class PersonSockets {
-  private readonly open = new Map<string, Set<WebSocket>>();
+  private readonly open = new Map<string, TheirSockets>();
   /** Whose each counted socket is. */
-  private readonly owners = new WeakMap<WebSocket, string>();
+  private readonly owners = new WeakMap<WebSocket, TheirSockets>();
   /** The one 'close' listener of every counted socket (`this` is the socket): no closure per socket. */
   private readonly forget: (this: WebSocket) => void;
 
@@ -41,20 +48,19 @@ export class PersonSockets {
       socket.close(CloseCode.TooManySockets, `At most ${this.maxPerPerson} open connections per person`);
       return false;
     }
-    if (!theirs) this.open.set(userId, (theirs = new Set()));
+    if (!theirs) this.open.set(userId, (theirs = new TheirSockets(userId)));
     theirs.add(socket);
-    this.owners.set(socket, userId);
+    this.owners.set(socket, theirs);
     socket.on('close', this.forget); // 'close' comes once: `on` spares the wrapper `once` makes per socket
     return true;
   }
 
   private release(socket: WebSocket): void {
-    const userId = this.owners.get(socket);
-    if (userId === undefined) return;
+    const theirs = this.owners.get(socket);
+    if (theirs === undefined) return;
     this.owners.delete(socket);
-    const theirs = this.open.get(userId);
-    theirs?.delete(socket);
-    if (theirs?.size === 0) this.open.delete(userId);
+    theirs.delete(socket);
+    if (theirs.size === 0 && this.open.get(theirs.userId) === theirs) this.open.delete(theirs.userId);
   }
 
   /** Sockets the person holds now (for tests and metrics). */
