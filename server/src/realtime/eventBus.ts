@@ -77,18 +77,32 @@ export function deserializeEvent(text: string): unknown {
   );
 }
 
-interface BusMessage {
-  from: string;
+interface BusEvent {
   topic: string;
   detail: unknown;
 }
 
+/** One event (what one was published alone), or several, in the order they were published. */
+type BusMessage = ({ from: string } & BusEvent) | { from: string; events: BusEvent[] };
+
+/** At most this many events in one message (a larger turn goes out as several, in order). */
+const MAX_EVENTS_PER_MESSAGE = 256;
+
 /**
  * An EventTarget that delivers locally, then publishes cluster topics to Redis (one channel for the bus);
  * events from other instances are delivered locally as if published here.
+ *
+ * The cluster events of one turn of the event loop go out together, in order, as one message: a grid
+ * projection's batch publishes an event per line it wrote, and each Redis message costs every instance a
+ * wake-up and a parse (issue 16, two instances). Our own messages come back from Redis and are skipped by their
+ * first bytes, before they are parsed.
  */
 class ClusterEventTarget extends EventTarget {
   private readonly channel: string;
+  /** How every message we publish starts (`from` is serialised first). */
+  private readonly ownPrefix: Buffer;
+  private outgoing: BusEvent[] = [];
+  private flushScheduled = false;
 
   constructor(
     private readonly link: RedisLink,
@@ -96,6 +110,7 @@ class ClusterEventTarget extends EventTarget {
   ) {
     super();
     this.channel = link.channel('bus');
+    this.ownPrefix = Buffer.from(`{"from":${JSON.stringify(link.instanceId)},`);
     void link.subscribe(this.channel, (message) => this.receive(message));
     link.onResync((reason) => this.deliver(CLUSTER_RESYNC, { reason } satisfies ClusterResyncEvent));
   }
@@ -103,10 +118,26 @@ class ClusterEventTarget extends EventTarget {
   override dispatchEvent(event: Event): boolean {
     const delivered = super.dispatchEvent(event);
     if (this.clusterTopics.has(event.type)) {
-      const message: BusMessage = { from: this.link.instanceId, topic: event.type, detail: (event as CustomEvent).detail };
-      this.link.publish(this.channel, serializeEvent(message));
+      this.outgoing.push({ topic: event.type, detail: (event as CustomEvent).detail });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
     }
     return delivered;
+  }
+
+  /** Publishes the turn's cluster events: alone as one event, else as a list, in order. */
+  private flush(): void {
+    this.flushScheduled = false;
+    const events = this.outgoing;
+    this.outgoing = [];
+    const from = this.link.instanceId;
+    for (let i = 0; i < events.length; i += MAX_EVENTS_PER_MESSAGE) {
+      const part = events.slice(i, i + MAX_EVENTS_PER_MESSAGE);
+      const message: BusMessage = part.length === 1 ? { from, ...part[0] } : { from, events: part };
+      this.link.publish(this.channel, serializeEvent(message));
+    }
   }
 
   deliver(topic: string, detail: unknown): void {
@@ -114,14 +145,20 @@ class ClusterEventTarget extends EventTarget {
   }
 
   private receive(raw: Buffer): void {
+    const own = this.ownPrefix;
+    if (raw.length >= own.length && raw.compare(own, 0, own.length, 0, own.length) === 0) return;
     let message: BusMessage;
     try {
       message = deserializeEvent(raw.toString('utf8')) as BusMessage;
     } catch {
       return;
     }
-    if (message.from === this.link.instanceId || !this.clusterTopics.has(message.topic)) return;
-    this.deliver(message.topic, message.detail);
+    if (message === null || typeof message !== 'object' || message.from === this.link.instanceId) return;
+    const events = 'events' in message ? message.events : [message];
+    if (!Array.isArray(events)) return;
+    for (const event of events) {
+      if (event !== null && typeof event === 'object' && this.clusterTopics.has(event.topic)) this.deliver(event.topic, event.detail);
+    }
   }
 }
 
