@@ -140,12 +140,15 @@ interface Pacing {
   lastRefusalLogAt: number;
 }
 
+/** A connection's yes/no state, as bits of one number (a field each would cost every connection a slot each). */
+const ALIVE = 1;
+const STARTED = 2;
+const CLOSED = 4;
+const READ_ONLY = 8;
+
 export class GridConnection implements GridPeer, ConnectionOrigin, Writer {
   presenceId?: number;
-  /** Answered the last ping (the server's keep-alive sweep). */
-  alive = true;
-  private started = false;
-  private closed = false;
+  private flags = ALIVE;
   private pacing?: Pacing;
 
   constructor(
@@ -153,9 +156,32 @@ export class GridConnection implements GridPeer, ConnectionOrigin, Writer {
     /** Who is connected and their name next to their cursor: shared with their other connections (sharedViewers.ts). */
     private shared: SharedIdentity,
     readonly document: GridDocument,
-    private readOnly: boolean,
+    readOnly: boolean,
     private readonly events: ConnectionEvents,
-  ) {}
+  ) {
+    if (readOnly) this.flags |= READ_ONLY;
+  }
+
+  /** Answered the last ping (the server's keep-alive sweep). */
+  get alive(): boolean {
+    return (this.flags & ALIVE) !== 0;
+  }
+
+  set alive(alive: boolean) {
+    this.flags = alive ? this.flags | ALIVE : this.flags & ~ALIVE;
+  }
+
+  private get started(): boolean {
+    return (this.flags & STARTED) !== 0;
+  }
+
+  private get closed(): boolean {
+    return (this.flags & CLOSED) !== 0;
+  }
+
+  private get readOnly(): boolean {
+    return (this.flags & READ_ONLY) !== 0;
+  }
 
   /** Who is connected, with the rights they have now. */
   get viewer(): Viewer {
@@ -203,7 +229,7 @@ export class GridConnection implements GridPeer, ConnectionOrigin, Writer {
   /** Rights changed while connected (a submission, a role change): applies from the next message on. */
   setReadOnly(readOnly: boolean): void {
     const reopened = this.readOnly && !readOnly;
-    this.readOnly = readOnly;
+    this.flags = readOnly ? this.flags | READ_ONLY : this.flags & ~READ_ONLY;
     // What the client sent while read-only was dropped, so the server lacks those structs, and the client's
     // later changes would be incomplete. Asking for a sync (step 1) gets them back, validated like any other
     // change, and unblocks the client's later edits.
@@ -215,7 +241,7 @@ export class GridConnection implements GridPeer, ConnectionOrigin, Writer {
    * messages that arrived while the document was loading, in order.
    */
   start(buffered: Uint8Array[]): void {
-    this.started = true;
+    this.flags |= STARTED;
     this.document.addPeer(this);
     this.send(encodeSyncStep1(this.document.doc));
     const present = [...this.document.awareness.getStates().keys()];
@@ -409,7 +435,7 @@ export class GridConnection implements GridPeer, ConnectionOrigin, Writer {
   /** The socket closed (its shared 'close' listener) or we closed it: lets go of everything, once. */
   cleanup(): void {
     if (this.closed) return;
-    this.closed = true;
+    this.flags |= CLOSED;
     const pacing = this.pacing;
     if (pacing) {
       clearInterval(pacing.drainTimer);

@@ -107,7 +107,7 @@ interface Validation {
 export class GridDocument {
   /** The document itself; outside this class, through `doc`, which applies what was sent ahead first. */
   private readonly ydoc = new Y.Doc({ gc: true });
-  private readonly cells: Y.Map<unknown>;
+  private readonly cellMap: Y.Map<unknown>;
   readonly awareness: Awareness;
   readonly peers = new Set<GridPeer>();
   /** The unit's lines: only their cells may be written (addLines, removeLines follow the plan's structure). */
@@ -139,7 +139,7 @@ export class GridDocument {
     lineIds: Iterable<string>,
   ) {
     this.lines = new Set(lineIds);
-    this.cells = this.ydoc.getMap(CELLS_MAP);
+    this.cellMap = this.ydoc.getMap(CELLS_MAP);
     this.awareness = new Awareness(this.ydoc);
     // The server itself has no presence.
     this.awareness.setLocalState(null);
@@ -157,6 +157,12 @@ export class GridDocument {
   loadState(state: Uint8Array): ApplyResult {
     this.valid.clear();
     return this.transact(LOAD_ORIGIN, () => Y.applyUpdate(this.ydoc, state, LOAD_ORIGIN));
+  }
+
+  /** The cells map, every accepted change applied: for reading it. */
+  get cells(): Y.Map<unknown> {
+    this.settle();
+    return this.cellMap;
   }
 
   /** The Y.Doc, every accepted change applied (what was sent ahead included): for reading it. */
@@ -186,17 +192,17 @@ export class GridDocument {
       this.lines.delete(id);
       this.removed.add(id);
     }
-    const keys = [...this.cells.keys()].filter((key) => gone.has(key.slice(0, key.indexOf('/'))));
+    const keys = [...this.cellMap.keys()].filter((key) => gone.has(key.slice(0, key.indexOf('/'))));
     // Forgotten first: validation would otherwise put a deleted cell of a line it no longer knows back.
     for (const key of keys) this.valid.delete(key);
-    if (keys.length > 0) this.transact(STRUCTURE_ORIGIN, () => keys.forEach((key) => this.cells.delete(key)));
+    if (keys.length > 0) this.transact(STRUCTURE_ORIGIN, () => keys.forEach((key) => this.cellMap.delete(key)));
     return keys.length;
   }
 
   /** The cells as plain data (what the projection writes into rows). */
   cellValue(lineId: string, column: EditableColumn): unknown {
     this.settle();
-    return this.cells.get(cellKey(lineId, column));
+    return this.cellMap.get(cellKey(lineId, column));
   }
 
   /**
@@ -245,8 +251,8 @@ export class GridDocument {
       for (const { lineId, values } of edits) {
         for (const [column, value] of Object.entries(values) as [EditableColumn, CellValue][]) {
           const key = cellKey(lineId, column);
-          if (value === null || (column === 'comment' && value === '')) this.cells.delete(key);
-          else this.cells.set(key, value);
+          if (value === null || (column === 'comment' && value === '')) this.cellMap.delete(key);
+          else this.cellMap.set(key, value);
         }
       }
     });
@@ -365,7 +371,7 @@ export class GridDocument {
         for (let i = Y.findIndexSS(structsOfClient, clock); i < structsOfClient.length && structsOfClient[i].id.clock < clock + len; i++) {
           const deleted = structsOfClient[i];
           if (deleted instanceof Y.GC) continue; // gone already: deleting it again does nothing
-          if (!(deleted instanceof Y.Item) || deleted.parent !== this.cells || deleted.parentSub !== key) return null;
+          if (!(deleted instanceof Y.Item) || deleted.parent !== this.cellMap || deleted.parentSub !== key) return null;
         }
       }
     }
@@ -376,7 +382,7 @@ export class GridDocument {
   private cellItem(id: Y.ID): Y.Item | null {
     if (id.clock >= Y.getState(this.ydoc.store, id.client)) return null;
     const found = Y.getItem(this.ydoc.store, id);
-    return found instanceof Y.Item && found.parent === this.cells && typeof found.parentSub === 'string' ? found : null;
+    return found instanceof Y.Item && found.parent === this.cellMap && typeof found.parentSub === 'string' ? found : null;
   }
 
   /**
@@ -439,7 +445,7 @@ export class GridDocument {
     const rejected: string[] = [];
     const changed = [...tr.changed].map(([type, keys]) => [type, [...keys]] as const);
     for (const [type, keys] of changed) {
-      if (type !== (this.cells as unknown as Y.AbstractType<Y.YEvent<any>>)) {
+      if (type !== (this.cellMap as unknown as Y.AbstractType<Y.YEvent<any>>)) {
         rejected.push(this.describeType(type));
         // A root type nobody may write, or a nested type: all its content goes.
         deleteMapContent(type, tr);
@@ -453,8 +459,8 @@ export class GridDocument {
           deleteSequenceContent(type, tr);
           continue;
         }
-        const deleted = !this.cells.has(key);
-        const value = this.cells.get(key);
+        const deleted = !this.cellMap.has(key);
+        const value = this.cellMap.get(key);
         const problem = cellChangeProblem(key, value, deleted, this.lineIds);
         if (!problem) {
           if (deleted) this.valid.delete(key);
@@ -463,10 +469,10 @@ export class GridDocument {
           cells.push({ key, lineId: key.slice(0, slash), column: key.slice(slash + 1) as EditableColumn, value: deleted ? undefined : value });
         } else if (this.valid.has(key)) {
           rejected.push(key);
-          this.cells.set(key, this.valid.get(key));
+          this.cellMap.set(key, this.valid.get(key));
         } else if (!deleted) {
           rejected.push(key);
-          this.cells.delete(key);
+          this.cellMap.delete(key);
         }
       }
     }
