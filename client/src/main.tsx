@@ -16,6 +16,7 @@ import { SignInPage } from './auth/SignInPage';
 import { useSessionRenewal } from './auth/useSessionRenewal';
 import { SetPasswordPage } from './auth/SetPasswordPage';
 import { MeDocument } from './graphql/generated';
+import { prefetchGrid } from './grid/prefetch';
 import { Shell } from './layout/Shell';
 import { ErrorBoundary } from './common/ErrorBoundary';
 import { ErrorMessage, Loading } from './common/Status';
@@ -50,6 +51,9 @@ function SignedIn({ session, signOut }: { session: Session; signOut: (reason: Si
   const firstToken = useRef(session.token);
   const apollo = useMemo(() => createApollo(firstToken.current, onRejected), [onRejected]);
   useEffect(() => apollo.dispose, [apollo]);
+  // A grid page opened by its address asks for its plans, units, lines and document now, beside the profile
+  // (grid/prefetch.ts), rather than one after another.
+  useEffect(() => prefetchGrid(apollo.client, firstToken.current), [apollo]);
   useEffect(() => apollo.setToken(session.token), [apollo, session.token]);
   return (
     <ApolloProvider client={apollo.client}>

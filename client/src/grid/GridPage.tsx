@@ -28,6 +28,7 @@ import { SpreadsheetExport } from './SpreadsheetExport';
 import { SpreadsheetImport } from './SpreadsheetImport';
 import { localCopyName, useLocalCopy } from './useLocalCopy';
 import { usePersonalSetting } from '../common/personalSettings';
+import { rememberGridPlan } from './prefetch';
 
 const NO_FILTERS: Filters = { region: '', category: '', quarter: '' };
 const isFilters = (value: unknown): value is Filters =>
@@ -153,6 +154,7 @@ function UnitBudget({ planId, planName, unitCode, unitName, units, planPicker, p
   // column through the cache, which this subscription's lines update by id.
   useSubscription(GridLineReferenceDocument, { variables: { planId, unit: unitCode } });
   const [submit] = useMutation(SubmitBudgetDocument);
+  useEffect(() => rememberGridPlan(planId), [planId]);
   const grid = useGridDocument(`budget:${planId}:${unitCode}`, token, me);
   const gridRef = useRef<BudgetGridHandle>(null);
   // The person's last filters, kept in this browser (common/personalSettings.ts); one the unit lacks is dropped below.

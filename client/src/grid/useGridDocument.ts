@@ -64,6 +64,54 @@ export function reconnectsAfter(event: CloseEvent, provider: Pick<WebsocketProvi
   return !(event.code >= CloseCode.BadRequest && event.code < CloseCode.InternalServerError);
 }
 
+/** The grid's provider, made the same way whether the page opens it or grid/prefetch.ts did (`openEarly`). */
+function openProvider(docName: string, doc: Y.Doc, token: string): WebsocketProvider {
+  const wsUrl = `${window.location.protocol === 'https:' ? 'wss' : 'ws'}://${window.location.host}/yjs`;
+  return new WebsocketProvider(wsUrl, docName, doc, { params: { token }, disableBc: true, shouldReconnect: reconnectsAfter });
+}
+
+/** Unclaimed this long (the person went elsewhere, or the page chose another plan), an early document is closed. */
+const EARLY_UNCLAIMED_MS = 30_000;
+/** A document opened before its page asked for it, waiting for `useGridDocument` to take it. */
+let early: { docName: string; doc: Y.Doc; provider: WebsocketProvider; timer: ReturnType<typeof setTimeout> } | null = null;
+
+function dropEarly(): void {
+  if (!early) return;
+  clearTimeout(early.timer);
+  early.provider.destroy();
+  early.doc.destroy();
+  early = null;
+}
+
+/**
+ * Opens a unit's document now, for the grid page about to show it (grid/prefetch.ts, on a cold open): its socket
+ * connects and syncs while the page's code and queries load, and the page takes it over (same document, same
+ * socket). It shares no presence until then. Refused (a unit the person may not open: a 44xx close), it is
+ * dropped, and the page's own connection meets the refusal.
+ */
+export function openEarly(docName: string, token: string): void {
+  if (early) return;
+  const doc = new Y.Doc();
+  const provider = openProvider(docName, doc, token);
+  provider.awareness.setLocalState(null);
+  provider.on('closed', dropEarly);
+  early = { docName, doc, provider, timer: setTimeout(dropEarly, EARLY_UNCLAIMED_MS) };
+}
+
+/** The early document of `docName`, taken (nobody else gets it), or null; one of another document is closed. */
+function takeEarly(docName: string): { doc: Y.Doc; provider: WebsocketProvider } | null {
+  if (!early) return null;
+  if (early.docName !== docName) {
+    dropEarly();
+    return null;
+  }
+  const taken = early;
+  clearTimeout(taken.timer);
+  taken.provider.off('closed', dropEarly);
+  early = null;
+  return taken;
+}
+
 interface Parts {
   doc: Y.Doc;
   cells: Y.Map<unknown>;
@@ -83,13 +131,11 @@ export function useGridDocument(docName: string, token: string, me: { displayNam
   tokenRef.current = token;
 
   useEffect(() => {
-    const doc = new Y.Doc();
-    const wsUrl = `${window.location.protocol === 'https:' ? 'wss' : 'ws'}://${window.location.host}/yjs`;
-    const provider = new WebsocketProvider(wsUrl, docName, doc, {
-      params: { token: tokenRef.current },
-      disableBc: true,
-      shouldReconnect: reconnectsAfter,
-    });
+    // Opened early (a cold open of this page: grid/prefetch.ts) and maybe synced already, else opened now.
+    const taken = takeEarly(docName);
+    const doc = taken?.doc ?? new Y.Doc();
+    const provider = taken?.provider ?? openProvider(docName, doc, tokenRef.current);
+    if (provider.params.token !== tokenRef.current) provider.params = { ...provider.params, token: tokenRef.current };
     const cells = doc.getMap<unknown>('cells');
     const undo = new Y.UndoManager(cells, { trackedOrigins: new Set([LOCAL_EDIT]), captureTimeout: 300 });
     const presence: PresenceState = { user: { name: me.displayName, email: me.email, color: colorFor(me.email) }, cell: null };
@@ -99,7 +145,7 @@ export function useGridDocument(docName: string, token: string, me: { displayNam
     setLoaded(false);
     setClosedCode(null);
 
-    let everConnected = false;
+    let everConnected = provider.wsconnected;
     const showStatus = () => {
       if (!navigator.onLine) setStatus('offline');
       else if (provider.wsconnected) setStatus(provider.synced ? 'live' : 'syncing');
@@ -125,6 +171,8 @@ export function useGridDocument(docName: string, token: string, me: { displayNam
     provider.on('closed', onClosed);
     window.addEventListener('offline', onOffline);
     window.addEventListener('online', onOnline);
+    // An early document's socket may be open, and its content in, already.
+    if (taken) onSync(provider.synced);
     setParts({ doc, cells, provider, undo });
     return () => {
       window.removeEventListener('offline', onOffline);
