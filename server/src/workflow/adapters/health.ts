@@ -43,6 +43,21 @@ export interface ApiCallRecorder {
 }
 
 /** Long enough for "Power BI POST <path> answered 429 TooManyRequests: <the service's sentence>". */
+/**
+ * Runs one call to a service and tells `health` how it went: an answer (an accepted refusal included) is a
+ * success; a throw (the service down, a refusal nobody handles, a failed token request) a failure, with its message.
+ */
+export async function recordedCall<T>(health: ApiCallRecorder | undefined, service: IntegrationService, call: () => Promise<T>): Promise<T> {
+  try {
+    const result = await call();
+    health?.record(service, true);
+    return result;
+  } catch (err) {
+    health?.record(service, false, err instanceof Error ? err.message : String(err));
+    throw err;
+  }
+}
+
 export const MAX_ERROR_LENGTH = 300;
 
 /**

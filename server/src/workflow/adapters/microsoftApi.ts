@@ -9,7 +9,7 @@
  *
  * Callers that treat some refusals as success (409 "already exists") pass them in `accept`.
  */
-import type { ApiCallRecorder, MicrosoftService } from './health.js';
+import { recordedCall, type ApiCallRecorder, type MicrosoftService } from './health.js';
 import type { AccessTokenSource } from './microsoftToken.js';
 import { IntegrationError, TransientIntegrationError } from './types.js';
 
@@ -39,15 +39,7 @@ export interface ApiRequest {
 export type ApiResult<T> = { ok: T; refused?: undefined } | { ok?: undefined; refused: MicrosoftApiError };
 
 export async function callMicrosoftApi<T = any>(request: ApiRequest): Promise<ApiResult<T>> {
-  try {
-    const result = await callOnce<T>(request);
-    request.health?.record(request.service, true);
-    return result;
-  } catch (err) {
-    // A failed token request (the authority down, a revoked secret) is a failing service too.
-    request.health?.record(request.service, false, err instanceof Error ? err.message : String(err));
-    throw err;
-  }
+  return recordedCall(request.health, request.service, () => callOnce<T>(request));
 }
 
 async function callOnce<T>(request: ApiRequest): Promise<ApiResult<T>> {

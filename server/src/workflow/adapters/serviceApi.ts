@@ -10,7 +10,7 @@
  * the call then resolves with `{ refused }`. Every finished call is reported to `health` (an accepted refusal
  * counts as a success).
  */
-import type { ApiCallRecorder, ProvisioningService } from './health.js';
+import { recordedCall, type ApiCallRecorder, type ProvisioningService } from './health.js';
 import { IntegrationError, TransientIntegrationError } from './types.js';
 
 export interface ServiceApiError {
@@ -35,14 +35,7 @@ export interface ServiceRequest {
 export type ServiceResult<T> = { ok: T; refused?: undefined } | { ok?: undefined; refused: ServiceApiError };
 
 export async function callServiceApi<T = any>(request: ServiceRequest): Promise<ServiceResult<T>> {
-  try {
-    const result = await callOnce<T>(request);
-    request.health?.record(request.service, true);
-    return result;
-  } catch (err) {
-    request.health?.record(request.service, false, err instanceof Error ? err.message : String(err));
-    throw err;
-  }
+  return recordedCall(request.health, request.service, () => callOnce<T>(request));
 }
 
 async function callOnce<T>(request: ServiceRequest): Promise<ServiceResult<T>> {
