@@ -6,27 +6,10 @@
 import { useQuery } from '@apollo/client/react';
 import { PickableOrganizationsDocument } from '../graphql/generated';
 import type { WidgetProps } from '../common/schemaForm/SchemaForm';
+import { PickerSelect } from './PickerSelect';
 
-export function OrganizationPicker({ id, value, onChange, invalid, describedBy, required }: WidgetProps) {
+export function OrganizationPicker(props: WidgetProps) {
   const { data, loading, error } = useQuery(PickableOrganizationsDocument, { fetchPolicy: 'cache-and-network' });
-  const organizations = (data?.organizations ?? []).filter((o) => !o.offboardedAt);
-  return (
-    <>
-      <select
-        id={id}
-        value={value}
-        onChange={(e) => onChange(e.target.value)}
-        aria-invalid={invalid || undefined}
-        aria-describedby={describedBy}
-        aria-required={required || undefined}
-        disabled={loading && organizations.length === 0}
-      >
-        <option value="">{loading && organizations.length === 0 ? 'Loading organisations…' : 'Choose an organisation…'}</option>
-        {organizations.map((o) => (
-          <option key={o.id} value={o.id}>{o.name}</option>
-        ))}
-      </select>
-      {error && <p className="field-error">Could not load the organisations: {error.message}</p>}
-    </>
-  );
+  const options = (data?.organizations ?? []).filter((o) => !o.offboardedAt).map((o) => ({ value: o.id, label: o.name }));
+  return <PickerSelect {...props} options={options} loading={loading} error={error} things="organisations" placeholder="Choose an organisation…" />;
 }

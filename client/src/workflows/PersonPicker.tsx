@@ -7,28 +7,12 @@ import { useQuery } from '@apollo/client/react';
 import { PickablePeopleDocument } from '../graphql/generated';
 import type { WidgetProps } from '../common/schemaForm/SchemaForm';
 import { useSession } from '../auth/MeContext';
+import { PickerSelect } from './PickerSelect';
 
-export function PersonPicker({ id, value, onChange, invalid, describedBy, required }: WidgetProps) {
+export function PersonPicker(props: WidgetProps) {
   const { me } = useSession();
   const { data, loading, error } = useQuery(PickablePeopleDocument, { fetchPolicy: 'cache-and-network' });
   const people = (data?.users ?? []).filter((u) => u.active && u.organization && u.id !== me.id);
-  return (
-    <>
-      <select
-        id={id}
-        value={value}
-        onChange={(e) => onChange(e.target.value)}
-        aria-invalid={invalid || undefined}
-        aria-describedby={describedBy}
-        aria-required={required || undefined}
-        disabled={loading && people.length === 0}
-      >
-        <option value="">{loading && people.length === 0 ? 'Loading people…' : 'Choose a person…'}</option>
-        {people.map((p) => (
-          <option key={p.id} value={p.id}>{`${p.displayName} <${p.email}> · ${p.organization!.name}`}</option>
-        ))}
-      </select>
-      {error && <p className="field-error">Could not load the people: {error.message}</p>}
-    </>
-  );
+  const options = people.map((p) => ({ value: p.id, label: `${p.displayName} <${p.email}> · ${p.organization!.name}` }));
+  return <PickerSelect {...props} options={options} loading={loading} error={error} things="people" placeholder="Choose a person…" />;
 }
