@@ -241,6 +241,7 @@ function gridSection(out, s, options, result) {
         out.push(`| ${g.writers} | ${name} | ${runs.map((r) => `${fmt(r.p50)} / ${fmt(r.p99)} / ${fmt(r.max, 1)}, ${fmt(r.serverCpuSeconds)} s, load ${fmt(r.loadAverage1m?.[0])}`).join(' | ')} | ${fmt(Math.min(...p99s))}-${fmt(Math.max(...p99s))} |`);
       }
   }
+  for (const g of s.grid.scenarios.filter((x) => x.floor)) out.push('', gridFloorNote(g));
   const w = result.warmup;
   if (w)
     out.push(
@@ -266,6 +267,15 @@ function fanoutSection(out, s, options, result) {
     if (!r) continue;
     out.push(`| ${name} | ${r.observers} | ${r.sent} | ${fmt(r.latencyMs.p50)} | ${fmt(r.latencyMs.p90)} | ${fmt(r.latencyMs.p99)} | ${fmt(r.latencyMs.max, 1)} | ${r.delivered}/${r.expected} | ${fmt(r.serverCpuSeconds)} | ${fmt(r.cpuMicrosPerUpdatePerObserver)} | ${r.cpuMicrosPerUpdatePerObserverWithDatabase != null ? fmt(r.cpuMicrosPerUpdatePerObserverWithDatabase) : '-'} | ${fmt(r.clientCpuSeconds)} | ${Math.round(100 * r.machineBusy)}% |`);
   }
+}
+
+/** What the floor at W writers says of the propagation target there (issue 16: p99 <= 0.9x the reference). */
+function gridFloorNote(g) {
+  const spread = (name) => {
+    const p99s = (g.runs?.[name] ?? [{ p99: g[name].latencyMs.p99 }]).map((r) => r.p99);
+    return `${fmt(Math.min(...p99s))}-${fmt(Math.max(...p99s))} ms`;
+  };
+  return `The floor at ${g.writers} writers (bench/send-floor-server.mjs: the same clients and load on a server that only relays bytes: no Y.Doc, no validation, storage or authentication, each update framed once and written to each socket): p99 ${fmt(g.floor.latencyMs.p99)} ms, ${fmtRatio(g.ratio.floorP99)} the reference's, with ${fmt(g.floor.serverCpuSeconds)} CPU s in the window against Plansync's ${fmt(g.plansync.serverCpuSeconds)} and the reference's ${fmt(g.reference.serverCpuSeconds)}. At ${g.writers} writers (about ${g.writers} updates a second) every server is idle most of the time and an update rarely waits for another: the p99 is what one update costs on its way (the server's work before its sends, the sends, and the load processes' turn on the two CPUs they share with the server and PostgreSQL), not queueing. The runs of the same code spread widely (p99 Plansync ${spread('plansync')}, reference ${spread('reference')}, floor ${spread('floor')}). Plansync sends a plain cell edit ahead of its apply (checked by decoding it; GridDocument.acceptableAsSent), so what waits before its sends is about the decoding; what it does after them (the Yjs apply, validation, storage, projection, audit) still takes CPU the reference does not spend, and on this machine that CPU is the load processes' too.`;
 }
 
 /** What the fan-out floor says of issue 16's target (0.8x the reference's CPU per update per observer). */
@@ -294,7 +304,7 @@ function costSection(out, s, options, result) {
   }
   out.push(
     '',
-    "What a Plansync connection and document hold beyond the reference's (issue 16; heap snapshots of 500 idle connections, diffed object by object, `node --heapsnapshot-signal`): both servers pay the same socket, ws WebSocket, receiver, sender and stream states, about 3 KB. A Plansync connection adds who it is and what it may do, which row-level security and server-vouched presence need and the reference does without: the viewer (id, email, role, units, token id), the name shown by its cursor and the connection itself, about 0.4 KB; Apollo's HTTP drain keeps a listener and a map entry for every TCP socket, upgraded ones included, about 0.25 KB; and the AsyncLocalStorage stores in use (MikroORM's two, the policy guard's) give every async resource a few fields, about 0.1 KB. It has no closure, timer or object of its own otherwise (one keep-alive sweep and one expiry timer serve all), where the reference holds a ping timer and four closures per connection. An open document adds to its Y.Doc the last valid value of every cell (what a refused change is reverted to) and its unit's line ids (which cells it may hold): for 10,000 lines a Map of 20,000 values and a Set of 10,000 ids.",
+    "What a Plansync connection and document hold beside the reference's (issue 16; heap snapshots of 300 idle connections, diffed object by object, `node --heapsnapshot-signal`): both servers pay the same socket, ws WebSocket, receiver, sender and stream states, about 3 KB. A Plansync connection adds who it is and what it may do, which row-level security and server-vouched presence need and the reference does without; since issue 16 the viewer (id, email, role, units, token id) and the name shown by its cursor are one object for all of a person's connections on one token (collab/sharedViewers.ts), so an idle connection adds little more than itself (about 0.1 KB: its flags in one number, its socket, document and shared identity). What went with it: a copy of the viewer per connection (about 0.4 KB), Apollo's HTTP drain (a listener and a map entry for every TCP socket, upgraded ones included, about 0.25 KB: http/drain.ts counts requests in flight instead), and listeners removed and added again at connect (which turned each socket's listener table into a dictionary). Left: the AsyncLocalStorage stores in use (MikroORM's, the policy guard's) give every async resource a field. It has no closure, timer or object of its own otherwise (one keep-alive sweep and one expiry timer serve all), where the reference holds a ping timer and four closures per connection. An open document adds to its Y.Doc the last valid value of every cell (what a refused change is reverted to) and its unit's line ids (which cells it may hold): for 10,000 lines a Map of 20,000 values and a Set of 10,000 ids.",
   );
 }
 
