@@ -11,7 +11,7 @@
  */
 import { recordedCall, type ApiCallRecorder, type MicrosoftService } from './health.js';
 import type { AccessTokenSource } from './microsoftToken.js';
-import { IntegrationError, TransientIntegrationError } from './types.js';
+import { refusalError, TransientIntegrationError } from './types.js';
 
 /** Long enough for a slow Graph write, short enough that a hung connection does not hold a worker. */
 export const REQUEST_TIMEOUT_MS = 15_000;
@@ -69,13 +69,7 @@ async function callOnce<T>(request: ApiRequest): Promise<ApiResult<T>> {
   const error = { status: res.status, ...errorOf(text, res.statusText) };
   if (request.accept?.(error)) return { refused: error };
   const detail = `${res.status} ${error.code}${error.message ? `: ${error.message}` : ''}`;
-  if (res.status === 429 || res.status >= 500) {
-    const retryAfter = res.headers.get('retry-after');
-    throw new TransientIntegrationError(
-      `${request.service} ${where} answered ${detail}${retryAfter ? ` (Retry-After: ${retryAfter}${/^\d+$/.test(retryAfter) ? ' s' : ''})` : ''}`,
-    );
-  }
-  throw new IntegrationError(`${request.service} refused ${where}: ${detail}`);
+  throw refusalError(request.service, where, res.status, detail, res.headers.get('retry-after'));
 }
 
 function safeJson(text: string): unknown {

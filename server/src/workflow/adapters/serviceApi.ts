@@ -11,7 +11,7 @@
  * counts as a success).
  */
 import { recordedCall, type ApiCallRecorder, type ProvisioningService } from './health.js';
-import { IntegrationError, TransientIntegrationError } from './types.js';
+import { refusalError, TransientIntegrationError } from './types.js';
 
 export interface ServiceApiError {
   status: number;
@@ -68,13 +68,7 @@ async function callOnce<T>(request: ServiceRequest): Promise<ServiceResult<T>> {
   const error: ServiceApiError = { status: res.status, message: messageOf(body, text, res.statusText), body };
   if (request.accept?.(error)) return { refused: error };
   const detail = `${res.status}${error.message ? ` ${error.message}` : ''}`;
-  if (res.status === 429 || res.status >= 500) {
-    const retryAfter = res.headers.get('retry-after');
-    throw new TransientIntegrationError(
-      `${request.service} ${where} answered ${detail}${retryAfter ? ` (Retry-After: ${retryAfter}${/^\d+$/.test(retryAfter) ? ' s' : ''})` : ''}`,
-    );
-  }
-  throw new IntegrationError(`${request.service} refused ${where}: ${detail}`);
+  throw refusalError(request.service, where, res.status, detail, res.headers.get('retry-after'));
 }
 
 function safeJson(text: string): unknown {

@@ -12,6 +12,18 @@ export class TransientIntegrationError extends Error {
 
 export class IntegrationError extends Error {}
 
+/**
+ * The error for an HTTP refusal its caller does not handle: transient for 429 and 5xx (the engine tries again;
+ * the service's Retry-After said in the message), an IntegrationError for anything else.
+ */
+export function refusalError(service: string, where: string, status: number, detail: string, retryAfter: string | null): Error {
+  if (status === 429 || status >= 500) {
+    const after = retryAfter ? ` (Retry-After: ${retryAfter}${/^\d+$/.test(retryAfter) ? ' s' : ''})` : '';
+    return new TransientIntegrationError(`${service} ${where} answered ${detail}${after}`);
+  }
+  return new IntegrationError(`${service} refused ${where}: ${detail}`);
+}
+
 export function isTransient(err: unknown): boolean {
   return (err as { transient?: boolean })?.transient === true;
 }
