@@ -20,7 +20,10 @@ export function SpreadsheetExport({ token, planId, unitCode, onNotice, onUnauthe
   const menu = useRef<HTMLDetailsElement>(null);
   const [busy, setBusy] = useState<SheetFormat | null>(null);
   const [open, setOpen] = useState(false);
-  // A click elsewhere or Escape closes the menu, as a menu does (a <details> alone stays open).
+  // A click elsewhere or Escape closes the menu, as a menu does (a <details> alone stays open). Escape pressed
+  // within the menu (the focus is on its summary once clicked) is handled on the element itself, at once: the
+  // document listener below only exists once the toggle event has come and React has re-rendered, and an Escape
+  // pressed right after opening would otherwise find nobody listening.
   useEffect(() => {
     if (!open) return;
     const close = () => {
@@ -55,7 +58,14 @@ export function SpreadsheetExport({ token, planId, unitCode, onNotice, onUnauthe
   }
 
   return (
-    <details className="menu" ref={menu} onToggle={(e) => setOpen(e.currentTarget.open)}>
+    <details
+      className="menu"
+      ref={menu}
+      onToggle={(e) => setOpen(e.currentTarget.open)}
+      onKeyDown={(e) => {
+        if (e.key === 'Escape' && e.currentTarget.open) e.currentTarget.open = false;
+      }}
+    >
       <summary className="button secondary" aria-busy={busy !== null}>{busy ? 'Exporting…' : 'Export'}</summary>
       <div className="menu-items" role="group" aria-label="Export as">
         {CHOICES.map(({ format, label }) => (
