@@ -157,16 +157,12 @@ function PresenceCell(
   const column = params.colDef?.field ?? '';
   const people = params.data && isEditable(column) ? params.presenceOf(cellKey(params.data.id, column)) : [];
   const mark = params.data ? params.markOf(params.data.id, column) : undefined;
-  const cellElement = params.eGridCell;
-  useLayoutEffect(() => {
-    if (!cellElement) return;
-    if (mark) cellElement.title = mark;
-    else cellElement.removeAttribute('title');
-  }, [cellElement, mark]);
   // A few names and a count: however many people share a cell, the tag stays a tag.
   const names = people.slice(0, 3).map((p) => p.name).join(', ') + (people.length > 3 ? ` +${people.length - 3}` : '');
   return (
-    <span className="presence-cell">
+    // The mark's text is this element's own attribute, rendered with the value it belongs to. It used to be set
+    // by hand on AG Grid's cell element, which CI once saw left empty while the cell's mark class showed.
+    <span className="presence-cell" title={mark}>
       {params.valueFormatted ?? params.value}
       {people.length > 0 && (
         <span className={`presence-tag ${column === 'comment' ? 'right' : 'left'}`} style={{ background: people[0].color }} title={names}>
