@@ -54,9 +54,9 @@ export function freePort() {
 }
 
 /** Fields of /proc/<pid>/stat after the command name: [0] = state, [1] = ppid, [11..14] = utime stime cutime cstime. */
-export function procStat(pid) {
+export function procStat(pid, thread) {
   try {
-    const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const text = fs.readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8');
     return text.slice(text.lastIndexOf(')') + 2).split(' ');
   } catch {
     return null;
@@ -101,7 +101,19 @@ export function cpuSample(pid) {
     rssMb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]) / 1024;
     hwmMb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1]) / 1024;
   } catch {}
-  return { ownSeconds, ownSystemSeconds, childSeconds, rssMb, hwmMb };
+  // The main thread apart (its task id is the pid): the rest is V8's GC and compiler threads and libuv's pool.
+  const main = procStat(pid, pid);
+  const mainSeconds = main ? (Number(main[11]) + Number(main[12])) / CLK_TCK : NaN;
+  const mainSystemSeconds = main ? Number(main[12]) / CLK_TCK : NaN;
+  // System calls that read and write (sockets included): what the kernel time above is made of, mostly.
+  let readCalls = NaN;
+  let writeCalls = NaN;
+  try {
+    const io = fs.readFileSync(`/proc/${pid}/io`, 'utf8');
+    readCalls = Number(/syscr:\s+(\d+)/.exec(io)?.[1]);
+    writeCalls = Number(/syscw:\s+(\d+)/.exec(io)?.[1]);
+  } catch {}
+  return { ownSeconds, ownSystemSeconds, mainSeconds, mainSystemSeconds, readCalls, writeCalls, childSeconds, rssMb, hwmMb };
 }
 
 /** Machine-wide CPU jiffies (all processes, ours and anyone else's): busy and total. */

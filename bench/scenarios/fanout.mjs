@@ -63,6 +63,13 @@ export async function measure({ servers, options, pause, markWindow }) {
         delivered: latencies.length,
         latencyMs: distribution(latencies),
         serverCpuSeconds: serverCpu,
+        // Where the server's CPU went: its main thread (user and kernel: the sends are kernel time), and the
+        // other threads (V8's garbage collector and compiler, libuv's pool).
+        serverMainThreadSeconds: cpu1.mainSeconds - cpu0.mainSeconds,
+        serverMainThreadSystemSeconds: cpu1.mainSystemSeconds - cpu0.mainSystemSeconds,
+        serverOtherThreadsSeconds: serverCpu - (cpu1.mainSeconds - cpu0.mainSeconds),
+        serverReadCalls: cpu1.readCalls - cpu0.readCalls,
+        serverWriteCalls: cpu1.writeCalls - cpu0.writeCalls,
         databaseCpuSeconds: dbCpu,
         cpuMicrosPerUpdatePerObserver: sent > 0 ? (1e6 * serverCpu) / (sent * obs.connected) : null,
         cpuMicrosPerUpdatePerObserverWithDatabase: sent > 0 && dbCpu != null ? (1e6 * (serverCpu + dbCpu)) / (sent * obs.connected) : null,
@@ -73,7 +80,7 @@ export async function measure({ servers, options, pause, markWindow }) {
         loadAverage1m: load,
       };
       log(
-        `  p50 ${fmt(runs[name].latencyMs.p50)} ms, p99 ${fmt(runs[name].latencyMs.p99)} ms; ${runs[name].delivered}/${runs[name].expected} delivered; ${fmt(runs[name].cpuMicrosPerUpdatePerObserver)} us CPU per update per observer`,
+        `  p50 ${fmt(runs[name].latencyMs.p50)} ms, p99 ${fmt(runs[name].latencyMs.p99)} ms; ${runs[name].delivered}/${runs[name].expected} delivered; ${fmt(runs[name].cpuMicrosPerUpdatePerObserver)} us CPU per update per observer (main thread ${fmt(runs[name].serverMainThreadSeconds)} s, of which kernel ${fmt(runs[name].serverMainThreadSystemSeconds)} s; other threads ${fmt(runs[name].serverOtherThreadsSeconds)} s; ${runs[name].serverWriteCalls} write and ${runs[name].serverReadCalls} read calls)`,
       );
     } finally {
       await stopWorkers(all);
