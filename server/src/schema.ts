@@ -111,7 +111,9 @@ export const OPEN_ROOT_FIELDS: Readonly<Record<string, string>> = {
 
 /**
  * The event a subscription root shapes. A subscription sent over HTTP is executed like a query, with no event:
- * the client's mistake (BAD_USER_INPUT), not a TypeError masked as an internal error.
+ * the client's mistake (BAD_USER_INPUT), not a TypeError masked as an internal error. HTTP refuses such an
+ * operation before it runs, for every subscription field (http/subscriptionsOverWebsocket.ts); this is the
+ * second line, for any other way a document is executed.
  */
 function eventOf<T>(event: T | undefined): T {
   if (event === undefined || event === null) throw badUserInput('Subscriptions run over the websocket (graphql-transport-ws on /graphql), not over HTTP');

@@ -30,6 +30,7 @@ import { nestsDeeperThan, textNestsDeeperThan } from '../graphql/nesting.js';
 import { unevaluableSubscriptionDirective } from '../graphql/safeValidation.js';
 import { createGraphQLWebSocketServer } from '../realtime/graphqlWs.js';
 import { drainHttpServer } from './drain.js';
+import { subscriptionsOverWebsocketPlugin } from './subscriptionsOverWebsocket.js';
 import { legacyJsonStatusPlugin } from './legacyJsonStatus.js';
 import { RequestLimits, type Identify } from './rateLimits.js';
 import { odataRouter } from '../odata/router.js';
@@ -139,6 +140,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     plugins: [
       drainHttpServer(server),
       metrics.apolloPlugin,
+      // Before anything that would run it: subscriptions are the websocket's.
+      subscriptionsOverWebsocketPlugin,
       // The cost limit needs the variables (`first: $n`): checked once the operation is known, before it runs.
       costLimitPlugin,
       // 200 for invalid documents when the client accepts only application/json (GraphQL over HTTP).

@@ -27,12 +27,13 @@ export async function listNotifications(
   viewer: Viewer,
   options: { first: number | null; unreadOnly: boolean },
 ): Promise<NotificationRecord[]> {
+  // The policy first, before any early answer: a root field that answers without asking it is refused (graphql/policyGuard.ts).
+  const units = unitCondition(viewer);
   const first = options.first ?? DEFAULT_NOTIFICATIONS;
   if (!Number.isInteger(first) || first < 0 || first > MAX_NOTIFICATIONS) {
     throw badUserInput(`first must be between 0 and ${MAX_NOTIFICATIONS}`, 'first');
   }
   if (first === 0) return [];
-  const units = unitCondition(viewer);
   const rows = await em.getConnection().execute<StoredNotificationRow[]>(
     `SELECT ${NOTIFICATION_COLUMNS} FROM notification n LEFT JOIN budget_line l ON l.id = n.line_id
       WHERE n.recipient_id = ? ${options.unreadOnly ? 'AND n.read_at IS NULL' : ''} AND ${units.sql}
@@ -44,13 +45,15 @@ export async function listNotifications(
 
 /** Marks the caller's own unread notifications read (those of `ids`, or all); others' ids are ignored. How many. */
 export async function markNotificationsRead(em: EntityManager, viewer: Viewer, ids: string[] | null): Promise<number> {
+  // Only the caller's own rows are touched (recipient_id below); the policy is asked before any early answer
+  // (an empty list), as the root-field guard requires (graphql/policyGuard.ts).
+  notificationUnits(viewer);
   if (ids !== null) {
     if (ids.length > MAX_IDS) throw badUserInput(`At most ${MAX_IDS} ids at once`, 'ids');
     const bad = ids.find((id) => !/^[0-9]{1,18}$/.test(id));
     if (bad !== undefined) throw badUserInput('Not a notification id', 'ids');
     if (ids.length === 0) return 0;
   }
-  notificationUnits(viewer);
   const rows = await em.getConnection().execute<{ id: string }[]>(
     `UPDATE notification SET read_at = now() WHERE recipient_id = ? AND read_at IS NULL
      ${ids !== null ? `AND id IN (${ids.map(() => '?').join(', ')})` : ''} RETURNING id`,
