@@ -276,6 +276,8 @@ export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGri
    * focus moves, arrows or Tab, collapse it to the focused cell, as in Excel). Cleared by the next key.
    */
   const keepRangeOn = useRef<string | null>(null);
+  /** The cell of AG Grid's last focus event ("row/colId"): a focus event for it again is no move. */
+  const lastFocused = useRef<string | null>(null);
   /** A mouse drag in progress: selecting cells, whole rows, or dragging the fill handle. */
   const dragging = useRef<'cells' | 'rows' | 'fill' | null>(null);
   /** Tab-separated text waiting for the copy event that Ctrl+C is about to fire. */
@@ -671,7 +673,14 @@ export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGri
       const row = event.rowIndex !== null && event.rowIndex !== undefined ? api.current?.getDisplayedRowAtIndex(event.rowIndex) : undefined;
       provider.awareness.setLocalStateField('cell', row?.data && column && isEditable(column) ? cellKey(row.data.id, column) : null);
       if (row?.data && column && context.marks.has(markKey(row.data.id, column))) cellSeen.current?.(row.data.id, column);
-      if (keepRangeOn.current !== null && keepRangeOn.current === `${event.rowIndex}/${column}`) return;
+      const focused = `${event.rowIndex}/${column}`;
+      const again = lastFocused.current === focused;
+      lastFocused.current = focused;
+      if (keepRangeOn.current !== null && keepRangeOn.current === focused) return;
+      // AG Grid focuses the focused cell again on its own (after a scroll redraws it, say): that is no move, and
+      // must not collapse a range that Shift extended from it meanwhile. CI saw Shift+End's 1 × 9 range fall
+      // back to one cell. Moves the grid makes itself set the range first (focusCell with keep).
+      if (again) return;
       const col = column ? context.colIndex.get(column) : undefined;
       if (event.rowIndex !== null && event.rowIndex !== undefined && col !== undefined) setRange(single({ row: event.rowIndex, col }));
     },
@@ -776,7 +785,10 @@ export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGri
         to = clampCell(to);
         reveal(to);
         if (event.shiftKey) setRange({ anchor: r.anchor, focus: to });
-        else focusCell(to, false);
+        else {
+          setRange(single(to));
+          focusCell(to, true);
+        }
       }
     },
     [undo, copyText, onNotice, fillDown, setRange, context, clearRange, history, clampCell, reveal, focusCell],
