@@ -73,6 +73,8 @@ export function summaryRows(s, options) {
       const is5k = p.subscribers >= 5000;
       add('5 subscriptions', `${p.subscribers.toLocaleString('en')} subscribers: p50`, p.latencyMs.p50, r?.latencyMs.p50, 'ms', 1);
       add('5 subscriptions', `${p.subscribers.toLocaleString('en')} subscribers: p99`, p.latencyMs.p99, r?.latencyMs.p99, 'ms', 1, is5k ? TARGETS.subscriptionP99 : null, is5k ? p.latencyMs.p99 < 100 : null);
+      const f = sub.floor?.runs[i];
+      if (f) add('5 subscriptions', `${p.subscribers.toLocaleString('en')} subscribers: p99, against the floor (a server that only writes)`, p.latencyMs.p99, f.latencyMs.p99, 'ms', 1);
       const own = sub.perSocket === 1;
       add(
         '5 subscriptions',
@@ -326,18 +328,26 @@ function subscriptionsSection(out, s, options, result) {
   const sub = s.subscriptions;
   scenarioHeader(out, '5. Subscriptions', sub);
   out.push(
-    `\`${sub.query}\` as admin@example.com, ${sub.perSocket === 1 ? "one subscription per socket (each subscriber a browser tab with its own socket: the costlier case for the server, as every socket authenticates and holds its own state; the shared-socket rows show a subscription's cost without its socket, 50 per socket, the server's cap)" : `${sub.perSocket} subscriptions per socket (--quick: connecting thousands of sockets, each authenticated, would not fit in its time)`}, from ${options.workers} load processes speaking graphql-transport-ws on ws directly (bench/gql-subscriber-worker.mjs). Events: one \`startWorkflow(new_partner)\` every ${Object.entries(sub.periodMs).map(([n, ms]) => `${ms / 1000} s at ${Number(n).toLocaleString('en')}`).join(' and ')} subscribers; each start is one transaction with three events (execution RUNNING, first step AWAITING_INPUT, execution AWAITING_INPUT), published together, so the server fans out 3 x subscribers messages at once. Executions are not driven through their automatic steps: those come in bursts of about 17 events paced by the job queue, and at 5,000 subscribers on 2 CPUs such bursts keep the server saturated, so latency would measure queueing rather than fan-out. Latency: delivery time - the event's \`at\` (ms resolution; Plansync sets \`at\` inside the transaction, so its commit and the event sequencer count). The reference (bench/reference-graphql-ws.mjs: graphql-js schema of the same shape, graphql-ws \`useServer\` on ws, an in-memory pub/sub) publishes the events Plansync published, grouped as they were, at the same offsets. Warm-up ${sub.warmupMs / 1000} s, window ${sub.measureMs / 1000} s. Memory per idle subscription: delta after a forced GC from before the first subscriber, divided by the subscriptions.`,
+    `\`${sub.query}\` as admin@example.com, ${sub.perSocket === 1 ? "one subscription per socket (each subscriber a browser tab with its own socket: the costlier case for the server, as every socket authenticates and holds its own state; the shared-socket rows show a subscription's cost without its socket, 50 per socket, the server's cap)" : `${sub.perSocket} subscriptions per socket (--quick: connecting thousands of sockets, each authenticated, would not fit in its time)`}, from ${options.workers} load processes speaking graphql-transport-ws on ws directly (bench/gql-subscriber-worker.mjs). Events: one \`startWorkflow(new_partner)\` every ${Object.entries(sub.periodMs).map(([n, ms]) => `${ms / 1000} s at ${Number(n).toLocaleString('en')}`).join(' and ')} subscribers; each start is one transaction with three events (execution RUNNING, first step AWAITING_INPUT, execution AWAITING_INPUT), published together, so the server fans out 3 x subscribers messages at once. Executions are not driven through their automatic steps: those come in bursts of about 17 events paced by the job queue, and at 5,000 subscribers on 2 CPUs such bursts keep the server saturated, so latency would measure queueing rather than fan-out. Latency: delivery time - the event's \`at\` (ms resolution; Plansync sets \`at\` inside the transaction, so its commit and the event sequencer count). The reference (bench/reference-graphql-ws.mjs: graphql-js schema of the same shape, graphql-ws \`useServer\` on ws, an in-memory pub/sub) publishes the events Plansync published, grouped as they were, at the same offsets. Warm-up ${sub.warmupMs / 1000} s, window ${sub.measureMs / 1000} s. Memory per idle subscription: delta after a forced GC from before the first subscriber, divided by the subscriptions.${sub.floor ? ` The floor (bench/subscription-floor-server.mjs), the same subscribers and the same events at the same offsets on a server that only writes (graphql-transport-ws handshake answered, nothing authenticated, parsed beyond the message type, or executed; each event serialised once, each socket's frames of a group written with one \`socket.write\`, as Plansync corks a transaction's events), is what the writes alone take on this machine: ${subscriptionFloorWords(sub)}` : ''}`,
     '',
   );
   out.push('| server | subscribers | events (per s) | p50 ms | p90 ms | p99 ms | max ms | delivered / expected | server CPU s | CPU us per delivery | PostgreSQL CPU s | idle KB per subscription: retained / RSS | connect s | machine busy |');
   out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
-  for (const name of ['plansync', 'reference']) {
-    for (const r of sub[name].runs) {
+  for (const name of ['plansync', 'reference', 'floor']) {
+    for (const r of sub[name]?.runs ?? []) {
       out.push(`| ${name} | ${r.subscribers} | ${r.events} (${fmt(r.eventsPerSecond, 1)}) | ${fmt(r.latencyMs.p50, 1)} | ${fmt(r.latencyMs.p90, 1)} | ${fmt(r.latencyMs.p99, 1)} | ${fmt(r.latencyMs.max, 1)} | ${r.delivered}/${r.expected} | ${fmt(r.serverCpuSeconds)} | ${fmt(r.cpuMicrosPerDelivery, 1)} | ${fmt(r.databaseCpuSeconds)} | ${fmt(r.memoryPerIdleSubscription.retainedKb)} / ${fmt(r.memoryPerIdleSubscription.rssKb)} | ${fmt(r.connectMs / 1000, 1)} | ${Math.round(100 * r.machineBusy)}% |`);
     }
-    const shared = sub[name].sharedSocket;
+    const shared = sub[name]?.sharedSocket;
     if (shared) out.push(`| ${name}, shared sockets | ${shared.subscriptions} on ${shared.sockets} sockets | | | | | | | | | | ${fmt(shared.memoryPerIdleSubscription.retainedKb)} / ${fmt(shared.memoryPerIdleSubscription.rssKb)} | | |`);
   }
+}
+
+/** The subscriptions' p99 set against the floor's, at each count, in words. */
+function subscriptionFloorWords(sub) {
+  return `${sub.ratio
+    .map((r, i) => (sub.floor.runs[i] ? `at ${r.subscribers.toLocaleString('en')} subscribers the floor's p99 is ${fmt(sub.floor.runs[i].latencyMs.p99, 1)} ms (Plansync ${fmt(r.p99ToFloor)}x it, the reference ${fmt(r.referenceP99ToFloor)}x)` : null))
+    .filter(Boolean)
+    .join('; ')}. Where the floor's own p99 is near or above a target, the target is below what one socket write per subscriber costs here.`;
 }
 
 /** Section 6: the reads run of each server. */

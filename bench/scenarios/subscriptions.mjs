@@ -1,9 +1,10 @@
 // Scenario 5, subscriptions: workflowEvents fan-out to 1,000 then 5,000 subscribers (one per socket), the
 // events from new_partner executions started meanwhile. The reference (bench/reference-graphql-ws.mjs: a bare
 // graphql-ws server with an in-memory pub/sub) replays the events Plansync published, grouped as they were, at
-// the same offsets.
+// the same offsets, and so does the floor (bench/subscription-floor-server.mjs: a server that only writes, one
+// system call per socket per group), to show what the writes themselves take on this machine.
 import WebSocket from 'ws';
-import { busyShare, concatFloat64, cpuSample, distribution, fmt, graphql, log, login, machineCpu, monoMicros, now, ratio, serverMemory, sleep, started } from '../lib/common.mjs';
+import { busyShare, concatFloat64, cpuSample, distribution, fmt, graphql, log, login, machineCpu, monoMicros, now, ratio, serverMemory, sleep, startScript, started, stopProcess } from '../lib/common.mjs';
 import { split, startWorker, stopWorkers } from '../lib/workers.mjs';
 import { drain, memoryDelta, settle } from './shared.mjs';
 
@@ -110,10 +111,11 @@ function scheduleOf(events, t0) {
 export async function measure({ servers, options, pause, markWindow }) {
   const token = await login(servers.plansync.url, 'admin@example.com');
   const { counts, perSocket, warmupMs, measureMs } = options.subscriptions;
-  const out = { plansync: { runs: [] }, reference: { runs: [] } };
+  const out = { plansync: { runs: [] }, reference: { runs: [] }, floor: { runs: [] } };
   const schedules = {};
-  for (const name of ['plansync', 'reference']) {
-    const server = name === 'plansync' ? servers.plansync : servers.referenceWs;
+  const floor = await startScript('subscription-floor', 'subscription-floor-server.mjs', { probe: true });
+  for (const name of ['plansync', 'reference', 'floor']) {
+    const server = name === 'plansync' ? servers.plansync : name === 'floor' ? floor : servers.referenceWs;
     const wsUrl = server.url.replace(/^http/, 'ws') + '/graphql';
     const recorder = await openRecorder(server, token);
     const workers = Array.from({ length: options.workers }, () => startWorker('gql-subscriber-worker.mjs'));
@@ -146,7 +148,7 @@ export async function measure({ servers, options, pause, markWindow }) {
           driven = driveWorkflows(servers.plansync.url, token, options.subscriptions.periodMs[count] ?? 1000, measureEnd - 200, `${Date.now().toString(36)}-${count}`);
         } else {
           const res = await fetch(`${server.url}/publish`, { method: 'POST', body: JSON.stringify({ groups: schedules[count].map((g) => ({ ...g, offsetMs: g.offsetMs + (tStart - Date.now()) })) }) });
-          if (!res.ok) throw new Error(`reference /publish: ${res.status}`);
+          if (!res.ok) throw new Error(`${name} /publish: ${res.status}`);
         }
         await sleep(measureStart - Date.now());
         const cpu0 = cpuSample(server.pid);
@@ -203,7 +205,7 @@ export async function measure({ servers, options, pause, markWindow }) {
       await recorder.close();
     }
     // Several subscriptions on one socket (up to the cap of 50): what a subscription costs without its socket.
-    if (perSocket > 1) continue;
+    if (perSocket > 1 || name === 'floor') continue;
     await sleep(1000);
     await settle(server, options.quick);
     const before = await serverMemory(server, options.memorySamples);
@@ -219,10 +221,13 @@ export async function measure({ servers, options, pause, markWindow }) {
     }
     await sleep(pause);
   }
+  await stopProcess(floor);
   const ratios = counts.map((count, i) => ({
     subscribers: count,
     p50: ratio(out.plansync.runs[i]?.latencyMs.p50, out.reference.runs[i]?.latencyMs.p50),
     p99: ratio(out.plansync.runs[i]?.latencyMs.p99, out.reference.runs[i]?.latencyMs.p99),
+    p99ToFloor: ratio(out.plansync.runs[i]?.latencyMs.p99, out.floor.runs[i]?.latencyMs.p99),
+    referenceP99ToFloor: ratio(out.reference.runs[i]?.latencyMs.p99, out.floor.runs[i]?.latencyMs.p99),
     memory: ratio(out.plansync.runs[i]?.memoryPerIdleSubscription.retainedKb, out.reference.runs[i]?.memoryPerIdleSubscription.retainedKb),
   }));
   return {
