@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { websocketFrame } from '../collab/protocol.js';
 import { openWsPair, type WsPair } from '../testing/wsPair.js';
-import { directFrameWriter } from './wsSender.js';
+import { directFrameWriter, websocketTextFrames } from './wsSender.js';
 
 const UPGRADE_HINT =
   "See internals/wsSender.ts: read this ws version's lib/sender.js (when does it write a frame at once?) and update directFrameWriter, or drop it (grid broadcasts then go through ws.send).";
@@ -63,5 +63,16 @@ describe("ws's private _sender (internals/wsSender.ts)", () => {
     // Once ws has written everything, direct writes are taken again.
     expect(write(websocketFrame(new Uint8Array([7])))).toBe(true);
     expect([...(await pair.receivedCount(3))[2]]).toEqual([7]);
+  });
+
+  it('frames text messages of every length class as ws would, one after the other in one write', async () => {
+    pair = await openWsPair();
+    const kinds: boolean[] = [];
+    pair.client.on('message', (_data, isBinary: boolean) => kinds.push(isBinary));
+    const messages = ['', 'x'.repeat(125), 'y'.repeat(126), 'é'.repeat(40_000), 'z'.repeat(65_535), '{"id":"1","type":"next","payload":{"data":{"ü":"€ 😀"}}}', 'w'.repeat(70_000)];
+    expect(directFrameWriter(pair.server)!(websocketTextFrames(messages))).toBe(true);
+    const received = await pair.receivedCount(messages.length);
+    expect(received.map(String)).toEqual(messages);
+    expect(kinds).toEqual(messages.map(() => false));
   });
 });

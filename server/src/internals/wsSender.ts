@@ -19,7 +19,11 @@
  * false and the caller does the same for that message. wsSender.test.ts fails, saying what changed, so that a
  * ws upgrade cannot turn this off (or break the order of messages) unnoticed.
  *
- * Out of scope: building frames (collab/protocol.ts), compression (grid sockets never compress).
+ * GraphQL's live results take the same path (realtime/fanout.ts): each socket's messages of a batch framed into
+ * one buffer (`websocketTextFrames`) and written with one call.
+ *
+ * Out of scope: building binary frames (collab/protocol.ts), compression (neither grid nor GraphQL sockets
+ * compress: the servers are made without permessage-deflate).
  */
 import type { WebSocket } from 'ws';
 import { tcpSocketOf } from './wsSocket.js';
@@ -59,4 +63,38 @@ export function directFrameWriter(ws: WebSocket): FrameWriter | undefined {
   const sender = (ws as unknown as { _sender?: Partial<SenderInternals> | null })._sender;
   if (!socket || !sender || sender._state !== SENDER_IDLE || !Array.isArray(sender._queue)) return undefined;
   return (framed) => writeFrameDirect(ws, framed);
+}
+
+/**
+ * Text messages as server-to-client websocket frames (RFC 6455: FIN, opcode 1, unmasked, no extension), one
+ * after the other in one buffer: what `ws.send` would write for each, in order.
+ */
+export function websocketTextFrames(messages: readonly string[]): Buffer {
+  let total = 0;
+  const lengths = messages.map((message) => {
+    const length = Buffer.byteLength(message);
+    total += (length < 126 ? 2 : length < 65536 ? 4 : 10) + length;
+    return length;
+  });
+  const framed = Buffer.allocUnsafe(total);
+  let at = 0;
+  messages.forEach((message, i) => {
+    const length = lengths[i];
+    framed[at] = 0x81;
+    if (length < 126) {
+      framed[at + 1] = length;
+      at += 2;
+    } else if (length < 65536) {
+      framed[at + 1] = 126;
+      framed.writeUInt16BE(length, at + 2);
+      at += 4;
+    } else {
+      framed[at + 1] = 127;
+      framed.writeUInt32BE(Math.floor(length / 2 ** 32), at + 2);
+      framed.writeUInt32BE(length >>> 0, at + 6);
+      at += 10;
+    }
+    at += framed.write(message, at);
+  });
+  return framed;
 }

@@ -7,8 +7,9 @@
  * receive the same result share a group: the same person (so the same rights), the same document and the
  * same variables. For each event the group decides visibility once, executes once and serialises once; each
  * subscriber then costs a string concatenation and a synchronous `ws.send`, with no promise unless a result
- * needs the database. Events that arrive together (one transaction publishes several) go out together: every
- * socket is corked for the batch, so a socket gets one write, not one per message.
+ * needs the database. Events that arrive together (one transaction publishes several) go out together: a
+ * socket's messages of a batch are framed into one buffer and written with one call, not one per message
+ * (`sendTogether`).
  *
  * A subscriber starts buffering: it joins before its stream replays stored events (nothing published
  * meanwhile is missed), and flushes what it buffered when the replay is done, skipping what the replay
@@ -19,6 +20,7 @@
 import { execute, GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { WebSocket } from 'ws';
 import { nextMessage, nextMessagePrefix } from '../internals/graphqlWsEnvelope.js';
+import { websocketTextFrames, writeFrameDirect } from '../internals/wsSender.js';
 import { corkSocket, uncorkSocket } from '../internals/wsSocket.js';
 import { CloseCode } from '../../../schema/codes.js';
 import { onEvent, type EventBus } from './eventBus.js';
@@ -126,13 +128,31 @@ function serialise(result: ExecutionResult | Promise<ExecutionResult>, delivery:
   return JSON.stringify(delivery.finish(result));
 }
 
+/**
+ * A socket's messages of one batch in one kernel write. Framed here into one buffer and written past ws's sender
+ * when it is idle (internals/wsSender.ts): per socket, one allocation and one `write`, where `ws.send` per
+ * message costs its framing, options and a `writev` of header and payload (with the socket corked) each: the
+ * subscription fan-out's main-thread JavaScript beside the kernel's write (bench/results.md, section 5, and
+ * its profile). Otherwise ws sends them, corked into one write all the same.
+ */
+function sendTogether(socket: WebSocket, messages: string[]): void {
+  if (socket.readyState !== socket.OPEN) return;
+  if (writeFrameDirect(socket, websocketTextFrames(messages))) return;
+  corkSocket(socket);
+  try {
+    for (const message of messages) socket.send(message);
+  } finally {
+    uncorkSocket(socket);
+  }
+}
+
 /** One topic of the bus, fanned out to groups of subscribers. */
 export class TopicFanout<E extends object> {
   private readonly groups = new Map<string, Group<E>>();
   private pending: E[] = [];
   private scheduled = false;
-  /** Sockets corked during the current batch; null outside one. */
-  private corked: Set<WebSocket> | null = null;
+  /** The current batch's messages, by socket, sent together when it ends; null outside a batch. */
+  private batched: Map<WebSocket, string[]> | null = null;
   private readonly stopListening: () => void;
   private closed = false;
 
@@ -159,18 +179,20 @@ export class TopicFanout<E extends object> {
     if (group.subscribers.size === 0 && this.groups.get(group.key) === group) this.groups.delete(group.key);
   }
 
-  /** Sends one message, inside the current batch's cork when there is one. */
+  /** Sends one message: with the socket's others when the current batch ends, at once outside a batch. */
   write(socket: WebSocket, data: string): void {
     if (socket.readyState !== socket.OPEN) return;
     if (socket.bufferedAmount > MAX_BUFFERED_BYTES) {
       socket.close(CloseCode.TryAgainLater, 'Too slow to follow live events');
       return;
     }
-    if (this.corked && !this.corked.has(socket)) {
-      corkSocket(socket);
-      this.corked.add(socket);
+    if (!this.batched) {
+      socket.send(data);
+      return;
     }
-    socket.send(data);
+    const messages = this.batched.get(socket);
+    if (messages) messages.push(data);
+    else this.batched.set(socket, [data]);
   }
 
   close(): void {
@@ -201,19 +223,19 @@ export class TopicFanout<E extends object> {
     });
   }
 
-  /** Runs `send` with every socket it writes to corked until it returns. */
+  /** Runs `send`, holding what it writes to each socket until it returns, then sending it together. */
   batch(send: () => void): void {
-    if (this.corked) {
+    if (this.batched) {
       send();
       return;
     }
-    this.corked = new Set();
+    this.batched = new Map();
     try {
       send();
     } finally {
-      const corked = this.corked;
-      this.corked = null;
-      for (const socket of corked) uncorkSocket(socket);
+      const batched = this.batched;
+      this.batched = null;
+      for (const [socket, messages] of batched) sendTogether(socket, messages);
     }
   }
 }
