@@ -9,7 +9,11 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 export function createMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'plansync_' });
+  // The event-loop lag histogram samples with a timer of this period (ms; prom-client's default is 10). At 10 ms
+  // the timer woke an idle server 100 times a second, half of its idle CPU (about 7 of 13.5 ms a second, measured
+  // in /proc on its main thread): CPU every grid update and delivery then shares (issue 16, bench scenarios 2 and
+  // 8). Ten samples a second still show a loop that lags.
+  collectDefaultMetrics({ register: registry, prefix: 'plansync_', eventLoopMonitoringPrecision: 100 });
   const graphqlOperations = new Counter({
     name: 'plansync_graphql_operations_total',
     help: 'GraphQL operations over HTTP, by type and outcome',
