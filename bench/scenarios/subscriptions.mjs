@@ -158,7 +158,8 @@ export async function measure({ servers, options, pause, markWindow }) {
         const cpu1 = cpuSample(server.pid);
         const m1 = machineCpu();
         const mono1 = monoMicros();
-        markWindow(`subscriptions ${count}`, name === 'plansync' ? 'plansync' : 'referenceWs', mono0, mono1);
+        // The floor is not profiled (nor is it a server anyone runs): no window of its own.
+        if (name !== 'floor') markWindow(`subscriptions ${count}`, name === 'plansync' ? 'plansync' : 'referenceWs', mono0, mono1);
         const drivenResult = driven ? await driven : null;
         await recorderQuiet(recorder, options.subscriptions.quietMs);
         await drain(workers, 'count', 'count', options.subscriptions.quietMs);
