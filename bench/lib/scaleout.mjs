@@ -147,6 +147,8 @@ export async function runScaleout(options) {
       two: { servers: [a, b], target: await gridTarget(a.url) },
     };
     for (const config of Object.values(configs)) for (const server of config.servers) keepers.push(await openKeeper(server, config.target));
+    const settled = await settleAfterStart([a, b, one], t0, options.settleAfterStartMs ?? 0);
+    if (settled) log(`  settled: ${fmt(settled.waitedMs / 1000, 1)} s after the starts, quiet for ${settled.quietSeconds} s`);
 
     // PostgreSQL (A's children: the whole cluster) and Redis (when ours) over the measurement window.
     const sampler = () => {
@@ -194,6 +196,7 @@ export async function runScaleout(options) {
     result = {
       redis: redis.origin,
       instancesStartMs: Math.round(startMs),
+      settledAfterStartMs: settled?.waitedMs ?? null,
       document: configs.two.target.docName,
       warmupMs: options.warmupMs,
       measureMs: options.measureMs,
@@ -222,6 +225,29 @@ export async function runScaleout(options) {
 }
 
 /**
+ * Waits, before anything is measured, until the fresh instances are past their start: at least `minMs` after
+ * `startedAt`, then until each has used under 20 ms of CPU a second for 3 seconds in a row (at most 30 s more).
+ * V8's memory reducer runs a few full collections some 20-30 s after start-up's allocations stop (seen with
+ * --trace-gc on an idle server: three mark-compacts, about 0.1-0.4 s of CPU in all); a window that catches them
+ * measures the start, not the scenario (a 1-writer window once showed 0.54 s on instance A, its usual 0.1).
+ * Returns how long after the start it waited, or null with minMs 0 (--quick).
+ */
+async function settleAfterStart(servers, startedAt, minMs) {
+  if (minMs <= 0) return null;
+  const left = startedAt + minMs - now();
+  if (left > 0) await sleep(left);
+  const until = now() + 30_000;
+  let quietSeconds = 0;
+  while (quietSeconds < 3 && now() < until) {
+    const before = servers.map((s) => cpuSample(s.pid).ownSeconds);
+    await sleep(1000);
+    const busy = servers.some((s, i) => cpuSample(s.pid).ownSeconds - before[i] > 0.02);
+    quietSeconds = busy ? 0 : quietSeconds + 1;
+  }
+  return { waitedMs: Math.round(now() - startedAt), quietSeconds };
+}
+
+/**
  * Writers and windows: the grid scenario's (1 and 50 writers, 3 s warm-up, 10 s window); --quick keeps the
  * 50-writer run only, with a 0.5 s warm-up and a 1.5 s window (the scenario, three instances' start included, then
  * takes about 20 s on 2 CPUs).
@@ -231,6 +257,7 @@ export const scaleoutDefaults = (quick) => ({
   warmupMs: quick ? 500 : 3000,
   measureMs: quick ? 1500 : 10_000,
   drainQuietMs: quick ? 250 : 1000,
+  settleAfterStartMs: quick ? 0 : 35_000,
 });
 
 /** Summary rows: Plansync = two instances (writers split), reference = one instance, ratio = two / one. */
@@ -256,7 +283,7 @@ export function scaleoutMarkdown(sc) {
     return out;
   }
   out.push(
-    `The grid propagation run (scenario 1's load: light y-websocket clients, bench/grid-light-worker.mjs, in ${sc.workers} load processes, W writers on one document, each setting its own cell about once a second, every other client recording the delay) against two Plansync instances of one deployment, next to the same load on one instance, in the same run. **two**: A (embedded PostgreSQL) and B (\`DATABASE_URL\` on A's database), both with \`REDIS_URL\` (Redis: ${sc.redis}); the load processes alternate between A and B, so the writers split as shown and most deliveries cross instances through Redis (with 1 writer, the writer is on A and its observer on B: every delivery crosses). **one**: a single Plansync without \`REDIS_URL\` on a database of its own on the same cluster, every client on it. All three instances run throughout, fresh for this scenario (\`LOG_LEVEL=warn\`, no memory probe; started in ${fmt(sc.instancesStartMs / 1000, 1)} s), with one idle keeper connection each. Warm-up ${sc.warmupMs / 1000} s, window ${sc.measureMs / 1000} s. Ratio: two / one. Server CPU per delivered update: both instances' CPU in the window over every delivery counted in it (issue 16's measure: within 1.3x of one instance). PostgreSQL CPU is the whole cluster's; Redis CPU only when the benchmark started its own.`,
+    `The grid propagation run (scenario 1's load: light y-websocket clients, bench/grid-light-worker.mjs, in ${sc.workers} load processes, W writers on one document, each setting its own cell about once a second, every other client recording the delay) against two Plansync instances of one deployment, next to the same load on one instance, in the same run. **two**: A (embedded PostgreSQL) and B (\`DATABASE_URL\` on A's database), both with \`REDIS_URL\` (Redis: ${sc.redis}); the load processes alternate between A and B, so the writers split as shown and most deliveries cross instances through Redis (with 1 writer, the writer is on A and its observer on B: every delivery crosses). **one**: a single Plansync without \`REDIS_URL\` on a database of its own on the same cluster, every client on it. All three instances run throughout, fresh for this scenario (\`LOG_LEVEL=warn\`, no memory probe; started in ${fmt(sc.instancesStartMs / 1000, 1)} s${sc.settledAfterStartMs ? `; measured from ${fmt(sc.settledAfterStartMs / 1000, 0)} s after the start, once each had been quiet for 3 s, so that V8's memory reducer, which runs a few full collections 20-30 s after a start, falls outside the windows` : ''}), with one idle keeper connection each. Warm-up ${sc.warmupMs / 1000} s, window ${sc.measureMs / 1000} s. Ratio: two / one. Server CPU per delivered update: both instances' CPU in the window over every delivery counted in it (issue 16's measure: within 1.3x of one instance). PostgreSQL CPU is the whole cluster's; Redis CPU only when the benchmark started its own.`,
     '',
   );
   out.push('| writers (clients) | instances | writers per instance | p50 ms | p90 ms | p99 ms | max ms | delivered / expected | server CPU s (per instance) | server CPU per delivered update, us | PostgreSQL CPU s | Redis CPU s | machine busy (ours) |');
