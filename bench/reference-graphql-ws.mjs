@@ -11,7 +11,6 @@
 //                   publishes each group `offsetMs` after the request, every event of a group at once (as
 //                   Plansync publishes the events of one transaction), each with `at` = the publish time.
 // Environment: PORT, HOST (default 127.0.0.1).
-import http from 'node:http';
 import {
   GraphQLID,
   GraphQLNonNull,
@@ -23,6 +22,7 @@ import {
 } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
+import { publishingHttpServer } from './lib/publishServer.mjs';
 
 // ------------------------------------------------------------------------------------------- pub/sub
 /** The simplest in-memory pub/sub: a set of listeners, and an async iterator per subscriber. */
@@ -126,27 +126,7 @@ function publishGroup(events) {
   }
 }
 
-const server = http.createServer((req, res) => {
-  if (req.method === 'GET' && (req.url === '/healthz' || req.url === '/')) {
-    res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
-    return;
-  }
-  if (req.method === 'POST' && req.url === '/publish') {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      const { groups } = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      let events = 0;
-      for (const group of groups) {
-        events += group.events.length;
-        setTimeout(() => publishGroup(group.events), Math.max(0, group.offsetMs));
-      }
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ groups: groups.length, events }));
-    });
-    return;
-  }
-  res.writeHead(404).end();
-});
+const server = publishingHttpServer(publishGroup);
 const wss = new WebSocketServer({ server, path: '/graphql' });
 useServer({ schema }, wss);
 

@@ -14,8 +14,8 @@
 //   GET  /healthz   200
 //   POST /publish   { groups: [{ offsetMs, events: [{ executionId, stepKey, status, executionStatus }] }] }
 // Environment: PORT, HOST (default 127.0.0.1). Prints `listening <port>` once it listens.
-import http from 'node:http';
 import { WebSocketServer } from 'ws';
+import { publishingHttpServer } from './lib/publishServer.mjs';
 
 /** One unmasked text websocket frame (RFC 6455, 5.2), as a server sends it. */
 function textFrame(text) {
@@ -50,27 +50,7 @@ function publishGroup(events) {
   }
 }
 
-const server = http.createServer((req, res) => {
-  if (req.method === 'GET' && (req.url === '/healthz' || req.url === '/')) {
-    res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
-    return;
-  }
-  if (req.method === 'POST' && req.url === '/publish') {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      const { groups } = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      let events = 0;
-      for (const group of groups) {
-        events += group.events.length;
-        setTimeout(() => publishGroup(group.events), Math.max(0, group.offsetMs));
-      }
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ groups: groups.length, events }));
-    });
-    return;
-  }
-  res.writeHead(404).end();
-});
+const server = publishingHttpServer(publishGroup);
 
 const wss = new WebSocketServer({ server, path: '/graphql', clientTracking: false, handleProtocols: (protocols) => (protocols.has('graphql-transport-ws') ? 'graphql-transport-ws' : false) });
 wss.on('connection', (ws) => {
