@@ -26,8 +26,12 @@ export const TARGETS = {
  */
 export function summaryRows(s, options) {
   const rows = [];
-  const add = (scenario, metric, p, r, unit, digits, target = null, met = null, ratioValue = ratio(p, r)) =>
-    rows.push({ scenario, metric, plansync: p, reference: r, unit, digits, ratio: ratioValue, target, met });
+  /** Adds a summary row, and returns it (a caller may add a note). */
+  const add = (scenario, metric, p, r, unit, digits, target = null, met = null, ratioValue = ratio(p, r)) => {
+    const row = { scenario, metric, plansync: p, reference: r, unit, digits, ratio: ratioValue, target, met };
+    rows.push(row);
+    return row;
+  };
   if (s.grid) {
     for (const g of s.grid.scenarios) {
       const targetHere = g.writers >= 50 ? TARGETS.gridP99 : null;

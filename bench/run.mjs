@@ -42,7 +42,9 @@
 //                 median of 3; reference: y-websocket's bin/server.js to its first HTTP answer.
 //  scaleout       the grid run (1 and 50 writers; --quick: 50) with the clients, writers included, split across
 //                 two Plansync instances (one embedded PostgreSQL, one Redis); reference: the same load on ONE
-//                 instance, in the same run (bench/lib/scaleout.mjs, also `npm run bench:two-instances`). Redis:
+//                 instance, in the same run (bench/lib/scaleout.mjs, also `npm run bench:two-instances`); and the
+//                 same two configurations of the reference y-websocket server, two of it relaying through the same
+//                 Redis the simplest way (bench/reference-relay-server.mjs), for the cost of scaling out itself. Redis:
 //                 --redis, else 127.0.0.1:6379 if it answers, else a redis-server of its own; else skipped, said so.
 //  batch          updateBudgetLines with 5,000 changes in one HTTP call over 42 documents: wall time and CPU
 //                 (server, PostgreSQL) per cell; reference: the same rows and audit entries written by one plain SQL

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Grid propagation latency with writers split across two Plansync instances (one PostgreSQL, one Redis),
-// next to the same load on one instance, in one run (`npm run bench:two-instances`). A benchmark, not a test:
+// next to the same load on one instance, and the same two configurations of the reference y-websocket server
+// (two of it relaying through Redis: bench/reference-relay-server.mjs), in one run (`npm run bench:two-instances`). A benchmark, not a test:
 // it asserts nothing. The scenario itself is bench/lib/scaleout.mjs, also run by the suite as `scaleout`
 // (`node bench/run.mjs --only=scaleout`, results in bench/results.md); this entry point runs it alone and
 // writes bench/results/two-instances.md and .json, leaving the suite's results alone.
@@ -8,7 +9,7 @@
 //   node bench/two-instances.mjs [--quick] [--scenarios=1,50] [--workers=4] [--redis=redis://127.0.0.1:6379] [--warmup=3] [--window=10] [--cpu-prof]
 //
 // --warmup, --window: seconds of warm-up and of measurement (defaults: the suite's, 3 and 10; --quick 0.5 and 1.5).
-// --cpu-prof: the three instances run under `node --cpu-prof` (raw profiles in bench/results/profiles/scaleout/,
+// --cpu-prof: the instances (Plansync's three and the reference's three) run under `node --cpu-prof` (raw profiles in bench/results/profiles/scaleout/,
 // not committed); each instance's self time per measurement window, by function and by package, is printed and
 // kept in the JSON. Profiling slows the servers: compare its CPU figures with nothing.
 // --scenarios: the writer counts (default 1 and 50; --quick: 50 only, with a 1 s warm-up and a 2 s window
@@ -46,15 +47,20 @@ if (!(Number.isInteger(options.workers) && options.workers >= 2)) throw new Erro
 setLogPrefix('two-instances');
 installCleanup();
 
+const configNames = { one: 'one', two: 'two', referenceOne: 'ref one', referenceTwo: 'ref two' };
+
 function textTable(sc) {
   const header = ['writers', 'instances', 'writers/instance', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'delivered', 'server CPU s', 'CPU us/delivery', 'db CPU s', 'busy'];
   const rows = [];
   for (const s of sc.scenarios) {
-    for (const name of ['one', 'two']) {
+    for (const name of ['one', 'two', 'referenceOne', 'referenceTwo']) {
       const r = s[name];
-      rows.push([String(r.writers), name, r.writersPerServer.join('+'), fmt(r.latencyMs.p50), fmt(r.latencyMs.p90), fmt(r.latencyMs.p99), fmt(r.latencyMs.max, 1), `${r.delivered}/${r.expected}`, r.serverCpuSecondsEach.map((c) => fmt(c)).join('+'), fmt(r.serverCpuMicrosPerDelivery, 1), fmt(r.databaseCpuSeconds), `${Math.round(100 * r.machineBusy)}%`]);
+      if (!r) continue;
+      rows.push([String(r.writers), configNames[name], r.writersPerServer.join('+'), fmt(r.latencyMs.p50), fmt(r.latencyMs.p90), fmt(r.latencyMs.p99), fmt(r.latencyMs.max, 1), `${r.delivered}/${r.expected}`, r.serverCpuSecondsEach.map((c) => fmt(c)).join('+'), fmt(r.serverCpuMicrosPerDelivery, 1), fmt(r.databaseCpuSeconds), `${Math.round(100 * r.machineBusy)}%`]);
     }
     rows.push(['', 'two/one', '', fmtRatio(s.ratio.p50), '', fmtRatio(s.ratio.p99), '', '', fmtRatio(s.ratio.cpu), fmtRatio(s.ratio.cpuPerDelivery), '', '']);
+    const q = s.referenceRatio;
+    if (q) rows.push(['', 'ref two/one', '', fmtRatio(q.p50), '', fmtRatio(q.p99), '', '', fmtRatio(q.cpu), fmtRatio(q.cpuPerDelivery), '', '']);
   }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells) => cells.map((c, i) => (i <= 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');

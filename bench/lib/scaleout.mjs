@@ -26,8 +26,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { exportPKCS8, exportSPKI, generateKeyPair } from 'jose';
 import pg from 'pg';
-import { cpuSample, fmt, fmtRatio, freePort, log, newProfile, now, plansyncDatabase, ratio, resultsDir, root, sleep, started, startPlansync, startProcess, stopProcess, summarizeProfile } from './common.mjs';
-import { gridTarget, openKeeper, runGridScenario } from './grid.mjs';
+import { cpuSample, fmt, fmtRatio, freePort, log, newProfile, now, plansyncDatabase, ratio, resultsDir, root, sleep, started, startPlansync, startProcess, startScript, stopProcess, summarizeProfile } from './common.mjs';
+import { gridTarget, madeUpTarget, openKeeper, runGridScenario } from './grid.mjs';
 
 const LOCAL_REDIS = 'redis://127.0.0.1:6379';
 
@@ -92,15 +92,27 @@ async function createDatabase(dataDir, name) {
   }
 }
 
-/** Stops a Plansync we started and removes its DATA_DIR; with --cpu-prof, keeps the profile it writes as it exits. */
-async function stopPlansync(server) {
+/**
+ * Stops an instance we started (and removes its DATA_DIR, a Plansync's); with --cpu-prof, keeps the profile it
+ * writes as it exits.
+ */
+async function stopInstance(server) {
   const before = server.profileDir ? new Set(fs.readdirSync(server.profileDir)) : null;
   await stopProcess(server);
   // Node names a profile CPU.<date>.<time>.<pid>...: instances stopped together each take their own.
   if (before) server.profileFile = newProfile(server.profileDir, new Set([...before, ...fs.readdirSync(server.profileDir).filter((f) => !f.includes(`.${server.pid}.`))]));
+  if (!server.dataDir) return;
   await fsp.rm(server.dataDir, { recursive: true, force: true }).catch(() => undefined);
   started.dirs.delete(server.dataDir);
 }
+
+/** What each configuration is, in the log. */
+const configLabels = {
+  one: 'one instance',
+  two: 'two instances',
+  referenceOne: 'the reference, one instance',
+  referenceTwo: 'the reference, two instances relaying through Redis',
+};
 
 /**
  * Runs the scenario. options: { writers: [1, 50], warmupMs, measureMs, drainQuietMs, workers, pauseMs, redis, cpuProf }
@@ -141,13 +153,26 @@ export async function runScaleout(options) {
     const [b, one] = starts.map((s) => s.value);
     const startMs = now() - t0;
     log(`  A ${a.url} (pid ${a.pid}), B ${b.url} (pid ${b.pid}), one ${one.url} (pid ${one.pid}), in ${fmt(startMs / 1000, 1)} s`);
+    // The reference scaled out the simplest way (bench/reference-relay-server.mjs): two relaying through the same
+    // Redis (channels of their own), and one alone, the plain reference.
+    const referenceEnv = { REDIS_URL: redis.url, REDIS_PREFIX: `${clusterEnv.REDIS_PREFIX}-reference` };
+    const references = await Promise.allSettled([
+      startScript('scaleout-reference-A', 'reference-relay-server.mjs', { env: referenceEnv, profileDir }),
+      startScript('scaleout-reference-B', 'reference-relay-server.mjs', { env: referenceEnv, profileDir }),
+      startScript('scaleout-reference-one', 'reference-relay-server.mjs', { profileDir }),
+    ]);
+    for (const s of references) if (s.status === 'fulfilled') instances.push(s.value);
+    for (const s of references) if (s.status === 'rejected') throw s.reason;
+    const [refA, refB, refOne] = references.map((s) => s.value);
 
     const configs = {
       one: { servers: [one], target: await gridTarget(one.url) },
       two: { servers: [a, b], target: await gridTarget(a.url) },
+      referenceOne: { servers: [refOne], target: madeUpTarget() },
+      referenceTwo: { servers: [refA, refB], target: madeUpTarget() },
     };
     for (const config of Object.values(configs)) for (const server of config.servers) keepers.push(await openKeeper(server, config.target));
-    const settled = await settleAfterStart([a, b, one], t0, options.settleAfterStartMs ?? 0);
+    const settled = await settleAfterStart([a, b, one, refA, refB, refOne], t0, options.settleAfterStartMs ?? 0);
     if (settled) log(`  settled: ${fmt(settled.waitedMs / 1000, 1)} s after the starts, quiet for ${settled.quietSeconds} s`);
 
     // PostgreSQL (A's children: the whole cluster) and Redis (when ours) over the measurement window.
@@ -170,8 +195,9 @@ export async function runScaleout(options) {
     const scenarios = [];
     for (const [i, writers] of options.writers.entries()) {
       const scenario = { writers, clients: Math.max(writers, 2) };
-      for (const name of i % 2 === 0 ? ['one', 'two'] : ['two', 'one']) {
-        log(`scaleout: ${writers} writer(s) -> ${name === 'one' ? 'one instance' : 'two instances'}...`);
+      const order = ['one', 'two', 'referenceOne', 'referenceTwo'];
+      for (const name of i % 2 === 0 ? order : order.toReversed()) {
+        log(`scaleout: ${writers} writer(s) -> ${configLabels[name]}...`);
         const run = await runGridScenario(configs[name].servers, configs[name].target, writers, { ...options, hooks: sampler() });
         for (const server of configs[name].servers) windows.push({ server, writers, config: name, window: [run.window.monoStartMicros, run.window.monoEndMicros] });
         delete run.window;
@@ -191,6 +217,12 @@ export async function runScaleout(options) {
         cpu: ratio(scenario.two.serverCpuSeconds, scenario.one.serverCpuSeconds),
         cpuPerDelivery: ratio(scenario.two.serverCpuMicrosPerDelivery, scenario.one.serverCpuMicrosPerDelivery),
       };
+      scenario.referenceRatio = {
+        p50: ratio(scenario.referenceTwo.latencyMs.p50, scenario.referenceOne.latencyMs.p50),
+        p99: ratio(scenario.referenceTwo.latencyMs.p99, scenario.referenceOne.latencyMs.p99),
+        cpu: ratio(scenario.referenceTwo.serverCpuSeconds, scenario.referenceOne.serverCpuSeconds),
+        cpuPerDelivery: ratio(scenario.referenceTwo.serverCpuMicrosPerDelivery, scenario.referenceOne.serverCpuMicrosPerDelivery),
+      };
       scenarios.push(scenario);
     }
     result = {
@@ -207,8 +239,8 @@ export async function runScaleout(options) {
     for (const keeper of keepers) await keeper.close();
     // A holds the cluster the others use: it stops last; then Redis, if ours.
     const a = instances.find((s) => s.name === 'scaleout-A');
-    await Promise.all(instances.filter((s) => s !== a).map(stopPlansync));
-    if (a) await stopPlansync(a);
+    await Promise.all(instances.filter((s) => s !== a).map(stopInstance));
+    if (a) await stopInstance(a);
     if (redis.server) await stopProcess(redis.server, 5000);
   }
   if (profileDir) {
@@ -271,9 +303,35 @@ export function scaleoutSummary(sc, add) {
     // Issue 16's target: CPU per delivered update, both instances together, within 1.3x of one instance's.
     const perDelivery = ratio(s.two.serverCpuMicrosPerDelivery, s.one.serverCpuMicrosPerDelivery);
     const target = s.writers >= 50 ? 'CPU per delivered update, two instances <= 1.3x one' : null;
-    add(name, `${s.writers} writer(s): server CPU per delivered update (both instances)`, s.two.serverCpuMicrosPerDelivery, s.one.serverCpuMicrosPerDelivery, 'us', 1, target, target && perDelivery != null ? perDelivery <= 1.3 : null);
+    const targetRow = add(name, `${s.writers} writer(s): server CPU per delivered update (both instances)`, s.two.serverCpuMicrosPerDelivery, s.one.serverCpuMicrosPerDelivery, 'us', 1, target, target && perDelivery != null ? perDelivery <= 1.3 : null);
+    // Against the reference scaled out the simplest way, in the same run (runs before it had none).
+    const reference = s.referenceRatio?.cpuPerDelivery;
+    if (reference == null) continue;
+    if (target && reference > 1.3) targetRow.note = `below this machine: the reference relaying through Redis costs ${fmtRatio(reference)} its single instance in the same run; the defended target is the next row`;
+    add(
+      name,
+      `${s.writers} writer(s): what scaling out costs, CPU per delivered update two instances / one (reference: the same ratio for the reference y-websocket server relaying through Redis, bench/reference-relay-server.mjs)`,
+      s.ratio.cpuPerDelivery,
+      reference,
+      'x',
+      2,
+      target ? "defended: <= the Redis-relayed reference's" : null,
+      target ? s.ratio.cpuPerDelivery <= reference : null,
+    );
+    add(name, `${s.writers} writer(s): server CPU per delivered update, two instances (reference: two of its own relaying through Redis)`, s.two.serverCpuMicrosPerDelivery, s.referenceTwo.serverCpuMicrosPerDelivery, 'us', 1);
   }
 }
+
+/** The reference's two/one ratio of CPU per delivered update, per writer count, as a sentence. */
+function refSentence(sc) {
+  const withReference = sc.scenarios.filter((s) => s.referenceRatio);
+  if (withReference.length === 0) return '(this run had no reference rows).';
+  const parts = withReference.map((s) => `${s.writers} writer(s) ${fmtRatio(s.referenceRatio.cpuPerDelivery)} its single instance's CPU per delivered update (Plansync ${fmtRatio(s.ratio.cpuPerDelivery)})`);
+  return `in this run, ${parts.join('; ')}.`;
+}
+
+/** The configurations' names in the table. */
+const tableNames = { one: 'one', two: 'two', referenceOne: 'reference, one', referenceTwo: 'reference, two (Redis relay)' };
 
 /** The scenario's description and tables, as markdown lines. */
 export function scaleoutMarkdown(sc) {
@@ -283,27 +341,32 @@ export function scaleoutMarkdown(sc) {
     return out;
   }
   out.push(
-    `The grid propagation run (scenario 1's load: light y-websocket clients, bench/grid-light-worker.mjs, in ${sc.workers} load processes, W writers on one document, each setting its own cell about once a second, every other client recording the delay) against two Plansync instances of one deployment, next to the same load on one instance, in the same run. **two**: A (embedded PostgreSQL) and B (\`DATABASE_URL\` on A's database), both with \`REDIS_URL\` (Redis: ${sc.redis}); the load processes alternate between A and B, so the writers split as shown and most deliveries cross instances through Redis (with 1 writer, the writer is on A and its observer on B: every delivery crosses). **one**: a single Plansync without \`REDIS_URL\` on a database of its own on the same cluster, every client on it. All three instances run throughout, fresh for this scenario (\`LOG_LEVEL=warn\`, no memory probe; started in ${fmt(sc.instancesStartMs / 1000, 1)} s${sc.settledAfterStartMs ? `; measured from ${fmt(sc.settledAfterStartMs / 1000, 0)} s after the start, once each had been quiet for 3 s, so that V8's memory reducer, which runs a few full collections 20-30 s after a start, falls outside the windows` : ''}), with one idle keeper connection each. Warm-up ${sc.warmupMs / 1000} s, window ${sc.measureMs / 1000} s. Ratio: two / one. Server CPU per delivered update: both instances' CPU in the window over every delivery counted in it (issue 16's measure: within 1.3x of one instance). PostgreSQL CPU is the whole cluster's; Redis CPU only when the benchmark started its own.`,
+    `The grid propagation run (scenario 1's load: light y-websocket clients, bench/grid-light-worker.mjs, in ${sc.workers} load processes, W writers on one document, each setting its own cell about once a second, every other client recording the delay) against two Plansync instances of one deployment, next to the same load on one instance, in the same run. **two**: A (embedded PostgreSQL) and B (\`DATABASE_URL\` on A's database), both with \`REDIS_URL\` (Redis: ${sc.redis}); the load processes alternate between A and B, so the writers split as shown and most deliveries cross instances through Redis (with 1 writer, the writer is on A and its observer on B: every delivery crosses). **one**: a single Plansync without \`REDIS_URL\` on a database of its own on the same cluster, every client on it. All three instances run throughout, fresh for this scenario (\`LOG_LEVEL=warn\`, no memory probe; started in ${fmt(sc.instancesStartMs / 1000, 1)} s${sc.settledAfterStartMs ? `; measured from ${fmt(sc.settledAfterStartMs / 1000, 0)} s after the start, once each had been quiet for 3 s, so that V8's memory reducer, which runs a few full collections 20-30 s after a start, falls outside the windows` : ''}), with one idle keeper connection each.${sc.scenarios.some((s) => s.referenceTwo) ? ' **reference, one** and **reference, two (Redis relay)**: the reference y-websocket@1.5.4 server (its own code, bench/reference-relay-server.mjs) alone, and two of it relaying every update through the same Redis the simplest way (each update published once with an answered PUBLISH, the echo skipped by its first bytes, what the other instance publishes applied to its Y.Doc, which sends it on; no validation, storage, catch-up or presence relay), with the same load dealt the same way: what scaling the simplest Yjs server out through Redis costs on this machine, in the same run.' : ''} Warm-up ${sc.warmupMs / 1000} s, window ${sc.measureMs / 1000} s. Ratio: two / one. Server CPU per delivered update: both instances' CPU in the window over every delivery counted in it (issue 16's measure: within 1.3x of one instance). PostgreSQL CPU is the whole cluster's; Redis CPU only when the benchmark started its own.`,
     '',
   );
   out.push('| writers (clients) | instances | writers per instance | p50 ms | p90 ms | p99 ms | max ms | delivered / expected | server CPU s (per instance) | server CPU per delivered update, us | PostgreSQL CPU s | Redis CPU s | machine busy (ours) |');
   out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const s of sc.scenarios) {
-    for (const name of ['one', 'two']) {
+    for (const name of ['one', 'two', 'referenceOne', 'referenceTwo']) {
       const r = s[name];
+      if (!r) continue;
       out.push(
-        `| ${s.writers} (${s.clients}) | ${name} | ${r.writersPerServer.join(' + ')} | ${fmt(r.latencyMs.p50)} | ${fmt(r.latencyMs.p90)} | ${fmt(r.latencyMs.p99)} | ${fmt(r.latencyMs.max, 1)} | ${r.delivered}/${r.expected} | ${fmt(r.serverCpuSeconds)}${r.serverCpuSecondsEach.length > 1 ? ` (${r.serverCpuSecondsEach.map((c) => fmt(c)).join(' + ')})` : ''} | ${fmt(r.serverCpuMicrosPerDelivery, 1)} | ${fmt(r.databaseCpuSeconds)} | ${fmt(r.redisCpuSeconds)} | ${Math.round(100 * r.machineBusy)}% (${Math.round(100 * r.benchBusy)}%) |`,
+        `| ${s.writers} (${s.clients}) | ${tableNames[name]} | ${r.writersPerServer.join(' + ')} | ${fmt(r.latencyMs.p50)} | ${fmt(r.latencyMs.p90)} | ${fmt(r.latencyMs.p99)} | ${fmt(r.latencyMs.max, 1)} | ${r.delivered}/${r.expected} | ${fmt(r.serverCpuSeconds)}${r.serverCpuSecondsEach.length > 1 ? ` (${r.serverCpuSecondsEach.map((c) => fmt(c)).join(' + ')})` : ''} | ${fmt(r.serverCpuMicrosPerDelivery, 1)} | ${fmt(r.databaseCpuSeconds)} | ${fmt(r.redisCpuSeconds)} | ${Math.round(100 * r.machineBusy)}% (${Math.round(100 * r.benchBusy)}%) |`,
       );
     }
     out.push(`| | two / one | | ${fmtRatio(s.ratio.p50)} | | ${fmtRatio(s.ratio.p99)} | | | ${fmtRatio(s.ratio.cpu)} | ${fmtRatio(s.ratio.cpuPerDelivery)} | | | |`);
+    const q = s.referenceRatio;
+    if (q) out.push(`| | reference: two / one | | ${fmtRatio(q.p50)} | | ${fmtRatio(q.p99)} | | | ${fmtRatio(q.cpu)} | ${fmtRatio(q.cpuPerDelivery)} | | | |`);
   }
-  const short = sc.scenarios.flatMap((s) => [s.one, s.two]).filter((r) => r.missing > 0 || r.disconnects > 0);
+  const short = sc.scenarios.flatMap((s) => [s.one, s.two, s.referenceOne, s.referenceTwo]).filter(Boolean).filter((r) => r.missing > 0 || r.disconnects > 0);
   if (short.length) out.push('', `**Not every delivery arrived:** ${short.map((r) => `${r.writers} writer(s) on ${r.server}: ${r.missing} missing, ${r.disconnects} disconnects${r.closeCodes.length ? ` (close codes ${r.closeCodes.join(', ')})` : ''}`).join('; ')}.`);
-  const contended = sc.scenarios.flatMap((s) => [s.one, s.two]).filter((r) => r.machineBusy > 0.85);
+  const contended = sc.scenarios.flatMap((s) => [s.one, s.two, s.referenceOne, s.referenceTwo]).filter(Boolean).filter((r) => r.machineBusy > 0.85);
   if (contended.length) out.push('', `**Contended:** during ${contended.map((r) => `${r.writers}-writer/${r.server}`).join(', ')} the machine was over 85% busy: those latencies include waiting for a CPU.`);
   out.push(
     '',
-    "**Where two instances' extra CPU goes, and the floor** (issue 16; profiled with perf, kernel included, and `bench/two-instances.mjs --cpu-prof`): not the sends to clients (the same writes either way), but Redis messages. Each relayed edit costs a publish of the grid change and two receipts (one of them the sender's own echo, skipped on its first bytes), each a process wake-up, and a share of a bus message (`BUDGET_LINE_CHANGED` for the lines a projection batch wrote: since issue 16 the bus events of one turn go as one message, so one per batch, about every 100 ms per instance, rather than one per line); then a second Yjs apply of the update (about 0.3 ms), the second instance's own timers, and two database batchers instead of one. `node bench/redis-floor.mjs` measures the messages alone on this machine with ioredis at 50 messages a second: an answered PUBLISH 330-345 us of CPU (mostly the reply's wake-up), one on a connection Redis does not answer (CLIENT REPLY OFF, what Plansync's publisher now uses) 54-172 us, each message received 220-260 us. At 50 writers editing once a second at random moments hardly two edits share an event-loop turn, so the per-turn batching of relayed changes (one Redis message per document per turn) cannot spread these costs. The ratio also moves with the one instance it is set against: issue 16's send-ahead of plain cell edits and leaner connections cut one instance's CPU per delivered update by about a quarter, while a relayed change is applied before it is sent on the receiving instance, and the Redis messages cost what they cost. Left to reach the target: echoes avoided (a channel per sender, which needs the instances to know each other), and a relayed plain edit sent ahead of its apply as a local one is.",
+    "**Where two instances' extra CPU goes** (issue 16; profiled with perf, kernel included, and `bench/two-instances.mjs --cpu-prof`): not the sends to clients (the same writes either way: about 0.5 s of one instance's 1 s at 50 writers, split about evenly over two), but what every edit costs on both instances. Each relayed edit costs a publish of the grid change and two receipts (one of them the sender's own echo, skipped on its first bytes), each a process wake-up, and a share of a bus message (`BUDGET_LINE_CHANGED` for the lines a projection batch wrote: the bus events of one turn go as one message, so about one every 100 ms per instance); then a second Yjs apply of the update in a validated transaction (about 0.3 ms), and each instance's own timers and database batchers. `node bench/redis-floor.mjs` measures the messages alone on this machine with ioredis at 50 messages a second: an answered PUBLISH 330-345 us of CPU (mostly the reply's wake-up), one on a connection Redis does not answer (CLIENT REPLY OFF, what Plansync's publisher uses) 54-172 us, each message received 220-260 us. At 50 writers editing once a second at random moments hardly two edits share an event-loop turn, so the per-turn batching of relayed changes (one Redis message per document per turn) cannot spread these costs.",
+    '',
+    `**The floor, and the target defended instead.** The reference rows show what relaying through Redis costs a Yjs server that does nothing else: ${refSentence(sc)} Its single instance is the lightest possible (no validation, storage, projection or authentication), so the messages and the second apply weigh more against it than against Plansync's, and still it stays far above issue 16's 1.3x: that target is below what relaying every edit to a second instance through Redis costs on this machine. The target defended instead: scaling Plansync out costs no more, relative to one instance, than scaling the simplest Yjs server out the same way (the summary's row "what scaling out costs"). Left to go below it by design: skip the echo (a change for a document held by exactly one other instance published to that instance's own channel instead of the document's; lossless because an instance answers a hello, in order on the one subscriber connection, with the holders it knows, so a joining instance learns every holder before it publishes only to one), and send a relayed plain edit ahead of its apply as a local one is.`,
   );
   return out;
 }
