@@ -68,9 +68,14 @@ describe.skipIf(!reachable)('grid relay between instances', () => {
     return created;
   }
 
-  async function open(on: Instance, docName: string): Promise<Copy> {
+  /**
+   * Opens a copy as GridServer does: follows the channel, then reads what is stored (`stored`: nothing here unless
+   * given), then attaches and says hello.
+   */
+  async function open(on: Instance, docName: string, stored?: () => Uint8Array): Promise<Copy> {
     const relayed = await on.relay.join(docName);
     const doc = new GridDocument(docName, 'plan', 'unit', 'UNIT', LINES);
+    if (stored) doc.loadState(stored());
     const errors: unknown[] = [];
     doc.parts = {
       relay: (update, author) => relayed.publishUpdate(update, author),
@@ -81,13 +86,26 @@ describe.skipIf(!reachable)('grid relay between instances', () => {
     return { doc, relayed, errors };
   }
 
-  /** The same document open on A and on B, the hellos answered. */
-  async function openOnBoth(): Promise<{ docName: string; channel: string; onA: Copy; onB: Copy }> {
+  /** Waits until `copy` knows every other instance holding its document, and that these are `others`. */
+  async function sure(copy: Copy, others: Instance[]): Promise<void> {
+    await until('the holders known', () => {
+      expect(copy.relayed.knowsEveryHolder).toBe(true);
+      expect(copy.relayed.knownHolders.sort()).toEqual(others.map((o) => o.link.instanceId).sort());
+    });
+  }
+
+  /**
+   * The same document open on A and on B, the hellos answered and each sure that the other is its only other
+   * holder: from then on each one's changes go to the other's own channel (`toA`, `toB`).
+   */
+  async function openOnBoth(): Promise<{ docName: string; channel: string; toA: string; toB: string; onA: Copy; onB: Copy }> {
     const docName = `budget:plan-${++docCount}:UNIT`;
     const onA = await open(a, docName);
     const onB = await open(b, docName);
     await settle(a.link.channel(`grid:${docName}`));
-    return { docName, channel: a.link.channel(`grid:${docName}`), onA, onB };
+    await sure(onA, [b]);
+    await sure(onB, [a]);
+    return { docName, channel: a.link.channel(`grid:${docName}`), toA: a.relay.inboxOf(a.link.instanceId), toB: b.relay.inboxOf(b.link.instanceId), onA, onB };
   }
 
   /** Waits until a marker published now has come back: whatever was published before it has arrived too. */
@@ -102,6 +120,8 @@ describe.skipIf(!reachable)('grid relay between instances', () => {
     await forger.publish(channel, marker);
     await until('the marker to come back', () => expect(seen).toBe(true));
     spy.off('messageBuffer', onMessage);
+    // Left subscribed, the spy would count among the receivers of a hello, and keep its sender unsure.
+    await spy.unsubscribe(channel);
   }
 
   /** Messages on `channel` while `during` runs, up to a marker published after it. */
@@ -129,7 +149,8 @@ describe.skipIf(!reachable)('grid relay between instances', () => {
       if (!m.subarray(0, prefix.length).equals(prefix)) return false;
       const d = decoding.createDecoder(new Uint8Array(m.subarray(prefix.length)));
       const kind = decoding.readVarUint(d);
-      if (kind === 3) return true;
+      // Several changes, or changes sent to one instance's own channel.
+      if (kind === 3 || kind === 6) return true;
       return kind === 0 && decoding.readVarString(d) !== '';
     });
   }
@@ -152,13 +173,13 @@ describe.skipIf(!reachable)('grid relay between instances', () => {
   });
 
   it('sends the changes of one turn as one message, which arrives complete and in order', async () => {
-    const { channel, onA, onB } = await openOnBoth();
+    const { toB, onA, onB } = await openOnBoth();
     const key = cellKey('line-1', 'budgetAmount');
     const seenOnB: unknown[] = [];
     onB.doc.cells.observe((event) => {
       if (event.keysChanged.has(key)) seenOnB.push(onB.doc.cells.get(key));
     });
-    const messages = await messagesDuring(channel, () => {
+    const messages = await messagesDuring(toB, () => {
       // One synchronous run: twenty changes to one cell by two people, and one to another cell.
       for (let i = 1; i <= 20; i++) onA.doc.applyEdits('line-1', { budgetAmount: i }, origin(i % 2 ? 'ann' : 'bob'));
       onA.doc.applyEdits('line-2', { comment: 'last' }, origin('ann'));
@@ -171,9 +192,9 @@ describe.skipIf(!reachable)('grid relay between instances', () => {
   });
 
   it('keeps changes of separate turns in separate messages, in order', async () => {
-    const { channel, onA, onB } = await openOnBoth();
+    const { toB, onA, onB } = await openOnBoth();
     const key = cellKey('line-3', 'forecastSales');
-    const messages = await messagesDuring(channel, async () => {
+    const messages = await messagesDuring(toB, async () => {
       for (let i = 1; i <= 5; i++) {
         onA.doc.applyEdits('line-3', { forecastSales: i * 10 }, origin('ann'));
         await new Promise((resolve) => setImmediate(resolve));
@@ -185,7 +206,7 @@ describe.skipIf(!reachable)('grid relay between instances', () => {
   });
 
   it('drops what is not a message of ours, and keeps relaying', async () => {
-    const { channel, onA, onB } = await openOnBoth();
+    const { docName, channel, toB, onA, onB } = await openOnBoth();
     const before = Y.encodeStateAsUpdate(onB.doc.doc);
     const from = 'someone-else';
     const message = (write: (e: encoding.Encoder) => void) => {
@@ -250,9 +271,49 @@ describe.skipIf(!reachable)('grid relay between instances', () => {
         encoding.writeVarUint8Array(e, unreadable);
       }),
     ];
-    for (const raw of junk) await forger.publish(channel, raw);
+    // On B's own channel: changes for a document it does not hold, cut short, and of a kind it does not take there.
+    const direct = [
+      ...junk,
+      message((e) => {
+        encoding.writeVarUint(e, 6);
+        encoding.writeVarString(e, 'budget:no-such-plan:UNIT');
+        encoding.writeVarUint(e, 1);
+        change(e, Y.encodeStateAsUpdate(new Y.Doc()));
+      }),
+      message((e) => {
+        encoding.writeVarUint(e, 6);
+        encoding.writeVarString(e, docName);
+        encoding.writeVarUint(e, 2);
+        change(e, new Uint8Array([0, 0]));
+      }),
+      message((e) => {
+        encoding.writeVarUint(e, 2);
+        encoding.writeVarUint8Array(e, Y.encodeStateVector(new Y.Doc()));
+      }),
+    ];
+    // On the document's channel: answers and byes that are not for anyone here.
+    const control = [
+      message((e) => {
+        encoding.writeVarUint(e, 4);
+        encoding.writeVarString(e, b.link.instanceId);
+        encoding.writeVarString(e, 'not-its-session');
+        encoding.writeVarUint(e, 1);
+        encoding.writeVarString(e, 'x');
+      }),
+      message((e) => {
+        encoding.writeVarUint(e, 5);
+        encoding.writeVarString(e, 'not-a-session');
+      }),
+      message((e) => encoding.writeVarUint(e, 4)),
+    ];
+    for (const raw of [...junk, ...control]) await forger.publish(channel, raw);
+    for (const raw of direct) await forger.publish(toB, raw);
     await settle(channel);
+    await settle(toB);
     expect(Y.encodeStateAsUpdate(onB.doc.doc)).toEqual(before);
+    // Neither forgot the other.
+    expect(onA.relayed.knownHolders).toEqual([b.link.instanceId]);
+    expect(onB.relayed.knownHolders).toEqual([a.link.instanceId]);
 
     // Still relaying, both ways.
     onA.doc.applyEdits('line-1', { budgetAmount: 7 }, origin('ann'));
@@ -283,6 +344,120 @@ describe.skipIf(!reachable)('grid relay between instances', () => {
       expect(onA.doc.cells.get(cellKey('line-3', 'budgetAmount'))).toBe(42);
       expect(onB.doc.cells.get(cellKey('line-3', 'budgetAmount'))).toBe(42);
     });
+  });
+
+  /**
+   * What the instances publish while `during` runs (seen with MONITOR, which subscribes to nothing and so
+   * changes no count of receivers): the channel, the sender's instance id, and the message kind.
+   */
+  async function publishesDuring(during: () => void | Promise<void>, quietMs = 300): Promise<{ channel: string; from: string; kind: number }[]> {
+    const monitor = await new Redis(LOCAL_REDIS_URL).monitor();
+    const seen: { channel: string; from: string; kind: number }[] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (args[0]?.toLowerCase() !== 'publish' || !args[1]?.startsWith(prefix)) return;
+      // MONITOR shows a byte that is not printable as \xNN (and a few as \n, \r, \t, \a, \b).
+      const message = (args[2] ?? '').replace(/\\(x[0-9a-f]{2}|[nrtab"\\])/g, (_, e: string) =>
+        e.startsWith('x') ? String.fromCharCode(parseInt(e.slice(1), 16)) : ({ n: '\n', r: '\r', t: '\t', a: '\x07', b: '\b' } as Record<string, string>)[e] ?? e,
+      );
+      // Every message of ours starts with the sender's instance id (a varString: a length, then 36 characters).
+      if (message.charCodeAt(0) !== 36) return;
+      seen.push({ channel: args[1], from: message.slice(1, 37), kind: message.charCodeAt(37) });
+    });
+    try {
+      await during();
+      await new Promise((resolve) => setTimeout(resolve, quietMs));
+    } finally {
+      monitor.disconnect();
+    }
+    return seen;
+  }
+
+  const HELLO = 2;
+  const isChange = (kind: number) => kind === 0 || kind === 3 || kind === 6;
+
+  it('sends changes to the one other instance holding the document on its own channel, and none to itself', async () => {
+    const { channel, toA, toB, onA, onB } = await openOnBoth();
+    const seen = await publishesDuring(async () => {
+      onA.doc.applyEdits('line-1', { budgetAmount: 1 }, origin('ann'));
+      onB.doc.applyEdits('line-2', { budgetAmount: 2 }, origin('bob'));
+      await until('each change on the other copy', () => expect(cells(onB)).toEqual(cells(onA)));
+    });
+    // (Other documents of earlier tests may still be saying hello meanwhile.)
+    const changes = seen.filter((p) => isChange(p.kind) && [channel, toA, toB].includes(p.channel) && (p.channel !== channel || p.kind !== 0));
+    expect(changes).toEqual([
+      { channel: toB, from: a.link.instanceId, kind: 6 },
+      { channel: toA, from: b.link.instanceId, kind: 6 },
+    ]);
+    expect(seen.filter((p) => p.channel === channel)).toEqual([]);
+  });
+
+  it('sends nothing for a document no other instance holds, and one opening it later gets everything', async () => {
+    const docName = `budget:plan-${++docCount}:UNIT`;
+    const onA = await open(a, docName);
+    await sure(onA, []);
+    const alone = await publishesDuring(() => {
+      onA.doc.applyEdits('line-1', { budgetAmount: 11 }, origin('ann'));
+      onA.doc.applyEdits('line-2', { comment: 'alone' }, origin('ann'));
+    });
+    expect(alone).toEqual([]);
+    // B opens it: its hello reaches A, whose answer carries what A accepted alone (it is not stored here).
+    const onB = await open(b, docName);
+    await until('B to have what A accepted alone', () => expect(cells(onB)).toEqual(cells(onA)));
+    await sure(onA, [b]);
+    await sure(onB, [a]);
+    onA.doc.applyEdits('line-3', { budgetAmount: 33 }, origin('ann'));
+    await until('a later change on B', () => expect(onB.doc.cells.get(cellKey('line-3', 'budgetAmount'))).toBe(33));
+  });
+
+  it('misses nothing while a third instance opens the document amid changes on the two others', async () => {
+    const { channel, onA, onB } = await openOnBoth();
+    const c = await instance();
+    let onC: Copy | undefined;
+    const seen = await publishesDuring(async () => {
+      // What C reads from storage: everything accepted so far (storage that keeps up), so that C lacks nothing a
+      // later change depends on, and asks again only if something after its read went missing.
+      const opening = open(c, onA.doc.name, () => Y.encodeStateAsUpdate(onA.doc.doc)).then((copy) => (onC = copy));
+      // Both others keep changing the document, turn after turn, while C subscribes, loads and says hello.
+      for (let turn = 0; !onC || turn < 40; turn++) {
+        onA.doc.applyEdits(LINES[turn % 3], { budgetAmount: turn }, origin('ann'));
+        onB.doc.applyEdits(LINES[(turn + 1) % 3], { forecastSales: turn }, origin('bob'));
+        // And C, from the moment it has the document, while it learns who else holds it.
+        onC?.doc.applyEdits(LINES[(turn + 2) % 3], { comment: `C ${turn}` }, origin('cat'));
+        await new Promise((resolve) => setTimeout(resolve, turn % 5));
+      }
+      await opening;
+      await sure(onC!, [a, b]);
+      onC!.doc.applyEdits('line-1', { comment: 'from C' }, origin('cat'));
+      await until('the three copies to converge', () => {
+        expect(cells(onB)).toEqual(cells(onA));
+        expect(cells(onC!)).toEqual(cells(onA));
+      });
+    });
+    // C said hello once; nobody had to ask again for something missing. (Documents of earlier tests may still be
+    // asking for the changes forged into them: only this document's channel counts.)
+    expect(seen.filter((p) => p.kind === HELLO && p.channel === channel).map((p) => p.from)).toEqual([c.link.instanceId]);
+    // Three holders: changes on the document's channel again.
+    expect(seen.filter((p) => isChange(p.kind) && p.from === c.link.instanceId).every((p) => p.channel === channel)).toBe(true);
+    expect(onA.relayed.knownHolders.sort()).toEqual([b.link.instanceId, c.link.instanceId].sort());
+    expect([...onA.errors, ...onB.errors, ...onC!.errors]).toEqual([]);
+    onC!.relayed.leave();
+  });
+
+  it('stops sending to an instance that said bye, and sends on the channel while a subscriber is not an instance', async () => {
+    const { channel, onA, onB } = await openOnBoth();
+    onB.relayed.leave();
+    await sure(onA, []);
+    const afterBye = await publishesDuring(() => void onA.doc.applyEdits('line-1', { budgetAmount: 5 }, origin('ann')));
+    expect(afterBye).toEqual([]);
+    // Someone watching the channel (not an instance) receives A's next hello: A can no longer be sure.
+    await spy.subscribe(channel);
+    onA.relayed.unsure();
+    await onA.relayed.catchUp();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(onA.relayed.knowsEveryHolder).toBe(false);
+    const watched = await publishesDuring(() => void onA.doc.applyEdits('line-1', { budgetAmount: 6 }, origin('ann')));
+    expect(watched.filter((p) => isChange(p.kind))).toEqual([{ channel, from: a.link.instanceId, kind: 0 }]);
+    await spy.unsubscribe(channel);
   });
 
   it('still sends the changes of the turn in which a document is unloaded', async () => {

@@ -13,6 +13,20 @@
  *   to our peers.
  * - Nothing is echoed in a loop: our own messages come back from Redis and are skipped by instance id (by
  *   their first bytes, before anything is decoded), and relayed changes are never published again.
+ * - Where the changes go (issue 16: every message costs each receiver a wake-up, the sender's own echo too):
+ *   while this instance knows every other instance holding the document (see "Who holds it"), its changes go
+ *   to nobody when there is none, to that instance's own channel (`<prefix>:grid-inbox:<instanceId>`, one per
+ *   instance, for every document) when there is one, and on the document's channel otherwise, or whenever it is
+ *   not sure. Redis delivers what one connection publishes in order, on the channels of one subscriber
+ *   connection alike, so a change that goes one way cannot overtake one that went the other.
+ * - Who holds it: a hello is published answered, and Redis's answer says how many subscriptions received it:
+ *   every instance holding the document then (ours included), and any other subscriber (a person watching with
+ *   redis-cli, say, which only keeps us unsure). Each instance holding it answers the hello with what we lack
+ *   and then an "answered" message; once as many have answered as received it, we know every holder: anyone
+ *   who opens the document later says hello on the channel first, which we receive before anything it sends,
+ *   and anything we accepted before that hello is in our answer to it (sent from memory), so nothing is missed
+ *   in between. A holder leaving says bye; a holder that dies does not, and keeps us on the document's channel
+ *   (safe, only dearer) until our next hello. Every hello of ours starts over, unsure until answered.
  * - A message that cannot be decoded (or forged to look like one) is dropped: at worst a change is missing,
  *   and a later change that depends on it makes the document ask for it again (see "Catching up").
  * - Joining: the channel is subscribed before the document is read from PostgreSQL (messages meanwhile wait),
@@ -24,6 +38,7 @@
  *   later change without an earlier one says hello at once (the part it could not integrate was dropped, never
  *   held: see GridDocument), and the answer brings it complete.
  */
+import { randomUUID } from 'node:crypto';
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import { encodeAwarenessUpdate } from 'y-protocols/awareness';
@@ -36,7 +51,7 @@ import type { Author, RelayOrigin } from './origins.js';
 import type { GridStore } from './gridStore.js';
 
 /** Updates: several changes in one message, in the order they were accepted (each with who made it). */
-const Kind = { Update: 0, Awareness: 1, Hello: 2, Updates: 3 } as const;
+const Kind = { Update: 0, Awareness: 1, Hello: 2, Updates: 3, Answered: 4, Bye: 5, Direct: 6 } as const;
 /** A document missing a change asks the others after this short wait (the change may be on its way)... */
 const HELLO_DEBOUNCE_MS = 100;
 /** ...and, if it stays missing (its instance died before storing it), at most this often. */
@@ -48,10 +63,18 @@ interface RelayedChange {
   by: Author | null;
 }
 
+/**
+ * On the document's channel: changes (Update and Updates), presence, a hello (with its session and round: an
+ * instance that does not know them, an earlier version, sends neither), the answered message that follows an
+ * answer to a hello, and a bye. On an instance's own channel: changes for one of its documents (Direct).
+ */
 type Message =
   | { kind: typeof Kind.Update; from: string; changes: RelayedChange[] }
   | { kind: typeof Kind.Awareness; from: string; update: Uint8Array }
-  | { kind: typeof Kind.Hello; from: string; stateVector: Uint8Array };
+  | { kind: typeof Kind.Hello; from: string; stateVector: Uint8Array; session: string; round: number }
+  | { kind: typeof Kind.Answered; from: string; to: string; toSession: string; round: number; session: string }
+  | { kind: typeof Kind.Bye; from: string; session: string }
+  | { kind: typeof Kind.Direct; from: string; docName: string; changes: RelayedChange[] };
 
 /** At most this many changes in one message (a larger turn goes out as several messages, in order). */
 const MAX_CHANGES_PER_MESSAGE = 256;
@@ -103,20 +126,43 @@ function readMessage(decoder: decoding.Decoder): Message | null {
     case Kind.Update:
       return { kind, from, changes: [readChange(decoder)] };
     case Kind.Updates: {
-      const count = decoding.readVarUint(decoder);
-      if (count < 1 || count > MAX_CHANGES_PER_MESSAGE) return null;
-      const changes: RelayedChange[] = [];
-      // Read whole before anything is applied: a message cut short is dropped entirely.
-      for (let i = 0; i < count; i++) changes.push(readChange(decoder));
-      return { kind: Kind.Update, from, changes };
+      const changes = readChanges(decoder);
+      return changes && { kind: Kind.Update, from, changes };
     }
     case Kind.Awareness:
       return { kind, from, update: decoding.readVarUint8Array(decoder) };
-    case Kind.Hello:
-      return { kind, from, stateVector: decoding.readVarUint8Array(decoder) };
+    case Kind.Hello: {
+      const stateVector = decoding.readVarUint8Array(decoder);
+      // An earlier version's hello ends here.
+      if (!decoding.hasContent(decoder)) return { kind, from, stateVector, session: '', round: 0 };
+      return { kind, from, stateVector, session: decoding.readVarString(decoder), round: decoding.readVarUint(decoder) };
+    }
+    case Kind.Answered:
+      return { kind, from, to: decoding.readVarString(decoder), toSession: decoding.readVarString(decoder), round: decoding.readVarUint(decoder), session: decoding.readVarString(decoder) };
+    case Kind.Bye:
+      return { kind, from, session: decoding.readVarString(decoder) };
+    case Kind.Direct: {
+      const docName = decoding.readVarString(decoder);
+      const changes = readChanges(decoder);
+      return changes && { kind, from, docName, changes };
+    }
     default:
       return null;
   }
+}
+
+/** A count and that many changes, read whole before anything is applied: a message cut short is dropped entirely. */
+function readChanges(decoder: decoding.Decoder): RelayedChange[] | null {
+  const count = decoding.readVarUint(decoder);
+  if (count < 1 || count > MAX_CHANGES_PER_MESSAGE) return null;
+  const changes: RelayedChange[] = [];
+  for (let i = 0; i < count; i++) changes.push(readChange(decoder));
+  return changes;
+}
+
+function writeChanges(e: encoding.Encoder, changes: RelayedChange[]): void {
+  encoding.writeVarUint(e, changes.length);
+  for (const change of changes) writeChange(e, change);
 }
 
 export class GridRelay {
@@ -124,6 +170,10 @@ export class GridRelay {
   private readonly stopResync: () => void;
   /** How every message we publish starts: what comes back from Redis with it is ours, skipped undecoded. */
   readonly ownPrefix: Buffer;
+  /** This instance's own channel: changes for its documents from the one other instance holding each. */
+  private readonly inbox: string;
+  private readonly onInboxMessage = (raw: Buffer) => this.receiveDirect(raw);
+  private readonly inboxSubscribed: Promise<void>;
 
   constructor(
     readonly link: RedisLink,
@@ -132,6 +182,13 @@ export class GridRelay {
   ) {
     this.ownPrefix = senderPrefix(link.instanceId);
     this.stopResync = link.onResync((reason) => void this.resync(reason));
+    this.inbox = this.inboxOf(link.instanceId);
+    this.inboxSubscribed = link.subscribe(this.inbox, this.onInboxMessage);
+  }
+
+  /** The channel of instance `instanceId`'s own messages. */
+  inboxOf(instanceId: string): string {
+    return this.link.channel(`grid-inbox:${instanceId}`);
   }
 
   /**
@@ -139,6 +196,8 @@ export class GridRelay {
    * and applied by `attach`. Resolves once Redis confirmed the subscription (at once while Redis is away).
    */
   async join(docName: string): Promise<RelayedDocument> {
+    // Our own channel is there before anyone can learn that we hold a document (our hello, after `attach`).
+    await this.inboxSubscribed;
     const relayed = new RelayedDocument(this, docName);
     this.joined.set(docName, relayed);
     await relayed.subscribe();
@@ -152,11 +211,22 @@ export class GridRelay {
   stop(): void {
     this.stopResync();
     for (const relayed of [...this.joined.values()]) relayed.leave();
+    this.link.unsubscribe(this.inbox, this.onInboxMessage);
+  }
+
+  /** A message on our own channel: changes for one of our documents. */
+  private receiveDirect(raw: Buffer): void {
+    const message = decodeMessage(raw);
+    if (!message || message.kind !== Kind.Direct || message.from === this.link.instanceId) return;
+    this.joined.get(message.docName)?.receiveChanges(message.from, message.changes);
   }
 
   /** Catches every open document up with what is stored, and with what the other instances hold. */
   private async resync(reason: ResyncReason): Promise<void> {
     const documents = [...this.joined.values()];
+    // Whatever happened while Redis was away (an instance opening a document, say), we did not hear it: unsure
+    // of every document's holders at once, before anything else is published, until the catch-up's hello.
+    for (const relayed of documents) relayed.unsure();
     if (reason === 'reconnected' && documents.length > 0) this.log.info({ documents: documents.length }, 'catching grid documents up');
     for (const relayed of documents) await relayed.catchUp();
   }
@@ -174,6 +244,19 @@ export class RelayedDocument {
   private flushImmediate?: NodeJS.Immediate;
   private readonly onMessage = (raw: Buffer) => this.receive(raw);
   private readonly flush = () => this.flushChanges();
+  /** Changes sent to our own channel before the document was loaded, applied by `attach`. */
+  private bufferedDirect: { from: string; changes: RelayedChange[] }[] = [];
+  /**
+   * This join's id: our hellos, answers and bye carry it, so that a bye of an earlier join of ours (the document
+   * unloaded, then opened again) is not taken for this one's, whatever order the two arrive in.
+   */
+  private readonly session = randomUUID();
+  /** The other instances holding the document (as far as we know): instance id -> the session of their join. */
+  private readonly holders = new Map<string, string>();
+  /** Our latest hello: its number, how many answers it waits for (null: not known yet), and who answered. */
+  private round = 0;
+  private expectedAnswers: number | null = null;
+  private readonly answered = new Set<string>();
 
   constructor(
     private readonly relay: GridRelay,
@@ -194,14 +277,37 @@ export class RelayedDocument {
     if (this.left) return;
     this.document = document;
     for (const raw of this.buffered.splice(0)) this.receive(raw);
+    for (const { from, changes } of this.bufferedDirect.splice(0)) this.receiveChanges(from, changes);
     this.hello();
+  }
+
+  /** Forgets who holds the document, and ignores answers to our hellos so far: our changes go on its channel. */
+  unsure(): void {
+    this.round++;
+    this.expectedAnswers = null;
+    this.answered.clear();
+    this.holders.clear();
+  }
+
+  /** Whether we know every other instance holding the document (see the header: "Who holds it"). */
+  get knowsEveryHolder(): boolean {
+    return this.expectedAnswers !== null && this.answered.size >= this.expectedAnswers;
+  }
+
+  /** The other instances holding the document, as far as we know (for tests and diagnostics). */
+  get knownHolders(): string[] {
+    return [...this.holders.keys()];
   }
 
   /** Stops following the document (it is being unloaded). */
   leave(): void {
     if (this.left) return;
-    // Changes accepted up to now still go out (they are stored; the others should not wait for a hello).
-    this.flushChanges();
+    // Changes accepted up to now still go out (they are stored; the others should not wait for a hello), then
+    // our bye: the others stop sending to us.
+    this.publish((e) => {
+      encoding.writeVarUint(e, Kind.Bye);
+      encoding.writeVarString(e, this.session);
+    });
     this.left = true;
     clearTimeout(this.helloTimer);
     this.relay.link.unsubscribe(this.channel, this.onMessage);
@@ -248,18 +354,33 @@ export class RelayedDocument {
     if (this.outgoing.length === 0 || this.left) return;
     const changes = this.outgoing;
     this.outgoing = [];
+    // Where they go (see the header): nowhere, to the one other holder's own channel, or on the document's.
+    const sure = this.knowsEveryHolder;
+    if (sure && this.holders.size === 0) return;
+    const only = sure && this.holders.size === 1 ? this.holders.keys().next().value! : null;
     for (let i = 0; i < changes.length; i += MAX_CHANGES_PER_MESSAGE) {
       const part = changes.slice(i, i + MAX_CHANGES_PER_MESSAGE);
+      if (only !== null) {
+        this.relay.link.publish(
+          this.relay.inboxOf(only),
+          encodeMessage(this.relay.link.instanceId, (e) => {
+            encoding.writeVarUint(e, Kind.Direct);
+            encoding.writeVarString(e, this.docName);
+            writeChanges(e, part);
+          }),
+        );
+        continue;
+      }
       this.relay.link.publish(
         this.channel,
         encodeMessage(this.relay.link.instanceId, (e) => {
           if (part.length === 1) {
             encoding.writeVarUint(e, Kind.Update);
+            writeChange(e, part[0]);
           } else {
             encoding.writeVarUint(e, Kind.Updates);
-            encoding.writeVarUint(e, part.length);
+            writeChanges(e, part);
           }
-          for (const change of part) writeChange(e, change);
         }),
       );
     }
@@ -281,17 +402,51 @@ export class RelayedDocument {
     this.publishPresence(encodeAwarenessUpdate(this.document!.awareness, clients));
   }
 
-  /** Our state vector: every instance holding the document answers with what we lack. */
+  /**
+   * Our state vector: every instance holding the document answers with what we lack, then says it answered.
+   * Published answered, to learn how many received it; until as many answered, we are not sure who holds the
+   * document, and our changes go on its channel.
+   */
   private hello(): void {
     clearTimeout(this.helloTimer);
     this.helloTimer = undefined;
     const document = this.document;
     if (!document || this.left) return;
+    // Changes so far go out under what we knew; from here on we are unsure until this hello is answered.
+    this.flushChanges();
+    this.unsure();
+    const round = this.round;
     const stateVector = Y.encodeStateVector(document.doc);
-    this.publish((e) => {
+    const message = encodeMessage(this.relay.link.instanceId, (e) => {
       encoding.writeVarUint(e, Kind.Hello);
       encoding.writeVarUint8Array(e, stateVector);
+      encoding.writeVarString(e, this.session);
+      encoding.writeVarUint(e, round);
     });
+    void this.relay.link.publishCounted(this.channel, message).then((receivers) => {
+      // Our own subscription is one of the receivers.
+      if (receivers !== null && receivers > 0 && this.round === round && !this.left) this.expectedAnswers = receivers - 1;
+    });
+  }
+
+  /** Changes another instance accepted (on the document's channel, or on our own), applied in order. */
+  receiveChanges(from: string, changes: RelayedChange[]): void {
+    if (this.left) return;
+    const document = this.document;
+    if (!document) {
+      this.bufferedDirect.push({ from, changes });
+      return;
+    }
+    for (const change of changes) {
+      try {
+        // Part of it depends on a change not seen yet (on its way, or lost): dropped, and asked for again.
+        if (document.applyRelayedUpdate(change.update, this.origin(change.by)).missing) this.helloSoon();
+      } catch (err) {
+        // Bytes Yjs cannot read: what it applied before them was validated; the next change still comes.
+        this.relay.log.error({ err, docName: this.docName, from }, 'applying a relayed grid change failed');
+        this.helloSoon();
+      }
+    }
   }
 
   private receive(raw: Buffer): void {
@@ -309,30 +464,45 @@ export class RelayedDocument {
     try {
       switch (message.kind) {
         case Kind.Update:
-          for (const change of message.changes) {
-            try {
-              // Part of it depends on a change not seen yet (on its way, or lost): dropped, and asked for again.
-              if (document.applyRelayedUpdate(change.update, this.origin(change.by)).missing) this.helloSoon();
-            } catch (err) {
-              // Bytes Yjs cannot read: what it applied before them was validated; the next change still comes.
-              this.relay.log.error({ err, docName: this.docName }, 'applying a relayed grid change failed');
-              this.helloSoon();
-            }
-          }
+          this.receiveChanges(message.from, message.changes);
           break;
         case Kind.Awareness:
           document.applyRelayedAwareness(message.update, this.origin(null));
           break;
         case Kind.Hello: {
+          // Changes accepted before this hello go out where they would have gone without it (the answer carries
+          // them to its sender); sent after we learn of the sender, they could reach it before the answer, and
+          // lack what only the answer brings.
+          this.flushChanges();
           const diff = Y.encodeStateAsUpdate(document.doc, message.stateVector);
+          // It holds the document from now on: what we publish next reaches it (`flushChanges` knows it).
+          this.holders.set(message.from, message.session);
           this.publish((e) => {
             encoding.writeVarUint(e, Kind.Update);
             writeChange(e, { update: diff, by: null });
           });
           const present = document.localAwarenessClients().filter((id) => document.awareness.getStates().has(id));
           if (present.length > 0) this.sendAwareness(present);
+          // After the answer, in order: the hello's sender counts us among the holders that answered.
+          if (message.round > 0) {
+            this.publish((e) => {
+              encoding.writeVarUint(e, Kind.Answered);
+              encoding.writeVarString(e, message.from);
+              encoding.writeVarString(e, message.session);
+              encoding.writeVarUint(e, message.round);
+              encoding.writeVarString(e, this.session);
+            });
+          }
           break;
         }
+        case Kind.Answered:
+          if (message.to !== this.relay.link.instanceId || message.toSession !== this.session || message.round !== this.round) break;
+          this.answered.add(message.from);
+          this.holders.set(message.from, message.session);
+          break;
+        case Kind.Bye:
+          if (this.holders.get(message.from) === message.session) this.holders.delete(message.from);
+          break;
       }
     } catch (err) {
       this.relay.log.error({ err, docName: this.docName }, 'applying a relayed grid message failed');

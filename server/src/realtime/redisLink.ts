@@ -217,6 +217,22 @@ export class RedisLink {
     return true;
   }
 
+  /**
+   * Publishes at once on the answered connection and resolves with how many subscriptions received the message
+   * (Redis's answer to PUBLISH: every connection subscribed to the channel at that moment, ours included), or
+   * null when Redis is away or did not answer. For the rare message whose receivers must be counted (a grid
+   * document's hello); it is not ordered with what `publish` sends, which goes out on another connection.
+   */
+  async publishCounted(channel: string, message: Buffer | string): Promise<number | null> {
+    if (!this.isUp || this.closed) return null;
+    try {
+      return await this.publisher.publish(channel, message);
+    } catch {
+      this.onPublishFailed();
+      return null;
+    }
+  }
+
   private sendOutbox(): void {
     const batch = this.outbox;
     if (batch.length === 0) return;
