@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
 import type { EditableColumn } from '../budget/columns.js';
 import { createLogger } from '../log.js';
@@ -458,6 +458,30 @@ describe.skipIf(!reachable)('grid relay between instances', () => {
     const watched = await publishesDuring(() => void onA.doc.applyEdits('line-1', { budgetAmount: 6 }, origin('ann')));
     expect(watched.filter((p) => isChange(p.kind))).toEqual([{ channel, from: a.link.instanceId, kind: 0 }]);
     await spy.unsubscribe(channel);
+  });
+
+  it("stops trusting Redis's count of a hello's receivers once more instances answer, and says so", async () => {
+    const d = await instance();
+    const warn = vi.spyOn(d.relay.log, 'warn');
+    const docName = `budget:plan-${++docCount}:UNIT`;
+    const channel = d.link.channel(`grid:${docName}`);
+    const alone = await open(d, docName);
+    await sure(alone, []);
+    // An answer that Redis did not count among the hello's receivers (an instance on another cluster node, say).
+    const e = encoding.createEncoder();
+    encoding.writeVarString(e, 'an-instance-redis-did-not-count');
+    encoding.writeVarUint(e, 4);
+    encoding.writeVarString(e, d.link.instanceId);
+    encoding.writeVarString(e, alone.relayed.sessionId);
+    encoding.writeVarUint(e, alone.relayed.helloRound);
+    encoding.writeVarString(e, 'its-session');
+    await forger.publish(channel, Buffer.from(encoding.toUint8Array(e)));
+    await until('the counts distrusted', () => expect(d.relay.trustsCounts).toBe(false));
+    expect(alone.relayed.knowsEveryHolder).toBe(false);
+    expect(warn).toHaveBeenCalledTimes(1);
+    // From now on its changes go on the document's channel, where every instance hears them.
+    const seen = await publishesDuring(() => void alone.doc.applyEdits('line-1', { budgetAmount: 1 }, origin('ann')));
+    expect(seen.filter((p) => isChange(p.kind))).toEqual([{ channel, from: d.link.instanceId, kind: 0 }]);
   });
 
   it('still sends the changes of the turn in which a document is unloaded', async () => {

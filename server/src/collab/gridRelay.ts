@@ -167,6 +167,13 @@ function writeChanges(e: encoding.Encoder, changes: RelayedChange[]): void {
 
 export class GridRelay {
   private readonly joined = new Map<string, RelayedDocument>();
+  /**
+   * False once a hello got more answers than Redis said received it: Redis counts only the subscriptions it
+   * holds itself (a cluster node, or a primary whose replicas serve some instances' subscriptions, counts fewer
+   * than receive), and a short count would make us sure too early. From then on no document is ever sure, and
+   * every change goes on its document's channel, as before issue 16.
+   */
+  private countsHold = true;
   private readonly stopResync: () => void;
   /** How every message we publish starts: what comes back from Redis with it is ours, skipped undecoded. */
   readonly ownPrefix: Buffer;
@@ -214,6 +221,21 @@ export class GridRelay {
     this.link.unsubscribe(this.inbox, this.onInboxMessage);
   }
 
+  /** Whether Redis's count of a hello's receivers can be trusted (see `countsHold`). */
+  get trustsCounts(): boolean {
+    return this.countsHold;
+  }
+
+  /** A hello got more answers than Redis counted receivers: never trust the counts again (see `countsHold`). */
+  countsTooLow(docName: string, counted: number, answered: number): void {
+    if (!this.countsHold) return;
+    this.countsHold = false;
+    this.log.warn(
+      { docName, counted, answered },
+      "more instances answered a grid hello than Redis counted receivers (a cluster, or subscriptions on replicas?): every grid change goes on its document's channel from now on",
+    );
+  }
+
   /** A message on our own channel: changes for one of our documents. */
   private receiveDirect(raw: Buffer): void {
     const message = decodeMessage(raw);
@@ -250,7 +272,7 @@ export class RelayedDocument {
    * This join's id: our hellos, answers and bye carry it, so that a bye of an earlier join of ours (the document
    * unloaded, then opened again) is not taken for this one's, whatever order the two arrive in.
    */
-  private readonly session = randomUUID();
+  private readonly session: string = randomUUID();
   /** The other instances holding the document (as far as we know): instance id -> the session of their join. */
   private readonly holders = new Map<string, string>();
   /** Our latest hello: its number, how many answers it waits for (null: not known yet), and who answered. */
@@ -291,7 +313,24 @@ export class RelayedDocument {
 
   /** Whether we know every other instance holding the document (see the header: "Who holds it"). */
   get knowsEveryHolder(): boolean {
-    return this.expectedAnswers !== null && this.answered.size >= this.expectedAnswers;
+    return this.expectedAnswers !== null && this.answered.size >= this.expectedAnswers && this.relay.trustsCounts;
+  }
+
+  /** A hello answered by more instances than Redis counted: the counts cannot be trusted (see GridRelay.countsHold). */
+  private checkCount(): void {
+    if (this.expectedAnswers !== null && this.answered.size > this.expectedAnswers) {
+      this.relay.countsTooLow(this.docName, this.expectedAnswers + 1, this.answered.size);
+    }
+  }
+
+  /** Our latest hello's number (for tests and diagnostics). */
+  get helloRound(): number {
+    return this.round;
+  }
+
+  /** This join's id (for tests and diagnostics). */
+  get sessionId(): string {
+    return this.session;
   }
 
   /** The other instances holding the document, as far as we know (for tests and diagnostics). */
@@ -425,7 +464,9 @@ export class RelayedDocument {
     });
     void this.relay.link.publishCounted(this.channel, message).then((receivers) => {
       // Our own subscription is one of the receivers.
-      if (receivers !== null && receivers > 0 && this.round === round && !this.left) this.expectedAnswers = receivers - 1;
+      if (receivers === null || receivers <= 0 || this.round !== round || this.left) return;
+      this.expectedAnswers = receivers - 1;
+      this.checkCount();
     });
   }
 
@@ -499,6 +540,7 @@ export class RelayedDocument {
           if (message.to !== this.relay.link.instanceId || message.toSession !== this.session || message.round !== this.round) break;
           this.answered.add(message.from);
           this.holders.set(message.from, message.session);
+          this.checkCount();
           break;
         case Kind.Bye:
           if (this.holders.get(message.from) === message.session) this.holders.delete(message.from);
