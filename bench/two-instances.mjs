@@ -6,7 +6,10 @@
 // (`node bench/run.mjs --only=scaleout`, results in bench/results.md); this entry point runs it alone and
 // writes bench/results/two-instances.md and .json, leaving the suite's results alone.
 //
-//   node bench/two-instances.mjs [--quick] [--scenarios=1,50] [--workers=4] [--redis=redis://127.0.0.1:6379] [--warmup=3] [--window=10] [--cpu-prof]
+//   node bench/two-instances.mjs [--quick] [--scenarios=1,50] [--workers=4] [--redis=redis://127.0.0.1:6379] [--warmup=3] [--window=10] [--repeats=3] [--cpu-prof]
+//
+// --repeats: rounds at 50 writers and more (default 3; --quick 1), each the four configurations back to back; the
+// tables show the round with the median two/one, and every round's ratios are listed under them.
 //
 // --warmup, --window: seconds of warm-up and of measurement (defaults: the suite's, 3 and 10; --quick 0.5 and 1.5).
 // --cpu-prof: the instances (Plansync's three and the reference's three) run under `node --cpu-prof` (raw profiles in bench/results/profiles/scaleout/,
@@ -26,7 +29,7 @@ const { args, flag, option } = commandLine();
 if (flag('help') || flag('h')) {
   printUsageAndExit(import.meta.url);
 }
-const known = /^--(quick|help|h|cpu-prof|(scenarios|workers|redis|warmup|window)=.+)$/;
+const known = /^--(quick|help|h|cpu-prof|(scenarios|workers|redis|warmup|window|repeats)=.+)$/;
 for (const a of args) if (!known.test(a)) throw new Error(`unknown option ${a} (see --help)`);
 const quick = flag('quick');
 const defaults = scaleoutDefaults(quick);
@@ -39,7 +42,9 @@ const options = {
   cpuProf: flag('cpu-prof'),
   warmupMs: Number(option('warmup', String(defaults.warmupMs / 1000))) * 1000,
   measureMs: Number(option('window', String(defaults.measureMs / 1000))) * 1000,
+  repeats: Number(option('repeats', String(defaults.repeats))),
 };
+if (!(Number.isInteger(options.repeats) && options.repeats >= 1)) throw new Error(`--repeats: a whole number of rounds, got ${option('repeats')}`);
 for (const [name, ms] of [['warmup', options.warmupMs], ['window', options.measureMs]]) if (!(ms >= 0 && Number.isFinite(ms))) throw new Error(`--${name}: seconds, got ${option(name)}`);
 for (const w of options.writers) if (!(Number.isInteger(w) && w >= 1 && w <= 240)) throw new Error(`--scenarios: writers must be 1..240, got ${w}`);
 if (!(Number.isInteger(options.workers) && options.workers >= 2)) throw new Error('--workers must be at least 2 (one per instance)');
