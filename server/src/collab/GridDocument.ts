@@ -211,12 +211,15 @@ export class GridDocument {
    */
   applyClientUpdate(update: Uint8Array, origin: ConnectionOrigin, kind: 'update' | 'syncStep2' = 'update'): ApplyResult {
     const writer = origin.writer;
-    if (kind === 'update' && this.sentAhead.length === 0 && this.peers.size > 0) {
+    if (kind === 'update' && this.peers.size > 0) {
       const client = this.acceptableAsSent(update, writer);
       if (client !== null) {
-        // Sent to the peers now, applied once the turn's broadcasts have gone: see `acceptableAsSent`.
+        // Sent to the peers and to the other instances now, applied once the turn's broadcasts have gone: see
+        // `acceptableAsSent`.
         this.sentAhead.push({ update, origin, client });
         this.broadcast(encodeUpdate(update));
+        const relay = this.parts.relay;
+        if (relay) this.run('relay', () => relay(update, origin.author));
         return { rejected: [], accepted: 1, missing: false, foreignClientIds: [] };
       }
     }
@@ -333,10 +336,17 @@ export class GridDocument {
    * earlier value. Such an update is checked here by decoding it, against exactly what the pipeline would check
    * once it is applied (the key an editable cell of this unit, the value valid, the client id this connection's,
    * every struct it depends on already here), and then sent to the peers at once, so that its propagation does
-   * not wait for Yjs to integrate it: the apply (which validates it again, and stores, relays and projects it)
-   * runs when the turn's broadcasts have gone. Anything else (several structs, other types, deletions of other
-   * content, content not yet integrable, an id not yet this connection's) takes the ordinary path. Only one
-   * update per document waits at a time: the next change of any kind applies it first (`settle`).
+   * not wait for Yjs to integrate it; it is relayed to the other instances at once too. The apply (which
+   * validates it again, and stores and projects it) runs when the turn's broadcasts have gone. Anything else
+   * (several structs, other types, deletions of other content, content not yet integrable, an id not yet this
+   * connection's) takes the ordinary path, which applies whatever waits first (`settle`).
+   *
+   * Several updates may wait at once (under load, every socket read in one turn): each is checked against what
+   * the document holds, never against another waiting update, so one that builds on a waiting update (the same
+   * client id's next clock, an earlier value not applied yet, its deletion) is not taken and goes the ordinary
+   * way, after the waiting ones are applied. The waiting ones are therefore independent of each other, and
+   * applying them in order gives what applying them in any order would. So a busy turn's edits all reach the
+   * peers before any of them is integrated, rather than each waiting for the applies of those read before it.
    */
   private acceptableAsSent(update: Uint8Array, writer: Writer): number | null {
     let decoded: ReturnType<typeof Y.decodeUpdate>;
@@ -386,9 +396,9 @@ export class GridDocument {
   }
 
   /**
-   * Applies the updates already sent to the peers (`acceptableAsSent`), through the pipeline like any change:
-   * validated, stored, relayed and projected, but not broadcast again. Runs when the turn's broadcasts have gone,
-   * and before anything else reads or changes the document.
+   * Applies the updates already sent to the peers and relayed (`acceptableAsSent`), in the order they came,
+   * through the pipeline like any change: validated, stored and projected, but neither broadcast nor relayed
+   * again. Runs when the turn's broadcasts have gone, and before anything else reads or changes the document.
    */
   settle(): void {
     if (this.sentAhead.length === 0) return;
@@ -492,10 +502,10 @@ export class GridDocument {
     // A relayed change that had to be reverted here: the revert is ours, and must reach storage and the others.
     const reverted = origin.kind === 'relay' && validation.rejected.length > 0;
     const parts = this.parts;
-    // Sent ahead (`settle`): the peers have it, unless validation changed it after all.
+    // Sent ahead (`settle`): the peers and the other instances have it, unless validation changed it after all.
     const sentAlready = tr.meta.get(SENT_AHEAD) === true && validation.rejected.length === 0;
     if (route.broadcast && !sentAlready) this.run('broadcast', () => this.broadcast(encodeUpdate(update)));
-    if ((route.relay || reverted) && parts.relay) this.run('relay', () => parts.relay!(update, route.author));
+    if ((route.relay || reverted) && parts.relay && !sentAlready) this.run('relay', () => parts.relay!(update, route.author));
     if ((route.store || reverted) && parts.store) this.run('store', () => parts.store!(update));
     if (route.project !== 'none' && parts.project && change.cells.length > 0) this.run('project', () => parts.project!(change));
   }

@@ -41,7 +41,8 @@ function setUp() {
   const stored: Uint8Array[] = [];
   const projected: DocumentChange[] = [];
   const errors: unknown[] = [];
-  document.parts = { store: (u) => stored.push(u), project: (c) => projected.push(c), onError: (_part, err) => errors.push(err) };
+  const relayed: Uint8Array[] = [];
+  document.parts = { store: (u) => stored.push(u), project: (c) => projected.push(c), relay: (u) => relayed.push(u), onError: (_part, err) => errors.push(err) };
   const writer = new TestPeer('user-writer');
   const observer = new TestPeer('user-observer');
   document.addPeer(writer);
@@ -59,7 +60,23 @@ function setUp() {
   };
   /** The client takes in what the server holds (its reverts among it), as the stock client would from broadcasts. */
   const catchUp = () => Y.applyUpdate(client, Y.encodeStateAsUpdate(document.doc));
-  return { document, stored, projected, errors, writer, observer, client, edit, catchUp };
+  /** Another connection, with a client doc of its own (as up to date as the server), and its edits. */
+  const secondWriter = () => {
+    const peer = new TestPeer('user-second');
+    document.addPeer(peer);
+    const doc = new Y.Doc();
+    Y.applyUpdate(doc, Y.encodeStateAsUpdate(document.doc));
+    const editAs = (change: (cells: Y.Map<unknown>) => void): Uint8Array => {
+      let update: Uint8Array | undefined;
+      const capture = (u: Uint8Array) => (update = u);
+      doc.on('update', capture);
+      doc.transact(() => change(doc.getMap('cells')));
+      doc.off('update', capture);
+      return update!;
+    };
+    return { peer, doc, edit: editAs };
+  };
+  return { document, stored, projected, relayed, errors, writer, observer, client, edit, catchUp, secondWriter };
 }
 
 describe('a writer edit sent ahead of its apply', () => {
@@ -157,6 +174,83 @@ describe('a writer edit sent ahead of its apply', () => {
       writer,
     );
     expect(stored).toHaveLength(2);
+  });
+
+  it('several connections\' edits of one turn all go ahead, as sent and relayed once each, then are applied in order', async () => {
+    const { document, stored, projected, relayed, errors, writer, observer, client, edit, secondWriter } = setUp();
+    const second = secondWriter();
+    // Each connection's first write claims its client id (the ordinary path).
+    document.applyClientUpdate(edit((cells) => cells.set(cellKey(LINES[0], 'budgetAmount'), 1)), writer);
+    document.applyClientUpdate(second.edit((cells) => cells.set(cellKey(LINES[1], 'budgetAmount'), 2)), second.peer);
+    await nextTurn();
+    Y.applyUpdate(second.doc, Y.encodeStateAsUpdate(document.doc));
+    Y.applyUpdate(client, Y.encodeStateAsUpdate(document.doc));
+    const sent: Uint8Array[] = [];
+    // Two turns: in the first each edits a cell of its own; in the second both set the same cell, concurrently
+    // (neither has seen the other's value). A connection's next edit within a turn builds on its waiting one.
+    for (const turn of [
+      [
+        { update: edit((cells) => cells.set(cellKey(LINES[0], 'budgetAmount'), 10)), peer: writer },
+        { update: second.edit((cells) => cells.set(cellKey(LINES[1], 'budgetAmount'), 20)), peer: second.peer },
+      ],
+      [
+        { update: edit((cells) => cells.set(cellKey(LINES[1], 'forecastSales'), 30)), peer: writer },
+        { update: second.edit((cells) => cells.set(cellKey(LINES[1], 'forecastSales'), 40)), peer: second.peer },
+      ],
+    ]) {
+      observer.received.length = 0;
+      const [storedBefore, relayedBefore] = [stored.length, relayed.length];
+      for (const { update, peer } of turn) expect(document.applyClientUpdate(update, peer)).toMatchObject({ accepted: 1, rejected: [], missing: false });
+      expect(stored).toHaveLength(storedBefore); // none applied yet
+      expect(relayed.slice(relayedBefore)).toEqual(turn.map((u) => u.update)); // relayed at once, as sent
+      await nextTurn();
+      expect(observer.received).toEqual(turn.map((u) => encodeUpdate(u.update)));
+      expect(stored).toHaveLength(storedBefore + 2);
+      expect(relayed).toHaveLength(relayedBefore + 2); // not relayed again when applied
+      await nextTurn();
+      expect(observer.received).toHaveLength(2); // nor broadcast again
+      sent.push(...turn.map((u) => u.update));
+    }
+    expect(errors).toEqual([]);
+
+    // Every replica that applies the messages, in any order, agrees with the server, whichever value won the cell.
+    const replica = new Y.Doc();
+    Y.applyUpdate(replica, Y.encodeStateAsUpdate(document.doc));
+    for (const update of [...sent].reverse()) Y.applyUpdate(second.doc, update);
+    for (const update of sent) Y.applyUpdate(client, update);
+    for (const doc of [replica, second.doc, client]) expect(doc.getMap('cells').toJSON()).toEqual(document.cells.toJSON());
+    expect(document.cellValue(LINES[0], 'budgetAmount')).toBe(10);
+    expect(document.cellValue(LINES[1], 'budgetAmount')).toBe(20);
+    expect([30, 40]).toContain(document.cellValue(LINES[1], 'forecastSales'));
+    // The projection saw the value the document settled on last.
+    const lastForecast = projected.flatMap((c) => c.cells).filter((c) => c.key === cellKey(LINES[1], 'forecastSales')).at(-1);
+    expect(lastForecast?.value).toBe(document.cellValue(LINES[1], 'forecastSales'));
+  });
+
+  it('an edit that builds on one still waiting takes the ordinary path, after the waiting one is applied', async () => {
+    const { document, stored, relayed, errors, writer, observer, edit, secondWriter } = setUp();
+    const second = secondWriter();
+    document.applyClientUpdate(edit((cells) => cells.set(cellKey(LINES[0], 'budgetAmount'), 1)), writer);
+    document.applyClientUpdate(second.edit((cells) => cells.set(cellKey(LINES[1], 'budgetAmount'), 2)), second.peer);
+    await nextTurn();
+    Y.applyUpdate(second.doc, Y.encodeStateAsUpdate(document.doc));
+    observer.received.length = 0;
+    const [storedBefore, relayedBefore] = [stored.length, relayed.length];
+
+    const waiting = edit((cells) => cells.set(cellKey(LINES[0], 'budgetAmount'), 5));
+    document.applyClientUpdate(waiting, writer);
+    expect(stored).toHaveLength(storedBefore);
+    // The second connection saw it (it was broadcast ahead) and overwrites it: its update names the waiting value.
+    Y.applyUpdate(second.doc, waiting);
+    const overwrite = second.edit((cells) => cells.set(cellKey(LINES[0], 'budgetAmount'), 6));
+    expect(document.applyClientUpdate(overwrite, second.peer)).toMatchObject({ accepted: 1, rejected: [], missing: false });
+    expect(stored).toHaveLength(storedBefore + 2); // the waiting one, then this one: applied at once
+    expect(relayed.slice(relayedBefore)).toEqual([waiting, stored.at(-1)]); // ahead as sent; then as applied
+    expect(document.cellValue(LINES[0], 'budgetAmount')).toBe(6);
+    await nextTurn();
+    expect(observer.received[0]).toEqual(encodeUpdate(waiting));
+    expect(observer.received).toHaveLength(2);
+    expect(errors).toEqual([]);
   });
 
   it('a connection that leaves in the same turn still has its edit applied and stored', async () => {
