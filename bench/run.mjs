@@ -4,7 +4,7 @@
 // bench/results.json.
 //
 //   node bench/run.mjs [--quick] [--only=grid,fanout,cost,durability,subscriptions,reads,coldstart,scaleout,batch,webhooks,...,gridbrowser,clientload]
-//                      [--workers=4] [--grid-clients=light|stock] [--grid-repeats=3] [--no-wait] [--cpu-prof [--keep-notes]] [--render] [--redis=redis://host:port]
+//                      [--workers=4] [--grid-clients=light|stock] [--grid-repeats=3] [--grid-writers=1,50,200] [--no-wait] [--cpu-prof [--keep-notes]] [--render] [--redis=redis://host:port]
 //
 // It starts its own servers on free ports of 127.0.0.1 (Plansync with a fresh embedded PostgreSQL under a
 // temporary DATA_DIR, the reference y-websocket@1.5.4 server, and the two references written for this suite:
@@ -131,7 +131,7 @@ const options = {
   /** Memory probes per measurement (median); each forces full GCs. */
   memorySamples: quick ? 1 : 3,
   quiet: { threshold: 1.5, maxWaitMs: 180_000, idleSeconds: 10 },
-  grid: { writers: [1, 50, 200], repeats: Number(option('grid-repeats', quick ? 1 : 3)), clients: option('grid-clients', 'light'), warmupMs: quick ? 500 : 3000, measureMs: quick ? 1500 : 10_000, drainQuietMs: quick ? 250 : 1000 },
+  grid: { writers: option('grid-writers', '1,50,200').split(',').map(Number), repeats: Number(option('grid-repeats', quick ? 1 : 3)), clients: option('grid-clients', 'light'), warmupMs: quick ? 500 : 3000, measureMs: quick ? 1500 : 10_000, drainQuietMs: quick ? 250 : 1000 },
   fanout: { observers: 1000, periodMs: 100, warmupMs: quick ? 500 : 2000, measureMs: quick ? 1500 : 10_000 },
   cost: { idleConnections: 500, bigLines: 10_000 },
   durability: { writers: quick ? [50] : [1, 50, 200], pollMs: 20 },

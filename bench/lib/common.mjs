@@ -113,7 +113,15 @@ export function cpuSample(pid) {
     readCalls = Number(/syscr:\s+(\d+)/.exec(io)?.[1]);
     writeCalls = Number(/syscw:\s+(\d+)/.exec(io)?.[1]);
   } catch {}
-  return { ownSeconds, ownSystemSeconds, mainSeconds, mainSystemSeconds, readCalls, writeCalls, childSeconds, rssMb, hwmMb };
+  // Page faults (minor: a page first touched, or handed back and touched again; the GC's doing, mostly) and
+  // context switches of the main thread: kernel time that is not the sends.
+  const minorFaults = own ? Number(own[7]) : NaN;
+  let contextSwitches = NaN;
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/task/${pid}/status`, 'utf8');
+    contextSwitches = Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1]) + Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1]);
+  } catch {}
+  return { ownSeconds, ownSystemSeconds, mainSeconds, mainSystemSeconds, readCalls, writeCalls, minorFaults, contextSwitches, childSeconds, rssMb, hwmMb };
 }
 
 /** Machine-wide CPU jiffies (all processes, ours and anyone else's): busy and total. */
@@ -224,7 +232,9 @@ export function groupAlive(pgid) {
 export function startProcess(name, nodeArgs, env, { ipc = false, command = process.execPath } = {}) {
   const child = spawn(command, nodeArgs, { cwd: root, env, detached: true, stdio: ['ignore', 'pipe', 'pipe', ...(ipc ? ['ipc'] : [])] });
   let output = '';
+  const logFile = process.env.BENCH_LOG_DIR ? path.join(process.env.BENCH_LOG_DIR, `${name}-${Date.now()}.log`) : null;
   const keep = (chunk) => {
+    if (logFile) fs.appendFileSync(logFile, chunk);
     output = (output + chunk).slice(-50_000);
   };
   child.stdout.on('data', keep);
@@ -329,9 +339,13 @@ export function serverEnv(extra) {
   return { ...env, NODE_ENV: 'production', MAX_SOCKETS_PER_PERSON: '1000000', ...extra };
 }
 
-/** node flags for a server: the memory probe, and optionally --cpu-prof into profileDir. */
+/**
+ * node flags for a server: the memory probe, and optionally --cpu-prof into profileDir. BENCH_EXTRA_FLAGS adds
+ * flags of your own to every server (a diagnosis: `--trace-gc`, `--import=<a GC observer>`); with BENCH_LOG_DIR
+ * each server's output is also kept in a file there (V8's traces go to stdout).
+ */
 function nodeFlags({ probe, profileDir, exitOnSigterm }) {
-  const flags = [];
+  const flags = (process.env.BENCH_EXTRA_FLAGS ?? '').split(' ').filter(Boolean);
   if (probe) flags.push('--expose-gc', `--import=${memoryProbe}`);
   if (profileDir) {
     flags.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`);

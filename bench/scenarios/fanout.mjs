@@ -70,6 +70,8 @@ export async function measure({ servers, options, pause, markWindow }) {
         serverOtherThreadsSeconds: serverCpu - (cpu1.mainSeconds - cpu0.mainSeconds),
         serverReadCalls: cpu1.readCalls - cpu0.readCalls,
         serverWriteCalls: cpu1.writeCalls - cpu0.writeCalls,
+        serverMinorFaults: cpu1.minorFaults - cpu0.minorFaults,
+        serverContextSwitches: cpu1.contextSwitches - cpu0.contextSwitches,
         databaseCpuSeconds: dbCpu,
         cpuMicrosPerUpdatePerObserver: sent > 0 ? (1e6 * serverCpu) / (sent * obs.connected) : null,
         cpuMicrosPerUpdatePerObserverWithDatabase: sent > 0 && dbCpu != null ? (1e6 * (serverCpu + dbCpu)) / (sent * obs.connected) : null,
@@ -80,7 +82,7 @@ export async function measure({ servers, options, pause, markWindow }) {
         loadAverage1m: load,
       };
       log(
-        `  p50 ${fmt(runs[name].latencyMs.p50)} ms, p99 ${fmt(runs[name].latencyMs.p99)} ms; ${runs[name].delivered}/${runs[name].expected} delivered; ${fmt(runs[name].cpuMicrosPerUpdatePerObserver)} us CPU per update per observer (main thread ${fmt(runs[name].serverMainThreadSeconds)} s, of which kernel ${fmt(runs[name].serverMainThreadSystemSeconds)} s; other threads ${fmt(runs[name].serverOtherThreadsSeconds)} s; ${runs[name].serverWriteCalls} write and ${runs[name].serverReadCalls} read calls)`,
+        `  p50 ${fmt(runs[name].latencyMs.p50)} ms, p99 ${fmt(runs[name].latencyMs.p99)} ms; ${runs[name].delivered}/${runs[name].expected} delivered; ${fmt(runs[name].cpuMicrosPerUpdatePerObserver)} us CPU per update per observer (main thread ${fmt(runs[name].serverMainThreadSeconds)} s, of which kernel ${fmt(runs[name].serverMainThreadSystemSeconds)} s; other threads ${fmt(runs[name].serverOtherThreadsSeconds)} s; ${runs[name].serverWriteCalls} write and ${runs[name].serverReadCalls} read calls, ${runs[name].serverMinorFaults} page faults, ${runs[name].serverContextSwitches} context switches)`,
       );
     } finally {
       await stopWorkers(all);
