@@ -688,6 +688,7 @@ export class GridServer implements LiveDocuments {
     await Promise.all([...this.unloading.values()].map((p) => p.catch(() => undefined)));
     await this.projection.flushAll();
     await this.store.flushAll();
+    await this.store.close();
     for (const open of this.open.values()) open.document.destroy();
     this.open.clear();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));

@@ -9,7 +9,7 @@
  * - Compaction merges the snapshot and the oldest rows into a new snapshot in one transaction, under the
  *   same lock, from what is stored (never from memory), so it is safe with any number of writers: it runs on
  *   one instance at a time, and deletes exactly the rows it folded in (another instance's append that
- *   commits meanwhile stays in the log).
+ *   commits meanwhile stays in the log). The fold itself, pure CPU, runs on a worker thread (stateFolder.ts).
  * - Several instances append to one document's log independently: Yjs updates merge in any order, so
  *   their rows need no ordering among them.
  * - A failed append never holds up what follows it (writeRetries.ts): while the database is unreachable it
@@ -20,6 +20,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import * as Y from 'yjs';
 import type { Logger } from '../log.js';
 import { withSqlClient } from '../db/sql.js';
+import { StateFolder } from './stateFolder.js';
 import { DEFAULT_WRITE_RETRY, sqlStateOf, writeWithRetries, type RetryingWrite, type WriteRetryOptions } from './writeRetries.js';
 
 export interface GridStoreOptions {
@@ -76,6 +77,8 @@ export class GridStore {
   onWriteFailed?: (reason: 'unavailable' | 'refused') => void;
   /** When a shutdown stops waiting for an unreachable database (set by `flushAll`). */
   private giveUpAt?: number;
+  /** Compaction's fold, off the main thread. */
+  readonly folder = new StateFolder();
 
   constructor(
     private readonly em: EntityManager,
@@ -156,6 +159,11 @@ export class GridStore {
     const queued = left.reduce((n, d) => n + d.queued, 0);
     this.log.error({ documents: left }, 'shutdown: grid updates still unstored when its time was up; given up');
     if (queued > 0) this.onDropped?.(queued, 'shutdown');
+  }
+
+  /** Stops compaction's worker thread (after `flushAll`, on shutdown). */
+  async close(): Promise<void> {
+    await this.folder.close();
   }
 
   /** Forgets a document's queue once it is flushed (the document was unloaded). */
@@ -248,11 +256,10 @@ export class GridStore {
       );
       if (rows.length === 0) return;
       const parts = [...(snapshot ? [snapshot.state] : []), ...rows.map((r) => r.update)].map((b) => new Uint8Array(b));
-      // Applying to a scratch document (rather than merging) lets Yjs garbage-collect deleted content.
-      const scratch = new Y.Doc();
-      Y.applyUpdate(scratch, Y.mergeUpdates(parts));
-      const state = Buffer.from(Y.encodeStateAsUpdate(scratch));
-      scratch.destroy();
+      // Applied to a scratch document (rather than merged), so that Yjs garbage-collects deleted content; on a
+      // worker thread, so that nobody's edits wait for it (stateFolder.ts).
+      const folded = await this.folder.fold(parts);
+      const state = Buffer.from(folded.buffer, folded.byteOffset, folded.byteLength);
       const lastId = rows[rows.length - 1].id;
       await sql(
         `INSERT INTO grid_snapshot (doc_name, state, last_update_id, updated_at) VALUES (?, ?, ?, now())
