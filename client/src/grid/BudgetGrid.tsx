@@ -272,12 +272,28 @@ export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGri
   /** Bumped when the document changes, so the bar's sum follows the values. */
   const [, setDocTick] = useState(0);
   /**
-   * The cell that a click or a selection put AG Grid's focus on, as `row/column`: focusing it keeps the range (other
-   * focus moves, arrows or Tab, collapse it to the focused cell, as in Excel). Cleared by the next key.
+   * The cells that a click or a move of the grid's own (Home/End, a range's arrows) put AG Grid's focus on, as
+   * `row/column`, each until its focus event arrives (or a second has passed): that event keeps the range, where
+   * other focus moves (AG Grid's own arrows, Tab) collapse it to the focused cell, as in Excel. AG Grid may send
+   * the event after later keys (End, Home, Shift+End typed quickly: CI saw Home's event arrive after Shift+End and
+   * collapse its 1 x 9 range to one cell), so each is matched to its own cell, not to "the last key".
    */
-  const keepRangeOn = useRef<string | null>(null);
+  const keepRangeOn = useRef(new Map<string, number>());
   /** The cell of AG Grid's last focus event ("row/colId"): a focus event for it again is no move. */
   const lastFocused = useRef<string | null>(null);
+  /** A focus we are about to give AG Grid (see keepRangeOn). */
+  const expectFocus = useCallback((cell: string) => {
+    const now = performance.now();
+    for (const [key, until] of keepRangeOn.current) if (until < now) keepRangeOn.current.delete(key);
+    keepRangeOn.current.set(cell, now + 1000);
+  }, []);
+  /** Whether a focus event is one we asked for (consumed: a later focus of that cell is a move again). */
+  const focusExpected = useCallback((cell: string) => {
+    const until = keepRangeOn.current.get(cell);
+    if (until === undefined) return false;
+    keepRangeOn.current.delete(cell);
+    return until >= performance.now();
+  }, []);
   /** A mouse drag in progress: selecting cells, whole rows, or dragging the fill handle. */
   const dragging = useRef<'cells' | 'rows' | 'fill' | null>(null);
   /** Tab-separated text waiting for the copy event that Ctrl+C is about to fire. */
@@ -550,9 +566,9 @@ export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGri
   const focusCell = useCallback((cell: Cell, keep: boolean) => {
     const colId = dataColumns()[cell.col];
     if (!colId) return;
-    keepRangeOn.current = keep ? `${cell.row}/${colId}` : null;
+    if (keep) expectFocus(`${cell.row}/${colId}`);
     api.current?.setFocusedCell(cell.row, colId);
-  }, [dataColumns]);
+  }, [dataColumns, expectFocus]);
 
   /** Writes a plan as one edit and says what happened. */
   const apply = useCallback(
@@ -676,7 +692,7 @@ export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGri
       const focused = `${event.rowIndex}/${column}`;
       const again = lastFocused.current === focused;
       lastFocused.current = focused;
-      if (keepRangeOn.current !== null && keepRangeOn.current === focused) return;
+      if (focusExpected(focused)) return;
       // AG Grid focuses the focused cell again on its own (after a scroll redraws it, say): that is no move, and
       // must not collapse a range that Shift extended from it meanwhile. CI saw Shift+End's 1 × 9 range fall
       // back to one cell. Moves the grid makes itself set the range first (focusCell with keep).
@@ -684,7 +700,7 @@ export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGri
       const col = column ? context.colIndex.get(column) : undefined;
       if (event.rowIndex !== null && event.rowIndex !== undefined && col !== undefined) setRange(single({ row: event.rowIndex, col }));
     },
-    [provider, context, setRange],
+    [provider, context, setRange, focusExpected],
   );
 
   const onPaste = useCallback(
@@ -723,7 +739,6 @@ export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGri
       if (!(event.target instanceof Element) || !event.target.closest('.ag-body, .ag-body-viewport, .ag-center-cols-viewport, .ag-pinned-left-cols-container, .ag-row')) return;
       const mod = event.ctrlKey || event.metaKey;
       const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
-      keepRangeOn.current = null;
       const handled = () => {
         event.preventDefault();
         event.stopPropagation();
@@ -827,7 +842,7 @@ export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGri
           return;
         }
       }
-      keepRangeOn.current = `${hit.row}/${hit.colId}`;
+      expectFocus(`${hit.row}/${hit.colId}`);
       dragging.current = 'cells';
       frame.current?.classList.add('selecting');
       if (event.shiftKey && r) {
@@ -835,7 +850,7 @@ export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGri
         setRange({ anchor: r.anchor, focus: { row: hit.row, col } });
       } else setRange(single({ row: hit.row, col }));
     },
-    [context, readOnly, setRange, focusCell],
+    [context, readOnly, setRange, focusCell, expectFocus],
   );
 
   useEffect(() => {
