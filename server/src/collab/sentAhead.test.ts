@@ -35,7 +35,19 @@ class TestPeer implements GridPeer, ConnectionOrigin {
   }
 }
 
-/** A document with two peers, recording what the pipeline stores and projects. */
+/** Makes changes on a client doc and answers the update each produces, as the client would send it. */
+function editsOf(client: Y.Doc) {
+  return (change: (cells: Y.Map<unknown>) => void): Uint8Array => {
+    let update: Uint8Array | undefined;
+    const capture = (u: Uint8Array) => (update = u);
+    client.on('update', capture);
+    client.transact(() => change(client.getMap('cells')));
+    client.off('update', capture);
+    return update!;
+  };
+}
+
+/** A document with two peers, recording what the pipeline stores, relays and projects. */
 function setUp() {
   const document = new GridDocument('budget:plan:UNIT', 'plan', 'unit', 'UNIT', LINES);
   const stored: Uint8Array[] = [];
@@ -50,14 +62,7 @@ function setUp() {
   const client = new Y.Doc();
   Y.applyUpdate(client, Y.encodeStateAsUpdate(document.doc));
   /** The update a client-side change produces. */
-  const edit = (change: (cells: Y.Map<unknown>) => void): Uint8Array => {
-    let update: Uint8Array | undefined;
-    const capture = (u: Uint8Array) => (update = u);
-    client.on('update', capture);
-    client.transact(() => change(client.getMap('cells')));
-    client.off('update', capture);
-    return update!;
-  };
+  const edit = editsOf(client);
   /** The client takes in what the server holds (its reverts among it), as the stock client would from broadcasts. */
   const catchUp = () => Y.applyUpdate(client, Y.encodeStateAsUpdate(document.doc));
   /** Another connection, with a client doc of its own (as up to date as the server), and its edits. */
@@ -66,15 +71,7 @@ function setUp() {
     document.addPeer(peer);
     const doc = new Y.Doc();
     Y.applyUpdate(doc, Y.encodeStateAsUpdate(document.doc));
-    const editAs = (change: (cells: Y.Map<unknown>) => void): Uint8Array => {
-      let update: Uint8Array | undefined;
-      const capture = (u: Uint8Array) => (update = u);
-      doc.on('update', capture);
-      doc.transact(() => change(doc.getMap('cells')));
-      doc.off('update', capture);
-      return update!;
-    };
-    return { peer, doc, edit: editAs };
+    return { peer, doc, edit: editsOf(doc) };
   };
   return { document, stored, projected, relayed, errors, writer, observer, client, edit, catchUp, secondWriter };
 }
