@@ -11,7 +11,14 @@
 // storage, no authentication: what is left is ws's frame parsing of the writer's message and one system call per
 // observer, which is what the kernel charges for a loopback send.
 //
-// Environment: PORT, HOST (default 127.0.0.1). Prints `listening <port>` once it listens.
+// With work (WORK_US, or `POST /work?us=N` at any time; 0 by default), it also spends N microseconds of CPU after
+// relaying each update, right after its writes, as Plansync spends its extra CPU (the apply, validation,
+// storage and projection run once the turn's sends have gone): the "floor doing Plansync's work" of the grid
+// propagation scenario at 50 writers (bench/scenarios/grid.mjs), which asks how much of Plansync's p99 is its
+// CPU per update on cores the load processes share, rather than any wait in its pipeline. The CPU is this
+// process's own (user + system, process.cpuUsage), so time spent switched out does not count as work done.
+//
+// Environment: PORT, HOST (default 127.0.0.1), WORK_US. Prints `listening <port>` once it listens.
 import http from 'node:http';
 import { WebSocketServer } from 'ws';
 
@@ -32,8 +39,23 @@ function frame(message) {
   return Buffer.concat([header, message]);
 }
 
+let workMicros = Number(process.env.WORK_US ?? 0);
+
+/** Spends `micros` of this process's CPU time. */
+function work(micros) {
+  const start = process.cpuUsage();
+  for (;;) {
+    const used = process.cpuUsage(start);
+    if (used.user + used.system >= micros) return;
+  }
+}
+
 const connections = new Set();
-const server = http.createServer((_req, res) => res.end('floor'));
+const server = http.createServer((req, res) => {
+  const url = new URL(req.url, 'http://floor');
+  if (req.method === 'POST' && url.pathname === '/work') workMicros = Math.max(0, Number(url.searchParams.get('us')) || 0);
+  res.end(url.pathname === '/work' ? String(workMicros) : 'floor');
+});
 const wss = new WebSocketServer({ server, clientTracking: false });
 wss.on('connection', (ws) => {
   connections.add(ws);
@@ -46,6 +68,7 @@ wss.on('connection', (ws) => {
     if ((kind === MESSAGE_SYNC && data[1] === SYNC_UPDATE) || kind === MESSAGE_AWARENESS) {
       const framed = frame(data);
       for (const peer of connections) peer._socket.write(framed);
+      if (workMicros > 0 && kind === MESSAGE_SYNC) work(workMicros);
     }
   });
 });

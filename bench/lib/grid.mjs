@@ -164,7 +164,7 @@ export async function runGridScenario(server, target, writers, options) {
     const serverSystemCpu = cpuAfter.reduce((a, x, k) => a + x.ownSystemSeconds - cpuBefore[k].ownSystemSeconds, 0);
     // The embedded PostgreSQL of a single Plansync (its child processes).
     const childCpu = cpuAfter[0].childSeconds - cpuBefore[0].childSeconds;
-    const withDatabase = servers.length === 1 && server.name === 'plansync';
+    const withDatabase = servers.length === 1 && /^plansync/.test(server.name);
     const workerCpu = reports.reduce((a, r) => a + (r.cpuSeconds ?? 0), 0);
     const windowSeconds = options.measureMs / 1000;
     return {

@@ -25,17 +25,25 @@ export async function measure(suite) {
   for (const [i, writers] of options.grid.writers.entries()) {
     const scenario = { writers, clients: Math.max(writers, 2) };
     const withFloor = floor && writers === 50;
-    const serverOf = (name) => (name === 'floor' ? floor : servers[name]);
+    const serverOf = (name) => (name === 'floor' || name === 'floorWork' ? floor : servers[name]);
     // Several writers: `repeats` rounds (three in a full run), each server once a round, the order alternating,
     // so that the spread from run to run shows; the run with the median p99 stands for the server.
     const rounds = writers > 1 ? options.grid.repeats : 1;
-    const all = { plansync: [], reference: [], ...(withFloor ? { floor: [] } : {}) };
+    const all = { plansync: [], reference: [], ...(withFloor ? { floor: [], floorWork: [] } : {}) };
     for (let round = 0; round < rounds; round++) {
       const order = (i + round) % 2 === 0 ? ['plansync', 'reference'] : ['reference', 'plansync'];
-      if (withFloor) order.push('floor');
+      // The floor, then the floor doing Plansync's work: spending, after each update's sends, the CPU Plansync's
+      // run of this round spent per update beyond the floor's (bench/send-floor-server.mjs).
+      if (withFloor) order.push('floor', 'floorWork');
       for (const name of order) {
         log(`grid: ${writers} writer(s) -> ${name}${rounds > 1 ? ` (run ${round + 1} of ${rounds})` : ''}...`);
+        const workMicros = name === 'floorWork' ? floorWorkMicros(all.plansync.at(-1), all.floor.at(-1)) : 0;
+        if (name === 'floorWork') await setFloorWork(floor, workMicros);
         const run = await runGridScenario(serverOf(name), target, writers, { ...options.grid, workers: options.workers });
+        if (name === 'floorWork') {
+          await setFloorWork(floor, 0);
+          run.workMicrosPerUpdate = workMicros;
+        }
         markWindow(`grid ${writers} writers`, name, run.window.monoStartMicros, run.window.monoEndMicros);
         delete run.window;
         all[name].push(run);
@@ -48,17 +56,45 @@ export async function measure(suite) {
       scenario[name] = byP99[Math.floor((byP99.length - 1) / 2)];
     }
     if (rounds > 1) {
-      const brief = (run) => ({ p50: run.latencyMs.p50, p99: run.latencyMs.p99, max: run.latencyMs.max, serverCpuSeconds: run.serverCpuSeconds, loadAverage1m: run.loadAverage1m ?? null });
+      const brief = (run) => ({
+        p50: run.latencyMs.p50,
+        p99: run.latencyMs.p99,
+        max: run.latencyMs.max,
+        serverCpuSeconds: run.serverCpuSeconds,
+        loadAverage1m: run.loadAverage1m ?? null,
+        ...(run.workMicrosPerUpdate != null ? { workMicrosPerUpdate: run.workMicrosPerUpdate } : {}),
+      });
       scenario.runs = Object.fromEntries(Object.entries(all).map(([name, runs]) => [name, runs.map(brief)]));
     }
     scenario.ratio = {
       p50: ratio(scenario.plansync.latencyMs.p50, scenario.reference.latencyMs.p50),
       p99: ratio(scenario.plansync.latencyMs.p99, scenario.reference.latencyMs.p99),
       cpu: ratio(scenario.plansync.serverCpuSeconds, scenario.reference.serverCpuSeconds),
-      ...(withFloor ? { floorP99: ratio(scenario.floor.latencyMs.p99, scenario.reference.latencyMs.p99) } : {}),
+      ...(withFloor
+        ? {
+            floorP99: ratio(scenario.floor.latencyMs.p99, scenario.reference.latencyMs.p99),
+            floorWorkP99: ratio(scenario.floorWork.latencyMs.p99, scenario.reference.latencyMs.p99),
+            toFloorWorkP99: ratio(scenario.plansync.latencyMs.p99, scenario.floorWork.latencyMs.p99),
+          }
+        : {}),
     };
     scenarios.push(scenario);
   }
   if (floor) await stopProcess(floor);
   return { document: target.docName, clients: options.grid.clients, warmupMs: options.grid.warmupMs, measureMs: options.grid.measureMs, repeats: options.grid.repeats, scenarios };
+}
+
+/**
+ * The CPU per update Plansync's run spent beyond the floor's run (both server processes only: the embedded
+ * PostgreSQL's CPU is not counted), in microseconds.
+ */
+function floorWorkMicros(plansyncRun, floorRun) {
+  const updates = Math.max(1, plansyncRun.sent);
+  return Math.max(0, Math.round((1e6 * (plansyncRun.serverCpuSeconds - (floorRun.serverCpuSeconds * plansyncRun.sent) / Math.max(1, floorRun.sent))) / updates));
+}
+
+/** Sets the floor server's CPU work per update (bench/send-floor-server.mjs). */
+async function setFloorWork(floor, micros) {
+  const res = await fetch(`${floor.url}/work?us=${micros}`, { method: 'POST' });
+  if (!res.ok || Number(await res.text()) !== micros) throw new Error(`the floor server did not take its work (${res.status})`);
 }
