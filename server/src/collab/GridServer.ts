@@ -108,8 +108,6 @@ export class GridServer implements LiveDocuments {
   private stopping = false;
   private rechecking = false;
   /** The cell-change counters, resolved once rather than by labels on every update. */
-  private readonly acceptedChanges: { inc(value: number): void };
-  private readonly rejectedChanges: { inc(value: number): void };
   /** What every connection tells us: one object for all of them (a connection holds no closure of its own). */
   private readonly connectionEvents: ConnectionEvents;
   /** One keep-alive sweep for every connection, rather than a timer each. */
@@ -123,8 +121,6 @@ export class GridServer implements LiveDocuments {
     this.store.onStoreLatency = (s) => options.metrics.storeLatency.observe(s);
     this.store.onDropped = (n, reason) => options.metrics.dropped.inc({ part: 'log', reason }, n);
     this.store.onWriteFailed = (reason) => options.metrics.writeFailures.inc({ part: 'log', reason });
-    this.acceptedChanges = options.metrics.updates.labels({ outcome: 'accepted' });
-    this.rejectedChanges = options.metrics.updates.labels({ outcome: 'rejected' });
     this.projection = new GridProjection(options.em, options.events, options.log, options.projectionIntervalMs);
     this.projection.onDropped = (n, reason) => options.metrics.dropped.inc({ part: 'rows', reason }, n);
     this.projection.onWriteFailed = (reason) => options.metrics.writeFailures.inc({ part: 'rows', reason });
@@ -132,9 +128,9 @@ export class GridServer implements LiveDocuments {
     options.writer.attachLiveDocuments(this);
     this.unsubscribe = this.followAccessChanges();
     this.connectionEvents = {
-      onAccepted: (n) => this.acceptedChanges.inc(n),
+      onAccepted: (n) => (options.metrics.changes.accepted += n),
       onRejected: (connection, n, detail) => {
-        this.rejectedChanges.inc(n);
+        options.metrics.changes.rejected += n;
         // At most one line a minute per connection (GridConnection), with the count since the last one.
         if (detail) this.options.log.info({ docName: connection.document.name, userId: connection.userId, ...detail }, 'grid changes refused');
       },

@@ -34,4 +34,26 @@ describe('refused grid changes in the log', () => {
       client.destroy();
     }
   });
+
+  it('counts accepted changes, each once, by the time /metrics is read', async () => {
+    const token = await server.login('lead.sales-north@example.com');
+    const planId = (await server.gql('{ budgetPlans { id } }', {}, token)).data.budgetPlans[0].id;
+    const lines = (await server.gql('query($p: ID!) { budgetLines(planId: $p, businessUnitCode: "SALES_NORTH") { id } }', { p: planId }, token)).data.budgetLines;
+    const acceptedCount = async () => {
+      const text = await (await fetch(`${server.url}/metrics`)).text();
+      return Number(/^plansync_grid_cell_changes_total\{outcome="accepted"\} (\S+)$/m.exec(text)?.[1] ?? 0);
+    };
+    const before = await acceptedCount();
+    const client = connectGrid(server.url, `budget:${planId}:SALES_NORTH`, token);
+    try {
+      await synced(client);
+      for (let i = 0; i < 3; i++) client.cells.set(`${lines[i].id}/budgetAmount`, 1000 + i);
+      await eventually(async () => (await acceptedCount()) >= before + 3, 'the three accepted changes to be counted', 30_000);
+      // Read twice: moving the pending count into the counter on one read does not count it again on the next.
+      expect(await acceptedCount()).toBe(before + 3);
+      expect(await acceptedCount()).toBe(before + 3);
+    } finally {
+      client.destroy();
+    }
+  });
 });

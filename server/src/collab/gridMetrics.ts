@@ -2,7 +2,13 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export function createGridMetrics(registry: Registry) {
+  /**
+   * Cell changes counted as plain numbers on the hot path (every update of every connection) and moved into
+   * `updates` when the metrics are read: a labelled counter's `inc` hashes its labels on every call.
+   */
+  const changes = { accepted: 0, rejected: 0 };
   return {
+    changes,
     documents: new Gauge({ name: 'plansync_grid_open_documents', help: 'Grid documents loaded in memory', registers: [registry] }),
     connections: new Gauge({ name: 'plansync_grid_connections', help: 'Open grid websockets', registers: [registry] }),
     updates: new Counter({
@@ -10,6 +16,13 @@ export function createGridMetrics(registry: Registry) {
       help: 'Cell changes received from grid clients, by outcome (accepted or rejected)',
       labelNames: ['outcome'] as const,
       registers: [registry],
+      collect() {
+        for (const outcome of ['accepted', 'rejected'] as const) {
+          if (changes[outcome] === 0) continue;
+          this.inc({ outcome }, changes[outcome]);
+          changes[outcome] = 0;
+        }
+      },
     }),
     dropped: new Counter({
       name: 'plansync_grid_dropped_changes_total',
