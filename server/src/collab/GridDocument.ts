@@ -89,8 +89,14 @@ export interface DocumentParts {
 
 /** Key of the validation result in a transaction's `meta`. */
 const VALIDATED = Symbol('validated');
-/** Key, in a transaction's `meta`, saying its update already went to the peers (`settle`). */
+/** Key, in a transaction's `meta`, of the update that already went to the peers as it was sent (`settle`). */
 const SENT_AHEAD = Symbol('sent ahead');
+/**
+ * Key, in a transaction's `meta`, set when the net change of a transaction applying an update sent ahead is that
+ * update, as sent (validation changed nothing, nothing was missing): the parts get those bytes
+ * (`afterCleanup`), and Yjs is spared encoding the transaction's update again (see `transact`).
+ */
+const AS_SENT = Symbol('as sent');
 
 /** A writer's update sent to the peers before it was applied (`applyClientUpdate`); applied by `settle`. */
 interface UpdateSentAhead {
@@ -144,7 +150,8 @@ export class GridDocument {
     // The server itself has no presence.
     this.awareness.setLocalState(null);
     this.writers = new ClientIdOwners(this.ydoc.clientID, (connection) => this.peers.has(connection as GridPeer));
-    this.ydoc.on('update', (update: Uint8Array, origin: unknown, _doc: Y.Doc, tr: Y.Transaction) => this.afterChange(update, origin, tr));
+    this.ydoc.on('update', this.onUpdate);
+    this.ydoc.on('afterTransactionCleanup', (tr: Y.Transaction) => this.afterCleanup(tr));
     this.awareness.on('update', ({ added, updated, removed }: Record<string, number[]>, origin: unknown) =>
       this.afterPresence([...added, ...updated, ...removed], origin),
     );
@@ -407,7 +414,7 @@ export class GridDocument {
     for (const { update, origin, client } of pending) {
       try {
         const result = this.transact(origin, (tr) => {
-          tr.meta.set(SENT_AHEAD, true);
+          tr.meta.set(SENT_AHEAD, update);
           Y.applyUpdate(this.ydoc, update, origin);
           this.writers.claim(tr, origin.writer, [client]);
         });
@@ -430,23 +437,57 @@ export class GridDocument {
     this.settle();
     const result: ApplyResult = { rejected: [], accepted: 0, missing: false, foreignClientIds: [] };
     let failure: unknown;
-    this.ydoc.transact((tr) => {
-      try {
-        apply(tr);
-      } catch (err) {
-        failure = err; // what was applied before the bad bytes is validated below all the same
-      }
-      // applyUpdate marks the transaction as remote; our reverts are local changes, and Yjs would otherwise
-      // take our own client id for a clash and pick a new one on every refused change.
-      treatAsLocal(tr);
-      result.missing = dropPendingStructs(this.ydoc);
-      const validation = this.validate(tr);
-      tr.meta.set(VALIDATED, validation);
-      result.rejected = validation.rejected;
-      result.accepted = validation.cells.length;
-    }, origin);
+    try {
+      this.ydoc.transact((tr) => {
+        try {
+          apply(tr);
+        } catch (err) {
+          failure = err; // what was applied before the bad bytes is validated below all the same
+        }
+        // applyUpdate marks the transaction as remote; our reverts are local changes, and Yjs would otherwise
+        // take our own client id for a clash and pick a new one on every refused change.
+        treatAsLocal(tr);
+        result.missing = dropPendingStructs(this.ydoc);
+        const validation = this.validate(tr);
+        tr.meta.set(VALIDATED, validation);
+        result.rejected = validation.rejected;
+        result.accepted = validation.cells.length;
+        if (tr.meta.has(SENT_AHEAD) && validation.rejected.length === 0 && !result.missing) {
+          // The net change is the update the peers got: Yjs need not encode it again for the 'update' event,
+          // which it does only while someone listens (`afterCleanup` hands the parts those bytes instead).
+          tr.meta.set(AS_SENT, true);
+          this.ydoc.off('update', this.onUpdate);
+          this.listening = false;
+        }
+      }, origin);
+    } finally {
+      // Listening again once the transaction is cleaned up; or at once, when this is a change a part made while
+      // an as-sent one was handed over: Yjs cleans this one up after the as-sent one, so it is encoded as usual,
+      // and the as-sent one, encoded too now that someone listens, is not handed over twice (`onUpdate`).
+      this.listenForUpdates();
+    }
     if (failure) throw failure;
     return result;
+  }
+
+  /** The document's 'update' listener (off while an as-sent transaction is cleaned up: see `transact`). */
+  private readonly onUpdate = (update: Uint8Array, origin: unknown, _doc: Y.Doc, tr: Y.Transaction): void => {
+    // Listening again already (a part changed the document during the cleanup): this one was handled.
+    if (tr.meta.has(AS_SENT)) return;
+    this.afterChange(update, origin, tr);
+  };
+
+  private listening = true;
+
+  private listenForUpdates(): void {
+    if (this.listening) return;
+    this.ydoc.on('update', this.onUpdate);
+    this.listening = true;
+  }
+
+  /** Yjs has cleaned a transaction up: an as-sent one goes to the parts here, with the bytes sent ahead. */
+  private afterCleanup(tr: Y.Transaction): void {
+    if (tr.meta.has(AS_SENT)) this.afterChange(tr.meta.get(SENT_AHEAD) as Uint8Array, tr.origin, tr);
   }
 
   /** Reverts every change of `tr` the rules do not allow; returns the cells it settled and what it refused. */
@@ -503,7 +544,7 @@ export class GridDocument {
     const reverted = origin.kind === 'relay' && validation.rejected.length > 0;
     const parts = this.parts;
     // Sent ahead (`settle`): the peers and the other instances have it, unless validation changed it after all.
-    const sentAlready = tr.meta.get(SENT_AHEAD) === true && validation.rejected.length === 0;
+    const sentAlready = tr.meta.has(SENT_AHEAD) && validation.rejected.length === 0;
     if (route.broadcast && !sentAlready) this.run('broadcast', () => this.broadcast(encodeUpdate(update)));
     if ((route.relay || reverted) && parts.relay && !sentAlready) this.run('relay', () => parts.relay!(update, route.author));
     if ((route.store || reverted) && parts.store) this.run('store', () => parts.store!(update));

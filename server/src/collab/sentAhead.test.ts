@@ -93,6 +93,7 @@ describe('a writer edit sent ahead of its apply', () => {
     await nextTurn();
     expect(observer.received).toEqual([encodeUpdate(second)]);
     expect(stored).toHaveLength(2);
+    expect(stored[1]).toEqual(second); // stored as sent: validation changed nothing (Yjs does not encode it again)
     expect(projected.at(-1)!.cells).toEqual([expect.objectContaining({ key: cellKey(LINES[0], 'budgetAmount'), value: 250 })]);
     await nextTurn();
     expect(observer.received).toHaveLength(1); // not broadcast again when applied
@@ -247,6 +248,34 @@ describe('a writer edit sent ahead of its apply', () => {
     await nextTurn();
     expect(observer.received[0]).toEqual(encodeUpdate(waiting));
     expect(observer.received).toHaveLength(2);
+    expect(errors).toEqual([]);
+  });
+
+  it('a part that changes the document while an edit applied as sent is handed over: both reach every part, once', async () => {
+    const { document, stored, projected, errors, writer, observer, edit } = setUp();
+    document.applyClientUpdate(edit((cells) => cells.set(cellKey(LINES[0], 'budgetAmount'), 1)), writer);
+    await nextTurn();
+    const project = document.parts.project!;
+    let reacted = false;
+    // A part that reacts to the change with a change of its own, at once (none does today: this keeps it safe).
+    document.parts.project = (change) => {
+      project(change);
+      if (reacted) return;
+      reacted = true;
+      document.applyEdits(LINES[1], { comment: 'from a part' }, { kind: 'api', author: { userId: 'someone', source: 'API' } });
+    };
+    const [storedBefore, projectedBefore] = [stored.length, projected.length];
+    observer.received.length = 0;
+    const update = edit((cells) => cells.set(cellKey(LINES[0], 'budgetAmount'), 7));
+    document.applyClientUpdate(update, writer);
+    await nextTurn();
+    await nextTurn();
+    expect(stored.slice(storedBefore)).toHaveLength(2);
+    expect(stored[storedBefore]).toEqual(update);
+    expect(projected.slice(projectedBefore).map((c) => c.cells.map((cell) => cell.value))).toEqual([[7], ['from a part']]);
+    // The edit went out once, ahead; the part's change once, with its own transaction's update.
+    expect(observer.received).toEqual([encodeUpdate(update), encodeUpdate(stored[storedBefore + 1])]);
+    expect(document.cellValue(LINES[1], 'comment')).toBe('from a part');
     expect(errors).toEqual([]);
   });
 
