@@ -258,7 +258,7 @@ function gridSection(out, s, options, result) {
       for (const name of Object.keys(g.runs)) {
         const runs = g.runs[name];
         const p99s = runs.map((r) => r.p99);
-        out.push(`| ${g.writers} | ${name} | ${runs.map((r) => `${fmt(r.p50)} / ${fmt(r.p99)} / ${fmt(r.max, 1)}, ${fmt(r.serverCpuSeconds)} s, load ${fmt(r.loadAverage1m?.[0])}`).join(' | ')} | ${fmt(Math.min(...p99s))}-${fmt(Math.max(...p99s))} |`);
+        out.push(`| ${g.writers} | ${name === 'floorWork' ? "floor + Plansync's CPU" : name} | ${runs.map((r) => `${fmt(r.p50)} / ${fmt(r.p99)} / ${fmt(r.max, 1)}, ${fmt(r.serverCpuSeconds)} s, load ${fmt(r.loadAverage1m?.[0])}`).join(' | ')} | ${fmt(Math.min(...p99s))}-${fmt(Math.max(...p99s))} |`);
       }
   }
   for (const g of s.grid.scenarios.filter((x) => x.floor)) out.push('', gridFloorNote(g));
