@@ -1,5 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { BudgetLineChangedEvent } from '../budget/events.js';
+import { readKnownLine, writeLines, type BatchPlan } from '../budget/lineStore.js';
+import { withSqlClient } from '../db/sql.js';
 import { connectGrid, eventually, synced, type GridClient } from '../testing/gridClients.js';
 import { startTestServer, type TestServer } from '../testing/harness.js';
 
@@ -165,5 +167,33 @@ describe('grid projection into budget rows', () => {
     expect(answer.data.updateBudgetLine.budgetAmount).toBe(4321);
     expect((await row(line.id)).budget_amount).toBe(4321);
     expect((await audit(line.id)).at(-1)).toMatchObject({ column_name: 'budgetAmount', new_value: '4321', source: 'API' });
+  });
+  it('plans its batch statement once per connection, not for every batch', async () => {
+    // PostgreSQL makes a custom plan for each of a prepared statement's first five executions, then keeps its
+    // generic plan unless custom plans look cheaper (lineStore.ts WRITE_LINES says why they no longer do). Ten
+    // batches of 1 to 4 lines on one connection: planned again for each, they would show ten custom plans.
+    const [{ id: unitId }] = await server.sql<{ id: string }>(`SELECT id FROM business_unit WHERE code = 'OPERATIONS'`);
+    const ids = (await server.sql<{ id: string }>('SELECT id FROM budget_line WHERE plan_id = $1 AND business_unit_id = $2 ORDER BY position LIMIT 4', [planId, unitId])).map((r) => r.id);
+    const [{ id: userId }] = await server.sql<{ id: string }>(`SELECT id FROM app_user WHERE email = 'admin@example.com'`);
+    const plans = await withSqlClient(server.app.services.orm.em, async (client) => {
+      for (let batch = 0; batch < 10; batch++) {
+        const now = new Date();
+        const plan: BatchPlan = { lines: [], audit: [] };
+        for (const id of ids.slice(0, 1 + (batch % ids.length))) {
+          const was = (await readKnownLine(client, id))!;
+          const budgetAmount = 1000 + batch;
+          plan.lines.push({ ...was, budgetAmount, version: was.version + 1, was, updatedAt: now, updatedById: userId });
+          plan.audit.push({ lineId: id, unitId, column: 'budgetAmount', oldValue: String(was.budgetAmount), newValue: String(budgetAmount), userId, source: 'API' });
+        }
+        expect((await writeLines(client, plan, now)).map((line) => line.budgetAmount)).toEqual(plan.lines.map(() => 1000 + batch));
+      }
+      const { rows } = await client.query<{ generic_plans: string; custom_plans: string }>(
+        `SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE name = 'grid_projection_write'`,
+      );
+      return rows[0];
+    });
+    expect(Number(plans.custom_plans)).toBeLessThanOrEqual(5);
+    expect(Number(plans.generic_plans)).toBeGreaterThanOrEqual(5);
+    expect((await row(ids[0])).budget_amount).toBe(1009);
   });
 });
