@@ -181,11 +181,11 @@ describe('grid projection into budget rows', () => {
         const plan: BatchPlan = { lines: [], audit: [] };
         for (const id of ids.slice(0, 1 + (batch % ids.length))) {
           const was = (await readKnownLine(client, id))!;
-          const budgetAmount = 1000 + batch;
+          const budgetAmount = 700 + batch;
           plan.lines.push({ ...was, budgetAmount, version: was.version + 1, was, updatedAt: now, updatedById: userId });
           plan.audit.push({ lineId: id, unitId, column: 'budgetAmount', oldValue: String(was.budgetAmount), newValue: String(budgetAmount), userId, source: 'API' });
         }
-        expect((await writeLines(client, plan, now)).map((line) => line.budgetAmount)).toEqual(plan.lines.map(() => 1000 + batch));
+        expect((await writeLines(client, plan, now)).map((line) => line.budgetAmount)).toEqual(plan.lines.map(() => 700 + batch));
       }
       const { rows } = await client.query<{ generic_plans: string; custom_plans: string }>(
         `SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE name = 'grid_projection_write'`,
@@ -194,6 +194,6 @@ describe('grid projection into budget rows', () => {
     });
     expect(Number(plans.custom_plans)).toBeLessThanOrEqual(5);
     expect(Number(plans.generic_plans)).toBeGreaterThanOrEqual(5);
-    expect((await row(ids[0])).budget_amount).toBe(1009);
+    expect((await row(ids[0])).budget_amount).toBe(709);
   });
 });

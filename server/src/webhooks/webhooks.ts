@@ -23,6 +23,8 @@ import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { recordActivity } from '../activity/activityLog.js';
 import type { BudgetTopics } from '../budget/events.js';
 import { withSchemaLock } from '../db/orm.js';
+import { PgBossDb } from '../db/pgBossDb.js';
+import { withSqlClient } from '../db/sql.js';
 import { badUserInput, forbidden, notFound } from '../errors.js';
 import { isUuid } from '../ids.js';
 import { transactionConnection } from '../internals/knexPool.js';
@@ -102,8 +104,12 @@ function exec<T>(tx: EntityManager, sql: string, params: unknown[] = []): Promis
   return tx.getConnection().execute<T[]>(sql, params, 'all', tx.getTransactionContext());
 }
 
+/** Whether the outbox holds anything (the poll's question, every second). */
+const OUTBOX_WAITING = { name: 'webhooks.outbox-waiting', text: 'SELECT EXISTS (SELECT 1 FROM webhook_outbox) AS waiting' };
+
 export class WebhookService {
   private boss?: PgBoss;
+  private db?: PgBossDb;
   private readonly workerIds: string[] = [];
   private readonly key: Buffer;
   private readonly unsubscribe: (() => void)[] = [];
@@ -117,14 +123,17 @@ export class WebhookService {
   }
 
   async start(): Promise<void> {
-    const boss = new PgBoss(<PgBoss.ConstructorOptions & { idleTimeoutMillis: number }>{
-      connectionString: this.options.databaseUrl,
+    // Its own pool, its statements prepared (db/pgBossDb.ts), idle connections kept (as the workflow engine's).
+    const db = new PgBossDb({ connectionString: this.options.databaseUrl, max: 4, idleTimeoutMillis: 300_000 }, (err) =>
+      this.options.log.error({ err }, 'pg-boss connection error (webhooks)'),
+    );
+    this.db = db;
+    const boss = new PgBoss({
+      db,
       schema: 'pgboss',
-      max: 4,
       maintenanceIntervalSeconds: 10,
       monitorStateIntervalSeconds: 60,
       schedule: false,
-      idleTimeoutMillis: 300_000,
     });
     boss.on('error', (err) => this.options.log.error({ err }, 'pg-boss error (webhooks)'));
     await withSchemaLock(this.options.databaseUrl, async () => {
@@ -184,6 +193,7 @@ export class WebhookService {
     this.unsubscribe.forEach((u) => u());
     await this.draining?.catch(() => undefined);
     await this.boss?.stop({ graceful: true, wait: true, timeout: 15_000 });
+    await this.db?.close();
   }
 
   // -------------------------------------------------------------------------------------------------------
@@ -321,12 +331,14 @@ export class WebhookService {
 
   /**
    * The poll: drains when the outbox holds anything. One plain query when it is empty (as it is most of the time)
-   * rather than the drain's transaction, which an idle server would otherwise open every second.
+   * rather than the drain's transaction, which an idle server would otherwise open every second; prepared, so that
+   * PostgreSQL plans it once per connection rather than every second.
    */
   private async pollOutbox(): Promise<void> {
     if (this.stopped || this.draining) return;
     try {
-      const [row] = await exec<{ waiting: boolean }>(this.options.em.fork(), 'select exists (select 1 from webhook_outbox) as waiting');
+      const { rows } = await withSqlClient(this.options.em, (client) => client.query<{ waiting: boolean }>(OUTBOX_WAITING));
+      const [row] = rows;
       if (row?.waiting) this.drainSoon();
     } catch (err) {
       this.options.log.error({ err }, 'looking at the webhook outbox failed');

@@ -19,6 +19,7 @@ import { BudgetSubmission, type SubmissionStatus } from '../budget/BudgetSubmiss
 import { snapshotSubmission } from '../budget/submissionSnapshot.js';
 import { freezeVersion, missingBudgets } from '../budget/submissionVersions.js';
 import { withSchemaLock } from '../db/orm.js';
+import { PgBossDb } from '../db/pgBossDb.js';
 import { storableText, unstorableJsonProblem } from '../db/storableText.js';
 import { Organization } from '../directory/Organization.js';
 import { User } from '../directory/User.js';
@@ -83,6 +84,7 @@ function checkInput(schema: object, input: unknown, what: string): void {
 
 export class WorkflowEngine {
   private boss?: PgBoss;
+  private db?: PgBossDb;
   private readonly workerIds: string[] = [];
   private readonly options: Required<Omit<WorkflowEngineOptions, 'em' | 'databaseUrl' | 'events' | 'integrations' | 'log'>> &
     WorkflowEngineOptions;
@@ -103,16 +105,19 @@ export class WorkflowEngine {
   }
 
   async start(): Promise<void> {
-    const boss = new PgBoss(<PgBoss.ConstructorOptions & { idleTimeoutMillis: number }>{
-      connectionString: this.options.databaseUrl,
+    // Its own pool, its statements prepared (db/pgBossDb.ts). Idle connections are kept: each new one costs a
+    // SCRAM handshake on both sides, which polling paid for again and again with pg's 10 s default.
+    const db = new PgBossDb(
+      { connectionString: this.options.databaseUrl, max: this.options.concurrency + 2, idleTimeoutMillis: 300_000 },
+      (err) => this.options.log.error({ err }, 'pg-boss connection error'),
+    );
+    this.db = db;
+    const boss = new PgBoss({
+      db,
       schema: 'pgboss',
-      max: this.options.concurrency + 2,
       maintenanceIntervalSeconds: this.options.maintenanceIntervalSeconds,
       monitorStateIntervalSeconds: 60,
       schedule: false,
-      // Keep idle connections: each new one costs a SCRAM handshake on both sides, which polling paid for
-      // again and again with pg's 10 s default. (pg-boss hands its options to pg.Pool; its types omit this one.)
-      idleTimeoutMillis: 300_000,
     });
     boss.on('error', (err) => this.options.log.error({ err }, 'pg-boss error'));
     // Under the schema lock: replicas starting together on a new database would both create the queue, and
@@ -149,6 +154,7 @@ export class WorkflowEngine {
   /** Stops taking jobs and waits for the steps running now to finish. */
   async stop(): Promise<void> {
     await this.boss?.stop({ graceful: true, wait: true, timeout: 20_000 });
+    await this.db?.close();
   }
 
   private get jobs(): PgBoss {
