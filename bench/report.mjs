@@ -191,7 +191,7 @@ function markdown(result) {
   if (failed.length) out.push('', `**Failed scenarios** (no figures): ${failed.map(([k, e]) => `${k}: ${e}`).join('; ')}.`);
   for (const i of result.incidents ?? []) out.push('', `**${i.server} exited unexpectedly** (${i.exit}) ${fmt(i.at / 1000, 0)} s into the run; its last output:`, '', '```', i.output.trim().slice(-2000), '```');
   const targets = result.summary.filter((r) => r.target);
-  out.push('', `Targets: ${targets.filter((r) => r.met).length} of ${targets.length} met${targets.some((r) => !r.met) ? `; missed: ${targets.filter((r) => !r.met).map((r) => r.target).join('; ')}` : ''}.`);
+  out.push('', `Targets: ${targets.filter((r) => r.met).length} of ${targets.length} met${targets.some((r) => !r.met) ? `; missed: ${[...new Set(targets.filter((r) => !r.met).map((r) => r.target))].join('; ')}` : ''}.`);
   for (const [key, section] of SECTIONS) if (s[key]) section(out, s, options, result);
   missedTargetProfiles(out, result);
   out.push('');
