@@ -70,4 +70,14 @@ describe("pg-boss's connection", () => {
     const { rows } = await db.executeSql(`SELECT count(*)::int AS n FROM pg_prepared_statements`);
     expect(rows[0].n).toBe(MAX_NAMED);
   });
+
+  it('answers nothing once closed, as pg-boss expects of a closed connection, rather than rejecting', async () => {
+    // A job still running when a stop's time was up completes or fails after the pool is closed.
+    const late = new PgBossDb({ connectionString: database.url, max: 1 }, (err) => errors.push(err));
+    expect((await late.executeSql('SELECT $1::int AS n', [7])).rows[0].n).toBe(7);
+    await late.close();
+    await expect(late.executeSql('SELECT $1::int AS n', [7])).resolves.toBeUndefined();
+    await late.close();
+    expect(errors).toEqual([]);
+  });
 });

@@ -13,7 +13,10 @@
  * rather than fill every connection with prepared statements. Statements without parameters (its migrations,
  * several commands in one text, which a prepared statement cannot hold) always go unnamed.
  *
- * pg-boss does not open or close a connection it is given: `close` ends the pool, after pg-boss has stopped.
+ * pg-boss does not open or close a connection it is given: `close` ends the pool, after pg-boss has stopped. A
+ * statement after that is answered with nothing, as pg-boss's own connection answers once closed: a job still
+ * running when a stop's time was up completes or fails later, and that write must not become an unhandled
+ * rejection (the job expires and runs again, as it would with pg-boss's own).
  */
 import { createHash } from 'node:crypto';
 import pg from 'pg';
@@ -25,6 +28,7 @@ export const MAX_NAMED = 64;
 export class PgBossDb implements PgBoss.Db {
   private readonly pool: pg.Pool;
   private readonly names = new Map<string, string>();
+  private closed = false;
 
   constructor(config: pg.PoolConfig, onError: (err: Error) => void) {
     this.pool = new pg.Pool({ application_name: 'pgboss', ...config });
@@ -34,6 +38,7 @@ export class PgBossDb implements PgBoss.Db {
   }
 
   executeSql(text: string, values?: unknown[]): Promise<pg.QueryResult> {
+    if (this.closed) return Promise.resolve(undefined as unknown as pg.QueryResult);
     if (!values || values.length === 0) return this.pool.query(text);
     const name = this.nameOf(text);
     return name ? this.pool.query({ name, text, values }) : this.pool.query(text, values);
@@ -45,7 +50,9 @@ export class PgBossDb implements PgBoss.Db {
   }
 
   async close(): Promise<void> {
-    if (!this.pool.ending) await this.pool.end();
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
   }
 
   private nameOf(text: string): string | undefined {
