@@ -205,7 +205,10 @@ export function ReviewPage() {
   useSubscription(ReviewSubmissionChangedDocument, { variables: { planId, unit }, onData: () => void refetchPage() });
   const executionId = page.data?.budgetSubmissions.find((s) => s.businessUnit.code === unit)?.execution?.id;
   const onEvent = useCallback((event: WorkflowEvent) => {
-    if (event.executionId === executionId) void refetchPage();
+    // This unit's execution; or a review step of an execution the page may not know yet: a resubmission starts a
+    // new execution, whose review can await its decision before the refetch that brings the new id has read
+    // it, and that event is the one that must show the decision.
+    if (event.executionId === executionId || event.stepKey === 'finance_review') void refetchPage();
   }, [executionId, refetchPage]);
   useWorkflowEvents(cursor.data?.workflowExecutions.eventCursor, onEvent);
   const versions = useMemo(() => [...(page.data?.submissionVersions ?? [])].sort((a, b) => b.version - a.version), [page.data]);
