@@ -224,14 +224,20 @@ describe('GraphQL over websockets, fuzzed', () => {
 
   /** The follower's stock client hears an edit the editor makes now (edits again until one arrives). */
   async function followerStillServed(after: string): Promise<void> {
-    const comment = `still followed after fuzz run #${++edits}`;
+    const base = `still followed after fuzz run #${++edits}`;
+    // Each try writes a new comment: the same one again changes nothing, so nothing would be published, and a
+    // first try made before the subscription was live (at the start) would never be heard.
+    const sent: string[] = [];
     await eventually(
       async () => {
+        if (sent.some((c) => heard.includes(c))) return true;
+        const comment = sent.length === 0 ? base : `${base} (try ${sent.length + 1})`;
+        sent.push(comment);
         const res = await server.gql('mutation($id: ID!, $c: String) { updateBudgetLine(id: $id, input: { comment: $c }) { version } }', { id: southLine, c: comment }, editorToken);
         expect(res.errors, after).toBeUndefined();
         return heard.includes(comment);
       },
-      `the follower to hear "${comment}" after ${after}`,
+      `the follower to hear "${base}" after ${after}`,
       // A liveness bound for a loaded machine, not a measure.
       30_000,
     );

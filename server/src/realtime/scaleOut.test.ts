@@ -37,10 +37,14 @@ class Subscription<T = any> {
   readonly received: T[] = [];
   errors: unknown[] = [];
   closeCode?: number;
+  /** Resolves once the server acknowledged the socket (it knows whose it is: an access change reaches it). */
+  readonly connected: Promise<void>;
   private closing = false;
   private readonly client: Client;
 
   constructor(server: RestartableServer, token: string, query: string, variables: Record<string, unknown>, field: string) {
+    let connected!: () => void;
+    this.connected = new Promise((resolve) => (connected = resolve));
     this.client = createClient({
       url: server.url.replace('http', 'ws') + '/graphql',
       webSocketImpl: WebSocket,
@@ -48,7 +52,7 @@ class Subscription<T = any> {
       retryAttempts: 0,
       lazy: false,
       onNonLazyError: () => undefined,
-      on: { closed: (event) => (this.closeCode ??= (event as { code: number }).code) },
+      on: { connected: () => connected(), closed: (event) => (this.closeCode ??= (event as { code: number }).code) },
     });
     this.client.subscribe<Record<string, T>>(
       { query, variables },
@@ -315,6 +319,9 @@ describe.skipIf(!reachable)('two instances on one database and one Redis', () =>
     await Promise.all([synced(leadGrid), synced(witness)]);
     const south = [...(await rows(a, 'SALES_SOUTH')).keys()];
     const ws = subscribe(b, 'lead.sales-south', `subscription($p: ID!) { budgetLineChanged(planId: $p) { id } }`, { p: planId }, 'budgetLineChanged');
+    // The socket must be open before the access changes: one that connects after is let in with the new rights
+    // (read at connection_init), which may follow the plan, and is never closed.
+    await ws.connected;
     expect(await editDropped(leadGrid, witness, `${south[0]}/budgetAmount`, 1)).toBe(false);
 
     const users = (await a.gql('{ users { id email } }', {}, tokens.admin)).data.users as { id: string; email: string }[];
