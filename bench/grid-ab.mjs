@@ -18,7 +18,8 @@ import { fmt, log, median, runMain, sleep, startPlansync, startReference, stopPr
 import { gridTarget, openKeeper, runGridScenario } from './lib/grid.mjs';
 
 const option = (name, fallback) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
-const envOf = (spec) => Object.fromEntries(spec.split(',').filter(Boolean).map((pair) => pair.split('=')));
+// NAME=VALUE pairs; a value may hold '=' itself (NODE_OPTIONS=--flag=1).
+const envOf = (spec) => Object.fromEntries(spec.split(',').filter(Boolean).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
 
 await runMain(async () => {
   const writers = Number(option('writers', '50'));
