@@ -1,5 +1,7 @@
+import pg from 'pg';
 import PgBoss from 'pg-boss';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../testing/gridClients.js';
 import { createTestDatabase } from '../testing/testDatabase.js';
 import { MAX_NAMED, PgBossDb } from './pgBossDb.js';
 
@@ -69,6 +71,48 @@ describe("pg-boss's connection", () => {
     expect(Array.isArray(result) ? result.length : 1).toBe(2);
     const { rows } = await db.executeSql(`SELECT count(*)::int AS n FROM pg_prepared_statements`);
     expect(rows[0].n).toBe(MAX_NAMED);
+  });
+
+  it("runs a statement again when PostgreSQL rolled it back as a deadlock's victim, once applied; other errors stand", async () => {
+    const own = new PgBossDb({ connectionString: database.url, max: 1 }, (err) => errors.push(err));
+    const other = new pg.Client({ connectionString: database.url });
+    await other.connect();
+    try {
+      await other.query('CREATE TABLE deadlock_probe (id int PRIMARY KEY, v int NOT NULL); INSERT INTO deadlock_probe VALUES (1, 0), (2, 0)');
+      // The other side holds row 1, and waits far longer than PostgreSQL's default second before it looks for a
+      // deadlock: the statement's side looks first, and is the victim.
+      await other.query('BEGIN');
+      await other.query(`SET LOCAL deadlock_timeout = '60s'`);
+      await other.query('UPDATE deadlock_probe SET v = v + 1 WHERE id = 1');
+      // Row 2, then row 1 (held): waits.
+      const statement = own.executeSql(
+        `WITH second AS (UPDATE deadlock_probe SET v = v + 10 WHERE id = $1 RETURNING id)
+         UPDATE deadlock_probe SET v = v + 10 WHERE id = $2 AND EXISTS (SELECT 1 FROM second)`,
+        [2, 1],
+      );
+      await eventually(async () => {
+        // Inside a transaction, pg_stat_activity is read once and kept: read it afresh each time.
+        await other.query('SELECT pg_stat_clear_snapshot()');
+        const { rows } = await other.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'WITH second%'`);
+        return rows[0].n === 1;
+      }, 'the statement to wait for row 1');
+      // Row 2, held by the statement: a deadlock, which PostgreSQL ends by rolling the statement back.
+      await other.query('UPDATE deadlock_probe SET v = v + 1 WHERE id = 2');
+      await other.query('COMMIT');
+      await statement;
+      const { rows } = await other.query('SELECT id, v FROM deadlock_probe ORDER BY id');
+      // Each row: the other side's 1 and the statement's 10, once.
+      expect(rows).toEqual([
+        { id: 1, v: 11 },
+        { id: 2, v: 11 },
+      ]);
+      // An error PostgreSQL does not ask to retry stands at once.
+      await expect(own.executeSql('SELECT $1::int AS n', ['not a number'])).rejects.toMatchObject({ code: '22P02' });
+    } finally {
+      await other.end();
+      await own.close();
+    }
+    expect(errors).toEqual([]);
   });
 
   it('answers nothing once closed, as pg-boss expects of a closed connection, rather than rejecting', async () => {
