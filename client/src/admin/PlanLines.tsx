@@ -6,6 +6,7 @@
  * refusals are shown as it words them.
  */
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
+import { useFreshRefetch } from '../common/freshRefetch';
 import { ConfirmDialog } from '../common/Dialogs';
 import { useMutation, useQuery, useSubscription } from '@apollo/client/react';
 import { AddBudgetLinesDocument, PlanLinesChangedDocument, PlanLinesDocument, RemoveBudgetLinesDocument, type PlanAdminQuery } from '../graphql/generated';
@@ -61,7 +62,8 @@ export function PlanLines({ plans, units, onNotice }: { plans: readonly Plan[]; 
   const lines = useQuery(PlanLinesDocument, { variables: { planId: plan?.id ?? '', unit: unit?.code ?? '' }, skip, fetchPolicy: 'cache-and-network' });
   const rows = useMemo(() => lines.data?.budgetLines ?? [], [lines.data]);
   // Another admin's additions and removals show here too, as in the grids.
-  useSubscription(PlanLinesChangedDocument, { variables: { planId: plan?.id ?? '', unit: unit?.code ?? '' }, skip, onData: () => void lines.refetch() });
+  const linesChanged = useFreshRefetch(lines.observable, lines.loading);
+  useSubscription(PlanLinesChangedDocument, { variables: { planId: plan?.id ?? '', unit: unit?.code ?? '' }, skip, onData: linesChanged });
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
   const [confirming, setConfirming] = useState(false);
   const [problem, setProblem] = useState<ProblemInfo | null>(null);

@@ -17,6 +17,7 @@ import {
   ConsolidatedPlansDocument,
   ConsolidatedStructureChangedDocument,
 } from '../graphql/generated';
+import { useFreshRefetch } from '../common/freshRefetch';
 import { ErrorMessage, Loading } from '../common/Status';
 import { PlanPicker, usePlanChoice } from '../common/planChoice';
 import { download, toCsv } from '../common/csv';
@@ -70,10 +71,12 @@ export function ConsolidatedPage() {
 }
 
 function ConsolidatedTable({ planId, planName, first, second }: { planId: string; planName: string; first: Dimension; second: Dimension | null }) {
-  const { data, error, refetch } = useQuery(ConsolidatedLinesDocument, { variables: { planId } });
+  const query = useQuery(ConsolidatedLinesDocument, { variables: { planId } });
+  const { data, error, refetch } = query;
+  const structureChanged = useFreshRefetch(query.observable, query.loading);
   // Changed lines update the cache by id; added or removed ones need the plan read again.
   useSubscription(ConsolidatedLineChangedDocument, { variables: { planId } });
-  useSubscription(ConsolidatedStructureChangedDocument, { variables: { planId }, onData: () => void refetch() });
+  useSubscription(ConsolidatedStructureChangedDocument, { variables: { planId }, onData: structureChanged });
   const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(new Set());
   useEffect(() => setCollapsed(new Set()), [first, second]);
 

@@ -8,6 +8,7 @@ import { useMutation, useQuery, useSubscription } from '@apollo/client/react';
 import { useLocation, useNavigate, useParams } from 'react-router';
 import { CloseCode } from '../../../schema/codes';
 import { useSession } from '../auth/MeContext';
+import { useFreshRefetch } from '../common/freshRefetch';
 import { ErrorBoundary } from '../common/ErrorBoundary';
 import { ErrorMessage, Loading } from '../common/Status';
 import {
@@ -127,10 +128,8 @@ function UnitBudget({ planId, planName, unitCode, unitName, units, planPicker, p
   const navigate = useNavigate();
   const lines = useQuery(GridLinesDocument, { variables: { planId, unit: unitCode } });
   // The submission status follows live: a submit or a review elsewhere flips the grid's rights at once.
-  useSubscription(GridSubmissionChangedDocument, {
-    variables: { planId, unit: unitCode },
-    onData: () => void lines.refetch(),
-  });
+  const submissionChanged = useFreshRefetch(lines.observable, lines.loading);
+  useSubscription(GridSubmissionChangedDocument, { variables: { planId, unit: unitCode }, onData: submissionChanged });
   // Rows added or removed by an admin while the page is open (the document holds cells, not rows): the page's
   // lines change in the cache, and the grid adds and drops the rows; the removed rows' cells leave the document
   // from the server's side.

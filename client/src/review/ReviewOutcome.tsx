@@ -8,6 +8,7 @@ import { useEffect, useState } from 'react';
 import { useMutation, useQuery } from '@apollo/client/react';
 import { Link } from 'react-router';
 import { GridReviewOutcomeDocument, ReopenSubmissionDocument, WithdrawSubmissionDocument } from '../graphql/generated';
+import { useFreshRefetch } from '../common/freshRefetch';
 import { ConfirmDialog } from '../common/Dialogs';
 import { problemOf, type ProblemInfo } from '../common/errors';
 import { formatDateTime } from '../common/format';
@@ -64,10 +65,12 @@ export function ReviewOutcome({ planId, unitCode, status, onNotice }: {
   status: string | undefined;
   onNotice: (message: string) => void;
 }) {
-  const { data, refetch } = useQuery(GridReviewOutcomeDocument, { variables: { planId }, fetchPolicy: 'cache-and-network' });
+  const outcome = useQuery(GridReviewOutcomeDocument, { variables: { planId }, fetchPolicy: 'cache-and-network' });
+  const { data } = outcome;
+  const refetch = useFreshRefetch(outcome.observable, outcome.loading);
   const [action, setAction] = useState<Action | null>(null);
   useEffect(() => {
-    if (status) void refetch();
+    if (status) refetch();
   }, [status, refetch]);
   const submission = data?.budgetSubmissions.find((s) => s.businessUnit.code === unitCode);
   if (!submission || submission.status === 'DRAFT') return null;

@@ -15,6 +15,7 @@ import {
   ReviewChangesDocument, ReviewEventCursorDocument, ReviewPageDocument, ReviewSubmissionChangedDocument, SubmitStepInputDocument,
   type ReviewChangesQuery, type ReviewVersionFragment,
 } from '../graphql/generated';
+import { useFreshRefetch } from '../common/freshRefetch';
 import { problemOf, type ProblemInfo } from '../common/errors';
 import { ErrorMessage, Loading } from '../common/Status';
 import { formatDateTime, humanStatus, StatusBadge } from '../common/format';
@@ -201,14 +202,14 @@ export function ReviewPage() {
     fetchPolicy: 'cache-and-network',
     nextFetchPolicy: 'cache-first',
   });
-  const refetchPage = page.refetch;
-  useSubscription(ReviewSubmissionChangedDocument, { variables: { planId, unit }, onData: () => void refetchPage() });
+  const refetchPage = useFreshRefetch(page.observable, page.loading);
+  useSubscription(ReviewSubmissionChangedDocument, { variables: { planId, unit }, onData: refetchPage });
   const executionId = page.data?.budgetSubmissions.find((s) => s.businessUnit.code === unit)?.execution?.id;
   const onEvent = useCallback((event: WorkflowEvent) => {
     // This unit's execution; or a review step of an execution the page may not know yet: a resubmission starts a
     // new execution, whose review can await its decision before the refetch that brings the new id has read
     // it, and that event is the one that must show the decision.
-    if (event.executionId === executionId || event.stepKey === 'finance_review') void refetchPage();
+    if (event.executionId === executionId || event.stepKey === 'finance_review') refetchPage();
   }, [executionId, refetchPage]);
   useWorkflowEvents(cursor.data?.workflowExecutions.eventCursor, onEvent);
   const versions = useMemo(() => [...(page.data?.submissionVersions ?? [])].sort((a, b) => b.version - a.version), [page.data]);
@@ -281,7 +282,7 @@ export function ReviewPage() {
           <section className="panel" aria-labelledby="decision-heading">
             <h2 id="decision-heading">Decision</h2>
             {mayDecide && submission.execution ? (
-              <DecisionForm key={`${submission.execution.id}/${current}`} executionId={submission.execution.id} onDone={() => void page.refetch()} />
+              <DecisionForm key={`${submission.execution.id}/${current}`} executionId={submission.execution.id} onDone={refetchPage} />
             ) : (
               <p data-testid="decision-outcome">
                 {version ? outcomeOf(version) : '—'}
