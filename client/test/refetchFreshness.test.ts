@@ -67,18 +67,22 @@ describe('a refetch asked for while an earlier one is on its way', () => {
       // The first refetch is answered with the comment as it was, and that answer is held.
       let release!: () => void;
       hold = new Promise<void>((resolve) => { release = resolve; });
-      queue.request();
+      const firstDone = queue.request();
       await answerRead;
       hold = null;
       // The change lands; the event that says so makes the view refetch.
       const changed = await server.gql('mutation($id: ID!) { updateBudgetLine(id: $id, input: { comment: "after the change" }) { id } }', { id: lineId }, token);
       expect(changed.errors).toBeUndefined();
       const before = requests;
-      queue.request();
-      // Asked for while the first is on its way: nothing is sent until the first has come back.
+      const secondDone = queue.request();
+      const third = queue.request();
+      // Asked for while the first is on its way: nothing is sent until the first has come back, and both asks
+      // are answered by the one request made then.
       expect(requests).toBe(before);
       release();
       await answerGiven;
+      await firstDone;
+      await Promise.all([secondDone, third]);
 
       await expect.poll(() => seen.at(-1)).toBe('after the change');
       const shown = (query.getCurrentResult().data as { budgetLines: { comment: string }[] }).budgetLines[0].comment;

@@ -63,7 +63,7 @@ export function PlanLines({ plans, units, onNotice }: { plans: readonly Plan[]; 
   const rows = useMemo(() => lines.data?.budgetLines ?? [], [lines.data]);
   // Another admin's additions and removals show here too, as in the grids.
   const linesChanged = useFreshRefetch(lines.observable, lines.loading);
-  useSubscription(PlanLinesChangedDocument, { variables: { planId: plan?.id ?? '', unit: unit?.code ?? '' }, skip, onData: linesChanged });
+  useSubscription(PlanLinesChangedDocument, { variables: { planId: plan?.id ?? '', unit: unit?.code ?? '' }, skip, onData: () => void linesChanged() });
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
   const [confirming, setConfirming] = useState(false);
   const [problem, setProblem] = useState<ProblemInfo | null>(null);
@@ -83,7 +83,7 @@ export function PlanLines({ plans, units, onNotice }: { plans: readonly Plan[]; 
 
   if (!plan || !unit) return <p className="muted">There is no plan or business unit yet.</p>;
 
-  const refetch = () => lines.refetch();
+  const refetch = linesChanged;
   const add = async (newLines: { productCategory: string; region: string; quarter: string; priorYearActual?: number | null }[], what: string) => {
     setProblem(null);
     try {

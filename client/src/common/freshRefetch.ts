@@ -17,7 +17,8 @@ import { useEffect, useMemo, useRef } from 'react';
 
 export class RefetchQueue {
   private running = false;
-  private wanted = false;
+  /** Callers of `request` waiting for a refetch that has not started yet; null: none asked for. */
+  private waiting: (() => void)[] | null = null;
 
   /**
    * `refetch` sends the query again; `loading` says whether a request of it is on its way now (the first load
@@ -25,30 +26,39 @@ export class RefetchQueue {
    */
   constructor(private readonly refetch: () => Promise<unknown>, private readonly loading: () => boolean) {}
 
-  /** The data may have changed: read it again, after any request already on its way. */
-  request(): void {
-    if (this.running || this.loading()) {
-      this.wanted = true;
-      return;
-    }
-    this.wanted = false;
-    this.running = true;
-    this.refetch()
-      .catch(() => undefined) // the view shows the query's error; a later event or its retry reads again
-      .finally(() => {
-        this.running = false;
-        if (this.wanted) this.request();
-      });
+  /**
+   * The data may have changed: read it again, after any request already on its way. Resolves once a refetch
+   * made after this call has come back (failed or not: the view shows the query's error).
+   */
+  request(): Promise<void> {
+    return new Promise((resolve) => {
+      (this.waiting ??= []).push(resolve);
+      this.startIfFree();
+    });
   }
 
-  /** A request made elsewhere (the first load) may have come back: make the one that was asked for meanwhile. */
+  /** A request made elsewhere (the first load) may have come back: make the one asked for meanwhile. */
   idle(): void {
-    if (this.wanted) this.request();
+    this.startIfFree();
+  }
+
+  private startIfFree(): void {
+    if (!this.waiting || this.running || this.loading()) return;
+    const waiters = this.waiting;
+    this.waiting = null;
+    this.running = true;
+    this.refetch()
+      .catch(() => undefined)
+      .finally(() => {
+        this.running = false;
+        for (const done of waiters) done();
+        this.startIfFree();
+      });
   }
 }
 
 /** The refetch to call on a change event, for the query `observable` (useQuery's `observable`). */
-export function useFreshRefetch(observable: ObservableQuery<any, any>, loading: boolean): () => void {
+export function useFreshRefetch(observable: ObservableQuery<any, any>, loading: boolean): () => Promise<void> {
   const current = useRef(observable);
   current.current = observable;
   const queue = useMemo(

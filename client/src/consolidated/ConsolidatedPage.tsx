@@ -76,7 +76,7 @@ function ConsolidatedTable({ planId, planName, first, second }: { planId: string
   const structureChanged = useFreshRefetch(query.observable, query.loading);
   // Changed lines update the cache by id; added or removed ones need the plan read again.
   useSubscription(ConsolidatedLineChangedDocument, { variables: { planId } });
-  useSubscription(ConsolidatedStructureChangedDocument, { variables: { planId }, onData: structureChanged });
+  useSubscription(ConsolidatedStructureChangedDocument, { variables: { planId }, onData: () => void structureChanged() });
   const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(new Set());
   useEffect(() => setCollapsed(new Set()), [first, second]);
 

@@ -129,7 +129,7 @@ function UnitBudget({ planId, planName, unitCode, unitName, units, planPicker, p
   const lines = useQuery(GridLinesDocument, { variables: { planId, unit: unitCode } });
   // The submission status follows live: a submit or a review elsewhere flips the grid's rights at once.
   const submissionChanged = useFreshRefetch(lines.observable, lines.loading);
-  useSubscription(GridSubmissionChangedDocument, { variables: { planId, unit: unitCode }, onData: submissionChanged });
+  useSubscription(GridSubmissionChangedDocument, { variables: { planId, unit: unitCode }, onData: () => void submissionChanged() });
   // Rows added or removed by an admin while the page is open (the document holds cells, not rows): the page's
   // lines change in the cache, and the grid adds and drops the rows; the removed rows' cells leave the document
   // from the server's side.
@@ -249,7 +249,7 @@ function UnitBudget({ planId, planName, unitCode, unitName, units, planPicker, p
         </button>
         {submission?.canSubmit && (
           <SubmitForReview planId={planId} unitCode={unitCode} unitName={unitName} rows={() => lines.data!.budgetLines.map((l) => rowOf(l, grid.cells))}
-            submit={() => submit({ variables: { planId, unit: unitCode } }).then(() => lines.refetch())}
+            submit={() => submit({ variables: { planId, unit: unitCode } }).then(submissionChanged)}
             onSubmitted={() => { focus.clear(); notify('Submitted for review.'); }} onShowLines={focus.show} />
         )}
       </div>

@@ -70,7 +70,7 @@ export function ReviewOutcome({ planId, unitCode, status, onNotice }: {
   const refetch = useFreshRefetch(outcome.observable, outcome.loading);
   const [action, setAction] = useState<Action | null>(null);
   useEffect(() => {
-    if (status) refetch();
+    if (status) void refetch();
   }, [status, refetch]);
   const submission = data?.budgetSubmissions.find((s) => s.businessUnit.code === unitCode);
   if (!submission || submission.status === 'DRAFT') return null;

@@ -203,13 +203,13 @@ export function ReviewPage() {
     nextFetchPolicy: 'cache-first',
   });
   const refetchPage = useFreshRefetch(page.observable, page.loading);
-  useSubscription(ReviewSubmissionChangedDocument, { variables: { planId, unit }, onData: refetchPage });
+  useSubscription(ReviewSubmissionChangedDocument, { variables: { planId, unit }, onData: () => void refetchPage() });
   const executionId = page.data?.budgetSubmissions.find((s) => s.businessUnit.code === unit)?.execution?.id;
   const onEvent = useCallback((event: WorkflowEvent) => {
     // This unit's execution; or a review step of an execution the page may not know yet: a resubmission starts a
     // new execution, whose review can await its decision before the refetch that brings the new id has read
     // it, and that event is the one that must show the decision.
-    if (event.executionId === executionId || event.stepKey === 'finance_review') refetchPage();
+    if (event.executionId === executionId || event.stepKey === 'finance_review') void refetchPage();
   }, [executionId, refetchPage]);
   useWorkflowEvents(cursor.data?.workflowExecutions.eventCursor, onEvent);
   const versions = useMemo(() => [...(page.data?.submissionVersions ?? [])].sort((a, b) => b.version - a.version), [page.data]);
@@ -282,7 +282,7 @@ export function ReviewPage() {
           <section className="panel" aria-labelledby="decision-heading">
             <h2 id="decision-heading">Decision</h2>
             {mayDecide && submission.execution ? (
-              <DecisionForm key={`${submission.execution.id}/${current}`} executionId={submission.execution.id} onDone={refetchPage} />
+              <DecisionForm key={`${submission.execution.id}/${current}`} executionId={submission.execution.id} onDone={() => void refetchPage()} />
             ) : (
               <p data-testid="decision-outcome">
                 {version ? outcomeOf(version) : '—'}

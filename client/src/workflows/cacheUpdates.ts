@@ -82,7 +82,9 @@ export function createRefetcher(apollo: ApolloClient, fetched: (execution: Execu
   const pending = new Map<string, 'running' | 'again'>();
   const run = async (id: string) => {
     try {
-      const { data } = await apollo.query({ query: WorkflowExecutionDocument, variables: { id }, fetchPolicy: 'network-only' });
+      // A request of its own: joining an identical one already on its way (the execution page's first load, say)
+      // would give that one's answer, read before the event (common/freshRefetch.ts).
+      const { data } = await apollo.query({ query: WorkflowExecutionDocument, variables: { id }, fetchPolicy: 'network-only', context: { queryDeduplication: false } });
       if (data?.workflowExecution) fetched(data.workflowExecution);
     } catch {
       // A failed refresh is not the person's problem: the next event or the live badge says more.
