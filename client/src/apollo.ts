@@ -15,11 +15,6 @@ import { getMainDefinition } from '@apollo/client/utilities';
 import { createClient } from 'graphql-ws';
 import { CloseCode, ErrorCode } from '../../schema/codes';
 
-/** The Apollo Client over `link`, as the web client makes it (its tests make it the same way). */
-export function newApolloClient(link: ApolloLink) {
-  return new ApolloClient({ link, cache: new InMemoryCache() });
-}
-
 /**
  * The client for one session. `onUnauthenticated` runs when the server stops accepting the token.
  * How the subscription socket is doing is shown by the views that use it (common/wsConnection.tsx).
@@ -55,7 +50,7 @@ export function createApollo(initialToken: string, onUnauthenticated: () => void
     new GraphQLWsLink(ws),
     errors.concat(http),
   );
-  const client = newApolloClient(link);
+  const client = new ApolloClient({ link, cache: new InMemoryCache() });
   return {
     client,
     dispose: () => void ws.dispose(),

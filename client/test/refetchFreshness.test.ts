@@ -1,13 +1,12 @@
 /**
  * A view that refetches on change events shows, at the end, what was read after the last event, even when an
  * event comes while an earlier request of the query is on its way (common/freshRefetch.ts says why Apollo's
- * refetch alone does not). The web client's own Apollo Client (newApolloClient) against a whole Plansync; the
+ * refetch alone does not). An Apollo Client made as the web client's is, against a whole Plansync; the
  * one thing held back is an answer on its way to the client, until the change and its event have happened.
  */
-import { HttpLink, gql } from '@apollo/client';
+import { ApolloClient, HttpLink, InMemoryCache, gql } from '@apollo/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../server/src/testing/harness.js';
-import { newApolloClient } from '../src/apollo.js';
 import { RefetchQueue } from '../src/common/freshRefetch.js';
 
 const LINES = gql`
@@ -50,7 +49,8 @@ describe('a refetch asked for while an earlier one is on its way', () => {
         return new Response(body, { status: response.status, headers: response.headers });
       },
     });
-    const client = newApolloClient(link);
+    // As the web client makes it (client/src/apollo.ts: Apollo's defaults, deduplication on).
+    const client = new ApolloClient({ link, cache: new InMemoryCache() });
     const query = client.watchQuery({ query: LINES, variables: { planId: plan.id } });
     const queue = new RefetchQueue(() => query.refetch(), () => query.getCurrentResult().loading);
     const seen: string[] = [];
