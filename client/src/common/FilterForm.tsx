@@ -3,29 +3,44 @@
  * bookmarked and reloaded, and the form that edits them: typed into a draft, applied on submit (not on every
  * keystroke), cleared at once. Back and forward bring the form along with the list.
  */
-import { useEffect, useMemo, useState, type FormEvent, type ReactNode } from 'react';
+import { useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { useSearchParams } from 'react-router';
 
 export type FilterValues<K extends string> = Record<K, string>;
 
 export function useUrlFilters<K extends string>(keys: readonly K[]) {
   const [params, setParams] = useSearchParams();
+  const signatureOf = (values: Partial<FilterValues<K>>) => keys.map((k) => `${k}=${(values[k] ?? '').trim()}`).join('&');
   const signature = keys.map((k) => `${k}=${params.get(k) ?? ''}`).join('&');
   // Recomputed only when these keys' values change, so that the list's variables keep their identity.
   const applied = useMemo(() => Object.fromEntries(keys.map((k) => [k, params.get(k) ?? ''])) as FilterValues<K>, [signature]);
   const [draft, setDraft] = useState<FilterValues<K>>(applied);
-  useEffect(() => setDraft(applied), [applied]);
+  // The address this form wrote last, until it is shown: the form already holds it, and may hold more typed since
+  // (a field filled right after Clear), which taking the address's values again would wipe.
+  const written = useRef<string | null>(null);
+  useEffect(() => {
+    if (written.current === signature) {
+      written.current = null;
+      return;
+    }
+    // The address changed by itself (back, forward, a link): the form follows it.
+    setDraft(applied);
+  }, [applied]);
 
-  const write = (values: Partial<FilterValues<K>>) =>
+  const write = (values: Partial<FilterValues<K>>) => {
+    const next = signatureOf(values);
+    written.current = next === signature ? null : next;
     setParams((current) => {
-      const next = new URLSearchParams(current);
+      const updated = new URLSearchParams(current);
       for (const k of keys) {
         const value = (values[k] ?? '').trim();
-        if (value) next.set(k, value);
-        else next.delete(k);
+        if (value) updated.set(k, value);
+        else updated.delete(k);
       }
-      return next;
+      return updated;
     });
+  };
+  const empty = Object.fromEntries(keys.map((k) => [k, ''])) as FilterValues<K>;
   return {
     applied,
     draft,
@@ -33,8 +48,14 @@ export function useUrlFilters<K extends string>(keys: readonly K[]) {
     edit: (key: K, value: string) => setDraft((d) => ({ ...d, [key]: value })),
     apply: () => write(draft),
     /** Drops one applied filter (a chip's remove button), keeping the others. */
-    drop: (key: K) => write({ ...applied, [key]: '' }),
-    clear: () => write({}),
+    drop: (key: K) => {
+      setDraft((d) => ({ ...d, [key]: '' }));
+      write({ ...applied, [key]: '' });
+    },
+    clear: () => {
+      setDraft(empty);
+      write({});
+    },
     filtered: keys.some((k) => applied[k] !== ''),
   };
 }
