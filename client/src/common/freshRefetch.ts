@@ -37,6 +37,11 @@ export class RefetchQueue {
     });
   }
 
+  /** Whether a refetch is on its way or asked for. */
+  get busy(): boolean {
+    return this.running || this.waiting !== null;
+  }
+
   /** A request made elsewhere (the first load) may have come back: make the one asked for meanwhile. */
   idle(): void {
     this.startIfFree();

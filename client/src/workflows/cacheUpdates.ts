@@ -14,6 +14,7 @@ import {
 } from '../graphql/generated';
 import type { Execution, Step } from './model';
 import { appendPage } from '../common/pages';
+import { RefetchQueue } from '../common/freshRefetch';
 
 export type WorkflowEvent = MonitorWorkflowEventsSubscription['workflowEvents'];
 
@@ -75,34 +76,26 @@ export function mergePages(previous: WorkflowExecutionsQuery, next: WorkflowExec
 }
 
 /**
- * Fetches executions again after their events, coalescing: while one request for an execution is in
- * flight, further events only mark it for one more request afterwards.
+ * Fetches executions again after their events, coalescing (common/freshRefetch.ts): while one request for an
+ * execution is on its way, further events only ask for one more request after it.
  */
 export function createRefetcher(apollo: ApolloClient, fetched: (execution: Execution) => void): (executionId: string) => void {
-  const pending = new Map<string, 'running' | 'again'>();
-  const run = async (id: string) => {
+  const queues = new Map<string, RefetchQueue>();
+  const read = async (id: string) => {
     try {
       // A request of its own: joining an identical one already on its way (the execution page's first load, say)
-      // would give that one's answer, read before the event (common/freshRefetch.ts).
+      // would give that one's answer, read before the event.
       const { data } = await apollo.query({ query: WorkflowExecutionDocument, variables: { id }, fetchPolicy: 'network-only', context: { queryDeduplication: false } });
       if (data?.workflowExecution) fetched(data.workflowExecution);
     } catch {
       // A failed refresh is not the person's problem: the next event or the live badge says more.
-    } finally {
-      if (pending.get(id) === 'again') {
-        pending.set(id, 'running');
-        void run(id);
-      } else {
-        pending.delete(id);
-      }
     }
   };
   return (id) => {
-    if (pending.has(id)) {
-      pending.set(id, 'again');
-      return;
-    }
-    pending.set(id, 'running');
-    void run(id);
+    let queue = queues.get(id);
+    if (!queue) queues.set(id, (queue = new RefetchQueue(() => read(id), () => false)));
+    void queue.request().then(() => {
+      if (!queue.busy && queues.get(id) === queue) queues.delete(id);
+    });
   };
 }
