@@ -98,10 +98,13 @@ const SENT_AHEAD = Symbol('sent ahead');
  */
 const AS_SENT = Symbol('as sent');
 
-/** A writer's update sent to the peers before it was applied (`applyClientUpdate`); applied by `settle`. */
+/**
+ * An update sent to the peers before it was applied (a writer's, `applyClientUpdate`, or one another instance
+ * accepted, `applyRelayedUpdate`); applied by `settle`.
+ */
 interface UpdateSentAhead {
   update: Uint8Array;
-  origin: ConnectionOrigin;
+  origin: ConnectionOrigin | RelayOrigin;
   client: number;
 }
 
@@ -268,8 +271,21 @@ export class GridDocument {
     });
   }
 
-  /** A change another instance accepted (or what storage holds, on a catch-up): validated like any other. */
+  /**
+   * A change another instance accepted (or what storage holds, on a catch-up): validated like any other. A plain
+   * cell edit goes to the peers before it is applied, as a writer's does here (`acceptableAsSent`): so an edit
+   * made on another instance reaches this one's peers as soon as a local one would, rather than after its Yjs
+   * apply and validation.
+   */
   applyRelayedUpdate(update: Uint8Array, origin: RelayOrigin): ApplyResult {
+    if (this.peers.size > 0) {
+      const client = this.acceptableAsSent(update, null);
+      if (client !== null) {
+        this.sentAhead.push({ update, origin, client });
+        this.broadcast(encodeUpdate(update));
+        return { rejected: [], accepted: 1, missing: false, foreignClientIds: [] };
+      }
+    }
     return this.transact(origin, (tr) => {
       Y.applyUpdate(this.ydoc, update, origin);
       if (origin.by) this.writers.claim(tr, { userId: origin.by.userId }, soleWriter(update));
@@ -348,6 +364,10 @@ export class GridDocument {
    * (several structs, other types, deletions of other content, content not yet integrable, an id not yet this
    * connection's) takes the ordinary path, which applies whatever waits first (`settle`).
    *
+   * `writer` null: a change another instance accepted (`applyRelayedUpdate`). Its client id is not checked
+   * against this instance's connections, as the ordinary path for relayed changes does not check it either: the
+   * accepting instance vouched for who wrote it; everything else is checked the same.
+   *
    * Several updates may wait at once (under load, every socket read in one turn): each is checked against what
    * the document holds, never against another waiting update, so one that builds on a waiting update (the same
    * client id's next clock, an earlier value not applied yet, its deletion) is not taken and goes the ordinary
@@ -355,7 +375,7 @@ export class GridDocument {
    * applying them in order gives what applying them in any order would. So a busy turn's edits all reach the
    * peers before any of them is integrated, rather than each waiting for the applies of those read before it.
    */
-  private acceptableAsSent(update: Uint8Array, writer: Writer): number | null {
+  private acceptableAsSent(update: Uint8Array, writer: Writer | null): number | null {
     let decoded: ReturnType<typeof Y.decodeUpdate>;
     try {
       decoded = Y.decodeUpdate(update);
@@ -368,7 +388,7 @@ export class GridDocument {
     if (!(item instanceof Y.Item) || !(item.content instanceof Y.ContentAny) || item.content.arr.length !== 1) return null;
     const store = this.ydoc.store;
     const client = item.id.client;
-    if (!this.writers.holds(client, writer) || item.id.clock !== Y.getState(store, client) || item.rightOrigin !== null) return null;
+    if ((writer !== null && !this.writers.holds(client, writer)) || item.id.clock !== Y.getState(store, client) || item.rightOrigin !== null) return null;
     let key: string;
     if (item.origin === null) {
       // A key set for the first time: the update names the root type and the key.
@@ -416,7 +436,8 @@ export class GridDocument {
         const result = this.transact(origin, (tr) => {
           tr.meta.set(SENT_AHEAD, update);
           Y.applyUpdate(this.ydoc, update, origin);
-          this.writers.claim(tr, origin.writer, [client]);
+          if (origin.kind === 'connection') this.writers.claim(tr, origin.writer, [client]);
+          else if (origin.by) this.writers.claim(tr, { userId: origin.by.userId }, [client]);
         });
         // The check ahead is meant to accept only what validation accepts: a refusal here is a bug (the peers got
         // the refused content, then its revert with this transaction's update, so they still end up valid).

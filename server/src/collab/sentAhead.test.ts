@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { cellChangeProblem, cellKey } from './cellRules.js';
 import { GridDocument, type DocumentChange, type GridPeer } from './GridDocument.js';
-import type { ConnectionOrigin } from './origins.js';
+import type { ConnectionOrigin, RelayOrigin } from './origins.js';
 import { encodeUpdate } from './protocol.js';
 
 const LINES = ['11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222'];
@@ -287,5 +287,86 @@ describe('a writer edit sent ahead of its apply', () => {
     document.removePeer(writer);
     expect(stored).toHaveLength(2);
     expect(document.cellValue(LINES[0], 'budgetAmount')).toBe(9);
+  });
+});
+
+describe('a plain edit another instance accepted, sent on ahead of its apply', () => {
+  const relayOrigin = (userId: string): RelayOrigin => ({ kind: 'relay', relayedFrom: 'instance-b', by: { userId, source: 'GRID' } });
+
+  it('goes to the peers with the turn, as received, once; then is applied and projected, neither stored nor relayed again', async () => {
+    const { document, stored, projected, relayed, errors, observer, client, edit } = setUp();
+    // The remote writer's first edit of a cell and its next: the next builds on what the document holds.
+    const first = edit((cells) => cells.set(cellKey(LINES[0], 'budgetAmount'), 10));
+    const second = edit((cells) => cells.set(cellKey(LINES[0], 'budgetAmount'), 20));
+    expect(document.applyRelayedUpdate(first, relayOrigin('user-remote'))).toMatchObject({ accepted: 1, rejected: [], missing: false });
+    await nextTurn();
+    observer.received.length = 0;
+    const projectedBefore = projected.length;
+
+    expect(document.applyRelayedUpdate(second, relayOrigin('user-remote'))).toMatchObject({ accepted: 1, rejected: [], missing: false });
+    // Sent on with the turn, before the document has it.
+    expect((document as unknown as { ydoc: Y.Doc }).ydoc.getMap('cells').get(cellKey(LINES[0], 'budgetAmount'))).toBe(10);
+    expect(observer.received).toEqual([]);
+    await nextTurn();
+    expect(observer.received).toEqual([encodeUpdate(second)]);
+    expect(projected.slice(projectedBefore).map((c) => c.cells)).toEqual([[expect.objectContaining({ key: cellKey(LINES[0], 'budgetAmount'), value: 20 })]]);
+    expect(projected.at(-1)!.origin).toMatchObject({ kind: 'relay', by: { userId: 'user-remote' } });
+    expect(stored).toEqual([]); // the accepting instance stored it
+    expect(relayed).toEqual([]); // and relayed it: never sent back
+    await nextTurn();
+    expect(observer.received).toHaveLength(1);
+    expect(document.cellValue(LINES[0], 'budgetAmount')).toBe(20);
+    expect(Y.encodeStateVector(document.doc)).toEqual(Y.encodeStateVector(client));
+    expect(errors).toEqual([]);
+  });
+
+  it('keeps the order of one message\'s changes that build on each other, and what is not a plain edit is applied first', async () => {
+    const { document, observer, edit } = setUp();
+    const updates = [1, 2, 3].map((value) => edit((cells) => cells.set(cellKey(LINES[1], 'forecastSales'), value)));
+    const both = edit((cells) => {
+      cells.set(cellKey(LINES[0], 'comment'), 'two cells');
+      cells.set(cellKey(LINES[1], 'comment'), 'in one change');
+    });
+    for (const update of [...updates, both]) document.applyRelayedUpdate(update, relayOrigin('user-remote'));
+    // The first went ahead; the others build on it, or are not one cell: applied at once, after it.
+    expect(document.cellValue(LINES[1], 'forecastSales')).toBe(3);
+    expect(document.cellValue(LINES[1], 'comment')).toBe('in one change');
+    await nextTurn();
+    const replica = new Y.Doc();
+    for (const message of observer.received) {
+      const decoder = decoding.createDecoder(message);
+      decoding.readVarUint(decoder); // sync
+      decoding.readVarUint(decoder); // update
+      Y.applyUpdate(replica, decoding.readVarUint8Array(decoder));
+    }
+    expect(replica.getMap('cells').toJSON()).toEqual(document.doc.getMap('cells').toJSON());
+  });
+
+  it('is never what an invalid value or a cell of another unit takes: refused before any peer sees it', async () => {
+    const { document, observer, client, catchUp } = setUp();
+    for (const [key, value] of [
+      [cellKey(LINES[0], 'budgetAmount'), 'not a number'],
+      ['33333333-3333-4333-8333-333333333333/budgetAmount', 7],
+    ] as const) {
+      let update: Uint8Array | undefined;
+      const capture = (u: Uint8Array) => (update = u);
+      client.on('update', capture);
+      client.getMap('cells').set(key, value);
+      client.off('update', capture);
+      const result = document.applyRelayedUpdate(update!, relayOrigin('user-remote'));
+      expect(result.rejected).toEqual([key]);
+      expect(document.doc.getMap('cells').get(key)).toBe(undefined);
+      catchUp();
+    }
+    await nextTurn();
+    // What the peers got: the refused content with its revert, in one update each, never the refused value alone.
+    const replica = new Y.Doc();
+    for (const message of observer.received) {
+      const decoder = decoding.createDecoder(message);
+      decoding.readVarUint(decoder);
+      decoding.readVarUint(decoder);
+      Y.applyUpdate(replica, decoding.readVarUint8Array(decoder));
+    }
+    expect(replica.getMap('cells').toJSON()).toEqual({});
   });
 });
