@@ -1,10 +1,15 @@
 #!/usr/bin/env node
-// A/B of the grid propagation run (bench/lib/grid.mjs): two Plansync servers that differ only in their
-// environment, side by side with the reference y-websocket@1.5.4 server, in rounds whose order rotates, so that a
-// change to the hot path can be judged against the spread of the same code from run to run before a full
-// `npm run bench`. Not part of the suite; prints each run and then each server's p50/p99 per run and their medians.
+// A/B of the grid propagation run (bench/lib/grid.mjs): two or three Plansync servers that differ in their
+// environment or their build, side by side with the reference y-websocket@1.5.4 server, in rounds whose order
+// rotates, so that a change to the hot path can be judged against the spread of the same code from run to run
+// before a full `npm run bench`. Not part of the suite; prints each run and then each server's p50/p99 per run and
+// their medians.
 //
-//   node bench/grid-ab.mjs --b=NAME=VALUE[,NAME=VALUE] [--a=...] [--writers=50] [--rounds=5] [--workers=4] [--cpu-prof=DIR]
+//   node bench/grid-ab.mjs --b=NAME=VALUE[,NAME=VALUE] [--a=...] [--c=...] [--b-entry=PATH] [--writers=50] [--rounds=5] [--workers=4] [--cpu-prof=DIR]
+//
+// --X-entry=PATH (X: a, b or c): that server runs PATH (a build's server/dist/server/src/main.js, say of a copy of
+// server/dist patched for a diagnosis, or of a worktree of another commit) instead of server/dist. Giving --c or
+// --c-entry adds a third Plansync server.
 //
 // --cpu-prof=DIR: every server runs under `node --cpu-prof` into DIR/<server>/, and DIR/windows.json holds each
 // server's measurement windows (CLOCK_MONOTONIC microseconds, as the profiles' timestamps): for
@@ -27,16 +32,18 @@ await runMain(async () => {
   const grid = { workers: Number(option('workers', '4')), warmupMs: 3000, measureMs: 10_000, drainQuietMs: 1000, clients: 'light' };
   const profiles = option('cpu-prof', null);
   const profileDir = (name) => (profiles ? path.resolve(profiles, name) : null);
-  const servers = {
-    a: await startPlansync({ env: { GRID_IDLE_UNLOAD_MS: '1000', ...envOf(option('a', '')) }, name: 'plansync-a', profileDir: profileDir('a') }),
-    b: await startPlansync({ env: { GRID_IDLE_UNLOAD_MS: '1000', ...envOf(option('b', '')) }, name: 'plansync-b', profileDir: profileDir('b') }),
-    reference: await startReference({ profileDir: profileDir('reference') }),
-  };
-  const target = await gridTarget(servers.a.url);
-  const targetB = await gridTarget(servers.b.url);
-  const targets = { a: target, b: targetB, reference: target };
+  const variants = ['a', 'b', 'c'].filter((name) => name !== 'c' || option('c', null) != null || option('c-entry', null) != null);
+  const servers = {};
+  for (const name of variants) {
+    const entry = option(`${name}-entry`, null);
+    servers[name] = await startPlansync({ env: { GRID_IDLE_UNLOAD_MS: '1000', ...envOf(option(name, '')) }, name: `plansync-${name}`, profileDir: profileDir(name), ...(entry ? { entry: path.resolve(entry) } : {}) });
+  }
+  servers.reference = await startReference({ profileDir: profileDir('reference') });
+  const targets = {};
+  for (const name of variants) targets[name] = await gridTarget(servers[name].url);
+  targets.reference = targets.a;
   const keepers = await Promise.all(Object.entries(servers).map(([name, server]) => openKeeper(server, targets[name])));
-  const runs = { a: [], b: [], reference: [] };
+  const runs = Object.fromEntries(Object.keys(servers).map((name) => [name, []]));
   const names = Object.keys(servers);
   for (let round = 0; round < rounds; round++) {
     const order = names.map((_, i) => names[(i + round) % names.length]);
@@ -53,7 +60,8 @@ await runMain(async () => {
     const windows = Object.fromEntries(names.map((name) => [name, runs[name].map((r) => [r.window.monoStartMicros, r.window.monoEndMicros])]));
     fs.writeFileSync(path.join(profiles, 'windows.json'), JSON.stringify(windows));
   }
-  console.log(`${writers} writers, ${rounds} rounds; a: ${option('a', '(defaults)')}; b: ${option('b', '')}`);
+  const described = (name) => [option(name, ''), option(`${name}-entry`, '')].filter(Boolean).join(' ') || '(defaults)';
+  console.log(`${writers} writers, ${rounds} rounds; ${variants.map((name) => `${name}: ${described(name)}`).join('; ')}`);
   for (const name of names) {
     const p99 = runs[name].map((r) => r.latencyMs.p99);
     const p50 = runs[name].map((r) => r.latencyMs.p50);
@@ -62,5 +70,5 @@ await runMain(async () => {
     console.log(`${name.padEnd(9)} p99 ${p99.map((v) => fmt(v)).join(' ')} (median ${fmt(median(p99))}); p50 median ${fmt(median(p50))}; CPU median ${fmt(median(cpu))} s${database.length ? ` + PostgreSQL ${fmt(median(database))} s` : ''}`);
   }
   const ref = median(runs.reference.map((r) => r.latencyMs.p99));
-  for (const name of ['a', 'b']) console.log(`${name}/reference p99 (medians): ${fmt(median(runs[name].map((r) => r.latencyMs.p99)) / ref)}x`);
+  for (const name of variants) console.log(`${name}/reference p99 (medians): ${fmt(median(runs[name].map((r) => r.latencyMs.p99)) / ref)}x`);
 });

@@ -357,9 +357,10 @@ function nodeFlags({ probe, profileDir, exitOnSigterm }) {
 
 /**
  * Starts Plansync (embedded PostgreSQL in a fresh temporary DATA_DIR) and waits for /healthz.
- * Returns the server with url, dataDir, and readyMs (spawn to the first 200 from /healthz).
+ * Returns the server with url, dataDir, and readyMs (spawn to the first 200 from /healthz). `entry`: the server's
+ * main.js, server/dist's by default; another build's for an A/B of code (bench/grid-ab.mjs --b-entry).
  */
-export async function startPlansync({ env = {}, probe = false, profileDir = null, pollMs = 100, name = 'plansync' } = {}) {
+export async function startPlansync({ env = {}, probe = false, profileDir = null, pollMs = 100, name = 'plansync', entry = serverEntry } = {}) {
   const port = await freePort();
   const dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'plansync-bench-'));
   started.dirs.add(dataDir);
@@ -368,7 +369,7 @@ export async function startPlansync({ env = {}, probe = false, profileDir = null
   // The request limit (RATE_LIMIT_PER_MINUTE, 1200 a person by default) stays on, so that its cost is measured,
   // but high enough that a benchmark's thousands of requests a second as one person are never refused.
   const limits = { RATE_LIMIT_PER_MINUTE: '1000000000' };
-  const server = startProcess(name, [...nodeFlags({ probe, profileDir }), serverEntry], serverEnv({ PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...limits, ...env }), {
+  const server = startProcess(name, [...nodeFlags({ probe, profileDir }), entry], serverEnv({ PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...limits, ...env }), {
     ipc: probe,
   });
   server.url = `http://127.0.0.1:${port}`;
