@@ -12,8 +12,8 @@
  * - Backpressure: a client that does not read what it is sent stops being read from once more than
  *   HIGH_WATER_BYTES wait to be sent (its questions, sync step 1 and query awareness, are answered once, when
  *   it has caught up); beyond MAX_UNSENT_BYTES it is closed (CloseCode.TryAgainLater).
- * - Kept alive and timed out by the server's sweeps (GridServer: one ping sweep every 30 s for all connections, a
- *   connection that missed a pong is terminated; one timer for the earliest token expiry, a connection closes
+ * - Kept alive and timed out by the server's sweeps (GridServer: every connection pinged every 30 s by one timer
+ *   for all, a slice of them at a time (internals/keepaliveSweep.ts), a connection that missed a pong is terminated; one timer for the earliest token expiry, a connection closes
  *   with CloseCode.Unauthorized when its token expires), not by timers of its own.
  *
  * Memory: an idle connection is what most of a server's connections are, so it holds little: no closure, timer or

@@ -55,10 +55,11 @@ import { decodeComponent, refuseUpgrade, requestTarget } from '../http/requestTa
 import type { PersonSockets } from '../realtime/personSockets.js';
 import { GridStore, DEFAULT_STORE_OPTIONS, type GridStoreOptions } from './gridStore.js';
 import type { GridMetrics } from './gridMetrics.js';
+import { KeepaliveSweep } from '../internals/keepaliveSweep.js';
 
 /** Largest frame a client may send; a bigger one closes that connection (CloseCode.MessageTooBig). */
 export const MAX_FRAME_BYTES = 1024 * 1024;
-/** How often every connection is pinged; one that did not answer the last ping is terminated. */
+/** How often every connection is pinged (a slice of them every half second); one that did not answer the last ping is terminated. */
 const KEEPALIVE_INTERVAL_MS = 30_000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -110,8 +111,8 @@ export class GridServer implements LiveDocuments {
   /** The cell-change counters, resolved once rather than by labels on every update. */
   /** What every connection tells us: one object for all of them (a connection holds no closure of its own). */
   private readonly connectionEvents: ConnectionEvents;
-  /** One keep-alive sweep for every connection, rather than a timer each. */
-  private readonly keepAliveTimer: NodeJS.Timeout;
+  /** One keep-alive sweep for every connection, a slice at a time, rather than a timer each. */
+  private readonly keepAlive = new KeepaliveSweep<GridConnection>((connection) => connection.keepAlive(), KEEPALIVE_INTERVAL_MS);
   /** One timer for the earliest token expiry among the connections, and when that is (ms since the epoch). */
   private expiryTimer?: NodeJS.Timeout;
   private nextExpiryAt = Infinity;
@@ -138,15 +139,13 @@ export class GridServer implements LiveDocuments {
         const docName = connection.document.name;
         const open = this.open.get(docName);
         if (open?.document === connection.document) open.connections.delete(connection);
+        this.keepAlive.delete(connection);
         connection.document.removePeer(connection);
         this.options.metrics.connections.dec();
         this.releaseIfIdle(docName);
       },
       expiresAt: (atMs) => this.scheduleExpiry(atMs),
     };
-    // Ping every 30 s; a connection that did not answer the last ping is terminated.
-    this.keepAliveTimer = setInterval(() => this.forEachConnection((c) => c.keepAlive()), KEEPALIVE_INTERVAL_MS);
-    this.keepAliveTimer.unref();
   }
 
   private forEachConnection(action: (connection: GridConnection) => void): void {
@@ -221,6 +220,7 @@ export class GridServer implements LiveDocuments {
     if (pending.closed || ws.readyState !== ws.OPEN) return this.releaseIfIdle(target.docName);
     const connection = new GridConnection(ws, this.identities.share(viewer, target.displayName), open.document, target.rights !== 'write', this.connectionEvents);
     open.connections.add(connection);
+    this.keepAlive.add(connection);
     this.options.metrics.connections.inc();
     connection.start(pending.buffered);
   }
@@ -673,7 +673,7 @@ export class GridServer implements LiveDocuments {
   async stop(): Promise<void> {
     this.stopping = true;
     this.unsubscribe();
-    clearInterval(this.keepAliveTimer);
+    this.keepAlive.close();
     clearTimeout(this.expiryTimer);
     this.relay?.stop();
     await Promise.all([...this.loading.values()].map((p) => p.catch(() => undefined)));

@@ -48,6 +48,7 @@ import type { Services } from '../services.js';
 import { onEvent } from './eventBus.js';
 import { FanoutSubscription, TopicFanout, type LiveDelivery } from './fanout.js';
 import type { LiveSubscriptions, SubscriptionContext } from './liveContext.js';
+import { KeepaliveSweep } from '../internals/keepaliveSweep.js';
 
 /** What we keep per socket, on graphql-ws's `extra`. */
 interface SocketState {
@@ -66,7 +67,7 @@ interface SocketExtra {
   socket: WebSocket;
 }
 
-/** Every socket is pinged this often; one that has not answered the previous ping by then is dropped. */
+/** Every socket is pinged this often (a slice of them every half second); one that has not answered the previous ping by then is dropped. */
 const KEEPALIVE_MS = 12_000;
 /** Documents kept parsed and validated, by query text (least recently used dropped first). */
 const DOCUMENT_CACHE_SIZE = 500;
@@ -334,10 +335,20 @@ export function createGraphQLWebSocketServer(schema: GraphQLSchema, services: Se
     },
   );
 
+  // Keepalive for every socket with one timer, a slice of them at a time: a socket that did not answer the last
+  // ping is dropped.
+  const keepalive = new KeepaliveSweep<SocketState>((s) => {
+    if (s.socket.readyState !== s.socket.OPEN) return;
+    if (s.awaitingPong) return s.socket.terminate();
+    s.awaitingPong = true;
+    s.socket.ping();
+  }, KEEPALIVE_MS);
+
   const addressOf = callerAddressResolver(services.config.trustProxy);
   wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
     const s = state({ socket });
     s.address = addressOf(request);
+    keepalive.add(s);
     socket.once('error', (err) => {
       services.log.warn({ err }, 'GraphQL websocket error');
       socket.close(CloseCode.InternalServerError, 'Internal server error');
@@ -368,31 +379,18 @@ export function createGraphQLWebSocketServer(schema: GraphQLSchema, services: Se
       { socket },
     );
     socket.once('close', (code, reason) => {
+      keepalive.delete(s);
       closed(code, String(reason)).catch((err) => services.log.error({ err }, 'closing a GraphQL websocket failed'));
     });
   });
 
-  // Keepalive for every socket with one timer: a socket that did not answer the last ping is dropped.
-  const keepalive = setInterval(() => {
-    for (const socket of wss.clients) {
-      const s = sockets.get(socket);
-      if (!s || socket.readyState !== socket.OPEN) continue;
-      if (s.awaitingPong) {
-        socket.terminate();
-        continue;
-      }
-      s.awaitingPong = true;
-      socket.ping();
-    }
-  }, KEEPALIVE_MS);
-  keepalive.unref();
 
   return {
     wss,
     /** Closes every socket and stops accepting operations. */
     async close(): Promise<void> {
       stopFollowing();
-      clearInterval(keepalive);
+      keepalive.close();
       fanouts.forEach((each) => each.close());
       for (const socket of wss.clients) socket.close(CloseCode.GoingAway, 'Going away');
       await new Promise<void>((resolve) => wss.close(() => resolve()));
