@@ -395,6 +395,10 @@ function subscriptionsSection(out, s, options, result) {
     const shared = sub[name]?.sharedSocket;
     if (shared) out.push(`| ${name}, shared sockets | ${shared.subscriptions} on ${shared.sockets} sockets | | | | | | | | | | ${fmt(shared.memoryPerIdleSubscription.retainedKb)} / ${fmt(shared.memoryPerIdleSubscription.rssKb)} | | |`);
   }
+  out.push(
+    '',
+    "Keep-alive (issue 16): every GraphQL socket is pinged every 12 s and every grid connection every 30 s, by one timer for all, a slice of them every half second (server/src/internals/keepaliveSweep.ts). A sweep of all at once, as before, held the event loop for the whole sweep: with 5,000 GraphQL sockets open, `GET /healthz` asked every 2 ms for 30 s (bench/keepalive-stall.mjs) waited 58-86 ms once every 12 s; sliced, its slowest answer in two runs was 12-13 ms. Such a stall came once or twice in every 15 s window of this scenario, and could fall onto an event's fan-out.",
+  );
 }
 
 /** The subscriptions' p99 set against the floor's, at each count, in words. */

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { websocketFrame } from '../collab/protocol.js';
 import { openWsPair, type WsPair } from '../testing/wsPair.js';
-import { directFrameWriter, websocketTextFrames } from './wsSender.js';
+import { directFrameWriter, websocketTextFrames, websocketTextFramesOfParts } from './wsSender.js';
 
 const UPGRADE_HINT =
   "See internals/wsSender.ts: read this ws version's lib/sender.js (when does it write a frame at once?) and update directFrameWriter, or drop it (grid broadcasts then go through ws.send).";
@@ -74,5 +74,28 @@ describe("ws's private _sender (internals/wsSender.ts)", () => {
     const received = await pair.receivedCount(messages.length);
     expect(received.map(String)).toEqual(messages);
     expect(kinds).toEqual(messages.map(() => false));
+  });
+
+  it('frames messages given in parts (strings and UTF-8 bytes) as the strings they join into', async () => {
+    pair = await openWsPair();
+    const received: string[] = [];
+    pair.client.on('message', (data: Buffer, isBinary: boolean) => received.push(isBinary ? '<binary>' : String(data)));
+    // One result shared by several messages behind prefixes of their own, and messages at the frame-length
+    // boundaries (125, 126 and past 65,535 bytes).
+    const shared = Buffer.from('{"data":{"ü":"€ 😀"}}');
+    const messages: (string | Uint8Array)[][] = [
+      ['{"id":"1","type":"next","payload":', shared, '}'],
+      ['{"id":"' + 'é'.repeat(40) + '","type":"next","payload":', shared, '}'],
+      ['x'.repeat(100), Buffer.from('y'.repeat(25))],
+      [Buffer.from('x'.repeat(100)), 'y'.repeat(26)],
+      ['z'.repeat(65_000), Buffer.from('€'.repeat(200))],
+      [],
+    ];
+    const joined = messages.map((parts) => parts.map((part) => (typeof part === 'string' ? part : Buffer.from(part).toString())).join(''));
+    const framed = websocketTextFramesOfParts(messages);
+    expect(framed.equals(websocketTextFrames(joined))).toBe(true);
+    expect(directFrameWriter(pair.server)!(framed)).toBe(true);
+    await pair.receivedCount(messages.length);
+    expect(received).toEqual(joined);
   });
 });

@@ -20,7 +20,8 @@
  * ws upgrade cannot turn this off (or break the order of messages) unnoticed.
  *
  * GraphQL's live results take the same path (realtime/fanout.ts): each socket's messages of a batch framed into
- * one buffer (`websocketTextFrames`) and written with one call.
+ * one buffer (`websocketTextFramesOfParts`: each result encoded once, its bytes copied behind each subscriber's
+ * prefix) and written with one call.
  *
  * Out of scope: building binary frames (collab/protocol.ts), compression (neither grid nor GraphQL sockets
  * compress: the servers are made without permessage-deflate).
@@ -70,15 +71,27 @@ export function directFrameWriter(ws: WebSocket): FrameWriter | undefined {
  * after the other in one buffer: what `ws.send` would write for each, in order.
  */
 export function websocketTextFrames(messages: readonly string[]): Buffer {
+  return websocketTextFramesOfParts(messages.map((message) => [message]));
+}
+
+/**
+ * Text messages given in parts (a message is its parts one after the other: strings, or UTF-8 bytes), as
+ * `websocketTextFrames` frames the strings they make: so that a part many messages share, a live result sent to
+ * thousands of subscribers, is encoded once and its bytes copied into each socket's buffer, rather than encoded
+ * again for each (realtime/fanout.ts). Byte parts must be whole UTF-8 sequences: a text frame's payload is
+ * checked as UTF-8 by the client.
+ */
+export function websocketTextFramesOfParts(messages: readonly (readonly (string | Uint8Array)[])[]): Buffer {
   let total = 0;
-  const lengths = messages.map((message) => {
-    const length = Buffer.byteLength(message);
+  const lengths = messages.map((parts) => {
+    let length = 0;
+    for (const part of parts) length += typeof part === 'string' ? Buffer.byteLength(part) : part.byteLength;
     total += (length < 126 ? 2 : length < 65536 ? 4 : 10) + length;
     return length;
   });
   const framed = Buffer.allocUnsafe(total);
   let at = 0;
-  messages.forEach((message, i) => {
+  messages.forEach((parts, i) => {
     const length = lengths[i];
     framed[at] = 0x81;
     if (length < 126) {
@@ -94,7 +107,14 @@ export function websocketTextFrames(messages: readonly string[]): Buffer {
       framed.writeUInt32BE(length >>> 0, at + 6);
       at += 10;
     }
-    at += framed.write(message, at);
+    for (const part of parts) {
+      if (typeof part === 'string') {
+        at += framed.write(part, at);
+      } else {
+        framed.set(part, at);
+        at += part.byteLength;
+      }
+    }
   });
   return framed;
 }

@@ -5,9 +5,9 @@
  * generator step, a GraphQL execution, a JSON serialisation and an awaited send. With thousands of monitors
  * open that is most of the server's work, and the same work thousands of times. Here subscribers that would
  * receive the same result share a group: the same person (so the same rights), the same document and the
- * same variables. For each event the group decides visibility once, executes once and serialises once; each
- * subscriber then costs a string concatenation and a synchronous `ws.send`, with no promise unless a result
- * needs the database. Events that arrive together (one transaction publishes several) go out together: a
+ * same variables. For each event the group decides visibility once, executes once and serialises once (and
+ * encodes the result as UTF-8 once per batch); each subscriber then costs copies of those bytes behind its own
+ * prefix and a synchronous write, with no promise unless a result needs the database. Events that arrive together (one transaction publishes several) go out together: a
  * socket's messages of a batch are framed into one buffer and written with one call, not one per message
  * (`sendTogether`).
  *
@@ -20,7 +20,7 @@
 import { execute, GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { WebSocket } from 'ws';
 import { nextMessage, nextMessagePrefix } from '../internals/graphqlWsEnvelope.js';
-import { websocketTextFrames, writeFrameDirect } from '../internals/wsSender.js';
+import { websocketTextFramesOfParts, writeFrameDirect } from '../internals/wsSender.js';
 import { corkSocket, uncorkSocket } from '../internals/wsSocket.js';
 import { CloseCode } from '../../../schema/codes.js';
 import { onEvent, type EventBus } from './eventBus.js';
@@ -129,18 +129,26 @@ function serialise(result: ExecutionResult | Promise<ExecutionResult>, delivery:
 }
 
 /**
- * A socket's messages of one batch in one kernel write. Framed here into one buffer and written past ws's sender
- * when it is idle (internals/wsSender.ts): per socket, one allocation and one `write`, where `ws.send` per
- * message costs its framing, options and a `writev` of header and payload (with the socket corked) each: the
- * subscription fan-out's main-thread JavaScript beside the kernel's write (bench/results.md, section 5, and
- * its profile). Otherwise ws sends them, corked into one write all the same.
+ * A `next` message of a batch, in parts: the subscriber's prefix (`nextMessagePrefix`: short, written into the
+ * frame as it is), the group's result (UTF-8, encoded once per batch and shared by every subscriber of the
+ * group) and the closing `}`.
  */
-function sendTogether(socket: WebSocket, messages: string[]): void {
+type NextMessageParts = [prefix: string, result: Buffer, close: string];
+
+/**
+ * A socket's messages of one batch in one kernel write. Framed here into one buffer and written past ws's sender
+ * when it is idle (internals/wsSender.ts): per socket, one allocation, copies of bytes encoded once, and one
+ * `write`, where `ws.send` per message costs its framing, options and a `writev` of header and payload (with the
+ * socket corked) each, and a string per message would be encoded again for every socket: the subscription
+ * fan-out's main-thread JavaScript beside the kernel's write (bench/results.md, section 5, and its profile).
+ * Otherwise ws sends them as text, corked into one write all the same.
+ */
+function sendTogether(socket: WebSocket, messages: NextMessageParts[]): void {
   if (socket.readyState !== socket.OPEN) return;
-  if (writeFrameDirect(socket, websocketTextFrames(messages))) return;
+  if (writeFrameDirect(socket, websocketTextFramesOfParts(messages))) return;
   corkSocket(socket);
   try {
-    for (const message of messages) socket.send(message);
+    for (const [prefix, result, close] of messages) socket.send(prefix + result.toString() + close);
   } finally {
     uncorkSocket(socket);
   }
@@ -152,7 +160,9 @@ export class TopicFanout<E extends object> {
   private pending: E[] = [];
   private scheduled = false;
   /** The current batch's messages, by socket, sent together when it ends; null outside a batch. */
-  private batched: Map<WebSocket, string[]> | null = null;
+  private batched: Map<WebSocket, NextMessageParts[]> | null = null;
+  /** The current batch's results as UTF-8, each encoded once for all the subscribers it goes to. */
+  private encoded = new Map<string, Buffer>();
   private readonly stopListening: () => void;
   private closed = false;
 
@@ -179,20 +189,27 @@ export class TopicFanout<E extends object> {
     if (group.subscribers.size === 0 && this.groups.get(group.key) === group) this.groups.delete(group.key);
   }
 
-  /** Sends one message: with the socket's others when the current batch ends, at once outside a batch. */
-  write(socket: WebSocket, data: string): void {
+  /**
+   * Sends the `next` message of a subscriber (`prefix`: its nextMessagePrefix) for one serialised result: with
+   * the socket's others when the current batch ends, at once outside a batch.
+   */
+  write(socket: WebSocket, prefix: string, json: string): void {
     if (socket.readyState !== socket.OPEN) return;
     if (socket.bufferedAmount > MAX_BUFFERED_BYTES) {
       socket.close(CloseCode.TryAgainLater, 'Too slow to follow live events');
       return;
     }
     if (!this.batched) {
-      socket.send(data);
+      socket.send(nextMessage(prefix, json));
       return;
     }
+    // The group's subscribers share the result's string, whose hash V8 keeps: one lookup each, one encoding.
+    let result = this.encoded.get(json);
+    if (result === undefined) this.encoded.set(json, (result = Buffer.from(json)));
+    const message: NextMessageParts = [prefix, result, '}'];
     const messages = this.batched.get(socket);
-    if (messages) messages.push(data);
-    else this.batched.set(socket, [data]);
+    if (messages) messages.push(message);
+    else this.batched.set(socket, [message]);
   }
 
   close(): void {
@@ -235,6 +252,7 @@ export class TopicFanout<E extends object> {
     } finally {
       const batched = this.batched;
       this.batched = null;
+      this.encoded.clear();
       for (const [socket, messages] of batched) sendTogether(socket, messages);
     }
   }
@@ -248,6 +266,7 @@ export class FanoutSubscription<E extends object> implements AsyncIterableIterat
   /** Live events held until the replay is done, each followed by its result; null once live. */
   private buffer: (E | string)[] | null = [];
   private replay: AsyncIterator<E> | null;
+  /** The start of this subscriber's `next` messages (nextMessagePrefix). */
   private readonly prefix: string;
   private done = false;
   private resolveEnded!: (result: IteratorResult<ExecutionResult>) => void;
@@ -302,7 +321,7 @@ export class FanoutSubscription<E extends object> implements AsyncIterableIterat
       return;
     }
     if (this.options.skipAfterReplay?.(event)) return;
-    this.fanout.write(this.delivery.socket, nextMessage(this.prefix, json));
+    this.fanout.write(this.delivery.socket, this.prefix, json);
   }
 
   async return(): Promise<IteratorResult<ExecutionResult>> {
