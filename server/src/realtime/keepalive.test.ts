@@ -7,6 +7,7 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../testing/harness.js';
 import { eventually } from '../testing/gridClients.js';
+import { CloseCode } from '../../../schema/codes.js';
 
 /** The servers' intervals (graphqlWs.ts KEEPALIVE_MS, GridServer KEEPALIVE_INTERVAL_MS), with room for a slow machine. */
 const GRAPHQL_INTERVAL_MS = 12_000;
@@ -74,7 +75,7 @@ describe('keep-alive', () => {
       ]);
       // Pinged once, then dropped at its next turn without a second ping: terminated (no close frame).
       expect(silent.pings).toBe(1);
-      expect(silent.closed).toBe(1006);
+      expect(silent.closed).toBe(CloseCode.AbnormalClosure);
       expect(answering.closed).toBeUndefined();
       expect(grid.closed).toBeUndefined();
     },
