@@ -186,8 +186,8 @@ export async function runScaleout(options) {
     if (settled) log(`  settled: ${fmt(settled.waitedMs / 1000, 1)} s after the starts, quiet for ${settled.quietSeconds} s`);
 
     // PostgreSQL (A's children: the whole cluster) and Redis (when ours) over the measurement window.
-    const sampler = () => {
-      const read = () => ({ database: cpuSample(a.pid).childSeconds, redis: redis.server ? cpuSample(redis.server.pid).ownSeconds : null });
+    const sampler = (servers) => {
+      const read = () => ({ database: cpuSample(a.pid).childSeconds, redis: redis.server ? cpuSample(redis.server.pid).ownSeconds : null, servers: servers.map((s) => cpuSample(s.pid)) });
       const samples = [];
       let timers = [];
       return {
@@ -197,7 +197,16 @@ export async function runScaleout(options) {
         onDone: () => {
           timers.forEach(clearTimeout);
           const [x, y] = samples;
-          return { databaseCpuSeconds: y ? y.database - x.database : null, redisCpuSeconds: y && y.redis != null ? y.redis - x.redis : null };
+          // Where each instance's CPU went: its main thread (user and kernel), its other threads (V8's GC and
+          // compiler threads, libuv's pool), and the main thread's read and write calls and context switches.
+          const threads = y
+            ? y.servers.map((after, i) => {
+                const before = x.servers[i];
+                const d = (key) => after[key] - before[key];
+                return { mainUserSeconds: d('mainSeconds') - d('mainSystemSeconds'), mainSystemSeconds: d('mainSystemSeconds'), otherThreadsSeconds: d('ownSeconds') - d('mainSeconds'), readCalls: d('readCalls'), writeCalls: d('writeCalls'), contextSwitches: d('contextSwitches') };
+              })
+            : null;
+          return { databaseCpuSeconds: y ? y.database - x.database : null, redisCpuSeconds: y && y.redis != null ? y.redis - x.redis : null, threads };
         },
       };
     };
@@ -214,7 +223,7 @@ export async function runScaleout(options) {
         const order = ['one', 'two', 'referenceOne', 'referenceTwo'];
         for (const name of (i + r) % 2 === 0 ? order : order.toReversed()) {
           log(`scaleout: ${writers} writer(s) -> ${configLabels[name]}${roundCount > 1 ? ` (round ${r + 1} of ${roundCount})` : ''}...`);
-          const run = await runGridScenario(configs[name].servers, configs[name].target, writers, { ...options, hooks: sampler() });
+          const run = await runGridScenario(configs[name].servers, configs[name].target, writers, { ...options, hooks: sampler(configs[name].servers) });
           for (const server of configs[name].servers) windows.push({ server, writers, config: name, window: [run.window.monoStartMicros, run.window.monoEndMicros] });
           delete run.window;
           Object.assign(run, run.extra);
@@ -225,6 +234,10 @@ export async function runScaleout(options) {
           log(
             `  p50 ${fmt(run.latencyMs.p50)} ms, p99 ${fmt(run.latencyMs.p99)} ms; ${run.delivered}/${run.expected} delivered; server CPU ${run.serverCpuSecondsEach.map((c) => fmt(c)).join(' + ')} s (+${fmt(run.databaseCpuSeconds)} s PostgreSQL${run.redisCpuSeconds != null ? `, ${fmt(run.redisCpuSeconds)} s Redis` : ''})`,
           );
+          if (run.threads) {
+            const each = run.threads.map((t) => `main ${fmt(t.mainUserSeconds)} s user + ${fmt(t.mainSystemSeconds)} s kernel, other threads ${fmt(t.otherThreadsSeconds)} s; ${t.writeCalls} writes, ${t.readCalls} reads, ${t.contextSwitches} context switches`);
+            log(`    ${each.join(' | ')}`);
+          }
           await sleep(options.pauseMs ?? 500);
         }
         round.ratio = ratios(round.two, round.one);
@@ -323,7 +336,7 @@ export function scaleoutSummary(sc, add) {
     const reference = s.referenceRatio?.cpuPerDelivery;
     if (reference == null) continue;
     if (target && reference > 1.3) targetRow.note = `below this machine: the reference relaying through Redis costs ${fmtRatio(reference)} its single instance in the same run; the defended target is the next row`;
-    add(
+    const defendedRow = add(
       name,
       `${s.writers} writer(s): what scaling out costs, CPU per delivered update two instances / one (reference: the same ratio for the reference y-websocket server relaying through Redis, bench/reference-relay-server.mjs)`,
       s.ratio.cpuPerDelivery,
@@ -333,6 +346,10 @@ export function scaleoutSummary(sc, add) {
       target ? "defended: <= the Redis-relayed reference's" : null,
       target ? s.ratio.cpuPerDelivery <= reference : null,
     );
+    const others = (run) => (run?.threads ? run.threads.reduce((total, t) => total + t.otherThreadsSeconds, 0) : null);
+    if (target && s.ratio.cpuPerDelivery > reference && [s.one, s.two, s.referenceOne, s.referenceTwo].every((run) => others(run) != null)) {
+      defendedRow.note = `V8's own threads (its optimizing compiler and the GC's helpers) took ${fmt(others(s.one))} s on one instance and ${fmt(others(s.two))} s on two, the reference's ${fmt(others(s.referenceOne))} and ${fmt(others(s.referenceTwo))} s: fresh Plansync instances are still compiling, each its own code (section 8)`;
+    }
     add(name, `${s.writers} writer(s): server CPU per delivered update, two instances (reference: two of its own relaying through Redis)`, s.two.serverCpuMicrosPerDelivery, s.referenceTwo.serverCpuMicrosPerDelivery, 'us', 1);
   }
 }
@@ -377,6 +394,15 @@ export function scaleoutMarkdown(sc) {
     out.push(
       '',
       `**The spread at ${s.writers} writers:** ${s.rounds.length} rounds, each the four configurations back to back (order alternating); two / one of server CPU per delivered update in each round, Plansync against the reference: ${s.rounds.map((r, k) => `round ${k + 1} ${fmtRatio(r.ratio.cpuPerDelivery)} against ${fmtRatio(r.referenceRatio.cpuPerDelivery)}`).join('; ')}. The table shows, for Plansync and for the reference each, the round with its median ratio.`,
+    );
+  }
+  for (const s of sc.scenarios.filter((x) => x.writers >= 50 && x.one?.threads && x.two?.threads)) {
+    const sum = (run, key) => run.threads.reduce((total, t) => total + t[key], 0);
+    const split = (run) => `main thread ${fmt(sum(run, 'mainUserSeconds'))} s user + ${fmt(sum(run, 'mainSystemSeconds'))} s kernel, other threads ${fmt(sum(run, 'otherThreadsSeconds'))} s`;
+    const shown = [['one', s.one], ['two (both instances)', s.two], ['reference, one', s.referenceOne], ['reference, two', s.referenceTwo]].filter(([, run]) => run?.threads);
+    out.push(
+      '',
+      `**Where the CPU went at ${s.writers} writers** (the rounds shown, from /proc per thread): ${shown.map(([label, run]) => `${label}: ${split(run)}`).join('; ')}. The other threads are V8's: its optimizing compiler's jobs and the GC's helpers. A fresh Plansync instance is still compiling under this load minutes after it started, where the reference has stopped (\`node bench/jit-settle.mjs\`, bench/results/jit-settle.md: after 5 minutes of 50 writers Plansync still finished 37-104 optimized functions per run, the reference 2-3). Two things keep it going: its database paths (MikroORM and knex, a few calls a second) get hot slowly, and at a major GC V8 throws away the optimized code of functions that had inlined others whose bytecode it flushed, and compiles them again (in one pair of 8-cycle runs, \`--no-flush-bytecode\` compiled a third fewer functions: 354 against 532 in cycles 3-8). Each instance compiles its own code: two fresh instances pay that twice, one instance once, and each of the two, seeing half the edits, runs them longer in unoptimized code.`,
     );
   }
   const short = sc.scenarios.flatMap((s) => [s.one, s.two, s.referenceOne, s.referenceTwo]).filter(Boolean).filter((r) => r.missing > 0 || r.disconnects > 0);
