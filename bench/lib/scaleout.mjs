@@ -346,9 +346,12 @@ export function scaleoutSummary(sc, add) {
       target ? "defended: <= the Redis-relayed reference's" : null,
       target ? s.ratio.cpuPerDelivery <= reference : null,
     );
-    const others = (run) => (run?.threads ? run.threads.reduce((total, t) => total + t.otherThreadsSeconds, 0) : null);
-    if (target && s.ratio.cpuPerDelivery > reference && [s.one, s.two, s.referenceOne, s.referenceTwo].every((run) => others(run) != null)) {
-      defendedRow.note = `V8's own threads (its optimizing compiler and the GC's helpers) took ${fmt(others(s.one))} s on one instance and ${fmt(others(s.two))} s on two, the reference's ${fmt(others(s.referenceOne))} and ${fmt(others(s.referenceTwo))} s: fresh Plansync instances are still compiling, each its own code (section 8)`;
+    // Where the extra CPU of two instances goes, thread by thread, next to the reference's (runs before this had no split).
+    const part = (run, key) => (run?.threads ? run.threads.reduce((total, t) => total + t[key], 0) : null);
+    const extra = (two, one, key) => part(two, key) - part(one, key);
+    if (target && s.ratio.cpuPerDelivery > reference && [s.one, s.two, s.referenceOne, s.referenceTwo].every((run) => run?.threads)) {
+      const split = (two, one) => `main thread ${fmt(extra(two, one, 'mainUserSeconds'))} s user and ${fmt(extra(two, one, 'mainSystemSeconds'))} s kernel, other threads ${fmt(extra(two, one, 'otherThreadsSeconds'))} s`;
+      defendedRow.note = `two instances over one, in the rounds shown: Plansync ${split(s.two, s.one)}; the reference ${split(s.referenceTwo, s.referenceOne)} (section 8)`;
     }
     add(name, `${s.writers} writer(s): server CPU per delivered update, two instances (reference: two of its own relaying through Redis)`, s.two.serverCpuMicrosPerDelivery, s.referenceTwo.serverCpuMicrosPerDelivery, 'us', 1);
   }
@@ -402,7 +405,7 @@ export function scaleoutMarkdown(sc) {
     const shown = [['one', s.one], ['two (both instances)', s.two], ['reference, one', s.referenceOne], ['reference, two', s.referenceTwo]].filter(([, run]) => run?.threads);
     out.push(
       '',
-      `**Where the CPU went at ${s.writers} writers** (the rounds shown, from /proc per thread): ${shown.map(([label, run]) => `${label}: ${split(run)}`).join('; ')}. The other threads are V8's: its optimizing compiler's jobs and the GC's helpers. A fresh Plansync instance is still compiling under this load minutes after it started, where the reference has stopped (\`node bench/jit-settle.mjs\`, bench/results/jit-settle.md: after 5 minutes of 50 writers Plansync still finished 37-104 optimized functions per run, the reference 2-3). Two things keep it going: its database paths (MikroORM and knex, a few calls a second) get hot slowly, and at a major GC V8 throws away the optimized code of functions that had inlined others whose bytecode it flushed, and compiles them again (in one pair of 8-cycle runs, \`--no-flush-bytecode\` compiled a third fewer functions: 354 against 532 in cycles 3-8). Each instance compiles its own code: two fresh instances pay that twice, one instance once, and each of the two, seeing half the edits, runs them longer in unoptimized code.`,
+      `**Where the CPU went at ${s.writers} writers** (the rounds shown, from /proc per thread): ${shown.map(([label, run]) => `${label}: ${split(run)}`).join('; ')}. For both servers most of what the second instance adds is main-thread time: each instance applies every edit, its own and the relayed ones, and the relay's publishes and receipts are system calls and wake-ups of their own. The other threads are V8's: its optimizing compiler's jobs and the GC's helpers. A fresh Plansync instance is still compiling under this load minutes after it started, where the reference has stopped (\`node bench/jit-settle.mjs\`, bench/results/jit-settle.md: after 5 minutes of 50 writers Plansync still finished 37-104 optimized functions per run, the reference 2-3). Two things keep it going: its database paths (MikroORM and knex, a few calls a second) get hot slowly, and at a major GC V8 throws away the optimized code of functions that had inlined others whose bytecode it flushed, and compiles them again (in one pair of 8-cycle runs, \`--no-flush-bytecode\` compiled a third fewer functions: 354 against 532 in cycles 3-8). Each instance compiles its own code: two fresh instances pay that twice, one instance once, and each of the two, seeing half the edits, runs them longer in unoptimized code.`,
     );
   }
   const short = sc.scenarios.flatMap((s) => [s.one, s.two, s.referenceOne, s.referenceTwo]).filter(Boolean).filter((r) => r.missing > 0 || r.disconnects > 0);
