@@ -18,7 +18,7 @@
  * across instances (workflow/eventSequencer.ts orders workflow events by their chain).
  */
 import { createPubSub, type PubSub } from '@graphql-yoga/subscription';
-import type { RedisLink } from './redisLink.js';
+import { patternsExcluding, type RedisLink } from './redisLink.js';
 import { CLUSTER_RESYNC, type ClusterResyncEvent } from './sessionEvents.js';
 
 /** Topic name -> payload, one payload per event. */
@@ -97,15 +97,24 @@ type BusMessage = ({ from: string } & BusEvent) | { from: string; events: BusEve
 const MAX_EVENTS_PER_MESSAGE = 256;
 
 /**
- * An EventTarget that delivers locally, then publishes cluster topics to Redis (one channel for the bus);
- * events from other instances are delivered locally as if published here.
+ * An EventTarget that delivers locally, then publishes cluster topics to Redis; events from other instances are
+ * delivered locally as if published here.
+ *
+ * Each instance publishes on a channel of its own (`<prefix>:bus:<instanceId>`) and listens to every other
+ * instance's, through patterns that match every such channel but its own (redisLink.ts `patternsExcluding`):
+ * on a channel they all shared, Redis would send each message back to its sender too, a wake-up and a parse of
+ * the instance's own message for nothing (issue 16, two instances: about one bus message per projection batch,
+ * so about ten a second per busy instance). What instances before this publish on the shared channel
+ * (`<prefix>:bus`) is still received; they do not hear this version's instances (during a rolling upgrade, an
+ * older instance's subscribers miss the newer ones' events until it is replaced).
  *
  * The cluster events of one turn of the event loop go out together, in order, as one message: a grid
  * projection's batch publishes an event per line it wrote, and each Redis message costs every instance a
- * wake-up and a parse (issue 16, two instances). Our own messages come back from Redis and are skipped by their
- * first bytes, before they are parsed.
+ * wake-up and a parse (issue 16, two instances). A message that carries our own id (a copy of ours, however it
+ * came back) is skipped by its first bytes, before it is parsed.
  */
 class ClusterEventTarget extends EventTarget {
+  /** Where this instance publishes. */
   private readonly channel: string;
   /** How every message we publish starts (`from` is serialised first). */
   private readonly ownPrefix: Buffer;
@@ -117,9 +126,11 @@ class ClusterEventTarget extends EventTarget {
     private readonly clusterTopics: ReadonlySet<string>,
   ) {
     super();
-    this.channel = link.channel('bus');
+    this.channel = link.channel(`bus:${link.instanceId}`);
     this.ownPrefix = Buffer.from(`{"from":${JSON.stringify(link.instanceId)},`);
-    void link.subscribe(this.channel, (message) => this.receive(message));
+    const receive = (message: Buffer) => this.receive(message);
+    void link.subscribePatterns(patternsExcluding(link.channel('bus:'), link.instanceId), receive);
+    void link.subscribe(link.channel('bus'), receive);
     link.onResync((reason) => this.deliver(CLUSTER_RESYNC, { reason } satisfies ClusterResyncEvent));
   }
 

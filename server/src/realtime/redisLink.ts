@@ -44,6 +44,21 @@ function publishCommand(channel: string, message: Buffer | string, into: Buffer[
   into.push(Buffer.from(`*3\r\n$7\r\nPUBLISH\r\n$${Buffer.byteLength(channel)}\r\n${channel}\r\n$${body.length}\r\n`), body, CRLF);
 }
 
+/** `text` matched literally in a Redis glob pattern (PSUBSCRIBE): every character that means something escaped. */
+export function globEscape(text: string): string {
+  return text.replace(/[\\*?[\]^-]/g, (c) => `\\${c}`);
+}
+
+/**
+ * Patterns that together match `base` followed by any string of `id.length` characters but `id`, each such
+ * channel by exactly one of them: for each position, the channels that agree with `id` before it and differ at
+ * it. With them an instance hears every other instance's channel (`base` + its id, ids of one length) and never
+ * its own: Redis does not send it back what it published, as it would on a channel all of them share.
+ */
+export function patternsExcluding(base: string, id: string): string[] {
+  return [...id].map((char, i) => `${globEscape(base + id.slice(0, i))}[^${globEscape(char)}]*`);
+}
+
 export class RedisLink {
   /** Who we are on the wire: messages carrying it are our own, echoed back by Redis. */
   readonly instanceId = randomUUID();
@@ -55,6 +70,8 @@ export class RedisLink {
   /** False once Redis answered the sender anyway (CLIENT REPLY unsupported): the publisher publishes from then on. */
   private senderUsable = true;
   private readonly handlers = new Map<string, Set<ChannelHandler>>();
+  /** Pattern subscriptions (PSUBSCRIBE): pattern -> its handler. */
+  private readonly patternHandlers = new Map<string, ChannelHandler>();
   private readonly resyncListeners = new Set<(reason: ResyncReason) => void>();
   private isUp = false;
   /** Set once Redis was unreachable (or never reached): the next time it is up, listeners resync. */
@@ -116,6 +133,15 @@ export class RedisLink {
       // Errors are reported once, as "Redis went away", not on every retry.
       connection.on('error', () => undefined);
     }
+    this.subscriber.on('pmessageBuffer', (pattern: string | Buffer, channel: Buffer, message: Buffer) => {
+      const handler = this.patternHandlers.get(pattern.toString());
+      if (!handler) return;
+      try {
+        handler(message);
+      } catch (err) {
+        this.options.log.error({ err, channel: channel.toString() }, 'handling a Redis message failed');
+      }
+    });
     this.subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => {
       const name = channel.toString();
       const handlers = this.handlers.get(name);
@@ -254,6 +280,31 @@ export class RedisLink {
     pipeline.exec().catch(this.onPublishFailed);
   }
 
+  /**
+   * Calls `handler` with every message on a channel matching one of `patterns` (Redis glob patterns: see
+   * `globEscape`), once per pattern it matches. Resolves once Redis confirmed them, or at once while Redis is
+   * away (they are made when it is back). One handler per pattern.
+   */
+  async subscribePatterns(patterns: readonly string[], handler: ChannelHandler): Promise<void> {
+    const fresh = patterns.filter((pattern) => !this.patternHandlers.has(pattern));
+    for (const pattern of patterns) this.patternHandlers.set(pattern, handler);
+    if (fresh.length === 0) return;
+    if (this.resubscribing) await this.resubscribing;
+    const still = fresh.filter((pattern) => this.patternHandlers.has(pattern));
+    if (this.subscriber.status !== 'ready' || still.length === 0) return;
+    try {
+      await this.subscriber.psubscribe(...still);
+    } catch (err) {
+      // Redis went away meanwhile: the subscriptions are made again when it is back.
+      this.options.log.debug({ err }, 'subscribing to patterns failed; will retry when Redis is back');
+    }
+  }
+
+  unsubscribePatterns(patterns: readonly string[]): void {
+    const gone = patterns.filter((pattern) => this.patternHandlers.delete(pattern));
+    if (gone.length > 0 && this.subscriber.status === 'ready') void this.subscriber.punsubscribe(...gone).catch(() => undefined);
+  }
+
   /** Calls `listener` when Redis came back (and periodically while it is away); returns the unsubscribe. */
   onResync(listener: (reason: ResyncReason) => void): () => void {
     this.resyncListeners.add(listener);
@@ -267,6 +318,7 @@ export class RedisLink {
     clearInterval(this.heartbeatTimer);
     clearInterval(this.degradedTimer);
     this.handlers.clear();
+    this.patternHandlers.clear();
     this.resyncListeners.clear();
     // The sender answers nothing, QUIT included: it is ended (what it was given is still written first).
     this.sender.disconnect();
@@ -275,10 +327,12 @@ export class RedisLink {
 
   private resubscribeAll(): void {
     const channels = [...this.handlers.keys()];
+    const patterns = [...this.patternHandlers.keys()];
     const work = (async () => {
       for (let i = 0; i < channels.length; i += SUBSCRIBE_CHUNK) {
         await this.subscriber.subscribe(...channels.slice(i, i + SUBSCRIBE_CHUNK));
       }
+      if (patterns.length > 0) await this.subscriber.psubscribe(...patterns);
     })();
     const resubscribing = work.then(
       () => undefined,
