@@ -4,7 +4,7 @@
 // bench/results.json.
 //
 //   node bench/run.mjs [--quick] [--only=grid,fanout,cost,durability,subscriptions,reads,coldstart,scaleout,batch,webhooks,...,gridbrowser,clientload]
-//                      [--workers=4] [--grid-clients=light|stock] [--grid-repeats=3] [--grid-writers=1,50,200] [--no-wait] [--cpu-prof [--keep-notes]] [--render] [--redis=redis://host:port]
+//                      [--workers=4] [--grid-clients=light|stock] [--grid-repeats=5] [--grid-writers=1,50,200] [--no-wait] [--cpu-prof [--keep-notes]] [--render] [--redis=redis://host:port]
 //
 // It starts its own servers on free ports of 127.0.0.1 (Plansync with a fresh embedded PostgreSQL under a
 // temporary DATA_DIR, the reference y-websocket@1.5.4 server, and the two references written for this suite:
@@ -16,7 +16,7 @@
 //
 // Scenarios (each with its reference in the same run):
 //  grid           grid propagation: 1, 50 and 200 concurrent writers on one document (50 and 200: --grid-repeats
-//                 rounds, 3 by default, 1 with --quick, to show the spread; bench/lib/grid.mjs, as
+//                 rounds, 5 by default, 1 with --quick, to show the spread; bench/lib/grid.mjs, as
 //                 bench/grid-propagation.mjs); reference y-websocket@1.5.4 bin/server.js. Light y-websocket
 //                 clients (bench/grid-light-worker.mjs): the stock protocol traffic (sync handshake, awareness,
 //                 each writer a real Y.Doc sending the update of its own Y.Map.set), but no client applies the
@@ -44,7 +44,8 @@
 //                 two Plansync instances (one embedded PostgreSQL, one Redis); reference: the same load on ONE
 //                 instance, in the same run (bench/lib/scaleout.mjs, also `npm run bench:two-instances`); and the
 //                 same two configurations of the reference y-websocket server, two of it relaying through the same
-//                 Redis the simplest way (bench/reference-relay-server.mjs), for the cost of scaling out itself. Redis:
+//                 Redis the simplest way (bench/reference-relay-server.mjs), for the cost of scaling out itself; at
+//                 50 writers 5 rounds of the four (1 with --quick), the targets judged on all rounds pooled. Redis:
 //                 --redis, else 127.0.0.1:6379 if it answers, else a redis-server of its own; else skipped, said so.
 //  batch          updateBudgetLines with 5,000 changes in one HTTP call over 42 documents: wall time and CPU
 //                 (server, PostgreSQL) per cell; reference: the same rows and audit entries written by one plain SQL
@@ -131,7 +132,7 @@ const options = {
   /** Memory probes per measurement (median); each forces full GCs. */
   memorySamples: quick ? 1 : 3,
   quiet: { threshold: 1.5, maxWaitMs: 180_000, idleSeconds: 10 },
-  grid: { writers: option('grid-writers', '1,50,200').split(',').map(Number), repeats: Number(option('grid-repeats', quick ? 1 : 3)), clients: option('grid-clients', 'light'), warmupMs: quick ? 500 : 3000, measureMs: quick ? 1500 : 10_000, drainQuietMs: quick ? 250 : 1000 },
+  grid: { writers: option('grid-writers', '1,50,200').split(',').map(Number), repeats: Number(option('grid-repeats', quick ? 1 : 5)), clients: option('grid-clients', 'light'), warmupMs: quick ? 500 : 3000, measureMs: quick ? 1500 : 10_000, drainQuietMs: quick ? 250 : 1000 },
   fanout: { observers: 1000, periodMs: 100, warmupMs: quick ? 500 : 2000, measureMs: quick ? 1500 : 10_000 },
   cost: { idleConnections: quick ? 500 : 2000, bigLines: 10_000 },
   durability: { writers: quick ? [50] : [1, 50, 200], pollMs: 20 },

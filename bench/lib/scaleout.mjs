@@ -116,6 +116,22 @@ function ratios(two, one) {
   };
 }
 
+/**
+ * Two / one of CPU per delivered update over every round at once: each configuration's CPU summed over the
+ * rounds, over its deliveries summed likewise. One round's ratio swings by 20% and more on a shared machine (a
+ * busy moment in one window moves it, and it divides two noisy windows); the median of a few rounds picks one
+ * of them, where the pooled ratio weighs every window's CPU.
+ */
+function pooledRatios(rounds) {
+  const perDelivery = (name) => {
+    const cpu = rounds.reduce((total, r) => total + r.spent[name].cpuSeconds, 0);
+    const deliveries = rounds.reduce((total, r) => total + r.spent[name].deliveries, 0);
+    return deliveries > 0 ? (1e6 * cpu) / deliveries : null;
+  };
+  const us = Object.fromEntries(['one', 'two', 'referenceOne', 'referenceTwo'].map((name) => [name, perDelivery(name)]));
+  return { perDeliveryMicros: us, ratio: ratio(us.two, us.one), referenceRatio: ratio(us.referenceTwo, us.referenceOne) };
+}
+
 /** What each configuration is, in the log. */
 const configLabels = {
   one: 'one instance',
@@ -249,7 +265,16 @@ export async function runScaleout(options) {
       const mine = median('ratio');
       const theirs = median('referenceRatio');
       Object.assign(scenario, { one: mine.one, two: mine.two, ratio: mine.ratio, referenceOne: theirs.referenceOne, referenceTwo: theirs.referenceTwo, referenceRatio: theirs.referenceRatio });
-      if (rounds.length > 1) scenario.rounds = rounds.map((round) => ({ ratio: round.ratio, referenceRatio: round.referenceRatio }));
+      if (rounds.length > 1) {
+        // Each round's own ratios, and what every configuration spent and delivered in it (for the pooled ratio).
+        const spent = (run) => ({ cpuSeconds: run.serverCpuSeconds, deliveries: run.serverCpuMicrosPerDelivery ? (1e6 * run.serverCpuSeconds) / run.serverCpuMicrosPerDelivery : 0 });
+        scenario.rounds = rounds.map((round) => ({
+          ratio: round.ratio,
+          referenceRatio: round.referenceRatio,
+          spent: Object.fromEntries(['one', 'two', 'referenceOne', 'referenceTwo'].map((name) => [name, spent(round[name])])),
+        }));
+        scenario.pooled = pooledRatios(scenario.rounds);
+      }
       scenarios.push(scenario);
     }
     result = {
@@ -317,7 +342,7 @@ export const scaleoutDefaults = (quick) => ({
   measureMs: quick ? 1500 : 10_000,
   drainQuietMs: quick ? 250 : 1000,
   settleAfterStartMs: quick ? 0 : 35_000,
-  repeats: quick ? 1 : 3,
+  repeats: quick ? 1 : 5,
 });
 
 /** Summary rows: Plansync = two instances (writers split), reference = one instance, ratio = two / one. */
@@ -328,30 +353,40 @@ export function scaleoutSummary(sc, add) {
     add(name, `${s.writers} writer(s) split over two instances: p50`, s.two.latencyMs.p50, s.one.latencyMs.p50, 'ms', 2);
     add(name, `${s.writers} writer(s) split over two instances: p99`, s.two.latencyMs.p99, s.one.latencyMs.p99, 'ms', 2);
     add(name, `${s.writers} writer(s): server CPU in the window (both instances)`, s.two.serverCpuSeconds, s.one.serverCpuSeconds, 's', 2);
-    // Issue 16's target: CPU per delivered update, both instances together, within 1.3x of one instance's.
-    const perDelivery = ratio(s.two.serverCpuMicrosPerDelivery, s.one.serverCpuMicrosPerDelivery);
+    // Issue 16's target: CPU per delivered update, both instances together, within 1.3x of one instance's. With
+    // several rounds, judged on the pooled ratio (every round's CPU: see `pooledRatios`); the rounds are listed in
+    // section 8, and the median round's rows stay, without a target.
+    const pooled = s.pooled;
+    const rounds = s.rounds?.length ?? 1;
     const target = s.writers >= 50 ? 'CPU per delivered update, two instances <= 1.3x one' : null;
-    const targetRow = add(name, `${s.writers} writer(s): server CPU per delivered update (both instances)`, s.two.serverCpuMicrosPerDelivery, s.one.serverCpuMicrosPerDelivery, 'us', 1, target, target && perDelivery != null ? perDelivery <= 1.3 : null);
+    const perDelivery = pooled ? pooled.ratio : ratio(s.two.serverCpuMicrosPerDelivery, s.one.serverCpuMicrosPerDelivery);
+    const medianRow = add(name, `${s.writers} writer(s): server CPU per delivered update (both instances)${pooled ? ', the round with the median two / one' : ''}`, s.two.serverCpuMicrosPerDelivery, s.one.serverCpuMicrosPerDelivery, 'us', 1, pooled ? null : target, pooled || !target || perDelivery == null ? null : perDelivery <= 1.3);
+    const targetRow = pooled
+      ? add(name, `${s.writers} writer(s): server CPU per delivered update (both instances), all ${rounds} rounds pooled (each configuration's CPU summed over the rounds, over its deliveries)`, pooled.perDeliveryMicros.two, pooled.perDeliveryMicros.one, 'us', 1, target, target && perDelivery != null ? perDelivery <= 1.3 : null)
+      : medianRow;
     // Against the reference scaled out the simplest way, in the same run (runs before it had none).
-    const reference = s.referenceRatio?.cpuPerDelivery;
+    const reference = pooled ? pooled.referenceRatio : s.referenceRatio?.cpuPerDelivery;
     if (reference == null) continue;
-    if (target && reference > 1.3) targetRow.note = `below this machine: the reference relaying through Redis costs ${fmtRatio(reference)} its single instance in the same run; the defended target is the next row`;
+    if (target && reference > 1.3) targetRow.note = `below this machine: the reference relaying through Redis costs ${fmtRatio(reference)} its single instance in the same run${pooled ? ` (all ${rounds} rounds pooled)` : ''}; the defended target is the next row`;
     const defendedRow = add(
       name,
-      `${s.writers} writer(s): what scaling out costs, CPU per delivered update two instances / one (reference: the same ratio for the reference y-websocket server relaying through Redis, bench/reference-relay-server.mjs)`,
-      s.ratio.cpuPerDelivery,
+      `${s.writers} writer(s): what scaling out costs, CPU per delivered update two instances / one${pooled ? `, all ${rounds} rounds pooled` : ''} (reference: the same ratio for the reference y-websocket server relaying through Redis, bench/reference-relay-server.mjs)`,
+      perDelivery,
       reference,
       'x',
       2,
       target ? "defended: <= the Redis-relayed reference's" : null,
-      target ? s.ratio.cpuPerDelivery <= reference : null,
+      target ? perDelivery <= reference : null,
     );
     // Where the extra CPU of two instances goes, thread by thread, next to the reference's (runs before this had no split).
     const part = (run, key) => (run?.threads ? run.threads.reduce((total, t) => total + t[key], 0) : null);
     const extra = (two, one, key) => part(two, key) - part(one, key);
-    if (target && s.ratio.cpuPerDelivery > reference && [s.one, s.two, s.referenceOne, s.referenceTwo].every((run) => run?.threads)) {
+    if (target && perDelivery > reference && [s.one, s.two, s.referenceOne, s.referenceTwo].every((run) => run?.threads)) {
       const split = (two, one) => `main thread ${fmt(extra(two, one, 'mainUserSeconds'))} s user and ${fmt(extra(two, one, 'mainSystemSeconds'))} s kernel, other threads ${fmt(extra(two, one, 'otherThreadsSeconds'))} s`;
       defendedRow.note = `two instances over one, in the rounds shown: Plansync ${split(s.two, s.one)}; the reference ${split(s.referenceTwo, s.referenceOne)} (section 8)`;
+    }
+    if (pooled) {
+      add(name, `${s.writers} writer(s): what scaling out costs, two / one, the median of ${rounds} rounds (each server's own median round)`, s.ratio.cpuPerDelivery, s.referenceRatio?.cpuPerDelivery, 'x', 2);
     }
     add(name, `${s.writers} writer(s): server CPU per delivered update, two instances (reference: two of its own relaying through Redis)`, s.two.serverCpuMicrosPerDelivery, s.referenceTwo.serverCpuMicrosPerDelivery, 'us', 1);
   }
@@ -361,7 +396,11 @@ export function scaleoutSummary(sc, add) {
 function refSentence(sc) {
   const withReference = sc.scenarios.filter((s) => s.referenceRatio);
   if (withReference.length === 0) return '(this run had no reference rows).';
-  const parts = withReference.map((s) => `${s.writers} writer(s) ${fmtRatio(s.referenceRatio.cpuPerDelivery)} its single instance's CPU per delivered update (Plansync ${fmtRatio(s.ratio.cpuPerDelivery)})`);
+  const parts = withReference.map((s) =>
+    s.pooled
+      ? `${s.writers} writer(s) ${fmtRatio(s.pooled.referenceRatio)} its single instance's CPU per delivered update over all ${s.rounds.length} rounds (Plansync ${fmtRatio(s.pooled.ratio)})`
+      : `${s.writers} writer(s) ${fmtRatio(s.referenceRatio.cpuPerDelivery)} its single instance's CPU per delivered update (Plansync ${fmtRatio(s.ratio.cpuPerDelivery)})`,
+  );
   return `in this run, ${parts.join('; ')}.`;
 }
 
@@ -396,7 +435,7 @@ export function scaleoutMarkdown(sc) {
   for (const s of sc.scenarios.filter((x) => x.rounds)) {
     out.push(
       '',
-      `**The spread at ${s.writers} writers:** ${s.rounds.length} rounds, each the four configurations back to back (order alternating); two / one of server CPU per delivered update in each round, Plansync against the reference: ${s.rounds.map((r, k) => `round ${k + 1} ${fmtRatio(r.ratio.cpuPerDelivery)} against ${fmtRatio(r.referenceRatio.cpuPerDelivery)}`).join('; ')}. The table shows, for Plansync and for the reference each, the round with its median ratio.`,
+      `**The spread at ${s.writers} writers:** ${s.rounds.length} rounds, each the four configurations back to back (order alternating); two / one of server CPU per delivered update in each round, Plansync against the reference: ${s.rounds.map((r, k) => `round ${k + 1} ${fmtRatio(r.ratio.cpuPerDelivery)} against ${fmtRatio(r.referenceRatio.cpuPerDelivery)}`).join('; ')}. The table shows, for Plansync and for the reference each, the round with its median ratio.${s.pooled ? ` All ${s.rounds.length} rounds pooled (each configuration's CPU summed over the rounds, over its deliveries; what the summary's targets are judged on): Plansync ${fmt(s.pooled.perDeliveryMicros.two, 1)} us per delivered update on two instances against ${fmt(s.pooled.perDeliveryMicros.one, 1)} on one, ${fmtRatio(s.pooled.ratio)}; the reference ${fmt(s.pooled.perDeliveryMicros.referenceTwo, 1)} against ${fmt(s.pooled.perDeliveryMicros.referenceOne, 1)}, ${fmtRatio(s.pooled.referenceRatio)}.` : ''}`,
     );
   }
   for (const s of sc.scenarios.filter((x) => x.writers >= 50 && x.one?.threads && x.two?.threads)) {
@@ -416,7 +455,7 @@ export function scaleoutMarkdown(sc) {
     '',
     "**Where two instances' extra CPU goes** (issue 16; profiled with perf, kernel included, and `bench/two-instances.mjs --cpu-prof`): not the sends to clients (the same writes either way: about 0.5 s of one instance's 1 s at 50 writers, split about evenly over two), but what every edit costs on both instances. Each relayed edit costs a publish of the grid change and its receipt on the other instance, each a process wake-up (no longer a third: since issue 16 an instance that knows the one other instance holding a document sends its changes to that instance's own channel, so Redis no longer echoes them back to it; see server/src/collab/gridRelay.ts), and a share of a bus message (`BUDGET_LINE_CHANGED` for the lines a projection batch wrote: the bus events of one turn go as one message, so about one every 100 ms per instance); then a second Yjs apply of the update in a validated transaction (about 0.3 ms), and each instance's own timers and database batchers. `node bench/redis-floor.mjs` measures the messages alone on this machine with ioredis at 50 messages a second: an answered PUBLISH 330-345 us of CPU (mostly the reply's wake-up), one on a connection Redis does not answer (CLIENT REPLY OFF, what Plansync's publisher uses) 54-172 us, each message received 220-260 us. At 50 writers editing once a second at random moments hardly two edits share an event-loop turn, so the per-turn batching of relayed changes (one Redis message per document per turn) cannot spread these costs. Two smaller costs went since: the resync catch-up's listener received every bus event through a Repeater (a promise and queue entries per event, about 2% of an instance's CPU; server-side listeners now listen on the bus's EventTarget, realtime/eventBus.ts `onEvent`), and a plain edit sent ahead of its apply is now relayed then too, rather than after the apply and a turn of the event loop. On the receiving instance a relayed plain edit is sent on to its connections ahead of its apply too (GridDocument.applyRelayedUpdate), as a local one is: its Yjs apply and validation no longer wait before those sends, and Yjs no longer encodes its transaction's update again.",
     '',
-    `**The floor, and the target defended instead.** The reference rows show what relaying through Redis costs a Yjs server that does nothing else: ${refSentence(sc)} Its single instance is the lightest possible (no validation, storage, projection or authentication), so the messages and the second apply weigh more against it than against Plansync's, and still it stays far above issue 16's 1.3x: that target is below what relaying every edit to a second instance through Redis costs on this machine. The target defended instead: scaling Plansync out costs no more, relative to one instance, than scaling the simplest Yjs server out the same way (the summary's row "what scaling out costs"), which Plansync beats by design rather than by tuning: the reference pays for its own echo on every update, Plansync does not (changes go to the one other holder's own channel, or nowhere when no other instance holds the document; lossless, because a hello is published answered and Redis says how many received it, so an instance knows when every holder has answered, and any later holder says hello before it can miss anything). Left: the bus messages still come back to their sender (the bus goes to every instance, whether it holds a document or not).`,
+    `**The floor, and the target defended instead.** The reference rows show what relaying through Redis costs a Yjs server that does nothing else: ${refSentence(sc)} Its single instance is the lightest possible (no validation, storage, projection or authentication), so the messages and the second apply weigh more against it than against Plansync's, and still it stays far above issue 16's 1.3x: that target is below what relaying every edit to a second instance through Redis costs on this machine. The target defended instead: scaling Plansync out costs no more, relative to one instance, than scaling the simplest Yjs server out the same way (the summary's row "what scaling out costs"), which Plansync beats by design rather than by tuning: the reference pays for its own echo on every update, Plansync does not (changes go to the one other holder's own channel, or nowhere when no other instance holds the document; lossless, because a hello is published answered and Redis says how many received it, so an instance knows when every holder has answered, and any later holder says hello before it can miss anything). Nor does the bus echo any more: each instance publishes its bus messages (the \`BUDGET_LINE_CHANGED\` events of its projection batches, about ten a second on a busy instance) on a channel of its own and listens to every other instance's through patterns that leave out its own (realtime/eventBus.ts), where on one shared channel Redis sent each message back to its sender, a wake-up and a parse for nothing.`,
   );
   return out;
 }

@@ -1,5 +1,5 @@
 // Scenario 1, grid propagation: 1, 50 and 200 concurrent writers on one document, each run against Plansync
-// and the reference y-websocket@1.5.4 bin/server.js in alternating order (50 and 200: three rounds in a full run,
+// and the reference y-websocket@1.5.4 bin/server.js in alternating order (50 and 200: five rounds in a full run,
 // to show the spread) (bench/lib/grid.mjs does the run,
 // as for bench/grid-propagation.mjs). Why the clients are light ones by default: bench/grid-light-worker.mjs.
 import { fmt, log, ratio, sleep, startScript, stopProcess } from '../lib/common.mjs';
@@ -26,7 +26,7 @@ export async function measure(suite) {
     const scenario = { writers, clients: Math.max(writers, 2) };
     const withFloor = floor && writers === 50;
     const serverOf = (name) => (name === 'floor' || name === 'floorWork' ? floor : servers[name]);
-    // Several writers: `repeats` rounds (three in a full run), each server once a round, the order alternating,
+    // Several writers: `repeats` rounds (five in a full run), each server once a round, the order alternating,
     // so that the spread from run to run shows; the run with the median p99 stands for the server.
     const rounds = writers > 1 ? options.grid.repeats : 1;
     const all = { plansync: [], reference: [], ...(withFloor ? { floor: [], floorWork: [] } : {}) };
