@@ -288,6 +288,13 @@ function fanoutSection(out, s, options, result) {
     if (!r) continue;
     out.push(`| ${name} | ${r.observers} | ${r.sent} | ${fmt(r.latencyMs.p50)} | ${fmt(r.latencyMs.p90)} | ${fmt(r.latencyMs.p99)} | ${fmt(r.latencyMs.max, 1)} | ${r.delivered}/${r.expected} | ${fmt(r.serverCpuSeconds)} | ${fmt(r.serverMainThreadSystemSeconds)} | ${r.serverWriteCalls ?? '-'} | ${r.serverContextSwitches ?? '-'} | ${fmt(r.cpuMicrosPerUpdatePerObserver)} | ${r.cpuMicrosPerUpdatePerObserverWithDatabase != null ? fmt(r.cpuMicrosPerUpdatePerObserverWithDatabase) : '-'} | ${fmt(r.clientCpuSeconds)} | ${Math.round(100 * r.machineBusy)}% |`);
   }
+  if (f.runs) {
+    const list = (name) => f.runs[name].map((r) => `${fmt(r.cpuMicrosPerUpdatePerObserver)} us (p99 ${fmt(r.p99)} ms, load ${fmt(r.loadAverage1m)})`).join(', ');
+    out.push(
+      '',
+      `The spread: each server ran ${f.runs.plansync.length} times, interleaved (the order alternating from round to round); the table shows each server's run with the median CPU per update per observer, and the summary compares those. Every run, in order: Plansync ${list('plansync')}; the reference ${list('reference')}; the floor ${list('floor')}.`,
+    );
+  }
   if (f.floor?.serverContextSwitches != null) {
     out.push(
       '',

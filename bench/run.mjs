@@ -24,7 +24,8 @@
 //                 Yjs applies a second at 200 writers saturated the load processes and the p99 measured their
 //                 queueing. --grid-clients=stock runs stock WebsocketProviders instead, to compare.
 //  fanout         one writer (10 updates/s), 1,000 observers (light y-protocols clients, bench/grid-observer-worker.mjs:
-//                 why not stock providers is said there); p50/p99 and server CPU per update per observer.
+//                 why not stock providers is said there); p50/p99 and server CPU per update per observer; 3 runs of each
+//                 server, interleaved (1 with --quick), the median shown.
 //  cost           server memory after a forced GC (servers run with --expose-gc and bench/lib/memory-probe.mjs):
 //                 per idle grid connection (2,000 of them, in 3 measured rounds) and per open document of 120 and of 10,000 filled lines
 //                 (the 10,000 lines are inserted into PostgreSQL as a unit of their own); the reference holds the
@@ -133,7 +134,7 @@ const options = {
   memorySamples: quick ? 1 : 3,
   quiet: { threshold: 1.5, maxWaitMs: 180_000, idleSeconds: 10 },
   grid: { writers: option('grid-writers', '1,50,200').split(',').map(Number), repeats: Number(option('grid-repeats', quick ? 1 : 5)), clients: option('grid-clients', 'light'), warmupMs: quick ? 500 : 3000, measureMs: quick ? 1500 : 10_000, drainQuietMs: quick ? 250 : 1000 },
-  fanout: { observers: 1000, periodMs: 100, warmupMs: quick ? 500 : 2000, measureMs: quick ? 1500 : 10_000 },
+  fanout: { observers: 1000, periodMs: 100, warmupMs: quick ? 500 : 2000, measureMs: quick ? 1500 : 10_000, rounds: quick ? 1 : 3 },
   cost: { idleConnections: quick ? 500 : 2000, bigLines: 10_000 },
   durability: { writers: quick ? [50] : [1, 50, 200], pollMs: 20 },
   // One startWorkflow (one transaction: three events) every periodMs[subscribers] ms: 3,000 and 5,000 deliveries a second.

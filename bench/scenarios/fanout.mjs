@@ -15,16 +15,47 @@ import { connectObservers, drain } from './shared.mjs';
 export async function measure({ servers, options, pause, markWindow }) {
   const target = await gridTarget(servers.plansync.url, { email: 'admin@example.com', unitCode: 'SALES_SOUTH' });
   const { observers, periodMs, warmupMs, measureMs } = options.fanout;
-  const runs = {};
+  const { rounds: roundCount = 1 } = options.fanout;
+  /** Every run of each server, in the order run. */
+  const all = { plansync: [], reference: [], floor: [] };
   // The floor (bench/send-floor-server.mjs): the same clients and sends on a server that only relays, to show
   // what the sends themselves cost on this machine.
   const floor = await startScript('floor', 'send-floor-server.mjs');
-  for (const name of ['plansync', 'reference', 'floor']) {
-    const server = name === 'floor' ? floor : servers[name];
-    log(`fanout: 1 writer, ${observers} observers -> ${name}...`);
+  // Several rounds (one window's CPU moves by 10-20% on a shared machine), each server once a round, the order
+  // alternating; the run with the median CPU per update per observer stands for each server.
+  for (let round = 0; round < roundCount; round++) {
+    const order = round % 2 === 0 ? ['plansync', 'reference', 'floor'] : ['floor', 'reference', 'plansync'];
+    for (const name of order) {
+      const server = name === 'floor' ? floor : servers[name];
+      log(`fanout: 1 writer, ${observers} observers -> ${name}${roundCount > 1 ? ` (run ${round + 1} of ${roundCount})` : ''}...`);
+      all[name].push(await measureRun(server, name));
+      await sleep(pause);
+    }
+  }
+  await stopProcess(floor);
+  const median = (list) => [...list].sort((x, y) => x.cpuMicrosPerUpdatePerObserver - y.cpuMicrosPerUpdatePerObserver)[Math.floor((list.length - 1) / 2)];
+  const runs = { plansync: median(all.plansync), reference: median(all.reference), floor: median(all.floor) };
+  return {
+    document: target.docName,
+    clients: 'light y-protocols clients (bench/grid-observer-worker.mjs); the writer is a stock WebsocketProvider',
+    warmupMs,
+    measureMs,
+    ...runs,
+    ...(roundCount > 1 ? { runs: Object.fromEntries(Object.entries(all).map(([name, list]) => [name, list.map((r) => ({ cpuMicrosPerUpdatePerObserver: r.cpuMicrosPerUpdatePerObserver, p99: r.latencyMs.p99, loadAverage1m: r.loadAverage1m[0] }))])) } : {}),
+    ratio: {
+      p50: ratio(runs.plansync.latencyMs.p50, runs.reference.latencyMs.p50),
+      p99: ratio(runs.plansync.latencyMs.p99, runs.reference.latencyMs.p99),
+      cpu: ratio(runs.plansync.cpuMicrosPerUpdatePerObserver, runs.reference.cpuMicrosPerUpdatePerObserver),
+      cpuToFloor: ratio(runs.plansync.cpuMicrosPerUpdatePerObserver, runs.floor.cpuMicrosPerUpdatePerObserver),
+      referenceCpuToFloor: ratio(runs.reference.cpuMicrosPerUpdatePerObserver, runs.floor.cpuMicrosPerUpdatePerObserver),
+    },
+  };
+
+  /** One window of one server: the observers connected, the writer writing, then everything closed again. */
+  async function measureRun(server, name) {
     const obs = await connectObservers(server, target, observers, options.workers);
     const writer = startWorker('grid-worker.mjs');
-    const all = [...obs.workers, writer];
+    const clients = [...obs.workers, writer];
     try {
       await writer.request(
         { type: 'connect', url: server.url.replace(/^http/, 'ws') + '/yjs', docName: target.docName, token: target.token, epoch, clients: [{ index: 0, key: target.keys[0], writer: true }] },
@@ -54,7 +85,7 @@ export async function measure({ servers, options, pause, markWindow }) {
       const serverCpu = cpu1.ownSeconds - cpu0.ownSeconds;
       const dbCpu = name === 'plansync' ? cpu1.childSeconds - cpu0.childSeconds : null;
       const clientCpu = reports.reduce((a, r) => a + (r.cpuSeconds ?? 0), 0);
-      runs[name] = {
+      const run = {
         observers: obs.connected,
         connectMs: Math.round(obs.connectMs),
         updatesPerSecond: 1000 / periodMs,
@@ -82,26 +113,11 @@ export async function measure({ servers, options, pause, markWindow }) {
         loadAverage1m: load,
       };
       log(
-        `  p50 ${fmt(runs[name].latencyMs.p50)} ms, p99 ${fmt(runs[name].latencyMs.p99)} ms; ${runs[name].delivered}/${runs[name].expected} delivered; ${fmt(runs[name].cpuMicrosPerUpdatePerObserver)} us CPU per update per observer (main thread ${fmt(runs[name].serverMainThreadSeconds)} s, of which kernel ${fmt(runs[name].serverMainThreadSystemSeconds)} s; other threads ${fmt(runs[name].serverOtherThreadsSeconds)} s; ${runs[name].serverWriteCalls} write and ${runs[name].serverReadCalls} read calls, ${runs[name].serverMinorFaults} page faults, ${runs[name].serverContextSwitches} context switches)`,
+        `  p50 ${fmt(run.latencyMs.p50)} ms, p99 ${fmt(run.latencyMs.p99)} ms; ${run.delivered}/${run.expected} delivered; ${fmt(run.cpuMicrosPerUpdatePerObserver)} us CPU per update per observer (main thread ${fmt(run.serverMainThreadSeconds)} s, of which kernel ${fmt(run.serverMainThreadSystemSeconds)} s; other threads ${fmt(run.serverOtherThreadsSeconds)} s; ${run.serverWriteCalls} write and ${run.serverReadCalls} read calls, ${run.serverMinorFaults} page faults, ${run.serverContextSwitches} context switches)`,
       );
+      return run;
     } finally {
-      await stopWorkers(all);
+      await stopWorkers(clients);
     }
-    await sleep(pause);
   }
-  await stopProcess(floor);
-  return {
-    document: target.docName,
-    clients: 'light y-protocols clients (bench/grid-observer-worker.mjs); the writer is a stock WebsocketProvider',
-    warmupMs,
-    measureMs,
-    ...runs,
-    ratio: {
-      p50: ratio(runs.plansync.latencyMs.p50, runs.reference.latencyMs.p50),
-      p99: ratio(runs.plansync.latencyMs.p99, runs.reference.latencyMs.p99),
-      cpu: ratio(runs.plansync.cpuMicrosPerUpdatePerObserver, runs.reference.cpuMicrosPerUpdatePerObserver),
-      cpuToFloor: ratio(runs.plansync.cpuMicrosPerUpdatePerObserver, runs.floor.cpuMicrosPerUpdatePerObserver),
-      referenceCpuToFloor: ratio(runs.reference.cpuMicrosPerUpdatePerObserver, runs.floor.cpuMicrosPerUpdatePerObserver),
-    },
-  };
 }
