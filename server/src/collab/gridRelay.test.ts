@@ -351,13 +351,17 @@ describe.skipIf(!reachable)('grid relay between instances', () => {
    * changes no count of receivers): the channel, the sender's instance id, and the message kind.
    */
   async function publishesDuring(during: () => void | Promise<void>, quietMs = 300): Promise<{ channel: string; from: string; kind: number }[]> {
-    // ioredis's monitor() opens a connection of its own: the one it is called on is closed below too.
-    const base = new Redis(LOCAL_REDIS_URL);
-    const monitor = await base.monitor();
-    // A MONITOR line still arriving as the connection closes is no longer read as one: ioredis takes it for the
-    // reply to a command it never sent and emits "Command queue state error", which, unheard, ended the test.
-    // Nothing is read after `during` anyway.
+    // A MONITOR line that is not read as one (ioredis takes it for the reply to a command it never sent, and
+    // emits "Command queue state error") must not end the test run: it happens as the connection closes, and as
+    // it opens, when the first lines come in the same read as MONITOR's OK, before ioredis has switched to
+    // monitoring (it switches in a promise callback). So the connection is made here, heard from the start, rather
+    // than by `monitor()`, which listens only once it has switched. Lines lost that way were published before
+    // `during`; nothing is read after it.
+    const monitor = new Redis(LOCAL_REDIS_URL, { monitor: true, lazyConnect: true });
     monitor.on('error', () => undefined);
+    const monitoring = new Promise<void>((resolve) => monitor.once('monitoring', () => resolve()));
+    await monitor.connect();
+    await monitoring;
     const seen: { channel: string; from: string; kind: number }[] = [];
     monitor.on('monitor', (_time: string, args: string[]) => {
       if (args[0]?.toLowerCase() !== 'publish' || !args[1]?.startsWith(prefix)) return;
@@ -374,7 +378,6 @@ describe.skipIf(!reachable)('grid relay between instances', () => {
       await new Promise((resolve) => setTimeout(resolve, quietMs));
     } finally {
       monitor.disconnect();
-      base.disconnect();
     }
     return seen;
   }
