@@ -234,6 +234,7 @@ function connectClient(spec, url, docName, token) {
         const value = found[k + 1];
         if (from === client.clientId || value < w.measureStart || value >= w.measureEnd || !writerIds.has(from)) continue;
         w.latencies.record(t - value);
+        w.trace(value, t - value, from, client.clientId);
         w.received += 1;
         client.receivedByClient.set(from, (client.receivedByClient.get(from) ?? 0) + 1);
       }

@@ -18,13 +18,22 @@
 // CPU per update on cores the load processes share, rather than any wait in its pipeline. The CPU is this
 // process's own (user + system, process.cpuUsage), so time spent switched out does not count as work done.
 //
-// Environment: PORT, HOST (default 127.0.0.1), WORK_US. Prints `listening <port>` once it listens.
+// With a document (FLOOR_YJS=1), it keeps one Y.Doc and applies every update and sync step 2 to it before the
+// update is relayed, as the reference server does, and answers a sync step 1 with what the document holds: the
+// least a Yjs server that can bring a new client up to date must do (the grid propagation scenario's "Yjs relay at
+// the floor"), with the floor's sends (framed once, one `socket.write` per connection) rather than ws's.
+//
+// Environment: PORT, HOST (default 127.0.0.1), WORK_US, FLOOR_YJS. Prints `listening <port>` once it listens.
 import http from 'node:http';
+import * as decoding from 'lib0/decoding';
+import * as encoding from 'lib0/encoding';
 import { WebSocketServer } from 'ws';
+import * as Y from 'yjs';
 
 const MESSAGE_SYNC = 0;
 const MESSAGE_AWARENESS = 1;
 const SYNC_STEP1 = 0;
+const SYNC_STEP2 = 1;
 const SYNC_UPDATE = 2;
 /** Sync step 2 carrying an empty update (Y.encodeStateAsUpdate of an empty Y.Doc is [0, 0]). */
 const EMPTY_STEP2 = Buffer.from([MESSAGE_SYNC, 1, 2, 0, 0]);
@@ -40,6 +49,23 @@ function frame(message) {
 }
 
 let workMicros = Number(process.env.WORK_US ?? 0);
+/** The document (FLOOR_YJS=1), or null: relay only. */
+const doc = process.env.FLOOR_YJS === '1' ? new Y.Doc() : null;
+
+/** A client's sync message applied to the document (its update or sync step 2); a sync step 1 answered from it. */
+function withDocument(ws, data) {
+  const decoder = decoding.createDecoder(data);
+  decoding.readVarUint(decoder); // message type: sync
+  const syncType = decoding.readVarUint(decoder);
+  const payload = decoding.readVarUint8Array(decoder);
+  if (syncType === SYNC_STEP1) {
+    const encoder = encoding.createEncoder();
+    encoding.writeVarUint(encoder, MESSAGE_SYNC);
+    encoding.writeVarUint(encoder, SYNC_STEP2);
+    encoding.writeVarUint8Array(encoder, Y.encodeStateAsUpdate(doc, payload));
+    ws.send(encoding.toUint8Array(encoder));
+  } else Y.applyUpdate(doc, payload, ws);
+}
 
 /** Spends `micros` of this process's CPU time. */
 function work(micros) {
@@ -64,7 +90,14 @@ wss.on('connection', (ws) => {
   ws.send(EMPTY_STEP1);
   ws.on('message', (data) => {
     const kind = data[0];
-    if (kind === MESSAGE_SYNC && data[1] === SYNC_STEP1) return ws.send(EMPTY_STEP2);
+    if (doc && kind === MESSAGE_SYNC) {
+      try {
+        withDocument(ws, data);
+      } catch {
+        return ws.terminate();
+      }
+      if (data[1] !== SYNC_UPDATE) return;
+    } else if (kind === MESSAGE_SYNC && data[1] === SYNC_STEP1) return ws.send(EMPTY_STEP2);
     if ((kind === MESSAGE_SYNC && data[1] === SYNC_UPDATE) || kind === MESSAGE_AWARENESS) {
       const framed = frame(data);
       for (const peer of connections) peer._socket.write(framed);

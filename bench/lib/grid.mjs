@@ -5,8 +5,6 @@
 // (bench/grid-worker.mjs) instead, to compare.
 import os from 'node:os';
 import WebSocket from 'ws';
-import { WebsocketProvider } from 'y-websocket';
-import * as Y from 'yjs';
 import { busyShare, concatFloat64, cpuSample, distribution, epoch, graphql, login, machineCpu, now, sleep, started } from './common.mjs';
 import { startWorker, stopWorkers } from './workers.mjs';
 
@@ -30,32 +28,56 @@ export function madeUpTarget() {
   return { token: 'none', docName: 'budget:00000000-0000-4000-8000-000000000000:SALES_NORTH', keys };
 }
 
+/** y-websocket messages a keeper sends: sync step 1 with an empty state vector, sync step 2 with an empty update. */
+const KEEPER_STEP1 = Uint8Array.from([0, 0, 1, 0]);
+const KEEPER_STEP2 = Uint8Array.from([0, 1, 2, 0, 0]);
+
 /**
- * One idle stock-client connection held by this process: it keeps a document loaded (Plansync) or alive
- * (the reference drops a document when its last connection leaves), so that both carry the same history
- * from run to run. Closed by cleanup() at the latest.
+ * One idle connection held by this process: it keeps a document loaded (Plansync unloads a document when its
+ * last connection has gone) or alive (the reference drops a document when its last connection leaves), so that
+ * both carry the same history from run to run. Closed by cleanup() at the latest.
+ *
+ * A light client (as bench/grid-light-worker.mjs's observers): it joins with the sync handshake (an empty state
+ * vector, and an empty sync step 2 when the server asks), then reads and drops everything the server sends. It
+ * used to be a stock WebsocketProvider, which applied every update of a run to a Y.Doc holding the document's
+ * whole history: in this process, on the CPUs the server and the load processes share, about 0.4 ms of CPU per
+ * update at the moment of its delivery (sched_switch trace, 50 writers: the bench process ran 170-200 ms of the
+ * 10 s window on its main thread and 40-70 ms on V8's helper threads), for a connection nobody measures; and the
+ * floor server had no keeper at all, so the floor's runs were spared that load. Reconnects if the server drops it.
  */
 export async function openKeeper(server, target) {
-  const doc = new Y.Doc();
-  const provider = new WebsocketProvider(server.url.replace(/^http/, 'ws') + '/yjs', target.docName, doc, {
-    params: { token: target.token },
-    WebSocketPolyfill: WebSocket,
-    disableBc: true,
-  });
+  const url = `${server.url.replace(/^http/, 'ws')}/yjs/${target.docName}?token=${encodeURIComponent(target.token)}`;
+  let ws = null;
+  let closed = false;
+  let synced;
+  const firstSync = new Promise((resolve) => (synced = resolve));
+  const connect = () => {
+    ws = new WebSocket(url);
+    ws.on('open', () => ws.send(KEEPER_STEP1));
+    ws.on('message', (data) => {
+      if (data[0] !== 0) return; // awareness and the rest: dropped
+      if (data[1] === 0) ws.send(KEEPER_STEP2); // the server's sync step 1
+      else if (data[1] === 1) synced(); // the server's sync step 2: joined
+    });
+    ws.on('error', () => undefined);
+    ws.on('close', () => {
+      if (!closed) setTimeout(connect, 200);
+    });
+  };
+  connect();
   const keeper = {
-    doc,
-    provider,
     close: async () => {
+      closed = true;
       started.closers.delete(keeper.close);
-      provider.destroy();
-      doc.destroy();
+      ws.close();
     },
   };
   started.closers.add(keeper.close);
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`keeper connection to ${server.name} did not sync`)), 30_000);
-    provider.on('sync', (synced) => synced && (clearTimeout(timer), resolve()));
-  });
+  let timer;
+  await Promise.race([
+    firstSync,
+    new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`keeper connection to ${server.name} did not sync`)), 30_000))),
+  ]).finally(() => clearTimeout(timer));
   return keeper;
 }
 

@@ -1,6 +1,7 @@
 // What the two grid load processes share (bench/grid-worker.mjs, stock providers, and
 // bench/grid-light-worker.mjs, light clients): the measurement window, the writers' timing, the IPC messages
 // 'start', 'count' and 'report', and the CPU and event-loop delay measured inside the window.
+import fs from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { cpuWindow, epochClock, Latencies } from './loadProcess.mjs';
 
@@ -57,8 +58,23 @@ export function gridWorker() {
       }, Math.max(0, w.measureEnd - w.now()));
     },
 
+    /**
+     * With TRACE_DELIVERIES set, keeps one delivery: the value's send time (ms since the epoch), its delay, the
+     * writer's and the receiver's Yjs client ids (flat, four numbers a delivery).
+     */
+    trace(value, delay, writer, receiver) {
+      if (process.env.TRACE_DELIVERIES) w.deliveries.push(value, delay, writer, receiver);
+    },
+    deliveries: [],
+
     /** The 'report' message, each client described by `describe(client)`. */
     report(describe) {
+      // TRACE_DELIVERIES=<folder> (bench/tail-trace.mjs): every delivery of the run, as recorded by `trace`.
+      if (process.env.TRACE_DELIVERIES) {
+        const file = `${process.env.TRACE_DELIVERIES}/${process.pid}-${Date.now()}.json`;
+        fs.writeFileSync(file, JSON.stringify({ epoch: performance.timeOrigin + performance.now() - w.now(), start: w.measureStart, end: w.measureEnd, trace: w.deliveries }));
+      }
+      w.deliveries = [];
       return {
         type: 'report',
         latencies: w.latencies.slice(),

@@ -22,19 +22,24 @@ export async function measure(suite) {
   // relays bytes (no Y.Doc, no validation, no storage), to show what latency this machine allows at all there,
   // where both servers are mostly idle and the p99 is the kernel's and the load processes' scheduling.
   const floor = options.grid.writers.includes(50) ? await startScript('floor', 'send-floor-server.mjs') : null;
+  // The same floor keeping a Y.Doc (FLOOR_YJS=1: each update applied before it is relayed, as the reference
+  // does): the least a Yjs server that can bring a joining client up to date must do, with the floor's sends.
+  const floorYjs = floor ? await startScript('floorYjs', 'send-floor-server.mjs', { env: { FLOOR_YJS: '1' } }) : null;
+  // The floors hold a keeper too, as the servers do, so that their runs send to as many sockets.
+  const floorKeepers = floor ? [await openKeeper(floor, target), await openKeeper(floorYjs, target)] : [];
   for (const [i, writers] of options.grid.writers.entries()) {
     const scenario = { writers, clients: Math.max(writers, 2) };
     const withFloor = floor && writers === 50;
-    const serverOf = (name) => (name === 'floor' || name === 'floorWork' ? floor : servers[name]);
+    const serverOf = (name) => (name === 'floor' || name === 'floorWork' ? floor : name === 'floorYjs' ? floorYjs : servers[name]);
     // Several writers: `repeats` rounds (five in a full run), each server once a round, the order alternating,
     // so that the spread from run to run shows; the run with the median p99 stands for the server.
     const rounds = writers > 1 ? options.grid.repeats : 1;
-    const all = { plansync: [], reference: [], ...(withFloor ? { floor: [], floorWork: [] } : {}) };
+    const all = { plansync: [], reference: [], ...(withFloor ? { floor: [], floorYjs: [], floorWork: [] } : {}) };
     for (let round = 0; round < rounds; round++) {
       const order = (i + round) % 2 === 0 ? ['plansync', 'reference'] : ['reference', 'plansync'];
-      // The floor, then the floor doing Plansync's work: spending, after each update's sends, the CPU Plansync's
-      // run of this round spent per update beyond the floor's (bench/send-floor-server.mjs).
-      if (withFloor) order.push('floor', 'floorWork');
+      // The floor, the floor keeping a Y.Doc, then the floor doing Plansync's work: spending, after each update's
+      // sends, the CPU Plansync's run of this round spent per update beyond the floor's (bench/send-floor-server.mjs).
+      if (withFloor) order.push('floor', 'floorYjs', 'floorWork');
       for (const name of order) {
         log(`grid: ${writers} writer(s) -> ${name}${rounds > 1 ? ` (run ${round + 1} of ${rounds})` : ''}...`);
         const workMicros = name === 'floorWork' ? floorWorkMicros(all.plansync.at(-1), all.floor.at(-1)) : 0;
@@ -73,6 +78,7 @@ export async function measure(suite) {
       ...(withFloor
         ? {
             floorP99: ratio(scenario.floor.latencyMs.p99, scenario.reference.latencyMs.p99),
+            floorYjsP99: ratio(scenario.floorYjs.latencyMs.p99, scenario.reference.latencyMs.p99),
             floorWorkP99: ratio(scenario.floorWork.latencyMs.p99, scenario.reference.latencyMs.p99),
             toFloorWorkP99: ratio(scenario.plansync.latencyMs.p99, scenario.floorWork.latencyMs.p99),
           }
@@ -80,7 +86,9 @@ export async function measure(suite) {
     };
     scenarios.push(scenario);
   }
+  for (const keeper of floorKeepers) await keeper.close();
   if (floor) await stopProcess(floor);
+  if (floorYjs) await stopProcess(floorYjs);
   return { document: target.docName, clients: options.grid.clients, warmupMs: options.grid.warmupMs, measureMs: options.grid.measureMs, repeats: options.grid.repeats, scenarios };
 }
 
