@@ -102,9 +102,9 @@ export async function cancelLocked(deps: CancelDeps, t: Transition, locked: Work
     if (DONE.has(step.status)) continue;
     step.finishedAt ??= now;
     skipped.push(step.key);
-    await t.setStep(locked, step, 'SKIPPED');
+    t.setStep(locked, step, 'SKIPPED');
   }
-  await t.setExecution(locked, 'CANCELLED');
+  t.setExecution(locked, 'CANCELLED');
   const reopened = locked.definitionKey === 'budget_submission' && (await reopenSubmission(deps, t, locked));
   return { previousStatus, skipped, reopened };
 }

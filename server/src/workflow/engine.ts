@@ -200,7 +200,7 @@ export class WorkflowEngine {
       });
       const steps = this.createSteps(t.tx, execution, definition);
       if (offboarding) steps.find((s) => s.key === CONFIRMATION_STEPS[definitionKey])!.output = offboarding.confirmationOutput;
-      await t.record(execution, null, 'RUNNING');
+      t.record(execution, null, 'RUNNING');
       // A partner admin adds people to their own organisation: that step is answered for them.
       if (definitionKey === 'new_partner_user' && viewer.role === 'PARTNER_ADMIN') {
         const step = steps.find((s) => s.key === 'select_organization')!;
@@ -209,7 +209,7 @@ export class WorkflowEngine {
         step.input = { organizationId: viewer.organizationId };
         step.output = { organizationName: organization.name, filledFor: 'PARTNER_ADMIN' };
         step.startedAt = step.finishedAt = new Date();
-        await t.setStep(execution, step, 'SUCCEEDED');
+        t.setStep(execution, step, 'SUCCEEDED');
       }
       await this.advance(t, execution);
       return execution.id;
@@ -264,7 +264,7 @@ export class WorkflowEngine {
         planId,
         unitId,
       });
-      await t.record(execution, null, 'RUNNING');
+      t.record(execution, null, 'RUNNING');
       await this.publishSubmissionStatus(t, execution, 'SUBMITTED');
       await this.advance(t, execution);
       return submission.id;
@@ -289,7 +289,7 @@ export class WorkflowEngine {
       lockedStep.attempts += 1;
       lockedStep.finishedAt = new Date();
       await effect.persist?.(t.tx, lockedExecution);
-      await t.setStep(lockedExecution, lockedStep, 'SUCCEEDED');
+      t.setStep(lockedExecution, lockedStep, 'SUCCEEDED');
       if (effect.submissionStatus) await this.publishSubmissionStatus(t, lockedExecution, effect.submissionStatus);
       await this.advance(t, lockedExecution);
     });
@@ -306,7 +306,7 @@ export class WorkflowEngine {
       lockedStep.retriedByAdmin = true;
       lockedStep.error = null;
       lockedStep.finishedAt = null;
-      await t.setStep(lockedExecution, lockedStep, 'PENDING');
+      t.setStep(lockedExecution, lockedStep, 'PENDING');
       await this.advance(t, lockedExecution);
     });
     return this.options.em.fork().findOneOrFail(WorkflowExecution, { id: execution.id });
@@ -347,8 +347,8 @@ export class WorkflowEngine {
       step.attempts = job.attempt;
       step.startedAt = new Date();
       step.finishedAt = null;
-      await t.setStep(execution, step, 'RUNNING');
-      await t.setExecution(execution, 'RUNNING');
+      t.setStep(execution, step, 'RUNNING');
+      t.setExecution(execution, 'RUNNING');
       return { executionId: execution.id, stepId: step.id };
     });
     if (!claimed) return;
@@ -415,8 +415,8 @@ export class WorkflowEngine {
         step.attempts = job.attempt;
         step.error = storableText(`The step could not be run to its end: ${errorMessage(err)}`.slice(0, 2000));
         step.finishedAt = new Date();
-        await t.setStep(execution, step, 'FAILED');
-        await t.setExecution(execution, 'FAILED');
+        t.setStep(execution, step, 'FAILED');
+        t.setExecution(execution, 'FAILED');
       });
     } catch (failure) {
       this.options.log.error({ executionId: job.executionId, stepId: job.stepId, err: failure }, 'failing an abandoned workflow step failed');
@@ -430,7 +430,7 @@ export class WorkflowEngine {
     step.output = result.output;
     step.error = null;
     step.finishedAt = new Date();
-    await t.setStep(execution, step, result.status ?? 'SUCCEEDED');
+    t.setStep(execution, step, result.status ?? 'SUCCEEDED');
     if (result.submissionStatus) await this.publishSubmissionStatus(t, execution, result.submissionStatus);
     // Their open sockets re-check their viewer and close (a deactivation), as deactivateUser's do.
     for (const userId of result.revokeTokensOf ?? []) t.afterCommit(() => this.options.events.publish('TOKENS_REVOKED', { userId }));
@@ -443,14 +443,14 @@ export class WorkflowEngine {
     if (step.status !== 'RUNNING' || step.attempts !== attempt) return; // superseded
     step.error = storableText(errorMessage(failure).slice(0, 2000));
     if (isTransient(failure) && step.attempts < this.options.maxAttempts) {
-      await t.setStep(execution, step, 'PENDING');
+      t.setStep(execution, step, 'PENDING');
       await t.enqueue(step, this.options.retryDelaySeconds * 2 ** (step.attempts - 1));
       return;
     }
     this.options.log.warn({ executionId, step: step.key, err: failure }, 'workflow step failed');
     step.finishedAt = new Date();
-    await t.setStep(execution, step, 'FAILED');
-    await t.setExecution(execution, 'FAILED');
+    t.setStep(execution, step, 'FAILED');
+    t.setExecution(execution, 'FAILED');
   }
 
   /**
@@ -463,11 +463,11 @@ export class WorkflowEngine {
     if (!next) return t.setExecution(execution, 'COMPLETED');
     if (next.status === 'FAILED') return t.setExecution(execution, 'FAILED');
     if (next.kind === 'MANUAL') {
-      if (next.status === 'PENDING') await t.setStep(execution, next, 'AWAITING_INPUT');
+      if (next.status === 'PENDING') t.setStep(execution, next, 'AWAITING_INPUT');
       return t.setExecution(execution, 'AWAITING_INPUT');
     }
     if (next.status === 'PENDING') await t.enqueue(next);
-    await t.setExecution(execution, 'RUNNING');
+    t.setExecution(execution, 'RUNNING');
   }
 
   private createSteps(tx: EntityManager, execution: WorkflowExecution, definition: WorkflowDefinition): StepExecution[] {

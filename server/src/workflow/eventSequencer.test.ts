@@ -77,4 +77,31 @@ describe('workflow event sequencer', () => {
       stop();
     }
   });
+
+  it("publishes a transition's events as one chain, each naming the one stored just before it, as they are stored", async () => {
+    const bus = server.app.services.events;
+    const published: WorkflowEventRecord[] = [];
+    const stop = onEvent(bus, 'WORKFLOW_EVENT', (e) => published.push(e));
+    try {
+      const [{ before }] = await server.sql<{ before: string }>('SELECT coalesce(max(id), 0)::text AS before FROM workflow_event');
+      const admin = await server.login('admin@example.com');
+      // A start writes several events in one transaction: the execution running, its first step, and so on.
+      const res = await server.gql(`mutation { startWorkflow(definitionKey: "new_partner", input: { organizationName: "Chained" }) { id } }`, {}, admin);
+      const started = res.data.startWorkflow.id as string;
+      await eventually(() => published.some((e) => e.executionId === started), 'the start to be published');
+      const first = published.filter((e) => e.executionId === started);
+      expect(first.length).toBeGreaterThan(1);
+      expect(published[0].previousCursor).toBe(before);
+      for (let i = 1; i < published.length; i++) expect(published[i].previousCursor).toBe(published[i - 1].cursor);
+      const stored = await server.sql<{ id: string; step_key: string | null; status: string; execution_status: string; at: Date }>(
+        'SELECT id::text, step_key, status, execution_status, at FROM workflow_event WHERE id = ANY($1::bigint[]) ORDER BY id',
+        [published.map((e) => e.cursor)],
+      );
+      expect(stored.map((r) => [r.id, r.step_key, r.status, r.execution_status, new Date(r.at).getTime()])).toEqual(
+        published.map((e) => [e.cursor, e.stepKey, e.status, e.executionStatus, e.at.getTime()]),
+      );
+    } finally {
+      stop();
+    }
+  });
 });

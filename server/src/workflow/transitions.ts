@@ -64,7 +64,9 @@ function bossDb(tx: EntityManager): PgBoss.Db {
 }
 
 export class Transition {
+  /** The events written, with their cursors, in order: published once the transaction commits. */
   readonly events: WorkflowEventRecord[] = [];
+  private readonly pending: PendingEvent[] = [];
   readonly jobs: StepJob[] = [];
   /** Work for after the commit (publishing other events); skipped when the transaction rolls back. */
   readonly afterCommitCallbacks: (() => void)[] = [];
@@ -75,16 +77,16 @@ export class Transition {
   ) {}
 
   /** Sets a step's status and records the event. */
-  async setStep(execution: WorkflowExecution, step: StepExecution, status: StepStatus): Promise<void> {
+  setStep(execution: WorkflowExecution, step: StepExecution, status: StepStatus): void {
     step.status = status;
-    await this.record(execution, step.key, status);
+    this.record(execution, step.key, status);
   }
 
   /** Sets an execution's status (recording the event only when it changes). */
-  async setExecution(execution: WorkflowExecution, status: ExecutionStatus): Promise<void> {
+  setExecution(execution: WorkflowExecution, status: ExecutionStatus): void {
     if (execution.status === status) return;
     execution.status = status;
-    await this.record(execution, null, status);
+    this.record(execution, null, status);
   }
 
   /** Enqueues the run of an automatic step, in this transaction, optionally after a delay. */
@@ -103,34 +105,17 @@ export class Transition {
     this.afterCommitCallbacks.push(callback);
   }
 
-  /** Writes the event of a status change (already applied to the entities) of the execution or one step. */
-  async record(execution: WorkflowExecution, stepKey: string | null, status: string): Promise<void> {
+  /**
+   * Records the event of a status change (already applied to the entities) of the execution or one step, as of
+   * now: its time, and the execution as it stands. Its row is written with the transition's others when the work
+   * is done (`writeEvents`), so that a transition of several changes (a start: the execution and its first steps)
+   * flushes its entities once and writes its events in one statement, instead of a flush and a round trip per
+   * change while the transaction, and with it every monitor waiting for the events, waits.
+   */
+  record(execution: WorkflowExecution, stepKey: string | null, status: string): void {
     const at = new Date();
     execution.updatedAt = at;
-    // Flush first: the event must describe state that is written in this same transaction.
-    await this.tx.flush();
-    // The sub-select sees the table as it was before this insert (one snapshot per statement): under the event
-    // lock, that is the newest committed event, or this transaction's previous one.
-    const [row] = await this.tx.getConnection().execute<{ id: string; previous: string }[]>(
-      `INSERT INTO workflow_event (execution_id, step_key, status, execution_status, at, definition_key, organization_id, business_unit_id)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-       RETURNING id, (SELECT coalesce(max(id), 0) FROM workflow_event) AS previous`,
-      [
-        execution.id,
-        stepKey,
-        status,
-        execution.status,
-        at,
-        execution.definitionKey,
-        execution.organization?.id ?? null,
-        execution.businessUnit?.id ?? null,
-      ],
-      'all',
-      this.tx.getTransactionContext(),
-    );
-    this.events.push({
-      cursor: String(row.id),
-      previousCursor: String(row.previous),
+    this.pending.push({
       executionId: execution.id,
       stepKey,
       status,
@@ -144,11 +129,55 @@ export class Transition {
         definitionKey: execution.definitionKey,
         status: execution.status,
         createdAt: execution.createdAt,
-        updatedAt: execution.updatedAt,
+        updatedAt: at,
       },
     });
   }
+
+  /**
+   * Writes the rows of the events recorded, in order, after flushing the entities (an event must describe state
+   * written in this same transaction), and gives each its cursor and its predecessor's. Under the event lock the
+   * sub-select sees the newest committed event (one snapshot per statement: not this statement's rows); the rows
+   * are numbered in the order given (`ORDER BY n` feeds the sequence in that order), so each of them after the
+   * first follows the one before it.
+   */
+  async writeEvents(): Promise<void> {
+    const pending = this.pending.splice(0);
+    if (pending.length === 0) return;
+    await this.tx.flush();
+    const column = <K extends keyof PendingEvent>(key: K) => pending.map((e) => e[key]);
+    // On the transaction's own pg connection, with `$n` parameters: knex would spread each array into a list.
+    const connection = await transactionConnection(this.tx.getTransactionContext<Knex.Transaction>()!);
+    const { rows } = await connection.query<{ id: string; previous: string }>(
+      `INSERT INTO workflow_event (execution_id, step_key, status, execution_status, at, definition_key, organization_id, business_unit_id)
+       SELECT execution_id, step_key, status, execution_status, at, definition_key, organization_id, business_unit_id
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::uuid[], $8::uuid[])
+              WITH ORDINALITY AS e(execution_id, step_key, status, execution_status, at, definition_key, organization_id, business_unit_id, n)
+        ORDER BY n
+       RETURNING id, (SELECT coalesce(max(id), 0) FROM workflow_event) AS previous`,
+      [
+        column('executionId'),
+        column('stepKey'),
+        column('status'),
+        column('executionStatus'),
+        column('at'),
+        column('definitionKey'),
+        column('organizationId'),
+        column('businessUnitId'),
+      ],
+    );
+    const ids = rows.map((row) => BigInt(row.id)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    let previous = rows.length > 0 ? String(rows[0].previous) : '0';
+    pending.forEach((event, i) => {
+      const cursor = String(ids[i]);
+      this.events.push({ cursor, previousCursor: previous, ...event });
+      previous = cursor;
+    });
+  }
 }
+
+/** An event recorded, waiting for its row (and so its cursor). */
+type PendingEvent = Omit<WorkflowEventRecord, 'cursor' | 'previousCursor'>;
 
 /**
  * Runs `work` as one workflow transition (see the header). Returns what `work` returned, after the
@@ -165,7 +194,9 @@ export async function runTransition<T>(
   const result = await em.fork().transactional(async (tx) => {
     await tx.getConnection().execute('SELECT pg_advisory_xact_lock(?)', [WORKFLOW_EVENT_LOCK], 'all', tx.getTransactionContext());
     transition = new Transition(tx, boss);
-    return work(transition);
+    const done = await work(transition);
+    await transition.writeEvents();
+    return done;
   });
   for (const event of transition.events) events.publish('WORKFLOW_EVENT', event);
   for (const callback of transition.afterCommitCallbacks) callback();
