@@ -25,7 +25,7 @@
  */
 import type { WebSocket } from 'ws';
 import { CloseCode } from '../../../schema/codes.js';
-import { writeFrameDirect } from '../internals/wsSender.js';
+import { unsentBytes, writeFrameDirect } from '../internals/wsSender.js';
 import type { Viewer } from '../policies/viewer.js';
 import type { GridDocument, GridPeer } from './GridDocument.js';
 import type { Writer } from './clientIds.js';
@@ -298,6 +298,9 @@ export class GridConnection implements GridPeer, ConnectionOrigin, Writer {
   /** Closes the socket with one of the contract's close codes, and lets go of the document. */
   close(code: CloseCode, reason: string): void {
     if (this.closed) return;
+    // Reading again, if backpressure had stopped it: else the client's answer to our close frame is never read,
+    // and ws holds the connection for its close timeout (30 s). What else it sends is ignored (`handle`).
+    if (this.paused) this.socket.resume();
     this.socket.close(code, reason);
     this.cleanup();
   }
@@ -405,9 +408,9 @@ export class GridConnection implements GridPeer, ConnectionOrigin, Writer {
     pacing.unloggedCount = 0;
   }
 
-  /** What waits to be sent to this client: ws's queue and the TCP socket's buffer. */
+  /** What waits to be sent to this client: ws's queue, the TCP socket's buffer and its handle's queue. */
   private get unsent(): number {
-    return this.socket.bufferedAmount;
+    return unsentBytes(this.socket);
   }
 
   private checkBackpressure(): void {

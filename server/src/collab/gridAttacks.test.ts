@@ -251,4 +251,25 @@ describe('grid attacks: nothing a client sends lands unvalidated or in someone e
     people[1].cells.set(`${lineIds[10]}/comment`, 'unaffected');
     await eventually(() => people[0].cells.get(`${lineIds[10]}/comment`) === 'unaffected', 'an edit to reach the others');
   });
+
+  it('a viewer that does not read what is broadcast is closed (CloseCode.TryAgainLater) once 16 MB wait for it; the others are unaffected', async () => {
+    const [writer, colleague] = await Promise.all(['lead.sales-north', 'planner.sales-north'].map(open));
+    const slow = await openRaw('viewer.sales-north');
+    (slow.ws as any)._socket.pause(); // reads nothing more
+    // Broadcasts of about 80 KB (a 2,000-character comment on each of the unit's lines), 24 MB in all: more than
+    // the kernel's buffers hold, so most of it waits in the server, where backpressure must count it.
+    const comment = (round: number) => `${round}`.padEnd(2000, String.fromCharCode(97 + (round % 26)));
+    for (let round = 0; round < 300; round++) {
+      writer.doc.transact(() => {
+        for (const id of lineIds) writer.cells.set(`${id}/comment`, comment(round));
+      });
+      if (round % 20 === 19) await new Promise((r) => setTimeout(r, 10));
+    }
+    await eventually(() => colleague.cells.get(`${lineIds[0]}/comment`) === comment(299), 'the last broadcast to reach a colleague who reads', 30_000);
+    // Once it reads again, it finds the server closed it: its close frame comes after what was sent before it.
+    (slow.ws as any)._socket.resume();
+    const { code } = await slow.closed;
+    expect(code).toBe(CloseCode.TryAgainLater);
+    expect(slow.received).toBeLessThan(300 * lineIds.length * 2000);
+  }, 60_000);
 });

@@ -12,7 +12,8 @@
  * Why we reach in: a grid broadcast goes to every connection of a document. Through `ws.send` each receiver costs
  * its own framing, options object and `writev`; here the message is framed once (collab/protocol.ts
  * `websocketFrame`) and the same bytes are written to every socket, about 1 us of JavaScript per receiver
- * (bench/results.md, "What the profiles show", grid fan-out; commit 8170609).
+ * (bench/results.md, "What the profiles show", grid fan-out; commit 8170609), and to the socket's TCP handle
+ * when it holds nothing, past Node's stream functions too (internals/socketWrite.ts).
  *
  * Fallback: when ws's internals are not as described, `writeFrameDirect` answers false (and `directFrameWriter`, which tests use to check, undefined) and the caller
  * sends through `ws.send`: the same bytes on the wire, only slower. When the sender is busy, the writer answers
@@ -26,7 +27,9 @@
  * Out of scope: building binary frames (collab/protocol.ts), compression (neither grid nor GraphQL sockets
  * compress: the servers are made without permessage-deflate).
  */
+import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
+import { queuedBytes, writeToSocket } from './socketWrite.js';
 import { tcpSocketOf } from './wsSocket.js';
 
 /** ws's Sender `_state` when nothing is being compressed or read from a Blob (lib/sender.js `DEFAULT`). */
@@ -54,8 +57,19 @@ export function writeFrameDirect(ws: WebSocket, framed: Buffer): boolean {
   if (!sender || sender._state !== SENDER_IDLE || !Array.isArray(sender._queue) || sender._queue.length !== 0) return false;
   const socket = tcpSocketOf(ws);
   if (!socket) return false;
-  socket.write(framed);
+  // To the TCP handle when the socket holds nothing, past Node's stream functions (internals/socketWrite.ts).
+  writeToSocket(socket as Socket, framed);
   return true;
+}
+
+/**
+ * What is sent on `ws` and not yet taken by the kernel: ws's `bufferedAmount` (its sender's queue and the TCP
+ * socket's Writable) and what `writeFrameDirect` left in the socket's handle (internals/socketWrite.ts), which
+ * the Writable does not count. What backpressure reads.
+ */
+export function unsentBytes(ws: WebSocket): number {
+  const socket = tcpSocketOf(ws);
+  return ws.bufferedAmount + (socket ? queuedBytes(socket as Socket) : 0);
 }
 
 /** `writeFrameDirect` bound to one socket; undefined when ws's internals are not as described (see the header). */

@@ -20,7 +20,7 @@
 import { execute, GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { WebSocket } from 'ws';
 import { nextMessage, nextMessagePrefix } from '../internals/graphqlWsEnvelope.js';
-import { websocketTextFramesOfParts, writeFrameDirect } from '../internals/wsSender.js';
+import { unsentBytes, websocketTextFramesOfParts, writeFrameDirect } from '../internals/wsSender.js';
 import { corkSocket, uncorkSocket } from '../internals/wsSocket.js';
 import { CloseCode } from '../../../schema/codes.js';
 import { onEvent, type EventBus } from './eventBus.js';
@@ -195,7 +195,7 @@ export class TopicFanout<E extends object> {
    */
   write(socket: WebSocket, prefix: string, json: string): void {
     if (socket.readyState !== socket.OPEN) return;
-    if (socket.bufferedAmount > MAX_BUFFERED_BYTES) {
+    if (unsentBytes(socket) > MAX_BUFFERED_BYTES) {
       socket.close(CloseCode.TryAgainLater, 'Too slow to follow live events');
       return;
     }
