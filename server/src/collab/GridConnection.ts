@@ -25,7 +25,7 @@
  */
 import type { WebSocket } from 'ws';
 import { CloseCode } from '../../../schema/codes.js';
-import { unsentBytes, writeFrameDirect } from '../internals/wsSender.js';
+import { directWriteLeftBytes, unsentBytes, writeFrameDirect } from '../internals/wsSender.js';
 import type { Viewer } from '../policies/viewer.js';
 import type { GridDocument, GridPeer } from './GridDocument.js';
 import type { Writer } from './clientIds.js';
@@ -291,7 +291,12 @@ export class GridConnection implements GridPeer, ConnectionOrigin, Writer {
    */
   sendFramed(messages: readonly Uint8Array[], framed: Buffer): void {
     if (this.closed || this.socket.readyState !== 1 /* OPEN */) return;
-    if (!writeFrameDirect(this.socket, framed)) for (const message of messages) this.socket.send(message);
+    if (writeFrameDirect(this.socket, framed)) {
+      // The kernel took it all (the usual case): nothing waits for this client, so there is nothing to check.
+      if (!directWriteLeftBytes()) return;
+    } else {
+      for (const message of messages) this.socket.send(message);
+    }
     this.checkBackpressure();
   }
 

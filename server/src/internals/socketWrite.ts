@@ -63,9 +63,10 @@ function loadStreamWrap(): StreamWrapBinding | undefined {
   }
 }
 
+/** The socket's stream handle (`writeQueueSize`, a native getter, is not read here: this runs on every write). */
 function handleOf(socket: Socket): TcpHandle | undefined {
   const handle = (socket as unknown as { _handle?: Partial<TcpHandle> | null })._handle;
-  return handle && typeof handle.writeBuffer === 'function' && typeof handle.writeQueueSize === 'number' ? (handle as TcpHandle) : undefined;
+  return handle && typeof handle.writeBuffer === 'function' ? (handle as TcpHandle) : undefined;
 }
 
 /** A write that libuv finished later: a failure closes the socket, as Node's own completion would. */
@@ -76,18 +77,42 @@ function onWriteComplete(this: WriteRequest, status: number): void {
 
 /** Whether writes to this socket can go to its handle directly (for tests: false means they use `socket.write`). */
 export function writesDirectly(socket: Socket): boolean {
-  return streamWrap !== undefined && handleOf(socket) !== undefined;
+  return streamWrap !== undefined && typeof handleOf(socket)?.writeQueueSize === 'number' && writableStateOf(socket) !== undefined;
 }
+
+/** The fields of the socket's Writable state that say whether it holds anything (node:stream's WritableState). */
+interface WritableState {
+  length: number;
+  corked: number;
+  ending: boolean;
+  destroyed: boolean;
+}
+
+/**
+ * The socket's Writable state, read once: its public getters (`writableLength`, `writableCorked`, ...) each read
+ * it again, through the same megamorphic loads this module exists to avoid.
+ */
+function writableStateOf(socket: Socket): WritableState | undefined {
+  const state = (socket as unknown as { _writableState?: Partial<WritableState> | null })._writableState;
+  return state && typeof state.length === 'number' && typeof state.corked === 'number' ? (state as WritableState) : undefined;
+}
+
+/** Whether the last `writeToSocket` left bytes waiting (in the handle or the Writable): see `writeToSocket`. */
+let leftBytes = false;
 
 /**
  * Writes `buffer` to the socket: straight to its handle when the socket's Writable holds nothing (see the
  * header), else through `socket.write`. The buffer must not change afterwards (libuv may still be sending it).
+ * Answers whether bytes wait to be sent after it (libuv queued part of it, or it went through the Writable):
+ * when not, the kernel took everything, and nothing waits in the handle either (libuv writes at once only when
+ * its queue is empty), so there is no backpressure to look at.
  */
-export function writeToSocket(socket: Socket, buffer: Buffer): void {
+export function writeToSocket(socket: Socket, buffer: Buffer): boolean {
   const handle = streamWrap && handleOf(socket);
-  if (!handle || socket.connecting || socket.destroyed || socket.writableEnded || socket.writableLength !== 0 || socket.writableCorked !== 0) {
+  const state = writableStateOf(socket);
+  if (!handle || !state || socket.connecting || state.length !== 0 || state.corked !== 0 || state.ending || state.destroyed) {
     socket.write(buffer);
-    return;
+    return (leftBytes = true);
   }
   const req = new streamWrap.WriteWrap();
   req.handle = handle;
@@ -99,10 +124,17 @@ export function writeToSocket(socket: Socket, buffer: Buffer): void {
   const err = handle.writeBuffer(req, buffer);
   if (err !== 0) {
     socket.destroy();
-    return;
+    return (leftBytes = false);
   }
+  if (!streamWrap.streamBaseState[streamWrap.kLastWriteWasAsync]) return (leftBytes = false);
   // Written in part: libuv sends the rest later, from this buffer, which the request keeps alive until then.
-  if (streamWrap.streamBaseState[streamWrap.kLastWriteWasAsync]) req.buffer = buffer;
+  req.buffer = buffer;
+  return (leftBytes = true);
+}
+
+/** Whether the last `writeToSocket` left bytes waiting: the caller that wants to look at backpressure. */
+export function lastWriteLeftBytes(): boolean {
+  return leftBytes;
 }
 
 /** Bytes written to the socket's handle that the kernel has not taken yet (not counted by the Writable). */

@@ -29,7 +29,7 @@
  */
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
-import { queuedBytes, writeToSocket } from './socketWrite.js';
+import { lastWriteLeftBytes, queuedBytes, writeToSocket } from './socketWrite.js';
 import { tcpSocketOf } from './wsSocket.js';
 
 /** ws's Sender `_state` when nothing is being compressed or read from a Blob (lib/sender.js `DEFAULT`). */
@@ -60,6 +60,15 @@ export function writeFrameDirect(ws: WebSocket, framed: Buffer): boolean {
   // To the TCP handle when the socket holds nothing, past Node's stream functions (internals/socketWrite.ts).
   writeToSocket(socket as Socket, framed);
   return true;
+}
+
+/**
+ * Whether the last message `writeFrameDirect` wrote left bytes waiting to be sent (else the kernel took it all
+ * and nothing waits in the handle: backpressure need not look). Only right after a `writeFrameDirect` that
+ * answered true.
+ */
+export function directWriteLeftBytes(): boolean {
+  return lastWriteLeftBytes();
 }
 
 /**
