@@ -139,5 +139,6 @@ export function lastWriteLeftBytes(): boolean {
 
 /** Bytes written to the socket's handle that the kernel has not taken yet (not counted by the Writable). */
 export function queuedBytes(socket: Socket): number {
-  return handleOf(socket)?.writeQueueSize ?? 0;
+  const queued = (socket as unknown as { _handle?: Partial<TcpHandle> | null })._handle?.writeQueueSize;
+  return typeof queued === 'number' ? queued : 0;
 }

@@ -55,10 +55,13 @@ export type FrameWriter = (framed: Buffer) => boolean;
 export function writeFrameDirect(ws: WebSocket, framed: Buffer): boolean {
   const sender = (ws as unknown as { _sender?: Partial<SenderInternals> | null })._sender;
   if (!sender || sender._state !== SENDER_IDLE || !Array.isArray(sender._queue) || sender._queue.length !== 0) return false;
-  const socket = tcpSocketOf(ws);
+  // ws's `_socket` as is: writeToSocket checks what it uses of it (its handle and Writable state) and otherwise
+  // calls its `write`, which every net.Socket has; tcpSocketOf's checks of three methods, on every write of a
+  // broadcast, would cost what this path saves (wsSender.test.ts checks that `_socket` is still there).
+  const socket = (ws as unknown as { _socket?: Socket | null })._socket;
   if (!socket) return false;
   // To the TCP handle when the socket holds nothing, past Node's stream functions (internals/socketWrite.ts).
-  writeToSocket(socket as Socket, framed);
+  writeToSocket(socket, framed);
   return true;
 }
 
@@ -77,8 +80,8 @@ export function directWriteLeftBytes(): boolean {
  * the Writable does not count. What backpressure reads.
  */
 export function unsentBytes(ws: WebSocket): number {
-  const socket = tcpSocketOf(ws);
-  return ws.bufferedAmount + (socket ? queuedBytes(socket as Socket) : 0);
+  const socket = (ws as unknown as { _socket?: Socket | null })._socket;
+  return ws.bufferedAmount + (socket ? queuedBytes(socket) : 0);
 }
 
 /** `writeFrameDirect` bound to one socket; undefined when ws's internals are not as described (see the header). */
