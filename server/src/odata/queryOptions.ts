@@ -6,7 +6,7 @@
  * entity set's own property expressions. Anything the feed does not support, or that names no property, or
  * compares a property with a value of another kind, is a `BadOption` (400), never a database error.
  */
-import { defaultParser, type Token } from '@odata/parser';
+import type { defaultParser as DefaultParser, Token } from '@odata/parser';
 import type { EdmType, EntitySet, Property } from './entitySets.js';
 
 /** A query option the feed cannot answer: 400 with this message. */
@@ -210,12 +210,24 @@ function nonNegativeInteger(name: string, text: string): number {
   return Number(text);
 }
 
+let parserLoaded: Promise<typeof DefaultParser> | undefined;
+
+/**
+ * @odata/parser (about 1.3 MB of heap), loaded with the first OData request rather than with the server: what a
+ * process loads stays in its heap for good and every major garbage collection walks it (spreadsheets/excel.ts).
+ */
+function loadParser(): Promise<typeof DefaultParser> {
+  parserLoaded ??= import('@odata/parser').then((mod) => mod.defaultParser);
+  return parserLoaded;
+}
+
 /**
  * Parses the query options of a request for `set` (`query`: the decoded name/value pairs of the query string).
  * Names that do not start with `$` are custom options, ignored as OData says; an unknown or unsupported `$`
  * option is a BadOption.
  */
-export function parseQueryOptions(set: EntitySet, query: URLSearchParams): QueryOptions {
+export async function parseQueryOptions(set: EntitySet, query: URLSearchParams): Promise<QueryOptions> {
+  const defaultParser = await loadParser();
   const options: QueryOptions = { filter: null, select: set.properties, selected: false, orderBy: [], top: null, skip: 0, count: false, skipToken: null };
   const seen = new Set<string>();
   for (const [rawName, value] of query) {

@@ -91,7 +91,7 @@ export function odataRouter(services: Services, log: Logger): express.Router {
     const query = new URLSearchParams(search < 0 ? '' : req.originalUrl.slice(search + 1));
     let options;
     try {
-      options = parseQueryOptions(set, query);
+      options = await parseQueryOptions(set, query);
     } catch (err) {
       if (err instanceof BadOption) return odataError(res, 400, ErrorCode.BAD_USER_INPUT, err.message);
       throw err;
@@ -144,7 +144,7 @@ export function odataRouter(services: Services, log: Logger): express.Router {
     const search = req.originalUrl.indexOf('?');
     let options;
     try {
-      options = parseQueryOptions(set, new URLSearchParams(search < 0 ? '' : req.originalUrl.slice(search + 1)));
+      options = await parseQueryOptions(set, new URLSearchParams(search < 0 ? '' : req.originalUrl.slice(search + 1)));
     } catch (err) {
       if (err instanceof BadOption) return odataError(res, 400, ErrorCode.BAD_USER_INPUT, err.message);
       throw err;

@@ -32,7 +32,7 @@ import { importSheet, type ImportPlan } from './importLines.js';
 import { exportedLines } from './lineReader.js';
 import { BodyTooLarge, charsetOf, CSV_TYPE, decodeCsv, formatOf, readBody, XLSX_TYPE, type SheetFormat } from './requestBody.js';
 import { readCsvSheet, readXlsxSheet } from './sheetReaders.js';
-import { sheetWriter } from './sheetWriters.js';
+import { SHEET_CONTENT_TYPES, sheetWriter } from './sheetWriters.js';
 
 const STATUS_OF_CODE: Record<string, number> = {
   [ErrorCode.UNAUTHENTICATED]: 401,
@@ -138,11 +138,12 @@ export function spreadsheetRouters(services: Services, log: Logger): { exports: 
     }
 
     const name = `budget-lines-${plan?.name ?? 'plan'}${unitCode !== null ? `-${unitCode}` : ''}.${format}`;
-    const writer = sheetWriter(format, res);
     res.status(200);
-    res.setHeader('Content-Type', writer.contentType);
+    res.setHeader('Content-Type', SHEET_CONTENT_TYPES[format]);
     res.setHeader('Content-Disposition', attachment(name));
     try {
+      // Inside the try: loading exceljs (on the first xlsx export) could fail, and is then a 500, not a hang.
+      const writer = await sheetWriter(format, res);
       if (plan) {
         for await (const rows of exportedLines(services.orm.em, plan.id, unitId, scope)) {
           if (res.destroyed) return;

@@ -11,9 +11,10 @@
  * an archive that would unpack to more than MAX_UNPACKED_BYTES is refused (a "zip bomb" of a few MB would
  * otherwise take the process's memory).
  */
-import ExcelJS from 'exceljs';
+import type { CellValue } from 'exceljs';
 import { MalformedFile, parseCsv } from './csv.js';
 import type { SheetCell, SheetRow } from './importLines.js';
+import { loadExcelJS } from './excel.js';
 import { restoreNeutralised } from './sheetColumns.js';
 
 /** What an xlsx upload may unpack to: far above what 10 MB of budget lines unpack to (about 10 times). */
@@ -64,7 +65,7 @@ export function declaredUnpackedBytes(data: Buffer): number | null {
   return total;
 }
 
-type ExcelValue = ExcelJS.CellValue;
+type ExcelValue = CellValue;
 
 function sheetCell(value: ExcelValue): SheetCell {
   if (value === null || value === undefined) return null;
@@ -87,7 +88,8 @@ export async function readXlsxSheet(data: Buffer): Promise<ReadSheet> {
   const unpacked = declaredUnpackedBytes(data);
   if (unpacked === null) throw new MalformedFile('The file is not an xlsx workbook (it is no zip archive): save it as "Excel Workbook (.xlsx)"');
   if (unpacked > MAX_UNPACKED_BYTES) throw new MalformedFile(`The workbook unpacks to more than ${MAX_UNPACKED_BYTES / (1024 * 1024)} MB`);
-  const workbook = new ExcelJS.Workbook();
+  const { Workbook } = await loadExcelJS();
+  const workbook = new Workbook();
   try {
     await workbook.xlsx.load(data as unknown as ArrayBuffer);
   } catch (err) {

@@ -10,14 +10,16 @@
  *   evaluated; it is not prefixed, so what a person reads in Excel is the text itself.
  */
 import type { Writable } from 'node:stream';
-import ExcelJS from 'exceljs';
 import { BOM, csvRecord } from './csv.js';
+import { loadExcelJS } from './excel.js';
 import type { ExportRow } from './lineReader.js';
 import { HEADERS, neutraliseFormula } from './sheetColumns.js';
 import { XLSX_TYPE, type SheetFormat } from './requestBody.js';
 
+/** The Content-Type of an export: set before the writer exists, since an xlsx writer starts writing as it is made. */
+export const SHEET_CONTENT_TYPES: Record<SheetFormat, string> = { csv: 'text/csv; charset=utf-8', xlsx: XLSX_TYPE };
+
 export interface SheetWriter {
-  contentType: string;
   addRows(rows: readonly ExportRow[]): Promise<void>;
   finish(): Promise<void>;
 }
@@ -45,7 +47,6 @@ function csvWriter(out: Writable): SheetWriter {
     out.write(BOM + csvRecord(HEADERS));
   };
   return {
-    contentType: 'text/csv; charset=utf-8',
     async addRows(rows) {
       start();
       // Written in pieces of PIECE_ROWS rows, corked into one write to the socket: a string of a whole chunk
@@ -89,7 +90,8 @@ function csvWriter(out: Writable): SheetWriter {
 
 const AMOUNT_FORMAT = '#,##0.00';
 
-function xlsxWriter(out: Writable): SheetWriter {
+async function xlsxWriter(out: Writable): Promise<SheetWriter> {
+  const ExcelJS = await loadExcelJS();
   const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: true, useSharedStrings: false });
   workbook.creator = 'Plansync';
   const sheet = workbook.addWorksheet('Budget lines', { views: [{ state: 'frozen', ySplit: 1 }] });
@@ -100,7 +102,6 @@ function xlsxWriter(out: Writable): SheetWriter {
   for (const column of [6, 7, 8]) sheet.getColumn(column).numFmt = AMOUNT_FORMAT;
   sheet.getColumn(11).numFmt = 'yyyy-mm-dd hh:mm:ss';
   return {
-    contentType: XLSX_TYPE,
     async addRows(rows) {
       for (const r of rows) {
         sheet
@@ -129,6 +130,6 @@ function xlsxWriter(out: Writable): SheetWriter {
   };
 }
 
-export function sheetWriter(format: SheetFormat, out: Writable): SheetWriter {
-  return format === 'csv' ? csvWriter(out) : xlsxWriter(out);
+export async function sheetWriter(format: SheetFormat, out: Writable): Promise<SheetWriter> {
+  return format === 'csv' ? csvWriter(out) : await xlsxWriter(out);
 }
