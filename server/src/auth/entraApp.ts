@@ -3,23 +3,37 @@
  * browser sign-in (auth/entraSignIn.ts) and the app-only tokens of the Microsoft integrations
  * (workflow/adapters/microsoftToken.ts), so they always name the authority the same way.
  *
+ * msal-node is loaded with the first client made, not when the server starts: it costs about 2.6 MB of heap
+ * once loaded, which every major garbage collection walks for good (issue 16), and a server without Entra
+ * configured never needs it. A server with Entra makes its clients on first use (a sign-in, a token), too.
+ *
  * Out of scope: which flow runs on the client (each caller's own), and msal's token cache (msal's, in memory,
  * one per client made here).
  */
-import { ConfidentialClientApplication, LogLevel } from '@azure/msal-node';
+import type * as MsalNode from '@azure/msal-node';
+import type { ConfidentialClientApplication, LogLevel } from '@azure/msal-node';
 import type { EntraConfig } from '../config.js';
 import type { Logger } from '../log.js';
 
 /** What msal needs to act as the app: no redirect URI, no role mapping. */
 export type EntraAppCredentials = Pick<EntraConfig, 'tenantId' | 'clientId' | 'clientSecret' | 'authorityHost'>;
 
+let loaded: Promise<typeof MsalNode> | undefined;
+
+/** msal-node itself, loaded once, on first use (its error classes, its crypto helpers). */
+export function loadMsal(): Promise<typeof MsalNode> {
+  loaded ??= import('@azure/msal-node');
+  return loaded;
+}
+
 /**
  * A confidential client of the app in its tenant. With `log`, msal's warnings and errors go there (never
  * personal data); without it msal stays silent, as it does by default.
  */
-export function entraAppClient(entra: EntraAppCredentials, log?: Logger): ConfidentialClientApplication {
+export async function entraAppClient(entra: EntraAppCredentials, log?: Logger): Promise<ConfidentialClientApplication> {
+  const msal = await loadMsal();
   const authority = `${entra.authorityHost}/${entra.tenantId}`;
-  return new ConfidentialClientApplication({
+  return new msal.ConfidentialClientApplication({
     auth: {
       clientId: entra.clientId,
       clientSecret: entra.clientSecret,
@@ -32,9 +46,9 @@ export function entraAppClient(entra: EntraAppCredentials, log?: Logger): Confid
       system: {
         loggerOptions: {
           piiLoggingEnabled: false,
-          logLevel: LogLevel.Warning,
+          logLevel: msal.LogLevel.Warning,
           loggerCallback: (level: LogLevel, message: string) => {
-            if (level <= LogLevel.Warning) log.warn({ msal: message }, 'msal-node');
+            if (level <= msal.LogLevel.Warning) log.warn({ msal: message }, 'msal-node');
           },
         },
       },

@@ -15,14 +15,14 @@
  * Failures never show a stack page: they are logged and the browser lands on `/#signInError=<code>`.
  */
 import { randomBytes } from 'node:crypto';
-import { type ConfidentialClientApplication, CryptoProvider } from '@azure/msal-node';
+import type { ConfidentialClientApplication } from '@azure/msal-node';
 import type { Express, Request, Response } from 'express';
 import type { JWTPayload } from 'jose';
 import type { EntraConfig } from '../config.js';
 import { ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Services } from '../services.js';
-import { entraAppClient } from './entraApp.js';
+import { entraAppClient, loadMsal } from './entraApp.js';
 import { entraClaims, type EntraTokenVerifier, EntraAccountConflict } from './entraTokens.js';
 import { SignInEvent } from './SignInEvent.js';
 
@@ -59,8 +59,8 @@ export function entraSignInRoutes(services: Services, verifier: EntraTokenVerifi
 }
 
 class EntraSignIn {
-  private readonly msal: ConfidentialClientApplication;
-  private readonly crypto = new CryptoProvider();
+  /** Made with the first sign-in (msal-node is loaded then: auth/entraApp.ts). */
+  private client: Promise<ConfidentialClientApplication> | undefined;
   private readonly log: Logger;
   /** The cookie is Secure whenever the public address is https (a plain-http dev setup would never send it back). */
   private readonly secureCookie: boolean;
@@ -72,7 +72,11 @@ class EntraSignIn {
   ) {
     this.log = services.log.child({ component: 'entra-sign-in' });
     this.secureCookie = new URL(entra.redirectUri).protocol === 'https:';
-    this.msal = entraAppClient(entra, this.log);
+  }
+
+  private msal(): Promise<ConfidentialClientApplication> {
+    this.client ??= entraAppClient(this.entra, this.log);
+    return this.client;
   }
 
   async login(req: Request, res: Response): Promise<void> {
@@ -81,10 +85,10 @@ class EntraSignIn {
     // a sign-in it started, never from a planted `/#token=` link (login CSRF).
     const clientState = typeof req.query.client_state === 'string' && /^[\w-]{16,128}$/.test(req.query.client_state) ? req.query.client_state : undefined;
     try {
-      const { verifier, challenge } = await this.crypto.generatePkceCodes();
+      const { verifier, challenge } = await new (await loadMsal()).CryptoProvider().generatePkceCodes();
       const state = randomBytes(24).toString('base64url');
       const nonce = randomBytes(24).toString('base64url');
-      const url = await this.msal.getAuthCodeUrl({
+      const url = await (await this.msal()).getAuthCodeUrl({
         scopes: SCOPES,
         redirectUri: this.entra.redirectUri,
         codeChallenge: challenge,
@@ -117,7 +121,8 @@ class EntraSignIn {
 
     let idTokenClaims: JWTPayload;
     try {
-      const result = await this.msal.acquireTokenByCode({
+      const msal = await this.msal();
+      const result = await msal.acquireTokenByCode({
         code: query.code,
         scopes: SCOPES,
         redirectUri: this.entra.redirectUri,
@@ -125,7 +130,7 @@ class EntraSignIn {
         nonce: saved.nonce,
       });
       // msal keeps every token it gets in an in-memory cache; sign-in needs none of them later.
-      if (result.account) await this.msal.getTokenCache().removeAccount(result.account);
+      if (result.account) await msal.getTokenCache().removeAccount(result.account);
       // msal does not check the ID token's signature: it came straight from the token endpoint over TLS,
       // which OpenID Connect Core 3.1.3.7 accepts in place of one.
       idTokenClaims = result.idTokenClaims as JWTPayload;

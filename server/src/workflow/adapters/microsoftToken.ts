@@ -6,8 +6,9 @@
  * msal keeps the tokens in its own in-memory cache and hands a cached one back until shortly before it
  * expires, so a busy workflow asks Entra for a token about once an hour per API, not once per call.
  */
-import { AuthError, type ConfidentialClientApplication, ServerError } from '@azure/msal-node';
-import { entraAppClient, type EntraAppCredentials } from '../../auth/entraApp.js';
+import type * as MsalNode from '@azure/msal-node';
+import type { ConfidentialClientApplication } from '@azure/msal-node';
+import { entraAppClient, loadMsal, type EntraAppCredentials } from '../../auth/entraApp.js';
 import { IntegrationError, TransientIntegrationError } from './types.js';
 
 /** Graph's and Power BI's application scopes: every permission consented to the app, nothing to list. */
@@ -23,11 +24,10 @@ export interface AccessTokenSource {
 }
 
 export class MicrosoftAppTokens implements AccessTokenSource {
-  private readonly msal: ConfidentialClientApplication;
+  /** Made with the first token asked for (msal-node is loaded then: auth/entraApp.ts). */
+  private client: Promise<ConfidentialClientApplication> | undefined;
 
-  constructor(entra: EntraAppCredentials) {
-    this.msal = entraAppClient(entra);
-  }
+  constructor(private readonly entra: EntraAppCredentials) {}
 
   async token(scope: string): Promise<string> {
     let timer: NodeJS.Timeout | undefined;
@@ -38,11 +38,13 @@ export class MicrosoftAppTokens implements AccessTokenSource {
       );
     });
     try {
-      const result = await Promise.race([this.msal.acquireTokenByClientCredential({ scopes: [scope] }), timeout]);
+      this.client ??= entraAppClient(this.entra);
+      const msal = await this.client;
+      const result = await Promise.race([msal.acquireTokenByClientCredential({ scopes: [scope] }), timeout]);
       if (!result?.accessToken) throw new IntegrationError(`Microsoft Entra returned no access token for ${scope}`);
       return result.accessToken;
     } catch (err) {
-      throw tokenError(err, scope);
+      throw tokenError(err, scope, await loadMsal());
     } finally {
       clearTimeout(timer);
     }
@@ -54,7 +56,7 @@ export class MicrosoftAppTokens implements AccessTokenSource {
  * a refusal (wrong secret, missing consent, unknown tenant) will not. The message carries Entra's code and
  * description, which name no secret.
  */
-function tokenError(err: unknown, scope: string): Error {
+function tokenError(err: unknown, scope: string, { AuthError, ServerError }: typeof MsalNode): Error {
   if (err instanceof IntegrationError || err instanceof TransientIntegrationError) return err;
   if (!(err instanceof AuthError)) return new TransientIntegrationError(`Getting a token for ${scope} failed: ${(err as Error)?.message ?? err}`);
   const status = err instanceof ServerError ? err.status : undefined;
