@@ -199,6 +199,12 @@ export interface Config {
   /** How long a grid document nobody has open stays in memory before it is stored and unloaded. */
   gridIdleUnloadMs: number;
   /**
+   * HEAP_GROWTH_PERCENT: how far (in % of what the last full collection kept) V8 lets the heap grow before the
+   * next one; 0 leaves V8's own heuristic. Default 100: rare full collections, which stall the main thread
+   * (internals/heapGrowth.ts). At most 400.
+   */
+  heapGrowthPercent: number;
+  /**
    * Websockets (grid and GraphQL together) one person may hold open on an instance; one more is closed with
    * CloseCode.TooManySockets. MAX_SOCKETS_PER_PERSON, default 20 (two per browser tab on the grid page, ten
    * tabs).
@@ -278,12 +284,13 @@ export interface Config {
 
 class ConfigError extends Error {}
 
-function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number {
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) {
-    throw new ConfigError(`${name} must be a whole number >= ${min}, got "${raw}"`);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
+    throw new ConfigError(`${name} must be a whole number ${range}, got "${raw}"`);
   }
   return value;
 }
@@ -624,6 +631,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.LOG_LEVEL || 'info',
     clientDir: env.CLIENT_DIR ? path.resolve(env.CLIENT_DIR) : clientDistDir,
     gridIdleUnloadMs: integer(env, 'GRID_IDLE_UNLOAD_MS', 5000),
+    heapGrowthPercent: integer(env, 'HEAP_GROWTH_PERCENT', 100, 0, 400),
     maxSocketsPerPerson: integer(env, 'MAX_SOCKETS_PER_PERSON', 20, 1),
     workflowMaxAttempts: integer(env, 'WORKFLOW_MAX_ATTEMPTS', 3, 1),
     workflowRetryDelaySeconds: integer(env, 'WORKFLOW_RETRY_DELAY_SECONDS', 1, 0),

@@ -5,6 +5,7 @@
 import 'reflect-metadata';
 import { startPlansync } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
+import { setHeapGrowth } from './internals/heapGrowth.js';
 import { createLogger } from './log.js';
 
 async function main(): Promise<void> {
@@ -18,6 +19,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  setHeapGrowth(config.heapGrowthPercent);
   const log = createLogger(config.logLevel);
   // Last resort, not a fix: every promise on a request or socket path handles its own failure, so that one
   // client's error ends that client's request or socket. Should one slip through anyway, it is logged (and

@@ -393,6 +393,7 @@ describe('configuration and seeding', () => {
   it.each([
     ['PORT', 'abc'],
     ['SEED_DEMO', 'maybe'],
+    ['HEAP_GROWTH_PERCENT', '500'],
   ])('exits with code 2 and names the variable when %s=%s', async (name, value) => {
     const dataDir = await freshDataDir();
     const server = await spawnServer(dataDir, { [name]: value });
