@@ -382,8 +382,10 @@ export function scaleoutSummary(sc, add) {
     const part = (run, key) => (run?.threads ? run.threads.reduce((total, t) => total + t[key], 0) : null);
     const extra = (two, one, key) => part(two, key) - part(one, key);
     if (target && perDelivery > reference && [s.one, s.two, s.referenceOne, s.referenceTwo].every((run) => run?.threads)) {
-      const split = (two, one) => `main thread ${fmt(extra(two, one, 'mainUserSeconds'))} s user and ${fmt(extra(two, one, 'mainSystemSeconds'))} s kernel, other threads ${fmt(extra(two, one, 'otherThreadsSeconds'))} s`;
-      defendedRow.note = `two instances over one, in the rounds shown: Plansync ${split(s.two, s.one)}; the reference ${split(s.referenceTwo, s.referenceOne)} (section 8)`;
+      // Signed: two instances may well spend less of one kind (kernel time, say) than one instance did.
+      const signed = (seconds) => `${seconds >= 0 ? '+' : '-'}${fmt(Math.abs(seconds))} s`;
+      const split = (two, one) => `main thread ${signed(extra(two, one, 'mainUserSeconds'))} user and ${signed(extra(two, one, 'mainSystemSeconds'))} kernel, other threads ${signed(extra(two, one, 'otherThreadsSeconds'))}`;
+      defendedRow.note = `the CPU two instances spent beyond one (negative: less), in the rounds shown: Plansync ${split(s.two, s.one)}; the reference ${split(s.referenceTwo, s.referenceOne)} (section 8)`;
     }
     if (pooled) {
       add(name, `${s.writers} writer(s): what scaling out costs, two / one, the median of ${rounds} rounds (each server's own median round)`, s.ratio.cpuPerDelivery, s.referenceRatio?.cpuPerDelivery, 'x', 2);
