@@ -28,6 +28,7 @@ import { Migration20261203190000_ReviewLoop } from './Migration20261203190000_Re
 import { Migration20261203190100_ReviewLoopWebhook } from './Migration20261203190100_ReviewLoopWebhook.js';
 import { Migration20261204040305_Offboarding } from './Migration20261204040305_Offboarding.js';
 import { Migration20261204043000_OffboardingNotifications } from './Migration20261204043000_OffboardingNotifications.js';
+import { Migration20261206060000_WebhookOutboxNotify } from './Migration20261206060000_WebhookOutboxNotify.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261121055827_Initial', class: Migration20261121055827_Initial },
@@ -54,4 +55,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261203190100_ReviewLoopWebhook', class: Migration20261203190100_ReviewLoopWebhook },
   { name: 'Migration20261204040305_Offboarding', class: Migration20261204040305_Offboarding },
   { name: 'Migration20261204043000_OffboardingNotifications', class: Migration20261204043000_OffboardingNotifications },
+  { name: 'Migration20261206060000_WebhookOutboxNotify', class: Migration20261206060000_WebhookOutboxNotify },
 ];

@@ -111,7 +111,6 @@ export async function startPlansync(config: Config, log: Logger = createLogger(c
     webhooks = new WebhookService({
       em: orm.em,
       databaseUrl,
-      events,
       deriveKey: keys.deriveKey,
       log: log.child({ component: 'webhooks' }),
       maxAttempts: config.webhookMaxAttempts,

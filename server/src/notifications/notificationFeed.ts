@@ -9,7 +9,7 @@
  * in the `notifications` query); the feed reconnects after a second.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
-import pg from 'pg';
+import { PgListener } from '../db/listener.js';
 import type { Logger } from '../log.js';
 import { publishLocally, type EventBus } from '../realtime/eventBus.js';
 import type { NotificationTopics } from './events.js';
@@ -18,59 +18,36 @@ import { loadNotifications } from './notifications.js';
 export const NOTIFICATION_CHANNEL = 'plansync_notification';
 /** How the feed's connection names itself in pg_stat_activity. */
 export const FEED_APPLICATION_NAME = 'plansync-notifications';
-const RECONNECT_MS = 1000;
 const BATCH = 500;
 
 export class NotificationFeed {
-  private client?: pg.Client;
-  private stopped = false;
+  private readonly listener: PgListener;
   private pending: string[] = [];
   private flushing?: Promise<void>;
-  private reconnectTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly options: { em: EntityManager; databaseUrl: string; events: EventBus<NotificationTopics>; log: Logger },
-  ) {}
+  ) {
+    this.listener = new PgListener({
+      databaseUrl: options.databaseUrl,
+      applicationName: FEED_APPLICATION_NAME,
+      channels: {
+        [NOTIFICATION_CHANNEL]: (id) => {
+          if (id) this.announced(id);
+        },
+      },
+      what: 'the notification feed',
+      log: options.log,
+    });
+  }
 
   async start(): Promise<void> {
-    await this.connect();
+    await this.listener.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    await this.client?.end().catch(() => undefined);
+    await this.listener.stop();
     await this.flushing?.catch(() => undefined);
-  }
-
-  private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.options.databaseUrl, application_name: FEED_APPLICATION_NAME });
-    client.on('notification', (message) => {
-      if (message.channel === NOTIFICATION_CHANNEL && message.payload) this.announced(message.payload);
-    });
-    client.on('error', (err) => {
-      this.options.log.warn({ err }, 'the notification feed lost its connection');
-      this.reconnect(client);
-    });
-    client.on('end', () => this.reconnect(client));
-    this.client = client;
-    await client.connect();
-    await client.query(`LISTEN ${NOTIFICATION_CHANNEL}`);
-  }
-
-  private reconnect(client: pg.Client): void {
-    if (this.stopped || this.client !== client || this.reconnectTimer) return;
-    this.client = undefined;
-    client.end().catch(() => undefined);
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = undefined;
-      if (this.stopped) return;
-      this.connect().catch((err) => {
-        this.options.log.warn({ err }, 'the notification feed could not reconnect');
-        if (this.client) this.reconnect(this.client);
-      });
-    }, RECONNECT_MS);
-    this.reconnectTimer.unref();
   }
 
   /** Ids announced together (one transaction's) are read back in one query. */

@@ -6,6 +6,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import pg from 'pg';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordActivity } from '../activity/activityLog.js';
@@ -16,6 +17,7 @@ import { sharedJwtEnv } from '../testing/instances.js';
 import { restartableServer, type RestartableServer } from '../testing/restartableServer.js';
 import { runNewPartner } from '../testing/workflowRuns.js';
 import { WEBHOOK_EVENTS } from './events.js';
+import { OUTBOX_CHANNEL, OUTBOX_LISTENER_NAME } from './webhooks.js';
 
 interface Received {
   path: string;
@@ -158,6 +160,48 @@ describe('webhooks', () => {
     expect(log.map((d) => d.id).sort()).toEqual([...ids].sort());
     expect(log.every((d) => d.attempts === 1 && d.responseStatus === 204)).toBe(true);
     expect((await server.gql(`query($id: ID!) { webhookDeliveries(webhookId: $id, first: 2) { id } }`, { id: webhook.id }, admin)).data.webhookDeliveries).toHaveLength(2);
+  });
+
+  it('hears the outbox announce a row at its commit, whoever wrote it, and delivers it', async () => {
+    const { webhook } = await create('/ok', ['plan.created']);
+    const listener = new pg.Client({ connectionString: server.databaseUrl });
+    await listener.connect();
+    try {
+      const heard: string[] = [];
+      listener.on('notification', (message) => heard.push(message.channel));
+      await listener.query(`LISTEN ${OUTBOX_CHANNEL}`);
+      await listener.query('LISTEN plansync_probe');
+      // As a script or another tool would write it: plain SQL, in a transaction of its own, no server code.
+      const planId = '00000000-0000-4000-8000-0000000005c1';
+      await server.sql(`select webhook_outbox_add('plan.created', jsonb_build_object('planId', $1::text, 'name', 'Scripted FY'))`, [planId]);
+      await eventually(() => heard.includes(OUTBOX_CHANNEL), 'the outbox to announce the row');
+      await eventually(async () => (await deliveries(webhook.id)).some((d) => d.status === 'SUCCEEDED'), 'the scripted event to be delivered', 20_000);
+      expect(receiver.at('/ok').some((r) => JSON.parse(r.body).data.planId === planId)).toBe(true);
+      // Nothing announced for an event no active webhook takes: it never reaches the outbox.
+      heard.length = 0;
+      await server.sql(`select webhook_outbox_add('plan.nobody_listens', '{}'::jsonb)`);
+      // Notifications arrive in commit order: once the probe committed after it is heard, so would the row's be.
+      await server.sql(`select pg_notify('plansync_probe', '')`);
+      await eventually(() => heard.includes('plansync_probe'), 'the probe');
+      expect(heard).toEqual(['plansync_probe']);
+    } finally {
+      await listener.end();
+    }
+  });
+
+  it('listens to the outbox again after its database connection is cut', async () => {
+    const { webhook } = await create('/ok', ['plan.created']);
+    const listenerPid = async () =>
+      (await server.sql<{ pid: number }>('select pid from pg_stat_activity where datname = current_database() and application_name = $1', [OUTBOX_LISTENER_NAME]))[0]?.pid;
+    const before = await listenerPid();
+    expect(before).toBeDefined();
+    await server.sql('select pg_terminate_backend($1)', [before]);
+    await eventually(async () => {
+      const now = await listenerPid();
+      return now !== undefined && now !== before;
+    }, 'the outbox listener to reconnect');
+    await server.gql(`mutation { createBudgetPlan(input: { name: "Reconnected FY", fiscalYear: 2033 }) { id } }`, {}, admin);
+    await eventually(async () => (await deliveries(webhook.id)).some((d) => d.status === 'SUCCEEDED'), 'the event after the reconnection to be delivered', 20_000);
   });
 
   it('retries a delivery the receiver answers with 500, with the same webhook-id, and gives up after WEBHOOK_MAX_ATTEMPTS', async () => {

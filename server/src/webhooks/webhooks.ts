@@ -7,8 +7,9 @@
  *   "between".
  * - The dispatcher moves outbox rows into `webhook_delivery` rows (one per webhook taking the event) and pg-boss
  *   jobs, in ONE transaction, taking the rows with FOR UPDATE SKIP LOCKED: with several instances each row is
- *   taken by exactly one. It runs when the bus says something changed (a submission, a workflow event) and
- *   every `pollSeconds` for the rest (plans created, imports) and for other instances' changes.
+ *   taken by exactly one. It runs when the outbox announces a row (pg_notify at the commit that added it, heard by
+ *   every instance: Migration20261206060000_WebhookOutboxNotify). Polling is the safety net: every `pollSeconds` while the announcements cannot
+ *   be heard (the listening connection is down), otherwise once every `SAFETY_POLL_MS`.
  * - A job makes one attempt. Its outcome and the next attempt's job (after WEBHOOK_RETRY_BASE_SECONDS x
  *   2^(n-1)) are written in one transaction; a job whose process dies mid-request expires and pg-boss hands it
  *   out again. The `webhook-id` is the delivery's id: the same on every attempt, so receivers dedupe on it.
@@ -21,18 +22,17 @@ import type { EntityManager, Knex } from '@mikro-orm/postgresql';
 import PgBoss from 'pg-boss';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { recordActivity } from '../activity/activityLog.js';
-import type { BudgetTopics } from '../budget/events.js';
 import { withSchemaLock } from '../db/orm.js';
+import { PgListener } from '../db/listener.js';
 import { PgBossDb } from '../db/pgBossDb.js';
 import { withSqlClient } from '../db/sql.js';
 import { badUserInput, forbidden, notFound } from '../errors.js';
 import { isUuid } from '../ids.js';
 import { transactionConnection } from '../internals/knexPool.js';
+import { IDLE_POLL_SECONDS, WorkerWakeups } from '../internals/workerWakeups.js';
 import type { Logger } from '../log.js';
 import { canManageWebhooks } from '../policies/webhook.js';
 import type { Viewer } from '../policies/viewer.js';
-import { onEvent, type EventBus } from '../realtime/eventBus.js';
-import type { WorkflowTopics } from '../workflow/events.js';
 import type { WebhookHealth } from '../workflow/integrationStatus.js';
 import { pinnedLookup, resolveTarget, UnsafeUrlError, type CheckedTarget } from './addresses.js';
 import { isWebhookEvent, WEBHOOK_EVENTS, type DeliveryStatus } from './events.js';
@@ -49,7 +49,6 @@ const FORMAT = 'v1';
 export interface WebhookOptions {
   em: EntityManager;
   databaseUrl: string;
-  events: EventBus<BudgetTopics & WorkflowTopics>;
   deriveKey: (purpose: string) => Buffer;
   log: Logger;
   /** WEBHOOK_MAX_ATTEMPTS: attempts of one delivery in all, the first included. */
@@ -60,7 +59,7 @@ export interface WebhookOptions {
   timeoutSeconds: number;
   /** WEBHOOK_ALLOW_INSECURE: plain http and internal addresses accepted (tests, development). */
   allowInsecure: boolean;
-  /** How often the outbox is looked at without a nudge from the bus. */
+  /** How often the outbox is looked at while its announcements cannot be heard. Default 1. */
   pollSeconds?: number;
 }
 
@@ -104,22 +103,40 @@ function exec<T>(tx: EntityManager, sql: string, params: unknown[] = []): Promis
   return tx.getConnection().execute<T[]>(sql, params, 'all', tx.getTransactionContext());
 }
 
-/** Whether the outbox holds anything (the poll's question, every second). */
+/** Whether the outbox holds anything (the poll's question). */
 const OUTBOX_WAITING = { name: 'webhooks.outbox-waiting', text: 'SELECT EXISTS (SELECT 1 FROM webhook_outbox) AS waiting' };
+
+/** The channel on which the outbox announces its rows (Migration20261206060000_WebhookOutboxNotify). */
+export const OUTBOX_CHANNEL = 'plansync_webhook_outbox';
+/** How the outbox's listening connection names itself in pg_stat_activity. */
+export const OUTBOX_LISTENER_NAME = 'plansync-webhooks';
+/** While the announcements are heard, the outbox is still looked at this often, in case one was not. */
+const SAFETY_POLL_MS = 60_000;
 
 export class WebhookService {
   private boss?: PgBoss;
+  private wakeups?: WorkerWakeups;
   private db?: PgBossDb;
   private readonly workerIds: string[] = [];
   private readonly key: Buffer;
-  private readonly unsubscribe: (() => void)[] = [];
   private pollTimer?: NodeJS.Timeout;
+  private lastPoll = 0;
+  private readonly listener: PgListener;
   private draining?: Promise<void>;
   private drainAgain = false;
   private stopped = false;
 
   constructor(private readonly options: WebhookOptions) {
     this.key = options.deriveKey(KEY_PURPOSE);
+    this.listener = new PgListener({
+      databaseUrl: options.databaseUrl,
+      applicationName: OUTBOX_LISTENER_NAME,
+      channels: { [OUTBOX_CHANNEL]: () => this.drainSoon() },
+      // Listening (again): rows announced while nobody listened are taken now.
+      onListening: () => this.drainSoon(),
+      what: 'the webhook outbox listener',
+      log: options.log,
+    });
   }
 
   async start(): Promise<void> {
@@ -149,15 +166,20 @@ export class WebhookService {
       });
     });
     this.boss = boss;
+    // Fresh jobs and retries wake the workers when they are due (internals/workerWakeups.ts): polling only finds
+    // jobs nobody here announced, and is slow.
+    const wakeups = new WorkerWakeups(boss, this.workerIds);
+    this.wakeups = wakeups;
     for (let i = 0; i < 2; i++) {
       let self = '';
-      self = await boss.work<DeliveryJob>(DELIVERY_QUEUE, { batchSize: 1, pollingIntervalSeconds: this.pollingSeconds(), includeMetadata: true }, async ([job]) => {
+      self = await boss.work<DeliveryJob>(DELIVERY_QUEUE, { batchSize: 1, pollingIntervalSeconds: IDLE_POLL_SECONDS, includeMetadata: true }, async ([job]) => {
         try {
           await this.attempt(job.data);
         } catch (err) {
           // pg-boss's own retries are spent (the outcome could never be written): FAILED with the reason,
           // rather than PENDING for ever with no job left to run it.
           if (job.retryCount >= job.retryLimit) await this.abandon(job.data, err).catch(() => undefined);
+          else wakeups.failed(job);
           throw err;
         } finally {
           // A worker that just had a job fetches the next one at once instead of sleeping out its polling
@@ -165,32 +187,19 @@ export class WebhookService {
           boss.notifyWorker(self);
         }
       });
-      // Polling finds the delayed retries; fresh jobs wake a worker at once (notifyWorker after the commit).
       this.workerIds.push(self);
     }
-    // A change that may have written outbox rows: look now rather than at the next poll.
-    const nudge = () => this.drainSoon();
-    this.unsubscribe.push(onEvent(this.options.events, 'SUBMISSION_STATUS_CHANGED', nudge));
-    this.unsubscribe.push(onEvent(this.options.events, 'WORKFLOW_EVENT', nudge));
-    this.unsubscribe.push(onEvent(this.options.events, 'BUDGET_LINES_RESTRUCTURED', nudge));
+    await this.listener.start();
     this.pollTimer = setInterval(() => void this.pollOutbox(), (this.options.pollSeconds ?? 1) * 1000);
     this.pollTimer.unref();
     this.drainSoon();
   }
 
-  /**
-   * How often an idle delivery worker looks for a job. Fresh jobs wake a worker at once (notifyWorker), so polling
-   * only finds retries that came due, which wait WEBHOOK_RETRY_BASE_SECONDS (5 s) or more: half of that, at most
-   * 2 s, is soon enough, and an idle server no longer asks PostgreSQL four times a second (pg-boss's floor is 0.5 s).
-   */
-  private pollingSeconds(): number {
-    return Math.min(2, Math.max(0.5, this.options.retryBaseSeconds / 2));
-  }
-
   async stop(): Promise<void> {
     this.stopped = true;
+    this.wakeups?.stop();
     if (this.pollTimer) clearInterval(this.pollTimer);
-    this.unsubscribe.forEach((u) => u());
+    await this.listener.stop();
     await this.draining?.catch(() => undefined);
     await this.boss?.stop({ graceful: true, wait: true, timeout: 15_000 });
     await this.db?.close();
@@ -336,6 +345,9 @@ export class WebhookService {
    */
   private async pollOutbox(): Promise<void> {
     if (this.stopped || this.draining) return;
+    // Heard: the announcements bring the rows; look only now and then, in case one was missed.
+    if (this.listener.listening && Date.now() - this.lastPoll < SAFETY_POLL_MS) return;
+    this.lastPoll = Date.now();
     try {
       const { rows } = await withSqlClient(this.options.em, (client) => client.query<{ waiting: boolean }>(OUTBOX_WAITING));
       const [row] = rows;
@@ -371,7 +383,7 @@ export class WebhookService {
       }
       return rows.length;
     });
-    if (jobs > 0) this.workerIds.forEach((id) => boss.notifyWorker(id));
+    if (jobs > 0) this.wakeups?.all();
     return taken;
   }
 
@@ -421,7 +433,7 @@ export class WebhookService {
     }
     const attempts = job.attempt;
     const status: DeliveryStatus = error === null ? 'SUCCEEDED' : attempts >= this.options.maxAttempts ? 'FAILED' : 'PENDING';
-    await this.options.em.fork().transactional(async (tx) => {
+    const retryAfterMs = await this.options.em.fork().transactional(async (tx) => {
       const updated = await exec(
         tx,
         `update webhook_delivery set attempts = ?, status = ?, response_status = ?, last_error = ?, at = clock_timestamp()
@@ -431,8 +443,11 @@ export class WebhookService {
       if (updated.length > 0 && status === 'PENDING') {
         const waitMs = this.options.retryBaseSeconds * 2 ** (attempts - 1) * 1000;
         await this.enqueue(this.boss!, tx, { deliveryId: delivery.id, attempt: attempts + 1 }, new Date(Date.now() + waitMs));
+        return waitMs;
       }
+      return null;
     });
+    if (retryAfterMs !== null) this.wakeups?.due(retryAfterMs / 1000);
     if (error) this.options.log.info({ deliveryId: delivery.id, attempts, status, error }, 'webhook delivery attempt failed');
   }
 

@@ -20,6 +20,7 @@ import { snapshotSubmission } from '../budget/submissionSnapshot.js';
 import { freezeVersion, missingBudgets } from '../budget/submissionVersions.js';
 import { withSchemaLock } from '../db/orm.js';
 import { PgBossDb } from '../db/pgBossDb.js';
+import { IDLE_POLL_SECONDS, WorkerWakeups } from '../internals/workerWakeups.js';
 import { storableText, unstorableJsonProblem } from '../db/storableText.js';
 import { Organization } from '../directory/Organization.js';
 import { User } from '../directory/User.js';
@@ -41,7 +42,7 @@ import { CONFIRMATION_STEPS, OFFBOARDING_WORKFLOWS, prepareOffboarding } from '.
 import { reopenSubmission, withdrawSubmission, type ReviewDeps } from './reviewActions.js';
 import { StepExecution } from './StepExecution.js';
 import { INPUT_HANDLERS, STEP_RUNNERS, type InputEffect, type StepRunResult } from './steps.js';
-import { runTransition, STEP_JOB_RETRIES, STEP_QUEUE, type StepJob, type Transition } from './transitions.js';
+import { runTransition, STEP_JOB_RETRIES, STEP_QUEUE, type EnqueuedJob, type StepJob, type Transition } from './transitions.js';
 import { WorkflowExecution } from './WorkflowExecution.js';
 
 export interface WorkflowEngineOptions {
@@ -85,6 +86,7 @@ function checkInput(schema: object, input: unknown, what: string): void {
 export class WorkflowEngine {
   private boss?: PgBoss;
   private db?: PgBossDb;
+  private wakeups?: WorkerWakeups;
   private readonly workerIds: string[] = [];
   private readonly options: Required<Omit<WorkflowEngineOptions, 'em' | 'databaseUrl' | 'events' | 'integrations' | 'log'>> &
     WorkflowEngineOptions;
@@ -134,25 +136,30 @@ export class WorkflowEngine {
       });
     });
     this.boss = boss;
-    // Jobs this instance creates wake its workers at once (notifyWorker after commit); polling only finds
-    // delayed retries, jobs whose worker died and work other instances left, so it can be unhurried: an idle
-    // server then makes 2 queries a second, not 8.
+    // Jobs this instance creates wake a worker when they are due (internals/workerWakeups.ts), and a worker that
+    // has run a job looks for the next at once: polling only finds jobs nobody here announced, and is slow.
+    const wakeups = new WorkerWakeups(boss, this.workerIds);
+    this.wakeups = wakeups;
     for (let i = 0; i < this.options.concurrency; i++) {
-      this.workerIds.push(
-        await boss.work<StepJob>(STEP_QUEUE, { batchSize: 1, pollingIntervalSeconds: 2, includeMetadata: true }, async ([job]) => {
-          try {
-            await this.runStep(job.data);
-          } catch (err) {
-            if (job.retryCount >= job.retryLimit) await this.abandonStep(job.data, err);
-            throw err;
-          }
-        }),
-      );
+      let self = '';
+      self = await boss.work<StepJob>(STEP_QUEUE, { batchSize: 1, pollingIntervalSeconds: IDLE_POLL_SECONDS, includeMetadata: true }, async ([job]) => {
+        try {
+          await this.runStep(job.data);
+        } catch (err) {
+          if (job.retryCount >= job.retryLimit) await this.abandonStep(job.data, err);
+          else wakeups.failed(job);
+          throw err;
+        } finally {
+          boss.notifyWorker(self);
+        }
+      });
+      this.workerIds.push(self);
     }
   }
 
   /** Stops taking jobs and waits for the steps running now to finish. */
   async stop(): Promise<void> {
+    this.wakeups?.stop();
     await this.boss?.stop({ graceful: true, wait: true, timeout: 20_000 });
     await this.db?.close();
   }
@@ -162,9 +169,9 @@ export class WorkflowEngine {
     return this.boss;
   }
 
-  /** Wakes a worker at once for jobs just enqueued, instead of at its next poll. */
-  private wake = (jobs: StepJob[]) => {
-    jobs.forEach((_, i) => this.boss?.notifyWorker(this.workerIds[i % this.workerIds.length]));
+  /** Wakes the workers for the jobs just enqueued, at once or when their delay is over, not at their next poll. */
+  private wake = (jobs: EnqueuedJob[]) => {
+    for (const delay of new Set(jobs.map((j) => j.startAfterSeconds))) this.wakeups?.due(delay);
   };
 
   private transition<T>(work: (t: Transition) => Promise<T>): Promise<T> {

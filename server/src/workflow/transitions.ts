@@ -32,6 +32,12 @@ export interface StepJob {
 
 export const STEP_QUEUE = 'workflow-step';
 
+/** A job a transition enqueued, and how long after the commit it is due. */
+export interface EnqueuedJob {
+  job: StepJob;
+  startAfterSeconds: number;
+}
+
 /**
  * pg-boss's own retries of a step job: only for a job whose handler threw (the database failed while the step
  * was claimed or its outcome recorded) or whose worker died (the job expired). Our retries of failing
@@ -67,7 +73,8 @@ export class Transition {
   /** The events written, with their cursors, in order: published once the transaction commits. */
   readonly events: WorkflowEventRecord[] = [];
   private readonly pending: PendingEvent[] = [];
-  readonly jobs: StepJob[] = [];
+  /** The jobs enqueued, with their delays: workers are woken for them after the commit. */
+  readonly jobs: EnqueuedJob[] = [];
   /** Work for after the commit (publishing other events); skipped when the transaction rolls back. */
   readonly afterCommitCallbacks: (() => void)[] = [];
 
@@ -98,7 +105,7 @@ export class Transition {
       ...STEP_JOB_RETRIES,
       ...(startAfterSeconds > 0 ? { startAfter: startAfterSeconds } : {}),
     });
-    this.jobs.push(job);
+    this.jobs.push({ job, startAfterSeconds });
   }
 
   afterCommit(callback: () => void): void {
@@ -188,7 +195,7 @@ export async function runTransition<T>(
   boss: PgBoss,
   events: EventBus<WorkflowTopics>,
   work: (t: Transition) => Promise<T>,
-  onJobs?: (jobs: StepJob[]) => void,
+  onJobs?: (jobs: EnqueuedJob[]) => void,
 ): Promise<T> {
   let transition!: Transition;
   const result = await em.fork().transactional(async (tx) => {
