@@ -18,6 +18,7 @@ import { sharedJwtEnv } from '../testing/instances.js';
 import { FEED_APPLICATION_NAME } from './notificationFeed.js';
 import { connectGrid, eventually, synced } from '../testing/gridClients.js';
 import { errorCode, startTestServer, type TestServer } from '../testing/harness.js';
+import { cutListenerConnection } from '../testing/listeners.js';
 
 const LINES = `query($plan: ID!, $unit: String) { budgetLines(planId: $plan, businessUnitCode: $unit) { id budgetAmount } }`;
 const UPDATE = `mutation($id: ID!, $input: BudgetLineInput!) { updateBudgetLine(id: $id, input: $input) { id } }`;
@@ -341,15 +342,7 @@ describe('notifications', () => {
   });
 
   it('listens again after its database connection is cut', async () => {
-    const listener = async () =>
-      (await server.sql<{ pid: number }>('select pid from pg_stat_activity where datname = current_database() and application_name = $1', [FEED_APPLICATION_NAME]))[0]?.pid;
-    const before = await listener();
-    expect(before).toBeDefined();
-    await server.sql('select pg_terminate_backend($1)', [before]);
-    await eventually(async () => {
-      const now = await listener();
-      return now !== undefined && now !== before;
-    }, 'the feed to reconnect');
+    await cutListenerConnection(server, FEED_APPLICATION_NAME);
     const lead = await follow('lead.sales-north');
     const lines = (await server.gql(LINES, { plan: planId, unit: 'SALES_NORTH' }, tokens.admin)).data.budgetLines;
     await update('lead.sales-north', lines[7].id, { budgetAmount: 800 });

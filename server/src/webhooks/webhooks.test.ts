@@ -15,6 +15,7 @@ import { eventually } from '../testing/gridClients.js';
 import { errorCode, startTestServer, type TestServer } from '../testing/harness.js';
 import { sharedJwtEnv } from '../testing/instances.js';
 import { restartableServer, type RestartableServer } from '../testing/restartableServer.js';
+import { cutListenerConnection } from '../testing/listeners.js';
 import { runNewPartner } from '../testing/workflowRuns.js';
 import { WEBHOOK_EVENTS } from './events.js';
 import { OUTBOX_CHANNEL, OUTBOX_LISTENER_NAME } from './webhooks.js';
@@ -191,15 +192,7 @@ describe('webhooks', () => {
 
   it('listens to the outbox again after its database connection is cut', async () => {
     const { webhook } = await create('/ok', ['plan.created']);
-    const listenerPid = async () =>
-      (await server.sql<{ pid: number }>('select pid from pg_stat_activity where datname = current_database() and application_name = $1', [OUTBOX_LISTENER_NAME]))[0]?.pid;
-    const before = await listenerPid();
-    expect(before).toBeDefined();
-    await server.sql('select pg_terminate_backend($1)', [before]);
-    await eventually(async () => {
-      const now = await listenerPid();
-      return now !== undefined && now !== before;
-    }, 'the outbox listener to reconnect');
+    await cutListenerConnection(server, OUTBOX_LISTENER_NAME);
     await server.gql(`mutation { createBudgetPlan(input: { name: "Reconnected FY", fiscalYear: 2033 }) { id } }`, {}, admin);
     await eventually(async () => (await deliveries(webhook.id)).some((d) => d.status === 'SUCCEEDED'), 'the event after the reconnection to be delivered', 20_000);
   });
