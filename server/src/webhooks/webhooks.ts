@@ -7,9 +7,10 @@
  *   "between".
  * - The dispatcher moves outbox rows into `webhook_delivery` rows (one per webhook taking the event) and pg-boss
  *   jobs, in ONE transaction, taking the rows with FOR UPDATE SKIP LOCKED: with several instances each row is
- *   taken by exactly one. It runs when the outbox announces a row (pg_notify at the commit that added it, heard by
- *   every instance: Migration20261206060000_WebhookOutboxNotify). Polling is the safety net: every `pollSeconds` while the announcements cannot
- *   be heard (the listening connection is down), otherwise once every `SAFETY_POLL_MS`.
+ *   taken by exactly one. It runs when the outbox announces a row (pg_notify at the commit that added it, heard
+ *   by every instance: Migration20261206060000_WebhookOutboxNotify). Polling is the safety net: every
+ *   `pollSeconds` while the announcements cannot be heard (the listening connection is down), otherwise once
+ *   every `SAFETY_POLL_MS`.
  * - A job makes one attempt. Its outcome and the next attempt's job (after WEBHOOK_RETRY_BASE_SECONDS x
  *   2^(n-1)) are written in one transaction; a job whose process dies mid-request expires and pg-boss hands it
  *   out again. The `webhook-id` is the delivery's id: the same on every attempt, so receivers dedupe on it.
