@@ -270,6 +270,7 @@ function gridSection(out, s, options, result) {
       }
   }
   for (const g of s.grid.scenarios.filter((x) => x.floor)) out.push('', gridFloorNote(g));
+  if (s.grid.scenarios.some((x) => x.floorWork)) out.push('', gridEditCostNote());
   const w = result.warmup;
   if (w)
     out.push(
@@ -327,6 +328,14 @@ function spreadNote(g) {
 function floorYjsWords(g) {
   const r = g.ratio.floorYjsP99;
   return `a server that keeps the document's Y.Doc, as any Yjs server that brings a joining client up to date must, and does nothing else, with the cheapest sends (the floor keeping a Y.Doc) reaches ${fmtRatio(r)} the reference${r > 0.9 ? ': 0.9x is below what keeping the document allows on this machine' : ', within the target'}`;
+}
+
+/**
+ * Where Plansync's CPU per edit goes at 50 writers, and what V8's compiler has to do with it (issue 16, stop 43):
+ * measured by hand, outside the suite, so written here rather than computed from this run.
+ */
+function gridEditCostNote() {
+  return `**What one edit costs besides its sends** (issue 16, stop 43). \`node bench/pipeline-micro.mjs\` runs the same 50 writers' cell edits through the reference's work per update (its Yjs apply, whose \`update\` event encodes the message it writes to every socket) and through Plansync's (server/dist's GridDocument: the check and send-ahead, the turn's framing once for all peers, then the apply in a validated transaction), the socket writes left out. In two runs: on a document whose only writers are those 50, Plansync's costs 15.1-15.2 us per edit against the reference's 13.8-14.1 us once both are optimized (1.08-1.10x), and 25-28 against 18-24 us over a fresh process's first 600 edits, before V8 has optimized either. But every Yjs transaction walks every client id the document has ever had (its state vectors before and after, and the encoding of its update), and the benchmark's document gains 50 with each run, as a real one gains one with each editing session: with 250 earlier writers (PAST_WRITERS, the script's default) the reference's work is 51.8 us per edit and Plansync's 37.8-40.3 (0.73-0.78x), with 1,000 earlier writers 182-215 against 104-113 us (0.53-0.57x). Plansync is spared the encoding: a plain edit goes to the peers as the bytes it came in. So validating every edit costs Plansync nothing next to what a Yjs server pays to apply it. A CPU profile of both servers over 3 windows of 50 writers (bench/grid-ab.mjs --cpu-prof, 3 rounds, read with bench/profile-inclusive.mjs) says the same: the socket writes took 1,033 ms of Plansync's main thread against the reference's 1,244 ms, the apply and its validation 292 ms against the reference's 268 ms for its apply, and everything else 742 ms against 313 ms: the grid frames' reading (which the reference's figure for its apply partly includes), and what the reference has no part of, the storage and projection batches every 100 ms, their PostgreSQL round trips, timers and promises. V8's compiler is not the lever either. A fresh Plansync still compiles its database paths under load minutes after its start (bench/results/jit-settle.md), and its per-edit functions are optimized only after several hundred edits (\`--trace-opt\`: \`acceptableAsSent\` in the second 13 s run at 50 writers, not the first). Three V8 settings were tried in 5 rounds of bench/grid-ab.mjs each, and none moved the 50-writer p99 outside the spread of the same build against itself: keeping bytecode V8 would flush when the server goes quiet between runs (\`--no-flush-bytecode\`: 1.09x the reference against the default's 0.98x); and optimizing 8 times sooner (\`--interrupt-budget=8448\`: 0.92x against 1.06x in one A/B, 1.11x against 0.84x in the next, with 4 times sooner at 0.90x).`;
 }
 
 /** How the grid tables name a server run: the floor's variants by what they add to it. */
