@@ -102,7 +102,12 @@ describe('CSV import fuzz', () => {
           'Forecast sales': r[6],
           Comment: r[7],
         });
-        const lines = [header.map(field).join(delimiter), ...rows.map((r) => header.map((h) => field(values(r)[h] ?? '')).join(delimiter))];
+        // Own keys only: a header the fuzzer makes up may be `valueOf` or `__proto__`, which every object has.
+        const cellFor = (r: (typeof rows)[number], h: string) => {
+          const all = values(r);
+          return Object.hasOwn(all, h) ? all[h] : '';
+        };
+        const lines = [header.map(field).join(delimiter), ...rows.map((r) => header.map((h) => field(cellFor(r, h))).join(delimiter))];
         let text = lines.join('\r\n') + '\r\n';
         if (mutation) {
           const at = mutation.at % (text.length + 1);
