@@ -66,8 +66,8 @@ function setUp() {
   /** The client takes in what the server holds (its reverts among it), as the stock client would from broadcasts. */
   const catchUp = () => Y.applyUpdate(client, Y.encodeStateAsUpdate(document.doc));
   /** Another connection, with a client doc of its own (as up to date as the server), and its edits. */
-  const secondWriter = () => {
-    const peer = new TestPeer('user-second');
+  const secondWriter = (userId = 'user-second') => {
+    const peer = new TestPeer(userId);
     document.addPeer(peer);
     const doc = new Y.Doc();
     Y.applyUpdate(doc, Y.encodeStateAsUpdate(document.doc));
@@ -223,6 +223,80 @@ describe('a writer edit sent ahead of its apply', () => {
     // The projection saw the value the document settled on last.
     const lastForecast = projected.flatMap((c) => c.cells).filter((c) => c.key === cellKey(LINES[1], 'forecastSales')).at(-1);
     expect(lastForecast?.value).toBe(document.cellValue(LINES[1], 'forecastSales'));
+  });
+
+  it('a turn\'s edits settle in one transaction, each stored as sent and credited to its own author; a cell several set goes to the one whose value won', async () => {
+    const { document, stored, projected, errors, writer, client, edit, secondWriter } = setUp();
+    const second = secondWriter('user-second');
+    const third = secondWriter('user-third');
+    // Each connection's first write claims its client id (the ordinary path).
+    document.applyClientUpdate(edit((cells) => cells.set(cellKey(LINES[0], 'budgetAmount'), 1)), writer);
+    document.applyClientUpdate(second.edit((cells) => cells.set(cellKey(LINES[1], 'budgetAmount'), 2)), second.peer);
+    document.applyClientUpdate(third.edit((cells) => cells.set(cellKey(LINES[1], 'comment'), 'x')), third.peer);
+    await nextTurn();
+    for (const doc of [client, second.doc, third.doc]) Y.applyUpdate(doc, Y.encodeStateAsUpdate(document.doc));
+    let transactions = 0;
+    document.doc.on('afterTransaction', () => transactions++);
+    const [storedBefore, projectedBefore] = [stored.length, projected.length];
+
+    // The second and third set the same cell concurrently (neither has seen the other's value).
+    const turn = [
+      { update: edit((cells) => cells.set(cellKey(LINES[0], 'budgetAmount'), 10)), peer: writer },
+      { update: second.edit((cells) => cells.set(cellKey(LINES[0], 'forecastSales'), 20)), peer: second.peer },
+      { update: third.edit((cells) => cells.set(cellKey(LINES[0], 'forecastSales'), 30)), peer: third.peer },
+    ];
+    for (const { update, peer } of turn) expect(document.applyClientUpdate(update, peer)).toMatchObject({ accepted: 1, rejected: [], missing: false });
+    await nextTurn();
+    expect(transactions).toBe(1);
+    expect(stored.slice(storedBefore)).toEqual(turn.map((u) => u.update));
+    const won = document.cellValue(LINES[0], 'forecastSales');
+    expect([20, 30]).toContain(won);
+    const credited = projected.slice(projectedBefore).map((c) => ({
+      by: (c.origin as ConnectionOrigin).author.userId,
+      cells: c.cells.map((cell) => [cell.key, cell.value]),
+    }));
+    expect(credited).toEqual([
+      { by: 'user-writer', cells: [[cellKey(LINES[0], 'budgetAmount'), 10]] },
+      { by: won === 20 ? 'user-second' : 'user-third', cells: [[cellKey(LINES[0], 'forecastSales'), won]] },
+    ]);
+    expect(errors).toEqual([]);
+  });
+
+  it('a settled turn that validation refuses in part after all (a bug) sends and stores the revert, and credits each edit to its own author', async () => {
+    const { document, stored, projected, relayed, errors, writer, observer, client, edit, secondWriter } = setUp();
+    const second = secondWriter();
+    document.applyClientUpdate(edit((cells) => cells.set(cellKey(LINES[0], 'budgetAmount'), 1)), writer);
+    document.applyClientUpdate(second.edit((cells) => cells.set(cellKey(LINES[1], 'budgetAmount'), 2)), second.peer);
+    await nextTurn();
+    for (const doc of [client, second.doc]) Y.applyUpdate(doc, Y.encodeStateAsUpdate(document.doc));
+    const [storedBefore, projectedBefore, relayedBefore] = [stored.length, projected.length, relayed.length];
+    observer.received.length = 0;
+
+    const turn = [
+      { update: edit((cells) => cells.set(cellKey(LINES[0], 'budgetAmount'), 10)), peer: writer },
+      { update: second.edit((cells) => cells.set(cellKey(LINES[1], 'budgetAmount'), 20)), peer: second.peer },
+    ];
+    for (const { update, peer } of turn) document.applyClientUpdate(update, peer);
+    // The bug, simulated: between the check ahead and the apply, the second edit's line stops being editable here.
+    (document as unknown as { lines: Set<string> }).lines.delete(LINES[1]);
+    await nextTurn();
+    await nextTurn();
+
+    expect(errors).toHaveLength(1);
+    expect(String(errors[0])).toContain(cellKey(LINES[1], 'budgetAmount'));
+    expect(document.cellValue(LINES[0], 'budgetAmount')).toBe(10);
+    expect(document.cellValue(LINES[1], 'budgetAmount')).toBe(2); // reverted to its last valid value
+    // The peers got both edits ahead, then the net change with its revert; so did the other instances; storage the net.
+    const [net] = stored.slice(storedBefore);
+    expect(stored.slice(storedBefore)).toHaveLength(1);
+    expect(observer.received).toEqual([...turn.map((u) => encodeUpdate(u.update)), encodeUpdate(net)]);
+    expect(relayed.slice(relayedBefore)).toEqual([...turn.map((u) => u.update), net]);
+    for (const doc of [client, second.doc]) {
+      for (const message of [...turn.map((u) => u.update), net]) Y.applyUpdate(doc, message);
+      expect(doc.getMap('cells').toJSON()).toEqual(document.cells.toJSON());
+    }
+    // Only the edit that stood is projected, as its author's.
+    expect(projected.slice(projectedBefore).map((c) => [(c.origin as ConnectionOrigin).author.userId, c.cells.map((cell) => cell.value)])).toEqual([['user-writer', [10]]]);
   });
 
   it('an edit that builds on one still waiting takes the ordinary path, after the waiting one is applied', async () => {
