@@ -12,8 +12,13 @@
 //            PostgreSQL evict a server's data between two edits 20 ms apart on a shared machine.
 // The document has PAST_WRITERS (default 250) earlier writers' client ids, as the bench's does after five runs:
 // every Yjs transaction walks them (its state vectors before and after). Each variant runs in a process of its own, so that neither warms the other's code. Not part of the suite.
+// PER_TURN (default 1): how many edits arrive in one event-loop turn. Plansync sends a turn's edits together and
+// applies them in one transaction (GridDocument.settle, since issue 16 stop 44); the reference applies each
+// update as it reads it, whatever the turn.
 //
 //   node bench/pipeline-micro.mjs            (npm run build -w server first)
+//   PER_TURN=4 PAST_WRITERS=1000 node bench/pipeline-micro.mjs
+//   PLANSYNC_DIST=path/to/other/server/dist node bench/pipeline-micro.mjs     (another build's GridDocument)
 import { fork } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +30,8 @@ const HOT = 20_000;
 const EVICTED = 2_000;
 /** Writers the document had before (each run of the bench's grid scenario brings 50 new client ids). */
 const PAST_WRITERS = Number(process.env.PAST_WRITERS ?? 250);
+/** Edits per event-loop turn (each writer's next edit is 50 edits later: those of a turn never build on each other). */
+const PER_TURN = Math.max(1, Math.min(50, Number(process.env.PER_TURN ?? 1)));
 
 if (!variant) {
   const results = {};
@@ -35,6 +42,7 @@ if (!variant) {
       child.on('exit', (code) => code !== 0 && reject(new Error(`${name} exited with ${code}`)));
     });
   }
+  console.log(`${PAST_WRITERS} past writers, ${PER_TURN} edit(s) per turn`);
   console.log('| state | reference, us per edit | Plansync, us per edit | Plansync / reference |');
   console.log('|---|---|---|---|');
   for (const state of ['fresh', 'hot', 'evicted']) {
@@ -65,6 +73,8 @@ if (!variant) {
     }
     return Number(ns) / 1e3 / (to - from);
   };
+  // Whole turns in each state (FRESH, HOT and EVICTED are multiples of every PER_TURN that divides 200; others
+  // end a state mid-turn, its last edits then applied at the next state's first turn end).
   const fresh = measure(0, FRESH);
   const hot = measure(FRESH, FRESH + HOT);
   const evicted = measure(FRESH + HOT, FRESH + HOT + EVICTED, evict);
@@ -124,7 +134,9 @@ function referenceApply(Y, encoding, history) {
 
 /** Plansync's GridDocument with one peer (the send: framed once for all peers, not written), parts empty. */
 async function plansyncApply(lines, history) {
-  const { GridDocument } = await import(path.join(here, '../server/dist/server/src/collab/GridDocument.js'));
+  // PLANSYNC_DIST: another build's server/dist (say a copy of an earlier commit's, for an A/B).
+  const dist = process.env.PLANSYNC_DIST ? path.resolve(process.env.PLANSYNC_DIST) : path.join(here, '../server/dist');
+  const { GridDocument } = await import(path.join(dist, 'server/src/collab/GridDocument.js'));
   const document = new GridDocument('budget:micro:U', 'micro', 'unit', 'U', lines);
   document.loadState(history);
   let framed = 0;
@@ -140,6 +152,8 @@ async function plansyncApply(lines, history) {
       writers.set(client, writer);
     }
     document.applyClientUpdate(update, { kind: 'connection', author: { userId: writer.userId, source: 'GRID' }, writer });
+    if (k % PER_TURN !== PER_TURN - 1) return;
+    // The turn's end: its sends, framed once for all peers, then its edits applied together.
     document.sendOutgoing();
     document.settle();
   };
