@@ -29,7 +29,7 @@ import { ClientIdOwners, type Writer } from './clientIds.js';
 import { LOAD_ORIGIN, STRUCTURE_ORIGIN, isGridOrigin, routeOf, type ApiOrigin, type Author, type ConnectionOrigin, type GridOrigin, type RelayOrigin } from './origins.js';
 import { vetAwarenessUpdate, type PresenceIdentity, type VettedAwareness } from './presence.js';
 import { encodeAwareness, encodeUpdate, websocketFrame } from './protocol.js';
-import { deleteMapContent, deleteSequenceContent, dropPendingStructs, treatAsLocal } from '../internals/yjsStore.js';
+import { deleteMapContent, deleteSequenceContent, dropPendingStructs, mapValueWriter, treatAsLocal } from '../internals/yjsStore.js';
 
 export interface GridPeer {
   send(frame: Uint8Array): void;
@@ -638,7 +638,7 @@ export class GridDocument {
       }
       let chosen = candidates[candidates.length - 1];
       if (candidates.length > 1) {
-        const winner = this.cellMap._map.get(cell.key)?.id.client;
+        const winner = mapValueWriter(this.cellMap, cell.key);
         chosen = candidates.find((i) => entries[i].client === winner) ?? chosen;
       }
       cellsOf[chosen].push(cell);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { deleteMapContent, deleteSequenceContent, dropPendingStructs, treatAsLocal } from './yjsStore.js';
+import { deleteMapContent, deleteSequenceContent, dropPendingStructs, mapValueWriter, treatAsLocal } from './yjsStore.js';
 
 const HINT = 'See server/src/internals/yjsStore.ts and the grid validation that relies on it (collab/GridDocument.ts).';
 
@@ -136,5 +136,24 @@ describe("a transaction's local flag (treatAsLocal)", () => {
   it('once set, keeps the document on its client id', () => {
     const { before, after } = applyThenChange(true);
     expect(after, `tr.local = true no longer stops yjs from changing its client id: the server would get a new id on every refused change. ${HINT}`).toBe(before);
+  });
+});
+
+describe("who wrote a map key's value (mapValueWriter)", () => {
+  it('names the client whose value won concurrent sets of a key, applied in either order; undefined for a key never set', () => {
+    const writers = [11, 22].map((clientID) => {
+      const doc = new Y.Doc();
+      doc.clientID = clientID;
+      doc.getMap('cells').set('a', clientID * 10);
+      return doc;
+    });
+    for (const order of [writers, [...writers].reverse()]) {
+      const server = new Y.Doc();
+      for (const writer of order) Y.applyUpdate(server, Y.encodeStateAsUpdate(writer));
+      const cells = server.getMap('cells');
+      const writer = mapValueWriter(cells, 'a');
+      expect(writer !== undefined && (cells.get('a') as number) === writer * 10, `the key's last item is no longer the value that won it. ${HINT}`).toBe(true);
+      expect(mapValueWriter(cells, 'b')).toBeUndefined();
+    }
   });
 });

@@ -8,16 +8,18 @@
  *   what `applyUpdate` could not integrate yet because a dependency is missing; Yjs applies them inside whichever
  *   later transaction supplies it, and `encodeStateAsUpdate` sends them along. Setting both to null forgets them.
  * - `type._map` (key to last Item) and `type._start` / `item.right` (the item list) are all of a type's content,
- *   deleted items included; `item.delete(tr)` deletes one in a transaction.
+ *   deleted items included; `item.delete(tr)` deletes one in a transaction. The last Item of a key is the value
+ *   that won it, and its id names the client that wrote it (`mapValueWriter`: whom a settled cell is credited to).
  * - At the end of a transaction that is not `local` and advanced the document's own client id, Yjs takes the id
  *   for one someone else uses and picks a new one (utils/Transaction.js, `cleanupTransactions`).
  *
  * Why we reach in: not for speed but for the grid's rules. Yjs has no public way to refuse what it holds back
  * (pending structs would be applied, unvalidated, inside a later transaction and credited to its author; commit
  * 5902d31), to delete a type's content whatever kind it is (a client may write a list under the `cells` map, or
- * a nested type), or to say "these changes are ours" in a transaction opened by `applyUpdate` (our reverts of
- * refused content would otherwise make Yjs give the server a new client id on every refusal, and the client-id
- * table, collab/clientIds.ts, would no longer know the server's own).
+ * a nested type), to say who wrote the value a map key holds (a turn's edits settle in one transaction, and each
+ * settled cell is credited to its writer), or to say "these changes are ours" in a transaction opened by
+ * `applyUpdate` (our reverts of refused content would otherwise make Yjs give the server a new client id on every
+ * refusal, and the client-id table, collab/clientIds.ts, would no longer know the server's own).
  *
  * Fallback: none that would be safe, so each function fails closed: `dropPendingStructs` throws when the store
  * no longer has the two fields (an update then closes its connection as invalid instead of holding content
@@ -58,6 +60,14 @@ export function deleteSequenceContent(type: SharedType, tr: Y.Transaction): void
   for (let item = type._start; item !== null; item = item.right) {
     if (!item.deleted) item.delete(tr);
   }
+}
+
+/**
+ * The client id that wrote the value `type` holds under `key` now (the map's last item for the key), or undefined
+ * when it never held one. Concurrent sets of one key leave one value standing; this says whose it is.
+ */
+export function mapValueWriter(type: SharedType, key: string): number | undefined {
+  return type._map.get(key)?.id.client;
 }
 
 /**
