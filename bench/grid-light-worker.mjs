@@ -40,8 +40,10 @@
 //   { type: 'start', writeStart, measureStart, measureEnd, periodMs?, writerIds }   writerIds: of every process;
 //        only their items count
 //   { type: 'count' }   -> { type: 'count', received }
-//   { type: 'report' }  -> { type: 'report', latencies, received, cpuSeconds, loopDelayP99Ms, loopDelayMaxMs,
-//                            clients: [{ index, key, writer, clientId, sent, receivedByClient, disconnects, closeCodes }] }
+//   { type: 'sends' }   -> { type: 'sends', sends }   (this process's writers' sends: writer id, value, offset)
+//   { type: 'report', sends }  (every process's sends)
+//        -> { type: 'report', latencies, editLatencies, unmatched, received, cpuSeconds, loopDelayP99Ms, loopDelayMaxMs,
+//             clients: [{ index, key, writer, clientId, sent, receivedByClient, disconnects, closeCodes }] }
 //   { type: 'close' }   closes the clients and exits
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
@@ -184,6 +186,7 @@ function connectClient(spec, url, docName, token) {
     // The stock provider's update handler: every local change goes to the server.
     doc.on('update', (update, origin) => {
       if (origin === client) return;
+      w.sending(client, client.clientId);
       send(
         frame((e) => {
           encoding.writeVarUint(e, MESSAGE_SYNC);
@@ -233,9 +236,8 @@ function connectClient(spec, url, docName, token) {
         const from = found[k];
         const value = found[k + 1];
         if (from === client.clientId || value < w.measureStart || value >= w.measureEnd || !writerIds.has(from)) continue;
-        w.latencies.record(t - value);
+        w.delivered(from, value, t - value);
         w.trace(value, t - value, from, client.clientId);
-        w.received += 1;
         client.receivedByClient.set(from, (client.receivedByClient.get(from) ?? 0) + 1);
       }
     } else if (syncType === SYNC_STEP1) {

@@ -9,7 +9,8 @@
 //   { type: 'start', writeStart, measureStart, measureEnd, periodMs? }   writers write from writeStart to measureEnd,
 //                                                             every periodMs (default 1000)
 //   { type: 'count' }   -> { type: 'count', received }        deliveries counted so far (drain check)
-//   { type: 'report' }  -> { type: 'report', ... }            latencies and counts
+//   { type: 'sends' }   -> { type: 'sends', sends }            the writers' sends (bench/lib/gridWorkerCommon.mjs)
+//   { type: 'report', sends } -> { type: 'report', ... }      latencies (given every process's sends) and counts
 //   { type: 'close' }   destroys the clients and exits
 import WebSocket from 'ws';
 import { WebsocketProvider } from 'y-websocket';
@@ -24,6 +25,8 @@ const w = gridWorker();
 function connectClient(spec, url, docName, token) {
   const doc = new Y.Doc();
   const cells = doc.getMap('cells');
+  // Registered before the provider's own 'update' handler, so it runs just before the provider sends the update.
+  doc.on('update', () => w.sending(client, client.key));
   const provider = new WebsocketProvider(url, docName, doc, {
     params: { token },
     WebSocketPolyfill: WebSocket,
@@ -42,8 +45,7 @@ function connectClient(spec, url, docName, token) {
     for (const key of event.keysChanged) {
       const value = cells.get(key);
       if (typeof value !== 'number' || value < w.measureStart || value >= w.measureEnd) continue;
-      w.latencies.record(t - value);
-      w.received += 1;
+      w.delivered(key, value, t - value);
       client.receivedByKey.set(key, (client.receivedByKey.get(key) ?? 0) + 1);
     }
   });

@@ -5,7 +5,7 @@
 // (bench/grid-worker.mjs) instead, to compare.
 import os from 'node:os';
 import WebSocket from 'ws';
-import { busyShare, concatFloat64, cpuSample, distribution, epoch, graphql, login, machineCpu, now, sleep, started } from './common.mjs';
+import { busyShare, concatFloat64, cpuSample, distribution, epoch, graphql, log, login, machineCpu, now, sleep, started } from './common.mjs';
 import { startWorker, stopWorkers } from './workers.mjs';
 
 /**
@@ -144,11 +144,17 @@ export async function runGridScenario(server, target, writers, options) {
       last = total;
       await sleep(drainQuietMs);
     }
-    const reports = await Promise.all(workers.map((w) => w.request({ type: 'report' }, 'report')));
+    // Propagation is measured from each writer's send (bench/lib/gridWorkerCommon.mjs): every process's sends go
+    // to every process, which subtracts them from its deliveries' delays.
+    const sends = (await Promise.all(workers.map((w) => w.request({ type: 'sends' }, 'sends')))).flatMap((r) => r.sends);
+    const reports = await Promise.all(workers.map((w) => w.request({ type: 'report', sends }, 'report')));
     const extra = (await options.hooks?.onDone?.()) ?? null;
 
     const all = concatFloat64(reports.map((r) => r.latencies));
     const latencyMs = distribution(all);
+    const editLatencyMs = distribution(concatFloat64(reports.map((r) => r.editLatencies)));
+    const unmatched = reports.reduce((a, r) => a + r.unmatched, 0);
+    if (unmatched > 0) log(`warning: ${unmatched} deliveries whose send no writer noted; left out of the propagation delays`);
 
     // Delivery check: every write sent in the window, by every other client. Light clients count deliveries
     // per writer's Yjs client id (an update does not always name the key), mapped here to the writer's key.
@@ -206,15 +212,19 @@ export async function runGridScenario(server, target, writers, options) {
       connectMs: Math.round(connectMs),
       sent,
       expected,
-      delivered: all.length,
+      delivered: all.length + unmatched,
+      unmatched,
       missing,
       unexpected,
       incompletePairs,
+      /** Propagation: from the writer's send to each delivery. */
       latencyMs: { p50: latencyMs.p50, p90: latencyMs.p90, p99: latencyMs.p99, max: latencyMs.max, min: latencyMs.min, mean: latencyMs.mean },
+      /** From before the writer's edit (its own Yjs transaction included) to each delivery. */
+      editLatencyMs: { p50: editLatencyMs.p50, p90: editLatencyMs.p90, p99: editLatencyMs.p99, max: editLatencyMs.max, mean: editLatencyMs.mean },
       serverCpuSeconds: serverCpu,
       serverSystemCpuSeconds: serverSystemCpu,
       serverCpuPercent: (100 * serverCpu) / windowSeconds,
-      serverCpuMicrosPerDelivery: all.length > 0 ? (1e6 * serverCpu) / all.length : null,
+      serverCpuMicrosPerDelivery: all.length + unmatched > 0 ? (1e6 * serverCpu) / (all.length + unmatched) : null,
       serverCpuMsPerWrite: sent > 0 ? (1000 * serverCpu) / sent : null,
       databaseCpuSeconds: withDatabase ? childCpu : null,
       serverRssMb: cpuAfter.reduce((a, x) => a + x.rssMb, 0),

@@ -1,6 +1,16 @@
 // What the two grid load processes share (bench/grid-worker.mjs, stock providers, and
 // bench/grid-light-worker.mjs, light clients): the measurement window, the writers' timing, the IPC messages
-// 'start', 'count' and 'report', and the CPU and event-loop delay measured inside the window.
+// 'start', 'count', 'sends' and 'report', and the CPU and event-loop delay measured inside the window.
+//
+// Two delays are measured for every delivery. A writer takes the time, sets its cell to it (a Yjs transaction on
+// its own Y.Doc, whose 'update' handler frames the update and hands it to the socket), so `now - value` at a
+// receiver is the delay from before the writer's edit: it includes the writer's own Yjs work, 0.2-0.3 ms typical
+// and 1-2.6 ms at its 99th percentile here (issue 16, stop 46), growing with the client ids the document has
+// gathered, and larger for a server that sends the document's history to a joining writer than for one that
+// sends none (the floors). Propagation is measured from the moment the update is handed to the writer's socket:
+// each writer notes, per value, how long after the value was taken its update went out ('sends'); the parent
+// gathers those from every load process and hands them back with 'report', and each receiver subtracts the
+// writer's offset from its delay.
 import fs from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { cpuWindow, epochClock, Latencies } from './loadProcess.mjs';
@@ -9,8 +19,9 @@ const LOOP_RESOLUTION_MS = 10;
 
 /**
  * The state of one grid load process. `now` is ms since the parent's epoch (set on 'connect'); a client
- * counts deliveries of values in [measureStart, measureEnd) with `latencies.record(now - value)` and
- * `received += 1`.
+ * counts each delivery of a value in [measureStart, measureEnd) with `delivered(writer, value, now - value)`,
+ * `writer` being how the load processes name the value's writer (a light client's Yjs client id, a stock
+ * provider's cell key), and a writer calls `sending(writer)` as its update is handed to its socket.
  */
 export function gridWorker() {
   const loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
@@ -22,9 +33,48 @@ export function gridWorker() {
     measureEnd: -Infinity,
     stopped: false,
     clients: [],
-    /** Latencies (ms) of changes sent inside the measurement window, as received by any client here. */
-    latencies: new Latencies(),
+    /** Delays (ms) from before the writer's edit of changes sent inside the window, as received by any client here. */
+    editLatencies: new Latencies(),
+    /** The writer and the value of each of those deliveries, in the same order. */
+    deliveryWriters: [],
+    deliveryValues: new Latencies(),
     received: 0,
+    /** This process's writers' updates sent inside the window: writer, value, ms from the value to the send; flat. */
+    sends: [],
+
+    /** A delivery of `value`, set by `writer`, received `delay` ms after the value was taken. */
+    delivered(writer, value, delay) {
+      w.editLatencies.record(delay);
+      w.deliveryWriters.push(writer);
+      w.deliveryValues.record(value);
+      w.received += 1;
+    },
+
+    /** A writer's update is being handed to its socket: the edit `startWriting` is making, if any. */
+    sending(client, writer) {
+      const value = client.editing;
+      if (value === undefined || value < w.measureStart || value >= w.measureEnd) return;
+      w.sends.push(writer, value, w.now() - value);
+    },
+
+    /**
+     * The delays from each writer's send (ms), from every writer's sends in every load process (`allSends`, flat
+     * as `sends`). A delivery whose send is not among them is counted in `unmatched`, not guessed.
+     */
+    propagation(allSends = []) {
+      const sentAfter = new Map();
+      for (let i = 0; i < allSends.length; i += 3) sentAfter.set(`${allSends[i]}|${allSends[i + 1]}`, allSends[i + 2]);
+      const latencies = new Latencies();
+      let unmatched = 0;
+      const delays = w.editLatencies.values;
+      const values = w.deliveryValues.values;
+      for (let i = 0; i < w.editLatencies.count; i++) {
+        const offset = sentAfter.get(`${w.deliveryWriters[i]}|${values[i]}`);
+        if (offset === undefined) unmatched += 1;
+        else latencies.record(delays[i] - offset);
+      }
+      return { latencies: latencies.slice(), unmatched };
+    },
 
     /** A writer sets its own cell (`client.cells`, `client.key`) to the send time every periodMs, at a random phase. */
     startWriting(client, writeStart, periodMs = 1000) {
@@ -34,7 +84,9 @@ export function gridWorker() {
         if (w.stopped) return;
         const t = w.now();
         if (t >= w.measureEnd) return;
+        client.editing = t; // for `sending`, called from inside the set as the update goes out
         client.cells.set(client.key, t);
+        client.editing = undefined;
         if (t >= w.measureStart) client.sent += 1;
         n += 1;
         client.timer = setTimeout(tick, Math.max(0, first + n * periodMs - w.now()));
@@ -67,17 +119,22 @@ export function gridWorker() {
     },
     deliveries: [],
 
-    /** The 'report' message, each client described by `describe(client)`. */
-    report(describe) {
+    /** The 'report' message, each client described by `describe(client)`; `allSends` as for `propagation`. */
+    report(describe, allSends) {
       // TRACE_DELIVERIES=<folder> (bench/tail-trace.mjs): every delivery of the run, as recorded by `trace`.
       if (process.env.TRACE_DELIVERIES) {
         const file = `${process.env.TRACE_DELIVERIES}/${process.pid}-${Date.now()}.json`;
         fs.writeFileSync(file, JSON.stringify({ epoch: performance.timeOrigin + performance.now() - w.now(), start: w.measureStart, end: w.measureEnd, trace: w.deliveries }));
       }
       w.deliveries = [];
+      const { latencies, unmatched } = w.propagation(allSends);
       return {
         type: 'report',
-        latencies: w.latencies.slice(),
+        /** From the writer's send: propagation. */
+        latencies,
+        /** From before the writer's edit. */
+        editLatencies: w.editLatencies.slice(),
+        unmatched,
         received: w.received,
         cpuSeconds: cpu.seconds(),
         // The histogram holds whole timer intervals: the lag is what exceeds the resolution.
@@ -111,9 +168,13 @@ export function serveGridWorker(w, { connect, beforeStart, describe, close }) {
       case 'count':
         process.send({ type: 'count', received: w.received });
         break;
+      case 'sends':
+        w.stopped = true;
+        process.send({ type: 'sends', sends: w.sends });
+        break;
       case 'report': {
         w.stopped = true;
-        process.send(w.report(describe));
+        process.send(w.report(describe, message.sends));
         break;
       }
       case 'close': {

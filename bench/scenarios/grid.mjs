@@ -65,6 +65,7 @@ export async function measure(suite) {
         p50: run.latencyMs.p50,
         p99: run.latencyMs.p99,
         max: run.latencyMs.max,
+        ...(run.editLatencyMs ? { editP99: run.editLatencyMs.p99 } : {}),
         serverCpuSeconds: run.serverCpuSeconds,
         loadAverage1m: run.loadAverage1m ?? null,
         ...(run.workMicrosPerUpdate != null ? { workMicrosPerUpdate: run.workMicrosPerUpdate } : {}),
