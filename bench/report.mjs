@@ -45,6 +45,8 @@ export function summaryRows(s, options) {
       if (g.plansync.editLatencyMs)
         add('1 grid propagation', `${g.writers} writer(s): p99 from before the writer's edit (its own Yjs transaction and send included), the same runs`, g.plansync.editLatencyMs.p99, g.reference.editLatencyMs.p99, 'ms', 2);
       add('1 grid propagation', `${g.writers} writer(s): server CPU in the window`, g.plansync.serverCpuSeconds, g.reference.serverCpuSeconds, 's', 2);
+      if (g.referenceCopy)
+        add('1 grid propagation', `${g.writers} writer(s): p99, a second copy of the reference against the reference (the same code in the same rounds: how far apart two equal servers measure here)`, g.referenceCopy.latencyMs.p99, g.reference.latencyMs.p99, 'ms', 2);
       if (g.floor) add('1 grid propagation', `${g.writers} writer(s): p99, the floor (a server that only relays) against the reference`, g.floor.latencyMs.p99, g.reference.latencyMs.p99, 'ms', 2);
       if (g.floorYjs) add('1 grid propagation', `${g.writers} writer(s): p99, the floor keeping a Y.Doc (each update applied before its sends, as the reference does) against the reference`, g.floorYjs.latencyMs.p99, g.reference.latencyMs.p99, 'ms', 2);
       if (g.floorWork) {
@@ -257,7 +259,7 @@ function gridSection(out, s, options, result) {
   out.push(`| writers | server | p50 ms | p90 ms | p99 ms | max ms |${measuredFromSend ? ' p99 from the edit ms |' : ''} delivered / expected | server CPU s | PostgreSQL CPU s | RSS MB | load processes CPU s | machine busy (ours) |`);
   out.push(`|---|---|---|---|---|---|${measuredFromSend ? '---|' : ''}---|---|---|---|---|---|`);
   for (const g of s.grid.scenarios)
-    for (const r of [g.plansync, g.reference, ...(g.floor ? [g.floor] : []), ...(g.floorYjs ? [g.floorYjs] : []), ...(g.floorWork ? [g.floorWork] : [])])
+    for (const r of [g.plansync, g.reference, ...(g.referenceCopy ? [g.referenceCopy] : []), ...(g.floor ? [g.floor] : []), ...(g.floorYjs ? [g.floorYjs] : []), ...(g.floorWork ? [g.floorWork] : [])])
       out.push(`| ${r.writers} | ${r === g.floorWork ? gridServerLabel('floorWork') : gridServerLabel(r.server)} | ${fmt(r.latencyMs.p50)} | ${fmt(r.latencyMs.p90)} | ${fmt(r.latencyMs.p99)} | ${fmt(r.latencyMs.max, 1)} |${measuredFromSend ? ` ${fmt(r.editLatencyMs?.p99)} |` : ''} ${r.delivered}/${r.expected} | ${fmt(r.serverCpuSeconds)} | ${fmt(r.databaseCpuSeconds)} | ${fmt(r.serverRssMb, 0)} | ${fmt(r.clientCpuSeconds)} | ${Math.round(100 * r.machineBusy)}% (${Math.round(100 * r.benchBusy)}%) |`);
   const repeated = s.grid.scenarios.filter((g) => g.runs);
   if (repeated.length) {
@@ -327,7 +329,10 @@ function spreadNote(g) {
   const widest = (name) => Math.max(...p99s(name)) - Math.min(...p99s(name));
   const gap = g.plansync.latencyMs.p99 - 0.9 * g.reference.latencyMs.p99;
   const inside = gap <= Math.max(widest('plansync'), widest('reference'));
-  return `the p99 runs spread ${range('plansync')} (Plansync) and ${range('reference')} (the reference); the ${fmt(gap)} ms between Plansync's median and the target ${inside ? 'is inside' : 'is more than'} the spread of one server's own runs`;
+  const copy = g.referenceCopy
+    ? `; a second copy of the reference measured ${fmtRatio(g.ratio.referenceCopyP99)} the reference in the same rounds (${fmt(Math.abs(g.referenceCopy.latencyMs.p99 - g.reference.latencyMs.p99))} ms apart, runs ${range('referenceCopy')})`
+    : '';
+  return `the p99 runs spread ${range('plansync')} (Plansync) and ${range('reference')} (the reference); the ${fmt(gap)} ms between Plansync's median and the target ${inside ? 'is inside' : 'is more than'} the spread of one server's own runs${copy}`;
 }
 
 /** What the floor keeping a Y.Doc says of the 0.9x target, in words (issue 16). */
@@ -346,7 +351,7 @@ function gridEditCostNote() {
 
 /** How the grid tables name a server run: the floor's variants by what they add to it. */
 function gridServerLabel(name) {
-  return { floorWork: "floor + Plansync's CPU", floorYjs: 'floor + Y.Doc' }[name] ?? name;
+  return { floorWork: "floor + Plansync's CPU", floorYjs: 'floor + Y.Doc', referenceCopy: 'reference, second copy' }[name] ?? name;
 }
 
 /** What the floor at W writers says of the propagation target there (issue 16: p99 <= 0.9x the reference). */

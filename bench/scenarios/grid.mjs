@@ -2,7 +2,7 @@
 // and the reference y-websocket@1.5.4 bin/server.js in alternating order (50 and 200: five rounds in a full run,
 // to show the spread) (bench/lib/grid.mjs does the run,
 // as for bench/grid-propagation.mjs). Why the clients are light ones by default: bench/grid-light-worker.mjs.
-import { fmt, log, ratio, sleep, startScript, stopProcess } from '../lib/common.mjs';
+import { fmt, log, ratio, sleep, startReference, startScript, stopProcess } from '../lib/common.mjs';
 import { gridTarget, openKeeper, runGridScenario } from '../lib/grid.mjs';
 
 /**
@@ -25,18 +25,30 @@ export async function measure(suite) {
   // The same floor keeping a Y.Doc (FLOOR_YJS=1: each update applied before it is relayed, as the reference
   // does): the least a Yjs server that can bring a joining client up to date must do, with the floor's sends.
   const floorYjs = floor ? await startScript('floorYjs', 'send-floor-server.mjs', { env: { FLOOR_YJS: '1' } }) : null;
-  // The floors hold a keeper too, as the servers do, so that their runs send to as many sockets.
-  const floorKeepers = floor ? [await openKeeper(floor, target), await openKeeper(floorYjs, target)] : [];
+  // A second copy of the reference, started as the first (issue 16, stop 46): what two servers that are the same
+  // measure apart in the same rounds, so that a difference between Plansync and the reference can be set against
+  // how finely this run tells servers apart at all. It is warmed up with one run of its own, not counted, as the
+  // reference was by the suite's warm-up and the 1-writer run.
+  const referenceCopy = floor ? await startReference({ probe: true, name: 'referenceCopy' }) : null;
+  // The floors and the copy hold a keeper too, as the servers do, so that their runs send to as many sockets.
+  const floorKeepers = floor ? [await openKeeper(floor, target), await openKeeper(floorYjs, target), await openKeeper(referenceCopy, target)] : [];
+  if (referenceCopy) {
+    log('grid: warming up the second copy of the reference (50 writers, not counted)...');
+    await runGridScenario(referenceCopy, target, 50, { ...options.grid, workers: options.workers });
+    await sleep(pause);
+  }
   for (const [i, writers] of options.grid.writers.entries()) {
     const scenario = { writers, clients: Math.max(writers, 2) };
     const withFloor = floor && writers === 50;
-    const serverOf = (name) => (name === 'floor' || name === 'floorWork' ? floor : name === 'floorYjs' ? floorYjs : servers[name]);
+    const serverOf = (name) =>
+      name === 'floor' || name === 'floorWork' ? floor : name === 'floorYjs' ? floorYjs : name === 'referenceCopy' ? referenceCopy : servers[name];
     // Several writers: `repeats` rounds (five in a full run), each server once a round, the order alternating,
     // so that the spread from run to run shows; the run with the median p99 stands for the server.
     const rounds = writers > 1 ? options.grid.repeats : 1;
-    const all = { plansync: [], reference: [], ...(withFloor ? { floor: [], floorYjs: [], floorWork: [] } : {}) };
+    const all = { plansync: [], reference: [], ...(withFloor ? { referenceCopy: [], floor: [], floorYjs: [], floorWork: [] } : {}) };
     for (let round = 0; round < rounds; round++) {
-      const order = (i + round) % 2 === 0 ? ['plansync', 'reference'] : ['reference', 'plansync'];
+      const compared = withFloor ? ['plansync', 'reference', 'referenceCopy'] : ['plansync', 'reference'];
+      const order = (i + round) % 2 === 0 ? compared : compared.reverse();
       // The floor, the floor keeping a Y.Doc, then the floor doing Plansync's work: spending, after each update's
       // sends, the CPU Plansync's run of this round spent per update beyond the floor's (bench/send-floor-server.mjs).
       if (withFloor) order.push('floor', 'floorYjs', 'floorWork');
@@ -78,6 +90,7 @@ export async function measure(suite) {
       cpu: ratio(scenario.plansync.serverCpuSeconds, scenario.reference.serverCpuSeconds),
       ...(withFloor
         ? {
+            referenceCopyP99: ratio(scenario.referenceCopy.latencyMs.p99, scenario.reference.latencyMs.p99),
             floorP99: ratio(scenario.floor.latencyMs.p99, scenario.reference.latencyMs.p99),
             floorYjsP99: ratio(scenario.floorYjs.latencyMs.p99, scenario.reference.latencyMs.p99),
             floorWorkP99: ratio(scenario.floorWork.latencyMs.p99, scenario.reference.latencyMs.p99),
@@ -89,6 +102,7 @@ export async function measure(suite) {
   }
   for (const keeper of floorKeepers) await keeper.close();
   if (floor) await stopProcess(floor);
+  if (referenceCopy) await stopProcess(referenceCopy);
   if (floorYjs) await stopProcess(floorYjs);
   return { document: target.docName, clients: options.grid.clients, warmupMs: options.grid.warmupMs, measureMs: options.grid.measureMs, repeats: options.grid.repeats, scenarios };
 }
