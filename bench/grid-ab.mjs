@@ -6,6 +6,7 @@
 // their medians.
 //
 //   node bench/grid-ab.mjs --b=NAME=VALUE[,NAME=VALUE] [--a=...] [--c=...] [--b-entry=PATH] [--writers=50] [--rounds=5] [--workers=4] [--cpu-prof=DIR]
+//                          [--no-b] [--reference-copy] [--floors] [--pin-servers=CPUS --pin-clients=CPUS]
 //
 // --X-entry=PATH (X: a, b or c): that server runs PATH (a build's server/dist/server/src/main.js, say of a copy of
 // server/dist patched for a diagnosis, or of a worktree of another commit) instead of server/dist. Giving --c or
@@ -15,11 +16,22 @@
 // server's measurement windows (CLOCK_MONOTONIC microseconds, as the profiles' timestamps): for
 // `node bench/profile-inclusive.mjs`.
 //
+// --no-b: Plansync a only. --reference-copy: a second copy of the reference (how far apart two equal servers measure
+// in the same rounds). --floors: the floor that only relays (bench/send-floor-server.mjs) and the floor keeping a
+// Y.Doc (FLOOR_YJS=1), as in the suite's 50-writer runs.
+//
+// --pin-servers=CPUS --pin-clients=CPUS: every server, with every process it starts (Plansync's embedded
+// PostgreSQL) and every thread, is pinned to CPUS with taskset, and this process, its load processes and their
+// threads to the other CPUS: the nearest this machine comes to a load generator on a machine of its own (the
+// clients no longer take the servers' CPU, nor the servers the clients'). The embedded PostgreSQL's later
+// backends are forked from its postmaster and inherit its CPUs.
+//
 // A server reads its own settings from the environment (server/src/config.ts), so a diagnosis switch can be tried
 // without two builds: both run server/dist (npm run build -w server first).
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fmt, log, median, runMain, sleep, startPlansync, startReference, stopProcess } from './lib/common.mjs';
+import { descendants, fmt, log, median, runMain, sleep, startPlansync, startReference, startScript, stopProcess } from './lib/common.mjs';
 import { gridTarget, openKeeper, runGridScenario } from './lib/grid.mjs';
 
 const option = (name, fallback) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
@@ -32,16 +44,34 @@ await runMain(async () => {
   const grid = { workers: Number(option('workers', '4')), warmupMs: 3000, measureMs: 10_000, drainQuietMs: 1000, clients: 'light' };
   const profiles = option('cpu-prof', null);
   const profileDir = (name) => (profiles ? path.resolve(profiles, name) : null);
-  const variants = ['a', 'b', 'c'].filter((name) => name !== 'c' || option('c', null) != null || option('c-entry', null) != null);
+  const flag = (name) => process.argv.includes(`--${name}`);
+  const pinServers = option('pin-servers', null);
+  const pinClients = option('pin-clients', null);
+  if ((pinServers == null) !== (pinClients == null)) throw new Error('--pin-servers and --pin-clients go together');
+  /** Pins a process, every thread of it, and everything it has started (taskset -a: all its threads). */
+  const pin = (pid, cpus) => {
+    for (const each of [pid, ...descendants(pid)]) execFileSync('taskset', ['-a', '-p', '-c', cpus, String(each)], { stdio: 'ignore' });
+  };
+  // Ourselves first: the load processes started later inherit our CPUs.
+  if (pinClients) pin(process.pid, pinClients);
+  const variants = ['a', 'b', 'c'].filter(
+    (name) => (name !== 'b' || !flag('no-b')) && (name !== 'c' || option('c', null) != null || option('c-entry', null) != null),
+  );
   const servers = {};
   for (const name of variants) {
     const entry = option(`${name}-entry`, null);
     servers[name] = await startPlansync({ env: { GRID_IDLE_UNLOAD_MS: '1000', ...envOf(option(name, '')) }, name: `plansync-${name}`, profileDir: profileDir(name), ...(entry ? { entry: path.resolve(entry) } : {}) });
   }
   servers.reference = await startReference({ profileDir: profileDir('reference') });
+  if (flag('reference-copy')) servers.referenceCopy = await startReference({ profileDir: profileDir('referenceCopy'), name: 'referenceCopy' });
+  if (flag('floors')) {
+    servers.floor = await startScript('floor', 'send-floor-server.mjs', { profileDir: profileDir('floor') });
+    servers.floorYjs = await startScript('floorYjs', 'send-floor-server.mjs', { env: { FLOOR_YJS: '1' }, profileDir: profileDir('floorYjs') });
+  }
+  if (pinServers) for (const server of Object.values(servers)) pin(server.pid, pinServers);
   const targets = {};
   for (const name of variants) targets[name] = await gridTarget(servers[name].url);
-  targets.reference = targets.a;
+  for (const name of Object.keys(servers)) targets[name] ??= targets.a;
   const keepers = await Promise.all(Object.entries(servers).map(([name, server]) => openKeeper(server, targets[name])));
   const runs = Object.fromEntries(Object.keys(servers).map((name) => [name, []]));
   const names = Object.keys(servers);
@@ -61,7 +91,7 @@ await runMain(async () => {
     fs.writeFileSync(path.join(profiles, 'windows.json'), JSON.stringify(windows));
   }
   const described = (name) => [option(name, ''), option(`${name}-entry`, '')].filter(Boolean).join(' ') || '(defaults)';
-  console.log(`${writers} writers, ${rounds} rounds; ${variants.map((name) => `${name}: ${described(name)}`).join('; ')}`);
+  console.log(`${writers} writers, ${rounds} rounds${pinServers ? `; servers on CPU ${pinServers}, clients on CPU ${pinClients}` : ''}; ${variants.map((name) => `${name}: ${described(name)}`).join('; ')}`);
   for (const name of names) {
     const p99 = runs[name].map((r) => r.latencyMs.p99);
     const p50 = runs[name].map((r) => r.latencyMs.p50);
@@ -72,7 +102,7 @@ await runMain(async () => {
   }
   const ref = median(runs.reference.map((r) => r.latencyMs.p99));
   const refEdit = median(runs.reference.map((r) => r.editLatencyMs.p99));
-  for (const name of variants) {
+  for (const name of Object.keys(servers).filter((name) => name !== 'reference')) {
     console.log(
       `${name}/reference p99 (medians): ${fmt(median(runs[name].map((r) => r.latencyMs.p99)) / ref)}x; from before the edit ${fmt(median(runs[name].map((r) => r.editLatencyMs.p99)) / refEdit)}x`,
     );
