@@ -18,7 +18,11 @@
 //
 // --no-b: Plansync a only. --reference-copy: a second copy of the reference (how far apart two equal servers measure
 // in the same rounds). --floors: the floor that only relays (bench/send-floor-server.mjs) and the floor keeping a
-// Y.Doc (FLOOR_YJS=1), as in the suite's 50-writer runs.
+// Y.Doc (FLOOR_YJS=1), as in the suite's 50-writer runs. --floor-work (with --floors): at the end of each round,
+// after the floors, the floor spending the server CPU per update that Plansync a's run of the round spent beyond
+// the floor's run (as the suite's "floor spending Plansync's CPU"), and then the same with a stand-in for a database
+// beside it spending a's PostgreSQL CPU per update (bench/send-floor-server.mjs `db`), named floorWork and
+// floorWorkDb.
 //
 // --pin-servers=CPUS --pin-clients=CPUS: every server, with every process it starts (Plansync's embedded
 // PostgreSQL) and every thread, is pinned to CPUS with taskset, and this process, its load processes and their
@@ -73,14 +77,35 @@ await runMain(async () => {
   for (const name of variants) targets[name] = await gridTarget(servers[name].url);
   for (const name of Object.keys(servers)) targets[name] ??= targets.a;
   const keepers = await Promise.all(Object.entries(servers).map(([name, server]) => openKeeper(server, targets[name])));
-  const runs = Object.fromEntries(Object.keys(servers).map((name) => [name, []]));
-  const names = Object.keys(servers);
+  // The floors run at the end of each round, in this order (the floor spending Plansync's CPU needs this round's
+  // runs of Plansync a and the floor); the servers compared rotate.
+  const floorWork = flag('floors') && flag('floor-work');
+  const tail = flag('floors') ? ['floor', 'floorYjs', ...(floorWork ? ['floorWork', 'floorWorkDb'] : [])] : [];
+  const rotating = Object.keys(servers).filter((name) => !tail.includes(name));
+  const names = [...rotating, ...tail];
+  const serverOf = (name) => servers[/^floorWork/.test(name) ? 'floor' : name];
+  const targetOf = (name) => targets[/^floorWork/.test(name) ? 'floor' : name];
+  const runs = Object.fromEntries(names.map((name) => [name, []]));
   for (let round = 0; round < rounds; round++) {
-    const order = names.map((_, i) => names[(i + round) % names.length]);
+    const order = [...rotating.map((_, i) => rotating[(i + round) % rotating.length]), ...tail];
     for (const name of order) {
-      const run = await runGridScenario(servers[name], targets[name], writers, grid);
+      let work = null;
+      if (/^floorWork/.test(name)) {
+        const a = runs.a.at(-1);
+        const floor = runs.floor.at(-1);
+        work = {
+          us: Math.max(0, Math.round((1e6 * (a.serverCpuSeconds - (floor.serverCpuSeconds * a.sent) / Math.max(1, floor.sent))) / Math.max(1, a.sent))),
+          db: name === 'floorWorkDb' ? Math.round((1e6 * (a.databaseCpuSeconds ?? 0)) / Math.max(1, a.sent)) : 0,
+        };
+        await setFloorWork(servers.floor, work);
+      }
+      const run = await runGridScenario(serverOf(name), targetOf(name), writers, grid);
+      if (work) {
+        await setFloorWork(servers.floor, { us: 0, db: 0 });
+        run.work = work;
+      }
       runs[name].push(run);
-      log(`round ${round + 1} ${name}: p50 ${fmt(run.latencyMs.p50)} p99 ${fmt(run.latencyMs.p99)} max ${fmt(run.latencyMs.max)} ms (from before the edit: p99 ${fmt(run.editLatencyMs.p99)} ms); CPU ${fmt(run.serverCpuSeconds)} s${run.databaseCpuSeconds != null ? ` (+${fmt(run.databaseCpuSeconds)} s PostgreSQL)` : ''}; ${run.delivered}/${run.expected}`);
+      log(`round ${round + 1} ${name}: p50 ${fmt(run.latencyMs.p50)} p99 ${fmt(run.latencyMs.p99)} max ${fmt(run.latencyMs.max)} ms (from before the edit: p99 ${fmt(run.editLatencyMs.p99)} ms); CPU ${fmt(run.serverCpuSeconds)} s${run.databaseCpuSeconds != null ? ` (+${fmt(run.databaseCpuSeconds)} s PostgreSQL)` : ''}${run.work ? ` (spending ${run.work.us} us per update${run.work.db ? `, its database stand-in ${run.work.db} us` : ''})` : ''}; ${run.delivered}/${run.expected}`);
       await sleep(2000);
     }
   }
@@ -102,9 +127,18 @@ await runMain(async () => {
   }
   const ref = median(runs.reference.map((r) => r.latencyMs.p99));
   const refEdit = median(runs.reference.map((r) => r.editLatencyMs.p99));
-  for (const name of Object.keys(servers).filter((name) => name !== 'reference')) {
+  for (const name of names.filter((name) => name !== 'reference')) {
     console.log(
       `${name}/reference p99 (medians): ${fmt(median(runs[name].map((r) => r.latencyMs.p99)) / ref)}x; from before the edit ${fmt(median(runs[name].map((r) => r.editLatencyMs.p99)) / refEdit)}x`,
     );
   }
+  for (const floor of ['floorWork', 'floorWorkDb'].filter((name) => names.includes(name))) {
+    console.log(`a/${floor} p99 (medians): ${fmt(median(runs.a.map((r) => r.latencyMs.p99)) / median(runs[floor].map((r) => r.latencyMs.p99)))}x`);
+  }
 });
+
+/** Sets the floor server's CPU per update, and its database stand-in's (bench/send-floor-server.mjs). */
+async function setFloorWork(floor, { us, db }) {
+  const res = await fetch(`${floor.url}/work?us=${us}&db=${db}`, { method: 'POST' });
+  if (!res.ok || Number(await res.text()) !== us) throw new Error(`the floor server did not take its work (${res.status})`);
+}

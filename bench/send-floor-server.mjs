@@ -18,12 +18,19 @@
 // CPU per update on cores the load processes share, rather than any wait in its pipeline. The CPU is this
 // process's own (user + system, process.cpuUsage), so time spent switched out does not count as work done.
 //
+// With database work too (`POST /work?us=N&db=M`, M microseconds per update; 0 by default), a stand-in for a
+// database (a child process, started on first use) spends, every 100 ms, M microseconds of its own CPU for each
+// update relayed since: the CPU Plansync's embedded PostgreSQL spends per update, in a process of its own beside
+// the server's, batched as Plansync writes (issue 16, stop 47: whether that CPU on the shared CPUs is what
+// Plansync's p99 has beyond the floor spending only its server's CPU). The stand-in's CPU is not the server's.
+//
 // With a document (FLOOR_YJS=1), it keeps one Y.Doc and applies every update and sync step 2 to it before the
 // update is relayed, as the reference server does, and answers a sync step 1 with what the document holds: the
 // least a Yjs server that can bring a new client up to date must do (the grid propagation scenario's "Yjs relay at
 // the floor"), with the floor's sends (framed once, one `socket.write` per connection) rather than ws's.
 //
 // Environment: PORT, HOST (default 127.0.0.1), WORK_US, FLOOR_YJS. Prints `listening <port>` once it listens.
+import { spawn } from 'node:child_process';
 import http from 'node:http';
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
@@ -76,10 +83,37 @@ function work(micros) {
   }
 }
 
+/** The database stand-in: microseconds of its CPU per update relayed, updates not yet handed to it, the process. */
+let databaseMicros = 0;
+let databasePending = 0;
+let database = null;
+const DATABASE_BATCH_MS = 100;
+const DATABASE_STANDIN = `process.on('message', (m) => {
+  const start = process.cpuUsage();
+  for (;;) { const used = process.cpuUsage(start); if (used.user + used.system >= m.us) break; }
+});
+process.on('disconnect', () => process.exit(0));`;
+
+function setDatabaseWork(micros) {
+  databaseMicros = micros;
+  databasePending = 0;
+  if (micros === 0 || database) return;
+  database = spawn(process.execPath, ['-e', DATABASE_STANDIN], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  database.on('exit', () => (database = null));
+  setInterval(() => {
+    if (!database || databasePending === 0 || databaseMicros === 0) return;
+    database.send({ us: databasePending * databaseMicros });
+    databasePending = 0;
+  }, DATABASE_BATCH_MS).unref();
+}
+
 const connections = new Set();
 const server = http.createServer((req, res) => {
   const url = new URL(req.url, 'http://floor');
-  if (req.method === 'POST' && url.pathname === '/work') workMicros = Math.max(0, Number(url.searchParams.get('us')) || 0);
+  if (req.method === 'POST' && url.pathname === '/work') {
+    workMicros = Math.max(0, Number(url.searchParams.get('us')) || 0);
+    setDatabaseWork(Math.max(0, Number(url.searchParams.get('db')) || 0));
+  }
   res.end(url.pathname === '/work' ? String(workMicros) : 'floor');
 });
 const wss = new WebSocketServer({ server, clientTracking: false });
@@ -102,10 +136,14 @@ wss.on('connection', (ws) => {
       const framed = frame(data);
       for (const peer of connections) peer._socket.write(framed);
       if (workMicros > 0 && kind === MESSAGE_SYNC) work(workMicros);
+      if (databaseMicros > 0 && kind === MESSAGE_SYNC) databasePending += 1;
     }
   });
 });
 server.listen(Number(process.env.PORT ?? 0), process.env.HOST ?? '127.0.0.1', () => {
   console.log(`listening ${server.address().port}`);
 });
-process.on('SIGTERM', () => process.exit(0));
+process.on('SIGTERM', () => {
+  database?.kill();
+  process.exit(0);
+});
