@@ -105,7 +105,7 @@ await runMain(async () => {
         run.work = work;
       }
       runs[name].push(run);
-      log(`round ${round + 1} ${name}: p50 ${fmt(run.latencyMs.p50)} p99 ${fmt(run.latencyMs.p99)} max ${fmt(run.latencyMs.max)} ms (from before the edit: p99 ${fmt(run.editLatencyMs.p99)} ms); CPU ${fmt(run.serverCpuSeconds)} s${run.databaseCpuSeconds != null ? ` (+${fmt(run.databaseCpuSeconds)} s PostgreSQL)` : ''}${run.work ? ` (spending ${run.work.us} us per update${run.work.db ? `, its database stand-in ${run.work.db} us` : ''})` : ''}; ${run.delivered}/${run.expected}`);
+      log(`round ${round + 1} ${name}: p50 ${fmt(run.latencyMs.p50)} p99 ${fmt(run.latencyMs.p99)} max ${fmt(run.latencyMs.max)} ms (from before the edit: p99 ${fmt(run.editLatencyMs.p99)} ms); CPU ${fmt(run.serverCpuSeconds)} s (main thread ${fmt(run.serverMainThreadSeconds)} s, kernel ${fmt(run.serverSystemCpuSeconds)} s; ${run.serverReadCalls} reads, ${run.serverWriteCalls} writes, ${run.serverContextSwitches} switches)${run.databaseCpuSeconds != null ? ` (+${fmt(run.databaseCpuSeconds)} s PostgreSQL)` : ''}${run.work ? ` (spending ${run.work.us} us per update${run.work.db ? `, its database stand-in ${run.work.db} us` : ''})` : ''}; ${run.delivered}/${run.expected}`);
       await sleep(2000);
     }
   }

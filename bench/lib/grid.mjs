@@ -223,6 +223,15 @@ export async function runGridScenario(server, target, writers, options) {
       editLatencyMs: { p50: editLatencyMs.p50, p90: editLatencyMs.p90, p99: editLatencyMs.p99, max: editLatencyMs.max, mean: editLatencyMs.mean },
       serverCpuSeconds: serverCpu,
       serverSystemCpuSeconds: serverSystemCpu,
+      // One server: its main thread's share, the system calls that read and write, the main thread's switches.
+      ...(servers.length === 1
+        ? {
+            serverMainThreadSeconds: cpuAfter[0].mainSeconds - cpuBefore[0].mainSeconds,
+            serverReadCalls: cpuAfter[0].readCalls - cpuBefore[0].readCalls,
+            serverWriteCalls: cpuAfter[0].writeCalls - cpuBefore[0].writeCalls,
+            serverContextSwitches: cpuAfter[0].contextSwitches - cpuBefore[0].contextSwitches,
+          }
+        : {}),
       serverCpuPercent: (100 * serverCpu) / windowSeconds,
       serverCpuMicrosPerDelivery: all.length + unmatched > 0 ? (1e6 * serverCpu) / (all.length + unmatched) : null,
       serverCpuMsPerWrite: sent > 0 ? (1000 * serverCpu) / sent : null,
