@@ -28,6 +28,7 @@ import { CloseCode } from '../../../schema/codes.js';
 import { directWriteLeftBytes, unsentBytes, writeFrameDirect } from '../internals/wsSender.js';
 import type { Viewer } from '../policies/viewer.js';
 import type { GridDocument, GridPeer } from './GridDocument.js';
+import { messageArrived, messageHandled } from './arrivalClock.js';
 import type { Writer } from './clientIds.js';
 import type { Author, ConnectionOrigin } from './origins.js';
 import { PresenceError, type PresenceIdentity, type VettedAwareness } from './presence.js';
@@ -88,8 +89,13 @@ type ConnectedSocket = WebSocket & { [CONNECTION]?: GridConnection | PendingSock
 
 function onSocketMessage(this: ConnectedSocket, data: Buffer, isBinary: boolean): void {
   const holder = this[CONNECTION];
-  if (holder instanceof GridConnection) holder.receive(data, isBinary);
-  else holder?.buffer(data);
+  if (!(holder instanceof GridConnection)) return holder?.buffer(data);
+  messageArrived(process.hrtime.bigint());
+  try {
+    holder.receive(data, isBinary);
+  } finally {
+    messageHandled();
+  }
 }
 function onSocketPong(this: ConnectedSocket): void {
   const holder = this[CONNECTION];

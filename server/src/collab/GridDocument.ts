@@ -24,6 +24,7 @@ import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import * as Y from 'yjs';
 import type { CellValue, EditableColumn } from '../budget/columns.js';
+import { arrivalOfMessageInHand } from './arrivalClock.js';
 import { CELLS_MAP, cellChangeProblem, cellKey } from './cellRules.js';
 import { ClientIdOwners, type Writer } from './clientIds.js';
 import { LOAD_ORIGIN, STRUCTURE_ORIGIN, isGridOrigin, routeOf, type ApiOrigin, type Author, type ConnectionOrigin, type GridOrigin, type RelayOrigin } from './origins.js';
@@ -85,6 +86,11 @@ export interface DocumentParts {
   project?(change: DocumentChange): void;
   /** A part threw, or a transaction arrived without a GridOrigin (a bug): logged, the rest goes on. */
   onError(part: string, err: unknown): void;
+  /**
+   * A turn's broadcasts were written to every connection, `seconds` after the first grid message that queued one
+   * arrived (arrivalClock.ts); not called for a turn of broadcasts no grid message queued.
+   */
+  onForwarded?(seconds: number): void;
 }
 
 /** Key of the validation result in a transaction's `meta`. */
@@ -97,6 +103,7 @@ const SENT_AHEAD = Symbol('sent ahead');
  * (`afterCleanup`), and Yjs is spared encoding the transaction's update again (see `transact`).
  */
 const AS_SENT = Symbol('as sent');
+const NANOSECONDS_PER_SECOND = 1e9;
 
 /**
  * An update sent to the peers before it was applied (a writer's, `applyClientUpdate`, or one another instance
@@ -138,6 +145,8 @@ export class GridDocument {
   parts: DocumentParts = { onError: () => undefined };
   /** Broadcast messages of this event-loop turn, sent together when it ends (`flushBroadcasts`). */
   private outgoing: Uint8Array[] = [];
+  /** When the first grid message that queued one of them arrived (0n: none did yet): `parts.onForwarded`. */
+  private outgoingSince = 0n;
   private flushScheduled = false;
   /** Writers' updates already sent to the peers, applied when the turn's broadcasts have gone (`settle`). */
   private sentAhead: UpdateSentAhead[] = [];
@@ -682,6 +691,7 @@ export class GridDocument {
   private broadcast(message: Uint8Array): void {
     if (this.peers.size === 0) return;
     this.outgoing.push(message);
+    if (this.outgoingSince === 0n) this.outgoingSince = arrivalOfMessageInHand();
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     setImmediate(flushBroadcasts, this);
@@ -691,6 +701,8 @@ export class GridDocument {
   sendOutgoing(): void {
     this.flushScheduled = false;
     const messages = this.outgoing;
+    const since = this.outgoingSince;
+    this.outgoingSince = 0n;
     if (messages.length === 0) return;
     this.outgoing = [];
     if (this.peers.size === 0) return;
@@ -702,6 +714,7 @@ export class GridDocument {
         this.parts.onError('broadcast', err);
       }
     }
+    if (since !== 0n) this.parts.onForwarded?.(Number(process.hrtime.bigint() - since) / NANOSECONDS_PER_SECOND);
   }
 
   private describeType(type: Y.AbstractType<Y.YEvent<any>>): string {

@@ -272,6 +272,7 @@ export class GridServer implements LiveDocuments {
       store: (update) => this.store.append(docName, update),
       project: (change) => this.projection.project(document, change),
       onError: (part, err) => this.options.log.error({ err, docName, part }, 'a grid document part failed'),
+      onForwarded: (seconds) => this.options.metrics.forward.observe(seconds),
     };
   }
 

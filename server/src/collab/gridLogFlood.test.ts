@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectGrid, eventually, synced } from '../testing/gridClients.js';
 import { restartableServer, type RestartableServer } from '../testing/restartableServer.js';
 
-describe('refused grid changes in the log', () => {
+describe('grid changes in the log and the metrics', () => {
   let server: RestartableServer;
 
   beforeAll(async () => {
@@ -54,6 +54,35 @@ describe('refused grid changes in the log', () => {
       expect(await acceptedCount()).toBe(before + 3);
     } finally {
       client.destroy();
+    }
+  });
+
+  it("times each edit's way through the server, from its arrival to its last write to the others", async () => {
+    const token = await server.login('lead.sales-north@example.com');
+    const planId = (await server.gql('{ budgetPlans { id } }', {}, token)).data.budgetPlans[0].id;
+    const lines = (await server.gql('query($p: ID!) { budgetLines(planId: $p, businessUnitCode: "SALES_NORTH") { id } }', { p: planId }, token)).data.budgetLines;
+    const forwardTimes = async () => {
+      const text = await (await fetch(`${server.url}/metrics`)).text();
+      const read = (name: string) => Number(new RegExp(`^plansync_grid_forward_seconds_${name} (\\S+)$`, 'm').exec(text)?.[1]);
+      return { count: read('count'), sum: read('sum') };
+    };
+    const writer = connectGrid(server.url, `budget:${planId}:SALES_NORTH`, token);
+    const observer = connectGrid(server.url, `budget:${planId}:SALES_NORTH`, token);
+    try {
+      await Promise.all([synced(writer), synced(observer)]);
+      const before = await forwardTimes();
+      const key = `${lines[5].id}/forecastSales`;
+      for (let i = 0; i < 3; i++) {
+        writer.cells.set(key, 700 + i);
+        await eventually(() => observer.cells.get(key) === 700 + i, 'the edit to reach the other client');
+      }
+      const after = await forwardTimes();
+      // At least one measure per edit (presence messages are timed too); each one's time is in the sum.
+      expect(after.count - before.count).toBeGreaterThanOrEqual(3);
+      expect(after.sum).toBeGreaterThan(before.sum);
+    } finally {
+      writer.destroy();
+      observer.destroy();
     }
   });
 });
