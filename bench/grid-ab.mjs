@@ -17,7 +17,8 @@
 // `node bench/profile-inclusive.mjs`.
 //
 // --no-b: Plansync a only. --reference-copy: a second copy of the reference (how far apart two equal servers measure
-// in the same rounds). --floors: the floor that only relays (bench/send-floor-server.mjs) and the floor keeping a
+// in the same rounds), timed inside as Plansync times itself (bench/lib/forwardTiming.mjs): each run then prints,
+// for it and for Plansync, the server's own time from a message's arrival to its broadcast's last write. --floors: the floor that only relays (bench/send-floor-server.mjs) and the floor keeping a
 // Y.Doc (FLOOR_YJS=1), as in the suite's 50-writer runs. --floor-work (with --floors): at the end of each round,
 // after the floors, the floor spending the server CPU per update that Plansync a's run of the round spent beyond
 // the floor's run (as the suite's "floor spending Plansync's CPU"), and then the same with a stand-in for a database
@@ -36,6 +37,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { descendants, fmt, log, median, runMain, sleep, startPlansync, startReference, startScript, stopProcess } from './lib/common.mjs';
+import { timedReferenceEntry } from './lib/forwardTiming.mjs';
 import { gridTarget, openKeeper, runGridScenario } from './lib/grid.mjs';
 
 const option = (name, fallback) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
@@ -67,7 +69,10 @@ await runMain(async () => {
     servers[name] = await startPlansync({ env: { GRID_IDLE_UNLOAD_MS: '1000', ...envOf(option(name, '')) }, name: `plansync-${name}`, profileDir: profileDir(name), ...(entry ? { entry: path.resolve(entry) } : {}) });
   }
   servers.reference = await startReference({ profileDir: profileDir('reference') });
-  if (flag('reference-copy')) servers.referenceCopy = await startReference({ profileDir: profileDir('referenceCopy'), name: 'referenceCopy' });
+  if (flag('reference-copy')) {
+    servers.referenceCopy = await startReference({ profileDir: profileDir('referenceCopy'), name: 'referenceCopy', entry: timedReferenceEntry() });
+    servers.referenceCopy.timedReference = true;
+  }
   if (flag('floors')) {
     servers.floor = await startScript('floor', 'send-floor-server.mjs', { profileDir: profileDir('floor') });
     servers.floorYjs = await startScript('floorYjs', 'send-floor-server.mjs', { env: { FLOOR_YJS: '1' }, profileDir: profileDir('floorYjs') });
@@ -105,7 +110,7 @@ await runMain(async () => {
         run.work = work;
       }
       runs[name].push(run);
-      log(`round ${round + 1} ${name}: p50 ${fmt(run.latencyMs.p50)} p99 ${fmt(run.latencyMs.p99)} max ${fmt(run.latencyMs.max)} ms (from before the edit: p99 ${fmt(run.editLatencyMs.p99)} ms); CPU ${fmt(run.serverCpuSeconds)} s (main thread ${fmt(run.serverMainThreadSeconds)} s, kernel ${fmt(run.serverSystemCpuSeconds)} s; ${run.serverReadCalls} reads, ${run.serverWriteCalls} writes, ${run.serverContextSwitches} switches)${run.databaseCpuSeconds != null ? ` (+${fmt(run.databaseCpuSeconds)} s PostgreSQL)` : ''}${run.work ? ` (spending ${run.work.us} us per update${run.work.db ? `, its database stand-in ${run.work.db} us` : ''})` : ''}; ${run.delivered}/${run.expected}`);
+      log(`round ${round + 1} ${name}: p50 ${fmt(run.latencyMs.p50)} p99 ${fmt(run.latencyMs.p99)} max ${fmt(run.latencyMs.max)} ms (from before the edit: p99 ${fmt(run.editLatencyMs.p99)} ms); CPU ${fmt(run.serverCpuSeconds)} s (main thread ${fmt(run.serverMainThreadSeconds)} s, kernel ${fmt(run.serverSystemCpuSeconds)} s; ${run.serverReadCalls} reads, ${run.serverWriteCalls} writes, ${run.serverContextSwitches} switches)${run.databaseCpuSeconds != null ? ` (+${fmt(run.databaseCpuSeconds)} s PostgreSQL)` : ''}${run.forward?.count ? `; own path ${fmt(run.forward.p50Us, 0)} / ${fmt(run.forward.p99Us, 0)} us (p50 / p99 of ${run.forward.count})` : ''}${run.work ? ` (spending ${run.work.us} us per update${run.work.db ? `, its database stand-in ${run.work.db} us` : ''})` : ''}; ${run.delivered}/${run.expected}`);
       await sleep(2000);
     }
   }
@@ -123,6 +128,9 @@ await runMain(async () => {
     const editP99 = runs[name].map((r) => r.editLatencyMs.p99);
     const cpu = runs[name].map((r) => r.serverCpuSeconds);
     const database = runs[name].map((r) => r.databaseCpuSeconds).filter((v) => v != null);
+    const ownP50 = runs[name].map((r) => r.forward?.p50Us).filter((v) => v != null);
+    const ownP99 = runs[name].map((r) => r.forward?.p99Us).filter((v) => v != null);
+    if (ownP50.length) console.log(`${name.padEnd(9)} own path, arrival to last write: p50 median ${fmt(median(ownP50), 0)} us, p99 median ${fmt(median(ownP99), 0)} us (runs: p99 ${ownP99.map((v) => fmt(v, 0)).join(' ')})`);
     console.log(`${name.padEnd(9)} p99 ${p99.map((v) => fmt(v)).join(' ')} (median ${fmt(median(p99))}); from before the edit ${editP99.map((v) => fmt(v)).join(' ')} (median ${fmt(median(editP99))}); p50 median ${fmt(median(p50))}; CPU median ${fmt(median(cpu))} s${database.length ? ` + PostgreSQL ${fmt(median(database))} s` : ''}`);
   }
   const ref = median(runs.reference.map((r) => r.latencyMs.p99));

@@ -381,12 +381,12 @@ export async function startPlansync({ env = {}, probe = false, profileDir = null
 }
 
 /** Starts the reference y-websocket@1.5.4 server and waits until it answers HTTP. */
-export async function startReference({ probe = false, profileDir = null, pollMs = 100, name = 'reference' } = {}) {
-  if (!fs.existsSync(referenceEntry)) throw new Error(`${referenceEntry} is missing: npm i -D y-websocket-reference@npm:y-websocket@1.5.4`);
+export async function startReference({ probe = false, profileDir = null, pollMs = 100, name = 'reference', entry = referenceEntry } = {}) {
+  if (!fs.existsSync(entry)) throw new Error(`${entry} is missing: npm i -D y-websocket-reference@npm:y-websocket@1.5.4`);
   const port = await freePort();
   if (profileDir) await fsp.mkdir(profileDir, { recursive: true });
   const t0 = now();
-  const server = startProcess(name, [...nodeFlags({ probe, profileDir, exitOnSigterm: true }), referenceEntry], serverEnv({ PORT: String(port), HOST: '127.0.0.1' }), { ipc: probe });
+  const server = startProcess(name, [...nodeFlags({ probe, profileDir, exitOnSigterm: true }), entry], serverEnv({ PORT: String(port), HOST: '127.0.0.1' }), { ipc: probe });
   server.url = `http://127.0.0.1:${port}`;
   server.profileDir = profileDir;
   await waitForHttp(server, server.url, 30_000, pollMs);

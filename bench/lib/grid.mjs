@@ -3,6 +3,7 @@
 // The clients are light y-websocket clients (bench/grid-light-worker.mjs: real Y.Doc writers, observers that
 // read updates without applying them; why is said there); `clients: 'stock'` runs stock WebsocketProviders
 // (bench/grid-worker.mjs) instead, to compare.
+import { forwardBetween, readPlansyncForward, readTimedReference } from './forwardTiming.mjs';
 import os from 'node:os';
 import WebSocket from 'ws';
 import { busyShare, concatFloat64, cpuSample, distribution, epoch, graphql, log, login, machineCpu, now, sleep, started } from './common.mjs';
@@ -123,6 +124,12 @@ export async function runGridScenario(server, target, writers, options) {
     options.hooks?.onStart?.({ writeStart, measureStart, measureEnd });
     const load = [os.loadavg()[0]];
 
+    // The server's own time from a message's arrival to its broadcast's last write (bench/lib/forwardTiming.mjs),
+    // where it keeps it: read 1 s before the window (a /metrics answer costs Plansync a few milliseconds, kept out
+    // of the window) and once the deliveries have drained, so it counts the window's updates and a second's more.
+    const readForward = servers.length === 1 ? forwardReaderOf(servers[0]) : null;
+    await sleep(Math.max(writeStart, measureStart - 1000) - now());
+    const forwardBefore = readForward ? await readForward() : null;
     await sleep(measureStart - now());
     const cpuBefore = servers.map((s) => cpuSample(s.pid));
     const machineBefore = machineCpu();
@@ -149,6 +156,7 @@ export async function runGridScenario(server, target, writers, options) {
     const sends = (await Promise.all(workers.map((w) => w.request({ type: 'sends' }, 'sends')))).flatMap((r) => r.sends);
     const reports = await Promise.all(workers.map((w) => w.request({ type: 'report', sends }, 'report')));
     const extra = (await options.hooks?.onDone?.()) ?? null;
+    const forward = readForward ? forwardBetween(forwardBefore, await readForward()) : null;
 
     const all = concatFloat64(reports.map((r) => r.latencies));
     const latencyMs = distribution(all);
@@ -247,10 +255,18 @@ export async function runGridScenario(server, target, writers, options) {
       disconnects: clients.reduce((a, c) => a + c.disconnects, 0),
       closeCodes: [...new Set(clients.flatMap((c) => c.closeCodes))],
       loadAverage1m: load,
+      ...(forward ? { forward } : {}),
       window: { measureStart, measureEnd, monoStartMicros: Number(monoBefore / 1000n), monoEndMicros: Number(monoAfter / 1000n) },
       ...(extra ? { extra } : {}),
     };
   } finally {
     await stopWorkers(workers);
   }
+}
+
+/** How to read a server's forward timing (bench/lib/forwardTiming.mjs), or null when it keeps none. */
+function forwardReaderOf(server) {
+  if (server.timedReference) return () => readTimedReference(server);
+  if (/^plansync/.test(server.name)) return () => readPlansyncForward(server);
+  return null;
 }

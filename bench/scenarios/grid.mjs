@@ -2,7 +2,8 @@
 // and the reference y-websocket@1.5.4 bin/server.js in alternating order (50 and 200: five rounds in a full run,
 // to show the spread) (bench/lib/grid.mjs does the run,
 // as for bench/grid-propagation.mjs). Why the clients are light ones by default: bench/grid-light-worker.mjs.
-import { fmt, log, ratio, sleep, startReference, startScript, stopProcess } from '../lib/common.mjs';
+import { fmt, log, median, ratio, sleep, startReference, startScript, stopProcess } from '../lib/common.mjs';
+import { timedReferenceEntry } from '../lib/forwardTiming.mjs';
 import { gridTarget, openKeeper, runGridScenario } from '../lib/grid.mjs';
 
 /**
@@ -29,7 +30,10 @@ export async function measure(suite) {
   // measure apart in the same rounds, so that a difference between Plansync and the reference can be set against
   // how finely this run tells servers apart at all. It is warmed up with one run of its own, not counted, as the
   // reference was by the suite's warm-up and the 1-writer run.
-  const referenceCopy = floor ? await startReference({ probe: true, name: 'referenceCopy' }) : null;
+  // It is the timed copy (bench/lib/forwardTiming.mjs: three clock reads per message, and a counter), so that the
+  // servers' own time from an update's arrival to its broadcast's last write can be set side by side.
+  const referenceCopy = floor ? await startReference({ probe: true, name: 'referenceCopy', entry: timedReferenceEntry() }) : null;
+  if (referenceCopy) referenceCopy.timedReference = true;
   // The floors and the copy hold a keeper too, as the servers do, so that their runs send to as many sockets.
   const floorKeepers = floor ? [await openKeeper(floor, target), await openKeeper(floorYjs, target), await openKeeper(referenceCopy, target)] : [];
   if (referenceCopy) {
@@ -84,6 +88,18 @@ export async function measure(suite) {
       });
       scenario.runs = Object.fromEntries(Object.entries(all).map(([name, runs]) => [name, runs.map(brief)]));
     }
+    // The servers' own path (in-server clocks, where kept: Plansync's and the timed copy's), medians over the runs.
+    const ownPath = (runs) => {
+      const timed = (runs ?? []).filter((r) => r.forward?.count > 0);
+      if (timed.length === 0) return null;
+      return {
+        p50Us: median(timed.map((r) => r.forward.p50Us)),
+        p99Us: median(timed.map((r) => r.forward.p99Us)),
+        runsP99Us: timed.map((r) => r.forward.p99Us),
+        counts: timed.map((r) => r.forward.count),
+      };
+    };
+    if (withFloor) scenario.ownPath = { plansync: ownPath(all.plansync), referenceCopy: ownPath(all.referenceCopy) };
     scenario.ratio = {
       p50: ratio(scenario.plansync.latencyMs.p50, scenario.reference.latencyMs.p50),
       p99: ratio(scenario.plansync.latencyMs.p99, scenario.reference.latencyMs.p99),
@@ -95,6 +111,8 @@ export async function measure(suite) {
             floorYjsP99: ratio(scenario.floorYjs.latencyMs.p99, scenario.reference.latencyMs.p99),
             floorWorkP99: ratio(scenario.floorWork.latencyMs.p99, scenario.reference.latencyMs.p99),
             toFloorWorkP99: ratio(scenario.plansync.latencyMs.p99, scenario.floorWork.latencyMs.p99),
+            ownPathP50: ratio(scenario.ownPath.plansync?.p50Us, scenario.ownPath.referenceCopy?.p50Us),
+            ownPathP99: ratio(scenario.ownPath.plansync?.p99Us, scenario.ownPath.referenceCopy?.p99Us),
           }
         : {}),
     };
