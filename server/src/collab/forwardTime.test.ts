@@ -6,53 +6,22 @@
  * listener that stamps each message's arrival is exercised end to end in gridLogFlood.test.ts.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import * as Y from 'yjs';
 import { messageArrived, messageHandled } from './arrivalClock.js';
 import { cellKey } from './cellRules.js';
-import { GridDocument, type GridPeer } from './GridDocument.js';
-import type { ConnectionOrigin } from './origins.js';
+import { GridDocument } from './GridDocument.js';
+import { editsOf, writerAndObserver } from '../testing/documentPeers.js';
 
 const LINES = ['11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222'];
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 const NS_PER_MS = 1_000_000n;
 
-class TestPeer implements GridPeer, ConnectionOrigin {
-  readonly kind = 'connection' as const;
-  readonly received: Uint8Array[] = [];
-  readonly identity = { name: 'Test', email: 'test@example.com' };
-  constructor(readonly userId: string) {}
-  get author() {
-    return { userId: this.userId, source: 'GRID' as const };
-  }
-  get writer() {
-    return this;
-  }
-  send(frame: Uint8Array): void {
-    this.received.push(frame);
-  }
-  sendFramed(messages: readonly Uint8Array[]): void {
-    this.received.push(...messages);
-  }
-}
-
 function setUp() {
   const document = new GridDocument('budget:plan:UNIT', 'plan', 'unit', 'UNIT', LINES);
   const forwarded: number[] = [];
   document.parts = { onError: (_part, err) => expect.fail(String(err)), onForwarded: (seconds) => forwarded.push(seconds) };
-  const writer = new TestPeer('user-writer');
-  const observer = new TestPeer('user-observer');
-  document.addPeer(writer);
-  document.addPeer(observer);
-  const client = new Y.Doc();
-  Y.applyUpdate(client, Y.encodeStateAsUpdate(document.doc));
-  const edit = (key: string, value: unknown): Uint8Array => {
-    let update: Uint8Array | undefined;
-    const capture = (u: Uint8Array) => (update = u);
-    client.on('update', capture);
-    client.getMap('cells').set(key, value);
-    client.off('update', capture);
-    return update!;
-  };
+  const { writer, observer, client } = writerAndObserver(document);
+  const edits = editsOf(client);
+  const edit = (key: string, value: unknown): Uint8Array => edits((cells) => cells.set(key, value));
   /** A client message handled as the socket's listener handles it: its arrival stamped around the handling. */
   const receive = (arrivedMsAgo: number, handle: () => void) => {
     messageArrived(process.hrtime.bigint() - BigInt(arrivedMsAgo) * NS_PER_MS);

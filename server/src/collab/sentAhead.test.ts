@@ -8,44 +8,13 @@ import * as decoding from 'lib0/decoding';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { cellChangeProblem, cellKey } from './cellRules.js';
-import { GridDocument, type DocumentChange, type GridPeer } from './GridDocument.js';
+import { GridDocument, type DocumentChange } from './GridDocument.js';
 import type { ConnectionOrigin, RelayOrigin } from './origins.js';
 import { encodeUpdate } from './protocol.js';
+import { editsOf, TestPeer, writerAndObserver } from '../testing/documentPeers.js';
 
 const LINES = ['11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222'];
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
-
-/** A peer that records the messages broadcast to it, and is its own writer and origin, as a connection is. */
-class TestPeer implements GridPeer, ConnectionOrigin {
-  readonly kind = 'connection' as const;
-  readonly received: Uint8Array[] = [];
-  readonly identity = { name: 'Test', email: 'test@example.com' };
-  constructor(readonly userId: string) {}
-  get author() {
-    return { userId: this.userId, source: 'GRID' as const };
-  }
-  get writer() {
-    return this;
-  }
-  send(frame: Uint8Array): void {
-    this.received.push(frame);
-  }
-  sendFramed(messages: readonly Uint8Array[]): void {
-    this.received.push(...messages);
-  }
-}
-
-/** Makes changes on a client doc and answers the update each produces, as the client would send it. */
-function editsOf(client: Y.Doc) {
-  return (change: (cells: Y.Map<unknown>) => void): Uint8Array => {
-    let update: Uint8Array | undefined;
-    const capture = (u: Uint8Array) => (update = u);
-    client.on('update', capture);
-    client.transact(() => change(client.getMap('cells')));
-    client.off('update', capture);
-    return update!;
-  };
-}
 
 /** A document with two peers, recording what the pipeline stores, relays and projects. */
 function setUp() {
@@ -55,12 +24,7 @@ function setUp() {
   const errors: unknown[] = [];
   const relayed: Uint8Array[] = [];
   document.parts = { store: (u) => stored.push(u), project: (c) => projected.push(c), relay: (u) => relayed.push(u), onError: (_part, err) => errors.push(err) };
-  const writer = new TestPeer('user-writer');
-  const observer = new TestPeer('user-observer');
-  document.addPeer(writer);
-  document.addPeer(observer);
-  const client = new Y.Doc();
-  Y.applyUpdate(client, Y.encodeStateAsUpdate(document.doc));
+  const { writer, observer, client } = writerAndObserver(document);
   /** The update a client-side change produces. */
   const edit = editsOf(client);
   /** The client takes in what the server holds (its reverts among it), as the stock client would from broadcasts. */
