@@ -191,6 +191,8 @@ function markdown(result) {
   out.push(`- Machine: ${m.nproc} CPU (${m.cpuModel}), ${m.memoryGb} GB, ${m.os}; Node ${m.node}.`);
   out.push(`- Load average (1 min) before the suite ${fmt(result.loadBefore[0])}, after ${fmt(result.loadAfter[0])}; before each scenario in its section. Took ${fmt(result.durationSeconds, 0)} s.`);
   if (result.buildWarning) out.push(`- **Warning:** ${result.buildWarning}.`);
+  // Said of a run after it (what else ran on the machine, say): added to results.json by hand, kept with it.
+  for (const note of result.runNotes ?? []) out.push(`- **Note on this run:** ${note}`);
   out.push('- Every server, load process and PostgreSQL ran on this machine, on 127.0.0.1; the load processes compete with the servers for the same CPUs. Ratios are Plansync / reference: below 1 is better for Plansync where lower is better (latency, CPU, memory, start time) and worse where higher is better (requests/s).');
   out.push('- Plansync ran from server/dist with an embedded PostgreSQL in a fresh DATA_DIR, `GRID_IDLE_UNLOAD_MS=1000` (documents nobody holds unload after 1 s instead of 5 s), `LOG_LEVEL=warn`; every server, Plansync and the references, ran with `NODE_ENV=production` (as the Dockerfile sets it), and every measured one with `--expose-gc` and bench/lib/memory-probe.mjs preloaded (a forced GC and `process.memoryUsage()` on request over IPC).');
   out.push('');
