@@ -46,7 +46,7 @@ export function summaryRows(s, options) {
         add('1 grid propagation', `${g.writers} writer(s): p99 from before the writer's edit (its own Yjs transaction and send included), the same runs`, g.plansync.editLatencyMs.p99, g.reference.editLatencyMs.p99, 'ms', 2);
       add('1 grid propagation', `${g.writers} writer(s): server CPU in the window`, g.plansync.serverCpuSeconds, g.reference.serverCpuSeconds, 's', 2);
       if (g.referenceCopy)
-        add('1 grid propagation', `${g.writers} writer(s): p99, a second copy of the reference against the reference (the same code in the same rounds: how far apart two equal servers measure here)`, g.referenceCopy.latencyMs.p99, g.reference.latencyMs.p99, 'ms', 2);
+        add('1 grid propagation', `${g.writers} writer(s): p99, a second copy of the reference against the reference (the same code, timed inside with three clock reads per message, in the same rounds: how far apart two equal servers measure here)`, g.referenceCopy.latencyMs.p99, g.reference.latencyMs.p99, 'ms', 2);
       if (g.ownPath?.plansync && g.ownPath?.referenceCopy) {
         const own = `${g.writers} writer(s): the server's own path, from an update's arrival to its broadcast's last write (clocks inside the servers: Plansync's plansync_grid_forward_seconds, and the second copy of the reference, timed), medians of ${g.ownPath.plansync.counts.length} runs`;
         add('1 grid propagation', `${own}: p50`, g.ownPath.plansync.p50Us, g.ownPath.referenceCopy.p50Us, 'us', 0);
