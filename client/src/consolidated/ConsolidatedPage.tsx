@@ -27,16 +27,33 @@ import { FigureCells, FigureHeaders, TotalsFoot } from './figures';
 const DIMENSIONS = Object.keys(DIMENSION_LABEL) as Dimension[];
 const isDimension = (value: string | null): value is Dimension => value !== null && (DIMENSIONS as string[]).includes(value);
 
+interface Grouping {
+  first: Dimension;
+  second: Dimension | null;
+}
+
+/** The grouping an address asks for: by unit then product category unless it says otherwise. */
+function groupingOf(params: URLSearchParams): Grouping {
+  const by = params.get('by');
+  const first: Dimension = isDimension(by) ? by : 'unit';
+  const then = params.get('then');
+  const second: Dimension | null = then === 'none' ? null : isDimension(then) && then !== first ? then : first === 'productCategory' ? 'region' : 'productCategory';
+  return { first, second };
+}
+
 export function ConsolidatedPage() {
   const plans = useQuery(ConsolidatedPlansDocument);
   const { plan, choose } = usePlanChoice(plans.data?.budgetPlans ?? []);
   const [params, setParams] = useSearchParams();
   // The grouping is in the address, so that a link or a reload shows the same view.
-  const first: Dimension = isDimension(params.get('by')) ? (params.get('by') as Dimension) : 'unit';
-  const thenParam = params.get('then');
-  const second: Dimension | null = thenParam === 'none' ? null : isDimension(thenParam) && thenParam !== first ? thenParam : first === 'productCategory' ? 'region' : 'productCategory';
-  const setGrouping = (by: Dimension, then: Dimension | null) =>
+  const { first, second } = groupingOf(params);
+  /**
+   * Changes the grouping from the one in the address as it is now, not as this render saw it: a second choice made
+   * before the page has drawn the first one (the address changes first) keeps the first.
+   */
+  const regroup = (change: (current: Grouping) => Grouping) =>
     setParams((current) => {
+      const { first: by, second: then } = change(groupingOf(current));
       const next = new URLSearchParams(current);
       next.set('by', by);
       next.set('then', then ?? 'none');
@@ -53,13 +70,25 @@ export function ConsolidatedPage() {
         <PlanPicker plans={plans.data.budgetPlans} current={plan.id} onPick={choose} />
         <label>
           Group by
-          <select value={first} onChange={(e) => setGrouping(e.target.value as Dimension, second === e.target.value ? null : second)}>
+          <select
+            value={first}
+            onChange={(e) => {
+              const by = e.target.value as Dimension;
+              regroup((current) => ({ first: by, second: current.second === by ? null : current.second }));
+            }}
+          >
             {DIMENSIONS.map((d) => <option key={d} value={d}>{DIMENSION_LABEL[d]}</option>)}
           </select>
         </label>
         <label>
           then by
-          <select value={second ?? 'none'} onChange={(e) => setGrouping(first, e.target.value === 'none' ? null : (e.target.value as Dimension))}>
+          <select
+            value={second ?? 'none'}
+            onChange={(e) => {
+              const then = e.target.value === 'none' ? null : (e.target.value as Dimension);
+              regroup((current) => ({ first: current.first, second: then === current.first ? null : then }));
+            }}
+          >
             <option value="none">Nothing</option>
             {DIMENSIONS.filter((d) => d !== first).map((d) => <option key={d} value={d}>{DIMENSION_LABEL[d]}</option>)}
           </select>
