@@ -247,6 +247,10 @@ export async function runGridScenario(server, target, writers, options) {
       serverRssMb: cpuAfter.reduce((a, x) => a + x.rssMb, 0),
       serverPeakRssMb: servers.length === 1 ? cpuAfter[0].hwmMb : null,
       clientCpuSeconds: workerCpu,
+      /** The load processes' wake-ups (voluntary switches) and preemptions in the window, all of them together. */
+      clientSwitches: reports.every((r) => r.switches)
+        ? { voluntary: reports.reduce((a, r) => a + r.switches.voluntary, 0), involuntary: reports.reduce((a, r) => a + r.switches.involuntary, 0) }
+        : null,
       clientLoopDelayP99Ms: Math.max(...reports.map((r) => r.loopDelayP99Ms ?? 0)),
       /** Share of the machine's CPU used in the window by every process, ours or not (near 1: saturated). */
       machineBusy: busyShare(machineBefore, machineAfter),

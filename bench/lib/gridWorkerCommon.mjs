@@ -137,6 +137,7 @@ export function gridWorker() {
         unmatched,
         received: w.received,
         cpuSeconds: cpu.seconds(),
+        switches: cpu.switches(),
         // The histogram holds whole timer intervals: the lag is what exceeds the resolution.
         loopDelayP99Ms: loopDelay.count > 0 ? Math.max(0, loopDelay.percentile(99) / 1e6 - LOOP_RESOLUTION_MS) : null,
         loopDelayMaxMs: loopDelay.count > 0 ? Math.max(0, loopDelay.max / 1e6 - LOOP_RESOLUTION_MS) : null,

@@ -54,15 +54,30 @@ export class Latencies {
 export function cpuWindow() {
   let atStart;
   let inWindow;
+  let usageAtStart;
+  let switches = null;
   return {
     begin() {
       atStart = process.cpuUsage();
+      usageAtStart = process.resourceUsage();
     },
     end() {
       inWindow = process.cpuUsage(atStart);
+      const usage = process.resourceUsage();
+      switches = {
+        voluntary: usage.voluntaryContextSwitches - usageAtStart.voluntaryContextSwitches,
+        involuntary: usage.involuntaryContextSwitches - usageAtStart.involuntaryContextSwitches,
+      };
     },
     seconds() {
       return inWindow ? (inWindow.user + inWindow.system) / 1e6 : null;
+    },
+    /**
+     * The process's context switches in the window (all its threads): voluntary (it went to sleep, each a wake-up
+     * later: for a load process, mostly waiting for the server's next write) and involuntary (preempted).
+     */
+    switches() {
+      return switches;
     },
   };
 }
