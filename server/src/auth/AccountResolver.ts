@@ -18,6 +18,7 @@ import { DETAILS_FORBIDDEN, mayReadDetails, type UserLike } from '../directory/U
 import { badUserInput, forbidden } from '../errors.js';
 import { requireViewer, type GraphQLContext } from '../graphql/context.js';
 import { isUuid } from '../ids.js';
+import { mayMintCredentials } from '../policies/accessToken.js';
 import { canManageUsers } from '../policies/user.js';
 import { AuthPayload } from './AuthResolver.js';
 import { withInvitationMail } from './invitationMail.js';
@@ -192,7 +193,7 @@ export class AccountResolver {
 
   @Mutation(() => Boolean, {
     description:
-      "Changes the caller's password. A wrong current password: BAD_USER_INPUT (counted like failed sign-ins, with the same lock). The person's other tokens stop working (their sockets close); this one carries on.",
+      "Changes the caller's password. A wrong current password: BAD_USER_INPUT (counted like failed sign-ins, with the same lock). The person's other tokens stop working (their sockets close); this one carries on. Not with an access token: FORBIDDEN.",
   })
   async changePassword(
     @Arg('currentPassword', () => String) currentPassword: string,
@@ -200,6 +201,9 @@ export class AccountResolver {
     @Ctx() ctx: GraphQLContext,
   ): Promise<boolean> {
     const viewer = requireViewer(ctx);
+    // A password is a sign-in credential, and an access token makes or changes none (policies/accessToken.ts):
+    // a leaked token must not be a way to guess at the password, nor to end the person's sessions.
+    if (!mayMintCredentials(viewer)) throw forbidden('A password is changed signed in, not with an access token');
     const user = await ctx.em.findOneOrFail(User, { id: viewer.userId });
     ctx.services.accounts.checkPassword(newPassword, user.email, 'newPassword');
     // Counted like sign-in attempts (localLogin.ts): a token does not buy unlimited guesses at the password.

@@ -12,6 +12,10 @@
  *   account, whoever asks (FORBIDDEN would suggest someone else might be allowed to).
  * - Every operation acts on the caller's own account (there is no user argument): nobody enrols or turns off
  *   anyone else's second factor. An admin can only clear it (`resetTotp`), never set it.
+ * - Not with an access token (`pst_`, or an app's Entra token): the second factor is a sign-in credential,
+ *   and a token does not mint credentials (policies/accessToken.ts). Otherwise a leaked WRITE token alone could
+ *   turn on a second factor only its holder has: the person could no longer sign in, and confirming would end
+ *   their sessions while the token carried on. FORBIDDEN, whatever the code.
  * - Wrong codes count like wrong passwords (LocalLogin.checkCode: the address's window, the account's lock).
  * - Confirming ends the person's other sessions (this one carries on): a session opened with the password
  *   alone, perhaps by whoever learnt it, does not outlive the second factor being turned on.
@@ -27,6 +31,7 @@ import { User } from '../directory/User.js';
 import { DETAILS_FORBIDDEN, mayReadDetails, type UserLike } from '../directory/UserResolver.js';
 import { badUserInput, conflict, forbidden } from '../errors.js';
 import { requireViewer, type GraphQLContext } from '../graphql/context.js';
+import { mayMintCredentials } from '../policies/accessToken.js';
 import { mustEnrolTotp } from './totp.js';
 
 @ObjectType({ description: 'A new two-factor secret, shown once: scan otpauthUri as a QR code, or type the secret in.' })
@@ -41,6 +46,8 @@ export class TotpEnrollment {
 const NOT_FOR_THIS_ACCOUNT =
   'Two-factor sign-in is for accounts that sign in with a password: Microsoft accounts use Microsoft\'s own, and service accounts do not sign in';
 const WRONG_CODE = 'That code is not right, or was used already, or there were too many attempts: enter the current code from your authenticator app';
+
+const NOT_WITH_A_TOKEN = 'Two-factor sign-in is turned on and off signed in, not with an access token';
 
 @Resolver(() => User)
 export class TotpResolver {
@@ -73,10 +80,11 @@ export class TotpResolver {
   @Mutation(() => TotpEnrollment, {
     description:
       "Begins the caller's enrolment in two-factor sign-in: a new secret, which turns nothing on until confirmTotpEnrollment. " +
-      'Accounts without a password (Microsoft, service accounts): BAD_USER_INPUT. Already on: CONFLICT.',
+      'Accounts without a password (Microsoft, service accounts): BAD_USER_INPUT. Already on: CONFLICT. Not with an access token: FORBIDDEN.',
   })
   async beginTotpEnrollment(@Ctx() ctx: GraphQLContext): Promise<TotpEnrollment> {
     const viewer = requireViewer(ctx);
+    if (!mayMintCredentials(viewer)) throw forbidden(NOT_WITH_A_TOKEN);
     return ctx.em.transactional(async (tx) => {
       const user = await tx.findOneOrFail(User, { id: viewer.userId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (user.kind !== 'PERSON' || user.passwordHash === null) throw badUserInput(NOT_FOR_THIS_ACCOUNT);
@@ -87,10 +95,11 @@ export class TotpResolver {
 
   @Mutation(() => Boolean, {
     description:
-      "Turns on two-factor sign-in for the caller with a code of the secret beginTotpEnrollment gave. A wrong code: BAD_USER_INPUT (counted like a failed sign-in). The caller's other sessions end; this one carries on.",
+      "Turns on two-factor sign-in for the caller with a code of the secret beginTotpEnrollment gave. A wrong code: BAD_USER_INPUT (counted like a failed sign-in). The caller's other sessions end; this one carries on. Not with an access token: FORBIDDEN.",
   })
   async confirmTotpEnrollment(@Arg('code', () => String) code: string, @Ctx() ctx: GraphQLContext): Promise<boolean> {
     const viewer = requireViewer(ctx);
+    if (!mayMintCredentials(viewer)) throw forbidden(NOT_WITH_A_TOKEN);
     const { totp, localLogin } = ctx.services;
     await ctx.em.transactional(async (tx) => {
       // Locked for the transaction: two confirmations at once (or a new begin meanwhile) cannot both act.
@@ -111,10 +120,11 @@ export class TotpResolver {
 
   @Mutation(() => Boolean, {
     description:
-      "Turns off the caller's two-factor sign-in, with a current code. A wrong or used code: BAD_USER_INPUT (counted like a failed sign-in). Not on: BAD_USER_INPUT.",
+      "Turns off the caller's two-factor sign-in, with a current code. A wrong or used code: BAD_USER_INPUT (counted like a failed sign-in). Not on: BAD_USER_INPUT. Not with an access token: FORBIDDEN.",
   })
   async disableTotp(@Arg('code', () => String) code: string, @Ctx() ctx: GraphQLContext): Promise<boolean> {
     const viewer = requireViewer(ctx);
+    if (!mayMintCredentials(viewer)) throw forbidden(NOT_WITH_A_TOKEN);
     const { totp, localLogin } = ctx.services;
     await ctx.em.transactional(async (tx) => {
       const user = await tx.findOneOrFail(User, { id: viewer.userId }, { lockMode: LockMode.PESSIMISTIC_WRITE });

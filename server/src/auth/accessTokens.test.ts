@@ -3,6 +3,7 @@
  * the token on every surface (GraphQL over HTTP and websockets, the grid), scopes, expiry, revocation closing
  * open sockets, a deactivated owner, what is stored.
  */
+import { generate } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCode, startTestServer, type TestServer } from '../testing/harness.js';
 import { graphqlSocket, gridSocket } from '../testing/sessionSockets.js';
@@ -167,6 +168,37 @@ describe('access tokens', () => {
       expect(errorCode(await server.gql(CREATE, { name: 'minted', scopes: ['READ'] }, token))).toBe(ErrorCode.FORBIDDEN);
       expect(errorCode(await server.gql(CREATE_SA, { name: 'minted', role: 'VIEWER' }, token))).toBe(ErrorCode.FORBIDDEN);
       expect(await server.sql("SELECT count(*)::int AS n FROM access_token WHERE name = 'minted'")).toEqual([{ n: 0 }]);
+    });
+
+    it('a token cannot turn two-factor sign-in on or off (FORBIDDEN), even a WRITE token: the person, signed in, can', async () => {
+      const email = 'planner.finance@example.com';
+      const session = await server.login(email);
+      const { token } = (await server.gql(CREATE, { name: 'planner write', scopes: ['WRITE'] }, session)).data.createAccessToken;
+      const BEGIN = 'mutation { beginTotpEnrollment { secret } }';
+      const CONFIRM = 'mutation($c: String!) { confirmTotpEnrollment(code: $c) }';
+      const DISABLE = 'mutation($c: String!) { disableTotp(code: $c) }';
+      expect(errorCode(await server.gql(BEGIN, {}, token))).toBe(ErrorCode.FORBIDDEN);
+      // Even with an enrolment waiting and the right code of its secret: the token cannot confirm it.
+      const { secret } = (await server.gql(BEGIN, {}, session)).data.beginTotpEnrollment;
+      const nowSeconds = () => Math.floor(Date.now() / 1000);
+      const code = () => generate({ secret, epoch: nowSeconds() });
+      expect(errorCode(await server.gql(CONFIRM, { c: await code() }, token))).toBe(ErrorCode.FORBIDDEN);
+      expect(errorCode(await server.gql(DISABLE, { c: await code() }, token))).toBe(ErrorCode.FORBIDDEN);
+      expect(await server.sql('SELECT totp_enabled_at FROM app_user WHERE email = $1', [email])).toEqual([{ totp_enabled_at: null }]);
+      // Signing in with the password alone still works, and the session itself enrols.
+      expect(await server.login(email)).toBeTruthy();
+      expect((await server.gql(CONFIRM, { c: await code() }, session)).data.confirmTotpEnrollment).toBe(true);
+    });
+
+    it('a token cannot change its owner\'s password (FORBIDDEN), even with the right current password: the sessions and the password stay', async () => {
+      const email = 'planner.marketing@example.com';
+      const session = await server.login(email);
+      const { token } = (await server.gql(CREATE, { name: 'planner write', scopes: ['WRITE'] }, session)).data.createAccessToken;
+      const CHANGE = 'mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) }';
+      expect(errorCode(await server.gql(CHANGE, { c: DEMO_PASSWORD, n: 'a-new-password-42' }, token))).toBe(ErrorCode.FORBIDDEN);
+      // Nothing changed: the old password signs in, and the session still answers.
+      expect(await server.login(email)).toBeTruthy();
+      expect((await server.gql('{ me { email } }', {}, session)).data.me.email).toBe(email);
     });
 
     it('needs a sign-in: UNAUTHENTICATED without one', async () => {

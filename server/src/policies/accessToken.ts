@@ -13,7 +13,10 @@ export interface TokenOwnerScope {
   kind: 'PERSON' | 'SERVICE';
 }
 
-/** Whether the viewer may make credentials (tokens, service accounts) at all: not with an access token. */
+/**
+ * Whether the viewer may make or change credentials (tokens, service accounts, the second factor of their
+ * sign-in) at all: not with an access token.
+ */
 export function mayMintCredentials(viewer: Viewer): boolean {
   noteConsulted();
   return !viaAccessToken(viewer);
