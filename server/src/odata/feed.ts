@@ -75,7 +75,23 @@ function decodeSkipToken(token: string, terms: OrderTerm[]): Position {
   return { after: a as (string | null)[], remaining: r as number | null };
 }
 
-/** The condition "ordered after `after`", with nulls last in ascending order and first in descending (PostgreSQL's defaults, made explicit). */
+/**
+ * Where a term puts its nulls. OData orders a null before every value in ascending order, so after them in
+ * descending order (OData Part 2, `$orderby`; what Power Query's own sort does, so a folded sort and top-N keep
+ * their meaning): the opposite of PostgreSQL's defaults. A term that is never null keeps PostgreSQL's default
+ * (nulls last ascending, first descending), which changes nothing about its rows and lets an index in the
+ * default direction serve the order.
+ */
+function nullsFirst(term: OrderTerm): boolean {
+  return term.nullable ? !term.descending : term.descending;
+}
+
+/** The ORDER BY item of a term. */
+function orderItem(term: OrderTerm): string {
+  return `${term.sql} ${term.descending ? 'DESC' : 'ASC'} ${nullsFirst(term) ? 'NULLS FIRST' : 'NULLS LAST'}`;
+}
+
+/** The condition "ordered after `after`", with each term's nulls where `nullsFirst` puts them (as ORDER BY does). */
 function afterCondition(terms: OrderTerm[], after: (string | null)[], params: SqlParams): string {
   // Every term ascending and never null (the default orders): one row comparison, which PostgreSQL turns into
   // an index range where an index has those columns, instead of an OR it can only filter with.
@@ -88,9 +104,14 @@ function afterCondition(terms: OrderTerm[], after: (string | null)[], params: Sq
     const t = terms[i];
     const v = after[i];
     let beyond: string | null;
-    if (t.descending) beyond = v === null ? `${t.sql} IS NOT NULL` : `${t.sql} < ${params.add(v, sqlTypeOf(t.type))}`;
-    else if (v === null) beyond = null; // nothing comes after a null, which sorts last
-    else beyond = t.nullable ? `(${t.sql} > ${params.add(v, sqlTypeOf(t.type))} OR ${t.sql} IS NULL)` : `${t.sql} > ${params.add(v, sqlTypeOf(t.type))}`;
+    if (v === null) {
+      // After a null come the values when nulls come first; nothing when they come last.
+      beyond = nullsFirst(t) ? `${t.sql} IS NOT NULL` : null;
+    } else {
+      const past = `${t.sql} ${t.descending ? '<' : '>'} ${params.add(v, sqlTypeOf(t.type))}`;
+      // Nulls that come last are after every value.
+      beyond = t.nullable && !nullsFirst(t) ? `(${past} OR ${t.sql} IS NULL)` : past;
+    }
     if (beyond !== null) alternatives.push(`(${[...equalBefore, beyond].join(' AND ')})`);
   }
   return alternatives.length ? `(${alternatives.join(' OR ')})` : 'FALSE';
@@ -164,7 +185,7 @@ export async function writePage(
   let sent = 0;
   const columns = options.select.map((p, i) => `${outputSql(p)} AS c${i}`);
   const keys = terms.map((t, i) => `(${t.sql})::text AS k${i}`);
-  const orderBy = terms.map((t) => `${t.sql} ${t.descending ? 'DESC NULLS FIRST' : 'ASC NULLS LAST'}`).join(', ');
+  const orderBy = terms.map(orderItem).join(', ');
   for (;;) {
     const want = Math.min(CHUNK_ROWS, pageSize - sent, remaining ?? Infinity);
     if (want <= 0) break;

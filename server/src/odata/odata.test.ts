@@ -298,6 +298,13 @@ describe('OData feed', () => {
     await expectSame(`PriorYearActual ge 300000`, (l) => l.PriorYearActual >= 300000);
     await expectSame(`PriorYearActual lt 100000`, (l) => l.PriorYearActual < 100000);
     await expectSame(`PriorYearActual le 100000.5`, (l) => l.PriorYearActual <= 100000.5);
+    // Doubles in exponent notation, as OData's ABNF writes them (`e` in either case, the fraction optional).
+    await expectSame(`PriorYearActual gt 3e5`, (l) => l.PriorYearActual > 300000);
+    await expectSame(`PriorYearActual ge 3E+5`, (l) => l.PriorYearActual >= 300000);
+    await expectSame(`PriorYearActual lt 1.5E5 and PriorYearActual gt -1e-3`, (l) => l.PriorYearActual < 150000);
+    await expectSame(`FiscalYear eq 2.027E3`, () => true);
+    // ...and text that looks like one is left as it is.
+    await expectSame(`Comment eq '1e5' or Comment eq 'it''s north'`, (l) => l.Comment === "it's north");
     await expectSame(`BudgetAmount eq null`, (l) => l.BudgetAmount === null);
     await expectSame(`BudgetAmount ne null`, (l) => l.BudgetAmount !== null);
     // OData's ne holds for a null: every line but the one of 1234.
@@ -562,6 +569,27 @@ describe('OData paging with small pages while rows change', () => {
       for (const id of ids) expect(seen, query).toContain(id);
     }
   }, 120_000);
+
+  it('orders nulls as OData does (before every value ascending, after every value descending), on every page', async () => {
+    // A few amounts set, the rest null: the order must hold across the pages of 7.
+    const ids = (await server.sql(`SELECT id FROM budget_line ORDER BY id LIMIT 5`)).map((r) => r.id as string);
+    for (const [i, id] of ids.entries()) await server.sql(`UPDATE budget_line SET budget_amount = $2 WHERE id = $1`, [id, 100 * (i + 1)]);
+    const all = (await readAll(server, 'BudgetLines?$select=Id,BudgetAmount', `Bearer ${token}`)).rows;
+    const byAmount = (descending: boolean) => (a: Row, b: Row) => {
+      if (a.BudgetAmount === b.BudgetAmount) return a.Id < b.Id ? -1 : 1;
+      if (a.BudgetAmount === null) return descending ? 1 : -1;
+      if (b.BudgetAmount === null) return descending ? -1 : 1;
+      return descending ? b.BudgetAmount - a.BudgetAmount : a.BudgetAmount - b.BudgetAmount;
+    };
+    for (const descending of [false, true]) {
+      const query = `BudgetLines?$select=Id,BudgetAmount&$orderby=BudgetAmount${descending ? ' desc' : ''}`;
+      const { rows } = await readAll(server, query, `Bearer ${token}`);
+      expect(rows.map((r) => r.Id), query).toEqual([...all].sort(byAmount(descending)).map((r) => r.Id));
+      // What Power Query folds for "keep the top 3 rows" after a sort: values for a descending sort, nulls for an ascending one.
+      const top = (await get(`${server.url}/odata/${query}&$top=3`, `Bearer ${token}`)).body.value.map((r: Row) => r.BudgetAmount);
+      expect(top, query).toEqual(descending ? [500, 400, 300] : [null, null, null]);
+    }
+  });
 
   it('keeps $top and $skip across small pages and gives $count on every page', async () => {
     const all = (await readAll(server, 'BudgetLines?$select=Id', `Bearer ${token}`)).rows.map((r) => r.Id);

@@ -205,6 +205,19 @@ function condition(set: EntitySet, token: Token, params: SqlParams, depth = 0): 
   }
 }
 
+/**
+ * A $filter with its numbers in exponent notation spelled as @odata/parser reads them. OData's ABNF writes a
+ * double as `[SIGN] 1*DIGIT ["." 1*DIGIT] ["e" [SIGN] 1*DIGIT]` with the `e` in either case (ABNF strings are
+ * case-insensitive), so `1e5`, `1E5` and `2.5E-3` are valid literals (what a tool writing numbers with
+ * exponents sends); the parser reads only `1.0e5`, a lower-case `e` after a fraction. Text inside string
+ * literals ('…', quotes doubled) is left as it is, and so are digits that are part of a name or a GUID.
+ */
+export function withParsableExponents(filter: string): string {
+  return filter.replace(/'(?:[^']|'')*'|(?<![\w.'-])([+-]?\d+)(?:\.(\d+))?[eE]([+-]?\d+)(?![\w.-])/g, (match, whole?: string, fraction?: string, exponent?: string) =>
+    whole === undefined ? match : `${whole}.${fraction ?? '0'}e${exponent}`,
+  );
+}
+
 function nonNegativeInteger(name: string, text: string): number {
   if (!/^\d{1,16}$/.test(text) || Number(text) > MAX_COUNT) throw new BadOption(`${name} must be a whole number, 0 or more`);
   return Number(text);
@@ -238,9 +251,10 @@ export async function parseQueryOptions(set: EntitySet, query: URLSearchParams):
     seen.add(name);
     switch (name) {
       case '$filter': {
-        const ast = parse('$filter', () => defaultParser.filter(value));
+        const text = withParsableExponents(value);
+        const ast = parse('$filter', () => defaultParser.filter(text));
         // The parser stops at what it understands; anything left over is not a filter.
-        if (!ast || ast.raw !== value) throw new BadOption(`$filter is not valid OData at ${JSON.stringify(value.slice(ast?.raw.length ?? 0))}`);
+        if (!ast || ast.raw !== text) throw new BadOption(`$filter is not valid OData at ${JSON.stringify(text.slice(ast?.raw.length ?? 0))}`);
         // Translated now, so that a bad filter is refused before anything is read; placed into a statement later.
         const check = new SqlParams();
         condition(set, ast, check);
