@@ -38,7 +38,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { descendants, fmt, log, median, runMain, sleep, startPlansync, startReference, startScript, stopProcess } from './lib/common.mjs';
 import { timedReferenceEntry } from './lib/forwardTiming.mjs';
-import { gridTarget, openKeeper, runGridScenario } from './lib/grid.mjs';
+import { LATE_AFTER_MS, gridTarget, openKeeper, runGridScenario } from './lib/grid.mjs';
 
 const option = (name, fallback) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
 // NAME=VALUE pairs; a value may hold '=' itself (NODE_OPTIONS=--flag=1).
@@ -131,6 +131,10 @@ await runMain(async () => {
     const ownP50 = runs[name].map((r) => r.forward?.p50Us).filter((v) => v != null);
     const ownP99 = runs[name].map((r) => r.forward?.p99Us).filter((v) => v != null);
     if (ownP50.length) console.log(`${name.padEnd(9)} own path, arrival to last write: p50 median ${fmt(median(ownP50), 0)} us, p99 median ${fmt(median(ownP99), 0)} us (runs: p99 ${ownP99.map((v) => fmt(v, 0)).join(' ')})`);
+    // Pooled over the rounds: the share of all deliveries later than each delay (bench/lib/grid.mjs lateCounts).
+    const delivered = runs[name].reduce((n, r) => n + r.delivered - r.unmatched, 0);
+    const late = LATE_AFTER_MS.map((ms) => `${ms} ms ${fmt((100 * runs[name].reduce((n, r) => n + (r.lateCounts?.[ms] ?? 0), 0)) / Math.max(1, delivered), 2)}%`);
+    console.log(`${name.padEnd(9)} later than ${late.join(', ')} (all rounds' ${delivered} deliveries)`);
     console.log(`${name.padEnd(9)} p99 ${p99.map((v) => fmt(v)).join(' ')} (median ${fmt(median(p99))}); from before the edit ${editP99.map((v) => fmt(v)).join(' ')} (median ${fmt(median(editP99))}); p50 median ${fmt(median(p50))}; CPU median ${fmt(median(cpu))} s${database.length ? ` + PostgreSQL ${fmt(median(database))} s` : ''}`);
   }
   const ref = median(runs.reference.map((r) => r.latencyMs.p99));

@@ -29,6 +29,9 @@ export function madeUpTarget() {
   return { token: 'none', docName: 'budget:00000000-0000-4000-8000-000000000000:SALES_NORTH', keys };
 }
 
+/** The delays (ms) a run counts the deliveries later than (`lateCounts`). */
+export const LATE_AFTER_MS = [2, 3, 5, 10];
+
 /** y-websocket messages a keeper sends: sync step 1 with an empty state vector, sync step 2 with an empty update. */
 const KEEPER_STEP1 = Uint8Array.from([0, 0, 1, 0]);
 const KEEPER_STEP2 = Uint8Array.from([0, 1, 2, 0, 0]);
@@ -160,6 +163,10 @@ export async function runGridScenario(server, target, writers, options) {
 
     const all = concatFloat64(reports.map((r) => r.latencies));
     const latencyMs = distribution(all);
+    // How many deliveries came later than each of these delays (ms): counts add up over runs, so that rounds of
+    // one server can be pooled (bench/grid-ab.mjs), which a median of each run's p99 (set by a handful of late
+    // updates at 50 writers) cannot.
+    const lateCounts = Object.fromEntries(LATE_AFTER_MS.map((ms) => [ms, all.reduce((n, v) => (v > ms ? n + 1 : n), 0)]));
     const editLatencyMs = distribution(concatFloat64(reports.map((r) => r.editLatencies)));
     const unmatched = reports.reduce((a, r) => a + r.unmatched, 0);
     if (unmatched > 0) log(`warning: ${unmatched} deliveries whose send no writer noted; left out of the propagation delays`);
@@ -226,6 +233,7 @@ export async function runGridScenario(server, target, writers, options) {
       unexpected,
       incompletePairs,
       /** Propagation: from the writer's send to each delivery. */
+      lateCounts,
       latencyMs: { p50: latencyMs.p50, p90: latencyMs.p90, p99: latencyMs.p99, max: latencyMs.max, min: latencyMs.min, mean: latencyMs.mean },
       /** From before the writer's edit (its own Yjs transaction included) to each delivery. */
       editLatencyMs: { p50: editLatencyMs.p50, p90: editLatencyMs.p90, p99: editLatencyMs.p99, max: editLatencyMs.max, mean: editLatencyMs.mean },
