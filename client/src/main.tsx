@@ -85,7 +85,15 @@ function App() {
   const [reason, setReason] = useState<SignOutReason | null>(null);
   const location = useLocation();
   const navigate = useNavigate();
+  // The session this tab is in, cleared the moment it ends: ending it closes its sockets on the server (4401), and
+  // those closes, reported after a sign-out, must not replace "signed out" by "no longer valid" (nor end it twice).
+  const live = useRef(session);
+  useEffect(() => {
+    live.current = session;
+  }, [session]);
   const signOut = useCallback((why: SignOutReason) => {
+    if (!live.current) return;
+    live.current = null;
     // Signing out on purpose ends the token on the server too; an expired or refused one is over already.
     const current = why === 'signed-out' ? loadSession() : null;
     if (current) endTokenOnServer(current.token);

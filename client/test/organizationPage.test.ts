@@ -49,6 +49,8 @@ describe.skipIf(!hasChromium)('organisation pages', () => {
     const people = page.getByRole('table', { name: 'People of the organisation' });
     expect(await people.locator('tbody tr').count()).toBe(1);
     expect(await people.textContent()).toContain('partner.admin@acme.example');
+    // The role in words, as on the people page, not the API's constant.
+    expect(await people.locator('tbody tr td').nth(2).textContent()).toBe('Partner admin');
     expect(await page.locator('dl.facts').textContent()).toMatch(/Created.*\d{4}/);
     await page.screenshot({ path: `${SHOTS}/organization.png`, fullPage: true });
 

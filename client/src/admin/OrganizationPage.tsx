@@ -10,7 +10,7 @@ import { Link, useNavigate, useParams } from 'react-router';
 import { useMutation, useQuery } from '@apollo/client/react';
 import { DeleteOrganizationDocument, OrganizationDetailsDocument, OrganizationListDocument, RenameOrganizationDocument } from '../graphql/generated';
 import { problemOf, type ProblemInfo } from '../common/errors';
-import { formatDateTime, StatusBadge } from '../common/format';
+import { formatDateTime, roleLabel, StatusBadge } from '../common/format';
 import { ErrorMessage, Loading } from '../common/Status';
 
 /** After a company's or group's name: closed by an offboarding, and when. */
@@ -174,7 +174,7 @@ export function OrganizationPage() {
                 <tr key={u.id} data-email={u.email}>
                   <td><Link to={`/admin/users/${u.id}`}>{u.displayName}</Link></td>
                   <td>{u.email}</td>
-                  <td><span className="badge">{u.role}</span></td>
+                  <td><span className="badge neutral" data-role={u.role}>{roleLabel(u.role)}</span></td>
                   <td><StatusBadge status={u.active ? 'SUCCEEDED' : 'CANCELLED'} label={u.active ? 'Active' : 'Deactivated'} /></td>
                 </tr>
               ))}

@@ -29,6 +29,7 @@ import {
   type GridApi,
   type ICellRendererParams,
   type IRowNode,
+  type ProcessUnpinnedColumnsParams,
 } from 'ag-grid-community';
 import type * as Y from 'yjs';
 import { cellKey, COLUMN_LABELS, formatAmount, formatPercent, isEditable, parseCell, withUnit, type EditableColumn } from './cells';
@@ -229,6 +230,22 @@ function cellAt(target: EventTarget | null): { row: number; colId: string; eleme
   const row = Number(rowElement.getAttribute('row-index'));
   const colId = element.getAttribute('col-id');
   return Number.isInteger(row) && colId ? { row, colId, element } : null;
+}
+
+/**
+ * When the pinned columns are wider than the grid (a phone), AG Grid unpins some; left to itself it takes them from
+ * the left, so the row number and the category scroll away while the region and the quarter stay, and the columns
+ * come out of order. Give up the last pinned ones instead, as many as AG Grid would: the category stays in view.
+ */
+function unpinFromTheRight({ api, columns }: ProcessUnpinnedColumnsParams<GridRow>) {
+  let toFree = columns.reduce((sum, column) => sum + column.getActualWidth(), 0);
+  const unpinned = [];
+  for (const column of api.getDisplayedLeftColumns().slice().reverse()) {
+    if (toFree <= 0) break;
+    unpinned.push(column);
+    toFree -= column.getActualWidth();
+  }
+  return unpinned;
 }
 
 /** Narrow screens pin the identifying columns (category, region, quarter), so the amounts scroll beside them. */
@@ -1064,6 +1081,7 @@ export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGri
           onDisplayedColumnsChanged={onColumnsChanged}
           onColumnResized={onColumnResized}
           defaultColDef={defaultColumn}
+          processUnpinnedColumns={unpinFromTheRight}
         />
       </div>
       {menu && <ContextMenu x={menu.x} y={menu.y} items={menuItems()} onClose={closeMenu} />}

@@ -11,6 +11,7 @@ import { useSession } from '../auth/MeContext';
 import { useFreshRefetch } from '../common/freshRefetch';
 import { ErrorBoundary } from '../common/ErrorBoundary';
 import { ErrorMessage, Loading } from '../common/Status';
+import { formatDateTime } from '../common/format';
 import {
   GridLineReferenceDocument,
   GridLinesDocument,
@@ -257,7 +258,7 @@ function UnitBudget({ planId, planName, unitCode, unitName, units, planPicker, p
       {readOnlyReason && <p className="banner warn" role="status">{readOnlyReason}</p>}
       {submission?.submittedBy && (
         <p className="muted small">
-          Submitted by {submission.submittedBy.displayName} on {new Date(submission.submittedAt!).toLocaleString()}.
+          Submitted by {submission.submittedBy.displayName} on {formatDateTime(submission.submittedAt)}.
         </p>
       )}
       <div className="legend" aria-hidden="true">
