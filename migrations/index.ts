@@ -29,6 +29,7 @@ import { Migration20261203190100_ReviewLoopWebhook } from './Migration2026120319
 import { Migration20261204040305_Offboarding } from './Migration20261204040305_Offboarding.js';
 import { Migration20261204043000_OffboardingNotifications } from './Migration20261204043000_OffboardingNotifications.js';
 import { Migration20261206060000_WebhookOutboxNotify } from './Migration20261206060000_WebhookOutboxNotify.js';
+import { Migration20261206220000_NotificationSubjectsAndAnsweredSteps } from './Migration20261206220000_NotificationSubjectsAndAnsweredSteps.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261121055827_Initial', class: Migration20261121055827_Initial },
@@ -56,4 +57,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261204040305_Offboarding', class: Migration20261204040305_Offboarding },
   { name: 'Migration20261204043000_OffboardingNotifications', class: Migration20261204043000_OffboardingNotifications },
   { name: 'Migration20261206060000_WebhookOutboxNotify', class: Migration20261206060000_WebhookOutboxNotify },
+  { name: 'Migration20261206220000_NotificationSubjectsAndAnsweredSteps', class: Migration20261206220000_NotificationSubjectsAndAnsweredSteps },
 ];

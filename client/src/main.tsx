@@ -85,8 +85,9 @@ function App() {
   const [reason, setReason] = useState<SignOutReason | null>(null);
   const location = useLocation();
   const navigate = useNavigate();
-  // The session this tab is in, cleared the moment it ends: ending it closes its sockets on the server (4401), and
-  // those closes, reported after a sign-out, must not replace "signed out" by "no longer valid" (nor end it twice).
+  // The session this tab is in, cleared the moment it ends: ending it closes its sockets on the server
+  // (CloseCode.Unauthorized), and those closes, reported after a sign-out, must not replace "signed out" by
+  // "no longer valid" (nor end it twice).
   const live = useRef(session);
   useEffect(() => {
     live.current = session;

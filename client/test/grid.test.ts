@@ -27,10 +27,16 @@ describe.skipIf(!hasChromium)('the live budget grid in a browser', () => {
     people.push(lead, planner);
     await Promise.all([openGrid(lead, 'SALES_NORTH'), openGrid(planner, 'SALES_NORTH')]);
     await expect.poll(() => lead.page.getByTestId('presence').textContent()).toContain('Sales North Planner');
+    // Nothing of the lead's to undo or redo yet: the buttons say so rather than doing nothing when pressed.
+    const undoButton = lead.page.getByRole('button', { name: 'Undo', exact: true });
+    const redoButton = lead.page.getByRole('button', { name: 'Redo', exact: true });
+    expect([await undoButton.isDisabled(), await redoButton.isDisabled()]).toEqual([true, true]);
 
     // An edit by the lead appears for the planner.
     await typeInto(lead.page, 0, 'budgetAmount', '1234.5');
     await expect.poll(() => valueOf(planner.page, 0, 'budgetAmount')).toContain('1,234.5');
+    await expect.poll(() => undoButton.isEnabled()).toBe(true);
+    expect(await redoButton.isDisabled()).toBe(true);
 
     // The planner's selection shows on the lead's grid, with the planner's name.
     await cell(planner.page, 3, 'forecastSales').click();
@@ -52,8 +58,13 @@ describe.skipIf(!hasChromium)('the live budget grid in a browser', () => {
     await lead.page.keyboard.press('Control+Z');
     await expect.poll(() => valueOf(planner.page, 0, 'budgetAmount')).not.toContain('1,234.5');
     expect(await valueOf(planner.page, 5, 'budgetAmount')).toContain('100');
+    // Their one edit undone: only a redo is left.
+    await expect.poll(() => redoButton.isEnabled()).toBe(true);
+    expect(await undoButton.isDisabled()).toBe(true);
     await lead.page.keyboard.press('Control+Y');
     await expect.poll(() => valueOf(planner.page, 0, 'budgetAmount')).toContain('1,234.5');
+    await expect.poll(() => undoButton.isEnabled()).toBe(true);
+    expect(await redoButton.isDisabled()).toBe(true);
 
     // A value out of range is refused on the spot, with the reason.
     await typeInto(lead.page, 1, 'budgetAmount', '-5');

@@ -2,7 +2,7 @@
 /**
  * Two things a person meets at the edges of a session and a screen: signing out on purpose from a live view
  * brings the sign-in page without the "no longer valid" notice (the server closing the signed-out token's
- * sockets with 4401 is the sign-out itself, not a refusal), and on a phone, where the pinned columns do not all
+ * sockets with CloseCode.Unauthorized is the sign-out itself, not a refusal), and on a phone, where the pinned columns do not all
  * fit, the row number and the category stay pinned while the region and the quarter scroll.
  */
 import type { Page } from 'playwright-core';
@@ -29,7 +29,7 @@ describe.skipIf(!hasChromium)('signing out from a live view; the grid on a phone
       await page.waitForTimeout(1000);
       await page.getByRole('button', { name: 'Sign out' }).click();
       await page.getByRole('button', { name: 'Sign in', exact: true }).waitFor();
-      // The server ends the token and closes its sockets with 4401 a moment later: the page still says nothing of a refusal.
+      // The server ends the token and closes its sockets (CloseCode.Unauthorized) a moment later: the page still says nothing of a refusal.
       await page.waitForTimeout(2000);
       expect(await page.getByText('no longer valid').count(), `signing out from ${path}`).toBe(0);
       expect(await page.evaluate(() => localStorage.getItem('plansync.token'))).toBeNull();

@@ -24,6 +24,7 @@ import { BudgetGrid, rowOf, type BudgetGridHandle, type Filters, type GridRow } 
 import { Presence } from './Presence';
 import { Totals } from './Totals';
 import { useGridDocument, type ConnectionStatus } from './useGridDocument';
+import { useUndoState } from './useUndoState';
 import { useNotices, Notices } from '../common/Notices';
 import { PlanPicker, usePlanChoice } from '../common/planChoice';
 import { SpreadsheetExport } from './SpreadsheetExport';
@@ -157,6 +158,7 @@ function UnitBudget({ planId, planName, unitCode, unitName, units, planPicker, p
   useEffect(() => rememberGridPlan(planId), [planId]);
   const grid = useGridDocument(`budget:${planId}:${unitCode}`, token, me);
   const gridRef = useRef<BudgetGridHandle>(null);
+  const { canUndo, canRedo } = useUndoState(grid?.undo);
   // The person's last filters, kept in this browser (common/personalSettings.ts); one the unit lacks is dropped below.
   const [storedFilters, setFilters] = usePersonalSetting<Filters>(me.email, 'grid.filters', NO_FILTERS, isFilters);
   const [visible, setVisible] = useState<GridRow[]>([]);
@@ -242,10 +244,10 @@ function UnitBudget({ planId, planName, unitCode, unitName, units, planPicker, p
         {submission?.canEdit && (
           <SpreadsheetImport token={token} planId={planId} planName={planName} onNotice={notify} onUnauthenticated={rejected} />
         )}
-        <button className="secondary" onClick={() => gridRef.current?.undo()} disabled={readOnly} title="Undo your last edit (Ctrl+Z)">
+        <button className="secondary" onClick={() => gridRef.current?.undo()} disabled={readOnly || !canUndo} title="Undo your last edit (Ctrl+Z)">
           Undo
         </button>
-        <button className="secondary" onClick={() => gridRef.current?.redo()} disabled={readOnly} title="Redo (Ctrl+Y)">
+        <button className="secondary" onClick={() => gridRef.current?.redo()} disabled={readOnly || !canRedo} title="Redo (Ctrl+Y)">
           Redo
         </button>
         {submission?.canSubmit && (

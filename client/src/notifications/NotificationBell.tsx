@@ -13,7 +13,7 @@ import './notifications.css';
 
 export function NotificationBell() {
   useNotificationFeed();
-  const { recent, unread, loaded, error, markRead } = useNotifications();
+  const { recent, unread, loaded, error, markRead, refresh } = useNotifications();
   const [open, setOpen] = useState(false);
   const root = useRef<HTMLDivElement>(null);
   const button = useRef<HTMLButtonElement>(null);
@@ -23,6 +23,11 @@ export function NotificationBell() {
   const count = unread.length;
   const shown = count > 99 ? '99+' : String(count);
   const label = count === 0 ? 'Notifications, none unread' : `Notifications, ${count} unread`;
+
+  // Opened: read from the server again (a call to answer a step someone else has answered is read by now).
+  useEffect(() => {
+    if (open) refresh();
+  }, [open, refresh]);
 
   useEffect(() => {
     if (!open) return;

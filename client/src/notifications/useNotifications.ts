@@ -55,6 +55,11 @@ export interface Notifications {
   error: Error | undefined;
   /** Marks these read (without ids: every unread one). */
   markRead: (ids?: readonly string[]) => Promise<void>;
+  /**
+   * Reads them again from the server: what changed there without a new notification (a call to answer a step
+   * that someone else answered meanwhile is read by then) shows.
+   */
+  refresh: () => void;
 }
 
 const NONE: readonly NotificationItem[] = [];
@@ -85,6 +90,7 @@ export function useNotifications(): Notifications {
     },
     [apollo, mark],
   );
+  const refresh = useCallback(() => void refetch.current(), []);
   // The same array while nothing changes, so what is derived from it (the grid's marks) is too.
   const unreadNow = useMemo(() => (unread ?? []).filter((n) => !n.read), [unread]);
 
@@ -94,6 +100,7 @@ export function useNotifications(): Notifications {
     loaded: query.data !== undefined,
     error: query.error,
     markRead,
+    refresh,
   };
 }
 

@@ -80,6 +80,7 @@ describe('notifications', () => {
   let server: TestServer;
   const tokens: Record<string, string> = {};
   let planId: string;
+  let planName: string;
   const followers: Follower[] = [];
   let jwt: Record<string, string>;
 
@@ -121,7 +122,7 @@ describe('notifications', () => {
     ]) {
       tokens[email.split('@')[0]] = await server.login(email);
     }
-    planId = (await server.gql('{ budgetPlans { id } }', {}, tokens.admin)).data.budgetPlans[0].id;
+    ({ id: planId, name: planName } = (await server.gql('{ budgetPlans { id name } }', {}, tokens.admin)).data.budgetPlans[0]);
   });
 
   afterAll(async () => {
@@ -197,7 +198,8 @@ describe('notifications', () => {
       async () => (await list('analyst')).find((n) => n.kind === 'STEP_AWAITING_INPUT' && n.execution?.id === executionId),
       'the analyst to be told the review waits',
     );
-    expect(waiting!.message).toContain('Finance review');
+    // Which review: the unit and the plan, so that five units' reviews do not read the same.
+    expect(waiting!.message).toBe(`"Finance review" of Finance in ${planName} awaits your input`);
     await eventually(() => analyst.received.some((n) => n.id === waiting!.id), 'the analyst to receive it live');
     // Exactly those who may give the input: what canGiveInput answers each of them.
     for (const who of Object.keys(tokens)) {
@@ -217,13 +219,17 @@ describe('notifications', () => {
       tokens.analyst,
     );
     expect(reviewed.errors).toBeUndefined();
+    // Answered, the review no longer waits: the admin, told too, does not keep an unread call for what is done.
+    const adminsCall = (await list('admin')).find((n) => n.kind === 'STEP_AWAITING_INPUT' && n.execution?.id === executionId);
+    expect(adminsCall).toBeDefined();
+    await eventually(async () => (await list('admin')).find((n) => n.id === adminsCall!.id)?.read, "the admin's call to be read once the analyst answered");
     for (const who of ['lead.finance', 'planner.finance']) {
       const note = await eventually(
         async () => (await list(who)).find((n) => n.kind === 'SUBMISSION_REVIEWED' && n.execution?.id === executionId),
         `${who} to be told of the review`,
       );
-      expect(note!.message).toContain('REJECTED');
-      expect(note!.message).toContain('Travel is twice last year');
+      // The outcome in words, the reviewer and the comment.
+      expect(note!.message).toMatch(new RegExp(`^The budget of Finance in ${planName} was rejected by .+: Travel is twice last year$`));
     }
     for (const who of ['lead.sales-north', 'lead.marketing', 'analyst']) {
       expect((await list(who)).some((n) => n.kind === 'SUBMISSION_REVIEWED')).toBe(false);
@@ -268,6 +274,8 @@ describe('notifications', () => {
         30_000,
       );
       expect(note!.message).toContain('documentation');
+      // Whose onboarding: the organisation.
+      expect(note!.message).toMatch(/^"[^"]+" for Acme Partners failed: /);
     }
     expect((await list('analyst')).some((n) => n.kind === 'STEP_FAILED')).toBe(false);
   });
