@@ -25,6 +25,9 @@ create or replace function notification_subject(p_event workflow_event) returns 
     '');
 $$;`);
     this.addSql(`alter table "notification" add column "step_key" text null;`);
+    // What the trigger below looks up on every workflow event, and what deleting an execution cascades to: an
+    // index, so that neither reads the whole table (every person's cell notifications are in it too).
+    this.addSql(`create index "notification_execution_id_index" on "notification" ("execution_id") where "execution_id" is not null;`);
     this.addSql(workflowEventFunction(`notification_subject(new)`, true));
     this.addSql(submissionReviewedFunction(`lower(new.status::text)`));
     this.addSql(`
@@ -43,6 +46,7 @@ end $$;`);
     this.addSql(`drop trigger if exists notification_step_moved_on on workflow_event;`);
     this.addSql(`drop function if exists notification_on_step_moved_on();`);
     this.addSql(workflowEventFunction(`''`, false));
+    this.addSql(`drop index if exists "notification_execution_id_index";`);
     this.addSql(`alter table "notification" drop column "step_key";`);
     this.addSql(submissionReviewedFunction(`new.status`));
     this.addSql(`drop function if exists notification_subject(workflow_event);`);
