@@ -62,6 +62,30 @@ function jsonError(res: Response, status: number, message: string, code: string)
   res.status(status).json({ errors: [{ message, extensions: { code } }] });
 }
 
+/**
+ * A request Node could not parse, before any route saw it: Node's own answer is a bare status line, which a tool
+ * reports as an empty or unreadable reply. The same answer with the error body every other refusal has, so the
+ * caller reads why (most often a head over Node's 16 KiB: a cookie or a token pasted twice).
+ */
+function answerUnparsableRequest(err: NodeJS.ErrnoException, socket: Duplex): void {
+  // A response already under way on this keep-alive socket cannot be followed by another: cut it, as Node does.
+  const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (err.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const [status, reason, message] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large', `The request's headers are over ${http.maxHeaderSize} bytes: send fewer or shorter headers (cookies, tokens)`]
+      : err.code === 'HPE_HEADERS_TIMEOUT' || err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', 'The request did not arrive in time']
+        : [400, 'Bad Request', 'The request is not valid HTTP/1.1'];
+  const body = JSON.stringify({ errors: [{ message, extensions: { code: ErrorCode.BAD_USER_INPUT } }] });
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
 export async function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
   const { schema, services, metrics } = options;
   const { config, log } = services;
@@ -73,6 +97,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   // Slow-loris protection: a client gets this long to send its headers and body.
   server.headersTimeout = 20_000;
   server.requestTimeout = 60_000;
+  server.on('clientError', answerUnparsableRequest);
 
   app.use((req, res, next) => {
     // Named now: by 'finish', a router mounted on a path (app.use('/graphql', ...)) has rewritten req.path.

@@ -66,9 +66,30 @@ function attachment(name: string): string {
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
 }
 
+/** A query parameter given more than once (`?planId=a&planId=b`): which one was meant cannot be guessed. */
+class RepeatedParameter extends Error {}
+
+/**
+ * A query parameter's value; null when it is absent. Throws RepeatedParameter when it is given twice: taking one
+ * of them, or neither, would answer another question than the one asked (a second `businessUnitCode` read as
+ * none would export every unit the caller may read).
+ */
 function param(req: Request, name: string): string | null {
   const value = req.query[name];
-  return typeof value === 'string' ? value : null;
+  if (value === undefined) return null;
+  if (typeof value !== 'string') throw new RepeatedParameter(`${name} is given more than once; give it once`);
+  return value;
+}
+
+/** The query parameters `names`, or null after answering 400 when one of them is given more than once. */
+function params<N extends string>(req: Request, res: Response, ...names: N[]): Record<N, string | null> | null {
+  try {
+    return Object.fromEntries(names.map((name) => [name, param(req, name)])) as Record<N, string | null>;
+  } catch (err) {
+    if (!(err instanceof RepeatedParameter)) throw err;
+    sendError(res, 400, ErrorCode.BAD_USER_INPUT, err.message);
+    return null;
+  }
 }
 
 interface PlanRow {
@@ -108,8 +129,9 @@ export function spreadsheetRouters(services: Services, log: Logger): { exports: 
     const format = (req.params as Record<string, string>)[0] as SheetFormat;
     const viewer = await viewerOf(req, res);
     if (!viewer) return;
-    const planId = param(req, 'planId');
-    const unitCode = param(req, 'businessUnitCode');
+    const query = params(req, res, 'planId', 'businessUnitCode');
+    if (!query) return;
+    const { planId, businessUnitCode: unitCode } = query;
     if (planId === null) return sendError(res, 400, ErrorCode.BAD_USER_INPUT, 'planId is required: /export/budget-lines.csv?planId=…');
     // As GraphQL refuses it in any string (PostgreSQL cannot take it as text).
     if (unitCode?.includes('\u0000')) return sendError(res, 400, ErrorCode.BAD_USER_INPUT, 'businessUnitCode must not contain NUL characters');
@@ -177,9 +199,10 @@ export function spreadsheetRouters(services: Services, log: Logger): { exports: 
     if (!format) {
       return sendError(res, 415, ErrorCode.BAD_USER_INPUT, `Send the file as ${CSV_TYPE} or ${XLSX_TYPE} (xlsx)`);
     }
-    const planId = param(req, 'planId');
+    const query = params(req, res, 'planId', 'dryRun');
+    if (!query) return;
+    const { planId, dryRun: dryRunText } = query;
     if (planId === null) return sendError(res, 400, ErrorCode.BAD_USER_INPUT, 'planId is required: /import/budget-lines?planId=…');
-    const dryRunText = param(req, 'dryRun');
     if (dryRunText !== null && dryRunText !== 'true' && dryRunText !== 'false') {
       return sendError(res, 400, ErrorCode.BAD_USER_INPUT, 'dryRun is true or false');
     }

@@ -199,6 +199,12 @@ describe('spreadsheets', () => {
           if (query !== '') expect(gql.errors?.[0]?.extensions?.code, `${who} ${query}`).toBe(code);
         }
       }
+      // A parameter given twice is refused, saying which: the second unit was once read as none, every unit exported.
+      for (const query of [`planId=${planId}&planId=${planId}`, `planId=${planId}&businessUnitCode=SALES_NORTH&businessUnitCode=SALES_SOUTH`]) {
+        const answer = await exportOf('csv', 'admin', query);
+        expectRefusal(answer, 400, ErrorCode.BAD_USER_INPUT);
+        expect(answer.json.error.message).toMatch(/^(planId|businessUnitCode) is given more than once/);
+      }
     });
 
     it('writes the CSV as spreadsheets read it: BOM, CRLF, numbers as numbers, text neutralised against formulas', async () => {
@@ -508,6 +514,9 @@ describe('spreadsheets', () => {
       const audits = await auditCount();
       expectRefusal(await importAs('admin', csv, { type: 'application/json' }), 415, ErrorCode.BAD_USER_INPUT);
       expectRefusal(await importAs('admin', csv, { type: 'text/plain' }), 415, ErrorCode.BAD_USER_INPUT);
+      const twice = await call('POST', `/import/budget-lines?planId=${planId}&dryRun=false&dryRun=true`, `Bearer ${tokens.admin}`, csv, 'text/csv');
+      expectRefusal(twice, 400, ErrorCode.BAD_USER_INPUT);
+      expect(twice.json.error.message).toMatch(/^dryRun is given more than once/);
       for (const [body, type] of [
         [Buffer.from(''), 'text/csv'],
         [Buffer.from('Line id,Budget amount\r\n"unclosed,5\r\n'), 'text/csv'],
