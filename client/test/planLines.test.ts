@@ -146,4 +146,32 @@ describe.skipIf(!hasChromium)('plan lines', () => {
     expect(entries.map((e) => [e.action, e.details.count])).toEqual([['LINES_ADDED', 4], ['LINES_ADDED', 1], ['LINES_REMOVED', 2], ['LINES_ADDED', 1]]);
     expectNoProblems(person);
   });
+
+  it('starts the forms at what a unit lacks, and says when it lacks nothing', async () => {
+    const { server } = world;
+    const gone = (await unitLines('SALES_SOUTH')).find((l) => l.product_category === 'Networking' && l.region === 'Europe' && l.quarter === 'Q3')!;
+    expect((await server.gql(REMOVE, { ids: [gone.id] }, admin)).data.removeBudgetLines).toBe(1);
+    const person = await world.signIn('admin@example.com', '/admin/plans');
+    const section = person.page.getByRole('region', { name: 'Plan lines' });
+    await section.getByLabel('Business unit of the lines').selectOption('SALES_SOUTH');
+    await expect.poll(() => section.getByTestId('line-count').textContent()).toBe('119 lines');
+    // Not Laptops in North America, which the unit has: the one combination it lacks.
+    const group = section.getByRole('form', { name: 'Add a category and region' });
+    await expect.poll(() => group.getByLabel('Category').inputValue()).toBe('Networking');
+    expect(await group.getByLabel('Region').inputValue()).toBe('Europe');
+    expect(await group.textContent()).toContain('(the missing Q3)');
+    const one = section.getByRole('form', { name: 'Add a line' });
+    expect([await one.getByLabel('Category').inputValue(), await one.getByLabel('Region').inputValue(), await one.getByLabel('Quarter').inputValue()]).toEqual(['Networking', 'Europe', 'Q3']);
+    expect(await section.getByTestId('lines-complete').count()).toBe(0);
+
+    await group.getByRole('button', { name: 'Add its quarters' }).click();
+    await expect.poll(() => section.getByTestId('line-count').textContent()).toBe('120 lines');
+    // Complete: said, and neither form offers to add what could only be refused.
+    await expect.poll(() => section.getByTestId('lines-complete').textContent()).toContain('Sales South has every category and region in all four quarters');
+    expect(await group.getByRole('button', { name: 'Add its quarters' }).isDisabled()).toBe(true);
+    expect(await one.getByRole('button', { name: 'Add line' }).isDisabled()).toBe(true);
+    expect(await section.getByRole('alert').count()).toBe(0);
+    expect(await unitLines('SALES_SOUTH')).toHaveLength(120);
+    expectNoProblems(person);
+  });
 });

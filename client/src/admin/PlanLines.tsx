@@ -73,6 +73,30 @@ export function PlanLines({ plans, units, onNotice }: { plans: readonly Plan[]; 
   const [addLines, adding] = useMutation(AddBudgetLinesDocument);
   const [removeLines, removing] = useMutation(RemoveBudgetLinesDocument);
 
+  // The first category, region and quarter the unit lacks (null: it has every one, or its lines are not read yet).
+  const firstMissing = useMemo(() => {
+    if (!lines.data) return null;
+    const present = new Set(rows.map((r) => `${r.productCategory}|${r.region}|${r.quarter}`));
+    for (const productCategory of PRODUCT_CATEGORIES) {
+      for (const region of REGIONS) {
+        for (const quarter of QUARTERS) if (!present.has(`${productCategory}|${region}|${quarter}`)) return { productCategory, region, quarter };
+      }
+    }
+    return null;
+  }, [lines.data, rows]);
+  const complete = !!lines.data && firstMissing === null;
+  // Once per plan and unit, when its lines are read: both forms start at what the unit lacks, rather than at a
+  // combination it has (the first one always, in a full plan), which could only be refused.
+  const [startedFor, setStartedFor] = useState('');
+  useEffect(() => {
+    const key = `${plan?.id}/${unit?.code}`;
+    if (!lines.data || startedFor === key) return;
+    setStartedFor(key);
+    if (!firstMissing) return;
+    setGroup({ productCategory: firstMissing.productCategory, region: firstMissing.region });
+    setOne((o) => ({ ...o, ...firstMissing }));
+  }, [lines.data, firstMissing, plan?.id, unit?.code, startedFor]);
+
   // Another plan or unit: a fresh selection (ids of other lines mean nothing here), and no stale refusal.
   useEffect(() => {
     setSelected(new Set());
@@ -195,13 +219,18 @@ export function PlanLines({ plans, units, onNotice }: { plans: readonly Plan[]; 
           )}
         </div>
         <div className="lines-forms">
+          {complete && (
+            <p className="small muted" data-testid="lines-complete">
+              {unit.name} has every category and region in all four quarters of {plan.name}: there is no line to add.
+            </p>
+          )}
           <form className="stacked-form" aria-label="Add a category and region" onSubmit={addGroup}>
             <h3>Add a category and region</h3>
             <p className="small muted">All four quarters, for {unit.name}{missingQuarters.length > 0 && missingQuarters.length < 4 ? ` (the missing ${missingQuarters.join(', ')})` : ''}.</p>
             <Choice label="Category" value={group.productCategory} choices={PRODUCT_CATEGORIES} onChange={(productCategory) => setGroup({ ...group, productCategory })} />
             <Choice label="Region" value={group.region} choices={REGIONS} onChange={(region) => setGroup({ ...group, region })} />
             <div className="form-actions">
-              <button type="submit" disabled={adding.loading}>Add its quarters</button>
+              <button type="submit" disabled={adding.loading || complete}>Add its quarters</button>
             </div>
           </form>
           <form className="stacked-form" aria-label="Add a line" onSubmit={addOne}>
@@ -214,7 +243,7 @@ export function PlanLines({ plans, units, onNotice }: { plans: readonly Plan[]; 
               <input inputMode="decimal" value={one.priorYearActual} onChange={(e) => setOne({ ...one, priorYearActual: e.target.value })} placeholder="e.g. 125000" />
             </label>
             <div className="form-actions">
-              <button type="submit" disabled={adding.loading}>{adding.loading ? 'Adding…' : 'Add line'}</button>
+              <button type="submit" disabled={adding.loading || complete}>{adding.loading ? 'Adding…' : 'Add line'}</button>
             </div>
           </form>
           {problem && <div className="form-problem" role="alert" data-testid="lines-problem">{problem.message}</div>}
