@@ -4,6 +4,7 @@
  * totals the database holds, follows a leader's edit live, collapses a group, regroups, and downloads the view;
  * a leader (one unit) is not offered it in the navigation.
  */
+import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { browserWorld, expectNoProblems, hasChromium, screenshot } from './browser.js';
 
@@ -36,18 +37,23 @@ describe.skipIf(!hasChromium)('consolidated view', () => {
     expect(await groups.count()).toBe(units.length);
     await expect.poll(() => page.locator('tr[data-level="1"]').count()).toBeGreaterThan(units.length);
 
+    // Nobody has forecast anything yet: a dash, as for a budget nobody set, not a forecast of zero.
+    const forecastCell = totalRow.locator('td').nth(4 + 3);
+    expect(await forecastCell.textContent()).toBe('—');
+
     // A leader's edit (through the API) reaches the open view at once.
     const lead = await server.login('lead.sales-north@example.com');
     const [line] = await server.sql<{ id: string }>(
       `SELECT l.id FROM budget_line l JOIN business_unit u ON u.id = l.business_unit_id WHERE u.code = 'SALES_NORTH' AND l.plan_id = $1 AND l.budget_amount IS NULL ORDER BY l.position LIMIT 1`,
       [plan.id],
     );
-    const res = await server.gql('mutation($id: ID!) { updateBudgetLine(id: $id, input: { budgetAmount: 1234567 }) { id } }', { id: line.id }, lead);
+    const res = await server.gql('mutation($id: ID!) { updateBudgetLine(id: $id, input: { budgetAmount: 1234567, forecastSales: 4321 }) { id } }', { id: line.id }, lead);
     expect(res.errors).toBeUndefined();
     const after = await totals();
     expect(after.budget).toBe(before.budget + 1234567);
     await expect.poll(() => totalRow.textContent()).toContain(amount(after.budget));
     await expect.poll(() => totalRow.textContent()).toContain(`${after.budgeted} of ${after.lines}`);
+    await expect.poll(() => forecastCell.textContent()).toBe(amount(4321));
     await screenshot(page, 'consolidated-by-unit');
 
     // Collapsing a unit hides its categories; regrouping by region alone leaves one row per region.
@@ -67,6 +73,16 @@ describe.skipIf(!hasChromium)('consolidated view', () => {
     await page.getByRole('button', { name: 'Download this view (CSV)' }).click();
     const csv = await downloading;
     expect(csv.suggestedFilename()).toMatch(/^consolidated-.*-by-region\.csv$/);
+    // As the page shows it: empty where nothing is budgeted or forecast, never a zero nobody entered.
+    const text = fs.readFileSync((await csv.path())!, 'utf8').replace(/^\uFEFF/, '');
+    const [header, ...rows] = text.trim().split(/\r?\n/).map((row) => row.split(','));
+    const column = (name: string) => header.indexOf(name);
+    const total = rows.find((r) => r[0] === 'Total')!;
+    expect(Number(total[column('Budget amount')])).toBe(after.budget);
+    expect(Number(total[column('Forecast sales')])).toBe(4321);
+    const unbudgeted = rows.filter((r) => r[0] !== 'Total' && r[column('Lines with a budget')] === '0');
+    expect(unbudgeted.length).toBeGreaterThan(0);
+    for (const row of unbudgeted) expect([row[column('Budget Q1')], row[column('Budget amount')], row[column('Forecast sales')]]).toEqual(['', '', '']);
 
     // A unit's grid page has the same subtotals for its own lines: by category (the default), or by region.
     await page.getByLabel('Group by').selectOption('unit');

@@ -144,7 +144,9 @@ function ConsolidatedTable({ planId, planName, first, second }: { planId: string
       'Budget amount', 'Prior-year actual', 'Variance (budgeted lines)', 'Forecast sales', 'Lines', 'Lines with a budget'];
     const figures = (f: Figures) => {
       const v = variance(f);
-      return [...result.quarters.map((q) => f.budgetByQuarter[q] ?? 0), f.budget, f.prior, v ? v.amount : null, f.forecast, f.lines, f.budgeted];
+      // Empty where nothing is budgeted or forecast, as on the page: a zero would read as a decision.
+      return [...result.quarters.map((q) => f.budgetByQuarter[q] ?? null), f.budgeted > 0 ? f.budget : null, f.prior, v ? v.amount : null,
+        f.forecasted > 0 ? f.forecast : null, f.lines, f.budgeted];
     };
     const rows = result.rows.map((row) => [row.path[0], ...(second ? [row.path[1] ?? ''] : []), ...figures(row)]);
     rows.push(['Total', ...(second ? [''] : []), ...figures(result.total)]);

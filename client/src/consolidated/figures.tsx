@@ -29,7 +29,7 @@ export function FigureCells({ figures, quarters }: { figures: Figures; quarters:
       <td className={`num ${v ? (v.amount < 0 ? 'cell-negative' : 'cell-positive') : ''}`}>
         {v ? `${v.amount >= 0 ? '+' : ''}${formatAmount(v.amount)}${v.share !== null ? ` (${formatPercent(v.share)})` : ''}` : '—'}
       </td>
-      <td className="num">{formatAmount(figures.forecast)}</td>
+      <td className="num">{figures.forecasted > 0 ? formatAmount(figures.forecast) : <span className="muted">—</span>}</td>
       <td className="num">{figures.budgeted.toLocaleString()} of {figures.lines.toLocaleString()}</td>
     </>
   );

@@ -31,6 +31,8 @@ export interface Figures {
   /** Last year over the lines that have a budget: what the variance compares with. */
   priorOfBudgeted: number;
   forecast: number;
+  /** Lines with a forecast: none is no forecast yet (shown as a dash), not a forecast of zero. */
+  forecasted: number;
   lines: number;
   budgeted: number;
 }
@@ -48,13 +50,16 @@ export interface Consolidation {
 }
 
 function empty(): Figures {
-  return { budgetByQuarter: {}, budget: 0, prior: 0, priorOfBudgeted: 0, forecast: 0, lines: 0, budgeted: 0 };
+  return { budgetByQuarter: {}, budget: 0, prior: 0, priorOfBudgeted: 0, forecast: 0, forecasted: 0, lines: 0, budgeted: 0 };
 }
 
 function add(figures: Figures, line: LineFigures): void {
   figures.lines += 1;
   figures.prior += line.priorYearActual ?? 0;
-  figures.forecast += line.forecastSales ?? 0;
+  if (line.forecastSales !== null) {
+    figures.forecasted += 1;
+    figures.forecast += line.forecastSales;
+  }
   if (line.budgetAmount !== null) {
     figures.budgeted += 1;
     figures.budget += line.budgetAmount;
