@@ -31,6 +31,8 @@ describe.skipIf(!hasChromium)('the live budget grid in a browser', () => {
     const undoButton = lead.page.getByRole('button', { name: 'Undo', exact: true });
     const redoButton = lead.page.getByRole('button', { name: 'Redo', exact: true });
     expect([await undoButton.isDisabled(), await redoButton.isDisabled()]).toEqual([true, true]);
+    // Nothing budgeted or forecast yet: dashes, not zeros (a zero is a figure someone decided on).
+    await expect.poll(() => lead.page.getByTestId('totals').textContent()).toMatch(/^Budget amount \(USD\)—Prior year actual \(USD\)[\d,]+.*Forecast sales \(USD\)—Lines with a budget0 of 120$/);
 
     // An edit by the lead appears for the planner.
     await typeInto(lead.page, 0, 'budgetAmount', '1234.5');

@@ -23,6 +23,14 @@ function sum(rows: GridRow[], pick: (r: GridRow) => number | null): number {
   return rows.reduce((total, r) => total + (pick(r) ?? 0), 0);
 }
 
+/**
+ * The sum of a column as shown: a dash when no row has a value, as the subtotals and the consolidated view show
+ * it (a budget or forecast nobody entered is work left, not a zero).
+ */
+function shownSum(rows: GridRow[], pick: (r: GridRow) => number | null): string {
+  return rows.some((r) => pick(r) !== null) ? formatAmount(sum(rows, pick)) : '—';
+}
+
 /** Budget against last year, over the lines that have a budget (an empty line is not a 100% cut). */
 function variance(rows: GridRow[]): string {
   const budgeted = rows.filter((r) => r.budgetAmount !== null);
@@ -33,18 +41,15 @@ function variance(rows: GridRow[]): string {
 }
 
 export function Totals({ rows }: { rows: GridRow[] }) {
-  const budget = sum(rows, (r) => r.budgetAmount);
-  const prior = sum(rows, (r) => r.priorYearActual);
-  const forecast = sum(rows, (r) => r.forecastSales);
   const filled = rows.filter((r) => r.budgetAmount !== null).length;
   const quarters = [...new Set(rows.map((r) => r.quarter))].sort();
   return (
     <div aria-label="Totals">
       <div className="totals" data-testid="totals">
-        <Total label={withUnit('Budget amount')} value={formatAmount(budget)} />
-        <Total label={withUnit('Prior year actual')} value={formatAmount(prior)} />
+        <Total label={withUnit('Budget amount')} value={shownSum(rows, (r) => r.budgetAmount)} />
+        <Total label={withUnit('Prior year actual')} value={shownSum(rows, (r) => r.priorYearActual)} />
         <Total label={withUnit('Variance vs PY (budgeted lines)')} value={variance(rows)} />
-        <Total label={withUnit('Forecast sales')} value={formatAmount(forecast)} />
+        <Total label={withUnit('Forecast sales')} value={shownSum(rows, (r) => r.forecastSales)} />
         <Total label="Lines with a budget" value={`${filled} of ${rows.length}`} />
       </div>
       <SubtotalsTable rows={rows} />
@@ -66,10 +71,10 @@ export function Totals({ rows }: { rows: GridRow[] }) {
               return (
                 <tr key={q}>
                   <td>{q}</td>
-                  <td className="num">{formatAmount(sum(inQuarter, (r) => r.budgetAmount))}</td>
-                  <td className="num">{formatAmount(sum(inQuarter, (r) => r.priorYearActual))}</td>
+                  <td className="num">{shownSum(inQuarter, (r) => r.budgetAmount)}</td>
+                  <td className="num">{shownSum(inQuarter, (r) => r.priorYearActual)}</td>
                   <td className={`num ${v.startsWith('-') ? 'cell-negative' : v.startsWith('+') ? 'cell-positive' : ''}`}>{v}</td>
-                  <td className="num">{formatAmount(sum(inQuarter, (r) => r.forecastSales))}</td>
+                  <td className="num">{shownSum(inQuarter, (r) => r.forecastSales)}</td>
                 </tr>
               );
             })}
