@@ -266,7 +266,12 @@ function UnitBudget({ planId, planName, unitCode, unitName, units, planPicker, p
       <div className="legend" aria-hidden="true">
         <span><span className="swatch editable" />Editable</span>
         <span><span className="swatch readonly" />Read-only</span>
-        <span>Enter, F2 or type to edit · Tab, arrows, Home/End to move · Shift+arrows, Shift+click or drag to select · Ctrl+C / Ctrl+V copy and paste with Excel · Delete clears · Ctrl+D or the corner square fills down · Ctrl+Z / Ctrl+Y undo and redo your own edits</span>
+        {/* Only the keys that do something here: someone who may only read is not told how to edit. */}
+        <span data-testid="grid-keys">
+          {readOnly
+            ? 'Tab, arrows, Home/End to move · Shift+arrows, Shift+click or drag to select · Ctrl+C copies to Excel'
+            : 'Enter, F2 or type to edit · Tab, arrows, Home/End to move · Shift+arrows, Shift+click or drag to select · Ctrl+C / Ctrl+V copy and paste with Excel · Delete clears · Ctrl+D or the corner square fills down · Ctrl+Z / Ctrl+Y undo and redo your own edits'}
+        </span>
       </div>
       <LineFocusBanner focus={focus.focus} count={focus.shown?.length ?? 0} onClear={focus.clear} />
       {/* The document lives above the boundary: "Try again" redraws the grid from it, edits kept. */}

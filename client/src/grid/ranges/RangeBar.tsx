@@ -56,16 +56,21 @@ export function RangeBar({ rows, columns, sum, editable, amounts, readOnly, onAc
         {cells > 1 ? `${rows} × ${columns} selected` : '1 cell selected'}
         {sum !== null && cells > 1 && <> · Sum <b data-testid="range-sum">{formatAmount(sum)}</b></>}
       </span>
-      <button type="button" className="secondary small" disabled={readOnly || editable === 0} aria-expanded={open === 'set'} onClick={() => toggle('set')}>
-        Set value…
-      </button>
-      <button type="button" className="secondary small" disabled={readOnly || amounts === 0} aria-expanded={open === 'percent'} onClick={() => toggle('percent')}>
-        ± %…
-      </button>
-      <button type="button" className="secondary small" disabled={readOnly || amounts === 0} aria-expanded={open === 'spread'} onClick={() => toggle('spread')}
-        title="Spread an annual figure over the four quarters of each category and region in the selection">
-        Spread year…
-      </button>
+      {/* Bulk changes are not offered to someone who may only read (the size and sum are of use to them too). */}
+      {!readOnly && (
+        <>
+          <button type="button" className="secondary small" disabled={editable === 0} aria-expanded={open === 'set'} onClick={() => toggle('set')}>
+            Set value…
+          </button>
+          <button type="button" className="secondary small" disabled={amounts === 0} aria-expanded={open === 'percent'} onClick={() => toggle('percent')}>
+            ± %…
+          </button>
+          <button type="button" className="secondary small" disabled={amounts === 0} aria-expanded={open === 'spread'} onClick={() => toggle('spread')}
+            title="Spread an annual figure over the four quarters of each category and region in the selection">
+            Spread year…
+          </button>
+        </>
+      )}
       {open && (
         <form className="range-form" onSubmit={submit} aria-label="Bulk change">
           <label>
