@@ -48,7 +48,8 @@ export function parseAmount(text: string): Parsed {
   if (!Number.isFinite(value)) return { ok: false, reason: 'The amount is too large' };
   if (value < 0) return { ok: false, reason: 'Amounts cannot be negative' };
   if (value > MAX_AMOUNT) return { ok: false, reason: 'Amounts must be at most 1,000,000,000,000' };
-  return { ok: true, value };
+  // "-0" typed or pasted means 0: never store -0, which every other replica would show as "-0".
+  return { ok: true, value: value === 0 ? 0 : value };
 }
 
 export function parseComment(text: string): Parsed {
@@ -65,7 +66,10 @@ export function parseCell(column: EditableColumn, input: unknown): Parsed {
 const amountFormat = new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 });
 
 export function formatAmount(value: unknown): string {
-  return typeof value === 'number' ? amountFormat.format(value) : '';
+  // -0 (stored by another client), or a negative amount that rounds to no cent (a variance of -0.001), reads "-0"
+  // in Intl: shown as the 0 it is.
+  if (typeof value !== 'number') return '';
+  return amountFormat.format(Math.abs(value) < 0.005 ? 0 : value);
 }
 
 export function formatPercent(value: number | null): string {

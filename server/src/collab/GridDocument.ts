@@ -276,7 +276,8 @@ export class GridDocument {
         for (const [column, value] of Object.entries(values) as [EditableColumn, CellValue][]) {
           const key = cellKey(lineId, column);
           if (value === null || (column === 'comment' && value === '')) this.cellMap.delete(key);
-          else this.cellMap.set(key, value);
+          // -0 passes every rule (it is not below 0), but the grid would show it as "-0": stored as the 0 it means.
+          else this.cellMap.set(key, value === 0 ? 0 : value);
         }
       }
     });

@@ -136,10 +136,16 @@ function isBlank(cell: SheetCell | undefined): boolean {
  */
 function parseAmount(text: string, decimalComma: boolean): number | null {
   const t = text.trim();
+  // Where the comma is the decimal separator the dot groups thousands: Excel saves a cell formatted "#.##0" as
+  // "1.234", which means 1234 there. Read as a decimal point it would land a thousand times too small, silently.
+  if (decimalComma && DOT_THOUSANDS.test(t)) return null;
   if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t)) return Number(t);
   if (decimalComma && /^[+-]?\d+,\d+$/.test(t)) return Number(t.replace(',', '.'));
   return null;
 }
+
+/** "1.234", "12.500": one dot before exactly three digits, as a thousands separator writes it (not "0.500"). */
+const DOT_THOUSANDS = /^[+-]?[1-9]\d{0,2}\.\d{3}$/;
 
 /** The value a cell sets in `column`, or why it cannot. */
 function cellValue(column: EditableColumn, cell: SheetCell | undefined, decimalComma: boolean): { value: CellValue } | { problem: string } {
@@ -151,6 +157,11 @@ function cellValue(column: EditableColumn, cell: SheetCell | undefined, decimalC
   else if (typeof cell === 'number') value = cell;
   else {
     value = parseAmount(cell as string, decimalComma);
+    const text = (cell as string).trim();
+    if (value === null && decimalComma && DOT_THOUSANDS.test(text)) {
+      const [whole, decimal] = [text.replace('.', ''), text.replace('.', ',')];
+      return { problem: `${header} "${text}" is ambiguous in a file with decimal commas (is the dot a thousands separator?): write ${whole} or ${decimal}` };
+    }
     if (value === null) return { problem: `${header} must be a number, like 1234.56 (without thousands separators or a currency)` };
   }
   const problem = cellValueProblem(column, value);

@@ -3,19 +3,21 @@
  *
  * - CSV (csv.ts): every cell text; a text our export neutralised (a leading apostrophe before `=`, `+`, `-`,
  *   `@`) is read back without that apostrophe, so an exported file imports unchanged.
- * - xlsx (exceljs): the first worksheet; numbers stay numbers, a formula is read as the value Excel saved with
- *   it (a formula without one is refused: nothing here evaluates formulas), rich text as its text, a date as
- *   its ISO text, an error value (#DIV/0!) as such, which the import refuses for that cell.
+ * - xlsx (exceljs): the first worksheet (in tab order) whose first row is the header of budget lines, else the
+ *   first worksheet (whose header the import then refuses, naming what it has); numbers stay numbers, a formula
+ *   is read as the value Excel saved with it (a formula without one is refused: nothing here evaluates
+ *   formulas), rich text as its text, a date as its ISO text, an error value (#DIV/0!) as such, which the
+ *   import refuses for that cell.
  *
  * An xlsx file is a zip archive: before exceljs unpacks it, the sizes its directory declares are added up, and
  * an archive that would unpack to more than MAX_UNPACKED_BYTES is refused (a "zip bomb" of a few MB would
  * otherwise take the process's memory).
  */
-import type { CellValue } from 'exceljs';
+import type { CellValue, Worksheet } from 'exceljs';
 import { MalformedFile, parseCsv } from './csv.js';
 import type { SheetCell, SheetRow } from './importLines.js';
 import { loadExcelJS } from './excel.js';
-import { restoreNeutralised } from './sheetColumns.js';
+import { KEY_HEADERS, locateHeaders, restoreNeutralised } from './sheetColumns.js';
 
 /** What an xlsx upload may unpack to: far above what 10 MB of budget lines unpack to (about 10 times). */
 export const MAX_UNPACKED_BYTES = 300 * 1024 * 1024;
@@ -84,6 +86,18 @@ function sheetCell(value: ExcelValue): SheetCell {
   return null;
 }
 
+/**
+ * Whether a worksheet's first row is the header of budget lines (it names Line id, or the four key columns). People
+ * add a sheet of notes or a pivot table in front of the exported one, or reorder the tabs: the first worksheet
+ * would then be read, and refused for its header, although the lines are in the workbook.
+ */
+function holdsLines(sheet: Worksheet): boolean {
+  const header = sheet.getRow(1).values as ExcelValue[];
+  const texts = Array.isArray(header) ? header.map((v) => sheetCell(v)).map((c) => (typeof c === 'string' ? c : '')) : [];
+  const columns = locateHeaders(texts);
+  return columns.has('Line id') || KEY_HEADERS.every((h) => columns.has(h));
+}
+
 export async function readXlsxSheet(data: Buffer): Promise<ReadSheet> {
   const unpacked = declaredUnpackedBytes(data);
   if (unpacked === null) throw new MalformedFile('The file is not an xlsx workbook (it is no zip archive): save it as "Excel Workbook (.xlsx)"');
@@ -95,7 +109,7 @@ export async function readXlsxSheet(data: Buffer): Promise<ReadSheet> {
   } catch (err) {
     throw new MalformedFile(`The file is not an xlsx workbook exceljs can read: ${err instanceof Error ? err.message.slice(0, 200) : 'unreadable'}`);
   }
-  const sheet = workbook.worksheets[0];
+  const sheet = workbook.worksheets.find(holdsLines) ?? workbook.worksheets[0];
   if (!sheet) throw new MalformedFile('The workbook has no worksheet');
   if (sheet.rowCount > MAX_ROWS) throw new MalformedFile(`The worksheet has more than ${MAX_ROWS} rows`);
   const rows: SheetRow[] = [];
