@@ -77,6 +77,9 @@ describe.skipIf(!hasChromium)('the review loop', () => {
     const expectedTotal = filled.reduce((sum, c) => sum + c.input.budgetAmount, 0);
     await expect.poll(() => row.locator('[data-total]').getAttribute('data-total')).toBe(String(expectedTotal));
     await ap.getByTestId('variance-chart').locator('[data-unit="SALES_NORTH"]').waitFor();
+    // A unit nobody has budgeted shows a dash, not a budget of 0; one with a budget its total.
+    expect(await ap.getByTestId('variance-chart').locator('[data-unit="FINANCE"]').textContent()).toMatch(/^Finance—no budget yet/);
+    expect(await ap.getByTestId('variance-chart').locator('[data-unit="SALES_NORTH"]').textContent()).not.toContain('—');
     await shot(ap, 'dashboard');
     await row.locator('[data-review-link]').click();
     await ap.getByTestId('review-page').waitFor();

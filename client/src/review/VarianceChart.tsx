@@ -40,7 +40,7 @@ const tone = (u: ChartUnit) => {
 
 export function describeTotals(units: readonly ChartUnit[]): string {
   return units
-    .map((u) => `${u.name}: budget ${formatCompact(u.totals.budget)}, ${varianceText(u)}; ${priorText(u)}.`)
+    .map((u) => (u.filled > 0 ? `${u.name}: budget ${formatCompact(u.totals.budget)}, ${varianceText(u)}; ${priorText(u)}.` : `${u.name}: ${varianceText(u)}; ${priorText(u)}.`))
     .join(' ');
 }
 
@@ -63,7 +63,8 @@ export function VarianceChart({ units }: { units: readonly ChartUnit[] }) {
               <line className="axis" x1={LABEL} x2={LABEL} y1={0} y2={2 * BAR + 4} />
               <rect className="bar-budget" x={LABEL} y={0} width={length(totals.budget)} height={BAR} rx={3} />
               <rect className="bar-prior" x={LABEL} y={BAR + 4} width={length(totals.priorYear)} height={BAR} rx={3} />
-              <text x={WIDTH - VALUE + 10} y={BAR - 2}>{formatCompact(totals.budget)}</text>
+              {/* No budget yet is a dash, as in the grid and the consolidated view: "0" would read as a budget of nothing. */}
+              <text x={WIDTH - VALUE + 10} y={BAR - 2}>{unit.filled > 0 ? formatCompact(totals.budget) : '—'}</text>
               <text x={WIDTH - VALUE + 60} y={BAR - 2} className={tone(unit)}>{varianceText(unit)}</text>
               <text x={WIDTH - VALUE + 10} y={2 * BAR + 2} className="none">{priorText(unit)}</text>
             </g>
