@@ -81,13 +81,16 @@ export async function startPlansync(config: Config, log: Logger = createLogger(c
     const keys = await loadSigningKeys({ privatePem: config.jwtPrivateKey, publicPem: config.jwtPublicKey, dataDir: config.dataDir });
     const tokens = new TokenService(keys, config.jwtTtlSeconds);
     const totp = new TotpService(keys.deriveKey);
-    const entraTokens = config.entra ? new EntraTokenVerifier(config.entra) : undefined;
     if (config.redisUrl) {
       redis = new RedisLink({ url: config.redisUrl, prefix: config.redisPrefix, log: log.child({ component: 'redis' }) });
       // Waits a little for Redis, never for ever: without it this instance still serves its own clients.
       await redis.start(3000);
     }
     const events = createPlansyncBus(redis);
+    // A role an Entra sign-in's groups change reaches the person's open sockets as an admin's change does.
+    const entraTokens = config.entra
+      ? new EntraTokenVerifier(config.entra, (userId) => events.publish('USER_ACCESS_CHANGED', { userId }))
+      : undefined;
     const integrationHealth = integrationHealthFor(config);
     const integrations = integrationProvider(config, realAdapters(config, integrationHealth));
     log.info({ integrations: integrations.describe() }, 'workflow integrations');

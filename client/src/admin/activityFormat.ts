@@ -23,6 +23,7 @@ export const ACTION_LABELS: Record<string, string> = {
   SERVICE_ACCOUNT_ENTRA_APP_UNLINKED: 'Service account unlinked from its Entra app',
   PLAN_CREATED: 'Plan created',
   PLAN_STATUS_CHANGED: 'Plan opened or closed',
+  PLAN_SUBMISSION_RULE_CHANGED: 'Complete budgets required or not',
   LINES_ADDED: 'Lines added',
   LINES_REMOVED: 'Lines removed',
   UNIT_CREATED: 'Business unit created',

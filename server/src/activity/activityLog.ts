@@ -27,6 +27,9 @@ export const ACTIVITY_ACTIONS = [
   'SERVICE_ACCOUNT_ENTRA_APP_UNLINKED',
   'PLAN_CREATED',
   'PLAN_STATUS_CHANGED',
+  // Whether the plan's units may be submitted only complete (setBudgetPlanRequireCompleteSubmission): it
+  // decides what the units' leaders may do.
+  'PLAN_SUBMISSION_RULE_CHANGED',
   'LINES_ADDED',
   'LINES_REMOVED',
   'UNIT_CREATED',

@@ -1,8 +1,8 @@
 /**
  * Password accounts over GraphQL: `createUser` and `resetPassword` (admins; each answers a one-time
  * set-password link, accounts.ts), `setPasswordWithToken` (whoever holds the link: it signs them in, like
- * `login`), `changePassword` (the person's other tokens end), `unlockUser` and `User.lockedUntil` (the sign-in
- * limits' locks, signInLimits.ts). Every change writes its activity entry in its transaction; ending tokens
+ * `login`, with its entry in the sign-in log), `changePassword` (the person's other tokens end), `unlockUser`
+ * and `User.lockedUntil` (the sign-in limits' locks, signInLimits.ts). Every change writes its activity entry in its transaction; ending tokens
  * publishes TOKENS_REVOKED, on which open sockets re-check and close with CloseCode.Unauthorized.
  *
  * Out of scope: deactivating and deleting people (directory/PeopleAdminResolver.ts), signing in and out
@@ -22,6 +22,7 @@ import { mayMintCredentials } from '../policies/accessToken.js';
 import { canManageUsers } from '../policies/user.js';
 import { AuthPayload } from './AuthResolver.js';
 import { withInvitationMail } from './invitationMail.js';
+import { SignInEvent } from './SignInEvent.js';
 import { TOTP_CODE_NEEDED_MESSAGE, TOTP_CODE_WRONG_MESSAGE } from './localLogin.js';
 import { mustEnrolTotp, totpRequired } from './totp.js';
 import { viewerFromUser } from './viewers.js';
@@ -180,6 +181,9 @@ export class AccountResolver {
         if (!accepted) throw totpRequired(TOTP_CODE_WRONG_MESSAGE);
       }
       user.lastSignInAt = new Date();
+      // A sign-in like any other, so the sign-in log has it: who used the link, when and from where (a link that
+      // went astray shows up there, and "last sign-in" never names a time the log does not).
+      tx.create(SignInEvent, { email: user.email, user, method: 'PASSWORD', success: true, ip: ctx.ip });
       return user;
     });
     await ctx.em.populate(user, ['businessUnits', 'organization']);

@@ -12,6 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startChildServer, type ChildServer } from '../testing/childServer.js';
 import { startFakeEntraAuthority, type FakeEntraAuthority, type FakeEntraUser } from '../testing/fakeEntraAuthority.js';
 import { errorCode, startTestServer } from '../testing/harness.js';
+import { graphqlSocket } from '../testing/sessionSockets.js';
+import { CloseCode } from '../../../schema/codes.js';
 
 const ADMINS = randomUUID();
 const ANALYSTS = randomUUID();
@@ -350,6 +352,40 @@ describe('Entra people waiting for access', () => {
     // A token without the groups claim says nothing about them: the role stays.
     const ungrouped = await server.gql(ME_WAITING, {}, tokenFrom((await signIn({ ...leaving, groups: undefined })).location));
     expect(ungrouped.data.me.role).toBe('ADMIN');
+  });
+
+  it('a role the groups change is in the activity log, and the person\'s open GraphQL socket follows at once', async () => {
+    const ACTIVITY = 'query($s: String) { activityLog(subject: $s) { edges { node { action actor { email } details } } } }';
+    const moving = person({ name: 'Mo Moving', groups: [ADMINS] });
+    const token = tokenFrom((await signIn(moving)).location);
+    const socket = await graphqlSocket(server, token);
+    expect(socket.first).toBe('connection_ack');
+    // Out of the admins' group, into the analysts': signing in elsewhere demotes them, and the socket opened as
+    // an admin must not stay one.
+    const again = await server.gql(ME, {}, tokenFrom((await signIn({ ...moving, groups: [ANALYSTS] })).location));
+    expect(again.data.me.role).toBe('ANALYST');
+    expect(await socket.closed).toBe(CloseCode.Forbidden);
+
+    const log = await server.gql(ACTIVITY, { s: moving.email }, admin);
+    expect(log.errors).toBeUndefined();
+    expect(log.data.activityLog.edges.map((e: any) => e.node)).toEqual([
+      {
+        action: 'USER_ACCESS_CHANGED',
+        actor: null,
+        details: { before: { role: 'ADMIN', businessUnitCodes: [] }, after: { role: 'ANALYST', businessUnitCodes: [] }, from: 'ENTRA_GROUPS' },
+      },
+      { action: 'USER_CREATED', actor: null, details: { role: 'ADMIN', businessUnitCodes: [], organization: null, from: 'ENTRA_SIGN_IN' } },
+    ]);
+    // A sign-in that changes nothing writes nothing.
+    await signIn({ ...moving, groups: [ANALYSTS] });
+    expect((await server.gql(ACTIVITY, { s: moving.email }, admin)).data.activityLog.edges).toHaveLength(2);
+
+    // Deleted, they are refused, and their groups give their row nothing any more.
+    expect((await server.gql('mutation($id: ID!) { deleteUser(userId: $id) }', { id: again.data.me.id }, admin)).errors).toBeUndefined();
+    expect((await signIn({ ...moving, groups: [ADMINS] })).location).not.toMatch(/^\/#token=/);
+    expect(await server.sql('SELECT role FROM app_user WHERE id = $1', [again.data.me.id])).toEqual([{ role: 'ANALYST' }]);
+    const after = await server.gql(ACTIVITY, { s: moving.email }, admin);
+    expect(after.data.activityLog.edges.map((e: any) => e.node.action)).toEqual(['USER_DELETED', 'USER_ACCESS_CHANGED', 'USER_CREATED']);
   });
 
   it('clears it when a later sign-in brings a mapped group; a person with no groups claim at all waits too', async () => {

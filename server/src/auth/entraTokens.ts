@@ -4,6 +4,7 @@
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import { recordActivity } from '../activity/activityLog.js';
 import type { EntraConfig, Role } from '../config.js';
 import { User } from '../directory/User.js';
 import { appTokenClaims, isAppOnly, type EntraAppClaims } from './entraAppTokens.js';
@@ -62,7 +63,14 @@ export class EntraTokenVerifier {
   readonly issuer: string;
   private readonly jwks: ReturnType<typeof createRemoteJWKSet>;
 
-  constructor(private readonly config: EntraConfig) {
+  constructor(
+    private readonly config: EntraConfig,
+    /**
+     * Told, once committed, that a person's role changed through their groups: the caller publishes
+     * USER_ACCESS_CHANGED, so that their open grid and GraphQL sockets follow at once, as after setUserAccess.
+     */
+    private readonly onAccessChanged: (userId: string) => void = () => {},
+  ) {
     this.issuer = `${config.authorityHost}/${config.tenantId}/v2.0`;
     this.jwks = createRemoteJWKSet(new URL(`${config.authorityHost}/${config.tenantId}/discovery/v2.0/keys`), {
       timeoutDuration: 5000,
@@ -133,6 +141,10 @@ export class EntraTokenVerifier {
    * A person created here whose groups map to no role gets VIEWER with no units, which reads nothing: they
    * are marked `awaitingAccess` so that admins see who waits (the sign-in page), until an admin gives them
    * access (setUserAccess) or a later sign-in brings a mapped group.
+   *
+   * What the groups give or take is an access change like an admin's, made by the system: a person created
+   * here writes USER_CREATED, a role the groups change writes USER_ACCESS_CHANGED (`from: 'ENTRA_GROUPS'`),
+   * each committed with the change; and the person's open sockets are told (onAccessChanged).
    */
   async upsertUser(em: EntityManager, claims: EntraClaims): Promise<User> {
     try {
@@ -149,14 +161,22 @@ export class EntraTokenVerifier {
     const populate = ['businessUnits', 'organization'] as const;
     const mapped = claims.groups ? mappedRole(claims.groups, this.config.groupRoles) : null;
     let user: User | null = await em.findOne(User, { entraObjectId: claims.oid }, { populate });
+    // A deleted person stays as deleted (the callers refuse them as inactive): their groups change nothing.
+    if (user?.deletedAt) return user;
+    let created = false;
     if (user) {
       if (user.email !== claims.email && !(await em.count(User, { email: claims.email }))) user.email = claims.email;
     } else {
       user = await em.findOne(User, { email: claims.email }, { populate });
+      if (user?.deletedAt) return user;
       if (user && (user.entraObjectId !== null || user.passwordHash !== null)) throw new EntraAccountConflict(claims.email);
-      user ??= em.create(User, { email: claims.email, displayName: claims.name, role: 'VIEWER', awaitingAccess: mapped === null });
+      if (!user) {
+        user = em.create(User, { email: claims.email, displayName: claims.name, role: 'VIEWER', awaitingAccess: mapped === null });
+        created = true;
+      }
       user.entraObjectId = claims.oid;
     }
+    const roleBefore = user.role;
     user.displayName = claims.name;
     if (mapped) {
       user.role = mapped;
@@ -169,7 +189,19 @@ export class EntraTokenVerifier {
     }
     // Otherwise the role stays as it is: groups that map to no role say nothing about the one an admin gave
     // (setUserAccess), which a sign-in must not take back.
+    const roleChanged = !created && user.role !== roleBefore;
+    if (created) {
+      recordActivity(em, null, 'USER_CREATED', user.email, { role: user.role, businessUnitCodes: [], organization: null, from: 'ENTRA_SIGN_IN' });
+    } else if (roleChanged) {
+      const businessUnitCodes = user.businessUnits.getItems().map((u) => u.code).sort();
+      recordActivity(em, null, 'USER_ACCESS_CHANGED', user.email, {
+        before: { role: roleBefore, businessUnitCodes },
+        after: { role: user.role, businessUnitCodes },
+        from: 'ENTRA_GROUPS',
+      });
+    }
     await em.flush();
+    if (roleChanged) this.onAccessChanged(user.id);
     return user;
   }
 }

@@ -151,6 +151,25 @@ describe('plan administration', () => {
     }
   });
 
+  it('writes an activity entry when an admin requires complete budgets of a plan, or stops requiring them', async () => {
+    const REQUIRE = `mutation($p: ID!, $r: Boolean!) { setBudgetPlanRequireCompleteSubmission(planId: $p, required: $r) { id requireCompleteSubmission } }`;
+    const name = freshName();
+    const planId = (await server.gql(CREATE, { i: { name, fiscalYear: 2031 } }, admin)).data.createBudgetPlan.id;
+    for (const required of [true, true, false]) {
+      const res = await server.gql(REQUIRE, { p: planId, r: required }, admin);
+      expect(res.errors).toBeUndefined();
+    }
+    // One entry per change; setting what it already is changes nothing and logs nothing.
+    expect(await activity('PLAN_SUBMISSION_RULE_CHANGED', name)).toEqual([
+      { actor_email: 'admin@example.com', subject: name, details: { planId, requireCompleteSubmission: true } },
+      { actor_email: 'admin@example.com', subject: name, details: { planId, requireCompleteSubmission: false } },
+    ]);
+    // The admins' activity log offers it as an action to filter on.
+    const log = await server.gql('{ activityLog(action: "PLAN_SUBMISSION_RULE_CHANGED") { edges { node { subject } } } }', {}, admin);
+    expect(log.errors).toBeUndefined();
+    expect(log.data.activityLog.edges.map((e: any) => e.node.subject)).toEqual([name, name]);
+  });
+
   it('creates business units with a DRAFT submission in every open plan', async () => {
     const closedName = freshName();
     const closed = (await server.gql(CREATE, { i: { name: closedName, fiscalYear: 2026 } }, admin)).data.createBudgetPlan;

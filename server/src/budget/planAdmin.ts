@@ -162,13 +162,18 @@ export async function setPlanStatus(
   return em.findOneOrFail(BudgetPlan, { id: planId }, { refresh: true });
 }
 
-/** Sets whether the plan's units can be submitted only once every line has a budget amount (admins). */
+/**
+ * Sets whether the plan's units can be submitted only once every line has a budget amount (admins), with its
+ * activity entry: it changes what the units' leaders may do. Setting what it already is logs nothing.
+ */
 export async function setRequireCompleteSubmission(em: EntityManager, viewer: Viewer, planId: string, required: boolean): Promise<BudgetPlan> {
   requirePlanManager(viewer);
   if (!isUuid(planId)) throw planNotFound();
   await em.transactional(async (tx) => {
     const plan = await tx.findOne(BudgetPlan, { id: planId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
     authorize(viewer, 'manage', 'BudgetPlan', plan);
+    if (plan.requireCompleteSubmission === required) return;
+    recordActivity(tx, viewer, 'PLAN_SUBMISSION_RULE_CHANGED', plan.name, { planId, requireCompleteSubmission: required });
     plan.requireCompleteSubmission = required;
   });
   return em.findOneOrFail(BudgetPlan, { id: planId }, { refresh: true });

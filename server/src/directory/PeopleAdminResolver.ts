@@ -17,7 +17,7 @@ import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
 import { recordActivity } from '../activity/activityLog.js';
 import { requireViewer, type GraphQLContext } from '../graphql/context.js';
 import { AccessGrant } from './AccessGrant.js';
-import { deactivatePerson, endAccessTokens, keepAnActiveAdmin, manageableUser } from './people.js';
+import { deactivatePerson, endAccessTokens, endSetPasswordLinks, keepAnActiveAdmin, manageableUser } from './people.js';
 import { User } from './User.js';
 import { CloseCode } from '../../../schema/codes.js';
 
@@ -41,7 +41,8 @@ export class PeopleAdminResolver {
   }
 
   @Mutation(() => User, {
-    description: 'Gives a deactivated person their access back (admins). The tokens they had stay ended: they sign in again.',
+    description:
+      'Gives a deactivated person their access back (admins). The tokens and unused set-password links they had stay ended: they sign in again.',
   })
   async reactivateUser(@Arg('userId', () => ID) userId: string, @Ctx() ctx: GraphQLContext): Promise<User> {
     const viewer = requireViewer(ctx);
@@ -72,6 +73,7 @@ export class PeopleAdminResolver {
       user.businessUnits.removeAll();
       user.endTokens();
       await endAccessTokens(tx, user.id);
+      await endSetPasswordLinks(tx, user.id);
       await tx.nativeDelete(AccessGrant, { user: user.id });
       // A service account's Entra app stops speaking for it, and may be linked to another account.
       const entraAppId = user.entraAppId;

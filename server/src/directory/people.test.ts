@@ -113,6 +113,40 @@ describe('people', () => {
     expect(entry.details).toMatchObject({ role: 'BU_LEADER', businessUnitCodes: ['SALES_SOUTH'] });
   });
 
+  it('a set-password link used signs the person in, and the sign-in log says so; a newer link ends the earlier one', async () => {
+    const res = await server.gql(CREATE_USER, { input: { email: 'linked@example.com', displayName: 'Linked', role: 'VIEWER' } }, admin);
+    const { user, setPasswordUrl } = res.data.createUser;
+    const reset = await server.gql(ADMIN_MUTATIONS.resetPassword, { id: user.id }, admin);
+    expect(reset.errors).toBeUndefined();
+    // The invitation's link was replaced by the reset's.
+    expect(errorCode(await server.gql(SET_PASSWORD, { t: setPasswordUrl.split('#')[1], p: PASSWORD }))).toBe('BAD_USER_INPUT');
+    const set = await server.gql(SET_PASSWORD, { t: reset.data.resetPassword.setPasswordUrl.split('#')[1], p: PASSWORD });
+    expect(set.errors).toBeUndefined();
+
+    const log = await server.gql(
+      'query($id: ID) { signInEvents(userId: $id) { email success method ip user { id } } }',
+      { id: user.id },
+      admin,
+    );
+    expect(log.errors).toBeUndefined();
+    expect(log.data.signInEvents).toEqual([
+      { email: 'linked@example.com', success: true, method: 'PASSWORD', ip: expect.any(String), user: { id: user.id } },
+    ]);
+  });
+
+  it('a set-password link given out before a deactivation does not work after a reactivation', async () => {
+    const person = await newPerson();
+    const reset = await server.gql(ADMIN_MUTATIONS.resetPassword, { id: person.id }, admin);
+    expect(reset.errors).toBeUndefined();
+    const link = reset.data.resetPassword.setPasswordUrl.split('#')[1];
+    expect((await server.gql(ADMIN_MUTATIONS.deactivateUser, { id: person.id }, admin)).errors).toBeUndefined();
+    expect((await server.gql(ADMIN_MUTATIONS.reactivateUser, { id: person.id }, admin)).errors).toBeUndefined();
+    expect(errorCode(await server.gql(SET_PASSWORD, { t: link, p: 'chosen by whoever found the link' }))).toBe('BAD_USER_INPUT');
+    // A new link from an admin works as ever.
+    const again = await server.gql(ADMIN_MUTATIONS.resetPassword, { id: person.id }, admin);
+    expect((await server.gql(SET_PASSWORD, { t: again.data.resetPassword.setPasswordUrl.split('#')[1], p: PASSWORD })).errors).toBeUndefined();
+  });
+
   it('setPasswordWithToken: an unknown or expired link answers BAD_USER_INPUT', async () => {
     expect(errorCode(await server.gql(SET_PASSWORD, { t: 'not-a-token', p: PASSWORD }))).toBe('BAD_USER_INPUT');
     const res = await server.gql(CREATE_USER, { input: { email: 'late@example.com', displayName: 'Late', role: 'VIEWER' } }, admin);
@@ -258,6 +292,20 @@ describe('people', () => {
     const res = await server.gql(ADMIN_MUTATIONS.deactivateUser, { id: second.id }, admin);
     expect(res.errors).toBeUndefined();
     expect(errorCode(await server.gql(ADMIN_MUTATIONS.deactivateUser, { id: me }, admin))).toBe('CONFLICT');
+  });
+
+  it('a service account with the ADMIN role does not count as the last admin: the last person who is one stays', async () => {
+    const me = (await server.gql('{ me { id } }', {}, admin)).data.me.id;
+    const bot = await server.gql('mutation { createServiceAccount(name: "admin bot", role: ADMIN) { id } }', {}, admin);
+    expect(bot.errors).toBeUndefined();
+    // Nobody could sign in as the bot: demoting, deactivating or deleting the one admin person is still refused.
+    expect(errorCode(await server.gql('mutation($id: ID!) { setUserAccess(userId: $id, role: VIEWER, businessUnitCodes: []) { id } }', { id: me }, admin))).toBe('CONFLICT');
+    expect(errorCode(await server.gql(ADMIN_MUTATIONS.deactivateUser, { id: me }, admin))).toBe('CONFLICT');
+    expect(errorCode(await server.gql(ADMIN_MUTATIONS.deleteUser, { id: me }, admin))).toBe('CONFLICT');
+    expect((await server.gql('{ me { role } }', {}, admin)).data.me.role).toBe('ADMIN');
+    // The bot itself may go: that takes no person away.
+    const gone = await server.gql(ADMIN_MUTATIONS.deactivateUser, { id: bot.data.createServiceAccount.id }, admin);
+    expect(gone.errors).toBeUndefined();
   });
 
   it('deleteUser: the person is gone from every list and cannot sign in; audit and activity entries keep their email', async () => {

@@ -45,12 +45,18 @@ export async function manageableUser(em: EntityManager, viewer: Viewer, userId: 
  * CONFLICT when taking `user` away (deactivating, deleting, or giving another role) would leave no active
  * admin. Call it inside the change's transaction: it locks the active admins' rows, so that two admins taking
  * each other away at once cannot both pass.
+ *
+ * Only people count: a service account with the ADMIN role never signs in (it acts through tokens, which may
+ * not exist or may be READ only), so an admin account left to it alone would leave nobody to administer
+ * Plansync but whoever has a shell on the server. Taking a service account away never takes the last person.
  */
 export async function keepAnActiveAdmin(tx: EntityManager, user: User, what: string): Promise<void> {
-  if (user.role !== 'ADMIN' || !user.active) return;
-  const admins = await tx.execute<{ id: string }[]>(`SELECT id FROM app_user WHERE role = 'ADMIN' AND active AND deleted_at IS NULL FOR UPDATE`);
+  if (user.role !== 'ADMIN' || !user.active || user.kind !== 'PERSON') return;
+  const admins = await tx.execute<{ id: string }[]>(
+    `SELECT id FROM app_user WHERE role = 'ADMIN' AND active AND deleted_at IS NULL AND kind = 'PERSON' FOR UPDATE`,
+  );
   if (admins.filter((a) => a.id !== user.id).length === 0) {
-    throw conflict(`This is the last admin (the last active one): make someone else admin before you ${what} them`);
+    throw conflict(`This is the last admin (the last active person who is one): make someone else admin before you ${what} them`);
   }
 }
 
@@ -64,8 +70,18 @@ export async function endAccessTokens(tx: EntityManager, userId: string): Promis
 }
 
 /**
+ * Ends the person's unused set-password links (auth/accounts.ts): a link is a way in like a token, and one
+ * given out before a deactivation (a reset whose mail went astray, say) must not work after a reactivation.
+ * SQL by table name, as endAccessTokens.
+ */
+export async function endSetPasswordLinks(tx: EntityManager, userId: string): Promise<void> {
+  await tx.execute('DELETE FROM password_invitation WHERE user_id = ? AND used_at IS NULL', [userId]);
+}
+
+/**
  * Ends a person's access in Plansync, in the caller's transaction (deactivateUser, and the offboarding
- * workflows): `active` false, every sign-in and access token of theirs ended, one USER_DEACTIVATED entry.
+ * workflows): `active` false, every sign-in and access token and unused set-password link of theirs ended,
+ * one USER_DEACTIVATED entry.
  * False when they were already inactive (nothing changes then). The caller publishes TOKENS_REVOKED for them
  * once committed, so that their open sockets close. The last-admin rule is the caller's (keepAnActiveAdmin).
  */
@@ -74,6 +90,7 @@ export async function deactivatePerson(tx: EntityManager, actor: Actor | null, u
   user.active = false;
   user.endTokens();
   await endAccessTokens(tx, user.id);
+  await endSetPasswordLinks(tx, user.id);
   recordActivity(tx, actor, 'USER_DEACTIVATED', user.email, details);
   return true;
 }
