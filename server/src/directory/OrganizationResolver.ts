@@ -18,6 +18,7 @@ import { authorize, readableOrNull } from '../policies/authorize.js';
 import { readableOrganizations } from '../policies/organization.js';
 import type { Viewer } from '../policies/viewer.js';
 import { Organization } from './Organization.js';
+import { organizationNameTaken } from './organizationNames.js';
 import { StudioCompany } from './StudioCompany.js';
 import { SystemGroup } from './SystemGroup.js';
 import { User } from './User.js';
@@ -64,8 +65,9 @@ export class OrganizationResolver {
       return await ctx.em.fork().transactional(async (tx) => {
         const organization = await lockedOrganization(tx, viewer, id);
         if (organization.name === wanted) return organization;
-        const others = await tx.getConnection().execute('SELECT 1 FROM organization WHERE lower(name) = lower(?) AND id <> ?', [wanted, id], 'all', tx.getTransactionContext());
-        if (others.length > 0) throw taken();
+        // Another organisation's name, or one a new_partner run has claimed (directory/organizationNames.ts).
+        const problem = await organizationNameTaken(tx, wanted, { organizationId: id });
+        if (problem) throw badUserInput(problem, 'name');
         const previousName = organization.name;
         organization.name = wanted;
         recordActivity(tx, viewer, 'ORGANIZATION_RENAMED', wanted, { organizationId: id, previousName, name: wanted });

@@ -6,6 +6,10 @@
  * writes its activity entry in the same transaction. The last active admin can be neither deactivated nor
  * deleted (CONFLICT).
  *
+ * Deleting someone does not revoke what they have in a partner's tools (access grants: Studio, Metabase, Teams,
+ * Slack, LMS): offboarding does (offboard_partner_user), and the page says to offboard first. The grants they
+ * still had are kept in the deletion's activity entry, the record of that access once the person is gone.
+ *
  * A deleted person's row stays, deactivated and without password, units or access grants, so that the audit
  * and activity entries, lines and submissions that name them keep their email; they are listed nowhere and
  * every admin operation answers NOT_FOUND for them.
@@ -58,7 +62,8 @@ export class PeopleAdminResolver {
   @Mutation(() => Boolean, {
     description:
       'Deletes a person (admins): as deactivateUser, and they are listed nowhere any more; the audit and activity entries that ' +
-      'name them keep their email. The last active admin: CONFLICT.',
+      'name them keep their email. The last active admin: CONFLICT. Access in a partner\'s tools is not revoked (offboard ' +
+      'them first); the USER_DELETED activity entry lists the access grants they still had.',
   })
   async deleteUser(@Arg('userId', () => ID) userId: string, @Ctx() ctx: GraphQLContext): Promise<boolean> {
     const viewer = requireViewer(ctx);
@@ -74,11 +79,18 @@ export class PeopleAdminResolver {
       user.endTokens();
       await endAccessTokens(tx, user.id);
       await endSetPasswordLinks(tx, user.id);
+      // The access they had in a partner's tools, kept in the deletion's activity entry: deleting does not revoke it
+      // there (offboarding does), and the grants are the only record of it.
+      const grants = await tx.find(AccessGrant, { user: user.id }, { orderBy: { system: 'asc', resource: 'asc' } });
       await tx.nativeDelete(AccessGrant, { user: user.id });
       // A service account's Entra app stops speaking for it, and may be linked to another account.
       const entraAppId = user.entraAppId;
       user.entraAppId = null;
-      recordActivity(tx, viewer, 'USER_DELETED', user.email, { role: user.role, ...(entraAppId && { entraAppId }) });
+      recordActivity(tx, viewer, 'USER_DELETED', user.email, {
+        role: user.role,
+        ...(entraAppId && { entraAppId }),
+        ...(grants.length > 0 && { accessGrants: grants.map((g) => ({ system: g.system, name: g.name })) }),
+      });
       return user;
     });
     ctx.services.events.publish('TOKENS_REVOKED', { userId: user.id });

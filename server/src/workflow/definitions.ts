@@ -50,7 +50,8 @@ const companiesSchema: JSONSchemaType<{ companies: { name: string; environment: 
       items: {
         type: 'object',
         properties: {
-          name: { type: 'string', minLength: 1, maxLength: 200 },
+          // Something besides spaces: a blank company would be created in Studio (names are trimmed: steps.ts).
+          name: { type: 'string', minLength: 1, maxLength: 200, pattern: '\\S' },
           environment: { type: 'string', enum: ['test', 'prod'] },
         },
         required: ['name', 'environment'],

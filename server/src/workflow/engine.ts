@@ -23,6 +23,7 @@ import { PgBossDb } from '../db/pgBossDb.js';
 import { IDLE_POLL_SECONDS, WorkerWakeups } from '../internals/workerWakeups.js';
 import { storableText, unstorableJsonProblem } from '../db/storableText.js';
 import { Organization } from '../directory/Organization.js';
+import { organizationNameTaken } from '../directory/organizationNames.js';
 import { User } from '../directory/User.js';
 import { badUserInput, conflict, notFound } from '../errors.js';
 import { isUuid } from '../ids.js';
@@ -187,32 +188,35 @@ export class WorkflowEngine {
     authorize(viewer, 'start', 'WorkflowDefinition', { definitionKey }, () => 'You may not start this workflow');
     const given = input ?? {};
     checkInput(definition.inputSchema, given, 'input');
-    if (definitionKey === 'new_partner') {
-      const name = String((given as { organizationName: string }).organizationName).trim();
-      const taken = await this.options.em.fork().getConnection().execute('SELECT 1 FROM organization WHERE lower(name) = lower(?)', [name]);
-      if (taken.length > 0) throw badUserInput(`An organisation named "${name}" already exists`, 'organizationName');
-      (given as { organizationName: string }).organizationName = name;
-    }
+    // Its name is checked (and claimed) in the transaction that starts it, below.
+    if (definitionKey === 'new_partner') (given as { organizationName: string }).organizationName = String((given as { organizationName: string }).organizationName).trim();
     // An offboarding names its person or organisation (a partner admin: of their own only) and lists, before
     // anyone confirms, what it will remove (offboarding.ts).
     const offboarding = OFFBOARDING_WORKFLOWS.includes(definitionKey)
       ? await prepareOffboarding(this.options.em.fork(), viewer, definitionKey, given as Record<string, unknown>)
       : null;
     const id = await this.transition(async (t) => {
+      if (definitionKey === 'new_partner') {
+        const taken = await organizationNameTaken(t.tx, (given as { organizationName: string }).organizationName);
+        if (taken) throw badUserInput(taken, 'organizationName');
+      }
+      // A partner admin adds people to their own organisation: it is the run's from its creation, so that every
+      // event of the run, its first (RUNNING) too, names it and reaches them (events carry the organisation).
+      const ownOrganization = definitionKey === 'new_partner_user' && viewer.role === 'PARTNER_ADMIN' ? viewer.organizationId! : null;
+      const organizationId = offboarding?.organizationId ?? ownOrganization;
       const execution = t.tx.create(WorkflowExecution, {
         definitionKey,
         input: offboarding?.input ?? (given as Record<string, unknown>),
         requestedBy: t.tx.getReference(User, viewer.userId),
-        ...(offboarding ? { organization: t.tx.getReference(Organization, offboarding.organizationId) } : {}),
+        ...(organizationId ? { organization: t.tx.getReference(Organization, organizationId) } : {}),
       });
       const steps = this.createSteps(t.tx, execution, definition);
       if (offboarding) steps.find((s) => s.key === CONFIRMATION_STEPS[definitionKey])!.output = offboarding.confirmationOutput;
       t.record(execution, null, 'RUNNING');
-      // A partner admin adds people to their own organisation: that step is answered for them.
-      if (definitionKey === 'new_partner_user' && viewer.role === 'PARTNER_ADMIN') {
+      // And that step is answered for them.
+      if (ownOrganization) {
         const step = steps.find((s) => s.key === 'select_organization')!;
-        execution.organization = t.tx.getReference(Organization, viewer.organizationId!);
-        const organization = await t.tx.findOneOrFail(Organization, { id: viewer.organizationId! });
+        const organization = await t.tx.findOneOrFail(Organization, { id: ownOrganization });
         step.input = { organizationId: viewer.organizationId };
         step.output = { organizationName: organization.name, filledFor: 'PARTNER_ADMIN' };
         step.startedAt = step.finishedAt = new Date();

@@ -76,9 +76,15 @@ function addGroup(tool: GroupTool, name: string, externalId: string) {
 }
 
 const newPartnerSteps: Record<string, StepRunner> = {
-  async trigger_infrabot({ execution, inputs, integrations }) {
+  async trigger_infrabot({ execution, inputs, integrations, em }) {
     const name = organizationName(execution);
     const companies = inputs.get('input_studio_companies').companies as { name: string; environment: 'test' | 'prod' }[];
+    // Its name was free when the run started and stays claimed by it (directory/organizationNames.ts), but an
+    // organisation may have been renamed to it since: stop before Infrabot or Studio hears of a second one.
+    const taken = await em.execute('SELECT 1 FROM organization WHERE lower(name) = lower(?) LIMIT 1', [name]);
+    if (taken.length > 0) {
+      throw new Error(`An organisation named "${name}" already exists: cancel this run, or rename that organisation and retry this step`);
+    }
     const { runId } = await integrations.infrabot.provisionOrganization(name);
     const created: { name: string; environment: 'test' | 'prod'; companyId: string }[] = [];
     for (const company of companies) {
@@ -299,7 +305,9 @@ export const INPUT_HANDLERS: Record<string, InputHandler> = {
   async input_studio_companies(_em, _viewer, _execution, input) {
     const seen = new Set<string>();
     for (const c of input.companies as { name: string; environment: string }[]) {
-      const key = `${c.name.trim().toLowerCase()}/${c.environment}`;
+      // Stored and sent to Studio as shown: "Acme Prod " and "Acme Prod" are one company.
+      c.name = c.name.trim();
+      const key = `${c.name.toLowerCase()}/${c.environment}`;
       if (seen.has(key)) throw badUserInput(`The company "${c.name}" (${c.environment}) is listed twice`, 'companies');
       seen.add(key);
     }

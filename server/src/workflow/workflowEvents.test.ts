@@ -198,6 +198,23 @@ describe('workflowEvents', () => {
     expect(JSON.stringify(hidden.errors)).toBe(JSON.stringify(missing.errors));
   });
 
+  it("shows a partner admin every event of the run they start, its first one too, as an admin sees them", async () => {
+    // Their organisation is filled in for them: the run names it from its creation, so its first event
+    // (RUNNING) reaches them too, live and replayed (it used to be recorded before, naming no organisation).
+    const partner = await server.login('partner.admin@acme.example');
+    const live = subscribe(partner);
+    const started = await server.gql(`mutation { startWorkflow(definitionKey: "new_partner_user", input: {}) { id } }`, {}, partner);
+    const id = started.data.startWorkflow.id as string;
+    await eventually(() => live.has(id, 'AWAITING_INPUT', 'input_user_details'), 'the details step to wait, live');
+    const replayed = subscribe(partner, { execution: id, after: START });
+    const byAdmin = subscribe(admin, { execution: id, after: START });
+    await eventually(() => replayed.has(id, 'AWAITING_INPUT') && byAdmin.has(id, 'AWAITING_INPUT'), 'the run to be replayed');
+    const steps = (s: Subscriber) => s.events.filter((e) => e.executionId === id).map((e) => `${e.stepKey ?? '-'}:${e.status}`);
+    expect(steps(byAdmin)).toEqual(['-:RUNNING', 'select_organization:SUCCEEDED', 'input_user_details:AWAITING_INPUT', '-:AWAITING_INPUT']);
+    expect(steps(replayed)).toEqual(steps(byAdmin));
+    expect(steps(live)).toEqual(steps(byAdmin));
+  });
+
   it("shows a business-unit leader their units' submissions only, and nothing to a viewer", async () => {
     const north = await server.login('lead.sales-north@example.com');
     const ops = await server.login('lead.operations@example.com');
