@@ -91,15 +91,15 @@ describe.skipIf(!hasChromium)('plan lines', () => {
 
     // A category and region: its four quarters.
     const group = section.getByRole('form', { name: 'Add a category and region' });
-    await group.getByLabel('Category').selectOption('Servers');
-    await group.getByLabel('Region').selectOption('Europe');
+    await group.getByLabel('Category').fill('Servers');
+    await group.getByLabel('Region').fill('Europe');
     await group.getByRole('button', { name: 'Add its quarters' }).click();
     await expect.poll(() => section.getByTestId('line-count').textContent()).toBe('4 lines');
 
     // One line with a prior-year actual.
     const one = section.getByRole('form', { name: 'Add a line' });
-    await one.getByLabel('Category').selectOption('Laptops');
-    await one.getByLabel('Region').selectOption('North America');
+    await one.getByLabel('Category').fill('Laptops');
+    await one.getByLabel('Region').fill('North America');
     await one.getByLabel('Quarter').selectOption('Q2');
     await one.getByLabel('Prior-year actual (optional)').fill('1250');
     await one.getByRole('button', { name: 'Add line' }).click();
@@ -147,7 +147,7 @@ describe.skipIf(!hasChromium)('plan lines', () => {
     expectNoProblems(person);
   });
 
-  it('starts the forms at what a unit lacks, and says when it lacks nothing', async () => {
+  it("starts the forms at what a unit lacks, says when it has the whole layout, and adds a category and region of the team's own", async () => {
     const { server } = world;
     const gone = (await unitLines('SALES_SOUTH')).find((l) => l.product_category === 'Networking' && l.region === 'Europe' && l.quarter === 'Q3')!;
     expect((await server.gql(REMOVE, { ids: [gone.id] }, admin)).data.removeBudgetLines).toBe(1);
@@ -166,12 +166,24 @@ describe.skipIf(!hasChromium)('plan lines', () => {
 
     await group.getByRole('button', { name: 'Add its quarters' }).click();
     await expect.poll(() => section.getByTestId('line-count').textContent()).toBe('120 lines');
-    // Complete: said, and neither form offers to add what could only be refused.
-    await expect.poll(() => section.getByTestId('lines-complete').textContent()).toContain('Sales South has every category and region in all four quarters');
-    expect(await group.getByRole('button', { name: 'Add its quarters' }).isDisabled()).toBe(true);
-    expect(await one.getByRole('button', { name: 'Add line' }).isDisabled()).toBe(true);
-    expect(await section.getByRole('alert').count()).toBe(0);
-    expect(await unitLines('SALES_SOUTH')).toHaveLength(120);
+    await expect.poll(() => section.getByTestId('lines-complete').textContent()).toContain('Sales South has every category and region of the layout');
+
+    // A category and region of the team's own, typed in (trimmed): its four quarters after the layout's lines.
+    await section.getByLabel('Business unit of the lines').selectOption('FINANCE');
+    await section.getByLabel('Business unit of the lines').selectOption('SALES_SOUTH');
+    await expect.poll(() => group.getByLabel('Category').inputValue()).toBe('');
+    await group.getByRole('button', { name: 'Add its quarters' }).click();
+    await expect.poll(() => section.getByTestId('lines-problem').textContent()).toBe('Type or pick a category and a region.');
+    await group.getByLabel('Category').fill(' Cloud services ');
+    await group.getByLabel('Region').fill('India');
+    await group.getByRole('button', { name: 'Add its quarters' }).click();
+    await expect.poll(() => section.getByTestId('line-count').textContent()).toBe('124 lines');
+    const table = section.getByRole('table', { name: 'Lines of Sales South' });
+    await expect.poll(() => table.locator('tbody tr').last().textContent()).toContain('Cloud servicesIndiaQ4');
+    expect((await unitLines('SALES_SOUTH')).slice(-4).map((l) => `${l.product_category}/${l.region}/${l.quarter}`)).toEqual(
+      ['Q1', 'Q2', 'Q3', 'Q4'].map((q) => `Cloud services/India/${q}`),
+    );
+    await shot(person.page, 'plan-lines-own-category');
     expectNoProblems(person);
   });
 });

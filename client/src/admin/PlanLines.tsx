@@ -5,7 +5,7 @@
  * be added or removed is the server's to decide (a closed plan, a submitted unit, a line that exists); its
  * refusals are shown as it words them.
  */
-import { useEffect, useMemo, useState, type FormEvent } from 'react';
+import { useEffect, useId, useMemo, useState, type FormEvent } from 'react';
 import { useFreshRefetch } from '../common/freshRefetch';
 import { ConfirmDialog } from '../common/Dialogs';
 import { useMutation, useQuery, useSubscription } from '@apollo/client/react';
@@ -18,8 +18,9 @@ type Plan = PlanAdminQuery['budgetPlans'][number];
 type Unit = PlanAdminQuery['businessUnits'][number];
 
 /**
- * The plan layout's vocabulary, as the server lays plans out (server/src/budget/planLayout.ts). The server
- * refuses anything else with its own message, so a stale copy here shows an error rather than adding a bad line.
+ * The plan layout's vocabulary, as the server lays plans out (server/src/budget/planLayout.ts): offered as
+ * suggestions, with the unit's own. Any other category or region may be typed ("Cloud services", "India"); the
+ * server says what it refuses (an empty or over-long name) in its own words.
  */
 const PRODUCT_CATEGORIES = ['Laptops', 'Desktops', 'Servers', 'Storage', 'Networking', 'Software'];
 const REGIONS = ['North America', 'Europe', 'Asia Pacific', 'Latin America', 'Middle East & Africa'];
@@ -38,6 +39,20 @@ function RemoveDialog({ count, unit, plan, busy, problem, onConfirm, onCancel }:
         {' '}{count === 1 ? 'Its' : 'Their'} audit history stays readable in the audit log.
       </p>
     </ConfirmDialog>
+  );
+}
+
+/** A category or region: one of the suggestions, or a name of the team's own typed in. */
+function Named({ label, value, suggestions, onChange }: { label: string; value: string; suggestions: readonly string[]; onChange: (v: string) => void }) {
+  const listId = `plan-lines-${label.toLowerCase()}-${useId()}`;
+  return (
+    <label>
+      {label}
+      <input value={value} list={listId} maxLength={80} onChange={(e) => onChange(e.target.value)} autoComplete="off" />
+      <datalist id={listId}>
+        {suggestions.map((c) => <option key={c} value={c} />)}
+      </datalist>
+    </label>
   );
 }
 
@@ -85,6 +100,9 @@ export function PlanLines({ plans, units, onNotice }: { plans: readonly Plan[]; 
     return null;
   }, [lines.data, rows]);
   const complete = !!lines.data && firstMissing === null;
+  // The layout's names, then the plan's own ones this unit has.
+  const categories = useMemo(() => [...new Set([...PRODUCT_CATEGORIES, ...rows.map((r) => r.productCategory)])], [rows]);
+  const regions = useMemo(() => [...new Set([...REGIONS, ...rows.map((r) => r.region)])], [rows]);
   // Once per plan and unit, when its lines are read: both forms start at what the unit lacks, rather than at a
   // combination it has (the first one always, in a full plan), which could only be refused.
   const [startedFor, setStartedFor] = useState('');
@@ -92,7 +110,12 @@ export function PlanLines({ plans, units, onNotice }: { plans: readonly Plan[]; 
     const key = `${plan?.id}/${unit?.code}`;
     if (!lines.data || startedFor === key) return;
     setStartedFor(key);
-    if (!firstMissing) return;
+    if (!firstMissing) {
+      // Every combination of the layout is there: what is left to add is a name of the team's own, typed in.
+      setGroup({ productCategory: '', region: '' });
+      setOne((o) => ({ ...o, productCategory: '', region: '' }));
+      return;
+    }
     setGroup({ productCategory: firstMissing.productCategory, region: firstMissing.region });
     setOne((o) => ({ ...o, ...firstMissing }));
   }, [lines.data, firstMissing, plan?.id, unit?.code, startedFor]);
@@ -124,16 +147,21 @@ export function PlanLines({ plans, units, onNotice }: { plans: readonly Plan[]; 
     const prior = one.priorYearActual.trim();
     const priorYearActual = prior === '' ? null : Number(prior.replace(/,/g, ''));
     if (priorYearActual !== null && !Number.isFinite(priorYearActual)) return setProblem({ message: 'The prior-year actual must be a number.' });
-    void add([{ productCategory: one.productCategory, region: one.region, quarter: one.quarter, priorYearActual }], `${one.productCategory}, ${one.region}, ${one.quarter}`);
+    const [productCategory, region] = [one.productCategory.trim(), one.region.trim()];
+    if (!productCategory || !region) return setProblem({ message: 'Type or pick a category and a region.' });
+    void add([{ productCategory, region, quarter: one.quarter, priorYearActual }], `${productCategory}, ${region}, ${one.quarter}`);
   };
 
   // The quarters the unit lacks for that category and region: adding those only, so that a partly present
   // group is completed rather than refused as existing.
-  const missingQuarters = QUARTERS.filter((q) => !rows.some((r) => r.productCategory === group.productCategory && r.region === group.region && r.quarter === q));
+  // As the server stores them: trimmed.
+  const groupNamed = { productCategory: group.productCategory.trim(), region: group.region.trim() };
+  const missingQuarters = QUARTERS.filter((q) => !rows.some((r) => r.productCategory === groupNamed.productCategory && r.region === groupNamed.region && r.quarter === q));
   const addGroup = (event: FormEvent) => {
     event.preventDefault();
-    if (missingQuarters.length === 0) return setProblem({ message: `${unit.name} already has ${group.productCategory}, ${group.region} in every quarter.` });
-    void add(missingQuarters.map((quarter) => ({ ...group, quarter })), `${group.productCategory}, ${group.region} (${missingQuarters.join(', ')})`);
+    if (!groupNamed.productCategory || !groupNamed.region) return setProblem({ message: 'Type or pick a category and a region.' });
+    if (missingQuarters.length === 0) return setProblem({ message: `${unit.name} already has ${groupNamed.productCategory}, ${groupNamed.region} in every quarter.` });
+    void add(missingQuarters.map((quarter) => ({ ...groupNamed, quarter })), `${groupNamed.productCategory}, ${groupNamed.region} (${missingQuarters.join(', ')})`);
   };
 
   const confirmRemove = async () => {
@@ -221,29 +249,30 @@ export function PlanLines({ plans, units, onNotice }: { plans: readonly Plan[]; 
         <div className="lines-forms">
           {complete && (
             <p className="small muted" data-testid="lines-complete">
-              {unit.name} has every category and region in all four quarters of {plan.name}: there is no line to add.
+              {unit.name} has every category and region of the layout in all four quarters of {plan.name}: type a
+              category or region of your own to add more.
             </p>
           )}
           <form className="stacked-form" aria-label="Add a category and region" onSubmit={addGroup}>
             <h3>Add a category and region</h3>
             <p className="small muted">All four quarters, for {unit.name}{missingQuarters.length > 0 && missingQuarters.length < 4 ? ` (the missing ${missingQuarters.join(', ')})` : ''}.</p>
-            <Choice label="Category" value={group.productCategory} choices={PRODUCT_CATEGORIES} onChange={(productCategory) => setGroup({ ...group, productCategory })} />
-            <Choice label="Region" value={group.region} choices={REGIONS} onChange={(region) => setGroup({ ...group, region })} />
+            <Named label="Category" value={group.productCategory} suggestions={categories} onChange={(productCategory) => setGroup({ ...group, productCategory })} />
+            <Named label="Region" value={group.region} suggestions={regions} onChange={(region) => setGroup({ ...group, region })} />
             <div className="form-actions">
-              <button type="submit" disabled={adding.loading || complete}>Add its quarters</button>
+              <button type="submit" disabled={adding.loading}>Add its quarters</button>
             </div>
           </form>
           <form className="stacked-form" aria-label="Add a line" onSubmit={addOne}>
             <h3>Add one line</h3>
-            <Choice label="Category" value={one.productCategory} choices={PRODUCT_CATEGORIES} onChange={(productCategory) => setOne({ ...one, productCategory })} />
-            <Choice label="Region" value={one.region} choices={REGIONS} onChange={(region) => setOne({ ...one, region })} />
+            <Named label="Category" value={one.productCategory} suggestions={categories} onChange={(productCategory) => setOne({ ...one, productCategory })} />
+            <Named label="Region" value={one.region} suggestions={regions} onChange={(region) => setOne({ ...one, region })} />
             <Choice label="Quarter" value={one.quarter} choices={QUARTERS} onChange={(quarter) => setOne({ ...one, quarter })} />
             <label>
               Prior-year actual (optional)
               <input inputMode="decimal" value={one.priorYearActual} onChange={(e) => setOne({ ...one, priorYearActual: e.target.value })} placeholder="e.g. 125000" />
             </label>
             <div className="form-actions">
-              <button type="submit" disabled={adding.loading || complete}>{adding.loading ? 'Adding…' : 'Add line'}</button>
+              <button type="submit" disabled={adding.loading}>{adding.loading ? 'Adding…' : 'Add line'}</button>
             </div>
           </form>
           {problem && <div className="form-problem" role="alert" data-testid="lines-problem">{problem.message}</div>}

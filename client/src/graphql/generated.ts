@@ -67,7 +67,7 @@ export type IntegrationState =
   | 'OK'
   | 'SIMULATED';
 
-/** A line to add to a plan: a unit, and a product category, region and quarter of the plan layout. */
+/** A line to add to a plan: a unit, a product category and a region (the plan layout's, or others: 1 to 80 characters, trimmed), and a quarter. */
 export type NewBudgetLineInput = {
   businessUnitCode: string;
   /** Finite, 0 to 1e12; absent or null: none. */

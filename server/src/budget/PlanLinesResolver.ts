@@ -20,7 +20,10 @@ import type { BudgetLineSnapshot } from './lineSnapshot.js';
 import { addLines, MAX_LINES_PER_CALL, removeLines } from './planLines.js';
 import { subscribeToUnitEvents } from './unitEvents.js';
 
-@InputType({ description: 'A line to add to a plan: a unit, and a product category, region and quarter of the plan layout.' })
+@InputType({
+  description:
+    "A line to add to a plan: a unit, a product category and a region (the plan layout's, or others: 1 to 80 characters, trimmed), and a quarter.",
+})
 export class NewBudgetLineInput {
   @Field(() => String)
   businessUnitCode!: string;
@@ -63,8 +66,9 @@ export class PlanLinesResolver {
   @Mutation(() => [BudgetLineType], {
     description:
       `Adds lines to a plan, all or none (admins). At most ${MAX_LINES_PER_CALL}. A closed plan: FORBIDDEN; a submitted or ` +
-      'approved unit: CONFLICT; an unknown unit, a category, region or quarter outside the plan layout, a line that ' +
-      'exists or is given twice, a priorYearActual out of range: BAD_USER_INPUT.',
+      'approved unit: CONFLICT; an unknown unit, an empty or over-long category or region, a quarter other than Q1 to Q4, ' +
+      'a line that exists or is given twice, a priorYearActual out of range: BAD_USER_INPUT. A category and region outside ' +
+      "the plan layout's come after the layout's lines in the grid's order, their quarters together.",
   })
   addBudgetLines(
     @Arg('planId', () => ID) planId: string,

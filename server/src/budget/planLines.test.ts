@@ -150,8 +150,10 @@ describe('adding and removing budget lines', () => {
     const before = await lineCount();
     const refusals: [string, unknown[]][] = [
       ['an unknown unit', [good, line('NO_SUCH_UNIT', 'Storage', 'Asia Pacific', 'Q1')]],
-      ['a category outside the plan layout', [good, line('RESEARCH', 'Toasters', 'Asia Pacific', 'Q1')]],
-      ['a region outside the plan layout', [good, line('RESEARCH', 'Storage', 'Mars', 'Q1')]],
+      ['an empty category', [good, line('RESEARCH', '   ', 'Asia Pacific', 'Q1')]],
+      ['a region of 81 characters', [good, line('RESEARCH', 'Storage', 'M'.repeat(81), 'Q1')]],
+      ['a category with a control character', [good, line('RESEARCH', 'Toast\u0007ers', 'Asia Pacific', 'Q1')]],
+      ['a region with a NUL', [good, line('RESEARCH', 'Storage', 'Ma\u0000rs', 'Q1')]],
       ['a quarter outside the plan layout', [good, line('RESEARCH', 'Storage', 'Asia Pacific', 'Q5')]],
       ['the same line twice', [good, line('RESEARCH', 'Storage', 'Asia Pacific', 'Q1')]],
       ['a line that exists', [good, line('RESEARCH', 'Servers', 'Europe', 'Q3')]],
@@ -175,6 +177,42 @@ describe('adding and removing budget lines', () => {
     expect(await activity('LINES_ADDED')).toHaveLength(1);
     // Messages say what is wrong.
     expect((await add([good, line('RESEARCH', 'Servers', 'Europe', 'Q3')])).errors![0].message).toMatch(/RESEARCH Servers, Europe, Q3 already exists/);
+  });
+
+  it("adds categories and regions of the team's own after the layout's lines, each group's quarters together and in order", async () => {
+    const before = (await unitLines('SALES_SOUTH')).length;
+    // Two groups of their own in one call (given out of order), trimmed; then a group of the layout, which takes its
+    // layout place; then another unit's quarter of a group of their own, which joins its group's place.
+    const added = await add([
+      line('SALES_SOUTH', ' Cloud services ', 'India', 'Q3'),
+      line('SALES_SOUTH', 'Cloud services', 'India', 'Q1'),
+      ...quarters('SALES_SOUTH', 'Laptops', 'Oceania'),
+    ]);
+    expect(added.errors).toBeUndefined();
+    expect(added.data.addBudgetLines.map((l: any) => `${l.productCategory}/${l.region}/${l.quarter}`)).toEqual([
+      'Cloud services/India/Q3', 'Cloud services/India/Q1', 'Laptops/Oceania/Q1', 'Laptops/Oceania/Q2', 'Laptops/Oceania/Q3', 'Laptops/Oceania/Q4',
+    ]);
+    expect((await add([line('SALES_SOUTH', 'Cloud services', 'India', 'Q2'), line('MARKETING', 'Cloud services', 'India', 'Q4')])).errors).toBeUndefined();
+    // The same text again is the same line: refused as existing, trimmed or not.
+    expect((await add([line('SALES_SOUTH', 'Cloud services ', 'India', 'Q1')])).errors![0].message).toMatch(/SALES_SOUTH Cloud services, India, Q1 already exists/);
+
+    const south = await unitLines('SALES_SOUTH');
+    expect(south).toHaveLength(before + 7);
+    // The layout's 120 first, in their order; then the groups of their own, each group's quarters in order.
+    const tail = south.slice(before).map((l: any) => `${l.productCategory}/${l.region}/${l.quarter}`);
+    expect(tail).toEqual(['Cloud services/India/Q1', 'Cloud services/India/Q2', 'Cloud services/India/Q3', 'Laptops/Oceania/Q1', 'Laptops/Oceania/Q2', 'Laptops/Oceania/Q3', 'Laptops/Oceania/Q4']);
+    const positions = south.map((l: any) => l.position);
+    expect(positions).toEqual([...positions].sort((a, b) => a - b));
+    expect(new Set(positions).size).toBe(positions.length);
+    // Another unit lists the group at the same place.
+    const marketing = (await unitLines('MARKETING')).find((l: any) => l.productCategory === 'Cloud services');
+    const southCloudQ1 = south.find((l: any) => l.productCategory === 'Cloud services' && l.quarter === 'Q1');
+    expect(marketing.quarter).toBe('Q4');
+    expect(marketing.position).toBe(southCloudQ1.position + 3);
+    // Editable like any line, through the one write path.
+    const edited = await server.gql(`mutation($id: ID!) { updateBudgetLine(id: $id, input: { budgetAmount: 5000 }) { budgetAmount } }`, { id: southCloudQ1.id }, admin);
+    expect(edited.errors).toBeUndefined();
+    expect(edited.data.updateBudgetLine.budgetAmount).toBe(5000);
   });
 
   it('removes lines, counting only the ids that name one, and keeps their audit history readable', async () => {

@@ -11,8 +11,12 @@
  *   in the way, not the admin's rights (an admin may restructure that unit once the submission is rejected,
  *   withdrawn or reopened), hence CONFLICT rather than FORBIDDEN. The submissions are locked for the
  *   transaction, so a submission cannot commit in between.
- * - A line's category, region and quarter come from the plan layout's vocabulary (planLayout.ts), the one every
- *   plan is laid out with; its position follows from them, so an added line takes its place in the grid's order.
+ * - A line's quarter is Q1 to Q4. Its category and region are the plan layout's (planLayout.ts), or any others a
+ *   finance team budgets by ("Cloud services", "India"): a text of 1 to 80 characters, trimmed, without control
+ *   characters. A line of the layout's category and region takes its place in the grid's order (its position
+ *   follows from them); a category and region of its own go after every line the plan has, its quarters in
+ *   order, and later quarters of that category and region join them (the plan's lines are locked while they are
+ *   placed, so that two admins adding at once cannot interleave their groups).
  * - priorYearActual follows the amounts' rule (finite, 0 to 1e12), the one the grid and updateBudgetLine apply.
  * - A line that exists already, the same line twice in one call, an unknown unit, more than 5,000 lines:
  *   BAD_USER_INPUT, nothing added.
@@ -71,14 +75,27 @@ const vocabulary = (list: readonly string[]) => new Map(list.map((value, index) 
 const CATEGORY_INDEX = vocabulary(PRODUCT_CATEGORIES);
 const REGION_INDEX = vocabulary(REGIONS);
 const QUARTER_INDEX = vocabulary(QUARTERS);
+/** Longest category or region name: a grid column and a spreadsheet header, not a description. */
+export const MAX_DIMENSION_LENGTH = 80;
+/** Where the layout's lines end: lines of a category and region of their own are placed from here on. */
+const LAYOUT_END = linePosition(PRODUCT_CATEGORIES.length, 0, 0);
+
+/** Why a category or region name cannot be one (or null). */
+function dimensionProblem(value: string, what: string): string | null {
+  if (value.length === 0) return `the ${what} must not be empty`;
+  if (value.length > MAX_DIMENSION_LENGTH) return `the ${what} must be at most ${MAX_DIMENSION_LENGTH} characters`;
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(value)) return `the ${what} must not contain control characters`;
+  return null;
+}
 
 const describe = (l: NewLine) => `${l.businessUnitCode} ${l.productCategory}, ${l.region}, ${l.quarter}`;
 const keyOf = (unitId: string, category: string, region: string, quarter: string) => JSON.stringify([unitId, category, region, quarter]);
 
 /** Why a new line cannot be added whatever the plan holds (or null), `at` naming it in the message. */
 function lineProblem(line: NewLine, at: string): string | null {
-  if (!CATEGORY_INDEX.has(line.productCategory)) return `${at}: the product category must be one of ${PRODUCT_CATEGORIES.join(', ')}`;
-  if (!REGION_INDEX.has(line.region)) return `${at}: the region must be one of ${REGIONS.join(', ')}`;
+  const problem0 = dimensionProblem(line.productCategory, 'product category') ?? dimensionProblem(line.region, 'region');
+  if (problem0) return `${at}: ${problem0}`;
   if (!QUARTER_INDEX.has(line.quarter)) return `${at}: the quarter must be one of ${QUARTERS.join(', ')}`;
   const prior = line.priorYearActual ?? null;
   const problem = prior === null ? null : cellValueProblem('budgetAmount', prior);
@@ -112,6 +129,8 @@ export async function addLines(
   requirePlanManager(viewer);
   if (!isUuid(planId)) throw planNotFound();
   if (lines.length > MAX_LINES_PER_CALL) throw badUserInput(`At most ${MAX_LINES_PER_CALL} lines may be added at once`, 'lines');
+  // Stored as shown: " Cloud" and "Cloud" are one category.
+  lines = lines.map((l) => ({ ...l, productCategory: l.productCategory.trim(), region: l.region.trim(), quarter: l.quarter.trim() }));
   lines.forEach((line, i) => {
     const problem = lineProblem(line, `Line ${i + 1} (${describe(line)})`);
     if (problem) throw badUserInput(problem, 'lines');
@@ -139,6 +158,7 @@ export async function addLines(
       const unitIds = [...new Set([...units.values()].map((u) => u.id))];
       await requireUnitsEditable(tx, planId, unitIds, units, true);
 
+      const positionOf = await linePlacer(tx, planId, lines);
       const payload = lines.map((l) => {
         const unit = units.get(l.businessUnitCode)!;
         return {
@@ -146,7 +166,7 @@ export async function addLines(
           product_category: l.productCategory,
           region: l.region,
           quarter: l.quarter,
-          position: linePosition(CATEGORY_INDEX.get(l.productCategory)!, REGION_INDEX.get(l.region)!, QUARTER_INDEX.get(l.quarter)!),
+          position: positionOf(l),
           prior_year_actual: l.priorYearActual ?? null,
         };
       });
@@ -198,6 +218,49 @@ export async function addLines(
     publish(events, 'BUDGET_LINES_RESTRUCTURED', { planId, unitId, unit: { id: unitId, code, name }, added: unitLines, removedLineIds: [] });
   }
   return added;
+}
+
+/**
+ * Where each new line goes in its unit's grid order. A line of the layout's category and region: where the layout
+ * puts it. Another category and region: beside its other quarters when the plan has some of them (in any unit:
+ * every unit lists it at the same place), else after every line of the plan, a group of four positions per
+ * category and region, in the order given. Those are placed under a lock on the plan's lines (until the
+ * transaction ends), so that two calls cannot both take the same place.
+ */
+async function linePlacer(tx: EntityManager, planId: string, lines: readonly NewLine[]): Promise<(line: NewLine) => number> {
+  const layoutPosition = (l: NewLine) =>
+    CATEGORY_INDEX.has(l.productCategory) && REGION_INDEX.has(l.region)
+      ? linePosition(CATEGORY_INDEX.get(l.productCategory)!, REGION_INDEX.get(l.region)!, QUARTER_INDEX.get(l.quarter)!)
+      : null;
+  const groupOf = (l: NewLine) => JSON.stringify([l.productCategory, l.region]);
+  const bases = new Map<string, number>();
+  if (lines.some((l) => layoutPosition(l) === null)) {
+    await rows(tx, 'select pg_advisory_xact_lock(hashtext(?))', [`plan-lines:${planId}`]);
+    const found = await rows<{ product_category: string; region: string; base: number }>(
+      tx,
+      `select "product_category", "region", min("position" - "position" % 4)::int as "base" from (
+         select "product_category", "region", "position" from "budget_line" where "plan_id" = ?
+         union all
+         select "product_category", "region", "position" from "removed_budget_line" where "plan_id" = ?
+       ) lines where "position" >= ? group by "product_category", "region"`,
+      [planId, planId, LAYOUT_END],
+    );
+    for (const g of found) bases.set(JSON.stringify([g.product_category, g.region]), g.base);
+    const [{ end }] = await rows<{ end: number }>(
+      tx,
+      `select greatest(?, coalesce(max("position"), 0) - coalesce(max("position"), 0) % 4 + 4)::int as "end" from (
+         select "position" from "budget_line" where "plan_id" = ? union all select "position" from "removed_budget_line" where "plan_id" = ?
+       ) lines`,
+      [LAYOUT_END, planId, planId],
+    );
+    let next = end;
+    for (const l of lines) {
+      if (layoutPosition(l) !== null || bases.has(groupOf(l))) continue;
+      bases.set(groupOf(l), next);
+      next += QUARTERS.length;
+    }
+  }
+  return (l) => layoutPosition(l) ?? bases.get(groupOf(l))! + QUARTER_INDEX.get(l.quarter)!;
 }
 
 /**
