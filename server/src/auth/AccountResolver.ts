@@ -161,7 +161,8 @@ export class AccountResolver {
   @Mutation(() => AuthPayload, {
     description:
       'Chooses a password with a one-time link (createUser, resetPassword) and signs in, as login does. A used, expired or unknown link: BAD_USER_INPUT. ' +
-      'With two-factor sign-in on (a reset keeps it), as login: without a valid totpCode UNAUTHENTICATED with extensions.totpRequired, and nothing changes.',
+      'With two-factor sign-in on (a reset keeps it), as login: without a valid totpCode UNAUTHENTICATED with extensions.totpRequired, and nothing changes. ' +
+      'The new password lifts the locks failed sign-ins put on the account.',
   })
   async setPasswordWithToken(
     @Arg('token', () => String) token: string,
@@ -180,6 +181,9 @@ export class AccountResolver {
         const accepted = await ctx.services.localLogin.checkCode(ctx.em, user.id, ctx.ip, () => ctx.services.totp.accept(tx, user, totpCode));
         if (!accepted) throw totpRequired(TOTP_CODE_WRONG_MESSAGE);
       }
+      // The locks failed sign-ins put on the account guarded a password that is gone: a person locked out who asks
+      // for a reset would otherwise be refused with the new one until the lock ran out (as an admin's unlockUser).
+      await ctx.services.localLogin.unlock(tx, user.id);
       user.lastSignInAt = new Date();
       // A sign-in like any other, so the sign-in log has it: who used the link, when and from where (a link that
       // went astray shows up there, and "last sign-in" never names a time the log does not).

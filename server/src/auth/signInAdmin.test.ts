@@ -89,6 +89,19 @@ describe('failed sign-ins, the accounts locked now, the people waiting for acces
     expect(errorCode(await attemptFrom(OFFICE, 'lead.finance@example.com', DEMO_PASSWORD))).toBeUndefined();
   });
 
+  it('lifts the locks when a reset link sets a new password: the person locked out signs in with it at once', async () => {
+    for (let i = 0; i < 2; i++) expect(errorCode(await attemptFrom(OFFICE, 'lead.marketing@example.com', WRONG))).toBe('UNAUTHENTICATED');
+    const [marketer] = await server.sql(`SELECT id FROM app_user WHERE email = 'lead.marketing@example.com'`);
+    expect((await server.gql(LOCKED, {}, admin)).data.lockedUsers.map((l: any) => l.user.email)).toContain('lead.marketing@example.com');
+    const reset = await server.gql('mutation($id: ID!) { resetPassword(userId: $id) { setPasswordUrl } }', { id: marketer.id }, admin);
+    expect(reset.errors).toBeUndefined();
+    const token = new URL(reset.data.resetPassword.setPasswordUrl).hash.slice(1);
+    const chosen = await server.gql('mutation($t: String!, $p: String!) { setPasswordWithToken(token: $t, password: $p) { token } }', { t: token, p: 'a fresh password 42' });
+    expect(chosen.errors).toBeUndefined();
+    expect((await server.gql(LOCKED, {}, admin)).data.lockedUsers.map((l: any) => l.user.email)).not.toContain('lead.marketing@example.com');
+    expect(errorCode(await attemptFrom(OFFICE, 'lead.marketing@example.com', 'a fresh password 42'))).toBeUndefined();
+  });
+
   it('leaves out a deleted person: not locked any more, their failures show the address alone', async () => {
     for (let i = 0; i < 2; i++) await attemptFrom(OFFICE, 'planner.finance@example.com', WRONG);
     const before = (await server.gql(LOCKED, {}, admin)).data.lockedUsers;
