@@ -7,7 +7,9 @@ import { BudgetLine } from '../budget/BudgetLine.js';
 import { BudgetLineType } from '../budget/BudgetLineType.js';
 import { User } from '../directory/User.js';
 import { requireViewer, type GraphQLContext } from '../graphql/context.js';
+import { readableOrNull } from '../policies/authorize.js';
 import { canReadNotification } from '../policies/notification.js';
+import { executionScope } from '../policies/workflowExecution.js';
 import { liveTopics } from '../realtime/liveContext.js';
 import { WorkflowExecution } from '../workflow/WorkflowExecution.js';
 import { NOTIFICATION_KINDS, type NotificationKind, type NotificationRecord, type NotificationTopics } from './events.js';
@@ -100,9 +102,15 @@ export class NotificationResolver {
     return id ? ctx.em.findOne(User, { id }) : null;
   }
 
-  @FieldResolver(() => WorkflowExecution, { nullable: true, description: 'The execution the notification is about.' })
+  @FieldResolver(() => WorkflowExecution, {
+    nullable: true,
+    description: 'The execution the notification is about; null once the recipient may no longer read it, as workflowExecution(id).',
+  })
   async execution(@Root() notification: NotificationRoot, @Ctx() ctx: GraphQLContext): Promise<WorkflowExecution | null> {
     const id = notification.record.executionId;
-    return id ? ctx.em.findOne(WorkflowExecution, { id }) : null;
+    const execution = id ? await ctx.em.findOne(WorkflowExecution, { id }) : null;
+    // A notification outlives its recipient's rights (a leader moved to another unit, a partner admin to another
+    // organisation): its execution, with every step's input and output, is shown only while they may still read it.
+    return readableOrNull(requireViewer(ctx), 'WorkflowExecution', execution, executionScope);
   }
 }

@@ -374,6 +374,49 @@ describe('notifications', () => {
     expect((await server.gql(MARK, {}, tokens['lead.marketing'])).data.markNotificationsRead).toBeGreaterThanOrEqual(1);
   });
 
+  it("shows a notification's execution only while its recipient may still read it (a leader moved to another unit)", async () => {
+    tokens['lead.operations'] = await server.login('lead.operations@example.com');
+    const submitted = await server.gql(
+      `mutation($p: ID!) { submitBudget(planId: $p, businessUnitCode: "OPERATIONS") { execution { id } } }`,
+      { p: planId },
+      tokens['lead.operations'],
+    );
+    expect(submitted.errors).toBeUndefined();
+    const executionId: string = submitted.data.submitBudget.execution.id;
+    await eventually(
+      async () => (await list('analyst')).some((n) => n.kind === 'STEP_AWAITING_INPUT' && n.execution?.id === executionId),
+      'the review to wait',
+    );
+    const reviewed = await server.gql(INPUT, { id: executionId, step: 'finance_review', input: { decision: 'REJECT', comment: 'Too much' } }, tokens.analyst);
+    expect(reviewed.errors).toBeUndefined();
+    const note = await eventually(
+      async () => (await list('lead.operations')).find((n) => n.kind === 'SUBMISSION_REVIEWED' && n.execution?.id === executionId),
+      'the leader to be told of the review',
+    );
+
+    // Moved to another unit by an admin: Operations' review is no longer theirs to read.
+    const me = (await server.gql('{ me { id } }', {}, tokens['lead.operations'])).data.me.id;
+    const moved = await server.gql(
+      `mutation($u: ID!) { setUserAccess(userId: $u, role: BU_LEADER, businessUnitCodes: ["SALES_SOUTH"]) { id } }`,
+      { u: me },
+      tokens.admin,
+    );
+    expect(moved.errors).toBeUndefined();
+    tokens['lead.operations'] = await server.login('lead.operations@example.com');
+    const execution = `query($id: ID!) { workflowExecution(id: $id) { id steps { key input output } } }`;
+    expect((await server.gql(execution, { id: executionId }, tokens['lead.operations'])).data.workflowExecution).toBeNull();
+    // The notification itself stays theirs, but it no longer opens the execution (its steps' input and output).
+    const res = await server.gql(
+      `{ notifications(first: 200) { id execution { id steps { key input output } } } }`,
+      {},
+      tokens['lead.operations'],
+    );
+    expect(res.errors).toBeUndefined();
+    const kept = res.data.notifications.find((n: { id: string }) => n.id === note!.id);
+    expect(kept).toBeDefined();
+    expect(kept.execution).toBeNull();
+  });
+
   it('refuses callers who are not signed in', async () => {
     expect(errorCode(await server.gql(LIST, {}, null))).toBe(ErrorCode.UNAUTHENTICATED);
     expect(errorCode(await server.gql(MARK, {}, null))).toBe(ErrorCode.UNAUTHENTICATED);

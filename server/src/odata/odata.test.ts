@@ -406,6 +406,30 @@ describe('OData feed', () => {
     expect(post.headers.get('allow')).toBe('GET, HEAD');
   });
 
+  it('refuses, before parsing, a filter nested or long enough to hold the server (the parser backtracks), and not a long text value', async () => {
+    // 2,500 open parentheses (a 7 KB URL) held the event loop for seconds, every other request waiting: any
+    // viewer or READ token could stall the server with a few of them. Refused now without reaching the parser.
+    const refusals: [string, RegExp][] = [
+      [`$filter=${'('.repeat(2500)}`, /parentheses more than 32 deep/],
+      [`$filter=${'('.repeat(33)}Quarter eq 'Q1'${')'.repeat(33)}`, /parentheses more than 32 deep/],
+      [`$filter=${'not '.repeat(1600)}Quarter eq 'Q1'`, /longer than 6000 characters/],
+      [`$orderby=${'Region,'.repeat(200)}Id`, /\$orderby is longer than 1000 characters/],
+      [`$select=${'Region,'.repeat(200)}Id`, /\$select is longer than 1000 characters/],
+    ];
+    for (const [query, message] of refusals) {
+      const page = await get(`${feed('BudgetLines')}?${encodeURI(query)}`, as('viewer'));
+      expectODataError(page, 400, ErrorCode.BAD_USER_INPUT);
+      expect(page.body.error.message).toMatch(message);
+    }
+    // What real filters nest and hold still passes: parentheses 32 deep, and a long text searched for.
+    const nested = await get(`${feed('BudgetLines')}?${encodeURI(`$filter=${'('.repeat(32)}Quarter eq 'Q1'${')'.repeat(32)}&$count=true&$top=0`)}`, as('viewer'));
+    expect(nested.status, JSON.stringify(nested.body)).toBe(200);
+    expect(nested.body['@odata.count']).toBe(30);
+    const long = await get(`${feed('BudgetLines')}?${encodeURI(`$filter=Comment eq '${'x'.repeat(7000)}'&$count=true&$top=0`)}`, as('viewer'));
+    expect(long.status, JSON.stringify(long.body)).toBe(200);
+    expect(long.body['@odata.count']).toBe(0);
+  });
+
   it('returns only the rows each role may read, by the same policies as GraphQL', async () => {
     const codes = async (set: string, who: string) => (await readAll(server, set, as(who))).rows.map((r) => r.BusinessUnitCode ?? r.Code);
     const everyUnit = ['FINANCE', 'MARKETING', 'OPERATIONS', 'SALES_NORTH', 'SALES_SOUTH'];

@@ -223,6 +223,38 @@ function nonNegativeInteger(name: string, text: string): number {
   return Number(text);
 }
 
+/**
+ * What a query option may hold before it reaches the parser. @odata/parser backtracks: its time grows with the
+ * square of how deeply parentheses nest (2,500 unclosed ones, a 7 KB URL, held the event loop, so every request
+ * of every person, for seconds), and it spends up to a tenth of a millisecond a character on long ones; the
+ * limits on the parsed filter (MAX_FILTER_DEPTH) come only after that time is spent. Text values are left out of
+ * the count (a comment searched for may be long, and its characters cost next to nothing): a filter's structure
+ * is names, operators and other literals, and 100 comparisons of GUIDs (what MAX_FILTER_DEPTH lets through) are
+ * under 5,000 characters of it. $select and $orderby name at most every property once, a few hundred characters.
+ */
+const MAX_FILTER_STRUCTURE = 6000;
+const MAX_FILTER_PARENTHESES = 32;
+const MAX_LIST_OPTION_LENGTH = 1000;
+
+/** Refuses, before parsing, a $filter whose structure is too long or nests parentheses too deeply. */
+function checkFilterSize(filter: string): void {
+  const structure = filter.replace(/'(?:[^']|'')*'/g, "''");
+  if (structure.length > MAX_FILTER_STRUCTURE) {
+    throw new BadOption(`$filter is longer than ${MAX_FILTER_STRUCTURE} characters (its text values not counted)`);
+  }
+  let depth = 0;
+  for (const c of structure) {
+    if (c === '(') depth += 1;
+    else if (c === ')') depth -= 1;
+    if (depth > MAX_FILTER_PARENTHESES) throw new BadOption(`$filter nests parentheses more than ${MAX_FILTER_PARENTHESES} deep`);
+  }
+}
+
+/** Refuses, before parsing, a $select or $orderby longer than any that names each property once. */
+function checkListOptionSize(name: string, value: string): void {
+  if (value.length > MAX_LIST_OPTION_LENGTH) throw new BadOption(`${name} is longer than ${MAX_LIST_OPTION_LENGTH} characters`);
+}
+
 let parserLoaded: Promise<typeof DefaultParser> | undefined;
 
 /**
@@ -251,6 +283,7 @@ export async function parseQueryOptions(set: EntitySet, query: URLSearchParams):
     seen.add(name);
     switch (name) {
       case '$filter': {
+        checkFilterSize(value);
         const text = withParsableExponents(value);
         const ast = parse('$filter', () => defaultParser.filter(text));
         // The parser stops at what it understands; anything left over is not a filter.
@@ -262,6 +295,7 @@ export async function parseQueryOptions(set: EntitySet, query: URLSearchParams):
         break;
       }
       case '$select': {
+        checkListOptionSize('$select', value);
         const ast = parse('$select', () => defaultParser.query(`$select=${value}`));
         const items = (ast.value.options[0]?.value as { items?: Token[] } | undefined)?.items;
         if (!items || ast.raw !== `$select=${value}`) throw new BadOption('$select is not valid OData');
@@ -281,6 +315,7 @@ export async function parseQueryOptions(set: EntitySet, query: URLSearchParams):
         break;
       }
       case '$orderby': {
+        checkListOptionSize('$orderby', value);
         const ast = parse('$orderby', () => defaultParser.query(`$orderby=${value}`));
         const items = (ast.value.options[0]?.value as { items?: Token[] } | undefined)?.items;
         if (!items || ast.raw !== `$orderby=${value}`) throw new BadOption('$orderby is not valid OData');

@@ -52,11 +52,13 @@ export function locateHeaders(cells: readonly string[]): Map<Header, number> {
 
 /**
  * Characters that make a spreadsheet read a cell as a formula (or as the start of one) when it opens a CSV file:
- * = + - @, and tab and carriage return, which some strip before looking. OWASP's remedy is a leading apostrophe,
- * which spreadsheets take as "this is text". A text that already starts with apostrophes before such a character
- * gets one more, so that an import can take exactly one off and every text comes back as it was.
+ * = + - @, tab and carriage return, which some strip before looking, and the full-width ＝ ＋ － ＠, which Apple
+ * Numbers folds into them (the web client's own CSV exports, client/src/common/csv.ts, neutralise them too).
+ * OWASP's remedy is a leading apostrophe, which spreadsheets take as "this is text". A text that already starts
+ * with apostrophes before such a character gets one more, so that an import can take exactly one off and every
+ * text comes back as it was.
  */
-const FORMULA_START = /^'*[=+\-@\t\r]/;
+const FORMULA_START = /^'*[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]/;
 
 export function neutraliseFormula(text: string): string {
   return FORMULA_START.test(text) ? `'${text}` : text;

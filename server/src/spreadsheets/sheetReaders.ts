@@ -11,8 +11,13 @@
  *
  * An xlsx file is a zip archive: before exceljs unpacks it, the sizes its directory declares are added up, and
  * an archive that would unpack to more than MAX_UNPACKED_BYTES is refused (a "zip bomb" of a few MB would
- * otherwise take the process's memory).
+ * otherwise take the process's memory). Those sizes are the sender's word: each entry is then inflated and
+ * counted (never kept), off the event loop and never past the size it declares, and an archive whose entries
+ * unpack to other sizes, or whose directory JSZip would read otherwise than this check, is refused. exceljs
+ * (JSZip) unpacks an entry whole before it compares its size, so one declaring 1 KB and holding 1 GB of deflated
+ * spaces (a 1 MB upload) took a gigabyte of memory, and a 10 MB one ten.
  */
+import zlib from 'node:zlib';
 import type { CellValue, Worksheet } from 'exceljs';
 import { MalformedFile, parseCsv } from './csv.js';
 import type { SheetCell, SheetRow } from './importLines.js';
@@ -40,31 +45,108 @@ export function readCsvSheet(text: string): ReadSheet {
   };
 }
 
+/** One entry of a zip archive's central directory: how it is packed, and where its bytes start. */
+interface ZipEntry {
+  method: number;
+  packed: number;
+  declared: number;
+  /** Where the entry's data starts: after its local header's name and extra field, as JSZip reads it. */
+  start: number;
+}
+
+const ZIP_END = 0x06054b50;
+const ZIP_CENTRAL = 0x02014b50;
+const ZIP_LOCAL = 0x04034b50;
+
+/**
+ * The central directory of a zip archive, or null when `data` is no zip archive whose directory this reads exactly
+ * as JSZip (exceljs) does. JSZip reads headers for as long as their signature follows, whatever count the end record
+ * gives, and moves every offset when the directory does not end where the end record starts: an archive that
+ * relies on either (or on zip64, which no xlsx of budget lines needs) could show this check one directory and JSZip
+ * another, so it is refused.
+ */
+function zipDirectory(data: Buffer): ZipEntry[] | null {
+  // The end of central directory record: its signature within the last 65,557 bytes (22 + a comment up to 65,535).
+  const from = Math.max(0, data.length - 65_557);
+  let eocd = -1;
+  for (let i = data.length - 22; i >= from; i--) {
+    if (data.readUInt32LE(i) === ZIP_END) {
+      eocd = i;
+      break;
+    }
+  }
+  if (eocd < 0) return null;
+  const count = data.readUInt16LE(eocd + 10);
+  const size = data.readUInt32LE(eocd + 12);
+  const offset = data.readUInt32LE(eocd + 16);
+  if (count === 0xffff || size === 0xffffffff || offset === 0xffffffff || offset + size !== eocd) return null;
+  const entries: ZipEntry[] = [];
+  let at = offset;
+  while (at + 46 <= eocd && data.readUInt32LE(at) === ZIP_CENTRAL) {
+    const local = data.readUInt32LE(at + 42);
+    if (local + 30 > data.length || data.readUInt32LE(local) !== ZIP_LOCAL) return null;
+    const entry = {
+      method: data.readUInt16LE(at + 10),
+      packed: data.readUInt32LE(at + 20),
+      declared: data.readUInt32LE(at + 24),
+      start: local + 30 + data.readUInt16LE(local + 26) + data.readUInt16LE(local + 28),
+    };
+    if (entry.start + entry.packed > data.length) return null;
+    entries.push(entry);
+    at += 46 + data.readUInt16LE(at + 28) + data.readUInt16LE(at + 30) + data.readUInt16LE(at + 32);
+  }
+  return at === eocd && entries.length === count ? entries : null;
+}
+
 /**
  * The uncompressed size a zip archive declares for its entries (its central directory), or null when `data` is
  * no zip archive we can read. Zip64 archives declare 0xFFFFFFFF: counted as that much, which refuses them (an
  * xlsx of budget lines is never one).
  */
 export function declaredUnpackedBytes(data: Buffer): number | null {
-  // The end of central directory record: its signature within the last 65,557 bytes (22 + a comment up to 65,535).
-  const from = Math.max(0, data.length - 65_557);
-  let eocd = -1;
-  for (let i = data.length - 22; i >= from; i--) {
-    if (data.readUInt32LE(i) === 0x06054b50) {
-      eocd = i;
-      break;
+  const entries = zipDirectory(data);
+  return entries === null ? null : entries.reduce((total, entry) => total + entry.declared, 0);
+}
+
+/** Zip compression methods an xlsx workbook uses (the only ones JSZip reads). */
+const STORED = 0;
+const DEFLATED = 8;
+
+/**
+ * How many bytes deflated `data` unpacks to, counted as zlib's thread pool inflates it and dropped as counted; null
+ * once past `most` (inflating stops there) or when it is not deflate data.
+ */
+function inflatedLength(data: Buffer, most: number): Promise<number | null> {
+  return new Promise((resolve) => {
+    const inflate = zlib.createInflateRaw();
+    let length = 0;
+    inflate.on('data', (chunk: Buffer) => {
+      length += chunk.length;
+      if (length > most) {
+        inflate.destroy();
+        resolve(null);
+      }
+    });
+    inflate.on('end', () => resolve(length));
+    inflate.on('error', () => resolve(null));
+    inflate.end(data);
+  });
+}
+
+/**
+ * Whether every entry of the archive unpacks to exactly the size its directory declares. Deflated entries are
+ * inflated and counted, never kept, and no further than their declared size: a lying entry costs no more than an
+ * honest one of the size it claims.
+ */
+export async function entriesUnpackAsDeclared(data: Buffer): Promise<boolean> {
+  const entries = zipDirectory(data);
+  if (entries === null) return false;
+  for (const { method, packed, declared, start } of entries) {
+    if (method === STORED ? packed !== declared : method !== DEFLATED || (await inflatedLength(data.subarray(start, start + packed), declared)) !== declared) {
+      return false;
     }
   }
-  if (eocd < 0) return null;
-  const entries = data.readUInt16LE(eocd + 10);
-  let at = data.readUInt32LE(eocd + 16);
-  let total = 0;
-  for (let n = 0; n < entries; n++) {
-    if (at + 46 > data.length || data.readUInt32LE(at) !== 0x02014b50) return null;
-    total += data.readUInt32LE(at + 24);
-    at += 46 + data.readUInt16LE(at + 28) + data.readUInt16LE(at + 30) + data.readUInt16LE(at + 32);
-  }
-  return total;
+  return true;
 }
 
 type ExcelValue = CellValue;
@@ -102,6 +184,9 @@ export async function readXlsxSheet(data: Buffer): Promise<ReadSheet> {
   const unpacked = declaredUnpackedBytes(data);
   if (unpacked === null) throw new MalformedFile('The file is not an xlsx workbook (it is no zip archive): save it as "Excel Workbook (.xlsx)"');
   if (unpacked > MAX_UNPACKED_BYTES) throw new MalformedFile(`The workbook unpacks to more than ${MAX_UNPACKED_BYTES / (1024 * 1024)} MB`);
+  if (!(await entriesUnpackAsDeclared(data))) {
+    throw new MalformedFile('The file is not an xlsx workbook we can read: its entries do not unpack to the sizes it declares');
+  }
   const { Workbook } = await loadExcelJS();
   const workbook = new Workbook();
   try {

@@ -10,6 +10,7 @@
  * Line id; a READ token, a closed plan, an oversized body, a wrong content type and unreadable files refused.
  */
 import http from 'node:http';
+import zlib from 'node:zlib';
 import ExcelJS from 'exceljs';
 import { stringify } from 'csv-stringify/sync';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -209,7 +210,11 @@ describe('spreadsheets', () => {
 
     it('writes the CSV as spreadsheets read it: BOM, CRLF, numbers as numbers, text neutralised against formulas', async () => {
       const [first, second, third] = await linesOf('admin', 'MARKETING');
-      const texts = ['=HYPERLINK("http://evil.example","x")', '+1+2', '-3', '@SUM(A1)', '\tTAB', "'=already", 'plain, with "quotes"\nand a line'];
+      // The full-width ＝ and ＠ too, which Apple Numbers reads as = and @ (the web client's exports neutralise them).
+      const texts = [
+        '=HYPERLINK("http://evil.example","x")', '+1+2', '-3', '@SUM(A1)', '\tTAB', "'=already", '\uFF1DHYPERLINK("http://evil.example","x")', '\uFF20SUM(A1)',
+        "'\uFF0B1", 'plain, with "quotes"\nand a line',
+      ];
       for (const [i, comment] of texts.entries()) {
         const line = i === 0 ? first : i === 1 ? second : third;
         expect((await server.gql(SET_LINE, { id: line.id, input: { comment, budgetAmount: 1234.5 + i } }, tokens.admin)).errors).toBeUndefined();
@@ -217,7 +222,7 @@ describe('spreadsheets', () => {
         const text = csv.body.toString('utf8');
         expect(text.startsWith(`\uFEFF${HEADERS.join(',')}\r\n`)).toBe(true);
         const row = csvRows(csv).find((r) => r[0] === line.id)!;
-        const expected = /^'*[=+\-@\t\r]/.test(comment) ? `'${comment}` : comment;
+        const expected = /^'*[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]/.test(comment) ? `'${comment}` : comment;
         expect(row[8]).toBe(expected);
         // Amounts are bare numbers in the text (no quotes, no formatting).
         expect(text).toContain(`,${1234.5 + i},`);
@@ -532,6 +537,32 @@ describe('spreadsheets', () => {
       expect(await auditCount()).toBe(audits);
     });
 
+    it('refuses an xlsx whose entries unpack to more than the sizes it declares, before exceljs unpacks it (a zip bomb)', async () => {
+      // 40 MB of spaces deflate to 40 KB. exceljs (JSZip) unpacks an entry whole and only then compares its size
+      // with the declared one, so an entry declaring 1 KB took all of it in memory (1 GB from a 1 MB upload),
+      // past the check of the declared sizes, for anyone who may import (a viewer's requests get that far).
+      const spaces = zlib.deflateRawSync(Buffer.alloc(40 * 1024 * 1024, 0x20));
+      const lying = zipOf([{ name: 'xl/bomb.xml', packed: spaces, declared: 1000 }]);
+      const answer = await importAs('viewer', lying, { type: XLSX, dryRun: true });
+      expectRefusal(answer, 400, ErrorCode.BAD_USER_INPUT);
+      expect(answer.json.error.message).toMatch(/do not unpack to the sizes it declares/);
+      // An honest entry the end record does not count: JSZip reads every header that follows, so it unpacked what
+      // the size check never added up.
+      const hidden = zipOf(
+        [
+          { name: 'a.xml', packed: zlib.deflateRawSync(Buffer.from('<a/>')), declared: 4 },
+          { name: 'xl/bomb.xml', packed: spaces, declared: 40 * 1024 * 1024 },
+        ],
+        1,
+      );
+      const second = await importAs('viewer', hidden, { type: XLSX, dryRun: true });
+      expectRefusal(second, 400, ErrorCode.BAD_USER_INPUT);
+      expect(second.json.error.message).toMatch(/no zip archive/);
+      // A real workbook still imports.
+      const workbook = await exportOf('xlsx', 'lead', `planId=${planId}&businessUnitCode=SALES_NORTH`);
+      expect(counts((await importAs('lead', workbook.body, { type: XLSX, dryRun: true })).json)).toEqual({ applied: 0, unchanged: 120 * 3, rejected: [] });
+    });
+
     it('answers 413 for a body over 10 MB, declared or streamed', async () => {
       const big = Buffer.alloc(10 * 1024 * 1024 + 1, 0x41);
       expectRefusal(await importAs('admin', big), 413, ErrorCode.BAD_USER_INPUT);
@@ -567,3 +598,43 @@ describe('spreadsheets', () => {
     });
   });
 });
+
+/**
+ * A zip archive of deflated entries whose directory declares the sizes given (true or not), its end record counting
+ * `counted` of them (all by default). CRCs are left 0: JSZip, as exceljs calls it, does not check them.
+ */
+function zipOf(entries: { name: string; packed: Buffer; declared: number }[], counted = entries.length): Buffer {
+  const locals: Buffer[] = [];
+  const centrals: Buffer[] = [];
+  let offset = 0;
+  for (const { name, packed, declared } of entries) {
+    const file = Buffer.from(name);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(8, 8);
+    local.writeUInt32LE(packed.length, 18);
+    local.writeUInt32LE(declared, 22);
+    local.writeUInt16LE(file.length, 26);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt16LE(20, 4);
+    central.writeUInt16LE(20, 6);
+    central.writeUInt16LE(8, 10);
+    central.writeUInt32LE(packed.length, 20);
+    central.writeUInt32LE(declared, 24);
+    central.writeUInt16LE(file.length, 28);
+    central.writeUInt32LE(offset, 42);
+    locals.push(local, file, packed);
+    centrals.push(central, file);
+    offset += 30 + file.length + packed.length;
+  }
+  const directory = Buffer.concat(centrals);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(counted, 8);
+  end.writeUInt16LE(counted, 10);
+  end.writeUInt32LE(directory.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, directory, end]);
+}
