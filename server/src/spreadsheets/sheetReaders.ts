@@ -19,7 +19,7 @@
  */
 import zlib from 'node:zlib';
 import type { CellValue, Worksheet } from 'exceljs';
-import { MalformedFile, parseCsv } from './csv.js';
+import { MalformedFile, parseCsvInTurns } from './csv.js';
 import type { SheetCell, SheetRow } from './importLines.js';
 import { loadExcelJS } from './excel.js';
 import { KEY_HEADERS, locateHeaders, restoreNeutralised } from './sheetColumns.js';
@@ -36,9 +36,8 @@ export interface ReadSheet {
   decimalComma: boolean;
 }
 
-export function readCsvSheet(text: string): ReadSheet {
-  const { delimiter, rows } = parseCsv(text);
-  if (rows.length > MAX_ROWS) throw new MalformedFile(`The file has more than ${MAX_ROWS} rows`);
+export async function readCsvSheet(text: string): Promise<ReadSheet> {
+  const { delimiter, rows } = await parseCsvInTurns(text, MAX_ROWS);
   return {
     rows: rows.map((r) => ({ row: r.row, cells: r.cells.map(restoreNeutralised) })),
     decimalComma: delimiter === ';',
