@@ -115,6 +115,16 @@ function lineKey(parts: readonly string[]): string {
   return JSON.stringify(parts.map((p) => p.trim().toLowerCase()));
 }
 
+/**
+ * Refused cells beyond which a file is refused whole, before anything is applied: it is not an edited export of
+ * this plan (a plan of 100,000 lines exports 300,000 editable cells, and an edit refuses a few). Listing every one
+ * of a 10 MB file's millions of refusals took seconds of the event loop and a 135 MB answer.
+ */
+export const MAX_REFUSED_CELLS = 100_000;
+/** Rows judged between two turns of the event loop: other people's requests are served meanwhile. */
+const ROWS_PER_TURN = 10_000;
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 const NOT_FOUND_REASON = 'No budget line of this plan that you may read matches this row (Budget line was not found)';
 
 /** The text of a cell, as a key or an id is read. */
@@ -210,7 +220,18 @@ export async function importSheet(request: ImportRequest): Promise<ImportOutcome
   const cellOf = (row: SheetRow, h: Header) => (columns.has(h) ? row.cells[columns.get(h)!] : undefined);
 
   const rejected: RejectedCell[] = [];
-  const reject = (row: number, column: string, reason: string) => rejected.push({ row, column, reason });
+  // While the file is judged; what the write refuses afterwards is bounded by what was judged applicable.
+  let judging = true;
+  const reject = (row: number, column: string, reason: string) => {
+    if (judging && rejected.length >= MAX_REFUSED_CELLS) {
+      const [first] = rejected;
+      throw new MalformedFile(
+        `More than ${MAX_REFUSED_CELLS.toLocaleString('en-US')} cells of this file are refused, so nothing was imported: is it an export of this plan? ` +
+          `The first: row ${first.row}, ${first.column}: ${first.reason}`,
+      );
+    }
+    rejected.push({ row, column, reason });
+  };
 
   // Each data row's values and how it names its line.
   interface Parsed {
@@ -220,7 +241,9 @@ export async function importSheet(request: ImportRequest): Promise<ImportOutcome
     values: CellChanges;
   }
   const parsed: Parsed[] = [];
-  for (const row of rows.slice(1)) {
+  for (let i = 1; i < rows.length; i++) {
+    if (i % ROWS_PER_TURN === 0) await nextTurn();
+    const row = rows[i];
     if (row.cells.every(isBlank)) continue;
     const values: CellChanges = {};
     let anyValid = false;
@@ -264,7 +287,8 @@ export async function importSheet(request: ImportRequest): Promise<ImportOutcome
   const judged: JudgedRow[] = [];
   const firstRowOf = new Map<string, number>();
   let unchanged = 0;
-  for (const p of parsed) {
+  for (const [i, p] of parsed.entries()) {
+    if (i % ROWS_PER_TURN === ROWS_PER_TURN - 1) await nextTurn();
     let line: KnownLine | undefined;
     if (p.id !== null) line = lineById.get(p.id);
     else {
@@ -300,6 +324,7 @@ export async function importSheet(request: ImportRequest): Promise<ImportOutcome
     judged.push({ row: p.row, line, changes });
   }
 
+  judging = false;
   const cellCount = (j: JudgedRow) => Object.keys(j.changes).length;
   let applied = 0;
   const appliedCells: AppliedCell[] = [];

@@ -18,6 +18,7 @@ import { ErrorCode } from '../errors.js';
 import { connectGrid, eventually, synced, type GridClient } from '../testing/gridClients.js';
 import { startTestServer, type TestServer } from '../testing/harness.js';
 import { parseCsv } from './csv.js';
+import { MAX_REFUSED_CELLS } from './importLines.js';
 import { HEADERS } from './sheetColumns.js';
 
 const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
@@ -561,6 +562,24 @@ describe('spreadsheets', () => {
       // A real workbook still imports.
       const workbook = await exportOf('xlsx', 'lead', `planId=${planId}&businessUnitCode=SALES_NORTH`);
       expect(counts((await importAs('lead', workbook.body, { type: XLSX, dryRun: true })).json)).toEqual({ applied: 0, unchanged: 120 * 3, rejected: [] });
+    });
+
+    it('refuses whole, applying nothing, a file with more refused cells than an edited export could have', async () => {
+      const [line] = await server.sql<{ id: string; budget_amount: number | null }>(
+        `SELECT l.id, l.budget_amount FROM budget_line l JOIN business_unit u ON u.id = l.business_unit_id WHERE u.code = 'MARKETING' ORDER BY l.position LIMIT 1`,
+      );
+      const audits = await auditCount();
+      // One good change first, then rows naming no line, one refusal each: a file that is not an export of this plan.
+      const rows = [`Line id,Budget amount`, `${line.id},4242`, ...Array.from({ length: MAX_REFUSED_CELLS + 1 }, () => 'x,1')];
+      const answer = await importAs('admin', Buffer.from(rows.join('\r\n')));
+      expectRefusal(answer, 400, ErrorCode.BAD_USER_INPUT);
+      expect(answer.json.error.message).toMatch(/^More than 100,000 cells of this file are refused, so nothing was imported.*The first: row 3, Line id:/);
+      expect(await auditCount()).toBe(audits);
+      expect((await server.sql(`SELECT budget_amount FROM budget_line WHERE id = $1`, [line.id]))[0].budget_amount).toBe(line.budget_amount);
+      // At the bound, every refusal is listed and the rest applied.
+      const atBound = await importAs('admin', Buffer.from(rows.slice(0, -1).join('\r\n')));
+      expect(atBound.status).toBe(200);
+      expect([atBound.json.applied, atBound.json.rejected.length]).toEqual([1, MAX_REFUSED_CELLS]);
     });
 
     it('answers 413 for a body over 10 MB, declared or streamed', async () => {
