@@ -176,6 +176,14 @@ function PresenceCell(
 
 const rowId = (p: GetRowIdParams<GridRow>) => p.data.id;
 
+/** AG Grid's default order: empty first, then ascending (numbers as numbers, text by code point). */
+function compareSortValues(a: unknown, b: unknown): number {
+  const missingA = a === null || a === undefined || a === '';
+  const missingB = b === null || b === undefined || b === '';
+  if (missingA || missingB) return missingA && missingB ? 0 : missingA ? -1 : 1;
+  return (a as number | string) < (b as number | string) ? -1 : (a as number | string) > (b as number | string) ? 1 : 0;
+}
+
 /** The row-number column (the row header: click to select the row). Not data: ranges count the columns after it. */
 const ROW_NUMBER = 'rowNumber';
 
@@ -327,6 +335,12 @@ export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGri
   const initialRows = useMemo(() => lines.map((l) => rowOf(l, cells)), [cells]);
   /** The rows the grid has been given (its starting rows, then showDocument's transactions), by line id. */
   const shown = useRef<ReadonlySet<string>>(new Set(lines.map((l) => l.id)));
+  /**
+   * The rows as they were when the person last sorted, by line id: a sort orders by these, once, as Excel's does.
+   * Sorted by the live values, every entry (a colleague's, or one's own) moved its row at once, and the focused
+   * cell, which AG Grid keeps by position, then stood on another line: the next figure typed went there.
+   */
+  const sortedFrom = useRef(new Map<string, GridRow>());
 
   useImperativeHandle(ref, () => ({ undo: () => undo.undo(), redo: () => undo.redo() }), [undo]);
 
@@ -490,7 +504,15 @@ export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGri
     ] satisfies ColDef<GridRow>[] as ColDef<GridRow>[]).map((col) => {
       // The person's own width for a column they resized (not for the one that fills the rest).
       const saved = widths.current[col.colId ?? col.field ?? ''];
-      return saved && !col.flex && col.resizable !== false ? { ...col, width: saved } : col;
+      const sized = saved && !col.flex && col.resizable !== false ? { ...col, width: saved } : col;
+      const field = col.field;
+      if (!field) return sized;
+      // Sorted by the values the rows had when the person sorted (sortedFrom), not by the live ones.
+      const sortValue = (node: IRowNode<GridRow>, live: unknown) => {
+        const then = node.data ? sortedFrom.current.get(node.data.id) : undefined;
+        return then ? then[field] : live;
+      };
+      return { ...sized, comparator: (a: unknown, b: unknown, nodeA: IRowNode<GridRow>, nodeB: IRowNode<GridRow>) => compareSortValues(sortValue(nodeA, a), sortValue(nodeB, b)) };
     });
   }, [readOnly, presenceOf, presenceStyle, markOf, narrow]);
   const onColumnResized = useCallback(
@@ -748,10 +770,44 @@ export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGri
     [apply, clampCell, currentBounds, onNotice, readOnly, setRange, view, write],
   );
 
+  /**
+   * Tab (Shift+Tab) while editing: the entry is committed and the next (previous) editable cell of the row, or of
+   * the next (previous) row, gets the focus without an editor, as Enter moves down and as Excel does; typing then
+   * starts a fresh entry from that key. AG Grid's own Tab opens the next cell's editor at once and selects its text
+   * a moment later (its focus is handed over in a timer), selecting whatever was typed meanwhile, so the next key
+   * replaced it: "500, Tab, 4200" typed briskly stored 200.
+   */
+  const tabOutOfEditor = useCallback(
+    (backwards: boolean): boolean => {
+      const gridApi = api.current;
+      const editing = gridApi?.getEditingCells()[0];
+      if (!gridApi || !editing?.column) return false;
+      const columnIds = dataColumns();
+      const editable = columnIds.map((id, col) => ({ id, col })).filter((c) => isEditable(c.id));
+      const from = columnIds.indexOf(editing.column.getColId());
+      const inRow = backwards ? editable.filter((c) => c.col < from).pop() : editable.find((c) => c.col > from);
+      const row = inRow ? editing.rowIndex : editing.rowIndex + (backwards ? -1 : 1);
+      const target = inRow ?? (backwards ? editable[editable.length - 1] : editable[0]);
+      gridApi.stopEditing();
+      if (!target || row < 0 || row >= gridApi.getDisplayedRowCount()) return true; // the grid's edge: stay
+      reveal({ row, col: target.col });
+      focusCell({ row, col: target.col }, false);
+      return true;
+    },
+    [dataColumns, focusCell, reveal],
+  );
+
   const onKeyDown = useCallback(
     (event: React.KeyboardEvent) => {
       const gridApi = api.current;
-      if (!gridApi || gridApi.getEditingCells().length) return;
+      if (!gridApi) return;
+      if (gridApi.getEditingCells().length) {
+        if (event.key === 'Tab' && !event.ctrlKey && !event.metaKey && !event.altKey && tabOutOfEditor(event.shiftKey)) {
+          event.preventDefault();
+          event.stopPropagation();
+        }
+        return;
+      }
       // Keys typed in the header (its sort buttons) or a menu are theirs.
       if (!(event.target instanceof Element) || !event.target.closest('.ag-body, .ag-body-viewport, .ag-center-cols-viewport, .ag-pinned-left-cols-container, .ag-row')) return;
       const mod = event.ctrlKey || event.metaKey;
@@ -823,7 +879,7 @@ export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGri
         }
       }
     },
-    [undo, copyText, onNotice, fillDown, setRange, context, clearRange, history, clampCell, reveal, focusCell],
+    [undo, copyText, onNotice, fillDown, setRange, context, clearRange, history, clampCell, reveal, focusCell, tabOutOfEditor],
   );
 
   // Mouse: press on a cell to start a range (Shift: extend it), drag to grow it; a row number selects rows; the
@@ -1037,6 +1093,18 @@ export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGri
     setRange(null);
     api.current?.refreshCells({ columns: [ROW_NUMBER] });
   }, [publishVisible, setRange]);
+  const onSortChanged = useCallback(() => {
+    const gridApi = api.current;
+    if (gridApi) {
+      // AG Grid sorts on the same event (its own listener runs first), still by the values of the previous sort: this
+      // sort is by the rows as they are now, so it is done again with those.
+      const rows = new Map<string, GridRow>();
+      gridApi.forEachNode((node) => node.data && rows.set(node.data.id, node.data));
+      sortedFrom.current = rows;
+      gridApi.refreshClientSideRowModel('sort');
+    }
+    onRowsReordered();
+  }, [onRowsReordered]);
   const onColumnsChanged = useCallback(() => {
     indexColumns();
     setRange(null);
@@ -1077,7 +1145,7 @@ export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGri
           doesExternalFilterPass={passesFilter}
           onGridReady={gridReady}
           onFilterChanged={onRowsReordered}
-          onSortChanged={onRowsReordered}
+          onSortChanged={onSortChanged}
           onDisplayedColumnsChanged={onColumnsChanged}
           onColumnResized={onColumnResized}
           defaultColDef={defaultColumn}
