@@ -58,4 +58,10 @@ export function fromRow(row: StoredNotificationRow): NotificationRecord {
 
 /** The columns every read selects (`n` the notification, `l` its line, left-joined). */
 export const NOTIFICATION_COLUMNS =
-  'n.id, n.recipient_id, n.kind, n.at, n.read_at, n.message, n.line_id, l.business_unit_id, n.column_name, n.actor_id, n.execution_id';
+  'n.id, n.recipient_id, n.kind, n.at, n.read_at, n.message, n.line_id, coalesce(l.business_unit_id, e.business_unit_id) AS business_unit_id, n.column_name, n.actor_id, n.execution_id';
+/**
+ * What NOTIFICATION_COLUMNS reads from: the notification, the line of a cell's and the execution of a workflow's,
+ * whose units (a budget submission's) are the notification's unit.
+ */
+export const NOTIFICATION_SOURCES =
+  'notification n LEFT JOIN budget_line l ON l.id = n.line_id LEFT JOIN workflow_execution e ON e.id = n.execution_id';

@@ -374,7 +374,7 @@ describe('notifications', () => {
     expect((await server.gql(MARK, {}, tokens['lead.marketing'])).data.markNotificationsRead).toBeGreaterThanOrEqual(1);
   });
 
-  it("shows a notification's execution only while its recipient may still read it (a leader moved to another unit)", async () => {
+  it("keeps a unit's submission notifications from a leader moved to another unit, as its cells' and its execution are", async () => {
     tokens['lead.operations'] = await server.login('lead.operations@example.com');
     const submitted = await server.gql(
       `mutation($p: ID!) { submitBudget(planId: $p, businessUnitCode: "OPERATIONS") { execution { id } } }`,
@@ -405,16 +405,17 @@ describe('notifications', () => {
     tokens['lead.operations'] = await server.login('lead.operations@example.com');
     const execution = `query($id: ID!) { workflowExecution(id: $id) { id steps { key input output } } }`;
     expect((await server.gql(execution, { id: executionId }, tokens['lead.operations'])).data.workflowExecution).toBeNull();
-    // The notification itself stays theirs, but it no longer opens the execution (its steps' input and output).
-    const res = await server.gql(
-      `{ notifications(first: 200) { id execution { id steps { key input output } } } }`,
-      {},
-      tokens['lead.operations'],
-    );
+    // The review's outcome and comment are Operations' business: no longer listed for them (it stays theirs, and
+    // shows again should they be given Operations back), nor does its execution open.
+    const res = await server.gql(`{ notifications(first: 200) { id message execution { id steps { key input output } } } }`, {}, tokens['lead.operations']);
     expect(res.errors).toBeUndefined();
-    const kept = res.data.notifications.find((n: { id: string }) => n.id === note!.id);
-    expect(kept).toBeDefined();
-    expect(kept.execution).toBeNull();
+    expect(res.data.notifications.find((n: { id: string }) => n.id === note!.id)).toBeUndefined();
+    expect(res.data.notifications.filter((n: { message: string }) => n.message.includes('Too much'))).toEqual([]);
+    const back = await server.gql(`mutation($u: ID!) { setUserAccess(userId: $u, role: BU_LEADER, businessUnitCodes: ["OPERATIONS"]) { id } }`, { u: me }, tokens.admin);
+    expect(back.errors).toBeUndefined();
+    tokens['lead.operations'] = await server.login('lead.operations@example.com');
+    const again = await server.gql(`{ notifications(first: 200) { id execution { id } } }`, {}, tokens['lead.operations']);
+    expect(again.data.notifications.find((n: { id: string }) => n.id === note!.id)).toEqual({ id: note!.id, execution: { id: executionId } });
   });
 
   it('refuses callers who are not signed in', async () => {

@@ -1,25 +1,31 @@
 /**
  * Reading and marking a person's notifications. Always the caller's own (recipient = viewer, in the WHERE
- * clause), and notifications about cells only while the caller may read the line's unit (policies/notification.ts).
+ * clause), and notifications of a unit (a cell's, a budget submission's) only while the caller may read the unit
+ * (policies/notification.ts).
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { badUserInput } from '../errors.js';
 import { notificationUnits } from '../policies/notification.js';
 import type { Viewer } from '../policies/viewer.js';
-import { fromRow, NOTIFICATION_COLUMNS, type NotificationRecord, type StoredNotificationRow } from './events.js';
+import { fromRow, NOTIFICATION_COLUMNS, NOTIFICATION_SOURCES, type NotificationRecord, type StoredNotificationRow } from './events.js';
 
 export const DEFAULT_NOTIFICATIONS = 50;
 export const MAX_NOTIFICATIONS = 200;
 /** More ids than a page could ever show are a client's mistake, not something to run. */
 const MAX_IDS = 1000;
 
-/** SQL (on `l`, the left-joined line) for the cells whose notifications the viewer may still see. */
+/**
+ * SQL (on NOTIFICATION_SOURCES) for the notifications of a unit the viewer may still see: a cell's (its line's unit)
+ * and a budget submission's (its execution's unit: the review's outcome and comment, a step to answer). A leader
+ * moved to another unit no longer reads the old unit's, as the execution itself is no longer theirs to read.
+ */
 function unitCondition(viewer: Viewer): { sql: string; params: unknown[] } {
   const units = notificationUnits(viewer);
+  const unit = 'coalesce(l.business_unit_id, e.business_unit_id)';
   if (units.kind === 'all') return { sql: 'TRUE', params: [] };
-  if (units.kind === 'none') return { sql: 'l.id IS NULL', params: [] };
+  if (units.kind === 'none') return { sql: `${unit} IS NULL`, params: [] };
   const ids = [...units.where.unitIds];
-  return { sql: `(l.id IS NULL OR l.business_unit_id IN (${ids.map(() => '?').join(', ')}))`, params: ids };
+  return { sql: `(${unit} IS NULL OR ${unit} IN (${ids.map(() => '?').join(', ')}))`, params: ids };
 }
 
 export async function listNotifications(
@@ -35,7 +41,7 @@ export async function listNotifications(
   }
   if (first === 0) return [];
   const rows = await em.getConnection().execute<StoredNotificationRow[]>(
-    `SELECT ${NOTIFICATION_COLUMNS} FROM notification n LEFT JOIN budget_line l ON l.id = n.line_id
+    `SELECT ${NOTIFICATION_COLUMNS} FROM ${NOTIFICATION_SOURCES}
       WHERE n.recipient_id = ? ${options.unreadOnly ? 'AND n.read_at IS NULL' : ''} AND ${units.sql}
       ORDER BY n.id DESC LIMIT ${first}`,
     [viewer.userId, ...units.params],
@@ -66,7 +72,7 @@ export async function markNotificationsRead(em: EntityManager, viewer: Viewer, i
 export async function loadNotifications(em: EntityManager, ids: string[]): Promise<NotificationRecord[]> {
   if (ids.length === 0) return [];
   const rows = await em.getConnection().execute<StoredNotificationRow[]>(
-    `SELECT ${NOTIFICATION_COLUMNS} FROM notification n LEFT JOIN budget_line l ON l.id = n.line_id
+    `SELECT ${NOTIFICATION_COLUMNS} FROM ${NOTIFICATION_SOURCES}
       WHERE n.id IN (${ids.map(() => '?').join(', ')}) ORDER BY n.id`,
     ids,
   );

@@ -1,6 +1,7 @@
 /**
  * Notifications are their recipient's own: everyone signed in reads and marks their own, nobody anyone
- * else's. A notification about a cell is shown only while its recipient may still read the line's unit.
+ * else's. A notification of a unit (about a cell, or a budget submission's review and steps) is shown only while its
+ * recipient may still read that unit.
  */
 import { canReadUnit, readableUnits, type UnitScope } from './businessUnit.js';
 import { noteConsulted } from './consulted.js';
