@@ -296,6 +296,8 @@ describe('webhooks without WEBHOOK_ALLOW_INSECURE', () => {
       'https://169.254.169.254/latest/meta-data',
       'https://[::1]/hook',
       'https://[::ffff:127.0.0.1]/hook',
+      'https://[::127.0.0.1]/hook',
+      'https://[::a9fe:a9fe]/hook',
       'https://[fe80::1]/hook',
       'https://224.0.0.1/hook',
       'https://localhost/hook',
