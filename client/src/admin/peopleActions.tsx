@@ -190,7 +190,7 @@ const ACTION_TEXT: Record<PersonAction, { title: (name: string) => string; confi
     title: (name) => `Delete ${name}?`,
     confirm: 'Delete for good',
     danger: true,
-    body: 'This cannot be undone. They are signed out everywhere at once, lose their password, units and access grants, and are listed nowhere any more. The audit and activity logs keep their email, so their past edits stay attributed to them. Deleting does not revoke access they have in a partner’s tools: offboard them first (“Offboard a partner user”); the activity log keeps the grants they had.',
+    body: 'This cannot be undone. They are signed out everywhere at once, lose their password, units and access grants, and are listed nowhere any more. The audit and activity logs keep their email, so their past edits stay attributed to them; creating a person with that email later brings this account back with only the access given then. Deleting does not revoke access they have in a partner’s tools: offboard them first (“Offboard a partner user”); the activity log keeps the grants they had.',
   },
   unlock: {
     title: (name) => `Unlock ${name}?`,

@@ -8,6 +8,7 @@
  * Out of scope: deactivating and deleting people (directory/PeopleAdminResolver.ts), signing in and out
  * (AuthResolver.ts), two-factor sign-in.
  */
+import { LockMode } from '@mikro-orm/core';
 import { Arg, Ctx, Field, FieldResolver, ID, InputType, Mutation, ObjectType, Resolver, Root } from 'type-graphql';
 import { recordActivity } from '../activity/activityLog.js';
 import { Organization } from '../directory/Organization.js';
@@ -97,7 +98,10 @@ export class AccountResolver {
   }
 
   @Mutation(() => UserInvitation, {
-    description: 'Creates a person without a password (admins) and answers their one-time set-password link. An email already taken: BAD_USER_INPUT.',
+    description:
+      'Creates a person without a password (admins) and answers their one-time set-password link. An email already taken: ' +
+      'BAD_USER_INPUT. The email of a deleted person brings their account back as this call describes it (their past ' +
+      'sign-ins and activity stay theirs).',
   })
   async createUser(@Arg('input', () => CreateUserInput) input: CreateUserInput, @Ctx() ctx: GraphQLContext): Promise<UserInvitation> {
     const viewer = requireViewer(ctx);
@@ -110,7 +114,9 @@ export class AccountResolver {
     }
     try {
       const invitation = await ctx.em.transactional(async (tx) => {
-        if (await tx.count(User, { email })) throw badUserInput('This email is already taken', 'email');
+        // Locked: two creations of a deleted person's email at once bring them back once; the second finds them here.
+        const previous = await tx.findOne(User, { email }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+        if (previous && previous.deletedAt === null) throw badUserInput('This email is already taken', 'email');
         const units = await unitsByCode(tx, input.businessUnitCodes ?? []);
         const organization = input.organizationId
           ? isUuid(input.organizationId)
@@ -121,13 +127,18 @@ export class AccountResolver {
         if ((input.role === 'PARTNER_ADMIN' || input.role === 'PARTNER_USER') && !organization) {
           throw badUserInput(`${input.role} is for people of a partner organisation: give organizationId`, 'organizationId');
         }
-        const user = tx.create(User, { email, displayName, role: input.role, organization });
+        const deletedAt = previous?.deletedAt ?? null;
+        const user = previous
+          ? returningPerson(previous, { displayName, role: input.role, organization })
+          : tx.create(User, { email, displayName, role: input.role, organization });
+        if (previous) await user.businessUnits.init();
         user.businessUnits.set(units);
         const invitation = await ctx.services.accounts.invite(tx, user);
         recordActivity(tx, viewer, 'USER_CREATED', email, {
           role: input.role,
           businessUnitCodes: units.map((u) => u.code).sort(),
           organization: organization?.name ?? null,
+          ...(deletedAt && { returningAfterDeletion: deletedAt.toISOString() }),
         });
         return { user, ...invitation };
       });
@@ -236,4 +247,27 @@ export class AccountResolver {
       return user;
     });
   }
+}
+
+/**
+ * A deleted person's row made the person `createUser` describes (their email is the same person to every record
+ * here, so their past sign-ins and activity entries stay with them). Deletion left it without password, two-factor
+ * secrets, units, access grants, links or tokens (PeopleAdminResolver.deleteUser); the rest is set afresh, so that
+ * nothing of the old account's access comes back: not its role from Entra groups, nor its link to a Microsoft
+ * account (the next Microsoft sign-in with this email links one again, as for anyone an admin created).
+ */
+function returningPerson(user: User, as: { displayName: string; role: Role; organization: Organization | null }): User {
+  user.deletedAt = null;
+  user.active = true;
+  user.kind = 'PERSON';
+  user.displayName = as.displayName;
+  user.role = as.role;
+  user.roleFromGroups = false;
+  user.awaitingAccess = false;
+  user.organization = as.organization;
+  user.entraObjectId = null;
+  user.entraAppId = null;
+  user.passwordHash = null;
+  user.endTokens();
+  return user;
 }

@@ -336,6 +336,40 @@ describe('people', () => {
     expect(await activity('USER_CREATED')).toContainEqual(expect.objectContaining({ subject: person.email }));
   });
 
+  it("createUser with a deleted person's email brings them back as described, with nothing of their old access; their past entries stay theirs", async () => {
+    const person = await newPerson('BU_LEADER', ['SALES_NORTH']);
+    await server.sql(`UPDATE app_user SET entra_object_id = 'their-old-microsoft-account' WHERE id = $1`, [person.id]);
+    expect((await server.gql(ADMIN_MUTATIONS.deleteUser, { id: person.id }, admin)).errors).toBeUndefined();
+
+    const input = { email: person.email.toUpperCase(), displayName: 'Back Again', role: 'VIEWER', businessUnitCodes: ['MARKETING'] };
+    const back = await server.gql(CREATE_USER, { input }, admin);
+    expect(back.errors).toBeUndefined();
+    const { user, setPasswordUrl } = back.data.createUser;
+    expect(user).toMatchObject({ id: person.id, email: person.email, displayName: 'Back Again', role: 'VIEWER', active: true, kind: 'PERSON', businessUnits: [{ code: 'MARKETING' }] });
+    // Listed again, and taken again.
+    expect((await server.gql('{ users { email } }', {}, admin)).data.users.map((u: any) => u.email)).toContain(person.email);
+    expect(errorCode(await server.gql(CREATE_USER, { input }, admin))).toBe('BAD_USER_INPUT');
+    // Neither the old password nor the old token, nor the old Microsoft link: only the new set-password link.
+    expect(errorCode(await server.gql(LOGIN, { e: person.email, p: PASSWORD }))).toBe('UNAUTHENTICATED');
+    expect(errorCode(await server.gql(ME, {}, person.token))).toBe('UNAUTHENTICATED');
+    expect(await server.sql('SELECT entra_object_id, password_hash, deleted_at FROM app_user WHERE id = $1', [person.id])).toEqual([
+      { entra_object_id: null, password_hash: null, deleted_at: null },
+    ]);
+    const set = await server.gql(SET_PASSWORD, { t: setPasswordUrl.split('#')[1], p: 'a brand new password' });
+    expect(set.errors).toBeUndefined();
+    expect(set.data.setPasswordWithToken.user).toEqual({ email: person.email, role: 'VIEWER' });
+    // Their sign-ins from before the deletion stay in their log, with the new one.
+    const log = await server.gql('query($id: ID) { signInEvents(userId: $id) { success } }', { id: person.id }, admin);
+    expect(log.data.signInEvents.filter((e: any) => e.success)).toHaveLength(2);
+    const created = (await activity('USER_CREATED')).find((e: any) => e.subject === person.email && e.details.returningAfterDeletion);
+    expect(created.details).toMatchObject({ role: 'VIEWER', businessUnitCodes: ['MARKETING'], returningAfterDeletion: expect.any(String) });
+
+    // Deleted again and created twice at once: brought back once, the other creation finds the email taken.
+    expect((await server.gql(ADMIN_MUTATIONS.deleteUser, { id: person.id }, admin)).errors).toBeUndefined();
+    const both = await Promise.all([server.gql(CREATE_USER, { input }, admin), server.gql(CREATE_USER, { input }, admin)]);
+    expect(both.map((r) => (r.errors ? errorCode(r) : 'created')).sort()).toEqual(['BAD_USER_INPUT', 'created']);
+  });
+
   it('unlockUser lifts the lock failed sign-ins put on an account, which lockedUntil shows', async () => {
     const person = await newPerson();
     for (let i = 0; i < 3; i++) expect(errorCode(await server.gql(LOGIN, { e: person.email, p: 'wrong password' }))).toBe('UNAUTHENTICATED');
