@@ -38,7 +38,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { descendants, fmt, log, median, runMain, sleep, startPlansync, startReference, startScript, stopProcess } from './lib/common.mjs';
 import { timedReferenceEntry } from './lib/forwardTiming.mjs';
-import { LATE_AFTER_MS, gridTarget, openKeeper, runGridScenario } from './lib/grid.mjs';
+import { LATE_AFTER_MS, gridTarget, openKeeper, pooledLatencyMs, runGridScenario } from './lib/grid.mjs';
 
 const option = (name, fallback) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
 // NAME=VALUE pairs; a value may hold '=' itself (NODE_OPTIONS=--flag=1).
@@ -134,7 +134,7 @@ await runMain(async () => {
     // Pooled over the rounds: the share of all deliveries later than each delay (bench/lib/grid.mjs lateCounts).
     const delivered = runs[name].reduce((n, r) => n + r.delivered - r.unmatched, 0);
     const late = LATE_AFTER_MS.map((ms) => `${ms} ms ${fmt((100 * runs[name].reduce((n, r) => n + (r.lateCounts?.[ms] ?? 0), 0)) / Math.max(1, delivered), 2)}%`);
-    console.log(`${name.padEnd(9)} later than ${late.join(', ')} (all rounds' ${delivered} deliveries)`);
+    console.log(`${name.padEnd(9)} later than ${late.join(', ')} (all rounds' ${delivered} deliveries); pooled p50 ${fmt(pooledLatencyMs(runs[name]).p50)} p99 ${fmt(pooledLatencyMs(runs[name]).p99)} ms`);
     console.log(`${name.padEnd(9)} p99 ${p99.map((v) => fmt(v)).join(' ')} (median ${fmt(median(p99))}); from before the edit ${editP99.map((v) => fmt(v)).join(' ')} (median ${fmt(median(editP99))}); p50 median ${fmt(median(p50))}; CPU median ${fmt(median(cpu))} s${database.length ? ` + PostgreSQL ${fmt(median(database))} s` : ''}`);
   }
   const ref = median(runs.reference.map((r) => r.latencyMs.p99));
@@ -144,7 +144,12 @@ await runMain(async () => {
       `${name}/reference p99 (medians): ${fmt(median(runs[name].map((r) => r.latencyMs.p99)) / ref)}x; from before the edit ${fmt(median(runs[name].map((r) => r.editLatencyMs.p99)) / refEdit)}x`,
     );
   }
+  const refPooled = pooledLatencyMs(runs.reference).p99;
+  for (const name of names.filter((name) => name !== 'reference')) {
+    console.log(`${name}/reference p99 (all rounds' deliveries pooled): ${fmt(pooledLatencyMs(runs[name]).p99 / refPooled)}x`);
+  }
   for (const floor of ['floorWork', 'floorWorkDb'].filter((name) => names.includes(name))) {
+    console.log(`a/${floor} p99 (pooled): ${fmt(pooledLatencyMs(runs.a).p99 / pooledLatencyMs(runs[floor]).p99)}x`);
     console.log(`a/${floor} p99 (medians): ${fmt(median(runs.a.map((r) => r.latencyMs.p99)) / median(runs[floor].map((r) => r.latencyMs.p99)))}x`);
   }
 });

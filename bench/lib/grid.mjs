@@ -210,7 +210,7 @@ export async function runGridScenario(server, target, writers, options) {
     const withDatabase = servers.length === 1 && /^plansync/.test(server.name);
     const workerCpu = reports.reduce((a, r) => a + (r.cpuSeconds ?? 0), 0);
     const windowSeconds = options.measureMs / 1000;
-    return {
+    const result = {
       server: servers.map((s) => s.name).join('+'),
       clientKind,
       ...(servers.length > 1
@@ -271,9 +271,25 @@ export async function runGridScenario(server, target, writers, options) {
       window: { measureStart, measureEnd, monoStartMicros: Number(monoBefore / 1000n), monoEndMicros: Number(monoAfter / 1000n) },
       ...(extra ? { extra } : {}),
     };
+    // Every delivery's delay (ms), for pooling a server's runs (scenario 1, bench/grid-ab.mjs): not enumerable, so
+    // not written to results.json.
+    Object.defineProperty(result, 'latencies', { value: all, enumerable: false });
+    return result;
   } finally {
     await stopWorkers(workers);
   }
+}
+
+/**
+ * The delays of every delivery of `runs` (runGridScenario's results, of one server) taken together. At 50 writers
+ * a run's p99 is set by the 5 or so of its 500 updates that came late for all their receivers, so it swings from
+ * run to run with whatever else the machine did then; the p99 of all runs' deliveries pooled rests on five times
+ * as many late updates, and is what compares two servers' tails (a median of the runs' p99s drops the runs
+ * either side of it, their tails with them).
+ */
+export function pooledLatencyMs(runs) {
+  const { p50, p90, p99, max, count } = distribution(concatFloat64(runs.map((r) => r.latencies ?? new Float64Array(0))));
+  return { p50, p90, p99, max, count };
 }
 
 /** How to read a server's forward timing (bench/lib/forwardTiming.mjs), or null when it keeps none. */

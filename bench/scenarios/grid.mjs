@@ -4,7 +4,7 @@
 // as for bench/grid-propagation.mjs). Why the clients are light ones by default: bench/grid-light-worker.mjs.
 import { fmt, log, median, ratio, sleep, startReference, startScript, stopProcess } from '../lib/common.mjs';
 import { timedReferenceEntry } from '../lib/forwardTiming.mjs';
-import { gridTarget, openKeeper, runGridScenario } from '../lib/grid.mjs';
+import { gridTarget, openKeeper, pooledLatencyMs, runGridScenario } from '../lib/grid.mjs';
 
 /**
  * Measures, per writer count and server: propagation latency (p50 to max), deliveries, server and PostgreSQL
@@ -76,6 +76,9 @@ export async function measure(suite) {
       const byP99 = [...all[name]].sort((a, b) => a.latencyMs.p99 - b.latencyMs.p99);
       scenario[name] = byP99[Math.floor((byP99.length - 1) / 2)];
     }
+    // Every run's deliveries of each server taken together (see pooledLatencyMs): the tails compared on five
+    // times as many late updates as one run holds.
+    if (rounds > 1) scenario.pooled = Object.fromEntries(Object.entries(all).map(([name, runs]) => [name, pooledLatencyMs(runs)]));
     if (rounds > 1) {
       const brief = (run) => ({
         p50: run.latencyMs.p50,
@@ -113,8 +116,14 @@ export async function measure(suite) {
             toFloorWorkP99: ratio(scenario.plansync.latencyMs.p99, scenario.floorWork.latencyMs.p99),
             ownPathP50: ratio(scenario.ownPath.plansync?.p50Us, scenario.ownPath.referenceCopy?.p50Us),
             ownPathP99: ratio(scenario.ownPath.plansync?.p99Us, scenario.ownPath.referenceCopy?.p99Us),
+            referenceCopyPooledP99: ratio(scenario.pooled.referenceCopy.p99, scenario.pooled.reference.p99),
+            floorPooledP99: ratio(scenario.pooled.floor.p99, scenario.pooled.reference.p99),
+            floorYjsPooledP99: ratio(scenario.pooled.floorYjs.p99, scenario.pooled.reference.p99),
+            floorWorkPooledP99: ratio(scenario.pooled.floorWork.p99, scenario.pooled.reference.p99),
+            toFloorWorkPooledP99: ratio(scenario.pooled.plansync.p99, scenario.pooled.floorWork.p99),
           }
         : {}),
+      ...(scenario.pooled ? { pooledP99: ratio(scenario.pooled.plansync.p99, scenario.pooled.reference.p99) } : {}),
     };
     scenarios.push(scenario);
   }
