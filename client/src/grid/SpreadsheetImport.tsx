@@ -13,6 +13,7 @@ import { useEffect, useRef, useState, type DragEvent } from 'react';
 import { useMutation } from '@apollo/client/react';
 import { Modal } from '../common/Dialogs';
 import { UndoImportDocument, type BudgetLineChangeInput } from '../graphql/generated';
+import { formatDateTime } from '../common/format';
 import { formatOfFile, MAX_IMPORT_BYTES, SheetRequestError, uploadSheet, type AppliedCell, type ImportOutcome } from './spreadsheetHttp';
 
 /** updateBudgetLines takes at most this many lines a call. */
@@ -227,9 +228,13 @@ function ImportDialog({ token, planId, planName, onNotice, onUnauthenticated, on
   );
 }
 
-/** What the file would do (the dry run) or did: the counts, and every refused cell. */
+/** A cell's value as the preview shows it: empty said so, amounts grouped. */
+const shownValue = (value: number | string | null) =>
+  value === null || value === '' ? <span className="muted">empty</span> : typeof value === 'number' ? value.toLocaleString() : value;
+
+/** What the file would do (the dry run) or did: the counts, the cells a colleague changed since it was exported, and every refused cell. */
 function Outcome({ outcome, done, fileName }: { outcome: ImportOutcome; done: boolean; fileName: string }) {
-  const { applied, unchanged, rejected } = outcome;
+  const { applied, unchanged, rejected, changedSinceExport = [] } = outcome;
   return (
     <div data-testid={done ? 'import-result' : 'import-preview'}>
       <p role="status">
@@ -245,6 +250,30 @@ function Outcome({ outcome, done, fileName }: { outcome: ImportOutcome; done: bo
           </>
         )}
       </p>
+      {changedSinceExport.length > 0 && (
+        <div className="import-rejected" data-testid="changed-since-export">
+          <p className="banner warn small" role="note">
+            {done ? 'These cells' : `${cells(changedSinceExport.length)} of these`} had been changed by someone else after your file was exported:
+            {done ? ' they now hold your file\'s values (Undo this import sets them back).' : ' applying sets them to your file\'s values. Export again to keep them.'}
+          </p>
+          <table className="data" aria-label="Changed since your file was exported">
+            <thead>
+              <tr><th className="num">Row</th><th>Column</th><th>Value {done ? 'before the import' : 'now'}</th><th>Changed by</th><th>Your file</th></tr>
+            </thead>
+            <tbody>
+              {changedSinceExport.map((c) => (
+                <tr key={`${c.row}/${c.column}`}>
+                  <td className="num">{c.row}</td>
+                  <td className="nowrap">{c.column}</td>
+                  <td>{shownValue(c.now)}</td>
+                  <td>{c.updatedBy ?? 'someone'}, {formatDateTime(c.updatedAt)}</td>
+                  <td>{shownValue(c.file)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
       {rejected.length > 0 && (
         <div className="import-rejected">
           <table className="data" aria-label="Refused cells">

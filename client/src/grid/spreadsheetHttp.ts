@@ -23,6 +23,17 @@ export interface ImportOutcome {
   rejected: { row: number; column: string; reason: string }[];
   /** Once applied: each changed cell, before and after, and its line's version after the import (for an undo). */
   changes?: AppliedCell[];
+  /** Cells the file sets on lines a colleague changed after it was exported: applying sets their newer values back. */
+  changedSinceExport?: ChangedSinceExport[];
+}
+
+export interface ChangedSinceExport {
+  row: number;
+  column: string;
+  now: number | string | null;
+  file: number | string | null;
+  updatedBy: string | null;
+  updatedAt: string;
 }
 
 export interface AppliedCell {

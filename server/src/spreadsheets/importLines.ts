@@ -12,6 +12,11 @@
  *   change, with updateBudgetLine's reason. A cell that already holds the file's value is `unchanged`, never
  *   refused: exporting a read-only unit and importing the file back is not an error.
  * - The same line in two rows: the later row is refused.
+ * - A row whose `Version` is older than its line's, last changed by someone else (a colleague changed the line
+ *   after the file was exported; the importer's own later changes, such as importing the same file before, are
+ *   theirs to set again): its cells still apply as the contract says, but each one that would change is listed in
+ *   `changedSinceExport` with the line's value now and who set it, so that the person sees, before applying, which
+ *   newer values their file would set back (the web client's preview says so) instead of learning it afterwards.
  *
  * Accepted cells go through the one write path (budget/batchWrites.ts `updateLines`, with source IMPORT): the
  * grid documents' turns, the projection's audit entries and `budgetLineChanged`, as for every edit; chunks of
@@ -63,6 +68,26 @@ export interface ImportOutcome {
    * (updateBudgetLines back to `before`, with `expectedVersion`: a line changed since is kept, not clobbered).
    */
   changes?: AppliedCell[];
+  /**
+   * Beyond the contract's three fields: the cells this file changes (or, on a dry run, would change) on lines
+   * changed since the file was exported (the row's `Version` is older than the line's). Applying the file sets
+   * them to the file's value, which may undo a colleague's newer entry. Absent when there is none.
+   */
+  changedSinceExport?: ChangedSinceExport[];
+}
+
+export interface ChangedSinceExport {
+  row: number;
+  column: string;
+  /** The line's value now, and the file's. */
+  now: CellValue;
+  file: CellValue;
+  /** The version the file was exported at, and the line's now. */
+  fileVersion: number;
+  version: number;
+  /** Who last changed the line, and when (ISO). */
+  updatedBy: string | null;
+  updatedAt: string;
 }
 
 export interface AppliedCell {
@@ -90,13 +115,19 @@ interface KnownLine {
   budget_amount: number | null;
   forecast_sales: number | null;
   comment: string;
+  version: number;
+  updated_at: Date;
+  updated_by: string | null;
+  updated_by_id: string | null;
   submission_status: SubmissionStatus;
 }
 
 const LINE_COLUMNS = `l.id, l.business_unit_id AS unit_id, u.code AS unit_code, l.product_category, l.region, l.quarter,
-  l.budget_amount, l.forecast_sales, l.comment, COALESCE(s.status, 'DRAFT') AS submission_status
+  l.budget_amount, l.forecast_sales, l.comment, l.version, l.updated_at, ua.email AS updated_by, l.updated_by_id,
+  COALESCE(s.status, 'DRAFT') AS submission_status
   FROM budget_line l
   JOIN business_unit u ON u.id = l.business_unit_id
+  LEFT JOIN app_user ua ON ua.id = l.updated_by_id
   LEFT JOIN budget_submission s ON s.plan_id = l.plan_id AND s.business_unit_id = l.business_unit_id`;
 
 /** The plan's lines with these ids, within the scope (null: every unit). */
@@ -238,6 +269,8 @@ export async function importSheet(request: ImportRequest): Promise<ImportOutcome
     row: number;
     id: string | null;
     key: string | null;
+    /** The line's version when the file was exported (its Version cell), when the row has one. */
+    version: number | null;
     values: CellChanges;
   }
   const parsed: Parsed[] = [];
@@ -262,7 +295,9 @@ export async function importSheet(request: ImportRequest): Promise<ImportOutcome
       continue;
     }
     if (!anyValid) continue;
-    parsed.push({ row: row.row, id: idText === '' ? null : idText.toLowerCase(), key: idText === '' ? lineKey(keyParts) : null, values });
+    const versionText = cellText(cellOf(row, 'Version'));
+    const version = /^\d{1,9}$/.test(versionText) ? Number(versionText) : null;
+    parsed.push({ row: row.row, id: idText === '' ? null : idText.toLowerCase(), key: idText === '' ? lineKey(keyParts) : null, version, values });
   }
 
   // The lines the rows name, within the caller's units only.
@@ -285,6 +320,7 @@ export async function importSheet(request: ImportRequest): Promise<ImportOutcome
   }
 
   const judged: JudgedRow[] = [];
+  const changedSinceExport: ChangedSinceExport[] = [];
   const firstRowOf = new Map<string, number>();
   let unchanged = 0;
   for (const [i, p] of parsed.entries()) {
@@ -322,6 +358,20 @@ export async function importSheet(request: ImportRequest): Promise<ImportOutcome
       continue;
     }
     judged.push({ row: p.row, line, changes });
+    if (p.version !== null && p.version < line.version && line.updated_by_id !== viewer.userId) {
+      for (const [column, value] of Object.entries(changes) as [EditableColumn, CellValue][]) {
+        changedSinceExport.push({
+          row: p.row,
+          column: EDITABLE_HEADERS[column],
+          now: line[columnOf(column)],
+          file: value,
+          fileVersion: p.version,
+          version: line.version,
+          updatedBy: line.updated_by,
+          updatedAt: new Date(line.updated_at).toISOString(),
+        });
+      }
+    }
   }
 
   judging = false;
@@ -370,7 +420,17 @@ export async function importSheet(request: ImportRequest): Promise<ImportOutcome
   }
   const order = (c: string) => HEADERS.indexOf(c as Header);
   rejected.sort((a, b) => a.row - b.row || order(a.column) - order(b.column));
-  return { applied, unchanged, rejected, ...(request.dryRun ? {} : { changes: appliedCells }) };
+  // Once applied, the cells that were (a refused one set nothing back).
+  const landed = new Set(appliedCells.map((c) => `${c.lineId}/${EDITABLE_HEADERS[c.column]}`));
+  const rowLine = new Map(judged.map((j) => [j.row, j.line.id]));
+  const overwritten = request.dryRun ? changedSinceExport : changedSinceExport.filter((c) => landed.has(`${rowLine.get(c.row)}/${c.column}`));
+  return {
+    applied,
+    unchanged,
+    rejected,
+    ...(overwritten.length ? { changedSinceExport: overwritten } : {}),
+    ...(request.dryRun ? {} : { changes: appliedCells }),
+  };
 }
 
 function columnOf(column: EditableColumn): 'budget_amount' | 'forecast_sales' | 'comment' {

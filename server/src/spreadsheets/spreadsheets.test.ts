@@ -334,6 +334,39 @@ describe('spreadsheets', () => {
       await eventually(() => watcher.cells.get(`${rows[0][0]}/budgetAmount`) === undefined, 'the open grid to show the cleared cell');
     });
 
+    it('says which cells of an older export would set back values changed since it was exported, before and after applying', async () => {
+      // Monday: the lead exports the unit. Tuesday: a colleague enters a budget in the grid's lines (API here).
+      const csv = await exportOf('csv', 'lead', `planId=${planId}&businessUnitCode=SALES_NORTH`);
+      const [, ...rows] = csvRows(csv);
+      const [theirs, mine] = [rows[40], rows[41]];
+      const set = await server.gql(SET_LINE, { id: theirs[0], input: { budgetAmount: 77777 } }, tokens.planner);
+      expect(set.errors).toBeUndefined();
+      // Wednesday: the lead changes one other cell in Monday's file and imports it.
+      mine[6] = '4242';
+      const preview = await importAs('lead', csvBody(rows), { dryRun: true });
+      expect(preview.status).toBe(200);
+      // Two cells would change, one of them the colleague's: the preview names it, with its value now and who set it.
+      expect(preview.json.applied).toBe(2);
+      const told = {
+        row: rows.indexOf(theirs) + 2,
+        column: 'Budget amount',
+        now: 77777,
+        file: theirs[6] === '' ? null : Number(theirs[6]),
+        fileVersion: Number(theirs[9]),
+        version: Number(theirs[9]) + 1,
+        updatedBy: 'planner.sales-north@example.com',
+      };
+      expect(preview.json.changedSinceExport).toEqual([{ ...told, updatedAt: expect.any(String) }]);
+      // Applied as the contract says, and said again in the answer.
+      const applied = await importAs('lead', csvBody(rows));
+      expect(applied.json.applied).toBe(2);
+      expect(applied.json.changedSinceExport).toEqual([{ ...told, updatedAt: expect.any(String) }]);
+      // A fresh export changes nothing and warns of nothing.
+      const fresh = await exportOf('csv', 'lead', `planId=${planId}&businessUnitCode=SALES_NORTH`);
+      const again = await importAs('lead', fresh.body, { dryRun: true });
+      expect(again.json).toEqual({ applied: 0, unchanged: 120 * 3, rejected: [] });
+    });
+
     it('can be undone with the changes it lists: updateBudgetLines back to the old values, a line changed since kept', async () => {
       const csv = await exportOf('csv', 'lead', `planId=${planId}&businessUnitCode=SALES_NORTH`);
       const [, ...rows] = csvRows(csv);
