@@ -3,7 +3,7 @@
  * Escape cancels, as people expect of a confirmation. Every "are you sure?" of the admin pages is a
  * ConfirmDialog: what will happen, the server's refusal in its own words, and the two choices.
  */
-import { useEffect, useId, useRef, type ReactNode } from 'react';
+import { useId, useLayoutEffect, useRef, type ReactNode } from 'react';
 import type { ProblemInfo } from './errors';
 
 export function Modal({ title, onCancel, children, wide = false }: {
@@ -11,7 +11,10 @@ export function Modal({ title, onCancel, children, wide = false }: {
 }) {
   const dialog = useRef<HTMLDialogElement>(null);
   const titleId = useId();
-  useEffect(() => {
+  // A layout effect, so that close() runs while the dialog is still in the page: the browser then gives the focus
+  // back to what opened it (the button a keyboard or screen reader user pressed). Closed after React removed it,
+  // as a passive effect's cleanup runs, the focus fell to the page's body and they had to find their place again.
+  useLayoutEffect(() => {
     const element = dialog.current;
     if (element && !element.open) element.showModal();
     return () => element?.close();

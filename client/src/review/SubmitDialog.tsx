@@ -142,7 +142,9 @@ export function SubmitForReview({ planId, unitCode, unitName, rows, submit, onSu
   };
   return (
     <>
-      <button type="button" onClick={() => void start()} disabled={busy}>
+      {/* Not disabled while the readiness is asked: a disabled button drops the focus to the page's body, and the
+          dialog, closed, would give it back there instead of to this button. */}
+      <button type="button" onClick={() => { if (!busy) void start(); }} aria-busy={busy || undefined}>
         {busy ? 'Submitting…' : 'Submit for review'}
       </button>
       {open && (

@@ -1,0 +1,35 @@
+/// <reference lib="dom" />
+/**
+ * The web client by keyboard and with a screen reader, as a first-time leader and admin use it: where the focus
+ * goes, and what the page says to someone who does not see it. Found in a QA pass (helper).
+ */
+import { describe, expect, it } from 'vitest';
+import { browserWorld, expectNoProblems, hasChromium } from './browser.js';
+import { openGrid } from './gridPage.js';
+
+/** The focused element, told as a screen reader would name it. */
+const focused = (page: import('playwright-core').Page) =>
+  page.evaluate(() => {
+    const element = document.activeElement;
+    return element ? `${element.tagName} ${(element.getAttribute('aria-label') ?? element.textContent ?? '').trim()}` : '';
+  });
+
+describe.skipIf(!hasChromium)('the web client by keyboard and screen reader', () => {
+  const world = browserWorld();
+
+  it('gives the focus back to the button that opened a dialog when Escape closes it', async () => {
+    const lead = await world.signIn('lead.marketing@example.com');
+    const { page } = lead;
+    await openGrid(lead, 'MARKETING');
+    for (const opener of ['Submit for review', 'Import…']) {
+      await page.getByRole('button', { name: opener, exact: true }).focus();
+      await page.keyboard.press('Enter');
+      await expect.poll(() => page.evaluate(() => Boolean(document.activeElement?.closest('dialog[open]')))).toBe(true);
+      await page.keyboard.press('Escape');
+      await expect.poll(() => page.locator('dialog[open]').count()).toBe(0);
+      // Before: the focus fell to the page's body, and a keyboard user started again from the top.
+      await expect.poll(() => focused(page)).toBe(`BUTTON ${opener}`);
+    }
+    expectNoProblems(lead);
+  });
+});
