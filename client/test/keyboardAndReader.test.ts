@@ -4,7 +4,8 @@
  * goes, and what the page says to someone who does not see it. Found in a QA pass (helper).
  */
 import { describe, expect, it } from 'vitest';
-import { browserWorld, expectNoProblems, hasChromium } from './browser.js';
+import { startTestServer } from '../../server/src/testing/harness.js';
+import { browserWorld, expectNoProblems, hasChromium, launchBrowser } from './browser.js';
 import { openGrid } from './gridPage.js';
 
 /** The focused element, told as a screen reader would name it. */
@@ -31,5 +32,23 @@ describe.skipIf(!hasChromium)('the web client by keyboard and screen reader', ()
       await expect.poll(() => focused(page)).toBe(`BUTTON ${opener}`);
     }
     expectNoProblems(lead);
+  });
+});
+
+describe.skipIf(!hasChromium)('signing in while the server is out of reach', () => {
+  it('says Plansync cannot be reached, not the browser\'s "Failed to fetch"', async () => {
+    const server = await startTestServer();
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.newPage({ baseURL: server.url });
+      await page.goto('/');
+      await page.getByLabel('Email').fill('lead.marketing@example.com');
+      await page.getByLabel('Password').fill('plansync-demo');
+      await server.stop();
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await expect.poll(() => page.getByRole('alert').textContent()).toBe('Plansync cannot be reached: check your connection, then try again in a moment.');
+    } finally {
+      await browser.close();
+    }
   });
 });

@@ -5,6 +5,7 @@
  */
 import { useEffect, useState, type FormEvent } from 'react';
 import { CodeInput } from './CodeInput';
+import { unansweredMessage } from '../common/errors';
 import { startMicrosoftSignIn, type SignOutReason } from './session';
 
 const REASONS: Record<SignOutReason, string> = {
@@ -21,18 +22,28 @@ class SignInRefused extends Error {
 }
 
 async function login(email: string, password: string, totpCode: string | null): Promise<string> {
-  const res = await fetch('/graphql', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      query: 'mutation Login($email: String!, $password: String!, $totpCode: String) { login(email: $email, password: $password, totpCode: $totpCode) { token } }',
-      variables: { email, password, totpCode },
-    }),
-  });
-  const body = await res.json();
+  let res: Response;
+  let body: { data?: { login: { token: string } }; errors?: { message: string; extensions?: Record<string, unknown> }[] };
+  try {
+    res = await fetch('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        query: 'mutation Login($email: String!, $password: String!, $totpCode: String) { login(email: $email, password: $password, totpCode: $totpCode) { token } }',
+        variables: { email, password, totpCode },
+      }),
+    });
+  } catch (err) {
+    throw new SignInRefused(unansweredMessage(err) ?? (err as Error).message, false);
+  }
+  try {
+    body = await res.json();
+  } catch (err) {
+    throw new SignInRefused(unansweredMessage(err, res.status) ?? (err as Error).message, false);
+  }
   const error = body.errors?.[0];
   if (error) throw new SignInRefused(error.message, error.extensions?.totpRequired === true);
-  return body.data.login.token;
+  return body.data!.login.token;
 }
 
 export function SignInPage({ reason, onSignedIn }: { reason: SignOutReason | null; onSignedIn: (token: string) => void }) {

@@ -2,7 +2,7 @@
  * What a failed operation means for the person: the server's message (it is written for people and never
  * reveals more than it should, see server/src/errors.ts), its code, and the input field it names.
  */
-import { CombinedGraphQLErrors } from '@apollo/client/errors';
+import { CombinedGraphQLErrors, ServerError, ServerParseError } from '@apollo/client/errors';
 
 export interface ProblemInfo {
   message: string;
@@ -18,6 +18,22 @@ export function problemOf(error: unknown): ProblemInfo {
     const field = typeof first.extensions?.field === 'string' ? first.extensions.field : undefined;
     return { message: first.message, code, field };
   }
+  const unanswered = unansweredMessage(error);
+  if (unanswered) return { message: unanswered };
   if (error instanceof Error) return { message: error.message };
   return { message: String(error) };
+}
+
+/**
+ * What to tell a person when the request never got an answer from Plansync: the server out of reach (fetch's
+ * TypeError, 'Failed to fetch') or something in front of it answering instead (a proxy's 502 page, which is no
+ * JSON). The browser's own words ("Failed to fetch", "Unexpected token '<'") say nothing a person can act on.
+ */
+export function unansweredMessage(error: unknown, status?: number): string | null {
+  if (error instanceof TypeError && !(error instanceof SyntaxError)) {
+    return 'Plansync cannot be reached: check your connection, then try again in a moment.';
+  }
+  const code = ServerError.is(error) || ServerParseError.is(error) ? error.statusCode : error instanceof SyntaxError ? status : undefined;
+  if (code !== undefined) return `Plansync did not answer (HTTP ${code}): try again in a moment.`;
+  return null;
 }
