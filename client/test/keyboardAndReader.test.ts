@@ -33,6 +33,21 @@ describe.skipIf(!hasChromium)('the web client by keyboard and screen reader', ()
     }
     expectNoProblems(lead);
   });
+
+  it('names each view in the tab title, so that a screen reader says which page a tab holds', async () => {
+    const lead = await world.signIn('lead.marketing@example.com');
+    const { page } = lead;
+    await openGrid(lead, 'MARKETING');
+    // Before: "Plansync" on every page.
+    await expect.poll(() => page.title()).toBe('MARKETING budget – Plansync');
+    await page.getByRole('link', { name: 'Tokens', exact: true }).click();
+    await expect.poll(() => page.title()).toBe('Access tokens – Plansync');
+    await page.getByTestId('me').click();
+    await expect.poll(() => page.title()).toBe('Your account – Plansync');
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await expect.poll(() => page.title()).toBe('Sign in – Plansync');
+    expectNoProblems(lead);
+  });
 });
 
 describe.skipIf(!hasChromium)('signing in while the server is out of reach', () => {

@@ -11,6 +11,7 @@
  * and the page asks for their authenticator code, as the sign-in page does, so a link that went astray is not
  * enough on its own.
  */
+import { usePageTitle } from '../common/usePageTitle';
 import { useState, type FormEvent } from 'react';
 import { CodeInput } from './CodeInput';
 
@@ -70,6 +71,7 @@ async function setPasswordWithToken(token: string, password: string, totpCode: s
 }
 
 export function SetPasswordPage({ onSignedIn }: { onSignedIn: (token: string) => void }) {
+  usePageTitle('Set your password');
   const [token] = useState(takeSetPasswordToken);
   const [password, setPassword] = useState('');
   const [again, setAgain] = useState('');

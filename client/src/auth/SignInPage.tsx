@@ -3,6 +3,7 @@
  * the server answers a right password with `totpRequired`: the form then asks for the code of the
  * authenticator app as well and sends the three together.
  */
+import { usePageTitle } from '../common/usePageTitle';
 import { useEffect, useState, type FormEvent } from 'react';
 import { CodeInput } from './CodeInput';
 import { unansweredMessage } from '../common/errors';
@@ -47,6 +48,7 @@ async function login(email: string, password: string, totpCode: string | null): 
 }
 
 export function SignInPage({ reason, onSignedIn }: { reason: SignOutReason | null; onSignedIn: (token: string) => void }) {
+  usePageTitle('Sign in');
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string | null>(null);

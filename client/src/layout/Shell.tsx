@@ -15,6 +15,7 @@ import { useSession } from '../auth/MeContext';
 import { roleLabel } from '../common/format';
 import { WaitingForAccess } from '../auth/WaitingForAccess';
 import { NotificationBell } from '../notifications/NotificationBell';
+import { usePageTitle } from '../common/usePageTitle';
 
 // Each view loads when first opened, with the libraries only it uses: the grid's AG Grid (1.2 MB) and Yjs, the
 // workflow forms' @rjsf, the submission chart's recharts, the audit export's csv-stringify. Signing in and the
@@ -53,6 +54,33 @@ const ADMIN_SECTIONS: { to: string; label: string; offered: (can: Abilities) => 
 
 const within = (pathname: string, to: string) => pathname === to || pathname.startsWith(`${to}/`);
 
+/** The views' names for the tab's title, by path (the longest prefix first); the grid adds its unit. */
+const VIEW_TITLES: [prefix: string, title: string][] = [
+  ['/admin/users/', 'Person'],
+  ['/admin/users', 'Users'],
+  ['/admin/sign-ins', 'Sign-ins'],
+  ['/admin/organizations/', 'Organisation'],
+  ['/admin/organizations', 'Organisations'],
+  ['/admin/plans', 'Plans'],
+  ['/admin/activity', 'Activity'],
+  ['/admin/webhooks', 'Webhooks'],
+  ['/admin/integrations', 'Integrations'],
+  ['/admin/submissions', 'Submissions'],
+  ['/admin/audit', 'Audit log'],
+  ['/consolidated', 'Consolidated budget'],
+  ['/workflows', 'Workflows'],
+  ['/review/', 'Review'],
+  ['/account', 'Your account'],
+  ['/tokens', 'Access tokens'],
+];
+
+/** The tab's title for a path: the view's name, and for the grid its unit ("MARKETING budget"). */
+export function viewTitle(pathname: string): string | null {
+  const grid = /^\/grid(?:\/([^/]+))?\/?$/.exec(pathname);
+  if (grid) return grid[1] ? `${decodeURIComponent(grid[1])} budget` : 'Budget grid';
+  return VIEW_TITLES.find(([prefix]) => pathname.startsWith(prefix))?.[1] ?? null;
+}
+
 /**
  * The admin area's own navigation: a second row under the top bar, on the admin pages only. A row rather than a
  * column beside the page: the people, sign-in and activity tables need the page's whole width.
@@ -74,6 +102,7 @@ export function Shell() {
   const home = can.readBudgets ? '/grid' : can.readWorkflows ? '/workflows' : can.listUsers ? '/admin/users' : '/account';
   const adminSections = ADMIN_SECTIONS.filter((section) => section.offered(can));
   const inAdmin = adminSections.some((section) => within(location.pathname, section.to));
+  usePageTitle(viewTitle(location.pathname));
   return (
     <div className="shell">
       <header className="masthead">
