@@ -603,7 +603,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     .map((s) => s.trim())
     .filter(Boolean);
   return {
-    port: integer(env, 'PORT', 4000),
+    // Beyond 65535 Node refuses to listen, but only after the database was started, migrated and seeded.
+    port: integer(env, 'PORT', 4000, 0, 65535),
     host: env.HOST || '0.0.0.0',
     dataDir,
     databaseUrl: env.DATABASE_URL || undefined,

@@ -394,6 +394,8 @@ describe('configuration and seeding', () => {
     ['PORT', 'abc'],
     ['SEED_DEMO', 'maybe'],
     ['HEAP_GROWTH_PERCENT', '500'],
+    // Node refuses such a port only once the database is started, migrated and seeded, with a stack trace.
+    ['PORT', '70000'],
   ])('exits with code 2 and names the variable when %s=%s', async (name, value) => {
     const dataDir = await freshDataDir();
     const server = await spawnServer(dataDir, { [name]: value });
