@@ -584,6 +584,16 @@ function firstAdmin(env: NodeJS.ProcessEnv, passwordMinLength: number): Config['
   return { email, password };
 }
 
+/** pino's levels: any other name made pino throw before the first log line, a stack trace naming no setting. */
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+function logLevel(env: NodeJS.ProcessEnv): string {
+  const raw = env.LOG_LEVEL?.trim().toLowerCase();
+  if (!raw) return 'info';
+  if (!LOG_LEVELS.includes(raw)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${env.LOG_LEVEL}"`);
+  return raw;
+}
+
 function requireTotpRoles(env: NodeJS.ProcessEnv): Role[] {
   const names = (env.REQUIRE_TOTP_ROLES ?? '').split(',').map((r) => r.trim().toUpperCase()).filter(Boolean);
   for (const name of names) {
@@ -629,7 +639,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     simulatedStepMs: integer(env, 'SIMULATED_STEP_MS', 300),
     simulateFailureSteps,
     production: env.NODE_ENV === 'production',
-    logLevel: env.LOG_LEVEL || 'info',
+    logLevel: logLevel(env),
     clientDir: env.CLIENT_DIR ? path.resolve(env.CLIENT_DIR) : clientDistDir,
     gridIdleUnloadMs: integer(env, 'GRID_IDLE_UNLOAD_MS', 5000),
     heapGrowthPercent: integer(env, 'HEAP_GROWTH_PERCENT', 100, 0, 400),
