@@ -3,6 +3,7 @@
  * A bad value fails fast with a message that names the variable, instead of surfacing later as a
  * confusing runtime error. Nothing else in the server reads `process.env`.
  */
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import path from 'node:path';
 import { clientDistDir } from './paths.js';
 
@@ -321,6 +322,42 @@ function pem(env: NodeJS.ProcessEnv, name: string): string | undefined {
   return value;
 }
 
+/**
+ * JWT_PRIVATE_KEY and JWT_PUBLIC_KEY, both or neither, checked as one ES256 pair now: a public key from another
+ * pair let the server start, then every sign-in failed with INTERNAL_SERVER_ERROR; an unreadable key failed only
+ * after the database was started, with a stack trace that named no setting. No message repeats a key.
+ */
+function jwtKeys(env: NodeJS.ProcessEnv): { jwtPrivateKey?: string; jwtPublicKey?: string } {
+  const privatePem = pem(env, 'JWT_PRIVATE_KEY');
+  const publicPem = pem(env, 'JWT_PUBLIC_KEY');
+  if (!privatePem && !publicPem) return {};
+  const advice = '`npm run keys` prints a pair';
+  if (!privatePem || !publicPem) throw new ConfigError(`JWT_PRIVATE_KEY and JWT_PUBLIC_KEY go together: set both (${advice}), or neither`);
+  // What jose reads (auth/keys.ts): PKCS#8 and SPKI, not the "EC PRIVATE KEY" form, nor a private key as the public.
+  if (!privatePem.includes('-----BEGIN PRIVATE KEY-----')) throw new ConfigError(`JWT_PRIVATE_KEY must be a PKCS#8 PEM key (-----BEGIN PRIVATE KEY-----); ${advice}`);
+  if (!publicPem.includes('-----BEGIN PUBLIC KEY-----')) throw new ConfigError(`JWT_PUBLIC_KEY must be an SPKI PEM key (-----BEGIN PUBLIC KEY-----); ${advice}`);
+  let privateKey: KeyObject;
+  let publicKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(privatePem);
+  } catch {
+    throw new ConfigError(`JWT_PRIVATE_KEY cannot be read as a PEM private key; ${advice}`);
+  }
+  try {
+    publicKey = createPublicKey(publicPem);
+  } catch {
+    throw new ConfigError(`JWT_PUBLIC_KEY cannot be read as a PEM public key; ${advice}`);
+  }
+  if (privateKey.asymmetricKeyType !== 'ec' || privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+    throw new ConfigError(`JWT_PRIVATE_KEY must be an ES256 key (EC on the P-256 curve); ${advice}`);
+  }
+  const spki = (key: KeyObject) => key.export({ type: 'spki', format: 'der' });
+  if (!spki(createPublicKey(privateKey)).equals(spki(publicKey))) {
+    throw new ConfigError(`JWT_PUBLIC_KEY is not the public half of JWT_PRIVATE_KEY: give the two lines of one \`npm run keys\``);
+  }
+  return { jwtPrivateKey: privatePem, jwtPublicKey: publicPem };
+}
+
 function entra(env: NodeJS.ProcessEnv): EntraConfig | undefined {
   const names = ['ENTRA_TENANT_ID', 'ENTRA_CLIENT_ID', 'ENTRA_CLIENT_SECRET', 'ENTRA_REDIRECT_URI'] as const;
   const given = names.filter((n) => env[n]);
@@ -620,8 +657,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: env.DATABASE_URL || undefined,
     redisUrl: redisUrl(env),
     redisPrefix: redisPrefix(env),
-    jwtPrivateKey: pem(env, 'JWT_PRIVATE_KEY'),
-    jwtPublicKey: pem(env, 'JWT_PUBLIC_KEY'),
+    ...jwtKeys(env),
     jwtTtlSeconds: integer(env, 'JWT_TTL_SECONDS', 8 * 3600, 1),
     sessionMaxHours: integer(env, 'SESSION_MAX_HOURS', 12, 1),
     entra: entraConfig,

@@ -8,6 +8,7 @@
  * stopped in afterAll, and the folders are removed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import net from 'node:net';
@@ -407,6 +408,27 @@ describe('configuration and seeding', () => {
     expect(server.output()).toContain(`"${value}"`);
     // It stopped before touching the folder.
     expect(readdirSync(dataDir)).toEqual([]);
+  });
+
+  it('exits with code 2 when JWT_PUBLIC_KEY is not the public half of JWT_PRIVATE_KEY, or a key is unreadable', async () => {
+    // Such a server used to start, and then answer every sign-in with INTERNAL_SERVER_ERROR.
+    const pair = () => generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const [one, other] = [pair(), pair()];
+    const privatePem = one.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const cases: [Record<string, string>, string][] = [
+      [{ JWT_PRIVATE_KEY: privatePem, JWT_PUBLIC_KEY: other.publicKey.export({ type: 'spki', format: 'pem' }).toString() }, 'JWT_PUBLIC_KEY is not the public half of JWT_PRIVATE_KEY'],
+      [{ JWT_PRIVATE_KEY: '-----BEGIN PRIVATE KEY-----\\nAAAA\\n-----END PRIVATE KEY-----', JWT_PUBLIC_KEY: one.publicKey.export({ type: 'spki', format: 'pem' }).toString() }, 'JWT_PRIVATE_KEY cannot be read'],
+      [{ JWT_PRIVATE_KEY: privatePem }, 'JWT_PRIVATE_KEY and JWT_PUBLIC_KEY go together'],
+    ];
+    for (const [env, message] of cases) {
+      const dataDir = await freshDataDir();
+      const server = await spawnServer(dataDir, env);
+      const exit = await exitWithin(server.exited, 15_000, message);
+      expect(exit, server.output()).toEqual({ code: 2, signal: null });
+      expect(server.output()).toContain(`Plansync cannot start: ${message}`);
+      expect(server.output()).not.toContain('PRIVATE KEY-----');
+      expect(readdirSync(dataDir)).toEqual([]);
+    }
   });
 
   it('SEED_DEMO=false on a fresh DATA_DIR starts with an empty database', async () => {
