@@ -387,6 +387,11 @@ describe('the server process on one DATA_DIR, step by step', () => {
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
     expect((await fetch(`${server.url}/readyz`)).status).toBe(503);
     await expectCleanStop(server, 'SIGTERM');
+    // The connections it lost are logged, but not pg's whole client object that pg-pool hangs on the error
+    // (some 6 KB a line, repeated while the database is away: its last query's text, the backend's cancel key).
+    const lost = server.logs().filter((l) => /pg-boss connection error/.test(String(l.msg)));
+    expect(lost.length, server.output()).toBeGreaterThan(0);
+    for (const line of lost) expect(JSON.stringify(line)).not.toMatch(/secretKey|_queryQueue|connectionParameters/);
   });
 });
 
