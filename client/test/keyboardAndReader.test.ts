@@ -34,6 +34,35 @@ describe.skipIf(!hasChromium)('the web client by keyboard and screen reader', ()
     expectNoProblems(lead);
   });
 
+  it('shows which page is open in a colour that reads at 4.5:1 or more, in the top bar and the admin row', async () => {
+    const admin = await world.signIn('admin@example.com', '/admin/users');
+    const contrastOf = (selector: string) =>
+      admin.page.locator(selector).first().evaluate((link) => {
+        const rgb = (css: string) => (css.match(/[\d.]+/g) ?? []).map(Number);
+        const luminance = ([r, g, b]: number[]) => {
+          const channel = (c: number) => ((c /= 255) <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4);
+          return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+        };
+        // The first ancestor (or the link itself) with a background that is not transparent.
+        let element: Element | null = link;
+        let background = [255, 255, 255];
+        for (; element; element = element.parentElement) {
+          const color = rgb(getComputedStyle(element).backgroundColor);
+          if (color.length === 3 || (color.length === 4 && color[3] > 0)) {
+            background = color.slice(0, 3);
+            break;
+          }
+        }
+        const [light, dark] = [luminance(rgb(getComputedStyle(link).color)), luminance(background)].sort((a, b) => b - a);
+        return (light + 0.05) / (dark + 0.05);
+      });
+    await admin.page.locator('.admin-nav a.active').first().waitFor();
+    // Before: 3.88 and 4.35.
+    expect(await contrastOf('.topbar nav a.active, .topbar nav a[aria-current="true"]')).toBeGreaterThanOrEqual(4.5);
+    expect(await contrastOf('.admin-nav a.active')).toBeGreaterThanOrEqual(4.5);
+    expectNoProblems(admin);
+  });
+
   it('names each view in the tab title, so that a screen reader says which page a tab holds', async () => {
     const lead = await world.signIn('lead.marketing@example.com');
     const { page } = lead;
