@@ -63,6 +63,24 @@ describe.skipIf(!hasChromium)('the web client by keyboard and screen reader', ()
     expectNoProblems(admin);
   });
 
+  it('"Submit for review" says it is checking, not submitting, while it asks whether the plan requires a complete budget', async () => {
+    const lead = await world.signIn('lead.marketing@example.com');
+    const { page } = lead;
+    await openGrid(lead, 'MARKETING');
+    // The readiness question held until the button has been read.
+    let held!: (route: import('playwright-core').Route) => void;
+    const readiness = new Promise<import('playwright-core').Route>((resolve) => (held = resolve));
+    await page.route('**/graphql', (route) => (route.request().postDataJSON()?.operationName === 'SubmitReadiness' ? held(route) : route.continue()));
+    await page.getByRole('button', { name: 'Submit for review', exact: true }).click();
+    const route = await readiness;
+    // Before: "Submitting…", while nothing was being submitted.
+    await expect.poll(() => page.getByRole('button', { name: 'Checking…', exact: true }).count()).toBe(1);
+    await route.continue();
+    await expect.poll(() => page.locator('dialog[open]').count()).toBe(1);
+    await page.keyboard.press('Escape');
+    expectNoProblems(lead);
+  });
+
   it('names each view in the tab title, so that a screen reader says which page a tab holds', async () => {
     const lead = await world.signIn('lead.marketing@example.com');
     const { page } = lead;

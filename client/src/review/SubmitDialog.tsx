@@ -145,7 +145,8 @@ export function SubmitForReview({ planId, unitCode, unitName, rows, submit, onSu
       {/* Not disabled while the readiness is asked: a disabled button drops the focus to the page's body, and the
           dialog, closed, would give it back there instead of to this button. */}
       <button type="button" onClick={() => { if (!busy) void start(); }} aria-busy={busy || undefined}>
-        {busy ? 'Submitting…' : 'Submit for review'}
+        {/* Before the dialog opens it is only asking whether the plan requires a complete budget. */}
+        {busy ? (open ? 'Submitting…' : 'Checking…') : 'Submit for review'}
       </button>
       {open && (
         <SubmitDialog unitName={unitName} rows={open} requiresComplete={requiresComplete} busy={busy} problem={problem}
