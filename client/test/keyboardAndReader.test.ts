@@ -63,6 +63,22 @@ describe.skipIf(!hasChromium)('the web client by keyboard and screen reader', ()
     expectNoProblems(admin);
   });
 
+  it('gives the focus back to the Export menu when Escape closes it from one of its choices', async () => {
+    const lead = await world.signIn('lead.marketing@example.com');
+    const { page } = lead;
+    await openGrid(lead, 'MARKETING');
+    await page.locator('details.menu summary').focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.locator('details.menu[open]').count()).toBe(1);
+    await page.keyboard.press('Tab');
+    await expect.poll(() => page.evaluate(() => Boolean(document.activeElement?.closest('.menu-items')))).toBe(true);
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.locator('details.menu[open]').count()).toBe(0);
+    // Before: the focus fell to the page's body.
+    await expect.poll(() => focused(page)).toBe('SUMMARY Export');
+    expectNoProblems(lead);
+  });
+
   it('"Submit for review" says it is checking, not submitting, while it asks whether the plan requires a complete budget', async () => {
     const lead = await world.signIn('lead.marketing@example.com');
     const { page } = lead;

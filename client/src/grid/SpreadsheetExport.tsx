@@ -44,7 +44,11 @@ export function SpreadsheetExport({ token, planId, unitCode, onNotice, onUnauthe
   }, [open]);
 
   async function exportAs(format: SheetFormat) {
-    if (menu.current) menu.current.open = false;
+    if (menu.current) {
+      // As for Escape: the choice just pressed is hidden with the menu, so the focus goes back to its button.
+      menu.current.open = false;
+      menu.current.querySelector('summary')?.focus();
+    }
     setBusy(format);
     try {
       const name = await downloadSheet(token, planId, unitCode, format);
@@ -63,7 +67,11 @@ export function SpreadsheetExport({ token, planId, unitCode, onNotice, onUnauthe
       ref={menu}
       onToggle={(e) => setOpen(e.currentTarget.open)}
       onKeyDown={(e) => {
-        if (e.key === 'Escape' && e.currentTarget.open) e.currentTarget.open = false;
+        if (e.key !== 'Escape' || !e.currentTarget.open) return;
+        // The focus goes back to the menu's button: left on a choice that closing hides, it would fall to the
+        // page's body, and a keyboard user would start again from the top.
+        e.currentTarget.open = false;
+        e.currentTarget.querySelector('summary')?.focus();
       }}
     >
       <summary className="button secondary" aria-busy={busy !== null}>{busy ? 'Exporting…' : 'Export'}</summary>
