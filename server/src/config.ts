@@ -4,6 +4,7 @@
  * confusing runtime error. Nothing else in the server reads `process.env`.
  */
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { clientDistDir } from './paths.js';
 
@@ -593,6 +594,42 @@ function smtp(env: NodeJS.ProcessEnv): Config['smtp'] {
   return { url, from };
 }
 
+/**
+ * DATABASE_URL, when set: a postgres:// or postgresql:// URL. Anything else failed only after the start had begun,
+ * with a driver's stack trace that named no setting (a mysql:// URL was even tried as PostgreSQL). The URL holds
+ * the password: no message repeats it.
+ */
+function databaseUrl(env: NodeJS.ProcessEnv): string | undefined {
+  const raw = env.DATABASE_URL?.trim();
+  if (!raw) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError('DATABASE_URL must be a postgres:// or postgresql:// URL (postgres://user:password@host:5432/database)');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError(`DATABASE_URL must be a postgres:// or postgresql:// URL, not ${url.protocol}//`);
+  }
+  return raw;
+}
+
+/**
+ * DATA_DIR (default ./.data), made absolute. Something there that is not a folder is refused now: it failed once
+ * the embedded PostgreSQL was being set up, with a stack trace. A folder that does not exist yet is made later.
+ */
+function dataDirectory(env: NodeJS.ProcessEnv): string {
+  const dataDir = path.resolve(env.DATA_DIR || '.data');
+  let isFolder = true;
+  try {
+    isFolder = statSync(dataDir).isDirectory();
+  } catch {
+    // Not there yet (made at start), or not reachable: the start says so with the path.
+  }
+  if (!isFolder) throw new ConfigError(`DATA_DIR must be a folder, and "${dataDir}" is a file`);
+  return dataDir;
+}
+
 function publicUrl(env: NodeJS.ProcessEnv): string | undefined {
   const raw = env.PUBLIC_URL?.trim();
   if (!raw) return undefined;
@@ -641,7 +678,7 @@ function requireTotpRoles(env: NodeJS.ProcessEnv): Role[] {
 
 /** Reads the configuration from an environment (process.env by default) and checks every value. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const dataDir = path.resolve(env.DATA_DIR || '.data');
+  const dataDir = dataDirectory(env);
   const entraConfig = entra(env);
   const passwordMinLength = integer(env, 'PASSWORD_MIN_LENGTH', 10, 1);
   if (passwordMinLength > 256) throw new ConfigError(`PASSWORD_MIN_LENGTH must be at most 256, got ${passwordMinLength}`);
@@ -654,7 +691,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: integer(env, 'PORT', 4000, 0, 65535),
     host: env.HOST || '0.0.0.0',
     dataDir,
-    databaseUrl: env.DATABASE_URL || undefined,
+    databaseUrl: databaseUrl(env),
     redisUrl: redisUrl(env),
     redisPrefix: redisPrefix(env),
     ...jwtKeys(env),

@@ -33,6 +33,11 @@ async function main(): Promise<void> {
   try {
     app = await startPlansync(config, log);
   } catch (err) {
+    // Another process on the port: said in one line that names the setting, as a bad setting is (exit 2).
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      console.error(`Plansync cannot start: PORT ${config.port} on ${config.host} is in use by another process (stop it, or set PORT)`);
+      process.exit(2);
+    }
     log.fatal({ err }, 'Plansync did not start');
     process.exit(1);
   }

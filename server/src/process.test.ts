@@ -436,6 +436,43 @@ describe('configuration and seeding', () => {
     }
   });
 
+  it('exits with code 2 and one line naming the setting for a DATABASE_URL that is not PostgreSQL\'s (never repeating it) or a DATA_DIR that is a file', async () => {
+    const cases: [Record<string, string>, string][] = [
+      [{ DATABASE_URL: 'mysql://root:s3cret-word@127.0.0.1:3306/plansync' }, 'DATABASE_URL must be a postgres:// or postgresql:// URL, not mysql://'],
+      [{ DATABASE_URL: 'host=127.0.0.1 password=s3cret-word' }, 'DATABASE_URL must be a postgres:// or postgresql:// URL'],
+    ];
+    for (const [env, message] of cases) {
+      const dataDir = await freshDataDir();
+      const server = await spawnServer(dataDir, env);
+      const exit = await exitWithin(server.exited, 15_000, message);
+      expect(exit, server.output()).toEqual({ code: 2, signal: null });
+      expect(server.output()).toContain(`Plansync cannot start: ${message}`);
+      expect(server.output()).not.toContain('s3cret-word');
+    }
+    const file = path.join(await freshDataDir(), 'not-a-folder');
+    await fs.writeFile(file, 'x');
+    const server = await spawnServer(file);
+    const exit = await exitWithin(server.exited, 15_000, 'DATA_DIR a file');
+    expect(exit, server.output()).toEqual({ code: 2, signal: null });
+    expect(server.output()).toContain(`Plansync cannot start: DATA_DIR must be a folder, and "${file}" is a file`);
+  });
+
+  it('exits with code 2 and one line naming PORT when another process listens there', async () => {
+    const other = net.createServer();
+    const port = await new Promise<number>((resolve) => other.listen(0, '127.0.0.1', () => resolve((other.address() as net.AddressInfo).port)));
+    try {
+      const dataDir = await freshDataDir();
+      const server = await spawnServer(dataDir, { PORT: String(port) });
+      const exit = await exitWithin(server.exited, 120_000, 'PORT in use');
+      expect(exit, server.output()).toEqual({ code: 2, signal: null });
+      expect(server.output()).toContain(`Plansync cannot start: PORT ${port} on 127.0.0.1 is in use by another process`);
+      // Its embedded PostgreSQL was stopped on the way out.
+      expect(postmastersOf(dataDir)).toEqual([]);
+    } finally {
+      await new Promise((resolve) => other.close(resolve));
+    }
+  });
+
   it('SEED_DEMO=false on a fresh DATA_DIR starts with an empty database', async () => {
     const dataDir = await freshDataDir();
     const server = await startServer(dataDir, { SEED_DEMO: 'false' });
