@@ -16,6 +16,7 @@
  *   out again. The `webhook-id` is the delivery's id: the same on every attempt, so receivers dedupe on it.
  * - Deleting a webhook deletes its deliveries (cascade); a job that finds no PENDING delivery does nothing.
  */
+import { OutageLog } from '../internals/outageLog.js';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
@@ -142,8 +143,9 @@ export class WebhookService {
 
   async start(): Promise<void> {
     // Its own pool, its statements prepared (db/pgBossDb.ts), idle connections kept (as the workflow engine's).
-    const db = new PgBossDb({ connectionString: this.options.databaseUrl, max: 4, idleTimeoutMillis: 300_000 }, (err) =>
-      this.options.log.error({ err }, 'pg-boss connection error (webhooks)'),
+    const db = new PgBossDb(
+      { connectionString: this.options.databaseUrl, max: 4, idleTimeoutMillis: 300_000 },
+      new OutageLog(this.options.log, 'pg-boss connection error (webhooks)').error,
     );
     this.db = db;
     const boss = new PgBoss({
@@ -153,7 +155,8 @@ export class WebhookService {
       monitorStateIntervalSeconds: 60,
       schedule: false,
     });
-    boss.on('error', (err) => this.options.log.error({ err }, 'pg-boss error (webhooks)'));
+    // While the database is down these come several times a second: logged as one outage (internals/outageLog.ts).
+    boss.on('error', new OutageLog(this.options.log, 'pg-boss error (webhooks)').error);
     await withSchemaLock(this.options.databaseUrl, async () => {
       await boss.start();
       await boss.createQueue(DELIVERY_QUEUE, {

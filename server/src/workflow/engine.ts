@@ -11,6 +11,7 @@
  * - A process that dies mid-step leaves its job active; pg-boss hands it out again once it expires
  *   (`stepTimeoutSeconds`), and the step is claimed again. Steps enqueued but not started simply wait.
  */
+import { OutageLog } from '../internals/outageLog.js';
 import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
@@ -112,7 +113,7 @@ export class WorkflowEngine {
     // SCRAM handshake on both sides, which polling paid for again and again with pg's 10 s default.
     const db = new PgBossDb(
       { connectionString: this.options.databaseUrl, max: this.options.concurrency + 2, idleTimeoutMillis: 300_000 },
-      (err) => this.options.log.error({ err }, 'pg-boss connection error'),
+      new OutageLog(this.options.log, 'pg-boss connection error').error,
     );
     this.db = db;
     const boss = new PgBoss({
@@ -122,7 +123,8 @@ export class WorkflowEngine {
       monitorStateIntervalSeconds: 60,
       schedule: false,
     });
-    boss.on('error', (err) => this.options.log.error({ err }, 'pg-boss error'));
+    // While the database is down these come several times a second: logged as one outage (internals/outageLog.ts).
+    boss.on('error', new OutageLog(this.options.log, 'pg-boss error').error);
     // Under the schema lock: replicas starting together on a new database would both create the queue, and
     // pg-boss's create_queue deadlocks against itself then (its INSERT waits for the other's, whose foreign
     // key on the queue table waits for this one's): one instance would fail to start.
