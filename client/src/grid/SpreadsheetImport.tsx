@@ -235,6 +235,7 @@ const shownValue = (value: number | string | null) =>
 /** What the file would do (the dry run) or did: the counts, the cells a colleague changed since it was exported, and every refused cell. */
 function Outcome({ outcome, done, fileName }: { outcome: ImportOutcome; done: boolean; fileName: string }) {
   const { applied, unchanged, rejected, changedSinceExport = [] } = outcome;
+  const changedSinceExportCount = outcome.changedSinceExportCount ?? changedSinceExport.length;
   return (
     <div data-testid={done ? 'import-result' : 'import-preview'}>
       <p role="status">
@@ -253,7 +254,7 @@ function Outcome({ outcome, done, fileName }: { outcome: ImportOutcome; done: bo
       {changedSinceExport.length > 0 && (
         <div className="import-rejected" data-testid="changed-since-export">
           <p className="banner warn small" role="note">
-            {done ? 'These cells' : `${cells(changedSinceExport.length)} of these`} had been changed by someone else after your file was exported:
+            {done ? 'These cells' : `${cells(changedSinceExportCount)} of these`} had been changed by someone else after your file was exported:
             {done ? ' they now hold your file\'s values (Undo this import sets them back).' : ' applying sets them to your file\'s values. Export again to keep them.'}
           </p>
           <table className="data" aria-label="Changed since your file was exported">
@@ -272,6 +273,9 @@ function Outcome({ outcome, done, fileName }: { outcome: ImportOutcome; done: bo
               ))}
             </tbody>
           </table>
+          {changedSinceExportCount > changedSinceExport.length && (
+            <p className="muted small">and {changedSinceExportCount - changedSinceExport.length} more not listed</p>
+          )}
         </div>
       )}
       {rejected.length > 0 && (

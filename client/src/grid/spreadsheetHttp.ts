@@ -25,6 +25,8 @@ export interface ImportOutcome {
   changes?: AppliedCell[];
   /** Cells the file sets on lines a colleague changed after it was exported: applying sets their newer values back. */
   changedSinceExport?: ChangedSinceExport[];
+  /** How many there are in all: the list holds the first 200. */
+  changedSinceExportCount?: number;
 }
 
 export interface ChangedSinceExport {

@@ -74,7 +74,16 @@ export interface ImportOutcome {
    * them to the file's value, which may undo a colleague's newer entry. Absent when there is none.
    */
   changedSinceExport?: ChangedSinceExport[];
+  /** How many cells `changedSinceExport` would list without its bound (MAX_LISTED_CHANGED_SINCE_EXPORT). */
+  changedSinceExportCount?: number;
 }
+
+/**
+ * At most this many cells are listed in `changedSinceExport`, the first of the file; the count says how many there
+ * are. Past a page of them the person's answer is the same (export again), and a large old file changed everywhere
+ * since would otherwise answer hundreds of thousands of entries.
+ */
+export const MAX_LISTED_CHANGED_SINCE_EXPORT = 200;
 
 export interface ChangedSinceExport {
   row: number;
@@ -428,7 +437,9 @@ export async function importSheet(request: ImportRequest): Promise<ImportOutcome
     applied,
     unchanged,
     rejected,
-    ...(overwritten.length ? { changedSinceExport: overwritten } : {}),
+    ...(overwritten.length
+      ? { changedSinceExport: overwritten.slice(0, MAX_LISTED_CHANGED_SINCE_EXPORT), changedSinceExportCount: overwritten.length }
+      : {}),
     ...(request.dryRun ? {} : { changes: appliedCells }),
   };
 }

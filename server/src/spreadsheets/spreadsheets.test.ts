@@ -18,7 +18,7 @@ import { ErrorCode } from '../errors.js';
 import { connectGrid, eventually, synced, type GridClient } from '../testing/gridClients.js';
 import { startTestServer, type TestServer } from '../testing/harness.js';
 import { parseCsv } from './csv.js';
-import { MAX_REFUSED_CELLS } from './importLines.js';
+import { MAX_LISTED_CHANGED_SINCE_EXPORT, MAX_REFUSED_CELLS } from './importLines.js';
 import { HEADERS } from './sheetColumns.js';
 
 const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
@@ -357,6 +357,7 @@ describe('spreadsheets', () => {
         updatedBy: 'planner.sales-north@example.com',
       };
       expect(preview.json.changedSinceExport).toEqual([{ ...told, updatedAt: expect.any(String) }]);
+      expect(preview.json.changedSinceExportCount).toBe(1);
       // Applied as the contract says, and said again in the answer.
       const applied = await importAs('lead', csvBody(rows));
       expect(applied.json.applied).toBe(2);
@@ -365,6 +366,21 @@ describe('spreadsheets', () => {
       const fresh = await exportOf('csv', 'lead', `planId=${planId}&businessUnitCode=SALES_NORTH`);
       const again = await importAs('lead', fresh.body, { dryRun: true });
       expect(again.json).toEqual({ applied: 0, unchanged: 120 * 3, rejected: [] });
+    });
+
+    it('lists at most MAX_LISTED_CHANGED_SINCE_EXPORT of the cells changed since the export, and counts them all', async () => {
+      const csv = await exportOf('csv', 'lead', `planId=${planId}&businessUnitCode=SALES_NORTH`);
+      const [, ...rows] = csvRows(csv);
+      // A colleague changes both amounts of every line after the export: the old file would set back 240 cells.
+      const changes = rows.map((r, i) => ({ id: r[0], input: { budgetAmount: 90_000 + i, forecastSales: 80_000 + i } }));
+      const batch = await server.gql(`mutation($c: [BudgetLineChangeInput!]!) { updateBudgetLines(changes: $c) { rejected { id } } }`, { c: changes }, tokens.planner);
+      expect(batch.errors).toBeUndefined();
+      expect(batch.data.updateBudgetLines.rejected).toEqual([]);
+      const preview = await importAs('lead', csvBody(rows), { dryRun: true });
+      expect(preview.json.changedSinceExportCount).toBe(rows.length * 2);
+      expect(preview.json.changedSinceExport).toHaveLength(MAX_LISTED_CHANGED_SINCE_EXPORT);
+      // The first of the file.
+      expect(preview.json.changedSinceExport[0]).toMatchObject({ row: 2, column: 'Budget amount', now: 90_000 });
     });
 
     it('can be undone with the changes it lists: updateBudgetLines back to the old values, a line changed since kept', async () => {
