@@ -548,17 +548,26 @@ function provisioningService(env: NodeJS.ProcessEnv, name: 'STUDIO' | 'INFRABOT'
   return { url, secret, timeoutMs: provisioningTimeoutMs(env) };
 }
 
-function redisUrl(env: NodeJS.ProcessEnv): string | undefined {
-  const raw = env.REDIS_URL?.trim();
+/**
+ * A URL setting, when set (trimmed): one of `protocols`, else refused with a line that names the setting and what
+ * it takes. The value is not repeated: database, Redis and SMTP URLs hold passwords.
+ */
+function urlSetting(env: NodeJS.ProcessEnv, name: string, protocols: readonly string[], example: string): string | undefined {
+  const raw = env[name]?.trim();
   if (!raw) return undefined;
+  const wanted = `${name} must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')} (e.g. ${example})`;
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new ConfigError(`REDIS_URL must be a redis:// or rediss:// URL, got "${raw}"`);
+    throw new ConfigError(wanted);
   }
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new ConfigError(`REDIS_URL must be a redis:// or rediss:// URL, got "${raw}"`);
+  if (!protocols.includes(url.protocol)) throw new ConfigError(`${wanted}, not ${url.protocol}//`);
   return raw;
+}
+
+function redisUrl(env: NodeJS.ProcessEnv): string | undefined {
+  return urlSetting(env, 'REDIS_URL', ['redis:', 'rediss:'], 'redis://host:6379');
 }
 
 function redisPrefix(env: NodeJS.ProcessEnv): string {
@@ -582,14 +591,7 @@ function smtp(env: NodeJS.ProcessEnv): Config['smtp'] {
     if (from) throw new ConfigError('SMTP_FROM is set without SMTP_URL: set both, or neither');
     return undefined;
   }
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new ConfigError('SMTP_URL must be an smtp:// or smtps:// URL');
-  }
-  // The URL holds the password: no error message repeats it.
-  if (parsed.protocol !== 'smtp:' && parsed.protocol !== 'smtps:') throw new ConfigError('SMTP_URL must be an smtp:// or smtps:// URL');
+  urlSetting(env, 'SMTP_URL', ['smtp:', 'smtps:'], 'smtp://user:password@host:587');
   if (!from) throw new ConfigError('SMTP_URL needs SMTP_FROM, the sender of the invitations (Plansync <plansync@example.com>)');
   return { url, from };
 }
@@ -600,18 +602,7 @@ function smtp(env: NodeJS.ProcessEnv): Config['smtp'] {
  * the password: no message repeats it.
  */
 function databaseUrl(env: NodeJS.ProcessEnv): string | undefined {
-  const raw = env.DATABASE_URL?.trim();
-  if (!raw) return undefined;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError('DATABASE_URL must be a postgres:// or postgresql:// URL (postgres://user:password@host:5432/database)');
-  }
-  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-    throw new ConfigError(`DATABASE_URL must be a postgres:// or postgresql:// URL, not ${url.protocol}//`);
-  }
-  return raw;
+  return urlSetting(env, 'DATABASE_URL', ['postgres:', 'postgresql:'], 'postgres://user:password@host:5432/database');
 }
 
 /**
@@ -631,16 +622,7 @@ function dataDirectory(env: NodeJS.ProcessEnv): string {
 }
 
 function publicUrl(env: NodeJS.ProcessEnv): string | undefined {
-  const raw = env.PUBLIC_URL?.trim();
-  if (!raw) return undefined;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError(`PUBLIC_URL must be an http or https URL, got "${raw}"`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(`PUBLIC_URL must be an http or https URL, got "${raw}"`);
-  return raw.replace(/\/+$/, '');
+  return urlSetting(env, 'PUBLIC_URL', ['https:', 'http:'], 'https://plansync.example.com')?.replace(/\/+$/, '');
 }
 
 function firstAdmin(env: NodeJS.ProcessEnv, passwordMinLength: number): Config['firstAdmin'] {

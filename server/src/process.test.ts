@@ -395,6 +395,20 @@ describe('the server process on one DATA_DIR, step by step', () => {
   });
 });
 
+/**
+ * A start refused with one line `Plansync cannot start: <message>` and exit code 2, before it touched its folder,
+ * and without repeating `secret` (a key, a password in a URL).
+ */
+async function expectRefusedAtStart(env: Record<string, string>, message: string, secret: string): Promise<void> {
+  const dataDir = await freshDataDir();
+  const server = await spawnServer(dataDir, env);
+  const exit = await exitWithin(server.exited, 15_000, message);
+  expect(exit, server.output()).toEqual({ code: 2, signal: null });
+  expect(server.output()).toContain(`Plansync cannot start: ${message}`);
+  expect(server.output()).not.toContain(secret);
+  expect(readdirSync(dataDir)).toEqual([]);
+}
+
 describe('configuration and seeding', () => {
   it.each([
     ['PORT', 'abc'],
@@ -425,30 +439,15 @@ describe('configuration and seeding', () => {
       [{ JWT_PRIVATE_KEY: '-----BEGIN PRIVATE KEY-----\\nAAAA\\n-----END PRIVATE KEY-----', JWT_PUBLIC_KEY: one.publicKey.export({ type: 'spki', format: 'pem' }).toString() }, 'JWT_PRIVATE_KEY cannot be read'],
       [{ JWT_PRIVATE_KEY: privatePem }, 'JWT_PRIVATE_KEY and JWT_PUBLIC_KEY go together'],
     ];
-    for (const [env, message] of cases) {
-      const dataDir = await freshDataDir();
-      const server = await spawnServer(dataDir, env);
-      const exit = await exitWithin(server.exited, 15_000, message);
-      expect(exit, server.output()).toEqual({ code: 2, signal: null });
-      expect(server.output()).toContain(`Plansync cannot start: ${message}`);
-      expect(server.output()).not.toContain('PRIVATE KEY-----');
-      expect(readdirSync(dataDir)).toEqual([]);
-    }
+    for (const [env, message] of cases) await expectRefusedAtStart(env, message, 'PRIVATE KEY-----');
   });
 
   it('exits with code 2 and one line naming the setting for a DATABASE_URL that is not PostgreSQL\'s (never repeating it) or a DATA_DIR that is a file', async () => {
     const cases: [Record<string, string>, string][] = [
-      [{ DATABASE_URL: 'mysql://root:s3cret-word@127.0.0.1:3306/plansync' }, 'DATABASE_URL must be a postgres:// or postgresql:// URL, not mysql://'],
-      [{ DATABASE_URL: 'host=127.0.0.1 password=s3cret-word' }, 'DATABASE_URL must be a postgres:// or postgresql:// URL'],
+      [{ DATABASE_URL: 'mysql://root:s3cret-word@127.0.0.1:3306/plansync' }, 'DATABASE_URL must be a URL starting with postgres:// or postgresql:// (e.g. postgres://user:password@host:5432/database), not mysql://'],
+      [{ DATABASE_URL: 'host=127.0.0.1 password=s3cret-word' }, 'DATABASE_URL must be a URL starting with postgres:// or postgresql://'],
     ];
-    for (const [env, message] of cases) {
-      const dataDir = await freshDataDir();
-      const server = await spawnServer(dataDir, env);
-      const exit = await exitWithin(server.exited, 15_000, message);
-      expect(exit, server.output()).toEqual({ code: 2, signal: null });
-      expect(server.output()).toContain(`Plansync cannot start: ${message}`);
-      expect(server.output()).not.toContain('s3cret-word');
-    }
+    for (const [env, message] of cases) await expectRefusedAtStart(env, message, 's3cret-word');
     const file = path.join(await freshDataDir(), 'not-a-folder');
     await fs.writeFile(file, 'x');
     const server = await spawnServer(file);
