@@ -29,31 +29,32 @@ const LOCK_LINES = `
      FOR UPDATE`;
 
 /**
- * Every changed line's new state ($1-$7) where the row still is as expected ($8-$11), one array element per
- * line; the audit entries ($12-$18) of the lines so updated, in order; then the updated rows as
- * `budgetLineChanged` carries them. Data-modifying WITH clauses run to completion whether read or not, and the
+ * Every changed line's new state, where the row still is as expected ($1: one JSON object per line); the audit
+ * entries ($2, JSON, in order) of the lines so updated, at $3; then the updated rows as `budgetLineChanged`
+ * carries them, as one JSON array. Data-modifying WITH clauses run to completion whether read or not, and the
  * INSERT sees the UPDATE's rows through its RETURNING only.
  *
- * Planned once per connection, not on every batch: the first array of each `unnest` is read through a scalar
- * subquery, `(SELECT $1::uuid[])`, so that no plan knows how many lines a batch has. Passed directly, a custom
- * plan (made with the batch's values) counts them, estimates a few lines where the generic plan (made once,
- * for any values) assumes ten, and so always looks cheaper: PostgreSQL then planned the statement again for
- * every batch, 0.35 ms of its CPU each time against 0.3-0.5 ms to run it (issue 16). With the count unknown to
- * both, the two plans cost the same, and after its first five executions on a connection PostgreSQL keeps the
- * generic one. The plan is the same either way (the lines by primary key, the audit rows joined to the
- * updated ones), and it suits a batch of any size.
+ * Why JSON both ways (issue 16): this runs on the main thread every 100 ms per document being edited, too
+ * seldom for V8 to optimise the `pg` driver's code for it, and that code escaped every element of nineteen
+ * arrays one by one going out and parsed nineteen typed columns per line coming back: with the pool, a
+ * quarter of the main thread's time at 50 writers went to the grid's writes. `JSON.stringify` and `JSON.parse`
+ * are the engine's own, as fast cold as hot; PostgreSQL reads and builds the JSON for next to nothing.
+ *
+ * Planned once per connection, not on every batch: `json_to_recordset` has the same row estimate whatever the
+ * batch, so the generic plan (made once, for any values) costs what a custom one would, and after its first
+ * five executions on a connection PostgreSQL keeps it. (With arrays passed directly, a custom plan counted the
+ * lines and always looked cheaper, and was made again for every batch: 0.35 ms of PostgreSQL's CPU each time.)
  */
 const WRITE_LINES = `
   WITH v AS (
     SELECT *
-      FROM unnest((SELECT $1::uuid[]), $2::float8[], $3::float8[], $4::text[], $5::int[], $6::timestamptz[], $7::uuid[],
-                  $8::int[], $9::float8[], $10::float8[], $11::text[])
-        AS v(id, budget_amount, forecast_sales, comment, version, updated_at, updated_by_id,
-             was_version, was_budget_amount, was_forecast_sales, was_comment)
+      FROM json_to_recordset($1::json)
+        AS v(id uuid, budget_amount float8, forecast_sales float8, comment text, version int, updated_by_id uuid,
+             was_version int, was_budget_amount float8, was_forecast_sales float8, was_comment text)
   ), updated AS (
     UPDATE budget_line l
        SET budget_amount = v.budget_amount, forecast_sales = v.forecast_sales, comment = v.comment,
-           version = v.version, updated_at = v.updated_at, updated_by_id = v.updated_by_id
+           version = v.version, updated_at = $3::timestamptz, updated_by_id = v.updated_by_id
       FROM v
      WHERE l.id = v.id
        AND l.version = v.was_version
@@ -70,18 +71,20 @@ const WRITE_LINES = `
     RETURNING l.*
   ), audited AS (
     INSERT INTO cell_change (line_id, business_unit_id, column_name, old_value, new_value, user_id, source, at)
-    SELECT a.line_id, a.unit_id, a.column_name, a.old_value, a.new_value, a.user_id, a.source, $19::timestamptz
-      FROM unnest((SELECT $12::uuid[]), $13::uuid[], $14::text[], $15::text[], $16::text[], $17::uuid[], $18::change_source[])
+    SELECT a.line_id, a.unit_id, a.column_name, a.old_value, a.new_value, a.user_id, a.source, $3::timestamptz
+      FROM ROWS FROM (json_to_recordset($2::json)
+                        AS (line_id uuid, unit_id uuid, column_name text, old_value text, new_value text, user_id uuid, source change_source))
            WITH ORDINALITY AS a(line_id, unit_id, column_name, old_value, new_value, user_id, source, n)
      WHERE a.line_id IN (SELECT id FROM updated)
      ORDER BY a.n
   )
-  SELECT u.id, u.plan_id, u.business_unit_id AS unit_id, b.code AS unit_code, b.name AS unit_name, u.product_category,
-         u.region, u.quarter, u.position, u.prior_year_actual, u.budget_amount, u.forecast_sales, u.comment, u.version,
-         u.updated_at, p.id AS user_id, p.email AS user_email, p.display_name AS user_name, p.role AS user_role
-    FROM updated u
-    JOIN business_unit b ON b.id = u.business_unit_id
-    LEFT JOIN app_user p ON p.id = u.updated_by_id`;
+  SELECT coalesce(json_agg(r), '[]') AS lines
+    FROM (SELECT u.id, u.plan_id, u.business_unit_id AS unit_id, b.code AS unit_code, b.name AS unit_name, u.product_category,
+                 u.region, u.quarter, u.position, u.prior_year_actual, u.budget_amount, u.forecast_sales, u.comment, u.version,
+                 u.updated_at, p.id AS user_id, p.email AS user_email, p.display_name AS user_name, p.role AS user_role
+            FROM updated u
+            JOIN business_unit b ON b.id = u.business_unit_id
+            LEFT JOIN app_user p ON p.id = u.updated_by_id) r`;
 
 /** A line as this instance last committed (or read) it: what applying a change depends on. */
 export interface KnownLine {
@@ -140,32 +143,39 @@ export interface BatchPlan {
 export async function writeLines(client: SqlClient, plan: BatchPlan, now: Date): Promise<BudgetLineSnapshot[]> {
   const { lines, audit } = plan;
   const at = now.toISOString();
-  const { rows } = await client.query<LineSnapshotRow>({
+  const { rows } = await client.query<{ lines: LineSnapshotRow[] }>({
     name: 'grid_projection_write',
     text: WRITE_LINES,
     values: [
-      lines.map((l) => l.id),
-      lines.map((l) => l.budgetAmount),
-      lines.map((l) => l.forecastSales),
-      lines.map((l) => l.comment),
-      lines.map((l) => l.version),
-      lines.map(() => at),
-      lines.map((l) => l.updatedById),
-      lines.map((l) => l.was.version),
-      lines.map((l) => l.was.budgetAmount),
-      lines.map((l) => l.was.forecastSales),
-      lines.map((l) => l.was.comment),
-      audit.map((a) => a.lineId),
-      audit.map((a) => a.unitId),
-      audit.map((a) => a.column),
-      audit.map((a) => a.oldValue),
-      audit.map((a) => a.newValue),
-      audit.map((a) => a.userId),
-      audit.map((a) => a.source),
+      JSON.stringify(
+        lines.map((l) => ({
+          id: l.id,
+          budget_amount: l.budgetAmount,
+          forecast_sales: l.forecastSales,
+          comment: l.comment,
+          version: l.version,
+          updated_by_id: l.updatedById,
+          was_version: l.was.version,
+          was_budget_amount: l.was.budgetAmount,
+          was_forecast_sales: l.was.forecastSales,
+          was_comment: l.was.comment,
+        })),
+      ),
+      JSON.stringify(
+        audit.map((a) => ({
+          line_id: a.lineId,
+          unit_id: a.unitId,
+          column_name: a.column,
+          old_value: a.oldValue,
+          new_value: a.newValue,
+          user_id: a.userId,
+          source: a.source,
+        })),
+      ),
       at,
     ],
   });
-  return rows.map(snapshotFromRow);
+  return rows[0].lines.map(snapshotFromRow);
 }
 
 /** One line as it is now (to put a refused change's cells back); null when it is gone. */
