@@ -146,4 +146,29 @@ describe.skipIf(!hasChromium)('hostile presence states on an open grid', () => {
     expectNoProblems(leader, [/injected failure|Could not show the totals|The above error occurred/]);
     await leader.context.close();
   });
+
+  it('leaves the grid page without an error while a colleague has a cell selected', async () => {
+    const lead = await signIn(browser, server.url, 'lead.finance@example.com');
+    await lead.page.goto('/grid/FINANCE');
+    await expect.poll(() => lead.page.getByTestId('connection').textContent(), { timeout: 20_000 }).toBe('Live');
+    const token = await server.login('planner.finance@example.com');
+    const { data } = await server.gql('{ budgetPlans { id } }', {}, token);
+    const planId = data.budgetPlans[0].id as string;
+    const { data: lines } = await server.gql('query($p: ID!) { budgetLines(planId: $p, businessUnitCode: "FINANCE") { id } }', { p: planId }, token);
+    const colleague = connectGrid(server.url, `budget:${planId}:FINANCE`, token);
+    clients.push(colleague);
+    colleague.provider.awareness.setLocalState({
+      user: { name: 'Finance Planner', email: 'planner.finance@example.com', color: '#30a46c' },
+      cell: `${lines.budgetLines[0].id}/budgetAmount`,
+    });
+    await synced(colleague);
+    await expect.poll(() => lead.page.locator('[data-testid=budget-grid] .presence-tag').allTextContents()).toContain('Finance Planner');
+    // Leaving closes the page's connection, which drops everyone's presence, which redrew the cells of a grid
+    // already gone: "Cannot read properties of undefined (reading 'map')", and the error boundary's message.
+    await lead.page.getByRole('link', { name: 'Tokens', exact: true }).click();
+    await expect.poll(() => lead.page.title()).toBe('Access tokens – Plansync');
+    expect(await lead.page.getByTestId('error-boundary').count()).toBe(0);
+    expectNoProblems(lead);
+    await lead.context.close();
+  });
 });

@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { startTestServer } from '../../server/src/testing/harness.js';
-import { browserWorld, expectNoProblems, hasChromium, launchBrowser } from './browser.js';
-import { openGrid } from './gridPage.js';
+import { browserWorld, expectNoProblems, hasChromium, launchBrowser, screenshot } from './browser.js';
+import { cell, openGrid, valueOf } from './gridPage.js';
 
 /** The focused element, told as a screen reader would name it. */
 const focused = (page: import('playwright-core').Page) =>
@@ -61,6 +61,48 @@ describe.skipIf(!hasChromium)('the web client by keyboard and screen reader', ()
     expect(await contrastOf('.topbar nav a.active, .topbar nav a[aria-current="true"]')).toBeGreaterThanOrEqual(4.5);
     expect(await contrastOf('.admin-nav a.active')).toBeGreaterThanOrEqual(4.5);
     expectNoProblems(admin);
+  });
+
+  it('says which columns take input by more than their tint: a pencil, "editable" for a screen reader, and a notice when typing elsewhere', async () => {
+    const lead = await world.signIn('lead.marketing@example.com');
+    const { page } = lead;
+    await openGrid(lead, 'MARKETING');
+    const header = (column: string) => page.locator(`[data-testid=budget-grid] .ag-header-cell[col-id="${column}"] .range-header-label`);
+    // What a screen reader reads for the column header (the visually hidden part included), and what shows.
+    for (const column of ['budgetAmount', 'forecastSales', 'comment']) {
+      expect(await header(column).textContent()).toMatch(/^✎.+, editable$/);
+      expect(await header(column).locator('.range-header-editable').isVisible()).toBe(true);
+    }
+    for (const column of ['productCategory', 'region', 'quarter', 'priorYearActual', 'variance', 'variancePct']) {
+      expect(await header(column).textContent()).not.toMatch(/✎|editable/);
+    }
+    // Typing into a read-only cell: before, nothing happened and nothing was said.
+    const before = await valueOf(page, 0, 'priorYearActual');
+    await cell(page, 0, 'priorYearActual').click();
+    await page.keyboard.type('5');
+    await expect.poll(() => page.getByTestId('notices').textContent()).toContain('is read-only. You can type in Budget amount, Forecast sales, Comment');
+    await screenshot(page, 'grid-editable-columns');
+    expect(await valueOf(page, 0, 'priorYearActual')).toBe(before);
+    // Once per cell and burst of keys, not once per keystroke.
+    await page.keyboard.type('55');
+    expect(await page.getByTestId('notices').locator('.toast').count()).toBe(1);
+    // An editable cell takes the keys as ever.
+    await cell(page, 0, 'forecastSales').click();
+    await page.keyboard.type('7');
+    await expect.poll(() => page.locator('[data-testid=budget-grid] .ag-cell-inline-editing input').count()).toBe(1);
+    await page.keyboard.press('Escape');
+    expectNoProblems(lead);
+  });
+
+  it('tells a viewer that a read-only budget takes no typing', async () => {
+    const viewer = await world.signIn('viewer.marketing@example.com');
+    const { page } = viewer;
+    await openGrid(viewer, 'MARKETING');
+    expect(await page.locator('[data-testid=budget-grid] .range-header-editable').count()).toBe(0);
+    await cell(page, 0, 'budgetAmount').click();
+    await page.keyboard.type('9');
+    await expect.poll(() => page.getByTestId('notices').textContent()).toContain('This budget is read-only');
+    expectNoProblems(viewer);
   });
 
   it('gives the focus back to the Export menu when Escape closes it from one of its choices', async () => {

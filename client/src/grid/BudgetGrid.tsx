@@ -418,7 +418,10 @@ export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGri
       );
       presence.current = next;
       const gridApi = api.current;
-      if (!gridApi || changed.length === 0) return;
+      // Destroyed already when the page is left: React unmounts the page (whose cleanup closes the connection,
+      // which drops everyone's presence, calling this) before this effect's cleanup stops listening, and a
+      // destroyed grid answers `getEditingCells()` with undefined.
+      if (!gridApi || gridApi.isDestroyed() || changed.length === 0) return;
       const editing = new Set(gridApi.getEditingCells().map((c) => `${c.rowIndex}/${c.column?.getColId()}`));
       for (const key of changed) {
         const slash = key.indexOf('/');
@@ -489,7 +492,7 @@ export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGri
       readonlyCol({ field: 'region', headerName: 'Region', width: 150, pinned: pinOnNarrow }),
       readonlyCol({ field: 'quarter', headerName: 'Quarter', width: 84, pinned: pinOnNarrow }),
       readonlyCol({ field: 'priorYearActual', headerName: withUnit('Prior year actual'), type: 'numericColumn', width: 172, valueFormatter: (p) => formatAmount(p.value) }),
-      editableCol('budgetAmount', { type: 'numericColumn', width: 160, valueFormatter: (p) => formatAmount(p.value) }),
+      editableCol('budgetAmount', { type: 'numericColumn', width: 180, valueFormatter: (p) => formatAmount(p.value) }),
       readonlyCol({
         field: 'variance',
         headerName: withUnit('Variance vs PY'),
@@ -499,7 +502,7 @@ export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGri
         cellClassRules: { 'cell-negative': (p) => (p.value ?? 0) < 0, 'cell-positive': (p) => (p.value ?? 0) > 0 },
       }),
       readonlyCol({ field: 'variancePct', headerName: 'Var %', type: 'numericColumn', width: 90, valueFormatter: (p) => formatPercent(p.value ?? null) }),
-      editableCol('forecastSales', { type: 'numericColumn', width: 160, valueFormatter: (p) => formatAmount(p.value) }),
+      editableCol('forecastSales', { type: 'numericColumn', width: 180, valueFormatter: (p) => formatAmount(p.value) }),
       editableCol('comment', { flex: 1, minWidth: 200, cellEditor: 'agLargeTextCellEditor', cellEditorPopup: true, cellEditorParams: { maxLength: 2000 } }),
     ] satisfies ColDef<GridRow>[] as ColDef<GridRow>[]).map((col) => {
       // The person's own width for a column they resized (not for the one that fills the rest).
@@ -797,6 +800,8 @@ export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGri
     [dataColumns, focusCell, reveal],
   );
 
+  /** The cell last told read-only (`onKeyDown`), and when. */
+  const lastReadOnlyNotice = useRef({ cell: '', at: 0 });
   const onKeyDown = useCallback(
     (event: React.KeyboardEvent) => {
       const gridApi = api.current;
@@ -877,9 +882,25 @@ export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGri
           setRange(single(to));
           focusCell(to, true);
         }
+      } else if (!mod && !event.altKey && (key.length === 1 || key === 'F2')) {
+        // Typing into a cell that takes no input: AG Grid does nothing, so the person (who may not see the tints,
+        // or the screen) is told why, once per cell and key burst rather than per keystroke.
+        const focusedCell = gridApi.getFocusedCell();
+        const colId = focusedCell?.column.getColId();
+        if (!focusedCell || !colId || colId === ROW_NUMBER || (!readOnly && isEditable(colId))) return;
+        const cell = `${focusedCell.rowIndex}/${colId}`;
+        const now = Date.now();
+        if (lastReadOnlyNotice.current.cell === cell && now - lastReadOnlyNotice.current.at < 5000) return;
+        lastReadOnlyNotice.current = { cell, at: now };
+        const name = focusedCell.column.getColDef().headerName ?? colId;
+        onNotice(
+          readOnly
+            ? 'This budget is read-only: nothing can be typed in.'
+            : `${name} is read-only. You can type in ${Object.values(COLUMN_LABELS).join(', ')} (the columns marked ✎).`,
+        );
       }
     },
-    [undo, copyText, onNotice, fillDown, setRange, context, clearRange, history, clampCell, reveal, focusCell, tabOutOfEditor],
+    [undo, copyText, onNotice, fillDown, setRange, context, clearRange, history, clampCell, reveal, focusCell, tabOutOfEditor, readOnly],
   );
 
   // Mouse: press on a cell to start a range (Shift: extend it), drag to grow it; a row number selects rows; the

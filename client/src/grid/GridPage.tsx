@@ -264,7 +264,7 @@ function UnitBudget({ planId, planName, unitCode, unitName, units, planPicker, p
         </p>
       )}
       <div className="legend" aria-hidden="true">
-        <span><span className="swatch editable" />Editable</span>
+        <span><span className="swatch editable" />Editable (✎)</span>
         <span><span className="swatch readonly" />Read-only</span>
         {/* Only the keys that do something here: someone who may only read is not told how to edit. */}
         <span data-testid="grid-keys">
