@@ -91,3 +91,22 @@ describe('npm start staleness check', () => {
     expect(needsBuild(target)).toBe(true);
   });
 });
+
+describe('a workspace build run by itself (npm run build, npm test)', () => {
+  it('stamps its output when it succeeds, so the next npm start builds nothing', async () => {
+    const { stampedBuild } = await import('./stampedBuild.mjs');
+    // The build: writes the entry, as tsc would.
+    const status = stampedBuild('server/dist', process.execPath, ['-e', "require('fs').mkdirSync('server/dist/server/src',{recursive:true});require('fs').writeFileSync('server/dist/server/src/main.js','')"], root);
+    expect(status).toBe(0);
+    // Before: only npm start stamped, so it built everything again after `npm run build`.
+    expect(needsBuild(target)).toBe(false);
+  });
+
+  it('does not stamp a build that failed, so npm start builds again', async () => {
+    const { stampedBuild } = await import('./stampedBuild.mjs');
+    write('server/dist/server/src/main.js', 0); // written half-way
+    expect(stampedBuild('server/dist', process.execPath, ['-e', 'process.exit(3)'], root)).toBe(3);
+    expect(fs.existsSync(path.join(target.outDir, STAMP))).toBe(false);
+    expect(needsBuild(target)).toBe(true);
+  });
+});
