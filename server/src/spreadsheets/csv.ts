@@ -109,6 +109,7 @@ export async function parseCsvInTurns(input: string, maxRows: number): Promise<P
   const text = input.startsWith(BOM) ? input.slice(1) : input;
   const delimiter = detectDelimiter(text);
   const parser = parseStream(readerOptions(delimiter));
+  acceptRowsOfAnyLength(parser);
   const feeding = (async () => {
     let at = 0;
     while (at < text.length && !parser.destroyed) {
@@ -135,6 +136,32 @@ export async function parseCsvInTurns(input: string, maxRows: number): Promise<P
     await feeding;
   }
   return { delimiter, rows };
+}
+
+/** The part of csv-parse's stream parser that `acceptRowsOfAnyLength` reaches into (csv-parse 6, lib/api/index.js). */
+interface ParserInternals {
+  api?: { state?: { record?: unknown[]; expectedRecordLength?: number }; __onRecord?: (this: unknown, push: unknown) => unknown };
+}
+
+/**
+ * Rows of another length than the first one cost nothing more than others. csv-parse, even with
+ * `relax_column_count`, builds a CsvError for every such row (a captured stack, its options and the record copied
+ * through JSON) and then drops it: about 15 µs a row, against under 1 µs for a row as long as the header. A 10 MB
+ * upload of blank lines under a two-column header (one million one-field rows) held a core for 20 s, and the event
+ * loop for up to a second at a time, for anyone allowed to import, even a VIEWER's dry run (found in a security QA
+ * pass). Rows of any length are ours to take (`relax_column_count`), so before each record is checked, the length
+ * it is checked against is made its own. Should a csv-parse release move these internals, nothing is patched and the
+ * records read are the same, only slower again: csv.test.ts ("builds no error object ...") then fails.
+ */
+function acceptRowsOfAnyLength(parser: unknown): void {
+  const api = (parser as ParserInternals).api;
+  const onRecord = api?.__onRecord;
+  if (!api || typeof onRecord !== 'function' || typeof api.state !== 'object' || api.state === null) return;
+  const state = api.state;
+  api.__onRecord = function (this: unknown, push: unknown) {
+    if (Array.isArray(state.record)) state.expectedRecordLength = state.record.length;
+    return onRecord.call(this, push);
+  };
 }
 
 function delimiterName(delimiter: string): string {
