@@ -3,7 +3,7 @@
  *
  * - CSV (csv.ts): every cell text; a text our export neutralised (a leading apostrophe before `=`, `+`, `-`,
  *   `@`) is read back without that apostrophe, so an exported file imports unchanged.
- * - xlsx (exceljs): the first worksheet (in tab order) whose first row is the header of budget lines, else the
+ * - xlsx (exceljs, on a worker thread: xlsxWorker.ts): the first worksheet (in tab order) whose first row is the header of budget lines, else the
  *   first worksheet (whose header the import then refuses, naming what it has); numbers stay numbers, a formula
  *   is read as the value Excel saved with it (a formula without one is refused: nothing here evaluates
  *   formulas), rich text as its text, a date as its ISO text, an error value (#DIV/0!) as such, which the
@@ -18,11 +18,11 @@
  * spaces (a 1 MB upload) took a gigabyte of memory, and a 10 MB one ten.
  */
 import zlib from 'node:zlib';
-import type { CellValue, Worksheet } from 'exceljs';
+import type { CellValue } from 'exceljs';
 import { MalformedFile, parseCsvInTurns } from './csv.js';
 import type { SheetCell, SheetRow } from './importLines.js';
-import { loadExcelJS } from './excel.js';
 import { KEY_HEADERS, locateHeaders, restoreNeutralised } from './sheetColumns.js';
+import { unpackWorkbook, UnreadableWorkbook, type UnpackedWorksheet } from './xlsxWorker.js';
 
 /** What an xlsx upload may unpack to: far above what 10 MB of budget lines unpack to (about 10 times). */
 export const MAX_UNPACKED_BYTES = 300 * 1024 * 1024;
@@ -172,9 +172,10 @@ function sheetCell(value: ExcelValue): SheetCell {
  * add a sheet of notes or a pivot table in front of the exported one, or reorder the tabs: the first worksheet
  * would then be read, and refused for its header, although the lines are in the workbook.
  */
-function holdsLines(sheet: Worksheet): boolean {
-  const header = sheet.getRow(1).values as ExcelValue[];
-  const texts = Array.isArray(header) ? header.map((v) => sheetCell(v)).map((c) => (typeof c === 'string' ? c : '')) : [];
+function holdsLines(sheet: UnpackedWorksheet): boolean {
+  const first = sheet.rows[0];
+  const header = first?.row === 1 ? (first.values as ExcelValue[]) : [];
+  const texts = header.map((v) => sheetCell(v ?? null)).map((c) => (typeof c === 'string' ? c : ''));
   const columns = locateHeaders(texts);
   return columns.has('Line id') || KEY_HEADERS.every((h) => columns.has(h));
 }
@@ -186,23 +187,22 @@ export async function readXlsxSheet(data: Buffer): Promise<ReadSheet> {
   if (!(await entriesUnpackAsDeclared(data))) {
     throw new MalformedFile('The file is not an xlsx workbook we can read: its entries do not unpack to the sizes it declares');
   }
-  const { Workbook } = await loadExcelJS();
-  const workbook = new Workbook();
+  // On a worker thread (xlsxWorker.ts): exceljs's load never gives the event loop a turn.
+  let worksheets: UnpackedWorksheet[];
   try {
-    await workbook.xlsx.load(data as unknown as ArrayBuffer);
+    worksheets = await unpackWorkbook(data, MAX_ROWS);
   } catch (err) {
-    throw new MalformedFile(`The file is not an xlsx workbook exceljs can read: ${err instanceof Error ? err.message.slice(0, 200) : 'unreadable'}`);
+    if (err instanceof UnreadableWorkbook) throw new MalformedFile(`The file is not an xlsx workbook exceljs can read: ${err.message}`);
+    throw err;
   }
-  const sheet = workbook.worksheets.find(holdsLines) ?? workbook.worksheets[0];
+  const sheet = worksheets.find(holdsLines) ?? worksheets[0];
   if (!sheet) throw new MalformedFile('The workbook has no worksheet');
   if (sheet.rowCount > MAX_ROWS) throw new MalformedFile(`The worksheet has more than ${MAX_ROWS} rows`);
-  const rows: SheetRow[] = [];
-  sheet.eachRow({ includeEmpty: false }, (row, rowNumber) => {
+  const rows: SheetRow[] = sheet.rows.map(({ row, values }) => {
     const cells: SheetCell[] = [];
-    // row.values is 1-based (index 0 unused), sparse where cells are empty.
-    const values = row.values as ExcelValue[];
-    for (let i = 1; i < values.length; i++) cells.push(sheetCell(values[i]));
-    rows.push({ row: rowNumber, cells });
+    // values is 1-based as exceljs's row.values (index 0 unused), sparse where cells are empty.
+    for (let i = 1; i < values.length; i++) cells.push(sheetCell(values[i] as ExcelValue));
+    return { row, cells };
   });
   // The header must be the sheet's first row, as the contract numbers rows (header = 1).
   if (rows.length > 0 && rows[0].row !== 1) rows.unshift({ row: 1, cells: [] });
