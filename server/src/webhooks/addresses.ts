@@ -8,7 +8,7 @@ import dns from 'node:dns/promises';
 import type { LookupFunction } from 'node:net';
 import net from 'node:net';
 
-/** Loopback, private, link-local, shared, multicast, reserved and documentation ranges, and IPv4 in IPv6. */
+/** Loopback, private, link-local, shared, multicast, reserved and documentation ranges, and IPv4 in IPv6 (mapped, translated, NAT64). */
 const INTERNAL = new net.BlockList();
 for (const [prefix, bits] of [
   ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
@@ -18,7 +18,9 @@ for (const [prefix, bits] of [
 for (const [prefix, bits] of [
   // ::/96: the unspecified address, loopback and the deprecated IPv4-compatible addresses (::127.0.0.1), which a
   // stack that still maps them would send to the IPv4 address inside.
-  ['::', 96], ['::ffff:0:0', 96], ['64:ff9b::', 96], ['64:ff9b:1::', 48], ['100::', 64], ['2001::', 23],
+  // ::ffff:0:0:0/96: IPv4-translated addresses (SIIT, RFC 6145), which a translator on the path turns into the
+  // IPv4 address inside (::ffff:0:a9fe:a9fe is the cloud metadata address there); nothing public lives in it.
+  ['::', 96], ['::ffff:0:0', 96], ['::ffff:0:0:0', 96], ['64:ff9b::', 96], ['64:ff9b:1::', 48], ['100::', 64], ['2001::', 23],
   ['2001:db8::', 32], ['2002::', 16], ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8],
 ] as const) INTERNAL.addSubnet(prefix, bits, 'ipv6');
 

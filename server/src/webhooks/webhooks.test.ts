@@ -298,6 +298,8 @@ describe('webhooks without WEBHOOK_ALLOW_INSECURE', () => {
       'https://[::ffff:127.0.0.1]/hook',
       'https://[::127.0.0.1]/hook',
       'https://[::a9fe:a9fe]/hook',
+      // IPv4-translated (SIIT, RFC 6145): a translator in the network delivers it to 169.254.169.254.
+      'https://[::ffff:0:a9fe:a9fe]/hook',
       'https://[fe80::1]/hook',
       'https://224.0.0.1/hook',
       'https://localhost/hook',
