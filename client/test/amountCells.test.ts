@@ -56,7 +56,7 @@ describe('amounts in the grid', () => {
   });
 
   it('refuses at once a comment the server would refuse for its invisible characters, and keeps tabs, breaks and any script', () => {
-    for (const pasted of ['Q3\u000bcampaign', 'bell\u0007', 'nul\u0000', 'C1 \u0085 next line', 'half \ud83d']) {
+    for (const pasted of ['Q3\u000bcampaign', 'bell\u0007', 'nul\u0000', 'C1 \u0085 next line', 'half \ud83d', 'non \ufffe char', '\uffff']) {
       expect(parseCell('comment', pasted)).toMatchObject({ ok: false, reason: expect.stringMatching(/control characters/) });
     }
     for (const pasted of ['line one\nline two\r\n\tindented', 'שלום 😀 مرحبا', 'x'.repeat(2000)]) {

@@ -87,10 +87,11 @@ function withDecimalPoint(t: string, decimal: string): string | null {
 
 /**
  * What the server refuses in a comment besides its length (server/src/budget/columns.ts, db/storableText.ts): control
- * characters other than tab and line breaks, U+0000, and unpaired surrogates. Pasted from another program they are
- * invisible; taken here, the comment showed, then vanished as the server reverted it.
+ * characters other than tab and line breaks, U+0000, unpaired surrogates, and the noncharacters U+FFFE and U+FFFF
+ * (not allowed in XML: they broke the xlsx export). Pasted from another program they are invisible; taken here, the
+ * comment showed, then vanished as the server reverted it.
  */
-const UNSTORABLE_IN_COMMENT = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]|\p{Cs}/u;
+const UNSTORABLE_IN_COMMENT = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\uFFFE\uFFFF]|\p{Cs}/u;
 
 export function parseComment(text: string): Parsed {
   if (text.length > MAX_COMMENT) return { ok: false, reason: `Comments must be at most ${MAX_COMMENT} characters` };

@@ -110,6 +110,10 @@ describe('budget lines over GraphQL', () => {
       { comment: '\u001b[31mred' },
       { comment: 'next line \u0085' },
       { comment: 'delete \u007f' },
+      // Not characters in XML 1.0: an xlsx export holding one was a workbook Excel repairs and our own import
+      // refused ("disallowed character"), for everyone exporting the unit.
+      { comment: 'non \ufffe character' },
+      { comment: '\uffff' },
     ];
     for (const input of bad) {
       const res = await server.gql(UPDATE, { id: line.id, input }, lead);

@@ -34,6 +34,13 @@ export function isEditableColumn(name: string): name is EditableColumn {
 const FORBIDDEN_CONTROL = /[\u0001-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/;
 
 /**
+ * U+FFFE and U+FFFF, the two noncharacters of the BMP that XML 1.0 does not allow: an xlsx export of a unit with
+ * one in a comment was not well-formed (Excel offered to repair it; our own import refused it, "disallowed
+ * character"), for everyone exporting that unit, and the OData and CSV readers pass it on. Nobody types them.
+ */
+const XML_NONCHARACTER = /[\uFFFE\uFFFF]/;
+
+/**
  * Why a value cannot go into a column, or null when it can. `null` clears an amount; a comment is cleared
  * with the empty string (the column is never null).
  */
@@ -44,6 +51,7 @@ export function cellValueProblem(column: EditableColumn, value: unknown): string
     const unstorable = unstorableTextProblem(value);
     if (unstorable) return `comment ${unstorable}`;
     if (FORBIDDEN_CONTROL.test(value)) return 'comment must not contain control characters (tabs and line breaks are fine)';
+    if (XML_NONCHARACTER.test(value)) return 'comment must not contain the noncharacters U+FFFE or U+FFFF';
     return null;
   }
   if (value === null) return null;
