@@ -133,4 +133,29 @@ describe('importing files as Excel saves them', () => {
       expect(stored.negative).toBe(false);
     }
   });
+
+  it('exports a well-formed workbook whatever text is stored: characters XML does not allow are written as U+FFFD', async () => {
+    // Stored before comments refused them (budget/columns.ts), or in a dimension an admin added: the export was
+    // not well-formed XML, a workbook Excel repairs and our own import refused ("disallowed character").
+    const [a, b] = lines;
+    await server.sql(`UPDATE budget_line SET comment = $2 WHERE id = $1`, [a.id, 'before \uFFFE after']);
+    await server.sql(`UPDATE budget_line SET comment = $2 WHERE id = $1`, [b.id, 'end \uFFFF']);
+    const exported = await fetch(`${server.url}/export/budget-lines.xlsx?planId=${planId}&businessUnitCode=MARKETING`, {
+      headers: { authorization: `Bearer ${lead}` },
+    });
+    expect(exported.status).toBe(200);
+    const body = Buffer.from(await exported.arrayBuffer());
+    const book = new ExcelJS.Workbook();
+    await book.xlsx.load(body as unknown as ArrayBuffer);
+    const comments = new Map<string, unknown>();
+    book.worksheets[0].eachRow((row) => comments.set(String(row.getCell(1).value), row.getCell(9).value));
+    expect(comments.get(a.id)).toBe('before \uFFFD after');
+    expect(comments.get(b.id)).toBe('end \uFFFD');
+    const back = await fetch(`${server.url}/import/budget-lines?planId=${planId}&dryRun=true`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${lead}`, 'content-type': XLSX },
+      body: new Uint8Array(body),
+    });
+    expect(back.status).toBe(200);
+  });
 });

@@ -90,6 +90,20 @@ function csvWriter(out: Writable): SheetWriter {
 
 const AMOUNT_FORMAT = '#,##0.00';
 
+/**
+ * Characters XML 1.0 does not allow (C0 controls but tab and line breaks, U+FFFE, U+FFFF, unpaired surrogates),
+ * which exceljs writes as they are. The rules refuse them in new comments (budget/columns.ts), but a text stored
+ * before, or a dimension an admin added, made the whole workbook ill-formed: Excel offered to repair it and our
+ * own import refused it. Written as U+FFFD, the replacement character, so every other cell stays readable.
+ */
+const NOT_IN_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|\p{Cs}/gu;
+
+function xmlText(text: string): string;
+function xmlText(text: string | null): string | null;
+function xmlText(text: string | null): string | null {
+  return text === null ? null : text.replace(NOT_IN_XML, '\uFFFD');
+}
+
 async function xlsxWriter(out: Writable): Promise<SheetWriter> {
   const ExcelJS = await loadExcelJS();
   const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: true, useSharedStrings: false });
@@ -107,17 +121,17 @@ async function xlsxWriter(out: Writable): Promise<SheetWriter> {
         sheet
           .addRow([
             r.id,
-            r.unit_code,
-            r.product_category,
-            r.region,
-            r.quarter,
+            xmlText(r.unit_code),
+            xmlText(r.product_category),
+            xmlText(r.region),
+            xmlText(r.quarter),
             r.prior_year_actual,
             r.budget_amount,
             r.forecast_sales,
-            r.comment,
+            xmlText(r.comment),
             r.version,
             new Date(r.updated_at),
-            r.updated_by,
+            xmlText(r.updated_by),
           ])
           .commit();
       }
