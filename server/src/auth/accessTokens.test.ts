@@ -367,6 +367,40 @@ describe('access tokens', () => {
       expect(errorCode(await server.gql(ME, {}, token))).toBe(ErrorCode.UNAUTHENTICATED);
     });
   });
+
+  it('holds at most 25 tokens in use per person (each has a rate limit of its own): the 26th is refused, at once or made together; a revoked or expired one frees its place', async () => {
+    const person = PEOPLE.VIEWER;
+    const session = await server.login(person);
+    const revokeAll = () =>
+      server.sql('UPDATE access_token SET revoked_at = now() WHERE owner_id = (SELECT id FROM app_user WHERE email = $1) AND revoked_at IS NULL', [person]);
+    await revokeAll(); // what the tests above made for this person
+    const made: string[] = [];
+    // Two at a time, so that a creation racing another cannot slip past the bound.
+    while (made.length < 24) {
+      const pair = await Promise.all([0, 1].map((i) => server.gql(CREATE, { name: `many ${made.length + i}`, scopes: ['READ'] }, session)));
+      for (const r of pair) {
+        expect(r.errors).toBeUndefined();
+        made.push(r.data.createAccessToken.accessToken.id);
+      }
+    }
+    const race = await Promise.all([0, 1].map((i) => server.gql(CREATE, { name: `race ${i}`, scopes: ['READ'] }, session)));
+    expect(race.filter((r) => !r.errors)).toHaveLength(1);
+    const refused = race.find((r) => r.errors)!;
+    expect(errorCode(refused)).toBe(ErrorCode.BAD_USER_INPUT);
+    expect(refused.errors![0].message).toBe('You have 25 access tokens in use, the most one may hold: revoke one no longer needed first');
+    made.push(race.find((r) => !r.errors)!.data.createAccessToken.accessToken.id);
+    // Revoked: its place is free again.
+    expect((await server.gql(REVOKE, { id: made[0] }, session)).data.revokeAccessToken).toBe(true);
+    const again = await server.gql(CREATE, { name: 'after revoking', scopes: ['READ'] }, session);
+    expect(again.errors).toBeUndefined();
+    expect(errorCode(await server.gql(CREATE, { name: 'one too many', scopes: ['READ'] }, session))).toBe(ErrorCode.BAD_USER_INPUT);
+    // Expired: not in use.
+    await server.sql("UPDATE access_token SET expires_at = now() - interval '1 minute' WHERE id = $1", [made[1]]);
+    expect((await server.gql(CREATE, { name: 'after one expired', scopes: ['READ'] }, session)).errors).toBeUndefined();
+    // Another person is not held back by this one's tokens.
+    expect((await server.gql(CREATE, { name: 'someone else', scopes: ['READ'] }, await server.login(PEOPLE.ANALYST))).errors).toBeUndefined();
+    await revokeAll();
+  });
 });
 
 const reachable = await redisReachable(LOCAL_REDIS_URL);
