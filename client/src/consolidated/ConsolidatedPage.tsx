@@ -145,7 +145,7 @@ function ConsolidatedTable({ planId, planName, first, second }: { planId: string
     const figures = (f: Figures) => {
       const v = variance(f);
       // Empty where nothing is budgeted or forecast, as on the page: a zero would read as a decision.
-      return [...result.quarters.map((q) => f.budgetByQuarter[q] ?? null), f.budgeted > 0 ? f.budget : null, f.prior, v ? v.amount : null,
+      return [...result.quarters.map((q) => f.budgetByQuarter[q] ?? null), f.budgeted > 0 ? f.budget : null, f.priorLines > 0 ? f.prior : null, v ? v.amount : null,
         f.forecasted > 0 ? f.forecast : null, f.lines, f.budgeted];
     };
     const rows = result.rows.map((row) => [row.path[0], ...(second ? [row.path[1] ?? ''] : []), ...figures(row)]);

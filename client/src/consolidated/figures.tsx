@@ -25,7 +25,8 @@ export function FigureCells({ figures, quarters }: { figures: Figures; quarters:
       {/* Nothing budgeted is a dash, not a zero: a zero budget is a decision, an empty one is work left. */}
       {quarters.map((q) => <td key={q} className="num">{q in figures.budgetByQuarter ? formatAmount(figures.budgetByQuarter[q]) : <span className="muted">—</span>}</td>)}
       <td className="num">{figures.budgeted > 0 ? formatAmount(figures.budget) : <span className="muted">—</span>}</td>
-      <td className="num">{formatAmount(figures.prior)}</td>
+      {/* No line with last year is a dash, as the grid shows it, not a last year of zero. */}
+      <td className="num">{figures.priorLines > 0 ? formatAmount(figures.prior) : <span className="muted">—</span>}</td>
       <td className={`num ${v ? (v.amount < 0 ? 'cell-negative' : 'cell-positive') : ''}`}>
         {v ? `${v.amount >= 0 ? '+' : ''}${formatAmount(v.amount)}${v.share !== null ? ` (${formatPercent(v.share)})` : ''}` : '—'}
       </td>

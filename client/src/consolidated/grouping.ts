@@ -3,8 +3,10 @@
  * category, region), with budget per quarter, the year, last year, the variance and how complete it is. Pure, so
  * that what the table shows is what this says.
  *
- * The variance compares the budget with last year over the lines that have a budget, as the grid's totals do: a
- * line nobody has budgeted yet is not a 100% cut.
+ * The variance compares the budget with last year over the lines that have both a budget and a prior-year actual,
+ * as the grid's row variance does: a line nobody has budgeted yet is not a 100% cut, and a line without last year
+ * (a new plan not yet loaded with actuals, a category added this year) is not a 100% increase. Counting those with
+ * last year as 0 showed a new plan's whole budget as "variance" while every row's variance cell was empty.
  */
 export type Dimension = 'unit' | 'productCategory' | 'region';
 
@@ -28,8 +30,12 @@ export interface Figures {
   budgetByQuarter: Record<string, number>;
   budget: number;
   prior: number;
-  /** Last year over the lines that have a budget: what the variance compares with. */
-  priorOfBudgeted: number;
+  /** Lines with a prior-year actual: none is no last year (shown as a dash), not a last year of zero. */
+  priorLines: number;
+  /** The budget and last year over the lines that have both: what the variance compares. */
+  budgetCompared: number;
+  priorCompared: number;
+  compared: number;
   forecast: number;
   /** Lines with a forecast: none is no forecast yet (shown as a dash), not a forecast of zero. */
   forecasted: number;
@@ -50,12 +56,13 @@ export interface Consolidation {
 }
 
 function empty(): Figures {
-  return { budgetByQuarter: {}, budget: 0, prior: 0, priorOfBudgeted: 0, forecast: 0, forecasted: 0, lines: 0, budgeted: 0 };
+  return { budgetByQuarter: {}, budget: 0, prior: 0, priorLines: 0, budgetCompared: 0, priorCompared: 0, compared: 0, forecast: 0, forecasted: 0, lines: 0, budgeted: 0 };
 }
 
 function add(figures: Figures, line: LineFigures): void {
   figures.lines += 1;
   figures.prior += line.priorYearActual ?? 0;
+  if (line.priorYearActual !== null) figures.priorLines += 1;
   if (line.forecastSales !== null) {
     figures.forecasted += 1;
     figures.forecast += line.forecastSales;
@@ -63,8 +70,12 @@ function add(figures: Figures, line: LineFigures): void {
   if (line.budgetAmount !== null) {
     figures.budgeted += 1;
     figures.budget += line.budgetAmount;
-    figures.priorOfBudgeted += line.priorYearActual ?? 0;
     figures.budgetByQuarter[line.quarter] = (figures.budgetByQuarter[line.quarter] ?? 0) + line.budgetAmount;
+    if (line.priorYearActual !== null) {
+      figures.compared += 1;
+      figures.budgetCompared += line.budgetAmount;
+      figures.priorCompared += line.priorYearActual;
+    }
   }
 }
 
@@ -98,9 +109,24 @@ export function consolidate(lines: readonly LineFigures[], first: Dimension, sec
   return { quarters: [...quarters].sort(byText), rows, total };
 }
 
-/** Budget minus last year over the budgeted lines, and that as a share of last year (null when not defined). */
-export function variance(figures: Figures): { amount: number; share: number | null } | null {
-  if (figures.budgeted === 0) return null;
-  const amount = figures.budget - figures.priorOfBudgeted;
-  return { amount, share: figures.priorOfBudgeted ? amount / figures.priorOfBudgeted : null };
+/**
+ * Budget minus last year over the lines that have both, and that as a share of last year; null when no line has
+ * both (nothing to compare: shown as a dash, as each such row's variance is).
+ */
+export function variance(figures: Pick<Figures, 'compared' | 'budgetCompared' | 'priorCompared'>): { amount: number; share: number | null } | null {
+  if (figures.compared === 0) return null;
+  const amount = figures.budgetCompared - figures.priorCompared;
+  return { amount, share: figures.priorCompared ? amount / figures.priorCompared : null };
+}
+
+/** The variance of lines as `variance` computes it for a group: over the lines that have a budget and last year. */
+export function linesVariance(lines: readonly { budgetAmount: number | null; priorYearActual: number | null }[]): { amount: number; share: number | null } | null {
+  const figures = { compared: 0, budgetCompared: 0, priorCompared: 0 };
+  for (const line of lines) {
+    if (line.budgetAmount === null || line.priorYearActual === null) continue;
+    figures.compared += 1;
+    figures.budgetCompared += line.budgetAmount;
+    figures.priorCompared += line.priorYearActual;
+  }
+  return variance(figures);
 }

@@ -6,7 +6,7 @@
 import { useState } from 'react';
 import type { GridRow } from './BudgetGrid';
 import { formatAmount, formatPercent, withUnit } from './cells';
-import { consolidate, DIMENSION_LABEL, type Dimension } from '../consolidated/grouping';
+import { consolidate, DIMENSION_LABEL, linesVariance, type Dimension } from '../consolidated/grouping';
 import { FigureCells, FigureHeaders, TotalsFoot } from '../consolidated/figures';
 
 type Subtotals = 'none' | 'productCategory' | 'region' | 'productCategory+region' | 'region+productCategory';
@@ -31,13 +31,14 @@ function shownSum(rows: GridRow[], pick: (r: GridRow) => number | null): string 
   return rows.some((r) => pick(r) !== null) ? formatAmount(sum(rows, pick)) : '—';
 }
 
-/** Budget against last year, over the lines that have a budget (an empty line is not a 100% cut). */
+/**
+ * Budget against last year, over the lines that have both (consolidated/grouping.ts): an empty line is not a 100%
+ * cut, and a line without last year is not a 100% increase (its row's variance is empty too).
+ */
 function variance(rows: GridRow[]): string {
-  const budgeted = rows.filter((r) => r.budgetAmount !== null);
-  if (budgeted.length === 0) return '—';
-  const b = sum(budgeted, (r) => r.budgetAmount);
-  const p = sum(budgeted, (r) => r.priorYearActual);
-  return `${b - p >= 0 ? '+' : ''}${formatAmount(b - p)}${p ? ` (${formatPercent((b - p) / p)})` : ''}`;
+  const v = linesVariance(rows);
+  if (v === null) return '—';
+  return `${v.amount >= 0 ? '+' : ''}${formatAmount(v.amount)}${v.share !== null ? ` (${formatPercent(v.share)})` : ''}`;
 }
 
 export function Totals({ rows }: { rows: GridRow[] }) {

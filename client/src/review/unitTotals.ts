@@ -1,4 +1,5 @@
 /** Each unit's budget total against last year's actuals, from the dashboard's lines (the chart and the table). */
+import { linesVariance } from '../consolidated/grouping.js';
 
 export interface UnitTotals {
   /** Sum of the budget amounts entered. */
@@ -14,21 +15,22 @@ export interface UnitTotals {
 }
 
 export function unitTotals(lines: readonly { businessUnit: { code: string }; budgetAmount?: number | null; priorYearActual?: number | null }[]): Map<string, UnitTotals> {
-  // The variance compares the budget with last year over the lines that have a budget, as the grid's totals and
-  // the consolidated view do: 12 of 120 lines budgeted is not an 84% cut.
-  const sums = new Map<string, { budget: number; priorYear: number; priorOfBudgeted: number }>();
+  // The variance compares the budget with last year over the lines that have both, as the grid's totals and the
+  // consolidated view do (consolidated/grouping.ts): 12 of 120 lines budgeted is not an 84% cut, and a line without
+  // last year is not a 100% increase.
+  const sums = new Map<string, { budget: number; priorYear: number; compared: { budgetAmount: number | null; priorYearActual: number | null }[] }>();
   for (const line of lines) {
-    const sum = sums.get(line.businessUnit.code) ?? { budget: 0, priorYear: 0, priorOfBudgeted: 0 };
+    const sum = sums.get(line.businessUnit.code) ?? { budget: 0, priorYear: 0, compared: [] };
     sum.budget += line.budgetAmount ?? 0;
     sum.priorYear += line.priorYearActual ?? 0;
-    if (line.budgetAmount !== null && line.budgetAmount !== undefined) sum.priorOfBudgeted += line.priorYearActual ?? 0;
+    sum.compared.push({ budgetAmount: line.budgetAmount ?? null, priorYearActual: line.priorYearActual ?? null });
     sums.set(line.businessUnit.code, sum);
   }
   return new Map(
-    [...sums].map(([code, { budget, priorYear, priorOfBudgeted }]) => [
-      code,
-      { budget, priorYear, variance: budget - priorOfBudgeted, variancePct: priorOfBudgeted ? (budget - priorOfBudgeted) / priorOfBudgeted : null },
-    ]),
+    [...sums].map(([code, { budget, priorYear, compared }]) => {
+      const v = linesVariance(compared);
+      return [code, { budget, priorYear, variance: v?.amount ?? 0, variancePct: v?.share ?? null }];
+    }),
   );
 }
 
