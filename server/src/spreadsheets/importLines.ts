@@ -17,6 +17,9 @@
  *   theirs to set again): its cells still apply as the contract says, but each one that would change is listed in
  *   `changedSinceExport` with the line's value now and who set it, so that the person sees, before applying, which
  *   newer values their file would set back (the web client's preview says so) instead of learning it afterwards.
+ *   When the importer changed the line last, a colleague may still have changed another of its cells in between
+ *   (they set the forecast, then the importer a comment): the line's last editor hides it, so the audit log is
+ *   asked which of the row's cells someone else changed after the row's `Updated at`, and those are listed.
  *
  * Accepted cells go through the one write path (budget/batchWrites.ts `updateLines`, with source IMPORT): the
  * grid documents' turns, the projection's audit entries and `budgetLineChanged`, as for every edit; chunks of
@@ -280,6 +283,8 @@ export async function importSheet(request: ImportRequest): Promise<ImportOutcome
     key: string | null;
     /** The line's version when the file was exported (its Version cell), when the row has one. */
     version: number | null;
+    /** When the line was last changed as the file was exported (its Updated at cell), when the row has one. */
+    updatedAt: Date | null;
     values: CellChanges;
   }
   const parsed: Parsed[] = [];
@@ -306,7 +311,8 @@ export async function importSheet(request: ImportRequest): Promise<ImportOutcome
     if (!anyValid) continue;
     const versionText = cellText(cellOf(row, 'Version'));
     const version = /^\d{1,9}$/.test(versionText) ? Number(versionText) : null;
-    parsed.push({ row: row.row, id: idText === '' ? null : idText.toLowerCase(), key: idText === '' ? lineKey(keyParts) : null, version, values });
+    const updatedAt = exportedAt(cellOf(row, 'Updated at'));
+    parsed.push({ row: row.row, id: idText === '' ? null : idText.toLowerCase(), key: idText === '' ? lineKey(keyParts) : null, version, updatedAt, values });
   }
 
   // The lines the rows name, within the caller's units only.
@@ -330,6 +336,9 @@ export async function importSheet(request: ImportRequest): Promise<ImportOutcome
 
   const judged: JudgedRow[] = [];
   const changedSinceExport: ChangedSinceExport[] = [];
+  // Rows of lines changed since the export whose last change is the importer's own: someone else may have changed
+  // one of their cells in between, which the audit log says (askAudit below).
+  const lastChangedByImporter: { p: Parsed; line: KnownLine; changes: CellChanges; since: Date }[] = [];
   const firstRowOf = new Map<string, number>();
   let unchanged = 0;
   for (const [i, p] of parsed.entries()) {
@@ -367,7 +376,9 @@ export async function importSheet(request: ImportRequest): Promise<ImportOutcome
       continue;
     }
     judged.push({ row: p.row, line, changes });
-    if (p.version !== null && p.version < line.version && line.updated_by_id !== viewer.userId) {
+    if (p.version !== null && p.version < line.version && line.updated_by_id === viewer.userId && p.updatedAt !== null) {
+      lastChangedByImporter.push({ p, line, changes, since: p.updatedAt });
+    } else if (p.version !== null && p.version < line.version && line.updated_by_id !== viewer.userId) {
       for (const [column, value] of Object.entries(changes) as [EditableColumn, CellValue][]) {
         changedSinceExport.push({
           row: p.row,
@@ -381,6 +392,36 @@ export async function importSheet(request: ImportRequest): Promise<ImportOutcome
         });
       }
     }
+  }
+
+  if (lastChangedByImporter.length > 0) {
+    const others = await withSqlClient(em, async (client) =>
+      (
+        await client.query<{ line_id: string; column_name: string; at: Date; email: string | null }>({
+          text: CHANGED_BY_OTHERS_SINCE,
+          values: [lastChangedByImporter.map((c) => c.line.id), lastChangedByImporter.map((c) => c.since.toISOString()), viewer.userId],
+        })
+      ).rows,
+    );
+    const byCell = new Map(others.map((o) => [`${o.line_id}/${o.column_name}`, o]));
+    for (const { p, line, changes } of lastChangedByImporter) {
+      for (const [column, value] of Object.entries(changes) as [EditableColumn, CellValue][]) {
+        const other = byCell.get(`${line.id}/${column}`);
+        if (!other) continue;
+        changedSinceExport.push({
+          row: p.row,
+          column: EDITABLE_HEADERS[column],
+          now: line[columnOf(column)],
+          file: value,
+          fileVersion: p.version!,
+          version: line.version,
+          updatedBy: other.email,
+          updatedAt: new Date(other.at).toISOString(),
+        });
+      }
+    }
+    // In the file's order, as the rest of the answer.
+    changedSinceExport.sort((a, b) => a.row - b.row || HEADERS.indexOf(a.column as Header) - HEADERS.indexOf(b.column as Header));
   }
 
   judging = false;
@@ -442,6 +483,28 @@ export async function importSheet(request: ImportRequest): Promise<ImportOutcome
       : {}),
     ...(request.dryRun ? {} : { changes: appliedCells }),
   };
+}
+
+/**
+ * Per line (with the `Updated at` of the file's row), the latest change of each of its cells by someone other than
+ * the importer ($3) after that moment. A line's `updated_at` and its audit entries' `at` are written as one
+ * timestamp (budget/lineStore.ts), so a change at or before the export is never after it. The file says that moment
+ * to the millisecond (PostgreSQL keeps microseconds, an xlsx date may come back a fraction off): a change counts from
+ * the next millisecond on, or the change the file already holds would be taken for a newer one.
+ */
+const CHANGED_BY_OTHERS_SINCE = `SELECT DISTINCT ON (c.line_id, c.column_name) c.line_id, c.column_name, c.at, u.email
+  FROM unnest($1::uuid[], $2::timestamptz[]) AS k(line_id, since)
+  JOIN cell_change c ON c.line_id = k.line_id AND c.at >= k.since + interval '1 millisecond'
+  LEFT JOIN app_user u ON u.id = c.user_id
+  WHERE c.user_id IS DISTINCT FROM $3::uuid
+  ORDER BY c.line_id, c.column_name, c.id DESC`;
+
+/** A row's `Updated at` as the export wrote it (ISO text in CSV, a date in xlsx read as ISO), or null. */
+function exportedAt(cell: SheetCell | undefined): Date | null {
+  const text = cellText(cell);
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(text)) return null;
+  const at = new Date(text);
+  return Number.isNaN(at.getTime()) ? null : at;
 }
 
 function columnOf(column: EditableColumn): 'budget_amount' | 'forecast_sales' | 'comment' {

@@ -368,6 +368,34 @@ describe('spreadsheets', () => {
       expect(again.json).toEqual({ applied: 0, unchanged: 120 * 3, rejected: [] });
     });
 
+    it("says so too when the importer changed the line last but a colleague changed another of its cells in between (xlsx and csv)", async () => {
+      // Found in a finance QA pass: the lead exports; the planner sets a forecast; the lead then adds a comment to the
+      // same line in the grid, and imports Monday's file. The line's last editor is the lead, so the file's empty
+      // forecast cleared the planner's figure without a word in the preview.
+      for (const format of ['xlsx', 'csv'] as const) {
+        const exported = await exportOf(format, 'lead', `planId=${planId}&businessUnitCode=SALES_NORTH`);
+        const csv = await exportOf('csv', 'lead', `planId=${planId}&businessUnitCode=SALES_NORTH`);
+        const [, ...rows] = csvRows(csv);
+        const line = format === 'xlsx' ? rows[60] : rows[61];
+        const theirs = await server.gql(SET_LINE, { id: line[0], input: { forecastSales: 4242 } }, tokens.planner);
+        expect(theirs.errors).toBeUndefined();
+        const mine = await server.gql(SET_LINE, { id: line[0], input: { comment: `checked ${format}` } }, tokens.lead);
+        expect(mine.errors).toBeUndefined();
+        const preview = await importAs('lead', exported.body, { dryRun: true, ...(format === 'xlsx' ? { type: XLSX } : {}) });
+        expect(preview.status).toBe(200);
+        // The forecast would be cleared (and the lead's own comment set back, theirs to do): the forecast is named.
+        expect(preview.json.applied).toBe(2);
+        expect(preview.json.changedSinceExport).toEqual([
+          expect.objectContaining({ row: rows.indexOf(line) + 2, column: 'Forecast sales', now: 4242, file: null, updatedBy: 'planner.sales-north@example.com' }),
+        ]);
+        expect(preview.json.changedSinceExportCount).toBe(1);
+      }
+      // A file exported after both changes warns of nothing.
+      const fresh = await exportOf('csv', 'lead', `planId=${planId}&businessUnitCode=SALES_NORTH`);
+      const again = await importAs('lead', fresh.body, { dryRun: true });
+      expect(again.json).toEqual({ applied: 0, unchanged: 120 * 3, rejected: [] });
+    });
+
     it('lists at most MAX_LISTED_CHANGED_SINCE_EXPORT of the cells changed since the export, and counts them all', async () => {
       const csv = await exportOf('csv', 'lead', `planId=${planId}&businessUnitCode=SALES_NORTH`);
       const [, ...rows] = csvRows(csv);
