@@ -94,6 +94,11 @@ describe('plan administration', () => {
     expect(errorCode(again)).toBe('BAD_USER_INPUT');
     expect((await server.sql(`SELECT count(*)::int AS n FROM budget_plan WHERE name = $1`, [name]))[0].n).toBe(1);
     expect(await activity('PLAN_CREATED', name)).toHaveLength(1);
+    // Nor in other capitals (a finance QA pass made "fy2028 budget" next to "FY2028 Budget"), also padded.
+    for (const other of [name.toLowerCase(), ` ${name.toUpperCase()} `]) {
+      expect(errorCode(await server.gql(CREATE, { i: { name: other, fiscalYear: 2028 } }, admin))).toBe('BAD_USER_INPUT');
+    }
+    expect((await server.sql(`SELECT count(*)::int AS n FROM budget_plan WHERE lower(name) = lower($1)`, [name]))[0].n).toBe(1);
   });
 
   it('refuses bad input and an unknown source plan', async () => {

@@ -84,7 +84,11 @@ export async function createPlan(em: EntityManager, viewer: Viewer, input: NewPl
   const taken = () => badUserInput(`A plan named "${name}" already exists`, 'name');
   try {
     const planId = await em.transactional(async (tx) => {
-      if ((await tx.count(BudgetPlan, { name })) > 0) throw taken();
+      // Compared without case: "fy2028 budget" next to "FY2028 Budget" is the same name to the people picking a plan
+      // from a list (the plan pickers, the consolidated view, Excel's OData feed) and a plan cannot be renamed or
+      // deleted, so a second one made by mistake stays in every list.
+      const [{ n }] = await tx.getConnection().execute<{ n: number }[]>('select count(*)::int as n from "budget_plan" where lower("name") = lower(?)', [name]);
+      if (n > 0) throw taken();
       const plan = tx.create(BudgetPlan, { name, fiscalYear: input.fiscalYear, requireCompleteSubmission: input.requireCompleteSubmission ?? false });
       await tx.flush();
       const lines = source ? await copyLines(tx, plan.id, source.id, carryOver) : await layOutLines(tx, plan.id);
