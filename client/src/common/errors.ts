@@ -21,6 +21,11 @@ export function problemOf(error: unknown): ProblemInfo {
   const unanswered = unansweredMessage(error);
   if (unanswered) return { message: unanswered };
   if (error instanceof Error) return { message: error.message };
+  // A message of our own (ErrorMessage takes `{ message }`, as the grid's "You may not open the budget of …" when
+  // the server closes its socket for lost access): String() of it read "[object Object]".
+  if (typeof error === 'object' && error !== null && typeof (error as { message?: unknown }).message === 'string') {
+    return { message: (error as { message: string }).message };
+  }
   return { message: String(error) };
 }
 
