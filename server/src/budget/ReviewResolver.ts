@@ -88,7 +88,7 @@ export class ReviewResolver {
   }
 
   @Mutation(() => BudgetSubmission, {
-    description: 'Reopens an approved budget (admins): APPROVED -> DRAFT, with a reason (required). Any other status: CONFLICT.',
+    description: 'Reopens an approved budget (admins): APPROVED -> DRAFT, with a reason (required). Any other status: CONFLICT. In a closed plan: FORBIDDEN (reopen the plan first).',
   })
   async reopenSubmission(
     @Arg('planId', () => ID) planId: string,

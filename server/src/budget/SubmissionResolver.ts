@@ -96,9 +96,11 @@ export class SubmissionResolver {
     return submission.status === 'SUBMITTED' && can(requireViewer(ctx), 'withdraw', 'BudgetSubmission', { unitId: submission.businessUnit.id, status: submission.status });
   }
 
-  @FieldResolver(() => Boolean, { description: 'Whether the caller may reopen this submission now (reopenSubmission: admins, approved).' })
-  canReopen(@Root() submission: BudgetSubmission | SubmissionSnapshot, @Ctx() ctx: GraphQLContext): boolean {
-    return submission.status === 'APPROVED' && can(requireViewer(ctx), 'reopen', 'BudgetSubmission', { unitId: submission.businessUnit.id, status: submission.status });
+  @FieldResolver(() => Boolean, { description: 'Whether the caller may reopen this submission now (reopenSubmission: admins, approved, never in a closed plan).' })
+  async canReopen(@Root() submission: BudgetSubmission | SubmissionSnapshot, @Ctx() ctx: GraphQLContext): Promise<boolean> {
+    if (submission.status !== 'APPROVED' || !can(requireViewer(ctx), 'reopen', 'BudgetSubmission', { unitId: submission.businessUnit.id, status: submission.status })) return false;
+    // reopenSubmission refuses a closed plan: the Reopen… button is not offered there.
+    return isPlanOpen(await planStatusOf(ctx, submission));
   }
 
   @FieldResolver(() => Boolean, { description: 'Whether the caller may review (approve or reject) this submission.' })

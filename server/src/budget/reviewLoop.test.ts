@@ -268,6 +268,18 @@ describe('the review loop', () => {
     expect(errorCode(await server.gql(Q.reopen, { ...vars, u: 'NO_SUCH_UNIT' }, as(ADMIN)))).toBe(ErrorCode.NOT_FOUND);
     expect(errorCode(await server.gql(Q.reopen, { ...vars, u: OTHER }, as(ADMIN)))).toBe(ErrorCode.CONFLICT); // a draft
 
+    // In a closed plan: refused, and not offered (a finance QA pass reopened an approved unit of a closed plan: a
+    // draft nobody could edit or submit, in a plan every report still showed as closed).
+    const SET_STATUS = `mutation($p: ID!, $s: PlanStatus!) { setBudgetPlanStatus(planId: $p, status: $s) { status } }`;
+    await ok(SET_STATUS, { p: planId, s: 'CLOSED' }, ADMIN);
+    const refused = await server.gql(Q.reopen, vars, as(ADMIN));
+    expect(errorCode(refused)).toBe(ErrorCode.FORBIDDEN);
+    expect(refused.errors![0].message).toMatch(/closed.*reopen the plan/);
+    expect(await abilities(ADMIN)).toEqual({ canWithdraw: false, canReopen: false });
+    expect(await submission()).toMatchObject({ status: 'APPROVED' });
+    await ok(SET_STATUS, { p: planId, s: 'OPEN' }, ADMIN);
+    expect(await abilities(ADMIN)).toEqual({ canWithdraw: false, canReopen: true });
+
     const reopened = (await ok(Q.reopen, vars, ADMIN)).reopenSubmission;
     expect(reopened).toMatchObject({ status: 'DRAFT', version: 5, reviewComment: null, reviewedAt: null, reviewedBy: null });
     expect(errorCode(await server.gql(Q.reopen, vars, as(ADMIN)))).toBe(ErrorCode.CONFLICT);

@@ -6,7 +6,8 @@
  *   through the cancellation path (cancellation.ts `cancelLocked`: steps SKIPPED, execution CANCELLED, the unit
  *   back to DRAFT, the version marked WITHDRAWN), with the activity entry SUBMISSION_WITHDRAWN.
  * - `reopenSubmission`: admins, APPROVED -> DRAFT with a reason (SUBMISSION_REOPENED). The approved version keeps
- *   its record; the submission's review fields are cleared (the unit is a draft again).
+ *   its record; the submission's review fields are cleared (the unit is a draft again). In a closed plan:
+ *   FORBIDDEN, as every change to a closed plan is.
  * Both are refused with CONFLICT in any other status; the webhook `submission.status_changed` (a trigger on the
  * row) and `submissionStatusChanged` follow from the status change.
  *
@@ -16,8 +17,10 @@
 import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
 import { recordActivity } from '../activity/activityLog.js';
 import { BudgetSubmission } from '../budget/BudgetSubmission.js';
-import { badUserInput, conflict } from '../errors.js';
+import { PLAN_CLOSED } from '../budget/budgetLineWriter.js';
+import { badUserInput, conflict, forbidden } from '../errors.js';
 import { authorize } from '../policies/authorize.js';
+import { isPlanOpen } from '../policies/budgetPlan.js';
 import type { Viewer } from '../policies/viewer.js';
 import { cancelLocked, isCancellable, MAX_REASON_LENGTH, type CancelDeps } from './cancellation.js';
 import type { Transition } from './transitions.js';
@@ -69,6 +72,10 @@ export async function reopenSubmission(deps: ReviewDeps, viewer: Viewer, planId:
   return deps.transition(async (t) => {
     const submission = await lockedSubmission(t.tx, planId, unitId);
     if (submission.status !== 'APPROVED') throw conflict(`This budget is ${submission.status.toLowerCase()}: only an approved budget can be reopened`);
+    // A closed plan is read-only on every path: reopening an approved unit in it turned a closed year's approved
+    // figures into a draft nobody could edit or submit (the grid and submitBudget refuse a closed plan), with the
+    // plan still closed in every report. The plan is reopened first, on purpose.
+    if (!isPlanOpen(submission.plan.status)) throw forbidden(`${PLAN_CLOSED}: reopen the plan before reopening one of its budgets`);
     const reviewed = { reviewedAt: submission.reviewedAt?.toISOString() ?? null, reviewComment: submission.reviewComment };
     submission.status = 'DRAFT';
     submission.reviewComment = null;
