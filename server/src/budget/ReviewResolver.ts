@@ -74,7 +74,7 @@ export class ReviewResolver {
   @Mutation(() => BudgetSubmission, {
     description:
       "Withdraws a submitted budget before it is reviewed (the unit's leaders, and admins): back to DRAFT, its review " +
-      'execution CANCELLED. Reviewed, or not submitted: CONFLICT.',
+      'execution CANCELLED. Reviewed, or not submitted: CONFLICT. In a closed plan: FORBIDDEN (reopen the plan first).',
   })
   async withdrawSubmission(
     @Arg('planId', () => ID) planId: string,

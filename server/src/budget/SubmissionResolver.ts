@@ -91,9 +91,11 @@ export class SubmissionResolver {
     return canSubmit(requireViewer(ctx), { unitId: submission.businessUnit.id, status: submission.status, planStatus });
   }
 
-  @FieldResolver(() => Boolean, { description: 'Whether the caller may withdraw this submission now (withdrawSubmission: submitted, not yet reviewed).' })
-  canWithdraw(@Root() submission: BudgetSubmission | SubmissionSnapshot, @Ctx() ctx: GraphQLContext): boolean {
-    return submission.status === 'SUBMITTED' && can(requireViewer(ctx), 'withdraw', 'BudgetSubmission', { unitId: submission.businessUnit.id, status: submission.status });
+  @FieldResolver(() => Boolean, { description: 'Whether the caller may withdraw this submission now (withdrawSubmission: submitted, not yet reviewed, never in a closed plan).' })
+  async canWithdraw(@Root() submission: BudgetSubmission | SubmissionSnapshot, @Ctx() ctx: GraphQLContext): Promise<boolean> {
+    if (submission.status !== 'SUBMITTED' || !can(requireViewer(ctx), 'withdraw', 'BudgetSubmission', { unitId: submission.businessUnit.id, status: submission.status })) return false;
+    // withdrawSubmission refuses a closed plan: the Withdraw button is not offered there.
+    return isPlanOpen(await planStatusOf(ctx, submission));
   }
 
   @FieldResolver(() => Boolean, { description: 'Whether the caller may reopen this submission now (reopenSubmission: admins, approved, never in a closed plan).' })

@@ -228,6 +228,15 @@ describe('the review loop', () => {
     for (const [who, may] of [[LEAD, true], [ADMIN, true], [ANALYST, false], [VIEWER, false]] as const) {
       expect(await abilities(who)).toEqual({ canWithdraw: may, canReopen: false });
     }
+    // Not in a closed plan, where it could not be submitted again (a finance QA pass withdrew one and was stuck).
+    const SET_STATUS = `mutation($p: ID!, $s: PlanStatus!) { setBudgetPlanStatus(planId: $p, status: $s) { status } }`;
+    await ok(SET_STATUS, { p: planId, s: 'CLOSED' }, ADMIN);
+    const refused = await server.gql(Q.withdraw, vars, as(LEAD));
+    expect(errorCode(refused)).toBe(ErrorCode.FORBIDDEN);
+    expect(refused.errors![0].message).toMatch(/closed/);
+    expect(await abilities(LEAD)).toEqual({ canWithdraw: false, canReopen: false });
+    expect((await submission()).status).toBe('SUBMITTED');
+    await ok(SET_STATUS, { p: planId, s: 'OPEN' }, ADMIN);
 
     const withdrawn = (await ok(Q.withdraw, vars, LEAD)).withdrawSubmission;
     expect(withdrawn).toMatchObject({ status: 'DRAFT', version: 2 });

@@ -4,7 +4,8 @@
  * - `withdrawSubmission`: the unit's writers (its leaders, and admins, who may submit any unit: `submit` and
  *   `withdraw` share one rule), while it is SUBMITTED and not yet reviewed: its review execution is cancelled
  *   through the cancellation path (cancellation.ts `cancelLocked`: steps SKIPPED, execution CANCELLED, the unit
- *   back to DRAFT, the version marked WITHDRAWN), with the activity entry SUBMISSION_WITHDRAWN.
+ *   back to DRAFT, the version marked WITHDRAWN), with the activity entry SUBMISSION_WITHDRAWN. In a closed plan:
+ *   FORBIDDEN (it could not be submitted again there).
  * - `reopenSubmission`: admins, APPROVED -> DRAFT with a reason (SUBMISSION_REOPENED). The approved version keeps
  *   its record; the submission's review fields are cleared (the unit is a draft again). In a closed plan:
  *   FORBIDDEN, as every change to a closed plan is.
@@ -48,6 +49,9 @@ export async function withdrawSubmission(deps: ReviewDeps, viewer: Viewer, planI
     const submission = await lockedSubmission(t.tx, planId, unitId);
     // Checked again under the locks: reviewed, withdrawn or resubmitted meanwhile.
     if (submission.status !== 'SUBMITTED' || submission.executionId !== execution.id) throw notWithdrawable(submission.status);
+    // A closed plan refuses submitBudget: a withdrawal there could not be resubmitted until the plan is reopened, and
+    // the review waiting for it would be gone (a finance QA pass withdrew one and was stuck). Closed is read-only.
+    if (!isPlanOpen(submission.plan.status)) throw forbidden(`${PLAN_CLOSED}: a budget submitted to it cannot be withdrawn until the plan is reopened`);
     if (!isCancellable(execution.status)) throw notWithdrawable(submission.status);
     const { skipped } = await cancelLocked(deps, t, execution);
     recordActivity(t.tx, viewer, 'SUBMISSION_WITHDRAWN', `${submission.plan.name} / ${submission.businessUnit.code}`, {
