@@ -139,14 +139,21 @@ function ConsolidatedTable({ planId, planName, first, second }: { planId: string
     });
   const shown = result.rows.filter((row) => row.level === 0 || !collapsed.has(row.path[0]));
 
+  /**
+   * A sum as the file says it: without the binary noise of adding decimal amounts in floating point (0.1 + 0.2 was
+   * written "0.30000000000000004", 1100.0000000000002 for 1,100), rounded at the sixth decimal, far below a cent and
+   * above that noise for any amount up to 1e12; the amounts entered keep their own decimals.
+   */
+  const sumText = (value: number | null) => (value === null ? null : Number(value.toFixed(6)));
+
   function exportCsv() {
     const header = [DIMENSION_LABEL[first], ...(second ? [DIMENSION_LABEL[second]] : []), ...result.quarters.map((q) => `Budget ${q}`),
       'Budget amount', 'Prior-year actual', 'Variance (budgeted lines)', 'Forecast sales', 'Lines', 'Lines with a budget'];
     const figures = (f: Figures) => {
       const v = variance(f);
       // Empty where nothing is budgeted or forecast, as on the page: a zero would read as a decision.
-      return [...result.quarters.map((q) => f.budgetByQuarter[q] ?? null), f.budgeted > 0 ? f.budget : null, f.priorLines > 0 ? f.prior : null, v ? v.amount : null,
-        f.forecasted > 0 ? f.forecast : null, f.lines, f.budgeted];
+      return [...result.quarters.map((q) => sumText(f.budgetByQuarter[q] ?? null)), sumText(f.budgeted > 0 ? f.budget : null), sumText(f.priorLines > 0 ? f.prior : null),
+        sumText(v ? v.amount : null), sumText(f.forecasted > 0 ? f.forecast : null), f.lines, f.budgeted];
     };
     const rows = result.rows.map((row) => [row.path[0], ...(second ? [row.path[1] ?? ''] : []), ...figures(row)]);
     rows.push(['Total', ...(second ? [''] : []), ...figures(result.total)]);
