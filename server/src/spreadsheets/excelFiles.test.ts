@@ -74,6 +74,29 @@ describe('importing files as Excel saves them', () => {
     expect(await amountOf(a.id)).toBe(1.234);
   });
 
+  it('reads amounts with thousands separators as Excel saves an exported workbook to CSV ("#,##0.00"), where they cannot mean anything else', async () => {
+    // Found in a finance QA pass: the xlsx export formats amounts "#,##0.00", and Excel's "Save as CSV" writes each
+    // cell as it shows it: every amount from 1,000 up came back "1,234.57" and was refused.
+    const [a, b, c, d] = lines;
+    const comma = [
+      'Line id,Budget amount,Forecast sales',
+      `${a.id},"1,234.57","1,000,000.00"`,
+      `${b.id},"12,345,678",999.5`,
+      `${c.id},"1,23",`, // not a thousands group: refused, as before
+    ].join('\r\n');
+    const answer = await importFile(Buffer.from(`${comma}\r\n`));
+    expect(answer.status).toBe(200);
+    expect(answer.json.rejected).toEqual([{ row: 4, column: 'Budget amount', reason: expect.stringMatching(/must be a number/) }]);
+    expect(await amountOf(a.id)).toBe(1234.57);
+    expect(await amountOf(b.id)).toBe(12345678);
+    // A decimal-comma Excel (";"-separated) writes "1.234,57": read as such; a lone "1.234" stays ambiguous.
+    const semi = ['Line id;Budget amount', `${c.id};1.234,57`, `${d.id};1.234.567`].join('\r\n');
+    const second = await importFile(Buffer.from(`${semi}\r\n`));
+    expect(second.json).toMatchObject({ rejected: [] });
+    expect(await amountOf(c.id)).toBe(1234.57);
+    expect(await amountOf(d.id)).toBe(1234567);
+  });
+
   it('reads the exported sheet of a workbook that has another sheet in front of it', async () => {
     const exported = await fetch(`${server.url}/export/budget-lines.xlsx?planId=${planId}&businessUnitCode=MARKETING`, {
       headers: { authorization: `Bearer ${lead}` },

@@ -184,8 +184,12 @@ function isBlank(cell: SheetCell | undefined): boolean {
 
 /**
  * A number as people type it into a spreadsheet: digits with an optional decimal point and exponent; with a
- * `;`-separated CSV (where Excel writes a decimal comma) a decimal comma too. No thousands separators: "1,234"
- * would be a thousand or one and a bit depending on who wrote it.
+ * `;`-separated CSV (where Excel writes a decimal comma) a decimal comma too. Thousands separators only where they
+ * cannot be read otherwise: the file's delimiter says which separator is the decimal one (a `,`-separated file
+ * has a decimal point, a `;`-separated one a decimal comma), and grouping that ends in a decimal part ("1,234.57",
+ * "1.234,57") or repeats ("1,234,567") is read as grouping. Excel's "Save as CSV" writes each amount as the cell
+ * shows it, and our xlsx export formats amounts "#,##0.00": an exported workbook saved as CSV in Excel had every
+ * amount from 1,000 up refused. A lone "1.234" in a `;`-separated file stays refused as ambiguous (below).
  */
 function parseAmount(text: string, decimalComma: boolean): number | null {
   const t = text.trim();
@@ -194,6 +198,8 @@ function parseAmount(text: string, decimalComma: boolean): number | null {
   if (decimalComma && DOT_THOUSANDS.test(t)) return null;
   if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t)) return Number(t);
   if (decimalComma && /^[+-]?\d+,\d+$/.test(t)) return Number(t.replace(',', '.'));
+  if (!decimalComma && /^[+-]?[1-9]\d{0,2}(,\d{3})+(\.\d+)?$/.test(t)) return Number(t.replace(/,/g, ''));
+  if (decimalComma && /^[+-]?[1-9]\d{0,2}(\.\d{3})+,\d+$|^[+-]?[1-9]\d{0,2}(\.\d{3}){2,}$/.test(t)) return Number(t.replace(/\./g, '').replace(',', '.'));
   return null;
 }
 
@@ -215,7 +221,7 @@ function cellValue(column: EditableColumn, cell: SheetCell | undefined, decimalC
       const [whole, decimal] = [text.replace('.', ''), text.replace('.', ',')];
       return { problem: `${header} "${text}" is ambiguous in a file with decimal commas (is the dot a thousands separator?): write ${whole} or ${decimal}` };
     }
-    if (value === null) return { problem: `${header} must be a number, like 1234.56 (without thousands separators or a currency)` };
+    if (value === null) return { problem: `${header} must be a number, like 1234.56 or 1,234.56 (without a currency sign)` };
   }
   const problem = cellValueProblem(column, value);
   // The rules name the API's column (budgetAmount); a file's reader knows it by its header.
