@@ -64,6 +64,8 @@ describe.skipIf(!hasChromium)('the review loop', () => {
     await lp.getByRole('dialog').getByRole('button', { name: 'Withdraw' }).click();
     await expect.poll(() => lp.getByTestId('submission-status').textContent()).toBe('DRAFT');
     await expect.poll(() => lp.locator('[data-testid=review-outcome]').count()).toBe(0);
+    // Not "Submitted by …" next to DRAFT, as if it still were (a finance QA pass read it so).
+    await expect.poll(() => lp.getByTestId('submitted-by').textContent()).toMatch(/^Last submitted by Sales North Lead on .*; a draft again since/);
 
     // Submitted again: version 2.
     await lp.getByRole('button', { name: 'Submit for review' }).click();
@@ -148,6 +150,7 @@ describe.skipIf(!hasChromium)('the review loop', () => {
     await reopen.getByLabel('Reason').fill('Q4 plans changed');
     await reopen.getByRole('button', { name: 'Reopen' }).click();
     await expect.poll(() => lp.getByTestId('submission-status').textContent()).toBe('DRAFT');
+    await expect.poll(() => lp.getByTestId('submitted-by').textContent()).toMatch(/^Last submitted by .* a draft again since \(withdrawn, or reopened by an administrator\)\.$/);
 
     // A plan that requires every line to have a budget: Submit is disabled, and the dialog says why.
     const adminToken = await server.login('admin@example.com');

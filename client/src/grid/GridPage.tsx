@@ -259,8 +259,11 @@ function UnitBudget({ planId, planName, unitCode, unitName, units, planPicker, p
       <ReviewOutcome planId={planId} unitCode={unitCode} status={submission?.status} onNotice={notify} />
       {readOnlyReason && <p className="banner warn" role="status">{readOnlyReason}</p>}
       {submission?.submittedBy && (
-        <p className="muted small">
-          Submitted by {submission.submittedBy.displayName} on {formatDateTime(submission.submittedAt)}.
+        <p className="muted small" data-testid="submitted-by">
+          {/* A draft again (withdrawn, or an approval reopened): "Submitted by" next to DRAFT read as if it still were. */}
+          {submission.status === 'DRAFT'
+            ? `Last submitted by ${submission.submittedBy.displayName} on ${formatDateTime(submission.submittedAt)}; a draft again since (withdrawn, or reopened by an administrator).`
+            : `Submitted by ${submission.submittedBy.displayName} on ${formatDateTime(submission.submittedAt)}.`}
         </p>
       )}
       <div className="legend" aria-hidden="true">
