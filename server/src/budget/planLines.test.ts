@@ -195,6 +195,10 @@ describe('adding and removing budget lines', () => {
     expect((await add([line('SALES_SOUTH', 'Cloud services', 'India', 'Q2'), line('MARKETING', 'Cloud services', 'India', 'Q4')])).errors).toBeUndefined();
     // The same text again is the same line: refused as existing, trimmed or not.
     expect((await add([line('SALES_SOUTH', 'Cloud services ', 'India', 'Q1')])).errors![0].message).toMatch(/SALES_SOUTH Cloud services, India, Q1 already exists/);
+    // In other capitals too (the import matches lines without case, and would find two), and twice in one call.
+    expect((await add([line('SALES_SOUTH', 'cloud SERVICES', 'india', 'Q1')])).errors![0].message).toMatch(/SALES_SOUTH Cloud services, India, Q1 already exists/);
+    expect((await add([line('SALES_SOUTH', 'laptops', 'europe', 'Q1')])).errors![0].message).toMatch(/SALES_SOUTH Laptops, Europe, Q1 already exists/);
+    expect((await add([line('MARKETING', 'Edge', 'Oceania', 'Q1'), line('MARKETING', 'EDGE', 'oceania', 'Q1')])).errors![0].message).toMatch(/given twice/);
 
     const south = await unitLines('SALES_SOUTH');
     expect(south).toHaveLength(before + 7);

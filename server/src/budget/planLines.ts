@@ -141,7 +141,8 @@ export async function addLines(
   lines.forEach((line, i) => {
     const unit = units.get(line.businessUnitCode);
     if (!unit) throw badUserInput(`Line ${i + 1}: there is no business unit ${line.businessUnitCode}`, 'lines');
-    const key = keyOf(unit.id, line.productCategory, line.region, line.quarter);
+    // Without case, as the import matches a row to its line ("laptops" is the same line as "Laptops").
+    const key = keyOf(unit.id, line.productCategory.toLowerCase(), line.region.toLowerCase(), line.quarter);
     if (seen.has(key)) throw badUserInput(`Line ${i + 1} (${describe(line)}) is given twice`, 'lines');
     seen.add(key);
   });
@@ -170,13 +171,17 @@ export async function addLines(
           prior_year_actual: l.priorYearActual ?? null,
         };
       });
+      // A line that differs only in case is the same line: the import (spreadsheets/importLines.ts) matches rows to
+      // lines by unit, category, region and quarter without case, and would find two; the consolidated view and the
+      // grid's filters would show "laptops" beside "Laptops". A finance QA pass added "laptops, europe, Q1" next to
+      // the layout's "Laptops, Europe, Q1".
       const taken = await rows<{ business_unit_id: string; product_category: string; region: string; quarter: string }>(
         tx,
         `select l."business_unit_id", l."product_category", l."region", l."quarter"
            from "budget_line" l
            join jsonb_to_recordset(cast(? as jsonb)) as n("business_unit_id" uuid, "product_category" text, "region" text, "quarter" text)
-             on n."business_unit_id" = l."business_unit_id" and n."product_category" = l."product_category"
-            and n."region" = l."region" and n."quarter" = l."quarter"
+             on n."business_unit_id" = l."business_unit_id" and lower(n."product_category") = lower(l."product_category")
+            and lower(n."region") = lower(l."region") and n."quarter" = l."quarter"
           where l."plan_id" = ? limit 1`,
         [JSON.stringify(payload), planId],
       );
