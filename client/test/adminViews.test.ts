@@ -113,7 +113,7 @@ describe.skipIf(!hasChromium)('admin views', () => {
     await expect.poll(() => top.textContent()).toContain('Sales South Lead');
     const cells = await top.locator('td').allTextContents();
     expect(cells.slice(1)).toEqual([
-      'Sales South Leadlead.sales-south@example.com', 'Sales South', `${line.productCategory} · ${line.region} · ${line.quarter}`,
+      'Sales South Leadlead.sales-south@example.com', 'FY2027 Budget', 'Sales South', `${line.productCategory} · ${line.region} · ${line.quarter}`,
       'Budget', '— → 1,234.5', 'API',
     ]);
 
@@ -134,9 +134,12 @@ describe.skipIf(!hasChromium)('admin views', () => {
     const [file] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: /Export CSV/ }).click()]);
     expect(file.suggestedFilename()).toMatch(/^plansync-audit-\d{12}\.csv$/);
     const csv = (await fs.readFile(await file.path(), 'utf8')).replace(/^\ufeff/, '').trimEnd().split('\r\n');
-    expect(csv[0]).toBe('at,user,business_unit,product_category,region,quarter,column,old_value,new_value,source');
+    expect(csv[0]).toBe('at,user,business_unit,product_category,region,quarter,column,old_value,new_value,source,plan');
     expect(csv).toHaveLength(all.length + 1);
-    expect(csv.at(-1 - before)).toMatch(new RegExp(`,lead\\.sales-south@example\\.com,SALES_SOUTH,${line.productCategory},${line.region},${line.quarter},budgetAmount,,1234\\.5,API$`));
+    expect(csv.at(-1 - before)).toMatch(new RegExp(`,lead\\.sales-south@example\\.com,SALES_SOUTH,${line.productCategory},${line.region},${line.quarter},budgetAmount,,1234\\.5,API,FY2027 Budget$`));
+    // Each entry names its plan (every plan has the same units and lines: a finance QA pass could not tell FY2027's
+    // changes from FY2028's), on the page and in the CSV.
+    expect(await page.locator('tr[data-entry]').first().locator('td').nth(2).textContent()).toBe('FY2027 Budget');
     expectNoProblems(admin);
   });
 

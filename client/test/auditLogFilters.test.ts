@@ -58,7 +58,8 @@ describe.skipIf(!hasChromium)('audit log filters', () => {
     for (const row of await table.locator('tbody tr').all()) {
       const cells = await row.locator('td').allTextContents();
       expect(cells[1]).toContain('lead.sales-north@example.com');
-      expect(cells[2]).toBe('Sales North');
+      expect(cells[2]).toBe('FY2027 Budget');
+      expect(cells[3]).toBe('Sales North');
     }
     await screenshot(page, 'audit-log-filtered');
 

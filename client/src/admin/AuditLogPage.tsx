@@ -41,6 +41,8 @@ function AuditRow({ entry, fresh }: { entry: AuditEntry; fresh: boolean }) {
     <tr data-entry={entry.id} className={fresh ? 'fresh' : undefined}>
       <td className="nowrap">{formatDateTime(entry.at)}</td>
       <td>{entry.user?.displayName ?? <span className="muted">—</span>}<div className="muted small">{entry.user?.email}</div></td>
+      {/* Every plan has the same units and lines: without the plan, FY2027's changes read as FY2028's. */}
+      <td>{line.plan.name}</td>
       <td>{line.businessUnit.name}</td>
       <td>{line.productCategory} · {line.region} · {line.quarter}</td>
       <td>{columnLabel(entry.column)}</td>
@@ -138,6 +140,7 @@ export function AuditLogPage() {
                   <tr>
                     <th scope="col">When</th>
                     <th scope="col">Who</th>
+                    <th scope="col">Plan</th>
                     <th scope="col">Unit</th>
                     <th scope="col">Line</th>
                     <th scope="col">Column</th>

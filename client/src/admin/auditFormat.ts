@@ -20,10 +20,11 @@ export function formatValue(column: string, value: string | null): string {
 
 export function auditCsv(entries: readonly AuditEntry[]): string {
   return toCsv(
-    ['at', 'user', 'business_unit', 'product_category', 'region', 'quarter', 'column', 'old_value', 'new_value', 'source'],
+    // The plan last: columns a script reads by position keep their place.
+    ['at', 'user', 'business_unit', 'product_category', 'region', 'quarter', 'column', 'old_value', 'new_value', 'source', 'plan'],
     entries.map((e) => [
       e.at, e.user?.email ?? '', e.line.businessUnit.code, e.line.productCategory, e.line.region, e.line.quarter,
-      e.column, e.oldValue, e.newValue, e.source,
+      e.column, e.oldValue, e.newValue, e.source, e.line.plan.name,
     ]),
   );
 }

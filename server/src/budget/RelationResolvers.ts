@@ -11,6 +11,7 @@ import { User } from '../directory/User.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { loadedRelation } from '../graphql/relations.js';
 import { BudgetLine } from './BudgetLine.js';
+import { BudgetPlan } from './BudgetPlan.js';
 import { BudgetLineType, type BudgetLineParent } from './BudgetLineType.js';
 import { BudgetSubmission } from './BudgetSubmission.js';
 import { BusinessUnit } from '../directory/BusinessUnit.js';
@@ -31,6 +32,16 @@ export class BudgetLineRelations {
   @FieldResolver(() => User, { nullable: true })
   updatedBy(@Root() line: BudgetLineParent, @Ctx() ctx: GraphQLContext): LineEditor | Promise<LineEditor | null> | null {
     return loadedRelation(ctx.em, User, line.updatedBy);
+  }
+
+  /**
+   * The line's plan: an audit entry names a unit and a category, region and quarter, which every plan has, so
+   * without it the audit log could not say whether a change was to FY2027 or FY2028 (a finance QA pass).
+   */
+  @FieldResolver(() => BudgetPlan, { description: 'The plan the line belongs to (or belonged to, for a removed line).' })
+  plan(@Root() line: BudgetLineParent, @Ctx() ctx: GraphQLContext): BudgetPlan | Promise<BudgetPlan | null> | null {
+    if ('planId' in line) return ctx.em.findOne(BudgetPlan, { id: line.planId });
+    return loadedRelation(ctx.em, BudgetPlan, line.plan);
   }
 }
 
