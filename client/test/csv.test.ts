@@ -86,7 +86,7 @@ describe('the audit export of a comment typed as a formula', () => {
     const admin = await server.login('admin@example.com');
     const audit = await server.gql(
       `{ auditLog(first: 10) { edges { node { id at column oldValue newValue source user { id email displayName }
-          line { id productCategory region quarter businessUnit { id code name } } } } } }`,
+          line { id productCategory region quarter businessUnit { id code name } plan { id name } } } } } }`,
       {},
       admin,
     );
