@@ -30,6 +30,7 @@ import { Migration20261204040305_Offboarding } from './Migration20261204040305_O
 import { Migration20261204043000_OffboardingNotifications } from './Migration20261204043000_OffboardingNotifications.js';
 import { Migration20261206060000_WebhookOutboxNotify } from './Migration20261206060000_WebhookOutboxNotify.js';
 import { Migration20261206220000_NotificationSubjectsAndAnsweredSteps } from './Migration20261206220000_NotificationSubjectsAndAnsweredSteps.js';
+import { Migration20261207080000_AuditPlan } from './Migration20261207080000_AuditPlan.js';
 
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261121055827_Initial', class: Migration20261121055827_Initial },
@@ -58,4 +59,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261204043000_OffboardingNotifications', class: Migration20261204043000_OffboardingNotifications },
   { name: 'Migration20261206060000_WebhookOutboxNotify', class: Migration20261206060000_WebhookOutboxNotify },
   { name: 'Migration20261206220000_NotificationSubjectsAndAnsweredSteps', class: Migration20261206220000_NotificationSubjectsAndAnsweredSteps },
+  { name: 'Migration20261207080000_AuditPlan', class: Migration20261207080000_AuditPlan },
 ];

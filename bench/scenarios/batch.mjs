@@ -22,10 +22,10 @@ const REFERENCE_SQL = `
   updated AS (
     UPDATE budget_line l SET budget_amount = v.amount, version = l.version + 1, updated_at = now(), updated_by_id = $3::uuid
       FROM v WHERE l.id = v.id
-    RETURNING l.id, l.business_unit_id, v.amount
+    RETURNING l.id, l.business_unit_id, l.plan_id, v.amount
   )
-  INSERT INTO cell_change (line_id, business_unit_id, column_name, old_value, new_value, user_id, source, at)
-  SELECT id, business_unit_id, 'budgetAmount', NULL, amount::text, $3::uuid, 'API', now() FROM updated`;
+  INSERT INTO cell_change (line_id, business_unit_id, plan_id, column_name, old_value, new_value, user_id, source, at)
+  SELECT id, business_unit_id, plan_id, 'budgetAmount', NULL, amount::text, $3::uuid, 'API', now() FROM updated`;
 
 /** The 5,000 lines, in 42 new units (created once per run of the suite). */
 async function setUp(url, token) {

@@ -2,7 +2,8 @@
  * The audit log's filter bar in a browser against a real server: an admin reaches the Audit log from the top
  * bar, filters by unit and person, sees only those people's changes in that unit, the filters are in the
  * address, a reload keeps them, the CSV export holds what is shown, and Clear brings everything back; a link
- * to one line's entries shows that line only, with a way back to every line.
+ * to one line's entries shows that line only, with a way back to every line; a plan filter shows one plan's
+ * changes only (every plan has the same units and lines).
  */
 import fs from 'node:fs/promises';
 import type { Route } from 'playwright-core';
@@ -88,6 +89,44 @@ describe.skipIf(!hasChromium)('audit log filters', () => {
     await screenshot(page, 'audit-log-one-line');
     await page.getByRole('button', { name: 'Show every line' }).click();
     await expect.poll(async () => (await shownIds()).length).toBe(edits.length);
+    expectNoProblems(admin);
+  });
+
+  it('narrows the log to one plan, kept in the address', async () => {
+    const { server } = world;
+    const adminToken = await server.login('admin@example.com');
+    const planId = (await server.gql('{ budgetPlans { id } }', {}, adminToken)).data.budgetPlans[0].id;
+    const created = await server.gql(
+      'mutation($i: CreateBudgetPlanInput!) { createBudgetPlan(input: $i) { id } }',
+      { i: { name: 'FY2028 Budget', fiscalYear: 2028, copyFromPlanId: planId } },
+      adminToken,
+    );
+    expect(created.errors).toBeUndefined();
+    const nextPlanId = created.data.createBudgetPlan.id;
+    // The same line in both plans, edited in each: by unit alone the two entries look alike.
+    for (const plan of [planId, nextPlanId]) {
+      const [line] = (await server.gql('query($p: ID!) { budgetLines(planId: $p, businessUnitCode: "SALES_NORTH") { id } }', { p: plan }, adminToken)).data.budgetLines;
+      const res = await server.gql('mutation($id: ID!) { updateBudgetLine(id: $id, input: { comment: "plan filter" }) { id } }', { id: line.id }, adminToken);
+      expect(res.errors).toBeUndefined();
+    }
+    const inNextPlan = (await server.sql<{ id: string }>('select id::text from cell_change where plan_id = $1 order by id desc', [nextPlanId])).map((r) => r.id);
+    expect(inNextPlan).toHaveLength(1);
+
+    const admin = await world.signIn('admin@example.com', '/admin/audit');
+    const { page } = admin;
+    const table = page.getByRole('table', { name: 'Cell changes, newest first' });
+    const shownIds = () => table.locator('tr[data-entry]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-entry')));
+    await expect.poll(async () => (await shownIds()).length).toBeGreaterThan(inNextPlan.length);
+    const form = page.getByRole('search', { name: 'Filter the audit log' });
+    await form.getByLabel('Plan').selectOption({ label: 'FY2028 Budget' });
+    await form.getByRole('button', { name: 'Apply' }).click();
+    await expect.poll(shownIds).toEqual(inNextPlan);
+    expect(new URL(page.url()).searchParams.get('plan')).toBe(nextPlanId);
+    expect((await table.locator('tbody tr td').allTextContents())[2]).toBe('FY2028 Budget');
+    await page.reload();
+    await expect.poll(shownIds).toEqual(inNextPlan);
+    await expect.poll(() => form.getByLabel('Plan').inputValue()).toBe(nextPlanId);
+    await screenshot(page, 'audit-log-one-plan');
     expectNoProblems(admin);
   });
 

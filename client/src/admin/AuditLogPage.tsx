@@ -1,8 +1,8 @@
 /**
  * The audit log (`/admin/audit`): every cell change the person may see, newest first, a page at a time,
  * with new changes appearing as they happen; the loaded entries export as CSV. Filtered on the server by
- * unit, person, days and line, the filters kept in the address (`?unit=&person=&from=&to=&line=`) so a
- * filtered view can be shared and survives a reload; the export holds what the filters show.
+ * plan, unit, person, days and line, the filters kept in the address (`?plan=&unit=&person=&from=&to=&line=`)
+ * so a filtered view can be shared and survives a reload; the export holds what the filters show.
  */
 import { useEffect, useMemo, useRef } from 'react';
 import { useQuery, useSubscription } from '@apollo/client/react';
@@ -15,12 +15,13 @@ import { LiveBadge, useSocket } from '../common/wsConnection';
 import { auditCsv, columnLabel, formatValue, sourceLabel } from './auditFormat';
 import { useAuditLog, type AuditEntry, type AuditFilterVariables } from './useAuditLog';
 
-const FILTER_KEYS = ['unit', 'person', 'from', 'to', 'line'] as const;
+const FILTER_KEYS = ['plan', 'unit', 'person', 'from', 'to', 'line'] as const;
 type AuditFilterKey = (typeof FILTER_KEYS)[number];
 
 /** The address's filters as auditLog's arguments; from/to are the person's local days, both included. */
 function filterVariables(filters: FilterValues<AuditFilterKey>): AuditFilterVariables {
   return {
+    planId: filters.plan || null,
     businessUnitCode: filters.unit || null,
     userEmail: filters.person.trim() || null,
     since: startOfDay(filters.from),
@@ -81,7 +82,8 @@ export function AuditLogPage() {
   const exportCsv = () => {
     if (!entries) return;
     const stamp = new Date().toISOString().slice(0, 16).replace(/[-:T]/g, '');
-    const scope = [applied.unit, applied.person.split('@')[0]].filter(Boolean).join('-');
+    const planName = plans.data?.budgetPlans.find((plan) => plan.id === applied.plan)?.name;
+    const scope = [planName?.replace(/[^\w-]+/g, '-'), applied.unit, applied.person.split('@')[0]].filter(Boolean).join('-');
     download(`plansync-audit${scope ? `-${scope}` : ''}-${stamp}.csv`, auditCsv(entries));
   };
 
@@ -99,6 +101,15 @@ export function AuditLogPage() {
       <section className="panel" aria-labelledby="audit-title">
         <h2 id="audit-title" className="visually-hidden">Cell changes</h2>
         <FilterForm label="Filter the audit log" filtered={filters.filtered} onApply={filters.apply} onClear={filters.clear}>
+          <label>
+            Plan
+            <select value={draft.plan} onChange={(e) => edit('plan', e.target.value)}>
+              <option value="">All plans</option>
+              {plans.data?.budgetPlans.map((plan) => <option key={plan.id} value={plan.id}>{plan.name}</option>)}
+              {/* A plan from a shared link that no longer exists: shown, so the error below makes sense. */}
+              {draft.plan && plans.data && !plans.data.budgetPlans.some((p) => p.id === draft.plan) && <option value={draft.plan}>Unknown plan</option>}
+            </select>
+          </label>
           <label>
             Unit
             <select value={draft.unit} onChange={(e) => edit('unit', e.target.value)}>

@@ -15,7 +15,7 @@ export const AUDIT_PAGE = 50;
 const MAX_CATCH_UP_PAGES = 10;
 export type AuditEntry = AuditLogQuery['auditLog']['edges'][number]['node'];
 /** What narrows the log; null: not filtered on. */
-export type AuditFilterVariables = Pick<AuditLogQueryVariables, 'lineId' | 'businessUnitCode' | 'userEmail' | 'since' | 'until'>;
+export type AuditFilterVariables = Pick<AuditLogQueryVariables, 'lineId' | 'planId' | 'businessUnitCode' | 'userEmail' | 'since' | 'until'>;
 type Edge = AuditLogQuery['auditLog']['edges'][number];
 
 /** `filters` must keep its identity while the filters stay the same (a new object reads the log again). */

@@ -3,7 +3,8 @@
  * scope is in the query (the caller's units: policies/cellChange.ts), never filtered after fetching; a
  * `lineId` the caller may not read answers exactly like a missing one (policies/authorize.ts).
  *
- * Filters (all optional, combined with AND, in the WHERE clause with the scope): a unit by code (one the caller
+ * Filters (all optional, combined with AND, in the WHERE clause with the scope): a plan by id (as `budgetLines`
+ * answers: NOT_FOUND for no such plan, FORBIDDEN for someone who may read no plan), a unit by code (one the caller
  * may not read, or none by that code: FORBIDDEN, as `budgetLines` answers), a person by email (nobody by that
  * email: an empty page, as for someone with no entries), a column, and `since`/`until` (both inclusive). A
  * cursor carries a digest of the filters it was given out with (`auditFilters.ts`): with other filters it is
@@ -24,7 +25,7 @@ import { BudgetLine } from './BudgetLine.js';
 import { CellChange } from './CellChange.js';
 import { RemovedBudgetLine } from './RemovedBudgetLine.js';
 import { auditCursorKind, normalizeAuditFilters, type AuditFilters } from './auditFilters.js';
-import { readableUnitByCode } from './unitLookup.js';
+import { readablePlan, readableUnitByCode } from './unitLookup.js';
 import { User } from '../directory/User.js';
 
 @ObjectType()
@@ -52,7 +53,7 @@ export class AuditLogResolver {
   @Query(() => CellChangeConnection, {
     description:
       'Cell changes the caller may see, newest first; `after` continues from a cursor given out with the same filters; ' +
-      '`lineId` narrows to one line, `businessUnitCode` to a unit (FORBIDDEN if the caller may not read it), `userEmail` ' +
+      '`lineId` narrows to one line, `planId` to a plan (NOT_FOUND if there is none), `businessUnitCode` to a unit (FORBIDDEN if the caller may not read it), `userEmail` ' +
       'to one person\'s changes, `column` to one column, `since`/`until` to a time range (inclusive; since after until: ' +
       'BAD_USER_INPUT).',
   })
@@ -60,6 +61,7 @@ export class AuditLogResolver {
     @Arg('first', () => Int, { nullable: true }) first: number | null,
     @Arg('after', () => String, { nullable: true }) after: string | null,
     @Arg('lineId', () => ID, { nullable: true }) lineId: string | null,
+    @Arg('planId', () => ID, { nullable: true }) planId: string | null,
     @Arg('businessUnitCode', () => String, { nullable: true }) businessUnitCode: string | null,
     @Arg('userEmail', () => String, { nullable: true }) userEmail: string | null,
     @Arg('column', () => String, { nullable: true }) column: string | null,
@@ -70,7 +72,7 @@ export class AuditLogResolver {
     const viewer = requireViewer(ctx);
     const limit = first ?? 50;
     if (limit < 0 || limit > MAX_PAGE) throw badUserInput(`first must be between 0 and ${MAX_PAGE}`, 'first');
-    const filters: AuditFilters = normalizeAuditFilters({ businessUnitCode, userEmail, column, since, until });
+    const filters: AuditFilters = normalizeAuditFilters({ planId, businessUnitCode, userEmail, column, since, until });
     const cursorKind = auditCursorKind(filters);
     const afterId = after != null ? decodeCursor(cursorKind, after) : null;
 
@@ -82,6 +84,7 @@ export class AuditLogResolver {
       where.line = line!.id;
     }
     const empty = { edges: [], pageInfo: { hasNextPage: false, endCursor: null } };
+    if (filters.planId != null) where.plan = (await readablePlan(ctx.em, viewer, filters.planId)).id;
     if (filters.businessUnitCode != null) {
       // The caller's scope is checked here: a readable unit is within it, so the WHERE below needs no $in.
       where.businessUnit = (await readableUnitByCode(ctx.em, viewer, filters.businessUnitCode)).id;

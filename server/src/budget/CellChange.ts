@@ -4,6 +4,7 @@ import { User } from '../directory/User.js';
 import { BudgetLine } from './BudgetLine.js';
 import { BudgetLineType } from './BudgetLineType.js';
 import { BusinessUnit } from '../directory/BusinessUnit.js';
+import { BudgetPlan } from './BudgetPlan.js';
 
 export const CHANGE_SOURCES = ['GRID', 'API', 'IMPORT', 'RESTORE'] as const;
 export type ChangeSource = (typeof CHANGE_SOURCES)[number];
@@ -19,13 +20,16 @@ registerEnumType(ChangeSourceEnum, {
 });
 
 /**
- * One audit entry: one column of one line changed by one person. Append-only. The business unit is copied
- * from the line so that the audit log can be scoped to the caller's units in the query itself.
+ * One audit entry: one column of one line changed by one person. Append-only. The business unit and the plan
+ * are copied from the line so that the audit log can be scoped to the caller's units, and narrowed to a plan,
+ * in the query itself (a removed line's entries have no line to join).
  */
 @ObjectType()
 @Entity({ tableName: 'cell_change' })
 @Index({ properties: ['line', 'id'] })
 @Index({ properties: ['businessUnit', 'id'] })
+// The audit log's plan filter (migration AuditPlan).
+@Index({ properties: ['plan', 'id'] })
 // The audit log's person and time filters (migration AuditLogFilters).
 @Index({ properties: ['user', 'id'] })
 @Index({ properties: ['at'] })
@@ -47,6 +51,9 @@ export class CellChange {
 
   @ManyToOne({ entity: () => BusinessUnit })
   businessUnit!: BusinessUnit;
+
+  @ManyToOne({ entity: () => BudgetPlan })
+  plan!: BudgetPlan;
 
   @Field(() => String)
   @Property({ type: 'text', fieldName: 'column_name' })

@@ -172,8 +172,8 @@ describe('cellHistory and restoreCell', () => {
 
     // priorYearActual's entries (written by the Power BI actuals load, as here) are listed, and not restorable.
     const [written] = await server.sql<{ id: string }>(
-      `INSERT INTO cell_change (line_id, business_unit_id, column_name, old_value, new_value, user_id, source)
-       SELECT id, business_unit_id, 'priorYearActual', '1000', '2000', NULL, 'API' FROM budget_line WHERE id = $1 RETURNING id`,
+      `INSERT INTO cell_change (line_id, business_unit_id, plan_id, column_name, old_value, new_value, user_id, source)
+       SELECT id, business_unit_id, plan_id, 'priorYearActual', '1000', '2000', NULL, 'API' FROM budget_line WHERE id = $1 RETURNING id`,
       [line.id],
     );
     expect(await entries(line.id, 'priorYearActual', LEAD)).toEqual([expect.objectContaining({ id: String(written.id), oldValue: '1000', newValue: '2000', user: null })]);

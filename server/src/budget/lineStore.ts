@@ -70,12 +70,12 @@ const WRITE_LINES = `
                         FOR SHARE), true)
     RETURNING l.*
   ), audited AS (
-    INSERT INTO cell_change (line_id, business_unit_id, column_name, old_value, new_value, user_id, source, at)
-    SELECT a.line_id, a.unit_id, a.column_name, a.old_value, a.new_value, a.user_id, a.source, $3::timestamptz
+    INSERT INTO cell_change (line_id, business_unit_id, plan_id, column_name, old_value, new_value, user_id, source, at)
+    SELECT a.line_id, a.unit_id, u.plan_id, a.column_name, a.old_value, a.new_value, a.user_id, a.source, $3::timestamptz
       FROM ROWS FROM (json_to_recordset($2::json)
                         AS (line_id uuid, unit_id uuid, column_name text, old_value text, new_value text, user_id uuid, source change_source))
            WITH ORDINALITY AS a(line_id, unit_id, column_name, old_value, new_value, user_id, source, n)
-     WHERE a.line_id IN (SELECT id FROM updated)
+      JOIN updated u ON u.id = a.line_id
      ORDER BY a.n
   )
   SELECT coalesce(json_agg(r), '[]') AS lines
@@ -222,8 +222,8 @@ const WRITE_PRIOR_YEAR_ACTUALS = `
      WHERE l.id = v.id
     RETURNING l.*
   ), audited AS (
-    INSERT INTO cell_change (line_id, business_unit_id, column_name, old_value, new_value, user_id, source, at)
-    SELECT u.id, u.business_unit_id, 'priorYearActual', v.old_text, v.new_text, $5::uuid, 'API', $6::timestamptz
+    INSERT INTO cell_change (line_id, business_unit_id, plan_id, column_name, old_value, new_value, user_id, source, at)
+    SELECT u.id, u.business_unit_id, u.plan_id, 'priorYearActual', v.old_text, v.new_text, $5::uuid, 'API', $6::timestamptz
       FROM updated u JOIN v ON v.id = u.id
      ORDER BY u.id
   )
