@@ -73,6 +73,22 @@ describe.skipIf(!hasChromium)('plans administration', () => {
     await page.getByRole('button', { name: 'Reopen FY2028 Budget' }).click();
     await page.getByRole('dialog', { name: 'Reopen FY2028 Budget?' }).getByRole('button', { name: 'Reopen plan' }).click();
     await expect.poll(() => page.locator('tr[data-plan="FY2028 Budget"]').textContent()).toContain('Open');
+
+    // Renamed: another plan's name (in any case) is refused in the dialog; a free one shows at once, and the
+    // leader's grid shows it after a reload.
+    await page.getByRole('button', { name: 'Rename FY2028 Budget' }).click();
+    const rename = page.getByRole('dialog', { name: 'Rename FY2028 Budget' });
+    await rename.getByLabel('New name').fill('fy2027 budget');
+    await rename.getByRole('button', { name: 'Rename plan' }).click();
+    await expect.poll(() => rename.getByRole('alert').textContent()).toMatch(/already exists/);
+    await rename.getByLabel('New name').fill('FY2028 Budget (final)');
+    await screenshot(page, 'plans-admin-rename');
+    await rename.getByRole('button', { name: 'Rename plan' }).click();
+    await expect.poll(() => page.locator('tr[data-plan="FY2028 Budget (final)"]').count()).toBe(1);
+    expect(await page.locator('tr[data-plan="FY2028 Budget"]').count()).toBe(0);
+    await expect.poll(() => page.getByRole('status').filter({ hasText: 'FY2028 Budget is now FY2028 Budget (final).' }).count()).toBe(1);
+    await lead.page.reload();
+    await expect.poll(() => lead.page.getByTestId('plan-name').textContent()).toBe('FY2028 Budget (final)');
     expectNoProblems(admin);
   });
 

@@ -1,19 +1,20 @@
 /**
  * Plans and business units (`/admin/plans`, admins): the plans with their status, a new plan (empty, or a
- * copy of another with last year's budget as prior-year actuals or with all its values), closing and
+ * copy of another with last year's budget as prior-year actuals or with all its values), renaming one, closing and
  * reopening a plan after a confirmation (closing makes it read-only for everyone at once), new units, and a
  * plan's lines, unit by unit (PlanLines.tsx: adding lines, removing them after a confirmation), and, when the
  * server has a Power BI semantic model for it, loading an open plan's prior-year actuals (PriorYearActuals.tsx).
  * What each action may do is the server's to decide; its refusals are shown as it words them.
  */
 import { useState, type FormEvent } from 'react';
-import { ConfirmDialog } from '../common/Dialogs';
+import { ConfirmDialog, Modal } from '../common/Dialogs';
 import { useMutation, useQuery } from '@apollo/client/react';
 import {
   CreateBudgetPlanDocument,
   CreateBusinessUnitDocument,
   PlanAdminDocument,
   PriorYearActualsSourceDocument,
+  RenameBudgetPlanDocument,
   SetBudgetPlanStatusDocument,
   type PlanAdminQuery,
 } from '../graphql/generated';
@@ -46,6 +47,39 @@ function StatusDialog({ plan, busy, problem, onConfirm, onCancel }: {
           : 'Its units can be edited again where their submission allows it.'}
       </p>
     </ConfirmDialog>
+  );
+}
+
+/** A plan's new name; the server keeps names unique (without regard to case) and says so in its refusal. */
+function RenameDialog({ plan, onDone, onCancel }: { plan: Plan; onDone: (name: string) => void; onCancel: () => void }) {
+  const [draft, setDraft] = useState(plan.name);
+  const [problem, setProblem] = useState<ProblemInfo | null>(null);
+  const [rename, { loading }] = useMutation(RenameBudgetPlanDocument);
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setProblem(null);
+    try {
+      const { data } = await rename({ variables: { planId: plan.id, name: draft } });
+      onDone(data?.renameBudgetPlan.name ?? draft.trim());
+    } catch (error) {
+      setProblem(problemOf(error));
+    }
+  };
+  return (
+    <Modal title={`Rename ${plan.name}`} onCancel={() => (loading ? undefined : onCancel())}>
+      <form className="stacked-form" aria-label={`Rename ${plan.name}`} onSubmit={(e) => void submit(e)}>
+        <label>
+          New name
+          <input value={draft} maxLength={200} onChange={(e) => setDraft(e.target.value)} autoFocus aria-invalid={problem ? true : undefined} />
+        </label>
+        <p className="small muted">The plan keeps its lines, submissions and history; grids, exports and the OData feed show the new name.</p>
+        {problem && <div className="form-problem" role="alert">{problem.message}</div>}
+        <div className="form-actions">
+          <button type="submit" disabled={loading || draft.trim() === '' || draft.trim() === plan.name}>{loading ? 'Saving…' : 'Rename plan'}</button>
+          <button type="button" className="secondary" onClick={onCancel} disabled={loading}>Cancel</button>
+        </div>
+      </form>
+    </Modal>
   );
 }
 
@@ -147,6 +181,7 @@ export function PlansPage() {
   const query = useQuery(PlanAdminDocument, { fetchPolicy: 'cache-and-network' });
   const { notices, notify, dismiss } = useNotices();
   const [confirming, setConfirming] = useState<Plan | null>(null);
+  const [renaming, setRenaming] = useState<Plan | null>(null);
   const [problem, setProblem] = useState<ProblemInfo | null>(null);
   const [setStatus, { loading }] = useMutation(SetBudgetPlanStatusDocument);
   // Not knowing (still loading, or refused) hides the action: the server refuses it then anyway.
@@ -198,6 +233,9 @@ export function PlansPage() {
                   <button type="button" className="secondary small" onClick={() => { setProblem(null); setConfirming(plan); }} aria-label={`${plan.status === 'OPEN' ? 'Close' : 'Reopen'} ${plan.name}`}>
                     {plan.status === 'OPEN' ? 'Close…' : 'Reopen…'}
                   </button>
+                  <button type="button" className="secondary small" onClick={() => setRenaming(plan)} aria-label={`Rename ${plan.name}`}>
+                    Rename…
+                  </button>
                   {actualsSource?.configured && plan.status === 'OPEN' && (
                     <button type="button" className="secondary small" onClick={() => setLoadingActuals(plan)} aria-label={`Load prior-year actuals into ${plan.name}`}>
                       Load actuals…
@@ -226,6 +264,10 @@ export function PlansPage() {
       </div>
       <PlanLines plans={plans} units={units} onNotice={notify} />
       {confirming && <StatusDialog plan={confirming} busy={loading} problem={problem} onConfirm={() => void confirmStatus()} onCancel={() => setConfirming(null)} />}
+      {renaming && (
+        <RenameDialog plan={renaming} onCancel={() => setRenaming(null)}
+          onDone={(name) => { notify(`${renaming.name} is now ${name}.`); setRenaming(null); }} />
+      )}
       {loadingActuals && (
         <PriorYearActualsDialog plan={loadingActuals} onCancel={() => setLoadingActuals(null)}
           onDone={(message) => { notify(message); setLoadingActuals(null); }} />

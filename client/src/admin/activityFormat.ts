@@ -24,6 +24,7 @@ export const ACTION_LABELS: Record<string, string> = {
   PLAN_CREATED: 'Plan created',
   PLAN_STATUS_CHANGED: 'Plan opened or closed',
   PLAN_SUBMISSION_RULE_CHANGED: 'Complete budgets required or not',
+  PLAN_RENAMED: 'Plan renamed',
   LINES_ADDED: 'Lines added',
   LINES_REMOVED: 'Lines removed',
   UNIT_CREATED: 'Business unit created',

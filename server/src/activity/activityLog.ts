@@ -30,6 +30,7 @@ export const ACTIVITY_ACTIONS = [
   // Whether the plan's units may be submitted only complete (setBudgetPlanRequireCompleteSubmission): it
   // decides what the units' leaders may do.
   'PLAN_SUBMISSION_RULE_CHANGED',
+  'PLAN_RENAMED',
   'LINES_ADDED',
   'LINES_REMOVED',
   'UNIT_CREATED',

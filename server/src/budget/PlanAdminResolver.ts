@@ -1,6 +1,6 @@
 /**
  * Plans and units administered over GraphQL (admins; everyone else FORBIDDEN): `createBudgetPlan`,
- * `setBudgetPlanStatus` and `createBusinessUnit`, which planAdmin.ts carries out and the policies guard.
+ * `renameBudgetPlan`, `setBudgetPlanStatus` and `createBusinessUnit`, which planAdmin.ts carries out and the policies guard.
  *
  * Out of scope: reading plans and units (BudgetLineResolver.ts).
  */
@@ -8,7 +8,7 @@ import { Arg, Ctx, Field, ID, InputType, Int, Mutation, registerEnumType, Resolv
 import { requireViewer, type GraphQLContext } from '../graphql/context.js';
 import { BusinessUnit } from '../directory/BusinessUnit.js';
 import { BudgetPlan, PlanStatusEnum, type PlanStatus } from './BudgetPlan.js';
-import { CARRY_OVERS, createPlan, createUnit, setPlanStatus, setRequireCompleteSubmission, type CarryOver } from './planAdmin.js';
+import { CARRY_OVERS, createPlan, createUnit, renamePlan, setPlanStatus, setRequireCompleteSubmission, type CarryOver } from './planAdmin.js';
 
 export const CarryOverEnum = Object.fromEntries(CARRY_OVERS.map((c) => [c, c])) as { [K in CarryOver]: K };
 registerEnumType(CarryOverEnum, {
@@ -50,6 +50,19 @@ export class PlanAdminResolver {
     @Ctx() ctx: GraphQLContext,
   ): Promise<BudgetPlan> {
     return setPlanStatus(ctx.em, ctx.services.events, requireViewer(ctx), planId, status);
+  }
+
+  @Mutation(() => BudgetPlan, {
+    description:
+      'Renames a plan (admins). Names are unique without regard to case (a name another plan has: BAD_USER_INPUT); ' +
+      'the plan keeps its id, lines, submissions and history.',
+  })
+  renameBudgetPlan(
+    @Arg('planId', () => ID) planId: string,
+    @Arg('name', () => String) name: string,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<BudgetPlan> {
+    return renamePlan(ctx.em, requireViewer(ctx), planId, name);
   }
 
   @Mutation(() => BudgetPlan, {

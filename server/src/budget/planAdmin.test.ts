@@ -1,6 +1,6 @@
 /**
  * Plans and units administered through GraphQL against the real server (contract v1.1, "Plans and their
- * structure"): only admins may create plans and units or close and reopen plans; a copy carries over what
+ * structure"): only admins may create, rename, close and reopen plans or create units; a copy carries over what
  * `carryOver` says; a closed plan is read-only on every path (API, submissions, open and new grid connections)
  * until it is reopened; every change writes its activity entry.
  */
@@ -11,6 +11,7 @@ import { DEMO_UNITS, PRODUCT_CATEGORIES, QUARTERS, REGIONS } from '../seed.js';
 
 const CREATE = `mutation($i: CreateBudgetPlanInput!) { createBudgetPlan(input: $i) { id name fiscalYear status createdAt } }`;
 const SET_STATUS = `mutation($p: ID!, $s: PlanStatus!) { setBudgetPlanStatus(planId: $p, status: $s) { id status } }`;
+const RENAME = `mutation($p: ID!, $n: String!) { renameBudgetPlan(planId: $p, name: $n) { id name fiscalYear status } }`;
 const CREATE_UNIT = `mutation($c: String!, $n: String!) { createBusinessUnit(code: $c, name: $n) { code name } }`;
 const LINES = `query($p: ID!, $u: String) { budgetLines(planId: $p, businessUnitCode: $u) {
   id businessUnit { code } productCategory region quarter priorYearActual budgetAmount forecastSales comment version } }`;
@@ -154,6 +155,52 @@ describe('plan administration', () => {
       const [entry] = await activity('PLAN_CREATED', name);
       expect(entry.details).toMatchObject({ copyFromPlanId: demoPlanId, carryOver, lines: sourceLines.size });
     }
+  });
+
+  it('lets only admins rename a plan, keeps names unique without regard to case, and logs each rename', async () => {
+    const first = (await server.gql(CREATE, { i: { name: freshName(), fiscalYear: 2029, copyFromPlanId: demoPlanId } }, admin)).data.createBudgetPlan;
+    const other = (await server.gql(CREATE, { i: { name: freshName(), fiscalYear: 2029 } }, admin)).data.createBudgetPlan;
+    const linesBefore = await lines(first.id);
+    for (const email of NON_ADMINS) {
+      const res = await server.gql(RENAME, { p: first.id, n: 'Taken over' }, await server.login(email));
+      expect(errorCode(res), email).toBe('FORBIDDEN');
+    }
+    expect(errorCode(await server.gql(RENAME, { p: first.id, n: 'Anonymous' }))).toBe('UNAUTHENTICATED');
+
+    const renamed = await server.gql(RENAME, { p: first.id, n: '  FY2029 Budget (final)  ' }, admin);
+    expect(renamed.errors).toBeUndefined();
+    expect(renamed.data.renameBudgetPlan).toEqual({ id: first.id, name: 'FY2029 Budget (final)', fiscalYear: 2029, status: 'OPEN' });
+    // The plan is the same plan: its lines, under the new name everywhere it is shown.
+    expect(await lines(first.id)).toEqual(linesBefore);
+    expect((await server.gql('{ budgetPlans { id name } }', {}, admin)).data.budgetPlans).toContainEqual({ id: first.id, name: 'FY2029 Budget (final)' });
+    expect(await activity('PLAN_RENAMED', 'FY2029 Budget (final)')).toEqual([
+      { actor_email: 'admin@example.com', subject: 'FY2029 Budget (final)', details: { planId: first.id, previousName: first.name, name: 'FY2029 Budget (final)' } },
+    ]);
+
+    // Another plan's name, in any case: BAD_USER_INPUT, nothing changed. Its own name in other case: allowed.
+    for (const name of [other.name, other.name.toUpperCase(), 'fy2029 budget (final)']) {
+      const target = name.startsWith('fy2029') ? other.id : first.id;
+      const res = await server.gql(RENAME, { p: target, n: name }, admin);
+      expect(errorCode(res), name).toBe('BAD_USER_INPUT');
+    }
+    expect((await server.sql(`SELECT name FROM budget_plan WHERE id = $1`, [other.id]))[0].name).toBe(other.name);
+    const recased = await server.gql(RENAME, { p: first.id, n: 'FY2029 budget (final)' }, admin);
+    expect(recased.data.renameBudgetPlan.name).toBe('FY2029 budget (final)');
+
+    // The same name again changes nothing and logs nothing; bad names and unknown plans are refused.
+    await server.gql(RENAME, { p: first.id, n: 'FY2029 budget (final)' }, admin);
+    expect(await activity('PLAN_RENAMED', 'FY2029 budget (final)')).toHaveLength(1);
+    for (const name of ['', '   ', 'x'.repeat(201)]) expect(errorCode(await server.gql(RENAME, { p: first.id, n: name }, admin))).toBe('BAD_USER_INPUT');
+    for (const id of ['00000000-0000-4000-8000-000000000000', 'nope']) expect(errorCode(await server.gql(RENAME, { p: id, n: 'Whatever' }, admin))).toBe('NOT_FOUND');
+  });
+
+  it('renames two plans to one name at once: one wins, the other is refused', async () => {
+    const a = (await server.gql(CREATE, { i: { name: freshName(), fiscalYear: 2030 } }, admin)).data.createBudgetPlan;
+    const b = (await server.gql(CREATE, { i: { name: freshName(), fiscalYear: 2030 } }, admin)).data.createBudgetPlan;
+    const wanted = `Race ${Date.now()}`;
+    const results = await Promise.all([a, b].map((plan) => server.gql(RENAME, { p: plan.id, n: wanted }, admin)));
+    expect(results.map((r) => (r.errors ? errorCode(r) : 'OK')).sort()).toEqual(['BAD_USER_INPUT', 'OK']);
+    expect(await server.sql(`SELECT count(*)::int AS n FROM budget_plan WHERE lower(name) = lower($1)`, [wanted])).toEqual([{ n: 1 }]);
   });
 
   it('writes an activity entry when an admin requires complete budgets of a plan, or stops requiring them', async () => {

@@ -1,6 +1,6 @@
 /**
  * Administering plans and units (admins only, policies/budgetPlan.ts and businessUnit.ts): creating a plan,
- * empty or as a copy of another, closing and reopening it, and creating a business unit. Each change is one
+ * empty or as a copy of another, renaming it, closing and reopening it, and creating a business unit. Each change is one
  * transaction with its activity-log entry (activity/activityLog.ts), so there is never a half-made plan nor a
  * change without its entry.
  *
@@ -85,8 +85,8 @@ export async function createPlan(em: EntityManager, viewer: Viewer, input: NewPl
   try {
     const planId = await em.transactional(async (tx) => {
       // Compared without case: "fy2028 budget" next to "FY2028 Budget" is the same name to the people picking a plan
-      // from a list (the plan pickers, the consolidated view, Excel's OData feed) and a plan cannot be renamed or
-      // deleted, so a second one made by mistake stays in every list.
+      // from a list (the plan pickers, the consolidated view, Excel's OData feed), and a plan cannot be deleted, so a
+      // second one made by mistake stays in every list.
       const [{ n }] = await tx.getConnection().execute<{ n: number }[]>('select count(*)::int as n from "budget_plan" where lower("name") = lower(?)', [name]);
       if (n > 0) throw taken();
       const plan = tx.create(BudgetPlan, { name, fiscalYear: input.fiscalYear, requireCompleteSubmission: input.requireCompleteSubmission ?? false });
@@ -139,6 +139,38 @@ function copyLines(tx: EntityManager, planId: string, sourceId: string, carryOve
        from "budget_line" s where s."plan_id" = ?`,
     [planId, sourceId],
   );
+}
+
+/**
+ * Renames a plan (a typo, or "Draft FY2028" once it is the budget), with its activity entry; names stay unique
+ * without regard to case, as createPlan has them, but a plan may change the case of its own name. The same name
+ * changes nothing and logs nothing. Lines, submissions, audit entries and tokens refer to the plan by id: only
+ * what shows its name changes (pickers, exports, the OData feed); notifications already sent keep the name
+ * they were written with.
+ */
+export async function renamePlan(em: EntityManager, viewer: Viewer, planId: string, wantedName: string): Promise<BudgetPlan> {
+  requirePlanManager(viewer);
+  if (!isUuid(planId)) throw planNotFound();
+  const name = cleanName(wantedName, 'A plan name');
+  const taken = () => badUserInput(`A plan named "${name}" already exists`, 'name');
+  try {
+    await em.transactional(async (tx) => {
+      const plan = await tx.findOne(BudgetPlan, { id: planId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      authorize(viewer, 'manage', 'BudgetPlan', plan);
+      if (plan.name === name) return;
+      const [{ n }] = await tx
+        .getConnection()
+        .execute<{ n: number }[]>('select count(*)::int as n from "budget_plan" where lower("name") = lower(?) and "id" <> ?', [name, planId], 'all', tx.getTransactionContext());
+      if (n > 0) throw taken();
+      recordActivity(tx, viewer, 'PLAN_RENAMED', name, { planId, previousName: plan.name, name });
+      plan.name = name;
+    });
+  } catch (err) {
+    // Two admins giving two plans the same name at once: the second meets the unique constraint.
+    if (err instanceof UniqueConstraintViolationException) throw taken();
+    throw err;
+  }
+  return em.findOneOrFail(BudgetPlan, { id: planId }, { refresh: true });
 }
 
 /**
