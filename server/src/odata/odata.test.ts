@@ -7,6 +7,8 @@
  * client library (@odata/client) reading a filtered set.
  */
 import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
 import { EdmV4, OData } from '@odata/client';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -613,6 +615,39 @@ describe('OData paging with small pages while rows change', () => {
       const top = (await get(`${server.url}/odata/${query}&$top=3`, `Bearer ${token}`)).body.value.map((r: Row) => r.BudgetAmount);
       expect(top, query).toEqual(descending ? [500, 400, 300] : [null, null, null]);
     }
+  });
+
+  it('builds @odata.nextLink and @odata.context from a Host that names this machine, never from a forged one', async () => {
+    const port = new URL(server.url).port;
+    /** The links of a page asked for with this Host header (fetch cannot forge Host; node:http can). */
+    const linksWith = (host: string) =>
+      new Promise<{ status: number; next: string; context: string }>((resolve, reject) => {
+        const req = http.get(`${server.url}/odata/BudgetLines?$select=Id`, { headers: { host, authorization: `Bearer ${token}` } }, (res) => {
+          let text = '';
+          res.setEncoding('utf8').on('data', (chunk) => (text += chunk)).on('end', () => {
+            const body = JSON.parse(text);
+            resolve({ status: res.statusCode ?? 0, next: body['@odata.nextLink'], context: body['@odata.context'] });
+          });
+        });
+        req.on('error', reject);
+      });
+    // The names this machine answers to, on its port, are kept as the caller typed them.
+    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `${os.hostname()}:${port}`]) {
+      const { status, next, context } = await linksWith(host);
+      expect(status).toBe(200);
+      expect(next.startsWith(`http://${host.toLowerCase()}/odata/BudgetLines?`), host).toBe(true);
+      expect(context).toBe(`http://${host.toLowerCase()}/odata/$metadata#BudgetLines(Id)`);
+    }
+    // Any other Host (another name, our name on another port, tricks in the header) gets the address the connection reached.
+    for (const host of ['attacker.example', `attacker.example:${port}`, `localhost:1`, `localhost:${port}@attacker.example`, `attacker.example/x?`, `localhost.attacker.example:${port}`, '']) {
+      const { status, next, context } = await linksWith(host);
+      expect(status).toBe(200);
+      expect(next.startsWith(`http://127.0.0.1:${port}/odata/BudgetLines?`), `${host} gave ${next}`).toBe(true);
+      expect(context, host).toBe(`http://127.0.0.1:${port}/odata/$metadata#BudgetLines(Id)`);
+    }
+    // The link it gives still leads to the next page.
+    const forged = await linksWith('attacker.example');
+    expect((await get(forged.next, `Bearer ${token}`)).body.value).toHaveLength(7);
   });
 
   it('keeps $top and $skip across small pages and gives $count on every page', async () => {

@@ -18,6 +18,7 @@ import type { Viewer } from '../policies/viewer.js';
 import { ErrorCode } from '../errors.js';
 import { entitySet, ENTITY_SETS } from './entitySets.js';
 import { countRows, encodeSkipToken, writePage } from './feed.js';
+import { feedRoot } from './feedRoot.js';
 import { metadataXml } from './metadata.js';
 import { BadOption, parseQueryOptions } from './queryOptions.js';
 
@@ -32,11 +33,6 @@ function challenges(config: Config): string[] {
     ? `Bearer realm="Plansync", authorization_uri="${config.entra.authorityHost}/${config.entra.tenantId}/oauth2/authorize"`
     : 'Bearer realm="Plansync"';
   return ['Basic realm="Plansync", charset="UTF-8"', bearer];
-}
-
-/** Where the feed is, as the caller reached it (PUBLIC_URL when set; else the request's own host, behind TRUST_PROXY). */
-function feedRoot(req: Request, config: Config): string {
-  return `${config.publicUrl ?? `${req.protocol}://${req.get('host')}`}/odata`;
 }
 
 /** A query string of these pairs, with `$` left readable. */
