@@ -154,6 +154,9 @@ describe('adding and removing budget lines', () => {
       ['a region of 81 characters', [good, line('RESEARCH', 'Storage', 'M'.repeat(81), 'Q1')]],
       ['a category with a control character', [good, line('RESEARCH', 'Toast\u0007ers', 'Asia Pacific', 'Q1')]],
       ['a region with a NUL', [good, line('RESEARCH', 'Storage', 'Ma\u0000rs', 'Q1')]],
+      // XML does not allow them: every export writes them as U+FFFD, so the line's own export would not name it.
+      ['a category with U+FFFE', [good, line('RESEARCH', 'Stor\uFFFEage', 'Asia Pacific', 'Q1')]],
+      ['a region with U+FFFF', [good, line('RESEARCH', 'Storage', 'Asia\uFFFF', 'Q1')]],
       ['a quarter outside the plan layout', [good, line('RESEARCH', 'Storage', 'Asia Pacific', 'Q5')]],
       ['the same line twice', [good, line('RESEARCH', 'Storage', 'Asia Pacific', 'Q1')]],
       ['a line that exists', [good, line('RESEARCH', 'Servers', 'Europe', 'Q3')]],

@@ -86,6 +86,9 @@ function dimensionProblem(value: string, what: string): string | null {
   if (value.length > MAX_DIMENSION_LENGTH) return `the ${what} must be at most ${MAX_DIMENSION_LENGTH} characters`;
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f-\u009f]/.test(value)) return `the ${what} must not contain control characters`;
+  // As in comments (budget/columns.ts): XML does not allow them, and every export writes them as U+FFFD, so a
+  // line named with one could not be found again by the name its own export shows.
+  if (/[\uFFFE\uFFFF]/.test(value)) return `the ${what} must not contain the noncharacters U+FFFE or U+FFFF`;
   return null;
 }
 
