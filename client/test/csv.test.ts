@@ -62,6 +62,11 @@ describe('CSV export as csv-stringify writes it', () => {
     expect(toCsv(['text', 'number'], [['-3', -3]]).split('\r\n')[1]).toBe("'-3,-3");
   });
 
+  it('writes the characters the server exports write as U+FFFD the same way, keeping tabs and line breaks', () => {
+    const csv = toCsv(['a'], [['x\uFFFEy'], ['\uFFFF'], ['bell\u0007'], ['two\nlines\tand tab'], ['\u0007=1+1']]).replace(/^\ufeff/, '');
+    expect(csv).toBe('a\r\nx\uFFFDy\r\n\uFFFD\r\nbell\uFFFD\r\n"two\nlines\tand tab"\r\n\uFFFD=1+1\r\n');
+  });
+
   it('neutralises a header cell like any other', () => {
     expect(toCsv(['=1+1'], []).replace(/^\ufeff/, '')).toBe("'=1+1\r\n");
   });
@@ -101,5 +106,26 @@ describe('the audit export of a comment typed as a formula', () => {
     expect(rows.length).toBe(4);
     for (const row of rows) for (const cell of row) expect(cell, JSON.stringify(row)).not.toMatch(/^[=+\-@\t\r]/);
     expect(rows.flat()).toContain(`'=HYPERLINK("https://evil.example","x")`);
+  });
+
+  it('writes a comment stored before the rules refused U+FFFE as the server exports do, U+FFFD', async () => {
+    const lead = await server.login('lead.sales-north@example.com');
+    const [line] = await server.sql(`SELECT l.id FROM budget_line l JOIN business_unit u ON u.id = l.business_unit_id WHERE u.code = 'SALES_NORTH' ORDER BY l.position OFFSET 3 LIMIT 1`);
+    await server.sql(`UPDATE budget_line SET comment = $2 WHERE id = $1`, [line.id, 'stored \uFFFE before']);
+    const res = await server.gql('mutation($id: ID!) { updateBudgetLine(id: $id, input: { comment: "after" }) { id } }', { id: line.id }, lead);
+    expect(res.errors).toBeUndefined();
+    const admin = await server.login('admin@example.com');
+    const audit = await server.gql(
+      `{ auditLog(first: 1) { edges { node { id at column oldValue newValue source user { id email displayName }
+          line { id productCategory region quarter businessUnit { id code name } plan { id name } } } } } }`,
+      {},
+      admin,
+    );
+    expect(audit.data.auditLog.edges[0].node.oldValue).toBe('stored \uFFFE before');
+    const auditFormat = '../src/admin/auditFormat.js';
+    const { auditCsv } = (await import(auditFormat)) as { auditCsv(entries: unknown[]): string };
+    const csv = auditCsv(audit.data.auditLog.edges.map((e: { node: unknown }) => e.node));
+    expect(csv).not.toContain('\uFFFE');
+    expect(csv).toContain(',stored \uFFFD before,after,');
   });
 });

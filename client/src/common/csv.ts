@@ -26,9 +26,18 @@ export function neutraliseFormula(value: string): string {
   return stringify([[value]], { escape_formulas: true, quote: '', escape: '', eof: false });
 }
 
+/**
+ * Characters the server's exports write as U+FFFD (server/src/db/storableText.ts `exportableText`): C0 controls but
+ * tab and line breaks, U+FFFE, U+FFFF, unpaired surrogates. The rules refuse them in new comments, but an audit
+ * entry keeps the text of its day, and the audit CSV should read as the xlsx, CSV and OData exports of it do.
+ */
+// eslint-disable-next-line no-control-regex
+const NOT_EXPORTABLE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|\p{Cs}/gu;
+
 /** A header row and rows as CSV text; null and undefined cells are empty. */
 export function toCsv(header: readonly string[], rows: readonly (readonly (string | number | null | undefined)[])[]): string {
-  return stringify([header, ...rows] as unknown[][], EXPORT);
+  const cells = [header, ...rows].map((row) => row.map((cell) => (typeof cell === 'string' ? cell.replace(NOT_EXPORTABLE, '\uFFFD') : cell)));
+  return stringify(cells as unknown[][], EXPORT);
 }
 
 /** Offers a text as a file download, without a round trip to the server. */

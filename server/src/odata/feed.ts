@@ -11,6 +11,7 @@
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { inSqlTransaction, withSqlClient } from '../db/sql.js';
+import { exportableText } from '../db/storableText.js';
 import { outputSql, sqlTypeOf, type EdmType, type EntitySet, type Property, type RowScope } from './entitySets.js';
 import { BadOption, SqlParams, type QueryOptions } from './queryOptions.js';
 
@@ -154,6 +155,8 @@ export async function countRows(em: EntityManager, set: EntitySet, scope: RowSco
 function jsonValue(property: Property, value: unknown): unknown {
   // bigint comes back from pg as text; OData's JSON writes Int64 as a number (no IEEE754Compatible asked).
   if (property.type === 'Edm.Int64' && typeof value === 'string') return Number(value);
+  // Text reads as the spreadsheet exports write it (a comment stored before the rules refused U+FFFE, say).
+  if (property.type === 'Edm.String' && typeof value === 'string') return exportableText(value);
   return value ?? null;
 }
 

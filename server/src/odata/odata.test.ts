@@ -99,6 +99,22 @@ describe('OData feed', () => {
   }, 60_000);
   afterAll(() => server?.stop());
 
+  it('writes stored text that the rules now refuse as the exports do, U+FFFD, in valid JSON', async () => {
+    // Stored before comments refused U+FFFE, U+FFFF and C0 controls: the feed gave them as they were, so the same
+    // comment read differently in Excel through the feed and in the xlsx export.
+    const [line] = await server.sql(`SELECT id, comment FROM budget_line WHERE business_unit_id = $1 ORDER BY position OFFSET 5 LIMIT 1`, [northId]);
+    await server.sql(`UPDATE budget_line SET comment = $2 WHERE id = $1`, [line.id, 'a\uFFFE b\uFFFF c\u0007 d\u001F']);
+    try {
+      const page = await get(feed(`BudgetLines?$select=Id,Comment&$filter=Id eq ${line.id}`), as('lead'));
+      expect(page.status).toBe(200);
+      expect(page.body.value).toEqual([{ Id: line.id, Comment: 'a\uFFFD b\uFFFD c\uFFFD d\uFFFD' }]);
+      // contains() still looks at the stored text.
+      expect((await get(feed(`BudgetLines?$select=Id&$filter=contains(Comment,'a\uFFFE b')`), as('lead'))).body.value).toEqual([{ Id: line.id }]);
+    } finally {
+      await server.sql(`UPDATE budget_line SET comment = $2 WHERE id = $1`, [line.id, line.comment]);
+    }
+  });
+
   it('refuses a request without valid credentials: 401, an OData error, a Basic and a Bearer challenge', async () => {
     for (const path of ['', '$metadata', 'BudgetLines', 'BudgetLines?$filter=Quarter eq \'Q1\'']) {
       for (const authorization of [undefined, 'Bearer not-a-token', basic('not-a-token'), basic(''), 'Basic !!!', 'Digest x']) {

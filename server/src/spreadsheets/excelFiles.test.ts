@@ -181,4 +181,43 @@ describe('importing files as Excel saves them', () => {
     });
     expect(back.status).toBe(200);
   });
+  it('writes stored text XML does not allow as U+FFFD in the CSV export too, and takes an untouched export back changing nothing', async () => {
+    // Stored before the rules refused them (comments: U+FFFE, U+FFFF, C0 controls; categories: U+FFFE): the
+    // CSV passed them on as they were, and importing that untouched file back refused the cell ("comment must
+    // not contain the noncharacters U+FFFE or U+FFFF"), or refused it for a submitted unit as a change.
+    const [, , c, d, e] = lines;
+    const stored: Record<string, string> = { [c.id]: 'old \uFFFE note', [d.id]: 'bell\u0007 and \uFFFF', [e.id]: '=1+\uFFFE' };
+    for (const [id, comment] of Object.entries(stored)) await server.sql(`UPDATE budget_line SET comment = $2 WHERE id = $1`, [id, comment]);
+    await server.sql(`UPDATE budget_line SET product_category = product_category || '\uFFFE' WHERE id = $1`, [c.id]);
+    const exportAs = async (format: 'csv' | 'xlsx') => {
+      const res = await fetch(`${server.url}/export/budget-lines.${format}?planId=${planId}&businessUnitCode=MARKETING`, { headers: { authorization: `Bearer ${lead}` } });
+      expect(res.status).toBe(200);
+      return Buffer.from(await res.arrayBuffer());
+    };
+    const csv = await exportAs('csv');
+    const text = csv.toString('utf8');
+    expect(text).not.toMatch(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/);
+    const rowOf = (id: string) => text.split('\r\n').find((r) => r.startsWith(id))!;
+    expect(rowOf(c.id)).toContain(`${c.productCategory}\uFFFD,`);
+    expect(rowOf(c.id)).toContain(',old \uFFFD note,');
+    expect(rowOf(d.id)).toContain(',bell\uFFFD and \uFFFD,');
+    expect(rowOf(e.id)).toContain(",'=1+\uFFFD,");
+    // The same text in the workbook.
+    const book = new ExcelJS.Workbook();
+    const xlsx = await exportAs('xlsx');
+    await book.xlsx.load(xlsx as unknown as ArrayBuffer);
+    const comments = new Map<string, unknown>();
+    book.worksheets[0].eachRow((row) => comments.set(String(row.getCell(1).value), row.getCell(9).value));
+    expect(comments.get(d.id)).toBe('bell\uFFFD and \uFFFD');
+    // Either file, imported back untouched: nothing refused, nothing changed, the stored text kept.
+    for (const [file, type] of [[csv, 'text/csv'], [xlsx, XLSX]] as const) {
+      const back = await importFile(file, type);
+      expect(back.status, JSON.stringify(back.json)).toBe(200);
+      expect(back.json.rejected).toEqual([]);
+      expect(back.json.applied).toBe(0);
+    }
+    for (const [id, comment] of Object.entries(stored)) {
+      expect((await server.sql(`SELECT comment FROM budget_line WHERE id = $1`, [id]))[0].comment).toBe(comment);
+    }
+  });
 });

@@ -39,6 +39,7 @@ import type { SubmissionStatus } from '../budget/BudgetSubmission.js';
 import type { CellChanges, LiveDocuments } from '../budget/budgetLineWriter.js';
 import { cellValueProblem, EDITABLE_COLUMNS, type CellValue, type EditableColumn } from '../budget/columns.js';
 import { withSqlClient } from '../db/sql.js';
+import { exportableText } from '../db/storableText.js';
 import { ErrorCode } from '../errors.js';
 import { isUuid } from '../ids.js';
 import { can } from '../policies/authorize.js';
@@ -371,7 +372,9 @@ export async function importSheet(request: ImportRequest): Promise<ImportOutcome
     firstRowOf.set(line.id, p.row);
     const changes: CellChanges = {};
     for (const [column, value] of Object.entries(p.values) as [EditableColumn, CellValue][]) {
-      if (line[columnOf(column)] === value) unchanged += 1;
+      // A comment stored with a character exports write as U+FFFD (db/storableText.ts) comes back with U+FFFD:
+      // the file's cell still holds what the line holds, as its export showed it.
+      if (line[columnOf(column)] === value || (column === 'comment' && exportableText(line.comment) === value)) unchanged += 1;
       else changes[column] = value;
     }
     if (Object.keys(changes).length === 0) continue;

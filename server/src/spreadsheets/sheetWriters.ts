@@ -10,6 +10,7 @@
  *   evaluated; it is not prefixed, so what a person reads in Excel is the text itself.
  */
 import type { Writable } from 'node:stream';
+import { exportableText } from '../db/storableText.js';
 import { BOM, csvRecord } from './csv.js';
 import { loadExcelJS } from './excel.js';
 import type { ExportRow } from './lineReader.js';
@@ -64,17 +65,17 @@ function csvWriter(out: Writable): SheetWriter {
         inPiece += 1;
         text += csvRecord([
           r.id,
-          neutraliseFormula(r.unit_code),
-          neutraliseFormula(r.product_category),
-          neutraliseFormula(r.region),
-          neutraliseFormula(r.quarter),
+          neutraliseFormula(exportableText(r.unit_code)),
+          neutraliseFormula(exportableText(r.product_category)),
+          neutraliseFormula(exportableText(r.region)),
+          neutraliseFormula(exportableText(r.quarter)),
           r.prior_year_actual,
           r.budget_amount,
           r.forecast_sales,
-          neutraliseFormula(r.comment),
+          neutraliseFormula(exportableText(r.comment)),
           r.version,
           new Date(r.updated_at).toISOString(),
-          r.updated_by === null ? null : neutraliseFormula(r.updated_by),
+          r.updated_by === null ? null : neutraliseFormula(exportableText(r.updated_by)),
         ]);
       }
       if (text) out.write(text);
@@ -89,20 +90,6 @@ function csvWriter(out: Writable): SheetWriter {
 }
 
 const AMOUNT_FORMAT = '#,##0.00';
-
-/**
- * Characters XML 1.0 does not allow (C0 controls but tab and line breaks, U+FFFE, U+FFFF, unpaired surrogates),
- * which exceljs writes as they are. The rules refuse them in new comments (budget/columns.ts), but a text stored
- * before, or a dimension an admin added, made the whole workbook ill-formed: Excel offered to repair it and our
- * own import refused it. Written as U+FFFD, the replacement character, so every other cell stays readable.
- */
-const NOT_IN_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|\p{Cs}/gu;
-
-function xmlText(text: string): string;
-function xmlText(text: string | null): string | null;
-function xmlText(text: string | null): string | null {
-  return text === null ? null : text.replace(NOT_IN_XML, '\uFFFD');
-}
 
 async function xlsxWriter(out: Writable): Promise<SheetWriter> {
   const ExcelJS = await loadExcelJS();
@@ -121,17 +108,17 @@ async function xlsxWriter(out: Writable): Promise<SheetWriter> {
         sheet
           .addRow([
             r.id,
-            xmlText(r.unit_code),
-            xmlText(r.product_category),
-            xmlText(r.region),
-            xmlText(r.quarter),
+            exportableText(r.unit_code),
+            exportableText(r.product_category),
+            exportableText(r.region),
+            exportableText(r.quarter),
             r.prior_year_actual,
             r.budget_amount,
             r.forecast_sales,
-            xmlText(r.comment),
+            exportableText(r.comment),
             r.version,
             new Date(r.updated_at),
-            xmlText(r.updated_by),
+            exportableText(r.updated_by),
           ])
           .commit();
       }
