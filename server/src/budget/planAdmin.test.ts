@@ -190,7 +190,12 @@ describe('plan administration', () => {
     // The same name again changes nothing and logs nothing; bad names and unknown plans are refused.
     await server.gql(RENAME, { p: first.id, n: 'FY2029 budget (final)' }, admin);
     expect(await activity('PLAN_RENAMED', 'FY2029 budget (final)')).toHaveLength(1);
-    for (const name of ['', '   ', 'x'.repeat(201)]) expect(errorCode(await server.gql(RENAME, { p: first.id, n: name }, admin))).toBe('BAD_USER_INPUT');
+    for (const name of ['', '   ', 'x'.repeat(201), 'FY2029\u0007', 'FY\uFFFE2029', 'FY2029 \uFFFF', 'FY\u00002029', 'FY\uD8002029']) {
+      expect(errorCode(await server.gql(RENAME, { p: first.id, n: name }, admin)), JSON.stringify(name)).toBe('BAD_USER_INPUT');
+      expect(errorCode(await server.gql(CREATE, { i: { name, fiscalYear: 2029 } }, admin)), JSON.stringify(name)).toBe('BAD_USER_INPUT');
+      expect(errorCode(await server.gql(CREATE_UNIT, { c: 'ODD_NAME', n: name }, admin)), JSON.stringify(name)).toBe('BAD_USER_INPUT');
+    }
+    expect(await server.sql(`SELECT 1 FROM business_unit WHERE code = 'ODD_NAME'`)).toEqual([]);
     for (const id of ['00000000-0000-4000-8000-000000000000', 'nope']) expect(errorCode(await server.gql(RENAME, { p: id, n: 'Whatever' }, admin))).toBe('NOT_FOUND');
   });
 

@@ -13,6 +13,7 @@
  */
 import { LockMode, UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
 import { recordActivity } from '../activity/activityLog.js';
+import { exportableText } from '../db/storableText.js';
 import { BusinessUnit } from '../directory/BusinessUnit.js';
 import { badUserInput, forbidden } from '../errors.js';
 import { isUuid } from '../ids.js';
@@ -56,6 +57,9 @@ function requirePlanManager(viewer: Viewer): void {
 function cleanName(name: string, what: string): string {
   const trimmed = name.trim();
   if (trimmed.length === 0 || trimmed.length > MAX_NAME_LENGTH) throw badUserInput(`${what} must be 1 to ${MAX_NAME_LENGTH} characters`, 'name');
+  // A name is shown in every picker and written into every export: what no export can write (a control character,
+  // U+FFFE, U+FFFF, an unpaired surrogate, NUL) would read differently in each, as comments would (budget/columns.ts).
+  if (exportableText(trimmed) !== trimmed) throw badUserInput(`${what} must not contain control characters or the noncharacters U+FFFE and U+FFFF`, 'name');
   return trimmed;
 }
 
