@@ -286,7 +286,11 @@ export function ReviewPage() {
             ) : (
               <p data-testid="decision-outcome">
                 {version ? outcomeOf(version) : '—'}
-                {version?.status === 'SUBMITTED' && !submission.canReview && <span className="muted"> · Finance decides.</span>}
+                {/* A closed plan takes no decision (the server refuses it): say so, rather than "Finance decides". */}
+                {version?.status === 'SUBMITTED' && plan.status === 'CLOSED' && (
+                  <span className="muted" data-testid="plan-closed"> · The plan is closed: it must be reopened before this budget can be approved or rejected.</span>
+                )}
+                {version?.status === 'SUBMITTED' && plan.status !== 'CLOSED' && !submission.canReview && <span className="muted"> · Finance decides.</span>}
                 {current !== latest && <span className="muted"> · A later version exists.</span>}
               </p>
             )}

@@ -105,9 +105,11 @@ export class SubmissionResolver {
     return isPlanOpen(await planStatusOf(ctx, submission));
   }
 
-  @FieldResolver(() => Boolean, { description: 'Whether the caller may review (approve or reject) this submission.' })
-  canReview(@Root() submission: BudgetSubmission, @Ctx() ctx: GraphQLContext): boolean {
-    return canReview(requireViewer(ctx), { unitId: submission.businessUnit.id, status: submission.status });
+  @FieldResolver(() => Boolean, { description: 'Whether the caller may review (approve or reject) this submission (never in a closed plan).' })
+  async canReview(@Root() submission: BudgetSubmission, @Ctx() ctx: GraphQLContext): Promise<boolean> {
+    if (!canReview(requireViewer(ctx), { unitId: submission.businessUnit.id, status: submission.status })) return false;
+    // The finance review refuses a closed plan: Approve and Reject are not offered there.
+    return isPlanOpen(await planStatusOf(ctx, submission));
   }
 }
 

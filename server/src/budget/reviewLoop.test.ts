@@ -139,6 +139,37 @@ describe('the review loop', () => {
     expect(await editDropped(grid, witness, `${l2.id}/budgetAmount`, 4242)).toBe(true);
     expect((await lines()).map((l) => l.budgetAmount)).toEqual(v1Lines.map((l) => l.budgetAmount));
 
+    // Not in a closed plan, read-only on every path (a finance QA pass approved and rejected units of a closed year):
+    // the review answers FORBIDDEN and writes nothing, its step still waits; not offered; not cancellable either.
+    const SET_STATUS = `mutation($p: ID!, $s: PlanStatus!) { setBudgetPlanStatus(planId: $p, status: $s) { status } }`;
+    const offered = async () => {
+      const all = (await ok(`query($p: ID!) { budgetSubmissions(planId: $p) { businessUnit { code } canReview } }`, { p: planId }, ANALYST)).budgetSubmissions;
+      const step = (await ok(`query($id: ID!) { workflowExecution(id: $id) { steps { key canGiveInput } } }`, { id: first.execution.id }, ANALYST)).workflowExecution.steps.find(
+        (s: any) => s.key === 'finance_review',
+      );
+      return { canReview: all.find((s: any) => s.businessUnit.code === UNIT).canReview, canGiveInput: step.canGiveInput };
+    };
+    expect(await offered()).toEqual({ canReview: true, canGiveInput: true });
+    await ok(SET_STATUS, { p: planId, s: 'CLOSED' }, ADMIN);
+    for (const decision of ['APPROVE', 'REJECT']) {
+      for (const who of [ANALYST, ADMIN]) {
+        const refused = await server.gql(Q.review, { id: first.execution.id, input: { decision, comment: 'closed year' } }, as(who));
+        expect(errorCode(refused)).toBe(ErrorCode.FORBIDDEN);
+        expect(refused.errors![0].message).toMatch(/closed.*reopen the plan/);
+      }
+    }
+    const cancelled = await server.gql(`mutation($id: ID!) { cancelExecution(executionId: $id) { id } }`, { id: first.execution.id }, as(ADMIN));
+    expect(errorCode(cancelled)).toBe(ErrorCode.FORBIDDEN);
+    expect(await offered()).toEqual({ canReview: false, canGiveInput: false });
+    const waiting = (await ok(Q.execution, { id: first.execution.id }, ADMIN)).workflowExecution;
+    expect(waiting.status).toBe('AWAITING_INPUT');
+    expect(waiting.steps.find((s: any) => s.key === 'finance_review').status).toBe('AWAITING_INPUT');
+    expect(await submission()).toMatchObject({ status: 'SUBMITTED', version: 1, reviewComment: null, reviewedBy: null });
+    expect((await versions()).map((v) => v.status)).toEqual(['SUBMITTED']);
+    expect(errorCode(await server.gql(Q.submit, { p: planId, u: OTHER }, as(ADMIN)))).toBe(ErrorCode.FORBIDDEN);
+    await ok(SET_STATUS, { p: planId, s: 'OPEN' }, ADMIN);
+    expect(await offered()).toEqual({ canReview: true, canGiveInput: true });
+
     await ok(Q.review, { id: first.execution.id, input: { decision: 'REJECT', comment: 'Q3 too high' } }, ANALYST);
     await executionOnce(first.execution.id, 'COMPLETED');
     const rejected = await submission();

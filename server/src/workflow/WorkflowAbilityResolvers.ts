@@ -4,9 +4,11 @@
  * (policies/abilities.ts), so the monitor offers exactly what the server would accept.
  */
 import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
+import { BudgetPlan } from '../budget/BudgetPlan.js';
 import { requireViewer, type GraphQLContext } from '../graphql/context.js';
 import { loadedRelation } from '../graphql/relations.js';
 import { canGiveStepInput, canReadExecutionsOf, canStartDefinition } from '../policies/abilities.js';
+import { isPlanOpen } from '../policies/budgetPlan.js';
 import { executionScope } from '../policies/workflowExecution.js';
 import { stepDefinition, workflowDefinition, type WorkflowDefinition } from './definitions.js';
 import { StepExecution } from './StepExecution.js';
@@ -38,6 +40,10 @@ export class WorkflowStepAbilities {
     const definition = execution && workflowDefinition(execution.definitionKey);
     if (!execution || !definition) return false;
     const inputRoles = stepDefinition(definition, step.key)?.inputRoles;
-    return canGiveStepInput(viewer, executionScope(execution), { kind: step.kind, status: step.status, inputRoles });
+    if (!canGiveStepInput(viewer, executionScope(execution), { kind: step.kind, status: step.status, inputRoles })) return false;
+    // A budget's review refuses a closed plan (steps.ts, finance_review): not offered there. Read now, on a fork.
+    if (!execution.plan) return true;
+    const plan = await ctx.em.fork().findOne(BudgetPlan, { id: execution.plan.id }, { fields: ['status'] });
+    return !plan || isPlanOpen(plan.status);
   }
 }

@@ -205,7 +205,9 @@ export class WorkflowResolver {
     return ctx.services.workflows.startExecution(requireViewer(ctx), definitionKey, input);
   }
 
-  @Mutation(() => WorkflowExecution, { description: 'Gives the input of a manual step that is AWAITING_INPUT.' })
+  @Mutation(() => WorkflowExecution, {
+    description: "Gives the input of a manual step that is AWAITING_INPUT. A budget's finance_review in a closed plan: FORBIDDEN (reopen the plan first).",
+  })
   async submitStepInput(
     @Arg('executionId', () => ID) executionId: string,
     @Arg('stepKey', () => String) stepKey: string,
@@ -227,7 +229,7 @@ export class WorkflowResolver {
   @Mutation(() => WorkflowExecution, {
     description:
       'Cancels a RUNNING, AWAITING_INPUT or FAILED execution (whoever may drive it): its unfinished steps SKIPPED; a cancelled ' +
-      'budget_submission puts the unit back to DRAFT. A finished execution: CONFLICT.',
+      'budget_submission puts the unit back to DRAFT (in a closed plan: FORBIDDEN). A finished execution: CONFLICT.',
   })
   async cancelExecution(
     @Arg('executionId', () => ID) executionId: string,

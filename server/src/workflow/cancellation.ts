@@ -7,7 +7,7 @@
  *
  * A cancelled budget_submission puts its unit back to DRAFT, when the unit's submission is still the one this
  * execution reviews, and tells open grids and dashboards (SUBMISSION_STATUS_CHANGED): the unit is editable
- * again at once.
+ * again at once. Not in a closed plan (FORBIDDEN), which is read-only on every path.
  *
  * What is already running is not interrupted: a step job that finishes after the cancellation finds its
  * step no longer RUNNING and records nothing (engine.ts, "superseded"), and jobs still queued find the
@@ -18,11 +18,14 @@
  */
 import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
 import { recordActivity } from '../activity/activityLog.js';
+import { BudgetPlan } from '../budget/BudgetPlan.js';
 import { BudgetSubmission, type SubmissionStatus } from '../budget/BudgetSubmission.js';
+import { PLAN_CLOSED } from '../budget/budgetLineWriter.js';
 import { markWithdrawn } from '../budget/submissionVersions.js';
-import { badUserInput, conflict } from '../errors.js';
+import { badUserInput, conflict, forbidden } from '../errors.js';
 import { isUuid } from '../ids.js';
 import { authorize } from '../policies/authorize.js';
+import { isPlanOpen } from '../policies/budgetPlan.js';
 import type { Viewer } from '../policies/viewer.js';
 import { executionScope } from '../policies/workflowExecution.js';
 import { StepExecution } from './StepExecution.js';
@@ -64,6 +67,12 @@ export async function cancelExecution(deps: CancelDeps, viewer: Viewer, executio
     const locked = await t.tx.findOneOrFail(WorkflowExecution, { id: execution!.id }, { lockMode: LockMode.PESSIMISTIC_WRITE, populate: ['businessUnit'] });
     // Checked again under the lock: a step may have completed or failed it meanwhile.
     if (!CANCELLABLE.has(locked.status)) throw over(locked.status);
+    // A cancelled review puts its unit back to DRAFT: in a closed plan, which is read-only on every path, that is
+    // withdrawSubmission's refused change by another door (a draft nobody can edit or submit until it reopens).
+    if (locked.definitionKey === 'budget_submission' && locked.plan) {
+      const plan = await t.tx.findOneOrFail(BudgetPlan, { id: locked.plan.id }, { fields: ['status'], lockMode: LockMode.PESSIMISTIC_READ });
+      if (!isPlanOpen(plan.status)) throw forbidden(`${PLAN_CLOSED}: reopen the plan before cancelling the review of one of its budgets`);
+    }
     const { previousStatus, skipped, reopened } = await cancelLocked(deps, t, locked);
     recordActivity(t.tx, viewer, 'EXECUTION_CANCELLED', `${locked.definitionKey} ${locked.id}`, {
       executionId: locked.id,

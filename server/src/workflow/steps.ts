@@ -5,10 +5,11 @@
  * the person may pick) and may change the domain when the input is given. Who may do what is asked of
  * policies/ (`authorize`, `can`), never decided here.
  */
-import type { EntityManager } from '@mikro-orm/postgresql';
+import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
 import { BudgetLine } from '../budget/BudgetLine.js';
 import { BudgetPlan } from '../budget/BudgetPlan.js';
 import { BudgetSubmission, type SubmissionStatus } from '../budget/BudgetSubmission.js';
+import { PLAN_CLOSED } from '../budget/budgetLineWriter.js';
 import { linesOfExecution, recordReview, versionOfExecution } from '../budget/submissionVersions.js';
 import { BusinessUnit } from '../directory/BusinessUnit.js';
 import { AccessGrant } from '../directory/AccessGrant.js';
@@ -16,9 +17,10 @@ import { Organization } from '../directory/Organization.js';
 import { StudioCompany } from '../directory/StudioCompany.js';
 import { SystemGroup, type GroupTool } from '../directory/SystemGroup.js';
 import { User } from '../directory/User.js';
-import { badUserInput } from '../errors.js';
+import { badUserInput, forbidden } from '../errors.js';
 import { isUuid } from '../ids.js';
 import { authorize, can } from '../policies/authorize.js';
+import { isPlanOpen } from '../policies/budgetPlan.js';
 import type { Viewer } from '../policies/viewer.js';
 import { IntegrationError, type BudgetRow, type Integrations } from './adapters/types.js';
 import { confirmOffboarding, OFFBOARDING_STEPS, organizationLeaving } from './offboarding.js';
@@ -301,6 +303,12 @@ export const STEP_RUNNERS: Record<string, StepRunner> = {
 // ---------------------------------------------------------------------------------------------------------
 // Manual inputs beyond their JSON schema
 
+/** FORBIDDEN when the plan is closed: a review decides nothing in it until the plan is reopened. */
+async function refuseClosedPlan(em: EntityManager, planId: string, lockMode?: LockMode.PESSIMISTIC_READ): Promise<void> {
+  const plan = await em.findOneOrFail(BudgetPlan, { id: planId }, { fields: ['status'], ...(lockMode ? { lockMode } : {}) });
+  if (!isPlanOpen(plan.status)) throw forbidden(`${PLAN_CLOSED}: reopen the plan before approving or rejecting one of its budgets`);
+}
+
 export const INPUT_HANDLERS: Record<string, InputHandler> = {
   async input_studio_companies(_em, _viewer, _execution, input) {
     const seen = new Set<string>();
@@ -351,13 +359,20 @@ export const INPUT_HANDLERS: Record<string, InputHandler> = {
     return confirmOffboarding(execution);
   },
 
-  async finance_review(_em, viewer, execution, input) {
+  async finance_review(em, viewer, execution, input) {
+    // A closed plan is read-only on every path (reopenSubmission and withdrawSubmission refuse it too): an approval
+    // or rejection there changed a closed year's figures' status, and a rejection made a unit "editable" in a plan
+    // that refuses every edit. Refused before anything is written: the step keeps waiting for the plan to reopen.
+    await refuseClosedPlan(em, execution.plan!.id);
     const status = input.decision === 'APPROVE' ? 'APPROVED' : 'REJECTED';
     const comment = typeof input.comment === 'string' && input.comment.trim() !== '' ? input.comment.trim() : null;
     return {
       output: { submissionStatus: status },
       submissionStatus: status,
       persist: async (tx) => {
+        // Again in the decision's transaction, holding the plan's row against a close committing meanwhile
+        // (setBudgetPlanStatus takes it FOR UPDATE): the decision and the close are ordered, never interleaved.
+        await refuseClosedPlan(tx, execution.plan!.id, LockMode.PESSIMISTIC_READ);
         const submission = await tx.findOneOrFail(BudgetSubmission, { plan: execution.plan!.id, businessUnit: execution.businessUnit!.id });
         const reviewedAt = new Date();
         submission.status = status;
