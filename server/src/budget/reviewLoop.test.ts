@@ -327,6 +327,17 @@ describe('the review loop', () => {
     const [entry] = await activity('SUBMISSION_REOPENED');
     expect(entry).toMatchObject({ actor: { email: ADMIN }, details: expect.objectContaining({ businessUnitCode: UNIT, version: 5, reason: 'Late correction from the region' }) });
     await eventually(() => statusEvents.at(-1)?.status === 'DRAFT', 'the DRAFT event');
+    // The unit's leaders are told it was reopened, by whom and why (they were told only "approved" before: a QA
+    // pass's leader found their approved budget a draft with no word of it); the admin who did it is not.
+    for (const who of [LEAD, OTHER_LEAD, ADMIN]) {
+      const [latest] = (await ok(Q.notifications, {}, who)).notifications.filter((n: any) => n.kind === 'SUBMISSION_REVIEWED');
+      if (who !== LEAD) {
+        expect(latest?.message ?? '', who).not.toContain('reopened');
+        continue;
+      }
+      expect(latest).toMatchObject({ actor: { displayName: 'Ada Admin' }, execution: { id: submitted.execution.id } });
+      expect(latest.message).toBe('The budget of Sales North in FY2027 Budget was reopened by Ada Admin: Late correction from the region');
+    }
 
     // The unit changes after the approval; the retried publish still sends what was approved.
     await ok(Q.update, { id: frozen[0].id, input: { budgetAmount: 987654 } }, LEAD);

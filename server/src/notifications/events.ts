@@ -1,6 +1,7 @@
 /**
  * Notifications as they are stored, read and published live. Rows are written by database triggers
- * (migrations/Migration20261203180000_Notifications.ts), never by this code; each instance reads back the
+ * (migrations/Migration20261203180000_Notifications.ts), except a reopened budget's (submissionReopened.ts: its
+ * reason is the request's, not the row's); each instance reads back the
  * rows PostgreSQL announces (notificationFeed.ts) and publishes them on its own bus under NOTIFICATION_ADDED.
  */
 export const NOTIFICATION_KINDS = ['CELL_OVERWRITTEN', 'SUBMISSION_REVIEWED', 'STEP_AWAITING_INPUT', 'STEP_FAILED'] as const;

@@ -7,7 +7,8 @@
  *   back to DRAFT, the version marked WITHDRAWN), with the activity entry SUBMISSION_WITHDRAWN. In a closed plan:
  *   FORBIDDEN (it could not be submitted again there).
  * - `reopenSubmission`: admins, APPROVED -> DRAFT with a reason (SUBMISSION_REOPENED). The approved version keeps
- *   its record; the submission's review fields are cleared (the unit is a draft again). In a closed plan:
+ *   its record; the submission's review fields are cleared (the unit is a draft again); the unit's leaders and
+ *   whoever submitted are told, with the reason (a SUBMISSION_REVIEWED notification, notifications/submissionReopened.ts). In a closed plan:
  *   FORBIDDEN, as every change to a closed plan is.
  * Both are refused with CONFLICT in any other status; the webhook `submission.status_changed` (a trigger on the
  * row) and `submissionStatusChanged` follow from the status change.
@@ -20,6 +21,7 @@ import { recordActivity } from '../activity/activityLog.js';
 import { BudgetSubmission } from '../budget/BudgetSubmission.js';
 import { PLAN_CLOSED } from '../budget/budgetLineWriter.js';
 import { badUserInput, conflict, forbidden } from '../errors.js';
+import { notifySubmissionReopened } from '../notifications/submissionReopened.js';
 import { authorize } from '../policies/authorize.js';
 import { isPlanOpen } from '../policies/budgetPlan.js';
 import type { Viewer } from '../policies/viewer.js';
@@ -93,6 +95,8 @@ export async function reopenSubmission(deps: ReviewDeps, viewer: Viewer, planId:
       ...reviewed,
     });
     await t.tx.flush();
+    // The unit's leaders learn it was reopened, and why, in their bell (they no longer read "Approved").
+    await notifySubmissionReopened(t.tx, submission.id, viewer.userId, why);
     await deps.publishUnitSubmission(t, planId, unitId);
     return submission.id;
   });
