@@ -106,6 +106,9 @@ describe.skipIf(!hasChromium)('spreadsheet export and import on the grid page', 
     await expect.poll(() => valuesOf(touched)).toEqual(before);
     await expect.poll(() => valueOf(page, 0, 'budgetAmount')).toBe('');
     await expect.poll(() => page.getByTestId('notices').textContent()).toMatch(/Import of north-edited\.csv undone: 2 lines back as they were\./);
+    // The audit says what happened: the import's cells, then their restore (it said API, as if typed in again).
+    const audit = await world.server.sql(`SELECT source::text FROM cell_change WHERE line_id = ANY($1::uuid[]) ORDER BY id`, [touched]);
+    expect(audit.map((e: { source: string }) => e.source)).toEqual(['IMPORT', 'IMPORT', 'RESTORE', 'RESTORE']);
     await dialog.getByRole('button', { name: 'Close' }).click();
     expectNoProblems(lead);
   });

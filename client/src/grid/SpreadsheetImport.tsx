@@ -6,28 +6,42 @@
  *
  * An applied import is one step to undo, from the same dialog ("Undo this import"): the server applies an import
  * through its write path (each cell audited with source IMPORT), not through this browser's undo manager, and
- * lists the cells it changed; the undo sets them back with updateBudgetLines at the versions the import left,
- * so a line somebody changed since is kept and said so, never overwritten.
+ * lists the cells it changed; the undo sets them back with restoreCells (audited RESTORE: each cell back to the
+ * value before its latest change, the import's) at the versions the import left, so a line somebody changed since
+ * is kept and said so, never overwritten.
  */
 import { useEffect, useRef, useState, type DragEvent } from 'react';
 import { useMutation } from '@apollo/client/react';
 import { Modal } from '../common/Dialogs';
-import { UndoImportDocument, type BudgetLineChangeInput } from '../graphql/generated';
+import { UndoImportDocument, type RestoreCellInput } from '../graphql/generated';
 import { formatDateTime } from '../common/format';
 import { formatOfFile, MAX_IMPORT_BYTES, SheetRequestError, uploadSheet, type AppliedCell, type ImportOutcome } from './spreadsheetHttp';
 
-/** updateBudgetLines takes at most this many lines a call. */
-const LINES_PER_CALL = 5000;
+/** restoreCells takes at most this many cells a call. */
+const CELLS_PER_CALL = 5000;
 
-/** The import's cells back to their old values, one change per line, at the version the import left it. */
-export function undoChanges(cells: readonly AppliedCell[]): BudgetLineChangeInput[] {
-  const byLine = new Map<string, BudgetLineChangeInput>();
+/**
+ * The import's cells to set back, at the version the import left each line, in calls of at most CELLS_PER_CALL
+ * cells that never split a line: its cells go at one version, and a second call would find it changed by the first.
+ */
+export function undoCalls(cells: readonly AppliedCell[]): RestoreCellInput[][] {
+  const byLine = new Map<string, RestoreCellInput[]>();
   for (const cell of cells) {
-    const change = byLine.get(cell.lineId) ?? { id: cell.lineId, input: {}, expectedVersion: cell.version };
-    change.input = { ...change.input, [cell.column]: cell.before };
-    byLine.set(cell.lineId, change);
+    const line = byLine.get(cell.lineId) ?? [];
+    line.push({ lineId: cell.lineId, column: cell.column, expectedVersion: cell.version });
+    byLine.set(cell.lineId, line);
   }
-  return [...byLine.values()];
+  const calls: RestoreCellInput[][] = [];
+  let call: RestoreCellInput[] = [];
+  for (const line of byLine.values()) {
+    if (call.length + line.length > CELLS_PER_CALL) {
+      calls.push(call);
+      call = [];
+    }
+    call.push(...line);
+  }
+  if (call.length > 0) calls.push(call);
+  return calls;
 }
 
 type Phase =
@@ -136,16 +150,16 @@ function ImportDialog({ token, planId, planName, onNotice, onUnauthenticated, on
   }
 
   async function undo(outcome: ImportOutcome) {
-    const changes = undoChanges(outcome.changes ?? []);
+    const calls = undoCalls(outcome.changes ?? []);
     setPhase({ name: 'undoing', outcome });
     setProblem(null);
     let restored = 0;
     let kept = 0;
     try {
-      for (let start = 0; start < changes.length; start += LINES_PER_CALL) {
-        const { data } = await undoImport({ variables: { changes: changes.slice(start, start + LINES_PER_CALL) } });
-        restored += data?.updateBudgetLines.updated.length ?? 0;
-        kept += data?.updateBudgetLines.rejected.length ?? 0;
+      for (const cells of calls) {
+        const { data } = await undoImport({ variables: { cells } });
+        restored += data?.restoreCells.updated.length ?? 0;
+        kept += data?.restoreCells.rejected.length ?? 0;
       }
     } catch (err) {
       setProblem(`Could not undo the import: ${(err as Error).message}`);

@@ -10,6 +10,7 @@ import { MAX_CHANGES_PER_CALL, updateLines, type BatchOutcome } from './batchWri
 import { BudgetLineInput } from './BudgetLineResolver.js';
 import { BudgetLineType } from './BudgetLineType.js';
 import type { BudgetLineSnapshot } from './lineSnapshot.js';
+import { restoreCells } from './restoreCells.js';
 
 @InputType({ description: 'One change of updateBudgetLines: the line, its new values, and optionally the version last seen.' })
 export class BudgetLineChangeInput {
@@ -20,6 +21,18 @@ export class BudgetLineChangeInput {
   input!: BudgetLineInput;
 
   @Field(() => Int, { nullable: true, description: 'CONFLICT for this change when the line is at another version.' })
+  expectedVersion?: number | null;
+}
+
+@InputType({ description: 'One cell of restoreCells: the line, the column, and optionally the version last seen.' })
+export class RestoreCellInput {
+  @Field(() => ID)
+  lineId!: string;
+
+  @Field(() => String, { description: 'budgetAmount, forecastSales or comment.' })
+  column!: string;
+
+  @Field(() => Int, { nullable: true, description: 'CONFLICT for this line when it is at another version (one version a line).' })
   expectedVersion?: number | null;
 }
 
@@ -67,5 +80,19 @@ export class BatchWriteResolver {
       return { id: c.id, changes: cells, expectedVersion: c.expectedVersion };
     });
     return updateLines(ctx.em, ctx.services.budgetLines, viewer, lineChanges, atomic === true);
+  }
+
+  @Mutation(() => BatchUpdateResult, {
+    description:
+      "Sets many cells back, each to the old value of its latest audit entry (as restoreCell of that entry), audited RESTORE: " +
+      `an import undone. At most ${MAX_CHANGES_PER_CALL}. A line's cells are one change of it, judged as updateBudgetLines judges ` +
+      'one; a cell without an audit entry the caller may read: NOT_FOUND. atomic: one refusal and nothing is applied.',
+  })
+  async restoreCells(
+    @Arg('cells', () => [RestoreCellInput]) cells: RestoreCellInput[],
+    @Arg('atomic', () => Boolean, { nullable: true, defaultValue: false }) atomic: boolean | null,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<BatchOutcome> {
+    return restoreCells(ctx.em, ctx.services.budgetLines, requireViewer(ctx), cells, atomic === true);
   }
 }

@@ -31,8 +31,8 @@ export const PLAN_CLOSED = 'This budget plan is closed and cannot be changed';
 
 export type CellChanges = Partial<Record<EditableColumn, CellValue>>;
 
-/** How a batch of edits came (the audit log's source): updateBudgetLines, or a spreadsheet import. */
-export type BatchSource = Extract<ChangeSource, 'API' | 'IMPORT'>;
+/** How a batch of edits came (the audit log's source): updateBudgetLines, a spreadsheet import, or restoreCells. */
+export type BatchSource = Extract<ChangeSource, 'API' | 'IMPORT' | 'RESTORE'>;
 
 /** How a single-line edit came: updateBudgetLine, or restoreCell setting a cell back to an earlier value. */
 export type EditSource = Extract<ChangeSource, 'API' | 'RESTORE'>;

@@ -76,7 +76,7 @@ const MAX_PAGE: Record<string, number> = {
   'Query.activityLog': 500,
 };
 /**
- * Mutations answering one row per item of their input (`updateBudgetLines`): the rows are what the caller sent
+ * Mutations answering one row per item of their input (`updateBudgetLines`, `restoreCells`): the rows are what the caller sent
  * (at most `max`), and each item lands in exactly one of `lists` (a change is updated or rejected), so the lists
  * together hold that many rows and cost as the costlier of them at that many rows. The result object only wraps
  * the lists, as a connection wraps its edges: it adds no level of nesting. So 5,000 changes answered with
@@ -86,6 +86,8 @@ const MAX_PAGE: Record<string, number> = {
 const ROWS_PER_INPUT: Record<string, { argument: string; max: number; lists: readonly string[] }> = {
   // budget/batchWrites.ts MAX_CHANGES_PER_CALL (a larger call is refused whole, before any row is read).
   'Mutation.updateBudgetLines': { argument: 'changes', max: 5000, lists: ['updated', 'rejected'] },
+  // budget/restoreCells.ts: at most 5,000 cells, each in one line updated or rejected (a line's cells are one row).
+  'Mutation.restoreCells': { argument: 'cells', max: 5000, lists: ['updated', 'rejected'] },
 };
 
 /** Rows of a paged field called without `first` and whose argument has no default (the resolvers' page). */

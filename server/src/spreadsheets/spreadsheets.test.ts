@@ -411,38 +411,52 @@ describe('spreadsheets', () => {
       expect(preview.json.changedSinceExport[0]).toMatchObject({ row: 2, column: 'Budget amount', now: 90_000 });
     });
 
-    it('can be undone with the changes it lists: updateBudgetLines back to the old values, a line changed since kept', async () => {
+    it('can be undone with the changes it lists: restoreCells back to the old values, audited RESTORE, a line changed since kept', async () => {
       const csv = await exportOf('csv', 'lead', `planId=${planId}&businessUnitCode=SALES_NORTH`);
       const [, ...rows] = csvRows(csv);
       const [a, b] = [rows[5], rows[6]];
       const original = await server.sql(`SELECT id, budget_amount, comment FROM budget_line WHERE id = ANY($1) ORDER BY id`, [[a[0], b[0]]]);
       a[6] = '777';
+      a[8] = 'imported too';
       b[6] = '888';
       b[8] = 'imported';
       const imported = (await importAs('lead', csvBody(rows))).json;
-      expect(counts(imported)).toMatchObject({ applied: 3, rejected: [] });
+      expect(counts(imported)).toMatchObject({ applied: 4, rejected: [] });
       // A colleague changes line b after the import.
       const later = await server.gql(`mutation($id: ID!) { updateBudgetLine(id: $id, input: { forecastSales: 5 }) { version } }`, { id: b[0] }, tokens.admin);
       expect(later.errors).toBeUndefined();
 
-      // The web client's undo: per line, the old values, at the version the import left.
-      type Change = { id: string; input: Record<string, unknown>; expectedVersion: number };
-      const byLine = new Map<string, Change>();
-      for (const c of imported.changes) {
-        const change: Change = byLine.get(c.lineId) ?? { id: c.lineId, input: {}, expectedVersion: c.version };
-        change.input[c.column] = c.before;
-        byLine.set(c.lineId, change);
-      }
-      const undo = await server.gql(
-        `mutation($c: [BudgetLineChangeInput!]!) { updateBudgetLines(changes: $c) { updated { id budgetAmount } rejected { id code } } }`,
-        { c: [...byLine.values()] },
-        tokens.lead,
-      );
+      // The web client's undo: every cell the import changed, at the version the import left its line.
+      const RESTORE_CELLS = `mutation($c: [RestoreCellInput!]!, $atomic: Boolean) { restoreCells(cells: $c, atomic: $atomic) { updated { id budgetAmount comment } rejected { id code } } }`;
+      const cells = imported.changes.map((c: any) => ({ lineId: c.lineId, column: c.column, expectedVersion: c.version }));
+      const auditBefore = await auditCount();
+      // Who may not change the unit, a line with no audit entry (no such line) and a column nobody may set: refused,
+      // and atomic, nothing written.
+      const viewer = await server.gql(RESTORE_CELLS, { c: cells }, tokens.viewer);
+      expect(viewer.errors, JSON.stringify(viewer.errors)).toBeUndefined();
+      expect(viewer.data.restoreCells.rejected.map((r: any) => r.code)).toEqual([ErrorCode.FORBIDDEN, ErrorCode.FORBIDDEN]);
+      const missing = '00000000-0000-4000-8000-000000000000';
+      const untouched = await server.gql(RESTORE_CELLS, { c: [...cells, { lineId: missing, column: 'forecastSales' }, { lineId: a[0], column: 'priorYearActual' }], atomic: true }, tokens.lead);
+      expect(untouched.data.restoreCells).toEqual({
+        updated: [],
+        rejected: [{ id: a[0], code: ErrorCode.BAD_USER_INPUT }, { id: missing, code: ErrorCode.NOT_FOUND }],
+      });
+      expect(await auditCount()).toBe(auditBefore);
+
+      const undo = await server.gql(RESTORE_CELLS, { c: cells }, tokens.lead);
       expect(undo.errors).toBeUndefined();
-      expect(undo.data.updateBudgetLines.updated).toEqual([{ id: a[0], budgetAmount: original.find((l) => l.id === a[0])!.budget_amount }]);
-      expect(undo.data.updateBudgetLines.rejected).toEqual([{ id: b[0], code: ErrorCode.CONFLICT }]);
+      const was = original.find((l) => l.id === a[0])!;
+      expect(undo.data.restoreCells.updated).toEqual([{ id: a[0], budgetAmount: was.budget_amount, comment: was.comment }]);
+      expect(undo.data.restoreCells.rejected).toEqual([{ id: b[0], code: ErrorCode.CONFLICT }]);
       const [kept] = await server.sql(`SELECT budget_amount, comment, forecast_sales FROM budget_line WHERE id = $1`, [b[0]]);
       expect(kept).toEqual({ budget_amount: 888, comment: 'imported', forecast_sales: 5 });
+      // The audit says what happened: the import's cells set back (RESTORE), by the lead; not typed in over the API.
+      const audit = await server.sql<{ column_name: string; new_value: string | null; source: string }>(
+        `SELECT column_name, new_value, source::text FROM cell_change WHERE line_id = $1 ORDER BY id DESC LIMIT 2`,
+        [a[0]],
+      );
+      expect(audit.map((e) => e.source)).toEqual(['RESTORE', 'RESTORE']);
+      expect(await auditCount()).toBe(auditBefore + 2);
     });
 
     it('round-trips an xlsx workbook edited with exceljs', async () => {
