@@ -151,6 +151,9 @@ describe.skipIf(!hasChromium)('the review loop', () => {
     await reopen.getByRole('button', { name: 'Reopen' }).click();
     await expect.poll(() => lp.getByTestId('submission-status').textContent()).toBe('DRAFT');
     await expect.poll(() => lp.getByTestId('submitted-by').textContent()).toMatch(/^Last submitted by .* a draft again since \(withdrawn, or reopened by an administrator\)\.$/);
+    // The leader is told who reopened it and why, on the grid page (it said nothing before).
+    await expect.poll(() => lp.getByTestId('review-outcome').textContent()).toMatch(/^Reopened by Ada Admin on .*: Q4 plans changed/);
+    await shot(lp, 'grid-reopened');
 
     // A plan that requires every line to have a budget: Submit is disabled, and the dialog says why.
     const adminToken = await server.login('admin@example.com');

@@ -1,7 +1,8 @@
 /**
  * The review's outcome where the unit works (the grid page): "Rejected by <name> on <date>: <comment>" or
  * "Approved by <name> on <date>", "Waiting for Finance's review" with Withdraw for the unit's leaders while it
- * is not yet reviewed, and Reopen… (with a reason) for admins on an approved unit. The mutations answer the
+ * is not yet reviewed, Reopen… (with a reason) for admins on an approved unit, and "Reopened by <name> on <date>:
+ * <reason>" on the draft a reopen made. The mutations answer the
  * submission with the grid's fields too, so the grid's rights follow at once from the cache.
  */
 import { useEffect, useState } from 'react';
@@ -73,7 +74,22 @@ export function ReviewOutcome({ planId, unitCode, status, onNotice }: {
     if (status) void refetch();
   }, [status, refetch]);
   const submission = data?.budgetSubmissions.find((s) => s.businessUnit.code === unitCode);
-  if (!submission || submission.status === 'DRAFT') return null;
+  if (!submission) return null;
+  if (submission.status === 'DRAFT') {
+    // A draft because an admin reopened its approval: the unit is told why, where it works (a plain draft: nothing).
+    const reopening = submission.reopening;
+    if (!reopening) return null;
+    return (
+      <div className="banner info review-outcome" role="status" data-testid="review-outcome" data-status="REOPENED">
+        <span>
+          Reopened{reopening.reopenedByName ? ` by ${reopening.reopenedByName}` : ''} on {formatDateTime(reopening.at)}:{' '}
+          <span className="comment">{reopening.reason}</span>
+        </span>
+        <span className="spacer" />
+        <Link to={reviewPathOf(planId, unitCode)}>Versions and changes</Link>
+      </div>
+    );
+  }
   const reviewed = submission.reviewedAt !== null && submission.reviewedAt !== undefined;
   // Who may withdraw (the unit's leaders, admins, before review) or reopen (admins, once approved): the server's answer.
   const mayWithdraw = submission.canWithdraw && !reviewed;

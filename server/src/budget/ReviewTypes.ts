@@ -100,3 +100,15 @@ export class SubmissionReadiness {
   @Field(() => Boolean, { description: 'Whether submitBudget would accept the lines as they are (the rights and status aside).' })
   submittable!: boolean;
 }
+
+@ObjectType({ description: 'An approved budget reopened by an admin (reopenSubmission): when, by whom, and why.' })
+export class SubmissionReopening {
+  @Field(() => Date)
+  at!: Date;
+
+  @Field(() => String, { description: 'The reason the admin gave.' })
+  reason!: string;
+
+  @Field(() => String, { nullable: true, description: 'The display name of the admin who reopened it (null: no longer known).' })
+  reopenedByName!: string | null;
+}

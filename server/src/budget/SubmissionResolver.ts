@@ -18,6 +18,7 @@ import type { SubmissionStatusChangedEvent } from './events.js';
 import { PLAN_CLOSED } from './budgetLineWriter.js';
 import { BudgetPlan, type PlanStatus } from './BudgetPlan.js';
 import { BudgetSubmission } from './BudgetSubmission.js';
+import { SubmissionReopening } from './ReviewTypes.js';
 import type { SubmissionSnapshot } from './submissionSnapshot.js';
 import { readablePlan, readableUnitByCode } from './unitLookup.js';
 import { subscribeToUnitEvents } from './unitEvents.js';
@@ -105,12 +106,40 @@ export class SubmissionResolver {
     return isPlanOpen(await planStatusOf(ctx, submission));
   }
 
+  @FieldResolver(() => SubmissionReopening, {
+    nullable: true,
+    description: 'While this is a draft because an admin reopened its approved version (reopenSubmission): when, by whom and why.',
+  })
+  reopening(@Root() submission: BudgetSubmission | SubmissionSnapshot, @Ctx() ctx: GraphQLContext): Promise<SubmissionReopening | null> {
+    return reopeningOf(ctx, submission);
+  }
+
   @FieldResolver(() => Boolean, { description: 'Whether the caller may review (approve or reject) this submission (never in a closed plan).' })
   async canReview(@Root() submission: BudgetSubmission, @Ctx() ctx: GraphQLContext): Promise<boolean> {
     if (!canReview(requireViewer(ctx), { unitId: submission.businessUnit.id, status: submission.status })) return false;
     // The finance review refuses a closed plan: Approve and Reject are not offered there.
     return isPlanOpen(await planStatusOf(ctx, submission));
   }
+}
+
+/**
+ * The reopening that made a draft of this submission, read from its activity entry (SUBMISSION_REOPENED, written in
+ * the reopen's transaction with the version and the reason): only while the submission is still a draft of that
+ * version (a submit adds a version, so a resubmitted unit shows none). The leader's grid page says it, with the
+ * reason, where it used to say nothing at all.
+ */
+async function reopeningOf(ctx: GraphQLContext, submission: BudgetSubmission | SubmissionSnapshot): Promise<SubmissionReopening | null> {
+  if (submission.status !== 'DRAFT' || submission.version < 1) return null;
+  const planId = 'planId' in submission ? submission.planId : submission.plan.id;
+  const [entry] = await ctx.em.fork().getConnection().execute<{ at: Date; reason: string; name: string | null }[]>(
+    `select a."at", a."details"->>'reason' as "reason", u."display_name" as "name"
+       from "activity_entry" a left join "app_user" u on u."id" = a."actor_id"
+      where a."action" = 'SUBMISSION_REOPENED' and a."details"->>'planId' = ? and a."details"->>'businessUnitCode' = ?
+        and (a."details"->>'version')::int = ?
+      order by a."id" desc limit 1`,
+    [planId, submission.businessUnit.code, submission.version],
+  );
+  return entry ? { at: new Date(entry.at), reason: entry.reason ?? '', reopenedByName: entry.name } : null;
 }
 
 /**

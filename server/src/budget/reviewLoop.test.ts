@@ -338,6 +338,14 @@ describe('the review loop', () => {
       expect(latest).toMatchObject({ actor: { displayName: 'Ada Admin' }, execution: { id: submitted.execution.id } });
       expect(latest.message).toBe('The budget of Sales North in FY2027 Budget was reopened by Ada Admin: Late correction from the region');
     }
+    // And where the unit's submission is read (the grid page's banner): who reopened it, when and why; a draft never
+    // reopened has none.
+    const REOPENING = `query($p: ID!) { budgetSubmissions(planId: $p) { businessUnit { code } reopening { at reason reopenedByName } } }`;
+    const reopenings = (await ok(REOPENING, { p: planId }, LEAD)).budgetSubmissions;
+    const ours = reopenings.find((s: any) => s.businessUnit.code === UNIT).reopening;
+    expect(ours).toMatchObject({ reason: 'Late correction from the region', reopenedByName: 'Ada Admin' });
+    expect(Date.parse(ours.at)).toBeGreaterThan(0);
+    expect(reopenings.filter((s: any) => s.businessUnit.code !== UNIT).every((s: any) => s.reopening === null)).toBe(true);
 
     // The unit changes after the approval; the retried publish still sends what was approved.
     await ok(Q.update, { id: frozen[0].id, input: { budgetAmount: 987654 } }, LEAD);
