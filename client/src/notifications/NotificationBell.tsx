@@ -8,7 +8,8 @@
 import { useEffect, useId, useRef, useState } from 'react';
 import { Link } from 'react-router';
 import { useNow } from '../common/useNow';
-import { KIND_LABEL, notificationTarget, useNotificationFeed, useNotifications, whenText, type NotificationItem } from './useNotifications';
+import { notificationTarget } from './notificationTarget';
+import { KIND_LABEL, useNotificationFeed, useNotifications, whenText, type NotificationItem } from './useNotifications';
 import './notifications.css';
 
 export function NotificationBell() {

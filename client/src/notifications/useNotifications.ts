@@ -104,22 +104,6 @@ export function useNotifications(): Notifications {
   };
 }
 
-/** Where a notification takes the person. */
-export function notificationTarget(n: NotificationItem): string {
-  switch (n.kind) {
-    case 'CELL_OVERWRITTEN':
-      if (!n.line) return '/grid';
-      return `/grid/${encodeURIComponent(n.line.businessUnit.code)}?line=${encodeURIComponent(n.line.id)}${n.column ? `&column=${encodeURIComponent(n.column)}` : ''}`;
-    case 'SUBMISSION_REVIEWED':
-      return n.execution?.businessUnit ? `/grid/${encodeURIComponent(n.execution.businessUnit.code)}` : '/grid';
-    case 'STEP_AWAITING_INPUT':
-    case 'STEP_FAILED':
-      return n.execution ? `/workflows/${encodeURIComponent(n.execution.id)}` : '/workflows';
-    default:
-      return '/';
-  }
-}
-
 export const KIND_LABEL: Record<string, string> = {
   CELL_OVERWRITTEN: 'Cell changed',
   SUBMISSION_REVIEWED: 'Budget reviewed',
