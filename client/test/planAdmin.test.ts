@@ -53,9 +53,19 @@ describe.skipIf(!hasChromium)('plans administration', () => {
     await typeInto(lead.page, 0, 'budgetAmount', '111');
     await expect.poll(() => firstLineOf('FY2028 Budget').then((l) => l.budget_amount), { timeout: 10_000 }).toBe(111);
 
+    // A unit under review when the plan is closed: the dialog says its review cannot be decided while it is closed.
+    const [fy2028] = await world.server.sql<{ id: string }>(`SELECT id FROM budget_plan WHERE name = 'FY2028 Budget'`);
+    const submitted = await world.server.gql(
+      `mutation($p: ID!) { submitBudget(planId: $p, businessUnitCode: "SALES_SOUTH") { status } }`,
+      { p: fy2028.id },
+      await world.server.login('admin@example.com'),
+    );
+    expect(submitted.errors).toBeUndefined();
     await page.getByRole('button', { name: 'Close FY2028 Budget' }).click();
     const dialog = page.getByRole('dialog', { name: 'Close FY2028 Budget?' });
     await expect.poll(() => dialog.textContent()).toContain('read-only');
+    await expect.poll(() => dialog.getByTestId('close-waiting-reviews').textContent()).toMatch(/^1 unit is still waiting for Finance's review \(Sales South\): while the plan is closed it can be neither approved nor rejected/);
+    await screenshot(page, 'plans-close-with-reviews');
     await dialog.getByRole('button', { name: 'Close plan' }).click();
     await expect.poll(() => page.locator('tr[data-plan="FY2028 Budget"]').textContent()).toContain('Closed');
 

@@ -13,6 +13,7 @@ import {
   CreateBudgetPlanDocument,
   CreateBusinessUnitDocument,
   PlanAdminDocument,
+  PlanCloseCheckDocument,
   PriorYearActualsSourceDocument,
   RenameBudgetPlanDocument,
   SetBudgetPlanStatusDocument,
@@ -38,6 +39,10 @@ function StatusDialog({ plan, busy, problem, onConfirm, onCancel }: {
   plan: Plan; busy: boolean; problem: ProblemInfo | null; onConfirm: () => void; onCancel: () => void;
 }) {
   const closing = plan.status === 'OPEN';
+  // A closed plan takes no review decision: the units still under review wait for it to be reopened. Said before
+  // closing, so that a controller does not close the year with reviews nobody can finish.
+  const check = useQuery(PlanCloseCheckDocument, { variables: { planId: plan.id }, skip: !closing, fetchPolicy: 'network-only' });
+  const waiting = (check.data?.budgetSubmissions ?? []).filter((s) => s.status === 'SUBMITTED');
   return (
     <ConfirmDialog title={closing ? `Close ${plan.name}?` : `Reopen ${plan.name}?`} problem={problem} busy={busy}
       confirmLabel={closing ? 'Close plan' : 'Reopen plan'} busyLabel="Saving…" onConfirm={onConfirm} onCancel={onCancel}>
@@ -46,6 +51,13 @@ function StatusDialog({ plan, busy, problem, onConfirm, onCancel }: {
           ? 'Nobody can change its figures any more, in the grid or over the API, until it is reopened. Open grids turn read-only at once.'
           : 'Its units can be edited again where their submission allows it.'}
       </p>
+      {waiting.length > 0 && (
+        <p className="form-problem" data-testid="close-waiting-reviews">
+          {waiting.length === 1 ? '1 unit is' : `${waiting.length} units are`} still waiting for Finance&apos;s review (
+          {waiting.slice(0, 5).map((s) => s.businessUnit.name).join(', ')}{waiting.length > 5 ? ', …' : ''}): while the plan is
+          closed {waiting.length === 1 ? 'it' : 'they'} can be neither approved nor rejected, nor withdrawn.
+        </p>
+      )}
     </ConfirmDialog>
   );
 }
