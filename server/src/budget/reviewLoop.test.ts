@@ -406,4 +406,28 @@ describe('the review loop', () => {
       await ok(Q.requireComplete, { p: planId, r: false }, ADMIN);
     }
   });
+
+  it('cancelling the failed publish of an approved budget keeps it approved (only reopenSubmission, with a reason, reopens it)', async () => {
+    // The Finance unit was submitted by the test before; its review is waiting.
+    const executionId = (await ok(`query($p: ID!) { budgetSubmissions(planId: $p) { businessUnit { code } execution { id } } }`, { p: planId }, ADMIN)).budgetSubmissions.find(
+      (s: any) => s.businessUnit.code === OTHER,
+    ).execution.id;
+    await executionOnce(executionId, 'AWAITING_INPUT');
+    await ok(Q.review, { id: executionId, input: { decision: 'APPROVE', comment: 'Good' } }, ANALYST);
+    // The publish step fails here (SIMULATE_FAILURE_STEPS), and an admin gives up on it, the year closed meanwhile:
+    // a decided review changes no submission, so a closed plan does not stand in the way.
+    await executionOnce(executionId, 'FAILED');
+    const SET_STATUS = `mutation($p: ID!, $s: PlanStatus!) { setBudgetPlanStatus(planId: $p, status: $s) { status } }`;
+    await ok(SET_STATUS, { p: planId, s: 'CLOSED' }, ADMIN);
+    try {
+      expect((await ok(`mutation($id: ID!) { cancelExecution(executionId: $id, reason: "Power BI is down") { status } }`, { id: executionId }, ADMIN)).cancelExecution.status).toBe('CANCELLED');
+    } finally {
+      await ok(SET_STATUS, { p: planId, s: 'OPEN' }, ADMIN);
+    }
+    // It put the unit back to DRAFT before: an approval lost with no reason, no word to the unit, and the approved
+    // version's record still saying APPROVED.
+    expect(await submission(OTHER)).toMatchObject({ status: 'APPROVED', reviewComment: 'Good', reviewedBy: { email: ANALYST } });
+    const [entry] = await activity('EXECUTION_CANCELLED');
+    expect(entry.details).not.toHaveProperty('submissionStatus');
+  });
 });

@@ -229,7 +229,8 @@ export class WorkflowResolver {
   @Mutation(() => WorkflowExecution, {
     description:
       'Cancels a RUNNING, AWAITING_INPUT or FAILED execution (whoever may drive it): its unfinished steps SKIPPED; a cancelled ' +
-      'budget_submission puts the unit back to DRAFT (in a closed plan: FORBIDDEN). A finished execution: CONFLICT.',
+      'budget_submission still under review puts the unit back to DRAFT (in a closed plan: FORBIDDEN); a decided one keeps its ' +
+      'decision. A finished execution: CONFLICT.',
   })
   async cancelExecution(
     @Arg('executionId', () => ID) executionId: string,

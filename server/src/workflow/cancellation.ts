@@ -6,7 +6,7 @@
  * entry (EXECUTION_CANCELLED, with the reason) is written in the same transaction.
  *
  * A cancelled budget_submission puts its unit back to DRAFT, when the unit's submission is still the one this
- * execution reviews, and tells open grids and dashboards (SUBMISSION_STATUS_CHANGED): the unit is editable
+ * execution reviews and not yet decided (an approval stands: reopenSubmission takes it back, with a reason), and tells open grids and dashboards (SUBMISSION_STATUS_CHANGED): the unit is editable
  * again at once. Not in a closed plan (FORBIDDEN), which is read-only on every path.
  *
  * What is already running is not interrupted: a step job that finishes after the cancellation finds its
@@ -67,11 +67,15 @@ export async function cancelExecution(deps: CancelDeps, viewer: Viewer, executio
     const locked = await t.tx.findOneOrFail(WorkflowExecution, { id: execution!.id }, { lockMode: LockMode.PESSIMISTIC_WRITE, populate: ['businessUnit'] });
     // Checked again under the lock: a step may have completed or failed it meanwhile.
     if (!CANCELLABLE.has(locked.status)) throw over(locked.status);
-    // A cancelled review puts its unit back to DRAFT: in a closed plan, which is read-only on every path, that is
-    // withdrawSubmission's refused change by another door (a draft nobody can edit or submit until it reopens).
-    if (locked.definitionKey === 'budget_submission' && locked.plan) {
+    // A cancelled review still undecided puts its unit back to DRAFT: in a closed plan, which is read-only on every
+    // path, that is withdrawSubmission's refused change by another door (a draft nobody can edit or submit until it
+    // reopens). A decided one (its publish failed, say) changes no submission, and can be cancelled there.
+    if (locked.definitionKey === 'budget_submission' && locked.plan && locked.businessUnit) {
+      const submission = await t.tx.findOne(BudgetSubmission, { plan: locked.plan.id, businessUnit: locked.businessUnit.id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       const plan = await t.tx.findOneOrFail(BudgetPlan, { id: locked.plan.id }, { fields: ['status'], lockMode: LockMode.PESSIMISTIC_READ });
-      if (!isPlanOpen(plan.status)) throw forbidden(`${PLAN_CLOSED}: reopen the plan before cancelling the review of one of its budgets`);
+      if (submission && isUndecided(submission, locked) && !isPlanOpen(plan.status)) {
+        throw forbidden(`${PLAN_CLOSED}: reopen the plan before cancelling the review of one of its budgets`);
+      }
     }
     const { previousStatus, skipped, reopened } = await cancelLocked(deps, t, locked);
     recordActivity(t.tx, viewer, 'EXECUTION_CANCELLED', `${locked.definitionKey} ${locked.id}`, {
@@ -118,6 +122,11 @@ export async function cancelLocked(deps: CancelDeps, t: Transition, locked: Work
   return { previousStatus, skipped, reopened };
 }
 
+/** Whether `submission` is still under the review `execution` runs, not yet decided. */
+function isUndecided(submission: BudgetSubmission, execution: WorkflowExecution): boolean {
+  return submission.executionId === execution.id && submission.status === 'SUBMITTED';
+}
+
 /** Executions that can still be cancelled. */
 export function isCancellable(status: ExecutionStatus): boolean {
   return CANCELLABLE.has(status);
@@ -125,7 +134,8 @@ export function isCancellable(status: ExecutionStatus): boolean {
 
 /**
  * Puts the unit of a cancelled budget_submission back to DRAFT, if its submission is still the one this
- * execution reviews (a later submission has an execution of its own) and not DRAFT already. True when it did.
+ * execution reviews (a later submission has an execution of its own) and still SUBMITTED (not yet decided).
+ * True when it did.
  */
 async function reopenSubmission(deps: CancelDeps, t: Transition, execution: WorkflowExecution): Promise<boolean> {
   if (!execution.plan || !execution.businessUnit) return false;
@@ -134,7 +144,10 @@ async function reopenSubmission(deps: CancelDeps, t: Transition, execution: Work
     { plan: execution.plan.id, businessUnit: execution.businessUnit.id },
     { lockMode: LockMode.PESSIMISTIC_WRITE },
   );
-  if (!submission || submission.executionId !== execution.id || submission.status === 'DRAFT') return false;
+  // Only a submission still under review: once decided, the decision stands. Cancelling the failed publish of an
+  // approved budget put it back to DRAFT, an approval taken back with no reason and no word to the unit (that is
+  // reopenSubmission's, with its reason); a rejected one is editable already.
+  if (!submission || !isUndecided(submission, execution)) return false;
   submission.status = 'DRAFT';
   // The version it reviewed was never decided: withdrawn (its record keeps what was submitted).
   await markWithdrawn(t.tx, execution.id);
