@@ -11,6 +11,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../../schema/codes.js';
 import { connectGrid, editDropped, eventually, synced, type GridClient } from '../testing/gridClients.js';
@@ -319,6 +320,30 @@ describe('the review loop', () => {
     expect(await submission()).toMatchObject({ status: 'APPROVED' });
     await ok(SET_STATUS, { p: planId, s: 'OPEN' }, ADMIN);
     expect(await abilities(ADMIN)).toEqual({ canWithdraw: false, canReopen: true });
+
+    // A close committing while the reopen runs: the reopen waits for it and is refused, never slipped in between.
+    // The close is held open in a transaction of the test's own.
+    const closing = new pg.Client({ connectionString: server.databaseUrl });
+    await closing.connect();
+    try {
+      await closing.query('begin');
+      await closing.query(`update budget_plan set status = 'CLOSED' where id = $1`, [planId]);
+      const racing = server.gql(Q.reopen, vars, as(ADMIN));
+      // The reopen is waiting on the plan's row lock, not done.
+      await eventually(async () => {
+        const waits = await server.sql<{ n: number }>(
+          `select count(*)::int as n from pg_locks l join pg_stat_activity a on a.pid = l.pid where not l.granted and a.query ilike '%budget_plan%'`,
+        );
+        return waits[0].n > 0;
+      }, 'the reopen waiting for the close');
+      await closing.query('commit');
+      const raced = await racing;
+      expect(errorCode(raced)).toBe(ErrorCode.FORBIDDEN);
+      expect(await submission()).toMatchObject({ status: 'APPROVED' });
+    } finally {
+      await closing.end();
+    }
+    await ok(SET_STATUS, { p: planId, s: 'OPEN' }, ADMIN);
 
     const reopened = (await ok(Q.reopen, vars, ADMIN)).reopenSubmission;
     expect(reopened).toMatchObject({ status: 'DRAFT', version: 5, reviewComment: null, reviewedAt: null, reviewedBy: null });

@@ -41,6 +41,19 @@ async function lockedSubmission(tx: EntityManager, planId: string, unitId: strin
   return tx.findOneOrFail(BudgetSubmission, { plan: planId, businessUnit: unitId }, { lockMode: LockMode.PESSIMISTIC_WRITE, populate: ['businessUnit', 'plan'] });
 }
 
+/**
+ * Whether the plan is open, read under a share lock held to the end of the transaction: setBudgetPlanStatus
+ * takes the row FOR UPDATE, so a close cannot commit between this check and the change it guards. (Today the
+ * submission's locking read joins its plan, and PostgreSQL locks the joined row too; that is how the ORM
+ * happens to populate it, not something to lean on: this lock says what the check needs.)
+ */
+async function planOpenUnderLock(tx: EntityManager, planId: string): Promise<boolean> {
+  const [row] = await tx
+    .getConnection()
+    .execute<{ status: string }[]>('select "status" from "budget_plan" where "id" = ? for share', [planId], 'all', tx.getTransactionContext());
+  return row !== undefined && isPlanOpen(row.status as 'OPEN' | 'CLOSED');
+}
+
 /** The caller has checked the viewer may read the plan and the unit. Returns the submission's id. */
 export async function withdrawSubmission(deps: ReviewDeps, viewer: Viewer, planId: string, unitId: string): Promise<string> {
   const first = await deps.em.fork().findOneOrFail(BudgetSubmission, { plan: planId, businessUnit: unitId });
@@ -53,7 +66,7 @@ export async function withdrawSubmission(deps: ReviewDeps, viewer: Viewer, planI
     if (submission.status !== 'SUBMITTED' || submission.executionId !== execution.id) throw notWithdrawable(submission.status);
     // A closed plan refuses submitBudget: a withdrawal there could not be resubmitted until the plan is reopened, and
     // the review waiting for it would be gone (a finance QA pass withdrew one and was stuck). Closed is read-only.
-    if (!isPlanOpen(submission.plan.status)) throw forbidden(`${PLAN_CLOSED}: a budget submitted to it cannot be withdrawn until the plan is reopened`);
+    if (!(await planOpenUnderLock(t.tx, planId))) throw forbidden(`${PLAN_CLOSED}: a budget submitted to it cannot be withdrawn until the plan is reopened`);
     if (!isCancellable(execution.status)) throw notWithdrawable(submission.status);
     const { skipped } = await cancelLocked(deps, t, execution);
     recordActivity(t.tx, viewer, 'SUBMISSION_WITHDRAWN', `${submission.plan.name} / ${submission.businessUnit.code}`, {
@@ -81,7 +94,7 @@ export async function reopenSubmission(deps: ReviewDeps, viewer: Viewer, planId:
     // A closed plan is read-only on every path: reopening an approved unit in it turned a closed year's approved
     // figures into a draft nobody could edit or submit (the grid and submitBudget refuse a closed plan), with the
     // plan still closed in every report. The plan is reopened first, on purpose.
-    if (!isPlanOpen(submission.plan.status)) throw forbidden(`${PLAN_CLOSED}: reopen the plan before reopening one of its budgets`);
+    if (!(await planOpenUnderLock(t.tx, planId))) throw forbidden(`${PLAN_CLOSED}: reopen the plan before reopening one of its budgets`);
     const reviewed = { reviewedAt: submission.reviewedAt?.toISOString() ?? null, reviewComment: submission.reviewComment };
     submission.status = 'DRAFT';
     submission.reviewComment = null;
