@@ -250,6 +250,11 @@ export interface Config {
    * when absent, only callers on loopback. Default absent.
    */
   metricsToken?: string;
+  /**
+   * XLSX_READER_MEMORY_MB: the heap a worker thread reading one uploaded xlsx workbook may take (spreadsheets/
+   * xlsxWorker.ts); a workbook that needs more is refused. Two read at a time. Default 1536.
+   */
+  xlsxReaderMemoryMb: number;
   /** ODATA_PAGE_SIZE: rows per page of the OData feed before an @odata.nextLink (odata/). Default 5000. */
   odataPageSize: number;
   /**
@@ -714,6 +719,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: (env.TRUST_PROXY ?? '').trim() || 'loopback',
     metricsToken: metricsToken(env),
     odataPageSize: integer(env, 'ODATA_PAGE_SIZE', 5000, 1),
+    xlsxReaderMemoryMb: integer(env, 'XLSX_READER_MEMORY_MB', 1536, 64),
     publicUrl: publicUrl(env),
     invitationTtlHours: integer(env, 'INVITATION_TTL_HOURS', 72, 1),
     passwordMinLength,

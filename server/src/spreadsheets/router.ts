@@ -226,7 +226,7 @@ export function spreadsheetRouters(services: Services, log: Logger): { exports: 
       return sendError(res, 413, ErrorCode.BAD_USER_INPUT, err.message);
     }
     try {
-      const sheet = format === 'csv' ? await readCsvSheet(decodeCsv(body, charsetOf(req.headers['content-type']))) : await readXlsxSheet(body);
+      const sheet = format === 'csv' ? await readCsvSheet(decodeCsv(body, charsetOf(req.headers['content-type']))) : await readXlsxSheet(body, config.xlsxReaderMemoryMb);
       const importPlan: ImportPlan = plan;
       const outcome = await importSheet({
         em: services.orm.em.fork(),

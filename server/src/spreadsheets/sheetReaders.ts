@@ -3,7 +3,7 @@
  *
  * - CSV (csv.ts): every cell text; a text our export neutralised (a leading apostrophe before `=`, `+`, `-`,
  *   `@`) is read back without that apostrophe, so an exported file imports unchanged.
- * - xlsx (exceljs, on a worker thread: xlsxWorker.ts): the first worksheet (in tab order) whose first row is the header of budget lines, else the
+ * - xlsx (exceljs, in a worker process: xlsxWorker.ts): the first worksheet (in tab order) whose first row is the header of budget lines, else the
  *   first worksheet (whose header the import then refuses, naming what it has); numbers stay numbers, a formula
  *   is read as the value Excel saved with it (a formula without one is refused: nothing here evaluates
  *   formulas), rich text as its text, a date as its ISO text, an error value (#DIV/0!) as such, which the
@@ -15,17 +15,27 @@
  * counted (never kept), off the event loop and never past the size it declares, and an archive whose entries
  * unpack to other sizes, or whose directory JSZip would read otherwise than this check, is refused. exceljs
  * (JSZip) unpacks an entry whole before it compares its size, so one declaring 1 KB and holding 1 GB of deflated
- * spaces (a 1 MB upload) took a gigabyte of memory, and a 10 MB one ten.
+ * spaces (a 1 MB upload) took a gigabyte of memory, and a 10 MB one ten. An entry that unpacks to more than
+ * MAX_PACKING_RATIO times its packed size is refused too: no spreadsheet program writes one.
  */
 import zlib from 'node:zlib';
 import type { CellValue } from 'exceljs';
 import { MalformedFile, parseCsvInTurns } from './csv.js';
 import type { SheetCell, SheetRow } from './importLines.js';
 import { KEY_HEADERS, locateHeaders, restoreNeutralised } from './sheetColumns.js';
-import { unpackWorkbook, UnreadableWorkbook, type UnpackedWorksheet } from './xlsxWorker.js';
+import { unpackWorkbook, UnreadableWorkbook, WorkbookTooLarge, type UnpackedWorksheet } from './xlsxWorker.js';
 
 /** What an xlsx upload may unpack to: far above what 10 MB of budget lines unpack to (about 10 times). */
 export const MAX_UNPACKED_BYTES = 300 * 1024 * 1024;
+
+/**
+ * How many times its packed size a part of an xlsx upload may unpack to, once it unpacks to more than
+ * PACKING_RATIO_FROM_BYTES. The XML of spreadsheets packs 5 to 15 times, rows of nothing but styled empty cells
+ * about 30 times; a part packed 1,000 times (deflate's limit) is a zip bomb: 300 MB of `<c/>` in 300 KB, whose
+ * millions of cells exceljs takes a worker's whole memory and minutes to read.
+ */
+export const MAX_PACKING_RATIO = 100;
+export const PACKING_RATIO_FROM_BYTES = 1024 * 1024;
 
 /** The most rows a sheet may have: beyond, it is not an export of budget lines (100,000 lines take 100,001). */
 export const MAX_ROWS = 1_000_000;
@@ -107,6 +117,11 @@ export function declaredUnpackedBytes(data: Buffer): number | null {
   return entries === null ? null : entries.reduce((total, entry) => total + entry.declared, 0);
 }
 
+/** Whether a part of the archive unpacks to more than MAX_PACKING_RATIO times its packed size (and is not small). */
+export function packedBeyondReason(data: Buffer): boolean {
+  return (zipDirectory(data) ?? []).some((entry) => entry.declared > PACKING_RATIO_FROM_BYTES && entry.declared > entry.packed * MAX_PACKING_RATIO);
+}
+
 /** Zip compression methods an xlsx workbook uses (the only ones JSZip reads). */
 const STORED = 0;
 const DEFLATED = 8;
@@ -180,19 +195,26 @@ function holdsLines(sheet: UnpackedWorksheet): boolean {
   return columns.has('Line id') || KEY_HEADERS.every((h) => columns.has(h));
 }
 
-export async function readXlsxSheet(data: Buffer): Promise<ReadSheet> {
+/** The heap a worker reading a workbook may take when the caller does not say (XLSX_READER_MEMORY_MB's default). */
+const DEFAULT_READER_MEMORY_MB = 1536;
+
+export async function readXlsxSheet(data: Buffer, readerMemoryMb = DEFAULT_READER_MEMORY_MB): Promise<ReadSheet> {
   const unpacked = declaredUnpackedBytes(data);
   if (unpacked === null) throw new MalformedFile('The file is not an xlsx workbook (it is no zip archive): save it as "Excel Workbook (.xlsx)"');
   if (unpacked > MAX_UNPACKED_BYTES) throw new MalformedFile(`The workbook unpacks to more than ${MAX_UNPACKED_BYTES / (1024 * 1024)} MB`);
+  if (packedBeyondReason(data)) {
+    throw new MalformedFile(`A part of the workbook unpacks to more than ${MAX_PACKING_RATIO} times its packed size, which no spreadsheet program writes: save it again in Excel`);
+  }
   if (!(await entriesUnpackAsDeclared(data))) {
     throw new MalformedFile('The file is not an xlsx workbook we can read: its entries do not unpack to the sizes it declares');
   }
-  // On a worker thread (xlsxWorker.ts): exceljs's load never gives the event loop a turn.
+  // In a worker process (xlsxWorker.ts): exceljs's load never gives the event loop a turn.
   let worksheets: UnpackedWorksheet[];
   try {
-    worksheets = await unpackWorkbook(data, MAX_ROWS);
+    worksheets = await unpackWorkbook(data, MAX_ROWS, readerMemoryMb);
   } catch (err) {
     if (err instanceof UnreadableWorkbook) throw new MalformedFile(`The file is not an xlsx workbook exceljs can read: ${err.message}`);
+    if (err instanceof WorkbookTooLarge) throw new MalformedFile(err.message);
     throw err;
   }
   const sheet = worksheets.find(holdsLines) ?? worksheets[0];
