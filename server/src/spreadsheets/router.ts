@@ -191,6 +191,12 @@ export function spreadsheetRouters(services: Services, log: Logger): { exports: 
     next();
   });
 
+  // The people with an xlsx workbook being read (by id): one at a time each. A read takes a reader process of the
+  // instance's MAX_WORKERS for up to its time limit, so one person sending workbooks in a loop could otherwise keep
+  // every other person's xlsx import waiting (found in a security QA pass). CSV is read as it streams, on no reader.
+  const readingXlsx = new Set<string>();
+  const XLSX_BUSY_RETRY_SECONDS = 5;
+
   imports.post('/budget-lines', async (req, res) => {
     const viewer = await viewerOf(req, res);
     if (!viewer) return;
@@ -216,6 +222,22 @@ export function spreadsheetRouters(services: Services, log: Logger): { exports: 
       return sendRefusal(res, err);
     }
 
+    if (format === 'xlsx') {
+      if (readingXlsx.has(viewer.userId)) {
+        res.setHeader('Retry-After', String(XLSX_BUSY_RETRY_SECONDS));
+        return sendError(res, 429, ErrorCode.RATE_LIMITED, 'A workbook of yours is still being read: send the next once it has been answered');
+      }
+      readingXlsx.add(viewer.userId);
+    }
+    try {
+      await readAndImport(req, res, viewer, plan, format, dryRunText === 'true');
+    } finally {
+      // Once its read and import are over, not when its client goes: a client that hangs up leaves the reader busy.
+      if (format === 'xlsx') readingXlsx.delete(viewer.userId);
+    }
+  });
+
+  async function readAndImport(req: Request, res: Response, viewer: Viewer, plan: PlanRow, format: SheetFormat, dryRun: boolean) {
     let body: Buffer;
     try {
       body = await readBody(req);
@@ -236,7 +258,7 @@ export function spreadsheetRouters(services: Services, log: Logger): { exports: 
         scope: unitIdsOf(readableUnits(viewer)),
         rows: sheet.rows,
         decimalComma: sheet.decimalComma,
-        dryRun: dryRunText === 'true',
+        dryRun,
         format,
       });
       res.json(outcome);
@@ -244,7 +266,7 @@ export function spreadsheetRouters(services: Services, log: Logger): { exports: 
       if (err instanceof MalformedFile) return sendError(res, 400, ErrorCode.BAD_USER_INPUT, err.message);
       return sendRefusal(res, err);
     }
-  });
+  }
 
   imports.use((req: Request, res: Response) => {
     if (req.path === '/budget-lines') {
