@@ -72,6 +72,21 @@ describe('CSV export as csv-stringify writes it', () => {
   });
 });
 
+/** The audit entries as the audit page asks for them. */
+const AUDIT_ENTRIES = `query($first: Int) { auditLog(first: $first) { edges { node { id at column oldValue newValue source user { id email displayName }
+  line { id productCategory region quarter businessUnit { id code name } plan { id name } } } } } }`;
+
+/**
+ * The client's own audit export of `entries`. Loaded by a computed path: the server's typecheck of tests (which
+ * includes this file) resolves modules the Node way, and the client's hooks behind auditFormat only type-check the
+ * bundler way (client/tsconfig.json checks them).
+ */
+async function clientAuditCsv(entries: unknown[]): Promise<string> {
+  const auditFormat = '../src/admin/auditFormat.js';
+  const { auditCsv } = (await import(auditFormat)) as { auditCsv(entries: unknown[]): string };
+  return auditCsv(entries);
+}
+
 describe('the audit export of a comment typed as a formula', () => {
   let server: TestServer;
   beforeAll(async () => {
@@ -89,19 +104,9 @@ describe('the audit export of a comment typed as a formula', () => {
       expect(res.errors).toBeUndefined();
     }
     const admin = await server.login('admin@example.com');
-    const audit = await server.gql(
-      `{ auditLog(first: 10) { edges { node { id at column oldValue newValue source user { id email displayName }
-          line { id productCategory region quarter businessUnit { id code name } plan { id name } } } } } }`,
-      {},
-      admin,
-    );
+    const audit = await server.gql(AUDIT_ENTRIES, { first: 10 }, admin);
     expect(audit.errors).toBeUndefined();
-    // The client's own export code. Loaded by a computed path: the server's typecheck of tests (which includes
-    // this file) resolves modules the Node way, and the client's hooks behind auditFormat only type-check the
-    // bundler way (client/tsconfig.json checks them).
-    const auditFormat = '../src/admin/auditFormat.js';
-    const { auditCsv } = (await import(auditFormat)) as { auditCsv(entries: unknown[]): string };
-    const csv = auditCsv(audit.data.auditLog.edges.map((e: { node: unknown }) => e.node));
+    const csv = await clientAuditCsv(audit.data.auditLog.edges.map((e: { node: unknown }) => e.node));
     const rows = csv.replace(/^\ufeff/, '').split('\r\n').filter(Boolean).map(cells);
     expect(rows.length).toBe(4);
     for (const row of rows) for (const cell of row) expect(cell, JSON.stringify(row)).not.toMatch(/^[=+\-@\t\r]/);
@@ -115,16 +120,9 @@ describe('the audit export of a comment typed as a formula', () => {
     const res = await server.gql('mutation($id: ID!) { updateBudgetLine(id: $id, input: { comment: "after" }) { id } }', { id: line.id }, lead);
     expect(res.errors).toBeUndefined();
     const admin = await server.login('admin@example.com');
-    const audit = await server.gql(
-      `{ auditLog(first: 1) { edges { node { id at column oldValue newValue source user { id email displayName }
-          line { id productCategory region quarter businessUnit { id code name } plan { id name } } } } } }`,
-      {},
-      admin,
-    );
+    const audit = await server.gql(AUDIT_ENTRIES, { first: 1 }, admin);
     expect(audit.data.auditLog.edges[0].node.oldValue).toBe('stored \uFFFE before');
-    const auditFormat = '../src/admin/auditFormat.js';
-    const { auditCsv } = (await import(auditFormat)) as { auditCsv(entries: unknown[]): string };
-    const csv = auditCsv(audit.data.auditLog.edges.map((e: { node: unknown }) => e.node));
+    const csv = await clientAuditCsv(audit.data.auditLog.edges.map((e: { node: unknown }) => e.node));
     expect(csv).not.toContain('\uFFFE');
     expect(csv).toContain(',stored \uFFFD before,after,');
   });
