@@ -130,4 +130,58 @@ describe.skipIf(!hasChromium)('cell history and notifications in the browser', (
     expectNoProblems(planner);
     // About 30 s on a quiet machine; one story in two browsers, so more when the machine is shared.
   }, 150_000);
+
+  it('keeps "Mark all read" when the list the bell asked for on opening comes back after it', async () => {
+    // A colleague overwrote the lead's value: one unread (over GraphQL, the grid's path is the test above).
+    const update = 'mutation($id: ID!, $input: BudgetLineInput!) { updateBudgetLine(id: $id, input: $input) { id } }';
+    const admin = await world.server.login('admin@example.com');
+    const [plan] = (await world.server.gql('{ budgetPlans { id } }', {}, admin)).data.budgetPlans;
+    const { budgetLines } = (await world.server.gql('query($p: ID!) { budgetLines(planId: $p, businessUnitCode: "SALES_SOUTH") { id } }', { p: plan.id }, admin)).data;
+    const id = budgetLines[3].id;
+    expect((await world.server.gql(update, { id, input: { comment: 'the lead’s' } }, await world.server.login('lead.sales-south@example.com'))).errors).toBeUndefined();
+    expect((await world.server.gql(update, { id, input: { comment: 'the planner’s' } }, await world.server.login('planner.sales-south@example.com'))).errors).toBeUndefined();
+    const lead = await world.signIn('lead.sales-south@example.com');
+    await expect.poll(() => bellLabel(lead.page)).toBe('Notifications, 1 unread');
+
+    // Opening the bell reads the list again. The server answers it before the mark reaches it (one unread), and
+    // the answer reaches the page after the mark's: a fast click on a slow network.
+    let markAnswered!: () => void;
+    const marked = new Promise<void>((resolve) => (markAnswered = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let staleDelivered!: () => void;
+    const delivered = new Promise<void>((resolve) => (staleDelivered = resolve));
+    let held = false;
+    await lead.page.route('**/graphql', async (route) => {
+      if (route.request().postDataJSON()?.operationName !== 'Notifications' || held) return route.continue();
+      held = true;
+      const answer = await route.fetch();
+      expect(await answer.text()).toContain('"read":false');
+      await released;
+      await route.fulfill({ response: answer });
+      staleDelivered();
+    });
+    lead.page.on('response', (response) => {
+      if (response.request().postDataJSON()?.operationName === 'MarkNotificationsRead') markAnswered();
+    });
+    await bell(lead.page).click();
+    await expect.poll(() => held).toBe(true);
+    await lead.page.getByRole('button', { name: 'Mark all read' }).click();
+    // Read at once, while the list is still being read.
+    await expect.poll(() => bellLabel(lead.page)).toBe('Notifications, none unread');
+    expect(await lead.page.getByTestId('bell-panel').locator('li.unread').count()).toBe(0);
+    await marked;
+    release();
+    await delivered;
+    // Apollo has written the late answer once the page has run its tasks after it: it changes nothing.
+    await lead.page.evaluate(() => new Promise((resolve) => setTimeout(() => requestAnimationFrame(resolve), 100)));
+    expect(await bellLabel(lead.page)).toBe('Notifications, none unread');
+    expect(await lead.page.getByTestId('bell-panel').locator('li.unread').count()).toBe(0);
+    await lead.page.unroute('**/graphql');
+
+    // The server agrees: a reload shows none unread.
+    await lead.page.reload();
+    await expect.poll(() => bellLabel(lead.page)).toBe('Notifications, none unread');
+    expectNoProblems(lead);
+  });
 });

@@ -144,10 +144,25 @@ function isRunning(pid: number): boolean {
   }
 }
 
-/** Pids of the postmasters running on `<dataDir>/postgres` (their command line is `postgres -D <dir> ...`). */
+/** The parent pid of `pid`, from /proc (undefined once it is gone). */
+function parentOf(pid: number): number | undefined {
+  try {
+    // The name in parentheses may hold spaces: the fields after its closing parenthesis are state, then ppid.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Pids of the postmasters running on `<dataDir>/postgres` (their command line is `postgres -D <dir> ...`).
+ * A backend the postmaster has just forked has the same command line until it sets its own title (CI once
+ * caught one in that instant): a process whose parent is also on the list is that, not a second postmaster.
+ */
 function postmastersOf(dataDir: string): number[] {
   const pgDir = path.join(dataDir, 'postgres');
-  const pids: number[] = [];
+  const found: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     let args: string[];
@@ -158,10 +173,10 @@ function postmastersOf(dataDir: string): number[] {
     }
     const d = args.indexOf('-D');
     if (d > 0 && path.basename(args[0]) === 'postgres' && path.resolve(args[d + 1] ?? '') === pgDir && isRunning(Number(entry))) {
-      pids.push(Number(entry));
+      found.push(Number(entry));
     }
   }
-  return pids;
+  return found.filter((pid) => !found.includes(parentOf(pid) ?? -1));
 }
 
 async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {

@@ -3,11 +3,15 @@
  * (NotificationBell.tsx) and the grid's marks of overwritten cells (grid/useCellHistory.ts). `useNotificationFeed`
  * (mounted once, by the bell) follows `notificationAdded` over graphql-ws and adds each one to the cached lists;
  * after the socket comes back from an unexpected close it reads them again (a subscription replays nothing).
- * Marking read sets `read` on the cached entries at once (Apollo normalises them by id), so the count, the
- * dropdown and the marks change together, and then tells the server.
+ * Marking read counts at once, for the count, the dropdown and the marks together, and then tells the server.
+ * What was marked here is kept beside Apollo's cache (`markedHere`), not only in it: while the bell's list is
+ * being read again (it is each time the bell opens), Apollo shows no change to the cache, and that read, answered
+ * before the mark reached the server, arrives after it saying "unread" (a fast "Mark all read" kept its count).
+ * Nothing makes a notification unread again, so a mark the server took holds whatever a later answer says.
  */
 import { useCallback, useEffect, useMemo, useRef } from 'react';
-import { useApolloClient, useMutation, useQuery, useSubscription } from '@apollo/client/react';
+import { makeVar, type ApolloClient, type ReactiveVar } from '@apollo/client';
+import { useApolloClient, useMutation, useQuery, useReactiveVar, useSubscription } from '@apollo/client/react';
 import {
   MarkNotificationsReadDocument,
   NotificationAddedDocument,
@@ -64,39 +68,57 @@ export interface Notifications {
 
 const NONE: readonly NotificationItem[] = [];
 
+/** The ids marked read in this session (one set per client: a sign-in as someone else starts empty). */
+const markedHereOf = new WeakMap<ApolloClient, ReactiveVar<ReadonlySet<string>>>();
+function markedHere(apollo: ApolloClient): ReactiveVar<ReadonlySet<string>> {
+  let marked = markedHereOf.get(apollo);
+  if (!marked) markedHereOf.set(apollo, (marked = makeVar<ReadonlySet<string>>(new Set())));
+  return marked;
+}
+
 export function useNotifications(): Notifications {
   const query = useQuery(NotificationsDocument);
   const [mark] = useMutation(MarkNotificationsReadDocument);
   const apollo = useApolloClient();
-  const unread = query.data?.unread;
-  const unreadRef = useRef(unread);
-  unreadRef.current = unread;
+  const marked = markedHere(apollo);
+  const readHere = useReactiveVar(marked);
   const refetch = useRef(query.refetch);
   refetch.current = query.refetch;
 
+  // As the server sent them, each read if it was marked here since.
+  const withMarks = useCallback(
+    (list: readonly NotificationItem[] | undefined) => (list ?? NONE).map((n) => (n.read || !readHere.has(n.id) ? n : { ...n, read: true })),
+    [readHere],
+  );
+  const recent = useMemo(() => withMarks(query.data?.recent), [withMarks, query.data?.recent]);
+  // The same array while nothing changes, so what is derived from it (the grid's marks) is too.
+  const unread = useMemo(() => withMarks(query.data?.unread).filter((n) => !n.read), [withMarks, query.data?.unread]);
+  const unreadRef = useRef(unread);
+  unreadRef.current = unread;
+
   const markRead = useCallback(
     async (ids?: readonly string[]) => {
-      const targets = ids ?? (unreadRef.current ?? []).filter((n) => !n.read).map((n) => n.id);
+      const targets = ids ?? unreadRef.current.map((n) => n.id);
       if (targets.length === 0) return;
-      for (const id of targets) {
-        apollo.cache.modify({ id: apollo.cache.identify({ __typename: 'Notification', id }), fields: { read: () => true } });
-      }
+      const before = marked();
+      marked(new Set([...before, ...targets]));
       try {
         await mark({ variables: { ids: ids ? [...ids] : null } });
       } catch {
-        // Not marked after all: the server's list says what is unread.
+        // Not marked after all: unread again, and the server's list says what else is unread.
+        const now = new Set(marked());
+        for (const id of targets) if (!before.has(id)) now.delete(id);
+        marked(now);
         void refetch.current();
       }
     },
-    [apollo, mark],
+    [marked, mark],
   );
   const refresh = useCallback(() => void refetch.current(), []);
-  // The same array while nothing changes, so what is derived from it (the grid's marks) is too.
-  const unreadNow = useMemo(() => (unread ?? []).filter((n) => !n.read), [unread]);
 
   return {
-    recent: query.data?.recent ?? NONE,
-    unread: unreadNow,
+    recent,
+    unread,
     loaded: query.data !== undefined,
     error: query.error,
     markRead,
