@@ -110,6 +110,18 @@ describe.skipIf(!hasChromium)('plans administration', () => {
     await form.getByRole('button', { name: 'Create unit' }).click();
     await expect.poll(() => admin.page.getByRole('list', { name: 'Business units' }).textContent()).toContain('RESEARCH Research');
     expect(await world.server.sql(`SELECT code FROM business_unit WHERE code = 'RESEARCH'`)).toEqual([{ code: 'RESEARCH' }]);
+
+    // Renamed: the code stays, the list and a notice say the new name.
+    await admin.page.getByRole('button', { name: 'Rename Research' }).click();
+    const rename = admin.page.getByRole('dialog', { name: 'Rename Research' });
+    expect(await rename.textContent()).toContain('Its code (RESEARCH), lines, submissions, people and history stay');
+    await rename.getByLabel('New name').fill('  Research & Development ');
+    await screenshot(admin.page, 'plans-admin-rename-unit');
+    await rename.getByRole('button', { name: 'Rename unit' }).click();
+    await expect.poll(() => admin.page.getByRole('list', { name: 'Business units' }).textContent()).toContain('RESEARCH Research & Development');
+    await expect.poll(() => admin.page.getByRole('status').filter({ hasText: 'Research is now Research & Development.' }).count()).toBe(1);
+    expect(await rename.count()).toBe(0);
+    expect(await world.server.sql(`SELECT name FROM business_unit WHERE code = 'RESEARCH'`)).toEqual([{ name: 'Research & Development' }]);
     expectNoProblems(admin);
   });
 

@@ -1,8 +1,8 @@
 /**
  * Plans and business units (`/admin/plans`, admins): the plans with their status, a new plan (empty, or a
  * copy of another with last year's budget as prior-year actuals or with all its values), renaming one, closing and
- * reopening a plan after a confirmation (closing makes it read-only for everyone at once), new units, and a
- * plan's lines, unit by unit (PlanLines.tsx: adding lines, removing them after a confirmation), and, when the
+ * reopening a plan after a confirmation (closing makes it read-only for everyone at once), new units and renaming
+ * them, and a plan's lines, unit by unit (PlanLines.tsx: adding lines, removing them after a confirmation), and, when the
  * server has a Power BI semantic model for it, loading an open plan's prior-year actuals (PriorYearActuals.tsx).
  * What each action may do is the server's to decide; its refusals are shown as it words them.
  */
@@ -16,6 +16,7 @@ import {
   PlanCloseCheckDocument,
   PriorYearActualsSourceDocument,
   RenameBudgetPlanDocument,
+  RenameBusinessUnitDocument,
   SetBudgetPlanStatusDocument,
   type PlanAdminQuery,
 } from '../graphql/generated';
@@ -27,6 +28,7 @@ import { PlanLines } from './PlanLines';
 import { PriorYearActualsDialog } from './PriorYearActuals';
 
 type Plan = PlanAdminQuery['budgetPlans'][number];
+type Unit = PlanAdminQuery['businessUnits'][number];
 type CarryOver = 'NONE' | 'BUDGET_AS_PRIOR_YEAR' | 'VALUES';
 
 const CARRY_OVER: Record<CarryOver, string> = {
@@ -62,33 +64,40 @@ function StatusDialog({ plan, busy, problem, onConfirm, onCancel }: {
   );
 }
 
-/** A plan's new name; the server keeps names unique (without regard to case) and says so in its refusal. */
-function RenameDialog({ plan, onDone, onCancel }: { plan: Plan; onDone: (name: string) => void; onCancel: () => void }) {
-  const [draft, setDraft] = useState(plan.name);
+/**
+ * A new name for a plan or a unit. The server decides what is allowed (a plan's name unique without regard to
+ * case, no control characters) and says so in its refusal, shown here.
+ */
+function RenameDialog({ what, current, note, save, onDone, onCancel }: {
+  what: string; current: string; note: string; save: (name: string) => Promise<string | undefined>; onDone: (name: string) => void; onCancel: () => void;
+}) {
+  const [draft, setDraft] = useState(current);
   const [problem, setProblem] = useState<ProblemInfo | null>(null);
-  const [rename, { loading }] = useMutation(RenameBudgetPlanDocument);
+  const [saving, setSaving] = useState(false);
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     setProblem(null);
+    setSaving(true);
     try {
-      const { data } = await rename({ variables: { planId: plan.id, name: draft } });
-      onDone(data?.renameBudgetPlan.name ?? draft.trim());
+      onDone((await save(draft)) ?? draft.trim());
     } catch (error) {
       setProblem(problemOf(error));
+    } finally {
+      setSaving(false);
     }
   };
   return (
-    <Modal title={`Rename ${plan.name}`} onCancel={() => (loading ? undefined : onCancel())}>
-      <form className="stacked-form" aria-label={`Rename ${plan.name}`} onSubmit={(e) => void submit(e)}>
+    <Modal title={`Rename ${current}`} onCancel={() => (saving ? undefined : onCancel())}>
+      <form className="stacked-form" aria-label={`Rename ${current}`} onSubmit={(e) => void submit(e)}>
         <label>
           New name
           <input value={draft} maxLength={200} onChange={(e) => setDraft(e.target.value)} autoFocus aria-invalid={problem ? true : undefined} />
         </label>
-        <p className="small muted">The plan keeps its lines, submissions and history; grids, exports and the OData feed show the new name.</p>
+        <p className="small muted">{note}</p>
         {problem && <div className="form-problem" role="alert">{problem.message}</div>}
         <div className="form-actions">
-          <button type="submit" disabled={loading || draft.trim() === '' || draft.trim() === plan.name}>{loading ? 'Saving…' : 'Rename plan'}</button>
-          <button type="button" className="secondary" onClick={onCancel} disabled={loading}>Cancel</button>
+          <button type="submit" disabled={saving || draft.trim() === '' || draft.trim() === current}>{saving ? 'Saving…' : `Rename ${what}`}</button>
+          <button type="button" className="secondary" onClick={onCancel} disabled={saving}>Cancel</button>
         </div>
       </form>
     </Modal>
@@ -194,6 +203,9 @@ export function PlansPage() {
   const { notices, notify, dismiss } = useNotices();
   const [confirming, setConfirming] = useState<Plan | null>(null);
   const [renaming, setRenaming] = useState<Plan | null>(null);
+  const [renamingUnit, setRenamingUnit] = useState<Unit | null>(null);
+  const [renamePlan] = useMutation(RenameBudgetPlanDocument);
+  const [renameUnit] = useMutation(RenameBusinessUnitDocument);
   const [problem, setProblem] = useState<ProblemInfo | null>(null);
   const [setStatus, { loading }] = useMutation(SetBudgetPlanStatusDocument);
   // Not knowing (still loading, or refused) hides the action: the server refuses it then anyway.
@@ -270,15 +282,28 @@ export function PlansPage() {
           <NewUnitForm onCreated={(name) => notify(`Created the unit ${name}.`)} />
           <h3>Business units</h3>
           <ul className="unit-list" aria-label="Business units">
-            {units.map((u) => <li key={u.id}><code>{u.code}</code> {u.name}</li>)}
+            {units.map((u) => (
+              <li key={u.id}>
+                <code>{u.code}</code> {u.name}{' '}
+                <button type="button" className="link small" onClick={() => setRenamingUnit(u)} aria-label={`Rename ${u.name}`}>Rename…</button>
+              </li>
+            ))}
           </ul>
         </section>
       </div>
       <PlanLines plans={plans} units={units} onNotice={notify} />
       {confirming && <StatusDialog plan={confirming} busy={loading} problem={problem} onConfirm={() => void confirmStatus()} onCancel={() => setConfirming(null)} />}
       {renaming && (
-        <RenameDialog plan={renaming} onCancel={() => setRenaming(null)}
+        <RenameDialog what="plan" current={renaming.name} onCancel={() => setRenaming(null)}
+          note="The plan keeps its lines, submissions and history; grids, exports and the OData feed show the new name."
+          save={async (name) => (await renamePlan({ variables: { planId: renaming.id, name } })).data?.renameBudgetPlan.name}
           onDone={(name) => { notify(`${renaming.name} is now ${name}.`); setRenaming(null); }} />
+      )}
+      {renamingUnit && (
+        <RenameDialog what="unit" current={renamingUnit.name} onCancel={() => setRenamingUnit(null)}
+          note={`Its code (${renamingUnit.code}), lines, submissions, people and history stay; grids, exports and the OData feed show the new name.`}
+          save={async (name) => (await renameUnit({ variables: { code: renamingUnit.code, name } })).data?.renameBusinessUnit.name}
+          onDone={(name) => { notify(`${renamingUnit.name} is now ${name}.`); setRenamingUnit(null); }} />
       )}
       {loadingActuals && (
         <PriorYearActualsDialog plan={loadingActuals} onCancel={() => setLoadingActuals(null)}

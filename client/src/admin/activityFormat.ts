@@ -28,6 +28,7 @@ export const ACTION_LABELS: Record<string, string> = {
   LINES_ADDED: 'Lines added',
   LINES_REMOVED: 'Lines removed',
   UNIT_CREATED: 'Business unit created',
+  UNIT_RENAMED: 'Business unit renamed',
   VALUES_IMPORTED: 'Values imported',
   ORGANIZATION_RENAMED: 'Organisation renamed',
   ORGANIZATION_DELETED: 'Organisation deleted',

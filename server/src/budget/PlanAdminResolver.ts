@@ -1,6 +1,6 @@
 /**
  * Plans and units administered over GraphQL (admins; everyone else FORBIDDEN): `createBudgetPlan`,
- * `renameBudgetPlan`, `setBudgetPlanStatus` and `createBusinessUnit`, which planAdmin.ts carries out and the policies guard.
+ * `renameBudgetPlan`, `setBudgetPlanStatus`, `createBusinessUnit` and `renameBusinessUnit`, which planAdmin.ts carries out and the policies guard.
  *
  * Out of scope: reading plans and units (BudgetLineResolver.ts).
  */
@@ -8,7 +8,7 @@ import { Arg, Ctx, Field, ID, InputType, Int, Mutation, registerEnumType, Resolv
 import { requireViewer, type GraphQLContext } from '../graphql/context.js';
 import { BusinessUnit } from '../directory/BusinessUnit.js';
 import { BudgetPlan, PlanStatusEnum, type PlanStatus } from './BudgetPlan.js';
-import { CARRY_OVERS, createPlan, createUnit, renamePlan, setPlanStatus, setRequireCompleteSubmission, type CarryOver } from './planAdmin.js';
+import { CARRY_OVERS, createPlan, createUnit, renamePlan, renameUnit, setPlanStatus, setRequireCompleteSubmission, type CarryOver } from './planAdmin.js';
 
 export const CarryOverEnum = Object.fromEntries(CARRY_OVERS.map((c) => [c, c])) as { [K in CarryOver]: K };
 registerEnumType(CarryOverEnum, {
@@ -83,5 +83,17 @@ export class PlanAdminResolver {
     @Ctx() ctx: GraphQLContext,
   ): Promise<BusinessUnit> {
     return createUnit(ctx.em, requireViewer(ctx), code, name);
+  }
+
+  @Mutation(() => BusinessUnit, {
+    description:
+      'Renames a business unit (admins); its code, lines, submissions, people and history stay. No unit with that code: NOT_FOUND.',
+  })
+  renameBusinessUnit(
+    @Arg('code', () => String) code: string,
+    @Arg('name', () => String) name: string,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<BusinessUnit> {
+    return renameUnit(ctx.em, requireViewer(ctx), code, name);
   }
 }

@@ -259,6 +259,49 @@ describe('plan administration', () => {
     expect((await server.gql(LINES, { p: later.id, u: 'RESEARCH_2' }, admin)).data.budgetLines).toHaveLength(120);
   });
 
+  it('lets only admins rename a business unit, which keeps its code, lines and people, and logs each rename', async () => {
+    const RENAME_UNIT = `mutation($c: String!, $n: String!) { renameBusinessUnit(code: $c, name: $n) { code name } }`;
+    const lead = await server.login('lead.marketing@example.com');
+    const linesBefore = await lines(demoPlanId);
+    for (const email of NON_ADMINS) {
+      const res = await server.gql(RENAME_UNIT, { c: 'MARKETING', n: 'Taken over' }, await server.login(email));
+      expect(errorCode(res), email).toBe('FORBIDDEN');
+    }
+    expect(errorCode(await server.gql(RENAME_UNIT, { c: 'MARKETING', n: 'Anonymous' }))).toBe('UNAUTHENTICATED');
+    expect((await server.sql(`SELECT name FROM business_unit WHERE code = 'MARKETING'`))[0].name).toBe('Marketing');
+
+    const renamed = await server.gql(RENAME_UNIT, { c: 'MARKETING', n: '  Marketing & Brand  ' }, admin);
+    expect(renamed.errors).toBeUndefined();
+    expect(renamed.data.renameBusinessUnit).toEqual({ code: 'MARKETING', name: 'Marketing & Brand' });
+    // The same unit under its new name wherever it is read: its leader still reads and edits it, its lines are
+    // the same lines, and the OData feed names it so.
+    expect((await server.gql('{ businessUnits { code name } }', {}, lead)).data.businessUnits).toEqual([{ code: 'MARKETING', name: 'Marketing & Brand' }]);
+    const own = (await server.gql(`query($p: ID!) { budgetLines(planId: $p, businessUnitCode: "MARKETING") { id businessUnit { name } } }`, { p: demoPlanId }, lead)).data.budgetLines;
+    expect(own).toHaveLength(120);
+    expect(new Set(own.map((l: any) => l.businessUnit.name))).toEqual(new Set(['Marketing & Brand']));
+    expect((await server.gql(UPDATE, { id: own[0].id, v: 77 }, lead)).errors).toBeUndefined();
+    expect((await lines(demoPlanId)).map(keyOf)).toEqual(linesBefore.map(keyOf));
+    const feed = await fetch(`${server.url}/odata/BusinessUnits`, { headers: { authorization: `Bearer ${admin}` } });
+    expect((await feed.json()).value).toContainEqual(expect.objectContaining({ Code: 'MARKETING', Name: 'Marketing & Brand' }));
+    expect(await activity('UNIT_RENAMED', 'MARKETING')).toEqual([
+      { actor_email: 'admin@example.com', subject: 'MARKETING', details: { unitId: expect.any(String), previousName: 'Marketing', name: 'Marketing & Brand' } },
+    ]);
+
+    // The same name again changes nothing and logs nothing; bad names and unknown codes are refused.
+    expect((await server.gql(RENAME_UNIT, { c: 'MARKETING', n: 'Marketing & Brand' }, admin)).errors).toBeUndefined();
+    expect(await activity('UNIT_RENAMED', 'MARKETING')).toHaveLength(1);
+    for (const name of ['', '   ', 'x'.repeat(201), 'Brand\u0007', 'Br\uFFFEand', 'Br\u0000and', 'Br\uD800and']) {
+      expect(errorCode(await server.gql(RENAME_UNIT, { c: 'MARKETING', n: name }, admin)), JSON.stringify(name)).toBe('BAD_USER_INPUT');
+    }
+    for (const code of ['NO_SUCH_UNIT', 'marketing', '', 'X'.repeat(10_000)]) {
+      expect(errorCode(await server.gql(RENAME_UNIT, { c: code, n: 'Whatever' }, admin)), code.slice(0, 20)).toBe('NOT_FOUND');
+    }
+    expect((await server.sql(`SELECT name FROM business_unit WHERE code = 'MARKETING'`))[0].name).toBe('Marketing & Brand');
+    expect(await server.sql(`SELECT 1 FROM business_unit WHERE name = 'Whatever'`)).toEqual([]);
+    // Back, so that the other tests find the demo data as it is.
+    expect((await server.gql(RENAME_UNIT, { c: 'MARKETING', n: 'Marketing' }, admin)).errors).toBeUndefined();
+  });
+
   describe('a closed plan', () => {
     let planId: string;
     let planName: string;

@@ -15,7 +15,7 @@ import { LockMode, UniqueConstraintViolationException, type EntityManager } from
 import { recordActivity } from '../activity/activityLog.js';
 import { exportableText } from '../db/storableText.js';
 import { BusinessUnit } from '../directory/BusinessUnit.js';
-import { badUserInput, forbidden } from '../errors.js';
+import { badUserInput, forbidden, notFound } from '../errors.js';
 import { isUuid } from '../ids.js';
 import { authorize } from '../policies/authorize.js';
 import { canManagePlans } from '../policies/budgetPlan.js';
@@ -25,7 +25,7 @@ import { publish, type EventBus } from '../realtime/eventBus.js';
 import { BudgetPlan, type PlanStatus } from './BudgetPlan.js';
 import type { BudgetTopics } from './events.js';
 import { unitGridLayout } from './planLayout.js';
-import { planNotFound } from './unitLookup.js';
+import { MAX_UNIT_CODE_LENGTH, planNotFound } from './unitLookup.js';
 
 /** What a copied plan takes over from the plan it copies, beyond its lines. */
 export const CARRY_OVERS = ['NONE', 'BUDGET_AS_PRIOR_YEAR', 'VALUES'] as const;
@@ -245,4 +245,23 @@ export async function createUnit(em: EntityManager, viewer: Viewer, code: string
     if (err instanceof UniqueConstraintViolationException) throw taken();
     throw err;
   }
+}
+
+/**
+ * Renames a business unit (admins): a name mistyped when it was created, or a reorganisation. The code stays: it
+ * is what grids, exports, the OData feed, access tokens' scopes and scripts name the unit by. Every view reads
+ * the name from the unit, so grids, exports and the feed show the new one from the next read on.
+ */
+export async function renameUnit(em: EntityManager, viewer: Viewer, code: string, wantedName: string): Promise<BusinessUnit> {
+  if (!canManageUnits(viewer)) throw forbidden('Only admins may rename business units');
+  const name = cleanName(wantedName, 'A unit name');
+  const unitId = await em.transactional(async (tx) => {
+    const unit = code.length <= MAX_UNIT_CODE_LENGTH ? await tx.findOne(BusinessUnit, { code }, { lockMode: LockMode.PESSIMISTIC_WRITE }) : null;
+    if (!unit) throw notFound('Business unit');
+    if (unit.name === name) return unit.id;
+    recordActivity(tx, viewer, 'UNIT_RENAMED', code, { unitId: unit.id, previousName: unit.name, name });
+    unit.name = name;
+    return unit.id;
+  });
+  return em.findOneOrFail(BusinessUnit, { id: unitId }, { refresh: true });
 }
