@@ -20,6 +20,23 @@ describe('event serialisation between instances', () => {
     expect(typeof back.line.comment).toBe('string');
     expect(back.list[0]).toBeInstanceOf(Date);
   });
+  it('tags Dates wherever JSON.stringify would reach them, and copies nothing it does not change', () => {
+    const shared = { a: 1, nested: { b: 'x' } };
+    const withDate = { at: new Date('2026-01-01T00:00:00Z'), shared };
+    const viaToJson = { toJSON: () => ({ when: new Date('2026-02-02T00:00:00Z') }) };
+    const event = { withDate, shared, viaToJson, missing: undefined, list: [shared, new Date(5)] };
+    const text = serializeEvent(event);
+    expect(text).toBe(JSON.stringify({ withDate: { at: { $date: '2026-01-01T00:00:00.000Z' }, shared }, shared, viaToJson: { when: { $date: '2026-02-02T00:00:00.000Z' } }, list: [shared, { $date: '1970-01-01T00:00:00.005Z' }] }));
+    expect(withDate.at).toBeInstanceOf(Date); // the caller's objects are left as they were
+    expect(event.list[1]).toBeInstanceOf(Date);
+  });
+
+  it('parses a "__proto__" key as data, never as a prototype', () => {
+    const back = deserializeEvent('{"detail":{"__proto__":{"$date":"2026-01-01T00:00:00Z"},"n":1}}') as { detail: Record<string, unknown> };
+    expect(Object.getPrototypeOf(back.detail)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(back.detail, '__proto__')?.value).toEqual(new Date('2026-01-01T00:00:00Z'));
+    expect(back.detail.n).toBe(1);
+  });
 });
 
 describe('server-side listeners (onEvent)', () => {
