@@ -1,12 +1,15 @@
 /**
- * The Plansync process: read the configuration, start, and stop cleanly on SIGTERM or SIGINT (requests in
- * flight finish, the embedded PostgreSQL shuts down properly). A second signal forces the exit.
+ * The Plansync process: read the configuration, start, and stop cleanly on SIGTERM, SIGINT or SIGHUP (requests in
+ * flight finish, the embedded PostgreSQL shuts down properly). A second signal, a second or more later, forces the exit.
  */
 import 'reflect-metadata';
 import { startPlansync } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { setHeapGrowth } from './internals/heapGrowth.js';
 import { createLogger } from './log.js';
+
+/** Signals this close together are one (see `onSignal`). */
+const SAME_SIGNAL_MS = 1000;
 
 async function main(): Promise<void> {
   let config;
@@ -41,13 +44,16 @@ async function main(): Promise<void> {
     log.fatal({ err }, 'Plansync did not start');
     process.exit(1);
   }
-  let signalled = false;
+  let signalledAt: number | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (signalled) {
+    if (signalledAt !== undefined) {
+      // Under `npm start`, one Ctrl-C arrives twice: the terminal signals its whole foreground group, npm included,
+      // and npm passes it on to us. Only a signal that comes later is someone asking again.
+      if (Date.now() - signalledAt < SAME_SIGNAL_MS) return;
       log.warn({ signal }, 'second signal: exiting now');
       process.exit(1);
     }
-    signalled = true;
+    signalledAt = Date.now();
     log.info({ signal }, 'received signal, shutting down gracefully');
     app.stop().then(
       () => process.exit(0),
@@ -59,6 +65,9 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // The terminal of `npm start` closed: stop as cleanly as on Ctrl-C (Node's default would exit at once, leaving
+  // the embedded PostgreSQL, in a process group of its own, for the next start to find).
+  process.on('SIGHUP', onSignal);
 }
 
 void main();

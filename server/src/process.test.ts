@@ -57,11 +57,16 @@ async function freshDataDir(): Promise<string> {
   return dir;
 }
 
-async function spawnServer(dataDir: string, env: Record<string, string> = {}): Promise<ServerProcess> {
+/**
+ * `ownGroup`: the server leads a process group of its own, as `npm start` in a terminal is a job of its own: the
+ * group a terminal's Ctrl-C (SIGINT) or its closing (SIGHUP) signals as a whole.
+ */
+async function spawnServer(dataDir: string, env: Record<string, string> = {}, { ownGroup = false } = {}): Promise<ServerProcess> {
   const port = Number(env.PORT ?? (await freePort()));
   const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !PLANSYNC_VARS.test(k)));
   const child = spawn(process.execPath, [serverEntry], {
     cwd: root,
+    detached: ownGroup,
     env: { ...baseEnv, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -114,8 +119,8 @@ async function waitHealthy(server: ServerProcess, timeoutMs = 45_000): Promise<v
   throw new Error(`server was not healthy within ${timeoutMs} ms:\n${server.output()}`);
 }
 
-async function startServer(dataDir: string, env: Record<string, string> = {}): Promise<ServerProcess> {
-  const server = await spawnServer(dataDir, env);
+async function startServer(dataDir: string, env: Record<string, string> = {}, options: { ownGroup?: boolean } = {}): Promise<ServerProcess> {
+  const server = await spawnServer(dataDir, env, options);
   await waitHealthy(server);
   return server;
 }
@@ -141,6 +146,16 @@ function isRunning(pid: number): boolean {
     return !/^\d+ \(.*\) Z/s.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return false;
+  }
+}
+
+/** The process group of `pid`, from /proc (undefined once it is gone). */
+function processGroupOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+  } catch {
+    return undefined;
   }
 }
 
@@ -420,8 +435,9 @@ describe('the server process on one DATA_DIR, step by step', () => {
     for (const line of lost) expect(JSON.stringify(line)).not.toMatch(/secretKey|_queryQueue|connectionParameters/);
   });
 
-  it('does not start its PostgreSQL again under Ctrl-C, which signals both at once, and still shuts down cleanly', async () => {
-    // Ctrl-C in a terminal signals the whole process group: postgres stops at once, and must stay stopped.
+  it('does not start its PostgreSQL again when postgres is stopped in the same instant as itself, and still shuts down cleanly', async () => {
+    // As when someone signals both (postgres runs in a process group of its own: a terminal's Ctrl-C no longer
+    // reaches it, see the next block): postgres stops at once, and must stay stopped.
     const pgPid = postmasterPid(dataDir)!;
     const restarts = () => server.logs().filter((l) => String(l.msg).includes('starting it again')).length;
     const before = restarts();
@@ -445,6 +461,106 @@ async function expectRefusedAtStart(env: Record<string, string>, message: string
   expect(server.output()).not.toContain(secret);
   expect(readdirSync(dataDir)).toEqual([]);
 }
+
+describe('a terminal: Ctrl-C and closing it', () => {
+  /** Every log line at error level or above (pino: 50 and up). */
+  const errorsIn = (server: ServerProcess) => server.logs().filter((l) => Number(l.level) >= 50);
+
+  it('Ctrl-C (SIGINT to the whole process group) reaches Plansync alone: the request in flight finishes, then PostgreSQL stops, last', async () => {
+    const dataDir = await freshDataDir();
+    const server = await startServer(dataDir, {}, { ownGroup: true });
+    const pgPid = postmasterPid(dataDir)!;
+    // Not in the server's group, which the terminal signals.
+    expect(processGroupOf(server.child.pid!)).toBe(server.child.pid);
+    expect(processGroupOf(pgPid)).not.toBe(server.child.pid);
+
+    const admin = await login(server);
+    const { lines } = await planAndLines(server, admin);
+    // A client editing line after line, as fast as it is answered; Ctrl-C once it has made ten edits, so that
+    // one of its requests is in flight when the signal comes.
+    const answers: { errors?: unknown; data?: unknown }[] = [];
+    let refused: unknown;
+    const editing = (async () => {
+      for (let i = 0; ; i++) {
+        let answer;
+        try {
+          answer = await gql(server, UPDATE, { id: lines[i % lines.length].id, input: { comment: `edit ${i}` } }, admin);
+        } catch (err) {
+          refused = err; // the server has stopped taking connections
+          return;
+        }
+        answers.push(answer);
+        if (answers.length === 10) process.kill(-server.child.pid!, 'SIGINT');
+      }
+    })();
+    const exit = await exitWithin(server.exited, 30_000, `Ctrl-C\n${server.output()}`);
+    await editing;
+    expect(exit, server.output()).toEqual({ code: 0, signal: null });
+    expect(refused).toBeDefined();
+    // Every request the server answered, it answered fully: none met a database that was going away.
+    expect(answers.length).toBeGreaterThanOrEqual(10);
+    for (const answer of answers) expect(answer.errors, JSON.stringify(answer)).toBeUndefined();
+    expect(errorsIn(server), server.output()).toEqual([]);
+    expect(isRunning(pgPid)).toBe(false);
+    expect(postmastersOf(dataDir)).toEqual([]);
+    expect(server.logs().map((l) => l.msg)).toContain('stopped');
+
+    // And what it answered is there after a restart.
+    const again = await startServer(dataDir);
+    const token = await login(again);
+    const after = (await planAndLines(again, token)).lines;
+    const last = answers.length - 1;
+    expect(after.find((l) => l.id === lines[last % lines.length].id)?.comment).toBe(`edit ${last}`);
+    await expectCleanStop(again, 'SIGTERM');
+  });
+
+  it('closing the terminal (SIGHUP to the whole process group) stops it as cleanly, its PostgreSQL too', async () => {
+    // Node's default for SIGHUP is to exit at once: the database was left running, for the next start to clean up.
+    const dataDir = await freshDataDir();
+    const server = await startServer(dataDir, {}, { ownGroup: true });
+    const pgPid = postmasterPid(dataDir)!;
+    process.kill(-server.child.pid!, 'SIGHUP');
+    const exit = await exitWithin(server.exited, 30_000, `SIGHUP\n${server.output()}`);
+    expect(exit, server.output()).toEqual({ code: 0, signal: null });
+    expect(errorsIn(server), server.output()).toEqual([]);
+    await waitUntil(() => !isRunning(pgPid), 10_000, 'postgres to stop');
+    expect(postmastersOf(dataDir)).toEqual([]);
+    expect(existsSync(path.join(dataDir, 'plansync.pid'))).toBe(false);
+  });
+
+  it('one Ctrl-C that arrives twice (as under `npm start`: from the terminal, and passed on by npm) is one: a clean stop', async () => {
+    const dataDir = await freshDataDir();
+    const server = await startServer(dataDir, {}, { ownGroup: true });
+    process.kill(-server.child.pid!, 'SIGINT');
+    server.child.kill('SIGINT');
+    const exit = await exitWithin(server.exited, 30_000, `doubled Ctrl-C\n${server.output()}`);
+    expect(exit, server.output()).toEqual({ code: 0, signal: null });
+    expect(server.logs().map((l) => l.msg)).not.toContain('second signal: exiting now');
+    expect(server.logs().map((l) => l.msg)).toContain('stopped');
+    expect(postmastersOf(dataDir)).toEqual([]);
+  });
+
+  it('a process that exits without stopping its embedded PostgreSQL (a fatal error, a second Ctrl-C) tells it to stop on its way out', async () => {
+    const dataDir = await freshDataDir();
+    const module = path.join(root, 'server/dist/server/src/db/embeddedPostgres.js');
+    const script = `const { startEmbeddedPostgres } = await import(${JSON.stringify(module)});
+      const log = { info() {}, warn: console.error, error: console.error };
+      await startEmbeddedPostgres(${JSON.stringify(dataDir)}, log);
+      console.log('started');
+      process.exit(1);`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    let out = '';
+    child.stdout!.on('data', (chunk) => (out += chunk));
+    child.stderr!.on('data', (chunk) => (out += chunk));
+    const exit = await exitWithin(new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code))), 60_000, 'the script');
+    children.delete(child);
+    expect(out).toContain('started');
+    expect(exit, out).toBe(1);
+    await waitUntil(() => postmastersOf(dataDir).length === 0, 15_000, `postgres to stop\n${out}`);
+    expect(existsSync(path.join(dataDir, 'postgres/postmaster.pid'))).toBe(false);
+  });
+});
 
 describe('configuration and seeding', () => {
   it.each([

