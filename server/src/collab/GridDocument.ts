@@ -104,6 +104,8 @@ const SENT_AHEAD = Symbol('sent ahead');
  */
 const AS_SENT = Symbol('as sent');
 const NANOSECONDS_PER_SECOND = 1e9;
+/** How long relayed updates sent ahead may wait for their apply when nothing else settles them (`settleTurn`). */
+export const RELAYED_SETTLE_MS = 50;
 
 /**
  * An update sent to the peers before it was applied (a writer's, `applyClientUpdate`, or one another instance
@@ -150,6 +152,10 @@ export class GridDocument {
   private flushScheduled = false;
   /** Writers' updates already sent to the peers, applied when the turn's broadcasts have gone (`settle`). */
   private sentAhead: UpdateSentAhead[] = [];
+  /** Whether `sentAhead` holds an update of this instance's own (a writer's here), not only relayed ones. */
+  private ownSentAhead = false;
+  /** The later settle of relayed updates alone (`settleTurn`), while one is due. */
+  private relayedSettle: NodeJS.Timeout | undefined;
 
   constructor(
     readonly name: string,
@@ -208,6 +214,8 @@ export class GridDocument {
    * projected nor audited: see origins.ts). Returns how many cells went.
    */
   removeLines(lineIds: Iterable<string>): number {
+    // What was sent ahead was accepted while the lines were there: applied first, then deleted with them.
+    this.settle();
     const gone = new Set(lineIds);
     for (const id of gone) {
       this.lines.delete(id);
@@ -238,6 +246,7 @@ export class GridDocument {
         // Sent to the peers and to the other instances now, applied once the turn's broadcasts have gone: see
         // `acceptableAsSent`.
         this.sentAhead.push({ update, origin, client: plain.client, key: plain.key });
+        this.ownSentAhead = true;
         this.broadcast(encodeUpdate(update));
         const relay = this.parts.relay;
         if (relay) this.run('relay', () => relay(update, origin.author));
@@ -438,7 +447,8 @@ export class GridDocument {
   /**
    * Applies the updates already sent to the peers and relayed (`acceptableAsSent`), in the order they came,
    * through the pipeline like any change: validated, stored and projected, but neither broadcast nor relayed
-   * again. Runs when the turn's broadcasts have gone, and before anything else reads or changes the document.
+   * again. Runs when the turn's broadcasts have gone (relayed updates alone may wait a little longer:
+   * `settleTurn`), and before anything else reads or changes the document.
    *
    * All of them in ONE transaction: Yjs walks every client id the document has ever had at the start and the end
    * of each transaction (its state vectors), so a busy turn's edits applied one transaction each cost that walk
@@ -451,6 +461,9 @@ export class GridDocument {
     if (this.sentAhead.length === 0) return;
     const pending = this.sentAhead;
     this.sentAhead = [];
+    this.ownSentAhead = false;
+    clearTimeout(this.relayedSettle);
+    this.relayedSettle = undefined;
     try {
       const result = this.transact(pending[0].origin, (tr) => {
         tr.meta.set(SENT_AHEAD, pending);
@@ -474,6 +487,31 @@ export class GridDocument {
     } catch (err) {
       this.parts.onError('settle', err);
     }
+  }
+
+  /**
+   * What a turn's end settles (`flushBroadcasts`): the updates sent ahead at once when one of them is a writer's
+   * here, which this instance stores and projects; relayed ones alone a little later (`RELAYED_SETTLE_MS`), or
+   * with the next turn that settles, whichever comes first.
+   *
+   * A relayed update needs nothing of its apply soon: its peers have it already (sent ahead), and the instance
+   * that accepted it stores and projects it. Nothing reads the document without settling first (`doc`, `cells`,
+   * `cellValue`, every change), and a change that builds on a relayed update still waiting is not taken ahead
+   * (`acceptableAsSent` looks at the document only), so the wait changes no outcome. It saves transactions: with
+   * the writers split over two instances, each instance applies every edit, and at 50 writers hardly two edits
+   * share a turn, so each relayed edit used to cost a Yjs transaction of its own, whose fixed cost (a walk over
+   * every client id the document has had, at its start and its end) is most of applying a plain edit. Waiting,
+   * the relayed edits join the next settle of this instance's own writers' edits, or each other.
+   */
+  settleTurn(): void {
+    if (this.sentAhead.length === 0) return;
+    if (this.ownSentAhead) return this.settle();
+    if (this.relayedSettle) return;
+    this.relayedSettle = setTimeout(() => {
+      this.relayedSettle = undefined;
+      this.settle();
+    }, RELAYED_SETTLE_MS);
+    this.relayedSettle.unref();
   }
 
   /**
@@ -726,7 +764,7 @@ export class GridDocument {
 
 function flushBroadcasts(document: GridDocument): void {
   document.sendOutgoing();
-  document.settle();
+  document.settleTurn();
 }
 
 /**

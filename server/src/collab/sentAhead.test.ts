@@ -8,13 +8,15 @@ import * as decoding from 'lib0/decoding';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { cellChangeProblem, cellKey } from './cellRules.js';
-import { GridDocument, type DocumentChange } from './GridDocument.js';
+import { GridDocument, RELAYED_SETTLE_MS, type DocumentChange } from './GridDocument.js';
 import type { ConnectionOrigin, RelayOrigin } from './origins.js';
 import { encodeUpdate } from './protocol.js';
 import { editsOf, TestPeer, writerAndObserver } from '../testing/documentPeers.js';
 
 const LINES = ['11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222'];
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+/** Past the wait of relayed updates alone for their apply (a timer after theirs: it fires first). */
+const relayedSettled = () => new Promise((resolve) => setTimeout(resolve, 2 * RELAYED_SETTLE_MS));
 
 /** A document with two peers, recording what the pipeline stores, relays and projects. */
 function setUp() {
@@ -333,20 +335,26 @@ describe('a plain edit another instance accepted, sent on ahead of its apply', (
 
   it('goes to the peers with the turn, as received, once; then is applied and projected, neither stored nor relayed again', async () => {
     const { document, stored, projected, relayed, errors, observer, client, edit } = setUp();
+    const ydoc = (document as unknown as { ydoc: Y.Doc }).ydoc;
     // The remote writer's first edit of a cell and its next: the next builds on what the document holds.
     const first = edit((cells) => cells.set(cellKey(LINES[0], 'budgetAmount'), 10));
     const second = edit((cells) => cells.set(cellKey(LINES[0], 'budgetAmount'), 20));
     expect(document.applyRelayedUpdate(first, relayOrigin('user-remote'))).toMatchObject({ accepted: 1, rejected: [], missing: false });
     await nextTurn();
+    await relayedSettled();
     observer.received.length = 0;
     const projectedBefore = projected.length;
 
     expect(document.applyRelayedUpdate(second, relayOrigin('user-remote'))).toMatchObject({ accepted: 1, rejected: [], missing: false });
     // Sent on with the turn, before the document has it.
-    expect((document as unknown as { ydoc: Y.Doc }).ydoc.getMap('cells').get(cellKey(LINES[0], 'budgetAmount'))).toBe(10);
+    expect(ydoc.getMap('cells').get(cellKey(LINES[0], 'budgetAmount'))).toBe(10);
     expect(observer.received).toEqual([]);
     await nextTurn();
     expect(observer.received).toEqual([encodeUpdate(second)]);
+    // Relayed alone, it is applied a little later (nothing here is waiting for it).
+    expect(ydoc.getMap('cells').get(cellKey(LINES[0], 'budgetAmount'))).toBe(10);
+    await relayedSettled();
+    expect(ydoc.getMap('cells').get(cellKey(LINES[0], 'budgetAmount'))).toBe(20);
     expect(projected.slice(projectedBefore).map((c) => c.cells)).toEqual([[expect.objectContaining({ key: cellKey(LINES[0], 'budgetAmount'), value: 20 })]]);
     expect(projected.at(-1)!.origin).toMatchObject({ kind: 'relay', by: { userId: 'user-remote' } });
     expect(stored).toEqual([]); // the accepting instance stored it
@@ -355,6 +363,53 @@ describe('a plain edit another instance accepted, sent on ahead of its apply', (
     expect(observer.received).toHaveLength(1);
     expect(document.cellValue(LINES[0], 'budgetAmount')).toBe(20);
     expect(Y.encodeStateVector(document.doc)).toEqual(Y.encodeStateVector(client));
+    expect(errors).toEqual([]);
+  });
+
+  it('waits for its apply until a writer\'s edit here settles, and joins that transaction; anything that reads the document applies it first', async () => {
+    const { document, stored, projected, errors, observer, writer, edit } = setUp();
+    // The writer's first edit claims its client id (the ordinary path, applied at once); its next ones go ahead.
+    document.applyClientUpdate(edit((cells) => cells.set(cellKey(LINES[1], 'comment'), 'claimed')), writer);
+    await nextTurn();
+    // A writer on another instance, with a client doc of its own.
+    const remote = new Y.Doc();
+    Y.applyUpdate(remote, Y.encodeStateAsUpdate(document.doc));
+    const remoteEdit = editsOf(remote);
+    const ydoc = (document as unknown as { ydoc: Y.Doc }).ydoc;
+    let transactions = 0;
+    ydoc.on('afterTransaction', () => transactions++);
+    const [storedBefore, projectedBefore] = [stored.length, projected.length];
+    observer.received.length = 0;
+
+    const relayedEdit = remoteEdit((cells) => cells.set(cellKey(LINES[0], 'budgetAmount'), 5));
+    document.applyRelayedUpdate(relayedEdit, relayOrigin('user-remote'));
+    await nextTurn();
+    expect(observer.received).toEqual([encodeUpdate(relayedEdit)]);
+    expect(transactions).toBe(0);
+    // The writer here edits another cell, turns later: both applied in the one transaction of its turn.
+    await nextTurn();
+    const own = edit((cells) => cells.set(cellKey(LINES[1], 'budgetAmount'), 6));
+    document.applyClientUpdate(own, writer);
+    await nextTurn();
+    expect(transactions).toBe(1);
+    expect(ydoc.getMap('cells').get(cellKey(LINES[0], 'budgetAmount'))).toBe(5);
+    expect(ydoc.getMap('cells').get(cellKey(LINES[1], 'budgetAmount'))).toBe(6);
+    // Each still goes its own way: only the edit made here is stored; each is projected with its own origin.
+    expect(stored.slice(storedBefore)).toEqual([own]);
+    expect(projected.slice(projectedBefore).map((c) => [c.origin.kind, c.cells.map((cell) => cell.value)])).toEqual([
+      ['relay', [5]],
+      ['connection', [6]],
+    ]);
+
+    // Relayed again, and read before its wait is over: the read applies it.
+    const next = remoteEdit((cells) => cells.set(cellKey(LINES[0], 'comment'), 'read at once'));
+    document.applyRelayedUpdate(next, relayOrigin('user-remote'));
+    await nextTurn();
+    expect(ydoc.getMap('cells').get(cellKey(LINES[0], 'comment'))).toBe(undefined);
+    expect(document.cellValue(LINES[0], 'comment')).toBe('read at once');
+    expect(transactions).toBe(2);
+    await relayedSettled();
+    expect(transactions).toBe(2); // the timer found nothing left to apply
     expect(errors).toEqual([]);
   });
 
