@@ -122,14 +122,50 @@ function ratios(two, one) {
  * busy moment in one window moves it, and it divides two noisy windows); the median of a few rounds picks one
  * of them, where the pooled ratio weighs every window's CPU.
  */
-function pooledRatios(rounds) {
+export function pooledRatios(rounds) {
+  const us = pooledMicros(rounds);
+  return {
+    perDeliveryMicros: us,
+    ratio: ratio(us.two, us.one),
+    referenceRatio: ratio(us.referenceTwo, us.referenceOne),
+    versusReference: versusReference(rounds),
+  };
+}
+
+function pooledMicros(rounds) {
   const perDelivery = (name) => {
     const cpu = rounds.reduce((total, r) => total + r.spent[name].cpuSeconds, 0);
     const deliveries = rounds.reduce((total, r) => total + r.spent[name].deliveries, 0);
     return deliveries > 0 ? (1e6 * cpu) / deliveries : null;
   };
-  const us = Object.fromEntries(['one', 'two', 'referenceOne', 'referenceTwo'].map((name) => [name, perDelivery(name)]));
-  return { perDeliveryMicros: us, ratio: ratio(us.two, us.one), referenceRatio: ratio(us.referenceTwo, us.referenceOne) };
+  return Object.fromEntries(['one', 'two', 'referenceOne', 'referenceTwo'].map((name) => [name, perDelivery(name)]));
+}
+
+/**
+ * Plansync's pooled two / one over the reference's, and how sure the run is of it: a 90% interval by resampling
+ * the rounds (bootstrap, 5,000 draws of as many rounds with replacement, a fixed seed so a run's report is
+ * reproducible from its JSON). A burst of V8's background threads (0.4 s of compiling or collecting in one 10 s
+ * window) moves one configuration's CPU by a third, so five rounds leave an interval some 40% wide: what the
+ * machine can tell apart, said next to the figure.
+ */
+function versusReference(rounds) {
+  const of = (sample) => {
+    const us = pooledMicros(sample);
+    const mine = ratio(us.two, us.one);
+    const theirs = ratio(us.referenceTwo, us.referenceOne);
+    return mine != null && theirs ? mine / theirs : null;
+  };
+  const value = of(rounds);
+  if (value == null || rounds.length < 3) return value == null ? null : { ratio: value, low: null, high: null };
+  let seed = 20261207;
+  const random = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  const draws = [];
+  for (let i = 0; i < 5000; i++) {
+    const drawn = of(rounds.map(() => rounds[Math.floor(random() * rounds.length)]));
+    if (drawn != null) draws.push(drawn);
+  }
+  draws.sort((a, b) => a - b);
+  return { ratio: value, low: draws[Math.floor(0.05 * draws.length)], high: draws[Math.floor(0.95 * draws.length)] };
 }
 
 /** What each configuration is, in the log. */
@@ -402,6 +438,11 @@ export function scaleoutSummary(sc, add) {
       const split = (two, one) => `main thread ${signed(extra(two, one, 'mainUserSeconds'))} user and ${signed(extra(two, one, 'mainSystemSeconds'))} kernel, other threads ${signed(extra(two, one, 'otherThreadsSeconds'))}`;
       defendedRow.note = `the CPU two instances spent beyond one (negative: less), in the rounds shown: Plansync ${split(s.two, s.one)}; the reference ${split(s.referenceTwo, s.referenceOne)} (section 8)`;
     }
+    const versus = pooled?.versusReference;
+    if (target && versus?.low != null) {
+      const resolution = `Plansync's ratio is ${fmtRatio(versus.ratio)} the reference's, 90% interval over the ${rounds} rounds ${fmtRatio(versus.low)}-${fmtRatio(versus.high)}${versus.low <= 1 && versus.high >= 1 ? ': this run cannot tell the two apart' : ''}`;
+      defendedRow.note = defendedRow.note ? `${resolution}; ${defendedRow.note}` : resolution;
+    }
     if (pooled) {
       add(name, `${s.writers} writer(s): what scaling out costs, two / one, the median of ${rounds} rounds (each server's own median round)`, s.ratio.cpuPerDelivery, s.referenceRatio?.cpuPerDelivery, 'x', 2);
     }
@@ -452,7 +493,7 @@ export function scaleoutMarkdown(sc) {
   for (const s of sc.scenarios.filter((x) => x.rounds)) {
     out.push(
       '',
-      `**The spread at ${s.writers} writers:** ${s.settleRounds ? `after ${s.settleRounds} round(s) of the same four configurations run and not measured (fresh instances are still compiling: see the note on jit-settle below), ` : ''}${s.rounds.length} rounds, each the four configurations back to back (order alternating); two / one of server CPU per delivered update in each round, Plansync against the reference: ${s.rounds.map((r, k) => `round ${k + 1} ${fmtRatio(r.ratio.cpuPerDelivery)} against ${fmtRatio(r.referenceRatio.cpuPerDelivery)}`).join('; ')}. The table shows, for Plansync and for the reference each, the round with its median ratio.${s.pooled ? ` All ${s.rounds.length} rounds pooled (each configuration's CPU summed over the rounds, over its deliveries; what the summary's targets are judged on): Plansync ${fmt(s.pooled.perDeliveryMicros.two, 1)} us per delivered update on two instances against ${fmt(s.pooled.perDeliveryMicros.one, 1)} on one, ${fmtRatio(s.pooled.ratio)}; the reference ${fmt(s.pooled.perDeliveryMicros.referenceTwo, 1)} against ${fmt(s.pooled.perDeliveryMicros.referenceOne, 1)}, ${fmtRatio(s.pooled.referenceRatio)}.` : ''}`,
+      `**The spread at ${s.writers} writers:** ${s.settleRounds ? `after ${s.settleRounds} round(s) of the same four configurations run and not measured (fresh instances are still compiling: see the note on jit-settle below), ` : ''}${s.rounds.length} rounds, each the four configurations back to back (order alternating); two / one of server CPU per delivered update in each round, Plansync against the reference: ${s.rounds.map((r, k) => `round ${k + 1} ${fmtRatio(r.ratio.cpuPerDelivery)} against ${fmtRatio(r.referenceRatio.cpuPerDelivery)}`).join('; ')}. The table shows, for Plansync and for the reference each, the round with its median ratio.${s.pooled ? ` All ${s.rounds.length} rounds pooled (each configuration's CPU summed over the rounds, over its deliveries; what the summary's targets are judged on): Plansync ${fmt(s.pooled.perDeliveryMicros.two, 1)} us per delivered update on two instances against ${fmt(s.pooled.perDeliveryMicros.one, 1)} on one, ${fmtRatio(s.pooled.ratio)}; the reference ${fmt(s.pooled.perDeliveryMicros.referenceTwo, 1)} against ${fmt(s.pooled.perDeliveryMicros.referenceOne, 1)}, ${fmtRatio(s.pooled.referenceRatio)}.${s.pooled.versusReference?.low != null ? ` Plansync's ratio over the reference's: ${fmtRatio(s.pooled.versusReference.ratio)}, and ${fmtRatio(s.pooled.versusReference.low)}-${fmtRatio(s.pooled.versusReference.high)} in 90% of 5,000 resamplings of the rounds (a bootstrap): how finely this run resolves it.` : ''}` : ''}`,
     );
   }
   for (const s of sc.scenarios.filter((x) => x.writers >= 50 && x.one?.threads && x.two?.threads)) {
@@ -470,7 +511,7 @@ export function scaleoutMarkdown(sc) {
   if (contended.length) out.push('', `**Contended:** during ${contended.map((r) => `${r.writers}-writer/${r.server}`).join(', ')} the machine was over 85% busy: those latencies include waiting for a CPU.`);
   out.push(
     '',
-    "**Where two instances' extra CPU goes** (issue 16; profiled with perf, kernel included, and `bench/two-instances.mjs --cpu-prof`): not the sends to clients (the same writes either way: about 0.5 s of one instance's 1 s at 50 writers, split about evenly over two), but what every edit costs on both instances. Each relayed edit costs a publish of the grid change and its receipt on the other instance, each a process wake-up (no longer a third: since issue 16 an instance that knows the one other instance holding a document sends its changes to that instance's own channel, so Redis no longer echoes them back to it; see server/src/collab/gridRelay.ts), and a share of a bus message (`BUDGET_LINE_CHANGED` for the lines a projection batch wrote: the bus events of one turn go as one message, so about one every 100 ms per instance); then a second Yjs apply of the update in a validated transaction (about 0.3 ms), and each instance's own timers and database batchers. `node bench/redis-floor.mjs` measures the messages alone on this machine with ioredis at 50 messages a second: an answered PUBLISH 330-345 us of CPU (mostly the reply's wake-up), one on a connection Redis does not answer (CLIENT REPLY OFF, what Plansync's publisher uses) 54-172 us, each message received 220-260 us. At 50 writers editing once a second at random moments hardly two edits share an event-loop turn, so the per-turn batching of relayed changes (one Redis message per document per turn) cannot spread these costs. Two smaller costs went since: the resync catch-up's listener received every bus event through a Repeater (a promise and queue entries per event, about 2% of an instance's CPU; server-side listeners now listen on the bus's EventTarget, realtime/eventBus.ts `onEvent`), and a plain edit sent ahead of its apply is now relayed then too, rather than after the apply and a turn of the event loop. On the receiving instance a relayed plain edit is sent on to its connections ahead of its apply too (GridDocument.applyRelayedUpdate), as a local one is: its Yjs apply and validation no longer wait before those sends, and Yjs no longer encodes its transaction's update again.",
+    "**Where two instances' extra CPU goes** (issue 16; profiled with perf, kernel included, and `bench/two-instances.mjs --cpu-prof`): not the sends to clients (the same writes either way: about 0.5 s of one instance's 1 s at 50 writers, split about evenly over two), but what every edit costs on both instances. Each relayed edit costs a publish of the grid change and its receipt on the other instance, each a process wake-up (no longer a third: since issue 16 an instance that knows the one other instance holding a document sends its changes to that instance's own channel, so Redis no longer echoes them back to it; see server/src/collab/gridRelay.ts), and a share of a bus message (`BUDGET_LINE_CHANGED` for the lines a projection batch wrote: the bus events of one turn go as one message, so about one every 100 ms per instance); then a second Yjs apply of the update in a validated transaction (about 0.3 ms), and each instance's own timers and database batchers. `node bench/redis-floor.mjs` measures the messages alone on this machine with ioredis at 50 messages a second: an answered PUBLISH 330-345 us of CPU (mostly the reply's wake-up), one on a connection Redis does not answer (CLIENT REPLY OFF, what Plansync's publisher uses) 54-172 us, each message received 220-260 us. At 50 writers editing once a second at random moments hardly two edits share an event-loop turn, so the per-turn batching of relayed changes (one Redis message per document per turn) cannot spread these costs. Two smaller costs went since: the resync catch-up's listener received every bus event through a Repeater (a promise and queue entries per event, about 2% of an instance's CPU; server-side listeners now listen on the bus's EventTarget, realtime/eventBus.ts `onEvent`), and a plain edit sent ahead of its apply is now relayed then too, rather than after the apply and a turn of the event loop. On the receiving instance a relayed plain edit is sent on to its connections ahead of its apply too (GridDocument.applyRelayedUpdate), as a local one is: its Yjs apply and validation no longer wait before those sends, and Yjs no longer encodes its transaction's update again. And its apply now waits (up to 50 ms, GridDocument.settleTurn) to join the next transaction of the instance's own writers' edits: each relayed edit had cost a Yjs transaction of its own, whose fixed cost (a walk over every client id the document has had, at its start and its end) is most of applying a plain edit; in a profile of two rounds the settling of both instances fell from 384 to 295 ms a window (\`bench/two-instances.mjs --cpu-prof\`). The bus's Dates are now tagged by a walk around plain JSON rather than by a replacer and a reviver (parsing a message of three line events 8 against 20 us).",
     '',
     `**The floor, and the target defended instead.** The reference rows show what relaying through Redis costs a Yjs server that does nothing else: ${refSentence(sc)} Its single instance is the lightest possible (no validation, storage, projection or authentication), so the messages and the second apply weigh more against it than against Plansync's, and still it stays far above issue 16's 1.3x: that target is below what relaying every edit to a second instance through Redis costs on this machine. The target defended instead: scaling Plansync out costs no more, relative to one instance, than scaling the simplest Yjs server out the same way (the summary's row "what scaling out costs"), which Plansync beats by design rather than by tuning: the reference pays for its own echo on every update, Plansync does not (changes go to the one other holder's own channel, or nowhere when no other instance holds the document; lossless, because a hello is published answered and Redis says how many received it, so an instance knows when every holder has answered, and any later holder says hello before it can miss anything). Nor does the bus echo any more: each instance publishes its bus messages (the \`BUDGET_LINE_CHANGED\` events of its projection batches, about ten a second on a busy instance) on a channel of its own and listens to every other instance's through patterns that leave out its own (realtime/eventBus.ts), where on one shared channel Redis sent each message back to its sender, a wake-up and a parse for nothing.`,
   );
