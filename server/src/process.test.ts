@@ -149,26 +149,21 @@ function isRunning(pid: number): boolean {
   }
 }
 
-/** The process group of `pid`, from /proc (undefined once it is gone). */
-function processGroupOf(pid: number): number | undefined {
+/**
+ * A field of /proc/<pid>/stat after the name (0: state, 1: parent pid, 2: process group); undefined once the
+ * process is gone. The name in parentheses may hold spaces: the fields start after its closing parenthesis.
+ */
+function statField(pid: number, index: number): number | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[index]);
   } catch {
     return undefined;
   }
 }
 
-/** The parent pid of `pid`, from /proc (undefined once it is gone). */
-function parentOf(pid: number): number | undefined {
-  try {
-    // The name in parentheses may hold spaces: the fields after its closing parenthesis are state, then ppid.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return undefined;
-  }
-}
+const parentOf = (pid: number) => statField(pid, 1);
+const processGroupOf = (pid: number) => statField(pid, 2);
 
 /**
  * Pids of the postmasters running on `<dataDir>/postgres` (their command line is `postgres -D <dir> ...`).
