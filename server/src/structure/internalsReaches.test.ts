@@ -25,7 +25,7 @@ const REACHES: { pattern: RegExp; owner: string }[] = [
   { pattern: /__knex|\.(acquireConnection|releaseConnection)\b/, owner: 'internals/knexPool.ts' },
   { pattern: /"type":\s*"next"|Unexpected message of type/, owner: 'internals/graphqlWsEnvelope.ts' },
   { pattern: /\.resolve\s*=[^=>]/, owner: 'internals/typeGraphqlFields.ts' },
-  { pattern: /process\?: ChildProcess/, owner: 'internals/embeddedPostgresProcess.ts' },
+  { pattern: /process\?: ChildProcess|getUidAndGid/, owner: 'internals/embeddedPostgresProcess.ts' },
 ];
 
 /** Production source files of server/src outside internals/, relative to it. */
