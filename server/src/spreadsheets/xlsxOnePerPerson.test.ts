@@ -54,21 +54,27 @@ describe('xlsx imports, one at a time per person', () => {
       });
       req.on('error', reject);
     });
-    req.write(workbook.subarray(0, workbook.length / 2));
-    return { answer, finish: () => req.end(workbook.subarray(workbook.length / 2)), abort: () => req.destroy() };
+    const firstHalfSent = new Promise<void>((resolve) => req.write(workbook.subarray(0, workbook.length / 2), () => resolve()));
+    return { answer, firstHalfSent, finish: () => req.end(workbook.subarray(workbook.length / 2)), abort: () => req.destroy() };
   }
 
   /**
-   * An upload of `token`'s held open, once it holds the person's place: a probe upload is refused then. A probe that
-   * came first takes the place itself, and the held upload is refused: then it is sent again.
+   * An upload of `token`'s held open, once it holds the person's place: a probe upload is refused then. The probe is
+   * no zip archive, so one that finds the place free costs no workbook read (it is answered 400 at once). A probe
+   * that came first takes the place itself for that moment, and the held upload may be refused: then it is sent
+   * again.
    */
+  const probe = Buffer.from('not a workbook');
   async function holdPlace(token: string) {
     for (;;) {
       const held = heldUpload(token);
       let refused = false;
       held.answer.then((a) => (refused = a.status === 429), () => (refused = true));
+      await held.firstHalfSent;
       for (;;) {
-        if ((await post(token, workbook)).status === 429) return held;
+        const { status } = await post(token, probe);
+        if (status === 429) return held;
+        expect(status).toBe(400);
         if (refused) break;
       }
     }
