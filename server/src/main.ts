@@ -3,7 +3,6 @@
  * flight finish, the embedded PostgreSQL shuts down properly). A second signal, a second or more later, forces the exit.
  */
 import 'reflect-metadata';
-import { startPlansync } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { setHeapGrowth } from './internals/heapGrowth.js';
 import { createLogger } from './log.js';
@@ -34,6 +33,9 @@ async function main(): Promise<void> {
   process.on('uncaughtExceptionMonitor', (err, origin) => log.fatal({ err, origin }, 'uncaught exception: exiting'));
   let app;
   try {
+    // Imported once the settings are known to be good: loading the whole server takes seconds, and a bad setting
+    // is said at once.
+    const { startPlansync } = await import('./app.js');
     app = await startPlansync(config, log);
   } catch (err) {
     // Another process on the port: said in one line that names the setting, as a bad setting is (exit 2).
