@@ -7,7 +7,7 @@
  * Everything listens on 127.0.0.1 only. Every child and every postgres started under a test folder is
  * stopped in afterAll, and the folders are removed.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import fs from 'node:fs/promises';
@@ -15,6 +15,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -54,6 +55,24 @@ async function freePort(): Promise<number> {
 async function freshDataDir(): Promise<string> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'plansync-process-'));
   dataDirs.add(dir);
+  return dir;
+}
+
+/**
+ * A DATA_DIR as a first start leaves it (its PostgreSQL initialised, the schema migrated, the demo data seeded, then
+ * stopped cleanly): a copy (`cp -a`: postgres's files keep their owner) of one made once per file, for tests of a
+ * server that has started before. A first start is the step-by-step block's first test, and SEED_DEMO=false's.
+ */
+let firstStarted: Promise<string> | undefined;
+async function startedBeforeDataDir(): Promise<string> {
+  firstStarted ??= (async () => {
+    const dir = await freshDataDir();
+    await expectCleanStop(await startServer(dir), 'SIGTERM');
+    return dir;
+  })();
+  const original = await firstStarted;
+  const dir = await freshDataDir();
+  await promisify(execFile)('cp', ['-a', `${original}/.`, dir]);
   return dir;
 }
 
@@ -462,7 +481,7 @@ describe('a terminal: Ctrl-C and closing it', () => {
   const errorsIn = (server: ServerProcess) => server.logs().filter((l) => Number(l.level) >= 50);
 
   it('Ctrl-C (SIGINT to the whole process group) reaches Plansync alone: the request in flight finishes, then PostgreSQL stops, last', async () => {
-    const dataDir = await freshDataDir();
+    const dataDir = await startedBeforeDataDir();
     const server = await startServer(dataDir, {}, { ownGroup: true });
     const pgPid = postmasterPid(dataDir)!;
     // Not in the server's group, which the terminal signals.
@@ -511,7 +530,7 @@ describe('a terminal: Ctrl-C and closing it', () => {
 
   it('closing the terminal (SIGHUP to the whole process group) stops it as cleanly, its PostgreSQL too', async () => {
     // Node's default for SIGHUP is to exit at once: the database was left running, for the next start to clean up.
-    const dataDir = await freshDataDir();
+    const dataDir = await startedBeforeDataDir();
     const server = await startServer(dataDir, {}, { ownGroup: true });
     const pgPid = postmasterPid(dataDir)!;
     process.kill(-server.child.pid!, 'SIGHUP');
@@ -524,7 +543,7 @@ describe('a terminal: Ctrl-C and closing it', () => {
   });
 
   it('one Ctrl-C that arrives twice (as under `npm start`: from the terminal, and passed on by npm) is one: a clean stop', async () => {
-    const dataDir = await freshDataDir();
+    const dataDir = await startedBeforeDataDir();
     const server = await startServer(dataDir, {}, { ownGroup: true });
     process.kill(-server.child.pid!, 'SIGINT');
     server.child.kill('SIGINT');
@@ -536,7 +555,7 @@ describe('a terminal: Ctrl-C and closing it', () => {
   });
 
   it('a process that exits without stopping its embedded PostgreSQL (a fatal error, a second Ctrl-C) tells it to stop on its way out', async () => {
-    const dataDir = await freshDataDir();
+    const dataDir = await startedBeforeDataDir();
     const module = path.join(root, 'server/dist/server/src/db/embeddedPostgres.js');
     const script = `const { startEmbeddedPostgres } = await import(${JSON.stringify(module)});
       const log = { info() {}, warn: console.error, error: console.error };
@@ -608,7 +627,7 @@ describe('configuration and seeding', () => {
     const other = net.createServer();
     const port = await new Promise<number>((resolve) => other.listen(0, '127.0.0.1', () => resolve((other.address() as net.AddressInfo).port)));
     try {
-      const dataDir = await freshDataDir();
+      const dataDir = await startedBeforeDataDir();
       const server = await spawnServer(dataDir, { PORT: String(port) });
       const exit = await exitWithin(server.exited, 120_000, 'PORT in use');
       expect(exit, server.output()).toEqual({ code: 2, signal: null });
