@@ -3,18 +3,25 @@
  * create databases on), otherwise an embedded cluster under a temporary folder, exactly as `npm start`
  * would run one. Each test file then creates databases of its own on it (see harness.ts).
  */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../db/embeddedPostgres.js';
 
 let embedded: EmbeddedDatabase | undefined;
 let dataDir: string | undefined;
+let serverUrl: string | undefined;
+// Of this run only: runs sharing a TEST_DATABASE_URL server, or a run after a code change, never share one.
+const seededTemplate = `plansync_template_${randomBytes(6).toString('hex')}`;
 
 declare module 'vitest' {
   export interface ProvidedContext {
     postgresServerUrl: string;
+    /** This run's migrated and seeded database, copied for each test server (testDatabase.ts makes it). */
+    seededTemplateDatabase: string;
   }
 }
 
@@ -27,9 +34,17 @@ export async function setup(project: TestProject) {
     url = embedded.url;
   }
   project.provide('postgresServerUrl', url);
+  serverUrl = url;
+  project.provide('seededTemplateDatabase', seededTemplate);
 }
 
 export async function teardown() {
+  if (serverUrl && !embedded) {
+    const client = new pg.Client({ connectionString: serverUrl });
+    await client.connect();
+    await client.query(`DROP DATABASE IF EXISTS "${seededTemplate}" WITH (FORCE)`);
+    await client.end();
+  }
   await embedded?.stop();
   if (dataDir) await fs.rm(dataDir, { recursive: true, force: true });
 }
