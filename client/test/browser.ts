@@ -4,9 +4,10 @@
  * it first). Each person gets their own browser context, as two people on two machines would.
  */
 import fs from 'node:fs';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { startTestServer, type TestServer } from '../../server/src/testing/harness.js';
+import { DEMO_PASSWORD } from '../../server/src/seed.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const hasChromium = fs.existsSync(CHROMIUM);
@@ -27,9 +28,9 @@ export interface Person {
   problems: string[];
 }
 
-/** A new browser context for one person, signed in through the sign-in page. */
-export async function signIn(browser: Browser, baseUrl: string, email: string, path = '/'): Promise<Person> {
-  const context = await browser.newContext({ baseURL: baseUrl, viewport: { width: 1440, height: 900 } });
+/** A new browser context for one person, with its console and page errors recorded. */
+async function newPerson(browser: Browser, baseUrl: string, storageState?: BrowserContextOptions['storageState']): Promise<Person> {
+  const context = await browser.newContext({ baseURL: baseUrl, viewport: { width: 1440, height: 900 }, storageState });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: baseUrl });
   const page = await context.newPage();
   const problems: string[] = [];
@@ -37,13 +38,45 @@ export async function signIn(browser: Browser, baseUrl: string, email: string, p
     if (message.type() === 'error') problems.push(`console: ${message.text()}`);
   });
   page.on('pageerror', (error) => problems.push(`page: ${error.message}`));
+  return { context, page, problems };
+}
+
+/** Where the web client keeps the signed-in session's token (client/src/auth/session.ts). */
+const SESSION_TOKEN_KEY = 'plansync.token';
+
+/**
+ * A new browser context for one person, signed in at `path`: signed in with the `login` mutation, as the sign-in
+ * page does, the token put where the page keeps it, so that the first page load is the view itself. The sign-in
+ * page and its form are signIn.test.ts's (`signInThroughPage`); going through them for each of the browser
+ * tests' hundred sign-ins cost a page load and a form each.
+ */
+export async function signIn(browser: Browser, baseUrl: string, email: string, path = '/'): Promise<Person> {
+  const res = await fetch(new URL('/graphql', baseUrl), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query: 'mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }', variables: { e: email, p: DEMO_PASSWORD } }),
+  });
+  const body = (await res.json()) as { data?: { login?: { token: string } }; errors?: unknown };
+  const token = body.data?.login?.token;
+  if (!token) throw new Error(`signing ${email} in failed: ${JSON.stringify(body.errors)}`);
+  const origin = new URL(baseUrl).origin;
+  const person = await newPerson(browser, baseUrl, { cookies: [], origins: [{ origin, localStorage: [{ name: SESSION_TOKEN_KEY, value: token }] }] });
+  await person.page.goto(path);
+  await person.page.getByTestId('me').waitFor();
+  return person;
+}
+
+/** A new browser context for one person, signed in through the sign-in page's form. */
+export async function signInThroughPage(browser: Browser, baseUrl: string, email: string, path = '/'): Promise<Person> {
+  const person = await newPerson(browser, baseUrl);
+  const { page } = person;
   await page.goto(path);
   await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill('plansync-demo');
+  await page.getByLabel('Password').fill(DEMO_PASSWORD);
   // Exact: with Entra ID set up the page also has "Sign in with Microsoft".
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.getByTestId('me').waitFor();
-  return { context, page, problems };
+  return person;
 }
 
 /** Console errors are bugs, except the ones a test provokes on purpose (refused sockets, say). */

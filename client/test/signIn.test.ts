@@ -2,7 +2,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloseCode, ErrorCode } from '../../schema/codes.js';
 import { startTestServer, type TestServer } from '../../server/src/testing/harness.js';
-import { expectNoProblems, hasChromium, launchBrowser, signIn } from './browser.js';
+import { expectNoProblems, hasChromium, launchBrowser, signInThroughPage } from './browser.js';
 
 describe.skipIf(!hasChromium)('signing in and out in a browser', () => {
   let server: TestServer;
@@ -18,7 +18,7 @@ describe.skipIf(!hasChromium)('signing in and out in a browser', () => {
   });
 
   it('signs in, survives a reload, signs out; refuses a wrong password; an expired session goes back to sign-in', async () => {
-    const person = await signIn(browser, server.url, 'lead.sales-north@example.com');
+    const person = await signInThroughPage(browser, server.url, 'lead.sales-north@example.com');
     const { page } = person;
     await expect.poll(() => page.getByTestId('me').textContent()).toContain('Sales North Lead');
     await page.reload();
