@@ -16,7 +16,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { createTestDatabase, type GraphQLResponse } from './harness.js';
+import { createDatabaseFor, type GraphQLResponse } from './harness.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/server/src/main.js', import.meta.url));
 
@@ -35,7 +35,7 @@ export interface ChildServer {
 
 export async function startChildServer(env: Record<string, string>): Promise<ChildServer> {
   if (!fs.existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build -w server\` first (npm test does)`);
-  const database = await createTestDatabase();
+  const database = await createDatabaseFor(env);
   const dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'plansync-child-'));
   const child = spawn(process.execPath, [MAIN], {
     // A clean environment: nothing of the runner's (NODE_OPTIONS, ENTRA_*) leaks into the server.

@@ -11,9 +11,9 @@ import { startPlansync, type Plansync } from '../app.js';
 import { loadConfig } from '../config.js';
 import { DEMO_PASSWORD } from '../seed.js';
 import { createLogger } from '../log.js';
-import { createSeededTestDatabase, createTestDatabase } from './testDatabase.js';
+import { createDatabaseFor, createTestDatabase } from './testDatabase.js';
 
-export { createTestDatabase };
+export { createDatabaseFor, createTestDatabase };
 
 export interface GraphQLResponse<T = any> {
   status: number;
@@ -35,13 +35,16 @@ export interface TestServer {
 }
 
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
-  const settings = (databaseUrl: string, dataDir: string) =>
-    loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, DATABASE_URL: databaseUrl, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', ...env });
-  // On the demo data, a copy of the run's seeded database; without it (SEED_DEMO=false), an empty one.
-  const seeded = settings('postgres://127.0.0.1/unused', os.tmpdir()).seedDemo;
-  const database = seeded ? await createSeededTestDatabase() : await createTestDatabase();
+  const database = await createDatabaseFor(env);
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'plansync-test-'));
-  const config = settings(database.url, dataDir);
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATA_DIR: dataDir,
+    DATABASE_URL: database.url,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...env,
+  });
   const app = await startPlansync(config, createLogger(config.logLevel));
   const pool = new pg.Pool({ connectionString: database.url, max: 2 });
   // pool.end() resolves before its connections have closed; DROP DATABASE ... WITH (FORCE) in stop() then

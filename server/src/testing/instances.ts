@@ -57,7 +57,7 @@ export async function sharedJwtEnv(): Promise<Record<string, string>> {
  */
 export async function startInstances(count: number, redisUrl: string, env: Record<string, string> = {}): Promise<RestartableServer[]> {
   const shared = { REDIS_URL: redisUrl, REDIS_PREFIX: testRedisPrefix(), ...(await sharedJwtEnv()), ...env };
-  const first = await restartableServer(shared);
+  const first = await restartableServer(shared, { emptyDatabase: true });
   const servers = [first];
   for (let i = 1; i < count; i++) servers.push(await restartableServer(shared, { databaseUrl: first.databaseUrl }));
   const started = await Promise.allSettled(servers.map((s) => s.start()));

@@ -12,7 +12,7 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { eventually } from './gridClients.js';
-import { createTestDatabase, type GraphQLResponse } from './harness.js';
+import { createDatabaseFor, createTestDatabase, type GraphQLResponse } from './harness.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/server/src/main.js', import.meta.url));
 
@@ -40,9 +40,20 @@ export interface RestartableServer {
   destroy(): Promise<void>;
 }
 
-/** `env` is added to the server's environment; `databaseUrl` shares an existing database. */
-export async function restartableServer(env: Record<string, string> = {}, shared?: { databaseUrl: string }): Promise<RestartableServer> {
-  const database = shared ? { url: shared.databaseUrl, drop: async () => undefined } : await createTestDatabase();
+/**
+ * `env` is added to the server's environment. Its database: `databaseUrl`'s, shared with the server that owns it;
+ * else an empty one with `emptyDatabase` (its first start migrates and seeds it); else one as a first start on
+ * `env` leaves it (testDatabase.ts).
+ */
+export async function restartableServer(
+  env: Record<string, string> = {},
+  { databaseUrl, emptyDatabase = false }: { databaseUrl?: string; emptyDatabase?: boolean } = {},
+): Promise<RestartableServer> {
+  const database = databaseUrl
+    ? { url: databaseUrl, drop: async () => undefined }
+    : emptyDatabase
+      ? await createTestDatabase()
+      : await createDatabaseFor(env);
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'plansync-restartable-'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;

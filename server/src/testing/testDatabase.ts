@@ -44,6 +44,15 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   return testDatabase(name);
 }
 
+/**
+ * The database a Plansync started with `env` finds on a first start: seeded (a copy of the template) unless
+ * SEED_DEMO turns the demo data off (config.ts's spellings of false), then empty.
+ */
+export function createDatabaseFor(env: Record<string, string | undefined>): Promise<TestDatabase> {
+  const demoDataOff = ['0', 'false', 'no', 'off'].includes(env.SEED_DEMO?.trim().toLowerCase() ?? '');
+  return demoDataOff ? createTestDatabase() : createSeededTestDatabase();
+}
+
 /** Held on the server's own database while a run's seeded template is made: one worker makes it, the others wait. */
 const TEMPLATE_LOCK_KEY = 7_305_120_411;
 
