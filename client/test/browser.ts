@@ -13,11 +13,35 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const hasChromium = fs.existsSync(CHROMIUM);
 if (!hasChromium) console.warn(`Browser tests skipped: no Chromium at ${CHROMIUM} (apt-get install -y chromium; .ci/run does it).`);
 
+let workerBrowser: Browser | undefined;
+
+/**
+ * A browser for one test file: one Chromium per test worker, shared by the files it runs one after another
+ * (vitest.config.ts: isolate false), each in contexts of its own (cookies, storage and cache are a context's).
+ * Starting a Chromium, and its first page, took each browser test file a second or more of the suite's two
+ * cores. `close()` closes the file's contexts, not the browser, which ends with its worker; a browser that
+ * crashed or was closed is started again for the next file.
+ */
 export async function launchBrowser(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  if (!workerBrowser?.isConnected()) {
+    workerBrowser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+  }
+  const browser = workerBrowser;
+  const closeContexts = async () => {
+    await Promise.all(browser.contexts().map((context) => context.close()));
+  };
+  // Whatever an earlier file left open (its pages would keep reconnecting to its stopped server).
+  await closeContexts();
+  return new Proxy(browser, {
+    get(target, property) {
+      if (property === 'close') return closeContexts;
+      const value = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
   });
 }
 
