@@ -46,7 +46,7 @@
 //                 instance, in the same run (bench/lib/scaleout.mjs, also `npm run bench:two-instances`); and the
 //                 same two configurations of the reference y-websocket server, two of it relaying through the same
 //                 Redis the simplest way (bench/reference-relay-server.mjs), for the cost of scaling out itself; at
-//                 50 writers 5 rounds of the four (1 with --quick), the targets judged on all rounds pooled. Redis:
+//                 50 writers 8 rounds of the four (1 with --quick), the targets judged on all rounds pooled. Redis:
 //                 --redis, else 127.0.0.1:6379 if it answers, else a redis-server of its own; else skipped, said so.
 //  batch          updateBudgetLines with 5,000 changes in one HTTP call over 42 documents: wall time and CPU
 //                 (server, PostgreSQL) per cell; reference: the same rows and audit entries written by one plain SQL

@@ -6,9 +6,9 @@
 // (`node bench/run.mjs --only=scaleout`, results in bench/results.md); this entry point runs it alone and
 // writes bench/results/two-instances.md and .json, leaving the suite's results alone.
 //
-//   node bench/two-instances.mjs [--quick] [--scenarios=1,50] [--workers=4] [--redis=redis://127.0.0.1:6379] [--warmup=3] [--window=10] [--repeats=5] [--cpu-prof]
+//   node bench/two-instances.mjs [--quick] [--scenarios=1,50] [--workers=4] [--redis=redis://127.0.0.1:6379] [--warmup=3] [--window=10] [--repeats=8] [--cpu-prof]
 //
-// --repeats: rounds at 50 writers and more (default 5; --quick 1), each the four configurations back to back; the
+// --repeats: rounds at 50 writers and more (default 8; --quick 1), each the four configurations back to back; the
 // tables show the round with the median two/one, and every round's ratios are listed under them.
 //
 // --warmup, --window: seconds of warm-up and of measurement (defaults: the suite's, 3 and 10; --quick 0.5 and 1.5).
