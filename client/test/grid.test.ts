@@ -116,7 +116,7 @@ describe.skipIf(!hasChromium)('the live budget grid in a browser', () => {
     await openGrid(viewer, 'SALES_NORTH');
     await viewer.page.getByText('You can read this budget but not change it.').waitFor();
     // Told the keys that work for a reader, and offered no bulk change.
-    expect(await viewer.page.getByTestId('grid-keys').textContent()).toBe('Tab, arrows, Home/End to move · Shift+arrows, Shift+click or drag to select · Ctrl+C copies to Excel');
+    expect(await viewer.page.getByTestId('grid-keys').textContent()).toBe('Tab, arrows, Home/End to move · Shift+arrows, Shift+click or drag to select · Ctrl+C copies to Excel · Ctrl+End then Tab leaves the grid');
     await cell(viewer.page, 3, 'budgetAmount').click();
     await viewer.page.getByTestId('range-bar').waitFor();
     expect(await viewer.page.getByTestId('range-bar').getByRole('button').count()).toBe(0);

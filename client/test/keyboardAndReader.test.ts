@@ -105,6 +105,30 @@ describe.skipIf(!hasChromium)('the web client by keyboard and screen reader', ()
     expectNoProblems(viewer);
   });
 
+  it('lets a keyboard user leave the grid, and tells a screen reader how on entering it', async () => {
+    const lead = await world.signIn('lead.marketing@example.com');
+    const { page } = lead;
+    await openGrid(lead, 'MARKETING');
+    const inGrid = () => page.evaluate(() => Boolean(document.activeElement?.closest('[data-testid=budget-grid]')));
+    // The grid describes itself with its keys: what a screen reader says after its name on entering it.
+    const description = await page.evaluate(() => {
+      const grid = document.querySelector('[data-testid=budget-grid] [role="grid"], [data-testid=budget-grid] [role="treegrid"]');
+      const ids = grid?.getAttribute('aria-describedby')?.split(/\s+/) ?? [];
+      return ids.map((id) => document.getElementById(id)?.textContent ?? '').join(' ');
+    });
+    expect(description).toContain('Ctrl+End then Tab leaves the grid');
+    expect(description).toContain('Enter, F2 or type to edit');
+    // The way out it names: from any cell, the last cell, then the next control of the page. Tab alone moves
+    // from cell to cell, as in Excel, so without it a keyboard user would Tab through every cell of the unit.
+    await cell(page, 0, 'budgetAmount').click();
+    await page.keyboard.press('Control+End');
+    expect(await inGrid()).toBe(true);
+    await page.keyboard.press('Tab');
+    await expect.poll(inGrid).toBe(false);
+    await expect.poll(() => page.evaluate(() => document.activeElement !== document.body && document.activeElement !== null)).toBe(true);
+    expectNoProblems(lead);
+  });
+
   it('gives the focus back to the Export menu when Escape closes it from one of its choices', async () => {
     const lead = await world.signIn('lead.marketing@example.com');
     const { page } = lead;

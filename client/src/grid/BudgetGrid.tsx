@@ -111,6 +111,12 @@ interface Props {
   onCellSeen?: (lineId: string, column: string) => void;
   /** Whose column widths these are (they are kept in this browser for the person, common/personalSettings.ts). */
   widthsOf?: string;
+  /**
+   * The id of the element that tells the grid's keys: the grid (AG Grid's element with the grid role) is described
+   * by it, so a screen reader says the keys, and how to leave the grid, on entering it; the legend that shows
+   * them is hidden from screen readers, as every other legend of the page.
+   */
+  keysHintId?: string;
 }
 
 type ColumnWidths = Record<string, number>;
@@ -281,7 +287,7 @@ const passesFilter = (node: IRowNode<GridRow>) => {
 const NO_MARKS: ReadonlyMap<string, string> = new Map();
 
 export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGrid(
-  { lines, grid, readOnly, filters, onNotice, onVisibleRows, cellMarks = NO_MARKS, onCellHistory, onCellSeen, widthsOf },
+  { lines, grid, readOnly, filters, onNotice, onVisibleRows, cellMarks = NO_MARKS, onCellHistory, onCellSeen, widthsOf, keysHintId },
   ref,
 ) {
   const api = useRef<GridApi<GridRow> | null>(null);
@@ -1105,8 +1111,9 @@ export const BudgetGrid = forwardRef<BudgetGridHandle, Props>(function BudgetGri
       // Filters set before the grid was ready (the person's kept ones, at once): AG Grid asked the external filter
       // when it started, before the effect above set them, and asks again only when told.
       if (isFilterPresent()) e.api.onFilterChanged();
+      if (keysHintId) frame.current?.querySelector('[role="grid"], [role="treegrid"]')?.setAttribute('aria-describedby', keysHintId);
     },
-    [indexColumns],
+    [indexColumns, keysHintId],
   );
   // Sorting or filtering moves the rows under the range: it starts again from the focused cell; row numbers follow.
   const onRowsReordered = useCallback(() => {

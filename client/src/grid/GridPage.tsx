@@ -34,6 +34,8 @@ import { usePersonalSetting } from '../common/personalSettings';
 import { rememberGridPlan } from './prefetch';
 
 const NO_FILTERS: Filters = { region: '', category: '', quarter: '' };
+/** The legend of the grid's keys, which also describes the grid to screen readers. */
+const GRID_KEYS_ID = 'grid-keys';
 const isFilters = (value: unknown): value is Filters =>
   typeof value === 'object' && value !== null && ['region', 'category', 'quarter'].every((k) => typeof (value as Record<string, unknown>)[k] === 'string');
 import { CellHistoryPopover } from './CellHistoryPopover';
@@ -270,10 +272,11 @@ function UnitBudget({ planId, planName, unitCode, unitName, units, planPicker, p
         <span><span className="swatch editable" />Editable (✎)</span>
         <span><span className="swatch readonly" />Read-only</span>
         {/* Only the keys that do something here: someone who may only read is not told how to edit. */}
-        <span data-testid="grid-keys">
+        {/* Also the grid's description for screen readers (BudgetGrid's keysHintId), the way out of it included. */}
+        <span data-testid="grid-keys" id={GRID_KEYS_ID}>
           {readOnly
-            ? 'Tab, arrows, Home/End to move · Shift+arrows, Shift+click or drag to select · Ctrl+C copies to Excel'
-            : 'Enter, F2 or type to edit · Tab, arrows, Home/End to move · Shift+arrows, Shift+click or drag to select · Ctrl+C / Ctrl+V copy and paste with Excel · Delete clears · Ctrl+D or the corner square fills down · Ctrl+Z / Ctrl+Y undo and redo your own edits'}
+            ? 'Tab, arrows, Home/End to move · Shift+arrows, Shift+click or drag to select · Ctrl+C copies to Excel · Ctrl+End then Tab leaves the grid'
+            : 'Enter, F2 or type to edit · Tab, arrows, Home/End to move · Shift+arrows, Shift+click or drag to select · Ctrl+C / Ctrl+V copy and paste with Excel · Delete clears · Ctrl+D or the corner square fills down · Ctrl+Z / Ctrl+Y undo and redo your own edits · Ctrl+End then Tab leaves the grid'}
         </span>
       </div>
       <LineFocusBanner focus={focus.focus} count={focus.shown?.length ?? 0} onClear={focus.clear} />
@@ -281,6 +284,7 @@ function UnitBudget({ planId, planName, unitCode, unitName, units, planPicker, p
       <ErrorBoundary what="the budget grid">
         <BudgetGrid
           ref={gridRef}
+          keysHintId={GRID_KEYS_ID}
           lines={focus.shown ?? lines.data.budgetLines}
           grid={grid}
           readOnly={readOnly}
